@@ -1,0 +1,7 @@
+#include "ringtrain/build_info.h"
+
+namespace ringtrain {
+
+const char* Version() { return RINGTRAIN_VERSION; }
+
+}  // namespace ringtrain
