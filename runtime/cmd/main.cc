@@ -1,1 +1,149 @@
-int main() { return 0; }
+// ringtrain: the one runtime binary.
+//   ringtrain run JOB.yaml      train locally: parameter servers and workers as processes
+//   ringtrain validate JOB.yaml check a TrainingJob file
+//   ringtrain ps | worker       one process of a job; told what it is by RINGTRAIN_* variables
+//                               (the pod contract, ringtrain/job/pod_contract.h)
+//   ringtrain version
+//
+// Exit codes: 0 success, 1 failure, 2 invalid input, 130/143 interrupted.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "ringtrain/app/job_plan.h"
+#include "ringtrain/app/roles.h"
+#include "ringtrain/build_info.h"
+#include "ringtrain/job/pod_contract.h"
+#include "ringtrain/job/yaml.h"
+#include "ringtrain/launch/local_launcher.h"
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitInvalidInput = 2;
+
+// Set by SIGINT/SIGTERM; the one global the process needs, read where loops can stop.
+std::atomic<int> g_interrupted{0};
+
+void OnSignal(int sig) { g_interrupted.store(sig); }
+
+void InstallStopHandlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+int ExitCodeFor(const ringtrain::Status& s) {
+  switch (s.code()) {
+    case ringtrain::StatusCode::kInvalidArgument:
+    case ringtrain::StatusCode::kNotFound:
+    case ringtrain::StatusCode::kDataLoss:
+    case ringtrain::StatusCode::kUnimplemented:
+      return kExitInvalidInput;
+    case ringtrain::StatusCode::kCancelled:
+      return 128 + (g_interrupted.load() != 0 ? g_interrupted.load() : SIGINT);
+    default:
+      return kExitFailure;
+  }
+}
+
+int Fail(const std::string& who, const ringtrain::Status& s) {
+  std::cerr << who << ": error: " << s.message() << "\n";
+  return ExitCodeFor(s);
+}
+
+int Run(const std::string& file, const std::string& log_dir, bool no_progress) {
+  ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
+  if (!job.ok()) return Fail("ringtrain run", job.status());
+  if (ringtrain::Status s = ringtrain::app::CheckDatasetFiles(job->spec.dataset); !s.ok()) {
+    std::cerr << "ringtrain run: error: " << file << ": " << s.message() << "\n";
+    if (job->spec.dataset.train.images.find("fashion-mnist") != std::string::npos) {
+      std::cerr << "  (the Fashion-MNIST example needs the Debian package "
+                   "dataset-fashion-mnist: run `make deps`)\n";
+    }
+    return ExitCodeFor(s);
+  }
+  InstallStopHandlers();
+  ringtrain::launch::LaunchOptions options;
+  options.spec_path = std::filesystem::absolute(file).string();
+  options.binary = std::filesystem::read_symlink("/proc/self/exe").string();
+  options.log_dir = log_dir;
+  options.interactive = !no_progress && isatty(STDOUT_FILENO) == 1;
+  options.out = &std::cout;
+  options.interrupted = &g_interrupted;
+  ringtrain::StatusOr<ringtrain::launch::RunSummary> summary =
+      ringtrain::launch::RunLocal(*job, options);
+  if (!summary.ok()) return Fail("ringtrain run", summary.status());
+  ringtrain::launch::PrintSummary(*summary, std::cout);
+  return 0;
+}
+
+int Validate(const std::string& file) {
+  ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
+  if (!job.ok()) return Fail("ringtrain validate", job.status());
+  std::cout << file << ": valid TrainingJob \"" << job->metadata.name << "\"\n";
+  return 0;
+}
+
+int RunRole(ringtrain::job::Role expected) {
+  const std::string who = std::string("ringtrain ") + ringtrain::job::Name(expected);
+  ringtrain::StatusOr<ringtrain::job::PodContract> contract =
+      ringtrain::job::FromEnv(ringtrain::job::ProcessEnvLookup());
+  if (!contract.ok()) return Fail(who, contract.status());
+  if (contract->role != expected) {
+    return Fail(who, ringtrain::InvalidArgument(std::string("RINGTRAIN_ROLE is ") +
+                                                ringtrain::job::Name(contract->role)));
+  }
+  ringtrain::StatusOr<ringtrain::job::TrainingJob> job =
+      ringtrain::job::LoadTrainingJobFile(contract->spec_path);
+  if (!job.ok()) return Fail(who, job.status());
+  ringtrain::Status s;
+  if (expected == ringtrain::job::Role::kParameterServer) {
+    InstallStopHandlers();
+    s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted);
+  } else {
+    s = ringtrain::app::RunWorker(*contract, *job);
+  }
+  if (!s.ok()) return Fail(who + "-" + std::to_string(contract->index), s);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ringtrain: distributed training on parameter servers"};
+  app.require_subcommand(1);
+  std::string file;
+  std::string log_dir;
+  bool no_progress = false;
+  CLI::App* run =
+      app.add_subcommand("run", "train a TrainingJob locally (PS and workers as processes)");
+  run->add_option("file", file, "TrainingJob YAML file")->required();
+  run->add_option("--log-dir", log_dir, "directory for per-process logs (default: a new temp dir)");
+  run->add_flag("--no-progress", no_progress, "print progress lines instead of redrawing one");
+  CLI::App* validate = app.add_subcommand("validate", "check a TrainingJob file");
+  validate->add_option("file", file, "TrainingJob YAML file")->required();
+  CLI::App* ps = app.add_subcommand("ps", "run one parameter server (configured by RINGTRAIN_*)");
+  CLI::App* worker = app.add_subcommand("worker", "run one worker (configured by RINGTRAIN_*)");
+  CLI::App* version = app.add_subcommand("version", "print the version");
+  CLI11_PARSE(app, argc, argv);
+
+  if (run->parsed()) return Run(file, log_dir, no_progress);
+  if (validate->parsed()) return Validate(file);
+  if (ps->parsed()) return RunRole(ringtrain::job::Role::kParameterServer);
+  if (worker->parsed()) return RunRole(ringtrain::job::Role::kWorker);
+  if (version->parsed()) {
+    std::cout << "ringtrain " << ringtrain::Version() << "\n";
+    return 0;
+  }
+  return kExitFailure;
+}

@@ -1,1 +1,96 @@
-// Placeholder: replaced by the job area.
+#include "ringtrain/job/spec.h"
+
+namespace ringtrain::job {
+
+// Every switch covers all enumerators; the trailing return only silences -Wreturn-type for
+// values outside the enum, which a parsed spec never holds.
+
+const char* Name(ModelType v) {
+  switch (v) {
+    case ModelType::kSoftmax:
+      return "softmax";
+    case ModelType::kMlp:
+      return "mlp";
+  }
+  return "?";
+}
+
+const char* Name(DataFormat v) {
+  switch (v) {
+    case DataFormat::kIdx:
+      return "idx";
+  }
+  return "?";
+}
+
+const char* Name(Sharding v) {
+  switch (v) {
+    case Sharding::kRow:
+      return "row";
+  }
+  return "?";
+}
+
+const char* Name(OptimizerType v) {
+  switch (v) {
+    case OptimizerType::kSgd:
+      return "sgd";
+    case OptimizerType::kMomentum:
+      return "momentum";
+  }
+  return "?";
+}
+
+const char* Name(ScheduleType v) {
+  switch (v) {
+    case ScheduleType::kConstant:
+      return "constant";
+    case ScheduleType::kCosine:
+      return "cosine";
+    case ScheduleType::kStep:
+      return "step";
+  }
+  return "?";
+}
+
+const char* Name(CompressionType v) {
+  switch (v) {
+    case CompressionType::kNone:
+      return "none";
+  }
+  return "?";
+}
+
+const char* Name(SyncMode v) {
+  switch (v) {
+    case SyncMode::kSync:
+      return "sync";
+  }
+  return "?";
+}
+
+const char* Name(RestartPolicy v) {
+  switch (v) {
+    case RestartPolicy::kNever:
+      return "Never";
+    case RestartPolicy::kOnFailure:
+      return "OnFailure";
+    case RestartPolicy::kExitCode:
+      return "ExitCode";
+  }
+  return "?";
+}
+
+const char* Name(CleanPodPolicy v) {
+  switch (v) {
+    case CleanPodPolicy::kAll:
+      return "All";
+    case CleanPodPolicy::kRunning:
+      return "Running";
+    case CleanPodPolicy::kNone:
+      return "None";
+  }
+  return "?";
+}
+
+}  // namespace ringtrain::job

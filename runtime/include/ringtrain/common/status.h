@@ -127,10 +127,10 @@ class [[nodiscard]] StatusOr {
 }  // namespace ringtrain
 
 // Returns early from the enclosing function if `expr` (a Status) is not OK.
-#define RT_RETURN_IF_ERROR(expr)                    \
-  do {                                              \
-    ::ringtrain::Status rt_status_ = (expr);        \
-    if (!rt_status_.ok()) return rt_status_;        \
+#define RT_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::ringtrain::Status rt_status_ = (expr); \
+    if (!rt_status_.ok()) return rt_status_; \
   } while (0)
 
 #define RT_CONCAT_INNER_(a, b) a##b

@@ -1,0 +1,135 @@
+// Transport benchmark: push+pull goodput of ringtrain's parameter-server protocol against raw
+// ZeroMQ with the same message sizes, side by side on loopback TCP.
+//
+//   ringtrain: one worker (PsClient) and one server (ParameterServer, plain SGD) in two
+//              threads; each iteration pushes a gradient of S bytes and pulls S bytes of
+//              parameters back (a synchronous round: push, apply, pull).
+//   raw zmq:   a DEALER sends S bytes to a ROUTER thread that answers with S bytes (a copy
+//              from its own buffer, as a server's reply must be).
+// Goodput counts payload bytes both ways per second. Ratio = ringtrain / raw ZeroMQ.
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "ringtrain/optim/optimizer.h"
+#include "ringtrain/ps/server.h"
+#include "ringtrain/ring/hash_ring.h"
+#include "ringtrain/worker/ps_client.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kMinSeconds = 0.5;
+constexpr int kMinIterations = 5;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Bytes per second of payload (both directions).
+double RawZmq(size_t bytes) {
+  zmq::context_t ctx(1);
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.bind("tcp://127.0.0.1:0");
+  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+  std::thread server([&] {
+    std::vector<char> reply(bytes, 1);
+    while (true) {
+      zmq::message_t id;
+      zmq::message_t body;
+      if (!router.recv(id) || !router.recv(body)) return;
+      if (body.size() == 0) return;  // stop
+      router.send(id, zmq::send_flags::sndmore);
+      router.send(zmq::message_t(reply.data(), reply.size()), zmq::send_flags::none);
+    }
+  });
+  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.connect(endpoint);
+  std::vector<char> payload(bytes, 2);
+  int iterations = 0;
+  const auto start = Clock::now();
+  while (iterations < kMinIterations || Seconds(start, Clock::now()) < kMinSeconds) {
+    dealer.send(zmq::message_t(payload.data(), payload.size()), zmq::send_flags::none);
+    zmq::message_t r;
+    (void)dealer.recv(r);
+    ++iterations;
+  }
+  const double secs = Seconds(start, Clock::now());
+  dealer.send(zmq::message_t(), zmq::send_flags::none);
+  server.join();
+  return 2.0 * static_cast<double>(bytes) * iterations / secs;
+}
+
+double Ringtrain(size_t bytes) {
+  using namespace ringtrain;
+  const int64_t elements = static_cast<int64_t>(bytes / sizeof(float));
+  auto ring = ring::HashRing::Make({"ps-0"}).value();
+  auto table = std::make_shared<const ring::PartitionTable>(
+      ring::PartitionTable::Build({{"w", 0, elements}}, 65536, ring).value());
+  std::vector<float> initial(static_cast<size_t>(elements), 0.0f);
+  ps::ServerCoreConfig config;
+  config.job = "bench";
+  config.num_workers = 1;
+  config.table = table;
+  config.optimizer = optim::MakeOptimizer({}).value();
+  zmq::context_t ctx(1);
+  ps::ServerOptions options;
+  options.bind_endpoint = "tcp://127.0.0.1:0";
+  auto server = ps::ParameterServer::Bind(ctx, options,
+                                          ps::ServerCore::Make(std::move(config), initial).value())
+                    .value();
+  std::thread serve([&] { (void)server->Serve(); });
+  worker::PsClientOptions co;
+  co.job = "bench";
+  co.endpoints = {server->endpoint()};
+  co.table = table;
+  auto client = worker::PsClient::Connect(ctx, co).value();
+  std::vector<float> params(static_cast<size_t>(elements));
+  auto grad = std::make_shared<std::vector<float>>(static_cast<size_t>(elements), 0.001f);
+  int64_t clock = 0;
+  const auto start = Clock::now();
+  while (clock < kMinIterations || Seconds(start, Clock::now()) < kMinSeconds) {
+    worker::PushRequest push{grad, clock, 1, 0.1f};
+    if (Status s = client->PushPull(push, clock + 1, params); !s.ok()) {
+      std::fprintf(stderr, "push/pull failed: %s\n", s.ToString().c_str());
+      std::exit(1);
+    }
+    ++clock;
+  }
+  const double secs = Seconds(start, Clock::now());
+  (void)client->Done();
+  serve.join();
+  return 2.0 * static_cast<double>(bytes) * static_cast<double>(clock) / secs;
+}
+
+std::string Size(size_t b) {
+  char buf[32];
+  if (b >= (1u << 20)) {
+    std::snprintf(buf, sizeof(buf), "%zu MiB", b >> 20);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%zu KiB", b >> 10);
+  }
+  return buf;
+}
+
+}  // namespace
+
+int main() {
+  std::printf("push+pull goodput on loopback TCP (payload bytes both ways per second)\n");
+  std::printf("%-10s %16s %16s %8s\n", "size", "ringtrain MB/s", "raw zmq MB/s", "ratio");
+  for (size_t bytes = 1024; bytes <= (16u << 20); bytes *= 4) {
+    const double raw = RawZmq(bytes);
+    const double ours = Ringtrain(bytes);
+    std::printf("%-10s %16.1f %16.1f %8.2f\n", Size(bytes).c_str(), ours / 1e6, raw / 1e6,
+                ours / raw);
+    std::fflush(stdout);
+  }
+  return 0;
+}

@@ -1,0 +1,60 @@
+// JobPlan: what every process of a job derives, identically, from the TrainingJob spec and
+// the shape of its data — the model configuration, the partition table (placement on the
+// ring), the optimizer and the learning-rate schedule. Servers and workers each compute it
+// themselves; the partition table's fingerprint, carried in every request, proves they agree.
+#ifndef RINGTRAIN_APP_JOB_PLAN_H_
+#define RINGTRAIN_APP_JOB_PLAN_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/job/spec.h"
+#include "ringtrain/model/model.h"
+#include "ringtrain/optim/optimizer.h"
+#include "ringtrain/optim/schedule.h"
+#include "ringtrain/ring/partition_table.h"
+
+namespace ringtrain::app {
+
+// What the data looks like, read from the files' headers without loading them.
+struct DatasetShape {
+  int64_t train_rows = 0;
+  int input_dim = 0;
+  int num_classes = 10;
+};
+
+// Reads the training set's shape. Errors name the spec field and the file.
+StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset);
+
+// Checks that every data file the spec names exists and is readable, before any process
+// starts. The error names the spec field and the path.
+Status CheckDatasetFiles(const job::DatasetSpec& dataset);
+
+struct JobPlan {
+  model::ModelConfig model;
+  optim::OptimizerConfig optimizer;
+  optim::ScheduleConfig schedule;  // total_steps filled in
+  int64_t train_rows = 0;
+  int64_t steps_per_epoch = 0;
+  int64_t total_steps = 0;
+  std::shared_ptr<const ring::PartitionTable> table;
+};
+
+// The ring's server ids for `num_ps` servers: "ps-0", "ps-1", ... (ids, not addresses: a
+// rescheduled server keeps its partitions).
+std::vector<std::string> ServerIds(int num_ps);
+
+// Derives the plan. `layout` is the model's tensor layout (from model::MakeModel(plan.model)).
+StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& shape);
+
+// The partition table of `model` on the job's servers.
+StatusOr<std::shared_ptr<const ring::PartitionTable>> MakePartitionTable(const model::Model& model,
+                                                                         int num_ps,
+                                                                         int64_t partition_size);
+
+}  // namespace ringtrain::app
+
+#endif  // RINGTRAIN_APP_JOB_PLAN_H_

@@ -1,0 +1,26 @@
+// The two process roles of a job, as `ringtrain ps` and `ringtrain worker` run them (in a pod
+// or under the local launcher): each is given its pod contract and the job spec, and reports
+// to the event sink named by the contract.
+#ifndef RINGTRAIN_APP_ROLES_H_
+#define RINGTRAIN_APP_ROLES_H_
+
+#include <atomic>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/job/pod_contract.h"
+#include "ringtrain/job/spec.h"
+
+namespace ringtrain::app {
+
+// Runs a parameter server until every worker has finished (OK) or *interrupted becomes
+// non-zero (OK: a requested stop). Reports READY with the bound endpoint, then FINISHED with
+// its counters, or FAILED with the error.
+Status RunParameterServer(const job::PodContract& contract, const job::TrainingJob& job,
+                          const std::atomic<int>* interrupted);
+
+// Runs a worker: loads its shard, trains every epoch, reports progress and evaluations.
+Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job);
+
+}  // namespace ringtrain::app
+
+#endif  // RINGTRAIN_APP_ROLES_H_

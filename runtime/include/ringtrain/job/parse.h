@@ -1,0 +1,45 @@
+// Converting a TrainingJob between its JSON form (the Kubernetes object, camelCase fields) and
+// the value types of spec.h.
+//
+// ParseTrainingJob is strict: every field is type-checked and range-checked, unknown fields are
+// errors (with the closest known name suggested when one is near), required fields must be
+// present, and cross-field rules are enforced (for example: momentum is not allowed for sgd,
+// a step schedule needs stepSize, softmax has no hiddenLayers, a resource request must not
+// exceed its limit). Defaults documented in spec.h fill absent fields; a null value counts as
+// absent. Integers may be written as whole floats (3.0) but not 3.5.
+//
+// Fields the API server adds to a stored object are accepted and ignored, so the operator can
+// parse what it reads: metadata.{uid, resourceVersion, generation, creationTimestamp,
+// deletionTimestamp, deletionGracePeriodSeconds, ownerReferences, finalizers, managedFields,
+// generateName, selfLink} and the top-level `status`.
+//
+// Errors: InvalidArgument whose message starts with the full field path of the first problem
+// found, with array indices in brackets and map keys that are not plain identifiers quoted:
+//   spec.training.batchSize: must be between 1 and 1048576 (got 0)
+//   spec.model.hiddenLayers[1]: must be between 1 and 65536 (got 0)
+//   spec.training.batchsize: unknown field (did you mean "batchSize"?)
+//   spec.training.syncMode: "async" is not supported yet (supported: sync)
+//
+// Thread-safety: pure functions; safe to call concurrently.
+#ifndef RINGTRAIN_JOB_PARSE_H_
+#define RINGTRAIN_JOB_PARSE_H_
+
+#include <nlohmann/json.hpp>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/job/spec.h"
+
+namespace ringtrain::job {
+
+// Parses and validates one TrainingJob object (for YAML text see yaml.h).
+[[nodiscard]] StatusOr<TrainingJob> ParseTrainingJob(const nlohmann::json& doc);
+
+// Writes every field of `job` in the camelCase schema ParseTrainingJob reads, including
+// defaults; fields that only apply to another variant (momentum for sgd, stepSize for a
+// non-step schedule, ...) and empty optional values are left out. For any job returned by
+// ParseTrainingJob, ParseTrainingJob(ToJson(job)) returns a value equal to it.
+nlohmann::json ToJson(const TrainingJob& job);
+
+}  // namespace ringtrain::job
+
+#endif  // RINGTRAIN_JOB_PARSE_H_

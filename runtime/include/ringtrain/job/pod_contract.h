@@ -1,0 +1,99 @@
+// The pod contract: THE one definition of what each ringtrain process (a local child of
+// `ringtrain run`, or a pod created by the operator) is told about its place in a job.
+//
+// The contract travels as environment variables (the names below). The launcher or operator
+// builds a PodContract and calls ToEnv(); the process calls FromEnv() once in main() and
+// passes the result down explicitly (no environment lookups deep in the code).
+//
+// In Kubernetes, parameter server i of job J in namespace N is the pod PodName(J, kParameterServer,
+// i) behind the headless service ServiceName(J, kParameterServer); workers reach it at
+// PsEndpointInCluster(J, N, i, kDefaultPsPort). The job spec is mounted as a file whose path
+// is spec_path.
+//
+// Errors: FromEnv and ValidatePodContract return InvalidArgument whose message starts with the
+// name of the offending variable, e.g. "RINGTRAIN_INDEX: must be in [0, RINGTRAIN_NUM_WORKERS
+// = 2), got 2" or "RINGTRAIN_PS_ENDPOINTS[1]: expected tcp://host:port
+// (got "tcp://ps-1")".
+//
+// Thread-safety: values and pure functions. ProcessEnvLookup() reads the process environment
+// (getenv) and must not race with setenv.
+#ifndef RINGTRAIN_JOB_POD_CONTRACT_H_
+#define RINGTRAIN_JOB_POD_CONTRACT_H_
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringtrain/common/status.h"
+
+namespace ringtrain::job {
+
+enum class Role { kParameterServer, kWorker };
+
+// "ps" or "worker".
+const char* Name(Role role);
+
+inline constexpr char kEnvJobName[] = "RINGTRAIN_JOB_NAME";
+inline constexpr char kEnvRole[] = "RINGTRAIN_ROLE";
+inline constexpr char kEnvIndex[] = "RINGTRAIN_INDEX";
+inline constexpr char kEnvNumPs[] = "RINGTRAIN_NUM_PS";
+inline constexpr char kEnvNumWorkers[] = "RINGTRAIN_NUM_WORKERS";
+inline constexpr char kEnvPsEndpoints[] = "RINGTRAIN_PS_ENDPOINTS";  // comma-separated
+inline constexpr char kEnvBind[] = "RINGTRAIN_BIND";
+inline constexpr char kEnvSpecPath[] = "RINGTRAIN_SPEC_PATH";
+inline constexpr char kEnvControlEndpoint[] = "RINGTRAIN_CONTROL_ENDPOINT";
+
+// The port a parameter server listens on inside a pod.
+inline constexpr int kDefaultPsPort = 7070;
+
+struct PodContract {
+  std::string job_name;  // metadata.name of the TrainingJob (DNS-1035 label, <= 50 chars)
+  Role role = Role::kWorker;
+  int index = 0;        // 0-based within the role: [0, num_ps) or [0, num_workers)
+  int num_ps = 1;       // 1..1024
+  int num_workers = 1;  // 1..4096
+  // ZeroMQ endpoints "tcp://host:port" of parameter servers 0..num_ps-1, in order. Required
+  // for workers; optional for parameter servers (validated when present).
+  std::vector<std::string> ps_endpoints;
+  // Where a parameter server binds: "tcp://*:7070" in a pod, "tcp://127.0.0.1:0" locally
+  // (host may be '*', port may be 0 or '*'). Required for parameter servers.
+  std::string bind_endpoint;
+  std::string spec_path;  // path of the TrainingJob file (YAML or JSON); required
+  // Optional ZeroMQ endpoint ("tcp://host:port" or "ipc://path") to send progress events
+  // to; empty = none.
+  std::string control_endpoint;
+
+  bool operator==(const PodContract&) const = default;
+};
+
+// Checks every rule stated on the fields above; errors name the environment variable of the
+// offending field.
+[[nodiscard]] Status ValidatePodContract(const PodContract& contract);
+
+// The environment variables for `contract`; empty optional fields are left out.
+// REQUIRES: ValidatePodContract(contract).ok()
+std::map<std::string, std::string> ToEnv(const PodContract& contract);
+
+// Returns the value of an environment variable, or nullopt when unset. An empty value is
+// treated as unset by FromEnv.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Decodes and validates a contract. FromEnv(lookup over ToEnv(c)) == c for every valid c.
+[[nodiscard]] StatusOr<PodContract> FromEnv(const EnvLookup& env);
+
+// An EnvLookup over the process environment; for use in main() only.
+EnvLookup ProcessEnvLookup();
+
+// Kubernetes names; `job` is metadata.name, `index` the 0-based index within the role.
+// "<job>-ps-<index>" / "<job>-worker-<index>"
+std::string PodName(const std::string& job, Role role, int index);
+// "<job>-ps" / "<job>-worker": the headless service (pod subdomain) of a role.
+std::string ServiceName(const std::string& job, Role role);
+// "tcp://<job>-ps-<index>.<job>-ps.<ns>.svc:<port>"
+std::string PsEndpointInCluster(const std::string& job, const std::string& ns, int index, int port);
+
+}  // namespace ringtrain::job
+
+#endif  // RINGTRAIN_JOB_POD_CONTRACT_H_

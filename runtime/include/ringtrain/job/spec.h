@@ -1,0 +1,202 @@
+// The TrainingJob resource: plain value types for one job, shared by `ringtrain run` (the local
+// launcher) and the Kubernetes operator.
+//
+// A TrainingJob is written once as YAML (apiVersion ringtrain.io/v1alpha1, kind TrainingJob)
+// and parsed by ParseTrainingJob() in parse.h, which applies the defaults written here and
+// rejects anything invalid with a message naming the field path. A value produced by the
+// parser therefore satisfies every rule noted in the comments below; code that builds these
+// structs by hand is responsible for the same rules.
+//
+// The member comments give the YAML field name in camelCase, the default and the accepted
+// range. Enum values not listed (for example syncMode "async") are reserved by the design and
+// rejected by the parser as "not supported yet".
+//
+// Thread-safety: plain values; safe to copy and share read-only between threads.
+#ifndef RINGTRAIN_JOB_SPEC_H_
+#define RINGTRAIN_JOB_SPEC_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ringtrain::job {
+
+inline constexpr char kApiVersion[] = "ringtrain.io/v1alpha1";
+inline constexpr char kKind[] = "TrainingJob";
+
+// metadata.name is a DNS-1035 label of at most this many characters, so that pod names
+// ("<name>-worker-4095") stay within the 63-character limit of a DNS label.
+inline constexpr int kMaxJobNameLength = 50;
+
+// Each enum has `const char* Name(E)` returning its YAML spelling ("mlp", "OnFailure").
+
+enum class ModelType { kSoftmax, kMlp };       // reserved: logistic, fm
+enum class DataFormat { kIdx };                // reserved: csv, libsvm
+enum class Sharding { kRow };                  // reserved: feature
+enum class OptimizerType { kSgd, kMomentum };  // reserved: nesterov, adagrad, adam
+enum class ScheduleType { kConstant, kCosine, kStep };
+enum class CompressionType { kNone };  // reserved: fp16, int8, onebit, topk
+enum class SyncMode { kSync };         // reserved: async, ssp
+enum class RestartPolicy { kNever, kOnFailure, kExitCode };
+enum class CleanPodPolicy { kAll, kRunning, kNone };
+
+const char* Name(ModelType v);
+const char* Name(DataFormat v);
+const char* Name(Sharding v);
+const char* Name(OptimizerType v);
+const char* Name(ScheduleType v);
+const char* Name(CompressionType v);
+const char* Name(SyncMode v);
+const char* Name(RestartPolicy v);
+const char* Name(CleanPodPolicy v);
+
+// spec.model
+struct ModelSpec {
+  ModelType type = ModelType::kSoftmax;  // type (required)
+  // hiddenLayers: units per hidden layer. kMlp: 1..16 entries, each 1..65536. kSoftmax: empty.
+  std::vector<int> hidden_layers;
+
+  bool operator==(const ModelSpec&) const = default;
+};
+
+// spec.dataset.train / spec.dataset.test: where the examples and their labels are.
+// Each is a URI: "file:///absolute/path", a plain path, or (accepted by the parser, read by
+// later storage backends) "http://...", "https://...", "s3://bucket/key".
+struct DataFiles {
+  std::string images;  // images (required)
+  std::string labels;  // labels (required)
+
+  bool operator==(const DataFiles&) const = default;
+};
+
+// spec.dataset
+struct DatasetSpec {
+  DataFormat format = DataFormat::kIdx;  // format
+  DataFiles train;                       // train (required)
+  std::optional<DataFiles> test;         // test
+  Sharding sharding = Sharding::kRow;    // sharding: how examples are split among workers
+  bool shuffle = true;                   // shuffle
+
+  bool operator==(const DatasetSpec&) const = default;
+};
+
+// spec.training.optimizer
+struct OptimizerSpec {
+  OptimizerType type = OptimizerType::kSgd;  // type
+  double learning_rate = 0.01;               // learningRate: > 0, finite
+  // momentum: in [0, 1); only for kMomentum, where it defaults to 0.9. Always 0 for kSgd (the
+  // field must not be written for sgd), so plain SGD is momentum SGD with momentum 0.
+  double momentum = 0.0;
+  double weight_decay = 0.0;  // weightDecay: >= 0, finite
+
+  bool operator==(const OptimizerSpec&) const = default;
+};
+
+// spec.training.schedule: the learning rate as a function of the global step.
+struct ScheduleSpec {
+  ScheduleType type = ScheduleType::kConstant;  // type
+  int64_t warmup_steps = 0;                     // warmupSteps: >= 0; linear warm-up, any type
+  int64_t step_size = 0;           // stepSize: kStep only, where it is required and > 0
+  double gamma = 0.1;              // gamma: kStep only; factor per stepSize steps, in (0, 1]
+  double min_learning_rate = 0.0;  // minLearningRate: kCosine only; floor, in [0, learningRate]
+
+  bool operator==(const ScheduleSpec&) const = default;
+};
+
+// spec.training.compression: how gradients are encoded on the wire.
+struct CompressionSpec {
+  CompressionType type = CompressionType::kNone;  // type
+
+  bool operator==(const CompressionSpec&) const = default;
+};
+
+// spec.training
+struct TrainingSpec {
+  int epochs = 1;                        // epochs: 1..100000
+  int batch_size = 32;                   // batchSize: per worker, 1..1048576
+  SyncMode sync_mode = SyncMode::kSync;  // syncMode
+  uint64_t seed = 42;                    // seed: any unsigned 64-bit value
+  OptimizerSpec optimizer;               // optimizer
+  ScheduleSpec schedule;                 // schedule
+  CompressionSpec compression;           // compression
+
+  bool operator==(const TrainingSpec&) const = default;
+};
+
+// resources of a role, as in a Kubernetes container. Keys are "cpu", "memory",
+// "ephemeral-storage" or extended resources containing '/' (e.g. "nvidia.com/gpu"); values
+// are Kubernetes quantities ("1", "500m", "1Gi", "1.5", "2e3"), never negative. A request
+// must not exceed the limit of the same resource.
+struct ResourceRequirements {
+  std::map<std::string, std::string> requests;  // requests
+  std::map<std::string, std::string> limits;    // limits
+
+  bool operator==(const ResourceRequirements&) const = default;
+};
+
+// spec.workers (and the common part of spec.parameterServers).
+struct ReplicaSpec {
+  int replicas = 1;                // replicas: 1..4096 for workers, 1..1024 for parameter servers
+  ResourceRequirements resources;  // resources
+  std::string image;  // image: overrides spec.image for this role; empty = use spec.image
+
+  bool operator==(const ReplicaSpec&) const = default;
+};
+
+// spec.parameterServers
+struct ParameterServerSpec : ReplicaSpec {
+  // partitionSize: number of parameters (elements) per model partition, 1024..67108864.
+  int64_t partition_size = 65536;
+
+  bool operator==(const ParameterServerSpec&) const = default;
+};
+
+// spec.runPolicy (as in Kubeflow's RunPolicy).
+struct RunPolicy {
+  RestartPolicy restart_policy = RestartPolicy::kOnFailure;    // restartPolicy
+  int backoff_limit = 3;                                       // backoffLimit: 0..1000
+  std::optional<int64_t> active_deadline_seconds;              // activeDeadlineSeconds: > 0
+  std::optional<int64_t> ttl_seconds_after_finished;           // ttlSecondsAfterFinished: >= 0
+  CleanPodPolicy clean_pod_policy = CleanPodPolicy::kRunning;  // cleanPodPolicy
+  bool suspend = false;                                        // suspend
+
+  bool operator==(const RunPolicy&) const = default;
+};
+
+// spec
+struct TrainingJobSpec {
+  std::string image;      // image: container image of both roles; empty = the operator's default
+  ModelSpec model;        // model (required)
+  DatasetSpec dataset;    // dataset (required)
+  TrainingSpec training;  // training
+  ParameterServerSpec parameter_servers;  // parameterServers
+  ReplicaSpec workers;                    // workers
+  RunPolicy run_policy;                   // runPolicy
+
+  bool operator==(const TrainingJobSpec&) const = default;
+};
+
+// metadata
+struct ObjectMeta {
+  std::string name;  // name (required): DNS-1035 label of at most kMaxJobNameLength characters
+  std::string namespace_ = "default";              // namespace: DNS-1123 label
+  std::map<std::string, std::string> labels;       // labels: Kubernetes label syntax
+  std::map<std::string, std::string> annotations;  // annotations: keys in label-key syntax
+
+  bool operator==(const ObjectMeta&) const = default;
+};
+
+struct TrainingJob {
+  std::string api_version = kApiVersion;  // apiVersion (required): kApiVersion
+  std::string kind = kKind;               // kind (required): kKind
+  ObjectMeta metadata;                    // metadata (required)
+  TrainingJobSpec spec;                   // spec (required)
+
+  bool operator==(const TrainingJob&) const = default;
+};
+
+}  // namespace ringtrain::job
+
+#endif  // RINGTRAIN_JOB_SPEC_H_

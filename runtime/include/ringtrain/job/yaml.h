@@ -1,0 +1,42 @@
+// Reading TrainingJob YAML: the text-to-JSON adapter over yaml-cpp and the file loader used by
+// `ringtrain run` and by processes that read the spec file named in their pod contract.
+//
+// YamlToJson converts one YAML document to JSON with the YAML 1.2 core schema for plain
+// (unquoted) scalars: null/Null/NULL/~ and empty -> null; true/false (any of the three
+// capitalisations) -> boolean; [-+]?[0-9]+, 0x.., 0o.. -> integer (unsigned above the int64
+// range, float above that); decimal floats such as 1.5, .5, 1e-3, and .inf/.nan -> float;
+// anything else -> string. Quoted and block scalars are always strings; explicit tags
+// !!str, !!int, !!float, !!bool and !!null are honoured and other tags are errors. A JSON
+// document is valid YAML, so JSON files are read too.
+//
+// Errors (InvalidArgument unless noted), positions 1-based:
+//   line 3, column 7: <yaml-cpp message>                     syntax error
+//   line 9, column 5: duplicate key "batchSize" (first at line 4)
+//   expected one YAML document, found 2 (the second starts at line 5, column 1)
+// No yaml-cpp exception escapes this module.
+//
+// Thread-safety: pure functions; safe to call concurrently.
+#ifndef RINGTRAIN_JOB_YAML_H_
+#define RINGTRAIN_JOB_YAML_H_
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/job/spec.h"
+
+namespace ringtrain::job {
+
+// Converts exactly one YAML document (an empty text gives null).
+[[nodiscard]] StatusOr<nlohmann::json> YamlToJson(std::string_view text);
+
+// Reads the file at `path`, converts it with YamlToJson and parses it with ParseTrainingJob.
+// Every error message starts with "<path>: ". A missing or unreadable file is NotFound;
+// files above 16 MiB are InvalidArgument.
+[[nodiscard]] StatusOr<TrainingJob> LoadTrainingJobFile(const std::string& path);
+
+}  // namespace ringtrain::job
+
+#endif  // RINGTRAIN_JOB_YAML_H_

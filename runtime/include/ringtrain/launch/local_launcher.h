@@ -1,0 +1,63 @@
+// RunLocal: `ringtrain run job.yaml` — plays the operator's part on one machine.
+//
+// It starts every parameter server and worker of the job as a local process (the same
+// binary, `ringtrain ps` / `ringtrain worker`), telling each what a pod is told through the
+// one pod contract (ringtrain/job/pod_contract.h). Servers bind free loopback ports and report
+// them over the control channel; workers start once every server is ready. Progress events
+// drive a progress line and per-epoch evaluation lines on `out`.
+//
+// Failure handling: if any process exits unsuccessfully, every other process is stopped and
+// the error names the process, its exit and the tail of its log. On an interrupt (the flag
+// set by the caller's signal handler) every process is stopped. Children carry
+// PR_SET_PDEATHSIG, so none outlives the launcher.
+//
+// Thread-safety: call from one thread.
+#ifndef RINGTRAIN_LAUNCH_LOCAL_LAUNCHER_H_
+#define RINGTRAIN_LAUNCH_LOCAL_LAUNCHER_H_
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/job/spec.h"
+
+namespace ringtrain::launch {
+
+struct LaunchOptions {
+  std::string spec_path;     // absolute path of the job file given to every process
+  std::string binary;        // the ringtrain executable to start for each role
+  std::string log_dir;       // where per-process logs go; empty = a new directory under $TMPDIR
+  bool interactive = false;  // redraw one progress line (a terminal) instead of printing lines
+  std::chrono::milliseconds startup_timeout{std::chrono::seconds(60)};
+  std::chrono::milliseconds line_interval{std::chrono::seconds(10)};  // non-interactive
+  std::ostream* out = nullptr;                                        // REQUIRES: non-null
+  const std::atomic<int>* interrupted = nullptr;  // non-zero: stop (the signal number)
+};
+
+struct RunSummary {
+  double wall_seconds = 0;
+  int epochs = 0;
+  double final_accuracy = -1;  // -1: no test set
+  double final_test_loss = 0;
+  double samples_per_second = 0;
+  uint64_t samples = 0;
+  int64_t global_batch = 0;
+  uint64_t bytes_pushed = 0;
+  uint64_t bytes_pulled = 0;
+  uint64_t messages_dropped = 0;
+  std::string log_dir;
+};
+
+// Runs the job to completion. Errors: Unavailable/DeadlineExceeded when processes cannot be
+// started or do not become ready, Internal naming the failed process, Cancelled on interrupt.
+StatusOr<RunSummary> RunLocal(const job::TrainingJob& job, const LaunchOptions& options);
+
+// Prints the summary block shown at the end of `ringtrain run`.
+void PrintSummary(const RunSummary& summary, std::ostream& out);
+
+}  // namespace ringtrain::launch
+
+#endif  // RINGTRAIN_LAUNCH_LOCAL_LAUNCHER_H_

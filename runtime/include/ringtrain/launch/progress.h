@@ -1,0 +1,82 @@
+// ProgressTracker: folds the events of a run into what the launcher shows — a progress line
+// (epoch, step, loss, samples/s, ETA), per-epoch evaluation lines and the final summary.
+//
+// Pure: time is passed in, nothing is printed here. Thread-safety: not thread-safe.
+#ifndef RINGTRAIN_LAUNCH_PROGRESS_H_
+#define RINGTRAIN_LAUNCH_PROGRESS_H_
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ringtrain/proto/ringtrain.pb.h"
+
+namespace ringtrain::launch {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct EvalRecord {
+  int epoch = 0;
+  double accuracy = 0;
+  double loss = 0;
+  double seconds = 0;  // since the run started
+};
+
+class ProgressTracker {
+ public:
+  ProgressTracker(int num_workers, int num_ps, int epochs, SteadyTime start);
+
+  // Folds one event in. Returns a line to print for events that deserve one (evaluations).
+  std::optional<std::string> OnEvent(const proto::Event& event, SteadyTime now);
+
+  // One line, e.g. "epoch 3/10 [=====>    ] 45% step 2110/4690 loss 0.412 lr 0.05
+  // 12.3k samples/s ETA 0:42".
+  std::string StatusLine(SteadyTime now) const;
+
+  // Samples per second over all workers, measured over the last few seconds.
+  double SamplesPerSecond(SteadyTime now) const;
+  // Mean samples per second over the whole run so far.
+  double MeanSamplesPerSecond(SteadyTime now) const;
+
+  const std::vector<EvalRecord>& evals() const { return evals_; }
+  uint64_t total_samples() const;
+  uint64_t bytes_pushed() const;
+  uint64_t bytes_pulled() const;
+  uint64_t messages_dropped() const;
+  int64_t global_batch() const { return global_batch_; }
+  void set_global_batch(int64_t b) { global_batch_ = b; }
+
+ private:
+  struct WorkerState {
+    int64_t step = 0;
+    int64_t total_steps = 0;
+    int epoch = 0;
+    double loss = 0;
+    double learning_rate = 0;
+    uint64_t samples = 0;
+    uint64_t bytes_pushed = 0;
+    uint64_t bytes_pulled = 0;
+  };
+  int epochs_;
+  SteadyTime start_;
+  int64_t global_batch_ = 0;
+  std::vector<WorkerState> workers_;
+  std::vector<uint64_t> ps_dropped_;
+  std::vector<EvalRecord> evals_;
+  std::deque<std::pair<SteadyTime, uint64_t>> rate_window_;  // (time, total samples)
+};
+
+// "1:02:03" / "4:05".
+std::string FormatDuration(double seconds);
+// "12.3k" / "1.2M" / "532".
+std::string FormatCount(double n);
+// "1.5 MiB".
+std::string FormatBytes(uint64_t bytes);
+
+}  // namespace ringtrain::launch
+
+#endif  // RINGTRAIN_LAUNCH_PROGRESS_H_

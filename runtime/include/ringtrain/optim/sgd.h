@@ -1,0 +1,43 @@
+// The two torch.optim.SGD variants: plain SGD and SGD with (heavy-ball) momentum, both with
+// optional L2 weight decay. See optimizer.h for the contract and exact update rules.
+//
+// Thread-safety: immutable after construction; Apply may run concurrently on disjoint spans.
+#ifndef RINGTRAIN_OPTIM_SGD_H_
+#define RINGTRAIN_OPTIM_SGD_H_
+
+#include <span>
+
+#include "ringtrain/optim/optimizer.h"
+
+namespace ringtrain::optim {
+
+class SgdOptimizer final : public Optimizer {
+ public:
+  // REQUIRES: weight_decay finite and >= 0 (MakeOptimizer validates).
+  explicit SgdOptimizer(float weight_decay);
+
+  int state_slots() const override { return 0; }
+  void Apply(float learning_rate, std::span<const float> grad, std::span<float> params,
+             std::span<float> state) const override;
+
+ private:
+  const float weight_decay_;
+};
+
+class MomentumOptimizer final : public Optimizer {
+ public:
+  // REQUIRES: momentum in [0, 1); weight_decay finite and >= 0 (MakeOptimizer validates).
+  MomentumOptimizer(float momentum, float weight_decay);
+
+  int state_slots() const override { return 1; }  // the velocity v
+  void Apply(float learning_rate, std::span<const float> grad, std::span<float> params,
+             std::span<float> state) const override;
+
+ private:
+  const float momentum_;
+  const float weight_decay_;
+};
+
+}  // namespace ringtrain::optim
+
+#endif  // RINGTRAIN_OPTIM_SGD_H_

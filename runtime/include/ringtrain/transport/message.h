@@ -1,0 +1,76 @@
+// A data-plane message: a Protobuf header (metadata only) plus raw payload frames.
+//
+// Tensor bytes never pass through Protobuf. Senders hand buffers to ZeroMQ without copying
+// (ZeroCopyFrame keeps the owning buffer alive until libzmq releases the frame); receivers
+// keep the received frames and read them in place (Eigen maps or memcpy into their state).
+//
+// DecodeMessage checks the structure every receiver relies on — wire version, message kind,
+// one payload frame per listed partition for the kinds that carry payloads, and every frame's size
+// against the codec and element count — before anyone touches the bytes. Semantic checks (job name,
+// partition ownership and sizes against the partition table) belong to the receiver.
+#ifndef RINGTRAIN_TRANSPORT_MESSAGE_H_
+#define RINGTRAIN_TRANSPORT_MESSAGE_H_
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/proto/ringtrain.pb.h"
+
+namespace ringtrain::transport {
+
+// Largest partition a message may describe, in elements (keeps size arithmetic far from
+// overflow and bounds what a malformed header can make a receiver expect).
+inline constexpr uint64_t kMaxPartitionElements = uint64_t{1} << 32;
+
+// A float buffer shared between its producer and the frames that send it.
+using SharedFloats = std::shared_ptr<const std::vector<float>>;
+
+// A frame over `count` floats at `data`, which must lie inside *owner. No copy is made; the
+// frame holds a reference to owner until libzmq is done with it.
+// REQUIRES: data .. data+count lies inside owner->data() .. owner->data()+owner->size().
+zmq::message_t ZeroCopyFrame(SharedFloats owner, const float* data, size_t count);
+
+// A frame holding a copy of `count` floats at `data`.
+zmq::message_t CopyFrame(const float* data, size_t count);
+
+// Bytes a payload of `num_elements` takes under `codec`, or InvalidArgument for an unknown
+// codec or an element count above kMaxPartitionElements.
+StatusOr<uint64_t> PayloadBytes(proto::Codec codec, uint64_t num_elements);
+
+// True for the kinds whose partitions each travel in a payload frame (PUSH, PULL_REPLY);
+// other kinds list partitions (if any) without payloads.
+bool CarriesPayload(proto::MessageKind kind);
+
+struct Message {
+  proto::Header header;
+  std::vector<zmq::message_t> payloads;  // payloads[i] carries header.partitions(i)
+
+  // The payload of partition entry i read as floats.
+  // REQUIRES: header.codec() == CODEC_NONE and i < payloads.size().
+  std::span<const float> Floats(size_t i) const;
+};
+
+// Builds a Message from received frames: frames[0] is the serialized header and the rest are
+// payloads. Consumes the frames. Returns DataLoss or InvalidArgument naming the first problem.
+StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames);
+
+// Sends [identity?][header][payloads...] without blocking. `identity` is the peer's routing id
+// for ROUTER sockets and nullptr otherwise. Fills header.wire_version. Returns Unavailable when
+// the peer is unknown (ROUTER_MANDATORY) or the message cannot be queued; the payloads are
+// consumed either way. Counts bytes sent into *bytes_sent when non-null.
+Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::Header header,
+                   std::vector<zmq::message_t> payloads, uint64_t* bytes_sent = nullptr);
+
+// Receives one whole multipart message if one is queued (never blocks). Returns false in
+// *received when none was waiting.
+Status ReceiveMultipart(zmq::socket_t& socket, std::vector<zmq::message_t>* frames, bool* received);
+
+}  // namespace ringtrain::transport
+
+#endif  // RINGTRAIN_TRANSPORT_MESSAGE_H_

@@ -1,0 +1,47 @@
+// Socket options chosen deliberately for each role of a ZeroMQ socket.
+//
+// ZeroMQ's defaults hide sharp edges: a socket that lingers forever blocks shutdown, a ROUTER
+// silently drops messages to unknown peers, and a high-water mark drops or blocks depending on
+// the socket type. Every socket ringtrain opens goes through ApplySocketOptions with one of
+// the presets below.
+#ifndef RINGTRAIN_TRANSPORT_SOCKET_OPTIONS_H_
+#define RINGTRAIN_TRANSPORT_SOCKET_OPTIONS_H_
+
+#include <cstdint>
+
+#include <zmq.hpp>
+
+#include "ringtrain/common/status.h"
+
+namespace ringtrain::transport {
+
+struct SocketOptions {
+  // How long close() may wait to flush queued messages.
+  int linger_ms = 1000;
+  // High-water marks in messages (0 = unlimited). The data-plane protocol bounds what is in
+  // flight (each worker has at most two requests outstanding per server), so the send side
+  // can be unlimited; the receive side stays bounded so a flooding peer cannot exhaust memory.
+  int send_hwm = 0;
+  int receive_hwm = 1000;
+  // Largest inbound message in bytes; larger ones make libzmq drop the connection. -1 = none.
+  int64_t max_message_size = -1;
+  // ROUTER only: fail sends to unknown or disconnected peers instead of dropping them.
+  bool router_mandatory = false;
+  // TCP keepalive so that a dead peer is noticed by the OS.
+  bool tcp_keepalive = true;
+};
+
+// Options for a parameter server's ROUTER socket.
+SocketOptions ServerSocketOptions(int64_t max_message_size);
+// Options for a worker's DEALER socket to one server.
+SocketOptions WorkerSocketOptions();
+
+// Applies `options` to `socket`. Returns Internal if libzmq rejects an option.
+Status ApplySocketOptions(zmq::socket_t& socket, const SocketOptions& options);
+
+// The endpoint a socket bound last, e.g. "tcp://127.0.0.1:40123" after binding port 0.
+StatusOr<std::string> LastEndpoint(zmq::socket_t& socket);
+
+}  // namespace ringtrain::transport
+
+#endif  // RINGTRAIN_TRANSPORT_SOCKET_OPTIONS_H_

@@ -1,0 +1,98 @@
+// PsClient: a worker's connections to every parameter server, and the push/pull protocol.
+//
+// One ZeroMQ DEALER socket per server. Each operation sends one request per server, covering
+// all partitions that server owns (pushes and pulls to different servers proceed in
+// parallel), then waits for every reply or the timeout. Replies are validated (request id,
+// partition ids, element counts, versions) before their bytes are copied into the caller's
+// parameter vector. A server's ERROR reply fails the operation with the server's message.
+//
+// Gradients are sent without copying: each payload frame references the shared gradient
+// buffer, which stays alive until libzmq has sent it.
+//
+// Thread-safety: not thread-safe; one thread owns the client and its sockets.
+#ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
+#define RINGTRAIN_WORKER_PS_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ring/partition_table.h"
+#include "ringtrain/transport/message.h"
+
+namespace ringtrain::worker {
+
+struct PsClientOptions {
+  std::string job;
+  int rank = 0;                        // this worker's index
+  std::vector<std::string> endpoints;  // server i's ZeroMQ endpoint, i = ring server index
+  std::shared_ptr<const ring::PartitionTable> table;
+  // How long one operation may wait for all servers' replies. Synchronous rounds wait for
+  // the slowest worker, so this bounds how long a stalled peer can hold the job.
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+};
+
+// A gradient to push: computed at parameter version `clock` from `num_samples` samples.
+struct PushRequest {
+  transport::SharedFloats gradient;  // table->total_size() floats
+  int64_t clock = 0;
+  uint32_t num_samples = 0;
+  float learning_rate = 0;
+};
+
+class PsClient {
+ public:
+  // Creates the sockets and starts connecting (connection completes in the background).
+  static StatusOr<std::unique_ptr<PsClient>> Connect(zmq::context_t& context,
+                                                     PsClientOptions options);
+  ~PsClient();
+  PsClient(const PsClient&) = delete;
+  PsClient& operator=(const PsClient&) = delete;
+
+  // Fills `params` (table->total_size() floats) with every partition at version >=
+  // min_version; *version_out (if non-null) receives the smallest version seen.
+  Status Pull(int64_t min_version, std::span<float> params, int64_t* version_out = nullptr);
+
+  // Pushes the gradient to every server, then pulls parameters at version >= pull_min_version
+  // into `params`. Both requests are in flight together.
+  Status PushPull(const PushRequest& push, int64_t pull_min_version, std::span<float> params,
+                  int64_t* version_out = nullptr);
+
+  // Tells every server this worker has finished and waits for the acknowledgements.
+  Status Done();
+
+  // Counters of server `index`.
+  StatusOr<proto::ServerStats> Stats(int index);
+
+  uint64_t bytes_pushed() const { return bytes_pushed_; }
+  uint64_t bytes_pulled() const { return bytes_pulled_; }
+
+ private:
+  struct Pending;
+  PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets);
+  proto::Header NewRequest(proto::MessageKind kind, int server);
+  Status SendPush(int server, const PushRequest& push, Pending* pending);
+  Status SendPull(int server, int64_t min_version, Pending* pending);
+  Status SendSimple(int server, proto::MessageKind kind, Pending* pending);
+  Status Await(Pending* pending, std::span<float> params, int64_t* version_out,
+               proto::ServerStats* stats_out);
+  Status HandleReply(int server, transport::Message msg, Pending* pending, std::span<float> params,
+                     int64_t* version_out, proto::ServerStats* stats_out);
+
+  PsClientOptions options_;
+  std::vector<zmq::socket_t> sockets_;
+  uint64_t next_request_id_ = 1;
+  uint64_t bytes_pushed_ = 0;
+  uint64_t bytes_pulled_ = 0;
+};
+
+}  // namespace ringtrain::worker
+
+#endif  // RINGTRAIN_WORKER_PS_CLIENT_H_

@@ -1,0 +1,87 @@
+// Trainer: a worker's training loop over its shard of the data.
+//
+// Synchronous (BSP) loop: pull the initial parameters, then for each step gather the step's
+// rows of the shard (a per-epoch deterministic order), compute the mean loss gradient with
+// the model, push it tagged with the parameter version it was computed at and pull the
+// parameters of the next version (the server answers once every worker's gradient for this
+// version has been applied). Every worker runs the same number of steps per epoch; a worker
+// whose shard is exhausted pushes an empty gradient (0 samples) so no round waits for it.
+// Worker 0 evaluates on the test set at the end of each epoch. Progress goes to the event
+// sink at most every `progress_interval`.
+//
+// Thread-safety: not thread-safe; Run() uses the client, model and sink it was given, which
+// must outlive the Trainer.
+#ifndef RINGTRAIN_WORKER_TRAINER_H_
+#define RINGTRAIN_WORKER_TRAINER_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/data/dataset.h"
+#include "ringtrain/model/model.h"
+#include "ringtrain/optim/schedule.h"
+#include "ringtrain/transport/event_sink.h"
+#include "ringtrain/worker/ps_client.h"
+
+namespace ringtrain::worker {
+
+struct TrainerOptions {
+  int rank = 0;
+  int num_workers = 1;
+  int epochs = 1;
+  int64_t batch_size = 32;
+  uint64_t seed = 42;
+  bool shuffle = true;
+  int64_t global_rows = 0;  // training rows over all shards (sets the steps per epoch)
+  std::chrono::milliseconds progress_interval{500};
+};
+
+struct TrainerResult {
+  int64_t steps = 0;
+  uint64_t samples = 0;
+  double last_loss = 0;       // mean training loss over the last progress interval
+  double test_accuracy = -1;  // last evaluation; -1 when none ran
+  double test_loss = 0;
+};
+
+class Trainer {
+ public:
+  // `test` may be null (no evaluation). REQUIRES: shard and test outlive the trainer.
+  Trainer(TrainerOptions options, model::Model* model, PsClient* client, const data::Dataset* shard,
+          const data::Dataset* test, const optim::LearningRateSchedule* schedule,
+          transport::EventSink* sink);
+
+  // Runs every epoch, then tells the servers this worker is done.
+  StatusOr<TrainerResult> Run();
+
+  // The parameters after the last pull.
+  const std::vector<float>& params() const { return params_; }
+
+ private:
+  void Report(proto::EventType type, int epoch, bool force);
+  void Evaluate(int epoch);
+
+  TrainerOptions options_;
+  model::Model* model_;
+  PsClient* client_;
+  const data::Dataset* shard_;
+  const data::Dataset* test_;
+  const optim::LearningRateSchedule* schedule_;
+  transport::EventSink* sink_;
+
+  std::vector<float> params_;
+  std::shared_ptr<std::vector<float>> gradient_;
+  TrainerResult result_;
+  int64_t total_steps_ = 0;
+  double loss_sum_ = 0;
+  int64_t loss_count_ = 0;
+  double learning_rate_ = 0;
+  std::chrono::steady_clock::time_point last_report_{};
+};
+
+}  // namespace ringtrain::worker
+
+#endif  // RINGTRAIN_WORKER_TRAINER_H_

@@ -1,0 +1,129 @@
+#include "ringtrain/app/job_plan.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <algorithm>
+#include <array>
+
+#include "ringtrain/data/idx_reader.h"
+#include "ringtrain/data/shard.h"
+#include "ringtrain/data/uri.h"
+#include "ringtrain/ring/hash_ring.h"
+
+namespace ringtrain::app {
+
+namespace {
+
+uint32_t BigEndian32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// Reads the 16-byte header of an IDX images file (gzip or raw).
+StatusOr<DatasetShape> ReadIdxImagesHeader(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) return NotFound(path + ": cannot open");
+  std::array<unsigned char, 16> h{};
+  const int n = gzread(f, h.data(), static_cast<unsigned>(h.size()));
+  gzclose(f);
+  if (n != static_cast<int>(h.size())) {
+    return DataLoss(path + ": too short for an IDX header (" + std::to_string(std::max(n, 0)) +
+                    " bytes)");
+  }
+  if (BigEndian32(h.data()) != data::kIdxImagesMagic) {
+    return DataLoss(path + ": not an IDX images file (bad magic number)");
+  }
+  DatasetShape s;
+  s.train_rows = BigEndian32(h.data() + 4);
+  s.input_dim = static_cast<int>(BigEndian32(h.data() + 8) * BigEndian32(h.data() + 12));
+  if (s.train_rows < 1 || s.input_dim < 1) return DataLoss(path + ": empty IDX images file");
+  return s;
+}
+
+}  // namespace
+
+StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
+  StatusOr<std::string> path = data::LocalPathFromUri(dataset.train.images);
+  if (!path.ok()) return path.status().WithContext("spec.dataset.train.images");
+  StatusOr<DatasetShape> shape = ReadIdxImagesHeader(*path);
+  if (!shape.ok()) return shape.status().WithContext("spec.dataset.train.images");
+  return shape;
+}
+
+Status CheckDatasetFiles(const job::DatasetSpec& dataset) {
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"spec.dataset.train.images", dataset.train.images},
+      {"spec.dataset.train.labels", dataset.train.labels}};
+  if (dataset.test.has_value()) {
+    files.push_back({"spec.dataset.test.images", dataset.test->images});
+    files.push_back({"spec.dataset.test.labels", dataset.test->labels});
+  }
+  for (const auto& [field, uri] : files) {
+    StatusOr<std::string> path = data::LocalPathFromUri(uri);
+    if (!path.ok()) return path.status().WithContext(field);
+    if (access(path->c_str(), R_OK) != 0) {
+      return NotFound(field + ": cannot read " + *path + " (" + std::strerror(errno) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> ServerIds(int num_ps) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < num_ps; ++i) ids.push_back("ps-" + std::to_string(i));
+  return ids;
+}
+
+StatusOr<std::shared_ptr<const ring::PartitionTable>> MakePartitionTable(const model::Model& model,
+                                                                         int num_ps,
+                                                                         int64_t partition_size) {
+  RT_ASSIGN_OR_RETURN(ring::HashRing hash_ring, ring::HashRing::Make(ServerIds(num_ps)));
+  std::vector<ring::TensorSpan> spans;
+  for (const model::TensorInfo& t : model.tensors()) spans.push_back({t.name, t.offset, t.size});
+  RT_ASSIGN_OR_RETURN(ring::PartitionTable table,
+                      ring::PartitionTable::Build(spans, partition_size, hash_ring));
+  return std::make_shared<const ring::PartitionTable>(std::move(table));
+}
+
+StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& shape) {
+  const job::TrainingJobSpec& spec = job.spec;
+  JobPlan plan;
+  plan.model.kind =
+      spec.model.type == job::ModelType::kMlp ? model::ModelKind::kMlp : model::ModelKind::kSoftmax;
+  plan.model.hidden_layers = spec.model.hidden_layers;
+  plan.model.input_dim = shape.input_dim;
+  plan.model.num_classes = shape.num_classes;
+
+  plan.optimizer.kind = spec.training.optimizer.type == job::OptimizerType::kMomentum
+                            ? optim::OptimizerKind::kMomentum
+                            : optim::OptimizerKind::kSgd;
+  plan.optimizer.momentum = spec.training.optimizer.momentum;
+  plan.optimizer.weight_decay = spec.training.optimizer.weight_decay;
+
+  plan.train_rows = shape.train_rows;
+  plan.steps_per_epoch =
+      data::StepsPerEpoch(shape.train_rows, spec.workers.replicas, spec.training.batch_size);
+  plan.total_steps = plan.steps_per_epoch * spec.training.epochs;
+
+  const job::ScheduleSpec& s = spec.training.schedule;
+  plan.schedule.kind = s.type == job::ScheduleType::kCosine ? optim::ScheduleKind::kCosine
+                       : s.type == job::ScheduleType::kStep ? optim::ScheduleKind::kStep
+                                                            : optim::ScheduleKind::kConstant;
+  plan.schedule.base_lr = spec.training.optimizer.learning_rate;
+  // A warm-up longer than the run (a short trial run of a long job) ends with the run.
+  plan.schedule.warmup_steps = std::min(s.warmup_steps, plan.total_steps);
+  plan.schedule.total_steps = plan.total_steps;
+  plan.schedule.step_size = s.step_size;
+  plan.schedule.gamma = s.gamma;
+  plan.schedule.min_lr = s.min_learning_rate;
+
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> m, model::MakeModel(plan.model));
+  RT_ASSIGN_OR_RETURN(plan.table, MakePartitionTable(*m, spec.parameter_servers.replicas,
+                                                     spec.parameter_servers.partition_size));
+  return plan;
+}
+
+}  // namespace ringtrain::app

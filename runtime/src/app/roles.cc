@@ -1,0 +1,154 @@
+#include "ringtrain/app/roles.h"
+
+#include <iostream>
+#include <optional>
+
+#include <zmq.hpp>
+
+#include "ringtrain/app/job_plan.h"
+#include "ringtrain/data/idx_reader.h"
+#include "ringtrain/data/shard.h"
+#include "ringtrain/data/uri.h"
+#include "ringtrain/ps/server.h"
+#include "ringtrain/transport/event_sink.h"
+#include "ringtrain/worker/trainer.h"
+
+namespace ringtrain::app {
+
+namespace {
+
+void ReportFailure(transport::EventSink& sink, const job::PodContract& c, const Status& s) {
+  proto::Event e;
+  e.set_type(proto::FAILED);
+  e.set_role(job::Name(c.role));
+  e.set_index(static_cast<uint32_t>(c.index));
+  e.set_message(s.ToString());
+  sink.Send(e);
+}
+
+StatusOr<data::Dataset> LoadFiles(const job::DataFiles& files, const std::string& field) {
+  StatusOr<std::string> images = data::LocalPathFromUri(files.images);
+  if (!images.ok()) return images.status().WithContext(field + ".images");
+  StatusOr<std::string> labels = data::LocalPathFromUri(files.labels);
+  if (!labels.ok()) return labels.status().WithContext(field + ".labels");
+  StatusOr<data::Dataset> d = data::LoadIdx(*images, *labels);
+  if (!d.ok()) return d.status().WithContext(field);
+  return d;
+}
+
+Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& job,
+                            const std::atomic<int>* interrupted, zmq::context_t& context,
+                            transport::EventSink& sink) {
+  RT_ASSIGN_OR_RETURN(DatasetShape shape, ReadDatasetShape(job.spec.dataset));
+  RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
+  std::vector<float> initial(static_cast<size_t>(model->num_params()));
+  model->Initialize(job.spec.training.seed, initial.data());
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<optim::Optimizer> optimizer,
+                      optim::MakeOptimizer(plan.optimizer));
+  ps::ServerCoreConfig config;
+  config.job = c.job_name;
+  config.server_index = c.index;
+  config.num_workers = c.num_workers;
+  config.table = plan.table;
+  config.optimizer = std::move(optimizer);
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ServerCore> core,
+                      ps::ServerCore::Make(std::move(config), initial));
+  ps::ServerOptions options;
+  options.bind_endpoint = c.bind_endpoint;
+  options.interrupted = interrupted;
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ParameterServer> server,
+                      ps::ParameterServer::Bind(context, options, std::move(core)));
+  std::cerr << "ps-" << c.index << ": serving " << server->core().stats().partitions_owned()
+            << " of " << plan.table->partitions().size() << " partitions ("
+            << server->core().owned_elements() << " parameters) on " << server->endpoint() << "\n";
+  proto::Event ready;
+  ready.set_type(proto::READY);
+  ready.set_role("ps");
+  ready.set_index(static_cast<uint32_t>(c.index));
+  ready.set_endpoint(server->endpoint());
+  sink.Send(ready);
+
+  RT_RETURN_IF_ERROR(server->Serve());
+
+  const proto::ServerStats& stats = server->core().stats();
+  std::cerr << "ps-" << c.index << ": finished; " << stats.ShortDebugString() << "\n";
+  proto::Event done;
+  done.set_type(proto::FINISHED);
+  done.set_role("ps");
+  done.set_index(static_cast<uint32_t>(c.index));
+  *done.mutable_server_stats() = stats;
+  sink.Send(done);
+  return Status::Ok();
+}
+
+Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::context_t& context,
+                   transport::EventSink& sink) {
+  const job::TrainingJobSpec& spec = job.spec;
+  RT_ASSIGN_OR_RETURN(data::Dataset train, LoadFiles(spec.dataset.train, "spec.dataset.train"));
+  const int64_t global_rows = train.rows();
+  data::Dataset shard = data::TakeRows(train, data::RowShard(global_rows, c.num_workers, c.index));
+  train = data::Dataset();  // free the rest
+  std::optional<data::Dataset> test;
+  if (c.index == 0 && spec.dataset.test.has_value()) {
+    RT_ASSIGN_OR_RETURN(test, LoadFiles(*spec.dataset.test, "spec.dataset.test"));
+  }
+  DatasetShape shape;
+  shape.train_rows = global_rows;
+  shape.input_dim = static_cast<int>(shard.cols());
+  RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
+  RT_ASSIGN_OR_RETURN(optim::LearningRateSchedule schedule,
+                      optim::LearningRateSchedule::Create(plan.schedule));
+
+  worker::PsClientOptions client_options;
+  client_options.job = c.job_name;
+  client_options.rank = c.index;
+  client_options.endpoints = c.ps_endpoints;
+  client_options.table = plan.table;
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
+                      worker::PsClient::Connect(context, client_options));
+  std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows of " << global_rows << ", "
+            << plan.steps_per_epoch << " steps per epoch, " << plan.table->partitions().size()
+            << " partitions on " << c.num_ps << " servers\n";
+
+  worker::TrainerOptions options;
+  options.rank = c.index;
+  options.num_workers = c.num_workers;
+  options.epochs = spec.training.epochs;
+  options.batch_size = spec.training.batch_size;
+  options.seed = spec.training.seed;
+  options.shuffle = spec.dataset.shuffle;
+  options.global_rows = global_rows;
+  worker::Trainer trainer(options, model.get(), client.get(), &shard,
+                          test.has_value() ? &*test : nullptr, &schedule, &sink);
+  RT_ASSIGN_OR_RETURN(worker::TrainerResult result, trainer.Run());
+  std::cerr << "worker-" << c.index << ": finished " << result.steps << " steps, " << result.samples
+            << " samples, last loss " << result.last_loss;
+  if (result.test_accuracy >= 0) std::cerr << ", test accuracy " << result.test_accuracy;
+  std::cerr << "\n";
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status RunParameterServer(const job::PodContract& contract, const job::TrainingJob& job,
+                          const std::atomic<int>* interrupted) {
+  zmq::context_t context(1);
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<transport::EventSink> sink,
+                      transport::MakeEventSink(context, contract.control_endpoint));
+  Status s = ServeParameterServer(contract, job, interrupted, context, *sink);
+  if (!s.ok()) ReportFailure(*sink, contract, s);
+  return s;
+}
+
+Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job) {
+  zmq::context_t context(1);
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<transport::EventSink> sink,
+                      transport::MakeEventSink(context, contract.control_endpoint));
+  Status s = TrainWorker(contract, job, context, *sink);
+  if (!s.ok()) ReportFailure(*sink, contract, s);
+  return s;
+}
+
+}  // namespace ringtrain::app

@@ -1,0 +1,180 @@
+// Parsers of spec.model, spec.dataset and spec.training.
+//
+// Within each object the discriminating enum (type, format, syncMode) is read before unknown
+// fields are checked, so `{type: adam, beta1: 0.9}` reports that adam is not supported yet
+// rather than that beta1 is unknown; absence of a required discriminator is reported after
+// the field check, so a misspelt `typ` gets the "did you mean" hint.
+#include <cstdint>
+#include <limits>
+
+#include "checks.h"
+#include "json_reader.h"
+#include "parse_internal.h"
+
+namespace ringtrain::job::internal {
+namespace {
+
+constexpr int kMaxHiddenLayers = 16;
+constexpr int kMaxLayerUnits = 65536;
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+Status ParseDataFiles(const json& v, const std::string& path, DataFiles* out) {
+  RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
+  RT_RETURN_IF_ERROR(r.CheckFields({"images", "labels"}));
+  for (auto [key, field] : {std::pair{"images", &out->images}, std::pair{"labels", &out->labels}}) {
+    RT_RETURN_IF_ERROR(r.Require(key));
+    RT_RETURN_IF_ERROR(r.GetString(key, field));
+    RT_RETURN_IF_ERROR(CheckDataUri(r.PathOf(key), *field));
+  }
+  return Status::Ok();
+}
+
+Status ParseOptimizer(const json& v, const std::string& path, OptimizerSpec* out) {
+  RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
+  RT_RETURN_IF_ERROR(GetEnum(r, "type", {OptimizerType::kSgd, OptimizerType::kMomentum},
+                             {"nesterov", "adagrad", "adam"}, &out->type));
+  RT_RETURN_IF_ERROR(r.CheckFields({"type", "learningRate", "momentum", "weightDecay"}));
+
+  RT_RETURN_IF_ERROR(r.GetDouble("learningRate", &out->learning_rate));
+  if (!(out->learning_rate > 0)) {
+    return r.Error("learningRate",
+                   "must be greater than 0 (got " + FormatDouble(out->learning_rate) + ")");
+  }
+
+  if (out->type == OptimizerType::kSgd) {
+    if (r.Has("momentum")) return r.Error("momentum", "not allowed when type is sgd");
+    out->momentum = 0.0;
+  } else {
+    out->momentum = 0.9;
+    RT_RETURN_IF_ERROR(r.GetDouble("momentum", &out->momentum));
+    if (out->momentum < 0 || out->momentum >= 1) {
+      return r.Error("momentum", "must be in [0, 1) (got " + FormatDouble(out->momentum) + ")");
+    }
+  }
+
+  RT_RETURN_IF_ERROR(r.GetDouble("weightDecay", &out->weight_decay));
+  if (out->weight_decay < 0) {
+    return r.Error("weightDecay",
+                   "must be at least 0 (got " + FormatDouble(out->weight_decay) + ")");
+  }
+  return Status::Ok();
+}
+
+Status ParseSchedule(const json& v, const std::string& path, ScheduleSpec* out) {
+  RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
+  RT_RETURN_IF_ERROR(GetEnum(r, "type",
+                             {ScheduleType::kConstant, ScheduleType::kCosine, ScheduleType::kStep},
+                             {}, &out->type));
+  RT_RETURN_IF_ERROR(
+      r.CheckFields({"type", "warmupSteps", "stepSize", "gamma", "minLearningRate"}));
+  RT_RETURN_IF_ERROR(r.GetInt("warmupSteps", int64_t{0}, kInt64Max, &out->warmup_steps));
+
+  const bool step = out->type == ScheduleType::kStep;
+  const bool cosine = out->type == ScheduleType::kCosine;
+  if (!step) {
+    for (const char* key : {"stepSize", "gamma"}) {
+      if (r.Has(key)) return r.Error(key, "only allowed when type is step");
+    }
+  }
+  if (!cosine && r.Has("minLearningRate")) {
+    return r.Error("minLearningRate", "only allowed when type is cosine");
+  }
+  if (step) {
+    RT_RETURN_IF_ERROR(r.Has("stepSize") ? Status::Ok()
+                                         : r.Error("stepSize", "required when type is step"));
+    RT_RETURN_IF_ERROR(r.GetInt("stepSize", int64_t{1}, kInt64Max, &out->step_size));
+    RT_RETURN_IF_ERROR(r.GetDouble("gamma", &out->gamma));
+    if (!(out->gamma > 0 && out->gamma <= 1)) {
+      return r.Error("gamma", "must be in (0, 1] (got " + FormatDouble(out->gamma) + ")");
+    }
+  }
+  if (cosine) {
+    RT_RETURN_IF_ERROR(r.GetDouble("minLearningRate", &out->min_learning_rate));
+    if (out->min_learning_rate < 0) {
+      return r.Error("minLearningRate",
+                     "must be at least 0 (got " + FormatDouble(out->min_learning_rate) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseCompression(const json& v, const std::string& path, CompressionSpec* out) {
+  RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
+  RT_RETURN_IF_ERROR(
+      GetEnum(r, "type", {CompressionType::kNone}, {"fp16", "int8", "onebit", "topk"}, &out->type));
+  return r.CheckFields({"type"});
+}
+
+}  // namespace
+
+Status ParseModel(const json& v, const std::string& path, ModelSpec* out) {
+  RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
+  RT_RETURN_IF_ERROR(
+      GetEnum(r, "type", {ModelType::kSoftmax, ModelType::kMlp}, {"logistic", "fm"}, &out->type));
+  RT_RETURN_IF_ERROR(r.CheckFields({"type", "hiddenLayers"}));
+  RT_RETURN_IF_ERROR(r.Require("type"));
+
+  const json* layers = r.Find("hiddenLayers");
+  if (out->type == ModelType::kSoftmax) {
+    if (layers != nullptr) return r.Error("hiddenLayers", "not allowed when type is softmax");
+    return Status::Ok();
+  }
+  if (layers == nullptr) return r.Error("hiddenLayers", "required when type is mlp");
+  const std::string layers_path = r.PathOf("hiddenLayers");
+  RT_RETURN_IF_ERROR(ExpectArray(*layers, layers_path));
+  if (layers->empty() || layers->size() > kMaxHiddenLayers) {
+    return FieldError(layers_path, "must have between 1 and " + std::to_string(kMaxHiddenLayers) +
+                                       " entries (got " + std::to_string(layers->size()) + ")");
+  }
+  out->hidden_layers.clear();
+  for (size_t i = 0; i < layers->size(); ++i) {
+    int64_t units = 0;
+    RT_RETURN_IF_ERROR(ReadInt((*layers)[i], IndexPath(layers_path, i), 1, kMaxLayerUnits, &units));
+    out->hidden_layers.push_back(static_cast<int>(units));
+  }
+  return Status::Ok();
+}
+
+Status ParseDataset(const json& v, const std::string& path, DatasetSpec* out) {
+  RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
+  RT_RETURN_IF_ERROR(GetEnum(r, "format", {DataFormat::kIdx}, {"csv", "libsvm"}, &out->format));
+  RT_RETURN_IF_ERROR(GetEnum(r, "sharding", {Sharding::kRow}, {"feature"}, &out->sharding));
+  RT_RETURN_IF_ERROR(r.CheckFields({"format", "train", "test", "sharding", "shuffle"}));
+  RT_RETURN_IF_ERROR(r.Require("train"));
+  RT_RETURN_IF_ERROR(ParseDataFiles(*r.Find("train"), r.PathOf("train"), &out->train));
+  if (const json* test = r.Find("test")) {
+    DataFiles files;
+    RT_RETURN_IF_ERROR(ParseDataFiles(*test, r.PathOf("test"), &files));
+    out->test = std::move(files);
+  }
+  return r.GetBool("shuffle", &out->shuffle);
+}
+
+Status ParseTraining(const json& v, const std::string& path, TrainingSpec* out) {
+  RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
+  RT_RETURN_IF_ERROR(GetEnum(r, "syncMode", {SyncMode::kSync}, {"async", "ssp"}, &out->sync_mode));
+  RT_RETURN_IF_ERROR(r.CheckFields(
+      {"epochs", "batchSize", "syncMode", "seed", "optimizer", "schedule", "compression"}));
+  RT_RETURN_IF_ERROR(r.GetInt("epochs", 1, 100000, &out->epochs));
+  RT_RETURN_IF_ERROR(r.GetInt("batchSize", 1, 1048576, &out->batch_size));
+  RT_RETURN_IF_ERROR(r.GetUint64("seed", &out->seed));
+  if (const json* o = r.Find("optimizer")) {
+    RT_RETURN_IF_ERROR(ParseOptimizer(*o, r.PathOf("optimizer"), &out->optimizer));
+  }
+  if (const json* s = r.Find("schedule")) {
+    RT_RETURN_IF_ERROR(ParseSchedule(*s, r.PathOf("schedule"), &out->schedule));
+  }
+  if (const json* c = r.Find("compression")) {
+    RT_RETURN_IF_ERROR(ParseCompression(*c, r.PathOf("compression"), &out->compression));
+  }
+  // The cosine floor is a learning rate; above the peak rate the schedule would rise.
+  if (out->schedule.min_learning_rate > out->optimizer.learning_rate) {
+    return FieldError(FieldPath(r.PathOf("schedule"), "minLearningRate"),
+                      "must not exceed " + FieldPath(r.PathOf("optimizer"), "learningRate") + " (" +
+                          FormatDouble(out->schedule.min_learning_rate) + " > " +
+                          FormatDouble(out->optimizer.learning_rate) + ")");
+  }
+  return Status::Ok();
+}
+
+}  // namespace ringtrain::job::internal

@@ -1,0 +1,104 @@
+// ToJson: the inverse of ParseTrainingJob. Field names and the variant rules (which fields a
+// given type admits) must match parse.cc and parse_training.cc; the round-trip test checks it.
+#include "ringtrain/job/parse.h"
+
+namespace ringtrain::job {
+namespace {
+
+using nlohmann::json;
+
+json DataFilesToJson(const DataFiles& f) { return {{"images", f.images}, {"labels", f.labels}}; }
+
+json ModelToJson(const ModelSpec& m) {
+  json out = {{"type", Name(m.type)}};
+  if (m.type == ModelType::kMlp) out["hiddenLayers"] = m.hidden_layers;
+  return out;
+}
+
+json DatasetToJson(const DatasetSpec& d) {
+  json out = {{"format", Name(d.format)},
+              {"train", DataFilesToJson(d.train)},
+              {"sharding", Name(d.sharding)},
+              {"shuffle", d.shuffle}};
+  if (d.test) out["test"] = DataFilesToJson(*d.test);
+  return out;
+}
+
+json OptimizerToJson(const OptimizerSpec& o) {
+  json out = {
+      {"type", Name(o.type)}, {"learningRate", o.learning_rate}, {"weightDecay", o.weight_decay}};
+  if (o.type != OptimizerType::kSgd) out["momentum"] = o.momentum;
+  return out;
+}
+
+json ScheduleToJson(const ScheduleSpec& s) {
+  json out = {{"type", Name(s.type)}, {"warmupSteps", s.warmup_steps}};
+  if (s.type == ScheduleType::kStep) {
+    out["stepSize"] = s.step_size;
+    out["gamma"] = s.gamma;
+  }
+  if (s.type == ScheduleType::kCosine) out["minLearningRate"] = s.min_learning_rate;
+  return out;
+}
+
+json TrainingToJson(const TrainingSpec& t) {
+  return {{"epochs", t.epochs},
+          {"batchSize", t.batch_size},
+          {"syncMode", Name(t.sync_mode)},
+          {"seed", t.seed},
+          {"optimizer", OptimizerToJson(t.optimizer)},
+          {"schedule", ScheduleToJson(t.schedule)},
+          {"compression", {{"type", Name(t.compression.type)}}}};
+}
+
+json ResourcesToJson(const ResourceRequirements& r) {
+  json out = json::object();
+  if (!r.requests.empty()) out["requests"] = r.requests;
+  if (!r.limits.empty()) out["limits"] = r.limits;
+  return out;
+}
+
+json ReplicaToJson(const ReplicaSpec& r) {
+  json out = {{"replicas", r.replicas}, {"resources", ResourcesToJson(r.resources)}};
+  if (!r.image.empty()) out["image"] = r.image;
+  return out;
+}
+
+json RunPolicyToJson(const RunPolicy& p) {
+  json out = {{"restartPolicy", Name(p.restart_policy)},
+              {"backoffLimit", p.backoff_limit},
+              {"cleanPodPolicy", Name(p.clean_pod_policy)},
+              {"suspend", p.suspend}};
+  if (p.active_deadline_seconds) out["activeDeadlineSeconds"] = *p.active_deadline_seconds;
+  if (p.ttl_seconds_after_finished) {
+    out["ttlSecondsAfterFinished"] = *p.ttl_seconds_after_finished;
+  }
+  return out;
+}
+
+json MetadataToJson(const ObjectMeta& m) {
+  json out = {{"name", m.name}, {"namespace", m.namespace_}};
+  if (!m.labels.empty()) out["labels"] = m.labels;
+  if (!m.annotations.empty()) out["annotations"] = m.annotations;
+  return out;
+}
+
+}  // namespace
+
+json ToJson(const TrainingJob& job) {
+  const TrainingJobSpec& s = job.spec;
+  json spec = {{"model", ModelToJson(s.model)},
+               {"dataset", DatasetToJson(s.dataset)},
+               {"training", TrainingToJson(s.training)},
+               {"parameterServers", ReplicaToJson(s.parameter_servers)},
+               {"workers", ReplicaToJson(s.workers)},
+               {"runPolicy", RunPolicyToJson(s.run_policy)}};
+  spec["parameterServers"]["partitionSize"] = s.parameter_servers.partition_size;
+  if (!s.image.empty()) spec["image"] = s.image;
+  return {{"apiVersion", job.api_version},
+          {"kind", job.kind},
+          {"metadata", MetadataToJson(job.metadata)},
+          {"spec", std::move(spec)}};
+}
+
+}  // namespace ringtrain::job

@@ -1,0 +1,349 @@
+#include "ringtrain/launch/local_launcher.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "ringtrain/job/pod_contract.h"
+#include "ringtrain/launch/child_process.h"
+#include "ringtrain/launch/progress.h"
+#include "ringtrain/proto/ringtrain.pb.h"
+
+namespace ringtrain::launch {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kPollInterval = std::chrono::milliseconds(100);
+constexpr auto kStopGrace = std::chrono::seconds(5);
+
+StatusOr<std::string> MakeLogDir(const LaunchOptions& options, const std::string& job) {
+  if (!options.log_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.log_dir, ec);
+    if (ec)
+      return Unavailable("cannot create log directory " + options.log_dir + ": " + ec.message());
+    return options.log_dir;
+  }
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern =
+      std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/ringtrain-" + job + "-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return Unavailable("cannot create a log directory from " + pattern);
+  }
+  return pattern;
+}
+
+// Everything one run owns; stops all children when it goes away.
+class Run {
+ public:
+  Run(const job::TrainingJob& job, const LaunchOptions& options)
+      : job_(job),
+        options_(options),
+        out_(*options.out),
+        start_(Clock::now()),
+        last_render_(start_),
+        tracker_(job.spec.workers.replicas, job.spec.parameter_servers.replicas,
+                 job.spec.training.epochs, start_) {
+    tracker_.set_global_batch(static_cast<int64_t>(job.spec.training.batch_size) *
+                              job.spec.workers.replicas);
+  }
+  ~Run() { StopAll(); }
+
+  StatusOr<RunSummary> Execute();
+
+ private:
+  Status Start();
+  Status SpawnRole(job::Role role, int index, const std::vector<std::string>& ps_endpoints);
+  Status WaitForServers(std::vector<std::string>* endpoints);
+  Status Supervise();
+  // Receives queued events (waiting up to `wait` for the first). Returns false if none.
+  bool DrainEvents(std::chrono::milliseconds wait);
+  void HandleEvent(const proto::Event& e);
+  Status CheckChildren(bool* all_workers_done);
+  Status Failure(ChildProcess& child, const ExitInfo& exit);
+  void StopAll();
+  void Render(bool force);
+  void PrintLine(const std::string& line);
+  int interrupted() const {
+    return options_.interrupted != nullptr ? options_.interrupted->load() : 0;
+  }
+
+  const job::TrainingJob& job_;
+  const LaunchOptions& options_;
+  std::ostream& out_;
+  SteadyTime start_;
+  SteadyTime last_render_;
+  ProgressTracker tracker_;
+  std::string log_dir_;
+  zmq::context_t context_{1};
+  std::optional<zmq::socket_t> control_;
+  std::string control_endpoint_;
+  std::vector<std::unique_ptr<ChildProcess>> servers_;
+  std::vector<std::unique_ptr<ChildProcess>> workers_;
+  std::vector<std::string> failure_messages_;  // from FAILED events
+  std::vector<std::string> ready_endpoints_;
+  bool line_dirty_ = false;
+};
+
+Status Run::Start() {
+  RT_ASSIGN_OR_RETURN(log_dir_, MakeLogDir(options_, job_.metadata.name));
+  try {
+    control_.emplace(context_, zmq::socket_type::pull);
+    control_->set(zmq::sockopt::linger, 0);
+    control_->bind("tcp://127.0.0.1:0");
+    control_endpoint_ = control_->get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& e) {
+    return Unavailable(std::string("cannot bind the launcher's control socket: ") + e.what());
+  }
+  ready_endpoints_.assign(static_cast<size_t>(job_.spec.parameter_servers.replicas), "");
+  return Status::Ok();
+}
+
+Status Run::SpawnRole(job::Role role, int index, const std::vector<std::string>& ps_endpoints) {
+  job::PodContract c;
+  c.job_name = job_.metadata.name;
+  c.role = role;
+  c.index = index;
+  c.num_ps = job_.spec.parameter_servers.replicas;
+  c.num_workers = job_.spec.workers.replicas;
+  c.ps_endpoints = ps_endpoints;
+  c.bind_endpoint = role == job::Role::kParameterServer ? "tcp://127.0.0.1:0" : "";
+  c.spec_path = options_.spec_path;
+  c.control_endpoint = control_endpoint_;
+  const std::string name =
+      std::string(role == job::Role::kParameterServer ? "ps-" : "worker-") + std::to_string(index);
+  const std::vector<std::string> argv = {options_.binary,
+                                         role == job::Role::kParameterServer ? "ps" : "worker"};
+  RT_ASSIGN_OR_RETURN(
+      std::unique_ptr<ChildProcess> child,
+      ChildProcess::Spawn(name, argv, job::ToEnv(c), log_dir_ + "/" + name + ".log"));
+  (role == job::Role::kParameterServer ? servers_ : workers_).push_back(std::move(child));
+  return Status::Ok();
+}
+
+bool Run::DrainEvents(std::chrono::milliseconds wait) {
+  bool any = false;
+  zmq::pollitem_t item{control_->handle(), 0, ZMQ_POLLIN, 0};
+  try {
+    if (zmq::poll(&item, 1, wait) <= 0) return false;
+    while (true) {
+      zmq::message_t msg;
+      if (!control_->recv(msg, zmq::recv_flags::dontwait)) break;
+      proto::Event e;
+      // A malformed event is ignored: progress display is not worth failing a run for.
+      if (e.ParseFromArray(msg.data(), static_cast<int>(msg.size()))) HandleEvent(e);
+      any = true;
+    }
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) PrintLine(std::string("control channel error: ") + e.what());
+  }
+  return any;
+}
+
+void Run::HandleEvent(const proto::Event& e) {
+  if (e.type() == proto::READY && e.role() == "ps" && e.index() < ready_endpoints_.size()) {
+    ready_endpoints_[e.index()] = e.endpoint();
+  }
+  if (e.type() == proto::FAILED) {
+    failure_messages_.push_back(e.role() + "-" + std::to_string(e.index()) + ": " + e.message());
+  }
+  if (std::optional<std::string> line = tracker_.OnEvent(e, Clock::now())) PrintLine(*line);
+}
+
+void Run::PrintLine(const std::string& line) {
+  if (options_.interactive && line_dirty_) out_ << "\r\033[K";
+  out_ << line << "\n" << std::flush;
+  line_dirty_ = false;
+}
+
+void Run::Render(bool force) {
+  const auto now = Clock::now();
+  const auto interval =
+      options_.interactive ? std::chrono::milliseconds(200) : options_.line_interval;
+  if (!force && now - last_render_ < interval) return;
+  last_render_ = now;
+  if (options_.interactive) {
+    out_ << "\r\033[K" << tracker_.StatusLine(now) << std::flush;
+    line_dirty_ = true;
+  } else {
+    out_ << tracker_.StatusLine(now) << "\n" << std::flush;
+  }
+}
+
+Status Run::Failure(ChildProcess& child, const ExitInfo& exit) {
+  DrainEvents(std::chrono::milliseconds(0));
+  std::string msg = child.name() + " failed (" + exit.ToString() + ")";
+  for (const auto& m : failure_messages_) {
+    if (m.rfind(child.name() + ":", 0) == 0) msg += ": " + m.substr(child.name().size() + 2);
+  }
+  msg += "\n  last lines of " + child.log_path() + ":\n" + child.LogTail(15);
+  StopAll();
+  return Internal(msg);
+}
+
+Status Run::WaitForServers(std::vector<std::string>* endpoints) {
+  const auto deadline = Clock::now() + options_.startup_timeout;
+  while (true) {
+    DrainEvents(kPollInterval);
+    bool all = true;
+    for (const auto& e : ready_endpoints_) all = all && !e.empty();
+    if (all) break;
+    if (int sig = interrupted()) return Cancelled("interrupted by signal " + std::to_string(sig));
+    for (auto& s : servers_) {
+      if (auto exit = s->Poll()) return Failure(*s, *exit);
+    }
+    if (Clock::now() > deadline) {
+      return DeadlineExceeded("parameter servers did not report ready within " +
+                              std::to_string(options_.startup_timeout.count()) + " ms (logs in " +
+                              log_dir_ + ")");
+    }
+  }
+  *endpoints = ready_endpoints_;
+  return Status::Ok();
+}
+
+Status Run::CheckChildren(bool* all_workers_done) {
+  *all_workers_done = true;
+  for (auto& w : workers_) {
+    std::optional<ExitInfo> exit = w->Poll();
+    if (!exit) {
+      *all_workers_done = false;
+    } else if (!exit->success()) {
+      return Failure(*w, *exit);
+    }
+  }
+  for (auto& s : servers_) {
+    std::optional<ExitInfo> exit = s->Poll();
+    if (exit && !exit->success()) return Failure(*s, *exit);
+    // A server that exits cleanly before every worker is done is a failure too.
+    if (exit && !*all_workers_done) {
+      DrainEvents(std::chrono::milliseconds(0));
+      bool still = false;
+      for (auto& w : workers_) still = still || !w->Poll().has_value();
+      if (still) return Failure(*s, *exit);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Run::Supervise() {
+  while (true) {
+    DrainEvents(kPollInterval);
+    Render(false);
+    if (int sig = interrupted()) {
+      StopAll();
+      return Cancelled("interrupted by signal " + std::to_string(sig));
+    }
+    bool done = false;
+    RT_RETURN_IF_ERROR(CheckChildren(&done));
+    if (done) break;
+  }
+  // Servers exit by themselves once every worker has said it is done.
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (Clock::now() < deadline) {
+    bool all = true;
+    for (auto& s : servers_) {
+      std::optional<ExitInfo> exit = s->Poll();
+      if (exit && !exit->success()) return Failure(*s, *exit);
+      all = all && exit.has_value();
+    }
+    if (all) break;
+    DrainEvents(kPollInterval);
+  }
+  while (DrainEvents(std::chrono::milliseconds(50))) {
+  }
+  StopAll();
+  return Status::Ok();
+}
+
+void Run::StopAll() {
+  for (auto* group : {&workers_, &servers_}) {
+    for (auto& c : *group) c->Signal(SIGTERM);
+  }
+  for (auto* group : {&workers_, &servers_}) {
+    for (auto& c : *group) c->Terminate(kStopGrace);
+  }
+}
+
+StatusOr<RunSummary> Run::Execute() {
+  RT_RETURN_IF_ERROR(Start());
+  const int num_ps = job_.spec.parameter_servers.replicas;
+  const int num_workers = job_.spec.workers.replicas;
+  out_ << "ringtrain: job " << job_.metadata.name << ": " << num_ps << " parameter server"
+       << (num_ps == 1 ? "" : "s") << ", " << num_workers << " worker"
+       << (num_workers == 1 ? "" : "s") << ", logs in " << log_dir_ << "\n"
+       << std::flush;
+  for (int i = 0; i < num_ps; ++i) {
+    RT_RETURN_IF_ERROR(SpawnRole(job::Role::kParameterServer, i, {}));
+  }
+  std::vector<std::string> endpoints;
+  RT_RETURN_IF_ERROR(WaitForServers(&endpoints));
+  for (int i = 0; i < num_workers; ++i) {
+    RT_RETURN_IF_ERROR(SpawnRole(job::Role::kWorker, i, endpoints));
+  }
+  RT_RETURN_IF_ERROR(Supervise());
+  if (options_.interactive && line_dirty_) {
+    out_ << "\r\033[K" << tracker_.StatusLine(Clock::now()) << "\n";
+    line_dirty_ = false;
+  }
+
+  const auto now = Clock::now();
+  RunSummary s;
+  s.wall_seconds = std::chrono::duration<double>(now - start_).count();
+  s.epochs = job_.spec.training.epochs;
+  if (!tracker_.evals().empty()) {
+    s.final_accuracy = tracker_.evals().back().accuracy;
+    s.final_test_loss = tracker_.evals().back().loss;
+  }
+  s.samples = tracker_.total_samples();
+  s.samples_per_second = tracker_.MeanSamplesPerSecond(now);
+  s.global_batch = tracker_.global_batch();
+  s.bytes_pushed = tracker_.bytes_pushed();
+  s.bytes_pulled = tracker_.bytes_pulled();
+  s.messages_dropped = tracker_.messages_dropped();
+  s.log_dir = log_dir_;
+  return s;
+}
+
+}  // namespace
+
+StatusOr<RunSummary> RunLocal(const job::TrainingJob& job, const LaunchOptions& options) {
+  if (options.out == nullptr) return InvalidArgument("RunLocal: no output stream");
+  Run run(job, options);
+  return run.Execute();
+}
+
+void PrintSummary(const RunSummary& s, std::ostream& out) {
+  char buf[128];
+  out << "\nsummary\n";
+  std::snprintf(buf, sizeof(buf), "  wall time            %s (%.1f s)\n",
+                FormatDuration(s.wall_seconds).c_str(), s.wall_seconds);
+  out << buf;
+  if (s.final_accuracy >= 0) {
+    std::snprintf(buf, sizeof(buf), "  test accuracy        %.4f (test loss %.4f)\n",
+                  s.final_accuracy, s.final_test_loss);
+    out << buf;
+  }
+  std::snprintf(buf, sizeof(buf), "  samples              %llu over %d epochs, global batch %lld\n",
+                static_cast<unsigned long long>(s.samples), s.epochs,
+                static_cast<long long>(s.global_batch));
+  out << buf;
+  std::snprintf(buf, sizeof(buf), "  throughput           %s samples/s\n",
+                FormatCount(s.samples_per_second).c_str());
+  out << buf;
+  out << "  gradient bytes sent  " << FormatBytes(s.bytes_pushed) << "\n";
+  out << "  parameter bytes got  " << FormatBytes(s.bytes_pulled) << "\n";
+  out << "  dropped messages     " << s.messages_dropped << " (malformed or invalid, at servers)\n";
+  out << "  logs                 " << s.log_dir << "\n";
+}
+
+}  // namespace ringtrain::launch

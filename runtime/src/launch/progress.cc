@@ -1,0 +1,173 @@
+#include "ringtrain/launch/progress.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace ringtrain::launch {
+
+namespace {
+
+double Seconds(SteadyTime from, SteadyTime to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+constexpr double kRateWindowSeconds = 5.0;
+
+}  // namespace
+
+std::string FormatDuration(double seconds) {
+  if (seconds < 0) seconds = 0;
+  const long s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof(buf), "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%ld:%02ld", s / 60, s % 60);
+  }
+  return buf;
+}
+
+std::string FormatCount(double n) {
+  char buf[32];
+  if (n >= 1e6) {
+    std::snprintf(buf, sizeof(buf), "%.1fM", n / 1e6);
+  } else if (n >= 1e3) {
+    std::snprintf(buf, sizeof(buf), "%.1fk", n / 1e3);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0f", n);
+  }
+  return buf;
+}
+
+std::string FormatBytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+ProgressTracker::ProgressTracker(int num_workers, int num_ps, int epochs, SteadyTime start)
+    : epochs_(epochs),
+      start_(start),
+      workers_(static_cast<size_t>(num_workers)),
+      ps_dropped_(static_cast<size_t>(num_ps), 0) {}
+
+uint64_t ProgressTracker::total_samples() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w.samples;
+  return n;
+}
+
+uint64_t ProgressTracker::bytes_pushed() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w.bytes_pushed;
+  return n;
+}
+
+uint64_t ProgressTracker::bytes_pulled() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w.bytes_pulled;
+  return n;
+}
+
+uint64_t ProgressTracker::messages_dropped() const {
+  uint64_t n = 0;
+  for (uint64_t d : ps_dropped_) n += d;
+  return n;
+}
+
+std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, SteadyTime now) {
+  if (e.role() == "ps") {
+    if (e.index() < ps_dropped_.size() && e.has_server_stats()) {
+      ps_dropped_[e.index()] = e.server_stats().messages_dropped();
+    }
+    return std::nullopt;
+  }
+  if (e.role() != "worker" || e.index() >= workers_.size()) return std::nullopt;
+  WorkerState& w = workers_[e.index()];
+  if (e.type() == proto::PROGRESS || e.type() == proto::FINISHED || e.type() == proto::EVAL) {
+    w.step = std::max(w.step, e.step());
+    if (e.total_steps() > 0) w.total_steps = e.total_steps();
+    w.epoch = std::max(w.epoch, e.epoch());
+    w.samples = std::max(w.samples, e.samples());
+    w.bytes_pushed = std::max(w.bytes_pushed, e.bytes_pushed());
+    w.bytes_pulled = std::max(w.bytes_pulled, e.bytes_pulled());
+  }
+  if (e.type() == proto::PROGRESS) {
+    w.loss = e.loss();
+    w.learning_rate = e.learning_rate();
+    rate_window_.emplace_back(now, total_samples());
+    while (rate_window_.size() > 2 &&
+           Seconds(rate_window_.front().first, now) > kRateWindowSeconds) {
+      rate_window_.pop_front();
+    }
+  }
+  if (e.type() == proto::EVAL) {
+    EvalRecord r{e.epoch(), e.accuracy(), e.test_loss(), Seconds(start_, now)};
+    evals_.push_back(r);
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), "epoch %d/%d  test accuracy %.4f  test loss %.4f  [%s]",
+                  r.epoch, epochs_, r.accuracy, r.loss, FormatDuration(r.seconds).c_str());
+    return std::string(buf);
+  }
+  return std::nullopt;
+}
+
+double ProgressTracker::SamplesPerSecond(SteadyTime now) const {
+  if (rate_window_.size() < 2) return MeanSamplesPerSecond(now);
+  const double dt = Seconds(rate_window_.front().first, rate_window_.back().first);
+  if (dt <= 0) return MeanSamplesPerSecond(now);
+  return static_cast<double>(rate_window_.back().second - rate_window_.front().second) / dt;
+}
+
+double ProgressTracker::MeanSamplesPerSecond(SteadyTime now) const {
+  const double dt = Seconds(start_, now);
+  return dt > 0 ? static_cast<double>(total_samples()) / dt : 0.0;
+}
+
+std::string ProgressTracker::StatusLine(SteadyTime now) const {
+  int64_t steps = 0;
+  int64_t total = 0;
+  int epoch = 0;
+  double loss = 0;
+  double lr = 0;
+  int reporting = 0;
+  for (const auto& w : workers_) {
+    steps += w.step;
+    total += w.total_steps;
+    epoch = std::max(epoch, w.epoch);
+    if (w.step > 0) {
+      loss += w.loss;
+      lr = w.learning_rate;
+      ++reporting;
+    }
+  }
+  if (reporting > 0) loss /= reporting;
+  const double frac = total > 0 ? static_cast<double>(steps) / static_cast<double>(total) : 0.0;
+  constexpr int kBar = 24;
+  const int filled = static_cast<int>(frac * kBar);
+  std::string bar(static_cast<size_t>(kBar), ' ');
+  for (int i = 0; i < filled; ++i) bar[static_cast<size_t>(i)] = '=';
+  if (filled < kBar && frac > 0) bar[static_cast<size_t>(filled)] = '>';
+  const double elapsed = Seconds(start_, now);
+  const std::string eta = frac > 0.001 ? FormatDuration(elapsed * (1 - frac) / frac) : "?";
+  const int64_t per_worker_total =
+      workers_.empty() ? 0 : total / static_cast<int64_t>(workers_.size());
+  const int64_t per_worker_step =
+      workers_.empty() ? 0 : steps / static_cast<int64_t>(workers_.size());
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                "epoch %d/%d [%s] %3.0f%% step %lld/%lld loss %.4f lr %.4g %s samples/s ETA %s",
+                std::max(epoch, 1), epochs_, bar.c_str(), frac * 100,
+                static_cast<long long>(per_worker_step), static_cast<long long>(per_worker_total),
+                loss, lr, FormatCount(SamplesPerSecond(now)).c_str(), eta.c_str());
+  return buf;
+}
+
+}  // namespace ringtrain::launch

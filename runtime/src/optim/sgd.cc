@@ -1,0 +1,55 @@
+#include "ringtrain/optim/sgd.h"
+
+#include <cmath>
+
+#include <Eigen/Core>
+
+#include "ringtrain/common/check.h"
+
+namespace ringtrain::optim {
+namespace {
+
+using ConstVec = Eigen::Map<const Eigen::ArrayXf>;
+using Vec = Eigen::Map<Eigen::ArrayXf>;
+
+}  // namespace
+
+SgdOptimizer::SgdOptimizer(float weight_decay) : weight_decay_(weight_decay) {
+  RT_CHECK(std::isfinite(weight_decay) && weight_decay >= 0.0f);
+}
+
+void SgdOptimizer::Apply(float learning_rate, std::span<const float> grad, std::span<float> params,
+                         std::span<float> state) const {
+  RT_CHECK(grad.size() == params.size() && state.empty());
+  const Eigen::Index n = static_cast<Eigen::Index>(params.size());
+  ConstVec g(grad.data(), n);
+  Vec p(params.data(), n);
+  if (weight_decay_ == 0.0f) {
+    p -= learning_rate * g;
+  } else {
+    p -= learning_rate * (g + weight_decay_ * p);  // element-wise, so reading p is safe
+  }
+}
+
+MomentumOptimizer::MomentumOptimizer(float momentum, float weight_decay)
+    : momentum_(momentum), weight_decay_(weight_decay) {
+  RT_CHECK(momentum >= 0.0f && momentum < 1.0f);
+  RT_CHECK(std::isfinite(weight_decay) && weight_decay >= 0.0f);
+}
+
+void MomentumOptimizer::Apply(float learning_rate, std::span<const float> grad,
+                              std::span<float> params, std::span<float> state) const {
+  RT_CHECK(grad.size() == params.size() && state.size() == params.size());
+  const Eigen::Index n = static_cast<Eigen::Index>(params.size());
+  ConstVec g(grad.data(), n);
+  Vec p(params.data(), n);
+  Vec v(state.data(), n);
+  if (weight_decay_ == 0.0f) {
+    v = momentum_ * v + g;
+  } else {
+    v = momentum_ * v + (g + weight_decay_ * p);
+  }
+  p -= learning_rate * v;
+}
+
+}  // namespace ringtrain::optim

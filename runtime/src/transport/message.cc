@@ -1,0 +1,141 @@
+#include "ringtrain/transport/message.h"
+
+#include <cstring>
+#include <string>
+
+namespace ringtrain::transport {
+namespace {
+
+void ReleaseSharedFloats(void* /*data*/, void* hint) { delete static_cast<SharedFloats*>(hint); }
+
+std::string Describe(const proto::Header& h) {
+  return std::string(proto::MessageKind_Name(h.kind())) + " from sender " +
+         std::to_string(h.sender());
+}
+
+}  // namespace
+
+zmq::message_t ZeroCopyFrame(SharedFloats owner, const float* data, size_t count) {
+  auto* hint = new SharedFloats(std::move(owner));
+  // libzmq never writes through the pointer of a message it sends.
+  return zmq::message_t(const_cast<float*>(data), count * sizeof(float), &ReleaseSharedFloats,
+                        hint);
+}
+
+zmq::message_t CopyFrame(const float* data, size_t count) {
+  return zmq::message_t(data, count * sizeof(float));
+}
+
+bool CarriesPayload(proto::MessageKind kind) {
+  return kind == proto::PUSH || kind == proto::PULL_REPLY;
+}
+
+StatusOr<uint64_t> PayloadBytes(proto::Codec codec, uint64_t num_elements) {
+  if (num_elements > kMaxPartitionElements) {
+    return InvalidArgument("partition of " + std::to_string(num_elements) +
+                           " elements exceeds the limit of " +
+                           std::to_string(kMaxPartitionElements));
+  }
+  switch (codec) {
+    case proto::CODEC_NONE:
+      return num_elements * sizeof(float);
+    default:
+      return InvalidArgument("unknown codec " + std::to_string(static_cast<int>(codec)));
+  }
+}
+
+std::span<const float> Message::Floats(size_t i) const {
+  const zmq::message_t& m = payloads[i];
+  return {static_cast<const float*>(m.data()), m.size() / sizeof(float)};
+}
+
+StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
+  if (frames.empty()) return DataLoss("empty message");
+  Message msg;
+  if (!msg.header.ParseFromArray(frames[0].data(), static_cast<int>(frames[0].size()))) {
+    return DataLoss("header frame of " + std::to_string(frames[0].size()) +
+                    " bytes is not a valid ringtrain.proto.Header");
+  }
+  const proto::Header& h = msg.header;
+  if (h.wire_version() != proto::WIRE_VERSION_1) {
+    return InvalidArgument("unsupported wire version " + std::to_string(h.wire_version()));
+  }
+  if (!proto::MessageKind_IsValid(h.kind()) || h.kind() == proto::KIND_UNSPECIFIED) {
+    return InvalidArgument("unknown message kind " + std::to_string(h.kind()));
+  }
+  if (!proto::Codec_IsValid(h.codec())) {
+    return InvalidArgument(Describe(h) + ": unknown codec " + std::to_string(h.codec()));
+  }
+  const size_t n = CarriesPayload(h.kind()) ? static_cast<size_t>(h.partitions_size()) : 0;
+  if (frames.size() - 1 != n) {
+    return InvalidArgument(Describe(h) + ": expected " + std::to_string(n) +
+                           " payload frames, got " + std::to_string(frames.size() - 1));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const proto::PartitionSlice& p = h.partitions(static_cast<int>(i));
+    RT_ASSIGN_OR_RETURN(uint64_t expected, PayloadBytes(h.codec(), p.num_elements()));
+    if (p.payload_bytes() != expected || frames[i + 1].size() != expected) {
+      return InvalidArgument(Describe(h) + ": partition " + std::to_string(p.id()) + " of " +
+                             std::to_string(p.num_elements()) + " elements should carry " +
+                             std::to_string(expected) + " bytes; header says " +
+                             std::to_string(p.payload_bytes()) + ", frame has " +
+                             std::to_string(frames[i + 1].size()));
+    }
+  }
+  msg.payloads.reserve(n);
+  for (size_t i = 1; i < frames.size(); ++i) msg.payloads.push_back(std::move(frames[i]));
+  return msg;
+}
+
+Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::Header header,
+                   std::vector<zmq::message_t> payloads, uint64_t* bytes_sent) {
+  header.set_wire_version(proto::WIRE_VERSION_1);
+  std::string encoded = header.SerializeAsString();
+  uint64_t total = encoded.size();
+  try {
+    const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (identity != nullptr) {
+      zmq::message_t id(identity->data(), identity->size());
+      if (!socket.send(id, more)) return Unavailable("send queue full");
+    }
+    zmq::message_t head(encoded.data(), encoded.size());
+    if (!socket.send(head, payloads.empty() ? zmq::send_flags::dontwait : more)) {
+      return Unavailable("send queue full");
+    }
+    for (size_t i = 0; i < payloads.size(); ++i) {
+      total += payloads[i].size();
+      const bool last = i + 1 == payloads.size();
+      if (!socket.send(payloads[i], last ? zmq::send_flags::dontwait : more)) {
+        return Unavailable("send queue full");
+      }
+    }
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) return Unavailable("peer is not connected");
+    return Unavailable(std::string("send failed: ") + e.what());
+  }
+  if (bytes_sent != nullptr) *bytes_sent += total;
+  return Status::Ok();
+}
+
+Status ReceiveMultipart(zmq::socket_t& socket, std::vector<zmq::message_t>* frames,
+                        bool* received) {
+  frames->clear();
+  *received = false;
+  try {
+    while (true) {
+      zmq::message_t part;
+      const auto got =
+          socket.recv(part, frames->empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
+      if (!got) return Status::Ok();  // nothing queued
+      const bool more = part.more();
+      frames->push_back(std::move(part));
+      if (!more) break;
+    }
+  } catch (const zmq::error_t& e) {
+    return Unavailable(std::string("receive failed: ") + e.what());
+  }
+  *received = true;
+  return Status::Ok();
+}
+
+}  // namespace ringtrain::transport

@@ -1,0 +1,254 @@
+#include "ringtrain/worker/ps_client.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <utility>
+
+#include "ringtrain/transport/socket_options.h"
+
+namespace ringtrain::worker {
+
+using Clock = std::chrono::steady_clock;
+
+struct PsClient::Pending {
+  struct Request {
+    int server;
+    proto::MessageKind kind;
+    int64_t min_version;
+  };
+  std::map<uint64_t, Request> requests;
+};
+
+StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
+                                                      PsClientOptions options) {
+  if (options.table == nullptr) return InvalidArgument("ps client: no partition table");
+  if (static_cast<int>(options.endpoints.size()) != options.table->num_servers()) {
+    return InvalidArgument("ps client: " + std::to_string(options.endpoints.size()) +
+                           " endpoints for " + std::to_string(options.table->num_servers()) +
+                           " servers");
+  }
+  std::vector<zmq::socket_t> sockets;
+  try {
+    for (const std::string& endpoint : options.endpoints) {
+      zmq::socket_t s(context, zmq::socket_type::dealer);
+      RT_RETURN_IF_ERROR(transport::ApplySocketOptions(s, transport::WorkerSocketOptions()));
+      try {
+        s.connect(endpoint);
+      } catch (const zmq::error_t& e) {
+        return InvalidArgument("cannot connect to parameter server at " + endpoint + ": " +
+                               e.what());
+      }
+      sockets.push_back(std::move(s));
+    }
+  } catch (const zmq::error_t& e) {
+    return Internal(std::string("creating worker sockets: ") + e.what());
+  }
+  return std::unique_ptr<PsClient>(new PsClient(std::move(options), std::move(sockets)));
+}
+
+PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets)
+    : options_(std::move(options)), sockets_(std::move(sockets)) {}
+
+PsClient::~PsClient() = default;
+
+proto::Header PsClient::NewRequest(proto::MessageKind kind, int server) {
+  proto::Header h;
+  h.set_kind(kind);
+  h.set_job(options_.job);
+  h.set_sender(static_cast<uint32_t>(options_.rank));
+  h.set_request_id(next_request_id_++);
+  h.set_layout_fingerprint(options_.table->fingerprint());
+  if (kind == proto::PUSH || kind == proto::PULL) {
+    for (uint32_t id : options_.table->partitions_of(server)) {
+      const ring::Partition& p = options_.table->partition(id);
+      proto::PartitionSlice* s = h.add_partitions();
+      s->set_id(id);
+      s->set_num_elements(static_cast<uint64_t>(p.size));
+      if (kind == proto::PUSH) s->set_payload_bytes(static_cast<uint64_t>(p.size) * sizeof(float));
+    }
+  }
+  return h;
+}
+
+Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending) {
+  if (options_.table->partitions_of(server).empty()) return Status::Ok();
+  proto::Header h = NewRequest(proto::PUSH, server);
+  h.set_clock(push.clock);
+  h.set_num_samples(push.num_samples);
+  h.set_learning_rate(push.learning_rate);
+  h.set_codec(proto::CODEC_NONE);
+  std::vector<zmq::message_t> payloads;
+  payloads.reserve(static_cast<size_t>(h.partitions_size()));
+  uint64_t payload_bytes = 0;
+  for (const proto::PartitionSlice& s : h.partitions()) {
+    const ring::Partition& p = options_.table->partition(s.id());
+    payloads.push_back(transport::ZeroCopyFrame(push.gradient, push.gradient->data() + p.offset,
+                                                static_cast<size_t>(p.size)));
+    payload_bytes += s.payload_bytes();
+  }
+  const uint64_t id = h.request_id();
+  RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr,
+                                            std::move(h), std::move(payloads))
+                         .WithContext("push to parameter server " + std::to_string(server)));
+  bytes_pushed_ += payload_bytes;
+  pending->requests[id] = {server, proto::PUSH, 0};
+  return Status::Ok();
+}
+
+Status PsClient::SendPull(int server, int64_t min_version, Pending* pending) {
+  if (options_.table->partitions_of(server).empty()) return Status::Ok();
+  proto::Header h = NewRequest(proto::PULL, server);
+  h.set_clock(min_version);
+  const uint64_t id = h.request_id();
+  RT_RETURN_IF_ERROR(
+      transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
+          .WithContext("pull from parameter server " + std::to_string(server)));
+  pending->requests[id] = {server, proto::PULL, min_version};
+  return Status::Ok();
+}
+
+Status PsClient::SendSimple(int server, proto::MessageKind kind, Pending* pending) {
+  proto::Header h = NewRequest(kind, server);
+  const uint64_t id = h.request_id();
+  RT_RETURN_IF_ERROR(
+      transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
+          .WithContext("request to parameter server " + std::to_string(server)));
+  pending->requests[id] = {server, kind, 0};
+  return Status::Ok();
+}
+
+Status PsClient::Pull(int64_t min_version, std::span<float> params, int64_t* version_out) {
+  Pending pending;
+  if (version_out != nullptr) *version_out = INT64_MAX;
+  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
+    RT_RETURN_IF_ERROR(SendPull(s, min_version, &pending));
+  }
+  return Await(&pending, params, version_out, nullptr);
+}
+
+Status PsClient::PushPull(const PushRequest& push, int64_t pull_min_version,
+                          std::span<float> params, int64_t* version_out) {
+  Pending pending;
+  if (version_out != nullptr) *version_out = INT64_MAX;
+  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
+    RT_RETURN_IF_ERROR(SendPush(s, push, &pending));
+    RT_RETURN_IF_ERROR(SendPull(s, pull_min_version, &pending));
+  }
+  return Await(&pending, params, version_out, nullptr);
+}
+
+Status PsClient::Done() {
+  Pending pending;
+  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
+    RT_RETURN_IF_ERROR(SendSimple(s, proto::WORKER_DONE, &pending));
+  }
+  return Await(&pending, {}, nullptr, nullptr);
+}
+
+StatusOr<proto::ServerStats> PsClient::Stats(int index) {
+  if (index < 0 || index >= static_cast<int>(sockets_.size())) {
+    return InvalidArgument("no parameter server " + std::to_string(index));
+  }
+  Pending pending;
+  RT_RETURN_IF_ERROR(SendSimple(index, proto::STATS, &pending));
+  proto::ServerStats stats;
+  RT_RETURN_IF_ERROR(Await(&pending, {}, nullptr, &stats));
+  return stats;
+}
+
+Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* version_out,
+                       proto::ServerStats* stats_out) {
+  const auto deadline = Clock::now() + options_.timeout;
+  std::vector<zmq::pollitem_t> items;
+  for (auto& s : sockets_) items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
+  std::vector<zmq::message_t> frames;
+  while (!pending->requests.empty()) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      const int server = pending->requests.begin()->second.server;
+      return DeadlineExceeded("no reply from parameter server " + std::to_string(server) + " (" +
+                              options_.endpoints[static_cast<size_t>(server)] + ") within " +
+                              std::to_string(options_.timeout.count()) + " ms");
+    }
+    try {
+      zmq::poll(items.data(), items.size(), left);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      return Unavailable(std::string("poll failed: ") + e.what());
+    }
+    for (size_t i = 0; i < items.size(); ++i) {
+      if ((items[i].revents & ZMQ_POLLIN) == 0) continue;
+      while (true) {
+        bool received = false;
+        RT_RETURN_IF_ERROR(transport::ReceiveMultipart(sockets_[i], &frames, &received));
+        if (!received) break;
+        StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(frames));
+        frames.clear();
+        if (!msg.ok()) {
+          return DataLoss("malformed reply from parameter server " + std::to_string(i) + ": " +
+                          msg.status().message());
+        }
+        RT_RETURN_IF_ERROR(HandleReply(static_cast<int>(i), std::move(msg).value(), pending, params,
+                                       version_out, stats_out));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status PsClient::HandleReply(int server, transport::Message msg, Pending* pending,
+                             std::span<float> params, int64_t* version_out,
+                             proto::ServerStats* stats_out) {
+  const proto::Header& h = msg.header;
+  auto it = pending->requests.find(h.request_id());
+  // A reply to a request this operation did not send (a late answer to an earlier,
+  // timed-out operation) carries nothing we still need.
+  if (it == pending->requests.end() || it->second.server != server) return Status::Ok();
+  const Pending::Request req = it->second;
+  const std::string who = "parameter server " + std::to_string(server) + " (" +
+                          options_.endpoints[static_cast<size_t>(server)] + ")";
+  if (h.kind() == proto::ERROR) {
+    return FailedPrecondition(who + " rejected " + proto::MessageKind_Name(req.kind) + ": " +
+                              h.error());
+  }
+  const proto::MessageKind expected = req.kind == proto::PUSH          ? proto::PUSH_ACK
+                                      : req.kind == proto::PULL        ? proto::PULL_REPLY
+                                      : req.kind == proto::WORKER_DONE ? proto::DONE_ACK
+                                                                       : proto::STATS_REPLY;
+  if (h.kind() != expected) {
+    return DataLoss(who + " answered " + proto::MessageKind_Name(req.kind) + " with " +
+                    proto::MessageKind_Name(h.kind()));
+  }
+  if (h.kind() == proto::STATS_REPLY && stats_out != nullptr) *stats_out = h.stats();
+  if (h.kind() == proto::PULL_REPLY) {
+    const std::vector<uint32_t>& ids = options_.table->partitions_of(server);
+    if (h.partitions_size() != static_cast<int>(ids.size()) || h.codec() != proto::CODEC_NONE) {
+      return DataLoss(who + " sent a PULL_REPLY with " + std::to_string(h.partitions_size()) +
+                      " partitions, expected " + std::to_string(ids.size()));
+    }
+    for (int i = 0; i < h.partitions_size(); ++i) {
+      const proto::PartitionSlice& s = h.partitions(i);
+      const ring::Partition& p = options_.table->partition(ids[static_cast<size_t>(i)]);
+      if (s.id() != p.id || s.num_elements() != static_cast<uint64_t>(p.size)) {
+        return DataLoss(who + " sent partition " + std::to_string(s.id()) + " of " +
+                        std::to_string(s.num_elements()) + " elements where partition " +
+                        std::to_string(p.id) + " of " + std::to_string(p.size) + " was expected");
+      }
+      if (s.version() < req.min_version) {
+        return DataLoss(who + " sent partition " + std::to_string(p.id) + " at version " +
+                        std::to_string(s.version()) +
+                        " for a pull of version >= " + std::to_string(req.min_version));
+      }
+      std::span<const float> src = msg.Floats(static_cast<size_t>(i));
+      std::memcpy(params.data() + p.offset, src.data(), src.size_bytes());
+      bytes_pulled_ += src.size_bytes();
+      if (version_out != nullptr) *version_out = std::min(*version_out, s.version());
+    }
+  }
+  pending->requests.erase(it);
+  return Status::Ok();
+}
+
+}  // namespace ringtrain::worker

@@ -1,0 +1,97 @@
+#include "ringtrain/worker/trainer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "ringtrain/data/shard.h"
+
+namespace ringtrain::worker {
+
+Trainer::Trainer(TrainerOptions options, model::Model* model, PsClient* client,
+                 const data::Dataset* shard, const data::Dataset* test,
+                 const optim::LearningRateSchedule* schedule, transport::EventSink* sink)
+    : options_(std::move(options)),
+      model_(model),
+      client_(client),
+      shard_(shard),
+      test_(test),
+      schedule_(schedule),
+      sink_(sink),
+      params_(static_cast<size_t>(model->num_params()), 0.0f) {}
+
+void Trainer::Report(proto::EventType type, int epoch, bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_report_ < options_.progress_interval) return;
+  last_report_ = now;
+  if (loss_count_ > 0) result_.last_loss = loss_sum_ / static_cast<double>(loss_count_);
+  proto::Event e;
+  e.set_type(type);
+  e.set_role("worker");
+  e.set_index(static_cast<uint32_t>(options_.rank));
+  e.set_step(result_.steps);
+  e.set_total_steps(total_steps_);
+  e.set_epoch(epoch);
+  e.set_loss(result_.last_loss);
+  e.set_samples(result_.samples);
+  e.set_learning_rate(learning_rate_);
+  e.set_bytes_pushed(client_->bytes_pushed());
+  e.set_bytes_pulled(client_->bytes_pulled());
+  if (type == proto::EVAL || type == proto::FINISHED) {
+    e.set_accuracy(result_.test_accuracy);
+    e.set_test_loss(result_.test_loss);
+  }
+  sink_->Send(e);
+  loss_sum_ = 0;
+  loss_count_ = 0;
+}
+
+void Trainer::Evaluate(int epoch) {
+  if (test_ == nullptr || test_->rows() == 0) return;
+  const model::EvalResult r =
+      model_->Evaluate(params_.data(), data::View(*test_, {0, test_->rows()}));
+  result_.test_accuracy = static_cast<double>(r.correct) / static_cast<double>(r.count);
+  result_.test_loss = r.loss_sum / static_cast<double>(r.count);
+  Report(proto::EVAL, epoch, /*force=*/true);
+}
+
+StatusOr<TrainerResult> Trainer::Run() {
+  const int64_t steps_per_epoch =
+      data::StepsPerEpoch(options_.global_rows, options_.num_workers, options_.batch_size);
+  total_steps_ = steps_per_epoch * options_.epochs;
+  int64_t version = 0;
+  RT_RETURN_IF_ERROR(client_->Pull(0, params_, &version).WithContext("initial pull"));
+
+  data::Batch batch;
+  for (int epoch = 0; epoch < options_.epochs; ++epoch) {
+    const data::EpochOrder order(shard_->rows(), epoch, options_.seed, options_.shuffle,
+                                 options_.rank);
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      data::GatherRows(*shard_, order.Batch(s, options_.batch_size), &batch);
+      // Reuse the gradient buffer unless libzmq still holds frames of the previous push.
+      if (gradient_ == nullptr || gradient_.use_count() > 1) {
+        gradient_ = std::make_shared<std::vector<float>>(params_.size());
+      }
+      const double loss = model_->LossAndGradient(params_.data(), batch.view(), gradient_->data());
+      if (batch.rows > 0) {
+        loss_sum_ += loss;
+        ++loss_count_;
+      }
+      const int64_t clock = result_.steps;
+      learning_rate_ = schedule_->At(clock);
+      PushRequest push{gradient_, clock, static_cast<uint32_t>(batch.rows),
+                       static_cast<float>(learning_rate_)};
+      RT_RETURN_IF_ERROR(client_->PushPull(push, clock + 1, params_, &version)
+                             .WithContext("step " + std::to_string(clock)));
+      result_.steps += 1;
+      result_.samples += static_cast<uint64_t>(batch.rows);
+      Report(proto::PROGRESS, epoch + 1, /*force=*/false);
+    }
+    Report(proto::PROGRESS, epoch + 1, /*force=*/true);
+    if (options_.rank == 0) Evaluate(epoch + 1);
+  }
+  RT_RETURN_IF_ERROR(client_->Done().WithContext("finishing"));
+  Report(proto::FINISHED, options_.epochs, /*force=*/true);
+  return result_;
+}
+
+}  // namespace ringtrain::worker

@@ -1,0 +1,121 @@
+// The ringtrain binary as a user meets it: `validate`, `run`, bad input, failures, Ctrl-C.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "job_fixture.h"
+#include "process_helpers.h"
+#include "ringtrain/launch/child_process.h"
+
+namespace ringtrain {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::RunCommand;
+
+const std::string kBinary = RINGTRAIN_BINARY;
+const std::string kSource = RINGTRAIN_SOURCE_DIR;
+
+TEST(CliTest, ValidateAcceptsTheExamples) {
+  for (const char* f : {"/examples/fashion-mnist.yaml", "/examples/fashion-mnist-softmax.yaml"}) {
+    auto r = RunCommand({kBinary, "validate", kSource + f});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("valid TrainingJob"));
+  }
+}
+
+TEST(CliTest, InvalidFieldIsNamedAndExitsWithTwo) {
+  const std::string dir = testing::MakeTempDir("cli-bad");
+  const std::string path = dir + "/bad.yaml";
+  testing::WriteFile(path,
+                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
+                     "spec:\n  model: {type: softmax}\n"
+                     "  dataset: {train: {images: /a, labels: /b}}\n"
+                     "  training: {batchSize: 0}\n");
+  for (const char* cmd : {"validate", "run"}) {
+    auto r = RunCommand({kBinary, cmd, path});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("spec.training.batchSize"));
+    EXPECT_THAT(r.output, HasSubstr(path));
+  }
+}
+
+TEST(CliTest, MalformedYamlReportsLine) {
+  const std::string dir = testing::MakeTempDir("cli-yaml");
+  const std::string path = dir + "/broken.yaml";
+  testing::WriteFile(path, "apiVersion: ringtrain.io/v1alpha1\nkind: [TrainingJob\n");
+  auto r = RunCommand({kBinary, "run", path});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("line"));
+}
+
+TEST(CliTest, MissingDatasetGivesAClearMessageBeforeStartingAnything) {
+  const std::string dir = testing::MakeTempDir("cli-missing");
+  const std::string path = dir + "/job.yaml";
+  testing::WriteFile(path,
+                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
+                     "spec:\n  model: {type: softmax}\n"
+                     "  dataset: {train: {images: file:///nonexistent/imgs.gz, labels: /b}}\n");
+  auto r = RunCommand({kBinary, "run", path});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("spec.dataset.train.images"));
+  EXPECT_THAT(r.output, HasSubstr("/nonexistent/imgs.gz"));
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("parameter server")));
+}
+
+TEST(CliTest, RunTrainsASmallJobAndPrintsProgressAndSummary) {
+  auto job = testing::JobFixture::Make("cli-run", 3000, 2, 2, 3);
+  auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("epoch 1/3  test accuracy"));
+  EXPECT_THAT(r.output, HasSubstr("epoch 3/3  test accuracy"));
+  EXPECT_THAT(r.output, HasSubstr("summary"));
+  EXPECT_THAT(r.output, HasSubstr("dropped messages     0"));
+  const size_t at = r.output.find("test accuracy        ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const double accuracy = std::stod(r.output.substr(at + 21, 6));
+  EXPECT_GE(accuracy, 0.9) << r.output;
+  EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
+}
+
+TEST(CliTest, FailingWorkerStopsTheRunNamesItAndLeavesNoProcesses) {
+  auto job = testing::JobFixture::Make("cli-fail", 3000, 2, 2, 50);
+  // Worker 0 alone reads the test set: corrupt it so that worker 0 fails while the others run.
+  testing::WriteFile(job.dir + "/test-labels.gz", "this is not gzip IDX");
+  auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path}, std::chrono::seconds(120));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("worker-0 failed"));
+  EXPECT_THAT(r.output, HasSubstr("test-labels.gz"));
+  EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
+}
+
+TEST(CliTest, InterruptStopsEveryProcess) {
+  auto job = testing::JobFixture::Make("cli-int", 20000, 2, 2, 1000);
+  const std::string log_dir = job.dir + "/logs";
+  auto launcher = launch::ChildProcess::Spawn(
+      "launcher", {kBinary, "run", "--no-progress", "--log-dir", log_dir, job.spec_path}, {},
+      job.dir + "/launcher.log");
+  ASSERT_TRUE(launcher.ok());
+  // Wait until the workers run (their logs say how many steps an epoch has).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).size() < 4 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).size(), 4u)
+      << (*launcher)->LogTail(20);
+  (*launcher)->Signal(SIGINT);
+  const auto stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while ((*launcher)->running() && std::chrono::steady_clock::now() < stop_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto exit = (*launcher)->Poll();
+  ASSERT_TRUE(exit.has_value()) << "launcher did not stop";
+  EXPECT_EQ(exit->exit_code, 128 + SIGINT) << (*launcher)->LogTail(20);
+  EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
+}
+
+}  // namespace
+}  // namespace ringtrain

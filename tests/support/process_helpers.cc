@@ -1,0 +1,77 @@
+#include "process_helpers.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "ringtrain/launch/child_process.h"
+
+namespace ringtrain::testing {
+
+CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::seconds timeout,
+                         const std::map<std::string, std::string>& env) {
+  CommandResult result;
+  const std::string dir = MakeTempDir("cmd");
+  const std::string log = dir + "/out.log";
+  auto child = launch::ChildProcess::Spawn("cmd", argv, env, log);
+  if (!child.ok()) {
+    result.output = child.status().ToString();
+    return result;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while ((*child)->running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (auto exit = (*child)->Poll()) {
+    result.exit_code = exit->signaled ? 128 + exit->signal : exit->exit_code;
+  } else {
+    (*child)->Terminate(std::chrono::seconds(5));
+  }
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  result.output = ss.str();
+  return result;
+}
+
+std::string MakeTempDir(const std::string& prefix) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
+                        "/ringtrain-test-" + prefix + "-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) return "";
+  return pattern;
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+std::vector<int> ProcessesWithEnv(const std::string& needle) {
+  std::vector<int> pids;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return pids;
+  while (dirent* e = readdir(proc)) {
+    const int pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/environ", std::ios::binary);
+    std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (env.find(needle) != std::string::npos) {
+      // Zombies still list their environment; only count live processes.
+      std::ifstream stat(std::string("/proc/") + e->d_name + "/stat");
+      std::string s;
+      std::getline(stat, s);
+      const size_t p = s.rfind(')');
+      if (p != std::string::npos && p + 2 < s.size() && s[p + 2] == 'Z') continue;
+      pids.push_back(pid);
+    }
+  }
+  closedir(proc);
+  return pids;
+}
+
+}  // namespace ringtrain::testing

@@ -1,0 +1,34 @@
+// Test support: run the ringtrain binary and inspect what it left behind.
+#ifndef RINGTRAIN_TESTS_SUPPORT_PROCESS_HELPERS_H_
+#define RINGTRAIN_TESTS_SUPPORT_PROCESS_HELPERS_H_
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ringtrain::testing {
+
+struct CommandResult {
+  int exit_code = -1;  // -1: did not finish in time (it was killed)
+  std::string output;  // stdout and stderr, interleaved
+};
+
+// Runs argv (argv[0] an absolute path) with extra environment variables and waits at most
+// `timeout`.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         std::chrono::seconds timeout = std::chrono::seconds(300),
+                         const std::map<std::string, std::string>& env = {});
+
+// A fresh temporary directory (removed by the caller if wanted).
+std::string MakeTempDir(const std::string& prefix);
+
+// Writes `text` to `path`; returns false on failure.
+bool WriteFile(const std::string& path, const std::string& text);
+
+// Pids of live processes whose environment contains `needle` (e.g. "RINGTRAIN_SPEC_PATH=/x").
+std::vector<int> ProcessesWithEnv(const std::string& needle);
+
+}  // namespace ringtrain::testing
+
+#endif  // RINGTRAIN_TESTS_SUPPORT_PROCESS_HELPERS_H_

@@ -1,0 +1,263 @@
+// ParseTrainingJob on valid input (every field of a full example, defaults of a minimal one,
+// accepted edge cases) and the ToJson round trip.
+#include "ringtrain/job/parse.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "ringtrain/job/yaml.h"
+
+namespace ringtrain::job {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kFullExample[] = R"(
+apiVersion: ringtrain.io/v1alpha1
+kind: TrainingJob
+metadata:
+  name: fashion-mnist
+  namespace: research
+  labels: {team: vision, app.kubernetes.io/name: ringtrain}
+  annotations: {example.com/owner: "Ada Lovelace"}
+spec:
+  image: ringtrain/runtime:0.1.0
+  model: {type: mlp, hiddenLayers: [256, 128]}
+  dataset:
+    format: idx
+    train: {images: file:///usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz,
+            labels: /usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz}
+    test:  {images: https://example.com/t10k-images.gz, labels: s3://bucket/t10k-labels.gz}
+    sharding: row
+    shuffle: false
+  training:
+    epochs: 10
+    batchSize: 64
+    syncMode: sync
+    seed: 7
+    optimizer: {type: momentum, learningRate: 0.05, momentum: 0.8, weightDecay: 0.0001}
+    schedule: {type: cosine, warmupSteps: 200, minLearningRate: 0.001}
+    compression: {type: none}
+  parameterServers:
+    replicas: 2
+    partitionSize: 131072
+    resources: {requests: {cpu: "1", memory: 1Gi}, limits: {cpu: 2, memory: 2Gi}}
+  workers:
+    replicas: 3
+    image: ringtrain/runtime:debug
+    resources: {requests: {cpu: 500m, nvidia.com/gpu: 1}}
+  runPolicy:
+    restartPolicy: ExitCode
+    backoffLimit: 5
+    activeDeadlineSeconds: 3600
+    ttlSecondsAfterFinished: 0
+    cleanPodPolicy: All
+    suspend: true
+)";
+
+constexpr char kMinimal[] = R"(
+apiVersion: ringtrain.io/v1alpha1
+kind: TrainingJob
+metadata: {name: tiny}
+spec:
+  model: {type: softmax}
+  dataset: {train: {images: train-images.gz, labels: train-labels.gz}}
+)";
+
+json Yaml(const char* text) {
+  StatusOr<json> doc = YamlToJson(text);
+  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+  return doc.ok() ? *doc : json();
+}
+
+TrainingJob MustParse(const json& doc) {
+  StatusOr<TrainingJob> job = ParseTrainingJob(doc);
+  EXPECT_TRUE(job.ok()) << job.status().ToString();
+  return job.ok() ? *job : TrainingJob();
+}
+
+TEST(ParseTrainingJobTest, FullExampleSetsEveryField) {
+  TrainingJob job = MustParse(Yaml(kFullExample));
+  EXPECT_EQ(job.api_version, "ringtrain.io/v1alpha1");
+  EXPECT_EQ(job.kind, "TrainingJob");
+  EXPECT_EQ(job.metadata.name, "fashion-mnist");
+  EXPECT_EQ(job.metadata.namespace_, "research");
+  EXPECT_EQ(job.metadata.labels, (std::map<std::string, std::string>{
+                                     {"team", "vision"}, {"app.kubernetes.io/name", "ringtrain"}}));
+  EXPECT_EQ(job.metadata.annotations.at("example.com/owner"), "Ada Lovelace");
+
+  const TrainingJobSpec& s = job.spec;
+  EXPECT_EQ(s.image, "ringtrain/runtime:0.1.0");
+  EXPECT_EQ(s.model.type, ModelType::kMlp);
+  EXPECT_EQ(s.model.hidden_layers, (std::vector<int>{256, 128}));
+
+  EXPECT_EQ(s.dataset.format, DataFormat::kIdx);
+  EXPECT_EQ(s.dataset.train.images,
+            "file:///usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz");
+  EXPECT_EQ(s.dataset.train.labels, "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz");
+  ASSERT_TRUE(s.dataset.test.has_value());
+  EXPECT_EQ(s.dataset.test->images, "https://example.com/t10k-images.gz");
+  EXPECT_EQ(s.dataset.test->labels, "s3://bucket/t10k-labels.gz");
+  EXPECT_EQ(s.dataset.sharding, Sharding::kRow);
+  EXPECT_FALSE(s.dataset.shuffle);
+
+  const TrainingSpec& t = s.training;
+  EXPECT_EQ(t.epochs, 10);
+  EXPECT_EQ(t.batch_size, 64);
+  EXPECT_EQ(t.sync_mode, SyncMode::kSync);
+  EXPECT_EQ(t.seed, 7u);
+  EXPECT_EQ(t.optimizer.type, OptimizerType::kMomentum);
+  EXPECT_DOUBLE_EQ(t.optimizer.learning_rate, 0.05);
+  EXPECT_DOUBLE_EQ(t.optimizer.momentum, 0.8);
+  EXPECT_DOUBLE_EQ(t.optimizer.weight_decay, 0.0001);
+  EXPECT_EQ(t.schedule.type, ScheduleType::kCosine);
+  EXPECT_EQ(t.schedule.warmup_steps, 200);
+  EXPECT_DOUBLE_EQ(t.schedule.min_learning_rate, 0.001);
+  EXPECT_EQ(t.compression.type, CompressionType::kNone);
+
+  EXPECT_EQ(s.parameter_servers.replicas, 2);
+  EXPECT_EQ(s.parameter_servers.partition_size, 131072);
+  EXPECT_EQ(s.parameter_servers.resources.requests,
+            (std::map<std::string, std::string>{{"cpu", "1"}, {"memory", "1Gi"}}));
+  // A YAML number is stored as its quantity text.
+  EXPECT_EQ(s.parameter_servers.resources.limits,
+            (std::map<std::string, std::string>{{"cpu", "2"}, {"memory", "2Gi"}}));
+  EXPECT_TRUE(s.parameter_servers.image.empty());
+  EXPECT_EQ(s.workers.replicas, 3);
+  EXPECT_EQ(s.workers.image, "ringtrain/runtime:debug");
+  EXPECT_EQ(s.workers.resources.requests,
+            (std::map<std::string, std::string>{{"cpu", "500m"}, {"nvidia.com/gpu", "1"}}));
+  EXPECT_TRUE(s.workers.resources.limits.empty());
+
+  EXPECT_EQ(s.run_policy.restart_policy, RestartPolicy::kExitCode);
+  EXPECT_EQ(s.run_policy.backoff_limit, 5);
+  EXPECT_EQ(s.run_policy.active_deadline_seconds, std::optional<int64_t>(3600));
+  EXPECT_EQ(s.run_policy.ttl_seconds_after_finished, std::optional<int64_t>(0));
+  EXPECT_EQ(s.run_policy.clean_pod_policy, CleanPodPolicy::kAll);
+  EXPECT_TRUE(s.run_policy.suspend);
+}
+
+TEST(ParseTrainingJobTest, MinimalSpecGetsDefaults) {
+  TrainingJob job = MustParse(Yaml(kMinimal));
+  EXPECT_EQ(job.metadata.name, "tiny");
+  EXPECT_EQ(job.metadata.namespace_, "default");
+  EXPECT_TRUE(job.metadata.labels.empty());
+  const TrainingJobSpec& s = job.spec;
+  EXPECT_EQ(s.image, "");
+  EXPECT_EQ(s.model.type, ModelType::kSoftmax);
+  EXPECT_TRUE(s.model.hidden_layers.empty());
+  EXPECT_EQ(s.dataset.format, DataFormat::kIdx);
+  EXPECT_FALSE(s.dataset.test.has_value());
+  EXPECT_EQ(s.dataset.sharding, Sharding::kRow);
+  EXPECT_TRUE(s.dataset.shuffle);
+  EXPECT_EQ(s.training.epochs, 1);
+  EXPECT_EQ(s.training.batch_size, 32);
+  EXPECT_EQ(s.training.sync_mode, SyncMode::kSync);
+  EXPECT_EQ(s.training.seed, 42u);
+  EXPECT_EQ(s.training.optimizer.type, OptimizerType::kSgd);
+  EXPECT_DOUBLE_EQ(s.training.optimizer.learning_rate, 0.01);
+  EXPECT_DOUBLE_EQ(s.training.optimizer.momentum, 0.0);
+  EXPECT_DOUBLE_EQ(s.training.optimizer.weight_decay, 0.0);
+  EXPECT_EQ(s.training.schedule.type, ScheduleType::kConstant);
+  EXPECT_EQ(s.training.schedule.warmup_steps, 0);
+  EXPECT_EQ(s.training.compression.type, CompressionType::kNone);
+  EXPECT_EQ(s.parameter_servers.replicas, 1);
+  EXPECT_EQ(s.parameter_servers.partition_size, 65536);
+  EXPECT_EQ(s.workers.replicas, 1);
+  EXPECT_TRUE(s.workers.resources.requests.empty());
+  EXPECT_EQ(s.run_policy.restart_policy, RestartPolicy::kOnFailure);
+  EXPECT_EQ(s.run_policy.backoff_limit, 3);
+  EXPECT_FALSE(s.run_policy.active_deadline_seconds.has_value());
+  EXPECT_FALSE(s.run_policy.ttl_seconds_after_finished.has_value());
+  EXPECT_EQ(s.run_policy.clean_pod_policy, CleanPodPolicy::kRunning);
+  EXPECT_FALSE(s.run_policy.suspend);
+}
+
+TEST(ParseTrainingJobTest, MomentumDefaultsToPointNineAndStepScheduleToGammaPointOne) {
+  json doc = Yaml(kMinimal);
+  doc["spec"]["training"] = {{"optimizer", {{"type", "momentum"}}},
+                             {"schedule", {{"type", "step"}, {"stepSize", 1000}}}};
+  TrainingJob job = MustParse(doc);
+  EXPECT_DOUBLE_EQ(job.spec.training.optimizer.momentum, 0.9);
+  EXPECT_EQ(job.spec.training.schedule.step_size, 1000);
+  EXPECT_DOUBLE_EQ(job.spec.training.schedule.gamma, 0.1);
+}
+
+TEST(ParseTrainingJobTest, AcceptsWholeFloatsAsIntegersAndNullAsAbsent) {
+  json doc = Yaml(kMinimal);
+  doc["spec"]["training"] = {{"epochs", 3.0}, {"batchSize", nullptr}, {"seed", 1e19}};
+  doc["spec"]["dataset"]["test"] = nullptr;
+  TrainingJob job = MustParse(doc);
+  EXPECT_EQ(job.spec.training.epochs, 3);
+  EXPECT_EQ(job.spec.training.batch_size, 32);
+  EXPECT_EQ(job.spec.training.seed, 10000000000000000000u);
+  EXPECT_FALSE(job.spec.dataset.test.has_value());
+}
+
+TEST(ParseTrainingJobTest, AcceptsLargestSeed) {
+  json doc = Yaml(kMinimal);
+  doc["spec"]["training"]["seed"] = std::numeric_limits<uint64_t>::max();
+  EXPECT_EQ(MustParse(doc).spec.training.seed, std::numeric_limits<uint64_t>::max());
+}
+
+TEST(ParseTrainingJobTest, QuantitiesFromNumbersAndStrings) {
+  json doc = Yaml(kMinimal);
+  doc["spec"]["workers"]["resources"]["requests"] = {
+      {"cpu", 0.5}, {"memory", 2e3}, {"ephemeral-storage", "1.5e9"}};
+  doc["spec"]["workers"]["resources"]["limits"] = {
+      {"cpu", "500m"}, {"memory", "2k"}, {"ephemeral-storage", "2G"}};
+  TrainingJob job = MustParse(doc);
+  EXPECT_EQ(job.spec.workers.resources.requests,
+            (std::map<std::string, std::string>{
+                {"cpu", "0.5"}, {"memory", "2000"}, {"ephemeral-storage", "1.5e9"}}));
+}
+
+TEST(ParseTrainingJobTest, IgnoresFieldsTheApiServerAdds) {
+  json doc = Yaml(kMinimal);
+  doc["metadata"]["uid"] = "7c4e0c5a-0000-4000-8000-000000000000";
+  doc["metadata"]["resourceVersion"] = "12345";
+  doc["metadata"]["generation"] = 2;
+  doc["metadata"]["creationTimestamp"] = "2024-01-01T00:00:00Z";
+  doc["metadata"]["managedFields"] = json::array();
+  doc["status"] = {{"conditions", json::array()}};
+  TrainingJob job = MustParse(doc);
+  EXPECT_EQ(job, MustParse(Yaml(kMinimal)));
+}
+
+TEST(ToJsonTest, FullExampleRoundTrips) {
+  TrainingJob job = MustParse(Yaml(kFullExample));
+  json written = ToJson(job);
+  EXPECT_EQ(written["spec"]["training"]["batchSize"], 64);
+  EXPECT_EQ(written["spec"]["parameterServers"]["partitionSize"], 131072);
+  EXPECT_EQ(written["spec"]["runPolicy"]["restartPolicy"], "ExitCode");
+  EXPECT_EQ(MustParse(written), job);
+}
+
+TEST(ToJsonTest, MinimalRoundTripsAndWritesDefaults) {
+  TrainingJob job = MustParse(Yaml(kMinimal));
+  json written = ToJson(job);
+  EXPECT_EQ(written["metadata"]["namespace"], "default");
+  EXPECT_EQ(written["spec"]["training"]["seed"], 42);
+  EXPECT_EQ(written["spec"]["workers"]["replicas"], 1);
+  // Fields that do not apply to the chosen variants are left out.
+  EXPECT_FALSE(written["spec"]["model"].contains("hiddenLayers"));
+  EXPECT_FALSE(written["spec"]["training"]["optimizer"].contains("momentum"));
+  EXPECT_FALSE(written["spec"]["training"]["schedule"].contains("stepSize"));
+  EXPECT_FALSE(written["spec"].contains("image"));
+  EXPECT_EQ(MustParse(written), job);
+}
+
+TEST(ToJsonTest, StepScheduleAndExtremeValuesRoundTrip) {
+  json doc = Yaml(kMinimal);
+  doc["spec"]["training"] = {
+      {"seed", std::numeric_limits<uint64_t>::max()},
+      {"optimizer", {{"type", "momentum"}, {"learningRate", 0.1}, {"momentum", 0.0}}},
+      {"schedule", {{"type", "step"}, {"stepSize", 9007199254740993}, {"gamma", 1.0}}}};
+  doc["spec"]["runPolicy"] = {{"activeDeadlineSeconds", 1}, {"cleanPodPolicy", "None"}};
+  TrainingJob job = MustParse(doc);
+  EXPECT_EQ(job.spec.training.schedule.step_size, 9007199254740993);
+  EXPECT_EQ(MustParse(ToJson(job)), job);
+}
+
+}  // namespace
+}  // namespace ringtrain::job

@@ -1,0 +1,193 @@
+// The pod contract: ToEnv/FromEnv round trips, validation errors naming the variable, and the
+// Kubernetes naming helpers.
+#include "ringtrain/job/pod_contract.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace ringtrain::job {
+namespace {
+
+using Env = std::map<std::string, std::string>;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+EnvLookup LookupIn(const Env& env) {
+  return [env](const std::string& name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+PodContract Worker() {
+  PodContract c;
+  c.job_name = "fashion-mnist";
+  c.role = Role::kWorker;
+  c.index = 2;
+  c.num_ps = 2;
+  c.num_workers = 3;
+  c.ps_endpoints = {"tcp://127.0.0.1:41001", "tcp://127.0.0.1:41002"};
+  c.spec_path = "/etc/ringtrain/job.yaml";
+  c.control_endpoint = "tcp://127.0.0.1:41000";
+  return c;
+}
+
+PodContract ParameterServer() {
+  PodContract c;
+  c.job_name = "fashion-mnist";
+  c.role = Role::kParameterServer;
+  c.index = 1;
+  c.num_ps = 2;
+  c.num_workers = 3;
+  c.bind_endpoint = "tcp://*:7070";
+  c.spec_path = "/etc/ringtrain/job.yaml";
+  return c;
+}
+
+TEST(PodContractTest, WorkerRoundTrips) {
+  PodContract c = Worker();
+  Env env = ToEnv(c);
+  EXPECT_EQ(env.at("RINGTRAIN_JOB_NAME"), "fashion-mnist");
+  EXPECT_EQ(env.at("RINGTRAIN_ROLE"), "worker");
+  EXPECT_EQ(env.at("RINGTRAIN_INDEX"), "2");
+  EXPECT_EQ(env.at("RINGTRAIN_NUM_PS"), "2");
+  EXPECT_EQ(env.at("RINGTRAIN_NUM_WORKERS"), "3");
+  EXPECT_EQ(env.at("RINGTRAIN_PS_ENDPOINTS"), "tcp://127.0.0.1:41001,tcp://127.0.0.1:41002");
+  EXPECT_EQ(env.at("RINGTRAIN_SPEC_PATH"), "/etc/ringtrain/job.yaml");
+  EXPECT_EQ(env.at("RINGTRAIN_CONTROL_ENDPOINT"), "tcp://127.0.0.1:41000");
+  EXPECT_EQ(env.count("RINGTRAIN_BIND"), 0u);
+  StatusOr<PodContract> back = FromEnv(LookupIn(env));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, c);
+}
+
+TEST(PodContractTest, ParameterServerRoundTrips) {
+  for (std::string bind : {"tcp://*:7070", "tcp://127.0.0.1:0", "tcp://[::1]:*"}) {
+    PodContract c = ParameterServer();
+    c.bind_endpoint = bind;
+    Env env = ToEnv(c);
+    EXPECT_EQ(env.at("RINGTRAIN_ROLE"), "ps");
+    EXPECT_EQ(env.at("RINGTRAIN_BIND"), bind);
+    EXPECT_EQ(env.count("RINGTRAIN_PS_ENDPOINTS"), 0u);
+    EXPECT_EQ(env.count("RINGTRAIN_CONTROL_ENDPOINT"), 0u);
+    StatusOr<PodContract> back = FromEnv(LookupIn(env));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, c);
+  }
+}
+
+TEST(PodContractTest, ParameterServerMayKnowAllEndpoints) {
+  PodContract c = ParameterServer();
+  c.ps_endpoints = {PsEndpointInCluster("fashion-mnist", "default", 0, kDefaultPsPort),
+                    PsEndpointInCluster("fashion-mnist", "default", 1, kDefaultPsPort)};
+  c.control_endpoint = "ipc:///tmp/ringtrain-control";
+  StatusOr<PodContract> back = FromEnv(LookupIn(ToEnv(c)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, c);
+}
+
+TEST(PodContractTest, EmptyOptionalVariablesCountAsUnset) {
+  Env env = ToEnv(ParameterServer());
+  env["RINGTRAIN_CONTROL_ENDPOINT"] = "";
+  env["RINGTRAIN_PS_ENDPOINTS"] = "";
+  StatusOr<PodContract> back = FromEnv(LookupIn(env));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, ParameterServer());
+}
+
+struct EnvErrorCase {
+  const char* name;
+  bool worker;         // start from Worker() (else ParameterServer())
+  const char* var;     // variable to change
+  const char* value;   // new value; nullptr unsets it
+  const char* prefix;  // expected message prefix (the variable)
+  const char* detail;  // expected part of the message
+};
+
+constexpr EnvErrorCase kEnvCases[] = {
+    {"MissingJobName", true, "RINGTRAIN_JOB_NAME", nullptr,
+     "RINGTRAIN_JOB_NAME: ", "required but not set"},
+    {"BadJobName", true, "RINGTRAIN_JOB_NAME", "Fashion",
+     "RINGTRAIN_JOB_NAME: ", "lower-case letters"},
+    {"MissingRole", true, "RINGTRAIN_ROLE", nullptr, "RINGTRAIN_ROLE: ", "required but not set"},
+    {"BadRole", true, "RINGTRAIN_ROLE", "chief",
+     "RINGTRAIN_ROLE: ", "unknown role \"chief\" (expected ps or worker)"},
+    {"IndexNotInteger", true, "RINGTRAIN_INDEX", "2x",
+     "RINGTRAIN_INDEX: ", "expected an integer (got \"2x\")"},
+    {"WorkerIndexTooLarge", true, "RINGTRAIN_INDEX", "3",
+     "RINGTRAIN_INDEX: ", "must be in [0, RINGTRAIN_NUM_WORKERS = 3), got 3"},
+    {"PsIndexTooLarge", false, "RINGTRAIN_INDEX", "2",
+     "RINGTRAIN_INDEX: ", "must be in [0, RINGTRAIN_NUM_PS = 2), got 2"},
+    {"IndexNegative", true, "RINGTRAIN_INDEX", "-1", "RINGTRAIN_INDEX: ", "got -1"},
+    {"NumPsZero", true, "RINGTRAIN_NUM_PS", "0",
+     "RINGTRAIN_NUM_PS: ", "must be between 1 and 1024 (got 0)"},
+    {"NumWorkersMissing", true, "RINGTRAIN_NUM_WORKERS", nullptr,
+     "RINGTRAIN_NUM_WORKERS: ", "required but not set"},
+    {"WorkerWithoutEndpoints", true, "RINGTRAIN_PS_ENDPOINTS", nullptr,
+     "RINGTRAIN_PS_ENDPOINTS: ", "required for role worker"},
+    {"EndpointCountMismatch", true, "RINGTRAIN_PS_ENDPOINTS", "tcp://a:1",
+     "RINGTRAIN_PS_ENDPOINTS: ", "has 1 endpoints but RINGTRAIN_NUM_PS is 2"},
+    {"EndpointWithoutPort", true, "RINGTRAIN_PS_ENDPOINTS", "tcp://a:1,tcp://ps-1",
+     "RINGTRAIN_PS_ENDPOINTS[1]: ", "expected tcp://host:port (got \"tcp://ps-1\")"},
+    {"EndpointWrongScheme", true, "RINGTRAIN_PS_ENDPOINTS", "udp://a:1,tcp://b:2",
+     "RINGTRAIN_PS_ENDPOINTS[0]: ", "expected tcp://host:port"},
+    {"EndpointPortZero", true, "RINGTRAIN_PS_ENDPOINTS", "tcp://a:1,tcp://b:0",
+     "RINGTRAIN_PS_ENDPOINTS[1]: ", "(got \"tcp://b:0\")"},
+    {"EndpointWildcardHost", true, "RINGTRAIN_PS_ENDPOINTS", "tcp://*:1,tcp://b:2",
+     "RINGTRAIN_PS_ENDPOINTS[0]: ", "expected tcp://host:port"},
+    {"PsWithoutBind", false, "RINGTRAIN_BIND", nullptr, "RINGTRAIN_BIND: ", "required for role ps"},
+    {"BindPortTooLarge", false, "RINGTRAIN_BIND", "tcp://*:70000",
+     "RINGTRAIN_BIND: ", "(got \"tcp://*:70000\")"},
+    {"MissingSpecPath", true, "RINGTRAIN_SPEC_PATH", nullptr,
+     "RINGTRAIN_SPEC_PATH: ", "required but not set"},
+    {"BadControlEndpoint", true, "RINGTRAIN_CONTROL_ENDPOINT", "localhost:9000",
+     "RINGTRAIN_CONTROL_ENDPOINT: ", "expected tcp://host:port or ipc://path"},
+};
+
+class PodContractErrorTest : public ::testing::TestWithParam<EnvErrorCase> {};
+
+TEST_P(PodContractErrorTest, NamesTheVariable) {
+  const EnvErrorCase& c = GetParam();
+  Env env = ToEnv(c.worker ? Worker() : ParameterServer());
+  if (c.value == nullptr) {
+    env.erase(c.var);
+  } else {
+    env[c.var] = c.value;
+  }
+  StatusOr<PodContract> contract = FromEnv(LookupIn(env));
+  ASSERT_FALSE(contract.ok());
+  EXPECT_EQ(contract.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(contract.status().message(), StartsWith(c.prefix));
+  EXPECT_THAT(contract.status().message(), HasSubstr(c.detail));
+}
+
+INSTANTIATE_TEST_SUITE_P(Malformed, PodContractErrorTest, ::testing::ValuesIn(kEnvCases),
+                         [](const ::testing::TestParamInfo<EnvErrorCase>& param) {
+                           return std::string(param.param.name);
+                         });
+
+TEST(PodContractTest, ValidateAcceptsTheExamples) {
+  EXPECT_TRUE(ValidatePodContract(Worker()).ok());
+  EXPECT_TRUE(ValidatePodContract(ParameterServer()).ok());
+}
+
+TEST(PodContractTest, RoleNames) {
+  EXPECT_STREQ(Name(Role::kParameterServer), "ps");
+  EXPECT_STREQ(Name(Role::kWorker), "worker");
+}
+
+TEST(PodContractTest, KubernetesNames) {
+  EXPECT_EQ(PodName("mnist", Role::kParameterServer, 0), "mnist-ps-0");
+  EXPECT_EQ(PodName("mnist", Role::kWorker, 4095), "mnist-worker-4095");
+  EXPECT_EQ(ServiceName("mnist", Role::kParameterServer), "mnist-ps");
+  EXPECT_EQ(ServiceName("mnist", Role::kWorker), "mnist-worker");
+  EXPECT_EQ(PsEndpointInCluster("mnist", "research", 1, kDefaultPsPort),
+            "tcp://mnist-ps-1.mnist-ps.research.svc:7070");
+  // The longest job name still gives pod names that fit a 63-character DNS label.
+  std::string longest(50, 'a');
+  EXPECT_LE(PodName(longest, Role::kWorker, 4095).size(), 63u);
+}
+
+}  // namespace
+}  // namespace ringtrain::job

@@ -1,0 +1,246 @@
+// YamlToJson (scalar typing, errors with positions) and LoadTrainingJobFile.
+#include "ringtrain/job/yaml.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace ringtrain::job {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+json MustConvert(const char* text) {
+  StatusOr<json> doc = YamlToJson(text);
+  EXPECT_TRUE(doc.ok()) << doc.status().ToString();
+  return doc.ok() ? *doc : json();
+}
+
+TEST(YamlToJsonTest, PlainScalarsAreTyped) {
+  json doc = MustConvert(R"(
+int: 42
+negative: -3
+plus: +7
+big: 18446744073709551615
+hex: 0x1F
+octal: 0o17
+float: 1.5
+leading_dot: .5
+negative_dot: -.5
+exponent: 1e-3
+exponent_int: 2e3
+yes_true: true
+capital_false: False
+tilde: ~
+null_word: null
+empty:
+word: hello
+quantity: 1Gi
+version: 0.1.0
+yaml11_bool: yes
+)");
+  EXPECT_EQ(doc["int"], json(42));
+  EXPECT_TRUE(doc["int"].is_number_integer());
+  EXPECT_EQ(doc["negative"].get<int64_t>(), -3);
+  EXPECT_EQ(doc["plus"].get<int64_t>(), 7);
+  EXPECT_TRUE(doc["big"].is_number_unsigned());
+  EXPECT_EQ(doc["big"].get<uint64_t>(), 18446744073709551615u);
+  EXPECT_EQ(doc["hex"].get<int64_t>(), 31);
+  EXPECT_EQ(doc["octal"].get<int64_t>(), 15);
+  EXPECT_TRUE(doc["float"].is_number_float());
+  EXPECT_DOUBLE_EQ(doc["float"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(doc["leading_dot"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(doc["negative_dot"].get<double>(), -0.5);
+  EXPECT_DOUBLE_EQ(doc["exponent"].get<double>(), 0.001);
+  EXPECT_TRUE(doc["exponent_int"].is_number_float());
+  EXPECT_DOUBLE_EQ(doc["exponent_int"].get<double>(), 2000.0);
+  EXPECT_EQ(doc["yes_true"], json(true));
+  EXPECT_EQ(doc["capital_false"], json(false));
+  EXPECT_TRUE(doc["tilde"].is_null());
+  EXPECT_TRUE(doc["null_word"].is_null());
+  EXPECT_TRUE(doc.contains("empty"));
+  EXPECT_TRUE(doc["empty"].is_null());
+  EXPECT_EQ(doc["word"], json("hello"));
+  EXPECT_EQ(doc["quantity"], json("1Gi"));
+  EXPECT_EQ(doc["version"], json("0.1.0"));
+  // YAML 1.2: only true/false are booleans.
+  EXPECT_EQ(doc["yaml11_bool"], json("yes"));
+}
+
+TEST(YamlToJsonTest, QuotedAndBlockScalarsStayStrings) {
+  json doc = MustConvert(
+      "double: \"1\"\nsingle: '3.5'\nbool: \"true\"\nnull_word: 'null'\nempty: \"\"\n"
+      "tagged: !!str 42\nblock: |\n  two\n  lines\n");
+  EXPECT_EQ(doc["double"], json("1"));
+  EXPECT_EQ(doc["single"], json("3.5"));
+  EXPECT_EQ(doc["bool"], json("true"));
+  EXPECT_EQ(doc["null_word"], json("null"));
+  EXPECT_EQ(doc["empty"], json(""));
+  EXPECT_EQ(doc["tagged"], json("42"));
+  EXPECT_EQ(doc["block"], json("two\nlines\n"));
+}
+
+TEST(YamlToJsonTest, SpecialFloatsAndExplicitTags) {
+  json doc = MustConvert("inf: .inf\nninf: -.Inf\nnan: .NaN\nf: !!float 3\ni: !!int 0x10\n");
+  EXPECT_TRUE(std::isinf(doc["inf"].get<double>()));
+  EXPECT_LT(doc["ninf"].get<double>(), 0);
+  EXPECT_TRUE(std::isnan(doc["nan"].get<double>()));
+  EXPECT_TRUE(doc["f"].is_number_float());
+  EXPECT_EQ(doc["i"].get<int64_t>(), 16);
+}
+
+TEST(YamlToJsonTest, NestedCollectionsAndFlowStyle) {
+  json doc = MustConvert("a: {b: [1, {c: x}], d: []}\ne:\n  - 1\n  - two\n");
+  EXPECT_EQ(doc, json::parse(R"({"a": {"b": [1, {"c": "x"}], "d": []}, "e": [1, "two"]})"));
+}
+
+TEST(YamlToJsonTest, JsonDocumentIsAccepted) {
+  json doc = MustConvert(R"({"a": 1, "b": "x", "c": [true, null, 2.5]})");
+  EXPECT_EQ(doc, json::parse(R"({"a": 1, "b": "x", "c": [true, null, 2.5]})"));
+}
+
+TEST(YamlToJsonTest, EmptyTextIsNull) { EXPECT_TRUE(MustConvert("").is_null()); }
+
+TEST(YamlToJsonTest, SyntaxErrorReportsLineAndColumn) {
+  StatusOr<json> doc = YamlToJson("a: 1\nb: [1, 2\nc: 3\n");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(doc.status().message(), testing::MatchesRegex("line [0-9]+, column [0-9]+: .+"));
+  EXPECT_THAT(doc.status().message(), Not(HasSubstr("yaml-cpp: error")));
+
+  StatusOr<json> tab = YamlToJson("spec:\n  model: x\n bad: 1\n");
+  ASSERT_FALSE(tab.ok());
+  EXPECT_THAT(tab.status().message(), StartsWith("line 3, column 2: "));
+}
+
+TEST(YamlToJsonTest, DuplicateKeyIsAnError) {
+  StatusOr<json> doc = YamlToJson("training:\n  epochs: 1\n  batchSize: 2\n  epochs: 3\n");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(doc.status().message(), "line 4, column 3: duplicate key \"epochs\" (first at line 2)");
+}
+
+TEST(YamlToJsonTest, MultipleDocumentsAreAnError) {
+  StatusOr<json> doc = YamlToJson("a: 1\n---\nb: 2\n");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_EQ(doc.status().message(),
+            "expected one YAML document, found 2 (the second starts at line 3, column 1)");
+}
+
+TEST(YamlToJsonTest, UnsupportedTagsAreErrors) {
+  StatusOr<json> custom = YamlToJson("a: !secret 3\n");
+  ASSERT_FALSE(custom.ok());
+  EXPECT_EQ(custom.status().message(), "line 1, column 4: unsupported tag \"!secret\"");
+  StatusOr<json> bad_int = YamlToJson("a: !!int x\n");
+  ASSERT_FALSE(bad_int.ok());
+  EXPECT_THAT(bad_int.status().message(), HasSubstr("\"x\" is not a valid int"));
+}
+
+TEST(YamlToJsonTest, NonScalarKeyIsAnError) {
+  StatusOr<json> doc = YamlToJson("? [a, b]\n: 1\n");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_THAT(doc.status().message(), HasSubstr("mapping keys must be scalars"));
+  StatusOr<json> null_key = YamlToJson("a: 1\n~: 2\n");
+  ASSERT_FALSE(null_key.ok());
+  EXPECT_EQ(null_key.status().message(), "line 2, column 1: mapping key must not be null");
+}
+
+class LoadFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::path(::testing::TempDir()) /
+           ("ringtrain_job_test_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  std::filesystem::path dir_;
+};
+
+constexpr char kJobYaml[] = R"(apiVersion: ringtrain.io/v1alpha1
+kind: TrainingJob
+metadata:
+  name: fashion-mnist
+spec:
+  model: {type: mlp, hiddenLayers: [256]}
+  dataset:
+    train: {images: /data/train-images.gz, labels: /data/train-labels.gz}
+  training:
+    batchSize: 64
+)";
+
+TEST_F(LoadFileTest, LoadsYamlFile) {
+  std::string path = Write("job.yaml", kJobYaml);
+  StatusOr<TrainingJob> job = LoadTrainingJobFile(path);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->metadata.name, "fashion-mnist");
+  EXPECT_EQ(job->spec.model.hidden_layers, std::vector<int>{256});
+  EXPECT_EQ(job->spec.training.batch_size, 64);
+}
+
+TEST_F(LoadFileTest, LoadsJsonFile) {
+  std::string path = Write("job.json", MustConvert(kJobYaml).dump(2));
+  StatusOr<TrainingJob> job = LoadTrainingJobFile(path);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->spec.training.batch_size, 64);
+}
+
+TEST_F(LoadFileTest, MissingFileIsNotFoundNamingThePath) {
+  std::string path = (dir_ / "absent.yaml").string();
+  StatusOr<TrainingJob> job = LoadTrainingJobFile(path);
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(job.status().message(), StartsWith(path + ": "));
+}
+
+TEST_F(LoadFileTest, DirectoryIsNotFoundNamingThePath) {
+  StatusOr<TrainingJob> job = LoadTrainingJobFile(dir_.string());
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(job.status().message(), StartsWith(dir_.string() + ": "));
+}
+
+TEST_F(LoadFileTest, InvalidSpecErrorIsPrefixedWithPath) {
+  std::string text = kJobYaml;
+  text.replace(text.find("batchSize: 64"), 13, "batchSize: 0");
+  std::string path = Write("bad.yaml", text);
+  StatusOr<TrainingJob> job = LoadTrainingJobFile(path);
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(job.status().message(),
+            path + ": spec.training.batchSize: must be between 1 and 1048576 (got 0)");
+}
+
+TEST_F(LoadFileTest, YamlSyntaxErrorIsPrefixedWithPath) {
+  std::string path = Write("broken.yaml", "metadata:\n  name: [x\n");
+  StatusOr<TrainingJob> job = LoadTrainingJobFile(path);
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(job.status().message(), StartsWith(path + ": line "));
+}
+
+TEST_F(LoadFileTest, QuotedNumberIsNotAnInteger) {
+  std::string text = kJobYaml;
+  text.replace(text.find("batchSize: 64"), 13, "batchSize: \"64\"");
+  StatusOr<TrainingJob> job = LoadTrainingJobFile(Write("quoted.yaml", text));
+  ASSERT_FALSE(job.ok());
+  EXPECT_THAT(job.status().message(),
+              HasSubstr("spec.training.batchSize: expected an integer, got string \"64\""));
+}
+
+}  // namespace
+}  // namespace ringtrain::job

@@ -1,0 +1,163 @@
+#include "ringtrain/transport/message.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringtrain/transport/socket_options.h"
+
+namespace ringtrain::transport {
+namespace {
+
+using ::testing::HasSubstr;
+
+proto::Header PushHeader(std::vector<uint64_t> sizes) {
+  proto::Header h;
+  h.set_wire_version(proto::WIRE_VERSION_1);
+  h.set_kind(proto::PUSH);
+  h.set_job("j");
+  uint32_t id = 0;
+  for (uint64_t n : sizes) {
+    auto* s = h.add_partitions();
+    s->set_id(id++);
+    s->set_num_elements(n);
+    s->set_payload_bytes(n * 4);
+  }
+  return h;
+}
+
+std::vector<zmq::message_t> Frames(const proto::Header& h, std::vector<size_t> payload_bytes) {
+  std::vector<zmq::message_t> frames;
+  std::string head = h.SerializeAsString();
+  frames.emplace_back(head.data(), head.size());
+  for (size_t b : payload_bytes) frames.emplace_back(b);
+  return frames;
+}
+
+TEST(DecodeMessageTest, AcceptsWellFormedPush) {
+  auto msg = DecodeMessage(Frames(PushHeader({3, 5}), {12, 20}));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  EXPECT_EQ(msg->payloads.size(), 2u);
+  EXPECT_EQ(msg->Floats(1).size(), 5u);
+}
+
+TEST(DecodeMessageTest, PullListsPartitionsWithoutPayloads) {
+  proto::Header h = PushHeader({3});
+  h.set_kind(proto::PULL);
+  auto msg = DecodeMessage(Frames(h, {}));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  auto bad = DecodeMessage(Frames(h, {12}));
+  EXPECT_FALSE(bad.ok());
+}
+
+TEST(DecodeMessageTest, RejectsGarbageHeader) {
+  std::vector<zmq::message_t> frames;
+  const char garbage[] = "\xff\xff\xff\xff\xff\x01garbage";
+  frames.emplace_back(garbage, sizeof(garbage));
+  auto msg = DecodeMessage(std::move(frames));
+  ASSERT_FALSE(msg.ok());
+  EXPECT_EQ(msg.status().code(), StatusCode::kDataLoss);
+}
+
+TEST(DecodeMessageTest, RejectsEmptyMessage) { EXPECT_FALSE(DecodeMessage({}).ok()); }
+
+TEST(DecodeMessageTest, RejectsWrongVersionKindAndCodec) {
+  proto::Header h = PushHeader({1});
+  h.set_wire_version(proto::WIRE_VERSION_UNSPECIFIED);
+  EXPECT_THAT(DecodeMessage(Frames(h, {4})).status().message(), HasSubstr("wire version"));
+  h = PushHeader({1});
+  h.set_kind(static_cast<proto::MessageKind>(77));
+  EXPECT_THAT(DecodeMessage(Frames(h, {4})).status().message(), HasSubstr("kind"));
+  h = PushHeader({1});
+  h.set_codec(static_cast<proto::Codec>(9));
+  EXPECT_THAT(DecodeMessage(Frames(h, {4})).status().message(), HasSubstr("codec"));
+}
+
+TEST(DecodeMessageTest, RejectsFrameCountAndSizeMismatches) {
+  EXPECT_THAT(DecodeMessage(Frames(PushHeader({3, 5}), {12})).status().message(),
+              HasSubstr("expected 2 payload frames, got 1"));
+  EXPECT_THAT(DecodeMessage(Frames(PushHeader({3}), {11})).status().message(),
+              HasSubstr("frame has 11"));
+  proto::Header h = PushHeader({3});
+  h.mutable_partitions(0)->set_payload_bytes(16);
+  EXPECT_THAT(DecodeMessage(Frames(h, {12})).status().message(), HasSubstr("header says 16"));
+  h = PushHeader({kMaxPartitionElements + 1});
+  EXPECT_THAT(DecodeMessage(Frames(h, {0})).status().message(), HasSubstr("exceeds the limit"));
+}
+
+TEST(ZeroCopyFrameTest, FrameKeepsBufferAliveAndSharesMemory) {
+  auto buf = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4});
+  std::weak_ptr<std::vector<float>> weak = buf;
+  zmq::message_t frame = ZeroCopyFrame(buf, buf->data() + 1, 2);
+  EXPECT_EQ(frame.data(), buf->data() + 1) << "no copy";
+  EXPECT_EQ(frame.size(), 2 * sizeof(float));
+  buf.reset();
+  ASSERT_FALSE(weak.expired()) << "the frame owns a reference";
+  EXPECT_EQ(static_cast<const float*>(frame.data())[1], 3.0f);
+  frame = zmq::message_t();
+  EXPECT_TRUE(weak.expired()) << "released with the frame";
+}
+
+TEST(SendReceiveTest, RoundTripOverInprocDealerRouter) {
+  zmq::context_t ctx(1);
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+  ASSERT_TRUE(ApplySocketOptions(router, ServerSocketOptions(1 << 20)).ok());
+  ASSERT_TRUE(ApplySocketOptions(dealer, WorkerSocketOptions()).ok());
+  router.bind("inproc://t");
+  dealer.connect("inproc://t");
+
+  std::vector<float> grad = {1.5f, -2.0f, 3.25f};
+  std::vector<zmq::message_t> payloads;
+  payloads.push_back(CopyFrame(grad.data(), grad.size()));
+  uint64_t sent = 0;
+  ASSERT_TRUE(SendMessage(dealer, nullptr, PushHeader({3}), std::move(payloads), &sent).ok());
+  EXPECT_GT(sent, 12u);
+
+  zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+  ASSERT_EQ(zmq::poll(&item, 1, std::chrono::milliseconds(5000)), 1);
+  std::vector<zmq::message_t> frames;
+  bool received = false;
+  ASSERT_TRUE(ReceiveMultipart(router, &frames, &received).ok());
+  ASSERT_TRUE(received);
+  ASSERT_EQ(frames.size(), 3u);  // identity, header, payload
+  std::string peer(static_cast<const char*>(frames[0].data()), frames[0].size());
+  frames.erase(frames.begin());
+  auto msg = DecodeMessage(std::move(frames));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  EXPECT_EQ(msg->header.kind(), proto::PUSH);
+  EXPECT_THAT(std::vector<float>(msg->Floats(0).begin(), msg->Floats(0).end()),
+              ::testing::ElementsAre(1.5f, -2.0f, 3.25f));
+
+  // A reply to an unknown peer fails instead of vanishing (ROUTER_MANDATORY).
+  std::string nobody = "nobody";
+  proto::Header ack;
+  ack.set_kind(proto::PUSH_ACK);
+  Status s = SendMessage(router, &nobody, ack, {});
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  // And to the real peer it arrives.
+  ASSERT_TRUE(SendMessage(router, &peer, ack, {}).ok());
+  zmq::pollitem_t ditem{dealer.handle(), 0, ZMQ_POLLIN, 0};
+  ASSERT_EQ(zmq::poll(&ditem, 1, std::chrono::milliseconds(5000)), 1);
+  ASSERT_TRUE(ReceiveMultipart(dealer, &frames, &received).ok());
+  ASSERT_TRUE(received);
+  auto reply = DecodeMessage(std::move(frames));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_EQ(reply->header.kind(), proto::PUSH_ACK);
+}
+
+TEST(SendReceiveTest, ReceiveReturnsFalseWhenNothingQueued) {
+  zmq::context_t ctx(1);
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.bind("inproc://empty");
+  std::vector<zmq::message_t> frames;
+  bool received = true;
+  ASSERT_TRUE(ReceiveMultipart(router, &frames, &received).ok());
+  EXPECT_FALSE(received);
+}
+
+}  // namespace
+}  // namespace ringtrain::transport
