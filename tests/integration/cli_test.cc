@@ -117,5 +117,37 @@ TEST(CliTest, InterruptStopsEveryProcess) {
   EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
 }
 
+// Regression: the launcher took a server's clean exit after the last worker's DONE for a
+// failure; a server stopped cleanly while workers still need it must still fail the run.
+TEST(CliTest, ServerStoppedMidRunFailsTheRun) {
+  auto job = testing::JobFixture::Make("cli-psstop", 20000, 2, 2, 1000);
+  auto launcher = launch::ChildProcess::Spawn(
+      "launcher", {kBinary, "run", "--no-progress", job.spec_path}, {}, job.dir + "/launcher.log");
+  ASSERT_TRUE(launcher.ok());
+  const std::string needle = "RINGTRAIN_SPEC_PATH=" + job.spec_path;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (testing::ProcessesWithEnv(needle).size() < 4 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::vector<int> servers;
+  for (int pid : testing::ProcessesWithEnv(needle)) {
+    for (int ps : testing::ProcessesWithEnv("RINGTRAIN_ROLE=ps")) {
+      if (ps == pid) servers.push_back(pid);
+    }
+  }
+  ASSERT_EQ(servers.size(), 2u) << (*launcher)->LogTail(20);
+  kill(servers[0], SIGTERM);  // a clean, requested stop: exit code 0
+  const auto stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while ((*launcher)->running() && std::chrono::steady_clock::now() < stop_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto exit = (*launcher)->Poll();
+  ASSERT_TRUE(exit.has_value()) << "launcher did not stop";
+  EXPECT_EQ(exit->exit_code, 1) << (*launcher)->LogTail(20);
+  EXPECT_THAT((*launcher)->LogTail(20), HasSubstr("failed (exit code 0)"));
+  EXPECT_TRUE(testing::ProcessesWithEnv(needle).empty());
+}
+
 }  // namespace
 }  // namespace ringtrain

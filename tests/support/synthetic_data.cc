@@ -6,18 +6,11 @@
 #include <cmath>
 #include <vector>
 
+#include "ringtrain/common/random.h"
+
 namespace ringtrain::testing {
 
 namespace {
-
-uint64_t SplitMix(uint64_t& s) {
-  uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-float Uniform(uint64_t& s) { return static_cast<float>(SplitMix(s) >> 40) / 16777216.0f; }
 
 void PutBigEndian32(std::vector<unsigned char>& out, uint32_t v) {
   out.push_back(static_cast<unsigned char>(v >> 24));
@@ -41,13 +34,13 @@ data::Dataset MakeSyntheticImages(int64_t rows, int side, int num_classes, uint6
   d.num_classes = num_classes;
   d.features.resize(rows, dim);
   d.labels.resize(static_cast<size_t>(rows));
-  uint64_t s = seed;
+  SplitMix64 rng(seed);
   for (int64_t r = 0; r < rows; ++r) {
-    const int label = static_cast<int>(SplitMix(s) % static_cast<uint64_t>(num_classes));
+    const int label = static_cast<int>(rng.Below(static_cast<uint64_t>(num_classes)));
     d.labels[static_cast<size_t>(r)] = label;
     for (int j = 0; j < dim; ++j) {
       const bool lit = (j * num_classes / dim) == label;
-      const float v = (lit ? 0.6f : 0.1f) + 0.4f * Uniform(s);
+      const float v = (lit ? 0.6f : 0.1f) + 0.4f * rng.NextFloat();
       d.features(r, j) = std::min(1.0f, v);
     }
   }

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "ringtrain/common/check.h"
-#include "ringtrain/data/random.h"
+#include "ringtrain/common/random.h"
 
 namespace ringtrain::data {
 namespace {

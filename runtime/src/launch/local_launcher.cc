@@ -91,6 +91,7 @@ class Run {
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::vector<std::string> failure_messages_;  // from FAILED events
   std::vector<std::string> ready_endpoints_;
+  std::vector<int> ps_workers_done_;  // from each server's FINISHED event
   bool line_dirty_ = false;
 };
 
@@ -105,6 +106,7 @@ Status Run::Start() {
     return Unavailable(std::string("cannot bind the launcher's control socket: ") + e.what());
   }
   ready_endpoints_.assign(static_cast<size_t>(job_.spec.parameter_servers.replicas), "");
+  ps_workers_done_.assign(static_cast<size_t>(job_.spec.parameter_servers.replicas), 0);
   return Status::Ok();
 }
 
@@ -152,6 +154,9 @@ bool Run::DrainEvents(std::chrono::milliseconds wait) {
 void Run::HandleEvent(const proto::Event& e) {
   if (e.type() == proto::READY && e.role() == "ps" && e.index() < ready_endpoints_.size()) {
     ready_endpoints_[e.index()] = e.endpoint();
+  }
+  if (e.type() == proto::FINISHED && e.role() == "ps" && e.index() < ps_workers_done_.size()) {
+    ps_workers_done_[e.index()] = static_cast<int>(e.server_stats().workers_done());
   }
   if (e.type() == proto::FAILED) {
     failure_messages_.push_back(e.role() + "-" + std::to_string(e.index()) + ": " + e.message());
@@ -221,15 +226,21 @@ Status Run::CheckChildren(bool* all_workers_done) {
       return Failure(*w, *exit);
     }
   }
-  for (auto& s : servers_) {
-    std::optional<ExitInfo> exit = s->Poll();
-    if (exit && !exit->success()) return Failure(*s, *exit);
-    // A server that exits cleanly before every worker is done is a failure too.
-    if (exit && !*all_workers_done) {
-      DrainEvents(std::chrono::milliseconds(0));
-      bool still = false;
-      for (auto& w : workers_) still = still || !w->Poll().has_value();
-      if (still) return Failure(*s, *exit);
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    std::optional<ExitInfo> exit = servers_[i]->Poll();
+    if (!exit) continue;
+    if (!exit->success()) return Failure(*servers_[i], *exit);
+    // A server ends by itself only once every worker has told it so (its FINISHED event says
+    // how many did); a clean exit before that (say, a stray SIGTERM) leaves workers waiting.
+    if (!*all_workers_done) {
+      // Its FINISHED event may still be in flight from the exited process: give it a second.
+      const auto until = Clock::now() + std::chrono::seconds(1);
+      while (ps_workers_done_[i] < job_.spec.workers.replicas && Clock::now() < until) {
+        DrainEvents(std::chrono::milliseconds(50));
+      }
+      if (ps_workers_done_[i] < job_.spec.workers.replicas) {
+        return Failure(*servers_[i], *exit);
+      }
     }
   }
   return Status::Ok();

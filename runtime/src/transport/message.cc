@@ -1,12 +1,32 @@
 #include "ringtrain/transport/message.h"
 
+#include <cstdint>
 #include <cstring>
 #include <string>
+
+#include "ringtrain/common/check.h"
 
 namespace ringtrain::transport {
 namespace {
 
 void ReleaseSharedFloats(void* /*data*/, void* hint) { delete static_cast<SharedFloats*>(hint); }
+
+void ReleaseFloatArray(void* data, void* /*hint*/) { delete[] static_cast<float*>(data); }
+
+bool FloatAligned(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0;
+}
+
+// libzmq hands out received frames in place inside its receive buffers, at whatever offset
+// the framing left them; reading floats there would be undefined behaviour. Misaligned
+// frames (small ones, in practice) are copied once into their own aligned buffer.
+void AlignFloatFrame(zmq::message_t& frame) {
+  if (FloatAligned(frame.data())) return;
+  const size_t n = frame.size() / sizeof(float);
+  float* copy = new float[n > 0 ? n : 1];
+  std::memcpy(copy, frame.data(), n * sizeof(float));
+  frame = zmq::message_t(copy, n * sizeof(float), &ReleaseFloatArray, nullptr);
+}
 
 std::string Describe(const proto::Header& h) {
   return std::string(proto::MessageKind_Name(h.kind())) + " from sender " +
@@ -46,6 +66,7 @@ StatusOr<uint64_t> PayloadBytes(proto::Codec codec, uint64_t num_elements) {
 
 std::span<const float> Message::Floats(size_t i) const {
   const zmq::message_t& m = payloads[i];
+  RT_CHECK(FloatAligned(m.data()));
   return {static_cast<const float*>(m.data()), m.size() / sizeof(float)};
 }
 
@@ -83,7 +104,10 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
     }
   }
   msg.payloads.reserve(n);
-  for (size_t i = 1; i < frames.size(); ++i) msg.payloads.push_back(std::move(frames[i]));
+  for (size_t i = 1; i < frames.size(); ++i) {
+    if (h.codec() == proto::CODEC_NONE) AlignFloatFrame(frames[i]);
+    msg.payloads.push_back(std::move(frames[i]));
+  }
   return msg;
 }
 

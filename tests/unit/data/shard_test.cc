@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "ringtrain/data/random.h"
+#include "ringtrain/common/random.h"
 
 namespace ringtrain::data {
 namespace {

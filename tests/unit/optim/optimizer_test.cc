@@ -89,7 +89,7 @@ TEST(OptimizerTest, MatchesScalarReferenceOnOddLengths) {
   // Lengths that are not multiples of the SIMD width exercise Eigen's vector tails.
   auto opt = Make({OptimizerKind::kMomentum, 0.8, 0.05});
   ASSERT_NE(opt, nullptr);
-  model::SplitMix64 rng(5);
+  SplitMix64 rng(5);
   for (int n : {1, 7, 37}) {
     std::vector<float> p(n), v(n, 0.0f), g(n);
     for (float& x : p) x = rng.NextFloat() - 0.5f;

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +87,22 @@ TEST(DecodeMessageTest, RejectsFrameCountAndSizeMismatches) {
   EXPECT_THAT(DecodeMessage(Frames(h, {12})).status().message(), HasSubstr("header says 16"));
   h = PushHeader({kMaxPartitionElements + 1});
   EXPECT_THAT(DecodeMessage(Frames(h, {0})).status().message(), HasSubstr("exceeds the limit"));
+}
+
+// Regression: libzmq delivers frames in place inside its receive buffer, at odd offsets;
+// UBSan caught the server reading floats from a misaligned address.
+TEST(DecodeMessageTest, MisalignedPayloadIsRealignedWithSameValues) {
+  alignas(16) static char storage[64];
+  const float values[3] = {1.25f, -7.5f, 3.0f};
+  std::memcpy(storage + 1, values, sizeof(values));
+  std::vector<zmq::message_t> frames = Frames(PushHeader({3}), {});
+  frames.emplace_back(storage + 1, sizeof(values), [](void*, void*) {}, nullptr);
+  ASSERT_NE(reinterpret_cast<uintptr_t>(frames[1].data()) % alignof(float), 0u);
+  auto msg = DecodeMessage(std::move(frames));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  std::span<const float> f = msg->Floats(0);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(f.data()) % alignof(float), 0u);
+  EXPECT_THAT(std::vector<float>(f.begin(), f.end()), ::testing::ElementsAre(1.25f, -7.5f, 3.0f));
 }
 
 TEST(ZeroCopyFrameTest, FrameKeepsBufferAliveAndSharesMemory) {

@@ -14,28 +14,9 @@
 #include <cstdint>
 #include <span>
 
+#include "ringtrain/common/random.h"
+
 namespace ringtrain::model {
-
-// The SplitMix64 generator: 64-bit state, period 2^64.
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-
-  // Returns the next 64 random bits.
-  uint64_t Next() {
-    state_ += 0x9E3779B97F4A7C15ULL;
-    uint64_t z = state_;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-  }
-
-  // Returns a float uniform on [0, 1) with 24 random bits (exact: k * 2^-24).
-  float NextFloat() { return static_cast<float>(Next() >> 40) * 0x1.0p-24f; }
-
- private:
-  uint64_t state_;
-};
 
 // Returns a seed for sub-stream `stream` of `seed` (e.g. one per tensor) so that streams do
 // not depend on how many numbers other streams consumed.

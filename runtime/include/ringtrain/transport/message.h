@@ -51,8 +51,9 @@ struct Message {
   proto::Header header;
   std::vector<zmq::message_t> payloads;  // payloads[i] carries header.partitions(i)
 
-  // The payload of partition entry i read as floats.
-  // REQUIRES: header.codec() == CODEC_NONE and i < payloads.size().
+  // The payload of partition entry i read as floats, in place. DecodeMessage guarantees the
+  // frames of a CODEC_NONE message are float-aligned (copying the rare misaligned one).
+  // REQUIRES: header.codec() == CODEC_NONE, i < payloads.size(), frame i float-aligned.
   std::span<const float> Floats(size_t i) const;
 };
 

@@ -5,14 +5,14 @@
 // draw the same numbers (data order, initialisation).
 //
 // Thread-safety: a value; one thread at a time per instance.
-#ifndef RINGTRAIN_DATA_RANDOM_H_
-#define RINGTRAIN_DATA_RANDOM_H_
+#ifndef RINGTRAIN_COMMON_RANDOM_H_
+#define RINGTRAIN_COMMON_RANDOM_H_
 
 #include <cstdint>
 
 #include "ringtrain/common/check.h"
 
-namespace ringtrain::data {
+namespace ringtrain {
 
 class SplitMix64 {
  public:
@@ -24,6 +24,9 @@ class SplitMix64 {
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
   }
+
+  // Uniform on [0, 1): the top 24 bits, scaled exactly.
+  constexpr float NextFloat() { return static_cast<float>(Next() >> 40) * 0x1.0p-24f; }
 
   // Uniform in [0, bound), without modulo bias: draws below 2^64 mod bound are rejected, so
   // the accepted range is a whole multiple of bound.
@@ -44,6 +47,6 @@ class SplitMix64 {
 // The first output of SplitMix64(x): a strong 64-bit mix, used to derive seeds.
 constexpr uint64_t MixSeed(uint64_t x) { return SplitMix64(x).Next(); }
 
-}  // namespace ringtrain::data
+}  // namespace ringtrain
 
-#endif  // RINGTRAIN_DATA_RANDOM_H_
+#endif  // RINGTRAIN_COMMON_RANDOM_H_
