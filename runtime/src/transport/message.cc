@@ -13,9 +13,7 @@ void ReleaseSharedFloats(void* /*data*/, void* hint) { delete static_cast<Shared
 
 void ReleaseFloatArray(void* data, void* /*hint*/) { delete[] static_cast<float*>(data); }
 
-bool FloatAligned(const void* p) {
-  return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0;
-}
+bool FloatAligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0; }
 
 // libzmq hands out received frames in place inside its receive buffers, at whatever offset
 // the framing left them; reading floats there would be undefined behaviour. Misaligned

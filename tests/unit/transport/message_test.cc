@@ -96,7 +96,8 @@ TEST(DecodeMessageTest, MisalignedPayloadIsRealignedWithSameValues) {
   const float values[3] = {1.25f, -7.5f, 3.0f};
   std::memcpy(storage + 1, values, sizeof(values));
   std::vector<zmq::message_t> frames = Frames(PushHeader({3}), {});
-  frames.emplace_back(storage + 1, sizeof(values), [](void*, void*) {}, nullptr);
+  frames.emplace_back(
+      storage + 1, sizeof(values), [](void*, void*) {}, nullptr);
   ASSERT_NE(reinterpret_cast<uintptr_t>(frames[1].data()) % alignof(float), 0u);
   auto msg = DecodeMessage(std::move(frames));
   ASSERT_TRUE(msg.ok()) << msg.status().ToString();
