@@ -136,15 +136,21 @@ Status ServerCore::ValidatePartitions(const proto::Header& h) const {
   return Status::Ok();
 }
 
-Reply ServerCore::MakeError(const std::string& peer, const proto::Header& request,
-                            const Status& s) {
-  stats_.set_messages_dropped(stats_.messages_dropped() + 1);
+Reply ServerCore::NewReply(const std::string& peer, const proto::Header& request,
+                           proto::MessageKind kind) const {
   Reply r;
   r.peer = peer;
-  r.header.set_kind(proto::ERROR);
+  r.header.set_kind(kind);
   r.header.set_job(config_.job);
   r.header.set_sender(static_cast<uint32_t>(config_.server_index));
   r.header.set_request_id(request.request_id());
+  return r;
+}
+
+Reply ServerCore::MakeError(const std::string& peer, const proto::Header& request,
+                            const Status& s) {
+  stats_.set_messages_dropped(stats_.messages_dropped() + 1);
+  Reply r = NewReply(peer, request, proto::ERROR);
   r.header.set_error(s.message());
   return r;
 }
@@ -152,12 +158,7 @@ Reply ServerCore::MakeError(const std::string& peer, const proto::Header& reques
 void ServerCore::Handle(const std::string& peer, transport::Message msg, std::vector<Reply>* out) {
   const proto::Header& h = msg.header;
   if (h.kind() == proto::STATS) {
-    Reply r;
-    r.peer = peer;
-    r.header.set_kind(proto::STATS_REPLY);
-    r.header.set_job(config_.job);
-    r.header.set_sender(static_cast<uint32_t>(config_.server_index));
-    r.header.set_request_id(h.request_id());
+    Reply r = NewReply(peer, h, proto::STATS_REPLY);
     *r.header.mutable_stats() = stats_;
     out->push_back(std::move(r));
     return;
@@ -229,12 +230,7 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
   }
   stats_.set_pushes_accepted(stats_.pushes_accepted() + 1);
 
-  Reply ack;
-  ack.peer = peer;
-  ack.header.set_kind(proto::PUSH_ACK);
-  ack.header.set_job(config_.job);
-  ack.header.set_sender(static_cast<uint32_t>(config_.server_index));
-  ack.header.set_request_id(h.request_id());
+  Reply ack = NewReply(peer, h, proto::PUSH_ACK);
   out->push_back(std::move(ack));
   AnswerReadyPulls(out);
 }
@@ -279,12 +275,7 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
     // Rounds that waited only for this worker are complete now.
     for (PartitionState& p : owned_) MaybeApplyRound(p);
   }
-  Reply ack;
-  ack.peer = peer;
-  ack.header.set_kind(proto::DONE_ACK);
-  ack.header.set_job(config_.job);
-  ack.header.set_sender(static_cast<uint32_t>(config_.server_index));
-  ack.header.set_request_id(request.request_id());
+  Reply ack = NewReply(peer, request, proto::DONE_ACK);
   out->push_back(std::move(ack));
   AnswerReadyPulls(out);
 }
@@ -309,12 +300,7 @@ void ServerCore::AnswerReadyPulls(std::vector<Reply>* out) {
 }
 
 Reply ServerCore::MakePullReply(const std::string& peer, const proto::Header& request) {
-  Reply r;
-  r.peer = peer;
-  r.header.set_kind(proto::PULL_REPLY);
-  r.header.set_job(config_.job);
-  r.header.set_sender(static_cast<uint32_t>(config_.server_index));
-  r.header.set_request_id(request.request_id());
+  Reply r = NewReply(peer, request, proto::PULL_REPLY);
   r.header.set_codec(proto::CODEC_NONE);
   r.header.set_layout_fingerprint(config_.table->fingerprint());
   r.payloads.reserve(static_cast<size_t>(request.partitions_size()));

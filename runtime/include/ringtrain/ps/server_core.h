@@ -108,6 +108,8 @@ class ServerCore {
   void MaybeApplyRound(PartitionState& p);
   void AnswerReadyPulls(std::vector<Reply>* out);
   bool PullReady(const proto::Header& request) const;
+  Reply NewReply(const std::string& peer, const proto::Header& request,
+                 proto::MessageKind kind) const;
   Reply MakePullReply(const std::string& peer, const proto::Header& request);
   Reply MakeError(const std::string& peer, const proto::Header& request, const Status& s);
   PartitionState* Find(uint32_t id);

@@ -1,0 +1,74 @@
+// The reconcile planner: a pure function from what is observed of one TrainingJob (its spec,
+// its current status, the objects it owns) and the time to the actions that move the world
+// toward the spec and the status that describes it. A thin executor applies the actions and
+// writes the status only when it changed. Idempotent: planning again on the same observation
+// gives the same plan, whatever event woke the controller.
+//
+// Lifecycle:
+//   invalid spec            -> Failed (InvalidSpec), nothing created
+//   suspend: true           -> every pod deleted, Suspended; resume recreates them
+//   missing objects         -> created (ConfigMap, headless Services, one Pod per replica)
+//   a failed pod            -> per runPolicy.restartPolicy: Never fails the job; OnFailure
+//                              replaces it; ExitCode replaces it for exit codes >= 128 (killed
+//                              by a signal) and fails the job for 1..127; each replacement
+//                              counts against backoffLimit (BackoffLimitExceeded)
+//   every worker succeeded  -> Succeeded; pods cleaned per cleanPodPolicy
+//   activeDeadlineSeconds   -> Failed (DeadlineExceeded)
+//   finished + TTL elapsed  -> the TrainingJob is deleted
+//   spec edited while pods run (anything but runPolicy) -> refused: the job keeps running with
+//                              the spec it started with; condition SpecChangeRefused says so
+#ifndef RINGTRAIN_OPERATOR_PLANNER_H_
+#define RINGTRAIN_OPERATOR_PLANNER_H_
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ringtrain/operator/job_state.h"
+#include "ringtrain/operator/resources.h"
+
+namespace ringtrain::op {
+
+inline constexpr char kSpecChangeRefused[] = "SpecChangeRefused";
+
+enum class ActionType {
+  kCreate,     // create `object`
+  kDeletePod,  // delete pod `name`
+  kDeleteJob,  // delete the TrainingJob itself (TTL)
+  kEvent,      // record a Kubernetes Event
+};
+
+struct Action {
+  ActionType type;
+  nlohmann::json object;    // kCreate
+  std::string name;         // kDeletePod
+  std::string event_type;   // kEvent: Normal | Warning
+  std::string reason;       // kEvent
+  std::string message;      // kEvent
+};
+
+struct Plan {
+  std::vector<Action> actions;
+  JobStatus status;
+  // Plan again after this long even if nothing changes (deadline and TTL timers).
+  std::optional<std::chrono::seconds> requeue_after;
+};
+
+// `running_job` is the job as its pods were created (parsed from the owned ConfigMap), if any;
+// pods are always built from it so that an edited spec never reaches a running job.
+Plan PlanReconcile(const JobView& view, const std::optional<job::TrainingJob>& running_job,
+                   const OwnedObjects& owned, const ResourceOptions& options, Time now);
+
+// Sets condition `type` to status/reason/message; the transition time changes only when the
+// status does. A condition never seen is not added as "False". Returns true when the status
+// or reason changed (a transition worth an Event); a changed message alone returns false.
+bool SetCondition(JobStatus& status, const std::string& type, const std::string& value,
+                  const std::string& reason, const std::string& message, Time now,
+                  int64_t generation);
+
+}  // namespace ringtrain::op
+
+#endif  // RINGTRAIN_OPERATOR_PLANNER_H_

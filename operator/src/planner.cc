@@ -1,0 +1,343 @@
+#include "ringtrain/operator/planner.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace ringtrain::op {
+
+namespace {
+
+using std::chrono::seconds;
+
+bool Active(const PodView& p) {
+  return !p.deleting && p.phase != "Succeeded" && p.phase != "Failed";
+}
+
+std::chrono::seconds Until(Time from, Time to) {
+  const auto d = std::chrono::duration_cast<seconds>(to - from);
+  return std::max(d + seconds(1), seconds(1));  // round up: wake after, not before
+}
+
+class Planner {
+ public:
+  Planner(const JobView& view, const OwnedObjects& owned, const ResourceOptions& options,
+          Time now)
+      : view_(view), owned_(owned), options_(options), now_(now) {
+    plan_.status = view.status;
+  }
+
+  Plan Run(const std::optional<job::TrainingJob>& running_job);
+
+ private:
+  void Event(const std::string& type, const std::string& reason, const std::string& message) {
+    Action a{ActionType::kEvent, {}, "", type, reason, message};
+    plan_.actions.push_back(std::move(a));
+  }
+  // Sets a condition; records an event when it changed and `event_type` is non-empty.
+  bool Condition(const std::string& type, const std::string& value, const std::string& reason,
+                 const std::string& message, const std::string& event_type = "") {
+    const bool changed = SetCondition(plan_.status, type, value, reason, message, now_,
+                                      view_.generation);
+    if (changed && !event_type.empty()) Event(event_type, reason, message);
+    return changed;
+  }
+  void DeletePod(const PodView& p) {
+    Action a{ActionType::kDeletePod, {}, p.name, "", "", ""};
+    plan_.actions.push_back(std::move(a));
+  }
+  void Create(nlohmann::json object) {
+    Action a{ActionType::kCreate, std::move(object), "", "", "", ""};
+    plan_.actions.push_back(std::move(a));
+  }
+  void CleanPods(job::CleanPodPolicy policy);
+  void Fail(const std::string& reason, const std::string& message, job::CleanPodPolicy policy);
+  // Returns false if the job failed.
+  bool HandleFailedPod(const PodView& pod, const job::RunPolicy& policy);
+  void Finish();
+
+  const JobView& view_;
+  const OwnedObjects& owned_;
+  const ResourceOptions& options_;
+  Time now_;
+  Plan plan_;
+};
+
+void Planner::CleanPods(job::CleanPodPolicy policy) {
+  if (policy == job::CleanPodPolicy::kNone) return;
+  for (const PodView& p : owned_.pods) {
+    if (p.deleting) continue;
+    if (policy == job::CleanPodPolicy::kAll || Active(p)) DeletePod(p);
+  }
+}
+
+void Planner::Fail(const std::string& reason, const std::string& message,
+                   job::CleanPodPolicy policy) {
+  Condition(kFailed, "True", reason, message, "Warning");
+  Condition(kRunning, "False", reason, message);
+  Condition(kRestarting, "False", reason, message);
+  if (!plan_.status.completion_time) plan_.status.completion_time = now_;
+  CleanPods(policy);
+}
+
+bool Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) {
+  const std::string exit =
+      pod.exit_code ? "exit code " + std::to_string(*pod.exit_code) : "an unknown exit code";
+  bool retryable = false;
+  switch (policy.restart_policy) {
+    case job::RestartPolicy::kNever:
+      retryable = false;
+      break;
+    case job::RestartPolicy::kOnFailure:
+      retryable = true;
+      break;
+    case job::RestartPolicy::kExitCode:
+      // 128+N: killed by signal N (OOM, eviction, preemption) — worth another try; 1..127:
+      // the program itself gave up — permanent.
+      retryable = !pod.exit_code || *pod.exit_code >= 128;
+      break;
+  }
+  if (!retryable) {
+    Fail(policy.restart_policy == job::RestartPolicy::kNever ? "PodFailed" : "PermanentExitCode",
+         "pod " + pod.name + " failed with " + exit + " (restartPolicy " +
+             job::Name(policy.restart_policy) + ")",
+         policy.clean_pod_policy);
+    return false;
+  }
+  if (plan_.status.restart_count >= policy.backoff_limit) {
+    Fail("BackoffLimitExceeded",
+         "pod " + pod.name + " failed with " + exit + " after " +
+             std::to_string(plan_.status.restart_count) + " restarts (backoffLimit " +
+             std::to_string(policy.backoff_limit) + ")",
+         policy.clean_pod_policy);
+    return false;
+  }
+  plan_.status.restart_count += 1;
+  ReplicaCounts& counts = pod.role == job::Role::kParameterServer
+                              ? plan_.status.parameter_servers
+                              : plan_.status.workers;
+  counts.restarts += 1;
+  DeletePod(pod);
+  const std::string message = "pod " + pod.name + " failed with " + exit + "; replacing it (restart " +
+                              std::to_string(plan_.status.restart_count) + " of at most " +
+                              std::to_string(policy.backoff_limit) + ")";
+  SetCondition(plan_.status, kRestarting, "True", "PodFailed", message, now_, view_.generation);
+  Condition(kRunning, "False", "PodFailed", message);
+  Event("Warning", "Restarting", message);
+  return true;
+}
+
+void Planner::Finish() {
+  JobStatus& st = plan_.status;
+  st.observed_generation = view_.generation;
+  for (job::Role role : {job::Role::kParameterServer, job::Role::kWorker}) {
+    ReplicaCounts& c =
+        role == job::Role::kParameterServer ? st.parameter_servers : st.workers;
+    const int restarts = c.restarts;
+    c = ReplicaCounts{};
+    c.restarts = restarts;
+    for (const PodView& p : owned_.pods) {
+      if (p.role != role) continue;
+      if (Active(p)) c.active += 1;
+      if (Active(p) && p.phase == "Running" && p.ready) c.ready += 1;
+      if (p.phase == "Succeeded") c.succeeded += 1;
+      if (p.phase == "Failed") c.failed += 1;
+    }
+  }
+  if (st.IsTrue(kFailed)) {
+    st.phase = kFailed;
+  } else if (st.IsTrue(kSucceeded)) {
+    st.phase = kSucceeded;
+  } else if (st.IsTrue(kSuspended)) {
+    st.phase = kSuspended;
+  } else if (st.IsTrue(kRestarting)) {
+    st.phase = kRestarting;
+  } else if (st.IsTrue(kRunning)) {
+    st.phase = kRunning;
+  } else if (st.IsTrue(kCreated)) {
+    st.phase = kCreated;
+  } else {
+    st.phase = "Pending";
+  }
+}
+
+Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
+  JobStatus& st = plan_.status;
+  if (view_.deleting) return plan_;  // owned objects go with it (garbage collection)
+  if (!view_.job) {
+    Condition(kFailed, "True", "InvalidSpec", view_.spec_error, "Warning");
+    if (!st.completion_time) st.completion_time = now_;
+    Finish();
+    return plan_;
+  }
+  const job::TrainingJob& live = *view_.job;
+  const job::RunPolicy& policy = live.spec.run_policy;
+  const job::TrainingJob& effective = running_job ? *running_job : live;
+
+  if (st.Finished()) {
+    CleanPods(policy.clean_pod_policy);
+    if (policy.ttl_seconds_after_finished && st.completion_time) {
+      const Time expire = *st.completion_time + seconds(*policy.ttl_seconds_after_finished);
+      if (now_ >= expire) {
+        Action a{ActionType::kDeleteJob, {}, view_.name, "", "", ""};
+        plan_.actions.push_back(std::move(a));
+      } else {
+        plan_.requeue_after = Until(now_, expire);
+      }
+    }
+    Finish();
+    return plan_;
+  }
+
+  if (policy.suspend) {
+    for (const PodView& p : owned_.pods) {
+      if (!p.deleting) DeletePod(p);
+    }
+    Condition(kSuspended, "True", "Suspended", "the job is suspended; its pods are deleted",
+              "Normal");
+    Condition(kRunning, "False", "Suspended", "the job is suspended");
+    Condition(kRestarting, "False", "Suspended", "the job is suspended");
+    st.start_time.reset();  // activeDeadlineSeconds counts from the resume, as for Jobs
+    Finish();
+    return plan_;
+  }
+  if (st.IsTrue(kSuspended)) {
+    Condition(kSuspended, "False", "Resumed", "the job is resumed; its pods are recreated",
+              "Normal");
+  }
+  if (!st.start_time) st.start_time = now_;
+
+  if (policy.active_deadline_seconds) {
+    const Time expire = *st.start_time + seconds(*policy.active_deadline_seconds);
+    if (now_ >= expire) {
+      Fail("DeadlineExceeded",
+           "the job ran longer than activeDeadlineSeconds=" +
+               std::to_string(*policy.active_deadline_seconds),
+           policy.clean_pod_policy);
+      Finish();
+      return plan_;
+    }
+    plan_.requeue_after = Until(now_, expire);
+  }
+
+  if (running_job && SpecHash(live) != SpecHash(*running_job)) {
+    Condition(kSpecChangeRefused, "True", "ImmutableWhileRunning",
+              "only spec.runPolicy applies to a job that has started; the job keeps running "
+              "with the spec it started with (delete and re-create it to change the rest)",
+              "Warning");
+  } else if (st.IsTrue(kSpecChangeRefused)) {
+    Condition(kSpecChangeRefused, "False", "SpecUnchanged", "the spec matches the running job");
+  }
+
+  bool created = false;
+  if (!owned_.config_map) {
+    Create(BuildConfigMap(view_, effective));
+    created = true;
+  }
+  if (!owned_.ps_service) {
+    Create(BuildService(view_, job::Role::kParameterServer, options_));
+    created = true;
+  }
+  if (!owned_.worker_service) {
+    Create(BuildService(view_, job::Role::kWorker, options_));
+    created = true;
+  }
+
+  std::map<std::pair<job::Role, int>, const PodView*> pods;
+  for (const PodView& p : owned_.pods) pods[{p.role, p.index}] = &p;
+  bool all_running = true;
+  int workers_succeeded = 0;
+  for (job::Role role : {job::Role::kParameterServer, job::Role::kWorker}) {
+    const int replicas = role == job::Role::kParameterServer
+                             ? effective.spec.parameter_servers.replicas
+                             : effective.spec.workers.replicas;
+    for (int i = 0; i < replicas; ++i) {
+      auto it = pods.find({role, i});
+      if (it == pods.end()) {
+        Create(BuildPod(view_, effective, role, i, options_));
+        created = true;
+        all_running = false;
+        continue;
+      }
+      const PodView& pod = *it->second;
+      if (pod.deleting) {
+        all_running = false;
+      } else if (pod.phase == "Failed") {
+        all_running = false;
+        if (!HandleFailedPod(pod, policy)) {
+          Finish();
+          return plan_;
+        }
+      } else if (pod.phase == "Succeeded") {
+        if (role == job::Role::kWorker) ++workers_succeeded;
+      } else if (pod.phase != "Running") {
+        all_running = false;
+      }
+    }
+  }
+  // Pods beyond the replica counts are not ours to keep.
+  for (const PodView& p : owned_.pods) {
+    const int replicas = p.role == job::Role::kParameterServer
+                             ? effective.spec.parameter_servers.replicas
+                             : effective.spec.workers.replicas;
+    if (p.index >= replicas && !p.deleting) DeletePod(p);
+  }
+
+  if (created && !st.IsTrue(kCreated)) {
+    Condition(kCreated, "True", "PodsCreated",
+              "created " + std::to_string(effective.spec.parameter_servers.replicas) +
+                  " parameter server and " + std::to_string(effective.spec.workers.replicas) +
+                  " worker pods",
+              "Normal");
+  }
+  if (workers_succeeded == effective.spec.workers.replicas) {
+    Condition(kSucceeded, "True", "AllWorkersSucceeded",
+              "all " + std::to_string(workers_succeeded) + " workers succeeded", "Normal");
+    Condition(kRunning, "False", "Succeeded", "the job succeeded");
+    Condition(kRestarting, "False", "Succeeded", "the job succeeded");
+    st.completion_time = now_;
+    CleanPods(policy.clean_pod_policy);
+    plan_.requeue_after.reset();
+    if (policy.ttl_seconds_after_finished) {
+      plan_.requeue_after = seconds(*policy.ttl_seconds_after_finished) + seconds(1);
+    }
+  } else if (all_running && !created) {
+    Condition(kRunning, "True", "AllPodsRunning", "every pod is running", "Normal");
+    Condition(kRestarting, "False", "AllPodsRunning", "every pod is running");
+  }
+  Finish();
+  return plan_;
+}
+
+}  // namespace
+
+bool SetCondition(JobStatus& status, const std::string& type, const std::string& value,
+                  const std::string& reason, const std::string& message, Time now,
+                  int64_t generation) {
+  for (Condition& c : status.conditions) {
+    if (c.type != type) continue;
+    if (c.status == value && c.reason == reason && c.message == message &&
+        c.observed_generation == generation) {
+      return false;
+    }
+    if (c.status != value) c.last_transition = now;
+    const bool changed = c.status != value || c.reason != reason;
+    c.status = value;
+    c.reason = reason;
+    c.message = message;
+    c.observed_generation = generation;
+    return changed;
+  }
+  // A condition that never held is not worth recording as False.
+  if (value == "False") return false;
+  status.conditions.push_back({type, value, reason, message, now, generation});
+  return true;
+}
+
+Plan PlanReconcile(const JobView& view, const std::optional<job::TrainingJob>& running_job,
+                   const OwnedObjects& owned, const ResourceOptions& options, Time now) {
+  Planner planner(view, owned, options, now);
+  return planner.Run(running_job);
+}
+
+}  // namespace ringtrain::op

@@ -1,0 +1,137 @@
+#include "ringtrain/operator/resources.h"
+
+#include <cstdio>
+
+#include "ringtrain/job/parse.h"
+#include "ringtrain/ring/hash.h"
+
+namespace ringtrain::op {
+
+namespace {
+
+nlohmann::json OwnerReference(const JobView& view) {
+  return {{"apiVersion", job::kApiVersion}, {"kind", job::kKind},
+          {"name", view.name},              {"uid", view.uid},
+          {"controller", true},             {"blockOwnerDeletion", true}};
+}
+
+nlohmann::json BaseLabels(const JobView& view) {
+  return {{kLabelJobName, view.name}, {kLabelManagedBy, kManagedBy}};
+}
+
+nlohmann::json Metadata(const JobView& view, const std::string& name, nlohmann::json labels) {
+  return {{"name", name},
+          {"namespace", view.ns},
+          {"labels", std::move(labels)},
+          {"ownerReferences", nlohmann::json::array({OwnerReference(view)})}};
+}
+
+nlohmann::json Resources(const job::ResourceRequirements& r) {
+  nlohmann::json out = nlohmann::json::object();
+  if (!r.requests.empty()) out["requests"] = r.requests;
+  if (!r.limits.empty()) out["limits"] = r.limits;
+  return out;
+}
+
+}  // namespace
+
+std::string SpecHash(const job::TrainingJob& job) {
+  nlohmann::json j = job::ToJson(job);
+  // runPolicy applies to a running job; everything else shapes its pods.
+  j["spec"].erase("runPolicy");
+  j.erase("status");
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(ring::Hash64(j["spec"].dump())));
+  return buf;
+}
+
+std::string ConfigMapName(const std::string& job_name) { return job_name + "-spec"; }
+
+nlohmann::json BuildConfigMap(const JobView& view, const job::TrainingJob& job) {
+  nlohmann::json labels = BaseLabels(view);
+  labels[kLabelSpecHash] = SpecHash(job);
+  return {{"apiVersion", "v1"},
+          {"kind", "ConfigMap"},
+          {"metadata", Metadata(view, ConfigMapName(view.name), labels)},
+          {"data", {{kSpecFileName, job::ToJson(job).dump(2)}}}};
+}
+
+nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceOptions& options) {
+  nlohmann::json labels = BaseLabels(view);
+  labels[kLabelRole] = job::Name(role);
+  nlohmann::json spec = {{"clusterIP", "None"},
+                         // Peers must resolve before they are ready: workers connect to servers
+                         // that are still starting, and ZeroMQ reconnects on its own.
+                         {"publishNotReadyAddresses", true},
+                         {"selector", labels}};
+  if (role == job::Role::kParameterServer) {
+    spec["ports"] = {{{"name", "ps"}, {"port", options.ps_port}, {"protocol", "TCP"}}};
+  } else {
+    spec["ports"] = nlohmann::json::array();
+  }
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", Metadata(view, job::ServiceName(view.name, role), labels)},
+          {"spec", spec}};
+}
+
+nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::Role role,
+                        int index, const ResourceOptions& options) {
+  const job::TrainingJobSpec& spec = job.spec;
+  job::PodContract c;
+  c.job_name = view.name;
+  c.role = role;
+  c.index = index;
+  c.num_ps = spec.parameter_servers.replicas;
+  c.num_workers = spec.workers.replicas;
+  for (int i = 0; i < c.num_ps; ++i) {
+    c.ps_endpoints.push_back(job::PsEndpointInCluster(view.name, view.ns, i, options.ps_port));
+  }
+  if (role == job::Role::kParameterServer) {
+    c.bind_endpoint = "tcp://*:" + std::to_string(options.ps_port);
+  }
+  c.spec_path = std::string(kSpecMountDir) + "/" + kSpecFileName;
+  c.control_endpoint = options.control_endpoint;
+
+  const job::ReplicaSpec& replica =
+      role == job::Role::kParameterServer
+          ? static_cast<const job::ReplicaSpec&>(spec.parameter_servers)
+          : spec.workers;
+  std::string image = !replica.image.empty() ? replica.image
+                      : !spec.image.empty()  ? spec.image
+                                             : options.default_runtime_image;
+
+  nlohmann::json env = nlohmann::json::array();
+  for (const auto& [k, v] : job::ToEnv(c)) env.push_back({{"name", k}, {"value", v}});
+
+  nlohmann::json container = {
+      {"name", job::Name(role)},
+      {"image", image},
+      {"args", {job::Name(role)}},
+      {"env", env},
+      {"resources", Resources(replica.resources)},
+      {"volumeMounts", {{{"name", "spec"}, {"mountPath", kSpecMountDir}, {"readOnly", true}}}}};
+  if (role == job::Role::kParameterServer) {
+    container["ports"] = {{{"name", "ps"}, {"containerPort", options.ps_port}, {"protocol", "TCP"}}};
+  }
+
+  nlohmann::json labels = BaseLabels(view);
+  labels[kLabelRole] = job::Name(role);
+  labels[kLabelIndex] = std::to_string(index);
+  labels[kLabelSpecHash] = SpecHash(job);
+  const std::string name = job::PodName(view.name, role, index);
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", Metadata(view, name, labels)},
+          {"spec",
+           {{"hostname", name},
+            {"subdomain", job::ServiceName(view.name, role)},
+            // The operator decides about restarts (restartPolicy, backoffLimit, exit codes).
+            {"restartPolicy", "Never"},
+            {"containers", {container}},
+            {"volumes",
+             {{{"name", "spec"}, {"configMap", {{"name", ConfigMapName(view.name)}}}}}}}}};
+}
+
+}  // namespace ringtrain::op

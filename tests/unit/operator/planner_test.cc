@@ -1,0 +1,365 @@
+#include "ringtrain/operator/planner.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace ringtrain::op {
+namespace {
+
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+const Time kNow = Time() + std::chrono::hours(1000);
+
+// Fixture builders.
+job::TrainingJob MakeJob(int ps = 2, int workers = 2) {
+  job::TrainingJob j;
+  j.api_version = job::kApiVersion;
+  j.kind = job::kKind;
+  j.metadata.name = "mnist";
+  j.metadata.namespace_ = "team";
+  j.spec.model.type = job::ModelType::kSoftmax;
+  j.spec.dataset.train = {"file:///data/images.gz", "file:///data/labels.gz"};
+  j.spec.parameter_servers.replicas = ps;
+  j.spec.workers.replicas = workers;
+  j.spec.workers.resources.requests = {{"cpu", "1"}, {"memory", "1Gi"}};
+  return j;
+}
+
+JobView MakeView(const job::TrainingJob& j) {
+  JobView v;
+  v.name = j.metadata.name;
+  v.ns = j.metadata.namespace_;
+  v.uid = "uid-1";
+  v.generation = 1;
+  v.job = j;
+  v.spec_hash = SpecHash(j);
+  return v;
+}
+
+PodView Pod(job::Role role, int index, const std::string& phase,
+            std::optional<int> exit_code = std::nullopt) {
+  PodView p;
+  p.role = role;
+  p.index = index;
+  p.name = job::PodName("mnist", role, index);
+  p.phase = phase;
+  p.ready = phase == "Running";
+  p.exit_code = exit_code;
+  return p;
+}
+
+// Everything created, every pod in `phase`.
+OwnedObjects AllPods(const job::TrainingJob& j, const std::string& phase) {
+  OwnedObjects o;
+  o.config_map = o.ps_service = o.worker_service = true;
+  for (int i = 0; i < j.spec.parameter_servers.replicas; ++i) {
+    o.pods.push_back(Pod(job::Role::kParameterServer, i, phase));
+  }
+  for (int i = 0; i < j.spec.workers.replicas; ++i) {
+    o.pods.push_back(Pod(job::Role::kWorker, i, phase));
+  }
+  return o;
+}
+
+Plan Reconcile(const JobView& v, const OwnedObjects& o,
+               const std::optional<job::TrainingJob>& running = std::nullopt, Time now = kNow) {
+  return PlanReconcile(v, running ? running : v.job, o, ResourceOptions{}, now);
+}
+
+std::vector<std::string> Creates(const Plan& p) {
+  std::vector<std::string> out;
+  for (const Action& a : p.actions) {
+    if (a.type == ActionType::kCreate) {
+      out.push_back(a.object["kind"].get<std::string>() + "/" +
+                    a.object["metadata"]["name"].get<std::string>());
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Deletes(const Plan& p) {
+  std::vector<std::string> out;
+  for (const Action& a : p.actions) {
+    if (a.type == ActionType::kDeletePod) out.push_back(a.name);
+  }
+  return out;
+}
+
+std::vector<std::string> Events(const Plan& p) {
+  std::vector<std::string> out;
+  for (const Action& a : p.actions) {
+    if (a.type == ActionType::kEvent) out.push_back(a.event_type + ":" + a.reason);
+  }
+  return out;
+}
+
+TEST(PlannerTest, NewJobCreatesConfigMapServicesAndOnePodPerReplica) {
+  auto j = MakeJob(2, 3);
+  Plan p = Reconcile(MakeView(j), OwnedObjects{}, std::nullopt);
+  EXPECT_THAT(Creates(p), ::testing::UnorderedElementsAre(
+                              "ConfigMap/mnist-spec", "Service/mnist-ps", "Service/mnist-worker",
+                              "Pod/mnist-ps-0", "Pod/mnist-ps-1", "Pod/mnist-worker-0",
+                              "Pod/mnist-worker-1", "Pod/mnist-worker-2"));
+  EXPECT_TRUE(p.status.IsTrue(kCreated));
+  EXPECT_EQ(p.status.phase, "Created");
+  EXPECT_EQ(p.status.start_time, kNow);
+  EXPECT_EQ(p.status.observed_generation, 1);
+  EXPECT_THAT(Events(p), ::testing::ElementsAre("Normal:PodsCreated"));
+}
+
+TEST(PlannerTest, ReplanningTheSameObservationIsIdempotent) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  Plan first = Reconcile(v, OwnedObjects{});
+  v.status = first.status;
+  OwnedObjects o = AllPods(j, "Pending");
+  Plan second = Reconcile(v, o, j, kNow + seconds(5));
+  EXPECT_TRUE(Creates(second).empty());
+  EXPECT_TRUE(Events(second).empty());
+  EXPECT_EQ(second.status.workers.active, 2) << "the pods now exist";
+  v.status = second.status;
+  Plan third = Reconcile(v, o, j, kNow + seconds(9));
+  EXPECT_TRUE(third.actions.empty());
+  EXPECT_EQ(third.status, second.status) << "nothing changed, so nothing to write";
+}
+
+TEST(PlannerTest, RunningWhenEveryPodRuns) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.status = Reconcile(v, OwnedObjects{}).status;
+  Plan p = Reconcile(v, AllPods(j, "Running"), j);
+  EXPECT_TRUE(p.status.IsTrue(kRunning));
+  EXPECT_EQ(p.status.phase, "Running");
+  EXPECT_EQ(p.status.workers.ready, 2);
+  EXPECT_EQ(p.status.parameter_servers.active, 2);
+  EXPECT_THAT(Events(p), ::testing::ElementsAre("Normal:AllPodsRunning"));
+}
+
+struct CleanCase {
+  job::CleanPodPolicy policy;
+  std::vector<std::string> deleted;
+};
+
+TEST(PlannerTest, SucceedsWhenAllWorkersSucceedAndCleansPerPolicy) {
+  const std::vector<CleanCase> cases = {
+      {job::CleanPodPolicy::kRunning, {"mnist-ps-0", "mnist-ps-1"}},
+      {job::CleanPodPolicy::kAll, {"mnist-ps-0", "mnist-ps-1", "mnist-worker-0", "mnist-worker-1"}},
+      {job::CleanPodPolicy::kNone, {}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(job::Name(c.policy));
+    auto j = MakeJob();
+    j.spec.run_policy.clean_pod_policy = c.policy;
+    JobView v = MakeView(j);
+    OwnedObjects o = AllPods(j, "Running");
+    for (PodView& pod : o.pods) {
+      if (pod.role == job::Role::kWorker) pod.phase = "Succeeded";
+    }
+    Plan p = Reconcile(v, o, j);
+    EXPECT_TRUE(p.status.IsTrue(kSucceeded));
+    EXPECT_EQ(p.status.phase, "Succeeded");
+    EXPECT_EQ(p.status.completion_time, kNow);
+    EXPECT_EQ(p.status.workers.succeeded, 2);
+    EXPECT_THAT(Deletes(p), ::testing::UnorderedElementsAreArray(c.deleted));
+    EXPECT_THAT(Events(p), ::testing::Contains("Normal:AllWorkersSucceeded"));
+  }
+}
+
+struct FailureCase {
+  std::string name;
+  job::RestartPolicy policy;
+  std::optional<int> exit_code;
+  int restarts_so_far;
+  bool restarted;          // else the job fails
+  std::string fail_reason;  // when it fails
+};
+
+TEST(PlannerTest, FailedPodsAreRestartedOrFailTheJobPerPolicy) {
+  const std::vector<FailureCase> cases = {
+      {"on-failure restarts", job::RestartPolicy::kOnFailure, 1, 0, true, ""},
+      {"on-failure exhausted", job::RestartPolicy::kOnFailure, 1, 3, false,
+       "BackoffLimitExceeded"},
+      {"never", job::RestartPolicy::kNever, 137, 0, false, "PodFailed"},
+      {"exit code: signal is retryable", job::RestartPolicy::kExitCode, 137, 0, true, ""},
+      {"exit code: 128 boundary", job::RestartPolicy::kExitCode, 128, 0, true, ""},
+      {"exit code: 127 is permanent", job::RestartPolicy::kExitCode, 127, 0, false,
+       "PermanentExitCode"},
+      {"exit code: 1 is permanent", job::RestartPolicy::kExitCode, 1, 0, false,
+       "PermanentExitCode"},
+      {"exit code: unknown is retryable", job::RestartPolicy::kExitCode, std::nullopt, 0, true,
+       ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto j = MakeJob();
+    j.spec.run_policy.restart_policy = c.policy;
+    j.spec.run_policy.backoff_limit = 3;
+    JobView v = MakeView(j);
+    v.status.restart_count = c.restarts_so_far;
+    v.status.start_time = kNow - seconds(10);
+    OwnedObjects o = AllPods(j, "Running");
+    o.pods[3] = Pod(job::Role::kWorker, 1, "Failed", c.exit_code);
+    Plan p = Reconcile(v, o, j);
+    if (c.restarted) {
+      EXPECT_THAT(Deletes(p), ::testing::ElementsAre("mnist-worker-1"));
+      EXPECT_EQ(p.status.restart_count, c.restarts_so_far + 1);
+      EXPECT_EQ(p.status.workers.restarts, 1);
+      EXPECT_EQ(p.status.phase, "Restarting");
+      EXPECT_THAT(Events(p), ::testing::Contains("Warning:Restarting"));
+      EXPECT_FALSE(p.status.IsTrue(kFailed));
+    } else {
+      EXPECT_TRUE(p.status.IsTrue(kFailed));
+      EXPECT_EQ(p.status.Find(kFailed)->reason, c.fail_reason);
+      EXPECT_THAT(p.status.Find(kFailed)->message, HasSubstr("mnist-worker-1"));
+      EXPECT_EQ(p.status.phase, "Failed");
+      EXPECT_EQ(p.status.completion_time, kNow);
+      // cleanPodPolicy Running (default): the still-running pods go.
+      EXPECT_THAT(Deletes(p), ::testing::UnorderedElementsAre("mnist-ps-0", "mnist-ps-1",
+                                                              "mnist-worker-0"));
+    }
+  }
+}
+
+TEST(PlannerTest, PodBeingDeletedIsNotRecreatedUntilGone) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.status.start_time = kNow;
+  OwnedObjects o = AllPods(j, "Running");
+  o.pods[3].deleting = true;
+  o.pods[3].phase = "Failed";
+  Plan p = Reconcile(v, o, j);
+  EXPECT_TRUE(Creates(p).empty());
+  EXPECT_TRUE(Deletes(p).empty()) << "already being deleted: not counted again";
+  o.pods.erase(o.pods.begin() + 3);
+  p = Reconcile(v, o, j);
+  EXPECT_THAT(Creates(p), ::testing::ElementsAre("Pod/mnist-worker-1"));
+}
+
+TEST(PlannerTest, ActiveDeadlineFailsTheJob) {
+  auto j = MakeJob();
+  j.spec.run_policy.active_deadline_seconds = 60;
+  JobView v = MakeView(j);
+  v.status.start_time = kNow - seconds(30);
+  Plan p = Reconcile(v, AllPods(j, "Running"), j);
+  EXPECT_FALSE(p.status.IsTrue(kFailed));
+  ASSERT_TRUE(p.requeue_after.has_value());
+  EXPECT_EQ(*p.requeue_after, seconds(31));
+  v.status.start_time = kNow - seconds(61);
+  p = Reconcile(v, AllPods(j, "Running"), j);
+  EXPECT_TRUE(p.status.IsTrue(kFailed));
+  EXPECT_EQ(p.status.Find(kFailed)->reason, "DeadlineExceeded");
+  EXPECT_EQ(Deletes(p).size(), 4u);
+}
+
+TEST(PlannerTest, TtlDeletesAFinishedJob) {
+  auto j = MakeJob();
+  j.spec.run_policy.ttl_seconds_after_finished = 60;
+  JobView v = MakeView(j);
+  SetCondition(v.status, kSucceeded, "True", "AllWorkersSucceeded", "", kNow, 1);
+  v.status.completion_time = kNow - seconds(20);
+  Plan p = Reconcile(v, OwnedObjects{}, j);
+  EXPECT_TRUE(std::none_of(p.actions.begin(), p.actions.end(),
+                           [](const Action& a) { return a.type == ActionType::kDeleteJob; }));
+  EXPECT_EQ(p.requeue_after, seconds(41));
+  v.status.completion_time = kNow - seconds(60);
+  p = Reconcile(v, OwnedObjects{}, j);
+  EXPECT_TRUE(std::any_of(p.actions.begin(), p.actions.end(),
+                          [](const Action& a) { return a.type == ActionType::kDeleteJob; }));
+  EXPECT_TRUE(Creates(p).empty()) << "a finished job is never restarted";
+}
+
+TEST(PlannerTest, SuspendDeletesPodsAndResumeRecreatesThem) {
+  auto j = MakeJob();
+  j.spec.run_policy.suspend = true;
+  JobView v = MakeView(j);
+  v.status.start_time = kNow - seconds(100);
+  Plan p = Reconcile(v, AllPods(j, "Running"), j);
+  EXPECT_EQ(Deletes(p).size(), 4u);
+  EXPECT_TRUE(Creates(p).empty());
+  EXPECT_TRUE(p.status.IsTrue(kSuspended));
+  EXPECT_EQ(p.status.phase, "Suspended");
+  EXPECT_FALSE(p.status.start_time.has_value()) << "the deadline restarts on resume";
+  EXPECT_THAT(Events(p), ::testing::ElementsAre("Normal:Suspended"));
+
+  j.spec.run_policy.suspend = false;
+  JobView resumed = MakeView(j);
+  resumed.status = p.status;
+  OwnedObjects none;
+  none.config_map = none.ps_service = none.worker_service = true;
+  Plan r = Reconcile(resumed, none, j);
+  EXPECT_EQ(Creates(r).size(), 4u);
+  EXPECT_FALSE(r.status.IsTrue(kSuspended));
+  EXPECT_EQ(r.status.Find(kSuspended)->reason, "Resumed");
+  EXPECT_THAT(Events(r), ::testing::Contains("Normal:Resumed"));
+  EXPECT_EQ(r.status.start_time, kNow);
+}
+
+TEST(PlannerTest, InvalidSpecFailsWithoutCreatingAnything) {
+  JobView v;
+  v.name = "broken";
+  v.ns = "team";
+  v.generation = 3;
+  v.spec_error = "spec.training.batchSize: must be between 1 and 1048576 (got 0)";
+  Plan p = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
+  EXPECT_TRUE(Creates(p).empty());
+  ASSERT_TRUE(p.status.IsTrue(kFailed));
+  EXPECT_EQ(p.status.Find(kFailed)->reason, "InvalidSpec");
+  EXPECT_THAT(p.status.Find(kFailed)->message, HasSubstr("spec.training.batchSize"));
+  EXPECT_EQ(p.status.observed_generation, 3);
+  EXPECT_THAT(Events(p), ::testing::ElementsAre("Warning:InvalidSpec"));
+}
+
+TEST(PlannerTest, SpecEditWhileRunningIsRefusedAndPodsKeepTheOriginalSpec) {
+  auto original = MakeJob(2, 2);
+  auto edited = MakeJob(2, 3);
+  JobView v = MakeView(edited);
+  v.status.start_time = kNow;
+  Plan p = Reconcile(v, AllPods(original, "Running"), original);
+  EXPECT_TRUE(Creates(p).empty()) << "no third worker: the running job keeps its spec";
+  ASSERT_TRUE(p.status.IsTrue(kSpecChangeRefused));
+  EXPECT_THAT(Events(p), ::testing::Contains("Warning:ImmutableWhileRunning"));
+  // A runPolicy edit is not a refused change.
+  auto policy_edit = original;
+  policy_edit.spec.run_policy.backoff_limit = 7;
+  JobView w = MakeView(policy_edit);
+  w.status = p.status;
+  Plan q = Reconcile(w, AllPods(original, "Running"), original);
+  EXPECT_FALSE(q.status.IsTrue(kSpecChangeRefused));
+}
+
+TEST(PlannerTest, DeletingJobPlansNothing) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.deleting = true;
+  Plan p = Reconcile(v, OwnedObjects{}, j);
+  EXPECT_TRUE(p.actions.empty());
+}
+
+TEST(PlannerTest, PodsBeyondTheReplicaCountAreDeleted) {
+  auto j = MakeJob(1, 1);
+  JobView v = MakeView(j);
+  v.status.start_time = kNow;
+  OwnedObjects o = AllPods(MakeJob(1, 2), "Running");
+  Plan p = Reconcile(v, o, j);
+  EXPECT_THAT(Deletes(p), ::testing::ElementsAre("mnist-worker-1"));
+}
+
+TEST(SetConditionTest, TransitionTimeMovesOnlyWithStatus) {
+  JobStatus s;
+  EXPECT_FALSE(SetCondition(s, kRunning, "False", "X", "m", kNow, 1)) << "never-held False";
+  EXPECT_TRUE(s.conditions.empty());
+  EXPECT_TRUE(SetCondition(s, kRunning, "True", "Up", "m", kNow, 1));
+  EXPECT_FALSE(SetCondition(s, kRunning, "True", "Up", "m2", kNow + seconds(5), 1));
+  EXPECT_EQ(s.Find(kRunning)->last_transition, kNow);
+  EXPECT_EQ(s.Find(kRunning)->message, "m2");
+  EXPECT_TRUE(SetCondition(s, kRunning, "False", "Down", "m", kNow + seconds(9), 1));
+  EXPECT_EQ(s.Find(kRunning)->last_transition, kNow + seconds(9));
+}
+
+}  // namespace
+}  // namespace ringtrain::op

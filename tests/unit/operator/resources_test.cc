@@ -1,0 +1,112 @@
+#include "ringtrain/operator/resources.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "ringtrain/job/parse.h"
+
+namespace ringtrain::op {
+namespace {
+
+job::TrainingJob MakeJob() {
+  job::TrainingJob j;
+  j.api_version = job::kApiVersion;
+  j.kind = job::kKind;
+  j.metadata.name = "mnist";
+  j.metadata.namespace_ = "team";
+  j.spec.image = "registry.example/ringtrain:1";
+  j.spec.model.type = job::ModelType::kSoftmax;
+  j.spec.dataset.train = {"file:///data/images.gz", "file:///data/labels.gz"};
+  j.spec.parameter_servers.replicas = 2;
+  j.spec.workers.replicas = 3;
+  j.spec.workers.resources.requests = {{"cpu", "2"}, {"memory", "1Gi"}};
+  return j;
+}
+
+JobView View(const job::TrainingJob& j) {
+  JobView v;
+  v.name = j.metadata.name;
+  v.ns = j.metadata.namespace_;
+  v.uid = "uid-7";
+  v.job = j;
+  return v;
+}
+
+std::map<std::string, std::string> Env(const nlohmann::json& pod) {
+  std::map<std::string, std::string> env;
+  for (const auto& e : pod["spec"]["containers"][0]["env"]) env[e["name"]] = e["value"];
+  return env;
+}
+
+TEST(ResourcesTest, WorkerPodCarriesThePodContract) {
+  auto j = MakeJob();
+  nlohmann::json pod = BuildPod(View(j), j, job::Role::kWorker, 1, ResourceOptions{});
+  EXPECT_EQ(pod["metadata"]["name"], "mnist-worker-1");
+  EXPECT_EQ(pod["metadata"]["namespace"], "team");
+  EXPECT_EQ(pod["spec"]["hostname"], "mnist-worker-1");
+  EXPECT_EQ(pod["spec"]["subdomain"], "mnist-worker");
+  EXPECT_EQ(pod["spec"]["restartPolicy"], "Never");
+  const auto& owner = pod["metadata"]["ownerReferences"][0];
+  EXPECT_EQ(owner["kind"], "TrainingJob");
+  EXPECT_EQ(owner["uid"], "uid-7");
+  EXPECT_EQ(owner["controller"], true);
+  EXPECT_EQ(pod["metadata"]["labels"][kLabelRole], "worker");
+  EXPECT_EQ(pod["metadata"]["labels"][kLabelIndex], "1");
+  EXPECT_EQ(pod["metadata"]["labels"][kLabelSpecHash], SpecHash(j));
+  const auto& c = pod["spec"]["containers"][0];
+  EXPECT_EQ(c["image"], "registry.example/ringtrain:1");
+  EXPECT_EQ(c["args"][0], "worker");
+  EXPECT_EQ(c["resources"]["requests"]["cpu"], "2");
+
+  // What the runtime reads back through job::FromEnv is what the pod was told.
+  auto env = Env(pod);
+  auto contract = job::FromEnv([&](const std::string& k) -> std::optional<std::string> {
+    auto it = env.find(k);
+    if (it == env.end()) return std::nullopt;
+    return it->second;
+  });
+  ASSERT_TRUE(contract.ok()) << contract.status().ToString();
+  EXPECT_EQ(contract->role, job::Role::kWorker);
+  EXPECT_EQ(contract->index, 1);
+  EXPECT_EQ(contract->num_workers, 3);
+  EXPECT_THAT(contract->ps_endpoints,
+              ::testing::ElementsAre("tcp://mnist-ps-0.mnist-ps.team.svc:7070",
+                                     "tcp://mnist-ps-1.mnist-ps.team.svc:7070"));
+  EXPECT_EQ(contract->spec_path, "/etc/ringtrain/job.json");
+}
+
+TEST(ResourcesTest, ServerPodBindsItsPortAndServiceIsHeadless) {
+  auto j = MakeJob();
+  nlohmann::json pod = BuildPod(View(j), j, job::Role::kParameterServer, 0, ResourceOptions{});
+  EXPECT_EQ(Env(pod)["RINGTRAIN_BIND"], "tcp://*:7070");
+  EXPECT_EQ(pod["spec"]["containers"][0]["ports"][0]["containerPort"], 7070);
+  nlohmann::json svc = BuildService(View(j), job::Role::kParameterServer, ResourceOptions{});
+  EXPECT_EQ(svc["metadata"]["name"], "mnist-ps");
+  EXPECT_EQ(svc["spec"]["clusterIP"], "None");
+  EXPECT_EQ(svc["spec"]["selector"][kLabelRole], "ps");
+  EXPECT_EQ(svc["spec"]["selector"][kLabelJobName], "mnist");
+}
+
+TEST(ResourcesTest, ConfigMapHoldsTheJobTheRuntimeParses) {
+  auto j = MakeJob();
+  nlohmann::json cm = BuildConfigMap(View(j), j);
+  EXPECT_EQ(cm["metadata"]["name"], "mnist-spec");
+  auto parsed = job::ParseTrainingJob(nlohmann::json::parse(cm["data"]["job.json"].get<std::string>()));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(*parsed, j);
+}
+
+TEST(ResourcesTest, SpecHashIgnoresRunPolicyOnly) {
+  auto a = MakeJob();
+  auto b = a;
+  b.spec.run_policy.backoff_limit = 9;
+  b.spec.run_policy.suspend = true;
+  EXPECT_EQ(SpecHash(a), SpecHash(b));
+  b.spec.workers.replicas = 4;
+  EXPECT_NE(SpecHash(a), SpecHash(b));
+}
+
+}  // namespace
+}  // namespace ringtrain::op
