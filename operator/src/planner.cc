@@ -21,8 +21,7 @@ std::chrono::seconds Until(Time from, Time to) {
 
 class Planner {
  public:
-  Planner(const JobView& view, const OwnedObjects& owned, const ResourceOptions& options,
-          Time now)
+  Planner(const JobView& view, const OwnedObjects& owned, const ResourceOptions& options, Time now)
       : view_(view), owned_(owned), options_(options), now_(now) {
     plan_.status = view.status;
   }
@@ -37,8 +36,8 @@ class Planner {
   // Sets a condition; records an event when it changed and `event_type` is non-empty.
   bool Condition(const std::string& type, const std::string& value, const std::string& reason,
                  const std::string& message, const std::string& event_type = "") {
-    const bool changed = SetCondition(plan_.status, type, value, reason, message, now_,
-                                      view_.generation);
+    const bool changed =
+        SetCondition(plan_.status, type, value, reason, message, now_, view_.generation);
     if (changed && !event_type.empty()) Event(event_type, reason, message);
     return changed;
   }
@@ -113,12 +112,12 @@ bool Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) 
     return false;
   }
   plan_.status.restart_count += 1;
-  ReplicaCounts& counts = pod.role == job::Role::kParameterServer
-                              ? plan_.status.parameter_servers
-                              : plan_.status.workers;
+  ReplicaCounts& counts = pod.role == job::Role::kParameterServer ? plan_.status.parameter_servers
+                                                                  : plan_.status.workers;
   counts.restarts += 1;
   DeletePod(pod);
-  const std::string message = "pod " + pod.name + " failed with " + exit + "; replacing it (restart " +
+  const std::string message = "pod " + pod.name + " failed with " + exit +
+                              "; replacing it (restart " +
                               std::to_string(plan_.status.restart_count) + " of at most " +
                               std::to_string(policy.backoff_limit) + ")";
   SetCondition(plan_.status, kRestarting, "True", "PodFailed", message, now_, view_.generation);
@@ -131,8 +130,7 @@ void Planner::Finish() {
   JobStatus& st = plan_.status;
   st.observed_generation = view_.generation;
   for (job::Role role : {job::Role::kParameterServer, job::Role::kWorker}) {
-    ReplicaCounts& c =
-        role == job::Role::kParameterServer ? st.parameter_servers : st.workers;
+    ReplicaCounts& c = role == job::Role::kParameterServer ? st.parameter_servers : st.workers;
     const int restarts = c.restarts;
     c = ReplicaCounts{};
     c.restarts = restarts;

@@ -10,9 +10,12 @@ namespace ringtrain::op {
 namespace {
 
 nlohmann::json OwnerReference(const JobView& view) {
-  return {{"apiVersion", job::kApiVersion}, {"kind", job::kKind},
-          {"name", view.name},              {"uid", view.uid},
-          {"controller", true},             {"blockOwnerDeletion", true}};
+  return {{"apiVersion", job::kApiVersion},
+          {"kind", job::kKind},
+          {"name", view.name},
+          {"uid", view.uid},
+          {"controller", true},
+          {"blockOwnerDeletion", true}};
 }
 
 nlohmann::json BaseLabels(const JobView& view) {
@@ -76,8 +79,8 @@ nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceO
           {"spec", spec}};
 }
 
-nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::Role role,
-                        int index, const ResourceOptions& options) {
+nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::Role role, int index,
+                        const ResourceOptions& options) {
   const job::TrainingJobSpec& spec = job.spec;
   job::PodContract c;
   c.job_name = view.name;
@@ -113,7 +116,8 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
       {"resources", Resources(replica.resources)},
       {"volumeMounts", {{{"name", "spec"}, {"mountPath", kSpecMountDir}, {"readOnly", true}}}}};
   if (role == job::Role::kParameterServer) {
-    container["ports"] = {{{"name", "ps"}, {"containerPort", options.ps_port}, {"protocol", "TCP"}}};
+    container["ports"] = {
+        {{"name", "ps"}, {"containerPort", options.ps_port}, {"protocol", "TCP"}}};
   }
 
   nlohmann::json labels = BaseLabels(view);
@@ -121,17 +125,17 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
   labels[kLabelIndex] = std::to_string(index);
   labels[kLabelSpecHash] = SpecHash(job);
   const std::string name = job::PodName(view.name, role, index);
-  return {{"apiVersion", "v1"},
-          {"kind", "Pod"},
-          {"metadata", Metadata(view, name, labels)},
-          {"spec",
-           {{"hostname", name},
-            {"subdomain", job::ServiceName(view.name, role)},
-            // The operator decides about restarts (restartPolicy, backoffLimit, exit codes).
-            {"restartPolicy", "Never"},
-            {"containers", {container}},
-            {"volumes",
-             {{{"name", "spec"}, {"configMap", {{"name", ConfigMapName(view.name)}}}}}}}}};
+  return {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata", Metadata(view, name, labels)},
+      {"spec",
+       {{"hostname", name},
+        {"subdomain", job::ServiceName(view.name, role)},
+        // The operator decides about restarts (restartPolicy, backoffLimit, exit codes).
+        {"restartPolicy", "Never"},
+        {"containers", {container}},
+        {"volumes", {{{"name", "spec"}, {"configMap", {{"name", ConfigMapName(view.name)}}}}}}}}};
 }
 
 }  // namespace ringtrain::op

@@ -25,6 +25,11 @@ export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 export GOFLAGS="-buildvcs=false -mod=readonly"
 
 cp_versions
+# Every k8s.io staging module must be replaced by the release that matches
+# k8s.io/kubernetes (v1.34.4 -> v0.34.4); a half-done version bump fails here.
+staging="v0.${K8S_VERSION#v1.}"
+bad="$(awk -v want="$staging" '$1 ~ /^k8s\.io\// && $2 == "=>" && $4 != want { print $1 " " $4 }' "$CP_DIR/go.mod")"
+[[ -z "$bad" ]] || cp_die "go.mod: staging modules not replaced by $staging: $bad"
 mkdir -p "$CP_BIN"
 exec 9>"$CP_CACHE_ROOT/$CP_KEY/.build.lock"
 flock 9
@@ -65,19 +70,40 @@ build_one() {
   log="$CP_CACHE_ROOT/$CP_KEY/build-$name.log"
   echo "controlplane: $name: building $pkg ..." >&2
   start=$SECONDS
-  if ! (cd "$moddir" && "$GO" build -p 2 -trimpath -tags "$tags" \
-    -ldflags "$ldflags" -o "$tmp/$name" "$pkg") >"$log" 2>&1; then
+  # In a session of its own, so that a signal can stop go and its compiler
+  # and linker children all at once (see on_signal).
+  (cd "$moddir" && exec setsid "$GO" build -p 2 -trimpath -tags "$tags" \
+    -ldflags "$ldflags" -o "$tmp/$name" "$pkg") >"$log" 2>&1 9>&- &
+  go_pid=$!
+  if ! wait "$go_pid"; then
+    go_pid=""
     echo "controlplane: $name: go build failed; last lines of $log:" >&2
     tail -n 40 "$log" >&2
     rm -rf "$tmp"
     return 1
   fi
+  go_pid=""
   mv -f "$tmp/$name" "$CP_BIN/$name"
   rm -rf "$tmp"
   echo "controlplane: $name: built in $((SECONDS - start)) s" >&2
 }
 
-# Leftovers of an interrupted run.
+# Interrupted: stop the running go build (its whole process group) and
+# remove the half-built output.
+go_pid=""
+on_signal() {
+  trap - INT TERM
+  if [[ -n "$go_pid" ]]; then
+    kill -TERM -- "-$go_pid" 2>/dev/null || true
+    wait "$go_pid" 2>/dev/null || true
+  fi
+  rm -rf "$CP_BIN"/.tmp-*
+  echo "controlplane: build interrupted" >&2
+  exit 130
+}
+trap on_signal INT TERM
+
+# Leftovers of a run that was killed outright.
 rm -rf "$CP_BIN"/.tmp-*
 
 targets=("$@")

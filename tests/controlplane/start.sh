@@ -54,7 +54,7 @@ done
 : >"$dir/pids"
 
 CP_BIN_DIR="$(cp_bin_dir)"
-needed=(etcd kube-apiserver kubectl)
+needed=(etcd kube-apiserver)
 [[ "$with_kcm" == 1 ]] && needed+=(kube-controller-manager)
 for name in "${needed[@]}"; do
   [[ -x "$CP_BIN_DIR/$name" ]] ||
@@ -157,6 +157,9 @@ for attempt in 1 2 3; do
   echo "$api_port" >"$dir/apiserver.port"
   # envtest's flags, plus a static admin token and no API priority and
   # fairness (it costs CPU that a 2-core machine does not have).
+  # --shutdown-send-retry-after: on TERM, answer new requests with 429 and
+  # Retry-After while in-flight ones drain, then close within 2 s; without it
+  # open watches (e.g. the controller manager's) hold the exit up to 60 s.
   cat >"$dir/apiserver.flags" <<EOF
 --bind-address=127.0.0.1
 --advertise-address=127.0.0.1
@@ -175,6 +178,7 @@ for attempt in 1 2 3; do
 --disable-admission-plugins=ServiceAccount
 --enable-priority-and-fairness=false
 --endpoint-reconciler-type=none
+--shutdown-send-retry-after=true
 --profiling=false
 --cert-dir=$dir/apiserver-certs
 EOF

@@ -14,6 +14,7 @@ Checks (each prints "ok ..." or "FAIL ...", then "N passed, M failed" last; exit
   defaults  member defaults of runtime/include/ringtrain/job/spec.h equal the CRD defaults,
             except the conditional ones listed in CONDITIONAL_DEFAULTS.
   columns   every additionalPrinterColumns jsonPath names a field of the schema.
+  docs      every field below spec and status has a description (`kubectl explain`).
 
 Needs PyYAML (Debian: python3-yaml).
 """
@@ -332,6 +333,24 @@ def check_columns(c, version, schema):
                 "no such field in the schema")
 
 
+def check_descriptions(c, schema):
+    missing = []
+
+    def walk(node, path):
+        for key, child in (node.get("properties") or {}).items():
+            if "description" not in child:
+                missing.append(f"{path}.{key}")
+            walk(child, f"{path}.{key}")
+        for sub in ("items", "additionalProperties"):
+            if isinstance(node.get(sub), dict):
+                walk(node[sub], f"{path}[]")
+
+    for top in ("spec", "status"):
+        walk(schema["properties"][top], top)
+    c.check(not missing, "docs: every spec and status field has a description",
+            f"missing: {missing}")
+
+
 def main():
     root = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else
                            os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -353,6 +372,7 @@ def main():
     check_ranges(c, schema, parser_sources, consts)
     check_defaults(c, schema, spec_h, names)
     check_columns(c, version, schema)
+    check_descriptions(c, schema)
     print(f"{c.passed} passed, {c.failed} failed")
     return 1 if c.failed else 0
 

@@ -147,8 +147,11 @@ std::optional<long double> ParseQuantity(std::string_view s) {
   // single correctly rounded strtold of "<number>e<exponent>", and binary suffixes multiply by
   // an exact power of two.
   std::string_view suffix = s.substr(pos);
-  if (!suffix.empty() && (suffix[0] == 'e' || suffix[0] == 'E') && suffix.size() > 1) {
-    // Decimal exponent: e<signed integer>. A lone "E" is the exa suffix.
+  // Decimal exponent: e<signed integer>. A lone "E" is the exa suffix and "Ei" the exbi one,
+  // so only a digit or a sign after the e makes it an exponent.
+  if (suffix.size() > 1 && (suffix[0] == 'e' || suffix[0] == 'E') &&
+      (std::isdigit(static_cast<unsigned char>(suffix[1])) || suffix[1] == '+' ||
+       suffix[1] == '-')) {
     size_t epos = 1;
     if (suffix[epos] == '+' || suffix[epos] == '-') ++epos;
     size_t exp_digits = ConsumeDigits(suffix, &epos);

@@ -212,6 +212,20 @@ TEST(ParseTrainingJobTest, QuantitiesFromNumbersAndStrings) {
                 {"cpu", "0.5"}, {"memory", "2000"}, {"ephemeral-storage", "1.5e9"}}));
 }
 
+// Regression: "1Ei" (exbi) was read as a decimal exponent with no digits and rejected, while
+// Kubernetes accepts it; found by comparing the CRD's verdicts with the parser's.
+TEST(ParseTrainingJobTest, ExaSuffixesAreNotExponents) {
+  for (const char* q : {"1Ei", "2E", "1e3", "1E+2", "5e-1"}) {
+    SCOPED_TRACE(q);
+    json doc = Yaml(kMinimal);
+    doc["spec"]["workers"]["resources"]["requests"]["memory"] = q;
+    EXPECT_TRUE(ParseTrainingJob(doc).ok()) << ParseTrainingJob(doc).status().ToString();
+  }
+  json doc = Yaml(kMinimal);
+  doc["spec"]["workers"]["resources"]["requests"]["memory"] = "1Ex";
+  EXPECT_FALSE(ParseTrainingJob(doc).ok());
+}
+
 TEST(ParseTrainingJobTest, IgnoresFieldsTheApiServerAdds) {
   json doc = Yaml(kMinimal);
   doc["metadata"]["uid"] = "7c4e0c5a-0000-4000-8000-000000000000";

@@ -175,15 +175,14 @@ struct FailureCase {
   job::RestartPolicy policy;
   std::optional<int> exit_code;
   int restarts_so_far;
-  bool restarted;          // else the job fails
+  bool restarted;           // else the job fails
   std::string fail_reason;  // when it fails
 };
 
 TEST(PlannerTest, FailedPodsAreRestartedOrFailTheJobPerPolicy) {
   const std::vector<FailureCase> cases = {
       {"on-failure restarts", job::RestartPolicy::kOnFailure, 1, 0, true, ""},
-      {"on-failure exhausted", job::RestartPolicy::kOnFailure, 1, 3, false,
-       "BackoffLimitExceeded"},
+      {"on-failure exhausted", job::RestartPolicy::kOnFailure, 1, 3, false, "BackoffLimitExceeded"},
       {"never", job::RestartPolicy::kNever, 137, 0, false, "PodFailed"},
       {"exit code: signal is retryable", job::RestartPolicy::kExitCode, 137, 0, true, ""},
       {"exit code: 128 boundary", job::RestartPolicy::kExitCode, 128, 0, true, ""},
@@ -191,8 +190,7 @@ TEST(PlannerTest, FailedPodsAreRestartedOrFailTheJobPerPolicy) {
        "PermanentExitCode"},
       {"exit code: 1 is permanent", job::RestartPolicy::kExitCode, 1, 0, false,
        "PermanentExitCode"},
-      {"exit code: unknown is retryable", job::RestartPolicy::kExitCode, std::nullopt, 0, true,
-       ""},
+      {"exit code: unknown is retryable", job::RestartPolicy::kExitCode, std::nullopt, 0, true, ""},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -219,8 +217,8 @@ TEST(PlannerTest, FailedPodsAreRestartedOrFailTheJobPerPolicy) {
       EXPECT_EQ(p.status.phase, "Failed");
       EXPECT_EQ(p.status.completion_time, kNow);
       // cleanPodPolicy Running (default): the still-running pods go.
-      EXPECT_THAT(Deletes(p), ::testing::UnorderedElementsAre("mnist-ps-0", "mnist-ps-1",
-                                                              "mnist-worker-0"));
+      EXPECT_THAT(Deletes(p),
+                  ::testing::UnorderedElementsAre("mnist-ps-0", "mnist-ps-1", "mnist-worker-0"));
     }
   }
 }

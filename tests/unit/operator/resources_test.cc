@@ -93,7 +93,8 @@ TEST(ResourcesTest, ConfigMapHoldsTheJobTheRuntimeParses) {
   auto j = MakeJob();
   nlohmann::json cm = BuildConfigMap(View(j), j);
   EXPECT_EQ(cm["metadata"]["name"], "mnist-spec");
-  auto parsed = job::ParseTrainingJob(nlohmann::json::parse(cm["data"]["job.json"].get<std::string>()));
+  auto parsed =
+      job::ParseTrainingJob(nlohmann::json::parse(cm["data"]["job.json"].get<std::string>()));
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(*parsed, j);
 }

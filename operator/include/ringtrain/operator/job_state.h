@@ -37,11 +37,11 @@ struct Condition {
 };
 
 struct ReplicaCounts {
-  int active = 0;     // pods that exist and have not finished
-  int ready = 0;      // running and ready
+  int active = 0;  // pods that exist and have not finished
+  int ready = 0;   // running and ready
   int succeeded = 0;
   int failed = 0;
-  int restarts = 0;   // pods replaced after a failure, over the job's life
+  int restarts = 0;  // pods replaced after a failure, over the job's life
 
   bool operator==(const ReplicaCounts&) const = default;
 };

@@ -43,11 +43,11 @@ enum class ActionType {
 
 struct Action {
   ActionType type;
-  nlohmann::json object;    // kCreate
-  std::string name;         // kDeletePod
-  std::string event_type;   // kEvent: Normal | Warning
-  std::string reason;       // kEvent
-  std::string message;      // kEvent
+  nlohmann::json object;   // kCreate
+  std::string name;        // kDeletePod
+  std::string event_type;  // kEvent: Normal | Warning
+  std::string reason;      // kEvent
+  std::string message;     // kEvent
 };
 
 struct Plan {

@@ -44,8 +44,8 @@ std::string ConfigMapName(const std::string& job_name);
 
 nlohmann::json BuildConfigMap(const JobView& view, const job::TrainingJob& job);
 nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceOptions& options);
-nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::Role role,
-                        int index, const ResourceOptions& options);
+nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::Role role, int index,
+                        const ResourceOptions& options);
 
 }  // namespace ringtrain::op
 

@@ -1,0 +1,215 @@
+#include "ringtrain/operator/api_convert.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "ringtrain/job/parse.h"
+#include "ringtrain/operator/resources.h"
+
+namespace ringtrain::op {
+
+namespace {
+
+template <typename T>
+T Value(const nlohmann::json& j, const char* key, T fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return fallback;
+  }
+}
+
+std::optional<Time> OptionalTime(const nlohmann::json& j, const char* key) {
+  const std::string s = Value<std::string>(j, key, "");
+  if (s.empty()) return std::nullopt;
+  StatusOr<Time> t = ParseTime(s);
+  if (!t.ok()) return std::nullopt;
+  return *t;
+}
+
+nlohmann::json CountsToJson(const ReplicaCounts& c) {
+  return {{"active", c.active},
+          {"ready", c.ready},
+          {"succeeded", c.succeeded},
+          {"failed", c.failed},
+          {"restarts", c.restarts}};
+}
+
+ReplicaCounts CountsFromJson(const nlohmann::json& j) {
+  ReplicaCounts c;
+  if (!j.is_object()) return c;
+  c.active = Value(j, "active", 0);
+  c.ready = Value(j, "ready", 0);
+  c.succeeded = Value(j, "succeeded", 0);
+  c.failed = Value(j, "failed", 0);
+  c.restarts = Value(j, "restarts", 0);
+  return c;
+}
+
+}  // namespace
+
+std::string FormatTime(Time t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+StatusOr<Time> ParseTime(const std::string& s) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+    return InvalidArgument("not an RFC 3339 time: \"" + s + "\"");
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  // Fractional seconds and a Z/offset may follow; the API server writes UTC ("Z").
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+nlohmann::json StatusToJson(const JobStatus& s) {
+  nlohmann::json j;
+  j["phase"] = s.phase;
+  nlohmann::json conditions = nlohmann::json::array();
+  for (const Condition& c : s.conditions) {
+    conditions.push_back({{"type", c.type},
+                          {"status", c.status},
+                          {"reason", c.reason},
+                          {"message", c.message},
+                          {"lastTransitionTime", FormatTime(c.last_transition)},
+                          {"observedGeneration", c.observed_generation}});
+  }
+  j["conditions"] = conditions;
+  j["replicaStatuses"] = {{"parameterServers", CountsToJson(s.parameter_servers)},
+                          {"workers", CountsToJson(s.workers)}};
+  j["startTime"] = s.start_time ? nlohmann::json(FormatTime(*s.start_time)) : nlohmann::json();
+  j["completionTime"] =
+      s.completion_time ? nlohmann::json(FormatTime(*s.completion_time)) : nlohmann::json();
+  j["observedGeneration"] = s.observed_generation;
+  j["restartCount"] = s.restart_count;
+  if (s.progress) {
+    const Progress& p = *s.progress;
+    j["progress"] = {{"step", p.step},
+                     {"totalSteps", p.total_steps},
+                     {"epoch", p.epoch},
+                     {"loss", p.loss},
+                     {"accuracy", p.accuracy},
+                     {"samplesPerSecond", p.samples_per_second},
+                     {"globalBatchSize", p.global_batch_size}};
+    if (p.update_time) j["progress"]["updateTime"] = FormatTime(*p.update_time);
+  }
+  return j;
+}
+
+JobStatus StatusFromJson(const nlohmann::json& j) {
+  JobStatus s;
+  if (!j.is_object()) return s;
+  s.phase = Value<std::string>(j, "phase", "");
+  if (auto it = j.find("conditions"); it != j.end() && it->is_array()) {
+    for (const auto& c : *it) {
+      if (!c.is_object()) continue;
+      Condition cond;
+      cond.type = Value<std::string>(c, "type", "");
+      cond.status = Value<std::string>(c, "status", "");
+      cond.reason = Value<std::string>(c, "reason", "");
+      cond.message = Value<std::string>(c, "message", "");
+      cond.last_transition = OptionalTime(c, "lastTransitionTime").value_or(Time{});
+      cond.observed_generation = Value<int64_t>(c, "observedGeneration", 0);
+      if (!cond.type.empty()) s.conditions.push_back(cond);
+    }
+  }
+  if (auto it = j.find("replicaStatuses"); it != j.end() && it->is_object()) {
+    s.parameter_servers = CountsFromJson(it->value("parameterServers", nlohmann::json()));
+    s.workers = CountsFromJson(it->value("workers", nlohmann::json()));
+  }
+  s.start_time = OptionalTime(j, "startTime");
+  s.completion_time = OptionalTime(j, "completionTime");
+  s.observed_generation = Value<int64_t>(j, "observedGeneration", 0);
+  s.restart_count = Value(j, "restartCount", 0);
+  if (auto it = j.find("progress"); it != j.end() && it->is_object()) {
+    Progress p;
+    p.step = Value<int64_t>(*it, "step", 0);
+    p.total_steps = Value<int64_t>(*it, "totalSteps", 0);
+    p.epoch = Value(*it, "epoch", 0);
+    p.loss = Value(*it, "loss", 0.0);
+    p.accuracy = Value(*it, "accuracy", 0.0);
+    p.samples_per_second = Value(*it, "samplesPerSecond", 0.0);
+    p.global_batch_size = Value<int64_t>(*it, "globalBatchSize", 0);
+    p.update_time = OptionalTime(*it, "updateTime");
+    s.progress = p;
+  }
+  return s;
+}
+
+JobView JobViewFromObject(const nlohmann::json& object) {
+  JobView v;
+  const nlohmann::json meta = object.value("metadata", nlohmann::json::object());
+  v.name = Value<std::string>(meta, "name", "");
+  v.ns = Value<std::string>(meta, "namespace", "default");
+  v.uid = Value<std::string>(meta, "uid", "");
+  v.generation = Value<int64_t>(meta, "generation", 0);
+  v.deleting = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
+  v.creation_time = OptionalTime(meta, "creationTimestamp");
+  v.status = StatusFromJson(object.value("status", nlohmann::json::object()));
+  StatusOr<job::TrainingJob> parsed = job::ParseTrainingJob(object);
+  if (parsed.ok()) {
+    v.job = std::move(parsed).value();
+    v.spec_hash = SpecHash(*v.job);
+  } else {
+    v.spec_error = parsed.status().message();
+  }
+  return v;
+}
+
+std::optional<PodView> PodViewFromObject(const nlohmann::json& pod) {
+  const nlohmann::json meta = pod.value("metadata", nlohmann::json::object());
+  const nlohmann::json labels = meta.value("labels", nlohmann::json::object());
+  const std::string role = Value<std::string>(labels, kLabelRole, "");
+  const std::string index = Value<std::string>(labels, kLabelIndex, "");
+  if ((role != "ps" && role != "worker") || index.empty()) return std::nullopt;
+  PodView p;
+  p.name = Value<std::string>(meta, "name", "");
+  p.role = role == "ps" ? job::Role::kParameterServer : job::Role::kWorker;
+  try {
+    p.index = std::stoi(index);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  p.deleting = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
+  p.spec_hash = Value<std::string>(labels, kLabelSpecHash, "");
+  const nlohmann::json status = pod.value("status", nlohmann::json::object());
+  p.phase = Value<std::string>(status, "phase", "Pending");
+  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+    if (Value<std::string>(c, "type", "") == "Ready") {
+      p.ready = Value<std::string>(c, "status", "") == "True";
+    }
+  }
+  for (const auto& cs : status.value("containerStatuses", nlohmann::json::array())) {
+    const nlohmann::json state = cs.value("state", nlohmann::json::object());
+    if (state.contains("terminated") && state["terminated"].contains("exitCode")) {
+      p.exit_code = Value(state["terminated"], "exitCode", 0);
+      break;
+    }
+  }
+  return p;
+}
+
+std::optional<job::TrainingJob> JobFromConfigMap(const nlohmann::json& config_map) {
+  const nlohmann::json data = config_map.value("data", nlohmann::json::object());
+  const std::string text = Value<std::string>(data, kSpecFileName, "");
+  if (text.empty()) return std::nullopt;
+  try {
+    StatusOr<job::TrainingJob> parsed = job::ParseTrainingJob(nlohmann::json::parse(text));
+    if (!parsed.ok()) return std::nullopt;
+    return std::move(parsed).value();
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace ringtrain::op

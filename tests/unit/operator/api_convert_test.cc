@@ -1,0 +1,108 @@
+#include "ringtrain/operator/api_convert.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "ringtrain/operator/planner.h"
+#include "ringtrain/operator/resources.h"
+
+namespace ringtrain::op {
+namespace {
+
+using ::testing::HasSubstr;
+
+nlohmann::json JobObject() {
+  return nlohmann::json::parse(R"({
+    "apiVersion": "ringtrain.io/v1alpha1", "kind": "TrainingJob",
+    "metadata": {"name": "mnist", "namespace": "team", "uid": "u-1", "generation": 4,
+                 "resourceVersion": "123", "creationTimestamp": "2026-11-25T01:02:03Z",
+                 "managedFields": [{"manager": "kubectl"}]},
+    "spec": {"model": {"type": "softmax"},
+             "dataset": {"train": {"images": "/d/i.gz", "labels": "/d/l.gz"}},
+             "workers": {"replicas": 3}},
+    "status": {"phase": "Running", "restartCount": 2,
+               "conditions": [{"type": "Running", "status": "True", "reason": "AllPodsRunning",
+                               "message": "m", "lastTransitionTime": "2026-11-25T01:05:00Z",
+                               "observedGeneration": 4}],
+               "replicaStatuses": {"workers": {"active": 3, "ready": 2, "restarts": 1}},
+               "startTime": "2026-11-25T01:02:04Z",
+               "progress": {"step": 120, "loss": 0.5, "accuracy": 0.8}}
+  })");
+}
+
+TEST(ApiConvertTest, TimeRoundTrips) {
+  auto t = ParseTime("2026-11-25T03:04:05Z");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(FormatTime(*t), "2026-11-25T03:04:05Z");
+  auto frac = ParseTime("2026-11-25T03:04:05.123456Z");
+  ASSERT_TRUE(frac.ok());
+  EXPECT_EQ(FormatTime(*frac), "2026-11-25T03:04:05Z");
+  EXPECT_FALSE(ParseTime("yesterday").ok());
+}
+
+TEST(ApiConvertTest, JobViewFromApiObject) {
+  JobView v = JobViewFromObject(JobObject());
+  EXPECT_EQ(v.name, "mnist");
+  EXPECT_EQ(v.ns, "team");
+  EXPECT_EQ(v.uid, "u-1");
+  EXPECT_EQ(v.generation, 4);
+  EXPECT_FALSE(v.deleting);
+  ASSERT_TRUE(v.job.has_value()) << v.spec_error;
+  EXPECT_EQ(v.job->spec.workers.replicas, 3);
+  EXPECT_EQ(v.spec_hash, SpecHash(*v.job));
+  EXPECT_EQ(v.status.phase, "Running");
+  EXPECT_EQ(v.status.restart_count, 2);
+  EXPECT_TRUE(v.status.IsTrue(kRunning));
+  EXPECT_EQ(v.status.workers.ready, 2);
+  EXPECT_EQ(v.status.workers.restarts, 1);
+  ASSERT_TRUE(v.status.progress.has_value());
+  EXPECT_EQ(v.status.progress->step, 120);
+  EXPECT_EQ(FormatTime(*v.status.start_time), "2026-11-25T01:02:04Z");
+}
+
+TEST(ApiConvertTest, InvalidSpecBecomesSpecErrorNamingTheField) {
+  nlohmann::json o = JobObject();
+  o["spec"]["training"] = {{"batchSize", 0}};
+  JobView v = JobViewFromObject(o);
+  EXPECT_FALSE(v.job.has_value());
+  EXPECT_THAT(v.spec_error, HasSubstr("spec.training.batchSize"));
+  EXPECT_EQ(v.name, "mnist") << "metadata still read";
+}
+
+TEST(ApiConvertTest, StatusRoundTripsThroughJson) {
+  JobView v = JobViewFromObject(JobObject());
+  JobStatus s = v.status;
+  s.completion_time = *ParseTime("2026-11-25T02:00:00Z");
+  SetCondition(s, kSucceeded, "True", "AllWorkersSucceeded", "done",
+               *ParseTime("2026-11-25T02:00:00Z"), 4);
+  EXPECT_EQ(StatusFromJson(StatusToJson(s)), s);
+}
+
+TEST(ApiConvertTest, PodViewReadsPhaseReadinessAndExitCode) {
+  auto pod = nlohmann::json::parse(R"({
+    "metadata": {"name": "mnist-worker-1", "labels": {"ringtrain.io/role": "worker",
+                 "ringtrain.io/index": "1", "ringtrain.io/spec-hash": "abc"}},
+    "status": {"phase": "Failed",
+               "containerStatuses": [{"state": {"terminated": {"exitCode": 137}}}]}})");
+  auto p = PodViewFromObject(pod);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->role, job::Role::kWorker);
+  EXPECT_EQ(p->index, 1);
+  EXPECT_EQ(p->phase, "Failed");
+  EXPECT_EQ(p->exit_code, 137);
+  EXPECT_EQ(p->spec_hash, "abc");
+  pod["metadata"]["labels"].erase("ringtrain.io/role");
+  EXPECT_FALSE(PodViewFromObject(pod).has_value()) << "not one of ours";
+}
+
+TEST(ApiConvertTest, ConfigMapJobRoundTrips) {
+  JobView v = JobViewFromObject(JobObject());
+  auto cm = BuildConfigMap(v, *v.job);
+  auto back = JobFromConfigMap(cm);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, *v.job);
+  EXPECT_FALSE(JobFromConfigMap(nlohmann::json::object()).has_value());
+}
+
+}  // namespace
+}  // namespace ringtrain::op

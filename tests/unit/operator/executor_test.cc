@@ -1,0 +1,99 @@
+#include "ringtrain/operator/executor.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "fake_kube_client.h"
+#include "ringtrain/operator/api_convert.h"
+
+namespace ringtrain::op {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+
+const Time kNow = Time() + std::chrono::hours(500000);
+
+nlohmann::json JobObject() {
+  return nlohmann::json::parse(R"({
+    "apiVersion": "ringtrain.io/v1alpha1", "kind": "TrainingJob",
+    "metadata": {"name": "mnist", "namespace": "team", "uid": "u-1", "generation": 1},
+    "spec": {"model": {"type": "softmax"},
+             "dataset": {"train": {"images": "/d/i.gz", "labels": "/d/l.gz"}},
+             "parameterServers": {"replicas": 1}, "workers": {"replicas": 2}}})");
+}
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    client_.objects[kube::TrainingJobs().ObjectPath("team", "mnist")] = JobObject();
+  }
+  testing::FakeKubeClient client_;
+};
+
+TEST_F(ExecutorTest, AppliesAPlanAndIsIdempotentWhenRepeated) {
+  JobView v = JobViewFromObject(JobObject());
+  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
+  auto r = Execute(client_, v, plan, kNow);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->created, 6);  // ConfigMap, 2 Services, 3 Pods
+  EXPECT_EQ(r->events, 1);
+  EXPECT_TRUE(r->status_written);
+  EXPECT_TRUE(client_.objects.count("/api/v1/namespaces/team/pods/mnist-worker-1"));
+  const auto& job = client_.objects[kube::TrainingJobs().ObjectPath("team", "mnist")];
+  EXPECT_EQ(job["status"]["phase"], "Created");
+
+  // The same plan again (a retry after a lost response): nothing breaks, nothing doubles.
+  auto again = Execute(client_, v, plan, kNow);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->created, 0);
+}
+
+TEST_F(ExecutorTest, StatusIsNotWrittenWhenUnchanged) {
+  JobView v = JobViewFromObject(JobObject());
+  Plan plan;
+  plan.status = v.status;
+  auto r = Execute(client_, v, plan, kNow);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->status_written);
+  EXPECT_TRUE(client_.calls.empty());
+}
+
+TEST_F(ExecutorTest, DeletingWhatIsGoneSucceedsOtherErrorsAreReturned) {
+  JobView v = JobViewFromObject(JobObject());
+  Plan plan;
+  plan.status = v.status;
+  plan.actions.push_back({ActionType::kDeletePod, {}, "mnist-worker-0", "", "", ""});
+  auto r = Execute(client_, v, plan, kNow);
+  ASSERT_TRUE(r.ok()) << "already gone is fine";
+  client_.fail_next = Unavailable("apiserver restarting");
+  auto failed = Execute(client_, v, plan, kNow);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(ExecutorTest, EventNamesTheJobAndReason) {
+  JobView v = JobViewFromObject(JobObject());
+  Action a{ActionType::kEvent, {}, "", "Warning", "Restarting", "pod x failed"};
+  nlohmann::json e = MakeEvent(v, a, kNow);
+  EXPECT_EQ(e["involvedObject"]["kind"], "TrainingJob");
+  EXPECT_EQ(e["involvedObject"]["uid"], "u-1");
+  EXPECT_EQ(e["reason"], "Restarting");
+  EXPECT_EQ(e["type"], "Warning");
+  EXPECT_EQ(e["metadata"]["namespace"], "team");
+}
+
+TEST_F(ExecutorTest, TtlDeletesTheJob) {
+  JobView v = JobViewFromObject(JobObject());
+  Plan plan;
+  plan.status = v.status;
+  plan.actions.push_back({ActionType::kDeleteJob, {}, "mnist", "", "", ""});
+  ASSERT_TRUE(Execute(client_, v, plan, kNow).ok());
+  EXPECT_THAT(
+      client_.calls,
+      Contains(HasSubstr("DELETE /apis/ringtrain.io/v1alpha1/namespaces/team/trainingjobs/mnist")));
+  EXPECT_FALSE(client_.objects.count(kube::TrainingJobs().ObjectPath("team", "mnist")));
+}
+
+}  // namespace
+}  // namespace ringtrain::op
