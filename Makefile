@@ -62,7 +62,9 @@ build-asan: deps $(ASAN_DIR)/build.ninja
 build-tsan: deps $(TSAN_DIR)/build.ninja
 	cmake --build $(TSAN_DIR) -j $(JOBS) --target $(notdir $(TSAN_TESTS))
 
-run: build
+# Builds just the binary (not the tests) before training.
+run: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain
 	$(RELEASE_DIR)/runtime/ringtrain run $(EXAMPLE)
 
 test-release: build
@@ -105,7 +107,8 @@ test: deps check-format controlplane
 	$(MAKE) test-crd
 	$(MAKE) test-controlplane
 
-bench: build
+bench: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target transport_bench
 	$(RELEASE_DIR)/bench/transport_bench
 
 FORMAT_FILES = $(shell git ls-files '*.cc' '*.h')

@@ -51,8 +51,8 @@ class Planner {
   }
   void CleanPods(job::CleanPodPolicy policy);
   void Fail(const std::string& reason, const std::string& message, job::CleanPodPolicy policy);
-  // Returns false if the job failed.
-  bool HandleFailedPod(const PodView& pod, const job::RunPolicy& policy);
+  // Fails the job or restarts it (every pod deleted), per the run policy.
+  void HandleFailedPod(const PodView& pod, const job::RunPolicy& policy);
   void Finish();
 
   const JobView& view_;
@@ -79,7 +79,7 @@ void Planner::Fail(const std::string& reason, const std::string& message,
   CleanPods(policy);
 }
 
-bool Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) {
+void Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) {
   const std::string exit =
       pod.exit_code ? "exit code " + std::to_string(*pod.exit_code) : "an unknown exit code";
   bool retryable = false;
@@ -101,7 +101,7 @@ bool Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) 
          "pod " + pod.name + " failed with " + exit + " (restartPolicy " +
              job::Name(policy.restart_policy) + ")",
          policy.clean_pod_policy);
-    return false;
+    return;
   }
   if (plan_.status.restart_count >= policy.backoff_limit) {
     Fail("BackoffLimitExceeded",
@@ -109,21 +109,25 @@ bool Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) 
              std::to_string(plan_.status.restart_count) + " restarts (backoffLimit " +
              std::to_string(policy.backoff_limit) + ")",
          policy.clean_pod_policy);
-    return false;
+    return;
   }
   plan_.status.restart_count += 1;
   ReplicaCounts& counts = pod.role == job::Role::kParameterServer ? plan_.status.parameter_servers
                                                                   : plan_.status.workers;
   counts.restarts += 1;
-  DeletePod(pod);
+  // Without checkpoints a replaced pod cannot rejoin a run in progress (a new worker starts at
+  // step 0, a new server with fresh parameters), so the whole job restarts: every pod goes,
+  // and all are created again once the last one is gone. One failure, one restart.
+  for (const PodView& p : owned_.pods) {
+    if (!p.deleting) DeletePod(p);
+  }
   const std::string message = "pod " + pod.name + " failed with " + exit +
-                              "; replacing it (restart " +
+                              "; restarting the job (restart " +
                               std::to_string(plan_.status.restart_count) + " of at most " +
                               std::to_string(policy.backoff_limit) + ")";
   SetCondition(plan_.status, kRestarting, "True", "PodFailed", message, now_, view_.generation);
   Condition(kRunning, "False", "PodFailed", message);
   Event("Warning", "Restarting", message);
-  return true;
 }
 
 void Planner::Finish() {
@@ -241,6 +245,23 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
     created = true;
   }
 
+  // The first failed pod (in role, index order) decides: the job fails or restarts.
+  const PodView* failed = nullptr;
+  bool draining = false;  // pods of a restart or a scale-down still terminating
+  for (const PodView& p : owned_.pods) {
+    draining = draining || p.deleting;
+    if (p.deleting || p.phase != "Failed") continue;
+    if (failed == nullptr ||
+        std::make_pair(p.role, p.index) < std::make_pair(failed->role, failed->index)) {
+      failed = &p;
+    }
+  }
+  if (failed != nullptr) {
+    HandleFailedPod(*failed, policy);
+    Finish();
+    return plan_;
+  }
+
   std::map<std::pair<job::Role, int>, const PodView*> pods;
   for (const PodView& p : owned_.pods) pods[{p.role, p.index}] = &p;
   bool all_running = true;
@@ -252,20 +273,18 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
     for (int i = 0; i < replicas; ++i) {
       auto it = pods.find({role, i});
       if (it == pods.end()) {
-        Create(BuildPod(view_, effective, role, i, options_));
-        created = true;
+        // After a restart, new pods wait until every old one is gone, so that no new worker
+        // talks to a terminating server.
+        if (!draining) {
+          Create(BuildPod(view_, effective, role, i, options_));
+          created = true;
+        }
         all_running = false;
         continue;
       }
       const PodView& pod = *it->second;
       if (pod.deleting) {
         all_running = false;
-      } else if (pod.phase == "Failed") {
-        all_running = false;
-        if (!HandleFailedPod(pod, policy)) {
-          Finish();
-          return plan_;
-        }
       } else if (pod.phase == "Succeeded") {
         if (role == job::Role::kWorker) ++workers_succeeded;
       } else if (pod.phase != "Running") {

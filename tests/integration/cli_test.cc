@@ -117,8 +117,8 @@ TEST(CliTest, InterruptStopsEveryProcess) {
   EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
 }
 
-// Regression: the launcher took a server's clean exit after the last worker's DONE for a
-// failure; a server stopped cleanly while workers still need it must still fail the run.
+// A server stopped by SIGTERM while workers still need it exits 128+15 and fails the run.
+// (Regression: it used to exit 0, which in a pod reads as Succeeded.)
 TEST(CliTest, ServerStoppedMidRunFailsTheRun) {
   auto job = testing::JobFixture::Make("cli-psstop", 20000, 2, 2, 1000);
   auto launcher = launch::ChildProcess::Spawn(
@@ -137,7 +137,7 @@ TEST(CliTest, ServerStoppedMidRunFailsTheRun) {
     }
   }
   ASSERT_EQ(servers.size(), 2u) << (*launcher)->LogTail(20);
-  kill(servers[0], SIGTERM);  // a clean, requested stop: exit code 0
+  kill(servers[0], SIGTERM);
   const auto stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while ((*launcher)->running() && std::chrono::steady_clock::now() < stop_deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -145,7 +145,7 @@ TEST(CliTest, ServerStoppedMidRunFailsTheRun) {
   auto exit = (*launcher)->Poll();
   ASSERT_TRUE(exit.has_value()) << "launcher did not stop";
   EXPECT_EQ(exit->exit_code, 1) << (*launcher)->LogTail(20);
-  EXPECT_THAT((*launcher)->LogTail(20), HasSubstr("failed (exit code 0)"));
+  EXPECT_THAT((*launcher)->LogTail(20), HasSubstr("failed (exit code 143)"));
   EXPECT_TRUE(testing::ProcessesWithEnv(needle).empty());
 }
 

@@ -70,6 +70,11 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   sink.Send(ready);
 
   RT_RETURN_IF_ERROR(server->Serve());
+  if (!server->core().finished()) {
+    // Stopped by a signal while workers still need it: not a success, or a pod that is
+    // evicted would read as Succeeded and never be replaced.
+    return Cancelled("parameter server stopped by a signal before every worker finished");
+  }
 
   const proto::ServerStats& stats = server->core().stats();
   std::cerr << "ps-" << c.index << ": finished; " << stats.ShortDebugString() << "\n";

@@ -329,6 +329,8 @@ StatusOr<RunSummary> Run::Execute() {
 
 StatusOr<RunSummary> RunLocal(const job::TrainingJob& job, const LaunchOptions& options) {
   if (options.out == nullptr) return InvalidArgument("RunLocal: no output stream");
+  // An inherited SIG_IGN for SIGCHLD would reap the children behind waitpid's back.
+  signal(SIGCHLD, SIG_DFL);
   Run run(job, options);
   return run.Execute();
 }

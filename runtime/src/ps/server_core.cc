@@ -254,6 +254,16 @@ void ServerCore::HandlePull(const std::string& peer, proto::Header request,
                             std::vector<Reply>* out) {
   Status s = ValidatePartitions(request);
   if (s.ok() && request.clock() < 0) s = InvalidArgument("PULL with negative clock");
+  // A worker asks at most for the version its own push completes; anything later could
+  // never be answered and would sit parked forever.
+  for (int i = 0; s.ok() && i < request.partitions_size(); ++i) {
+    const PartitionState* p = Find(request.partitions(i).id());
+    if (request.clock() > p->version + 1) {
+      s = InvalidArgument("PULL of version " + std::to_string(request.clock()) + " of partition " +
+                          std::to_string(p->id) + ", which is at version " +
+                          std::to_string(p->version));
+    }
+  }
   if (!s.ok()) {
     out->push_back(MakeError(peer, request, s));
     return;

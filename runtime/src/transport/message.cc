@@ -70,6 +70,10 @@ std::span<const float> Message::Floats(size_t i) const {
 
 StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   if (frames.empty()) return DataLoss("empty message");
+  if (frames[0].size() > kMaxHeaderBytes) {
+    return DataLoss("header frame of " + std::to_string(frames[0].size()) +
+                    " bytes exceeds the limit of " + std::to_string(kMaxHeaderBytes));
+  }
   Message msg;
   if (!msg.header.ParseFromArray(frames[0].data(), static_cast<int>(frames[0].size()))) {
     return DataLoss("header frame of " + std::to_string(frames[0].size()) +

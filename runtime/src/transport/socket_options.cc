@@ -8,6 +8,7 @@ SocketOptions ServerSocketOptions(int64_t max_message_size) {
   SocketOptions o;
   o.max_message_size = max_message_size;
   o.router_mandatory = true;
+  o.router_handover = true;
   return o;
 }
 
@@ -25,6 +26,7 @@ Status ApplySocketOptions(zmq::socket_t& socket, const SocketOptions& options) {
     socket.set(zmq::sockopt::maxmsgsize, options.max_message_size);
     socket.set(zmq::sockopt::tcp_keepalive, options.tcp_keepalive ? 1 : 0);
     if (options.router_mandatory) socket.set(zmq::sockopt::router_mandatory, 1);
+    if (options.router_handover) socket.set(zmq::sockopt::router_handover, 1);
   } catch (const zmq::error_t& e) {
     return Internal(std::string("setting socket options: ") + e.what());
   }

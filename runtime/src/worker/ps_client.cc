@@ -1,8 +1,12 @@
 #include "ringtrain/worker/ps_client.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <map>
+#include <random>
 #include <utility>
 
 #include "ringtrain/transport/socket_options.h"
@@ -29,10 +33,19 @@ StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
                            " servers");
   }
   std::vector<zmq::socket_t> sockets;
+  char nonce_buf[17];
+  std::snprintf(
+      nonce_buf, sizeof(nonce_buf), "%016llx",
+      static_cast<unsigned long long>(std::random_device{}()) << 32 | std::random_device{}());
+  const std::string nonce = nonce_buf;
   try {
     for (const std::string& endpoint : options.endpoints) {
       zmq::socket_t s(context, zmq::socket_type::dealer);
       RT_RETURN_IF_ERROR(transport::ApplySocketOptions(s, transport::WorkerSocketOptions()));
+      // A stable routing id: after a TCP reconnect the server (ROUTER_HANDOVER) still knows
+      // where to send the replies to requests parked before the break.
+      s.set(zmq::sockopt::routing_id,
+            "w" + std::to_string(options.rank) + "-" + std::to_string(getpid()) + "-" + nonce);
       try {
         s.connect(endpoint);
       } catch (const zmq::error_t& e) {

@@ -1,6 +1,7 @@
 #include "ringtrain/worker/trainer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 
 #include "ringtrain/data/shard.h"
@@ -70,6 +71,9 @@ StatusOr<TrainerResult> Trainer::Run() {
       // Reuse the gradient buffer unless libzmq still holds frames of the previous push.
       if (gradient_ == nullptr || gradient_.use_count() > 1) {
         gradient_ = std::make_shared<std::vector<float>>(params_.size());
+      } else {
+        // use_count() reads relaxed: order libzmq's last reads of the frames before our writes.
+        std::atomic_thread_fence(std::memory_order_acquire);
       }
       const double loss = model_->LossAndGradient(params_.data(), batch.view(), gradient_->data());
       if (batch.rows > 0) {

@@ -204,7 +204,9 @@ TEST(PlannerTest, FailedPodsAreRestartedOrFailTheJobPerPolicy) {
     o.pods[3] = Pod(job::Role::kWorker, 1, "Failed", c.exit_code);
     Plan p = Reconcile(v, o, j);
     if (c.restarted) {
-      EXPECT_THAT(Deletes(p), ::testing::ElementsAre("mnist-worker-1"));
+      EXPECT_THAT(Deletes(p), ::testing::UnorderedElementsAre("mnist-ps-0", "mnist-ps-1",
+                                                              "mnist-worker-0", "mnist-worker-1"))
+          << "the whole job restarts";
       EXPECT_EQ(p.status.restart_count, c.restarts_so_far + 1);
       EXPECT_EQ(p.status.workers.restarts, 1);
       EXPECT_EQ(p.status.phase, "Restarting");
@@ -221,6 +223,38 @@ TEST(PlannerTest, FailedPodsAreRestartedOrFailTheJobPerPolicy) {
                   ::testing::UnorderedElementsAre("mnist-ps-0", "mnist-ps-1", "mnist-worker-0"));
     }
   }
+}
+
+TEST(PlannerTest, RestartRecreatesPodsOnlyOnceEveryOldPodIsGone) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.status.start_time = kNow;
+  v.status.restart_count = 1;
+  OwnedObjects o;
+  o.config_map = o.ps_service = o.worker_service = true;
+  PodView terminating = Pod(job::Role::kParameterServer, 1, "Running");
+  terminating.deleting = true;
+  o.pods.push_back(terminating);
+  Plan p = Reconcile(v, o, j);
+  EXPECT_TRUE(Creates(p).empty()) << "ps-1 is still terminating";
+  EXPECT_EQ(p.status.restart_count, 1) << "nothing counted twice";
+  o.pods.clear();
+  p = Reconcile(v, o, j);
+  EXPECT_EQ(Creates(p).size(), 4u);
+}
+
+// Two pods failed in the same observation: one restart, not two.
+TEST(PlannerTest, SimultaneousFailuresCountOnce) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.status.start_time = kNow;
+  OwnedObjects o = AllPods(j, "Running");
+  o.pods[1] = Pod(job::Role::kParameterServer, 1, "Failed", 137);
+  o.pods[2] = Pod(job::Role::kWorker, 0, "Failed", 1);
+  Plan p = Reconcile(v, o, j);
+  EXPECT_EQ(p.status.restart_count, 1);
+  EXPECT_EQ(Deletes(p).size(), 4u);
+  EXPECT_THAT(p.status.Find(kRestarting)->message, HasSubstr("mnist-ps-1"));
 }
 
 TEST(PlannerTest, PodBeingDeletedIsNotRecreatedUntilGone) {

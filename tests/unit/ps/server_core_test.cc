@@ -130,6 +130,15 @@ TEST_F(ServerCoreTest, PullWaitsForTheVersionItAsksFor) {
   EXPECT_FLOAT_EQ(v[0], 0.5f);
 }
 
+// Regression (review): a PULL for a version far ahead was parked forever.
+TEST_F(ServerCoreTest, PullBeyondTheNextVersionIsRejected) {
+  auto r = Handle("a", Pull(0, 2));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("PULL of version 2"));
+  EXPECT_EQ(core_->stats().messages_dropped(), 1u);
+}
+
 TEST_F(ServerCoreTest, PullOfCurrentVersionIsAnsweredAtOnce) {
   auto r = Handle("a", Pull(0, 0));
   ASSERT_EQ(r.size(), 1u);

@@ -63,6 +63,14 @@ TEST(DecodeMessageTest, RejectsGarbageHeader) {
   EXPECT_EQ(msg.status().code(), StatusCode::kDataLoss);
 }
 
+TEST(DecodeMessageTest, RejectsOversizedHeaderUnread) {
+  std::vector<zmq::message_t> frames;
+  frames.emplace_back(kMaxHeaderBytes + 1);
+  auto msg = DecodeMessage(std::move(frames));
+  ASSERT_FALSE(msg.ok());
+  EXPECT_THAT(msg.status().message(), HasSubstr("exceeds the limit"));
+}
+
 TEST(DecodeMessageTest, RejectsEmptyMessage) { EXPECT_FALSE(DecodeMessage({}).ok()); }
 
 TEST(DecodeMessageTest, RejectsWrongVersionKindAndCodec) {

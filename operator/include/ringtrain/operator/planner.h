@@ -9,9 +9,11 @@
 //   suspend: true           -> every pod deleted, Suspended; resume recreates them
 //   missing objects         -> created (ConfigMap, headless Services, one Pod per replica)
 //   a failed pod            -> per runPolicy.restartPolicy: Never fails the job; OnFailure
-//                              replaces it; ExitCode replaces it for exit codes >= 128 (killed
-//                              by a signal) and fails the job for 1..127; each replacement
-//                              counts against backoffLimit (BackoffLimitExceeded)
+//                              restarts it; ExitCode restarts it for exit codes >= 128 (killed
+//                              by a signal) and fails it for 1..127. A restart deletes every
+//                              pod (no checkpoints yet: a lone replacement could not rejoin the
+//                              run) and recreates them all once the last is gone; each counts
+//                              against backoffLimit (BackoffLimitExceeded)
 //   every worker succeeded  -> Succeeded; pods cleaned per cleanPodPolicy
 //   activeDeadlineSeconds   -> Failed (DeadlineExceeded)
 //   finished + TTL elapsed  -> the TrainingJob is deleted

@@ -13,8 +13,8 @@
 namespace ringtrain::app {
 
 // Runs a parameter server until every worker has finished (OK) or *interrupted becomes
-// non-zero (OK: a requested stop). Reports READY with the bound endpoint, then FINISHED with
-// its counters, or FAILED with the error.
+// non-zero (Cancelled: the process exits 128+signal, so it never reads as a success). Reports READY
+// with the bound endpoint, then FINISHED with its counters, or FAILED with the error.
 Status RunParameterServer(const job::PodContract& contract, const job::TrainingJob& job,
                           const std::atomic<int>* interrupted);
 

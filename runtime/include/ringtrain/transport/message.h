@@ -28,6 +28,9 @@ namespace ringtrain::transport {
 // overflow and bounds what a malformed header can make a receiver expect).
 inline constexpr uint64_t kMaxPartitionElements = uint64_t{1} << 32;
 
+// Largest header frame a receiver parses; larger ones are dropped unread.
+inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
+
 // A float buffer shared between its producer and the frames that send it.
 using SharedFloats = std::shared_ptr<const std::vector<float>>;
 

@@ -27,6 +27,8 @@ struct SocketOptions {
   int64_t max_message_size = -1;
   // ROUTER only: fail sends to unknown or disconnected peers instead of dropping them.
   bool router_mandatory = false;
+  // ROUTER only: a peer reconnecting with the same routing id takes over its old route.
+  bool router_handover = false;
   // TCP keepalive so that a dead peer is noticed by the OS.
   bool tcp_keepalive = true;
 };
