@@ -11,6 +11,7 @@ TSAN_DIR ?= build/tsan
 # Our own threaded code runs under ThreadSanitizer: N ranks as threads over real sockets, the
 # transport, and the operator's work queue.
 TSAN_TESTS := tests/integration/sync_exactness_test tests/unit/transport/transport_tests \
+  tests/unit/operator_leader/operator_leader_tests tests/unit/operator_metrics/operator_metrics_tests \
   tests/unit/operator/operator_tests
 EXAMPLE ?= examples/fashion-mnist.yaml
 

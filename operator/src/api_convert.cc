@@ -92,6 +92,7 @@ nlohmann::json StatusToJson(const JobStatus& s) {
       s.completion_time ? nlohmann::json(FormatTime(*s.completion_time)) : nlohmann::json();
   j["observedGeneration"] = s.observed_generation;
   j["restartCount"] = s.restart_count;
+  j["handledFailures"] = s.handled_failures;
   if (s.progress) {
     const Progress& p = *s.progress;
     j["progress"] = {{"step", p.step},
@@ -131,6 +132,7 @@ JobStatus StatusFromJson(const nlohmann::json& j) {
   s.completion_time = OptionalTime(j, "completionTime");
   s.observed_generation = Value<int64_t>(j, "observedGeneration", 0);
   s.restart_count = Value(j, "restartCount", 0);
+  s.handled_failures = Value(j, "handledFailures", std::vector<std::string>{});
   if (auto it = j.find("progress"); it != j.end() && it->is_object()) {
     Progress p;
     p.step = Value<int64_t>(*it, "step", 0);
@@ -152,6 +154,7 @@ JobView JobViewFromObject(const nlohmann::json& object) {
   v.name = Value<std::string>(meta, "name", "");
   v.ns = Value<std::string>(meta, "namespace", "default");
   v.uid = Value<std::string>(meta, "uid", "");
+  v.resource_version = Value<std::string>(meta, "resourceVersion", "");
   v.generation = Value<int64_t>(meta, "generation", 0);
   v.deleting = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
   v.creation_time = OptionalTime(meta, "creationTimestamp");
@@ -174,6 +177,7 @@ std::optional<PodView> PodViewFromObject(const nlohmann::json& pod) {
   if ((role != "ps" && role != "worker") || index.empty()) return std::nullopt;
   PodView p;
   p.name = Value<std::string>(meta, "name", "");
+  p.uid = Value<std::string>(meta, "uid", "");
   p.role = role == "ps" ? job::Role::kParameterServer : job::Role::kWorker;
   try {
     p.index = std::stoi(index);

@@ -40,9 +40,39 @@ nlohmann::json MakeEvent(const JobView& view, const Action& action, Time now) {
 StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, const Plan& plan,
                                 Time now) {
   ExecuteResult result;
+  // The status goes first, conditional on the resourceVersion the plan was made from: a plan
+  // made from a stale view of the job is refused (409) before it deletes or creates anything,
+  // and what the status records (a restart counted, the job finished) is durable before the
+  // actions it describes happen, so an operator that dies between the two redoes the actions
+  // without counting anything twice.
+  if (plan.status != view.status) {
+    nlohmann::json patch = {{"status", StatusToJson(plan.status)}};
+    if (!view.resource_version.empty()) {
+      patch["metadata"] = {{"resourceVersion", view.resource_version}};
+    }
+    StatusOr<nlohmann::json> patched =
+        client.PatchStatus(kube::TrainingJobs(), view.ns, view.name, patch);
+    if (!patched.ok()) {
+      if (patched.status().code() == StatusCode::kNotFound) return result;  // job gone
+      return patched.status().WithContext("status of " + view.ns + "/" + view.name);
+    }
+    result.status_written = true;
+  }
   Status first;
   auto note = [&first](const Status& s) {
     if (!s.ok() && first.ok()) first = s;
+  };
+  // A delete names the object by UID too: if the name now belongs to a newer object (the
+  // plan saw a stale cache), the server refuses (409) and the newer object survives.
+  auto remove = [&](const kube::Resource& r, const Action& a) {
+    Status s = client.Delete(r, view.ns, a.name, a.uid);
+    if (s.ok()) {
+      ++result.deleted;
+      if (!a.uid.empty()) result.deleted_objects.push_back({r.plural, a.uid});
+    } else if (s.code() != StatusCode::kNotFound &&
+               !(s.code() == StatusCode::kFailedPrecondition && !a.uid.empty())) {
+      note(s);
+    }
   };
   for (const Action& a : plan.actions) {
     switch (a.type) {
@@ -55,20 +85,19 @@ StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, c
         StatusOr<nlohmann::json> created = client.Create(*r, view.ns, a.object);
         if (created.ok()) {
           ++result.created;
+          result.created_objects.push_back(
+              {r->plural, (*created).value("metadata", nlohmann::json::object()).value("uid", "")});
         } else if (created.status().code() != StatusCode::kAlreadyExists) {
           note(created.status());
         }
         break;
       }
-      case ActionType::kDeletePod: {
-        Status s = client.Delete(kube::Pods(), view.ns, a.name);
-        if (s.ok()) {
-          ++result.deleted;
-        } else if (s.code() != StatusCode::kNotFound) {
-          note(s);
-        }
+      case ActionType::kDeletePod:
+        remove(kube::Pods(), a);
         break;
-      }
+      case ActionType::kDeleteConfigMap:
+        remove(kube::ConfigMaps(), a);
+        break;
       case ActionType::kDeleteJob: {
         Status s = client.Delete(kube::TrainingJobs(), view.ns, view.name);
         if (!s.ok() && s.code() != StatusCode::kNotFound) note(s);
@@ -78,15 +107,6 @@ StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, c
         if (client.Create(kube::Events(), view.ns, MakeEvent(view, a, now)).ok()) ++result.events;
         break;
       }
-    }
-  }
-  if (plan.status != view.status) {
-    StatusOr<nlohmann::json> patched = client.PatchStatus(kube::TrainingJobs(), view.ns, view.name,
-                                                          {{"status", StatusToJson(plan.status)}});
-    if (patched.ok()) {
-      result.status_written = true;
-    } else if (patched.status().code() != StatusCode::kNotFound) {
-      note(patched.status());
     }
   }
   if (!first.ok()) return first;

@@ -19,6 +19,13 @@ std::chrono::seconds Until(Time from, Time to) {
   return std::max(d + seconds(1), seconds(1));  // round up: wake after, not before
 }
 
+// A failed pod whose failure an earlier restart already counted (see
+// JobStatus::handled_failures): it is on its way out, not a new failure.
+bool Handled(const JobStatus& status, const PodView& p) {
+  return !p.uid.empty() && std::find(status.handled_failures.begin(), status.handled_failures.end(),
+                                     p.uid) != status.handled_failures.end();
+}
+
 class Planner {
  public:
   Planner(const JobView& view, const OwnedObjects& owned, const ResourceOptions& options, Time now)
@@ -30,7 +37,7 @@ class Planner {
 
  private:
   void Event(const std::string& type, const std::string& reason, const std::string& message) {
-    Action a{ActionType::kEvent, {}, "", type, reason, message};
+    Action a{ActionType::kEvent, {}, "", "", type, reason, message};
     plan_.actions.push_back(std::move(a));
   }
   // Sets a condition; records an event when it changed and `event_type` is non-empty.
@@ -42,11 +49,11 @@ class Planner {
     return changed;
   }
   void DeletePod(const PodView& p) {
-    Action a{ActionType::kDeletePod, {}, p.name, "", "", ""};
+    Action a{ActionType::kDeletePod, {}, p.name, p.uid, "", "", ""};
     plan_.actions.push_back(std::move(a));
   }
   void Create(nlohmann::json object) {
-    Action a{ActionType::kCreate, std::move(object), "", "", "", ""};
+    Action a{ActionType::kCreate, std::move(object), "", "", "", "", ""};
     plan_.actions.push_back(std::move(a));
   }
   void CleanPods(job::CleanPodPolicy policy);
@@ -112,6 +119,12 @@ void Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) 
     return;
   }
   plan_.status.restart_count += 1;
+  plan_.status.handled_failures.clear();
+  for (const PodView& p : owned_.pods) {
+    if (!p.deleting && p.phase == "Failed" && !p.uid.empty()) {
+      plan_.status.handled_failures.push_back(p.uid);
+    }
+  }
   ReplicaCounts& counts = pod.role == job::Role::kParameterServer ? plan_.status.parameter_servers
                                                                   : plan_.status.workers;
   counts.restarts += 1;
@@ -166,22 +179,25 @@ void Planner::Finish() {
 Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
   JobStatus& st = plan_.status;
   if (view_.deleting) return plan_;  // owned objects go with it (garbage collection)
-  if (!view_.job) {
-    Condition(kFailed, "True", "InvalidSpec", view_.spec_error, "Warning");
-    if (!st.completion_time) st.completion_time = now_;
+  if (!view_.job && !running_job) {
+    if (!st.Finished()) {
+      Condition(kFailed, "True", "InvalidSpec", view_.spec_error, "Warning");
+      if (!st.completion_time) st.completion_time = now_;
+    }
     Finish();
     return plan_;
   }
-  const job::TrainingJob& live = *view_.job;
+  // An edit that does not parse cannot stop a job that started from a valid spec: the job
+  // goes on with the spec (and run policy) it started with, and the edit is refused.
+  const job::TrainingJob& live = view_.job ? *view_.job : *running_job;
   const job::RunPolicy& policy = live.spec.run_policy;
-  const job::TrainingJob& effective = running_job ? *running_job : live;
-
+  bool config_map_replaced = false;
   if (st.Finished()) {
     CleanPods(policy.clean_pod_policy);
     if (policy.ttl_seconds_after_finished && st.completion_time) {
       const Time expire = *st.completion_time + seconds(*policy.ttl_seconds_after_finished);
       if (now_ >= expire) {
-        Action a{ActionType::kDeleteJob, {}, view_.name, "", "", ""};
+        Action a{ActionType::kDeleteJob, {}, view_.name, view_.uid, "", "", ""};
         plan_.actions.push_back(std::move(a));
       } else {
         plan_.requeue_after = Until(now_, expire);
@@ -200,10 +216,38 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
     Condition(kRunning, "False", "Suspended", "the job is suspended");
     Condition(kRestarting, "False", "Suspended", "the job is suspended");
     st.start_time.reset();  // activeDeadlineSeconds counts from the resume, as for Jobs
+    if (st.IsTrue(kSpecChangeRefused)) {
+      Condition(kSpecChangeRefused, "False", "Suspended",
+                "the job is suspended: spec edits apply when it resumes");
+    }
     Finish();
     return plan_;
   }
+  const job::TrainingJob* effective = running_job ? &*running_job : &live;
   if (st.IsTrue(kSuspended)) {
+    // Resuming. The suspension's pods must be gone first (no new worker may meet an old
+    // server); then a spec edited while suspended applies: the ConfigMap of the old spec is
+    // replaced and the pods are built from the new one.
+    if (!owned_.pods.empty()) {
+      for (const PodView& p : owned_.pods) {
+        if (!p.deleting) DeletePod(p);
+      }
+      Finish();
+      return plan_;
+    }
+    if (running_job && SpecHash(*running_job) != SpecHash(live)) {
+      Action a{ActionType::kDeleteConfigMap,
+               {},
+               ConfigMapName(view_.name),
+               owned_.config_map_uid,
+               "",
+               "",
+               ""};
+      plan_.actions.push_back(std::move(a));
+      Create(BuildConfigMap(view_, live));
+      effective = &live;
+      config_map_replaced = true;
+    }
     Condition(kSuspended, "False", "Resumed", "the job is resumed; its pods are recreated",
               "Normal");
   }
@@ -222,7 +266,12 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
     plan_.requeue_after = Until(now_, expire);
   }
 
-  if (running_job && SpecHash(live) != SpecHash(*running_job)) {
+  if (!view_.job) {
+    Condition(kSpecChangeRefused, "True", "InvalidSpec",
+              "the edited spec is invalid (" + view_.spec_error +
+                  "); the job keeps running with the spec it started with",
+              "Warning");
+  } else if (running_job && !config_map_replaced && SpecHash(live) != SpecHash(*running_job)) {
     Condition(kSpecChangeRefused, "True", "ImmutableWhileRunning",
               "only spec.runPolicy applies to a job that has started; the job keeps running "
               "with the spec it started with (delete and re-create it to change the rest)",
@@ -233,7 +282,7 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
 
   bool created = false;
   if (!owned_.config_map) {
-    Create(BuildConfigMap(view_, effective));
+    Create(BuildConfigMap(view_, *effective));
     created = true;
   }
   if (!owned_.ps_service) {
@@ -248,6 +297,20 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
   // The first failed pod (in role, index order) decides: the job fails or restarts.
   const PodView* failed = nullptr;
   bool draining = false;  // pods of a restart or a scale-down still terminating
+  // A failed pod a restart already counted, still there and not being deleted: that restart's
+  // deletions did not all happen (the operator stopped between its status write and them) or
+  // the cache has not seen them yet. Redo them all; each names its pod's UID, so a newer pod
+  // of the same name is never hit.
+  const bool restart_unfinished =
+      std::any_of(owned_.pods.begin(), owned_.pods.end(),
+                  [&](const PodView& p) { return !p.deleting && Handled(st, p); });
+  if (restart_unfinished) {
+    for (const PodView& p : owned_.pods) {
+      if (!p.deleting) DeletePod(p);
+    }
+    Finish();
+    return plan_;
+  }
   for (const PodView& p : owned_.pods) {
     draining = draining || p.deleting;
     if (p.deleting || p.phase != "Failed") continue;
@@ -268,15 +331,15 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
   int workers_succeeded = 0;
   for (job::Role role : {job::Role::kParameterServer, job::Role::kWorker}) {
     const int replicas = role == job::Role::kParameterServer
-                             ? effective.spec.parameter_servers.replicas
-                             : effective.spec.workers.replicas;
+                             ? effective->spec.parameter_servers.replicas
+                             : effective->spec.workers.replicas;
     for (int i = 0; i < replicas; ++i) {
       auto it = pods.find({role, i});
       if (it == pods.end()) {
         // After a restart, new pods wait until every old one is gone, so that no new worker
         // talks to a terminating server.
         if (!draining) {
-          Create(BuildPod(view_, effective, role, i, options_));
+          Create(BuildPod(view_, *effective, role, i, options_));
           created = true;
         }
         all_running = false;
@@ -295,19 +358,19 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
   // Pods beyond the replica counts are not ours to keep.
   for (const PodView& p : owned_.pods) {
     const int replicas = p.role == job::Role::kParameterServer
-                             ? effective.spec.parameter_servers.replicas
-                             : effective.spec.workers.replicas;
+                             ? effective->spec.parameter_servers.replicas
+                             : effective->spec.workers.replicas;
     if (p.index >= replicas && !p.deleting) DeletePod(p);
   }
 
   if (created && !st.IsTrue(kCreated)) {
     Condition(kCreated, "True", "PodsCreated",
-              "created " + std::to_string(effective.spec.parameter_servers.replicas) +
-                  " parameter server and " + std::to_string(effective.spec.workers.replicas) +
+              "created " + std::to_string(effective->spec.parameter_servers.replicas) +
+                  " parameter server and " + std::to_string(effective->spec.workers.replicas) +
                   " worker pods",
               "Normal");
   }
-  if (workers_succeeded == effective.spec.workers.replicas) {
+  if (workers_succeeded == effective->spec.workers.replicas) {
     Condition(kSucceeded, "True", "AllWorkersSucceeded",
               "all " + std::to_string(workers_succeeded) + " workers succeeded", "Normal");
     Condition(kRunning, "False", "Succeeded", "the job succeeded");

@@ -305,9 +305,11 @@ StatusOr<nlohmann::json> RestClient::Create(const Resource& r, const std::string
   return impl_->Call("POST", path, body, kJson);
 }
 
-Status RestClient::Delete(const Resource& r, const std::string& ns, const std::string& name) {
-  const nlohmann::json options = {
+Status RestClient::Delete(const Resource& r, const std::string& ns, const std::string& name,
+                          const std::string& uid) {
+  nlohmann::json options = {
       {"kind", "DeleteOptions"}, {"apiVersion", "v1"}, {"propagationPolicy", "Background"}};
+  if (!uid.empty()) options["preconditions"] = {{"uid", uid}};
   return impl_->Call("DELETE", r.ObjectPath(ns, name), options.dump(), kJson).status();
 }
 

@@ -63,7 +63,7 @@ TEST_F(ExecutorTest, DeletingWhatIsGoneSucceedsOtherErrorsAreReturned) {
   JobView v = JobViewFromObject(JobObject());
   Plan plan;
   plan.status = v.status;
-  plan.actions.push_back({ActionType::kDeletePod, {}, "mnist-worker-0", "", "", ""});
+  plan.actions.push_back({ActionType::kDeletePod, {}, "mnist-worker-0", "", "", "", ""});
   auto r = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(r.ok()) << "already gone is fine";
   client_.fail_next = Unavailable("apiserver restarting");
@@ -72,9 +72,46 @@ TEST_F(ExecutorTest, DeletingWhatIsGoneSucceedsOtherErrorsAreReturned) {
   EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
 }
 
+TEST_F(ExecutorTest, StatusGoesFirstConditionalOnTheObservedVersion) {
+  nlohmann::json object = JobObject();
+  object["metadata"]["resourceVersion"] = "41";
+  JobView v = JobViewFromObject(object);
+  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
+  auto r = Execute(client_, v, plan, kNow);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_FALSE(client_.calls.empty());
+  EXPECT_EQ(client_.calls.front(),
+            "PATCH-STATUS /apis/ringtrain.io/v1alpha1/namespaces/team/"
+            "trainingjobs/mnist");
+  EXPECT_EQ(client_.last_status_patch["metadata"]["resourceVersion"], "41");
+  EXPECT_EQ(r->created_objects.size(), 6u);
+
+  // A conflict (the job changed since it was observed): nothing else is done.
+  client_.calls.clear();
+  client_.fail_next =
+      FailedPrecondition("PATCH ...: HTTP 409 Conflict: the object has been modified");
+  auto conflict = Execute(client_, v, plan, kNow);
+  EXPECT_EQ(conflict.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(client_.calls.size(), 1u) << "no action after a refused status write";
+}
+
+TEST_F(ExecutorTest, DeleteNamesTheUidItMeans) {
+  client_.objects["/api/v1/namespaces/team/pods/mnist-worker-0"] = {
+      {"metadata", {{"name", "mnist-worker-0"}, {"uid", "newer"}}}};
+  JobView v = JobViewFromObject(JobObject());
+  Plan plan;
+  plan.status = v.status;
+  plan.actions.push_back({ActionType::kDeletePod, {}, "mnist-worker-0", "older", "", "", ""});
+  auto r = Execute(client_, v, plan, kNow);
+  ASSERT_TRUE(r.ok()) << "the pod meant is gone: success";
+  EXPECT_EQ(r->deleted, 0);
+  EXPECT_TRUE(client_.objects.count("/api/v1/namespaces/team/pods/mnist-worker-0"))
+      << "the newer pod of the same name survives";
+}
+
 TEST_F(ExecutorTest, EventNamesTheJobAndReason) {
   JobView v = JobViewFromObject(JobObject());
-  Action a{ActionType::kEvent, {}, "", "Warning", "Restarting", "pod x failed"};
+  Action a{ActionType::kEvent, {}, "", "", "Warning", "Restarting", "pod x failed"};
   nlohmann::json e = MakeEvent(v, a, kNow);
   EXPECT_EQ(e["involvedObject"]["kind"], "TrainingJob");
   EXPECT_EQ(e["involvedObject"]["uid"], "u-1");
@@ -87,7 +124,7 @@ TEST_F(ExecutorTest, TtlDeletesTheJob) {
   JobView v = JobViewFromObject(JobObject());
   Plan plan;
   plan.status = v.status;
-  plan.actions.push_back({ActionType::kDeleteJob, {}, "mnist", "", "", ""});
+  plan.actions.push_back({ActionType::kDeleteJob, {}, "mnist", "", "", "", ""});
   ASSERT_TRUE(Execute(client_, v, plan, kNow).ok());
   EXPECT_THAT(
       client_.calls,

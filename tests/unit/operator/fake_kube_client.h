@@ -18,6 +18,7 @@ class FakeKubeClient : public kube::KubeClient {
   std::map<std::string, nlohmann::json> objects;  // path -> object
   std::vector<std::string> calls;                 // "CREATE <path>", ...
   Status fail_next;                               // returned once by the next call if set
+  nlohmann::json last_status_patch;               // the body of the last PatchStatus
 
   StatusOr<nlohmann::json> Get(const kube::Resource& r, const std::string& ns,
                                const std::string& name) override {
@@ -47,10 +48,17 @@ class FakeKubeClient : public kube::KubeClient {
     objects[path]["metadata"]["name"] = name;
     return objects[path];
   }
-  Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name) override {
+  using kube::KubeClient::Delete;
+  Status Delete(const kube::Resource& r, const std::string& ns, const std::string& name,
+                const std::string& uid) override {
     const std::string path = r.ObjectPath(ns, name);
     RT_RETURN_IF_ERROR(Call("DELETE " + path));
-    if (objects.erase(path) == 0) return NotFound(path);
+    auto it = objects.find(path);
+    if (it == objects.end()) return NotFound(path);
+    if (!uid.empty() && it->second["metadata"].value("uid", "") != uid) {
+      return FailedPrecondition("DELETE " + path + ": HTTP 409 Conflict: uid precondition");
+    }
+    objects.erase(it);
     return Status::Ok();
   }
   StatusOr<nlohmann::json> Patch(const kube::Resource& r, const std::string& ns,
@@ -75,6 +83,7 @@ class FakeKubeClient : public kube::KubeClient {
                                        const nlohmann::json& patch) override {
     const std::string path = r.ObjectPath(ns, name);
     RT_RETURN_IF_ERROR(Call("PATCH-STATUS " + path));
+    last_status_patch = patch;
     auto it = objects.find(path);
     if (it == objects.end()) return NotFound(path);
     it->second.merge_patch(patch);

@@ -381,6 +381,91 @@ TEST(PlannerTest, PodsBeyondTheReplicaCountAreDeleted) {
   EXPECT_THAT(Deletes(p), ::testing::ElementsAre("mnist-worker-1"));
 }
 
+// Regression: a stale cache (or an operator that died between its status write and the pod
+// deletions) showing the failed pod again must not count its failure a second time.
+TEST(PlannerTest, AFailureAlreadyHandledIsNotCountedAgain) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.status.start_time = kNow;
+  OwnedObjects o = AllPods(j, "Running");
+  for (size_t i = 0; i < o.pods.size(); ++i) o.pods[i].uid = "pod-uid-" + std::to_string(i);
+  o.pods[3].phase = "Failed";
+  o.pods[3].exit_code = 137;
+  Plan p = Reconcile(v, o, j);
+  ASSERT_EQ(p.status.restart_count, 1);
+  EXPECT_THAT(p.status.handled_failures, ::testing::ElementsAre("pod-uid-3"));
+  // The same observation again, with the status the first plan wrote.
+  v.status = p.status;
+  Plan again = Reconcile(v, o, j);
+  EXPECT_EQ(again.status.restart_count, 1);
+  EXPECT_EQ(Deletes(again).size(), 4u) << "the deletions are redone (they may have been lost)";
+  EXPECT_TRUE(Creates(again).empty()) << "no new pod while an old one may still be there";
+  EXPECT_THAT(Events(again), ::testing::Not(::testing::Contains("Warning:Restarting")));
+  // Deletions carry the UID they meant (the executor makes it a precondition).
+  for (const Action& a : again.actions) {
+    if (a.type == ActionType::kDeletePod) {
+      EXPECT_THAT(a.uid, HasSubstr("pod-uid-"));
+    }
+  }
+  // A new pod of the same name failing later is a new failure.
+  OwnedObjects later = AllPods(j, "Running");
+  later.pods[3].uid = "pod-uid-new";
+  later.pods[3].phase = "Failed";
+  later.pods[3].exit_code = 137;
+  Plan next = Reconcile(v, later, j);
+  EXPECT_EQ(next.status.restart_count, 2);
+}
+
+// Regression: an edit that does not parse used to fail a running job; it is refused instead.
+TEST(PlannerTest, AnInvalidEditOfARunningJobIsRefusedNotFatal) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.job.reset();
+  v.spec_error = "spec.workers.replicas: must be between 1 and 4096 (got 0)";
+  v.status.start_time = kNow;
+  SetCondition(v.status, kRunning, "True", "AllPodsRunning", "", kNow, 1);
+  Plan p = Reconcile(v, AllPods(j, "Running"), j);
+  EXPECT_FALSE(p.status.IsTrue(kFailed));
+  ASSERT_TRUE(p.status.IsTrue(kSpecChangeRefused));
+  EXPECT_EQ(p.status.Find(kSpecChangeRefused)->reason, "InvalidSpec");
+  EXPECT_THAT(p.status.Find(kSpecChangeRefused)->message, HasSubstr("spec.workers.replicas"));
+  EXPECT_TRUE(Deletes(p).empty());
+  EXPECT_EQ(p.status.phase, "Running");
+}
+
+// Regression: edits made while suspended used to be ignored on resume.
+TEST(PlannerTest, ResumeAppliesAnEditMadeWhileSuspended) {
+  auto original = MakeJob(1, 2);
+  auto edited = MakeJob(1, 3);
+  JobView v = MakeView(edited);
+  SetCondition(v.status, kSuspended, "True", "Suspended", "", kNow, 1);
+  OwnedObjects o;
+  o.config_map = o.ps_service = o.worker_service = true;
+  o.config_map_uid = "cm-uid";
+  // The suspension's pods are still terminating: wait for them.
+  PodView going = Pod(job::Role::kWorker, 0, "Running");
+  going.deleting = true;
+  o.pods.push_back(going);
+  Plan wait = Reconcile(v, o, original);
+  EXPECT_TRUE(Creates(wait).empty());
+  EXPECT_TRUE(wait.status.IsTrue(kSuspended));
+  o.pods.clear();
+  Plan p = Reconcile(v, o, original);
+  bool deleted_config_map = false;
+  for (const Action& a : p.actions) {
+    if (a.type == ActionType::kDeleteConfigMap) {
+      deleted_config_map = true;
+      EXPECT_EQ(a.uid, "cm-uid");
+    }
+  }
+  EXPECT_TRUE(deleted_config_map);
+  EXPECT_THAT(Creates(p), ::testing::UnorderedElementsAre(
+                              "ConfigMap/mnist-spec", "Pod/mnist-ps-0", "Pod/mnist-worker-0",
+                              "Pod/mnist-worker-1", "Pod/mnist-worker-2"));
+  EXPECT_FALSE(p.status.IsTrue(kSpecChangeRefused));
+  EXPECT_FALSE(p.status.IsTrue(kSuspended));
+}
+
 TEST(SetConditionTest, TransitionTimeMovesOnlyWithStatus) {
   JobStatus s;
   EXPECT_FALSE(SetCondition(s, kRunning, "False", "X", "m", kNow, 1)) << "never-held False";

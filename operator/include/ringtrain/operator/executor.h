@@ -1,12 +1,17 @@
 // Executor: applies a reconcile Plan through the KubeClient — the thin, effectful half of
-// reconcile. Creating what already exists and deleting what is already gone succeed (so a
-// retried or concurrent reconcile is harmless); the status is written (status subresource,
-// merge patch) only when the plan's status differs from the observed one. Events are best
-// effort: a failure to record one never fails the reconcile.
+// reconcile. The status is written first (status subresource, merge patch carrying the
+// observed metadata.resourceVersion, so a plan made from a stale view fails with a conflict
+// and nothing else is done), and only when the plan's status differs from the observed one;
+// then the actions. Creating what already exists and deleting what is already gone succeed
+// (so a retried or concurrent reconcile is harmless). Events are best effort: a failure to
+// record one never fails the reconcile.
 //
 // Thread-safety: stateless; safe from any thread if the client is.
 #ifndef RINGTRAIN_OPERATOR_EXECUTOR_H_
 #define RINGTRAIN_OPERATOR_EXECUTOR_H_
+
+#include <string>
+#include <vector>
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/operator/job_state.h"
@@ -15,15 +20,25 @@
 
 namespace ringtrain::op {
 
+// An object the executor created or deleted, for the controller's expectations of its cache.
+struct ObjectRef {
+  std::string plural;  // "pods", "configmaps", ...
+  std::string uid;
+};
+
 struct ExecuteResult {
   int created = 0;
   int deleted = 0;
   int events = 0;
   bool status_written = false;
+  std::vector<ObjectRef> created_objects;  // with the UIDs the server gave them
+  std::vector<ObjectRef> deleted_objects;  // deleted now (not those already gone)
 };
 
-// Applies every action, then the status. Returns the first error (the remaining actions are
-// still attempted; the caller requeues with backoff).
+// Writes the status, then applies every action. A failed status write returns its error at
+// once (FailedPrecondition for a conflict; NotFound is success: the job is gone); a failed
+// action returns the first error after the remaining actions were still attempted. The
+// caller requeues with backoff.
 StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, const Plan& plan,
                                 Time now);
 

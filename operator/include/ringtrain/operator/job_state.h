@@ -68,6 +68,10 @@ struct JobStatus {
   std::optional<Time> completion_time;
   int64_t observed_generation = 0;
   int restart_count = 0;  // failures retried, counted against backoffLimit
+  // UIDs of the failed pods the latest restart acted on. A restart deletes every pod, so a
+  // failed pod still seen with one of these UIDs (a stale cache, or an operator that crashed
+  // between writing this status and deleting the pods) is not counted again.
+  std::vector<std::string> handled_failures;
   std::optional<Progress> progress;
 
   bool operator==(const JobStatus&) const = default;
@@ -82,6 +86,7 @@ struct JobView {
   std::string name;
   std::string ns;
   std::string uid;
+  std::string resource_version;  // of the object observed; status writes are conditional on it
   int64_t generation = 0;
   bool deleting = false;
   std::optional<Time> creation_time;
@@ -97,6 +102,7 @@ struct JobView {
 // A pod owned by the job.
 struct PodView {
   std::string name;
+  std::string uid;
   job::Role role = job::Role::kWorker;
   int index = 0;
   std::string phase;  // Pending | Running | Succeeded | Failed | Unknown
@@ -109,6 +115,7 @@ struct PodView {
 struct OwnedObjects {
   bool config_map = false;
   std::string config_map_hash;  // spec hash recorded on the ConfigMap
+  std::string config_map_uid;
   bool ps_service = false;
   bool worker_service = false;
   std::vector<PodView> pods;

@@ -19,6 +19,13 @@
 //   finished + TTL elapsed  -> the TrainingJob is deleted
 //   spec edited while pods run (anything but runPolicy) -> refused: the job keeps running with
 //                              the spec it started with; condition SpecChangeRefused says so
+//                              (also for an edit that does not parse: the job is not failed)
+//   spec edited while suspended -> applies on resume: once the suspension's pods are gone,
+//                              the ConfigMap is replaced and the pods are built from the edit
+//   restart accounting      -> the failed pods a restart acted on are recorded by UID in the
+//                              status (handled_failures), which the executor writes BEFORE
+//                              deleting anything, so a stale cache or an operator restart
+//                              never counts one failure twice
 #ifndef RINGTRAIN_OPERATOR_PLANNER_H_
 #define RINGTRAIN_OPERATOR_PLANNER_H_
 
@@ -37,16 +44,18 @@ namespace ringtrain::op {
 inline constexpr char kSpecChangeRefused[] = "SpecChangeRefused";
 
 enum class ActionType {
-  kCreate,     // create `object`
-  kDeletePod,  // delete pod `name`
-  kDeleteJob,  // delete the TrainingJob itself (TTL)
-  kEvent,      // record a Kubernetes Event
+  kCreate,           // create `object`
+  kDeletePod,        // delete pod `name`
+  kDeleteConfigMap,  // delete ConfigMap `name` (the old spec of a job resumed after an edit)
+  kDeleteJob,        // delete the TrainingJob itself (TTL)
+  kEvent,            // record a Kubernetes Event
 };
 
 struct Action {
   ActionType type;
   nlohmann::json object;   // kCreate
-  std::string name;        // kDeletePod
+  std::string name;        // kDeletePod, kDeleteConfigMap
+  std::string uid;         // kDeletePod, kDeleteConfigMap: the object meant (a precondition)
   std::string event_type;  // kEvent: Normal | Warning
   std::string reason;      // kEvent
   std::string message;     // kEvent

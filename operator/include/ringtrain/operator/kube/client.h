@@ -80,8 +80,15 @@ class KubeClient {
                                         const ListOptions& options) = 0;
   virtual StatusOr<nlohmann::json> Create(const Resource& r, const std::string& ns,
                                           const nlohmann::json& object) = 0;
-  // Deletes with propagationPolicy=Background. NotFound if already gone.
-  virtual Status Delete(const Resource& r, const std::string& ns, const std::string& name) = 0;
+  // Deletes with propagationPolicy=Background. NotFound if already gone. With a non-empty
+  // `uid`, only the object of that UID: if the name now belongs to another object (deleted and
+  // re-created meanwhile) the server refuses with 409 Conflict (FailedPrecondition) and
+  // deletes nothing.
+  virtual Status Delete(const Resource& r, const std::string& ns, const std::string& name,
+                        const std::string& uid) = 0;
+  Status Delete(const Resource& r, const std::string& ns, const std::string& name) {
+    return Delete(r, ns, name, "");
+  }
   virtual StatusOr<nlohmann::json> Patch(const Resource& r, const std::string& ns,
                                          const std::string& name, PatchType type,
                                          const nlohmann::json& patch) = 0;

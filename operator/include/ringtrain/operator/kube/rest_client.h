@@ -65,7 +65,9 @@ class RestClient final : public KubeClient {
                                 const ListOptions& options) override;
   StatusOr<nlohmann::json> Create(const Resource& r, const std::string& ns,
                                   const nlohmann::json& object) override;
-  Status Delete(const Resource& r, const std::string& ns, const std::string& name) override;
+  using KubeClient::Delete;
+  Status Delete(const Resource& r, const std::string& ns, const std::string& name,
+                const std::string& uid) override;
   StatusOr<nlohmann::json> Patch(const Resource& r, const std::string& ns, const std::string& name,
                                  PatchType type, const nlohmann::json& patch) override;
   StatusOr<nlohmann::json> Update(const Resource& r, const std::string& ns,

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# operator_e2e.sh — the operator as users meet it, against a real kube-apiserver + etcd, with
+# the real helm and kubectl:
+#   helm install of charts/ringtrain (CRD, RBAC, Deployment); the operator binary runs outside
+#   the cluster (nothing runs pods here) with the token of the chart's own ServiceAccount, so
+#   the chart's least-privilege RBAC is what it gets; kubectl apply of the example; kubectl get
+#   (printer columns), describe, wait --for=condition=Succeeded once the test, playing the
+#   kubelet, marks the workers succeeded; schema-invalid specs rejected naming the field; the
+#   operator's /healthz, /readyz and /metrics; a standby replica taking over the Lease when the
+#   leader stops; a restarted operator creating no duplicates; helm uninstall.
+# Prints "ok"/"FAIL" per check and "N passed, M failed" last; exit 0 only if all passed.
+#
+# Usage: operator_e2e.sh OPERATOR_BINARY
+# RINGTRAIN_KEEP_E2E_DIR=1 keeps the temp dir (logs) after the run.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cpdir="$root/tests/controlplane"
+operator="${1:?usage: operator_e2e.sh OPERATOR_BINARY}"
+CHECKS_NAME="operator e2e"
+source "$cpdir/checks.sh"
+source "$cpdir/lib.sh"
+
+if ! bin="$("$cpdir/build.sh" | tail -n 1)" || [[ ! -x "$bin/kubectl" ]]; then
+  fail "control-plane binaries (tests/controlplane/build.sh)"
+  finish
+fi
+kubectl="$bin/kubectl"
+helm="$bin/helm"
+work="$(mktemp -d "${TMPDIR:-/tmp}/ringtrain-e2e.XXXXXX")"
+op_pids=()
+cleanup() {
+  for pid in "${op_pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${op_pids[@]}"; do wait "$pid" 2>/dev/null; done
+  "$cpdir/stop.sh" "$work/cp" >/dev/null 2>&1
+  if [[ "${RINGTRAIN_KEEP_E2E_DIR:-0}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+if ! out="$(RINGTRAIN_CONTROLPLANE_BIN="$bin" "$cpdir/start.sh" "$work/cp" 2>&1)"; then
+  fail "start.sh" "$out"
+  finish
+fi
+source "$work/cp/env"
+export HELM_CACHE_HOME="$work/helm/cache" HELM_CONFIG_HOME="$work/helm/config" \
+  HELM_DATA_HOME="$work/helm/data"
+
+# wait_for SECONDS CMD...: polls CMD every 0.2 s until it succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+# The kubelet's part: pod POD (namespace NS) reports PHASE and, once terminated, EXIT.
+set_pod() {
+  local ns="$1" pod="$2" phase="$3" code="${4:-0}" state ready=false
+  case "$phase" in
+    Running) state='{"running":{"startedAt":"2026-12-01T00:00:00Z"}}'; ready=true ;;
+    *) state="{\"terminated\":{\"exitCode\":$code,\"reason\":\"Completed\"}}" ;;
+  esac
+  "$kubectl" -n "$ns" patch pod "$pod" --subresource=status --type=merge -p \
+    "{\"status\":{\"phase\":\"$phase\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"$([[ $ready == true ]] && echo True || echo False)\"}],
+      \"containerStatuses\":[{\"name\":\"main\",\"image\":\"ringtrain/runtime:0.1.0\",\"imageID\":\"\",
+      \"ready\":$ready,\"restartCount\":0,\"state\":$state}]}}" >/dev/null
+}
+pod_count() { "$kubectl" -n "$1" get pods -l "ringtrain.io/job-name=$2" --no-headers 2>/dev/null | wc -l; }
+has_pods() { [[ "$(pod_count "$1" "$2")" == "$3" ]]; }
+phase_is() { [[ "$("$kubectl" -n "$1" get tj "$2" -o 'jsonpath={.status.phase}')" == "$3" ]]; }
+
+# ---- helm install ----------------------------------------------------------------
+check "helm install charts/ringtrain" "$helm" install ringtrain "$root/charts/ringtrain" \
+  --namespace ringtrain-system --create-namespace --set leaderElection=true
+check_out "the CRD came with the chart" 'trainingjobs.ringtrain.io' "$kubectl" get crd
+check "CRD established" "$kubectl" wait --for condition=established --timeout=60s \
+  crd/trainingjobs.ringtrain.io
+check_out "the operator Deployment exists" '^ringtrain-operator ' \
+  "$kubectl" -n ringtrain-system get deploy --no-headers
+
+# The operator runs here as the chart's ServiceAccount: only the chart's RBAC applies.
+sa="$("$kubectl" -n ringtrain-system get deploy ringtrain-operator \
+  -o 'jsonpath={.spec.template.spec.serviceAccountName}')"
+token="$("$kubectl" -n ringtrain-system create token "$sa" --duration=2h 2>&1)" ||
+  fail "kubectl create token $sa" "$token"
+cat >"$work/operator.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "$RINGTRAIN_APISERVER_URL", certificate-authority: "$RINGTRAIN_CA_FILE"}}]
+users: [{name: operator, user: {token: "$token"}}]
+contexts: [{name: c, context: {cluster: c, user: operator, namespace: ringtrain-system}}]
+current-context: c
+EOF
+check_out "the operator's account may not read Secrets" '^no$' \
+  sh -c "'$kubectl' --kubeconfig '$work/operator.kubeconfig' auth can-i get secrets -A || true"
+check_out "the operator's account may not patch Deployments" '^no$' \
+  sh -c "'$kubectl' --kubeconfig '$work/operator.kubeconfig' auth can-i patch deployments -A || true"
+check_out "the operator's account may create pods" '^yes$' \
+  "$kubectl" --kubeconfig "$work/operator.kubeconfig" auth can-i create pods -n ml
+
+# start_operator NAME: runs an operator replica (leader election on); its ports in
+# $work/NAME.ports ("health metrics"), its log in $work/NAME.log.
+start_operator() {
+  local name="$1" hp mp
+  hp="$(cp_free_port)"
+  mp="$(cp_free_port)"
+  echo "$hp $mp" >"$work/$name.ports"
+  "$operator" --kubeconfig "$work/operator.kubeconfig" --leader-elect \
+    --lease-namespace ringtrain-system --identity "$name" \
+    --health-probe-bind-address "127.0.0.1:$hp" --metrics-bind-address "127.0.0.1:$mp" \
+    >>"$work/$name.log" 2>&1 &
+  op_pids+=($!)
+  eval "${name//-/_}_pid=$!"
+}
+port_of() { cut -d' ' -f"$2" "$work/$1.ports"; }
+http_get() { curl -fsS --max-time 5 "http://127.0.0.1:$1$2"; }
+
+start_operator op-a
+if wait_for 30 http_get "$(port_of op-a 1)" /readyz; then ok "op-a: /readyz"; else
+  fail "op-a: /readyz" "$(tail -20 "$work/op-a.log")"
+fi
+check_out "op-a: /healthz ok" '^ok$' http_get "$(port_of op-a 1)" /healthz
+if wait_for 30 sh -c "curl -fsS http://127.0.0.1:$(port_of op-a 2)/metrics | grep -q '^ringtrain_operator_leader 1'"; then
+  ok "op-a leads (ringtrain_operator_leader 1)"
+else
+  fail "op-a leads" "$(tail -20 "$work/op-a.log")"
+fi
+start_operator op-b
+if wait_for 30 http_get "$(port_of op-b 1)" /readyz; then ok "op-b (standby): /readyz"; else
+  fail "op-b (standby): /readyz" "$(tail -20 "$work/op-b.log")"
+fi
+check_out "op-b stands by" '^ringtrain_operator_leader 0' \
+  sh -c "curl -fsS http://127.0.0.1:$(port_of op-b 2)/metrics"
+check_out "the Lease names op-a" '^op-a$' \
+  "$kubectl" -n ringtrain-system get lease ringtrain-operator -o 'jsonpath={.spec.holderIdentity}'
+
+# ---- kubectl apply of the example --------------------------------------------------
+check "kubectl create namespace ml" "$kubectl" create namespace ml
+check "kubectl apply -f examples/fashion-mnist.yaml" \
+  "$kubectl" -n ml apply -f "$root/examples/fashion-mnist.yaml"
+if wait_for 30 has_pods ml fashion-mnist 4; then ok "4 pods created (2 PS, 2 workers)"; else
+  fail "4 pods created" "$("$kubectl" -n ml get pods 2>&1; tail -20 "$work/op-a.log")"
+fi
+check_out "headless services" '^fashion-mnist-ps +ClusterIP +None' \
+  "$kubectl" -n ml get svc --no-headers
+check_out "kubectl get tj: printer columns" \
+  '^NAME +PHASE +READY +WORKERS +PS +STEP +LOSS +ACCURACY +AGE$' "$kubectl" -n ml get tj
+check_out "kubectl get tj -o wide: epoch and samples/s" 'EPOCH .*SAMPLES/S' \
+  "$kubectl" -n ml get tj -o wide
+check_out "kubectl get tj fashion-mnist: Created, 2 workers, 2 PS" \
+  '^fashion-mnist +Created +0 +2 +2 ' "$kubectl" -n ml get tj fashion-mnist --no-headers
+for p in fashion-mnist-ps-0 fashion-mnist-ps-1 fashion-mnist-worker-0 fashion-mnist-worker-1; do
+  set_pod ml "$p" Running
+done
+if wait_for 30 phase_is ml fashion-mnist Running; then ok "phase Running"; else
+  fail "phase Running" "$("$kubectl" -n ml get tj -o yaml | tail -40)"
+fi
+check_out "kubectl get tj: Running, 2 ready" '^fashion-mnist +Running +2 +2 +2 ' \
+  "$kubectl" -n ml get tj fashion-mnist --no-headers
+
+# The leader stops (SIGTERM): it hands the Lease back and op-b takes over at once.
+kill -TERM "$op_a_pid"
+wait "$op_a_pid"
+check_out "op-a exits 0 on SIGTERM" '^0$' echo "$?"
+if wait_for 10 sh -c "curl -fsS http://127.0.0.1:$(port_of op-b 2)/metrics | grep -q '^ringtrain_operator_leader 1'"; then
+  ok "op-b took over the Lease"
+else
+  fail "op-b took over the Lease" "$(tail -20 "$work/op-b.log")"
+fi
+
+set_pod ml fashion-mnist-worker-0 Succeeded 0
+set_pod ml fashion-mnist-worker-1 Succeeded 0
+check "kubectl wait --for=condition=Succeeded" \
+  "$kubectl" -n ml wait --for=condition=Succeeded tj/fashion-mnist --timeout=60s
+check_out "kubectl get tj: Succeeded" '^fashion-mnist +Succeeded ' \
+  "$kubectl" -n ml get tj fashion-mnist --no-headers
+if wait_for 30 has_pods ml fashion-mnist 2; then ok "cleanPodPolicy Running: the servers went"; else
+  fail "cleanPodPolicy Running: the servers went" "$("$kubectl" -n ml get pods 2>&1)"
+fi
+check_out "kubectl describe shows the Succeeded condition" 'Reason: +AllWorkersSucceeded' \
+  "$kubectl" -n ml describe tj fashion-mnist
+check_out "kubectl describe shows events" 'Normal +AllWorkersSucceeded' \
+  "$kubectl" -n ml describe tj fashion-mnist
+
+# ---- an operator restarted mid-job creates no duplicates -----------------------------
+sed -e 's/name: fashion-mnist$/name: second/' "$root/examples/fashion-mnist.yaml" >"$work/second.yaml"
+check "kubectl apply a second job" "$kubectl" -n ml apply -f "$work/second.yaml"
+wait_for 30 has_pods ml second 4 || fail "second: 4 pods" "$("$kubectl" -n ml get pods 2>&1)"
+uids_before="$("$kubectl" -n ml get pods -l ringtrain.io/job-name=second -o 'jsonpath={.items[*].metadata.uid}')"
+kill -TERM "$op_b_pid"
+wait "$op_b_pid"
+start_operator op-c
+wait_for 30 sh -c "curl -fsS http://127.0.0.1:$(port_of op-c 2)/metrics | grep -q '^ringtrain_operator_leader 1'" ||
+  fail "op-c leads" "$(tail -20 "$work/op-c.log")"
+sleep 1
+uids_after="$("$kubectl" -n ml get pods -l ringtrain.io/job-name=second -o 'jsonpath={.items[*].metadata.uid}')"
+check_out "the restarted operator kept the pods (same UIDs, no duplicates)" '^same$' \
+  sh -c "[ '$uids_before' = '$uids_after' ] && echo same || echo 'before: $uids_before after: $uids_after'"
+check_out "op-c: reconciles counted in /metrics" 'ringtrain_operator_reconciles_total\{result="success"\} [1-9]' \
+  sh -c "curl -fsS http://127.0.0.1:$(port_of op-c 2)/metrics"
+
+# ---- the API server refuses bad specs, naming the field --------------------------------
+python3 - "$root/tests/crd/cases/invalid.yaml" "$work/invalid" <<'PY'
+import os, sys, yaml
+os.makedirs(sys.argv[2], exist_ok=True)
+n = 0
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    want = doc["metadata"].get("annotations", {}).get("test.ringtrain.io/api-error")
+    if not want:
+        continue
+    with open(os.path.join(sys.argv[2], f"{n:03d}.yaml"), "w") as f:
+        yaml.safe_dump(doc, f)
+    with open(os.path.join(sys.argv[2], f"{n:03d}.want"), "w") as f:
+        f.write(want)
+    n += 1
+PY
+rejected=0
+total=0
+for f in "$work"/invalid/*.yaml; do
+  total=$((total + 1))
+  want="$(cat "${f%.yaml}.want")"
+  if out="$("$kubectl" -n ml create -f "$f" 2>&1)"; then
+    fail "rejected: $(basename "$f") (it was accepted)" "$out"
+  elif grep -qF -- "$want" <<<"$out"; then
+    rejected=$((rejected + 1))
+  else
+    fail "rejected naming the field: $(basename "$f") (wanted: $want)" "$out"
+  fi
+done
+check_out "the API server rejected $rejected of $total invalid specs, naming the field" '^yes$' \
+  sh -c "[ $rejected -eq $total ] && [ $total -ge 10 ] && echo yes"
+
+# ---- helm uninstall ---------------------------------------------------------------------
+kill -TERM "$op_c_pid"
+wait "$op_c_pid"
+check "helm uninstall" "$helm" uninstall ringtrain --namespace ringtrain-system --wait --timeout 60s
+check_fails "the Deployment is gone" 'NotFound' "$kubectl" -n ringtrain-system get deploy ringtrain-operator
+finish

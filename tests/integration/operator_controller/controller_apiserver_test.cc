@@ -1,0 +1,523 @@
+// The controller against a real kube-apiserver + etcd (one control plane for this executable;
+// each test has a namespace and a controller of its own). Nothing runs pods: the test plays
+// the kubelet, setting pod phases and exit codes through the pods' status subresource.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "control_plane.h"
+#include "ringtrain/operator/controller.h"
+#include "ringtrain/operator/resources.h"
+
+namespace ringtrain::op {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+using SteadyClock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+
+const kube::Resource kNamespaces{"", "v1", "namespaces", false};
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto cp = testing::ControlPlane::Start();
+    if (!cp.ok()) {
+      setup_error_ = new std::string(cp.status().ToString());
+      return;
+    }
+    cp_ = std::move(cp).value().release();
+    Status crd = cp_->InstallCrd();
+    if (!crd.ok()) {
+      setup_error_ = new std::string(crd.ToString());
+      return;
+    }
+    kube::ClientOptions options;
+    options.request_timeout = seconds(20);
+    options.watch_read_timeout = seconds(90);
+    auto client = cp_->Client(options);
+    if (!client.ok()) {
+      setup_error_ = new std::string(client.status().ToString());
+      return;
+    }
+    client_ = std::move(client).value().release();
+  }
+
+  static void TearDownTestSuite() {
+    delete client_;
+    client_ = nullptr;
+    delete cp_;
+    cp_ = nullptr;
+    delete setup_error_;
+    setup_error_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (setup_error_ != nullptr) GTEST_FAIL() << *setup_error_;
+    std::string name = "c-";
+    for (char c : std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+      name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    ns_ = name.substr(0, 63);
+    auto created = client_->Create(kNamespaces, "", {{"metadata", {{"name", ns_}}}});
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+  }
+
+  void TearDown() override { StopController(); }
+
+  void StartController() {
+    ControllerOptions options;
+    options.ns = ns_;
+    options.workers = 2;
+    options.watch_timeout = seconds(30);
+    options.log = [](const std::string& line) {
+      std::fprintf(stderr, "operator: %s\n", line.c_str());
+    };
+    controller_ = std::make_unique<Controller>(*client_, options);
+    Status s = controller_->Start(seconds(30));
+    ASSERT_TRUE(s.ok()) << s.ToString();
+  }
+  void StopController() { controller_.reset(); }
+
+  // A small valid job: `ps` servers, `workers` workers; `run_policy` merged into runPolicy.
+  Json Job(const std::string& name, int ps, int workers, const Json& run_policy = Json::object()) {
+    Json j = {{"apiVersion", "ringtrain.io/v1alpha1"},
+              {"kind", "TrainingJob"},
+              {"metadata", {{"name", name}, {"namespace", ns_}}},
+              {"spec",
+               {{"image", "ringtrain/runtime:test"},
+                {"model", {{"type", "softmax"}}},
+                {"dataset",
+                 {{"train",
+                   {{"images", "file:///data/train-images.gz"},
+                    {"labels", "file:///data/train-labels.gz"}}}}},
+                {"parameterServers",
+                 {{"replicas", ps}, {"resources", {{"requests", {{"cpu", "500m"}}}}}}},
+                {"workers",
+                 {{"replicas", workers},
+                  {"resources", {{"requests", {{"cpu", "1"}, {"memory", "1Gi"}}}}}}},
+                {"runPolicy", run_policy}}}};
+    return j;
+  }
+
+  Json CreateJob(const Json& job) {
+    auto created = client_->Create(kube::TrainingJobs(), ns_, job);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return created.ok() ? *created : Json();
+  }
+
+  // The job, with an empty status object if it has none yet.
+  Json GetJob(const std::string& name) {
+    auto got = client_->Get(kube::TrainingJobs(), ns_, name);
+    Json j = got.ok() ? *got : Json::object();
+    if (!j.contains("status") || !j["status"].is_object()) j["status"] = Json::object();
+    return j;
+  }
+
+  std::map<std::string, Json> Pods(const std::string& job) {
+    kube::ListOptions o;
+    o.label_selector = std::string(kLabelJobName) + "=" + job;
+    auto list = client_->List(kube::Pods(), ns_, o);
+    std::map<std::string, Json> out;
+    if (!list.ok()) return out;
+    for (const Json& p : (*list)["items"]) out[p["metadata"]["name"]] = p;
+    return out;
+  }
+
+  // Polls `done` every 50 ms until it holds or `timeout` passes.
+  static bool WaitUntil(const std::function<bool()>& done, milliseconds timeout = seconds(30)) {
+    const auto deadline = SteadyClock::now() + timeout;
+    while (SteadyClock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return done();
+  }
+
+  bool WaitForPhase(const std::string& job, const std::string& phase,
+                    milliseconds timeout = seconds(30)) {
+    return WaitUntil([&] { return GetJob(job)["status"].value("phase", "") == phase; }, timeout);
+  }
+
+  bool WaitForPods(const std::string& job, size_t n) {
+    return WaitUntil([&] {
+      auto pods = Pods(job);
+      return pods.size() == n && std::none_of(pods.begin(), pods.end(), [](const auto& p) {
+               return p.second["metadata"].contains("deletionTimestamp");
+             });
+    });
+  }
+
+  // What a kubelet reports: phase, readiness and (once terminated) the exit code.
+  void SetPod(const std::string& pod, const std::string& phase, int exit_code = 0) {
+    Json container = {{"name", "main"},    {"image", "ringtrain/runtime:test"},
+                      {"imageID", ""},     {"ready", phase == "Running"},
+                      {"restartCount", 0}, {"state", Json::object()}};
+    if (phase == "Running") {
+      container["state"] = {{"running", {{"startedAt", "2026-12-01T00:00:00Z"}}}};
+    } else if (phase == "Succeeded" || phase == "Failed") {
+      container["state"] = {
+          {"terminated",
+           {{"exitCode", exit_code}, {"reason", exit_code == 0 ? "Completed" : "Error"}}}};
+    }
+    Json status = {
+        {"phase", phase},
+        {"conditions", {{{"type", "Ready"}, {"status", phase == "Running" ? "True" : "False"}}}},
+        {"containerStatuses", {container}}};
+    auto patched = client_->PatchStatus(kube::Pods(), ns_, pod, {{"status", status}});
+    ASSERT_TRUE(patched.ok()) << pod << ": " << patched.status().ToString();
+  }
+
+  void SetAll(const std::string& job, const std::string& phase) {
+    for (const auto& [name, pod] : Pods(job)) SetPod(name, phase);
+  }
+
+  static Json Condition(const Json& job, const std::string& type) {
+    for (const Json& c : job["status"].value("conditions", Json::array())) {
+      if (c["type"] == type) return c;
+    }
+    return Json::object();
+  }
+
+  static std::string Env(const Json& pod, const std::string& name) {
+    for (const Json& e : pod["spec"]["containers"][0]["env"]) {
+      if (e["name"] == name) return e["value"];
+    }
+    return "<unset>";
+  }
+
+  std::vector<std::string> EventReasons(const std::string& job) {
+    auto list = client_->List(kube::Events(), ns_, {});
+    std::vector<std::string> out;
+    if (!list.ok()) return out;
+    for (const Json& e : (*list)["items"]) {
+      if (e["involvedObject"]["name"] == job) out.push_back(e["reason"]);
+    }
+    return out;
+  }
+
+  static testing::ControlPlane* cp_;
+  static kube::RestClient* client_;
+  static std::string* setup_error_;
+  std::string ns_;
+  std::unique_ptr<Controller> controller_;
+};
+
+testing::ControlPlane* ControllerTest::cp_ = nullptr;
+kube::RestClient* ControllerTest::client_ = nullptr;
+std::string* ControllerTest::setup_error_ = nullptr;
+
+TEST_F(ControllerTest, CreatesConfigMapServicesAndPodsWithThePodContract) {
+  StartController();
+  const Json job = CreateJob(Job("mnist", 2, 3));
+  ASSERT_TRUE(WaitForPods("mnist", 5));
+  ASSERT_TRUE(WaitForPhase("mnist", "Created"));
+  const std::string uid = job["metadata"]["uid"];
+
+  auto pods = Pods("mnist");
+  const Json& w1 = pods.at("mnist-worker-1");
+  EXPECT_EQ(w1["spec"]["hostname"], "mnist-worker-1");
+  EXPECT_EQ(w1["spec"]["subdomain"], "mnist-worker");
+  EXPECT_EQ(w1["spec"]["restartPolicy"], "Never");
+  EXPECT_EQ(w1["spec"]["containers"][0]["image"], "ringtrain/runtime:test");
+  EXPECT_EQ(w1["spec"]["containers"][0]["args"], Json::array({"worker"}));
+  EXPECT_EQ(w1["spec"]["containers"][0]["resources"]["requests"]["memory"], "1Gi");
+  EXPECT_EQ(pods.at("mnist-ps-0")["spec"]["containers"][0]["resources"]["requests"]["cpu"], "500m");
+  EXPECT_EQ(Env(w1, "RINGTRAIN_ROLE"), "worker");
+  EXPECT_EQ(Env(w1, "RINGTRAIN_INDEX"), "1");
+  EXPECT_EQ(Env(w1, "RINGTRAIN_NUM_PS"), "2");
+  EXPECT_EQ(Env(w1, "RINGTRAIN_NUM_WORKERS"), "3");
+  EXPECT_EQ(Env(w1, "RINGTRAIN_JOB_NAME"), "mnist");
+  EXPECT_EQ(Env(w1, "RINGTRAIN_PS_ENDPOINTS"), "tcp://mnist-ps-0.mnist-ps." + ns_ +
+                                                   ".svc:7070,tcp://mnist-ps-1.mnist-ps." + ns_ +
+                                                   ".svc:7070");
+  EXPECT_EQ(Env(pods.at("mnist-ps-1"), "RINGTRAIN_BIND"), "tcp://*:7070");
+  EXPECT_EQ(Env(w1, "RINGTRAIN_SPEC_PATH"), "/etc/ringtrain/job.json");
+  const Json& owner = w1["metadata"]["ownerReferences"][0];
+  EXPECT_EQ(owner["uid"], uid);
+  EXPECT_EQ(owner["controller"], true);
+  EXPECT_EQ(owner["kind"], "TrainingJob");
+  EXPECT_EQ(w1["metadata"]["labels"]["ringtrain.io/role"], "worker");
+  EXPECT_EQ(w1["metadata"]["labels"]["ringtrain.io/index"], "1");
+
+  auto ps_svc = client_->Get(kube::Services(), ns_, "mnist-ps");
+  ASSERT_TRUE(ps_svc.ok()) << ps_svc.status().ToString();
+  EXPECT_EQ((*ps_svc)["spec"]["clusterIP"], "None");
+  EXPECT_EQ((*ps_svc)["spec"]["ports"][0]["port"], 7070);
+  EXPECT_TRUE(client_->Get(kube::Services(), ns_, "mnist-worker").ok());
+  auto cm = client_->Get(kube::ConfigMaps(), ns_, "mnist-spec");
+  ASSERT_TRUE(cm.ok()) << cm.status().ToString();
+  const Json spec = Json::parse((*cm)["data"]["job.json"].get<std::string>());
+  EXPECT_EQ(spec["spec"]["workers"]["replicas"], 3);
+
+  const Json now = GetJob("mnist");
+  EXPECT_EQ(Condition(now, "Created")["status"], "True");
+  EXPECT_EQ(now["status"]["replicaStatuses"]["workers"]["active"], 3);
+  EXPECT_EQ(now["status"]["observedGeneration"], 1);
+  EXPECT_TRUE(WaitUntil([&] {
+    auto r = EventReasons("mnist");
+    return std::find(r.begin(), r.end(), "PodsCreated") != r.end();
+  }));
+}
+
+TEST_F(ControllerTest, NeverTouchesObjectsItDoesNotOwn) {
+  // A pod with the job's name and labels, made by someone else (no ownerReference).
+  Json stranger = {{"apiVersion", "v1"},
+                   {"kind", "Pod"},
+                   {"metadata",
+                    {{"name", "mnist-worker-5"},
+                     {"labels",
+                      {{kLabelJobName, "mnist"},
+                       {kLabelManagedBy, kManagedBy},
+                       {kLabelRole, "worker"},
+                       {kLabelIndex, "5"}}}}},
+                   {"spec", {{"containers", {{{"name", "c"}, {"image", "busybox"}}}}}}};
+  ASSERT_TRUE(client_->Create(kube::Pods(), ns_, stranger).ok());
+  StartController();
+  CreateJob(Job("mnist", 1, 1));
+  ASSERT_TRUE(WaitForPods("mnist", 3));  // its two and the stranger
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Running"));
+  EXPECT_TRUE(client_->Get(kube::Pods(), ns_, "mnist-worker-5").ok())
+      << "an index beyond the replicas, but not ours: left alone";
+}
+
+TEST_F(ControllerTest, SucceedsWhenEveryWorkerSucceedsAndCleansRunningPods) {
+  StartController();
+  CreateJob(Job("mnist", 2, 2));
+  ASSERT_TRUE(WaitForPods("mnist", 4));
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Running"));
+  EXPECT_EQ(GetJob("mnist")["status"]["replicaStatuses"]["workers"]["ready"], 2);
+  SetPod("mnist-worker-0", "Succeeded");
+  // One worker done is not the job done.
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(GetJob("mnist")["status"]["phase"], "Running");
+  SetPod("mnist-worker-1", "Succeeded");
+  ASSERT_TRUE(WaitForPhase("mnist", "Succeeded"));
+  const Json done = GetJob("mnist");
+  EXPECT_EQ(Condition(done, "Succeeded")["reason"], "AllWorkersSucceeded");
+  EXPECT_EQ(Condition(done, "Running")["status"], "False");
+  EXPECT_TRUE(done["status"].contains("completionTime"));
+  // cleanPodPolicy Running (the default): the servers go, the finished workers stay.
+  ASSERT_TRUE(WaitUntil([&] { return Pods("mnist").size() == 2; }));
+  EXPECT_EQ(Pods("mnist").count("mnist-worker-0"), 1u);
+}
+
+TEST_F(ControllerTest, CleanPodPolicyAllAndNone) {
+  StartController();
+  CreateJob(Job("all", 1, 1, {{"cleanPodPolicy", "All"}}));
+  CreateJob(Job("none", 1, 1, {{"cleanPodPolicy", "None"}}));
+  ASSERT_TRUE(WaitForPods("all", 2));
+  ASSERT_TRUE(WaitForPods("none", 2));
+  for (const std::string job : {"all", "none"}) {
+    SetPod(job + "-ps-0", "Running");
+    SetPod(job + "-worker-0", "Succeeded");
+  }
+  ASSERT_TRUE(WaitForPhase("all", "Succeeded"));
+  ASSERT_TRUE(WaitForPhase("none", "Succeeded"));
+  EXPECT_TRUE(WaitUntil([&] { return Pods("all").empty(); }));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(Pods("none").size(), 2u);
+}
+
+TEST_F(ControllerTest, RetryableFailureRestartsTheJobUntilTheBackoffLimit) {
+  StartController();
+  CreateJob(Job("mnist", 1, 2, {{"restartPolicy", "ExitCode"}, {"backoffLimit", 1}}));
+  ASSERT_TRUE(WaitForPods("mnist", 3));
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Running"));
+  const std::string old_uid = Pods("mnist").at("mnist-worker-1")["metadata"]["uid"];
+  SetPod("mnist-worker-1", "Failed", 137);  // killed by SIGKILL: retryable
+  // Every pod goes and comes back (new UIDs): one restart.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto pods = Pods("mnist");
+    return pods.size() == 3 && pods.count("mnist-worker-1") &&
+           pods.at("mnist-worker-1")["metadata"]["uid"] != old_uid &&
+           pods.at("mnist-worker-1")["status"].value("phase", "") == "Pending";
+  }));
+  Json job = GetJob("mnist");
+  EXPECT_EQ(job["status"]["restartCount"], 1);
+  EXPECT_EQ(job["status"]["replicaStatuses"]["workers"]["restarts"], 1);
+  EXPECT_THAT(Condition(job, "Restarting")["message"].get<std::string>(),
+              HasSubstr("mnist-worker-1 failed with exit code 137"));
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Running"));
+  EXPECT_EQ(Condition(GetJob("mnist"), "Restarting")["status"], "False");
+
+  SetPod("mnist-ps-0", "Failed", 143);
+  ASSERT_TRUE(WaitForPhase("mnist", "Failed"));
+  job = GetJob("mnist");
+  EXPECT_EQ(Condition(job, "Failed")["reason"], "BackoffLimitExceeded");
+  EXPECT_EQ(job["status"]["restartCount"], 1) << "counted once per failure";
+  EXPECT_TRUE(WaitUntil([&] {
+    auto r = EventReasons("mnist");
+    return std::count(r.begin(), r.end(), "Restarting") == 1 &&
+           std::count(r.begin(), r.end(), "BackoffLimitExceeded") == 1;
+  }));
+}
+
+TEST_F(ControllerTest, PermanentExitCodeFailsAtOnce) {
+  StartController();
+  CreateJob(Job("mnist", 1, 1, {{"restartPolicy", "ExitCode"}, {"backoffLimit", 5}}));
+  ASSERT_TRUE(WaitForPods("mnist", 2));
+  SetAll("mnist", "Running");
+  SetPod("mnist-worker-0", "Failed", 1);
+  ASSERT_TRUE(WaitForPhase("mnist", "Failed"));
+  const Json job = GetJob("mnist");
+  EXPECT_EQ(Condition(job, "Failed")["reason"], "PermanentExitCode");
+  EXPECT_EQ(job["status"]["restartCount"], 0);
+  // cleanPodPolicy Running: the running server is deleted, the failed worker kept for its logs.
+  ASSERT_TRUE(WaitUntil([&] { return Pods("mnist").size() == 1; }));
+  EXPECT_EQ(Pods("mnist").count("mnist-worker-0"), 1u);
+}
+
+TEST_F(ControllerTest, ActiveDeadlineFailsTheJob) {
+  StartController();
+  CreateJob(Job("mnist", 1, 1, {{"activeDeadlineSeconds", 2}}));
+  ASSERT_TRUE(WaitForPods("mnist", 2));
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Failed", seconds(15)));
+  EXPECT_EQ(Condition(GetJob("mnist"), "Failed")["reason"], "DeadlineExceeded");
+  EXPECT_TRUE(WaitUntil([&] { return Pods("mnist").empty(); }));
+}
+
+TEST_F(ControllerTest, TtlDeletesTheFinishedJob) {
+  StartController();
+  CreateJob(Job("mnist", 1, 1, {{"ttlSecondsAfterFinished", 1}}));
+  ASSERT_TRUE(WaitForPods("mnist", 2));
+  SetPod("mnist-ps-0", "Running");
+  SetPod("mnist-worker-0", "Succeeded");
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return client_->Get(kube::TrainingJobs(), ns_, "mnist").status().code() ==
+               StatusCode::kNotFound;
+      },
+      seconds(15)));
+}
+
+TEST_F(ControllerTest, SuspendDeletesPodsAndResumeRecreatesThemWithEditsApplied) {
+  StartController();
+  CreateJob(Job("mnist", 1, 2));
+  ASSERT_TRUE(WaitForPods("mnist", 3));
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Running"));
+  ASSERT_TRUE(client_
+                  ->Patch(kube::TrainingJobs(), ns_, "mnist", kube::PatchType::kMerge,
+                          {{"spec", {{"runPolicy", {{"suspend", true}}}}}})
+                  .ok());
+  ASSERT_TRUE(WaitForPhase("mnist", "Suspended"));
+  ASSERT_TRUE(WaitUntil([&] { return Pods("mnist").empty(); }));
+  EXPECT_EQ(Condition(GetJob("mnist"), "Suspended")["status"], "True");
+  // Suspended, the job may change shape: resumed, it runs with the edit.
+  ASSERT_TRUE(client_
+                  ->Patch(kube::TrainingJobs(), ns_, "mnist", kube::PatchType::kMerge,
+                          {{"spec", {{"workers", {{"replicas", 3}}}}}})
+                  .ok());
+  ASSERT_TRUE(client_
+                  ->Patch(kube::TrainingJobs(), ns_, "mnist", kube::PatchType::kMerge,
+                          {{"spec", {{"runPolicy", {{"suspend", false}}}}}})
+                  .ok());
+  ASSERT_TRUE(WaitForPods("mnist", 4));
+  EXPECT_EQ(Env(Pods("mnist").at("mnist-worker-2"), "RINGTRAIN_NUM_WORKERS"), "3");
+  const Json job = GetJob("mnist");
+  EXPECT_EQ(Condition(job, "Suspended")["status"], "False");
+  EXPECT_EQ(Condition(job, "Suspended")["reason"], "Resumed");
+}
+
+TEST_F(ControllerTest, SpecEditOfARunningJobIsRefused) {
+  StartController();
+  CreateJob(Job("mnist", 1, 2));
+  ASSERT_TRUE(WaitForPods("mnist", 3));
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Running"));
+  ASSERT_TRUE(client_
+                  ->Patch(kube::TrainingJobs(), ns_, "mnist", kube::PatchType::kMerge,
+                          {{"spec", {{"workers", {{"replicas", 4}}}}}})
+                  .ok());
+  ASSERT_TRUE(WaitUntil([&] {
+    return Condition(GetJob("mnist"), "SpecChangeRefused").value("status", "") == "True";
+  }));
+  EXPECT_EQ(Condition(GetJob("mnist"), "SpecChangeRefused")["observedGeneration"], 2);
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(Pods("mnist").size(), 3u) << "the running job keeps the shape it started with";
+  EXPECT_EQ(GetJob("mnist")["status"]["phase"], "Running");
+}
+
+TEST_F(ControllerTest, OperatorRestartMidJobCreatesNoDuplicatesAndLosesNoStatus) {
+  StartController();
+  CreateJob(Job("mnist", 2, 2, {{"backoffLimit", 3}}));
+  ASSERT_TRUE(WaitForPods("mnist", 4));
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Running"));
+  const Json before = GetJob("mnist");
+  std::map<std::string, std::string> uids;
+  for (const auto& [name, pod] : Pods("mnist")) uids[name] = pod["metadata"]["uid"];
+  StopController();
+
+  // While no operator runs, a worker fails.
+  SetPod("mnist-worker-0", "Failed", 137);
+  StartController();
+  ASSERT_TRUE(WaitUntil([&] {
+    auto pods = Pods("mnist");
+    return pods.size() == 4 && pods.at("mnist-ps-0")["metadata"]["uid"] != uids["mnist-ps-0"];
+  }));
+  // And restarted once more right after it acted: nothing is counted twice.
+  StopController();
+  StartController();
+  ASSERT_TRUE(WaitForPods("mnist", 4));
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Running"));
+  std::this_thread::sleep_for(milliseconds(500));
+  const Json after = GetJob("mnist");
+  EXPECT_EQ(after["status"]["restartCount"], 1);
+  EXPECT_EQ(Condition(after, "Created")["lastTransitionTime"],
+            Condition(before, "Created")["lastTransitionTime"])
+      << "the status survived the operator";
+  EXPECT_EQ(after["status"]["startTime"], before["status"]["startTime"]);
+  EXPECT_EQ(Pods("mnist").size(), 4u);
+}
+
+TEST_F(ControllerTest, KeepsWorkingAcrossAnApiServerRestartAndRelistsAfter410) {
+  StartController();
+  CreateJob(Job("before", 1, 1));
+  ASSERT_TRUE(WaitForPods("before", 2));
+  const ControllerStats s0 = controller_->stats();
+  // Down for a while (the operator's calls fail and back off), then back with a fresh watch
+  // cache: resuming a watch from an old resourceVersion gets 410 Gone and relists.
+  ASSERT_TRUE(cp_->RestartApiServer("stop").ok());
+  // Meanwhile nothing works, and nothing crashes.
+  std::this_thread::sleep_for(seconds(2));
+  ASSERT_TRUE(cp_->RestartApiServer("start").ok());
+  SetPod("before-ps-0", "Running");
+  SetPod("before-worker-0", "Succeeded");
+  ASSERT_TRUE(WaitForPhase("before", "Succeeded", seconds(60)));
+  CreateJob(Job("after", 1, 1));
+  ASSERT_TRUE(WaitForPods("after", 2));
+  const ControllerStats s1 = controller_->stats();
+  uint64_t errors = 0;
+  uint64_t lists = 0;
+  uint64_t lists_before = 0;
+  for (size_t i = 0; i < s1.informers.size(); ++i) {
+    errors += s1.informers[i].second.errors;
+    lists += s1.informers[i].second.lists;
+    lists_before += s0.informers[i].second.lists;
+  }
+  std::fprintf(stderr, "informers: %llu errors, %llu lists (%llu before)\n",
+               static_cast<unsigned long long>(errors), static_cast<unsigned long long>(lists),
+               static_cast<unsigned long long>(lists_before));
+  EXPECT_GT(lists, lists_before) << "a watch cache that restarted answers old versions with 410";
+}
+
+}  // namespace
+}  // namespace ringtrain::op

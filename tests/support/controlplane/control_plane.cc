@@ -1,0 +1,125 @@
+#include "control_plane.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "ringtrain/operator/kube/kubeconfig.h"
+
+namespace ringtrain::testing {
+
+namespace {
+
+const std::string kScripts = RINGTRAIN_SOURCE_DIR "/tests/controlplane";
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult r;
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string TailFile(const std::string& path, size_t max_lines) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::string out;
+  for (size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size(); ++i) {
+    out += lines[i] + "\n";
+  }
+  return out;
+}
+
+StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Start(bool with_controller_manager) {
+  char tmpl[] = "/tmp/ringtrain-cp.XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return Internal("mkdtemp failed");
+  const std::string dir = tmpl;
+  // Stops the control plane and removes its directory once this process is gone, however it
+  // ends; after a clean ~ControlPlane it finds nothing left to do.
+  const std::string guard = "pid=" + std::to_string(::getpid()) +
+                            "; while kill -0 $pid 2>/dev/null; do sleep 1; done; bash " + kScripts +
+                            "/stop.sh " + dir + "; rm -rf " + dir;
+  RunCommand("setsid bash -c " + Quote(guard) + " </dev/null >/dev/null 2>&1 &");
+  const std::string log = dir + "/controlplane.out";
+  CommandResult r =
+      RunCommand("bash " + kScripts + "/start.sh " +
+                 (with_controller_manager ? "--with-controller-manager " : "") + dir + " >>" + log);
+  if (r.exit_code != 0) {
+    return Unavailable("the control plane did not start (tests/controlplane/start.sh " + dir +
+                       "); build its binaries with tests/controlplane/build.sh. Output:\n" +
+                       TailFile(log));
+  }
+  return std::unique_ptr<ControlPlane>(new ControlPlane(dir));
+}
+
+ControlPlane::~ControlPlane() {
+  CommandResult r = RunCommand("bash " + kScripts + "/stop.sh " + dir_);
+  if (r.exit_code == 0) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  } else {
+    std::fprintf(stderr, "stop.sh %s failed; left it in place:\n%s\n", dir_.c_str(),
+                 r.output.c_str());
+  }
+}
+
+std::string ControlPlane::bin() const {
+  // start.sh writes the bin dir into DIR/env as RINGTRAIN_CONTROLPLANE_BIN.
+  CommandResult r = RunCommand(
+      "bash -c " + Quote("source " + dir_ + "/env && printf %s \"$RINGTRAIN_CONTROLPLANE_BIN\""));
+  return r.output;
+}
+
+CommandResult ControlPlane::Kubectl(const std::string& args) const {
+  return RunCommand("KUBECONFIG=" + Quote(kubeconfig()) + " " + Quote(bin() + "/kubectl") + " " +
+                    args);
+}
+
+Status ControlPlane::RestartApiServer(const std::string& mode) const {
+  CommandResult r = RunCommand("bash " + kScripts + "/restart-apiserver.sh " + dir_ + " " + mode);
+  if (r.exit_code != 0) return Unavailable("restart-apiserver.sh " + mode + ": " + r.output);
+  return Status::Ok();
+}
+
+Status ControlPlane::InstallCrd() const {
+  CommandResult r =
+      Kubectl("apply -f " +
+              Quote(std::string(RINGTRAIN_SOURCE_DIR) + "/crds/ringtrain.io_trainingjobs.yaml") +
+              " && " + Quote(bin() + "/kubectl") + " --kubeconfig " + Quote(kubeconfig()) +
+              " wait --for condition=established --timeout=60s crd/trainingjobs.ringtrain.io");
+  if (r.exit_code != 0) return Unavailable("installing the CRD: " + r.output);
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<op::kube::RestClient>> ControlPlane::Client(
+    const op::kube::ClientOptions& options) const {
+  StatusOr<op::kube::ClusterConfig> config = op::kube::LoadKubeconfig(kubeconfig());
+  if (!config.ok()) return config.status();
+  return op::kube::RestClient::Make(*config, options);
+}
+
+}  // namespace ringtrain::testing

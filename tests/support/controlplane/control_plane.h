@@ -1,0 +1,61 @@
+// ControlPlane: a real etcd + kube-apiserver (optionally kube-controller-manager) on 127.0.0.1
+// for one test executable, started by tests/controlplane/start.sh from the cached binaries
+// (tests/controlplane/build.sh builds them), stopped and removed when destroyed. If the test
+// process dies first (a crash, a sanitizer abort), a detached guard stops it and removes its
+// directory.
+//
+// Thread-safety: Kubectl and Client may be called from any thread; Restart by one thread.
+#ifndef RINGTRAIN_TESTS_SUPPORT_CONTROLPLANE_CONTROL_PLANE_H_
+#define RINGTRAIN_TESTS_SUPPORT_CONTROLPLANE_CONTROL_PLANE_H_
+
+#include <memory>
+#include <string>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/operator/kube/rest_client.h"
+
+namespace ringtrain::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `command` with /bin/sh; output captured.
+CommandResult RunCommand(const std::string& command);
+
+class ControlPlane {
+ public:
+  // Unavailable with the start script's output tail if it does not come up.
+  static StatusOr<std::unique_ptr<ControlPlane>> Start(bool with_controller_manager = false);
+  ~ControlPlane();
+  ControlPlane(const ControlPlane&) = delete;
+  ControlPlane& operator=(const ControlPlane&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  std::string kubeconfig() const { return dir_ + "/kubeconfig"; }
+  // The directory of kube-apiserver, kubectl, helm, ...
+  std::string bin() const;
+
+  // `kubectl <args>` against this control plane.
+  CommandResult Kubectl(const std::string& args) const;
+  // tests/controlplane/restart-apiserver.sh DIR <mode>: restart | stop | start | crash.
+  Status RestartApiServer(const std::string& mode = "restart") const;
+  // kubectl apply of the repository's CRD, then waits until it is Established.
+  Status InstallCrd() const;
+
+  // A RestClient for the admin user of the kubeconfig.
+  StatusOr<std::unique_ptr<op::kube::RestClient>> Client(
+      const op::kube::ClientOptions& options) const;
+
+ private:
+  explicit ControlPlane(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
+// The last `max_lines` lines of a file.
+std::string TailFile(const std::string& path, size_t max_lines = 40);
+
+}  // namespace ringtrain::testing
+
+#endif  // RINGTRAIN_TESTS_SUPPORT_CONTROLPLANE_CONTROL_PLANE_H_
