@@ -13,3 +13,8 @@ add_executable(ringtrain-operator cmd/main.cc)
 target_link_libraries(ringtrain-operator PRIVATE ringtrain::operator CLI11::CLI11)
 ringtrain_warnings(ringtrain-operator)
 target_compile_definitions(ringtrain-operator PRIVATE RINGTRAIN_VERSION="${PROJECT_VERSION}")
+
+# Progress, pulled from worker 0's status socket over ZeroMQ (the wire messages of
+# ringtrain::proto; nothing else of the runtime).
+target_sources(ringtrain_operator PRIVATE src/zmq_progress_source.cc)
+target_link_libraries(ringtrain_operator PRIVATE ringtrain::proto cppzmq)

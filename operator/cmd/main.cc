@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   std::string runtime_image = getenv_or("RINGTRAIN_RUNTIME_IMAGE", "ringtrain/runtime:0.1.0");
   int request_timeout = 10;
+  double progress_interval = 10;
   bool version = false;
   app.add_option("--kubeconfig", kubeconfig,
                  "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
@@ -89,6 +90,9 @@ int main(int argc, char** argv) {
                  "image of jobs that set no spec.image (env RINGTRAIN_RUNTIME_IMAGE)");
   app.add_option("--request-timeout", request_timeout, "seconds per API request")
       ->check(CLI::Range(1, 300));
+  app.add_option("--progress-interval", progress_interval,
+                 "seconds between asks of worker 0 for its progress (0: never)")
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_flag("--version", version, "print the version and exit");
   try {
     app.parse(argc, argv);
@@ -117,6 +121,8 @@ int main(int argc, char** argv) {
   config.identity =
       !identity.empty() ? identity : getenv_or("POD_NAME", Hostname()) + "_" + RandomSuffix();
   config.request_timeout = std::chrono::seconds(request_timeout);
+  config.progress_interval =
+      std::chrono::milliseconds(static_cast<int64_t>(progress_interval * 1000));
   ringtrain::StatusOr<op::LogLevel> level = op::ParseLogLevel(log_level);
   if (!level.ok()) return Invalid(level.status().message());
   config.log_level = *level;

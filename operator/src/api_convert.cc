@@ -99,9 +99,9 @@ nlohmann::json StatusToJson(const JobStatus& s) {
                      {"totalSteps", p.total_steps},
                      {"epoch", p.epoch},
                      {"loss", p.loss},
-                     {"accuracy", p.accuracy},
                      {"samplesPerSecond", p.samples_per_second},
                      {"globalBatchSize", p.global_batch_size}};
+    if (p.accuracy) j["progress"]["accuracy"] = *p.accuracy;
     if (p.update_time) j["progress"]["updateTime"] = FormatTime(*p.update_time);
   }
   return j;
@@ -139,7 +139,7 @@ JobStatus StatusFromJson(const nlohmann::json& j) {
     p.total_steps = Value<int64_t>(*it, "totalSteps", 0);
     p.epoch = Value(*it, "epoch", 0);
     p.loss = Value(*it, "loss", 0.0);
-    p.accuracy = Value(*it, "accuracy", 0.0);
+    if (it->contains("accuracy")) p.accuracy = Value(*it, "accuracy", 0.0);
     p.samples_per_second = Value(*it, "samplesPerSecond", 0.0);
     p.global_batch_size = Value<int64_t>(*it, "globalBatchSize", 0);
     p.update_time = OptionalTime(*it, "updateTime");
@@ -193,14 +193,36 @@ std::optional<PodView> PodViewFromObject(const nlohmann::json& pod) {
       p.ready = Value<std::string>(c, "status", "") == "True";
     }
   }
+  p.ip = Value<std::string>(status, "podIP", "");
   for (const auto& cs : status.value("containerStatuses", nlohmann::json::array())) {
     const nlohmann::json state = cs.value("state", nlohmann::json::object());
     if (state.contains("terminated") && state["terminated"].contains("exitCode")) {
       p.exit_code = Value(state["terminated"], "exitCode", 0);
+      p.termination_message = Value<std::string>(state["terminated"], "message", "");
       break;
     }
   }
   return p;
+}
+
+std::optional<Progress> ProgressFromTerminationMessage(const std::string& message) {
+  if (message.empty() || message.front() != '{') return std::nullopt;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(message);
+    if (!j.is_object() || !j.contains("step")) return std::nullopt;
+    Progress p;
+    p.step = Value<int64_t>(j, "step", 0);
+    p.total_steps = Value<int64_t>(j, "totalSteps", 0);
+    p.epoch = Value(j, "epoch", 0);
+    p.loss = Value(j, "loss", 0.0);
+    if (j.contains("accuracy") && j["accuracy"].is_number())
+      p.accuracy = j["accuracy"].get<double>();
+    p.samples_per_second = Value(j, "samplesPerSecond", 0.0);
+    p.global_batch_size = Value<int64_t>(j, "globalBatchSize", 0);
+    return p;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
 }
 
 std::optional<job::TrainingJob> JobFromConfigMap(const nlohmann::json& config_map) {

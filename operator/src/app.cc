@@ -121,6 +121,12 @@ Status RunOperator(const OperatorConfig& config, const std::atomic<int>& stop) {
   controller_options.workers = config.workers;
   controller_options.resources = config.resources;
   controller_options.log = info;
+  std::unique_ptr<ProgressSource> progress_source;
+  if (config.progress_interval.count() > 0) {
+    progress_source = MakeZmqProgressSource();
+    controller_options.progress_source = progress_source.get();
+    controller_options.progress_interval = config.progress_interval;
+  }
 
   std::unique_ptr<kube::RestClient> election_client;
   std::unique_ptr<LeaderElector> elector;

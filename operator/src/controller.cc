@@ -1,5 +1,6 @@
 #include "ringtrain/operator/controller.h"
 
+#include <set>
 #include <utility>
 
 #include "ringtrain/common/check.h"
@@ -95,11 +96,17 @@ Status Controller::Start(milliseconds sync_timeout) {
     }
   }
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
+  if (options_.progress_source != nullptr) poller_ = std::thread([this] { PollProgress(); });
   return Status::Ok();
 }
 
 void Controller::Stop() {
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(poll_mu_);
+    stop_ = true;
+  }
+  poll_cv_.notify_all();
+  if (poller_.joinable()) poller_.join();
   queue_.ShutDown();
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
@@ -131,6 +138,58 @@ void Controller::Work() {
       queue_.AddRateLimited(*key);
     }
     queue_.Done(*key);
+  }
+}
+
+void Controller::PollProgress() {
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(poll_mu_);
+      if (poll_cv_.wait_for(lock, options_.progress_interval, [this] { return stop_.load(); })) {
+        return;
+      }
+    }
+    PollOnce();
+  }
+}
+
+void Controller::PollOnce() {
+  std::set<std::string> running;
+  for (const ObjectPtr& job : jobs_->List()) {
+    if (stop_) return;
+    const auto& status = job->value("status", nlohmann::json::object());
+    if (!status.is_object() || status.value("phase", "") != kRunning) continue;
+    const std::string key = ObjectKey(*job);
+    running.insert(key);
+    const std::string uid = (*job)["metadata"].value("uid", "");
+    for (const ObjectPtr& pod : pods_->ByIndex(uid)) {
+      std::optional<PodView> p = PodViewFromObject(*pod);
+      if (!p || p->role != job::Role::kWorker || p->index != 0) continue;
+      if (p->phase != "Running" || p->ip.empty()) break;
+      const std::string host = p->ip.find(':') == std::string::npos ? p->ip : "[" + p->ip + "]";
+      StatusOr<Progress> progress = options_.progress_source->Fetch(
+          "tcp://" + host + ":" + std::to_string(options_.resources.status_port), Name(*job),
+          options_.progress_timeout);
+      if (!progress.ok()) {
+        ++progress_errors_;
+        break;
+      }
+      ++progress_polls_;
+      progress->update_time = options_.clock();
+      bool changed;
+      {
+        std::lock_guard<std::mutex> lock(poll_mu_);
+        auto it = progress_.find(key);
+        changed = it == progress_.end() || !it->second.SamePoint(*progress);
+        progress_[key] = *progress;
+      }
+      if (changed) queue_.Add(key);
+      break;
+    }
+  }
+  std::lock_guard<std::mutex> lock(poll_mu_);
+  for (auto it = progress_.begin(); it != progress_.end();) {
+    it = running.count(it->first) > 0 ? std::next(it) : progress_.erase(it);
   }
 }
 
@@ -189,6 +248,11 @@ Status Controller::Reconcile(const std::string& key) {
   }
   for (const ObjectPtr& pod : pods_->ByIndex(view.uid)) {
     if (std::optional<PodView> p = PodViewFromObject(*pod)) owned.pods.push_back(std::move(*p));
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(poll_mu_);
+    if (auto it = progress_.find(key); it != progress_.end()) owned.progress = it->second;
   }
 
   const Time now = options_.clock();
@@ -257,6 +321,8 @@ ControllerStats Controller::stats() const {
   s.conflicts = conflicts_;
   s.waits = waits_;
   s.expired = expired_;
+  s.progress_polls = progress_polls_;
+  s.progress_errors = progress_errors_;
   s.reconcile_seconds = static_cast<double>(reconcile_micros_.load()) / 1e6;
   s.created = created_;
   s.deleted = deleted_;

@@ -1,5 +1,7 @@
 #include "ringtrain/operator/planner.h"
 
+#include "ringtrain/operator/api_convert.h"
+
 #include <algorithm>
 #include <map>
 #include <utility>
@@ -61,6 +63,9 @@ class Planner {
   // Fails the job or restarts it (every pod deleted), per the run policy.
   void HandleFailedPod(const PodView& pod, const job::RunPolicy& policy);
   void Finish();
+  // Takes the newest training progress into the status: polled from worker 0 while the job
+  // runs, or worker 0's final words once it has succeeded.
+  void TakeProgress();
 
   const JobView& view_;
   const OwnedObjects& owned_;
@@ -87,8 +92,15 @@ void Planner::Fail(const std::string& reason, const std::string& message,
 }
 
 void Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) {
-  const std::string exit =
+  std::string exit =
       pod.exit_code ? "exit code " + std::to_string(*pod.exit_code) : "an unknown exit code";
+  // Its last words (the error that ended it, or its log's tail) say why.
+  if (!pod.termination_message.empty() &&
+      !ProgressFromTerminationMessage(pod.termination_message)) {
+    std::string why = pod.termination_message.substr(0, pod.termination_message.find('\n'));
+    if (why.size() > 300) why = why.substr(0, 300) + "...";
+    exit += " (" + why + ")";
+  }
   bool retryable = false;
   switch (policy.restart_policy) {
     case job::RestartPolicy::kNever:
@@ -143,6 +155,21 @@ void Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) 
   Event("Warning", "Restarting", message);
 }
 
+void Planner::TakeProgress() {
+  JobStatus& st = plan_.status;
+  std::optional<Progress> p;
+  if (!st.Finished()) p = owned_.progress;  // a finished job's last poll is stale
+  for (const PodView& pod : owned_.pods) {
+    if (pod.role != job::Role::kWorker || pod.index != 0 || pod.phase != "Succeeded") continue;
+    if (std::optional<Progress> last = ProgressFromTerminationMessage(pod.termination_message)) {
+      p = last;
+    }
+  }
+  if (!p || (st.progress && st.progress->SamePoint(*p))) return;
+  if (!p->update_time) p->update_time = now_;
+  st.progress = p;
+}
+
 void Planner::Finish() {
   JobStatus& st = plan_.status;
   st.observed_generation = view_.generation;
@@ -190,6 +217,7 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
   // An edit that does not parse cannot stop a job that started from a valid spec: the job
   // goes on with the spec (and run policy) it started with, and the edit is refused.
   const job::TrainingJob& live = view_.job ? *view_.job : *running_job;
+  TakeProgress();
   const job::RunPolicy& policy = live.spec.run_policy;
   bool config_map_replaced = false;
   if (st.Finished()) {

@@ -96,6 +96,9 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
   }
   c.spec_path = std::string(kSpecMountDir) + "/" + kSpecFileName;
   c.control_endpoint = options.control_endpoint;
+  c.termination_log = kTerminationLog;
+  const bool status_socket = role == job::Role::kWorker && index == 0;
+  if (status_socket) c.status_bind = "tcp://*:" + std::to_string(options.status_port);
 
   const job::ReplicaSpec& replica =
       role == job::Role::kParameterServer
@@ -114,10 +117,17 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
       {"args", {job::Name(role)}},
       {"env", env},
       {"resources", Resources(replica.resources)},
-      {"volumeMounts", {{{"name", "spec"}, {"mountPath", kSpecMountDir}, {"readOnly", true}}}}};
+      {"volumeMounts", {{{"name", "spec"}, {"mountPath", kSpecMountDir}, {"readOnly", true}}}},
+      {"terminationMessagePath", kTerminationLog},
+      // A process that dies before writing its last words leaves its log's tail instead.
+      {"terminationMessagePolicy", "FallbackToLogsOnError"}};
   if (role == job::Role::kParameterServer) {
     container["ports"] = {
         {{"name", "ps"}, {"containerPort", options.ps_port}, {"protocol", "TCP"}}};
+  }
+  if (status_socket) {
+    container["ports"] = {
+        {{"name", "status"}, {"containerPort", options.status_port}, {"protocol", "TCP"}}};
   }
 
   nlohmann::json labels = BaseLabels(view);
@@ -134,6 +144,8 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
         {"subdomain", job::ServiceName(view.name, role)},
         // The operator decides about restarts (restartPolicy, backoffLimit, exit codes).
         {"restartPolicy", "Never"},
+        // Training needs no Kubernetes API: the operator pulls progress from worker 0.
+        {"automountServiceAccountToken", false},
         {"containers", {container}},
         {"volumes", {{{"name", "spec"}, {"configMap", {{"name", ConfigMapName(view.name)}}}}}}}}};
 }

@@ -1,5 +1,6 @@
 #include "ringtrain/app/roles.h"
 
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -11,11 +12,19 @@
 #include "ringtrain/data/uri.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/transport/event_sink.h"
+#include "ringtrain/worker/progress_recorder.h"
+#include "ringtrain/worker/status_server.h"
 #include "ringtrain/worker/trainer.h"
 
 namespace ringtrain::app {
 
 namespace {
+
+// Best effort: a process that cannot write its last words still exits with its code.
+void WriteTerminationLog(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text << "\n";
+}
 
 void ReportFailure(transport::EventSink& sink, const job::PodContract& c, const Status& s) {
   proto::Event e;
@@ -125,9 +134,21 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
   options.seed = spec.training.seed;
   options.shuffle = spec.dataset.shuffle;
   options.global_rows = global_rows;
+  // Progress is recorded for the operator, which pulls it from the status socket while the
+  // worker runs and reads the final words from the termination log after it is gone.
+  worker::ProgressRecorder recorder(&sink, c.job_name, c.num_workers,
+                                    static_cast<int64_t>(spec.training.batch_size) * c.num_workers);
+  std::unique_ptr<worker::StatusServer> status_server;
+  if (!c.status_bind.empty()) {
+    RT_ASSIGN_OR_RETURN(status_server,
+                        worker::StatusServer::Start(context, c.status_bind, &recorder));
+  }
   worker::Trainer trainer(options, model.get(), client.get(), &shard,
-                          test.has_value() ? &*test : nullptr, &schedule, &sink);
+                          test.has_value() ? &*test : nullptr, &schedule, &recorder);
   RT_ASSIGN_OR_RETURN(worker::TrainerResult result, trainer.Run());
+  if (!c.termination_log.empty()) {
+    WriteTerminationLog(c.termination_log, worker::ProgressJson(recorder.Snapshot()));
+  }
   std::cerr << "worker-" << c.index << ": finished " << result.steps << " steps, " << result.samples
             << " samples, last loss " << result.last_loss;
   if (result.test_accuracy >= 0) std::cerr << ", test accuracy " << result.test_accuracy;
@@ -143,7 +164,11 @@ Status RunParameterServer(const job::PodContract& contract, const job::TrainingJ
   RT_ASSIGN_OR_RETURN(std::unique_ptr<transport::EventSink> sink,
                       transport::MakeEventSink(context, contract.control_endpoint));
   Status s = ServeParameterServer(contract, job, interrupted, context, *sink);
-  if (!s.ok()) ReportFailure(*sink, contract, s);
+  if (!s.ok()) {
+    ReportFailure(*sink, contract, s);
+    if (!contract.termination_log.empty())
+      WriteTerminationLog(contract.termination_log, s.ToString());
+  }
   return s;
 }
 
@@ -152,7 +177,11 @@ Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job) 
   RT_ASSIGN_OR_RETURN(std::unique_ptr<transport::EventSink> sink,
                       transport::MakeEventSink(context, contract.control_endpoint));
   Status s = TrainWorker(contract, job, context, *sink);
-  if (!s.ok()) ReportFailure(*sink, contract, s);
+  if (!s.ok()) {
+    ReportFailure(*sink, contract, s);
+    if (!contract.termination_log.empty())
+      WriteTerminationLog(contract.termination_log, s.ToString());
+  }
   return s;
 }
 

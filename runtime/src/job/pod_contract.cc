@@ -139,6 +139,11 @@ Status ValidatePodContract(const PodContract& c) {
                     "expected tcp://host:port, where host may be * and port 0 or * (got " +
                         Quoted(c.bind_endpoint) + ")");
   }
+  if (!c.status_bind.empty() && !IsTcpEndpoint(c.status_bind, /*for_bind=*/true)) {
+    return VarError(kEnvStatusBind,
+                    "expected tcp://host:port, where host may be * and port 0 or * (got " +
+                        Quoted(c.status_bind) + ")");
+  }
   if (c.spec_path.empty()) return VarError(kEnvSpecPath, "required but not set");
   const std::string& control = c.control_endpoint;
   if (!control.empty() && !IsTcpEndpoint(control, /*for_bind=*/false) &&
@@ -165,6 +170,8 @@ std::map<std::string, std::string> ToEnv(const PodContract& c) {
   }
   if (!c.bind_endpoint.empty()) env[kEnvBind] = c.bind_endpoint;
   if (!c.control_endpoint.empty()) env[kEnvControlEndpoint] = c.control_endpoint;
+  if (!c.status_bind.empty()) env[kEnvStatusBind] = c.status_bind;
+  if (!c.termination_log.empty()) env[kEnvTerminationLog] = c.termination_log;
   return env;
 }
 
@@ -189,6 +196,8 @@ StatusOr<PodContract> FromEnv(const EnvLookup& env) {
   c.bind_endpoint = optional(kEnvBind);
   RT_ASSIGN_OR_RETURN(c.spec_path, Required(env, kEnvSpecPath));
   c.control_endpoint = optional(kEnvControlEndpoint);
+  c.status_bind = optional(kEnvStatusBind);
+  c.termination_log = optional(kEnvTerminationLog);
   RT_RETURN_IF_ERROR(ValidatePodContract(c));
   return c;
 }

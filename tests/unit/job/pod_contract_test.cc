@@ -30,6 +30,8 @@ PodContract Worker() {
   c.ps_endpoints = {"tcp://127.0.0.1:41001", "tcp://127.0.0.1:41002"};
   c.spec_path = "/etc/ringtrain/job.yaml";
   c.control_endpoint = "tcp://127.0.0.1:41000";
+  c.status_bind = "tcp://*:7071";
+  c.termination_log = "/dev/termination-log";
   return c;
 }
 
@@ -57,6 +59,8 @@ TEST(PodContractTest, WorkerRoundTrips) {
   EXPECT_EQ(env.at("RINGTRAIN_SPEC_PATH"), "/etc/ringtrain/job.yaml");
   EXPECT_EQ(env.at("RINGTRAIN_CONTROL_ENDPOINT"), "tcp://127.0.0.1:41000");
   EXPECT_EQ(env.count("RINGTRAIN_BIND"), 0u);
+  EXPECT_EQ(env.at("RINGTRAIN_STATUS_BIND"), "tcp://*:7071");
+  EXPECT_EQ(env.at("RINGTRAIN_TERMINATION_LOG"), "/dev/termination-log");
   StatusOr<PodContract> back = FromEnv(LookupIn(env));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, c);
@@ -136,6 +140,8 @@ constexpr EnvErrorCase kEnvCases[] = {
      "RINGTRAIN_PS_ENDPOINTS[1]: ", "(got \"tcp://b:0\")"},
     {"EndpointWildcardHost", true, "RINGTRAIN_PS_ENDPOINTS", "tcp://*:1,tcp://b:2",
      "RINGTRAIN_PS_ENDPOINTS[0]: ", "expected tcp://host:port"},
+    {"StatusBindNotAnEndpoint", true, "RINGTRAIN_STATUS_BIND", "7071",
+     "RINGTRAIN_STATUS_BIND: ", "expected tcp://host:port"},
     {"PsWithoutBind", false, "RINGTRAIN_BIND", nullptr, "RINGTRAIN_BIND: ", "required for role ps"},
     {"BindPortTooLarge", false, "RINGTRAIN_BIND", "tcp://*:70000",
      "RINGTRAIN_BIND: ", "(got \"tcp://*:70000\")"},

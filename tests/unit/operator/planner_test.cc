@@ -466,6 +466,42 @@ TEST(PlannerTest, ResumeAppliesAnEditMadeWhileSuspended) {
   EXPECT_FALSE(p.status.IsTrue(kSuspended));
 }
 
+TEST(PlannerTest, ProgressComesFromWorkerZeroWhileRunningAndFromItsLastWordsAfter) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.status.start_time = kNow;
+  OwnedObjects o = AllPods(j, "Running");
+  Progress polled;
+  polled.step = 120;
+  polled.total_steps = 900;
+  polled.loss = 0.6;
+  polled.update_time = kNow - seconds(3);
+  o.progress = polled;
+  Plan p = Reconcile(v, o, j);
+  ASSERT_TRUE(p.status.progress.has_value());
+  EXPECT_EQ(p.status.progress->step, 120);
+  EXPECT_EQ(p.status.progress->update_time, kNow - seconds(3));
+  // The same point polled again later is not a change worth a write.
+  v.status = p.status;
+  o.progress->update_time = kNow;
+  EXPECT_EQ(Reconcile(v, o, j).status, v.status);
+
+  // Worker 0 is done: its termination message has the final numbers.
+  o.pods[2].phase = "Succeeded";
+  o.pods[2].termination_message =
+      R"({"step":900,"totalSteps":900,"epoch":10,"loss":0.3,"accuracy":0.88,"samplesPerSecond":2e4,"globalBatchSize":128})";
+  o.pods[3].phase = "Succeeded";
+  Plan done = Reconcile(v, o, j);
+  ASSERT_TRUE(done.status.IsTrue(kSucceeded));
+  EXPECT_EQ(done.status.progress->step, 900);
+  EXPECT_EQ(done.status.progress->accuracy, 0.88);
+  EXPECT_EQ(done.status.progress->update_time, kNow);
+  // Finished: a stale poll never overwrites the final numbers.
+  v.status = done.status;
+  o.pods[2].termination_message.clear();
+  EXPECT_EQ(Reconcile(v, o, j).status.progress->step, 900);
+}
+
 TEST(SetConditionTest, TransitionTimeMovesOnlyWithStatus) {
   JobStatus s;
   EXPECT_FALSE(SetCondition(s, kRunning, "False", "X", "m", kNow, 1)) << "never-held False";

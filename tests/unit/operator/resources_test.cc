@@ -109,5 +109,24 @@ TEST(ResourcesTest, SpecHashIgnoresRunPolicyOnly) {
   EXPECT_NE(SpecHash(a), SpecHash(b));
 }
 
+TEST(ResourcesTest, WorkerZeroServesStatusAndNoPodGetsApiCredentials) {
+  auto j = MakeJob();
+  nlohmann::json w0 = BuildPod(View(j), j, job::Role::kWorker, 0, ResourceOptions{});
+  nlohmann::json w1 = BuildPod(View(j), j, job::Role::kWorker, 1, ResourceOptions{});
+  nlohmann::json ps = BuildPod(View(j), j, job::Role::kParameterServer, 0, ResourceOptions{});
+  auto env = [](const nlohmann::json& pod, const std::string& name) {
+    auto all = Env(pod);
+    return all.count(name) ? all[name] : std::string("<unset>");
+  };
+  EXPECT_EQ(env(w0, "RINGTRAIN_STATUS_BIND"), "tcp://*:7071");
+  EXPECT_EQ(w0["spec"]["containers"][0]["ports"][0]["name"], "status");
+  EXPECT_EQ(env(w1, "RINGTRAIN_STATUS_BIND"), "<unset>");
+  for (const nlohmann::json* pod : {&w0, &w1, &ps}) {
+    EXPECT_EQ((*pod)["spec"]["automountServiceAccountToken"], false);
+    EXPECT_EQ(env(*pod, "RINGTRAIN_TERMINATION_LOG"), "/dev/termination-log");
+    EXPECT_EQ((*pod)["spec"]["containers"][0]["terminationMessagePolicy"], "FallbackToLogsOnError");
+  }
+}
+
 }  // namespace
 }  // namespace ringtrain::op

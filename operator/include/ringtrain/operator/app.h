@@ -41,6 +41,8 @@ struct OperatorConfig {
   std::string identity;  // holder identity; required with leader_elect
   std::chrono::seconds request_timeout{10};
   std::chrono::seconds sync_timeout{120};
+  // How often worker 0 of each running job is asked for its progress; 0 = never.
+  std::chrono::milliseconds progress_interval{10000};
   LogLevel log_level = LogLevel::kInfo;
 };
 

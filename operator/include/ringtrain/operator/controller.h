@@ -25,6 +25,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -39,6 +40,7 @@
 #include "ringtrain/operator/informer.h"
 #include "ringtrain/operator/job_state.h"
 #include "ringtrain/operator/kube/client.h"
+#include "ringtrain/operator/progress_source.h"
 #include "ringtrain/operator/resources.h"
 #include "ringtrain/operator/work_queue.h"
 
@@ -51,6 +53,11 @@ struct ControllerOptions {
   BackoffOptions backoff{std::chrono::milliseconds(100), std::chrono::seconds(60)};
   std::chrono::seconds watch_timeout{60};  // per watch, asked of the server
   std::chrono::seconds expectation_timeout{30};
+  // Progress: every progress_interval, worker 0 of each Running job is asked where training
+  // stands (progress_source.h), each ask bounded by progress_timeout. nullptr: never asked.
+  ProgressSource* progress_source = nullptr;
+  std::chrono::milliseconds progress_interval{10000};
+  std::chrono::milliseconds progress_timeout{2000};
   std::function<Time()> clock = [] { return std::chrono::system_clock::now(); };
   // One line per noteworthy thing (errors, job transitions); nullptr = silent.
   std::function<void(const std::string&)> log;
@@ -62,6 +69,8 @@ struct ControllerStats {
   uint64_t conflicts = 0;        // of those: the job changed under the plan (409), retried
   uint64_t waits = 0;            // reconciles deferred until the caches showed the last writes
   uint64_t expired = 0;          // expectations given up on after expectation_timeout
+  uint64_t progress_polls = 0;   // status asks answered
+  uint64_t progress_errors = 0;  // status asks that failed (unreachable, refused, timed out)
   double reconcile_seconds = 0;  // total time spent reconciling
   uint64_t created = 0;          // objects created
   uint64_t deleted = 0;          // objects deleted
@@ -94,6 +103,8 @@ class Controller {
 
  private:
   void Work();
+  void PollProgress();
+  void PollOnce();
   void OnJob(const ObjectPtr& object);
   void OnOwned(const ObjectPtr& object);
   void Log(const std::string& line) const;
@@ -116,6 +127,10 @@ class Controller {
   std::unique_ptr<Informer> services_;
   std::unique_ptr<Informer> config_maps_;
   std::vector<std::thread> workers_;
+  std::thread poller_;
+  std::mutex poll_mu_;
+  std::condition_variable poll_cv_;           // wakes the poller to stop
+  std::map<std::string, Progress> progress_;  // GUARDED_BY(poll_mu_), by job key
   std::atomic<bool> stop_{false};
 
   std::mutex expectations_mu_;
@@ -125,6 +140,8 @@ class Controller {
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> conflicts_{0};
   std::atomic<uint64_t> waits_{0};
+  std::atomic<uint64_t> progress_polls_{0};
+  std::atomic<uint64_t> progress_errors_{0};
   std::atomic<uint64_t> expired_{0};
   std::atomic<uint64_t> reconcile_micros_{0};
   std::atomic<uint64_t> created_{0};

@@ -51,12 +51,18 @@ struct Progress {
   int64_t total_steps = 0;
   int epoch = 0;
   double loss = 0;
-  double accuracy = 0;
+  std::optional<double> accuracy;  // test accuracy of the last evaluation, if any
   double samples_per_second = 0;
   int64_t global_batch_size = 0;
   std::optional<Time> update_time;
 
   bool operator==(const Progress&) const = default;
+  // Equal but for update_time: the same point of training.
+  bool SamePoint(const Progress& o) const {
+    return step == o.step && total_steps == o.total_steps && epoch == o.epoch && loss == o.loss &&
+           accuracy == o.accuracy && samples_per_second == o.samples_per_second &&
+           global_batch_size == o.global_batch_size;
+  }
 };
 
 struct JobStatus {
@@ -110,6 +116,10 @@ struct PodView {
   bool deleting = false;
   std::optional<int> exit_code;  // of the first terminated container
   std::string spec_hash;         // label: spec hash the pod was made for
+  std::string ip;                // status.podIP
+  // The terminated container's message (terminationMessagePath): worker 0 leaves its final
+  // progress there as JSON, any process the error that ended it.
+  std::string termination_message;
 };
 
 struct OwnedObjects {
@@ -119,6 +129,8 @@ struct OwnedObjects {
   bool ps_service = false;
   bool worker_service = false;
   std::vector<PodView> pods;
+  // Training progress last pulled from worker 0's status socket, if any.
+  std::optional<Progress> progress;
 };
 
 }  // namespace ringtrain::op

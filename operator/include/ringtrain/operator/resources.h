@@ -29,10 +29,13 @@ inline constexpr char kManagedBy[] = "ringtrain-operator";
 // Where the ConfigMap is mounted in pods, and the key holding the job.
 inline constexpr char kSpecMountDir[] = "/etc/ringtrain";
 inline constexpr char kSpecFileName[] = "job.json";
+// Where processes leave their final words (Kubernetes' default terminationMessagePath).
+inline constexpr char kTerminationLog[] = "/dev/termination-log";
 
 struct ResourceOptions {
   std::string default_runtime_image = "ringtrain/runtime:0.1.0";
   int ps_port = job::kDefaultPsPort;
+  int status_port = job::kDefaultStatusPort;  // worker 0's status socket
   // Where pods push progress events (the operator's event endpoint); "" = none.
   std::string control_endpoint;
 };

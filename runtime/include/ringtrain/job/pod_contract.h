@@ -44,9 +44,13 @@ inline constexpr char kEnvPsEndpoints[] = "RINGTRAIN_PS_ENDPOINTS";  // comma-se
 inline constexpr char kEnvBind[] = "RINGTRAIN_BIND";
 inline constexpr char kEnvSpecPath[] = "RINGTRAIN_SPEC_PATH";
 inline constexpr char kEnvControlEndpoint[] = "RINGTRAIN_CONTROL_ENDPOINT";
+inline constexpr char kEnvStatusBind[] = "RINGTRAIN_STATUS_BIND";
+inline constexpr char kEnvTerminationLog[] = "RINGTRAIN_TERMINATION_LOG";
 
 // The port a parameter server listens on inside a pod.
 inline constexpr int kDefaultPsPort = 7070;
+// The port worker 0 answers status requests on inside a pod (RINGTRAIN_STATUS_BIND).
+inline constexpr int kDefaultStatusPort = 7071;
 
 struct PodContract {
   std::string job_name;  // metadata.name of the TrainingJob (DNS-1035 label, <= 50 chars)
@@ -64,6 +68,13 @@ struct PodContract {
   // Optional ZeroMQ endpoint ("tcp://host:port" or "ipc://path") to send progress events
   // to; empty = none.
   std::string control_endpoint;
+  // Optional: where a worker binds its status socket (proto::StatusRequest/StatusReply over
+  // ZeroMQ REP), "tcp://*:7071" for worker 0 in a pod; same form as bind_endpoint.
+  std::string status_bind;
+  // Optional: a file the process writes its final words to as it exits (worker 0: its final
+  // progress as JSON; any process: the error that ended it). In a pod, the container's
+  // terminationMessagePath, which Kubernetes copies into the pod's status.
+  std::string termination_log;
 
   bool operator==(const PodContract&) const = default;
 };

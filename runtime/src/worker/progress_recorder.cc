@@ -1,0 +1,65 @@
+#include "ringtrain/worker/progress_recorder.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace ringtrain::worker {
+
+ProgressRecorder::ProgressRecorder(transport::EventSink* next, const std::string& job,
+                                   int num_workers, int64_t global_batch_size)
+    : next_(next), num_workers_(num_workers) {
+  reply_.set_job(job);
+  reply_.set_global_batch_size(global_batch_size);
+}
+
+void ProgressRecorder::Send(const proto::Event& event) { SendAt(event, Clock::now()); }
+
+void ProgressRecorder::SendAt(const proto::Event& event, Clock::time_point now) {
+  const bool progress = event.type() == proto::PROGRESS || event.type() == proto::EVAL ||
+                        event.type() == proto::FINISHED;
+  if (progress) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const double accuracy = reply_.progress().accuracy();
+    *reply_.mutable_progress() = event;
+    // Only an evaluation says what the accuracy is (-1: no test set); PROGRESS keeps the last.
+    if (event.type() != proto::PROGRESS && event.accuracy() >= 0) {
+      reply_.set_evaluated(true);
+    } else {
+      reply_.mutable_progress()->set_accuracy(reply_.evaluated() ? accuracy : 0);
+    }
+    if (has_sample_ && now > last_time_ && event.samples() >= last_samples_) {
+      const double seconds = std::chrono::duration<double>(now - last_time_).count();
+      reply_.set_samples_per_second(static_cast<double>(event.samples() - last_samples_) / seconds *
+                                    num_workers_);
+    }
+    has_sample_ = true;
+    last_samples_ = event.samples();
+    last_time_ = now;
+    if (event.type() == proto::FINISHED) reply_.set_finished(true);
+  }
+  if (next_ != nullptr) next_->Send(event);
+}
+
+proto::StatusReply ProgressRecorder::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reply_;
+}
+
+std::string ProgressJson(const proto::StatusReply& reply) {
+  const proto::Event& p = reply.progress();
+  // JSON has no NaN or infinity: a diverged loss is written as null.
+  auto number = [](double v) {
+    if (!std::isfinite(v)) return std::string("null");
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.6g", v);
+    return std::string(buf);
+  };
+  return "{\"step\":" + std::to_string(p.step()) +
+         ",\"totalSteps\":" + std::to_string(p.total_steps()) +
+         ",\"epoch\":" + std::to_string(p.epoch()) + ",\"loss\":" + number(p.loss()) +
+         (reply.evaluated() ? ",\"accuracy\":" + number(p.accuracy()) : std::string()) +
+         ",\"samplesPerSecond\":" + number(reply.samples_per_second()) +
+         ",\"globalBatchSize\":" + std::to_string(reply.global_batch_size()) + "}";
+}
+
+}  // namespace ringtrain::worker

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# operator_training_e2e.sh — real training through the operator: a real kube-apiserver + etcd,
+# the operator, and local_kubelet.py running the pods the operator creates as real `ringtrain`
+# processes (each on a loopback address of its own standing for its pod IP). kubectl apply of
+# examples/fashion-mnist-softmax.yaml trains Fashion-MNIST; the test watches the progress
+# the operator pulls from worker 0 reach the TrainingJob's status (kubectl get tj), waits for
+# Succeeded with kubectl wait, and checks the final accuracy there. Then a job whose data file
+# is missing fails, and its Failed condition carries the worker's own error.
+# Prints "ok"/"FAIL" per check and "N passed, M failed" last; exit 0 only if all passed.
+#
+# Usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY
+# RINGTRAIN_KEEP_E2E_DIR=1 keeps the temp dir (logs) after the run.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cpdir="$root/tests/controlplane"
+operator="${1:?usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY}"
+runtime="${2:?usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY}"
+CHECKS_NAME="operator training e2e"
+source "$cpdir/checks.sh"
+source "$cpdir/lib.sh"
+
+if ! bin="$("$cpdir/build.sh" | tail -n 1)" || [[ ! -x "$bin/kubectl" ]]; then
+  fail "control-plane binaries (tests/controlplane/build.sh)"
+  finish
+fi
+kubectl="$bin/kubectl"
+work="$(mktemp -d "${TMPDIR:-/tmp}/ringtrain-train-e2e.XXXXXX")"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+  "$cpdir/stop.sh" "$work/cp" >/dev/null 2>&1
+  if [[ "${RINGTRAIN_KEEP_E2E_DIR:-0}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+if ! out="$(RINGTRAIN_CONTROLPLANE_BIN="$bin" "$cpdir/start.sh" "$work/cp" 2>&1)"; then
+  fail "start.sh" "$out"
+  finish
+fi
+source "$work/cp/env"  # exports KUBECONFIG
+check "kubectl apply the CRD" "$kubectl" apply -f "$root/crds/ringtrain.io_trainingjobs.yaml"
+check "CRD established" "$kubectl" wait --for condition=established --timeout=60s \
+  crd/trainingjobs.ringtrain.io
+check "kubectl create namespace train" "$kubectl" create namespace train
+
+"$operator" --kubeconfig "$KUBECONFIG" --namespace train --progress-interval 0.5 \
+  --health-probe-bind-address "127.0.0.1:$(cp_free_port)" --metrics-bind-address 0 \
+  >"$work/operator.log" 2>&1 &
+pids+=($!)
+mkdir -p "$work/pods"
+python3 "$here/local_kubelet.py" --kubectl "$kubectl" --namespace train --runtime "$runtime" \
+  --workdir "$work/pods" --timeout 600 >"$work/kubelet.log" 2>&1 &
+pids+=($!)
+
+jsonpath() { "$kubectl" -n train get tj "$1" -o "jsonpath=$2" 2>/dev/null; }
+logs() { tail -n 15 "$work/operator.log" "$work/kubelet.log" "$work"/pods/*.log 2>/dev/null; }
+
+# ---- a real run -------------------------------------------------------------------
+check "kubectl apply -f examples/fashion-mnist-softmax.yaml" \
+  "$kubectl" -n train apply -f "$root/examples/fashion-mnist-softmax.yaml"
+job=fashion-mnist-softmax
+# While it trains, the step in `kubectl get tj` moves (the operator pulls it from worker 0).
+seen_step=""
+deadline=$((SECONDS + 240))
+while ((SECONDS < deadline)); do
+  phase="$(jsonpath $job '{.status.phase}')"
+  step="$(jsonpath $job '{.status.progress.step}')"
+  total="$(jsonpath $job '{.status.progress.totalSteps}')"
+  if [[ "$phase" == Running && -n "$step" && "$step" -gt 0 && "$step" -lt "${total:-0}" ]]; then
+    seen_step="$step"
+    break
+  fi
+  [[ "$phase" == Succeeded || "$phase" == Failed ]] && break
+  sleep 0.2
+done
+if [[ -n "$seen_step" ]]; then
+  ok "progress while running: step $seen_step of $total in the status"
+  check_out "kubectl get tj shows the step" "^$job +Running +2 +2 +2 +[0-9]+ " \
+    "$kubectl" -n train get tj $job --no-headers
+else
+  fail "progress while running" "$(logs)"
+fi
+if out="$("$kubectl" -n train wait --for=condition=Succeeded tj/$job --timeout=240s 2>&1)"; then
+  ok "kubectl wait --for=condition=Succeeded"
+else
+  fail "kubectl wait --for=condition=Succeeded" "$out
+$(logs)"
+fi
+accuracy="$(jsonpath $job '{.status.progress.accuracy}')"
+check_out "final test accuracy in the status ($accuracy) >= 0.80" '^yes$' \
+  python3 -c "print('yes' if float('${accuracy:-0}') >= 0.80 else 'no')"
+check_out "the final step is the last step" '^yes$' sh -c \
+  "[ '$(jsonpath $job '{.status.progress.step}')' = '$(jsonpath $job '{.status.progress.totalSteps}')' ] && echo yes"
+check_out "global batch 128 (64 per worker, 2 workers)" '^128$' \
+  jsonpath $job '{.status.progress.globalBatchSize}'
+check_out "kubectl get tj shows the accuracy" "^$job +Succeeded .* 0\\.8[0-9]* " \
+  "$kubectl" -n train get tj $job --no-headers
+
+# ---- a run that fails: its error reaches the Failed condition -------------------------------
+sed -e "s/name: $job\$/name: missing-data/" \
+  -e 's|train-images-idx3-ubyte.gz|no-such-file.gz|' \
+  -e 's/restartPolicy: OnFailure/restartPolicy: ExitCode/' \
+  "$root/examples/fashion-mnist-softmax.yaml" >"$work/missing.yaml"
+check "kubectl apply a job whose training data is missing" "$kubectl" -n train apply -f "$work/missing.yaml"
+if out="$("$kubectl" -n train wait --for=condition=Failed tj/missing-data --timeout=120s 2>&1)"; then
+  ok "kubectl wait --for=condition=Failed"
+else
+  fail "kubectl wait --for=condition=Failed" "$out
+$(logs)"
+fi
+check_out "Failed: PermanentExitCode (exit code 2 is the program's own verdict)" '^PermanentExitCode$' \
+  "$kubectl" -n train get tj missing-data -o 'jsonpath={.status.conditions[?(@.type=="Failed")].reason}'
+check_out "the condition names the missing file" 'no-such-file.gz' \
+  "$kubectl" -n train get tj missing-data -o 'jsonpath={.status.conditions[?(@.type=="Failed")].message}'
+finish

@@ -1,0 +1,147 @@
+// Progress, pulled: the worker's StatusServer (runtime) answering the operator's
+// ZmqProgressSource over real ZeroMQ sockets on 127.0.0.1, and garbage on the status port.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "ringtrain/operator/api_convert.h"
+#include "ringtrain/operator/progress_source.h"
+#include "ringtrain/worker/progress_recorder.h"
+#include "ringtrain/worker/status_server.h"
+
+namespace ringtrain {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+
+proto::Event Progress(proto::EventType type, int64_t step, uint64_t samples, double loss,
+                      double accuracy = -1) {
+  proto::Event e;
+  e.set_type(type);
+  e.set_role("worker");
+  e.set_step(step);
+  e.set_total_steps(1000);
+  e.set_epoch(2);
+  e.set_samples(samples);
+  e.set_loss(loss);
+  e.set_accuracy(accuracy);
+  return e;
+}
+
+class StatusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = worker::StatusServer::Start(context_, "tcp://127.0.0.1:0", &recorder_);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(server).value();
+    source_ = op::MakeZmqProgressSource();
+  }
+
+  zmq::context_t context_{1};
+  worker::ProgressRecorder recorder_{nullptr, "mnist", 4, 256};
+  std::unique_ptr<worker::StatusServer> server_;
+  std::unique_ptr<op::ProgressSource> source_;
+};
+
+TEST_F(StatusTest, TheOperatorReadsTheWorkersLatestProgress) {
+  const auto t0 = worker::ProgressRecorder::Clock::now();
+  recorder_.SendAt(Progress(proto::PROGRESS, 100, 6400, 0.9), t0);
+  recorder_.SendAt(Progress(proto::EVAL, 150, 9600, 0.7, 0.81), t0 + std::chrono::seconds(2));
+  recorder_.SendAt(Progress(proto::PROGRESS, 200, 12800, 0.5), t0 + std::chrono::seconds(4));
+  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->step, 200);
+  EXPECT_EQ(p->total_steps, 1000);
+  EXPECT_EQ(p->epoch, 2);
+  EXPECT_DOUBLE_EQ(p->loss, 0.5);
+  ASSERT_TRUE(p->accuracy.has_value()) << "the last evaluation's accuracy is kept";
+  EXPECT_DOUBLE_EQ(*p->accuracy, 0.81);
+  // 3200 samples in 2 s on this worker, 4 workers.
+  EXPECT_DOUBLE_EQ(p->samples_per_second, 6400);
+  EXPECT_EQ(p->global_batch_size, 256);
+  EXPECT_EQ(server_->answered(), 1u);
+}
+
+TEST_F(StatusTest, NoAccuracyBeforeTheFirstEvaluation) {
+  recorder_.Send(Progress(proto::PROGRESS, 10, 640, 2.0));
+  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->accuracy.has_value());
+  EXPECT_EQ(worker::ProgressJson(recorder_.Snapshot()).find("accuracy"), std::string::npos);
+}
+
+TEST_F(StatusTest, AnotherJobIsRefusedAndCounted) {
+  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "other", milliseconds(2000));
+  EXPECT_EQ(p.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(p.status().message(), HasSubstr("belongs to job \"mnist\", not \"other\""));
+  EXPECT_EQ(server_->dropped(), 1u);
+}
+
+TEST_F(StatusTest, NobodyListeningIsADeadlineNotAHang) {
+  server_.reset();
+  const auto start = std::chrono::steady_clock::now();
+  StatusOr<op::Progress> p = source_->Fetch("tcp://127.0.0.1:1", "mnist", milliseconds(300));
+  EXPECT_EQ(p.status().code(), StatusCode::kDeadlineExceeded) << p.status().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+TEST_F(StatusTest, GarbageOnTheStatusPortIsDroppedAndTheServerKeepsServing) {
+  // Raw bytes over TCP (not ZMTP at all): libzmq drops the connection.
+  const std::string endpoint = server_->endpoint();
+  const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const char junk[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n\xff\xfe\x00garbage";
+  ASSERT_GT(::write(fd, junk, sizeof(junk)), 0);
+  ::close(fd);
+  // A well-formed ZeroMQ request that is not a StatusRequest, and a two-frame one.
+  zmq::socket_t req(context_, zmq::socket_type::req);
+  req.set(zmq::sockopt::linger, 0);
+  req.set(zmq::sockopt::rcvtimeo, 2000);
+  req.connect(endpoint);
+  ASSERT_TRUE(req.send(zmq::str_buffer("\x0f\x01 not a protobuf"), zmq::send_flags::none));
+  zmq::message_t answer;
+  ASSERT_TRUE(req.recv(answer));
+  proto::StatusReply reply;
+  ASSERT_TRUE(reply.ParseFromArray(answer.data(), static_cast<int>(answer.size())));
+  EXPECT_EQ(reply.error(), "malformed status request");
+  ASSERT_TRUE(req.send(zmq::str_buffer("a"), zmq::send_flags::sndmore));
+  ASSERT_TRUE(req.send(zmq::str_buffer("b"), zmq::send_flags::none));
+  ASSERT_TRUE(req.recv(answer));
+  ASSERT_TRUE(reply.ParseFromArray(answer.data(), static_cast<int>(answer.size())));
+  EXPECT_EQ(reply.error(), "malformed status request");
+  EXPECT_EQ(server_->dropped(), 2u);
+
+  recorder_.Send(Progress(proto::PROGRESS, 7, 70, 1.5));
+  StatusOr<op::Progress> p = source_->Fetch(endpoint, "mnist", milliseconds(2000));
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->step, 7);
+}
+
+TEST(ProgressJsonTest, FinalWordsParseBackInTheOperator) {
+  worker::ProgressRecorder recorder(nullptr, "mnist", 2, 128);
+  recorder.Send(Progress(proto::FINISHED, 940, 60000, 0.31, 0.8734));
+  const std::string json = worker::ProgressJson(recorder.Snapshot());
+  std::optional<op::Progress> p = op::ProgressFromTerminationMessage(json);
+  ASSERT_TRUE(p.has_value()) << json;
+  EXPECT_EQ(p->step, 940);
+  ASSERT_TRUE(p->accuracy.has_value());
+  EXPECT_NEAR(*p->accuracy, 0.8734, 1e-6);
+  EXPECT_NEAR(p->loss, 0.31, 1e-6);
+  EXPECT_EQ(p->global_batch_size, 128);
+  EXPECT_FALSE(op::ProgressFromTerminationMessage("spec.dataset.train.images: no such file"));
+  EXPECT_FALSE(op::ProgressFromTerminationMessage("{not json"));
+}
+
+}  // namespace
+}  // namespace ringtrain
