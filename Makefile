@@ -1,7 +1,7 @@
 # ringtrain — the two commands a newcomer needs:
 #   make run    installs what is missing, builds, and trains the Fashion-MNIST example
 #   make test   installs what is missing, builds (release + ASan/UBSan) and runs every test
-# Other targets: deps, build, bench, format, check-format, clean.
+# Other targets: deps, build, bench, images, format, check-format, clean.
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
@@ -28,7 +28,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build build-asan build-tsan run test test-release test-asan test-tsan bench format \
-  check-format clean controlplane test-controlplane test-crd
+  check-format clean controlplane test-controlplane test-crd images
 
 deps:
 	@missing=""; \
@@ -75,6 +75,7 @@ test-release: build
 # the release build only.
 test-asan: build-asan
 	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 900 -LE slow
 
@@ -108,9 +109,20 @@ test: deps check-format controlplane
 	$(MAKE) test-crd
 	$(MAKE) test-controlplane
 
-bench: deps $(RELEASE_DIR)/build.ninja
-	cmake --build $(RELEASE_DIR) -j $(JOBS) --target transport_bench
+bench: deps controlplane $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target transport_bench ringtrain-operator
 	$(RELEASE_DIR)/bench/transport_bench
+	bash bench/operator_bench.sh $(RELEASE_DIR)/operator/ringtrain-operator 100
+
+# Container images (images/*.Dockerfile) with docker, or buildah where there is no docker.
+# Their base images come from a registry (docker.io/library/debian), so this needs a machine
+# that reaches one; `make test` does not build them.
+VERSION := $(shell grep -m1 -o 'ringtrain VERSION [0-9.]*' CMakeLists.txt | cut -d' ' -f3)
+IMAGE_BUILDER := $(shell command -v docker 2>/dev/null || command -v buildah 2>/dev/null)
+images:
+	@[ -n "$(IMAGE_BUILDER)" ] || { echo "make images: needs docker or buildah"; exit 1; }
+	$(IMAGE_BUILDER) build -f images/runtime.Dockerfile -t ringtrain/runtime:$(VERSION) .
+	$(IMAGE_BUILDER) build -f images/operator.Dockerfile -t ringtrain/operator:$(VERSION) .
 
 FORMAT_FILES = $(shell git ls-files '*.cc' '*.h')
 

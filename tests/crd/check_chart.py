@@ -4,15 +4,19 @@
 Usage: check_chart.py RENDERED.yaml CHART_DIR OVERRIDE.yaml RELEASE_NAMESPACE
 
 Invariants (for the values = chart defaults merged with OVERRIDE):
-  - every object carries app.kubernetes.io/part-of: ringtrain and a namespace when namespaced;
-  - the operator Deployment: args (--leader-elect iff leaderElection, metrics and health
-    addresses), env WATCH_NAMESPACE / RINGTRAIN_RUNTIME_IMAGE / RINGTRAIN_RUNTIME_SERVICE_ACCOUNT,
-    probes /healthz and /readyz on the health port, non-root, read-only root file system, all
-    capabilities dropped, no privilege escalation;
+  - every object carries app.kubernetes.io/part-of: ringtrain and a namespace when namespaced,
+    and none is app.kubernetes.io/component: runtime (training pods have no identity of their
+    own: the operator creates them with automountServiceAccountToken: false and pulls their
+    progress from worker 0, so the chart provisions nothing for them);
+  - the operator Deployment: named <fullname>-operator; args (--leader-elect iff leaderElection,
+    metrics and health addresses); env exactly WATCH_NAMESPACE, RINGTRAIN_RUNTIME_IMAGE,
+    POD_NAMESPACE, POD_NAME (the values the operator reads); probes /healthz and /readyz on the
+    health port, non-root, read-only root file system, all capabilities dropped, no privilege
+    escalation;
   - operator RBAC: a ClusterRole when watchNamespace is "", else a Role in watchNamespace; no
-    wildcard, no secrets; leases only in a Role of the release namespace;
-  - the runtime ClusterRole grants exactly `patch` on trainingjobs/status, bound by a RoleBinding
-    next to a ServiceAccount in every runtime namespace;
+    wildcard, no secrets; `delete` on trainingjobs (ttlSecondsAfterFinished); leases only in a
+    Role of the release namespace;
+  - no ClusterRole or Role but the operator's grants anything on trainingjobs/status;
   - rbac.create false renders no RBAC; metrics.enabled false renders no Service.
 Prints one line per check and "N passed, M failed" last; exit 1 on failure.
 """
@@ -27,6 +31,17 @@ except ImportError:  # pragma: no cover
 
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "Namespace"}
 RBAC_KINDS = {"ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+# The environment of the operator container: what the operator binary reads.
+OPERATOR_ENV = {"WATCH_NAMESPACE", "RINGTRAIN_RUNTIME_IMAGE", "POD_NAMESPACE", "POD_NAME"}
+
+
+def grants(rule, group, resource):
+    """Whether an RBAC rule covers `resource` of API group `group` (wildcards included)."""
+    base = resource.split("/")[0]
+    sub = resource.split("/", 1)[1] if "/" in resource else None
+    covered = {resource, "*"} | ({f"{base}/*", f"*/{sub}"} if sub else set())
+    return bool({group, "*"} & set(rule.get("apiGroups", []))) and \
+        bool(covered & set(rule.get("resources", [])))
 
 
 def merge(base, over):
@@ -67,15 +82,22 @@ def main(argv):
               f"{what} is labelled part-of ringtrain", md.get("labels"))
         if d["kind"] not in CLUSTER_SCOPED:
             check(bool(md.get("namespace")), f"{what} names its namespace", "no namespace")
+        check(md.get("labels", {}).get("app.kubernetes.io/component") != "runtime",
+              f"{what} is not a runtime object", md.get("labels"))
 
     deployments = of("Deployment")
     check(len(deployments) == 1, "one Deployment", [d["metadata"]["name"] for d in deployments])
     if deployments:
         dep = deployments[0]
+        if values["fullnameOverride"]:
+            want_name = f"{values['fullnameOverride']}-operator"
+            check(dep["metadata"]["name"] == want_name, f"Deployment named {want_name}",
+                  dep["metadata"]["name"])
         pod = dep["spec"]["template"]["spec"]
         c = pod["containers"][0]
         args = c.get("args", [])
         env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        check(set(env) == OPERATOR_ENV, f"env is exactly {sorted(OPERATOR_ENV)}", sorted(env))
         metrics, health = values["metrics"], values["health"]
         want_metrics = f"--metrics-bind-address=:{metrics['port']}" if metrics["enabled"] else \
             "--metrics-bind-address=0"
@@ -88,9 +110,6 @@ def main(argv):
         tag = values["runtimeImage"]["tag"] or app_version
         check(env.get("RINGTRAIN_RUNTIME_IMAGE") == f"{values['runtimeImage']['repository']}:{tag}",
               "env RINGTRAIN_RUNTIME_IMAGE", env.get("RINGTRAIN_RUNTIME_IMAGE"))
-        rsa = values["runtime"]["serviceAccount"]
-        check(env.get("RINGTRAIN_RUNTIME_SERVICE_ACCOUNT") == (rsa["name"] if rsa["create"] else ""),
-              "env RINGTRAIN_RUNTIME_SERVICE_ACCOUNT", env.get("RINGTRAIN_RUNTIME_SERVICE_ACCOUNT"))
         ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
         check(ports.get("health") == health["port"], "health port", ports)
         check(c["livenessProbe"]["httpGet"]["path"] == "/healthz" and
@@ -109,15 +128,16 @@ def main(argv):
                       for s in of("ServiceAccount")), "operator ServiceAccount exists", sa_name)
 
     rbac = [d for d in docs if d["kind"] in RBAC_KINDS]
+    roles = [d for d in rbac if d["kind"] in ("Role", "ClusterRole")]
+    op_roles = [d for d in roles if d["metadata"]["name"].endswith("-operator")]
+    status_writers = [f"{d['kind']}/{d['metadata']['name']}" for d in roles if d not in op_roles
+                      and any(grants(r, "ringtrain.io", "trainingjobs/status")
+                              for r in d.get("rules") or [])]
+    check(not status_writers, "only the operator role grants trainingjobs/status", status_writers)
     if not values["rbac"]["create"]:
-        runtime_rbac = [d for d in rbac if d["metadata"]["labels"].get(
-            "app.kubernetes.io/component") == "runtime"]
-        check(len(rbac) == len(runtime_rbac), "rbac.create false: no operator RBAC",
-              [d["metadata"]["name"] for d in rbac if d not in runtime_rbac])
+        check(not rbac, "rbac.create false: no RBAC", [d["metadata"]["name"] for d in rbac])
     else:
         watch = values["watchNamespace"]
-        op_roles = [d for d in rbac if d["kind"] in ("Role", "ClusterRole")
-                    and d["metadata"]["name"].endswith("-operator")]
         check(len(op_roles) == 1, "one operator role", [d["metadata"]["name"] for d in op_roles])
         for role in op_roles:
             want_kind = "Role" if watch else "ClusterRole"
@@ -130,33 +150,14 @@ def main(argv):
                 check("*" not in flat, f"no wildcard in {rule}")
                 check("secrets" not in rule["resources"], f"no secrets in {rule}")
                 check("leases" not in rule["resources"], f"no leases in the operator role {rule}")
+            check(any(grants(r, "ringtrain.io", "trainingjobs") and "delete" in r["verbs"]
+                      for r in role["rules"]),
+                  "operator role may delete trainingjobs (ttlSecondsAfterFinished)", role["rules"])
         if values["leaderElection"]:
             le = [d for d in of("Role") if any("leases" in r["resources"] for r in d["rules"])]
             check(len(le) == 1 and le[0]["metadata"]["namespace"] == release_ns,
                   "leases only in a Role of the release namespace",
                   [(d["metadata"]["name"], d["metadata"].get("namespace")) for d in le])
-
-    rsa = values["runtime"]["serviceAccount"]
-    runtime_roles = [d for d in of("ClusterRole") if d["metadata"]["name"].endswith("-runtime")]
-    if rsa["create"]:
-        check(len(runtime_roles) == 1, "one runtime ClusterRole")
-        for role in runtime_roles:
-            check(role["rules"] == [{"apiGroups": ["ringtrain.io"],
-                                     "resources": ["trainingjobs/status"], "verbs": ["patch"]}],
-                  "runtime may only patch trainingjobs/status", role["rules"])
-        namespaces = rsa.get("namespaces") or [values["watchNamespace"] or release_ns]
-        for ns in namespaces:
-            sas = [s for s in of("ServiceAccount")
-                   if s["metadata"]["name"] == rsa["name"] and s["metadata"]["namespace"] == ns]
-            rbs = [b for b in of("RoleBinding") if b["metadata"]["namespace"] == ns
-                   and b["roleRef"]["kind"] == "ClusterRole"
-                   and runtime_roles and b["roleRef"]["name"] == runtime_roles[0]["metadata"]["name"]
-                   and b["subjects"] == [{"kind": "ServiceAccount", "name": rsa["name"],
-                                          "namespace": ns}]]
-            check(len(sas) == 1 and len(rbs) == 1,
-                  f"runtime ServiceAccount {rsa['name']} and its RoleBinding in {ns}")
-    else:
-        check(not runtime_roles, "runtime.serviceAccount.create false: no runtime RBAC")
 
     services = of("Service")
     check(len(services) == (1 if values["metrics"]["enabled"] else 0),

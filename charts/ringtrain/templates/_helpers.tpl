@@ -45,12 +45,6 @@ app.kubernetes.io/part-of: ringtrain
 app.kubernetes.io/component: operator
 {{- end }}
 
-{{/* Labels of the objects training pods use (runtime ServiceAccount and its RBAC). */}}
-{{- define "ringtrain.runtimeLabels" -}}
-{{ include "ringtrain.commonLabels" . }}
-app.kubernetes.io/component: runtime
-{{- end }}
-
 {{/* Labels that select the operator's pods (immutable once installed). */}}
 {{- define "ringtrain.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "ringtrain.name" . }}
@@ -75,18 +69,4 @@ app.kubernetes.io/component: operator
 {{/* The default runtime image of training pods. */}}
 {{- define "ringtrain.runtimeImage" -}}
 {{- printf "%s:%s" .Values.runtimeImage.repository (default .Chart.AppVersion .Values.runtimeImage.tag) }}
-{{- end }}
-
-{{/*
-Namespaces that get the runtime ServiceAccount and its RoleBinding, one per line:
-runtime.serviceAccount.namespaces, else watchNamespace, else the release namespace.
-*/}}
-{{- define "ringtrain.runtimeNamespaces" -}}
-{{- if .Values.runtime.serviceAccount.namespaces }}
-{{- range .Values.runtime.serviceAccount.namespaces }}
-{{ . }}
-{{- end }}
-{{- else }}
-{{ default .Release.Namespace .Values.watchNamespace }}
-{{- end }}
 {{- end }}

@@ -260,9 +260,15 @@ TEST_F(ControllerTest, CreatesConfigMapServicesAndPodsWithThePodContract) {
   const Json spec = Json::parse((*cm)["data"]["job.json"].get<std::string>());
   EXPECT_EQ(spec["spec"]["workers"]["replicas"], 3);
 
+  // The status is written before the pods are made, so their count arrives one write later.
+  EXPECT_TRUE(WaitUntil([&] {
+    return GetJob("mnist")["status"]
+               .value("replicaStatuses", Json::object())
+               .value("workers", Json::object())
+               .value("active", 0) == 3;
+  }));
   const Json now = GetJob("mnist");
   EXPECT_EQ(Condition(now, "Created")["status"], "True");
-  EXPECT_EQ(now["status"]["replicaStatuses"]["workers"]["active"], 3);
   EXPECT_EQ(now["status"]["observedGeneration"], 1);
   EXPECT_TRUE(WaitUntil([&] {
     auto r = EventReasons("mnist");
@@ -517,6 +523,42 @@ TEST_F(ControllerTest, KeepsWorkingAcrossAnApiServerRestartAndRelistsAfter410) {
                static_cast<unsigned long long>(errors), static_cast<unsigned long long>(lists),
                static_cast<unsigned long long>(lists_before));
   EXPECT_GT(lists, lists_before) << "a watch cache that restarted answers old versions with 410";
+}
+
+// What the schema cannot catch: a cluster still serving an older, looser CRD (here: one whose
+// spec takes anything) lets a bad spec in. The operator fails the job with InvalidSpec, naming
+// the field, and creates nothing. Last in this file: it swaps the cluster-wide CRD and puts
+// the real one back.
+TEST_F(ControllerTest, ZzInvalidSpecTheSchemaLetThroughFailsWithoutCreatingPods) {
+  const std::string loose = cp_->dir() + "/loose-crd.json";
+  testing::CommandResult made = testing::RunCommand(
+      "python3 -c \"import json,sys,yaml; crd=yaml.safe_load(open(sys.argv[1])); "
+      "v=crd['spec']['versions'][0]; "
+      "v['schema']['openAPIV3Schema']['properties']['spec']={'type':'object',"
+      "'x-kubernetes-preserve-unknown-fields':True}; "
+      "v['schema']['openAPIV3Schema'].pop('x-kubernetes-validations',None); "
+      "json.dump(crd,open(sys.argv[2],'w'))\" " RINGTRAIN_SOURCE_DIR
+      "/crds/ringtrain.io_trainingjobs.yaml " +
+      loose);
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  testing::CommandResult applied = cp_->Kubectl("apply -f " + loose);
+  ASSERT_EQ(applied.exit_code, 0) << applied.output;
+  StartController();
+  Json bad = Job("broken", 1, 1);
+  bad["spec"]["workers"]["replicas"] = 0;
+  // The API server may take a moment to serve the new schema: retry until it accepts.
+  ASSERT_TRUE(WaitUntil([&] { return client_->Create(kube::TrainingJobs(), ns_, bad).ok(); }));
+  ASSERT_TRUE(WaitForPhase("broken", "Failed"));
+  const Json job = GetJob("broken");
+  EXPECT_EQ(Condition(job, "Failed")["reason"], "InvalidSpec");
+  EXPECT_THAT(Condition(job, "Failed")["message"].get<std::string>(),
+              HasSubstr("spec.workers.replicas"));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(Pods("broken").empty());
+  EXPECT_EQ(client_->Get(kube::ConfigMaps(), ns_, "broken-spec").status().code(),
+            StatusCode::kNotFound);
+  Status restored = cp_->InstallCrd();
+  EXPECT_TRUE(restored.ok()) << restored.ToString();
 }
 
 }  // namespace
