@@ -9,10 +9,13 @@ RELEASE_DIR ?= build/release
 ASAN_DIR ?= build/asan
 TSAN_DIR ?= build/tsan
 # Our own threaded code runs under ThreadSanitizer: N ranks as threads over real sockets, the
-# transport, and the operator's work queue.
+# transport, the operator's work queue, metrics and leader election, and the controller
+# (informers, workers, expectations, progress poller) against a real API server.
 TSAN_TESTS := tests/integration/sync_exactness_test tests/unit/transport/transport_tests \
   tests/unit/operator_leader/operator_leader_tests tests/unit/operator_metrics/operator_metrics_tests \
-  tests/unit/operator/operator_tests
+  tests/unit/operator/operator_tests \
+  tests/integration/operator_leader/leader_election_apiserver_test \
+  tests/integration/operator_controller/operator_controller_apiserver_test
 EXAMPLE ?= examples/fashion-mnist.yaml
 
 # Debian packages needed to build, test and run the example (installed only when missing).
@@ -79,7 +82,7 @@ test-asan: build-asan
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 900 -LE slow
 
-test-tsan: build-tsan
+test-tsan: build-tsan controlplane
 	@for t in $(TSAN_TESTS); do \
 	  echo "== TSan: $$t"; \
 	  TSAN_OPTIONS="suppressions=$(CURDIR)/tests/sanitizers/tsan.supp halt_on_error=1" \

@@ -1,13 +1,11 @@
 // RestClient against a real kube-apiserver + etcd, started once for this executable by
-// tests/controlplane/start.sh (binaries from tests/controlplane/build.sh). Each test works in
-// a namespace of its own. If the control plane cannot start, every test fails and says why.
+// testing::ControlPlane (tests/support/controlplane; binaries from tests/controlplane/build.sh).
+// Each test works in a namespace of its own. If the control plane cannot start, every test fails
+// and says why.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -18,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "control_plane.h"
 #include "ringtrain/operator/kube/kubeconfig.h"
 #include "ringtrain/operator/kube/rest_client.h"
 
@@ -28,98 +27,28 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using SteadyClock = std::chrono::steady_clock;
 
-const Resource kNamespaces{"", "v1", "namespaces", false};
-constexpr char kControlPlaneDir[] = RINGTRAIN_SOURCE_DIR "/tests/controlplane";
-
-std::string Tail(const std::string& path, size_t max_lines = 40) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::string out;
-  for (size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size(); ++i) {
-    out += lines[i] + "\n";
-  }
-  return out;
-}
-
-// Runs `script` with `dir`, output appended to dir/<log>; returns the exit status.
-int RunScript(const std::string& script, const std::string& args, const std::string& log) {
-  const std::string command =
-      "bash " + std::string(kControlPlaneDir) + "/" + script + " " + args + " >>" + log + " 2>&1";
-  return std::system(command.c_str());
-}
-
 class ApiServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/ringtrain-kube-it.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) {
-      setup_error_ = new std::string("mkdtemp failed");
-      return;
-    }
-    dir_ = new std::string(tmpl);
-    const std::string log = *dir_ + "/controlplane.out";
-    // If this process dies without TearDownTestSuite (a crash, a sanitizer abort), a detached
-    // guard stops the control plane it started and removes its directory.
-    const std::string guard = "pid=" + std::to_string(::getpid()) +
-                              "; while kill -0 $pid 2>/dev/null; do sleep 1; done; bash " +
-                              kControlPlaneDir + "/stop.sh " + *dir_ + " && rm -rf " + *dir_;
-    [[maybe_unused]] const int detached =
-        std::system(("setsid bash -c '" + guard + "' </dev/null >/dev/null 2>&1 &").c_str());
-    const auto start = SteadyClock::now();
-    if (RunScript("start.sh", *dir_, log) != 0) {
-      setup_error_ = new std::string(
-          "the control plane did not start (tests/controlplane/start.sh " + *dir_ +
-          "); build its binaries with tests/controlplane/build.sh. Output:\n" + Tail(log));
-      return;
-    }
-    std::fprintf(stderr, "control plane started in %.1f s\n",
-                 std::chrono::duration<double>(SteadyClock::now() - start).count());
-    auto config = LoadKubeconfig(*dir_ + "/kubeconfig");
-    if (!config.ok()) {
-      setup_error_ = new std::string("kubeconfig: " + config.status().ToString());
-      return;
-    }
     ClientOptions options;
     options.request_timeout = std::chrono::seconds(20);
     options.watch_read_timeout = std::chrono::seconds(90);
     options.user_agent = "ringtrain-kube-integration-test";
-    auto client = RestClient::Make(*config, options);
-    if (!client.ok()) {
-      setup_error_ = new std::string("RestClient::Make: " + client.status().ToString());
-      return;
-    }
-    client_ = std::move(client).value().release();
+    shared_ = testing::SharedControlPlane::Start(options).release();
   }
 
   static void TearDownTestSuite() {
-    delete client_;
-    client_ = nullptr;
-    if (dir_ != nullptr) {
-      const int rc = RunScript("stop.sh", *dir_, *dir_ + "/controlplane.out");
-      if (rc == 0) {
-        std::error_code ec;
-        std::filesystem::remove_all(*dir_, ec);
-      } else {
-        std::fprintf(stderr, "stop.sh %s failed; left it in place\n", dir_->c_str());
-      }
-    }
-    delete dir_;
-    dir_ = nullptr;
-    delete setup_error_;
-    setup_error_ = nullptr;
+    delete shared_;  // stops the control plane and removes its directory
+    shared_ = nullptr;
   }
 
   void SetUp() override {
-    if (setup_error_ != nullptr) GTEST_FAIL() << *setup_error_;
+    if (!shared_->error.empty()) GTEST_FAIL() << shared_->error;
     // A namespace per test: "t-<test name in lower case>".
-    std::string name = "t-";
-    for (char c : std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-      name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-    ns_ = name.substr(0, 63);
-    auto created = client_->Create(kNamespaces, "", {{"metadata", {{"name", ns_}}}});
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    auto ns = testing::CreateTestNamespace(
+        *client_, "t-", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_TRUE(ns.ok()) << ns.status().ToString();
+    ns_ = *ns;
   }
 
   static nlohmann::json ConfigMap(const std::string& name,
@@ -138,15 +67,13 @@ class ApiServerTest : public ::testing::Test {
     return list.ok() ? (*list)["metadata"]["resourceVersion"].get<std::string>() : "";
   }
 
-  static std::string* dir_;
-  static std::string* setup_error_;
-  static RestClient* client_;
+  static testing::SharedControlPlane* shared_;
+  testing::ControlPlane* cp_ = shared_->cp.get();
+  RestClient* client_ = shared_->client.get();
   std::string ns_;
 };
 
-std::string* ApiServerTest::dir_ = nullptr;
-std::string* ApiServerTest::setup_error_ = nullptr;
-RestClient* ApiServerTest::client_ = nullptr;
+testing::SharedControlPlane* ApiServerTest::shared_ = nullptr;
 
 // Ends a background watch however the test leaves its scope (an ASSERT may return early).
 class WatchThread {
@@ -305,9 +232,9 @@ TEST_F(ApiServerTest, PodStatusSubresource) {
 }
 
 // A client for the same server with `edit` applied to its configuration.
-StatusOr<std::unique_ptr<RestClient>> Variant(const std::string& dir,
+StatusOr<std::unique_ptr<RestClient>> Variant(const testing::ControlPlane& cp,
                                               const std::function<void(ClusterConfig&)>& edit) {
-  auto config = LoadKubeconfig(dir + "/kubeconfig");
+  auto config = LoadKubeconfig(cp.kubeconfig());
   if (!config.ok()) return config.status();
   edit(*config);
   ClientOptions options;
@@ -320,7 +247,7 @@ int RunQuietly(const std::string& command) {
 }
 
 TEST_F(ApiServerTest, WrongTokenIsFailedPrecondition) {
-  auto client = Variant(*dir_, [](ClusterConfig& c) { c.token = "not-the-token"; });
+  auto client = Variant(*cp_, [](ClusterConfig& c) { c.token = "not-the-token"; });
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   auto got = (*client)->Get(ConfigMaps(), ns_, "x");
   EXPECT_EQ(got.status().code(), StatusCode::kFailedPrecondition) << got.status().ToString();
@@ -328,7 +255,7 @@ TEST_F(ApiServerTest, WrongTokenIsFailedPrecondition) {
 }
 
 TEST_F(ApiServerTest, ServerCertificateIsVerifiedAgainstTheConfiguredCa) {
-  const std::string other = *dir_ + "/other-ca";
+  const std::string other = cp_->dir() + "/other-ca";
   std::filesystem::create_directories(other);
   ASSERT_EQ(RunQuietly("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
                        "-days 1 -subj /CN=other-ca -keyout " +
@@ -336,12 +263,12 @@ TEST_F(ApiServerTest, ServerCertificateIsVerifiedAgainstTheConfiguredCa) {
             0);
   std::ifstream in(other + "/ca.crt");
   const std::string other_ca((std::istreambuf_iterator<char>(in)), {});
-  auto wrong_ca = Variant(*dir_, [&](ClusterConfig& c) { c.ca_pem = other_ca; });
+  auto wrong_ca = Variant(*cp_, [&](ClusterConfig& c) { c.ca_pem = other_ca; });
   ASSERT_TRUE(wrong_ca.ok()) << wrong_ca.status().ToString();
   auto rejected = (*wrong_ca)->Get(ConfigMaps(), ns_, "x");
   EXPECT_EQ(rejected.status().code(), StatusCode::kUnavailable) << rejected.status().ToString();
 
-  auto insecure = Variant(*dir_, [&](ClusterConfig& c) {
+  auto insecure = Variant(*cp_, [&](ClusterConfig& c) {
     c.ca_pem = other_ca;
     c.insecure_skip_tls_verify = true;
   });
@@ -353,9 +280,9 @@ TEST_F(ApiServerTest, ServerCertificateIsVerifiedAgainstTheConfiguredCa) {
 TEST_F(ApiServerTest, ClientCertificateAuthenticates) {
   // A client certificate signed by the cluster CA (the apiserver's --client-ca-file), in the
   // group system:masters, referenced by relative paths from a kubeconfig of its own.
-  const std::string mtls = *dir_ + "/mtls";
+  const std::string mtls = cp_->dir() + "/mtls";
   std::filesystem::create_directories(mtls + "/pki");
-  const std::string pki = *dir_ + "/pki";
+  const std::string pki = cp_->dir() + "/pki";
   {
     std::ofstream ext(mtls + "/ext.cnf");
     ext << "extendedKeyUsage = clientAuth\n";
@@ -368,7 +295,7 @@ TEST_F(ApiServerTest, ClientCertificateAuthenticates) {
                        "/ca.crt -CAkey " + pki + "/ca.key -CAcreateserial -extfile " + mtls +
                        "/ext.cnf -out " + mtls + "/pki/client.crt"),
             0);
-  auto base = LoadKubeconfig(*dir_ + "/kubeconfig");
+  auto base = LoadKubeconfig(cp_->kubeconfig());
   ASSERT_TRUE(base.ok());
   std::filesystem::copy_file(pki + "/ca.crt", mtls + "/pki/ca.crt");
   {
@@ -562,8 +489,8 @@ TEST_F(ApiServerTest, WatchFromAVersionOlderThanTheCacheIsOutOfRange) {
   // earlier resourceVersion gets 410 Gone ("too old resource version").
   const std::string old_version = CollectionVersion();
   ASSERT_TRUE(client_->Create(ConfigMaps(), ns_, ConfigMap("after")).ok());
-  ASSERT_EQ(RunScript("restart-apiserver.sh", *dir_, *dir_ + "/controlplane.out"), 0)
-      << Tail(*dir_ + "/controlplane.out");
+  Status restarted = cp_->RestartApiServer();
+  ASSERT_TRUE(restarted.ok()) << restarted.ToString();
   EventLog log;
   std::atomic<bool> stop{false};
   WatchOptions options;

@@ -1,23 +1,18 @@
 // LeaderElector against a real kube-apiserver + etcd, started once for this executable by
-// tests/controlplane/start.sh (binaries from tests/controlplane/build.sh). Each test works in a
-// namespace of its own; candidates run as threads, each with a RestClient of its own (its own
-// connection pool), with short timings: lease 2 s, renew deadline 1.5 s, retry 200 ms.
+// testing::ControlPlane (tests/support/controlplane; binaries from tests/controlplane/build.sh).
+// Each test works in a namespace of its own; candidates run as threads, each with a RestClient
+// of its own (its own connection pool), with short timings: lease 2 s, renew deadline 1.5 s,
+// retry 200 ms.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
-#include <cctype>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
 
-#include "ringtrain/operator/kube/kubeconfig.h"
+#include "control_plane.h"
 #include "ringtrain/operator/kube/rest_client.h"
 #include "ringtrain/operator/leader_election.h"
 
@@ -29,29 +24,10 @@ using ::testing::HasSubstr;
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-const kube::Resource kNamespaces{"", "v1", "namespaces", false};
-constexpr char kControlPlaneDir[] = RINGTRAIN_SOURCE_DIR "/tests/controlplane";
 constexpr char kLease[] = "ringtrain-operator";
 constexpr milliseconds kLeaseDuration{2000};
 constexpr milliseconds kRenewDeadline{1500};
 constexpr milliseconds kRetryPeriod{200};
-
-std::string Tail(const std::string& path, size_t max_lines = 40) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::string out;
-  for (size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size(); ++i) {
-    out += lines[i] + "\n";
-  }
-  return out;
-}
-
-int RunScript(const std::string& script, const std::string& args, const std::string& log) {
-  const std::string command =
-      "bash " + std::string(kControlPlaneDir) + "/" + script + " " + args + " >>" + log + " 2>&1";
-  return std::system(command.c_str());
-}
 
 double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -98,72 +74,27 @@ class Candidate {
 class LeaderElectionApiServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/ringtrain-leader-it.XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) {
-      setup_error_ = new std::string("mkdtemp failed");
-      return;
-    }
-    dir_ = new std::string(tmpl);
-    const std::string log = *dir_ + "/controlplane.out";
-    // If this process dies without TearDownTestSuite (a crash, a sanitizer abort), a detached
-    // guard stops the control plane it started and removes its directory.
-    const std::string guard = "pid=" + std::to_string(::getpid()) +
-                              "; while kill -0 $pid 2>/dev/null; do sleep 1; done; bash " +
-                              kControlPlaneDir + "/stop.sh " + *dir_ + " && rm -rf " + *dir_;
-    [[maybe_unused]] const int detached =
-        std::system(("setsid bash -c '" + guard + "' </dev/null >/dev/null 2>&1 &").c_str());
-    const auto start = SteadyClock::now();
-    if (RunScript("start.sh", *dir_, log) != 0) {
-      setup_error_ = new std::string(
-          "the control plane did not start (tests/controlplane/start.sh " + *dir_ +
-          "); build its binaries with tests/controlplane/build.sh. Output:\n" + Tail(log));
-      return;
-    }
-    std::fprintf(stderr, "control plane started in %.1f s\n", Seconds(SteadyClock::now() - start));
-    auto admin = MakeClient(std::chrono::seconds(20));
-    if (!admin.ok()) {
-      setup_error_ = new std::string(admin.status().ToString());
-      return;
-    }
-    admin_ = std::move(admin).value().release();
+    shared_ = testing::SharedControlPlane::Start(Options(std::chrono::seconds(20))).release();
   }
 
   static void TearDownTestSuite() {
-    delete admin_;
-    admin_ = nullptr;
-    if (dir_ != nullptr) {
-      const int rc = RunScript("stop.sh", *dir_, *dir_ + "/controlplane.out");
-      if (rc == 0) {
-        std::error_code ec;
-        std::filesystem::remove_all(*dir_, ec);
-      } else {
-        std::fprintf(stderr, "stop.sh %s failed; left it in place\n", dir_->c_str());
-      }
-    }
-    delete dir_;
-    dir_ = nullptr;
-    delete setup_error_;
-    setup_error_ = nullptr;
+    delete shared_;  // stops the control plane and removes its directory
+    shared_ = nullptr;
   }
 
-  static StatusOr<std::unique_ptr<RestClient>> MakeClient(std::chrono::seconds timeout) {
-    auto config = kube::LoadKubeconfig(*dir_ + "/kubeconfig");
-    if (!config.ok()) return config.status().WithContext("kubeconfig");
+  static kube::ClientOptions Options(std::chrono::seconds timeout) {
     kube::ClientOptions options;
     options.request_timeout = timeout;  // candidates: 1 s, below the renew deadline
     options.user_agent = "ringtrain-leader-integration-test";
-    return RestClient::Make(*config, options);
+    return options;
   }
 
   void SetUp() override {
-    if (setup_error_ != nullptr) GTEST_FAIL() << *setup_error_;
-    std::string name = "t-";
-    for (char c : std::string(::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-      name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-    ns_ = name.substr(0, 63);
-    auto created = admin_->Create(kNamespaces, "", {{"metadata", {{"name", ns_}}}});
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    if (!shared_->error.empty()) GTEST_FAIL() << shared_->error;
+    auto ns = testing::CreateTestNamespace(
+        *admin_, "t-", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    ASSERT_TRUE(ns.ok()) << ns.status().ToString();
+    ns_ = *ns;
   }
 
   void TearDown() override {
@@ -171,7 +102,7 @@ class LeaderElectionApiServerTest : public ::testing::Test {
   }
 
   std::unique_ptr<Candidate> Start(const std::string& identity, bool release_on_stop = true) {
-    auto client = MakeClient(std::chrono::seconds(1));
+    auto client = cp_->Client(Options(std::chrono::seconds(1)));
     EXPECT_TRUE(client.ok()) << client.status().ToString();
     if (!client.ok()) return nullptr;
     LeaderElectionOptions o;
@@ -222,16 +153,14 @@ class LeaderElectionApiServerTest : public ::testing::Test {
     return got.ok() ? ParseLeaseSpec(*got) : LeaseSpec{};
   }
 
-  static std::string* dir_;
-  static std::string* setup_error_;
-  static RestClient* admin_;
+  static testing::SharedControlPlane* shared_;
+  testing::ControlPlane* cp_ = shared_->cp.get();
+  RestClient* admin_ = shared_->client.get();
   std::string ns_;
   int both_leading_ = 0;
 };
 
-std::string* LeaderElectionApiServerTest::dir_ = nullptr;
-std::string* LeaderElectionApiServerTest::setup_error_ = nullptr;
-RestClient* LeaderElectionApiServerTest::admin_ = nullptr;
+testing::SharedControlPlane* LeaderElectionApiServerTest::shared_ = nullptr;
 
 TEST_F(LeaderElectionApiServerTest, TwoCandidatesNeverBothLead) {
   auto a = Start("candidate-a");

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -52,6 +54,41 @@ std::string TailFile(const std::string& path, size_t max_lines) {
     out += lines[i] + "\n";
   }
   return out;
+}
+
+std::unique_ptr<SharedControlPlane> SharedControlPlane::Start(
+    const op::kube::ClientOptions& options, bool with_controller_manager) {
+  auto shared = std::make_unique<SharedControlPlane>();
+  const auto start = std::chrono::steady_clock::now();
+  StatusOr<std::unique_ptr<ControlPlane>> cp = ControlPlane::Start(with_controller_manager);
+  if (!cp.ok()) {
+    shared->error = cp.status().ToString();
+    return shared;
+  }
+  shared->cp = std::move(cp).value();
+  std::fprintf(stderr, "control plane started in %.1f s\n",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  StatusOr<std::unique_ptr<op::kube::RestClient>> client = shared->cp->Client(options);
+  if (!client.ok()) {
+    shared->error = "RestClient: " + client.status().ToString();
+    return shared;
+  }
+  shared->client = std::move(client).value();
+  return shared;
+}
+
+StatusOr<std::string> CreateTestNamespace(op::kube::KubeClient& client, const std::string& prefix,
+                                          const std::string& test_name) {
+  std::string name = prefix;
+  for (char c : test_name) {
+    name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  name = name.substr(0, 63);
+  const op::kube::Resource namespaces{"", "v1", "namespaces", false};
+  StatusOr<nlohmann::json> created =
+      client.Create(namespaces, "", {{"metadata", {{"name", name}}}});
+  if (!created.ok()) return created.status();
+  return name;
 }
 
 StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Start(bool with_controller_manager) {

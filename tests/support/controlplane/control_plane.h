@@ -53,8 +53,28 @@ class ControlPlane {
   std::string dir_;
 };
 
+// What a test suite shares across its tests: one control plane and one client for it, made in
+// SetUpTestSuite and deleted in TearDownTestSuite (which stops the control plane).
+struct SharedControlPlane {
+  // Starts the control plane (logging to stderr how long that took) and a client with
+  // `options`. Never null; if either fails, `error` says why and what failed is null.
+  static std::unique_ptr<SharedControlPlane> Start(const op::kube::ClientOptions& options,
+                                                   bool with_controller_manager = false);
+
+  std::unique_ptr<ControlPlane> cp;
+  std::unique_ptr<op::kube::RestClient> client;  // destroyed before cp
+  std::string error;                             // empty if both are up
+};
+
 // The last `max_lines` lines of a file.
 std::string TailFile(const std::string& path, size_t max_lines = 40);
+
+// Creates the namespace "<prefix><test_name in lower case>", cut to 63 characters (a DNS label),
+// through `client` and returns its name; the create's error if that fails (AlreadyExists if it
+// is there already). For a namespace per test, a fixture's SetUp passes the gtest test name,
+// ::testing::UnitTest::GetInstance()->current_test_info()->name().
+StatusOr<std::string> CreateTestNamespace(op::kube::KubeClient& client, const std::string& prefix,
+                                          const std::string& test_name);
 
 }  // namespace ringtrain::testing
 
