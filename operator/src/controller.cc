@@ -264,7 +264,11 @@ Status Controller::Reconcile(const std::string& key) {
   if (result->status_written || !result->created_objects.empty() ||
       !result->deleted_objects.empty()) {
     Expectation e;
-    if (result->status_written) e.job_resource_version = view.resource_version;
+    // A write the server found to change nothing leaves the version as it was: nothing to
+    // wait for then.
+    if (result->status_written && result->status_resource_version != view.resource_version) {
+      e.job_resource_version = view.resource_version;
+    }
     e.present = std::move(result->created_objects);
     e.absent = std::move(result->deleted_objects);
     e.expires = std::chrono::steady_clock::now() + options_.expectation_timeout;

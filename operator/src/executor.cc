@@ -57,6 +57,8 @@ StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, c
       return patched.status().WithContext("status of " + view.ns + "/" + view.name);
     }
     result.status_written = true;
+    result.status_resource_version =
+        patched->value("metadata", nlohmann::json::object()).value("resourceVersion", "");
   }
   Status first;
   auto note = [&first](const Status& s) {

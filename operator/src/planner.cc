@@ -3,6 +3,7 @@
 #include "ringtrain/operator/api_convert.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <utility>
 
@@ -165,7 +166,14 @@ void Planner::TakeProgress() {
       p = last;
     }
   }
-  if (!p || (st.progress && st.progress->SamePoint(*p))) return;
+  if (!p) return;
+  // JSON (and so the status) has no NaN or infinity: a diverged run reports no loss rather
+  // than a status write the API server refuses, which would block every later one.
+  auto finite = [](double v) { return std::isfinite(v) ? v : 0.0; };
+  p->loss = finite(p->loss);
+  p->samples_per_second = finite(p->samples_per_second);
+  if (p->accuracy && !std::isfinite(*p->accuracy)) p->accuracy.reset();
+  if (st.progress && st.progress->SamePoint(*p)) return;
   if (!p->update_time) p->update_time = now_;
   st.progress = p;
 }

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -500,6 +502,26 @@ TEST(PlannerTest, ProgressComesFromWorkerZeroWhileRunningAndFromItsLastWordsAfte
   v.status = done.status;
   o.pods[2].termination_message.clear();
   EXPECT_EQ(Reconcile(v, o, j).status.progress->step, 900);
+}
+
+// Regression guard: a NaN loss in the status would be refused by the API server (JSON has no
+// NaN) and block every later status write of the job.
+TEST(PlannerTest, ADivergedLossNeverReachesTheStatus) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.status.start_time = kNow;
+  OwnedObjects o = AllPods(j, "Running");
+  Progress polled;
+  polled.step = 5;
+  polled.loss = std::nan("");
+  polled.accuracy = std::numeric_limits<double>::infinity();
+  o.progress = polled;
+  Plan p = Reconcile(v, o, j);
+  ASSERT_TRUE(p.status.progress.has_value());
+  EXPECT_EQ(p.status.progress->loss, 0.0);
+  EXPECT_FALSE(p.status.progress->accuracy.has_value());
+  v.status = p.status;
+  EXPECT_EQ(Reconcile(v, o, j).status, v.status) << "stable: no write loop";
 }
 
 TEST(SetConditionTest, TransitionTimeMovesOnlyWithStatus) {

@@ -31,6 +31,7 @@ struct ExecuteResult {
   int deleted = 0;
   int events = 0;
   bool status_written = false;
+  std::string status_resource_version;     // of the job after the status write
   std::vector<ObjectRef> created_objects;  // with the UIDs the server gave them
   std::vector<ObjectRef> deleted_objects;  // deleted now (not those already gone)
 };
