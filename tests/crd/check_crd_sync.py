@@ -48,6 +48,7 @@ STRUCT_PATHS = {
     "ModelSpec": ["spec.model"],
     "DatasetSpec": ["spec.dataset"],
     "OptimizerSpec": ["spec.training.optimizer"],
+    "LearningRateScalingSpec": ["spec.training.optimizer.scaleLearningRate"],
     "ScheduleSpec": ["spec.training.schedule"],
     "CompressionSpec": ["spec.training.compression"],
     "TrainingSpec": ["spec.training"],
@@ -60,7 +61,10 @@ STRUCT_PATHS = {
 # Defaults that depend on another field: a schema default would be wrong for the other
 # variant, so the CRD has none and the C++ parser applies them.
 CONDITIONAL_DEFAULTS = {
-    "spec.training.optimizer.momentum": "0.9 for momentum only; must be absent for sgd",
+    "spec.training.optimizer.momentum": "0.9 for momentum and nesterov only",
+    "spec.training.optimizer.beta1": "0.9 for adam only",
+    "spec.training.optimizer.beta2": "0.999 for adam only",
+    "spec.training.optimizer.epsilon": "1e-8 for adam, 1e-10 for adagrad, absent otherwise",
     "spec.training.schedule.stepSize": "required when type is step, absent otherwise",
     "spec.training.schedule.gamma": "step only",
     "spec.training.schedule.minLearningRate": "cosine only",

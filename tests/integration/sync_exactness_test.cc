@@ -54,6 +54,7 @@ std::vector<float> ReferenceTraining(const data::Dataset& train, int num_workers
   auto schedule = optim::LearningRateSchedule::Create(Schedule(spe * kEpochs)).value();
   std::vector<float> grad(params.size());
   int64_t step = 0;
+  int64_t updates = 0;  // optimizer steps applied: a step without rows applies none
   for (int epoch = 0; epoch < kEpochs; ++epoch) {
     std::vector<data::EpochOrder> orders;
     std::vector<data::RowRange> shards;
@@ -72,7 +73,7 @@ std::vector<float> ReferenceTraining(const data::Dataset& train, int num_workers
       data::Batch batch;
       data::GatherRows(train, rows, &batch);
       model->LossAndGradient(params.data(), batch.view(), grad.data());
-      optimizer->Apply(static_cast<float>(schedule.At(step)), grad, params, state);
+      optimizer->Apply(static_cast<float>(schedule.At(step)), ++updates, grad, params, state);
     }
   }
   return params;

@@ -43,6 +43,22 @@ StatusOr<DatasetShape> ReadIdxImagesHeader(const std::string& path) {
   return s;
 }
 
+optim::OptimizerKind OptimizerKindOf(job::OptimizerType type) {
+  switch (type) {
+    case job::OptimizerType::kSgd:
+      return optim::OptimizerKind::kSgd;
+    case job::OptimizerType::kMomentum:
+      return optim::OptimizerKind::kMomentum;
+    case job::OptimizerType::kNesterov:
+      return optim::OptimizerKind::kNesterov;
+    case job::OptimizerType::kAdagrad:
+      return optim::OptimizerKind::kAdagrad;
+    case job::OptimizerType::kAdam:
+      return optim::OptimizerKind::kAdam;
+  }
+  return optim::OptimizerKind::kSgd;  // unreachable for a parsed spec
+}
+
 }  // namespace
 
 StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
@@ -97,11 +113,18 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.model.input_dim = shape.input_dim;
   plan.model.num_classes = shape.num_classes;
 
-  plan.optimizer.kind = spec.training.optimizer.type == job::OptimizerType::kMomentum
-                            ? optim::OptimizerKind::kMomentum
-                            : optim::OptimizerKind::kSgd;
-  plan.optimizer.momentum = spec.training.optimizer.momentum;
-  plan.optimizer.weight_decay = spec.training.optimizer.weight_decay;
+  const job::OptimizerSpec& o = spec.training.optimizer;
+  plan.optimizer.kind = OptimizerKindOf(o.type);
+  plan.optimizer.momentum = o.momentum;
+  plan.optimizer.weight_decay = o.weight_decay;
+  // The spec holds 0 in fields its type does not use; keep the config's defaults there.
+  if (o.type == job::OptimizerType::kAdam) {
+    plan.optimizer.beta1 = o.beta1;
+    plan.optimizer.beta2 = o.beta2;
+  }
+  if (o.type == job::OptimizerType::kAdam || o.type == job::OptimizerType::kAdagrad) {
+    plan.optimizer.epsilon = o.epsilon;
+  }
 
   plan.train_rows = shape.train_rows;
   plan.steps_per_epoch =
@@ -119,6 +142,12 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.schedule.step_size = s.step_size;
   plan.schedule.gamma = s.gamma;
   plan.schedule.min_lr = s.min_learning_rate;
+  if (o.scale_learning_rate.has_value()) {
+    const int64_t global_batch =
+        static_cast<int64_t>(spec.training.batch_size) * spec.workers.replicas;
+    plan.schedule = optim::ScaleLearningRatesLinearly(plan.schedule, global_batch,
+                                                      o.scale_learning_rate->reference_batch_size);
+  }
 
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> m, model::MakeModel(plan.model));
   RT_ASSIGN_OR_RETURN(plan.table, MakePartitionTable(*m, spec.parameter_servers.replicas,

@@ -1,11 +1,13 @@
 // Parsers of spec.model, spec.dataset and spec.training.
 //
 // Within each object the discriminating enum (type, format, syncMode) is read before unknown
-// fields are checked, so `{type: adam, beta1: 0.9}` reports that adam is not supported yet
-// rather than that beta1 is unknown; absence of a required discriminator is reported after
+// fields are checked, so `{type: topk, ratio: 0.01}` reports that topk is not supported yet
+// rather than that ratio is unknown; absence of a required discriminator is reported after
 // the field check, so a misspelt `typ` gets the "did you mean" hint.
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <utility>
 
 #include "checks.h"
 #include "json_reader.h"
@@ -29,11 +31,36 @@ Status ParseDataFiles(const json& v, const std::string& path, DataFiles* out) {
   return Status::Ok();
 }
 
+Status ParseLearningRateScaling(const json& v, const std::string& path,
+                                LearningRateScalingSpec* out) {
+  RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
+  RT_RETURN_IF_ERROR(r.CheckFields({"referenceBatchSize"}));
+  RT_RETURN_IF_ERROR(r.Require("referenceBatchSize"));
+  return r.GetInt("referenceBatchSize", 1, 1048576, &out->reference_batch_size);
+}
+
+// Reads optional field `key` into *out (`fallback` when absent) and checks that it lies between
+// 0 and 1, each end closed or open as given; the error writes the interval: "must be in [0, 1)".
+Status GetFraction(const ObjectReader& r, const char* key, double fallback, bool low_inclusive,
+                   bool high_inclusive, double* out) {
+  *out = fallback;
+  RT_RETURN_IF_ERROR(r.GetDouble(key, out));
+  const bool low_ok = low_inclusive ? *out >= 0 : *out > 0;
+  const bool high_ok = high_inclusive ? *out <= 1 : *out < 1;
+  if (low_ok && high_ok) return Status::Ok();
+  return r.Error(key, std::string("must be in ") + (low_inclusive ? "[" : "(") + "0, 1" +
+                          (high_inclusive ? "]" : ")") + " (got " + FormatDouble(*out) + ")");
+}
+
 Status ParseOptimizer(const json& v, const std::string& path, OptimizerSpec* out) {
   RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
-  RT_RETURN_IF_ERROR(GetEnum(r, "type", {OptimizerType::kSgd, OptimizerType::kMomentum},
-                             {"nesterov", "adagrad", "adam"}, &out->type));
-  RT_RETURN_IF_ERROR(r.CheckFields({"type", "learningRate", "momentum", "weightDecay"}));
+  RT_RETURN_IF_ERROR(
+      GetEnum(r, "type",
+              {OptimizerType::kSgd, OptimizerType::kMomentum, OptimizerType::kNesterov,
+               OptimizerType::kAdagrad, OptimizerType::kAdam},
+              {}, &out->type));
+  RT_RETURN_IF_ERROR(r.CheckFields({"type", "learningRate", "momentum", "weightDecay", "beta1",
+                                    "beta2", "epsilon", "scaleLearningRate"}));
 
   RT_RETURN_IF_ERROR(r.GetDouble("learningRate", &out->learning_rate));
   if (!(out->learning_rate > 0)) {
@@ -41,21 +68,47 @@ Status ParseOptimizer(const json& v, const std::string& path, OptimizerSpec* out
                    "must be greater than 0 (got " + FormatDouble(out->learning_rate) + ")");
   }
 
-  if (out->type == OptimizerType::kSgd) {
-    if (r.Has("momentum")) return r.Error("momentum", "not allowed when type is sgd");
-    out->momentum = 0.0;
-  } else {
-    out->momentum = 0.9;
-    RT_RETURN_IF_ERROR(r.GetDouble("momentum", &out->momentum));
-    if (out->momentum < 0 || out->momentum >= 1) {
-      return r.Error("momentum", "must be in [0, 1) (got " + FormatDouble(out->momentum) + ")");
+  // Which type-specific fields the type admits; the others must not be written.
+  const OptimizerType type = out->type;
+  const bool nesterov = type == OptimizerType::kNesterov;
+  const bool momentum = type == OptimizerType::kMomentum || nesterov;
+  const bool adam = type == OptimizerType::kAdam;
+  const bool epsilon = adam || type == OptimizerType::kAdagrad;
+  for (auto [key, allowed] : {std::pair{"momentum", momentum}, std::pair{"beta1", adam},
+                              std::pair{"beta2", adam}, std::pair{"epsilon", epsilon}}) {
+    if (!allowed && r.Has(key)) {
+      return r.Error(key, std::string("not allowed when type is ") + Name(type));
     }
+  }
+  out->momentum = 0.0;
+  out->beta1 = 0.0;
+  out->beta2 = 0.0;
+  out->epsilon = 0.0;
+  if (momentum) {
+    // PyTorch rejects Nesterov without momentum.
+    RT_RETURN_IF_ERROR(GetFraction(r, "momentum", 0.9, /*low_inclusive=*/!nesterov,
+                                   /*high_inclusive=*/false, &out->momentum));
+  }
+  if (adam) {
+    RT_RETURN_IF_ERROR(GetFraction(r, "beta1", 0.9, true, false, &out->beta1));
+    RT_RETURN_IF_ERROR(GetFraction(r, "beta2", 0.999, true, false, &out->beta2));
+  }
+  if (epsilon) {
+    RT_RETURN_IF_ERROR(GetFraction(r, "epsilon", adam ? 1e-8 : 1e-10, /*low_inclusive=*/false,
+                                   /*high_inclusive=*/true, &out->epsilon));
   }
 
   RT_RETURN_IF_ERROR(r.GetDouble("weightDecay", &out->weight_decay));
   if (out->weight_decay < 0) {
     return r.Error("weightDecay",
                    "must be at least 0 (got " + FormatDouble(out->weight_decay) + ")");
+  }
+
+  out->scale_learning_rate.reset();
+  if (const json* scaling = r.Find("scaleLearningRate")) {
+    LearningRateScalingSpec spec;
+    RT_RETURN_IF_ERROR(ParseLearningRateScaling(*scaling, r.PathOf("scaleLearningRate"), &spec));
+    out->scale_learning_rate = spec;
   }
   return Status::Ok();
 }

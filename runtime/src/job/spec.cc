@@ -37,6 +37,12 @@ const char* Name(OptimizerType v) {
       return "sgd";
     case OptimizerType::kMomentum:
       return "momentum";
+    case OptimizerType::kNesterov:
+      return "nesterov";
+    case OptimizerType::kAdagrad:
+      return "adagrad";
+    case OptimizerType::kAdam:
+      return "adam";
   }
   return "?";
 }

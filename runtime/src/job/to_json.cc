@@ -27,7 +27,20 @@ json DatasetToJson(const DatasetSpec& d) {
 json OptimizerToJson(const OptimizerSpec& o) {
   json out = {
       {"type", Name(o.type)}, {"learningRate", o.learning_rate}, {"weightDecay", o.weight_decay}};
-  if (o.type != OptimizerType::kSgd) out["momentum"] = o.momentum;
+  if (o.type == OptimizerType::kMomentum || o.type == OptimizerType::kNesterov) {
+    out["momentum"] = o.momentum;
+  }
+  if (o.type == OptimizerType::kAdam) {
+    out["beta1"] = o.beta1;
+    out["beta2"] = o.beta2;
+  }
+  if (o.type == OptimizerType::kAdam || o.type == OptimizerType::kAdagrad) {
+    out["epsilon"] = o.epsilon;
+  }
+  if (o.scale_learning_rate) {
+    out["scaleLearningRate"] = {
+        {"referenceBatchSize", o.scale_learning_rate->reference_batch_size}};
+  }
   return out;
 }
 

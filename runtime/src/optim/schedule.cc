@@ -64,6 +64,16 @@ Status ValidateScheduleConfig(const ScheduleConfig& c) {
   return Status::Ok();
 }
 
+ScheduleConfig ScaleLearningRatesLinearly(ScheduleConfig config, int64_t global_batch_size,
+                                          int64_t reference_batch_size) {
+  RT_CHECK(global_batch_size >= 1 && reference_batch_size >= 1);
+  const double factor =
+      static_cast<double>(global_batch_size) / static_cast<double>(reference_batch_size);
+  config.base_lr *= factor;
+  config.min_lr *= factor;
+  return config;
+}
+
 StatusOr<LearningRateSchedule> LearningRateSchedule::Create(const ScheduleConfig& config) {
   RT_RETURN_IF_ERROR(ValidateScheduleConfig(config));
   return LearningRateSchedule(config);

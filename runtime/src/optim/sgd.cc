@@ -18,9 +18,9 @@ SgdOptimizer::SgdOptimizer(float weight_decay) : weight_decay_(weight_decay) {
   RT_CHECK(std::isfinite(weight_decay) && weight_decay >= 0.0f);
 }
 
-void SgdOptimizer::Apply(float learning_rate, std::span<const float> grad, std::span<float> params,
-                         std::span<float> state) const {
-  RT_CHECK(grad.size() == params.size() && state.empty());
+void SgdOptimizer::Apply(float learning_rate, int64_t step, std::span<const float> grad,
+                         std::span<float> params, std::span<float> state) const {
+  RT_CHECK(grad.size() == params.size() && state.empty() && step >= 1);
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
   ConstVec g(grad.data(), n);
   Vec p(params.data(), n);
@@ -31,25 +31,35 @@ void SgdOptimizer::Apply(float learning_rate, std::span<const float> grad, std::
   }
 }
 
-MomentumOptimizer::MomentumOptimizer(float momentum, float weight_decay)
-    : momentum_(momentum), weight_decay_(weight_decay) {
-  RT_CHECK(momentum >= 0.0f && momentum < 1.0f);
+MomentumOptimizer::MomentumOptimizer(float momentum, float weight_decay, bool nesterov)
+    : momentum_(momentum), weight_decay_(weight_decay), nesterov_(nesterov) {
+  RT_CHECK(momentum >= 0.0f && momentum < 1.0f && (!nesterov || momentum > 0.0f));
   RT_CHECK(std::isfinite(weight_decay) && weight_decay >= 0.0f);
 }
 
-void MomentumOptimizer::Apply(float learning_rate, std::span<const float> grad,
+void MomentumOptimizer::Apply(float learning_rate, int64_t step, std::span<const float> grad,
                               std::span<float> params, std::span<float> state) const {
-  RT_CHECK(grad.size() == params.size() && state.size() == params.size());
+  RT_CHECK(grad.size() == params.size() && state.size() == params.size() && step >= 1);
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
   ConstVec g(grad.data(), n);
   Vec p(params.data(), n);
   Vec v(state.data(), n);
   if (weight_decay_ == 0.0f) {
     v = momentum_ * v + g;
-  } else {
-    v = momentum_ * v + (g + weight_decay_ * p);
+    if (nesterov_) {
+      p -= learning_rate * (g + momentum_ * v);
+    } else {
+      p -= learning_rate * v;
+    }
+    return;
   }
-  p -= learning_rate * v;
+  // g' = g + weight_decay * p reads p before it is written, element by element.
+  v = momentum_ * v + (g + weight_decay_ * p);
+  if (nesterov_) {
+    p -= learning_rate * ((g + weight_decay_ * p) + momentum_ * v);
+  } else {
+    p -= learning_rate * v;
+  }
 }
 
 }  // namespace ringtrain::optim

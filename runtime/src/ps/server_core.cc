@@ -241,7 +241,9 @@ void ServerCore::MaybeApplyRound(PartitionState& p) {
   if (p.samples > 0) {
     const float inv = 1.0f / static_cast<float>(p.samples);
     for (float& v : p.accum) v *= inv;
-    config_.optimizer->Apply(p.learning_rate, p.accum, p.params, p.optimizer_state);
+    p.optimizer_steps += 1;
+    config_.optimizer->Apply(p.learning_rate, p.optimizer_steps, p.accum, p.params,
+                             p.optimizer_state);
     stats_.set_updates_applied(stats_.updates_applied() + 1);
   }
   std::fill(p.accum.begin(), p.accum.end(), 0.0f);

@@ -5,6 +5,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "ringtrain/job/yaml.h"
 
 namespace ringtrain::job {
@@ -183,6 +187,66 @@ TEST(ParseTrainingJobTest, MomentumDefaultsToPointNineAndStepScheduleToGammaPoin
   EXPECT_DOUBLE_EQ(job.spec.training.schedule.gamma, 0.1);
 }
 
+TEST(ParseTrainingJobTest, NewOptimizerTypesGetTheirPyTorchDefaults) {
+  const struct {
+    const char* type;
+    OptimizerType want;
+    double momentum, beta1, beta2, epsilon;
+  } cases[] = {{"sgd", OptimizerType::kSgd, 0.0, 0.0, 0.0, 0.0},
+               {"momentum", OptimizerType::kMomentum, 0.9, 0.0, 0.0, 0.0},
+               {"nesterov", OptimizerType::kNesterov, 0.9, 0.0, 0.0, 0.0},
+               {"adagrad", OptimizerType::kAdagrad, 0.0, 0.0, 0.0, 1e-10},
+               {"adam", OptimizerType::kAdam, 0.0, 0.9, 0.999, 1e-8}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.type);
+    json doc = Yaml(kMinimal);
+    doc["spec"]["training"]["optimizer"] = {{"type", c.type}};
+    const OptimizerSpec o = MustParse(doc).spec.training.optimizer;
+    EXPECT_EQ(o.type, c.want);
+    EXPECT_STREQ(Name(o.type), c.type);
+    EXPECT_DOUBLE_EQ(o.learning_rate, 0.01);
+    EXPECT_DOUBLE_EQ(o.weight_decay, 0.0);
+    EXPECT_DOUBLE_EQ(o.momentum, c.momentum);
+    EXPECT_DOUBLE_EQ(o.beta1, c.beta1);
+    EXPECT_DOUBLE_EQ(o.beta2, c.beta2);
+    EXPECT_DOUBLE_EQ(o.epsilon, c.epsilon);
+    EXPECT_FALSE(o.scale_learning_rate.has_value());
+  }
+}
+
+TEST(ParseTrainingJobTest, ReadsEveryOptimizerField) {
+  json doc = Yaml(kMinimal);
+  doc["spec"]["training"]["optimizer"] = json::parse(R"({
+      "type": "adam", "learningRate": 0.001, "weightDecay": 0.01, "beta1": 0, "beta2": 0.98,
+      "epsilon": 1, "scaleLearningRate": {"referenceBatchSize": 256}})");
+  OptimizerSpec o = MustParse(doc).spec.training.optimizer;
+  EXPECT_EQ(o.type, OptimizerType::kAdam);
+  EXPECT_DOUBLE_EQ(o.learning_rate, 0.001);
+  EXPECT_DOUBLE_EQ(o.weight_decay, 0.01);
+  EXPECT_DOUBLE_EQ(o.beta1, 0.0);
+  EXPECT_DOUBLE_EQ(o.beta2, 0.98);
+  EXPECT_DOUBLE_EQ(o.epsilon, 1.0);
+  ASSERT_TRUE(o.scale_learning_rate.has_value());
+  EXPECT_EQ(o.scale_learning_rate->reference_batch_size, 256);
+
+  doc["spec"]["training"]["optimizer"] = json::parse(R"({
+      "type": "nesterov", "momentum": 0.99, "weightDecay": 0.0005,
+      "scaleLearningRate": {"referenceBatchSize": 1}})");
+  o = MustParse(doc).spec.training.optimizer;
+  EXPECT_EQ(o.type, OptimizerType::kNesterov);
+  EXPECT_DOUBLE_EQ(o.momentum, 0.99);
+  EXPECT_DOUBLE_EQ(o.weight_decay, 0.0005);
+  EXPECT_EQ(o.scale_learning_rate->reference_batch_size, 1);
+
+  doc["spec"]["training"]["optimizer"] = json::parse(R"({
+      "type": "adagrad", "learningRate": 0.5, "epsilon": 1e-6,
+      "scaleLearningRate": {"referenceBatchSize": 1048576}})");
+  o = MustParse(doc).spec.training.optimizer;
+  EXPECT_EQ(o.type, OptimizerType::kAdagrad);
+  EXPECT_DOUBLE_EQ(o.epsilon, 1e-6);
+  EXPECT_EQ(o.scale_learning_rate->reference_batch_size, 1048576);
+}
+
 TEST(ParseTrainingJobTest, AcceptsWholeFloatsAsIntegersAndNullAsAbsent) {
   json doc = Yaml(kMinimal);
   doc["spec"]["training"] = {{"epochs", 3.0}, {"batchSize", nullptr}, {"seed", 1e19}};
@@ -259,6 +323,33 @@ TEST(ToJsonTest, MinimalRoundTripsAndWritesDefaults) {
   EXPECT_FALSE(written["spec"]["training"]["schedule"].contains("stepSize"));
   EXPECT_FALSE(written["spec"].contains("image"));
   EXPECT_EQ(MustParse(written), job);
+}
+
+TEST(ToJsonTest, EveryOptimizerTypeRoundTripsWithOnlyItsFields) {
+  const struct {
+    const char* type;
+    std::vector<std::string> fields;  // besides type, learningRate, weightDecay
+  } cases[] = {{"sgd", {}},
+               {"momentum", {"momentum"}},
+               {"nesterov", {"momentum"}},
+               {"adagrad", {"epsilon"}},
+               {"adam", {"beta1", "beta2", "epsilon"}}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.type);
+    json doc = Yaml(kMinimal);
+    doc["spec"]["training"]["optimizer"] = {{"type", c.type},
+                                            {"scaleLearningRate", {{"referenceBatchSize", 128}}}};
+    TrainingJob job = MustParse(doc);
+    json written = ToJson(job)["spec"]["training"]["optimizer"];
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : written.items()) keys.push_back(key);
+    std::vector<std::string> want = {"learningRate", "scaleLearningRate", "type", "weightDecay"};
+    want.insert(want.end(), c.fields.begin(), c.fields.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(keys, want);  // nlohmann::json objects iterate in key order
+    EXPECT_EQ(written["scaleLearningRate"], json({{"referenceBatchSize", 128}}));
+    EXPECT_EQ(MustParse(ToJson(job)), job);
+  }
 }
 
 TEST(ToJsonTest, StepScheduleAndExtremeValuesRoundTrip) {

@@ -1,4 +1,5 @@
-// SGD, momentum and weight decay against hand-computed torch.optim.SGD updates.
+// SGD, momentum, Nesterov and weight decay against hand-computed torch.optim.SGD updates, the
+// state slot counts of every kind, and config validation. Adagrad and Adam: adaptive_test.cc.
 #include "ringtrain/optim/optimizer.h"
 
 #include <gtest/gtest.h>
@@ -28,7 +29,7 @@ TEST(OptimizerTest, PlainSgdThreeSteps) {
   // p -= 0.1 * g each step: [0.95, -2.025], [0.9, -2.05], [0.85, -2.075].
   const float expected[3][2] = {{0.95f, -2.025f}, {0.9f, -2.05f}, {0.85f, -2.075f}};
   for (const auto& e : expected) {
-    opt->Apply(0.1f, g, p, {});
+    opt->Apply(0.1f, 1, g, p, {});
     EXPECT_FLOAT_EQ(p[0], e[0]);
     EXPECT_FLOAT_EQ(p[1], e[1]);
   }
@@ -45,7 +46,7 @@ TEST(OptimizerTest, MomentumThreeSteps) {
   const float expected_v[3] = {1.0f, 1.9f, 2.71f};
   const float expected_p[3] = {-0.1f, -0.29f, -0.561f};
   for (int step = 0; step < 3; ++step) {
-    opt->Apply(0.1f, g, p, v);
+    opt->Apply(0.1f, step + 1, g, p, v);
     EXPECT_FLOAT_EQ(v[0], expected_v[step]);
     EXPECT_FLOAT_EQ(v[1], -expected_v[step]);
     EXPECT_FLOAT_EQ(p[0], expected_p[step]);
@@ -61,7 +62,7 @@ TEST(OptimizerTest, SgdWeightDecayThreeSteps) {
   const std::vector<float> g = {0.0f};
   const float expected[3] = {1.9f, 1.805f, 1.71475f};
   for (float e : expected) {
-    opt->Apply(0.5f, g, p, {});
+    opt->Apply(0.5f, 1, g, p, {});
     EXPECT_FLOAT_EQ(p[0], e);
   }
 }
@@ -79,7 +80,7 @@ TEST(OptimizerTest, MomentumWithWeightDecayThreeSteps) {
   const float expected_v[3] = {0.51f, 0.96849f, 1.38016251f};
   const float expected_p[3] = {0.949f, 0.852151f, 0.714134749f};
   for (int step = 0; step < 3; ++step) {
-    opt->Apply(0.1f, g, p, v);
+    opt->Apply(0.1f, step + 1, g, p, v);
     EXPECT_NEAR(v[0], expected_v[step], 1e-6f);
     EXPECT_NEAR(p[0], expected_p[step], 1e-6f);
   }
@@ -96,7 +97,7 @@ TEST(OptimizerTest, MatchesScalarReferenceOnOddLengths) {
     std::vector<double> ref_p(p.begin(), p.end()), ref_v(n, 0.0);
     for (int step = 0; step < 4; ++step) {
       for (float& x : g) x = rng.NextFloat() - 0.5f;
-      opt->Apply(0.05f, g, p, v);
+      opt->Apply(0.05f, step + 1, g, p, v);
       for (int i = 0; i < n; ++i) {
         ref_v[i] = 0.8 * ref_v[i] + (g[i] + 0.05 * ref_p[i]);
         ref_p[i] -= 0.05 * ref_v[i];
@@ -107,10 +108,90 @@ TEST(OptimizerTest, MatchesScalarReferenceOnOddLengths) {
   }
 }
 
+TEST(OptimizerTest, NesterovThreeSteps) {
+  // mu = 0.9, lr = 0.1, g = 1: v = 1, 1.9, 2.71 as for momentum, but the step is
+  // lr * (g + mu * v) = 0.19, 0.271, 0.3439: p = -0.19, -0.461, -0.8049.
+  auto opt = Make({OptimizerKind::kNesterov, 0.9, 0.0});
+  ASSERT_NE(opt, nullptr);
+  EXPECT_EQ(opt->state_slots(), 1);
+  std::vector<float> p = {0.0f};
+  std::vector<float> v = {0.0f};
+  const std::vector<float> g = {1.0f};
+  const float expected_v[3] = {1.0f, 1.9f, 2.71f};
+  const float expected_p[3] = {-0.19f, -0.461f, -0.8049f};
+  for (int step = 0; step < 3; ++step) {
+    opt->Apply(0.1f, step + 1, g, p, v);
+    EXPECT_NEAR(v[0], expected_v[step], 1e-6f);
+    EXPECT_NEAR(p[0], expected_p[step], 1e-6f);
+  }
+}
+
+TEST(OptimizerTest, NesterovWithWeightDecayThreeSteps) {
+  // mu = 0.9, wd = 0.01, lr = 0.1, p0 = 1, g = 0.5 each step; p -= lr * (g' + mu * v):
+  //   g' = 0.51           v = 0.51            p = 1 - 0.1 * 0.969              = 0.9031
+  //   g' = 0.509031       v = 0.968031        p = 0.9031 - 0.1 * 1.38025890    = 0.76507411
+  //   g' = 0.50765074110  v = 1.37887864110   p = 0.76507411 - 0.1 * 1.7486415 = 0.590209958
+  auto opt = Make({OptimizerKind::kNesterov, 0.9, 0.01});
+  ASSERT_NE(opt, nullptr);
+  std::vector<float> p = {1.0f};
+  std::vector<float> v = {0.0f};
+  const std::vector<float> g = {0.5f};
+  const float expected_v[3] = {0.51f, 0.968031f, 1.3788786411f};
+  const float expected_p[3] = {0.9031f, 0.76507411f, 0.590209958191f};
+  for (int step = 0; step < 3; ++step) {
+    opt->Apply(0.1f, step + 1, g, p, v);
+    EXPECT_NEAR(v[0], expected_v[step], 1e-6f);
+    EXPECT_NEAR(p[0], expected_p[step], 1e-6f);
+  }
+}
+
+TEST(OptimizerTest, NesterovMatchesScalarReferenceOnOddLengths) {
+  auto opt = Make({OptimizerKind::kNesterov, 0.7, 0.02});
+  ASSERT_NE(opt, nullptr);
+  SplitMix64 rng(11);
+  for (int n : {1, 9, 33}) {
+    std::vector<float> p(n), v(n, 0.0f), g(n);
+    for (float& x : p) x = rng.NextFloat() - 0.5f;
+    std::vector<double> ref_p(p.begin(), p.end()), ref_v(n, 0.0);
+    for (int step = 0; step < 4; ++step) {
+      for (float& x : g) x = rng.NextFloat() - 0.5f;
+      opt->Apply(0.05f, step + 1, g, p, v);
+      for (int i = 0; i < n; ++i) {
+        const double gd = g[i] + 0.02 * ref_p[i];
+        ref_v[i] = 0.7 * ref_v[i] + gd;
+        ref_p[i] -= 0.05 * (gd + 0.7 * ref_v[i]);
+        EXPECT_NEAR(p[i], ref_p[i], 1e-6) << "n " << n << " i " << i;
+        EXPECT_NEAR(v[i], ref_v[i], 1e-6) << "n " << n << " i " << i;
+      }
+    }
+  }
+}
+
+TEST(OptimizerTest, StateSlotsAndNamesOfEveryKind) {
+  const struct {
+    OptimizerKind kind;
+    int slots;
+    const char* name;
+  } kinds[] = {{OptimizerKind::kSgd, 0, "sgd"},
+               {OptimizerKind::kMomentum, 1, "momentum"},
+               {OptimizerKind::kNesterov, 1, "nesterov"},
+               {OptimizerKind::kAdagrad, 1, "adagrad"},
+               {OptimizerKind::kAdam, 2, "adam"}};
+  for (const auto& k : kinds) {
+    SCOPED_TRACE(k.name);
+    OptimizerConfig config;
+    config.kind = k.kind;
+    auto opt = Make(config);
+    ASSERT_NE(opt, nullptr);
+    EXPECT_EQ(opt->state_slots(), k.slots);
+    EXPECT_STREQ(OptimizerKindName(k.kind), k.name);
+  }
+}
+
 TEST(OptimizerTest, EmptySpansAreANoOp) {
   auto opt = Make({OptimizerKind::kMomentum, 0.9, 0.1});
   ASSERT_NE(opt, nullptr);
-  opt->Apply(0.1f, {}, {}, {});
+  opt->Apply(0.1f, 1, {}, {}, {});
 }
 
 void ExpectInvalid(const OptimizerConfig& config, const std::string& message) {
@@ -129,9 +210,63 @@ TEST(OptimizerTest, RejectsBadConfigs) {
                 "weight_decay: must be >= 0 and finite as a float (got nan)");
   ExpectInvalid({OptimizerKind::kSgd, 0.9, 1e300},
                 "weight_decay: must be >= 0 and finite as a float (got 1e+300)");
+  // A double just below 1 that rounds to 1.0f as a float.
+  ExpectInvalid({OptimizerKind::kMomentum, 0.99999999, 0.0}, "momentum: must be in [0, 1) (got 1)");
+  ExpectInvalid({OptimizerKind::kMomentum, std::numeric_limits<double>::quiet_NaN(), 0.0},
+                "momentum: must be in [0, 1) (got nan)");
   // Plain SGD ignores the momentum field.
   EXPECT_TRUE(MakeOptimizer({OptimizerKind::kSgd, 5.0, 0.0}).ok());
-  EXPECT_STREQ(OptimizerKindName(OptimizerKind::kMomentum), "momentum");
+  EXPECT_TRUE(MakeOptimizer({OptimizerKind::kMomentum, 0.0, 0.0}).ok());
+}
+
+TEST(OptimizerTest, RejectsNesterovWithoutMomentum) {
+  // As torch.optim.SGD: "Nesterov momentum requires a momentum and zero dampening".
+  ExpectInvalid({OptimizerKind::kNesterov, 0.0, 0.0},
+                "momentum: must be in (0, 1) for nesterov (got 0)");
+  ExpectInvalid({OptimizerKind::kNesterov, 1.0, 0.0},
+                "momentum: must be in (0, 1) for nesterov (got 1)");
+  ExpectInvalid({OptimizerKind::kNesterov, 1e-50, 0.0},
+                "momentum: must be in (0, 1) for nesterov (got 1e-50)");
+  EXPECT_TRUE(MakeOptimizer({OptimizerKind::kNesterov, 1e-6, 0.0}).ok());
+}
+
+TEST(OptimizerTest, RejectsBadAdaptiveConfigs) {
+  OptimizerConfig adam;
+  adam.kind = OptimizerKind::kAdam;
+  EXPECT_TRUE(ValidateOptimizerConfig(adam).ok());
+  adam.beta1 = 1.0;
+  ExpectInvalid(adam, "beta1: must be in [0, 1) (got 1)");
+  adam.beta1 = -0.1;
+  ExpectInvalid(adam, "beta1: must be in [0, 1) (got -0.1)");
+  adam.beta1 = 0.0;
+  adam.beta2 = std::numeric_limits<double>::quiet_NaN();
+  ExpectInvalid(adam, "beta2: must be in [0, 1) (got nan)");
+  adam.beta2 = 0.999999999;  // 1.0f as a float
+  ExpectInvalid(adam, "beta2: must be in [0, 1) (got 1)");
+  adam.beta2 = 0.0;
+  adam.epsilon = 0.0;
+  ExpectInvalid(adam, "epsilon: must be in (0, 1] and nonzero as a float (got 0)");
+  adam.epsilon = 1.5;
+  ExpectInvalid(adam, "epsilon: must be in (0, 1] and nonzero as a float (got 1.5)");
+  adam.epsilon = 1e-60;  // 0 as a float
+  ExpectInvalid(adam, "epsilon: must be in (0, 1] and nonzero as a float (got 1e-60)");
+  adam.epsilon = 1.0;
+  EXPECT_TRUE(ValidateOptimizerConfig(adam).ok());
+  adam.weight_decay = -1.0;
+  ExpectInvalid(adam, "weight_decay: must be >= 0 and finite as a float (got -1)");
+
+  OptimizerConfig adagrad;
+  adagrad.kind = OptimizerKind::kAdagrad;
+  adagrad.epsilon = kAdagradDefaultEpsilon;
+  adagrad.beta1 = 7.0;  // Adam's fields are ignored
+  adagrad.momentum = 7.0;
+  EXPECT_TRUE(ValidateOptimizerConfig(adagrad).ok());
+  adagrad.epsilon = -1e-10;
+  ExpectInvalid(adagrad, "epsilon: must be in (0, 1] and nonzero as a float (got -1e-10)");
+
+  // Momentum kinds ignore epsilon and the betas.
+  EXPECT_TRUE(MakeOptimizer({OptimizerKind::kMomentum, 0.9, 0.0, 5.0, 5.0, -1.0}).ok());
+  ExpectInvalid({static_cast<OptimizerKind>(42), 0.9, 0.0}, "kind: unknown optimizer kind 42");
 }
 
 }  // namespace

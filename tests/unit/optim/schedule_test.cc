@@ -121,6 +121,27 @@ TEST(ScheduleTest, RejectsBadConfigs) {
   EXPECT_TRUE(ValidateScheduleConfig(constant).ok());
 }
 
+TEST(ScheduleTest, LinearScalingMultipliesPeakFloorAndWarmup) {
+  // Goyal et al.: lr 0.1 for a batch of 256, run with 8 workers x 64 = 512: lr 0.2.
+  ScheduleConfig c = Config(ScheduleKind::kCosine, 0.1, 4, 104);
+  c.min_lr = 0.01;
+  const ScheduleConfig scaled = ScaleLearningRatesLinearly(c, 512, 256);
+  EXPECT_DOUBLE_EQ(scaled.base_lr, 0.2);
+  EXPECT_DOUBLE_EQ(scaled.min_lr, 0.02);
+  EXPECT_EQ(scaled.warmup_steps, 4);
+  EXPECT_EQ(scaled.total_steps, 104);
+  const LearningRateSchedule s = Make(scaled);
+  EXPECT_DOUBLE_EQ(s.At(0), 0.05);  // warm-up ramps to the scaled peak: 0.2 * 1/4
+  EXPECT_DOUBLE_EQ(s.At(3), 0.2);
+  EXPECT_DOUBLE_EQ(s.At(104), 0.02);
+
+  // Scaling down, and a factor of 1.
+  EXPECT_DOUBLE_EQ(ScaleLearningRatesLinearly(c, 32, 256).base_lr, 0.0125);
+  const ScheduleConfig same = ScaleLearningRatesLinearly(c, 256, 256);
+  EXPECT_DOUBLE_EQ(same.base_lr, 0.1);
+  EXPECT_DOUBLE_EQ(same.min_lr, 0.01);
+}
+
 TEST(ScheduleTest, KindNames) {
   EXPECT_STREQ(ScheduleKindName(ScheduleKind::kConstant), "constant");
   EXPECT_STREQ(ScheduleKindName(ScheduleKind::kCosine), "cosine");

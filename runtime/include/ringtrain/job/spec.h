@@ -32,10 +32,10 @@ inline constexpr int kMaxJobNameLength = 50;
 
 // Each enum has `const char* Name(E)` returning its YAML spelling ("mlp", "OnFailure").
 
-enum class ModelType { kSoftmax, kMlp };       // reserved: logistic, fm
-enum class DataFormat { kIdx };                // reserved: csv, libsvm
-enum class Sharding { kRow };                  // reserved: feature
-enum class OptimizerType { kSgd, kMomentum };  // reserved: nesterov, adagrad, adam
+enum class ModelType { kSoftmax, kMlp };  // reserved: logistic, fm
+enum class DataFormat { kIdx };           // reserved: csv, libsvm
+enum class Sharding { kRow };             // reserved: feature
+enum class OptimizerType { kSgd, kMomentum, kNesterov, kAdagrad, kAdam };
 enum class ScheduleType { kConstant, kCosine, kStep };
 enum class CompressionType { kNone };  // reserved: fp16, int8, onebit, topk
 enum class SyncMode { kSync };         // reserved: async, ssp
@@ -82,14 +82,33 @@ struct DatasetSpec {
   bool operator==(const DatasetSpec&) const = default;
 };
 
-// spec.training.optimizer
+// spec.training.optimizer.scaleLearningRate: the linear scaling rule (Goyal et al. 2017,
+// "Accurate, Large Minibatch SGD"). learningRate (and schedule.minLearningRate) are the rates
+// for a global batch of referenceBatchSize examples; the job runs with them multiplied by
+// (batchSize x workers) / referenceBatchSize, warm-up included.
+struct LearningRateScalingSpec {
+  int reference_batch_size = 1;  // referenceBatchSize (required): 1..1048576
+
+  bool operator==(const LearningRateScalingSpec&) const = default;
+};
+
+// spec.training.optimizer: the server-side optimizer, PyTorch semantics (see
+// ringtrain/optim/optimizer.h). A field that does not apply to the type must not be written;
+// the parser then holds 0 in it.
 struct OptimizerSpec {
   OptimizerType type = OptimizerType::kSgd;  // type
   double learning_rate = 0.01;               // learningRate: > 0, finite
-  // momentum: in [0, 1); only for kMomentum, where it defaults to 0.9. Always 0 for kSgd (the
-  // field must not be written for sgd), so plain SGD is momentum SGD with momentum 0.
+  // momentum: kMomentum (in [0, 1)) and kNesterov (in (0, 1)) only, 0.9 when not written.
+  // Always 0 for the other types, so plain SGD is momentum SGD with momentum 0.
   double momentum = 0.0;
-  double weight_decay = 0.0;  // weightDecay: >= 0, finite
+  double weight_decay = 0.0;  // weightDecay: >= 0, finite; L2 added to the gradient, every type
+  double beta1 = 0.0;         // beta1: kAdam only, in [0, 1); 0.9 when not written
+  double beta2 = 0.0;         // beta2: kAdam only, in [0, 1); 0.999 when not written
+  // epsilon: kAdam and kAdagrad only, in (0, 1]; when not written 1e-8 for kAdam and 1e-10
+  // for kAdagrad (the PyTorch defaults).
+  double epsilon = 0.0;
+  // scaleLearningRate: absent = the learning rates are used as written.
+  std::optional<LearningRateScalingSpec> scale_learning_rate;
 
   bool operator==(const OptimizerSpec&) const = default;
 };

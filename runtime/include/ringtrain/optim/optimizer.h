@@ -2,12 +2,24 @@
 //
 // An Optimizer is a stateless, immutable object configured once. Per-parameter state (such as
 // momentum buffers) lives in caller-owned buffers kept beside the parameters, so one Optimizer
-// serves every partition and the state can be checkpointed with the parameters.
+// serves every partition and the state can be checkpointed with the parameters. The only other
+// state is the step count t (the `step` argument of Apply), which the caller keeps per state
+// buffer too; a checkpoint of a partition is its parameters, its state buffer and t.
 //
-// Semantics match PyTorch's torch.optim.SGD (dampening 0, no Nesterov):
+// Semantics match PyTorch exactly (torch.optim.SGD with dampening 0, torch.optim.Adagrad with
+// lr_decay 0 and initial_accumulator_value 0, torch.optim.Adam without AMSGrad). With g the
+// gradient and p the parameter, every kind first adds L2 weight decay to the gradient:
 //   g' = g + weight_decay * p
 //   kSgd:      p -= lr * g'
-//   kMomentum: v = momentum * v + g';  p -= lr * v      (v starts at 0, so the first v = g')
+//   kMomentum: v = momentum * v + g';  p -= lr * v
+//   kNesterov: v = momentum * v + g';  p -= lr * (g' + momentum * v)
+//   kAdagrad:  s += g'^2;              p -= lr * g' / (sqrt(s) + epsilon)
+//   kAdam:     m = beta1 * m + (1 - beta1) * g';  v = beta2 * v + (1 - beta2) * g'^2
+//              m_hat = m / (1 - beta1^t);  v_hat = v / (1 - beta2^t)
+//              p -= lr * m_hat / (sqrt(v_hat) + epsilon)
+// All state starts at 0 (so the first momentum/Nesterov v is g', as in PyTorch). Adam's weight
+// decay is this L2 term added to the gradient, as in torch.optim.Adam; AdamW-style decoupled
+// weight decay (p -= lr * weight_decay * p outside the adaptive step) is not offered.
 //
 // Ownership: MakeOptimizer returns a std::unique_ptr owned by the caller; Apply borrows spans.
 // Thread-safety: Apply is const and may be called concurrently on disjoint spans.
@@ -15,6 +27,7 @@
 #ifndef RINGTRAIN_OPTIM_OPTIMIZER_H_
 #define RINGTRAIN_OPTIM_OPTIMIZER_H_
 
+#include <cstdint>
 #include <memory>
 #include <span>
 
@@ -29,31 +42,45 @@ class Optimizer {
   Optimizer& operator=(const Optimizer&) = delete;
   virtual ~Optimizer() = default;
 
-  // Floats of state per parameter: 0 for plain SGD, 1 for momentum.
+  // Floats of state per parameter: 0 for kSgd; 1 for kMomentum and kNesterov (the velocity v)
+  // and kAdagrad (the sum of squares s); 2 for kAdam (slot 0 the first moment m, slot 1 the
+  // second moment v).
   virtual int state_slots() const = 0;
 
   // Applies one update with the given gradient: params -= update(grad). `state` holds
   // state_slots() * n floats (slot-major: slot s of parameter i at s * n + i), zero-initialised
-  // by the caller before the first step and passed back unchanged on later steps.
+  // by the caller before the first step and passed back unchanged on later steps. `step` is t,
+  // the 1-based number of this update among those applied to `state` (1 on the first call, then
+  // 2, 3, ...; PyTorch's state["step"] after its increment). Only kAdam reads it (for the bias
+  // corrections); a caller that skips an update (say, a round without samples) must not count it.
   // REQUIRES: grad.size() == params.size() == n; state.size() == state_slots() * n;
-  //           grad does not overlap params or state.
-  virtual void Apply(float learning_rate, std::span<const float> grad, std::span<float> params,
-                     std::span<float> state) const = 0;
+  //           grad does not overlap params or state; step >= 1.
+  virtual void Apply(float learning_rate, int64_t step, std::span<const float> grad,
+                     std::span<float> params, std::span<float> state) const = 0;
 };
 
-enum class OptimizerKind { kSgd, kMomentum };
+enum class OptimizerKind { kSgd, kMomentum, kNesterov, kAdagrad, kAdam };
 
+// Brace-initialisable in member order: {kind, momentum, weight_decay, ...}.
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::kSgd;
-  double momentum = 0.9;      // used by kMomentum; must be in [0, 1)
-  double weight_decay = 0.0;  // L2 penalty coefficient; >= 0 and finite as a float
+  // kMomentum: in [0, 1). kNesterov: in (0, 1) (PyTorch rejects Nesterov without momentum).
+  double momentum = 0.9;
+  double weight_decay = 0.0;  // L2 penalty coefficient, every kind; >= 0 and finite as a float
+  double beta1 = 0.9;         // kAdam: in [0, 1), decay of the first moment
+  double beta2 = 0.999;       // kAdam: in [0, 1), decay of the second moment
+  // kAdam and kAdagrad: in (0, 1], added to the denominator. The default is Adam's (PyTorch
+  // 1e-8); PyTorch's Adagrad default is kAdagradDefaultEpsilon.
+  double epsilon = 1e-8;
 };
 
-// Returns "sgd" or "momentum".
+inline constexpr double kAdagradDefaultEpsilon = 1e-10;
+
+// Returns "sgd", "momentum", "nesterov", "adagrad" or "adam".
 const char* OptimizerKindName(OptimizerKind kind);
 
 // Returns OK if MakeOptimizer(config) would succeed, else InvalidArgument naming the field,
-// e.g. "momentum: must be in [0, 1) (got 1)".
+// e.g. "momentum: must be in [0, 1) (got 1)". Only the fields the kind uses are checked.
 Status ValidateOptimizerConfig(const OptimizerConfig& config);
 
 StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const OptimizerConfig& config);

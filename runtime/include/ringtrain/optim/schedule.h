@@ -37,6 +37,14 @@ const char* ScheduleKindName(ScheduleKind kind);
 // Returns OK if the configuration is usable, else InvalidArgument naming the field.
 Status ValidateScheduleConfig(const ScheduleConfig& config);
 
+// The linear scaling rule (Goyal et al. 2017, "Accurate, Large Minibatch SGD"): learning rates
+// tuned for a global batch of `reference_batch_size` examples, used with `global_batch_size`,
+// are multiplied by global_batch_size / reference_batch_size. Returns `config` with base_lr and
+// min_lr so scaled: the warm-up ramps to the scaled peak and a cosine decays to the scaled floor.
+// REQUIRES: global_batch_size >= 1; reference_batch_size >= 1.
+ScheduleConfig ScaleLearningRatesLinearly(ScheduleConfig config, int64_t global_batch_size,
+                                          int64_t reference_batch_size);
+
 class LearningRateSchedule {
  public:
   // Returns the schedule for a valid config, else the ValidateScheduleConfig error.

@@ -1,10 +1,12 @@
-// The two torch.optim.SGD variants: plain SGD and SGD with (heavy-ball) momentum, both with
-// optional L2 weight decay. See optimizer.h for the contract and exact update rules.
+// The three torch.optim.SGD variants (dampening 0): plain SGD, SGD with (heavy-ball) momentum
+// and SGD with Nesterov momentum, all with optional L2 weight decay. See optimizer.h for the
+// contract and exact update rules.
 //
 // Thread-safety: immutable after construction; Apply may run concurrently on disjoint spans.
 #ifndef RINGTRAIN_OPTIM_SGD_H_
 #define RINGTRAIN_OPTIM_SGD_H_
 
+#include <cstdint>
 #include <span>
 
 #include "ringtrain/optim/optimizer.h"
@@ -17,8 +19,8 @@ class SgdOptimizer final : public Optimizer {
   explicit SgdOptimizer(float weight_decay);
 
   int state_slots() const override { return 0; }
-  void Apply(float learning_rate, std::span<const float> grad, std::span<float> params,
-             std::span<float> state) const override;
+  void Apply(float learning_rate, int64_t step, std::span<const float> grad,
+             std::span<float> params, std::span<float> state) const override;
 
  private:
   const float weight_decay_;
@@ -26,16 +28,18 @@ class SgdOptimizer final : public Optimizer {
 
 class MomentumOptimizer final : public Optimizer {
  public:
-  // REQUIRES: momentum in [0, 1); weight_decay finite and >= 0 (MakeOptimizer validates).
-  MomentumOptimizer(float momentum, float weight_decay);
+  // REQUIRES: momentum in [0, 1), and > 0 if nesterov; weight_decay finite and >= 0
+  // (MakeOptimizer validates).
+  MomentumOptimizer(float momentum, float weight_decay, bool nesterov);
 
   int state_slots() const override { return 1; }  // the velocity v
-  void Apply(float learning_rate, std::span<const float> grad, std::span<float> params,
-             std::span<float> state) const override;
+  void Apply(float learning_rate, int64_t step, std::span<const float> grad,
+             std::span<float> params, std::span<float> state) const override;
 
  private:
   const float momentum_;
   const float weight_decay_;
+  const bool nesterov_;
 };
 
 }  // namespace ringtrain::optim

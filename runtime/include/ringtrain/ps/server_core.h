@@ -86,6 +86,7 @@ class ServerCore {
     uint32_t id = 0;
     std::vector<float> params;
     std::vector<float> optimizer_state;
+    int64_t optimizer_steps = 0;      // updates applied (rounds with samples), Apply's step
     std::vector<float> accum;         // sum_i n_i * g_i of the current round
     int64_t version = 0;              // rounds applied
     int pushes = 0;                   // pushes in the current round
