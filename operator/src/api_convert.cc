@@ -101,7 +101,8 @@ nlohmann::json StatusToJson(const JobStatus& s) {
                      {"loss", p.loss},
                      {"samplesPerSecond", p.samples_per_second},
                      {"globalBatchSize", p.global_batch_size}};
-    if (p.accuracy) j["progress"]["accuracy"] = *p.accuracy;
+    // null: a merge patch removes the previous attempt's accuracy until the next evaluation.
+    j["progress"]["accuracy"] = p.accuracy ? nlohmann::json(*p.accuracy) : nlohmann::json();
     if (p.update_time) j["progress"]["updateTime"] = FormatTime(*p.update_time);
   }
   return j;
@@ -139,7 +140,9 @@ JobStatus StatusFromJson(const nlohmann::json& j) {
     p.total_steps = Value<int64_t>(*it, "totalSteps", 0);
     p.epoch = Value(*it, "epoch", 0);
     p.loss = Value(*it, "loss", 0.0);
-    if (it->contains("accuracy")) p.accuracy = Value(*it, "accuracy", 0.0);
+    if (it->contains("accuracy") && (*it)["accuracy"].is_number()) {
+      p.accuracy = (*it)["accuracy"].get<double>();
+    }
     p.samples_per_second = Value(*it, "samplesPerSecond", 0.0);
     p.global_batch_size = Value<int64_t>(*it, "globalBatchSize", 0);
     p.update_time = OptionalTime(*it, "updateTime");

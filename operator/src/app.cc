@@ -10,6 +10,7 @@
 #include "ringtrain/operator/controller.h"
 #include "ringtrain/operator/health.h"
 #include "ringtrain/operator/http_server.h"
+#include "ringtrain/operator/kube/fenced_client.h"
 #include "ringtrain/operator/kube/rest_client.h"
 #include "ringtrain/operator/leader_election.h"
 #include "ringtrain/operator/operator_metrics.h"
@@ -148,8 +149,11 @@ Status RunOperator(const OperatorConfig& config, const std::atomic<int>& stop) {
     election_client = std::move(made).value();
     elector = std::make_unique<LeaderElector>(*election_client, le);
   }
+  // The controller writes through a client fenced on leadership: a reconcile in flight when
+  // the Lease lapses cannot write any more.
+  kube::FencedClient fenced(**client, [&elector] { return !elector || elector->IsLeader(); });
   // Built (not started) before the election, so that a standby's /metrics says what it is.
-  Controller controller(**client, controller_options);
+  Controller controller(fenced, controller_options);
   // The servers go before the controller their /metrics reads (declared after it: destroyed
   // first, on every path out of here).
   struct StopServersFirst {
@@ -181,28 +185,33 @@ Status RunOperator(const OperatorConfig& config, const std::atomic<int>& stop) {
     info("leader election: leading");
   }
 
+  // Hold renews from the moment the Lease is held, while the caches sync too, until told to
+  // stop (only after the controller stopped: nothing reconciles once the Lease is handed
+  // back) or until the Lease is lost.
+  Status lost;
+  std::thread holder;
+  if (elector) holder = std::thread([&] { lost = elector->Hold(stop_election); });
+  auto stop_holding = [&] {
+    stop_election = true;
+    if (holder.joinable()) holder.join();
+  };
   health.SetNotReady("syncing caches");
   const Status started = controller.Start(milliseconds(config.sync_timeout));
-  if (!started.ok()) return started;
+  if (!started.ok()) {
+    controller.Stop();
+    stop_holding();  // hands the Lease back
+    return started;
+  }
   health.SetReady();
   info("caches synced; reconciling with " + std::to_string(config.workers) + " workers");
 
-  Status lost;
-  if (elector) {
-    // Hold renews until told to stop (after the controller stopped: nothing reconciles once
-    // the Lease is handed back) or until the Lease is lost.
-    std::thread holder([&] { lost = elector->Hold(stop_election); });
-    while (!Stopping(stop) && elector->IsLeader()) std::this_thread::sleep_for(milliseconds(50));
-    health.SetNotReady("stopping");
-    controller.Stop();
-    stop_election = true;
-    holder.join();
-    if (Stopping(stop)) lost = Status::Ok();
-  } else {
-    while (!Stopping(stop)) std::this_thread::sleep_for(milliseconds(50));
-    health.SetNotReady("stopping");
-    controller.Stop();
+  while (!Stopping(stop) && (!elector || elector->IsLeader())) {
+    std::this_thread::sleep_for(milliseconds(50));
   }
+  health.SetNotReady("stopping");
+  controller.Stop();
+  stop_holding();
+  if (Stopping(stop)) lost = Status::Ok();
   if (!lost.ok()) {
     logger.Log(LogLevel::kError, "leader election: lost the Lease: " + lost.ToString());
     return lost;

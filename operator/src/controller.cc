@@ -216,6 +216,10 @@ Status Controller::Reconcile(const std::string& key) {
   {
     std::lock_guard<std::mutex> lock(expectations_mu_);
     auto it = expectations_.find(key);
+    if (it != expectations_.end() && it->second.job_uid != view.uid) {
+      expectations_.erase(it);  // about a previous job of the same name
+      it = expectations_.end();
+    }
     if (it != expectations_.end()) {
       if (!Met(it->second, *object, view.uid)) {
         if (std::chrono::steady_clock::now() < it->second.expires) {
@@ -264,6 +268,7 @@ Status Controller::Reconcile(const std::string& key) {
   if (result->status_written || !result->created_objects.empty() ||
       !result->deleted_objects.empty()) {
     Expectation e;
+    e.job_uid = view.uid;
     // A write the server found to change nothing leaves the version as it was: nothing to
     // wait for then.
     if (result->status_written && result->status_resource_version != view.resource_version) {

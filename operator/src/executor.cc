@@ -14,6 +14,25 @@ StatusOr<kube::Resource> ResourceOf(const nlohmann::json& object) {
   return Internal("executor: cannot create objects of kind \"" + kind + "\"");
 }
 
+std::string ControllerUidOf(const nlohmann::json& object) {
+  const auto meta = object.value("metadata", nlohmann::json::object());
+  for (const auto& ref : meta.value("ownerReferences", nlohmann::json::array())) {
+    if (ref.is_object() && ref.value("controller", false)) return ref.value("uid", "");
+  }
+  return "";
+}
+
+Status CheckOwnedByJob(kube::KubeClient& client, const kube::Resource& r, const JobView& view,
+                       const nlohmann::json& wanted) {
+  const std::string name = wanted["metadata"].value("name", "");
+  StatusOr<nlohmann::json> existing = client.Get(r, view.ns, name);
+  if (!existing.ok()) return existing.status();  // gone meanwhile: the next reconcile creates it
+  if (ControllerUidOf(*existing) == view.uid) return Status::Ok();
+  return Unavailable(wanted.value("kind", "object") + " " + view.ns + "/" + name +
+                     " exists but is not owned by this TrainingJob (uid " + view.uid +
+                     "); waiting for it to go");
+}
+
 }  // namespace
 
 nlohmann::json MakeEvent(const JobView& view, const Action& action, Time now) {
@@ -89,7 +108,11 @@ StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, c
           ++result.created;
           result.created_objects.push_back(
               {r->plural, (*created).value("metadata", nlohmann::json::object()).value("uid", "")});
-        } else if (created.status().code() != StatusCode::kAlreadyExists) {
+        } else if (created.status().code() == StatusCode::kAlreadyExists) {
+          // Ours already (a retry, a stale cache): fine. Someone else's, or a previous job's of
+          // the same name that garbage collection has not removed yet: not usable, retry later.
+          note(CheckOwnedByJob(client, *r, view, a.object));
+        } else {
           note(created.status());
         }
         break;
@@ -100,11 +123,10 @@ StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, c
       case ActionType::kDeleteConfigMap:
         remove(kube::ConfigMaps(), a);
         break;
-      case ActionType::kDeleteJob: {
-        Status s = client.Delete(kube::TrainingJobs(), view.ns, view.name);
-        if (!s.ok() && s.code() != StatusCode::kNotFound) note(s);
+      case ActionType::kDeleteJob:
+        // The UID precondition: a job of the same name created since is not this one.
+        remove(kube::TrainingJobs(), a);
         break;
-      }
       case ActionType::kEvent: {
         if (client.Create(kube::Events(), view.ns, MakeEvent(view, a, now)).ok()) ++result.events;
         break;

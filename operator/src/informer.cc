@@ -209,11 +209,18 @@ void Informer::Loop() {
   std::string resource_version;
   bool need_list = true;
   while (!stop_) {
+    const bool watching = !need_list;
+    const auto started = std::chrono::steady_clock::now();
     const Status s = need_list ? Relist(resource_version) : WatchFrom(resource_version);
     if (stop_) break;
     if (s.ok()) {
       failures = 0;
       need_list = false;  // listed: watch; the server ended a watch: watch again from there
+      // A watch ended at once (a proxy closing every stream) must not become a hot loop.
+      if (watching && std::chrono::steady_clock::now() - started < std::chrono::seconds(1) &&
+          !SleepFor(std::chrono::seconds(1))) {
+        break;
+      }
       continue;
     }
     if (s.code() == StatusCode::kOutOfRange) {

@@ -232,8 +232,7 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew() {
     case LeaseAction::kRenew:
       written = client_.Update(kube::Leases(), options_.lease_namespace, d.lease);
       if (written.status().code() == StatusCode::kFailedPrecondition) {
-        // 409: someone wrote the Lease since we read it (an auth failure also maps here and is
-        // retried the same way).
+        // 409: someone wrote the Lease since we read it.
         last_error_ = written.status().WithContext("lost the race to write " + LeaseRef());
         return Attempt::kConflict;
       }

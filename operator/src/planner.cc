@@ -167,12 +167,17 @@ void Planner::TakeProgress() {
     }
   }
   if (!p) return;
-  // JSON (and so the status) has no NaN or infinity: a diverged run reports no loss rather
-  // than a status write the API server refuses, which would block every later one.
+  // The numbers come from the job's own image. Anything the status schema would refuse (JSON
+  // has no NaN or infinity; counts are >= 0, accuracy in [0, 1]) is dropped: one refused
+  // value would fail the whole status write, and with it every later phase change.
   auto finite = [](double v) { return std::isfinite(v) ? v : 0.0; };
   p->loss = finite(p->loss);
-  p->samples_per_second = finite(p->samples_per_second);
-  if (p->accuracy && !std::isfinite(*p->accuracy)) p->accuracy.reset();
+  p->samples_per_second = std::max(0.0, finite(p->samples_per_second));
+  p->step = std::max<int64_t>(0, p->step);
+  p->total_steps = std::max<int64_t>(0, p->total_steps);
+  p->epoch = std::max(0, p->epoch);
+  p->global_batch_size = std::max<int64_t>(0, p->global_batch_size);
+  if (p->accuracy && !(*p->accuracy >= 0 && *p->accuracy <= 1)) p->accuracy.reset();
   if (st.progress && st.progress->SamePoint(*p)) return;
   if (!p->update_time) p->update_time = now_;
   st.progress = p;
@@ -227,7 +232,6 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
   const job::TrainingJob& live = view_.job ? *view_.job : *running_job;
   TakeProgress();
   const job::RunPolicy& policy = live.spec.run_policy;
-  bool config_map_replaced = false;
   if (st.Finished()) {
     CleanPods(policy.clean_pod_policy);
     if (policy.ttl_seconds_after_finished && st.completion_time) {
@@ -272,6 +276,8 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
       return plan_;
     }
     if (running_job && SpecHash(*running_job) != SpecHash(live)) {
+      // Still suspended until the old ConfigMap is gone (a failed delete is retried); then
+      // it is made anew from the edit, and the pods once the cache shows it.
       Action a{ActionType::kDeleteConfigMap,
                {},
                ConfigMapName(view_.name),
@@ -280,9 +286,8 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
                "",
                ""};
       plan_.actions.push_back(std::move(a));
-      Create(BuildConfigMap(view_, live));
-      effective = &live;
-      config_map_replaced = true;
+      Finish();
+      return plan_;
     }
     Condition(kSuspended, "False", "Resumed", "the job is resumed; its pods are recreated",
               "Normal");
@@ -307,7 +312,7 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
               "the edited spec is invalid (" + view_.spec_error +
                   "); the job keeps running with the spec it started with",
               "Warning");
-  } else if (running_job && !config_map_replaced && SpecHash(live) != SpecHash(*running_job)) {
+  } else if (running_job && SpecHash(live) != SpecHash(*running_job)) {
     Condition(kSpecChangeRefused, "True", "ImmutableWhileRunning",
               "only spec.runPolicy applies to a job that has started; the job keeps running "
               "with the spec it started with (delete and re-create it to change the rest)",
@@ -317,6 +322,8 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
   }
 
   bool created = false;
+  bool pods_created = false;
+  const bool config_ready = owned_.config_map && owned_.config_map_hash == SpecHash(*effective);
   if (!owned_.config_map) {
     Create(BuildConfigMap(view_, *effective));
     created = true;
@@ -373,10 +380,13 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
       auto it = pods.find({role, i});
       if (it == pods.end()) {
         // After a restart, new pods wait until every old one is gone, so that no new worker
-        // talks to a terminating server.
-        if (!draining) {
+        // talks to a terminating server; and every pod waits until the ConfigMap it mounts is
+        // there with the spec it is built from (never the same pass that creates it: a
+        // left-over ConfigMap of the same name would be mounted instead).
+        if (!draining && config_ready) {
           Create(BuildPod(view_, *effective, role, i, options_));
           created = true;
+          pods_created = true;
         }
         all_running = false;
         continue;
@@ -399,7 +409,7 @@ Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
     if (p.index >= replicas && !p.deleting) DeletePod(p);
   }
 
-  if (created && !st.IsTrue(kCreated)) {
+  if (pods_created && !st.IsTrue(kCreated)) {
     Condition(kCreated, "True", "PodsCreated",
               "created " + std::to_string(effective->spec.parameter_servers.replicas) +
                   " parameter server and " + std::to_string(effective->spec.workers.replicas) +

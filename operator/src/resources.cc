@@ -119,6 +119,12 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
       {"resources", Resources(replica.resources)},
       {"volumeMounts", {{{"name", "spec"}, {"mountPath", kSpecMountDir}, {"readOnly", true}}}},
       {"terminationMessagePath", kTerminationLog},
+      // What Pod Security "restricted" asks for: training needs no privilege.
+      {"securityContext",
+       {{"allowPrivilegeEscalation", false},
+        {"runAsNonRoot", true},
+        {"capabilities", {{"drop", {"ALL"}}}},
+        {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
       // A process that dies before writing its last words leaves its log's tail instead.
       {"terminationMessagePolicy", "FallbackToLogsOnError"}};
   if (role == job::Role::kParameterServer) {

@@ -31,7 +31,22 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
     AddLocked(key);
     return;
   }
-  waiting_.emplace(Clock::now() + delay, key);
+  // One waiting entry per key, at the earliest time asked for (as client-go's delaying
+  // queue): a key re-added with a long delay on every reconcile does not pile up.
+  const Clock::time_point due = Clock::now() + delay;
+  auto known = waiting_due_.find(key);
+  if (known != waiting_due_.end()) {
+    if (known->second <= due) return;
+    auto range = waiting_.equal_range(known->second);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (it->second == key) {
+        waiting_.erase(it);
+        break;
+      }
+    }
+  }
+  waiting_.emplace(due, key);
+  waiting_due_[key] = due;
   cv_.notify_all();  // a waiter may need to wake earlier than it planned
 }
 
@@ -59,6 +74,7 @@ void WorkQueue::PromoteDueLocked(Clock::time_point now) {
   while (!waiting_.empty() && waiting_.begin()->first <= now) {
     const std::string key = waiting_.begin()->second;
     waiting_.erase(waiting_.begin());
+    waiting_due_.erase(key);
     AddLocked(key);
   }
 }

@@ -74,7 +74,7 @@ StatusCode CodeForHttpStatus(int http_status, std::string_view reason) {
       return StatusCode::kInvalidArgument;
     case 401:
     case 403:
-      return StatusCode::kFailedPrecondition;
+      return StatusCode::kPermissionDenied;
     case 404:
       return StatusCode::kNotFound;
     case 409:

@@ -246,11 +246,11 @@ int RunQuietly(const std::string& command) {
   return std::system((command + " >/dev/null 2>&1").c_str());
 }
 
-TEST_F(ApiServerTest, WrongTokenIsFailedPrecondition) {
+TEST_F(ApiServerTest, WrongTokenIsPermissionDenied) {
   auto client = Variant(*cp_, [](ClusterConfig& c) { c.token = "not-the-token"; });
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   auto got = (*client)->Get(ConfigMaps(), ns_, "x");
-  EXPECT_EQ(got.status().code(), StatusCode::kFailedPrecondition) << got.status().ToString();
+  EXPECT_EQ(got.status().code(), StatusCode::kPermissionDenied) << got.status().ToString();
   EXPECT_THAT(got.status().message(), HasSubstr("HTTP 401"));
 }
 

@@ -173,7 +173,7 @@ TEST(RestClientFakeServerTest, ErrorBodiesAreMappedWithTheirMessage) {
   });
   auto client = Client(server.url());
   auto forbidden = client->Get(ConfigMaps(), "ns", "forbidden");
-  EXPECT_EQ(forbidden.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(forbidden.status().code(), StatusCode::kPermissionDenied);
   EXPECT_THAT(forbidden.status().message(),
               HasSubstr("GET /api/v1/namespaces/ns/configmaps/forbidden: HTTP 403 Forbidden: "
                         "configmaps \"forbidden\" is forbidden"));
@@ -311,7 +311,7 @@ TEST(RestClientFakeServerTest, WatchHttpErrorIsMapped) {
   Collected got;
   std::atomic<bool> stop{false};
   Status s = client->Watch(ConfigMaps(), "ns", WatchOptions{}, got.Callback(), stop);
-  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("no watch for you"));
 }
 

@@ -36,12 +36,11 @@ TEST_F(ExecutorTest, AppliesAPlanAndIsIdempotentWhenRepeated) {
   Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
   auto r = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->created, 6);  // ConfigMap, 2 Services, 3 Pods
-  EXPECT_EQ(r->events, 1);
+  EXPECT_EQ(r->created, 3);  // ConfigMap, 2 Services (the pods once the ConfigMap is seen)
   EXPECT_TRUE(r->status_written);
-  EXPECT_TRUE(client_.objects.count("/api/v1/namespaces/team/pods/mnist-worker-1"));
+  EXPECT_TRUE(client_.objects.count("/api/v1/namespaces/team/configmaps/mnist-spec"));
   const auto& job = client_.objects[kube::TrainingJobs().ObjectPath("team", "mnist")];
-  EXPECT_EQ(job["status"]["phase"], "Created");
+  EXPECT_EQ(job["status"]["phase"], "Pending");
 
   // The same plan again (a retry after a lost response): nothing breaks, nothing doubles.
   auto again = Execute(client_, v, plan, kNow);
@@ -84,7 +83,7 @@ TEST_F(ExecutorTest, StatusGoesFirstConditionalOnTheObservedVersion) {
             "PATCH-STATUS /apis/ringtrain.io/v1alpha1/namespaces/team/"
             "trainingjobs/mnist");
   EXPECT_EQ(client_.last_status_patch["metadata"]["resourceVersion"], "41");
-  EXPECT_EQ(r->created_objects.size(), 6u);
+  EXPECT_EQ(r->created_objects.size(), 3u);
 
   // A conflict (the job changed since it was observed): nothing else is done.
   client_.calls.clear();
@@ -93,6 +92,19 @@ TEST_F(ExecutorTest, StatusGoesFirstConditionalOnTheObservedVersion) {
   auto conflict = Execute(client_, v, plan, kNow);
   EXPECT_EQ(conflict.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(client_.calls.size(), 1u) << "no action after a refused status write";
+}
+
+TEST_F(ExecutorTest, AnObjectOfTheSameNameNotOwnedByTheJobIsAnError) {
+  // A previous job's ConfigMap of the same name, not yet garbage-collected.
+  client_.objects["/api/v1/namespaces/team/configmaps/mnist-spec"] = {
+      {"metadata",
+       {{"name", "mnist-spec"},
+        {"ownerReferences", {{{"controller", true}, {"uid", "an-older-job"}}}}}}};
+  JobView v = JobViewFromObject(JobObject());
+  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
+  auto r = Execute(client_, v, plan, kNow);
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_THAT(r.status().message(), HasSubstr("not owned by this TrainingJob"));
 }
 
 TEST_F(ExecutorTest, DeleteNamesTheUidItMeans) {

@@ -59,6 +59,7 @@ PodView Pod(job::Role role, int index, const std::string& phase,
 OwnedObjects AllPods(const job::TrainingJob& j, const std::string& phase) {
   OwnedObjects o;
   o.config_map = o.ps_service = o.worker_service = true;
+  o.config_map_hash = SpecHash(j);
   for (int i = 0; i < j.spec.parameter_servers.replicas; ++i) {
     o.pods.push_back(Pod(job::Role::kParameterServer, i, phase));
   }
@@ -102,9 +103,23 @@ std::vector<std::string> Events(const Plan& p) {
 
 TEST(PlannerTest, NewJobCreatesConfigMapServicesAndOnePodPerReplica) {
   auto j = MakeJob(2, 3);
-  Plan p = Reconcile(MakeView(j), OwnedObjects{}, std::nullopt);
+  JobView v = MakeView(j);
+  Plan first = Reconcile(v, OwnedObjects{}, std::nullopt);
+  // Pods wait until the ConfigMap they mount is there with their spec (a left-over one of the
+  // same name must never be mounted): first the ConfigMap and Services.
+  EXPECT_THAT(Creates(first),
+              ::testing::UnorderedElementsAre("ConfigMap/mnist-spec", "Service/mnist-ps",
+                                              "Service/mnist-worker"));
+  EXPECT_FALSE(first.status.IsTrue(kCreated));
+  EXPECT_EQ(first.status.phase, "Pending");
+  OwnedObjects o;
+  o.config_map = o.ps_service = o.worker_service = true;
+  o.config_map_hash = "another-spec";
+  v.status = first.status;
+  EXPECT_TRUE(Creates(Reconcile(v, o, j)).empty()) << "a ConfigMap of another spec: wait";
+  o.config_map_hash = SpecHash(j);
+  Plan p = Reconcile(v, o, j);
   EXPECT_THAT(Creates(p), ::testing::UnorderedElementsAre(
-                              "ConfigMap/mnist-spec", "Service/mnist-ps", "Service/mnist-worker",
                               "Pod/mnist-ps-0", "Pod/mnist-ps-1", "Pod/mnist-worker-0",
                               "Pod/mnist-worker-1", "Pod/mnist-worker-2"));
   EXPECT_TRUE(p.status.IsTrue(kCreated));
@@ -234,6 +249,7 @@ TEST(PlannerTest, RestartRecreatesPodsOnlyOnceEveryOldPodIsGone) {
   v.status.restart_count = 1;
   OwnedObjects o;
   o.config_map = o.ps_service = o.worker_service = true;
+  o.config_map_hash = SpecHash(j);
   PodView terminating = Pod(job::Role::kParameterServer, 1, "Running");
   terminating.deleting = true;
   o.pods.push_back(terminating);
@@ -325,6 +341,7 @@ TEST(PlannerTest, SuspendDeletesPodsAndResumeRecreatesThem) {
   resumed.status = p.status;
   OwnedObjects none;
   none.config_map = none.ps_service = none.worker_service = true;
+  none.config_map_hash = SpecHash(j);
   Plan r = Reconcile(resumed, none, j);
   EXPECT_EQ(Creates(r).size(), 4u);
   EXPECT_FALSE(r.status.IsTrue(kSuspended));
@@ -461,11 +478,23 @@ TEST(PlannerTest, ResumeAppliesAnEditMadeWhileSuspended) {
     }
   }
   EXPECT_TRUE(deleted_config_map);
-  EXPECT_THAT(Creates(p), ::testing::UnorderedElementsAre(
-                              "ConfigMap/mnist-spec", "Pod/mnist-ps-0", "Pod/mnist-worker-0",
-                              "Pod/mnist-worker-1", "Pod/mnist-worker-2"));
-  EXPECT_FALSE(p.status.IsTrue(kSpecChangeRefused));
-  EXPECT_FALSE(p.status.IsTrue(kSuspended));
+  EXPECT_TRUE(Creates(p).empty());
+  EXPECT_TRUE(p.status.IsTrue(kSuspended)) << "suspended until the old spec is gone";
+  // The old ConfigMap is gone: resumed, and the ConfigMap made from the edit.
+  o.config_map = false;
+  o.config_map_uid.clear();
+  Plan q = Reconcile(v, o, std::nullopt);
+  EXPECT_THAT(Creates(q), ::testing::ElementsAre("ConfigMap/mnist-spec"));
+  EXPECT_FALSE(q.status.IsTrue(kSuspended));
+  // Once the cache shows it, the pods, built from the edit.
+  v.status = q.status;
+  o.config_map = true;
+  o.config_map_hash = SpecHash(edited);
+  Plan r = Reconcile(v, o, edited);
+  EXPECT_THAT(Creates(r),
+              ::testing::UnorderedElementsAre("Pod/mnist-ps-0", "Pod/mnist-worker-0",
+                                              "Pod/mnist-worker-1", "Pod/mnist-worker-2"));
+  EXPECT_FALSE(r.status.IsTrue(kSpecChangeRefused));
 }
 
 TEST(PlannerTest, ProgressComesFromWorkerZeroWhileRunningAndFromItsLastWordsAfter) {
@@ -513,13 +542,20 @@ TEST(PlannerTest, ADivergedLossNeverReachesTheStatus) {
   OwnedObjects o = AllPods(j, "Running");
   Progress polled;
   polled.step = 5;
+  polled.epoch = -3;
   polled.loss = std::nan("");
   polled.accuracy = std::numeric_limits<double>::infinity();
+  polled.samples_per_second = -1;
   o.progress = polled;
   Plan p = Reconcile(v, o, j);
   ASSERT_TRUE(p.status.progress.has_value());
   EXPECT_EQ(p.status.progress->loss, 0.0);
+  EXPECT_EQ(p.status.progress->epoch, 0);
+  EXPECT_EQ(p.status.progress->samples_per_second, 0.0);
   EXPECT_FALSE(p.status.progress->accuracy.has_value());
+  polled.accuracy = 1.5;  // outside the schema's [0, 1]
+  o.progress = polled;
+  EXPECT_FALSE(Reconcile(v, o, j).status.progress->accuracy.has_value());
   v.status = p.status;
   EXPECT_EQ(Reconcile(v, o, j).status, v.status) << "stable: no write loop";
 }

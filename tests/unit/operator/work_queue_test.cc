@@ -115,5 +115,19 @@ TEST(WorkQueueTest, ConcurrentWorkersNeverShareAKey) {
   EXPECT_GE(processed.load(), 17);
 }
 
+// Regression (review): every reconcile of a job with a deadline re-added its key with a long
+// delay, and the waiting entries piled up.
+TEST(WorkQueueTest, AKeyWaitsOnceAtTheEarliestTimeAskedFor) {
+  WorkQueue q;
+  for (int i = 0; i < 1000; ++i) q.AddAfter("ns/job", std::chrono::hours(1));
+  q.AddAfter("ns/job", std::chrono::milliseconds(20));
+  q.AddAfter("ns/job", std::chrono::hours(2));
+  auto key = q.Get(std::chrono::seconds(5));
+  ASSERT_TRUE(key.has_value()) << "the earliest entry wins";
+  EXPECT_EQ(*key, "ns/job");
+  q.Done(*key);
+  EXPECT_FALSE(q.Get(std::chrono::milliseconds(100)).has_value()) << "and it was the only one";
+}
+
 }  // namespace
 }  // namespace ringtrain::op

@@ -12,8 +12,8 @@ using ::testing::HasSubstr;
 
 TEST(ApiStatusTest, CodeTable) {
   EXPECT_EQ(CodeForHttpStatus(400, "BadRequest"), StatusCode::kInvalidArgument);
-  EXPECT_EQ(CodeForHttpStatus(401, "Unauthorized"), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(CodeForHttpStatus(403, "Forbidden"), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CodeForHttpStatus(401, "Unauthorized"), StatusCode::kPermissionDenied);
+  EXPECT_EQ(CodeForHttpStatus(403, "Forbidden"), StatusCode::kPermissionDenied);
   EXPECT_EQ(CodeForHttpStatus(404, "NotFound"), StatusCode::kNotFound);
   EXPECT_EQ(CodeForHttpStatus(405, "MethodNotAllowed"), StatusCode::kInvalidArgument);
   EXPECT_EQ(CodeForHttpStatus(408, ""), StatusCode::kDeadlineExceeded);
@@ -67,7 +67,7 @@ TEST(ApiStatusTest, NonJsonBodyIsQuotedTruncated) {
 
 TEST(ApiStatusTest, EmptyBodyUsesTheReasonPhrase) {
   Status s = StatusFromHttp("DELETE", "/p", 403, "");
-  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(s.message(), "DELETE /p: HTTP 403 Forbidden");
 }
 

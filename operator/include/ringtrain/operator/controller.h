@@ -110,6 +110,7 @@ class Controller {
   void Log(const std::string& line) const;
 
   struct Expectation {
+    std::string job_uid;               // of the job written to (a re-created job starts afresh)
     std::string job_resource_version;  // non-empty: the cache must move past it
     std::vector<ObjectRef> present;
     std::vector<ObjectRef> absent;

@@ -3,7 +3,8 @@
 //   - a key is queued at most once however often it is added (dedup);
 //   - a key being processed is never handed to a second worker; added meanwhile, it is queued
 //     again when the first worker calls Done;
-//   - AddAfter delays a key; AddRateLimited delays it by a per-key exponential backoff
+//   - AddAfter delays a key (a key waits once, at the earliest time asked); AddRateLimited delays
+//   it by a per-key exponential backoff
 //     (base * 2^failures, capped) that Forget resets after a success.
 //
 // Thread-safety: every method may be called from any thread.
@@ -66,6 +67,7 @@ class WorkQueue {
   std::set<std::string> dirty_;                            // GUARDED_BY(mu_): queued or re-add
   std::set<std::string> processing_;                       // GUARDED_BY(mu_)
   std::multimap<Clock::time_point, std::string> waiting_;  // GUARDED_BY(mu_)
+  std::map<std::string, Clock::time_point> waiting_due_;   // GUARDED_BY(mu_): key -> its entry
   std::map<std::string, int> failures_;                    // GUARDED_BY(mu_)
   bool shutting_down_ = false;                             // GUARDED_BY(mu_)
 };

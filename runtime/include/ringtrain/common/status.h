@@ -30,6 +30,7 @@ enum class StatusCode {
   kUnimplemented,
   kInternal,
   kCancelled,
+  kPermissionDenied,  // not allowed (HTTP 401/403): retrying will not help until rights change
 };
 
 // Returns a stable lower-case name such as "invalid argument".
@@ -77,6 +78,9 @@ inline Status Unimplemented(std::string m) {
 }
 inline Status Internal(std::string m) { return Status(StatusCode::kInternal, std::move(m)); }
 inline Status Cancelled(std::string m) { return Status(StatusCode::kCancelled, std::move(m)); }
+inline Status PermissionDenied(std::string m) {
+  return Status(StatusCode::kPermissionDenied, std::move(m));
+}
 inline Status OutOfRange(std::string m) { return Status(StatusCode::kOutOfRange, std::move(m)); }
 
 // Either a value or a non-OK Status.

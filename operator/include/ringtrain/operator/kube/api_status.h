@@ -2,7 +2,7 @@
 // statuses callers may retry.
 //
 //   400, 422 (Invalid)            InvalidArgument
-//   401, 403                      FailedPrecondition (credentials or RBAC; retrying won't help)
+//   401, 403                      PermissionDenied (credentials or RBAC; retrying won't help)
 //   404                           NotFound
 //   409 reason AlreadyExists      AlreadyExists
 //   409 otherwise (Conflict)      FailedPrecondition (stale resourceVersion: re-read and retry)

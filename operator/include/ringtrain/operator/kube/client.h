@@ -3,7 +3,7 @@
 // Objects travel as nlohmann::json exactly as the API serves them. Every call has a deadline
 // (ClientOptions::request_timeout); failures come back as Status values — never exceptions —
 // with the HTTP status mapped onto a StatusCode (404 NotFound, 409 AlreadyExists or Aborted-like
-// conflicts as FailedPrecondition, 410 Gone as OutOfRange, 401/403 as FailedPrecondition,
+// conflicts as FailedPrecondition, 410 Gone as OutOfRange, 401/403 as PermissionDenied,
 // 5xx/timeouts/connection errors as Unavailable/DeadlineExceeded, which callers retry with
 // backoff). The message names the verb, the path and the server's Status.message.
 //
