@@ -154,9 +154,14 @@ void Controller::PollProgress() {
 }
 
 void Controller::PollOnce() {
+  struct Target {
+    std::string key;
+    std::string job;
+    std::string endpoint;
+  };
   std::set<std::string> running;
+  std::vector<Target> targets;
   for (const ObjectPtr& job : jobs_->List()) {
-    if (stop_) return;
     const auto& status = job->value("status", nlohmann::json::object());
     if (!status.is_object() || status.value("phase", "") != kRunning) continue;
     const std::string key = ObjectKey(*job);
@@ -165,27 +170,40 @@ void Controller::PollOnce() {
     for (const ObjectPtr& pod : pods_->ByIndex(uid)) {
       std::optional<PodView> p = PodViewFromObject(*pod);
       if (!p || p->role != job::Role::kWorker || p->index != 0) continue;
-      if (p->phase != "Running" || p->ip.empty()) break;
-      const std::string host = p->ip.find(':') == std::string::npos ? p->ip : "[" + p->ip + "]";
-      StatusOr<Progress> progress = options_.progress_source->Fetch(
-          "tcp://" + host + ":" + std::to_string(options_.resources.status_port), Name(*job),
-          options_.progress_timeout);
-      if (!progress.ok()) {
-        ++progress_errors_;
-        break;
+      if (p->phase == "Running" && !p->ip.empty()) {
+        const std::string host = p->ip.find(':') == std::string::npos ? p->ip : "[" + p->ip + "]";
+        targets.push_back({key, Name(*job),
+                           "tcp://" + host + ":" + std::to_string(options_.resources.status_port)});
       }
-      ++progress_polls_;
-      progress->update_time = options_.clock();
-      bool changed;
-      {
-        std::lock_guard<std::mutex> lock(poll_mu_);
-        auto it = progress_.find(key);
-        changed = it == progress_.end() || !it->second.SamePoint(*progress);
-        progress_[key] = *progress;
-      }
-      if (changed) queue_.Add(key);
       break;
     }
+  }
+  // A few asks at a time: unreachable workers (each costs progress_timeout) must not hold up
+  // a whole round of many jobs.
+  constexpr size_t kParallel = 8;
+  for (size_t first = 0; first < targets.size() && !stop_; first += kParallel) {
+    std::vector<std::thread> asks;
+    for (size_t i = first; i < std::min(targets.size(), first + kParallel); ++i) {
+      asks.emplace_back([this, &t = targets[i]] {
+        StatusOr<Progress> progress =
+            options_.progress_source->Fetch(t.endpoint, t.job, options_.progress_timeout);
+        if (!progress.ok()) {
+          ++progress_errors_;
+          return;
+        }
+        ++progress_polls_;
+        progress->update_time = options_.clock();
+        bool changed;
+        {
+          std::lock_guard<std::mutex> lock(poll_mu_);
+          auto it = progress_.find(t.key);
+          changed = it == progress_.end() || !it->second.SamePoint(*progress);
+          progress_[t.key] = *progress;
+        }
+        if (changed) queue_.Add(t.key);
+      });
+    }
+    for (std::thread& a : asks) a.join();
   }
   std::lock_guard<std::mutex> lock(poll_mu_);
   for (auto it = progress_.begin(); it != progress_.end();) {
@@ -261,26 +279,27 @@ Status Controller::Reconcile(const std::string& key) {
 
   const Time now = options_.clock();
   const Plan plan = PlanReconcile(view, running_job, owned, options_.resources, now);
-  StatusOr<ExecuteResult> result = Execute(client_, view, plan, now);
-  if (!result.ok()) return result.status();
-  created_ += result->created;
-  deleted_ += result->deleted;
-  if (result->status_written || !result->created_objects.empty() ||
-      !result->deleted_objects.empty()) {
+  ExecuteResult result = Execute(client_, view, plan, now);
+  created_ += result.created;
+  deleted_ += result.deleted;
+  // Expectations cover what was done even when a later action failed: the retry must not
+  // plan from a cache older than these writes.
+  if (result.status_written || !result.created_objects.empty() || !result.deleted_objects.empty()) {
     Expectation e;
     e.job_uid = view.uid;
     // A write the server found to change nothing leaves the version as it was: nothing to
     // wait for then.
-    if (result->status_written && result->status_resource_version != view.resource_version) {
+    if (result.status_written && result.status_resource_version != view.resource_version) {
       e.job_resource_version = view.resource_version;
     }
-    e.present = std::move(result->created_objects);
-    e.absent = std::move(result->deleted_objects);
+    e.present = std::move(result.created_objects);
+    e.absent = std::move(result.deleted_objects);
     e.expires = std::chrono::steady_clock::now() + options_.expectation_timeout;
     std::lock_guard<std::mutex> lock(expectations_mu_);
     expectations_[key] = std::move(e);
   }
-  if (result->status_written && plan.status.phase != view.status.phase) {
+  if (!result.ok()) return result.status;
+  if (result.status_written && plan.status.phase != view.status.phase) {
     Log("job " + key + ": " + (view.status.phase.empty() ? "new" : view.status.phase) + " -> " +
         plan.status.phase);
   }

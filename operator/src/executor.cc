@@ -56,8 +56,7 @@ nlohmann::json MakeEvent(const JobView& view, const Action& action, Time now) {
           {"count", 1}};
 }
 
-StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, const Plan& plan,
-                                Time now) {
+ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan& plan, Time now) {
   ExecuteResult result;
   // The status goes first, conditional on the resourceVersion the plan was made from: a plan
   // made from a stale view of the job is refused (409) before it deletes or creates anything,
@@ -73,7 +72,8 @@ StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, c
         client.PatchStatus(kube::TrainingJobs(), view.ns, view.name, patch);
     if (!patched.ok()) {
       if (patched.status().code() == StatusCode::kNotFound) return result;  // job gone
-      return patched.status().WithContext("status of " + view.ns + "/" + view.name);
+      result.status = patched.status().WithContext("status of " + view.ns + "/" + view.name);
+      return result;
     }
     result.status_written = true;
     result.status_resource_version =
@@ -133,7 +133,7 @@ StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, c
       }
     }
   }
-  if (!first.ok()) return first;
+  result.status = first;
   return result;
 }
 

@@ -15,7 +15,10 @@
 
 #include "control_plane.h"
 #include "ringtrain/operator/controller.h"
+#include "ringtrain/operator/progress_source.h"
 #include "ringtrain/operator/resources.h"
+#include "ringtrain/worker/progress_recorder.h"
+#include "ringtrain/worker/status_server.h"
 
 namespace ringtrain::op {
 namespace {
@@ -75,8 +78,11 @@ class ControllerTest : public ::testing::Test {
 
   void TearDown() override { StopController(); }
 
-  void StartController() {
+  void StartController(ProgressSource* progress = nullptr, int status_port = 0) {
     ControllerOptions options;
+    options.progress_source = progress;
+    options.progress_interval = milliseconds(100);
+    if (status_port != 0) options.resources.status_port = status_port;
     options.ns = ns_;
     options.workers = 2;
     options.watch_timeout = seconds(30);
@@ -159,19 +165,22 @@ class ControllerTest : public ::testing::Test {
   }
 
   // What a kubelet reports: phase, readiness and (once terminated) the exit code.
-  void SetPod(const std::string& pod, const std::string& phase, int exit_code = 0) {
+  void SetPod(const std::string& pod, const std::string& phase, int exit_code = 0,
+              const std::string& message = "") {
     Json container = {{"name", "main"},    {"image", "ringtrain/runtime:test"},
                       {"imageID", ""},     {"ready", phase == "Running"},
                       {"restartCount", 0}, {"state", Json::object()}};
     if (phase == "Running") {
       container["state"] = {{"running", {{"startedAt", "2026-12-01T00:00:00Z"}}}};
     } else if (phase == "Succeeded" || phase == "Failed") {
-      container["state"] = {
-          {"terminated",
-           {{"exitCode", exit_code}, {"reason", exit_code == 0 ? "Completed" : "Error"}}}};
+      container["state"] = {{"terminated",
+                             {{"exitCode", exit_code},
+                              {"message", message},
+                              {"reason", exit_code == 0 ? "Completed" : "Error"}}}};
     }
     Json status = {
         {"phase", phase},
+        {"podIP", "127.0.0.1"},
         {"conditions", {{{"type", "Ready"}, {"status", phase == "Running" ? "True" : "False"}}}},
         {"containerStatuses", {container}}};
     auto patched = client_->PatchStatus(kube::Pods(), ns_, pod, {{"status", status}});
@@ -274,6 +283,54 @@ TEST_F(ControllerTest, CreatesConfigMapServicesAndPodsWithThePodContract) {
     auto r = EventReasons("mnist");
     return std::find(r.begin(), r.end(), "PodsCreated") != r.end();
   }));
+}
+
+// Progress, pulled: a real worker status server (the runtime's) on 127.0.0.1 stands for
+// worker 0; the operator asks it and writes what it says into the status, then takes the
+// final numbers from the pod's termination message once worker 0 has succeeded.
+TEST_F(ControllerTest, ProgressIsPulledFromWorkerZeroIntoTheStatus) {
+  zmq::context_t context(1);
+  worker::ProgressRecorder recorder(nullptr, "mnist", 2, 128);
+  auto server = worker::StatusServer::Start(context, "tcp://127.0.0.1:0", &recorder);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const std::string endpoint = (*server)->endpoint();
+  const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  std::unique_ptr<ProgressSource> source = MakeZmqProgressSource();
+  StartController(source.get(), port);
+  CreateJob(Job("mnist", 1, 2));
+  ASSERT_TRUE(WaitForPods("mnist", 3));
+  SetAll("mnist", "Running");
+  ASSERT_TRUE(WaitForPhase("mnist", "Running"));
+  proto::Event e;
+  e.set_type(proto::EVAL);
+  e.set_step(300);
+  e.set_total_steps(900);
+  e.set_epoch(1);
+  e.set_loss(0.52);
+  e.set_accuracy(0.81);
+  e.set_samples(19200);
+  recorder.Send(e);
+  ASSERT_TRUE(WaitUntil([&] {
+    return GetJob("mnist")["status"].value("progress", Json::object()).value("step", 0) == 300;
+  })) << GetJob("mnist")["status"].dump();
+  Json progress = GetJob("mnist")["status"]["progress"];
+  EXPECT_EQ(progress["totalSteps"], 900);
+  EXPECT_EQ(progress["accuracy"], 0.81);
+  EXPECT_EQ(progress["globalBatchSize"], 128);
+  EXPECT_TRUE(progress.contains("updateTime"));
+
+  // Worker 0 is done and gone: its last words carry the final numbers.
+  server->reset();
+  SetPod("mnist-worker-1", "Succeeded");
+  SetPod("mnist-worker-0", "Succeeded", 0,
+         R"({"step":900,"totalSteps":900,"epoch":3,"loss":0.31,"accuracy":0.87,)"
+         R"("samplesPerSecond":21000,"globalBatchSize":128})");
+  ASSERT_TRUE(WaitForPhase("mnist", "Succeeded"));
+  ASSERT_TRUE(WaitUntil([&] {
+    return GetJob("mnist")["status"].value("progress", Json::object()).value("step", 0) == 900;
+  }));
+  EXPECT_EQ(GetJob("mnist")["status"]["progress"]["accuracy"], 0.87);
+  EXPECT_GE(controller_->stats().progress_polls, 1u);
 }
 
 TEST_F(ControllerTest, NeverTouchesObjectsItDoesNotOwn) {

@@ -35,17 +35,17 @@ TEST_F(ExecutorTest, AppliesAPlanAndIsIdempotentWhenRepeated) {
   JobView v = JobViewFromObject(JobObject());
   Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
   auto r = Execute(client_, v, plan, kNow);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->created, 3);  // ConfigMap, 2 Services (the pods once the ConfigMap is seen)
-  EXPECT_TRUE(r->status_written);
+  ASSERT_TRUE(r.ok()) << r.status.ToString();
+  EXPECT_EQ(r.created, 3);  // ConfigMap, 2 Services (the pods once the ConfigMap is seen)
+  EXPECT_TRUE(r.status_written);
   EXPECT_TRUE(client_.objects.count("/api/v1/namespaces/team/configmaps/mnist-spec"));
   const auto& job = client_.objects[kube::TrainingJobs().ObjectPath("team", "mnist")];
   EXPECT_EQ(job["status"]["phase"], "Pending");
 
   // The same plan again (a retry after a lost response): nothing breaks, nothing doubles.
   auto again = Execute(client_, v, plan, kNow);
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ(again->created, 0);
+  ASSERT_TRUE(again.ok()) << again.status.ToString();
+  EXPECT_EQ(again.created, 0);
 }
 
 TEST_F(ExecutorTest, StatusIsNotWrittenWhenUnchanged) {
@@ -54,7 +54,7 @@ TEST_F(ExecutorTest, StatusIsNotWrittenWhenUnchanged) {
   plan.status = v.status;
   auto r = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(r.ok());
-  EXPECT_FALSE(r->status_written);
+  EXPECT_FALSE(r.status_written);
   EXPECT_TRUE(client_.calls.empty());
 }
 
@@ -68,7 +68,7 @@ TEST_F(ExecutorTest, DeletingWhatIsGoneSucceedsOtherErrorsAreReturned) {
   client_.fail_next = Unavailable("apiserver restarting");
   auto failed = Execute(client_, v, plan, kNow);
   ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(failed.status.code(), StatusCode::kUnavailable);
 }
 
 TEST_F(ExecutorTest, StatusGoesFirstConditionalOnTheObservedVersion) {
@@ -77,20 +77,20 @@ TEST_F(ExecutorTest, StatusGoesFirstConditionalOnTheObservedVersion) {
   JobView v = JobViewFromObject(object);
   Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
   auto r = Execute(client_, v, plan, kNow);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r.ok()) << r.status.ToString();
   ASSERT_FALSE(client_.calls.empty());
   EXPECT_EQ(client_.calls.front(),
             "PATCH-STATUS /apis/ringtrain.io/v1alpha1/namespaces/team/"
             "trainingjobs/mnist");
   EXPECT_EQ(client_.last_status_patch["metadata"]["resourceVersion"], "41");
-  EXPECT_EQ(r->created_objects.size(), 3u);
+  EXPECT_EQ(r.created_objects.size(), 3u);
 
   // A conflict (the job changed since it was observed): nothing else is done.
   client_.calls.clear();
   client_.fail_next =
       FailedPrecondition("PATCH ...: HTTP 409 Conflict: the object has been modified");
   auto conflict = Execute(client_, v, plan, kNow);
-  EXPECT_EQ(conflict.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(conflict.status.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(client_.calls.size(), 1u) << "no action after a refused status write";
 }
 
@@ -103,8 +103,34 @@ TEST_F(ExecutorTest, AnObjectOfTheSameNameNotOwnedByTheJobIsAnError) {
   JobView v = JobViewFromObject(JobObject());
   Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
   auto r = Execute(client_, v, plan, kNow);
-  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
-  EXPECT_THAT(r.status().message(), HasSubstr("not owned by this TrainingJob"));
+  EXPECT_EQ(r.status.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(r.status.message(), HasSubstr("not owned by this TrainingJob"));
+}
+
+// Regression (review): a reconcile failing half-way reported nothing of what it had done, so
+// the retry planned from a cache older than its own writes.
+TEST_F(ExecutorTest, AFailureHalfWayStillReportsWhatWasDone) {
+  JobView v = JobViewFromObject(JobObject());
+  Plan plan;
+  plan.status = v.status;
+  plan.actions.push_back(
+      {ActionType::kCreate, BuildService(v, job::Role::kWorker, {}), "", "", "", "", ""});
+  plan.actions.push_back(
+      {ActionType::kCreate, BuildService(v, job::Role::kParameterServer, {}), "", "", "", "", ""});
+  // The second create fails.
+  struct FailSecond : testing::FakeKubeClient {
+    int creates = 0;
+    StatusOr<nlohmann::json> Create(const kube::Resource& r, const std::string& ns,
+                                    const nlohmann::json& object) override {
+      if (++creates == 2) return Unavailable("connection refused");
+      return FakeKubeClient::Create(r, ns, object);
+    }
+  } client;
+  ExecuteResult r = Execute(client, v, plan, kNow);
+  EXPECT_EQ(r.status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(r.created, 1);
+  ASSERT_EQ(r.created_objects.size(), 1u);
+  EXPECT_EQ(r.created_objects[0].plural, "services");
 }
 
 TEST_F(ExecutorTest, DeleteNamesTheUidItMeans) {
@@ -116,7 +142,7 @@ TEST_F(ExecutorTest, DeleteNamesTheUidItMeans) {
   plan.actions.push_back({ActionType::kDeletePod, {}, "mnist-worker-0", "older", "", "", ""});
   auto r = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(r.ok()) << "the pod meant is gone: success";
-  EXPECT_EQ(r->deleted, 0);
+  EXPECT_EQ(r.deleted, 0);
   EXPECT_TRUE(client_.objects.count("/api/v1/namespaces/team/pods/mnist-worker-0"))
       << "the newer pod of the same name survives";
 }

@@ -27,6 +27,10 @@ struct ObjectRef {
 };
 
 struct ExecuteResult {
+  // OK, or the first error; the counts and objects below are what was done regardless, so
+  // the caller's expectations also cover a reconcile that failed half-way.
+  Status status;
+  bool ok() const { return status.ok(); }
   int created = 0;
   int deleted = 0;
   int events = 0;
@@ -40,8 +44,8 @@ struct ExecuteResult {
 // once (FailedPrecondition for a conflict; NotFound is success: the job is gone); a failed
 // action returns the first error after the remaining actions were still attempted. The
 // caller requeues with backoff.
-StatusOr<ExecuteResult> Execute(kube::KubeClient& client, const JobView& view, const Plan& plan,
-                                Time now);
+[[nodiscard]] ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan& plan,
+                                    Time now);
 
 // The core/v1 Event object recording `action` (kEvent) about the job.
 nlohmann::json MakeEvent(const JobView& view, const Action& action, Time now);
