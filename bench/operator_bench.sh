@@ -10,14 +10,43 @@
 #              time the API server itself needs for that much writing on this machine.
 #
 # The ratio operator/baseline says how much the operator adds to the API server's own cost.
-# Usage: operator_bench.sh OPERATOR_BINARY [JOBS]
+# Usage: operator_bench.sh OPERATOR_BINARY [JOBS] [TRIALS]   (100 jobs, 3 trials by default)
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 cpdir="$root/tests/controlplane"
-operator="${1:?usage: operator_bench.sh OPERATOR_BINARY [JOBS]}"
+operator="${1:?usage: operator_bench.sh OPERATOR_BINARY [JOBS] [TRIALS]}"
 jobs="${2:-100}"
+trials="${3:-3}"
 source "$cpdir/lib.sh"
+
+# Several trials, each on a fresh control plane; the medians are what to compare.
+if [[ -z "${RINGTRAIN_BENCH_TRIAL:-}" ]]; then
+  results=()
+  for ((t = 1; t <= trials; t++)); do
+    line="$(RINGTRAIN_BENCH_TRIAL=$t bash "${BASH_SOURCE[0]}" "$operator" "$jobs" | tail -n 1)" ||
+      exit 1
+    echo "trial $t: $line"
+    results+=("$line")
+  done
+  printf '%s\n' "${results[@]}" | python3 -c '
+import statistics, sys
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+med = [statistics.median(c) for c in zip(*rows)]
+jobs = '"$jobs"'
+print()
+print(f"operator benchmark: {jobs} TrainingJobs x (2 PS + 8 workers), applied at once; medians of {len(rows)} trials")
+names = [f"seconds until all {jobs * 10} pods exist (operator)",
+         f"seconds to create the same {jobs * 13} objects (kubectl)",
+         "ratio operator / direct creation",
+         "operator CPU seconds until then",
+         "operator peak RSS (MiB)"]
+print("{:<52} {:>8}   trials".format("what", "median"))
+for i, n in enumerate(names):
+    print(f"{n:<52} {med[i]:>8.2f}   " + " ".join(f"{r[i]:.2f}" for r in rows))
+'
+  exit 0
+fi
 
 bin="$("$cpdir/build.sh" | tail -n 1)" || exit 1
 kubectl="$bin/kubectl"
@@ -73,9 +102,6 @@ t1="$(now)"
 op_seconds="$(python3 -c "print(f'{$t1 - $t0:.1f}')")"
 cpu1="$(cpu_of "$op_pid")"
 rss_kib="$(awk '/VmHWM/ { print $2 }' "/proc/$op_pid/status")"
-# Let the status writes settle (every job Created), then count what the operator did.
-sleep 2
-cpu_total="$(cpu_of "$op_pid")"
 kill "$op_pid"
 wait "$op_pid" 2>/dev/null
 op_pid=""
@@ -103,12 +129,5 @@ t2="$(now)"
 t3="$(now)"
 base_seconds="$(python3 -c "print(f'{$t3 - $t2:.1f}')")"
 
-printf '\noperator benchmark: %d TrainingJobs x (2 PS + 8 workers), applied at once\n' "$jobs"
-printf '%-48s %10s\n' "what" "value"
-printf '%-48s %10s\n' "seconds until all $want pods exist (operator)" "$op_seconds"
-printf '%-48s %10s\n' "seconds to create the same $objects objects (kubectl)" "$base_seconds"
-printf '%-48s %10s\n' "ratio operator / direct creation" \
-  "$(python3 -c "print(f'{$op_seconds / max($base_seconds, 0.1):.2f}')")"
-printf '%-48s %10s\n' "operator CPU seconds until then" "$(python3 -c "print(f'{$cpu1 - $cpu0:.2f}')")"
-printf '%-48s %10s\n' "operator CPU seconds incl. status writes" "$(python3 -c "print(f'{$cpu_total - $cpu0:.2f}')")"
-printf '%-48s %10s\n' "operator peak RSS (MiB)" "$(python3 -c "print(f'{$rss_kib / 1024:.1f}')")"
+# One line for the wrapper: operator s, direct s, ratio, operator CPU s, peak RSS MiB.
+python3 -c "print(f'$op_seconds $base_seconds {$op_seconds / max($base_seconds, 0.1):.3f} {$cpu1 - $cpu0:.2f} {$rss_kib / 1024:.1f}')"
