@@ -219,6 +219,8 @@ class ControllerTest : public ::testing::Test {
   static kube::RestClient* client_;
   static std::string* setup_error_;
   std::string ns_;
+  // Declared before the controller, so it outlives it (the poller uses it until Stop).
+  std::unique_ptr<ProgressSource> progress_source_;
   std::unique_ptr<Controller> controller_;
 };
 
@@ -295,8 +297,8 @@ TEST_F(ControllerTest, ProgressIsPulledFromWorkerZeroIntoTheStatus) {
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   const std::string endpoint = (*server)->endpoint();
   const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
-  std::unique_ptr<ProgressSource> source = MakeZmqProgressSource();
-  StartController(source.get(), port);
+  progress_source_ = MakeZmqProgressSource();
+  StartController(progress_source_.get(), port);
   CreateJob(Job("mnist", 1, 2));
   ASSERT_TRUE(WaitForPods("mnist", 3));
   SetAll("mnist", "Running");

@@ -55,7 +55,7 @@ struct ControllerOptions {
   std::chrono::seconds expectation_timeout{30};
   // Progress: every progress_interval, worker 0 of each Running job is asked where training
   // stands (progress_source.h), each ask bounded by progress_timeout, up to 8 at once.
-  // nullptr: never asked.
+  // nullptr: never asked. REQUIRES: it outlives the controller.
   ProgressSource* progress_source = nullptr;
   std::chrono::milliseconds progress_interval{10000};
   std::chrono::milliseconds progress_timeout{2000};
