@@ -14,33 +14,9 @@
 # RINGTRAIN_KEEP_E2E_DIR=1 keeps the temp dir (logs) after the run.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cpdir="$root/tests/controlplane"
 operator="${1:?usage: operator_e2e.sh OPERATOR_BINARY}"
 CHECKS_NAME="operator e2e"
-source "$cpdir/checks.sh"
-source "$cpdir/lib.sh"
-
-if ! bin="$("$cpdir/build.sh" | tail -n 1)" || [[ ! -x "$bin/kubectl" ]]; then
-  fail "control-plane binaries (tests/controlplane/build.sh)"
-  finish
-fi
-kubectl="$bin/kubectl"
-helm="$bin/helm"
-work="$(mktemp -d "${TMPDIR:-/tmp}/ringtrain-e2e.XXXXXX")"
-op_pids=()
-cleanup() {
-  for pid in "${op_pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${op_pids[@]}"; do wait "$pid" 2>/dev/null; done
-  "$cpdir/stop.sh" "$work/cp" >/dev/null 2>&1
-  if [[ "${RINGTRAIN_KEEP_E2E_DIR:-0}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-if ! out="$(RINGTRAIN_CONTROLPLANE_BIN="$bin" "$cpdir/start.sh" "$work/cp" 2>&1)"; then
-  fail "start.sh" "$out"
-  finish
-fi
-source "$work/cp/env"
+source "$here/e2e_lib.sh"
 export HELM_CACHE_HOME="$work/helm/cache" HELM_CONFIG_HOME="$work/helm/config" \
   HELM_DATA_HOME="$work/helm/data"
 
@@ -109,7 +85,7 @@ start_operator() {
     --lease-namespace ringtrain-system --identity "$name" \
     --health-probe-bind-address "127.0.0.1:$hp" --metrics-bind-address "127.0.0.1:$mp" \
     >>"$work/$name.log" 2>&1 &
-  op_pids+=($!)
+  e2e_pids+=($!)
   eval "${name//-/_}_pid=$!"
 }
 port_of() { cut -d' ' -f"$2" "$work/$1.ports"; }

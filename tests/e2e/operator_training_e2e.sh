@@ -12,33 +12,10 @@
 # RINGTRAIN_KEEP_E2E_DIR=1 keeps the temp dir (logs) after the run.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-cpdir="$root/tests/controlplane"
 operator="${1:?usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY}"
 runtime="${2:?usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY}"
 CHECKS_NAME="operator training e2e"
-source "$cpdir/checks.sh"
-source "$cpdir/lib.sh"
-
-if ! bin="$("$cpdir/build.sh" | tail -n 1)" || [[ ! -x "$bin/kubectl" ]]; then
-  fail "control-plane binaries (tests/controlplane/build.sh)"
-  finish
-fi
-kubectl="$bin/kubectl"
-work="$(mktemp -d "${TMPDIR:-/tmp}/ringtrain-train-e2e.XXXXXX")"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-  "$cpdir/stop.sh" "$work/cp" >/dev/null 2>&1
-  if [[ "${RINGTRAIN_KEEP_E2E_DIR:-0}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-if ! out="$(RINGTRAIN_CONTROLPLANE_BIN="$bin" "$cpdir/start.sh" "$work/cp" 2>&1)"; then
-  fail "start.sh" "$out"
-  finish
-fi
-source "$work/cp/env"  # exports KUBECONFIG
+source "$here/e2e_lib.sh"  # exports KUBECONFIG
 check "kubectl apply the CRD" "$kubectl" apply -f "$root/crds/ringtrain.io_trainingjobs.yaml"
 check "CRD established" "$kubectl" wait --for condition=established --timeout=60s \
   crd/trainingjobs.ringtrain.io
@@ -47,11 +24,11 @@ check "kubectl create namespace train" "$kubectl" create namespace train
 "$operator" --kubeconfig "$KUBECONFIG" --namespace train --progress-interval 0.5 \
   --health-probe-bind-address "127.0.0.1:$(cp_free_port)" --metrics-bind-address 0 \
   >"$work/operator.log" 2>&1 &
-pids+=($!)
+e2e_pids+=($!)
 mkdir -p "$work/pods"
 python3 "$here/local_kubelet.py" --kubectl "$kubectl" --namespace train --runtime "$runtime" \
   --workdir "$work/pods" --timeout 600 >"$work/kubelet.log" 2>&1 &
-pids+=($!)
+e2e_pids+=($!)
 
 jsonpath() { "$kubectl" -n train get tj "$1" -o "jsonpath=$2" 2>/dev/null; }
 logs() { tail -n 15 "$work/operator.log" "$work/kubelet.log" "$work"/pods/*.log 2>/dev/null; }

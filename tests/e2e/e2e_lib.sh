@@ -1,0 +1,31 @@
+# e2e_lib.sh — what the operator e2e scripts share: the checks harness, the pinned control
+# plane started in a temp dir, and a cleanup that stops every process a script registered in
+# e2e_pids, the control plane, and removes the dir (RINGTRAIN_KEEP_E2E_DIR=1 keeps it).
+# Source it after setting CHECKS_NAME; it sets root, cpdir, bin, kubectl, helm, work and
+# exports the control plane's env (KUBECONFIG, RINGTRAIN_APISERVER_URL, ...).
+# shellcheck shell=bash
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cpdir="$root/tests/controlplane"
+source "$cpdir/checks.sh"
+source "$cpdir/lib.sh"
+
+if ! bin="$("$cpdir/build.sh" | tail -n 1)" || [[ ! -x "$bin/kubectl" ]]; then
+  fail "control-plane binaries (tests/controlplane/build.sh)"
+  finish
+fi
+kubectl="$bin/kubectl"
+helm="$bin/helm"
+work="$(mktemp -d "${TMPDIR:-/tmp}/ringtrain-e2e.XXXXXX")"
+e2e_pids=()
+e2e_cleanup() {
+  for pid in "${e2e_pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${e2e_pids[@]}"; do wait "$pid" 2>/dev/null; done
+  "$cpdir/stop.sh" "$work/cp" >/dev/null 2>&1
+  if [[ "${RINGTRAIN_KEEP_E2E_DIR:-0}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap e2e_cleanup EXIT
+if ! out="$(RINGTRAIN_CONTROLPLANE_BIN="$bin" "$cpdir/start.sh" "$work/cp" 2>&1)"; then
+  fail "start.sh" "$out"
+  finish
+fi
+source "$work/cp/env"
