@@ -1,17 +1,19 @@
 # ringtrain — the two commands a newcomer needs:
 #   make run    installs what is missing, builds, and trains the Fashion-MNIST example
 #   make test   installs what is missing, builds (release + ASan/UBSan) and runs every test
-# Other targets: deps, build, bench, images, format, check-format, clean.
+# Other targets: deps, build, bench, images, test-images, format, check-format, clean.
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 RELEASE_DIR ?= build/release
 ASAN_DIR ?= build/asan
 TSAN_DIR ?= build/tsan
-# Our own threaded code runs under ThreadSanitizer: N ranks as threads over real sockets, the
-# transport, the operator's work queue, metrics and leader election, and the controller
-# (informers, workers, expectations, progress poller) against a real API server.
-TSAN_TESTS := tests/integration/sync_exactness_test tests/unit/transport/transport_tests \
+# Our own threaded code runs under ThreadSanitizer: N ranks as threads over real sockets (sync,
+# async, ssp and the codecs), the transport, the operator's work queue, metrics and leader
+# election, and the controller (informers, workers, expectations, progress poller) against a
+# real API server.
+TSAN_TESTS := tests/integration/sync_exactness_test tests/integration/consistency_test \
+  tests/unit/transport/transport_tests \
   tests/unit/operator_leader/operator_leader_tests tests/unit/operator_metrics/operator_metrics_tests \
   tests/unit/operator/operator_tests \
   tests/integration/operator_leader/leader_election_apiserver_test \
@@ -23,28 +25,33 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates
   libprotobuf-dev protobuf-compiler libzmq3-dev cppzmq-dev libeigen3-dev \
   libyaml-cpp-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest \
   libcli11-dev zlib1g-dev libbenchmark-dev clang-format dataset-fashion-mnist \
-  libcpprest-dev libssl-dev openssl python3-yaml
+  libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml
 
 # Go (for the pinned Kubernetes control plane and schema checks) comes with the machine.
 export PATH := /usr/local/go/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build build-asan build-tsan run test test-release test-asan test-tsan bench format \
-  check-format clean controlplane test-controlplane test-crd images
+.PHONY: deps build build-asan build-tsan run test test-release test-asan test-tsan bench bench-deps \
+  format check-format clean controlplane test-controlplane test-crd images images-deps test-images
+
+# $(call apt_install_missing,PACKAGES,WHO): apt-get installs those of PACKAGES not installed yet.
+define apt_install_missing
+missing=""; \
+for p in $(1); do \
+  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+done; \
+if [ -n "$$missing" ]; then \
+  echo "make $(2): installing$$missing"; \
+  $(SUDO) apt-get update -q && \
+  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+else \
+  echo "make $(2): all Debian packages present"; \
+fi
+endef
 
 deps:
-	@missing=""; \
-	for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing$$missing"; \
-	  $(SUDO) apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
-	else \
-	  echo "make deps: all Debian packages present"; \
-	fi
+	@$(call apt_install_missing,$(DEB_PACKAGES),deps)
 
 $(RELEASE_DIR)/build.ninja: | deps
 	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -111,21 +118,40 @@ test: deps check-format controlplane
 	$(MAKE) test-tsan
 	$(MAKE) test-crd
 	$(MAKE) test-controlplane
+	$(MAKE) test-images
 
-bench: deps controlplane $(RELEASE_DIR)/build.ninja
-	cmake --build $(RELEASE_DIR) -j $(JOBS) --target transport_bench ringtrain-operator
+# PyTorch for bench/ddp_baseline.py, the DDP baseline `make bench` compares against; only the
+# benchmark needs it, so it is not in DEB_PACKAGES (installed only when missing).
+BENCH_DEB_PACKAGES := python3-torch python3-numpy
+
+bench-deps:
+	@$(call apt_install_missing,$(BENCH_DEB_PACKAGES),bench-deps)
+
+bench: deps bench-deps controlplane $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target transport_bench training_modes_bench \
+	  ringtrain-operator
 	$(RELEASE_DIR)/bench/transport_bench
+	$(RELEASE_DIR)/bench/training_modes_bench --trials 3 \
+	  --ddp "/usr/bin/python3 bench/ddp_baseline.py --workers 4 --epochs 1 --batch-size 32 --hidden 256 --lr 0.05"
 	bash bench/operator_bench.sh $(RELEASE_DIR)/operator/ringtrain-operator 100
 
-# Container images (images/*.Dockerfile) with docker, or buildah where there is no docker.
-# Their base images come from a registry (docker.io/library/debian), so this needs a machine
-# that reaches one; `make test` does not build them.
+# Container images (images/*.Dockerfile): ringtrain/runtime:VERSION and ringtrain/operator:VERSION,
+# built with buildah (no daemon) on a Debian base made with debootstrap (no registry), into
+# ~/.cache/ringtrain/images (images/buildah.sh lists or pushes them); as root (buildah, chroot).
+# test-images runs a real
+# job through them: the operator image against the real API server, the pods as containers of
+# the runtime image.
 VERSION := $(shell grep -m1 -o 'ringtrain VERSION [0-9.]*' CMakeLists.txt | cut -d' ' -f3)
-IMAGE_BUILDER := $(shell command -v docker 2>/dev/null || command -v buildah 2>/dev/null)
-images:
-	@[ -n "$(IMAGE_BUILDER)" ] || { echo "make images: needs docker or buildah"; exit 1; }
-	$(IMAGE_BUILDER) build -f images/runtime.Dockerfile -t ringtrain/runtime:$(VERSION) .
-	$(IMAGE_BUILDER) build -f images/operator.Dockerfile -t ringtrain/operator:$(VERSION) .
+IMAGE_DEB_PACKAGES := buildah netavark debootstrap
+
+images-deps:
+	@$(call apt_install_missing,$(IMAGE_DEB_PACKAGES),images-deps)
+
+images: images-deps
+	$(SUDO) bash images/build.sh $(VERSION)
+
+test-images: images controlplane
+	$(SUDO) bash tests/e2e/images_e2e.sh $(VERSION)
 
 FORMAT_FILES = $(shell git ls-files '*.cc' '*.h')
 

@@ -28,6 +28,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kMinSeconds = 0.3;
+constexpr double kSmokeSeconds = 0.02;
 constexpr int kTrials = 5;
 constexpr int kMinIterations = 5;
 
@@ -36,7 +37,7 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 }
 
 // Bytes per second of payload (both directions).
-double RawZmq(size_t bytes) {
+double RawZmq(size_t bytes, double min_seconds) {
   zmq::context_t ctx(1);
   zmq::socket_t router(ctx, zmq::socket_type::router);
   router.set(zmq::sockopt::linger, 0);
@@ -59,7 +60,7 @@ double RawZmq(size_t bytes) {
   std::vector<char> payload(bytes, 2);
   int iterations = 0;
   const auto start = Clock::now();
-  while (iterations < kMinIterations || Seconds(start, Clock::now()) < kMinSeconds) {
+  while (iterations < kMinIterations || Seconds(start, Clock::now()) < min_seconds) {
     dealer.send(zmq::message_t(payload.data(), payload.size()), zmq::send_flags::none);
     zmq::message_t r;
     (void)dealer.recv(r);
@@ -71,7 +72,7 @@ double RawZmq(size_t bytes) {
   return 2.0 * static_cast<double>(bytes) * iterations / secs;
 }
 
-double Ringtrain(size_t bytes) {
+double Ringtrain(size_t bytes, double min_seconds) {
   using namespace ringtrain;
   const int64_t elements = static_cast<int64_t>(bytes / sizeof(float));
   auto ring = ring::HashRing::Make({"ps-0"}).value();
@@ -97,9 +98,14 @@ double Ringtrain(size_t bytes) {
   auto client = worker::PsClient::Connect(ctx, co).value();
   std::vector<float> params(static_cast<size_t>(elements));
   auto grad = std::make_shared<std::vector<float>>(static_cast<size_t>(elements), 0.001f);
+  // A worker's first pull tells it the versions its gradients are computed from.
+  if (Status s = client->Pull(0, params); !s.ok()) {
+    std::fprintf(stderr, "initial pull failed: %s\n", s.ToString().c_str());
+    std::exit(1);
+  }
   int64_t clock = 0;
   const auto start = Clock::now();
-  while (clock < kMinIterations || Seconds(start, Clock::now()) < kMinSeconds) {
+  while (clock < kMinIterations || Seconds(start, Clock::now()) < min_seconds) {
     worker::PushRequest push{grad, clock, 1, 0.1f};
     if (Status s = client->PushPull(push, clock + 1, params); !s.ok()) {
       std::fprintf(stderr, "push/pull failed: %s\n", s.ToString().c_str());
@@ -130,15 +136,20 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-int main() {
+// --smoke: one short trial of two sizes, so `make test` proves the benchmark still runs.
+int main(int argc, char** argv) {
+  const bool smoke = argc > 1 && std::strcmp(argv[1], "--smoke") == 0;
+  const int trials = smoke ? 1 : kTrials;
+  const double min_seconds = smoke ? kSmokeSeconds : kMinSeconds;
+  const size_t largest = smoke ? (64u << 10) : (16u << 20);
   std::printf("push+pull goodput on loopback TCP (payload bytes both ways per second)\n");
   std::printf("%-10s %16s %16s %8s\n", "size", "ringtrain MB/s", "raw zmq MB/s", "ratio");
-  for (size_t bytes = 1024; bytes <= (16u << 20); bytes *= 4) {
+  for (size_t bytes = 1024; bytes <= largest; bytes *= smoke ? 64 : 4) {
     std::vector<double> raws;
     std::vector<double> ourss;
-    for (int t = 0; t < kTrials; ++t) {
-      raws.push_back(RawZmq(bytes));
-      ourss.push_back(Ringtrain(bytes));
+    for (int t = 0; t < trials; ++t) {
+      raws.push_back(RawZmq(bytes, min_seconds));
+      ourss.push_back(Ringtrain(bytes, min_seconds));
     }
     const double raw = Median(raws);
     const double ours = Median(ourss);

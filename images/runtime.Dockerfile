@@ -2,22 +2,29 @@
 # (`ringtrain ps`, `ringtrain worker`; the operator passes the role as the argument).
 # Build from the repository root:  buildah bud -f images/runtime.Dockerfile -t ringtrain/runtime:0.1.0 .
 #                              or: docker build -f images/runtime.Dockerfile -t ringtrain/runtime:0.1.0 .
-# Data: mount it (file:// URIs in spec.dataset); the image ships none.
-FROM docker.io/library/debian:bookworm AS build
+# Data: Fashion-MNIST ships in the image; other data must be baked into an image built on this one
+# (file:// URIs in spec.dataset).
+# The bases: Debian's from Docker Hub by default; `make images` on a machine without a registry
+# builds one with debootstrap and passes it here (images/build.sh).
+ARG BUILD_BASE=docker.io/library/debian:bookworm
+ARG RUN_BASE=docker.io/library/debian:bookworm-slim
+FROM ${BUILD_BASE} AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
       libprotobuf-dev protobuf-compiler libzmq3-dev cppzmq-dev libeigen3-dev libyaml-cpp-dev \
-      nlohmann-json3-dev libcli11-dev zlib1g-dev libcpprest-dev libssl-dev \
+      nlohmann-json3-dev libcli11-dev zlib1g-dev libcpprest-dev libmicrohttpd-dev libssl-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY . /src
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
       -DRINGTRAIN_BUILD_BENCH=OFF \
     && cmake --build /build --target ringtrain
 
-FROM docker.io/library/debian:bookworm-slim
-# Exactly the shared libraries the binary links (ldd), nothing else.
+FROM ${RUN_BASE}
+# Exactly the shared libraries the binary links (ldd), and Debian's Fashion-MNIST at the path
+# the examples name (/usr/share/datasets/fashion-mnist, 30 MB), so `kubectl apply -f
+# examples/fashion-mnist.yaml` trains in a cluster as `ringtrain run` does on one machine.
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libprotobuf32 libzmq5 libyaml-cpp0.7 zlib1g \
+      libprotobuf32 libzmq5 libyaml-cpp0.7 zlib1g dataset-fashion-mnist \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/runtime/ringtrain /usr/local/bin/ringtrain
 # PS 7070 (RINGTRAIN_BIND), worker 0's status socket 7071 (RINGTRAIN_STATUS_BIND).

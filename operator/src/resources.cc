@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
+#include "ringtrain/common/hash.h"
 #include "ringtrain/job/parse.h"
-#include "ringtrain/ring/hash.h"
 
 namespace ringtrain::op {
 
@@ -45,7 +45,7 @@ std::string SpecHash(const job::TrainingJob& job) {
   j.erase("status");
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx",
-                static_cast<unsigned long long>(ring::Hash64(j["spec"].dump())));
+                static_cast<unsigned long long>(Hash64(j["spec"].dump())));
   return buf;
 }
 
@@ -54,10 +54,16 @@ std::string ConfigMapName(const std::string& job_name) { return job_name + "-spe
 nlohmann::json BuildConfigMap(const JobView& view, const job::TrainingJob& job) {
   nlohmann::json labels = BaseLabels(view);
   labels[kLabelSpecHash] = SpecHash(job);
+  // The runtime reads the job from it, and volumes only shape pods: left out, so that a
+  // runtime image older than volumes still reads the spec of a job that has them.
+  nlohmann::json spec_file = job::ToJson(job);
+  spec_file["spec"].erase("volumes");
+  spec_file["spec"]["parameterServers"].erase("volumeMounts");
+  spec_file["spec"]["workers"].erase("volumeMounts");
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", Metadata(view, ConfigMapName(view.name), labels)},
-          {"data", {{kSpecFileName, job::ToJson(job).dump(2)}}}};
+          {"data", {{kSpecFileName, spec_file.dump(2)}}}};
 }
 
 nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceOptions& options) {
@@ -111,13 +117,32 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
   nlohmann::json env = nlohmann::json::array();
   for (const auto& [k, v] : job::ToEnv(c)) env.push_back({{"name", k}, {"value", v}});
 
+  // The spec's volume, then those of spec.volumes this role mounts (in spec.volumes order).
+  nlohmann::json mounts = {
+      {{"name", job::kSpecVolumeName}, {"mountPath", kSpecMountDir}, {"readOnly", true}}};
+  nlohmann::json volumes = {
+      {{"name", job::kSpecVolumeName}, {"configMap", {{"name", ConfigMapName(view.name)}}}}};
+  for (const job::VolumeMountSpec& m : replica.volume_mounts) {
+    nlohmann::json mount = {{"name", m.name}, {"mountPath", m.mount_path}};
+    if (!m.sub_path.empty()) mount["subPath"] = m.sub_path;
+    if (m.read_only) mount["readOnly"] = true;
+    mounts.push_back(std::move(mount));
+  }
+  for (const job::VolumeSpec& v : spec.volumes) {
+    for (const job::VolumeMountSpec& m : replica.volume_mounts) {
+      if (m.name != v.name) continue;
+      volumes.push_back(job::VolumeToJson(v));
+      break;
+    }
+  }
+
   nlohmann::json container = {
       {"name", job::Name(role)},
       {"image", image},
       {"args", {job::Name(role)}},
       {"env", env},
       {"resources", Resources(replica.resources)},
-      {"volumeMounts", {{{"name", "spec"}, {"mountPath", kSpecMountDir}, {"readOnly", true}}}},
+      {"volumeMounts", std::move(mounts)},
       {"terminationMessagePath", kTerminationLog},
       // What Pod Security "restricted" asks for: training needs no privilege.
       {"securityContext",
@@ -141,19 +166,18 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
   labels[kLabelIndex] = std::to_string(index);
   labels[kLabelSpecHash] = SpecHash(job);
   const std::string name = job::PodName(view.name, role, index);
-  return {
-      {"apiVersion", "v1"},
-      {"kind", "Pod"},
-      {"metadata", Metadata(view, name, labels)},
-      {"spec",
-       {{"hostname", name},
-        {"subdomain", job::ServiceName(view.name, role)},
-        // The operator decides about restarts (restartPolicy, backoffLimit, exit codes).
-        {"restartPolicy", "Never"},
-        // Training needs no Kubernetes API: the operator pulls progress from worker 0.
-        {"automountServiceAccountToken", false},
-        {"containers", {container}},
-        {"volumes", {{{"name", "spec"}, {"configMap", {{"name", ConfigMapName(view.name)}}}}}}}}};
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", Metadata(view, name, labels)},
+          {"spec",
+           {{"hostname", name},
+            {"subdomain", job::ServiceName(view.name, role)},
+            // The operator decides about restarts (restartPolicy, backoffLimit, exit codes).
+            {"restartPolicy", "Never"},
+            // Training needs no Kubernetes API: the operator pulls progress from worker 0.
+            {"automountServiceAccountToken", false},
+            {"containers", {container}},
+            {"volumes", std::move(volumes)}}}};
 }
 
 }  // namespace ringtrain::op

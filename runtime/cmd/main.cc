@@ -70,6 +70,10 @@ int Run(const std::string& file, const std::string& log_dir, bool no_progress) {
       std::cerr << "  (the Fashion-MNIST example needs the Debian package "
                    "dataset-fashion-mnist: run `make deps`)\n";
     }
+    if (!job->spec.volumes.empty()) {
+      std::cerr << "  (spec.volumes are mounted in pods only: `ringtrain run` reads the dataset "
+                   "paths on this machine)\n";
+    }
     return ExitCodeFor(s);
   }
   InstallStopHandlers();

@@ -10,7 +10,9 @@ Checks (each prints "ok ..." or "FAIL ...", then "N passed, M failed" last; exit
   enums     every enum of the CRD spec equals the Name() strings of runtime/src/job/spec.cc.
   fields    every CheckFields({...}) list of the C++ parser equals the properties of one object
             of the CRD schema (a field the C++ knows but the CRD lacks would be pruned).
-  ranges    GetInt/ReadInt bounds of the C++ parser equal the CRD minimum/maximum.
+  ranges    GetInt/ReadInt bounds of the C++ parser equal the CRD minimum/maximum (a field
+            name used by several objects, such as warmupSteps, is matched to the object whose
+            properties equal the CheckFields list of the same parser function).
   defaults  member defaults of runtime/include/ringtrain/job/spec.h equal the CRD defaults,
             except the conditional ones listed in CONDITIONAL_DEFAULTS.
   columns   every additionalPrinterColumns jsonPath names a field of the schema.
@@ -68,6 +70,13 @@ CONDITIONAL_DEFAULTS = {
     "spec.training.schedule.stepSize": "required when type is step, absent otherwise",
     "spec.training.schedule.gamma": "step only",
     "spec.training.schedule.minLearningRate": "cosine only",
+    "spec.training.staleness": "3 for ssp only, absent otherwise",
+    "spec.training.stalenessAwareLR": "false for async and ssp only, absent for sync",
+    "spec.training.compression.ratio": "0.01 for topk only",
+    "spec.training.compression.block": "256 for int8 and onebit only",
+    "spec.training.compression.errorFeedback": "true for onebit and topk, false for fp16 and "
+                                               "int8, absent for none",
+    "spec.training.compression.warmupSteps": "0 for topk only",
     "spec.model.type": "required",
 }
 
@@ -232,23 +241,36 @@ def check_fields(c, schema, parser_sources):
                     f"C++ only: {sorted(cpp - best)}; CRD only: {sorted(best - cpp)}")
 
 
+def check_chunk_ranges(c, chunk, known, spec_objects, consts):
+    """Checks the GetInt bounds of one parser function against the CRD; `known` is the
+    function's CheckFields list (None if it has none)."""
+    for m in re.finditer(r"GetInt\(\s*\"(\w+)\",\s*([^,]+),\s*([^,]+),", chunk):
+        field, lo_tok, hi_tok = m.groups()
+        if hi_tok.strip() == "max_replicas":
+            continue  # checked per role in check_ranges
+        lo, hi = cpp_bound(lo_tok, consts), cpp_bound(hi_tok, consts)
+        hits = [(f"{p}.{field}", n) for p, n in spec_objects if field in n["properties"]]
+        if len(hits) > 1 and known is not None:
+            hits = [(p, n) for p, n in hits if set(n["properties"]) == known]
+        c.check(len(hits) == 1, f"ranges: {field} is one CRD field",
+                f"found {[h[0] for h in hits]}")
+        for path, obj in hits:
+            node = obj["properties"][field]
+            got = (node.get("minimum"), node.get("maximum"))
+            c.check(got == (lo, hi), f"ranges: {path} in [{lo}, {hi}]",
+                    f"CRD has minimum {got[0]}, maximum {got[1]}")
+
+
 def check_ranges(c, schema, parser_sources, consts):
     spec = schema["properties"]["spec"]
     spec_objects = objects(spec, "spec")
     for src_name, src in parser_sources.items():
-        for m in re.finditer(r"GetInt\(\s*\"(\w+)\",\s*([^,]+),\s*([^,]+),", src):
-            field, lo_tok, hi_tok = m.groups()
-            if hi_tok.strip() == "max_replicas":
-                continue  # checked per role below
-            lo, hi = cpp_bound(lo_tok, consts), cpp_bound(hi_tok, consts)
-            hits = [(f"{p}.{field}", n["properties"][field]) for p, n in spec_objects
-                    if field in n["properties"]]
-            c.check(len(hits) == 1, f"ranges: {field} is one CRD field",
-                    f"found {[h[0] for h in hits]}")
-            for path, node in hits:
-                got = (node.get("minimum"), node.get("maximum"))
-                c.check(got == (lo, hi), f"ranges: {path} in [{lo}, {hi}]",
-                        f"CRD has minimum {got[0]}, maximum {got[1]}")
+        # A closing brace in column 0 ends a function (or a namespace): each chunk holds at
+        # most one parser function, whose CheckFields list names the object it reads.
+        for chunk in re.split(r"(?m)^\}.*$", src):
+            known = re.search(r"CheckFields\(\s*\{([^}]*)\}", chunk)
+            known = set(re.findall(r"\"(\w+)\"", known.group(1))) if known else None
+            check_chunk_ranges(c, chunk, known, spec_objects, consts)
     m = re.search(r"GetInt\(\"replicas\",\s*([^,]+),\s*max_replicas", src_concat(parser_sources))
     lo = cpp_bound(m.group(1), consts) if m else None
     for role, const in (("parameterServers", "kMaxParameterServers"), ("workers", "kMaxWorkers")):
@@ -273,7 +295,7 @@ def cpp_struct_defaults(spec_h, names):
     """[(struct, camelCaseField, value)] for members with an initializer in spec.h."""
     out = []
     struct = None
-    prev_comment = ""
+    block_start = ""  # first line of the comment block just above, "" if none
     for line in spec_h.splitlines():
         m = re.match(r"struct (\w+)", line)
         if m:
@@ -283,12 +305,15 @@ def cpp_struct_defaults(spec_h, names):
         if struct and m:
             field = m.group(3)
             comment = m.group(4) or ""
-            if field is None:  # the field name is on the comment line above
-                fm = re.match(r"\s*//\s*(\w+):", prev_comment)
+            if field is None:  # the field name opens the comment block above
+                fm = re.match(r"\s*//\s*(\w+):", block_start)
                 field = fm.group(1) if fm else None
             if field:
                 out.append((struct, field, m.group(2).strip(), "(required)" in comment))
-        prev_comment = line if line.strip().startswith("//") else ""
+        if not line.strip().startswith("//"):
+            block_start = ""
+        elif not block_start:
+            block_start = line
     values = []
     for struct, field, text, required in out:
         em = re.fullmatch(r"(\w+)::(\w+)", text)
@@ -365,7 +390,8 @@ def main():
     job = os.path.join(root, "runtime", "src", "job")
     spec_cc = read(os.path.join(job, "spec.cc"))
     spec_h = read(os.path.join(root, "runtime", "include", "ringtrain", "job", "spec.h"))
-    parser_sources = {n: read(os.path.join(job, n)) for n in ("parse.cc", "parse_training.cc")}
+    parser_sources = {n: read(os.path.join(job, n)) for n in ("parse.cc", "parse_training.cc",
+                                                               "parse_volumes.cc")}
     names = cpp_enum_names(spec_cc)
     consts = cpp_constants(*parser_sources.values())
 

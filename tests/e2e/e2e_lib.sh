@@ -1,7 +1,8 @@
 # e2e_lib.sh — what the operator e2e scripts share: the checks harness, the pinned control
 # plane started in a temp dir, and a cleanup that stops every process a script registered in
 # e2e_pids, the control plane, and removes the dir (RINGTRAIN_KEEP_E2E_DIR=1 keeps it).
-# Source it after setting CHECKS_NAME; it sets root, cpdir, bin, kubectl, helm, work and
+# Source it after setting CHECKS_NAME (and E2E_START_ARGS, e.g. --with-controller-manager, if
+# the script needs more of the control plane); it sets root, cpdir, bin, kubectl, helm, work and
 # exports the control plane's env (KUBECONFIG, RINGTRAIN_APISERVER_URL, ...).
 # shellcheck shell=bash
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,7 +25,8 @@ e2e_cleanup() {
   if [[ "${RINGTRAIN_KEEP_E2E_DIR:-0}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap e2e_cleanup EXIT
-if ! out="$(RINGTRAIN_CONTROLPLANE_BIN="$bin" "$cpdir/start.sh" "$work/cp" 2>&1)"; then
+# shellcheck disable=SC2086  # E2E_START_ARGS: words
+if ! out="$(RINGTRAIN_CONTROLPLANE_BIN="$bin" "$cpdir/start.sh" ${E2E_START_ARGS:-} "$work/cp" 2>&1)"; then
   fail "start.sh" "$out"
   finish
 fi

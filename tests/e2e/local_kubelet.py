@@ -1,19 +1,37 @@
 #!/usr/bin/env python3
-"""local_kubelet.py: plays the kubelet (and cluster DNS) for the pods of TrainingJobs, so an
+"""local_kubelet.py: plays the kubelet (and cluster DNS) for the pods in some namespaces, so an
 end-to-end test can run real training through the operator on one machine.
 
-Every pod that appears in NAMESPACE with the label ringtrain.io/job-name is run as a local
-process of RINGTRAIN (`ringtrain <args>`) with the pod's environment, as a kubelet would, and
-its phase, IP, readiness, exit code and termination message are written back through the
-pod's status subresource. Each pod gets an address of its own on the loopback network
-(127.0.<role>.<index + 1>), which stands for its pod IP: what the pod would bind on "*" it binds
-there, and the in-cluster DNS names of parameter servers in RINGTRAIN_PS_ENDPOINTS are resolved
-to those addresses (the cluster DNS's part). The ConfigMap volume is a file written from the
-job's ConfigMap; the termination log a file per pod. A pod deleted while its process runs gets
-SIGTERM (then SIGKILL after 10 s), as on a node.
+Every Pending pod in the namespaces given is started, as a kubelet would, and its phase, IP,
+readiness, exit code and termination message are written back through the pod's status
+subresource. A pod deleted while it runs gets SIGTERM (then SIGKILL after 10 s), as on a node.
 
-Usage: local_kubelet.py --kubectl K --namespace NS --runtime RINGTRAIN --workdir DIR
-                        [--timeout SECONDS]
+How a pod runs:
+- With --runtime RINGTRAIN, only TrainingJob pods (label ringtrain.io/job-name) are run, each as
+  a local process of RINGTRAIN with the pod's args and environment.
+- With --buildah BUILDAH (images/buildah.sh), every pod runs as a container of the image its
+  spec names (ringtrain/runtime:V is looked up as localhost/ringtrain/runtime:V in the buildah
+  store; nothing is pulled): the image's entrypoint (or the pod's command) with the pod's args,
+  as the image's user, its ConfigMap volumes mounted read-only and its hostPath volumes as
+  the pod asks (subPath, readOnly) where the pod mounts them, and,
+  unless the pod opts out (automountServiceAccountToken: false), its service account's token,
+  the cluster CA and the namespace at /var/run/secrets/kubernetes.io/serviceaccount with
+  KUBERNETES_SERVICE_HOST/PORT set, as in a cluster (--api-url and --ca-file say where the API
+  server is). So `helm install` of the chart brings up the operator Deployment's pod from the
+  operator image, and the job pods it creates run from the runtime image.
+
+Each pod gets an address of its own on the loopback network, standing for its pod IP:
+127.0.<1 for ps, 2 for workers>.<index + 1> for job pods, 127.0.3.<n> for others. What a job
+pod would bind on "*" it binds there, and the in-cluster DNS names of parameter servers in
+RINGTRAIN_PS_ENDPOINTS are resolved to those addresses (the cluster DNS's part); buildah's
+chroot isolation shares the host's network, so containers see the same addresses. One
+difference from a kubelet: chroot isolation cannot bind-mount a file into /dev, so the
+termination log is a file in a mounted directory, named to the program through
+RINGTRAIN_TERMINATION_LOG (the pod contract's own variable).
+
+Usage: local_kubelet.py --kubectl K --namespace NS [--namespace NS2 ...]
+                        (--runtime RINGTRAIN | --buildah BUILDAH [--api-url URL --ca-file CA])
+                        --workdir DIR [--timeout SECONDS]
 Stops by itself after --timeout seconds, or on SIGTERM; every process it started goes with it.
 """
 import argparse
@@ -24,8 +42,12 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 
 ROLE_NET = {"ps": 1, "worker": 2}
+OTHER_NET = 3
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+TERM_DIR = "/run/ringtrain-kubelet"
 
 
 def kubectl(args, base, stdin=None, check=True):
@@ -35,15 +57,9 @@ def kubectl(args, base, stdin=None, check=True):
     return r.stdout
 
 
-def pod_ip(pod):
-    labels = pod["metadata"].get("labels", {})
-    role = labels.get("ringtrain.io/role", "worker")
-    return f"127.0.{ROLE_NET.get(role, 3)}.{int(labels.get('ringtrain.io/index', '0')) + 1}"
-
-
-def set_status(base, ns, name, phase, ip, exit_code=None, message="", ready=False):
-    container = {"name": "main", "image": "ringtrain/runtime:local", "imageID": "",
-                 "ready": ready, "restartCount": 0}
+def set_status(base, ns, name, phase, ip, image, exit_code=None, message="", ready=False):
+    container = {"name": "main", "image": image, "imageID": "", "ready": ready,
+                 "restartCount": 0}
     if exit_code is None:
         container["state"] = {"running": {"startedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                      time.gmtime())}}
@@ -57,30 +73,49 @@ def set_status(base, ns, name, phase, ip, exit_code=None, message="", ready=Fals
              json.dumps({"status": status})], base, check=False)
 
 
+def local_image(image):
+    """The name the buildah store knows an image by: no registry in the name means localhost."""
+    first = image.split("/")[0]
+    if "/" in image and ("." in first or ":" in first or first == "localhost"):
+        return image
+    return "localhost/" + image
+
+
+class Pod:
+    """One running pod: its process and what is needed to report and clean up after it."""
+
+    def __init__(self, proc, ns, name, ip, image, term, ctr):
+        self.proc, self.ns, self.name, self.ip = proc, ns, name, ip
+        self.image, self.term, self.ctr = image, term, ctr
+
+
 class Kubelet:
     def __init__(self, a):
         self.a = a
         self.base = [a.kubectl]
-        self.procs = {}  # pod uid -> (Popen, pod name, ip, termination log path)
+        self.pods = {}  # pod uid -> Pod
         self.done = set()  # uids that ran to the end
+        self.other_ips = {}  # uid -> last octet, for pods that are not a job's
 
-    def start(self, pod):
+    def pod_ip(self, pod):
+        labels = pod["metadata"].get("labels", {})
+        if "ringtrain.io/job-name" in labels:
+            role = labels.get("ringtrain.io/role", "worker")
+            return f"127.0.{ROLE_NET.get(role, OTHER_NET)}.{int(labels.get('ringtrain.io/index', '0')) + 1}"
+        uid = pod["metadata"]["uid"]
+        self.other_ips.setdefault(uid, len(self.other_ips) + 1)
+        return f"127.0.{OTHER_NET}.{self.other_ips[uid]}"
+
+    def pod_env(self, pod, container, ip):
+        """The container's environment: values, field references, and the job pods' addresses."""
         meta = pod["metadata"]
-        ns, name = meta["namespace"], meta["name"]
-        job = meta["labels"]["ringtrain.io/job-name"]
-        ip = pod_ip(pod)
-        container = pod["spec"]["containers"][0]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        fields = {"metadata.name": meta["name"], "metadata.namespace": meta["namespace"],
+                  "metadata.uid": meta["uid"], "status.podIP": ip,
+                  "spec.serviceAccountName": pod["spec"].get("serviceAccountName", "default")}
+        env = {}
         for e in container.get("env", []):
-            env[e["name"]] = e.get("value", "")
-        spec_dir = os.path.join(self.a.workdir, f"{ns}-{job}-spec")
-        os.makedirs(spec_dir, exist_ok=True)
-        cm = json.loads(kubectl(["-n", ns, "get", "configmap", f"{job}-spec", "-o", "json"],
-                                self.base))
-        for key, text in cm.get("data", {}).items():
-            with open(os.path.join(spec_dir, key), "w") as f:
-                f.write(text)
-        env["RINGTRAIN_SPEC_PATH"] = os.path.join(spec_dir, os.path.basename(env["RINGTRAIN_SPEC_PATH"]))
+            ref = e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+            env[e["name"]] = fields.get(ref, "") if ref else e.get("value", "")
         for var in ("RINGTRAIN_BIND", "RINGTRAIN_STATUS_BIND"):
             if var in env:
                 env[var] = env[var].replace("tcp://*:", f"tcp://{ip}:")
@@ -90,57 +125,171 @@ class Kubelet:
                 r"tcp://[a-z0-9-]+-ps-(\d+)\.[a-z0-9.-]+:",
                 lambda m: f"tcp://127.0.{ROLE_NET['ps']}.{int(m.group(1)) + 1}:",
                 env["RINGTRAIN_PS_ENDPOINTS"])
-        term = os.path.join(self.a.workdir, f"{ns}-{name}-{meta['uid'][:8]}.termination")
-        env["RINGTRAIN_TERMINATION_LOG"] = term
-        log = open(os.path.join(self.a.workdir, f"{ns}-{name}.log"), "ab")
-        p = subprocess.Popen([self.a.runtime] + container.get("args", []), env=env, stdout=log,
-                             stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs[meta["uid"]] = (p, ns, name, ip, term)
-        set_status(self.base, ns, name, "Running", ip, ready=True)
-        print(f"kubelet: started {ns}/{name} at {ip} (pid {p.pid})", flush=True)
+        return env
+
+    def config_map_volumes(self, pod, pod_dir):
+        """Writes each ConfigMap volume's files into a directory: volume name -> directory."""
+        ns = pod["metadata"]["namespace"]
+        dirs = {}
+        for v in pod["spec"].get("volumes", []):
+            if "configMap" not in v:
+                continue
+            cm = json.loads(kubectl(["-n", ns, "get", "configmap", v["configMap"]["name"], "-o",
+                                     "json"], self.base))
+            d = os.path.join(pod_dir, "volumes", v["name"])
+            os.makedirs(d, exist_ok=True)
+            for key, text in cm.get("data", {}).items():
+                with open(os.path.join(d, key), "w") as f:
+                    f.write(text)
+            dirs[v["name"]] = d
+        return dirs
+
+    def start(self, pod):
+        meta = pod["metadata"]
+        ns, name, uid = meta["namespace"], meta["name"], meta["uid"]
+        ip = self.pod_ip(pod)
+        container = pod["spec"]["containers"][0]
+        env = self.pod_env(pod, container, ip)
+        pod_dir = os.path.join(self.a.workdir, f"{ns}-{name}-{uid[:8]}")
+        os.makedirs(pod_dir, exist_ok=True)
+        volumes = self.config_map_volumes(pod, pod_dir)
+        if self.a.buildah:
+            argv, ctr = self.container_argv(pod, container, env, volumes, pod_dir)
+            popen_env = None  # buildah's own; the pod's goes in through --env
+        else:
+            for m in container.get("volumeMounts", []):
+                if m["name"] in volumes and env.get("RINGTRAIN_SPEC_PATH", "").startswith(
+                        m["mountPath"] + "/"):
+                    env["RINGTRAIN_SPEC_PATH"] = os.path.join(
+                        volumes[m["name"]], env["RINGTRAIN_SPEC_PATH"][len(m["mountPath"]) + 1:])
+            env["RINGTRAIN_TERMINATION_LOG"] = os.path.join(pod_dir, "termination-log")
+            env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+            argv, ctr, popen_env = [self.a.runtime] + container.get("args", []), None, env
+        try:
+            # The child keeps its own copy of the log's descriptor; this one closes here.
+            with open(os.path.join(self.a.workdir, f"{ns}-{name}.log"), "ab") as log:
+                p = subprocess.Popen(argv, env=popen_env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        except OSError:
+            self.remove(Pod(None, ns, name, ip, container["image"], None, ctr))
+            raise
+        self.pods[uid] = Pod(p, ns, name, ip, container["image"],
+                             os.path.join(pod_dir, "termination-log"), ctr)
+        set_status(self.base, ns, name, "Running", ip, container["image"], ready=True)
+        print(f"kubelet: started {ns}/{name} at {ip} (pid {p.pid}"
+              f"{', container ' + ctr if ctr else ''})", flush=True)
+
+    def buildah(self, args):
+        r = subprocess.run([self.a.buildah] + args, capture_output=True, text=True, timeout=300)
+        if r.returncode != 0:
+            raise RuntimeError(f"buildah {' '.join(args)}: {r.stderr.strip()}")
+        return r.stdout.strip()
+
+    def service_account(self, pod, pod_dir):
+        """The token, CA and namespace a pod's service account mount holds: the directory."""
+        ns = pod["metadata"]["namespace"]
+        sa = pod["spec"].get("serviceAccountName", "default")
+        d = os.path.join(pod_dir, "serviceaccount")
+        os.makedirs(d, exist_ok=True)
+        token = kubectl(["-n", ns, "create", "token", sa, "--duration=2h"], self.base).strip()
+        with open(self.a.ca_file) as f:
+            ca = f.read()
+        for key, text in (("token", token), ("ca.crt", ca), ("namespace", ns)):
+            with open(os.path.join(d, key), "w") as f:
+                f.write(text)
+            os.chmod(os.path.join(d, key), 0o644)  # the image's user reads them
+        return d
+
+    def container_argv(self, pod, container, env, volumes, pod_dir):
+        """The buildah run command line for the pod's container (created here), and its name."""
+        image = local_image(container["image"])
+        config = json.loads(self.buildah(["inspect", "--type", "image", image]))
+        entrypoint = config["OCIv1"]["config"].get("Entrypoint") or []
+        os.chmod(pod_dir, 0o777)  # the image's user writes its last words there
+        argv = [self.a.buildah, "run", "--isolation", "chroot", "--volume", f"{pod_dir}:{TERM_DIR}"]
+        host_paths = {v["name"]: v["hostPath"]["path"]
+                      for v in pod["spec"].get("volumes", []) if "hostPath" in v}
+        for m in container.get("volumeMounts", []):
+            if m["name"] in volumes:
+                argv += ["--volume", f"{volumes[m['name']]}:{m['mountPath']}:ro"]
+            elif m["name"] in host_paths:
+                source = os.path.join(host_paths[m["name"]], m.get("subPath", ""))
+                mode = ":ro" if m.get("readOnly") else ""
+                argv += ["--volume", f"{source.rstrip('/') or '/'}:{m['mountPath']}{mode}"]
+            else:
+                raise RuntimeError(f"volume {m['name']}: only configMap and hostPath volumes "
+                                   "can be mounted here")
+        if pod["spec"].get("automountServiceAccountToken", True) and self.a.api_url:
+            # Debian's /var/run is a symlink to /run, which buildah's chroot mounts do not
+            # follow: mounted at the link's target, the files show at both paths.
+            argv += ["--volume", f"{self.service_account(pod, pod_dir)}:"
+                     f"{SA_DIR.replace('/var/run/', '/run/', 1)}:ro"]
+            url = urllib.parse.urlparse(self.a.api_url)
+            env["KUBERNETES_SERVICE_HOST"] = url.hostname
+            env["KUBERNETES_SERVICE_PORT"] = str(url.port or 443)
+        env["RINGTRAIN_TERMINATION_LOG"] = f"{TERM_DIR}/termination-log"
+        for k, v in sorted(env.items()):
+            argv += ["--env", f"{k}={v}"]
+        command = container.get("command") or entrypoint
+        # Last, so that nothing above can fail and leave the container behind.
+        ctr = f"pod-{pod['metadata']['uid'][:12]}"
+        self.buildah(["from", "--pull=never", "--name", ctr, image])
+        return argv + [ctr, "--"] + command + container.get("args", []), ctr
+
+    def remove(self, pod):
+        if pod.ctr:
+            try:
+                self.buildah(["rm", pod.ctr])
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                print(f"kubelet: {e}", file=sys.stderr, flush=True)
 
     def reap(self, uid):
-        p, ns, name, ip, term = self.procs.pop(uid)
-        code = p.wait()
+        pod = self.pods.pop(uid)
+        code = pod.proc.wait()
         if code < 0:
             code = 128 - code  # killed by a signal, as a container runtime reports it
+        self.remove(pod)
         message = ""
-        if os.path.exists(term):
-            with open(term) as f:
+        if os.path.exists(pod.term):
+            with open(pod.term) as f:
                 message = f.read().strip()
-        set_status(self.base, ns, name, "Succeeded" if code == 0 else "Failed", ip, code, message)
+        set_status(self.base, pod.ns, pod.name, "Succeeded" if code == 0 else "Failed", pod.ip,
+                   pod.image, code, message)
         self.done.add(uid)
-        print(f"kubelet: {ns}/{name} exited {code}", flush=True)
+        print(f"kubelet: {pod.ns}/{pod.name} exited {code}", flush=True)
 
     def stop(self, uid, grace=10.0):
-        p = self.procs.pop(uid)[0]
+        pod = self.pods.pop(uid)
         try:
-            os.killpg(p.pid, signal.SIGTERM)
-            p.wait(timeout=grace)
+            os.killpg(pod.proc.pid, signal.SIGTERM)
+            pod.proc.wait(timeout=grace)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             try:
-                os.killpg(p.pid, signal.SIGKILL)
+                os.killpg(pod.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            p.wait()
+            pod.proc.wait()
+        self.remove(pod)
 
     def sync(self):
-        pods = json.loads(kubectl(["-n", self.a.namespace, "get", "pods", "-l",
-                                   "ringtrain.io/job-name", "-o", "json"], self.base))["items"]
         seen = set()
-        for pod in pods:
-            uid = pod["metadata"]["uid"]
-            seen.add(uid)
-            deleting = pod["metadata"].get("deletionTimestamp")
-            if uid in self.procs:
-                if deleting:
-                    self.stop(uid)
-                elif self.procs[uid][0].poll() is not None:
-                    self.reap(uid)
-            elif not deleting and uid not in self.done and \
-                    pod.get("status", {}).get("phase", "Pending") == "Pending":
-                self.start(pod)
-        for uid in [u for u in self.procs if u not in seen]:
+        for ns in self.a.namespace:
+            selector = [] if self.a.buildah else ["-l", "ringtrain.io/job-name"]
+            pods = json.loads(kubectl(["-n", ns, "get", "pods", "-o", "json"] + selector,
+                                      self.base))["items"]
+            for pod in pods:
+                uid = pod["metadata"]["uid"]
+                seen.add(uid)
+                deleting = pod["metadata"].get("deletionTimestamp")
+                if uid in self.pods:
+                    if deleting:
+                        self.stop(uid)
+                    elif self.pods[uid].proc.poll() is not None:
+                        self.reap(uid)
+                elif not deleting and uid not in self.done and \
+                        pod.get("status", {}).get("phase", "Pending") == "Pending":
+                    self.start(pod)
+        for uid in [u for u in self.pods if u not in seen]:
             self.stop(uid)  # the pod is gone
 
     def run(self):
@@ -151,22 +300,29 @@ class Kubelet:
             while time.time() < deadline and not stopping:
                 try:
                     self.sync()
-                except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
+                except (RuntimeError, OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
                     print(f"kubelet: {e}", file=sys.stderr, flush=True)
                 time.sleep(0.2)
         finally:
-            for uid in list(self.procs):
+            for uid in list(self.pods):
                 self.stop(uid, grace=2.0)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kubectl", required=True)
-    ap.add_argument("--namespace", required=True)
-    ap.add_argument("--runtime", required=True)
+    ap.add_argument("--namespace", required=True, action="append")
+    how = ap.add_mutually_exclusive_group(required=True)
+    how.add_argument("--runtime", help="the ringtrain binary: job pods run as its processes")
+    how.add_argument("--buildah", help="images/buildah.sh: pods run as containers of their image")
+    ap.add_argument("--api-url", help="with --buildah: the API server pods' service accounts use")
+    ap.add_argument("--ca-file", help="with --api-url: the cluster CA they trust")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--timeout", type=float, default=300)
-    Kubelet(ap.parse_args()).run()
+    a = ap.parse_args()
+    if a.api_url and not a.ca_file:
+        ap.error("--api-url needs --ca-file")
+    Kubelet(a).run()
 
 
 if __name__ == "__main__":

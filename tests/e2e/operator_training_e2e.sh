@@ -4,8 +4,10 @@
 # processes (each on a loopback address of its own standing for its pod IP). kubectl apply of
 # examples/fashion-mnist-softmax.yaml trains Fashion-MNIST; the test watches the progress
 # the operator pulls from worker 0 reach the TrainingJob's status (kubectl get tj), waits for
-# Succeeded with kubectl wait, and checks the final accuracy there. Then a job whose data file
-# is missing fails, and its Failed condition carries the worker's own error.
+# Succeeded with kubectl wait, and checks the final accuracy there. The same job with
+# syncMode ssp and top-k compression then runs in pods too (the ConfigMap carries the fields,
+# the servers receive encoded gradients). Then a job whose data file is missing fails, and its
+# Failed condition carries the worker's own error.
 # Prints "ok"/"FAIL" per check and "N passed, M failed" last; exit 0 only if all passed.
 #
 # Usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY
@@ -73,6 +75,32 @@ check_out "global batch 128 (64 per worker, 2 workers)" '^128$' \
   jsonpath $job '{.status.progress.globalBatchSize}'
 check_out "kubectl get tj shows the accuracy" "^$job +Succeeded .* 0\\.8[0-9]* " \
   "$kubectl" -n train get tj $job --no-headers
+
+# ---- the same job with stale synchronous updates and top-k gradients, in pods ---------------
+sed -e "s/name: $job\$/name: ssp-topk/" -e 's/    epochs: 5/    epochs: 2/' \
+  -e 's/    syncMode: sync/    syncMode: ssp\n    staleness: 2\n    compression: {type: topk, ratio: 0.1}/' \
+  "$root/examples/fashion-mnist-softmax.yaml" >"$work/ssp-topk.yaml"
+check "kubectl apply an ssp job with top-k compression" "$kubectl" -n train apply -f "$work/ssp-topk.yaml"
+for _ in $(seq 150); do  # the operator writes the ConfigMap soon after the apply
+  "$kubectl" -n train get configmap ssp-topk-spec -o json >"$work/ssp-topk-cm.json" 2>/dev/null && break
+  sleep 0.2
+done
+check_out "its ConfigMap carries syncMode ssp, staleness 2 and topk 0.1 to the pods" '^ssp 2 topk 0.1$' \
+  python3 -c "import json; d = json.load(open('$work/ssp-topk-cm.json'))['data']; \
+t = json.loads(next(iter(d.values())))['spec']['training']; \
+print(t['syncMode'], t['staleness'], t['compression']['type'], t['compression']['ratio'])"
+if out="$("$kubectl" -n train wait --for=condition=Succeeded tj/ssp-topk --timeout=240s 2>&1)"; then
+  ok "ssp + topk: kubectl wait --for=condition=Succeeded"
+else
+  fail "ssp + topk: kubectl wait --for=condition=Succeeded" "$out
+$(logs)"
+fi
+accuracy="$(jsonpath ssp-topk '{.status.progress.accuracy}')"
+check_out "ssp + topk: test accuracy in the status ($accuracy) >= 0.78" '^yes$' \
+  python3 -c "print('yes' if float('${accuracy:-0}') >= 0.78 else 'no')"
+# The servers' final counters (in their logs): top-k payloads arrived, none was dropped.
+check_out "ssp + topk: the servers received encoded gradients and dropped none" '^yes$' sh -c \
+  "grep -h 'finished;' '$work'/pods/train-ssp-topk-ps-*.log | grep -c 'payload_bytes_received' | grep -q '^2\$' && ! grep -h 'finished;' '$work'/pods/train-ssp-topk-ps-*.log | grep -q 'messages_dropped' && echo yes"
 
 # ---- a run that fails: its error reaches the Failed condition -------------------------------
 sed -e "s/name: $job\$/name: missing-data/" \

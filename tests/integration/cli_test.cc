@@ -19,7 +19,8 @@ const std::string kBinary = RINGTRAIN_BINARY;
 const std::string kSource = RINGTRAIN_SOURCE_DIR;
 
 TEST(CliTest, ValidateAcceptsTheExamples) {
-  for (const char* f : {"/examples/fashion-mnist.yaml", "/examples/fashion-mnist-softmax.yaml"}) {
+  for (const char* f : {"/examples/fashion-mnist.yaml", "/examples/fashion-mnist-softmax.yaml",
+                        "/examples/fashion-mnist-ssp-topk.yaml"}) {
     auto r = RunCommand({kBinary, "validate", kSource + f});
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("valid TrainingJob"));
@@ -65,6 +66,23 @@ TEST(CliTest, MissingDatasetGivesAClearMessageBeforeStartingAnything) {
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("parameter server")));
 }
 
+TEST(CliTest, MissingDatasetOfAJobWithVolumesSaysVolumesArePodsOnly) {
+  const std::string dir = testing::MakeTempDir("cli-volumes");
+  const std::string path = dir + "/job.yaml";
+  testing::WriteFile(path,
+                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
+                     "spec:\n  model: {type: softmax}\n"
+                     "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n"
+                     "  volumes: [{name: data, persistentVolumeClaim: {claimName: mnist}}]\n"
+                     "  workers: {volumeMounts: [{name: data, mountPath: /data}]}\n");
+  auto valid = RunCommand({kBinary, "validate", path});
+  EXPECT_EQ(valid.exit_code, 0) << valid.output;
+  auto r = RunCommand({kBinary, "run", path});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("/data/imgs.gz"));
+  EXPECT_THAT(r.output, HasSubstr("spec.volumes are mounted in pods only"));
+}
+
 TEST(CliTest, RunTrainsASmallJobAndPrintsProgressAndSummary) {
   auto job = testing::JobFixture::Make("cli-run", 3000, 2, 2, 3);
   auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path});
@@ -78,6 +96,25 @@ TEST(CliTest, RunTrainsASmallJobAndPrintsProgressAndSummary) {
   const double accuracy = std::stod(r.output.substr(at + 21, 6));
   EXPECT_GE(accuracy, 0.9) << r.output;
   EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
+}
+
+TEST(CliTest, RunsAnSspJobWithTopKAndReportsStalenessAndBytes) {
+  auto job = testing::JobFixture::Make("cli-ssp", 3000, 2, 3, 2, "softmax",
+                                       "    syncMode: ssp\n    staleness: 2\n"
+                                       "    compression: {type: topk, ratio: 0.05}\n");
+  auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("training ssp (staleness 2), momentum, batch 16 per worker, "
+                                  "compression topk 0.05 with error feedback"));
+  EXPECT_THAT(r.output, HasSubstr("fewer than dense float32"));
+  EXPECT_THAT(r.output, HasSubstr("staleness            mean "));
+  // The servers never let a worker get more than 2 clocks ahead of the slowest.
+  const size_t lead = r.output.find("largest clock lead ");
+  ASSERT_NE(lead, std::string::npos) << r.output;
+  EXPECT_LE(std::stoi(r.output.substr(lead + 19)), 2) << r.output;
+  const size_t at = r.output.find("test accuracy        ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  EXPECT_GE(std::stod(r.output.substr(at + 21, 6)), 0.85) << r.output;
 }
 
 TEST(CliTest, FailingWorkerStopsTheRunNamesItAndLeavesNoProcesses) {

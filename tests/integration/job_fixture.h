@@ -14,9 +14,11 @@ struct JobFixture {
   std::string spec_path;
 
   // Writes train (`rows` examples) and test (500) sets of 8x8 images and a job with the
-  // given replicas and epochs. `extra_training` is appended under spec.training.
+  // given replicas and epochs. `extra_training` (lines indented by four spaces) is appended
+  // under spec.training.
   static JobFixture Make(const std::string& name, int64_t rows, int num_ps, int num_workers,
-                         int epochs, const std::string& model = "softmax") {
+                         int epochs, const std::string& model = "softmax",
+                         const std::string& extra_training = "") {
     JobFixture f;
     f.dir = MakeTempDir(name);
     const data::Dataset train = MakeSyntheticImages(rows, 8, 10, 1);
@@ -46,9 +48,8 @@ struct JobFixture {
                   std::to_string(epochs) +
                   "\n"
                   "    batchSize: 16\n"
-                  "    optimizer: {type: momentum, learningRate: 0.1, momentum: 0.9}\n"
-                  "  parameterServers: {replicas: " +
-                  std::to_string(num_ps) +
+                  "    optimizer: {type: momentum, learningRate: 0.1, momentum: 0.9}\n" +
+                  extra_training + "  parameterServers: {replicas: " + std::to_string(num_ps) +
                   ", partitionSize: 1024}\n"
                   "  workers: {replicas: " +
                   std::to_string(num_workers) + "}\n");

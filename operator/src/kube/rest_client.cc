@@ -105,6 +105,20 @@ std::string BodyText(const nlohmann::json& value) {
   return value.dump();
 }
 
+// cpprestsdk reports a request it could not write with these words. Such a request never
+// reached the server whole, so the server cannot have acted on it: sending it again is safe
+// even for a POST. (cpprestsdk itself resends only when the status line of a request sent on
+// a pooled connection is missing; a body write that hits the closed connection it does not.)
+bool NeverReachedTheServer(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const web::http::http_exception& e) {
+    return std::string(e.what()).rfind("Failed to write request", 0) == 0;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace
 
 const char* PatchContentType(PatchType type) {
@@ -169,30 +183,40 @@ StatusOr<RestClient::Impl::Response> RestClient::Impl::Send(const std::string& v
                                                             const std::optional<std::string>& body,
                                                             const char* content_type) {
   const std::string what = verb + " " + path_and_query;
-  RT_ASSIGN_OR_RETURN(http_request request, NewRequest(verb, path_and_query));
-  if (body) request.set_body(*body, content_type);
-  pplx::cancellation_token_source cts;
   const Clock::time_point deadline = Clock::now() + options.request_timeout;
-  pplx::task<Response> task;
-  try {
-    task = requests->request(request, cts.get_token()).then([](http_response response) {
-      // The response task completes with the headers; the body is read after.
-      return response.extract_utf8string(/*ignore_content_type=*/true)
-          .then([status = response.status_code()](std::string text) {
-            return Response{status, std::move(text)};
-          });
-    });
-  } catch (...) {
-    return StatusFromException(what, std::current_exception());
-  }
-  if (WaitTask(task, deadline, nullptr, cts) == WaitOutcome::kDeadline) {
-    return DeadlineExceeded(what + ": no complete response within " +
-                            std::to_string(options.request_timeout.count()) + " s");
-  }
-  try {
-    return task.get();
-  } catch (...) {
-    return StatusFromException(what, std::current_exception());
+  // Sent again only when it was written to a connection the server had closed. An API server
+  // restart closes every pooled connection at once, and the pool may hold one per thread that
+  // used this client, so a few attempts (each failed connection is dropped from the pool).
+  constexpr int kAttempts = 4;
+  for (int attempt = 1;; ++attempt) {
+    RT_ASSIGN_OR_RETURN(http_request request, NewRequest(verb, path_and_query));
+    if (body) request.set_body(*body, content_type);
+    pplx::cancellation_token_source cts;
+    pplx::task<Response> task;
+    try {
+      task = requests->request(request, cts.get_token()).then([](http_response response) {
+        // The response task completes with the headers; the body is read after.
+        return response.extract_utf8string(/*ignore_content_type=*/true)
+            .then([status = response.status_code()](std::string text) {
+              return Response{status, std::move(text)};
+            });
+      });
+    } catch (...) {
+      return StatusFromException(what, std::current_exception());
+    }
+    if (WaitTask(task, deadline, nullptr, cts) == WaitOutcome::kDeadline) {
+      return DeadlineExceeded(what + ": no complete response within " +
+                              std::to_string(options.request_timeout.count()) + " s");
+    }
+    try {
+      return task.get();
+    } catch (...) {
+      const std::exception_ptr error = std::current_exception();
+      if (attempt < kAttempts && NeverReachedTheServer(error) && Clock::now() < deadline) {
+        continue;
+      }
+      return StatusFromException(what, error);
+    }
   }
 }
 

@@ -1,13 +1,11 @@
 #include "ringtrain/app/job_plan.h"
 
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include <algorithm>
-#include <array>
 
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/data/shard.h"
@@ -17,31 +15,6 @@
 namespace ringtrain::app {
 
 namespace {
-
-uint32_t BigEndian32(const unsigned char* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
-
-// Reads the 16-byte header of an IDX images file (gzip or raw).
-StatusOr<DatasetShape> ReadIdxImagesHeader(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr) return NotFound(path + ": cannot open");
-  std::array<unsigned char, 16> h{};
-  const int n = gzread(f, h.data(), static_cast<unsigned>(h.size()));
-  gzclose(f);
-  if (n != static_cast<int>(h.size())) {
-    return DataLoss(path + ": too short for an IDX header (" + std::to_string(std::max(n, 0)) +
-                    " bytes)");
-  }
-  if (BigEndian32(h.data()) != data::kIdxImagesMagic) {
-    return DataLoss(path + ": not an IDX images file (bad magic number)");
-  }
-  DatasetShape s;
-  s.train_rows = BigEndian32(h.data() + 4);
-  s.input_dim = static_cast<int>(BigEndian32(h.data() + 8) * BigEndian32(h.data() + 12));
-  if (s.train_rows < 1 || s.input_dim < 1) return DataLoss(path + ": empty IDX images file");
-  return s;
-}
 
 optim::OptimizerKind OptimizerKindOf(job::OptimizerType type) {
   switch (type) {
@@ -64,8 +37,17 @@ optim::OptimizerKind OptimizerKindOf(job::OptimizerType type) {
 StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
   StatusOr<std::string> path = data::LocalPathFromUri(dataset.train.images);
   if (!path.ok()) return path.status().WithContext("spec.dataset.train.images");
-  StatusOr<DatasetShape> shape = ReadIdxImagesHeader(*path);
-  if (!shape.ok()) return shape.status().WithContext("spec.dataset.train.images");
+  StatusOr<data::IdxImagesShape> idx = data::ReadIdxImagesShape(*path);
+  if (!idx.ok()) return idx.status().WithContext("spec.dataset.train.images");
+  const uint64_t dim = uint64_t{idx->rows} * idx->cols;
+  if (idx->count > static_cast<uint64_t>(INT64_MAX) || dim > static_cast<uint64_t>(INT32_MAX)) {
+    return InvalidArgument("spec.dataset.train.images: " + *path + ": " +
+                           std::to_string(idx->count) + " images of " + std::to_string(dim) +
+                           " pixels is beyond what ringtrain trains on");
+  }
+  DatasetShape shape;
+  shape.train_rows = static_cast<int64_t>(idx->count);
+  shape.input_dim = static_cast<int>(dim);
   return shape;
 }
 
@@ -148,6 +130,28 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
     plan.schedule = optim::ScaleLearningRatesLinearly(plan.schedule, global_batch,
                                                       o.scale_learning_rate->reference_batch_size);
   }
+
+  const job::TrainingSpec& t = spec.training;
+  plan.consistency = t.sync_mode == job::SyncMode::kAsync ? ps::Consistency::kAsync
+                     : t.sync_mode == job::SyncMode::kSsp ? ps::Consistency::kSsp
+                                                          : ps::Consistency::kSync;
+  plan.staleness = t.staleness;
+  plan.staleness_aware_lr = t.staleness_aware_lr;
+  const job::CompressionSpec& c = t.compression;
+  plan.codec.type = c.type == job::CompressionType::kFp16     ? compress::CodecType::kFp16
+                    : c.type == job::CompressionType::kInt8   ? compress::CodecType::kInt8
+                    : c.type == job::CompressionType::kOneBit ? compress::CodecType::kOneBit
+                    : c.type == job::CompressionType::kTopK   ? compress::CodecType::kTopK
+                                                              : compress::CodecType::kNone;
+  // The spec holds 0 in fields its type does not use; keep the codec's defaults there.
+  if (c.type == job::CompressionType::kTopK) plan.codec.ratio = c.ratio;
+  if (c.type == job::CompressionType::kInt8 || c.type == job::CompressionType::kOneBit) {
+    plan.codec.block = c.block;
+  }
+  plan.error_feedback = c.error_feedback;
+  plan.topk_warmup_steps = c.warmup_steps;
+  plan.local_momentum =
+      optim::SplitForMomentumCorrection(&plan.optimizer, plan.codec.type, plan.error_feedback);
 
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> m, model::MakeModel(plan.model));
   RT_ASSIGN_OR_RETURN(plan.table, MakePartitionTable(*m, spec.parameter_servers.replicas,

@@ -61,6 +61,10 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   config.num_workers = c.num_workers;
   config.table = plan.table;
   config.optimizer = std::move(optimizer);
+  config.consistency = plan.consistency;
+  config.staleness = plan.staleness;
+  config.staleness_aware_lr = plan.staleness_aware_lr;
+  config.codec = plan.codec.type;
   RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ServerCore> core,
                       ps::ServerCore::Make(std::move(config), initial));
   ps::ServerOptions options;
@@ -120,6 +124,10 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
   client_options.rank = c.index;
   client_options.endpoints = c.ps_endpoints;
   client_options.table = plan.table;
+  client_options.consistency = plan.consistency;
+  client_options.codec = plan.codec;
+  client_options.error_feedback = plan.error_feedback;
+  client_options.topk_warmup_steps = plan.topk_warmup_steps;
   RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                       worker::PsClient::Connect(context, client_options));
   std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows of " << global_rows << ", "
@@ -134,6 +142,7 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
   options.seed = spec.training.seed;
   options.shuffle = spec.dataset.shuffle;
   options.global_rows = global_rows;
+  options.local_momentum = plan.local_momentum;
   // Progress is recorded for the operator, which pulls it from the status socket while the
   // worker runs and reads the final words from the termination log after it is gone.
   worker::ProgressRecorder recorder(&sink, c.job_name, c.num_workers,

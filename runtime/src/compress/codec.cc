@@ -131,6 +131,8 @@ Status ValidateOptions(const CodecOptions& options) {
                          std::to_string(static_cast<int>(options.type)) + ")");
 }
 
+size_t TopKPairBytes(size_t n) { return n <= 65536 ? 6 : 8; }
+
 size_t TopKCount(double ratio, size_t n) {
   RT_CHECK(ratio > 0.0 && ratio <= 1.0);
   RT_CHECK(n <= kMaxElements);

@@ -34,9 +34,13 @@ void Encode(const CodecOptions& options, std::span<const float> v, uint8_t* out)
     }
     // The quotient is taken in double so that q rounds from the exact ratio: q >= 1 then
     // implies |v| >= scale / 2, which keeps v - q * scale exact for error feedback.
+    // Rounding half away from zero without a libm call per element: after the clamp, adding
+    // +-0.5 is exact (|x| <= 127) and the conversion truncates towards zero, which is
+    // std::round(x); clamping first gives the same q as rounding first.
     const double s = scale;
     for (size_t i = lo; i < hi; ++i) {
-      const double q = std::clamp(std::round(static_cast<double>(v[i]) / s), -127.0, 127.0);
+      const double x = std::clamp(static_cast<double>(v[i]) / s, -127.0, 127.0);
+      const auto q = static_cast<int>(x + (x < 0.0 ? -0.5 : 0.5));
       values[i] = static_cast<uint8_t>(static_cast<int8_t>(q));
     }
   }

@@ -166,6 +166,18 @@ class IdxFile {
 
 }  // namespace
 
+StatusOr<IdxImagesShape> ReadIdxImagesShape(const std::string& images_path) {
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<IdxFile> images, IdxFile::Open(images_path));
+  RT_ASSIGN_OR_RETURN(std::vector<uint32_t> dims,
+                      images->ReadHeader(kIdxImagesMagic, "IDX images (uint8, 3-D)"));
+  if (dims[0] == 0) return DataLoss(images_path + ": the header announces no images");
+  if (dims[1] == 0 || dims[2] == 0) {
+    return DataLoss(images_path + ": image size " + std::to_string(dims[1]) + "x" +
+                    std::to_string(dims[2]) + " has a zero dimension");
+  }
+  return IdxImagesShape{dims[0], dims[1], dims[2]};
+}
+
 StatusOr<Dataset> LoadIdx(const std::string& images_path, const std::string& labels_path,
                           int num_classes) {
   if (num_classes < 1) {

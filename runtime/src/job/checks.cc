@@ -107,6 +107,29 @@ Status CheckDns1123Label(const std::string& path, std::string_view s) {
   return Status::Ok();
 }
 
+Status CheckDns1123Subdomain(const std::string& path, std::string_view s) {
+  if (s.empty()) return InvalidArgument(path + ": must not be empty");
+  if (s.size() > 253) {
+    return InvalidArgument(path + ": must be at most 253 characters (got " +
+                           std::to_string(s.size()) + ")");
+  }
+  // As Kubernetes' IsDNS1123Subdomain: no length limit on the parts between dots.
+  bool valid = true;
+  for (size_t start = 0; valid;) {
+    const size_t dot = s.find('.', start);
+    valid = IsDns1123LabelChars(s.substr(start, dot == s.npos ? s.npos : dot - start));
+    if (dot == s.npos) break;
+    start = dot + 1;
+  }
+  if (!valid) {
+    return InvalidArgument(path +
+                           ": must consist of lower-case letters, digits, '-' and '.', and start "
+                           "and end with a letter or digit (got " +
+                           Quoted(s) + ")");
+  }
+  return Status::Ok();
+}
+
 Status CheckLabelKey(const std::string& path, std::string_view s) {
   size_t slash = s.rfind('/');
   std::string_view name = slash == std::string_view::npos ? s : s.substr(slash + 1);

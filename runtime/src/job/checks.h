@@ -17,6 +17,9 @@ namespace ringtrain::job::internal {
 Status CheckDns1035Label(const std::string& path, std::string_view s, size_t max_length);
 // DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, 1..63 characters.
 Status CheckDns1123Label(const std::string& path, std::string_view s);
+// DNS-1123 subdomain (the names of ConfigMaps, Secrets, PersistentVolumeClaims): 1..253
+// characters of [a-z0-9-.], starting and ending alphanumeric.
+Status CheckDns1123Subdomain(const std::string& path, std::string_view s);
 // Label or annotation key: [prefix/]name, prefix a DNS-1123 subdomain, name 1..63 characters
 // of [A-Za-z0-9_.-] starting and ending alphanumeric.
 Status CheckLabelKey(const std::string& path, std::string_view s);

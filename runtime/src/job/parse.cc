@@ -126,19 +126,24 @@ Status ParseReplicaFields(const ObjectReader& r, int max_replicas, ReplicaSpec* 
     RT_RETURN_IF_ERROR(r.GetString("image", &out->image));
     RT_RETURN_IF_ERROR(internal::CheckImage(r.PathOf("image"), out->image));
   }
+  if (const json* mounts = r.Find("volumeMounts")) {
+    RT_RETURN_IF_ERROR(
+        internal::ParseVolumeMounts(*mounts, r.PathOf("volumeMounts"), &out->volume_mounts));
+  }
   return Status::Ok();
 }
 
 Status ParseParameterServers(const json& v, const std::string& path, ParameterServerSpec* out) {
   RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
-  RT_RETURN_IF_ERROR(r.CheckFields({"replicas", "resources", "image", "partitionSize"}));
+  RT_RETURN_IF_ERROR(
+      r.CheckFields({"replicas", "resources", "image", "volumeMounts", "partitionSize"}));
   RT_RETURN_IF_ERROR(ParseReplicaFields(r, kMaxParameterServers, out));
   return r.GetInt("partitionSize", int64_t{1024}, int64_t{67108864}, &out->partition_size);
 }
 
 Status ParseWorkers(const json& v, const std::string& path, ReplicaSpec* out) {
   RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
-  RT_RETURN_IF_ERROR(r.CheckFields({"replicas", "resources", "image"}));
+  RT_RETURN_IF_ERROR(r.CheckFields({"replicas", "resources", "image", "volumeMounts"}));
   return ParseReplicaFields(r, kMaxWorkers, out);
 }
 
@@ -206,8 +211,8 @@ Status ParseMetadata(const json& v, const std::string& path, ObjectMeta* out) {
 
 Status ParseSpec(const json& v, const std::string& path, TrainingJobSpec* out) {
   RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
-  RT_RETURN_IF_ERROR(r.CheckFields(
-      {"image", "model", "dataset", "training", "parameterServers", "workers", "runPolicy"}));
+  RT_RETURN_IF_ERROR(r.CheckFields({"image", "model", "dataset", "training", "parameterServers",
+                                    "workers", "runPolicy", "volumes"}));
   if (r.Has("image")) {
     RT_RETURN_IF_ERROR(r.GetString("image", &out->image));
     RT_RETURN_IF_ERROR(internal::CheckImage(r.PathOf("image"), out->image));
@@ -230,7 +235,13 @@ Status ParseSpec(const json& v, const std::string& path, TrainingJobSpec* out) {
   if (const json* p = r.Find("runPolicy")) {
     RT_RETURN_IF_ERROR(ParseRunPolicy(*p, r.PathOf("runPolicy"), &out->run_policy));
   }
-  return Status::Ok();
+  if (const json* volumes = r.Find("volumes")) {
+    RT_RETURN_IF_ERROR(internal::ParseVolumes(*volumes, r.PathOf("volumes"), &out->volumes));
+  }
+  RT_RETURN_IF_ERROR(internal::CheckVolumeMounts(out->volumes, out->parameter_servers.volume_mounts,
+                                                 r.PathOf("parameterServers") + ".volumeMounts"));
+  return internal::CheckVolumeMounts(out->volumes, out->workers.volume_mounts,
+                                     r.PathOf("workers") + ".volumeMounts");
 }
 
 // A required string field that must equal `expected`.

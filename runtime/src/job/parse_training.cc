@@ -1,9 +1,11 @@
 // Parsers of spec.model, spec.dataset and spec.training.
 //
 // Within each object the discriminating enum (type, format, syncMode) is read before unknown
-// fields are checked, so `{type: topk, ratio: 0.01}` reports that topk is not supported yet
-// rather than that ratio is unknown; absence of a required discriminator is reported after
-// the field check, so a misspelt `typ` gets the "did you mean" hint.
+// fields are checked, so `{format: csv, delimiter: ";"}` reports that csv is not supported yet
+// rather than that delimiter is unknown; absence of a required discriminator is reported after
+// the field check, so a misspelt `typ` gets the "did you mean" hint. Fields that only apply to
+// some values of the discriminator are rejected when written for another, before their range
+// is checked, and are then held as 0 / false.
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -18,6 +20,13 @@ namespace {
 
 constexpr int kMaxHiddenLayers = 16;
 constexpr int kMaxLayerUnits = 65536;
+constexpr int kMaxStaleness = 1000000;
+constexpr int kDefaultStaleness = 3;
+constexpr int kMaxCompressionBlock = 1048576;
+constexpr int kDefaultCompressionBlock = 256;
+constexpr double kDefaultTopKRatio = 0.01;
+// A sparsity warm-up longer than any realistic job is a typo, not a plan.
+constexpr int64_t kMaxSparsityWarmupSteps = 100000000;
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 
 Status ParseDataFiles(const json& v, const std::string& path, DataFiles* out) {
@@ -154,8 +163,49 @@ Status ParseSchedule(const json& v, const std::string& path, ScheduleSpec* out) 
 Status ParseCompression(const json& v, const std::string& path, CompressionSpec* out) {
   RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
   RT_RETURN_IF_ERROR(
-      GetEnum(r, "type", {CompressionType::kNone}, {"fp16", "int8", "onebit", "topk"}, &out->type));
-  return r.CheckFields({"type"});
+      GetEnum(r, "type",
+              {CompressionType::kNone, CompressionType::kFp16, CompressionType::kInt8,
+               CompressionType::kOneBit, CompressionType::kTopK},
+              {}, &out->type));
+  RT_RETURN_IF_ERROR(r.CheckFields({"type", "ratio", "block", "errorFeedback", "warmupSteps"}));
+
+  // Which type-specific fields the type admits; the others must not be written.
+  const CompressionType type = out->type;
+  const bool topk = type == CompressionType::kTopK;
+  const bool blocked = type == CompressionType::kInt8 || type == CompressionType::kOneBit;
+  const bool lossy = type != CompressionType::kNone;
+  if (!topk) {
+    for (const char* key : {"ratio", "warmupSteps"}) {
+      if (r.Has(key)) return r.Error(key, "only allowed when type is topk");
+    }
+  }
+  if (!blocked && r.Has("block")) {
+    return r.Error("block", "only allowed when type is int8 or onebit");
+  }
+  if (!lossy && r.Has("errorFeedback")) {
+    return r.Error("errorFeedback", std::string("not allowed when type is ") + Name(type));
+  }
+  out->ratio = 0.0;
+  out->block = 0;
+  out->error_feedback = false;
+  out->warmup_steps = 0;
+  if (topk) {
+    RT_RETURN_IF_ERROR(GetFraction(r, "ratio", kDefaultTopKRatio, /*low_inclusive=*/false,
+                                   /*high_inclusive=*/true, &out->ratio));
+    RT_RETURN_IF_ERROR(
+        r.GetInt("warmupSteps", int64_t{0}, kMaxSparsityWarmupSteps, &out->warmup_steps));
+  }
+  if (blocked) {
+    out->block = kDefaultCompressionBlock;
+    RT_RETURN_IF_ERROR(r.GetInt("block", 1, kMaxCompressionBlock, &out->block));
+  }
+  if (lossy) {
+    // The codecs that drop most of the signal (sign only, a few elements) need the residual
+    // to converge; fp16 and int8 lose little enough to go without it by default.
+    out->error_feedback = type == CompressionType::kOneBit || topk;
+    RT_RETURN_IF_ERROR(r.GetBool("errorFeedback", &out->error_feedback));
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -205,11 +255,30 @@ Status ParseDataset(const json& v, const std::string& path, DatasetSpec* out) {
 
 Status ParseTraining(const json& v, const std::string& path, TrainingSpec* out) {
   RT_ASSIGN_OR_RETURN(ObjectReader r, ObjectReader::Open(v, path));
-  RT_RETURN_IF_ERROR(GetEnum(r, "syncMode", {SyncMode::kSync}, {"async", "ssp"}, &out->sync_mode));
-  RT_RETURN_IF_ERROR(r.CheckFields(
-      {"epochs", "batchSize", "syncMode", "seed", "optimizer", "schedule", "compression"}));
+  RT_RETURN_IF_ERROR(GetEnum(r, "syncMode", {SyncMode::kSync, SyncMode::kAsync, SyncMode::kSsp}, {},
+                             &out->sync_mode));
+  RT_RETURN_IF_ERROR(
+      r.CheckFields({"epochs", "batchSize", "syncMode", "staleness", "stalenessAwareLR", "seed",
+                     "optimizer", "schedule", "compression"}));
   RT_RETURN_IF_ERROR(r.GetInt("epochs", 1, 100000, &out->epochs));
   RT_RETURN_IF_ERROR(r.GetInt("batchSize", 1, 1048576, &out->batch_size));
+
+  // Which sync-mode-specific fields the mode admits; the others must not be written.
+  const bool ssp = out->sync_mode == SyncMode::kSsp;
+  const bool on_arrival = out->sync_mode == SyncMode::kAsync || ssp;
+  if (!ssp && r.Has("staleness")) {
+    return r.Error("staleness", "only allowed when syncMode is ssp");
+  }
+  if (!on_arrival && r.Has("stalenessAwareLR")) {
+    return r.Error("stalenessAwareLR", "only allowed when syncMode is async or ssp");
+  }
+  out->staleness = 0;
+  out->staleness_aware_lr = false;
+  if (ssp) {
+    out->staleness = kDefaultStaleness;
+    RT_RETURN_IF_ERROR(r.GetInt("staleness", 0, kMaxStaleness, &out->staleness));
+  }
+  if (on_arrival) RT_RETURN_IF_ERROR(r.GetBool("stalenessAwareLR", &out->staleness_aware_lr));
   RT_RETURN_IF_ERROR(r.GetUint64("seed", &out->seed));
   if (const json* o = r.Find("optimizer")) {
     RT_RETURN_IF_ERROR(ParseOptimizer(*o, r.PathOf("optimizer"), &out->optimizer));

@@ -63,6 +63,14 @@ const char* Name(CompressionType v) {
   switch (v) {
     case CompressionType::kNone:
       return "none";
+    case CompressionType::kFp16:
+      return "fp16";
+    case CompressionType::kInt8:
+      return "int8";
+    case CompressionType::kOneBit:
+      return "onebit";
+    case CompressionType::kTopK:
+      return "topk";
   }
   return "?";
 }
@@ -71,6 +79,10 @@ const char* Name(SyncMode v) {
   switch (v) {
     case SyncMode::kSync:
       return "sync";
+    case SyncMode::kAsync:
+      return "async";
+    case SyncMode::kSsp:
+      return "ssp";
   }
   return "?";
 }

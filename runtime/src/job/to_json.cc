@@ -54,14 +54,32 @@ json ScheduleToJson(const ScheduleSpec& s) {
   return out;
 }
 
+json CompressionToJson(const CompressionSpec& c) {
+  json out = {{"type", Name(c.type)}};
+  if (c.type == CompressionType::kTopK) {
+    out["ratio"] = c.ratio;
+    out["warmupSteps"] = c.warmup_steps;
+  }
+  if (c.type == CompressionType::kInt8 || c.type == CompressionType::kOneBit) {
+    out["block"] = c.block;
+  }
+  if (c.type != CompressionType::kNone) out["errorFeedback"] = c.error_feedback;
+  return out;
+}
+
 json TrainingToJson(const TrainingSpec& t) {
-  return {{"epochs", t.epochs},
-          {"batchSize", t.batch_size},
-          {"syncMode", Name(t.sync_mode)},
-          {"seed", t.seed},
-          {"optimizer", OptimizerToJson(t.optimizer)},
-          {"schedule", ScheduleToJson(t.schedule)},
-          {"compression", {{"type", Name(t.compression.type)}}}};
+  json out = {{"epochs", t.epochs},
+              {"batchSize", t.batch_size},
+              {"syncMode", Name(t.sync_mode)},
+              {"seed", t.seed},
+              {"optimizer", OptimizerToJson(t.optimizer)},
+              {"schedule", ScheduleToJson(t.schedule)},
+              {"compression", CompressionToJson(t.compression)}};
+  if (t.sync_mode == SyncMode::kSsp) out["staleness"] = t.staleness;
+  if (t.sync_mode == SyncMode::kAsync || t.sync_mode == SyncMode::kSsp) {
+    out["stalenessAwareLR"] = t.staleness_aware_lr;
+  }
+  return out;
 }
 
 json ResourcesToJson(const ResourceRequirements& r) {
@@ -71,9 +89,22 @@ json ResourcesToJson(const ResourceRequirements& r) {
   return out;
 }
 
+json VolumeMountToJson(const VolumeMountSpec& m) {
+  json out = {{"name", m.name}, {"mountPath", m.mount_path}};
+  if (!m.sub_path.empty()) out["subPath"] = m.sub_path;
+  if (m.read_only) out["readOnly"] = true;
+  return out;
+}
+
 json ReplicaToJson(const ReplicaSpec& r) {
   json out = {{"replicas", r.replicas}, {"resources", ResourcesToJson(r.resources)}};
   if (!r.image.empty()) out["image"] = r.image;
+  // Absent when empty, so the spec hash of jobs without mounts stays what it was.
+  if (!r.volume_mounts.empty()) {
+    out["volumeMounts"] = json::array();
+    for (const VolumeMountSpec& m : r.volume_mounts)
+      out["volumeMounts"].push_back(VolumeMountToJson(m));
+  }
   return out;
 }
 
@@ -98,6 +129,45 @@ json MetadataToJson(const ObjectMeta& m) {
 
 }  // namespace
 
+json VolumeToJson(const VolumeSpec& v) {
+  json source = json::object();
+  const char* key = "emptyDir";
+  switch (v.kind) {
+    case VolumeSourceKind::kPersistentVolumeClaim:
+      key = "persistentVolumeClaim";
+      source["claimName"] = v.source_name;
+      if (v.read_only) source["readOnly"] = true;
+      break;
+    case VolumeSourceKind::kHostPath:
+      key = "hostPath";
+      source["path"] = v.source_name;
+      if (!v.host_path_type.empty()) source["type"] = v.host_path_type;
+      break;
+    case VolumeSourceKind::kEmptyDir:
+      key = "emptyDir";
+      if (!v.medium.empty()) source["medium"] = v.medium;
+      if (!v.size_limit.empty()) source["sizeLimit"] = v.size_limit;
+      break;
+    case VolumeSourceKind::kNfs:
+      key = "nfs";
+      source["server"] = v.server;
+      source["path"] = v.source_name;
+      if (v.read_only) source["readOnly"] = true;
+      break;
+    case VolumeSourceKind::kConfigMap:
+      key = "configMap";
+      source["name"] = v.source_name;
+      if (v.optional) source["optional"] = true;
+      break;
+    case VolumeSourceKind::kSecret:
+      key = "secret";
+      source["secretName"] = v.source_name;
+      if (v.optional) source["optional"] = true;
+      break;
+  }
+  return {{"name", v.name}, {key, std::move(source)}};
+}
+
 json ToJson(const TrainingJob& job) {
   const TrainingJobSpec& s = job.spec;
   json spec = {{"model", ModelToJson(s.model)},
@@ -108,6 +178,10 @@ json ToJson(const TrainingJob& job) {
                {"runPolicy", RunPolicyToJson(s.run_policy)}};
   spec["parameterServers"]["partitionSize"] = s.parameter_servers.partition_size;
   if (!s.image.empty()) spec["image"] = s.image;
+  if (!s.volumes.empty()) {
+    spec["volumes"] = json::array();
+    for (const VolumeSpec& v : s.volumes) spec["volumes"].push_back(VolumeToJson(v));
+  }
   return {{"apiVersion", job.api_version},
           {"kind", job.kind},
           {"metadata", MetadataToJson(job.metadata)},

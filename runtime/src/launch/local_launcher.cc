@@ -285,6 +285,22 @@ void Run::StopAll() {
   }
 }
 
+// "sync, momentum, batch 64 per worker, compression none" and the like.
+std::string DescribeTraining(const job::TrainingSpec& t) {
+  std::string s = job::Name(t.sync_mode);
+  if (t.sync_mode == job::SyncMode::kSsp) s += " (staleness " + std::to_string(t.staleness) + ")";
+  if (t.staleness_aware_lr) s += ", staleness-aware rates";
+  s += std::string(", ") + job::Name(t.optimizer.type) + ", batch " + std::to_string(t.batch_size) +
+       " per worker, compression " + job::Name(t.compression.type);
+  if (t.compression.type == job::CompressionType::kTopK) {
+    char ratio[32];
+    std::snprintf(ratio, sizeof(ratio), "%g", t.compression.ratio);
+    s += std::string(" ") + ratio;
+  }
+  if (t.compression.error_feedback) s += " with error feedback";
+  return s;
+}
+
 StatusOr<RunSummary> Run::Execute() {
   RT_RETURN_IF_ERROR(Start());
   const int num_ps = job_.spec.parameter_servers.replicas;
@@ -292,6 +308,7 @@ StatusOr<RunSummary> Run::Execute() {
   out_ << "ringtrain: job " << job_.metadata.name << ": " << num_ps << " parameter server"
        << (num_ps == 1 ? "" : "s") << ", " << num_workers << " worker"
        << (num_workers == 1 ? "" : "s") << ", logs in " << log_dir_ << "\n"
+       << "ringtrain: training " << DescribeTraining(job_.spec.training) << "\n"
        << std::flush;
   for (int i = 0; i < num_ps; ++i) {
     RT_RETURN_IF_ERROR(SpawnRole(job::Role::kParameterServer, i, {}));
@@ -319,6 +336,15 @@ StatusOr<RunSummary> Run::Execute() {
   s.samples_per_second = tracker_.MeanSamplesPerSecond(now);
   s.global_batch = tracker_.global_batch();
   s.bytes_pushed = tracker_.bytes_pushed();
+  s.bytes_pushed_dense = tracker_.bytes_pushed_dense();
+  const proto::ServerStats servers = tracker_.server_totals();
+  s.asynchronous = job_.spec.training.sync_mode != job::SyncMode::kSync;
+  if (servers.staleness_count() > 0) {
+    s.staleness_mean = static_cast<double>(servers.staleness_sum()) /
+                       static_cast<double>(servers.staleness_count());
+  }
+  s.staleness_max = servers.staleness_max();
+  s.max_clock_lead = servers.max_clock_lead();
   s.bytes_pulled = tracker_.bytes_pulled();
   s.messages_dropped = tracker_.messages_dropped();
   s.log_dir = log_dir_;
@@ -353,8 +379,22 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
   std::snprintf(buf, sizeof(buf), "  throughput           %s samples/s\n",
                 FormatCount(s.samples_per_second).c_str());
   out << buf;
-  out << "  gradient bytes sent  " << FormatBytes(s.bytes_pushed) << "\n";
+  out << "  gradient bytes sent  " << FormatBytes(s.bytes_pushed);
+  if (s.bytes_pushed > 0 && s.bytes_pushed_dense != s.bytes_pushed) {
+    std::snprintf(buf, sizeof(buf), " (%.1fx fewer than dense float32, %s)",
+                  static_cast<double>(s.bytes_pushed_dense) / static_cast<double>(s.bytes_pushed),
+                  FormatBytes(s.bytes_pushed_dense).c_str());
+    out << buf;
+  }
+  out << "\n";
   out << "  parameter bytes got  " << FormatBytes(s.bytes_pulled) << "\n";
+  if (s.asynchronous) {
+    std::snprintf(buf, sizeof(buf),
+                  "  staleness            mean %.2f, max %llu updates; largest clock lead %llu\n",
+                  s.staleness_mean, static_cast<unsigned long long>(s.staleness_max),
+                  static_cast<unsigned long long>(s.max_clock_lead));
+    out << buf;
+  }
   out << "  dropped messages     " << s.messages_dropped << " (malformed or invalid, at servers)\n";
   out << "  logs                 " << s.log_dir << "\n";
 }

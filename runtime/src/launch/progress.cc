@@ -56,7 +56,7 @@ ProgressTracker::ProgressTracker(int num_workers, int num_ps, int epochs, Steady
     : epochs_(epochs),
       start_(start),
       workers_(static_cast<size_t>(num_workers)),
-      ps_dropped_(static_cast<size_t>(num_ps), 0) {}
+      ps_stats_(static_cast<size_t>(num_ps)) {}
 
 uint64_t ProgressTracker::total_samples() const {
   uint64_t n = 0;
@@ -70,22 +70,38 @@ uint64_t ProgressTracker::bytes_pushed() const {
   return n;
 }
 
+uint64_t ProgressTracker::bytes_pushed_dense() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w.bytes_pushed_dense;
+  return n;
+}
+
 uint64_t ProgressTracker::bytes_pulled() const {
   uint64_t n = 0;
   for (const auto& w : workers_) n += w.bytes_pulled;
   return n;
 }
 
-uint64_t ProgressTracker::messages_dropped() const {
-  uint64_t n = 0;
-  for (uint64_t d : ps_dropped_) n += d;
-  return n;
+uint64_t ProgressTracker::messages_dropped() const { return server_totals().messages_dropped(); }
+
+proto::ServerStats ProgressTracker::server_totals() const {
+  proto::ServerStats t;
+  for (const proto::ServerStats& s : ps_stats_) {
+    t.set_messages_dropped(t.messages_dropped() + s.messages_dropped());
+    t.set_staleness_sum(t.staleness_sum() + s.staleness_sum());
+    t.set_staleness_count(t.staleness_count() + s.staleness_count());
+    t.set_staleness_max(std::max(t.staleness_max(), s.staleness_max()));
+    t.set_max_clock_lead(std::max(t.max_clock_lead(), s.max_clock_lead()));
+    t.set_pulls_parked(t.pulls_parked() + s.pulls_parked());
+    t.set_updates_applied(t.updates_applied() + s.updates_applied());
+  }
+  return t;
 }
 
 std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, SteadyTime now) {
   if (e.role() == "ps") {
-    if (e.index() < ps_dropped_.size() && e.has_server_stats()) {
-      ps_dropped_[e.index()] = e.server_stats().messages_dropped();
+    if (e.index() < ps_stats_.size() && e.has_server_stats()) {
+      ps_stats_[e.index()] = e.server_stats();
     }
     return std::nullopt;
   }
@@ -97,6 +113,7 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
     w.epoch = std::max(w.epoch, e.epoch());
     w.samples = std::max(w.samples, e.samples());
     w.bytes_pushed = std::max(w.bytes_pushed, e.bytes_pushed());
+    w.bytes_pushed_dense = std::max(w.bytes_pushed_dense, e.bytes_pushed_dense());
     w.bytes_pulled = std::max(w.bytes_pulled, e.bytes_pulled());
   }
   if (e.type() == proto::PROGRESS) {
@@ -163,10 +180,12 @@ std::string ProgressTracker::StatusLine(SteadyTime now) const {
       workers_.empty() ? 0 : steps / static_cast<int64_t>(workers_.size());
   char buf[256];
   std::snprintf(buf, sizeof(buf),
-                "epoch %d/%d [%s] %3.0f%% step %lld/%lld loss %.4f lr %.4g %s samples/s ETA %s",
+                "epoch %d/%d [%s] %3.0f%% step %lld/%lld loss %.4f lr %.4g batch %lld %s samples/s "
+                "ETA %s",
                 std::max(epoch, 1), epochs_, bar.c_str(), frac * 100,
                 static_cast<long long>(per_worker_step), static_cast<long long>(per_worker_total),
-                loss, lr, FormatCount(SamplesPerSecond(now)).c_str(), eta.c_str());
+                loss, lr, static_cast<long long>(global_batch_),
+                FormatCount(SamplesPerSecond(now)).c_str(), eta.c_str());
   return buf;
 }
 

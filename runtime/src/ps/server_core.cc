@@ -1,6 +1,7 @@
 #include "ringtrain/ps/server_core.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_set>
@@ -16,6 +17,18 @@ std::string KindName(const proto::Header& h) { return proto::MessageKind_Name(h.
 
 }  // namespace
 
+const char* ConsistencyName(Consistency c) {
+  switch (c) {
+    case Consistency::kSync:
+      return "sync";
+    case Consistency::kAsync:
+      return "async";
+    case Consistency::kSsp:
+      return "ssp";
+  }
+  return "unknown";
+}
+
 StatusOr<std::unique_ptr<ServerCore>> ServerCore::Make(ServerCoreConfig config,
                                                        std::span<const float> initial_params) {
   if (config.table == nullptr) return InvalidArgument("server core: no partition table");
@@ -25,6 +38,12 @@ StatusOr<std::unique_ptr<ServerCore>> ServerCore::Make(ServerCoreConfig config,
     return InvalidArgument("server core: server index " + std::to_string(config.server_index) +
                            " outside the table's " + std::to_string(config.table->num_servers()) +
                            " servers");
+  }
+  if (config.consistency == Consistency::kSsp && config.staleness < 0) {
+    return InvalidArgument("server core: staleness must be >= 0");
+  }
+  if (config.staleness_aware_lr && config.consistency == Consistency::kSync) {
+    return InvalidArgument("server core: staleness-aware learning rates need async or ssp");
   }
   if (static_cast<int64_t>(initial_params.size()) != config.table->total_size()) {
     return InvalidArgument("server core: initial parameters have " +
@@ -37,11 +56,11 @@ StatusOr<std::unique_ptr<ServerCore>> ServerCore::Make(ServerCoreConfig config,
     const auto& part = config.table->partitions()[id];
     PartitionState s;
     s.id = id;
-    s.params.assign(initial_params.begin() + part.offset,
-                    initial_params.begin() + part.offset + part.size);
+    s.params = std::make_shared<std::vector<float>>(
+        initial_params.begin() + part.offset, initial_params.begin() + part.offset + part.size);
     s.optimizer_state.assign(static_cast<size_t>(slots * part.size), 0.0f);
-    s.accum.assign(static_cast<size_t>(part.size), 0.0f);
-    s.last_clock.assign(static_cast<size_t>(config.num_workers), -1);
+    if (config.consistency == Consistency::kSync)
+      s.accum.assign(static_cast<size_t>(part.size), 0.0f);
     owned.push_back(std::move(s));
   }
   return std::unique_ptr<ServerCore>(new ServerCore(std::move(config), std::move(owned)));
@@ -51,8 +70,16 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
     : config_(std::move(config)),
       owned_(std::move(owned)),
       slot_of_partition_(config_.table->partitions().size(), -1),
-      worker_done_(static_cast<size_t>(config_.num_workers), false) {
-  for (size_t i = 0; i < owned_.size(); ++i) slot_of_partition_[owned_[i].id] = static_cast<int>(i);
+      worker_done_(static_cast<size_t>(config_.num_workers), false),
+      clocks_(static_cast<size_t>(config_.num_workers), 0) {
+  size_t largest = 0;
+  for (size_t i = 0; i < owned_.size(); ++i) {
+    slot_of_partition_[owned_[i].id] = static_cast<int>(i);
+    largest = std::max(largest, owned_[i].params->size());
+  }
+  if (config_.consistency != Consistency::kSync && config_.codec != compress::CodecType::kNone) {
+    scratch_.resize(largest);
+  }
   stats_.set_partitions_owned(static_cast<uint32_t>(owned_.size()));
 }
 
@@ -70,7 +97,7 @@ const ServerCore::PartitionState* ServerCore::Find(uint32_t id) const {
 std::span<const float> ServerCore::params(uint32_t partition_id) const {
   const PartitionState* p = Find(partition_id);
   RT_CHECK(p != nullptr);
-  return p->params;
+  return *p->params;
 }
 
 int64_t ServerCore::version(uint32_t partition_id) const {
@@ -79,9 +106,17 @@ int64_t ServerCore::version(uint32_t partition_id) const {
   return p->version;
 }
 
+int64_t ServerCore::min_active_clock() const {
+  int64_t m = INT64_MAX;
+  for (size_t w = 0; w < clocks_.size(); ++w) {
+    if (!worker_done_[w]) m = std::min(m, clocks_[w]);
+  }
+  return m;
+}
+
 int64_t ServerCore::owned_elements() const {
   int64_t n = 0;
-  for (const PartitionState& p : owned_) n += static_cast<int64_t>(p.params.size());
+  for (const PartitionState& p : owned_) n += static_cast<int64_t>(p.params->size());
   return n;
 }
 
@@ -123,9 +158,9 @@ Status ServerCore::ValidatePartitions(const proto::Header& h) const {
       return InvalidArgument(KindName(h) + ": partition " + std::to_string(s.id()) +
                              " is not owned by server " + std::to_string(config_.server_index));
     }
-    if (s.num_elements() != p->params.size()) {
+    if (s.num_elements() != p->params->size()) {
       return InvalidArgument(KindName(h) + ": partition " + std::to_string(s.id()) + " has " +
-                             std::to_string(p->params.size()) + " elements, message says " +
+                             std::to_string(p->params->size()) + " elements, message says " +
                              std::to_string(s.num_elements()));
     }
     if (!seen.insert(s.id()).second) {
@@ -183,56 +218,142 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
   }
 }
 
+Status ServerCore::ValidatePush(const transport::Message& msg,
+                                const compress::CodecOptions& codec) const {
+  const proto::Header& h = msg.header;
+  RT_RETURN_IF_ERROR(ValidatePartitions(h));
+  const size_t w = h.sender();
+  const std::string from = "PUSH from worker " + std::to_string(w);
+  if (h.partitions_size() != static_cast<int>(owned_.size())) {
+    return InvalidArgument(from + " lists " + std::to_string(h.partitions_size()) +
+                           " partitions; it must cover all " + std::to_string(owned_.size()) +
+                           " owned by server " + std::to_string(config_.server_index));
+  }
+  if (worker_done_[w]) return InvalidArgument(from + " after it finished");
+  if (codec.type != config_.codec) {
+    return InvalidArgument(from + " encoded with " + proto::Codec_Name(h.codec()) +
+                           ", this job's codec is " + compress::CodecName(config_.codec));
+  }
+  if (!(std::isfinite(h.learning_rate()) && h.learning_rate() >= 0)) {
+    return InvalidArgument(from + " with learning rate " + std::to_string(h.learning_rate()));
+  }
+  if (h.clock() != clocks_[w]) {
+    return InvalidArgument(std::string(h.clock() < clocks_[w] ? "duplicate " : "out-of-order ") +
+                           from + " at clock " + std::to_string(h.clock()) + "; its next is " +
+                           std::to_string(clocks_[w]));
+  }
+  if (msg.payloads.size() != static_cast<size_t>(h.partitions_size())) {
+    return InvalidArgument(from + " carries " + std::to_string(msg.payloads.size()) +
+                           " payloads for " + std::to_string(h.partitions_size()) + " partitions");
+  }
+  for (int i = 0; i < h.partitions_size(); ++i) {
+    const proto::PartitionSlice& slice = h.partitions(i);
+    const PartitionState* p = Find(slice.id());
+    const std::string part = from + " for partition " + std::to_string(p->id);
+    const bool sync = config_.consistency == Consistency::kSync;
+    if (sync ? slice.version() != p->version
+             : slice.version() < 0 || slice.version() > p->version) {
+      return InvalidArgument(part + " computed at version " + std::to_string(slice.version()) +
+                             ", partition is at version " + std::to_string(p->version));
+    }
+    if (sync && h.clock() != p->version) {
+      return InvalidArgument(part + " at clock " + std::to_string(h.clock()) +
+                             ", partition is in round " + std::to_string(p->version));
+    }
+    const std::span<const uint8_t> bytes = msg.Bytes(static_cast<size_t>(i));
+    if (codec.type == compress::CodecType::kNone) {
+      if (bytes.size() != p->params->size() * sizeof(float)) {
+        return InvalidArgument(part + " carries " + std::to_string(bytes.size()) + " bytes");
+      }
+    } else if (Status v = compress::ValidateEncoded(codec, bytes, p->params->size()); !v.ok()) {
+      return InvalidArgument(part + ": " + v.message());
+    }
+  }
+  return Status::Ok();
+}
+
 void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
                             std::vector<Reply>* out) {
   const proto::Header& h = msg.header;
-  Status s = ValidatePartitions(h);
-  const size_t w = h.sender();
-  if (s.ok() && worker_done_[w]) {
-    s = InvalidArgument("PUSH from worker " + std::to_string(w) + " after it finished");
-  }
-  if (s.ok() && h.codec() != proto::CODEC_NONE) {
-    s = InvalidArgument("PUSH with codec " + proto::Codec_Name(h.codec()) +
-                        " is not supported by this server");
-  }
-  if (s.ok() && !(std::isfinite(h.learning_rate()) && h.learning_rate() >= 0)) {
-    s = InvalidArgument("PUSH with learning rate " + std::to_string(h.learning_rate()));
-  }
-  for (int i = 0; s.ok() && i < h.partitions_size(); ++i) {
-    const PartitionState* p = Find(h.partitions(i).id());
-    if (p->last_clock[w] == h.clock()) {
-      s = InvalidArgument("duplicate PUSH from worker " + std::to_string(w) + " for partition " +
-                          std::to_string(p->id) + " at clock " + std::to_string(h.clock()));
-    } else if (h.clock() != p->version) {
-      s = InvalidArgument("PUSH from worker " + std::to_string(w) + " for partition " +
-                          std::to_string(p->id) + " computed at version " +
-                          std::to_string(h.clock()) + ", partition is at version " +
-                          std::to_string(p->version));
-    }
-  }
+  StatusOr<compress::CodecOptions> codec = transport::CodecOf(h);
+  Status s = codec.ok() ? ValidatePush(msg, *codec) : codec.status();
   if (!s.ok()) {
     out->push_back(MakeError(peer, h, s));
     return;
   }
-
-  const float n = static_cast<float>(h.num_samples());
+  const size_t w = h.sender();
+  const bool dense = codec->type == compress::CodecType::kNone;
   for (int i = 0; i < h.partitions_size(); ++i) {
-    PartitionState& p = *Find(h.partitions(i).id());
-    std::span<const float> g = msg.Floats(static_cast<size_t>(i));
-    if (h.num_samples() > 0) {
-      for (size_t k = 0; k < g.size(); ++k) p.accum[k] += n * g[k];
+    const proto::PartitionSlice& slice = h.partitions(i);
+    PartitionState& p = *Find(slice.id());
+    stats_.set_payload_bytes_received(stats_.payload_bytes_received() +
+                                      msg.payloads[static_cast<size_t>(i)].size());
+    if (config_.consistency == Consistency::kSync) {
+      if (h.num_samples() > 0) {
+        const float n = static_cast<float>(h.num_samples());
+        if (dense) {
+          std::span<const float> g = msg.Floats(static_cast<size_t>(i));
+          for (size_t k = 0; k < g.size(); ++k) p.accum[k] += n * g[k];
+        } else {
+          // Validated above, so this cannot fail and leaves nothing half-applied.
+          RT_CHECK(compress::DecodeAdd(*codec, msg.Bytes(static_cast<size_t>(i)), p.accum, n).ok());
+        }
+      }
+      p.samples += h.num_samples();
+      p.pushes += 1;
+      p.learning_rate = h.learning_rate();
+      MaybeApplyRound(p);
+    } else if (h.num_samples() > 0) {
+      std::span<const float> g;
+      if (dense) {
+        g = msg.Floats(static_cast<size_t>(i));
+      } else {
+        std::span<float> decoded(scratch_.data(), p.params->size());
+        RT_CHECK(compress::Decode(*codec, msg.Bytes(static_cast<size_t>(i)), decoded).ok());
+        g = decoded;
+      }
+      ApplyNow(p, slice, g, h);
     }
-    p.samples += h.num_samples();
-    p.pushes += 1;
-    p.last_clock[w] = h.clock();
-    p.learning_rate = h.learning_rate();
-    MaybeApplyRound(p);
   }
+  clocks_[w] += 1;
   stats_.set_pushes_accepted(stats_.pushes_accepted() + 1);
 
   Reply ack = NewReply(peer, h, proto::PUSH_ACK);
   out->push_back(std::move(ack));
   AnswerReadyPulls(out);
+}
+
+void ServerCore::ApplyNow(PartitionState& p, const proto::PartitionSlice& slice,
+                          std::span<const float> g, const proto::Header& h) {
+  const int64_t tau = p.version - slice.version();
+  stats_.set_staleness_sum(stats_.staleness_sum() + static_cast<uint64_t>(tau));
+  stats_.set_staleness_max(std::max<uint64_t>(stats_.staleness_max(), static_cast<uint64_t>(tau)));
+  stats_.set_staleness_count(stats_.staleness_count() + 1);
+  // One push is one worker's share of a global step: the rate is divided by the workers (as a
+  // sync round weighs each worker's gradient), or by the push's measured staleness.
+  float lr = h.learning_rate();
+  if (config_.staleness_aware_lr) {
+    if (tau > 1) lr /= static_cast<float>(tau);
+  } else {
+    lr /= static_cast<float>(config_.num_workers);
+  }
+  p.optimizer_steps += 1;
+  config_.optimizer->Apply(lr, p.optimizer_steps, g, Writable(p), p.optimizer_state);
+  p.version += 1;
+  stats_.set_updates_applied(stats_.updates_applied() + 1);
+}
+
+std::span<float> ServerCore::Writable(PartitionState& p) {
+  if (p.params.use_count() > 1) {
+    p.params = std::make_shared<std::vector<float>>(*p.params);
+    stats_.set_param_copies(stats_.param_copies() + 1);
+  } else {
+#ifndef __SANITIZE_THREAD__  // GCC's TSan rejects fences; it checks the buffer's uses itself
+    // use_count() reads relaxed: order libzmq's last reads of the frames before our writes.
+    std::atomic_thread_fence(std::memory_order_acquire);
+#endif
+  }
+  return *p.params;
 }
 
 void ServerCore::MaybeApplyRound(PartitionState& p) {
@@ -242,7 +363,7 @@ void ServerCore::MaybeApplyRound(PartitionState& p) {
     const float inv = 1.0f / static_cast<float>(p.samples);
     for (float& v : p.accum) v *= inv;
     p.optimizer_steps += 1;
-    config_.optimizer->Apply(p.learning_rate, p.optimizer_steps, p.accum, p.params,
+    config_.optimizer->Apply(p.learning_rate, p.optimizer_steps, p.accum, Writable(p),
                              p.optimizer_state);
     stats_.set_updates_applied(stats_.updates_applied() + 1);
   }
@@ -256,15 +377,13 @@ void ServerCore::HandlePull(const std::string& peer, proto::Header request,
                             std::vector<Reply>* out) {
   Status s = ValidatePartitions(request);
   if (s.ok() && request.clock() < 0) s = InvalidArgument("PULL with negative clock");
-  // A worker asks at most for the version its own push completes; anything later could
-  // never be answered and would sit parked forever.
-  for (int i = 0; s.ok() && i < request.partitions_size(); ++i) {
-    const PartitionState* p = Find(request.partitions(i).id());
-    if (request.clock() > p->version + 1) {
-      s = InvalidArgument("PULL of version " + std::to_string(request.clock()) + " of partition " +
-                          std::to_string(p->id) + ", which is at version " +
-                          std::to_string(p->version));
-    }
+  // A worker's clock is the pushes it has made; a pull claiming more could never be answered
+  // and would sit parked forever.
+  const size_t w = request.sender();
+  if (s.ok() && request.clock() > clocks_[w]) {
+    s = InvalidArgument("PULL at clock " + std::to_string(request.clock()) + " from worker " +
+                        std::to_string(w) + ", which has pushed " + std::to_string(clocks_[w]) +
+                        " steps");
   }
   if (!s.ok()) {
     out->push_back(MakeError(peer, request, s));
@@ -273,6 +392,7 @@ void ServerCore::HandlePull(const std::string& peer, proto::Header request,
   if (PullReady(request)) {
     out->push_back(MakePullReply(peer, request));
   } else {
+    stats_.set_pulls_parked(stats_.pulls_parked() + 1);
     pending_.push_back(PendingPull{peer, std::move(request)});
   }
 }
@@ -293,8 +413,16 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
 }
 
 bool ServerCore::PullReady(const proto::Header& request) const {
-  for (const proto::PartitionSlice& s : request.partitions()) {
-    if (Find(s.id())->version < request.clock()) return false;
+  switch (config_.consistency) {
+    case Consistency::kSync:
+      for (const proto::PartitionSlice& s : request.partitions()) {
+        if (Find(s.id())->version < request.clock()) return false;
+      }
+      return true;
+    case Consistency::kAsync:
+      return true;
+    case Consistency::kSsp:
+      return min_active_clock() >= request.clock() - config_.staleness;
   }
   return true;
 }
@@ -312,6 +440,11 @@ void ServerCore::AnswerReadyPulls(std::vector<Reply>* out) {
 }
 
 Reply ServerCore::MakePullReply(const std::string& peer, const proto::Header& request) {
+  const int64_t slowest = min_active_clock();
+  if (slowest != INT64_MAX && request.clock() > slowest) {
+    stats_.set_max_clock_lead(std::max<uint64_t>(stats_.max_clock_lead(),
+                                                 static_cast<uint64_t>(request.clock() - slowest)));
+  }
   Reply r = NewReply(peer, request, proto::PULL_REPLY);
   r.header.set_codec(proto::CODEC_NONE);
   r.header.set_layout_fingerprint(config_.table->fingerprint());
@@ -320,11 +453,11 @@ Reply ServerCore::MakePullReply(const std::string& peer, const proto::Header& re
     const PartitionState& p = *Find(s.id());
     proto::PartitionSlice* slice = r.header.add_partitions();
     slice->set_id(p.id);
-    slice->set_num_elements(p.params.size());
-    slice->set_payload_bytes(p.params.size() * sizeof(float));
+    slice->set_num_elements(p.params->size());
+    slice->set_payload_bytes(p.params->size() * sizeof(float));
     slice->set_version(p.version);
-    // A copy: the parameters change with the next round while the frame may still be queued.
-    r.payloads.push_back(transport::CopyFrame(p.params.data(), p.params.size()));
+    // No copy: the frame holds the buffer, and the next update copies it if still queued.
+    r.payloads.push_back(transport::ZeroCopyFrame(p.params, p.params->data(), p.params->size()));
   }
   stats_.set_pulls_answered(stats_.pulls_answered() + 1);
   return r;

@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "ringtrain/common/check.h"
-#include "ringtrain/ring/hash.h"
+#include "ringtrain/common/hash.h"
 
 namespace ringtrain::ring {
 namespace {

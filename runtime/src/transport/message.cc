@@ -13,6 +13,10 @@ void ReleaseSharedFloats(void* /*data*/, void* hint) { delete static_cast<Shared
 
 void ReleaseFloatArray(void* data, void* /*hint*/) { delete[] static_cast<float*>(data); }
 
+void ReleaseByteVector(void* /*data*/, void* hint) {
+  delete static_cast<std::vector<uint8_t>*>(hint);
+}
+
 bool FloatAligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0; }
 
 // libzmq hands out received frames in place inside its receive buffers, at whatever offset
@@ -40,6 +44,11 @@ zmq::message_t ZeroCopyFrame(SharedFloats owner, const float* data, size_t count
                         hint);
 }
 
+zmq::message_t OwnedBytesFrame(std::unique_ptr<std::vector<uint8_t>> bytes) {
+  std::vector<uint8_t>* v = bytes.release();
+  return zmq::message_t(v->data(), v->size(), &ReleaseByteVector, v);
+}
+
 zmq::message_t CopyFrame(const float* data, size_t count) {
   return zmq::message_t(data, count * sizeof(float));
 }
@@ -48,24 +57,88 @@ bool CarriesPayload(proto::MessageKind kind) {
   return kind == proto::PUSH || kind == proto::PULL_REPLY;
 }
 
-StatusOr<uint64_t> PayloadBytes(proto::Codec codec, uint64_t num_elements) {
+proto::Codec ToProto(compress::CodecType type) {
+  switch (type) {
+    case compress::CodecType::kNone:
+      return proto::CODEC_NONE;
+    case compress::CodecType::kFp16:
+      return proto::CODEC_FP16;
+    case compress::CodecType::kInt8:
+      return proto::CODEC_INT8;
+    case compress::CodecType::kOneBit:
+      return proto::CODEC_ONEBIT;
+    case compress::CodecType::kTopK:
+      return proto::CODEC_TOPK;
+  }
+  return proto::CODEC_NONE;
+}
+
+StatusOr<compress::CodecOptions> CodecOf(const proto::Header& header) {
+  compress::CodecOptions o;
+  switch (header.codec()) {
+    case proto::CODEC_NONE:
+      o.type = compress::CodecType::kNone;
+      return o;
+    case proto::CODEC_FP16:
+      o.type = compress::CodecType::kFp16;
+      return o;
+    case proto::CODEC_TOPK:
+      o.type = compress::CodecType::kTopK;
+      return o;
+    case proto::CODEC_INT8:
+    case proto::CODEC_ONEBIT:
+      o.type = header.codec() == proto::CODEC_INT8 ? compress::CodecType::kInt8
+                                                   : compress::CodecType::kOneBit;
+      if (header.codec_block() < 1 || header.codec_block() > compress::kMaxBlock) {
+        return InvalidArgument(Describe(header) + ": codec " + proto::Codec_Name(header.codec()) +
+                               " with block " + std::to_string(header.codec_block()) +
+                               ", expected 1.." + std::to_string(compress::kMaxBlock));
+      }
+      o.block = static_cast<int>(header.codec_block());
+      return o;
+    default:
+      return InvalidArgument(Describe(header) + ": unknown codec " +
+                             std::to_string(static_cast<int>(header.codec())));
+  }
+}
+
+Status CheckPayloadSize(const compress::CodecOptions& codec, uint64_t num_elements,
+                        uint64_t payload_bytes) {
   if (num_elements > kMaxPartitionElements) {
     return InvalidArgument("partition of " + std::to_string(num_elements) +
                            " elements exceeds the limit of " +
                            std::to_string(kMaxPartitionElements));
   }
-  switch (codec) {
-    case proto::CODEC_NONE:
-      return num_elements * sizeof(float);
-    default:
-      return InvalidArgument("unknown codec " + std::to_string(static_cast<int>(codec)));
+  if (codec.type == compress::CodecType::kTopK) {
+    const uint64_t pair = compress::TopKPairBytes(static_cast<size_t>(num_elements));
+    const uint64_t pairs = payload_bytes / pair;
+    if (payload_bytes % pair != 0 || pairs > num_elements || (num_elements > 0 && pairs == 0)) {
+      return InvalidArgument("a topk payload for " + std::to_string(num_elements) +
+                             " elements is " + std::to_string(pair) + ".." + std::to_string(pair) +
+                             "*" + std::to_string(num_elements) + " bytes in steps of " +
+                             std::to_string(pair) + ", not " + std::to_string(payload_bytes));
+    }
+    return Status::Ok();
   }
+  const uint64_t expected = compress::EncodedSize(codec, static_cast<size_t>(num_elements));
+  if (payload_bytes != expected) {
+    return InvalidArgument(std::string("a ") + compress::CodecName(codec.type) + " payload for " +
+                           std::to_string(num_elements) + " elements is " +
+                           std::to_string(expected) + " bytes, not " +
+                           std::to_string(payload_bytes));
+  }
+  return Status::Ok();
 }
 
 std::span<const float> Message::Floats(size_t i) const {
   const zmq::message_t& m = payloads[i];
   RT_CHECK(FloatAligned(m.data()));
   return {static_cast<const float*>(m.data()), m.size() / sizeof(float)};
+}
+
+std::span<const uint8_t> Message::Bytes(size_t i) const {
+  const zmq::message_t& m = payloads[i];
+  return {static_cast<const uint8_t*>(m.data()), m.size()};
 }
 
 StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
@@ -86,8 +159,11 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   if (!proto::MessageKind_IsValid(h.kind()) || h.kind() == proto::KIND_UNSPECIFIED) {
     return InvalidArgument("unknown message kind " + std::to_string(h.kind()));
   }
-  if (!proto::Codec_IsValid(h.codec())) {
-    return InvalidArgument(Describe(h) + ": unknown codec " + std::to_string(h.codec()));
+  StatusOr<compress::CodecOptions> codec = CodecOf(h);
+  if (!codec.ok()) return codec.status();
+  if (h.kind() == proto::PULL_REPLY && h.codec() != proto::CODEC_NONE) {
+    return InvalidArgument(Describe(h) + ": parameters travel as CODEC_NONE, not " +
+                           proto::Codec_Name(h.codec()));
   }
   const size_t n = CarriesPayload(h.kind()) ? static_cast<size_t>(h.partitions_size()) : 0;
   if (frames.size() - 1 != n) {
@@ -96,13 +172,14 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   }
   for (size_t i = 0; i < n; ++i) {
     const proto::PartitionSlice& p = h.partitions(static_cast<int>(i));
-    RT_ASSIGN_OR_RETURN(uint64_t expected, PayloadBytes(h.codec(), p.num_elements()));
-    if (p.payload_bytes() != expected || frames[i + 1].size() != expected) {
-      return InvalidArgument(Describe(h) + ": partition " + std::to_string(p.id()) + " of " +
-                             std::to_string(p.num_elements()) + " elements should carry " +
-                             std::to_string(expected) + " bytes; header says " +
-                             std::to_string(p.payload_bytes()) + ", frame has " +
-                             std::to_string(frames[i + 1].size()));
+    if (Status s = CheckPayloadSize(*codec, p.num_elements(), p.payload_bytes()); !s.ok()) {
+      return InvalidArgument(Describe(h) + ": partition " + std::to_string(p.id()) + ": " +
+                             s.message());
+    }
+    if (frames[i + 1].size() != p.payload_bytes()) {
+      return InvalidArgument(Describe(h) + ": partition " + std::to_string(p.id()) +
+                             ": header says " + std::to_string(p.payload_bytes()) +
+                             " payload bytes, frame has " + std::to_string(frames[i + 1].size()));
     }
   }
   msg.payloads.reserve(n);

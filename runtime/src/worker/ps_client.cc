@@ -27,6 +27,15 @@ struct PsClient::Pending {
 StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
                                                       PsClientOptions options) {
   if (options.table == nullptr) return InvalidArgument("ps client: no partition table");
+  if (Status s = compress::ValidateOptions(options.codec); !s.ok()) {
+    return InvalidArgument("ps client: " + s.message());
+  }
+  if (options.error_feedback && options.codec.type == compress::CodecType::kNone) {
+    return InvalidArgument("ps client: error feedback needs a codec");
+  }
+  if (options.topk_warmup_steps < 0) {
+    return InvalidArgument("ps client: topk warm-up steps must be >= 0");
+  }
   if (static_cast<int>(options.endpoints.size()) != options.table->num_servers()) {
     return InvalidArgument("ps client: " + std::to_string(options.endpoints.size()) +
                            " endpoints for " + std::to_string(options.table->num_servers()) +
@@ -61,7 +70,12 @@ StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
 }
 
 PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets)
-    : options_(std::move(options)), sockets_(std::move(sockets)) {}
+    : options_(std::move(options)),
+      sockets_(std::move(sockets)),
+      versions_(options_.table->partitions().size(), -1) {
+  if (options_.error_feedback)
+    residual_.assign(static_cast<size_t>(options_.table->total_size()), 0);
+}
 
 PsClient::~PsClient() = default;
 
@@ -78,7 +92,7 @@ proto::Header PsClient::NewRequest(proto::MessageKind kind, int server) {
       proto::PartitionSlice* s = h.add_partitions();
       s->set_id(id);
       s->set_num_elements(static_cast<uint64_t>(p.size));
-      if (kind == proto::PUSH) s->set_payload_bytes(static_cast<uint64_t>(p.size) * sizeof(float));
+      if (kind == proto::PUSH) s->set_version(versions_[id]);
     }
   }
   return h;
@@ -90,21 +104,43 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
   h.set_clock(push.clock);
   h.set_num_samples(push.num_samples);
   h.set_learning_rate(push.learning_rate);
-  h.set_codec(proto::CODEC_NONE);
+  compress::CodecOptions codec = options_.codec;
+  h.set_codec(transport::ToProto(codec.type));
+  if (codec.type == compress::CodecType::kInt8 || codec.type == compress::CodecType::kOneBit) {
+    h.set_codec_block(static_cast<uint32_t>(codec.block));
+  }
+  if (codec.type == compress::CodecType::kTopK && options_.topk_warmup_steps > 0) {
+    codec.ratio = compress::TopKRatioAt({codec.ratio, options_.topk_warmup_steps}, push.clock);
+  }
   std::vector<zmq::message_t> payloads;
   payloads.reserve(static_cast<size_t>(h.partitions_size()));
   uint64_t payload_bytes = 0;
-  for (const proto::PartitionSlice& s : h.partitions()) {
+  uint64_t dense_bytes = 0;
+  for (proto::PartitionSlice& s : *h.mutable_partitions()) {
     const ring::Partition& p = options_.table->partition(s.id());
-    payloads.push_back(transport::ZeroCopyFrame(push.gradient, push.gradient->data() + p.offset,
-                                                static_cast<size_t>(p.size)));
-    payload_bytes += s.payload_bytes();
+    const float* begin = push.gradient->data() + p.offset;
+    const size_t n = static_cast<size_t>(p.size);
+    if (codec.type == compress::CodecType::kNone) {
+      payloads.push_back(transport::ZeroCopyFrame(push.gradient, begin, n));
+    } else {
+      std::span<float> residual;
+      if (!residual_.empty()) residual = std::span<float>(residual_.data() + p.offset, n);
+      auto bytes = std::make_unique<std::vector<uint8_t>>();
+      RT_RETURN_IF_ERROR(
+          compress::Encode(codec, {begin, n}, residual, bytes.get())
+              .WithContext("encoding the gradient of partition " + std::to_string(p.id)));
+      payloads.push_back(transport::OwnedBytesFrame(std::move(bytes)));
+    }
+    s.set_payload_bytes(payloads.back().size());
+    payload_bytes += payloads.back().size();
+    dense_bytes += n * sizeof(float);
   }
   const uint64_t id = h.request_id();
   RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr,
                                             std::move(h), std::move(payloads))
                          .WithContext("push to parameter server " + std::to_string(server)));
   bytes_pushed_ += payload_bytes;
+  bytes_pushed_dense_ += dense_bytes;
   pending->requests[id] = {server, proto::PUSH, 0};
   return Status::Ok();
 }
@@ -249,11 +285,17 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
                         std::to_string(s.num_elements()) + " elements where partition " +
                         std::to_string(p.id) + " of " + std::to_string(p.size) + " was expected");
       }
-      if (s.version() < req.min_version) {
+      // In sync mode versions are rounds, so the pull asks for one; otherwise they count
+      // updates and can only grow.
+      const int64_t least = options_.consistency == ps::Consistency::kSync
+                                ? req.min_version
+                                : std::max<int64_t>(versions_[p.id], 0);
+      if (s.version() < least) {
         return DataLoss(who + " sent partition " + std::to_string(p.id) + " at version " +
-                        std::to_string(s.version()) +
-                        " for a pull of version >= " + std::to_string(req.min_version));
+                        std::to_string(s.version()) + " where version >= " + std::to_string(least) +
+                        " was expected");
       }
+      versions_[p.id] = s.version();
       std::span<const float> src = msg.Floats(static_cast<size_t>(i));
       std::memcpy(params.data() + p.offset, src.data(), src.size_bytes());
       bytes_pulled_ += src.size_bytes();

@@ -36,6 +36,7 @@ void Trainer::Report(proto::EventType type, int epoch, bool force) {
   e.set_samples(result_.samples);
   e.set_learning_rate(learning_rate_);
   e.set_bytes_pushed(client_->bytes_pushed());
+  e.set_bytes_pushed_dense(client_->bytes_pushed_dense());
   e.set_bytes_pulled(client_->bytes_pulled());
   if (type == proto::EVAL || type == proto::FINISHED) {
     e.set_accuracy(result_.test_accuracy);
@@ -81,13 +82,22 @@ StatusOr<TrainerResult> Trainer::Run() {
       if (batch.rows > 0) {
         loss_sum_ += loss;
         ++loss_count_;
+        if (options_.local_momentum.enabled()) {
+          if (velocity_.empty()) velocity_.assign(params_.size(), 0.0f);
+          options_.local_momentum.Apply(*gradient_, params_, velocity_);
+        }
       }
       const int64_t clock = result_.steps;
+      if (options_.before_push) options_.before_push(clock);
       learning_rate_ = schedule_->At(clock);
       PushRequest push{gradient_, clock, static_cast<uint32_t>(batch.rows),
                        static_cast<float>(learning_rate_)};
       RT_RETURN_IF_ERROR(client_->PushPull(push, clock + 1, params_, &version)
                              .WithContext("step " + std::to_string(clock)));
+      if (options_.local_momentum.mask_sent && !velocity_.empty() &&
+          client_->residual().size() == velocity_.size()) {
+        optim::LocalMomentum::MaskSent(client_->residual(), velocity_);
+      }
       result_.steps += 1;
       result_.samples += static_cast<uint64_t>(batch.rows);
       Report(proto::PROGRESS, epoch + 1, /*force=*/false);

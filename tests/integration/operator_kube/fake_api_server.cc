@@ -168,6 +168,16 @@ void FakeApiServer::Serve(int fd) {
     }
     Exchange exchange(fd);
     handler_(request, exchange);
+    if (exchange.close_) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (exchange.reset_) {
+        const linger abort{1, 0};  // close() then sends a RST instead of a FIN
+        ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+      }
+      client_fds_.erase(std::find(client_fds_.begin(), client_fds_.end(), fd));
+      ::close(fd);
+      return;
+    }
   }
 }
 

@@ -40,10 +40,20 @@ class FakeApiServer {
     void EndChunked();
     // Blocks until the client closes the connection (or the server shuts down).
     void WaitForClientClose();
+    // Once the handler returns, the server closes this connection without saying so in the
+    // response, as a restarting API server does to its idle keep-alive connections: with a
+    // FIN (`reset` false) or a RST (`reset` true).
+    void CloseAfterwards(bool reset) {
+      close_ = true;
+      reset_ = reset;
+    }
 
    private:
+    friend class FakeApiServer;
     void Write(const std::string& data);
     int fd_;
+    bool close_ = false;
+    bool reset_ = false;
   };
 
   using Handler = std::function<void(const RecordedRequest&, Exchange&)>;

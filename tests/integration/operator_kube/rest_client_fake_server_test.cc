@@ -5,12 +5,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "fake_api_server.h"
 #include "ringtrain/operator/kube/rest_client.h"
@@ -195,6 +197,81 @@ TEST(RestClientFakeServerTest, ServerThatNeverAnswersHitsTheRequestTimeout) {
   EXPECT_EQ(got.status().code(), StatusCode::kDeadlineExceeded) << got.status().ToString();
   EXPECT_THAT(got.status().message(), HasSubstr("GET /api/v1/namespaces/ns/configmaps/a"));
   EXPECT_LT(SteadyClock::now() - start, std::chrono::seconds(10));
+}
+
+// A restarting API server closes the idle keep-alive connections cpprestsdk pools. The next
+// request finds out only when it writes to the dead one; the server never saw that request, so
+// the client sends it again on a new connection instead of failing it (a few times at most: a
+// server that really is gone is still an error). Both ways a connection can die: FIN and RST.
+TEST(RestClientFakeServerTest, RequestOnAConnectionTheServerClosedIsSentAgain) {
+  for (const bool reset : {false, true}) {
+    SCOPED_TRACE(reset ? "RST" : "FIN");
+    FakeApiServer server([reset](const RecordedRequest& r, Exchange& ex) {
+      ex.Respond(200, r.body);
+      // Long enough for the client to read the response before the connection dies.
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ex.CloseAfterwards(reset);
+    });
+    auto client = Client(server.url());
+    constexpr int kRequests = 8;
+    for (int i = 0; i < kRequests; ++i) {
+      auto patched = client->PatchStatus(Pods(), "n", "p", {{"status", {{"i", i}}}});
+      ASSERT_TRUE(patched.ok()) << "request " << i << ": " << patched.status().ToString();
+      EXPECT_EQ((*patched)["status"]["i"], i);
+      // Let the close reach the pooled connection before the next request uses it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    }
+    // Each request reached the server once: none was lost, none applied twice.
+    const auto requests = server.requests();
+    ASSERT_EQ(requests.size(), static_cast<size_t>(kRequests));
+    for (int i = 0; i < kRequests; ++i) {
+      EXPECT_EQ(requests[i].body, nlohmann::json({{"status", {{"i", i}}}}).dump());
+    }
+  }
+}
+
+// The pool holds as many connections as requests ran at once (the operator's threads share
+// one client); a restart kills them all, and the next request may meet each dead one in turn.
+TEST(RestClientFakeServerTest, RequestAfterEveryPooledConnectionDiedIsSentAgain) {
+  constexpr int kConnections = 3;
+  std::mutex mu;
+  std::condition_variable all_arrived;
+  int arrived = 0;
+  FakeApiServer server([&](const RecordedRequest& r, Exchange& ex) {
+    if (r.target.find("/held-") != std::string::npos) {
+      std::unique_lock<std::mutex> lock(mu);
+      ++arrived;
+      all_arrived.notify_all();
+      // Answer only once all are in flight, so that each has a connection of its own.
+      all_arrived.wait_for(lock, std::chrono::seconds(10), [&] { return arrived == kConnections; });
+      lock.unlock();
+      ex.Respond(200, R"({"kind":"ConfigMap"})");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      ex.CloseAfterwards(/*reset=*/true);
+      return;
+    }
+    ex.Respond(200, R"({"kind":"ConfigMap","metadata":{"name":"after"}})");
+  });
+  auto client = Client(server.url());
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kConnections; ++i) {
+    threads.emplace_back([&, i] {
+      auto got = client->Get(ConfigMaps(), "ns", "held-" + std::to_string(i));
+      EXPECT_TRUE(got.ok()) << got.status().ToString();
+    });
+  }
+  for (auto& t : threads) t.join();
+  ASSERT_EQ(arrived, kConnections) << "the requests did not run at once";
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // every pooled one is dead now
+  auto after = client->Get(ConfigMaps(), "ns", "after");
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ((*after)["metadata"]["name"], "after");
+  const auto requests = server.requests();
+  EXPECT_EQ(std::count_if(requests.begin(), requests.end(),
+                          [](const RecordedRequest& r) {
+                            return r.target == "/api/v1/namespaces/ns/configmaps/after";
+                          }),
+            1);
 }
 
 TEST(RestClientFakeServerTest, RefusedConnectionIsUnavailable) {

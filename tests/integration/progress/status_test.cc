@@ -65,6 +65,11 @@ TEST_F(StatusTest, TheOperatorReadsTheWorkersLatestProgress) {
   // 3200 samples in 2 s on this worker, 4 workers.
   EXPECT_DOUBLE_EQ(p->samples_per_second, 6400);
   EXPECT_EQ(p->global_batch_size, 256);
+  // The server counts a reply once its send has returned, which may be after we received it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (server_->answered() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(1));
+  }
   EXPECT_EQ(server_->answered(), 1u);
 }
 

@@ -24,7 +24,9 @@ TEST(EncodedSizeTest, Formulas) {
   EXPECT_EQ(EncodedSize(Options(CodecType::kInt8), n), 4 * 4 + 1000u);  // 4 blocks of 256
   EXPECT_EQ(EncodedSize(Options(CodecType::kOneBit), n), 4 * 4 + 125u);
   EXPECT_EQ(EncodedSize(Options(CodecType::kOneBit, 0.01, 1000), 1001), 2 * 4 + 126u);
-  EXPECT_EQ(EncodedSize(Options(CodecType::kTopK, 0.01), n), 8 * 10u);
+  EXPECT_EQ(EncodedSize(Options(CodecType::kTopK, 0.01), n), 6 * 10u);  // uint16 indices
+  EXPECT_EQ(EncodedSize(Options(CodecType::kTopK, 0.01), 65536), 6 * 656u);
+  EXPECT_EQ(EncodedSize(Options(CodecType::kTopK, 0.01), 65537), 8 * 656u);  // uint32 indices
   for (const CodecOptions& o : AllCodecs()) EXPECT_EQ(EncodedSize(o, 0), 0u) << Describe(o);
 }
 
@@ -71,10 +73,15 @@ TEST(ByteLayoutTest, LittleEndianLayouts) {
   // onebit, blocks of 2: scales 1.5 and 4, sign bits 0b101 (elements 0 and 2 negative).
   EXPECT_EQ(MustEncode(Options(CodecType::kOneBit, 0.01, 2), std::vector<float>{-1, 2, -4}),
             (Bytes{0x00, 0x00, 0xC0, 0x3F, 0x00, 0x00, 0x80, 0x40, 0x05}));
-  // topk, k = 2 of 4: (1, 5.0), (2, -7.0).
+  // topk, k = 2 of 4: (1, 5.0), (2, -7.0), uint16 indices.
   EXPECT_EQ(MustEncode(Options(CodecType::kTopK, 0.5), std::vector<float>{0, 5, -7, 1}),
-            (Bytes{0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xA0, 0x40,  //
-                   0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xE0, 0xC0}));
+            (Bytes{0x01, 0x00, 0x00, 0x00, 0xA0, 0x40,  //
+                   0x02, 0x00, 0x00, 0x00, 0xE0, 0xC0}));
+  // Above 65536 elements the indices are uint32: k = 1 of 65537, the last element.
+  std::vector<float> wide(65537, 0.0f);
+  wide.back() = 5.0f;
+  EXPECT_EQ(MustEncode(Options(CodecType::kTopK, 1e-6), wide),
+            (Bytes{0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xA0, 0x40}));
 }
 
 }  // namespace

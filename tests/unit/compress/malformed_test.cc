@@ -103,40 +103,52 @@ TEST(MalformedTest, Int8MinusOneTwentyEightAndOneBitPaddingBits) {
 TEST(MalformedTest, TopKPairs) {
   const auto o = Options(CodecType::kTopK, 0.5);
   const size_t n = 10;
-  const std::vector<uint8_t> good = MustEncode(o, Gaussian(5, n));  // 5 pairs
-  ASSERT_EQ(good.size(), 40u);
+  const std::vector<uint8_t> good = MustEncode(o, Gaussian(5, n));  // 5 pairs of 6 bytes
+  ASSERT_EQ(good.size(), 30u);
   ASSERT_TRUE(ValidateEncoded(o, good, n).ok());
+  const size_t pair = 6;  // uint16 index, float32 value
 
   ExpectDataLoss(o, std::vector<uint8_t>(good.begin(), good.end() - 4), n,
-                 "36 bytes is not a whole number of 8-byte");
-  ExpectDataLoss(o, std::vector<uint8_t>(8 * (n + 1), 0), n, "11 pairs for 10 elements");
+                 "26 bytes is not a whole number of 6-byte");
+  ExpectDataLoss(o, std::vector<uint8_t>(pair * (n + 1), 0), n, "11 pairs for 10 elements");
   ExpectDataLoss(o, good, 4, "5 pairs for 4 elements");
 
   std::vector<uint8_t> bytes = good;
-  PutU32(bytes, 8 * 4, 10);  // last index == n
+  bytes[pair * 4] = 10;  // last index == n
+  bytes[pair * 4 + 1] = 0;
   ExpectDataLoss(o, bytes, n, "pair 4 has index 10, not below the 10 elements");
-  PutU32(bytes, 8 * 4, 0xFFFFFFFFu);
-  ExpectDataLoss(o, bytes, n, "pair 4 has index 4294967295");
+  bytes[pair * 4] = 0xFF;
+  bytes[pair * 4 + 1] = 0xFF;
+  ExpectDataLoss(o, bytes, n, "pair 4 has index 65535");
 
   bytes = good;
-  std::memcpy(bytes.data() + 8 * 2, bytes.data() + 8 * 1, 4);  // duplicate index
+  std::memcpy(bytes.data() + pair * 2, bytes.data() + pair * 1, 2);  // duplicate index
   ExpectDataLoss(o, bytes, n, "pair 2 has index");
   ExpectDataLoss(o, bytes, n, "(indices must be strictly increasing)");
 
   bytes = good;
-  std::swap_ranges(bytes.begin(), bytes.begin() + 8, bytes.begin() + 8);  // unsorted
+  std::swap_ranges(bytes.begin(), bytes.begin() + pair, bytes.begin() + pair);  // unsorted
   ExpectDataLoss(o, bytes, n, "pair 1 has index");
 
   for (float bad :
        {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
     bytes = good;
-    PutF32(bytes, 8 * 3 + 4, bad);
+    PutF32(bytes, pair * 3 + 2, bad);
     ExpectDataLoss(o, bytes, n, "pair 3 (index ");
   }
 
+  // Above 65536 elements indices take 4 bytes.
+  const size_t big = 65537;
+  const std::vector<uint8_t> wide = MustEncode(o, Gaussian(6, big));
+  ASSERT_EQ(wide.size(), 8 * TopKCount(0.5, big));
+  ASSERT_TRUE(ValidateEncoded(o, wide, big).ok());
+  bytes = wide;
+  PutU32(bytes, 0, 0xFFFFFFFFu);
+  ExpectDataLoss(o, bytes, big, "pair 0 has index 4294967295");
+
   // Fewer pairs than the ratio implies is well-formed (the encoder chooses k), and so is none.
   std::vector<float> out(n, 7.0f);
-  EXPECT_TRUE(Decode(o, std::vector<uint8_t>(good.begin(), good.begin() + 16), out).ok());
+  EXPECT_TRUE(Decode(o, std::vector<uint8_t>(good.begin(), good.begin() + 2 * pair), out).ok());
   EXPECT_TRUE(Decode(o, {}, out).ok());
   EXPECT_EQ(out, std::vector<float>(n, 0.0f));
 }

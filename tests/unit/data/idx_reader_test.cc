@@ -161,6 +161,26 @@ TEST_F(IdxReaderTest, TruncatedFiles) {
               "l2", "3 labels = 3 payload bytes, the file holds 2");
 }
 
+TEST_F(IdxReaderTest, ShapeComesFromTheHeaderAlone) {
+  // The payload is truncated: the shape does not read it.
+  Bytes images = ImagesFile(3, 2, 5);
+  images.resize(images.size() - 4);
+  StatusOr<IdxImagesShape> s = ReadIdxImagesShape(WriteGz("i.gz", images));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->count, 3u);
+  EXPECT_EQ(s->rows, 2u);
+  EXPECT_EQ(s->cols, 5u);
+
+  StatusOr<IdxImagesShape> labels = ReadIdxImagesShape(WriteRaw("l", LabelsFile({1})));
+  EXPECT_EQ(labels.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(labels.status().message(), HasSubstr("(this is an IDX label file)"));
+  StatusOr<IdxImagesShape> empty = ReadIdxImagesShape(WriteRaw("e", ImagesFile(0, 2, 2)));
+  EXPECT_THAT(empty.status().message(), HasSubstr("announces no images"));
+  StatusOr<IdxImagesShape> flat = ReadIdxImagesShape(WriteRaw("z", ImagesFile(1, 0, 2)));
+  EXPECT_THAT(flat.status().message(), HasSubstr("0x2 has a zero dimension"));
+  EXPECT_EQ(ReadIdxImagesShape((dir_ / "missing").string()).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(IdxReaderTest, TruncatedGzipStream) {
   // A complete IDX payload whose gzip stream is cut: the deflate end and CRC trailer are missing.
   const std::string full = WriteGz("full.gz", ImagesFile(50, 8, 8));

@@ -37,11 +37,13 @@ spec:
   training:
     epochs: 10
     batchSize: 64
-    syncMode: sync
+    syncMode: ssp
+    staleness: 5
+    stalenessAwareLR: true
     seed: 7
     optimizer: {type: momentum, learningRate: 0.05, momentum: 0.8, weightDecay: 0.0001}
     schedule: {type: cosine, warmupSteps: 200, minLearningRate: 0.001}
-    compression: {type: none}
+    compression: {type: topk, ratio: 0.05, errorFeedback: false, warmupSteps: 1000}
   parameterServers:
     replicas: 2
     partitionSize: 131072
@@ -108,7 +110,9 @@ TEST(ParseTrainingJobTest, FullExampleSetsEveryField) {
   const TrainingSpec& t = s.training;
   EXPECT_EQ(t.epochs, 10);
   EXPECT_EQ(t.batch_size, 64);
-  EXPECT_EQ(t.sync_mode, SyncMode::kSync);
+  EXPECT_EQ(t.sync_mode, SyncMode::kSsp);
+  EXPECT_EQ(t.staleness, 5);
+  EXPECT_TRUE(t.staleness_aware_lr);
   EXPECT_EQ(t.seed, 7u);
   EXPECT_EQ(t.optimizer.type, OptimizerType::kMomentum);
   EXPECT_DOUBLE_EQ(t.optimizer.learning_rate, 0.05);
@@ -117,7 +121,11 @@ TEST(ParseTrainingJobTest, FullExampleSetsEveryField) {
   EXPECT_EQ(t.schedule.type, ScheduleType::kCosine);
   EXPECT_EQ(t.schedule.warmup_steps, 200);
   EXPECT_DOUBLE_EQ(t.schedule.min_learning_rate, 0.001);
-  EXPECT_EQ(t.compression.type, CompressionType::kNone);
+  EXPECT_EQ(t.compression.type, CompressionType::kTopK);
+  EXPECT_DOUBLE_EQ(t.compression.ratio, 0.05);
+  EXPECT_EQ(t.compression.block, 0);
+  EXPECT_FALSE(t.compression.error_feedback);
+  EXPECT_EQ(t.compression.warmup_steps, 1000);
 
   EXPECT_EQ(s.parameter_servers.replicas, 2);
   EXPECT_EQ(s.parameter_servers.partition_size, 131072);
@@ -157,6 +165,8 @@ TEST(ParseTrainingJobTest, MinimalSpecGetsDefaults) {
   EXPECT_EQ(s.training.epochs, 1);
   EXPECT_EQ(s.training.batch_size, 32);
   EXPECT_EQ(s.training.sync_mode, SyncMode::kSync);
+  EXPECT_EQ(s.training.staleness, 0);
+  EXPECT_FALSE(s.training.staleness_aware_lr);
   EXPECT_EQ(s.training.seed, 42u);
   EXPECT_EQ(s.training.optimizer.type, OptimizerType::kSgd);
   EXPECT_DOUBLE_EQ(s.training.optimizer.learning_rate, 0.01);
@@ -165,6 +175,10 @@ TEST(ParseTrainingJobTest, MinimalSpecGetsDefaults) {
   EXPECT_EQ(s.training.schedule.type, ScheduleType::kConstant);
   EXPECT_EQ(s.training.schedule.warmup_steps, 0);
   EXPECT_EQ(s.training.compression.type, CompressionType::kNone);
+  EXPECT_DOUBLE_EQ(s.training.compression.ratio, 0.0);
+  EXPECT_EQ(s.training.compression.block, 0);
+  EXPECT_FALSE(s.training.compression.error_feedback);
+  EXPECT_EQ(s.training.compression.warmup_steps, 0);
   EXPECT_EQ(s.parameter_servers.replicas, 1);
   EXPECT_EQ(s.parameter_servers.partition_size, 65536);
   EXPECT_EQ(s.workers.replicas, 1);
@@ -247,6 +261,117 @@ TEST(ParseTrainingJobTest, ReadsEveryOptimizerField) {
   EXPECT_EQ(o.scale_learning_rate->reference_batch_size, 1048576);
 }
 
+TEST(ParseTrainingJobTest, SyncModesGetTheirDefaults) {
+  const struct {
+    const char* mode;
+    SyncMode want;
+    int staleness;
+  } cases[] = {
+      {"sync", SyncMode::kSync, 0}, {"async", SyncMode::kAsync, 0}, {"ssp", SyncMode::kSsp, 3}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.mode);
+    json doc = Yaml(kMinimal);
+    doc["spec"]["training"]["syncMode"] = c.mode;
+    const TrainingSpec t = MustParse(doc).spec.training;
+    EXPECT_EQ(t.sync_mode, c.want);
+    EXPECT_STREQ(Name(t.sync_mode), c.mode);
+    EXPECT_EQ(t.staleness, c.staleness);
+    EXPECT_FALSE(t.staleness_aware_lr);
+  }
+}
+
+TEST(ParseTrainingJobTest, ReadsEverySyncModeField) {
+  json doc = Yaml(kMinimal);
+  doc["spec"]["training"] = {{"syncMode", "ssp"}, {"staleness", 0}, {"stalenessAwareLR", true}};
+  TrainingSpec t = MustParse(doc).spec.training;
+  EXPECT_EQ(t.staleness, 0);  // ssp with staleness 0 is written down, not defaulted
+  EXPECT_TRUE(t.staleness_aware_lr);
+
+  doc["spec"]["training"] = {{"syncMode", "ssp"}, {"staleness", 1000000.0}};
+  t = MustParse(doc).spec.training;
+  EXPECT_EQ(t.staleness, 1000000);
+  EXPECT_FALSE(t.staleness_aware_lr);
+
+  doc["spec"]["training"] = {{"syncMode", "ssp"}, {"staleness", nullptr}};
+  EXPECT_EQ(MustParse(doc).spec.training.staleness, 3);  // null counts as absent
+
+  doc["spec"]["training"] = {{"syncMode", "async"}, {"stalenessAwareLR", true}};
+  t = MustParse(doc).spec.training;
+  EXPECT_EQ(t.sync_mode, SyncMode::kAsync);
+  EXPECT_EQ(t.staleness, 0);
+  EXPECT_TRUE(t.staleness_aware_lr);
+}
+
+TEST(ParseTrainingJobTest, CompressionTypesGetTheirDefaults) {
+  const struct {
+    const char* type;
+    CompressionType want;
+    double ratio;
+    int block;
+    bool error_feedback;
+  } cases[] = {{"none", CompressionType::kNone, 0.0, 0, false},
+               {"fp16", CompressionType::kFp16, 0.0, 0, false},
+               {"int8", CompressionType::kInt8, 0.0, 256, false},
+               {"onebit", CompressionType::kOneBit, 0.0, 256, true},
+               {"topk", CompressionType::kTopK, 0.01, 0, true}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.type);
+    json doc = Yaml(kMinimal);
+    doc["spec"]["training"]["compression"] = {{"type", c.type}};
+    const CompressionSpec comp = MustParse(doc).spec.training.compression;
+    EXPECT_EQ(comp.type, c.want);
+    EXPECT_STREQ(Name(comp.type), c.type);
+    EXPECT_DOUBLE_EQ(comp.ratio, c.ratio);
+    EXPECT_EQ(comp.block, c.block);
+    EXPECT_EQ(comp.error_feedback, c.error_feedback);
+    EXPECT_EQ(comp.warmup_steps, 0);
+  }
+}
+
+TEST(ParseTrainingJobTest, ReadsEveryCompressionField) {
+  json doc = Yaml(kMinimal);
+  doc["spec"]["training"]["compression"] = json::parse(
+      R"({"type": "topk", "ratio": 1, "errorFeedback": false, "warmupSteps": 100000000})");
+  CompressionSpec c = MustParse(doc).spec.training.compression;
+  EXPECT_EQ(c.type, CompressionType::kTopK);
+  EXPECT_DOUBLE_EQ(c.ratio, 1.0);
+  EXPECT_FALSE(c.error_feedback);
+  EXPECT_EQ(c.warmup_steps, 100000000);
+  EXPECT_EQ(c.block, 0);
+
+  doc["spec"]["training"]["compression"] =
+      json::parse(R"({"type": "topk", "ratio": 1e-6, "warmupSteps": 0})");
+  c = MustParse(doc).spec.training.compression;
+  EXPECT_DOUBLE_EQ(c.ratio, 1e-6);
+  EXPECT_TRUE(c.error_feedback);
+  EXPECT_EQ(c.warmup_steps, 0);
+
+  doc["spec"]["training"]["compression"] =
+      json::parse(R"({"type": "int8", "block": 1, "errorFeedback": true})");
+  c = MustParse(doc).spec.training.compression;
+  EXPECT_EQ(c.type, CompressionType::kInt8);
+  EXPECT_EQ(c.block, 1);
+  EXPECT_TRUE(c.error_feedback);
+  EXPECT_DOUBLE_EQ(c.ratio, 0.0);
+
+  doc["spec"]["training"]["compression"] =
+      json::parse(R"({"type": "onebit", "block": 1048576, "errorFeedback": false})");
+  c = MustParse(doc).spec.training.compression;
+  EXPECT_EQ(c.type, CompressionType::kOneBit);
+  EXPECT_EQ(c.block, 1048576);
+  EXPECT_FALSE(c.error_feedback);
+
+  doc["spec"]["training"]["compression"] =
+      json::parse(R"({"type": "fp16", "errorFeedback": true})");
+  c = MustParse(doc).spec.training.compression;
+  EXPECT_EQ(c.type, CompressionType::kFp16);
+  EXPECT_TRUE(c.error_feedback);
+  EXPECT_EQ(c.block, 0);
+
+  doc["spec"]["training"]["compression"] = json::parse(R"({"type": "int8", "block": null})");
+  EXPECT_EQ(MustParse(doc).spec.training.compression.block, 256);  // null counts as absent
+}
+
 TEST(ParseTrainingJobTest, AcceptsWholeFloatsAsIntegersAndNullAsAbsent) {
   json doc = Yaml(kMinimal);
   doc["spec"]["training"] = {{"epochs", 3.0}, {"batchSize", nullptr}, {"seed", 1e19}};
@@ -302,12 +427,108 @@ TEST(ParseTrainingJobTest, IgnoresFieldsTheApiServerAdds) {
   EXPECT_EQ(job, MustParse(Yaml(kMinimal)));
 }
 
+constexpr char kVolumesExample[] = R"(
+apiVersion: ringtrain.io/v1alpha1
+kind: TrainingJob
+metadata: {name: with-volumes}
+spec:
+  model: {type: softmax}
+  dataset:
+    train: {images: /data/train-images.gz, labels: /data/train-labels.gz}
+  volumes:
+    - {name: data, persistentVolumeClaim: {claimName: fashion-mnist, readOnly: true}}
+    - {name: node, hostPath: {path: /srv/datasets, type: Directory}}
+    - {name: scratch, emptyDir: {medium: Memory, sizeLimit: 1Gi}}
+    - {name: share, nfs: {server: nfs.example.com, path: /exports/data, readOnly: true}}
+    - {name: settings, configMap: {name: job-settings, optional: true}}
+    - {name: token, secret: {secretName: s3-credentials}}
+    - {name: unmounted, emptyDir: {}}
+    - {name: long-part, configMap: {name: a-part-of-a-name-that-is-longer-than-a-dns-label-of-63-characters.example}}
+  workers:
+    replicas: 2
+    volumeMounts:
+      - {name: data, mountPath: /data, readOnly: true}
+      - {name: share, mountPath: /share, subPath: fashion/v1}
+      - {name: scratch, mountPath: /tmp/scratch}
+  parameterServers:
+    volumeMounts:
+      - {name: scratch, mountPath: /scratch}
+)";
+
+TEST(ParseTrainingJobTest, ReadsEveryVolumeSourceAndMount) {
+  const TrainingJob job = MustParse(Yaml(kVolumesExample));
+  const std::vector<VolumeSpec>& v = job.spec.volumes;
+  ASSERT_EQ(v.size(), 8u);
+  EXPECT_EQ(v[0].name, "data");
+  EXPECT_EQ(v[0].kind, VolumeSourceKind::kPersistentVolumeClaim);
+  EXPECT_EQ(v[0].source_name, "fashion-mnist");
+  EXPECT_TRUE(v[0].read_only);
+  EXPECT_EQ(v[1].kind, VolumeSourceKind::kHostPath);
+  EXPECT_EQ(v[1].source_name, "/srv/datasets");
+  EXPECT_EQ(v[1].host_path_type, "Directory");
+  EXPECT_EQ(v[2].kind, VolumeSourceKind::kEmptyDir);
+  EXPECT_EQ(v[2].medium, "Memory");
+  EXPECT_EQ(v[2].size_limit, "1Gi");
+  EXPECT_EQ(v[3].kind, VolumeSourceKind::kNfs);
+  EXPECT_EQ(v[3].server, "nfs.example.com");
+  EXPECT_EQ(v[3].source_name, "/exports/data");
+  EXPECT_TRUE(v[3].read_only);
+  EXPECT_EQ(v[4].kind, VolumeSourceKind::kConfigMap);
+  EXPECT_EQ(v[4].source_name, "job-settings");
+  EXPECT_TRUE(v[4].optional);
+  EXPECT_EQ(v[5].kind, VolumeSourceKind::kSecret);
+  EXPECT_EQ(v[5].source_name, "s3-credentials");
+  EXPECT_FALSE(v[5].optional);
+  EXPECT_EQ(v[6].kind, VolumeSourceKind::kEmptyDir);
+  EXPECT_TRUE(v[6].medium.empty());
+  // Object names are DNS subdomains as Kubernetes checks them: no limit on a part's length.
+  EXPECT_EQ(v[7].source_name,
+            "a-part-of-a-name-that-is-longer-than-a-dns-label-of-63-characters.example");
+
+  const std::vector<VolumeMountSpec>& w = job.spec.workers.volume_mounts;
+  ASSERT_EQ(w.size(), 3u);
+  EXPECT_EQ(w[0].name, "data");
+  EXPECT_EQ(w[0].mount_path, "/data");
+  EXPECT_TRUE(w[0].read_only);
+  EXPECT_EQ(w[1].sub_path, "fashion/v1");
+  EXPECT_FALSE(w[1].read_only);
+  ASSERT_EQ(job.spec.parameter_servers.volume_mounts.size(), 1u);
+  EXPECT_EQ(job.spec.parameter_servers.volume_mounts[0].mount_path, "/scratch");
+}
+
+TEST(ToJsonTest, VolumesRoundTripInTheKubernetesShape) {
+  const TrainingJob job = MustParse(Yaml(kVolumesExample));
+  const json written = ToJson(job);
+  EXPECT_EQ(written["spec"]["volumes"][0], json::parse(R"({"name": "data",
+                            "persistentVolumeClaim": {"claimName": "fashion-mnist", "readOnly": true}})"));
+  EXPECT_EQ(
+      written["spec"]["volumes"][2],
+      json::parse(R"({"name": "scratch", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}})"));
+  EXPECT_EQ(written["spec"]["volumes"][6], json::parse(R"({"name": "unmounted", "emptyDir": {}})"));
+  EXPECT_EQ(written["spec"]["workers"]["volumeMounts"][1],
+            json::parse(R"({"name": "share", "mountPath": "/share", "subPath": "fashion/v1"})"));
+  EXPECT_EQ(MustParse(written), job);
+  // Jobs without volumes write neither field (their spec hash stays what it was).
+  const json minimal = ToJson(MustParse(Yaml(R"(
+apiVersion: ringtrain.io/v1alpha1
+kind: TrainingJob
+metadata: {name: plain}
+spec:
+  model: {type: softmax}
+  dataset: {train: {images: /d/i.gz, labels: /d/l.gz}}
+)")));
+  EXPECT_FALSE(minimal["spec"].contains("volumes"));
+  EXPECT_FALSE(minimal["spec"]["workers"].contains("volumeMounts"));
+}
+
 TEST(ToJsonTest, FullExampleRoundTrips) {
   TrainingJob job = MustParse(Yaml(kFullExample));
   json written = ToJson(job);
   EXPECT_EQ(written["spec"]["training"]["batchSize"], 64);
   EXPECT_EQ(written["spec"]["parameterServers"]["partitionSize"], 131072);
   EXPECT_EQ(written["spec"]["runPolicy"]["restartPolicy"], "ExitCode");
+  EXPECT_EQ(written["spec"]["training"]["staleness"], 5);
+  EXPECT_EQ(written["spec"]["training"]["compression"]["warmupSteps"], 1000);
   EXPECT_EQ(MustParse(written), job);
 }
 
@@ -321,8 +542,76 @@ TEST(ToJsonTest, MinimalRoundTripsAndWritesDefaults) {
   EXPECT_FALSE(written["spec"]["model"].contains("hiddenLayers"));
   EXPECT_FALSE(written["spec"]["training"]["optimizer"].contains("momentum"));
   EXPECT_FALSE(written["spec"]["training"]["schedule"].contains("stepSize"));
+  EXPECT_FALSE(written["spec"]["training"].contains("staleness"));
+  EXPECT_FALSE(written["spec"]["training"].contains("stalenessAwareLR"));
+  EXPECT_EQ(written["spec"]["training"]["compression"], json({{"type", "none"}}));
   EXPECT_FALSE(written["spec"].contains("image"));
   EXPECT_EQ(MustParse(written), job);
+}
+
+// The keys of a JSON object, in order (nlohmann::json objects iterate in key order).
+std::vector<std::string> Keys(const json& object) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : object.items()) keys.push_back(key);
+  return keys;
+}
+
+TEST(ToJsonTest, EverySyncModeRoundTripsWithOnlyItsFields) {
+  const struct {
+    const char* mode;
+    std::vector<std::string> fields;  // besides the fields of every mode
+  } cases[] = {
+      {"sync", {}}, {"async", {"stalenessAwareLR"}}, {"ssp", {"staleness", "stalenessAwareLR"}}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.mode);
+    json doc = Yaml(kMinimal);
+    doc["spec"]["training"] = {{"syncMode", c.mode}};
+    if (std::string(c.mode) != "sync") doc["spec"]["training"]["stalenessAwareLR"] = true;
+    if (std::string(c.mode) == "ssp") doc["spec"]["training"]["staleness"] = 17;
+    TrainingJob job = MustParse(doc);
+    json written = ToJson(job)["spec"]["training"];
+    std::vector<std::string> want = {"batchSize", "compression", "epochs",  "optimizer",
+                                     "schedule",  "seed",        "syncMode"};
+    want.insert(want.end(), c.fields.begin(), c.fields.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(Keys(written), want);
+    EXPECT_EQ(MustParse(ToJson(job)), job);
+  }
+}
+
+TEST(ToJsonTest, EveryCompressionTypeRoundTripsWithOnlyItsFields) {
+  const struct {
+    const char* type;
+    std::vector<std::string> fields;  // besides type
+  } cases[] = {{"none", {}},
+               {"fp16", {"errorFeedback"}},
+               {"int8", {"block", "errorFeedback"}},
+               {"onebit", {"block", "errorFeedback"}},
+               {"topk", {"errorFeedback", "ratio", "warmupSteps"}}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.type);
+    json doc = Yaml(kMinimal);
+    doc["spec"]["training"]["compression"] = {{"type", c.type}};
+    TrainingJob job = MustParse(doc);
+    json written = ToJson(job)["spec"]["training"]["compression"];
+    std::vector<std::string> want = {"type"};
+    want.insert(want.end(), c.fields.begin(), c.fields.end());
+    std::sort(want.begin(), want.end());
+    EXPECT_EQ(Keys(written), want);
+    EXPECT_EQ(MustParse(ToJson(job)), job);
+  }
+  // Written values, not only defaults, survive the round trip.
+  json doc = Yaml(kMinimal);
+  doc["spec"]["training"]["compression"] = {
+      {"type", "topk"}, {"ratio", 0.125}, {"errorFeedback", false}, {"warmupSteps", 5000}};
+  TrainingJob job = MustParse(doc);
+  EXPECT_EQ(ToJson(job)["spec"]["training"]["compression"], doc["spec"]["training"]["compression"]);
+  EXPECT_EQ(MustParse(ToJson(job)), job);
+  doc["spec"]["training"]["compression"] = {
+      {"type", "onebit"}, {"block", 4096}, {"errorFeedback", false}};
+  job = MustParse(doc);
+  EXPECT_EQ(ToJson(job)["spec"]["training"]["compression"], doc["spec"]["training"]["compression"]);
+  EXPECT_EQ(MustParse(ToJson(job)), job);
 }
 
 TEST(ToJsonTest, EveryOptimizerTypeRoundTripsWithOnlyItsFields) {
@@ -341,8 +630,7 @@ TEST(ToJsonTest, EveryOptimizerTypeRoundTripsWithOnlyItsFields) {
                                             {"scaleLearningRate", {{"referenceBatchSize", 128}}}};
     TrainingJob job = MustParse(doc);
     json written = ToJson(job)["spec"]["training"]["optimizer"];
-    std::vector<std::string> keys;
-    for (const auto& [key, value] : written.items()) keys.push_back(key);
+    std::vector<std::string> keys = Keys(written);
     std::vector<std::string> want = {"learningRate", "scaleLearningRate", "type", "weightDecay"};
     want.insert(want.end(), c.fields.begin(), c.fields.end());
     std::sort(want.begin(), want.end());

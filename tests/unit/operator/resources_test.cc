@@ -128,5 +128,55 @@ TEST(ResourcesTest, WorkerZeroServesStatusAndNoPodGetsApiCredentials) {
   }
 }
 
+TEST(ResourcesTest, EachRoleGetsTheVolumesItMountsAfterTheSpecVolume) {
+  auto j = MakeJob();
+  job::VolumeSpec data;
+  data.name = "data";
+  data.kind = job::VolumeSourceKind::kPersistentVolumeClaim;
+  data.source_name = "fashion-mnist";
+  data.read_only = true;
+  job::VolumeSpec scratch;
+  scratch.name = "scratch";
+  scratch.kind = job::VolumeSourceKind::kEmptyDir;
+  job::VolumeSpec unused;
+  unused.name = "unused";
+  unused.kind = job::VolumeSourceKind::kHostPath;
+  unused.source_name = "/srv";
+  j.spec.volumes = {data, scratch, unused};
+  // Mounted in another order than declared: pods list volumes in spec.volumes order.
+  j.spec.workers.volume_mounts = {{"scratch", "/tmp/scratch", "", false},
+                                  {"data", "/data", "fashion", true}};
+  j.spec.parameter_servers.volume_mounts = {{"scratch", "/scratch", "", false}};
+
+  const nlohmann::json worker = BuildPod(View(j), j, job::Role::kWorker, 1, ResourceOptions{});
+  EXPECT_EQ(worker["spec"]["volumes"], nlohmann::json::parse(R"([
+      {"name": "spec", "configMap": {"name": "mnist-spec"}},
+      {"name": "data", "persistentVolumeClaim": {"claimName": "fashion-mnist", "readOnly": true}},
+      {"name": "scratch", "emptyDir": {}}])"));
+  EXPECT_EQ(worker["spec"]["containers"][0]["volumeMounts"], nlohmann::json::parse(R"([
+      {"name": "spec", "mountPath": "/etc/ringtrain", "readOnly": true},
+      {"name": "scratch", "mountPath": "/tmp/scratch"},
+      {"name": "data", "mountPath": "/data", "subPath": "fashion", "readOnly": true}])"));
+
+  const nlohmann::json ps = BuildPod(View(j), j, job::Role::kParameterServer, 0, ResourceOptions{});
+  EXPECT_EQ(ps["spec"]["volumes"], nlohmann::json::parse(R"([
+      {"name": "spec", "configMap": {"name": "mnist-spec"}},
+      {"name": "scratch", "emptyDir": {}}])"));
+  EXPECT_EQ(ps["spec"]["containers"][0]["volumeMounts"].size(), 2u);
+
+  // The runtime's copy of the spec leaves them out (nothing it reads), the hash does not.
+  const nlohmann::json config_map = BuildConfigMap(View(j), j);
+  const nlohmann::json spec_file =
+      nlohmann::json::parse(config_map["data"][kSpecFileName].get<std::string>());
+  EXPECT_FALSE(spec_file["spec"].contains("volumes"));
+  EXPECT_FALSE(spec_file["spec"]["workers"].contains("volumeMounts"));
+  EXPECT_FALSE(spec_file["spec"]["parameterServers"].contains("volumeMounts"));
+  EXPECT_EQ(spec_file["spec"]["workers"]["replicas"], 3);
+  // Volumes shape the pods: editing them changes the spec hash.
+  auto edited = j;
+  edited.spec.volumes[0].source_name = "fashion-mnist-v2";
+  EXPECT_NE(SpecHash(edited), SpecHash(j));
+}
+
 }  // namespace
 }  // namespace ringtrain::op

@@ -3,11 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <functional>
 #include <memory>
 #include <numeric>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "ringtrain/compress/codec.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/ring/hash_ring.h"
 
@@ -24,18 +28,30 @@ std::shared_ptr<const ring::PartitionTable> OneServerTable(int64_t size, int64_t
   return std::make_shared<const ring::PartitionTable>(std::move(t).value());
 }
 
+struct Mode {
+  Consistency consistency = Consistency::kSync;
+  int64_t staleness = 0;
+  bool staleness_aware_lr = false;
+  compress::CodecType codec = compress::CodecType::kNone;
+};
+
 class ServerCoreTest : public ::testing::Test {
  protected:
   void SetUp() override { Make(/*workers=*/2, /*size=*/6, /*partition_size=*/4); }
 
-  void Make(int workers, int64_t size, int64_t partition_size) {
+  void Make(int workers, int64_t size, int64_t partition_size, Mode mode = {}) {
     table_ = OneServerTable(size, partition_size);
+    mode_ = mode;
     ServerCoreConfig c;
     c.job = kJob;
     c.server_index = 0;
     c.num_workers = workers;
     c.table = table_;
     c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
+    c.consistency = mode.consistency;
+    c.staleness = mode.staleness;
+    c.staleness_aware_lr = mode.staleness_aware_lr;
+    c.codec = mode.codec;
     initial_.assign(static_cast<size_t>(size), 1.0f);
     core_ = ServerCore::Make(std::move(c), initial_).value();
   }
@@ -58,17 +74,46 @@ class ServerCoreTest : public ::testing::Test {
     return h;
   }
 
-  // A push of a constant gradient `g` on every element.
-  transport::Message Push(uint32_t worker, int64_t clock, float g, uint32_t samples,
-                          float lr = 0.5f) {
+  static constexpr int64_t kVersionIsClock = -1;
+
+  // A push of the gradient g(element index within the partition) on every partition,
+  // computed from parameters at `version` (default: the clock, as in sync mode), encoded with
+  // `codec` (ratio 0.5 for topk, block 2 for int8 and onebit).
+  transport::Message PushOf(uint32_t worker, int64_t clock, const std::function<float(size_t)>& g,
+                            uint32_t samples, float lr = 0.5f, int64_t version = kVersionIsClock,
+                            compress::CodecType codec = compress::CodecType::kNone) {
     transport::Message m;
     m.header = Request(proto::PUSH, worker, clock);
     m.header.set_num_samples(samples);
     m.header.set_learning_rate(lr);
-    for (const ring::Partition& p : table_->partitions()) {
-      std::vector<float> v(static_cast<size_t>(p.size), g);
-      m.payloads.push_back(transport::CopyFrame(v.data(), v.size()));
+    m.header.set_codec(transport::ToProto(codec));
+    compress::CodecOptions o{codec, 0.5, 2};
+    if (codec == compress::CodecType::kInt8 || codec == compress::CodecType::kOneBit) {
+      m.header.set_codec_block(2);
     }
+    for (int i = 0; i < m.header.partitions_size(); ++i) {
+      const ring::Partition& p = table_->partition(m.header.partitions(i).id());
+      m.header.mutable_partitions(i)->set_version(version == kVersionIsClock ? clock : version);
+      std::vector<float> v(static_cast<size_t>(p.size));
+      for (size_t k = 0; k < v.size(); ++k) v[k] = g(k);
+      std::vector<uint8_t> bytes;
+      EXPECT_TRUE(compress::Encode(o, v, {}, &bytes).ok());
+      m.header.mutable_partitions(i)->set_payload_bytes(bytes.size());
+      m.payloads.emplace_back(bytes.data(), bytes.size());
+    }
+    return m;
+  }
+
+  // A dense push of a constant gradient `g` on every element.
+  transport::Message Push(uint32_t worker, int64_t clock, float g, uint32_t samples,
+                          float lr = 0.5f, int64_t version = kVersionIsClock) {
+    return PushOf(
+        worker, clock, [g](size_t) { return g; }, samples, lr, version);
+  }
+
+  transport::Message Done(uint32_t worker) {
+    transport::Message m;
+    m.header = Request(proto::WORKER_DONE, worker, 0);
     return m;
   }
 
@@ -84,6 +129,7 @@ class ServerCoreTest : public ::testing::Test {
     return out;
   }
 
+  Mode mode_;
   std::shared_ptr<const ring::PartitionTable> table_;
   std::vector<float> initial_;
   std::unique_ptr<ServerCore> core_;
@@ -114,9 +160,10 @@ TEST_F(ServerCoreTest, RoundAppliesSampleWeightedMeanOnceAllWorkersPushed) {
 }
 
 TEST_F(ServerCoreTest, PullWaitsForTheVersionItAsksFor) {
+  Handle("a", Push(0, 0, 1.0f, 1));
   auto r = Handle("a", Pull(0, 1));
   EXPECT_TRUE(r.empty()) << "version 1 does not exist yet: the pull is parked";
-  Handle("a", Push(0, 0, 1.0f, 1));
+  EXPECT_EQ(core_->stats().pulls_parked(), 1u);
   auto replies = Handle("b", Push(1, 0, 1.0f, 1));
   ASSERT_EQ(replies.size(), 2u) << "ack for b and the parked pull for a";
   const Reply& pull = replies[1];
@@ -131,11 +178,12 @@ TEST_F(ServerCoreTest, PullWaitsForTheVersionItAsksFor) {
 }
 
 // Regression (review): a PULL for a version far ahead was parked forever.
-TEST_F(ServerCoreTest, PullBeyondTheNextVersionIsRejected) {
+TEST_F(ServerCoreTest, PullBeyondTheWorkersOwnClockIsRejected) {
+  Handle("a", Push(0, 0, 1.0f, 1));
   auto r = Handle("a", Pull(0, 2));
   ASSERT_EQ(r.size(), 1u);
   EXPECT_EQ(r[0].header.kind(), proto::ERROR);
-  EXPECT_THAT(r[0].header.error(), HasSubstr("PULL of version 2"));
+  EXPECT_THAT(r[0].header.error(), HasSubstr("PULL at clock 2 from worker 0, which has pushed 1"));
   EXPECT_EQ(core_->stats().messages_dropped(), 1u);
 }
 
@@ -186,7 +234,21 @@ TEST_F(ServerCoreTest, InvalidRequestsAreRejectedCountedAndChangeNothing) {
        "partition 99 is not owned"},
       {"element count", [](auto& m) { m.header.mutable_partitions(1)->set_num_elements(3); },
        "has 2 elements, message says 3"},
-      {"future clock", [](auto& m) { m.header.set_clock(5); }, "computed at version 5"},
+      {"future clock", [](auto& m) { m.header.set_clock(5); }, "out-of-order PUSH"},
+      {"slice version", [](auto& m) { m.header.mutable_partitions(1)->set_version(3); },
+       "computed at version 3, partition is at version 0"},
+      {"codec not the job's",
+       [](auto& m) {
+         m.header.set_codec(proto::CODEC_FP16);
+         for (auto& s : *m.header.mutable_partitions()) s.set_payload_bytes(s.num_elements() * 2);
+       },
+       "encoded with CODEC_FP16, this job's codec is none"},
+      {"not every owned partition",
+       [](auto& m) {
+         m.header.mutable_partitions()->RemoveLast();
+         m.payloads.pop_back();
+       },
+       "must cover all 2"},
       {"negative lr", [](auto& m) { m.header.set_learning_rate(-1); }, "learning rate"},
       {"duplicate partition",
        [](auto& m) {
@@ -255,6 +317,221 @@ TEST_F(ServerCoreTest, StatsRequestIsAnsweredWithCounters) {
   EXPECT_EQ(r[0].header.stats().partitions_owned(), 2u);
 }
 
+// Pull replies share the parameter buffer instead of copying it; an update while a reply is
+// still queued must not change the bytes that reply carries.
+TEST_F(ServerCoreTest, QueuedPullRepliesKeepTheParametersTheyWereAnsweredWith) {
+  Make(1, 6, 4, {.consistency = Consistency::kAsync});
+  auto held = Handle("a", Pull(0, 0));
+  ASSERT_EQ(held.size(), 1u);
+  const float* bytes = static_cast<const float*>(held[0].payloads[0].data());
+  EXPECT_EQ(bytes, core_->params(0).data()) << "the reply shares the buffer (no copy)";
+  Handle("a", Push(0, 0, 1.0f, 1, 0.5f, /*version=*/0));  // while the reply is still held
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.5f)));
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(bytes[k], 1.0f) << "the queued reply still says 1";
+  EXPECT_EQ(core_->stats().param_copies(), 2u) << "both partitions were copied on write";
+  held.clear();  // libzmq has sent the frames
+  Handle("a", Push(0, 1, 1.0f, 1, 0.5f, /*version=*/1));
+  EXPECT_EQ(core_->stats().param_copies(), 2u) << "no reply queued: updated in place";
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.0f)));
+}
+
+// --- asynchronous and stale synchronous modes -------------------------------------------
+
+TEST_F(ServerCoreTest, AsyncAppliesEveryPushOnArrivalAndAnswersPullsAtOnce) {
+  Make(2, 6, 4, {.consistency = Consistency::kAsync});
+  auto r = Handle("a", Push(0, 0, 1.0f, 4, 0.5f, /*version=*/0));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(core_->version(0), 1) << "applied without waiting for worker 1";
+  // One of two workers' share of a step: 1 - (0.5 / 2) * 1.
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.75f)));
+  auto pull = Handle("a", Pull(0, 1));
+  ASSERT_EQ(pull.size(), 1u);
+  EXPECT_EQ(pull[0].header.kind(), proto::PULL_REPLY);
+  EXPECT_EQ(pull[0].header.partitions(0).version(), 1);
+  // Worker 0 runs ahead: its second push applies although worker 1 never pushed.
+  Handle("a", Push(0, 1, 1.0f, 4, 0.5f, /*version=*/1));
+  EXPECT_EQ(core_->version(0), 2);
+  EXPECT_EQ(core_->stats().pulls_parked(), 0u);
+  EXPECT_EQ(core_->stats().max_clock_lead(), 1u) << "pulled at clock 1 while worker 1 was at 0";
+  // A push with no samples advances the clock only.
+  Handle("b", Push(1, 0, 9.0f, 0, 0.5f, /*version=*/0));
+  EXPECT_EQ(core_->version(0), 2);
+  EXPECT_EQ(core_->clock(1), 1);
+}
+
+TEST_F(ServerCoreTest, AsyncRejectsGradientsFromTheFutureAndOutOfOrderClocks) {
+  Make(2, 6, 4, {.consistency = Consistency::kAsync});
+  auto r = Handle("a", Push(0, 0, 1.0f, 1, 0.5f, /*version=*/1));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("computed at version 1, partition is at version 0"));
+  r = Handle("a", Push(0, 1, 1.0f, 1, 0.5f, /*version=*/0));
+  EXPECT_THAT(r[0].header.error(), HasSubstr("out-of-order PUSH from worker 0 at clock 1"));
+  EXPECT_EQ(core_->version(0), 0);
+}
+
+// The staleness of a push is the updates applied between the version its gradient was computed
+// from and its arrival; with stalenessAwareLR its rate is divided by max(1, tau).
+TEST_F(ServerCoreTest, StalenessIsCountedPerPushAndScalesTheLearningRate) {
+  Make(3, 6, 4, {.consistency = Consistency::kAsync, .staleness_aware_lr = true});
+  // Workers 1 and 2 push from version 0 and 1: tau 0 then 1 (both at full rate).
+  Handle("b", Push(1, 0, 1.0f, 1, 0.25f, /*version=*/0));  // 1 - 0.25 = 0.75
+  EXPECT_EQ(core_->stats().staleness_max(), 0u);
+  Handle("c", Push(2, 0, 1.0f, 1, 0.25f, /*version=*/0));  // tau 1: 0.75 - 0.25 = 0.5
+  EXPECT_EQ(core_->stats().staleness_max(), 1u);
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.5f)));
+  // Worker 0 computed its gradient at version 0; two updates have been applied since.
+  Handle("a", Push(0, 0, 1.0f, 1, 0.25f, /*version=*/0));
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.5f - 0.25f / 2)))
+      << "tau = 2 halves the rate";
+  // A fresh push (computed at the current version 3) runs at the full rate.
+  Handle("a", Push(0, 1, 1.0f, 1, 0.25f, /*version=*/3));
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.375f - 0.25f)));
+  // Each push updated both partitions: taus 0, 1, 2, 0 on each.
+  EXPECT_EQ(core_->stats().staleness_count(), 8u);
+  EXPECT_EQ(core_->stats().staleness_sum(), 6u);
+  EXPECT_EQ(core_->stats().staleness_max(), 2u);
+}
+
+TEST_F(ServerCoreTest, WithoutStalenessAwareRatesEveryPushRunsAtRateOverWorkers) {
+  Make(2, 6, 4, {.consistency = Consistency::kAsync});
+  Handle("b", Push(1, 0, 1.0f, 1, 0.5f, /*version=*/0));
+  Handle("b", Push(1, 1, 1.0f, 1, 0.5f, /*version=*/1));
+  Handle("a", Push(0, 0, 1.0f, 1, 0.5f, /*version=*/0));  // tau 2: still 0.5 / 2 workers
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.25f)));
+  EXPECT_EQ(core_->stats().staleness_max(), 2u);
+}
+
+TEST_F(ServerCoreTest, SspParksAPullUntilTheSlowestWorkerIsWithinTheBound) {
+  Make(2, 6, 4, {.consistency = Consistency::kSsp, .staleness = 1});
+  // Worker 0 may run one clock ahead of worker 1 ...
+  Handle("a", Push(0, 0, 1.0f, 1, 0.5f, 0));
+  auto r = Handle("a", Pull(0, 1));
+  ASSERT_EQ(r.size(), 1u) << "clock 1 vs slowest 0: within s = 1";
+  // ... but not two.
+  Handle("a", Push(0, 1, 1.0f, 1, 0.5f, 1));
+  r = Handle("a", Pull(0, 2));
+  EXPECT_TRUE(r.empty()) << "clock 2 vs slowest 0: parked";
+  EXPECT_EQ(core_->stats().pulls_parked(), 1u);
+  EXPECT_EQ(core_->version(0), 2) << "pushes still apply on arrival";
+  // The slow worker's push lets the parked pull go.
+  r = Handle("b", Push(1, 0, 1.0f, 1, 0.5f, 0));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].header.kind(), proto::PUSH_ACK);
+  EXPECT_EQ(r[1].peer, "a");
+  EXPECT_EQ(r[1].header.kind(), proto::PULL_REPLY);
+  EXPECT_EQ(r[1].header.partitions(0).version(), 3);
+  EXPECT_EQ(core_->stats().max_clock_lead(), 1u);
+}
+
+TEST_F(ServerCoreTest, SspWithStalenessZeroKeepsWorkersInLockStep) {
+  Make(2, 6, 4, {.consistency = Consistency::kSsp, .staleness = 0});
+  Handle("a", Push(0, 0, 1.0f, 1, 0.5f, 0));
+  EXPECT_TRUE(Handle("a", Pull(0, 1)).empty());
+  auto r = Handle("b", Push(1, 0, 1.0f, 1, 0.5f, 0));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(core_->stats().max_clock_lead(), 0u);
+}
+
+TEST_F(ServerCoreTest, SspFinishedWorkerNoLongerHoldsOthersBack) {
+  Make(2, 6, 4, {.consistency = Consistency::kSsp, .staleness = 0});
+  Handle("a", Push(0, 0, 1.0f, 1, 0.5f, 0));
+  EXPECT_TRUE(Handle("a", Pull(0, 1)).empty());
+  auto r = Handle("b", Done(1));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].header.kind(), proto::DONE_ACK);
+  EXPECT_EQ(r[1].header.kind(), proto::PULL_REPLY);
+  // From now on worker 0 runs alone.
+  Handle("a", Push(0, 1, 1.0f, 1, 0.5f, 1));
+  EXPECT_EQ(Handle("a", Pull(0, 2)).size(), 1u);
+  EXPECT_EQ(core_->min_active_clock(), 2);
+}
+
+// --- compressed pushes ---------------------------------------------------------------------
+
+class CompressedPushTest
+    : public ServerCoreTest,
+      public ::testing::WithParamInterface<std::tuple<compress::CodecType, Consistency>> {};
+
+// The server's update from encoded gradients equals the update from the decoded gradients.
+TEST_P(CompressedPushTest, UpdateEqualsTheUpdateFromDecodedGradients) {
+  const auto [codec, consistency] = GetParam();
+  const auto g0 = [](size_t k) { return 0.1f * static_cast<float>(k) - 0.15f; };
+  const auto g1 = [](size_t k) { return k % 2 == 0 ? 2.0f : -0.5f; };
+  // The reference: the same pushes, decoded by the codec, sent dense.
+  auto decoded = [&](const std::function<float(size_t)>& g, size_t n) {
+    std::vector<float> v(n), d(n);
+    for (size_t k = 0; k < n; ++k) v[k] = g(k);
+    std::vector<uint8_t> bytes;
+    compress::CodecOptions o{codec, 0.5, 2};
+    EXPECT_TRUE(compress::Encode(o, v, {}, &bytes).ok());
+    EXPECT_TRUE(compress::Decode(o, bytes, d).ok());
+    return d;
+  };
+  const int64_t v1 = consistency == Consistency::kSync ? kVersionIsClock : 1;
+  Make(2, 6, 4, {.consistency = consistency});
+  std::vector<std::vector<float>> expected_params;
+  std::vector<float> d0a = decoded(g0, 4), d0b = decoded(g0, 2);
+  std::vector<float> d1a = decoded(g1, 4), d1b = decoded(g1, 2);
+  // PushOf evaluates g(k) per partition in order (partition 0 has 4 elements, 1 has 2).
+  auto by_partition = [](std::vector<float> a, std::vector<float> b) {
+    auto calls = std::make_shared<size_t>(0);
+    return [a, b, calls](size_t k) {
+      const size_t i = (*calls)++;
+      return i < a.size() ? a[k] : b[k];
+    };
+  };
+  Handle("a", PushOf(0, 0, by_partition(d0a, d0b), 3, 0.5f, 0));
+  Handle("b", PushOf(1, 0, by_partition(d1a, d1b), 1, 0.5f, v1));
+  for (uint32_t p : {0u, 1u}) {
+    expected_params.emplace_back(core_->params(p).begin(), core_->params(p).end());
+  }
+
+  Make(2, 6, 4, {.consistency = consistency, .codec = codec});
+  auto r0 = Handle("a", PushOf(0, 0, g0, 3, 0.5f, 0, codec));
+  ASSERT_EQ(r0[0].header.kind(), proto::PUSH_ACK) << r0[0].header.error();
+  auto r1 = Handle("b", PushOf(1, 0, g1, 1, 0.5f, v1, codec));
+  ASSERT_EQ(r1[0].header.kind(), proto::PUSH_ACK) << r1[0].header.error();
+  for (uint32_t p : {0u, 1u}) {
+    EXPECT_THAT(core_->params(p),
+                ::testing::Pointwise(::testing::FloatNear(1e-6f), expected_params[p]))
+        << "partition " << p;
+  }
+  EXPECT_LT(core_->stats().payload_bytes_received(), 2u * 6u * sizeof(float) + 1)
+      << "encoded bytes are counted";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CodecsAndModes, CompressedPushTest,
+    ::testing::Combine(::testing::Values(compress::CodecType::kFp16, compress::CodecType::kInt8,
+                                         compress::CodecType::kOneBit, compress::CodecType::kTopK),
+                       ::testing::Values(Consistency::kSync, Consistency::kAsync)),
+    [](const auto& p) {
+      return std::string(compress::CodecName(std::get<0>(p.param))) + "_" +
+             ConsistencyName(std::get<1>(p.param));
+    });
+
+TEST_F(ServerCoreTest, MalformedEncodedBytesAreRejectedAndChangeNothing) {
+  Make(2, 6, 4, {.codec = compress::CodecType::kTopK});
+  transport::Message m = PushOf(
+      0, 0, [](size_t k) { return static_cast<float>(k); }, 1, 0.5f, kVersionIsClock,
+      compress::CodecType::kTopK);
+  // Partition 0 (4 elements, k = 2): point the first pair's index past the end.
+  auto* bytes = static_cast<uint8_t*>(m.payloads[0].data());
+  const uint32_t bad = 9;
+  std::memcpy(bytes, &bad, sizeof(bad));
+  auto r = Handle("a", std::move(m));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("partition 0: topk"));
+  EXPECT_EQ(core_->clock(0), 0);
+  EXPECT_EQ(core_->stats().pushes_accepted(), 0u);
+  // The worker can still push its real gradient for that clock.
+  r = Handle("a", PushOf(
+                      0, 0, [](size_t) { return 1.0f; }, 1, 0.5f, kVersionIsClock,
+                      compress::CodecType::kTopK));
+  EXPECT_EQ(r[0].header.kind(), proto::PUSH_ACK);
+}
+
 TEST(ServerCoreMakeTest, RejectsInconsistentConfig) {
   auto table = OneServerTable(6, 4);
   ServerCoreConfig c;
@@ -265,6 +542,16 @@ TEST(ServerCoreMakeTest, RejectsInconsistentConfig) {
   auto s = ServerCore::Make(std::move(c), wrong);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("5 elements"));
+
+  ServerCoreConfig sync;
+  sync.job = kJob;
+  sync.table = table;
+  sync.optimizer = optim::MakeOptimizer({}).value();
+  sync.staleness_aware_lr = true;
+  std::vector<float> init(6, 0.0f);
+  s = ServerCore::Make(std::move(sync), init);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.status().message(), HasSubstr("need async or ssp"));
 }
 
 }  // namespace

@@ -92,9 +92,52 @@ TEST(DecodeMessageTest, RejectsFrameCountAndSizeMismatches) {
               HasSubstr("frame has 11"));
   proto::Header h = PushHeader({3});
   h.mutable_partitions(0)->set_payload_bytes(16);
-  EXPECT_THAT(DecodeMessage(Frames(h, {12})).status().message(), HasSubstr("header says 16"));
+  EXPECT_THAT(DecodeMessage(Frames(h, {12})).status().message(),
+              HasSubstr("a none payload for 3 elements is 12 bytes, not 16"));
+  h = PushHeader({3});
+  EXPECT_THAT(DecodeMessage(Frames(h, {16})).status().message(),
+              HasSubstr("header says 12 payload bytes, frame has 16"));
   h = PushHeader({kMaxPartitionElements + 1});
   EXPECT_THAT(DecodeMessage(Frames(h, {0})).status().message(), HasSubstr("exceeds the limit"));
+}
+
+// The size of each encoded frame is checked against the codec before anyone reads it.
+TEST(DecodeMessageTest, ChecksEncodedPayloadSizesForTheirCodec) {
+  auto with = [](proto::Codec codec, uint32_t block, uint64_t n, uint64_t bytes) {
+    proto::Header h = PushHeader({n});
+    h.set_codec(codec);
+    h.set_codec_block(block);
+    h.mutable_partitions(0)->set_payload_bytes(bytes);
+    return DecodeMessage(Frames(h, {bytes}));
+  };
+  EXPECT_TRUE(with(proto::CODEC_FP16, 0, 10, 20).ok());
+  EXPECT_THAT(with(proto::CODEC_FP16, 0, 10, 40).status().message(),
+              HasSubstr("a fp16 payload for 10 elements is 20 bytes, not 40"));
+  // int8, block 4, 10 elements: 3 scales + 10 bytes.
+  EXPECT_TRUE(with(proto::CODEC_INT8, 4, 10, 22).ok());
+  EXPECT_FALSE(with(proto::CODEC_INT8, 4, 10, 21).ok());
+  EXPECT_THAT(with(proto::CODEC_INT8, 0, 10, 22).status().message(),
+              HasSubstr("CODEC_INT8 with block 0"));
+  // onebit, block 8, 10 elements: 2 scales + 2 sign bytes.
+  EXPECT_TRUE(with(proto::CODEC_ONEBIT, 8, 10, 10).ok());
+  EXPECT_FALSE(with(proto::CODEC_ONEBIT, 8, 10, 12).ok());
+  // topk: 1..n pairs of 6 bytes (uint16 indices up to 65536 elements), else of 8.
+  EXPECT_TRUE(with(proto::CODEC_TOPK, 0, 10, 6).ok());
+  EXPECT_TRUE(with(proto::CODEC_TOPK, 0, 10, 60).ok());
+  EXPECT_THAT(with(proto::CODEC_TOPK, 0, 10, 0).status().message(), HasSubstr("topk payload"));
+  EXPECT_FALSE(with(proto::CODEC_TOPK, 0, 10, 8).ok());
+  EXPECT_FALSE(with(proto::CODEC_TOPK, 0, 10, 66).ok());
+  EXPECT_TRUE(with(proto::CODEC_TOPK, 0, 65537, 8).ok());
+  EXPECT_FALSE(with(proto::CODEC_TOPK, 0, 65537, 6).ok());
+}
+
+TEST(DecodeMessageTest, ParametersTravelUncompressed) {
+  proto::Header h = PushHeader({4});
+  h.set_kind(proto::PULL_REPLY);
+  h.set_codec(proto::CODEC_FP16);
+  h.mutable_partitions(0)->set_payload_bytes(8);
+  EXPECT_THAT(DecodeMessage(Frames(h, {8})).status().message(),
+              HasSubstr("parameters travel as CODEC_NONE"));
 }
 
 // Regression: libzmq delivers frames in place inside its receive buffer, at odd offsets;

@@ -11,10 +11,13 @@
 #include <vector>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/compress/codec.h"
 #include "ringtrain/job/spec.h"
 #include "ringtrain/model/model.h"
+#include "ringtrain/optim/momentum_correction.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/optim/schedule.h"
+#include "ringtrain/ps/consistency.h"
 #include "ringtrain/ring/partition_table.h"
 
 namespace ringtrain::app {
@@ -41,6 +44,15 @@ struct JobPlan {
   int64_t steps_per_epoch = 0;
   int64_t total_steps = 0;
   std::shared_ptr<const ring::PartitionTable> table;
+  ps::Consistency consistency = ps::Consistency::kSync;
+  int64_t staleness = 0;  // kSsp
+  bool staleness_aware_lr = false;
+  compress::CodecOptions codec;  // for kTopK, the ratio after the warm-up
+  bool error_feedback = false;
+  int64_t topk_warmup_steps = 0;
+  // With a codec, momentum and weight decay of kMomentum/kNesterov run on the workers
+  // (optim/momentum_correction.h) and `optimizer` is the servers' plain SGD.
+  optim::LocalMomentum local_momentum;
 };
 
 // The ring's server ids for `num_ps` servers: "ps-0", "ps-1", ... (ids, not addresses: a

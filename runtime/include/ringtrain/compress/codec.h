@@ -22,11 +22,12 @@
 //            (1-bit SGD, Seide et al. 2014) scale_b = mean |x| over block b; bit i (bit i%8 of
 //            sign byte i/8, least significant first) is 1 when x_i < 0; decodes to -scale_b for
 //            a 1 bit and +scale_b for a 0 bit. Padding bits of the last byte are 0.
-//   kTopK    k x (uint32 index, float32 value) pairs           8k bytes
+//   kTopK    k x (index, float32 value) pairs                  6k bytes (n <= 65536), else 8k
+//            The index is a uint16 when n <= 65536 and a uint32 otherwise (TopKPairBytes).
 //            The k = TopKCount(ratio, n) elements of largest |x| (ties: the lower index wins),
 //            value exact, pairs sorted by strictly increasing index; every other element
-//            decodes to 0. Decoding does not need the ratio: k is the byte size / 8, so the
-//            encoder may change the ratio from step to step (see sparsity_warmup.h).
+//            decodes to 0. Decoding does not need the ratio: k is the byte size / pair size, so
+//            the encoder may change the ratio from step to step (see sparsity_warmup.h).
 //
 // Error feedback (Seide et al. 2014; Lin et al. 2018): the caller keeps one float residual per
 // element of each tensor (zero-initialised, checkpointable like any other state) and passes it
@@ -88,7 +89,11 @@ Status ValidateOptions(const CodecOptions& options);
 // REQUIRES: ratio in (0, 1], n <= kMaxElements.
 size_t TopKCount(double ratio, size_t n);
 
-// The size of Encode's output for n elements; exact for every codec (for kTopK, 8 * TopKCount).
+// Bytes of one kTopK pair for n elements: 6 (uint16 index) when n <= 65536, else 8.
+size_t TopKPairBytes(size_t n);
+
+// The size of Encode's output for n elements; exact for every codec (for kTopK,
+// TopKPairBytes(n) * TopKCount).
 // REQUIRES: ValidateOptions(options).ok(), n <= kMaxElements.
 size_t EncodedSize(const CodecOptions& options, size_t n);
 

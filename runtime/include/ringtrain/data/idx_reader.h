@@ -31,6 +31,16 @@ namespace ringtrain::data {
 inline constexpr uint32_t kIdxImagesMagic = 0x00000803;
 inline constexpr uint32_t kIdxLabelsMagic = 0x00000801;
 
+// The shape an IDX images file announces, read from its header alone (cheap: servers size
+// the model from it without loading the data). Same errors as LoadIdx for the header, and
+// DataLoss for a zero count or image dimension.
+struct IdxImagesShape {
+  uint64_t count = 0;
+  uint32_t rows = 0;
+  uint32_t cols = 0;
+};
+[[nodiscard]] StatusOr<IdxImagesShape> ReadIdxImagesShape(const std::string& images_path);
+
 [[nodiscard]] StatusOr<Dataset> LoadIdx(const std::string& images_path,
                                         const std::string& labels_path, int num_classes = 10);
 

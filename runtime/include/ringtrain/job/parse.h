@@ -18,7 +18,7 @@
 //   spec.training.batchSize: must be between 1 and 1048576 (got 0)
 //   spec.model.hiddenLayers[1]: must be between 1 and 65536 (got 0)
 //   spec.training.batchsize: unknown field (did you mean "batchSize"?)
-//   spec.training.syncMode: "async" is not supported yet (supported: sync)
+//   spec.dataset.format: "csv" is not supported yet (supported: idx)
 //
 // Thread-safety: pure functions; safe to call concurrently.
 #ifndef RINGTRAIN_JOB_PARSE_H_
@@ -39,6 +39,10 @@ namespace ringtrain::job {
 // non-step schedule, ...) and empty optional values are left out. For any job returned by
 // ParseTrainingJob, ParseTrainingJob(ToJson(job)) returns a value equal to it.
 nlohmann::json ToJson(const TrainingJob& job);
+
+// One of spec.volumes as a Kubernetes core/v1 Volume ({"name": ..., "<source>": {...}}), the
+// shape ToJson writes it in and the operator puts in pods.
+nlohmann::json VolumeToJson(const VolumeSpec& volume);
 
 }  // namespace ringtrain::job
 

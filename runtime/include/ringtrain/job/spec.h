@@ -8,8 +8,8 @@
 // structs by hand is responsible for the same rules.
 //
 // The member comments give the YAML field name in camelCase, the default and the accepted
-// range. Enum values not listed (for example syncMode "async") are reserved by the design and
-// rejected by the parser as "not supported yet".
+// range. Enum values not listed (for example dataset format "csv") are reserved by the design
+// and rejected by the parser as "not supported yet".
 //
 // Thread-safety: plain values; safe to copy and share read-only between threads.
 #ifndef RINGTRAIN_JOB_SPEC_H_
@@ -26,6 +26,15 @@ namespace ringtrain::job {
 inline constexpr char kApiVersion[] = "ringtrain.io/v1alpha1";
 inline constexpr char kKind[] = "TrainingJob";
 
+// Where pods mount the job's spec (the operator's ConfigMap) and write their termination
+// message: no spec.*.volumeMounts may use them.
+inline constexpr char kSpecMountDir[] = "/etc/ringtrain";
+inline constexpr char kTerminationLogPath[] = "/dev/termination-log";
+// The pod volume holding the spec; no spec.volumes entry may take its name.
+inline constexpr char kSpecVolumeName[] = "spec";
+// At most this many spec.volumes, and this many volumeMounts per role.
+inline constexpr int kMaxVolumes = 64;
+
 // metadata.name is a DNS-1035 label of at most this many characters, so that pod names
 // ("<name>-worker-4095") stay within the 63-character limit of a DNS label.
 inline constexpr int kMaxJobNameLength = 50;
@@ -37,8 +46,8 @@ enum class DataFormat { kIdx };           // reserved: csv, libsvm
 enum class Sharding { kRow };             // reserved: feature
 enum class OptimizerType { kSgd, kMomentum, kNesterov, kAdagrad, kAdam };
 enum class ScheduleType { kConstant, kCosine, kStep };
-enum class CompressionType { kNone };  // reserved: fp16, int8, onebit, topk
-enum class SyncMode { kSync };         // reserved: async, ssp
+enum class CompressionType { kNone, kFp16, kInt8, kOneBit, kTopK };
+enum class SyncMode { kSync, kAsync, kSsp };
 enum class RestartPolicy { kNever, kOnFailure, kExitCode };
 enum class CleanPodPolicy { kAll, kRunning, kNone };
 
@@ -124,22 +133,40 @@ struct ScheduleSpec {
   bool operator==(const ScheduleSpec&) const = default;
 };
 
-// spec.training.compression: how gradients are encoded on the wire.
+// spec.training.compression: how workers encode gradients on the wire (ringtrain/compress/
+// codec.h has the byte layouts). Parameters travel back as float32 whatever the type. A field
+// that does not apply to the type must not be written; the parser then holds 0 / false in it.
 struct CompressionSpec {
   CompressionType type = CompressionType::kNone;  // type
+  double ratio = 0.0;  // ratio: kTopK only; fraction of elements sent, in (0, 1], default 0.01
+  int block = 0;       // block: kInt8 and kOneBit only; elements per scale, 1..1048576, default 256
+  // errorFeedback: the worker keeps what the codec lost and adds it to the next gradient.
+  // Not for kNone; default true for kOneBit and kTopK, false for kFp16 and kInt8.
+  bool error_feedback = false;
+  // warmupSteps: kTopK only, >= 0 (default 0 = none): DGC sparsity warm-up over this many
+  // steps, from 25% down to ratio (ringtrain/compress/sparsity_warmup.h).
+  int64_t warmup_steps = 0;
 
   bool operator==(const CompressionSpec&) const = default;
 };
 
 // spec.training
 struct TrainingSpec {
-  int epochs = 1;                        // epochs: 1..100000
-  int batch_size = 32;                   // batchSize: per worker, 1..1048576
-  SyncMode sync_mode = SyncMode::kSync;  // syncMode
-  uint64_t seed = 42;                    // seed: any unsigned 64-bit value
-  OptimizerSpec optimizer;               // optimizer
-  ScheduleSpec schedule;                 // schedule
-  CompressionSpec compression;           // compression
+  int epochs = 1;       // epochs: 1..100000
+  int batch_size = 32;  // batchSize: per worker, 1..1048576
+  // syncMode: kSync = bulk synchronous rounds; kAsync = every push applied on arrival;
+  // kSsp = applied on arrival, but a worker that has done c steps starts step c+1 only once
+  // every unfinished worker has done at least c - staleness steps.
+  SyncMode sync_mode = SyncMode::kSync;
+  int staleness = 0;  // staleness: kSsp only, 0..1000000, default 3; 0 for the other modes
+  // stalenessAwareLR: kAsync and kSsp only (default false). The server divides each push's
+  // learning rate by max(1, tau), tau = updates applied to the partition since the version the
+  // gradient was computed at (Zhang et al. 2016).
+  bool staleness_aware_lr = false;
+  uint64_t seed = 42;           // seed: any unsigned 64-bit value
+  OptimizerSpec optimizer;      // optimizer
+  ScheduleSpec schedule;        // schedule
+  CompressionSpec compression;  // compression
 
   bool operator==(const TrainingSpec&) const = default;
 };
@@ -155,11 +182,61 @@ struct ResourceRequirements {
   bool operator==(const ResourceRequirements&) const = default;
 };
 
+// The source of one of spec.volumes: which of the Kubernetes volume types it is.
+enum class VolumeSourceKind {
+  kPersistentVolumeClaim,  // persistentVolumeClaim: {claimName, readOnly}
+  kHostPath,               // hostPath: {path, type}
+  kEmptyDir,               // emptyDir: {medium, sizeLimit}
+  kNfs,                    // nfs: {server, path, readOnly}
+  kConfigMap,              // configMap: {name, optional}
+  kSecret,                 // secret: {secretName, optional}
+};
+
+// spec.volumes[]: a Kubernetes volume the pods of the job can mount (a data set on a
+// PersistentVolumeClaim or NFS share, a node's directory, scratch space). Exactly one source;
+// the fields of the other sources stay empty. Only the pods of a role that mounts a volume
+// (spec.workers.volumeMounts, spec.parameterServers.volumeMounts) get it. `ringtrain run`
+// ignores volumes: on one machine the dataset paths are read as they are.
+struct VolumeSpec {
+  // name: DNS-1123 label, unique among spec.volumes, not kSpecVolumeName.
+  std::string name;
+  VolumeSourceKind kind = VolumeSourceKind::kEmptyDir;
+  // kPersistentVolumeClaim claimName, kConfigMap name, kSecret secretName (DNS-1123
+  // subdomains); kHostPath and kNfs path (absolute, at most 4096 characters); empty for
+  // kEmptyDir.
+  std::string source_name;
+  std::string server;  // kNfs server (required): a host name or address
+  // kHostPath type: "" (no check), DirectoryOrCreate, Directory, FileOrCreate, File, Socket,
+  // CharDevice or BlockDevice.
+  std::string host_path_type;
+  std::string medium;      // kEmptyDir medium: "" (the node's disk) or "Memory" (tmpfs)
+  std::string size_limit;  // kEmptyDir sizeLimit: a non-negative quantity; "" = none
+  bool read_only = false;  // kPersistentVolumeClaim and kNfs readOnly
+  bool optional = false;   // kConfigMap and kSecret optional (missing object or keys allowed)
+
+  bool operator==(const VolumeSpec&) const = default;
+};
+
+// spec.workers.volumeMounts[] and spec.parameterServers.volumeMounts[]: where the containers
+// of that role see one of spec.volumes.
+struct VolumeMountSpec {
+  std::string name;  // name (required): one of spec.volumes
+  // mountPath (required): absolute, no ':', at most 4096 characters, unique within the role,
+  // neither kSpecMountDir (nor below it) nor kTerminationLogPath.
+  std::string mount_path;
+  // subPath: a relative path inside the volume without ".." (empty = the volume's root).
+  std::string sub_path;
+  bool read_only = false;  // readOnly
+
+  bool operator==(const VolumeMountSpec&) const = default;
+};
+
 // spec.workers (and the common part of spec.parameterServers).
 struct ReplicaSpec {
   int replicas = 1;                // replicas: 1..4096 for workers, 1..1024 for parameter servers
   ResourceRequirements resources;  // resources
   std::string image;  // image: overrides spec.image for this role; empty = use spec.image
+  std::vector<VolumeMountSpec> volume_mounts;  // volumeMounts: at most kMaxVolumes
 
   bool operator==(const ReplicaSpec&) const = default;
 };
@@ -193,6 +270,7 @@ struct TrainingJobSpec {
   ParameterServerSpec parameter_servers;  // parameterServers
   ReplicaSpec workers;                    // workers
   RunPolicy run_policy;                   // runPolicy
+  std::vector<VolumeSpec> volumes;        // volumes: at most kMaxVolumes
 
   bool operator==(const TrainingJobSpec&) const = default;
 };

@@ -45,7 +45,14 @@ struct RunSummary {
   double samples_per_second = 0;
   uint64_t samples = 0;
   int64_t global_batch = 0;
-  uint64_t bytes_pushed = 0;
+  uint64_t bytes_pushed = 0;        // gradient payload bytes, as encoded on the wire
+  uint64_t bytes_pushed_dense = 0;  // what those gradients take as float32
+  // async and ssp: staleness of the applied pushes (updates between a gradient's parameters
+  // and its arrival) and the largest lead of a worker over the slowest that servers allowed.
+  bool asynchronous = false;
+  double staleness_mean = 0;
+  uint64_t staleness_max = 0;
+  uint64_t max_clock_lead = 0;
   uint64_t bytes_pulled = 0;
   uint64_t messages_dropped = 0;
   std::string log_dir;

@@ -45,8 +45,12 @@ class ProgressTracker {
   const std::vector<EvalRecord>& evals() const { return evals_; }
   uint64_t total_samples() const;
   uint64_t bytes_pushed() const;
+  uint64_t bytes_pushed_dense() const;
   uint64_t bytes_pulled() const;
   uint64_t messages_dropped() const;
+  // The servers' counters (from their FINISHED events), summed; staleness_max and
+  // max_clock_lead are the maxima over servers.
+  proto::ServerStats server_totals() const;
   int64_t global_batch() const { return global_batch_; }
   void set_global_batch(int64_t b) { global_batch_ = b; }
 
@@ -59,13 +63,14 @@ class ProgressTracker {
     double learning_rate = 0;
     uint64_t samples = 0;
     uint64_t bytes_pushed = 0;
+    uint64_t bytes_pushed_dense = 0;
     uint64_t bytes_pulled = 0;
   };
   int epochs_;
   SteadyTime start_;
   int64_t global_batch_ = 0;
   std::vector<WorkerState> workers_;
-  std::vector<uint64_t> ps_dropped_;
+  std::vector<proto::ServerStats> ps_stats_;
   std::vector<EvalRecord> evals_;
   std::deque<std::pair<SteadyTime, uint64_t>> rate_window_;  // (time, total samples)
 };

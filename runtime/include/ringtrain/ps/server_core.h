@@ -1,17 +1,39 @@
 // ServerCore: the state machine of one parameter server, with no sockets.
 //
 // It owns the partitions the placement assigns to its server index (parameters, optimizer
-// state and the gradient accumulator of the current round) and turns each decoded request
-// into replies. Synchronous (BSP) semantics: round v of a partition collects one push per
-// active worker, all computed at version v; when the last one arrives the server applies
-//   params <- optimizer(params, sum_i(n_i * g_i) / sum_i(n_i), lr)
-// once, bumps the version to v+1 and answers the pulls parked until then. A worker that
-// announces WORKER_DONE stops counting, so uneven progress never deadlocks a round.
+// state and, in sync mode, the gradient accumulator of the current round) and turns each
+// decoded request into replies. Every worker's PUSH covers every partition owned here, so a
+// worker's clock (the pushes it has made to this server) is one number per server.
+//
+// Consistency models (ServerCoreConfig::consistency):
+//   kSync (BSP): round v of a partition collects one push per unfinished worker, all computed
+//     at version v; when the last one arrives the server applies
+//       params <- optimizer(params, sum_i(n_i * g_i) / sum_i(n_i), lr)
+//     once and bumps the version to v+1. A PULL at clock c is answered once every listed
+//     partition is at version >= c.
+//   kAsync: every push with samples is applied on arrival, params <- optimizer(params, g, lr'),
+//     bumping the partition's version; pulls are answered at once.
+//   kSsp(s): pushes are applied as in kAsync; a PULL at clock c (the worker has pushed c steps
+//     and wants to start step c+1) is answered once every unfinished worker's clock is
+//     >= c - s, so no worker gets more than s clocks ahead of the slowest.
+// A worker that announces WORKER_DONE stops counting in rounds and clocks, so uneven progress
+// never deadlocks. In kAsync and kSsp one push is one worker's share of a global step, so
+// lr' = lr / num_workers (N pushes move the model about as far as one sync round); with
+// stalenessAwareLR lr' = lr / max(1, tau) instead (Zhang et al. 2016), tau = the updates applied
+// to the partition since the version the push was computed from (PartitionSlice.version),
+// which is about N - 1 in steady state. Pushes with 0 samples advance the clock only.
+//
+// Compressed pushes (config.codec, which every push must use) are decoded straight into the
+// accumulator in sync mode (compress::DecodeAdd, no dense temporary) and into one scratch
+// buffer otherwise.
+//
+// Pull replies share the parameter buffers with libzmq instead of copying them (copy-on-write
+// when an update finds a reply still queued; stats().param_copies counts those).
 //
 // Every request is validated in full before any state changes: job name, sender rank, layout
-// fingerprint, partition ids (owned here), element counts, codec, clock and duplicates. An
-// invalid request changes nothing, is counted in stats().messages_dropped, and is answered
-// with ERROR naming the problem.
+// fingerprint, partition ids (owned here), element counts, codec and encoded bytes, clock,
+// versions and duplicates. An invalid request changes nothing, is counted in
+// stats().messages_dropped, and is answered with ERROR naming the problem.
 //
 // Thread-safety: not thread-safe; one thread (the server's socket thread) owns it.
 #ifndef RINGTRAIN_PS_SERVER_CORE_H_
@@ -26,8 +48,10 @@
 #include <zmq.hpp>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/compress/codec.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ps/consistency.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
 
@@ -39,6 +63,10 @@ struct ServerCoreConfig {
   int num_workers = 1;
   std::shared_ptr<const ring::PartitionTable> table;
   std::unique_ptr<optim::Optimizer> optimizer;
+  Consistency consistency = Consistency::kSync;
+  int64_t staleness = 0;                                   // kSsp: s >= 0
+  bool staleness_aware_lr = false;                         // kAsync and kSsp only
+  compress::CodecType codec = compress::CodecType::kNone;  // what pushes must be encoded with
 };
 
 // A reply addressed to the peer (routing id) that should receive it.
@@ -76,6 +104,11 @@ class ServerCore {
   // True once every worker has sent WORKER_DONE.
   bool finished() const { return workers_done_ == config_.num_workers; }
 
+  // Pushes accepted from `worker` (its clock), and the smallest clock of the unfinished
+  // workers (INT64_MAX when all are done).
+  int64_t clock(int worker) const { return clocks_[static_cast<size_t>(worker)]; }
+  int64_t min_active_clock() const;
+
   // The current parameters and version of an owned partition (for tests and checkpoints).
   // REQUIRES: the partition is owned by this server.
   std::span<const float> params(uint32_t partition_id) const;
@@ -84,15 +117,16 @@ class ServerCore {
  private:
   struct PartitionState {
     uint32_t id = 0;
-    std::vector<float> params;
+    // Shared with the PULL_REPLY frames libzmq has not sent yet, so replies go out without a
+    // copy; an update writes in place unless a frame still holds the buffer (copy-on-write).
+    std::shared_ptr<std::vector<float>> params;
     std::vector<float> optimizer_state;
-    int64_t optimizer_steps = 0;      // updates applied (rounds with samples), Apply's step
-    std::vector<float> accum;         // sum_i n_i * g_i of the current round
-    int64_t version = 0;              // rounds applied
-    int pushes = 0;                   // pushes in the current round
-    uint64_t samples = 0;             // sum_i n_i of the current round
-    float learning_rate = 0;          // rate of the current round's pushes
-    std::vector<int64_t> last_clock;  // per worker: clock of its last accepted push
+    int64_t optimizer_steps = 0;  // updates applied (rounds with samples), Apply's step
+    std::vector<float> accum;     // kSync: sum_i n_i * g_i of the current round
+    int64_t version = 0;          // kSync: rounds applied; else updates applied
+    int pushes = 0;               // kSync: pushes in the current round
+    uint64_t samples = 0;         // kSync: sum_i n_i of the current round
+    float learning_rate = 0;      // kSync: rate of the current round's pushes
   };
   struct PendingPull {
     std::string peer;
@@ -103,10 +137,15 @@ class ServerCore {
 
   Status ValidateCommon(const proto::Header& h) const;
   Status ValidatePartitions(const proto::Header& h) const;
+  Status ValidatePush(const transport::Message& msg, const compress::CodecOptions& codec) const;
+  void ApplyNow(PartitionState& p, const proto::PartitionSlice& slice, std::span<const float> g,
+                const proto::Header& h);
   void HandlePush(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
   void HandlePull(const std::string& peer, proto::Header request, std::vector<Reply>* out);
   void HandleDone(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void MaybeApplyRound(PartitionState& p);
+  // The parameters to update in place: a fresh copy if a queued reply still reads them.
+  std::span<float> Writable(PartitionState& p);
   void AnswerReadyPulls(std::vector<Reply>* out);
   bool PullReady(const proto::Header& request) const;
   Reply NewReply(const std::string& peer, const proto::Header& request,
@@ -120,6 +159,8 @@ class ServerCore {
   std::vector<PartitionState> owned_;
   std::vector<int> slot_of_partition_;  // partition id -> index in owned_, or -1
   std::vector<bool> worker_done_;
+  std::vector<int64_t> clocks_;  // per worker: pushes accepted
+  std::vector<float> scratch_;   // a decoded gradient (kAsync, kSsp with a codec)
   int workers_done_ = 0;
   std::vector<PendingPull> pending_;
   proto::ServerStats stats_;

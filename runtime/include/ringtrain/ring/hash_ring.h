@@ -24,8 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ringtrain/common/hash.h"
 #include "ringtrain/common/status.h"
-#include "ringtrain/ring/hash.h"
 
 namespace ringtrain::ring {
 

@@ -6,8 +6,10 @@
 //
 // DecodeMessage checks the structure every receiver relies on — wire version, message kind,
 // one payload frame per listed partition for the kinds that carry payloads, and every frame's size
-// against the codec and element count — before anyone touches the bytes. Semantic checks (job name,
-// partition ownership and sizes against the partition table) belong to the receiver.
+// against the codec and element count (CheckPayloadSize) — before anyone touches the bytes. The
+// contents of encoded frames are the receiver's to validate (compress::ValidateEncoded). Semantic
+// checks (job name, partition ownership and sizes against the partition table) belong to the
+// receiver.
 #ifndef RINGTRAIN_TRANSPORT_MESSAGE_H_
 #define RINGTRAIN_TRANSPORT_MESSAGE_H_
 
@@ -20,6 +22,7 @@
 #include <zmq.hpp>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/compress/codec.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 
 namespace ringtrain::transport {
@@ -39,12 +42,26 @@ using SharedFloats = std::shared_ptr<const std::vector<float>>;
 // REQUIRES: data .. data+count lies inside owner->data() .. owner->data()+owner->size().
 zmq::message_t ZeroCopyFrame(SharedFloats owner, const float* data, size_t count);
 
+// A frame that owns `bytes` (no copy) and frees them when libzmq is done with the frame.
+zmq::message_t OwnedBytesFrame(std::unique_ptr<std::vector<uint8_t>> bytes);
+
 // A frame holding a copy of `count` floats at `data`.
 zmq::message_t CopyFrame(const float* data, size_t count);
 
-// Bytes a payload of `num_elements` takes under `codec`, or InvalidArgument for an unknown
-// codec or an element count above kMaxPartitionElements.
-StatusOr<uint64_t> PayloadBytes(proto::Codec codec, uint64_t num_elements);
+// The codec options a message's header describes (Header.codec, and Header.codec_block for
+// CODEC_INT8 and CODEC_ONEBIT), or InvalidArgument for an unknown codec or a block outside
+// [1, compress::kMaxBlock]. The top-k ratio is not on the wire (k is the payload size / 8).
+StatusOr<compress::CodecOptions> CodecOf(const proto::Header& header);
+
+// The proto enum value of a codec type.
+proto::Codec ToProto(compress::CodecType type);
+
+// OK when a payload of `payload_bytes` is a possible size for `num_elements` under `codec`:
+// exactly compress::EncodedSize for the fixed-size codecs; for top-k a whole number of pairs
+// (compress::TopKPairBytes), at least one (if num_elements > 0) and at most num_elements.
+// InvalidArgument otherwise, or for an element count above kMaxPartitionElements.
+Status CheckPayloadSize(const compress::CodecOptions& codec, uint64_t num_elements,
+                        uint64_t payload_bytes);
 
 // True for the kinds whose partitions each travel in a payload frame (PUSH, PULL_REPLY);
 // other kinds list partitions (if any) without payloads.
@@ -58,6 +75,9 @@ struct Message {
   // frames of a CODEC_NONE message are float-aligned (copying the rare misaligned one).
   // REQUIRES: header.codec() == CODEC_NONE, i < payloads.size(), frame i float-aligned.
   std::span<const float> Floats(size_t i) const;
+
+  // The payload of partition entry i as bytes. REQUIRES: i < payloads.size().
+  std::span<const uint8_t> Bytes(size_t i) const;
 };
 
 // Builds a Message from received frames: frames[0] is the serialized header and the rest are

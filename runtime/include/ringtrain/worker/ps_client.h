@@ -6,8 +6,12 @@
 // partition ids, element counts, versions) before their bytes are copied into the caller's
 // parameter vector. A server's ERROR reply fails the operation with the server's message.
 //
-// Gradients are sent without copying: each payload frame references the shared gradient
-// buffer, which stays alive until libzmq has sent it.
+// Dense gradients are sent without copying: each payload frame references the shared gradient
+// buffer, which stays alive until libzmq has sent it. With a codec, each partition is encoded
+// into its own frame; with error feedback the client keeps one residual per parameter (what
+// the codec has not sent yet) and adds it to the next gradient (compress/codec.h). Each PUSH
+// carries, per partition, the version of the parameters the gradient was computed from (the
+// version of the last pull), which servers use for staleness.
 //
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -23,7 +27,10 @@
 #include <zmq.hpp>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/compress/codec.h"
+#include "ringtrain/compress/sparsity_warmup.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ps/consistency.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
 
@@ -37,6 +44,10 @@ struct PsClientOptions {
   // How long one operation may wait for all servers' replies. Synchronous rounds wait for
   // the slowest worker, so this bounds how long a stalled peer can hold the job.
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  ps::Consistency consistency = ps::Consistency::kSync;  // must match the servers'
+  compress::CodecOptions codec;   // gradient encoding; for kTopK the ratio after any warm-up
+  bool error_feedback = false;    // keep residuals (not for kNone)
+  int64_t topk_warmup_steps = 0;  // kTopK: DGC sparsity warm-up over these steps (by clock)
 };
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.
@@ -71,8 +82,14 @@ class PsClient {
   // Counters of server `index`.
   StatusOr<proto::ServerStats> Stats(int index);
 
+  // Payload bytes sent in pushes (encoded), what those gradients take as float32, and payload
+  // bytes received in pull replies.
   uint64_t bytes_pushed() const { return bytes_pushed_; }
+  uint64_t bytes_pushed_dense() const { return bytes_pushed_dense_; }
   uint64_t bytes_pulled() const { return bytes_pulled_; }
+
+  // The error-feedback residual (table->total_size() floats, or empty without feedback).
+  const std::vector<float>& residual() const { return residual_; }
 
  private:
   struct Pending;
@@ -88,8 +105,11 @@ class PsClient {
 
   PsClientOptions options_;
   std::vector<zmq::socket_t> sockets_;
+  std::vector<int64_t> versions_;  // per partition: version of the last pull (-1: none yet)
+  std::vector<float> residual_;
   uint64_t next_request_id_ = 1;
   uint64_t bytes_pushed_ = 0;
+  uint64_t bytes_pushed_dense_ = 0;
   uint64_t bytes_pulled_ = 0;
 };
 

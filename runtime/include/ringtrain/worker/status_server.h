@@ -35,6 +35,7 @@ class StatusServer {
 
   // The endpoint bound, e.g. "tcp://0.0.0.0:7071".
   const std::string& endpoint() const { return endpoint_; }
+  // Replies sent (counted once the send returns, so a peer may hold the reply a moment before).
   uint64_t answered() const { return answered_.load(); }
   uint64_t dropped() const { return dropped_.load(); }
 

@@ -1,13 +1,13 @@
 // Trainer: a worker's training loop over its shard of the data.
 //
-// Synchronous (BSP) loop: pull the initial parameters, then for each step gather the step's
-// rows of the shard (a per-epoch deterministic order), compute the mean loss gradient with
-// the model, push it tagged with the parameter version it was computed at and pull the
-// parameters of the next version (the server answers once every worker's gradient for this
-// version has been applied). Every worker runs the same number of steps per epoch; a worker
-// whose shard is exhausted pushes an empty gradient (0 samples) so no round waits for it.
-// Worker 0 evaluates on the test set at the end of each epoch. Progress goes to the event
-// sink at most every `progress_interval`.
+// Loop: pull the initial parameters, then for each step gather the step's rows of the shard (a
+// per-epoch deterministic order), compute the mean loss gradient with the model, push it tagged
+// with this worker's clock (the step) and pull the parameters for the next step. When that pull
+// is answered is the servers' consistency model: sync once every worker's gradient of this
+// step is applied, ssp once the slowest worker is within the staleness bound, async at once. Every
+// worker runs the same number of steps per epoch; a worker whose shard is exhausted pushes an empty
+// gradient (0 samples) so no round waits for it. Worker 0 evaluates on the test set at the end of
+// each epoch. Progress goes to the event sink at most every `progress_interval`.
 //
 // Thread-safety: not thread-safe; Run() uses the client, model and sink it was given, which
 // must outlive the Trainer.
@@ -16,12 +16,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/data/dataset.h"
 #include "ringtrain/model/model.h"
+#include "ringtrain/optim/momentum_correction.h"
 #include "ringtrain/optim/schedule.h"
 #include "ringtrain/transport/event_sink.h"
 #include "ringtrain/worker/ps_client.h"
@@ -37,6 +39,11 @@ struct TrainerOptions {
   bool shuffle = true;
   int64_t global_rows = 0;  // training rows over all shards (sets the steps per epoch)
   std::chrono::milliseconds progress_interval{500};
+  // Called in each step with its 0-based index once the gradient is computed, just before it
+  // is pushed (tests and benchmarks instrument or slow down a worker here). May be empty.
+  std::function<void(int64_t step)> before_push;
+  // Momentum correction with a gradient codec (optim/momentum_correction.h); off by default.
+  optim::LocalMomentum local_momentum;
 };
 
 struct TrainerResult {
@@ -74,6 +81,7 @@ class Trainer {
 
   std::vector<float> params_;
   std::shared_ptr<std::vector<float>> gradient_;
+  std::vector<float> velocity_;  // local momentum (momentum correction)
   TrainerResult result_;
   int64_t total_steps_ = 0;
   double loss_sum_ = 0;

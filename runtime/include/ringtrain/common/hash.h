@@ -1,4 +1,4 @@
-// Stable 64-bit hashing for partition placement and table fingerprints.
+// Stable 64-bit hashing for partition placement, table fingerprints and the operator's spec hash.
 //
 // Hash64(bytes) = Fmix64(Fnv1a64(bytes)):
 //   * Fnv1a64: FNV-1a, 64-bit (offset basis 0xcbf29ce484222325, prime 0x100000001b3), over the
@@ -15,13 +15,13 @@
 // AddString feeds the length first so that a sequence of strings hashes unambiguously.
 //
 // Thread-safety: pure functions; a Hasher is a value used by one thread at a time.
-#ifndef RINGTRAIN_RING_HASH_H_
-#define RINGTRAIN_RING_HASH_H_
+#ifndef RINGTRAIN_COMMON_HASH_H_
+#define RINGTRAIN_COMMON_HASH_H_
 
 #include <cstdint>
 #include <string_view>
 
-namespace ringtrain::ring {
+namespace ringtrain {
 
 inline constexpr uint64_t kFnv64OffsetBasis = 0xcbf29ce484222325ULL;
 inline constexpr uint64_t kFnv64Prime = 0x100000001b3ULL;
@@ -75,6 +75,6 @@ class Hasher {
   uint64_t state_ = kFnv64OffsetBasis;
 };
 
-}  // namespace ringtrain::ring
+}  // namespace ringtrain
 
-#endif  // RINGTRAIN_RING_HASH_H_
+#endif  // RINGTRAIN_COMMON_HASH_H_

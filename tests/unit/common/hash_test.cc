@@ -1,10 +1,10 @@
-#include "ringtrain/ring/hash.h"
+#include "ringtrain/common/hash.h"
 
 #include <string>
 
 #include <gtest/gtest.h>
 
-namespace ringtrain::ring {
+namespace ringtrain {
 namespace {
 
 // Expected values were computed independently (a few lines of Python over the same
@@ -60,4 +60,4 @@ TEST(HashTest, SimilarKeysSpreadOverTheHighBits) {
 }
 
 }  // namespace
-}  // namespace ringtrain::ring
+}  // namespace ringtrain

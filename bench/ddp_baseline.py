@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""PyTorch DistributedDataParallel baseline for ringtrain's Fashion-MNIST benchmark.
+
+What it measures: training throughput (samples/s over all workers) of the same MLP
+(784 -> hidden, ReLU -> 10, softmax cross-entropy, SGD with momentum 0.9, constant learning
+rate) on the same Fashion-MNIST files, batch size per worker and number of workers as a
+ringtrain run with 2 parameter servers and N workers in sync mode. It prints one line on
+stdout, e.g.
+
+  ddp workers=4 epochs=1 batch=32 samples=59904 seconds=12.34 samples_per_second=4854.6 test_accuracy=0.8512
+
+How it corresponds to ringtrain: ringtrain's workers push gradients to parameter servers,
+which apply the update and send back the parameters; here N worker processes (gloo over
+TCP on 127.0.0.1, CPU only) all-reduce their gradients and each applies the same update, with
+no parameter servers. So the comparison is "same model, data, batch and workers; different
+synchronisation architecture". Differences to keep in mind:
+  * each rank runs floor(smallest shard / batch) steps per epoch, all full batches, so every
+    rank runs the same number of steps (ringtrain runs ceil(largest shard / batch) steps with
+    a partial last batch); samples= counts what was actually processed;
+  * constant learning rate, no schedule or warm-up;
+  * the clock covers the training steps only (barrier before start and before stop), not
+    process start-up, data loading or the final test evaluation.
+
+Usage: python3 bench/ddp_baseline.py [--workers 4] [--epochs 1] [--batch-size 32]
+       [--hidden 256] [--lr 0.05] [--seed 1] [--data-dir /usr/share/datasets/fashion-mnist]
+Needs the Debian packages python3-torch, python3-numpy and dataset-fashion-mnist (run with
+another python3, it re-executes itself with /usr/bin/python3, where those packages live).
+"""
+
+import argparse
+import gzip
+import os
+import socket
+import struct
+import sys
+import time
+
+try:
+    import numpy as np
+    import torch
+    import torch.distributed as dist
+    import torch.multiprocessing as mp
+    import torch.nn as nn
+    from torch.nn.parallel import DistributedDataParallel
+except ImportError as e:
+    # The Debian packages install into the system Python; another python3 first on PATH
+    # (pyenv, a virtualenv) does not see them, so retry once with the system interpreter.
+    SYSTEM_PYTHON = "/usr/bin/python3"
+    if os.path.isfile(SYSTEM_PYTHON) and \
+            os.path.realpath(sys.executable) != os.path.realpath(SYSTEM_PYTHON):
+        os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON] + sys.argv)
+    sys.exit(f"ddp_baseline: {e}; install the Debian packages python3-torch and python3-numpy")
+
+DATA_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+              "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+
+
+def read_idx(path, magic):
+    """Reads a gzip IDX file: images (magic 2051) as uint8 [n, rows*cols], labels (2049) [n]."""
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    header = 16 if magic == 2051 else 8
+    fields = struct.unpack(">" + "I" * (header // 4), data[:header])
+    if fields[0] != magic:
+        raise ValueError(f"{path}: magic {fields[0]}, expected {magic}")
+    array = np.frombuffer(data, dtype=np.uint8, offset=header)
+    if magic == 2051:
+        return array.reshape(fields[1], fields[2] * fields[3])
+    return array.reshape(fields[1])
+
+
+def load(data_dir):
+    paths = [os.path.join(data_dir, name) for name in DATA_FILES]
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        sys.exit("ddp_baseline: missing data files (Debian package dataset-fashion-mnist): "
+                 + " ".join(missing))
+    train_x, train_y = read_idx(paths[0], 2051), read_idx(paths[1], 2049)
+    test_x, test_y = read_idx(paths[2], 2051), read_idx(paths[3], 2049)
+    if len(train_x) != len(train_y) or len(test_x) != len(test_y):
+        sys.exit("ddp_baseline: image and label files have different numbers of rows")
+    return train_x, train_y, test_x, test_y
+
+
+def to_tensors(x, y):
+    # Pixels to [0, 1] as ringtrain does (divides by 255).
+    return (torch.from_numpy(x.astype(np.float32) / 255.0),
+            torch.from_numpy(y.astype(np.int64)))
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker(rank, args, port, data):
+    # The benchmark machine has 2 cores shared by all workers: one compute thread per process,
+    # like one ringtrain worker process, instead of every process spawning a thread per core.
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
+                            rank=rank, world_size=args.workers)
+    train_x, train_y, test_x, test_y = data
+    rows = len(train_x)
+    # Contiguous row shard, as ringtrain's row sharding: rows [r*rows/N, (r+1)*rows/N).
+    lo, hi = rank * rows // args.workers, (rank + 1) * rows // args.workers
+    x, y = to_tensors(train_x[lo:hi], train_y[lo:hi])
+    # Same number of full batches on every rank (the smallest shard has rows // N rows).
+    steps_per_epoch = (rows // args.workers) // args.batch_size
+
+    torch.manual_seed(args.seed)  # DDP also broadcasts rank 0's initial parameters
+    model = DistributedDataParallel(
+        nn.Sequential(nn.Linear(784, args.hidden), nn.ReLU(), nn.Linear(args.hidden, 10)))
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    shuffle = torch.Generator().manual_seed(args.seed * 1000 + rank)
+
+    samples = 0
+    dist.barrier()
+    start = time.perf_counter()
+    for _ in range(args.epochs):
+        order = torch.randperm(len(x), generator=shuffle)
+        for s in range(steps_per_epoch):
+            idx = order[s * args.batch_size:(s + 1) * args.batch_size]
+            optimizer.zero_grad()
+            loss_fn(model(x[idx]), y[idx]).backward()  # backward() all-reduces the gradients
+            optimizer.step()
+            samples += len(idx)
+    dist.barrier()
+    seconds = time.perf_counter() - start
+
+    total = torch.tensor([samples], dtype=torch.int64)
+    dist.all_reduce(total)
+    if rank == 0:
+        tx, ty = to_tensors(test_x, test_y)
+        with torch.no_grad():
+            accuracy = (model.module(tx).argmax(dim=1) == ty).float().mean().item()
+        total = total.item()
+        print(f"ddp workers={args.workers} epochs={args.epochs} batch={args.batch_size} "
+              f"samples={total} seconds={seconds:.2f} "
+              f"samples_per_second={total / seconds:.1f} test_accuracy={accuracy:.4f}",
+              flush=True)
+    dist.destroy_process_group()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=32, help="per worker")
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=0.05, help="constant learning rate")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    args = parser.parse_args()
+    if min(args.workers, args.epochs, args.batch_size, args.hidden) < 1:
+        parser.error("--workers, --epochs, --batch-size and --hidden must be at least 1")
+
+    data = load(args.data_dir)
+    if len(data[0]) // args.workers < args.batch_size:
+        parser.error("a worker's shard is smaller than one batch")
+    # Raises (non-zero exit, traceback on stderr) and stops the other ranks if any rank fails.
+    mp.spawn(worker, args=(args, free_port(), data), nprocs=args.workers, join=True)
+
+
+if __name__ == "__main__":
+    main()
