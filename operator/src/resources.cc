@@ -54,16 +54,12 @@ std::string ConfigMapName(const std::string& job_name) { return job_name + "-spe
 nlohmann::json BuildConfigMap(const JobView& view, const job::TrainingJob& job) {
   nlohmann::json labels = BaseLabels(view);
   labels[kLabelSpecHash] = SpecHash(job);
-  // The runtime reads the job from it, and volumes only shape pods: left out, so that a
-  // runtime image older than volumes still reads the spec of a job that has them.
-  nlohmann::json spec_file = job::ToJson(job);
-  spec_file["spec"].erase("volumes");
-  spec_file["spec"]["parameterServers"].erase("volumeMounts");
-  spec_file["spec"]["workers"].erase("volumeMounts");
+  // The whole job: the runtime reads it, and the controller reads it back as the job the pods
+  // were made for (JobFromConfigMap), so it must hash as `job` does, volumes included.
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", Metadata(view, ConfigMapName(view.name), labels)},
-          {"data", {{kSpecFileName, spec_file.dump(2)}}}};
+          {"data", {{kSpecFileName, job::ToJson(job).dump(2)}}}};
 }
 
 nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceOptions& options) {

@@ -227,4 +227,10 @@ Status CheckImage(const std::string& path, std::string_view image) {
   return Status::Ok();
 }
 
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (const char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
 }  // namespace ringtrain::job::internal

@@ -34,6 +34,10 @@ std::optional<long double> ParseQuantity(std::string_view s);
 // "s3://bucket/...". Other schemes are rejected naming the scheme.
 Status CheckDataUri(const std::string& path, std::string_view uri);
 
+// The characters of `s` as the API server counts them for maxLength: UTF-8 code points (bytes
+// that do not continue a multi-byte sequence).
+size_t Utf8Length(std::string_view s);
+
 // A container image reference: non-empty, no whitespace or control characters.
 Status CheckImage(const std::string& path, std::string_view image);
 

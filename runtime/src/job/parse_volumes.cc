@@ -45,7 +45,7 @@ Status CheckAbsolutePath(const std::string& path, const std::string& value) {
   if (value.empty() || value.front() != '/') {
     return FieldError(path, "must be an absolute path (got \"" + value + "\")");
   }
-  if (value.size() > kMaxPathLength) {
+  if (Utf8Length(value) > kMaxPathLength) {
     return FieldError(path, "must be at most " + std::to_string(kMaxPathLength) + " characters");
   }
   return Status::Ok();
@@ -102,7 +102,7 @@ Status ParseSource(const json& v, const std::string& path, VolumeSourceKind kind
       RT_RETURN_IF_ERROR(r.CheckFields({"server", "path", "readOnly"}));
       RT_RETURN_IF_ERROR(r.Require("server"));
       RT_RETURN_IF_ERROR(r.GetString("server", &out->server));
-      if (out->server.empty() || out->server.size() > 253 ||
+      if (out->server.empty() || Utf8Length(out->server) > 253 ||
           out->server.find_first_of(" \t\r\n\f\v/") != std::string::npos) {
         return r.Error("server", "must be a host name or address (got \"" + out->server + "\")");
       }
@@ -176,14 +176,22 @@ Status ParseVolumeMount(const json& v, const std::string& path, VolumeMountSpec*
                        mount + "\")");
   }
   const std::string spec_dir = kSpecMountDir;
-  if (mount == spec_dir || mount.rfind(spec_dir + "/", 0) == 0 || mount == kTerminationLogPath) {
+  const std::string termination_log = kTerminationLogPath;
+  if (mount == spec_dir || mount.rfind(spec_dir + "/", 0) == 0 || mount == termination_log) {
     return r.Error("mountPath", "\"" + mount + "\" is the operator's (" + spec_dir +
-                                    " holds the job's spec, " + kTerminationLogPath +
+                                    " holds the job's spec, " + termination_log +
                                     " the termination message)");
+  }
+  // A volume at a parent ("/etc", "/dev") would have to hold the operator's mount points: the
+  // container runtime fails on a read-only one and writes into a writable one.
+  for (const std::string& own : {spec_dir, termination_log}) {
+    if (own.rfind(mount + "/", 0) == 0) {
+      return r.Error("mountPath", "\"" + mount + "\" would hold the operator's " + own);
+    }
   }
   RT_RETURN_IF_ERROR(r.GetString("subPath", &out->sub_path));
   const std::string& sub = out->sub_path;
-  if ((!sub.empty() && sub.front() == '/') || HasDotDot(sub) || sub.size() > kMaxPathLength) {
+  if ((!sub.empty() && sub.front() == '/') || HasDotDot(sub) || Utf8Length(sub) > kMaxPathLength) {
     return r.Error("subPath", "must be a relative path inside the volume, without \"..\" (got \"" +
                                   sub + "\")");
   }

@@ -357,8 +357,10 @@ std::span<float> ServerCore::Writable(PartitionState& p) {
 }
 
 void ServerCore::MaybeApplyRound(PartitionState& p) {
+  // Every unfinished worker has pushed: a worker that pushed and then finished counts for
+  // nothing here (its gradient stays in), or the round would close one push early.
   const int active = config_.num_workers - workers_done_;
-  if (p.pushes == 0 || p.pushes < active) return;
+  if (p.pushes == 0 || p.pushes - p.done_pushes < active) return;
   if (p.samples > 0) {
     const float inv = 1.0f / static_cast<float>(p.samples);
     for (float& v : p.accum) v *= inv;
@@ -369,6 +371,7 @@ void ServerCore::MaybeApplyRound(PartitionState& p) {
   }
   std::fill(p.accum.begin(), p.accum.end(), 0.0f);
   p.pushes = 0;
+  p.done_pushes = 0;
   p.samples = 0;
   p.version += 1;
 }
@@ -404,8 +407,12 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
     worker_done_[w] = true;
     ++workers_done_;
     stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
-    // Rounds that waited only for this worker are complete now.
-    for (PartitionState& p : owned_) MaybeApplyRound(p);
+    for (PartitionState& p : owned_) {
+      // A sync round it has already pushed to keeps its gradient but waits for the others.
+      if (config_.consistency == Consistency::kSync && clocks_[w] > p.version) ++p.done_pushes;
+      // Rounds that waited only for this worker are complete now.
+      MaybeApplyRound(p);
+    }
   }
   Reply ack = NewReply(peer, request, proto::DONE_ACK);
   out->push_back(std::move(ack));

@@ -393,6 +393,14 @@ constexpr ErrorCase kCases[] = {
      "spec.workers.volumeMounts[0].mountPath", "must be a clean path"},
     {"SubPathDotDot", "/spec/workers/volumeMounts/0/subPath", R"("..")",
      "spec.workers.volumeMounts[0].subPath", R"(without "..")"},
+    {"MountAtTheParentOfTheSpec", "/spec/workers/volumeMounts/0/mountPath", R"("/etc")",
+     "spec.workers.volumeMounts[0].mountPath",
+     R"("/etc" would hold the operator's /etc/ringtrain)"},
+    {"MountAtTheParentOfTheTerminationLog", "/spec/workers/volumeMounts/0/mountPath", R"("/dev")",
+     "spec.workers.volumeMounts[0].mountPath", "would hold the operator's /dev/termination-log"},
+    {"NfsServerVerticalTab", "/spec/volumes/0",
+     R"({"name": "data", "nfs": {"server": "nfs\u000bx", "path": "/exports"}})",
+     "spec.volumes[0].nfs.server", "must be a host name or address"},
 };
 
 class ParseErrorTest : public ::testing::TestWithParam<ErrorCase> {};
@@ -439,6 +447,22 @@ TEST(ParseErrorBaseTest, AtMost64VolumesAndMountsPerRole) {
             "spec.workers.volumeMounts: must have at most 64 items (got 65)");
   doc["spec"]["workers"]["volumeMounts"].erase(64);
   EXPECT_TRUE(ParseTrainingJob(doc).ok());
+}
+
+// maxLength counts characters, as the API server does (UTF-8 code points), not bytes: a
+// hostPath of 4096 two-byte characters is 8192 bytes and within the limit, one more is not.
+TEST(ParseErrorBaseTest, PathLengthsCountCharactersNotBytes) {
+  std::string path = "/";
+  for (int i = 1; i < 4096; ++i) path += "\xc3\xa9";  // é
+  json doc = ValidJob();
+  doc["spec"]["volumes"].push_back({{"name", "wide"}, {"hostPath", {{"path", path}}}});
+  StatusOr<TrainingJob> job = ParseTrainingJob(doc);
+  EXPECT_TRUE(job.ok()) << job.status().ToString();
+  doc["spec"]["volumes"].back()["hostPath"]["path"] = path + "\xc3\xa9";
+  job = ParseTrainingJob(doc);
+  ASSERT_FALSE(job.ok());
+  EXPECT_THAT(job.status().message(),
+              StartsWith("spec.volumes[1].hostPath.path: must be at most 4096 characters"));
 }
 
 TEST(ParseErrorBaseTest, BaseJobIsValid) {

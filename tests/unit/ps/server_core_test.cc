@@ -212,6 +212,32 @@ TEST_F(ServerCoreTest, WorkerDoneCompletesRoundsWaitingForIt) {
   EXPECT_EQ(core_->version(0), 2);
 }
 
+// Regression (review): a worker that pushed to a round and then finished was counted among the
+// pushes and the active workers' shortfall both, so the round closed one push early.
+TEST_F(ServerCoreTest, WorkerDoneAfterPushingStillWaitsForTheOthers) {
+  Make(/*workers=*/3, /*size=*/6, /*partition_size=*/4);
+  Handle("a", Push(0, 0, 2.0f, 2));
+  auto r = Handle("a", [&] {
+    transport::Message m;
+    m.header = Request(proto::WORKER_DONE, 0, 0);
+    return m;
+  }());
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(r[0].header.kind(), proto::DONE_ACK);
+  Handle("b", Push(1, 0, 1.0f, 1));
+  EXPECT_EQ(core_->version(0), 0) << "worker 2 has not pushed yet";
+  r = Handle("c", Push(2, 0, 1.0f, 1));
+  EXPECT_EQ(core_->version(0), 1);
+  EXPECT_EQ(core_->stats().messages_dropped(), 0u);
+  // The finished worker's gradient is in: 1 - 0.5 * (2*2 + 1 + 1) / 4.
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.25f)));
+  // The next round needs the two unfinished workers only.
+  Handle("b", Push(1, 1, 0.0f, 1));
+  EXPECT_EQ(core_->version(0), 1);
+  Handle("c", Push(2, 1, 0.0f, 1));
+  EXPECT_EQ(core_->version(0), 2);
+}
+
 TEST_F(ServerCoreTest, RoundWithNoSamplesAdvancesVersionWithoutUpdate) {
   Handle("a", Push(0, 0, 5.0f, 0));
   Handle("b", Push(1, 0, 5.0f, 0));

@@ -125,6 +125,7 @@ class ServerCore {
     std::vector<float> accum;     // kSync: sum_i n_i * g_i of the current round
     int64_t version = 0;          // kSync: rounds applied; else updates applied
     int pushes = 0;               // kSync: pushes in the current round
+    int done_pushes = 0;          // kSync: those of them from workers that have since finished
     uint64_t samples = 0;         // kSync: sum_i n_i of the current round
     float learning_rate = 0;      // kSync: rate of the current round's pushes
   };
