@@ -7,8 +7,10 @@
 # config from the service account token it mounts, as a kubelet does); `kubectl apply` of
 # examples/fashion-mnist-softmax.yaml, whose PS and worker pods run as containers of the
 # runtime image, reading the Fashion-MNIST the image ships; Succeeded with the accuracy in the
-# status; a copy of it reading the data from a hostPath volume its workers mount at /data
-# (absent from the image) succeeds too; `helm uninstall` stops the operator's container.
+# status; a copy of it reading the data from a hostPath volume mounted at /data (absent from
+# the image; servers read the training images' header to size the model, so both roles mount
+# it, and a second volume only the workers mount) succeeds too; `helm uninstall` stops the
+# operator's container.
 # Prints "ok"/"FAIL" per check and "N passed, M failed" last; exit 0 only if all passed.
 #
 # Usage: images_e2e.sh VERSION     (as root: buildah; after images/build.sh VERSION)
@@ -115,11 +117,12 @@ check_out "worker 0 left its final numbers in the termination log" 'accuracy' \
   "$kubectl" -n train get pod "$job-worker-0" \
   -o 'jsonpath={.status.containerStatuses[0].state.terminated.message}'
 
-# ---- data from a volume: a hostPath the workers mount, not the image's copy --------------
-mkdir -p "$work/data"
+# ---- data from a volume: a hostPath both roles mount, not the image's copy --------------
+mkdir -p "$work/data" "$work/extra"
 cp /usr/share/datasets/fashion-mnist/*-ubyte.gz "$work/data/"
-chmod 755 "$work/data" && chmod 644 "$work/data"/*
-python3 - "$root/examples/fashion-mnist-softmax.yaml" "$work/data" > "$work/volume-job.yaml" <<'PY'
+chmod 755 "$work/data" "$work/extra" && chmod 644 "$work/data"/*
+python3 - "$root/examples/fashion-mnist-softmax.yaml" "$work/data" "$work/extra" \
+  > "$work/volume-job.yaml" <<'PY'
 import sys, yaml
 job = yaml.safe_load(open(sys.argv[1]))
 job["metadata"]["name"] = "softmax-volume"
@@ -128,8 +131,12 @@ spec["training"]["epochs"] = 1
 for part in ("train", "test"):
     for key, path in spec["dataset"][part].items():
         spec["dataset"][part][key] = path.replace("/usr/share/datasets/fashion-mnist", "/data")
-spec["volumes"] = [{"name": "data", "hostPath": {"path": sys.argv[2], "type": "Directory"}}]
-spec["workers"]["volumeMounts"] = [{"name": "data", "mountPath": "/data", "readOnly": True}]
+spec["volumes"] = [{"name": "data", "hostPath": {"path": sys.argv[2], "type": "Directory"}},
+                   {"name": "extra", "hostPath": {"path": sys.argv[3], "type": "Directory"}}]
+spec["workers"]["volumeMounts"] = [{"name": "data", "mountPath": "/data", "readOnly": True},
+                                   {"name": "extra", "mountPath": "/extra", "readOnly": True}]
+spec["parameterServers"]["volumeMounts"] = [{"name": "data", "mountPath": "/data",
+                                             "readOnly": True}]
 spec["runPolicy"]["cleanPodPolicy"] = "None"  # the pods stay, to be looked at
 print(yaml.safe_dump(job, sort_keys=False))
 PY
@@ -143,9 +150,9 @@ $(logs)"
 fi
 check_out "the runtime image has no /data of its own" '^absent$' \
   in_image "localhost/ringtrain/runtime:$version" sh -c 'test -e /data && echo present || echo absent'
-check_out "the worker pods got the data volume" '^spec data$' \
+check_out "the worker pods got both volumes" '^spec data extra$' \
   "$kubectl" -n train get pod softmax-volume-worker-1 -o 'jsonpath={.spec.volumes[*].name}'
-check_out "the server pods, which mount nothing, did not" '^spec$' \
+check_out "the server pods got only the one they mount" '^spec data$' \
   "$kubectl" -n train get pod softmax-volume-ps-0 -o 'jsonpath={.spec.volumes[*].name}'
 
 # ---- helm uninstall --------------------------------------------------------------------

@@ -7,6 +7,7 @@
 
 #include "job_fixture.h"
 #include "process_helpers.h"
+#include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 
 namespace ringtrain {
@@ -81,6 +82,28 @@ TEST(CliTest, MissingDatasetOfAJobWithVolumesSaysVolumesArePodsOnly) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("/data/imgs.gz"));
   EXPECT_THAT(r.output, HasSubstr("spec.volumes are mounted in pods only"));
+}
+
+// In a pod: a server that cannot read the training images (its role does not mount the data)
+// fails as invalid input, naming the file and why servers need it.
+TEST(CliTest, ServerWithoutTheDataSaysServersReadItToo) {
+  const std::string dir = testing::MakeTempDir("cli-ps-data");
+  const std::string path = dir + "/job.yaml";
+  testing::WriteFile(path,
+                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
+                     "spec:\n  model: {type: softmax}\n"
+                     "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n");
+  job::PodContract c;
+  c.job_name = "x";
+  c.role = job::Role::kParameterServer;
+  c.bind_endpoint = "tcp://127.0.0.1:0";
+  c.spec_path = path;
+  c.termination_log = dir + "/termination-log";
+  ASSERT_TRUE(job::ValidatePodContract(c).ok());
+  auto r = RunCommand({kBinary, "ps"}, std::chrono::seconds(60), job::ToEnv(c));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("spec.dataset.train.images: /data/imgs.gz"));
+  EXPECT_THAT(r.output, HasSubstr("spec.parameterServers.volumeMounts must mount the data too"));
 }
 
 TEST(CliTest, RunTrainsASmallJobAndPrintsProgressAndSummary) {

@@ -48,8 +48,15 @@ StatusOr<data::Dataset> LoadFiles(const job::DataFiles& files, const std::string
 Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& job,
                             const std::atomic<int>* interrupted, zmq::context_t& context,
                             transport::EventSink& sink) {
-  RT_ASSIGN_OR_RETURN(DatasetShape shape, ReadDatasetShape(job.spec.dataset));
-  RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
+  // Servers size the model from the training images' header, so they read it too.
+  StatusOr<DatasetShape> shape = ReadDatasetShape(job.spec.dataset);
+  if (!shape.ok()) {
+    return Status(shape.status().code(),
+                  shape.status().message() +
+                      " (parameter servers read the training images' header to size the model: "
+                      "in pods, spec.parameterServers.volumeMounts must mount the data too)");
+  }
+  RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, *shape));
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
   std::vector<float> initial(static_cast<size_t>(model->num_params()));
   model->Initialize(job.spec.training.seed, initial.data());
