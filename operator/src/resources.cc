@@ -96,9 +96,9 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
   if (role == job::Role::kParameterServer) {
     c.bind_endpoint = "tcp://*:" + std::to_string(options.ps_port);
   }
-  c.spec_path = std::string(kSpecMountDir) + "/" + kSpecFileName;
+  c.spec_path = std::string(job::kSpecMountDir) + "/" + kSpecFileName;
   c.control_endpoint = options.control_endpoint;
-  c.termination_log = kTerminationLog;
+  c.termination_log = job::kTerminationLogPath;
   const bool status_socket = role == job::Role::kWorker && index == 0;
   if (status_socket) c.status_bind = "tcp://*:" + std::to_string(options.status_port);
 
@@ -115,14 +115,11 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
 
   // The spec's volume, then those of spec.volumes this role mounts (in spec.volumes order).
   nlohmann::json mounts = {
-      {{"name", job::kSpecVolumeName}, {"mountPath", kSpecMountDir}, {"readOnly", true}}};
+      {{"name", job::kSpecVolumeName}, {"mountPath", job::kSpecMountDir}, {"readOnly", true}}};
   nlohmann::json volumes = {
       {{"name", job::kSpecVolumeName}, {"configMap", {{"name", ConfigMapName(view.name)}}}}};
   for (const job::VolumeMountSpec& m : replica.volume_mounts) {
-    nlohmann::json mount = {{"name", m.name}, {"mountPath", m.mount_path}};
-    if (!m.sub_path.empty()) mount["subPath"] = m.sub_path;
-    if (m.read_only) mount["readOnly"] = true;
-    mounts.push_back(std::move(mount));
+    mounts.push_back(job::VolumeMountToJson(m));
   }
   for (const job::VolumeSpec& v : spec.volumes) {
     for (const job::VolumeMountSpec& m : replica.volume_mounts) {
@@ -139,7 +136,7 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
       {"env", env},
       {"resources", Resources(replica.resources)},
       {"volumeMounts", std::move(mounts)},
-      {"terminationMessagePath", kTerminationLog},
+      {"terminationMessagePath", job::kTerminationLogPath},
       // What Pod Security "restricted" asks for: training needs no privilege.
       {"securityContext",
        {{"allowPrivilegeEscalation", false},

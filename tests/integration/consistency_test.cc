@@ -7,7 +7,6 @@
 // leaves (so the counters are never behind what the servers have seen). When worker w is about
 // to push step c, its pull for step c has been answered, so under ssp(s) every counter must be
 // >= c - s, under sync >= c.
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -69,8 +68,16 @@ struct LeadRecorder {
   std::atomic<int64_t> max_lead{INT64_MIN};
 };
 
-void SlowWorker(int rank, int slow_rank, std::chrono::milliseconds delay) {
-  if (rank == slow_rank) std::this_thread::sleep_for(delay);
+// Runs `job` with worker 2 slowed by 4 ms a step and `recorder` watching every push.
+StatusOr<testing::ClusterResult> RunWithSlowWorker(testing::ClusterJob job,
+                                                   const data::Dataset& train,
+                                                   const data::Dataset& test,
+                                                   LeadRecorder* recorder) {
+  job.before_push = [recorder](int rank, int64_t step) {
+    if (rank == 2) std::this_thread::sleep_for(std::chrono::milliseconds(4));
+    recorder->BeforePush(rank, step);
+  };
+  return testing::RunCluster(job, train, &test);
 }
 
 TEST_F(ConsistencyTest, SspKeepsEveryWorkerWithinStalenessClocksOfTheSlowest) {
@@ -78,11 +85,7 @@ TEST_F(ConsistencyTest, SspKeepsEveryWorkerWithinStalenessClocksOfTheSlowest) {
   testing::ClusterJob job = Job(ps::Consistency::kSsp);
   job.staleness = kStaleness;
   LeadRecorder recorder(job.num_workers);
-  job.before_push = [&](int rank, int64_t step) {
-    SlowWorker(rank, 2, std::chrono::milliseconds(4));
-    recorder.BeforePush(rank, step);
-  };
-  auto r = testing::RunCluster(job, train_, &test_);
+  auto r = RunWithSlowWorker(job, train_, test_, &recorder);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_LE(recorder.max_lead.load(), kStaleness) << "a worker ran more than s clocks ahead";
   EXPECT_GE(recorder.max_lead.load(), 1) << "the fast workers never ran ahead at all";
@@ -99,11 +102,7 @@ TEST_F(ConsistencyTest, SspKeepsEveryWorkerWithinStalenessClocksOfTheSlowest) {
 TEST_F(ConsistencyTest, SyncKeepsWorkersInLockStep) {
   testing::ClusterJob job = Job(ps::Consistency::kSync);
   LeadRecorder recorder(job.num_workers);
-  job.before_push = [&](int rank, int64_t step) {
-    SlowWorker(rank, 2, std::chrono::milliseconds(4));
-    recorder.BeforePush(rank, step);
-  };
-  auto r = testing::RunCluster(job, train_, &test_);
+  auto r = RunWithSlowWorker(job, train_, test_, &recorder);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_LE(recorder.max_lead.load(), 0) << "a worker started a step before all finished the last";
   for (const proto::ServerStats& s : r->servers) EXPECT_EQ(s.max_clock_lead(), 0u);
@@ -113,11 +112,7 @@ TEST_F(ConsistencyTest, SyncKeepsWorkersInLockStep) {
 TEST_F(ConsistencyTest, AsyncLetsFastWorkersRunFreeOfTheSlowOne) {
   testing::ClusterJob job = Job(ps::Consistency::kAsync);
   LeadRecorder recorder(job.num_workers);
-  job.before_push = [&](int rank, int64_t step) {
-    SlowWorker(rank, 2, std::chrono::milliseconds(4));
-    recorder.BeforePush(rank, step);
-  };
-  auto r = testing::RunCluster(job, train_, &test_);
+  auto r = RunWithSlowWorker(job, train_, test_, &recorder);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_GT(recorder.max_lead.load(), 10) << "async should not hold the fast workers back";
   for (const proto::ServerStats& s : r->servers) {

@@ -1,22 +1,18 @@
 // Synchronous training with N workers and M parameter servers — threads in one process, talking
-// over real ZeroMQ TCP sockets on loopback — must give the same parameters as single-process
-// SGD with the same global batch and data order.
+// over real ZeroMQ TCP sockets on loopback (tests/support/thread_cluster.h) — must give the same
+// parameters as single-process SGD with the same global batch and data order.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <memory>
-#include <thread>
 #include <vector>
 
-#include "ringtrain/app/job_plan.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/model/model.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/optim/schedule.h"
-#include "ringtrain/ps/server.h"
-#include "ringtrain/transport/event_sink.h"
-#include "ringtrain/worker/trainer.h"
 #include "synthetic_data.h"
+#include "thread_cluster.h"
 
 namespace ringtrain {
 namespace {
@@ -79,16 +75,6 @@ std::vector<float> ReferenceTraining(const data::Dataset& train, int num_workers
   return params;
 }
 
-struct Cluster {
-  zmq::context_t context{2};
-  std::vector<std::unique_ptr<ps::ParameterServer>> servers;
-  std::vector<std::thread> threads;
-  ~Cluster() {
-    for (auto& s : servers) s->stop();
-    for (auto& t : threads) t.join();
-  }
-};
-
 double RelativeDifference(const std::vector<float>& a, const std::vector<float>& b) {
   double num = 0;
   double den = 0;
@@ -104,95 +90,38 @@ class SyncExactnessTest : public ::testing::TestWithParam<std::tuple<int, int>> 
 TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   const auto [num_workers, num_ps] = GetParam();
   const data::Dataset train = testing::MakeSyntheticImages(kRows, kSide, kClasses, 99);
+  testing::ClusterJob job;
+  job.num_ps = num_ps;
+  job.num_workers = num_workers;
+  job.partition_size = kPartitionSize;
+  job.model = MlpConfig();
+  job.seed = kSeed;
+  job.optimizer = kMomentum;
+  job.schedule = Schedule(0);  // total_steps filled in from the data
+  job.epochs = kEpochs;
+  job.batch_size = kBatch;
+  job.timeout = std::chrono::seconds(60);
+  auto r = testing::RunCluster(job, train, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->servers_finished);
+  for (int m = 0; m < num_ps; ++m) {
+    EXPECT_EQ(r->servers[static_cast<size_t>(m)].messages_dropped(), 0u);
+  }
+
   auto model0 = model::MakeModel(MlpConfig()).value();
-  auto table = app::MakePartitionTable(*model0, num_ps, kPartitionSize).value();
   std::vector<float> initial(static_cast<size_t>(model0->num_params()));
   model0->Initialize(kSeed, initial.data());
-
-  Cluster cluster;
-  std::vector<std::string> endpoints;
-  for (int m = 0; m < num_ps; ++m) {
-    ps::ServerCoreConfig c;
-    c.job = "exact";
-    c.server_index = m;
-    c.num_workers = num_workers;
-    c.table = table;
-    c.optimizer = optim::MakeOptimizer(kMomentum).value();
-    auto core = ps::ServerCore::Make(std::move(c), initial).value();
-    ps::ServerOptions o;
-    o.bind_endpoint = "tcp://127.0.0.1:0";
-    o.poll_interval = std::chrono::milliseconds(20);
-    auto server = ps::ParameterServer::Bind(cluster.context, o, std::move(core));
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    endpoints.push_back((*server)->endpoint());
-    cluster.servers.push_back(std::move(server).value());
-  }
-  for (auto& s : cluster.servers) {
-    ps::ParameterServer* p = s.get();
-    cluster.threads.emplace_back([p] { ASSERT_TRUE(p->Serve().ok()); });
-  }
-
-  const int64_t spe = data::StepsPerEpoch(kRows, num_workers, kBatch);
-  auto schedule = optim::LearningRateSchedule::Create(Schedule(spe * kEpochs)).value();
-  std::vector<std::vector<float>> finals(static_cast<size_t>(num_workers));
-  std::vector<Status> statuses(static_cast<size_t>(num_workers));
-  std::vector<std::thread> workers;
-  for (int k = 0; k < num_workers; ++k) {
-    workers.emplace_back([&, k] {
-      data::Dataset shard = data::TakeRows(train, data::RowShard(kRows, num_workers, k));
-      auto model = model::MakeModel(MlpConfig()).value();
-      worker::PsClientOptions co;
-      co.job = "exact";
-      co.rank = k;
-      co.endpoints = endpoints;
-      co.table = table;
-      co.timeout = std::chrono::seconds(60);
-      auto client = worker::PsClient::Connect(cluster.context, co);
-      if (!client.ok()) {
-        statuses[static_cast<size_t>(k)] = client.status();
-        return;
-      }
-      transport::NullEventSink sink;
-      worker::TrainerOptions to;
-      to.rank = k;
-      to.num_workers = num_workers;
-      to.epochs = kEpochs;
-      to.batch_size = kBatch;
-      to.seed = kSeed;
-      to.shuffle = true;
-      to.global_rows = kRows;
-      worker::Trainer trainer(to, model.get(), client->get(), &shard, nullptr, &schedule, &sink);
-      auto result = trainer.Run();
-      statuses[static_cast<size_t>(k)] = result.status();
-      finals[static_cast<size_t>(k)] = trainer.params();
-    });
-  }
-  for (auto& t : workers) t.join();
-  for (int k = 0; k < num_workers; ++k) {
-    ASSERT_TRUE(statuses[static_cast<size_t>(k)].ok())
-        << "worker " << k << ": " << statuses[static_cast<size_t>(k)].ToString();
-  }
-  for (auto& t : cluster.threads) t.join();
-  cluster.threads.clear();
-  for (int m = 0; m < num_ps; ++m) {
-    EXPECT_TRUE(cluster.servers[static_cast<size_t>(m)]->core().finished());
-    EXPECT_EQ(cluster.servers[static_cast<size_t>(m)]->core().stats().messages_dropped(), 0u);
-  }
-
   const std::vector<float> reference = ReferenceTraining(train, num_workers);
-  ASSERT_EQ(finals[0].size(), reference.size());
+  ASSERT_EQ(r->worker_params[0].size(), reference.size());
   EXPECT_NE(RelativeDifference(initial, reference), 0.0) << "training moved the parameters";
   for (int k = 0; k < num_workers; ++k) {
-    const double diff = RelativeDifference(finals[static_cast<size_t>(k)], reference);
+    const double diff = RelativeDifference(r->worker_params[static_cast<size_t>(k)], reference);
     EXPECT_LE(diff, 1e-4) << "worker " << k << " vs single-process SGD";
   }
   // Every server's partitions equal the reference too.
-  for (const ring::Partition& p : table->partitions()) {
-    auto got = cluster.servers[static_cast<size_t>(p.server)]->core().params(p.id);
-    for (int64_t i = 0; i < p.size; ++i) {
-      ASSERT_NEAR(got[static_cast<size_t>(i)], reference[static_cast<size_t>(p.offset + i)],
-                  1e-4 + 1e-4 * std::abs(reference[static_cast<size_t>(p.offset + i)]));
-    }
+  ASSERT_EQ(r->server_params.size(), reference.size());
+  for (size_t i = 0; i < reference.size(); ++i) {
+    ASSERT_NEAR(r->server_params[i], reference[i], 1e-4 + 1e-4 * std::abs(reference[i]));
   }
 }
 

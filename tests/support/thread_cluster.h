@@ -48,13 +48,16 @@ struct ClusterJob {
 };
 
 struct ClusterResult {
-  std::vector<worker::TrainerResult> workers;  // per rank
-  std::vector<proto::ServerStats> servers;     // per server index, after the run
-  std::vector<float> final_params;             // worker 0's last pull
-  uint64_t bytes_pushed = 0;                   // payload bytes, all workers
-  uint64_t bytes_pushed_dense = 0;             // what they take as float32
-  double seconds = 0;                          // wall time from the first step to the last
-  double test_accuracy = -1;                   // worker 0's last evaluation
+  std::vector<worker::TrainerResult> workers;     // per rank
+  std::vector<proto::ServerStats> servers;        // per server index, after the run
+  std::vector<float> final_params;                // worker 0's last pull
+  std::vector<std::vector<float>> worker_params;  // per rank: its last pull
+  std::vector<float> server_params;               // every partition as its server holds it, flat
+  bool servers_finished = false;                  // every server saw every worker finish
+  uint64_t bytes_pushed = 0;                      // payload bytes, all workers
+  uint64_t bytes_pushed_dense = 0;                // what they take as float32
+  double seconds = 0;                             // wall time from the first step to the last
+  double test_accuracy = -1;                      // worker 0's last evaluation
 };
 
 // Trains `job` on `train` (sharded row-wise over the workers; worker 0 evaluates on `test`,

@@ -23,15 +23,14 @@ bool IsDns1123LabelChars(std::string_view s) {
   return true;
 }
 
-// DNS-1123 subdomain: labels joined by '.', at most 253 characters.
+// DNS-1123 subdomain: parts of [a-z0-9-] starting and ending alphanumeric, joined by '.', at
+// most 253 characters. As Kubernetes' IsDNS1123Subdomain, with no length limit on the parts.
 bool IsDns1123Subdomain(std::string_view s) {
   if (s.empty() || s.size() > 253) return false;
-  size_t start = 0;
-  while (true) {
-    size_t dot = s.find('.', start);
-    std::string_view label = s.substr(start, dot == std::string_view::npos ? s.npos : dot - start);
-    if (label.size() > 63 || !IsDns1123LabelChars(label)) return false;
-    if (dot == std::string_view::npos) return true;
+  for (size_t start = 0;;) {
+    const size_t dot = s.find('.', start);
+    if (!IsDns1123LabelChars(s.substr(start, dot == s.npos ? s.npos : dot - start))) return false;
+    if (dot == s.npos) return true;
     start = dot + 1;
   }
 }
@@ -113,15 +112,7 @@ Status CheckDns1123Subdomain(const std::string& path, std::string_view s) {
     return InvalidArgument(path + ": must be at most 253 characters (got " +
                            std::to_string(s.size()) + ")");
   }
-  // As Kubernetes' IsDNS1123Subdomain: no length limit on the parts between dots.
-  bool valid = true;
-  for (size_t start = 0; valid;) {
-    const size_t dot = s.find('.', start);
-    valid = IsDns1123LabelChars(s.substr(start, dot == s.npos ? s.npos : dot - start));
-    if (dot == s.npos) break;
-    start = dot + 1;
-  }
-  if (!valid) {
+  if (!IsDns1123Subdomain(s)) {
     return InvalidArgument(path +
                            ": must consist of lower-case letters, digits, '-' and '.', and start "
                            "and end with a letter or digit (got " +

@@ -3,6 +3,14 @@
 #include "ringtrain/job/parse.h"
 
 namespace ringtrain::job {
+
+nlohmann::json VolumeMountToJson(const VolumeMountSpec& m) {
+  nlohmann::json out = {{"name", m.name}, {"mountPath", m.mount_path}};
+  if (!m.sub_path.empty()) out["subPath"] = m.sub_path;
+  if (m.read_only) out["readOnly"] = true;
+  return out;
+}
+
 namespace {
 
 using nlohmann::json;
@@ -86,13 +94,6 @@ json ResourcesToJson(const ResourceRequirements& r) {
   json out = json::object();
   if (!r.requests.empty()) out["requests"] = r.requests;
   if (!r.limits.empty()) out["limits"] = r.limits;
-  return out;
-}
-
-json VolumeMountToJson(const VolumeMountSpec& m) {
-  json out = {{"name", m.name}, {"mountPath", m.mount_path}};
-  if (!m.sub_path.empty()) out["subPath"] = m.sub_path;
-  if (m.read_only) out["readOnly"] = true;
   return out;
 }
 

@@ -302,7 +302,6 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
       p.samples += h.num_samples();
       p.pushes += 1;
       p.learning_rate = h.learning_rate();
-      MaybeApplyRound(p);
     } else if (h.num_samples() > 0) {
       std::span<const float> g;
       if (dense) {
@@ -316,6 +315,10 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
     }
   }
   clocks_[w] += 1;
+  if (config_.consistency == Consistency::kSync) {
+    const int64_t min_clock = min_active_clock();
+    for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
+  }
   stats_.set_pushes_accepted(stats_.pushes_accepted() + 1);
 
   Reply ack = NewReply(peer, h, proto::PUSH_ACK);
@@ -356,11 +359,10 @@ std::span<float> ServerCore::Writable(PartitionState& p) {
   return *p.params;
 }
 
-void ServerCore::MaybeApplyRound(PartitionState& p) {
-  // Every unfinished worker has pushed: a worker that pushed and then finished counts for
-  // nothing here (its gradient stays in), or the round would close one push early.
-  const int active = config_.num_workers - workers_done_;
-  if (p.pushes == 0 || p.pushes - p.done_pushes < active) return;
+void ServerCore::MaybeApplyRound(PartitionState& p, int64_t min_clock) {
+  // A worker that pushed to the round and then finished leaves its gradient in and no longer
+  // counts in min_clock.
+  if (p.pushes == 0 || min_clock <= p.version) return;
   if (p.samples > 0) {
     const float inv = 1.0f / static_cast<float>(p.samples);
     for (float& v : p.accum) v *= inv;
@@ -371,7 +373,6 @@ void ServerCore::MaybeApplyRound(PartitionState& p) {
   }
   std::fill(p.accum.begin(), p.accum.end(), 0.0f);
   p.pushes = 0;
-  p.done_pushes = 0;
   p.samples = 0;
   p.version += 1;
 }
@@ -407,11 +408,10 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
     worker_done_[w] = true;
     ++workers_done_;
     stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
-    for (PartitionState& p : owned_) {
-      // A sync round it has already pushed to keeps its gradient but waits for the others.
-      if (config_.consistency == Consistency::kSync && clocks_[w] > p.version) ++p.done_pushes;
-      // Rounds that waited only for this worker are complete now.
-      MaybeApplyRound(p);
+    // Rounds that waited only for this worker are complete now.
+    if (config_.consistency == Consistency::kSync) {
+      const int64_t min_clock = min_active_clock();
+      for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
     }
   }
   Reply ack = NewReply(peer, request, proto::DONE_ACK);

@@ -26,12 +26,9 @@ inline constexpr char kLabelSpecHash[] = "ringtrain.io/spec-hash";
 inline constexpr char kLabelManagedBy[] = "app.kubernetes.io/managed-by";
 inline constexpr char kManagedBy[] = "ringtrain-operator";
 
-// Where the ConfigMap is mounted in pods (the spec parser keeps users' volumeMounts off it),
-// and the key holding the job.
-inline constexpr const char* kSpecMountDir = job::kSpecMountDir;
+// The ConfigMap's key holding the job; pods mount it at job::kSpecMountDir and processes leave
+// their final words at job::kTerminationLogPath (Kubernetes' default terminationMessagePath).
 inline constexpr char kSpecFileName[] = "job.json";
-// Where processes leave their final words (Kubernetes' default terminationMessagePath).
-inline constexpr const char* kTerminationLog = job::kTerminationLogPath;
 
 struct ResourceOptions {
   std::string default_runtime_image = "ringtrain/runtime:0.1.0";

@@ -43,6 +43,9 @@ nlohmann::json ToJson(const TrainingJob& job);
 // One of spec.volumes as a Kubernetes core/v1 Volume ({"name": ..., "<source>": {...}}), the
 // shape ToJson writes it in and the operator puts in pods.
 nlohmann::json VolumeToJson(const VolumeSpec& volume);
+// A volumeMounts entry as a Kubernetes core/v1 VolumeMount ({"name", "mountPath", "subPath"
+// when set, "readOnly" when true}), likewise.
+nlohmann::json VolumeMountToJson(const VolumeMountSpec& mount);
 
 }  // namespace ringtrain::job
 

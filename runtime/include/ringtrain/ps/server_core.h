@@ -7,7 +7,7 @@
 //
 // Consistency models (ServerCoreConfig::consistency):
 //   kSync (BSP): round v of a partition collects one push per unfinished worker, all computed
-//     at version v; when the last one arrives the server applies
+//     at version v; once every unfinished worker's clock is past v the server applies
 //       params <- optimizer(params, sum_i(n_i * g_i) / sum_i(n_i), lr)
 //     once and bumps the version to v+1. A PULL at clock c is answered once every listed
 //     partition is at version >= c.
@@ -125,7 +125,6 @@ class ServerCore {
     std::vector<float> accum;     // kSync: sum_i n_i * g_i of the current round
     int64_t version = 0;          // kSync: rounds applied; else updates applied
     int pushes = 0;               // kSync: pushes in the current round
-    int done_pushes = 0;          // kSync: those of them from workers that have since finished
     uint64_t samples = 0;         // kSync: sum_i n_i of the current round
     float learning_rate = 0;      // kSync: rate of the current round's pushes
   };
@@ -144,7 +143,9 @@ class ServerCore {
   void HandlePush(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
   void HandlePull(const std::string& peer, proto::Header request, std::vector<Reply>* out);
   void HandleDone(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
-  void MaybeApplyRound(PartitionState& p);
+  // kSync: applies p's round once every unfinished worker has pushed to it, i.e. once
+  // `min_clock` (min_active_clock()) is past its version.
+  void MaybeApplyRound(PartitionState& p, int64_t min_clock);
   // The parameters to update in place: a fresh copy if a queued reply still reads them.
   std::span<float> Writable(PartitionState& p);
   void AnswerReadyPulls(std::vector<Reply>* out);
