@@ -223,50 +223,51 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
   const proto::Header& h = msg.header;
   RT_RETURN_IF_ERROR(ValidatePartitions(h));
   const size_t w = h.sender();
-  const std::string from = "PUSH from worker " + std::to_string(w);
+  // Message prefixes, built only when a check fails (this runs for every push).
+  const auto from = [&] { return "PUSH from worker " + std::to_string(w); };
   if (h.partitions_size() != static_cast<int>(owned_.size())) {
-    return InvalidArgument(from + " lists " + std::to_string(h.partitions_size()) +
+    return InvalidArgument(from() + " lists " + std::to_string(h.partitions_size()) +
                            " partitions; it must cover all " + std::to_string(owned_.size()) +
                            " owned by server " + std::to_string(config_.server_index));
   }
-  if (worker_done_[w]) return InvalidArgument(from + " after it finished");
+  if (worker_done_[w]) return InvalidArgument(from() + " after it finished");
   if (codec.type != config_.codec) {
-    return InvalidArgument(from + " encoded with " + proto::Codec_Name(h.codec()) +
+    return InvalidArgument(from() + " encoded with " + proto::Codec_Name(h.codec()) +
                            ", this job's codec is " + compress::CodecName(config_.codec));
   }
   if (!(std::isfinite(h.learning_rate()) && h.learning_rate() >= 0)) {
-    return InvalidArgument(from + " with learning rate " + std::to_string(h.learning_rate()));
+    return InvalidArgument(from() + " with learning rate " + std::to_string(h.learning_rate()));
   }
   if (h.clock() != clocks_[w]) {
     return InvalidArgument(std::string(h.clock() < clocks_[w] ? "duplicate " : "out-of-order ") +
-                           from + " at clock " + std::to_string(h.clock()) + "; its next is " +
+                           from() + " at clock " + std::to_string(h.clock()) + "; its next is " +
                            std::to_string(clocks_[w]));
   }
   if (msg.payloads.size() != static_cast<size_t>(h.partitions_size())) {
-    return InvalidArgument(from + " carries " + std::to_string(msg.payloads.size()) +
+    return InvalidArgument(from() + " carries " + std::to_string(msg.payloads.size()) +
                            " payloads for " + std::to_string(h.partitions_size()) + " partitions");
   }
   for (int i = 0; i < h.partitions_size(); ++i) {
     const proto::PartitionSlice& slice = h.partitions(i);
     const PartitionState* p = Find(slice.id());
-    const std::string part = from + " for partition " + std::to_string(p->id);
+    const auto part = [&] { return from() + " for partition " + std::to_string(p->id); };
     const bool sync = config_.consistency == Consistency::kSync;
     if (sync ? slice.version() != p->version
              : slice.version() < 0 || slice.version() > p->version) {
-      return InvalidArgument(part + " computed at version " + std::to_string(slice.version()) +
+      return InvalidArgument(part() + " computed at version " + std::to_string(slice.version()) +
                              ", partition is at version " + std::to_string(p->version));
     }
     if (sync && h.clock() != p->version) {
-      return InvalidArgument(part + " at clock " + std::to_string(h.clock()) +
+      return InvalidArgument(part() + " at clock " + std::to_string(h.clock()) +
                              ", partition is in round " + std::to_string(p->version));
     }
     const std::span<const uint8_t> bytes = msg.Bytes(static_cast<size_t>(i));
     if (codec.type == compress::CodecType::kNone) {
       if (bytes.size() != p->params->size() * sizeof(float)) {
-        return InvalidArgument(part + " carries " + std::to_string(bytes.size()) + " bytes");
+        return InvalidArgument(part() + " carries " + std::to_string(bytes.size()) + " bytes");
       }
     } else if (Status v = compress::ValidateEncoded(codec, bytes, p->params->size()); !v.ok()) {
-      return InvalidArgument(part + ": " + v.message());
+      return InvalidArgument(part() + ": " + v.message());
     }
   }
   return Status::Ok();
