@@ -497,12 +497,14 @@ TEST_F(ControllerTest, PermanentExitCodeFailsAtOnce) {
 
 TEST_F(ControllerTest, ActiveDeadlineFailsTheJob) {
   StartController();
-  CreateJob(Job("mnist", 1, 1, {{"activeDeadlineSeconds", 2}}));
+  // Long enough for the pods to be made first even under ThreadSanitizer (2 s was not: the
+  // job failed before it had any).
+  CreateJob(Job("mnist", 1, 1, {{"activeDeadlineSeconds", 6}}));
   ASSERT_TRUE(WaitForPods("mnist", 2));
   // The deadline runs from the job's start, so on a slow machine (ThreadSanitizer) it may pass
   // and the pods be deleted before the test has marked them all Running.
   for (const auto& [name, pod] : Pods("mnist")) SetPod(name, "Running", 0, "", /*missing_ok=*/true);
-  ASSERT_TRUE(WaitForPhase("mnist", "Failed", seconds(15)));
+  ASSERT_TRUE(WaitForPhase("mnist", "Failed", seconds(20)));
   EXPECT_EQ(Condition(GetJob("mnist"), "Failed")["reason"], "DeadlineExceeded");
   EXPECT_TRUE(WaitUntil([&] { return Pods("mnist").empty(); }));
 }
