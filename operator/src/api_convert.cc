@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "ringtrain/job/final_progress.h"
 #include "ringtrain/job/parse.h"
 #include "ringtrain/operator/resources.h"
 
@@ -209,23 +210,17 @@ std::optional<PodView> PodViewFromObject(const nlohmann::json& pod) {
 }
 
 std::optional<Progress> ProgressFromTerminationMessage(const std::string& message) {
-  if (message.empty() || message.front() != '{') return std::nullopt;
-  try {
-    const nlohmann::json j = nlohmann::json::parse(message);
-    if (!j.is_object() || !j.contains("step")) return std::nullopt;
-    Progress p;
-    p.step = Value<int64_t>(j, "step", 0);
-    p.total_steps = Value<int64_t>(j, "totalSteps", 0);
-    p.epoch = Value(j, "epoch", 0);
-    p.loss = Value(j, "loss", 0.0);
-    if (j.contains("accuracy") && j["accuracy"].is_number())
-      p.accuracy = j["accuracy"].get<double>();
-    p.samples_per_second = Value(j, "samplesPerSecond", 0.0);
-    p.global_batch_size = Value<int64_t>(j, "globalBatchSize", 0);
-    return p;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
+  std::optional<job::FinalProgress> record = job::ParseFinalProgress(message);
+  if (!record) return std::nullopt;
+  Progress p;
+  p.step = record->step;
+  p.total_steps = record->total_steps;
+  p.epoch = record->epoch;
+  p.loss = record->loss.value_or(0.0);
+  p.accuracy = record->accuracy;
+  p.samples_per_second = record->samples_per_second;
+  p.global_batch_size = record->global_batch_size;
+  return p;
 }
 
 std::optional<job::TrainingJob> JobFromConfigMap(const nlohmann::json& config_map) {

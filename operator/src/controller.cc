@@ -6,6 +6,7 @@
 #include "ringtrain/common/check.h"
 #include "ringtrain/operator/api_convert.h"
 #include "ringtrain/operator/executor.h"
+#include "ringtrain/operator/names.h"
 #include "ringtrain/operator/planner.h"
 
 namespace ringtrain::op {
@@ -265,8 +266,8 @@ Status Controller::Reconcile(const std::string& key) {
   }
   for (const ObjectPtr& svc : services_->ByIndex(view.uid)) {
     const std::string name = Name(*svc);
-    if (name == job::ServiceName(view.name, job::Role::kParameterServer)) owned.ps_service = true;
-    if (name == job::ServiceName(view.name, job::Role::kWorker)) owned.worker_service = true;
+    if (name == ServiceName(view.name, job::Role::kParameterServer)) owned.ps_service = true;
+    if (name == ServiceName(view.name, job::Role::kWorker)) owned.worker_service = true;
   }
   for (const ObjectPtr& pod : pods_->ByIndex(view.uid)) {
     if (std::optional<PodView> p = PodViewFromObject(*pod)) owned.pods.push_back(std::move(*p));

@@ -4,6 +4,7 @@
 
 #include "ringtrain/common/hash.h"
 #include "ringtrain/job/parse.h"
+#include "ringtrain/operator/names.h"
 
 namespace ringtrain::op {
 
@@ -77,30 +78,24 @@ nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceO
   }
   return {{"apiVersion", "v1"},
           {"kind", "Service"},
-          {"metadata", Metadata(view, job::ServiceName(view.name, role), labels)},
+          {"metadata", Metadata(view, ServiceName(view.name, role), labels)},
           {"spec", spec}};
 }
 
 nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::Role role, int index,
                         const ResourceOptions& options) {
   const job::TrainingJobSpec& spec = job.spec;
-  job::PodContract c;
-  c.job_name = view.name;
-  c.role = role;
-  c.index = index;
-  c.num_ps = spec.parameter_servers.replicas;
-  c.num_workers = spec.workers.replicas;
-  for (int i = 0; i < c.num_ps; ++i) {
-    c.ps_endpoints.push_back(job::PsEndpointInCluster(view.name, view.ns, i, options.ps_port));
+  job::Placement placement;
+  for (int i = 0; i < spec.parameter_servers.replicas; ++i) {
+    placement.ps_endpoints.push_back(PsEndpointInCluster(view.name, view.ns, i, options.ps_port));
   }
-  if (role == job::Role::kParameterServer) {
-    c.bind_endpoint = "tcp://*:" + std::to_string(options.ps_port);
-  }
-  c.spec_path = std::string(job::kSpecMountDir) + "/" + kSpecFileName;
-  c.control_endpoint = options.control_endpoint;
-  c.termination_log = job::kTerminationLogPath;
-  const bool status_socket = role == job::Role::kWorker && index == 0;
-  if (status_socket) c.status_bind = "tcp://*:" + std::to_string(options.status_port);
+  placement.ps_bind = "tcp://*:" + std::to_string(options.ps_port);
+  placement.spec_path = std::string(job::kSpecMountDir) + "/" + kSpecFileName;
+  placement.control_endpoint = options.control_endpoint;
+  placement.status_bind = "tcp://*:" + std::to_string(options.status_port);
+  placement.termination_log = job::kTerminationLogPath;
+  const job::PodContract c = job::ContractFor(job, role, index, placement);
+  const bool status_socket = !c.status_bind.empty();
 
   const job::ReplicaSpec& replica =
       role == job::Role::kParameterServer
@@ -132,7 +127,7 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
   nlohmann::json container = {
       {"name", job::Name(role)},
       {"image", image},
-      {"args", {job::Name(role)}},
+      {"args", job::ProcessArgs(role)},
       {"env", env},
       {"resources", Resources(replica.resources)},
       {"volumeMounts", std::move(mounts)},
@@ -158,13 +153,13 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
   labels[kLabelRole] = job::Name(role);
   labels[kLabelIndex] = std::to_string(index);
   labels[kLabelSpecHash] = SpecHash(job);
-  const std::string name = job::PodName(view.name, role, index);
+  const std::string name = PodName(view.name, role, index);
   return {{"apiVersion", "v1"},
           {"kind", "Pod"},
           {"metadata", Metadata(view, name, labels)},
           {"spec",
            {{"hostname", name},
-            {"subdomain", job::ServiceName(view.name, role)},
+            {"subdomain", ServiceName(view.name, role)},
             // The operator decides about restarts (restartPolicy, backoffLimit, exit codes).
             {"restartPolicy", "Never"},
             // Training needs no Kubernetes API: the operator pulls progress from worker 0.

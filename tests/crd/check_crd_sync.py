@@ -7,13 +7,13 @@ Checks (each prints "ok ..." or "FAIL ...", then "N passed, M failed" last; exit
   sync      charts/ringtrain/crds/ holds byte-identical copies of crds/ (same file names).
   examples  every field of every examples/*.yaml document exists in the CRD schema (the API
             server would prune it silently otherwise), and enum values are allowed ones.
-  enums     every enum of the CRD spec equals the Name() strings of runtime/src/job/spec.cc.
+  enums     every enum of the CRD spec equals the Name() strings of contract/src/spec.cc.
   fields    every CheckFields({...}) list of the C++ parser equals the properties of one object
             of the CRD schema (a field the C++ knows but the CRD lacks would be pruned).
   ranges    GetInt/ReadInt bounds of the C++ parser equal the CRD minimum/maximum (a field
             name used by several objects, such as warmupSteps, is matched to the object whose
             properties equal the CheckFields list of the same parser function).
-  defaults  member defaults of runtime/include/ringtrain/job/spec.h equal the CRD defaults,
+  defaults  member defaults of contract/include/ringtrain/job/spec.h equal the CRD defaults,
             except the conditional ones listed in CONDITIONAL_DEFAULTS.
   columns   every additionalPrinterColumns jsonPath names a field of the schema.
   docs      every field below spec and status has a description (`kubectl explain`).
@@ -387,9 +387,9 @@ def main():
     crd = yaml.safe_load(read(os.path.join(root, "crds", CRD_FILE)))
     version = crd["spec"]["versions"][0]
     schema = version["schema"]["openAPIV3Schema"]
-    job = os.path.join(root, "runtime", "src", "job")
+    job = os.path.join(root, "contract", "src")
     spec_cc = read(os.path.join(job, "spec.cc"))
-    spec_h = read(os.path.join(root, "runtime", "include", "ringtrain", "job", "spec.h"))
+    spec_h = read(os.path.join(root, "contract", "include", "ringtrain", "job", "spec.h"))
     parser_sources = {n: read(os.path.join(job, n)) for n in ("parse.cc", "parse_training.cc",
                                                                "parse_volumes.cc")}
     names = cpp_enum_names(spec_cc)

@@ -4,8 +4,8 @@
 #   - every field of examples/*.yaml exists in the CRD schema (the API server would silently
 #     prune it otherwise) and enum values there are allowed;
 #   - the CRD's enums, object fields, integer ranges and defaults match the C++ parser
-#     (runtime/src/job/spec.cc, parse.cc, parse_training.cc, parse_volumes.cc,
-#     runtime/include/ringtrain/job/spec.h);
+#     (contract/src/spec.cc, parse.cc, parse_training.cc, parse_volumes.cc,
+#     contract/include/ringtrain/job/spec.h);
 #   - every `kubectl get` column names a schema field.
 # Prints one line per check and "N passed, M failed" last; exits non-zero on any failure.
 # Needs python3 with PyYAML (Debian package python3-yaml).

@@ -163,7 +163,8 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
                           test.has_value() ? &*test : nullptr, &schedule, &recorder);
   RT_ASSIGN_OR_RETURN(worker::TrainerResult result, trainer.Run());
   if (!c.termination_log.empty()) {
-    WriteTerminationLog(c.termination_log, worker::ProgressJson(recorder.Snapshot()));
+    WriteTerminationLog(c.termination_log,
+                        job::FormatFinalProgress(worker::FinalProgressOf(recorder.Snapshot())));
   }
   std::cerr << "worker-" << c.index << ": finished " << result.steps << " steps, " << result.samples
             << " samples, last loss " << result.last_loss;

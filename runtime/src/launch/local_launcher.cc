@@ -111,20 +111,16 @@ Status Run::Start() {
 }
 
 Status Run::SpawnRole(job::Role role, int index, const std::vector<std::string>& ps_endpoints) {
-  job::PodContract c;
-  c.job_name = job_.metadata.name;
-  c.role = role;
-  c.index = index;
-  c.num_ps = job_.spec.parameter_servers.replicas;
-  c.num_workers = job_.spec.workers.replicas;
-  c.ps_endpoints = ps_endpoints;
-  c.bind_endpoint = role == job::Role::kParameterServer ? "tcp://127.0.0.1:0" : "";
-  c.spec_path = options_.spec_path;
-  c.control_endpoint = control_endpoint_;
-  const std::string name =
-      std::string(role == job::Role::kParameterServer ? "ps-" : "worker-") + std::to_string(index);
-  const std::vector<std::string> argv = {options_.binary,
-                                         role == job::Role::kParameterServer ? "ps" : "worker"};
+  // Servers start first, on free loopback ports they report; workers get those endpoints.
+  job::Placement placement;
+  placement.ps_endpoints = ps_endpoints;
+  placement.ps_bind = "tcp://127.0.0.1:0";
+  placement.spec_path = options_.spec_path;
+  placement.control_endpoint = control_endpoint_;
+  const job::PodContract c = job::ContractFor(job_, role, index, placement);
+  const std::string name = job::ProcessName(role, index);
+  std::vector<std::string> argv = {options_.binary};
+  for (std::string& arg : job::ProcessArgs(role)) argv.push_back(std::move(arg));
   RT_ASSIGN_OR_RETURN(
       std::unique_ptr<ChildProcess> child,
       ChildProcess::Spawn(name, argv, job::ToEnv(c), log_dir_ + "/" + name + ".log"));

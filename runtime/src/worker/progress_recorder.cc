@@ -1,8 +1,5 @@
 #include "ringtrain/worker/progress_recorder.h"
 
-#include <cmath>
-#include <cstdio>
-
 namespace ringtrain::worker {
 
 ProgressRecorder::ProgressRecorder(transport::EventSink* next, const std::string& job,
@@ -45,21 +42,17 @@ proto::StatusReply ProgressRecorder::Snapshot() const {
   return reply_;
 }
 
-std::string ProgressJson(const proto::StatusReply& reply) {
+job::FinalProgress FinalProgressOf(const proto::StatusReply& reply) {
   const proto::Event& p = reply.progress();
-  // JSON has no NaN or infinity: a diverged loss is written as null.
-  auto number = [](double v) {
-    if (!std::isfinite(v)) return std::string("null");
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.6g", v);
-    return std::string(buf);
-  };
-  return "{\"step\":" + std::to_string(p.step()) +
-         ",\"totalSteps\":" + std::to_string(p.total_steps()) +
-         ",\"epoch\":" + std::to_string(p.epoch()) + ",\"loss\":" + number(p.loss()) +
-         (reply.evaluated() ? ",\"accuracy\":" + number(p.accuracy()) : std::string()) +
-         ",\"samplesPerSecond\":" + number(reply.samples_per_second()) +
-         ",\"globalBatchSize\":" + std::to_string(reply.global_batch_size()) + "}";
+  job::FinalProgress out;
+  out.step = static_cast<int64_t>(p.step());
+  out.total_steps = static_cast<int64_t>(p.total_steps());
+  out.epoch = static_cast<int>(p.epoch());
+  out.loss = p.loss();
+  if (reply.evaluated()) out.accuracy = p.accuracy();
+  out.samples_per_second = reply.samples_per_second();
+  out.global_batch_size = reply.global_batch_size();
+  return out;
 }
 
 }  // namespace ringtrain::worker

@@ -78,7 +78,9 @@ TEST_F(StatusTest, NoAccuracyBeforeTheFirstEvaluation) {
   StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_FALSE(p->accuracy.has_value());
-  EXPECT_EQ(worker::ProgressJson(recorder_.Snapshot()).find("accuracy"), std::string::npos);
+  EXPECT_EQ(
+      job::FormatFinalProgress(worker::FinalProgressOf(recorder_.Snapshot())).find("accuracy"),
+      std::string::npos);
 }
 
 TEST_F(StatusTest, AnotherJobIsRefusedAndCounted) {
@@ -136,7 +138,7 @@ TEST_F(StatusTest, GarbageOnTheStatusPortIsDroppedAndTheServerKeepsServing) {
 TEST(ProgressJsonTest, FinalWordsParseBackInTheOperator) {
   worker::ProgressRecorder recorder(nullptr, "mnist", 2, 128);
   recorder.Send(Progress(proto::FINISHED, 940, 60000, 0.31, 0.8734));
-  const std::string json = worker::ProgressJson(recorder.Snapshot());
+  const std::string json = job::FormatFinalProgress(worker::FinalProgressOf(recorder.Snapshot()));
   std::optional<op::Progress> p = op::ProgressFromTerminationMessage(json);
   ASSERT_TRUE(p.has_value()) << json;
   EXPECT_EQ(p->step, 940);

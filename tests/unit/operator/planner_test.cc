@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "ringtrain/operator/names.h"
+
 namespace ringtrain::op {
 namespace {
 
@@ -48,7 +50,7 @@ PodView Pod(job::Role role, int index, const std::string& phase,
   PodView p;
   p.role = role;
   p.index = index;
-  p.name = job::PodName("mnist", role, index);
+  p.name = PodName("mnist", role, index);
   p.phase = phase;
   p.ready = phase == "Running";
   p.exit_code = exit_code;

@@ -30,8 +30,8 @@ JobView JobViewFromObject(const nlohmann::json& object);
 // A pod owned by a job, or nullopt if it lacks the ringtrain role/index labels.
 std::optional<PodView> PodViewFromObject(const nlohmann::json& pod);
 
-// Worker 0's final progress from its termination message (one JSON object, as the runtime's
-// ProgressJson writes it), or nullopt if the message is not that (e.g. an error text).
+// Worker 0's final progress from its termination message (the record of
+// ringtrain/job/final_progress.h), or nullopt if the message is not one (e.g. an error text).
 std::optional<Progress> ProgressFromTerminationMessage(const std::string& message);
 
 // The job a running job's ConfigMap holds (see resources.h), or nullopt if unreadable.

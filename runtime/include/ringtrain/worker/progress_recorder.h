@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "ringtrain/job/final_progress.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/transport/event_sink.h"
 
@@ -44,11 +45,10 @@ class ProgressRecorder final : public transport::EventSink {
   Clock::time_point last_time_{};  // GUARDED_BY(mu_)
 };
 
-// The final progress as one line of JSON (step, totalSteps, epoch, loss, accuracy,
-// samplesPerSecond, globalBatchSize), as worker 0 writes it to its termination log so that
-// the operator reads the end of a run from the pod's status
+// The final progress record of `reply` (ringtrain/job/final_progress.h), which worker 0 writes
+// to its termination log so that the operator reads the end of a run from the pod's status
 // (containerStatuses[].state.terminated.message) after the worker is gone.
-std::string ProgressJson(const proto::StatusReply& reply);
+job::FinalProgress FinalProgressOf(const proto::StatusReply& reply);
 
 }  // namespace ringtrain::worker
 

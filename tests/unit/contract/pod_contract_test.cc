@@ -1,5 +1,5 @@
-// The pod contract: ToEnv/FromEnv round trips, validation errors naming the variable, and the
-// Kubernetes naming helpers.
+// The pod contract: ToEnv/FromEnv round trips, validation errors naming the variable, and
+// ContractFor, the one definition of what each process of a job is told.
 #include "ringtrain/job/pod_contract.h"
 
 #include <gmock/gmock.h>
@@ -83,8 +83,8 @@ TEST(PodContractTest, ParameterServerRoundTrips) {
 
 TEST(PodContractTest, ParameterServerMayKnowAllEndpoints) {
   PodContract c = ParameterServer();
-  c.ps_endpoints = {PsEndpointInCluster("fashion-mnist", "default", 0, kDefaultPsPort),
-                    PsEndpointInCluster("fashion-mnist", "default", 1, kDefaultPsPort)};
+  c.ps_endpoints = {"tcp://fashion-mnist-ps-0.fashion-mnist-ps.default.svc:7070",
+                    "tcp://fashion-mnist-ps-1.fashion-mnist-ps.default.svc:7070"};
   c.control_endpoint = "ipc:///tmp/ringtrain-control";
   StatusOr<PodContract> back = FromEnv(LookupIn(ToEnv(c)));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -183,16 +183,74 @@ TEST(PodContractTest, RoleNames) {
   EXPECT_STREQ(Name(Role::kWorker), "worker");
 }
 
-TEST(PodContractTest, KubernetesNames) {
-  EXPECT_EQ(PodName("mnist", Role::kParameterServer, 0), "mnist-ps-0");
-  EXPECT_EQ(PodName("mnist", Role::kWorker, 4095), "mnist-worker-4095");
-  EXPECT_EQ(ServiceName("mnist", Role::kParameterServer), "mnist-ps");
-  EXPECT_EQ(ServiceName("mnist", Role::kWorker), "mnist-worker");
-  EXPECT_EQ(PsEndpointInCluster("mnist", "research", 1, kDefaultPsPort),
-            "tcp://mnist-ps-1.mnist-ps.research.svc:7070");
-  // The longest job name still gives pod names that fit a 63-character DNS label.
-  std::string longest(50, 'a');
-  EXPECT_LE(PodName(longest, Role::kWorker, 4095).size(), 63u);
+TEST(PodContractTest, ProcessNamesAndArgs) {
+  EXPECT_EQ(ProcessName(Role::kParameterServer, 0), "ps-0");
+  EXPECT_EQ(ProcessName(Role::kWorker, 4095), "worker-4095");
+  EXPECT_EQ(ProcessArgs(Role::kParameterServer), std::vector<std::string>{"ps"});
+  EXPECT_EQ(ProcessArgs(Role::kWorker), std::vector<std::string>{"worker"});
+}
+
+TrainingJob TwoByThree() {
+  TrainingJob job;
+  job.metadata.name = "fashion-mnist";
+  job.spec.parameter_servers.replicas = 2;
+  job.spec.workers.replicas = 3;
+  return job;
+}
+
+Placement FullPlacement() {
+  Placement p;
+  p.ps_endpoints = {"tcp://10.0.0.1:7070", "tcp://10.0.0.2:7070"};
+  p.ps_bind = "tcp://*:7070";
+  p.spec_path = "/etc/ringtrain/job.json";
+  p.control_endpoint = "tcp://10.0.0.9:7000";
+  p.status_bind = "tcp://*:7071";
+  p.termination_log = "/dev/termination-log";
+  return p;
+}
+
+TEST(ContractForTest, ServersBindAndKnowThePlacement) {
+  PodContract c = ContractFor(TwoByThree(), Role::kParameterServer, 1, FullPlacement());
+  EXPECT_EQ(c.job_name, "fashion-mnist");
+  EXPECT_EQ(c.role, Role::kParameterServer);
+  EXPECT_EQ(c.index, 1);
+  EXPECT_EQ(c.num_ps, 2);
+  EXPECT_EQ(c.num_workers, 3);
+  EXPECT_EQ(c.bind_endpoint, "tcp://*:7070");
+  EXPECT_EQ(c.ps_endpoints, FullPlacement().ps_endpoints);
+  EXPECT_EQ(c.status_bind, "");  // only worker 0 serves status
+  EXPECT_EQ(c.spec_path, "/etc/ringtrain/job.json");
+  EXPECT_EQ(c.control_endpoint, "tcp://10.0.0.9:7000");
+  EXPECT_EQ(c.termination_log, "/dev/termination-log");
+  EXPECT_TRUE(ValidatePodContract(c).ok()) << ValidatePodContract(c).ToString();
+}
+
+TEST(ContractForTest, OnlyWorkerZeroServesStatusAndNoWorkerBinds) {
+  PodContract w0 = ContractFor(TwoByThree(), Role::kWorker, 0, FullPlacement());
+  PodContract w2 = ContractFor(TwoByThree(), Role::kWorker, 2, FullPlacement());
+  EXPECT_EQ(w0.status_bind, "tcp://*:7071");
+  EXPECT_EQ(w2.status_bind, "");
+  EXPECT_EQ(w0.bind_endpoint, "");
+  EXPECT_EQ(w2.bind_endpoint, "");
+  EXPECT_EQ(w2.ps_endpoints, FullPlacement().ps_endpoints);
+  for (const PodContract& c : {w0, w2}) {
+    EXPECT_TRUE(ValidatePodContract(c).ok()) << ValidatePodContract(c).ToString();
+    StatusOr<PodContract> back = FromEnv(LookupIn(ToEnv(c)));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(*back, c);
+  }
+}
+
+TEST(ContractForTest, LocalServersStartBeforeEndpointsAreKnown) {
+  Placement local;
+  local.ps_bind = "tcp://127.0.0.1:0";
+  local.spec_path = "/tmp/job.yaml";
+  PodContract ps = ContractFor(TwoByThree(), Role::kParameterServer, 0, local);
+  EXPECT_TRUE(ps.ps_endpoints.empty());
+  EXPECT_TRUE(ValidatePodContract(ps).ok()) << ValidatePodContract(ps).ToString();
+  // A worker without the servers' endpoints is not a valid process.
+  PodContract w = ContractFor(TwoByThree(), Role::kWorker, 1, local);
+  EXPECT_THAT(ValidatePodContract(w).message(), StartsWith("RINGTRAIN_PS_ENDPOINTS"));
 }
 
 }  // namespace

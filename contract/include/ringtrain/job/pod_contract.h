@@ -1,14 +1,11 @@
 // The pod contract: THE one definition of what each ringtrain process (a local child of
 // `ringtrain run`, or a pod created by the operator) is told about its place in a job.
 //
-// The contract travels as environment variables (the names below). The launcher or operator
-// builds a PodContract and calls ToEnv(); the process calls FromEnv() once in main() and
-// passes the result down explicitly (no environment lookups deep in the code).
-//
-// In Kubernetes, parameter server i of job J in namespace N is the pod PodName(J, kParameterServer,
-// i) behind the headless service ServiceName(J, kParameterServer); workers reach it at
-// PsEndpointInCluster(J, N, i, kDefaultPsPort). The job spec is mounted as a file whose path
-// is spec_path.
+// The contract travels as environment variables (the names below) and one argument, the role.
+// The operator and `ringtrain run` both call ContractFor() with a Placement of their own (DNS
+// names and fixed ports in a cluster; the loopback ports servers report locally), then ToEnv()
+// and ProcessArgs(); the process calls FromEnv() once in main() and passes the result down
+// explicitly (no environment lookups deep in the code).
 //
 // Errors: FromEnv and ValidatePodContract return InvalidArgument whose message starts with the
 // name of the offending variable, e.g. "RINGTRAIN_INDEX: must be in [0, RINGTRAIN_NUM_WORKERS
@@ -27,6 +24,7 @@
 #include <vector>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/job/spec.h"
 
 namespace ringtrain::job {
 
@@ -97,13 +95,30 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // An EnvLookup over the process environment; for use in main() only.
 EnvLookup ProcessEnvLookup();
 
-// Kubernetes names; `job` is metadata.name, `index` the 0-based index within the role.
-// "<job>-ps-<index>" / "<job>-worker-<index>"
-std::string PodName(const std::string& job, Role role, int index);
-// "<job>-ps" / "<job>-worker": the headless service (pod subdomain) of a role.
-std::string ServiceName(const std::string& job, Role role);
-// "tcp://<job>-ps-<index>.<job>-ps.<ns>.svc:<port>"
-std::string PsEndpointInCluster(const std::string& job, const std::string& ns, int index, int port);
+// Where the processes of one job find each other and what they are given; the caller's
+// choice (see the top of this file).
+struct Placement {
+  std::vector<std::string> ps_endpoints;  // "tcp://host:port" of servers 0..M-1, in order
+  std::string ps_bind;                    // where servers bind
+  std::string spec_path;                  // the job file every process reads
+  std::string control_endpoint;           // "" = none
+  std::string status_bind;                // worker 0's status socket; "" = none
+  std::string termination_log;            // "" = none
+};
+
+// THE definition of what process `index` of `role` in `job` is told: the job's name and
+// shape, its own place, and from `placement` the servers' endpoints (given to every process
+// when known; workers need them), the bind address (servers only), the status socket (worker
+// 0 only), the spec path, control endpoint and termination log (everyone).
+// REQUIRES: `job` is valid (ValidateTrainingJob); index within the role's replicas.
+PodContract ContractFor(const TrainingJob& job, Role role, int index, const Placement& placement);
+
+// The arguments a process of `role` runs with after the program's name: {"ps"} or {"worker"}.
+std::vector<std::string> ProcessArgs(Role role);
+
+// A process's name within its job: "ps-<index>" or "worker-<index>" (the local launcher's log
+// names; the operator prefixes the job's name for its pods).
+std::string ProcessName(Role role, int index);
 
 }  // namespace ringtrain::job
 

@@ -210,16 +210,26 @@ EnvLookup ProcessEnvLookup() {
   };
 }
 
-std::string PodName(const std::string& job, Role role, int index) {
-  return job + "-" + Name(role) + "-" + std::to_string(index);
+PodContract ContractFor(const TrainingJob& job, Role role, int index, const Placement& placement) {
+  PodContract c;
+  c.job_name = job.metadata.name;
+  c.role = role;
+  c.index = index;
+  c.num_ps = job.spec.parameter_servers.replicas;
+  c.num_workers = job.spec.workers.replicas;
+  c.ps_endpoints = placement.ps_endpoints;
+  if (role == Role::kParameterServer) c.bind_endpoint = placement.ps_bind;
+  c.spec_path = placement.spec_path;
+  c.control_endpoint = placement.control_endpoint;
+  if (role == Role::kWorker && index == 0) c.status_bind = placement.status_bind;
+  c.termination_log = placement.termination_log;
+  return c;
 }
 
-std::string ServiceName(const std::string& job, Role role) { return job + "-" + Name(role); }
+std::vector<std::string> ProcessArgs(Role role) { return {Name(role)}; }
 
-std::string PsEndpointInCluster(const std::string& job, const std::string& ns, int index,
-                                int port) {
-  return "tcp://" + PodName(job, Role::kParameterServer, index) + "." +
-         ServiceName(job, Role::kParameterServer) + "." + ns + ".svc:" + std::to_string(port);
+std::string ProcessName(Role role, int index) {
+  return std::string(Name(role)) + "-" + std::to_string(index);
 }
 
 }  // namespace ringtrain::job
