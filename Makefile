@@ -1,6 +1,9 @@
 # ringtrain — the two commands a newcomer needs:
 #   make run    installs what is missing, builds, and trains the Fashion-MNIST example
-#   make test   installs what is missing, builds (release + ASan/UBSan) and runs every test
+#   make test   installs what is missing, builds (release, ASan/UBSan, TSan) and runs every test:
+#               what CI runs, stage by stage, timed
+# The fast tier while working: make check (release build; unit and integration tests that need
+# no control plane and no full training run; a few minutes on a warm tree).
 # Other targets: deps, build, bench, images, test-images, format, check-format, clean.
 
 SHELL := /bin/bash
@@ -25,7 +28,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates
   libprotobuf-dev protobuf-compiler libzmq3-dev cppzmq-dev libeigen3-dev \
   libyaml-cpp-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest \
   libcli11-dev zlib1g-dev libbenchmark-dev clang-format dataset-fashion-mnist \
-  libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml ccache
+  libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml ccache bsdextrautils
 
 # ccache: objects are reused across build trees and clones (paths inside the tree hash
 # relative to it).
@@ -37,8 +40,9 @@ export PATH := /usr/local/go/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build build-asan build-tsan run test test-release test-asan test-tsan bench bench-deps \
-  format check-format clean controlplane test-controlplane test-crd images images-deps test-images
+.PHONY: deps build build-asan build-tsan run check test test-release test-asan test-tsan bench \
+  bench-deps format check-format clean controlplane test-controlplane test-crd crd-tools images \
+  images-deps image-binaries test-images
 
 # $(call apt_install_missing,PACKAGES,WHO): apt-get installs those of PACKAGES not installed yet.
 define apt_install_missing
@@ -61,13 +65,15 @@ deps:
 $(RELEASE_DIR)/build.ninja: | deps
 	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
 
+# The sanitizer trees build neither the benchmarks nor the full-training tests (label slow),
+# which only the release tree runs.
 $(ASAN_DIR)/build.ninja: | deps
 	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-	  -DRINGTRAIN_SANITIZE=address,undefined -DRINGTRAIN_BUILD_BENCH=OFF
+	  -DRINGTRAIN_SANITIZE=address,undefined -DRINGTRAIN_BUILD_BENCH=OFF -DRINGTRAIN_SLOW_TESTS=OFF
 
 $(TSAN_DIR)/build.ninja: | deps
 	cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-	  -DRINGTRAIN_SANITIZE=thread -DRINGTRAIN_BUILD_BENCH=OFF
+	  -DRINGTRAIN_SANITIZE=thread -DRINGTRAIN_BUILD_BENCH=OFF -DRINGTRAIN_SLOW_TESTS=OFF
 
 build: deps $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS)
@@ -85,6 +91,10 @@ run: deps $(RELEASE_DIR)/build.ninja
 
 test-release: build
 	cd $(RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+# The fast tier: no control plane, no full training runs.
+check: deps check-format build
+	cd $(RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900 -LE 'slow|controlplane'
 
 # Sanitizers slow training down several times: the full-accuracy runs (label "slow") run in
 # the release build only.
@@ -112,18 +122,31 @@ test-controlplane: controlplane
 
 # The CRD and chart: in sync, checked by the API server's own validation code against the C++
 # parser's verdicts, and the chart linted and rendered by the real helm.
-test-crd: build controlplane
+test-crd: build controlplane crd-tools
 	bash tests/crd/check_crd_sync.sh
 	bash tests/crd/check_crd_schema.sh $(RELEASE_DIR)/runtime/ringtrain
 	bash tests/crd/check_chart.sh
 
-test: deps check-format controlplane
-	$(MAKE) test-release
-	$(MAKE) test-asan
-	$(MAKE) test-tsan
-	$(MAKE) test-crd
-	$(MAKE) test-controlplane
-	$(MAKE) test-images
+# The CRD checker (Go), built with the control plane's flags so it reuses its build cache.
+crd-tools: controlplane
+	bash tests/crd/check_crd_schema.sh --build-only
+
+# Every stage, timed (tests/stage.sh; a table at the end). The Go side (control plane and CRD
+# checker: module downloads, then compiles) runs while the release tree compiles, so the
+# downloads overlap the C++ compiler.
+STAGE = STAGE_LOG=$(CURDIR)/build/stages.tsv bash tests/stage.sh
+test: deps
+	@mkdir -p build && rm -f build/stages.tsv
+	@$(STAGE) check-format $(MAKE) --no-print-directory check-format
+	@$(STAGE) "release build + control plane" $(MAKE) --no-print-directory -j2 build controlplane crd-tools
+	@$(STAGE) "release tests" $(MAKE) --no-print-directory test-release
+	@$(STAGE) "ASan+UBSan build and tests" $(MAKE) --no-print-directory test-asan
+	@$(STAGE) "TSan build and tests" $(MAKE) --no-print-directory test-tsan
+	@$(STAGE) "CRD and chart" $(MAKE) --no-print-directory test-crd
+	@$(STAGE) "control-plane smoke" $(MAKE) --no-print-directory test-controlplane
+	@$(STAGE) "images" $(MAKE) --no-print-directory test-images
+	@echo "== make test: stages (seconds)"; column -t -s "$$(printf '\t')" build/stages.tsv; \
+	  awk -F'\t' '{ s += $$2 } END { printf "== make test: %d s in all\n", s }' build/stages.tsv
 
 # PyTorch for bench/ddp_baseline.py, the DDP baseline `make bench` compares against; only the
 # benchmark needs it, so it is not in DEB_PACKAGES (installed only when missing).
@@ -152,8 +175,13 @@ IMAGE_DEB_PACKAGES := buildah netavark debootstrap
 images-deps:
 	@$(call apt_install_missing,$(IMAGE_DEB_PACKAGES),images-deps)
 
-images: images-deps
-	$(SUDO) bash images/build.sh $(VERSION)
+# The images take the release tree's binaries (built on the same Debian release) instead of
+# compiling them again inside buildah.
+image-binaries: deps $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain ringtrain-operator
+
+images: images-deps image-binaries
+	$(SUDO) bash images/build.sh $(VERSION) $(RELEASE_DIR)
 
 test-images: images controlplane
 	$(SUDO) bash tests/e2e/images_e2e.sh $(VERSION)

@@ -5,15 +5,31 @@
 # localhost/ringtrain/debian:bookworm-rN. On a machine that reaches Docker Hub,
 # `docker build -f images/runtime.Dockerfile .` builds the same image on debian:bookworm-slim.
 #
-# Usage: images/build.sh VERSION
+# Usage: images/build.sh VERSION [BUILD_DIR]
+#   BUILD_DIR  a Release build tree of this repository (e.g. build/release) holding
+#              runtime/ringtrain and operator/ringtrain-operator: the images take those binaries
+#              (built on this same Debian release) instead of compiling them again in a build
+#              stage; without it, each image compiles its binary in its build stage.
 # Environment:
 #   RINGTRAIN_IMAGE_STORE  where buildah keeps images and the base's root file system
 #                          (default ~/.cache/ringtrain/images; outside the repository)
 # Afterwards images/buildah.sh runs buildah on that store (e.g. `images/buildah.sh images`).
 set -euo pipefail
-version="${1:?usage: images/build.sh VERSION}"
+version="${1:?usage: images/build.sh VERSION [BUILD_DIR]}"
+prebuilt_from="${2:-}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
+binaries_arg=(--build-arg BINARIES=build)
+if [[ -n "$prebuilt_from" ]]; then
+  rm -rf "$root/images/prebuilt"
+  mkdir -p "$root/images/prebuilt"
+  for bin in runtime/ringtrain operator/ringtrain-operator; do
+    [[ -x "$prebuilt_from/$bin" ]] || { echo "images: no $prebuilt_from/$bin (build it first)"; exit 1; }
+    cp "$prebuilt_from/$bin" "$root/images/prebuilt/"
+  done
+  binaries_arg=(--build-arg BINARIES=prebuilt)
+  echo "images: binaries from $prebuilt_from"
+fi
 store="${RINGTRAIN_IMAGE_STORE:-$HOME/.cache/ringtrain/images}"
 buildah=("$here/buildah.sh")
 # Bump base_rev when the recipe below changes: caches made by an older one are then not used.
@@ -73,7 +89,7 @@ for image in runtime operator; do
   start=$SECONDS
   log="$store/build-$image.log"
   if ! "${buildah[@]}" bud --isolation chroot --layers \
-    --build-arg "BUILD_BASE=$base" --build-arg "RUN_BASE=$base" \
+    --build-arg "BUILD_BASE=$base" --build-arg "RUN_BASE=$base" "${binaries_arg[@]}" \
     -f "$root/images/$image.Dockerfile" -t "ringtrain/$image:$version" "$root" >"$log" 2>&1; then
     tail -n 40 "$log"
     echo "images: building ringtrain/$image:$version failed (whole log: $log)"

@@ -8,6 +8,11 @@
 # builds one with debootstrap and passes it here (images/build.sh).
 ARG BUILD_BASE=docker.io/library/debian:bookworm
 ARG RUN_BASE=docker.io/library/debian:bookworm-slim
+# Where the binary comes from: `build` compiles it in the stage below (docker build, or any
+# machine); `prebuilt` takes images/prebuilt/ringtrain from the context, which `make images`
+# copies from the release build it has already made on the same Debian release (so the
+# compiler does not run twice). Unused stages are skipped.
+ARG BINARIES=build
 FROM ${BUILD_BASE} AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates \
@@ -17,7 +22,13 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-
 COPY . /src
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
       -DRINGTRAIN_BUILD_BENCH=OFF \
-    && cmake --build /build --target ringtrain
+    && cmake --build /build --target ringtrain \
+    && mkdir -p /out && cp /build/runtime/ringtrain /out/
+
+FROM scratch AS prebuilt
+COPY images/prebuilt/ringtrain /out/ringtrain
+
+FROM ${BINARIES} AS binaries
 
 FROM ${RUN_BASE}
 # Exactly the shared libraries the binary links (ldd), and Debian's Fashion-MNIST at the path
@@ -26,7 +37,7 @@ FROM ${RUN_BASE}
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libprotobuf32 libzmq5 libyaml-cpp0.7 zlib1g dataset-fashion-mnist \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=build /build/runtime/ringtrain /usr/local/bin/ringtrain
+COPY --from=binaries /out/ringtrain /usr/local/bin/ringtrain
 # PS 7070 (RINGTRAIN_BIND), worker 0's status socket 7071 (RINGTRAIN_STATUS_BIND).
 EXPOSE 7070 7071
 USER 65532:65532
