@@ -31,15 +31,16 @@
 
 #include "ringtrain/data/dataset.h"
 #include "ringtrain/data/idx_reader.h"
+#include "ringtrain/job/spec.h"
 #include "ringtrain/model/model.h"
-#include "ringtrain/ps/consistency.h"
 #include "thread_cluster.h"
 
 namespace {
 
-using ringtrain::compress::CodecType;
-using ringtrain::ps::Consistency;
-using ringtrain::testing::ClusterJob;
+using ringtrain::job::CompressionType;
+using ringtrain::job::SyncMode;
+using ringtrain::job::TrainingJob;
+using ringtrain::testing::ClusterOptions;
 using ringtrain::testing::ClusterResult;
 
 constexpr char kDataDir[] = "/usr/share/datasets/fashion-mnist/";
@@ -51,19 +52,20 @@ ringtrain::model::ModelConfig Model() {
   return {ringtrain::model::ModelKind::kMlp, {256}, 784, 10};
 }
 
-ClusterJob BaseJob(int epochs, int64_t warmup_steps) {
-  ClusterJob job;
-  job.num_ps = 2;
-  job.num_workers = kWorkers;
-  job.partition_size = 65536;
-  job.model = Model();
-  job.optimizer = {ringtrain::optim::OptimizerKind::kMomentum, 0.9, 0};
-  job.schedule.kind = ringtrain::optim::ScheduleKind::kCosine;
-  job.schedule.base_lr = 0.05;
-  job.schedule.warmup_steps = warmup_steps;
-  job.epochs = epochs;
-  job.batch_size = kBatch;
-  job.timeout = std::chrono::minutes(10);
+TrainingJob BaseJob(int epochs, int64_t warmup_steps) {
+  TrainingJob job;
+  job.metadata.name = "bench";
+  job.spec.parameter_servers.replicas = 2;
+  job.spec.workers.replicas = kWorkers;
+  job.spec.parameter_servers.partition_size = 65536;
+  job.spec.model = {ringtrain::job::ModelType::kMlp, {256}};
+  job.spec.training.optimizer.type = ringtrain::job::OptimizerType::kMomentum;
+  job.spec.training.optimizer.momentum = 0.9;
+  job.spec.training.optimizer.learning_rate = 0.05;
+  job.spec.training.schedule.type = ringtrain::job::ScheduleType::kCosine;
+  job.spec.training.schedule.warmup_steps = warmup_steps;
+  job.spec.training.epochs = epochs;
+  job.spec.training.batch_size = kBatch;
   return job;
 }
 
@@ -116,14 +118,23 @@ Row Summarize(const ClusterResult& r) {
   return row;
 }
 
-Row RunOnce(const ClusterJob& job, const ringtrain::data::Dataset& train,
-            const ringtrain::data::Dataset& test) {
-  auto r = ringtrain::testing::RunCluster(job, train, &test);
+Row RunOnce(const TrainingJob& job, const ClusterOptions& options,
+            const ringtrain::data::Dataset& train, const ringtrain::data::Dataset& test) {
+  auto plan = ringtrain::testing::PlanFor(job, train, 10);
+  auto r = plan.ok() ? ringtrain::testing::RunCluster(*plan, train, &test, options)
+                     : ringtrain::StatusOr<ClusterResult>(plan.status());
   if (!r.ok()) {
     std::fprintf(stderr, "training_modes_bench: %s\n", r.status().ToString().c_str());
     std::exit(1);
   }
   return Summarize(*r);
+}
+
+// The benchmark's clients wait longer than the tests': six threads share two cores.
+ClusterOptions Options() {
+  ClusterOptions options;
+  options.timeout = std::chrono::minutes(10);
+  return options;
 }
 
 Row Median(std::vector<Row> rows) {
@@ -209,31 +220,32 @@ int main(int argc, char** argv) {
   // 1. Consistency models with one slow worker.
   struct Mode {
     const char* name;
-    Consistency consistency;
-    int64_t staleness;
+    SyncMode mode;
+    int staleness;
     bool slow;
   };
-  const Mode modes[] = {{"sync", Consistency::kSync, 0, true},
-                        {"async", Consistency::kAsync, 0, true},
-                        {"ssp(s=3)", Consistency::kSsp, 3, true},
-                        {"sync, no slow worker", Consistency::kSync, 0, false}};
+  const Mode modes[] = {{"sync", SyncMode::kSync, 0, true},
+                        {"async", SyncMode::kAsync, 0, true},
+                        {"ssp(s=3)", SyncMode::kSsp, 3, true},
+                        {"sync, no slow worker", SyncMode::kSync, 0, false}};
   std::vector<std::vector<Row>> runs(std::size(modes));
   for (int t = 0; t < trials; ++t) {  // alternate modes so load elsewhere hits all alike
     for (size_t m = 0; m < std::size(modes); ++m) {
-      ClusterJob job = BaseJob(epochs, warmup);
-      job.consistency = modes[m].consistency;
-      job.staleness = modes[m].staleness;
+      TrainingJob job = BaseJob(epochs, warmup);
+      job.spec.training.sync_mode = modes[m].mode;
+      job.spec.training.staleness = modes[m].staleness;
+      ClusterOptions options = Options();
       if (modes[m].slow) {
         // Only the slow rank's thread touches `last`.
         auto last = std::make_shared<std::chrono::steady_clock::time_point>();
-        job.before_push = [last](int rank, int64_t step) {
+        options.before_push = [last](int rank, int64_t step) {
           if (rank != kSlowRank) return;
           const auto now = std::chrono::steady_clock::now();
           if (step > 0) std::this_thread::sleep_for(now - *last);
           *last = std::chrono::steady_clock::now();
         };
       }
-      runs[m].push_back(RunOnce(job, *train, *test));
+      runs[m].push_back(RunOnce(job, options, *train, *test));
     }
   }
   std::printf("consistency, worker %d slowed 2x (median of %d)\n", kSlowRank, trials);
@@ -250,26 +262,27 @@ int main(int argc, char** argv) {
   // 2. Compressors.
   struct Codec {
     const char* name;
-    CodecType type;
+    CompressionType type;
     double ratio;
     bool feedback;
   };
-  const Codec codecs[] = {{"none", CodecType::kNone, 0.01, false},
-                          {"fp16", CodecType::kFp16, 0.01, false},
-                          {"int8", CodecType::kInt8, 0.01, false},
-                          {"onebit (EF)", CodecType::kOneBit, 0.01, true},
-                          {"topk 1% (EF)", CodecType::kTopK, 0.01, true}};
+  const Codec codecs[] = {{"none", CompressionType::kNone, 0.01, false},
+                          {"fp16", CompressionType::kFp16, 0.01, false},
+                          {"int8", CompressionType::kInt8, 0.01, false},
+                          {"onebit (EF)", CompressionType::kOneBit, 0.01, true},
+                          {"topk 1% (EF)", CompressionType::kTopK, 0.01, true}};
   std::printf("\ncompressors (sync, %d epoch(s), one run each; none: the median above)\n", epochs);
   std::printf("  %-14s %14s %10s %12s %9s %9s\n", "codec", "gradient bytes", "fewer", "samples/s",
               "accuracy", "vs none");
   // Uncompressed is the consistency table's "sync, no slow worker" job: not run again.
   const Row none = Median(runs[3]);
   for (const Codec& c : codecs) {
-    ClusterJob job = BaseJob(epochs, warmup);
-    job.codec.type = c.type;
-    job.codec.ratio = c.ratio;
-    job.error_feedback = c.feedback;
-    const Row r = c.type == CodecType::kNone ? none : RunOnce(job, *train, *test);
+    TrainingJob job = BaseJob(epochs, warmup);
+    job.spec.training.compression.type = c.type;
+    job.spec.training.compression.ratio = c.ratio;  // topk only
+    job.spec.training.compression.block = 256;      // int8 and onebit only: the spec's default
+    job.spec.training.compression.error_feedback = c.feedback;
+    const Row r = c.type == CompressionType::kNone ? none : RunOnce(job, Options(), *train, *test);
     std::printf("  %-14s %14s %9.1fx %12.0f %9.4f %+9.4f\n", c.name, Bytes(r.bytes).c_str(),
                 static_cast<double>(r.dense_bytes) / static_cast<double>(r.bytes),
                 r.samples_per_second, r.accuracy, r.accuracy - none.accuracy);
@@ -280,8 +293,7 @@ int main(int argc, char** argv) {
     std::vector<double> ours, theirs;
     std::string accuracy = "?";
     for (int t = 0; t < trials; ++t) {
-      ClusterJob job = BaseJob(epochs, warmup);
-      ours.push_back(RunOnce(job, *train, *test).samples_per_second);
+      ours.push_back(RunOnce(BaseJob(epochs, warmup), Options(), *train, *test).samples_per_second);
       auto d = RunDdp(ddp);
       if (d.empty() || d.count("samples_per_second") == 0) {
         std::fprintf(stderr, "training_modes_bench: the DDP baseline failed: %s\n", ddp.c_str());

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "ringtrain/app/job_plan.h"
+#include "ringtrain/job/spec.h"
 #include "synthetic_data.h"
 #include "thread_cluster.h"
 
@@ -31,18 +33,28 @@ class ConsistencyTest : public ::testing::Test {
     test_ = testing::MakeSyntheticImages(400, kSide, kClasses, 12);
   }
 
-  testing::ClusterJob Job(ps::Consistency consistency) const {
-    testing::ClusterJob job;
-    job.num_ps = 2;
-    job.num_workers = 4;
-    job.partition_size = 64;  // many partitions over both servers
-    job.model = {model::ModelKind::kMlp, {16}, kSide * kSide, kClasses};
-    job.optimizer = {optim::OptimizerKind::kMomentum, 0.9, 0};
-    job.schedule.base_lr = 0.05;
-    job.epochs = 2;
-    job.batch_size = 10;
-    job.consistency = consistency;
+  // The job every test varies: a TrainingJob as a user writes it.
+  static job::TrainingJob Job(job::SyncMode mode) {
+    job::TrainingJob job;
+    job.metadata.name = "consistency";
+    job.spec.parameter_servers.replicas = 2;
+    job.spec.workers.replicas = 4;
+    job.spec.parameter_servers.partition_size = 64;  // many partitions over both servers
+    job.spec.model = {job::ModelType::kMlp, {16}};
+    job.spec.training.optimizer.type = job::OptimizerType::kMomentum;
+    job.spec.training.optimizer.momentum = 0.9;
+    job.spec.training.optimizer.learning_rate = 0.05;
+    job.spec.training.epochs = 2;
+    job.spec.training.batch_size = 10;
+    job.spec.training.sync_mode = mode;
     return job;
+  }
+
+  // Plans `job` as the pods would and runs it on the cluster of threads.
+  StatusOr<testing::ClusterResult> Run(const job::TrainingJob& job,
+                                       const testing::ClusterOptions& options) const {
+    RT_ASSIGN_OR_RETURN(app::JobPlan plan, testing::PlanFor(job, train_, kClasses));
+    return testing::RunCluster(plan, train_, &test_, options);
   }
 
   data::Dataset train_;
@@ -68,24 +80,22 @@ struct LeadRecorder {
   std::atomic<int64_t> max_lead{INT64_MIN};
 };
 
-// Runs `job` with worker 2 slowed by 4 ms a step and `recorder` watching every push.
-StatusOr<testing::ClusterResult> RunWithSlowWorker(testing::ClusterJob job,
-                                                   const data::Dataset& train,
-                                                   const data::Dataset& test,
-                                                   LeadRecorder* recorder) {
-  job.before_push = [recorder](int rank, int64_t step) {
+// Options that slow worker 2 by 4 ms a step and let `recorder` watch every push.
+testing::ClusterOptions SlowWorker(LeadRecorder* recorder) {
+  testing::ClusterOptions options;
+  options.before_push = [recorder](int rank, int64_t step) {
     if (rank == 2) std::this_thread::sleep_for(std::chrono::milliseconds(4));
     recorder->BeforePush(rank, step);
   };
-  return testing::RunCluster(job, train, &test);
+  return options;
 }
 
 TEST_F(ConsistencyTest, SspKeepsEveryWorkerWithinStalenessClocksOfTheSlowest) {
   constexpr int64_t kStaleness = 3;
-  testing::ClusterJob job = Job(ps::Consistency::kSsp);
-  job.staleness = kStaleness;
-  LeadRecorder recorder(job.num_workers);
-  auto r = RunWithSlowWorker(job, train_, test_, &recorder);
+  job::TrainingJob job = Job(job::SyncMode::kSsp);
+  job.spec.training.staleness = kStaleness;
+  LeadRecorder recorder(job.spec.workers.replicas);
+  auto r = Run(job, SlowWorker(&recorder));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_LE(recorder.max_lead.load(), kStaleness) << "a worker ran more than s clocks ahead";
   EXPECT_GE(recorder.max_lead.load(), 1) << "the fast workers never ran ahead at all";
@@ -100,9 +110,9 @@ TEST_F(ConsistencyTest, SspKeepsEveryWorkerWithinStalenessClocksOfTheSlowest) {
 }
 
 TEST_F(ConsistencyTest, SyncKeepsWorkersInLockStep) {
-  testing::ClusterJob job = Job(ps::Consistency::kSync);
-  LeadRecorder recorder(job.num_workers);
-  auto r = RunWithSlowWorker(job, train_, test_, &recorder);
+  const job::TrainingJob job = Job(job::SyncMode::kSync);
+  LeadRecorder recorder(job.spec.workers.replicas);
+  auto r = Run(job, SlowWorker(&recorder));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_LE(recorder.max_lead.load(), 0) << "a worker started a step before all finished the last";
   for (const proto::ServerStats& s : r->servers) EXPECT_EQ(s.max_clock_lead(), 0u);
@@ -110,9 +120,9 @@ TEST_F(ConsistencyTest, SyncKeepsWorkersInLockStep) {
 }
 
 TEST_F(ConsistencyTest, AsyncLetsFastWorkersRunFreeOfTheSlowOne) {
-  testing::ClusterJob job = Job(ps::Consistency::kAsync);
-  LeadRecorder recorder(job.num_workers);
-  auto r = RunWithSlowWorker(job, train_, test_, &recorder);
+  const job::TrainingJob job = Job(job::SyncMode::kAsync);
+  LeadRecorder recorder(job.spec.workers.replicas);
+  auto r = Run(job, SlowWorker(&recorder));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_GT(recorder.max_lead.load(), 10) << "async should not hold the fast workers back";
   for (const proto::ServerStats& s : r->servers) {
@@ -123,9 +133,9 @@ TEST_F(ConsistencyTest, AsyncLetsFastWorkersRunFreeOfTheSlowOne) {
 }
 
 TEST_F(ConsistencyTest, AsyncWithStalenessAwareRatesConverges) {
-  testing::ClusterJob job = Job(ps::Consistency::kAsync);
-  job.staleness_aware_lr = true;
-  auto r = testing::RunCluster(job, train_, &test_);
+  job::TrainingJob job = Job(job::SyncMode::kAsync);
+  job.spec.training.staleness_aware_lr = true;
+  auto r = Run(job, {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   uint64_t sum = 0, count = 0;
   for (const proto::ServerStats& s : r->servers) {
@@ -139,22 +149,23 @@ TEST_F(ConsistencyTest, AsyncWithStalenessAwareRatesConverges) {
 
 // Every worker but one finishes quickly and says WORKER_DONE; the last goes on alone.
 TEST_F(ConsistencyTest, SspWithStalenessZeroDoesNotDeadlockWhenWorkersFinishApart) {
-  testing::ClusterJob job = Job(ps::Consistency::kSsp);
-  job.staleness = 0;
-  job.epochs = 1;
-  job.before_push = [](int rank, int64_t step) {
+  job::TrainingJob job = Job(job::SyncMode::kSsp);
+  job.spec.training.staleness = 0;
+  job.spec.training.epochs = 1;
+  testing::ClusterOptions options;
+  options.before_push = [](int rank, int64_t step) {
     if (rank == 0 && step % 10 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   };
-  auto r = testing::RunCluster(job, train_, &test_);
+  auto r = Run(job, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   for (const auto& w : r->workers) EXPECT_EQ(w.steps, r->workers[0].steps);
 }
 
 // Each codec, with and without error feedback where it applies, trains in every mode.
 struct CodecCase {
-  compress::CodecType codec;
+  job::CompressionType codec;
   bool error_feedback;
-  ps::Consistency consistency;
+  job::SyncMode mode;
 };
 
 class CodecTrainingTest : public ConsistencyTest,
@@ -162,34 +173,34 @@ class CodecTrainingTest : public ConsistencyTest,
 
 TEST_P(CodecTrainingTest, TrainsAndSendsFewerBytes) {
   const CodecCase c = GetParam();
-  testing::ClusterJob job = Job(c.consistency);
-  job.staleness = 2;
-  job.codec.type = c.codec;
-  job.codec.ratio = 0.05;
-  job.codec.block = 32;
-  job.error_feedback = c.error_feedback;
-  job.partition_size = 512;  // 3 partitions: codec overheads per partition stay small
-  auto r = testing::RunCluster(job, train_, &test_);
+  job::TrainingJob job = Job(c.mode);
+  if (c.mode == job::SyncMode::kSsp) job.spec.training.staleness = 2;
+  job.spec.training.compression.type = c.codec;
+  job.spec.training.compression.ratio = 0.05;  // kTopK only
+  job.spec.training.compression.block = 32;    // kInt8 and kOneBit only
+  job.spec.training.compression.error_feedback = c.error_feedback;
+  job.spec.parameter_servers.partition_size = 512;  // 3 partitions: small overheads per partition
+  auto r = Run(job, {});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_GE(r->test_accuracy, 0.9);
   for (const proto::ServerStats& s : r->servers) EXPECT_EQ(s.messages_dropped(), 0u);
   const double ratio =
       static_cast<double>(r->bytes_pushed_dense) / static_cast<double>(r->bytes_pushed);
   switch (c.codec) {
-    case compress::CodecType::kFp16:
+    case job::CompressionType::kFp16:
       EXPECT_DOUBLE_EQ(ratio, 2.0);
       break;
-    case compress::CodecType::kInt8:
+    case job::CompressionType::kInt8:
       EXPECT_GT(ratio, 3.5);
       break;
-    case compress::CodecType::kOneBit:
+    case job::CompressionType::kOneBit:
       EXPECT_GT(ratio, 14.0);  // 32 * block / (block + 32) = 16 for full partitions
       break;
-    case compress::CodecType::kTopK:
+    case job::CompressionType::kTopK:
       EXPECT_GT(ratio,
                 9.0);  // 5% at 6 bytes a pair (8 above 65536 elements): 10-13x, less rounding
       break;
-    case compress::CodecType::kNone:
+    case job::CompressionType::kNone:
       EXPECT_DOUBLE_EQ(ratio, 1.0);
       break;
   }
@@ -197,18 +208,17 @@ TEST_P(CodecTrainingTest, TrainsAndSendsFewerBytes) {
 
 INSTANTIATE_TEST_SUITE_P(
     Codecs, CodecTrainingTest,
-    ::testing::Values(CodecCase{compress::CodecType::kFp16, false, ps::Consistency::kSync},
-                      CodecCase{compress::CodecType::kInt8, false, ps::Consistency::kSync},
-                      CodecCase{compress::CodecType::kOneBit, true, ps::Consistency::kSync},
-                      CodecCase{compress::CodecType::kTopK, true, ps::Consistency::kSync},
-                      CodecCase{compress::CodecType::kTopK, true, ps::Consistency::kAsync},
-                      CodecCase{compress::CodecType::kTopK, true, ps::Consistency::kSsp},
-                      CodecCase{compress::CodecType::kInt8, true, ps::Consistency::kSsp},
-                      CodecCase{compress::CodecType::kOneBit, true, ps::Consistency::kAsync}),
+    ::testing::Values(CodecCase{job::CompressionType::kFp16, false, job::SyncMode::kSync},
+                      CodecCase{job::CompressionType::kInt8, false, job::SyncMode::kSync},
+                      CodecCase{job::CompressionType::kOneBit, true, job::SyncMode::kSync},
+                      CodecCase{job::CompressionType::kTopK, true, job::SyncMode::kSync},
+                      CodecCase{job::CompressionType::kTopK, true, job::SyncMode::kAsync},
+                      CodecCase{job::CompressionType::kTopK, true, job::SyncMode::kSsp},
+                      CodecCase{job::CompressionType::kInt8, true, job::SyncMode::kSsp},
+                      CodecCase{job::CompressionType::kOneBit, true, job::SyncMode::kAsync}),
     [](const auto& p) {
-      return std::string(compress::CodecName(p.param.codec)) +
-             (p.param.error_feedback ? "_feedback_" : "_") +
-             ps::ConsistencyName(p.param.consistency);
+      return std::string(job::Name(p.param.codec)) + (p.param.error_feedback ? "_feedback_" : "_") +
+             job::Name(p.param.mode);
     });
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <memory>
 #include <vector>
 
+#include "ringtrain/app/job_plan.h"
 #include "ringtrain/data/shard.h"
+#include "ringtrain/job/spec.h"
 #include "ringtrain/model/model.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/optim/schedule.h"
@@ -85,23 +87,51 @@ double RelativeDifference(const std::vector<float>& a, const std::vector<float>&
   return std::sqrt(num / den);
 }
 
+// The plan trains what ReferenceTraining trains.
+void ExpectPlanOfTheReference(const app::JobPlan& plan, int64_t total_steps) {
+  const model::ModelConfig m = MlpConfig();
+  EXPECT_EQ(plan.model.kind, m.kind);
+  EXPECT_EQ(plan.model.hidden_layers, m.hidden_layers);
+  EXPECT_EQ(plan.model.input_dim, m.input_dim);
+  EXPECT_EQ(plan.model.num_classes, m.num_classes);
+  EXPECT_EQ(plan.optimizer.kind, kMomentum.kind);
+  EXPECT_EQ(plan.optimizer.momentum, kMomentum.momentum);
+  EXPECT_EQ(plan.optimizer.weight_decay, kMomentum.weight_decay);
+  const optim::ScheduleConfig s = Schedule(total_steps);
+  EXPECT_EQ(plan.schedule.kind, s.kind);
+  EXPECT_EQ(plan.schedule.base_lr, s.base_lr);
+  EXPECT_EQ(plan.schedule.warmup_steps, s.warmup_steps);
+  EXPECT_EQ(plan.schedule.total_steps, s.total_steps);
+  EXPECT_EQ(plan.seed, kSeed);
+}
+
 class SyncExactnessTest : public ::testing::TestWithParam<std::tuple<int, int>> {};
 
 TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   const auto [num_workers, num_ps] = GetParam();
   const data::Dataset train = testing::MakeSyntheticImages(kRows, kSide, kClasses, 99);
-  testing::ClusterJob job;
-  job.num_ps = num_ps;
-  job.num_workers = num_workers;
-  job.partition_size = kPartitionSize;
-  job.model = MlpConfig();
-  job.seed = kSeed;
-  job.optimizer = kMomentum;
-  job.schedule = Schedule(0);  // total_steps filled in from the data
-  job.epochs = kEpochs;
-  job.batch_size = kBatch;
-  job.timeout = std::chrono::seconds(60);
-  auto r = testing::RunCluster(job, train, nullptr);
+  // The job the reference trains: a TrainingJob as a user writes it, planned as the pods plan it.
+  job::TrainingJob job;
+  job.metadata.name = "exactness";
+  job.spec.parameter_servers.replicas = num_ps;
+  job.spec.parameter_servers.partition_size = kPartitionSize;
+  job.spec.workers.replicas = num_workers;
+  job.spec.model = {job::ModelType::kMlp, {12}};
+  job.spec.training.seed = kSeed;
+  job.spec.training.optimizer.type = job::OptimizerType::kMomentum;
+  job.spec.training.optimizer.learning_rate = 0.2;
+  job.spec.training.optimizer.momentum = 0.9;
+  job.spec.training.optimizer.weight_decay = 1e-4;
+  job.spec.training.schedule.type = job::ScheduleType::kCosine;
+  job.spec.training.schedule.warmup_steps = 5;
+  job.spec.training.epochs = kEpochs;
+  job.spec.training.batch_size = kBatch;
+  auto plan = testing::PlanFor(job, train, kClasses);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ExpectPlanOfTheReference(*plan, data::StepsPerEpoch(kRows, num_workers, kBatch) * kEpochs);
+  testing::ClusterOptions options;
+  options.timeout = std::chrono::seconds(60);
+  auto r = testing::RunCluster(*plan, train, nullptr, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->servers_finished);
   for (int m = 0; m < num_ps; ++m) {

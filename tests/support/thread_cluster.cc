@@ -8,47 +8,43 @@
 
 #include <zmq.hpp>
 
-#include "ringtrain/app/job_plan.h"
+#include "ringtrain/app/wiring.h"
 #include "ringtrain/data/shard.h"
+#include "ringtrain/model/model.h"
+#include "ringtrain/optim/schedule.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/transport/event_sink.h"
 #include "ringtrain/worker/ps_client.h"
 
 namespace ringtrain::testing {
 
-StatusOr<ClusterResult> RunCluster(const ClusterJob& job, const data::Dataset& train,
-                                   const data::Dataset* test) {
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model0, model::MakeModel(job.model));
-  RT_ASSIGN_OR_RETURN(auto table, app::MakePartitionTable(*model0, job.num_ps, job.partition_size));
-  std::vector<float> initial(static_cast<size_t>(model0->num_params()));
-  model0->Initialize(job.seed, initial.data());
+StatusOr<app::JobPlan> PlanFor(const job::TrainingJob& job, const data::Dataset& train,
+                               int num_classes) {
+  app::DatasetShape shape;
+  shape.train_rows = train.rows();
+  shape.input_dim = static_cast<int>(train.cols());
+  shape.num_classes = num_classes;
+  return app::MakeJobPlan(job, shape);
+}
 
-  optim::OptimizerConfig server_optimizer = job.optimizer;
-  const optim::LocalMomentum local_momentum =
-      optim::SplitForMomentumCorrection(&server_optimizer, job.codec.type, job.error_feedback);
-  const int64_t rows = train.rows();
-  optim::ScheduleConfig schedule_config = job.schedule;
-  schedule_config.total_steps =
-      data::StepsPerEpoch(rows, job.num_workers, job.batch_size) * job.epochs;
+StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset& train,
+                                   const data::Dataset* test, const ClusterOptions& options) {
+  if (train.rows() != plan.train_rows || train.cols() != plan.model.input_dim) {
+    return InvalidArgument("thread cluster: the plan is for " + std::to_string(plan.train_rows) +
+                           " rows of " + std::to_string(plan.model.input_dim) +
+                           " features, the training data has " + std::to_string(train.rows()) +
+                           " rows of " + std::to_string(train.cols()));
+  }
+  RT_ASSIGN_OR_RETURN(const std::vector<float> initial, app::InitialParameters(plan));
   RT_ASSIGN_OR_RETURN(const optim::LearningRateSchedule schedule,
-                      optim::LearningRateSchedule::Create(schedule_config));
+                      optim::LearningRateSchedule::Create(plan.schedule));
 
   zmq::context_t context(2);
   std::vector<std::unique_ptr<ps::ParameterServer>> servers;
   std::vector<std::string> endpoints;
-  for (int m = 0; m < job.num_ps; ++m) {
-    ps::ServerCoreConfig c;
-    c.job = "cluster";
-    c.server_index = m;
-    c.num_workers = job.num_workers;
-    c.table = table;
-    RT_ASSIGN_OR_RETURN(c.optimizer, optim::MakeOptimizer(server_optimizer));
-    c.consistency = job.consistency;
-    c.staleness = job.staleness;
-    c.staleness_aware_lr = job.staleness_aware_lr;
-    c.codec = job.codec.type;
+  for (int m = 0; m < plan.num_ps; ++m) {
     RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ServerCore> core,
-                        ps::ServerCore::Make(std::move(c), initial));
+                        app::MakeServerCore(plan, m, initial));
     ps::ServerOptions o;
     o.bind_endpoint = "tcp://127.0.0.1:0";
     o.poll_interval = std::chrono::milliseconds(20);
@@ -64,43 +60,28 @@ StatusOr<ClusterResult> RunCluster(const ClusterJob& job, const data::Dataset& t
   }
 
   ClusterResult result;
-  result.workers.resize(static_cast<size_t>(job.num_workers));
-  result.worker_params.resize(static_cast<size_t>(job.num_workers));
-  std::vector<Status> worker_status(static_cast<size_t>(job.num_workers));
+  result.workers.resize(static_cast<size_t>(plan.num_workers));
+  result.worker_params.resize(static_cast<size_t>(plan.num_workers));
+  std::vector<Status> worker_status(static_cast<size_t>(plan.num_workers));
   std::mutex mu;
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
-  for (int k = 0; k < job.num_workers; ++k) {
+  for (int k = 0; k < plan.num_workers; ++k) {
     workers.emplace_back([&, k] {
       const size_t i = static_cast<size_t>(k);
       worker_status[i] = [&]() -> Status {
-        data::Dataset shard = data::TakeRows(train, data::RowShard(rows, job.num_workers, k));
-        RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(job.model));
-        worker::PsClientOptions co;
-        co.job = "cluster";
-        co.rank = k;
-        co.endpoints = endpoints;
-        co.table = table;
-        co.timeout = job.timeout;
-        co.consistency = job.consistency;
-        co.codec = job.codec;
-        co.error_feedback = job.error_feedback;
-        co.topk_warmup_steps = job.topk_warmup_steps;
+        data::Dataset shard =
+            data::TakeRows(train, data::RowShard(train.rows(), plan.num_workers, k));
+        RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
+        worker::PsClientOptions co = app::ClientOptionsFor(plan, k, endpoints);
+        co.timeout = options.timeout;
         RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                             worker::PsClient::Connect(context, co));
         transport::NullEventSink sink;
-        worker::TrainerOptions to;
-        to.rank = k;
-        to.num_workers = job.num_workers;
-        to.epochs = job.epochs;
-        to.batch_size = job.batch_size;
-        to.seed = job.seed;
-        to.shuffle = true;
-        to.global_rows = rows;
+        worker::TrainerOptions to = app::TrainerOptionsFor(plan, k);
         to.progress_interval = std::chrono::hours(1);
-        to.local_momentum = local_momentum;
-        if (job.before_push) {
-          to.before_push = [&job, k](int64_t step) { job.before_push(k, step); };
+        if (options.before_push) {
+          to.before_push = [&options, k](int64_t step) { options.before_push(k, step); };
         }
         worker::Trainer trainer(to, model.get(), client.get(), &shard, k == 0 ? test : nullptr,
                                 &schedule, &sink);
@@ -125,7 +106,7 @@ StatusOr<ClusterResult> RunCluster(const ClusterJob& job, const data::Dataset& t
   for (auto& t : workers) t.join();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (auto& t : server_threads) t.join();
-  for (int k = 0; k < job.num_workers; ++k) {
+  for (int k = 0; k < plan.num_workers; ++k) {
     RT_RETURN_IF_ERROR(
         worker_status[static_cast<size_t>(k)].WithContext("worker " + std::to_string(k)));
   }
@@ -136,7 +117,7 @@ StatusOr<ClusterResult> RunCluster(const ClusterJob& job, const data::Dataset& t
     result.servers_finished = result.servers_finished && servers[m]->core().finished();
   }
   result.server_params.resize(initial.size());
-  for (const ring::Partition& p : table->partitions()) {
+  for (const ring::Partition& p : plan.table->partitions()) {
     const auto got = servers[static_cast<size_t>(p.server)]->core().params(p.id);
     std::copy(got.begin(), got.end(), result.server_params.begin() + p.offset);
   }

@@ -1,9 +1,10 @@
 // Test and benchmark support: a whole job in one process. Parameter servers and workers run as
 // threads and talk over real ZeroMQ TCP sockets on loopback, exactly as separate processes
 // would (same ServerCore, ParameterServer, PsClient and Trainer), so distributed logic can be
-// tested and measured without a launcher.
+// tested and measured without a launcher. The job is an app::JobPlan, built from a TrainingJob
+// as `ringtrain ps` and `ringtrain worker` build theirs.
 //
-// Thread-safety: Run() is called from one thread; it starts and joins every thread it uses.
+// Thread-safety: RunCluster() is called from one thread; it starts and joins every thread it uses.
 #ifndef RINGTRAIN_TESTS_SUPPORT_THREAD_CLUSTER_H_
 #define RINGTRAIN_TESTS_SUPPORT_THREAD_CLUSTER_H_
 
@@ -13,37 +14,21 @@
 #include <memory>
 #include <vector>
 
+#include "ringtrain/app/job_plan.h"
 #include "ringtrain/common/status.h"
-#include "ringtrain/compress/codec.h"
 #include "ringtrain/data/dataset.h"
-#include "ringtrain/model/model.h"
-#include "ringtrain/optim/optimizer.h"
-#include "ringtrain/optim/schedule.h"
+#include "ringtrain/job/spec.h"
 #include "ringtrain/proto/ringtrain.pb.h"
-#include "ringtrain/ps/consistency.h"
 #include "ringtrain/worker/trainer.h"
 
 namespace ringtrain::testing {
 
-struct ClusterJob {
-  int num_ps = 1;
-  int num_workers = 1;
-  int64_t partition_size = 65536;
-  model::ModelConfig model;
-  uint64_t seed = 42;
-  optim::OptimizerConfig optimizer;
-  optim::ScheduleConfig schedule;  // total_steps is filled in from the data
-  int epochs = 1;
-  int64_t batch_size = 32;
-  ps::Consistency consistency = ps::Consistency::kSync;
-  int64_t staleness = 0;
-  bool staleness_aware_lr = false;
-  compress::CodecOptions codec;
-  bool error_feedback = false;
-  int64_t topk_warmup_steps = 0;
-  // With a codec, momentum runs on the workers as in a real job (app::MakeJobPlan).
+// What a test adds to a job's plan: knobs a real job does not have.
+struct ClusterOptions {
+  // How long a worker's client waits for every server's reply (PsClientOptions::timeout).
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
-  // Per worker rank: a hook called before each push (TrainerOptions::before_push). May be empty.
+  // Per worker rank: a hook called before each push (TrainerOptions::before_push), e.g. to
+  // slow a worker down or watch its clock. May be empty.
   std::function<void(int rank, int64_t step)> before_push;
 };
 
@@ -60,10 +45,18 @@ struct ClusterResult {
   double test_accuracy = -1;                      // worker 0's last evaluation
 };
 
-// Trains `job` on `train` (sharded row-wise over the workers; worker 0 evaluates on `test`,
-// which may be null). Returns the first error of any server or worker.
-StatusOr<ClusterResult> RunCluster(const ClusterJob& job, const data::Dataset& train,
-                                   const data::Dataset* test);
+// The plan of `job` for training on `train` with `num_classes` classes: app::MakeJobPlan over
+// the data's shape, as the pods derive it from the files' headers. (The spec's dataset files
+// are not read; the partition size is not range-checked, so tests may use small ones.)
+StatusOr<app::JobPlan> PlanFor(const job::TrainingJob& job, const data::Dataset& train,
+                               int num_classes);
+
+// Runs `plan` on `train` (sharded row-wise over the workers; worker 0 evaluates on `test`,
+// which may be null) with servers and workers built by app/wiring.h, as the pods build them.
+// InvalidArgument when `train` does not have the plan's rows and input size; otherwise the first
+// error of any server or worker.
+StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset& train,
+                                   const data::Dataset* test, const ClusterOptions& options);
 
 }  // namespace ringtrain::testing
 

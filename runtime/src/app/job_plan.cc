@@ -89,6 +89,13 @@ StatusOr<std::shared_ptr<const ring::PartitionTable>> MakePartitionTable(const m
 StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& shape) {
   const job::TrainingJobSpec& spec = job.spec;
   JobPlan plan;
+  plan.job_name = job.metadata.name;
+  plan.num_ps = spec.parameter_servers.replicas;
+  plan.num_workers = spec.workers.replicas;
+  plan.epochs = spec.training.epochs;
+  plan.batch_size = spec.training.batch_size;
+  plan.seed = spec.training.seed;
+  plan.shuffle = spec.dataset.shuffle;
   plan.model.kind =
       spec.model.type == job::ModelType::kMlp ? model::ModelKind::kMlp : model::ModelKind::kSoftmax;
   plan.model.hidden_layers = spec.model.hidden_layers;

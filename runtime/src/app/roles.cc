@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include "ringtrain/app/job_plan.h"
+#include "ringtrain/app/wiring.h"
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/uri.h"
@@ -57,23 +58,9 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
                       "in pods, spec.parameterServers.volumeMounts must mount the data too)");
   }
   RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, *shape));
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
-  std::vector<float> initial(static_cast<size_t>(model->num_params()));
-  model->Initialize(job.spec.training.seed, initial.data());
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<optim::Optimizer> optimizer,
-                      optim::MakeOptimizer(plan.optimizer));
-  ps::ServerCoreConfig config;
-  config.job = c.job_name;
-  config.server_index = c.index;
-  config.num_workers = c.num_workers;
-  config.table = plan.table;
-  config.optimizer = std::move(optimizer);
-  config.consistency = plan.consistency;
-  config.staleness = plan.staleness;
-  config.staleness_aware_lr = plan.staleness_aware_lr;
-  config.codec = plan.codec.type;
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ServerCore> core,
-                      ps::ServerCore::Make(std::move(config), initial));
+  RT_RETURN_IF_ERROR(CheckContract(c, plan));
+  RT_ASSIGN_OR_RETURN(std::vector<float> initial, InitialParameters(plan));
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ServerCore> core, MakeServerCore(plan, c.index, initial));
   ps::ServerOptions options;
   options.bind_endpoint = c.bind_endpoint;
   options.interrupted = interrupted;
@@ -122,34 +109,19 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
   shape.train_rows = global_rows;
   shape.input_dim = static_cast<int>(shard.cols());
   RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
+  RT_RETURN_IF_ERROR(CheckContract(c, plan));
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
   RT_ASSIGN_OR_RETURN(optim::LearningRateSchedule schedule,
                       optim::LearningRateSchedule::Create(plan.schedule));
 
-  worker::PsClientOptions client_options;
-  client_options.job = c.job_name;
-  client_options.rank = c.index;
-  client_options.endpoints = c.ps_endpoints;
-  client_options.table = plan.table;
-  client_options.consistency = plan.consistency;
-  client_options.codec = plan.codec;
-  client_options.error_feedback = plan.error_feedback;
-  client_options.topk_warmup_steps = plan.topk_warmup_steps;
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
-                      worker::PsClient::Connect(context, client_options));
+  RT_ASSIGN_OR_RETURN(
+      std::unique_ptr<worker::PsClient> client,
+      worker::PsClient::Connect(context, ClientOptionsFor(plan, c.index, c.ps_endpoints)));
   std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows of " << global_rows << ", "
             << plan.steps_per_epoch << " steps per epoch, " << plan.table->partitions().size()
             << " partitions on " << c.num_ps << " servers\n";
 
-  worker::TrainerOptions options;
-  options.rank = c.index;
-  options.num_workers = c.num_workers;
-  options.epochs = spec.training.epochs;
-  options.batch_size = spec.training.batch_size;
-  options.seed = spec.training.seed;
-  options.shuffle = spec.dataset.shuffle;
-  options.global_rows = global_rows;
-  options.local_momentum = plan.local_momentum;
+  worker::TrainerOptions options = TrainerOptionsFor(plan, c.index);
   // Progress is recorded for the operator, which pulls it from the status socket while the
   // worker runs and reads the final words from the termination log after it is gone.
   worker::ProgressRecorder recorder(&sink, c.job_name, c.num_workers,

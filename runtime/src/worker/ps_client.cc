@@ -213,14 +213,15 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
   for (auto& s : sockets_) items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
   std::vector<zmq::message_t> frames;
   while (!pending->requests.empty()) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
+    const auto now = Clock::now();
+    if (now >= deadline) {
       const int server = pending->requests.begin()->second.server;
       return DeadlineExceeded("no reply from parameter server " + std::to_string(server) + " (" +
                               options_.endpoints[static_cast<size_t>(server)] + ") within " +
                               std::to_string(options_.timeout.count()) + " ms");
     }
+    // Rounded up: a wait cut to whole milliseconds downwards would give up before the timeout.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
     try {
       zmq::poll(items.data(), items.size(), left);
     } catch (const zmq::error_t& e) {
@@ -273,10 +274,16 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
   if (h.kind() == proto::STATS_REPLY && stats_out != nullptr) *stats_out = h.stats();
   if (h.kind() == proto::PULL_REPLY) {
     const std::vector<uint32_t>& ids = options_.table->partitions_of(server);
-    if (h.partitions_size() != static_cast<int>(ids.size()) || h.codec() != proto::CODEC_NONE) {
+    if (h.codec() != proto::CODEC_NONE) {
+      return DataLoss(who + " sent a PULL_REPLY encoded with " + proto::Codec_Name(h.codec()) +
+                      "; parameters travel as float32");
+    }
+    if (h.partitions_size() != static_cast<int>(ids.size())) {
       return DataLoss(who + " sent a PULL_REPLY with " + std::to_string(h.partitions_size()) +
                       " partitions, expected " + std::to_string(ids.size()));
     }
+    // Every partition is checked before any is copied, so a rejected reply changes neither
+    // the caller's parameters nor the versions the next push reports.
     for (int i = 0; i < h.partitions_size(); ++i) {
       const proto::PartitionSlice& s = h.partitions(i);
       const ring::Partition& p = options_.table->partition(ids[static_cast<size_t>(i)]);
@@ -295,6 +302,15 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
                         std::to_string(s.version()) + " where version >= " + std::to_string(least) +
                         " was expected");
       }
+      if (msg.Floats(static_cast<size_t>(i)).size() != static_cast<size_t>(p.size)) {
+        return DataLoss(who + " sent " + std::to_string(msg.Bytes(static_cast<size_t>(i)).size()) +
+                        " bytes for partition " + std::to_string(p.id) + " of " +
+                        std::to_string(p.size) + " floats");
+      }
+    }
+    for (int i = 0; i < h.partitions_size(); ++i) {
+      const proto::PartitionSlice& s = h.partitions(i);
+      const ring::Partition& p = options_.table->partition(s.id());
       versions_[p.id] = s.version();
       std::span<const float> src = msg.Floats(static_cast<size_t>(i));
       std::memcpy(params.data() + p.offset, src.data(), src.size_bytes());

@@ -37,6 +37,13 @@ StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset);
 Status CheckDatasetFiles(const job::DatasetSpec& dataset);
 
 struct JobPlan {
+  std::string job_name;  // metadata.name: every request carries it
+  int num_ps = 1;        // spec.parameterServers.replicas
+  int num_workers = 1;   // spec.workers.replicas
+  int epochs = 1;
+  int64_t batch_size = 32;  // per worker
+  uint64_t seed = 42;       // the initial parameters and every epoch's data order
+  bool shuffle = true;      // spec.dataset.shuffle
   model::ModelConfig model;
   optim::OptimizerConfig optimizer;
   optim::ScheduleConfig schedule;  // total_steps filled in

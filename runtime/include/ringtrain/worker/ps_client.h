@@ -4,7 +4,11 @@
 // all partitions that server owns (pushes and pulls to different servers proceed in
 // parallel), then waits for every reply or the timeout. Replies are validated (request id,
 // partition ids, element counts, versions) before their bytes are copied into the caller's
-// parameter vector. A server's ERROR reply fails the operation with the server's message.
+// parameter vector: a reply that fails (DataLoss) changes neither the parameters nor the
+// versions the next push reports. Replies to no request of the operation in flight (late
+// answers to an operation that timed out, duplicates) are ignored. A server's ERROR reply
+// fails the operation with the server's message (FailedPrecondition); a server that does not
+// answer within the timeout fails it with DeadlineExceeded naming that server.
 //
 // Dense gradients are sent without copying: each payload frame references the shared gradient
 // buffer, which stays alive until libzmq has sent it. With a codec, each partition is encoded

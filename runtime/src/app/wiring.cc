@@ -1,0 +1,89 @@
+#include "ringtrain/app/wiring.h"
+
+#include <utility>
+
+#include "ringtrain/model/model.h"
+#include "ringtrain/optim/optimizer.h"
+
+namespace ringtrain::app {
+
+namespace {
+
+Status CheckCount(const char* variable, int got, const char* field, int want) {
+  if (got == want) return Status::Ok();
+  return InvalidArgument(std::string(variable) + ": " + std::to_string(got) + ", but " + field +
+                         " is " + std::to_string(want));
+}
+
+}  // namespace
+
+Status CheckContract(const job::PodContract& contract, const JobPlan& plan) {
+  if (contract.job_name != plan.job_name) {
+    return InvalidArgument(std::string(job::kEnvJobName) + ": \"" + contract.job_name +
+                           "\", but metadata.name is \"" + plan.job_name + "\"");
+  }
+  RT_RETURN_IF_ERROR(
+      CheckCount(job::kEnvNumPs, contract.num_ps, "spec.parameterServers.replicas", plan.num_ps));
+  return CheckCount(job::kEnvNumWorkers, contract.num_workers, "spec.workers.replicas",
+                    plan.num_workers);
+}
+
+StatusOr<std::vector<float>> InitialParameters(const JobPlan& plan) {
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
+  std::vector<float> params(static_cast<size_t>(model->num_params()));
+  model->Initialize(plan.seed, params.data());
+  return params;
+}
+
+StatusOr<ps::ServerCoreConfig> ServerCoreConfigFor(const JobPlan& plan, int server_index) {
+  if (server_index < 0 || server_index >= plan.num_ps) {
+    return InvalidArgument("server index " + std::to_string(server_index) + " of a job with " +
+                           std::to_string(plan.num_ps) + " parameter servers");
+  }
+  ps::ServerCoreConfig config;
+  config.job = plan.job_name;
+  config.server_index = server_index;
+  config.num_workers = plan.num_workers;
+  config.table = plan.table;
+  RT_ASSIGN_OR_RETURN(config.optimizer, optim::MakeOptimizer(plan.optimizer));
+  config.consistency = plan.consistency;
+  config.staleness = plan.staleness;
+  config.staleness_aware_lr = plan.staleness_aware_lr;
+  config.codec = plan.codec.type;
+  return config;
+}
+
+StatusOr<std::unique_ptr<ps::ServerCore>> MakeServerCore(const JobPlan& plan, int server_index,
+                                                         std::span<const float> initial_params) {
+  RT_ASSIGN_OR_RETURN(ps::ServerCoreConfig config, ServerCoreConfigFor(plan, server_index));
+  return ps::ServerCore::Make(std::move(config), initial_params);
+}
+
+worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
+                                         std::vector<std::string> endpoints) {
+  worker::PsClientOptions options;
+  options.job = plan.job_name;
+  options.rank = rank;
+  options.endpoints = std::move(endpoints);
+  options.table = plan.table;
+  options.consistency = plan.consistency;
+  options.codec = plan.codec;
+  options.error_feedback = plan.error_feedback;
+  options.topk_warmup_steps = plan.topk_warmup_steps;
+  return options;
+}
+
+worker::TrainerOptions TrainerOptionsFor(const JobPlan& plan, int rank) {
+  worker::TrainerOptions options;
+  options.rank = rank;
+  options.num_workers = plan.num_workers;
+  options.epochs = plan.epochs;
+  options.batch_size = plan.batch_size;
+  options.seed = plan.seed;
+  options.shuffle = plan.shuffle;
+  options.global_rows = plan.train_rows;
+  options.local_momentum = plan.local_momentum;
+  return options;
+}
+
+}  // namespace ringtrain::app

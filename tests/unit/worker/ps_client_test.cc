@@ -1,0 +1,395 @@
+// PsClient against scripted parameter servers (fake_server.h): real sockets, crafted replies.
+// The client must reject replies that do not fit its request (wrong partitions, stale versions,
+// wrong kinds, bad bytes), ignore replies that belong to no request in flight (late or
+// duplicate), and give up with a clear status when a server stays silent.
+#include "ringtrain/worker/ps_client.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "fake_server.h"
+#include "ringtrain/ring/hash_ring.h"
+#include "ringtrain/ring/partition_table.h"
+
+namespace ringtrain::worker {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Tensors "w" (10 elements) and "b" (6) in partitions of at most 8 elements: w/0 (8), w/1 (2),
+// b/0 (6), 16 parameters in all.
+std::shared_ptr<const ring::PartitionTable> Table(int num_servers, int64_t partition_size = 8) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < num_servers; ++i) ids.push_back("ps-" + std::to_string(i));
+  ring::HashRing hash_ring = ring::HashRing::Make(ids).value();
+  auto table =
+      ring::PartitionTable::Build({{"w", 0, 10}, {"b", 10, 6}}, partition_size, hash_ring).value();
+  return std::make_shared<const ring::PartitionTable>(std::move(table));
+}
+
+class PsClientTest : public ::testing::Test {
+ protected:
+  // Starts `servers` fake servers and a client of them.
+  void Start(int servers, ps::Consistency consistency = ps::Consistency::kSync,
+             std::chrono::milliseconds timeout = std::chrono::seconds(5),
+             int64_t partition_size = 8) {
+    table_ = Table(servers, partition_size);
+    PsClientOptions options;
+    options.job = "j";
+    options.table = table_;
+    options.consistency = consistency;
+    options.timeout = timeout;
+    for (int i = 0; i < servers; ++i) {
+      servers_.push_back(std::make_unique<FakeServer>(context_));
+      options.endpoints.push_back(servers_.back()->endpoint());
+    }
+    client_ = PsClient::Connect(context_, options).value();
+    params_.assign(static_cast<size_t>(table_->total_size()), -1.0f);
+  }
+
+  // Runs `script` on its own thread while the test thread calls the client; joins it.
+  template <typename Call>
+  auto WithScript(std::function<void()> script, Call call) {
+    std::thread t(std::move(script));
+    auto result = call();
+    t.join();
+    return result;
+  }
+
+  using Edit = std::function<void(std::vector<FakeSlice>&)>;
+
+  // Sends server `s`'s reply to pull `to` as a correct server would — every partition it lists
+  // at `version`, partition i filled with value + i — after `edit` (if any) has changed those
+  // slices.
+  static void ReplyToPull(FakeServer& s, const FakeRequest& to, int64_t version, float value,
+                          const Edit& edit = nullptr) {
+    std::vector<FakeSlice> slices = SlicesFor(to.header, version, value);
+    if (edit) edit(slices);
+    std::vector<zmq::message_t> payloads;
+    proto::Header h = PullReply(to.header.request_id(), slices, &payloads);
+    ASSERT_TRUE(s.Send(to, std::move(h), std::move(payloads)).ok());
+  }
+
+  // Receives the next request on server `s`, a pull, and answers it with ReplyToPull.
+  static void AnswerPull(FakeServer& s, int64_t version, float value, const Edit& edit = nullptr) {
+    auto r = s.Receive();
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->header.kind(), proto::PULL);
+    ReplyToPull(s, *r, version, value, edit);
+  }
+
+  // Every element of partition `id` in params_ equals `value`.
+  void ExpectPartition(uint32_t id, float value) const {
+    const ring::Partition& p = table_->partition(id);
+    for (int64_t j = 0; j < p.size; ++j) {
+      EXPECT_EQ(params_[static_cast<size_t>(p.offset + j)], value) << "partition " << id;
+    }
+  }
+
+  zmq::context_t context_{1};
+  std::shared_ptr<const ring::PartitionTable> table_;
+  std::vector<std::unique_ptr<FakeServer>> servers_;
+  std::unique_ptr<PsClient> client_;
+  std::vector<float> params_;
+};
+
+TEST_F(PsClientTest, PullCopiesEveryPartitionToItsOffset) {
+  Start(1);
+  ASSERT_EQ(table_->partitions().size(), 3u);
+  int64_t version = -1;
+  Status s = WithScript([&] { AnswerPull(*servers_[0], 2, 10.0f); },
+                        [&] { return client_->Pull(2, params_, &version); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(version, 2);
+  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 10.0f + static_cast<float>(id));
+  EXPECT_EQ(client_->bytes_pulled(), 16u * sizeof(float));
+}
+
+TEST_F(PsClientTest, RejectsAPullReplyWithAPartitionItDidNotAskFor) {
+  Start(1);
+  Status s = WithScript(
+      [&] {
+        AnswerPull(*servers_[0], 0, 1.0f, [](std::vector<FakeSlice>& v) {
+          v[1].id = 7;  // same size, another partition
+        });
+      },
+      [&] { return client_->Pull(0, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("sent partition 7"));
+}
+
+TEST_F(PsClientTest, RejectsAPullReplyWithPartitionsInAnotherOrder) {
+  Start(1);
+  Status s = WithScript(
+      [&] {
+        AnswerPull(*servers_[0], 0, 1.0f, [](std::vector<FakeSlice>& v) { std::swap(v[0], v[2]); });
+      },
+      [&] { return client_->Pull(0, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(),
+              HasSubstr("sent partition 2 of 6 elements where partition 0 of 8 was expected"));
+}
+
+TEST_F(PsClientTest, RejectsAPullReplyWithAWrongElementCount) {
+  Start(1);
+  Status s = WithScript(
+      [&] {
+        AnswerPull(*servers_[0], 0, 1.0f, [](std::vector<FakeSlice>& v) {
+          v[2].num_elements = 5;  // partition 2 has 6
+        });
+      },
+      [&] { return client_->Pull(0, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("partition 2 of 5 elements"));
+}
+
+TEST_F(PsClientTest, RejectsAPullReplyMissingAPartition) {
+  Start(1);
+  Status s = WithScript(
+      [&] { AnswerPull(*servers_[0], 0, 1.0f, [](std::vector<FakeSlice>& v) { v.pop_back(); }); },
+      [&] { return client_->Pull(0, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("with 2 partitions, expected 3"));
+}
+
+// Bug: the client copied each partition of a PULL_REPLY as soon as that partition had passed
+// its checks, so a reply whose last partition was wrong had already overwritten the caller's
+// parameters and the versions its next push reports before it was rejected.
+TEST_F(PsClientTest, PullReplyWithOneWrongPartitionChangesNothing) {
+  Start(1);
+  Status s = WithScript(
+      [&] {
+        AnswerPull(*servers_[0], 5, 1.0f, [](std::vector<FakeSlice>& v) {
+          v[2].id = 1;  // the first two partitions are right
+        });
+      },
+      [&] { return client_->Pull(5, params_); });
+  ASSERT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  for (float v : params_) EXPECT_EQ(v, -1.0f) << "a rejected reply wrote the parameters";
+
+  // The next push still says no partition has been pulled (version -1).
+  std::vector<int64_t> pushed_versions;
+  auto gradient = std::make_shared<const std::vector<float>>(params_.size(), 0.5f);
+  s = WithScript(
+      [&] {
+        auto push = servers_[0]->Receive();
+        ASSERT_TRUE(push.has_value());
+        ASSERT_EQ(push->header.kind(), proto::PUSH);
+        for (const auto& p : push->header.partitions()) pushed_versions.push_back(p.version());
+        ASSERT_TRUE(
+            servers_[0]->Send(*push, ReplyHeader(proto::PUSH_ACK, push->header.request_id())).ok());
+        AnswerPull(*servers_[0], 1, 2.0f);
+      },
+      [&] {
+        return client_->PushPull({gradient, 0, 4, 0.1f}, 1, params_);
+      });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(pushed_versions, (std::vector<int64_t>{-1, -1, -1}));
+}
+
+// Parameters travel as float32 whatever codec the gradients use.
+TEST_F(PsClientTest, RejectsAnEncodedPullReply) {
+  Start(1);
+  Status s = WithScript(
+      [&] {
+        auto r = servers_[0]->Receive();
+        ASSERT_TRUE(r.has_value());
+        proto::Header h = ReplyHeader(proto::PULL_REPLY, r->header.request_id());
+        h.set_codec(proto::CODEC_FP16);
+        std::vector<zmq::message_t> payloads;
+        for (const auto& p : r->header.partitions()) {
+          proto::PartitionSlice* slice = h.add_partitions();
+          *slice = p;
+          slice->set_payload_bytes(p.num_elements() * 2);
+          payloads.emplace_back(static_cast<size_t>(p.num_elements() * 2));
+        }
+        ASSERT_TRUE(servers_[0]->Send(*r, std::move(h), std::move(payloads)).ok());
+      },
+      [&] { return client_->Pull(0, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("CODEC_FP16"));
+  for (float v : params_) EXPECT_EQ(v, -1.0f);
+}
+
+TEST_F(PsClientTest, SyncRejectsAPartitionOlderThanTheRoundItAskedFor) {
+  Start(1);
+  Status s = WithScript([&] { AnswerPull(*servers_[0], 2, 1.0f); },
+                        [&] { return client_->Pull(3, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("at version 2 where version >= 3 was expected"));
+}
+
+TEST_F(PsClientTest, AsyncRejectsAVersionOlderThanOneItAlreadyHas) {
+  Start(1, ps::Consistency::kAsync);
+  Status s = WithScript([&] { AnswerPull(*servers_[0], 5, 1.0f); },
+                        [&] { return client_->Pull(0, params_); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  s = WithScript([&] { AnswerPull(*servers_[0], 4, 2.0f); },
+                 [&] { return client_->Pull(0, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("at version 4 where version >= 5 was expected"));
+  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 1.0f + static_cast<float>(id));
+}
+
+TEST_F(PsClientTest, TimesOutNamingTheServerThatDidNotAnswer) {
+  constexpr auto kTimeout = std::chrono::milliseconds(300);
+  Start(2, ps::Consistency::kSync, kTimeout, /*partition_size=*/1);
+  ASSERT_FALSE(table_->partitions_of(0).empty());
+  ASSERT_FALSE(table_->partitions_of(1).empty());
+  const auto start = std::chrono::steady_clock::now();
+  Status s = WithScript(
+      [&] {
+        AnswerPull(*servers_[0], 0, 1.0f);
+        EXPECT_TRUE(servers_[1]->Receive().has_value());  // and never answers
+      },
+      [&] { return client_->Pull(0, params_); });
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("no reply from parameter server 1 (" +
+                                     servers_[1]->endpoint() + ") within 300 ms"));
+  EXPECT_GE(elapsed, kTimeout);
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+// Bug: the client cut the time left to whole milliseconds downwards and gave up as soon as
+// less than one millisecond was left, before its timeout had passed.
+TEST_F(PsClientTest, TimeoutCutToWholeMillisecondsEndedEarly) {
+  constexpr auto kTimeout = std::chrono::milliseconds(20);
+  Start(1, ps::Consistency::kSync, kTimeout);  // the server never answers
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    const auto start = std::chrono::steady_clock::now();
+    const Status s = client_->Pull(0, params_);
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    ASSERT_EQ(s.code(), StatusCode::kDeadlineExceeded) << s.ToString();
+    ASSERT_GE(elapsed, kTimeout) << "attempt " << attempt;
+  }
+}
+
+TEST_F(PsClientTest, IgnoresALateReplyToARequestThatTimedOut) {
+  Start(1, ps::Consistency::kSync, std::chrono::milliseconds(200));
+  std::promise<void> first_timed_out;
+  std::thread script([&] {
+    auto late = servers_[0]->Receive();
+    ASSERT_TRUE(late.has_value());
+    first_timed_out.get_future().wait();
+    // The answer to the first pull arrives while the client waits for the second.
+    ReplyToPull(*servers_[0], *late, 1, 100.0f);
+    AnswerPull(*servers_[0], 1, 1.0f);
+  });
+  Status first = client_->Pull(1, params_);
+  first_timed_out.set_value();
+  EXPECT_EQ(first.code(), StatusCode::kDeadlineExceeded) << first.ToString();
+  int64_t version = -1;
+  Status second = client_->Pull(1, params_, &version);
+  script.join();
+  ASSERT_TRUE(second.ok()) << second.ToString();
+  EXPECT_EQ(version, 1);
+  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 1.0f + static_cast<float>(id));
+  EXPECT_EQ(client_->bytes_pulled(), 16u * sizeof(float)) << "the late reply was read";
+}
+
+TEST_F(PsClientTest, IgnoresDuplicateReplies) {
+  Start(1);
+  auto gradient = std::make_shared<const std::vector<float>>(16, 0.5f);
+  Status s = WithScript(
+      [&] {
+        auto push = servers_[0]->Receive();
+        auto pull = servers_[0]->Receive();
+        ASSERT_TRUE(push.has_value() && pull.has_value());
+        ASSERT_EQ(push->header.kind(), proto::PUSH);
+        for (int copy = 0; copy < 2; ++copy) {
+          ASSERT_TRUE(servers_[0]
+                          ->Send(*push, ReplyHeader(proto::PUSH_ACK, push->header.request_id()))
+                          .ok());
+        }
+        ReplyToPull(*servers_[0], *pull, 1, 1.0f);
+        ReplyToPull(*servers_[0], *pull, 1, 100.0f);  // the copy carries other values
+      },
+      [&] {
+        return client_->PushPull({gradient, 0, 4, 0.1f}, 1, params_);
+      });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 1.0f + static_cast<float>(id));
+
+  // The copies still queued are passed over by the next operation.
+  s = WithScript([&] { AnswerPull(*servers_[0], 2, 2.0f); },
+                 [&] { return client_->Pull(2, params_); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 2.0f + static_cast<float>(id));
+  EXPECT_EQ(client_->bytes_pulled(), 2 * 16u * sizeof(float)) << "a duplicate was read";
+}
+
+TEST_F(PsClientTest, IgnoresAReplyToARequestSentToAnotherServer) {
+  Start(2, ps::Consistency::kSync, std::chrono::seconds(5), /*partition_size=*/1);
+  ASSERT_FALSE(table_->partitions_of(0).empty());
+  ASSERT_FALSE(table_->partitions_of(1).empty());
+  Status s = WithScript(
+      [&] {
+        auto at_0 = servers_[0]->Receive();
+        auto at_1 = servers_[1]->Receive();
+        ASSERT_TRUE(at_0.has_value() && at_1.has_value());
+        // Server 0 first answers server 1's request, with server 1's partitions.
+        ReplyToPull(*servers_[0], {at_0->peer, at_1->header}, 0, 100.0f);
+        ReplyToPull(*servers_[0], *at_0, 0, 1.0f);
+        ReplyToPull(*servers_[1], *at_1, 0, 1.0f);
+      },
+      [&] { return client_->Pull(0, params_); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (const ring::Partition& p : table_->partitions()) {
+    ExpectPartition(p.id, 1.0f + static_cast<float>(p.id));
+  }
+}
+
+TEST_F(PsClientTest, AServersErrorFailsTheOperationWithItsMessage) {
+  Start(1);
+  Status s = WithScript(
+      [&] {
+        auto r = servers_[0]->Receive();
+        ASSERT_TRUE(r.has_value());
+        proto::Header h = ReplyHeader(proto::ERROR, r->header.request_id());
+        h.set_error("layout fingerprint mismatch");
+        ASSERT_TRUE(servers_[0]->Send(*r, std::move(h)).ok());
+      },
+      [&] { return client_->Pull(0, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("rejected PULL: layout fingerprint mismatch"));
+}
+
+TEST_F(PsClientTest, RejectsAReplyOfTheWrongKind) {
+  Start(1);
+  Status s = WithScript(
+      [&] {
+        auto r = servers_[0]->Receive();
+        ASSERT_TRUE(r.has_value());
+        ASSERT_TRUE(
+            servers_[0]->Send(*r, ReplyHeader(proto::DONE_ACK, r->header.request_id())).ok());
+      },
+      [&] { return client_->Pull(0, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("answered PULL with DONE_ACK"));
+}
+
+TEST_F(PsClientTest, RejectsAReplyThatIsNotAMessage) {
+  Start(1);
+  Status s = WithScript(
+      [&] {
+        auto r = servers_[0]->Receive();
+        ASSERT_TRUE(r.has_value());
+        ASSERT_TRUE(servers_[0]->SendRaw(*r, "\xff\xff\xff\xff not a header").ok());
+      },
+      [&] { return client_->Pull(0, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("malformed reply from parameter server 0"));
+}
+
+}  // namespace
+}  // namespace ringtrain::worker
