@@ -219,7 +219,7 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
 }
 
 Status ServerCore::ValidatePush(const transport::Message& msg,
-                                const compress::CodecOptions& codec) const {
+                                std::vector<compress::ValidatedPayload>* payloads) const {
   const proto::Header& h = msg.header;
   RT_RETURN_IF_ERROR(ValidatePartitions(h));
   const size_t w = h.sender();
@@ -231,8 +231,9 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
                            " owned by server " + std::to_string(config_.server_index));
   }
   if (worker_done_[w]) return InvalidArgument(from() + " after it finished");
-  if (codec.type != config_.codec) {
-    return InvalidArgument(from() + " encoded with " + proto::Codec_Name(h.codec()) +
+  if (msg.codec.type != config_.codec) {
+    return InvalidArgument(from() + " encoded with " +
+                           proto::Codec_Name(transport::ToProto(msg.codec.type)) +
                            ", this job's codec is " + compress::CodecName(config_.codec));
   }
   if (!(std::isfinite(h.learning_rate()) && h.learning_rate() >= 0)) {
@@ -261,14 +262,12 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
       return InvalidArgument(part() + " at clock " + std::to_string(h.clock()) +
                              ", partition is in round " + std::to_string(p->version));
     }
-    const std::span<const uint8_t> bytes = msg.Bytes(static_cast<size_t>(i));
-    if (codec.type == compress::CodecType::kNone) {
-      if (bytes.size() != p->params->size() * sizeof(float)) {
-        return InvalidArgument(part() + " carries " + std::to_string(bytes.size()) + " bytes");
-      }
-    } else if (Status v = compress::ValidateEncoded(codec, bytes, p->params->size()); !v.ok()) {
-      return InvalidArgument(part() + ": " + v.message());
-    }
+    // The one check of the payload's bytes, against the partition's real size; what it
+    // returns is all HandlePush reads.
+    StatusOr<compress::ValidatedPayload> payload =
+        compress::ValidatePayload(msg.codec, msg.Bytes(static_cast<size_t>(i)), p->params->size());
+    if (!payload.ok()) return InvalidArgument(part() + ": " + payload.status().message());
+    payloads->push_back(std::move(payload).value());
   }
   return Status::Ok();
 }
@@ -276,28 +275,28 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
 void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
                             std::vector<Reply>* out) {
   const proto::Header& h = msg.header;
-  StatusOr<compress::CodecOptions> codec = transport::CodecOf(h);
-  Status s = codec.ok() ? ValidatePush(msg, *codec) : codec.status();
-  if (!s.ok()) {
+  std::vector<compress::ValidatedPayload> payloads;
+  payloads.reserve(owned_.size());
+  if (Status s = ValidatePush(msg, &payloads); !s.ok()) {
     out->push_back(MakeError(peer, h, s));
     return;
   }
   const size_t w = h.sender();
-  const bool dense = codec->type == compress::CodecType::kNone;
+  const bool dense = msg.codec.type == compress::CodecType::kNone;
   for (int i = 0; i < h.partitions_size(); ++i) {
     const proto::PartitionSlice& slice = h.partitions(i);
     PartitionState& p = *Find(slice.id());
-    stats_.set_payload_bytes_received(stats_.payload_bytes_received() +
-                                      msg.payloads[static_cast<size_t>(i)].size());
+    const compress::ValidatedPayload& payload = payloads[static_cast<size_t>(i)];
+    stats_.set_payload_bytes_received(stats_.payload_bytes_received() + payload.bytes().size());
     if (config_.consistency == Consistency::kSync) {
       if (h.num_samples() > 0) {
         const float n = static_cast<float>(h.num_samples());
         if (dense) {
+          // The validated frame, read in place as the floats DecodeMessage aligned.
           std::span<const float> g = msg.Floats(static_cast<size_t>(i));
           for (size_t k = 0; k < g.size(); ++k) p.accum[k] += n * g[k];
         } else {
-          // Validated above, so this cannot fail and leaves nothing half-applied.
-          RT_CHECK(compress::DecodeAdd(*codec, msg.Bytes(static_cast<size_t>(i)), p.accum, n).ok());
+          compress::DecodeAdd(payload, p.accum, n);
         }
       }
       p.samples += h.num_samples();
@@ -309,7 +308,7 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
         g = msg.Floats(static_cast<size_t>(i));
       } else {
         std::span<float> decoded(scratch_.data(), p.params->size());
-        RT_CHECK(compress::Decode(*codec, msg.Bytes(static_cast<size_t>(i)), decoded).ok());
+        compress::Decode(payload, decoded);
         g = decoded;
       }
       ApplyNow(p, slice, g, h);

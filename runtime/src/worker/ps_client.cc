@@ -105,10 +105,7 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
   h.set_num_samples(push.num_samples);
   h.set_learning_rate(push.learning_rate);
   compress::CodecOptions codec = options_.codec;
-  h.set_codec(transport::ToProto(codec.type));
-  if (codec.type == compress::CodecType::kInt8 || codec.type == compress::CodecType::kOneBit) {
-    h.set_codec_block(static_cast<uint32_t>(codec.block));
-  }
+  transport::SetCodec(compress::SpecOf(codec), &h);
   if (codec.type == compress::CodecType::kTopK && options_.topk_warmup_steps > 0) {
     codec.ratio = compress::TopKRatioAt({codec.ratio, options_.topk_warmup_steps}, push.clock);
   }
@@ -273,7 +270,9 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
   if (h.kind() == proto::STATS_REPLY && stats_out != nullptr) *stats_out = h.stats();
   if (h.kind() == proto::PULL_REPLY) {
     const std::vector<uint32_t>& ids = options_.table->partitions_of(server);
-    if (h.partitions_size() != static_cast<int>(ids.size()) || h.codec() != proto::CODEC_NONE) {
+    // DecodeMessage has checked that parameters travel as CODEC_NONE, one frame of
+    // num_elements floats per listed partition.
+    if (h.partitions_size() != static_cast<int>(ids.size())) {
       return DataLoss(who + " sent a PULL_REPLY with " + std::to_string(h.partitions_size()) +
                       " partitions, expected " + std::to_string(ids.size()));
     }

@@ -91,6 +91,7 @@ class ServerCoreTest : public ::testing::Test {
     if (codec == compress::CodecType::kInt8 || codec == compress::CodecType::kOneBit) {
       m.header.set_codec_block(2);
     }
+    m.codec = compress::SpecOf(o);  // what DecodeMessage parses from the header
     for (int i = 0; i < m.header.partitions_size(); ++i) {
       const ring::Partition& p = table_->partition(m.header.partitions(i).id());
       m.header.mutable_partitions(i)->set_version(version == kVersionIsClock ? clock : version);
@@ -266,6 +267,7 @@ TEST_F(ServerCoreTest, InvalidRequestsAreRejectedCountedAndChangeNothing) {
       {"codec not the job's",
        [](auto& m) {
          m.header.set_codec(proto::CODEC_FP16);
+         m.codec.type = compress::CodecType::kFp16;
          for (auto& s : *m.header.mutable_partitions()) s.set_payload_bytes(s.num_elements() * 2);
        },
        "encoded with CODEC_FP16, this job's codec is none"},

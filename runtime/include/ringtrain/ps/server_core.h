@@ -23,9 +23,10 @@
 // to the partition since the version the push was computed from (PartitionSlice.version),
 // which is about N - 1 in steady state. Pushes with 0 samples advance the clock only.
 //
-// Compressed pushes (config.codec, which every push must use) are decoded straight into the
-// accumulator in sync mode (compress::DecodeAdd, no dense temporary) and into one scratch
-// buffer otherwise.
+// Compressed pushes (config.codec, which every push must use; the codec comes parsed in
+// transport::Message::codec) are validated once per partition (compress::ValidatePayload), then
+// decoded without further checks straight into the accumulator in sync mode
+// (compress::DecodeAdd, no dense temporary) and into one scratch buffer otherwise.
 //
 // Pull replies share the parameter buffers with libzmq instead of copying them (copy-on-write
 // when an update finds a reply still queued; stats().param_copies counts those).
@@ -49,6 +50,7 @@
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/compress/codec.h"
+#include "ringtrain/compress/validated_payload.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ps/consistency.h"
@@ -137,7 +139,10 @@ class ServerCore {
 
   Status ValidateCommon(const proto::Header& h) const;
   Status ValidatePartitions(const proto::Header& h) const;
-  Status ValidatePush(const transport::Message& msg, const compress::CodecOptions& codec) const;
+  // Validates a push in full; on success *payloads holds each listed partition's validated
+  // payload, in order (the only way HandlePush reads the bytes).
+  Status ValidatePush(const transport::Message& msg,
+                      std::vector<compress::ValidatedPayload>* payloads) const;
   void ApplyNow(PartitionState& p, const proto::PartitionSlice& slice, std::span<const float> g,
                 const proto::Header& h);
   void HandlePush(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
