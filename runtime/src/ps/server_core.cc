@@ -1,7 +1,6 @@
 #include "ringtrain/ps/server_core.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_set>
@@ -56,8 +55,8 @@ StatusOr<std::unique_ptr<ServerCore>> ServerCore::Make(ServerCoreConfig config,
     const auto& part = config.table->partitions()[id];
     PartitionState s;
     s.id = id;
-    s.params = std::make_shared<std::vector<float>>(
-        initial_params.begin() + part.offset, initial_params.begin() + part.offset + part.size);
+    s.params = transport::SharedBuffer<float>(std::vector<float>(
+        initial_params.begin() + part.offset, initial_params.begin() + part.offset + part.size));
     s.optimizer_state.assign(static_cast<size_t>(slots * part.size), 0.0f);
     if (config.consistency == Consistency::kSync)
       s.accum.assign(static_cast<size_t>(part.size), 0.0f);
@@ -75,7 +74,7 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
   size_t largest = 0;
   for (size_t i = 0; i < owned_.size(); ++i) {
     slot_of_partition_[owned_[i].id] = static_cast<int>(i);
-    largest = std::max(largest, owned_[i].params->size());
+    largest = std::max(largest, owned_[i].params.size());
   }
   if (config_.consistency != Consistency::kSync && config_.codec != compress::CodecType::kNone) {
     scratch_.resize(largest);
@@ -97,7 +96,7 @@ const ServerCore::PartitionState* ServerCore::Find(uint32_t id) const {
 std::span<const float> ServerCore::params(uint32_t partition_id) const {
   const PartitionState* p = Find(partition_id);
   RT_CHECK(p != nullptr);
-  return *p->params;
+  return p->params.view();
 }
 
 int64_t ServerCore::version(uint32_t partition_id) const {
@@ -116,7 +115,7 @@ int64_t ServerCore::min_active_clock() const {
 
 int64_t ServerCore::owned_elements() const {
   int64_t n = 0;
-  for (const PartitionState& p : owned_) n += static_cast<int64_t>(p.params->size());
+  for (const PartitionState& p : owned_) n += static_cast<int64_t>(p.params.size());
   return n;
 }
 
@@ -158,9 +157,9 @@ Status ServerCore::ValidatePartitions(const proto::Header& h) const {
       return InvalidArgument(KindName(h) + ": partition " + std::to_string(s.id()) +
                              " is not owned by server " + std::to_string(config_.server_index));
     }
-    if (s.num_elements() != p->params->size()) {
+    if (s.num_elements() != p->params.size()) {
       return InvalidArgument(KindName(h) + ": partition " + std::to_string(s.id()) + " has " +
-                             std::to_string(p->params->size()) + " elements, message says " +
+                             std::to_string(p->params.size()) + " elements, message says " +
                              std::to_string(s.num_elements()));
     }
     if (!seen.insert(s.id()).second) {
@@ -265,7 +264,7 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
     // The one check of the payload's bytes, against the partition's real size; what it
     // returns is all HandlePush reads.
     StatusOr<compress::ValidatedPayload> payload =
-        compress::ValidatePayload(msg.codec, msg.Bytes(static_cast<size_t>(i)), p->params->size());
+        compress::ValidatePayload(msg.codec, msg.Bytes(static_cast<size_t>(i)), p->params.size());
     if (!payload.ok()) return InvalidArgument(part() + ": " + payload.status().message());
     payloads->push_back(std::move(payload).value());
   }
@@ -307,7 +306,7 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
       if (dense) {
         g = msg.Floats(static_cast<size_t>(i));
       } else {
-        std::span<float> decoded(scratch_.data(), p.params->size());
+        std::span<float> decoded(scratch_.data(), p.params.size());
         compress::Decode(payload, decoded);
         g = decoded;
       }
@@ -347,16 +346,10 @@ void ServerCore::ApplyNow(PartitionState& p, const proto::PartitionSlice& slice,
 }
 
 std::span<float> ServerCore::Writable(PartitionState& p) {
-  if (p.params.use_count() > 1) {
-    p.params = std::make_shared<std::vector<float>>(*p.params);
-    stats_.set_param_copies(stats_.param_copies() + 1);
-  } else {
-#ifndef __SANITIZE_THREAD__  // GCC's TSan rejects fences; it checks the buffer's uses itself
-    // use_count() reads relaxed: order libzmq's last reads of the frames before our writes.
-    std::atomic_thread_fence(std::memory_order_acquire);
-#endif
-  }
-  return *p.params;
+  bool copied = false;
+  std::span<float> params = p.params.MutableContents(&copied);
+  if (copied) stats_.set_param_copies(stats_.param_copies() + 1);
+  return params;
 }
 
 void ServerCore::MaybeApplyRound(PartitionState& p, int64_t min_clock) {
@@ -460,11 +453,11 @@ Reply ServerCore::MakePullReply(const std::string& peer, const proto::Header& re
     const PartitionState& p = *Find(s.id());
     proto::PartitionSlice* slice = r.header.add_partitions();
     slice->set_id(p.id);
-    slice->set_num_elements(p.params->size());
-    slice->set_payload_bytes(p.params->size() * sizeof(float));
+    slice->set_num_elements(p.params.size());
+    slice->set_payload_bytes(p.params.size() * sizeof(float));
     slice->set_version(p.version);
     // No copy: the frame holds the buffer, and the next update copies it if still queued.
-    r.payloads.push_back(transport::ZeroCopyFrame(p.params, p.params->data(), p.params->size()));
+    r.payloads.push_back(p.params.Frame());
   }
   stats_.set_pulls_answered(stats_.pulls_answered() + 1);
   return r;

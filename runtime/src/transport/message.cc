@@ -9,13 +9,7 @@
 namespace ringtrain::transport {
 namespace {
 
-void ReleaseSharedFloats(void* /*data*/, void* hint) { delete static_cast<SharedFloats*>(hint); }
-
 void ReleaseFloatArray(void* data, void* /*hint*/) { delete[] static_cast<float*>(data); }
-
-void ReleaseByteVector(void* /*data*/, void* hint) {
-  delete static_cast<std::vector<uint8_t>*>(hint);
-}
 
 bool FloatAligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0; }
 
@@ -36,18 +30,6 @@ std::string Describe(const proto::Header& h) {
 }
 
 }  // namespace
-
-zmq::message_t ZeroCopyFrame(SharedFloats owner, const float* data, size_t count) {
-  auto* hint = new SharedFloats(std::move(owner));
-  // libzmq never writes through the pointer of a message it sends.
-  return zmq::message_t(const_cast<float*>(data), count * sizeof(float), &ReleaseSharedFloats,
-                        hint);
-}
-
-zmq::message_t OwnedBytesFrame(std::unique_ptr<std::vector<uint8_t>> bytes) {
-  std::vector<uint8_t>* v = bytes.release();
-  return zmq::message_t(v->data(), v->size(), &ReleaseByteVector, v);
-}
 
 zmq::message_t CopyFrame(const float* data, size_t count) {
   return zmq::message_t(data, count * sizeof(float));

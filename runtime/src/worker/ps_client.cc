@@ -9,6 +9,7 @@
 #include <random>
 #include <utility>
 
+#include "ringtrain/common/check.h"
 #include "ringtrain/transport/socket_options.h"
 
 namespace ringtrain::worker {
@@ -72,7 +73,8 @@ StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
 PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets)
     : options_(std::move(options)),
       sockets_(std::move(sockets)),
-      versions_(options_.table->partitions().size(), -1) {
+      versions_(options_.table->partitions().size(), -1),
+      encoded_(sockets_.size()) {
   if (options_.error_feedback)
     residual_.assign(static_cast<size_t>(options_.table->total_size()), 0);
 }
@@ -100,6 +102,7 @@ proto::Header PsClient::NewRequest(proto::MessageKind kind, int server) {
 
 Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending) {
   if (options_.table->partitions_of(server).empty()) return Status::Ok();
+  RT_CHECK(push.gradient.size() == static_cast<size_t>(options_.table->total_size()));
   proto::Header h = NewRequest(proto::PUSH, server);
   h.set_clock(push.clock);
   h.set_num_samples(push.num_samples);
@@ -109,24 +112,41 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
   if (codec.type == compress::CodecType::kTopK && options_.topk_warmup_steps > 0) {
     codec.ratio = compress::TopKRatioAt({codec.ratio, options_.topk_warmup_steps}, push.clock);
   }
+  const bool dense = codec.type == compress::CodecType::kNone;
+  // With a codec, every partition's encoding goes into one buffer per server, reused from push
+  // to push once libzmq has sent the previous one's frames (each frame is a slice of it).
+  transport::SharedBuffer<uint8_t>& encoded = encoded_[static_cast<size_t>(server)];
+  std::span<uint8_t> out;
+  if (!dense) {
+    size_t total = 0;
+    for (const proto::PartitionSlice& s : h.partitions()) {
+      total +=
+          compress::EncodedSize(codec, static_cast<size_t>(options_.table->partition(s.id()).size));
+    }
+    out = encoded.Overwrite(total);
+  }
   std::vector<zmq::message_t> payloads;
   payloads.reserve(static_cast<size_t>(h.partitions_size()));
   uint64_t payload_bytes = 0;
   uint64_t dense_bytes = 0;
+  size_t at = 0;  // where the next encoding starts in `out`
   for (proto::PartitionSlice& s : *h.mutable_partitions()) {
     const ring::Partition& p = options_.table->partition(s.id());
-    const float* begin = push.gradient->data() + p.offset;
-    const size_t n = static_cast<size_t>(p.size);
-    if (codec.type == compress::CodecType::kNone) {
-      payloads.push_back(transport::ZeroCopyFrame(push.gradient, begin, n));
+    const auto offset = static_cast<size_t>(p.offset);
+    const auto n = static_cast<size_t>(p.size);
+    if (dense) {
+      payloads.push_back(push.gradient.Frame(offset, n));
     } else {
       std::span<float> residual;
-      if (!residual_.empty()) residual = std::span<float>(residual_.data() + p.offset, n);
-      auto bytes = std::make_unique<std::vector<uint8_t>>();
+      if (!residual_.empty()) residual = std::span<float>(residual_.data() + offset, n);
+      const size_t size = compress::EncodedSize(codec, n);
       RT_RETURN_IF_ERROR(
-          compress::Encode(codec, {begin, n}, residual, bytes.get())
+          compress::EncodeInto(codec, push.gradient.view().subspan(offset, n), residual,
+                               out.subspan(at, size))
               .WithContext("encoding the gradient of partition " + std::to_string(p.id)));
-      payloads.push_back(transport::OwnedBytesFrame(std::move(bytes)));
+      // Nothing writes this slice again while the frame holds the buffer.
+      payloads.push_back(encoded.Frame(at, size));
+      at += size;
     }
     s.set_payload_bytes(payloads.back().size());
     payload_bytes += payloads.back().size();

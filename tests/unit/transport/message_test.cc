@@ -190,19 +190,6 @@ TEST(DecodeMessageTest, MisalignedPayloadIsRealignedWithSameValues) {
   EXPECT_THAT(std::vector<float>(f.begin(), f.end()), ::testing::ElementsAre(1.25f, -7.5f, 3.0f));
 }
 
-TEST(ZeroCopyFrameTest, FrameKeepsBufferAliveAndSharesMemory) {
-  auto buf = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4});
-  std::weak_ptr<std::vector<float>> weak = buf;
-  zmq::message_t frame = ZeroCopyFrame(buf, buf->data() + 1, 2);
-  EXPECT_EQ(frame.data(), buf->data() + 1) << "no copy";
-  EXPECT_EQ(frame.size(), 2 * sizeof(float));
-  buf.reset();
-  ASSERT_FALSE(weak.expired()) << "the frame owns a reference";
-  EXPECT_EQ(static_cast<const float*>(frame.data())[1], 3.0f);
-  frame = zmq::message_t();
-  EXPECT_TRUE(weak.expired()) << "released with the frame";
-}
-
 TEST(SendReceiveTest, RoundTripOverInprocDealerRouter) {
   zmq::context_t ctx(1);
   zmq::socket_t router(ctx, zmq::socket_type::router);

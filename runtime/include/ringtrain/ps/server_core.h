@@ -28,8 +28,9 @@
 // decoded without further checks straight into the accumulator in sync mode
 // (compress::DecodeAdd, no dense temporary) and into one scratch buffer otherwise.
 //
-// Pull replies share the parameter buffers with libzmq instead of copying them (copy-on-write
-// when an update finds a reply still queued; stats().param_copies counts those).
+// Pull replies share the parameter buffers with libzmq instead of copying them
+// (transport::SharedBuffer: copy-on-write when an update finds a reply still queued;
+// stats().param_copies counts those).
 //
 // Every request is validated in full before any state changes: job name, sender rank, layout
 // fingerprint, partition ids (owned here), element counts, codec and encoded bytes, clock,
@@ -56,6 +57,7 @@
 #include "ringtrain/ps/consistency.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
+#include "ringtrain/transport/shared_buffer.h"
 
 namespace ringtrain::ps {
 
@@ -121,7 +123,7 @@ class ServerCore {
     uint32_t id = 0;
     // Shared with the PULL_REPLY frames libzmq has not sent yet, so replies go out without a
     // copy; an update writes in place unless a frame still holds the buffer (copy-on-write).
-    std::shared_ptr<std::vector<float>> params;
+    transport::SharedBuffer<float> params;
     std::vector<float> optimizer_state;
     int64_t optimizer_steps = 0;  // updates applied (rounds with samples), Apply's step
     std::vector<float> accum;     // kSync: sum_i n_i * g_i of the current round

@@ -1,7 +1,8 @@
 // A data-plane message: a Protobuf header (metadata only) plus raw payload frames.
 //
 // Tensor bytes never pass through Protobuf. Senders hand buffers to ZeroMQ without copying
-// (ZeroCopyFrame keeps the owning buffer alive until libzmq releases the frame); receivers
+// (SharedBuffer::Frame in shared_buffer.h keeps the buffer alive until libzmq releases the
+// frame); receivers
 // keep the received frames and read them in place (Eigen maps or memcpy into their state).
 //
 // DecodeMessage checks the structure every receiver relies on — wire version, message kind,
@@ -34,17 +35,6 @@ inline constexpr uint64_t kMaxPartitionElements = uint64_t{1} << 32;
 
 // Largest header frame a receiver parses; larger ones are dropped unread.
 inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
-
-// A float buffer shared between its producer and the frames that send it.
-using SharedFloats = std::shared_ptr<const std::vector<float>>;
-
-// A frame over `count` floats at `data`, which must lie inside *owner. No copy is made; the
-// frame holds a reference to owner until libzmq is done with it.
-// REQUIRES: data .. data+count lies inside owner->data() .. owner->data()+owner->size().
-zmq::message_t ZeroCopyFrame(SharedFloats owner, const float* data, size_t count);
-
-// A frame that owns `bytes` (no copy) and frees them when libzmq is done with the frame.
-zmq::message_t OwnedBytesFrame(std::unique_ptr<std::vector<uint8_t>> bytes);
 
 // A frame holding a copy of `count` floats at `data`.
 zmq::message_t CopyFrame(const float* data, size_t count);
