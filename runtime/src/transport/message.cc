@@ -36,7 +36,23 @@ zmq::message_t CopyFrame(const float* data, size_t count) {
 }
 
 bool CarriesPayload(proto::MessageKind kind) {
-  return kind == proto::PUSH || kind == proto::PULL_REPLY;
+  switch (kind) {
+    case proto::PUSH:
+    case proto::PULL_REPLY:
+      return true;
+    case proto::KIND_UNSPECIFIED:
+    case proto::PUSH_ACK:
+    case proto::PULL:
+    case proto::WORKER_DONE:
+    case proto::DONE_ACK:
+    case proto::STATS:
+    case proto::STATS_REPLY:
+    case proto::ERROR:
+    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
+      return false;
+  }
+  return false;  // not an enumerator
 }
 
 proto::Codec ToProto(compress::CodecType type) {

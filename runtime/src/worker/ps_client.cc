@@ -16,6 +16,35 @@ namespace ringtrain::worker {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// The kind of a successful reply to a request of `kind` (the client sends only requests).
+proto::MessageKind ReplyKindOf(proto::MessageKind kind) {
+  switch (kind) {
+    case proto::PUSH:
+      return proto::PUSH_ACK;
+    case proto::PULL:
+      return proto::PULL_REPLY;
+    case proto::WORKER_DONE:
+      return proto::DONE_ACK;
+    case proto::STATS:
+      return proto::STATS_REPLY;
+    case proto::KIND_UNSPECIFIED:
+    case proto::PUSH_ACK:
+    case proto::PULL_REPLY:
+    case proto::DONE_ACK:
+    case proto::STATS_REPLY:
+    case proto::ERROR:
+    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
+      break;
+  }
+  RT_CHECK(false && "the client sent a request of a kind it never sends");
+  return proto::KIND_UNSPECIFIED;
+}
+
+}  // namespace
+
 struct PsClient::Pending {
   struct Request {
     int server;
@@ -279,10 +308,7 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
     return FailedPrecondition(who + " rejected " + proto::MessageKind_Name(req.kind) + ": " +
                               h.error());
   }
-  const proto::MessageKind expected = req.kind == proto::PUSH          ? proto::PUSH_ACK
-                                      : req.kind == proto::PULL        ? proto::PULL_REPLY
-                                      : req.kind == proto::WORKER_DONE ? proto::DONE_ACK
-                                                                       : proto::STATS_REPLY;
+  const proto::MessageKind expected = ReplyKindOf(req.kind);
   if (h.kind() != expected) {
     return DataLoss(who + " answered " + proto::MessageKind_Name(req.kind) + " with " +
                     proto::MessageKind_Name(h.kind()));

@@ -57,6 +57,7 @@
 
 namespace ringtrain::compress {
 
+// The enumerators run from 0 without gaps (ParseCodecName walks them); append new ones.
 enum class CodecType { kNone, kFp16, kInt8, kOneBit, kTopK };
 
 // Largest tensor a codec handles, in elements (topk indices are uint32; matches the transport's
