@@ -560,6 +560,23 @@ TEST_F(ServerCoreTest, MalformedEncodedBytesAreRejectedAndChangeNothing) {
   EXPECT_EQ(r[0].header.kind(), proto::PUSH_ACK);
 }
 
+// The server decodes only what ValidatePayload passed, with the codec the message carries: a
+// message whose parsed codec no header could produce (int8 without a block) is refused, not
+// decoded.
+TEST_F(ServerCoreTest, PayloadsAreDecodedOnlyWithTheCodecTheyWereValidatedFor) {
+  Make(2, 6, 4, {.codec = compress::CodecType::kInt8});
+  transport::Message m = PushOf(
+      0, 0, [](size_t k) { return static_cast<float>(k); }, 1, 0.5f, kVersionIsClock,
+      compress::CodecType::kInt8);
+  m.codec.block = 0;
+  auto r = Handle("a", std::move(m));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("partition 0: block"));
+  EXPECT_EQ(core_->stats().pushes_accepted(), 0u);
+  EXPECT_THAT(core_->params(0), ::testing::Each(1.0f));
+}
+
 TEST(ServerCoreMakeTest, RejectsInconsistentConfig) {
   auto table = OneServerTable(6, 4);
   ServerCoreConfig c;
