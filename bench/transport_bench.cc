@@ -22,6 +22,7 @@
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/ring/hash_ring.h"
+#include "ringtrain/transport/shared_buffer.h"
 #include "ringtrain/worker/ps_client.h"
 
 namespace {
@@ -97,7 +98,7 @@ double Ringtrain(size_t bytes, double min_seconds) {
   co.table = table;
   auto client = worker::PsClient::Connect(ctx, co).value();
   std::vector<float> params(static_cast<size_t>(elements));
-  auto grad = std::make_shared<std::vector<float>>(static_cast<size_t>(elements), 0.001f);
+  transport::SharedBuffer<float> grad(std::vector<float>(static_cast<size_t>(elements), 0.001f));
   // A worker's first pull tells it the versions its gradients are computed from.
   if (Status s = client->Pull(0, params); !s.ok()) {
     std::fprintf(stderr, "initial pull failed: %s\n", s.ToString().c_str());

@@ -111,9 +111,11 @@ std::string Describe(const json& v) {
       return "an object";
     case json::value_t::array:
       return "an array";
-    default:
+    case json::value_t::binary:
+    case json::value_t::discarded:
       return "a value of another kind";
   }
+  return "a value of another kind";
 }
 
 std::string ClosestName(std::string_view name, const std::vector<std::string_view>& candidates) {

@@ -51,9 +51,17 @@ int ExitCodeFor(const ringtrain::Status& s) {
       return kExitInvalidInput;
     case ringtrain::StatusCode::kCancelled:
       return 128 + (g_interrupted.load() != 0 ? g_interrupted.load() : SIGINT);
-    default:
+    case ringtrain::StatusCode::kOk:
+    case ringtrain::StatusCode::kAlreadyExists:
+    case ringtrain::StatusCode::kFailedPrecondition:
+    case ringtrain::StatusCode::kOutOfRange:
+    case ringtrain::StatusCode::kUnavailable:
+    case ringtrain::StatusCode::kDeadlineExceeded:
+    case ringtrain::StatusCode::kInternal:
+    case ringtrain::StatusCode::kPermissionDenied:
       return kExitFailure;
   }
+  return kExitFailure;
 }
 
 int Fail(const std::string& who, const ringtrain::Status& s) {

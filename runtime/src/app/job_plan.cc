@@ -32,6 +32,46 @@ optim::OptimizerKind OptimizerKindOf(job::OptimizerType type) {
   return optim::OptimizerKind::kSgd;  // unreachable for a parsed spec
 }
 
+optim::ScheduleKind ScheduleKindOf(job::ScheduleType type) {
+  switch (type) {
+    case job::ScheduleType::kConstant:
+      return optim::ScheduleKind::kConstant;
+    case job::ScheduleType::kCosine:
+      return optim::ScheduleKind::kCosine;
+    case job::ScheduleType::kStep:
+      return optim::ScheduleKind::kStep;
+  }
+  return optim::ScheduleKind::kConstant;  // unreachable for a parsed spec
+}
+
+ps::Consistency ConsistencyOf(job::SyncMode mode) {
+  switch (mode) {
+    case job::SyncMode::kSync:
+      return ps::Consistency::kSync;
+    case job::SyncMode::kAsync:
+      return ps::Consistency::kAsync;
+    case job::SyncMode::kSsp:
+      return ps::Consistency::kSsp;
+  }
+  return ps::Consistency::kSync;  // unreachable for a parsed spec
+}
+
+compress::CodecType CodecTypeOf(job::CompressionType type) {
+  switch (type) {
+    case job::CompressionType::kNone:
+      return compress::CodecType::kNone;
+    case job::CompressionType::kFp16:
+      return compress::CodecType::kFp16;
+    case job::CompressionType::kInt8:
+      return compress::CodecType::kInt8;
+    case job::CompressionType::kOneBit:
+      return compress::CodecType::kOneBit;
+    case job::CompressionType::kTopK:
+      return compress::CodecType::kTopK;
+  }
+  return compress::CodecType::kNone;  // unreachable for a parsed spec
+}
+
 }  // namespace
 
 StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
@@ -121,9 +161,7 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.total_steps = plan.steps_per_epoch * spec.training.epochs;
 
   const job::ScheduleSpec& s = spec.training.schedule;
-  plan.schedule.kind = s.type == job::ScheduleType::kCosine ? optim::ScheduleKind::kCosine
-                       : s.type == job::ScheduleType::kStep ? optim::ScheduleKind::kStep
-                                                            : optim::ScheduleKind::kConstant;
+  plan.schedule.kind = ScheduleKindOf(s.type);
   plan.schedule.base_lr = spec.training.optimizer.learning_rate;
   // A warm-up longer than the run (a short trial run of a long job) ends with the run.
   plan.schedule.warmup_steps = std::min(s.warmup_steps, plan.total_steps);
@@ -139,17 +177,11 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   }
 
   const job::TrainingSpec& t = spec.training;
-  plan.consistency = t.sync_mode == job::SyncMode::kAsync ? ps::Consistency::kAsync
-                     : t.sync_mode == job::SyncMode::kSsp ? ps::Consistency::kSsp
-                                                          : ps::Consistency::kSync;
+  plan.consistency = ConsistencyOf(t.sync_mode);
   plan.staleness = t.staleness;
   plan.staleness_aware_lr = t.staleness_aware_lr;
   const job::CompressionSpec& c = t.compression;
-  plan.codec.type = c.type == job::CompressionType::kFp16     ? compress::CodecType::kFp16
-                    : c.type == job::CompressionType::kInt8   ? compress::CodecType::kInt8
-                    : c.type == job::CompressionType::kOneBit ? compress::CodecType::kOneBit
-                    : c.type == job::CompressionType::kTopK   ? compress::CodecType::kTopK
-                                                              : compress::CodecType::kNone;
+  plan.codec.type = CodecTypeOf(c.type);
   // The spec holds 0 in fields its type does not use; keep the codec's defaults there.
   if (c.type == job::CompressionType::kTopK) plan.codec.ratio = c.ratio;
   if (c.type == job::CompressionType::kInt8 || c.type == job::CompressionType::kOneBit) {

@@ -7,29 +7,45 @@
 #include "bytes.h"
 #include "codec_impl.h"
 #include "ringtrain/common/check.h"
+#include "ringtrain/compress/validated_payload.h"
 
 namespace ringtrain::compress {
 namespace {
 
-constexpr CodecType kAllTypes[] = {CodecType::kNone, CodecType::kFp16, CodecType::kInt8,
-                                   CodecType::kOneBit, CodecType::kTopK};
-
-// REQUIRES: type is one of kAllTypes (ValidateOptions passed).
-const internal::CodecImpl& ImplFor(CodecType type) {
+// True for the last codec type. A switch, so that -Wswitch names a new enumerator here and
+// ParseCodecName, which walks the enumerators from 0 (they have no gaps) up to this one,
+// knows it.
+constexpr bool IsLastType(CodecType type) {
   switch (type) {
     case CodecType::kNone:
-      return internal::kNoneImpl;
     case CodecType::kFp16:
-      return internal::kFp16Impl;
     case CodecType::kInt8:
-      return internal::kInt8Impl;
     case CodecType::kOneBit:
-      return internal::kOneBitImpl;
+      return false;
     case CodecType::kTopK:
-      return internal::kTopKImpl;
+      return true;
+  }
+  return true;
+}
+}  // namespace
+
+namespace internal {
+
+const CodecImpl& ImplFor(CodecType type) {
+  switch (type) {
+    case CodecType::kNone:
+      return kNoneImpl;
+    case CodecType::kFp16:
+      return kFp16Impl;
+    case CodecType::kInt8:
+      return kInt8Impl;
+    case CodecType::kOneBit:
+      return kOneBitImpl;
+    case CodecType::kTopK:
+      return kTopKImpl;
   }
   RT_CHECK(false && "unreachable: codec type validated");
-  return internal::kNoneImpl;
+  return kNoneImpl;
 }
 
 Status CheckElements(size_t n) {
@@ -39,10 +55,6 @@ Status CheckElements(size_t n) {
   }
   return Status::Ok();
 }
-
-}  // namespace
-
-namespace internal {
 
 std::string FloatString(double v) {
   std::ostringstream out;
@@ -98,10 +110,12 @@ const char* CodecName(CodecType type) {
 
 StatusOr<CodecType> ParseCodecName(std::string_view name) {
   std::string expected;
-  for (CodecType t : kAllTypes) {
+  for (int i = 0;; ++i) {
+    const auto t = static_cast<CodecType>(i);
     if (name == CodecName(t)) return t;
     expected += expected.empty() ? "" : ", ";
     expected += CodecName(t);
+    if (IsLastType(t)) break;
   }
   return InvalidArgument("unknown codec \"" + std::string(name) + "\" (expected one of " +
                          expected + ")");
@@ -148,22 +162,36 @@ size_t TopKCount(double ratio, size_t n) {
 size_t EncodedSize(const CodecOptions& options, size_t n) {
   RT_CHECK(ValidateOptions(options).ok());
   RT_CHECK(n <= kMaxElements);
-  return ImplFor(options.type).size(options, n);
+  return internal::ImplFor(options.type).size(options, n);
 }
 
-Status Encode(const CodecOptions& options, std::span<const float> grad, std::span<float> residual,
-              std::vector<uint8_t>* out) {
-  RT_CHECK(out != nullptr);
+CodecSpec SpecOf(const CodecOptions& options) {
+  switch (options.type) {
+    case CodecType::kNone:
+    case CodecType::kFp16:
+    case CodecType::kTopK:
+      return {options.type, 0};
+    case CodecType::kInt8:
+    case CodecType::kOneBit:
+      return {options.type, options.block};
+  }
+  return {options.type, 0};  // not an enumerator: ValidateOptions refuses it
+}
+
+namespace {
+
+// The checks Encode and EncodeInto share; neither output is touched.
+Status CheckEncode(const CodecOptions& options, std::span<const float> grad,
+                   std::span<const float> residual) {
   RT_RETURN_IF_ERROR(ValidateOptions(options));
   const size_t n = grad.size();
-  RT_RETURN_IF_ERROR(CheckElements(n));
+  RT_RETURN_IF_ERROR(internal::CheckElements(n));
   const bool feedback = !residual.empty();
   if (feedback && residual.size() != n) {
     return InvalidArgument("residual: has " + std::to_string(residual.size()) +
                            " elements; expected 0 (no error feedback) or " + std::to_string(n));
   }
-  const internal::CodecImpl& impl = ImplFor(options.type);
-  if (impl.finite_only) {
+  if (internal::ImplFor(options.type).finite_only) {
     for (size_t i = 0; i < n; ++i) {
       const float v = feedback ? grad[i] + residual[i] : grad[i];
       if (!std::isfinite(v)) {
@@ -174,44 +202,76 @@ Status Encode(const CodecOptions& options, std::span<const float> grad, std::spa
       }
     }
   }
-  out->resize(impl.size(options, n));
-  if (!feedback) {
-    impl.encode(options, grad, out->data());
-    return Status::Ok();
+  return Status::Ok();
+}
+
+// Encodes after CheckEncode passed; out has exactly the encoded size.
+void EncodeChecked(const CodecOptions& options, std::span<const float> grad,
+                   std::span<float> residual, std::span<uint8_t> out) {
+  const internal::CodecImpl& impl = internal::ImplFor(options.type);
+  if (residual.empty()) {
+    impl.encode(options, grad, out.data());
+    return;
   }
   // The residual buffer holds v = grad + residual while encoding, then v - decoded: adding the
   // decoded values with weight -1 is exactly the float subtraction v - d.
   bool non_finite = false;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < grad.size(); ++i) {
     residual[i] += grad[i];
     non_finite |= !std::isfinite(residual[i]);
   }
-  impl.encode(options, residual, out->data());
-  impl.decode_add(options, *out, residual, -1.0f);
+  impl.encode(options, residual, out.data());
+  impl.decode_add(options, out, residual, -1.0f);
   if (non_finite) {  // only kNone and kFp16 get here: a sent inf or NaN leaves no error
     for (float& r : residual) {
       if (!std::isfinite(r)) r = 0.0f;
     }
   }
+}
+
+}  // namespace
+
+Status Encode(const CodecOptions& options, std::span<const float> grad, std::span<float> residual,
+              std::vector<uint8_t>* out) {
+  RT_CHECK(out != nullptr);
+  RT_RETURN_IF_ERROR(CheckEncode(options, grad, residual));
+  out->resize(internal::ImplFor(options.type).size(options, grad.size()));
+  EncodeChecked(options, grad, residual, *out);
+  return Status::Ok();
+}
+
+Status EncodeInto(const CodecOptions& options, std::span<const float> grad,
+                  std::span<float> residual, std::span<uint8_t> out) {
+  RT_RETURN_IF_ERROR(CheckEncode(options, grad, residual));
+  const size_t size = internal::ImplFor(options.type).size(options, grad.size());
+  if (out.size() != size) {
+    return InvalidArgument("out: has " + std::to_string(out.size()) + " bytes; the " +
+                           CodecName(options.type) + " encoding of " + std::to_string(grad.size()) +
+                           " elements takes " + std::to_string(size));
+  }
+  EncodeChecked(options, grad, residual, out);
   return Status::Ok();
 }
 
 Status ValidateEncoded(const CodecOptions& options, std::span<const uint8_t> bytes, size_t n) {
   RT_RETURN_IF_ERROR(ValidateOptions(options));
-  RT_RETURN_IF_ERROR(CheckElements(n));
-  return ImplFor(options.type).validate(options, bytes, n);
+  return ValidatePayload(SpecOf(options), bytes, n).status();
 }
 
 Status Decode(const CodecOptions& options, std::span<const uint8_t> bytes, std::span<float> out) {
-  RT_RETURN_IF_ERROR(ValidateEncoded(options, bytes, out.size()));
-  ImplFor(options.type).decode(options, bytes, out);
+  RT_RETURN_IF_ERROR(ValidateOptions(options));
+  RT_ASSIGN_OR_RETURN(const ValidatedPayload payload,
+                      ValidatePayload(SpecOf(options), bytes, out.size()));
+  Decode(payload, out);
   return Status::Ok();
 }
 
 Status DecodeAdd(const CodecOptions& options, std::span<const uint8_t> bytes,
                  std::span<float> accumulate, float weight) {
-  RT_RETURN_IF_ERROR(ValidateEncoded(options, bytes, accumulate.size()));
-  ImplFor(options.type).decode_add(options, bytes, accumulate, weight);
+  RT_RETURN_IF_ERROR(ValidateOptions(options));
+  RT_ASSIGN_OR_RETURN(const ValidatedPayload payload,
+                      ValidatePayload(SpecOf(options), bytes, accumulate.size()));
+  DecodeAdd(payload, accumulate, weight);
   return Status::Ok();
 }
 

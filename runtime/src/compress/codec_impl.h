@@ -2,7 +2,8 @@
 // (one .cc file each), dispatched by codec.cc.
 //
 // codec.cc validates the options, n and the caller's buffers, and handles error feedback;
-// the operations below see only checked arguments:
+// validated_payload.cc runs validate once per payload; the operations below see only checked
+// arguments:
 //   size        the encoded size for n elements
 //   encode      writes exactly size(options, v.size()) bytes to out; v is finite when
 //               finite_only is set
@@ -38,6 +39,12 @@ extern const CodecImpl kFp16Impl;
 extern const CodecImpl kInt8Impl;
 extern const CodecImpl kOneBitImpl;
 extern const CodecImpl kTopKImpl;
+
+// The table of a codec. REQUIRES: type is an enumerator (options or spec validated).
+const CodecImpl& ImplFor(CodecType type);
+
+// InvalidArgument for a tensor of more than kMaxElements elements.
+Status CheckElements(size_t n);
 
 // Blocks of `block` elements covering n elements: ceil(n / block).
 inline size_t NumBlocks(size_t n, int block) {

@@ -14,6 +14,16 @@ constexpr int64_t kMaxParams = int64_t{1} << 31;
 
 std::string Got(int64_t v) { return " (got " + std::to_string(v) + ")"; }
 
+// False for a value that is no enumerator (a cast int).
+bool KnownKind(ModelKind kind) {
+  switch (kind) {
+    case ModelKind::kSoftmax:
+    case ModelKind::kMlp:
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 const char* ModelKindName(ModelKind kind) {
@@ -33,6 +43,10 @@ Status ValidateModelConfig(const ModelConfig& config) {
   if (config.num_classes < 2) {
     return InvalidArgument("num_classes: must be >= 2" + Got(config.num_classes));
   }
+  if (!KnownKind(config.kind)) {
+    return InvalidArgument("kind: unknown model kind " +
+                           std::to_string(static_cast<int>(config.kind)));
+  }
   switch (config.kind) {
     case ModelKind::kSoftmax:
       if (!config.hidden_layers.empty()) {
@@ -45,9 +59,6 @@ Status ValidateModelConfig(const ModelConfig& config) {
         return InvalidArgument("hidden_layers: an mlp model needs at least one hidden layer");
       }
       break;
-    default:
-      return InvalidArgument("kind: unknown model kind " +
-                             std::to_string(static_cast<int>(config.kind)));
   }
   int64_t params = 0;
   int64_t in = config.input_dim;

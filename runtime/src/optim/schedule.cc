@@ -17,6 +17,17 @@ std::string Got(T v) {
   return out.str();
 }
 
+// False for a value that is no enumerator (a cast int).
+bool KnownKind(ScheduleKind kind) {
+  switch (kind) {
+    case ScheduleKind::kConstant:
+    case ScheduleKind::kCosine:
+    case ScheduleKind::kStep:
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 const char* ScheduleKindName(ScheduleKind kind) {
@@ -32,8 +43,7 @@ const char* ScheduleKindName(ScheduleKind kind) {
 }
 
 Status ValidateScheduleConfig(const ScheduleConfig& c) {
-  if (c.kind != ScheduleKind::kConstant && c.kind != ScheduleKind::kCosine &&
-      c.kind != ScheduleKind::kStep) {
+  if (!KnownKind(c.kind)) {
     return InvalidArgument("kind: unknown schedule kind" + Got(static_cast<int>(c.kind)));
   }
   // Comparisons are written so that NaN fails them.

@@ -1,7 +1,6 @@
 #include "ringtrain/ps/server_core.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_set>
@@ -56,8 +55,8 @@ StatusOr<std::unique_ptr<ServerCore>> ServerCore::Make(ServerCoreConfig config,
     const auto& part = config.table->partitions()[id];
     PartitionState s;
     s.id = id;
-    s.params = std::make_shared<std::vector<float>>(
-        initial_params.begin() + part.offset, initial_params.begin() + part.offset + part.size);
+    s.params = transport::SharedBuffer<float>(std::vector<float>(
+        initial_params.begin() + part.offset, initial_params.begin() + part.offset + part.size));
     s.optimizer_state.assign(static_cast<size_t>(slots * part.size), 0.0f);
     if (config.consistency == Consistency::kSync)
       s.accum.assign(static_cast<size_t>(part.size), 0.0f);
@@ -75,7 +74,7 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
   size_t largest = 0;
   for (size_t i = 0; i < owned_.size(); ++i) {
     slot_of_partition_[owned_[i].id] = static_cast<int>(i);
-    largest = std::max(largest, owned_[i].params->size());
+    largest = std::max(largest, owned_[i].params.size());
   }
   if (config_.consistency != Consistency::kSync && config_.codec != compress::CodecType::kNone) {
     scratch_.resize(largest);
@@ -97,7 +96,7 @@ const ServerCore::PartitionState* ServerCore::Find(uint32_t id) const {
 std::span<const float> ServerCore::params(uint32_t partition_id) const {
   const PartitionState* p = Find(partition_id);
   RT_CHECK(p != nullptr);
-  return *p->params;
+  return p->params.view();
 }
 
 int64_t ServerCore::version(uint32_t partition_id) const {
@@ -116,7 +115,7 @@ int64_t ServerCore::min_active_clock() const {
 
 int64_t ServerCore::owned_elements() const {
   int64_t n = 0;
-  for (const PartitionState& p : owned_) n += static_cast<int64_t>(p.params->size());
+  for (const PartitionState& p : owned_) n += static_cast<int64_t>(p.params.size());
   return n;
 }
 
@@ -158,9 +157,9 @@ Status ServerCore::ValidatePartitions(const proto::Header& h) const {
       return InvalidArgument(KindName(h) + ": partition " + std::to_string(s.id()) +
                              " is not owned by server " + std::to_string(config_.server_index));
     }
-    if (s.num_elements() != p->params->size()) {
+    if (s.num_elements() != p->params.size()) {
       return InvalidArgument(KindName(h) + ": partition " + std::to_string(s.id()) + " has " +
-                             std::to_string(p->params->size()) + " elements, message says " +
+                             std::to_string(p->params.size()) + " elements, message says " +
                              std::to_string(s.num_elements()));
     }
     if (!seen.insert(s.id()).second) {
@@ -212,14 +211,22 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
     case proto::WORKER_DONE:
       HandleDone(peer, h, out);
       return;
-    default:
-      out->push_back(MakeError(peer, h, InvalidArgument(KindName(h) + " is not a request")));
-      return;
+    case proto::STATS:  // answered above, before the checks a reader of counters need not pass
+    case proto::KIND_UNSPECIFIED:
+    case proto::PUSH_ACK:
+    case proto::PULL_REPLY:
+    case proto::DONE_ACK:
+    case proto::STATS_REPLY:
+    case proto::ERROR:
+    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
+      break;
   }
+  out->push_back(MakeError(peer, h, InvalidArgument(KindName(h) + " is not a request")));
 }
 
 Status ServerCore::ValidatePush(const transport::Message& msg,
-                                const compress::CodecOptions& codec) const {
+                                std::vector<compress::ValidatedPayload>* payloads) const {
   const proto::Header& h = msg.header;
   RT_RETURN_IF_ERROR(ValidatePartitions(h));
   const size_t w = h.sender();
@@ -231,8 +238,9 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
                            " owned by server " + std::to_string(config_.server_index));
   }
   if (worker_done_[w]) return InvalidArgument(from() + " after it finished");
-  if (codec.type != config_.codec) {
-    return InvalidArgument(from() + " encoded with " + proto::Codec_Name(h.codec()) +
+  if (msg.codec.type != config_.codec) {
+    return InvalidArgument(from() + " encoded with " +
+                           proto::Codec_Name(transport::ToProto(msg.codec.type)) +
                            ", this job's codec is " + compress::CodecName(config_.codec));
   }
   if (!(std::isfinite(h.learning_rate()) && h.learning_rate() >= 0)) {
@@ -261,14 +269,12 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
       return InvalidArgument(part() + " at clock " + std::to_string(h.clock()) +
                              ", partition is in round " + std::to_string(p->version));
     }
-    const std::span<const uint8_t> bytes = msg.Bytes(static_cast<size_t>(i));
-    if (codec.type == compress::CodecType::kNone) {
-      if (bytes.size() != p->params->size() * sizeof(float)) {
-        return InvalidArgument(part() + " carries " + std::to_string(bytes.size()) + " bytes");
-      }
-    } else if (Status v = compress::ValidateEncoded(codec, bytes, p->params->size()); !v.ok()) {
-      return InvalidArgument(part() + ": " + v.message());
-    }
+    // The one check of the payload's bytes, against the partition's real size; what it
+    // returns is all HandlePush reads.
+    StatusOr<compress::ValidatedPayload> payload =
+        compress::ValidatePayload(msg.codec, msg.Bytes(static_cast<size_t>(i)), p->params.size());
+    if (!payload.ok()) return InvalidArgument(part() + ": " + payload.status().message());
+    payloads->push_back(std::move(payload).value());
   }
   return Status::Ok();
 }
@@ -276,28 +282,28 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
 void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
                             std::vector<Reply>* out) {
   const proto::Header& h = msg.header;
-  StatusOr<compress::CodecOptions> codec = transport::CodecOf(h);
-  Status s = codec.ok() ? ValidatePush(msg, *codec) : codec.status();
-  if (!s.ok()) {
+  std::vector<compress::ValidatedPayload> payloads;
+  payloads.reserve(owned_.size());
+  if (Status s = ValidatePush(msg, &payloads); !s.ok()) {
     out->push_back(MakeError(peer, h, s));
     return;
   }
   const size_t w = h.sender();
-  const bool dense = codec->type == compress::CodecType::kNone;
+  const bool dense = msg.codec.type == compress::CodecType::kNone;
   for (int i = 0; i < h.partitions_size(); ++i) {
     const proto::PartitionSlice& slice = h.partitions(i);
     PartitionState& p = *Find(slice.id());
-    stats_.set_payload_bytes_received(stats_.payload_bytes_received() +
-                                      msg.payloads[static_cast<size_t>(i)].size());
+    const compress::ValidatedPayload& payload = payloads[static_cast<size_t>(i)];
+    stats_.set_payload_bytes_received(stats_.payload_bytes_received() + payload.bytes().size());
     if (config_.consistency == Consistency::kSync) {
       if (h.num_samples() > 0) {
         const float n = static_cast<float>(h.num_samples());
         if (dense) {
+          // The validated frame, read in place as the floats DecodeMessage aligned.
           std::span<const float> g = msg.Floats(static_cast<size_t>(i));
           for (size_t k = 0; k < g.size(); ++k) p.accum[k] += n * g[k];
         } else {
-          // Validated above, so this cannot fail and leaves nothing half-applied.
-          RT_CHECK(compress::DecodeAdd(*codec, msg.Bytes(static_cast<size_t>(i)), p.accum, n).ok());
+          compress::DecodeAdd(payload, p.accum, n);
         }
       }
       p.samples += h.num_samples();
@@ -308,8 +314,8 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
       if (dense) {
         g = msg.Floats(static_cast<size_t>(i));
       } else {
-        std::span<float> decoded(scratch_.data(), p.params->size());
-        RT_CHECK(compress::Decode(*codec, msg.Bytes(static_cast<size_t>(i)), decoded).ok());
+        std::span<float> decoded(scratch_.data(), p.params.size());
+        compress::Decode(payload, decoded);
         g = decoded;
       }
       ApplyNow(p, slice, g, h);
@@ -348,16 +354,10 @@ void ServerCore::ApplyNow(PartitionState& p, const proto::PartitionSlice& slice,
 }
 
 std::span<float> ServerCore::Writable(PartitionState& p) {
-  if (p.params.use_count() > 1) {
-    p.params = std::make_shared<std::vector<float>>(*p.params);
-    stats_.set_param_copies(stats_.param_copies() + 1);
-  } else {
-#ifndef __SANITIZE_THREAD__  // GCC's TSan rejects fences; it checks the buffer's uses itself
-    // use_count() reads relaxed: order libzmq's last reads of the frames before our writes.
-    std::atomic_thread_fence(std::memory_order_acquire);
-#endif
-  }
-  return *p.params;
+  bool copied = false;
+  std::span<float> params = p.params.MutableContents(&copied);
+  if (copied) stats_.set_param_copies(stats_.param_copies() + 1);
+  return params;
 }
 
 void ServerCore::MaybeApplyRound(PartitionState& p, int64_t min_clock) {
@@ -461,11 +461,11 @@ Reply ServerCore::MakePullReply(const std::string& peer, const proto::Header& re
     const PartitionState& p = *Find(s.id());
     proto::PartitionSlice* slice = r.header.add_partitions();
     slice->set_id(p.id);
-    slice->set_num_elements(p.params->size());
-    slice->set_payload_bytes(p.params->size() * sizeof(float));
+    slice->set_num_elements(p.params.size());
+    slice->set_payload_bytes(p.params.size() * sizeof(float));
     slice->set_version(p.version);
     // No copy: the frame holds the buffer, and the next update copies it if still queued.
-    r.payloads.push_back(transport::ZeroCopyFrame(p.params, p.params->data(), p.params->size()));
+    r.payloads.push_back(p.params.Frame());
   }
   stats_.set_pulls_answered(stats_.pulls_answered() + 1);
   return r;

@@ -9,13 +9,7 @@
 namespace ringtrain::transport {
 namespace {
 
-void ReleaseSharedFloats(void* /*data*/, void* hint) { delete static_cast<SharedFloats*>(hint); }
-
 void ReleaseFloatArray(void* data, void* /*hint*/) { delete[] static_cast<float*>(data); }
-
-void ReleaseByteVector(void* /*data*/, void* hint) {
-  delete static_cast<std::vector<uint8_t>*>(hint);
-}
 
 bool FloatAligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0; }
 
@@ -37,24 +31,28 @@ std::string Describe(const proto::Header& h) {
 
 }  // namespace
 
-zmq::message_t ZeroCopyFrame(SharedFloats owner, const float* data, size_t count) {
-  auto* hint = new SharedFloats(std::move(owner));
-  // libzmq never writes through the pointer of a message it sends.
-  return zmq::message_t(const_cast<float*>(data), count * sizeof(float), &ReleaseSharedFloats,
-                        hint);
-}
-
-zmq::message_t OwnedBytesFrame(std::unique_ptr<std::vector<uint8_t>> bytes) {
-  std::vector<uint8_t>* v = bytes.release();
-  return zmq::message_t(v->data(), v->size(), &ReleaseByteVector, v);
-}
-
 zmq::message_t CopyFrame(const float* data, size_t count) {
   return zmq::message_t(data, count * sizeof(float));
 }
 
 bool CarriesPayload(proto::MessageKind kind) {
-  return kind == proto::PUSH || kind == proto::PULL_REPLY;
+  switch (kind) {
+    case proto::PUSH:
+    case proto::PULL_REPLY:
+      return true;
+    case proto::KIND_UNSPECIFIED:
+    case proto::PUSH_ACK:
+    case proto::PULL:
+    case proto::WORKER_DONE:
+    case proto::DONE_ACK:
+    case proto::STATS:
+    case proto::STATS_REPLY:
+    case proto::ERROR:
+    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
+      return false;
+  }
+  return false;  // not an enumerator
 }
 
 proto::Codec ToProto(compress::CodecType type) {
@@ -73,36 +71,54 @@ proto::Codec ToProto(compress::CodecType type) {
   return proto::CODEC_NONE;
 }
 
-StatusOr<compress::CodecOptions> CodecOf(const proto::Header& header) {
-  compress::CodecOptions o;
+StatusOr<compress::CodecSpec> CodecOf(const proto::Header& header) {
+  // A proto3 enum field holds any int32 (an unknown value parses as itself).
+  const auto unknown = [&] {
+    return InvalidArgument(Describe(header) + ": unknown codec " +
+                           std::to_string(static_cast<int>(header.codec())));
+  };
+  if (!proto::Codec_IsValid(header.codec())) return unknown();
+  compress::CodecSpec spec;
+  bool blocked = false;
   switch (header.codec()) {
     case proto::CODEC_NONE:
-      o.type = compress::CodecType::kNone;
-      return o;
+      spec.type = compress::CodecType::kNone;
+      break;
     case proto::CODEC_FP16:
-      o.type = compress::CodecType::kFp16;
-      return o;
+      spec.type = compress::CodecType::kFp16;
+      break;
     case proto::CODEC_TOPK:
-      o.type = compress::CodecType::kTopK;
-      return o;
+      spec.type = compress::CodecType::kTopK;
+      break;
     case proto::CODEC_INT8:
+      spec.type = compress::CodecType::kInt8;
+      blocked = true;
+      break;
     case proto::CODEC_ONEBIT:
-      o.type = header.codec() == proto::CODEC_INT8 ? compress::CodecType::kInt8
-                                                   : compress::CodecType::kOneBit;
-      if (header.codec_block() < 1 || header.codec_block() > compress::kMaxBlock) {
-        return InvalidArgument(Describe(header) + ": codec " + proto::Codec_Name(header.codec()) +
-                               " with block " + std::to_string(header.codec_block()) +
-                               ", expected 1.." + std::to_string(compress::kMaxBlock));
-      }
-      o.block = static_cast<int>(header.codec_block());
-      return o;
-    default:
-      return InvalidArgument(Describe(header) + ": unknown codec " +
-                             std::to_string(static_cast<int>(header.codec())));
+      spec.type = compress::CodecType::kOneBit;
+      blocked = true;
+      break;
+    case proto::Codec_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case proto::Codec_INT_MAX_SENTINEL_DO_NOT_USE_:
+      return unknown();
   }
+  if (blocked) {
+    if (header.codec_block() < 1 || header.codec_block() > compress::kMaxBlock) {
+      return InvalidArgument(Describe(header) + ": codec " + proto::Codec_Name(header.codec()) +
+                             " with block " + std::to_string(header.codec_block()) +
+                             ", expected 1.." + std::to_string(compress::kMaxBlock));
+    }
+    spec.block = static_cast<int>(header.codec_block());
+  }
+  return spec;
 }
 
-Status CheckPayloadSize(const compress::CodecOptions& codec, uint64_t num_elements,
+void SetCodec(const compress::CodecSpec& spec, proto::Header* header) {
+  header->set_codec(ToProto(spec.type));
+  header->set_codec_block(static_cast<uint32_t>(spec.block));
+}
+
+Status CheckPayloadSize(const compress::CodecSpec& codec, uint64_t num_elements,
                         uint64_t payload_bytes) {
   if (num_elements > kMaxPartitionElements) {
     return InvalidArgument("partition of " + std::to_string(num_elements) +
@@ -120,7 +136,9 @@ Status CheckPayloadSize(const compress::CodecOptions& codec, uint64_t num_elemen
     }
     return Status::Ok();
   }
-  const uint64_t expected = compress::EncodedSize(codec, static_cast<size_t>(num_elements));
+  // The fixed-size codecs' sizes depend on the type, the block and n only (not the ratio).
+  const compress::CodecOptions options{codec.type, /*ratio=*/1.0, codec.block};
+  const uint64_t expected = compress::EncodedSize(options, static_cast<size_t>(num_elements));
   if (payload_bytes != expected) {
     return InvalidArgument(std::string("a ") + compress::CodecName(codec.type) + " payload for " +
                            std::to_string(num_elements) + " elements is " +
@@ -159,9 +177,10 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   if (!proto::MessageKind_IsValid(h.kind()) || h.kind() == proto::KIND_UNSPECIFIED) {
     return InvalidArgument("unknown message kind " + std::to_string(h.kind()));
   }
-  StatusOr<compress::CodecOptions> codec = CodecOf(h);
+  StatusOr<compress::CodecSpec> codec = CodecOf(h);
   if (!codec.ok()) return codec.status();
-  if (h.kind() == proto::PULL_REPLY && h.codec() != proto::CODEC_NONE) {
+  msg.codec = *codec;
+  if (h.kind() == proto::PULL_REPLY && msg.codec.type != compress::CodecType::kNone) {
     return InvalidArgument(Describe(h) + ": parameters travel as CODEC_NONE, not " +
                            proto::Codec_Name(h.codec()));
   }
@@ -172,7 +191,7 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   }
   for (size_t i = 0; i < n; ++i) {
     const proto::PartitionSlice& p = h.partitions(static_cast<int>(i));
-    if (Status s = CheckPayloadSize(*codec, p.num_elements(), p.payload_bytes()); !s.ok()) {
+    if (Status s = CheckPayloadSize(msg.codec, p.num_elements(), p.payload_bytes()); !s.ok()) {
       return InvalidArgument(Describe(h) + ": partition " + std::to_string(p.id()) + ": " +
                              s.message());
     }
@@ -184,7 +203,7 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   }
   msg.payloads.reserve(n);
   for (size_t i = 1; i < frames.size(); ++i) {
-    if (h.codec() == proto::CODEC_NONE) AlignFloatFrame(frames[i]);
+    if (msg.codec.type == compress::CodecType::kNone) AlignFloatFrame(frames[i]);
     msg.payloads.push_back(std::move(frames[i]));
   }
   return msg;

@@ -9,11 +9,41 @@
 #include <random>
 #include <utility>
 
+#include "ringtrain/common/check.h"
 #include "ringtrain/transport/socket_options.h"
 
 namespace ringtrain::worker {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The kind of a successful reply to a request of `kind` (the client sends only requests).
+proto::MessageKind ReplyKindOf(proto::MessageKind kind) {
+  switch (kind) {
+    case proto::PUSH:
+      return proto::PUSH_ACK;
+    case proto::PULL:
+      return proto::PULL_REPLY;
+    case proto::WORKER_DONE:
+      return proto::DONE_ACK;
+    case proto::STATS:
+      return proto::STATS_REPLY;
+    case proto::KIND_UNSPECIFIED:
+    case proto::PUSH_ACK:
+    case proto::PULL_REPLY:
+    case proto::DONE_ACK:
+    case proto::STATS_REPLY:
+    case proto::ERROR:
+    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
+      break;
+  }
+  RT_CHECK(false && "the client sent a request of a kind it never sends");
+  return proto::KIND_UNSPECIFIED;
+}
+
+}  // namespace
 
 struct PsClient::Pending {
   struct Request {
@@ -72,7 +102,8 @@ StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
 PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets)
     : options_(std::move(options)),
       sockets_(std::move(sockets)),
-      versions_(options_.table->partitions().size(), -1) {
+      versions_(options_.table->partitions().size(), -1),
+      encoded_(sockets_.size()) {
   if (options_.error_feedback)
     residual_.assign(static_cast<size_t>(options_.table->total_size()), 0);
 }
@@ -100,36 +131,51 @@ proto::Header PsClient::NewRequest(proto::MessageKind kind, int server) {
 
 Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending) {
   if (options_.table->partitions_of(server).empty()) return Status::Ok();
+  RT_CHECK(push.gradient.size() == static_cast<size_t>(options_.table->total_size()));
   proto::Header h = NewRequest(proto::PUSH, server);
   h.set_clock(push.clock);
   h.set_num_samples(push.num_samples);
   h.set_learning_rate(push.learning_rate);
   compress::CodecOptions codec = options_.codec;
-  h.set_codec(transport::ToProto(codec.type));
-  if (codec.type == compress::CodecType::kInt8 || codec.type == compress::CodecType::kOneBit) {
-    h.set_codec_block(static_cast<uint32_t>(codec.block));
-  }
+  transport::SetCodec(compress::SpecOf(codec), &h);
   if (codec.type == compress::CodecType::kTopK && options_.topk_warmup_steps > 0) {
     codec.ratio = compress::TopKRatioAt({codec.ratio, options_.topk_warmup_steps}, push.clock);
+  }
+  const bool dense = codec.type == compress::CodecType::kNone;
+  // With a codec, every partition's encoding goes into one buffer per server, reused from push
+  // to push once libzmq has sent the previous one's frames (each frame is a slice of it).
+  transport::SharedBuffer<uint8_t>& encoded = encoded_[static_cast<size_t>(server)];
+  std::span<uint8_t> out;
+  if (!dense) {
+    size_t total = 0;
+    for (const proto::PartitionSlice& s : h.partitions()) {
+      total +=
+          compress::EncodedSize(codec, static_cast<size_t>(options_.table->partition(s.id()).size));
+    }
+    out = encoded.Overwrite(total);
   }
   std::vector<zmq::message_t> payloads;
   payloads.reserve(static_cast<size_t>(h.partitions_size()));
   uint64_t payload_bytes = 0;
   uint64_t dense_bytes = 0;
+  size_t at = 0;  // where the next encoding starts in `out`
   for (proto::PartitionSlice& s : *h.mutable_partitions()) {
     const ring::Partition& p = options_.table->partition(s.id());
-    const float* begin = push.gradient->data() + p.offset;
-    const size_t n = static_cast<size_t>(p.size);
-    if (codec.type == compress::CodecType::kNone) {
-      payloads.push_back(transport::ZeroCopyFrame(push.gradient, begin, n));
+    const auto offset = static_cast<size_t>(p.offset);
+    const auto n = static_cast<size_t>(p.size);
+    if (dense) {
+      payloads.push_back(push.gradient.Frame(offset, n));
     } else {
       std::span<float> residual;
-      if (!residual_.empty()) residual = std::span<float>(residual_.data() + p.offset, n);
-      auto bytes = std::make_unique<std::vector<uint8_t>>();
+      if (!residual_.empty()) residual = std::span<float>(residual_.data() + offset, n);
+      const size_t size = compress::EncodedSize(codec, n);
       RT_RETURN_IF_ERROR(
-          compress::Encode(codec, {begin, n}, residual, bytes.get())
+          compress::EncodeInto(codec, push.gradient.view().subspan(offset, n), residual,
+                               out.subspan(at, size))
               .WithContext("encoding the gradient of partition " + std::to_string(p.id)));
-      payloads.push_back(transport::OwnedBytesFrame(std::move(bytes)));
+      // Nothing writes this slice again while the frame holds the buffer.
+      payloads.push_back(encoded.Frame(at, size));
+      at += size;
     }
     s.set_payload_bytes(payloads.back().size());
     payload_bytes += payloads.back().size();
@@ -263,10 +309,7 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
     return FailedPrecondition(who + " rejected " + proto::MessageKind_Name(req.kind) + ": " +
                               h.error());
   }
-  const proto::MessageKind expected = req.kind == proto::PUSH          ? proto::PUSH_ACK
-                                      : req.kind == proto::PULL        ? proto::PULL_REPLY
-                                      : req.kind == proto::WORKER_DONE ? proto::DONE_ACK
-                                                                       : proto::STATS_REPLY;
+  const proto::MessageKind expected = ReplyKindOf(req.kind);
   if (h.kind() != expected) {
     return DataLoss(who + " answered " + proto::MessageKind_Name(req.kind) + " with " +
                     proto::MessageKind_Name(h.kind()));
@@ -274,10 +317,8 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
   if (h.kind() == proto::STATS_REPLY && stats_out != nullptr) *stats_out = h.stats();
   if (h.kind() == proto::PULL_REPLY) {
     const std::vector<uint32_t>& ids = options_.table->partitions_of(server);
-    if (h.codec() != proto::CODEC_NONE) {
-      return DataLoss(who + " sent a PULL_REPLY encoded with " + proto::Codec_Name(h.codec()) +
-                      "; parameters travel as float32");
-    }
+    // DecodeMessage has checked that parameters travel as CODEC_NONE, one frame of
+    // num_elements floats per listed partition.
     if (h.partitions_size() != static_cast<int>(ids.size())) {
       return DataLoss(who + " sent a PULL_REPLY with " + std::to_string(h.partitions_size()) +
                       " partitions, expected " + std::to_string(ids.size()));

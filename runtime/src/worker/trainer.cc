@@ -1,7 +1,6 @@
 #include "ringtrain/worker/trainer.h"
 
 #include <algorithm>
-#include <atomic>
 #include <utility>
 
 #include "ringtrain/data/shard.h"
@@ -69,22 +68,15 @@ StatusOr<TrainerResult> Trainer::Run() {
                                  options_.rank);
     for (int64_t s = 0; s < steps_per_epoch; ++s) {
       data::GatherRows(*shard_, order.Batch(s, options_.batch_size), &batch);
-      // Reuse the gradient buffer unless libzmq still holds frames of the previous push.
-      if (gradient_ == nullptr || gradient_.use_count() > 1) {
-        gradient_ = std::make_shared<std::vector<float>>(params_.size());
-      } else {
-#ifndef __SANITIZE_THREAD__  // GCC's TSan rejects fences; it checks the buffer's uses itself
-        // use_count() reads relaxed: order libzmq's last reads of the frames before our writes.
-        std::atomic_thread_fence(std::memory_order_acquire);
-#endif
-      }
-      const double loss = model_->LossAndGradient(params_.data(), batch.view(), gradient_->data());
+      // The previous push's buffer, unless libzmq still holds frames of it.
+      const std::span<float> gradient = gradient_.Overwrite(params_.size());
+      const double loss = model_->LossAndGradient(params_.data(), batch.view(), gradient.data());
       if (batch.rows > 0) {
         loss_sum_ += loss;
         ++loss_count_;
         if (options_.local_momentum.enabled()) {
           if (velocity_.empty()) velocity_.assign(params_.size(), 0.0f);
-          options_.local_momentum.Apply(*gradient_, params_, velocity_);
+          options_.local_momentum.Apply(gradient, params_, velocity_);
         }
       }
       const int64_t clock = result_.steps;

@@ -91,6 +91,7 @@ class ServerCoreTest : public ::testing::Test {
     if (codec == compress::CodecType::kInt8 || codec == compress::CodecType::kOneBit) {
       m.header.set_codec_block(2);
     }
+    m.codec = compress::SpecOf(o);  // what DecodeMessage parses from the header
     for (int i = 0; i < m.header.partitions_size(); ++i) {
       const ring::Partition& p = table_->partition(m.header.partitions(i).id());
       m.header.mutable_partitions(i)->set_version(version == kVersionIsClock ? clock : version);
@@ -266,6 +267,7 @@ TEST_F(ServerCoreTest, InvalidRequestsAreRejectedCountedAndChangeNothing) {
       {"codec not the job's",
        [](auto& m) {
          m.header.set_codec(proto::CODEC_FP16);
+         m.codec.type = compress::CodecType::kFp16;
          for (auto& s : *m.header.mutable_partitions()) s.set_payload_bytes(s.num_elements() * 2);
        },
        "encoded with CODEC_FP16, this job's codec is none"},
@@ -556,6 +558,23 @@ TEST_F(ServerCoreTest, MalformedEncodedBytesAreRejectedAndChangeNothing) {
                       0, 0, [](size_t) { return 1.0f; }, 1, 0.5f, kVersionIsClock,
                       compress::CodecType::kTopK));
   EXPECT_EQ(r[0].header.kind(), proto::PUSH_ACK);
+}
+
+// The server decodes only what ValidatePayload passed, with the codec the message carries: a
+// message whose parsed codec no header could produce (int8 without a block) is refused, not
+// decoded.
+TEST_F(ServerCoreTest, PayloadsAreDecodedOnlyWithTheCodecTheyWereValidatedFor) {
+  Make(2, 6, 4, {.codec = compress::CodecType::kInt8});
+  transport::Message m = PushOf(
+      0, 0, [](size_t k) { return static_cast<float>(k); }, 1, 0.5f, kVersionIsClock,
+      compress::CodecType::kInt8);
+  m.codec.block = 0;
+  auto r = Handle("a", std::move(m));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("partition 0: block"));
+  EXPECT_EQ(core_->stats().pushes_accepted(), 0u);
+  EXPECT_THAT(core_->params(0), ::testing::Each(1.0f));
 }
 
 TEST(ServerCoreMakeTest, RejectsInconsistentConfig) {

@@ -131,6 +131,39 @@ TEST(DecodeMessageTest, ChecksEncodedPayloadSizesForTheirCodec) {
   EXPECT_FALSE(with(proto::CODEC_TOPK, 0, 65537, 6).ok());
 }
 
+// The codec is parsed once, by DecodeMessage; receivers read Message::codec.
+TEST(DecodeMessageTest, DecodedMessageCarriesItsParsedCodec) {
+  proto::Header h = PushHeader({10});
+  h.set_codec(proto::CODEC_INT8);
+  h.set_codec_block(4);
+  h.mutable_partitions(0)->set_payload_bytes(22);
+  auto msg = DecodeMessage(Frames(h, {22}));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  EXPECT_EQ(msg->codec, (compress::CodecSpec{compress::CodecType::kInt8, 4}));
+  msg = DecodeMessage(Frames(PushHeader({3}), {12}));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  EXPECT_EQ(msg->codec, (compress::CodecSpec{compress::CodecType::kNone, 0}));
+}
+
+TEST(CodecOfTest, ReadsWhatSetCodecWrites) {
+  for (compress::CodecSpec spec : {compress::CodecSpec{compress::CodecType::kNone, 0},
+                                   compress::CodecSpec{compress::CodecType::kFp16, 0},
+                                   compress::CodecSpec{compress::CodecType::kInt8, 256},
+                                   compress::CodecSpec{compress::CodecType::kOneBit, 1},
+                                   compress::CodecSpec{compress::CodecType::kTopK, 0}}) {
+    proto::Header h;
+    SetCodec(spec, &h);
+    StatusOr<compress::CodecSpec> parsed = CodecOf(h);
+    ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+    EXPECT_EQ(*parsed, spec) << compress::CodecName(spec.type);
+  }
+  // A block on the wire for a codec without blocks is ignored, as before.
+  proto::Header h;
+  h.set_codec(proto::CODEC_FP16);
+  h.set_codec_block(9);
+  EXPECT_EQ(CodecOf(h).value(), (compress::CodecSpec{compress::CodecType::kFp16, 0}));
+}
+
 TEST(DecodeMessageTest, ParametersTravelUncompressed) {
   proto::Header h = PushHeader({4});
   h.set_kind(proto::PULL_REPLY);
@@ -155,19 +188,6 @@ TEST(DecodeMessageTest, MisalignedPayloadIsRealignedWithSameValues) {
   std::span<const float> f = msg->Floats(0);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(f.data()) % alignof(float), 0u);
   EXPECT_THAT(std::vector<float>(f.begin(), f.end()), ::testing::ElementsAre(1.25f, -7.5f, 3.0f));
-}
-
-TEST(ZeroCopyFrameTest, FrameKeepsBufferAliveAndSharesMemory) {
-  auto buf = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4});
-  std::weak_ptr<std::vector<float>> weak = buf;
-  zmq::message_t frame = ZeroCopyFrame(buf, buf->data() + 1, 2);
-  EXPECT_EQ(frame.data(), buf->data() + 1) << "no copy";
-  EXPECT_EQ(frame.size(), 2 * sizeof(float));
-  buf.reset();
-  ASSERT_FALSE(weak.expired()) << "the frame owns a reference";
-  EXPECT_EQ(static_cast<const float*>(frame.data())[1], 3.0f);
-  frame = zmq::message_t();
-  EXPECT_TRUE(weak.expired()) << "released with the frame";
 }
 
 TEST(SendReceiveTest, RoundTripOverInprocDealerRouter) {

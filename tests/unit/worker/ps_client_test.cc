@@ -178,7 +178,7 @@ TEST_F(PsClientTest, PullReplyWithOneWrongPartitionChangesNothing) {
 
   // The next push still says no partition has been pulled (version -1).
   std::vector<int64_t> pushed_versions;
-  auto gradient = std::make_shared<const std::vector<float>>(params_.size(), 0.5f);
+  transport::SharedBuffer<float> gradient(std::vector<float>(params_.size(), 0.5f));
   s = WithScript(
       [&] {
         auto push = servers_[0]->Receive();
@@ -299,7 +299,7 @@ TEST_F(PsClientTest, IgnoresALateReplyToARequestThatTimedOut) {
 
 TEST_F(PsClientTest, IgnoresDuplicateReplies) {
   Start(1);
-  auto gradient = std::make_shared<const std::vector<float>>(16, 0.5f);
+  transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
   Status s = WithScript(
       [&] {
         auto push = servers_[0]->Receive();

@@ -57,6 +57,7 @@
 
 namespace ringtrain::compress {
 
+// The enumerators run from 0 without gaps (ParseCodecName walks them); append new ones.
 enum class CodecType { kNone, kFp16, kInt8, kOneBit, kTopK };
 
 // Largest tensor a codec handles, in elements (topk indices are uint32; matches the transport's
@@ -72,6 +73,19 @@ struct CodecOptions {
   double ratio = 0.01;  // kTopK: fraction of the elements sent, in (0, 1]
   int block = 256;      // kInt8, kOneBit: elements per scale, in [1, kMaxBlock]
 };
+
+// What a decoder needs to know of a codec, as the wire carries it (Header.codec and
+// Header.codec_block): the type, and the block of kInt8 and kOneBit. The top-k ratio is the
+// encoder's choice and is not needed to decode (k is the payload size / pair size).
+struct CodecSpec {
+  CodecType type = CodecType::kNone;
+  int block = 0;  // kInt8, kOneBit: elements per scale, in [1, kMaxBlock]; 0 for the others
+
+  friend bool operator==(const CodecSpec&, const CodecSpec&) = default;
+};
+
+// The spec of what Encode(options, ...) produces: {type, block for kInt8 and kOneBit, else 0}.
+CodecSpec SpecOf(const CodecOptions& options);
 
 // Returns "none", "fp16", "int8", "onebit" or "topk" ("unknown" for a value outside the enum).
 const char* CodecName(CodecType type);
@@ -108,24 +122,35 @@ size_t EncodedSize(const CodecOptions& options, size_t n);
 Status Encode(const CodecOptions& options, std::span<const float> grad, std::span<float> residual,
               std::vector<uint8_t>* out);
 
-// Checks that bytes are a well-formed encoding of n elements: the size the codec implies for n
-// (kTopK: a whole number of pairs, at most n); for kInt8 scales in [0, kInt8MaxScale] and no
-// q of -128; for kOneBit finite non-negative scales and zero padding bits; for kTopK indices
-// < n and strictly increasing, and finite values. So kInt8, kOneBit and kTopK bytes that pass
-// decode to finite values. kNone and kFp16 accept any bit pattern of the right size (NaN
-// included).
+// Encode into a caller-owned buffer (e.g. one slice of a buffer holding several tensors'
+// encodings), which must have exactly EncodedSize(options, grad.size()) bytes. Errors as
+// Encode, and InvalidArgument for an out of another size; on error neither out nor residual
+// is modified.
+// REQUIRES: residual and out overlap neither grad nor each other.
+Status EncodeInto(const CodecOptions& options, std::span<const float> grad,
+                  std::span<float> residual, std::span<uint8_t> out);
+
+// The checks of bytes that come from the network (ValidatePayload in validated_payload.h,
+// which the functions below call): the size the codec implies for n (kTopK: a whole number of
+// pairs, at most n); for kInt8 scales in [0, kInt8MaxScale] and no q of -128; for kOneBit
+// finite non-negative scales and zero padding bits; for kTopK indices < n and strictly
+// increasing, and finite values. So kInt8, kOneBit and kTopK bytes that pass decode to finite
+// values. kNone and kFp16 accept any bit pattern of the right size (NaN included).
 // Errors: InvalidArgument for invalid options or n > kMaxElements; DataLoss otherwise, e.g.
 // "topk: pair 3 has index 7, not above the previous index 9".
 Status ValidateEncoded(const CodecOptions& options, std::span<const uint8_t> bytes, size_t n);
 
-// Decodes bytes into out (n = out.size()), after ValidateEncoded(options, bytes, n). kTopK
-// writes zeros to the elements it does not carry. On error out is not modified.
+// Validates bytes as ValidateEncoded(options, bytes, out.size()) does, once, then decodes them
+// into out. kTopK writes zeros to the elements it does not carry. On error out is not modified.
+// (Receivers that validate a payload before they decide to decode it use ValidatePayload and
+// the Decode overload of validated_payload.h, which checks nothing again.)
 Status Decode(const CodecOptions& options, std::span<const uint8_t> bytes, std::span<float> out);
 
-// accumulate[i] += weight * decoded[i] for every i (n = accumulate.size()), after
-// ValidateEncoded, without a dense temporary: kTopK scatter-adds its k pairs, the others fuse
-// decoding into the loop. The result equals Decode followed by that loop, element for element.
-// On error accumulate is not modified.
+// Validates bytes as ValidateEncoded(options, bytes, accumulate.size()) does, once, then
+// accumulate[i] += weight * decoded[i] for every i (n = accumulate.size()), without a dense
+// temporary: kTopK scatter-adds its k pairs, the others fuse decoding into the loop. The result
+// equals Decode followed by that loop, element for element. On error accumulate is not
+// modified.
 Status DecodeAdd(const CodecOptions& options, std::span<const uint8_t> bytes,
                  std::span<float> accumulate, float weight);
 

@@ -23,12 +23,14 @@
 // to the partition since the version the push was computed from (PartitionSlice.version),
 // which is about N - 1 in steady state. Pushes with 0 samples advance the clock only.
 //
-// Compressed pushes (config.codec, which every push must use) are decoded straight into the
-// accumulator in sync mode (compress::DecodeAdd, no dense temporary) and into one scratch
-// buffer otherwise.
+// Compressed pushes (config.codec, which every push must use; the codec comes parsed in
+// transport::Message::codec) are validated once per partition (compress::ValidatePayload), then
+// decoded without further checks straight into the accumulator in sync mode
+// (compress::DecodeAdd, no dense temporary) and into one scratch buffer otherwise.
 //
-// Pull replies share the parameter buffers with libzmq instead of copying them (copy-on-write
-// when an update finds a reply still queued; stats().param_copies counts those).
+// Pull replies share the parameter buffers with libzmq instead of copying them
+// (transport::SharedBuffer: copy-on-write when an update finds a reply still queued;
+// stats().param_copies counts those).
 //
 // Every request is validated in full before any state changes: job name, sender rank, layout
 // fingerprint, partition ids (owned here), element counts, codec and encoded bytes, clock,
@@ -49,11 +51,13 @@
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/compress/codec.h"
+#include "ringtrain/compress/validated_payload.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ps/consistency.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
+#include "ringtrain/transport/shared_buffer.h"
 
 namespace ringtrain::ps {
 
@@ -119,7 +123,7 @@ class ServerCore {
     uint32_t id = 0;
     // Shared with the PULL_REPLY frames libzmq has not sent yet, so replies go out without a
     // copy; an update writes in place unless a frame still holds the buffer (copy-on-write).
-    std::shared_ptr<std::vector<float>> params;
+    transport::SharedBuffer<float> params;
     std::vector<float> optimizer_state;
     int64_t optimizer_steps = 0;  // updates applied (rounds with samples), Apply's step
     std::vector<float> accum;     // kSync: sum_i n_i * g_i of the current round
@@ -137,7 +141,10 @@ class ServerCore {
 
   Status ValidateCommon(const proto::Header& h) const;
   Status ValidatePartitions(const proto::Header& h) const;
-  Status ValidatePush(const transport::Message& msg, const compress::CodecOptions& codec) const;
+  // Validates a push in full; on success *payloads holds each listed partition's validated
+  // payload, in order (the only way HandlePush reads the bytes).
+  Status ValidatePush(const transport::Message& msg,
+                      std::vector<compress::ValidatedPayload>* payloads) const;
   void ApplyNow(PartitionState& p, const proto::PartitionSlice& slice, std::span<const float> g,
                 const proto::Header& h);
   void HandlePush(const std::string& peer, transport::Message msg, std::vector<Reply>* out);

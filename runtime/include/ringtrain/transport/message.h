@@ -1,15 +1,17 @@
 // A data-plane message: a Protobuf header (metadata only) plus raw payload frames.
 //
 // Tensor bytes never pass through Protobuf. Senders hand buffers to ZeroMQ without copying
-// (ZeroCopyFrame keeps the owning buffer alive until libzmq releases the frame); receivers
+// (SharedBuffer::Frame in shared_buffer.h keeps the buffer alive until libzmq releases the
+// frame); receivers
 // keep the received frames and read them in place (Eigen maps or memcpy into their state).
 //
 // DecodeMessage checks the structure every receiver relies on — wire version, message kind,
-// one payload frame per listed partition for the kinds that carry payloads, and every frame's size
-// against the codec and element count (CheckPayloadSize) — before anyone touches the bytes. The
-// contents of encoded frames are the receiver's to validate (compress::ValidateEncoded). Semantic
-// checks (job name, partition ownership and sizes against the partition table) belong to the
-// receiver.
+// the codec (parsed once into Message::codec), one payload frame per listed partition for the
+// kinds that carry payloads, and every frame's size against the codec and element count
+// (CheckPayloadSize) — before anyone touches the bytes. The contents of encoded frames are the
+// receiver's to validate, once, after its own checks (compress::ValidatePayload, whose result
+// is the only input the decoders take). Semantic checks (job name, partition ownership and
+// sizes against the partition table) belong to the receiver.
 #ifndef RINGTRAIN_TRANSPORT_MESSAGE_H_
 #define RINGTRAIN_TRANSPORT_MESSAGE_H_
 
@@ -34,24 +36,17 @@ inline constexpr uint64_t kMaxPartitionElements = uint64_t{1} << 32;
 // Largest header frame a receiver parses; larger ones are dropped unread.
 inline constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
-// A float buffer shared between its producer and the frames that send it.
-using SharedFloats = std::shared_ptr<const std::vector<float>>;
-
-// A frame over `count` floats at `data`, which must lie inside *owner. No copy is made; the
-// frame holds a reference to owner until libzmq is done with it.
-// REQUIRES: data .. data+count lies inside owner->data() .. owner->data()+owner->size().
-zmq::message_t ZeroCopyFrame(SharedFloats owner, const float* data, size_t count);
-
-// A frame that owns `bytes` (no copy) and frees them when libzmq is done with the frame.
-zmq::message_t OwnedBytesFrame(std::unique_ptr<std::vector<uint8_t>> bytes);
-
 // A frame holding a copy of `count` floats at `data`.
 zmq::message_t CopyFrame(const float* data, size_t count);
 
-// The codec options a message's header describes (Header.codec, and Header.codec_block for
-// CODEC_INT8 and CODEC_ONEBIT), or InvalidArgument for an unknown codec or a block outside
-// [1, compress::kMaxBlock]. The top-k ratio is not on the wire (k is the payload size / 8).
-StatusOr<compress::CodecOptions> CodecOf(const proto::Header& header);
+// The codec a message's header describes (Header.codec, and Header.codec_block for CODEC_INT8
+// and CODEC_ONEBIT; block 0 for the others), or InvalidArgument for an unknown codec or a block
+// outside [1, compress::kMaxBlock]. DecodeMessage calls it once per message and keeps the result
+// in Message::codec; receivers use that instead of parsing the header again.
+StatusOr<compress::CodecSpec> CodecOf(const proto::Header& header);
+
+// Sets Header.codec and Header.codec_block (for kInt8 and kOneBit; cleared otherwise).
+void SetCodec(const compress::CodecSpec& spec, proto::Header* header);
 
 // The proto enum value of a codec type.
 proto::Codec ToProto(compress::CodecType type);
@@ -59,8 +54,11 @@ proto::Codec ToProto(compress::CodecType type);
 // OK when a payload of `payload_bytes` is a possible size for `num_elements` under `codec`:
 // exactly compress::EncodedSize for the fixed-size codecs; for top-k a whole number of pairs
 // (compress::TopKPairBytes), at least one (if num_elements > 0) and at most num_elements.
-// InvalidArgument otherwise, or for an element count above kMaxPartitionElements.
-Status CheckPayloadSize(const compress::CodecOptions& codec, uint64_t num_elements,
+// InvalidArgument otherwise, or for an element count above kMaxPartitionElements. Reads no
+// payload: it checks what a header claims, so that no receiver indexes a frame the header
+// misdescribes.
+// REQUIRES: codec came from CodecOf (a known type; a valid block for kInt8 and kOneBit).
+Status CheckPayloadSize(const compress::CodecSpec& codec, uint64_t num_elements,
                         uint64_t payload_bytes);
 
 // True for the kinds whose partitions each travel in a payload frame (PUSH, PULL_REPLY);
@@ -69,6 +67,7 @@ bool CarriesPayload(proto::MessageKind kind);
 
 struct Message {
   proto::Header header;
+  compress::CodecSpec codec;             // CodecOf(header), parsed once by DecodeMessage
   std::vector<zmq::message_t> payloads;  // payloads[i] carries header.partitions(i)
 
   // The payload of partition entry i read as floats, in place. DecodeMessage guarantees the

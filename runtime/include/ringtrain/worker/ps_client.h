@@ -10,12 +10,13 @@
 // fails the operation with the server's message (FailedPrecondition); a server that does not
 // answer within the timeout fails it with DeadlineExceeded naming that server.
 //
-// Dense gradients are sent without copying: each payload frame references the shared gradient
-// buffer, which stays alive until libzmq has sent it. With a codec, each partition is encoded
-// into its own frame; with error feedback the client keeps one residual per parameter (what
-// the codec has not sent yet) and adds it to the next gradient (compress/codec.h). Each PUSH
-// carries, per partition, the version of the parameters the gradient was computed from (the
-// version of the last pull), which servers use for staleness.
+// Dense gradients are sent without copying: each payload frame is a slice of the shared gradient
+// buffer (transport::SharedBuffer), which stays alive until libzmq has sent it. With a codec,
+// the partitions for one server are encoded into one buffer, reused from push to push while no
+// frame holds it, and each frame is a slice of it; with error feedback the client keeps one
+// residual per parameter (what the codec has not sent yet) and adds it to the next gradient
+// (compress/codec.h). Each PUSH carries, per partition, the version of the parameters the gradient
+// was computed from (the version of the last pull), which servers use for staleness.
 //
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -37,6 +38,7 @@
 #include "ringtrain/ps/consistency.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
+#include "ringtrain/transport/shared_buffer.h"
 
 namespace ringtrain::worker {
 
@@ -56,7 +58,9 @@ struct PsClientOptions {
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.
 struct PushRequest {
-  transport::SharedFloats gradient;  // table->total_size() floats
+  // table->total_size() floats; partitions are sent as slices of it, without a copy (so the
+  // caller must not write it in place while shared(); see shared_buffer.h)
+  transport::SharedBuffer<float> gradient;
   int64_t clock = 0;
   uint32_t num_samples = 0;
   float learning_rate = 0;
@@ -111,6 +115,8 @@ class PsClient {
   std::vector<zmq::socket_t> sockets_;
   std::vector<int64_t> versions_;  // per partition: version of the last pull (-1: none yet)
   std::vector<float> residual_;
+  // Per server: the encoded partitions of the last push (one buffer, frames are slices of it).
+  std::vector<transport::SharedBuffer<uint8_t>> encoded_;
   uint64_t next_request_id_ = 1;
   uint64_t bytes_pushed_ = 0;
   uint64_t bytes_pushed_dense_ = 0;

@@ -26,6 +26,7 @@
 #include "ringtrain/optim/momentum_correction.h"
 #include "ringtrain/optim/schedule.h"
 #include "ringtrain/transport/event_sink.h"
+#include "ringtrain/transport/shared_buffer.h"
 #include "ringtrain/worker/ps_client.h"
 
 namespace ringtrain::worker {
@@ -80,8 +81,8 @@ class Trainer {
   transport::EventSink* sink_;
 
   std::vector<float> params_;
-  std::shared_ptr<std::vector<float>> gradient_;
-  std::vector<float> velocity_;  // local momentum (momentum correction)
+  transport::SharedBuffer<float> gradient_;  // sent without a copy; see shared_buffer.h
+  std::vector<float> velocity_;              // local momentum (momentum correction)
   TrainerResult result_;
   int64_t total_steps_ = 0;
   double loss_sum_ = 0;
