@@ -214,6 +214,9 @@ Status Run::Failure(ChildProcess& child, const ExitInfo& exit) {
   }
   msg += "\n  last lines of " + child.log_path() + ":\n" + child.LogTail(15);
   StopAll();
+  // Exit code 2 is a process's verdict that its input (spec, data files) is invalid: so is the
+  // run's.
+  if (!exit.signaled && exit.exit_code == 2) return InvalidArgument(msg);
   return Internal(msg);
 }
 

@@ -65,8 +65,9 @@ struct RunSummary {
 
 // Runs the job to completion. Errors: the training set's header cannot be read (the code of
 // app::ReadDatasetShape, before any process starts); Unavailable/DeadlineExceeded when
-// processes cannot be started or do not become ready; Internal naming the failed process;
-// Cancelled on interrupt.
+// processes cannot be started or do not become ready; a failed process named, with
+// InvalidArgument if it exited 2 (its input was invalid), else Internal; Cancelled on
+// interrupt.
 StatusOr<RunSummary> RunLocal(const job::TrainingJob& job, const LaunchOptions& options);
 
 // Prints the summary block shown at the end of `ringtrain run`.
