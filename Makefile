@@ -149,8 +149,11 @@ test: deps
 	  awk -F'\t' '{ s += $$2 } END { printf "== make test: %d s in all\n", s }' build/stages.tsv
 
 # PyTorch for bench/ddp_baseline.py, the DDP baseline `make bench` compares against; only the
-# benchmark needs it, so it is not in DEB_PACKAGES (installed only when missing).
-BENCH_DEB_PACKAGES := python3-torch python3-numpy
+# benchmark needs it, so it is not in DEB_PACKAGES (installed only when missing). Without
+# libopenblas0-pthread, Debian's libblas.so.3 (which python3-torch uses) is the reference BLAS,
+# and DDP runs several times slower than it can: installing it switches the libblas.so.3
+# alternative to OpenBLAS. ddp_baseline.py prints which BLAS it actually loaded.
+BENCH_DEB_PACKAGES := python3-torch python3-numpy libopenblas0-pthread
 
 bench-deps:
 	@$(call apt_install_missing,$(BENCH_DEB_PACKAGES),bench-deps)

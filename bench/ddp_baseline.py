@@ -9,6 +9,16 @@ stdout, e.g.
 
   ddp workers=4 epochs=1 batch=32 samples=59904 seconds=12.34 samples_per_second=4854.6 test_accuracy=0.8512
 
+preceded by one line saying what rank 0 ran on, since DDP's speed depends on it: torch's version,
+its intra-op and inter-op threads, the BLAS torch was built for and the BLAS and LAPACK
+libraries the process actually has loaded (from /proc/self/maps, after training, so after
+many matrix products; symlinks and Debian's libblas.so.3 alternative resolved), e.g.
+
+  ddp_runtime torch=1.13.1 threads=1 interop_threads=2 blas_build=generic blas=openblas blas_libs=/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3,...
+
+blas= is openblas, mkl, reference (Debian's reference BLAS, /usr/lib/.../blas/libblas.so.3:
+several times slower) or unknown. `--runtime-only` prints that line for one process and exits.
+
 How it corresponds to ringtrain: ringtrain's workers push gradients to parameter servers,
 which apply the update and send back the parameters; here N worker processes (gloo over
 TCP on 127.0.0.1, CPU only) all-reduce their gradients and each applies the same update, with
@@ -23,8 +33,11 @@ synchronisation architecture". Differences to keep in mind:
 
 Usage: python3 bench/ddp_baseline.py [--workers 4] [--epochs 1] [--batch-size 32]
        [--hidden 256] [--lr 0.05] [--seed 1] [--data-dir /usr/share/datasets/fashion-mnist]
+       [--runtime-only]
 Needs the Debian packages python3-torch, python3-numpy and dataset-fashion-mnist (run with
-another python3, it re-executes itself with /usr/bin/python3, where those packages live).
+another python3, it re-executes itself with /usr/bin/python3, where those packages live), and
+for a fair comparison libopenblas0-pthread (`make bench` installs it): without it Debian's
+libblas.so.3 is the reference BLAS, and DDP runs several times slower than it can.
 """
 
 import argparse
@@ -88,6 +101,49 @@ def to_tensors(x, y):
             torch.from_numpy(y.astype(np.int64)))
 
 
+def loaded_blas_libraries(maps_path="/proc/self/maps"):
+    """Real paths of the BLAS/LAPACK libraries mapped into this process, in load order."""
+    libs = []
+    try:
+        with open(maps_path) as f:
+            for line in f:
+                fields = line.split(maxsplit=5)
+                if len(fields) < 6:
+                    continue
+                path = fields[5].strip()
+                name = os.path.basename(path)
+                if any(k in name for k in ("blas", "lapack", "mkl")) and path not in libs:
+                    libs.append(path)
+    except OSError:
+        pass
+    return libs
+
+
+def blas_kind(libs):
+    """openblas / mkl / reference (Debian's libblas3, in a blas/ directory) / unknown."""
+    if any("openblas" in p for p in libs):
+        return "openblas"
+    if any("mkl" in os.path.basename(p) for p in libs):
+        return "mkl"
+    if any(os.path.basename(os.path.dirname(p)) == "blas" for p in libs):
+        return "reference"
+    return "unknown"
+
+
+def runtime_line():
+    """The `ddp_runtime ...` line: what this process's math runs on."""
+    a = torch.randn(64, 64)
+    (a @ a).sum().item()  # a matrix product, so that the BLAS torch calls is loaded
+    build = "unknown"
+    for line in torch.__config__.show().splitlines():
+        if "BLAS_INFO=" in line:
+            build = line.split("BLAS_INFO=", 1)[1].split(",", 1)[0].strip()
+    libs = loaded_blas_libraries()
+    return (f"ddp_runtime torch={torch.__version__} threads={torch.get_num_threads()} "
+            f"interop_threads={torch.get_num_interop_threads()} blas_build={build} "
+            f"blas={blas_kind(libs)} blas_libs={','.join(libs) or 'none'}")
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -136,6 +192,7 @@ def worker(rank, args, port, data):
         with torch.no_grad():
             accuracy = (model.module(tx).argmax(dim=1) == ty).float().mean().item()
         total = total.item()
+        print(runtime_line(), flush=True)
         print(f"ddp workers={args.workers} epochs={args.epochs} batch={args.batch_size} "
               f"samples={total} seconds={seconds:.2f} "
               f"samples_per_second={total / seconds:.1f} test_accuracy={accuracy:.4f}",
@@ -152,7 +209,13 @@ def main():
     parser.add_argument("--lr", type=float, default=0.05, help="constant learning rate")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--runtime-only", action="store_true",
+                        help="print the ddp_runtime line (torch, threads, BLAS) and exit")
     args = parser.parse_args()
+    if args.runtime_only:
+        torch.set_num_threads(1)  # as each worker does
+        print(runtime_line(), flush=True)
+        return
     if min(args.workers, args.epochs, args.batch_size, args.hidden) < 1:
         parser.error("--workers, --epochs, --batch-size and --hidden must be at least 1")
 

@@ -62,7 +62,10 @@ RINGTRAIN_CONTROLPLANE_BIN="$bin" "$cpdir/start.sh" "$work/cp" >"$work/start.log
   { cat "$work/start.log"; exit 1; }
 source "$work/cp/env"
 "$kubectl" apply -f "$root/crds/ringtrain.io_trainingjobs.yaml" >/dev/null
-"$kubectl" wait --for condition=established --timeout=60s crd/trainingjobs.ringtrain.io >/dev/null
+if ! out="$(cp_wait_condition 60 Established "$kubectl" get crd/trainingjobs.ringtrain.io)"; then
+  echo "$out" >&2
+  exit 1
+fi
 "$kubectl" create namespace bench >/dev/null
 "$kubectl" create namespace baseline >/dev/null
 

@@ -14,7 +14,11 @@
 //      `make test` proves the benchmark still runs (its numbers mean nothing).
 //   3. With --ddp CMD: CMD (bench/ddp_baseline.py, PyTorch DistributedDataParallel over gloo,
 //      same model, data, batch and workers) runs side by side with ringtrain's sync run, and
-//      the table shows ringtrain's samples/s as a ratio against it.
+//      the table shows ringtrain's samples/s as a ratio against it, and what each side's math
+//      ran on: Eigen's version and SIMD instruction sets for ringtrain; torch's version,
+//      threads and the BLAS library actually loaded (its `ddp_runtime` line) for DDP. The
+//      ratio depends on them: DDP on Debian's reference BLAS is several times slower than on
+//      OpenBLAS.
 //
 // The machine has 2 cores, so six busy threads share them: absolute rates are low, and what
 // matters is the ratio between rows run back to back on the same machine.
@@ -29,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "ringtrain/build_info.h"
 #include "ringtrain/data/dataset.h"
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/job/spec.h"
@@ -149,13 +154,20 @@ std::string Bytes(uint64_t b) {
   return buf;
 }
 
-// Runs the DDP baseline command and returns its key=value result line as a map.
+// Runs the DDP baseline command and returns its key=value result line as a map; its
+// `ddp_runtime ...` line (what it ran on), if any, under the key "runtime", as printed.
 std::map<std::string, std::string> RunDdp(const std::string& command) {
   std::map<std::string, std::string> out;
   FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) return out;
-  char line[1024];
+  char line[4096];
+  std::string runtime;
   while (std::fgets(line, sizeof(line), p) != nullptr) {
+    if (std::strncmp(line, "ddp_runtime ", 12) == 0) {
+      runtime = std::string(line + 12);
+      while (!runtime.empty() && runtime.back() == '\n') runtime.pop_back();
+      continue;
+    }
     if (std::strncmp(line, "ddp ", 4) != 0) continue;
     char* save = nullptr;
     for (char* tok = strtok_r(line, " \n", &save); tok != nullptr;
@@ -167,6 +179,7 @@ std::map<std::string, std::string> RunDdp(const std::string& command) {
     }
   }
   if (pclose(p) != 0) out.clear();
+  if (!out.empty()) out["runtime"] = runtime.empty() ? "(not reported)" : runtime;
   return out;
 }
 
@@ -214,6 +227,7 @@ int main(int argc, char** argv) {
       "Fashion-MNIST, MLP 784-256-10, 2 PS + %d workers (threads, loopback TCP), batch %lld, "
       "%d epoch(s)\n",
       kWorkers, static_cast<long long>(kBatch), epochs);
+  std::printf("ringtrain's math: %s\n", ringtrain::MathBackend().c_str());
   std::printf("one step's gradient alone: %.2f ms\n\n",
               static_cast<double>(compute.count()) / 1000.0);
 
@@ -292,6 +306,7 @@ int main(int argc, char** argv) {
   if (!ddp.empty()) {
     std::vector<double> ours, theirs;
     std::string accuracy = "?";
+    std::string ddp_runtime;
     for (int t = 0; t < trials; ++t) {
       ours.push_back(RunOnce(BaseJob(epochs, warmup), Options(), *train, *test).samples_per_second);
       auto d = RunDdp(ddp);
@@ -301,6 +316,7 @@ int main(int argc, char** argv) {
       }
       theirs.push_back(std::stod(d["samples_per_second"]));
       accuracy = d["test_accuracy"];
+      ddp_runtime = d["runtime"];
     }
     std::sort(ours.begin(), ours.end());
     std::sort(theirs.begin(), theirs.end());
@@ -312,6 +328,8 @@ int main(int argc, char** argv) {
     std::printf("  PyTorch DDP            %10.0f samples/s (test accuracy %s)\n", b,
                 accuracy.c_str());
     std::printf("  ratio                  %10.2fx\n", a / b);
+    std::printf("  ringtrain ran on       %s\n", ringtrain::MathBackend().c_str());
+    std::printf("  PyTorch DDP ran on     %s\n", ddp_runtime.c_str());
   }
   return 0;
 }

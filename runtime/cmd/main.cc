@@ -5,7 +5,8 @@
 //                               (the pod contract, ringtrain/job/pod_contract.h)
 //   ringtrain version
 //
-// Exit codes: 0 success, 1 failure, 2 invalid input, 130/143 interrupted.
+// Exit codes: 0 success, 1 failure, 2 invalid input (command line, spec, data files; also when
+// a process of `run` exits 2), 130/143 interrupted.
 #include <signal.h>
 #include <unistd.h>
 
@@ -147,7 +148,13 @@ int main(int argc, char** argv) {
   CLI::App* ps = app.add_subcommand("ps", "run one parameter server (configured by RINGTRAIN_*)");
   CLI::App* worker = app.add_subcommand("worker", "run one worker (configured by RINGTRAIN_*)");
   CLI::App* version = app.add_subcommand("version", "print the version");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // app.exit prints the help, or CLI11's message for the misuse. Misuse is invalid input
+    // (exit 2), not CLI11's own codes (106 a missing argument, 109 an unknown option, ...).
+    return app.exit(e) == static_cast<int>(CLI::ExitCodes::Success) ? 0 : kExitInvalidInput;
+  }
 
   if (run->parsed()) return Run(file, log_dir, no_progress);
   if (validate->parsed()) return Validate(file);

@@ -1,7 +1,17 @@
 #include "ringtrain/build_info.h"
 
+#include <Eigen/Core>
+
 namespace ringtrain {
 
 const char* Version() { return RINGTRAIN_VERSION; }
+
+std::string MathBackend() {
+  const int threads = Eigen::nbThreads();
+  return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
+         std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION) +
+         ", SIMD " + Eigen::SimdInstructionSetsInUse() + ", " + std::to_string(threads) +
+         (threads == 1 ? " thread" : " threads");
+}
 
 }  // namespace ringtrain

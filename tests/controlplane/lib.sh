@@ -85,6 +85,34 @@ cp_wait_until() {
   done
 }
 
+# cp_wait_condition TIMEOUT CONDITION KUBECTL [ARGS...]: polls (every 0.5 s)
+# `KUBECTL ARGS... -o jsonpath=...`, where ARGS get one object (`get crd/NAME`,
+# `-n NS get tj/NAME`), until the object's status.conditions has type
+# CONDITION (exact case) with status True. Prints what it waited for; after
+# TIMEOUT seconds fails, printing the conditions (or the error) it saw last.
+# Use it, not `kubectl wait --for=condition=...`, after a create: kubectl
+# 1.34's wait fails at once instead of waiting while .status.conditions is
+# still null, as it is for a CRD just applied.
+cp_wait_condition() {
+  local timeout="$1" cond="$2" got
+  shift 2
+  local what="condition $cond=True of \`kubectl ${*:2}\`"
+  local deadline=$((SECONDS + timeout))
+  local jsonpath="jsonpath={.status.conditions[?(@.type==\"$cond\")].status}"
+  while true; do
+    if got="$("$@" -o "$jsonpath" 2>&1)" && [[ "$got" == True ]]; then
+      echo "$what: met"
+      return 0
+    fi
+    if ((SECONDS >= deadline)); then
+      got="$("$@" -o 'jsonpath={.status.conditions}' 2>&1)"
+      echo "$what: not met within $timeout s; last seen: ${got:-no conditions}"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
 # ---------------------------------------------------------------------------
 # Process bookkeeping. DIR/pids holds one "NAME PID" line per component.
 # A pid is only signalled if /proc/PID/cmdline still mentions DIR, so a pid

@@ -98,8 +98,8 @@ spec:
               phase: {type: string, enum: [Pending, Running, Succeeded, Failed]}
 EOF
 check "kubectl apply CRD" "$kubectl" apply -f "$work/crd.yaml"
-check "CRD becomes Established" "$kubectl" wait --for=condition=Established \
-  crd/smokejobs.smoke.ringtrain.io --timeout=120s
+check "CRD becomes Established" cp_wait_condition 120 Established \
+  "$kubectl" get crd/smokejobs.smoke.ringtrain.io
 cat >"$work/sj-good.yaml" <<'EOF'
 apiVersion: smoke.ringtrain.io/v1alpha1
 kind: SmokeJob

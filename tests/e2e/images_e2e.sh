@@ -102,10 +102,10 @@ check_out "it leads (ringtrain_operator_leader 1)" '^ringtrain_operator_leader 1
 job=fashion-mnist-softmax
 check "kubectl apply -f examples/fashion-mnist-softmax.yaml" \
   "$kubectl" -n train apply -f "$root/examples/fashion-mnist-softmax.yaml"
-if out="$("$kubectl" -n train wait --for=condition=Succeeded "tj/$job" --timeout=420s 2>&1)"; then
-  ok "kubectl wait --for=condition=Succeeded"
+if out="$(cp_wait_condition 420 Succeeded "$kubectl" -n train get "tj/$job")"; then
+  ok "condition Succeeded"
 else
-  fail "kubectl wait --for=condition=Succeeded" "$out
+  fail "condition Succeeded" "$out
 $(logs)"
 fi
 accuracy="$("$kubectl" -n train get tj $job -o 'jsonpath={.status.progress.accuracy}')"
@@ -142,7 +142,7 @@ print(yaml.safe_dump(job, sort_keys=False))
 PY
 check "kubectl apply a job reading its data from a hostPath volume at /data" \
   "$kubectl" -n train apply -f "$work/volume-job.yaml"
-if out="$("$kubectl" -n train wait --for=condition=Succeeded tj/softmax-volume --timeout=300s 2>&1)"; then
+if out="$(cp_wait_condition 300 Succeeded "$kubectl" -n train get tj/softmax-volume)"; then
   ok "the job reading /data (absent from the image) Succeeded"
 else
   fail "the job reading /data (absent from the image) Succeeded" "$out

@@ -49,8 +49,7 @@ phase_is() { [[ "$("$kubectl" -n "$1" get tj "$2" -o 'jsonpath={.status.phase}')
 check "helm install charts/ringtrain" "$helm" install ringtrain "$root/charts/ringtrain" \
   --namespace ringtrain-system --create-namespace --set leaderElection=true
 check_out "the CRD came with the chart" 'trainingjobs.ringtrain.io' "$kubectl" get crd
-check "CRD established" "$kubectl" wait --for condition=established --timeout=60s \
-  crd/trainingjobs.ringtrain.io
+check "CRD established" cp_wait_condition 60 Established "$kubectl" get crd/trainingjobs.ringtrain.io
 check_out "the operator Deployment exists" '^ringtrain-operator ' \
   "$kubectl" -n ringtrain-system get deploy --no-headers
 
@@ -146,6 +145,8 @@ fi
 
 set_pod ml fashion-mnist-worker-0 Succeeded 0
 set_pod ml fashion-mnist-worker-1 Succeeded 0
+# Users' own `kubectl wait`, on a job whose status has had conditions for a while (right after a
+# create the scripts poll with cp_wait_condition instead).
 check "kubectl wait --for=condition=Succeeded" \
   "$kubectl" -n ml wait --for=condition=Succeeded tj/fashion-mnist --timeout=60s
 check_out "kubectl get tj: Succeeded" '^fashion-mnist +Succeeded ' \

@@ -4,7 +4,7 @@
 # processes (each on a loopback address of its own standing for its pod IP). kubectl apply of
 # examples/fashion-mnist-softmax.yaml trains Fashion-MNIST; the test watches the progress
 # the operator pulls from worker 0 reach the TrainingJob's status (kubectl get tj), waits for
-# Succeeded with kubectl wait, and checks the final accuracy there. The same job with
+# the Succeeded condition, and checks the final accuracy there. The same job with
 # syncMode ssp and top-k compression then runs in pods too (the ConfigMap carries the fields,
 # the servers receive encoded gradients). Then a job whose data file is missing fails, and its
 # Failed condition carries the worker's own error.
@@ -19,8 +19,7 @@ runtime="${2:?usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY}"
 CHECKS_NAME="operator training e2e"
 source "$here/e2e_lib.sh"  # exports KUBECONFIG
 check "kubectl apply the CRD" "$kubectl" apply -f "$root/crds/ringtrain.io_trainingjobs.yaml"
-check "CRD established" "$kubectl" wait --for condition=established --timeout=60s \
-  crd/trainingjobs.ringtrain.io
+check "CRD established" cp_wait_condition 60 Established "$kubectl" get crd/trainingjobs.ringtrain.io
 check "kubectl create namespace train" "$kubectl" create namespace train
 
 "$operator" --kubeconfig "$KUBECONFIG" --namespace train --progress-interval 0.5 \
@@ -60,10 +59,10 @@ if [[ -n "$seen_step" ]]; then
 else
   fail "progress while running" "$(logs)"
 fi
-if out="$("$kubectl" -n train wait --for=condition=Succeeded tj/$job --timeout=240s 2>&1)"; then
-  ok "kubectl wait --for=condition=Succeeded"
+if out="$(cp_wait_condition 240 Succeeded "$kubectl" -n train get tj/$job)"; then
+  ok "condition Succeeded"
 else
-  fail "kubectl wait --for=condition=Succeeded" "$out
+  fail "condition Succeeded" "$out
 $(logs)"
 fi
 accuracy="$(jsonpath $job '{.status.progress.accuracy}')"
@@ -89,10 +88,10 @@ check_out "its ConfigMap carries syncMode ssp, staleness 2 and topk 0.1 to the p
   python3 -c "import json; d = json.load(open('$work/ssp-topk-cm.json'))['data']; \
 t = json.loads(next(iter(d.values())))['spec']['training']; \
 print(t['syncMode'], t['staleness'], t['compression']['type'], t['compression']['ratio'])"
-if out="$("$kubectl" -n train wait --for=condition=Succeeded tj/ssp-topk --timeout=240s 2>&1)"; then
-  ok "ssp + topk: kubectl wait --for=condition=Succeeded"
+if out="$(cp_wait_condition 240 Succeeded "$kubectl" -n train get tj/ssp-topk)"; then
+  ok "ssp + topk: condition Succeeded"
 else
-  fail "ssp + topk: kubectl wait --for=condition=Succeeded" "$out
+  fail "ssp + topk: condition Succeeded" "$out
 $(logs)"
 fi
 accuracy="$(jsonpath ssp-topk '{.status.progress.accuracy}')"
@@ -108,10 +107,10 @@ sed -e "s/name: $job\$/name: missing-data/" \
   -e 's/restartPolicy: OnFailure/restartPolicy: ExitCode/' \
   "$root/examples/fashion-mnist-softmax.yaml" >"$work/missing.yaml"
 check "kubectl apply a job whose training data is missing" "$kubectl" -n train apply -f "$work/missing.yaml"
-if out="$("$kubectl" -n train wait --for=condition=Failed tj/missing-data --timeout=120s 2>&1)"; then
-  ok "kubectl wait --for=condition=Failed"
+if out="$(cp_wait_condition 120 Failed "$kubectl" -n train get tj/missing-data)"; then
+  ok "condition Failed"
 else
-  fail "kubectl wait --for=condition=Failed" "$out
+  fail "condition Failed" "$out
 $(logs)"
 fi
 check_out "Failed: PermanentExitCode (exit code 2 is the program's own verdict)" '^PermanentExitCode$' \

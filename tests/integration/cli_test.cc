@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "job_fixture.h"
@@ -106,6 +107,43 @@ TEST(CliTest, ServerWithoutTheDataSaysServersReadItToo) {
   EXPECT_THAT(r.output, HasSubstr("spec.parameterServers.volumeMounts must mount the data too"));
 }
 
+// A corrupt IDX file is invalid input: exit 2, naming the file, before any process starts.
+TEST(CliTest, CorruptIdxFileExitsWithTwoNamingTheFile) {
+  auto job = testing::JobFixture::Make("cli-corrupt", 3000, 2, 2, 1);
+  const std::string images = job.dir + "/train-images.gz";
+  // A valid gzip IDX file of the wrong kind: labels where the images belong (bad magic).
+  std::filesystem::copy_file(job.dir + "/train-labels.gz", images,
+                             std::filesystem::copy_options::overwrite_existing);
+  auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(images));
+  EXPECT_THAT(r.output, HasSubstr("bad magic"));
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("parameter server")));
+  // Not gzip at all.
+  ASSERT_TRUE(testing::WriteFile(images, "this is not gzip IDX"));
+  r = RunCommand({kBinary, "run", "--no-progress", job.spec_path}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(images));
+}
+
+// Command-line misuse is invalid input too: exit 2 with CLI11's message (not its own exit
+// codes: 106 for a missing argument, 109 for an unknown option).
+TEST(CliTest, CommandLineMisuseExitsWithTwo) {
+  const std::string example = kSource + "/examples/fashion-mnist.yaml";
+  auto missing = RunCommand({kBinary, "validate"});
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_THAT(missing.output, HasSubstr("file is required"));
+  auto unknown = RunCommand({kBinary, "validate", "--frobnicate", example});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_THAT(unknown.output, HasSubstr("--frobnicate"));
+  auto no_command = RunCommand({kBinary});
+  EXPECT_EQ(no_command.exit_code, 2) << no_command.output;
+  EXPECT_THAT(no_command.output, HasSubstr("subcommand"));
+  auto help = RunCommand({kBinary, "run", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.output;
+  EXPECT_THAT(help.output, HasSubstr("--no-progress"));
+}
+
 TEST(CliTest, RunTrainsASmallJobAndPrintsProgressAndSummary) {
   auto job = testing::JobFixture::Make("cli-run", 3000, 2, 2, 3);
   auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path});
@@ -140,12 +178,14 @@ TEST(CliTest, RunsAnSspJobWithTopKAndReportsStalenessAndBytes) {
   EXPECT_GE(std::stod(r.output.substr(at + 21, 6)), 0.85) << r.output;
 }
 
+// A content error in a data file that only a worker reads: the worker fails, and its exit 2
+// (invalid input) is the run's. (Regression: the run exited 1.)
 TEST(CliTest, FailingWorkerStopsTheRunNamesItAndLeavesNoProcesses) {
   auto job = testing::JobFixture::Make("cli-fail", 3000, 2, 2, 50);
   // Worker 0 alone reads the test set: corrupt it so that worker 0 fails while the others run.
   testing::WriteFile(job.dir + "/test-labels.gz", "this is not gzip IDX");
   auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path}, std::chrono::seconds(120));
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("worker-0 failed"));
   EXPECT_THAT(r.output, HasSubstr("test-labels.gz"));
   EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());

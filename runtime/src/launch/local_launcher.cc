@@ -12,8 +12,11 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/app/job_plan.h"
+#include "ringtrain/data/shard.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
+#include "ringtrain/launch/event_check.h"
 #include "ringtrain/launch/progress.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 
@@ -92,14 +95,27 @@ class Run {
   std::vector<std::string> failure_messages_;  // from FAILED events
   std::vector<std::string> ready_endpoints_;
   std::vector<int> ps_workers_done_;  // from each server's FINISHED event
+  EventBounds bounds_;                // what a control event may say (event_check.h)
+  uint64_t events_dropped_ = 0;       // control messages that were not a valid event
   bool line_dirty_ = false;
 };
 
 Status Run::Start() {
+  // The training set's size bounds the steps a worker can report; a file whose header cannot
+  // be read fails here, as invalid input, before any process starts.
+  RT_ASSIGN_OR_RETURN(app::DatasetShape shape, app::ReadDatasetShape(job_.spec.dataset));
+  bounds_.num_ps = job_.spec.parameter_servers.replicas;
+  bounds_.num_workers = job_.spec.workers.replicas;
+  bounds_.epochs = job_.spec.training.epochs;
+  bounds_.total_steps =
+      data::StepsPerEpoch(shape.train_rows, bounds_.num_workers, job_.spec.training.batch_size) *
+      job_.spec.training.epochs;
   RT_ASSIGN_OR_RETURN(log_dir_, MakeLogDir(options_, job_.metadata.name));
   try {
     control_.emplace(context_, zmq::socket_type::pull);
     control_->set(zmq::sockopt::linger, 0);
+    // Events are small; a peer that sends more than this is disconnected, its message unread.
+    control_->set(zmq::sockopt::maxmsgsize, int64_t{1} << 20);
     control_->bind("tcp://127.0.0.1:0");
     control_endpoint_ = control_->get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
@@ -136,9 +152,15 @@ bool Run::DrainEvents(std::chrono::milliseconds wait) {
     while (true) {
       zmq::message_t msg;
       if (!control_->recv(msg, zmq::recv_flags::dontwait)) break;
+      // Anyone on this machine can send to the control socket: what is not an event of this
+      // job is dropped and counted, never used, and never fails the run.
       proto::Event e;
-      // A malformed event is ignored: progress display is not worth failing a run for.
-      if (e.ParseFromArray(msg.data(), static_cast<int>(msg.size()))) HandleEvent(e);
+      if (e.ParseFromArray(msg.data(), static_cast<int>(msg.size())) &&
+          CheckEvent(e, bounds_).ok()) {
+        HandleEvent(e);
+      } else {
+        ++events_dropped_;
+      }
       any = true;
     }
   } catch (const zmq::error_t& e) {
@@ -188,6 +210,9 @@ Status Run::Failure(ChildProcess& child, const ExitInfo& exit) {
   }
   msg += "\n  last lines of " + child.log_path() + ":\n" + child.LogTail(15);
   StopAll();
+  // Exit code 2 is a process's verdict that its input (spec, data files) is invalid: so is the
+  // run's.
+  if (!exit.signaled && exit.exit_code == 2) return InvalidArgument(msg);
   return Internal(msg);
 }
 
@@ -343,6 +368,7 @@ StatusOr<RunSummary> Run::Execute() {
   s.max_clock_lead = servers.max_clock_lead();
   s.bytes_pulled = tracker_.bytes_pulled();
   s.messages_dropped = tracker_.messages_dropped();
+  s.control_events_dropped = events_dropped_;
   s.log_dir = log_dir_;
   return s;
 }
@@ -392,6 +418,10 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
     out << buf;
   }
   out << "  dropped messages     " << s.messages_dropped << " (malformed or invalid, at servers)\n";
+  if (s.control_events_dropped > 0) {
+    out << "  dropped events       " << s.control_events_dropped
+        << " (malformed or invalid, at this launcher's control socket)\n";
+  }
   out << "  logs                 " << s.log_dir << "\n";
 }
 

@@ -1,7 +1,9 @@
 #include "ringtrain/launch/progress.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <limits>
 
 namespace ringtrain::launch {
 
@@ -13,10 +15,17 @@ double Seconds(SteadyTime from, SteadyTime to) {
 
 constexpr double kRateWindowSeconds = 5.0;
 
+// a + b for non-negative counts, stopping at the largest int64 instead of overflowing.
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  return a > std::numeric_limits<int64_t>::max() - b ? std::numeric_limits<int64_t>::max() : a + b;
+}
+
 }  // namespace
 
 std::string FormatDuration(double seconds) {
-  if (seconds < 0) seconds = 0;
+  // Also NaN; and at most about 31 years, so that the conversion below cannot overflow.
+  if (!(seconds >= 0)) seconds = 0;
+  seconds = std::min(seconds, 1e9);
   const long s = static_cast<long>(seconds + 0.5);
   char buf[32];
   if (s >= 3600) {
@@ -155,9 +164,13 @@ std::string ProgressTracker::StatusLine(SteadyTime now) const {
   double loss = 0;
   double lr = 0;
   int reporting = 0;
+  // Events are input (see event_check.h): whatever they said, a worker counts at most its
+  // total, the bar at most full, the epoch at most the job's.
   for (const auto& w : workers_) {
-    steps += w.step;
-    total += w.total_steps;
+    const int64_t worker_total = std::max<int64_t>(w.total_steps, 0);
+    const int64_t worker_step = std::clamp<int64_t>(w.step, 0, worker_total);
+    steps = SaturatingAdd(steps, worker_step);
+    total = SaturatingAdd(total, worker_total);
     epoch = std::max(epoch, w.epoch);
     if (w.step > 0) {
       loss += w.loss;
@@ -166,9 +179,12 @@ std::string ProgressTracker::StatusLine(SteadyTime now) const {
     }
   }
   if (reporting > 0) loss /= reporting;
-  const double frac = total > 0 ? static_cast<double>(steps) / static_cast<double>(total) : 0.0;
+  epoch = std::clamp(epoch, 1, std::max(epochs_, 1));
+  const double frac =
+      total > 0 ? std::clamp(static_cast<double>(steps) / static_cast<double>(total), 0.0, 1.0)
+                : 0.0;
   constexpr int kBar = 24;
-  const int filled = static_cast<int>(frac * kBar);
+  const int filled = std::clamp(static_cast<int>(frac * kBar), 0, kBar);
   std::string bar(static_cast<size_t>(kBar), ' ');
   for (int i = 0; i < filled; ++i) bar[static_cast<size_t>(i)] = '=';
   if (filled < kBar && frac > 0) bar[static_cast<size_t>(filled)] = '>';
@@ -182,10 +198,10 @@ std::string ProgressTracker::StatusLine(SteadyTime now) const {
   std::snprintf(buf, sizeof(buf),
                 "epoch %d/%d [%s] %3.0f%% step %lld/%lld loss %.4f lr %.4g batch %lld %s samples/s "
                 "ETA %s",
-                std::max(epoch, 1), epochs_, bar.c_str(), frac * 100,
-                static_cast<long long>(per_worker_step), static_cast<long long>(per_worker_total),
-                loss, lr, static_cast<long long>(global_batch_),
-                FormatCount(SamplesPerSecond(now)).c_str(), eta.c_str());
+                epoch, epochs_, bar.c_str(), frac * 100, static_cast<long long>(per_worker_step),
+                static_cast<long long>(per_worker_total), loss, lr,
+                static_cast<long long>(global_batch_), FormatCount(SamplesPerSecond(now)).c_str(),
+                eta.c_str());
   return buf;
 }
 

@@ -143,11 +143,16 @@ Status ControlPlane::RestartApiServer(const std::string& mode) const {
 }
 
 Status ControlPlane::InstallCrd() const {
-  CommandResult r =
-      Kubectl("apply -f " +
-              Quote(std::string(RINGTRAIN_SOURCE_DIR) + "/crds/ringtrain.io_trainingjobs.yaml") +
-              " && " + Quote(bin() + "/kubectl") + " --kubeconfig " + Quote(kubeconfig()) +
-              " wait --for condition=established --timeout=60s crd/trainingjobs.ringtrain.io");
+  CommandResult r = Kubectl("apply -f " + Quote(std::string(RINGTRAIN_SOURCE_DIR) +
+                                                "/crds/ringtrain.io_trainingjobs.yaml"));
+  if (r.exit_code != 0) return Unavailable("installing the CRD: " + r.output);
+  // Polls (lib.sh's cp_wait_condition) rather than `kubectl wait`, which fails at once while
+  // the new CRD's .status.conditions is still null.
+  const std::string wait = "source " + Quote(kScripts + "/lib.sh") +
+                           " && cp_wait_condition 60 Established " + Quote(bin() + "/kubectl") +
+                           " --kubeconfig " + Quote(kubeconfig()) +
+                           " get crd/trainingjobs.ringtrain.io";
+  r = RunCommand("bash -c " + Quote(wait));
   if (r.exit_code != 0) return Unavailable("installing the CRD: " + r.output);
   return Status::Ok();
 }

@@ -41,7 +41,8 @@ class ControlPlane {
   CommandResult Kubectl(const std::string& args) const;
   // tests/controlplane/restart-apiserver.sh DIR <mode>: restart | stop | start | crash.
   Status RestartApiServer(const std::string& mode = "restart") const;
-  // kubectl apply of the repository's CRD, then waits until it is Established.
+  // kubectl apply of the repository's CRD, then waits (polling, at most 60 s) until it is
+  // Established.
   Status InstallCrd() const;
 
   // A RestClient for the admin user of the kubeconfig.

@@ -78,6 +78,24 @@ TEST(ApiConvertTest, StatusRoundTripsThroughJson) {
   EXPECT_EQ(StatusFromJson(StatusToJson(s)), s);
 }
 
+// Users run `kubectl apply ... && kubectl wait --for=condition=Succeeded`: kubectl's wait fails
+// at once, instead of waiting, on a status whose conditions are null. Every status the operator
+// writes has an array there, empty before the first condition.
+TEST(ApiConvertTest, ConditionsAreAnArrayNeverNull) {
+  const nlohmann::json fresh = StatusToJson(JobStatus{});
+  ASSERT_TRUE(fresh.contains("conditions")) << fresh.dump();
+  EXPECT_TRUE(fresh["conditions"].is_array()) << fresh.dump();
+  EXPECT_TRUE(fresh["conditions"].empty()) << fresh.dump();
+  EXPECT_THAT(fresh.dump(), HasSubstr("\"conditions\":[]"));
+  // A status read with null conditions (or none) is written back with an array.
+  for (const char* status :
+       {R"({"phase": "Created", "conditions": null})", R"({"phase": "Created"})",
+        R"({"phase": "Created", "conditions": "junk"})"}) {
+    const nlohmann::json written = StatusToJson(StatusFromJson(nlohmann::json::parse(status)));
+    EXPECT_TRUE(written["conditions"].is_array()) << status << " -> " << written.dump();
+  }
+}
+
 TEST(ApiConvertTest, PodViewReadsPhaseReadinessAndExitCode) {
   auto pod = nlohmann::json::parse(R"({
     "metadata": {"name": "mnist-worker-1", "labels": {"ringtrain.io/role": "worker",

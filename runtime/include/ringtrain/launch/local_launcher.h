@@ -4,7 +4,9 @@
 // binary, `ringtrain ps` / `ringtrain worker`), telling each what a pod is told through the
 // one pod contract (ringtrain/job/pod_contract.h). Servers bind free loopback ports and report
 // them over the control channel; workers start once every server is ready. Progress events
-// drive a progress line and per-epoch evaluation lines on `out`.
+// drive a progress line and per-epoch evaluation lines on `out`. The control channel is a
+// loopback socket any local process can send to: each message is checked against the job
+// (launch/event_check.h) and dropped and counted unless it is a valid event.
 //
 // Failure handling: if any process exits unsuccessfully, every other process is stopped and
 // the error names the process, its exit and the tail of its log. On an interrupt (the flag
@@ -55,11 +57,17 @@ struct RunSummary {
   uint64_t max_clock_lead = 0;
   uint64_t bytes_pulled = 0;
   uint64_t messages_dropped = 0;
+  // Messages on the launcher's control socket that were not a valid event of this job
+  // (launch/event_check.h): dropped, never used.
+  uint64_t control_events_dropped = 0;
   std::string log_dir;
 };
 
-// Runs the job to completion. Errors: Unavailable/DeadlineExceeded when processes cannot be
-// started or do not become ready, Internal naming the failed process, Cancelled on interrupt.
+// Runs the job to completion. Errors: the training set's header cannot be read (the code of
+// app::ReadDatasetShape, before any process starts); Unavailable/DeadlineExceeded when
+// processes cannot be started or do not become ready; a failed process named, with
+// InvalidArgument if it exited 2 (its input was invalid), else Internal; Cancelled on
+// interrupt.
 StatusOr<RunSummary> RunLocal(const job::TrainingJob& job, const LaunchOptions& options);
 
 // Prints the summary block shown at the end of `ringtrain run`.

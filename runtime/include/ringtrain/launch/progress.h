@@ -1,6 +1,10 @@
 // ProgressTracker: folds the events of a run into what the launcher shows — a progress line
 // (epoch, step, loss, samples/s, ETA), per-epoch evaluation lines and the final summary.
 //
+// Events are input, not facts (launch/event_check.h says what the launcher lets through): any
+// values are safe here, and the status line stays within bounds — a worker's step counts at
+// most its total, the bar is at most full, the epoch at most the job's.
+//
 // Pure: time is passed in, nothing is printed here. Thread-safety: not thread-safe.
 #ifndef RINGTRAIN_LAUNCH_PROGRESS_H_
 #define RINGTRAIN_LAUNCH_PROGRESS_H_

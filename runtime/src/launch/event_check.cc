@@ -1,0 +1,60 @@
+#include "ringtrain/launch/event_check.h"
+
+#include <string>
+
+namespace ringtrain::launch {
+
+namespace {
+
+bool FromServer(proto::EventType type) {
+  return type == proto::READY || type == proto::FINISHED || type == proto::FAILED;
+}
+
+bool FromWorker(proto::EventType type) {
+  return type == proto::PROGRESS || type == proto::EVAL || type == proto::FINISHED ||
+         type == proto::FAILED;
+}
+
+}  // namespace
+
+Status CheckEvent(const proto::Event& e, const EventBounds& b) {
+  // proto3 enums are open: a number the schema does not name parses as itself.
+  if (!proto::EventType_IsValid(e.type()) || e.type() == proto::EVENT_UNSPECIFIED) {
+    return InvalidArgument("unknown event type " + std::to_string(e.type()));
+  }
+  const std::string what = proto::EventType_Name(e.type()) + " event";
+  int replicas = 0;
+  if (e.role() == "ps") {
+    if (!FromServer(e.type())) return InvalidArgument(what + " from a parameter server");
+    replicas = b.num_ps;
+  } else if (e.role() == "worker") {
+    if (!FromWorker(e.type())) return InvalidArgument(what + " from a worker");
+    replicas = b.num_workers;
+  } else {
+    return InvalidArgument(what + " from unknown role \"" + e.role().substr(0, 32) + "\"");
+  }
+  if (e.index() >= static_cast<uint32_t>(replicas)) {
+    return InvalidArgument(what + " from " + e.role() + " " + std::to_string(e.index()) +
+                           " of a job with " + std::to_string(replicas));
+  }
+  if (e.step() < 0 || e.step() > e.total_steps() || e.total_steps() > b.total_steps) {
+    return InvalidArgument(what + ": step " + std::to_string(e.step()) + " of " +
+                           std::to_string(e.total_steps()) + " in a job of " +
+                           std::to_string(b.total_steps) + " steps per worker");
+  }
+  if (e.epoch() < 0 || e.epoch() > b.epochs) {
+    return InvalidArgument(what + ": epoch " + std::to_string(e.epoch()) + " of " +
+                           std::to_string(b.epochs));
+  }
+  if (e.type() == proto::READY && e.endpoint().empty()) {
+    return InvalidArgument(what + " without an endpoint");
+  }
+  if (e.role() == "ps" && e.type() == proto::FINISHED &&
+      e.server_stats().workers_done() > static_cast<uint32_t>(b.num_workers)) {
+    return InvalidArgument(what + ": " + std::to_string(e.server_stats().workers_done()) +
+                           " workers done of " + std::to_string(b.num_workers));
+  }
+  return Status::Ok();
+}
+
+}  // namespace ringtrain::launch

@@ -1,0 +1,108 @@
+// ProgressTracker: the status line from workers' events, including events whose numbers are
+// out of range (the control socket is input: any local process can send to it).
+#include "ringtrain/launch/progress.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace ringtrain::launch {
+namespace {
+
+using ::testing::HasSubstr;
+
+const SteadyTime kStart{};
+const SteadyTime kLater = kStart + std::chrono::seconds(10);
+const std::string kFullBar = "[" + std::string(24, '=') + "]";
+
+proto::Event Progress(uint32_t index, int64_t step, int64_t total, int epoch) {
+  proto::Event e;
+  e.set_type(proto::PROGRESS);
+  e.set_role("worker");
+  e.set_index(index);
+  e.set_step(step);
+  e.set_total_steps(total);
+  e.set_epoch(epoch);
+  e.set_samples(static_cast<uint64_t>(std::max<int64_t>(step, 0)) * 16);
+  e.set_loss(0.5);
+  e.set_learning_rate(0.1);
+  return e;
+}
+
+// The bar between '[' and ']': exactly 24 characters of '=', '>' and ' '.
+std::string Bar(const std::string& line) {
+  const size_t open = line.find('[');
+  const size_t close = line.find(']');
+  if (open == std::string::npos || close == std::string::npos || close < open) return "";
+  return line.substr(open + 1, close - open - 1);
+}
+
+TEST(ProgressTrackerTest, HalfWayShowsAHalfBar) {
+  ProgressTracker t(2, 1, 4, kStart);
+  t.OnEvent(Progress(0, 50, 100, 2), kStart + std::chrono::seconds(5));
+  t.OnEvent(Progress(1, 50, 100, 2), kLater);
+  const std::string line = t.StatusLine(kLater);
+  EXPECT_THAT(line, HasSubstr("epoch 2/4 [============>           ]  50% step 50/100")) << line;
+}
+
+// Regression: a step beyond the total (one forged PROGRESS event) made the bar longer than its
+// buffer, writing past the heap block (ASan: heap-buffer-overflow in StatusLine).
+TEST(ProgressTrackerTest, StepBeyondTotalIsClampedToAFullBar) {
+  ProgressTracker t(1, 1, 3, kStart);
+  t.OnEvent(Progress(0, 1000, 10, 1), kLater);
+  const std::string line = t.StatusLine(kLater);
+  EXPECT_EQ(Bar(line), std::string(24, '=')) << line;
+  EXPECT_THAT(line, HasSubstr("100% step 10/10")) << line;
+}
+
+// A forged event that looked plausible (step = total, large) and the worker's real events
+// after it: the tracker keeps the larger step, the real total comes back, and the line must
+// still stay within bounds.
+TEST(ProgressTrackerTest, StickyForgedStepAgainstTheRealTotalStaysInBounds) {
+  ProgressTracker t(2, 1, 3, kStart);
+  t.OnEvent(Progress(0, 1'000'000'000, 1'000'000'000, 1), kStart + std::chrono::seconds(1));
+  t.OnEvent(Progress(0, 5, 10, 1), kStart + std::chrono::seconds(2));
+  t.OnEvent(Progress(1, 5, 10, 1), kLater);
+  const std::string line = t.StatusLine(kLater);
+  EXPECT_EQ(Bar(line).size(), 24u) << line;
+  EXPECT_THAT(line, HasSubstr(" 75% step 7/10")) << line;
+}
+
+// Extremes: int64 limits would overflow the sum of steps or the double-to-int conversion of
+// the bar (UBSan), a huge epoch would be shown as is.
+TEST(ProgressTrackerTest, ExtremeValuesStayInBounds) {
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  ProgressTracker t(3, 1, 5, kStart);
+  t.OnEvent(Progress(0, kMax, kMax, std::numeric_limits<int>::max()), kLater);
+  t.OnEvent(Progress(1, kMax, 1, 3), kLater);
+  t.OnEvent(Progress(2, kMax, kMax, 3), kLater);
+  const std::string line = t.StatusLine(kLater);
+  EXPECT_EQ(Bar(line), std::string(24, '=')) << line;
+  EXPECT_THAT(line, HasSubstr("epoch 5/5 " + kFullBar + " 100%")) << line;
+  // Negative numbers are ignored.
+  ProgressTracker n(1, 1, 5, kStart);
+  n.OnEvent(Progress(0, -7, -3, -2), kLater);
+  const std::string negative = n.StatusLine(kLater);
+  EXPECT_THAT(negative, HasSubstr("epoch 1/5 [" + std::string(24, ' ') + "]   0% step 0/0"))
+      << negative;
+}
+
+TEST(ProgressTrackerTest, EventsForUnknownWorkersAreIgnored) {
+  ProgressTracker t(1, 1, 2, kStart);
+  t.OnEvent(Progress(7, 10, 10, 1), kLater);
+  EXPECT_THAT(t.StatusLine(kLater), HasSubstr("step 0/0"));
+  EXPECT_EQ(t.total_samples(), 0u);
+}
+
+TEST(FormatDurationTest, OutOfRangeSecondsAreBounded) {
+  EXPECT_EQ(FormatDuration(-5), "0:00");
+  EXPECT_EQ(FormatDuration(std::numeric_limits<double>::quiet_NaN()), "0:00");
+  EXPECT_EQ(FormatDuration(std::numeric_limits<double>::infinity()), "277777:46:40");
+  EXPECT_EQ(FormatDuration(3725), "1:02:05");
+}
+
+}  // namespace
+}  // namespace ringtrain::launch
