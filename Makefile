@@ -14,10 +14,11 @@ TSAN_DIR ?= build/tsan
 # real API server.
 TSAN_TESTS := tests/integration/sync_exactness_test tests/integration/consistency_test \
   tests/unit/transport/transport_tests \
-  tests/unit/operator_leader/operator_leader_tests tests/unit/operator_metrics/operator_metrics_tests \
+  tests/unit/operator/leader/operator_leader_tests \
+  tests/unit/operator/metrics/operator_metrics_tests \
   tests/unit/operator/operator_tests \
-  tests/integration/operator_leader/leader_election_apiserver_test \
-  tests/integration/operator_controller/operator_controller_apiserver_test
+  tests/integration/operator/leader/leader_election_apiserver_test \
+  tests/integration/operator/controller/operator_controller_apiserver_test
 EXAMPLE ?= examples/fashion-mnist.yaml
 
 # Debian packages needed to build, test and run the example (installed only when missing).
