@@ -40,7 +40,10 @@ std::string Name(const nlohmann::json& object) {
 }  // namespace
 
 Controller::Controller(kube::KubeClient& client, ControllerOptions options)
-    : client_(client), options_(std::move(options)), queue_(options_.backoff) {
+    : client_(client),
+      options_(std::move(options)),
+      queue_(options_.backoff),
+      expectations_(options_.expectation_timeout) {
   RT_CHECK(options_.workers >= 1);
   InformerOptions jobs;
   jobs.resource = kube::TrainingJobs();
@@ -64,6 +67,16 @@ Controller::Controller(kube::KubeClient& client, ControllerOptions options)
   pods_ = owned(kube::Pods());
   services_ = owned(kube::Services());
   config_maps_ = owned(kube::ConfigMaps());
+  if (options_.progress_source != nullptr) {
+    ProgressPollerOptions poll;
+    poll.source = options_.progress_source;
+    poll.interval = options_.progress_interval;
+    poll.timeout = options_.progress_timeout;
+    poll.clock = options_.clock;
+    poller_ = std::make_unique<ProgressPoller>(
+        poll, [this] { return ProgressTargets(); },
+        [this](const std::string& key) { queue_.Add(key); });
+  }
 }
 
 Controller::~Controller() { Stop(); }
@@ -96,17 +109,13 @@ Status Controller::Start(milliseconds sync_timeout) {
     }
   }
   for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Work(); });
-  if (options_.progress_source != nullptr) poller_ = std::thread([this] { PollProgress(); });
+  if (poller_ != nullptr) poller_->Start();
   return Status::Ok();
 }
 
 void Controller::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(poll_mu_);
-    stop_ = true;
-  }
-  poll_cv_.notify_all();
-  if (poller_.joinable()) poller_.join();
+  stop_ = true;
+  if (poller_ != nullptr) poller_->Stop();
   queue_.ShutDown();
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
@@ -127,8 +136,7 @@ void Controller::Work() {
     } else {
       // A conflict is the ordinary race with our own last write (the cache has not seen it
       // yet): retried quickly and not worth a line. Everything else is.
-      if (s.code() == StatusCode::kFailedPrecondition &&
-          s.message().find("Conflict") != std::string::npos) {
+      if (s.code() == StatusCode::kAborted) {
         ++conflicts_;
       } else {
         Log("reconcile " + *key + ": " + s.ToString() + " (retrying, attempt " +
@@ -141,74 +149,27 @@ void Controller::Work() {
   }
 }
 
-void Controller::PollProgress() {
-  while (true) {
-    {
-      std::unique_lock<std::mutex> lock(poll_mu_);
-      if (poll_cv_.wait_for(lock, options_.progress_interval, [this] { return stop_.load(); })) {
-        return;
-      }
-    }
-    PollOnce();
-  }
-}
-
-void Controller::PollOnce() {
-  struct Target {
-    std::string key;
-    std::string job;
-    std::string endpoint;
-  };
-  std::set<std::string> running;
-  std::vector<Target> targets;
+ProgressRound Controller::ProgressTargets() const {
+  ProgressRound round;
   for (const ObjectPtr& job : jobs_->List()) {
     const auto& status = job->value("status", nlohmann::json::object());
     if (!status.is_object() || status.value("phase", "") != kRunning) continue;
     const std::string key = ObjectKey(*job);
-    running.insert(key);
+    round.running.insert(key);
     const std::string uid = (*job)["metadata"].value("uid", "");
     for (const ObjectPtr& pod : pods_->ByIndex(uid)) {
       std::optional<PodView> p = PodViewFromObject(*pod);
       if (!p || p->role != job::Role::kWorker || p->index != 0) continue;
       if (p->phase == "Running" && !p->ip.empty()) {
         const std::string host = p->ip.find(':') == std::string::npos ? p->ip : "[" + p->ip + "]";
-        targets.push_back({key, Name(*job),
-                           "tcp://" + host + ":" + std::to_string(options_.resources.status_port)});
+        round.targets.push_back(
+            {key, Name(*job),
+             "tcp://" + host + ":" + std::to_string(options_.resources.status_port)});
       }
       break;
     }
   }
-  // A few asks at a time: unreachable workers (each costs progress_timeout) must not hold up
-  // a whole round of many jobs.
-  constexpr size_t kParallel = 8;
-  for (size_t first = 0; first < targets.size() && !stop_; first += kParallel) {
-    std::vector<std::thread> asks;
-    for (size_t i = first; i < std::min(targets.size(), first + kParallel); ++i) {
-      asks.emplace_back([this, &t = targets[i]] {
-        StatusOr<Progress> progress =
-            options_.progress_source->Fetch(t.endpoint, t.job, options_.progress_timeout);
-        if (!progress.ok()) {
-          ++progress_errors_;
-          return;
-        }
-        ++progress_polls_;
-        progress->update_time = options_.clock();
-        bool changed;
-        {
-          std::lock_guard<std::mutex> lock(poll_mu_);
-          auto it = progress_.find(t.key);
-          changed = it == progress_.end() || !it->second.SamePoint(*progress);
-          progress_[t.key] = *progress;
-        }
-        if (changed) queue_.Add(t.key);
-      });
-    }
-    for (std::thread& a : asks) a.join();
-  }
-  std::lock_guard<std::mutex> lock(poll_mu_);
-  for (auto it = progress_.begin(); it != progress_.end();) {
-    it = running.count(it->first) > 0 ? std::next(it) : progress_.erase(it);
-  }
+  return round;
 }
 
 Status Controller::Reconcile(const std::string& key) {
@@ -226,32 +187,26 @@ Status Controller::Reconcile(const std::string& key) {
 
   ObjectPtr object = jobs_->Get(key);
   if (object == nullptr) {
-    std::lock_guard<std::mutex> lock(expectations_mu_);
-    expectations_.erase(key);
+    expectations_.Forget(key);
     return Status::Ok();
   }
   const JobView view = JobViewFromObject(*object);
-  {
-    std::lock_guard<std::mutex> lock(expectations_mu_);
-    auto it = expectations_.find(key);
-    if (it != expectations_.end() && it->second.job_uid != view.uid) {
-      expectations_.erase(it);  // about a previous job of the same name
-      it = expectations_.end();
-    }
-    if (it != expectations_.end()) {
-      if (!Met(it->second, *object, view.uid)) {
-        if (std::chrono::steady_clock::now() < it->second.expires) {
-          ++waits_;
-          // The informer events that meet it queue the key again; this is the fallback.
-          queue_.AddAfter(key, milliseconds(1000));
-          return Status::Ok();
-        }
-        ++expired_;
-        Log("job " + key + ": the caches did not show the last writes within " +
-            std::to_string(options_.expectation_timeout.count()) + " s; reconciling anyway");
-      }
-      expectations_.erase(it);
-    }
+  const Expectations::Lookup lookup = [this](const std::string& job_uid, const ObjectRef& ref) {
+    return Lookup(job_uid, ref);
+  };
+  switch (expectations_.Check(key, view.uid, view.resource_version, lookup)) {
+    case Expectations::Verdict::kProceed:
+      break;
+    case Expectations::Verdict::kWait:
+      ++waits_;
+      // The informer events that meet it queue the key again; this is the fallback.
+      queue_.AddAfter(key, milliseconds(1000));
+      return Status::Ok();
+    case Expectations::Verdict::kExpired:
+      ++expired_;
+      Log("job " + key + ": the caches did not show the last writes within " +
+          std::to_string(options_.expectation_timeout.count()) + " s; reconciling anyway");
+      break;
   }
 
   OwnedObjects owned;
@@ -272,10 +227,7 @@ Status Controller::Reconcile(const std::string& key) {
     if (std::optional<PodView> p = PodViewFromObject(*pod)) owned.pods.push_back(std::move(*p));
   }
 
-  {
-    std::lock_guard<std::mutex> lock(poll_mu_);
-    if (auto it = progress_.find(key); it != progress_.end()) owned.progress = it->second;
-  }
+  if (poller_ != nullptr) owned.progress = poller_->Latest(key);
 
   const Time now = options_.clock();
   const Plan plan = PlanReconcile(view, running_job, owned, options_.resources, now);
@@ -294,9 +246,7 @@ Status Controller::Reconcile(const std::string& key) {
     }
     e.present = std::move(result.created_objects);
     e.absent = std::move(result.deleted_objects);
-    e.expires = std::chrono::steady_clock::now() + options_.expectation_timeout;
-    std::lock_guard<std::mutex> lock(expectations_mu_);
-    expectations_[key] = std::move(e);
+    expectations_.Expect(key, std::move(e));
   }
   if (!result.ok()) return result.status;
   if (result.status_written && plan.status.phase != view.status.phase) {
@@ -316,30 +266,15 @@ const Informer* Controller::InformerFor(const std::string& plural) const {
   return nullptr;
 }
 
-bool Controller::Met(const Expectation& e, const nlohmann::json& job,
-                     const std::string& job_uid) const {
-  if (!e.job_resource_version.empty()) {
-    const std::string rv =
-        job.value("metadata", nlohmann::json::object()).value("resourceVersion", "");
-    if (rv == e.job_resource_version) return false;
+Cached Controller::Lookup(const std::string& job_uid, const ObjectRef& ref) const {
+  const Informer* informer = InformerFor(ref.plural);
+  if (informer == nullptr) return Cached::kUntracked;
+  for (const ObjectPtr& o : informer->ByIndex(job_uid)) {
+    const auto& meta = (*o)["metadata"];
+    if (meta.value("uid", "") != ref.uid) continue;
+    return meta.contains("deletionTimestamp") ? Cached::kDeleting : Cached::kPresent;
   }
-  // The cached object of `ref` among the job's own, or nullptr.
-  auto find = [&](const ObjectRef& ref) -> ObjectPtr {
-    const Informer* informer = InformerFor(ref.plural);
-    if (informer == nullptr) return nullptr;
-    for (const ObjectPtr& o : informer->ByIndex(job_uid)) {
-      if ((*o)["metadata"].value("uid", "") == ref.uid) return o;
-    }
-    return nullptr;
-  };
-  for (const ObjectRef& ref : e.present) {
-    if (InformerFor(ref.plural) != nullptr && find(ref) == nullptr) return false;
-  }
-  for (const ObjectRef& ref : e.absent) {
-    ObjectPtr o = find(ref);
-    if (o != nullptr && !(*o)["metadata"].contains("deletionTimestamp")) return false;
-  }
-  return true;
+  return Cached::kAbsent;
 }
 
 ControllerStats Controller::stats() const {
@@ -349,8 +284,10 @@ ControllerStats Controller::stats() const {
   s.conflicts = conflicts_;
   s.waits = waits_;
   s.expired = expired_;
-  s.progress_polls = progress_polls_;
-  s.progress_errors = progress_errors_;
+  if (poller_ != nullptr) {
+    s.progress_polls = poller_->polls();
+    s.progress_errors = poller_->errors();
+  }
   s.reconcile_seconds = static_cast<double>(reconcile_micros_.load()) / 1e6;
   s.created = created_;
   s.deleted = deleted_;

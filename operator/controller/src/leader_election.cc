@@ -231,7 +231,7 @@ LeaderElector::Attempt LeaderElector::TryAcquireOrRenew() {
     case LeaseAction::kTake:
     case LeaseAction::kRenew:
       written = client_.Update(kube::Leases(), options_.lease_namespace, d.lease);
-      if (written.status().code() == StatusCode::kFailedPrecondition) {
+      if (written.status().code() == StatusCode::kAborted) {
         // 409: someone wrote the Lease since we read it.
         last_error_ = written.status().WithContext("lost the race to write " + LeaseRef());
         return Attempt::kConflict;

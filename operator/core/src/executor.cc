@@ -91,7 +91,7 @@ ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan&
       ++result.deleted;
       if (!a.uid.empty()) result.deleted_objects.push_back({r.plural, a.uid});
     } else if (s.code() != StatusCode::kNotFound &&
-               !(s.code() == StatusCode::kFailedPrecondition && !a.uid.empty())) {
+               !(s.code() == StatusCode::kAborted && !a.uid.empty())) {
       note(s);
     }
   };

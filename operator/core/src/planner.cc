@@ -1,11 +1,11 @@
 #include "ringtrain/operator/planner.h"
 
-#include "ringtrain/operator/api_convert.h"
-
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <utility>
+
+#include "ringtrain/operator/api_convert.h"
 
 namespace ringtrain::op {
 
@@ -29,19 +29,64 @@ bool Handled(const JobStatus& status, const PodView& p) {
                                      p.uid) != status.handled_failures.end();
 }
 
+int Replicas(const job::TrainingJob& job, job::Role role) {
+  return role == job::Role::kParameterServer ? job.spec.parameter_servers.replicas
+                                             : job.spec.workers.replicas;
+}
+
+// What the replicas phase saw of the pods the spec asks for.
+struct ReplicaTally {
+  bool all_running = true;    // every pod exists and runs (or, for workers, has succeeded)
+  bool pods_created = false;  // this plan creates pods
+  int workers_succeeded = 0;
+};
+
+// One reconcile's planning. Run applies the phases in order; a phase that decides the plan
+// returns true and the rest are skipped. Whatever the phases decided, the status is then
+// summarized (counts, phase) from the owned objects.
 class Planner {
  public:
-  Planner(const JobView& view, const OwnedObjects& owned, const ResourceOptions& options, Time now)
-      : view_(view), owned_(owned), options_(options), now_(now) {
+  Planner(const JobView& view, const std::optional<job::TrainingJob>& running_job,
+          const OwnedObjects& owned, const ResourceOptions& options, Time now)
+      : view_(view), running_job_(running_job), owned_(owned), options_(options), now_(now) {
     plan_.status = view.status;
   }
 
-  Plan Run(const std::optional<job::TrainingJob>& running_job);
+  Plan Run();
 
  private:
+  // Phases, in the order Run applies them.
+  // No spec ever parsed (neither the job's nor the running one): Failed (InvalidSpec).
+  void FailInvalidSpec();
+  // A finished job: its pods cleaned per cleanPodPolicy; the job deleted once its TTL passed.
+  void HandleFinished();
+  // suspend: true: every pod deleted, Suspended.
+  void Suspend();
+  // A suspended job resuming: its old pods go first, then the ConfigMap of a spec edited
+  // meanwhile. True while that is under way.
+  bool Resume();
+  // activeDeadlineSeconds passed: Failed (DeadlineExceeded). Else the timer is requeued.
+  bool EnforceDeadline();
+  // A spec edited while the job runs: refused (condition SpecChangeRefused), or the refusal
+  // withdrawn once the spec matches the running job again.
+  void RefuseSpecChange();
+  // The ConfigMap and the two headless Services, created when missing.
+  void CreateOwnedObjects();
+  // Failed pods: an unfinished restart redone, or the first failure handled per the run
+  // policy (restart or fail). True when there was one.
+  bool HandleFailures();
+  // One pod per replica created (once the ConfigMap is ready and no pod is draining); pods
+  // beyond the replica counts deleted.
+  ReplicaTally ReconcileReplicas();
+  // Created, Succeeded (every worker succeeded) or Running (every pod runs).
+  void Complete(const ReplicaTally& tally);
+
+  // Summarizes the status (counts, phase) and hands the plan out.
+  Plan Finish();
+
+  // Helpers of the phases.
   void Event(const std::string& type, const std::string& reason, const std::string& message) {
-    Action a{ActionType::kEvent, {}, "", "", type, reason, message};
-    plan_.actions.push_back(std::move(a));
+    plan_.actions.push_back(Action::Event(type, reason, message));
   }
   // Sets a condition; records an event when it changed and `event_type` is non-empty.
   bool Condition(const std::string& type, const std::string& value, const std::string& reason,
@@ -51,29 +96,249 @@ class Planner {
     if (changed && !event_type.empty()) Event(event_type, reason, message);
     return changed;
   }
-  void DeletePod(const PodView& p) {
-    Action a{ActionType::kDeletePod, {}, p.name, p.uid, "", "", ""};
-    plan_.actions.push_back(std::move(a));
+  void DeletePod(const PodView& p) { plan_.actions.push_back(Action::DeletePod(p.name, p.uid)); }
+  void DeleteAllPods() {
+    for (const PodView& p : owned_.pods) {
+      if (!p.deleting) DeletePod(p);
+    }
   }
   void Create(nlohmann::json object) {
-    Action a{ActionType::kCreate, std::move(object), "", "", "", "", ""};
-    plan_.actions.push_back(std::move(a));
+    plan_.actions.push_back(Action::Create(std::move(object)));
+    created_ = true;
   }
   void CleanPods(job::CleanPodPolicy policy);
   void Fail(const std::string& reason, const std::string& message, job::CleanPodPolicy policy);
   // Fails the job or restarts it (every pod deleted), per the run policy.
   void HandleFailedPod(const PodView& pod, const job::RunPolicy& policy);
-  void Finish();
   // Takes the newest training progress into the status: polled from worker 0 while the job
   // runs, or worker 0's final words once it has succeeded.
   void TakeProgress();
 
   const JobView& view_;
+  const std::optional<job::TrainingJob>& running_job_;
   const OwnedObjects& owned_;
   const ResourceOptions& options_;
-  Time now_;
+  const Time now_;
+  // Set by Run once a spec is known. `live_`: the job's spec, or the running one if the
+  // edit does not parse (its run policy applies). `effective_`: what pods are built from
+  // (the running spec if any: an edit never reaches a running job).
+  const job::TrainingJob* live_ = nullptr;
+  const job::TrainingJob* effective_ = nullptr;
+  const job::RunPolicy* policy_ = nullptr;
+  bool created_ = false;  // this plan creates something
   Plan plan_;
 };
+
+Plan Planner::Run() {
+  if (view_.deleting) return plan_;  // owned objects go with it (garbage collection)
+  if (!view_.job && !running_job_) {
+    FailInvalidSpec();
+    return Finish();
+  }
+  // An edit that does not parse cannot stop a job that started from a valid spec: the job
+  // goes on with the spec (and run policy) it started with, and the edit is refused.
+  live_ = view_.job ? &*view_.job : &*running_job_;
+  effective_ = running_job_ ? &*running_job_ : live_;
+  policy_ = &live_->spec.run_policy;
+  TakeProgress();
+  if (plan_.status.Finished()) {
+    HandleFinished();
+    return Finish();
+  }
+  if (policy_->suspend) {
+    Suspend();
+    return Finish();
+  }
+  if (Resume()) return Finish();
+  if (!plan_.status.start_time) plan_.status.start_time = now_;
+  if (EnforceDeadline()) return Finish();
+  RefuseSpecChange();
+  CreateOwnedObjects();
+  if (HandleFailures()) return Finish();
+  Complete(ReconcileReplicas());
+  return Finish();
+}
+
+void Planner::FailInvalidSpec() {
+  if (plan_.status.Finished()) return;
+  Condition(kFailed, "True", "InvalidSpec", view_.spec_error, "Warning");
+  if (!plan_.status.completion_time) plan_.status.completion_time = now_;
+}
+
+void Planner::HandleFinished() {
+  const JobStatus& st = plan_.status;
+  CleanPods(policy_->clean_pod_policy);
+  if (!policy_->ttl_seconds_after_finished || !st.completion_time) return;
+  const Time expire = *st.completion_time + seconds(*policy_->ttl_seconds_after_finished);
+  if (now_ >= expire) {
+    plan_.actions.push_back(Action::DeleteJob(view_.name, view_.uid));
+  } else {
+    plan_.requeue_after = Until(now_, expire);
+  }
+}
+
+void Planner::Suspend() {
+  DeleteAllPods();
+  Condition(kSuspended, "True", "Suspended", "the job is suspended; its pods are deleted",
+            "Normal");
+  Condition(kRunning, "False", "Suspended", "the job is suspended");
+  Condition(kRestarting, "False", "Suspended", "the job is suspended");
+  plan_.status.start_time.reset();  // activeDeadlineSeconds counts from the resume, as for Jobs
+  if (plan_.status.IsTrue(kSpecChangeRefused)) {
+    Condition(kSpecChangeRefused, "False", "Suspended",
+              "the job is suspended: spec edits apply when it resumes");
+  }
+}
+
+bool Planner::Resume() {
+  if (!plan_.status.IsTrue(kSuspended)) return false;
+  // The suspension's pods must be gone first (no new worker may meet an old server); then a
+  // spec edited while suspended applies: the ConfigMap of the old spec is replaced and the
+  // pods are built from the new one.
+  if (!owned_.pods.empty()) {
+    DeleteAllPods();
+    return true;
+  }
+  if (running_job_ && SpecHash(*running_job_) != SpecHash(*live_)) {
+    // Still suspended until the old ConfigMap is gone (a failed delete is retried); then it
+    // is made anew from the edit, and the pods once the cache shows it.
+    plan_.actions.push_back(
+        Action::DeleteConfigMap(ConfigMapName(view_.name), owned_.config_map_uid));
+    return true;
+  }
+  Condition(kSuspended, "False", "Resumed", "the job is resumed; its pods are recreated", "Normal");
+  return false;
+}
+
+bool Planner::EnforceDeadline() {
+  if (!policy_->active_deadline_seconds) return false;
+  const Time expire = *plan_.status.start_time + seconds(*policy_->active_deadline_seconds);
+  if (now_ >= expire) {
+    Fail("DeadlineExceeded",
+         "the job ran longer than activeDeadlineSeconds=" +
+             std::to_string(*policy_->active_deadline_seconds),
+         policy_->clean_pod_policy);
+    return true;
+  }
+  plan_.requeue_after = Until(now_, expire);
+  return false;
+}
+
+void Planner::RefuseSpecChange() {
+  if (!view_.job) {
+    Condition(kSpecChangeRefused, "True", "InvalidSpec",
+              "the edited spec is invalid (" + view_.spec_error +
+                  "); the job keeps running with the spec it started with",
+              "Warning");
+  } else if (running_job_ && SpecHash(*live_) != SpecHash(*running_job_)) {
+    Condition(kSpecChangeRefused, "True", "ImmutableWhileRunning",
+              "only spec.runPolicy applies to a job that has started; the job keeps running "
+              "with the spec it started with (delete and re-create it to change the rest)",
+              "Warning");
+  } else if (plan_.status.IsTrue(kSpecChangeRefused)) {
+    Condition(kSpecChangeRefused, "False", "SpecUnchanged", "the spec matches the running job");
+  }
+}
+
+void Planner::CreateOwnedObjects() {
+  if (!owned_.config_map) Create(BuildConfigMap(view_, *effective_));
+  if (!owned_.ps_service) Create(BuildService(view_, job::Role::kParameterServer, options_));
+  if (!owned_.worker_service) Create(BuildService(view_, job::Role::kWorker, options_));
+}
+
+bool Planner::HandleFailures() {
+  // A failed pod a restart already counted, still there and not being deleted: that restart's
+  // deletions did not all happen (the operator stopped between its status write and them) or
+  // the cache has not seen them yet. Redo them all; each names its pod's UID, so a newer pod
+  // of the same name is never hit.
+  const bool restart_unfinished =
+      std::any_of(owned_.pods.begin(), owned_.pods.end(),
+                  [&](const PodView& p) { return !p.deleting && Handled(plan_.status, p); });
+  if (restart_unfinished) {
+    DeleteAllPods();
+    return true;
+  }
+  // The first failed pod (in role, index order) decides: the job fails or restarts.
+  const PodView* failed = nullptr;
+  for (const PodView& p : owned_.pods) {
+    if (p.deleting || p.phase != "Failed") continue;
+    if (failed == nullptr ||
+        std::make_pair(p.role, p.index) < std::make_pair(failed->role, failed->index)) {
+      failed = &p;
+    }
+  }
+  if (failed == nullptr) return false;
+  HandleFailedPod(*failed, *policy_);
+  return true;
+}
+
+ReplicaTally Planner::ReconcileReplicas() {
+  ReplicaTally tally;
+  // Pods of a restart or a scale-down still terminating.
+  const bool draining = std::any_of(owned_.pods.begin(), owned_.pods.end(),
+                                    [](const PodView& p) { return p.deleting; });
+  const bool config_ready = owned_.config_map && owned_.config_map_hash == SpecHash(*effective_);
+  std::map<std::pair<job::Role, int>, const PodView*> pods;
+  for (const PodView& p : owned_.pods) pods[{p.role, p.index}] = &p;
+  for (job::Role role : {job::Role::kParameterServer, job::Role::kWorker}) {
+    const int replicas = Replicas(*effective_, role);
+    for (int i = 0; i < replicas; ++i) {
+      auto it = pods.find({role, i});
+      if (it == pods.end()) {
+        // After a restart, new pods wait until every old one is gone, so that no new worker
+        // talks to a terminating server; and every pod waits until the ConfigMap it mounts is
+        // there with the spec it is built from (never the same pass that creates it: a
+        // left-over ConfigMap of the same name would be mounted instead).
+        if (!draining && config_ready) {
+          Create(BuildPod(view_, *effective_, role, i, options_));
+          tally.pods_created = true;
+        }
+        tally.all_running = false;
+        continue;
+      }
+      const PodView& pod = *it->second;
+      if (pod.deleting) {
+        tally.all_running = false;
+      } else if (pod.phase == "Succeeded") {
+        if (role == job::Role::kWorker) ++tally.workers_succeeded;
+      } else if (pod.phase != "Running") {
+        tally.all_running = false;
+      }
+    }
+  }
+  // Pods beyond the replica counts are not ours to keep.
+  for (const PodView& p : owned_.pods) {
+    if (p.index >= Replicas(*effective_, p.role) && !p.deleting) DeletePod(p);
+  }
+  return tally;
+}
+
+void Planner::Complete(const ReplicaTally& tally) {
+  JobStatus& st = plan_.status;
+  const job::TrainingJob& job = *effective_;
+  if (tally.pods_created && !st.IsTrue(kCreated)) {
+    Condition(kCreated, "True", "PodsCreated",
+              "created " + std::to_string(job.spec.parameter_servers.replicas) +
+                  " parameter server and " + std::to_string(job.spec.workers.replicas) +
+                  " worker pods",
+              "Normal");
+  }
+  if (tally.workers_succeeded == job.spec.workers.replicas) {
+    Condition(kSucceeded, "True", "AllWorkersSucceeded",
+              "all " + std::to_string(tally.workers_succeeded) + " workers succeeded", "Normal");
+    Condition(kRunning, "False", "Succeeded", "the job succeeded");
+    Condition(kRestarting, "False", "Succeeded", "the job succeeded");
+    st.completion_time = now_;
+    CleanPods(policy_->clean_pod_policy);
+    plan_.requeue_after.reset();
+    if (policy_->ttl_seconds_after_finished) {
+      plan_.requeue_after = seconds(*policy_->ttl_seconds_after_finished) + seconds(1);
+    }
+  } else if (tally.all_running && !created_) {
+    Condition(kRunning, "True", "AllPodsRunning", "every pod is running", "Normal");
+    Condition(kRestarting, "False", "AllPodsRunning", "every pod is running");
+  }
+}
 
 void Planner::CleanPods(job::CleanPodPolicy policy) {
   if (policy == job::CleanPodPolicy::kNone) return;
@@ -144,9 +409,7 @@ void Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) 
   // Without checkpoints a replaced pod cannot rejoin a run in progress (a new worker starts at
   // step 0, a new server with fresh parameters), so the whole job restarts: every pod goes,
   // and all are created again once the last one is gone. One failure, one restart.
-  for (const PodView& p : owned_.pods) {
-    if (!p.deleting) DeletePod(p);
-  }
+  DeleteAllPods();
   const std::string message = "pod " + pod.name + " failed with " + exit +
                               "; restarting the job (restart " +
                               std::to_string(plan_.status.restart_count) + " of at most " +
@@ -183,7 +446,7 @@ void Planner::TakeProgress() {
   st.progress = p;
 }
 
-void Planner::Finish() {
+Plan Planner::Finish() {
   JobStatus& st = plan_.status;
   st.observed_generation = view_.generation;
   for (job::Role role : {job::Role::kParameterServer, job::Role::kWorker}) {
@@ -214,256 +477,15 @@ void Planner::Finish() {
   } else {
     st.phase = "Pending";
   }
-}
-
-Plan Planner::Run(const std::optional<job::TrainingJob>& running_job) {
-  JobStatus& st = plan_.status;
-  if (view_.deleting) return plan_;  // owned objects go with it (garbage collection)
-  if (!view_.job && !running_job) {
-    if (!st.Finished()) {
-      Condition(kFailed, "True", "InvalidSpec", view_.spec_error, "Warning");
-      if (!st.completion_time) st.completion_time = now_;
-    }
-    Finish();
-    return plan_;
-  }
-  // An edit that does not parse cannot stop a job that started from a valid spec: the job
-  // goes on with the spec (and run policy) it started with, and the edit is refused.
-  const job::TrainingJob& live = view_.job ? *view_.job : *running_job;
-  TakeProgress();
-  const job::RunPolicy& policy = live.spec.run_policy;
-  if (st.Finished()) {
-    CleanPods(policy.clean_pod_policy);
-    if (policy.ttl_seconds_after_finished && st.completion_time) {
-      const Time expire = *st.completion_time + seconds(*policy.ttl_seconds_after_finished);
-      if (now_ >= expire) {
-        Action a{ActionType::kDeleteJob, {}, view_.name, view_.uid, "", "", ""};
-        plan_.actions.push_back(std::move(a));
-      } else {
-        plan_.requeue_after = Until(now_, expire);
-      }
-    }
-    Finish();
-    return plan_;
-  }
-
-  if (policy.suspend) {
-    for (const PodView& p : owned_.pods) {
-      if (!p.deleting) DeletePod(p);
-    }
-    Condition(kSuspended, "True", "Suspended", "the job is suspended; its pods are deleted",
-              "Normal");
-    Condition(kRunning, "False", "Suspended", "the job is suspended");
-    Condition(kRestarting, "False", "Suspended", "the job is suspended");
-    st.start_time.reset();  // activeDeadlineSeconds counts from the resume, as for Jobs
-    if (st.IsTrue(kSpecChangeRefused)) {
-      Condition(kSpecChangeRefused, "False", "Suspended",
-                "the job is suspended: spec edits apply when it resumes");
-    }
-    Finish();
-    return plan_;
-  }
-  const job::TrainingJob* effective = running_job ? &*running_job : &live;
-  if (st.IsTrue(kSuspended)) {
-    // Resuming. The suspension's pods must be gone first (no new worker may meet an old
-    // server); then a spec edited while suspended applies: the ConfigMap of the old spec is
-    // replaced and the pods are built from the new one.
-    if (!owned_.pods.empty()) {
-      for (const PodView& p : owned_.pods) {
-        if (!p.deleting) DeletePod(p);
-      }
-      Finish();
-      return plan_;
-    }
-    if (running_job && SpecHash(*running_job) != SpecHash(live)) {
-      // Still suspended until the old ConfigMap is gone (a failed delete is retried); then
-      // it is made anew from the edit, and the pods once the cache shows it.
-      Action a{ActionType::kDeleteConfigMap,
-               {},
-               ConfigMapName(view_.name),
-               owned_.config_map_uid,
-               "",
-               "",
-               ""};
-      plan_.actions.push_back(std::move(a));
-      Finish();
-      return plan_;
-    }
-    Condition(kSuspended, "False", "Resumed", "the job is resumed; its pods are recreated",
-              "Normal");
-  }
-  if (!st.start_time) st.start_time = now_;
-
-  if (policy.active_deadline_seconds) {
-    const Time expire = *st.start_time + seconds(*policy.active_deadline_seconds);
-    if (now_ >= expire) {
-      Fail("DeadlineExceeded",
-           "the job ran longer than activeDeadlineSeconds=" +
-               std::to_string(*policy.active_deadline_seconds),
-           policy.clean_pod_policy);
-      Finish();
-      return plan_;
-    }
-    plan_.requeue_after = Until(now_, expire);
-  }
-
-  if (!view_.job) {
-    Condition(kSpecChangeRefused, "True", "InvalidSpec",
-              "the edited spec is invalid (" + view_.spec_error +
-                  "); the job keeps running with the spec it started with",
-              "Warning");
-  } else if (running_job && SpecHash(live) != SpecHash(*running_job)) {
-    Condition(kSpecChangeRefused, "True", "ImmutableWhileRunning",
-              "only spec.runPolicy applies to a job that has started; the job keeps running "
-              "with the spec it started with (delete and re-create it to change the rest)",
-              "Warning");
-  } else if (st.IsTrue(kSpecChangeRefused)) {
-    Condition(kSpecChangeRefused, "False", "SpecUnchanged", "the spec matches the running job");
-  }
-
-  bool created = false;
-  bool pods_created = false;
-  const bool config_ready = owned_.config_map && owned_.config_map_hash == SpecHash(*effective);
-  if (!owned_.config_map) {
-    Create(BuildConfigMap(view_, *effective));
-    created = true;
-  }
-  if (!owned_.ps_service) {
-    Create(BuildService(view_, job::Role::kParameterServer, options_));
-    created = true;
-  }
-  if (!owned_.worker_service) {
-    Create(BuildService(view_, job::Role::kWorker, options_));
-    created = true;
-  }
-
-  // The first failed pod (in role, index order) decides: the job fails or restarts.
-  const PodView* failed = nullptr;
-  bool draining = false;  // pods of a restart or a scale-down still terminating
-  // A failed pod a restart already counted, still there and not being deleted: that restart's
-  // deletions did not all happen (the operator stopped between its status write and them) or
-  // the cache has not seen them yet. Redo them all; each names its pod's UID, so a newer pod
-  // of the same name is never hit.
-  const bool restart_unfinished =
-      std::any_of(owned_.pods.begin(), owned_.pods.end(),
-                  [&](const PodView& p) { return !p.deleting && Handled(st, p); });
-  if (restart_unfinished) {
-    for (const PodView& p : owned_.pods) {
-      if (!p.deleting) DeletePod(p);
-    }
-    Finish();
-    return plan_;
-  }
-  for (const PodView& p : owned_.pods) {
-    draining = draining || p.deleting;
-    if (p.deleting || p.phase != "Failed") continue;
-    if (failed == nullptr ||
-        std::make_pair(p.role, p.index) < std::make_pair(failed->role, failed->index)) {
-      failed = &p;
-    }
-  }
-  if (failed != nullptr) {
-    HandleFailedPod(*failed, policy);
-    Finish();
-    return plan_;
-  }
-
-  std::map<std::pair<job::Role, int>, const PodView*> pods;
-  for (const PodView& p : owned_.pods) pods[{p.role, p.index}] = &p;
-  bool all_running = true;
-  int workers_succeeded = 0;
-  for (job::Role role : {job::Role::kParameterServer, job::Role::kWorker}) {
-    const int replicas = role == job::Role::kParameterServer
-                             ? effective->spec.parameter_servers.replicas
-                             : effective->spec.workers.replicas;
-    for (int i = 0; i < replicas; ++i) {
-      auto it = pods.find({role, i});
-      if (it == pods.end()) {
-        // After a restart, new pods wait until every old one is gone, so that no new worker
-        // talks to a terminating server; and every pod waits until the ConfigMap it mounts is
-        // there with the spec it is built from (never the same pass that creates it: a
-        // left-over ConfigMap of the same name would be mounted instead).
-        if (!draining && config_ready) {
-          Create(BuildPod(view_, *effective, role, i, options_));
-          created = true;
-          pods_created = true;
-        }
-        all_running = false;
-        continue;
-      }
-      const PodView& pod = *it->second;
-      if (pod.deleting) {
-        all_running = false;
-      } else if (pod.phase == "Succeeded") {
-        if (role == job::Role::kWorker) ++workers_succeeded;
-      } else if (pod.phase != "Running") {
-        all_running = false;
-      }
-    }
-  }
-  // Pods beyond the replica counts are not ours to keep.
-  for (const PodView& p : owned_.pods) {
-    const int replicas = p.role == job::Role::kParameterServer
-                             ? effective->spec.parameter_servers.replicas
-                             : effective->spec.workers.replicas;
-    if (p.index >= replicas && !p.deleting) DeletePod(p);
-  }
-
-  if (pods_created && !st.IsTrue(kCreated)) {
-    Condition(kCreated, "True", "PodsCreated",
-              "created " + std::to_string(effective->spec.parameter_servers.replicas) +
-                  " parameter server and " + std::to_string(effective->spec.workers.replicas) +
-                  " worker pods",
-              "Normal");
-  }
-  if (workers_succeeded == effective->spec.workers.replicas) {
-    Condition(kSucceeded, "True", "AllWorkersSucceeded",
-              "all " + std::to_string(workers_succeeded) + " workers succeeded", "Normal");
-    Condition(kRunning, "False", "Succeeded", "the job succeeded");
-    Condition(kRestarting, "False", "Succeeded", "the job succeeded");
-    st.completion_time = now_;
-    CleanPods(policy.clean_pod_policy);
-    plan_.requeue_after.reset();
-    if (policy.ttl_seconds_after_finished) {
-      plan_.requeue_after = seconds(*policy.ttl_seconds_after_finished) + seconds(1);
-    }
-  } else if (all_running && !created) {
-    Condition(kRunning, "True", "AllPodsRunning", "every pod is running", "Normal");
-    Condition(kRestarting, "False", "AllPodsRunning", "every pod is running");
-  }
-  Finish();
-  return plan_;
+  return std::move(plan_);
 }
 
 }  // namespace
 
-bool SetCondition(JobStatus& status, const std::string& type, const std::string& value,
-                  const std::string& reason, const std::string& message, Time now,
-                  int64_t generation) {
-  for (Condition& c : status.conditions) {
-    if (c.type != type) continue;
-    if (c.status == value && c.reason == reason && c.message == message &&
-        c.observed_generation == generation) {
-      return false;
-    }
-    if (c.status != value) c.last_transition = now;
-    const bool changed = c.status != value || c.reason != reason;
-    c.status = value;
-    c.reason = reason;
-    c.message = message;
-    c.observed_generation = generation;
-    return changed;
-  }
-  // A condition that never held is not worth recording as False.
-  if (value == "False") return false;
-  status.conditions.push_back({type, value, reason, message, now, generation});
-  return true;
-}
-
 Plan PlanReconcile(const JobView& view, const std::optional<job::TrainingJob>& running_job,
                    const OwnedObjects& owned, const ResourceOptions& options, Time now) {
-  Planner planner(view, owned, options, now);
-  return planner.Run(running_job);
+  Planner planner(view, running_job, owned, options, now);
+  return planner.Run();
 }
 
 }  // namespace ringtrain::op

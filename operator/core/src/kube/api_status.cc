@@ -78,8 +78,7 @@ StatusCode CodeForHttpStatus(int http_status, std::string_view reason) {
     case 404:
       return StatusCode::kNotFound;
     case 409:
-      return reason == "AlreadyExists" ? StatusCode::kAlreadyExists
-                                       : StatusCode::kFailedPrecondition;
+      return reason == "AlreadyExists" ? StatusCode::kAlreadyExists : StatusCode::kAborted;
     case 410:
       return StatusCode::kOutOfRange;
     case 408:

@@ -191,8 +191,7 @@ TEST_F(ApiServerTest, UpdateWithStaleResourceVersionConflicts) {
   nlohmann::json stale = *created;  // still carries the old resourceVersion
   stale["data"]["v"] = "2";
   auto conflict = client_->Update(ConfigMaps(), ns_, stale);
-  EXPECT_EQ(conflict.status().code(), StatusCode::kFailedPrecondition)
-      << conflict.status().ToString();
+  EXPECT_EQ(conflict.status().code(), StatusCode::kAborted) << conflict.status().ToString();
   EXPECT_THAT(conflict.status().message(), HasSubstr("HTTP 409 Conflict"));
   EXPECT_THAT(conflict.status().message(), HasSubstr("the object has been modified"));
 

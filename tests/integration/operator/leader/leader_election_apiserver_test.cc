@@ -249,7 +249,7 @@ TEST_F(LeaderElectionApiServerTest, LeaderStepsDownWhenAnotherHolderTakesTheLeas
   lease["spec"]["leaseTransitions"] = 1;
   StatusOr<nlohmann::json> written = admin_->Update(kube::Leases(), ns_, lease);
   // a may renew in between; then retry on the fresh version.
-  for (int i = 0; i < 10 && written.status().code() == StatusCode::kFailedPrecondition; ++i) {
+  for (int i = 0; i < 10 && written.status().code() == StatusCode::kAborted; ++i) {
     got = admin_->Get(kube::Leases(), ns_, kLease);
     ASSERT_TRUE(got.ok());
     lease = *got;

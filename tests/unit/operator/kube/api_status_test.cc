@@ -18,8 +18,8 @@ TEST(ApiStatusTest, CodeTable) {
   EXPECT_EQ(CodeForHttpStatus(405, "MethodNotAllowed"), StatusCode::kInvalidArgument);
   EXPECT_EQ(CodeForHttpStatus(408, ""), StatusCode::kDeadlineExceeded);
   EXPECT_EQ(CodeForHttpStatus(409, "AlreadyExists"), StatusCode::kAlreadyExists);
-  EXPECT_EQ(CodeForHttpStatus(409, "Conflict"), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(CodeForHttpStatus(409, ""), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CodeForHttpStatus(409, "Conflict"), StatusCode::kAborted);
+  EXPECT_EQ(CodeForHttpStatus(409, ""), StatusCode::kAborted);
   EXPECT_EQ(CodeForHttpStatus(410, "Expired"), StatusCode::kOutOfRange);
   EXPECT_EQ(CodeForHttpStatus(410, "Gone"), StatusCode::kOutOfRange);
   EXPECT_EQ(CodeForHttpStatus(415, "UnsupportedMediaType"), StatusCode::kInvalidArgument);
@@ -47,8 +47,27 @@ TEST(ApiStatusTest, AlreadyExistsVersusConflictComesFromTheReason) {
   Status conflict = StatusFromHttp(
       "PUT", "/p", 409,
       R"({"kind":"Status","reason":"Conflict","message":"the object has been modified"})");
-  EXPECT_EQ(conflict.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(conflict.code(), StatusCode::kAborted);
   EXPECT_THAT(conflict.message(), HasSubstr("the object has been modified"));
+}
+
+// A conflict is told by its code, never by the words of its message: whatever the server
+// writes (or the reason it omits), a 409 that is not AlreadyExists is Aborted.
+TEST(ApiStatusTest, ConflictIsAbortedWhateverTheMessageSays) {
+  Status bare = StatusFromHttp("PATCH", "/p", 409, "");
+  EXPECT_EQ(bare.code(), StatusCode::kAborted);
+  Status precondition = StatusFromHttp(
+      "DELETE", "/p", 409,
+      R"({"kind":"Status","reason":"Conflict","message":"Precondition failed: UID in precondition: a, UID in object meta: b"})");
+  EXPECT_EQ(precondition.code(), StatusCode::kAborted);
+  Status odd = StatusFromHttp("PUT", "/p", 409, R"({"kind":"Status","message":"try again"})");
+  EXPECT_EQ(odd.code(), StatusCode::kAborted);
+  // The same for a watch's ERROR event carrying a metav1.Status.
+  Status from_watch = StatusFromApiStatus(
+      "WATCH", "/p", nlohmann::json{{"kind", "Status"}, {"code", 409}, {"message", "m"}});
+  EXPECT_EQ(from_watch.code(), StatusCode::kAborted);
+  EXPECT_EQ(bare.ToString().rfind("aborted: ", 0), 0u) << bare.ToString();
+  EXPECT_NE(StatusCode::kAborted, StatusCode::kFailedPrecondition);
 }
 
 TEST(ApiStatusTest, HttpStatusWinsOverTheBodysCode) {

@@ -97,8 +97,7 @@ class VersionedFakeClient : public testing::FakeKubeClient {
     if (it == objects.end()) return NotFound(path);
     if (it->second["metadata"].value("resourceVersion", "") !=
         object["metadata"].value("resourceVersion", "")) {
-      return FailedPrecondition("PUT " + path +
-                                ": HTTP 409 Conflict: the object has been modified");
+      return Aborted("PUT " + path + ": HTTP 409 Conflict: the object has been modified");
     }
     auto updated = FakeKubeClient::Update(r, ns, object);
     if (!updated.ok()) return updated;

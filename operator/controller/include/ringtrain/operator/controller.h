@@ -10,10 +10,10 @@
 // again after plan.requeue_after. A failed reconcile is retried with per-key exponential
 // backoff; a success resets it. The loop never ends on an API error.
 //
-// Expectations (as client-go's controllers keep them): after a reconcile wrote something, the
-// next reconcile of that job waits until the caches show it (the status write, the objects
-// created with their UIDs, the objects deleted), so that it never plans from a cache that is
-// older than the controller's own writes. They expire after `expectation_timeout`.
+// Expectations (expectations.h): after a reconcile wrote something, the next reconcile of that
+// job waits until the caches show it, so that it never plans from a cache that is older than
+// the controller's own writes. They expire after `expectation_timeout`. Progress comes from a
+// ProgressPoller (progress_poller.h) asking worker 0 of each running job.
 //
 // Restart-safety: nothing is kept in memory that the API server does not also hold (the
 // expectations only delay); a new controller (after a crash, or a new leader) lists
@@ -37,9 +37,11 @@
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/operator/executor.h"
+#include "ringtrain/operator/expectations.h"
 #include "ringtrain/operator/informer.h"
 #include "ringtrain/operator/job_state.h"
 #include "ringtrain/operator/kube/client.h"
+#include "ringtrain/operator/progress_poller.h"
 #include "ringtrain/operator/progress_source.h"
 #include "ringtrain/operator/resources.h"
 #include "ringtrain/operator/work_queue.h"
@@ -67,7 +69,7 @@ struct ControllerOptions {
 struct ControllerStats {
   uint64_t reconciles = 0;
   uint64_t errors = 0;           // reconciles that failed (requeued with backoff)
-  uint64_t conflicts = 0;        // of those: the job changed under the plan (409), retried
+  uint64_t conflicts = 0;        // of those: the job changed under the plan (409, Aborted)
   uint64_t waits = 0;            // reconciles deferred until the caches showed the last writes
   uint64_t expired = 0;          // expectations given up on after expectation_timeout
   uint64_t progress_polls = 0;   // status asks answered
@@ -104,21 +106,13 @@ class Controller {
 
  private:
   void Work();
-  void PollProgress();
-  void PollOnce();
   void OnJob(const ObjectPtr& object);
   void OnOwned(const ObjectPtr& object);
   void Log(const std::string& line) const;
-
-  struct Expectation {
-    std::string job_uid;               // of the job written to (a re-created job starts afresh)
-    std::string job_resource_version;  // non-empty: the cache must move past it
-    std::vector<ObjectRef> present;
-    std::vector<ObjectRef> absent;
-    std::chrono::steady_clock::time_point expires;
-  };
-  // True when the caches show what `e` expects of the job with `job_uid`.
-  bool Met(const Expectation& e, const nlohmann::json& job, const std::string& job_uid) const;
+  // What the caches show of `ref` among the objects of the job with `job_uid`.
+  Cached Lookup(const std::string& job_uid, const ObjectRef& ref) const;
+  // The running jobs, and the endpoints of their worker 0 that can be asked now.
+  ProgressRound ProgressTargets() const;
   const Informer* InformerFor(const std::string& plural) const;
 
   kube::KubeClient& client_;
@@ -129,21 +123,14 @@ class Controller {
   std::unique_ptr<Informer> services_;
   std::unique_ptr<Informer> config_maps_;
   std::vector<std::thread> workers_;
-  std::thread poller_;
-  std::mutex poll_mu_;
-  std::condition_variable poll_cv_;           // wakes the poller to stop
-  std::map<std::string, Progress> progress_;  // GUARDED_BY(poll_mu_), by job key
+  std::unique_ptr<ProgressPoller> poller_;  // null without a progress source
   std::atomic<bool> stop_{false};
-
-  std::mutex expectations_mu_;
-  std::map<std::string, Expectation> expectations_;  // GUARDED_BY(expectations_mu_), by key
+  Expectations expectations_;
 
   std::atomic<uint64_t> reconciles_{0};
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> conflicts_{0};
   std::atomic<uint64_t> waits_{0};
-  std::atomic<uint64_t> progress_polls_{0};
-  std::atomic<uint64_t> progress_errors_{0};
   std::atomic<uint64_t> expired_{0};
   std::atomic<uint64_t> reconcile_micros_{0};
   std::atomic<uint64_t> created_{0};

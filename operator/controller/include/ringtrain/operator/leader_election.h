@@ -143,7 +143,7 @@ class LeaderElector {
   [[nodiscard]] Status Hold(const std::atomic<bool>& stop);
 
   // Hands the lease back (holderIdentity "", leaseDurationSeconds 1) if this replica wrote it
-  // last; OK if there was nothing to release. FailedPrecondition if it changed since (a 409),
+  // last; OK if there was nothing to release. Aborted if it changed since (a 409),
   // other API errors as returned. IsLeader() is false from the start of the call.
   // REQUIRES: the caller's leader work has stopped (a standby may lead once this returns);
   // not called concurrently with Acquire or Hold.

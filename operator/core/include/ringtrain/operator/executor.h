@@ -41,7 +41,7 @@ struct ExecuteResult {
 };
 
 // Writes the status, then applies every action. A failed status write returns its error at
-// once (FailedPrecondition for a conflict; NotFound is success: the job is gone); a failed
+// once (Aborted for a conflict; NotFound is success: the job is gone); a failed
 // action returns the first error after the remaining actions were still attempted. The
 // caller requeues with backoff.
 [[nodiscard]] ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan& plan,

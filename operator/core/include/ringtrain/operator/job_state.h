@@ -87,6 +87,13 @@ struct JobStatus {
   bool Finished() const { return IsTrue(kSucceeded) || IsTrue(kFailed); }
 };
 
+// Sets condition `type` to status/reason/message; the transition time changes only when the
+// status does. A condition never seen is not added as "False". Returns true when the status
+// or reason changed (a transition worth an Event); a changed message alone returns false.
+bool SetCondition(JobStatus& status, const std::string& type, const std::string& value,
+                  const std::string& reason, const std::string& message, Time now,
+                  int64_t generation);
+
 // A TrainingJob as the planner sees it.
 struct JobView {
   std::string name;

@@ -26,6 +26,12 @@
 //                              status (handled_failures), which the executor writes BEFORE
 //                              deleting anything, so a stale cache or an operator restart
 //                              never counts one failure twice
+//
+// planner.cc plans in phases, in this order, each a function of its own; a phase that decides
+// the plan ends it: deleted / invalid spec, finished (clean-up, TTL), suspend, resume,
+// deadline, refused spec change, owned objects (ConfigMap, Services), failures (restart or
+// fail), replicas (pods created and deleted), completion (Created, Running, Succeeded). The
+// status is then summarized (replica counts, phase) from the owned objects.
 #ifndef RINGTRAIN_OPERATOR_PLANNER_H_
 #define RINGTRAIN_OPERATOR_PLANNER_H_
 
@@ -36,30 +42,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ringtrain/operator/action.h"
 #include "ringtrain/operator/job_state.h"
 #include "ringtrain/operator/resources.h"
 
 namespace ringtrain::op {
 
 inline constexpr char kSpecChangeRefused[] = "SpecChangeRefused";
-
-enum class ActionType {
-  kCreate,           // create `object`
-  kDeletePod,        // delete pod `name`
-  kDeleteConfigMap,  // delete ConfigMap `name` (the old spec of a job resumed after an edit)
-  kDeleteJob,        // delete the TrainingJob itself (TTL)
-  kEvent,            // record a Kubernetes Event
-};
-
-struct Action {
-  ActionType type;
-  nlohmann::json object;   // kCreate
-  std::string name;        // kDeletePod, kDeleteConfigMap
-  std::string uid;         // kDeletePod, kDeleteConfigMap: the object meant (a precondition)
-  std::string event_type;  // kEvent: Normal | Warning
-  std::string reason;      // kEvent
-  std::string message;     // kEvent
-};
 
 struct Plan {
   std::vector<Action> actions;
@@ -72,13 +61,6 @@ struct Plan {
 // pods are always built from it so that an edited spec never reaches a running job.
 Plan PlanReconcile(const JobView& view, const std::optional<job::TrainingJob>& running_job,
                    const OwnedObjects& owned, const ResourceOptions& options, Time now);
-
-// Sets condition `type` to status/reason/message; the transition time changes only when the
-// status does. A condition never seen is not added as "False". Returns true when the status
-// or reason changed (a transition worth an Event); a changed message alone returns false.
-bool SetCondition(JobStatus& status, const std::string& type, const std::string& value,
-                  const std::string& reason, const std::string& message, Time now,
-                  int64_t generation);
 
 }  // namespace ringtrain::op
 

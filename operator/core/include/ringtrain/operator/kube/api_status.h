@@ -5,7 +5,7 @@
 //   401, 403                      PermissionDenied (credentials or RBAC; retrying won't help)
 //   404                           NotFound
 //   409 reason AlreadyExists      AlreadyExists
-//   409 otherwise (Conflict)      FailedPrecondition (stale resourceVersion: re-read and retry)
+//   409 otherwise (Conflict)      Aborted (stale resourceVersion or UID: re-read and retry)
 //   410 (Gone, Expired)           OutOfRange (resourceVersion or continue token too old: relist)
 //   408, 504                      DeadlineExceeded (retryable)
 //   429, 500, 502, 503, other 5xx Unavailable (retryable)

@@ -2,8 +2,8 @@
 //
 // Objects travel as nlohmann::json exactly as the API serves them. Every call has a deadline
 // (ClientOptions::request_timeout); failures come back as Status values — never exceptions —
-// with the HTTP status mapped onto a StatusCode (404 NotFound, 409 AlreadyExists or Aborted-like
-// conflicts as FailedPrecondition, 410 Gone as OutOfRange, 401/403 as PermissionDenied,
+// with the HTTP status mapped onto a StatusCode (404 NotFound, 409 AlreadyExists, other 409
+// conflicts as Aborted, 410 Gone as OutOfRange, 401/403 as PermissionDenied,
 // 5xx/timeouts/connection errors as Unavailable/DeadlineExceeded, which callers retry with
 // backoff). The message names the verb, the path and the server's Status.message.
 //
@@ -82,7 +82,7 @@ class KubeClient {
                                           const nlohmann::json& object) = 0;
   // Deletes with propagationPolicy=Background. NotFound if already gone. With a non-empty
   // `uid`, only the object of that UID: if the name now belongs to another object (deleted and
-  // re-created meanwhile) the server refuses with 409 Conflict (FailedPrecondition) and
+  // re-created meanwhile) the server refuses with 409 Conflict (Aborted) and
   // deletes nothing.
   virtual Status Delete(const Resource& r, const std::string& ns, const std::string& name,
                         const std::string& uid) = 0;
