@@ -143,11 +143,16 @@ Status ControlPlane::RestartApiServer(const std::string& mode) const {
 }
 
 Status ControlPlane::InstallCrd() const {
+  // kubectl wait fails at once ("status.conditions accessor error: <nil>") when it reads the
+  // CRD before the API server has given it any condition, so it is asked again until it
+  // waits (each try up to 60 s; at most 30 tries, 0.2 s apart).
+  const std::string wait = Quote(bin() + "/kubectl") + " --kubeconfig " + Quote(kubeconfig()) +
+                           " wait --for condition=established --timeout=60s"
+                           " crd/trainingjobs.ringtrain.io";
   CommandResult r =
       Kubectl("apply -f " +
               Quote(std::string(RINGTRAIN_SOURCE_DIR) + "/crds/ringtrain.io_trainingjobs.yaml") +
-              " && " + Quote(bin() + "/kubectl") + " --kubeconfig " + Quote(kubeconfig()) +
-              " wait --for condition=established --timeout=60s crd/trainingjobs.ringtrain.io");
+              " && for i in $(seq 30); do " + wait + " && exit 0; sleep 0.2; done; exit 1");
   if (r.exit_code != 0) return Unavailable("installing the CRD: " + r.output);
   return Status::Ok();
 }
