@@ -13,14 +13,16 @@ ASAN_DIR ?= build/asan
 TSAN_DIR ?= build/tsan
 # Our own threaded code runs under ThreadSanitizer: N ranks as threads over real sockets (sync,
 # async, ssp and the codecs), the transport, the worker's client against scripted servers, the
-# operator's work queue, metrics and leader election, and the controller (informers, workers,
-# expectations, progress poller) against a real API server.
+# operator's work queue, metrics, leader election, informer (scripted watch) and progress
+# poller, and the controller (informers, workers, expectations, progress poller) against a real
+# API server.
 TSAN_TESTS := tests/integration/sync_exactness_test tests/integration/consistency_test \
   tests/unit/transport/transport_tests tests/unit/worker/worker_tests \
-  tests/unit/operator_leader/operator_leader_tests tests/unit/operator_metrics/operator_metrics_tests \
-  tests/unit/operator/operator_tests \
-  tests/integration/operator_leader/leader_election_apiserver_test \
-  tests/integration/operator_controller/operator_controller_apiserver_test
+  tests/unit/operator/leader/operator_leader_tests \
+  tests/unit/operator/metrics/operator_metrics_tests \
+  tests/unit/operator/operator_tests tests/unit/operator/controller/operator_controller_tests \
+  tests/integration/operator/leader/leader_election_apiserver_test \
+  tests/integration/operator/controller/operator_controller_apiserver_test
 EXAMPLE ?= examples/fashion-mnist.yaml
 
 # Debian packages needed to build, test and run the example (installed only when missing).

@@ -1,7 +1,7 @@
 # The layers of the build, enforced by the compiler.
 #
 # Each layer exports only its own include root: common/include, contract/include (the job
-# contract), the generated proto headers, runtime/include, operator/include. A target sees a
+# contract), the generated proto headers, runtime/include, operator/<layer>/include. A target sees a
 # layer's headers only if it links that layer. ringtrain_forbid_layers(<target> <LAYER>...) adds
 # a generated source to <target>, compiled with exactly the target's flags, that fails with
 # #error if one header of each named layer is reachable, so a file added to the operator that
@@ -15,7 +15,7 @@ set(RINGTRAIN_LAYER_CONTRACT_HEADER "ringtrain/job/spec.h")
 set(RINGTRAIN_LAYER_PROTO_HEADER "ringtrain/proto/ringtrain.pb.h")
 # ... and each layer's include root (used by the test that makes a layer reachable):
 set(RINGTRAIN_LAYER_RUNTIME_ROOT "${CMAKE_SOURCE_DIR}/runtime/include")
-set(RINGTRAIN_LAYER_OPERATOR_ROOT "${CMAKE_SOURCE_DIR}/operator/include")
+set(RINGTRAIN_LAYER_OPERATOR_ROOT "${CMAKE_SOURCE_DIR}/operator/core/include")
 set(RINGTRAIN_LAYER_CONTRACT_ROOT "${CMAKE_SOURCE_DIR}/contract/include")
 set(RINGTRAIN_LAYER_PROTO_ROOT "${CMAKE_BINARY_DIR}/proto")
 

@@ -30,6 +30,8 @@ const char* StatusCodeName(StatusCode code) {
       return "cancelled";
     case StatusCode::kPermissionDenied:
       return "permission denied";
+    case StatusCode::kAborted:
+      return "aborted";
   }
   return "unknown";
 }

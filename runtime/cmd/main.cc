@@ -60,6 +60,7 @@ int ExitCodeFor(const ringtrain::Status& s) {
     case ringtrain::StatusCode::kDeadlineExceeded:
     case ringtrain::StatusCode::kInternal:
     case ringtrain::StatusCode::kPermissionDenied:
+    case ringtrain::StatusCode::kAborted:
       return kExitFailure;
   }
   return kExitFailure;

@@ -62,7 +62,7 @@ TEST_F(ExecutorTest, DeletingWhatIsGoneSucceedsOtherErrorsAreReturned) {
   JobView v = JobViewFromObject(JobObject());
   Plan plan;
   plan.status = v.status;
-  plan.actions.push_back({ActionType::kDeletePod, {}, "mnist-worker-0", "", "", "", ""});
+  plan.actions.push_back(Action::DeletePod("mnist-worker-0", ""));
   auto r = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(r.ok()) << "already gone is fine";
   client_.fail_next = Unavailable("apiserver restarting");
@@ -87,10 +87,9 @@ TEST_F(ExecutorTest, StatusGoesFirstConditionalOnTheObservedVersion) {
 
   // A conflict (the job changed since it was observed): nothing else is done.
   client_.calls.clear();
-  client_.fail_next =
-      FailedPrecondition("PATCH ...: HTTP 409 Conflict: the object has been modified");
+  client_.fail_next = Aborted("PATCH ...: HTTP 409 Conflict: the object has been modified");
   auto conflict = Execute(client_, v, plan, kNow);
-  EXPECT_EQ(conflict.status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(conflict.status.code(), StatusCode::kAborted);
   EXPECT_EQ(client_.calls.size(), 1u) << "no action after a refused status write";
 }
 
@@ -113,10 +112,8 @@ TEST_F(ExecutorTest, AFailureHalfWayStillReportsWhatWasDone) {
   JobView v = JobViewFromObject(JobObject());
   Plan plan;
   plan.status = v.status;
-  plan.actions.push_back(
-      {ActionType::kCreate, BuildService(v, job::Role::kWorker, {}), "", "", "", "", ""});
-  plan.actions.push_back(
-      {ActionType::kCreate, BuildService(v, job::Role::kParameterServer, {}), "", "", "", "", ""});
+  plan.actions.push_back(Action::Create(BuildService(v, job::Role::kWorker, {})));
+  plan.actions.push_back(Action::Create(BuildService(v, job::Role::kParameterServer, {})));
   // The second create fails.
   struct FailSecond : testing::FakeKubeClient {
     int creates = 0;
@@ -139,7 +136,7 @@ TEST_F(ExecutorTest, DeleteNamesTheUidItMeans) {
   JobView v = JobViewFromObject(JobObject());
   Plan plan;
   plan.status = v.status;
-  plan.actions.push_back({ActionType::kDeletePod, {}, "mnist-worker-0", "older", "", "", ""});
+  plan.actions.push_back(Action::DeletePod("mnist-worker-0", "older"));
   auto r = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(r.ok()) << "the pod meant is gone: success";
   EXPECT_EQ(r.deleted, 0);
@@ -149,7 +146,7 @@ TEST_F(ExecutorTest, DeleteNamesTheUidItMeans) {
 
 TEST_F(ExecutorTest, EventNamesTheJobAndReason) {
   JobView v = JobViewFromObject(JobObject());
-  Action a{ActionType::kEvent, {}, "", "", "Warning", "Restarting", "pod x failed"};
+  Action a = Action::Event("Warning", "Restarting", "pod x failed");
   nlohmann::json e = MakeEvent(v, a, kNow);
   EXPECT_EQ(e["involvedObject"]["kind"], "TrainingJob");
   EXPECT_EQ(e["involvedObject"]["uid"], "u-1");
@@ -162,7 +159,7 @@ TEST_F(ExecutorTest, TtlDeletesTheJob) {
   JobView v = JobViewFromObject(JobObject());
   Plan plan;
   plan.status = v.status;
-  plan.actions.push_back({ActionType::kDeleteJob, {}, "mnist", "", "", "", ""});
+  plan.actions.push_back(Action::DeleteJob("mnist", ""));
   ASSERT_TRUE(Execute(client_, v, plan, kNow).ok());
   EXPECT_THAT(
       client_.calls,

@@ -56,7 +56,7 @@ class FakeKubeClient : public kube::KubeClient {
     auto it = objects.find(path);
     if (it == objects.end()) return NotFound(path);
     if (!uid.empty() && it->second["metadata"].value("uid", "") != uid) {
-      return FailedPrecondition("DELETE " + path + ": HTTP 409 Conflict: uid precondition");
+      return Aborted("DELETE " + path + ": HTTP 409 Conflict: uid precondition");
     }
     objects.erase(it);
     return Status::Ok();

@@ -31,6 +31,7 @@ enum class StatusCode {
   kInternal,
   kCancelled,
   kPermissionDenied,  // not allowed (HTTP 401/403): retrying will not help until rights change
+  kAborted,           // a concurrent change won (HTTP 409 Conflict): re-read and retry
 };
 
 // Returns a stable lower-case name such as "invalid argument".
@@ -82,6 +83,7 @@ inline Status PermissionDenied(std::string m) {
   return Status(StatusCode::kPermissionDenied, std::move(m));
 }
 inline Status OutOfRange(std::string m) { return Status(StatusCode::kOutOfRange, std::move(m)); }
+inline Status Aborted(std::string m) { return Status(StatusCode::kAborted, std::move(m)); }
 
 // Either a value or a non-OK Status.
 template <typename T>

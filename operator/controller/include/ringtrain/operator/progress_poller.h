@@ -1,0 +1,99 @@
+// ProgressPoller: asks worker 0 of each running job where training stands, every interval,
+// over a ProgressSource (progress_source.h), and keeps the latest answer per job for the
+// planner. A job whose progress moved is reported through `changed`, so that it is
+// reconciled and its status shows the new numbers.
+//
+// Which jobs to ask comes from `round`, called once per round (the controller lists its
+// caches); the asks of a round run up to `parallel` at once, each bounded by `timeout`, so
+// unreachable workers do not hold up a round of many jobs. Jobs no longer running are
+// forgotten at the end of each round.
+//
+// Thread-safety: Start/Stop by the owner; Latest and the counters from any thread. `round`
+// is called on the poller's thread, `changed` on the threads of the asks.
+#ifndef RINGTRAIN_OPERATOR_PROGRESS_POLLER_H_
+#define RINGTRAIN_OPERATOR_PROGRESS_POLLER_H_
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ringtrain/operator/job_state.h"
+#include "ringtrain/operator/progress_source.h"
+
+namespace ringtrain::op {
+
+// One job to ask: its key ("namespace/name"), its name, worker 0's status endpoint.
+struct ProgressTarget {
+  std::string key;
+  std::string job;
+  std::string endpoint;
+};
+
+// What one round asks: the keys of every running job (the progress of others is forgotten)
+// and those whose worker 0 can be asked now.
+struct ProgressRound {
+  std::set<std::string> running;
+  std::vector<ProgressTarget> targets;
+};
+
+struct ProgressPollerOptions {
+  ProgressSource* source = nullptr;  // REQUIRES: non-null, outlives the poller
+  std::chrono::milliseconds interval{10000};
+  std::chrono::milliseconds timeout{2000};
+  size_t parallel = 8;
+  // Stamps the answers' update_time.
+  std::function<Time()> clock = [] { return std::chrono::system_clock::now(); };
+};
+
+class ProgressPoller {
+ public:
+  ProgressPoller(ProgressPollerOptions options, std::function<ProgressRound()> round,
+                 std::function<void(const std::string& key)> changed);
+  ~ProgressPoller();  // Stop()
+  ProgressPoller(const ProgressPoller&) = delete;
+  ProgressPoller& operator=(const ProgressPoller&) = delete;
+
+  // Starts the thread that polls every interval (the first round one interval from now).
+  // REQUIRES: called once.
+  void Start();
+  // Stops it; a round under way finishes its current asks. Idempotent.
+  void Stop();
+
+  // One round, on the calling thread (the poller's thread calls it every interval).
+  void PollOnce();
+
+  // The latest progress of `key`, if worker 0 answered since the job started running.
+  std::optional<Progress> Latest(const std::string& key) const;
+
+  uint64_t polls() const { return polls_; }    // asks answered
+  uint64_t errors() const { return errors_; }  // asks failed (unreachable, refused, timed out)
+
+ private:
+  void Loop();
+  void Ask(const ProgressTarget& target);
+
+  const ProgressPollerOptions options_;
+  const std::function<ProgressRound()> round_;
+  const std::function<void(const std::string&)> changed_;
+  std::thread thread_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;                // wakes the thread to stop
+  std::map<std::string, Progress> progress_;  // GUARDED_BY(mu_), by job key
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> polls_{0};
+  std::atomic<uint64_t> errors_{0};
+};
+
+}  // namespace ringtrain::op
+
+#endif  // RINGTRAIN_OPERATOR_PROGRESS_POLLER_H_
