@@ -13,7 +13,6 @@
 #include <zmq.hpp>
 
 #include "ringtrain/app/job_plan.h"
-#include "ringtrain/data/shard.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/launch/event_check.h"
@@ -101,15 +100,15 @@ class Run {
 };
 
 Status Run::Start() {
-  // The training set's size bounds the steps a worker can report; a file whose header cannot
-  // be read fails here, as invalid input, before any process starts.
+  // The job's plan (the one its processes make) bounds the steps a worker can report; a
+  // training set whose header cannot be read fails here, as invalid input, before any process
+  // starts.
   RT_ASSIGN_OR_RETURN(app::DatasetShape shape, app::ReadDatasetShape(job_.spec.dataset));
-  bounds_.num_ps = job_.spec.parameter_servers.replicas;
-  bounds_.num_workers = job_.spec.workers.replicas;
-  bounds_.epochs = job_.spec.training.epochs;
-  bounds_.total_steps =
-      data::StepsPerEpoch(shape.train_rows, bounds_.num_workers, job_.spec.training.batch_size) *
-      job_.spec.training.epochs;
+  RT_ASSIGN_OR_RETURN(app::JobPlan plan, app::MakeJobPlan(job_, shape));
+  bounds_.num_ps = plan.num_ps;
+  bounds_.num_workers = plan.num_workers;
+  bounds_.epochs = plan.epochs;
+  bounds_.total_steps = plan.total_steps;
   RT_ASSIGN_OR_RETURN(log_dir_, MakeLogDir(options_, job_.metadata.name));
   try {
     control_.emplace(context_, zmq::socket_type::pull);
