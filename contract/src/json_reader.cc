@@ -260,36 +260,4 @@ Status ObjectReader::Require(std::string_view key) const {
   return Error(key, "required field is missing");
 }
 
-Status ObjectReader::GetInt(std::string_view key, int64_t min, int64_t max, int64_t* out) const {
-  const json* v = Find(key);
-  return v == nullptr ? Status::Ok() : ReadInt(*v, PathOf(key), min, max, out);
-}
-
-Status ObjectReader::GetInt(std::string_view key, int min, int max, int* out) const {
-  int64_t wide = *out;
-  RT_RETURN_IF_ERROR(GetInt(key, int64_t{min}, int64_t{max}, &wide));
-  *out = static_cast<int>(wide);
-  return Status::Ok();
-}
-
-Status ObjectReader::GetUint64(std::string_view key, uint64_t* out) const {
-  const json* v = Find(key);
-  return v == nullptr ? Status::Ok() : ReadUint64(*v, PathOf(key), out);
-}
-
-Status ObjectReader::GetDouble(std::string_view key, double* out) const {
-  const json* v = Find(key);
-  return v == nullptr ? Status::Ok() : ReadDouble(*v, PathOf(key), out);
-}
-
-Status ObjectReader::GetBool(std::string_view key, bool* out) const {
-  const json* v = Find(key);
-  return v == nullptr ? Status::Ok() : ReadBool(*v, PathOf(key), out);
-}
-
-Status ObjectReader::GetString(std::string_view key, std::string* out) const {
-  const json* v = Find(key);
-  return v == nullptr ? Status::Ok() : ReadString(*v, PathOf(key), out);
-}
-
 }  // namespace ringtrain::job::internal

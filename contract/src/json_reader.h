@@ -9,7 +9,6 @@
 #define RINGTRAIN_SRC_JOB_JSON_READER_H_
 
 #include <cstdint>
-#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,8 +52,7 @@ Status ReadString(const json& v, const std::string& path, std::string* out);
 Status ExpectObject(const json& v, const std::string& path);
 Status ExpectArray(const json& v, const std::string& path);
 
-// Reads the fields of one JSON object. The Get* methods leave *out untouched when the field
-// is absent (or null), so callers preset defaults.
+// Looks at the fields of one JSON object; a null field counts as absent.
 class ObjectReader {
  public:
   // Fails unless `v` is an object. REQUIRES: `v` outlives the reader.
@@ -75,48 +73,12 @@ class ObjectReader {
   // "<path>.<key>: required field is missing" unless the field is present.
   Status Require(std::string_view key) const;
 
-  Status GetInt(std::string_view key, int64_t min, int64_t max, int64_t* out) const;
-  Status GetInt(std::string_view key, int min, int max, int* out) const;
-  Status GetUint64(std::string_view key, uint64_t* out) const;
-  Status GetDouble(std::string_view key, double* out) const;
-  Status GetBool(std::string_view key, bool* out) const;
-  Status GetString(std::string_view key, std::string* out) const;
-
  private:
   ObjectReader(const json* object, std::string path) : object_(object), path_(std::move(path)) {}
 
   const json* object_;
   std::string path_;
 };
-
-// Reads enum field `key` by its Name() spelling. Values in `reserved` are planned by the
-// design and rejected as not supported yet; anything else is an unknown value. Absent: *out
-// is untouched.
-template <typename E>
-Status GetEnum(const ObjectReader& r, std::string_view key, std::initializer_list<E> supported,
-               std::initializer_list<std::string_view> reserved, E* out) {
-  const json* v = r.Find(key);
-  if (v == nullptr) return Status::Ok();
-  std::string text;
-  RT_RETURN_IF_ERROR(ReadString(*v, r.PathOf(key), &text));
-  std::vector<std::string_view> names;
-  for (E e : supported) {
-    if (text == Name(e)) {
-      *out = e;
-      return Status::Ok();
-    }
-    names.push_back(Name(e));
-  }
-  for (std::string_view res : reserved) {
-    if (text == res) {
-      return r.Error(key,
-                     "\"" + text + "\" is not supported yet (supported: " + JoinNames(names) + ")");
-    }
-  }
-  std::string message =
-      "unknown value \"" + text + "\" (expected one of: " + JoinNames(names) + ")";
-  return r.Error(key, message);
-}
 
 }  // namespace ringtrain::job::internal
 

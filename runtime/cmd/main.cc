@@ -1,6 +1,7 @@
 // ringtrain: the one runtime binary.
 //   ringtrain run JOB.yaml      train locally: parameter servers and workers as processes
 //   ringtrain validate JOB.yaml check a TrainingJob file
+//   ringtrain crd               print the TrainingJob CRD (generated from the spec's field table)
 //   ringtrain ps | worker       one process of a job; told what it is by RINGTRAIN_* variables
 //                               (the pod contract, ringtrain/job/pod_contract.h)
 //   ringtrain version
@@ -21,6 +22,7 @@
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/roles.h"
 #include "ringtrain/build_info.h"
+#include "ringtrain/job/crd.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/job/yaml.h"
 #include "ringtrain/launch/local_launcher.h"
@@ -146,6 +148,8 @@ int main(int argc, char** argv) {
   run->add_flag("--no-progress", no_progress, "print progress lines instead of redrawing one");
   CLI::App* validate = app.add_subcommand("validate", "check a TrainingJob file");
   validate->add_option("file", file, "TrainingJob YAML file")->required();
+  CLI::App* crd = app.add_subcommand(
+      "crd", "print the TrainingJob CustomResourceDefinition (kubectl apply -f - reads it)");
   CLI::App* ps = app.add_subcommand("ps", "run one parameter server (configured by RINGTRAIN_*)");
   CLI::App* worker = app.add_subcommand("worker", "run one worker (configured by RINGTRAIN_*)");
   CLI::App* version = app.add_subcommand("version", "print the version");
@@ -159,6 +163,10 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) return Run(file, log_dir, no_progress);
   if (validate->parsed()) return Validate(file);
+  if (crd->parsed()) {
+    std::cout << ringtrain::job::CustomResourceDefinitionYaml();
+    return 0;
+  }
   if (ps->parsed()) return RunRole(ringtrain::job::Role::kParameterServer);
   if (worker->parsed()) return RunRole(ringtrain::job::Role::kWorker);
   if (version->parsed()) {

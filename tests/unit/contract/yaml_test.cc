@@ -242,5 +242,35 @@ TEST_F(LoadFileTest, QuotedNumberIsNotAnInteger) {
               HasSubstr("spec.training.batchSize: expected an integer, got string \"64\""));
 }
 
+// JsonToYaml: every value reads back as itself, whatever a YAML reader would otherwise make of
+// the text (YAML 1.1 booleans, numbers, comments, key separators).
+TEST(JsonToYamlTest, StringsThatLookLikeOtherThingsAreQuoted) {
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  const char* tricky[] = {"",      "on",     "yes",         "No",    "true",   "null", "~",  "1",
+                          "1.5",   "-1",     ".5",          "0x10",  "a: b",   "a #b", "#c", "- x",
+                          "[x]",   "{x}",    "*x",          "&x",    "!x",     "|",    ">",  "'q'",
+                          "\"q\"", "tab\tx", "line\nbreak", " lead", "trail ", "ends:"};
+  for (const char* s : tricky) doc[std::string("k") + s] = s;
+  doc["plain"] = "Number of workers, 1 to 4096.";
+  doc["ints"] = {1, -2, 3};
+  doc["float"] = 0.25;
+  doc["flag"] = false;
+  doc["empty-object"] = nlohmann::ordered_json::object();
+  doc["empty-list"] = nlohmann::ordered_json::array();
+  doc["nested"] = {{"list", {{{"a", 1}, {"b", "two"}}, {{"c", nlohmann::ordered_json::array()}}}}};
+  const std::string text = JsonToYaml(doc);
+  StatusOr<json> back = YamlToJson(text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString() << "\n" << text;
+  EXPECT_EQ(*back, json::parse(doc.dump())) << text;
+  // Safe text stays plain, so the generated CRD reads like a hand-written one.
+  EXPECT_NE(text.find("plain: Number of workers, 1 to 4096.\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kon: \"on\"\n"), std::string::npos) << text;
+}
+
+TEST(JsonToYamlTest, KeysKeepTheirOrder) {
+  nlohmann::ordered_json doc = {{"zeta", 1}, {"alpha", 2}};
+  EXPECT_EQ(JsonToYaml(doc), "zeta: 1\nalpha: 2\n");
+}
+
 }  // namespace
 }  // namespace ringtrain::job

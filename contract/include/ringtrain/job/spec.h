@@ -7,9 +7,11 @@
 // parser therefore satisfies every rule noted in the comments below; code that builds these
 // structs by hand is responsible for the same rules.
 //
-// The member comments give the YAML field name in camelCase, the default and the accepted
-// range. Enum values not listed (for example dataset format "csv") are reserved by the design
-// and rejected by the parser as "not supported yet".
+// The member comments give the YAML field name in camelCase. The field table
+// (contract/src/spec_table*.cc) is the one declaration of each field's name, type, range,
+// default, conditions and description: the parser, ToJson and the CRD (`ringtrain crd`) are
+// derived from it. Defaults are the members' initial values below. Enum values the table
+// reserves (for example dataset format "csv") are rejected by the parser as "not supported yet".
 //
 // Thread-safety: plain values; safe to copy and share read-only between threads.
 #ifndef RINGTRAIN_JOB_SPEC_H_
@@ -50,6 +52,54 @@ enum class CompressionType { kNone, kFp16, kInt8, kOneBit, kTopK };
 enum class SyncMode { kSync, kAsync, kSsp };
 enum class RestartPolicy { kNever, kOnFailure, kExitCode };
 enum class CleanPodPolicy { kAll, kRunning, kNone };
+
+// EnumTraits<E>::kValues: every value of E, in the order errors and the CRD list them. A unit
+// test walks the enum's range to check that no value is missing here.
+template <typename E>
+struct EnumTraits;
+template <>
+struct EnumTraits<ModelType> {
+  static constexpr ModelType kValues[] = {ModelType::kSoftmax, ModelType::kMlp};
+};
+template <>
+struct EnumTraits<DataFormat> {
+  static constexpr DataFormat kValues[] = {DataFormat::kIdx};
+};
+template <>
+struct EnumTraits<Sharding> {
+  static constexpr Sharding kValues[] = {Sharding::kRow};
+};
+template <>
+struct EnumTraits<OptimizerType> {
+  static constexpr OptimizerType kValues[] = {OptimizerType::kSgd, OptimizerType::kMomentum,
+                                              OptimizerType::kNesterov, OptimizerType::kAdagrad,
+                                              OptimizerType::kAdam};
+};
+template <>
+struct EnumTraits<ScheduleType> {
+  static constexpr ScheduleType kValues[] = {ScheduleType::kConstant, ScheduleType::kCosine,
+                                             ScheduleType::kStep};
+};
+template <>
+struct EnumTraits<CompressionType> {
+  static constexpr CompressionType kValues[] = {CompressionType::kNone, CompressionType::kFp16,
+                                                CompressionType::kInt8, CompressionType::kOneBit,
+                                                CompressionType::kTopK};
+};
+template <>
+struct EnumTraits<SyncMode> {
+  static constexpr SyncMode kValues[] = {SyncMode::kSync, SyncMode::kAsync, SyncMode::kSsp};
+};
+template <>
+struct EnumTraits<RestartPolicy> {
+  static constexpr RestartPolicy kValues[] = {RestartPolicy::kNever, RestartPolicy::kOnFailure,
+                                              RestartPolicy::kExitCode};
+};
+template <>
+struct EnumTraits<CleanPodPolicy> {
+  static constexpr CleanPodPolicy kValues[] = {CleanPodPolicy::kAll, CleanPodPolicy::kRunning,
+                                               CleanPodPolicy::kNone};
+};
 
 const char* Name(ModelType v);
 const char* Name(DataFormat v);

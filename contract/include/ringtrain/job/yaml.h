@@ -1,5 +1,6 @@
 // Reading TrainingJob YAML: the text-to-JSON adapter over yaml-cpp and the file loader used by
-// `ringtrain run` and by processes that read the spec file named in their pod contract.
+// `ringtrain run` and by processes that read the spec file named in their pod contract; and
+// the JSON-to-text writer that prints the CRD.
 //
 // YamlToJson converts one YAML document to JSON with the YAML 1.2 core schema for plain
 // (unquoted) scalars: null/Null/NULL/~ and empty -> null; true/false (any of the three
@@ -31,6 +32,12 @@ namespace ringtrain::job {
 
 // Converts exactly one YAML document (an empty text gives null).
 [[nodiscard]] StatusOr<nlohmann::json> YamlToJson(std::string_view text);
+
+// Writes `value` as a block-style YAML document, keys in their order. A string is written plain
+// only when every YAML reader (1.1 and 1.2 alike) reads it back as that same string; otherwise
+// it is JSON-quoted, which YAML reads as a double-quoted scalar. Empty objects and arrays are
+// written {} and []. YamlToJson(JsonToYaml(v)) equals v.
+std::string JsonToYaml(const nlohmann::ordered_json& value);
 
 // Reads the file at `path`, converts it with YamlToJson and parses it with ParseTrainingJob.
 // Every error message starts with "<path>: ". A missing or unreadable file is NotFound;

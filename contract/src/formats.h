@@ -1,0 +1,47 @@
+// Internal to the job library: the string formats of the spec, each once for both sides: the
+// C++ check (checks.h) and the constraints the CRD gives the API server (length, pattern, CEL).
+// The two are written side by side here; tests/crd/check_crd_schema.sh runs the same cases
+// through both and fails when they disagree.
+//
+// Thread-safety: the returned formats are immutable.
+#ifndef RINGTRAIN_SRC_JOB_FORMATS_H_
+#define RINGTRAIN_SRC_JOB_FORMATS_H_
+
+#include "field_table.h"
+
+namespace ringtrain::job::internal {
+
+// A container image reference: non-empty, no whitespace or control characters.
+const StringFormat& ImageFormat();
+// A data location (CheckDataUri); the CRD also caps it at 4096 characters.
+const StringFormat& DataUriFormat();
+// metadata.name: a DNS-1035 label of at most kMaxJobNameLength characters.
+const StringFormat& JobNameFormat();
+// metadata.namespace: a DNS-1123 label (the API server checks it itself).
+const StringFormat& NamespaceFormat();
+// spec.volumes[].name: a DNS-1123 label other than kSpecVolumeName.
+const StringFormat& VolumeNameFormat();
+// The name of a namespaced object (claim, ConfigMap, Secret): a DNS-1123 subdomain.
+const StringFormat& ObjectNameFormat();
+// An absolute path of at most 4096 characters (nfs.path).
+const StringFormat& AbsolutePathFormat();
+// hostPath.path: an absolute path without ".." elements.
+const StringFormat& HostPathFormat();
+// hostPath.type: "" or one of Kubernetes' HostPathType values.
+const StringFormat& HostPathTypeFormat();
+// emptyDir.medium: "" (the node's disk) or "Memory".
+const StringFormat& EmptyDirMediumFormat();
+// emptyDir.sizeLimit: a non-negative quantity.
+const StringFormat& SizeLimitFormat();
+// nfs.server: a host name or address.
+const StringFormat& NfsServerFormat();
+// volumeMounts[].name: names one of spec.volumes (checked by the spec's rules).
+const StringFormat& MountVolumeNameFormat();
+// volumeMounts[].mountPath: a clean absolute path, without ':', clear of the operator's paths.
+const StringFormat& MountPathFormat();
+// volumeMounts[].subPath: a relative path inside the volume, without "..".
+const StringFormat& SubPathFormat();
+
+}  // namespace ringtrain::job::internal
+
+#endif  // RINGTRAIN_SRC_JOB_FORMATS_H_

@@ -1,0 +1,317 @@
+// The field table of the TrainingJob object: apiVersion, kind, metadata, and of spec its
+// image, replica specs (with their resources), run policy and the parts declared in
+// spec_table_training.cc and spec_table_volumes.cc.
+#include "spec_table.h"
+
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "checks.h"
+#include "formats.h"
+
+namespace ringtrain::job::internal {
+namespace {
+
+using nlohmann::json;
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int kMaxParameterServers = 1024;
+constexpr int kMaxWorkers = 4096;
+// The CRD's bound on the resources of a role; CEL's cost estimate needs one.
+constexpr int64_t kMaxResources = 32;
+constexpr char kResourceNames[] = "cpu, memory, ephemeral-storage";
+
+// ---- metadata -----------------------------------------------------------------------------
+
+// labels or annotations: string -> string with Kubernetes key syntax.
+Status ParseStringMap(const json& v, const std::string& path, bool label_values,
+                      std::map<std::string, std::string>* out) {
+  RT_RETURN_IF_ERROR(ExpectObject(v, path));
+  for (const auto& [key, value] : v.items()) {
+    const std::string entry_path = MapKeyPath(path, key);
+    RT_RETURN_IF_ERROR(CheckLabelKey(entry_path, key));
+    std::string text;
+    RT_RETURN_IF_ERROR(ReadString(value, entry_path, &text));
+    if (label_values) RT_RETURN_IF_ERROR(CheckLabelValue(entry_path, text));
+    (*out)[key] = std::move(text);
+  }
+  return Status::Ok();
+}
+
+// A string map of ObjectMeta, checked by the parser and left to the API server by the CRD.
+Field<ObjectMeta> StringMap(std::string name, std::map<std::string, std::string> ObjectMeta::*m,
+                            bool label_values) {
+  return Custom<ObjectMeta>(
+             std::move(name), Schema{},
+             [m, label_values](const json& v, const std::string& path, ObjectMeta* out) {
+               return ParseStringMap(v, path, label_values, &(out->*m));
+             },
+             [m](const ObjectMeta& s) -> std::optional<json> { return s.*m; },
+             [m](ObjectMeta* out) { (out->*m).clear(); })
+      .NotInCrd();
+}
+
+const Object<ObjectMeta>& MetadataTable() {
+  static const auto* t = new Object<ObjectMeta>(
+      Object<ObjectMeta>(
+          {
+              String("name", &ObjectMeta::name, JobNameFormat(), "").Required().NotRequiredByCrd(),
+              String("namespace", &ObjectMeta::namespace_, NamespaceFormat(), "").NotInCrd(),
+              StringMap("labels", &ObjectMeta::labels, true),
+              StringMap("annotations", &ObjectMeta::annotations, false),
+          })
+          // Written by the API server on stored objects; accepted so the operator can parse them.
+          .Ignoring({"uid", "resourceVersion", "generation", "creationTimestamp",
+                     "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences",
+                     "finalizers", "managedFields", "generateName", "selfLink"}));
+  return *t;
+}
+
+// ---- resources ----------------------------------------------------------------------------
+
+// The text of a quantity given as a YAML/JSON number: integers as written, whole floats
+// without a fraction (1e9 -> "1000000000"), other floats in shortest form ("0.5").
+std::string NumberToQuantityText(const json& v) {
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  double d = v.get<double>();
+  if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 1e15) {
+    return std::to_string(static_cast<int64_t>(d));
+  }
+  return FormatDouble(d);
+}
+
+bool IsStandardResource(std::string_view name) {
+  return name == "cpu" || name == "memory" || name == "ephemeral-storage";
+}
+
+// requests or limits: resource name -> quantity.
+Status ParseResourceList(const json& v, const std::string& path,
+                         std::map<std::string, std::string>* out) {
+  RT_RETURN_IF_ERROR(ExpectObject(v, path));
+  for (const auto& [name, value] : v.items()) {
+    const std::string entry_path = MapKeyPath(path, name);
+    if (!IsStandardResource(name)) {
+      if (name.find('/') == std::string::npos) {
+        std::string hint = ClosestName(name, {"cpu", "memory", "ephemeral-storage"});
+        return FieldError(
+            entry_path, hint.empty() ? std::string("unknown resource (expected ") + kResourceNames +
+                                           " or an extended resource such as nvidia.com/gpu)"
+                                     : "unknown resource (did you mean \"" + hint + "\"?)");
+      }
+      RT_RETURN_IF_ERROR(CheckLabelKey(entry_path, name));
+    }
+    if (value.is_null()) continue;
+    std::string text;
+    if (value.is_string()) {
+      text = value.get<std::string>();
+    } else if (value.is_number()) {
+      text = NumberToQuantityText(value);
+    } else {
+      return FieldError(entry_path,
+                        "expected a quantity (string or number), got " + Describe(value));
+    }
+    std::optional<long double> q = ParseQuantity(text);
+    if (!q) {
+      return FieldError(entry_path,
+                        "must be a Kubernetes quantity such as \"1\", \"500m\" or \"1Gi\" (got \"" +
+                            text + "\")");
+    }
+    if (*q < 0) return FieldError(entry_path, "must not be negative (got \"" + text + "\")");
+    (*out)[name] = text;
+  }
+  return Status::Ok();
+}
+
+// The CRD schema of requests or limits.
+Schema ResourceListSchema(std::string description) {
+  Schema quantity;
+  quantity.type = Schema::Type::kIntOrString;
+  quantity.pattern = "^\\+?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+|[mkMGTPE]|[KMGTPE]i)?$";
+  quantity.max_length = 64;
+  quantity.rules = {{.rule = "type(self) == int ? self >= 0 : !string(self).startsWith('-')",
+                     .message = "must not be negative"}};
+  Schema s = ObjectSchema(std::move(description));
+  s.max_properties = kMaxResources;
+  s.additional_properties = std::make_shared<const Schema>(std::move(quantity));
+  s.rules = {{.rule = "self.all(k, k == 'cpu' || k == 'memory' || k == 'ephemeral-storage' || "
+                      "(k.indexOf('/') <= 253 && "
+                      "k.matches('^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?[.])*[a-z0-9]([-a-z0-9]{0,"
+                      "61}[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$')))",
+              .message = std::string("unknown resource: expected ") + kResourceNames +
+                         " or an extended resource such as nvidia.com/gpu"}};
+  return s;
+}
+
+Field<ResourceRequirements> ResourceList(
+    std::string name, std::map<std::string, std::string> ResourceRequirements::*m,
+    std::string description) {
+  return Custom<ResourceRequirements>(
+      std::move(name), ResourceListSchema(std::move(description)),
+      [m](const json& v, const std::string& path, ResourceRequirements* out) {
+        return ParseResourceList(v, path, &(out->*m));
+      },
+      [m](const ResourceRequirements& s) -> std::optional<json> { return s.*m; },
+      [m](ResourceRequirements* out) { (out->*m).clear(); });
+}
+
+const Object<ResourceRequirements>& ResourcesTable() {
+  static const auto* t = new Object<ResourceRequirements>(
+      Object<ResourceRequirements>(
+          {
+              ResourceList(
+                  "requests", &ResourceRequirements::requests,
+                  std::string("Minimum resources: ") + kResourceNames +
+                      " or an extended resource such as nvidia.com/gpu, mapped to quantities "
+                      "(\"1\", \"500m\", \"1Gi\")."),
+              ResourceList("limits", &ResourceRequirements::limits,
+                           "Maximum resources, with the same keys as requests; a request must not "
+                           "exceed the limit of the same resource."),
+          })
+          .Rule({.cel = {.rule = "!has(self.requests) || !has(self.limits) || "
+                                 "self.requests.all(k, !(k in self.limits) || "
+                                 "!isQuantity(string(self.requests[k])) || "
+                                 "!isQuantity(string(self.limits[k])) || "
+                                 "quantity(string(self.requests[k])).compareTo("
+                                 "quantity(string(self.limits[k]))) <= 0)",
+                         .message = "a resource request must not exceed its limit",
+                         .field_path = ".requests"},
+                 .check = [](const ResourceRequirements& r, const std::string& path) {
+                   for (const auto& [name, request] : r.requests) {
+                     auto limit = r.limits.find(name);
+                     if (limit == r.limits.end()) continue;
+                     if (*ParseQuantity(request) <= *ParseQuantity(limit->second)) continue;
+                     return FieldError(MapKeyPath(FieldPath(path, "requests"), name),
+                                       "must not exceed " +
+                                           MapKeyPath(FieldPath(path, "limits"), name) + " (" +
+                                           request + " > " + limit->second + ")");
+                   }
+                   return Status::Ok();
+                 }}));
+  return *t;
+}
+
+// ---- replicas, run policy -----------------------------------------------------------------
+
+// The fields both roles have, in the order unknown-field messages list them.
+std::vector<Field<ReplicaSpec>> ReplicaFields(int max_replicas, const std::string& noun) {
+  return {
+      Int("replicas", &ReplicaSpec::replicas, 1, max_replicas,
+          "Number of " + noun + ", 1 to " + std::to_string(max_replicas) + "."),
+      Child("resources", &ReplicaSpec::resources, ResourcesTable(),
+            "Compute resources of each pod of this role, as in a container.")
+          .WithoutDefault(),
+      String("image", &ReplicaSpec::image, ImageFormat(), "Overrides spec.image for this role."),
+      List("volumeMounts", &ReplicaSpec::volume_mounts, VolumeMountTable(), kMaxVolumes,
+           UniqueKey<VolumeMountSpec>{"mountPath",
+                                      [](const VolumeMountSpec& m) { return m.mount_path; },
+                                      "another mount of this role is at"},
+           "Where the containers of this role see volumes of spec.volumes. Only the volumes a "
+           "role mounts are added to its pods."),
+  };
+}
+
+const Object<ParameterServerSpec>& ParameterServersTable() {
+  static const auto* t = [] {
+    std::vector<Field<ParameterServerSpec>> fields =
+        AsFieldsOf<ParameterServerSpec>(ReplicaFields(kMaxParameterServers, "parameter servers"));
+    fields.push_back(Int("partitionSize", &ParameterServerSpec::partition_size, 1024, 67108864,
+                         "Parameters (elements) per model partition, 1024 to 67108864."));
+    return new Object<ParameterServerSpec>(std::move(fields));
+  }();
+  return *t;
+}
+
+const Object<ReplicaSpec>& WorkersTable() {
+  static const auto* t = new Object<ReplicaSpec>(ReplicaFields(kMaxWorkers, "workers"));
+  return *t;
+}
+
+const Object<RunPolicy>& RunPolicyTable() {
+  static const auto* t = new Object<RunPolicy>({
+      Enum("restartPolicy", &RunPolicy::restart_policy,
+           "Never (a failed pod fails the job), OnFailure (restart failed pods up to backoffLimit "
+           "times) or ExitCode (restart only on retryable exit codes)."),
+      Int("backoffLimit", &RunPolicy::backoff_limit, 0, 1000,
+          "Restarts allowed before the job fails, 0 to 1000."),
+      OptionalInt("activeDeadlineSeconds", &RunPolicy::active_deadline_seconds, 1, kInt64Max,
+                  "Seconds the job may run before it is failed, at least 1."),
+      OptionalInt("ttlSecondsAfterFinished", &RunPolicy::ttl_seconds_after_finished, 0, kInt64Max,
+                  "Seconds after the job finishes before it is deleted, at least 0."),
+      Enum("cleanPodPolicy", &RunPolicy::clean_pod_policy,
+           "Which pods to delete when the job finishes: All, Running (those still running) or "
+           "None."),
+      Bool("suspend", &RunPolicy::suspend,
+           "true deletes the job's pods and keeps the job; false resumes it."),
+  });
+  return *t;
+}
+
+// ---- spec, the object ---------------------------------------------------------------------
+
+const Object<TrainingJobSpec>& SpecTable() {
+  static const auto* t = new Object<TrainingJobSpec>(
+      Object<TrainingJobSpec>(
+          {
+              String("image", &TrainingJobSpec::image, ImageFormat(),
+                     "Container image of both roles. Empty means the operator's default runtime "
+                     "image."),
+              Child("model", &TrainingJobSpec::model, ModelTable(), "The model to train.")
+                  .Required(),
+              Child("dataset", &TrainingJobSpec::dataset, DatasetTable(),
+                    "The training (and optional test) data.")
+                  .Required(),
+              Child("training", &TrainingJobSpec::training, TrainingTable(),
+                    "Epochs, batch size, synchronisation, optimizer, learning-rate schedule and "
+                    "gradient compression."),
+              Child("parameterServers", &TrainingJobSpec::parameter_servers,
+                    ParameterServersTable(),
+                    "The parameter servers, which hold the model's partitions."),
+              Child("workers", &TrainingJobSpec::workers, WorkersTable(),
+                    "The workers, each of which trains on its shard of the data."),
+              Child("runPolicy", &TrainingJobSpec::run_policy, RunPolicyTable(),
+                    "What to do when pods fail, time limits and clean-up."),
+              List(
+                  "volumes", &TrainingJobSpec::volumes, VolumeTable(), kMaxVolumes,
+                  UniqueKey<VolumeSpec>{"name", [](const VolumeSpec& v) { return v.name; },
+                                        "another volume is named"},
+                  "Kubernetes volumes the pods of the job can mount (a data set on a "
+                  "PersistentVolumeClaim or an NFS share, a node's directory, scratch space), each "
+                  "with exactly one source. A role's pods get the ones its volumeMounts name. "
+                  "`ringtrain run` ignores them."),
+          })
+          .Rule(MountsNameVolumesRule(
+              "parameterServers",
+              [](const TrainingJobSpec& s) -> const std::vector<VolumeMountSpec>& {
+                return s.parameter_servers.volume_mounts;
+              }))
+          .Rule(MountsNameVolumesRule(
+              "workers", [](const TrainingJobSpec& s) -> const std::vector<VolumeMountSpec>& {
+                return s.workers.volume_mounts;
+              })));
+  return *t;
+}
+
+}  // namespace
+
+const Object<TrainingJob>& TrainingJobTable() {
+  static const auto* t = new Object<TrainingJob>(
+      Object<TrainingJob>(
+          {
+              Constant("apiVersion", &TrainingJob::api_version, kApiVersion, kApiVersion)
+                  .NotRequiredByCrd(),
+              Constant("kind", &TrainingJob::kind, kKind, kKind).NotRequiredByCrd(),
+              Child("metadata", &TrainingJob::metadata, MetadataTable(), "")
+                  .Required()
+                  .NotRequiredByCrd(),
+              Child("spec", &TrainingJob::spec, SpecTable(),
+                    "What to train, on what data, with how many servers and workers.")
+                  .Required(),
+          })
+          // The operator's; a stored object carries it and the spec ignores it.
+          .Ignoring({"status"}));
+  return *t;
+}
+
+}  // namespace ringtrain::job::internal

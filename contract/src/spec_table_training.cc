@@ -1,0 +1,263 @@
+// The field table of spec.model, spec.dataset and spec.training.
+#include <limits>
+
+#include "checks.h"
+#include "formats.h"
+#include "spec_table.h"
+
+namespace ringtrain::job::internal {
+namespace {
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int kMaxHiddenLayers = 16;
+constexpr int kMaxLayerUnits = 65536;
+constexpr int kMaxBatchSize = 1048576;
+constexpr int kMaxStaleness = 1000000;
+constexpr int kDefaultStaleness = 3;
+constexpr int kMaxCompressionBlock = 1048576;
+constexpr int kDefaultCompressionBlock = 256;
+constexpr double kDefaultTopKRatio = 0.01;
+// A sparsity warm-up longer than any realistic job is a typo, not a plan.
+constexpr int64_t kMaxSparsityWarmupSteps = 100000000;
+
+// [0, 1) and its variants.
+constexpr NumberRange kFractionClosedOpen{0.0, 1.0, false, true};
+constexpr NumberRange kFractionOpenClosed{0.0, 1.0, true, false};
+constexpr NumberRange kFractionOpen{0.0, 1.0, true, true};
+
+const Object<DataFiles>& DataFilesTable() {
+  static const auto* t = new Object<DataFiles>({
+      String("images", &DataFiles::images, DataUriFormat(),
+             "URI of the examples: file:///absolute/path or a plain path (http://, https:// and "
+             "s3:// are accepted and reserved).")
+          .Required(),
+      String("labels", &DataFiles::labels, DataUriFormat(),
+             "URI of the labels: file:///absolute/path or a plain path (http://, https:// and "
+             "s3:// are accepted and reserved).")
+          .Required(),
+  });
+  return *t;
+}
+
+const Object<LearningRateScalingSpec>& ScalingTable() {
+  static const auto* t = new Object<LearningRateScalingSpec>({
+      Int("referenceBatchSize", &LearningRateScalingSpec::reference_batch_size, 1, kMaxBatchSize,
+          "The global batch size the learning rates are for, 1 to 1048576.")
+          .Required(),
+  });
+  return *t;
+}
+
+const Object<OptimizerSpec>& OptimizerTable() {
+  static const auto* t = new Object<OptimizerSpec>(
+      Object<OptimizerSpec>(
+          {
+              Enum("type", &OptimizerSpec::type,
+                   "sgd, momentum (heavy ball), nesterov (Nesterov momentum), adagrad or adam (L2 "
+                   "weight decay added to the gradient as in torch.optim.Adam; decoupled AdamW "
+                   "decay "
+                   "is not offered).")
+                  .Discriminator(),
+              Number("learningRate", &OptimizerSpec::learning_rate,
+                     {.min = 0.0, .min_exclusive = true},
+                     "Peak learning rate, greater than 0 (for a global batch of "
+                     "scaleLearningRate.referenceBatchSize when that is set)."),
+              // PyTorch rejects Nesterov without momentum.
+              NumberBy<OptimizerSpec>(
+                  "momentum", &OptimizerSpec::momentum, kFractionClosedOpen,
+                  [](const OptimizerSpec& o) {
+                    return o.type == OptimizerType::kNesterov ? kFractionOpen : kFractionClosedOpen;
+                  },
+                  "momentum and nesterov only: in [0, 1) for momentum, (0, 1) for nesterov; 0.9 "
+                  "when not set.")
+                  .When("type", {"momentum", "nesterov"}, Phrase::kNotAllowed)
+                  .DefaultWhenApplies(0.9),
+              Number("weightDecay", &OptimizerSpec::weight_decay, {.min = 0.0},
+                     "L2 weight decay added to the gradient, at least 0."),
+              Number("beta1", &OptimizerSpec::beta1, kFractionClosedOpen,
+                     "adam only; decay of the first moment, in [0, 1), 0.9 when not set.")
+                  .When("type", {"adam"}, Phrase::kNotAllowed)
+                  .DefaultWhenApplies(0.9),
+              Number("beta2", &OptimizerSpec::beta2, kFractionClosedOpen,
+                     "adam only; decay of the second moment, in [0, 1), 0.999 when not set.")
+                  .When("type", {"adam"}, Phrase::kNotAllowed)
+                  .DefaultWhenApplies(0.999),
+              Number(
+                  "epsilon", &OptimizerSpec::epsilon, kFractionOpenClosed,
+                  "adam and adagrad only; added to the denominator, in (0, 1]; when not set 1e-8 "
+                  "for adam, 1e-10 for adagrad.")
+                  .When("type", {"adam", "adagrad"}, Phrase::kNotAllowed)
+                  .DefaultsWhenApplies({{"adam", 1e-8}, {"adagrad", 1e-10}}),
+              OptionalChild("scaleLearningRate", &OptimizerSpec::scale_learning_rate,
+                            ScalingTable(),
+                            "The linear scaling rule (Goyal et al. 2017): learningRate and "
+                            "schedule.minLearningRate are for a global batch of referenceBatchSize "
+                            "examples and are multiplied by (batchSize x workers) / "
+                            "referenceBatchSize, warm-up included. Absent: used as written."),
+          })
+          // The CRD's side of momentum's range for nesterov (NumberBy checks it in C++).
+          .Rule({.cel = {.rule = "!has(self.type) || self.type != 'nesterov' || "
+                                 "!has(self.momentum) || self.momentum > 0.0",
+                         .message = "must be in (0, 1) when type is nesterov",
+                         .field_path = ".momentum",
+                         .reason = "FieldValueInvalid"}}));
+  return *t;
+}
+
+const Object<ScheduleSpec>& ScheduleTable() {
+  static const auto* t = new Object<ScheduleSpec>({
+      Enum("type", &ScheduleSpec::type,
+           "constant, cosine (decay to minLearningRate) or step (multiply by gamma every stepSize "
+           "steps).")
+          .Discriminator(),
+      Int("warmupSteps", &ScheduleSpec::warmup_steps, 0, kInt64Max,
+          "Steps of linear warm-up from 0 to the learning rate, any type."),
+      Int("stepSize", &ScheduleSpec::step_size, 1, kInt64Max,
+          "step only (and required), at least 1.")
+          .When("type", {"step"})
+          .RequiredWhenApplies(),
+      Number("gamma", &ScheduleSpec::gamma, kFractionOpenClosed,
+             "step only; factor applied every stepSize steps, in (0, 1], 0.1 when not set.")
+          .When("type", {"step"})
+          .DefaultWhenApplies(0.1),
+      Number("minLearningRate", &ScheduleSpec::min_learning_rate, {.min = 0.0},
+             "cosine only; the floor of the decay, from 0 (when not set) to "
+             "optimizer.learningRate.")
+          .When("type", {"cosine"}),
+  });
+  return *t;
+}
+
+const Object<CompressionSpec>& CompressionTable() {
+  static const auto* t = new Object<CompressionSpec>({
+      Enum("type", &CompressionSpec::type,
+           "none (float32), fp16 (2 bytes per element), int8 (a scale per block and 1 byte per "
+           "element), onebit (signs and a mean magnitude per block) or topk (the "
+           "largest-magnitude elements as (index, value) pairs).")
+          .Discriminator(),
+      Number("ratio", &CompressionSpec::ratio, kFractionOpenClosed,
+             "topk only; fraction of the elements sent, in (0, 1], 0.01 when not set.")
+          .When("type", {"topk"})
+          .DefaultWhenApplies(kDefaultTopKRatio),
+      Int("block", &CompressionSpec::block, 1, kMaxCompressionBlock,
+          "int8 and onebit only; elements per scale, 1 to 1048576, 256 when not set.")
+          .When("type", {"int8", "onebit"})
+          .DefaultWhenApplies(kDefaultCompressionBlock),
+      // The codecs that drop most of the signal (sign only, a few elements) need the residual
+      // to converge; fp16 and int8 lose little enough to go without it by default.
+      Bool("errorFeedback", &CompressionSpec::error_feedback,
+           "Not for none: the worker keeps what the codec lost and adds it to the next gradient. "
+           "True when not set for onebit and topk, false for fp16 and int8.")
+          .When("type", {"fp16", "int8", "onebit", "topk"}, Phrase::kNotAllowed)
+          .DefaultsWhenApplies({{"onebit", true}, {"topk", true}, {"", false}}),
+      Int("warmupSteps", &CompressionSpec::warmup_steps, 0, kMaxSparsityWarmupSteps,
+          "topk only; DGC sparsity warm-up over this many steps, from 25% of the elements down to "
+          "ratio, 0 (none, when not set) to 100000000.")
+          .When("type", {"topk"}),
+  });
+  return *t;
+}
+
+}  // namespace
+
+const Object<ModelSpec>& ModelTable() {
+  static const auto* t = new Object<ModelSpec>({
+      Enum("type", &ModelSpec::type, "softmax (multinomial logistic regression) or mlp.",
+           {"logistic", "fm"})
+          .Discriminator()
+          .Required(),
+      IntList("hiddenLayers", &ModelSpec::hidden_layers, 1, kMaxHiddenLayers, 1, kMaxLayerUnits,
+              "mlp only (and required): units of each ReLU hidden layer, 1 to 16 layers of 1 to "
+              "65536 units.")
+          .When("type", {"mlp"}, Phrase::kNotAllowed)
+          .RequiredWhenApplies(),
+  });
+  return *t;
+}
+
+const Object<DatasetSpec>& DatasetTable() {
+  static const auto* t = new Object<DatasetSpec>({
+      Enum("format", &DatasetSpec::format,
+           "File format of the data. idx (gzip or raw IDX, as Fashion-MNIST ships).",
+           {"csv", "libsvm"})
+          .Discriminator(),
+      Child("train", &DatasetSpec::train, DataFilesTable(),
+            "The training examples and their labels.")
+          .Required(),
+      OptionalChild("test", &DatasetSpec::test, DataFilesTable(),
+                    "Test examples and labels, evaluated by worker 0 after every epoch."),
+      Enum("sharding", &DatasetSpec::sharding,
+           "How examples are split among workers. row: each worker reads a disjoint, near-equal "
+           "range of rows.",
+           {"feature"})
+          .Discriminator(),
+      Bool("shuffle", &DatasetSpec::shuffle,
+           "Deterministic per-epoch shuffle within each worker's shard."),
+  });
+  return *t;
+}
+
+const Object<TrainingSpec>& TrainingTable() {
+  static const auto* t = new Object<TrainingSpec>(
+      Object<TrainingSpec>(
+          {
+              Int("epochs", &TrainingSpec::epochs, 1, 100000,
+                  "Passes over the training data, 1 to 100000."),
+              Int("batchSize", &TrainingSpec::batch_size, 1, kMaxBatchSize,
+                  "Examples per step per worker, 1 to 1048576; the global batch is batchSize x "
+                  "workers."),
+              Enum(
+                  "syncMode", &TrainingSpec::sync_mode,
+                  "sync (bulk-synchronous rounds: every step waits for every worker), async (every "
+                  "push applied on arrival) or ssp (stale synchronous parallel: applied on "
+                  "arrival, "
+                  "but a worker that has done c steps starts step c+1 only once every unfinished "
+                  "worker has done at least c - staleness steps).")
+                  .Discriminator(),
+              Int("staleness", &TrainingSpec::staleness, 0, kMaxStaleness,
+                  "ssp only; the bound of the ssp rule (see syncMode), 0 to 1000000 steps, 3 when "
+                  "not "
+                  "set.")
+                  .When("syncMode", {"ssp"})
+                  .DefaultWhenApplies(kDefaultStaleness),
+              Bool("stalenessAwareLR", &TrainingSpec::staleness_aware_lr,
+                   "async and ssp only (false when not set): the server divides each push's "
+                   "learning "
+                   "rate by max(1, tau), tau being the updates applied to the partition since the "
+                   "version the gradient was computed at (Zhang et al. 2016).")
+                  .When("syncMode", {"async", "ssp"}),
+              Uint64("seed", &TrainingSpec::seed,
+                     "Seed of model initialisation and data order (0 to 2^63-1)."),
+              Child(
+                  "optimizer", &TrainingSpec::optimizer, OptimizerTable(),
+                  "The server-side optimizer, PyTorch semantics (torch.optim.SGD, Adagrad, Adam); "
+                  "its state is sharded beside the parameters."),
+              Child("schedule", &TrainingSpec::schedule, ScheduleTable(),
+                    "The learning rate as a function of the global step."),
+              Child("compression", &TrainingSpec::compression, CompressionTable(),
+                    "How workers encode gradients on the wire; parameters travel back as float32 "
+                    "whatever the type."),
+          })
+          // The cosine floor is a learning rate; above the peak rate the schedule would rise.
+          .Rule({.cel = {.rule = "!has(self.schedule) || !has(self.schedule.minLearningRate) || "
+                                 "self.schedule.minLearningRate <= (has(self.optimizer) && "
+                                 "has(self.optimizer.learningRate) ? self.optimizer.learningRate "
+                                 ": " +
+                                 table_detail::CelDouble(OptimizerSpec{}.learning_rate) + ")",
+                         .message = "must not exceed optimizer.learningRate",
+                         .field_path = ".schedule.minLearningRate"},
+                 .check = [](const TrainingSpec& spec, const std::string& path) {
+                   if (spec.schedule.min_learning_rate <= spec.optimizer.learning_rate) {
+                     return Status::Ok();
+                   }
+                   const std::string schedule = FieldPath(path, "schedule");
+                   const std::string optimizer = FieldPath(path, "optimizer");
+                   return FieldError(FieldPath(schedule, "minLearningRate"),
+                                     "must not exceed " + FieldPath(optimizer, "learningRate") +
+                                         " (" + FormatDouble(spec.schedule.min_learning_rate) +
+                                         " > " + FormatDouble(spec.optimizer.learning_rate) + ")");
+                 }}));
+  return *t;
+}
+
+}  // namespace ringtrain::job::internal
