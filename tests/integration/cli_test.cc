@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <thread>
 
 #include "job_fixture.h"
 #include "process_helpers.h"
@@ -199,22 +198,14 @@ TEST(CliTest, InterruptStopsEveryProcess) {
       job.dir + "/launcher.log");
   ASSERT_TRUE(launcher.ok());
   // Wait until the workers run (their logs say how many steps an epoch has).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).size() < 4 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_EQ(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).size(), 4u)
+  const std::string needle = "RINGTRAIN_SPEC_PATH=" + job.spec_path;
+  ASSERT_EQ(testing::WaitForProcessesWithEnv(needle, 4, std::chrono::seconds(60)).size(), 4u)
       << (*launcher)->LogTail(20);
   (*launcher)->Signal(SIGINT);
-  const auto stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while ((*launcher)->running() && std::chrono::steady_clock::now() < stop_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  auto exit = (*launcher)->Poll();
+  auto exit = testing::WaitForExit(**launcher, std::chrono::seconds(30));
   ASSERT_TRUE(exit.has_value()) << "launcher did not stop";
   EXPECT_EQ(exit->exit_code, 128 + SIGINT) << (*launcher)->LogTail(20);
-  EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
+  EXPECT_TRUE(testing::ProcessesWithEnv(needle).empty());
 }
 
 // A server stopped by SIGTERM while workers still need it exits 128+15 and fails the run.
@@ -225,24 +216,15 @@ TEST(CliTest, ServerStoppedMidRunFailsTheRun) {
       "launcher", {kBinary, "run", "--no-progress", job.spec_path}, {}, job.dir + "/launcher.log");
   ASSERT_TRUE(launcher.ok());
   const std::string needle = "RINGTRAIN_SPEC_PATH=" + job.spec_path;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (testing::ProcessesWithEnv(needle).size() < 4 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
   std::vector<int> servers;
-  for (int pid : testing::ProcessesWithEnv(needle)) {
+  for (int pid : testing::WaitForProcessesWithEnv(needle, 4, std::chrono::seconds(60))) {
     for (int ps : testing::ProcessesWithEnv("RINGTRAIN_ROLE=ps")) {
       if (ps == pid) servers.push_back(pid);
     }
   }
   ASSERT_EQ(servers.size(), 2u) << (*launcher)->LogTail(20);
   kill(servers[0], SIGTERM);
-  const auto stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while ((*launcher)->running() && std::chrono::steady_clock::now() < stop_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  auto exit = (*launcher)->Poll();
+  auto exit = testing::WaitForExit(**launcher, std::chrono::seconds(60));
   ASSERT_TRUE(exit.has_value()) << "launcher did not stop";
   EXPECT_EQ(exit->exit_code, 1) << (*launcher)->LogTail(20);
   EXPECT_THAT((*launcher)->LogTail(20), HasSubstr("failed (exit code 143)"));
