@@ -19,6 +19,18 @@ using testing::RunCommand;
 const std::string kBinary = RINGTRAIN_BINARY;
 const std::string kSource = RINGTRAIN_SOURCE_DIR;
 
+// Writes dir/job.yaml: a softmax TrainingJob named "x" whose spec continues with `more_spec`
+// (YAML lines indented by two spaces); returns its path.
+std::string WriteSoftmaxJob(const std::string& dir, const std::string& more_spec) {
+  const std::string path = dir + "/job.yaml";
+  EXPECT_TRUE(testing::WriteFile(
+      path,
+      "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
+      "spec:\n  model: {type: softmax}\n" +
+          more_spec));
+  return path;
+}
+
 TEST(CliTest, ValidateAcceptsTheExamples) {
   for (const char* f : {"/examples/fashion-mnist.yaml", "/examples/fashion-mnist-softmax.yaml",
                         "/examples/fashion-mnist-ssp-topk.yaml"}) {
@@ -30,12 +42,9 @@ TEST(CliTest, ValidateAcceptsTheExamples) {
 
 TEST(CliTest, InvalidFieldIsNamedAndExitsWithTwo) {
   const std::string dir = testing::MakeTempDir("cli-bad");
-  const std::string path = dir + "/bad.yaml";
-  testing::WriteFile(path,
-                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
-                     "spec:\n  model: {type: softmax}\n"
-                     "  dataset: {train: {images: /a, labels: /b}}\n"
-                     "  training: {batchSize: 0}\n");
+  const std::string path = WriteSoftmaxJob(dir,
+                                           "  dataset: {train: {images: /a, labels: /b}}\n"
+                                           "  training: {batchSize: 0}\n");
   for (const char* cmd : {"validate", "run"}) {
     auto r = RunCommand({kBinary, cmd, path});
     EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -55,11 +64,8 @@ TEST(CliTest, MalformedYamlReportsLine) {
 
 TEST(CliTest, MissingDatasetGivesAClearMessageBeforeStartingAnything) {
   const std::string dir = testing::MakeTempDir("cli-missing");
-  const std::string path = dir + "/job.yaml";
-  testing::WriteFile(path,
-                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
-                     "spec:\n  model: {type: softmax}\n"
-                     "  dataset: {train: {images: file:///nonexistent/imgs.gz, labels: /b}}\n");
+  const std::string path = WriteSoftmaxJob(
+      dir, "  dataset: {train: {images: file:///nonexistent/imgs.gz, labels: /b}}\n");
   auto r = RunCommand({kBinary, "run", path});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("spec.dataset.train.images"));
@@ -69,13 +75,11 @@ TEST(CliTest, MissingDatasetGivesAClearMessageBeforeStartingAnything) {
 
 TEST(CliTest, MissingDatasetOfAJobWithVolumesSaysVolumesArePodsOnly) {
   const std::string dir = testing::MakeTempDir("cli-volumes");
-  const std::string path = dir + "/job.yaml";
-  testing::WriteFile(path,
-                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
-                     "spec:\n  model: {type: softmax}\n"
-                     "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n"
-                     "  volumes: [{name: data, persistentVolumeClaim: {claimName: mnist}}]\n"
-                     "  workers: {volumeMounts: [{name: data, mountPath: /data}]}\n");
+  const std::string path =
+      WriteSoftmaxJob(dir,
+                      "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n"
+                      "  volumes: [{name: data, persistentVolumeClaim: {claimName: mnist}}]\n"
+                      "  workers: {volumeMounts: [{name: data, mountPath: /data}]}\n");
   auto valid = RunCommand({kBinary, "validate", path});
   EXPECT_EQ(valid.exit_code, 0) << valid.output;
   auto r = RunCommand({kBinary, "run", path});
@@ -88,11 +92,8 @@ TEST(CliTest, MissingDatasetOfAJobWithVolumesSaysVolumesArePodsOnly) {
 // fails as invalid input, naming the file and why servers need it.
 TEST(CliTest, ServerWithoutTheDataSaysServersReadItToo) {
   const std::string dir = testing::MakeTempDir("cli-ps-data");
-  const std::string path = dir + "/job.yaml";
-  testing::WriteFile(path,
-                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
-                     "spec:\n  model: {type: softmax}\n"
-                     "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n");
+  const std::string path = WriteSoftmaxJob(
+      dir, "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n");
   job::PodContract c;
   c.job_name = "x";
   c.role = job::Role::kParameterServer;
