@@ -47,6 +47,13 @@ bool WriteFile(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+double SummaryAccuracy(const std::string& output) {
+  const std::string key = "test accuracy        ";
+  const size_t at = output.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stod(output.substr(at + key.size(), 6));
+}
+
 std::vector<int> ProcessesWithEnv(const std::string& needle) {
   std::vector<int> pids;
   DIR* proc = opendir("/proc");

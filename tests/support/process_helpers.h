@@ -29,6 +29,10 @@ std::string MakeTempDir(const std::string& prefix);
 // Writes `text` to `path`; returns false on failure.
 bool WriteFile(const std::string& path, const std::string& text);
 
+// The final test accuracy in the summary `ringtrain run` prints ("test accuracy        0.8912"),
+// or -1 when `output` has none.
+double SummaryAccuracy(const std::string& output);
+
 // Pids of live processes whose environment contains `needle` (e.g. "RINGTRAIN_SPEC_PATH=/x").
 std::vector<int> ProcessesWithEnv(const std::string& needle);
 
