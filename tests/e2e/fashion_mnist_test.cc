@@ -11,19 +11,12 @@ namespace {
 const std::string kBinary = RINGTRAIN_BINARY;
 const std::string kSource = RINGTRAIN_SOURCE_DIR;
 
-double FinalAccuracy(const std::string& output) {
-  const std::string key = "test accuracy        ";
-  const size_t at = output.find(key);
-  if (at == std::string::npos) return -1;
-  return std::stod(output.substr(at + key.size(), 6));
-}
-
 TEST(FashionMnistTest, SoftmaxExampleReaches083) {
   auto r = testing::RunCommand(
       {kBinary, "run", "--no-progress", kSource + "/examples/fashion-mnist-softmax.yaml"},
       std::chrono::seconds(900));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_GE(FinalAccuracy(r.output), 0.83) << r.output;
+  EXPECT_GE(testing::SummaryAccuracy(r.output), 0.83) << r.output;
   std::cout << r.output.substr(r.output.find("summary")) << std::endl;
 }
 
@@ -32,7 +25,7 @@ TEST(FashionMnistTest, MlpExampleReaches087) {
       {kBinary, "run", "--no-progress", kSource + "/examples/fashion-mnist.yaml"},
       std::chrono::seconds(1200));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_GE(FinalAccuracy(r.output), 0.87) << r.output;
+  EXPECT_GE(testing::SummaryAccuracy(r.output), 0.87) << r.output;
   std::cout << r.output.substr(r.output.find("summary")) << std::endl;
 }
 

@@ -73,10 +73,7 @@ RunResult RunJob(const std::string& name, const std::string& training) {
   const size_t at = r.output.find("summary");
   if (at == std::string::npos) return out;
   out.summary = r.output.substr(at);
-  const std::string acc = "test accuracy        ";
-  if (size_t a = out.summary.find(acc); a != std::string::npos) {
-    out.accuracy = std::stod(out.summary.substr(a + acc.size(), 6));
-  }
+  out.accuracy = testing::SummaryAccuracy(out.summary);
   const std::string sent = "gradient bytes sent  ";
   if (size_t s = out.summary.find(sent); s != std::string::npos) {
     const size_t open = out.summary.find('(', s);

@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <thread>
 
 #include "job_fixture.h"
 #include "process_helpers.h"
@@ -20,6 +19,18 @@ using testing::RunCommand;
 const std::string kBinary = RINGTRAIN_BINARY;
 const std::string kSource = RINGTRAIN_SOURCE_DIR;
 
+// Writes dir/job.yaml: a softmax TrainingJob named "x" whose spec continues with `more_spec`
+// (YAML lines indented by two spaces); returns its path.
+std::string WriteSoftmaxJob(const std::string& dir, const std::string& more_spec) {
+  const std::string path = dir + "/job.yaml";
+  EXPECT_TRUE(testing::WriteFile(
+      path,
+      "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
+      "spec:\n  model: {type: softmax}\n" +
+          more_spec));
+  return path;
+}
+
 TEST(CliTest, ValidateAcceptsTheExamples) {
   for (const char* f : {"/examples/fashion-mnist.yaml", "/examples/fashion-mnist-softmax.yaml",
                         "/examples/fashion-mnist-ssp-topk.yaml"}) {
@@ -31,12 +42,9 @@ TEST(CliTest, ValidateAcceptsTheExamples) {
 
 TEST(CliTest, InvalidFieldIsNamedAndExitsWithTwo) {
   const std::string dir = testing::MakeTempDir("cli-bad");
-  const std::string path = dir + "/bad.yaml";
-  testing::WriteFile(path,
-                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
-                     "spec:\n  model: {type: softmax}\n"
-                     "  dataset: {train: {images: /a, labels: /b}}\n"
-                     "  training: {batchSize: 0}\n");
+  const std::string path = WriteSoftmaxJob(dir,
+                                           "  dataset: {train: {images: /a, labels: /b}}\n"
+                                           "  training: {batchSize: 0}\n");
   for (const char* cmd : {"validate", "run"}) {
     auto r = RunCommand({kBinary, cmd, path});
     EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -56,11 +64,8 @@ TEST(CliTest, MalformedYamlReportsLine) {
 
 TEST(CliTest, MissingDatasetGivesAClearMessageBeforeStartingAnything) {
   const std::string dir = testing::MakeTempDir("cli-missing");
-  const std::string path = dir + "/job.yaml";
-  testing::WriteFile(path,
-                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
-                     "spec:\n  model: {type: softmax}\n"
-                     "  dataset: {train: {images: file:///nonexistent/imgs.gz, labels: /b}}\n");
+  const std::string path = WriteSoftmaxJob(
+      dir, "  dataset: {train: {images: file:///nonexistent/imgs.gz, labels: /b}}\n");
   auto r = RunCommand({kBinary, "run", path});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("spec.dataset.train.images"));
@@ -70,13 +75,11 @@ TEST(CliTest, MissingDatasetGivesAClearMessageBeforeStartingAnything) {
 
 TEST(CliTest, MissingDatasetOfAJobWithVolumesSaysVolumesArePodsOnly) {
   const std::string dir = testing::MakeTempDir("cli-volumes");
-  const std::string path = dir + "/job.yaml";
-  testing::WriteFile(path,
-                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
-                     "spec:\n  model: {type: softmax}\n"
-                     "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n"
-                     "  volumes: [{name: data, persistentVolumeClaim: {claimName: mnist}}]\n"
-                     "  workers: {volumeMounts: [{name: data, mountPath: /data}]}\n");
+  const std::string path =
+      WriteSoftmaxJob(dir,
+                      "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n"
+                      "  volumes: [{name: data, persistentVolumeClaim: {claimName: mnist}}]\n"
+                      "  workers: {volumeMounts: [{name: data, mountPath: /data}]}\n");
   auto valid = RunCommand({kBinary, "validate", path});
   EXPECT_EQ(valid.exit_code, 0) << valid.output;
   auto r = RunCommand({kBinary, "run", path});
@@ -89,11 +92,8 @@ TEST(CliTest, MissingDatasetOfAJobWithVolumesSaysVolumesArePodsOnly) {
 // fails as invalid input, naming the file and why servers need it.
 TEST(CliTest, ServerWithoutTheDataSaysServersReadItToo) {
   const std::string dir = testing::MakeTempDir("cli-ps-data");
-  const std::string path = dir + "/job.yaml";
-  testing::WriteFile(path,
-                     "apiVersion: ringtrain.io/v1alpha1\nkind: TrainingJob\nmetadata: {name: x}\n"
-                     "spec:\n  model: {type: softmax}\n"
-                     "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n");
+  const std::string path = WriteSoftmaxJob(
+      dir, "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n");
   job::PodContract c;
   c.job_name = "x";
   c.role = job::Role::kParameterServer;
@@ -152,10 +152,7 @@ TEST(CliTest, RunTrainsASmallJobAndPrintsProgressAndSummary) {
   EXPECT_THAT(r.output, HasSubstr("epoch 3/3  test accuracy"));
   EXPECT_THAT(r.output, HasSubstr("summary"));
   EXPECT_THAT(r.output, HasSubstr("dropped messages     0"));
-  const size_t at = r.output.find("test accuracy        ");
-  ASSERT_NE(at, std::string::npos) << r.output;
-  const double accuracy = std::stod(r.output.substr(at + 21, 6));
-  EXPECT_GE(accuracy, 0.9) << r.output;
+  EXPECT_GE(testing::SummaryAccuracy(r.output), 0.9) << r.output;
   EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
 }
 
@@ -173,9 +170,7 @@ TEST(CliTest, RunsAnSspJobWithTopKAndReportsStalenessAndBytes) {
   const size_t lead = r.output.find("largest clock lead ");
   ASSERT_NE(lead, std::string::npos) << r.output;
   EXPECT_LE(std::stoi(r.output.substr(lead + 19)), 2) << r.output;
-  const size_t at = r.output.find("test accuracy        ");
-  ASSERT_NE(at, std::string::npos) << r.output;
-  EXPECT_GE(std::stod(r.output.substr(at + 21, 6)), 0.85) << r.output;
+  EXPECT_GE(testing::SummaryAccuracy(r.output), 0.85) << r.output;
 }
 
 // A content error in a data file that only a worker reads: the worker fails, and its exit 2
@@ -199,22 +194,14 @@ TEST(CliTest, InterruptStopsEveryProcess) {
       job.dir + "/launcher.log");
   ASSERT_TRUE(launcher.ok());
   // Wait until the workers run (their logs say how many steps an epoch has).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).size() < 4 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_EQ(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).size(), 4u)
+  const std::string needle = "RINGTRAIN_SPEC_PATH=" + job.spec_path;
+  ASSERT_EQ(testing::WaitForProcessesWithEnv(needle, 4, std::chrono::seconds(60)).size(), 4u)
       << (*launcher)->LogTail(20);
   (*launcher)->Signal(SIGINT);
-  const auto stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while ((*launcher)->running() && std::chrono::steady_clock::now() < stop_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  auto exit = (*launcher)->Poll();
+  auto exit = testing::WaitForExit(**launcher, std::chrono::seconds(30));
   ASSERT_TRUE(exit.has_value()) << "launcher did not stop";
   EXPECT_EQ(exit->exit_code, 128 + SIGINT) << (*launcher)->LogTail(20);
-  EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
+  EXPECT_TRUE(testing::ProcessesWithEnv(needle).empty());
 }
 
 // A server stopped by SIGTERM while workers still need it exits 128+15 and fails the run.
@@ -225,24 +212,15 @@ TEST(CliTest, ServerStoppedMidRunFailsTheRun) {
       "launcher", {kBinary, "run", "--no-progress", job.spec_path}, {}, job.dir + "/launcher.log");
   ASSERT_TRUE(launcher.ok());
   const std::string needle = "RINGTRAIN_SPEC_PATH=" + job.spec_path;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (testing::ProcessesWithEnv(needle).size() < 4 &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
   std::vector<int> servers;
-  for (int pid : testing::ProcessesWithEnv(needle)) {
+  for (int pid : testing::WaitForProcessesWithEnv(needle, 4, std::chrono::seconds(60))) {
     for (int ps : testing::ProcessesWithEnv("RINGTRAIN_ROLE=ps")) {
       if (ps == pid) servers.push_back(pid);
     }
   }
   ASSERT_EQ(servers.size(), 2u) << (*launcher)->LogTail(20);
   kill(servers[0], SIGTERM);
-  const auto stop_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while ((*launcher)->running() && std::chrono::steady_clock::now() < stop_deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  auto exit = (*launcher)->Poll();
+  auto exit = testing::WaitForExit(**launcher, std::chrono::seconds(60));
   ASSERT_TRUE(exit.has_value()) << "launcher did not stop";
   EXPECT_EQ(exit->exit_code, 1) << (*launcher)->LogTail(20);
   EXPECT_THAT((*launcher)->LogTail(20), HasSubstr("failed (exit code 143)"));

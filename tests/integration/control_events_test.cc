@@ -20,6 +20,7 @@
 
 #include <zmq.hpp>
 
+#include "events.h"
 #include "job_fixture.h"
 #include "process_helpers.h"
 #include "ringtrain/job/pod_contract.h"
@@ -50,14 +51,9 @@ std::string EnvironmentValue(int pid, const std::string& name) {
   return "";
 }
 
-proto::Event WorkerProgress(uint32_t index, int64_t step, int64_t total, int epoch) {
-  proto::Event e;
-  e.set_type(proto::PROGRESS);
-  e.set_role("worker");
-  e.set_index(index);
-  e.set_step(step);
-  e.set_total_steps(total);
-  e.set_epoch(epoch);
+// A forged PROGRESS event of worker `index`, claiming 2^30 samples.
+proto::Event ForgedProgress(uint32_t index, int64_t step, int64_t total, int epoch) {
+  proto::Event e = testing::WorkerProgress(index, step, total, epoch);
   e.set_samples(1u << 30);
   return e;
 }
@@ -76,34 +72,20 @@ size_t Count(const std::string& text, const std::string& needle) {
 // Messages that are not an event of a job of 2 servers and 2 workers training 10 epochs.
 std::vector<std::string> BadMessages() {
   std::vector<proto::Event> events;
-  events.push_back(WorkerProgress(0, 1'000'000, 10, 1));  // step > total: the reported event
-  events.push_back(WorkerProgress(1, std::numeric_limits<int64_t>::max(), 10, 1));
-  events.push_back(WorkerProgress(0, 1'000'000'000'000, 1'000'000'000'000, 1));  // > the job's
-  events.push_back(WorkerProgress(1, 1, 10, 99));                                // epoch > 10
-  events.push_back(WorkerProgress(2, 1, 10, 1));                                 // no worker 2
-  events.push_back(WorkerProgress(0, -5, 10, 1));
-  proto::Event chief = WorkerProgress(0, 1, 10, 1);
+  events.push_back(ForgedProgress(0, 1'000'000, 10, 1));  // step > total: the reported event
+  events.push_back(ForgedProgress(1, std::numeric_limits<int64_t>::max(), 10, 1));
+  events.push_back(ForgedProgress(0, 1'000'000'000'000, 1'000'000'000'000, 1));  // > the job's
+  events.push_back(ForgedProgress(1, 1, 10, 99));                                // epoch > 10
+  events.push_back(ForgedProgress(2, 1, 10, 1));                                 // no worker 2
+  events.push_back(ForgedProgress(0, -5, 10, 1));
+  proto::Event chief = ForgedProgress(0, 1, 10, 1);
   chief.set_role("chief");
   events.push_back(chief);
-  proto::Event ready;  // a server that does not exist
-  ready.set_type(proto::READY);
-  ready.set_role("ps");
-  ready.set_index(5);
-  ready.set_endpoint("tcp://127.0.0.1:1");
-  events.push_back(ready);
-  proto::Event done;  // a server that says more workers finished than there are
-  done.set_type(proto::FINISHED);
-  done.set_role("ps");
-  done.set_index(0);
-  done.mutable_server_stats()->set_workers_done(1000);
-  events.push_back(done);
-  proto::Event failed;
-  failed.set_type(proto::FAILED);
-  failed.set_role("worker");
-  failed.set_index(4000000000u);
-  failed.set_message("forged");
-  events.push_back(failed);
-  proto::Event eval = WorkerProgress(0, 1, 10, 1);
+  events.push_back(testing::ServerReady(5, "tcp://127.0.0.1:1"));  // a server that does not exist
+  // A server that says more workers finished than there are.
+  events.push_back(testing::ServerFinished(0, 1000));
+  events.push_back(testing::Failed("worker", 4000000000u, "forged"));
+  proto::Event eval = ForgedProgress(0, 1, 10, 1);
   eval.set_type(static_cast<proto::EventType>(77));  // a type the schema does not name
   events.push_back(eval);
 
@@ -167,11 +149,7 @@ TEST(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
   send({bad[0]});  // the reported event alone: once it is used, the line overflows its buffer
   send(std::vector<std::string>(bad.begin() + 1, bad.end()));
 
-  const auto end = Clock::now() + std::chrono::seconds(300);
-  while ((*launcher)->running() && Clock::now() < end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  auto exit = (*launcher)->Poll();
+  auto exit = testing::WaitForExit(**launcher, std::chrono::seconds(300));
   ASSERT_TRUE(exit.has_value()) << "launcher did not finish";
   const std::string out = ReadFile(log);
   EXPECT_TRUE(exit->success()) << exit->ToString() << "\n" << out;
@@ -181,9 +159,7 @@ TEST(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
   EXPECT_THAT(out, ::testing::Not(HasSubstr("step -")));
   EXPECT_THAT(out, HasSubstr("dropped events       " + std::to_string(bad.size()) + " "));
   EXPECT_THAT(out, HasSubstr("dropped messages     0"));
-  const size_t at = out.find("test accuracy        ");
-  ASSERT_NE(at, std::string::npos) << out;
-  EXPECT_GE(std::stod(out.substr(at + 21, 6)), 0.9) << out;
+  EXPECT_GE(testing::SummaryAccuracy(out), 0.9) << out;
   EXPECT_TRUE(testing::ProcessesWithEnv(needle).empty());
 }
 

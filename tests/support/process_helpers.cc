@@ -21,11 +21,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::seco
     result.output = child.status().ToString();
     return result;
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while ((*child)->running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  if (auto exit = (*child)->Poll()) {
+  if (auto exit = WaitForExit(**child, timeout)) {
     result.exit_code = exit->signaled ? 128 + exit->signal : exit->exit_code;
   } else {
     (*child)->Terminate(std::chrono::seconds(5));
@@ -51,6 +47,13 @@ bool WriteFile(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+double SummaryAccuracy(const std::string& output) {
+  const std::string key = "test accuracy        ";
+  const size_t at = output.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stod(output.substr(at + key.size(), 6));
+}
+
 std::vector<int> ProcessesWithEnv(const std::string& needle) {
   std::vector<int> pids;
   DIR* proc = opendir("/proc");
@@ -72,6 +75,26 @@ std::vector<int> ProcessesWithEnv(const std::string& needle) {
   }
   closedir(proc);
   return pids;
+}
+
+std::vector<int> WaitForProcessesWithEnv(const std::string& needle, size_t count,
+                                         std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<int> pids = ProcessesWithEnv(needle);
+  while (pids.size() < count && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    pids = ProcessesWithEnv(needle);
+  }
+  return pids;
+}
+
+std::optional<launch::ExitInfo> WaitForExit(launch::ChildProcess& process,
+                                            std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (process.running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return process.Poll();
 }
 
 }  // namespace ringtrain::testing

@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "ringtrain/launch/child_process.h"
 
 namespace ringtrain::testing {
 
@@ -26,8 +29,22 @@ std::string MakeTempDir(const std::string& prefix);
 // Writes `text` to `path`; returns false on failure.
 bool WriteFile(const std::string& path, const std::string& text);
 
+// The final test accuracy in the summary `ringtrain run` prints ("test accuracy        0.8912"),
+// or -1 when `output` has none.
+double SummaryAccuracy(const std::string& output);
+
 // Pids of live processes whose environment contains `needle` (e.g. "RINGTRAIN_SPEC_PATH=/x").
 std::vector<int> ProcessesWithEnv(const std::string& needle);
+
+// Waits (polling) until at least `count` processes have `needle` in their environment, or
+// `timeout` has passed; returns ProcessesWithEnv(needle) as last seen.
+std::vector<int> WaitForProcessesWithEnv(const std::string& needle, size_t count,
+                                         std::chrono::seconds timeout);
+
+// Waits (polling) until `process` exits or `timeout` has passed; returns its exit, or
+// std::nullopt if it still runs.
+std::optional<launch::ExitInfo> WaitForExit(launch::ChildProcess& process,
+                                            std::chrono::seconds timeout);
 
 }  // namespace ringtrain::testing
 

@@ -100,9 +100,15 @@ StatusOr<std::unique_ptr<http_client>> NewHttpClient(const web::uri& base,
   }
 }
 
-std::string BodyText(const nlohmann::json& value) {
-  // Invalid UTF-8 in a string throws; callers catch.
-  return value.dump();
+// The JSON text of a request's body, or InvalidArgument naming the request (`request`, e.g.
+// "POST <path>") and `what` the body is, when a string in it is not valid UTF-8 (dump throws).
+StatusOr<std::string> BodyText(const nlohmann::json& value, const std::string& request,
+                               const std::string& what) {
+  try {
+    return value.dump();
+  } catch (const std::exception& e) {
+    return InvalidArgument(request + ": cannot serialize the " + what + ": " + e.what());
+  }
 }
 
 // cpprestsdk reports a request it could not write with these words. Such a request never
@@ -320,12 +326,7 @@ StatusOr<nlohmann::json> RestClient::List(const Resource& r, const std::string& 
 StatusOr<nlohmann::json> RestClient::Create(const Resource& r, const std::string& ns,
                                             const nlohmann::json& object) {
   const std::string path = r.CollectionPath(ns);
-  std::string body;
-  try {
-    body = BodyText(object);
-  } catch (const std::exception& e) {
-    return InvalidArgument("POST " + path + ": cannot serialize the object: " + e.what());
-  }
+  RT_ASSIGN_OR_RETURN(std::string body, BodyText(object, "POST " + path, "object"));
   return impl_->Call("POST", path, body, kJson);
 }
 
@@ -347,12 +348,7 @@ StatusOr<nlohmann::json> RestClient::Patch(const Resource& r, const std::string&
   if (type != PatchType::kJson && !patch.is_object()) {
     return InvalidArgument("PATCH " + path + ": a merge patch must be a JSON object");
   }
-  std::string body;
-  try {
-    body = BodyText(patch);
-  } catch (const std::exception& e) {
-    return InvalidArgument("PATCH " + path + ": cannot serialize the patch: " + e.what());
-  }
+  RT_ASSIGN_OR_RETURN(std::string body, BodyText(patch, "PATCH " + path, "patch"));
   return impl_->Call("PATCH", path, body, PatchContentType(type));
 }
 
@@ -367,12 +363,7 @@ StatusOr<nlohmann::json> RestClient::Update(const Resource& r, const std::string
     return InvalidArgument("PUT " + r.CollectionPath(ns) + ": the object has no metadata.name");
   }
   const std::string path = r.ObjectPath(ns, name->get<std::string>());
-  std::string body;
-  try {
-    body = BodyText(object);
-  } catch (const std::exception& e) {
-    return InvalidArgument("PUT " + path + ": cannot serialize the object: " + e.what());
-  }
+  RT_ASSIGN_OR_RETURN(std::string body, BodyText(object, "PUT " + path, "object"));
   return impl_->Call("PUT", path, body, kJson);
 }
 
@@ -383,12 +374,7 @@ StatusOr<nlohmann::json> RestClient::PatchStatus(const Resource& r, const std::s
   if (!patch.is_object()) {
     return InvalidArgument("PATCH " + path + ": a merge patch must be a JSON object");
   }
-  std::string body;
-  try {
-    body = BodyText(patch);
-  } catch (const std::exception& e) {
-    return InvalidArgument("PATCH " + path + ": cannot serialize the patch: " + e.what());
-  }
+  RT_ASSIGN_OR_RETURN(std::string body, BodyText(patch, "PATCH " + path, "patch"));
   return impl_->Call("PATCH", path, body, PatchContentType(PatchType::kMerge));
 }
 

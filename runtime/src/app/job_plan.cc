@@ -16,6 +16,16 @@ namespace ringtrain::app {
 
 namespace {
 
+model::ModelKind ModelKindOf(job::ModelType type) {
+  switch (type) {
+    case job::ModelType::kSoftmax:
+      return model::ModelKind::kSoftmax;
+    case job::ModelType::kMlp:
+      return model::ModelKind::kMlp;
+  }
+  return model::ModelKind::kSoftmax;  // unreachable for a parsed spec
+}
+
 optim::OptimizerKind OptimizerKindOf(job::OptimizerType type) {
   switch (type) {
     case job::OptimizerType::kSgd:
@@ -136,8 +146,7 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.batch_size = spec.training.batch_size;
   plan.seed = spec.training.seed;
   plan.shuffle = spec.dataset.shuffle;
-  plan.model.kind =
-      spec.model.type == job::ModelType::kMlp ? model::ModelKind::kMlp : model::ModelKind::kSoftmax;
+  plan.model.kind = ModelKindOf(spec.model.type);
   plan.model.hidden_layers = spec.model.hidden_layers;
   plan.model.input_dim = shape.input_dim;
   plan.model.num_classes = shape.num_classes;

@@ -67,28 +67,24 @@ ProgressTracker::ProgressTracker(int num_workers, int num_ps, int epochs, Steady
       workers_(static_cast<size_t>(num_workers)),
       ps_stats_(static_cast<size_t>(num_ps)) {}
 
-uint64_t ProgressTracker::total_samples() const {
+uint64_t ProgressTracker::SumOverWorkers(uint64_t WorkerState::*counter) const {
   uint64_t n = 0;
-  for (const auto& w : workers_) n += w.samples;
+  for (const WorkerState& w : workers_) n += w.*counter;
   return n;
 }
 
+uint64_t ProgressTracker::total_samples() const { return SumOverWorkers(&WorkerState::samples); }
+
 uint64_t ProgressTracker::bytes_pushed() const {
-  uint64_t n = 0;
-  for (const auto& w : workers_) n += w.bytes_pushed;
-  return n;
+  return SumOverWorkers(&WorkerState::bytes_pushed);
 }
 
 uint64_t ProgressTracker::bytes_pushed_dense() const {
-  uint64_t n = 0;
-  for (const auto& w : workers_) n += w.bytes_pushed_dense;
-  return n;
+  return SumOverWorkers(&WorkerState::bytes_pushed_dense);
 }
 
 uint64_t ProgressTracker::bytes_pulled() const {
-  uint64_t n = 0;
-  for (const auto& w : workers_) n += w.bytes_pulled;
-  return n;
+  return SumOverWorkers(&WorkerState::bytes_pulled);
 }
 
 uint64_t ProgressTracker::messages_dropped() const { return server_totals().messages_dropped(); }

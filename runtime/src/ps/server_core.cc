@@ -3,16 +3,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 
 #include "ringtrain/common/check.h"
+#include "ringtrain/transport/message_kind.h"
 
 namespace ringtrain::ps {
 
 namespace {
 
-std::string KindName(const proto::Header& h) { return proto::MessageKind_Name(h.kind()); }
+std::string KindName(const proto::Header& h) { return transport::KindName(h.kind()); }
 
 }  // namespace
 
@@ -191,7 +193,13 @@ Reply ServerCore::MakeError(const std::string& peer, const proto::Header& reques
 
 void ServerCore::Handle(const std::string& peer, transport::Message msg, std::vector<Reply>* out) {
   const proto::Header& h = msg.header;
-  if (h.kind() == proto::STATS) {
+  const std::optional<transport::RequestKind> request = transport::RequestOf(h.kind());
+  if (!request.has_value()) {
+    out->push_back(MakeError(peer, h, InvalidArgument(KindName(h) + " is not a request")));
+    return;
+  }
+  // Counters are answered before the checks a reader of counters need not pass.
+  if (*request == transport::RequestKind::kStats) {
     Reply r = NewReply(peer, h, proto::STATS_REPLY);
     *r.header.mutable_stats() = stats_;
     out->push_back(std::move(r));
@@ -201,28 +209,19 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
     out->push_back(MakeError(peer, h, s));
     return;
   }
-  switch (h.kind()) {
-    case proto::PUSH:
+  switch (*request) {
+    case transport::RequestKind::kPush:
       HandlePush(peer, std::move(msg), out);
       return;
-    case proto::PULL:
+    case transport::RequestKind::kPull:
       HandlePull(peer, std::move(msg.header), out);
       return;
-    case proto::WORKER_DONE:
+    case transport::RequestKind::kWorkerDone:
       HandleDone(peer, h, out);
       return;
-    case proto::STATS:  // answered above, before the checks a reader of counters need not pass
-    case proto::KIND_UNSPECIFIED:
-    case proto::PUSH_ACK:
-    case proto::PULL_REPLY:
-    case proto::DONE_ACK:
-    case proto::STATS_REPLY:
-    case proto::ERROR:
-    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
-      break;
+    case transport::RequestKind::kStats:  // answered above
+      return;
   }
-  out->push_back(MakeError(peer, h, InvalidArgument(KindName(h) + " is not a request")));
 }
 
 Status ServerCore::ValidatePush(const transport::Message& msg,

@@ -25,34 +25,13 @@ void AlignFloatFrame(zmq::message_t& frame) {
 }
 
 std::string Describe(const proto::Header& h) {
-  return std::string(proto::MessageKind_Name(h.kind())) + " from sender " +
-         std::to_string(h.sender());
+  return KindName(h.kind()) + " from sender " + std::to_string(h.sender());
 }
 
 }  // namespace
 
 zmq::message_t CopyFrame(const float* data, size_t count) {
   return zmq::message_t(data, count * sizeof(float));
-}
-
-bool CarriesPayload(proto::MessageKind kind) {
-  switch (kind) {
-    case proto::PUSH:
-    case proto::PULL_REPLY:
-      return true;
-    case proto::KIND_UNSPECIFIED:
-    case proto::PUSH_ACK:
-    case proto::PULL:
-    case proto::WORKER_DONE:
-    case proto::DONE_ACK:
-    case proto::STATS:
-    case proto::STATS_REPLY:
-    case proto::ERROR:
-    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
-      return false;
-  }
-  return false;  // not an enumerator
 }
 
 proto::Codec ToProto(compress::CodecType type) {

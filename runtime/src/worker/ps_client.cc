@@ -16,39 +16,10 @@ namespace ringtrain::worker {
 
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-// The kind of a successful reply to a request of `kind` (the client sends only requests).
-proto::MessageKind ReplyKindOf(proto::MessageKind kind) {
-  switch (kind) {
-    case proto::PUSH:
-      return proto::PUSH_ACK;
-    case proto::PULL:
-      return proto::PULL_REPLY;
-    case proto::WORKER_DONE:
-      return proto::DONE_ACK;
-    case proto::STATS:
-      return proto::STATS_REPLY;
-    case proto::KIND_UNSPECIFIED:
-    case proto::PUSH_ACK:
-    case proto::PULL_REPLY:
-    case proto::DONE_ACK:
-    case proto::STATS_REPLY:
-    case proto::ERROR:
-    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
-    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
-      break;
-  }
-  RT_CHECK(false && "the client sent a request of a kind it never sends");
-  return proto::KIND_UNSPECIFIED;
-}
-
-}  // namespace
-
 struct PsClient::Pending {
   struct Request {
     int server;
-    proto::MessageKind kind;
+    transport::RequestKind kind;
     int64_t min_version;
   };
   std::map<uint64_t, Request> requests;
@@ -110,20 +81,21 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets)
 
 PsClient::~PsClient() = default;
 
-proto::Header PsClient::NewRequest(proto::MessageKind kind, int server) {
+proto::Header PsClient::NewRequest(transport::RequestKind request, int server) {
   proto::Header h;
-  h.set_kind(kind);
+  h.set_kind(transport::KindOf(request));
   h.set_job(options_.job);
   h.set_sender(static_cast<uint32_t>(options_.rank));
   h.set_request_id(next_request_id_++);
   h.set_layout_fingerprint(options_.table->fingerprint());
-  if (kind == proto::PUSH || kind == proto::PULL) {
+  const bool push = request == transport::RequestKind::kPush;
+  if (push || request == transport::RequestKind::kPull) {
     for (uint32_t id : options_.table->partitions_of(server)) {
       const ring::Partition& p = options_.table->partition(id);
       proto::PartitionSlice* s = h.add_partitions();
       s->set_id(id);
       s->set_num_elements(static_cast<uint64_t>(p.size));
-      if (kind == proto::PUSH) s->set_version(versions_[id]);
+      if (push) s->set_version(versions_[id]);
     }
   }
   return h;
@@ -132,7 +104,7 @@ proto::Header PsClient::NewRequest(proto::MessageKind kind, int server) {
 Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending) {
   if (options_.table->partitions_of(server).empty()) return Status::Ok();
   RT_CHECK(push.gradient.size() == static_cast<size_t>(options_.table->total_size()));
-  proto::Header h = NewRequest(proto::PUSH, server);
+  proto::Header h = NewRequest(transport::RequestKind::kPush, server);
   h.set_clock(push.clock);
   h.set_num_samples(push.num_samples);
   h.set_learning_rate(push.learning_rate);
@@ -187,29 +159,29 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
                          .WithContext("push to parameter server " + std::to_string(server)));
   bytes_pushed_ += payload_bytes;
   bytes_pushed_dense_ += dense_bytes;
-  pending->requests[id] = {server, proto::PUSH, 0};
+  pending->requests[id] = {server, transport::RequestKind::kPush, 0};
   return Status::Ok();
 }
 
 Status PsClient::SendPull(int server, int64_t min_version, Pending* pending) {
   if (options_.table->partitions_of(server).empty()) return Status::Ok();
-  proto::Header h = NewRequest(proto::PULL, server);
+  proto::Header h = NewRequest(transport::RequestKind::kPull, server);
   h.set_clock(min_version);
   const uint64_t id = h.request_id();
   RT_RETURN_IF_ERROR(
       transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
           .WithContext("pull from parameter server " + std::to_string(server)));
-  pending->requests[id] = {server, proto::PULL, min_version};
+  pending->requests[id] = {server, transport::RequestKind::kPull, min_version};
   return Status::Ok();
 }
 
-Status PsClient::SendSimple(int server, proto::MessageKind kind, Pending* pending) {
-  proto::Header h = NewRequest(kind, server);
+Status PsClient::SendSimple(int server, transport::RequestKind request, Pending* pending) {
+  proto::Header h = NewRequest(request, server);
   const uint64_t id = h.request_id();
   RT_RETURN_IF_ERROR(
       transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
           .WithContext("request to parameter server " + std::to_string(server)));
-  pending->requests[id] = {server, kind, 0};
+  pending->requests[id] = {server, request, 0};
   return Status::Ok();
 }
 
@@ -236,7 +208,7 @@ Status PsClient::PushPull(const PushRequest& push, int64_t pull_min_version,
 Status PsClient::Done() {
   Pending pending;
   for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
-    RT_RETURN_IF_ERROR(SendSimple(s, proto::WORKER_DONE, &pending));
+    RT_RETURN_IF_ERROR(SendSimple(s, transport::RequestKind::kWorkerDone, &pending));
   }
   return Await(&pending, {}, nullptr, nullptr);
 }
@@ -246,7 +218,7 @@ StatusOr<proto::ServerStats> PsClient::Stats(int index) {
     return InvalidArgument("no parameter server " + std::to_string(index));
   }
   Pending pending;
-  RT_RETURN_IF_ERROR(SendSimple(index, proto::STATS, &pending));
+  RT_RETURN_IF_ERROR(SendSimple(index, transport::RequestKind::kStats, &pending));
   proto::ServerStats stats;
   RT_RETURN_IF_ERROR(Await(&pending, {}, nullptr, &stats));
   return stats;
@@ -306,13 +278,12 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
   const std::string who = "parameter server " + std::to_string(server) + " (" +
                           options_.endpoints[static_cast<size_t>(server)] + ")";
   if (h.kind() == proto::ERROR) {
-    return FailedPrecondition(who + " rejected " + proto::MessageKind_Name(req.kind) + ": " +
+    return FailedPrecondition(who + " rejected " + transport::KindName(req.kind) + ": " +
                               h.error());
   }
-  const proto::MessageKind expected = ReplyKindOf(req.kind);
-  if (h.kind() != expected) {
-    return DataLoss(who + " answered " + proto::MessageKind_Name(req.kind) + " with " +
-                    proto::MessageKind_Name(h.kind()));
+  if (h.kind() != transport::ReplyKindOf(req.kind)) {
+    return DataLoss(who + " answered " + transport::KindName(req.kind) + " with " +
+                    transport::KindName(h.kind()));
   }
   if (h.kind() == proto::STATS_REPLY && stats_out != nullptr) *stats_out = h.stats();
   if (h.kind() == proto::PULL_REPLY) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 
+#include "events.h"
 #include "ringtrain/operator/api_convert.h"
 #include "ringtrain/operator/progress_source.h"
 #include "ringtrain/worker/progress_recorder.h"
@@ -20,14 +21,10 @@ namespace {
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 
+// Worker 0's event of `type` at `step` of 1000 in epoch 2.
 proto::Event Progress(proto::EventType type, int64_t step, uint64_t samples, double loss,
                       double accuracy = -1) {
-  proto::Event e;
-  e.set_type(type);
-  e.set_role("worker");
-  e.set_step(step);
-  e.set_total_steps(1000);
-  e.set_epoch(2);
+  proto::Event e = testing::WorkerEvent(type, 0, step, 1000, 2);
   e.set_samples(samples);
   e.set_loss(loss);
   e.set_accuracy(accuracy);

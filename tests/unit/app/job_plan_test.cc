@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "ringtrain/job/parse.h"
 #include "ringtrain/job/yaml.h"
@@ -101,6 +102,20 @@ TEST(JobPlanTest, ExampleSspTopkJob) {
   }
   EXPECT_FALSE(plan->table->partitions_of(0).empty());
   EXPECT_FALSE(plan->table->partitions_of(1).empty());
+}
+
+TEST(JobPlanTest, EveryModelTypeMapsToItsModelKind) {
+  job::TrainingJob job = Parse("{epochs: 1}");
+  auto mlp = MakeJobPlan(job, Shape(1000));
+  ASSERT_TRUE(mlp.ok()) << mlp.status().ToString();
+  EXPECT_EQ(mlp->model.kind, model::ModelKind::kMlp);
+  EXPECT_EQ(mlp->model.hidden_layers, (std::vector<int>{32, 16}));
+
+  job.spec.model = {job::ModelType::kSoftmax, {}};
+  auto softmax = MakeJobPlan(job, Shape(1000));
+  ASSERT_TRUE(softmax.ok()) << softmax.status().ToString();
+  EXPECT_EQ(softmax->model.kind, model::ModelKind::kSoftmax);
+  EXPECT_TRUE(softmax->model.hidden_layers.empty());
 }
 
 TEST(JobPlanTest, EveryProcessDerivesTheSamePlacement) {

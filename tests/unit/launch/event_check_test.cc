@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "events.h"
+
 namespace ringtrain::launch {
 namespace {
 
@@ -17,46 +19,22 @@ using ::testing::HasSubstr;
 // 2 servers, 3 workers, 4 epochs of 25 steps.
 const EventBounds kBounds{2, 3, 4, 100};
 
-proto::Event WorkerProgress() {
-  proto::Event e;
-  e.set_type(proto::PROGRESS);
-  e.set_role("worker");
-  e.set_index(2);
-  e.set_step(40);
-  e.set_total_steps(100);
-  e.set_epoch(2);
-  return e;
-}
+// The last worker, at step 40 of 100 in epoch 2.
+proto::Event WorkerProgress() { return testing::WorkerProgress(2, 40, 100, 2); }
 
-proto::Event ServerReady() {
-  proto::Event e;
-  e.set_type(proto::READY);
-  e.set_role("ps");
-  e.set_index(1);
-  e.set_endpoint("tcp://127.0.0.1:4242");
-  return e;
-}
+// The last server.
+proto::Event ServerReady() { return testing::ServerReady(1, "tcp://127.0.0.1:4242"); }
 
 TEST(CheckEventTest, EventsOfTheJobPass) {
-  std::vector<proto::Event> valid = {WorkerProgress(), ServerReady()};
-  proto::Event last = WorkerProgress();
-  last.set_type(proto::FINISHED);
-  last.set_step(100);
-  last.set_epoch(4);
-  valid.push_back(last);
-  proto::Event eval = last;
-  eval.set_type(proto::EVAL);
-  valid.push_back(eval);
-  proto::Event failed;  // a worker that failed before it knew its steps
-  failed.set_type(proto::FAILED);
-  failed.set_role("worker");
-  failed.set_message("cannot read the data");
-  valid.push_back(failed);
-  proto::Event done;
-  done.set_type(proto::FINISHED);
-  done.set_role("ps");
-  done.mutable_server_stats()->set_workers_done(3);
-  valid.push_back(done);
+  const std::vector<proto::Event> valid = {
+      WorkerProgress(),
+      ServerReady(),
+      testing::WorkerEvent(proto::FINISHED, 2, 100, 100, 4),
+      testing::WorkerEvent(proto::EVAL, 2, 100, 100, 4),
+      // A worker that failed before it knew its steps.
+      testing::Failed("worker", 0, "cannot read the data"),
+      testing::ServerFinished(0, 3),
+  };
   for (const proto::Event& e : valid) {
     EXPECT_TRUE(CheckEvent(e, kBounds).ok()) << e.ShortDebugString();
   }
@@ -164,14 +142,7 @@ TEST(CheckEventTest, EventsOutsideTheJobAreRefused) {
        },
        "without an endpoint"},
       {"server FINISHED counting more workers than the job has",
-       [] {
-         proto::Event e;
-         e.set_type(proto::FINISHED);
-         e.set_role("ps");
-         e.mutable_server_stats()->set_workers_done(4);
-         return e;
-       },
-       "4 workers done of 3"},
+       [] { return testing::ServerFinished(0, 4); }, "4 workers done of 3"},
   };
   for (const BadCase& c : cases) {
     const Status s = CheckEvent(c.make(), kBounds);

@@ -9,6 +9,8 @@
 #include <limits>
 #include <string>
 
+#include "events.h"
+
 namespace ringtrain::launch {
 namespace {
 
@@ -18,14 +20,9 @@ const SteadyTime kStart{};
 const SteadyTime kLater = kStart + std::chrono::seconds(10);
 const std::string kFullBar = "[" + std::string(24, '=') + "]";
 
+// Worker `index`'s PROGRESS event, with 16 samples a step, a loss and a learning rate.
 proto::Event Progress(uint32_t index, int64_t step, int64_t total, int epoch) {
-  proto::Event e;
-  e.set_type(proto::PROGRESS);
-  e.set_role("worker");
-  e.set_index(index);
-  e.set_step(step);
-  e.set_total_steps(total);
-  e.set_epoch(epoch);
+  proto::Event e = testing::WorkerProgress(index, step, total, epoch);
   e.set_samples(static_cast<uint64_t>(std::max<int64_t>(step, 0)) * 16);
   e.set_loss(0.5);
   e.set_learning_rate(0.1);

@@ -1,5 +1,5 @@
-// MlpModel: layout, a hand-computed forward/backward pass with a dead ReLU, evaluation and
-// empty batches.
+// MlpModel: layout and a hand-computed forward/backward pass with a dead ReLU (empty batches and
+// chunked evaluation: model_test.cc, for every kind).
 #include "ringtrain/model/mlp.h"
 
 #include <gtest/gtest.h>
@@ -14,7 +14,6 @@ namespace ringtrain::model {
 namespace {
 
 using testing::OwnedBatch;
-using testing::RandomBatch;
 
 TEST(MlpModelTest, LayoutOfFashionMnistMlp) {
   MlpModel model(784, {256}, 10);
@@ -66,45 +65,6 @@ TEST(MlpModelTest, HandComputedCaseWithDeadRelu) {
   // dh row 0 = dlogits . W1 = 2 d0 (ReLU open); row 1 is masked by the dead ReLU.
   EXPECT_NEAR(grad[0], 2 * d0 * 1.0, 1e-6);  // dW0 = x^T dpre
   EXPECT_NEAR(grad[1], 2 * d0, 1e-6);        // db0
-}
-
-TEST(MlpModelTest, ZeroRowBatchReturnsZeroAndZeroGradient) {
-  MlpModel model(4, {3, 2}, 3);
-  std::vector<float> params(model.num_params(), 1.0f);
-  std::vector<float> grad(model.num_params(), std::numeric_limits<float>::quiet_NaN());
-  const BatchView empty;
-  EXPECT_EQ(model.LossAndGradient(params.data(), empty, grad.data()), 0.0);
-  for (float g : grad) EXPECT_EQ(g, 0.0f);
-  const EvalResult eval = model.Evaluate(params.data(), empty);
-  EXPECT_EQ(eval.count, 0);
-  EXPECT_EQ(eval.correct, 0);
-  EXPECT_EQ(eval.loss_sum, 0.0);
-}
-
-TEST(MlpModelTest, EvaluateAcrossChunksMatchesMeanLossAndArgmax) {
-  MlpModel model(12, {8, 6}, 5);
-  std::vector<float> params(model.num_params());
-  model.Initialize(17, params.data());
-  const OwnedBatch batch = RandomBatch(22, 2500, 12, 5);
-  std::vector<float> grad(model.num_params());
-  const double mean = model.LossAndGradient(params.data(), batch.view(), grad.data());
-  const EvalResult all = model.Evaluate(params.data(), batch.view());
-  EXPECT_EQ(all.count, 2500);
-  EXPECT_NEAR(all.loss_sum / 2500.0, mean, 1e-5);
-
-  // Row by row evaluation gives the same totals as the chunked pass.
-  EvalResult by_row;
-  for (int r = 0; r < 2500; ++r) {
-    BatchView one{Eigen::Map<const RowMatrixXf>(batch.x.row(r).data(), 1, 12),
-                  batch.labels.data() + r};
-    const EvalResult e = model.Evaluate(params.data(), one);
-    by_row.loss_sum += e.loss_sum;
-    by_row.correct += e.correct;
-    by_row.count += e.count;
-  }
-  EXPECT_EQ(by_row.count, all.count);
-  EXPECT_EQ(by_row.correct, all.correct);
-  EXPECT_NEAR(by_row.loss_sum, all.loss_sum, 1e-6 * all.loss_sum);
 }
 
 }  // namespace

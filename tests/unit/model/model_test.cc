@@ -1,12 +1,24 @@
-// MakeModel and ValidateModelConfig.
+// MakeModel and ValidateModelConfig, and what every kind of Model promises: empty batches and
+// evaluation in chunks.
 #include "ringtrain/model/model.h"
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
+#include <vector>
+
+#include "test_util.h"
 
 namespace ringtrain::model {
 namespace {
+
+using testing::RandomBatch;
+
+// A configuration of each kind, with `inputs` inputs and `classes` classes.
+std::vector<ModelConfig> EveryKind(int inputs, int classes) {
+  return {{ModelKind::kSoftmax, {}, inputs, classes}, {ModelKind::kMlp, {8, 6}, inputs, classes}};
+}
 
 void ExpectInvalid(const ModelConfig& config, const std::string& fragment) {
   auto made = MakeModel(config);
@@ -49,6 +61,58 @@ TEST(MakeModelTest, RejectsModelsTooLargeToAddress) {
 TEST(MakeModelTest, KindNames) {
   EXPECT_STREQ(ModelKindName(ModelKind::kSoftmax), "softmax");
   EXPECT_STREQ(ModelKindName(ModelKind::kMlp), "mlp");
+}
+
+TEST(ModelTest, EmptyBatchGivesZeroLossAndZeroGradient) {
+  for (const ModelConfig& config : EveryKind(4, 3)) {
+    SCOPED_TRACE(ModelKindName(config.kind));
+    auto made = MakeModel(config);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    Model* model = made->get();
+    std::vector<float> params(model->num_params(), 1.0f);
+    std::vector<float> grad(model->num_params(), std::numeric_limits<float>::quiet_NaN());
+    const BatchView empty;
+    EXPECT_EQ(model->LossAndGradient(params.data(), empty, grad.data()), 0.0);
+    for (float g : grad) EXPECT_EQ(g, 0.0f);
+    const EvalResult eval = model->Evaluate(params.data(), empty);
+    EXPECT_EQ(eval.loss_sum, 0.0);
+    EXPECT_EQ(eval.correct, 0);
+    EXPECT_EQ(eval.count, 0);
+  }
+}
+
+TEST(ModelTest, EvaluationInChunksMatchesMeanLossAndRowByRow) {
+  // 2500 rows span three internal chunks: the loss sum must equal n * mean loss, and
+  // evaluating row by row must give the same totals.
+  const auto batch = RandomBatch(21, 2500, 12, 5);
+  for (const ModelConfig& config : EveryKind(12, 5)) {
+    SCOPED_TRACE(ModelKindName(config.kind));
+    auto made = MakeModel(config);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    Model* model = made->get();
+    std::vector<float> params(model->num_params());
+    model->Initialize(5, params.data());
+    std::vector<float> grad(model->num_params());
+    const double mean = model->LossAndGradient(params.data(), batch.view(), grad.data());
+    const EvalResult all = model->Evaluate(params.data(), batch.view());
+    EXPECT_EQ(all.count, 2500);
+    EXPECT_NEAR(all.loss_sum / 2500.0, mean, 1e-5);
+    EXPECT_GT(all.correct, 0);
+    EXPECT_LT(all.correct, 2500);
+
+    EvalResult by_row;
+    for (int r = 0; r < 2500; ++r) {
+      BatchView one{Eigen::Map<const RowMatrixXf>(batch.x.row(r).data(), 1, 12),
+                    batch.labels.data() + r};
+      const EvalResult e = model->Evaluate(params.data(), one);
+      by_row.loss_sum += e.loss_sum;
+      by_row.correct += e.correct;
+      by_row.count += e.count;
+    }
+    EXPECT_EQ(by_row.count, all.count);
+    EXPECT_EQ(by_row.correct, all.correct);
+    EXPECT_NEAR(by_row.loss_sum, all.loss_sum, 1e-6 * all.loss_sum);
+  }
 }
 
 }  // namespace

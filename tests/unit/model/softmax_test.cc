@@ -1,4 +1,5 @@
-// SoftmaxModel: hand-computed losses and gradients, stability, evaluation and empty batches.
+// SoftmaxModel: hand-computed losses and gradients, stability and evaluation (empty batches and
+// chunked evaluation: model_test.cc, for every kind).
 #include "ringtrain/model/softmax.h"
 
 #include <gtest/gtest.h>
@@ -13,7 +14,6 @@ namespace ringtrain::model {
 namespace {
 
 using testing::OwnedBatch;
-using testing::RandomBatch;
 
 // 2 inputs, 3 classes. Layout: W (2x3) at 0..5, b at 6..8.
 constexpr int kWeightSize = 6;
@@ -91,19 +91,6 @@ TEST(SoftmaxModelTest, LargeLogitsStayFinite) {
   EXPECT_NEAR(eval.loss_sum, 1000.0, 1e-3);
 }
 
-TEST(SoftmaxModelTest, ZeroRowBatchReturnsZeroAndZeroGradient) {
-  SoftmaxModel model(4, 3);
-  std::vector<float> params(model.num_params(), 1.0f);
-  std::vector<float> grad(model.num_params(), std::numeric_limits<float>::quiet_NaN());
-  const BatchView empty;
-  EXPECT_EQ(model.LossAndGradient(params.data(), empty, grad.data()), 0.0);
-  for (float g : grad) EXPECT_EQ(g, 0.0f);
-  const EvalResult eval = model.Evaluate(params.data(), empty);
-  EXPECT_EQ(eval.loss_sum, 0.0);
-  EXPECT_EQ(eval.correct, 0);
-  EXPECT_EQ(eval.count, 0);
-}
-
 TEST(SoftmaxModelTest, EvaluateCountsCorrectPredictions) {
   // W = I (3x3), b = 0: a one-hot row e_k has logits e_k and predicts class k.
   SoftmaxModel model(3, 3);
@@ -122,21 +109,6 @@ TEST(SoftmaxModelTest, EvaluateCountsCorrectPredictions) {
   // Correct one-hot rows lose log(e + 2) - 1, wrong ones log(e + 2), the zero row log 3.
   const double l = std::log(std::exp(1.0) + 2.0);
   EXPECT_NEAR(eval.loss_sum, 2 * (l - 1) + 2 * l + std::log(3.0), 1e-5);
-}
-
-TEST(SoftmaxModelTest, EvaluateAcrossChunksMatchesMeanLoss) {
-  // 2500 rows span three internal chunks; the loss sum must equal n * mean loss.
-  SoftmaxModel model(12, 5);
-  std::vector<float> params(model.num_params());
-  model.Initialize(5, params.data());
-  const OwnedBatch batch = RandomBatch(21, 2500, 12, 5);
-  std::vector<float> grad(model.num_params());
-  const double mean = model.LossAndGradient(params.data(), batch.view(), grad.data());
-  const EvalResult eval = model.Evaluate(params.data(), batch.view());
-  EXPECT_EQ(eval.count, 2500);
-  EXPECT_NEAR(eval.loss_sum / 2500.0, mean, 1e-5);
-  EXPECT_GT(eval.correct, 0);
-  EXPECT_LT(eval.correct, 2500);
 }
 
 }  // namespace

@@ -7,17 +7,12 @@
 #include <memory>
 #include <vector>
 
+#include "optimizer_steps.h"
 #include "ringtrain/model/init.h"
 #include "ringtrain/optim/optimizer.h"
 
 namespace ringtrain::optim {
 namespace {
-
-std::unique_ptr<Optimizer> Make(const OptimizerConfig& config) {
-  auto made = MakeOptimizer(config);
-  EXPECT_TRUE(made.ok()) << made.status().ToString();
-  return made.ok() ? std::move(made).value() : nullptr;
-}
 
 OptimizerConfig Adagrad(double weight_decay) {
   OptimizerConfig c;
@@ -39,7 +34,7 @@ TEST(AdagradTest, ThreeSteps) {
   //   p = 1 - 0.1 * 0.5 / 0.5                 = 0.9
   //   p = 0.9 + 0.1 * 1 / sqrt(1.25)          = 0.98944272
   //   p = 0.98944272 - 0.1 * 2 / sqrt(5.25)   = 0.90215556
-  auto opt = Make(Adagrad(0.0));
+  auto opt = MakeOrFail(Adagrad(0.0));
   ASSERT_NE(opt, nullptr);
   EXPECT_EQ(opt->state_slots(), 1);
   std::vector<float> p = {1.0f};
@@ -60,22 +55,15 @@ TEST(AdagradTest, WeightDecayThreeSteps) {
   //   g' = 0.6          s = 0.36         p = 1 - 0.1 * 0.6 / 0.6                = 0.9
   //   g' = 0.59         s = 0.7081       p = 0.9 - 0.1 * 0.59 / 0.84149866      = 0.82988600
   //   g' = 0.58298860   s = 1.04797571   p = 0.82988600 - 0.1 * 0.5829886 / 1.0237 = 0.77293722
-  auto opt = Make(Adagrad(0.1));
+  auto opt = MakeOrFail(Adagrad(0.1));
   ASSERT_NE(opt, nullptr);
-  std::vector<float> p = {1.0f};
-  std::vector<float> s = {0.0f};
-  const std::vector<float> g = {0.5f};
-  const float expected_s[3] = {0.36f, 0.7081f, 1.0479757083f};
-  const float expected_p[3] = {0.9f, 0.8298860048f, 0.7729372209f};
-  for (int step = 0; step < 3; ++step) {
-    opt->Apply(0.1f, step + 1, g, p, s);
-    EXPECT_NEAR(s[0], expected_s[step], 1e-6f);
-    EXPECT_NEAR(p[0], expected_p[step], 1e-6f);
-  }
+  ExpectThreeSteps(
+      *opt, 0.1f, 1.0f, 0.5f,
+      {.state = {0.36f, 0.7081f, 1.0479757083f}, .param = {0.9f, 0.8298860048f, 0.7729372209f}});
 }
 
 TEST(AdagradTest, EpsilonKeepsAZeroGradientFinite) {
-  auto opt = Make(Adagrad(0.0));
+  auto opt = MakeOrFail(Adagrad(0.0));
   ASSERT_NE(opt, nullptr);
   std::vector<float> p = {3.0f};
   std::vector<float> s = {0.0f};
@@ -93,7 +81,7 @@ TEST(AdamTest, BiasCorrectionAtSteps1To3) {
   //        p = 0.99 - 0.01 * 0.10526316 / 0.39522538                = 0.98733663
   //   t=3: m = 0.118   v = 0.00131194    m_hat = 0.118/0.271 v_hat = 0.00131194/0.002997
   //        p = 0.98733663 - 0.01 * 0.43542435 / 0.66162689          = 0.98075551
-  auto opt = Make(Adam(0.0));
+  auto opt = MakeOrFail(Adam(0.0));
   ASSERT_NE(opt, nullptr);
   EXPECT_EQ(opt->state_slots(), 2);
   std::vector<float> p = {1.0f};
@@ -117,7 +105,7 @@ TEST(AdamTest, WeightDecayIsL2AddedToTheGradient) {
   //   t=2: m = 0.1139       v = 0.00071844       p = 0.98000044
   //   t=3: m = 0.16231000   v = 0.00107532661    p = 0.97000161
   // With constant g' Adam moves by about lr per step; AdamW would decay p by lr * wd * p more.
-  auto opt = Make(Adam(0.1));
+  auto opt = MakeOrFail(Adam(0.1));
   ASSERT_NE(opt, nullptr);
   std::vector<float> p = {1.0f};
   std::vector<float> state = {0.0f, 0.0f};
@@ -136,7 +124,7 @@ TEST(AdamTest, WeightDecayIsL2AddedToTheGradient) {
 TEST(AdamTest, StateIsSlotMajorAndResumable) {
   // Two parameters: m of both first, then v of both. Stopping after t = 2 and resuming from a
   // copy of (params, state, t) gives the same t = 3 update as running on.
-  auto opt = Make(Adam(0.0));
+  auto opt = MakeOrFail(Adam(0.0));
   ASSERT_NE(opt, nullptr);
   std::vector<float> p = {1.0f, -1.0f};
   std::vector<float> state(4, 0.0f);
@@ -150,7 +138,7 @@ TEST(AdamTest, StateIsSlotMajorAndResumable) {
   std::vector<float> p_copy = p;
   std::vector<float> state_copy = state;
   opt->Apply(0.01f, 3, g, p, state);
-  auto restored = Make(Adam(0.0));
+  auto restored = MakeOrFail(Adam(0.0));
   ASSERT_NE(restored, nullptr);
   restored->Apply(0.01f, 3, g, p_copy, state_copy);
   EXPECT_EQ(p, p_copy);
@@ -184,7 +172,7 @@ TEST(AdaptiveTest, MatchScalarReferenceOnOddLengths) {
   for (OptimizerKind kind : {OptimizerKind::kAdagrad, OptimizerKind::kAdam}) {
     SCOPED_TRACE(OptimizerKindName(kind));
     const double wd = 0.05;
-    auto opt = Make(kind == OptimizerKind::kAdam ? Adam(wd) : Adagrad(wd));
+    auto opt = MakeOrFail(kind == OptimizerKind::kAdam ? Adam(wd) : Adagrad(wd));
     ASSERT_NE(opt, nullptr);
     const int slots = opt->state_slots();
     SplitMix64 rng(7);

@@ -4,24 +4,48 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "optimizer_steps.h"
 #include "ringtrain/model/init.h"
 
 namespace ringtrain::optim {
 namespace {
 
-std::unique_ptr<Optimizer> Make(const OptimizerConfig& config) {
-  auto made = MakeOptimizer(config);
-  EXPECT_TRUE(made.ok()) << made.status().ToString();
-  return made.ok() ? std::move(made).value() : nullptr;
+// One step of a double-precision reference of a one-slot optimizer on one element: updates
+// the parameter *p and its state *v from the gradient g.
+using ReferenceStep = std::function<void(double g, double* p, double* v)>;
+
+// Runs `opt` for 4 steps at rate `lr` on random parameters and gradients (from `seed`) of each
+// of `lengths`, and expects parameters and state within 1e-6 of `reference` after every step.
+// Lengths that are not multiples of the SIMD width exercise Eigen's vector tails.
+// REQUIRES: opt.state_slots() == 1.
+void ExpectMatchesReference(const Optimizer& opt, float lr, uint64_t seed,
+                            std::initializer_list<int> lengths, const ReferenceStep& reference) {
+  SplitMix64 rng(seed);
+  for (int n : lengths) {
+    std::vector<float> p(n), v(n, 0.0f), g(n);
+    for (float& x : p) x = rng.NextFloat() - 0.5f;
+    std::vector<double> ref_p(p.begin(), p.end()), ref_v(n, 0.0);
+    for (int step = 0; step < 4; ++step) {
+      for (float& x : g) x = rng.NextFloat() - 0.5f;
+      opt.Apply(lr, step + 1, g, p, v);
+      for (int i = 0; i < n; ++i) {
+        reference(g[i], &ref_p[i], &ref_v[i]);
+        EXPECT_NEAR(p[i], ref_p[i], 1e-6) << "n " << n << " i " << i;
+        EXPECT_NEAR(v[i], ref_v[i], 1e-6) << "n " << n << " i " << i;
+      }
+    }
+  }
 }
 
 TEST(OptimizerTest, PlainSgdThreeSteps) {
-  auto opt = Make({OptimizerKind::kSgd, 0.9, 0.0});
+  auto opt = MakeOrFail({OptimizerKind::kSgd, 0.9, 0.0});
   ASSERT_NE(opt, nullptr);
   EXPECT_EQ(opt->state_slots(), 0);
   std::vector<float> p = {1.0f, -2.0f};
@@ -36,7 +60,7 @@ TEST(OptimizerTest, PlainSgdThreeSteps) {
 }
 
 TEST(OptimizerTest, MomentumThreeSteps) {
-  auto opt = Make({OptimizerKind::kMomentum, 0.9, 0.0});
+  auto opt = MakeOrFail({OptimizerKind::kMomentum, 0.9, 0.0});
   ASSERT_NE(opt, nullptr);
   EXPECT_EQ(opt->state_slots(), 1);
   std::vector<float> p = {0.0f, 1.0f};
@@ -56,7 +80,7 @@ TEST(OptimizerTest, MomentumThreeSteps) {
 
 TEST(OptimizerTest, SgdWeightDecayThreeSteps) {
   // g = 0, wd = 0.1, lr = 0.5: p *= (1 - 0.05) per step: 1.9, 1.805, 1.71475.
-  auto opt = Make({OptimizerKind::kSgd, 0.0, 0.1});
+  auto opt = MakeOrFail({OptimizerKind::kSgd, 0.0, 0.1});
   ASSERT_NE(opt, nullptr);
   std::vector<float> p = {2.0f};
   const std::vector<float> g = {0.0f};
@@ -72,58 +96,29 @@ TEST(OptimizerTest, MomentumWithWeightDecayThreeSteps) {
   //   g' = 0.51        v = 0.51          p = 0.949
   //   g' = 0.50949     v = 0.96849       p = 0.852151
   //   g' = 0.50852151  v = 1.38016251    p = 0.714134749
-  auto opt = Make({OptimizerKind::kMomentum, 0.9, 0.01});
+  auto opt = MakeOrFail({OptimizerKind::kMomentum, 0.9, 0.01});
   ASSERT_NE(opt, nullptr);
-  std::vector<float> p = {1.0f};
-  std::vector<float> v = {0.0f};
-  const std::vector<float> g = {0.5f};
-  const float expected_v[3] = {0.51f, 0.96849f, 1.38016251f};
-  const float expected_p[3] = {0.949f, 0.852151f, 0.714134749f};
-  for (int step = 0; step < 3; ++step) {
-    opt->Apply(0.1f, step + 1, g, p, v);
-    EXPECT_NEAR(v[0], expected_v[step], 1e-6f);
-    EXPECT_NEAR(p[0], expected_p[step], 1e-6f);
-  }
+  ExpectThreeSteps(
+      *opt, 0.1f, 1.0f, 0.5f,
+      {.state = {0.51f, 0.96849f, 1.38016251f}, .param = {0.949f, 0.852151f, 0.714134749f}});
 }
 
 TEST(OptimizerTest, MatchesScalarReferenceOnOddLengths) {
-  // Lengths that are not multiples of the SIMD width exercise Eigen's vector tails.
-  auto opt = Make({OptimizerKind::kMomentum, 0.8, 0.05});
+  auto opt = MakeOrFail({OptimizerKind::kMomentum, 0.8, 0.05});
   ASSERT_NE(opt, nullptr);
-  SplitMix64 rng(5);
-  for (int n : {1, 7, 37}) {
-    std::vector<float> p(n), v(n, 0.0f), g(n);
-    for (float& x : p) x = rng.NextFloat() - 0.5f;
-    std::vector<double> ref_p(p.begin(), p.end()), ref_v(n, 0.0);
-    for (int step = 0; step < 4; ++step) {
-      for (float& x : g) x = rng.NextFloat() - 0.5f;
-      opt->Apply(0.05f, step + 1, g, p, v);
-      for (int i = 0; i < n; ++i) {
-        ref_v[i] = 0.8 * ref_v[i] + (g[i] + 0.05 * ref_p[i]);
-        ref_p[i] -= 0.05 * ref_v[i];
-        EXPECT_NEAR(p[i], ref_p[i], 1e-6) << "n " << n << " i " << i;
-        EXPECT_NEAR(v[i], ref_v[i], 1e-6) << "n " << n << " i " << i;
-      }
-    }
-  }
+  ExpectMatchesReference(*opt, 0.05f, /*seed=*/5, {1, 7, 37}, [](double g, double* p, double* v) {
+    *v = 0.8 * *v + (g + 0.05 * *p);
+    *p -= 0.05 * *v;
+  });
 }
 
 TEST(OptimizerTest, NesterovThreeSteps) {
   // mu = 0.9, lr = 0.1, g = 1: v = 1, 1.9, 2.71 as for momentum, but the step is
   // lr * (g + mu * v) = 0.19, 0.271, 0.3439: p = -0.19, -0.461, -0.8049.
-  auto opt = Make({OptimizerKind::kNesterov, 0.9, 0.0});
+  auto opt = MakeOrFail({OptimizerKind::kNesterov, 0.9, 0.0});
   ASSERT_NE(opt, nullptr);
-  EXPECT_EQ(opt->state_slots(), 1);
-  std::vector<float> p = {0.0f};
-  std::vector<float> v = {0.0f};
-  const std::vector<float> g = {1.0f};
-  const float expected_v[3] = {1.0f, 1.9f, 2.71f};
-  const float expected_p[3] = {-0.19f, -0.461f, -0.8049f};
-  for (int step = 0; step < 3; ++step) {
-    opt->Apply(0.1f, step + 1, g, p, v);
-    EXPECT_NEAR(v[0], expected_v[step], 1e-6f);
-    EXPECT_NEAR(p[0], expected_p[step], 1e-6f);
-  }
+  ExpectThreeSteps(*opt, 0.1f, 0.0f, 1.0f,
+                   {.state = {1.0f, 1.9f, 2.71f}, .param = {-0.19f, -0.461f, -0.8049f}});
 }
 
 TEST(OptimizerTest, NesterovWithWeightDecayThreeSteps) {
@@ -131,40 +126,21 @@ TEST(OptimizerTest, NesterovWithWeightDecayThreeSteps) {
   //   g' = 0.51           v = 0.51            p = 1 - 0.1 * 0.969              = 0.9031
   //   g' = 0.509031       v = 0.968031        p = 0.9031 - 0.1 * 1.38025890    = 0.76507411
   //   g' = 0.50765074110  v = 1.37887864110   p = 0.76507411 - 0.1 * 1.7486415 = 0.590209958
-  auto opt = Make({OptimizerKind::kNesterov, 0.9, 0.01});
+  auto opt = MakeOrFail({OptimizerKind::kNesterov, 0.9, 0.01});
   ASSERT_NE(opt, nullptr);
-  std::vector<float> p = {1.0f};
-  std::vector<float> v = {0.0f};
-  const std::vector<float> g = {0.5f};
-  const float expected_v[3] = {0.51f, 0.968031f, 1.3788786411f};
-  const float expected_p[3] = {0.9031f, 0.76507411f, 0.590209958191f};
-  for (int step = 0; step < 3; ++step) {
-    opt->Apply(0.1f, step + 1, g, p, v);
-    EXPECT_NEAR(v[0], expected_v[step], 1e-6f);
-    EXPECT_NEAR(p[0], expected_p[step], 1e-6f);
-  }
+  ExpectThreeSteps(*opt, 0.1f, 1.0f, 0.5f,
+                   {.state = {0.51f, 0.968031f, 1.3788786411f},
+                    .param = {0.9031f, 0.76507411f, 0.590209958191f}});
 }
 
 TEST(OptimizerTest, NesterovMatchesScalarReferenceOnOddLengths) {
-  auto opt = Make({OptimizerKind::kNesterov, 0.7, 0.02});
+  auto opt = MakeOrFail({OptimizerKind::kNesterov, 0.7, 0.02});
   ASSERT_NE(opt, nullptr);
-  SplitMix64 rng(11);
-  for (int n : {1, 9, 33}) {
-    std::vector<float> p(n), v(n, 0.0f), g(n);
-    for (float& x : p) x = rng.NextFloat() - 0.5f;
-    std::vector<double> ref_p(p.begin(), p.end()), ref_v(n, 0.0);
-    for (int step = 0; step < 4; ++step) {
-      for (float& x : g) x = rng.NextFloat() - 0.5f;
-      opt->Apply(0.05f, step + 1, g, p, v);
-      for (int i = 0; i < n; ++i) {
-        const double gd = g[i] + 0.02 * ref_p[i];
-        ref_v[i] = 0.7 * ref_v[i] + gd;
-        ref_p[i] -= 0.05 * (gd + 0.7 * ref_v[i]);
-        EXPECT_NEAR(p[i], ref_p[i], 1e-6) << "n " << n << " i " << i;
-        EXPECT_NEAR(v[i], ref_v[i], 1e-6) << "n " << n << " i " << i;
-      }
-    }
-  }
+  ExpectMatchesReference(*opt, 0.05f, /*seed=*/11, {1, 9, 33}, [](double g, double* p, double* v) {
+    const double gd = g + 0.02 * *p;
+    *v = 0.7 * *v + gd;
+    *p -= 0.05 * (gd + 0.7 * *v);
+  });
 }
 
 TEST(OptimizerTest, StateSlotsAndNamesOfEveryKind) {
@@ -181,7 +157,7 @@ TEST(OptimizerTest, StateSlotsAndNamesOfEveryKind) {
     SCOPED_TRACE(k.name);
     OptimizerConfig config;
     config.kind = k.kind;
-    auto opt = Make(config);
+    auto opt = MakeOrFail(config);
     ASSERT_NE(opt, nullptr);
     EXPECT_EQ(opt->state_slots(), k.slots);
     EXPECT_STREQ(OptimizerKindName(k.kind), k.name);
@@ -189,7 +165,7 @@ TEST(OptimizerTest, StateSlotsAndNamesOfEveryKind) {
 }
 
 TEST(OptimizerTest, EmptySpansAreANoOp) {
-  auto opt = Make({OptimizerKind::kMomentum, 0.9, 0.1});
+  auto opt = MakeOrFail({OptimizerKind::kMomentum, 0.9, 0.1});
   ASSERT_NE(opt, nullptr);
   opt->Apply(0.1f, 1, {}, {}, {});
 }

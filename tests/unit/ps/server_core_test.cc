@@ -332,6 +332,20 @@ TEST_F(ServerCoreTest, FinishedOnceEveryWorkerIsDone) {
   EXPECT_EQ(core_->stats().workers_done(), 2u);
 }
 
+TEST_F(ServerCoreTest, ReplyKindsAreRejectedAsRequests) {
+  for (proto::MessageKind kind : {proto::PUSH_ACK, proto::PULL_REPLY, proto::ERROR}) {
+    SCOPED_TRACE(proto::MessageKind_Name(kind));
+    const uint64_t dropped = core_->stats().messages_dropped();
+    transport::Message m;
+    m.header = Request(kind, 0, 0);
+    auto r = Handle("x", std::move(m));
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+    EXPECT_THAT(r[0].header.error(), HasSubstr("is not a request"));
+    EXPECT_EQ(core_->stats().messages_dropped(), dropped + 1);
+  }
+}
+
 TEST_F(ServerCoreTest, StatsRequestIsAnsweredWithCounters) {
   core_->CountUndecodable(10);
   transport::Message m;

@@ -7,22 +7,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace ringtrain::ring {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::vector<std::string> ServerIds(int n) {
-  std::vector<std::string> ids;
-  for (int i = 0; i < n; ++i) ids.push_back("ps-" + std::to_string(i));
-  return ids;
-}
-
-HashRing MustMake(std::vector<std::string> ids, int vnodes = HashRing::kDefaultVnodesPerServer) {
-  StatusOr<HashRing> ring = HashRing::Make(std::move(ids), vnodes);
-  EXPECT_TRUE(ring.ok()) << ring.status().ToString();
-  return std::move(ring).value();
-}
+using testing::MustRing;
+using testing::ServerIds;
 
 TEST(HashRingTest, FactoryRejectsBadInput) {
   StatusOr<HashRing> r = HashRing::Make({});
@@ -46,7 +38,7 @@ TEST(HashRingTest, FactoryRejectsBadInput) {
 }
 
 TEST(HashRingTest, ExposesServersAndSortedPoints) {
-  HashRing ring = MustMake(ServerIds(3), 5);
+  HashRing ring = MustRing(ServerIds(3), 5);
   EXPECT_EQ(ring.num_servers(), 3);
   EXPECT_EQ(ring.vnodes_per_server(), 5);
   EXPECT_EQ(ring.servers(), ServerIds(3));
@@ -63,7 +55,7 @@ TEST(HashRingTest, ExposesServersAndSortedPoints) {
 }
 
 TEST(HashRingTest, LookupTakesFirstPointClockwiseAndWrapsAround) {
-  HashRing ring = MustMake(ServerIds(4), 3);
+  HashRing ring = MustRing(ServerIds(4), 3);
   const auto& vn = ring.vnodes();
   ASSERT_EQ(vn.size(), 12u);
   ASSERT_NE(vn.back().point, ~0ULL);
@@ -82,7 +74,7 @@ TEST(HashRingTest, LookupTakesFirstPointClockwiseAndWrapsAround) {
 }
 
 TEST(HashRingTest, LookupAgreesWithLinearScan) {
-  HashRing ring = MustMake(ServerIds(5), 7);
+  HashRing ring = MustRing(ServerIds(5), 7);
   for (int i = 0; i < 2000; ++i) {
     const uint64_t h = Hash64("probe/" + std::to_string(i));
     int expected = ring.vnodes().front().server;
@@ -97,7 +89,7 @@ TEST(HashRingTest, LookupAgreesWithLinearScan) {
 }
 
 TEST(HashRingTest, SingleServerOwnsEverything) {
-  HashRing ring = MustMake({"only"}, 1);
+  HashRing ring = MustRing({"only"}, 1);
   for (uint64_t h : std::vector<uint64_t>{0, 1, Hash64("only#0"), ~0ULL})
     EXPECT_EQ(ring.OwnerIndex(h), 0);
 }
@@ -105,8 +97,8 @@ TEST(HashRingTest, SingleServerOwnsEverything) {
 TEST(HashRingTest, OwnerDoesNotDependOnListOrder) {
   std::vector<std::string> ids = ServerIds(8);
   std::vector<std::string> reversed(ids.rbegin(), ids.rend());
-  HashRing a = MustMake(ids);
-  HashRing b = MustMake(reversed);
+  HashRing a = MustRing(ids);
+  HashRing b = MustRing(reversed);
   for (int i = 0; i < 4000; ++i) {
     const std::string key = "t/" + std::to_string(i);
     EXPECT_EQ(a.servers()[a.OwnerIndexOfKey(key)], b.servers()[b.OwnerIndexOfKey(key)]) << key;
@@ -118,7 +110,7 @@ TEST(HashRingTest, OwnerDoesNotDependOnListOrder) {
 // 32: 1.057, 64: 1.046. (With 256 vnodes: up to 1.143.)
 TEST(HashRingBalanceTest, RingShareMaxOverMean) {
   for (int n : {4, 8, 16, 32, 64}) {
-    HashRing ring = MustMake(ServerIds(n));
+    HashRing ring = MustRing(ServerIds(n));
     std::vector<long double> share(n);
     const auto& vn = ring.vnodes();
     for (size_t i = 0; i < vn.size(); ++i) {
@@ -137,7 +129,7 @@ TEST(HashRingBalanceTest, RingShareMaxOverMean) {
 // own imbalance: with only 256 keys per server 64 servers measure 1.157 even with 1024 vnodes.
 TEST(HashRingBalanceTest, KeysMaxOverMean) {
   for (int n : {4, 8, 16, 32, 64}) {
-    HashRing ring = MustMake(ServerIds(n));
+    HashRing ring = MustRing(ServerIds(n));
     const int keys = 1024 * n;
     std::vector<int> count(n);
     for (int i = 0; i < keys; ++i) count[ring.OwnerIndexOfKey("t/" + std::to_string(i))]++;

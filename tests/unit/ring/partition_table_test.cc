@@ -6,22 +6,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 namespace ringtrain::ring {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::vector<std::string> ServerIds(int n) {
-  std::vector<std::string> ids;
-  for (int i = 0; i < n; ++i) ids.push_back("ps-" + std::to_string(i));
-  return ids;
-}
-
-HashRing MustRing(std::vector<std::string> ids) {
-  StatusOr<HashRing> ring = HashRing::Make(std::move(ids));
-  EXPECT_TRUE(ring.ok()) << ring.status().ToString();
-  return std::move(ring).value();
-}
+using testing::MustRing;
+using testing::ServerIds;
 
 PartitionTable MustBuild(const std::vector<TensorSpan>& tensors, int64_t partition_size,
                          const HashRing& ring) {

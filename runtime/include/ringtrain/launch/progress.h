@@ -70,6 +70,9 @@ class ProgressTracker {
     uint64_t bytes_pushed_dense = 0;
     uint64_t bytes_pulled = 0;
   };
+  // The sum of one counter over the workers.
+  uint64_t SumOverWorkers(uint64_t WorkerState::*counter) const;
+
   int epochs_;
   SteadyTime start_;
   int64_t global_batch_ = 0;

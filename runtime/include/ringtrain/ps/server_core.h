@@ -92,7 +92,8 @@ class ServerCore {
   ServerCore& operator=(const ServerCore&) = delete;
 
   // Handles one decoded request from `peer`, appending the replies it causes to *out
-  // (including answers to pulls parked earlier by other peers).
+  // (including answers to pulls parked earlier by other peers). A message of a kind that is
+  // not a request (transport::RequestOf) is answered with ERROR and counted as dropped.
   void Handle(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
 
   // Records a message that could not even be decoded (dropped without a reply).

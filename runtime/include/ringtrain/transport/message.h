@@ -7,11 +7,12 @@
 //
 // DecodeMessage checks the structure every receiver relies on — wire version, message kind,
 // the codec (parsed once into Message::codec), one payload frame per listed partition for the
-// kinds that carry payloads, and every frame's size against the codec and element count
-// (CheckPayloadSize) — before anyone touches the bytes. The contents of encoded frames are the
-// receiver's to validate, once, after its own checks (compress::ValidatePayload, whose result
-// is the only input the decoders take). Semantic checks (job name, partition ownership and
-// sizes against the partition table) belong to the receiver.
+// kinds that carry payloads (CarriesPayload, message_kind.h), and every frame's size against
+// the codec and element count (CheckPayloadSize) — before anyone touches the bytes. The
+// contents of encoded frames are the receiver's to validate, once, after its own checks
+// (compress::ValidatePayload, whose result is the only input the decoders take). Semantic
+// checks (job name, partition ownership and sizes against the partition table) belong to the
+// receiver.
 #ifndef RINGTRAIN_TRANSPORT_MESSAGE_H_
 #define RINGTRAIN_TRANSPORT_MESSAGE_H_
 
@@ -26,6 +27,7 @@
 #include "ringtrain/common/status.h"
 #include "ringtrain/compress/codec.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/transport/message_kind.h"
 
 namespace ringtrain::transport {
 
@@ -60,10 +62,6 @@ proto::Codec ToProto(compress::CodecType type);
 // REQUIRES: codec came from CodecOf (a known type; a valid block for kInt8 and kOneBit).
 Status CheckPayloadSize(const compress::CodecSpec& codec, uint64_t num_elements,
                         uint64_t payload_bytes);
-
-// True for the kinds whose partitions each travel in a payload frame (PUSH, PULL_REPLY);
-// other kinds list partitions (if any) without payloads.
-bool CarriesPayload(proto::MessageKind kind);
 
 struct Message {
   proto::Header header;

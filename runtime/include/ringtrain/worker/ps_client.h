@@ -38,6 +38,7 @@
 #include "ringtrain/ps/consistency.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
+#include "ringtrain/transport/message_kind.h"
 #include "ringtrain/transport/shared_buffer.h"
 
 namespace ringtrain::worker {
@@ -102,10 +103,10 @@ class PsClient {
  private:
   struct Pending;
   PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets);
-  proto::Header NewRequest(proto::MessageKind kind, int server);
+  proto::Header NewRequest(transport::RequestKind request, int server);
   Status SendPush(int server, const PushRequest& push, Pending* pending);
   Status SendPull(int server, int64_t min_version, Pending* pending);
-  Status SendSimple(int server, proto::MessageKind kind, Pending* pending);
+  Status SendSimple(int server, transport::RequestKind request, Pending* pending);
   Status Await(Pending* pending, std::span<float> params, int64_t* version_out,
                proto::ServerStats* stats_out);
   Status HandleReply(int server, transport::Message msg, Pending* pending, std::span<float> params,

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "control_plane.h"
+#include "events.h"
 #include "ringtrain/operator/controller.h"
 #include "ringtrain/operator/progress_source.h"
 #include "ringtrain/operator/resources.h"
@@ -351,11 +352,7 @@ TEST_F(ControllerTest, ProgressIsPulledFromWorkerZeroIntoTheStatus) {
   ASSERT_TRUE(WaitForPods("mnist", 3));
   SetAll("mnist", "Running");
   ASSERT_TRUE(WaitForPhase("mnist", "Running"));
-  proto::Event e;
-  e.set_type(proto::EVAL);
-  e.set_step(300);
-  e.set_total_steps(900);
-  e.set_epoch(1);
+  proto::Event e = testing::WorkerEvent(proto::EVAL, 0, 300, 900, 1);
   e.set_loss(0.52);
   e.set_accuracy(0.81);
   e.set_samples(19200);

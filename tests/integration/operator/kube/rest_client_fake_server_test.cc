@@ -121,6 +121,24 @@ TEST(RestClientFakeServerTest, PatchShapesAreCheckedBeforeSending) {
   EXPECT_TRUE(server.requests().empty());
 }
 
+TEST(RestClientFakeServerTest, BodiesThatAreNotUtf8AreRefusedBeforeSending) {
+  FakeApiServer server([](const RecordedRequest&, Exchange& ex) { ex.Respond(200, "{}"); });
+  auto client = Client(server.url());
+  const nlohmann::json bad = {{"metadata", {{"name", "p"}}}, {"data", "\xff\xfe"}};
+  const Status create = client->Create(ConfigMaps(), "n", bad).status();
+  EXPECT_EQ(create.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(create.message(), HasSubstr("POST /api/v1/namespaces/n/configmaps: cannot "
+                                          "serialize the object"));
+  const Status update = client->Update(ConfigMaps(), "n", bad).status();
+  EXPECT_THAT(update.message(), HasSubstr("PUT /api/v1/namespaces/n/configmaps/p: cannot "
+                                          "serialize the object"));
+  const Status patch = client->Patch(ConfigMaps(), "n", "p", PatchType::kMerge, bad).status();
+  EXPECT_THAT(patch.message(), HasSubstr("cannot serialize the patch"));
+  const Status status = client->PatchStatus(ConfigMaps(), "n", "p", bad).status();
+  EXPECT_THAT(status.message(), HasSubstr("/status: cannot serialize the patch"));
+  EXPECT_TRUE(server.requests().empty());
+}
+
 TEST(RestClientFakeServerTest, DeleteAsksForBackgroundPropagation) {
   FakeApiServer server([](const RecordedRequest&, Exchange& ex) {
     ex.Respond(200, R"({"kind":"Status","status":"Success"})");

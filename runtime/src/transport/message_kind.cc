@@ -1,0 +1,88 @@
+#include "ringtrain/transport/message_kind.h"
+
+#include "ringtrain/common/check.h"
+
+namespace ringtrain::transport {
+
+std::optional<RequestKind> RequestOf(proto::MessageKind kind) {
+  switch (kind) {
+    case proto::PUSH:
+      return RequestKind::kPush;
+    case proto::PULL:
+      return RequestKind::kPull;
+    case proto::WORKER_DONE:
+      return RequestKind::kWorkerDone;
+    case proto::STATS:
+      return RequestKind::kStats;
+    case proto::KIND_UNSPECIFIED:
+    case proto::PUSH_ACK:
+    case proto::PULL_REPLY:
+    case proto::DONE_ACK:
+    case proto::STATS_REPLY:
+    case proto::ERROR:
+    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
+      return std::nullopt;
+  }
+  return std::nullopt;  // not an enumerator
+}
+
+proto::MessageKind KindOf(RequestKind request) {
+  switch (request) {
+    case RequestKind::kPush:
+      return proto::PUSH;
+    case RequestKind::kPull:
+      return proto::PULL;
+    case RequestKind::kWorkerDone:
+      return proto::WORKER_DONE;
+    case RequestKind::kStats:
+      return proto::STATS;
+  }
+  RT_CHECK(false && "not a RequestKind");
+  return proto::KIND_UNSPECIFIED;
+}
+
+proto::MessageKind ReplyKindOf(RequestKind request) {
+  switch (request) {
+    case RequestKind::kPush:
+      return proto::PUSH_ACK;
+    case RequestKind::kPull:
+      return proto::PULL_REPLY;
+    case RequestKind::kWorkerDone:
+      return proto::DONE_ACK;
+    case RequestKind::kStats:
+      return proto::STATS_REPLY;
+  }
+  RT_CHECK(false && "not a RequestKind");
+  return proto::KIND_UNSPECIFIED;
+}
+
+bool CarriesPayload(proto::MessageKind kind) {
+  switch (kind) {
+    case proto::PUSH:
+    case proto::PULL_REPLY:
+      return true;
+    case proto::KIND_UNSPECIFIED:
+    case proto::PUSH_ACK:
+    case proto::PULL:
+    case proto::WORKER_DONE:
+    case proto::DONE_ACK:
+    case proto::STATS:
+    case proto::STATS_REPLY:
+    case proto::ERROR:
+    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
+      return false;
+  }
+  return false;  // not an enumerator
+}
+
+std::string KindName(proto::MessageKind kind) {
+  // MessageKind_Name answers "" for a value outside the enum.
+  if (!proto::MessageKind_IsValid(kind)) return "kind " + std::to_string(static_cast<int>(kind));
+  return proto::MessageKind_Name(kind);
+}
+
+std::string KindName(RequestKind request) { return KindName(KindOf(request)); }
+
+}  // namespace ringtrain::transport
