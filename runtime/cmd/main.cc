@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -18,6 +19,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/roles.h"
 #include "ringtrain/build_info.h"
@@ -108,7 +110,7 @@ int Validate(const std::string& file) {
   return 0;
 }
 
-int RunRole(ringtrain::job::Role expected) {
+int RunRole(ringtrain::job::Role expected, const ringtrain::app::CheckpointOptions& checkpoints) {
   const std::string who = std::string("ringtrain ") + ringtrain::job::Name(expected);
   ringtrain::StatusOr<ringtrain::job::PodContract> contract =
       ringtrain::job::FromEnv(ringtrain::job::ProcessEnvLookup());
@@ -123,7 +125,7 @@ int RunRole(ringtrain::job::Role expected) {
   ringtrain::Status s;
   if (expected == ringtrain::job::Role::kParameterServer) {
     InstallStopHandlers();
-    s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted);
+    s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted, checkpoints);
   } else {
     s = ringtrain::app::RunWorker(*contract, *job);
   }
@@ -147,6 +149,16 @@ int main(int argc, char** argv) {
   CLI::App* validate = app.add_subcommand("validate", "check a TrainingJob file");
   validate->add_option("file", file, "TrainingJob YAML file")->required();
   CLI::App* ps = app.add_subcommand("ps", "run one parameter server (configured by RINGTRAIN_*)");
+  // Checkpoints of the server's shard (off by default). Hidden until spec.checkpoint configures
+  // them: these flags are for trying the checkpoint module by hand.
+  ringtrain::app::CheckpointOptions checkpoints;
+  int64_t checkpoint_seconds = 0;
+  ps->add_option("--checkpoint-dir", checkpoints.directory,
+                 "write checkpoints of this server's shard under DIR/<job>/ps-<index>")
+      ->group("");
+  ps->add_option("--checkpoint-every-steps", checkpoints.every_steps)->group("");
+  ps->add_option("--checkpoint-every-seconds", checkpoint_seconds)->group("");
+  ps->add_option("--checkpoint-keep", checkpoints.keep)->group("");
   CLI::App* worker = app.add_subcommand("worker", "run one worker (configured by RINGTRAIN_*)");
   CLI::App* version = app.add_subcommand("version", "print the version");
   try {
@@ -159,8 +171,9 @@ int main(int argc, char** argv) {
 
   if (run->parsed()) return Run(file, log_dir, no_progress);
   if (validate->parsed()) return Validate(file);
-  if (ps->parsed()) return RunRole(ringtrain::job::Role::kParameterServer);
-  if (worker->parsed()) return RunRole(ringtrain::job::Role::kWorker);
+  checkpoints.every = std::chrono::seconds(checkpoint_seconds);
+  if (ps->parsed()) return RunRole(ringtrain::job::Role::kParameterServer, checkpoints);
+  if (worker->parsed()) return RunRole(ringtrain::job::Role::kWorker, {});
   if (version->parsed()) {
     std::cout << "ringtrain " << ringtrain::Version() << "\n";
     return 0;
