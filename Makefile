@@ -14,10 +14,11 @@ TSAN_DIR ?= build/tsan
 # Our own threaded code runs under ThreadSanitizer: N ranks as threads over real sockets (sync,
 # async, ssp and the codecs), the transport, the worker's client against scripted servers, the
 # operator's work queue, metrics, leader election, informer (scripted watch) and progress
-# poller, and the controller (informers, workers, expectations, progress poller) against a real
-# API server.
+# poller, the controller (informers, workers, expectations, progress poller) against a real
+# API server, and checkpoints (the background writer; servers snapshotting while they train).
 TSAN_TESTS := tests/integration/sync_exactness_test tests/integration/consistency_test \
   tests/unit/transport/transport_tests tests/unit/worker/worker_tests \
+  tests/unit/ckpt/ckpt_tests tests/unit/ckpt/ckpt_server_tests tests/unit/ckpt/ckpt_cluster_test \
   tests/unit/operator/leader/operator_leader_tests \
   tests/unit/operator/metrics/operator_metrics_tests \
   tests/unit/operator/operator_tests tests/unit/operator/controller/operator_controller_tests \

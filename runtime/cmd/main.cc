@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -19,6 +20,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/roles.h"
 #include "ringtrain/build_info.h"
@@ -110,7 +112,7 @@ int Validate(const std::string& file) {
   return 0;
 }
 
-int RunRole(ringtrain::job::Role expected) {
+int RunRole(ringtrain::job::Role expected, const ringtrain::app::CheckpointOptions& checkpoints) {
   const std::string who = std::string("ringtrain ") + ringtrain::job::Name(expected);
   ringtrain::StatusOr<ringtrain::job::PodContract> contract =
       ringtrain::job::FromEnv(ringtrain::job::ProcessEnvLookup());
@@ -125,7 +127,7 @@ int RunRole(ringtrain::job::Role expected) {
   ringtrain::Status s;
   if (expected == ringtrain::job::Role::kParameterServer) {
     InstallStopHandlers();
-    s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted);
+    s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted, checkpoints);
   } else {
     s = ringtrain::app::RunWorker(*contract, *job);
   }
@@ -151,6 +153,16 @@ int main(int argc, char** argv) {
   CLI::App* crd = app.add_subcommand(
       "crd", "print the TrainingJob CustomResourceDefinition (kubectl apply -f - reads it)");
   CLI::App* ps = app.add_subcommand("ps", "run one parameter server (configured by RINGTRAIN_*)");
+  // Checkpoints of the server's shard (off by default). Hidden until spec.checkpoint configures
+  // them: these flags are for trying the checkpoint module by hand.
+  ringtrain::app::CheckpointOptions checkpoints;
+  int64_t checkpoint_seconds = 0;
+  ps->add_option("--checkpoint-dir", checkpoints.directory,
+                 "write checkpoints of this server's shard under DIR/<job>/ps-<index>")
+      ->group("");
+  ps->add_option("--checkpoint-every-steps", checkpoints.every_steps)->group("");
+  ps->add_option("--checkpoint-every-seconds", checkpoint_seconds)->group("");
+  ps->add_option("--checkpoint-keep", checkpoints.keep)->group("");
   CLI::App* worker = app.add_subcommand("worker", "run one worker (configured by RINGTRAIN_*)");
   CLI::App* version = app.add_subcommand("version", "print the version");
   try {
@@ -167,8 +179,9 @@ int main(int argc, char** argv) {
     std::cout << ringtrain::job::CustomResourceDefinitionYaml();
     return 0;
   }
-  if (ps->parsed()) return RunRole(ringtrain::job::Role::kParameterServer);
-  if (worker->parsed()) return RunRole(ringtrain::job::Role::kWorker);
+  checkpoints.every = std::chrono::seconds(checkpoint_seconds);
+  if (ps->parsed()) return RunRole(ringtrain::job::Role::kParameterServer, checkpoints);
+  if (worker->parsed()) return RunRole(ringtrain::job::Role::kWorker, {});
   if (version->parsed()) {
     std::cout << "ringtrain " << ringtrain::Version() << "\n";
     return 0;

@@ -48,6 +48,11 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
     ps::ServerOptions o;
     o.bind_endpoint = "tcp://127.0.0.1:0";
     o.poll_interval = std::chrono::milliseconds(20);
+    if (options.between_messages) {
+      o.between_messages = [&options, m](const ps::ServerCore& c) {
+        options.between_messages(m, c);
+      };
+    }
     RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ParameterServer> server,
                         ps::ParameterServer::Bind(context, o, std::move(core)));
     endpoints.push_back(server->endpoint());

@@ -19,6 +19,7 @@
 #include "ringtrain/data/dataset.h"
 #include "ringtrain/job/spec.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ps/server_core.h"
 #include "ringtrain/worker/trainer.h"
 
 namespace ringtrain::testing {
@@ -30,6 +31,9 @@ struct ClusterOptions {
   // Per worker rank: a hook called before each push (TrainerOptions::before_push), e.g. to
   // slow a worker down or watch its clock. May be empty.
   std::function<void(int rank, int64_t step)> before_push;
+  // Per server index: called on that server's thread between messages
+  // (ServerOptions::between_messages), e.g. to take checkpoints. May be empty.
+  std::function<void(int server, const ps::ServerCore& core)> between_messages;
 };
 
 struct ClusterResult {

@@ -47,8 +47,10 @@ StatusOr<data::Dataset> LoadFiles(const job::DataFiles& files, const std::string
 }
 
 Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& job,
-                            const std::atomic<int>* interrupted, zmq::context_t& context,
+                            const std::atomic<int>* interrupted,
+                            const CheckpointOptions& checkpoints, zmq::context_t& context,
                             transport::EventSink& sink) {
+  RT_RETURN_IF_ERROR(ValidateCheckpointOptions(checkpoints));
   // Servers size the model from the training images' header, so they read it too.
   StatusOr<DatasetShape> shape = ReadDatasetShape(job.spec.dataset);
   if (!shape.ok()) {
@@ -64,6 +66,19 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   ps::ServerOptions options;
   options.bind_endpoint = c.bind_endpoint;
   options.interrupted = interrupted;
+  const std::string who = "ps-" + std::to_string(c.index);
+  std::unique_ptr<ps::ServerCheckpointer> checkpointer;
+  if (checkpoints.enabled()) {
+    RT_ASSIGN_OR_RETURN(
+        checkpointer, MakeServerCheckpointer(checkpoints, plan, *core, [who](const std::string& m) {
+          std::cerr << who << ": " << m << "\n";
+        }));
+    std::cerr << who << ": checkpoints in " << ShardCheckpointDirectory(checkpoints, plan, c.index)
+              << "\n";
+    options.between_messages = [&checkpointer](const ps::ServerCore& served) {
+      checkpointer->Tick(served);
+    };
+  }
   RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ParameterServer> server,
                       ps::ParameterServer::Bind(context, options, std::move(core)));
   std::cerr << "ps-" << c.index << ": serving " << server->core().stats().partitions_owned()
@@ -81,6 +96,11 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
     // Stopped by a signal while workers still need it: not a success, or a pod that is
     // evicted would read as Succeeded and never be replaced.
     return Cancelled("parameter server stopped by a signal before every worker finished");
+  }
+  if (checkpointer != nullptr) {
+    if (Status s = checkpointer->Finish(server->core(), checkpoints.final_timeout); !s.ok()) {
+      return s.WithContext("training finished, but the final checkpoint was not written");
+    }
   }
 
   const proto::ServerStats& stats = server->core().stats();
@@ -148,11 +168,12 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
 }  // namespace
 
 Status RunParameterServer(const job::PodContract& contract, const job::TrainingJob& job,
-                          const std::atomic<int>* interrupted) {
+                          const std::atomic<int>* interrupted,
+                          const CheckpointOptions& checkpoints) {
   zmq::context_t context(1);
   RT_ASSIGN_OR_RETURN(std::unique_ptr<transport::EventSink> sink,
                       transport::MakeEventSink(context, contract.control_endpoint));
-  Status s = ServeParameterServer(contract, job, interrupted, context, *sink);
+  Status s = ServeParameterServer(contract, job, interrupted, checkpoints, context, *sink);
   if (!s.ok()) {
     ReportFailure(*sink, contract, s);
     if (!contract.termination_log.empty())

@@ -46,7 +46,8 @@ ParameterServer::ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t
       socket_(std::move(socket)),
       endpoint_(std::move(endpoint)),
       poll_interval_(options.poll_interval),
-      interrupted_(options.interrupted) {}
+      interrupted_(options.interrupted),
+      between_messages_(options.between_messages) {}
 
 ParameterServer::~ParameterServer() = default;
 
@@ -61,6 +62,7 @@ Status ParameterServer::Serve() {
       if (e.num() == EINTR) continue;
       return Unavailable(std::string("poll failed: ") + e.what());
     }
+    if (between_messages_) between_messages_(*core_);
     // Drain everything queued before polling again.
     while (true) {
       bool received = false;
@@ -68,6 +70,7 @@ Status ParameterServer::Serve() {
       if (!received) break;
       HandleFrames(std::move(frames));
       frames.clear();
+      if (between_messages_) between_messages_(*core_);
     }
   }
   return Status::Ok();

@@ -6,6 +6,7 @@
 
 #include <atomic>
 
+#include "ringtrain/app/checkpointing.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/job/spec.h"
@@ -15,8 +16,12 @@ namespace ringtrain::app {
 // Runs a parameter server until every worker has finished (OK) or *interrupted becomes
 // non-zero (Cancelled: the process exits 128+signal, so it never reads as a success). Reports READY
 // with the bound endpoint, then FINISHED with its counters, or FAILED with the error.
+// With checkpoints enabled (app/checkpointing.h; off by default), it checkpoints its shard as it
+// serves and, once every worker has finished, writes a final checkpoint before FINISHED; a final
+// checkpoint that cannot be written is the server's error.
 Status RunParameterServer(const job::PodContract& contract, const job::TrainingJob& job,
-                          const std::atomic<int>* interrupted);
+                          const std::atomic<int>* interrupted,
+                          const CheckpointOptions& checkpoints = {});
 
 // Runs a worker: loads its shard, trains every epoch, reports progress and evaluations.
 Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job);

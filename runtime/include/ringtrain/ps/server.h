@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -32,6 +33,12 @@ struct ServerOptions {
   int64_t max_message_size = 0;
   // Serve() returns when this becomes non-zero (set from a signal handler). May be null.
   const std::atomic<int>* interrupted = nullptr;
+  // Called on the serving thread after every message handled and at every idle wake-up (at
+  // least every poll_interval), never while a message is being handled: the one place where
+  // another component may read the core while it serves (checkpoint snapshots,
+  // ps/checkpointer.h). It runs on the hot path: it must return quickly when it has nothing to
+  // do. May be empty.
+  std::function<void(const ServerCore&)> between_messages;
 };
 
 class ParameterServer {
@@ -67,6 +74,7 @@ class ParameterServer {
   std::string endpoint_;
   std::chrono::milliseconds poll_interval_;
   const std::atomic<int>* interrupted_;
+  std::function<void(const ServerCore&)> between_messages_;
   std::atomic<bool> stop_{false};
   std::vector<Reply> replies_;  // reused buffer
 };

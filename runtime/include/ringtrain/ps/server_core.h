@@ -37,6 +37,12 @@
 // versions and duplicates. An invalid request changes nothing, is counted in
 // stats().messages_dropped, and is answered with ERROR naming the problem.
 //
+// Checkpoints (ckpt/shard_state.h): Snapshot() copies the shard's whole state — what a restarted
+// server needs to continue exactly where this one was — and Restore() puts such a state back.
+// The core has no lock: its owner takes the snapshot on its own thread between two requests
+// (ps::ServerCheckpointer, ps/checkpointer.h), so the copy is consistent by construction, and
+// hands the copy to the checkpoint writer's thread.
+//
 // Thread-safety: not thread-safe; one thread (the server's socket thread) owns it.
 #ifndef RINGTRAIN_PS_SERVER_CORE_H_
 #define RINGTRAIN_PS_SERVER_CORE_H_
@@ -49,6 +55,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/ckpt/shard_state.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/compress/codec.h"
 #include "ringtrain/compress/validated_payload.h"
@@ -118,6 +125,23 @@ class ServerCore {
   // REQUIRES: the partition is owned by this server.
   std::span<const float> params(uint32_t partition_id) const;
   int64_t version(uint32_t partition_id) const;
+
+  const ServerCoreConfig& config() const { return config_; }
+
+  // A copy of the shard's state: every owned partition (ascending id) with its parameters,
+  // optimizer state and steps, version and, in sync mode, the round in progress (its
+  // accumulator only while a push of the round has arrived), and every worker's clock and
+  // whether it is done. Costs one copy of the owned floats; the result shares nothing with the
+  // core. Parked pulls and counters are not part of it.
+  ckpt::ShardState Snapshot() const;
+
+  // Replaces the shard's state with `state`, a Snapshot() of a core of the same job, server,
+  // layout, optimizer and sync mode (ckpt::Store::LoadLatest checks the manifest says so).
+  // Checks everything before changing anything: FailedPrecondition naming the partition or
+  // worker if the partitions are not exactly those owned here, a size does not fit, a version
+  // or step is negative, a round is out of range or in progress outside sync mode, the worker
+  // count differs, or requests are already parked (restore before serving).
+  Status Restore(ckpt::ShardState state);
 
  private:
   struct PartitionState {

@@ -1,0 +1,67 @@
+// ShardState: what one parameter server must keep to continue where it was — the partitions it
+// owns (parameters, optimizer state, versions, and in sync mode the round in progress) and the
+// clocks of the workers it serves. It is the value a server's state machine (ps::ServerCore)
+// snapshots into and restores from, and the one a checkpoint file holds.
+//
+// A plain value with no invariants of its own: a ShardState read from a file has passed the
+// shard file's checks (shard_file.h: sizes match the expected layout), and ServerCore::Restore
+// checks it against the server's own partitions before using it.
+//
+// Thread-safety: a value; copy or move it between threads (the snapshot is taken on the server's
+// thread and written by the checkpoint writer's).
+#ifndef RINGTRAIN_CKPT_SHARD_STATE_H_
+#define RINGTRAIN_CKPT_SHARD_STATE_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace ringtrain::ckpt {
+
+// One partition as a server holds it.
+struct PartitionSnapshot {
+  uint32_t id = 0;
+  int64_t version = 0;          // the partition's version (sync: rounds; else updates applied)
+  int64_t optimizer_steps = 0;  // updates the optimizer state has seen (Adam's t)
+  std::vector<float> params;    // size() elements
+  // state_slots * params.size() floats, slot-major (optim/optimizer.h).
+  std::vector<float> optimizer_state;
+  // Sync mode's round in progress: sum_i n_i * g_i of the pushes received for `version`, how
+  // many pushes and samples, and their learning rate. Empty `accum` and zeros when no push of
+  // the round has arrived (always so in async and ssp).
+  std::vector<float> accum;
+  uint32_t round_pushes = 0;
+  uint64_t round_samples = 0;
+  float round_learning_rate = 0;
+};
+
+// One worker's progress as this server has seen it.
+struct WorkerClock {
+  int64_t clock = 0;  // pushes accepted from the worker
+  bool done = false;  // the worker sent WORKER_DONE
+};
+
+struct ShardState {
+  std::vector<PartitionSnapshot> partitions;  // ascending id
+  std::vector<WorkerClock> workers;           // index = worker rank
+
+  // The step every worker has reached on this shard: the smallest clock (0 with no workers).
+  int64_t step() const {
+    int64_t s = -1;
+    for (const WorkerClock& w : workers) {
+      if (s < 0 || w.clock < s) s = w.clock;
+    }
+    return s < 0 ? 0 : s;
+  }
+  // Bytes of floats held (parameters, optimizer state, accumulators).
+  int64_t float_bytes() const {
+    int64_t n = 0;
+    for (const PartitionSnapshot& p : partitions) {
+      n += static_cast<int64_t>(p.params.size() + p.optimizer_state.size() + p.accum.size());
+    }
+    return n * static_cast<int64_t>(sizeof(float));
+  }
+};
+
+}  // namespace ringtrain::ckpt
+
+#endif  // RINGTRAIN_CKPT_SHARD_STATE_H_

@@ -1,0 +1,104 @@
+// Store: the checkpoints of one parameter server's shard in one directory.
+//
+// Layout: <directory>/ckpt-<sequence, 10 digits>-step-<step, 12 digits>/ holds MANIFEST and
+// shard.bin (manifest.h, shard_file.h). A checkpoint is written into a temporary directory
+// (.tmp-ckpt-<sequence>-<pid>), each file fsynced, the directory fsynced, then renamed to its
+// name and the parent fsynced: a checkpoint directory either is complete or does not exist, even
+// across a crash. After each write the store keeps the newest `keep` checkpoints and deletes the
+// rest. Sequences only grow (the next is one more than the largest in the directory), so the
+// newest checkpoint is the one with the largest sequence, whatever its step.
+//
+// Loading walks the checkpoints from the newest: one whose manifest is missing or damaged, whose
+// files are truncated, padded or fail their checksum, or that belongs to another job, model,
+// server or layout (manifest.h CheckMatches) is skipped with a message naming the file and what
+// is wrong, and the one before it is tried. The caller gets the checkpoint loaded and the
+// messages of those skipped, or an error listing them all.
+//
+// Every directory of checkpoints belongs to one server: two processes must not write to the
+// same directory at once (Open removes the temporary directories it finds, and sequences would
+// collide).
+//
+// Thread-safety: not thread-safe. One thread at a time uses a Store; the server loads at start,
+// then hands the store to its AsyncWriter, whose thread alone writes.
+#ifndef RINGTRAIN_CKPT_STORE_H_
+#define RINGTRAIN_CKPT_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ringtrain/ckpt/manifest.h"
+#include "ringtrain/ckpt/shard_identity.h"
+#include "ringtrain/ckpt/shard_state.h"
+#include "ringtrain/common/status.h"
+
+namespace ringtrain::ckpt {
+
+struct StoreOptions {
+  std::string directory;  // created (with its parents) if missing
+  int keep = 3;           // checkpoints kept after each write; >= 1
+};
+
+// A committed checkpoint directory (only its name has been read).
+struct CheckpointRef {
+  uint64_t sequence = 0;
+  int64_t step = 0;
+  std::string path;  // <directory>/ckpt-...
+};
+
+struct WrittenCheckpoint {
+  CheckpointRef ref;
+  Manifest manifest;
+  uint64_t bytes = 0;  // data and manifest
+  int pruned = 0;      // older checkpoints deleted
+};
+
+struct LoadedCheckpoint {
+  CheckpointRef ref;
+  Manifest manifest;
+  ShardState state;
+  // Why each newer checkpoint was passed over, newest first ("<path>: <problem>"), for the log.
+  std::vector<std::string> skipped;
+};
+
+class Store {
+ public:
+  // Creates the directory if needed and removes temporary directories left by a crash.
+  // InvalidArgument for an empty directory or keep < 1; Unavailable if the file system fails.
+  static StatusOr<std::unique_ptr<Store>> Open(StoreOptions options);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& directory() const { return options_.directory; }
+
+  // Writes `state` as the next checkpoint of `id` (atomically, as above), then deletes all but
+  // the newest `keep`. InvalidArgument if the state does not fit the identity (a caller's bug);
+  // Unavailable naming the path if the file system fails (nothing partial stays visible).
+  StatusOr<WrittenCheckpoint> Write(const ShardIdentity& id, const ShardState& state, bool final);
+
+  // The committed checkpoints, newest first. Entries not named like a checkpoint are ignored.
+  StatusOr<std::vector<CheckpointRef>> List() const;
+
+  // Loads one checkpoint for `expected`: NotFound if its manifest is missing, DataLoss if a
+  // file is damaged, FailedPrecondition if it is another shard's (CheckMatches), each naming
+  // the path.
+  StatusOr<LoadedCheckpoint> Load(const CheckpointRef& ref, const ShardIdentity& expected) const;
+
+  // Loads the newest checkpoint `expected` can use, skipping the others (see above). NotFound
+  // when the directory holds no checkpoint; FailedPrecondition when none is usable, with every
+  // checkpoint's problem in the message.
+  StatusOr<LoadedCheckpoint> LoadLatest(const ShardIdentity& expected) const;
+
+ private:
+  explicit Store(StoreOptions options, uint64_t next_sequence);
+  Status Prune(int* pruned);
+
+  StoreOptions options_;
+  uint64_t next_sequence_;
+};
+
+}  // namespace ringtrain::ckpt
+
+#endif  // RINGTRAIN_CKPT_STORE_H_

@@ -1,0 +1,277 @@
+#include "ringtrain/ckpt/shard_file.h"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "file_io.h"
+
+namespace ringtrain::ckpt {
+
+static_assert(std::endian::native == std::endian::little,
+              "shard files hold floats as a little-endian host does");
+
+namespace {
+
+constexpr char kShardMagic[8] = {'R', 'T', 'C', 'K', 'S', 'H', 'R', 'D'};
+constexpr char kWorkersMagic[8] = {'R', 'T', 'C', 'K', 'W', 'R', 'K', 'S'};
+constexpr uint32_t kRoundFlag = 1;
+constexpr uint64_t kDoneFlag = 1;
+constexpr size_t kHeaderBytes = 32;
+constexpr size_t kRecordBytes = 48;
+constexpr size_t kWorkerBytes = 16;
+
+// Little-endian encoding of fixed-size fields into a small buffer.
+class Encoder {
+ public:
+  void Bytes(const char* p, size_t n) { out_.insert(out_.end(), p, p + n); }
+  void U32(uint32_t v) { Bytes(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  void U64(uint64_t v) { Bytes(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
+  void F32(float v) { Bytes(reinterpret_cast<const char*>(&v), sizeof(v)); }
+  const std::string& bytes() const { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class Decoder {
+ public:
+  explicit Decoder(const char* p) : p_(p) {}
+  void Bytes(char* out, size_t n) {
+    std::memcpy(out, p_, n);
+    p_ += n;
+  }
+  uint32_t U32() { return Get<uint32_t>(); }
+  uint64_t U64() { return Get<uint64_t>(); }
+  int64_t I64() { return static_cast<int64_t>(U64()); }
+  float F32() { return Get<float>(); }
+
+ private:
+  template <typename T>
+  T Get() {
+    T v;
+    std::memcpy(&v, p_, sizeof(T));
+    p_ += sizeof(T);
+    return v;
+  }
+  const char* p_;
+};
+
+Status WriteFloats(internal::ChecksummedWriter& w, const std::vector<float>& v) {
+  return w.Append(v.data(), v.size() * sizeof(float));
+}
+
+// Reads n floats after checking they fit in the file (so a damaged size never allocates).
+Status ReadFloats(internal::BoundedReader& r, uint64_t n, std::vector<float>* out,
+                  const std::string& what) {
+  if (n > r.remaining() / sizeof(float)) {
+    return DataLoss(r.path() + ": " + what + " needs " + std::to_string(n) +
+                    " floats, the file has " + std::to_string(r.remaining()) + " bytes left");
+  }
+  out->resize(static_cast<size_t>(n));
+  return r.Read(out->data(), static_cast<size_t>(n) * sizeof(float));
+}
+
+}  // namespace
+
+Status CheckStateFits(const ShardState& state, const ShardIdentity& id) {
+  if (state.partitions.size() != id.partitions.size()) {
+    return InvalidArgument("shard state has " + std::to_string(state.partitions.size()) +
+                           " partitions, the shard " + std::to_string(id.partitions.size()));
+  }
+  for (size_t i = 0; i < id.partitions.size(); ++i) {
+    const PartitionSnapshot& p = state.partitions[i];
+    const PartitionShape& shape = id.partitions[i];
+    const std::string name = "shard state partition " + std::to_string(p.id);
+    if (p.id != shape.id) {
+      return InvalidArgument(name + " where the shard has partition " + std::to_string(shape.id));
+    }
+    const auto size = static_cast<size_t>(shape.size);
+    if (p.params.size() != size ||
+        p.optimizer_state.size() != size * static_cast<size_t>(id.state_slots) ||
+        !(p.accum.empty() || p.accum.size() == size)) {
+      return InvalidArgument(name + ": sizes (" + std::to_string(p.params.size()) + ", " +
+                             std::to_string(p.optimizer_state.size()) + ", " +
+                             std::to_string(p.accum.size()) + ") do not fit its " +
+                             std::to_string(shape.size) + " elements");
+    }
+    if (p.version < 0 || p.optimizer_steps < 0) {
+      return InvalidArgument(name + ": negative version or optimizer steps");
+    }
+  }
+  if (state.workers.size() != static_cast<size_t>(id.num_workers)) {
+    return InvalidArgument("shard state has " + std::to_string(state.workers.size()) +
+                           " worker clocks, the job " + std::to_string(id.num_workers) +
+                           " workers");
+  }
+  return Status::Ok();
+}
+
+StatusOr<FileEntry> WriteShardFile(const std::string& path, const ShardState& state,
+                                   const ShardIdentity& id) {
+  RT_RETURN_IF_ERROR(CheckStateFits(state, id));
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<internal::ChecksummedWriter> w,
+                      internal::ChecksummedWriter::Create(path));
+  Encoder header;
+  header.Bytes(kShardMagic, sizeof(kShardMagic));
+  header.U32(static_cast<uint32_t>(kFormatVersion));
+  header.U32(static_cast<uint32_t>(id.state_slots));
+  header.U64(state.partitions.size());
+  header.U64(state.workers.size());
+  RT_RETURN_IF_ERROR(w->Append(header.bytes().data(), header.bytes().size()));
+  for (const PartitionSnapshot& p : state.partitions) {
+    const bool round = !p.accum.empty();
+    Encoder rec;
+    rec.U32(p.id);
+    rec.U32(round ? kRoundFlag : 0);
+    rec.I64(static_cast<int64_t>(p.params.size()));
+    rec.I64(p.version);
+    rec.I64(p.optimizer_steps);
+    rec.U64(round ? p.round_samples : 0);
+    rec.U32(round ? p.round_pushes : 0);
+    rec.F32(round ? p.round_learning_rate : 0.0f);
+    RT_RETURN_IF_ERROR(w->Append(rec.bytes().data(), rec.bytes().size()));
+    RT_RETURN_IF_ERROR(WriteFloats(*w, p.params));
+    RT_RETURN_IF_ERROR(WriteFloats(*w, p.optimizer_state));
+    if (round) RT_RETURN_IF_ERROR(WriteFloats(*w, p.accum));
+  }
+  Encoder workers;
+  workers.Bytes(kWorkersMagic, sizeof(kWorkersMagic));
+  for (const WorkerClock& c : state.workers) {
+    workers.I64(c.clock);
+    workers.U64(c.done ? kDoneFlag : 0);
+  }
+  RT_RETURN_IF_ERROR(w->Append(workers.bytes().data(), workers.bytes().size()));
+  return w->Finish(kShardFileName);
+}
+
+namespace {
+
+// Parses the file, checking every field against `expected`; the caller checks the CRC.
+StatusOr<ShardState> Parse(internal::BoundedReader* r, const std::string& path,
+                           const ShardIdentity& expected) {
+  const auto bad = [&](const std::string& what) { return DataLoss(path + ": " + what); };
+
+  char header[kHeaderBytes];
+  RT_RETURN_IF_ERROR(r->Read(header, sizeof(header)));
+  Decoder h(header);
+  char magic[8];
+  h.Bytes(magic, sizeof(magic));
+  if (std::memcmp(magic, kShardMagic, sizeof(magic)) != 0) return bad("not a shard file");
+  const uint32_t version = h.U32();
+  const uint32_t slots = h.U32();
+  const uint64_t num_partitions = h.U64();
+  const uint64_t num_workers = h.U64();
+  if (version != static_cast<uint32_t>(kFormatVersion)) {
+    return bad("format version " + std::to_string(version) + ", expected " +
+               std::to_string(kFormatVersion));
+  }
+  if (slots != static_cast<uint32_t>(expected.state_slots)) {
+    return bad(std::to_string(slots) + " optimizer state slots, this server's optimizer has " +
+               std::to_string(expected.state_slots));
+  }
+  if (num_partitions != expected.partitions.size()) {
+    return bad(std::to_string(num_partitions) + " partitions, this server owns " +
+               std::to_string(expected.partitions.size()));
+  }
+  if (num_workers != static_cast<uint64_t>(expected.num_workers)) {
+    return bad(std::to_string(num_workers) + " workers, the job has " +
+               std::to_string(expected.num_workers));
+  }
+
+  ShardState state;
+  state.partitions.resize(expected.partitions.size());
+  for (size_t i = 0; i < expected.partitions.size(); ++i) {
+    const PartitionShape& shape = expected.partitions[i];
+    char record[kRecordBytes];
+    RT_RETURN_IF_ERROR(r->Read(record, sizeof(record)));
+    Decoder d(record);
+    PartitionSnapshot& p = state.partitions[i];
+    p.id = d.U32();
+    const uint32_t flags = d.U32();
+    const int64_t size = d.I64();
+    p.version = d.I64();
+    p.optimizer_steps = d.I64();
+    p.round_samples = d.U64();
+    p.round_pushes = d.U32();
+    p.round_learning_rate = d.F32();
+    const std::string name = "partition record " + std::to_string(i);
+    if (p.id != shape.id) {
+      return bad(name + " is partition " + std::to_string(p.id) + ", expected partition " +
+                 std::to_string(shape.id));
+    }
+    if (size != shape.size) {
+      return bad("partition " + std::to_string(p.id) + " has " + std::to_string(size) +
+                 " elements, the layout says " + std::to_string(shape.size));
+    }
+    if ((flags & ~kRoundFlag) != 0) {
+      return bad("partition " + std::to_string(p.id) + ": unknown flags " + std::to_string(flags));
+    }
+    const bool round = (flags & kRoundFlag) != 0;
+    if (p.version < 0 || p.optimizer_steps < 0 || p.optimizer_steps > p.version) {
+      return bad("partition " + std::to_string(p.id) + ": version " + std::to_string(p.version) +
+                 " and optimizer steps " + std::to_string(p.optimizer_steps) +
+                 " are not 0 <= steps <= version");
+    }
+    if (p.round_pushes > static_cast<uint32_t>(expected.num_workers) ||
+        !std::isfinite(p.round_learning_rate) || p.round_learning_rate < 0 ||
+        (!round && (p.round_pushes != 0 || p.round_samples != 0))) {
+      return bad("partition " + std::to_string(p.id) + ": its round state is inconsistent");
+    }
+    const auto n = static_cast<uint64_t>(size);
+    RT_RETURN_IF_ERROR(ReadFloats(*r, n, &p.params, "partition " + std::to_string(p.id)));
+    RT_RETURN_IF_ERROR(ReadFloats(*r, n * slots, &p.optimizer_state,
+                                  "partition " + std::to_string(p.id) + "'s optimizer state"));
+    if (round) {
+      RT_RETURN_IF_ERROR(
+          ReadFloats(*r, n, &p.accum, "partition " + std::to_string(p.id) + "'s accumulator"));
+    }
+  }
+  char wmagic[8];
+  RT_RETURN_IF_ERROR(r->Read(wmagic, sizeof(wmagic)));
+  if (std::memcmp(wmagic, kWorkersMagic, sizeof(wmagic)) != 0) {
+    return bad("the worker clocks are not where the partitions end");
+  }
+  if (r->remaining() != num_workers * kWorkerBytes) {
+    return bad(std::to_string(r->remaining()) + " bytes of worker clocks, expected " +
+               std::to_string(num_workers * kWorkerBytes));
+  }
+  state.workers.resize(static_cast<size_t>(num_workers));
+  for (size_t w = 0; w < state.workers.size(); ++w) {
+    char rec[kWorkerBytes];
+    RT_RETURN_IF_ERROR(r->Read(rec, sizeof(rec)));
+    Decoder d(rec);
+    state.workers[w].clock = d.I64();
+    const uint64_t flags = d.U64();
+    if (state.workers[w].clock < 0 || (flags & ~kDoneFlag) != 0) {
+      return bad("worker " + std::to_string(w) + "'s clock record is damaged");
+    }
+    state.workers[w].done = (flags & kDoneFlag) != 0;
+  }
+  return state;
+}
+
+}  // namespace
+
+StatusOr<ShardState> ReadShardFile(const std::string& path, const FileEntry& entry,
+                                   const ShardIdentity& expected) {
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<internal::BoundedReader> r,
+                      internal::BoundedReader::Open(path, entry.bytes));
+  const std::string corrupt =
+      path + ": checksum mismatch (its CRC-32 is not the manifest's): the file is corrupt";
+  StatusOr<ShardState> state = Parse(r.get(), path, expected);
+  if (!state.ok()) {
+    // A field that does not fit is most often damage: say so when the checksum agrees.
+    if (state.status().code() == StatusCode::kDataLoss && r->Drain().ok() &&
+        r->crc() != entry.crc32) {
+      return DataLoss(corrupt + " (" + state.status().message() + ")");
+    }
+    return state.status();
+  }
+  if (r->crc() != entry.crc32) return DataLoss(corrupt);
+  return state;
+}
+
+}  // namespace ringtrain::ckpt

@@ -1,0 +1,261 @@
+#include "ringtrain/ckpt/store.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <system_error>
+
+#include "file_io.h"
+#include "ringtrain/ckpt/shard_file.h"
+
+namespace ringtrain::ckpt {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kPrefix[] = "ckpt-";
+constexpr char kStepInfix[] = "-step-";
+constexpr char kTempPrefix[] = ".tmp-";
+
+bool ParseDigits(std::string_view s, uint64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// "ckpt-<sequence>-step-<step>" -> (sequence, step).
+bool ParseName(std::string_view name, uint64_t* sequence, int64_t* step) {
+  if (name.substr(0, sizeof(kPrefix) - 1) != kPrefix) return false;
+  name.remove_prefix(sizeof(kPrefix) - 1);
+  const size_t infix = name.find(kStepInfix);
+  if (infix == std::string_view::npos) return false;
+  uint64_t s = 0;
+  if (!ParseDigits(name.substr(0, infix), sequence) ||
+      !ParseDigits(name.substr(infix + sizeof(kStepInfix) - 1), &s) ||
+      s > static_cast<uint64_t>(INT64_MAX)) {
+    return false;
+  }
+  *step = static_cast<int64_t>(s);
+  return true;
+}
+
+std::string Name(uint64_t sequence, int64_t step) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "ckpt-%010llu-step-%012lld",
+                static_cast<unsigned long long>(sequence), static_cast<long long>(step));
+  return buf;
+}
+
+std::string TempName(const char* what, uint64_t sequence) {
+  return std::string(kTempPrefix) + what + "-" + std::to_string(sequence) + "-" +
+         std::to_string(::getpid());
+}
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status RenamePath(const std::string& from, const std::string& to) {
+  if (std::rename(from.c_str(), to.c_str()) != 0) {
+    const int err = errno;
+    return Unavailable("cannot rename " + from + " to " + to + ": " + internal::ErrnoText(err));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
+  if (options.directory.empty()) return InvalidArgument("checkpoint store: no directory");
+  if (options.keep < 1) {
+    return InvalidArgument("checkpoint store: keep must be >= 1 (got " +
+                           std::to_string(options.keep) + ")");
+  }
+  std::error_code ec;
+  fs::create_directories(options.directory, ec);
+  if (ec) {
+    return Unavailable("cannot create checkpoint directory " + options.directory + ": " +
+                       ec.message());
+  }
+  if (!fs::is_directory(options.directory, ec)) {
+    return Unavailable("checkpoint directory " + options.directory + " is not a directory");
+  }
+  uint64_t largest = 0;
+  fs::directory_iterator it(options.directory, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    uint64_t sequence = 0;
+    int64_t step = 0;
+    if (name.rfind(kTempPrefix, 0) == 0) {
+      // Left by a write or prune that a crash interrupted: never part of a checkpoint.
+      std::error_code rm;
+      fs::remove_all(it->path(), rm);
+    } else if (ParseName(name, &sequence, &step)) {
+      largest = std::max(largest, sequence);
+    }
+  }
+  if (ec) {
+    return Unavailable("cannot list checkpoint directory " + options.directory + ": " +
+                       ec.message());
+  }
+  return std::unique_ptr<Store>(new Store(std::move(options), largest + 1));
+}
+
+Store::Store(StoreOptions options, uint64_t next_sequence)
+    : options_(std::move(options)), next_sequence_(next_sequence) {}
+
+StatusOr<std::vector<CheckpointRef>> Store::List() const {
+  std::vector<CheckpointRef> refs;
+  std::error_code ec;
+  fs::directory_iterator it(options_.directory, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    CheckpointRef ref;
+    if (!ParseName(it->path().filename().string(), &ref.sequence, &ref.step)) continue;
+    ref.path = it->path().string();
+    refs.push_back(std::move(ref));
+  }
+  if (ec) {
+    return Unavailable("cannot list checkpoint directory " + options_.directory + ": " +
+                       ec.message());
+  }
+  std::sort(refs.begin(), refs.end(),
+            [](const CheckpointRef& a, const CheckpointRef& b) { return a.sequence > b.sequence; });
+  return refs;
+}
+
+StatusOr<WrittenCheckpoint> Store::Write(const ShardIdentity& id, const ShardState& state,
+                                         bool final) {
+  RT_RETURN_IF_ERROR(ValidateIdentity(id));
+  RT_RETURN_IF_ERROR(CheckStateFits(state, id));
+  const uint64_t sequence = next_sequence_++;
+  const int64_t step = state.step();
+  const std::string temp = (fs::path(options_.directory) / TempName("ckpt", sequence)).string();
+  const std::string target = (fs::path(options_.directory) / Name(sequence, step)).string();
+
+  std::error_code ec;
+  fs::remove_all(temp, ec);
+  if (!fs::create_directory(temp, ec) || ec) {
+    return Unavailable("cannot create " + temp + ": " +
+                       (ec ? ec.message() : std::string("it exists")));
+  }
+  // Whatever fails below leaves nothing behind but, at worst, a temporary directory that the
+  // next Open removes.
+  const auto fail = [&](const Status& s) {
+    std::error_code rm;
+    fs::remove_all(temp, rm);
+    return s;
+  };
+  StatusOr<FileEntry> shard = WriteShardFile((fs::path(temp) / kShardFileName).string(), state, id);
+  if (!shard.ok()) return fail(shard.status());
+  Manifest m = ManifestFor(id);
+  m.step = step;
+  m.sequence = sequence;
+  m.final = final;
+  m.created_unix_ms = NowUnixMs();
+  m.files.push_back(*shard);
+  const std::string manifest = EncodeManifest(m);
+  if (Status s =
+          internal::WriteDurableFile((fs::path(temp) / kManifestFileName).string(), manifest);
+      !s.ok()) {
+    return fail(s);
+  }
+  if (Status s = internal::FsyncDirectory(temp); !s.ok()) return fail(s);
+  if (Status s = RenamePath(temp, target); !s.ok()) return fail(s);
+  RT_RETURN_IF_ERROR(internal::FsyncDirectory(options_.directory));
+
+  WrittenCheckpoint written;
+  written.ref = CheckpointRef{sequence, step, target};
+  written.bytes = shard->bytes + manifest.size();
+  written.manifest = std::move(m);
+  RT_RETURN_IF_ERROR(Prune(&written.pruned));
+  return written;
+}
+
+Status Store::Prune(int* pruned) {
+  RT_ASSIGN_OR_RETURN(std::vector<CheckpointRef> refs, List());
+  for (size_t i = static_cast<size_t>(options_.keep); i < refs.size(); ++i) {
+    // Renamed away first, so a crash mid-delete never leaves a half checkpoint under a
+    // checkpoint's name.
+    const std::string doomed =
+        (fs::path(options_.directory) / TempName("prune", refs[i].sequence)).string();
+    RT_RETURN_IF_ERROR(RenamePath(refs[i].path, doomed));
+    std::error_code ec;
+    fs::remove_all(doomed, ec);
+    if (ec) return Unavailable("cannot delete " + doomed + ": " + ec.message());
+    ++*pruned;
+  }
+  return Status::Ok();
+}
+
+StatusOr<LoadedCheckpoint> Store::Load(const CheckpointRef& ref,
+                                       const ShardIdentity& expected) const {
+  const std::string manifest_path = (fs::path(ref.path) / kManifestFileName).string();
+  StatusOr<std::string> bytes = internal::ReadSmallFile(manifest_path, kMaxManifestBytes);
+  if (!bytes.ok()) return bytes.status();
+  StatusOr<Manifest> m = ParseManifest(*bytes);
+  if (!m.ok()) return m.status().WithContext(manifest_path);
+  if (m->sequence != ref.sequence || m->step != ref.step) {
+    return DataLoss(manifest_path + ": manifest of sequence " + std::to_string(m->sequence) +
+                    " at step " + std::to_string(m->step) + " in a directory named for sequence " +
+                    std::to_string(ref.sequence) + " at step " + std::to_string(ref.step));
+  }
+  if (Status s = CheckMatches(*m, expected); !s.ok()) return s.WithContext(ref.path);
+  const FileEntry* shard = nullptr;
+  for (const FileEntry& f : m->files) {
+    if (f.name == kShardFileName) shard = &f;
+  }
+  if (shard == nullptr) {
+    return DataLoss(manifest_path + ": lists no " + std::string(kShardFileName));
+  }
+  StatusOr<ShardState> state =
+      ReadShardFile((fs::path(ref.path) / kShardFileName).string(), *shard, expected);
+  if (!state.ok()) return state.status();
+  if (state->step() != m->step) {
+    return DataLoss(ref.path + ": the worker clocks say step " + std::to_string(state->step()) +
+                    ", the manifest " + std::to_string(m->step));
+  }
+  LoadedCheckpoint loaded;
+  loaded.ref = ref;
+  loaded.manifest = std::move(m).value();
+  loaded.state = std::move(state).value();
+  return loaded;
+}
+
+StatusOr<LoadedCheckpoint> Store::LoadLatest(const ShardIdentity& expected) const {
+  RT_ASSIGN_OR_RETURN(std::vector<CheckpointRef> refs, List());
+  if (refs.empty()) return NotFound("no checkpoint in " + options_.directory);
+  std::vector<std::string> skipped;
+  for (const CheckpointRef& ref : refs) {
+    StatusOr<LoadedCheckpoint> loaded = Load(ref, expected);
+    if (loaded.ok()) {
+      loaded->skipped = std::move(skipped);
+      return loaded;
+    }
+    const StatusCode code = loaded.status().code();
+    if (code != StatusCode::kNotFound && code != StatusCode::kDataLoss &&
+        code != StatusCode::kFailedPrecondition) {
+      // The file system failed (not the checkpoint): falling back would silently roll back
+      // further than needed.
+      return loaded.status();
+    }
+    skipped.push_back(loaded.status().message());
+  }
+  std::string all;
+  for (const std::string& s : skipped) all += "\n  " + s;
+  return FailedPrecondition("no usable checkpoint among the " + std::to_string(refs.size()) +
+                            " in " + options_.directory + ":" + all);
+}
+
+}  // namespace ringtrain::ckpt

@@ -1,0 +1,64 @@
+// Checkpoints of a parameter server process: the options `ringtrain ps` takes, what identifies
+// its checkpoints, and the checkpointer they make.
+//
+// Checkpoints are off unless a directory is given. Today the options come from hidden flags of
+// `ringtrain ps` (runtime/cmd/main.cc); spec.checkpoint will fill the same struct. A server's
+// checkpoints live in <directory>/<job>/ps-<index>, one ckpt::Store per server, so servers
+// sharing a volume never touch each other's files.
+//
+// Thread-safety: pure functions; the checkpointer is used by the server's thread.
+#ifndef RINGTRAIN_APP_CHECKPOINTING_H_
+#define RINGTRAIN_APP_CHECKPOINTING_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "ringtrain/app/job_plan.h"
+#include "ringtrain/ckpt/shard_identity.h"
+#include "ringtrain/common/status.h"
+#include "ringtrain/ps/checkpointer.h"
+#include "ringtrain/ps/server_core.h"
+
+namespace ringtrain::app {
+
+struct CheckpointOptions {
+  std::string directory;          // empty: no checkpoints (the default)
+  int64_t every_steps = 0;        // a checkpoint each this many steps of the shard (0: off)
+  std::chrono::seconds every{0};  // and/or each this many seconds (0: off); one must be set
+  int keep = 3;                   // checkpoints kept per server
+  // How long a server that finished waits for its final checkpoint to be written.
+  std::chrono::milliseconds final_timeout{std::chrono::minutes(5)};
+
+  bool enabled() const { return !directory.empty(); }
+};
+
+// InvalidArgument naming the option for keep < 1, a negative period, or neither period set
+// (only when enabled()).
+[[nodiscard]] Status ValidateCheckpointOptions(const CheckpointOptions& options);
+
+// A fingerprint of what shapes the plan's model: its kind, input size, classes and hidden
+// layers. Placement (servers, partition size) does not enter it: the layout fingerprint covers
+// that. A checkpoint of another model is refused by it.
+uint64_t ModelFingerprint(const JobPlan& plan);
+
+// The identity of `core`'s shard checkpoints (ps::ShardIdentityOf with the plan's model
+// fingerprint and optimizer).
+ckpt::ShardIdentity ShardIdentityFor(const JobPlan& plan, const ps::ServerCore& core);
+
+// <directory>/<job>/ps-<index>.
+std::string ShardCheckpointDirectory(const CheckpointOptions& options, const JobPlan& plan,
+                                     int server_index);
+
+// Opens server `core`'s store and starts its checkpointer. `log` receives its messages.
+// REQUIRES: options.enabled(). Errors: ValidateCheckpointOptions's; Unavailable if the directory
+// cannot be created.
+StatusOr<std::unique_ptr<ps::ServerCheckpointer>> MakeServerCheckpointer(
+    const CheckpointOptions& options, const JobPlan& plan, const ps::ServerCore& core,
+    std::function<void(const std::string&)> log);
+
+}  // namespace ringtrain::app
+
+#endif  // RINGTRAIN_APP_CHECKPOINTING_H_

@@ -1,0 +1,69 @@
+#include "ringtrain/app/checkpointing.h"
+
+#include <filesystem>
+#include <utility>
+
+#include "ringtrain/ckpt/async_writer.h"
+#include "ringtrain/ckpt/store.h"
+#include "ringtrain/common/hash.h"
+#include "ringtrain/model/model.h"
+#include "ringtrain/optim/optimizer.h"
+#include "ringtrain/ps/shard_checkpoint.h"
+
+namespace ringtrain::app {
+
+Status ValidateCheckpointOptions(const CheckpointOptions& o) {
+  if (!o.enabled()) return Status::Ok();
+  if (o.keep < 1) {
+    return InvalidArgument("checkpoint keep: must be >= 1 (got " + std::to_string(o.keep) + ")");
+  }
+  if (o.every_steps < 0 || o.every.count() < 0) {
+    return InvalidArgument("checkpoint period: must not be negative");
+  }
+  if (o.every_steps == 0 && o.every.count() == 0) {
+    return InvalidArgument("checkpoint period: set every steps, every seconds, or both");
+  }
+  return Status::Ok();
+}
+
+uint64_t ModelFingerprint(const JobPlan& plan) {
+  Hasher h;
+  h.AddString("ringtrain-model-v1");
+  h.AddString(model::ModelKindName(plan.model.kind));
+  h.AddI64(plan.model.input_dim);
+  h.AddI64(plan.model.num_classes);
+  h.AddI64(static_cast<int64_t>(plan.model.hidden_layers.size()));
+  for (int width : plan.model.hidden_layers) h.AddI64(width);
+  return h.Finish();
+}
+
+ckpt::ShardIdentity ShardIdentityFor(const JobPlan& plan, const ps::ServerCore& core) {
+  return ps::ShardIdentityOf(core, ModelFingerprint(plan),
+                             optim::OptimizerKindName(plan.optimizer.kind));
+}
+
+std::string ShardCheckpointDirectory(const CheckpointOptions& options, const JobPlan& plan,
+                                     int server_index) {
+  return (std::filesystem::path(options.directory) / plan.job_name /
+          ("ps-" + std::to_string(server_index)))
+      .string();
+}
+
+StatusOr<std::unique_ptr<ps::ServerCheckpointer>> MakeServerCheckpointer(
+    const CheckpointOptions& options, const JobPlan& plan, const ps::ServerCore& core,
+    std::function<void(const std::string&)> log) {
+  RT_RETURN_IF_ERROR(ValidateCheckpointOptions(options));
+  ckpt::StoreOptions store_options;
+  store_options.directory = ShardCheckpointDirectory(options, plan, core.config().server_index);
+  store_options.keep = options.keep;
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<ckpt::Store> store, ckpt::Store::Open(store_options));
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<ckpt::AsyncWriter> writer,
+                      ckpt::AsyncWriter::Start(std::move(store), ShardIdentityFor(plan, core)));
+  ps::CheckpointPolicy policy;
+  policy.every_steps = options.every_steps;
+  policy.every = std::chrono::duration_cast<std::chrono::milliseconds>(options.every);
+  policy.log = std::move(log);
+  return ps::ServerCheckpointer::Make(std::move(policy), std::move(writer));
+}
+
+}  // namespace ringtrain::app

@@ -1,0 +1,121 @@
+// ServerCore::Snapshot and ServerCore::Restore: the core's state to and from a checkpoint's
+// ckpt::ShardState.
+#include <string>
+#include <utility>
+
+#include "ringtrain/ps/server_core.h"
+
+namespace ringtrain::ps {
+
+ckpt::ShardState ServerCore::Snapshot() const {
+  ckpt::ShardState s;
+  s.partitions.reserve(owned_.size());
+  for (const PartitionState& p : owned_) {
+    ckpt::PartitionSnapshot out;
+    out.id = p.id;
+    out.version = p.version;
+    out.optimizer_steps = p.optimizer_steps;
+    const std::span<const float> params = p.params.view();
+    out.params.assign(params.begin(), params.end());
+    out.optimizer_state = p.optimizer_state;
+    if (config_.consistency == Consistency::kSync && p.pushes > 0) {
+      out.accum = p.accum;
+      out.round_pushes = static_cast<uint32_t>(p.pushes);
+      out.round_samples = p.samples;
+      out.round_learning_rate = p.learning_rate;
+    }
+    s.partitions.push_back(std::move(out));
+  }
+  s.workers.resize(clocks_.size());
+  for (size_t w = 0; w < clocks_.size(); ++w) {
+    s.workers[w].clock = clocks_[w];
+    s.workers[w].done = worker_done_[w];
+  }
+  return s;
+}
+
+Status ServerCore::Restore(ckpt::ShardState state) {
+  const std::string who = "restoring server " + std::to_string(config_.server_index) + ": ";
+  if (!pending_.empty()) {
+    return FailedPrecondition(who + std::to_string(pending_.size()) +
+                              " pulls are parked; restore before serving");
+  }
+  if (state.partitions.size() != owned_.size()) {
+    return FailedPrecondition(who + "the checkpoint has " +
+                              std::to_string(state.partitions.size()) +
+                              " partitions, this server owns " + std::to_string(owned_.size()));
+  }
+  if (state.workers.size() != clocks_.size()) {
+    return FailedPrecondition(who + "the checkpoint has " + std::to_string(state.workers.size()) +
+                              " worker clocks, the job " + std::to_string(clocks_.size()) +
+                              " workers");
+  }
+  const bool sync = config_.consistency == Consistency::kSync;
+  const size_t slots = static_cast<size_t>(config_.optimizer->state_slots());
+  for (size_t i = 0; i < owned_.size(); ++i) {
+    const ckpt::PartitionSnapshot& in = state.partitions[i];
+    const PartitionState& p = owned_[i];
+    const std::string part = who + "partition " + std::to_string(in.id);
+    if (in.id != p.id) {
+      return FailedPrecondition(part + " is not the partition this server owns in that place (" +
+                                std::to_string(p.id) + ")");
+    }
+    const size_t n = p.params.size();
+    if (in.params.size() != n || in.optimizer_state.size() != slots * n) {
+      return FailedPrecondition(part + " has " + std::to_string(in.params.size()) +
+                                " parameters and " + std::to_string(in.optimizer_state.size()) +
+                                " optimizer floats; expected " + std::to_string(n) + " and " +
+                                std::to_string(slots * n));
+    }
+    if (in.version < 0 || in.optimizer_steps < 0 || in.optimizer_steps > in.version) {
+      return FailedPrecondition(part + ": version " + std::to_string(in.version) +
+                                " and optimizer steps " + std::to_string(in.optimizer_steps) +
+                                " are not 0 <= steps <= version");
+    }
+    const bool round = !in.accum.empty() || in.round_pushes > 0 || in.round_samples > 0;
+    if (round && (!sync || in.accum.size() != n || in.round_pushes == 0 ||
+                  in.round_pushes > static_cast<uint32_t>(config_.num_workers))) {
+      return FailedPrecondition(part + ": a round in progress that does not fit (" +
+                                std::to_string(in.round_pushes) + " pushes, " +
+                                std::to_string(in.accum.size()) + " accumulated floats, " +
+                                ConsistencyName(config_.consistency) + " mode)");
+    }
+  }
+  for (size_t w = 0; w < state.workers.size(); ++w) {
+    if (state.workers[w].clock < 0) {
+      return FailedPrecondition(who + "worker " + std::to_string(w) + " has a negative clock");
+    }
+  }
+
+  // All checked: nothing below fails.
+  for (size_t i = 0; i < owned_.size(); ++i) {
+    ckpt::PartitionSnapshot& in = state.partitions[i];
+    PartitionState& p = owned_[i];
+    const size_t n = p.params.size();
+    // A new buffer: pull replies still queued keep reading the old one.
+    p.params = transport::SharedBuffer<float>(std::move(in.params));
+    p.optimizer_state = std::move(in.optimizer_state);
+    p.optimizer_steps = in.optimizer_steps;
+    p.version = in.version;
+    if (sync) {
+      if (in.accum.empty()) {
+        p.accum.assign(n, 0.0f);
+      } else {
+        p.accum = std::move(in.accum);
+      }
+      p.pushes = static_cast<int>(in.round_pushes);
+      p.samples = in.round_samples;
+      p.learning_rate = in.round_learning_rate;
+    }
+  }
+  workers_done_ = 0;
+  for (size_t w = 0; w < state.workers.size(); ++w) {
+    clocks_[w] = state.workers[w].clock;
+    worker_done_[w] = state.workers[w].done;
+    if (state.workers[w].done) ++workers_done_;
+  }
+  stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
+  return Status::Ok();
+}
+
+}  // namespace ringtrain::ps

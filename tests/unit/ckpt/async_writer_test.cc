@@ -1,0 +1,172 @@
+#include "ringtrain/ckpt/async_writer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <memory>
+
+#include "ckpt_test_util.h"
+
+namespace ringtrain::ckpt {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::SameState;
+using testing::ScratchDir;
+using testing::TestIdentity;
+using testing::TestState;
+using namespace std::chrono_literals;
+
+// Holds every write at its start until released (a write in flight, deterministically).
+class Gate {
+ public:
+  // Only the first write waits; later ones pass once the gate is open.
+  void Wait() {
+    if (!entered_flag_.exchange(true)) entered_.set_value();
+    open_.wait();
+  }
+  void WaitEntered() { entered_future_.wait(); }
+  void Open() { open_promise_.set_value(); }
+
+ private:
+  std::atomic<bool> entered_flag_{false};
+  std::promise<void> entered_;
+  std::future<void> entered_future_ = entered_.get_future();
+  std::promise<void> open_promise_;
+  std::shared_future<void> open_ = open_promise_.get_future().share();
+};
+
+class AsyncWriterTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<AsyncWriter> Start(std::function<void()> before_write = {}) {
+    auto store = Store::Open({dir_.path(), 2});
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    auto w = AsyncWriter::Start(std::move(store).value(), id_, std::move(before_write));
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+    return std::move(w).value();
+  }
+
+  StatusOr<LoadedCheckpoint> Latest() {
+    auto store = Store::Open({dir_.path(), 2});
+    EXPECT_TRUE(store.ok());
+    return (*store)->LoadLatest(id_);
+  }
+
+  ScratchDir dir_;
+  ShardIdentity id_ = TestIdentity();
+};
+
+TEST_F(AsyncWriterTest, WritesInTheBackground) {
+  auto writer = Start();
+  ASSERT_TRUE(writer->Submit(TestState(id_, 7), /*final=*/false).ok());
+  ASSERT_TRUE(writer->WaitIdle(30s).ok());
+  const WriterStats s = writer->stats();
+  EXPECT_EQ(s.submitted, 1u);
+  EXPECT_EQ(s.written, 1u);
+  EXPECT_EQ(s.failed, 0u);
+  EXPECT_EQ(s.last.step, 7);
+  EXPECT_GT(s.last_bytes, 0u);
+  EXPECT_TRUE(s.last_error.ok());
+  StatusOr<LoadedCheckpoint> back = Latest();
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(SameState(back->state, TestState(id_, 7)));
+}
+
+TEST_F(AsyncWriterTest, AtMostOneWriteInFlightTheRestIsRefusedAndCounted) {
+  Gate gate;
+  auto writer = Start([&] { gate.Wait(); });
+  ASSERT_TRUE(writer->Submit(TestState(id_, 1), false).ok());
+  gate.WaitEntered();  // the first write is in flight
+  EXPECT_TRUE(writer->busy());
+  const Status second = writer->Submit(TestState(id_, 2), false);
+  EXPECT_EQ(second.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.message(), HasSubstr("still in flight"));
+  EXPECT_FALSE(writer->Submit(TestState(id_, 3), false).ok());
+  EXPECT_EQ(writer->WaitIdle(20ms).code(), StatusCode::kDeadlineExceeded);
+  gate.Open();
+  ASSERT_TRUE(writer->WaitIdle(30s).ok());
+  EXPECT_FALSE(writer->busy());
+  const WriterStats s = writer->stats();
+  EXPECT_EQ(s.submitted, 1u);
+  EXPECT_EQ(s.rejected_busy, 2u);
+  EXPECT_EQ(s.written, 1u);
+  EXPECT_EQ(s.last.step, 1);
+  // Idle again: the next one is taken.
+  ASSERT_TRUE(writer->Submit(TestState(id_, 4), true).ok());
+  ASSERT_TRUE(writer->WaitIdle(30s).ok());
+  EXPECT_EQ(writer->stats().written, 2u);
+  EXPECT_TRUE(writer->stats().last_final);
+}
+
+TEST_F(AsyncWriterTest, FailedWriteIsCountedAndTheNextOneTriesAgain) {
+  auto writer = Start();
+  fs::remove_all(dir_.path());
+  testing::WriteAll(dir_.path(), "in the way");
+  ASSERT_TRUE(writer->Submit(TestState(id_, 1), false).ok());
+  ASSERT_TRUE(writer->WaitIdle(30s).ok());
+  WriterStats s = writer->stats();
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.written, 0u);
+  EXPECT_EQ(s.last_error.code(), StatusCode::kUnavailable);
+  EXPECT_THAT(s.last_error.message(), HasSubstr(dir_.path()));
+
+  fs::remove(dir_.path());
+  fs::create_directories(dir_.path());
+  ASSERT_TRUE(writer->Submit(TestState(id_, 2), false).ok());
+  ASSERT_TRUE(writer->WaitIdle(30s).ok());
+  s = writer->stats();
+  EXPECT_EQ(s.written, 1u);
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.last.step, 2);
+}
+
+TEST_F(AsyncWriterTest, StateThatDoesNotFitIsRefusedAtOnce) {
+  auto writer = Start();
+  ShardState bad = TestState(id_, 1);
+  bad.partitions.pop_back();
+  EXPECT_EQ(writer->Submit(std::move(bad), false).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(writer->stats().submitted, 0u);
+  EXPECT_FALSE(writer->busy());
+}
+
+TEST_F(AsyncWriterTest, CloseLetsTheWriteFinishAndRefusesMore) {
+  auto writer = Start();
+  ASSERT_TRUE(writer->Submit(TestState(id_, 3), false).ok());
+  ASSERT_TRUE(writer->Close(30s).ok());
+  EXPECT_EQ(writer->stats().written, 1u);
+  EXPECT_EQ(writer->Submit(TestState(id_, 4), false).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(writer->Close(1s).ok());  // idempotent
+}
+
+TEST_F(AsyncWriterTest, CloseIsBoundedWhenAWriteHangs) {
+  Gate gate;
+  auto writer = Start([&] { gate.Wait(); });
+  ASSERT_TRUE(writer->Submit(TestState(id_, 5), false).ok());
+  gate.WaitEntered();
+  const auto start = std::chrono::steady_clock::now();
+  const Status closed = writer->Close(50ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  EXPECT_EQ(closed.code(), StatusCode::kDeadlineExceeded);
+  // The detached thread still finishes its write.
+  gate.Open();
+  ASSERT_TRUE(writer->WaitIdle(30s).ok());
+  EXPECT_EQ(writer->stats().written, 1u);
+}
+
+TEST_F(AsyncWriterTest, BadArguments) {
+  EXPECT_EQ(AsyncWriter::Start(nullptr, id_).status().code(), StatusCode::kInvalidArgument);
+  ShardIdentity bad = id_;
+  bad.server_index = 5;
+  auto store = Store::Open({dir_.path(), 1});
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(AsyncWriter::Start(std::move(store).value(), bad).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace ringtrain::ckpt

@@ -1,0 +1,243 @@
+// ServerCheckpointer: when checkpoints are taken (steps, time, only after a change), that a
+// checkpoint falling due during a write waits instead of piling up, and that what is written
+// is the state at the moment of the copy while the server goes on.
+#include "ringtrain/ps/checkpointer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ckpt_test_util.h"
+#include "ringtrain/ckpt/store.h"
+#include "ringtrain/ps/shard_checkpoint.h"
+#include "server_fixture.h"
+
+namespace ringtrain::ps {
+namespace {
+
+using testing::AllParams;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::kModelFingerprint;
+using ::testing::SizeIs;
+using testing::Workers;
+using namespace std::chrono_literals;
+
+// Holds the writer's first write at its start until opened.
+class Gate {
+ public:
+  void Wait() {
+    if (!entered_flag_.exchange(true)) entered_.set_value();
+    open_.wait();
+  }
+  void WaitEntered() { entered_future_.wait(); }
+  void Open() { open_promise_.set_value(); }
+
+ private:
+  std::atomic<bool> entered_flag_{false};
+  std::promise<void> entered_;
+  std::future<void> entered_future_ = entered_.get_future();
+  std::promise<void> open_promise_;
+  std::shared_future<void> open_ = open_promise_.get_future().share();
+};
+
+class CheckpointerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { core_ = workers_.MakeCore({}); }
+
+  std::unique_ptr<ServerCheckpointer> Make(int64_t every_steps, std::chrono::milliseconds every,
+                                           std::function<void()> before_write = {}) {
+    auto store = ckpt::Store::Open({dir_.path(), 10});
+    EXPECT_TRUE(store.ok());
+    auto writer =
+        ckpt::AsyncWriter::Start(std::move(store).value(), Identity(), std::move(before_write));
+    EXPECT_TRUE(writer.ok());
+    CheckpointPolicy policy;
+    policy.every_steps = every_steps;
+    policy.every = every;
+    policy.now = [this] { return now_; };
+    policy.log = [this](const std::string& line) { log_.push_back(line); };
+    auto c = ServerCheckpointer::Make(std::move(policy), std::move(writer).value());
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return std::move(c).value();
+  }
+
+  ckpt::ShardIdentity Identity() const {
+    return ShardIdentityOf(*core_, kModelFingerprint, "momentum");
+  }
+
+  // One sync round of both workers.
+  void Round() {
+    const int64_t clock = core_->clock(0);
+    Workers::Accept(*core_, workers_.Push(0, clock, 1.0f + static_cast<float>(clock), 2));
+    Workers::Accept(*core_, workers_.Push(1, clock, 0.5f, 2));
+  }
+
+  // The steps of the checkpoints on disk, oldest first.
+  std::vector<int64_t> StepsOnDisk() {
+    auto store = ckpt::Store::Open({dir_.path(), 10});
+    EXPECT_TRUE(store.ok());
+    auto refs = (*store)->List();
+    EXPECT_TRUE(refs.ok());
+    std::vector<int64_t> steps;
+    for (auto it = refs->rbegin(); it != refs->rend(); ++it) steps.push_back(it->step);
+    return steps;
+  }
+
+  std::shared_ptr<const ring::PartitionTable> table_ = testing::TwoServerTable();
+  Workers workers_{table_, 1};
+  std::unique_ptr<ServerCore> core_;
+  ckpt::testing::ScratchDir dir_;
+  std::chrono::steady_clock::time_point now_{};
+  std::vector<std::string> log_;
+};
+
+TEST_F(CheckpointerTest, NeedsAPeriodAndAWriter) {
+  auto store = ckpt::Store::Open({dir_.path(), 1});
+  auto writer = ckpt::AsyncWriter::Start(std::move(store).value(), Identity());
+  EXPECT_EQ(ServerCheckpointer::Make({}, std::move(writer).value()).status().code(),
+            StatusCode::kInvalidArgument);
+  CheckpointPolicy p;
+  p.every_steps = 1;
+  EXPECT_EQ(ServerCheckpointer::Make(p, nullptr).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(CheckpointerTest, EveryNSteps) {
+  auto c = Make(/*every_steps=*/2, 0ms);
+  c->Tick(*core_);  // notes the start: step 0
+  for (int i = 0; i < 5; ++i) {
+    Round();
+    c->Tick(*core_);
+    ASSERT_TRUE(c->WaitIdle(30s).ok());
+  }
+  EXPECT_THAT(StepsOnDisk(), ElementsAre(2, 4));
+  EXPECT_EQ(c->stats().snapshots, 2u);
+  EXPECT_EQ(c->stats().delayed_busy, 0u);
+  EXPECT_GT(c->stats().longest_copy_seconds, 0.0);
+  c->Tick(*core_);  // reports the last write
+  ASSERT_THAT(log_, SizeIs(2));
+  EXPECT_THAT(log_[0], HasSubstr("checkpoint at step 2 written to " + dir_.path() +
+                                 "/ckpt-0000000001-step-000000000002"));
+  EXPECT_THAT(log_[1], HasSubstr("checkpoint at step 4 written"));
+}
+
+TEST_F(CheckpointerTest, EveryNSecondsButOnlyAfterAChange) {
+  auto c = Make(0, /*every=*/10s);
+  c->Tick(*core_);
+  now_ += 11s;
+  c->Tick(*core_);
+  EXPECT_EQ(c->stats().snapshots, 0u) << "nothing changed: nothing to save";
+  Round();
+  c->Tick(*core_);
+  EXPECT_EQ(c->stats().snapshots, 1u);
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+  now_ += 5s;
+  Round();
+  c->Tick(*core_);
+  EXPECT_EQ(c->stats().snapshots, 1u) << "5 s of 10";
+  now_ += 6s;
+  c->Tick(*core_);
+  EXPECT_EQ(c->stats().snapshots, 2u);
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+  EXPECT_THAT(StepsOnDisk(), ElementsAre(1, 2));
+}
+
+// The server never waits for the disk: a checkpoint that falls due during a write is taken by
+// the first Tick after the write, counted once; and what was written is the state at the
+// moment of its copy, though the core went on changing while it was written.
+TEST_F(CheckpointerTest, DueDuringAWriteWaitsForItAndTheWriteHoldsTheStateOfItsCopy) {
+  Gate gate;
+  auto c = Make(/*every_steps=*/1, 0ms, [&] { gate.Wait(); });
+  c->Tick(*core_);
+  Round();
+  const std::vector<float> at_step1 = AllParams(*core_);
+  c->Tick(*core_);  // snapshot of step 1, its write held at the gate
+  gate.WaitEntered();
+  EXPECT_EQ(c->stats().snapshots, 1u);
+
+  Round();
+  c->Tick(*core_);  // due, writer busy
+  Round();
+  c->Tick(*core_);  // still busy: the same delayed checkpoint
+  EXPECT_EQ(c->stats().snapshots, 1u);
+  EXPECT_EQ(c->stats().delayed_busy, 1u);
+  EXPECT_EQ(c->writer_stats().rejected_busy, 0u) << "no copy made for nothing";
+  ASSERT_NE(AllParams(*core_), at_step1);
+
+  gate.Open();
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+  c->Tick(*core_);  // writer idle: takes the delayed checkpoint now, at step 3
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+  EXPECT_EQ(c->stats().snapshots, 2u);
+  EXPECT_THAT(StepsOnDisk(), ElementsAre(1, 3));
+
+  auto store = ckpt::Store::Open({dir_.path(), 10});
+  ASSERT_TRUE(store.ok());
+  auto refs = (*store)->List();
+  ASSERT_TRUE(refs.ok());
+  auto first = (*store)->Load(refs->back(), Identity());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  std::vector<float> written;
+  for (const auto& p : first->state.partitions) {
+    written.insert(written.end(), p.params.begin(), p.params.end());
+  }
+  EXPECT_EQ(written, at_step1);
+}
+
+TEST_F(CheckpointerTest, FinishWritesAFinalCheckpointAndWaitsForIt) {
+  auto c = Make(/*every_steps=*/100, 0ms);
+  c->Tick(*core_);
+  Round();
+  Round();
+  Workers::Accept(*core_, workers_.Done(0));
+  Workers::Accept(*core_, workers_.Done(1));
+  ASSERT_TRUE(core_->finished());
+  ASSERT_TRUE(c->Finish(*core_, 30s).ok());
+  auto store = ckpt::Store::Open({dir_.path(), 10});
+  ASSERT_TRUE(store.ok());
+  auto latest = (*store)->LoadLatest(Identity());
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_TRUE(latest->manifest.final);
+  EXPECT_EQ(latest->manifest.step, 2);
+  EXPECT_TRUE(latest->state.workers[0].done);
+  EXPECT_TRUE(latest->state.workers[1].done);
+  ASSERT_THAT(log_, SizeIs(1));
+  EXPECT_THAT(log_[0], HasSubstr("final checkpoint at step 2 written"));
+}
+
+TEST_F(CheckpointerTest, FinishReportsAWriteThatFailed) {
+  auto c = Make(/*every_steps=*/100, 0ms);
+  c->Tick(*core_);
+  Round();
+  std::filesystem::remove_all(dir_.path());
+  ckpt::testing::WriteAll(dir_.path(), "in the way");
+  const Status s = c->Finish(*core_, 30s);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  ASSERT_THAT(log_, SizeIs(1));
+  EXPECT_THAT(log_[0], HasSubstr("checkpoint write failed, earlier checkpoints kept"));
+  std::filesystem::remove(dir_.path());
+}
+
+TEST_F(CheckpointerTest, FinishIsBoundedWhenAWriteHangs) {
+  Gate gate;
+  auto c = Make(/*every_steps=*/1, 0ms, [&] { gate.Wait(); });
+  c->Tick(*core_);
+  Round();
+  c->Tick(*core_);
+  gate.WaitEntered();
+  const Status s = c->Finish(*core_, 50ms);
+  EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded);
+  gate.Open();
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+}
+
+}  // namespace
+}  // namespace ringtrain::ps
