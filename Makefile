@@ -30,7 +30,8 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates
   libprotobuf-dev protobuf-compiler libzmq3-dev cppzmq-dev libeigen3-dev \
   libyaml-cpp-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest \
   libcli11-dev zlib1g-dev libbenchmark-dev clang-format dataset-fashion-mnist \
-  libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml ccache bsdextrautils
+  libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml ccache bsdextrautils \
+  libonnx-dev python3-onnx python3-venv
 
 # ccache: objects are reused across build trees and clones (paths inside the tree hash
 # relative to it).
