@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -125,8 +127,11 @@ class OnnxExportTest : public ::testing::Test {
 
 TEST_F(OnnxExportTest, OnnxruntimeServesTheSamePredictionsAsRingtrain) {
   // The pinned onnxruntime venv (made on first use; `make` makes it before the tests).
+  // (Children get only PATH, HOME and TMPDIR: pass on where the cache is, if moved.)
+  std::map<std::string, std::string> env;
+  if (const char* cache = std::getenv("RINGTRAIN_CACHE_DIR")) env["RINGTRAIN_CACHE_DIR"] = cache;
   const auto venv = testing::RunCommand({"/bin/bash", kSource + "/tests/onnxruntime/venv.sh"},
-                                        std::chrono::seconds(600));
+                                        std::chrono::seconds(600), env);
   ASSERT_EQ(venv.exit_code, 0) << venv.output;
   const std::string python = LastLine(venv.output);
 
