@@ -31,7 +31,8 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates
   libprotobuf-dev protobuf-compiler libzmq3-dev cppzmq-dev libeigen3-dev \
   libyaml-cpp-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest \
   libcli11-dev zlib1g-dev libbenchmark-dev clang-format dataset-fashion-mnist \
-  libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml ccache bsdextrautils
+  libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml ccache bsdextrautils \
+  libonnx-dev python3-onnx python3-venv
 
 # ccache: objects are reused across build trees and clones (paths inside the tree hash
 # relative to it).
@@ -45,7 +46,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build build-asan build-tsan run check test test-release test-asan test-tsan bench \
   bench-deps format check-format clean controlplane test-controlplane test-crd crd crd-tools images \
-  images-deps image-binaries test-images
+  images-deps image-binaries test-images onnxruntime
 
 # $(call apt_install_missing,PACKAGES,WHO): apt-get installs those of PACKAGES not installed yet.
 define apt_install_missing
@@ -92,7 +93,7 @@ run: deps $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain
 	$(RELEASE_DIR)/runtime/ringtrain run $(EXAMPLE)
 
-test-release: build
+test-release: build onnxruntime
 	cd $(RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 # The fast tier: no control plane, no full training runs.
@@ -122,6 +123,13 @@ controlplane: deps
 
 test-controlplane: controlplane
 	bash tests/controlplane/smoke_test.sh
+
+# onnxruntime from PyPI, for the test that serves exported models with it
+# (tests/e2e/onnx_export_test.cc): a venv with every package pinned
+# (tests/onnxruntime/requirements.txt), cached outside the repo, keyed by the pins (about 20 s
+# the first time; instant afterwards).
+onnxruntime: deps
+	@bash tests/onnxruntime/venv.sh >/dev/null
 
 # The CRD and chart: the CRD (generated from the spec's field table; the unit test
 # CrdTest.CheckedInCopiesAreWhatTheCommandPrints keeps the files equal to `ringtrain crd`)

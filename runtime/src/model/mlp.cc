@@ -119,4 +119,17 @@ EvalResult MlpModel::Evaluate(const float* params, const BatchView& batch) {
   return result;
 }
 
+void MlpModel::Logits(const float* params, const Eigen::Ref<const RowMatrixXf>& x,
+                      RowMatrixXf* logits) {
+  RT_CHECK(params != nullptr && logits != nullptr);
+  RT_CHECK(x.cols() == input_dim_ || x.rows() == 0);
+  const int64_t n = x.rows();
+  logits->resize(n, num_classes_);
+  for (int64_t start = 0; start < n; start += kEvalChunkRows) {
+    const int64_t len = std::min(kEvalChunkRows, n - start);
+    Forward(params, x.middleRows(start, len));
+    logits->middleRows(start, len) = acts_.back();
+  }
+}
+
 }  // namespace ringtrain::model

@@ -75,4 +75,20 @@ EvalResult SoftmaxModel::Evaluate(const float* params, const BatchView& batch) {
   return result;
 }
 
+void SoftmaxModel::Logits(const float* params, const Eigen::Ref<const RowMatrixXf>& x,
+                          RowMatrixXf* logits) {
+  RT_CHECK(params != nullptr && logits != nullptr);
+  RT_CHECK(x.cols() == input_dim_ || x.rows() == 0);
+  Eigen::Map<const RowMatrixXf> w(params, input_dim_, num_classes_);
+  Eigen::Map<const Eigen::RowVectorXf> b(params + tensors_[1].offset, num_classes_);
+  const int64_t n = x.rows();
+  logits->resize(n, num_classes_);
+  // The same chunks as Evaluate, so both give the same bits for the same rows.
+  for (int64_t start = 0; start < n; start += kEvalChunkRows) {
+    const int64_t len = std::min(kEvalChunkRows, n - start);
+    logits->middleRows(start, len).noalias() = x.middleRows(start, len) * w;
+    logits->middleRows(start, len).rowwise() += b;
+  }
+}
+
 }  // namespace ringtrain::model

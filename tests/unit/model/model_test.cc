@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
@@ -112,6 +113,47 @@ TEST(ModelTest, EvaluationInChunksMatchesMeanLossAndRowByRow) {
     EXPECT_EQ(by_row.count, all.count);
     EXPECT_EQ(by_row.correct, all.correct);
     EXPECT_NEAR(by_row.loss_sum, all.loss_sum, 1e-6 * all.loss_sum);
+  }
+}
+
+// Logits are what Evaluate scores: their argmax (lowest index on ties) counts the same correct
+// rows, their cross-entropy sums to the same loss, and a row alone gets the same logits as in
+// a batch of 2500 (three chunks).
+TEST(ModelTest, LogitsAreWhatEvaluateScores) {
+  const auto batch = RandomBatch(22, 2500, 12, 5);
+  for (const ModelConfig& config : EveryKind(12, 5)) {
+    SCOPED_TRACE(ModelKindName(config.kind));
+    auto made = MakeModel(config);
+    ASSERT_TRUE(made.ok()) << made.status().ToString();
+    Model* model = made->get();
+    const std::vector<float> params = testing::InitParams(*model, 6);
+    RowMatrixXf logits;
+    model->Logits(params.data(), batch.x, &logits);
+    ASSERT_EQ(logits.rows(), 2500);
+    ASSERT_EQ(logits.cols(), 5);
+    int64_t correct = 0;
+    double loss_sum = 0;
+    for (int r = 0; r < 2500; ++r) {
+      Eigen::Index best = 0;
+      logits.row(r).maxCoeff(&best);
+      correct += best == batch.labels[static_cast<size_t>(r)];
+      const double max = logits.row(r).maxCoeff();
+      const double lse = max + std::log((logits.row(r).array() - max).exp().sum());
+      loss_sum += lse - logits(r, batch.labels[static_cast<size_t>(r)]);
+    }
+    const EvalResult eval = model->Evaluate(params.data(), batch.view());
+    EXPECT_EQ(correct, eval.correct);
+    EXPECT_NEAR(loss_sum, eval.loss_sum, 1e-5 * eval.loss_sum);
+
+    RowMatrixXf one;
+    model->Logits(params.data(), batch.x.middleRows(1500, 1), &one);
+    ASSERT_EQ(one.rows(), 1);
+    for (int c = 0; c < 5; ++c) EXPECT_NEAR(one(0, c), logits(1500, c), 1e-5f);
+
+    RowMatrixXf none;
+    model->Logits(params.data(), batch.x.topRows(0), &none);
+    EXPECT_EQ(none.rows(), 0);
+    EXPECT_EQ(none.cols(), 5);
   }
 }
 

@@ -32,6 +32,8 @@ class MlpModel final : public Model {
   void Initialize(uint64_t seed, float* params) const override;
   double LossAndGradient(const float* params, const BatchView& batch, float* grad) override;
   EvalResult Evaluate(const float* params, const BatchView& batch) override;
+  void Logits(const float* params, const Eigen::Ref<const RowMatrixXf>& x,
+              RowMatrixXf* logits) override;
 
  private:
   struct Layer {

@@ -73,6 +73,14 @@ class Model {
   // Processes the rows in chunks so that scratch memory stays bounded for large batches.
   // REQUIRES: as for LossAndGradient.
   virtual EvalResult Evaluate(const float* params, const BatchView& batch) = 0;
+
+  // Writes the logits of every row of `x` into *logits (resized to x.rows() x num_classes()):
+  // what Evaluate compares with the labels, for callers that want the predictions themselves
+  // (checks of an exported model, serving). Processes the rows in chunks, as Evaluate does.
+  // REQUIRES: params points to num_params() floats; logits != nullptr;
+  //           x.cols() == input_dim() or x.rows() == 0.
+  virtual void Logits(const float* params, const Eigen::Ref<const RowMatrixXf>& x,
+                      RowMatrixXf* logits) = 0;
 };
 
 enum class ModelKind { kSoftmax, kMlp };
