@@ -26,6 +26,33 @@ void CloseQuietly(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
+// An open regular file and its size.
+struct OpenFile {
+  int fd;
+  uint64_t size;
+};
+
+// Opens `path` for reading: NotFound if it does not exist, DataLoss if it is not a regular file.
+StatusOr<OpenFile> OpenRegularFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) return NotFound(path + ": missing");
+    return Unavailable("cannot open " + path + ": " + ErrnoText(err));
+  }
+  struct stat st = {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    CloseQuietly(fd);
+    return Unavailable("cannot stat " + path + ": " + ErrnoText(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    CloseQuietly(fd);
+    return DataLoss(path + ": not a regular file");
+  }
+  return OpenFile{fd, static_cast<uint64_t>(st.st_size)};
+}
+
 }  // namespace
 
 std::string ErrnoText(int err) { return std::strerror(err); }
@@ -97,23 +124,9 @@ StatusOr<FileEntry> ChecksummedWriter::Finish(const std::string& name) {
 
 StatusOr<std::unique_ptr<BoundedReader>> BoundedReader::Open(const std::string& path,
                                                              uint64_t expected_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) return NotFound(path + ": missing");
-    return Unavailable("cannot open " + path + ": " + ErrnoText(err));
-  }
-  struct stat st = {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    CloseQuietly(fd);
-    return Unavailable("cannot stat " + path + ": " + ErrnoText(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    CloseQuietly(fd);
-    return DataLoss(path + ": not a regular file");
-  }
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  RT_ASSIGN_OR_RETURN(OpenFile file, OpenRegularFile(path));
+  const int fd = file.fd;
+  const uint64_t size = file.size;
   if (size != expected_bytes) {
     CloseQuietly(fd);
     return DataLoss(path + ": " + std::to_string(size) + " bytes, the manifest says " +
@@ -167,24 +180,14 @@ Status WriteDurableFile(const std::string& path, const std::string& bytes) {
 }
 
 StatusOr<std::string> ReadSmallFile(const std::string& path, int64_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    if (err == ENOENT) return NotFound(path + ": missing");
-    return Unavailable("cannot open " + path + ": " + ErrnoText(err));
-  }
-  struct stat st = {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
+  RT_ASSIGN_OR_RETURN(OpenFile file, OpenRegularFile(path));
+  const int fd = file.fd;
+  if (file.size > static_cast<uint64_t>(max_bytes)) {
     CloseQuietly(fd);
-    return Unavailable("cannot stat " + path + ": " + ErrnoText(err));
-  }
-  if (!S_ISREG(st.st_mode) || st.st_size > max_bytes) {
-    CloseQuietly(fd);
-    return DataLoss(path + ": " + std::to_string(st.st_size) + " bytes, more than the " +
+    return DataLoss(path + ": " + std::to_string(file.size) + " bytes, more than the " +
                     std::to_string(max_bytes) + " allowed");
   }
-  std::string bytes(static_cast<size_t>(st.st_size), '\0');
+  std::string bytes(static_cast<size_t>(file.size), '\0');
   size_t got = 0;
   while (got < bytes.size()) {
     const ssize_t r = ::read(fd, bytes.data() + got, bytes.size() - got);

@@ -8,10 +8,13 @@
 #include <zlib.h>
 #include <nlohmann/json.hpp>
 
+#include "decimal.h"
+
 namespace ringtrain::ckpt {
 
 namespace {
 
+using internal::ParseDecimal;
 using nlohmann::json;
 
 constexpr char kHeaderWord[] = "ringtrain-checkpoint-manifest";
@@ -45,17 +48,6 @@ bool ParseHex(std::string_view s, size_t digits, uint64_t* out) {
       return false;
     }
     v = (v << 4) | static_cast<uint64_t>(d);
-  }
-  *out = v;
-  return true;
-}
-
-bool ParseDecimal(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
   }
   *out = v;
   return true;

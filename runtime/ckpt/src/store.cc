@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "decimal.h"
 #include "file_io.h"
 #include "ringtrain/ckpt/shard_file.h"
 
@@ -17,21 +18,11 @@ namespace ringtrain::ckpt {
 namespace {
 
 namespace fs = std::filesystem;
+using internal::ParseDecimal;
 
 constexpr char kPrefix[] = "ckpt-";
 constexpr char kStepInfix[] = "-step-";
 constexpr char kTempPrefix[] = ".tmp-";
-
-bool ParseDigits(std::string_view s, uint64_t* out) {
-  if (s.empty() || s.size() > 19) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  *out = v;
-  return true;
-}
 
 // "ckpt-<sequence>-step-<step>" -> (sequence, step).
 bool ParseName(std::string_view name, uint64_t* sequence, int64_t* step) {
@@ -40,8 +31,8 @@ bool ParseName(std::string_view name, uint64_t* sequence, int64_t* step) {
   const size_t infix = name.find(kStepInfix);
   if (infix == std::string_view::npos) return false;
   uint64_t s = 0;
-  if (!ParseDigits(name.substr(0, infix), sequence) ||
-      !ParseDigits(name.substr(infix + sizeof(kStepInfix) - 1), &s) ||
+  if (!ParseDecimal(name.substr(0, infix), sequence) ||
+      !ParseDecimal(name.substr(infix + sizeof(kStepInfix) - 1), &s) ||
       s > static_cast<uint64_t>(INT64_MAX)) {
     return false;
   }

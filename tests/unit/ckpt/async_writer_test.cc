@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "ckpt_test_util.h"
+#include "write_gate.h"
 
 namespace ringtrain::ckpt {
 namespace {
@@ -22,24 +23,7 @@ using testing::TestIdentity;
 using testing::TestState;
 using namespace std::chrono_literals;
 
-// Holds every write at its start until released (a write in flight, deterministically).
-class Gate {
- public:
-  // Only the first write waits; later ones pass once the gate is open.
-  void Wait() {
-    if (!entered_flag_.exchange(true)) entered_.set_value();
-    open_.wait();
-  }
-  void WaitEntered() { entered_future_.wait(); }
-  void Open() { open_promise_.set_value(); }
-
- private:
-  std::atomic<bool> entered_flag_{false};
-  std::promise<void> entered_;
-  std::future<void> entered_future_ = entered_.get_future();
-  std::promise<void> open_promise_;
-  std::shared_future<void> open_ = open_promise_.get_future().share();
-};
+using Gate = testing::WriteGate;
 
 class AsyncWriterTest : public ::testing::Test {
  protected:

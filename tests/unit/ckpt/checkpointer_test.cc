@@ -18,6 +18,7 @@
 #include "ringtrain/ckpt/store.h"
 #include "ringtrain/ps/shard_checkpoint.h"
 #include "server_fixture.h"
+#include "write_gate.h"
 
 namespace ringtrain::ps {
 namespace {
@@ -30,23 +31,7 @@ using ::testing::SizeIs;
 using testing::Workers;
 using namespace std::chrono_literals;
 
-// Holds the writer's first write at its start until opened.
-class Gate {
- public:
-  void Wait() {
-    if (!entered_flag_.exchange(true)) entered_.set_value();
-    open_.wait();
-  }
-  void WaitEntered() { entered_future_.wait(); }
-  void Open() { open_promise_.set_value(); }
-
- private:
-  std::atomic<bool> entered_flag_{false};
-  std::promise<void> entered_;
-  std::future<void> entered_future_ = entered_.get_future();
-  std::promise<void> open_promise_;
-  std::shared_future<void> open_ = open_promise_.get_future().share();
-};
+using Gate = ckpt::testing::WriteGate;
 
 class CheckpointerTest : public ::testing::Test {
  protected:
