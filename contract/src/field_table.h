@@ -182,6 +182,12 @@ class Object {
     rules_.push_back(std::move(rule));
     return std::move(*this);
   }
+  // A rule only a cluster needs: in the CRD, and checked by CheckClusterRules (the operator),
+  // not by Parse (`ringtrain run` reads paths on its own machine).
+  Object ClusterRule(ObjectRule<S> rule) && {
+    cluster_rules_.push_back(std::move(rule));
+    return std::move(*this);
+  }
   // Exactly one of `names` must be written ("needs a <noun>: one of ...").
   Object ExactlyOne(std::string noun, std::vector<std::string> names) && {
     one_of_noun_ = std::move(noun);
@@ -193,6 +199,11 @@ class Object {
 
   Status Parse(const nlohmann::json& v, const std::string& path, S* out) const;
   nlohmann::json Write(const S& value) const;
+  // This object's cluster rules (not those of nested objects), on a parsed value at `path`.
+  Status CheckClusterRules(const S& value, const std::string& path) const {
+    for (const ObjectRule<S>& rule : cluster_rules_) RT_RETURN_IF_ERROR(rule.check(value, path));
+    return Status::Ok();
+  }
   // The object's schema (type object, properties, required, rules); the caller adds the
   // description and default of the field that holds it.
   Schema ToSchema() const;
@@ -242,6 +253,7 @@ class Object {
   std::vector<Field<S>> fields_;
   std::vector<std::string> ignored_;
   std::vector<ObjectRule<S>> rules_;
+  std::vector<ObjectRule<S>> cluster_rules_;
   std::string one_of_noun_;
   std::vector<std::string> one_of_;
 };
@@ -365,6 +377,7 @@ Schema Object<S>::ToSchema() const {
     s.rules.push_back(std::move(rule));
   }
   for (const ObjectRule<S>& r : rules_) s.rules.push_back(r.cel);
+  for (const ObjectRule<S>& r : cluster_rules_) s.rules.push_back(r.cel);
   return s;
 }
 

@@ -15,6 +15,9 @@ namespace ringtrain::job::internal {
 const StringFormat& ImageFormat();
 // A data location (CheckDataUri); the CRD also caps it at 4096 characters.
 const StringFormat& DataUriFormat();
+// spec.checkpoint.path: a directory, file:///absolute/path or a plain path (object storage
+// comes later).
+const StringFormat& CheckpointPathFormat();
 // metadata.name: a DNS-1035 label of at most kMaxJobNameLength characters.
 const StringFormat& JobNameFormat();
 // metadata.namespace: a DNS-1123 label (the API server checks it itself).

@@ -11,6 +11,10 @@ StatusOr<TrainingJob> ParseTrainingJob(const nlohmann::json& doc) {
   return job;
 }
 
+Status CheckForCluster(const TrainingJob& job) {
+  return internal::SpecTable().CheckClusterRules(job.spec, "spec");
+}
+
 nlohmann::json ToJson(const TrainingJob& job) { return internal::TrainingJobTable().Write(job); }
 
 nlohmann::json VolumeToJson(const VolumeSpec& volume) {

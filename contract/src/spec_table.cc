@@ -248,6 +248,128 @@ const Object<RunPolicy>& RunPolicyTable() {
   return *t;
 }
 
+// ---- checkpoints --------------------------------------------------------------------------
+
+const Object<CheckpointSpec>& CheckpointTable() {
+  static const auto* t = new Object<CheckpointSpec>(
+      Object<CheckpointSpec>(
+          {
+              String(
+                  "path", &CheckpointSpec::path, CheckpointPathFormat(),
+                  "Directory of the checkpoints, file:///absolute/path or a path; each parameter "
+                  "server writes under <path>/<job name>/ps-<index>/. In a cluster, an absolute "
+                  "path on a persistentVolumeClaim or nfs volume the parameter servers mount "
+                  "read-write.")
+                  .Required(),
+              Int("everySteps", &CheckpointSpec::every_steps, 0, kInt64Max,
+                  "A checkpoint every this many steps; 0: not by steps."),
+              Int("everySeconds", &CheckpointSpec::every_seconds, 0, kInt64Max,
+                  "A checkpoint every this many seconds; 0: not by time. At least one of "
+                  "everySteps "
+                  "and everySeconds is greater than 0."),
+              Int("keep", &CheckpointSpec::keep, 1, 1000,
+                  "Checkpoints kept per parameter server, 1 to 1000; older ones are deleted."),
+          })
+          .Rule({.cel = {.rule = "(has(self.everySteps) && self.everySteps > 0) || "
+                                 "!has(self.everySeconds) || self.everySeconds > 0",
+                         .message = "everySteps or everySeconds must be greater than 0",
+                         .field_path = ".everySeconds"},
+                 .check = [](const CheckpointSpec& c, const std::string& path) {
+                   if (c.every_steps > 0 || c.every_seconds > 0) return Status::Ok();
+                   return FieldError(FieldPath(path, "everySeconds"),
+                                     "must be greater than 0 when everySteps is 0 (a checkpoint "
+                                     "needs a period)");
+                 }}));
+  return *t;
+}
+
+// The directory of spec.checkpoint.path as a pod sees it (without "file://").
+std::string CheckpointDirectory(const std::string& path) {
+  return path.rfind("file://", 0) == 0 ? path.substr(7) : path;
+}
+
+// Why a mount of `volume` cannot hold checkpoints, or "" when it can.
+std::string WhyNotDurable(const VolumeMountSpec& mount, const VolumeSpec& volume) {
+  const std::string on = "is on volume \"" + volume.name + "\" (" + mount.mount_path + "), ";
+  switch (volume.kind) {
+    case VolumeSourceKind::kPersistentVolumeClaim:
+    case VolumeSourceKind::kNfs:
+      if (mount.read_only || volume.read_only) return on + "mounted read-only";
+      return "";
+    case VolumeSourceKind::kEmptyDir:
+      return on + "an emptyDir, deleted with its pod: a replaced server would find no checkpoints";
+    case VolumeSourceKind::kHostPath:
+      return on +
+             "a hostPath, which stays on one node: a server rescheduled elsewhere would find no "
+             "checkpoints";
+    case VolumeSourceKind::kConfigMap:
+    case VolumeSourceKind::kSecret:
+      return on + "which is read-only";
+  }
+  return on + "of an unknown kind";
+}
+
+// CEL: volume `v` is a read-write persistentVolumeClaim or nfs.
+std::string CelWritableSource(const std::string& source) {
+  return "(has(v." + source + ") && !(has(v." + source + ".readOnly) && v." + source +
+         ".readOnly))";
+}
+
+// In a cluster, checkpoints must outlive the pod that writes them: every mount of the parameter
+// servers that holds the directory (there must be one) is a read-write persistentVolumeClaim or
+// nfs volume.
+ObjectRule<TrainingJobSpec> CheckpointsOnDurableVolumeRule() {
+  const std::string p =
+      "(self.checkpoint.path.startsWith('file://') ? self.checkpoint.path.substring(7) : "
+      "self.checkpoint.path)";
+  const std::string in_mount =
+      "(" + p + " == m.mountPath || " + p + ".startsWith(m.mountPath + '/'))";
+  ObjectRule<TrainingJobSpec> rule;
+  rule.cel.rule = "!has(self.checkpoint) || (" + p +
+                  ".startsWith('/') && has(self.parameterServers) && "
+                  "has(self.parameterServers.volumeMounts) && "
+                  "self.parameterServers.volumeMounts.exists(m, " +
+                  in_mount + ") && self.parameterServers.volumeMounts.all(m, !" + in_mount +
+                  " || (!(has(m.readOnly) && m.readOnly) && has(self.volumes) && "
+                  "self.volumes.exists(v, v.name == m.name && (" +
+                  CelWritableSource("persistentVolumeClaim") + " || " + CelWritableSource("nfs") +
+                  ")))))";
+  rule.cel.message =
+      "in a cluster checkpoints must be on a persistentVolumeClaim or nfs volume the parameter "
+      "servers mount read-write (an emptyDir or hostPath does not outlive its pod or node)";
+  rule.cel.field_path = ".checkpoint.path";
+  rule.check = [](const TrainingJobSpec& spec, const std::string& path) {
+    if (!spec.checkpoint) return Status::Ok();
+    const std::string field = FieldPath(FieldPath(path, "checkpoint"), "path");
+    const std::string dir = CheckpointDirectory(spec.checkpoint->path);
+    if (dir.empty() || dir.front() != '/') {
+      return FieldError(field,
+                        "must be an absolute path in a cluster, on a volume the parameter "
+                        "servers mount (got \"" +
+                            spec.checkpoint->path + "\")");
+    }
+    bool mounted = false;
+    for (const VolumeMountSpec& m : spec.parameter_servers.volume_mounts) {
+      if (dir != m.mount_path && dir.rfind(m.mount_path + "/", 0) != 0) continue;
+      mounted = true;
+      for (const VolumeSpec& v : spec.volumes) {
+        if (v.name != m.name) continue;
+        const std::string why = WhyNotDurable(m, v);
+        if (!why.empty()) return FieldError(field, "\"" + dir + "\" " + why);
+      }
+    }
+    if (mounted) return Status::Ok();
+    return FieldError(field, "\"" + dir +
+                                 "\" is on no volume the parameter servers mount: in a cluster, "
+                                 "mount a persistentVolumeClaim or nfs volume there "
+                                 "(spec.parameterServers.volumeMounts), or a replaced server "
+                                 "finds no checkpoints");
+  };
+  return rule;
+}
+
+}  // namespace
+
 // ---- spec, the object ---------------------------------------------------------------------
 
 const Object<TrainingJobSpec>& SpecTable() {
@@ -280,6 +402,9 @@ const Object<TrainingJobSpec>& SpecTable() {
                   "PersistentVolumeClaim or an NFS share, a node's directory, scratch space), each "
                   "with exactly one source. A role's pods get the ones its volumeMounts name. "
                   "`ringtrain run` ignores them."),
+              OptionalChild("checkpoint", &TrainingJobSpec::checkpoint, CheckpointTable(),
+                            "Checkpoints of the parameter servers' shards: where, how often, how "
+                            "many to keep. Absent: none."),
           })
           .Rule(MountsNameVolumesRule(
               "parameterServers",
@@ -287,13 +412,13 @@ const Object<TrainingJobSpec>& SpecTable() {
                 return s.parameter_servers.volume_mounts;
               }))
           .Rule(MountsNameVolumesRule(
-              "workers", [](const TrainingJobSpec& s) -> const std::vector<VolumeMountSpec>& {
+              "workers",
+              [](const TrainingJobSpec& s) -> const std::vector<VolumeMountSpec>& {
                 return s.workers.volume_mounts;
-              })));
+              }))
+          .ClusterRule(CheckpointsOnDurableVolumeRule()));
   return *t;
 }
-
-}  // namespace
 
 const Object<TrainingJob>& TrainingJobTable() {
   static const auto* t = new Object<TrainingJob>(

@@ -14,6 +14,7 @@
 namespace ringtrain::job::internal {
 
 const Object<TrainingJob>& TrainingJobTable();
+const Object<TrainingJobSpec>& SpecTable();
 
 const Object<ModelSpec>& ModelTable();
 const Object<DatasetSpec>& DatasetTable();

@@ -112,7 +112,7 @@ int Validate(const std::string& file) {
   return 0;
 }
 
-int RunRole(ringtrain::job::Role expected, const ringtrain::app::CheckpointOptions& checkpoints) {
+int RunRole(ringtrain::job::Role expected) {
   const std::string who = std::string("ringtrain ") + ringtrain::job::Name(expected);
   ringtrain::StatusOr<ringtrain::job::PodContract> contract =
       ringtrain::job::FromEnv(ringtrain::job::ProcessEnvLookup());
@@ -127,7 +127,8 @@ int RunRole(ringtrain::job::Role expected, const ringtrain::app::CheckpointOptio
   ringtrain::Status s;
   if (expected == ringtrain::job::Role::kParameterServer) {
     InstallStopHandlers();
-    s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted, checkpoints);
+    s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted,
+                                           ringtrain::app::CheckpointOptionsFor(*job));
   } else {
     s = ringtrain::app::RunWorker(*contract, *job);
   }
@@ -153,16 +154,6 @@ int main(int argc, char** argv) {
   CLI::App* crd = app.add_subcommand(
       "crd", "print the TrainingJob CustomResourceDefinition (kubectl apply -f - reads it)");
   CLI::App* ps = app.add_subcommand("ps", "run one parameter server (configured by RINGTRAIN_*)");
-  // Checkpoints of the server's shard (off by default). Hidden until spec.checkpoint configures
-  // them: these flags are for trying the checkpoint module by hand.
-  ringtrain::app::CheckpointOptions checkpoints;
-  int64_t checkpoint_seconds = 0;
-  ps->add_option("--checkpoint-dir", checkpoints.directory,
-                 "write checkpoints of this server's shard under DIR/<job>/ps-<index>")
-      ->group("");
-  ps->add_option("--checkpoint-every-steps", checkpoints.every_steps)->group("");
-  ps->add_option("--checkpoint-every-seconds", checkpoint_seconds)->group("");
-  ps->add_option("--checkpoint-keep", checkpoints.keep)->group("");
   CLI::App* worker = app.add_subcommand("worker", "run one worker (configured by RINGTRAIN_*)");
   CLI::App* version = app.add_subcommand("version", "print the version");
   try {
@@ -179,9 +170,8 @@ int main(int argc, char** argv) {
     std::cout << ringtrain::job::CustomResourceDefinitionYaml();
     return 0;
   }
-  checkpoints.every = std::chrono::seconds(checkpoint_seconds);
-  if (ps->parsed()) return RunRole(ringtrain::job::Role::kParameterServer, checkpoints);
-  if (worker->parsed()) return RunRole(ringtrain::job::Role::kWorker, {});
+  if (ps->parsed()) return RunRole(ringtrain::job::Role::kParameterServer);
+  if (worker->parsed()) return RunRole(ringtrain::job::Role::kWorker);
   if (version->parsed()) {
     std::cout << "ringtrain " << ringtrain::Version() << "\n";
     return 0;

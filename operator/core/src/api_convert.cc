@@ -164,11 +164,14 @@ JobView JobViewFromObject(const nlohmann::json& object) {
   v.creation_time = OptionalTime(meta, "creationTimestamp");
   v.status = StatusFromJson(object.value("status", nlohmann::json::object()));
   StatusOr<job::TrainingJob> parsed = job::ParseTrainingJob(object);
-  if (parsed.ok()) {
+  // A spec `ringtrain run` accepts can still be wrong for a cluster (checkpoints on a volume
+  // that dies with its pod); the CRD refuses it too, unless it was stored before the rule.
+  Status for_cluster = parsed.ok() ? job::CheckForCluster(*parsed) : parsed.status();
+  if (for_cluster.ok()) {
     v.job = std::move(parsed).value();
     v.spec_hash = SpecHash(*v.job);
   } else {
-    v.spec_error = parsed.status().message();
+    v.spec_error = for_cluster.message();
   }
   return v;
 }

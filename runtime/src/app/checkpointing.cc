@@ -12,6 +12,17 @@
 
 namespace ringtrain::app {
 
+CheckpointOptions CheckpointOptionsFor(const job::TrainingJob& job) {
+  CheckpointOptions options;
+  if (!job.spec.checkpoint) return options;
+  const job::CheckpointSpec& spec = *job.spec.checkpoint;
+  options.directory = spec.path.rfind("file://", 0) == 0 ? spec.path.substr(7) : spec.path;
+  options.every_steps = spec.every_steps;
+  options.every = std::chrono::seconds(spec.every_seconds);
+  options.keep = spec.keep;
+  return options;
+}
+
 Status ValidateCheckpointOptions(const CheckpointOptions& o) {
   if (!o.enabled()) return Status::Ok();
   if (o.keep < 1) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ringtrain/app/checkpointing.h"
 #include "ringtrain/model/model.h"
 
 namespace ringtrain::app {
@@ -143,6 +144,22 @@ TEST(WiringTest, ContractMustDescribeAProcessOfThePlannedJob) {
   const Status s = CheckContract(fewer_workers, plan);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("RINGTRAIN_NUM_WORKERS: 2, but spec.workers.replicas is 4"));
+}
+
+TEST(WiringTest, CheckpointOptionsComeFromTheSpec) {
+  job::TrainingJob job;
+  EXPECT_FALSE(CheckpointOptionsFor(job).enabled()) << "no spec.checkpoint, no checkpoints";
+  job.spec.checkpoint = job::CheckpointSpec{"file:///srv/ckpt", 50, 0, 7};
+  CheckpointOptions options = CheckpointOptionsFor(job);
+  EXPECT_TRUE(options.enabled());
+  EXPECT_EQ(options.directory, "/srv/ckpt");
+  EXPECT_EQ(options.every_steps, 50);
+  EXPECT_EQ(options.every, std::chrono::seconds(0));
+  EXPECT_EQ(options.keep, 7);
+  EXPECT_TRUE(ValidateCheckpointOptions(options).ok());
+  job.spec.checkpoint = job::CheckpointSpec{"relative/dir", 0, 600, 3};
+  EXPECT_EQ(CheckpointOptionsFor(job).directory, "relative/dir");
+  EXPECT_EQ(CheckpointOptionsFor(job).every, std::chrono::seconds(600));
 }
 
 }  // namespace

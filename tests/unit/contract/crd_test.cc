@@ -40,11 +40,29 @@ void CollectUndocumented(const ojson& schema, const std::string& path,
   if (schema.contains("items")) CollectUndocumented(schema["items"], path + "[]", missing);
 }
 
+// "" when equal, else the first line that differs (the whole CRD would drown the message).
+std::string FirstDifference(const std::string& file, const std::string& generated) {
+  if (file == generated) return "";
+  std::stringstream a(file), b(generated);
+  std::string la, lb;
+  for (int line = 1;; ++line) {
+    const bool more_a = static_cast<bool>(std::getline(a, la));
+    const bool more_b = static_cast<bool>(std::getline(b, lb));
+    if (!more_a && !more_b) return "they differ in line endings";
+    if (la != lb || more_a != more_b) {
+      return "line " + std::to_string(line) + ": file has \"" + (more_a ? la : "<end>") +
+             "\", `ringtrain crd` prints \"" + (more_b ? lb : "<end>") + "\"";
+    }
+  }
+}
+
 TEST(CrdTest, CheckedInCopiesAreWhatTheCommandPrints) {
   const std::string generated = CustomResourceDefinitionYaml();
-  // Regenerate with `make crd` when this fails.
-  EXPECT_EQ(ReadSource("crds/ringtrain.io_trainingjobs.yaml"), generated);
-  EXPECT_EQ(ReadSource("charts/ringtrain/crds/ringtrain.io_trainingjobs.yaml"), generated);
+  for (const char* file : {"crds/ringtrain.io_trainingjobs.yaml",
+                           "charts/ringtrain/crds/ringtrain.io_trainingjobs.yaml"}) {
+    EXPECT_EQ(FirstDifference(ReadSource(file), generated), "")
+        << file << " is not what `ringtrain crd` prints: run `make crd`";
+  }
 }
 
 TEST(CrdTest, YamlReadsBackAsTheObject) {

@@ -69,6 +69,22 @@ TEST(ApiConvertTest, InvalidSpecBecomesSpecErrorNamingTheField) {
   EXPECT_EQ(v.name, "mnist") << "metadata still read";
 }
 
+// `ringtrain run` takes checkpoints in any directory; a cluster needs one that outlives its pods.
+TEST(ApiConvertTest, CheckpointsOnAnEmptyDirAreASpecErrorInACluster) {
+  nlohmann::json o = JobObject();
+  o["spec"]["volumes"] = {{{"name", "scratch"}, {"emptyDir", nlohmann::json::object()}}};
+  o["spec"]["parameterServers"]["volumeMounts"] = {{{"name", "scratch"}, {"mountPath", "/ckpt"}}};
+  o["spec"]["checkpoint"] = {{"path", "/ckpt/runs"}};
+  JobView v = JobViewFromObject(o);
+  EXPECT_FALSE(v.job.has_value());
+  EXPECT_THAT(v.spec_error, HasSubstr("spec.checkpoint.path: \"/ckpt/runs\" is on volume "
+                                      "\"scratch\" (/ckpt), an emptyDir"));
+  o["spec"]["volumes"][0] = {{"name", "scratch"}, {"persistentVolumeClaim", {{"claimName", "c"}}}};
+  v = JobViewFromObject(o);
+  ASSERT_TRUE(v.job.has_value()) << v.spec_error;
+  EXPECT_EQ(v.job->spec.checkpoint->path, "/ckpt/runs");
+}
+
 TEST(ApiConvertTest, StatusRoundTripsThroughJson) {
   JobView v = JobViewFromObject(JobObject());
   JobStatus s = v.status;

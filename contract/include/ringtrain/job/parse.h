@@ -34,6 +34,13 @@ namespace ringtrain::job {
 // Parses and validates one TrainingJob object (for YAML text see yaml.h).
 [[nodiscard]] StatusOr<TrainingJob> ParseTrainingJob(const nlohmann::json& doc);
 
+// The rules that only a cluster needs, which `ringtrain run` does not apply (the CRD does):
+// spec.checkpoint.path must be an absolute path on a volume the parameter servers mount
+// read-write, of a kind that outlives a pod (persistentVolumeClaim or nfs; an emptyDir or
+// hostPath would leave a rescheduled server without its checkpoints). The operator refuses a
+// job that breaks one. REQUIRES: `job` came from ParseTrainingJob.
+[[nodiscard]] Status CheckForCluster(const TrainingJob& job);
+
 // Writes every field of `job` in the camelCase schema ParseTrainingJob reads, including
 // defaults; fields that only apply to another variant (momentum for sgd, stepSize for a
 // non-step schedule, ...) and empty optional values are left out. For any job returned by

@@ -311,16 +311,33 @@ struct RunPolicy {
   bool operator==(const RunPolicy&) const = default;
 };
 
+// spec.checkpoint: where and how often each parameter server checkpoints its shard
+// (ringtrain/ckpt/). Absent: no checkpoints. In a cluster the directory must be on a volume the
+// parameter servers mount read-write that outlives a pod (a persistentVolumeClaim or nfs):
+// CheckForCluster in parse.h, and the CRD, refuse anything else.
+struct CheckpointSpec {
+  // path (required): a directory, "file:///absolute/path" or a plain path; each server writes
+  // under <path>/<job name>/ps-<index>/. Object storage is reserved for later.
+  std::string path;
+  int64_t every_steps = 0;      // everySteps: >= 0; a checkpoint each this many steps, 0 = off
+  int64_t every_seconds = 600;  // everySeconds: >= 0; and/or each this many seconds, 0 = off
+  int keep = 3;                 // keep: 1..1000 checkpoints kept per server
+  // At least one of every_steps and every_seconds is > 0.
+
+  bool operator==(const CheckpointSpec&) const = default;
+};
+
 // spec
 struct TrainingJobSpec {
   std::string image;      // image: container image of both roles; empty = the operator's default
   ModelSpec model;        // model (required)
   DatasetSpec dataset;    // dataset (required)
   TrainingSpec training;  // training
-  ParameterServerSpec parameter_servers;  // parameterServers
-  ReplicaSpec workers;                    // workers
-  RunPolicy run_policy;                   // runPolicy
-  std::vector<VolumeSpec> volumes;        // volumes: at most kMaxVolumes
+  ParameterServerSpec parameter_servers;     // parameterServers
+  ReplicaSpec workers;                       // workers
+  RunPolicy run_policy;                      // runPolicy
+  std::vector<VolumeSpec> volumes;           // volumes: at most kMaxVolumes
+  std::optional<CheckpointSpec> checkpoint;  // checkpoint
 
   bool operator==(const TrainingJobSpec&) const = default;
 };

@@ -1,8 +1,8 @@
 // Checkpoints of a parameter server process: the options `ringtrain ps` takes, what identifies
 // its checkpoints, and the checkpointer they make.
 //
-// Checkpoints are off unless a directory is given. Today the options come from hidden flags of
-// `ringtrain ps` (runtime/cmd/main.cc); spec.checkpoint will fill the same struct. A server's
+// Checkpoints are off unless a directory is given: spec.checkpoint fills the options
+// (CheckpointOptionsFor). A server's
 // checkpoints live in <directory>/<job>/ps-<index>, one ckpt::Store per server, so servers
 // sharing a volume never touch each other's files.
 //
@@ -19,6 +19,7 @@
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/ckpt/shard_identity.h"
 #include "ringtrain/common/status.h"
+#include "ringtrain/job/spec.h"
 #include "ringtrain/ps/checkpointer.h"
 #include "ringtrain/ps/server_core.h"
 
@@ -34,6 +35,10 @@ struct CheckpointOptions {
 
   bool enabled() const { return !directory.empty(); }
 };
+
+// The options spec.checkpoint asks for ("file://" dropped from the path); disabled when the
+// spec has none.
+CheckpointOptions CheckpointOptionsFor(const job::TrainingJob& job);
 
 // InvalidArgument naming the option for keep < 1, a negative period, or neither period set
 // (only when enabled()).
