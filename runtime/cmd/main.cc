@@ -75,7 +75,7 @@ int Fail(const std::string& who, const ringtrain::Status& s) {
   return ExitCodeFor(s);
 }
 
-int Run(const std::string& file, const std::string& log_dir, bool no_progress) {
+int Run(const std::string& file, const std::string& log_dir, bool no_progress, bool fresh) {
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain run", job.status());
   if (ringtrain::Status s = ringtrain::app::CheckDatasetFiles(job->spec.dataset); !s.ok()) {
@@ -98,6 +98,7 @@ int Run(const std::string& file, const std::string& log_dir, bool no_progress) {
   options.interactive = !no_progress && isatty(STDOUT_FILENO) == 1;
   options.out = &std::cout;
   options.interrupted = &g_interrupted;
+  options.fresh = fresh;
   ringtrain::StatusOr<ringtrain::launch::RunSummary> summary =
       ringtrain::launch::RunLocal(*job, options);
   if (!summary.ok()) return Fail("ringtrain run", summary.status());
@@ -144,11 +145,15 @@ int main(int argc, char** argv) {
   std::string file;
   std::string log_dir;
   bool no_progress = false;
+  bool fresh = false;
   CLI::App* run =
       app.add_subcommand("run", "train a TrainingJob locally (PS and workers as processes)");
   run->add_option("file", file, "TrainingJob YAML file")->required();
   run->add_option("--log-dir", log_dir, "directory for per-process logs (default: a new temp dir)");
   run->add_flag("--no-progress", no_progress, "print progress lines instead of redrawing one");
+  run->add_flag("--fresh", fresh,
+                "remove the job's checkpoints and train from step 0 (without it, a job with "
+                "checkpoints continues from them)");
   CLI::App* validate = app.add_subcommand("validate", "check a TrainingJob file");
   validate->add_option("file", file, "TrainingJob YAML file")->required();
   CLI::App* crd = app.add_subcommand(
@@ -164,7 +169,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == static_cast<int>(CLI::ExitCodes::Success) ? 0 : kExitInvalidInput;
   }
 
-  if (run->parsed()) return Run(file, log_dir, no_progress);
+  if (run->parsed()) return Run(file, log_dir, no_progress, fresh);
   if (validate->parsed()) return Validate(file);
   if (crd->parsed()) {
     std::cout << ringtrain::job::CustomResourceDefinitionYaml();

@@ -53,11 +53,55 @@ ckpt::ShardIdentity ShardIdentityFor(const JobPlan& plan, const ps::ServerCore& 
                              optim::OptimizerKindName(plan.optimizer.kind));
 }
 
+std::string JobCheckpointDirectory(const CheckpointOptions& options, const std::string& job) {
+  return (std::filesystem::path(options.directory) / job).string();
+}
+
 std::string ShardCheckpointDirectory(const CheckpointOptions& options, const JobPlan& plan,
                                      int server_index) {
-  return (std::filesystem::path(options.directory) / plan.job_name /
+  return (std::filesystem::path(JobCheckpointDirectory(options, plan.job_name)) /
           ("ps-" + std::to_string(server_index)))
       .string();
+}
+
+StatusOr<std::optional<ps::RestoredCheckpoint>> RestoreShard(const CheckpointOptions& options,
+                                                             const JobPlan& plan,
+                                                             ps::ServerCore* core) {
+  ckpt::StoreOptions store_options;
+  store_options.directory = ShardCheckpointDirectory(options, plan, core->config().server_index);
+  store_options.keep = options.keep;
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<ckpt::Store> store, ckpt::Store::Open(store_options));
+  StatusOr<ps::RestoredCheckpoint> restored =
+      ps::RestoreLatest(*store, ShardIdentityFor(plan, *core), core);
+  if (restored.status().code() == StatusCode::kNotFound) {
+    return std::optional<ps::RestoredCheckpoint>();
+  }
+  if (restored.status().code() == StatusCode::kFailedPrecondition ||
+      restored.status().code() == StatusCode::kDataLoss) {
+    return FailedPrecondition(
+        restored.status().message() + " — these checkpoints cannot continue job \"" +
+        plan.job_name + "\"; to train it from scratch, delete " +
+        JobCheckpointDirectory(options, plan.job_name) +
+        " (ringtrain run --fresh does) or point spec.checkpoint.path elsewhere");
+  }
+  if (!restored.ok()) return restored.status();
+  if (restored->manifest.final) {
+    return FailedPrecondition(
+        "job \"" + plan.job_name + "\" has already finished: its final checkpoint (step " +
+        std::to_string(restored->manifest.step) + ") is " + restored->ref.path +
+        "; to train it again from scratch, delete " +
+        JobCheckpointDirectory(options, plan.job_name) +
+        " (ringtrain run --fresh does) or point spec.checkpoint.path elsewhere");
+  }
+  return std::optional<ps::RestoredCheckpoint>(std::move(restored).value());
+}
+
+Status RemoveJobCheckpoints(const CheckpointOptions& options, const std::string& job) {
+  const std::string dir = JobCheckpointDirectory(options, job);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return Unavailable("removing the checkpoints in " + dir + ": " + ec.message());
+  return Status::Ok();
 }
 
 StatusOr<std::unique_ptr<ps::ServerCheckpointer>> MakeServerCheckpointer(

@@ -68,7 +68,16 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   options.interrupted = interrupted;
   const std::string who = "ps-" + std::to_string(c.index);
   std::unique_ptr<ps::ServerCheckpointer> checkpointer;
+  std::optional<ps::RestoredCheckpoint> restored;
   if (checkpoints.enabled()) {
+    RT_ASSIGN_OR_RETURN(restored, RestoreShard(checkpoints, plan, core.get()));
+    if (restored.has_value()) {
+      for (const std::string& skipped : restored->skipped) {
+        std::cerr << who << ": checkpoint passed over: " << skipped << "\n";
+      }
+      std::cerr << who << ": restored its shard at step " << restored->manifest.step << " from "
+                << restored->ref.path << "\n";
+    }
     RT_ASSIGN_OR_RETURN(
         checkpointer, MakeServerCheckpointer(checkpoints, plan, *core, [who](const std::string& m) {
           std::cerr << who << ": " << m << "\n";
@@ -89,12 +98,23 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   ready.set_role("ps");
   ready.set_index(static_cast<uint32_t>(c.index));
   ready.set_endpoint(server->endpoint());
+  if (restored.has_value()) {
+    ready.set_restored_from(restored->ref.path);
+    ready.set_restored_step(restored->manifest.step);
+  }
   sink.Send(ready);
 
   RT_RETURN_IF_ERROR(server->Serve());
   if (!server->core().finished()) {
     // Stopped by a signal while workers still need it: not a success, or a pod that is
-    // evicted would read as Succeeded and never be replaced.
+    // evicted would read as Succeeded and never be replaced. Its state is saved first, so the
+    // job started again continues from here.
+    if (checkpointer != nullptr) {
+      if (Status s = checkpointer->Stop(server->core(), checkpoints.stop_timeout); !s.ok()) {
+        std::cerr << who << ": stopping without a checkpoint of the last steps: " << s.message()
+                  << "\n";
+      }
+    }
     return Cancelled("parameter server stopped by a signal before every worker finished");
   }
   if (checkpointer != nullptr) {
@@ -154,6 +174,15 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
   worker::Trainer trainer(options, model.get(), client.get(), &shard,
                           test.has_value() ? &*test : nullptr, &schedule, &recorder);
   RT_ASSIGN_OR_RETURN(worker::TrainerResult result, trainer.Run());
+  if (result.already_done) {
+    std::cerr << "worker-" << c.index << ": the servers say this worker finished at step "
+              << result.steps << "; nothing to do\n";
+    return Status::Ok();
+  }
+  if (result.start_step > 0) {
+    std::cerr << "worker-" << c.index << ": continued from step " << result.start_step
+              << " (the servers' clock for it)\n";
+  }
   if (!c.termination_log.empty()) {
     WriteTerminationLog(c.termination_log,
                         job::FormatFinalProgress(worker::FinalProgressOf(recorder.Snapshot())));

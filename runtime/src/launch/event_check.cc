@@ -46,6 +46,15 @@ Status CheckEvent(const proto::Event& e, const EventBounds& b) {
     return InvalidArgument(what + ": epoch " + std::to_string(e.epoch()) + " of " +
                            std::to_string(b.epochs));
   }
+  if (e.start_step() < 0 || e.start_step() > e.step()) {
+    return InvalidArgument(what + ": started at step " + std::to_string(e.start_step()) +
+                           ", now at step " + std::to_string(e.step()));
+  }
+  if (e.restored_step() < 0 || e.restored_step() > b.total_steps ||
+      (e.restored_from().empty() && e.restored_step() != 0) || e.restored_from().size() > 4096) {
+    return InvalidArgument(what + ": restored at step " + std::to_string(e.restored_step()) +
+                           " of a job of " + std::to_string(b.total_steps) + " steps per worker");
+  }
   if (e.type() == proto::READY && e.endpoint().empty()) {
     return InvalidArgument(what + " without an endpoint");
   }

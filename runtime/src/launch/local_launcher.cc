@@ -12,6 +12,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
@@ -96,6 +97,8 @@ class Run {
   std::vector<int> ps_workers_done_;  // from each server's FINISHED event
   EventBounds bounds_;                // what a control event may say (event_check.h)
   uint64_t events_dropped_ = 0;       // control messages that were not a valid event
+  int shards_restored_ = 0;           // READY events of servers that restored a checkpoint
+  int64_t resumed_from_step_ = -1;    // the smallest start_step > 0 workers reported
   bool line_dirty_ = false;
 };
 
@@ -110,6 +113,12 @@ Status Run::Start() {
   bounds_.epochs = plan.epochs;
   bounds_.total_steps = plan.total_steps;
   RT_ASSIGN_OR_RETURN(log_dir_, MakeLogDir(options_, job_.metadata.name));
+  const app::CheckpointOptions checkpoints = app::CheckpointOptionsFor(job_);
+  if (options_.fresh && checkpoints.enabled()) {
+    RT_RETURN_IF_ERROR(app::RemoveJobCheckpoints(checkpoints, job_.metadata.name));
+    out_ << "ringtrain: --fresh: removed the checkpoints in "
+         << app::JobCheckpointDirectory(checkpoints, job_.metadata.name) << "\n";
+  }
   try {
     control_.emplace(context_, zmq::socket_type::pull);
     control_->set(zmq::sockopt::linger, 0);
@@ -171,6 +180,16 @@ bool Run::DrainEvents(std::chrono::milliseconds wait) {
 void Run::HandleEvent(const proto::Event& e) {
   if (e.type() == proto::READY && e.role() == "ps" && e.index() < ready_endpoints_.size()) {
     ready_endpoints_[e.index()] = e.endpoint();
+    if (!e.restored_from().empty()) {
+      ++shards_restored_;
+      PrintLine("ringtrain: ps-" + std::to_string(e.index()) +
+                " continues from its checkpoint at step " + std::to_string(e.restored_step()) +
+                " (" + e.restored_from() + ")");
+    }
+  }
+  if (e.role() == "worker" && e.start_step() > 0 &&
+      (resumed_from_step_ < 0 || e.start_step() < resumed_from_step_)) {
+    resumed_from_step_ = e.start_step();
   }
   if (e.type() == proto::FINISHED && e.role() == "ps" && e.index() < ps_workers_done_.size()) {
     ps_workers_done_[e.index()] = static_cast<int>(e.server_stats().workers_done());
@@ -368,6 +387,10 @@ StatusOr<RunSummary> Run::Execute() {
   s.bytes_pulled = tracker_.bytes_pulled();
   s.messages_dropped = tracker_.messages_dropped();
   s.control_events_dropped = events_dropped_;
+  s.shards_restored = shards_restored_;
+  s.num_ps = num_ps;
+  s.resumed_from_step = resumed_from_step_;
+  s.pushes_lost = servers.pushes_lost();
   s.log_dir = log_dir_;
   return s;
 }
@@ -415,6 +438,16 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
                   s.staleness_mean, static_cast<unsigned long long>(s.staleness_max),
                   static_cast<unsigned long long>(s.max_clock_lead));
     out << buf;
+  }
+  if (s.shards_restored > 0 || s.resumed_from_step >= 0) {
+    out << "  resumed              ";
+    if (s.resumed_from_step >= 0) {
+      out << "from step " << s.resumed_from_step << ", ";
+    } else {
+      out << "with nothing left to train, ";
+    }
+    out << s.shards_restored << " of " << s.num_ps << " shards from checkpoints; " << s.pushes_lost
+        << " pushes lost (the restored shards' checkpoints were older than the workers)\n";
   }
   out << "  dropped messages     " << s.messages_dropped << " (malformed or invalid, at servers)\n";
   if (s.control_events_dropped > 0) {

@@ -99,6 +99,7 @@ proto::ServerStats ProgressTracker::server_totals() const {
     t.set_max_clock_lead(std::max(t.max_clock_lead(), s.max_clock_lead()));
     t.set_pulls_parked(t.pulls_parked() + s.pulls_parked());
     t.set_updates_applied(t.updates_applied() + s.updates_applied());
+    t.set_pushes_lost(t.pushes_lost() + s.pushes_lost());
   }
   return t;
 }

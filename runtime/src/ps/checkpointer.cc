@@ -131,11 +131,26 @@ void ServerCheckpointer::ReportFinishedWrites() {
 }
 
 Status ServerCheckpointer::Finish(const ServerCore& core, std::chrono::milliseconds timeout) {
+  return WriteAndWait(core, /*final=*/true, timeout);
+}
+
+Status ServerCheckpointer::Stop(const ServerCore& core, std::chrono::milliseconds timeout) {
+  if (Changes(core) == last_changes_) {
+    // The newest checkpoint (or the restored one) already holds this state.
+    RT_RETURN_IF_ERROR(writer_->WaitIdle(timeout));
+    ReportFinishedWrites();
+    return Status::Ok();
+  }
+  return WriteAndWait(core, /*final=*/false, timeout);
+}
+
+Status ServerCheckpointer::WriteAndWait(const ServerCore& core, bool final,
+                                        std::chrono::milliseconds timeout) {
   const Clock::time_point deadline = Clock::now() + timeout;
   RT_RETURN_IF_ERROR(writer_->WaitIdle(timeout));
   ReportFinishedWrites();
   const uint64_t failed_before = writer_->stats().failed;
-  RT_RETURN_IF_ERROR(TakeSnapshot(core, /*final=*/true));
+  RT_RETURN_IF_ERROR(TakeSnapshot(core, final));
   due_ = false;
   const auto left =
       std::max(std::chrono::milliseconds(0),

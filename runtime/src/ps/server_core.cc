@@ -219,6 +219,9 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
     case transport::RequestKind::kWorkerDone:
       HandleDone(peer, h, out);
       return;
+    case transport::RequestKind::kJoin:
+      HandleJoin(peer, h, out);
+      return;
     case transport::RequestKind::kStats:  // answered above
       return;
   }
@@ -417,6 +420,45 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
   Reply ack = NewReply(peer, request, proto::DONE_ACK);
   out->push_back(std::move(ack));
   AnswerReadyPulls(out);
+}
+
+void ServerCore::HandleJoin(const std::string& peer, const proto::Header& request,
+                            std::vector<Reply>* out) {
+  if (request.layout_fingerprint() != config_.table->fingerprint()) {
+    out->push_back(MakeError(
+        peer, request,
+        InvalidArgument("JOIN from worker " + std::to_string(request.sender()) +
+                        " uses a different model layout or placement (fingerprint mismatch)")));
+    return;
+  }
+  if (request.clock() < 0) {
+    out->push_back(MakeError(peer, request, InvalidArgument("JOIN with negative clock")));
+    return;
+  }
+  const size_t w = request.sender();
+  if (!worker_done_[w] && request.clock() > clocks_[w]) {
+    stats_.set_pushes_lost(stats_.pushes_lost() +
+                           static_cast<uint64_t>(request.clock() - clocks_[w]));
+    clocks_[w] = request.clock();
+    if (config_.consistency == Consistency::kSync) FastForwardRounds();
+  }
+  stats_.set_joins(stats_.joins() + 1);
+  Reply r = NewReply(peer, request, proto::JOIN_REPLY);
+  r.header.set_clock(clocks_[w]);
+  r.header.set_worker_done(worker_done_[w]);
+  out->push_back(std::move(r));
+  AnswerReadyPulls(out);
+}
+
+void ServerCore::FastForwardRounds() {
+  const int64_t min_clock = min_active_clock();
+  if (min_clock == INT64_MAX) return;
+  for (PartitionState& p : owned_) {
+    // The round in progress is applied with the pushes it has (as when a worker finishes);
+    // the rounds after it, which no unfinished worker will ever push to, are skipped.
+    MaybeApplyRound(p, min_clock);
+    if (p.pushes == 0 && p.version < min_clock) p.version = min_clock;
+  }
 }
 
 bool ServerCore::PullReady(const proto::Header& request) const {

@@ -14,7 +14,10 @@ std::optional<RequestKind> RequestOf(proto::MessageKind kind) {
       return RequestKind::kWorkerDone;
     case proto::STATS:
       return RequestKind::kStats;
+    case proto::JOIN:
+      return RequestKind::kJoin;
     case proto::KIND_UNSPECIFIED:
+    case proto::JOIN_REPLY:
     case proto::PUSH_ACK:
     case proto::PULL_REPLY:
     case proto::DONE_ACK:
@@ -37,6 +40,8 @@ proto::MessageKind KindOf(RequestKind request) {
       return proto::WORKER_DONE;
     case RequestKind::kStats:
       return proto::STATS;
+    case RequestKind::kJoin:
+      return proto::JOIN;
   }
   RT_CHECK(false && "not a RequestKind");
   return proto::KIND_UNSPECIFIED;
@@ -52,6 +57,8 @@ proto::MessageKind ReplyKindOf(RequestKind request) {
       return proto::DONE_ACK;
     case RequestKind::kStats:
       return proto::STATS_REPLY;
+    case RequestKind::kJoin:
+      return proto::JOIN_REPLY;
   }
   RT_CHECK(false && "not a RequestKind");
   return proto::KIND_UNSPECIFIED;
@@ -70,6 +77,8 @@ bool CarriesPayload(proto::MessageKind kind) {
     case proto::STATS:
     case proto::STATS_REPLY:
     case proto::ERROR:
+    case proto::JOIN:
+    case proto::JOIN_REPLY:
     case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
     case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return false;

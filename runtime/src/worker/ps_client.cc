@@ -23,6 +23,8 @@ struct PsClient::Pending {
     int64_t min_version;
   };
   std::map<uint64_t, Request> requests;
+  // JOIN_REPLY per server: the worker's clock there and whether it has finished there.
+  std::map<int, std::pair<int64_t, bool>> joined;
 };
 
 StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
@@ -175,8 +177,10 @@ Status PsClient::SendPull(int server, int64_t min_version, Pending* pending) {
   return Status::Ok();
 }
 
-Status PsClient::SendSimple(int server, transport::RequestKind request, Pending* pending) {
+Status PsClient::SendSimple(int server, transport::RequestKind request, Pending* pending,
+                            int64_t clock) {
   proto::Header h = NewRequest(request, server);
+  h.set_clock(clock);
   const uint64_t id = h.request_id();
   RT_RETURN_IF_ERROR(
       transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
@@ -211,6 +215,39 @@ Status PsClient::Done() {
     RT_RETURN_IF_ERROR(SendSimple(s, transport::RequestKind::kWorkerDone, &pending));
   }
   return Await(&pending, {}, nullptr, nullptr);
+}
+
+StatusOr<JoinResult> PsClient::Join() {
+  // Where does this worker stand on each server?
+  Pending asked;
+  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
+    RT_RETURN_IF_ERROR(SendSimple(s, transport::RequestKind::kJoin, &asked, 0));
+  }
+  RT_RETURN_IF_ERROR(Await(&asked, {}, nullptr, nullptr));
+  JoinResult result;
+  result.done_everywhere = true;
+  for (const auto& [server, answer] : asked.joined) {
+    result.server_clocks.push_back(answer.first);
+    result.clock = std::max(result.clock, answer.first);
+    result.done_everywhere = result.done_everywhere && answer.second;
+  }
+  // Continue from the furthest; the servers behind move this worker's clock up to it.
+  Pending moved;
+  for (const auto& [server, answer] : asked.joined) {
+    if (answer.first < result.clock && !answer.second) {
+      RT_RETURN_IF_ERROR(SendSimple(server, transport::RequestKind::kJoin, &moved, result.clock));
+    }
+  }
+  RT_RETURN_IF_ERROR(Await(&moved, {}, nullptr, nullptr));
+  for (const auto& [server, answer] : moved.joined) {
+    if (answer.first != result.clock && !answer.second) {
+      return DataLoss("parameter server " + std::to_string(server) + " kept clock " +
+                      std::to_string(answer.first) + " for worker " +
+                      std::to_string(options_.rank) + " after a JOIN at " +
+                      std::to_string(result.clock));
+    }
+  }
+  return result;
 }
 
 StatusOr<proto::ServerStats> PsClient::Stats(int index) {
@@ -286,6 +323,12 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
                     transport::KindName(h.kind()));
   }
   if (h.kind() == proto::STATS_REPLY && stats_out != nullptr) *stats_out = h.stats();
+  if (h.kind() == proto::JOIN_REPLY) {
+    if (h.clock() < 0) {
+      return DataLoss(who + " answered JOIN with clock " + std::to_string(h.clock()));
+    }
+    pending->joined[server] = {h.clock(), h.worker_done()};
+  }
   if (h.kind() == proto::PULL_REPLY) {
     const std::vector<uint32_t>& ids = options_.table->partitions_of(server);
     // DecodeMessage has checked that parameters travel as CODEC_NONE, one frame of

@@ -29,6 +29,7 @@ void Trainer::Report(proto::EventType type, int epoch, bool force) {
   e.set_role("worker");
   e.set_index(static_cast<uint32_t>(options_.rank));
   e.set_step(result_.steps);
+  e.set_start_step(result_.start_step);
   e.set_total_steps(total_steps_);
   e.set_epoch(epoch);
   e.set_loss(result_.last_loss);
@@ -59,14 +60,27 @@ StatusOr<TrainerResult> Trainer::Run() {
   const int64_t steps_per_epoch =
       data::StepsPerEpoch(options_.global_rows, options_.num_workers, options_.batch_size);
   total_steps_ = steps_per_epoch * options_.epochs;
+  // Where this worker stands: 0 in a new job; the servers' clock for it when the job was
+  // restored from checkpoints or this worker replaces one that died. The data position follows
+  // from the step (the epoch's order is a function of the seed, epoch and rank), so the epoch
+  // continues where the servers last heard from this worker.
+  StatusOr<JoinResult> joined = client_->Join();
+  if (!joined.ok()) return joined.status().WithContext("joining the servers");
+  result_.start_step = std::min(joined->clock, total_steps_);
+  result_.steps = result_.start_step;
+  if (joined->done_everywhere) {
+    result_.already_done = true;
+    return result_;
+  }
   int64_t version = 0;
-  RT_RETURN_IF_ERROR(client_->Pull(0, params_, &version).WithContext("initial pull"));
+  RT_RETURN_IF_ERROR(client_->Pull(result_.steps, params_, &version).WithContext("initial pull"));
 
   data::Batch batch;
-  for (int epoch = 0; epoch < options_.epochs; ++epoch) {
+  for (int epoch = static_cast<int>(result_.start_step / std::max<int64_t>(steps_per_epoch, 1));
+       epoch < options_.epochs; ++epoch) {
     const data::EpochOrder order(shard_->rows(), epoch, options_.seed, options_.shuffle,
                                  options_.rank);
-    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+    for (int64_t s = result_.steps - epoch * steps_per_epoch; s < steps_per_epoch; ++s) {
       data::GatherRows(*shard_, order.Batch(s, options_.batch_size), &batch);
       // The previous push's buffer, unless libzmq still holds frames of it.
       const std::span<float> gradient = gradient_.Overwrite(params_.size());

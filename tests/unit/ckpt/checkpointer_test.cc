@@ -197,6 +197,30 @@ TEST_F(CheckpointerTest, FinishWritesAFinalCheckpointAndWaitsForIt) {
   EXPECT_THAT(log_[0], HasSubstr("final checkpoint at step 2 written"));
 }
 
+TEST_F(CheckpointerTest, StopWritesTheCurrentStateUnmarkedOnlyWhenSomethingChanged) {
+  auto c = Make(/*every_steps=*/2, 0ms);
+  c->Tick(*core_);
+  Round();
+  Round();
+  c->Tick(*core_);  // step 2: due
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+  ASSERT_THAT(StepsOnDisk(), ElementsAre(2));
+  ASSERT_TRUE(c->Stop(*core_, 30s).ok());
+  EXPECT_THAT(StepsOnDisk(), ElementsAre(2)) << "nothing new since step 2: no second copy";
+
+  Round();                                                // step 3, stopped before the next period
+  Workers::Accept(*core_, workers_.Push(0, 3, 1.0f, 2));  // and half of round 3
+  ASSERT_TRUE(c->Stop(*core_, 30s).ok());
+  EXPECT_THAT(StepsOnDisk(), ElementsAre(2, 3));
+  auto store = ckpt::Store::Open({dir_.path(), 10});
+  ASSERT_TRUE(store.ok());
+  auto latest = (*store)->LoadLatest(Identity());
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_FALSE(latest->manifest.final) << "a stopped job continues from it; it is not finished";
+  EXPECT_EQ(latest->state.workers[0].clock, 4) << "the round in progress is kept";
+  EXPECT_EQ(latest->state.workers[1].clock, 3);
+}
+
 TEST_F(CheckpointerTest, FinishReportsAWriteThatFailed) {
   auto c = Make(/*every_steps=*/100, 0ms);
   c->Tick(*core_);

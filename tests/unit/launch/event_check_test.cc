@@ -34,6 +34,17 @@ TEST(CheckEventTest, EventsOfTheJobPass) {
       // A worker that failed before it knew its steps.
       testing::Failed("worker", 0, "cannot read the data"),
       testing::ServerFinished(0, 3),
+      [] {  // a worker that continued from step 30 (a restored job)
+        proto::Event e = WorkerProgress();
+        e.set_start_step(30);
+        return e;
+      }(),
+      [] {  // a server that restored its shard at step 60
+        proto::Event e = ServerReady();
+        e.set_restored_from("/ckpt/job/ps-1/ckpt-0000000002-step-000000000060");
+        e.set_restored_step(60);
+        return e;
+      }(),
   };
   for (const proto::Event& e : valid) {
     EXPECT_TRUE(CheckEvent(e, kBounds).ok()) << e.ShortDebugString();
@@ -98,6 +109,28 @@ TEST(CheckEventTest, EventsOutsideTheJobAreRefused) {
          return e;
        },
        "PROGRESS event from a parameter server"},
+      {"started after the step it reports",
+       [] {
+         proto::Event e = WorkerProgress();
+         e.set_start_step(41);
+         return e;
+       },
+       "started at step 41, now at step 40"},
+      {"restored beyond the job's steps",
+       [] {
+         proto::Event e = ServerReady();
+         e.set_restored_from("/ckpt");
+         e.set_restored_step(101);
+         return e;
+       },
+       "restored at step 101 of a job of 100"},
+      {"restored step without a checkpoint",
+       [] {
+         proto::Event e = ServerReady();
+         e.set_restored_step(5);
+         return e;
+       },
+       "restored at step 5"},
       {"step beyond the event's total",
        [] {
          proto::Event e = WorkerProgress();

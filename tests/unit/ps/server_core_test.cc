@@ -613,5 +613,118 @@ TEST(ServerCoreMakeTest, RejectsInconsistentConfig) {
   EXPECT_THAT(s.status().message(), HasSubstr("need async or ssp"));
 }
 
+// JOIN: where a (re)starting worker stands, and moving its clock up on a shard that is behind.
+class ServerCoreJoinTest : public ServerCoreTest {
+ protected:
+  transport::Message Join(uint32_t worker, int64_t clock) {
+    transport::Message m;
+    m.header = Request(proto::JOIN, worker, clock);
+    m.header.clear_partitions();
+    return m;
+  }
+};
+
+TEST_F(ServerCoreJoinTest, FirstJoinAnswersClockZeroAndChangesNothing) {
+  auto r = Handle("a", Join(0, 0));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::JOIN_REPLY);
+  EXPECT_EQ(r[0].header.clock(), 0);
+  EXPECT_FALSE(r[0].header.worker_done());
+  EXPECT_EQ(core_->stats().joins(), 1u);
+  EXPECT_EQ(core_->stats().pushes_lost(), 0u);
+  EXPECT_EQ(core_->version(0), 0);
+}
+
+TEST_F(ServerCoreJoinTest, JoinAtOrBelowTheClockHeldIsAQuestionThatMovesNothing) {
+  Handle("a", Push(0, 0, 1.0f, 1));
+  auto r = Handle("a", Join(0, 0));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.clock(), 1);
+  EXPECT_EQ(core_->clock(0), 1);
+  EXPECT_EQ(core_->stats().pushes_lost(), 0u);
+}
+
+TEST_F(ServerCoreJoinTest, JoinAheadMovesTheClockUpCountsLostPushesAndSkipsEmptyRounds) {
+  auto r = Handle("a", Join(0, 3));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.clock(), 3);
+  EXPECT_EQ(core_->stats().pushes_lost(), 3u);
+  EXPECT_TRUE(Handle("a", Pull(0, 3)).empty()) << "worker 1 is still at clock 0: round 0 waits";
+  EXPECT_EQ(core_->version(0), 0);
+
+  auto replies = Handle("b", Join(1, 3));
+  ASSERT_EQ(replies.size(), 2u) << "b's JOIN_REPLY and a's parked pull";
+  EXPECT_EQ(replies[0].header.kind(), proto::JOIN_REPLY);
+  EXPECT_EQ(replies[1].peer, "a");
+  EXPECT_EQ(replies[1].header.kind(), proto::PULL_REPLY);
+  EXPECT_EQ(replies[1].header.partitions(0).version(), 3);
+  EXPECT_EQ(core_->version(0), 3);
+  EXPECT_EQ(core_->version(1), 3);
+  EXPECT_THAT(core_->params(0), ::testing::Each(1.0f)) << "skipped rounds apply nothing";
+  EXPECT_EQ(core_->stats().pushes_lost(), 6u);
+  EXPECT_EQ(core_->stats().updates_applied(), 0u);
+
+  // Training goes on from round 3.
+  Handle("a", Push(0, 3, 1.0f, 1));
+  Handle("b", Push(1, 3, 1.0f, 1));
+  EXPECT_EQ(core_->version(0), 4);
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.5f)));
+}
+
+TEST_F(ServerCoreJoinTest, RoundInProgressIsAppliedWithThePushesItHasWhenTheOthersJoinPastIt) {
+  Handle("a", Push(0, 0, 1.0f, 1));  // round 0: worker 0 pushed, then worker 1 died
+  EXPECT_EQ(core_->version(0), 0);
+  // Its replacement continues from clock 2 (it had pushed round 0 and 1 to another server).
+  Handle("b", Join(1, 2));
+  EXPECT_EQ(core_->version(0), 1) << "round 0 applied with worker 0's push alone";
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.5f)));
+  EXPECT_EQ(core_->stats().pushes_lost(), 2u);
+  // Round 1 waits for worker 0 only.
+  Handle("a", Push(0, 1, 1.0f, 1));
+  EXPECT_EQ(core_->version(0), 2);
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.0f)));
+  // Both are at clock 2 now and train on together.
+  Handle("a", Push(0, 2, 1.0f, 1));
+  EXPECT_EQ(core_->version(0), 2) << "round 2 waits for worker 1's push";
+  Handle("b", Push(1, 2, 1.0f, 1));
+  EXPECT_EQ(core_->version(0), 3);
+}
+
+TEST_F(ServerCoreJoinTest, FinishedWorkerJoiningIsToldSoAndKeepsItsClock) {
+  Handle("a", Done(0));
+  auto r = Handle("a", Join(0, 5));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::JOIN_REPLY);
+  EXPECT_TRUE(r[0].header.worker_done());
+  EXPECT_EQ(r[0].header.clock(), 0);
+  EXPECT_EQ(core_->stats().pushes_lost(), 0u);
+}
+
+TEST_F(ServerCoreJoinTest, JoinOfAnotherLayoutOrANegativeClockIsRejectedAndChangesNothing) {
+  transport::Message other = Join(0, 2);
+  other.header.set_layout_fingerprint(table_->fingerprint() + 1);
+  auto r = Handle("a", std::move(other));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("fingerprint mismatch"));
+  r = Handle("a", Join(0, -1));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("negative clock"));
+  EXPECT_EQ(core_->clock(0), 0);
+  EXPECT_EQ(core_->stats().messages_dropped(), 2u);
+  EXPECT_EQ(core_->stats().joins(), 0u);
+}
+
+TEST_F(ServerCoreJoinTest, AsyncJoinAheadAcceptsPushesAtTheNewClock) {
+  Make(/*workers=*/2, /*size=*/6, /*partition_size=*/4, Mode{Consistency::kAsync});
+  Handle("a", Join(0, 4));
+  auto r = Handle("a", Push(0, 4, 1.0f, 1, 0.5f, /*version=*/0));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::PUSH_ACK) << r[0].header.error();
+  EXPECT_EQ(core_->clock(0), 5);
+  EXPECT_EQ(core_->stats().pushes_lost(), 4u);
+}
+
 }  // namespace
 }  // namespace ringtrain::ps

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ringtrain/app/job_plan.h"
@@ -22,6 +23,7 @@
 #include "ringtrain/job/spec.h"
 #include "ringtrain/ps/checkpointer.h"
 #include "ringtrain/ps/server_core.h"
+#include "ringtrain/ps/shard_checkpoint.h"
 
 namespace ringtrain::app {
 
@@ -32,6 +34,11 @@ struct CheckpointOptions {
   int keep = 3;                   // checkpoints kept per server
   // How long a server that finished waits for its final checkpoint to be written.
   std::chrono::milliseconds final_timeout{std::chrono::minutes(5)};
+  // How long a server stopped by a signal waits for its checkpoint of the current state: within
+  // the grace its supervisor gives it (`ringtrain run` 5 s before SIGKILL; a pod's
+  // terminationGracePeriodSeconds, 30 s by default). A write cut short leaves the previous
+  // checkpoint in place (writes are atomic).
+  std::chrono::milliseconds stop_timeout{std::chrono::seconds(4)};
 
   bool enabled() const { return !directory.empty(); }
 };
@@ -63,6 +70,25 @@ std::string ShardCheckpointDirectory(const CheckpointOptions& options, const Job
 StatusOr<std::unique_ptr<ps::ServerCheckpointer>> MakeServerCheckpointer(
     const CheckpointOptions& options, const JobPlan& plan, const ps::ServerCore& core,
     std::function<void(const std::string&)> log);
+
+// Restores server `core`'s shard from its newest usable checkpoint, if it has any: a job
+// started again continues where its checkpoints left it (a fresh start removes them first:
+// RemoveJobCheckpoints). std::nullopt when the directory holds no checkpoint. Errors:
+// FailedPrecondition when checkpoints exist but none is usable — of another job or model,
+// damaged — naming each one's problem (training from scratch over them would silently
+// discard them), or when the newest usable one is final: the job has already finished, and
+// the message says where its checkpoint is and how to train again. REQUIRES:
+// options.enabled(); the core has not served yet.
+StatusOr<std::optional<ps::RestoredCheckpoint>> RestoreShard(const CheckpointOptions& options,
+                                                             const JobPlan& plan,
+                                                             ps::ServerCore* core);
+
+// <directory>/<job>: every server's checkpoints of the job.
+std::string JobCheckpointDirectory(const CheckpointOptions& options, const std::string& job);
+
+// Deletes every checkpoint of `job` (JobCheckpointDirectory), for a fresh start; OK when there
+// is none. Unavailable naming the path if the file system refuses.
+[[nodiscard]] Status RemoveJobCheckpoints(const CheckpointOptions& options, const std::string& job);
 
 }  // namespace ringtrain::app
 

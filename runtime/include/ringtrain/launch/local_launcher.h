@@ -8,6 +8,12 @@
 // loopback socket any local process can send to: each message is checked against the job
 // (launch/event_check.h) and dropped and counted unless it is a valid event.
 //
+// Checkpoints (spec.checkpoint): a job started again continues from them — each server
+// restores its shard, each worker continues from the servers' clock for it — and the run
+// prints each restored shard and, in the summary, where it resumed and the pushes lost; with
+// `fresh` they are removed first. A job whose checkpoints are final fails with a message
+// saying it has finished.
+//
 // Failure handling: if any process exits unsuccessfully, every other process is stopped and
 // the error names the process, its exit and the tail of its log. On an interrupt (the flag
 // set by the caller's signal handler) every process is stopped. Children carry
@@ -37,6 +43,10 @@ struct LaunchOptions {
   std::chrono::milliseconds line_interval{std::chrono::seconds(10)};  // non-interactive
   std::ostream* out = nullptr;                                        // REQUIRES: non-null
   const std::atomic<int>* interrupted = nullptr;  // non-zero: stop (the signal number)
+  // Remove the job's checkpoints before starting, so it trains from step 0 (otherwise a job
+  // with checkpoints continues from them, and one whose checkpoints are final says it has
+  // finished).
+  bool fresh = false;
 };
 
 struct RunSummary {
@@ -61,6 +71,13 @@ struct RunSummary {
   // (launch/event_check.h): dropped, never used.
   uint64_t control_events_dropped = 0;
   std::string log_dir;
+  // Continuing from checkpoints: the shards restored (of all servers) and the step the workers
+  // continued from (the smallest; -1 when the job started from scratch). Pushes the restored
+  // shards missed because their checkpoints were older than the workers' progress.
+  int shards_restored = 0;
+  int num_ps = 0;
+  int64_t resumed_from_step = -1;
+  uint64_t pushes_lost = 0;
 };
 
 // Runs the job to completion. Errors: the training set's header cannot be read (the code of

@@ -14,7 +14,8 @@
 // (counted in stats().delayed_busy). So a slow disk stretches the period instead of piling up
 // copies.
 //
-// Finish() takes the last checkpoint, marked final, and waits for it (bounded).
+// Finish() takes the last checkpoint, marked final, and waits for it (bounded); Stop() does the
+// same for a server stopped early, unmarked.
 //
 // Ownership: owns the writer. Thread-safety: one thread (the server's) calls Tick, Finish and
 // stats; the writer's thread is internal.
@@ -72,6 +73,11 @@ class ServerCheckpointer {
   // DeadlineExceeded (the write goes on in the background).
   Status Finish(const ServerCore& core, std::chrono::milliseconds timeout);
 
+  // For a server stopped before training finished (a signal): writes a checkpoint of the
+  // current state, not final, unless nothing changed since the last one (or since the start),
+  // and waits for it as Finish does. A job started again continues from it.
+  Status Stop(const ServerCore& core, std::chrono::milliseconds timeout);
+
   // Waits until the write in flight, if any, is done. DeadlineExceeded after `timeout`.
   Status WaitIdle(std::chrono::milliseconds timeout) const { return writer_->WaitIdle(timeout); }
 
@@ -82,6 +88,7 @@ class ServerCheckpointer {
   ServerCheckpointer(CheckpointPolicy policy, std::unique_ptr<ckpt::AsyncWriter> writer);
   std::chrono::steady_clock::time_point Now() const;
   bool Due(const ServerCore& core, std::chrono::steady_clock::time_point now) const;
+  Status WriteAndWait(const ServerCore& core, bool final, std::chrono::milliseconds timeout);
   // Copies the core's state and submits it; REQUIRES: the writer is idle.
   Status TakeSnapshot(const ServerCore& core, bool final);
   void ReportFinishedWrites();

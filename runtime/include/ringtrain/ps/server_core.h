@@ -37,6 +37,16 @@
 // versions and duplicates. An invalid request changes nothing, is counted in
 // stats().messages_dropped, and is answered with ERROR naming the problem.
 //
+// Joining (JOIN): a worker that starts — the first time, after the job was restarted from
+// checkpoints, or as the replacement of a worker that died — asks every server for its clock,
+// continues from the largest, and tells the servers that hold a smaller one to move it up.
+// Clocks only move up: a JOIN at a clock at or below the one held is a question. The pushes a
+// server skips that way are lost on its shard and counted (stats().pushes_lost): the shard was
+// restored from a checkpoint older than the worker's progress, or the worker died between its
+// pushes to two servers. In sync mode, once every unfinished worker's clock has moved past the
+// round in progress, the round is applied with the pushes it has and the version moves up to
+// the smallest clock, so the pulls of the joined workers are answered.
+//
 // Checkpoints (ckpt/shard_state.h): Snapshot() copies the shard's whole state — what a restarted
 // server needs to continue exactly where this one was — and Restore() puts such a state back.
 // The core has no lock: its owner takes the snapshot on its own thread between two requests
@@ -175,6 +185,11 @@ class ServerCore {
   void HandlePush(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
   void HandlePull(const std::string& peer, proto::Header request, std::vector<Reply>* out);
   void HandleDone(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
+  void HandleJoin(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
+  // kSync, after a JOIN moved a clock up: applies the round in progress once every unfinished
+  // worker's clock is past it, and moves versions up to the smallest clock (the rounds no
+  // worker will push to any more are skipped).
+  void FastForwardRounds();
   // kSync: applies p's round once every unfinished worker has pushed to it, i.e. once
   // `min_clock` (min_active_clock()) is past its version.
   void MaybeApplyRound(PartitionState& p, int64_t min_clock);

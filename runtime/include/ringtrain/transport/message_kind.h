@@ -24,6 +24,7 @@ enum class RequestKind {
   kPull,        // PULL
   kWorkerDone,  // WORKER_DONE
   kStats,       // STATS
+  kJoin,        // JOIN
 };
 
 // The request a message of `kind` makes, or std::nullopt when `kind` is not a request (a
@@ -34,7 +35,8 @@ std::optional<RequestKind> RequestOf(proto::MessageKind kind);
 // The wire kind of `request` (the inverse of RequestOf).
 proto::MessageKind KindOf(RequestKind request);
 
-// The kind of a successful reply to `request` (PUSH_ACK, PULL_REPLY, DONE_ACK, STATS_REPLY).
+// The kind of a successful reply to `request` (PUSH_ACK, PULL_REPLY, DONE_ACK, STATS_REPLY,
+// JOIN_REPLY).
 // A server may answer any request with ERROR instead.
 proto::MessageKind ReplyKindOf(RequestKind request);
 

@@ -67,6 +67,13 @@ struct PushRequest {
   float learning_rate = 0;
 };
 
+// Where a worker stands after joining (PsClient::Join).
+struct JoinResult {
+  int64_t clock = 0;                   // the step to continue from: the largest clock of any server
+  std::vector<int64_t> server_clocks;  // what each server held before the join, by index
+  bool done_everywhere = false;        // every server says this worker has finished
+};
+
 class PsClient {
  public:
   // Creates the sockets and starts connecting (connection completes in the background).
@@ -84,6 +91,13 @@ class PsClient {
   // into `params`. Both requests are in flight together.
   Status PushPull(const PushRequest& push, int64_t pull_min_version, std::span<float> params,
                   int64_t* version_out = nullptr);
+
+  // Asks every server for this worker's clock (JOIN), and moves it up to the largest on the
+  // servers that hold less (their missed pushes are lost there and counted; see
+  // ps/server_core.h). A worker starting fresh gets clock 0 everywhere; one that replaces a
+  // dead worker, or starts after the job was restored from checkpoints, continues from there.
+  // DataLoss if a server keeps a different clock after the second JOIN.
+  StatusOr<JoinResult> Join();
 
   // Tells every server this worker has finished and waits for the acknowledgements.
   Status Done();
@@ -106,7 +120,8 @@ class PsClient {
   proto::Header NewRequest(transport::RequestKind request, int server);
   Status SendPush(int server, const PushRequest& push, Pending* pending);
   Status SendPull(int server, int64_t min_version, Pending* pending);
-  Status SendSimple(int server, transport::RequestKind request, Pending* pending);
+  Status SendSimple(int server, transport::RequestKind request, Pending* pending,
+                    int64_t clock = 0);
   Status Await(Pending* pending, std::span<float> params, int64_t* version_out,
                proto::ServerStats* stats_out);
   Status HandleReply(int server, transport::Message msg, Pending* pending, std::span<float> params,

@@ -1,6 +1,8 @@
 // Trainer: a worker's training loop over its shard of the data.
 //
-// Loop: pull the initial parameters, then for each step gather the step's rows of the shard (a
+// Loop: join the servers (PsClient::Join: where this worker stands; a restored job or a
+// replacement worker continues from there, in the middle of an epoch if need be), pull the
+// initial parameters, then for each step gather the step's rows of the shard (a
 // per-epoch deterministic order), compute the mean loss gradient with the model, push it tagged
 // with this worker's clock (the step) and pull the parameters for the next step. When that pull
 // is answered is the servers' consistency model: sync once every worker's gradient of this
@@ -48,7 +50,9 @@ struct TrainerOptions {
 };
 
 struct TrainerResult {
-  int64_t steps = 0;
+  int64_t start_step = 0;     // where this run started (the join's clock; 0 in a new job)
+  bool already_done = false;  // the servers said this worker had finished: nothing was run
+  int64_t steps = 0;          // the clock reached: start_step + the steps run
   uint64_t samples = 0;
   double last_loss = 0;       // mean training loss over the last progress interval
   double test_accuracy = -1;  // last evaluation; -1 when none ran

@@ -1,0 +1,153 @@
+// app::RestoreShard: what a parameter server does with its checkpoints when it starts — nothing
+// when there are none, continue from the newest usable one, refuse (rather than overwrite)
+// checkpoints it cannot continue, and say so when the job has already finished.
+// app::RemoveJobCheckpoints: the fresh start.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "ckpt_test_util.h"
+#include "ringtrain/app/checkpointing.h"
+#include "ringtrain/app/wiring.h"
+#include "ringtrain/ckpt/store.h"
+#include "synthetic_data.h"
+#include "thread_cluster.h"
+
+namespace ringtrain {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr int kClasses = 4;
+constexpr int kSide = 4;
+
+job::TrainingJob Job(std::vector<int> hidden) {
+  job::TrainingJob job;
+  job.metadata.name = "restore-shard";
+  job.spec.parameter_servers.replicas = 2;
+  job.spec.parameter_servers.partition_size = 16;
+  job.spec.workers.replicas = 2;
+  job.spec.model = {job::ModelType::kMlp, std::move(hidden)};
+  job.spec.training.optimizer.type = job::OptimizerType::kMomentum;
+  job.spec.training.optimizer.momentum = 0.9;
+  job.spec.training.epochs = 1;
+  job.spec.training.batch_size = 8;
+  return job;
+}
+
+class RestoreShardTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.directory = dir_.path();
+    options_.every_steps = 1;
+    plan_ = testing::PlanFor(Job({6}), train_, kClasses).value();
+  }
+
+  std::unique_ptr<ps::ServerCore> Core(const app::JobPlan& plan, int server, float value) {
+    std::vector<float> params(static_cast<size_t>(plan.table->total_size()), value);
+    return app::MakeServerCore(plan, server, params).value();
+  }
+
+  // Writes server `server`'s shard of a model whose every parameter is `value`.
+  void WriteCheckpoint(const app::JobPlan& plan, int server, float value, bool final) {
+    std::unique_ptr<ps::ServerCore> core = Core(plan, server, value);
+    auto store =
+        ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan, server), options_.keep});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto written = (*store)->Write(app::ShardIdentityFor(plan, *core), core->Snapshot(), final);
+    ASSERT_TRUE(written.ok()) << written.status().ToString();
+  }
+
+  ckpt::testing::ScratchDir dir_;
+  app::CheckpointOptions options_;
+  data::Dataset train_ = testing::MakeSyntheticImages(64, kSide, kClasses, 3);
+  app::JobPlan plan_;
+};
+
+TEST_F(RestoreShardTest, NoCheckpointsMeansAFreshStart) {
+  std::unique_ptr<ps::ServerCore> core = Core(plan_, 0, 0.5f);
+  auto restored = app::RestoreShard(options_, plan_, core.get());
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_FALSE(restored->has_value());
+  EXPECT_THAT(core->params(plan_.table->partitions_of(0).front()), ::testing::Each(0.5f));
+}
+
+TEST_F(RestoreShardTest, ContinuesFromTheNewestCheckpointOfItsOwnShard) {
+  WriteCheckpoint(plan_, 0, 2.0f, /*final=*/false);
+  WriteCheckpoint(plan_, 0, 3.0f, /*final=*/false);
+  WriteCheckpoint(plan_, 1, 7.0f, /*final=*/false);
+  std::unique_ptr<ps::ServerCore> core = Core(plan_, 0, 0.5f);
+  auto restored = app::RestoreShard(options_, plan_, core.get());
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  ASSERT_TRUE(restored->has_value());
+  EXPECT_FALSE((*restored)->manifest.final);
+  EXPECT_EQ((*restored)->manifest.server_index, 0);
+  for (uint32_t p : plan_.table->partitions_of(0)) {
+    EXPECT_THAT(core->params(p), ::testing::Each(3.0f)) << "partition " << p;
+  }
+}
+
+TEST_F(RestoreShardTest, FinalCheckpointSaysTheJobHasFinishedAndHowToTrainAgain) {
+  WriteCheckpoint(plan_, 0, 2.0f, /*final=*/true);
+  std::unique_ptr<ps::ServerCore> core = Core(plan_, 0, 0.5f);
+  auto restored = app::RestoreShard(options_, plan_, core.get());
+  ASSERT_FALSE(restored.ok());
+  EXPECT_EQ(restored.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(restored.status().message(),
+              HasSubstr("job \"restore-shard\" has already finished: its final checkpoint"));
+  EXPECT_THAT(restored.status().message(), HasSubstr("--fresh"));
+  EXPECT_THAT(restored.status().message(),
+              HasSubstr(app::JobCheckpointDirectory(options_, "restore-shard")));
+}
+
+TEST_F(RestoreShardTest, CheckpointsOfAnotherModelAreRefusedNotTrainedOver) {
+  const app::JobPlan other = testing::PlanFor(Job({9}), train_, kClasses).value();
+  WriteCheckpoint(other, 0, 2.0f, /*final=*/false);
+  std::unique_ptr<ps::ServerCore> core = Core(plan_, 0, 0.5f);
+  auto restored = app::RestoreShard(options_, plan_, core.get());
+  ASSERT_FALSE(restored.ok());
+  EXPECT_EQ(restored.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(restored.status().message(), HasSubstr("another model"));
+  EXPECT_THAT(restored.status().message(),
+              HasSubstr("these checkpoints cannot continue job \"restore-shard\""));
+  EXPECT_THAT(core->params(plan_.table->partitions_of(0).front()), ::testing::Each(0.5f));
+  // Still there: refusing is not deleting.
+  auto store = ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan_, 0), 3});
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ((*store)->List()->size(), 1u);
+}
+
+TEST_F(RestoreShardTest, DamagedNewestFallsBackToThePreviousCheckpoint) {
+  WriteCheckpoint(plan_, 0, 2.0f, /*final=*/false);
+  WriteCheckpoint(plan_, 0, 3.0f, /*final=*/false);
+  auto store = ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan_, 0), 3});
+  ASSERT_TRUE(store.ok());
+  const std::string newest = (*store)->List()->front().path;
+  ckpt::testing::Truncate(newest + "/shard.bin", 5);
+  std::unique_ptr<ps::ServerCore> core = Core(plan_, 0, 0.5f);
+  auto restored = app::RestoreShard(options_, plan_, core.get());
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  ASSERT_TRUE(restored->has_value());
+  ASSERT_EQ((*restored)->skipped.size(), 1u);
+  EXPECT_THAT((*restored)->skipped[0], HasSubstr(newest));
+  EXPECT_THAT(core->params(plan_.table->partitions_of(0).front()), ::testing::Each(2.0f));
+}
+
+TEST_F(RestoreShardTest, RemovingTheJobsCheckpointsMakesTheNextStartFresh) {
+  WriteCheckpoint(plan_, 0, 2.0f, /*final=*/true);
+  WriteCheckpoint(plan_, 1, 2.0f, /*final=*/true);
+  ASSERT_TRUE(app::RemoveJobCheckpoints(options_, "restore-shard").ok());
+  EXPECT_FALSE(std::filesystem::exists(app::JobCheckpointDirectory(options_, "restore-shard")));
+  EXPECT_TRUE(std::filesystem::exists(dir_.path())) << "only the job's directory goes";
+  std::unique_ptr<ps::ServerCore> core = Core(plan_, 0, 0.5f);
+  auto restored = app::RestoreShard(options_, plan_, core.get());
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  EXPECT_FALSE(restored->has_value());
+  EXPECT_TRUE(app::RemoveJobCheckpoints(options_, "restore-shard").ok()) << "none is fine";
+}
+
+}  // namespace
+}  // namespace ringtrain
