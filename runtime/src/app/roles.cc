@@ -154,9 +154,12 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
   RT_ASSIGN_OR_RETURN(optim::LearningRateSchedule schedule,
                       optim::LearningRateSchedule::Create(plan.schedule));
 
-  RT_ASSIGN_OR_RETURN(
-      std::unique_ptr<worker::PsClient> client,
-      worker::PsClient::Connect(context, ClientOptionsFor(plan, c.index, c.ps_endpoints)));
+  worker::PsClientOptions client_options = ClientOptionsFor(plan, c.index, c.ps_endpoints);
+  client_options.log = [index = c.index](const std::string& m) {
+    std::cerr << "worker-" << index << ": " << m << "\n";
+  };
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
+                      worker::PsClient::Connect(context, std::move(client_options)));
   std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows of " << global_rows << ", "
             << plan.steps_per_epoch << " steps per epoch, " << plan.table->partitions().size()
             << " partitions on " << c.num_ps << " servers\n";

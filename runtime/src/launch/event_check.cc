@@ -46,6 +46,10 @@ Status CheckEvent(const proto::Event& e, const EventBounds& b) {
     return InvalidArgument(what + ": epoch " + std::to_string(e.epoch()) + " of " +
                            std::to_string(b.epochs));
   }
+  if (e.samples_replayed() > e.samples()) {
+    return InvalidArgument(what + ": " + std::to_string(e.samples_replayed()) +
+                           " samples replayed of " + std::to_string(e.samples()));
+  }
   if (e.start_step() < 0 || e.start_step() > e.step()) {
     return InvalidArgument(what + ": started at step " + std::to_string(e.start_step()) +
                            ", now at step " + std::to_string(e.step()));

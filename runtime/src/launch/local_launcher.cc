@@ -65,7 +65,13 @@ class Run {
 
  private:
   Status Start();
-  Status SpawnRole(job::Role role, int index, const std::vector<std::string>& ps_endpoints);
+  // `bind` is where a server binds ("" = a free loopback port); `incarnation` > 0 names the
+  // log of a replacement (worker-1.1.log).
+  Status SpawnRole(job::Role role, int index, const std::vector<std::string>& ps_endpoints,
+                   const std::string& bind = "", int incarnation = 0);
+  // A process that failed while the job runs: replaced alone if runPolicy allows (see the
+  // header), else the run's failure.
+  Status Recover(job::Role role, int index, const ExitInfo& exit);
   Status WaitForServers(std::vector<std::string>* endpoints);
   Status Supervise();
   // Receives queued events (waiting up to `wait` for the first). Returns false if none.
@@ -94,11 +100,18 @@ class Run {
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::vector<std::string> failure_messages_;  // from FAILED events
   std::vector<std::string> ready_endpoints_;
-  std::vector<int> ps_workers_done_;  // from each server's FINISHED event
-  EventBounds bounds_;                // what a control event may say (event_check.h)
-  uint64_t events_dropped_ = 0;       // control messages that were not a valid event
-  int shards_restored_ = 0;           // READY events of servers that restored a checkpoint
-  int64_t resumed_from_step_ = -1;    // the smallest start_step > 0 workers reported
+  std::vector<int> ps_workers_done_;     // from each server's FINISHED event
+  EventBounds bounds_;                   // what a control event may say (event_check.h)
+  uint64_t events_dropped_ = 0;          // control messages that were not a valid event
+  int shards_restored_ = 0;              // READY events of servers that restored a checkpoint
+  std::vector<std::string> recoveries_;  // "worker-1 (killed by signal 9)", in order
+  std::vector<bool> server_replaced_;    // server i is a replacement not yet READY
+  std::vector<int> incarnations_[2];     // per role (0 servers, 1 workers) and index
+  // Per worker: samples replayed by its current process, and by the processes it replaced.
+  std::vector<uint64_t> replayed_now_;
+  std::vector<uint64_t> replayed_before_;
+  app::CheckpointOptions checkpoints_;
+  int64_t resumed_from_step_ = -1;  // the smallest start_step > 0 workers reported
   bool line_dirty_ = false;
 };
 
@@ -113,12 +126,17 @@ Status Run::Start() {
   bounds_.epochs = plan.epochs;
   bounds_.total_steps = plan.total_steps;
   RT_ASSIGN_OR_RETURN(log_dir_, MakeLogDir(options_, job_.metadata.name));
-  const app::CheckpointOptions checkpoints = app::CheckpointOptionsFor(job_);
-  if (options_.fresh && checkpoints.enabled()) {
-    RT_RETURN_IF_ERROR(app::RemoveJobCheckpoints(checkpoints, job_.metadata.name));
+  checkpoints_ = app::CheckpointOptionsFor(job_);
+  if (options_.fresh && checkpoints_.enabled()) {
+    RT_RETURN_IF_ERROR(app::RemoveJobCheckpoints(checkpoints_, job_.metadata.name));
     out_ << "ringtrain: --fresh: removed the checkpoints in "
-         << app::JobCheckpointDirectory(checkpoints, job_.metadata.name) << "\n";
+         << app::JobCheckpointDirectory(checkpoints_, job_.metadata.name) << "\n";
   }
+  server_replaced_.assign(static_cast<size_t>(plan.num_ps), false);
+  incarnations_[0].assign(static_cast<size_t>(plan.num_ps), 0);
+  incarnations_[1].assign(static_cast<size_t>(plan.num_workers), 0);
+  replayed_now_.assign(static_cast<size_t>(plan.num_workers), 0);
+  replayed_before_.assign(static_cast<size_t>(plan.num_workers), 0);
   try {
     control_.emplace(context_, zmq::socket_type::pull);
     control_->set(zmq::sockopt::linger, 0);
@@ -134,22 +152,84 @@ Status Run::Start() {
   return Status::Ok();
 }
 
-Status Run::SpawnRole(job::Role role, int index, const std::vector<std::string>& ps_endpoints) {
-  // Servers start first, on free loopback ports they report; workers get those endpoints.
+Status Run::SpawnRole(job::Role role, int index, const std::vector<std::string>& ps_endpoints,
+                      const std::string& bind, int incarnation) {
+  // Servers start first, on free loopback ports they report; workers get those endpoints. A
+  // replaced server binds its predecessor's endpoint, where the workers reconnect.
   job::Placement placement;
   placement.ps_endpoints = ps_endpoints;
-  placement.ps_bind = "tcp://127.0.0.1:0";
+  placement.ps_bind = bind.empty() ? "tcp://127.0.0.1:0" : bind;
   placement.spec_path = options_.spec_path;
   placement.control_endpoint = control_endpoint_;
   const job::PodContract c = job::ContractFor(job_, role, index, placement);
   const std::string name = job::ProcessName(role, index);
   std::vector<std::string> argv = {options_.binary};
   for (std::string& arg : job::ProcessArgs(role)) argv.push_back(std::move(arg));
-  RT_ASSIGN_OR_RETURN(
-      std::unique_ptr<ChildProcess> child,
-      ChildProcess::Spawn(name, argv, job::ToEnv(c), log_dir_ + "/" + name + ".log"));
-  (role == job::Role::kParameterServer ? servers_ : workers_).push_back(std::move(child));
+  const std::string log =
+      log_dir_ + "/" + name + (incarnation > 0 ? "." + std::to_string(incarnation) : "") + ".log";
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> child,
+                      ChildProcess::Spawn(name, argv, job::ToEnv(c), log));
+  auto& group = role == job::Role::kParameterServer ? servers_ : workers_;
+  if (static_cast<size_t>(index) < group.size()) {
+    group[static_cast<size_t>(index)] = std::move(child);
+  } else {
+    group.push_back(std::move(child));
+  }
   return Status::Ok();
+}
+
+Status Run::Recover(job::Role role, int index, const ExitInfo& exit) {
+  const bool server = role == job::Role::kParameterServer;
+  ChildProcess& child = *(server ? servers_ : workers_)[static_cast<size_t>(index)];
+  const job::RunPolicy& policy = job_.spec.run_policy;
+  bool retryable = false;
+  switch (policy.restart_policy) {
+    case job::RestartPolicy::kNever:
+      break;
+    case job::RestartPolicy::kOnFailure:
+      retryable = true;
+      break;
+    case job::RestartPolicy::kExitCode:
+      // Killed by a signal (128+N): worth another try; 1..127: the program gave up.
+      retryable = exit.signaled || exit.exit_code >= 128;
+      break;
+  }
+  const int used = static_cast<int>(recoveries_.size());
+  if (!retryable || used >= policy.backoff_limit || (server && !checkpoints_.enabled()) ||
+      exit.exit_code == 2) {
+    Status failure = Failure(child, exit);
+    std::string why;
+    if (exit.exit_code == 2 && !exit.signaled) {
+      return failure;  // invalid input: another try would fail the same way
+    } else if (!retryable) {
+      why = "restartPolicy " + std::string(job::Name(policy.restart_policy)) + " does not retry it";
+    } else if (used >= policy.backoff_limit) {
+      why = "after " + std::to_string(used) + " recoveries (backoffLimit " +
+            std::to_string(policy.backoff_limit) + ")";
+    } else {
+      why =
+          "a server is replaced only with spec.checkpoint: without a checkpoint its shard "
+          "cannot be restored";
+    }
+    return Status(failure.code(), failure.message() + "\n  not recovered: " + why);
+  }
+  const std::string what = child.name() + " (" + exit.ToString() + ")";
+  recoveries_.push_back(what);
+  const size_t slot = static_cast<size_t>(index);
+  const int incarnation = ++incarnations_[server ? 0 : 1][slot];
+  const std::string restart =
+      "restart " + std::to_string(used + 1) + " of at most " + std::to_string(policy.backoff_limit);
+  if (server) {
+    PrintLine("ringtrain: " + what + " failed; replacing it alone (" + restart +
+              "): it restores its shard from its newest checkpoint, the workers wait and rejoin");
+    server_replaced_[slot] = true;
+    return SpawnRole(job::Role::kParameterServer, index, {}, ready_endpoints_[slot], incarnation);
+  }
+  PrintLine("ringtrain: " + what + " failed; replacing it alone (" + restart +
+            "): it continues from the servers' clock for it");
+  replayed_before_[slot] += replayed_now_[slot];
+  replayed_now_[slot] = 0;
+  return SpawnRole(job::Role::kWorker, index, ready_endpoints_, "", incarnation);
 }
 
 bool Run::DrainEvents(std::chrono::milliseconds wait) {
@@ -180,14 +260,24 @@ bool Run::DrainEvents(std::chrono::milliseconds wait) {
 void Run::HandleEvent(const proto::Event& e) {
   if (e.type() == proto::READY && e.role() == "ps" && e.index() < ready_endpoints_.size()) {
     ready_endpoints_[e.index()] = e.endpoint();
-    if (!e.restored_from().empty()) {
+    if (server_replaced_[e.index()]) {
+      server_replaced_[e.index()] = false;
+      PrintLine("ringtrain: ps-" + std::to_string(e.index()) + " is back on " + e.endpoint() +
+                (e.restored_from().empty()
+                     ? std::string(" without a checkpoint")
+                     : ", its shard restored at step " + std::to_string(e.restored_step()) + " (" +
+                           e.restored_from() + ")"));
+    } else if (!e.restored_from().empty()) {
       ++shards_restored_;
       PrintLine("ringtrain: ps-" + std::to_string(e.index()) +
                 " continues from its checkpoint at step " + std::to_string(e.restored_step()) +
                 " (" + e.restored_from() + ")");
     }
   }
-  if (e.role() == "worker" && e.start_step() > 0 &&
+  if (e.role() == "worker" && e.index() < replayed_now_.size()) {
+    replayed_now_[e.index()] = std::max(replayed_now_[e.index()], e.samples_replayed());
+  }
+  if (e.role() == "worker" && e.start_step() > 0 && recoveries_.empty() &&
       (resumed_from_step_ < 0 || e.start_step() < resumed_from_step_)) {
     resumed_from_step_ = e.start_step();
   }
@@ -257,18 +347,22 @@ Status Run::WaitForServers(std::vector<std::string>* endpoints) {
 
 Status Run::CheckChildren(bool* all_workers_done) {
   *all_workers_done = true;
-  for (auto& w : workers_) {
-    std::optional<ExitInfo> exit = w->Poll();
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    std::optional<ExitInfo> exit = workers_[i]->Poll();
     if (!exit) {
       *all_workers_done = false;
     } else if (!exit->success()) {
-      return Failure(*w, *exit);
+      RT_RETURN_IF_ERROR(Recover(job::Role::kWorker, static_cast<int>(i), *exit));
+      *all_workers_done = false;
     }
   }
   for (size_t i = 0; i < servers_.size(); ++i) {
     std::optional<ExitInfo> exit = servers_[i]->Poll();
     if (!exit) continue;
-    if (!exit->success()) return Failure(*servers_[i], *exit);
+    if (!exit->success()) {
+      RT_RETURN_IF_ERROR(Recover(job::Role::kParameterServer, static_cast<int>(i), *exit));
+      continue;
+    }
     // A server ends by itself only once every worker has told it so (its FINISHED event says
     // how many did); a clean exit before that (say, a stray SIGTERM) leaves workers waiting.
     if (!*all_workers_done) {
@@ -391,6 +485,13 @@ StatusOr<RunSummary> Run::Execute() {
   s.num_ps = num_ps;
   s.resumed_from_step = resumed_from_step_;
   s.pushes_lost = servers.pushes_lost();
+  s.recoveries = recoveries_;
+  for (const proto::ServerStats& ps : tracker_.server_stats()) {
+    s.pushes_lost_per_server.push_back(ps.pushes_lost());
+  }
+  for (size_t i = 0; i < replayed_now_.size(); ++i) {
+    s.samples_replayed += replayed_now_[i] + replayed_before_[i];
+  }
   s.log_dir = log_dir_;
   return s;
 }
@@ -446,8 +547,23 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
     } else {
       out << "with nothing left to train, ";
     }
-    out << s.shards_restored << " of " << s.num_ps << " shards from checkpoints; " << s.pushes_lost
-        << " pushes lost (the restored shards' checkpoints were older than the workers)\n";
+    out << s.shards_restored << " of " << s.num_ps << " shards from checkpoints\n";
+  }
+  if (!s.recoveries.empty()) {
+    out << "  recoveries           " << s.recoveries.size() << ":";
+    for (size_t i = 0; i < s.recoveries.size(); ++i) {
+      out << (i == 0 ? " " : ", ") << s.recoveries[i];
+    }
+    out << "\n";
+  }
+  if (!s.recoveries.empty() || s.resumed_from_step >= 0) {
+    out << "  replayed samples     " << s.samples_replayed
+        << " (steps a server already had, recomputed and not applied twice)\n";
+    out << "  pushes lost          " << s.pushes_lost << " (";
+    for (size_t i = 0; i < s.pushes_lost_per_server.size(); ++i) {
+      out << (i == 0 ? "" : ", ") << "ps-" << i << " " << s.pushes_lost_per_server[i];
+    }
+    out << "; updates a restored shard missed)\n";
   }
   out << "  dropped messages     " << s.messages_dropped << " (malformed or invalid, at servers)\n";
   if (s.control_events_dropped > 0) {

@@ -100,6 +100,7 @@ proto::ServerStats ProgressTracker::server_totals() const {
     t.set_pulls_parked(t.pulls_parked() + s.pulls_parked());
     t.set_updates_applied(t.updates_applied() + s.updates_applied());
     t.set_pushes_lost(t.pushes_lost() + s.pushes_lost());
+    t.set_pushes_duplicate(t.pushes_duplicate() + s.pushes_duplicate());
   }
   return t;
 }

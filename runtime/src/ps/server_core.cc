@@ -72,7 +72,8 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
       owned_(std::move(owned)),
       slot_of_partition_(config_.table->partitions().size(), -1),
       worker_done_(static_cast<size_t>(config_.num_workers), false),
-      clocks_(static_cast<size_t>(config_.num_workers), 0) {
+      clocks_(static_cast<size_t>(config_.num_workers), 0),
+      held_push_(static_cast<size_t>(config_.num_workers)) {
   size_t largest = 0;
   for (size_t i = 0; i < owned_.size(); ++i) {
     slot_of_partition_[owned_[i].id] = static_cast<int>(i);
@@ -228,7 +229,8 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
 }
 
 Status ServerCore::ValidatePush(const transport::Message& msg,
-                                std::vector<compress::ValidatedPayload>* payloads) const {
+                                std::vector<compress::ValidatedPayload>* payloads,
+                                bool* ahead) const {
   const proto::Header& h = msg.header;
   RT_RETURN_IF_ERROR(ValidatePartitions(h));
   const size_t w = h.sender();
@@ -248,10 +250,9 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
   if (!(std::isfinite(h.learning_rate()) && h.learning_rate() >= 0)) {
     return InvalidArgument(from() + " with learning rate " + std::to_string(h.learning_rate()));
   }
-  if (h.clock() != clocks_[w]) {
-    return InvalidArgument(std::string(h.clock() < clocks_[w] ? "duplicate " : "out-of-order ") +
-                           from() + " at clock " + std::to_string(h.clock()) + "; its next is " +
-                           std::to_string(clocks_[w]));
+  if (h.clock() != clocks_[w]) {  // below it is a duplicate, acknowledged before validation
+    return InvalidArgument("out-of-order " + from() + " at clock " + std::to_string(h.clock()) +
+                           "; its next is " + std::to_string(clocks_[w]));
   }
   if (msg.payloads.size() != static_cast<size_t>(h.partitions_size())) {
     return InvalidArgument(from() + " carries " + std::to_string(msg.payloads.size()) +
@@ -262,12 +263,16 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
     const PartitionState* p = Find(slice.id());
     const auto part = [&] { return from() + " for partition " + std::to_string(p->id); };
     const bool sync = config_.consistency == Consistency::kSync;
-    if (sync ? slice.version() != p->version
-             : slice.version() < 0 || slice.version() > p->version) {
+    if (sync && h.clock() > p->version && slice.version() == h.clock()) {
+      // A round this shard has not reached: it was restored and waits for other workers to
+      // rejoin it. Held until then (HandlePush), once everything else checks out.
+      *ahead = true;
+    } else if (sync ? slice.version() != p->version
+                    : slice.version() < 0 || slice.version() > p->version) {
       return InvalidArgument(part() + " computed at version " + std::to_string(slice.version()) +
                              ", partition is at version " + std::to_string(p->version));
     }
-    if (sync && h.clock() != p->version) {
+    if (sync && !*ahead && h.clock() != p->version) {
       return InvalidArgument(part() + " at clock " + std::to_string(h.clock()) +
                              ", partition is in round " + std::to_string(p->version));
     }
@@ -284,13 +289,35 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
 void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
                             std::vector<Reply>* out) {
   const proto::Header& h = msg.header;
+  if (h.clock() >= 0 && h.clock() < clocks_[h.sender()] &&
+      h.layout_fingerprint() == config_.table->fingerprint()) {
+    // A step this shard already has: a replacement worker, or a job restored from checkpoints,
+    // replaying from the smallest clock any server holds for it. Acknowledged, not applied, so
+    // no shard applies a step twice.
+    stats_.set_pushes_duplicate(stats_.pushes_duplicate() + 1);
+    out->push_back(NewReply(peer, h, proto::PUSH_ACK));
+    return;
+  }
   std::vector<compress::ValidatedPayload> payloads;
   payloads.reserve(owned_.size());
-  if (Status s = ValidatePush(msg, &payloads); !s.ok()) {
+  bool ahead = false;
+  if (Status s = ValidatePush(msg, &payloads, &ahead); !s.ok()) {
     out->push_back(MakeError(peer, h, s));
     return;
   }
   const size_t w = h.sender();
+  if (ahead) {
+    // At most one per worker: its next push would be out of order until this one is applied.
+    if (held_push_[w].has_value()) {
+      out->push_back(MakeError(peer, h,
+                               InvalidArgument("PUSH from worker " + std::to_string(w) +
+                                               " while its previous one is held")));
+      return;
+    }
+    stats_.set_pushes_held(stats_.pushes_held() + 1);
+    held_push_[w] = HeldPush{peer, std::move(msg)};
+    return;
+  }
   const bool dense = msg.codec.type == compress::CodecType::kNone;
   for (int i = 0; i < h.partitions_size(); ++i) {
     const proto::PartitionSlice& slice = h.partitions(i);
@@ -332,7 +359,18 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
 
   Reply ack = NewReply(peer, h, proto::PUSH_ACK);
   out->push_back(std::move(ack));
+  ReleaseHeldPushes(out);
   AnswerReadyPulls(out);
+}
+
+void ServerCore::ReleaseHeldPushes(std::vector<Reply>* out) {
+  if (config_.consistency != Consistency::kSync || owned_.empty()) return;
+  for (std::optional<HeldPush>& held : held_push_) {
+    if (!held.has_value() || held->msg.header.clock() > owned_.front().version) continue;
+    HeldPush push = std::move(*held);
+    held.reset();
+    HandlePush(push.peer, std::move(push.msg), out);
+  }
 }
 
 void ServerCore::ApplyNow(PartitionState& p, const proto::PartitionSlice& slice,
@@ -387,9 +425,10 @@ void ServerCore::HandlePull(const std::string& peer, proto::Header request,
   // A worker's clock is the pushes it has made; a pull claiming more could never be answered
   // and would sit parked forever.
   const size_t w = request.sender();
-  if (s.ok() && request.clock() > clocks_[w]) {
+  const int64_t pushed = clocks_[w] + (held_push_[w].has_value() ? 1 : 0);
+  if (s.ok() && request.clock() > pushed) {
     s = InvalidArgument("PULL at clock " + std::to_string(request.clock()) + " from worker " +
-                        std::to_string(w) + ", which has pushed " + std::to_string(clocks_[w]) +
+                        std::to_string(w) + ", which has pushed " + std::to_string(pushed) +
                         " steps");
   }
   if (!s.ok()) {
@@ -419,6 +458,7 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
   }
   Reply ack = NewReply(peer, request, proto::DONE_ACK);
   out->push_back(std::move(ack));
+  ReleaseHeldPushes(out);
   AnswerReadyPulls(out);
 }
 
@@ -442,6 +482,7 @@ void ServerCore::HandleJoin(const std::string& peer, const proto::Header& reques
     clocks_[w] = request.clock();
     if (config_.consistency == Consistency::kSync) FastForwardRounds();
   }
+  ReleaseHeldPushes(out);
   stats_.set_joins(stats_.joins() + 1);
   Reply r = NewReply(peer, request, proto::JOIN_REPLY);
   r.header.set_clock(clocks_[w]);

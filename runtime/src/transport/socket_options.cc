@@ -25,6 +25,8 @@ Status ApplySocketOptions(zmq::socket_t& socket, const SocketOptions& options) {
     socket.set(zmq::sockopt::rcvhwm, options.receive_hwm);
     socket.set(zmq::sockopt::maxmsgsize, options.max_message_size);
     socket.set(zmq::sockopt::tcp_keepalive, options.tcp_keepalive ? 1 : 0);
+    socket.set(zmq::sockopt::heartbeat_ivl, options.heartbeat_ivl_ms);
+    socket.set(zmq::sockopt::heartbeat_timeout, options.heartbeat_timeout_ms);
     if (options.router_mandatory) socket.set(zmq::sockopt::router_mandatory, 1);
     if (options.router_handover) socket.set(zmq::sockopt::router_handover, 1);
   } catch (const zmq::error_t& e) {

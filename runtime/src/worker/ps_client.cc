@@ -20,9 +20,13 @@ struct PsClient::Pending {
   struct Request {
     int server;
     transport::RequestKind kind;
-    int64_t min_version;
+    int64_t min_version;  // kPull: the version asked for; kJoin: the clock sent
+    bool rejoin = false;  // the JOIN sent to a server that came back (Rejoin)
   };
   std::map<uint64_t, Request> requests;
+  // Per server that came back during the operation: what to send again once its rejoin is
+  // answered (pushes are not sent again: the rejoin's clock accounts for them).
+  std::map<int, std::vector<Request>> resend;
   // JOIN_REPLY per server: the worker's clock there and whether it has finished there.
   std::map<int, std::pair<int64_t, bool>> joined;
 };
@@ -45,6 +49,7 @@ StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
                            " servers");
   }
   std::vector<zmq::socket_t> sockets;
+  std::vector<zmq::socket_t> monitors;
   char nonce_buf[17];
   std::snprintf(
       nonce_buf, sizeof(nonce_buf), "%016llx",
@@ -58,6 +63,18 @@ StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
       // where to send the replies to requests parked before the break.
       s.set(zmq::sockopt::routing_id,
             "w" + std::to_string(options.rank) + "-" + std::to_string(getpid()) + "-" + nonce);
+      // Connection events of this socket, read in Await: a server that comes back after its
+      // connection broke (a restarted server) is rejoined.
+      const std::string monitor_address =
+          "inproc://ringtrain-ps-client-" + nonce + "-" + std::to_string(sockets.size());
+      if (zmq_socket_monitor(s.handle(), monitor_address.c_str(),
+                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+        return Internal(std::string("monitoring a worker socket: ") + zmq_strerror(zmq_errno()));
+      }
+      zmq::socket_t m(context, zmq::socket_type::pair);
+      m.set(zmq::sockopt::linger, 0);
+      m.connect(monitor_address);
+      monitors.push_back(std::move(m));
       try {
         s.connect(endpoint);
       } catch (const zmq::error_t& e) {
@@ -69,19 +86,103 @@ StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
   } catch (const zmq::error_t& e) {
     return Internal(std::string("creating worker sockets: ") + e.what());
   }
-  return std::unique_ptr<PsClient>(new PsClient(std::move(options), std::move(sockets)));
+  return std::unique_ptr<PsClient>(
+      new PsClient(std::move(options), std::move(sockets), std::move(monitors)));
 }
 
-PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets)
+PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
+                   std::vector<zmq::socket_t> monitors)
     : options_(std::move(options)),
       sockets_(std::move(sockets)),
+      monitors_(std::move(monitors)),
+      links_(sockets_.size()),
       versions_(options_.table->partitions().size(), -1),
       encoded_(sockets_.size()) {
   if (options_.error_feedback)
     residual_.assign(static_cast<size_t>(options_.table->total_size()), 0);
 }
 
-PsClient::~PsClient() = default;
+PsClient::~PsClient() {
+  for (zmq::socket_t& s : sockets_) zmq_socket_monitor(s.handle(), nullptr, 0);
+  monitors_.clear();
+}
+
+void PsClient::Log(const std::string& line) const {
+  if (options_.log) options_.log(line);
+}
+
+Status PsClient::DrainLinkEvents(int server, Pending* pending) {
+  zmq::socket_t& m = monitors_[static_cast<size_t>(server)];
+  while (true) {
+    zmq::message_t event;
+    zmq::message_t address;
+    try {
+      if (!m.recv(event, zmq::recv_flags::dontwait)) return Status::Ok();
+      if (event.more()) (void)m.recv(address, zmq::recv_flags::none);
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      return Unavailable(std::string("reading connection events: ") + e.what());
+    }
+    if (event.size() < sizeof(uint16_t)) continue;
+    uint16_t id = 0;
+    std::memcpy(&id, event.data(), sizeof(id));
+    Link& link = links_[static_cast<size_t>(server)];
+    if (id == ZMQ_EVENT_DISCONNECTED) {
+      if (!link.down) {
+        link.down = true;
+        link.down_since = Clock::now();
+        Log("lost the connection to parameter server " + std::to_string(server) + " (" +
+            options_.endpoints[static_cast<size_t>(server)] + "); waiting for it to come back");
+      }
+    } else if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      const bool again = link.connected_once;
+      link.connected_once = true;
+      link.down = false;
+      if (again) RT_RETURN_IF_ERROR(Rejoin(server, pending));
+    }
+  }
+}
+
+Status PsClient::Rejoin(int server, Pending* pending) {
+  // Whatever was in flight to the server may be lost with it: drop it, and send it again once
+  // the server has taken this worker back.
+  std::vector<Pending::Request>& again = pending->resend[server];
+  for (auto it = pending->requests.begin(); it != pending->requests.end();) {
+    if (it->second.server != server) {
+      ++it;
+      continue;
+    }
+    if (it->second.kind != transport::RequestKind::kPush && !it->second.rejoin) {
+      again.push_back(it->second);
+    }
+    it = pending->requests.erase(it);
+  }
+  // A restarted server's versions are its checkpoint's: older than the ones last pulled. In
+  // sync they are rounds, which the server moves up to this worker's as it rejoins; otherwise
+  // they count updates, and the next push reports 0 (computed before the restore: the
+  // staleness is all of the shard's updates) and the next pull accepts any.
+  if (options_.consistency != ps::Consistency::kSync) {
+    for (uint32_t id : options_.table->partitions_of(server)) versions_[id] = 0;
+  }
+  rejoins_ += 1;
+  Log("parameter server " + std::to_string(server) + " (" +
+      options_.endpoints[static_cast<size_t>(server)] + ") is back; rejoining it at clock " +
+      std::to_string(clock_));
+  RT_RETURN_IF_ERROR(SendSimple(server, transport::RequestKind::kJoin, pending, clock_));
+  for (auto& [id, req] : pending->requests) {
+    if (req.server == server && req.kind == transport::RequestKind::kJoin) req.rejoin = true;
+  }
+  return Status::Ok();
+}
+
+Status PsClient::CheckLinks() {
+  Pending pending;
+  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
+    RT_RETURN_IF_ERROR(DrainLinkEvents(s, &pending));
+  }
+  if (pending.requests.empty()) return Status::Ok();
+  return Await(&pending, {}, nullptr, nullptr);
+}
 
 proto::Header PsClient::NewRequest(transport::RequestKind request, int server) {
   proto::Header h;
@@ -185,11 +286,12 @@ Status PsClient::SendSimple(int server, transport::RequestKind request, Pending*
   RT_RETURN_IF_ERROR(
       transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
           .WithContext("request to parameter server " + std::to_string(server)));
-  pending->requests[id] = {server, request, 0};
+  pending->requests[id] = {server, request, clock};
   return Status::Ok();
 }
 
 Status PsClient::Pull(int64_t min_version, std::span<float> params, int64_t* version_out) {
+  RT_RETURN_IF_ERROR(CheckLinks());
   Pending pending;
   if (version_out != nullptr) *version_out = INT64_MAX;
   for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
@@ -200,8 +302,11 @@ Status PsClient::Pull(int64_t min_version, std::span<float> params, int64_t* ver
 
 Status PsClient::PushPull(const PushRequest& push, int64_t pull_min_version,
                           std::span<float> params, int64_t* version_out) {
+  RT_RETURN_IF_ERROR(CheckLinks());
   Pending pending;
   if (version_out != nullptr) *version_out = INT64_MAX;
+  // Counted as sent from here on: a server lost during the push is rejoined past it.
+  clock_ = push.clock + 1;
   for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
     RT_RETURN_IF_ERROR(SendPush(s, push, &pending));
     RT_RETURN_IF_ERROR(SendPull(s, pull_min_version, &pending));
@@ -210,6 +315,7 @@ Status PsClient::PushPull(const PushRequest& push, int64_t pull_min_version,
 }
 
 Status PsClient::Done() {
+  RT_RETURN_IF_ERROR(CheckLinks());
   Pending pending;
   for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
     RT_RETURN_IF_ERROR(SendSimple(s, transport::RequestKind::kWorkerDone, &pending));
@@ -218,6 +324,7 @@ Status PsClient::Done() {
 }
 
 StatusOr<JoinResult> PsClient::Join() {
+  RT_RETURN_IF_ERROR(CheckLinks());
   // Where does this worker stand on each server?
   Pending asked;
   for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
@@ -226,27 +333,17 @@ StatusOr<JoinResult> PsClient::Join() {
   RT_RETURN_IF_ERROR(Await(&asked, {}, nullptr, nullptr));
   JoinResult result;
   result.done_everywhere = true;
+  result.clock = INT64_MAX;
   for (const auto& [server, answer] : asked.joined) {
     result.server_clocks.push_back(answer.first);
-    result.clock = std::max(result.clock, answer.first);
+    result.furthest = std::max(result.furthest, answer.first);
     result.done_everywhere = result.done_everywhere && answer.second;
+    // Continue from the smallest clock of the servers this worker has not finished with: the
+    // servers ahead acknowledge the replayed steps without applying them (ps/server_core.h).
+    if (!answer.second) result.clock = std::min(result.clock, answer.first);
   }
-  // Continue from the furthest; the servers behind move this worker's clock up to it.
-  Pending moved;
-  for (const auto& [server, answer] : asked.joined) {
-    if (answer.first < result.clock && !answer.second) {
-      RT_RETURN_IF_ERROR(SendSimple(server, transport::RequestKind::kJoin, &moved, result.clock));
-    }
-  }
-  RT_RETURN_IF_ERROR(Await(&moved, {}, nullptr, nullptr));
-  for (const auto& [server, answer] : moved.joined) {
-    if (answer.first != result.clock && !answer.second) {
-      return DataLoss("parameter server " + std::to_string(server) + " kept clock " +
-                      std::to_string(answer.first) + " for worker " +
-                      std::to_string(options_.rank) + " after a JOIN at " +
-                      std::to_string(result.clock));
-    }
-  }
+  if (result.clock == INT64_MAX) result.clock = result.furthest;
+  clock_ = result.clock;
   return result;
 }
 
@@ -264,15 +361,25 @@ StatusOr<proto::ServerStats> PsClient::Stats(int index) {
 Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* version_out,
                        proto::ServerStats* stats_out) {
   const auto deadline = Clock::now() + options_.timeout;
+  const size_t n = sockets_.size();
   std::vector<zmq::pollitem_t> items;
   for (auto& s : sockets_) items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
+  for (auto& m : monitors_) items.push_back({m.handle(), 0, ZMQ_POLLIN, 0});
   std::vector<zmq::message_t> frames;
   while (!pending->requests.empty()) {
     const auto now = Clock::now();
     if (now >= deadline) {
       const int server = pending->requests.begin()->second.server;
-      return DeadlineExceeded("no reply from parameter server " + std::to_string(server) + " (" +
-                              options_.endpoints[static_cast<size_t>(server)] + ") within " +
+      const Link& link = links_[static_cast<size_t>(server)];
+      const std::string who = "parameter server " + std::to_string(server) + " (" +
+                              options_.endpoints[static_cast<size_t>(server)] + ")";
+      if (link.down) {
+        const auto gone = std::chrono::duration_cast<std::chrono::seconds>(now - link.down_since);
+        return Unavailable(who + " lost: its connection broke " + std::to_string(gone.count()) +
+                           " s ago and it has not come back within the " +
+                           std::to_string(options_.timeout.count()) + " ms timeout");
+      }
+      return DeadlineExceeded("no reply from " + who + " within " +
                               std::to_string(options_.timeout.count()) + " ms");
     }
     // Rounded up: a wait cut to whole milliseconds downwards would give up before the timeout.
@@ -283,7 +390,13 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
       if (e.num() == EINTR) continue;
       return Unavailable(std::string("poll failed: ") + e.what());
     }
-    for (size_t i = 0; i < items.size(); ++i) {
+    // Connection events first: a reply from a server that came back is only read once the
+    // requests in flight to it have been dropped (Rejoin).
+    for (size_t i = n; i < items.size(); ++i) {
+      if ((items[i].revents & ZMQ_POLLIN) == 0) continue;
+      RT_RETURN_IF_ERROR(DrainLinkEvents(static_cast<int>(i - n), pending));
+    }
+    for (size_t i = 0; i < n; ++i) {
       if ((items[i].revents & ZMQ_POLLIN) == 0) continue;
       while (true) {
         bool received = false;
@@ -328,6 +441,21 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
       return DataLoss(who + " answered JOIN with clock " + std::to_string(h.clock()));
     }
     pending->joined[server] = {h.clock(), h.worker_done()};
+  }
+  if (req.rejoin) {
+    pending->requests.erase(it);
+    auto again = pending->resend.find(server);
+    if (again == pending->resend.end()) return Status::Ok();
+    const std::vector<Pending::Request> requests = std::move(again->second);
+    pending->resend.erase(again);
+    for (const Pending::Request& r : requests) {
+      if (r.kind == transport::RequestKind::kPull) {
+        RT_RETURN_IF_ERROR(SendPull(server, r.min_version, pending));
+      } else {
+        RT_RETURN_IF_ERROR(SendSimple(server, r.kind, pending, r.min_version));
+      }
+    }
+    return Status::Ok();
   }
   if (h.kind() == proto::PULL_REPLY) {
     const std::vector<uint32_t>& ids = options_.table->partitions_of(server);

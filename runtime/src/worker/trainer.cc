@@ -30,6 +30,7 @@ void Trainer::Report(proto::EventType type, int epoch, bool force) {
   e.set_index(static_cast<uint32_t>(options_.rank));
   e.set_step(result_.steps);
   e.set_start_step(result_.start_step);
+  e.set_samples_replayed(result_.samples_replayed);
   e.set_total_steps(total_steps_);
   e.set_epoch(epoch);
   e.set_loss(result_.last_loss);
@@ -60,14 +61,16 @@ StatusOr<TrainerResult> Trainer::Run() {
   const int64_t steps_per_epoch =
       data::StepsPerEpoch(options_.global_rows, options_.num_workers, options_.batch_size);
   total_steps_ = steps_per_epoch * options_.epochs;
-  // Where this worker stands: 0 in a new job; the servers' clock for it when the job was
-  // restored from checkpoints or this worker replaces one that died. The data position follows
-  // from the step (the epoch's order is a function of the seed, epoch and rank), so the epoch
-  // continues where the servers last heard from this worker.
+  // Where this worker stands: 0 in a new job; the smallest clock the servers hold for it when
+  // the job was restored from checkpoints or this worker replaces one that died. The data
+  // position follows from the step (the epoch's order is a function of the seed, epoch and
+  // rank), so the epoch continues where the servers last heard from this worker; the steps
+  // some servers already have are replayed (and counted), none skipped.
   StatusOr<JoinResult> joined = client_->Join();
   if (!joined.ok()) return joined.status().WithContext("joining the servers");
   result_.start_step = std::min(joined->clock, total_steps_);
   result_.steps = result_.start_step;
+  const int64_t replay_until = joined->furthest;
   if (joined->done_everywhere) {
     result_.already_done = true;
     return result_;
@@ -104,6 +107,7 @@ StatusOr<TrainerResult> Trainer::Run() {
           client_->residual().size() == velocity_.size()) {
         optim::LocalMomentum::MaskSent(client_->residual(), velocity_);
       }
+      if (clock < replay_until) result_.samples_replayed += static_cast<uint64_t>(batch.rows);
       result_.steps += 1;
       result_.samples += static_cast<uint64_t>(batch.rows);
       Report(proto::PROGRESS, epoch + 1, /*force=*/false);

@@ -300,26 +300,39 @@ TEST_F(ServerCoreTest, InvalidRequestsAreRejectedCountedAndChangeNothing) {
   EXPECT_THAT(core_->params(0), ::testing::Each(1.0f));
 }
 
-TEST_F(ServerCoreTest, DuplicatePushInTheSameRoundIsRejected) {
+// A step the shard already has (a replacement worker or a restored job replaying from the
+// smallest clock any server holds) is acknowledged and not applied: never applied twice.
+TEST_F(ServerCoreTest, DuplicatePushInTheSameRoundIsAcknowledgedNotApplied) {
   Handle("a", Push(0, 0, 1.0f, 1));
-  auto r = Handle("a", Push(0, 0, 1.0f, 1));
+  auto r = Handle("a", Push(0, 0, 5.0f, 1));
   ASSERT_EQ(r.size(), 1u);
-  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
-  EXPECT_THAT(r[0].header.error(), HasSubstr("duplicate PUSH"));
+  EXPECT_EQ(r[0].header.kind(), proto::PUSH_ACK);
+  EXPECT_EQ(core_->stats().pushes_duplicate(), 1u);
+  EXPECT_EQ(core_->stats().pushes_accepted(), 1u);
+  EXPECT_EQ(core_->clock(0), 1);
   Handle("b", Push(1, 0, 1.0f, 1));
   EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.5f)))
       << "the duplicate did not count twice";
 }
 
-TEST_F(ServerCoreTest, StalePushAfterTheRoundIsRejected) {
+TEST_F(ServerCoreTest, PushOfAnEarlierRoundIsAcknowledgedNotApplied) {
   Handle("a", Push(0, 0, 1.0f, 1));
   Handle("b", Push(1, 0, 1.0f, 1));
-  auto r = Handle("b", [&] {
-    auto m = Push(1, 0, 1.0f, 1);
-    return m;
-  }());
+  ASSERT_EQ(core_->version(0), 1);
+  auto r = Handle("b", Push(1, 0, 9.0f, 1));
   ASSERT_EQ(r.size(), 1u);
-  EXPECT_THAT(r[0].header.error(), HasSubstr("duplicate PUSH"));
+  EXPECT_EQ(r[0].header.kind(), proto::PUSH_ACK);
+  EXPECT_EQ(core_->stats().pushes_duplicate(), 1u);
+  EXPECT_EQ(core_->version(0), 1);
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.5f)));
+}
+
+TEST_F(ServerCoreTest, PushAheadOfTheWorkersClockIsRejected) {
+  auto r = Handle("a", Push(0, 2, 1.0f, 1));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("out-of-order PUSH from worker 0 at clock 2"));
+  EXPECT_EQ(core_->clock(0), 0);
 }
 
 TEST_F(ServerCoreTest, FinishedOnceEveryWorkerIsDone) {

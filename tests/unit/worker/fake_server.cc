@@ -12,6 +12,13 @@ FakeServer::FakeServer(zmq::context_t& context) : socket_(context, zmq::socket_t
   endpoint_ = transport::LastEndpoint(socket_).value();
 }
 
+FakeServer::FakeServer(zmq::context_t& context, const std::string& endpoint)
+    : socket_(context, zmq::socket_type::router) {
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.bind(endpoint);
+  endpoint_ = transport::LastEndpoint(socket_).value();
+}
+
 std::optional<FakeRequest> FakeServer::Receive(std::chrono::milliseconds wait) {
   zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
   if (zmq::poll(&item, 1, wait) == 0) return std::nullopt;

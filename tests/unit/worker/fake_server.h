@@ -38,6 +38,8 @@ struct FakeSlice {
 class FakeServer {
  public:
   explicit FakeServer(zmq::context_t& context);
+  // Binds `endpoint` (e.g. the one a server that went away had: a restarted server).
+  FakeServer(zmq::context_t& context, const std::string& endpoint);
 
   // "tcp://127.0.0.1:<port>".
   const std::string& endpoint() const { return endpoint_; }

@@ -7,6 +7,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -19,6 +21,7 @@
 #include "fake_server.h"
 #include "ringtrain/ring/hash_ring.h"
 #include "ringtrain/ring/partition_table.h"
+#include "ringtrain/transport/message_kind.h"
 
 namespace ringtrain::worker {
 namespace {
@@ -389,6 +392,95 @@ TEST_F(PsClientTest, RejectsAReplyThatIsNotAMessage) {
       [&] { return client_->Pull(0, params_); });
   EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("malformed reply from parameter server 0"));
+}
+
+// A server that goes away and comes back on the same endpoint (restarted, its shard restored
+// from a checkpoint older than this worker's progress): the client notices from its socket's
+// connection events, rejoins it at its clock, sends the pull again, and the operation goes on.
+// The fake server behaves as a restored one: it holds clock `held` for the worker (moved up by
+// JOIN, never down), accepts a push only at that clock, and answers pulls at an older version.
+TEST_F(PsClientTest, AServerThatComesBackIsRejoinedAtTheWorkersClockAndTheOperationGoesOn) {
+  Start(1, ps::Consistency::kAsync);
+  // Where this worker stands: clock 3 (it has pushed steps 0..2), parameters at version 5.
+  StatusOr<JoinResult> joined = WithScript(
+      [&] {
+        auto r = servers_[0]->Receive();
+        ASSERT_TRUE(r.has_value());
+        ASSERT_EQ(r->header.kind(), proto::JOIN);
+        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, r->header.request_id());
+        reply.set_clock(3);
+        ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
+        AnswerPull(*servers_[0], 5, 1.0f);
+      },
+      [&]() -> StatusOr<JoinResult> {
+        auto j = client_->Join();
+        if (!j.ok()) return j;
+        RT_RETURN_IF_ERROR(client_->Pull(3, params_));
+        return j;
+      });
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+  ASSERT_EQ(joined->clock, 3);
+
+  const std::string endpoint = servers_[0]->endpoint();
+  servers_[0].reset();  // the server dies ...
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  servers_[0] = std::make_unique<FakeServer>(context_, endpoint);  // ... and is back, restored
+
+  std::atomic<bool> done{false};
+  std::vector<int64_t> joins_seen;
+  int64_t held = 1;  // the restored checkpoint's clock for this worker
+  auto restored_server = [&] {
+    while (!done.load()) {
+      auto r = servers_[0]->Receive(std::chrono::milliseconds(50));
+      if (!r.has_value()) continue;
+      const proto::Header& h = r->header;
+      if (h.kind() == proto::JOIN) {
+        joins_seen.push_back(h.clock());
+        held = std::max(held, h.clock());
+        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, h.request_id());
+        reply.set_clock(held);
+        ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
+      } else if (h.kind() == proto::PUSH && h.clock() == held) {
+        ++held;
+        ASSERT_TRUE(servers_[0]->Send(*r, ReplyHeader(proto::PUSH_ACK, h.request_id())).ok());
+      } else if (h.kind() == proto::PULL && h.clock() <= held) {
+        ReplyToPull(*servers_[0], *r, /*version=*/2, 7.0f);
+      } else {
+        proto::Header error = ReplyHeader(proto::ERROR, h.request_id());
+        error.set_error("out-of-order " + transport::KindName(h.kind()));
+        ASSERT_TRUE(servers_[0]->Send(*r, error).ok());
+      }
+    }
+  };
+  std::thread script(restored_server);
+  transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
+  int64_t version = -1;
+  const Status s = client_->PushPull({gradient, 3, 8, 0.1f}, 4, params_, &version);
+  done = true;
+  script.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(client_->rejoins(), 1u);
+  ASSERT_FALSE(joins_seen.empty());
+  // Rejoined before the push (clock 3: the push is then accepted) or after it (clock 4: the
+  // server counts it lost); either way the worker's clock there is 4 now.
+  EXPECT_THAT(joins_seen.back(), ::testing::AnyOf(3, 4));
+  EXPECT_EQ(held, 4);
+  EXPECT_EQ(version, 2) << "the restored server's older versions are accepted after a rejoin";
+  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 7.0f + static_cast<float>(id));
+}
+
+TEST_F(PsClientTest, AServerThatStaysAwayFailsTheOperationSayingSinceWhen) {
+  Start(1, ps::Consistency::kSync, std::chrono::milliseconds(600));
+  Status first = WithScript([&] { AnswerPull(*servers_[0], 0, 1.0f); },
+                            [&] { return client_->Pull(0, params_); });
+  ASSERT_TRUE(first.ok()) << first.ToString();
+  const std::string endpoint = servers_[0]->endpoint();
+  servers_[0].reset();
+  const Status s = client_->Pull(0, params_);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_THAT(s.message(),
+              HasSubstr("parameter server 0 (" + endpoint + ") lost: its connection broke"));
+  EXPECT_THAT(s.message(), HasSubstr("has not come back within the 600 ms timeout"));
 }
 
 }  // namespace

@@ -14,8 +14,16 @@
 // `fresh` they are removed first. A job whose checkpoints are final fails with a message
 // saying it has finished.
 //
-// Failure handling: if any process exits unsuccessfully, every other process is stopped and
-// the error names the process, its exit and the tail of its log. On an interrupt (the flag
+// Failure handling: spec.runPolicy applies per process, as the operator applies it per pod. A
+// worker that fails is replaced alone — the others keep training; the replacement JOINs the
+// servers and continues from their clock for it. A server that fails is replaced alone when
+// the job has spec.checkpoint: the replacement binds the same endpoint, restores its shard
+// from its newest checkpoint, and the workers rejoin it (worker/ps_client.h); the other servers
+// keep their state. Each replacement counts against backoffLimit and is printed, and listed in
+// the summary. restartPolicy Never, ExitCode with an exit code below 128, exit code 2 (invalid
+// input), an exhausted backoffLimit, or a server without checkpoints fail the run: every other
+// process is stopped and the error names the process, its exit, the tail of its log and why it
+// was not recovered. On an interrupt (the flag
 // set by the caller's signal handler) every process is stopped. Children carry
 // PR_SET_PDEATHSIG, so none outlives the launcher.
 //
@@ -28,6 +36,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/spec.h"
@@ -78,6 +87,12 @@ struct RunSummary {
   int num_ps = 0;
   int64_t resumed_from_step = -1;
   uint64_t pushes_lost = 0;
+  std::vector<uint64_t> pushes_lost_per_server;  // by server index
+  // Samples of the steps workers replayed (steps some server already had, after a worker was
+  // replaced or the job resumed), summed over every process that ran.
+  uint64_t samples_replayed = 0;
+  // Processes that failed and were replaced alone, in order: "worker-1 (killed by signal 9)".
+  std::vector<std::string> recoveries;
 };
 
 // Runs the job to completion. Errors: the training set's header cannot be read (the code of

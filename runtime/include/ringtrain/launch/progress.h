@@ -55,6 +55,8 @@ class ProgressTracker {
   // The servers' counters (from their FINISHED events), summed; staleness_max and
   // max_clock_lead are the maxima over servers.
   proto::ServerStats server_totals() const;
+  // Each server's counters from its FINISHED event (empty counters until then).
+  const std::vector<proto::ServerStats>& server_stats() const { return ps_stats_; }
   int64_t global_batch() const { return global_batch_; }
   void set_global_batch(int64_t b) { global_batch_ = b; }
 

@@ -38,14 +38,19 @@
 // stats().messages_dropped, and is answered with ERROR naming the problem.
 //
 // Joining (JOIN): a worker that starts — the first time, after the job was restarted from
-// checkpoints, or as the replacement of a worker that died — asks every server for its clock,
-// continues from the largest, and tells the servers that hold a smaller one to move it up.
-// Clocks only move up: a JOIN at a clock at or below the one held is a question. The pushes a
-// server skips that way are lost on its shard and counted (stats().pushes_lost): the shard was
-// restored from a checkpoint older than the worker's progress, or the worker died between its
-// pushes to two servers. In sync mode, once every unfinished worker's clock has moved past the
-// round in progress, the round is applied with the pushes it has and the version moves up to
-// the smallest clock, so the pulls of the joined workers are answered.
+// checkpoints, or as the replacement of a worker that died — asks every server for its clock
+// and continues from the smallest (worker/ps_client.h). A server that already has a step
+// acknowledges its push again without applying it (stats().pushes_duplicate): the steps are
+// replayed, none is applied twice and none is lost. A worker that finds a server restarted
+// while it trains (its shard restored from a checkpoint older than the worker's progress)
+// JOINs it at its own clock instead: a JOIN above the clock held moves it up (clocks never move
+// down; a JOIN at or below it is a question), and the pushes skipped that way are lost on that
+// shard and counted (stats().pushes_lost). In sync mode, once every unfinished worker's clock
+// has moved past the round in progress, the round is applied with the pushes it has and the
+// version moves up to the smallest clock, so the pulls of the joined workers are answered. A
+// worker that rejoined may push for a round the restored shard reaches only once the others
+// have rejoined too: such a push (valid in every other respect) is held — one per worker,
+// counted in stats().pushes_held — and applied when its round comes; a pull may count it.
 //
 // Checkpoints (ckpt/shard_state.h): Snapshot() copies the shard's whole state — what a restarted
 // server needs to continue exactly where this one was — and Restore() puts such a state back.
@@ -59,6 +64,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -171,15 +177,22 @@ class ServerCore {
     std::string peer;
     proto::Header request;
   };
+  struct HeldPush {
+    std::string peer;
+    transport::Message msg;
+  };
 
   ServerCore(ServerCoreConfig config, std::vector<PartitionState> owned);
 
   Status ValidateCommon(const proto::Header& h) const;
   Status ValidatePartitions(const proto::Header& h) const;
   // Validates a push in full; on success *payloads holds each listed partition's validated
-  // payload, in order (the only way HandlePush reads the bytes).
+  // payload, in order (the only way HandlePush reads the bytes), and *ahead says it is a sync
+  // push for a round this shard has not reached yet (to be held).
   Status ValidatePush(const transport::Message& msg,
-                      std::vector<compress::ValidatedPayload>* payloads) const;
+                      std::vector<compress::ValidatedPayload>* payloads, bool* ahead) const;
+  // kSync: handles the held pushes whose round has come.
+  void ReleaseHeldPushes(std::vector<Reply>* out);
   void ApplyNow(PartitionState& p, const proto::PartitionSlice& slice, std::span<const float> g,
                 const proto::Header& h);
   void HandlePush(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
@@ -209,7 +222,10 @@ class ServerCore {
   std::vector<int> slot_of_partition_;  // partition id -> index in owned_, or -1
   std::vector<bool> worker_done_;
   std::vector<int64_t> clocks_;  // per worker: pushes accepted
-  std::vector<float> scratch_;   // a decoded gradient (kAsync, kSsp with a codec)
+  // kSync, per worker: a valid push for a round this shard has not reached, held until it has
+  // (after a restore, while other workers have not rejoined: see Joining above).
+  std::vector<std::optional<HeldPush>> held_push_;
+  std::vector<float> scratch_;  // a decoded gradient (kAsync, kSsp with a codec)
   int workers_done_ = 0;
   std::vector<PendingPull> pending_;
   proto::ServerStats stats_;

@@ -31,6 +31,12 @@ struct SocketOptions {
   bool router_handover = false;
   // TCP keepalive so that a dead peer is noticed by the OS.
   bool tcp_keepalive = true;
+  // ZMTP heartbeats: a PING every `heartbeat_ivl_ms`; a connection that hears nothing for
+  // `heartbeat_timeout_ms` is closed (and a connecting socket reconnects). A peer killed with
+  // SIGKILL is noticed at once (its kernel closes the connection); this catches the host that
+  // stopped answering. 0 disables.
+  int heartbeat_ivl_ms = 1000;
+  int heartbeat_timeout_ms = 10000;
 };
 
 // Options for a parameter server's ROUTER socket.

@@ -18,12 +18,21 @@
 // (compress/codec.h). Each PUSH carries, per partition, the version of the parameters the gradient
 // was computed from (the version of the last pull), which servers use for staleness.
 //
+// A server that goes away and comes back (restarted after a crash, restoring its shard from a
+// checkpoint; or the same server after a broken connection) is noticed from its socket's
+// connection events (a socket monitor; ZMTP heartbeats close a connection that hears nothing
+// for 10 s): what was in flight to it is dropped, the worker JOINs it at its clock — the
+// server moves the worker's clock up and counts the pushes it lost — and then sends it again
+// everything but the push. The operation goes on; only when a server stays away past the
+// timeout does it fail, with Unavailable saying since when the server has been gone.
+//
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
 #define RINGTRAIN_WORKER_PS_CLIENT_H_
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -55,6 +64,8 @@ struct PsClientOptions {
   compress::CodecOptions codec;   // gradient encoding; for kTopK the ratio after any warm-up
   bool error_feedback = false;    // keep residuals (not for kNone)
   int64_t topk_warmup_steps = 0;  // kTopK: DGC sparsity warm-up over these steps (by clock)
+  // Where to say that a server's connection broke or that it came back; empty: silent.
+  std::function<void(const std::string&)> log;
 };
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.
@@ -69,8 +80,12 @@ struct PushRequest {
 
 // Where a worker stands after joining (PsClient::Join).
 struct JoinResult {
-  int64_t clock = 0;                   // the step to continue from: the largest clock of any server
-  std::vector<int64_t> server_clocks;  // what each server held before the join, by index
+  // The step to continue from: the smallest clock of the servers this worker has not finished
+  // with. The steps from it to `furthest` are replayed: the servers that have them acknowledge
+  // them without applying them.
+  int64_t clock = 0;
+  int64_t furthest = 0;                // the largest clock of any server
+  std::vector<int64_t> server_clocks;  // what each server held, by index
   bool done_everywhere = false;        // every server says this worker has finished
 };
 
@@ -92,11 +107,9 @@ class PsClient {
   Status PushPull(const PushRequest& push, int64_t pull_min_version, std::span<float> params,
                   int64_t* version_out = nullptr);
 
-  // Asks every server for this worker's clock (JOIN), and moves it up to the largest on the
-  // servers that hold less (their missed pushes are lost there and counted; see
-  // ps/server_core.h). A worker starting fresh gets clock 0 everywhere; one that replaces a
-  // dead worker, or starts after the job was restored from checkpoints, continues from there.
-  // DataLoss if a server keeps a different clock after the second JOIN.
+  // Asks every server for this worker's clock (JOIN) and continues from the smallest (see
+  // JoinResult). A worker starting fresh gets clock 0 everywhere; one that replaces a dead
+  // worker, or starts after the job was restored from checkpoints, continues from there.
   StatusOr<JoinResult> Join();
 
   // Tells every server this worker has finished and waits for the acknowledgements.
@@ -111,12 +124,32 @@ class PsClient {
   uint64_t bytes_pushed_dense() const { return bytes_pushed_dense_; }
   uint64_t bytes_pulled() const { return bytes_pulled_; }
 
+  // Servers that came back after their connection broke, and were rejoined.
+  uint64_t rejoins() const { return rejoins_; }
+
   // The error-feedback residual (table->total_size() floats, or empty without feedback).
   const std::vector<float>& residual() const { return residual_; }
 
  private:
   struct Pending;
-  PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets);
+  // A server's connection as its socket's events tell it.
+  struct Link {
+    bool connected_once = false;  // a handshake has succeeded
+    bool down = false;            // disconnected, not back yet
+    std::chrono::steady_clock::time_point down_since;
+  };
+  PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
+           std::vector<zmq::socket_t> monitors);
+  void Log(const std::string& line) const;
+  // Reads server `server`'s connection events; a handshake after the first is a server that
+  // came back: Rejoin.
+  Status DrainLinkEvents(int server, Pending* pending);
+  // Drops what was in flight to `server` (keeping all but pushes to send again), forgets the
+  // versions last pulled from it, and sends it a JOIN at this worker's clock.
+  Status Rejoin(int server, Pending* pending);
+  // Before an operation: handles servers that came back since the last one (their rejoins
+  // answered before anything new is sent).
+  Status CheckLinks();
   proto::Header NewRequest(transport::RequestKind request, int server);
   Status SendPush(int server, const PushRequest& push, Pending* pending);
   Status SendPull(int server, int64_t min_version, Pending* pending);
@@ -129,6 +162,10 @@ class PsClient {
 
   PsClientOptions options_;
   std::vector<zmq::socket_t> sockets_;
+  std::vector<zmq::socket_t> monitors_;  // PAIR per server: its DEALER's connection events
+  std::vector<Link> links_;
+  int64_t clock_ = 0;  // pushes sent (counting the one in flight): the clock a rejoin sends
+  uint64_t rejoins_ = 0;
   std::vector<int64_t> versions_;  // per partition: version of the last pull (-1: none yet)
   std::vector<float> residual_;
   // Per server: the encoded partitions of the last push (one buffer, frames are slices of it).

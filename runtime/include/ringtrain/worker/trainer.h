@@ -50,9 +50,10 @@ struct TrainerOptions {
 };
 
 struct TrainerResult {
-  int64_t start_step = 0;     // where this run started (the join's clock; 0 in a new job)
-  bool already_done = false;  // the servers said this worker had finished: nothing was run
-  int64_t steps = 0;          // the clock reached: start_step + the steps run
+  int64_t start_step = 0;         // where this run started (the join's clock; 0 in a new job)
+  bool already_done = false;      // the servers said this worker had finished: nothing was run
+  int64_t steps = 0;              // the clock reached: start_step + the steps run
+  uint64_t samples_replayed = 0;  // samples of steps some server already had (JoinResult)
   uint64_t samples = 0;
   double last_loss = 0;       // mean training loss over the last progress interval
   double test_accuracy = -1;  // last evaluation; -1 when none ran
