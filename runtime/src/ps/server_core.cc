@@ -420,6 +420,7 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
 }
 
 bool ServerCore::PullReady(const proto::Header& request) const {
+  if (request.final_model()) return finished();
   switch (config_.consistency) {
     case Consistency::kSync:
       for (const proto::PartitionSlice& s : request.partitions()) {

@@ -163,10 +163,11 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
   return Status::Ok();
 }
 
-Status PsClient::SendPull(int server, int64_t min_version, Pending* pending) {
+Status PsClient::SendPull(int server, int64_t min_version, Pending* pending, bool final_model) {
   if (options_.table->partitions_of(server).empty()) return Status::Ok();
   proto::Header h = NewRequest(transport::RequestKind::kPull, server);
   h.set_clock(min_version);
+  h.set_final_model(final_model);
   const uint64_t id = h.request_id();
   RT_RETURN_IF_ERROR(
       transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
@@ -211,6 +212,22 @@ Status PsClient::Done() {
     RT_RETURN_IF_ERROR(SendSimple(s, transport::RequestKind::kWorkerDone, &pending));
   }
   return Await(&pending, {}, nullptr, nullptr);
+}
+
+Status PsClient::DoneWithFinalModel(std::span<float> params) {
+  Pending pending;
+  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
+    // One connection per server keeps the order: the pull is parked before this worker counts
+    // as done, so the server cannot finish (and exit) without answering it.
+    RT_RETURN_IF_ERROR(SendPull(s, 0, &pending, /*final_model=*/true));
+    RT_RETURN_IF_ERROR(SendSimple(s, transport::RequestKind::kWorkerDone, &pending));
+  }
+  // The slowest worker sets the pace here, not one server's answer: the longer timeout.
+  const std::chrono::milliseconds timeout = options_.timeout;
+  options_.timeout = options_.final_model_timeout;
+  Status s = Await(&pending, params, nullptr, nullptr);
+  options_.timeout = timeout;
+  return s;
 }
 
 StatusOr<proto::ServerStats> PsClient::Stats(int index) {
