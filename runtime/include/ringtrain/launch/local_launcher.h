@@ -29,9 +29,12 @@
 namespace ringtrain::launch {
 
 struct LaunchOptions {
-  std::string spec_path;     // absolute path of the job file given to every process
-  std::string binary;        // the ringtrain executable to start for each role
-  std::string log_dir;       // where per-process logs go; empty = a new directory under $TMPDIR
+  std::string spec_path;  // absolute path of the job file given to every process
+  std::string binary;     // the ringtrain executable to start for each role
+  std::string log_dir;    // where per-process logs go; empty = a new directory under $TMPDIR
+  // Absolute directory worker 0 writes the model to (its RINGTRAIN_OUTPUT_DIR); empty = where
+  // spec.output says, if anywhere.
+  std::string output_dir;
   bool interactive = false;  // redraw one progress line (a terminal) instead of printing lines
   std::chrono::milliseconds startup_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds line_interval{std::chrono::seconds(10)};  // non-interactive
@@ -61,6 +64,8 @@ struct RunSummary {
   // (launch/event_check.h): dropped, never used.
   uint64_t control_events_dropped = 0;
   std::string log_dir;
+  std::string model_path;      // the model worker 0 wrote; empty: none was written
+  std::string checkpoint_dir;  // <spec.checkpoint.path>/<job>, absolute; empty: no checkpoints
 };
 
 // Runs the job to completion. Errors: the training set's header cannot be read (the code of
@@ -70,7 +75,8 @@ struct RunSummary {
 // interrupt.
 StatusOr<RunSummary> RunLocal(const job::TrainingJob& job, const LaunchOptions& options);
 
-// Prints the summary block shown at the end of `ringtrain run`.
+// Prints the summary block shown at the end of `ringtrain run`, including where the model and
+// the checkpoints are.
 void PrintSummary(const RunSummary& summary, std::ostream& out);
 
 }  // namespace ringtrain::launch
