@@ -96,24 +96,37 @@ const StringFormat& DataUriFormat() {
   return f;
 }
 
+namespace {
+
+// A directory on the local file system, "file:///absolute/path" or a plain path; `what` is
+// what object storage would be refused for.
+StringFormat LocalDirectoryFormat(const std::string& what) {
+  return {.check =
+              [what](const std::string& path, const std::string& value) {
+                RT_RETURN_IF_ERROR(CheckDataUri(path, value));
+                if (value.find("://") == std::string::npos || value.rfind("file://", 0) == 0) {
+                  return Status::Ok();
+                }
+                return FieldError(path, "object storage is not supported yet for " + what +
+                                            ": write file:///absolute/path or a path (got \"" +
+                                            value + "\")");
+              },
+          .min_length = 1,
+          .max_length = kMaxPathLength,
+          .rules = {Rule("!self.contains('://') || (self.startsWith('file:///') && size(self) > 8)",
+                         "must be file:///absolute/path or a path (object storage is not "
+                         "supported yet)")}};
+}
+
+}  // namespace
+
 const StringFormat& CheckpointPathFormat() {
-  static const StringFormat& f = Keep(
-      {.check =
-           [](const std::string& path, const std::string& value) {
-             RT_RETURN_IF_ERROR(CheckDataUri(path, value));
-             if (value.find("://") == std::string::npos || value.rfind("file://", 0) == 0) {
-               return Status::Ok();
-             }
-             return FieldError(path,
-                               "object storage is not supported yet for checkpoints: write "
-                               "file:///absolute/path or a path (got \"" +
-                                   value + "\")");
-           },
-       .min_length = 1,
-       .max_length = kMaxPathLength,
-       .rules = {Rule("!self.contains('://') || (self.startsWith('file:///') && size(self) > 8)",
-                      "must be file:///absolute/path or a path (object storage is not "
-                      "supported yet)")}});
+  static const StringFormat& f = Keep(LocalDirectoryFormat("checkpoints"));
+  return f;
+}
+
+const StringFormat& OutputPathFormat() {
+  static const StringFormat& f = Keep(LocalDirectoryFormat("the model"));
   return f;
 }
 

@@ -18,6 +18,8 @@ const StringFormat& DataUriFormat();
 // spec.checkpoint.path: a directory, file:///absolute/path or a plain path (object storage
 // comes later).
 const StringFormat& CheckpointPathFormat();
+// spec.output.path: the same, for the model.
+const StringFormat& OutputPathFormat();
 // metadata.name: a DNS-1035 label of at most kMaxJobNameLength characters.
 const StringFormat& JobNameFormat();
 // metadata.namespace: a DNS-1123 label (the API server checks it itself).

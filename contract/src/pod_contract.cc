@@ -145,6 +145,15 @@ Status ValidatePodContract(const PodContract& c) {
                         Quoted(c.status_bind) + ")");
   }
   if (c.spec_path.empty()) return VarError(kEnvSpecPath, "required but not set");
+  if (!c.output_dir.empty()) {
+    if (c.role != Role::kWorker || c.index != 0) {
+      return VarError(kEnvOutputDir, "only worker 0 writes the model");
+    }
+    if (c.output_dir.front() != '/') {
+      return VarError(kEnvOutputDir,
+                      "expected an absolute path (got " + Quoted(c.output_dir) + ")");
+    }
+  }
   const std::string& control = c.control_endpoint;
   if (!control.empty() && !IsTcpEndpoint(control, /*for_bind=*/false) &&
       !(control.rfind("ipc://", 0) == 0 && control.size() > 6)) {
@@ -172,6 +181,7 @@ std::map<std::string, std::string> ToEnv(const PodContract& c) {
   if (!c.control_endpoint.empty()) env[kEnvControlEndpoint] = c.control_endpoint;
   if (!c.status_bind.empty()) env[kEnvStatusBind] = c.status_bind;
   if (!c.termination_log.empty()) env[kEnvTerminationLog] = c.termination_log;
+  if (!c.output_dir.empty()) env[kEnvOutputDir] = c.output_dir;
   return env;
 }
 
@@ -198,6 +208,7 @@ StatusOr<PodContract> FromEnv(const EnvLookup& env) {
   c.control_endpoint = optional(kEnvControlEndpoint);
   c.status_bind = optional(kEnvStatusBind);
   c.termination_log = optional(kEnvTerminationLog);
+  c.output_dir = optional(kEnvOutputDir);
   RT_RETURN_IF_ERROR(ValidatePodContract(c));
   return c;
 }
@@ -221,7 +232,10 @@ PodContract ContractFor(const TrainingJob& job, Role role, int index, const Plac
   if (role == Role::kParameterServer) c.bind_endpoint = placement.ps_bind;
   c.spec_path = placement.spec_path;
   c.control_endpoint = placement.control_endpoint;
-  if (role == Role::kWorker && index == 0) c.status_bind = placement.status_bind;
+  if (role == Role::kWorker && index == 0) {
+    c.status_bind = placement.status_bind;
+    c.output_dir = placement.output_dir;
+  }
   c.termination_log = placement.termination_log;
   return c;
 }

@@ -1,6 +1,6 @@
 // The field table of the TrainingJob object: apiVersion, kind, metadata, and of spec its
 // image, replica specs (with their resources), run policy and the parts declared in
-// spec_table_training.cc and spec_table_volumes.cc.
+// spec_table_training.cc, spec_table_volumes.cc and spec_table_storage.cc.
 #include "spec_table.h"
 
 #include <cmath>
@@ -248,7 +248,7 @@ const Object<RunPolicy>& RunPolicyTable() {
   return *t;
 }
 
-// ---- checkpoints --------------------------------------------------------------------------
+// ---- what outlives the job (their cluster rules: spec_table_storage.cc) --------------------
 
 const Object<CheckpointSpec>& CheckpointTable() {
   static const auto* t = new Object<CheckpointSpec>(
@@ -283,89 +283,15 @@ const Object<CheckpointSpec>& CheckpointTable() {
   return *t;
 }
 
-// The directory of spec.checkpoint.path as a pod sees it (without "file://").
-std::string CheckpointDirectory(const std::string& path) {
-  return path.rfind("file://", 0) == 0 ? path.substr(7) : path;
-}
-
-// Why a mount of `volume` cannot hold checkpoints, or "" when it can.
-std::string WhyNotDurable(const VolumeMountSpec& mount, const VolumeSpec& volume) {
-  const std::string on = "is on volume \"" + volume.name + "\" (" + mount.mount_path + "), ";
-  switch (volume.kind) {
-    case VolumeSourceKind::kPersistentVolumeClaim:
-    case VolumeSourceKind::kNfs:
-      if (mount.read_only || volume.read_only) return on + "mounted read-only";
-      return "";
-    case VolumeSourceKind::kEmptyDir:
-      return on + "an emptyDir, deleted with its pod: a replaced server would find no checkpoints";
-    case VolumeSourceKind::kHostPath:
-      return on +
-             "a hostPath, which stays on one node: a server rescheduled elsewhere would find no "
-             "checkpoints";
-    case VolumeSourceKind::kConfigMap:
-    case VolumeSourceKind::kSecret:
-      return on + "which is read-only";
-  }
-  return on + "of an unknown kind";
-}
-
-// CEL: volume `v` is a read-write persistentVolumeClaim or nfs.
-std::string CelWritableSource(const std::string& source) {
-  return "(has(v." + source + ") && !(has(v." + source + ".readOnly) && v." + source +
-         ".readOnly))";
-}
-
-// In a cluster, checkpoints must outlive the pod that writes them: every mount of the parameter
-// servers that holds the directory (there must be one) is a read-write persistentVolumeClaim or
-// nfs volume.
-ObjectRule<TrainingJobSpec> CheckpointsOnDurableVolumeRule() {
-  const std::string p =
-      "(self.checkpoint.path.startsWith('file://') ? self.checkpoint.path.substring(7) : "
-      "self.checkpoint.path)";
-  const std::string in_mount =
-      "(" + p + " == m.mountPath || " + p + ".startsWith(m.mountPath + '/'))";
-  ObjectRule<TrainingJobSpec> rule;
-  rule.cel.rule = "!has(self.checkpoint) || (" + p +
-                  ".startsWith('/') && has(self.parameterServers) && "
-                  "has(self.parameterServers.volumeMounts) && "
-                  "self.parameterServers.volumeMounts.exists(m, " +
-                  in_mount + ") && self.parameterServers.volumeMounts.all(m, !" + in_mount +
-                  " || (!(has(m.readOnly) && m.readOnly) && has(self.volumes) && "
-                  "self.volumes.exists(v, v.name == m.name && (" +
-                  CelWritableSource("persistentVolumeClaim") + " || " + CelWritableSource("nfs") +
-                  ")))))";
-  rule.cel.message =
-      "in a cluster checkpoints must be on a persistentVolumeClaim or nfs volume the parameter "
-      "servers mount read-write (an emptyDir or hostPath does not outlive its pod or node)";
-  rule.cel.field_path = ".checkpoint.path";
-  rule.check = [](const TrainingJobSpec& spec, const std::string& path) {
-    if (!spec.checkpoint) return Status::Ok();
-    const std::string field = FieldPath(FieldPath(path, "checkpoint"), "path");
-    const std::string dir = CheckpointDirectory(spec.checkpoint->path);
-    if (dir.empty() || dir.front() != '/') {
-      return FieldError(field,
-                        "must be an absolute path in a cluster, on a volume the parameter "
-                        "servers mount (got \"" +
-                            spec.checkpoint->path + "\")");
-    }
-    bool mounted = false;
-    for (const VolumeMountSpec& m : spec.parameter_servers.volume_mounts) {
-      if (dir != m.mount_path && dir.rfind(m.mount_path + "/", 0) != 0) continue;
-      mounted = true;
-      for (const VolumeSpec& v : spec.volumes) {
-        if (v.name != m.name) continue;
-        const std::string why = WhyNotDurable(m, v);
-        if (!why.empty()) return FieldError(field, "\"" + dir + "\" " + why);
-      }
-    }
-    if (mounted) return Status::Ok();
-    return FieldError(field, "\"" + dir +
-                                 "\" is on no volume the parameter servers mount: in a cluster, "
-                                 "mount a persistentVolumeClaim or nfs volume there "
-                                 "(spec.parameterServers.volumeMounts), or a replaced server "
-                                 "finds no checkpoints");
-  };
-  return rule;
+const Object<OutputSpec>& OutputTable() {
+  static const auto* t = new Object<OutputSpec>({
+      String("path", &OutputSpec::path, OutputPathFormat(),
+             "Directory that receives the trained model as model.onnx, file:///absolute/path or "
+             "a path; created if missing. In a cluster, an absolute path on a "
+             "persistentVolumeClaim or nfs volume the workers mount read-write.")
+          .Required(),
+  });
+  return *t;
 }
 
 }  // namespace
@@ -405,6 +331,10 @@ const Object<TrainingJobSpec>& SpecTable() {
               OptionalChild("checkpoint", &TrainingJobSpec::checkpoint, CheckpointTable(),
                             "Checkpoints of the parameter servers' shards: where, how often, how "
                             "many to keep. Absent: none."),
+              OptionalChild("output", &TrainingJobSpec::output, OutputTable(),
+                            "Where worker 0 writes the trained model (model.onnx) at the end of "
+                            "training. Absent: `ringtrain run` picks a directory, a cluster job "
+                            "writes none (ringtrain export makes it from the checkpoints)."),
           })
           .Rule(MountsNameVolumesRule(
               "parameterServers",
@@ -416,7 +346,8 @@ const Object<TrainingJobSpec>& SpecTable() {
               [](const TrainingJobSpec& s) -> const std::vector<VolumeMountSpec>& {
                 return s.workers.volume_mounts;
               }))
-          .ClusterRule(CheckpointsOnDurableVolumeRule()));
+          .ClusterRule(CheckpointsOnDurableVolumeRule())
+          .ClusterRule(OutputOnDurableVolumeRule()));
   return *t;
 }
 

@@ -1,7 +1,8 @@
 // Internal to the job library: the field table of the TrainingJob (see field_table.h), split
 // like the spec: spec_table.cc (the object, metadata, replicas, run policy, resources),
-// spec_table_training.cc (model, dataset, training) and spec_table_volumes.cc (volumes and
-// volume mounts). Adding a spec field means a member in spec.h, an entry here, its cross-field
+// spec_table_training.cc (model, dataset, training), spec_table_volumes.cc (volumes and
+// volume mounts) and spec_table_storage.cc (where checkpoints and the model's output may be in
+// a cluster). Adding a spec field means a member in spec.h, an entry here, its cross-field
 // rules if any, and its line in the README's reference; parser, ToJson and CRD follow.
 //
 // Thread-safety: the tables are built on first use (thread-safe statics) and immutable.
@@ -27,6 +28,11 @@ const Object<VolumeMountSpec>& VolumeMountTable();
 ObjectRule<TrainingJobSpec> MountsNameVolumesRule(
     const std::string& role_field,
     std::function<const std::vector<VolumeMountSpec>&(const TrainingJobSpec&)> mounts);
+
+// Cluster rules of TrainingJobSpec: the checkpoint directory is on a durable volume the
+// parameter servers mount read-write; the output directory on one the workers mount.
+ObjectRule<TrainingJobSpec> CheckpointsOnDurableVolumeRule();
+ObjectRule<TrainingJobSpec> OutputOnDurableVolumeRule();
 
 }  // namespace ringtrain::job::internal
 

@@ -1,5 +1,9 @@
 // ringtrain: the one runtime binary.
-//   ringtrain run JOB.yaml      train locally: parameter servers and workers as processes
+//   ringtrain run JOB.yaml      train locally: parameter servers and workers as processes;
+//                               the model goes to spec.output, --output DIR, or
+//                               ./ringtrain-output/<job>/model.onnx
+//   ringtrain export JOB.yaml   the model of the job's latest checkpoints, as ONNX
+//   ringtrain eval JOB.yaml     the model of the job's latest checkpoints, on the test set
 //   ringtrain validate JOB.yaml check a TrainingJob file
 //   ringtrain crd               print the TrainingJob CRD (generated from the spec's field table)
 //   ringtrain ps | worker       one process of a job; told what it is by RINGTRAIN_* variables
@@ -15,13 +19,16 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
+#include "model_commands.h"
 #include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
+#include "ringtrain/app/output.h"
 #include "ringtrain/app/roles.h"
 #include "ringtrain/build_info.h"
 #include "ringtrain/job/crd.h"
@@ -75,7 +82,8 @@ int Fail(const std::string& who, const ringtrain::Status& s) {
   return ExitCodeFor(s);
 }
 
-int Run(const std::string& file, const std::string& log_dir, bool no_progress, bool fresh) {
+int Run(const std::string& file, const std::string& log_dir, const std::string& output_dir,
+        bool no_progress, bool fresh) {
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain run", job.status());
   if (ringtrain::Status s = ringtrain::app::CheckDatasetFiles(job->spec.dataset); !s.ok()) {
@@ -95,6 +103,12 @@ int Run(const std::string& file, const std::string& log_dir, bool no_progress, b
   options.spec_path = std::filesystem::absolute(file).string();
   options.binary = std::filesystem::read_symlink("/proc/self/exe").string();
   options.log_dir = log_dir;
+  // Worker 0 always writes the model: where asked, else where the spec says, else beside the
+  // user (ringtrain-output/<job>), as an absolute path whatever the processes' directory.
+  std::string output = output_dir;
+  if (output.empty()) output = ringtrain::app::OutputDirectoryOf(*job);
+  if (output.empty()) output = ringtrain::app::DefaultOutputDirectory(*job);
+  options.output_dir = std::filesystem::absolute(output).lexically_normal().string();
   options.interactive = !no_progress && isatty(STDOUT_FILENO) == 1;
   options.out = &std::cout;
   options.interrupted = &g_interrupted;
@@ -103,6 +117,16 @@ int Run(const std::string& file, const std::string& log_dir, bool no_progress, b
       ringtrain::launch::RunLocal(*job, options);
   if (!summary.ok()) return Fail("ringtrain run", summary.status());
   ringtrain::launch::PrintSummary(*summary, std::cout);
+  return 0;
+}
+
+// `ringtrain export` and `eval`: `command` on the job in `file`.
+int OnCheckpoints(
+    const std::string& who, const std::string& file,
+    const std::function<ringtrain::Status(const ringtrain::job::TrainingJob&)>& command) {
+  ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
+  if (!job.ok()) return Fail(who, job.status());
+  if (ringtrain::Status s = command(*job); !s.ok()) return Fail(who, s);
   return 0;
 }
 
@@ -131,7 +155,9 @@ int RunRole(ringtrain::job::Role expected) {
     s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted,
                                            ringtrain::app::CheckpointOptionsFor(*job));
   } else {
-    s = ringtrain::app::RunWorker(*contract, *job);
+    ringtrain::app::WorkerOptions options;
+    options.write_model = ringtrain::cmd::OnnxModelWriter(*job);
+    s = ringtrain::app::RunWorker(*contract, *job, options);
   }
   if (!s.ok()) return Fail(who + "-" + std::to_string(contract->index), s);
   return 0;
@@ -144,8 +170,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string file;
   std::string log_dir;
+  std::string output_dir;
   bool no_progress = false;
   bool fresh = false;
+  ringtrain::cmd::ExportOptions export_options;
+  ringtrain::cmd::EvalOptions eval_options;
   CLI::App* run =
       app.add_subcommand("run", "train a TrainingJob locally (PS and workers as processes)");
   run->add_option("file", file, "TrainingJob YAML file")->required();
@@ -154,6 +183,26 @@ int main(int argc, char** argv) {
   run->add_flag("--fresh", fresh,
                 "remove the job's checkpoints and train from step 0 (without it, a job with "
                 "checkpoints continues from them)");
+  run->add_option("--output", output_dir,
+                  "directory for the trained model, model.onnx (default: spec.output.path, "
+                  "else ./ringtrain-output/<job>)");
+  CLI::App* export_cmd =
+      app.add_subcommand("export", "write the model of a job's latest checkpoints as ONNX");
+  export_cmd->add_option("file", file, "TrainingJob YAML file")->required();
+  export_cmd->add_option("--checkpoint", export_options.checkpoint_root,
+                         "checkpoint directory (default: spec.checkpoint.path)");
+  export_cmd->add_option("--output", export_options.output_file,
+                         "the ONNX file (default: model.onnx in spec.output.path, else in "
+                         "./ringtrain-output/<job>)");
+  CLI::App* eval =
+      app.add_subcommand("eval", "evaluate the model of a job's latest checkpoints on a test set");
+  eval->add_option("file", file, "TrainingJob YAML file")->required();
+  eval->add_option("--checkpoint", eval_options.checkpoint_root,
+                   "checkpoint directory (default: spec.checkpoint.path)");
+  eval->add_option("--test-images", eval_options.test.images,
+                   "test images (default: spec.dataset.test.images)");
+  eval->add_option("--test-labels", eval_options.test.labels,
+                   "test labels (default: spec.dataset.test.labels)");
   CLI::App* validate = app.add_subcommand("validate", "check a TrainingJob file");
   validate->add_option("file", file, "TrainingJob YAML file")->required();
   CLI::App* crd = app.add_subcommand(
@@ -169,7 +218,17 @@ int main(int argc, char** argv) {
     return app.exit(e) == static_cast<int>(CLI::ExitCodes::Success) ? 0 : kExitInvalidInput;
   }
 
-  if (run->parsed()) return Run(file, log_dir, no_progress, fresh);
+  if (run->parsed()) return Run(file, log_dir, output_dir, no_progress, fresh);
+  if (export_cmd->parsed()) {
+    return OnCheckpoints("ringtrain export", file, [&](const ringtrain::job::TrainingJob& job) {
+      return ringtrain::cmd::ExportFromCheckpoints(job, export_options, std::cout);
+    });
+  }
+  if (eval->parsed()) {
+    return OnCheckpoints("ringtrain eval", file, [&](const ringtrain::job::TrainingJob& job) {
+      return ringtrain::cmd::EvaluateCheckpoints(job, eval_options, std::cout);
+    });
+  }
   if (validate->parsed()) return Validate(file);
   if (crd->parsed()) {
     std::cout << ringtrain::job::CustomResourceDefinitionYaml();

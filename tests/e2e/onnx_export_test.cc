@@ -10,16 +10,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "onnx_check.h"
 #include "process_helpers.h"
 #include "ringtrain/data/dataset.h"
 #include "ringtrain/data/idx_reader.h"
@@ -51,14 +50,6 @@ job::TrainingJob Job(const std::string& name, job::ModelType type, std::vector<i
   job.spec.training.optimizer.learning_rate = 0.05;
   job.spec.training.optimizer.momentum = 0.9;
   return job;
-}
-
-// The last line of `text` (without its newline).
-std::string LastLine(const std::string& text) {
-  std::string t = text;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  const size_t nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
 }
 
 class OnnxExportTest : public ::testing::Test {
@@ -105,19 +96,12 @@ class OnnxExportTest : public ::testing::Test {
     const Status written =
         exporter::WriteOnnxFile(onnx, plan->model, params, exporter::OnnxOptionsFor(job));
     EXPECT_TRUE(written.ok()) << written.ToString();
-    std::ofstream out(logits_path, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(logits.data()),
-              static_cast<std::streamsize>(logits.size() * sizeof(float)));
-    EXPECT_TRUE(out.good());
+    testing::WriteLogits(logits_path, logits);
     std::printf("%-8s ringtrain: test accuracy %.4f (%lld/%lld) after %d epochs on %lld rows\n",
                 name.c_str(), static_cast<double>(eval.correct) / static_cast<double>(eval.count),
                 static_cast<long long>(eval.correct), static_cast<long long>(eval.count),
                 job.spec.training.epochs, static_cast<long long>(kTrainRows));
-    return {{"name", name},
-            {"onnx", onnx},
-            {"logits", logits_path},
-            {"correct", eval.correct},
-            {"count", eval.count}};
+    return testing::OnnxCase(name, onnx, logits_path, eval.correct, eval.count);
   }
 
   data::Dataset train_;
@@ -126,35 +110,13 @@ class OnnxExportTest : public ::testing::Test {
 };
 
 TEST_F(OnnxExportTest, OnnxruntimeServesTheSamePredictionsAsRingtrain) {
-  // The pinned onnxruntime venv (made on first use; `make` makes it before the tests).
-  // (Children get only PATH, HOME and TMPDIR: pass on where the cache is, if moved.)
-  std::map<std::string, std::string> env;
-  if (const char* cache = std::getenv("RINGTRAIN_CACHE_DIR")) env["RINGTRAIN_CACHE_DIR"] = cache;
-  const auto venv = testing::RunCommand({"/bin/bash", kSource + "/tests/onnxruntime/venv.sh"},
-                                        std::chrono::seconds(600), env);
-  ASSERT_EQ(venv.exit_code, 0) << venv.output;
-  const std::string python = LastLine(venv.output);
-
-  nlohmann::json manifest = {{"test_images", kTestImages},
-                             {"test_labels", kTestLabels},
-                             {"tolerance", kLogitTolerance},
-                             {"models", nlohmann::json::array()}};
-  manifest["models"].push_back(TrainAndExport(Job("onnx-softmax", job::ModelType::kSoftmax, {})));
-  manifest["models"].push_back(TrainAndExport(Job("onnx-mlp", job::ModelType::kMlp, {64})));
+  nlohmann::json models = nlohmann::json::array();
+  models.push_back(TrainAndExport(Job("onnx-softmax", job::ModelType::kSoftmax, {})));
+  models.push_back(TrainAndExport(Job("onnx-mlp", job::ModelType::kMlp, {64})));
   ASSERT_FALSE(HasFailure());
-  const std::string manifest_path = dir_ + "/manifest.json";
-  ASSERT_TRUE(testing::WriteFile(manifest_path, manifest.dump(2)));
-
-  const std::string check = kSource + "/tests/e2e/onnx_export_check.py";
-  const std::string results_path = dir_ + "/results.json";
-  const auto ort = testing::RunCommand({python, check, "runtime", manifest_path, results_path},
-                                       std::chrono::seconds(120));
-  std::cout << ort.output << std::flush;
-  EXPECT_EQ(ort.exit_code, 0) << ort.output;
-  std::ifstream in(results_path);
-  ASSERT_TRUE(in.good()) << results_path;
-  const nlohmann::json results = nlohmann::json::parse(in);
-  for (const auto& m : manifest["models"]) {
+  const nlohmann::json results =
+      testing::CheckWithOnnxruntime(models, kTestImages, kTestLabels, kLogitTolerance, dir_);
+  for (const auto& m : models) {
     const std::string name = m["name"];
     ASSERT_TRUE(results.contains(name)) << results.dump(2);
     const nlohmann::json& r = results[name];
@@ -164,9 +126,10 @@ TEST_F(OnnxExportTest, OnnxruntimeServesTheSamePredictionsAsRingtrain) {
   }
 
   // Debian's python3-onnx, in the system Python (not the venv): the full check.
-  const auto checker = testing::RunCommand(
-      {"/usr/bin/python3", check, "checker", dir_ + "/softmax.onnx", dir_ + "/mlp.onnx"},
-      std::chrono::seconds(120));
+  const auto checker =
+      testing::RunCommand({"/usr/bin/python3", kSource + "/tests/e2e/onnx_export_check.py",
+                           "checker", dir_ + "/softmax.onnx", dir_ + "/mlp.onnx"},
+                          std::chrono::seconds(120));
   std::cout << checker.output << std::flush;
   EXPECT_EQ(checker.exit_code, 0) << checker.output;
 }

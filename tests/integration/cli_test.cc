@@ -126,6 +126,21 @@ TEST(CliTest, CorruptIdxFileExitsWithTwoNamingTheFile) {
   EXPECT_THAT(r.output, HasSubstr(images));
 }
 
+// export and eval read checkpoints: a job without any says where to find them.
+TEST(CliTest, ExportAndEvalOfAJobWithoutCheckpointsSayWhatIsMissing) {
+  auto job = testing::JobFixture::Make("cli-no-ckpt", 100, 1, 1, 1);
+  for (const char* command : {"export", "eval"}) {
+    auto r = RunCommand({kBinary, command, job.spec_path});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("the job has no spec.checkpoint: give the checkpoint "
+                                    "directory with --checkpoint DIR"));
+    r = RunCommand({kBinary, command, job.spec_path, "--checkpoint", job.dir + "/none"});
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_THAT(r.output,
+                HasSubstr("ps-0: no checkpoint directory " + job.dir + "/none/cli-no-ckpt/ps-0"));
+  }
+}
+
 // Command-line misuse is invalid input too: exit 2 with CLI11's message (not its own exit
 // codes: 106 for a missing argument, 109 for an unknown option).
 TEST(CliTest, CommandLineMisuseExitsWithTwo) {
@@ -146,8 +161,16 @@ TEST(CliTest, CommandLineMisuseExitsWithTwo) {
 
 TEST(CliTest, RunTrainsASmallJobAndPrintsProgressAndSummary) {
   auto job = testing::JobFixture::Make("cli-run", 3000, 2, 2, 3);
-  auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path});
+  // Run from the job's directory: without spec.output the model goes to
+  // ./ringtrain-output/<job>/model.onnx there.
+  auto r =
+      RunCommand({"/bin/sh", "-c",
+                  "cd '" + job.dir + "' && exec '" + kBinary + "' run --no-progress job.yaml"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string model = job.dir + "/ringtrain-output/cli-run/model.onnx";
+  EXPECT_THAT(r.output, HasSubstr("model                " + model + " (ONNX)"));
+  EXPECT_TRUE(std::filesystem::is_regular_file(model)) << r.output;
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("checkpoints  "))) << "the job has none";
   EXPECT_THAT(r.output, HasSubstr("epoch 1/3  test accuracy"));
   EXPECT_THAT(r.output, HasSubstr("epoch 3/3  test accuracy"));
   EXPECT_THAT(r.output, HasSubstr("summary"));
@@ -160,8 +183,10 @@ TEST(CliTest, RunsAnSspJobWithTopKAndReportsStalenessAndBytes) {
   auto job = testing::JobFixture::Make("cli-ssp", 3000, 2, 3, 2, "softmax",
                                        "    syncMode: ssp\n    staleness: 2\n"
                                        "    compression: {type: topk, ratio: 0.05}\n");
-  auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path});
+  auto r =
+      RunCommand({kBinary, "run", "--no-progress", "--output", job.dir + "/models", job.spec_path});
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::is_regular_file(job.dir + "/models/model.onnx")) << r.output;
   EXPECT_THAT(r.output, HasSubstr("training ssp (staleness 2), momentum, batch 16 per worker, "
                                   "compression topk 0.05 with error feedback"));
   EXPECT_THAT(r.output, HasSubstr("fewer than dense float32"));

@@ -104,8 +104,24 @@ StatusOr<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
   return std::unique_ptr<Store>(new Store(std::move(options), largest + 1));
 }
 
-Store::Store(StoreOptions options, uint64_t next_sequence)
-    : options_(std::move(options)), next_sequence_(next_sequence) {}
+StatusOr<std::unique_ptr<Store>> Store::OpenReadOnly(const std::string& directory) {
+  if (directory.empty()) return InvalidArgument("checkpoint store: no directory");
+  std::error_code ec;
+  const fs::file_status status = fs::status(directory, ec);
+  if (status.type() == fs::file_type::not_found) {
+    return NotFound("no checkpoint directory " + directory);
+  }
+  if (ec) return Unavailable("cannot read checkpoint directory " + directory + ": " + ec.message());
+  if (!fs::is_directory(status)) {
+    return Unavailable("checkpoint directory " + directory + " is not a directory");
+  }
+  StoreOptions options;
+  options.directory = directory;
+  return std::unique_ptr<Store>(new Store(std::move(options), 0, /*read_only=*/true));
+}
+
+Store::Store(StoreOptions options, uint64_t next_sequence, bool read_only)
+    : options_(std::move(options)), next_sequence_(next_sequence), read_only_(read_only) {}
 
 StatusOr<std::vector<CheckpointRef>> Store::List() const {
   std::vector<CheckpointRef> refs;
@@ -128,6 +144,9 @@ StatusOr<std::vector<CheckpointRef>> Store::List() const {
 
 StatusOr<WrittenCheckpoint> Store::Write(const ShardIdentity& id, const ShardState& state,
                                          bool final) {
+  if (read_only_) {
+    return FailedPrecondition("checkpoint store " + options_.directory + " is open read-only");
+  }
   RT_RETURN_IF_ERROR(ValidateIdentity(id));
   RT_RETURN_IF_ERROR(CheckStateFits(state, id));
   const uint64_t sequence = next_sequence_++;

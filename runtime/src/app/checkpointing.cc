@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <utility>
 
+#include "ringtrain/app/output.h"
+#include "ringtrain/app/wiring.h"
 #include "ringtrain/ckpt/async_writer.h"
 #include "ringtrain/ckpt/store.h"
 #include "ringtrain/common/hash.h"
@@ -16,7 +18,7 @@ CheckpointOptions CheckpointOptionsFor(const job::TrainingJob& job) {
   CheckpointOptions options;
   if (!job.spec.checkpoint) return options;
   const job::CheckpointSpec& spec = *job.spec.checkpoint;
-  options.directory = spec.path.rfind("file://", 0) == 0 ? spec.path.substr(7) : spec.path;
+  options.directory = LocalDirectoryOf(spec.path);
   options.every_steps = spec.every_steps;
   options.every = std::chrono::seconds(spec.every_seconds);
   options.keep = spec.keep;
@@ -49,7 +51,13 @@ uint64_t ModelFingerprint(const JobPlan& plan) {
 }
 
 ckpt::ShardIdentity ShardIdentityFor(const JobPlan& plan, const ps::ServerCore& core) {
-  return ps::ShardIdentityOf(core, ModelFingerprint(plan),
+  return ps::ShardIdentityOf(core.config(), ModelFingerprint(plan),
+                             optim::OptimizerKindName(plan.optimizer.kind));
+}
+
+StatusOr<ckpt::ShardIdentity> ShardIdentityFor(const JobPlan& plan, int server_index) {
+  RT_ASSIGN_OR_RETURN(ps::ServerCoreConfig config, ServerCoreConfigFor(plan, server_index));
+  return ps::ShardIdentityOf(config, ModelFingerprint(plan),
                              optim::OptimizerKindName(plan.optimizer.kind));
 }
 

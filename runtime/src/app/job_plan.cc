@@ -101,6 +101,16 @@ StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
   return shape;
 }
 
+StatusOr<data::Dataset> LoadDataFiles(const job::DataFiles& files, const std::string& field) {
+  StatusOr<std::string> images = data::LocalPathFromUri(files.images);
+  if (!images.ok()) return images.status().WithContext(field + ".images");
+  StatusOr<std::string> labels = data::LocalPathFromUri(files.labels);
+  if (!labels.ok()) return labels.status().WithContext(field + ".labels");
+  StatusOr<data::Dataset> d = data::LoadIdx(*images, *labels);
+  if (!d.ok()) return d.status().WithContext(field);
+  return d;
+}
+
 Status CheckDatasetFiles(const job::DatasetSpec& dataset) {
   std::vector<std::pair<std::string, std::string>> files = {
       {"spec.dataset.train.images", dataset.train.images},

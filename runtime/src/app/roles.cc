@@ -1,5 +1,6 @@
 #include "ringtrain/app/roles.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -34,16 +35,6 @@ void ReportFailure(transport::EventSink& sink, const job::PodContract& c, const 
   e.set_index(static_cast<uint32_t>(c.index));
   e.set_message(s.ToString());
   sink.Send(e);
-}
-
-StatusOr<data::Dataset> LoadFiles(const job::DataFiles& files, const std::string& field) {
-  StatusOr<std::string> images = data::LocalPathFromUri(files.images);
-  if (!images.ok()) return images.status().WithContext(field + ".images");
-  StatusOr<std::string> labels = data::LocalPathFromUri(files.labels);
-  if (!labels.ok()) return labels.status().WithContext(field + ".labels");
-  StatusOr<data::Dataset> d = data::LoadIdx(*images, *labels);
-  if (!d.ok()) return d.status().WithContext(field);
-  return d;
 }
 
 Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& job,
@@ -134,16 +125,39 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   return Status::Ok();
 }
 
-Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::context_t& context,
+// Creates worker 0's output directory (before training, so a bad one fails at once) and
+// returns it; "" when this process writes no model.
+StatusOr<std::string> PrepareOutput(const job::PodContract& c, const job::TrainingJob& job,
+                                    const WorkerOptions& options) {
+  const std::string dir = OutputDirectoryFor(job, c);
+  if (dir.empty()) {
+    if (c.index == 0) {
+      std::cerr << "worker-0: no spec.output: the model is not written out (its checkpoints hold "
+                   "it: ringtrain export)\n";
+    }
+    return dir;
+  }
+  if (!options.write_model) {
+    return FailedPrecondition("worker 0 has an output directory but no model writer");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Unavailable("cannot create the output directory " + dir + ": " + ec.message());
+  return dir;
+}
+
+Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
+                   const WorkerOptions& worker_options, zmq::context_t& context,
                    transport::EventSink& sink) {
   const job::TrainingJobSpec& spec = job.spec;
-  RT_ASSIGN_OR_RETURN(data::Dataset train, LoadFiles(spec.dataset.train, "spec.dataset.train"));
+  RT_ASSIGN_OR_RETURN(const std::string output_dir, PrepareOutput(c, job, worker_options));
+  RT_ASSIGN_OR_RETURN(data::Dataset train, LoadDataFiles(spec.dataset.train, "spec.dataset.train"));
   const int64_t global_rows = train.rows();
   data::Dataset shard = data::TakeRows(train, data::RowShard(global_rows, c.num_workers, c.index));
   train = data::Dataset();  // free the rest
   std::optional<data::Dataset> test;
   if (c.index == 0 && spec.dataset.test.has_value()) {
-    RT_ASSIGN_OR_RETURN(test, LoadFiles(*spec.dataset.test, "spec.dataset.test"));
+    RT_ASSIGN_OR_RETURN(test, LoadDataFiles(*spec.dataset.test, "spec.dataset.test"));
   }
   DatasetShape shape;
   shape.train_rows = global_rows;
@@ -165,6 +179,7 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
             << " partitions on " << c.num_ps << " servers\n";
 
   worker::TrainerOptions options = TrainerOptionsFor(plan, c.index);
+  options.pull_final_model = !output_dir.empty();
   // Progress is recorded for the operator, which pulls it from the status socket while the
   // worker runs and reads the final words from the termination log after it is gone.
   worker::ProgressRecorder recorder(&sink, c.job_name, c.num_workers,
@@ -194,6 +209,12 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job, zmq::
             << " samples, last loss " << result.last_loss;
   if (result.test_accuracy >= 0) std::cerr << ", test accuracy " << result.test_accuracy;
   std::cerr << "\n";
+  if (!output_dir.empty()) {
+    const std::string path = ModelPathIn(output_dir);
+    RT_RETURN_IF_ERROR(worker_options.write_model(plan, trainer.params(), path)
+                           .WithContext("training finished, but the model was not written"));
+    std::cerr << "worker-0: wrote the final model to " << path << "\n";
+  }
   return Status::Ok();
 }
 
@@ -214,11 +235,12 @@ Status RunParameterServer(const job::PodContract& contract, const job::TrainingJ
   return s;
 }
 
-Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job) {
+Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job,
+                 const WorkerOptions& options) {
   zmq::context_t context(1);
   RT_ASSIGN_OR_RETURN(std::unique_ptr<transport::EventSink> sink,
                       transport::MakeEventSink(context, contract.control_endpoint));
-  Status s = TrainWorker(contract, job, context, *sink);
+  Status s = TrainWorker(contract, job, options, context, *sink);
   if (!s.ok()) {
     ReportFailure(*sink, contract, s);
     if (!contract.termination_log.empty())

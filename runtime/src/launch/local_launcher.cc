@@ -14,6 +14,7 @@
 
 #include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
+#include "ringtrain/app/output.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/launch/event_check.h"
@@ -161,6 +162,7 @@ Status Run::SpawnRole(job::Role role, int index, const std::vector<std::string>&
   placement.ps_bind = bind.empty() ? "tcp://127.0.0.1:0" : bind;
   placement.spec_path = options_.spec_path;
   placement.control_endpoint = control_endpoint_;
+  placement.output_dir = options_.output_dir;
   const job::PodContract c = job::ContractFor(job_, role, index, placement);
   const std::string name = job::ProcessName(role, index);
   std::vector<std::string> argv = {options_.binary};
@@ -493,6 +495,17 @@ StatusOr<RunSummary> Run::Execute() {
     s.samples_replayed += replayed_now_[i] + replayed_before_[i];
   }
   s.log_dir = log_dir_;
+  const std::string output_dir =
+      options_.output_dir.empty() ? app::OutputDirectoryOf(job_) : options_.output_dir;
+  if (!output_dir.empty()) {
+    s.model_path = std::filesystem::absolute(app::ModelPathIn(output_dir)).string();
+  }
+  const app::CheckpointOptions checkpoints = app::CheckpointOptionsFor(job_);
+  if (checkpoints.enabled()) {
+    s.checkpoint_dir =
+        std::filesystem::absolute(std::filesystem::path(checkpoints.directory) / job_.metadata.name)
+            .string();
+  }
   return s;
 }
 
@@ -569,6 +582,10 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
   if (s.control_events_dropped > 0) {
     out << "  dropped events       " << s.control_events_dropped
         << " (malformed or invalid, at this launcher's control socket)\n";
+  }
+  if (!s.model_path.empty()) out << "  model                " << s.model_path << " (ONNX)\n";
+  if (!s.checkpoint_dir.empty()) {
+    out << "  checkpoints          " << s.checkpoint_dir << " (ps-<index>/ per server)\n";
   }
   out << "  logs                 " << s.log_dir << "\n";
 }

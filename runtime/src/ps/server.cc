@@ -47,7 +47,8 @@ ParameterServer::ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t
       endpoint_(std::move(endpoint)),
       poll_interval_(options.poll_interval),
       interrupted_(options.interrupted),
-      between_messages_(options.between_messages) {}
+      between_messages_(options.between_messages),
+      final_linger_(options.final_linger) {}
 
 ParameterServer::~ParameterServer() = default;
 
@@ -71,6 +72,14 @@ Status ParameterServer::Serve() {
       HandleFrames(std::move(frames));
       frames.clear();
       if (between_messages_) between_messages_(*core_);
+    }
+  }
+  if (core_->finished()) {
+    // The last replies may still be queued: closing must not drop them (final_linger).
+    try {
+      socket_.set(zmq::sockopt::linger, static_cast<int>(final_linger_.count()));
+    } catch (const zmq::error_t& e) {
+      return Internal(std::string("setting the final linger: ") + e.what());
     }
   }
   return Status::Ok();

@@ -503,6 +503,7 @@ void ServerCore::FastForwardRounds() {
 }
 
 bool ServerCore::PullReady(const proto::Header& request) const {
+  if (request.final_model()) return finished();
   switch (config_.consistency) {
     case Consistency::kSync:
       for (const proto::PartitionSlice& s : request.partitions()) {

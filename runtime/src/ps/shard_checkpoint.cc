@@ -6,7 +6,11 @@ namespace ringtrain::ps {
 
 ckpt::ShardIdentity ShardIdentityOf(const ServerCore& core, uint64_t model_fingerprint,
                                     const std::string& optimizer_name) {
-  const ServerCoreConfig& c = core.config();
+  return ShardIdentityOf(core.config(), model_fingerprint, optimizer_name);
+}
+
+ckpt::ShardIdentity ShardIdentityOf(const ServerCoreConfig& c, uint64_t model_fingerprint,
+                                    const std::string& optimizer_name) {
   ckpt::ShardIdentity id;
   id.job = c.job;
   id.server_index = c.server_index;

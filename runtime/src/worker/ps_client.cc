@@ -20,8 +20,9 @@ struct PsClient::Pending {
   struct Request {
     int server;
     transport::RequestKind kind;
-    int64_t min_version;  // kPull: the version asked for; kJoin: the clock sent
-    bool rejoin = false;  // the JOIN sent to a server that came back (Rejoin)
+    int64_t min_version;       // kPull: the version asked for; kJoin: the clock sent
+    bool rejoin = false;       // the JOIN sent to a server that came back (Rejoin)
+    bool final_model = false;  // kPull: the final model's pull
   };
   std::map<uint64_t, Request> requests;
   // Per server that came back during the operation: what to send again once its rejoin is
@@ -266,15 +267,16 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
   return Status::Ok();
 }
 
-Status PsClient::SendPull(int server, int64_t min_version, Pending* pending) {
+Status PsClient::SendPull(int server, int64_t min_version, Pending* pending, bool final_model) {
   if (options_.table->partitions_of(server).empty()) return Status::Ok();
   proto::Header h = NewRequest(transport::RequestKind::kPull, server);
   h.set_clock(min_version);
+  h.set_final_model(final_model);
   const uint64_t id = h.request_id();
   RT_RETURN_IF_ERROR(
       transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
           .WithContext("pull from parameter server " + std::to_string(server)));
-  pending->requests[id] = {server, transport::RequestKind::kPull, min_version};
+  pending->requests[id] = {server, transport::RequestKind::kPull, min_version, false, final_model};
   return Status::Ok();
 }
 
@@ -345,6 +347,23 @@ StatusOr<JoinResult> PsClient::Join() {
   if (result.clock == INT64_MAX) result.clock = result.furthest;
   clock_ = result.clock;
   return result;
+}
+
+Status PsClient::DoneWithFinalModel(std::span<float> params) {
+  RT_RETURN_IF_ERROR(CheckLinks());
+  Pending pending;
+  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
+    // One connection per server keeps the order: the pull is parked before this worker counts
+    // as done, so the server cannot finish (and exit) without answering it.
+    RT_RETURN_IF_ERROR(SendPull(s, 0, &pending, /*final_model=*/true));
+    RT_RETURN_IF_ERROR(SendSimple(s, transport::RequestKind::kWorkerDone, &pending));
+  }
+  // The slowest worker sets the pace here, not one server's answer: the longer timeout.
+  const std::chrono::milliseconds timeout = options_.timeout;
+  options_.timeout = options_.final_model_timeout;
+  Status s = Await(&pending, params, nullptr, nullptr);
+  options_.timeout = timeout;
+  return s;
 }
 
 StatusOr<proto::ServerStats> PsClient::Stats(int index) {
@@ -450,7 +469,7 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
     pending->resend.erase(again);
     for (const Pending::Request& r : requests) {
       if (r.kind == transport::RequestKind::kPull) {
-        RT_RETURN_IF_ERROR(SendPull(server, r.min_version, pending));
+        RT_RETURN_IF_ERROR(SendPull(server, r.min_version, pending, r.final_model));
       } else {
         RT_RETURN_IF_ERROR(SendSimple(server, r.kind, pending, r.min_version));
       }

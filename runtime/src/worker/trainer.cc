@@ -115,7 +115,9 @@ StatusOr<TrainerResult> Trainer::Run() {
     Report(proto::PROGRESS, epoch + 1, /*force=*/true);
     if (options_.rank == 0) Evaluate(epoch + 1);
   }
-  RT_RETURN_IF_ERROR(client_->Done().WithContext("finishing"));
+  RT_RETURN_IF_ERROR(
+      (options_.pull_final_model ? client_->DoneWithFinalModel(params_) : client_->Done())
+          .WithContext("finishing"));
   Report(proto::FINISHED, options_.epochs, /*force=*/true);
   return result_;
 }

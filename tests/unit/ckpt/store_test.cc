@@ -123,6 +123,33 @@ TEST_F(StoreTest, OpenRemovesWhatACrashLeftAndIgnoresStrangers) {
   EXPECT_THAT(*refs, SizeIs(0));
 }
 
+// A reader beside a running server (`ringtrain export`): nothing of the server's may change.
+TEST_F(StoreTest, ReadOnlyCreatesRemovesAndWritesNothing) {
+  const std::string missing = dir_.path() + "/ps-1";
+  StatusOr<std::unique_ptr<Store>> none = Store::OpenReadOnly(missing);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(none.status().message(), HasSubstr(missing));
+  EXPECT_FALSE(fs::exists(missing)) << "a reader creates no directory";
+
+  std::vector<WrittenCheckpoint> written = WriteSteps(*Open(), 2);
+  // A write in progress of the server's.
+  fs::create_directories(missing + "/.tmp-ckpt-3-123");
+  StatusOr<std::unique_ptr<Store>> reader = Store::OpenReadOnly(missing);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_TRUE(fs::exists(missing + "/.tmp-ckpt-3-123")) << "the server's write is left alone";
+  StatusOr<LoadedCheckpoint> latest = (*reader)->LoadLatest(id_);
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_EQ(latest->ref.path, written[0].ref.path);
+  StatusOr<WrittenCheckpoint> refused = (*reader)->Write(id_, TestState(id_, 30), false);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(Entries(), SizeIs(3));
+
+  testing::WriteAll(dir_.path() + "/file", "x");
+  EXPECT_EQ(Store::OpenReadOnly(dir_.path() + "/file").status().code(), StatusCode::kUnavailable);
+}
+
 TEST_F(StoreTest, BadOptions) {
   EXPECT_EQ(Store::Open({"", 3}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(Store::Open({dir_.path(), 0}).status().code(), StatusCode::kInvalidArgument);

@@ -4,11 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "ringtrain/job/parse.h"
+#include "spec_errors.h"
 
 namespace ringtrain::job {
 namespace {
 
 using nlohmann::json;
+using testing::ClusterErrorOf;
+using testing::ErrorOf;
 using ::testing::HasSubstr;
 
 json Job(json checkpoint) {
@@ -21,19 +24,6 @@ json Job(json checkpoint) {
              "volumes": [{"name": "store", "persistentVolumeClaim": {"claimName": "ckpt"}}]}})");
   j["spec"]["checkpoint"] = std::move(checkpoint);
   return j;
-}
-
-std::string ErrorOf(const json& doc) {
-  StatusOr<TrainingJob> job = ParseTrainingJob(doc);
-  return job.ok() ? "" : job.status().message();
-}
-
-std::string ClusterErrorOf(const json& doc) {
-  StatusOr<TrainingJob> job = ParseTrainingJob(doc);
-  EXPECT_TRUE(job.ok()) << job.status().ToString();
-  if (!job.ok()) return "not parsed";
-  Status s = CheckForCluster(*job);
-  return s.ok() ? "" : s.message();
 }
 
 TEST(CheckpointSpecTest, AbsentMeansNoCheckpoints) {

@@ -149,6 +149,10 @@ constexpr EnvErrorCase kEnvCases[] = {
      "RINGTRAIN_SPEC_PATH: ", "required but not set"},
     {"BadControlEndpoint", true, "RINGTRAIN_CONTROL_ENDPOINT", "localhost:9000",
      "RINGTRAIN_CONTROL_ENDPOINT: ", "expected tcp://host:port or ipc://path"},
+    {"OutputDirOfAnotherWorker", true, "RINGTRAIN_OUTPUT_DIR", "/models",
+     "RINGTRAIN_OUTPUT_DIR: ", "only worker 0 writes the model"},
+    {"OutputDirOfAServer", false, "RINGTRAIN_OUTPUT_DIR", "/models",
+     "RINGTRAIN_OUTPUT_DIR: ", "only worker 0 writes the model"},
 };
 
 class PodContractErrorTest : public ::testing::TestWithParam<EnvErrorCase> {};
@@ -172,6 +176,20 @@ INSTANTIATE_TEST_SUITE_P(Malformed, PodContractErrorTest, ::testing::ValuesIn(kE
                          [](const ::testing::TestParamInfo<EnvErrorCase>& param) {
                            return std::string(param.param.name);
                          });
+
+TEST(PodContractTest, WorkerZerosOutputDirRoundTripsAndIsAbsolute) {
+  PodContract c = Worker();
+  c.index = 0;
+  c.output_dir = "/models/run";
+  Env env = ToEnv(c);
+  EXPECT_EQ(env.at("RINGTRAIN_OUTPUT_DIR"), "/models/run");
+  StatusOr<PodContract> back = FromEnv(LookupIn(env));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, c);
+  env["RINGTRAIN_OUTPUT_DIR"] = "models";
+  EXPECT_THAT(FromEnv(LookupIn(env)).status().message(),
+              StartsWith("RINGTRAIN_OUTPUT_DIR: expected an absolute path (got \"models\")"));
+}
 
 TEST(PodContractTest, ValidateAcceptsTheExamples) {
   EXPECT_TRUE(ValidatePodContract(Worker()).ok());
@@ -206,6 +224,7 @@ Placement FullPlacement() {
   p.control_endpoint = "tcp://10.0.0.9:7000";
   p.status_bind = "tcp://*:7071";
   p.termination_log = "/dev/termination-log";
+  p.output_dir = "/models";
   return p;
 }
 
@@ -219,6 +238,7 @@ TEST(ContractForTest, ServersBindAndKnowThePlacement) {
   EXPECT_EQ(c.bind_endpoint, "tcp://*:7070");
   EXPECT_EQ(c.ps_endpoints, FullPlacement().ps_endpoints);
   EXPECT_EQ(c.status_bind, "");  // only worker 0 serves status
+  EXPECT_EQ(c.output_dir, "");   // and writes the model
   EXPECT_EQ(c.spec_path, "/etc/ringtrain/job.json");
   EXPECT_EQ(c.control_endpoint, "tcp://10.0.0.9:7000");
   EXPECT_EQ(c.termination_log, "/dev/termination-log");
@@ -230,6 +250,8 @@ TEST(ContractForTest, OnlyWorkerZeroServesStatusAndNoWorkerBinds) {
   PodContract w2 = ContractFor(TwoByThree(), Role::kWorker, 2, FullPlacement());
   EXPECT_EQ(w0.status_bind, "tcp://*:7071");
   EXPECT_EQ(w2.status_bind, "");
+  EXPECT_EQ(w0.output_dir, "/models") << "worker 0 writes the model";
+  EXPECT_EQ(w2.output_dir, "");
   EXPECT_EQ(w0.bind_endpoint, "");
   EXPECT_EQ(w2.bind_endpoint, "");
   EXPECT_EQ(w2.ps_endpoints, FullPlacement().ps_endpoints);

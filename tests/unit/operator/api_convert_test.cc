@@ -85,6 +85,22 @@ TEST(ApiConvertTest, CheckpointsOnAnEmptyDirAreASpecErrorInACluster) {
   EXPECT_EQ(v.job->spec.checkpoint->path, "/ckpt/runs");
 }
 
+// Worker 0 writes the model; in a cluster it must land on a volume that outlives its pod.
+TEST(ApiConvertTest, OutputOnAnEmptyDirIsASpecErrorInACluster) {
+  nlohmann::json o = JobObject();
+  o["spec"]["volumes"] = {{{"name", "scratch"}, {"emptyDir", nlohmann::json::object()}}};
+  o["spec"]["workers"]["volumeMounts"] = {{{"name", "scratch"}, {"mountPath", "/models"}}};
+  o["spec"]["output"] = {{"path", "/models/run"}};
+  JobView v = JobViewFromObject(o);
+  EXPECT_FALSE(v.job.has_value());
+  EXPECT_THAT(v.spec_error, HasSubstr("spec.output.path: \"/models/run\" is on volume "
+                                      "\"scratch\" (/models), an emptyDir"));
+  o["spec"]["volumes"][0] = {{"name", "scratch"}, {"nfs", {{"server", "nfs"}, {"path", "/x"}}}};
+  v = JobViewFromObject(o);
+  ASSERT_TRUE(v.job.has_value()) << v.spec_error;
+  EXPECT_EQ(v.job->spec.output->path, "/models/run");
+}
+
 TEST(ApiConvertTest, StatusRoundTripsThroughJson) {
   JobView v = JobViewFromObject(JobObject());
   JobStatus s = v.status;

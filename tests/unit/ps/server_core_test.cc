@@ -604,6 +604,41 @@ TEST_F(ServerCoreTest, PayloadsAreDecodedOnlyWithTheCodecTheyWereValidatedFor) {
   EXPECT_THAT(core_->params(0), ::testing::Each(1.0f));
 }
 
+// --- the final model ----------------------------------------------------------------------
+
+// Worker 0 finishes first and asks for the final model; worker 1 still pushes. The pull waits
+// until every worker is done, carries worker 1's update, and goes out with worker 1's DONE_ACK.
+TEST_F(ServerCoreTest, FinalModelPullIsAnsweredOnceEveryWorkerIsDoneWithEveryUpdate) {
+  for (Consistency consistency : {Consistency::kSync, Consistency::kAsync}) {
+    SCOPED_TRACE(ConsistencyName(consistency));
+    Make(2, 6, 4, {.consistency = consistency});
+    EXPECT_THAT(Handle("a", Push(0, 0, 1.0f, 1, 0.5f, 0)), ::testing::SizeIs(1));
+    transport::Message final_pull = Pull(0, 0);
+    final_pull.header.set_final_model(true);
+    EXPECT_THAT(Handle("a", std::move(final_pull)), ::testing::IsEmpty())
+        << "parked while workers train";
+    std::vector<Reply> r = Handle("a", Done(0));
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].header.kind(), proto::DONE_ACK);
+    r = Handle("b", Push(1, 0, 3.0f, 1, 0.5f, 0));
+    ASSERT_EQ(r.size(), 1u) << "a push of the last worker does not release it";
+    EXPECT_EQ(r[0].header.kind(), proto::PUSH_ACK);
+    EXPECT_FALSE(core_->finished());
+
+    r = Handle("b", Done(1));
+    ASSERT_TRUE(core_->finished());
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].header.kind(), proto::DONE_ACK);
+    EXPECT_EQ(r[1].peer, "a");
+    EXPECT_EQ(r[1].header.kind(), proto::PULL_REPLY);
+    ASSERT_EQ(r[1].payloads.size(), 2u);
+    // sync: one round of mean gradient 2 at rate 0.5; async: two pushes at 0.5 / 2 workers.
+    // Either way 1 - 1 = 0, not worker 0's own view after its push (0.75 in async).
+    const auto* v = static_cast<const float*>(r[1].payloads[0].data());
+    EXPECT_THAT(std::vector<float>(v, v + 4), ::testing::Each(::testing::FloatEq(0.0f)));
+  }
+}
+
 TEST(ServerCoreMakeTest, RejectsInconsistentConfig) {
   auto table = OneServerTable(6, 4);
   ServerCoreConfig c;

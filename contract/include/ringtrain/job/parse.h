@@ -37,8 +37,9 @@ namespace ringtrain::job {
 // The rules that only a cluster needs, which `ringtrain run` does not apply (the CRD does):
 // spec.checkpoint.path must be an absolute path on a volume the parameter servers mount
 // read-write, of a kind that outlives a pod (persistentVolumeClaim or nfs; an emptyDir or
-// hostPath would leave a rescheduled server without its checkpoints). The operator refuses a
-// job that breaks one. REQUIRES: `job` came from ParseTrainingJob.
+// hostPath would leave a rescheduled server without its checkpoints); likewise spec.output.path
+// on a volume the workers mount (worker 0 writes the model there). The operator refuses a job
+// that breaks one. REQUIRES: `job` came from ParseTrainingJob.
 [[nodiscard]] Status CheckForCluster(const TrainingJob& job);
 
 // Writes every field of `job` in the camelCase schema ParseTrainingJob reads, including

@@ -44,6 +44,7 @@ inline constexpr char kEnvSpecPath[] = "RINGTRAIN_SPEC_PATH";
 inline constexpr char kEnvControlEndpoint[] = "RINGTRAIN_CONTROL_ENDPOINT";
 inline constexpr char kEnvStatusBind[] = "RINGTRAIN_STATUS_BIND";
 inline constexpr char kEnvTerminationLog[] = "RINGTRAIN_TERMINATION_LOG";
+inline constexpr char kEnvOutputDir[] = "RINGTRAIN_OUTPUT_DIR";
 
 // The port a parameter server listens on inside a pod.
 inline constexpr int kDefaultPsPort = 7070;
@@ -73,6 +74,10 @@ struct PodContract {
   // progress as JSON; any process: the error that ended it). In a pod, the container's
   // terminationMessagePath, which Kubernetes copies into the pod's status.
   std::string termination_log;
+  // Optional, worker 0 only: an absolute directory to write the trained model to instead of
+  // spec.output.path (`ringtrain run` sets it to its default or --output; the operator leaves
+  // it out, so a pod writes where spec.output says).
+  std::string output_dir;
 
   bool operator==(const PodContract&) const = default;
 };
@@ -104,12 +109,14 @@ struct Placement {
   std::string control_endpoint;           // "" = none
   std::string status_bind;                // worker 0's status socket; "" = none
   std::string termination_log;            // "" = none
+  std::string output_dir;                 // worker 0's model directory; "" = spec.output
 };
 
 // THE definition of what process `index` of `role` in `job` is told: the job's name and
 // shape, its own place, and from `placement` the servers' endpoints (given to every process
-// when known; workers need them), the bind address (servers only), the status socket (worker
-// 0 only), the spec path, control endpoint and termination log (everyone).
+// when known; workers need them), the bind address (servers only), the status socket and the
+// output directory (worker 0 only), the spec path, control endpoint and termination log
+// (everyone).
 // REQUIRES: `job` is valid (ValidateTrainingJob); index within the role's replicas.
 PodContract ContractFor(const TrainingJob& job, Role role, int index, const Placement& placement);
 

@@ -327,6 +327,20 @@ struct CheckpointSpec {
   bool operator==(const CheckpointSpec&) const = default;
 };
 
+// spec.output: where the trained model goes. At the end of training worker 0 writes
+// <path>/model.onnx (ONNX; ringtrain/export/onnx.h describes its inputs and outputs). Absent:
+// `ringtrain run` writes to a default directory of its own, a cluster job writes no model (its
+// checkpoints still hold it: `ringtrain export`). In a cluster the directory must be on a volume
+// the workers mount read-write that outlives a pod (a persistentVolumeClaim or nfs):
+// CheckForCluster in parse.h, and the CRD, refuse anything else.
+struct OutputSpec {
+  // path (required): a directory, "file:///absolute/path" or a plain path (created if
+  // missing). Object storage is reserved for later.
+  std::string path;
+
+  bool operator==(const OutputSpec&) const = default;
+};
+
 // spec
 struct TrainingJobSpec {
   std::string image;      // image: container image of both roles; empty = the operator's default
@@ -338,6 +352,7 @@ struct TrainingJobSpec {
   RunPolicy run_policy;                      // runPolicy
   std::vector<VolumeSpec> volumes;           // volumes: at most kMaxVolumes
   std::optional<CheckpointSpec> checkpoint;  // checkpoint
+  std::optional<OutputSpec> output;          // output
 
   bool operator==(const TrainingJobSpec&) const = default;
 };

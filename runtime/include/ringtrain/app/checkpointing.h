@@ -60,6 +60,11 @@ uint64_t ModelFingerprint(const JobPlan& plan);
 // fingerprint and optimizer).
 ckpt::ShardIdentity ShardIdentityFor(const JobPlan& plan, const ps::ServerCore& core);
 
+// The identity server `server_index` of the plan gives its checkpoints, without a server: what
+// a reader of the checkpoints expects (app/model_checkpoints.h). InvalidArgument for an index
+// outside [0, plan.num_ps).
+StatusOr<ckpt::ShardIdentity> ShardIdentityFor(const JobPlan& plan, int server_index);
+
 // <directory>/<job>/ps-<index>.
 std::string ShardCheckpointDirectory(const CheckpointOptions& options, const JobPlan& plan,
                                      int server_index);

@@ -12,6 +12,7 @@
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/compress/codec.h"
+#include "ringtrain/data/dataset.h"
 #include "ringtrain/job/spec.h"
 #include "ringtrain/model/model.h"
 #include "ringtrain/optim/momentum_correction.h"
@@ -35,6 +36,10 @@ StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset);
 // Checks that every data file the spec names exists and is readable, before any process
 // starts. The error names the spec field and the path.
 Status CheckDatasetFiles(const job::DatasetSpec& dataset);
+
+// Loads the examples and labels of `files` (IDX). `field` ("spec.dataset.test") prefixes the
+// errors, which are data::LocalPathFromUri's and data::LoadIdx's.
+StatusOr<data::Dataset> LoadDataFiles(const job::DataFiles& files, const std::string& field);
 
 struct JobPlan {
   std::string job_name;  // metadata.name: every request carries it

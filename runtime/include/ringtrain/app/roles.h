@@ -7,6 +7,7 @@
 #include <atomic>
 
 #include "ringtrain/app/checkpointing.h"
+#include "ringtrain/app/output.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/job/spec.h"
@@ -23,8 +24,20 @@ Status RunParameterServer(const job::PodContract& contract, const job::TrainingJ
                           const std::atomic<int>* interrupted,
                           const CheckpointOptions& checkpoints = {});
 
+struct WorkerOptions {
+  // Writes the final model (app/output.h); `ringtrain worker` passes the ONNX exporter. Needed
+  // by worker 0 when it has an output directory (OutputDirectoryFor), else unused.
+  ModelWriter write_model;
+};
+
 // Runs a worker: loads its shard, trains every epoch, reports progress and evaluations.
-Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job);
+// Worker 0 with an output directory (OutputDirectoryFor: RINGTRAIN_OUTPUT_DIR or spec.output)
+// creates the directory before training, finishes by pulling the final model once every worker
+// is done (worker::PsClient::DoneWithFinalModel) and writes it to <directory>/model.onnx with
+// options.write_model; a model that cannot be written is the worker's error (FailedPrecondition
+// if there is no writer).
+Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job,
+                 const WorkerOptions& options = {});
 
 }  // namespace ringtrain::app
 

@@ -44,9 +44,12 @@
 namespace ringtrain::launch {
 
 struct LaunchOptions {
-  std::string spec_path;     // absolute path of the job file given to every process
-  std::string binary;        // the ringtrain executable to start for each role
-  std::string log_dir;       // where per-process logs go; empty = a new directory under $TMPDIR
+  std::string spec_path;  // absolute path of the job file given to every process
+  std::string binary;     // the ringtrain executable to start for each role
+  std::string log_dir;    // where per-process logs go; empty = a new directory under $TMPDIR
+  // Absolute directory worker 0 writes the model to (its RINGTRAIN_OUTPUT_DIR); empty = where
+  // spec.output says, if anywhere.
+  std::string output_dir;
   bool interactive = false;  // redraw one progress line (a terminal) instead of printing lines
   std::chrono::milliseconds startup_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds line_interval{std::chrono::seconds(10)};  // non-interactive
@@ -93,6 +96,8 @@ struct RunSummary {
   uint64_t samples_replayed = 0;
   // Processes that failed and were replaced alone, in order: "worker-1 (killed by signal 9)".
   std::vector<std::string> recoveries;
+  std::string model_path;      // the model worker 0 wrote; empty: none was written
+  std::string checkpoint_dir;  // <spec.checkpoint.path>/<job>, absolute; empty: no checkpoints
 };
 
 // Runs the job to completion. Errors: the training set's header cannot be read (the code of
@@ -102,7 +107,8 @@ struct RunSummary {
 // interrupt.
 StatusOr<RunSummary> RunLocal(const job::TrainingJob& job, const LaunchOptions& options);
 
-// Prints the summary block shown at the end of `ringtrain run`.
+// Prints the summary block shown at the end of `ringtrain run`, including where the model and
+// the checkpoints are.
 void PrintSummary(const RunSummary& summary, std::ostream& out);
 
 }  // namespace ringtrain::launch

@@ -39,6 +39,12 @@ struct ServerOptions {
   // ps/checkpointer.h). It runs on the hot path: it must return quickly when it has nothing to
   // do. May be empty.
   std::function<void(const ServerCore&)> between_messages;
+  // Once every worker has finished, Serve() returns with its last replies (the DONE_ACKs and
+  // the final-model pull replies, ps/server_core.h) possibly still queued in libzmq. The socket
+  // then lingers up to this long for them when it is closed: the context's termination
+  // (zmq_ctx_term) waits until they are sent to their connected workers, so the final model
+  // reaches worker 0 before this process exits.
+  std::chrono::milliseconds final_linger{std::chrono::seconds(60)};
 };
 
 class ParameterServer {
@@ -55,7 +61,8 @@ class ParameterServer {
   const std::string& endpoint() const { return endpoint_; }
 
   // Serves until every worker has finished (returns OK) or stop() is called (returns OK).
-  // Returns an error only if the socket itself fails.
+  // Returns an error only if the socket itself fails. When every worker has finished, the
+  // socket's linger becomes options.final_linger (see there).
   Status Serve();
 
   // Asks Serve() to return at its next wake-up.
@@ -75,6 +82,7 @@ class ParameterServer {
   std::chrono::milliseconds poll_interval_;
   const std::atomic<int>* interrupted_;
   std::function<void(const ServerCore&)> between_messages_;
+  std::chrono::milliseconds final_linger_;
   std::atomic<bool> stop_{false};
   std::vector<Reply> replies_;  // reused buffer
 };

@@ -23,6 +23,12 @@
 // to the partition since the version the push was computed from (PartitionSlice.version),
 // which is about N - 1 in steady state. Pushes with 0 samples advance the clock only.
 //
+// The final model: a PULL marked final_model is answered, in every consistency model, only once
+// every worker has announced WORKER_DONE, with the parameters after every update of every
+// worker. Its sender sends it before its own WORKER_DONE (worker::PsClient::DoneWithFinalModel),
+// so it is parked before the job can finish, and answered in the Handle() call that makes
+// finished() true, beside the last DONE_ACK.
+//
 // Compressed pushes (config.codec, which every push must use; the codec comes parsed in
 // transport::Message::codec) are validated once per partition (compress::ValidatePayload), then
 // decoded without further checks straight into the accumulator in sync mode

@@ -27,6 +27,10 @@ namespace ringtrain::ps {
 // model's fingerprint and the optimizer's name from the caller (the job plan knows them).
 ckpt::ShardIdentity ShardIdentityOf(const ServerCore& core, uint64_t model_fingerprint,
                                     const std::string& optimizer_name);
+// The same from the configuration a core is (or would be) made with. REQUIRES: config.table and
+// config.optimizer set.
+ckpt::ShardIdentity ShardIdentityOf(const ServerCoreConfig& config, uint64_t model_fingerprint,
+                                    const std::string& optimizer_name);
 
 struct RestoredCheckpoint {
   ckpt::CheckpointRef ref;

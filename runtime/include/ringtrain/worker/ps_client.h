@@ -60,6 +60,9 @@ struct PsClientOptions {
   // How long one operation may wait for all servers' replies. Synchronous rounds wait for
   // the slowest worker, so this bounds how long a stalled peer can hold the job.
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  // How long DoneWithFinalModel waits for the other workers to finish: in async mode a slow
+  // worker may finish long after this one (the job's activeDeadlineSeconds bounds the whole).
+  std::chrono::milliseconds final_model_timeout{std::chrono::hours(24)};
   ps::Consistency consistency = ps::Consistency::kSync;  // must match the servers'
   compress::CodecOptions codec;   // gradient encoding; for kTopK the ratio after any warm-up
   bool error_feedback = false;    // keep residuals (not for kNone)
@@ -115,6 +118,13 @@ class PsClient {
   // Tells every server this worker has finished and waits for the acknowledgements.
   Status Done();
 
+  // Done(), and fills `params` (table->total_size() floats) with the final model: each server
+  // gets a PULL marked final_model, then WORKER_DONE, and answers the pull once every worker
+  // has finished (ps/server_core.h), so this waits for the slowest worker, up to
+  // final_model_timeout.
+  // In async and ssp the result includes the updates of workers that finished after this one.
+  Status DoneWithFinalModel(std::span<float> params);
+
   // Counters of server `index`.
   StatusOr<proto::ServerStats> Stats(int index);
 
@@ -152,7 +162,7 @@ class PsClient {
   Status CheckLinks();
   proto::Header NewRequest(transport::RequestKind request, int server);
   Status SendPush(int server, const PushRequest& push, Pending* pending);
-  Status SendPull(int server, int64_t min_version, Pending* pending);
+  Status SendPull(int server, int64_t min_version, Pending* pending, bool final_model = false);
   Status SendSimple(int server, transport::RequestKind request, Pending* pending,
                     int64_t clock = 0);
   Status Await(Pending* pending, std::span<float> params, int64_t* version_out,

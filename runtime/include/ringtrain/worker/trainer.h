@@ -47,6 +47,9 @@ struct TrainerOptions {
   std::function<void(int64_t step)> before_push;
   // Momentum correction with a gradient codec (optim/momentum_correction.h); off by default.
   optim::LocalMomentum local_momentum;
+  // Finish with PsClient::DoneWithFinalModel instead of Done, so params() ends as the final
+  // model, after every worker's updates (the worker that writes the model out).
+  bool pull_final_model = false;
 };
 
 struct TrainerResult {
@@ -67,10 +70,11 @@ class Trainer {
           const data::Dataset* test, const optim::LearningRateSchedule* schedule,
           transport::EventSink* sink);
 
-  // Runs every epoch, then tells the servers this worker is done.
+  // Runs every epoch, then tells the servers this worker is done (and with pull_final_model,
+  // waits for every other worker and pulls the final model).
   StatusOr<TrainerResult> Run();
 
-  // The parameters after the last pull.
+  // The parameters after the last pull (with pull_final_model, the final model).
   const std::vector<float>& params() const { return params_; }
 
  private:

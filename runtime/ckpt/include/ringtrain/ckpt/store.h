@@ -68,6 +68,12 @@ class Store {
   // InvalidArgument for an empty directory or keep < 1; Unavailable if the file system fails.
   static StatusOr<std::unique_ptr<Store>> Open(StoreOptions options);
 
+  // Opens an existing directory for reading only (a reader beside a server that may be writing
+  // to it: `ringtrain export`): creates nothing, removes nothing, and Write is refused
+  // (FailedPrecondition). NotFound naming the directory if it does not exist; Unavailable if it
+  // is not a directory.
+  static StatusOr<std::unique_ptr<Store>> OpenReadOnly(const std::string& directory);
+
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
@@ -92,11 +98,12 @@ class Store {
   StatusOr<LoadedCheckpoint> LoadLatest(const ShardIdentity& expected) const;
 
  private:
-  explicit Store(StoreOptions options, uint64_t next_sequence);
+  explicit Store(StoreOptions options, uint64_t next_sequence, bool read_only = false);
   Status Prune(int* pruned);
 
   StoreOptions options_;
   uint64_t next_sequence_;
+  bool read_only_;
 };
 
 }  // namespace ringtrain::ckpt

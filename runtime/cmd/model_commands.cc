@@ -1,0 +1,108 @@
+#include "model_commands.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <utility>
+
+#include "ringtrain/app/model_checkpoints.h"
+#include "ringtrain/data/dataset.h"
+#include "ringtrain/export/onnx.h"
+#include "ringtrain/model/model.h"
+
+namespace ringtrain::cmd {
+namespace {
+
+// The checkpoint directory the command reads: the flag's, else the spec's.
+StatusOr<std::string> CheckpointRoot(const job::TrainingJob& job, const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (job.spec.checkpoint) return app::LocalDirectoryOf(job.spec.checkpoint->path);
+  return InvalidArgument(
+      "the job has no spec.checkpoint: give the checkpoint directory with "
+      "--checkpoint DIR");
+}
+
+// Loads the model and says where each shard came from.
+StatusOr<app::CheckpointedModel> LoadAndReport(const job::TrainingJob& job, const std::string& flag,
+                                               std::ostream& out) {
+  RT_ASSIGN_OR_RETURN(const std::string root, CheckpointRoot(job, flag));
+  RT_ASSIGN_OR_RETURN(app::CheckpointedModel model, app::LoadModelFromCheckpoints(job, root));
+  for (const app::ShardSource& s : model.shards) {
+    for (const std::string& why : s.skipped)
+      out << "ps-" << s.server << ": skipped " << why << "\n";
+    out << "ps-" << s.server << ": " << s.checkpoint.path << " (step " << s.step
+        << (s.final ? ", final" : ", not final") << ")\n";
+  }
+  if (model.min_step() != model.max_step()) {
+    out << "note: the shards are of steps " << model.min_step() << " to " << model.max_step()
+        << " (servers checkpoint on their own; the final checkpoints agree)\n";
+  }
+  return model;
+}
+
+}  // namespace
+
+app::ModelWriter OnnxModelWriter(const job::TrainingJob& job) {
+  return [options = exporter::OnnxOptionsFor(job)](
+             const app::JobPlan& plan, std::span<const float> params, const std::string& path) {
+    return exporter::WriteOnnxFile(path, plan.model, params, options);
+  };
+}
+
+Status ExportFromCheckpoints(const job::TrainingJob& job, const ExportOptions& options,
+                             std::ostream& out) {
+  RT_ASSIGN_OR_RETURN(app::CheckpointedModel model,
+                      LoadAndReport(job, options.checkpoint_root, out));
+  std::string path = options.output_file;
+  if (path.empty()) {
+    std::string dir = app::OutputDirectoryOf(job);
+    if (dir.empty()) dir = app::DefaultOutputDirectory(job);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return Unavailable("cannot create the output directory " + dir + ": " + ec.message());
+    path = app::ModelPathIn(dir);
+  }
+  RT_RETURN_IF_ERROR(OnnxModelWriter(job)(model.plan, model.params, path));
+  out << "wrote " << std::filesystem::absolute(path).string() << " (ONNX, "
+      << model::ModelKindName(model.plan.model.kind) << " model, step " << model.max_step()
+      << (model.final() ? ", final" : "") << ")\n";
+  return Status::Ok();
+}
+
+Status EvaluateCheckpoints(const job::TrainingJob& job, const EvalOptions& options,
+                           std::ostream& out) {
+  job::DataFiles files = options.test;
+  std::string field = "--test-images/--test-labels";
+  if (files.images.empty() && files.labels.empty()) {
+    if (!job.spec.dataset.test) {
+      return InvalidArgument(
+          "the job has no spec.dataset.test: give --test-images and "
+          "--test-labels");
+    }
+    files = *job.spec.dataset.test;
+    field = "spec.dataset.test";
+  } else if (files.images.empty() || files.labels.empty()) {
+    return InvalidArgument("give both --test-images and --test-labels");
+  }
+  RT_ASSIGN_OR_RETURN(app::CheckpointedModel model,
+                      LoadAndReport(job, options.checkpoint_root, out));
+  RT_ASSIGN_OR_RETURN(data::Dataset test, app::LoadDataFiles(files, field));
+  if (test.cols() != model.plan.model.input_dim) {
+    return InvalidArgument(field + ": examples of " + std::to_string(test.cols()) +
+                           " features, the model takes " +
+                           std::to_string(model.plan.model.input_dim));
+  }
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> m, model::MakeModel(model.plan.model));
+  const model::EvalResult r = m->Evaluate(model.params.data(), data::View(test, {0, test.rows()}));
+  if (r.count == 0) return InvalidArgument(field + ": no examples");
+  char line[160];
+  std::snprintf(line, sizeof(line), "test accuracy %.4f (%lld/%lld), test loss %.4f\n",
+                static_cast<double>(r.correct) / static_cast<double>(r.count),
+                static_cast<long long>(r.correct), static_cast<long long>(r.count),
+                r.loss_sum / static_cast<double>(r.count));
+  out << job.metadata.name << " at step " << model.max_step() << (model.final() ? " (final)" : "")
+      << ": " << line;
+  return Status::Ok();
+}
+
+}  // namespace ringtrain::cmd

@@ -1,0 +1,79 @@
+#include "ringtrain/app/model_checkpoints.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <utility>
+
+#include "ringtrain/app/checkpointing.h"
+
+namespace ringtrain::app {
+
+bool CheckpointedModel::final() const {
+  return !shards.empty() &&
+         std::all_of(shards.begin(), shards.end(), [](const ShardSource& s) { return s.final; });
+}
+
+int64_t CheckpointedModel::min_step() const {
+  int64_t step = INT64_MAX;
+  for (const ShardSource& s : shards) step = std::min(step, s.step);
+  return shards.empty() ? 0 : step;
+}
+
+int64_t CheckpointedModel::max_step() const {
+  int64_t step = 0;
+  for (const ShardSource& s : shards) step = std::max(step, s.step);
+  return step;
+}
+
+StatusOr<CheckpointedModel> LoadModelFromCheckpoints(JobPlan plan, const std::string& root) {
+  CheckpointOptions where;
+  where.directory = root;
+  CheckpointedModel model;
+  model.params.assign(static_cast<size_t>(plan.table->total_size()), 0.0f);
+  // Every partition must come from exactly one shard; the identities make it so, this proves it.
+  std::vector<bool> filled(plan.table->partitions().size(), false);
+  for (int server = 0; server < plan.num_ps; ++server) {
+    ShardSource source;
+    source.server = server;
+    source.directory = ShardCheckpointDirectory(where, plan, server);
+    const std::string who = "ps-" + std::to_string(server);
+    RT_ASSIGN_OR_RETURN(ckpt::ShardIdentity expected, ShardIdentityFor(plan, server));
+    StatusOr<std::unique_ptr<ckpt::Store>> store = ckpt::Store::OpenReadOnly(source.directory);
+    if (!store.ok()) return store.status().WithContext(who);
+    StatusOr<ckpt::LoadedCheckpoint> loaded = (*store)->LoadLatest(expected);
+    if (!loaded.ok()) return loaded.status().WithContext(who);
+    for (const ckpt::PartitionSnapshot& p : loaded->state.partitions) {
+      const ring::Partition& part = plan.table->partition(p.id);
+      if (filled[p.id] || static_cast<int64_t>(p.params.size()) != part.size) {
+        return Internal(who + ": " + loaded->ref.path + " repeats partition " +
+                        std::to_string(p.id) + " or gives it the wrong size");
+      }
+      filled[p.id] = true;
+      std::copy(p.params.begin(), p.params.end(),
+                model.params.begin() + static_cast<std::ptrdiff_t>(part.offset));
+    }
+    source.checkpoint = loaded->ref;
+    source.step = loaded->manifest.step;
+    source.final = loaded->manifest.final;
+    source.skipped = std::move(loaded->skipped);
+    model.shards.push_back(std::move(source));
+  }
+  for (size_t id = 0; id < filled.size(); ++id) {
+    if (!filled[id]) {
+      return Internal("no checkpoint holds partition " + std::to_string(id) +
+                      " (the shards do not cover the model)");
+    }
+  }
+  model.plan = std::move(plan);
+  return model;
+}
+
+StatusOr<CheckpointedModel> LoadModelFromCheckpoints(const job::TrainingJob& job,
+                                                     const std::string& root) {
+  RT_ASSIGN_OR_RETURN(DatasetShape shape, ReadDatasetShape(job.spec.dataset));
+  RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
+  return LoadModelFromCheckpoints(std::move(plan), root);
+}
+
+}  // namespace ringtrain::app

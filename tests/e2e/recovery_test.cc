@@ -1,0 +1,260 @@
+// Resume and recovery, end to end through `ringtrain run` (issue 11), on Fashion-MNIST: an MLP,
+// 2 parameter servers and 3 workers, 5 epochs, checkpoints every 10 steps.
+//
+// - Resume: a job stopped with SIGINT after its third epoch and started again continues from
+//   its checkpoints — each server restores its shard, each worker continues from the servers'
+//   clock for it — does not repeat epochs 1-3, and finishes with the accuracy of an
+//   uninterrupted run (within 0.2 points). Running the finished job again says it has
+//   finished; --fresh removes the checkpoints and trains from step 0: that run is the sync
+//   baseline, so no training is done twice.
+// - Chaos: a random worker killed with SIGKILL every 2 s and server ps-1 once; every process is
+//   replaced alone (backoffLimit allows the kills), the run exits 0, the test accuracy is
+//   within 0.5 points of the fault-free run of the same mode, and the summary's counters —
+//   from the servers' counters, not from log lines — say what happened: the recoveries, and
+//   pushes lost on ps-1's shard only. In sync and in async.
+//
+// Full training runs: release build only (label slow); alone (SERIAL), since it kills its own
+// processes by pid and async accuracy depends on the load.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "process_helpers.h"
+#include "ringtrain/launch/child_process.h"
+
+namespace ringtrain {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const std::string kBinary = RINGTRAIN_BINARY;
+constexpr int kEpochs = 5;
+constexpr int kStopAfterEpoch = 3;
+// 60,000 rows over 3 workers in batches of 64: 313 steps per epoch.
+constexpr int64_t kStepsPerEpoch = 313;
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string EvalLine(int epoch) {
+  return "epoch " + std::to_string(epoch) + "/" + std::to_string(kEpochs) + "  test accuracy";
+}
+
+// The live process of `role` and `index` started for the job file `spec`, or -1.
+int FindProcess(const std::string& spec, const std::string& role, int index) {
+  for (int pid : testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + spec)) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (env.find(std::string("RINGTRAIN_ROLE=") + role + '\0') != std::string::npos &&
+        env.find("RINGTRAIN_INDEX=" + std::to_string(index) + '\0') != std::string::npos) {
+      return pid;
+    }
+  }
+  return -1;
+}
+
+class RecoveryTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { dir_ = testing::MakeTempDir("recovery-e2e"); }
+  static void TearDownTestSuite() {
+    if (!::testing::UnitTest::GetInstance()->Failed()) std::filesystem::remove_all(dir_);
+  }
+
+  // Writes job `name` (its checkpoints under dir_/name) and returns the file's path.
+  static std::string WriteJob(const std::string& name, const std::string& mode) {
+    const std::string spec = dir_ + "/" + name + ".yaml";
+    EXPECT_TRUE(testing::WriteFile(spec, R"(apiVersion: ringtrain.io/v1alpha1
+kind: TrainingJob
+metadata:
+  name: )" + name + R"(
+spec:
+  model: {type: mlp, hiddenLayers: [128]}
+  dataset:
+    train:
+      images: file:///usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+      labels: file:///usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz
+    test:
+      images: file:///usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+      labels: file:///usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+  training:
+    epochs: 5
+    batchSize: 64
+    syncMode: )" + mode + R"(
+    optimizer: {type: momentum, learningRate: 0.05, momentum: 0.9}
+    schedule: {type: cosine, warmupSteps: 100}
+  checkpoint: {path: )" + dir_ + "/" + name + R"(, everySteps: 10, keep: 3}
+  output: {path: )" + dir_ + "/" + name + R"(-model}
+  parameterServers: {replicas: 2, partitionSize: 16384}
+  workers: {replicas: 3}
+  runPolicy: {restartPolicy: OnFailure, backoffLimit: 20}
+)"));
+    return spec;
+  }
+
+  // The test accuracy of a fault-free run of `mode` (run once, shared by the tests).
+  static double Baseline(const std::string& mode) {
+    auto found = baselines_.find(mode);
+    if (found != baselines_.end()) return found->second;
+    const std::string spec = WriteJob("baseline-" + mode, mode);
+    auto r =
+        testing::RunCommand({kBinary, "run", "--no-progress", spec}, std::chrono::seconds(600));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    const double accuracy = testing::SummaryAccuracy(r.output);
+    baselines_[mode] = accuracy;
+    return accuracy;
+  }
+
+  static std::string dir_;
+  static std::map<std::string, double> baselines_;
+};
+
+std::string RecoveryTest::dir_;
+std::map<std::string, double> RecoveryTest::baselines_;
+
+TEST_F(RecoveryTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUninterruptedRun) {
+  const std::string spec = WriteJob("resume", "sync");
+  // 1. Stopped with SIGINT once epoch 3 has been evaluated.
+  const std::string log = dir_ + "/resume-first.log";
+  auto first =
+      launch::ChildProcess::Spawn("first", {kBinary, "run", "--no-progress", spec}, {}, log);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (ReadAll(log).find(EvalLine(kStopAfterEpoch)) == std::string::npos) {
+    ASSERT_TRUE((*first)->running()) << ReadAll(log);
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << ReadAll(log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  (*first)->Signal(SIGINT);
+  auto stopped = testing::WaitForExit(**first, std::chrono::seconds(60));
+  ASSERT_TRUE(stopped.has_value()) << ReadAll(log);
+  EXPECT_EQ(stopped->exit_code, 128 + SIGINT) << ReadAll(log);
+  const std::string first_out = ReadAll(log);
+  ASSERT_THAT(first_out, Not(HasSubstr(EvalLine(kStopAfterEpoch + 1)))) << first_out;
+
+  // 2. Started again: every shard restored, epochs 1-3 not repeated, the rest trained.
+  auto resumed =
+      testing::RunCommand({kBinary, "run", "--no-progress", spec}, std::chrono::seconds(600));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_THAT(resumed.output, HasSubstr("ps-0 continues from its checkpoint at step"));
+  EXPECT_THAT(resumed.output, HasSubstr("ps-1 continues from its checkpoint at step"));
+  for (int epoch = 1; epoch <= kStopAfterEpoch; ++epoch) {
+    EXPECT_THAT(resumed.output, Not(HasSubstr(EvalLine(epoch)))) << "epoch " << epoch;
+  }
+  EXPECT_THAT(resumed.output, HasSubstr(EvalLine(kEpochs)));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(resumed.output, m, std::regex("resumed +from step ([0-9]+)")))
+      << resumed.output;
+  const int64_t from = std::stoll(m[1]);
+  EXPECT_GE(from, kStopAfterEpoch * kStepsPerEpoch) << "the stop's checkpoint is after epoch 3";
+  EXPECT_LT(from, (kStopAfterEpoch + 1) * kStepsPerEpoch);
+  EXPECT_THAT(resumed.output, HasSubstr("2 of 2 shards from checkpoints"));
+  // The stop's checkpoints hold every push the servers had: nothing lost; at most the round in
+  // progress is replayed by the workers that had not pushed it to both servers.
+  EXPECT_THAT(resumed.output, HasSubstr("pushes lost          0 (ps-0 0, ps-1 0;"));
+  const double resumed_accuracy = testing::SummaryAccuracy(resumed.output);
+
+  // 3. Once more: the job has finished, and says so instead of training nothing or again.
+  auto again =
+      testing::RunCommand({kBinary, "run", "--no-progress", spec}, std::chrono::seconds(120));
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  EXPECT_THAT(again.output, HasSubstr("has already finished: its final checkpoint"));
+  EXPECT_THAT(again.output, HasSubstr("--fresh"));
+
+  // 4. --fresh: from step 0, uninterrupted — the sync baseline.
+  auto fresh = testing::RunCommand({kBinary, "run", "--no-progress", "--fresh", spec},
+                                   std::chrono::seconds(600));
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_THAT(fresh.output, HasSubstr("--fresh: removed the checkpoints in " + dir_ + "/resume"));
+  EXPECT_THAT(fresh.output, Not(HasSubstr("continues from its checkpoint")));
+  EXPECT_THAT(fresh.output, HasSubstr(EvalLine(1)));
+  const double baseline = testing::SummaryAccuracy(fresh.output);
+  ASSERT_GT(baseline, 0.85) << fresh.output;
+  baselines_["sync"] = baseline;
+  EXPECT_NEAR(resumed_accuracy, baseline, 0.002)
+      << "resumed " << resumed_accuracy << ", uninterrupted " << baseline;
+  std::cout << resumed.output.substr(resumed.output.find("summary")) << again.output << std::endl;
+  std::printf("resumed from step %lld: accuracy %.4f; uninterrupted: %.4f\n",
+              static_cast<long long>(from), resumed_accuracy, baseline);
+}
+
+class ChaosTest : public RecoveryTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ChaosTest, WorkersKilledEveryTwoSecondsAndAServerOnceAreReplacedAndTheJobKeepsItsAccuracy) {
+  const std::string mode = GetParam();
+  const double baseline = Baseline(mode);
+  ASSERT_GT(baseline, 0.80);
+  const std::string spec = WriteJob("chaos-" + mode, mode);
+  const std::string log = dir_ + "/chaos-" + mode + ".log";
+  auto run = launch::ChildProcess::Spawn("chaos", {kBinary, "run", "--no-progress", spec}, {}, log);
+  ASSERT_TRUE(run.ok()) << run.status().ToString();
+  ASSERT_EQ(
+      testing::WaitForProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + spec, 5, std::chrono::seconds(60))
+          .size(),
+      5u)
+      << ReadAll(log);
+
+  std::mt19937 rng(7);
+  int worker_kills = 0;
+  bool server_killed = false;
+  for (int round = 0; round < 6 && (*run)->running(); ++round) {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    if (round == 2) {
+      const int pid = FindProcess(spec, "ps", 1);
+      if (pid > 0 && kill(pid, SIGKILL) == 0) server_killed = true;
+      continue;
+    }
+    const int index = static_cast<int>(rng() % 3);
+    const int pid = FindProcess(spec, "worker", index);
+    if (pid > 0 && kill(pid, SIGKILL) == 0) ++worker_kills;
+  }
+  auto exit = testing::WaitForExit(**run, std::chrono::seconds(600));
+  const std::string out = ReadAll(log);
+  ASSERT_TRUE(exit.has_value()) << out;
+  ASSERT_EQ(exit->exit_code, 0) << out;
+  ASSERT_TRUE(server_killed) << "the run ended before ps-1 could be killed\n" << out;
+  ASSERT_GE(worker_kills, 3) << "the run ended too soon for the kills\n" << out;
+
+  // Every kill was recovered, alone.
+  EXPECT_THAT(out, HasSubstr("recoveries           " + std::to_string(worker_kills + 1) + ":"));
+  EXPECT_THAT(out, HasSubstr("ps-1 (killed by signal 9) failed; replacing it alone"));
+  EXPECT_THAT(out, HasSubstr("its shard restored at step"));
+  // Only the killed server's shard lost pushes; ps-0 kept every one.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      out, m, std::regex("pushes lost +([0-9]+) \\(ps-0 ([0-9]+), ps-1 ([0-9]+)")))
+      << out;
+  EXPECT_EQ(std::stoll(m[2]), 0) << "ps-0 was never killed";
+  EXPECT_EQ(std::stoll(m[1]), std::stoll(m[3]));
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("replayed samples +([0-9]+)"))) << out;
+  EXPECT_LE(std::stoll(m[1]), 64 * worker_kills) << "at most the step each worker died in";
+
+  const double accuracy = testing::SummaryAccuracy(out);
+  EXPECT_NEAR(accuracy, baseline, 0.005) << out;
+  std::cout << out.substr(out.find("summary")) << std::endl;
+  std::printf("%s chaos: %d worker kills and ps-1 once: accuracy %.4f, fault-free %.4f\n",
+              mode.c_str(), worker_kills, accuracy, baseline);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ChaosTest, ::testing::Values("sync", "async"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+}  // namespace
+}  // namespace ringtrain
