@@ -71,8 +71,9 @@ metadata:
 spec:
   model: {type: mlp, hiddenLayers: [128]}
   dataset:
-    train: {images: )" + dir_ + R"(/train-images.gz, labels: )" + dir_ +
-                                                R"(/train-labels.gz}
+    train: {images: )" + dir_ + R"(/train-images.gz, labels: )" +
+                                              dir_ +
+                                              R"(/train-labels.gz}
     test:
       images: file:///usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
       labels: file:///usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
@@ -99,8 +100,8 @@ spec:
 TEST_F(ResumeTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUninterruptedRun) {
   // 1. Stopped with SIGINT once epoch 3 has been evaluated.
   const std::string log = dir_ + "/first.log";
-  auto first = launch::ChildProcess::Spawn("first", {kBinary, "run", "--no-progress", spec_}, {},
-                                           log);
+  auto first =
+      launch::ChildProcess::Spawn("first", {kBinary, "run", "--no-progress", spec_}, {}, log);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
   while (ReadAll(log).find(EvalLine(kStopAfterEpoch)) == std::string::npos) {
@@ -116,8 +117,8 @@ TEST_F(ResumeTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUninte
   ASSERT_THAT(first_out, Not(HasSubstr(EvalLine(kStopAfterEpoch + 1)))) << first_out;
 
   // 2. Started again: every shard restored, epochs 1-3 not repeated, the rest trained.
-  auto resumed = testing::RunCommand({kBinary, "run", "--no-progress", spec_},
-                                     std::chrono::seconds(600));
+  auto resumed =
+      testing::RunCommand({kBinary, "run", "--no-progress", spec_}, std::chrono::seconds(600));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_THAT(resumed.output, HasSubstr("ps-0 continues from its checkpoint at step"));
   EXPECT_THAT(resumed.output, HasSubstr("ps-1 continues from its checkpoint at step"));
@@ -135,8 +136,8 @@ TEST_F(ResumeTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUninte
   const double resumed_accuracy = testing::SummaryAccuracy(resumed.output);
 
   // 3. Once more: the job has finished, and says so instead of training nothing or again.
-  auto again = testing::RunCommand({kBinary, "run", "--no-progress", spec_},
-                                   std::chrono::seconds(120));
+  auto again =
+      testing::RunCommand({kBinary, "run", "--no-progress", spec_}, std::chrono::seconds(120));
   EXPECT_EQ(again.exit_code, 1) << again.output;
   EXPECT_THAT(again.output, HasSubstr("has already finished: its final checkpoint"));
   EXPECT_THAT(again.output, HasSubstr("--fresh"));
