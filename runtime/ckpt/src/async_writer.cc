@@ -24,8 +24,10 @@ struct AsyncWriter::Shared {
 
   mutable std::mutex mu;
   std::condition_variable work_cv;          // pending or stop
-  mutable std::condition_variable idle_cv;  // !busy()
+  mutable std::condition_variable idle_cv;  // !busy(), !preparing
   std::optional<ShardState> pending;        // GUARDED_BY(mu)
+  std::optional<ShardState> spare;          // GUARDED_BY(mu); the writer thread is done with it
+  bool preparing = true;                    // GUARDED_BY(mu); until the first spare is made
   bool pending_final = false;               // GUARDED_BY(mu)
   bool writing = false;                     // GUARDED_BY(mu)
   bool stop = false;                        // GUARDED_BY(mu)
@@ -36,6 +38,7 @@ struct AsyncWriter::Shared {
   bool BusyLocked() const { return pending.has_value() || writing; }
 
   void Run() {
+    PrepareSpare();
     std::unique_lock<std::mutex> lock(mu);
     while (true) {
       work_cv.wait(lock, [&] { return stop || pending.has_value(); });
@@ -50,9 +53,12 @@ struct AsyncWriter::Shared {
       const auto start = std::chrono::steady_clock::now();
       StatusOr<WrittenCheckpoint> written = store->Write(identity, state, final);
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-      state = ShardState();  // free the copy before reporting idle
 
       lock.lock();
+      // Done with `state`: it becomes the spare. A spare not taken for this write (the caller
+      // snapshotted into fresh memory) is freed below, outside the lock.
+      std::optional<ShardState> unused = std::move(spare);
+      spare = std::move(state);
       writing = false;
       if (written.ok()) {
         stats.written += 1;
@@ -65,7 +71,39 @@ struct AsyncWriter::Shared {
         stats.last_error = written.status();
       }
       idle_cv.notify_all();
+      if (unused.has_value()) {
+        lock.unlock();
+        unused.reset();
+        lock.lock();
+      }
     }
+  }
+
+  // Allocates the first spare, shaped after the identity, on this thread: the pages are
+  // touched here (value-initialised floats), not when the server's thread first copies into
+  // them. Accumulators are left empty: only sync rounds in progress need them.
+  void PrepareSpare() {
+    bool stopped = false;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopped = stop;
+    }
+    std::optional<ShardState> s;
+    if (!stopped) {
+      s.emplace();
+      s->partitions.resize(identity.partitions.size());
+      for (size_t i = 0; i < identity.partitions.size(); ++i) {
+        const auto n = static_cast<size_t>(identity.partitions[i].size);
+        s->partitions[i].id = identity.partitions[i].id;
+        s->partitions[i].params.resize(n);
+        s->partitions[i].optimizer_state.resize(n * static_cast<size_t>(identity.state_slots));
+      }
+      s->workers.resize(static_cast<size_t>(identity.num_workers));
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    spare = std::move(s);  // none yet: TakeSpare waits for this, and no write ran before it
+    preparing = false;
+    idle_cv.notify_all();
   }
 };
 
@@ -107,6 +145,12 @@ Status AsyncWriter::Submit(ShardState state, bool final) {
   shared_->stats.submitted += 1;
   shared_->work_cv.notify_one();
   return Status::Ok();
+}
+
+std::optional<ShardState> AsyncWriter::TakeSpare() {
+  std::unique_lock<std::mutex> lock(shared_->mu);
+  shared_->idle_cv.wait(lock, [&] { return !shared_->preparing; });
+  return std::exchange(shared_->spare, std::nullopt);
 }
 
 Status AsyncWriter::WaitIdle(std::chrono::milliseconds timeout) const {

@@ -84,21 +84,22 @@ Status CheckStateFits(const ShardState& state, const ShardIdentity& id) {
   for (size_t i = 0; i < id.partitions.size(); ++i) {
     const PartitionSnapshot& p = state.partitions[i];
     const PartitionShape& shape = id.partitions[i];
-    const std::string name = "shard state partition " + std::to_string(p.id);
+    // Built only for an error: Submit runs this on the server's thread, once per partition.
+    const auto name = [&p] { return "shard state partition " + std::to_string(p.id); };
     if (p.id != shape.id) {
-      return InvalidArgument(name + " where the shard has partition " + std::to_string(shape.id));
+      return InvalidArgument(name() + " where the shard has partition " + std::to_string(shape.id));
     }
     const auto size = static_cast<size_t>(shape.size);
     if (p.params.size() != size ||
         p.optimizer_state.size() != size * static_cast<size_t>(id.state_slots) ||
         !(p.accum.empty() || p.accum.size() == size)) {
-      return InvalidArgument(name + ": sizes (" + std::to_string(p.params.size()) + ", " +
+      return InvalidArgument(name() + ": sizes (" + std::to_string(p.params.size()) + ", " +
                              std::to_string(p.optimizer_state.size()) + ", " +
                              std::to_string(p.accum.size()) + ") do not fit its " +
                              std::to_string(shape.size) + " elements");
     }
     if (p.version < 0 || p.optimizer_steps < 0) {
-      return InvalidArgument(name + ": negative version or optimizer steps");
+      return InvalidArgument(name() + ": negative version or optimizer steps");
     }
   }
   if (state.workers.size() != static_cast<size_t>(id.num_workers)) {

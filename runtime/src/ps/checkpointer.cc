@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 namespace ringtrain::ps {
@@ -98,7 +99,12 @@ void ServerCheckpointer::Tick(const ServerCore& core) {
 
 Status ServerCheckpointer::TakeSnapshot(const ServerCore& core, bool final) {
   const Clock::time_point start = Clock::now();
-  ckpt::ShardState state = core.Snapshot();
+  // Into the buffers of the last write (or the ones the writer prepared): a memcpy, where fresh
+  // memory would fault in every page on the server's thread.
+  std::optional<ckpt::ShardState> spare = writer_->TakeSpare();
+  if (spare.has_value()) stats_.reused_buffers += 1;
+  ckpt::ShardState state = spare.has_value() ? std::move(*spare) : ckpt::ShardState();
+  core.SnapshotInto(&state);
   const std::chrono::duration<double> copy = Clock::now() - start;
   stats_.last_copy_seconds = copy.count();
   stats_.longest_copy_seconds = std::max(stats_.longest_copy_seconds, copy.count());

@@ -1,4 +1,4 @@
-// ServerCore::Snapshot and ServerCore::Restore: the core's state to and from a checkpoint's
+// ServerCore::Snapshot, SnapshotInto and Restore: the core's state to and from a checkpoint's
 // ckpt::ShardState.
 #include <string>
 #include <utility>
@@ -9,29 +9,42 @@ namespace ringtrain::ps {
 
 ckpt::ShardState ServerCore::Snapshot() const {
   ckpt::ShardState s;
-  s.partitions.reserve(owned_.size());
-  for (const PartitionState& p : owned_) {
-    ckpt::PartitionSnapshot out;
+  SnapshotInto(&s);
+  return s;
+}
+
+// Every field of *s is assigned, so nothing of its previous contents survives; assign() and
+// resize() keep the vectors' storage when it is large enough, so a state reused with the same
+// shapes is only memcpy'd into (no allocation, no page faults).
+void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
+  const bool sync = config_.consistency == Consistency::kSync;
+  s->partitions.resize(owned_.size());
+  for (size_t i = 0; i < owned_.size(); ++i) {
+    const PartitionState& p = owned_[i];
+    ckpt::PartitionSnapshot& out = s->partitions[i];
     out.id = p.id;
     out.version = p.version;
     out.optimizer_steps = p.optimizer_steps;
     const std::span<const float> params = p.params.view();
     out.params.assign(params.begin(), params.end());
-    out.optimizer_state = p.optimizer_state;
-    if (config_.consistency == Consistency::kSync && p.pushes > 0) {
-      out.accum = p.accum;
+    out.optimizer_state.assign(p.optimizer_state.begin(), p.optimizer_state.end());
+    if (sync && p.pushes > 0) {
+      out.accum.assign(p.accum.begin(), p.accum.end());
       out.round_pushes = static_cast<uint32_t>(p.pushes);
       out.round_samples = p.samples;
       out.round_learning_rate = p.learning_rate;
+    } else {
+      out.accum.clear();  // keeps its storage for the next round in progress
+      out.round_pushes = 0;
+      out.round_samples = 0;
+      out.round_learning_rate = 0;
     }
-    s.partitions.push_back(std::move(out));
   }
-  s.workers.resize(clocks_.size());
+  s->workers.resize(clocks_.size());
   for (size_t w = 0; w < clocks_.size(); ++w) {
-    s.workers[w].clock = clocks_[w];
-    s.workers[w].done = worker_done_[w];
+    s->workers[w].clock = clocks_[w];
+    s->workers[w].done = worker_done_[w];
   }
-  return s;
 }
 
 Status ServerCore::Restore(ckpt::ShardState state) {

@@ -10,8 +10,10 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ckpt_test_util.h"
@@ -174,6 +176,39 @@ TEST_F(CheckpointerTest, DueDuringAWriteWaitsForItAndTheWriteHoldsTheStateOfItsC
     written.insert(written.end(), p.params.begin(), p.params.end());
   }
   EXPECT_EQ(written, at_step1);
+}
+
+// Every snapshot but none copies into the state of the previous write, handed back only once
+// that write is done; the server keeps training while a slow writer writes (ThreadSanitizer
+// watches this test), and every checkpoint on disk is exactly the state at its copy.
+TEST_F(CheckpointerTest, SnapshotsReuseTheLastWrittenStateAndEachFileHoldsItsCopy) {
+  auto c = Make(/*every_steps=*/1, 0ms, [] { std::this_thread::sleep_for(2ms); });
+  c->Tick(*core_);
+  std::map<int64_t, ckpt::ShardState> copied;  // step -> the state when it was copied
+  for (int i = 0; i < 5000 && copied.size() < 6; ++i) {
+    Round();
+    const uint64_t before = c->stats().snapshots;
+    c->Tick(*core_);
+    if (c->stats().snapshots != before) copied[core_->clock(1)] = core_->Snapshot();
+    std::this_thread::sleep_for(200us);
+  }
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+  ASSERT_EQ(copied.size(), 6u);
+  EXPECT_GT(c->stats().delayed_busy, 0u) << "the writer was slower than the rounds";
+  EXPECT_EQ(c->stats().reused_buffers, c->stats().snapshots) << "the first into the prepared one";
+  EXPECT_EQ(c->writer_stats().rejected_busy, 0u);
+
+  auto store = ckpt::Store::Open({dir_.path(), 10});
+  ASSERT_TRUE(store.ok());
+  auto refs = (*store)->List();
+  ASSERT_TRUE(refs.ok());
+  ASSERT_FALSE(refs->empty());
+  for (const ckpt::CheckpointRef& ref : *refs) {
+    auto loaded = (*store)->Load(ref, Identity());
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    ASSERT_EQ(copied.count(ref.step), 1u) << ref.step;
+    EXPECT_TRUE(ckpt::testing::SameState(loaded->state, copied[ref.step])) << "step " << ref.step;
+  }
 }
 
 TEST_F(CheckpointerTest, FinishWritesAFinalCheckpointAndWaitsForIt) {

@@ -4,10 +4,14 @@
 // The server's thread calls Tick() between requests (ServerOptions::between_messages). When a
 // checkpoint is due — the shard's step (the smallest worker clock) has advanced `every_steps`
 // since the last one, or `every` has passed, and something changed since — Tick copies the
-// core's state (ServerCore::Snapshot, one memcpy of the owned floats; the only time training
-// waits) and hands the copy to the ckpt::AsyncWriter, whose thread writes it while the server
-// keeps serving. The core has no lock and needs none: its own thread takes the copy between two
-// requests, so the copy is consistent, and the writer thread sees only the copy.
+// core's state and hands the copy to the ckpt::AsyncWriter, whose thread writes it while the
+// server keeps serving. The copy is the only time training waits, so it goes into buffers
+// already allocated and mapped: the writer's spare (AsyncWriter::TakeSpare, the state of the
+// previous write, or one the writer prepared), overwritten in place by
+// ServerCore::SnapshotInto, one memcpy of the owned floats. The core has no lock and needs
+// none: its own thread takes the copy between two requests, so the copy is consistent, and the
+// writer thread sees only the copy. The spare comes back only once its write is done, so the
+// server's thread never writes into a state the writer thread still reads.
 //
 // At most one write is in flight. A checkpoint that falls due while the previous write still
 // runs is not copied then: it waits, and the first Tick that finds the writer idle takes it
@@ -49,6 +53,7 @@ struct CheckpointPolicy {
 struct CheckpointerStats {
   uint64_t snapshots = 0;           // states copied and handed to the writer
   uint64_t delayed_busy = 0;        // checkpoints that fell due while a write was in flight
+  uint64_t reused_buffers = 0;      // snapshots copied into the writer's spare, not fresh memory
   double last_copy_seconds = 0;     // time the server's thread spent copying, last snapshot
   double longest_copy_seconds = 0;  // ... the longest
   double total_copy_seconds = 0;

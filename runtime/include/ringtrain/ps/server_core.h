@@ -59,7 +59,8 @@
 // counted in stats().pushes_held — and applied when its round comes; a pull may count it.
 //
 // Checkpoints (ckpt/shard_state.h): Snapshot() copies the shard's whole state — what a restarted
-// server needs to continue exactly where this one was — and Restore() puts such a state back.
+// server needs to continue exactly where this one was — SnapshotInto() does the same into the
+// buffers of an earlier copy, and Restore() puts such a state back.
 // The core has no lock: its owner takes the snapshot on its own thread between two requests
 // (ps::ServerCheckpointer, ps/checkpointer.h), so the copy is consistent by construction, and
 // hands the copy to the checkpoint writer's thread.
@@ -156,6 +157,14 @@ class ServerCore {
   // whether it is done. Costs one copy of the owned floats; the result shares nothing with the
   // core. Parked pulls and counters are not part of it.
   ckpt::ShardState Snapshot() const;
+
+  // Overwrites *state with what Snapshot() returns, reusing its buffers: vectors of the right
+  // size are copied into in place (no allocation, no page faults), others resized. Any earlier
+  // contents are replaced, whatever their shapes; a state from a previous SnapshotInto of this
+  // core costs one memcpy of the owned floats. REQUIRES: state != nullptr, and no other thread
+  // uses *state during the call (ps::ServerCheckpointer gets it back from the checkpoint writer
+  // only once its write is done).
+  void SnapshotInto(ckpt::ShardState* state) const;
 
   // Replaces the shard's state with `state`, a Snapshot() of a core of the same job, server,
   // layout, optimizer and sync mode (ckpt::Store::LoadLatest checks the manifest says so).

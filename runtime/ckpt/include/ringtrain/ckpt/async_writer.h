@@ -9,11 +9,26 @@
 // error, sizes and durations) are read with stats(); a write that fails leaves the previous
 // checkpoints as they were, and the next Submit tries again.
 //
+// Buffers are reused, not allocated per checkpoint: copying a large shard into fresh memory
+// costs several times the copy itself (every page faults in on first touch), and the copy is
+// the time training waits. So the writer keeps the state of its last finished write (written
+// or failed) as a spare, and TakeSpare hands it back for the next snapshot to overwrite in
+// place (ps::ServerCore::SnapshotInto). Before the first write, the spare is one the writer
+// thread allocates when it starts, shaped after the identity (every partition's parameters and
+// optimizer state sized, their pages touched), so even the first snapshot finds its memory
+// mapped; accumulators of a sync round get their storage the first time a snapshot catches a
+// round in progress, and keep it. Memory: the writer holds one copy of the shard's floats for
+// its whole life (the copy a checkpoint needs anyway), two only while a write runs whose state
+// was not taken from TakeSpare.
+//
 // Every wait is bounded: WaitIdle and Close take a timeout. If Close times out (a file system
 // that hangs), the thread is detached and finishes on its own: it owns everything it uses.
 //
-// Ownership: owns the Store. Thread-safety: all methods may be called from any thread; the
-// Store is used by the writer thread only.
+// Ownership: owns the Store and the spare state until TakeSpare moves it out; a submitted state
+// belongs to the writer until TakeSpare returns it. Thread-safety: all methods may be called
+// from any thread; the Store is used by the writer thread only. The writer thread is done with
+// a state before it becomes the spare (the hand-over happens under the writer's mutex, after
+// the write) and never touches it again, so the caller of TakeSpare owns it outright.
 #ifndef RINGTRAIN_CKPT_ASYNC_WRITER_H_
 #define RINGTRAIN_CKPT_ASYNC_WRITER_H_
 
@@ -21,6 +36,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ringtrain/ckpt/shard_identity.h"
@@ -63,10 +79,19 @@ class AsyncWriter {
   // True while a submitted state has not been written yet.
   bool busy() const;
 
-  // Hands `state` to the writer thread without waiting for the write. FailedPrecondition if a
-  // write is still in flight (the state is dropped and counted) or the writer is closed;
-  // InvalidArgument if the state does not fit the identity (CheckStateFits).
+  // Hands `state` to the writer thread without waiting for the write; once written, it becomes
+  // the spare. FailedPrecondition if a write is still in flight (the state is dropped and
+  // counted) or the writer is closed; InvalidArgument if the state does not fit the identity
+  // (CheckStateFits).
   Status Submit(ShardState state, bool final);
+
+  // Moves out the spare state (see above) for the caller to overwrite and Submit: the state of
+  // the last finished write, or before any, the one prepared at start (waiting for the
+  // preparation if it still runs: one allocation of the shard's size). nullopt if the spare was
+  // taken and the state taken with it has not been written since (not submitted, or its write
+  // still in flight), or the writer was closed before it prepared one. Never the state of a
+  // write in flight.
+  std::optional<ShardState> TakeSpare();
 
   // Waits until no write is in flight. DeadlineExceeded if one still runs after `timeout`.
   Status WaitIdle(std::chrono::milliseconds timeout) const;
