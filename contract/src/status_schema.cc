@@ -8,12 +8,14 @@ Schema Count(std::string description) {
 }
 
 Schema ReplicaCounts(std::string description) {
-  return ObjectSchema(std::move(description),
-                      {{"active", Count("Pods that exist and have not finished.")},
-                       {"ready", Count("Pods that are ready.")},
-                       {"succeeded", Count("Pods that exited successfully.")},
-                       {"failed", Count("Pods that failed.")},
-                       {"restarts", Count("Pods of this role re-created after a failure.")}});
+  return ObjectSchema(
+      std::move(description),
+      {{"active", Count("Pods that exist and have not finished.")},
+       {"ready", Count("Pods that are ready.")},
+       {"succeeded", Count("Pods that exited successfully.")},
+       {"failed", Count("Pods that failed.")},
+       {"restarts",
+        Count("Failures of pods of this role retried (the pod replaced or the job restarted).")}});
 }
 
 // A metav1.Condition, with the API machinery's own constraints.
@@ -78,8 +80,8 @@ Schema StatusSchema() {
   Schema uid = StringSchema("");
   uid.max_length = 64;
   Schema handled = ArraySchema(
-      "UIDs of the failed pods the latest restart acted on (so that no failure is counted "
-      "twice).",
+      "UIDs of the pods the operator acted on while the job runs: failures it counted, pods it "
+      "deleted to recover, deletions by others it reported (so that none is acted on twice).",
       std::move(uid));
   handled.max_items = 8192;
   return ObjectSchema(
@@ -96,7 +98,10 @@ Schema StatusSchema() {
        {"observedGeneration",
         IntegerSchema("int64", "The metadata.generation the status describes.", 0.0)},
        {"restartCount",
-        IntegerSchema("int32", "Restarts so far, counted against runPolicy.backoffLimit.", 0.0)},
+        IntegerSchema("int32",
+                      "Failed pods retried so far (each pod replaced, or the job restarted), "
+                      "counted against runPolicy.backoffLimit.",
+                      0.0)},
        {"handledFailures", std::move(handled)},
        {"progress", ProgressSchema()}});
 }

@@ -4,7 +4,10 @@ end-to-end test can run real training through the operator on one machine.
 
 Every Pending pod in the namespaces given is started, as a kubelet would, and its phase, IP,
 readiness, exit code and termination message are written back through the pod's status
-subresource. A pod deleted while it runs gets SIGTERM (then SIGKILL after 10 s), as on a node.
+subresource. Each pod is bound to the node "local-kubelet" when it starts, so that deleting it
+is graceful as in a cluster: the API server marks it terminating, the process gets SIGTERM
+(then SIGKILL after the pod's grace period, at most 30 s), and once it has exited the pod is
+removed (the kubelet's final delete).
 
 How a pod runs:
 - With --runtime RINGTRAIN, only TrainingJob pods (label ringtrain.io/job-name) are run, each as
@@ -13,12 +16,20 @@ How a pod runs:
   spec names (ringtrain/runtime:V is looked up as localhost/ringtrain/runtime:V in the buildah
   store; nothing is pulled): the image's entrypoint (or the pod's command) with the pod's args,
   as the image's user, its ConfigMap volumes mounted read-only and its hostPath volumes as
-  the pod asks (subPath, readOnly) where the pod mounts them, and,
+  the pod asks (subPath, readOnly) where the pod mounts them, its persistentVolumeClaim volumes
+  (below) likewise, and,
   unless the pod opts out (automountServiceAccountToken: false), its service account's token,
   the cluster CA and the namespace at /var/run/secrets/kubernetes.io/serviceaccount with
   KUBERNETES_SERVICE_HOST/PORT set, as in a cluster (--api-url and --ca-file say where the API
   server is). So `helm install` of the chart brings up the operator Deployment's pod from the
   operator image, and the job pods it creates run from the runtime image.
+
+A persistentVolumeClaim volume stands for storage that outlives pods: the claim must exist in
+the pod's namespace (nothing provisions or binds it here), and its data is the directory
+<workdir>/claims/<namespace>/<claimName>, shared by every pod that mounts the claim. With
+--buildah it is bind-mounted where the pod mounts it; with --runtime a process sees the host's
+files, so the mount path is made a symlink to that directory (it must not exist otherwise,
+and its parent must be writable: tests mount claims under their own temp dirs).
 
 Each pod gets an address of its own on the loopback network, standing for its pod IP:
 127.0.<1 for ps, 2 for workers>.<index + 1> for job pods, 127.0.3.<n> for others. What a job
@@ -44,6 +55,7 @@ import sys
 import time
 import urllib.parse
 
+NODE = "local-kubelet"
 ROLE_NET = {"ps": 1, "worker": 2}
 OTHER_NET = 3
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -144,6 +156,44 @@ class Kubelet:
             dirs[v["name"]] = d
         return dirs
 
+    def claim_volumes(self, pod):
+        """The directory of each persistentVolumeClaim volume: volume name -> directory."""
+        ns = pod["metadata"]["namespace"]
+        dirs = {}
+        for v in pod["spec"].get("volumes", []):
+            if "persistentVolumeClaim" not in v:
+                continue
+            claim = v["persistentVolumeClaim"]["claimName"]
+            kubectl(["-n", ns, "get", "pvc", claim, "-o", "name"], self.base)  # must exist
+            d = os.path.join(self.a.workdir, "claims", ns, claim)
+            os.makedirs(d, exist_ok=True)
+            dirs[v["name"]] = d
+        return dirs
+
+    def link_claims(self, container, claims):
+        """--runtime: each claim's mount path becomes a symlink to the claim's directory."""
+        for m in container.get("volumeMounts", []):
+            if m["name"] not in claims:
+                continue
+            path, target = m["mountPath"], claims[m["name"]]
+            if os.path.islink(path) and os.readlink(path) == target:
+                continue
+            if os.path.lexists(path):
+                raise RuntimeError(f"volume {m['name']}: {path} exists (a claim's mount path is "
+                                   "made a symlink to its directory)")
+            os.symlink(target, path)
+
+    def bind(self, pod):
+        """Assigns the pod to this node (the scheduler's part), as a Binding."""
+        meta = pod["metadata"]
+        if pod["spec"].get("nodeName"):
+            return
+        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": meta["name"]},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": NODE}}
+        kubectl(["create", "--raw",
+                 f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/binding", "-f",
+                 "-"], self.base, stdin=json.dumps(binding))
+
     def start(self, pod):
         meta = pod["metadata"]
         ns, name, uid = meta["namespace"], meta["name"], meta["uid"]
@@ -153,8 +203,10 @@ class Kubelet:
         pod_dir = os.path.join(self.a.workdir, f"{ns}-{name}-{uid[:8]}")
         os.makedirs(pod_dir, exist_ok=True)
         volumes = self.config_map_volumes(pod, pod_dir)
+        claims = self.claim_volumes(pod)
+        self.bind(pod)
         if self.a.buildah:
-            argv, ctr = self.container_argv(pod, container, env, volumes, pod_dir)
+            argv, ctr = self.container_argv(pod, container, env, volumes, claims, pod_dir)
             popen_env = None  # buildah's own; the pod's goes in through --env
         else:
             for m in container.get("volumeMounts", []):
@@ -162,6 +214,7 @@ class Kubelet:
                         m["mountPath"] + "/"):
                     env["RINGTRAIN_SPEC_PATH"] = os.path.join(
                         volumes[m["name"]], env["RINGTRAIN_SPEC_PATH"][len(m["mountPath"]) + 1:])
+            self.link_claims(container, claims)
             env["RINGTRAIN_TERMINATION_LOG"] = os.path.join(pod_dir, "termination-log")
             env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
             argv, ctr, popen_env = [self.a.runtime] + container.get("args", []), None, env
@@ -200,7 +253,7 @@ class Kubelet:
             os.chmod(os.path.join(d, key), 0o644)  # the image's user reads them
         return d
 
-    def container_argv(self, pod, container, env, volumes, pod_dir):
+    def container_argv(self, pod, container, env, volumes, claims, pod_dir):
         """The buildah run command line for the pod's container (created here), and its name."""
         image = local_image(container["image"])
         config = json.loads(self.buildah(["inspect", "--type", "image", image]))
@@ -212,13 +265,17 @@ class Kubelet:
         for m in container.get("volumeMounts", []):
             if m["name"] in volumes:
                 argv += ["--volume", f"{volumes[m['name']]}:{m['mountPath']}:ro"]
+            elif m["name"] in claims:
+                source = os.path.join(claims[m["name"]], m.get("subPath", ""))
+                mode = ":ro" if m.get("readOnly") else ""
+                argv += ["--volume", f"{source.rstrip('/')}:{m['mountPath']}{mode}"]
             elif m["name"] in host_paths:
                 source = os.path.join(host_paths[m["name"]], m.get("subPath", ""))
                 mode = ":ro" if m.get("readOnly") else ""
                 argv += ["--volume", f"{source.rstrip('/') or '/'}:{m['mountPath']}{mode}"]
             else:
-                raise RuntimeError(f"volume {m['name']}: only configMap and hostPath volumes "
-                                   "can be mounted here")
+                raise RuntimeError(f"volume {m['name']}: only configMap, hostPath and "
+                                   "persistentVolumeClaim volumes can be mounted here")
         if pod["spec"].get("automountServiceAccountToken", True) and self.a.api_url:
             # Debian's /var/run is a symlink to /run, which buildah's chroot mounts do not
             # follow: mounted at the link's target, the files show at both paths.
@@ -271,6 +328,19 @@ class Kubelet:
             pod.proc.wait()
         self.remove(pod)
 
+    def finish_deletion(self, pod):
+        """A terminating pod: its process stopped, then the pod removed (as a kubelet does)."""
+        meta = pod["metadata"]
+        uid = meta["uid"]
+        if uid in self.pods:
+            grace = meta.get("deletionGracePeriodSeconds")
+            self.stop(uid, grace=min(30.0, float(10 if grace is None else grace)))
+            print(f"kubelet: stopped {meta['namespace']}/{meta['name']} (deleted)", flush=True)
+        self.done.add(uid)
+        if pod["spec"].get("nodeName") == NODE:
+            kubectl(["-n", meta["namespace"], "delete", "pod", meta["name"], "--grace-period=0",
+                     "--force", "--wait=false"], self.base, check=False)
+
     def sync(self):
         seen = set()
         for ns in self.a.namespace:
@@ -280,13 +350,12 @@ class Kubelet:
             for pod in pods:
                 uid = pod["metadata"]["uid"]
                 seen.add(uid)
-                deleting = pod["metadata"].get("deletionTimestamp")
-                if uid in self.pods:
-                    if deleting:
-                        self.stop(uid)
-                    elif self.pods[uid].proc.poll() is not None:
+                if pod["metadata"].get("deletionTimestamp"):
+                    self.finish_deletion(pod)
+                elif uid in self.pods:
+                    if self.pods[uid].proc.poll() is not None:
                         self.reap(uid)
-                elif not deleting and uid not in self.done and \
+                elif uid not in self.done and \
                         pod.get("status", {}).get("phase", "Pending") == "Pending":
                     self.start(pod)
         for uid in [u for u in self.pods if u not in seen]:

@@ -7,7 +7,10 @@
 # the Succeeded condition, and checks the final accuracy there. The same job with
 # syncMode ssp and top-k compression then runs in pods too (the ConfigMap carries the fields,
 # the servers receive encoded gradients). Then a job whose data file is missing fails, and its
-# Failed condition carries the worker's own error.
+# Failed condition carries the worker's own error. Last, a job with checkpoints on a
+# persistentVolumeClaim loses a worker pod and then a server pod to `kubectl delete pod`
+# mid-run: each is recreated alone (the others keep their UIDs), events say WorkerReplaced and
+# ServerReplaced, and the job succeeds.
 # Prints "ok"/"FAIL" per check and "N passed, M failed" last; exit 0 only if all passed.
 #
 # Usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY
@@ -33,6 +36,23 @@ e2e_pids+=($!)
 
 jsonpath() { "$kubectl" -n train get tj "$1" -o "jsonpath=$2" 2>/dev/null; }
 logs() { tail -n 15 "$work/operator.log" "$work/kubelet.log" "$work"/pods/*.log 2>/dev/null; }
+# wait_succeeded JOB LABEL SECONDS: a check that JOB's condition Succeeded holds within SECONDS.
+wait_succeeded() {
+  local out
+  if out="$(cp_wait_condition "$3" Succeeded "$kubectl" -n train get "tj/$1")"; then
+    ok "$2"
+  else
+    fail "$2" "$out
+$(logs)"
+  fi
+}
+# accuracy_at_least JOB MIN LABEL: a check that the test accuracy in JOB's status is >= MIN.
+accuracy_at_least() {
+  local accuracy
+  accuracy="$(jsonpath "$1" '{.status.progress.accuracy}')"
+  check_out "$3 ($accuracy) >= $2" '^yes$' \
+    python3 -c "print('yes' if float('${accuracy:-0}') >= $2 else 'no')"
+}
 
 # ---- a real run -------------------------------------------------------------------
 check "kubectl apply -f examples/fashion-mnist-softmax.yaml" \
@@ -59,15 +79,8 @@ if [[ -n "$seen_step" ]]; then
 else
   fail "progress while running" "$(logs)"
 fi
-if out="$(cp_wait_condition 240 Succeeded "$kubectl" -n train get tj/$job)"; then
-  ok "condition Succeeded"
-else
-  fail "condition Succeeded" "$out
-$(logs)"
-fi
-accuracy="$(jsonpath $job '{.status.progress.accuracy}')"
-check_out "final test accuracy in the status ($accuracy) >= 0.80" '^yes$' \
-  python3 -c "print('yes' if float('${accuracy:-0}') >= 0.80 else 'no')"
+wait_succeeded $job "condition Succeeded" 240
+accuracy_at_least $job 0.80 "final test accuracy in the status"
 check_out "the final step is the last step" '^yes$' sh -c \
   "[ '$(jsonpath $job '{.status.progress.step}')' = '$(jsonpath $job '{.status.progress.totalSteps}')' ] && echo yes"
 check_out "global batch 128 (64 per worker, 2 workers)" '^128$' \
@@ -88,15 +101,8 @@ check_out "its ConfigMap carries syncMode ssp, staleness 2 and topk 0.1 to the p
   python3 -c "import json; d = json.load(open('$work/ssp-topk-cm.json'))['data']; \
 t = json.loads(next(iter(d.values())))['spec']['training']; \
 print(t['syncMode'], t['staleness'], t['compression']['type'], t['compression']['ratio'])"
-if out="$(cp_wait_condition 240 Succeeded "$kubectl" -n train get tj/ssp-topk)"; then
-  ok "ssp + topk: condition Succeeded"
-else
-  fail "ssp + topk: condition Succeeded" "$out
-$(logs)"
-fi
-accuracy="$(jsonpath ssp-topk '{.status.progress.accuracy}')"
-check_out "ssp + topk: test accuracy in the status ($accuracy) >= 0.78" '^yes$' \
-  python3 -c "print('yes' if float('${accuracy:-0}') >= 0.78 else 'no')"
+wait_succeeded ssp-topk "ssp + topk: condition Succeeded" 240
+accuracy_at_least ssp-topk 0.78 "ssp + topk: test accuracy in the status"
 # The servers' final counters (in their logs): top-k payloads arrived, none was dropped.
 check_out "ssp + topk: the servers received encoded gradients and dropped none" '^yes$' sh -c \
   "grep -h 'finished;' '$work'/pods/train-ssp-topk-ps-*.log | grep -c 'payload_bytes_received' | grep -q '^2\$' && ! grep -h 'finished;' '$work'/pods/train-ssp-topk-ps-*.log | grep -q 'messages_dropped' && echo yes"
@@ -117,4 +123,106 @@ check_out "Failed: PermanentExitCode (exit code 2 is the program's own verdict)"
   "$kubectl" -n train get tj missing-data -o 'jsonpath={.status.conditions[?(@.type=="Failed")].reason}'
 check_out "the condition names the missing file" 'no-such-file.gz' \
   "$kubectl" -n train get tj missing-data -o 'jsonpath={.status.conditions[?(@.type=="Failed")].message}'
+
+# ---- lost pods are replaced alone (issue 11) ------------------------------------------------
+# The same job with checkpoints on a persistentVolumeClaim (local_kubelet.py gives a claim a
+# directory of its own, shared by the pods that mount it). Mid-run a worker pod is deleted
+# (graceful: the kubelet stops it with SIGTERM): only it is recreated (the other pods keep
+# their UIDs), the new worker continues at the servers' clock for it (not from step 0), and an
+# event says WorkerReplaced. Then a server pod is deleted: it checkpoints on SIGTERM, only it is
+# recreated and restores its shard from the newest checkpoint (ServerReplaced). Deletions are
+# no failures (restartCount stays 0), and the job succeeds.
+job=recover
+check "kubectl apply a persistentVolumeClaim for checkpoints" "$kubectl" -n train apply -f - <<EOF
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: recover-ckpt}
+spec: {accessModes: [ReadWriteMany], resources: {requests: {storage: 1Gi}}}
+EOF
+python3 - "$root/examples/fashion-mnist-softmax.yaml" "$work/recover.yaml" "$work/claim" <<'EOF'
+import sys, yaml
+job = yaml.safe_load(open(sys.argv[1]))
+job["metadata"]["name"] = "recover"
+spec = job["spec"]
+spec["volumes"] = [{"name": "ckpt", "persistentVolumeClaim": {"claimName": "recover-ckpt"}}]
+spec["parameterServers"]["volumeMounts"] = [{"name": "ckpt", "mountPath": sys.argv[3]}]
+spec["checkpoint"] = {"path": sys.argv[3] + "/checkpoints", "everySteps": 50}
+yaml.safe_dump(job, open(sys.argv[2], "w"))
+EOF
+check "kubectl apply a job with checkpoints on the claim" \
+  "$kubectl" -n train apply -f "$work/recover.yaml"
+pod_uids() {
+  "$kubectl" -n train get pods -l ringtrain.io/job-name=$job \
+    -o 'jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}{"\n"}{end}' | sort
+}
+uid_of() { pod_uids | sed -n "s/^$1=//p"; }
+# wait_step FRACTION: waits until the job runs past FRACTION of its steps; prints the step.
+wait_step() {
+  local deadline=$((SECONDS + 240)) step total
+  while ((SECONDS < deadline)); do
+    step="$(jsonpath $job '{.status.progress.step}')"
+    total="$(jsonpath $job '{.status.progress.totalSteps}')"
+    if [[ "$(jsonpath $job '{.status.phase}')" == Running && -n "$step" && -n "$total" ]] &&
+      ((step * 100 > $1 * total)); then
+      echo "$step"
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+# replace POD REASON: deletes POD mid-run; it alone comes back and runs; an event says REASON.
+replace() {
+  local pod="$1" reason="$2" before after old new="" deadline
+  before="$(pod_uids)"
+  old="$(uid_of "$pod")"
+  check "kubectl delete pod $pod" "$kubectl" -n train delete pod "$pod" --wait=false
+  deadline=$((SECONDS + 120))
+  while ((SECONDS < deadline)); do
+    new="$(uid_of "$pod")"
+    [[ -n "$new" && "$new" != "$old" && "$("$kubectl" -n train get pod "$pod" \
+      -o 'jsonpath={.status.phase}' 2>/dev/null)" == Running ]] && break
+    new=""
+    sleep 0.2
+  done
+  if [[ -n "$new" ]]; then
+    ok "$pod recreated alone (uid ${old:0:8} -> ${new:0:8})"
+  else
+    fail "$pod recreated" "$(pod_uids)
+$(logs)"
+  fi
+  after="$(pod_uids)"
+  if [[ "$(grep -v "^$pod=" <<<"$before")" == "$(grep -v "^$pod=" <<<"$after")" ]]; then
+    ok "the other pods kept their UIDs"
+  else
+    fail "the other pods kept their UIDs" "before:
+$before
+after:
+$after"
+  fi
+  check_out "an event $reason names $pod" "pod $pod was deleted" \
+    "$kubectl" -n train get events --field-selector "involvedObject.name=$job,reason=$reason" \
+    -o 'jsonpath={.items[*].message}'
+}
+if step="$(wait_step 20)"; then
+  ok "recover: running with checkpoints (step $step)"
+  replace $job-worker-1 WorkerReplaced
+else
+  fail "recover: running with checkpoints" "$(logs)"
+fi
+# Then a server: the workers rejoin it when it comes back with its shard restored.
+if step="$(wait_step 50)"; then
+  ok "recover: running on (step $step)"
+  replace $job-ps-1 ServerReplaced
+else
+  fail "recover: running after the worker's replacement" "$(logs)"
+fi
+wait_succeeded $job "recover: condition Succeeded" 300
+check_out "recover: restartCount 0 (deletions are no failures)" '^0$' \
+  jsonpath $job '{.status.restartCount}'
+check_out "the new worker continued at the servers' clock, not from step 0" \
+  'worker-1: continued from step [1-9]' cat "$work/pods/train-$job-worker-1.log"
+check_out "the new server restored its shard from the checkpoint of the old one" \
+  'ps-1: restored its shard at step [1-9]' cat "$work/pods/train-$job-ps-1.log"
+accuracy_at_least $job 0.78 "recover: test accuracy in the status"
 finish

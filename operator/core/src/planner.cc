@@ -5,129 +5,14 @@
 #include <map>
 #include <utility>
 
+#include "planner_internal.h"
 #include "ringtrain/operator/api_convert.h"
 
 namespace ringtrain::op {
 
-namespace {
+namespace internal {
 
 using std::chrono::seconds;
-
-bool Active(const PodView& p) {
-  return !p.deleting && p.phase != "Succeeded" && p.phase != "Failed";
-}
-
-std::chrono::seconds Until(Time from, Time to) {
-  const auto d = std::chrono::duration_cast<seconds>(to - from);
-  return std::max(d + seconds(1), seconds(1));  // round up: wake after, not before
-}
-
-// A failed pod whose failure an earlier restart already counted (see
-// JobStatus::handled_failures): it is on its way out, not a new failure.
-bool Handled(const JobStatus& status, const PodView& p) {
-  return !p.uid.empty() && std::find(status.handled_failures.begin(), status.handled_failures.end(),
-                                     p.uid) != status.handled_failures.end();
-}
-
-int Replicas(const job::TrainingJob& job, job::Role role) {
-  return role == job::Role::kParameterServer ? job.spec.parameter_servers.replicas
-                                             : job.spec.workers.replicas;
-}
-
-// What the replicas phase saw of the pods the spec asks for.
-struct ReplicaTally {
-  bool all_running = true;    // every pod exists and runs (or, for workers, has succeeded)
-  bool pods_created = false;  // this plan creates pods
-  int workers_succeeded = 0;
-};
-
-// One reconcile's planning. Run applies the phases in order; a phase that decides the plan
-// returns true and the rest are skipped. Whatever the phases decided, the status is then
-// summarized (counts, phase) from the owned objects.
-class Planner {
- public:
-  Planner(const JobView& view, const std::optional<job::TrainingJob>& running_job,
-          const OwnedObjects& owned, const ResourceOptions& options, Time now)
-      : view_(view), running_job_(running_job), owned_(owned), options_(options), now_(now) {
-    plan_.status = view.status;
-  }
-
-  Plan Run();
-
- private:
-  // Phases, in the order Run applies them.
-  // No spec ever parsed (neither the job's nor the running one): Failed (InvalidSpec).
-  void FailInvalidSpec();
-  // A finished job: its pods cleaned per cleanPodPolicy; the job deleted once its TTL passed.
-  void HandleFinished();
-  // suspend: true: every pod deleted, Suspended.
-  void Suspend();
-  // A suspended job resuming: its old pods go first, then the ConfigMap of a spec edited
-  // meanwhile. True while that is under way.
-  bool Resume();
-  // activeDeadlineSeconds passed: Failed (DeadlineExceeded). Else the timer is requeued.
-  bool EnforceDeadline();
-  // A spec edited while the job runs: refused (condition SpecChangeRefused), or the refusal
-  // withdrawn once the spec matches the running job again.
-  void RefuseSpecChange();
-  // The ConfigMap and the two headless Services, created when missing.
-  void CreateOwnedObjects();
-  // Failed pods: an unfinished restart redone, or the first failure handled per the run
-  // policy (restart or fail). True when there was one.
-  bool HandleFailures();
-  // One pod per replica created (once the ConfigMap is ready and no pod is draining); pods
-  // beyond the replica counts deleted.
-  ReplicaTally ReconcileReplicas();
-  // Created, Succeeded (every worker succeeded) or Running (every pod runs).
-  void Complete(const ReplicaTally& tally);
-
-  // Summarizes the status (counts, phase) and hands the plan out.
-  Plan Finish();
-
-  // Helpers of the phases.
-  void Event(const std::string& type, const std::string& reason, const std::string& message) {
-    plan_.actions.push_back(Action::Event(type, reason, message));
-  }
-  // Sets a condition; records an event when it changed and `event_type` is non-empty.
-  bool Condition(const std::string& type, const std::string& value, const std::string& reason,
-                 const std::string& message, const std::string& event_type = "") {
-    const bool changed =
-        SetCondition(plan_.status, type, value, reason, message, now_, view_.generation);
-    if (changed && !event_type.empty()) Event(event_type, reason, message);
-    return changed;
-  }
-  void DeletePod(const PodView& p) { plan_.actions.push_back(Action::DeletePod(p.name, p.uid)); }
-  void DeleteAllPods() {
-    for (const PodView& p : owned_.pods) {
-      if (!p.deleting) DeletePod(p);
-    }
-  }
-  void Create(nlohmann::json object) {
-    plan_.actions.push_back(Action::Create(std::move(object)));
-    created_ = true;
-  }
-  void CleanPods(job::CleanPodPolicy policy);
-  void Fail(const std::string& reason, const std::string& message, job::CleanPodPolicy policy);
-  // Fails the job or restarts it (every pod deleted), per the run policy.
-  void HandleFailedPod(const PodView& pod, const job::RunPolicy& policy);
-  // Takes the newest training progress into the status: polled from worker 0 while the job
-  // runs, or worker 0's final words once it has succeeded.
-  void TakeProgress();
-
-  const JobView& view_;
-  const std::optional<job::TrainingJob>& running_job_;
-  const OwnedObjects& owned_;
-  const ResourceOptions& options_;
-  const Time now_;
-  // Set by Run once a spec is known. `live_`: the job's spec, or the running one if the
-  // edit does not parse (its run policy applies). `effective_`: what pods are built from
-  // (the running spec if any: an edit never reaches a running job).
-  const job::TrainingJob* live_ = nullptr;
-  const job::TrainingJob* effective_ = nullptr;
-  const job::RunPolicy* policy_ = nullptr;
-  bool created_ = false;  // this plan creates something
-  Plan plan_;
-};
 
 Plan Planner::Run() {
   if (view_.deleting) return plan_;  // owned objects go with it (garbage collection)
@@ -154,7 +39,7 @@ Plan Planner::Run() {
   if (EnforceDeadline()) return Finish();
   RefuseSpecChange();
   CreateOwnedObjects();
-  if (HandleFailures()) return Finish();
+  if (HandleFailures() || HandleLostPods()) return Finish();
   Complete(ReconcileReplicas());
   return Finish();
 }
@@ -246,32 +131,6 @@ void Planner::CreateOwnedObjects() {
   if (!owned_.worker_service) Create(BuildService(view_, job::Role::kWorker, options_));
 }
 
-bool Planner::HandleFailures() {
-  // A failed pod a restart already counted, still there and not being deleted: that restart's
-  // deletions did not all happen (the operator stopped between its status write and them) or
-  // the cache has not seen them yet. Redo them all; each names its pod's UID, so a newer pod
-  // of the same name is never hit.
-  const bool restart_unfinished =
-      std::any_of(owned_.pods.begin(), owned_.pods.end(),
-                  [&](const PodView& p) { return !p.deleting && Handled(plan_.status, p); });
-  if (restart_unfinished) {
-    DeleteAllPods();
-    return true;
-  }
-  // The first failed pod (in role, index order) decides: the job fails or restarts.
-  const PodView* failed = nullptr;
-  for (const PodView& p : owned_.pods) {
-    if (p.deleting || p.phase != "Failed") continue;
-    if (failed == nullptr ||
-        std::make_pair(p.role, p.index) < std::make_pair(failed->role, failed->index)) {
-      failed = &p;
-    }
-  }
-  if (failed == nullptr) return false;
-  HandleFailedPod(*failed, *policy_);
-  return true;
-}
-
 ReplicaTally Planner::ReconcileReplicas() {
   ReplicaTally tally;
   // Pods of a restart or a scale-down still terminating.
@@ -286,9 +145,10 @@ ReplicaTally Planner::ReconcileReplicas() {
       auto it = pods.find({role, i});
       if (it == pods.end()) {
         // After a restart, new pods wait until every old one is gone, so that no new worker
-        // talks to a terminating server; and every pod waits until the ConfigMap it mounts is
-        // there with the spec it is built from (never the same pass that creates it: a
-        // left-over ConfigMap of the same name would be mounted instead).
+        // talks to a terminating server (a pod replaced alone waits for its predecessor, whose
+        // name it takes, and for any other pod terminating meanwhile); and every pod waits until
+        // the ConfigMap it mounts is there with the spec it is built from (never the same pass that
+        // creates it: a left-over ConfigMap of the same name would be mounted instead).
         if (!draining && config_ready) {
           Create(BuildPod(view_, *effective_, role, i, options_));
           tally.pods_created = true;
@@ -357,68 +217,6 @@ void Planner::Fail(const std::string& reason, const std::string& message,
   CleanPods(policy);
 }
 
-void Planner::HandleFailedPod(const PodView& pod, const job::RunPolicy& policy) {
-  std::string exit =
-      pod.exit_code ? "exit code " + std::to_string(*pod.exit_code) : "an unknown exit code";
-  // Its last words (the error that ended it, or its log's tail) say why.
-  if (!pod.termination_message.empty() &&
-      !ProgressFromTerminationMessage(pod.termination_message)) {
-    std::string why = pod.termination_message.substr(0, pod.termination_message.find('\n'));
-    if (why.size() > 300) why = why.substr(0, 300) + "...";
-    exit += " (" + why + ")";
-  }
-  bool retryable = false;
-  switch (policy.restart_policy) {
-    case job::RestartPolicy::kNever:
-      retryable = false;
-      break;
-    case job::RestartPolicy::kOnFailure:
-      retryable = true;
-      break;
-    case job::RestartPolicy::kExitCode:
-      // 128+N: killed by signal N (OOM, eviction, preemption) — worth another try; 1..127:
-      // the program itself gave up — permanent.
-      retryable = !pod.exit_code || *pod.exit_code >= 128;
-      break;
-  }
-  if (!retryable) {
-    Fail(policy.restart_policy == job::RestartPolicy::kNever ? "PodFailed" : "PermanentExitCode",
-         "pod " + pod.name + " failed with " + exit + " (restartPolicy " +
-             job::Name(policy.restart_policy) + ")",
-         policy.clean_pod_policy);
-    return;
-  }
-  if (plan_.status.restart_count >= policy.backoff_limit) {
-    Fail("BackoffLimitExceeded",
-         "pod " + pod.name + " failed with " + exit + " after " +
-             std::to_string(plan_.status.restart_count) + " restarts (backoffLimit " +
-             std::to_string(policy.backoff_limit) + ")",
-         policy.clean_pod_policy);
-    return;
-  }
-  plan_.status.restart_count += 1;
-  plan_.status.handled_failures.clear();
-  for (const PodView& p : owned_.pods) {
-    if (!p.deleting && p.phase == "Failed" && !p.uid.empty()) {
-      plan_.status.handled_failures.push_back(p.uid);
-    }
-  }
-  ReplicaCounts& counts = pod.role == job::Role::kParameterServer ? plan_.status.parameter_servers
-                                                                  : plan_.status.workers;
-  counts.restarts += 1;
-  // Without checkpoints a replaced pod cannot rejoin a run in progress (a new worker starts at
-  // step 0, a new server with fresh parameters), so the whole job restarts: every pod goes,
-  // and all are created again once the last one is gone. One failure, one restart.
-  DeleteAllPods();
-  const std::string message = "pod " + pod.name + " failed with " + exit +
-                              "; restarting the job (restart " +
-                              std::to_string(plan_.status.restart_count) + " of at most " +
-                              std::to_string(policy.backoff_limit) + ")";
-  SetCondition(plan_.status, kRestarting, "True", "PodFailed", message, now_, view_.generation);
-  Condition(kRunning, "False", "PodFailed", message);
-  Event("Warning", "Restarting", message);
-}
-
 void Planner::TakeProgress() {
   JobStatus& st = plan_.status;
   std::optional<Progress> p;
@@ -480,11 +278,11 @@ Plan Planner::Finish() {
   return std::move(plan_);
 }
 
-}  // namespace
+}  // namespace internal
 
 Plan PlanReconcile(const JobView& view, const std::optional<job::TrainingJob>& running_job,
                    const OwnedObjects& owned, const ResourceOptions& options, Time now) {
-  Planner planner(view, running_job, owned, options, now);
+  internal::Planner planner(view, running_job, owned, options, now);
   return planner.Run();
 }
 

@@ -9,99 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "ringtrain/operator/names.h"
+#include "planner_fixtures.h"
 
 namespace ringtrain::op {
 namespace {
 
 using std::chrono::seconds;
 using ::testing::HasSubstr;
-
-const Time kNow = Time() + std::chrono::hours(1000);
-
-// Fixture builders.
-job::TrainingJob MakeJob(int ps = 2, int workers = 2) {
-  job::TrainingJob j;
-  j.api_version = job::kApiVersion;
-  j.kind = job::kKind;
-  j.metadata.name = "mnist";
-  j.metadata.namespace_ = "team";
-  j.spec.model.type = job::ModelType::kSoftmax;
-  j.spec.dataset.train = {"file:///data/images.gz", "file:///data/labels.gz"};
-  j.spec.parameter_servers.replicas = ps;
-  j.spec.workers.replicas = workers;
-  j.spec.workers.resources.requests = {{"cpu", "1"}, {"memory", "1Gi"}};
-  return j;
-}
-
-JobView MakeView(const job::TrainingJob& j) {
-  JobView v;
-  v.name = j.metadata.name;
-  v.ns = j.metadata.namespace_;
-  v.uid = "uid-1";
-  v.generation = 1;
-  v.job = j;
-  v.spec_hash = SpecHash(j);
-  return v;
-}
-
-PodView Pod(job::Role role, int index, const std::string& phase,
-            std::optional<int> exit_code = std::nullopt) {
-  PodView p;
-  p.role = role;
-  p.index = index;
-  p.name = PodName("mnist", role, index);
-  p.phase = phase;
-  p.ready = phase == "Running";
-  p.exit_code = exit_code;
-  return p;
-}
-
-// Everything created, every pod in `phase`.
-OwnedObjects AllPods(const job::TrainingJob& j, const std::string& phase) {
-  OwnedObjects o;
-  o.config_map = o.ps_service = o.worker_service = true;
-  o.config_map_hash = SpecHash(j);
-  for (int i = 0; i < j.spec.parameter_servers.replicas; ++i) {
-    o.pods.push_back(Pod(job::Role::kParameterServer, i, phase));
-  }
-  for (int i = 0; i < j.spec.workers.replicas; ++i) {
-    o.pods.push_back(Pod(job::Role::kWorker, i, phase));
-  }
-  return o;
-}
-
-Plan Reconcile(const JobView& v, const OwnedObjects& o,
-               const std::optional<job::TrainingJob>& running = std::nullopt, Time now = kNow) {
-  return PlanReconcile(v, running ? running : v.job, o, ResourceOptions{}, now);
-}
-
-std::vector<std::string> Creates(const Plan& p) {
-  std::vector<std::string> out;
-  for (const Action& a : p.actions) {
-    if (a.type == ActionType::kCreate) {
-      out.push_back(a.object["kind"].get<std::string>() + "/" +
-                    a.object["metadata"]["name"].get<std::string>());
-    }
-  }
-  return out;
-}
-
-std::vector<std::string> Deletes(const Plan& p) {
-  std::vector<std::string> out;
-  for (const Action& a : p.actions) {
-    if (a.type == ActionType::kDeletePod) out.push_back(a.name);
-  }
-  return out;
-}
-
-std::vector<std::string> Events(const Plan& p) {
-  std::vector<std::string> out;
-  for (const Action& a : p.actions) {
-    if (a.type == ActionType::kEvent) out.push_back(a.event_type + ":" + a.reason);
-  }
-  return out;
-}
 
 TEST(PlannerTest, NewJobCreatesConfigMapServicesAndOnePodPerReplica) {
   auto j = MakeJob(2, 3);
@@ -187,109 +101,6 @@ TEST(PlannerTest, SucceedsWhenAllWorkersSucceedAndCleansPerPolicy) {
     EXPECT_THAT(Deletes(p), ::testing::UnorderedElementsAreArray(c.deleted));
     EXPECT_THAT(Events(p), ::testing::Contains("Normal:AllWorkersSucceeded"));
   }
-}
-
-struct FailureCase {
-  std::string name;
-  job::RestartPolicy policy;
-  std::optional<int> exit_code;
-  int restarts_so_far;
-  bool restarted;           // else the job fails
-  std::string fail_reason;  // when it fails
-};
-
-TEST(PlannerTest, FailedPodsAreRestartedOrFailTheJobPerPolicy) {
-  const std::vector<FailureCase> cases = {
-      {"on-failure restarts", job::RestartPolicy::kOnFailure, 1, 0, true, ""},
-      {"on-failure exhausted", job::RestartPolicy::kOnFailure, 1, 3, false, "BackoffLimitExceeded"},
-      {"never", job::RestartPolicy::kNever, 137, 0, false, "PodFailed"},
-      {"exit code: signal is retryable", job::RestartPolicy::kExitCode, 137, 0, true, ""},
-      {"exit code: 128 boundary", job::RestartPolicy::kExitCode, 128, 0, true, ""},
-      {"exit code: 127 is permanent", job::RestartPolicy::kExitCode, 127, 0, false,
-       "PermanentExitCode"},
-      {"exit code: 1 is permanent", job::RestartPolicy::kExitCode, 1, 0, false,
-       "PermanentExitCode"},
-      {"exit code: unknown is retryable", job::RestartPolicy::kExitCode, std::nullopt, 0, true, ""},
-  };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.name);
-    auto j = MakeJob();
-    j.spec.run_policy.restart_policy = c.policy;
-    j.spec.run_policy.backoff_limit = 3;
-    JobView v = MakeView(j);
-    v.status.restart_count = c.restarts_so_far;
-    v.status.start_time = kNow - seconds(10);
-    OwnedObjects o = AllPods(j, "Running");
-    o.pods[3] = Pod(job::Role::kWorker, 1, "Failed", c.exit_code);
-    Plan p = Reconcile(v, o, j);
-    if (c.restarted) {
-      EXPECT_THAT(Deletes(p), ::testing::UnorderedElementsAre("mnist-ps-0", "mnist-ps-1",
-                                                              "mnist-worker-0", "mnist-worker-1"))
-          << "the whole job restarts";
-      EXPECT_EQ(p.status.restart_count, c.restarts_so_far + 1);
-      EXPECT_EQ(p.status.workers.restarts, 1);
-      EXPECT_EQ(p.status.phase, "Restarting");
-      EXPECT_THAT(Events(p), ::testing::Contains("Warning:Restarting"));
-      EXPECT_FALSE(p.status.IsTrue(kFailed));
-    } else {
-      EXPECT_TRUE(p.status.IsTrue(kFailed));
-      EXPECT_EQ(p.status.Find(kFailed)->reason, c.fail_reason);
-      EXPECT_THAT(p.status.Find(kFailed)->message, HasSubstr("mnist-worker-1"));
-      EXPECT_EQ(p.status.phase, "Failed");
-      EXPECT_EQ(p.status.completion_time, kNow);
-      // cleanPodPolicy Running (default): the still-running pods go.
-      EXPECT_THAT(Deletes(p),
-                  ::testing::UnorderedElementsAre("mnist-ps-0", "mnist-ps-1", "mnist-worker-0"));
-    }
-  }
-}
-
-TEST(PlannerTest, RestartRecreatesPodsOnlyOnceEveryOldPodIsGone) {
-  auto j = MakeJob();
-  JobView v = MakeView(j);
-  v.status.start_time = kNow;
-  v.status.restart_count = 1;
-  OwnedObjects o;
-  o.config_map = o.ps_service = o.worker_service = true;
-  o.config_map_hash = SpecHash(j);
-  PodView terminating = Pod(job::Role::kParameterServer, 1, "Running");
-  terminating.deleting = true;
-  o.pods.push_back(terminating);
-  Plan p = Reconcile(v, o, j);
-  EXPECT_TRUE(Creates(p).empty()) << "ps-1 is still terminating";
-  EXPECT_EQ(p.status.restart_count, 1) << "nothing counted twice";
-  o.pods.clear();
-  p = Reconcile(v, o, j);
-  EXPECT_EQ(Creates(p).size(), 4u);
-}
-
-// Two pods failed in the same observation: one restart, not two.
-TEST(PlannerTest, SimultaneousFailuresCountOnce) {
-  auto j = MakeJob();
-  JobView v = MakeView(j);
-  v.status.start_time = kNow;
-  OwnedObjects o = AllPods(j, "Running");
-  o.pods[1] = Pod(job::Role::kParameterServer, 1, "Failed", 137);
-  o.pods[2] = Pod(job::Role::kWorker, 0, "Failed", 1);
-  Plan p = Reconcile(v, o, j);
-  EXPECT_EQ(p.status.restart_count, 1);
-  EXPECT_EQ(Deletes(p).size(), 4u);
-  EXPECT_THAT(p.status.Find(kRestarting)->message, HasSubstr("mnist-ps-1"));
-}
-
-TEST(PlannerTest, PodBeingDeletedIsNotRecreatedUntilGone) {
-  auto j = MakeJob();
-  JobView v = MakeView(j);
-  v.status.start_time = kNow;
-  OwnedObjects o = AllPods(j, "Running");
-  o.pods[3].deleting = true;
-  o.pods[3].phase = "Failed";
-  Plan p = Reconcile(v, o, j);
-  EXPECT_TRUE(Creates(p).empty());
-  EXPECT_TRUE(Deletes(p).empty()) << "already being deleted: not counted again";
-  o.pods.erase(o.pods.begin() + 3);
-  p = Reconcile(v, o, j);
-  EXPECT_THAT(Creates(p), ::testing::ElementsAre("Pod/mnist-worker-1"));
 }
 
 TEST(PlannerTest, ActiveDeadlineFailsTheJob) {
@@ -400,41 +211,6 @@ TEST(PlannerTest, PodsBeyondTheReplicaCountAreDeleted) {
   OwnedObjects o = AllPods(MakeJob(1, 2), "Running");
   Plan p = Reconcile(v, o, j);
   EXPECT_THAT(Deletes(p), ::testing::ElementsAre("mnist-worker-1"));
-}
-
-// Regression: a stale cache (or an operator that died between its status write and the pod
-// deletions) showing the failed pod again must not count its failure a second time.
-TEST(PlannerTest, AFailureAlreadyHandledIsNotCountedAgain) {
-  auto j = MakeJob();
-  JobView v = MakeView(j);
-  v.status.start_time = kNow;
-  OwnedObjects o = AllPods(j, "Running");
-  for (size_t i = 0; i < o.pods.size(); ++i) o.pods[i].uid = "pod-uid-" + std::to_string(i);
-  o.pods[3].phase = "Failed";
-  o.pods[3].exit_code = 137;
-  Plan p = Reconcile(v, o, j);
-  ASSERT_EQ(p.status.restart_count, 1);
-  EXPECT_THAT(p.status.handled_failures, ::testing::ElementsAre("pod-uid-3"));
-  // The same observation again, with the status the first plan wrote.
-  v.status = p.status;
-  Plan again = Reconcile(v, o, j);
-  EXPECT_EQ(again.status.restart_count, 1);
-  EXPECT_EQ(Deletes(again).size(), 4u) << "the deletions are redone (they may have been lost)";
-  EXPECT_TRUE(Creates(again).empty()) << "no new pod while an old one may still be there";
-  EXPECT_THAT(Events(again), ::testing::Not(::testing::Contains("Warning:Restarting")));
-  // Deletions carry the UID they meant (the executor makes it a precondition).
-  for (const Action& a : again.actions) {
-    if (a.type == ActionType::kDeletePod) {
-      EXPECT_THAT(a.uid, HasSubstr("pod-uid-"));
-    }
-  }
-  // A new pod of the same name failing later is a new failure.
-  OwnedObjects later = AllPods(j, "Running");
-  later.pods[3].uid = "pod-uid-new";
-  later.pods[3].phase = "Failed";
-  later.pods[3].exit_code = 137;
-  Plan next = Reconcile(v, later, j);
-  EXPECT_EQ(next.status.restart_count, 2);
 }
 
 // Regression: an edit that does not parse used to fail a running job; it is refused instead.

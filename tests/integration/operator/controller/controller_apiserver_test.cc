@@ -441,27 +441,32 @@ TEST_F(ControllerTest, CleanPodPolicyAllAndNone) {
   EXPECT_EQ(Pods("none").size(), 2u);
 }
 
-TEST_F(ControllerTest, RetryableFailureRestartsTheJobUntilTheBackoffLimit) {
+TEST_F(ControllerTest, RetryableFailureReplacesThePodAloneUntilTheBackoffLimit) {
   StartController();
   CreateJob(Job("mnist", 1, 2, {{"restartPolicy", "ExitCode"}, {"backoffLimit", 1}}));
   ASSERT_TRUE(WaitForPods("mnist", 3));
   SetAll("mnist", "Running");
   ASSERT_TRUE(WaitForPhase("mnist", "Running"));
-  const std::string old_uid = Pods("mnist").at("mnist-worker-1")["metadata"]["uid"];
+  std::map<std::string, std::string> uids;
+  for (const auto& [name, pod] : Pods("mnist")) uids[name] = pod["metadata"]["uid"];
   SetPod("mnist-worker-1", "Failed", 137);  // killed by SIGKILL: retryable
-  // Every pod goes and comes back (new UIDs): one restart.
+  // That pod alone goes and comes back (a new UID): one restart; the others keep theirs.
   ASSERT_TRUE(WaitUntil([&] {
     auto pods = Pods("mnist");
     return pods.size() == 3 && pods.count("mnist-worker-1") &&
-           pods.at("mnist-worker-1")["metadata"]["uid"] != old_uid &&
+           pods.at("mnist-worker-1")["metadata"]["uid"] != uids["mnist-worker-1"] &&
            pods.at("mnist-worker-1")["status"].value("phase", "") == "Pending";
   }));
+  for (const std::string name : {"mnist-ps-0", "mnist-worker-0"}) {
+    EXPECT_EQ(Pods("mnist").at(name)["metadata"]["uid"], uids[name]) << name;
+  }
   Json job = GetJob("mnist");
   EXPECT_EQ(job["status"]["restartCount"], 1);
   EXPECT_EQ(job["status"]["replicaStatuses"]["workers"]["restarts"], 1);
+  EXPECT_EQ(Condition(job, "Restarting")["reason"], "WorkerReplaced");
   EXPECT_THAT(Condition(job, "Restarting")["message"].get<std::string>(),
               HasSubstr("mnist-worker-1 failed with exit code 137"));
-  SetAll("mnist", "Running");
+  SetPod("mnist-worker-1", "Running");
   ASSERT_TRUE(WaitForPhase("mnist", "Running"));
   EXPECT_EQ(Condition(GetJob("mnist"), "Restarting")["status"], "False");
 
@@ -472,7 +477,7 @@ TEST_F(ControllerTest, RetryableFailureRestartsTheJobUntilTheBackoffLimit) {
   EXPECT_EQ(job["status"]["restartCount"], 1) << "counted once per failure";
   EXPECT_TRUE(WaitUntil([&] {
     auto r = EventReasons("mnist");
-    return std::count(r.begin(), r.end(), "Restarting") == 1 &&
+    return std::count(r.begin(), r.end(), "WorkerReplaced") == 1 &&
            std::count(r.begin(), r.end(), "BackoffLimitExceeded") == 1;
   }));
 }
@@ -579,12 +584,13 @@ TEST_F(ControllerTest, OperatorRestartMidJobCreatesNoDuplicatesAndLosesNoStatus)
   for (const auto& [name, pod] : Pods("mnist")) uids[name] = pod["metadata"]["uid"];
   StopController();
 
-  // While no operator runs, a worker fails.
-  SetPod("mnist-worker-0", "Failed", 137);
+  // While no operator runs, a server fails: without checkpoints, the whole job restarts.
+  SetPod("mnist-ps-1", "Failed", 137);
   StartController();
   ASSERT_TRUE(WaitUntil([&] {
     auto pods = Pods("mnist");
-    return pods.size() == 4 && pods.at("mnist-ps-0")["metadata"]["uid"] != uids["mnist-ps-0"];
+    return pods.size() == 4 &&
+           pods.at("mnist-worker-0")["metadata"]["uid"] != uids["mnist-worker-0"];
   }));
   // And restarted once more right after it acted: nothing is counted twice.
   StopController();

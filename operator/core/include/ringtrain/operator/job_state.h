@@ -41,7 +41,7 @@ struct ReplicaCounts {
   int ready = 0;   // running and ready
   int succeeded = 0;
   int failed = 0;
-  int restarts = 0;  // pods replaced after a failure, over the job's life
+  int restarts = 0;  // failures of this role retried, over the job's life
 
   bool operator==(const ReplicaCounts&) const = default;
 };
@@ -73,10 +73,12 @@ struct JobStatus {
   std::optional<Time> start_time;
   std::optional<Time> completion_time;
   int64_t observed_generation = 0;
-  int restart_count = 0;  // failures retried, counted against backoffLimit
-  // UIDs of the failed pods the latest restart acted on. A restart deletes every pod, so a
-  // failed pod still seen with one of these UIDs (a stale cache, or an operator that crashed
-  // between writing this status and deleting the pods) is not counted again.
+  int restart_count = 0;  // failures retried (pods replaced, job restarts): vs backoffLimit
+  // UIDs of the pods the operator acted on while the job runs: failures it counted, pods it
+  // deleted to recover (one alone, or all for a restart), deletions by others it reported. A
+  // pod still seen with one of these UIDs (a stale cache, or an operator that crashed between
+  // writing this status and deleting the pods) is not acted on again, but deleted if it is
+  // not going yet. UIDs of pods gone are dropped when the list next changes.
   std::vector<std::string> handled_failures;
   std::optional<Progress> progress;
 

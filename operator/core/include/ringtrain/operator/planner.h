@@ -9,11 +9,18 @@
 //   suspend: true           -> every pod deleted, Suspended; resume recreates them
 //   missing objects         -> created (ConfigMap, headless Services, one Pod per replica)
 //   a failed pod            -> per runPolicy.restartPolicy: Never fails the job; OnFailure
-//                              restarts it; ExitCode restarts it for exit codes >= 128 (killed
-//                              by a signal) and fails it for 1..127. A restart deletes every
-//                              pod (no checkpoints yet: a lone replacement could not rejoin the
-//                              run) and recreates them all once the last is gone; each counts
-//                              against backoffLimit (BackoffLimitExceeded)
+//                              retries it; ExitCode retries exit codes >= 128 (killed by a
+//                              signal) and fails the job for 1..127. A retry replaces that pod
+//                              alone (condition Restarting and an event, reason WorkerReplaced
+//                              or ServerReplaced; the other pods keep running), except for a
+//                              server without spec.checkpoint: then the whole job restarts
+//                              (every pod deleted, all recreated once the last is gone; event
+//                              Restarting). Each retry counts against backoffLimit
+//                              (BackoffLimitExceeded). What can be replaced alone: recovery.h
+//   a pod deleted by others -> (kubectl delete, eviction) reported (WorkerReplaced /
+//                              ServerReplaced, Normal) and recreated alone once gone, or, for a
+//                              server without checkpoints, the job restarted (ServerLost). Not
+//                              counted against backoffLimit
 //   every worker succeeded  -> Succeeded; pods cleaned per cleanPodPolicy
 //   activeDeadlineSeconds   -> Failed (DeadlineExceeded)
 //   finished + TTL elapsed  -> the TrainingJob is deleted
@@ -22,16 +29,18 @@
 //                              (also for an edit that does not parse: the job is not failed)
 //   spec edited while suspended -> applies on resume: once the suspension's pods are gone,
 //                              the ConfigMap is replaced and the pods are built from the edit
-//   restart accounting      -> the failed pods a restart acted on are recorded by UID in the
-//                              status (handled_failures), which the executor writes BEFORE
-//                              deleting anything, so a stale cache or an operator restart
-//                              never counts one failure twice
+//   recovery accounting     -> every pod the operator acts on while the job runs (a failure
+//                              counted, a pod deleted to recover, a deletion by others
+//                              reported) is recorded by UID in the status (handled_failures),
+//                              which the executor writes BEFORE deleting anything, so a stale
+//                              cache or an operator restart never acts on one loss twice
 //
 // planner.cc plans in phases, in this order, each a function of its own; a phase that decides
 // the plan ends it: deleted / invalid spec, finished (clean-up, TTL), suspend, resume,
-// deadline, refused spec change, owned objects (ConfigMap, Services), failures (restart or
-// fail), replicas (pods created and deleted), completion (Created, Running, Succeeded). The
-// status is then summarized (replica counts, phase) from the owned objects.
+// deadline, refused spec change, owned objects (ConfigMap, Services), failures and pods
+// deleted by others (planner_recovery.cc: replace, restart or fail), replicas (pods created
+// and deleted), completion (Created, Running, Succeeded). The status is then summarized
+// (replica counts, phase) from the owned objects.
 #ifndef RINGTRAIN_OPERATOR_PLANNER_H_
 #define RINGTRAIN_OPERATOR_PLANNER_H_
 
