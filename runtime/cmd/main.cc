@@ -116,6 +116,22 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
   ringtrain::StatusOr<ringtrain::launch::RunSummary> summary =
       ringtrain::launch::RunLocal(*job, options);
   if (!summary.ok()) return Fail("ringtrain run", summary.status());
+  if (!summary->checkpoint_dir.empty() &&
+      (summary->model_path.empty() || !std::filesystem::exists(summary->model_path))) {
+    // Worker 0 died after its WORKER_DONE, before it wrote the model (its replacement finds the
+    // servers done and has nothing to do): the servers' final checkpoints hold the same
+    // parameters.
+    std::cout << "ringtrain: worker 0 did not write the model; exporting it from the final "
+                 "checkpoints\n";
+    ringtrain::cmd::ExportOptions fallback;
+    fallback.output_file = ringtrain::app::ModelPathIn(options.output_dir);
+    if (ringtrain::Status s = ringtrain::cmd::ExportFromCheckpoints(*job, fallback, std::cout);
+        s.ok()) {
+      summary->model_path = fallback.output_file;
+    } else {
+      std::cerr << "ringtrain run: the model could not be exported: " << s.message() << "\n";
+    }
+  }
   ringtrain::launch::PrintSummary(*summary, std::cout);
   return 0;
 }

@@ -28,6 +28,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr auto kStopGrace = std::chrono::seconds(5);
+// How long workers may still run once every server has finished (worker 0 writing the model).
+constexpr auto kFinishGrace = std::chrono::seconds(60);
 
 StatusOr<std::string> MakeLogDir(const LaunchOptions& options, const std::string& job) {
   if (!options.log_dir.empty()) {
@@ -78,6 +80,8 @@ class Run {
   // Receives queued events (waiting up to `wait` for the first). Returns false if none.
   bool DrainEvents(std::chrono::milliseconds wait);
   void HandleEvent(const proto::Event& e);
+  // True once every server exited successfully after hearing every worker's WORKER_DONE.
+  bool TrainingFinished();
   Status CheckChildren(bool* all_workers_done);
   Status Failure(ChildProcess& child, const ExitInfo& exit);
   void StopAll();
@@ -101,13 +105,16 @@ class Run {
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::vector<std::string> failure_messages_;  // from FAILED events
   std::vector<std::string> ready_endpoints_;
-  std::vector<int> ps_workers_done_;     // from each server's FINISHED event
-  EventBounds bounds_;                   // what a control event may say (event_check.h)
-  uint64_t events_dropped_ = 0;          // control messages that were not a valid event
-  int shards_restored_ = 0;              // READY events of servers that restored a checkpoint
-  std::vector<std::string> recoveries_;  // "worker-1 (killed by signal 9)", in order
-  std::vector<bool> server_replaced_;    // server i is a replacement not yet READY
-  std::vector<int> incarnations_[2];     // per role (0 servers, 1 workers) and index
+  std::vector<int> ps_workers_done_;       // from each server's FINISHED event
+  EventBounds bounds_;                     // what a control event may say (event_check.h)
+  uint64_t events_dropped_ = 0;            // control messages that were not a valid event
+  bool worker0_lost_at_end_ = false;       // worker 0 died after its WORKER_DONE (no model written)
+  std::optional<SteadyTime> finished_at_;  // when TrainingFinished() was first seen
+  std::vector<bool> not_replaced_;         // per worker: failed as training finished
+  int shards_restored_ = 0;                // READY events of servers that restored a checkpoint
+  std::vector<std::string> recoveries_;    // "worker-1 (killed by signal 9)", in order
+  std::vector<bool> server_replaced_;      // server i is a replacement not yet READY
+  std::vector<int> incarnations_[2];       // per role (0 servers, 1 workers) and index
   // Per worker: samples replayed by its current process, and by the processes it replaced.
   std::vector<uint64_t> replayed_now_;
   std::vector<uint64_t> replayed_before_;
@@ -137,6 +144,7 @@ Status Run::Start() {
   incarnations_[0].assign(static_cast<size_t>(plan.num_ps), 0);
   incarnations_[1].assign(static_cast<size_t>(plan.num_workers), 0);
   replayed_now_.assign(static_cast<size_t>(plan.num_workers), 0);
+  not_replaced_.assign(static_cast<size_t>(plan.num_workers), false);
   replayed_before_.assign(static_cast<size_t>(plan.num_workers), 0);
   try {
     control_.emplace(context_, zmq::socket_type::pull);
@@ -215,20 +223,38 @@ Status Run::Recover(job::Role role, int index, const ExitInfo& exit) {
     }
     return Status(failure.code(), failure.message() + "\n  not recovered: " + why);
   }
-  const std::string what = child.name() + " (" + exit.ToString() + ")";
+  if (!server) {
+    for (size_t i = 0; i < servers_.size(); ++i) {
+      std::optional<ExitInfo> done = servers_[i]->Poll();
+      if (done && done->success()) {
+        // Training is finishing: every worker had sent WORKER_DONE (a replacement would wait
+        // for servers that are gone).
+        PrintLine("ringtrain: " + child.name() + " failed (" + exit.ToString() + ") after ps-" +
+                  std::to_string(i) + " finished: not replaced");
+        if (index == 0) worker0_lost_at_end_ = true;
+        not_replaced_[static_cast<size_t>(index)] = true;
+        return Status::Ok();
+      }
+    }
+  }
+  const std::string what = child.name() + " (" +
+                           (exit.signaled ? "signal " + std::to_string(exit.signal)
+                                          : "exit code " + std::to_string(exit.exit_code)) +
+                           ")";
   recoveries_.push_back(what);
   const size_t slot = static_cast<size_t>(index);
   const int incarnation = ++incarnations_[server ? 0 : 1][slot];
   const std::string restart =
       "restart " + std::to_string(used + 1) + " of at most " + std::to_string(policy.backoff_limit);
   if (server) {
-    PrintLine("ringtrain: " + what + " failed; replacing it alone (" + restart +
+    PrintLine("ringtrain: " + child.name() + " failed (" + exit.ToString() +
+              "); replacing it alone (" + restart +
               "): it restores its shard from its newest checkpoint, the workers wait and rejoin");
     server_replaced_[slot] = true;
     return SpawnRole(job::Role::kParameterServer, index, {}, ready_endpoints_[slot], incarnation);
   }
-  PrintLine("ringtrain: " + what + " failed; replacing it alone (" + restart +
-            "): it continues from the servers' clock for it");
+  PrintLine("ringtrain: " + child.name() + " failed (" + exit.ToString() +
+            "); replacing it alone (" + restart + "): it continues from the servers' clock for it");
   replayed_before_[slot] += replayed_now_[slot];
   replayed_now_[slot] = 0;
   return SpawnRole(job::Role::kWorker, index, ready_endpoints_, "", incarnation);
@@ -347,13 +373,46 @@ Status Run::WaitForServers(std::vector<std::string>* endpoints) {
   return Status::Ok();
 }
 
+bool Run::TrainingFinished() {
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    std::optional<ExitInfo> exit = servers_[i]->Poll();
+    if (!exit || !exit->success() || ps_workers_done_[i] < job_.spec.workers.replicas) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Status Run::CheckChildren(bool* all_workers_done) {
   *all_workers_done = true;
+  if (TrainingFinished()) {
+    // Every server has heard every worker's WORKER_DONE and exited: training is complete. A
+    // worker that fails now needs no replacement. One still running is finishing (worker 0
+    // writes the model), or is a replacement of a worker that died after its WORKER_DONE and
+    // waits for servers that are gone: it gets kFinishGrace.
+    if (!finished_at_) finished_at_ = Clock::now();
+    const bool grace_over = Clock::now() - *finished_at_ > kFinishGrace;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      std::optional<ExitInfo> exit = workers_[i]->Poll();
+      if (exit && (exit->success() || not_replaced_[i])) continue;
+      if (!exit && !grace_over) {
+        *all_workers_done = false;
+        continue;
+      }
+      PrintLine("ringtrain: worker-" + std::to_string(i) +
+                (exit ? " failed (" + exit->ToString() + ")" : " did not end") +
+                " after every server finished: training is complete without it");
+      if (!exit) workers_[i]->Terminate(kStopGrace);
+      if (i == 0) worker0_lost_at_end_ = true;
+      not_replaced_[i] = true;
+    }
+    return Status::Ok();
+  }
   for (size_t i = 0; i < workers_.size(); ++i) {
     std::optional<ExitInfo> exit = workers_[i]->Poll();
     if (!exit) {
       *all_workers_done = false;
-    } else if (!exit->success()) {
+    } else if (!exit->success() && !not_replaced_[i]) {
       RT_RETURN_IF_ERROR(Recover(job::Role::kWorker, static_cast<int>(i), *exit));
       *all_workers_done = false;
     }
@@ -497,7 +556,7 @@ StatusOr<RunSummary> Run::Execute() {
   s.log_dir = log_dir_;
   const std::string output_dir =
       options_.output_dir.empty() ? app::OutputDirectoryOf(job_) : options_.output_dir;
-  if (!output_dir.empty()) {
+  if (!output_dir.empty() && !worker0_lost_at_end_) {
     s.model_path = std::filesystem::absolute(app::ModelPathIn(output_dir)).string();
   }
   const app::CheckpointOptions checkpoints = app::CheckpointOptionsFor(job_);

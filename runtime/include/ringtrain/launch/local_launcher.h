@@ -96,7 +96,10 @@ struct RunSummary {
   uint64_t samples_replayed = 0;
   // Processes that failed and were replaced alone, in order: "worker-1 (killed by signal 9)".
   std::vector<std::string> recoveries;
-  std::string model_path;      // the model worker 0 wrote; empty: none was written
+  // The model worker 0 wrote; empty: none was written (no output directory, or worker 0 died
+  // after training finished, before writing it: `ringtrain run` then exports it from the final
+  // checkpoints).
+  std::string model_path;
   std::string checkpoint_dir;  // <spec.checkpoint.path>/<job>, absolute; empty: no checkpoints
 };
 
