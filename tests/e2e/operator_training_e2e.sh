@@ -147,6 +147,9 @@ spec = job["spec"]
 spec["volumes"] = [{"name": "ckpt", "persistentVolumeClaim": {"claimName": "recover-ckpt"}}]
 spec["parameterServers"]["volumeMounts"] = [{"name": "ckpt", "mountPath": sys.argv[3]}]
 spec["checkpoint"] = {"path": sys.argv[3] + "/checkpoints", "everySteps": 50}
+# Long enough that both deletions land mid-run on a fast machine (a server pod deleted after
+# the job finished restores its final checkpoint and ends at once: nothing would be tested).
+spec["training"]["epochs"] = 3 * spec["training"]["epochs"]
 yaml.safe_dump(job, open(sys.argv[2], "w"))
 EOF
 check "kubectl apply a job with checkpoints on the claim" \
@@ -222,7 +225,9 @@ check_out "recover: restartCount 0 (deletions are no failures)" '^0$' \
   jsonpath $job '{.status.restartCount}'
 check_out "the new worker continued at the servers' clock, not from step 0" \
   'worker-1: continued from step [1-9]' cat "$work/pods/train-$job-worker-1.log"
-check_out "the new server restored its shard from the checkpoint of the old one" \
-  'ps-1: restored its shard at step [1-9]' cat "$work/pods/train-$job-ps-1.log"
+check_out "the new server restored its shard mid-run from the checkpoint of the old one" \
+  'ps-1: restored its shard at step [1-9][0-9]* from [^ ]+$' cat "$work/pods/train-$job-ps-1.log"
+check_out "the workers rejoined the restored server" 'parameter server 1 .* is back; rejoining' \
+  cat "$work/pods/train-$job-worker-0.log"
 accuracy_at_least $job 0.78 "recover: test accuracy in the status"
 finish

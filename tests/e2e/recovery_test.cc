@@ -176,7 +176,7 @@ TEST_F(RecoveryTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUnin
   auto again =
       testing::RunCommand({kBinary, "run", "--no-progress", spec}, std::chrono::seconds(120));
   EXPECT_EQ(again.exit_code, 1) << again.output;
-  EXPECT_THAT(again.output, HasSubstr("has already finished: its final checkpoint"));
+  EXPECT_THAT(again.output, HasSubstr("has already finished: its final checkpoints (step"));
   EXPECT_THAT(again.output, HasSubstr("--fresh"));
 
   // 4. --fresh: from step 0, uninterrupted — the sync baseline.

@@ -209,8 +209,7 @@ Status Store::Prune(int* pruned) {
   return Status::Ok();
 }
 
-StatusOr<LoadedCheckpoint> Store::Load(const CheckpointRef& ref,
-                                       const ShardIdentity& expected) const {
+StatusOr<Manifest> Store::ReadManifest(const CheckpointRef& ref) const {
   const std::string manifest_path = (fs::path(ref.path) / kManifestFileName).string();
   StatusOr<std::string> bytes = internal::ReadSmallFile(manifest_path, kMaxManifestBytes);
   if (!bytes.ok()) return bytes.status();
@@ -221,6 +220,14 @@ StatusOr<LoadedCheckpoint> Store::Load(const CheckpointRef& ref,
                     " at step " + std::to_string(m->step) + " in a directory named for sequence " +
                     std::to_string(ref.sequence) + " at step " + std::to_string(ref.step));
   }
+  return m;
+}
+
+StatusOr<LoadedCheckpoint> Store::Load(const CheckpointRef& ref,
+                                       const ShardIdentity& expected) const {
+  const std::string manifest_path = (fs::path(ref.path) / kManifestFileName).string();
+  StatusOr<Manifest> m = ReadManifest(ref);
+  if (!m.ok()) return m.status();
   if (Status s = CheckMatches(*m, expected); !s.ok()) return s.WithContext(ref.path);
   const FileEntry* shard = nullptr;
   for (const FileEntry& f : m->files) {

@@ -1,5 +1,6 @@
 #include "ringtrain/app/checkpointing.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <utility>
 
@@ -93,15 +94,37 @@ StatusOr<std::optional<ps::RestoredCheckpoint>> RestoreShard(const CheckpointOpt
         " (ringtrain run --fresh does) or point spec.checkpoint.path elsewhere");
   }
   if (!restored.ok()) return restored.status();
-  if (restored->manifest.final) {
-    return FailedPrecondition(
-        "job \"" + plan.job_name + "\" has already finished: its final checkpoint (step " +
-        std::to_string(restored->manifest.step) + ") is " + restored->ref.path +
-        "; to train it again from scratch, delete " +
-        JobCheckpointDirectory(options, plan.job_name) +
-        " (ringtrain run --fresh does) or point spec.checkpoint.path elsewhere");
-  }
   return std::optional<ps::RestoredCheckpoint>(std::move(restored).value());
+}
+
+StatusOr<std::optional<FinishedJob>> FindFinishedJob(const CheckpointOptions& options,
+                                                     const JobPlan& plan) {
+  FinishedJob finished;
+  finished.directory = JobCheckpointDirectory(options, plan.job_name);
+  for (int i = 0; i < plan.num_ps; ++i) {
+    StatusOr<std::unique_ptr<ckpt::Store>> store =
+        ckpt::Store::OpenReadOnly(ShardCheckpointDirectory(options, plan, i));
+    if (store.status().code() == StatusCode::kNotFound) return std::optional<FinishedJob>();
+    RT_RETURN_IF_ERROR(store.status());
+    RT_ASSIGN_OR_RETURN(std::vector<ckpt::CheckpointRef> refs, (*store)->List());
+    if (refs.empty()) return std::optional<FinishedJob>();
+    // The newest only: a damaged one is the restore's business (it falls back, and says so).
+    StatusOr<ckpt::Manifest> m = (*store)->ReadManifest(refs.front());
+    if (!m.ok() || !m->final || m->job != plan.job_name ||
+        m->model_fingerprint != ModelFingerprint(plan)) {
+      return std::optional<FinishedJob>();
+    }
+    finished.step = std::max(finished.step, m->step);
+  }
+  return std::optional<FinishedJob>(finished);
+}
+
+Status FinishedJobError(const FinishedJob& finished, const std::string& job) {
+  return FailedPrecondition("job \"" + job +
+                            "\" has already finished: its final checkpoints (step " +
+                            std::to_string(finished.step) + ") are in " + finished.directory +
+                            "; to train it again from scratch, delete them (ringtrain run --fresh "
+                            "does) or point spec.checkpoint.path elsewhere");
 }
 
 Status RemoveJobCheckpoints(const CheckpointOptions& options, const std::string& job) {

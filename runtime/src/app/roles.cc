@@ -67,7 +67,11 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
         std::cerr << who << ": checkpoint passed over: " << skipped << "\n";
       }
       std::cerr << who << ": restored its shard at step " << restored->manifest.step << " from "
-                << restored->ref.path << "\n";
+                << restored->ref.path
+                << (restored->manifest.final
+                        ? " (final: the job had finished; every worker is done, nothing to serve)"
+                        : "")
+                << "\n";
     }
     RT_ASSIGN_OR_RETURN(
         checkpointer, MakeServerCheckpointer(checkpoints, plan, *core, [who](const std::string& m) {
@@ -108,7 +112,7 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
     }
     return Cancelled("parameter server stopped by a signal before every worker finished");
   }
-  if (checkpointer != nullptr) {
+  if (checkpointer != nullptr && !(restored.has_value() && restored->manifest.final)) {
     if (Status s = checkpointer->Finish(server->core(), checkpoints.final_timeout); !s.ok()) {
       return s.WithContext("training finished, but the final checkpoint was not written");
     }

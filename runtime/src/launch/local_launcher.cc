@@ -139,6 +139,11 @@ Status Run::Start() {
     RT_RETURN_IF_ERROR(app::RemoveJobCheckpoints(checkpoints_, job_.metadata.name));
     out_ << "ringtrain: --fresh: removed the checkpoints in "
          << app::JobCheckpointDirectory(checkpoints_, job_.metadata.name) << "\n";
+  } else if (checkpoints_.enabled()) {
+    // Said before anything starts, instead of training nothing or starting over.
+    RT_ASSIGN_OR_RETURN(std::optional<app::FinishedJob> finished,
+                        app::FindFinishedJob(checkpoints_, plan));
+    if (finished.has_value()) return app::FinishedJobError(*finished, job_.metadata.name);
   }
   server_replaced_.assign(static_cast<size_t>(plan.num_ps), false);
   incarnations_[0].assign(static_cast<size_t>(plan.num_ps), 0);

@@ -1,6 +1,7 @@
 // app::RestoreShard: what a parameter server does with its checkpoints when it starts — nothing
 // when there are none, continue from the newest usable one, refuse (rather than overwrite)
-// checkpoints it cannot continue, and say so when the job has already finished.
+// checkpoints it cannot continue, and restore a final one (nothing left to serve).
+// app::FindFinishedJob: whether a job started again has already finished.
 // app::RemoveJobCheckpoints: the fresh start.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -90,17 +91,63 @@ TEST_F(RestoreShardTest, ContinuesFromTheNewestCheckpointOfItsOwnShard) {
   }
 }
 
-TEST_F(RestoreShardTest, FinalCheckpointSaysTheJobHasFinishedAndHowToTrainAgain) {
-  WriteCheckpoint(plan_, 0, 2.0f, /*final=*/true);
+TEST_F(RestoreShardTest, FinalCheckpointIsRestoredWithNothingLeftToServe) {
+  // A server pod replaced after the job finished: it restores the final state and ends.
+  std::unique_ptr<ps::ServerCore> finished = Core(plan_, 0, 2.0f);
+  std::vector<ps::Reply> out;
+  for (int w = 0; w < plan_.num_workers; ++w) {
+    transport::Message done;
+    done.header.set_kind(proto::WORKER_DONE);
+    done.header.set_job(plan_.job_name);
+    done.header.set_sender(static_cast<uint32_t>(w));
+    finished->Handle("w", std::move(done), &out);
+  }
+  ASSERT_TRUE(finished->finished());
+  auto store =
+      ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan_, 0), options_.keep});
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE(
+      (*store)->Write(app::ShardIdentityFor(plan_, *finished), finished->Snapshot(), true).ok());
   std::unique_ptr<ps::ServerCore> core = Core(plan_, 0, 0.5f);
   auto restored = app::RestoreShard(options_, plan_, core.get());
-  ASSERT_FALSE(restored.ok());
-  EXPECT_EQ(restored.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_THAT(restored.status().message(),
-              HasSubstr("job \"restore-shard\" has already finished: its final checkpoint"));
-  EXPECT_THAT(restored.status().message(), HasSubstr("--fresh"));
-  EXPECT_THAT(restored.status().message(),
-              HasSubstr(app::JobCheckpointDirectory(options_, "restore-shard")));
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  ASSERT_TRUE(restored->has_value());
+  EXPECT_TRUE((*restored)->manifest.final);
+  EXPECT_TRUE(core->finished());
+}
+
+TEST_F(RestoreShardTest, AJobIsFinishedWhenEveryServersNewestCheckpointIsFinal) {
+  auto none = app::FindFinishedJob(options_, plan_);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_FALSE(none->has_value()) << "no checkpoints at all";
+
+  WriteCheckpoint(plan_, 0, 2.0f, /*final=*/true);
+  auto one = app::FindFinishedJob(options_, plan_);
+  ASSERT_TRUE(one.ok());
+  EXPECT_FALSE(one->has_value()) << "server 1 has none";
+
+  WriteCheckpoint(plan_, 1, 2.0f, /*final=*/false);
+  auto not_final = app::FindFinishedJob(options_, plan_);
+  ASSERT_TRUE(not_final.ok());
+  EXPECT_FALSE(not_final->has_value()) << "server 1's newest is not final";
+
+  WriteCheckpoint(plan_, 1, 2.0f, /*final=*/true);
+  auto both = app::FindFinishedJob(options_, plan_);
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  ASSERT_TRUE(both->has_value());
+  EXPECT_EQ((*both)->directory, app::JobCheckpointDirectory(options_, "restore-shard"));
+  const Status error = app::FinishedJobError(**both, "restore-shard");
+  EXPECT_EQ(error.code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(error.message(),
+              HasSubstr("job \"restore-shard\" has already finished: its final checkpoints"));
+  EXPECT_THAT(error.message(), HasSubstr("--fresh"));
+  EXPECT_THAT(error.message(), HasSubstr((*both)->directory));
+
+  // Another model's final checkpoints are not this job's end.
+  const app::JobPlan other = testing::PlanFor(Job({9}), train_, kClasses).value();
+  auto other_model = app::FindFinishedJob(options_, other);
+  ASSERT_TRUE(other_model.ok());
+  EXPECT_FALSE(other_model->has_value());
 }
 
 TEST_F(RestoreShardTest, CheckpointsOfAnotherModelAreRefusedNotTrainedOver) {

@@ -78,15 +78,31 @@ StatusOr<std::unique_ptr<ps::ServerCheckpointer>> MakeServerCheckpointer(
 
 // Restores server `core`'s shard from its newest usable checkpoint, if it has any: a job
 // started again continues where its checkpoints left it (a fresh start removes them first:
-// RemoveJobCheckpoints). std::nullopt when the directory holds no checkpoint. Errors:
-// FailedPrecondition when checkpoints exist but none is usable — of another job or model,
-// damaged — naming each one's problem (training from scratch over them would silently
-// discard them), or when the newest usable one is final: the job has already finished, and
-// the message says where its checkpoint is and how to train again. REQUIRES:
+// RemoveJobCheckpoints). std::nullopt when the directory holds no checkpoint. A final
+// checkpoint is restored like any other: its workers are all done, so the server has nothing
+// to serve and ends at once (a server pod replaced after the job finished succeeds; a whole
+// job started again is stopped earlier, by FindFinishedJob). Errors: FailedPrecondition when
+// checkpoints exist but none is usable — of another job or model, damaged — naming each one's
+// problem (training from scratch over them would silently discard them). REQUIRES:
 // options.enabled(); the core has not served yet.
 StatusOr<std::optional<ps::RestoredCheckpoint>> RestoreShard(const CheckpointOptions& options,
                                                              const JobPlan& plan,
                                                              ps::ServerCore* core);
+
+struct FinishedJob {
+  int64_t step = 0;       // the final checkpoints' step (the largest over the servers)
+  std::string directory;  // JobCheckpointDirectory
+};
+
+// Whether the job has already finished: every server's newest checkpoint is a final one of
+// this job and model (manifests only are read). std::nullopt when any server has none, or its
+// newest is not final. Errors: Unavailable if the file system fails.
+StatusOr<std::optional<FinishedJob>> FindFinishedJob(const CheckpointOptions& options,
+                                                     const JobPlan& plan);
+
+// FailedPrecondition saying that `job` has already finished, where its final checkpoints are
+// and how to train it again.
+[[nodiscard]] Status FinishedJobError(const FinishedJob& finished, const std::string& job);
 
 // <directory>/<job>: every server's checkpoints of the job.
 std::string JobCheckpointDirectory(const CheckpointOptions& options, const std::string& job);

@@ -87,6 +87,10 @@ class Store {
   // The committed checkpoints, newest first. Entries not named like a checkpoint are ignored.
   StatusOr<std::vector<CheckpointRef>> List() const;
 
+  // Reads and checks one checkpoint's manifest only (NotFound if missing, DataLoss if damaged
+  // or not the one its directory names), without its data.
+  StatusOr<Manifest> ReadManifest(const CheckpointRef& ref) const;
+
   // Loads one checkpoint for `expected`: NotFound if its manifest is missing, DataLoss if a
   // file is damaged, FailedPrecondition if it is another shard's (CheckMatches), each naming
   // the path.
