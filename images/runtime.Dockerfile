@@ -36,7 +36,7 @@ FROM ${RUN_BASE}
 # the examples name (/usr/share/datasets/fashion-mnist, 30 MB), so `kubectl apply -f
 # examples/fashion-mnist.yaml` trains in a cluster as `ringtrain run` does on one machine.
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      libprotobuf32 libzmq5 libyaml-cpp0.7 zlib1g dataset-fashion-mnist \
+      libprotobuf32 libzmq5 libyaml-cpp0.7 libonnx1 zlib1g dataset-fashion-mnist \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=binaries /out/ringtrain /usr/local/bin/ringtrain
 # PS 7070 (RINGTRAIN_BIND), worker 0's status socket 7071 (RINGTRAIN_STATUS_BIND).
