@@ -147,11 +147,16 @@ Status ServerCore::ValidateCommon(const proto::Header& h) const {
   return Status::Ok();
 }
 
-Status ServerCore::ValidatePartitions(const proto::Header& h) const {
+Status ServerCore::ValidateLayout(const proto::Header& h) const {
   if (h.layout_fingerprint() != config_.table->fingerprint()) {
     return InvalidArgument(KindName(h) + " from worker " + std::to_string(h.sender()) +
                            " uses a different model layout or placement (fingerprint mismatch)");
   }
+  return Status::Ok();
+}
+
+Status ServerCore::ValidatePartitions(const proto::Header& h) const {
+  RT_RETURN_IF_ERROR(ValidateLayout(h));
   if (h.partitions_size() == 0) return InvalidArgument(KindName(h) + " lists no partitions");
   std::unordered_set<uint32_t> seen;
   for (const proto::PartitionSlice& s : h.partitions()) {
@@ -464,11 +469,8 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
 
 void ServerCore::HandleJoin(const std::string& peer, const proto::Header& request,
                             std::vector<Reply>* out) {
-  if (request.layout_fingerprint() != config_.table->fingerprint()) {
-    out->push_back(MakeError(
-        peer, request,
-        InvalidArgument("JOIN from worker " + std::to_string(request.sender()) +
-                        " uses a different model layout or placement (fingerprint mismatch)")));
+  if (Status s = ValidateLayout(request); !s.ok()) {
+    out->push_back(MakeError(peer, request, s));
     return;
   }
   if (request.clock() < 0) {

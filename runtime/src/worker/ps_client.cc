@@ -337,7 +337,6 @@ StatusOr<JoinResult> PsClient::Join() {
   result.done_everywhere = true;
   result.clock = INT64_MAX;
   for (const auto& [server, answer] : asked.joined) {
-    result.server_clocks.push_back(answer.first);
     result.furthest = std::max(result.furthest, answer.first);
     result.done_everywhere = result.done_everywhere && answer.second;
     // Continue from the smallest clock of the servers this worker has not finished with: the

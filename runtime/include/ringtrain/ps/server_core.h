@@ -200,6 +200,8 @@ class ServerCore {
   ServerCore(ServerCoreConfig config, std::vector<PartitionState> owned);
 
   Status ValidateCommon(const proto::Header& h) const;
+  // InvalidArgument unless the request's layout fingerprint is this job's.
+  Status ValidateLayout(const proto::Header& h) const;
   Status ValidatePartitions(const proto::Header& h) const;
   // Validates a push in full; on success *payloads holds each listed partition's validated
   // payload, in order (the only way HandlePush reads the bytes), and *ahead says it is a sync

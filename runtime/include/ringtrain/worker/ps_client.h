@@ -87,9 +87,8 @@ struct JoinResult {
   // with. The steps from it to `furthest` are replayed: the servers that have them acknowledge
   // them without applying them.
   int64_t clock = 0;
-  int64_t furthest = 0;                // the largest clock of any server
-  std::vector<int64_t> server_clocks;  // what each server held, by index
-  bool done_everywhere = false;        // every server says this worker has finished
+  int64_t furthest = 0;          // the largest clock of any server
+  bool done_everywhere = false;  // every server says this worker has finished
 };
 
 class PsClient {
