@@ -218,7 +218,25 @@ const Object<ParameterServerSpec>& ParameterServersTable() {
         AsFieldsOf<ParameterServerSpec>(ReplicaFields(kMaxParameterServers, "parameter servers"));
     fields.push_back(Int("partitionSize", &ParameterServerSpec::partition_size, 1024, 67108864,
                          "Parameters (elements) per model partition, 1024 to 67108864."));
-    return new Object<ParameterServerSpec>(std::move(fields));
+    fields.push_back(Int("replication", &ParameterServerSpec::replication, 0, 1,
+                         "Copies of each shard beyond its own server: 0 or 1. With 1, server j's "
+                         "partitions are also kept by server j+1 (mod replicas), which "
+                         "acknowledges each push with it (chain replication); a replaced server "
+                         "copies its shard back from there, so no acknowledged update is lost, "
+                         "even without checkpoints. Needs at least 2 replicas."));
+    return new Object<ParameterServerSpec>(
+        Object<ParameterServerSpec>(std::move(fields))
+            .Rule({.cel = {.rule = "!has(self.replication) || self.replication == 0 || "
+                                   "(has(self.replicas) && self.replicas >= 2)",
+                           .message = "replication: 1 needs at least 2 replicas",
+                           .field_path = ".replication"},
+                   .check = [](const ParameterServerSpec& s, const std::string& path) {
+                     if (s.replication == 0 || s.replicas >= 2) return Status::Ok();
+                     return FieldError(FieldPath(path, "replication"),
+                                       "1 needs at least 2 parameter servers (the shard's copy "
+                                       "lives on the next server), got replicas: " +
+                                           std::to_string(s.replicas));
+                   }}));
   }();
   return *t;
 }

@@ -12,7 +12,9 @@
 //   within 0.5 points of the fault-free run of the same mode (async: not more than 0.5 points
 //   below it; see the test), and the summary's counters —
 //   from the servers' counters, not from log lines — say what happened: the recoveries, and
-//   pushes lost on ps-1's shard only. In sync and in async.
+//   pushes lost on ps-1's shard only. In sync and in async. With parameterServers.replication:
+//   1 (checkpoints still on), ps-1 comes back from the copy ps-0 keeps and no push is lost on any
+//   shard.
 //
 // Full training runs: release build only (label slow); alone (SERIAL), since it kills its own
 // processes by pid and async accuracy depends on the load.
@@ -80,7 +82,8 @@ class RecoveryTest : public ::testing::Test {
   }
 
   // Writes job `name` (its checkpoints under dir_/name) and returns the file's path.
-  static std::string WriteJob(const std::string& name, const std::string& mode) {
+  static std::string WriteJob(const std::string& name, const std::string& mode,
+                              bool replicated = false) {
     const std::string spec = dir_ + "/" + name + ".yaml";
     EXPECT_TRUE(testing::WriteFile(spec, R"(apiVersion: ringtrain.io/v1alpha1
 kind: TrainingJob
@@ -103,7 +106,8 @@ spec:
     schedule: {type: cosine, warmupSteps: 100}
   checkpoint: {path: )" + dir_ + "/" + name + R"(, everySteps: 10, keep: 3}
   output: {path: )" + dir_ + "/" + name + R"(-model}
-  parameterServers: {replicas: 2, partitionSize: 16384}
+  parameterServers: {replicas: 2, partitionSize: 16384, replication: )" +
+                                             (replicated ? "1" : "0") + R"(}
   workers: {replicas: 3}
   runPolicy: {restartPolicy: OnFailure, backoffLimit: 20}
 )"));
@@ -196,14 +200,18 @@ TEST_F(RecoveryTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUnin
               static_cast<long long>(from), resumed_accuracy, baseline);
 }
 
-class ChaosTest : public RecoveryTest, public ::testing::WithParamInterface<std::string> {};
+// (sync mode, replication)
+class ChaosTest : public RecoveryTest,
+                  public ::testing::WithParamInterface<std::pair<std::string, bool>> {};
 
 TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJobKeepsItsAccuracy) {
-  const std::string mode = GetParam();
+  const auto [mode, replicated] = GetParam();
+  // Replication changes where a shard comes back from, not what is computed: one baseline.
   const double baseline = Baseline(mode);
   ASSERT_GT(baseline, 0.80);
-  const std::string spec = WriteJob("chaos-" + mode, mode);
-  const std::string log = dir_ + "/chaos-" + mode + ".log";
+  const std::string name = "chaos-" + mode + (replicated ? "-replicated" : "");
+  const std::string spec = WriteJob(name, mode, replicated);
+  const std::string log = dir_ + "/" + name + ".log";
   auto run = launch::ChildProcess::Spawn("chaos", {kBinary, "run", "--no-progress", spec}, {}, log);
   ASSERT_TRUE(run.ok()) << run.status().ToString();
   ASSERT_EQ(
@@ -236,14 +244,22 @@ TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJob
   // Every kill was recovered, alone.
   EXPECT_THAT(out, HasSubstr("recoveries           " + std::to_string(worker_kills + 1) + ":"));
   EXPECT_THAT(out, HasSubstr("ps-1 failed (killed by signal 9 (Killed)); replacing it alone"));
-  EXPECT_THAT(out, HasSubstr("its shard restored at step"));
-  // Only the killed server's shard lost pushes; ps-0 kept every one.
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
       out, m, std::regex("pushes lost +([0-9]+) \\(ps-0 ([0-9]+), ps-1 ([0-9]+)")))
       << out;
-  EXPECT_EQ(std::stoll(m[2]), 0) << "ps-0 was never killed";
-  EXPECT_EQ(std::stoll(m[1]), std::stoll(m[3]));
+  if (replicated) {
+    // ps-1 came back from the copy ps-0 keeps, which has every update ps-1 acknowledged, and
+    // the workers sent again what ps-1 had not acknowledged: nothing lost anywhere.
+    EXPECT_THAT(out, HasSubstr("it restores its shard from the copy on ps-0"));
+    EXPECT_THAT(out, HasSubstr("(the copy on ps-0)"));
+    EXPECT_EQ(std::stoll(m[1]), 0) << out;
+  } else {
+    EXPECT_THAT(out, HasSubstr("its shard restored at step"));
+    // Only the killed server's shard lost pushes; ps-0 kept every one.
+    EXPECT_EQ(std::stoll(m[2]), 0) << "ps-0 was never killed";
+    EXPECT_EQ(std::stoll(m[1]), std::stoll(m[3]));
+  }
   ASSERT_TRUE(std::regex_search(out, m, std::regex("replayed samples +([0-9]+)"))) << out;
   EXPECT_LE(std::stoll(m[1]), 64 * worker_kills) << "at most the step each worker died in";
 
@@ -257,12 +273,18 @@ TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJob
     EXPECT_GE(accuracy, baseline - 0.005) << out;
   }
   std::cout << out.substr(out.find("summary")) << std::endl;
-  std::printf("%s chaos: %d worker kills and ps-1 once: accuracy %.4f, fault-free %.4f\n",
-              mode.c_str(), worker_kills, accuracy, baseline);
+  std::printf("%s chaos%s: %d worker kills and ps-1 once: accuracy %.4f, fault-free %.4f\n",
+              mode.c_str(), replicated ? " (replication 1)" : "", worker_kills, accuracy, baseline);
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, ChaosTest, ::testing::Values("sync", "async"),
-                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Modes, ChaosTest,
+                         ::testing::Values(std::pair<std::string, bool>{"sync", false},
+                                           std::pair<std::string, bool>{"async", false},
+                                           std::pair<std::string, bool>{"sync", true},
+                                           std::pair<std::string, bool>{"async", true}),
+                         [](const ::testing::TestParamInfo<std::pair<std::string, bool>>& p) {
+                           return p.param.first + (p.param.second ? "_replicated" : "");
+                         });
 
 }  // namespace
 }  // namespace ringtrain

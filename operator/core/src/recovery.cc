@@ -5,12 +5,19 @@
 namespace ringtrain::op {
 
 Recovery RecoveryFor(const job::TrainingJob& job, job::Role role) {
-  if (role == job::Role::kParameterServer && !job.spec.checkpoint) return Recovery::kRestartJob;
+  if (role == job::Role::kParameterServer && !job.spec.checkpoint &&
+      job.spec.parameter_servers.replication == 0) {
+    return Recovery::kRestartJob;
+  }
   return Recovery::kReplacePod;
 }
 
 std::string RecoveryNote(const job::TrainingJob& job, job::Role role) {
   if (role == job::Role::kWorker) return "the new worker joins the run at the servers' clock";
+  if (job.spec.parameter_servers.replication > 0) {
+    return "the new server restores its shard from the copy its successor keeps "
+           "(parameterServers.replication), which has every acknowledged update";
+  }
   if (job.spec.checkpoint) {
     return "the new server restores its shard from the newest checkpoint in " +
            job.spec.checkpoint->path;

@@ -151,6 +151,7 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   JobPlan plan;
   plan.job_name = job.metadata.name;
   plan.num_ps = spec.parameter_servers.replicas;
+  plan.replication = spec.parameter_servers.replication;
   plan.num_workers = spec.workers.replicas;
   plan.epochs = spec.training.epochs;
   plan.batch_size = spec.training.batch_size;

@@ -1,9 +1,11 @@
 #include "ringtrain/app/roles.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <span>
 
 #include <zmq.hpp>
 
@@ -35,6 +37,43 @@ void ReportFailure(transport::EventSink& sink, const job::PodContract& c, const 
   e.set_index(static_cast<uint32_t>(c.index));
   e.set_message(s.ToString());
   sink.Send(e);
+}
+
+// With spec.parameterServers.replication: 1, the link to this server's backup (its successor)
+// and the copy of its predecessor's shard; raises options->max_message_size so that whole
+// shards (a copy's sync, this shard fetched back) fit. Without replication: empty.
+StatusOr<ps::Replication> MakeReplication(const job::PodContract& c, const JobPlan& plan,
+                                          std::span<const float> initial, zmq::context_t& context,
+                                          ps::ServerCore* core, ps::ServerOptions* options) {
+  ps::Replication r;
+  if (plan.replication == 0) return r;
+  if (static_cast<int>(c.ps_endpoints.size()) != plan.num_ps) {
+    return InvalidArgument(
+        std::string(job::kEnvPsEndpoints) + ": replication needs every server's endpoint (got " +
+        std::to_string(c.ps_endpoints.size()) + " of " + std::to_string(plan.num_ps) + ")");
+  }
+  const int successor = (c.index + 1) % plan.num_ps;
+  const int predecessor = (c.index + plan.num_ps - 1) % plan.num_ps;
+  const std::string who = "ps-" + std::to_string(c.index);
+  auto log = [who](const std::string& m) { std::cerr << who << ": " << m << "\n"; };
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ServerCore> copy,
+                      MakeServerCore(plan, predecessor, initial));
+  // A whole shard travels in one message: parameters, optimizer state and a round's sums.
+  const int64_t floats_per_param = 2 + core->config().optimizer->state_slots();
+  constexpr int64_t kAllowance = int64_t{1} << 20;
+  const int64_t own = core->owned_elements() * floats_per_param * 4 + kAllowance;
+  const int64_t kept = copy->owned_elements() * floats_per_param * 4 + kAllowance;
+  options->max_message_size = std::max(own, kept);
+  ps::BackupLinkOptions link;
+  link.server = c.index;
+  link.successor = successor;
+  link.successor_endpoint = c.ps_endpoints[static_cast<size_t>(successor)];
+  link.max_message_size = own;
+  link.log = log;
+  RT_ASSIGN_OR_RETURN(r.backup, ps::BackupLink::Connect(context, std::move(link)));
+  // The counters go into this server's own stats (the core outlives the copy).
+  r.replica = std::make_unique<ps::ReplicaShard>(std::move(copy), &core->mutable_stats(), log);
+  return r;
 }
 
 Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& job,
@@ -83,8 +122,12 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
       checkpointer->Tick(served);
     };
   }
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ParameterServer> server,
-                      ps::ParameterServer::Bind(context, options, std::move(core)));
+  RT_ASSIGN_OR_RETURN(ps::Replication replication,
+                      MakeReplication(c, plan, initial, context, core.get(), &options));
+  const bool replicated = replication.backup != nullptr;
+  RT_ASSIGN_OR_RETURN(
+      std::unique_ptr<ps::ParameterServer> server,
+      ps::ParameterServer::Bind(context, options, std::move(core), std::move(replication)));
   std::cerr << "ps-" << c.index << ": serving " << server->core().stats().partitions_owned()
             << " of " << plan.table->partitions().size() << " partitions ("
             << server->core().owned_elements() << " parameters) on " << server->endpoint() << "\n";
@@ -96,6 +139,20 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   if (restored.has_value()) {
     ready.set_restored_from(restored->ref.path);
     ready.set_restored_step(restored->manifest.step);
+  }
+  if (replicated) {
+    // A replaced server continues from the copy its successor keeps, when that is as far as
+    // its checkpoint (the copy has every acknowledged update; the checkpoint may be older).
+    RT_ASSIGN_OR_RETURN(ps::FetchOutcome fetched, server->FetchShard());
+    const std::string successor = "ps-" + std::to_string((c.index + 1) % plan.num_ps);
+    if (fetched.restored) {
+      std::cerr << who << ": restored its shard at step " << fetched.step << " from the copy on "
+                << successor << "\n";
+      ready.set_restored_from("the copy on " + successor);
+      ready.set_restored_step(fetched.step);
+    } else {
+      std::cerr << who << ": not restored from " << successor << ": " << fetched.why << "\n";
+    }
   }
   sink.Send(ready);
 

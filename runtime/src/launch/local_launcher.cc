@@ -18,6 +18,7 @@
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/launch/event_check.h"
+#include "ringtrain/launch/loopback_ports.h"
 #include "ringtrain/launch/progress.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 
@@ -210,8 +211,9 @@ Status Run::Recover(job::Role role, int index, const ExitInfo& exit) {
       break;
   }
   const int used = static_cast<int>(recoveries_.size());
-  if (!retryable || used >= policy.backoff_limit || (server && !checkpoints_.enabled()) ||
-      exit.exit_code == 2) {
+  const bool replicated = job_.spec.parameter_servers.replication > 0;
+  if (!retryable || used >= policy.backoff_limit ||
+      (server && !checkpoints_.enabled() && !replicated) || exit.exit_code == 2) {
     Status failure = Failure(child, exit);
     std::string why;
     if (exit.exit_code == 2 && !exit.signaled) {
@@ -223,8 +225,8 @@ Status Run::Recover(job::Role role, int index, const ExitInfo& exit) {
             std::to_string(policy.backoff_limit) + ")";
     } else {
       why =
-          "a server is replaced only with spec.checkpoint: without a checkpoint its shard "
-          "cannot be restored";
+          "a server is replaced only with spec.checkpoint or parameterServers.replication: "
+          "without either its shard cannot be restored";
     }
     return Status(failure.code(), failure.message() + "\n  not recovered: " + why);
   }
@@ -252,11 +254,16 @@ Status Run::Recover(job::Role role, int index, const ExitInfo& exit) {
   const std::string restart =
       "restart " + std::to_string(used + 1) + " of at most " + std::to_string(policy.backoff_limit);
   if (server) {
+    const std::string source =
+        replicated
+            ? "the copy on ps-" + std::to_string((index + 1) % static_cast<int>(servers_.size()))
+            : std::string("its newest checkpoint");
     PrintLine("ringtrain: " + child.name() + " failed (" + exit.ToString() +
-              "); replacing it alone (" + restart +
-              "): it restores its shard from its newest checkpoint, the workers wait and rejoin");
+              "); replacing it alone (" + restart + "): it restores its shard from " + source +
+              ", the workers wait and rejoin");
     server_replaced_[slot] = true;
-    return SpawnRole(job::Role::kParameterServer, index, {}, ready_endpoints_[slot], incarnation);
+    return SpawnRole(job::Role::kParameterServer, index, ready_endpoints_, ready_endpoints_[slot],
+                     incarnation);
   }
   PrintLine("ringtrain: " + child.name() + " failed (" + exit.ToString() +
             "); replacing it alone (" + restart + "): it continues from the servers' clock for it");
@@ -509,8 +516,17 @@ StatusOr<RunSummary> Run::Execute() {
        << (num_workers == 1 ? "" : "s") << ", logs in " << log_dir_ << "\n"
        << "ringtrain: training " << DescribeTraining(job_.spec.training) << "\n"
        << std::flush;
-  for (int i = 0; i < num_ps; ++i) {
-    RT_RETURN_IF_ERROR(SpawnRole(job::Role::kParameterServer, i, {}));
+  if (job_.spec.parameter_servers.replication > 0) {
+    // Each server connects to its successor as it starts: every endpoint is known up front.
+    RT_ASSIGN_OR_RETURN(std::vector<std::string> planned, FreeLoopbackEndpoints(num_ps));
+    for (int i = 0; i < num_ps; ++i) {
+      RT_RETURN_IF_ERROR(
+          SpawnRole(job::Role::kParameterServer, i, planned, planned[static_cast<size_t>(i)]));
+    }
+  } else {
+    for (int i = 0; i < num_ps; ++i) {
+      RT_RETURN_IF_ERROR(SpawnRole(job::Role::kParameterServer, i, {}));
+    }
   }
   std::vector<std::string> endpoints;
   RT_RETURN_IF_ERROR(WaitForServers(&endpoints));

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "ringtrain/transport/message.h"
+#include "ringtrain/transport/message_kind.h"
 #include "ringtrain/transport/socket_options.h"
 
 namespace ringtrain::ps {
@@ -17,7 +18,8 @@ constexpr int64_t kHeaderAllowance = 1 << 20;
 
 StatusOr<std::unique_ptr<ParameterServer>> ParameterServer::Bind(zmq::context_t& context,
                                                                  const ServerOptions& options,
-                                                                 std::unique_ptr<ServerCore> core) {
+                                                                 std::unique_ptr<ServerCore> core,
+                                                                 Replication replication) {
   int64_t max_size = options.max_message_size;
   if (max_size <= 0) {
     max_size = core->owned_elements() * static_cast<int64_t>(sizeof(float)) + kHeaderAllowance;
@@ -33,46 +35,97 @@ StatusOr<std::unique_ptr<ParameterServer>> ParameterServer::Bind(zmq::context_t&
                          e.what());
     }
     RT_ASSIGN_OR_RETURN(std::string endpoint, transport::LastEndpoint(socket));
-    return std::unique_ptr<ParameterServer>(
-        new ParameterServer(std::move(core), std::move(socket), std::move(endpoint), options));
+    return std::unique_ptr<ParameterServer>(new ParameterServer(
+        std::move(core), std::move(socket), std::move(endpoint), options, std::move(replication)));
   } catch (const zmq::error_t& e) {
     return Internal(std::string("creating parameter server socket: ") + e.what());
   }
 }
 
 ParameterServer::ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t socket,
-                                 std::string endpoint, const ServerOptions& options)
+                                 std::string endpoint, const ServerOptions& options,
+                                 Replication replication)
     : core_(std::move(core)),
       socket_(std::move(socket)),
       endpoint_(std::move(endpoint)),
       poll_interval_(options.poll_interval),
       interrupted_(options.interrupted),
       between_messages_(options.between_messages),
-      final_linger_(options.final_linger) {}
+      final_linger_(options.final_linger),
+      final_wait_(options.final_wait),
+      max_deferred_(options.max_deferred),
+      replication_(std::move(replication)) {}
 
 ParameterServer::~ParameterServer() = default;
 
-Status ParameterServer::Serve() {
+StatusOr<FetchOutcome> ParameterServer::FetchShard() {
+  if (replication_.backup == nullptr) {
+    FetchOutcome none;
+    none.why = "no replication";
+    return none;
+  }
+  return replication_.backup->Fetch(core_.get(), [this] { return Drain(/*defer=*/true); });
+}
+
+Status ParameterServer::Drain(bool defer) {
   std::vector<zmq::message_t> frames;
-  while (!stop_.load() && !core_->finished() &&
+  while (true) {
+    bool received = false;
+    RT_RETURN_IF_ERROR(transport::ReceiveMultipart(socket_, &frames, &received));
+    if (!received) return Status::Ok();
+    HandleFrames(std::move(frames), defer);
+    frames.clear();
+    if (!defer && between_messages_) between_messages_(*core_);
+  }
+}
+
+bool ParameterServer::Done(std::chrono::steady_clock::time_point* finished_at) const {
+  if (!core_->finished()) return false;
+  const bool backup_busy = replication_.backup != nullptr && replication_.backup->holding();
+  const bool copy_busy = replication_.replica != nullptr && replication_.replica->synced() &&
+                         !replication_.replica->finished();
+  if (!backup_busy && !copy_busy) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (*finished_at == std::chrono::steady_clock::time_point{}) *finished_at = now;
+  return now - *finished_at >= final_wait_;
+}
+
+void ParameterServer::SendReplies(std::vector<Reply>* replies) {
+  for (Reply& r : *replies) {
+    uint64_t sent = 0;
+    // A peer that went away cannot be answered; its request is simply forgotten.
+    transport::SendMessage(socket_, &r.peer, std::move(r.header), std::move(r.payloads), &sent)
+        .IgnoreError();
+    core_->CountSent(sent);
+  }
+  replies->clear();
+}
+
+Status ParameterServer::Serve() {
+  // Requests that came while FetchShard() waited, in their order.
+  for (auto& [peer, msg] : deferred_) HandleRequest(peer, std::move(msg));
+  deferred_.clear();
+  std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+  if (replication_.backup != nullptr) {
+    items.push_back({replication_.backup->socket().handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({replication_.backup->monitor().handle(), 0, ZMQ_POLLIN, 0});
+  }
+  std::chrono::steady_clock::time_point finished_at{};
+  while (!stop_.load() && !Done(&finished_at) &&
          (interrupted_ == nullptr || interrupted_->load() == 0)) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     try {
-      zmq::poll(&item, 1, poll_interval_);
+      zmq::poll(items.data(), items.size(), poll_interval_);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       return Unavailable(std::string("poll failed: ") + e.what());
     }
     if (between_messages_) between_messages_(*core_);
-    // Drain everything queued before polling again.
-    while (true) {
-      bool received = false;
-      RT_RETURN_IF_ERROR(transport::ReceiveMultipart(socket_, &frames, &received));
-      if (!received) break;
-      HandleFrames(std::move(frames));
-      frames.clear();
-      if (between_messages_) between_messages_(*core_);
+    if (replication_.backup != nullptr) {
+      RT_RETURN_IF_ERROR(replication_.backup->Poll(*core_, &replies_));
+      SendReplies(&replies_);
     }
+    // Drain everything queued before polling again.
+    RT_RETURN_IF_ERROR(Drain(/*defer=*/false));
   }
   if (core_->finished()) {
     // The last replies may still be queued: closing must not drop them (final_linger).
@@ -85,7 +138,7 @@ Status ParameterServer::Serve() {
   return Status::Ok();
 }
 
-void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames) {
+void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defer) {
   uint64_t bytes = 0;
   for (const auto& f : frames) bytes += f.size();
   // A ROUTER always prepends the routing id; anything shorter is not a request.
@@ -103,15 +156,40 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames) {
     return;
   }
   core_->CountReceived(bytes);
-  replies_.clear();
-  core_->Handle(peer, std::move(msg).value(), &replies_);
-  for (Reply& r : replies_) {
-    uint64_t sent = 0;
-    // A peer that went away cannot be answered; its request is simply forgotten.
-    transport::SendMessage(socket_, &r.peer, std::move(r.header), std::move(r.payloads), &sent)
-        .IgnoreError();
-    core_->CountSent(sent);
+  if (transport::IsReplication(msg->header.kind()) || msg->header.has_replica()) {
+    // Another server's: the copy this server keeps of its predecessor's shard.
+    if (replication_.replica == nullptr) {
+      CountDropped();
+      return;
+    }
+    replies_.clear();
+    replication_.replica->Handle(peer, std::move(msg).value(), &replies_);
+    SendReplies(&replies_);
+    return;
   }
+  if (defer) {
+    if (deferred_.size() < max_deferred_) {
+      deferred_.emplace_back(std::move(peer), std::move(msg).value());
+    } else {
+      CountDropped();
+    }
+    return;
+  }
+  HandleRequest(peer, std::move(msg).value());
+}
+
+void ParameterServer::CountDropped() {
+  proto::ServerStats& stats = core_->mutable_stats();
+  stats.set_messages_dropped(stats.messages_dropped() + 1);
+}
+
+void ParameterServer::HandleRequest(const std::string& peer, transport::Message msg) {
+  replies_.clear();
+  if (replication_.backup != nullptr) replication_.backup->Forward(msg, *core_, &replies_);
+  SendReplies(&replies_);  // released because the backup went away, if any
+  core_->Handle(peer, std::move(msg), &replies_);
+  if (replication_.backup != nullptr) replication_.backup->Hold(&replies_);
+  SendReplies(&replies_);
 }
 
 }  // namespace ringtrain::ps

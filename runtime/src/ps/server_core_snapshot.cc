@@ -47,6 +47,13 @@ void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
   }
 }
 
+bool ServerCore::has_held_pushes() const {
+  for (const auto& held : held_push_) {
+    if (held.has_value()) return true;
+  }
+  return false;
+}
+
 Status ServerCore::Restore(ckpt::ShardState state) {
   const std::string who = "restoring server " + std::to_string(config_.server_index) + ": ";
   if (!pending_.empty()) {
@@ -121,6 +128,8 @@ Status ServerCore::Restore(ckpt::ShardState state) {
       p.learning_rate = in.round_learning_rate;
     }
   }
+  // Held pushes belonged to the state replaced (a replica's copy being synced again).
+  for (auto& held : held_push_) held.reset();
   workers_done_ = 0;
   for (size_t w = 0; w < state.workers.size(); ++w) {
     clocks_[w] = state.workers[w].clock;

@@ -164,8 +164,11 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
                            proto::Codec_Name(h.codec()));
   }
   const size_t n = CarriesPayload(h.kind()) ? static_cast<size_t>(h.partitions_size()) : 0;
-  if (frames.size() - 1 != n) {
-    return InvalidArgument(Describe(h) + ": expected " + std::to_string(n) +
+  const size_t expected = CarriesShardState(h.kind())
+                              ? 3 * static_cast<size_t>(h.replica().state().partitions_size())
+                              : n;
+  if (frames.size() - 1 != expected) {
+    return InvalidArgument(Describe(h) + ": expected " + std::to_string(expected) +
                            " payload frames, got " + std::to_string(frames.size() - 1));
   }
   for (size_t i = 0; i < n; ++i) {
@@ -180,7 +183,7 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
                              " payload bytes, frame has " + std::to_string(frames[i + 1].size()));
     }
   }
-  msg.payloads.reserve(n);
+  msg.payloads.reserve(expected);
   for (size_t i = 1; i < frames.size(); ++i) {
     if (msg.codec.type == compress::CodecType::kNone) AlignFloatFrame(frames[i]);
     msg.payloads.push_back(std::move(frames[i]));

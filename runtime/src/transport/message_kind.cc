@@ -23,6 +23,10 @@ std::optional<RequestKind> RequestOf(proto::MessageKind kind) {
     case proto::DONE_ACK:
     case proto::STATS_REPLY:
     case proto::ERROR:
+    case proto::REPLICA_ACK:
+    case proto::REPLICA_SYNC:
+    case proto::REPLICA_FETCH:
+    case proto::REPLICA_STATE:
     case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
     case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return std::nullopt;
@@ -79,11 +83,31 @@ bool CarriesPayload(proto::MessageKind kind) {
     case proto::ERROR:
     case proto::JOIN:
     case proto::JOIN_REPLY:
+    case proto::REPLICA_ACK:
+    case proto::REPLICA_SYNC:  // frames described by Header.replica.state (CarriesShardState)
+    case proto::REPLICA_FETCH:
+    case proto::REPLICA_STATE:  // likewise
     case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
     case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return false;
   }
   return false;  // not an enumerator
+}
+
+bool CarriesShardState(proto::MessageKind kind) {
+  return kind == proto::REPLICA_SYNC || kind == proto::REPLICA_STATE;
+}
+
+bool IsReplication(proto::MessageKind kind) {
+  switch (kind) {
+    case proto::REPLICA_ACK:
+    case proto::REPLICA_SYNC:
+    case proto::REPLICA_FETCH:
+    case proto::REPLICA_STATE:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::string KindName(proto::MessageKind kind) {

@@ -18,6 +18,13 @@ SocketOptions WorkerSocketOptions() {
   return o;
 }
 
+SocketOptions BackupSocketOptions(int64_t max_message_size) {
+  SocketOptions o;
+  o.linger_ms = 500;
+  o.max_message_size = max_message_size;
+  return o;
+}
+
 Status ApplySocketOptions(zmq::socket_t& socket, const SocketOptions& options) {
   try {
     socket.set(zmq::sockopt::linger, options.linger_ms);

@@ -16,17 +16,40 @@ namespace ringtrain::worker {
 
 using Clock = std::chrono::steady_clock;
 
+// A push as it was sent (its frames share the gradient's bytes), to send again to a server
+// that came back before acknowledging it.
+struct SentPush {
+  proto::Header header;
+  std::vector<zmq::message_t> payloads;
+};
+
+namespace {
+
+std::vector<zmq::message_t> CopyFrames(std::vector<zmq::message_t>& frames) {
+  std::vector<zmq::message_t> out;
+  out.reserve(frames.size());
+  for (zmq::message_t& f : frames) {
+    zmq::message_t copy;
+    copy.copy(f);  // shares the bytes (reference-counted)
+    out.push_back(std::move(copy));
+  }
+  return out;
+}
+
+}  // namespace
+
 struct PsClient::Pending {
   struct Request {
     int server;
     transport::RequestKind kind;
-    int64_t min_version;       // kPull: the version asked for; kJoin: the clock sent
-    bool rejoin = false;       // the JOIN sent to a server that came back (Rejoin)
-    bool final_model = false;  // kPull: the final model's pull
+    int64_t min_version;             // kPull: the version asked for; kJoin, kPush: the clock sent
+    bool rejoin = false;             // the JOIN sent to a server that came back (Rejoin)
+    bool final_model = false;        // kPull: the final model's pull
+    std::shared_ptr<SentPush> push;  // kPush: what was sent
   };
   std::map<uint64_t, Request> requests;
   // Per server that came back during the operation: what to send again once its rejoin is
-  // answered (pushes are not sent again: the rejoin's clock accounts for them).
+  // answered.
   std::map<int, std::vector<Request>> resend;
   // JOIN_REPLY per server: the worker's clock there and whether it has finished there.
   std::map<int, std::pair<int64_t, bool>> joined;
@@ -147,14 +170,21 @@ Status PsClient::DrainLinkEvents(int server, Pending* pending) {
 Status PsClient::Rejoin(int server, Pending* pending) {
   // Whatever was in flight to the server may be lost with it: drop it, and send it again once
   // the server has taken this worker back.
+  // A push it has not acknowledged is sent again after a JOIN at its clock: a server that
+  // continues from its successor's copy (replication) or already had it acknowledges it as a
+  // duplicate; one restored from an older checkpoint applies it.
   std::vector<Pending::Request>& again = pending->resend[server];
+  int64_t join_clock = clock_;
   for (auto it = pending->requests.begin(); it != pending->requests.end();) {
     if (it->second.server != server) {
       ++it;
       continue;
     }
-    if (it->second.kind != transport::RequestKind::kPush && !it->second.rejoin) {
+    if (!it->second.rejoin) {
       again.push_back(it->second);
+      if (it->second.kind == transport::RequestKind::kPush) {
+        join_clock = std::min(join_clock, it->second.min_version);
+      }
     }
     it = pending->requests.erase(it);
   }
@@ -168,8 +198,8 @@ Status PsClient::Rejoin(int server, Pending* pending) {
   rejoins_ += 1;
   Log("parameter server " + std::to_string(server) + " (" +
       options_.endpoints[static_cast<size_t>(server)] + ") is back; rejoining it at clock " +
-      std::to_string(clock_));
-  RT_RETURN_IF_ERROR(SendSimple(server, transport::RequestKind::kJoin, pending, clock_));
+      std::to_string(join_clock));
+  RT_RETURN_IF_ERROR(SendSimple(server, transport::RequestKind::kJoin, pending, join_clock));
   for (auto& [id, req] : pending->requests) {
     if (req.server == server && req.kind == transport::RequestKind::kJoin) req.rejoin = true;
   }
@@ -258,12 +288,17 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
     dense_bytes += n * sizeof(float);
   }
   const uint64_t id = h.request_id();
+  // Kept until acknowledged: a server that comes back without it gets it again (Rejoin).
+  auto sent = std::make_shared<SentPush>();
+  sent->header = h;
+  sent->payloads = CopyFrames(payloads);
   RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr,
                                             std::move(h), std::move(payloads))
                          .WithContext("push to parameter server " + std::to_string(server)));
   bytes_pushed_ += payload_bytes;
   bytes_pushed_dense_ += dense_bytes;
-  pending->requests[id] = {server, transport::RequestKind::kPush, 0};
+  pending->requests[id] = {server,         transport::RequestKind::kPush, push.clock, false, false,
+                           std::move(sent)};
   return Status::Ok();
 }
 
@@ -276,7 +311,8 @@ Status PsClient::SendPull(int server, int64_t min_version, Pending* pending, boo
   RT_RETURN_IF_ERROR(
       transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
           .WithContext("pull from parameter server " + std::to_string(server)));
-  pending->requests[id] = {server, transport::RequestKind::kPull, min_version, false, final_model};
+  pending->requests[id] = {server, transport::RequestKind::kPull, min_version, false, final_model,
+                           nullptr};
   return Status::Ok();
 }
 
@@ -288,7 +324,7 @@ Status PsClient::SendSimple(int server, transport::RequestKind request, Pending*
   RT_RETURN_IF_ERROR(
       transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
           .WithContext("request to parameter server " + std::to_string(server)));
-  pending->requests[id] = {server, request, clock};
+  pending->requests[id] = {server, request, clock, false, false, nullptr};
   return Status::Ok();
 }
 
@@ -467,7 +503,13 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
     const std::vector<Pending::Request> requests = std::move(again->second);
     pending->resend.erase(again);
     for (const Pending::Request& r : requests) {
-      if (r.kind == transport::RequestKind::kPull) {
+      if (r.kind == transport::RequestKind::kPush) {
+        // As it was sent, request id included.
+        RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr,
+                                                  r.push->header, CopyFrames(r.push->payloads))
+                               .WithContext("push to parameter server " + std::to_string(server)));
+        pending->requests[r.push->header.request_id()] = r;
+      } else if (r.kind == transport::RequestKind::kPull) {
         RT_RETURN_IF_ERROR(SendPull(server, r.min_version, pending, r.final_model));
       } else {
         RT_RETURN_IF_ERROR(SendSimple(server, r.kind, pending, r.min_version));

@@ -72,6 +72,12 @@ constexpr ErrorCase kCases[] = {
      "must be between 1 and 1024 (got 0)"},
     {"PartitionTooSmall", "/spec/parameterServers/partitionSize", "100",
      "spec.parameterServers.partitionSize", "must be between 1024 and 67108864 (got 100)"},
+    {"ReplicationTwo", "/spec/parameterServers/replication", "2",
+     "spec.parameterServers.replication", "must be between 0 and 1 (got 2)"},
+    {"ReplicationOneServer", "/spec/parameterServers", R"({"replicas": 1, "replication": 1})",
+     "spec.parameterServers.replication",
+     "1 needs at least 2 parameter servers (the shard's copy lives on the next server), got "
+     "replicas: 1"},
     {"BackoffNegative", "/spec/runPolicy/backoffLimit", "-1", "spec.runPolicy.backoffLimit",
      "must be between 0 and 1000 (got -1)"},
     {"DeadlineZero", "/spec/runPolicy/activeDeadlineSeconds", "0",

@@ -359,6 +359,13 @@ TEST(RecoveryTest, RetryablePerRestartPolicy) {
   EXPECT_EQ(RecoveryFor(MakeJob(), job::Role::kParameterServer), Recovery::kRestartJob);
   EXPECT_EQ(RecoveryFor(WithCheckpoints(MakeJob()), job::Role::kParameterServer),
             Recovery::kReplacePod);
+  // With replication a server comes back from its successor's copy, checkpoints or not.
+  job::TrainingJob replicated = MakeJob();
+  replicated.spec.parameter_servers.replicas = 2;
+  replicated.spec.parameter_servers.replication = 1;
+  EXPECT_EQ(RecoveryFor(replicated, job::Role::kParameterServer), Recovery::kReplacePod);
+  EXPECT_THAT(RecoveryNote(replicated, job::Role::kParameterServer),
+              ::testing::HasSubstr("the copy its successor keeps"));
 }
 
 }  // namespace

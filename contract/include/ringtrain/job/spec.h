@@ -295,6 +295,11 @@ struct ReplicaSpec {
 struct ParameterServerSpec : ReplicaSpec {
   // partitionSize: number of parameters (elements) per model partition, 1024..67108864.
   int64_t partition_size = 65536;
+  // replication: 0 or 1. With 1, server j's shard is also kept by server (j + 1) mod replicas,
+  // its successor (chain replication: a push is acknowledged once both have applied it), and a
+  // replaced server copies its shard back from there, so no acknowledged update is lost.
+  // 1 needs at least 2 replicas.
+  int replication = 0;
 
   bool operator==(const ParameterServerSpec&) const = default;
 };

@@ -44,6 +44,7 @@ StatusOr<data::Dataset> LoadDataFiles(const job::DataFiles& files, const std::st
 struct JobPlan {
   std::string job_name;  // metadata.name: every request carries it
   int num_ps = 1;        // spec.parameterServers.replicas
+  int replication = 0;   // spec.parameterServers.replication
   int num_workers = 1;   // spec.workers.replicas
   int epochs = 1;
   int64_t batch_size = 32;  // per worker

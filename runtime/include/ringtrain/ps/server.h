@@ -5,6 +5,15 @@
 // keeps serving. Oversized inbound messages are refused by libzmq (ZMQ_MAXMSGSIZE), which
 // drops that connection only.
 //
+// With replication (spec.parameterServers.replication: 1) the server also keeps a copy of its
+// predecessor's shard (ps/replica_shard.h), fed by the REPLICA_ messages and forwarded requests
+// arriving on the same socket, and replicates its own shard to its successor over a BackupLink
+// (ps/backup_link.h): FetchShard() first, then Serve() forwards state-changing requests and
+// holds replies until the backup has applied what caused them. Serve() returns once every
+// worker has finished, nothing is held for the backup, and the copy it keeps has seen every
+// worker finish too (the predecessor still needs its acknowledgements), or `final_wait` after
+// the workers finished.
+//
 // Thread-safety: the thread that calls Serve() owns the socket for the duration of the call;
 // Bind() may run on another thread if the hand-off is synchronised (e.g. by starting the
 // serving thread afterwards). stop() may be called from any thread.
@@ -20,6 +29,8 @@
 #include <zmq.hpp>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/ps/backup_link.h"
+#include "ringtrain/ps/replica_shard.h"
 #include "ringtrain/ps/server_core.h"
 
 namespace ringtrain::ps {
@@ -45,6 +56,18 @@ struct ServerOptions {
   // (zmq_ctx_term) waits until they are sent to their connected workers, so the final model
   // reaches worker 0 before this process exits.
   std::chrono::milliseconds final_linger{std::chrono::seconds(60)};
+  // With replication: how long Serve() waits, after every worker finished, for the backup's
+  // last acknowledgements and for the predecessor's last forwards.
+  std::chrono::milliseconds final_wait{std::chrono::seconds(30)};
+  // With replication: worker requests that arrive while FetchShard() waits are kept (up to this
+  // many) and handled when serving starts; more are dropped and counted.
+  size_t max_deferred = 16384;
+};
+
+// The two halves of replication; both null without it.
+struct Replication {
+  std::unique_ptr<BackupLink> backup;     // to the successor, which keeps a copy of this shard
+  std::unique_ptr<ReplicaShard> replica;  // the copy of the predecessor's shard
 };
 
 class ParameterServer {
@@ -52,7 +75,8 @@ class ParameterServer {
   // Binds the socket. Returns Unavailable naming the endpoint if binding fails.
   static StatusOr<std::unique_ptr<ParameterServer>> Bind(zmq::context_t& context,
                                                          const ServerOptions& options,
-                                                         std::unique_ptr<ServerCore> core);
+                                                         std::unique_ptr<ServerCore> core,
+                                                         Replication replication = {});
   ~ParameterServer();
   ParameterServer(const ParameterServer&) = delete;
   ParameterServer& operator=(const ParameterServer&) = delete;
@@ -65,6 +89,11 @@ class ParameterServer {
   // socket's linger becomes options.final_linger (see there).
   Status Serve();
 
+  // With replication, before Serve(): asks the successor for its copy of this shard and
+  // restores it if it is at least as far as the core (ps/backup_link.h), answering the
+  // predecessor meanwhile. Without replication: nothing to fetch (restored = false).
+  StatusOr<FetchOutcome> FetchShard();
+
   // Asks Serve() to return at its next wake-up.
   void stop() { stop_.store(true); }
 
@@ -73,8 +102,15 @@ class ParameterServer {
 
  private:
   ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t socket, std::string endpoint,
-                  const ServerOptions& options);
-  void HandleFrames(std::vector<zmq::message_t> frames);
+                  const ServerOptions& options, Replication replication);
+  // Reads everything queued on the socket; worker requests are deferred while `defer`.
+  Status Drain(bool defer);
+  void HandleFrames(std::vector<zmq::message_t> frames, bool defer);
+  void HandleRequest(const std::string& peer, transport::Message msg);
+  void SendReplies(std::vector<Reply>* replies);
+  void CountDropped();
+  // Every worker has finished and replication has nothing left to do (see the top).
+  bool Done(std::chrono::steady_clock::time_point* finished_at) const;
 
   std::unique_ptr<ServerCore> core_;
   zmq::socket_t socket_;
@@ -83,8 +119,12 @@ class ParameterServer {
   const std::atomic<int>* interrupted_;
   std::function<void(const ServerCore&)> between_messages_;
   std::chrono::milliseconds final_linger_;
+  std::chrono::milliseconds final_wait_;
+  size_t max_deferred_;
   std::atomic<bool> stop_{false};
   std::vector<Reply> replies_;  // reused buffer
+  Replication replication_;
+  std::vector<std::pair<std::string, transport::Message>> deferred_;  // while fetching
 };
 
 }  // namespace ringtrain::ps

@@ -132,6 +132,9 @@ class ServerCore {
   void CountSent(uint64_t bytes);
 
   const proto::ServerStats& stats() const { return stats_; }
+  // For the counters of the server's other parts that the core does not see (replication), so
+  // that STATS replies and the final counters include them.
+  proto::ServerStats& mutable_stats() { return stats_; }
 
   // Elements of all partitions owned here.
   int64_t owned_elements() const;
@@ -166,12 +169,17 @@ class ServerCore {
   // only once its write is done).
   void SnapshotInto(ckpt::ShardState* state) const;
 
+  // True while a push is held for a round this shard has not reached (see Joining above).
+  // Such pushes are not part of Snapshot(): a copy taken now would lack them.
+  bool has_held_pushes() const;
+
   // Replaces the shard's state with `state`, a Snapshot() of a core of the same job, server,
   // layout, optimizer and sync mode (ckpt::Store::LoadLatest checks the manifest says so).
   // Checks everything before changing anything: FailedPrecondition naming the partition or
   // worker if the partitions are not exactly those owned here, a size does not fit, a version
   // or step is negative, a round is out of range or in progress outside sync mode, the worker
-  // count differs, or requests are already parked (restore before serving).
+  // count differs, or requests are already parked (restore before serving). Held pushes are
+  // dropped with the state they belonged to.
   Status Restore(ckpt::ShardState state);
 
  private:

@@ -44,6 +44,13 @@ proto::MessageKind ReplyKindOf(RequestKind request);
 // other kinds list partitions (if any) without payloads.
 bool CarriesPayload(proto::MessageKind kind);
 
+// True for REPLICA_SYNC and REPLICA_STATE, whose frames carry a shard's state: three per entry
+// of Header.replica.state.partitions (ps/replica_wire.h checks their sizes).
+bool CarriesShardState(proto::MessageKind kind);
+
+// True for the kinds only servers send each other (REPLICA_*).
+bool IsReplication(proto::MessageKind kind);
+
 // The kind's name in ringtrain.proto ("PUSH"), or "kind <n>" for a value outside the enum.
 std::string KindName(proto::MessageKind kind);
 

@@ -44,6 +44,10 @@ SocketOptions ServerSocketOptions(int64_t max_message_size);
 // Options for a worker's DEALER socket to one server.
 SocketOptions WorkerSocketOptions();
 
+// Options for a parameter server's DEALER socket to its backup (replication), which receives
+// at most a copy of the server's own shard.
+SocketOptions BackupSocketOptions(int64_t max_message_size);
+
 // Applies `options` to `socket`. Returns Internal if libzmq rejects an option.
 Status ApplySocketOptions(zmq::socket_t& socket, const SocketOptions& options);
 

@@ -21,10 +21,14 @@
 // A server that goes away and comes back (restarted after a crash, restoring its shard from a
 // checkpoint; or the same server after a broken connection) is noticed from its socket's
 // connection events (a socket monitor; ZMTP heartbeats close a connection that hears nothing
-// for 10 s): what was in flight to it is dropped, the worker JOINs it at its clock — the
-// server moves the worker's clock up and counts the pushes it lost — and then sends it again
-// everything but the push. The operation goes on; only when a server stays away past the
-// timeout does it fail, with Unavailable saying since when the server has been gone.
+// for 10 s): what was in flight to it is dropped, the worker JOINs it at its clock — the clock
+// of its push in flight, if the server had not acknowledged it — and then sends it again what
+// was in flight, the push included (its frames were kept). A server restored from an older
+// checkpoint moves the worker's clock up, counting the pushes it lost, and applies the push; one
+// that continues from its successor's copy (replication) or already had the push acknowledges it
+// as a duplicate, so an unacknowledged push is never lost. The operation goes on; only when a
+// server stays away past the timeout does it fail, with Unavailable saying since when the server
+// has been gone.
 //
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -153,8 +157,8 @@ class PsClient {
   // Reads server `server`'s connection events; a handshake after the first is a server that
   // came back: Rejoin.
   Status DrainLinkEvents(int server, Pending* pending);
-  // Drops what was in flight to `server` (keeping all but pushes to send again), forgets the
-  // versions last pulled from it, and sends it a JOIN at this worker's clock.
+  // Drops what was in flight to `server` (keeping it to send again), forgets the versions last
+  // pulled from it, and sends it a JOIN at this worker's clock (that of an unacknowledged push).
   Status Rejoin(int server, Pending* pending);
   // Before an operation: handles servers that came back since the last one (their rejoins
   // answered before anything new is sent).
