@@ -504,9 +504,14 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
     pending->resend.erase(again);
     for (const Pending::Request& r : requests) {
       if (r.kind == transport::RequestKind::kPush) {
-        // As it was sent, request id included.
+        // As it was sent, request id included; outside sync its versions may be newer than a
+        // shard restored from a checkpoint holds: like the next push, it reports 0 (Rejoin).
+        proto::Header resent = r.push->header;
+        if (options_.consistency != ps::Consistency::kSync) {
+          for (proto::PartitionSlice& slice : *resent.mutable_partitions()) slice.set_version(0);
+        }
         RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr,
-                                                  r.push->header, CopyFrames(r.push->payloads))
+                                                  std::move(resent), CopyFrames(r.push->payloads))
                                .WithContext("push to parameter server " + std::to_string(server)));
         pending->requests[r.push->header.request_id()] = r;
       } else if (r.kind == transport::RequestKind::kPull) {

@@ -469,6 +469,58 @@ TEST_F(PsClientTest, AServerThatComesBackIsRejoinedAtTheWorkersClockAndTheOperat
   for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 7.0f + static_cast<float>(id));
 }
 
+TEST_F(PsClientTest, APushAServerDidNotAcknowledgeBeforeItDiedIsSentAgainAfterTheRejoin) {
+  Start(1, ps::Consistency::kAsync);
+  const std::string endpoint = servers_[0]->endpoint();
+  std::atomic<bool> done{false};
+  std::vector<int64_t> joins_seen;
+  std::vector<int64_t> pushes_seen;  // clocks of the pushes the replacement received
+  std::vector<int64_t> versions_seen;
+  uint64_t payload_bytes = 0;
+  auto script = [&] {
+    // The first server receives the push and dies without acknowledging it.
+    auto push = servers_[0]->Receive(std::chrono::seconds(10));
+    ASSERT_TRUE(push.has_value());
+    ASSERT_EQ(push->header.kind(), proto::PUSH);
+    servers_[0].reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    servers_[0] = std::make_unique<FakeServer>(context_, endpoint);  // the replacement
+    while (!done.load()) {
+      auto r = servers_[0]->Receive(std::chrono::milliseconds(50));
+      if (!r.has_value()) continue;
+      const proto::Header& h = r->header;
+      if (h.kind() == proto::JOIN) {
+        joins_seen.push_back(h.clock());
+        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, h.request_id());
+        reply.set_clock(h.clock());
+        ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
+      } else if (h.kind() == proto::PUSH) {
+        pushes_seen.push_back(h.clock());
+        versions_seen.push_back(h.partitions(0).version());
+        for (const proto::PartitionSlice& p : h.partitions()) payload_bytes += p.payload_bytes();
+        ASSERT_TRUE(servers_[0]->Send(*r, ReplyHeader(proto::PUSH_ACK, h.request_id())).ok());
+      } else if (h.kind() == proto::PULL) {
+        ReplyToPull(*servers_[0], *r, /*version=*/2, 7.0f);
+      }
+    }
+  };
+  std::thread server(script);
+  transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
+  int64_t version = -1;
+  const Status s = client_->PushPull({gradient, 3, 8, 0.1f}, 0, params_, &version);
+  done = true;
+  server.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(client_->rejoins(), 1u);
+  // Joined at the clock of the unacknowledged push, which then came again, whole.
+  EXPECT_THAT(joins_seen, ::testing::ElementsAre(3));
+  EXPECT_THAT(pushes_seen, ::testing::ElementsAre(3));
+  EXPECT_EQ(payload_bytes, 16u * 4) << "every partition's gradient";
+  // Async: versions computed before the restore are reported as 0, like the next push's.
+  EXPECT_THAT(versions_seen, ::testing::ElementsAre(0));
+  EXPECT_EQ(version, 2);
+}
+
 TEST_F(PsClientTest, AServerThatStaysAwayFailsTheOperationSayingSinceWhen) {
   Start(1, ps::Consistency::kSync, std::chrono::milliseconds(600));
   Status first = WithScript([&] { AnswerPull(*servers_[0], 0, 1.0f); },
