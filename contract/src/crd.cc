@@ -67,6 +67,8 @@ ojson PrinterColumns() {
       Column("Accuracy", "number", "Most recent test accuracy.", ".status.progress.accuracy"),
       Column("Samples/s", "number", "Training throughput over all workers.",
              ".status.progress.samplesPerSecond", 1),
+      Column("Checkpoint", "integer", "Step of the checkpoint the job can continue from.",
+             ".status.checkpoint.step", 1),
       Column("Age", "date", "", ".metadata.creationTimestamp"),
   });
 }

@@ -57,6 +57,9 @@ bool IsTcpEndpoint(std::string_view s, bool for_bind) {
   return value >= (for_bind ? 0 : 1) && value <= 65535;
 }
 
+// A bind endpoint whose port the system picks (0 or '*'): two of them never collide.
+bool BindsAnyPort(std::string_view s) { return s.ends_with(":0") || s.ends_with(":*"); }
+
 StatusOr<std::string> Required(const EnvLookup& env, const char* var) {
   std::optional<std::string> v = env(var);
   if (!v || v->empty()) return VarError(var, "required but not set");
@@ -144,6 +147,11 @@ Status ValidatePodContract(const PodContract& c) {
                     "expected tcp://host:port, where host may be * and port 0 or * (got " +
                         Quoted(c.status_bind) + ")");
   }
+  if (!c.status_bind.empty() && c.status_bind == c.bind_endpoint &&
+      !BindsAnyPort(c.bind_endpoint)) {
+    return VarError(kEnvStatusBind, "must not be " + std::string(kEnvBind) + " (both are " +
+                                        Quoted(c.bind_endpoint) + ")");
+  }
   if (c.spec_path.empty()) return VarError(kEnvSpecPath, "required but not set");
   if (!c.output_dir.empty()) {
     if (c.role != Role::kWorker || c.index != 0) {
@@ -229,7 +237,10 @@ PodContract ContractFor(const TrainingJob& job, Role role, int index, const Plac
   c.num_ps = job.spec.parameter_servers.replicas;
   c.num_workers = job.spec.workers.replicas;
   c.ps_endpoints = placement.ps_endpoints;
-  if (role == Role::kParameterServer) c.bind_endpoint = placement.ps_bind;
+  if (role == Role::kParameterServer) {
+    c.bind_endpoint = placement.ps_bind;
+    c.status_bind = placement.ps_status_bind;
+  }
   c.spec_path = placement.spec_path;
   c.control_endpoint = placement.control_endpoint;
   if (role == Role::kWorker && index == 0) {

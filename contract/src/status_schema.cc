@@ -65,6 +65,23 @@ Schema ProgressSchema() {
        {"updateTime", TimeSchema("When the progress was last reported.")}});
 }
 
+Schema CheckpointSchema() {
+  Schema location = StringSchema(
+      "Where the job's checkpoints are: <spec.checkpoint.path>/<job>, one directory per "
+      "parameter server (ps-<index>/) below it.");
+  location.max_length = 4096;
+  return ObjectSchema(
+      "The checkpoint the job can continue from, pulled from the parameter servers while it "
+      "runs: every server has a checkpoint of its shard of at least this step.",
+      {{"step",
+        IntegerSchema("int64",
+                      "The smallest step of the servers' newest checkpoints: where a job started "
+                      "again continues from.",
+                      0.0)},
+       {"time", TimeSchema("When the newest of the servers' checkpoints was written.")},
+       {"location", std::move(location)}});
+}
+
 }  // namespace
 
 Schema StatusSchema() {
@@ -103,7 +120,8 @@ Schema StatusSchema() {
                       "counted against runPolicy.backoffLimit.",
                       0.0)},
        {"handledFailures", std::move(handled)},
-       {"progress", ProgressSchema()}});
+       {"progress", ProgressSchema()},
+       {"checkpoint", CheckpointSchema()}});
 }
 
 }  // namespace ringtrain::job::internal

@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
   app.add_option("--request-timeout", request_timeout, "seconds per API request")
       ->check(CLI::Range(1, 300));
   app.add_option("--progress-interval", progress_interval,
-                 "seconds between asks of worker 0 for its progress (0: never)")
+                 "seconds between asks of worker 0 for its progress and of the servers for their "
+                 "last checkpoint (0: never)")
       ->check(CLI::Range(0.0, 3600.0));
   app.add_flag("--version", version, "print the version and exit");
   try {

@@ -10,7 +10,8 @@
 # Failed condition carries the worker's own error. Last, a job with checkpoints on a
 # persistentVolumeClaim loses a worker pod and then a server pod to `kubectl delete pod`
 # mid-run: each is recreated alone (the others keep their UIDs), events say WorkerReplaced and
-# ServerReplaced, and the job succeeds.
+# ServerReplaced, and the job succeeds; meanwhile status.checkpoint (pulled from the servers)
+# appears and moves.
 # Prints "ok"/"FAIL" per check and "N passed, M failed" last; exit 0 only if all passed.
 #
 # Usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY
@@ -207,8 +208,36 @@ $after"
     "$kubectl" -n train get events --field-selector "involvedObject.name=$job,reason=$reason" \
     -o 'jsonpath={.items[*].message}'
 }
+# wait_checkpoint_above STEP: waits until status.checkpoint.step (the checkpoint every server
+# has, pulled from the servers' status sockets) is above STEP while the job runs; prints it.
+wait_checkpoint_above() {
+  local deadline=$((SECONDS + 120)) c
+  while ((SECONDS < deadline)); do
+    c="$(jsonpath $job '{.status.checkpoint.step}')"
+    if [[ "$(jsonpath $job '{.status.phase}')" == Running && -n "$c" ]] && ((c > $1)); then
+      echo "$c"
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 1
+}
+checkpoint=""
 if step="$(wait_step 20)"; then
   ok "recover: running with checkpoints (step $step)"
+  if checkpoint="$(wait_checkpoint_above -1)"; then
+    ok "status.checkpoint appears while running (step $checkpoint)"
+    check_out "status.checkpoint.location is the job's checkpoint directory" \
+      "^$work/claim/checkpoints/$job\$" jsonpath $job '{.status.checkpoint.location}'
+    check_out "status.checkpoint.time is an RFC 3339 time" \
+      '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' \
+      jsonpath $job '{.status.checkpoint.time}'
+    check_out "kubectl get tj -o wide shows the checkpoint column" 'CHECKPOINT' \
+      "$kubectl" -n train get tj $job -o wide
+  else
+    fail "status.checkpoint appears while running" "$("$kubectl" -n train get tj $job -o yaml)
+$(logs)"
+  fi
   replace $job-worker-1 WorkerReplaced
 else
   fail "recover: running with checkpoints" "$(logs)"
@@ -216,6 +245,12 @@ fi
 # Then a server: the workers rejoin it when it comes back with its shard restored.
 if step="$(wait_step 50)"; then
   ok "recover: running on (step $step)"
+  if [[ -n "$checkpoint" ]] && moved="$(wait_checkpoint_above "$checkpoint")"; then
+    ok "status.checkpoint moves during the run (step $checkpoint -> $moved)"
+  else
+    fail "status.checkpoint moves during the run (from step ${checkpoint:-none})" \
+      "$("$kubectl" -n train get tj $job -o yaml)"
+  fi
   replace $job-ps-1 ServerReplaced
 else
   fail "recover: running after the worker's replacement" "$(logs)"

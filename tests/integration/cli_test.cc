@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "job_fixture.h"
 #include "process_helpers.h"
@@ -177,6 +178,21 @@ TEST(CliTest, RunTrainsASmallJobAndPrintsProgressAndSummary) {
   EXPECT_THAT(r.output, HasSubstr("dropped messages     0"));
   EXPECT_GE(testing::SummaryAccuracy(r.output), 0.9) << r.output;
   EXPECT_TRUE(testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + job.spec_path).empty());
+}
+
+// The servers report each checkpoint they write (CHECKPOINT events); the summary's checkpoints
+// line says the last one: every server's final checkpoint, at the job's last step.
+TEST(CliTest, RunWithCheckpointsSaysTheLastCheckpointInTheSummary) {
+  auto job = testing::JobFixture::Make("cli-ckpt", 3000, 2, 2, 2);
+  // 3000 rows, 2 workers, batch 16: 94 steps per epoch, 188 in all.
+  std::ofstream(job.spec_path, std::ios::app)
+      << "  checkpoint: {path: " << job.dir << "/ckpt, everySteps: 30}\n";
+  auto r =
+      RunCommand({kBinary, "run", "--no-progress", "--output", job.dir + "/out", job.spec_path});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("checkpoints          " + job.dir +
+                                  "/ckpt/cli-ckpt (ps-<index>/ per server); last at step 188, "
+                                  "final\n"));
 }
 
 TEST(CliTest, RunsAnSspJobWithTopKAndReportsStalenessAndBytes) {

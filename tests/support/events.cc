@@ -36,6 +36,19 @@ proto::Event ServerFinished(uint32_t index, uint32_t workers_done) {
   return e;
 }
 
+proto::Event ServerCheckpoint(uint32_t index, int64_t step, const std::string& location,
+                              bool final) {
+  proto::Event e;
+  e.set_type(proto::CHECKPOINT);
+  e.set_role("ps");
+  e.set_index(index);
+  e.mutable_checkpoint()->set_step(step);
+  e.mutable_checkpoint()->set_unix_ms(1764806400000);  // 2025-12-04T00:00:00Z
+  e.mutable_checkpoint()->set_location(location);
+  e.mutable_checkpoint()->set_final(final);
+  return e;
+}
+
 proto::Event Failed(const std::string& role, uint32_t index, const std::string& message) {
   proto::Event e;
   e.set_type(proto::FAILED);

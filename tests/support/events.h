@@ -26,6 +26,10 @@ proto::Event ServerReady(uint32_t index, const std::string& endpoint);
 // Server `index`'s FINISHED event, whose stats count `workers_done` finished workers.
 proto::Event ServerFinished(uint32_t index, uint32_t workers_done);
 
+// Server `index`'s CHECKPOINT event: it wrote a checkpoint at `step` into `location`.
+proto::Event ServerCheckpoint(uint32_t index, int64_t step, const std::string& location,
+                              bool final = false);
+
 // A FAILED event from `role` ("ps", "worker", or what a forger claims) `index`, saying
 // `message`.
 proto::Event Failed(const std::string& role, uint32_t index, const std::string& message);

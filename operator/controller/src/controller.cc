@@ -158,16 +158,22 @@ ProgressRound Controller::ProgressTargets() const {
     const std::string key = ObjectKey(*job);
     round.running.insert(key);
     const std::string uid = (*job)["metadata"].value("uid", "");
+    // Servers have checkpoints to report only when the spec asks for them.
+    const auto& spec = job->value("spec", nlohmann::json::object());
+    const bool checkpoints =
+        spec.is_object() && spec.value("checkpoint", nlohmann::json()).is_object();
+    bool worker0_seen = false;
     for (const ObjectPtr& pod : pods_->ByIndex(uid)) {
       std::optional<PodView> p = PodViewFromObject(*pod);
-      if (!p || p->role != job::Role::kWorker || p->index != 0) continue;
-      if (p->phase == "Running" && !p->ip.empty()) {
-        const std::string host = p->ip.find(':') == std::string::npos ? p->ip : "[" + p->ip + "]";
-        round.targets.push_back(
-            {key, Name(*job),
-             "tcp://" + host + ":" + std::to_string(options_.resources.status_port)});
-      }
-      break;
+      if (!p) continue;
+      const bool server = p->role == job::Role::kParameterServer;
+      if (server ? !checkpoints : p->index != 0 || worker0_seen) continue;
+      if (!server) worker0_seen = true;  // the first worker 0 pod only
+      if (p->phase != "Running" || p->ip.empty()) continue;
+      const std::string host = p->ip.find(':') == std::string::npos ? p->ip : "[" + p->ip + "]";
+      const int port = server ? options_.resources.ps_status_port : options_.resources.status_port;
+      round.targets.push_back(
+          {key, Name(*job), "tcp://" + host + ":" + std::to_string(port), server ? p->index : -1});
     }
   }
   return round;
@@ -228,7 +234,10 @@ Status Controller::Reconcile(const std::string& key) {
     if (std::optional<PodView> p = PodViewFromObject(*pod)) owned.pods.push_back(std::move(*p));
   }
 
-  if (poller_ != nullptr) owned.progress = poller_->Latest(key);
+  if (poller_ != nullptr) {
+    owned.progress = poller_->Latest(key);
+    owned.server_checkpoints = poller_->LatestCheckpoints(key);
+  }
 
   const Time now = options_.clock();
   const Plan plan = PlanReconcile(view, running_job, owned, options_.resources, now);

@@ -55,9 +55,40 @@ void ProgressPoller::PollOnce() {
   for (auto it = progress_.begin(); it != progress_.end();) {
     it = round.running.count(it->first) > 0 ? std::next(it) : progress_.erase(it);
   }
+  for (auto it = checkpoints_.begin(); it != checkpoints_.end();) {
+    it = round.running.count(it->first) > 0 ? std::next(it) : checkpoints_.erase(it);
+  }
+}
+
+void ProgressPoller::AskCheckpoint(const ProgressTarget& t) {
+  StatusOr<std::optional<ServerCheckpoint>> checkpoint =
+      options_.source->FetchCheckpoint(t.endpoint, t.job, options_.timeout);
+  if (!checkpoint.ok()) {
+    ++errors_;
+    return;
+  }
+  ++polls_;
+  bool changed;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::map<int, ServerCheckpoint>& servers = checkpoints_[t.key];
+    auto it = servers.find(t.server);
+    if (checkpoint->has_value()) {
+      changed = it == servers.end() || it->second != **checkpoint;
+      servers[t.server] = **checkpoint;
+    } else {
+      changed = it != servers.end();
+      if (changed) servers.erase(it);
+    }
+  }
+  if (changed) changed_(t.key);
 }
 
 void ProgressPoller::Ask(const ProgressTarget& t) {
+  if (t.server >= 0) {
+    AskCheckpoint(t);
+    return;
+  }
   StatusOr<Progress> progress = options_.source->Fetch(t.endpoint, t.job, options_.timeout);
   if (!progress.ok()) {
     ++errors_;
@@ -73,6 +104,13 @@ void ProgressPoller::Ask(const ProgressTarget& t) {
     progress_[t.key] = *progress;
   }
   if (changed) changed_(t.key);
+}
+
+std::map<int, ServerCheckpoint> ProgressPoller::LatestCheckpoints(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = checkpoints_.find(key);
+  if (it == checkpoints_.end()) return {};
+  return it->second;
 }
 
 std::optional<Progress> ProgressPoller::Latest(const std::string& key) const {

@@ -106,6 +106,11 @@ nlohmann::json StatusToJson(const JobStatus& s) {
     j["progress"]["accuracy"] = p.accuracy ? nlohmann::json(*p.accuracy) : nlohmann::json();
     if (p.update_time) j["progress"]["updateTime"] = FormatTime(*p.update_time);
   }
+  if (s.checkpoint) {
+    j["checkpoint"] = {{"step", s.checkpoint->step},
+                       {"time", FormatTime(s.checkpoint->time)},
+                       {"location", s.checkpoint->location}};
+  }
   return j;
 }
 
@@ -148,6 +153,13 @@ JobStatus StatusFromJson(const nlohmann::json& j) {
     p.global_batch_size = Value<int64_t>(*it, "globalBatchSize", 0);
     p.update_time = OptionalTime(*it, "updateTime");
     s.progress = p;
+  }
+  if (auto it = j.find("checkpoint"); it != j.end() && it->is_object()) {
+    CheckpointStatus c;
+    c.step = Value<int64_t>(*it, "step", 0);
+    c.time = OptionalTime(*it, "time").value_or(Time{});
+    c.location = Value<std::string>(*it, "location", "");
+    s.checkpoint = c;
   }
   return s;
 }

@@ -7,6 +7,7 @@
 
 #include "planner_internal.h"
 #include "ringtrain/operator/api_convert.h"
+#include "ringtrain/operator/checkpoint_status.h"
 
 namespace ringtrain::op {
 
@@ -26,6 +27,7 @@ Plan Planner::Run() {
   effective_ = running_job_ ? &*running_job_ : live_;
   policy_ = &live_->spec.run_policy;
   TakeProgress();
+  TakeCheckpoint();
   if (plan_.status.Finished()) {
     HandleFinished();
     return Finish();
@@ -242,6 +244,16 @@ void Planner::TakeProgress() {
   if (st.progress && st.progress->SamePoint(*p)) return;
   if (!p->update_time) p->update_time = now_;
   st.progress = p;
+}
+
+void Planner::TakeCheckpoint() {
+  if (effective_ == nullptr || !effective_->spec.checkpoint) return;
+  std::optional<CheckpointStatus> c =
+      JobCheckpointStatus(owned_.server_checkpoints, effective_->spec.parameter_servers.replicas,
+                          JobCheckpointLocation(*effective_));
+  if (!c) return;
+  c->step = std::max<int64_t>(0, c->step);  // the schema's minimum; the numbers are the image's
+  plan_.status.checkpoint = c;
 }
 
 Plan Planner::Finish() {

@@ -132,6 +132,9 @@ class Planner {
   // Takes the newest training progress into the status: polled from worker 0 while the job
   // runs, or worker 0's final words once it has succeeded.
   void TakeProgress();
+  // Takes the checkpoint every server has into status.checkpoint (checkpoint_status.h), from
+  // what the servers reported while the job runs; kept as it was when they report nothing.
+  void TakeCheckpoint();
 
   const JobView& view_;
   const std::optional<job::TrainingJob>& running_job_;

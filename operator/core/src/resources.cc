@@ -93,9 +93,9 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
   placement.spec_path = std::string(job::kSpecMountDir) + "/" + kSpecFileName;
   placement.control_endpoint = options.control_endpoint;
   placement.status_bind = "tcp://*:" + std::to_string(options.status_port);
+  placement.ps_status_bind = "tcp://*:" + std::to_string(options.ps_status_port);
   placement.termination_log = job::kTerminationLogPath;
   const job::PodContract c = job::ContractFor(job, role, index, placement);
-  const bool status_socket = !c.status_bind.empty();
 
   const job::ReplicaSpec& replica =
       role == job::Role::kParameterServer
@@ -140,14 +140,18 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
         {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
       // A process that dies before writing its last words leaves its log's tail instead.
       {"terminationMessagePolicy", "FallbackToLogsOnError"}};
-  if (role == job::Role::kParameterServer) {
-    container["ports"] = {
-        {{"name", "ps"}, {"containerPort", options.ps_port}, {"protocol", "TCP"}}};
+  const bool server = role == job::Role::kParameterServer;
+  nlohmann::json ports = nlohmann::json::array();
+  if (server) {
+    ports.push_back({{"name", "ps"}, {"containerPort", options.ps_port}, {"protocol", "TCP"}});
   }
-  if (status_socket) {
-    container["ports"] = {
-        {{"name", "status"}, {"containerPort", options.status_port}, {"protocol", "TCP"}}};
+  if (!c.status_bind.empty()) {
+    // Worker 0: its progress; a server: its last checkpoint.
+    ports.push_back({{"name", "status"},
+                     {"containerPort", server ? options.ps_status_port : options.status_port},
+                     {"protocol", "TCP"}});
   }
+  if (!ports.empty()) container["ports"] = std::move(ports);
 
   nlohmann::json labels = BaseLabels(view);
   labels[kLabelRole] = job::Name(role);

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <zmq.hpp>
 
 #include "ringtrain/operator/progress_source.h"
@@ -8,11 +10,44 @@ namespace ringtrain::op {
 namespace {
 
 constexpr int64_t kMaxReplyBytes = 64 * 1024;
+constexpr int64_t kMaxUnixMs = 253402300799000;  // 9999-12-31T23:59:59Z
 
 class ZmqProgressSource final : public ProgressSource {
  public:
   StatusOr<Progress> Fetch(const std::string& endpoint, const std::string& job,
                            std::chrono::milliseconds timeout) override {
+    RT_ASSIGN_OR_RETURN(proto::StatusReply reply, Ask(endpoint, job, timeout));
+    const proto::Event& e = reply.progress();
+    Progress p;
+    p.step = e.step();
+    p.total_steps = e.total_steps();
+    p.epoch = e.epoch();
+    p.loss = e.loss();
+    if (reply.evaluated()) p.accuracy = e.accuracy();
+    p.samples_per_second = reply.samples_per_second();
+    p.global_batch_size = reply.global_batch_size();
+    return p;
+  }
+
+  StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(
+      const std::string& endpoint, const std::string& job,
+      std::chrono::milliseconds timeout) override {
+    RT_ASSIGN_OR_RETURN(proto::StatusReply reply, Ask(endpoint, job, timeout));
+    if (!reply.has_checkpoint()) return std::optional<ServerCheckpoint>();
+    const proto::CheckpointInfo& info = reply.checkpoint();
+    ServerCheckpoint c;
+    c.step = info.step();
+    // Within what RFC 3339 can say (years 1970-9999), so any number converts without overflow.
+    c.time = Time(std::chrono::milliseconds(std::clamp<int64_t>(info.unix_ms(), 0, kMaxUnixMs)));
+    c.location = info.location();
+    c.final = info.final();
+    return std::optional<ServerCheckpoint>(std::move(c));
+  }
+
+ private:
+  // One request, one reply: the reply of the status socket at `endpoint` for `job`.
+  StatusOr<proto::StatusReply> Ask(const std::string& endpoint, const std::string& job,
+                                   std::chrono::milliseconds timeout) {
     proto::StatusReply reply;
     try {
       zmq::socket_t socket(context_, zmq::socket_type::req);
@@ -48,19 +83,9 @@ class ZmqProgressSource final : public ProgressSource {
       return FailedPrecondition("status of " + job + " at " + endpoint + ": answered for job \"" +
                                 reply.job() + "\"");
     }
-    const proto::Event& e = reply.progress();
-    Progress p;
-    p.step = e.step();
-    p.total_steps = e.total_steps();
-    p.epoch = e.epoch();
-    p.loss = e.loss();
-    if (reply.evaluated()) p.accuracy = e.accuracy();
-    p.samples_per_second = reply.samples_per_second();
-    p.global_batch_size = reply.global_batch_size();
-    return p;
+    return reply;
   }
 
- private:
   zmq::context_t context_{1};  // thread-safe; sockets are per call
 };
 

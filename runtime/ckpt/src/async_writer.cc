@@ -64,6 +64,7 @@ struct AsyncWriter::Shared {
         stats.written += 1;
         stats.last = written->ref;
         stats.last_final = final;
+        stats.last_unix_ms = written->manifest.created_unix_ms;
         stats.last_bytes = written->bytes;
         stats.last_write_seconds = took.count();
       } else {

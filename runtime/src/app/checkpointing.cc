@@ -137,7 +137,7 @@ Status RemoveJobCheckpoints(const CheckpointOptions& options, const std::string&
 
 StatusOr<std::unique_ptr<ps::ServerCheckpointer>> MakeServerCheckpointer(
     const CheckpointOptions& options, const JobPlan& plan, const ps::ServerCore& core,
-    std::function<void(const std::string&)> log) {
+    CheckpointerHooks hooks) {
   RT_RETURN_IF_ERROR(ValidateCheckpointOptions(options));
   ckpt::StoreOptions store_options;
   store_options.directory = ShardCheckpointDirectory(options, plan, core.config().server_index);
@@ -148,8 +148,37 @@ StatusOr<std::unique_ptr<ps::ServerCheckpointer>> MakeServerCheckpointer(
   ps::CheckpointPolicy policy;
   policy.every_steps = options.every_steps;
   policy.every = std::chrono::duration_cast<std::chrono::milliseconds>(options.every);
-  policy.log = std::move(log);
+  policy.log = std::move(hooks.log);
+  policy.written = std::move(hooks.written);
+  policy.restored = std::move(hooks.restored);
   return ps::ServerCheckpointer::Make(std::move(policy), std::move(writer));
+}
+
+ps::LastCheckpoint LastCheckpointOf(const ps::RestoredCheckpoint& restored) {
+  ps::LastCheckpoint c;
+  c.step = restored.manifest.step;
+  c.unix_ms = restored.manifest.created_unix_ms;
+  c.path = restored.ref.path;
+  c.final = restored.manifest.final;
+  return c;
+}
+
+proto::CheckpointInfo CheckpointInfoOf(const ps::LastCheckpoint& checkpoint) {
+  proto::CheckpointInfo info;
+  info.set_step(checkpoint.step);
+  info.set_unix_ms(checkpoint.unix_ms);
+  info.set_location(checkpoint.path);
+  info.set_final(checkpoint.final);
+  return info;
+}
+
+proto::StatusReply ServerStatusReply(const ps::ServerCheckpointer* checkpointer) {
+  proto::StatusReply reply;
+  if (checkpointer == nullptr) return reply;
+  if (std::optional<ps::LastCheckpoint> last = checkpointer->last_checkpoint()) {
+    *reply.mutable_checkpoint() = CheckpointInfoOf(*last);
+  }
+  return reply;
 }
 
 }  // namespace ringtrain::app

@@ -16,8 +16,8 @@
 #include "ringtrain/data/uri.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/transport/event_sink.h"
+#include "ringtrain/transport/status_server.h"
 #include "ringtrain/worker/progress_recorder.h"
-#include "ringtrain/worker/status_server.h"
 #include "ringtrain/worker/trainer.h"
 
 namespace ringtrain::app {
@@ -112,15 +112,34 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
                         : "")
                 << "\n";
     }
-    RT_ASSIGN_OR_RETURN(
-        checkpointer, MakeServerCheckpointer(checkpoints, plan, *core, [who](const std::string& m) {
-          std::cerr << who << ": " << m << "\n";
-        }));
+    CheckpointerHooks hooks;
+    hooks.log = [who](const std::string& m) { std::cerr << who << ": " << m << "\n"; };
+    // On the server's thread, as every other event of this sink.
+    hooks.written = [&sink, &c](const ps::LastCheckpoint& written) {
+      proto::Event e;
+      e.set_type(proto::CHECKPOINT);
+      e.set_role("ps");
+      e.set_index(static_cast<uint32_t>(c.index));
+      *e.mutable_checkpoint() = CheckpointInfoOf(written);
+      sink.Send(e);
+    };
+    if (restored.has_value()) hooks.restored = LastCheckpointOf(*restored);
+    RT_ASSIGN_OR_RETURN(checkpointer,
+                        MakeServerCheckpointer(checkpoints, plan, *core, std::move(hooks)));
     std::cerr << who << ": checkpoints in " << ShardCheckpointDirectory(checkpoints, plan, c.index)
               << "\n";
     options.between_messages = [&checkpointer](const ps::ServerCore& served) {
       checkpointer->Tick(served);
     };
+  }
+  // The operator asks each server for its last checkpoint here (status.checkpoint). Declared
+  // after the checkpointer, so it stops before the checkpointer goes.
+  std::unique_ptr<transport::StatusServer> status_server;
+  if (!c.status_bind.empty()) {
+    RT_ASSIGN_OR_RETURN(status_server,
+                        transport::StatusServer::Start(
+                            context, c.status_bind, c.job_name,
+                            [cp = checkpointer.get()] { return ServerStatusReply(cp); }));
   }
   RT_ASSIGN_OR_RETURN(ps::Replication replication,
                       MakeReplication(c, plan, initial, context, core.get(), &options));
@@ -245,10 +264,11 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   // worker runs and reads the final words from the termination log after it is gone.
   worker::ProgressRecorder recorder(&sink, c.job_name, c.num_workers,
                                     static_cast<int64_t>(spec.training.batch_size) * c.num_workers);
-  std::unique_ptr<worker::StatusServer> status_server;
+  std::unique_ptr<transport::StatusServer> status_server;
   if (!c.status_bind.empty()) {
-    RT_ASSIGN_OR_RETURN(status_server,
-                        worker::StatusServer::Start(context, c.status_bind, &recorder));
+    RT_ASSIGN_OR_RETURN(
+        status_server, transport::StatusServer::Start(context, c.status_bind, c.job_name,
+                                                      [&recorder] { return recorder.Snapshot(); }));
   }
   worker::Trainer trainer(options, model.get(), client.get(), &shard,
                           test.has_value() ? &*test : nullptr, &schedule, &recorder);

@@ -7,7 +7,8 @@ namespace ringtrain::launch {
 namespace {
 
 bool FromServer(proto::EventType type) {
-  return type == proto::READY || type == proto::FINISHED || type == proto::FAILED;
+  return type == proto::READY || type == proto::CHECKPOINT || type == proto::FINISHED ||
+         type == proto::FAILED;
 }
 
 bool FromWorker(proto::EventType type) {
@@ -61,6 +62,16 @@ Status CheckEvent(const proto::Event& e, const EventBounds& b) {
   }
   if (e.type() == proto::READY && e.endpoint().empty()) {
     return InvalidArgument(what + " without an endpoint");
+  }
+  if (e.type() == proto::CHECKPOINT) {
+    const proto::CheckpointInfo& c = e.checkpoint();
+    if (!e.has_checkpoint() || c.location().empty() || c.location().size() > 4096) {
+      return InvalidArgument(what + " without a location");
+    }
+    if (c.step() < 0 || c.step() > b.total_steps || c.unix_ms() < 0) {
+      return InvalidArgument(what + ": step " + std::to_string(c.step()) + " in a job of " +
+                             std::to_string(b.total_steps) + " steps per worker");
+    }
   }
   if (e.role() == "ps" && e.type() == proto::FINISHED &&
       e.server_stats().workers_done() > static_cast<uint32_t>(b.num_workers)) {

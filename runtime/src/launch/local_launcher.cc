@@ -585,6 +585,7 @@ StatusOr<RunSummary> Run::Execute() {
     s.checkpoint_dir =
         std::filesystem::absolute(std::filesystem::path(checkpoints.directory) / job_.metadata.name)
             .string();
+    s.last_checkpoint = tracker_.last_checkpoint();
   }
   return s;
 }
@@ -665,7 +666,12 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
   }
   if (!s.model_path.empty()) out << "  model                " << s.model_path << " (ONNX)\n";
   if (!s.checkpoint_dir.empty()) {
-    out << "  checkpoints          " << s.checkpoint_dir << " (ps-<index>/ per server)\n";
+    out << "  checkpoints          " << s.checkpoint_dir << " (ps-<index>/ per server)";
+    if (s.last_checkpoint.has_value()) {
+      out << "; last at step " << s.last_checkpoint->step
+          << (s.last_checkpoint->final ? ", final" : "");
+    }
+    out << "\n";
   }
   out << "  logs                 " << s.log_dir << "\n";
 }

@@ -65,7 +65,8 @@ ProgressTracker::ProgressTracker(int num_workers, int num_ps, int epochs, Steady
     : epochs_(epochs),
       start_(start),
       workers_(static_cast<size_t>(num_workers)),
-      ps_stats_(static_cast<size_t>(num_ps)) {}
+      ps_stats_(static_cast<size_t>(num_ps)),
+      ps_checkpoints_(static_cast<size_t>(num_ps)) {}
 
 uint64_t ProgressTracker::SumOverWorkers(uint64_t WorkerState::*counter) const {
   uint64_t n = 0;
@@ -110,6 +111,17 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
     if (e.index() < ps_stats_.size() && e.has_server_stats()) {
       ps_stats_[e.index()] = e.server_stats();
     }
+    if (e.index() < ps_checkpoints_.size() && e.type() == proto::CHECKPOINT) {
+      ps_checkpoints_[e.index()] = e.checkpoint();
+    }
+    if (e.index() < ps_checkpoints_.size() && e.type() == proto::READY &&
+        !e.restored_from().empty()) {
+      // A server (or its replacement) restored its shard: that is its newest checkpoint now.
+      proto::CheckpointInfo restored;
+      restored.set_step(e.restored_step());
+      restored.set_location(e.restored_from());
+      ps_checkpoints_[e.index()] = restored;
+    }
     return std::nullopt;
   }
   if (e.role() != "worker" || e.index() >= workers_.size()) return std::nullopt;
@@ -141,6 +153,19 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
     return std::string(buf);
   }
   return std::nullopt;
+}
+
+std::optional<JobCheckpoint> ProgressTracker::last_checkpoint() const {
+  if (ps_checkpoints_.empty()) return std::nullopt;
+  JobCheckpoint job;
+  job.step = std::numeric_limits<int64_t>::max();
+  job.final = true;
+  for (const std::optional<proto::CheckpointInfo>& c : ps_checkpoints_) {
+    if (!c.has_value()) return std::nullopt;
+    job.step = std::min(job.step, c->step());
+    job.final = job.final && c->final();
+  }
+  return job;
 }
 
 double ProgressTracker::SamplesPerSecond(SteadyTime now) const {

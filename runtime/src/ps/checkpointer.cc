@@ -31,6 +31,15 @@ std::string Megabytes(uint64_t bytes) {
   return buf;
 }
 
+LastCheckpoint LastWritten(const ckpt::WriterStats& w) {
+  LastCheckpoint c;
+  c.step = w.last.step;
+  c.unix_ms = w.last_unix_ms;
+  c.path = w.last.path;
+  c.final = w.last_final;
+  return c;
+}
+
 std::string Seconds(double s) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.3f s", s);
@@ -128,12 +137,19 @@ void ServerCheckpointer::ReportFinishedWrites() {
         Megabytes(w.last_bytes) + " in " + Seconds(w.last_write_seconds) + "; copy " +
         Seconds(stats_.last_copy_seconds) + ")");
   }
+  if (w.written > seen_written_ && policy_.written) policy_.written(LastWritten(w));
   if (w.failed > seen_failed_) {
     Log("checkpoint write failed, earlier checkpoints kept: " + w.last_error.message());
   }
   seen_written_ = w.written;
   seen_failed_ = w.failed;
   awaiting_write_ = false;
+}
+
+std::optional<LastCheckpoint> ServerCheckpointer::last_checkpoint() const {
+  const ckpt::WriterStats w = writer_->stats();
+  if (w.written > 0) return LastWritten(w);
+  return policy_.restored;
 }
 
 Status ServerCheckpointer::Finish(const ServerCore& core, std::chrono::milliseconds timeout) {

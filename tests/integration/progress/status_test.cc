@@ -1,5 +1,6 @@
-// Progress, pulled: the worker's StatusServer (runtime) answering the operator's
-// ZmqProgressSource over real ZeroMQ sockets on 127.0.0.1, and garbage on the status port.
+// Progress, pulled: the StatusServer (runtime) answering the operator's ZmqProgressSource over
+// real ZeroMQ sockets on 127.0.0.1 — worker 0's progress, a parameter server's last checkpoint —
+// and garbage on the status port.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -7,13 +8,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "events.h"
+#include "ringtrain/app/checkpointing.h"
 #include "ringtrain/operator/api_convert.h"
 #include "ringtrain/operator/progress_source.h"
+#include "ringtrain/transport/status_server.h"
 #include "ringtrain/worker/progress_recorder.h"
-#include "ringtrain/worker/status_server.h"
 
 namespace ringtrain {
 namespace {
@@ -34,7 +38,8 @@ proto::Event Progress(proto::EventType type, int64_t step, uint64_t samples, dou
 class StatusTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto server = worker::StatusServer::Start(context_, "tcp://127.0.0.1:0", &recorder_);
+    auto server = transport::StatusServer::Start(context_, "tcp://127.0.0.1:0", "mnist",
+                                                 [this] { return recorder_.Snapshot(); });
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(server).value();
     source_ = op::MakeZmqProgressSource();
@@ -42,7 +47,7 @@ class StatusTest : public ::testing::Test {
 
   zmq::context_t context_{1};
   worker::ProgressRecorder recorder_{nullptr, "mnist", 4, 256};
-  std::unique_ptr<worker::StatusServer> server_;
+  std::unique_ptr<transport::StatusServer> server_;
   std::unique_ptr<op::ProgressSource> source_;
 };
 
@@ -130,6 +135,44 @@ TEST_F(StatusTest, GarbageOnTheStatusPortIsDroppedAndTheServerKeepsServing) {
   StatusOr<op::Progress> p = source_->Fetch(endpoint, "mnist", milliseconds(2000));
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->step, 7);
+}
+
+// A parameter server's status socket, as `ringtrain ps` starts it: app::ServerStatusReply's
+// answer (here of a server without checkpoints, then with the wire form of one) reaches the
+// operator as the server's last checkpoint.
+TEST(ServerStatusTest, TheOperatorReadsAServersLastCheckpoint) {
+  zmq::context_t context(1);
+  std::mutex mu;
+  std::optional<ps::LastCheckpoint> last;  // GUARDED_BY(mu)
+  auto server = transport::StatusServer::Start(context, "tcp://127.0.0.1:0", "mnist", [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    proto::StatusReply reply = app::ServerStatusReply(nullptr);
+    if (last) *reply.mutable_checkpoint() = app::CheckpointInfoOf(*last);
+    return reply;
+  });
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto source = op::MakeZmqProgressSource();
+  const std::string endpoint = (*server)->endpoint();
+  StatusOr<std::optional<op::ServerCheckpoint>> got =
+      source->FetchCheckpoint(endpoint, "mnist", milliseconds(2000));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_FALSE(got->has_value()) << "none yet";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    last =
+        ps::LastCheckpoint{120, 1764806400250, "/ckpt/mnist/ps-1/ckpt-0000000003-step-120", true};
+  }
+  got = source->FetchCheckpoint(endpoint, "mnist", milliseconds(2000));
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->step, 120);
+  EXPECT_EQ((*got)->time, op::Time(std::chrono::milliseconds(1764806400250)));
+  EXPECT_EQ((*got)->location, "/ckpt/mnist/ps-1/ckpt-0000000003-step-120");
+  EXPECT_TRUE((*got)->final);
+  // Another job's operator is refused, as by worker 0.
+  got = source->FetchCheckpoint(endpoint, "other", milliseconds(2000));
+  EXPECT_EQ(got.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(got.status().message(), HasSubstr("belongs to job \"mnist\", not \"other\""));
 }
 
 TEST(ProgressJsonTest, FinalWordsParseBackInTheOperator) {

@@ -12,6 +12,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +52,8 @@ class CheckpointerTest : public ::testing::Test {
     policy.every = every;
     policy.now = [this] { return now_; };
     policy.log = [this](const std::string& line) { log_.push_back(line); };
+    policy.written = [this](const LastCheckpoint& c) { written_.push_back(c); };
+    policy.restored = restored_;
     auto c = ServerCheckpointer::Make(std::move(policy), std::move(writer).value());
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return std::move(c).value();
@@ -84,6 +87,8 @@ class CheckpointerTest : public ::testing::Test {
   ckpt::testing::ScratchDir dir_;
   std::chrono::steady_clock::time_point now_{};
   std::vector<std::string> log_;
+  std::vector<LastCheckpoint> written_;     // told by policy.written
+  std::optional<LastCheckpoint> restored_;  // policy.restored of the next Make
 };
 
 TEST_F(CheckpointerTest, NeedsAPeriodAndAWriter) {
@@ -230,6 +235,50 @@ TEST_F(CheckpointerTest, FinishWritesAFinalCheckpointAndWaitsForIt) {
   EXPECT_TRUE(latest->state.workers[1].done);
   ASSERT_THAT(log_, SizeIs(1));
   EXPECT_THAT(log_[0], HasSubstr("final checkpoint at step 2 written"));
+}
+
+// The newest checkpoint, for the server's status socket (any thread) and its CHECKPOINT
+// events (the server's thread): the one restored until one is written, then each written.
+TEST_F(CheckpointerTest, LastCheckpointIsTheRestoredOneUntilOneIsWrittenAndEachIsTold) {
+  EXPECT_FALSE(Make(2, 0ms)->last_checkpoint().has_value()) << "nothing restored, none written";
+  restored_ = LastCheckpoint{1, 1764806400000, "/old/ckpt-0000000003-step-000000000001", false};
+  auto c = Make(/*every_steps=*/2, 0ms);
+  EXPECT_EQ(c->last_checkpoint(), restored_);
+  // Another thread asks all along, as the status socket does while the server trains.
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    while (!stop) {
+      std::optional<LastCheckpoint> last = c->last_checkpoint();
+      ASSERT_TRUE(last.has_value());
+      ASSERT_FALSE(last->path.empty());
+    }
+  });
+  const int64_t before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  c->Tick(*core_);
+  Round();
+  Round();
+  c->Tick(*core_);  // step 2: due
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+  std::optional<LastCheckpoint> last = c->last_checkpoint();
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->step, 2);
+  EXPECT_EQ(last->path, dir_.path() + "/ckpt-0000000001-step-000000000002");
+  EXPECT_FALSE(last->final);
+  EXPECT_GE(last->unix_ms, before_ms - 1000) << "the manifest's time, in ms since the epoch";
+  EXPECT_TRUE(written_.empty()) << "told by the next Tick on the server's thread";
+  c->Tick(*core_);
+  EXPECT_THAT(written_, ElementsAre(*last));
+  Workers::Accept(*core_, workers_.Done(0));
+  Workers::Accept(*core_, workers_.Done(1));
+  ASSERT_TRUE(c->Finish(*core_, 30s).ok());
+  stop = true;
+  reader.join();
+  ASSERT_THAT(written_, SizeIs(2));
+  EXPECT_TRUE(written_[1].final);
+  EXPECT_EQ(written_[1].step, 2);
+  EXPECT_EQ(c->last_checkpoint(), written_[1]);
 }
 
 TEST_F(CheckpointerTest, StopWritesTheCurrentStateUnmarkedOnlyWhenSomethingChanged) {

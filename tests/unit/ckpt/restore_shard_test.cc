@@ -91,6 +91,30 @@ TEST_F(RestoreShardTest, ContinuesFromTheNewestCheckpointOfItsOwnShard) {
   }
 }
 
+// What a restored server's status socket answers the operator (app::ServerStatusReply): the
+// checkpoint it restored, until it writes one; a server without checkpoints has none to tell.
+TEST_F(RestoreShardTest, TheStatusReplyOfARestoredServerIsItsCheckpoint) {
+  EXPECT_FALSE(app::ServerStatusReply(nullptr).has_checkpoint());
+  WriteCheckpoint(plan_, 1, 2.0f, /*final=*/false);
+  std::unique_ptr<ps::ServerCore> core = Core(plan_, 1, 0.5f);
+  auto restored = app::RestoreShard(options_, plan_, core.get());
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  ASSERT_TRUE(restored->has_value());
+  app::CheckpointerHooks hooks;
+  hooks.restored = app::LastCheckpointOf(**restored);
+  auto checkpointer = app::MakeServerCheckpointer(options_, plan_, *core, std::move(hooks));
+  ASSERT_TRUE(checkpointer.ok()) << checkpointer.status().ToString();
+  const proto::StatusReply reply = app::ServerStatusReply(checkpointer->get());
+  ASSERT_TRUE(reply.has_checkpoint());
+  EXPECT_EQ(reply.checkpoint().step(), 0) << "the shard's step: no worker pushed";
+  EXPECT_EQ(reply.checkpoint().location(), (*restored)->ref.path);
+  EXPECT_EQ(reply.checkpoint().unix_ms(), (*restored)->manifest.created_unix_ms);
+  EXPECT_GT(reply.checkpoint().unix_ms(), 0);
+  EXPECT_FALSE(reply.checkpoint().final());
+  EXPECT_TRUE(reply.error().empty());
+  EXPECT_FALSE(reply.has_progress()) << "a server has no training progress to report";
+}
+
 TEST_F(RestoreShardTest, FinalCheckpointIsRestoredWithNothingLeftToServe) {
   // A server pod replaced after the job finished: it restores the final state and ends.
   std::unique_ptr<ps::ServerCore> finished = Core(plan_, 0, 2.0f);

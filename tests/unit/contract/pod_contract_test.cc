@@ -81,6 +81,20 @@ TEST(PodContractTest, ParameterServerRoundTrips) {
   }
 }
 
+TEST(PodContractTest, ParameterServerStatusSocketRoundTrips) {
+  PodContract c = ParameterServer();
+  c.status_bind = "tcp://*:7072";
+  Env env = ToEnv(c);
+  EXPECT_EQ(env.at("RINGTRAIN_STATUS_BIND"), "tcp://*:7072");
+  StatusOr<PodContract> back = FromEnv(LookupIn(env));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, c);
+  // Both on ports the system picks never collide (ringtrain run's servers bind port 0).
+  c.bind_endpoint = "tcp://127.0.0.1:0";
+  c.status_bind = "tcp://127.0.0.1:0";
+  EXPECT_TRUE(ValidatePodContract(c).ok()) << ValidatePodContract(c).ToString();
+}
+
 TEST(PodContractTest, ParameterServerMayKnowAllEndpoints) {
   PodContract c = ParameterServer();
   c.ps_endpoints = {"tcp://fashion-mnist-ps-0.fashion-mnist-ps.default.svc:7070",
@@ -143,6 +157,8 @@ constexpr EnvErrorCase kEnvCases[] = {
     {"StatusBindNotAnEndpoint", true, "RINGTRAIN_STATUS_BIND", "7071",
      "RINGTRAIN_STATUS_BIND: ", "expected tcp://host:port"},
     {"PsWithoutBind", false, "RINGTRAIN_BIND", nullptr, "RINGTRAIN_BIND: ", "required for role ps"},
+    {"PsStatusOnItsOwnBind", false, "RINGTRAIN_STATUS_BIND", "tcp://*:7070",
+     "RINGTRAIN_STATUS_BIND: ", "must not be RINGTRAIN_BIND (both are \"tcp://*:7070\")"},
     {"BindPortTooLarge", false, "RINGTRAIN_BIND", "tcp://*:70000",
      "RINGTRAIN_BIND: ", "(got \"tcp://*:70000\")"},
     {"MissingSpecPath", true, "RINGTRAIN_SPEC_PATH", nullptr,
@@ -223,6 +239,7 @@ Placement FullPlacement() {
   p.spec_path = "/etc/ringtrain/job.json";
   p.control_endpoint = "tcp://10.0.0.9:7000";
   p.status_bind = "tcp://*:7071";
+  p.ps_status_bind = "tcp://*:7072";
   p.termination_log = "/dev/termination-log";
   p.output_dir = "/models";
   return p;
@@ -237,18 +254,21 @@ TEST(ContractForTest, ServersBindAndKnowThePlacement) {
   EXPECT_EQ(c.num_workers, 3);
   EXPECT_EQ(c.bind_endpoint, "tcp://*:7070");
   EXPECT_EQ(c.ps_endpoints, FullPlacement().ps_endpoints);
-  EXPECT_EQ(c.status_bind, "");  // only worker 0 serves status
-  EXPECT_EQ(c.output_dir, "");   // and writes the model
+  EXPECT_EQ(c.status_bind, "tcp://*:7072");  // the servers' status socket (checkpoints)
+  EXPECT_EQ(c.output_dir, "");               // only worker 0 writes the model
   EXPECT_EQ(c.spec_path, "/etc/ringtrain/job.json");
   EXPECT_EQ(c.control_endpoint, "tcp://10.0.0.9:7000");
   EXPECT_EQ(c.termination_log, "/dev/termination-log");
   EXPECT_TRUE(ValidatePodContract(c).ok()) << ValidatePodContract(c).ToString();
+  StatusOr<PodContract> back = FromEnv(LookupIn(ToEnv(c)));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, c);
 }
 
 TEST(ContractForTest, OnlyWorkerZeroServesStatusAndNoWorkerBinds) {
   PodContract w0 = ContractFor(TwoByThree(), Role::kWorker, 0, FullPlacement());
   PodContract w2 = ContractFor(TwoByThree(), Role::kWorker, 2, FullPlacement());
-  EXPECT_EQ(w0.status_bind, "tcp://*:7071");
+  EXPECT_EQ(w0.status_bind, "tcp://*:7071");  // worker 0's own, not the servers'
   EXPECT_EQ(w2.status_bind, "");
   EXPECT_EQ(w0.output_dir, "/models") << "worker 0 writes the model";
   EXPECT_EQ(w2.output_dir, "");

@@ -39,6 +39,9 @@ TEST(CheckEventTest, EventsOfTheJobPass) {
         e.set_start_step(30);
         return e;
       }(),
+      testing::ServerCheckpoint(1, 60, "/ckpt/job/ps-1/ckpt-0000000002-step-000000000060"),
+      testing::ServerCheckpoint(0, 100, "/ckpt/job/ps-0/ckpt-0000000005-step-000000000100",
+                                /*final=*/true),
       [] {  // a server that restored its shard at step 60
         proto::Event e = ServerReady();
         e.set_restored_from("/ckpt/job/ps-1/ckpt-0000000002-step-000000000060");
@@ -174,6 +177,27 @@ TEST(CheckEventTest, EventsOutsideTheJobAreRefused) {
          return e;
        },
        "without an endpoint"},
+      {"CHECKPOINT from a worker",
+       [] {
+         proto::Event e = testing::ServerCheckpoint(1, 60, "/ckpt/job/ps-1/ckpt-1");
+         e.set_role("worker");
+         return e;
+       },
+       "CHECKPOINT event from a worker"},
+      {"CHECKPOINT without a location", [] { return testing::ServerCheckpoint(1, 60, ""); },
+       "CHECKPOINT event without a location"},
+      {"CHECKPOINT without its checkpoint",
+       [] {
+         proto::Event e = testing::ServerCheckpoint(1, 60, "/ckpt/job/ps-1/ckpt-1");
+         e.clear_checkpoint();
+         return e;
+       },
+       "CHECKPOINT event without a location"},
+      {"CHECKPOINT beyond the job's steps",
+       [] { return testing::ServerCheckpoint(1, 101, "/ckpt/job/ps-1/ckpt-1"); },
+       "CHECKPOINT event: step 101 in a job of 100"},
+      {"CHECKPOINT at a negative step",
+       [] { return testing::ServerCheckpoint(1, -1, "/ckpt/job/ps-1/ckpt-1"); }, "step -1"},
       {"server FINISHED counting more workers than the job has",
        [] { return testing::ServerFinished(0, 4); }, "4 workers done of 3"},
   };

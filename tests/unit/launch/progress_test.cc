@@ -94,6 +94,35 @@ TEST(ProgressTrackerTest, EventsForUnknownWorkersAreIgnored) {
   EXPECT_EQ(t.total_samples(), 0u);
 }
 
+TEST(ProgressTrackerTest, LastCheckpointIsTheSmallestOfTheServersNewest) {
+  ProgressTracker t(2, 2, 2, kStart);
+  EXPECT_FALSE(t.last_checkpoint().has_value());
+  t.OnEvent(testing::ServerCheckpoint(0, 40, "/ckpt/j/ps-0/ckpt-1"), kLater);
+  EXPECT_FALSE(t.last_checkpoint().has_value()) << "ps-1 has none yet";
+  t.OnEvent(testing::ServerCheckpoint(1, 30, "/ckpt/j/ps-1/ckpt-1"), kLater);
+  ASSERT_TRUE(t.last_checkpoint().has_value());
+  EXPECT_EQ(t.last_checkpoint()->step, 30);
+  EXPECT_FALSE(t.last_checkpoint()->final);
+  t.OnEvent(testing::ServerCheckpoint(1, 60, "/ckpt/j/ps-1/ckpt-2"), kLater);
+  EXPECT_EQ(t.last_checkpoint()->step, 40);
+  // A replacement of ps-0 restored its shard at step 40: still its newest.
+  proto::Event ready = testing::ServerReady(0, "tcp://127.0.0.1:4000");
+  ready.set_restored_from("/ckpt/j/ps-0/ckpt-1");
+  ready.set_restored_step(40);
+  t.OnEvent(ready, kLater);
+  EXPECT_EQ(t.last_checkpoint()->step, 40);
+  t.OnEvent(testing::ServerCheckpoint(0, 100, "/ckpt/j/ps-0/ckpt-3", /*final=*/true), kLater);
+  t.OnEvent(testing::ServerCheckpoint(1, 100, "/ckpt/j/ps-1/ckpt-3", /*final=*/true), kLater);
+  EXPECT_EQ(t.last_checkpoint()->step, 100);
+  EXPECT_TRUE(t.last_checkpoint()->final);
+  // Events of servers the job does not have, and from workers, are ignored.
+  t.OnEvent(testing::ServerCheckpoint(5, 1, "/x"), kLater);
+  proto::Event from_worker = testing::ServerCheckpoint(0, 1, "/x");
+  from_worker.set_role("worker");
+  t.OnEvent(from_worker, kLater);
+  EXPECT_EQ(t.last_checkpoint()->step, 100);
+}
+
 TEST(FormatDurationTest, OutOfRangeSecondsAreBounded) {
   EXPECT_EQ(FormatDuration(-5), "0:00");
   EXPECT_EQ(FormatDuration(std::numeric_limits<double>::quiet_NaN()), "0:00");

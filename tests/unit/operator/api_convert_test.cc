@@ -108,6 +108,12 @@ TEST(ApiConvertTest, StatusRoundTripsThroughJson) {
   SetCondition(s, kSucceeded, "True", "AllWorkersSucceeded", "done",
                *ParseTime("2026-11-25T02:00:00Z"), 4);
   EXPECT_EQ(StatusFromJson(StatusToJson(s)), s);
+  s.checkpoint = CheckpointStatus{4690, *ParseTime("2026-11-25T01:59:58Z"), "/ckpt/mnist"};
+  const nlohmann::json j = StatusToJson(s);
+  EXPECT_EQ(j["checkpoint"],
+            nlohmann::json::parse(
+                R"({"step": 4690, "time": "2026-11-25T01:59:58Z", "location": "/ckpt/mnist"})"));
+  EXPECT_EQ(StatusFromJson(j), s);
 }
 
 // Users run `kubectl apply ... && kubectl wait --for=condition=Succeeded`: kubectl's wait fails

@@ -311,6 +311,38 @@ TEST(PlannerTest, ProgressComesFromWorkerZeroWhileRunningAndFromItsLastWordsAfte
   EXPECT_EQ(Reconcile(v, o, j).status.progress->step, 900);
 }
 
+// status.checkpoint: once every server has reported a checkpoint, the smallest step; it moves
+// as they write more, and stays when they report nothing (pods replaced, the job finished).
+TEST(PlannerTest, CheckpointIsTheOneEveryServerHas) {
+  auto j = MakeJob();
+  j.spec.checkpoint = job::CheckpointSpec{"/ckpt", 50, 0, 3};
+  JobView v = MakeView(j);
+  v.status.start_time = kNow;
+  OwnedObjects o = AllPods(j, "Running");
+  o.server_checkpoints[0] = {100, kNow - seconds(20), "/ckpt/mnist/ps-0/ckpt-2", false};
+  Plan p = Reconcile(v, o, j);
+  EXPECT_FALSE(p.status.checkpoint.has_value()) << "ps-1 has reported none";
+  o.server_checkpoints[1] = {50, kNow - seconds(10), "/ckpt/mnist/ps-1/ckpt-1", false};
+  p = Reconcile(v, o, j);
+  ASSERT_TRUE(p.status.checkpoint.has_value());
+  EXPECT_EQ(*p.status.checkpoint, (CheckpointStatus{50, kNow - seconds(10), "/ckpt/mnist"}));
+  v.status = p.status;
+  EXPECT_EQ(Reconcile(v, o, j).status, v.status) << "stable: no write loop";
+  o.server_checkpoints[1] = {150, kNow - seconds(1), "/ckpt/mnist/ps-1/ckpt-2", false};
+  p = Reconcile(v, o, j);
+  EXPECT_EQ(*p.status.checkpoint, (CheckpointStatus{100, kNow - seconds(1), "/ckpt/mnist"}));
+  // Nothing polled (the servers gone, the job restarting or finished): the status keeps it.
+  v.status = p.status;
+  o.server_checkpoints.clear();
+  EXPECT_EQ(Reconcile(v, o, j).status.checkpoint, v.status.checkpoint);
+  // A job without spec.checkpoint has no status.checkpoint, whatever anyone reports.
+  auto plain = MakeJob();
+  JobView pv = MakeView(plain);
+  OwnedObjects po = AllPods(plain, "Running");
+  po.server_checkpoints[0] = po.server_checkpoints[1] = {7, kNow, "/x", false};
+  EXPECT_FALSE(Reconcile(pv, po, plain).status.checkpoint.has_value());
+}
+
 // Regression guard: a NaN loss in the status would be refused by the API server (JSON has no
 // NaN) and block every later status write of the job.
 TEST(PlannerTest, ADivergedLossNeverReachesTheStatus) {

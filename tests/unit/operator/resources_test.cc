@@ -84,6 +84,11 @@ TEST(ResourcesTest, ServerPodBindsItsPortAndServiceIsHeadless) {
   nlohmann::json pod = BuildPod(View(j), j, job::Role::kParameterServer, 0, ResourceOptions{});
   EXPECT_EQ(Env(pod)["RINGTRAIN_BIND"], "tcp://*:7070");
   EXPECT_EQ(pod["spec"]["containers"][0]["ports"][0]["containerPort"], 7070);
+  // Its status socket answers with its last checkpoint (status.checkpoint).
+  EXPECT_EQ(Env(pod)["RINGTRAIN_STATUS_BIND"], "tcp://*:7072");
+  EXPECT_EQ(pod["spec"]["containers"][0]["ports"].size(), 2u);
+  EXPECT_EQ(pod["spec"]["containers"][0]["ports"][1]["name"], "status");
+  EXPECT_EQ(pod["spec"]["containers"][0]["ports"][1]["containerPort"], 7072);
   nlohmann::json svc = BuildService(View(j), job::Role::kParameterServer, ResourceOptions{});
   EXPECT_EQ(svc["metadata"]["name"], "mnist-ps");
   EXPECT_EQ(svc["spec"]["clusterIP"], "None");
@@ -123,6 +128,7 @@ TEST(ResourcesTest, WorkerZeroServesStatusAndNoPodGetsApiCredentials) {
   EXPECT_EQ(env(w0, "RINGTRAIN_STATUS_BIND"), "tcp://*:7071");
   EXPECT_EQ(w0["spec"]["containers"][0]["ports"][0]["name"], "status");
   EXPECT_EQ(env(w1, "RINGTRAIN_STATUS_BIND"), "<unset>");
+  EXPECT_FALSE(w1["spec"]["containers"][0].contains("ports"));
   for (const nlohmann::json* pod : {&w0, &w1, &ps}) {
     EXPECT_EQ((*pod)["spec"]["automountServiceAccountToken"], false);
     EXPECT_EQ(env(*pod, "RINGTRAIN_TERMINATION_LOG"), "/dev/termination-log");

@@ -50,6 +50,9 @@ inline constexpr char kEnvOutputDir[] = "RINGTRAIN_OUTPUT_DIR";
 inline constexpr int kDefaultPsPort = 7070;
 // The port worker 0 answers status requests on inside a pod (RINGTRAIN_STATUS_BIND).
 inline constexpr int kDefaultStatusPort = 7071;
+// The port a parameter server answers status requests on inside a pod (RINGTRAIN_STATUS_BIND):
+// its last checkpoint.
+inline constexpr int kDefaultPsStatusPort = 7072;
 
 struct PodContract {
   std::string job_name;  // metadata.name of the TrainingJob (DNS-1035 label, <= 50 chars)
@@ -67,8 +70,10 @@ struct PodContract {
   // Optional ZeroMQ endpoint ("tcp://host:port" or "ipc://path") to send progress events
   // to; empty = none.
   std::string control_endpoint;
-  // Optional: where a worker binds its status socket (proto::StatusRequest/StatusReply over
-  // ZeroMQ REP), "tcp://*:7071" for worker 0 in a pod; same form as bind_endpoint.
+  // Optional: where the process binds its status socket (proto::StatusRequest/StatusReply over
+  // ZeroMQ REP): "tcp://*:7071" for worker 0 in a pod (its progress), "tcp://*:7072" for a
+  // parameter server (its last checkpoint); same form as bind_endpoint, and a server's must not
+  // be its bind_endpoint.
   std::string status_bind;
   // Optional: a file the process writes its final words to as it exits (worker 0: its final
   // progress as JSON; any process: the error that ended it). In a pod, the container's
@@ -108,15 +113,16 @@ struct Placement {
   std::string spec_path;                  // the job file every process reads
   std::string control_endpoint;           // "" = none
   std::string status_bind;                // worker 0's status socket; "" = none
+  std::string ps_status_bind;             // the servers' status sockets; "" = none
   std::string termination_log;            // "" = none
   std::string output_dir;                 // worker 0's model directory; "" = spec.output
 };
 
 // THE definition of what process `index` of `role` in `job` is told: the job's name and
 // shape, its own place, and from `placement` the servers' endpoints (given to every process
-// when known; workers need them), the bind address (servers only), the status socket and the
-// output directory (worker 0 only), the spec path, control endpoint and termination log
-// (everyone).
+// when known; workers need them), the bind address and status socket of servers, the status
+// socket and the output directory of worker 0 (other workers have neither), the spec path,
+// control endpoint and termination log (everyone).
 // REQUIRES: `job` is valid (ValidateTrainingJob); index within the role's replicas.
 PodContract ContractFor(const TrainingJob& job, Role role, int index, const Placement& placement);
 

@@ -6,7 +6,8 @@
 // checkpoints live in <directory>/<job>/ps-<index>, one ckpt::Store per server, so servers
 // sharing a volume never touch each other's files.
 //
-// Thread-safety: pure functions; the checkpointer is used by the server's thread.
+// Thread-safety: pure functions; the checkpointer is used by the server's thread (and its
+// last_checkpoint by the status socket's: ServerStatusReply).
 #ifndef RINGTRAIN_APP_CHECKPOINTING_H_
 #define RINGTRAIN_APP_CHECKPOINTING_H_
 
@@ -21,6 +22,7 @@
 #include "ringtrain/ckpt/shard_identity.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/spec.h"
+#include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ps/checkpointer.h"
 #include "ringtrain/ps/server_core.h"
 #include "ringtrain/ps/shard_checkpoint.h"
@@ -69,12 +71,31 @@ StatusOr<ckpt::ShardIdentity> ShardIdentityFor(const JobPlan& plan, int server_i
 std::string ShardCheckpointDirectory(const CheckpointOptions& options, const JobPlan& plan,
                                      int server_index);
 
-// Opens server `core`'s store and starts its checkpointer. `log` receives its messages.
+// What a server's checkpointer reports to, and starts from (ps::CheckpointPolicy's fields).
+struct CheckpointerHooks {
+  std::function<void(const std::string&)> log;             // its messages; empty: silent
+  std::function<void(const ps::LastCheckpoint&)> written;  // each checkpoint written
+  std::optional<ps::LastCheckpoint> restored;              // the checkpoint restored, if any
+};
+
+// Opens server `core`'s store and starts its checkpointer with `hooks`.
 // REQUIRES: options.enabled(). Errors: ValidateCheckpointOptions's; Unavailable if the directory
 // cannot be created.
 StatusOr<std::unique_ptr<ps::ServerCheckpointer>> MakeServerCheckpointer(
     const CheckpointOptions& options, const JobPlan& plan, const ps::ServerCore& core,
-    std::function<void(const std::string&)> log);
+    CheckpointerHooks hooks);
+
+// The checkpoint a shard was restored from, as the checkpointer reports it.
+ps::LastCheckpoint LastCheckpointOf(const ps::RestoredCheckpoint& restored);
+
+// The wire form of a checkpoint (CHECKPOINT events and status replies carry it).
+proto::CheckpointInfo CheckpointInfoOf(const ps::LastCheckpoint& checkpoint);
+
+// What a parameter server's status socket answers (transport::StatusServer): its newest
+// checkpoint (ps::ServerCheckpointer::last_checkpoint), unset while it has none or when
+// `checkpointer` is null (a job without checkpoints). The job is the status server's to set.
+// Thread-safe: the status server's thread calls it while the server trains.
+proto::StatusReply ServerStatusReply(const ps::ServerCheckpointer* checkpointer);
 
 // Restores server `core`'s shard from its newest usable checkpoint, if it has any: a job
 // started again continues where its checkpoints left it (a fresh start removes them first:

@@ -18,8 +18,10 @@ namespace ringtrain::app {
 // non-zero (Cancelled: the process exits 128+signal, so it never reads as a success). Reports READY
 // with the bound endpoint, then FINISHED with its counters, or FAILED with the error.
 // With checkpoints enabled (app/checkpointing.h; off by default), it checkpoints its shard as it
-// serves and, once every worker has finished, writes a final checkpoint before FINISHED; a final
-// checkpoint that cannot be written is the server's error.
+// serves (a CHECKPOINT event for each one written) and, once every worker has finished, writes
+// a final checkpoint before FINISHED; a final checkpoint that cannot be written is the server's
+// error. With the contract's status_bind it answers status requests there with its last
+// checkpoint (app::ServerStatusReply; none without checkpoints).
 Status RunParameterServer(const job::PodContract& contract, const job::TrainingJob& job,
                           const std::atomic<int>* interrupted,
                           const CheckpointOptions& checkpoints = {});

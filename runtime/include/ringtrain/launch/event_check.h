@@ -5,7 +5,8 @@
 // send to it, so its events are input, not facts. An event passes if its type is known, its
 // role and index name a process of the job, its steps and epoch are within what the job runs
 // (0 <= step <= total_steps <= the job's steps per worker; 0 <= epoch <= epochs), a READY
-// carries an endpoint and a server's FINISHED counts at most every worker. A forged event that
+// carries an endpoint, a CHECKPOINT (servers only) a location and a step within the job's, and
+// a server's FINISHED counts at most every worker. A forged event that
 // passes (plausible numbers) can still mislead the progress line; what uses events must stay
 // safe for any values that pass (ProgressTracker clamps).
 //

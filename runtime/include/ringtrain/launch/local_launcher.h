@@ -10,9 +10,10 @@
 //
 // Checkpoints (spec.checkpoint): a job started again continues from them — each server
 // restores its shard, each worker continues from the servers' clock for it — and the run
-// prints each restored shard and, in the summary, where it resumed and the pushes lost; with
-// `fresh` they are removed first. A job whose checkpoints are final fails with a message
-// saying it has finished.
+// prints each restored shard and, in the summary, where it resumed, the pushes lost and the
+// last checkpoint (servers report each one written with a CHECKPOINT event; none is printed
+// as it happens); with `fresh` they are removed first. A job whose checkpoints are final fails
+// with a message saying it has finished.
 //
 // Failure handling: spec.runPolicy applies per process, as the operator applies it per pod. A
 // worker that fails is replaced alone — the others keep training; the replacement JOINs the
@@ -34,12 +35,14 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/spec.h"
+#include "ringtrain/launch/progress.h"
 
 namespace ringtrain::launch {
 
@@ -101,6 +104,9 @@ struct RunSummary {
   // checkpoints).
   std::string model_path;
   std::string checkpoint_dir;  // <spec.checkpoint.path>/<job>, absolute; empty: no checkpoints
+  // The checkpoint a run started again would continue from (launch/progress.h; the servers'
+  // CHECKPOINT events), if every server has one.
+  std::optional<JobCheckpoint> last_checkpoint;
 };
 
 // Runs the job to completion. Errors: the training set's header cannot be read (the code of

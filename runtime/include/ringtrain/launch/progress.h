@@ -30,6 +30,13 @@ struct EvalRecord {
   double seconds = 0;  // since the run started
 };
 
+// The checkpoint a job started again would continue from: every server's newest checkpoint
+// (written, or restored from when it started) holds at least this step.
+struct JobCheckpoint {
+  int64_t step = 0;    // the smallest of the servers' newest checkpoints' steps
+  bool final = false;  // every server's newest is its final checkpoint
+};
+
 class ProgressTracker {
  public:
   ProgressTracker(int num_workers, int num_ps, int epochs, SteadyTime start);
@@ -57,6 +64,9 @@ class ProgressTracker {
   proto::ServerStats server_totals() const;
   // Each server's counters from its FINISHED event (empty counters until then).
   const std::vector<proto::ServerStats>& server_stats() const { return ps_stats_; }
+  // From the servers' CHECKPOINT events and the checkpoints they restored (READY); std::nullopt
+  // until every server has one.
+  std::optional<JobCheckpoint> last_checkpoint() const;
   int64_t global_batch() const { return global_batch_; }
   void set_global_batch(int64_t b) { global_batch_ = b; }
 
@@ -80,6 +90,7 @@ class ProgressTracker {
   int64_t global_batch_ = 0;
   std::vector<WorkerState> workers_;
   std::vector<proto::ServerStats> ps_stats_;
+  std::vector<std::optional<proto::CheckpointInfo>> ps_checkpoints_;  // each server's newest
   std::vector<EvalRecord> evals_;
   std::deque<std::pair<SteadyTime, uint64_t>> rate_window_;  // (time, total samples)
 };

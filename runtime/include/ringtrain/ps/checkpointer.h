@@ -21,8 +21,12 @@
 // Finish() takes the last checkpoint, marked final, and waits for it (bounded); Stop() does the
 // same for a server stopped early, unmarked.
 //
-// Ownership: owns the writer. Thread-safety: one thread (the server's) calls Tick, Finish and
-// stats; the writer's thread is internal.
+// The newest checkpoint — the last one written, else the one the shard was restored from — is
+// what a job started again would continue from: last_checkpoint() tells it to any thread (the
+// server's status socket answers with it), and CheckpointPolicy::written hears of each write.
+//
+// Ownership: owns the writer. Thread-safety: one thread (the server's) calls Tick, Finish, Stop
+// and stats; last_checkpoint may be called from any thread; the writer's thread is internal.
 #ifndef RINGTRAIN_PS_CHECKPOINTER_H_
 #define RINGTRAIN_PS_CHECKPOINTER_H_
 
@@ -30,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ringtrain/ckpt/async_writer.h"
@@ -37,6 +42,16 @@
 #include "ringtrain/ps/server_core.h"
 
 namespace ringtrain::ps {
+
+// One checkpoint of the shard: what a job started again would continue from.
+struct LastCheckpoint {
+  int64_t step = 0;     // the shard's step (the smallest worker clock) it holds
+  int64_t unix_ms = 0;  // when it was written (its manifest's time)
+  std::string path;     // its directory
+  bool final = false;   // written when training finished
+
+  bool operator==(const LastCheckpoint&) const = default;
+};
 
 struct CheckpointPolicy {
   // A checkpoint each time the shard's step has advanced this much (0: not by steps).
@@ -48,6 +63,11 @@ struct CheckpointPolicy {
   std::function<std::chrono::steady_clock::time_point()> now;
   // Where to say what happened (a checkpoint written, a write that failed); empty: silent.
   std::function<void(const std::string&)> log;
+  // Told of each checkpoint written, on the server's thread, by the first Tick (or Finish, Stop)
+  // after the write; empty: nobody.
+  std::function<void(const LastCheckpoint&)> written;
+  // The checkpoint the shard was restored from, if any: last_checkpoint() until one is written.
+  std::optional<LastCheckpoint> restored;
 };
 
 struct CheckpointerStats {
@@ -85,6 +105,10 @@ class ServerCheckpointer {
 
   // Waits until the write in flight, if any, is done. DeadlineExceeded after `timeout`.
   Status WaitIdle(std::chrono::milliseconds timeout) const { return writer_->WaitIdle(timeout); }
+
+  // The newest checkpoint written, else the one the shard was restored from; std::nullopt if
+  // neither. Thread-safe (the writer's stats are read under its lock).
+  std::optional<LastCheckpoint> last_checkpoint() const;
 
   const CheckpointerStats& stats() const { return stats_; }
   ckpt::WriterStats writer_stats() const { return writer_->stats(); }

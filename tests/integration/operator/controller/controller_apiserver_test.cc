@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
@@ -18,8 +19,8 @@
 #include "ringtrain/operator/controller.h"
 #include "ringtrain/operator/progress_source.h"
 #include "ringtrain/operator/resources.h"
+#include "ringtrain/transport/status_server.h"
 #include "ringtrain/worker/progress_recorder.h"
-#include "ringtrain/worker/status_server.h"
 
 namespace ringtrain::op {
 namespace {
@@ -79,11 +80,13 @@ class ControllerTest : public ::testing::Test {
 
   void TearDown() override { StopController(); }
 
-  void StartController(ProgressSource* progress = nullptr, int status_port = 0) {
+  void StartController(ProgressSource* progress = nullptr, int status_port = 0,
+                       int ps_status_port = 0) {
     ControllerOptions options;
     options.progress_source = progress;
     options.progress_interval = milliseconds(100);
     if (status_port != 0) options.resources.status_port = status_port;
+    if (ps_status_port != 0) options.resources.ps_status_port = ps_status_port;
     options.ns = ns_;
     options.workers = 2;
     options.watch_timeout = seconds(30);
@@ -342,7 +345,8 @@ TEST_F(ControllerTest, PodsGetTheVolumesTheirRoleMounts) {
 TEST_F(ControllerTest, ProgressIsPulledFromWorkerZeroIntoTheStatus) {
   zmq::context_t context(1);
   worker::ProgressRecorder recorder(nullptr, "mnist", 2, 128);
-  auto server = worker::StatusServer::Start(context, "tcp://127.0.0.1:0", &recorder);
+  auto server = transport::StatusServer::Start(context, "tcp://127.0.0.1:0", "mnist",
+                                               [&recorder] { return recorder.Snapshot(); });
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   const std::string endpoint = (*server)->endpoint();
   const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
@@ -378,6 +382,59 @@ TEST_F(ControllerTest, ProgressIsPulledFromWorkerZeroIntoTheStatus) {
   }));
   EXPECT_EQ(GetJob("mnist")["status"]["progress"]["accuracy"], 0.87);
   EXPECT_GE(controller_->stats().progress_polls, 1u);
+}
+
+// status.checkpoint: a status server on 127.0.0.1 stands for the job's parameter server (the
+// runtime's, answering as ringtrain ps does: its last checkpoint); the operator asks it while
+// the job runs, and the API server (the CRD's status schema) keeps what it writes.
+TEST_F(ControllerTest, TheServersLastCheckpointIsPulledIntoTheStatus) {
+  zmq::context_t context(1);
+  std::mutex mu;
+  proto::CheckpointInfo last;  // GUARDED_BY(mu); step 0: none yet
+  auto server = transport::StatusServer::Start(context, "tcp://127.0.0.1:0", "ckpt", [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    proto::StatusReply reply;
+    if (last.step() > 0) *reply.mutable_checkpoint() = last;
+    return reply;
+  });
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  const std::string endpoint = (*server)->endpoint();
+  progress_source_ = MakeZmqProgressSource();
+  // Worker 0 answers nowhere (port 1): its progress is not what this test is about.
+  StartController(progress_source_.get(), 1, std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+  Json job = Job("ckpt", 1, 2);
+  job["spec"]["volumes"] = {{{"name", "ckpt"}, {"persistentVolumeClaim", {{"claimName", "c"}}}}};
+  job["spec"]["parameterServers"]["volumeMounts"] = {{{"name", "ckpt"}, {"mountPath", "/ckpt"}}};
+  job["spec"]["checkpoint"] = {{"path", "/ckpt/runs/"}, {"everySteps", 10}};
+  CreateJob(job);
+  ASSERT_TRUE(WaitForPods("ckpt", 3));
+  SetAll("ckpt", "Running");
+  ASSERT_TRUE(WaitForPhase("ckpt", "Running"));
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_FALSE(GetJob("ckpt")["status"].contains("checkpoint")) << "the server has none yet";
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    last.set_step(40);
+    last.set_unix_ms(1764806400250);  // 2025-12-04T00:00:00.25Z
+    last.set_location("/ckpt/runs/ckpt/ps-0/ckpt-0000000004-step-000000000040");
+  }
+  ASSERT_TRUE(WaitUntil([&] {
+    return GetJob("ckpt")["status"].value("checkpoint", Json::object()).value("step", 0) == 40;
+  })) << GetJob("ckpt")["status"].dump();
+  Json checkpoint = GetJob("ckpt")["status"]["checkpoint"];
+  EXPECT_EQ(checkpoint["time"], "2025-12-04T00:00:00Z");
+  EXPECT_EQ(checkpoint["location"], "/ckpt/runs/ckpt");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    last.set_step(50);
+  }
+  ASSERT_TRUE(WaitUntil([&] {
+    return GetJob("ckpt")["status"].value("checkpoint", Json::object()).value("step", 0) == 50;
+  })) << GetJob("ckpt")["status"].dump();
+  // The server is gone (its pod replaced, say): the status keeps the last checkpoint.
+  server->reset();
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(GetJob("ckpt")["status"]["checkpoint"]["step"], 50);
 }
 
 TEST_F(ControllerTest, NeverTouchesObjectsItDoesNotOwn) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,8 +32,19 @@ class FakeProgressSource : public ProgressSource {
     if (it == answers.end()) return DeadlineExceeded("no answer from " + endpoint);
     return it->second;
   }
+  StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(const std::string& endpoint,
+                                                            const std::string& job,
+                                                            milliseconds timeout) override {
+    std::lock_guard<std::mutex> lock(mu);
+    asks.push_back(job + "@" + endpoint);
+    auto it = checkpoints.find(endpoint);
+    if (it == checkpoints.end()) return DeadlineExceeded("no answer from " + endpoint);
+    return it->second;
+  }
   std::mutex mu;
   std::map<std::string, Progress> answers;  // by endpoint; others time out
+  // Servers, by endpoint (nullopt: it has none yet); others time out.
+  std::map<std::string, std::optional<ServerCheckpoint>> checkpoints;
   std::vector<std::string> asks;
   milliseconds last_timeout{0};
 };
@@ -112,6 +124,64 @@ TEST(ProgressPollerTest, ForgetsJobsNoLongerRunning) {
   f.round.running.clear();
   f.poller->PollOnce();
   EXPECT_FALSE(f.poller->Latest("ns/a").has_value());
+}
+
+ServerCheckpoint CheckpointAt(int64_t step) {
+  ServerCheckpoint c;
+  c.step = step;
+  c.time = Time() + std::chrono::hours(1000) + std::chrono::seconds(step);
+  c.location = "/ckpt/a/ps/" + std::to_string(step);
+  return c;
+}
+
+// Each server's last checkpoint, asked beside worker 0's progress: kept per server while the
+// job runs (also when a server does not answer), dropped when a server says it has none,
+// forgotten when the job stops running.
+TEST(ProgressPollerTest, KeepsEachServersLastCheckpoint) {
+  Fixture f;
+  f.round.running = {"ns/a"};
+  f.round.targets = {{"ns/a", "a", "tcp://10.0.0.1:7071"},
+                     {"ns/a", "a", "tcp://10.0.1.1:7072", 0},
+                     {"ns/a", "a", "tcp://10.0.1.2:7072", 1}};
+  f.source.answers["tcp://10.0.0.1:7071"] = AtStep(30);
+  f.source.checkpoints["tcp://10.0.1.1:7072"] = CheckpointAt(20);
+  f.source.checkpoints["tcp://10.0.1.2:7072"] = std::nullopt;  // none yet
+  f.poller->PollOnce();
+  EXPECT_THAT(f.source.asks, UnorderedElementsAre("a@tcp://10.0.0.1:7071", "a@tcp://10.0.1.1:7072",
+                                                  "a@tcp://10.0.1.2:7072"));
+  EXPECT_THAT(f.poller->LatestCheckpoints("ns/a"),
+              ElementsAre(std::pair<const int, ServerCheckpoint>(0, CheckpointAt(20))));
+  EXPECT_EQ(f.poller->polls(), 3u);
+  EXPECT_THAT(f.changed, ElementsAre("ns/a", "ns/a")) << "the progress and ps-0's checkpoint";
+
+  // ps-1 writes one; ps-0 does not answer (its pod is being replaced): its last one is kept.
+  f.changed.clear();
+  f.source.checkpoints["tcp://10.0.1.2:7072"] = CheckpointAt(25);
+  f.source.checkpoints.erase("tcp://10.0.1.1:7072");
+  f.poller->PollOnce();
+  std::map<int, ServerCheckpoint> latest = f.poller->LatestCheckpoints("ns/a");
+  ASSERT_EQ(latest.size(), 2u);
+  EXPECT_EQ(latest[0], CheckpointAt(20));
+  EXPECT_EQ(latest[1], CheckpointAt(25));
+  EXPECT_THAT(f.changed, ElementsAre("ns/a")) << "ps-1 only: the progress stood still";
+  EXPECT_EQ(f.poller->errors(), 1u);
+
+  // The same answers again: nothing changed.
+  f.changed.clear();
+  f.source.checkpoints["tcp://10.0.1.1:7072"] = CheckpointAt(20);
+  f.poller->PollOnce();
+  EXPECT_TRUE(f.changed.empty());
+
+  // A server that answers it has none (it started from scratch) loses its entry.
+  f.source.checkpoints["tcp://10.0.1.1:7072"] = std::nullopt;
+  f.poller->PollOnce();
+  EXPECT_EQ(f.poller->LatestCheckpoints("ns/a").count(0), 0u);
+  EXPECT_THAT(f.changed, ElementsAre("ns/a"));
+
+  f.round.running.clear();
+  f.round.targets.clear();
+  f.poller->PollOnce();
+  EXPECT_TRUE(f.poller->LatestCheckpoints("ns/a").empty()) << "no longer running: forgotten";
 }
 
 TEST(ProgressPollerTest, ThreadPollsEveryIntervalUntilStopped) {

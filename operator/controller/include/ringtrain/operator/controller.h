@@ -13,7 +13,8 @@
 // Expectations (expectations.h): after a reconcile wrote something, the next reconcile of that
 // job waits until the caches show it, so that it never plans from a cache that is older than
 // the controller's own writes. They expire after `expectation_timeout`. Progress comes from a
-// ProgressPoller (progress_poller.h) asking worker 0 of each running job.
+// ProgressPoller (progress_poller.h) asking worker 0 of each running job, and the last
+// checkpoint from the same poller asking each of its parameter servers (with spec.checkpoint).
 //
 // Restart-safety: nothing is kept in memory that the API server does not also hold (the
 // expectations only delay); a new controller (after a crash, or a new leader) lists
@@ -56,7 +57,8 @@ struct ControllerOptions {
   std::chrono::seconds watch_timeout{60};  // per watch, asked of the server
   std::chrono::seconds expectation_timeout{30};
   // Progress: every progress_interval, worker 0 of each Running job is asked where training
-  // stands (progress_source.h), each ask bounded by progress_timeout, up to 8 at once.
+  // stands (progress_source.h), and with spec.checkpoint each of its servers for its last
+  // checkpoint, each ask bounded by progress_timeout, up to 8 at once.
   // nullptr: never asked. REQUIRES: it outlives the controller.
   ProgressSource* progress_source = nullptr;
   std::chrono::milliseconds progress_interval{10000};
@@ -111,7 +113,8 @@ class Controller {
   void Log(const std::string& line) const;
   // What the caches show of `ref` among the objects of the job with `job_uid`.
   Cached Lookup(const std::string& job_uid, const ObjectRef& ref) const;
-  // The running jobs, and the endpoints of their worker 0 that can be asked now.
+  // The running jobs, and the status endpoints of their worker 0 and (with spec.checkpoint)
+  // servers that can be asked now.
   ProgressRound ProgressTargets() const;
   const Informer* InformerFor(const std::string& plural) const;
 

@@ -1,7 +1,9 @@
-// ProgressPoller: asks worker 0 of each running job where training stands, every interval,
-// over a ProgressSource (progress_source.h), and keeps the latest answer per job for the
-// planner. A job whose progress moved is reported through `changed`, so that it is
-// reconciled and its status shows the new numbers.
+// ProgressPoller: asks worker 0 of each running job where training stands, and each of its
+// parameter servers for its last checkpoint, every interval, over a ProgressSource
+// (progress_source.h), and keeps the latest answers per job for the planner. A job whose
+// progress or a server's checkpoint moved is reported through `changed`, so that it is
+// reconciled and its status shows the new numbers. A server that does not answer keeps its
+// last answer (its checkpoint is still on disk); one that answers it has none loses it.
 //
 // Which jobs to ask comes from `round`, called once per round (the controller lists its
 // caches); the asks of a round run up to `parallel` at once, each bounded by `timeout`, so
@@ -32,15 +34,17 @@
 
 namespace ringtrain::op {
 
-// One job to ask: its key ("namespace/name"), its name, worker 0's status endpoint.
+// One process to ask: its job's key ("namespace/name") and name, and its status endpoint:
+// worker 0's (server < 0) for the progress, or parameter server `server`'s for its checkpoint.
 struct ProgressTarget {
   std::string key;
   std::string job;
   std::string endpoint;
+  int server = -1;
 };
 
-// What one round asks: the keys of every running job (the progress of others is forgotten)
-// and those whose worker 0 can be asked now.
+// What one round asks: the keys of every running job (the answers of others are forgotten)
+// and the processes that can be asked now.
 struct ProgressRound {
   std::set<std::string> running;
   std::vector<ProgressTarget> targets;
@@ -74,6 +78,9 @@ class ProgressPoller {
 
   // The latest progress of `key`, if worker 0 answered since the job started running.
   std::optional<Progress> Latest(const std::string& key) const;
+  // The latest checkpoint of each of `key`'s servers that answered with one since the job
+  // started running, by server index.
+  std::map<int, ServerCheckpoint> LatestCheckpoints(const std::string& key) const;
 
   uint64_t polls() const { return polls_; }    // asks answered
   uint64_t errors() const { return errors_; }  // asks failed (unreachable, refused, timed out)
@@ -81,6 +88,7 @@ class ProgressPoller {
  private:
   void Loop();
   void Ask(const ProgressTarget& target);
+  void AskCheckpoint(const ProgressTarget& target);
 
   const ProgressPollerOptions options_;
   const std::function<ProgressRound()> round_;
@@ -89,6 +97,8 @@ class ProgressPoller {
   mutable std::mutex mu_;
   std::condition_variable cv_;                // wakes the thread to stop
   std::map<std::string, Progress> progress_;  // GUARDED_BY(mu_), by job key
+  // GUARDED_BY(mu_), by job key, then server index.
+  std::map<std::string, std::map<int, ServerCheckpoint>> checkpoints_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> polls_{0};
   std::atomic<uint64_t> errors_{0};

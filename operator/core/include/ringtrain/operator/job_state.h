@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,6 +66,26 @@ struct Progress {
   }
 };
 
+// The last checkpoint one parameter server reported over its status socket (its newest: the
+// one a replacement of it would restore).
+struct ServerCheckpoint {
+  int64_t step = 0;      // the shard's step it holds
+  Time time{};           // when it was written
+  std::string location;  // its directory
+  bool final = false;    // written when training finished
+
+  bool operator==(const ServerCheckpoint&) const = default;
+};
+
+// status.checkpoint: the checkpoint the whole job can continue from (checkpoint_status.h).
+struct CheckpointStatus {
+  int64_t step = 0;      // every server has a checkpoint of at least this step
+  Time time{};           // when the newest of the servers' checkpoints was written
+  std::string location;  // where the job's checkpoints are: <spec.checkpoint.path>/<job>
+
+  bool operator==(const CheckpointStatus&) const = default;
+};
+
 struct JobStatus {
   std::string phase;  // Pending | Created | Running | Restarting | Succeeded | Failed | Suspended
   std::vector<Condition> conditions;
@@ -81,6 +102,7 @@ struct JobStatus {
   // not going yet. UIDs of pods gone are dropped when the list next changes.
   std::vector<std::string> handled_failures;
   std::optional<Progress> progress;
+  std::optional<CheckpointStatus> checkpoint;
 
   bool operator==(const JobStatus&) const = default;
 
@@ -140,6 +162,9 @@ struct OwnedObjects {
   std::vector<PodView> pods;
   // Training progress last pulled from worker 0's status socket, if any.
   std::optional<Progress> progress;
+  // The last checkpoint each parameter server reported over its status socket, by server index
+  // (servers that have not answered, or have none yet, are absent).
+  std::map<int, ServerCheckpoint> server_checkpoints;
 };
 
 }  // namespace ringtrain::op

@@ -1,8 +1,9 @@
 // ProgressSource: how the operator learns where a training run stands. It pulls: it asks
 // worker 0, at the address of the pod it created, over that worker's status socket
-// (proto::StatusRequest -> proto::StatusReply, ZeroMQ REQ -> REP). Pods therefore need no
-// Kubernetes credentials at all (they run with automountServiceAccountToken: false), and no
-// one can report progress for a job but the job's own worker 0.
+// (proto::StatusRequest -> proto::StatusReply, ZeroMQ REQ -> REP), and each parameter server
+// the same way for its last checkpoint. Pods therefore need no Kubernetes credentials at all
+// (they run with automountServiceAccountToken: false), and no one can report progress for a
+// job but the job's own pods.
 //
 // Thread-safety: Fetch may be called from several threads at once.
 #ifndef RINGTRAIN_OPERATOR_PROGRESS_SOURCE_H_
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ringtrain/common/status.h"
@@ -26,6 +28,11 @@ class ProgressSource {
   // no update_time (the caller stamps it).
   virtual StatusOr<Progress> Fetch(const std::string& endpoint, const std::string& job,
                                    std::chrono::milliseconds timeout) = 0;
+
+  // Asks a parameter server's status socket at `endpoint` ("tcp://10.1.2.3:7072") for its last
+  // checkpoint; std::nullopt if it has none yet. Errors as Fetch's.
+  virtual StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(
+      const std::string& endpoint, const std::string& job, std::chrono::milliseconds timeout) = 0;
 };
 
 // Over ZeroMQ: a fresh REQ socket per request (a REQ that timed out cannot be reused), linger

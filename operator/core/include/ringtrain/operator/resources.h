@@ -33,7 +33,8 @@ inline constexpr char kSpecFileName[] = "job.json";
 struct ResourceOptions {
   std::string default_runtime_image = "ringtrain/runtime:0.1.0";
   int ps_port = job::kDefaultPsPort;
-  int status_port = job::kDefaultStatusPort;  // worker 0's status socket
+  int status_port = job::kDefaultStatusPort;       // worker 0's status socket
+  int ps_status_port = job::kDefaultPsStatusPort;  // the servers' status sockets
   // Where pods push progress events (the operator's event endpoint); "" = none.
   std::string control_endpoint;
 };

@@ -54,6 +54,7 @@ struct WriterStats {
   // The last committed checkpoint.
   CheckpointRef last;
   bool last_final = false;
+  int64_t last_unix_ms = 0;  // when it was written (its manifest's created_unix_ms)
   uint64_t last_bytes = 0;
   double last_write_seconds = 0;
   Status last_error;  // of the last failed write; OK if none failed

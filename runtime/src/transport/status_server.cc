@@ -1,11 +1,11 @@
-#include "ringtrain/worker/status_server.h"
+#include "ringtrain/transport/status_server.h"
 
 #include <utility>
 #include <vector>
 
 #include "ringtrain/transport/socket_options.h"
 
-namespace ringtrain::worker {
+namespace ringtrain::transport {
 
 namespace {
 
@@ -16,33 +16,55 @@ constexpr int64_t kMaxRequestBytes = 4096;
 
 StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(zmq::context_t& context,
                                                             const std::string& bind,
-                                                            const ProgressRecorder* recorder) {
+                                                            std::string job,
+                                                            StatusSnapshot snapshot) {
+  if (!snapshot) return InvalidArgument("status server: no snapshot function");
   try {
     zmq::socket_t socket(context, zmq::socket_type::rep);
-    transport::SocketOptions options;
+    SocketOptions options;
     options.linger_ms = 0;
     options.receive_hwm = 100;
     options.max_message_size = kMaxRequestBytes;
-    RT_RETURN_IF_ERROR(transport::ApplySocketOptions(socket, options));
+    RT_RETURN_IF_ERROR(ApplySocketOptions(socket, options));
     socket.set(zmq::sockopt::sndtimeo, 1000);
     socket.bind(bind);
-    RT_ASSIGN_OR_RETURN(std::string endpoint, transport::LastEndpoint(socket));
-    return std::unique_ptr<StatusServer>(
-        new StatusServer(std::move(socket), std::move(endpoint), recorder));
+    RT_ASSIGN_OR_RETURN(std::string endpoint, LastEndpoint(socket));
+    return std::unique_ptr<StatusServer>(new StatusServer(std::move(socket), std::move(endpoint),
+                                                          std::move(job), std::move(snapshot)));
   } catch (const zmq::error_t& e) {
     return Unavailable("status server: cannot bind " + bind + ": " + e.what());
   }
 }
 
-StatusServer::StatusServer(zmq::socket_t socket, std::string endpoint,
-                           const ProgressRecorder* recorder)
-    : socket_(std::move(socket)), endpoint_(std::move(endpoint)), recorder_(recorder) {
+StatusServer::StatusServer(zmq::socket_t socket, std::string endpoint, std::string job,
+                           StatusSnapshot snapshot)
+    : socket_(std::move(socket)),
+      endpoint_(std::move(endpoint)),
+      job_(std::move(job)),
+      snapshot_(std::move(snapshot)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
 StatusServer::~StatusServer() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+}
+
+proto::StatusReply StatusServer::Answer(const std::vector<zmq::message_t>& frames) const {
+  proto::StatusReply reply;
+  proto::StatusRequest request;
+  if (frames.size() != 1 ||
+      !request.ParseFromArray(frames[0].data(), static_cast<int>(frames[0].size()))) {
+    reply.set_error("malformed status request");
+  } else if (request.wire_version() != proto::WIRE_VERSION_1) {
+    reply.set_error("unsupported wire version " + std::to_string(request.wire_version()));
+  } else if (request.job() != job_) {
+    reply.set_error("this process belongs to job \"" + job_ + "\", not \"" + request.job() + "\"");
+  } else {
+    reply = snapshot_();
+    reply.set_job(job_);
+  }
+  return reply;
 }
 
 void StatusServer::Loop() {
@@ -58,21 +80,7 @@ void StatusServer::Loop() {
         frames.push_back(std::move(frame));
       } while (frames.back().more());
       if (frames.empty()) continue;
-      proto::StatusReply reply = recorder_->Snapshot();
-      proto::StatusRequest request;
-      if (frames.size() != 1 ||
-          !request.ParseFromArray(frames[0].data(), static_cast<int>(frames[0].size()))) {
-        reply.Clear();
-        reply.set_error("malformed status request");
-      } else if (request.wire_version() != proto::WIRE_VERSION_1) {
-        reply.Clear();
-        reply.set_error("unsupported wire version " + std::to_string(request.wire_version()));
-      } else if (request.job() != reply.job()) {
-        const std::string job = reply.job();
-        reply.Clear();
-        reply.set_error("this worker belongs to job \"" + job + "\", not \"" + request.job() +
-                        "\"");
-      }
+      const proto::StatusReply reply = Answer(frames);
       if (!reply.error().empty()) ++dropped_;
       const std::string bytes = reply.SerializeAsString();
       if (socket_.send(zmq::buffer(bytes), zmq::send_flags::none)) ++answered_;
@@ -82,4 +90,4 @@ void StatusServer::Loop() {
   }
 }
 
-}  // namespace ringtrain::worker
+}  // namespace ringtrain::transport
