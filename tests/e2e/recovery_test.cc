@@ -27,7 +27,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <random>
 #include <regex>
@@ -59,19 +58,6 @@ std::string ReadAll(const std::string& path) {
 
 std::string EvalLine(int epoch) {
   return "epoch " + std::to_string(epoch) + "/" + std::to_string(kEpochs) + "  test accuracy";
-}
-
-// The live process of `role` and `index` started for the job file `spec`, or -1.
-int FindProcess(const std::string& spec, const std::string& role, int index) {
-  for (int pid : testing::ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + spec)) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
-    const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (env.find(std::string("RINGTRAIN_ROLE=") + role + '\0') != std::string::npos &&
-        env.find("RINGTRAIN_INDEX=" + std::to_string(index) + '\0') != std::string::npos) {
-      return pid;
-    }
-  }
-  return -1;
 }
 
 class RecoveryTest : public ::testing::Test {
@@ -226,12 +212,12 @@ TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJob
   for (int round = 0; round < 8 && (*run)->running(); ++round) {
     std::this_thread::sleep_for(std::chrono::milliseconds(900));
     if (round == 1) {
-      const int pid = FindProcess(spec, "ps", 1);
+      const int pid = testing::FindJobProcess(spec, "ps", 1);
       if (pid > 0 && kill(pid, SIGKILL) == 0) server_killed = true;
       continue;
     }
     const int index = static_cast<int>(rng() % 3);
-    const int pid = FindProcess(spec, "worker", index);
+    const int pid = testing::FindJobProcess(spec, "worker", index);
     if (pid > 0 && kill(pid, SIGKILL) == 0) ++worker_kills;
   }
   auto exit = testing::WaitForExit(**run, std::chrono::seconds(600));

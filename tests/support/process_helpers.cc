@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -75,6 +77,38 @@ std::vector<int> ProcessesWithEnv(const std::string& needle) {
   }
   closedir(proc);
   return pids;
+}
+
+std::optional<std::string> ProcessEnv(int pid, const std::string& name) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  const std::string env((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string key = name + '=';
+  for (size_t at = 0; at < env.size();) {
+    size_t end = env.find('\0', at);
+    if (end == std::string::npos) end = env.size();
+    if (env.compare(at, key.size(), key) == 0)
+      return env.substr(at + key.size(), end - at - key.size());
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
+int FindJobProcess(const std::string& spec, const std::string& role, int index) {
+  for (int pid : ProcessesWithEnv("RINGTRAIN_SPEC_PATH=" + spec)) {
+    if (ProcessEnv(pid, "RINGTRAIN_ROLE") == role &&
+        ProcessEnv(pid, "RINGTRAIN_INDEX") == std::to_string(index)) {
+      return pid;
+    }
+  }
+  return -1;
+}
+
+bool ProcessEnded(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  if (!std::getline(stat, s)) return true;
+  const size_t p = s.rfind(')');
+  return p != std::string::npos && p + 2 < s.size() && (s[p + 2] == 'Z' || s[p + 2] == 'X');
 }
 
 std::vector<int> WaitForProcessesWithEnv(const std::string& needle, size_t count,

@@ -36,6 +36,17 @@ double SummaryAccuracy(const std::string& output);
 // Pids of live processes whose environment contains `needle` (e.g. "RINGTRAIN_SPEC_PATH=/x").
 std::vector<int> ProcessesWithEnv(const std::string& needle);
 
+// The value of environment variable `name` in process `pid`, or std::nullopt when the process
+// is gone or has no such variable.
+std::optional<std::string> ProcessEnv(int pid, const std::string& name);
+
+// The live process of `role` ("ps" or "worker") and `index` among those started for the job file
+// `spec` (their RINGTRAIN_SPEC_PATH, RINGTRAIN_ROLE and RINGTRAIN_INDEX), or -1.
+int FindJobProcess(const std::string& spec, const std::string& role, int index);
+
+// True when process `pid` has ended: it is gone, or a zombie not reaped yet.
+bool ProcessEnded(int pid);
+
 // Waits (polling) until at least `count` processes have `needle` in their environment, or
 // `timeout` has passed; returns ProcessesWithEnv(needle) as last seen.
 std::vector<int> WaitForProcessesWithEnv(const std::string& needle, size_t count,

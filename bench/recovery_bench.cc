@@ -1,0 +1,500 @@
+// Recovery benchmark (`make bench`, issue 11): how long a job trains without a process that was
+// killed with SIGKILL, from the kill to the next applied step that needed the replacement.
+//
+// It runs the real thing: `ringtrain run` (the binary of this build tree) on the Fashion-MNIST
+// example job (examples/fashion-mnist.yaml: MLP 784-256-10, 2 parameter servers, 2 workers,
+// batch 64, sync, momentum; its data from Debian's dataset-fashion-mnist under
+// /usr/share/datasets/fashion-mnist/), with --epochs (10) epochs, its model and checkpoints in
+// a fresh directory /tmp/ringtrain-recovery-bench-XXXXXX removed at exit. Three scenarios, one
+// `ringtrain run` each, with --trials (3) kills one after the other in it:
+//   worker       a worker (trial t kills worker t mod 2) is killed; `ringtrain run` starts a
+//                replacement, which JOINs every server at its clock and continues;
+//   server ckpt  ps-1 is killed, the job has spec.checkpoint (every 10 steps, keep 2): the
+//                replacement restores its shard from its newest checkpoint, the workers rejoin;
+//   server repl  ps-1 is killed, the job has parameterServers.replication: 1 and no
+//                checkpoints: the replacement fetches its shard from the copy on ps-0.
+// Each kill comes once every server has applied --warm (30) rounds since the start or since
+// the previous recovery, mid-training. The job then runs to its end, and must exit 0 having
+// made one recovery per kill.
+//
+// What is measured, in seconds after the kill (t = 0, taken just before kill(2)):
+//   started   the replacement process exists: the bench finds it in /proc by its pod contract
+//             (RINGTRAIN_SPEC_PATH, _ROLE, _INDEX: tests/support/process_helpers.h), scanning
+//             every ~10 ms. Includes the launcher noticing the death (it polls its children
+//             every 100 ms) and fork/exec.
+//   ready     server: the replacement answers the bench's STATS request on ps-1's endpoint (it
+//             binds once its shard is restored; with replication, requests wait until its fetch
+//             from ps-0 is done, so the first answer is when it serves). Worker: every server
+//             has answered the replacement's JOIN (ServerStats.joins rose on each).
+//   applied   the next step that needed the replacement was applied — by the servers' own
+//             counters (ServerStats.updates_applied, asked with STATS every ~10 ms over each
+//             server's endpoint; server/bench_stats_probe.h):
+//     worker: in sync a round completes only when every unfinished worker has pushed to it, so
+//             after the kill each server completes at most the round the dead worker had already
+//             pushed to and then stands still; the step that needs the replacement is the next
+//             round each server completes after it answered the replacement's JOIN (the first
+//             STATS reply whose updates_applied exceeds that of the last reply before the JOIN
+//             was counted). `applied` is when every server has applied it: the step is applied.
+//     server: the replacement's updates_applied (its counters start at 0) rises above 0. With
+//             checkpoints that can be the round the checkpoint held in progress, applied with
+//             the pushes it had when the last worker rejoins (ServerCore::FastForwardRounds) —
+//             the moment the shard trains again; the next full round follows within a step.
+// Replies are timed when received, so every time is late by at most one probe cycle (~10-20
+// ms). The table shows per scenario the median and the largest kill -> applied over the
+// trials, the medians of the three legs (kill -> started -> ready -> applied), and the goal
+// of issue 11: every trial within 5 s ("PASS"), else "over".
+//
+// --smoke: one trial per scenario, 1 epoch, 10 warm rounds: `make test` proves the benchmark
+// still runs and that each kill is recovered and the job exits 0; it checks no time.
+//
+// The machine has 2 cores, shared by 4 training processes, the launcher and the bench (and
+// whatever else runs): the load average is printed before and after.
+//
+// Measured: see README.md ("The recovery benchmark").
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "process_helpers.h"
+#include "ringtrain/job/parse.h"
+#include "ringtrain/job/yaml.h"
+#include "ringtrain/launch/child_process.h"
+#include "server_stats_probe.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ringtrain::Status;
+using ringtrain::StatusOr;
+using ringtrain::bench::ServerStatsProbe;
+using ringtrain::launch::ChildProcess;
+using ringtrain::proto::ServerStats;
+using Clock = std::chrono::steady_clock;
+
+const std::string kBinary = RINGTRAIN_BINARY;
+const std::string kExample = std::string(RINGTRAIN_SOURCE_DIR) + "/examples/fashion-mnist.yaml";
+constexpr double kGoalSeconds = 5;
+constexpr auto kProbeInterval = std::chrono::milliseconds(10);
+constexpr auto kProbeTimeout = std::chrono::milliseconds(200);
+constexpr auto kStartTimeout = std::chrono::seconds(120);
+constexpr auto kRecoveryTimeout = std::chrono::seconds(60);
+constexpr auto kRoundsTimeout = std::chrono::seconds(300);
+constexpr auto kFinishTimeout = std::chrono::seconds(900);
+
+std::atomic<int> interrupted{0};
+extern "C" void OnSignal(int signal) { interrupted.store(signal); }
+
+struct Options {
+  int trials = 3;
+  int epochs = 10;
+  int warm_rounds = 30;
+  bool smoke = false;
+};
+
+struct Scenario {
+  std::string key;   // file names
+  std::string name;  // the table's row
+  bool kill_server = false;
+  bool checkpoints = false;
+  bool replicated = false;
+};
+
+// One kill; seconds after it, -1 = not seen.
+struct Trial {
+  std::string victim;
+  double started = -1;
+  double ready = -1;
+  double applied = -1;
+};
+
+// A running `ringtrain run` of one scenario.
+struct Job {
+  std::string spec;
+  std::unique_ptr<ChildProcess> run;  // destroyed: SIGKILL and reaped; its children follow
+  int num_ps = 0;
+  int num_workers = 0;
+  std::vector<ServerStatsProbe> probes;  // by server index
+};
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one + " " + five + " " + fifteen;
+}
+
+// OK while `ringtrain run` runs and nobody interrupted the bench; `what` says what was awaited.
+Status CheckRunning(Job& job, const std::string& what) {
+  if (int signal = interrupted.load()) {
+    return ringtrain::Cancelled("interrupted by signal " + std::to_string(signal) +
+                                " while waiting for " + what);
+  }
+  if (std::optional<ringtrain::launch::ExitInfo> exit = job.run->Poll()) {
+    return ringtrain::Internal("`ringtrain run` ended (" + exit->ToString() +
+                               ") while the bench waited for " + what + "; its last lines:\n" +
+                               job.run->LogTail(25));
+  }
+  return Status::Ok();
+}
+
+// The example job, changed for scenario `s`; returns the file's path.
+StatusOr<std::string> WriteJob(const Scenario& s, const Options& o, const fs::path& dir) {
+  RT_ASSIGN_OR_RETURN(ringtrain::job::TrainingJob job,
+                      ringtrain::job::LoadTrainingJobFile(kExample));
+  job.metadata.name = "recbench-" + s.key;
+  job.spec.training.epochs = o.epochs;
+  job.spec.run_policy.backoff_limit = o.trials + 2;
+  job.spec.output = ringtrain::job::OutputSpec{(dir / (s.key + "-model")).string()};
+  if (s.checkpoints) {
+    ringtrain::job::CheckpointSpec c;
+    c.path = (dir / (s.key + "-checkpoints")).string();
+    c.every_steps = 10;
+    c.every_seconds = 0;
+    c.keep = 2;
+    job.spec.checkpoint = c;
+  }
+  job.spec.parameter_servers.replication = s.replicated ? 1 : 0;
+  const std::string path = (dir / (s.key + ".yaml")).string();
+  const nlohmann::ordered_json json =
+      nlohmann::ordered_json::parse(ringtrain::job::ToJson(job).dump());
+  if (!ringtrain::testing::WriteFile(path, ringtrain::job::JsonToYaml(json))) {
+    return ringtrain::Unavailable("cannot write " + path);
+  }
+  return path;
+}
+
+// Waits until every process of the job runs and connects a probe to each server (their
+// endpoints: a worker's RINGTRAIN_PS_ENDPOINTS, as the launcher gave them).
+Status ConnectProbes(Job& job, zmq::context_t& context) {
+  const auto deadline = Clock::now() + kStartTimeout;
+  std::optional<std::string> endpoints;
+  while (!endpoints.has_value()) {
+    RT_RETURN_IF_ERROR(CheckRunning(job, "the job's processes to start"));
+    if (Clock::now() > deadline) {
+      return ringtrain::DeadlineExceeded("the job's workers did not start within " +
+                                         std::to_string(kStartTimeout.count()) + " s");
+    }
+    const int worker = ringtrain::testing::FindJobProcess(job.spec, "worker", 0);
+    if (worker > 0) endpoints = ringtrain::testing::ProcessEnv(worker, "RINGTRAIN_PS_ENDPOINTS");
+    if (!endpoints.has_value()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::stringstream list(*endpoints);
+  for (std::string e; std::getline(list, e, ',');) job.probes.emplace_back(context, e);
+  if (static_cast<int>(job.probes.size()) != job.num_ps) {
+    return ringtrain::Internal("worker-0 has " + std::to_string(job.probes.size()) +
+                               " server endpoints, the job " + std::to_string(job.num_ps));
+  }
+  return Status::Ok();
+}
+
+// Rounds server `m` has applied since it started (sync: each round updates every partition
+// it owns once).
+uint64_t Rounds(const ServerStats& s) {
+  return s.partitions_owned() == 0 ? 0 : s.updates_applied() / s.partitions_owned();
+}
+
+// Waits until every server has applied `rounds` more rounds than when called.
+Status WaitForRounds(Job& job, uint64_t rounds, const std::string& why) {
+  const std::string what =
+      "every server to apply " + std::to_string(rounds) + " rounds (" + why + ")";
+  const auto deadline = Clock::now() + kRoundsTimeout;
+  std::vector<std::optional<uint64_t>> first(job.probes.size());
+  size_t done = 0;
+  while (done < job.probes.size()) {
+    RT_RETURN_IF_ERROR(CheckRunning(job, what));
+    if (Clock::now() > deadline) {
+      return ringtrain::DeadlineExceeded("waited " + std::to_string(kRoundsTimeout.count()) +
+                                         " s for " + what);
+    }
+    done = 0;
+    for (size_t m = 0; m < job.probes.size(); ++m) {
+      std::optional<ServerStats> s = job.probes[m].Ask(kProbeTimeout);
+      if (!s.has_value()) continue;
+      if (!first[m].has_value()) first[m] = Rounds(*s);
+      if (Rounds(*s) >= *first[m] + rounds) ++done;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Status::Ok();
+}
+
+// The pid of the process to kill, or NotFound.
+StatusOr<int> Victim(const Job& job, const std::string& role, int index) {
+  const int pid = ringtrain::testing::FindJobProcess(job.spec, role, index);
+  if (pid <= 0) return ringtrain::NotFound(role + "-" + std::to_string(index) + " is not running");
+  return pid;
+}
+
+Status Timeout(const Trial& t) {
+  char buf[200];
+  std::snprintf(buf, sizeof(buf), " killed %lld s ago: started %.2f, ready %.2f, applied %.2f",
+                static_cast<long long>(kRecoveryTimeout.count()), t.started, t.ready, t.applied);
+  return ringtrain::DeadlineExceeded(
+      t.victim + buf + " (-1: not yet): waited for the next step that needed its replacement");
+}
+
+// Kills worker `index` and times its replacement (see the header comment).
+Status KillWorker(Job& job, int index, Trial* t) {
+  t->victim = "worker-" + std::to_string(index);
+  const size_t servers = job.probes.size();
+  std::vector<uint64_t> joins(servers), before(servers);
+  for (size_t m = 0; m < servers; ++m) {
+    std::optional<ServerStats> s = job.probes[m].Ask(kProbeTimeout);
+    if (!s.has_value())
+      return ringtrain::Unavailable("ps-" + std::to_string(m) +
+                                    " did not answer STATS before the kill");
+    joins[m] = s->joins();
+    before[m] = s->updates_applied();
+  }
+  RT_ASSIGN_OR_RETURN(const int pid, Victim(job, "worker", index));
+  const Clock::time_point killed = Clock::now();
+  if (kill(pid, SIGKILL) != 0) return ringtrain::Internal("kill " + t->victim + " failed");
+  std::vector<double> joined(servers, -1), applied(servers, -1);
+  const std::string what = t->victim + "'s replacement to join and its next step to be applied";
+  while (t->applied < 0) {
+    RT_RETURN_IF_ERROR(CheckRunning(job, what));
+    if (Clock::now() > killed + kRecoveryTimeout) return Timeout(*t);
+    if (t->started < 0) {
+      const int now = ringtrain::testing::FindJobProcess(job.spec, "worker", index);
+      if (now > 0 && now != pid) t->started = Since(killed);
+    }
+    for (size_t m = 0; m < servers; ++m) {
+      if (applied[m] >= 0) continue;
+      std::optional<ServerStats> s = job.probes[m].Ask(kProbeTimeout);
+      if (!s.has_value()) continue;
+      const double at = Since(killed);
+      if (joined[m] < 0) {
+        if (s->joins() > joins[m]) {
+          joined[m] = at;
+        } else {
+          before[m] = s->updates_applied();  // the last count before the replacement joined
+        }
+      }
+      if (joined[m] >= 0 && s->updates_applied() > before[m]) applied[m] = at;
+    }
+    if (std::all_of(joined.begin(), joined.end(), [](double x) { return x >= 0; })) {
+      t->ready = *std::max_element(joined.begin(), joined.end());
+    }
+    if (std::all_of(applied.begin(), applied.end(), [](double x) { return x >= 0; })) {
+      t->applied = *std::max_element(applied.begin(), applied.end());
+    }
+    std::this_thread::sleep_for(kProbeInterval);
+  }
+  return Status::Ok();
+}
+
+// Kills server `index` and times its replacement (see the header comment).
+Status KillServer(Job& job, int index, Trial* t) {
+  t->victim = "ps-" + std::to_string(index);
+  ServerStatsProbe& probe = job.probes[static_cast<size_t>(index)];
+  RT_ASSIGN_OR_RETURN(const int pid, Victim(job, "ps", index));
+  const Clock::time_point killed = Clock::now();
+  if (kill(pid, SIGKILL) != 0) return ringtrain::Internal("kill " + t->victim + " failed");
+  bool old_gone = false;  // from then on, only the replacement can answer on the endpoint
+  const std::string what = t->victim + "'s replacement to apply its next step";
+  while (t->applied < 0) {
+    RT_RETURN_IF_ERROR(CheckRunning(job, what));
+    if (Clock::now() > killed + kRecoveryTimeout) return Timeout(*t);
+    if (t->started < 0) {
+      const int now = ringtrain::testing::FindJobProcess(job.spec, "ps", index);
+      if (now > 0 && now != pid) t->started = Since(killed);
+    }
+    if (!old_gone) old_gone = ringtrain::testing::ProcessEnded(pid);
+    if (old_gone) {
+      if (std::optional<ServerStats> s = probe.Ask(kProbeTimeout)) {
+        const double at = Since(killed);
+        if (t->ready < 0) t->ready = at;
+        if (s->updates_applied() > 0) t->applied = at;
+      }
+    }
+    std::this_thread::sleep_for(kProbeInterval);
+  }
+  return Status::Ok();
+}
+
+struct Result {
+  Scenario scenario;
+  std::vector<Trial> trials;
+};
+
+StatusOr<Result> RunScenario(const Scenario& s, const Options& o, const fs::path& dir,
+                             zmq::context_t& context) {
+  std::printf("\n%s: `ringtrain run` of %d epochs, %d kill(s)\n", s.name.c_str(), o.epochs,
+              o.trials);
+  std::fflush(stdout);
+  Job job;
+  RT_ASSIGN_OR_RETURN(job.spec, WriteJob(s, o, dir));
+  RT_ASSIGN_OR_RETURN(const ringtrain::job::TrainingJob spec,
+                      ringtrain::job::LoadTrainingJobFile(job.spec));
+  job.num_ps = spec.spec.parameter_servers.replicas;
+  job.num_workers = spec.spec.workers.replicas;
+  RT_ASSIGN_OR_RETURN(
+      job.run, ChildProcess::Spawn("ringtrain run", {kBinary, "run", "--no-progress", job.spec}, {},
+                                   (dir / (s.key + ".log")).string()));
+  RT_RETURN_IF_ERROR(ConnectProbes(job, context));
+  Result result{s, {}};
+  for (int trial = 0; trial < o.trials; ++trial) {
+    RT_RETURN_IF_ERROR(WaitForRounds(job, static_cast<uint64_t>(o.warm_rounds),
+                                     trial == 0 ? "training under way" : "training on again"));
+    Trial t;
+    RT_RETURN_IF_ERROR(s.kill_server ? KillServer(job, 1, &t)
+                                     : KillWorker(job, trial % job.num_workers, &t));
+    std::printf(
+        "  trial %d: %s killed -> replacement started %.2f s, ready %.2f s, next step "
+        "applied %.2f s\n",
+        trial + 1, t.victim.c_str(), t.started, t.ready, t.applied);
+    std::fflush(stdout);
+    result.trials.push_back(t);
+  }
+  const auto deadline = Clock::now() + kFinishTimeout;
+  while (job.run->running()) {
+    if (Clock::now() > deadline || interrupted.load() != 0) {
+      return ringtrain::DeadlineExceeded("`ringtrain run` did not finish the job within " +
+                                         std::to_string(kFinishTimeout.count()) +
+                                         " s of the last recovery (or the bench was interrupted)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const ringtrain::launch::ExitInfo exit = *job.run->Poll();
+  if (!exit.success()) {
+    return ringtrain::Internal("`ringtrain run` failed (" + exit.ToString() + "):\n" +
+                               job.run->LogTail(25));
+  }
+  std::ifstream in(job.run->log_path());
+  const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string recoveries = "recoveries           " + std::to_string(o.trials) + ":";
+  if (out.find(recoveries) == std::string::npos) {
+    return ringtrain::Internal("the run's summary does not say \"" + recoveries + "\":\n" +
+                               job.run->LogTail(25));
+  }
+  std::printf("  the job finished (exit 0, %d recoveries)\n", o.trials);
+  return result;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void PrintTable(const std::vector<Result>& results) {
+  std::printf(
+      "\nrecovery: seconds from SIGKILL to the next applied step that needed the replacement\n");
+  std::printf("  %-44s %6s %7s %7s %9s %9s %9s  %s\n", "scenario", "trials", "median", "max",
+              "->started", "->ready", "->applied", "goal <= 5 s");
+  for (const Result& r : results) {
+    std::vector<double> total, started, ready, applied;
+    for (const Trial& t : r.trials) {
+      total.push_back(t.applied);
+      started.push_back(t.started);
+      ready.push_back(t.ready - t.started);
+      applied.push_back(t.applied - t.ready);
+    }
+    const double max = *std::max_element(total.begin(), total.end());
+    std::printf("  %-44s %6zu %7.2f %7.2f %9.2f %9.2f %9.2f  %s\n", r.scenario.name.c_str(),
+                r.trials.size(), Median(total), max, Median(started), Median(ready),
+                Median(applied), max <= kGoalSeconds ? "PASS" : "over");
+  }
+  std::printf(
+      "  median and max of kill -> applied over the trials; the legs are medians: kill -> "
+      "replacement\n"
+      "  started (in /proc), -> ready (server: answers on its endpoint; worker: every server "
+      "answered\n"
+      "  its JOIN), -> the next step that needed it applied (the servers' updates_applied)\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--trials" && i + 1 < argc) {
+      o.trials = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--epochs" && i + 1 < argc) {
+      o.epochs = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--warm" && i + 1 < argc) {
+      o.warm_rounds = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--smoke") {
+      o.smoke = true;
+    } else {
+      std::fprintf(stderr,
+                   "usage: recovery_bench [--trials N] [--epochs N] [--warm ROUNDS] [--smoke]\n");
+      return 2;
+    }
+  }
+  if (o.smoke) {
+    o.trials = 1;
+    o.epochs = 1;
+    o.warm_rounds = 10;
+  }
+  struct sigaction action {};
+  action.sa_handler = OnSignal;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+
+  const auto start = Clock::now();
+  char scratch_template[] = "/tmp/ringtrain-recovery-bench-XXXXXX";
+  if (mkdtemp(scratch_template) == nullptr) {
+    std::fprintf(stderr, "recovery_bench: cannot create a directory under /tmp\n");
+    return 1;
+  }
+  const fs::path scratch = scratch_template;
+  std::printf(
+      "recovery benchmark%s: SIGKILL one process of `ringtrain run`, time until the "
+      "next step that needed its replacement is applied\n",
+      o.smoke ? " (smoke: the numbers mean nothing)" : "");
+  std::printf("machine: %ld cores, load average %s\n", sysconf(_SC_NPROCESSORS_ONLN),
+              LoadAverage().c_str());
+  std::printf(
+      "binary: %s\njob: %s (2 PS, 2 workers, sync), %d epochs; files in %s (deleted at "
+      "exit)\n",
+      kBinary.c_str(), kExample.c_str(), o.epochs, scratch.c_str());
+
+  const std::vector<Scenario> scenarios = {
+      {"worker", "worker killed (sync)", false, false, false},
+      {"server-ckpt", "ps-1 killed, checkpoints every 10 steps", true, true, false},
+      {"server-repl", "ps-1 killed, replication 1, no checkpoints", true, false, true},
+  };
+  std::vector<Result> results;
+  Status failed = Status::Ok();
+  {
+    zmq::context_t context(1);
+    for (const Scenario& s : scenarios) {
+      StatusOr<Result> r = RunScenario(s, o, scratch, context);
+      if (!r.ok()) {
+        failed = r.status().WithContext(s.name);
+        break;
+      }
+      results.push_back(std::move(r).value());
+    }
+  }
+  std::error_code ignored;
+  fs::remove_all(scratch, ignored);
+  if (!failed.ok()) {
+    std::fprintf(stderr, "recovery_bench: %s\n", failed.ToString().c_str());
+    return 1;
+  }
+  PrintTable(results);
+  std::printf("\nload average %s; total %.0f s\n", LoadAverage().c_str(), Since(start));
+  return 0;
+}
