@@ -44,6 +44,8 @@
 // trials, the medians of the three legs (kill -> started -> ready -> applied), and the goal
 // of issue 11: every trial within 5 s ("PASS"), else "over".
 //
+// --keep: the directory stays, with each job's file, `ringtrain run`'s output and the
+// processes' logs (`ringtrain run --log-dir`, inside it).
 // --smoke: one trial per scenario, 1 epoch, 10 warm rounds: `make test` proves the benchmark
 // still runs and that each kill is recovered and the job exits 0; it checks no time.
 //
@@ -104,6 +106,7 @@ struct Options {
   int epochs = 10;
   int warm_rounds = 30;
   bool smoke = false;
+  bool keep = false;  // keep the directory with the jobs' files and logs
 };
 
 struct Scenario {
@@ -318,7 +321,10 @@ Status KillServer(Job& job, int index, Trial* t) {
       const int now = ringtrain::testing::FindJobProcess(job.spec, "ps", index);
       if (now > 0 && now != pid) t->started = Since(killed);
     }
-    if (!old_gone) old_gone = ringtrain::testing::ProcessEnded(pid);
+    if (!old_gone && ringtrain::testing::ProcessEnded(pid)) {
+      old_gone = true;
+      probe.Disconnect();  // connect afresh, to the replacement when it binds
+    }
     if (old_gone) {
       if (std::optional<ServerStats> s = probe.Ask(kProbeTimeout)) {
         const double at = Since(killed);
@@ -347,9 +353,10 @@ StatusOr<Result> RunScenario(const Scenario& s, const Options& o, const fs::path
                       ringtrain::job::LoadTrainingJobFile(job.spec));
   job.num_ps = spec.spec.parameter_servers.replicas;
   job.num_workers = spec.spec.workers.replicas;
-  RT_ASSIGN_OR_RETURN(
-      job.run, ChildProcess::Spawn("ringtrain run", {kBinary, "run", "--no-progress", job.spec}, {},
-                                   (dir / (s.key + ".log")).string()));
+  RT_ASSIGN_OR_RETURN(job.run, ChildProcess::Spawn("ringtrain run",
+                                                   {kBinary, "run", "--no-progress", "--log-dir",
+                                                    (dir / (s.key + "-logs")).string(), job.spec},
+                                                   {}, (dir / (s.key + ".log")).string()));
   RT_RETURN_IF_ERROR(ConnectProbes(job, context));
   Result result{s, {}};
   for (int trial = 0; trial < o.trials; ++trial) {
@@ -436,9 +443,12 @@ int main(int argc, char** argv) {
       o.warm_rounds = std::max(1, std::atoi(argv[++i]));
     } else if (a == "--smoke") {
       o.smoke = true;
+    } else if (a == "--keep") {
+      o.keep = true;
     } else {
-      std::fprintf(stderr,
-                   "usage: recovery_bench [--trials N] [--epochs N] [--warm ROUNDS] [--smoke]\n");
+      std::fprintf(
+          stderr,
+          "usage: recovery_bench [--trials N] [--epochs N] [--warm ROUNDS] [--smoke] [--keep]\n");
       return 2;
     }
   }
@@ -489,7 +499,12 @@ int main(int argc, char** argv) {
     }
   }
   std::error_code ignored;
-  fs::remove_all(scratch, ignored);
+  if (o.keep) {
+    std::printf("kept %s (per job: its file, `ringtrain run`'s output, the processes' logs)\n",
+                scratch.c_str());
+  } else {
+    fs::remove_all(scratch, ignored);
+  }
   if (!failed.ok()) {
     std::fprintf(stderr, "recovery_bench: %s\n", failed.ToString().c_str());
     return 1;

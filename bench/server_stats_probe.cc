@@ -15,6 +15,8 @@ std::optional<proto::ServerStats> ServerStatsProbe::Ask(std::chrono::millisecond
       socket_->set(zmq::sockopt::linger, 0);
       // Sends fail while there is no connection instead of queueing for the next server.
       socket_->set(zmq::sockopt::immediate, 1);
+      // A server that is not bound yet refuses the connection; libzmq retries this often.
+      socket_->set(zmq::sockopt::reconnect_ivl, 10);
       socket_->connect(endpoint_);
     }
     proto::Header request;

@@ -3,7 +3,8 @@
 // before checking the job or the sender, ps/server_core.h). For benchmarks that watch a running
 // job from outside: bench/recovery_bench.cc.
 //
-// One DEALER socket (ZMQ_IMMEDIATE, so nothing queues while the server is down; linger 0). A
+// One DEALER socket (ZMQ_IMMEDIATE, so nothing queues while the server is down; linger 0;
+// reconnecting every 10 ms, so a replacement bound on the same endpoint is found at once). A
 // reply is taken only if it answers this very request (its request id), so a reply to a request
 // sent before the server went away is never taken for a reply of its replacement. Ask() never
 // waits longer than its timeout.
@@ -38,6 +39,10 @@ class ServerStatsProbe {
   // std::nullopt: no connection to the server (down, or not bound yet: returns at once), or no
   // reply within `timeout` (then the socket is dropped and the next call connects afresh).
   std::optional<proto::ServerStats> Ask(std::chrono::milliseconds timeout);
+
+  // Drops the connection; the next Ask connects afresh. For a server known to be dead, so that
+  // no request waits in a connection libzmq has not yet seen close.
+  void Disconnect() { socket_.reset(); }
 
   const std::string& endpoint() const { return endpoint_; }
 
