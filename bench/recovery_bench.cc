@@ -77,7 +77,6 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,29 +84,28 @@
 #include <zmq.hpp>
 
 #include "process_helpers.h"
+#include "recovery_trial.h"
 #include "ringtrain/job/parse.h"
 #include "ringtrain/job/yaml.h"
 #include "ringtrain/launch/child_process.h"
-#include "server_stats_probe.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using ringtrain::Status;
 using ringtrain::StatusOr;
-using ringtrain::bench::ServerStatsProbe;
+using ringtrain::bench::ConnectProbes;
+using ringtrain::bench::KillServer;
+using ringtrain::bench::KillWorker;
+using ringtrain::bench::RecoveryTimes;
+using ringtrain::bench::RunningJob;
+using ringtrain::bench::WaitForRounds;
 using ringtrain::launch::ChildProcess;
-using ringtrain::proto::ServerStats;
 using Clock = std::chrono::steady_clock;
 
 const std::string kBinary = RINGTRAIN_BINARY;
 const std::string kExample = std::string(RINGTRAIN_SOURCE_DIR) + "/examples/fashion-mnist.yaml";
 constexpr double kGoalSeconds = 5;
-constexpr auto kProbeInterval = std::chrono::milliseconds(10);
-constexpr auto kProbeTimeout = std::chrono::milliseconds(200);
-constexpr auto kStartTimeout = std::chrono::seconds(120);
-constexpr auto kRecoveryTimeout = std::chrono::seconds(60);
-constexpr auto kRoundsTimeout = std::chrono::seconds(300);
 constexpr auto kFinishTimeout = std::chrono::seconds(900);
 
 std::atomic<int> interrupted{0};
@@ -129,23 +127,6 @@ struct Scenario {
   bool replicated = false;
 };
 
-// One kill; seconds after it, -1 = not seen.
-struct Trial {
-  std::string victim;
-  double started = -1;
-  double ready = -1;
-  double applied = -1;
-};
-
-// A running `ringtrain run` of one scenario.
-struct Job {
-  std::string spec;
-  std::unique_ptr<ChildProcess> run;  // destroyed: SIGKILL and reaped; its children follow
-  int num_ps = 0;
-  int num_workers = 0;
-  std::vector<ServerStatsProbe> probes;  // by server index
-};
-
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -155,20 +136,6 @@ std::string LoadAverage() {
   std::string one, five, fifteen;
   in >> one >> five >> fifteen;
   return one + " " + five + " " + fifteen;
-}
-
-// OK while `ringtrain run` runs and nobody interrupted the bench; `what` says what was awaited.
-Status CheckRunning(Job& job, const std::string& what) {
-  if (int signal = interrupted.load()) {
-    return ringtrain::Cancelled("interrupted by signal " + std::to_string(signal) +
-                                " while waiting for " + what);
-  }
-  if (std::optional<ringtrain::launch::ExitInfo> exit = job.run->Poll()) {
-    return ringtrain::Internal("`ringtrain run` ended (" + exit->ToString() +
-                               ") while the bench waited for " + what + "; its last lines:\n" +
-                               job.run->LogTail(25));
-  }
-  return Status::Ok();
 }
 
 // The example job, changed for scenario `s`; returns the file's path.
@@ -197,161 +164,9 @@ StatusOr<std::string> WriteJob(const Scenario& s, const Options& o, const fs::pa
   return path;
 }
 
-// Waits until every process of the job runs and connects a probe to each server (their
-// endpoints: a worker's RINGTRAIN_PS_ENDPOINTS, as the launcher gave them).
-Status ConnectProbes(Job& job, zmq::context_t& context) {
-  const auto deadline = Clock::now() + kStartTimeout;
-  std::optional<std::string> endpoints;
-  while (!endpoints.has_value()) {
-    RT_RETURN_IF_ERROR(CheckRunning(job, "the job's processes to start"));
-    if (Clock::now() > deadline) {
-      return ringtrain::DeadlineExceeded("the job's workers did not start within " +
-                                         std::to_string(kStartTimeout.count()) + " s");
-    }
-    const int worker = ringtrain::testing::FindJobProcess(job.spec, "worker", 0);
-    if (worker > 0) endpoints = ringtrain::testing::ProcessEnv(worker, "RINGTRAIN_PS_ENDPOINTS");
-    if (!endpoints.has_value()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  std::stringstream list(*endpoints);
-  for (std::string e; std::getline(list, e, ',');) job.probes.emplace_back(context, e);
-  if (static_cast<int>(job.probes.size()) != job.num_ps) {
-    return ringtrain::Internal("worker-0 has " + std::to_string(job.probes.size()) +
-                               " server endpoints, the job " + std::to_string(job.num_ps));
-  }
-  return Status::Ok();
-}
-
-// Rounds server `m` has applied since it started (sync: each round updates every partition
-// it owns once).
-uint64_t Rounds(const ServerStats& s) {
-  return s.partitions_owned() == 0 ? 0 : s.updates_applied() / s.partitions_owned();
-}
-
-// Waits until every server has applied `rounds` more rounds than when called.
-Status WaitForRounds(Job& job, uint64_t rounds, const std::string& why) {
-  const std::string what =
-      "every server to apply " + std::to_string(rounds) + " rounds (" + why + ")";
-  const auto deadline = Clock::now() + kRoundsTimeout;
-  std::vector<std::optional<uint64_t>> first(job.probes.size());
-  size_t done = 0;
-  while (done < job.probes.size()) {
-    RT_RETURN_IF_ERROR(CheckRunning(job, what));
-    if (Clock::now() > deadline) {
-      return ringtrain::DeadlineExceeded("waited " + std::to_string(kRoundsTimeout.count()) +
-                                         " s for " + what);
-    }
-    done = 0;
-    for (size_t m = 0; m < job.probes.size(); ++m) {
-      std::optional<ServerStats> s = job.probes[m].Ask(kProbeTimeout);
-      if (!s.has_value()) continue;
-      if (!first[m].has_value()) first[m] = Rounds(*s);
-      if (Rounds(*s) >= *first[m] + rounds) ++done;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return Status::Ok();
-}
-
-// The pid of the process to kill, or NotFound.
-StatusOr<int> Victim(const Job& job, const std::string& role, int index) {
-  const int pid = ringtrain::testing::FindJobProcess(job.spec, role, index);
-  if (pid <= 0) return ringtrain::NotFound(role + "-" + std::to_string(index) + " is not running");
-  return pid;
-}
-
-Status Timeout(const Trial& t) {
-  char buf[200];
-  std::snprintf(buf, sizeof(buf), " killed %lld s ago: started %.2f, ready %.2f, applied %.2f",
-                static_cast<long long>(kRecoveryTimeout.count()), t.started, t.ready, t.applied);
-  return ringtrain::DeadlineExceeded(
-      t.victim + buf + " (-1: not yet): waited for the next step that needed its replacement");
-}
-
-// Kills worker `index` and times its replacement (see the header comment).
-Status KillWorker(Job& job, int index, Trial* t) {
-  t->victim = "worker-" + std::to_string(index);
-  const size_t servers = job.probes.size();
-  std::vector<uint64_t> joins(servers), before(servers);
-  for (size_t m = 0; m < servers; ++m) {
-    std::optional<ServerStats> s = job.probes[m].Ask(kProbeTimeout);
-    if (!s.has_value())
-      return ringtrain::Unavailable("ps-" + std::to_string(m) +
-                                    " did not answer STATS before the kill");
-    joins[m] = s->joins();
-    before[m] = s->updates_applied();
-  }
-  RT_ASSIGN_OR_RETURN(const int pid, Victim(job, "worker", index));
-  const Clock::time_point killed = Clock::now();
-  if (kill(pid, SIGKILL) != 0) return ringtrain::Internal("kill " + t->victim + " failed");
-  std::vector<double> joined(servers, -1), applied(servers, -1);
-  const std::string what = t->victim + "'s replacement to join and its next step to be applied";
-  while (t->applied < 0) {
-    RT_RETURN_IF_ERROR(CheckRunning(job, what));
-    if (Clock::now() > killed + kRecoveryTimeout) return Timeout(*t);
-    if (t->started < 0) {
-      const int now = ringtrain::testing::FindJobProcess(job.spec, "worker", index);
-      if (now > 0 && now != pid) t->started = Since(killed);
-    }
-    for (size_t m = 0; m < servers; ++m) {
-      if (applied[m] >= 0) continue;
-      std::optional<ServerStats> s = job.probes[m].Ask(kProbeTimeout);
-      if (!s.has_value()) continue;
-      const double at = Since(killed);
-      if (joined[m] < 0) {
-        if (s->joins() > joins[m]) {
-          joined[m] = at;
-        } else {
-          before[m] = s->updates_applied();  // the last count before the replacement joined
-        }
-      }
-      if (joined[m] >= 0 && s->updates_applied() > before[m]) applied[m] = at;
-    }
-    if (std::all_of(joined.begin(), joined.end(), [](double x) { return x >= 0; })) {
-      t->ready = *std::max_element(joined.begin(), joined.end());
-    }
-    if (std::all_of(applied.begin(), applied.end(), [](double x) { return x >= 0; })) {
-      t->applied = *std::max_element(applied.begin(), applied.end());
-    }
-    std::this_thread::sleep_for(kProbeInterval);
-  }
-  return Status::Ok();
-}
-
-// Kills server `index` and times its replacement (see the header comment).
-Status KillServer(Job& job, int index, Trial* t) {
-  t->victim = "ps-" + std::to_string(index);
-  ServerStatsProbe& probe = job.probes[static_cast<size_t>(index)];
-  RT_ASSIGN_OR_RETURN(const int pid, Victim(job, "ps", index));
-  const Clock::time_point killed = Clock::now();
-  if (kill(pid, SIGKILL) != 0) return ringtrain::Internal("kill " + t->victim + " failed");
-  bool old_gone = false;  // from then on, only the replacement can answer on the endpoint
-  const std::string what = t->victim + "'s replacement to apply its next step";
-  while (t->applied < 0) {
-    RT_RETURN_IF_ERROR(CheckRunning(job, what));
-    if (Clock::now() > killed + kRecoveryTimeout) return Timeout(*t);
-    if (t->started < 0) {
-      const int now = ringtrain::testing::FindJobProcess(job.spec, "ps", index);
-      if (now > 0 && now != pid) t->started = Since(killed);
-    }
-    if (!old_gone && ringtrain::testing::ProcessEnded(pid)) {
-      old_gone = true;
-      probe.Disconnect();  // connect afresh, to the replacement when it binds
-    }
-    if (old_gone) {
-      if (std::optional<ServerStats> s = probe.Ask(kProbeTimeout)) {
-        const double at = Since(killed);
-        if (t->ready < 0) t->ready = at;
-        if (s->updates_applied() > 0) t->applied = at;
-      }
-    }
-    std::this_thread::sleep_for(kProbeInterval);
-  }
-  return Status::Ok();
-}
-
 struct Result {
   Scenario scenario;
-  std::vector<Trial> trials;
+  std::vector<RecoveryTimes> trials;
 };
 
 StatusOr<Result> RunScenario(const Scenario& s, const Options& o, const fs::path& dir,
@@ -359,7 +174,8 @@ StatusOr<Result> RunScenario(const Scenario& s, const Options& o, const fs::path
   std::printf("\n%s: `ringtrain run` of %d epochs, %d kill(s)\n", s.name.c_str(), o.epochs,
               o.trials);
   std::fflush(stdout);
-  Job job;
+  RunningJob job;
+  job.interrupted = &interrupted;
   RT_ASSIGN_OR_RETURN(job.spec, WriteJob(s, o, dir));
   RT_ASSIGN_OR_RETURN(const ringtrain::job::TrainingJob spec,
                       ringtrain::job::LoadTrainingJobFile(job.spec));
@@ -374,7 +190,7 @@ StatusOr<Result> RunScenario(const Scenario& s, const Options& o, const fs::path
   for (int trial = 0; trial < o.trials; ++trial) {
     RT_RETURN_IF_ERROR(WaitForRounds(job, static_cast<uint64_t>(o.warm_rounds),
                                      trial == 0 ? "training under way" : "training on again"));
-    Trial t;
+    RecoveryTimes t;
     RT_RETURN_IF_ERROR(s.kill_server ? KillServer(job, 1, &t)
                                      : KillWorker(job, trial % job.num_workers, &t));
     std::printf(
@@ -426,7 +242,7 @@ void PrintTable(const std::vector<Result>& results) {
               "->started", "->ready", "->applied", "goal <= 5 s");
   for (const Result& r : results) {
     std::vector<double> total, started, ready, applied;
-    for (const Trial& t : r.trials) {
+    for (const RecoveryTimes& t : r.trials) {
       total.push_back(t.applied);
       started.push_back(t.started);
       ready.push_back(t.ready - t.started);
