@@ -28,7 +28,7 @@
 //             has answered the replacement's JOIN (ServerStats.joins rose on each).
 //   applied   the next step that needed the replacement was applied — by the servers' own
 //             counters (ServerStats.updates_applied, asked with STATS every ~10 ms over each
-//             server's endpoint; bench/server_stats_probe.h):
+//             server's endpoint; bench/server_stats_probe.h, bench/recovery_trial.h):
 //     worker: in sync a round completes only when every unfinished worker has pushed to it, so
 //             after the kill each server completes at most the round the dead worker had already
 //             pushed to and then stands still; the step that needs the replacement is the next
