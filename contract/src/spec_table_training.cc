@@ -14,6 +14,8 @@ constexpr int kMaxLayerUnits = 65536;
 constexpr int kMaxBatchSize = 1048576;
 constexpr int kMaxStaleness = 1000000;
 constexpr int kDefaultStaleness = 3;
+constexpr int kMaxWorkerTimeout = 86400;
+constexpr int kDefaultWorkerTimeout = 60;
 constexpr int kMaxCompressionBlock = 1048576;
 constexpr int kDefaultCompressionBlock = 256;
 constexpr double kDefaultTopKRatio = 0.01;
@@ -226,6 +228,14 @@ const Object<TrainingSpec>& TrainingTable() {
                    "rate by max(1, tau), tau being the updates applied to the partition since the "
                    "version the gradient was computed at (Zhang et al. 2016).")
                   .When("syncMode", {"async", "ssp"}),
+              Int("workerTimeoutSeconds", &TrainingSpec::worker_timeout_seconds, 0,
+                  kMaxWorkerTimeout,
+                  "sync only: how long a round waits for a worker that sends nothing (dead and "
+                  "not yet replaced, or stopped) before the servers go on without it, taking it "
+                  "back when it returns; 0 to 86400 seconds, 0 = wait for it as long as it "
+                  "takes, 60 when not set.")
+                  .When("syncMode", {"sync"})
+                  .DefaultWhenApplies(kDefaultWorkerTimeout),
               Uint64("seed", &TrainingSpec::seed,
                      "Seed of model initialisation and data order (0 to 2^63-1)."),
               Child(

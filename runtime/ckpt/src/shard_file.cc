@@ -18,6 +18,7 @@ constexpr char kShardMagic[8] = {'R', 'T', 'C', 'K', 'S', 'H', 'R', 'D'};
 constexpr char kWorkersMagic[8] = {'R', 'T', 'C', 'K', 'W', 'R', 'K', 'S'};
 constexpr uint32_t kRoundFlag = 1;
 constexpr uint64_t kDoneFlag = 1;
+constexpr uint64_t kExcludedFlag = 2;
 constexpr size_t kHeaderBytes = 32;
 constexpr size_t kRecordBytes = 48;
 constexpr size_t kWorkerBytes = 16;
@@ -142,7 +143,7 @@ StatusOr<FileEntry> WriteShardFile(const std::string& path, const ShardState& st
   workers.Bytes(kWorkersMagic, sizeof(kWorkersMagic));
   for (const WorkerClock& c : state.workers) {
     workers.I64(c.clock);
-    workers.U64(c.done ? kDoneFlag : 0);
+    workers.U64((c.done ? kDoneFlag : 0) | (c.excluded ? kExcludedFlag : 0));
   }
   RT_RETURN_IF_ERROR(w->Append(workers.bytes().data(), workers.bytes().size()));
   return w->Finish(kShardFileName);
@@ -246,10 +247,11 @@ StatusOr<ShardState> Parse(internal::BoundedReader* r, const std::string& path,
     Decoder d(rec);
     state.workers[w].clock = d.I64();
     const uint64_t flags = d.U64();
-    if (state.workers[w].clock < 0 || (flags & ~kDoneFlag) != 0) {
+    if (state.workers[w].clock < 0 || (flags & ~(kDoneFlag | kExcludedFlag)) != 0) {
       return bad("worker " + std::to_string(w) + "'s clock record is damaged");
     }
     state.workers[w].done = (flags & kDoneFlag) != 0;
+    state.workers[w].excluded = (flags & kExcludedFlag) != 0;
   }
   return state;
 }

@@ -200,6 +200,7 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.consistency = ConsistencyOf(t.sync_mode);
   plan.staleness = t.staleness;
   plan.staleness_aware_lr = t.staleness_aware_lr;
+  plan.worker_timeout_seconds = t.worker_timeout_seconds;
   const job::CompressionSpec& c = t.compression;
   plan.codec.type = CodecTypeOf(c.type);
   // The spec holds 0 in fields its type does not use; keep the codec's defaults there.

@@ -97,6 +97,8 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   options.bind_endpoint = c.bind_endpoint;
   options.interrupted = interrupted;
   const std::string who = "ps-" + std::to_string(c.index);
+  options.worker_timeout = std::chrono::seconds(plan.worker_timeout_seconds);
+  options.log = [who](const std::string& line) { std::cerr << who << ": " << line << "\n"; };
   std::unique_ptr<ps::ServerCheckpointer> checkpointer;
   std::optional<ps::RestoredCheckpoint> restored;
   if (checkpoints.enabled()) {

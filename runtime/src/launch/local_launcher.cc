@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -570,6 +571,9 @@ StatusOr<RunSummary> Run::Execute() {
   s.recoveries = recoveries_;
   for (const proto::ServerStats& ps : tracker_.server_stats()) {
     s.pushes_lost_per_server.push_back(ps.pushes_lost());
+    s.workers_excluded_per_server.push_back(ps.workers_excluded());
+    s.workers_returned_per_server.push_back(ps.workers_returned());
+    s.steps_missed_per_server.push_back(ps.steps_missed());
   }
   for (size_t i = 0; i < replayed_now_.size(); ++i) {
     s.samples_replayed += replayed_now_[i] + replayed_before_[i];
@@ -658,6 +662,16 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
       out << (i == 0 ? "" : ", ") << "ps-" << i << " " << s.pushes_lost_per_server[i];
     }
     out << "; updates a restored shard missed)\n";
+  }
+  const auto& excluded = s.workers_excluded_per_server;
+  if (std::any_of(excluded.begin(), excluded.end(), [](uint64_t n) { return n > 0; })) {
+    out << "  silent workers       ";
+    for (size_t i = 0; i < excluded.size(); ++i) {
+      out << (i == 0 ? "" : "; ") << "ps-" << i << " " << excluded[i] << " excluded, "
+          << s.workers_returned_per_server[i] << " back, " << s.steps_missed_per_server[i]
+          << " steps missed";
+    }
+    out << " (sync rounds that went on without them)\n";
   }
   out << "  dropped messages     " << s.messages_dropped << " (malformed or invalid, at servers)\n";
   if (s.control_events_dropped > 0) {

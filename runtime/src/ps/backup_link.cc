@@ -25,7 +25,8 @@ uint64_t RandomEpoch() {
 }
 
 bool ChangesState(proto::MessageKind kind) {
-  return kind == proto::PUSH || kind == proto::JOIN || kind == proto::WORKER_DONE;
+  return kind == proto::PUSH || kind == proto::JOIN || kind == proto::WORKER_DONE ||
+         kind == proto::REPLICA_EXCLUDE;
 }
 
 std::string Seconds(std::chrono::milliseconds ms) {

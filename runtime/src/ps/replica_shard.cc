@@ -61,6 +61,7 @@ void ReplicaShard::Handle(const std::string& peer, transport::Message msg,
     case proto::PUSH:
     case proto::JOIN:
     case proto::WORKER_DONE:
+    case proto::REPLICA_EXCLUDE:
       HandleForward(peer, std::move(msg), out);
       return;
     default:
@@ -111,7 +112,11 @@ void ReplicaShard::HandleForward(const std::string& peer, transport::Message msg
   const uint64_t seq = info.seq();
   msg.header.clear_replica();
   discarded_.clear();
-  copy_->Handle(peer, std::move(msg), &discarded_);
+  if (msg.header.kind() == proto::REPLICA_EXCLUDE) {
+    copy_->Exclude(static_cast<int>(msg.header.sender()), &discarded_);
+  } else {
+    copy_->Handle(peer, std::move(msg), &discarded_);
+  }
   last_seq_ = seq;
   counters_->set_replica_applied(counters_->replica_applied() + 1);
   out->push_back(Ack(peer, seq));

@@ -57,6 +57,7 @@ void EncodeShardState(ckpt::ShardState state, proto::ShardStateMeta* meta,
     proto::ShardStateMeta::Worker* m = meta->add_workers();
     m->set_clock(w.clock);
     m->set_done(w.done);
+    m->set_excluded(w.excluded);
   }
 }
 
@@ -90,7 +91,7 @@ StatusOr<ckpt::ShardState> DecodeShardState(const proto::ShardStateMeta& meta,
   }
   state.workers.reserve(static_cast<size_t>(meta.workers_size()));
   for (const proto::ShardStateMeta::Worker& w : meta.workers()) {
-    state.workers.push_back({w.clock(), w.done()});
+    state.workers.push_back({w.clock(), w.done(), w.excluded()});
   }
   return state;
 }

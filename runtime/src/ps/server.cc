@@ -1,5 +1,7 @@
 #include "ringtrain/ps/server.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "ringtrain/transport/message.h"
@@ -54,6 +56,10 @@ ParameterServer::ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t
       final_linger_(options.final_linger),
       final_wait_(options.final_wait),
       max_deferred_(options.max_deferred),
+      worker_timeout_(options.worker_timeout),
+      log_(options.log),
+      last_heard_(static_cast<size_t>(core_->config().num_workers),
+                  std::chrono::steady_clock::now()),
       replication_(std::move(replication)) {}
 
 ParameterServer::~ParameterServer() = default;
@@ -102,6 +108,8 @@ void ParameterServer::SendReplies(std::vector<Reply>* replies) {
 }
 
 Status ParameterServer::Serve() {
+  // Nobody is silent for having waited while this server fetched its shard.
+  std::fill(last_heard_.begin(), last_heard_.end(), std::chrono::steady_clock::now());
   // Requests that came while FetchShard() waited, in their order.
   for (auto& [peer, msg] : deferred_) HandleRequest(peer, std::move(msg));
   deferred_.clear();
@@ -126,6 +134,7 @@ Status ParameterServer::Serve() {
     }
     // Drain everything queued before polling again.
     RT_RETURN_IF_ERROR(Drain(/*defer=*/false));
+    ExcludeSilentWorkers();
   }
   if (core_->finished()) {
     // The last replies may still be queued: closing must not drop them (final_linger).
@@ -183,13 +192,59 @@ void ParameterServer::CountDropped() {
   stats.set_messages_dropped(stats.messages_dropped() + 1);
 }
 
+void ParameterServer::Log(const std::string& line) const {
+  if (log_) log_(line);
+}
+
+void ParameterServer::ExcludeSilentWorkers() {
+  if (worker_timeout_.count() <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (core_->round() != round_) {
+    round_ = core_->round();
+    round_since_ = now;
+  }
+  for (int w : core_->WorkersHoldingRound()) {
+    const auto silent = now - std::max(last_heard_[static_cast<size_t>(w)], round_since_);
+    if (silent < worker_timeout_) continue;
+    // Forwarded like a request, so the backup's copy stops waiting at the same point.
+    transport::Message exclude;
+    exclude.header.set_kind(proto::REPLICA_EXCLUDE);
+    exclude.header.set_job(core_->config().job);
+    exclude.header.set_sender(static_cast<uint32_t>(w));
+    const int64_t round = core_->min_active_clock();
+    replies_.clear();
+    if (replication_.backup != nullptr) replication_.backup->Forward(exclude, *core_, &replies_);
+    SendReplies(&replies_);
+    core_->Exclude(w, &replies_);
+    if (replication_.backup != nullptr) replication_.backup->Hold(&replies_);
+    SendReplies(&replies_);
+    Log("worker " + std::to_string(w) + " has sent nothing for " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(silent).count()) +
+        " s while round " + std::to_string(round) +
+        " waits for it: the rounds go on without it until it returns");
+  }
+}
+
 void ParameterServer::HandleRequest(const std::string& peer, transport::Message msg) {
+  const proto::Header& h = msg.header;
+  const std::optional<transport::RequestKind> request = transport::RequestOf(h.kind());
+  const bool from_worker = request.has_value() && *request != transport::RequestKind::kStats &&
+                           h.job() == core_->config().job && h.sender() < last_heard_.size();
+  const size_t w = h.sender();
+  const bool was_excluded = from_worker && core_->excluded(static_cast<int>(w));
+  if (from_worker) last_heard_[w] = std::chrono::steady_clock::now();
   replies_.clear();
   if (replication_.backup != nullptr) replication_.backup->Forward(msg, *core_, &replies_);
   SendReplies(&replies_);  // released because the backup went away, if any
   core_->Handle(peer, std::move(msg), &replies_);
   if (replication_.backup != nullptr) replication_.backup->Hold(&replies_);
   SendReplies(&replies_);
+  if (was_excluded && !core_->excluded(static_cast<int>(w))) {
+    Log("worker " + std::to_string(w) + " is back: it continues at step " +
+        std::to_string(core_->clock(static_cast<int>(w))) + " (" +
+        std::to_string(core_->stats().steps_missed()) +
+        " steps missed by excluded workers so far)");
+  }
 }
 
 }  // namespace ringtrain::ps

@@ -72,6 +72,7 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
       owned_(std::move(owned)),
       slot_of_partition_(config_.table->partitions().size(), -1),
       worker_done_(static_cast<size_t>(config_.num_workers), false),
+      worker_excluded_(static_cast<size_t>(config_.num_workers), false),
       clocks_(static_cast<size_t>(config_.num_workers), 0),
       held_push_(static_cast<size_t>(config_.num_workers)) {
   size_t largest = 0;
@@ -111,9 +112,46 @@ int64_t ServerCore::version(uint32_t partition_id) const {
 int64_t ServerCore::min_active_clock() const {
   int64_t m = INT64_MAX;
   for (size_t w = 0; w < clocks_.size(); ++w) {
-    if (!worker_done_[w]) m = std::min(m, clocks_[w]);
+    if (!worker_done_[w] && !worker_excluded_[w]) m = std::min(m, clocks_[w]);
   }
   return m;
+}
+
+std::vector<int> ServerCore::WorkersHoldingRound() const {
+  std::vector<int> holding;
+  if (config_.consistency != Consistency::kSync || owned_.empty()) return holding;
+  const PartitionState& p = owned_.front();  // every push covers every partition
+  if (p.pushes == 0) return holding;
+  for (size_t w = 0; w < clocks_.size(); ++w) {
+    if (!worker_done_[w] && !worker_excluded_[w] && clocks_[w] <= p.version) {
+      holding.push_back(static_cast<int>(w));
+    }
+  }
+  return holding;
+}
+
+void ServerCore::Exclude(int worker, std::vector<Reply>* out) {
+  if (config_.consistency != Consistency::kSync || worker < 0 || worker >= config_.num_workers) {
+    return;
+  }
+  const size_t w = static_cast<size_t>(worker);
+  if (worker_done_[w] || worker_excluded_[w]) return;
+  worker_excluded_[w] = true;
+  stats_.set_workers_excluded(stats_.workers_excluded() + 1);
+  const int64_t min_clock = min_active_clock();
+  for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
+  ReleaseHeldPushes(out);
+  AnswerReadyPulls(out);
+}
+
+void ServerCore::TakeBack(size_t worker) {
+  if (!worker_excluded_[worker]) return;
+  worker_excluded_[worker] = false;
+  stats_.set_workers_returned(stats_.workers_returned() + 1);
+  int64_t round = clocks_[worker];
+  for (const PartitionState& p : owned_) round = std::max(round, p.version);
+  stats_.set_steps_missed(stats_.steps_missed() + static_cast<uint64_t>(round - clocks_[worker]));
+  clocks_[worker] = round;
 }
 
 int64_t ServerCore::owned_elements() const {
@@ -294,6 +332,7 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
 void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
                             std::vector<Reply>* out) {
   const proto::Header& h = msg.header;
+  if (h.layout_fingerprint() == config_.table->fingerprint()) TakeBack(h.sender());
   if (h.clock() >= 0 && h.clock() < clocks_[h.sender()] &&
       h.layout_fingerprint() == config_.table->fingerprint()) {
     // A step this shard already has: a replacement worker, or a job restored from checkpoints,
@@ -451,6 +490,7 @@ void ServerCore::HandlePull(const std::string& peer, proto::Header request,
 void ServerCore::HandleDone(const std::string& peer, const proto::Header& request,
                             std::vector<Reply>* out) {
   const size_t w = request.sender();
+  TakeBack(w);
   if (!worker_done_[w]) {
     worker_done_[w] = true;
     ++workers_done_;
@@ -478,6 +518,7 @@ void ServerCore::HandleJoin(const std::string& peer, const proto::Header& reques
     return;
   }
   const size_t w = request.sender();
+  TakeBack(w);
   if (!worker_done_[w] && request.clock() > clocks_[w]) {
     stats_.set_pushes_lost(stats_.pushes_lost() +
                            static_cast<uint64_t>(request.clock() - clocks_[w]));

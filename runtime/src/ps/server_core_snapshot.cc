@@ -44,6 +44,7 @@ void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
   for (size_t w = 0; w < clocks_.size(); ++w) {
     s->workers[w].clock = clocks_[w];
     s->workers[w].done = worker_done_[w];
+    s->workers[w].excluded = worker_excluded_[w];
   }
 }
 
@@ -134,6 +135,7 @@ Status ServerCore::Restore(ckpt::ShardState state) {
   for (size_t w = 0; w < state.workers.size(); ++w) {
     clocks_[w] = state.workers[w].clock;
     worker_done_[w] = state.workers[w].done;
+    worker_excluded_[w] = state.workers[w].excluded;
     if (state.workers[w].done) ++workers_done_;
   }
   stats_.set_workers_done(static_cast<uint32_t>(workers_done_));

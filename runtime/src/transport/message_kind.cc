@@ -27,6 +27,7 @@ std::optional<RequestKind> RequestOf(proto::MessageKind kind) {
     case proto::REPLICA_SYNC:
     case proto::REPLICA_FETCH:
     case proto::REPLICA_STATE:
+    case proto::REPLICA_EXCLUDE:
     case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
     case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return std::nullopt;
@@ -87,6 +88,7 @@ bool CarriesPayload(proto::MessageKind kind) {
     case proto::REPLICA_SYNC:  // frames described by Header.replica.state (CarriesShardState)
     case proto::REPLICA_FETCH:
     case proto::REPLICA_STATE:  // likewise
+    case proto::REPLICA_EXCLUDE:
     case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
     case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return false;
@@ -104,6 +106,7 @@ bool IsReplication(proto::MessageKind kind) {
     case proto::REPLICA_SYNC:
     case proto::REPLICA_FETCH:
     case proto::REPLICA_STATE:
+    case proto::REPLICA_EXCLUDE:
       return true;
     default:
       return false;

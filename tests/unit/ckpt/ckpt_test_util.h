@@ -64,6 +64,7 @@ inline ShardState TestState(const ShardIdentity& id, int64_t step, float seed = 
   s.workers.resize(static_cast<size_t>(id.num_workers));
   for (size_t w = 0; w < s.workers.size(); ++w) s.workers[w].clock = step + static_cast<int64_t>(w);
   s.workers.back().done = true;
+  s.workers[1].excluded = true;
   return s;
 }
 
@@ -88,7 +89,8 @@ inline ::testing::AssertionResult SameState(const ShardState& a, const ShardStat
     return ::testing::AssertionFailure() << "worker counts differ";
   }
   for (size_t w = 0; w < a.workers.size(); ++w) {
-    if (a.workers[w].clock != b.workers[w].clock || a.workers[w].done != b.workers[w].done) {
+    if (a.workers[w].clock != b.workers[w].clock || a.workers[w].done != b.workers[w].done ||
+        a.workers[w].excluded != b.workers[w].excluded) {
       return ::testing::AssertionFailure() << "worker " << w << " differs";
     }
   }

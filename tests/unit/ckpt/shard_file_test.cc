@@ -69,6 +69,8 @@ TEST_F(ShardFileTest, RoundTripsEveryField) {
   EXPECT_EQ(back->step(), 42);
   EXPECT_TRUE(back->workers[2].done);
   EXPECT_FALSE(back->workers[0].done);
+  EXPECT_TRUE(back->workers[1].excluded);
+  EXPECT_FALSE(back->workers[0].excluded);
 }
 
 TEST_F(ShardFileTest, RefusesToOverwrite) {

@@ -167,6 +167,7 @@ TEST(ParseTrainingJobTest, MinimalSpecGetsDefaults) {
   EXPECT_EQ(s.training.sync_mode, SyncMode::kSync);
   EXPECT_EQ(s.training.staleness, 0);
   EXPECT_FALSE(s.training.staleness_aware_lr);
+  EXPECT_EQ(s.training.worker_timeout_seconds, 60);
   EXPECT_EQ(s.training.seed, 42u);
   EXPECT_EQ(s.training.optimizer.type, OptimizerType::kSgd);
   EXPECT_DOUBLE_EQ(s.training.optimizer.learning_rate, 0.01);
@@ -266,8 +267,10 @@ TEST(ParseTrainingJobTest, SyncModesGetTheirDefaults) {
     const char* mode;
     SyncMode want;
     int staleness;
-  } cases[] = {
-      {"sync", SyncMode::kSync, 0}, {"async", SyncMode::kAsync, 0}, {"ssp", SyncMode::kSsp, 3}};
+    int worker_timeout;
+  } cases[] = {{"sync", SyncMode::kSync, 0, 60},
+               {"async", SyncMode::kAsync, 0, 60},  // ignored outside sync
+               {"ssp", SyncMode::kSsp, 3, 60}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.mode);
     json doc = Yaml(kMinimal);
@@ -276,8 +279,14 @@ TEST(ParseTrainingJobTest, SyncModesGetTheirDefaults) {
     EXPECT_EQ(t.sync_mode, c.want);
     EXPECT_STREQ(Name(t.sync_mode), c.mode);
     EXPECT_EQ(t.staleness, c.staleness);
+    EXPECT_EQ(t.worker_timeout_seconds, c.worker_timeout);
     EXPECT_FALSE(t.staleness_aware_lr);
   }
+  json doc = Yaml(kMinimal);
+  doc["spec"]["training"]["workerTimeoutSeconds"] = 0;
+  EXPECT_EQ(MustParse(doc).spec.training.worker_timeout_seconds, 0) << "0 is written down";
+  doc["spec"]["training"]["workerTimeoutSeconds"] = 86400;
+  EXPECT_EQ(MustParse(doc).spec.training.worker_timeout_seconds, 86400);
 }
 
 TEST(ParseTrainingJobTest, ReadsEverySyncModeField) {
@@ -560,8 +569,9 @@ TEST(ToJsonTest, EverySyncModeRoundTripsWithOnlyItsFields) {
   const struct {
     const char* mode;
     std::vector<std::string> fields;  // besides the fields of every mode
-  } cases[] = {
-      {"sync", {}}, {"async", {"stalenessAwareLR"}}, {"ssp", {"staleness", "stalenessAwareLR"}}};
+  } cases[] = {{"sync", {"workerTimeoutSeconds"}},
+               {"async", {"stalenessAwareLR"}},
+               {"ssp", {"staleness", "stalenessAwareLR"}}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.mode);
     json doc = Yaml(kMinimal);

@@ -130,6 +130,7 @@ class ReplicaShardTest : public ::testing::Test {
     ASSERT_EQ(a.workers.size(), b.workers.size());
     for (size_t w = 0; w < a.workers.size(); ++w) {
       EXPECT_EQ(b.workers[w].clock, a.workers[w].clock) << "worker " << w;
+      EXPECT_EQ(b.workers[w].excluded, a.workers[w].excluded) << "worker " << w;
     }
   }
 
@@ -261,6 +262,40 @@ TEST_F(ReplicaShardTest, MessagesOfAnotherJobOrKindAreDropped) {
   EXPECT_TRUE(Send(std::move(m)).empty());
   EXPECT_EQ(counters_.replica_dropped(), 2u);
   EXPECT_FALSE(copy_->synced());
+}
+
+// A silent worker the primary stopped waiting for is excluded in the copy at the same point of
+// the sequence (REPLICA_EXCLUDE), and taken back there by its next forwarded push; a SYNC
+// carries the exclusion too.
+TEST_F(ReplicaShardTest, TheCopyExcludesAndTakesBackASilentWorkerWhereThePrimaryDid) {
+  EXPECT_EQ(AckedSeq(Send(Sync(0))), 0u);
+  EXPECT_EQ(AckedSeq(Send(Forwarded(Push(0, 0, 1.0f), 1))), 1u);  // round 0 waits for worker 1
+  transport::Message exclude;
+  exclude.header.set_kind(proto::REPLICA_EXCLUDE);
+  exclude.header.set_job(kJob);
+  exclude.header.set_sender(1);
+  exclude.header.mutable_replica()->set_server(0);
+  exclude.header.mutable_replica()->set_epoch(kEpoch);
+  exclude.header.mutable_replica()->set_seq(2);
+  std::vector<Reply> ignored;
+  primary_->Exclude(1, &ignored);
+  EXPECT_EQ(AckedSeq(Send(std::move(exclude))), 2u);
+  EXPECT_TRUE(copy_->copy().excluded(1));
+  EXPECT_EQ(copy_->copy().version(0), 1) << "round 0 applied without worker 1";
+  EXPECT_EQ(AckedSeq(Send(Forwarded(Push(0, 1, 2.0f), 3))), 3u);
+  ExpectCopyEqualsPrimary();
+  // Worker 1 returns with the push it was computing: taken back in both, not applied.
+  EXPECT_EQ(AckedSeq(Send(Forwarded(Push(1, 0, 9.0f), 4))), 4u);
+  EXPECT_FALSE(copy_->copy().excluded(1));
+  EXPECT_EQ(copy_->copy().clock(1), 2);
+  ExpectCopyEqualsPrimary();
+  // Excluded again, and a SYNC (the copy replaced) keeps it so.
+  primary_->Exclude(1, &ignored);
+  auto fresh = std::make_unique<ReplicaShard>(NewCore(), &counters_, nullptr);
+  copy_ = std::move(fresh);
+  EXPECT_EQ(AckedSeq(Send(Sync(10))), 10u);
+  EXPECT_TRUE(copy_->copy().excluded(1));
+  EXPECT_EQ(counters_.replica_dropped(), 0u);
 }
 
 }  // namespace

@@ -213,6 +213,11 @@ struct TrainingSpec {
   // learning rate by max(1, tau), tau = updates applied to the partition since the version the
   // gradient was computed at (Zhang et al. 2016).
   bool staleness_aware_lr = false;
+  // workerTimeoutSeconds: kSync only (the other modes keep the default and ignore it),
+  // 0..86400, default 60. A round waits this long for a worker that sends nothing, then the
+  // servers go on without it until it returns (ps::ServerCore::Exclude); 0 = as long as it
+  // takes.
+  int worker_timeout_seconds = 60;
   uint64_t seed = 42;           // seed: any unsigned 64-bit value
   OptimizerSpec optimizer;      // optimizer
   ScheduleSpec schedule;        // schedule

@@ -60,7 +60,8 @@ struct JobPlan {
   ps::Consistency consistency = ps::Consistency::kSync;
   int64_t staleness = 0;  // kSsp
   bool staleness_aware_lr = false;
-  compress::CodecOptions codec;  // for kTopK, the ratio after the warm-up
+  int64_t worker_timeout_seconds = 0;  // kSync: spec.training.workerTimeoutSeconds
+  compress::CodecOptions codec;        // for kTopK, the ratio after the warm-up
   bool error_feedback = false;
   int64_t topk_warmup_steps = 0;
   // With a codec, momentum and weight decay of kMomentum/kNesterov run on the workers

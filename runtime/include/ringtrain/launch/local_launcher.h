@@ -94,6 +94,11 @@ struct RunSummary {
   int64_t resumed_from_step = -1;
   uint64_t pushes_lost = 0;
   std::vector<uint64_t> pushes_lost_per_server;  // by server index
+  // sync, by server index: silent workers the rounds stopped waiting for, those taken back, and
+  // the steps they missed meanwhile (ps/server_core.h, Silent workers).
+  std::vector<uint64_t> workers_excluded_per_server;
+  std::vector<uint64_t> workers_returned_per_server;
+  std::vector<uint64_t> steps_missed_per_server;
   // Samples of the steps workers replayed (steps some server already had, after a worker was
   // replaced or the job resumed), summed over every process that ran.
   uint64_t samples_replayed = 0;

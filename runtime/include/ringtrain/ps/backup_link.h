@@ -9,10 +9,10 @@
 //      goes on with what it has and says why.
 //   2. Serving: whenever the connection to the backup is up and not in sync, the link sends
 //      REPLICA_SYNC with the whole shard (not while the core holds pushes it cannot copy: see
-//      ServerCore::has_held_pushes), then Forward()s every PUSH, JOIN and WORKER_DONE before the
-//      core handles it. Hold() keeps the replies the core produced while a forward is not yet
-//      acknowledged; REPLICA_ACKs release them, in order. So a worker hears of an update only
-//      once the backup has applied it.
+//      ServerCore::has_held_pushes), then Forward()s every PUSH, JOIN, WORKER_DONE and
+//      REPLICA_EXCLUDE before the core handles it. Hold() keeps the replies the core produced while
+//      a forward is not yet acknowledged; REPLICA_ACKs release them, in order. So a worker hears of
+//      an update only once the backup has applied it.
 //   3. Degraded: when the backup's connection breaks (a crash, or ZMTP heartbeats finding it
 //      silent for 10 s), or it leaves a forward unacknowledged for ack_timeout, the held
 //      replies go out at once (counted in replies_unreplicated: those updates exist here only)

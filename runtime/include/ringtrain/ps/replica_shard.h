@@ -7,8 +7,9 @@
 //   - sends REPLICA_SYNC with its whole state whenever its connection to the backup (re)starts:
 //     the copy is replaced, and forwards of that epoch continue from the SYNC's seq;
 //   - forwards each PUSH, JOIN and WORKER_DONE it handles, verbatim with Header.replica
-//     {server, epoch, seq}; the copy applies seq s only right after s-1 of the same epoch, and
-//     answers each applied forward (and the SYNC) with REPLICA_ACK {seq};
+//     {server, epoch, seq}, and each silent worker it stops waiting for (REPLICA_EXCLUDE,
+//     ServerCore::Exclude) in the same sequence; the copy applies seq s only right after s-1 of the
+//     same epoch, and answers each applied forward (and the SYNC) with REPLICA_ACK {seq};
 // and releases its replies to workers only once the backup has acknowledged what caused them,
 // so the backup holds every acknowledged update. A starting server asks its successor for the
 // copy (REPLICA_FETCH -> REPLICA_STATE, holds_copy = false until a SYNC arrived): a server
@@ -45,8 +46,8 @@ class ReplicaShard {
   int server() const { return copy_->config().server_index; }
 
   // Handles one replication message from `peer`: REPLICA_SYNC, REPLICA_FETCH, or a forwarded
-  // request (Header.replica set, kind PUSH, JOIN or WORKER_DONE); appends the answers
-  // (REPLICA_ACK, REPLICA_STATE) to *out. Anything else is dropped and counted.
+  // request (Header.replica set, kind PUSH, JOIN, WORKER_DONE or REPLICA_EXCLUDE); appends the
+  // answers (REPLICA_ACK, REPLICA_STATE) to *out. Anything else is dropped and counted.
   void Handle(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
 
   // A SYNC has arrived: the copy holds the primary's state (and keeps up with it while the

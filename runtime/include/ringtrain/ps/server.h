@@ -14,6 +14,13 @@
 // worker finish too (the predecessor still needs its acknowledgements), or `final_wait` after
 // the workers finished.
 //
+// Silent workers (sync mode): a worker that a round waits for and that has sent nothing for
+// `worker_timeout` — counted from its last request or the start of the round, whichever is
+// later (a worker whose pull waited here was not silent) — is excluded from the rounds until its
+// next PUSH, JOIN or WORKER_DONE (ServerCore::Exclude; forwarded to the backup like a request), so
+// a dead worker that has not been replaced yet, or a stopped one, holds the others up for that long
+// at most.
+//
 // Thread-safety: the thread that calls Serve() owns the socket for the duration of the call;
 // Bind() may run on another thread if the hand-off is synchronised (e.g. by starting the
 // serving thread afterwards). stop() may be called from any thread.
@@ -62,6 +69,11 @@ struct ServerOptions {
   // With replication: worker requests that arrive while FetchShard() waits are kept (up to this
   // many) and handled when serving starts; more are dropped and counted.
   size_t max_deferred = 16384;
+  // kSync: how long a round waits for a worker that sends nothing before going on without it
+  // (see Silent workers above); 0 = for as long as it takes.
+  std::chrono::milliseconds worker_timeout{0};
+  // What the server decides on its own (a silent worker excluded, taken back); may be empty.
+  std::function<void(const std::string&)> log;
 };
 
 // The two halves of replication; both null without it.
@@ -109,6 +121,9 @@ class ParameterServer {
   void HandleRequest(const std::string& peer, transport::Message msg);
   void SendReplies(std::vector<Reply>* replies);
   void CountDropped();
+  // Excludes the workers a round has waited for longer than worker_timeout (see the top).
+  void ExcludeSilentWorkers();
+  void Log(const std::string& line) const;
   // Every worker has finished and replication has nothing left to do (see the top).
   bool Done(std::chrono::steady_clock::time_point* finished_at) const;
 
@@ -121,6 +136,14 @@ class ParameterServer {
   std::chrono::milliseconds final_linger_;
   std::chrono::milliseconds final_wait_;
   size_t max_deferred_;
+  std::chrono::milliseconds worker_timeout_;
+  std::function<void(const std::string&)> log_;
+  // Per worker: when the last request from it arrived (Serve()'s start before the first).
+  std::vector<std::chrono::steady_clock::time_point> last_heard_;
+  // Since when the round in progress (round_) has been in progress: no worker can push to it
+  // before it starts, so silence counts from then at the earliest.
+  int64_t round_ = -1;
+  std::chrono::steady_clock::time_point round_since_{};
   std::atomic<bool> stop_{false};
   std::vector<Reply> replies_;  // reused buffer
   Replication replication_;

@@ -58,6 +58,17 @@
 // have rejoined too: such a push (valid in every other respect) is held — one per worker,
 // counted in stats().pushes_held — and applied when its round comes; a pull may count it.
 //
+// Silent workers (kSync): a round waits for every unfinished worker. When one of them is silent
+// — dead and not yet replaced, or stopped — its owner (ps::ParameterServer, which keeps time)
+// may Exclude() it: it stops counting in rounds and clocks, as if done, so the round in progress
+// is applied with the pushes it has and the others go on (stats().workers_excluded). It is taken
+// back by its next PUSH, JOIN or WORKER_DONE (stats().workers_returned): its clock moves up to
+// the round in progress (the steps it missed are counted in stats().steps_missed), so a
+// replacement that JOINs continues from there, and a worker that was only slow has its pushes
+// for rounds already applied acknowledged without being applied (pushes_duplicate) until it has
+// caught up. Its pulls change nothing (they are not replicated): a pull at a clock the rounds
+// have passed is answered at once. Excluding is part of the shard's state (Snapshot, Restore).
+//
 // Checkpoints (ckpt/shard_state.h): Snapshot() copies the shard's whole state — what a restarted
 // server needs to continue exactly where this one was — SnapshotInto() does the same into the
 // buffers of an earlier copy, and Restore() puts such a state back.
@@ -147,6 +158,18 @@ class ServerCore {
   int64_t clock(int worker) const { return clocks_[static_cast<size_t>(worker)]; }
   int64_t min_active_clock() const;
 
+  // kSync: the workers the round in progress waits for — unfinished, not excluded, at the
+  // round's clock, while another worker has pushed to it — ascending. Empty otherwise.
+  std::vector<int> WorkersHoldingRound() const;
+  // kSync: the round in progress (its partitions' version; every push covers them all), 0 when
+  // none is owned.
+  int64_t round() const { return owned_.empty() ? 0 : owned_.front().version; }
+  // kSync: stops waiting for `worker` (see Silent workers above), appending the replies this
+  // releases (pulls the applied round answers) to *out. Nothing happens outside sync mode, for
+  // a worker that is done or already excluded, or a rank out of range.
+  void Exclude(int worker, std::vector<Reply>* out);
+  bool excluded(int worker) const { return worker_excluded_[static_cast<size_t>(worker)]; }
+
   // The current parameters and version of an owned partition (for tests and checkpoints).
   // REQUIRES: the partition is owned by this server.
   std::span<const float> params(uint32_t partition_id) const;
@@ -224,6 +247,8 @@ class ServerCore {
   void HandlePull(const std::string& peer, proto::Header request, std::vector<Reply>* out);
   void HandleDone(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleJoin(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
+  // An excluded worker's PUSH, JOIN or WORKER_DONE takes it back (see Silent workers above).
+  void TakeBack(size_t worker);
   // kSync, after a JOIN moved a clock up: applies the round in progress once every unfinished
   // worker's clock is past it, and moves versions up to the smallest clock (the rounds no
   // worker will push to any more are skipped).
@@ -246,7 +271,8 @@ class ServerCore {
   std::vector<PartitionState> owned_;
   std::vector<int> slot_of_partition_;  // partition id -> index in owned_, or -1
   std::vector<bool> worker_done_;
-  std::vector<int64_t> clocks_;  // per worker: pushes accepted
+  std::vector<bool> worker_excluded_;  // kSync: silent, not waited for (Exclude)
+  std::vector<int64_t> clocks_;        // per worker: pushes accepted
   // kSync, per worker: a valid push for a round this shard has not reached, held until it has
   // (after a restore, while other workers have not rejoined: see Joining above).
   std::vector<std::optional<HeldPush>> held_push_;

@@ -38,6 +38,8 @@ struct PartitionSnapshot {
 struct WorkerClock {
   int64_t clock = 0;  // pushes accepted from the worker
   bool done = false;  // the worker sent WORKER_DONE
+  // sync: the rounds stopped waiting for the silent worker (ps::ServerCore::Exclude)
+  bool excluded = false;
 };
 
 struct ShardState {
