@@ -114,8 +114,9 @@ TEST(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
                         .value());
   }
   // Training is under way once a worker reports progress.
-  ASSERT_TRUE(events.WaitFor([](const proto::Event& e) { return e.type() == proto::PROGRESS; },
-                             std::chrono::seconds(120)))
+  ASSERT_TRUE(events.WaitFor(
+      [](const proto::Event& e) { return e.type() == proto::PROGRESS && e.role() == "worker"; },
+      std::chrono::seconds(120)))
       << procs[2]->LogTail(10);
 
   constexpr uint64_t kZmqGarbagePerServer = 5;

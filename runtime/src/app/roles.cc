@@ -134,6 +134,23 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
       checkpointer->Tick(served);
     };
   }
+  // The server's counters every second (PROGRESS), so that what a process did is known even
+  // if it is killed before its FINISHED (ringtrain run adds up a shard's processes).
+  auto next_report = std::chrono::steady_clock::now();
+  options.between_messages =
+      [&sink, &next_report, index = c.index,
+       tick = std::move(options.between_messages)](const ps::ServerCore& served) {
+        if (tick) tick(served);
+        const auto now = std::chrono::steady_clock::now();
+        if (now < next_report) return;
+        next_report = now + std::chrono::seconds(1);
+        proto::Event report;
+        report.set_type(proto::PROGRESS);
+        report.set_role("ps");
+        report.set_index(static_cast<uint32_t>(index));
+        *report.mutable_server_stats() = served.stats();
+        sink.Send(report);
+      };
   // The operator asks each server for its last checkpoint here (status.checkpoint). Declared
   // after the checkpointer, so it stops before the checkpointer goes.
   std::unique_ptr<transport::StatusServer> status_server;

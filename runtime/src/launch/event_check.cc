@@ -8,7 +8,7 @@ namespace {
 
 bool FromServer(proto::EventType type) {
   return type == proto::READY || type == proto::CHECKPOINT || type == proto::FINISHED ||
-         type == proto::FAILED;
+         type == proto::FAILED || type == proto::PROGRESS;
 }
 
 bool FromWorker(proto::EventType type) {
@@ -27,6 +27,11 @@ Status CheckEvent(const proto::Event& e, const EventBounds& b) {
   int replicas = 0;
   if (e.role() == "ps") {
     if (!FromServer(e.type())) return InvalidArgument(what + " from a parameter server");
+    // A server's progress is its counters, nothing of a worker's.
+    if (e.type() == proto::PROGRESS &&
+        (!e.has_server_stats() || e.step() != 0 || e.total_steps() != 0 || e.samples() != 0)) {
+      return InvalidArgument(what + " from a parameter server must carry its counters only");
+    }
     replicas = b.num_ps;
   } else if (e.role() == "worker") {
     if (!FromWorker(e.type())) return InvalidArgument(what + " from a worker");
@@ -73,7 +78,7 @@ Status CheckEvent(const proto::Event& e, const EventBounds& b) {
                              std::to_string(b.total_steps) + " steps per worker");
     }
   }
-  if (e.role() == "ps" && e.type() == proto::FINISHED &&
+  if (e.role() == "ps" && e.has_server_stats() &&
       e.server_stats().workers_done() > static_cast<uint32_t>(b.num_workers)) {
     return InvalidArgument(what + ": " + std::to_string(e.server_stats().workers_done()) +
                            " workers done of " + std::to_string(b.num_workers));

@@ -5,6 +5,10 @@
 #include <cstdio>
 #include <limits>
 
+#include <google/protobuf/descriptor.h>
+
+#include "ringtrain/common/check.h"
+
 namespace ringtrain::launch {
 
 namespace {
@@ -66,6 +70,8 @@ ProgressTracker::ProgressTracker(int num_workers, int num_ps, int epochs, Steady
       start_(start),
       workers_(static_cast<size_t>(num_workers)),
       ps_stats_(static_cast<size_t>(num_ps)),
+      ps_past_(static_cast<size_t>(num_ps)),
+      ps_ready_(static_cast<size_t>(num_ps), false),
       ps_checkpoints_(static_cast<size_t>(num_ps)) {}
 
 uint64_t ProgressTracker::SumOverWorkers(uint64_t WorkerState::*counter) const {
@@ -90,9 +96,41 @@ uint64_t ProgressTracker::bytes_pulled() const {
 
 uint64_t ProgressTracker::messages_dropped() const { return server_totals().messages_dropped(); }
 
+void AddServerStats(const proto::ServerStats& from, proto::ServerStats* into) {
+  const google::protobuf::Descriptor* d = proto::ServerStats::descriptor();
+  const google::protobuf::Reflection* r = proto::ServerStats::GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = d->field(i);
+    const bool maximum = f->name() == "staleness_max" || f->name() == "max_clock_lead";
+    const bool state = f->name() == "partitions_owned" || f->name() == "workers_done";
+    switch (f->cpp_type()) {
+      case google::protobuf::FieldDescriptor::CPPTYPE_UINT64: {
+        const uint64_t a = r->GetUInt64(*into, f);
+        const uint64_t b = r->GetUInt64(from, f);
+        r->SetUInt64(into, f, state ? b : maximum ? std::max(a, b) : a + b);
+        break;
+      }
+      case google::protobuf::FieldDescriptor::CPPTYPE_UINT32: {
+        const uint32_t a = r->GetUInt32(*into, f);
+        const uint32_t b = r->GetUInt32(from, f);
+        r->SetUInt32(into, f, state ? b : maximum ? std::max(a, b) : a + b);
+        break;
+      }
+      default:
+        RT_CHECK(false && "ServerStats holds unsigned counters only");
+    }
+  }
+}
+
+std::vector<proto::ServerStats> ProgressTracker::server_stats() const {
+  std::vector<proto::ServerStats> all = ps_past_;
+  for (size_t i = 0; i < all.size(); ++i) AddServerStats(ps_stats_[i], &all[i]);
+  return all;
+}
+
 proto::ServerStats ProgressTracker::server_totals() const {
   proto::ServerStats t;
-  for (const proto::ServerStats& s : ps_stats_) {
+  for (const proto::ServerStats& s : server_stats()) {
     t.set_messages_dropped(t.messages_dropped() + s.messages_dropped());
     t.set_staleness_sum(t.staleness_sum() + s.staleness_sum());
     t.set_staleness_count(t.staleness_count() + s.staleness_count());
@@ -108,6 +146,13 @@ proto::ServerStats ProgressTracker::server_totals() const {
 
 std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, SteadyTime now) {
   if (e.role() == "ps") {
+    if (e.index() < ps_stats_.size() && e.type() == proto::READY) {
+      if (ps_ready_[e.index()]) {  // a replacement: the previous process's account is closed
+        AddServerStats(ps_stats_[e.index()], &ps_past_[e.index()]);
+        ps_stats_[e.index()].Clear();
+      }
+      ps_ready_[e.index()] = true;
+    }
     if (e.index() < ps_stats_.size() && e.has_server_stats()) {
       ps_stats_[e.index()] = e.server_stats();
     }

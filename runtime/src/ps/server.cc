@@ -60,6 +60,7 @@ ParameterServer::ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t
       log_(options.log),
       last_heard_(static_cast<size_t>(core_->config().num_workers),
                   std::chrono::steady_clock::now()),
+      heard_(static_cast<size_t>(core_->config().num_workers), false),
       replication_(std::move(replication)) {}
 
 ParameterServer::~ParameterServer() = default;
@@ -204,6 +205,9 @@ void ParameterServer::ExcludeSilentWorkers() {
     round_since_ = now;
   }
   for (int w : core_->WorkersHoldingRound()) {
+    // A worker that has never pushed and not been heard from here is starting, not silent: the
+    // first round waits for every worker, as sync promises (a pod may take minutes to start).
+    if (core_->clock(w) == 0 && !heard_[static_cast<size_t>(w)]) continue;
     const auto silent = now - std::max(last_heard_[static_cast<size_t>(w)], round_since_);
     if (silent < worker_timeout_) continue;
     // Forwarded like a request, so the backup's copy stops waiting at the same point.
@@ -232,7 +236,10 @@ void ParameterServer::HandleRequest(const std::string& peer, transport::Message 
                            h.job() == core_->config().job && h.sender() < last_heard_.size();
   const size_t w = h.sender();
   const bool was_excluded = from_worker && core_->excluded(static_cast<int>(w));
-  if (from_worker) last_heard_[w] = std::chrono::steady_clock::now();
+  if (from_worker) {
+    last_heard_[w] = std::chrono::steady_clock::now();
+    heard_[w] = true;
+  }
   replies_.clear();
   if (replication_.backup != nullptr) replication_.backup->Forward(msg, *core_, &replies_);
   SendReplies(&replies_);  // released because the backup went away, if any

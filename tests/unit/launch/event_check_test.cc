@@ -34,6 +34,11 @@ TEST(CheckEventTest, EventsOfTheJobPass) {
       // A worker that failed before it knew its steps.
       testing::Failed("worker", 0, "cannot read the data"),
       testing::ServerFinished(0, 3),
+      [] {  // a server's counters, every second
+        proto::Event e = testing::ServerFinished(1, 2);
+        e.set_type(proto::PROGRESS);
+        return e;
+      }(),
       [] {  // a worker that continued from step 30 (a restored job)
         proto::Event e = WorkerProgress();
         e.set_start_step(30);
@@ -111,7 +116,7 @@ TEST(CheckEventTest, EventsOutsideTheJobAreRefused) {
          e.set_index(0);
          return e;
        },
-       "PROGRESS event from a parameter server"},
+       "PROGRESS event from a parameter server must carry its counters only"},
       {"started after the step it reports",
        [] {
          proto::Event e = WorkerProgress();
@@ -200,6 +205,13 @@ TEST(CheckEventTest, EventsOutsideTheJobAreRefused) {
        [] { return testing::ServerCheckpoint(1, -1, "/ckpt/job/ps-1/ckpt-1"); }, "step -1"},
       {"server FINISHED counting more workers than the job has",
        [] { return testing::ServerFinished(0, 4); }, "4 workers done of 3"},
+      {"server PROGRESS counting more workers than the job has",
+       [] {
+         proto::Event e = testing::ServerFinished(0, 4);
+         e.set_type(proto::PROGRESS);
+         return e;
+       },
+       "4 workers done of 3"},
   };
   for (const BadCase& c : cases) {
     const Status s = CheckEvent(c.make(), kBounds);

@@ -123,6 +123,47 @@ TEST(ProgressTrackerTest, LastCheckpointIsTheSmallestOfTheServersNewest) {
   EXPECT_EQ(t.last_checkpoint()->step, 100);
 }
 
+// A server's counters over every process that served its shard: ps-1 killed twice (its
+// replacements counting the pushes they lost), each process's last report kept and added up.
+TEST(ProgressTrackerTest, AServersCountersAddUpOverItsReplacements) {
+  ProgressTracker t(2, 2, 2, kStart);
+  auto report = [&](uint32_t index, proto::EventType type, uint64_t lost, uint64_t dropped,
+                    uint64_t staleness_max, uint32_t done) {
+    proto::Event e;
+    e.set_type(type);
+    e.set_role("ps");
+    e.set_index(index);
+    proto::ServerStats* s = e.mutable_server_stats();
+    s->set_pushes_lost(lost);
+    s->set_messages_dropped(dropped);
+    s->set_staleness_max(staleness_max);
+    s->set_workers_done(done);
+    s->set_partitions_owned(5);
+    t.OnEvent(e, kLater);
+  };
+  t.OnEvent(testing::ServerReady(0, "tcp://127.0.0.1:4000"), kLater);
+  t.OnEvent(testing::ServerReady(1, "tcp://127.0.0.1:4001"), kLater);
+  report(1, proto::PROGRESS, 0, 1, 4, 0);
+  report(1, proto::PROGRESS, 0, 2, 6, 0);  // the newest report of a process replaces the older
+  t.OnEvent(testing::ServerReady(1, "tcp://127.0.0.1:4001"), kLater);  // after a kill
+  report(1, proto::PROGRESS, 8, 0, 3, 0);
+  t.OnEvent(testing::ServerReady(1, "tcp://127.0.0.1:4001"), kLater);  // killed again
+  report(1, proto::PROGRESS, 19, 1, 2, 1);
+  report(1, proto::FINISHED, 19, 1, 2, 2);
+  report(0, proto::FINISHED, 0, 0, 9, 2);
+  const std::vector<proto::ServerStats> s = t.server_stats();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].pushes_lost(), 27u);
+  EXPECT_EQ(s[1].messages_dropped(), 3u);
+  EXPECT_EQ(s[1].staleness_max(), 6u) << "a maximum, not a sum";
+  EXPECT_EQ(s[1].workers_done(), 2u) << "the newest process's";
+  EXPECT_EQ(s[1].partitions_owned(), 5u);
+  EXPECT_EQ(s[0].pushes_lost(), 0u);
+  EXPECT_EQ(t.server_totals().pushes_lost(), 27u);
+  EXPECT_EQ(t.server_totals().staleness_max(), 9u);
+  EXPECT_EQ(t.messages_dropped(), 3u);
+}
+
 TEST(FormatDurationTest, OutOfRangeSecondsAreBounded) {
   EXPECT_EQ(FormatDuration(-5), "0:00");
   EXPECT_EQ(FormatDuration(std::numeric_limits<double>::quiet_NaN()), "0:00");

@@ -6,7 +6,8 @@
 // role and index name a process of the job, its steps and epoch are within what the job runs
 // (0 <= step <= total_steps <= the job's steps per worker; 0 <= epoch <= epochs), a READY
 // carries an endpoint, a CHECKPOINT (servers only) a location and a step within the job's, and
-// a server's FINISHED counts at most every worker. A forged event that
+// a server's PROGRESS carries its counters only, and its FINISHED and PROGRESS count at most
+// every worker. A forged event that
 // passes (plausible numbers) can still mislead the progress line; what uses events must stay
 // safe for any values that pass (ProgressTracker clamps).
 //

@@ -37,6 +37,11 @@ struct JobCheckpoint {
   bool final = false;  // every server's newest is its final checkpoint
 };
 
+// Adds the counters of one server process to those of another (*into): sums, except the
+// maxima (staleness_max, max_clock_lead: the larger) and the states (partitions_owned,
+// workers_done: `from`'s, the newer process's).
+void AddServerStats(const proto::ServerStats& from, proto::ServerStats* into);
+
 class ProgressTracker {
  public:
   ProgressTracker(int num_workers, int num_ps, int epochs, SteadyTime start);
@@ -59,11 +64,14 @@ class ProgressTracker {
   uint64_t bytes_pushed_dense() const;
   uint64_t bytes_pulled() const;
   uint64_t messages_dropped() const;
-  // The servers' counters (from their FINISHED events), summed; staleness_max and
-  // max_clock_lead are the maxima over servers.
+  // The servers' counters, summed; staleness_max and max_clock_lead are the maxima over
+  // servers.
   proto::ServerStats server_totals() const;
-  // Each server's counters from its FINISHED event (empty counters until then).
-  const std::vector<proto::ServerStats>& server_stats() const { return ps_stats_; }
+  // Each server's counters over every process that served its shard: a server reports them
+  // every second (PROGRESS) and when it finishes (FINISHED); a replacement's READY closes the
+  // previous process's account (its last report, up to a second old if it was killed), and
+  // the processes' counters add up (AddServerStats). Empty counters until the first report.
+  std::vector<proto::ServerStats> server_stats() const;
   // From the servers' CHECKPOINT events and the checkpoints they restored (READY); std::nullopt
   // until every server has one.
   std::optional<JobCheckpoint> last_checkpoint() const;
@@ -89,7 +97,9 @@ class ProgressTracker {
   SteadyTime start_;
   int64_t global_batch_ = 0;
   std::vector<WorkerState> workers_;
-  std::vector<proto::ServerStats> ps_stats_;
+  std::vector<proto::ServerStats> ps_stats_;  // the current process's latest report
+  std::vector<proto::ServerStats> ps_past_;   // the earlier processes' last reports, added
+  std::vector<bool> ps_ready_;                // a process of the server has reported READY
   std::vector<std::optional<proto::CheckpointInfo>> ps_checkpoints_;  // each server's newest
   std::vector<EvalRecord> evals_;
   std::deque<std::pair<SteadyTime, uint64_t>> rate_window_;  // (time, total samples)

@@ -16,7 +16,8 @@
 //
 // Silent workers (sync mode): a worker that a round waits for and that has sent nothing for
 // `worker_timeout` — counted from its last request or the start of the round, whichever is
-// later (a worker whose pull waited here was not silent) — is excluded from the rounds until its
+// later (a worker whose pull waited here was not silent) — is excluded from the rounds (never a
+// worker that has not pushed yet and has not been heard from: it is starting) until its
 // next PUSH, JOIN or WORKER_DONE (ServerCore::Exclude; forwarded to the backup like a request), so
 // a dead worker that has not been replaced yet, or a stopped one, holds the others up for that long
 // at most.
@@ -140,6 +141,7 @@ class ParameterServer {
   std::function<void(const std::string&)> log_;
   // Per worker: when the last request from it arrived (Serve()'s start before the first).
   std::vector<std::chrono::steady_clock::time_point> last_heard_;
+  std::vector<bool> heard_;  // per worker: a request from it arrived
   // Since when the round in progress (round_) has been in progress: no worker can push to it
   // before it starts, so silence counts from then at the earliest.
   int64_t round_ = -1;
