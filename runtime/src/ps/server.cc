@@ -197,9 +197,22 @@ void ParameterServer::Log(const std::string& line) const {
   if (log_) log_(line);
 }
 
+template <typename Apply>
+void ParameterServer::Replicated(const transport::Message& msg, Apply apply) {
+  replies_.clear();
+  if (replication_.backup != nullptr) replication_.backup->Forward(msg, *core_, &replies_);
+  SendReplies(&replies_);  // released because the backup went away, if any
+  apply(&replies_);
+  if (replication_.backup != nullptr) replication_.backup->Hold(&replies_);
+  SendReplies(&replies_);
+}
+
 void ParameterServer::ExcludeSilentWorkers() {
   if (worker_timeout_.count() <= 0) return;
   const auto now = std::chrono::steady_clock::now();
+  // Timeouts are seconds: a look every poll interval is enough, not one per batch of messages.
+  if (now < next_silence_check_) return;
+  next_silence_check_ = now + poll_interval_;
   if (core_->round() != round_) {
     round_ = core_->round();
     round_since_ = now;
@@ -215,13 +228,8 @@ void ParameterServer::ExcludeSilentWorkers() {
     exclude.header.set_kind(proto::REPLICA_EXCLUDE);
     exclude.header.set_job(core_->config().job);
     exclude.header.set_sender(static_cast<uint32_t>(w));
-    const int64_t round = core_->min_active_clock();
-    replies_.clear();
-    if (replication_.backup != nullptr) replication_.backup->Forward(exclude, *core_, &replies_);
-    SendReplies(&replies_);
-    core_->Exclude(w, &replies_);
-    if (replication_.backup != nullptr) replication_.backup->Hold(&replies_);
-    SendReplies(&replies_);
+    const int64_t round = core_->round();
+    Replicated(exclude, [&](std::vector<Reply>* out) { core_->Exclude(w, out); });
     Log("worker " + std::to_string(w) + " has sent nothing for " +
         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(silent).count()) +
         " s while round " + std::to_string(round) +
@@ -240,12 +248,7 @@ void ParameterServer::HandleRequest(const std::string& peer, transport::Message 
     last_heard_[w] = std::chrono::steady_clock::now();
     heard_[w] = true;
   }
-  replies_.clear();
-  if (replication_.backup != nullptr) replication_.backup->Forward(msg, *core_, &replies_);
-  SendReplies(&replies_);  // released because the backup went away, if any
-  core_->Handle(peer, std::move(msg), &replies_);
-  if (replication_.backup != nullptr) replication_.backup->Hold(&replies_);
-  SendReplies(&replies_);
+  Replicated(msg, [&](std::vector<Reply>* out) { core_->Handle(peer, std::move(msg), out); });
   if (was_excluded && !core_->excluded(static_cast<int>(w))) {
     Log("worker " + std::to_string(w) + " is back: it continues at step " +
         std::to_string(core_->clock(static_cast<int>(w))) + " (" +

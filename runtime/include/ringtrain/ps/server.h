@@ -120,6 +120,10 @@ class ParameterServer {
   Status Drain(bool defer);
   void HandleFrames(std::vector<zmq::message_t> frames, bool defer);
   void HandleRequest(const std::string& peer, transport::Message msg);
+  // Forwards `msg` to the backup (with replication), then lets apply(&replies) change the core,
+  // and sends the replies it produced — held until the backup has applied `msg`.
+  template <typename Apply>
+  void Replicated(const transport::Message& msg, Apply apply);
   void SendReplies(std::vector<Reply>* replies);
   void CountDropped();
   // Excludes the workers a round has waited for longer than worker_timeout (see the top).
@@ -146,6 +150,7 @@ class ParameterServer {
   // before it starts, so silence counts from then at the earliest.
   int64_t round_ = -1;
   std::chrono::steady_clock::time_point round_since_{};
+  std::chrono::steady_clock::time_point next_silence_check_{};
   std::atomic<bool> stop_{false};
   std::vector<Reply> replies_;  // reused buffer
   Replication replication_;
