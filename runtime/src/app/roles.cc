@@ -187,6 +187,7 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
       std::cerr << who << ": restored its shard at step " << fetched.step << " from the copy on "
                 << successor << "\n";
       ready.set_restored_from("the copy on " + successor);
+      ready.set_restored_from_copy(true);
       ready.set_restored_step(fetched.step);
     } else {
       std::cerr << who << ": not restored from " << successor << ": " << fetched.why << "\n";

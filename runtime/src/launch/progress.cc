@@ -130,17 +130,7 @@ std::vector<proto::ServerStats> ProgressTracker::server_stats() const {
 
 proto::ServerStats ProgressTracker::server_totals() const {
   proto::ServerStats t;
-  for (const proto::ServerStats& s : server_stats()) {
-    t.set_messages_dropped(t.messages_dropped() + s.messages_dropped());
-    t.set_staleness_sum(t.staleness_sum() + s.staleness_sum());
-    t.set_staleness_count(t.staleness_count() + s.staleness_count());
-    t.set_staleness_max(std::max(t.staleness_max(), s.staleness_max()));
-    t.set_max_clock_lead(std::max(t.max_clock_lead(), s.max_clock_lead()));
-    t.set_pulls_parked(t.pulls_parked() + s.pulls_parked());
-    t.set_updates_applied(t.updates_applied() + s.updates_applied());
-    t.set_pushes_lost(t.pushes_lost() + s.pushes_lost());
-    t.set_pushes_duplicate(t.pushes_duplicate() + s.pushes_duplicate());
-  }
+  for (const proto::ServerStats& s : server_stats()) AddServerStats(s, &t);
   return t;
 }
 
@@ -160,7 +150,7 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
       ps_checkpoints_[e.index()] = e.checkpoint();
     }
     if (e.index() < ps_checkpoints_.size() && e.type() == proto::READY &&
-        !e.restored_from().empty()) {
+        !e.restored_from().empty() && !e.restored_from_copy()) {
       // A server (or its replacement) restored its shard: that is its newest checkpoint now.
       proto::CheckpointInfo restored;
       restored.set_step(e.restored_step());

@@ -128,7 +128,7 @@ StatusOr<FetchOutcome> BackupLink::Fetch(ServerCore* core,
       }
       ckpt::ShardState state = std::move(decoded).value();
       out.step = state.step();
-      const int64_t held = core->Snapshot().step();
+      const int64_t held = core->step();
       if (out.step < held) {
         out.why = "the copy on " + backup + " is at step " + std::to_string(out.step) +
                   ", behind the " + std::to_string(held) + " restored here";
@@ -252,7 +252,12 @@ Status BackupLink::Poll(ServerCore& core, std::vector<Reply>* release) {
 
 void BackupLink::Forward(const transport::Message& msg, ServerCore& core,
                          std::vector<Reply>* release) {
-  if (!in_sync_ || !ChangesState(msg.header.kind()) || msg.header.has_replica()) return;
+  // Another job's request changes nothing (the core refuses it), and the copy would drop it
+  // unacknowledged, stalling every forward after it until the ack timeout.
+  if (!in_sync_ || !ChangesState(msg.header.kind()) || msg.header.has_replica() ||
+      msg.header.job() != core.config().job) {
+    return;
+  }
   proto::Header h = msg.header;
   proto::ReplicaInfo* info = h.mutable_replica();
   info->set_server(static_cast<uint32_t>(options_.server));

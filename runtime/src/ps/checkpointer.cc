@@ -11,15 +11,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The shard's step: the smallest clock of all workers, finished or not (ckpt::ShardState::step).
-int64_t ShardStep(const ServerCore& core) {
-  int64_t step = -1;
-  for (int w = 0; w < core.config().num_workers; ++w) {
-    if (step < 0 || core.clock(w) < step) step = core.clock(w);
-  }
-  return std::max<int64_t>(step, 0);
-}
-
 // Grows with every accepted push and finished worker: the state changed since it was last seen.
 uint64_t Changes(const ServerCore& core) {
   return core.stats().pushes_accepted() + core.stats().workers_done();
@@ -75,7 +66,7 @@ void ServerCheckpointer::Log(const std::string& line) const {
 
 bool ServerCheckpointer::Due(const ServerCore& core, Clock::time_point now) const {
   if (Changes(core) == last_changes_) return false;  // nothing new to save
-  if (policy_.every_steps > 0 && ShardStep(core) >= last_step_ + policy_.every_steps) return true;
+  if (policy_.every_steps > 0 && core.step() >= last_step_ + policy_.every_steps) return true;
   return policy_.every.count() > 0 && now - last_time_ >= policy_.every;
 }
 
@@ -83,7 +74,7 @@ void ServerCheckpointer::Tick(const ServerCore& core) {
   const Clock::time_point now = Now();
   if (!started_) {
     started_ = true;
-    last_step_ = ShardStep(core);
+    last_step_ = core.step();
     last_changes_ = Changes(core);
     last_time_ = now;
     return;

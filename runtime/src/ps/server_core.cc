@@ -117,6 +117,14 @@ int64_t ServerCore::min_active_clock() const {
   return m;
 }
 
+int64_t ServerCore::step() const {
+  int64_t s = -1;
+  for (const int64_t c : clocks_) {
+    if (s < 0 || c < s) s = c;
+  }
+  return std::max<int64_t>(s, 0);
+}
+
 std::vector<int> ServerCore::WorkersHoldingRound() const {
   std::vector<int> holding;
   if (config_.consistency != Consistency::kSync || owned_.empty()) return holding;
@@ -138,10 +146,15 @@ void ServerCore::Exclude(int worker, std::vector<Reply>* out) {
   if (worker_done_[w] || worker_excluded_[w]) return;
   worker_excluded_[w] = true;
   stats_.set_workers_excluded(stats_.workers_excluded() + 1);
-  const int64_t min_clock = min_active_clock();
-  for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
+  ApplyRoundsWaitingForNobody();
   ReleaseHeldPushes(out);
   AnswerReadyPulls(out);
+}
+
+void ServerCore::ApplyRoundsWaitingForNobody() {
+  if (config_.consistency != Consistency::kSync) return;
+  const int64_t min_clock = min_active_clock();
+  for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
 }
 
 void ServerCore::TakeBack(size_t worker) {
@@ -496,10 +509,7 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
     ++workers_done_;
     stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
     // Rounds that waited only for this worker are complete now.
-    if (config_.consistency == Consistency::kSync) {
-      const int64_t min_clock = min_active_clock();
-      for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
-    }
+    ApplyRoundsWaitingForNobody();
   }
   Reply ack = NewReply(peer, request, proto::DONE_ACK);
   out->push_back(std::move(ack));

@@ -111,6 +111,14 @@ TEST(ProgressTrackerTest, LastCheckpointIsTheSmallestOfTheServersNewest) {
   ready.set_restored_step(40);
   t.OnEvent(ready, kLater);
   EXPECT_EQ(t.last_checkpoint()->step, 40);
+  // A replacement restored from its successor's copy (replication) at step 70: not a checkpoint
+  // on disk, so the job's checkpoint stays at 40.
+  proto::Event from_copy = testing::ServerReady(0, "tcp://127.0.0.1:4000");
+  from_copy.set_restored_from("the copy on ps-1");
+  from_copy.set_restored_step(70);
+  from_copy.set_restored_from_copy(true);
+  t.OnEvent(from_copy, kLater);
+  EXPECT_EQ(t.last_checkpoint()->step, 40);
   t.OnEvent(testing::ServerCheckpoint(0, 100, "/ckpt/j/ps-0/ckpt-3", /*final=*/true), kLater);
   t.OnEvent(testing::ServerCheckpoint(1, 100, "/ckpt/j/ps-1/ckpt-3", /*final=*/true), kLater);
   EXPECT_EQ(t.last_checkpoint()->step, 100);

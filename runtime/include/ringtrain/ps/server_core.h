@@ -157,6 +157,9 @@ class ServerCore {
   // workers (INT64_MAX when all are done).
   int64_t clock(int worker) const { return clocks_[static_cast<size_t>(worker)]; }
   int64_t min_active_clock() const;
+  // The shard's step: the smallest clock of all workers, finished or not (what Snapshot()'s
+  // ckpt::ShardState::step() would say, without the copy).
+  int64_t step() const;
 
   // kSync: the workers the round in progress waits for — unfinished, not excluded, at the
   // round's clock, while another worker has pushed to it — ascending. Empty otherwise.
@@ -256,6 +259,9 @@ class ServerCore {
   // kSync: applies p's round once every unfinished worker has pushed to it, i.e. once
   // `min_clock` (min_active_clock()) is past its version.
   void MaybeApplyRound(PartitionState& p, int64_t min_clock);
+  // kSync, after a worker stopped counting (done, excluded): applies each partition's round
+  // that no counting worker is missing from.
+  void ApplyRoundsWaitingForNobody();
   // The parameters to update in place: a fresh copy if a queued reply still reads them.
   std::span<float> Writable(PartitionState& p);
   void AnswerReadyPulls(std::vector<Reply>* out);
