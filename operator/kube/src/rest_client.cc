@@ -192,8 +192,10 @@ StatusOr<RestClient::Impl::Response> RestClient::Impl::Send(const std::string& v
   const Clock::time_point deadline = Clock::now() + options.request_timeout;
   // Sent again only when it was written to a connection the server had closed. An API server
   // restart closes every pooled connection at once, and the pool may hold one per thread that
-  // used this client, so a few attempts (each failed connection is dropped from the pool).
-  constexpr int kAttempts = 4;
+  // used this client (each failed connection is dropped from the pool): up to 16 attempts,
+  // within the request's deadline. (4 were not always enough under TSan, where the pool holds
+  // more idle connections.)
+  constexpr int kAttempts = 16;
   for (int attempt = 1;; ++attempt) {
     RT_ASSIGN_OR_RETURN(http_request request, NewRequest(verb, path_and_query));
     if (body) request.set_body(*body, content_type);
