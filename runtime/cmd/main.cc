@@ -83,7 +83,7 @@ int Fail(const std::string& who, const ringtrain::Status& s) {
 }
 
 int Run(const std::string& file, const std::string& log_dir, const std::string& output_dir,
-        bool no_progress, bool fresh) {
+        bool no_progress, bool fresh, double replace_delay_seconds) {
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain run", job.status());
   if (ringtrain::Status s = ringtrain::app::CheckDatasetFiles(job->spec.dataset); !s.ok()) {
@@ -113,6 +113,8 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
   options.out = &std::cout;
   options.interrupted = &g_interrupted;
   options.fresh = fresh;
+  options.replace_delay =
+      std::chrono::milliseconds(static_cast<int64_t>(replace_delay_seconds * 1000));
   ringtrain::StatusOr<ringtrain::launch::RunSummary> summary =
       ringtrain::launch::RunLocal(*job, options);
   if (!summary.ok()) return Fail("ringtrain run", summary.status());
@@ -189,6 +191,7 @@ int main(int argc, char** argv) {
   std::string output_dir;
   bool no_progress = false;
   bool fresh = false;
+  double replace_delay = 0;
   ringtrain::cmd::ExportOptions export_options;
   ringtrain::cmd::EvalOptions eval_options;
   CLI::App* run =
@@ -199,6 +202,11 @@ int main(int argc, char** argv) {
   run->add_flag("--fresh", fresh,
                 "remove the job's checkpoints and train from step 0 (without it, a job with "
                 "checkpoints continues from them)");
+  run->add_option("--replace-delay", replace_delay,
+                  "seconds to wait before replacing a failed parameter server; with replication "
+                  "its successor serves its shard meanwhile, as in a cluster while a pod is "
+                  "rescheduled (default 0: at once)")
+      ->check(CLI::Range(0.0, 3600.0));
   run->add_option("--output", output_dir,
                   "directory for the trained model, model.onnx (default: spec.output.path, "
                   "else ./ringtrain-output/<job>)");
@@ -234,7 +242,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == static_cast<int>(CLI::ExitCodes::Success) ? 0 : kExitInvalidInput;
   }
 
-  if (run->parsed()) return Run(file, log_dir, output_dir, no_progress, fresh);
+  if (run->parsed()) return Run(file, log_dir, output_dir, no_progress, fresh, replace_delay);
   if (export_cmd->parsed()) {
     return OnCheckpoints("ringtrain export", file, [&](const ringtrain::job::TrainingJob& job) {
       return ringtrain::cmd::ExportFromCheckpoints(job, export_options, std::cout);

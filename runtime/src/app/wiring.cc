@@ -70,6 +70,8 @@ worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
   options.codec = plan.codec;
   options.error_feedback = plan.error_feedback;
   options.topk_warmup_steps = plan.topk_warmup_steps;
+  // With replication a lost server's successor holds its shard and may serve it (failover).
+  options.detours = plan.replication > 0;
   return options;
 }
 

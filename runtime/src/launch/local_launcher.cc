@@ -22,6 +22,7 @@
 #include "ringtrain/launch/loopback_ports.h"
 #include "ringtrain/launch/progress.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ps/takeover.h"
 
 namespace ringtrain::launch {
 
@@ -32,6 +33,8 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr auto kStopGrace = std::chrono::seconds(5);
 // How long workers may still run once every server has finished (worker 0 writing the model).
 constexpr auto kFinishGrace = std::chrono::seconds(60);
+// How long a lost server's successor may take to answer the takeover.
+constexpr auto kTakeoverTimeout = std::chrono::seconds(2);
 
 StatusOr<std::string> MakeLogDir(const LaunchOptions& options, const std::string& job) {
   if (!options.log_dir.empty()) {
@@ -116,7 +119,10 @@ class Run {
   int shards_restored_ = 0;                // READY events of servers that restored a checkpoint
   std::vector<std::string> recoveries_;    // "worker-1 (killed by signal 9)", in order
   std::vector<bool> server_replaced_;      // server i is a replacement not yet READY
-  std::vector<int> incarnations_[2];       // per role (0 servers, 1 workers) and index
+  // Per server: when its replacement starts (LaunchOptions::replace_delay), while it waits.
+  std::vector<std::optional<SteadyTime>> replace_at_;
+  int takeovers_ = 0;                 // lost servers' shards served by their successors
+  std::vector<int> incarnations_[2];  // per role (0 servers, 1 workers) and index
   // Per worker: samples replayed by its current process, and by the processes it replaced.
   std::vector<uint64_t> replayed_now_;
   std::vector<uint64_t> replayed_before_;
@@ -148,6 +154,7 @@ Status Run::Start() {
     if (finished.has_value()) return app::FinishedJobError(*finished, job_.metadata.name);
   }
   server_replaced_.assign(static_cast<size_t>(plan.num_ps), false);
+  replace_at_.assign(static_cast<size_t>(plan.num_ps), std::nullopt);
   incarnations_[0].assign(static_cast<size_t>(plan.num_ps), 0);
   incarnations_[1].assign(static_cast<size_t>(plan.num_workers), 0);
   replayed_now_.assign(static_cast<size_t>(plan.num_workers), 0);
@@ -259,10 +266,27 @@ Status Run::Recover(job::Role role, int index, const ExitInfo& exit) {
         replicated
             ? "the copy on ps-" + std::to_string((index + 1) % static_cast<int>(servers_.size()))
             : std::string("its newest checkpoint");
+    const int num_ps = static_cast<int>(servers_.size());
+    bool taken_over = false;
+    if (replicated && num_ps > 1) {
+      // Before the replacement starts, so that its fetch of the copy ends the takeover.
+      const int successor = (index + 1) % num_ps;
+      Status s = ps::AskToTakeOver(context_, ready_endpoints_[static_cast<size_t>(successor)],
+                                   job_.metadata.name, index, kTakeoverTimeout);
+      taken_over = s.ok();
+      if (taken_over) ++takeovers_;
+      if (!taken_over)
+        PrintLine("ringtrain: no takeover of " + child.name() + "'s shard: " + s.message());
+    }
     PrintLine("ringtrain: " + child.name() + " failed (" + exit.ToString() +
               "); replacing it alone (" + restart + "): it restores its shard from " + source +
-              ", the workers wait and rejoin");
+              (taken_over ? ", which serves it to the workers until then"
+                          : ", the workers wait and rejoin"));
     server_replaced_[slot] = true;
+    if (options_.replace_delay.count() > 0) {
+      replace_at_[slot] = Clock::now() + options_.replace_delay;
+      return Status::Ok();
+    }
     return SpawnRole(job::Role::kParameterServer, index, ready_endpoints_, ready_endpoints_[slot],
                      incarnation);
   }
@@ -431,6 +455,15 @@ Status Run::CheckChildren(bool* all_workers_done) {
     }
   }
   for (size_t i = 0; i < servers_.size(); ++i) {
+    if (replace_at_[i].has_value()) {
+      // A failed server waiting for its replacement (replace_delay); once every worker has
+      // finished it starts at once, to take its shard back and finish.
+      if (Clock::now() < *replace_at_[i] && !*all_workers_done) continue;
+      replace_at_[i].reset();
+      RT_RETURN_IF_ERROR(SpawnRole(job::Role::kParameterServer, static_cast<int>(i),
+                                   ready_endpoints_, ready_endpoints_[i], incarnations_[0][i]));
+      continue;
+    }
     std::optional<ExitInfo> exit = servers_[i]->Poll();
     if (!exit) continue;
     if (!exit->success()) {
@@ -574,6 +607,8 @@ StatusOr<RunSummary> Run::Execute() {
     s.workers_excluded_per_server.push_back(ps.workers_excluded());
     s.workers_returned_per_server.push_back(ps.workers_returned());
     s.steps_missed_per_server.push_back(ps.steps_missed());
+    s.takeovers_per_server.push_back(ps.takeovers());
+    s.detours_served_per_server.push_back(ps.detours_served());
   }
   for (size_t i = 0; i < replayed_now_.size(); ++i) {
     s.samples_replayed += replayed_now_[i] + replayed_before_[i];
@@ -672,6 +707,20 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
           << " steps missed";
     }
     out << " (sync rounds that went on without them)\n";
+  }
+  const auto& takeovers = s.takeovers_per_server;
+  if (std::any_of(takeovers.begin(), takeovers.end(), [](uint64_t n) { return n > 0; })) {
+    out << "  takeovers            ";
+    bool first = true;
+    for (size_t i = 0; i < takeovers.size(); ++i) {
+      if (takeovers[i] == 0) continue;
+      out << (first ? "" : "; ") << "ps-" << i << " served ps-"
+          << (i + takeovers.size() - 1) % takeovers.size() << "'s shard " << takeovers[i]
+          << (takeovers[i] == 1 ? " time, " : " times, ") << s.detours_served_per_server[i]
+          << " requests";
+      first = false;
+    }
+    out << " (while it was replaced)\n";
   }
   out << "  dropped messages     " << s.messages_dropped << " (malformed or invalid, at servers)\n";
   if (s.control_events_dropped > 0) {

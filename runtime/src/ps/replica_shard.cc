@@ -58,6 +58,9 @@ void ReplicaShard::Handle(const std::string& peer, transport::Message msg,
     case proto::REPLICA_FETCH:
       HandleFetch(peer, h, out);
       return;
+    case proto::REPLICA_TAKEOVER:
+      HandleTakeover(peer, h, out);
+      return;
     case proto::PUSH:
     case proto::JOIN:
     case proto::WORKER_DONE:
@@ -85,6 +88,7 @@ void ReplicaShard::HandleSync(const std::string& peer, transport::Message msg,
     synced_ = false;
     return;
   }
+  if (serving_) HandBack("ps-" + std::to_string(server()) + " synced without fetching it first");
   const bool again = synced_;
   synced_ = true;
   epoch_ = info.epoch();
@@ -101,6 +105,10 @@ void ReplicaShard::HandleForward(const std::string& peer, transport::Message msg
   const proto::ReplicaInfo& info = msg.header.replica();
   if (!synced_) {
     Drop("a forwarded request before any REPLICA_SYNC");
+    return;
+  }
+  if (serving_) {
+    Drop("a forward from ps-" + std::to_string(server()) + ", whose shard this server serves");
     return;
   }
   if (info.epoch() != epoch_ || info.seq() != last_seq_ + 1) {
@@ -133,6 +141,7 @@ void ReplicaShard::HandleFetch(const std::string& peer, const proto::Header& h,
   info->set_server(static_cast<uint32_t>(server()));
   info->set_holds_copy(synced_);
   const std::string who = "ps-" + std::to_string(server()) + " asked for its shard: ";
+  if (serving_) HandBack("its replacement fetches it");
   if (synced_) {
     ckpt::ShardState state = copy_->Snapshot();
     if (log_) log_(who + "sending the copy at step " + std::to_string(state.step()));
@@ -141,6 +150,69 @@ void ReplicaShard::HandleFetch(const std::string& peer, const proto::Header& h,
     log_(who + "no copy here yet");
   }
   out->push_back(std::move(r));
+}
+
+void ReplicaShard::HandleTakeover(const std::string& peer, const proto::Header& h,
+                                  std::vector<Reply>* out) {
+  Reply r;
+  r.peer = peer;
+  r.header.set_kind(proto::REPLICA_TAKEOVER);
+  r.header.set_job(copy_->config().job);
+  r.header.set_request_id(h.request_id());
+  r.header.mutable_replica()->set_server(static_cast<uint32_t>(server()));
+  const std::string whose = "ps-" + std::to_string(server()) + "'s shard";
+  if (!synced_) {
+    r.header.set_error("no copy of " + whose + " here: it never synced");
+    if (log_) log_("asked to take over " + whose + ", but " + r.header.error());
+  } else if (!serving_) {
+    serving_ = true;
+    served_ = 0;
+    counters_->set_takeovers(counters_->takeovers() + 1);
+    if (log_) {
+      log_("taking over " + whose + " from step " + std::to_string(copy_->step()) +
+           ": serving it from the copy until its replacement fetches it");
+    }
+  }
+  r.header.mutable_replica()->set_holds_copy(serving_);
+  out->push_back(std::move(r));
+}
+
+void ReplicaShard::HandBack(const std::string& why) {
+  serving_ = false;
+  const size_t forgotten = copy_->DropParked();
+  if (log_) {
+    log_("handing ps-" + std::to_string(server()) + "'s shard back at step " +
+         std::to_string(copy_->step()) + " (" + why + ") after serving " + std::to_string(served_) +
+         " requests for it" +
+         (forgotten > 0 ? "; " + std::to_string(forgotten) + " parked ones go to it again" : ""));
+  }
+}
+
+Reply ReplicaShard::NotServing(const std::string& peer, const proto::Header& request,
+                               const std::string& job) {
+  Reply r;
+  r.peer = peer;
+  r.header.set_kind(proto::NOT_SERVING);
+  r.header.set_job(job);
+  r.header.set_request_id(request.request_id());
+  *r.header.mutable_detour() = request.detour();
+  r.header.set_error("this server does not serve ps-" + std::to_string(request.detour().server()) +
+                     "'s shard");
+  return r;
+}
+
+void ReplicaShard::HandleDetour(const std::string& peer, transport::Message msg,
+                                std::vector<Reply>* out) {
+  if (!serving_ || msg.header.detour().server() != static_cast<uint32_t>(server()) ||
+      msg.header.job() != copy_->config().job) {
+    counters_->set_detours_refused(counters_->detours_refused() + 1);
+    out->push_back(NotServing(peer, msg.header, copy_->config().job));
+    return;
+  }
+  counters_->set_detours_served(counters_->detours_served() + 1);
+  ++served_;
+  msg.header.clear_detour();
+  copy_->Handle(peer, std::move(msg), out);
 }
 
 }  // namespace ringtrain::ps

@@ -89,8 +89,10 @@ Status ParameterServer::Drain(bool defer) {
 bool ParameterServer::Done(std::chrono::steady_clock::time_point* finished_at) const {
   if (!core_->finished()) return false;
   const bool backup_busy = replication_.backup != nullptr && replication_.backup->holding();
+  // The copy of the predecessor's shard waits for its last forwards, or, served here since
+  // the predecessor was lost, to be handed back to its replacement.
   const bool copy_busy = replication_.replica != nullptr && replication_.replica->synced() &&
-                         !replication_.replica->finished();
+                         (!replication_.replica->finished() || replication_.replica->serving());
   if (!backup_busy && !copy_busy) return true;
   const auto now = std::chrono::steady_clock::now();
   if (*finished_at == std::chrono::steady_clock::time_point{}) *finished_at = now;
@@ -174,6 +176,20 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     }
     replies_.clear();
     replication_.replica->Handle(peer, std::move(msg).value(), &replies_);
+    SendReplies(&replies_);
+    return;
+  }
+  if (msg->header.has_detour()) {
+    // A worker's request for the predecessor's shard, which may be served here (failover).
+    replies_.clear();
+    if (replication_.replica != nullptr &&
+        msg->header.detour().server() == static_cast<uint32_t>(replication_.replica->server())) {
+      replication_.replica->HandleDetour(peer, std::move(msg).value(), &replies_);
+    } else {
+      proto::ServerStats& stats = core_->mutable_stats();
+      stats.set_detours_refused(stats.detours_refused() + 1);
+      replies_.push_back(ReplicaShard::NotServing(peer, msg->header, core_->config().job));
+    }
     SendReplies(&replies_);
     return;
   }

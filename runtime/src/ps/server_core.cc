@@ -571,6 +571,16 @@ bool ServerCore::PullReady(const proto::Header& request) const {
   return true;
 }
 
+size_t ServerCore::DropParked() {
+  size_t n = pending_.size();
+  pending_.clear();
+  for (std::optional<HeldPush>& held : held_push_) {
+    if (held.has_value()) ++n;
+    held.reset();
+  }
+  return n;
+}
+
 void ServerCore::AnswerReadyPulls(std::vector<Reply>* out) {
   auto it = pending_.begin();
   while (it != pending_.end()) {

@@ -28,6 +28,8 @@ std::optional<RequestKind> RequestOf(proto::MessageKind kind) {
     case proto::REPLICA_FETCH:
     case proto::REPLICA_STATE:
     case proto::REPLICA_EXCLUDE:
+    case proto::REPLICA_TAKEOVER:
+    case proto::NOT_SERVING:
     case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
     case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return std::nullopt;
@@ -89,6 +91,8 @@ bool CarriesPayload(proto::MessageKind kind) {
     case proto::REPLICA_FETCH:
     case proto::REPLICA_STATE:  // likewise
     case proto::REPLICA_EXCLUDE:
+    case proto::REPLICA_TAKEOVER:
+    case proto::NOT_SERVING:
     case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
     case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return false;
@@ -107,6 +111,7 @@ bool IsReplication(proto::MessageKind kind) {
     case proto::REPLICA_FETCH:
     case proto::REPLICA_STATE:
     case proto::REPLICA_EXCLUDE:
+    case proto::REPLICA_TAKEOVER:
       return true;
     default:
       return false;

@@ -16,13 +16,6 @@ namespace ringtrain::worker {
 
 using Clock = std::chrono::steady_clock;
 
-// A push as it was sent (its frames share the gradient's bytes), to send again to a server
-// that came back before acknowledging it.
-struct SentPush {
-  proto::Header header;
-  std::vector<zmq::message_t> payloads;
-};
-
 namespace {
 
 std::vector<zmq::message_t> CopyFrames(std::vector<zmq::message_t>& frames) {
@@ -37,23 +30,6 @@ std::vector<zmq::message_t> CopyFrames(std::vector<zmq::message_t>& frames) {
 }
 
 }  // namespace
-
-struct PsClient::Pending {
-  struct Request {
-    int server;
-    transport::RequestKind kind;
-    int64_t min_version;             // kPull: the version asked for; kJoin, kPush: the clock sent
-    bool rejoin = false;             // the JOIN sent to a server that came back (Rejoin)
-    bool final_model = false;        // kPull: the final model's pull
-    std::shared_ptr<SentPush> push;  // kPush: what was sent
-  };
-  std::map<uint64_t, Request> requests;
-  // Per server that came back during the operation: what to send again once its rejoin is
-  // answered.
-  std::map<int, std::vector<Request>> resend;
-  // JOIN_REPLY per server: the worker's clock there and whether it has finished there.
-  std::map<int, std::pair<int64_t, bool>> joined;
-};
 
 StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
                                                       PsClientOptions options) {
@@ -119,7 +95,7 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
     : options_(std::move(options)),
       sockets_(std::move(sockets)),
       monitors_(std::move(monitors)),
-      links_(sockets_.size()),
+      links_(sockets_.size(), Link{false, false, Clock::now(), false, false, {}}),
       versions_(options_.table->partitions().size(), -1),
       encoded_(sockets_.size()) {
   if (options_.error_feedback)
@@ -162,7 +138,11 @@ Status PsClient::DrainLinkEvents(int server, Pending* pending) {
       const bool again = link.connected_once;
       link.connected_once = true;
       link.down = false;
-      if (again) RT_RETURN_IF_ERROR(Rejoin(server, pending));
+      link.detoured = false;
+      link.detour_logged = false;
+      // A first connection after requests were detoured (a server that started late) is
+      // rejoined too: what waits for it is sent once it has answered.
+      if (again || pending->Waits(server)) RT_RETURN_IF_ERROR(Rejoin(server, pending));
     }
   }
 }
@@ -175,6 +155,11 @@ Status PsClient::Rejoin(int server, Pending* pending) {
   // duplicate; one restored from an older checkpoint applies it.
   std::vector<Pending::Request>& again = pending->resend[server];
   int64_t join_clock = clock_;
+  // Waiting already (a detour its successor refused, a rejoin cut short): a push among them
+  // is unacknowledged too.
+  for (const Pending::Request& r : again) {
+    if (r.kind == transport::RequestKind::kPush) join_clock = std::min(join_clock, r.min_version);
+  }
   for (auto it = pending->requests.begin(); it != pending->requests.end();) {
     if (it->second.server != server) {
       ++it;
@@ -211,7 +196,7 @@ Status PsClient::CheckLinks() {
   for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
     RT_RETURN_IF_ERROR(DrainLinkEvents(s, &pending));
   }
-  if (pending.requests.empty()) return Status::Ok();
+  if (!pending.busy()) return Status::Ok();
   return Await(&pending, {}, nullptr, nullptr);
 }
 
@@ -287,18 +272,15 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
     payload_bytes += payloads.back().size();
     dense_bytes += n * sizeof(float);
   }
-  const uint64_t id = h.request_id();
   // Kept until acknowledged: a server that comes back without it gets it again (Rejoin).
   auto sent = std::make_shared<SentPush>();
   sent->header = h;
   sent->payloads = CopyFrames(payloads);
-  RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr,
-                                            std::move(h), std::move(payloads))
-                         .WithContext("push to parameter server " + std::to_string(server)));
+  Pending::Request req{server,         transport::RequestKind::kPush, push.clock, false, false,
+                       std::move(sent)};
+  RT_RETURN_IF_ERROR(SendRequest(server, std::move(h), std::move(payloads), req, pending));
   bytes_pushed_ += payload_bytes;
   bytes_pushed_dense_ += dense_bytes;
-  pending->requests[id] = {server,         transport::RequestKind::kPush, push.clock, false, false,
-                           std::move(sent)};
   return Status::Ok();
 }
 
@@ -307,24 +289,100 @@ Status PsClient::SendPull(int server, int64_t min_version, Pending* pending, boo
   proto::Header h = NewRequest(transport::RequestKind::kPull, server);
   h.set_clock(min_version);
   h.set_final_model(final_model);
-  const uint64_t id = h.request_id();
-  RT_RETURN_IF_ERROR(
-      transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
-          .WithContext("pull from parameter server " + std::to_string(server)));
-  pending->requests[id] = {server, transport::RequestKind::kPull, min_version, false, final_model,
-                           nullptr};
-  return Status::Ok();
+  return SendRequest(server, std::move(h), {},
+                     {server, transport::RequestKind::kPull, min_version, false, final_model},
+                     pending);
 }
 
 Status PsClient::SendSimple(int server, transport::RequestKind request, Pending* pending,
                             int64_t clock) {
   proto::Header h = NewRequest(request, server);
   h.set_clock(clock);
+  return SendRequest(server, std::move(h), {}, {server, request, clock}, pending);
+}
+
+bool PsClient::Lost(int server) const {
+  if (!options_.detours || sockets_.size() < 2) return false;
+  const Link& link = links_[static_cast<size_t>(server)];
+  return (link.down || !link.connected_once) &&
+         Clock::now() - link.down_since >= options_.detour_after;
+}
+
+int PsClient::Via(int server) const {
+  if (!links_[static_cast<size_t>(server)].detoured || !Lost(server)) return -1;
+  return (server + 1) % static_cast<int>(sockets_.size());
+}
+
+Status PsClient::SendRequest(int server, proto::Header h, std::vector<zmq::message_t> payloads,
+                             Pending::Request req, Pending* pending) {
+  req.via = Via(server);
+  const int to = req.via >= 0 ? req.via : server;
+  if (req.via >= 0) {
+    h.mutable_detour()->set_server(static_cast<uint32_t>(server));
+    ++detours_sent_;
+  }
   const uint64_t id = h.request_id();
-  RT_RETURN_IF_ERROR(
-      transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr, std::move(h), {})
-          .WithContext("request to parameter server " + std::to_string(server)));
-  pending->requests[id] = {server, request, clock, false, false, nullptr};
+  RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(to)], nullptr,
+                                            std::move(h), std::move(payloads))
+                         .WithContext(transport::KindName(req.kind) + " to parameter server " +
+                                      std::to_string(to)));
+  pending->requests[id] = std::move(req);
+  return Status::Ok();
+}
+
+Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending) {
+  if (r.kind == transport::RequestKind::kPush) {
+    // As it was sent, request id included; outside sync its versions may be newer than a
+    // shard restored from a checkpoint holds: like the next push, it reports 0 (Rejoin).
+    proto::Header resent = r.push->header;
+    if (options_.consistency != ps::Consistency::kSync) {
+      for (proto::PartitionSlice& slice : *resent.mutable_partitions()) slice.set_version(0);
+    }
+    return SendRequest(server, std::move(resent), CopyFrames(r.push->payloads), r, pending);
+  }
+  if (r.kind == transport::RequestKind::kPull) {
+    return SendPull(server, r.min_version, pending, r.final_model);
+  }
+  return SendSimple(server, r.kind, pending, r.min_version);
+}
+
+Status PsClient::DetourLost(Pending* pending) {
+  const auto now = Clock::now();
+  for (int server = 0; server < static_cast<int>(sockets_.size()); ++server) {
+    Link& link = links_[static_cast<size_t>(server)];
+    if (!Lost(server) || now < link.next_detour) continue;
+    // What waits for the server itself: in flight to it, or to be sent again once it rejoins.
+    std::vector<Pending::Request> waiting;
+    for (auto it = pending->requests.begin(); it != pending->requests.end();) {
+      if (it->second.server != server || it->second.via >= 0) {
+        ++it;
+        continue;
+      }
+      // A rejoin's JOIN needs no detour: the successor's copy has every clock the server had.
+      if (!it->second.rejoin) waiting.push_back(it->second);
+      it = pending->requests.erase(it);
+    }
+    if (auto again = pending->resend.find(server); again != pending->resend.end()) {
+      for (Pending::Request& r : again->second) waiting.push_back(std::move(r));
+      pending->resend.erase(again);
+    }
+    if (waiting.empty()) continue;
+    link.next_detour = now + options_.detour_retry;
+    const int successor = (server + 1) % static_cast<int>(sockets_.size());
+    if (!link.detour_logged) {
+      link.detour_logged = true;
+      Log("parameter server " + std::to_string(server) + " (" +
+          options_.endpoints[static_cast<size_t>(server)] + ") unreachable for " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::milliseconds>(now - link.down_since)
+                  .count()) +
+          " ms: asking its successor, parameter server " + std::to_string(successor) +
+          ", to serve its shard");
+    }
+    // Sent as detours whether or not the successor serves yet: it answers NOT_SERVING if not.
+    link.detoured = true;
+    for (const Pending::Request& r : waiting) RT_RETURN_IF_ERROR(Resend(server, r, pending));
+  }
   return Status::Ok();
 }
 
@@ -420,10 +478,11 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
   for (auto& s : sockets_) items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
   for (auto& m : monitors_) items.push_back({m.handle(), 0, ZMQ_POLLIN, 0});
   std::vector<zmq::message_t> frames;
-  while (!pending->requests.empty()) {
+  while (pending->busy()) {
     const auto now = Clock::now();
     if (now >= deadline) {
-      const int server = pending->requests.begin()->second.server;
+      const int server = pending->requests.empty() ? pending->resend.begin()->first
+                                                   : pending->requests.begin()->second.server;
       const Link& link = links_[static_cast<size_t>(server)];
       const std::string who = "parameter server " + std::to_string(server) + " (" +
                               options_.endpoints[static_cast<size_t>(server)] + ")";
@@ -437,7 +496,9 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
                               std::to_string(options_.timeout.count()) + " ms");
     }
     // Rounded up: a wait cut to whole milliseconds downwards would give up before the timeout.
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    // Failover: a lost server's requests are detoured at least every detour_retry.
+    if (options_.detours) left = std::min(left, options_.detour_retry);
     try {
       zmq::poll(items.data(), items.size(), left);
     } catch (const zmq::error_t& e) {
@@ -466,21 +527,48 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
                                        version_out, stats_out));
       }
     }
+    if (options_.detours) RT_RETURN_IF_ERROR(DetourLost(pending));
   }
   return Status::Ok();
 }
 
-Status PsClient::HandleReply(int server, transport::Message msg, Pending* pending,
+Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
                              std::span<float> params, int64_t* version_out,
                              proto::ServerStats* stats_out) {
   const proto::Header& h = msg.header;
   auto it = pending->requests.find(h.request_id());
   // A reply to a request this operation did not send (a late answer to an earlier,
-  // timed-out operation) carries nothing we still need.
-  if (it == pending->requests.end() || it->second.server != server) return Status::Ok();
+  // timed-out operation, or from where a request was sent before it was sent elsewhere)
+  // carries nothing we still need.
+  if (it == pending->requests.end() ||
+      (it->second.via >= 0 ? it->second.via : it->second.server) != from) {
+    return Status::Ok();
+  }
   const Pending::Request req = it->second;
-  const std::string who = "parameter server " + std::to_string(server) + " (" +
-                          options_.endpoints[static_cast<size_t>(server)] + ")";
+  const int server = req.server;  // whose shard the reply is about
+  std::string who = "parameter server " + std::to_string(server) + " (" +
+                    options_.endpoints[static_cast<size_t>(server)] + ")";
+  if (req.via >= 0) {
+    Link& link = links_[static_cast<size_t>(server)];
+    if (h.kind() == proto::NOT_SERVING) {
+      // The successor has not taken the shard over (yet), or has handed it back: the request
+      // waits for the server, or for the next detour.
+      pending->requests.erase(it);
+      link.detoured = false;
+      if (!Lost(server)) return Resend(server, req, pending);
+      Pending::Request waiting = req;
+      waiting.via = -1;
+      pending->resend[server].push_back(std::move(waiting));
+      return Status::Ok();
+    }
+    if (!link.detoured) {
+      Log("parameter server " + std::to_string(from) + " serves the shard of parameter server " +
+          std::to_string(server) + " while it is replaced");
+    }
+    link.detoured = true;
+    ++detours_served_;
+    who += " via its successor " + std::to_string(from);
+  }
   if (h.kind() == proto::ERROR) {
     return FailedPrecondition(who + " rejected " + transport::KindName(req.kind) + ": " +
                               h.error());
@@ -502,24 +590,7 @@ Status PsClient::HandleReply(int server, transport::Message msg, Pending* pendin
     if (again == pending->resend.end()) return Status::Ok();
     const std::vector<Pending::Request> requests = std::move(again->second);
     pending->resend.erase(again);
-    for (const Pending::Request& r : requests) {
-      if (r.kind == transport::RequestKind::kPush) {
-        // As it was sent, request id included; outside sync its versions may be newer than a
-        // shard restored from a checkpoint holds: like the next push, it reports 0 (Rejoin).
-        proto::Header resent = r.push->header;
-        if (options_.consistency != ps::Consistency::kSync) {
-          for (proto::PartitionSlice& slice : *resent.mutable_partitions()) slice.set_version(0);
-        }
-        RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(server)], nullptr,
-                                                  std::move(resent), CopyFrames(r.push->payloads))
-                               .WithContext("push to parameter server " + std::to_string(server)));
-        pending->requests[r.push->header.request_id()] = r;
-      } else if (r.kind == transport::RequestKind::kPull) {
-        RT_RETURN_IF_ERROR(SendPull(server, r.min_version, pending, r.final_model));
-      } else {
-        RT_RETURN_IF_ERROR(SendSimple(server, r.kind, pending, r.min_version));
-      }
-    }
+    for (const Pending::Request& r : requests) RT_RETURN_IF_ERROR(Resend(server, r, pending));
     return Status::Ok();
   }
   if (h.kind() == proto::PULL_REPLY) {

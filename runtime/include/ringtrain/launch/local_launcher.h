@@ -62,6 +62,11 @@ struct LaunchOptions {
   // with checkpoints continues from them, and one whose checkpoints are final says it has
   // finished).
   bool fresh = false;
+  // How long to wait before replacing a failed server. With replication its successor serves
+  // its shard meanwhile (failover), as it does in a cluster while a pod is rescheduled; 0
+  // replaces it at once. Once every worker has finished the replacement starts at once, to
+  // take its shard back.
+  std::chrono::milliseconds replace_delay{0};
 };
 
 struct RunSummary {
@@ -99,6 +104,10 @@ struct RunSummary {
   std::vector<uint64_t> workers_excluded_per_server;
   std::vector<uint64_t> workers_returned_per_server;
   std::vector<uint64_t> steps_missed_per_server;
+  // Failover, by server index: times it served its predecessor's shard (takeovers), and the
+  // requests it served for it (ps/replica_shard.h, Taking over).
+  std::vector<uint64_t> takeovers_per_server;
+  std::vector<uint64_t> detours_served_per_server;
   // Samples of the steps workers replayed (steps some server already had, after a worker was
   // replaced or the job resumed), summed over every process that ran.
   uint64_t samples_replayed = 0;

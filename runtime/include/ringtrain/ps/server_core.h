@@ -199,6 +199,11 @@ class ServerCore {
   // Such pushes are not part of Snapshot(): a copy taken now would lack them.
   bool has_held_pushes() const;
 
+  // Forgets the parked pulls and held pushes, unanswered: another server answers them now
+  // (a successor that served this shard hands it back to its replacement, to which the workers
+  // send them again). Returns how many were forgotten. The shard's state is unchanged.
+  size_t DropParked();
+
   // Replaces the shard's state with `state`, a Snapshot() of a core of the same job, server,
   // layout, optimizer and sync mode (ckpt::Store::LoadLatest checks the manifest says so).
   // Checks everything before changing anything: FailedPrecondition naming the partition or

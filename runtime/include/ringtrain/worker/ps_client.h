@@ -30,6 +30,14 @@
 // server stays away past the timeout does it fail, with Unavailable saying since when the server
 // has been gone.
 //
+// Failover (with replication, `detours`): while a server's connection is down (or has never
+// come up) for `detour_after`, its requests — those in flight and new ones — go to its
+// successor instead, marked with Header.detour; a successor that has taken the shard over
+// (ps/replica_shard.h, Taking over) answers them from its copy, one that has not answers
+// NOT_SERVING, and they are tried there again every `detour_retry` until either serves. When the
+// server comes back it is rejoined as above, detoured requests included: a push its successor
+// applied before handing the shard back is acknowledged as a duplicate, one it refused is applied.
+//
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
 #define RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -37,6 +45,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -73,6 +82,11 @@ struct PsClientOptions {
   int64_t topk_warmup_steps = 0;  // kTopK: DGC sparsity warm-up over these steps (by clock)
   // Where to say that a server's connection broke or that it came back; empty: silent.
   std::function<void(const std::string&)> log;
+  // Failover (see the top): send a lost server's requests to its successor. Only with
+  // replication, where the successor keeps a copy of the shard.
+  bool detours = false;
+  std::chrono::milliseconds detour_after{std::chrono::seconds(1)};
+  std::chrono::milliseconds detour_retry{std::chrono::milliseconds(200)};
 };
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.
@@ -140,16 +154,65 @@ class PsClient {
   // Servers that came back after their connection broke, and were rejoined.
   uint64_t rejoins() const { return rejoins_; }
 
+  // Requests sent to a lost server's successor (see Failover above), and those it served.
+  uint64_t detours_sent() const { return detours_sent_; }
+  uint64_t detours_served() const { return detours_served_; }
+
   // The error-feedback residual (table->total_size() floats, or empty without feedback).
   const std::vector<float>& residual() const { return residual_; }
 
  private:
-  struct Pending;
+  // A push as it was sent (its frames share the gradient's bytes), to send again to a server
+  // that came back before acknowledging it.
+  struct SentPush {
+    proto::Header header;
+    std::vector<zmq::message_t> payloads;
+  };
+  // What one operation has in flight.
+  struct Pending {
+    struct Request {
+      int server;  // whose shard it is for
+      transport::RequestKind kind;
+      int64_t min_version;       // kPull: the version asked for; kJoin, kPush: the clock
+      bool rejoin = false;       // the JOIN sent to a server that came back (Rejoin)
+      bool final_model = false;  // kPull: the final model's pull
+      std::shared_ptr<SentPush> push = nullptr;  // kPush: what was sent
+      int via = -1;  // detoured: the successor it was sent to (Failover)
+    };
+    std::map<uint64_t, Request> requests;
+    // Per server that came back during the operation: what to send again once its rejoin is
+    // answered.
+    std::map<int, std::vector<Request>> resend;
+    // JOIN_REPLY per server: the worker's clock there and whether it has finished there.
+    std::map<int, std::pair<int64_t, bool>> joined;
+
+    // Something is in flight or waits to be sent again.
+    bool busy() const {
+      for (const auto& [server, waiting] : resend) {
+        if (!waiting.empty()) return true;
+      }
+      return !requests.empty();
+    }
+    // Something for `server`'s shard is detoured or waits to be sent again.
+    bool Waits(int server) const {
+      if (auto it = resend.find(server); it != resend.end() && !it->second.empty()) return true;
+      for (const auto& [id, r] : requests) {
+        if (r.server == server && r.via >= 0) return true;
+      }
+      return false;
+    }
+  };
   // A server's connection as its socket's events tell it.
   struct Link {
     bool connected_once = false;  // a handshake has succeeded
     bool down = false;            // disconnected, not back yet
+    // Since when it has been down, or (never connected) since the client started.
     std::chrono::steady_clock::time_point down_since;
+    // Failover: the successor served this server's last detoured request, so new ones go there
+    // at once; when to detour again what is waiting (after NOT_SERVING answers).
+    bool detoured = false;
+    bool detour_logged = false;  // said so since it went down
+    std::chrono::steady_clock::time_point next_detour{};
   };
   PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
            std::vector<zmq::socket_t> monitors);
@@ -164,6 +227,20 @@ class PsClient {
   // answered before anything new is sent).
   Status CheckLinks();
   proto::Header NewRequest(transport::RequestKind request, int server);
+  // Down (or never connected) for detour_after, with detours on and a successor to ask.
+  bool Lost(int server) const;
+  // Where requests for `server`'s shard go now: the server itself (-1), or its successor's index
+  // while it is lost and the successor serves its shard.
+  int Via(int server) const;
+  // Sends a request for `server`'s shard (where Via says, marking a detour) and records `req` as
+  // in flight under the header's request id.
+  Status SendRequest(int server, proto::Header h, std::vector<zmq::message_t> payloads,
+                     Pending::Request req, Pending* pending);
+  // Sends again, as new requests, what is in flight to lost servers and not detoured, to their
+  // successors (at most every detour_retry per server).
+  Status DetourLost(Pending* pending);
+  // Sends `req` (as recorded when it was first sent) again for `server`'s shard.
+  Status Resend(int server, const Pending::Request& req, Pending* pending);
   Status SendPush(int server, const PushRequest& push, Pending* pending);
   Status SendPull(int server, int64_t min_version, Pending* pending, bool final_model = false);
   Status SendSimple(int server, transport::RequestKind request, Pending* pending,
@@ -179,6 +256,8 @@ class PsClient {
   std::vector<Link> links_;
   int64_t clock_ = 0;  // pushes sent (counting the one in flight): the clock a rejoin sends
   uint64_t rejoins_ = 0;
+  uint64_t detours_sent_ = 0;
+  uint64_t detours_served_ = 0;
   std::vector<int64_t> versions_;  // per partition: version of the last pull (-1: none yet)
   std::vector<float> residual_;
   // Per server: the encoded partitions of the last push (one buffer, frames are slices of it).
