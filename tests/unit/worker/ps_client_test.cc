@@ -51,6 +51,9 @@ class PsClientTest : public ::testing::Test {
     options.table = table_;
     options.consistency = consistency;
     options.timeout = timeout;
+    options.detours = detours_;
+    options.detour_after = std::chrono::milliseconds(100);
+    options.detour_retry = std::chrono::milliseconds(30);
     for (int i = 0; i < servers; ++i) {
       servers_.push_back(std::make_unique<FakeServer>(context_));
       options.endpoints.push_back(servers_.back()->endpoint());
@@ -103,6 +106,7 @@ class PsClientTest : public ::testing::Test {
   std::vector<std::unique_ptr<FakeServer>> servers_;
   std::unique_ptr<PsClient> client_;
   std::vector<float> params_;
+  bool detours_ = false;  // Start() with failover
 };
 
 TEST_F(PsClientTest, PullCopiesEveryPartitionToItsOffset) {
@@ -533,6 +537,82 @@ TEST_F(PsClientTest, AServerThatStaysAwayFailsTheOperationSayingSinceWhen) {
   EXPECT_THAT(s.message(),
               HasSubstr("parameter server 0 (" + endpoint + ") lost: its connection broke"));
   EXPECT_THAT(s.message(), HasSubstr("has not come back within the 600 ms timeout"));
+}
+
+// Failover: a server that went away has its requests detoured to its successor, marked with
+// the server they are for; the successor's NOT_SERVING (it has not taken over yet) makes the
+// client try again shortly, and its answer, once it serves, is taken as the server's own.
+TEST_F(PsClientTest, ALostServersRequestsGoToItsSuccessorUntilItServesThem) {
+  detours_ = true;
+  Start(2, ps::Consistency::kSync);
+  ASSERT_FALSE(table_->partitions_of(0).empty());
+  ASSERT_FALSE(table_->partitions_of(1).empty());
+  Status first = WithScript(
+      [&] {
+        AnswerPull(*servers_[0], 0, 1.0f);
+        AnswerPull(*servers_[1], 0, 1.0f);
+      },
+      [&] { return client_->Pull(0, params_); });
+  ASSERT_TRUE(first.ok()) << first.ToString();
+  servers_[0].reset();  // gone; server 1 is its successor
+
+  int refused = 0;
+  int detours_seen = 0;
+  const Status s = WithScript(
+      [&] {
+        // Its own pull, and then server 0's, detoured, until it is answered.
+        while (true) {
+          auto r = servers_[1]->Receive();
+          ASSERT_TRUE(r.has_value()) << "the detoured pull never came (again)";
+          ASSERT_EQ(r->header.kind(), proto::PULL);
+          if (!r->header.has_detour()) {
+            ReplyToPull(*servers_[1], *r, 1, 3.0f);
+            continue;
+          }
+          ++detours_seen;
+          ASSERT_EQ(r->header.detour().server(), 0u);
+          ASSERT_EQ(r->header.partitions_size(), static_cast<int>(table_->partitions_of(0).size()))
+              << "server 0's partitions";
+          if (refused < 2) {
+            ++refused;
+            proto::Header no = ReplyHeader(proto::NOT_SERVING, r->header.request_id());
+            *no.mutable_detour() = r->header.detour();
+            ASSERT_TRUE(servers_[1]->Send(*r, no).ok());
+            continue;
+          }
+          ReplyToPull(*servers_[1], *r, 1, 5.0f);
+          return;
+        }
+      },
+      [&] { return client_->Pull(1, params_); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(detours_seen, 3) << "sent, refused twice, sent again each time";
+  EXPECT_EQ(client_->detours_sent(), 3u);
+  EXPECT_EQ(client_->detours_served(), 1u);
+  for (uint32_t id : table_->partitions_of(0)) ExpectPartition(id, 5.0f + static_cast<float>(id));
+  for (uint32_t id : table_->partitions_of(1)) ExpectPartition(id, 3.0f + static_cast<float>(id));
+}
+
+// Without failover (no replication) nothing is detoured: the operation waits for the server.
+TEST_F(PsClientTest, WithoutDetoursALostServersRequestsWaitForIt) {
+  Start(2, ps::Consistency::kSync, std::chrono::milliseconds(600));
+  Status first = WithScript(
+      [&] {
+        AnswerPull(*servers_[0], 0, 1.0f);
+        AnswerPull(*servers_[1], 0, 1.0f);
+      },
+      [&] { return client_->Pull(0, params_); });
+  ASSERT_TRUE(first.ok()) << first.ToString();
+  servers_[0].reset();
+  const Status s = WithScript(
+      [&] {
+        AnswerPull(*servers_[1], 1, 3.0f);
+        EXPECT_FALSE(servers_[1]->Receive(std::chrono::milliseconds(700)).has_value())
+            << "nothing detoured";
+      },
+      [&] { return client_->Pull(1, params_); });
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_EQ(client_->detours_sent(), 0u);
 }
 
 }  // namespace
