@@ -308,10 +308,9 @@ TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJob
   const std::string log = dir_ + "/" + name + ".log";
   // With replication the killed server is replaced 3 s later, as a pod might be in a cluster:
   // meanwhile its successor serves its shard (failover), workers killed meanwhile included.
-  std::unique_ptr<launch::ChildProcess> run =
-      StartRun("chaos", spec, log,
-               replicated ? std::vector<std::string>{"--replace-delay", "3"}
-                          : std::vector<std::string>{});
+  std::unique_ptr<launch::ChildProcess> run = StartRun(
+      "chaos", spec, log,
+      replicated ? std::vector<std::string>{"--replace-delay", "3"} : std::vector<std::string>{});
   ASSERT_NE(run, nullptr);
 
   std::mt19937 rng(7);
@@ -356,8 +355,7 @@ TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJob
     // the replacement took the shard back with every update (nothing lost, above).
     std::smatch served;
     ASSERT_TRUE(std::regex_search(
-        out, served,
-        std::regex("takeovers +ps-0 served ps-1's shard 1 time, ([0-9]+) requests")))
+        out, served, std::regex("takeovers +ps-0 served ps-1's shard 1 time, ([0-9]+) requests")))
         << out;
     // async: 3 s of training through ps-0 (about 3000 requests measured). sync: a round waits
     // for every worker, and the workers killed meanwhile are still being replaced (each takes
