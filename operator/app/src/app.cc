@@ -122,6 +122,9 @@ Status RunOperator(const OperatorConfig& config, const std::atomic<int>& stop) {
   controller_options.workers = config.workers;
   controller_options.resources = config.resources;
   controller_options.log = info;
+  // Failover: a lost server's successor is asked to serve its shard (replicated jobs only).
+  std::unique_ptr<ShardControl> shard_control = MakeZmqShardControl();
+  controller_options.shard_control = shard_control.get();
   std::unique_ptr<ProgressSource> progress_source;
   if (config.progress_interval.count() > 0) {
     progress_source = MakeZmqProgressSource();

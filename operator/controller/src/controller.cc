@@ -241,7 +241,10 @@ Status Controller::Reconcile(const std::string& key) {
 
   const Time now = options_.clock();
   const Plan plan = PlanReconcile(view, running_job, owned, options_.resources, now);
-  ExecuteResult result = Execute(client_, view, plan, now);
+  ExecuteResult result = Execute(client_, view, plan, now, options_.shard_control);
+  if (result.takeovers > 0) {
+    Log("job " + key + ": a lost server's successor serves its shard until the new pod is up");
+  }
   created_ += result.created;
   deleted_ += result.deleted;
   // Expectations cover what was done even when a later action failed: the retry must not

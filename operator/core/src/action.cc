@@ -27,4 +27,11 @@ Action Action::Event(std::string type, std::string reason, std::string message) 
   return {ActionType::kEvent, {}, "", "", std::move(type), std::move(reason), std::move(message)};
 }
 
+Action Action::Takeover(int server, std::string endpoint) {
+  Action a{ActionType::kTakeover, {}, "", "", "", "", ""};
+  a.server = server;
+  a.endpoint = std::move(endpoint);
+  return a;
+}
+
 }  // namespace ringtrain::op

@@ -1,10 +1,14 @@
 #include "ringtrain/operator/executor.h"
 
 #include "ringtrain/operator/api_convert.h"
+#include "ringtrain/operator/names.h"
 
 namespace ringtrain::op {
 
 namespace {
+
+// How long a lost server's successor may take to answer a takeover (the reconcile waits).
+constexpr auto kTakeoverTimeout = std::chrono::seconds(2);
 
 StatusOr<kube::Resource> ResourceOf(const nlohmann::json& object) {
   const std::string kind = object.value("kind", "");
@@ -56,7 +60,8 @@ nlohmann::json MakeEvent(const JobView& view, const Action& action, Time now) {
           {"count", 1}};
 }
 
-ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan& plan, Time now) {
+ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan& plan, Time now,
+                      ShardControl* shards) {
   ExecuteResult result;
   // The status goes first, conditional on the resourceVersion the plan was made from: a plan
   // made from a stale view of the job is refused (409) before it deletes or creates anything,
@@ -129,6 +134,23 @@ ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan&
         break;
       case ActionType::kEvent: {
         if (client.Create(kube::Events(), view.ns, MakeEvent(view, a, now)).ok()) ++result.events;
+        break;
+      }
+      case ActionType::kTakeover: {
+        if (shards == nullptr) break;
+        const std::string lost = PodName(view.name, job::Role::kParameterServer, a.server);
+        Status s = shards->TakeOver(a.endpoint, view.name, a.server, kTakeoverTimeout);
+        if (s.ok()) ++result.takeovers;
+        const Action event =
+            s.ok()
+                ? Action::Event("Normal", "ServerTakenOver",
+                                "pod " + lost + "'s shard is served by its successor (" +
+                                    a.endpoint + ") from its copy until the new pod is up")
+                : Action::Event("Warning", "TakeoverFailed",
+                                "pod " + lost + "'s shard waits for the new pod: " + s.message());
+        if (client.Create(kube::Events(), view.ns, MakeEvent(view, event, now)).ok()) {
+          ++result.events;
+        }
         break;
       }
     }

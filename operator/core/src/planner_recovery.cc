@@ -58,6 +58,7 @@ bool Planner::CountRestart(const PodView& pod, const std::string& exit) {
 
 void Planner::ReplacePod(const PodView& pod, const std::string& message,
                          const std::string& event_type) {
+  if (pod.role == job::Role::kParameterServer) AskTakeover(pod.index);
   if (!pod.deleting) DeletePod(pod);
   MarkHandled(pod);
   const std::string reason = ReplacedReason(pod.role);
@@ -65,6 +66,22 @@ void Planner::ReplacePod(const PodView& pod, const std::string& message,
   SetCondition(plan_.status, kRestarting, "True", reason, message, now_, view_.generation);
   Condition(kRunning, "False", reason, message);
   Event(event_type, reason, message);
+}
+
+void Planner::AskTakeover(int server) {
+  const int servers = effective_->spec.parameter_servers.replicas;
+  if (effective_->spec.parameter_servers.replication == 0 || servers < 2) return;
+  const int successor = (server + 1) % servers;
+  for (const PodView& p : owned_.pods) {
+    if (p.role != job::Role::kParameterServer || p.index != successor) continue;
+    // Only a successor that runs, at an address, can serve; otherwise the workers wait for the
+    // replacement as they would without failover.
+    if (p.deleting || p.phase != "Running" || p.ip.empty()) continue;
+    const std::string host = p.ip.find(':') == std::string::npos ? p.ip : "[" + p.ip + "]";
+    plan_.actions.push_back(
+        Action::Takeover(server, "tcp://" + host + ":" + std::to_string(options_.ps_port)));
+    return;
+  }
 }
 
 bool Planner::RestartJob(const std::string& reason, const std::string& message) {

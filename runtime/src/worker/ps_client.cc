@@ -95,7 +95,7 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
     : options_(std::move(options)),
       sockets_(std::move(sockets)),
       monitors_(std::move(monitors)),
-      links_(sockets_.size(), Link{false, false, Clock::now(), false, false, {}}),
+      links_(sockets_.size(), Link{false, false, Clock::now(), false, false, false, {}}),
       versions_(options_.table->partitions().size(), -1),
       encoded_(sockets_.size()) {
   if (options_.error_feedback)
@@ -140,6 +140,7 @@ Status PsClient::DrainLinkEvents(int server, Pending* pending) {
       link.down = false;
       link.detoured = false;
       link.detour_logged = false;
+      link.detour_served = false;
       // A first connection after requests were detoured (a server that started late) is
       // rejoined too: what waits for it is sent once it has answered.
       if (again || pending->Waits(server)) RT_RETURN_IF_ERROR(Rejoin(server, pending));
@@ -561,9 +562,10 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
       pending->resend[server].push_back(std::move(waiting));
       return Status::Ok();
     }
-    if (!link.detoured) {
+    if (!link.detour_served) {
+      link.detour_served = true;
       Log("parameter server " + std::to_string(from) + " serves the shard of parameter server " +
-          std::to_string(server) + " while it is replaced");
+          std::to_string(server) + " while it is away");
     }
     link.detoured = true;
     ++detours_served_;

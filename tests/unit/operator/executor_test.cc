@@ -10,6 +10,7 @@ namespace ringtrain::op {
 namespace {
 
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 const Time kNow = Time() + std::chrono::hours(500000);
@@ -165,6 +166,59 @@ TEST_F(ExecutorTest, TtlDeletesTheJob) {
       client_.calls,
       Contains(HasSubstr("DELETE /apis/ringtrain.io/v1alpha1/namespaces/team/trainingjobs/mnist")));
   EXPECT_FALSE(client_.objects.count(kube::TrainingJobs().ObjectPath("team", "mnist")));
+}
+
+// A takeover is asked of the ShardControl and its outcome recorded as an event; it never fails
+// the reconcile.
+class RecordingShardControl final : public ShardControl {
+ public:
+  Status TakeOver(const std::string& endpoint, const std::string& job, int server,
+                  std::chrono::milliseconds timeout) override {
+    asked.push_back(job + "/" + std::to_string(server) + "@" + endpoint);
+    EXPECT_GT(timeout.count(), 0);
+    return answer;
+  }
+  std::vector<std::string> asked;
+  Status answer;
+};
+
+TEST_F(ExecutorTest, ATakeoverIsAskedAndItsOutcomeRecordedAsAnEvent) {
+  JobView v = JobViewFromObject(JobObject());
+  Plan plan;
+  plan.status = v.status;
+  plan.actions.push_back(Action::Takeover(1, "tcp://10.0.0.3:7070"));
+  RecordingShardControl shards;
+  ExecuteResult r = Execute(client_, v, plan, kNow, &shards);
+  ASSERT_TRUE(r.ok()) << r.status.ToString();
+  EXPECT_THAT(shards.asked, ElementsAre("mnist/1@tcp://10.0.0.3:7070"));
+  EXPECT_EQ(r.takeovers, 1);
+  EXPECT_EQ(r.events, 1);
+  bool taken = false;
+  for (const auto& [path, object] : client_.objects) {
+    if (object.value("reason", "") == "ServerTakenOver") {
+      taken = true;
+      EXPECT_EQ(object["type"], "Normal");
+      EXPECT_THAT(object["message"].get<std::string>(), HasSubstr("mnist-ps-1"));
+    }
+  }
+  EXPECT_TRUE(taken);
+
+  // The successor cannot: a warning saying why, and the reconcile still succeeds.
+  shards.answer = FailedPrecondition("no copy of ps-1's shard here: it never synced");
+  r = Execute(client_, v, plan, kNow, &shards);
+  ASSERT_TRUE(r.ok()) << r.status.ToString();
+  EXPECT_EQ(r.takeovers, 0);
+  bool warned = false;
+  for (const auto& [path, object] : client_.objects) {
+    if (object.value("reason", "") == "TakeoverFailed") {
+      warned = true;
+      EXPECT_EQ(object["type"], "Warning");
+      EXPECT_THAT(object["message"].get<std::string>(), HasSubstr("it never synced"));
+    }
+  }
+  EXPECT_TRUE(warned);
+  // Without a ShardControl nothing is asked.
+  EXPECT_TRUE(Execute(client_, v, plan, kNow).ok());
 }
 
 }  // namespace

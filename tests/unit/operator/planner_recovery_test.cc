@@ -368,5 +368,55 @@ TEST(RecoveryTest, RetryablePerRestartPolicy) {
               ::testing::HasSubstr("the copy its successor keeps"));
 }
 
+// Failover: with replication, a lost server's successor is asked to serve its shard (before
+// the lost pod is deleted and, a reconcile later, recreated), at the pod address it runs at.
+std::vector<std::string> Takeovers(const Plan& p) {
+  std::vector<std::string> out;
+  for (const Action& a : p.actions) {
+    if (a.type == ActionType::kTakeover) out.push_back(std::to_string(a.server) + "@" + a.endpoint);
+  }
+  return out;
+}
+
+TEST(PlannerRecoveryTest, ALostReplicatedServersSuccessorIsAskedToServeItsShard) {
+  job::TrainingJob j = MakeJob(3, 2);
+  j.spec.parameter_servers.replication = 1;
+  JobView v = RunningView(j);
+  OwnedObjects o = Running(j);
+  for (PodView& p : o.pods) {
+    if (p.role == job::Role::kParameterServer) p.ip = "10.0.0." + std::to_string(p.index + 1);
+  }
+  SetFailed(o, "mnist-ps-2", 137);  // its successor is ps-0
+  Plan p = Reconcile(v, o, j);
+  EXPECT_THAT(Takeovers(p), ElementsAre("2@tcp://10.0.0.1:7070"));
+  EXPECT_THAT(Deletes(p), ElementsAre("mnist-ps-2"));
+  // Asked before the lost pod goes (and so before its replacement can exist).
+  ASSERT_FALSE(p.actions.empty());
+  EXPECT_EQ(p.actions.front().type, ActionType::kTakeover);
+
+  // A pod deleted by someone else: the same.
+  OwnedObjects deleted = Running(j);
+  for (PodView& q : deleted.pods) q.ip = "fd00::" + std::to_string(q.index + 1);
+  Find(deleted, "mnist-ps-0").deleting = true;
+  EXPECT_THAT(Takeovers(Reconcile(v, deleted, j)), ElementsAre("0@tcp://[fd00::2]:7070"));
+
+  // Not when the successor is not running at an address: the workers wait for the new pod.
+  Find(o, "mnist-ps-0").phase = "Pending";
+  EXPECT_THAT(Takeovers(Reconcile(v, o, j)), IsEmpty());
+  // Not without replication (a server comes back from its checkpoint; nobody has a copy).
+  job::TrainingJob plain = WithCheckpoints(MakeJob(3, 2));
+  OwnedObjects q = Running(plain);
+  for (PodView& pod : q.pods) pod.ip = "10.0.0.9";
+  SetFailed(q, "mnist-ps-2", 137);
+  Plan without = Reconcile(RunningView(plain), q, plain);
+  EXPECT_THAT(Deletes(without), ElementsAre("mnist-ps-2"));
+  EXPECT_THAT(Takeovers(without), IsEmpty());
+  // Not for a worker.
+  OwnedObjects w = Running(j);
+  for (PodView& pod : w.pods) pod.ip = "10.0.0.9";
+  SetFailed(w, "mnist-worker-1", 137);
+  EXPECT_THAT(Takeovers(Reconcile(v, w, j)), IsEmpty());
+}
+
 }  // namespace
 }  // namespace ringtrain::op

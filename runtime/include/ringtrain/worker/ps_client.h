@@ -212,6 +212,7 @@ class PsClient {
     // at once; when to detour again what is waiting (after NOT_SERVING answers).
     bool detoured = false;
     bool detour_logged = false;  // said so since it went down
+    bool detour_served = false;  // the successor has served one since it went down
     std::chrono::steady_clock::time_point next_detour{};
   };
   PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,

@@ -45,6 +45,7 @@
 #include "ringtrain/operator/progress_poller.h"
 #include "ringtrain/operator/progress_source.h"
 #include "ringtrain/operator/resources.h"
+#include "ringtrain/operator/shard_control.h"
 #include "ringtrain/operator/work_queue.h"
 
 namespace ringtrain::op {
@@ -63,6 +64,9 @@ struct ControllerOptions {
   ProgressSource* progress_source = nullptr;
   std::chrono::milliseconds progress_interval{10000};
   std::chrono::milliseconds progress_timeout{2000};
+  // Failover: asks a lost server's successor to serve its shard until the replacement pod is up
+  // (shard_control.h). nullptr: never asked. REQUIRES: it outlives the controller.
+  ShardControl* shard_control = nullptr;
   std::function<Time()> clock = [] { return std::chrono::system_clock::now(); };
   // One line per noteworthy thing (errors, job transitions); nullptr = silent.
   std::function<void(const std::string&)> log;

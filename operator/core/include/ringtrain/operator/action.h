@@ -18,6 +18,8 @@ enum class ActionType {
   kDeleteConfigMap,  // delete ConfigMap `name` (the old spec of a job resumed after an edit)
   kDeleteJob,        // delete the TrainingJob itself (TTL)
   kEvent,            // record a Kubernetes Event
+  kTakeover,         // tell the lost server `server`'s successor, at `endpoint`, to serve its
+                     // shard until the replacement fetches it (failover; shard_control.h)
 };
 
 struct Action {
@@ -28,6 +30,8 @@ struct Action {
   std::string event_type;  // kEvent: Normal | Warning
   std::string reason;      // kEvent
   std::string message;     // kEvent
+  int server = -1;         // kTakeover: the lost server's index
+  std::string endpoint{};  // kTakeover: its successor's data endpoint ("tcp://10.1.2.3:7070")
 
   // Creates `object` (a complete manifest with apiVersion, kind and metadata.name).
   static Action Create(nlohmann::json object);
@@ -40,6 +44,8 @@ struct Action {
   static Action DeleteJob(std::string name, std::string uid);
   // Records an Event about the job. REQUIRES: `type` is "Normal" or "Warning".
   static Action Event(std::string type, std::string reason, std::string message);
+  // Asks the successor of lost server `server`, listening at `endpoint`, to take its shard over.
+  static Action Takeover(int server, std::string endpoint);
 };
 
 }  // namespace ringtrain::op
