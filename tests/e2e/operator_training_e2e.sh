@@ -7,11 +7,12 @@
 # the Succeeded condition, and checks the final accuracy there. The same job with
 # syncMode ssp and top-k compression then runs in pods too (the ConfigMap carries the fields,
 # the servers receive encoded gradients). Then a job whose data file is missing fails, and its
-# Failed condition carries the worker's own error. Last, a job with checkpoints on a
+# Failed condition carries the worker's own error. Last, a replicated job with checkpoints on a
 # persistentVolumeClaim loses a worker pod and then a server pod to `kubectl delete pod`
 # mid-run: each is recreated alone (the others keep their UIDs), events say WorkerReplaced and
-# ServerReplaced, and the job succeeds; meanwhile status.checkpoint (pulled from the servers)
-# appears and moves.
+# ServerReplaced, the lost server's successor serves its shard until the new pod fetches it
+# back (event ServerTakenOver), and the job succeeds; meanwhile status.checkpoint (pulled from
+# the servers) appears and moves.
 # Prints "ok"/"FAIL" per check and "N passed, M failed" last; exit 0 only if all passed.
 #
 # Usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY
@@ -130,9 +131,10 @@ check_out "the condition names the missing file" 'no-such-file.gz' \
 # directory of its own, shared by the pods that mount it). Mid-run a worker pod is deleted
 # (graceful: the kubelet stops it with SIGTERM): only it is recreated (the other pods keep
 # their UIDs), the new worker continues at the servers' clock for it (not from step 0), and an
-# event says WorkerReplaced. Then a server pod is deleted: it checkpoints on SIGTERM, only it is
-# recreated and restores its shard from the newest checkpoint (ServerReplaced). Deletions are
-# no failures (restartCount stays 0), and the job succeeds.
+# event says WorkerReplaced. Then a server pod is deleted: the operator asks its successor to
+# serve its shard from the copy it keeps (parameterServers.replication: 1; ServerTakenOver), only
+# it is recreated and restores its shard from that copy (ServerReplaced). Deletions are no
+# failures (restartCount stays 0), and the job succeeds.
 job=recover
 check "kubectl apply a persistentVolumeClaim for checkpoints" "$kubectl" -n train apply -f - <<EOF
 apiVersion: v1
@@ -148,6 +150,7 @@ spec = job["spec"]
 spec["volumes"] = [{"name": "ckpt", "persistentVolumeClaim": {"claimName": "recover-ckpt"}}]
 spec["parameterServers"]["volumeMounts"] = [{"name": "ckpt", "mountPath": sys.argv[3]}]
 spec["checkpoint"] = {"path": sys.argv[3] + "/checkpoints", "everySteps": 50}
+spec["parameterServers"]["replication"] = 1
 # Long enough that both deletions land mid-run on a fast machine (a server pod deleted after
 # the job finished restores its final checkpoint and ends at once: nothing would be tested).
 spec["training"]["epochs"] = 3 * spec["training"]["epochs"]
@@ -252,6 +255,10 @@ if step="$(wait_step 50)"; then
       "$("$kubectl" -n train get tj $job -o yaml)"
   fi
   replace $job-ps-1 ServerReplaced
+  check_out "an event ServerTakenOver says ps-0 serves the lost shard" \
+    "pod $job-ps-1's shard is served by its successor \\(tcp://127\\.0\\.1\\.1:" \
+    "$kubectl" -n train get events --field-selector "involvedObject.name=$job,reason=ServerTakenOver" \
+    -o 'jsonpath={.items[*].message}'
 else
   fail "recover: running after the worker's replacement" "$(logs)"
 fi
@@ -260,8 +267,9 @@ check_out "recover: restartCount 0 (deletions are no failures)" '^0$' \
   jsonpath $job '{.status.restartCount}'
 check_out "the new worker continued at the servers' clock, not from step 0" \
   'worker-1: continued from step [1-9]' cat "$work/pods/train-$job-worker-1.log"
-check_out "the new server restored its shard mid-run from the checkpoint of the old one" \
-  'ps-1: restored its shard at step [1-9][0-9]* from [^ ]+$' cat "$work/pods/train-$job-ps-1.log"
+check_out "the new server restored its shard mid-run from the copy its successor kept" \
+  'ps-1: restored its shard at step [1-9][0-9]* from the copy on ps-0$' \
+  cat "$work/pods/train-$job-ps-1.log"
 check_out "the workers rejoined the restored server" 'parameter server 1 .* is back; rejoining' \
   cat "$work/pods/train-$job-worker-0.log"
 accuracy_at_least $job 0.78 "recover: test accuracy in the status"

@@ -29,6 +29,14 @@ class ExecutorTest : public ::testing::Test {
   void SetUp() override {
     client_.objects[kube::TrainingJobs().ObjectPath("team", "mnist")] = JobObject();
   }
+  // The event recorded with `reason` (null if none).
+  nlohmann::json EventWithReason(const std::string& reason) const {
+    for (const auto& [path, object] : client_.objects) {
+      if (object.value("reason", "") == reason) return object;
+    }
+    ADD_FAILURE() << "no event " << reason;
+    return nlohmann::json::object();
+  }
   testing::FakeKubeClient client_;
 };
 
@@ -193,30 +201,18 @@ TEST_F(ExecutorTest, ATakeoverIsAskedAndItsOutcomeRecordedAsAnEvent) {
   EXPECT_THAT(shards.asked, ElementsAre("mnist/1@tcp://10.0.0.3:7070"));
   EXPECT_EQ(r.takeovers, 1);
   EXPECT_EQ(r.events, 1);
-  bool taken = false;
-  for (const auto& [path, object] : client_.objects) {
-    if (object.value("reason", "") == "ServerTakenOver") {
-      taken = true;
-      EXPECT_EQ(object["type"], "Normal");
-      EXPECT_THAT(object["message"].get<std::string>(), HasSubstr("mnist-ps-1"));
-    }
-  }
-  EXPECT_TRUE(taken);
+  const nlohmann::json taken = EventWithReason("ServerTakenOver");
+  EXPECT_EQ(taken.value("type", ""), "Normal");
+  EXPECT_THAT(taken.value("message", ""), HasSubstr("mnist-ps-1"));
 
   // The successor cannot: a warning saying why, and the reconcile still succeeds.
   shards.answer = FailedPrecondition("no copy of ps-1's shard here: it never synced");
   r = Execute(client_, v, plan, kNow, &shards);
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   EXPECT_EQ(r.takeovers, 0);
-  bool warned = false;
-  for (const auto& [path, object] : client_.objects) {
-    if (object.value("reason", "") == "TakeoverFailed") {
-      warned = true;
-      EXPECT_EQ(object["type"], "Warning");
-      EXPECT_THAT(object["message"].get<std::string>(), HasSubstr("it never synced"));
-    }
-  }
-  EXPECT_TRUE(warned);
+  const nlohmann::json warned = EventWithReason("TakeoverFailed");
+  EXPECT_EQ(warned.value("type", ""), "Warning");
+  EXPECT_THAT(warned.value("message", ""), HasSubstr("it never synced"));
   // Without a ShardControl nothing is asked.
   EXPECT_TRUE(Execute(client_, v, plan, kNow).ok());
 }

@@ -10,10 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "ringtrain/optim/optimizer.h"
+#include "replica_fixture.h"
 #include "ringtrain/ps/replica_shard.h"
 #include "ringtrain/ps/replica_wire.h"
-#include "ringtrain/ring/hash_ring.h"
 
 namespace ringtrain::ps {
 namespace {
@@ -21,62 +20,21 @@ namespace {
 using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 
-constexpr char kJob[] = "job";
+using replica_test::kJob;
 
-class ReplicaTakeoverTest : public ::testing::Test {
+// The replica fixture, plus what workers send a taken-over copy (detours) and what a supervisor
+// and a replacement send it.
+class ReplicaTakeoverTest : public replica_test::ReplicaShardTest {
  protected:
-  void SetUp() override {
-    auto ring = ring::HashRing::Make({"ps-0"});
-    table_ = std::make_shared<const ring::PartitionTable>(
-        ring::PartitionTable::Build({{"w", 0, 6}}, 4, *ring).value());
-    primary_ = NewCore();
-    copy_ = std::make_unique<ReplicaShard>(NewCore(), &counters_,
-                                           [this](const std::string& m) { log_.push_back(m); });
-  }
-
-  std::unique_ptr<ServerCore> NewCore() {
-    ServerCoreConfig c;
-    c.job = kJob;
-    c.server_index = 0;
-    c.num_workers = 2;
-    c.table = table_;
-    c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kMomentum, 0.9, 0}).value();
-    c.consistency = Consistency::kSync;
-    return ServerCore::Make(std::move(c), std::vector<float>(6, 1.0f)).value();
-  }
-
-  proto::Header Request(proto::MessageKind kind, uint32_t worker, int64_t clock) {
-    proto::Header h;
-    h.set_wire_version(proto::WIRE_VERSION_1);
-    h.set_kind(kind);
-    h.set_job(kJob);
-    h.set_sender(worker);
-    h.set_request_id(++next_id_);
-    h.set_clock(clock);
-    h.set_layout_fingerprint(table_->fingerprint());
-    return h;
-  }
-
-  transport::Message Push(uint32_t worker, int64_t clock, float g) {
-    transport::Message m;
-    m.header = Request(proto::PUSH, worker, clock);
-    m.header.set_num_samples(4);
-    m.header.set_learning_rate(0.1f);
-    for (const ring::Partition& p : table_->partitions()) {
-      proto::PartitionSlice* s = m.header.add_partitions();
-      s->set_id(p.id);
-      s->set_num_elements(static_cast<uint64_t>(p.size));
-      s->set_payload_bytes(static_cast<uint64_t>(p.size) * 4);
-      s->set_version(clock);
-      std::vector<float> v(static_cast<size_t>(p.size), g + static_cast<float>(p.id));
-      m.payloads.push_back(transport::CopyFrame(v.data(), v.size()));
-    }
-    return m;
-  }
-
   transport::Message Pull(uint32_t worker, int64_t clock) {
     transport::Message m;
-    m.header = Request(proto::PULL, worker, clock);
+    m.header.set_wire_version(proto::WIRE_VERSION_1);
+    m.header.set_kind(proto::PULL);
+    m.header.set_job(kJob);
+    m.header.set_sender(worker);
+    m.header.set_request_id(++next_id_);
+    m.header.set_clock(clock);
+    m.header.set_layout_fingerprint(table_->fingerprint());
     for (const ring::Partition& p : table_->partitions()) {
       proto::PartitionSlice* s = m.header.add_partitions();
       s->set_id(p.id);
@@ -96,8 +54,8 @@ class ReplicaTakeoverTest : public ::testing::Test {
     return c;
   }
 
-  // `m` handled by the primary, and also detoured to the copy (as a worker would once the
-  // primary is lost): the replies of both, side by side.
+  // `m` handled by the primary (the reference), or detoured to the copy (as a worker would send
+  // it once the primary is lost): their replies.
   std::vector<Reply> ToPrimary(transport::Message m) {
     std::vector<Reply> out;
     primary_->Handle("worker", std::move(m), &out);
@@ -110,33 +68,23 @@ class ReplicaTakeoverTest : public ::testing::Test {
     return out;
   }
 
+  // A replication message of `kind` about server 0's shard (a SYNC carries the primary's state).
   std::vector<Reply> Control(proto::MessageKind kind, uint64_t seq = 0) {
-    transport::Message m;
+    transport::Message m = kind == proto::REPLICA_SYNC ? Sync(seq, 5) : transport::Message{};
     m.header.set_kind(kind);
     m.header.set_job(kJob);
     m.header.set_request_id(++next_id_);
     m.header.mutable_replica()->set_server(0);
     m.header.mutable_replica()->set_epoch(5);
     m.header.mutable_replica()->set_seq(seq);
-    if (kind == proto::REPLICA_SYNC) {
-      EncodeShardState(primary_->Snapshot(), m.header.mutable_replica()->mutable_state(),
-                       &m.payloads);
-    }
     std::vector<Reply> out;
     copy_->Handle("supervisor", std::move(m), &out);
     return out;
   }
 
-  std::vector<float> Params(const ServerCore& core, uint32_t id) {
+  static std::vector<float> Params(const ServerCore& core, uint32_t id) {
     return std::vector<float>(core.params(id).begin(), core.params(id).end());
   }
-
-  std::shared_ptr<const ring::PartitionTable> table_;
-  std::unique_ptr<ServerCore> primary_;
-  proto::ServerStats counters_;
-  std::vector<std::string> log_;
-  std::unique_ptr<ReplicaShard> copy_;
-  uint64_t next_id_ = 0;
 };
 
 TEST_F(ReplicaTakeoverTest, WithoutACopyTheTakeoverIsRefusedAndDetoursAreNotServed) {

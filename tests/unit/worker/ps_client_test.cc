@@ -93,6 +93,17 @@ class PsClientTest : public ::testing::Test {
     ReplyToPull(s, *r, version, value, edit);
   }
 
+  // A first pull from two servers, which connects to both.
+  void PullFromBoth() {
+    Status first = WithScript(
+        [&] {
+          AnswerPull(*servers_[0], 0, 1.0f);
+          AnswerPull(*servers_[1], 0, 1.0f);
+        },
+        [&] { return client_->Pull(0, params_); });
+    ASSERT_TRUE(first.ok()) << first.ToString();
+  }
+
   // Every element of partition `id` in params_ equals `value`.
   void ExpectPartition(uint32_t id, float value) const {
     const ring::Partition& p = table_->partition(id);
@@ -547,13 +558,7 @@ TEST_F(PsClientTest, ALostServersRequestsGoToItsSuccessorUntilItServesThem) {
   Start(2, ps::Consistency::kSync);
   ASSERT_FALSE(table_->partitions_of(0).empty());
   ASSERT_FALSE(table_->partitions_of(1).empty());
-  Status first = WithScript(
-      [&] {
-        AnswerPull(*servers_[0], 0, 1.0f);
-        AnswerPull(*servers_[1], 0, 1.0f);
-      },
-      [&] { return client_->Pull(0, params_); });
-  ASSERT_TRUE(first.ok()) << first.ToString();
+  ASSERT_NO_FATAL_FAILURE(PullFromBoth());
   servers_[0].reset();  // gone; server 1 is its successor
 
   int refused = 0;
@@ -596,13 +601,7 @@ TEST_F(PsClientTest, ALostServersRequestsGoToItsSuccessorUntilItServesThem) {
 // Without failover (no replication) nothing is detoured: the operation waits for the server.
 TEST_F(PsClientTest, WithoutDetoursALostServersRequestsWaitForIt) {
   Start(2, ps::Consistency::kSync, std::chrono::milliseconds(600));
-  Status first = WithScript(
-      [&] {
-        AnswerPull(*servers_[0], 0, 1.0f);
-        AnswerPull(*servers_[1], 0, 1.0f);
-      },
-      [&] { return client_->Pull(0, params_); });
-  ASSERT_TRUE(first.ok()) << first.ToString();
+  ASSERT_NO_FATAL_FAILURE(PullFromBoth());
   servers_[0].reset();
   const Status s = WithScript(
       [&] {
