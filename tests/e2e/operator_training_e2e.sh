@@ -132,9 +132,10 @@ check_out "the condition names the missing file" 'no-such-file.gz' \
 # (graceful: the kubelet stops it with SIGTERM): only it is recreated (the other pods keep
 # their UIDs), the new worker continues at the servers' clock for it (not from step 0), and an
 # event says WorkerReplaced. Then a server pod is deleted: the operator asks its successor to
-# serve its shard from the copy it keeps (parameterServers.replication: 1; ServerTakenOver), only
-# it is recreated and restores its shard from that copy (ServerReplaced). Deletions are no
-# failures (restartCount stays 0), and the job succeeds.
+# serve its shard from the copy it keeps once the deleted pod is gone (parameterServers.replication:
+# 1; ServerTakenOver), only it is recreated and restores its shard from that copy or its own last
+# checkpoint, whichever is further, losing no push (ServerReplaced). Deletions are no failures
+# (restartCount stays 0), and the job succeeds.
 job=recover
 check "kubectl apply a persistentVolumeClaim for checkpoints" "$kubectl" -n train apply -f - <<EOF
 apiVersion: v1
@@ -267,9 +268,12 @@ check_out "recover: restartCount 0 (deletions are no failures)" '^0$' \
   jsonpath $job '{.status.restartCount}'
 check_out "the new worker continued at the servers' clock, not from step 0" \
   'worker-1: continued from step [1-9]' cat "$work/pods/train-$job-worker-1.log"
-check_out "the new server restored its shard mid-run from the copy its successor kept" \
-  'ps-1: restored its shard at step [1-9][0-9]* from the copy on ps-0$' \
+# From the copy ps-0 kept (and served meanwhile), or from the checkpoint the deleted server
+# wrote on SIGTERM when that is further (by the round it applied last, whose replies it held).
+check_out "the new server restored its shard mid-run (the copy on ps-0, or its checkpoint)" \
+  'ps-1: restored its shard at step [1-9][0-9]* from [^ ]+$|ps-1: restored its shard at step [1-9][0-9]* from the copy on ps-0$' \
   cat "$work/pods/train-$job-ps-1.log"
+check "the new server lost no push" bash -c "! grep -q pushes_lost '$work/pods/train-$job-ps-1.log'"
 check_out "the workers rejoined the restored server" 'parameter server 1 .* is back; rejoining' \
   cat "$work/pods/train-$job-worker-0.log"
 accuracy_at_least $job 0.78 "recover: test accuracy in the status"

@@ -152,6 +152,11 @@ ReplicaTally Planner::ReconcileReplicas() {
         // the ConfigMap it mounts is there with the spec it is built from (never the same pass that
         // creates it: a left-over ConfigMap of the same name would be mounted instead).
         if (!draining && config_ready) {
+          // A server pod created while its successor runs replaces a lost one (at the job's
+          // start and after a job-wide restart every pod is created at once): the successor is
+          // asked to serve the shard first, now that the lost server is certainly gone (its pod
+          // object is), so that the new pod's fetch ends the takeover.
+          if (role == job::Role::kParameterServer) AskTakeover(i);
           Create(BuildPod(view_, *effective_, role, i, options_));
           tally.pods_created = true;
         }

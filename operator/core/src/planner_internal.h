@@ -120,7 +120,9 @@ class Planner {
   // Deletes `pod` alone (unless it is already going) and says so: condition Restarting
   // (reason ReplacedReason), an event of `event_type`. ReconcileReplicas recreates it.
   void ReplacePod(const PodView& pod, const std::string& message, const std::string& event_type);
-  // With replication: a Takeover action for lost server `server`'s successor, if it runs.
+  // With replication: a Takeover action for lost server `server`'s successor, if it runs (see
+  // ReconcileReplicas: asked as the replacement pod is created, once the lost one is gone —
+  // never while a terminating server may still serve).
   void AskTakeover(int server);
   // Deletes every pod (recorded as handled): all are recreated once the last one is gone.
   // Condition Restarting says why; returns whether it changed (an event is due).

@@ -58,7 +58,6 @@ bool Planner::CountRestart(const PodView& pod, const std::string& exit) {
 
 void Planner::ReplacePod(const PodView& pod, const std::string& message,
                          const std::string& event_type) {
-  if (pod.role == job::Role::kParameterServer) AskTakeover(pod.index);
   if (!pod.deleting) DeletePod(pod);
   MarkHandled(pod);
   const std::string reason = ReplacedReason(pod.role);

@@ -130,15 +130,21 @@ void ReplicaShard::HandleForward(const std::string& peer, transport::Message msg
   out->push_back(Ack(peer, seq));
 }
 
-void ReplicaShard::HandleFetch(const std::string& peer, const proto::Header& h,
-                               std::vector<Reply>* out) {
+Reply ReplicaShard::Answer(const std::string& peer, const proto::Header& request,
+                           proto::MessageKind kind) const {
   Reply r;
   r.peer = peer;
-  r.header.set_kind(proto::REPLICA_STATE);
+  r.header.set_kind(kind);
   r.header.set_job(copy_->config().job);
-  r.header.set_request_id(h.request_id());
+  r.header.set_request_id(request.request_id());
+  r.header.mutable_replica()->set_server(static_cast<uint32_t>(server()));
+  return r;
+}
+
+void ReplicaShard::HandleFetch(const std::string& peer, const proto::Header& h,
+                               std::vector<Reply>* out) {
+  Reply r = Answer(peer, h, proto::REPLICA_STATE);
   proto::ReplicaInfo* info = r.header.mutable_replica();
-  info->set_server(static_cast<uint32_t>(server()));
   info->set_holds_copy(synced_);
   const std::string who = "ps-" + std::to_string(server()) + " asked for its shard: ";
   if (serving_) HandBack("its replacement fetches it");
@@ -154,12 +160,7 @@ void ReplicaShard::HandleFetch(const std::string& peer, const proto::Header& h,
 
 void ReplicaShard::HandleTakeover(const std::string& peer, const proto::Header& h,
                                   std::vector<Reply>* out) {
-  Reply r;
-  r.peer = peer;
-  r.header.set_kind(proto::REPLICA_TAKEOVER);
-  r.header.set_job(copy_->config().job);
-  r.header.set_request_id(h.request_id());
-  r.header.mutable_replica()->set_server(static_cast<uint32_t>(server()));
+  Reply r = Answer(peer, h, proto::REPLICA_TAKEOVER);
   const std::string whose = "ps-" + std::to_string(server()) + "'s shard";
   if (!synced_) {
     r.header.set_error("no copy of " + whose + " here: it never synced");

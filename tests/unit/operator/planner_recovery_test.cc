@@ -387,34 +387,48 @@ TEST(PlannerRecoveryTest, ALostReplicatedServersSuccessorIsAskedToServeItsShard)
     if (p.role == job::Role::kParameterServer) p.ip = "10.0.0." + std::to_string(p.index + 1);
   }
   SetFailed(o, "mnist-ps-2", 137);  // its successor is ps-0
-  Plan p = Reconcile(v, o, j);
-  EXPECT_THAT(Takeovers(p), ElementsAre("2@tcp://10.0.0.1:7070"));
-  EXPECT_THAT(Deletes(p), ElementsAre("mnist-ps-2"));
-  // Asked before the lost pod goes (and so before its replacement can exist).
-  ASSERT_FALSE(p.actions.empty());
-  EXPECT_EQ(p.actions.front().type, ActionType::kTakeover);
+  Plan failed = Reconcile(v, o, j);
+  EXPECT_THAT(Deletes(failed), ElementsAre("mnist-ps-2"));
+  EXPECT_THAT(Takeovers(failed), IsEmpty()) << "not before the lost pod is gone";
+  // Gone: the successor is asked, and then the new pod created.
+  v.status = failed.status;
+  Erase(o, "mnist-ps-2");
+  Plan recreate = Reconcile(v, o, j);
+  EXPECT_THAT(Takeovers(recreate), ElementsAre("2@tcp://10.0.0.1:7070"));
+  EXPECT_THAT(Creates(recreate), ElementsAre("Pod/mnist-ps-2"));
+  ASSERT_GE(recreate.actions.size(), 2u);
+  EXPECT_EQ(recreate.actions[0].type, ActionType::kTakeover);
+  EXPECT_EQ(recreate.actions[1].type, ActionType::kCreate);
 
-  // A pod deleted by someone else: the same.
+  // A pod deleted by someone else: not while it terminates (the server may still serve), once
+  // it is gone. IPv6 pod addresses are bracketed.
   OwnedObjects deleted = Running(j);
   for (PodView& q : deleted.pods) q.ip = "fd00::" + std::to_string(q.index + 1);
   Find(deleted, "mnist-ps-0").deleting = true;
-  EXPECT_THAT(Takeovers(Reconcile(v, deleted, j)), ElementsAre("0@tcp://[fd00::2]:7070"));
+  JobView fresh = RunningView(j);
+  Plan terminating = Reconcile(fresh, deleted, j);
+  EXPECT_THAT(Takeovers(terminating), IsEmpty());
+  fresh.status = terminating.status;
+  Erase(deleted, "mnist-ps-0");
+  EXPECT_THAT(Takeovers(Reconcile(fresh, deleted, j)), ElementsAre("0@tcp://[fd00::2]:7070"));
 
   // Not when the successor is not running at an address: the workers wait for the new pod.
   Find(o, "mnist-ps-0").phase = "Pending";
   EXPECT_THAT(Takeovers(Reconcile(v, o, j)), IsEmpty());
+  // Not at the job's start (no server runs yet).
+  EXPECT_THAT(Takeovers(Reconcile(MakeView(j), OwnedObjects{})), IsEmpty());
   // Not without replication (a server comes back from its checkpoint; nobody has a copy).
   job::TrainingJob plain = WithCheckpoints(MakeJob(3, 2));
   OwnedObjects q = Running(plain);
   for (PodView& pod : q.pods) pod.ip = "10.0.0.9";
-  SetFailed(q, "mnist-ps-2", 137);
+  Erase(q, "mnist-ps-2");
   Plan without = Reconcile(RunningView(plain), q, plain);
-  EXPECT_THAT(Deletes(without), ElementsAre("mnist-ps-2"));
+  EXPECT_THAT(Creates(without), ElementsAre("Pod/mnist-ps-2"));
   EXPECT_THAT(Takeovers(without), IsEmpty());
   // Not for a worker.
   OwnedObjects w = Running(j);
   for (PodView& pod : w.pods) pod.ip = "10.0.0.9";
-  SetFailed(w, "mnist-worker-1", 137);
+  Erase(w, "mnist-worker-1");
   EXPECT_THAT(Takeovers(Reconcile(v, w, j)), IsEmpty());
 }
 

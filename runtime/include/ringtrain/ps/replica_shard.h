@@ -96,6 +96,9 @@ class ReplicaShard {
   // Ends a takeover: forgets the copy's parked requests, says why and what was served.
   void HandBack(const std::string& why);
   Reply Ack(const std::string& peer, uint64_t seq) const;
+  // The answer of `kind` to `request`, about this copy's shard.
+  Reply Answer(const std::string& peer, const proto::Header& request,
+               proto::MessageKind kind) const;
   void Drop(const std::string& why);
 
   std::unique_ptr<ServerCore> copy_;
