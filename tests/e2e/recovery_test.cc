@@ -359,8 +359,12 @@ TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJob
         << out;
     // async: 3 s of training through ps-0 (about 3000 requests measured). sync: a round waits
     // for every worker, and the workers killed meanwhile are still being replaced (each takes
-    // a second or two to load its data and another to find ps-1 gone): as few as 7 measured.
-    EXPECT_GE(std::stoll(served[1]), mode == "async" ? 100 : 1) << out;
+    // a second or two to load its data and another to find ps-1 gone): 4 and 7 measured, and
+    // none is possible when every worker is being replaced at once, so only async's count is
+    // held to a floor here (sync serving is asserted exactly by failover_server_test).
+    if (mode == "async") {
+      EXPECT_GE(std::stoll(served[1]), 100) << out;
+    }
   } else {
     EXPECT_THAT(out, HasSubstr("its shard restored at step"));
     // Only the killed server's shard lost pushes; ps-0 kept every one.
