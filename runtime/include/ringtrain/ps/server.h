@@ -14,6 +14,13 @@
 // worker finish too (the predecessor still needs its acknowledgements), or `final_wait` after
 // the workers finished.
 //
+// Failover (replication): a worker request marked Header.detour is for the predecessor's shard,
+// which this server serves from its copy once told to take it over (REPLICA_TAKEOVER) and until
+// the predecessor's replacement fetches it back (ps/replica_shard.h, Taking over); otherwise,
+// or without a copy of that shard, it is answered NOT_SERVING. Detours are served even while
+// this server fetches its own shard. Serve() also waits (up to `final_wait`) for a shard it
+// serves to be handed back.
+//
 // Silent workers (sync mode): a worker that a round waits for and that has sent nothing for
 // `worker_timeout` — counted from its last request or the start of the round, whichever is
 // later (a worker whose pull waited here was not silent) — is excluded from the rounds (never a
