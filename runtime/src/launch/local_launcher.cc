@@ -121,7 +121,6 @@ class Run {
   std::vector<bool> server_replaced_;      // server i is a replacement not yet READY
   // Per server: when its replacement starts (LaunchOptions::replace_delay), while it waits.
   std::vector<std::optional<SteadyTime>> replace_at_;
-  int takeovers_ = 0;                 // lost servers' shards served by their successors
   std::vector<int> incarnations_[2];  // per role (0 servers, 1 workers) and index
   // Per worker: samples replayed by its current process, and by the processes it replaced.
   std::vector<uint64_t> replayed_now_;
@@ -274,7 +273,6 @@ Status Run::Recover(job::Role role, int index, const ExitInfo& exit) {
       Status s = ps::AskToTakeOver(context_, ready_endpoints_[static_cast<size_t>(successor)],
                                    job_.metadata.name, index, kTakeoverTimeout);
       taken_over = s.ok();
-      if (taken_over) ++takeovers_;
       if (!taken_over)
         PrintLine("ringtrain: no takeover of " + child.name() + "'s shard: " + s.message());
     }
