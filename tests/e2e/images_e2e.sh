@@ -86,9 +86,18 @@ e2e_pids+=($!)
 logs() { tail -n 15 "$work/kubelet.log" "$work"/pods/*.log 2>/dev/null; }
 
 ready() { curl -fsS --max-time 2 "http://127.0.0.1:$health_port/readyz" >/dev/null 2>&1; }
+# Judged by the answer that ended the wait: a standby is ready, and becomes unready for a moment
+# when it starts leading (its caches sync), so asking again could hit that moment.
 deadline=$((SECONDS + 120))
-until ready || ((SECONDS > deadline)); do sleep 0.5; done
-if ready; then
+answered=false
+while ((SECONDS <= deadline)); do
+  if ready; then
+    answered=true
+    break
+  fi
+  sleep 0.5
+done
+if $answered; then
   ok "the operator's pod (a container of its image) answers /readyz"
 else
   fail "the operator's pod answers /readyz" "$(logs)"
