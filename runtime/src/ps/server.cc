@@ -182,8 +182,8 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
   if (msg->header.has_detour()) {
     // A worker's request for the predecessor's shard, which may be served here (failover).
     replies_.clear();
-    if (replication_.replica != nullptr &&
-        msg->header.detour().server() == static_cast<uint32_t>(replication_.replica->server())) {
+    if (replication_.replica != nullptr) {
+      // It answers NOT_SERVING itself for another server's shard or before a takeover.
       replication_.replica->HandleDetour(peer, std::move(msg).value(), &replies_);
     } else {
       proto::ServerStats& stats = core_->mutable_stats();
