@@ -3,6 +3,7 @@
 #include "ringtrain/job/yaml.h"
 
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -11,10 +12,15 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <system_error>
 
+#include <unistd.h>
+
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include "ringtrain/common/input_file.h"
 #include "ringtrain/job/parse.h"
 
 namespace ringtrain::job {
@@ -22,10 +28,15 @@ namespace {
 
 using nlohmann::json;
 
-// Aliases let a small text expand into a huge tree ("billion laughs"); a TrainingJob is tiny.
-constexpr size_t kMaxNodes = 1'000'000;
+// A TrainingJob is tiny (the largest valid one has a few thousand nodes), and the parser's
+// memory grows with the text: yaml-cpp keeps about 0.3 KB per node. So the text is bounded
+// (1 MiB, what a Kubernetes ConfigMap, which carries the spec to pods, can hold), its events are
+// counted by a streaming pass before any tree is built, and the tree after expanding aliases
+// ("billion laughs": a small text referring to one anchor many times) is bounded again.
+constexpr size_t kMaxFileBytes = 1 << 20;
+constexpr size_t kMaxEvents = 20'000;
+constexpr size_t kMaxNodes = 100'000;
 constexpr int kMaxDepth = 64;
-constexpr size_t kMaxFileBytes = 16 << 20;
 
 constexpr char kTagStr[] = "tag:yaml.org,2002:str";
 constexpr char kTagInt[] = "tag:yaml.org,2002:int";
@@ -241,37 +252,99 @@ class Converter {
   size_t nodes_ = 0;
 };
 
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                       &std::fclose);
-  if (file == nullptr) {
-    return NotFound(path + ": cannot open file (" +
-                    std::error_code(errno, std::generic_category()).message() + ")");
+// Counts the events of a document stream without building it; throws Limit past the bounds.
+class EventCounter : public YAML::EventHandler {
+ public:
+  struct Limit {
+    YAML::Mark mark;
+    std::string message;
+  };
+
+  void OnDocumentStart(const YAML::Mark& mark) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Count(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Count(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Count(mark);
   }
-  std::string text;
-  char buf[1 << 16];
-  while (true) {
-    size_t n = std::fread(buf, 1, sizeof(buf), file.get());
-    text.append(buf, n);
-    if (text.size() > kMaxFileBytes) {
-      return InvalidArgument(path + ": file is larger than " + std::to_string(kMaxFileBytes) +
-                             " bytes");
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Open(mark);
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Open(mark);
+  }
+  void OnMapEnd() override { --depth_; }
+
+ private:
+  void Count(const YAML::Mark& mark) {
+    if (++events_ > kMaxEvents) {
+      throw Limit{mark, "document too large (more than " + std::to_string(kMaxEvents) +
+                            " nodes; a TrainingJob has a few thousand at most)"};
     }
-    if (n < sizeof(buf)) break;
   }
-  if (std::ferror(file.get())) {
-    return NotFound(path + ": cannot read file (" +
-                    std::error_code(errno, std::generic_category()).message() + ")");
+  void Open(const YAML::Mark& mark) {
+    Count(mark);
+    if (++depth_ > kMaxDepth) {
+      throw Limit{mark, "nesting deeper than " + std::to_string(kMaxDepth) + " levels"};
+    }
   }
+
+  size_t events_ = 0;
+  int depth_ = 0;
+};
+
+// Streams through `text` and fails past the bounds, before a tree costs memory.
+Status CheckBounds(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  EventCounter counter;
+  try {
+    while (parser.HandleNextDocument(counter)) {
+    }
+  } catch (const EventCounter::Limit& limit) {
+    return ErrorAt(limit.mark, limit.message);
+  } catch (const YAML::Exception& e) {
+    return ErrorAt(e.mark, e.msg);
+  } catch (const std::exception& e) {
+    return InvalidArgument(e.what());
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  RT_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path));
+  const std::string too_large = path + ": file is larger than " + std::to_string(kMaxFileBytes) +
+                                " bytes (1 MiB, what a ConfigMap holds; a TrainingJob is a few KB)";
+  if (file.size() > kMaxFileBytes) return InvalidArgument(too_large);
+  std::string text(kMaxFileBytes + 1, '\0');
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::read(file.fd(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return NotFound(path + ": cannot read file (" +
+                      std::error_code(errno, std::generic_category()).message() + ")");
+    }
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  if (done > kMaxFileBytes) return InvalidArgument(too_large);  // it grew since it was opened
+  text.resize(done);
   return text;
 }
 
 }  // namespace
 
 StatusOr<json> YamlToJson(std::string_view text) {
+  const std::string owned(text);
+  RT_RETURN_IF_ERROR(CheckBounds(owned));
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(std::string(text));
+    docs = YAML::LoadAll(owned);
   } catch (const YAML::Exception& e) {
     return ErrorAt(e.mark, e.msg);
   } catch (const std::exception& e) {

@@ -15,9 +15,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ringtrain/common/printable.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/operator/app.h"
 #include "ringtrain/operator/kube/kubeconfig.h"
+#include "ringtrain/proto/library_log.h"
 
 namespace {
 
@@ -47,6 +49,7 @@ int Invalid(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ringtrain::proto::InstallLibraryLogHandler("ringtrain-operator");
   namespace op = ringtrain::op;
   const ringtrain::job::EnvLookup env = ringtrain::job::ProcessEnvLookup();
   auto getenv_or = [&env](const char* name, const std::string& fallback) {
@@ -137,7 +140,7 @@ int main(int argc, char** argv) {
 
   const ringtrain::Status s = op::RunOperator(config, g_stop);
   if (!s.ok()) {
-    std::cerr << "ringtrain-operator: error: " << s.message() << "\n";
+    std::cerr << "ringtrain-operator: error: " << ringtrain::Printable(s.message()) << "\n";
     return s.code() == ringtrain::StatusCode::kInvalidArgument ? 2 : 1;
   }
   return 0;

@@ -31,10 +31,12 @@
 #include "ringtrain/app/output.h"
 #include "ringtrain/app/roles.h"
 #include "ringtrain/build_info.h"
+#include "ringtrain/common/printable.h"
 #include "ringtrain/job/crd.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/job/yaml.h"
 #include "ringtrain/launch/local_launcher.h"
+#include "ringtrain/proto/library_log.h"
 
 namespace {
 
@@ -78,7 +80,7 @@ int ExitCodeFor(const ringtrain::Status& s) {
 }
 
 int Fail(const std::string& who, const ringtrain::Status& s) {
-  std::cerr << who << ": error: " << s.message() << "\n";
+  std::cerr << who << ": error: " << ringtrain::Printable(s.message()) << "\n";
   return ExitCodeFor(s);
 }
 
@@ -87,7 +89,8 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain run", job.status());
   if (ringtrain::Status s = ringtrain::app::CheckDatasetFiles(job->spec.dataset); !s.ok()) {
-    std::cerr << "ringtrain run: error: " << file << ": " << s.message() << "\n";
+    std::cerr << "ringtrain run: error: " << ringtrain::Printable(file + ": " + s.message())
+              << "\n";
     if (job->spec.dataset.train.images.find("fashion-mnist") != std::string::npos) {
       std::cerr << "  (the Fashion-MNIST example needs the Debian package "
                    "dataset-fashion-mnist: run `make deps`)\n";
@@ -131,7 +134,8 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
         s.ok()) {
       summary->model_path = fallback.output_file;
     } else {
-      std::cerr << "ringtrain run: the model could not be exported: " << s.message() << "\n";
+      std::cerr << "ringtrain run: the model could not be exported: "
+                << ringtrain::Printable(s.message()) << "\n";
     }
   }
   ringtrain::launch::PrintSummary(*summary, std::cout);
@@ -184,6 +188,7 @@ int RunRole(ringtrain::job::Role expected) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ringtrain::proto::InstallLibraryLogHandler("ringtrain");
   CLI::App app{"ringtrain: distributed training on parameter servers"};
   app.require_subcommand(1);
   std::string file;

@@ -2,9 +2,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "job_fixture.h"
 #include "process_helpers.h"
@@ -125,6 +127,50 @@ TEST(CliTest, CorruptIdxFileExitsWithTwoNamingTheFile) {
   r = RunCommand({kBinary, "run", "--no-progress", job.spec_path}, std::chrono::seconds(60));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr(images));
+}
+
+// Regression: test images of another shape than the training images aborted worker 0 with an
+// invariant failure (signal 6) after a full epoch. Now an input error before anything starts,
+// naming both files.
+TEST(CliTest, TestImagesOfAnotherShapeExitWithTwoNamingBothFiles) {
+  auto job = testing::JobFixture::Make("cli-shape", 600, 1, 1, 1);
+  const std::string test_images = job.dir + "/test-images.gz";
+  testing::WriteIdx(testing::MakeSyntheticImages(50, 6, 10, 3), 6, test_images,
+                    job.dir + "/test-labels.gz");
+  auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path}, std::chrono::seconds(60));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("spec.dataset.test.images: " + test_images +
+                                  " holds images of 6x6 pixels, but the training images " +
+                                  job.dir + "/train-images.gz are 8x8"));
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("parameter server")));
+}
+
+// Regression: a FIFO as the spec (`ringtrain run <(...)` too) or as data blocked forever.
+TEST(CliTest, FifosAndDevicesAreRefusedAtOnce) {
+  auto job = testing::JobFixture::Make("cli-fifo", 600, 1, 1, 1);
+  const std::string fifo = job.dir + "/fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const char* cmd : {"validate", "run"}) {
+    auto r = RunCommand({kBinary, cmd, fifo}, std::chrono::seconds(30));
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_THAT(r.output, HasSubstr(fifo + ": is a FIFO (named pipe), not a regular file"));
+  }
+  // As the training labels.
+  std::string spec;
+  {
+    std::ifstream in(job.spec_path);
+    spec.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string labels = job.dir + "/train-labels.gz";
+  spec.replace(spec.find(labels), labels.size(), fifo);
+  ASSERT_TRUE(testing::WriteFile(job.spec_path, spec));
+  auto r = RunCommand({kBinary, "run", "--no-progress", job.spec_path}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("spec.dataset.train.labels: " + fifo + ": is a FIFO"));
+  // A device as the spec.
+  r = RunCommand({kBinary, "validate", "/dev/urandom"}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("/dev/urandom: is a character device"));
 }
 
 // export and eval read checkpoints: a job without any says where to find them.

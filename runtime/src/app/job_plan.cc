@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "ringtrain/common/input_file.h"
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/uri.h"
@@ -98,7 +99,27 @@ StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
   DatasetShape shape;
   shape.train_rows = static_cast<int64_t>(idx->count);
   shape.input_dim = static_cast<int>(dim);
+  if (dataset.test.has_value()) {
+    // The model's input is sized from the training images: test images of another shape would
+    // fail the first evaluation, an epoch into the job.
+    StatusOr<std::string> test_path = data::LocalPathFromUri(dataset.test->images);
+    if (!test_path.ok()) return test_path.status().WithContext("spec.dataset.test.images");
+    StatusOr<data::IdxImagesShape> test = data::ReadIdxImagesShape(*test_path);
+    if (!test.ok()) return test.status().WithContext("spec.dataset.test.images");
+    RT_RETURN_IF_ERROR(
+        CheckSameImageShape(*path, idx->rows, idx->cols, *test_path, test->rows, test->cols));
+  }
   return shape;
+}
+
+Status CheckSameImageShape(const std::string& train_path, uint64_t train_rows, uint64_t train_cols,
+                           const std::string& test_path, uint64_t test_rows, uint64_t test_cols) {
+  if (train_rows == test_rows && train_cols == test_cols) return Status::Ok();
+  return InvalidArgument("spec.dataset.test.images: " + test_path + " holds images of " +
+                         std::to_string(test_rows) + "x" + std::to_string(test_cols) +
+                         " pixels, but the training images " + train_path + " are " +
+                         std::to_string(train_rows) + "x" + std::to_string(train_cols) +
+                         " (the model's input is sized from them)");
 }
 
 StatusOr<data::Dataset> LoadDataFiles(const job::DataFiles& files, const std::string& field) {
@@ -125,6 +146,8 @@ Status CheckDatasetFiles(const job::DatasetSpec& dataset) {
     if (access(path->c_str(), R_OK) != 0) {
       return NotFound(field + ": cannot read " + *path + " (" + std::strerror(errno) + ")");
     }
+    StatusOr<InputFile> file = OpenInputFile(*path);  // never a FIFO or a device
+    if (!file.ok()) return file.status().WithContext(field);
   }
   return Status::Ok();
 }

@@ -258,6 +258,13 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   std::optional<data::Dataset> test;
   if (c.index == 0 && spec.dataset.test.has_value()) {
     RT_ASSIGN_OR_RETURN(test, LoadDataFiles(*spec.dataset.test, "spec.dataset.test"));
+    if (test->cols() != shard.cols()) {
+      return InvalidArgument("spec.dataset.test.images: " + spec.dataset.test->images +
+                             " holds images of " + std::to_string(test->cols()) +
+                             " pixels, but the training images " + spec.dataset.train.images +
+                             " have " + std::to_string(shard.cols()) +
+                             " (the model's input is sized from them)");
+    }
   }
   DatasetShape shape;
   shape.train_rows = global_rows;

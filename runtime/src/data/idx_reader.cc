@@ -7,11 +7,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <string_view>
 #include <vector>
+
+#include "ringtrain/common/input_file.h"
 
 namespace ringtrain::data {
 namespace {
@@ -35,20 +36,39 @@ class IdxFile {
   }
 
   static StatusOr<std::unique_ptr<IdxFile>> Open(const std::string& path) {
-    std::error_code ec;
-    const auto st = std::filesystem::status(path, ec);
-    if (st.type() == std::filesystem::file_type::not_found) {
-      return NotFound(path + ": no such file");
-    }
-    if (std::filesystem::is_directory(st)) {
-      return FailedPrecondition(path + ": is a directory, not an IDX file");
-    }
-    gzFile f = gzopen(path.c_str(), "rb");
+    RT_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path));
+    const uint64_t size = file.size();
+    gzFile f = gzdopen(file.fd(), "rb");
     if (f == nullptr) {
       return FailedPrecondition(path + ": cannot open: " + std::strerror(errno));
     }
+    file.Release();  // gzclose closes it
     gzbuffer(f, kGzBufferBytes);
-    return std::unique_ptr<IdxFile>(new IdxFile(path, f));
+    return std::unique_ptr<IdxFile>(new IdxFile(path, f, size));
+  }
+
+  // Fails unless the file can hold `payload` bytes after a header of `header` bytes: a raw
+  // file must have exactly that size, a gzip file at least 1/1032 of it (deflate's largest
+  // expansion). Cheap (no data is read): a header announcing terabytes in a 116-byte file is
+  // refused before anything is sized from it. REQUIRES: the header has been read.
+  Status CheckAnnounced(uint64_t header, uint64_t payload, const std::string& what) {
+    const uint64_t announced = header + payload;
+    if (gzdirect(f_) == 1) {
+      if (announced > file_bytes_) {
+        return DataLoss(path_ + ": truncated: the header announces " + what + " = " +
+                        std::to_string(payload) + " payload bytes, the file holds " +
+                        std::to_string(file_bytes_ - std::min(file_bytes_, header)));
+      }
+      return Status::Ok();
+    }
+    constexpr uint64_t kMaxDeflateRatio = 1032;
+    if (file_bytes_ < std::numeric_limits<uint64_t>::max() / kMaxDeflateRatio &&
+        announced > file_bytes_ * kMaxDeflateRatio) {
+      return DataLoss(path_ + ": the header announces " + what + " = " + std::to_string(payload) +
+                      " payload bytes, more than a gzip file of " + std::to_string(file_bytes_) +
+                      " bytes can hold (deflate expands at most 1032:1)");
+    }
+    return Status::Ok();
   }
 
   const std::string& path() const { return path_; }
@@ -134,7 +154,8 @@ class IdxFile {
   }
 
  private:
-  IdxFile(std::string path, gzFile f) : path_(std::move(path)), f_(f) {}
+  IdxFile(std::string path, gzFile f, uint64_t file_bytes)
+      : path_(std::move(path)), f_(f), file_bytes_(file_bytes) {}
 
   static uint32_t BigEndian(const uint8_t* p) {
     return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
@@ -161,8 +182,17 @@ class IdxFile {
 
   std::string path_;
   gzFile f_;
-  uint64_t position_ = 0;  // uncompressed bytes read so far
+  uint64_t file_bytes_ = 0;  // on disk (compressed or not)
+  uint64_t position_ = 0;    // uncompressed bytes read so far
 };
+
+constexpr uint64_t kImagesHeaderBytes = 16;  // magic, count, rows, cols
+constexpr uint64_t kLabelsHeaderBytes = 8;   // magic, count
+
+std::string ImagesWhat(uint64_t n, uint64_t rows, uint64_t cols) {
+  return std::to_string(n) + " images of " + std::to_string(rows) + "x" + std::to_string(cols) +
+         " pixels";
+}
 
 }  // namespace
 
@@ -175,6 +205,13 @@ StatusOr<IdxImagesShape> ReadIdxImagesShape(const std::string& images_path) {
     return DataLoss(images_path + ": image size " + std::to_string(dims[1]) + "x" +
                     std::to_string(dims[2]) + " has a zero dimension");
   }
+  // n * rows * cols < 2^96 does not fit: the product is checked in two steps.
+  const uint64_t d = uint64_t{dims[1]} * dims[2];
+  if (d > std::numeric_limits<uint64_t>::max() / dims[0]) {
+    return DataLoss(images_path + ": header announces an impossible size");
+  }
+  RT_RETURN_IF_ERROR(images->CheckAnnounced(kImagesHeaderBytes, dims[0] * d,
+                                            ImagesWhat(dims[0], dims[1], dims[2])));
   return IdxImagesShape{dims[0], dims[1], dims[2]};
 }
 
@@ -196,8 +233,8 @@ StatusOr<Dataset> LoadIdx(const std::string& images_path, const std::string& lab
   if (n > 0 && d > std::numeric_limits<uint64_t>::max() / n) {
     return DataLoss(images_path + ": header announces an impossible size");
   }
-  const std::string what = std::to_string(n) + " images of " + std::to_string(rows) + "x" +
-                           std::to_string(cols) + " pixels";
+  const std::string what = ImagesWhat(n, rows, cols);
+  RT_RETURN_IF_ERROR(images->CheckAnnounced(kImagesHeaderBytes, n * d, what));
   RT_ASSIGN_OR_RETURN(std::vector<uint8_t> pixels, images->ReadPayload(n * d, what));
   images.reset();
 
@@ -209,6 +246,7 @@ StatusOr<Dataset> LoadIdx(const std::string& images_path, const std::string& lab
     return InvalidArgument(labels_path + ": holds " + std::to_string(ldims[0]) + " labels but " +
                            images_path + " holds " + std::to_string(n) + " images");
   }
+  RT_RETURN_IF_ERROR(labels->CheckAnnounced(kLabelsHeaderBytes, n, std::to_string(n) + " labels"));
   RT_ASSIGN_OR_RETURN(std::vector<uint8_t> raw_labels,
                       labels->ReadPayload(n, std::to_string(n) + " labels"));
 

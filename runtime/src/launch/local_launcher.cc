@@ -16,6 +16,7 @@
 #include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/output.h"
+#include "ringtrain/common/printable.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/launch/event_check.h"
@@ -355,7 +356,7 @@ void Run::HandleEvent(const proto::Event& e) {
 
 void Run::PrintLine(const std::string& line) {
   if (options_.interactive && line_dirty_) out_ << "\r\033[K";
-  out_ << line << "\n" << std::flush;
+  out_ << Printable(line) << "\n" << std::flush;  // lines quote processes' messages
   line_dirty_ = false;
 }
 

@@ -1,12 +1,17 @@
 // YamlToJson (scalar typing, errors with positions) and LoadTrainingJobFile.
 #include "ringtrain/job/yaml.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -207,11 +212,140 @@ TEST_F(LoadFileTest, MissingFileIsNotFoundNamingThePath) {
   EXPECT_THAT(job.status().message(), StartsWith(path + ": "));
 }
 
-TEST_F(LoadFileTest, DirectoryIsNotFoundNamingThePath) {
+TEST_F(LoadFileTest, DirectoryIsAnInputErrorNamingThePath) {
   StatusOr<TrainingJob> job = LoadTrainingJobFile(dir_.string());
   ASSERT_FALSE(job.ok());
-  EXPECT_EQ(job.status().code(), StatusCode::kNotFound);
-  EXPECT_THAT(job.status().message(), StartsWith(dir_.string() + ": "));
+  EXPECT_EQ(job.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(job.status().message(), dir_.string() + ": is a directory, not a file");
+}
+
+// Regression: a FIFO without a writer (or `ringtrain run <(...)`) blocked forever in open(2).
+TEST_F(LoadFileTest, FifoIsRefusedWithoutWaitingForAWriter) {
+  const std::string path = (dir_ / "spec.fifo").string();
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  std::future<StatusOr<TrainingJob>> job =
+      std::async(std::launch::async, [&] { return LoadTrainingJobFile(path); });
+  if (job.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // Unblock the reader so the test can end, then fail.
+    const int fd = ::open(path.c_str(), O_WRONLY);
+    if (fd >= 0) ::close(fd);
+    FAIL() << "LoadTrainingJobFile waited for a writer on a FIFO";
+  }
+  StatusOr<TrainingJob> result = job.get();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(),
+              StartsWith(path + ": is a FIFO (named pipe), not a regular file"));
+}
+
+TEST_F(LoadFileTest, DeviceIsRefused) {
+  StatusOr<TrainingJob> job = LoadTrainingJobFile("/dev/zero");
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(job.status().message(),
+              StartsWith("/dev/zero: is a character device, not a regular file"));
+}
+
+TEST_F(LoadFileTest, FileAboveOneMebibyteIsRefused) {
+  std::string text = kJobYaml;
+  text += "# " + std::string(1 << 20, 'x') + "\n";
+  StatusOr<TrainingJob> job = LoadTrainingJobFile(Write("big.yaml", text));
+  ASSERT_FALSE(job.ok());
+  EXPECT_EQ(job.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(job.status().message(), HasSubstr("file is larger than 1048576 bytes"));
+}
+
+TEST(YamlToJsonTest, TooManyNodesAreRefusedBeforeATreeIsBuilt) {
+  std::string text = "a: [";
+  for (int i = 0; i < 20'001; ++i) text += "1,";
+  text += "1]\n";
+  StatusOr<json> doc = YamlToJson(text);
+  ASSERT_FALSE(doc.ok());
+  EXPECT_THAT(doc.status().message(), HasSubstr("document too large (more than 20000 nodes"));
+  std::string fine = "a: [";
+  for (int i = 0; i < 10'000; ++i) fine += "1,";
+  fine += "1]\n";
+  EXPECT_TRUE(YamlToJson(fine).ok());
+}
+
+TEST(YamlToJsonTest, NestingDeeperThan64IsRefused) {
+  StatusOr<json> doc = YamlToJson(std::string(65, '[') + std::string(65, ']'));
+  ASSERT_FALSE(doc.ok());
+  EXPECT_THAT(doc.status().message(), HasSubstr("nesting deeper than 64 levels"));
+  EXPECT_TRUE(YamlToJson(std::string(60, '[') + std::string(60, ']')).ok());
+  // Far deeper than any parser's stack would survive by recursion.
+  doc = YamlToJson(std::string(500'000, '['));
+  ASSERT_FALSE(doc.ok());
+}
+
+// "Billion laughs": ten references to an anchor holding ten references, and so on.
+std::string AliasBomb(int levels) {
+  std::string text = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= levels; ++i) {
+    const std::string prev = "*l" + std::to_string(i - 1);
+    text += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j) text += prev + (j < 9 ? ", " : "");
+    text += "]\n";
+  }
+  return text;
+}
+
+TEST(YamlToJsonTest, AliasExpansionIsBounded) {
+  StatusOr<json> doc = YamlToJson(AliasBomb(9));  // 10^10 nodes if expanded
+  ASSERT_FALSE(doc.ok());
+  EXPECT_THAT(doc.status().message(), HasSubstr("more than 100000 nodes after expanding aliases"));
+}
+
+// A field of /proc/self/status in kB ("VmRSS", "VmHWM"), or -1.
+long StatusKb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+// The peak growth of this process's resident set while `work` runs, in MB: the peak is reset
+// first (writing 5 to /proc/self/clear_refs, Linux 4.0 and later).
+double PeakGrowthMb(const std::function<void()>& work) {
+  {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+  }
+  const long before = StatusKb("VmRSS");
+  EXPECT_LE(StatusKb("VmHWM") - before, 1024) << "the peak was not reset";
+  work();
+  return static_cast<double>(StatusKb("VmHWM") - before) / 1024.0;
+}
+
+// The measurement: a 16 MB spec cost 2.6 GB of RSS to reject. Every spec at the caps
+// now costs at most tens of MB.
+TEST_F(LoadFileTest, HostileSpecsNearTheCapsCostBoundedMemory) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr double kBoundMb = 160;  // shadow memory and the freed-memory quarantine
+#else
+  constexpr double kBoundMb = 48;
+#endif
+  std::string many;  // just under the file cap: half a million tiny nodes
+  many = "a: [";
+  while (many.size() < (1 << 20) - 4) many += "1,";
+  many += "1]\n";
+  std::string wide;  // just under the node cap, long scalars filling the file
+  wide = "spec:\n";
+  for (int i = 0; i < 9'900; ++i) {  // two nodes each: 19,800
+    wide += "  k" + std::to_string(i) + ": " + std::string(94, 'v') + "\n";
+  }
+  const std::vector<std::string> paths = {Write("many.yaml", many), Write("wide.yaml", wide),
+                                          Write("bomb.yaml", AliasBomb(9))};
+  for (const std::string& path : paths) {
+    ASSERT_LE(std::filesystem::file_size(path), size_t{1} << 20) << path;
+    bool refused = false;
+    const double mb = PeakGrowthMb([&] { refused = !LoadTrainingJobFile(path).ok(); });
+    EXPECT_TRUE(refused) << path << " is no valid job";
+    EXPECT_LT(mb, kBoundMb) << path;
+    std::printf("%s: peak growth %.1f MB\n", path.c_str(), mb);
+  }
 }
 
 TEST_F(LoadFileTest, InvalidSpecErrorIsPrefixedWithPath) {

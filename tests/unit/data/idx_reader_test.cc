@@ -1,10 +1,14 @@
 #include "ringtrain/data/idx_reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -127,7 +131,55 @@ TEST_F(IdxReaderTest, MissingFilesAndDirectories) {
   const std::string missing = (dir_ / "nope.gz").string();
   ExpectError(missing, lp, StatusCode::kNotFound, missing, "no such file");
   ExpectError(ip, missing, StatusCode::kNotFound, missing, "no such file");
-  ExpectError(dir_.string(), lp, StatusCode::kFailedPrecondition, dir_.string(), "directory");
+  ExpectError(dir_.string(), lp, StatusCode::kInvalidArgument, dir_.string(), "directory");
+}
+
+// Regression: gzopen on a FIFO without a writer blocked forever.
+TEST_F(IdxReaderTest, FifoIsRefusedWithoutWaitingForAWriter) {
+  const std::string fifo = (dir_ / "images.fifo").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::future<StatusOr<IdxImagesShape>> shape =
+      std::async(std::launch::async, [&] { return ReadIdxImagesShape(fifo); });
+  if (shape.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    const int fd = ::open(fifo.c_str(), O_WRONLY);  // unblock the reader, then fail
+    if (fd >= 0) ::close(fd);
+    FAIL() << "ReadIdxImagesShape waited for a writer on a FIFO";
+  }
+  StatusOr<IdxImagesShape> result = shape.get();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(result.status().message(), HasSubstr(fifo + ": is a FIFO (named pipe)"));
+  const std::string lp = WriteRaw("l", LabelsFile({1}));
+  ExpectError("/dev/zero", lp, StatusCode::kInvalidArgument, "/dev/zero", "character device");
+}
+
+// The case: a 116-byte file whose header declares 60000 images of 8192x8192 pixels sized
+// a model of 67M inputs, and every server died of bad_alloc. The header is now checked against
+// the file before anything is sized from it.
+TEST_F(IdxReaderTest, HeaderAnnouncingMoreThanTheFileCanHoldIsRefusedUpFront) {
+  Bytes lying;
+  PutU32(&lying, kIdxImagesMagic);
+  for (uint32_t v : {60000u, 8192u, 8192u}) PutU32(&lying, v);
+  lying.resize(116, 7);
+  const std::string raw = WriteRaw("lying", lying);
+  StatusOr<IdxImagesShape> shape = ReadIdxImagesShape(raw);
+  ASSERT_FALSE(shape.ok());
+  EXPECT_EQ(shape.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(shape.status().message(),
+              HasSubstr(raw + ": truncated: the header announces 60000 images of 8192x8192 "
+                              "pixels = 4026531840000 payload bytes, the file holds 100"));
+  const std::string gz = WriteGz("lying.gz", lying);
+  shape = ReadIdxImagesShape(gz);
+  ASSERT_FALSE(shape.ok());
+  EXPECT_EQ(shape.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(shape.status().message(),
+              HasSubstr("more than a gzip file of " + std::to_string(fs::file_size(gz)) +
+                        " bytes can hold (deflate expands at most 1032:1)"));
+  const std::string lp = WriteRaw("l", LabelsFile({1}));
+  ExpectError(gz, lp, StatusCode::kDataLoss, gz, "more than a gzip file");
+  // Highly compressible but honest data still loads: 4 MB of zero pixels in a small gzip file.
+  const std::string zeros = WriteGz("zeros.gz", ImagesFile(64, 256, 256));
+  EXPECT_TRUE(ReadIdxImagesShape(zeros).ok());
 }
 
 TEST_F(IdxReaderTest, BadMagic) {

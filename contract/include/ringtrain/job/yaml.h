@@ -40,8 +40,11 @@ namespace ringtrain::job {
 std::string JsonToYaml(const nlohmann::ordered_json& value);
 
 // Reads the file at `path`, converts it with YamlToJson and parses it with ParseTrainingJob.
-// Every error message starts with "<path>: ". A missing or unreadable file is NotFound;
-// files above 16 MiB are InvalidArgument.
+// Every error message starts with "<path>: ". A missing or unreadable file is NotFound; a
+// directory, FIFO, device or socket (common/input_file.h) and files above 1 MiB (what a
+// ConfigMap holds) are InvalidArgument. Memory stays bounded whatever the file holds: more than
+// 20,000 YAML nodes, 100,000 after expanding aliases, or nesting deeper than 64 is refused,
+// counted while streaming before a tree is built.
 [[nodiscard]] StatusOr<TrainingJob> LoadTrainingJobFile(const std::string& path);
 
 }  // namespace ringtrain::job

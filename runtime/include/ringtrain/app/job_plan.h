@@ -30,11 +30,17 @@ struct DatasetShape {
   int num_classes = 10;
 };
 
-// Reads the training set's shape. Errors name the spec field and the file.
+// Reads the training set's shape, and checks the test images (when the spec names them) have
+// the same image size. Errors name the spec field and the file (both files for a mismatch).
 StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset);
 
-// Checks that every data file the spec names exists and is readable, before any process
-// starts. The error names the spec field and the path.
+// InvalidArgument naming both files unless the test images are train_rows x train_cols.
+Status CheckSameImageShape(const std::string& train_path, uint64_t train_rows, uint64_t train_cols,
+                           const std::string& test_path, uint64_t test_rows, uint64_t test_cols);
+
+// Checks that every data file the spec names exists, is readable and is a regular file (never
+// a FIFO or a device, which could block a process forever), before any process starts. The
+// error names the spec field and the path.
 Status CheckDatasetFiles(const job::DatasetSpec& dataset);
 
 // Loads the examples and labels of `files` (IDX). `field` ("spec.dataset.test") prefixes the

@@ -8,13 +8,16 @@
 //
 // Errors (every message starts with the offending file's path):
 //   NotFound            the file does not exist
-//   FailedPrecondition  it exists but cannot be opened (a directory, no permission)
-//   InvalidArgument     wrong magic (e.g. images and labels swapped); image and label counts
-//                       differ (names both files); a label >= num_classes (names the record
+//   FailedPrecondition  it exists but cannot be opened (no permission)
+//   InvalidArgument     a directory, FIFO, device or socket (common/input_file.h: never waits
+//                       on one); wrong magic (e.g. images and labels swapped); image and label
+//                       counts differ (names both files); a label >= num_classes (names the record
 //                       index); num_classes < 1
 //   DataLoss            a header shorter than announced, a zero image dimension, fewer or more
 //                       payload bytes than the header announces (states expected vs got), a
-//                       corrupt or truncated gzip stream
+//                       corrupt or truncated gzip stream; a header announcing more than the file
+//                       can hold (a raw file's size, or 1032 times a gzip file's: deflate's
+//                       largest expansion), found from the header and the file's size alone
 //
 // Reads in large chunks; memory is proportional to the data actually present, so a corrupt
 // header cannot make it allocate more. Thread-safety: may be called from several threads at once.
@@ -32,8 +35,9 @@ inline constexpr uint32_t kIdxImagesMagic = 0x00000803;
 inline constexpr uint32_t kIdxLabelsMagic = 0x00000801;
 
 // The shape an IDX images file announces, read from its header alone (cheap: servers size
-// the model from it without loading the data). Same errors as LoadIdx for the header, and
-// DataLoss for a zero count or image dimension.
+// the model from it without loading the data). Same errors as LoadIdx for the header (including
+// a header announcing more than the file can hold), and DataLoss for a zero count or image
+// dimension.
 struct IdxImagesShape {
   uint64_t count = 0;
   uint32_t rows = 0;
