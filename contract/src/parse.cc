@@ -1,6 +1,8 @@
 // ParseTrainingJob and ToJson: both walk the field table (spec_table.h).
 #include "ringtrain/job/parse.h"
 
+#include "ringtrain/job/memory_estimate.h"
+
 #include "spec_table.h"
 
 namespace ringtrain::job {
@@ -8,6 +10,8 @@ namespace ringtrain::job {
 StatusOr<TrainingJob> ParseTrainingJob(const nlohmann::json& doc) {
   TrainingJob job;
   RT_RETURN_IF_ERROR(internal::TrainingJobTable().Parse(doc, "", &job));
+  // What the spec alone says about memory (the data's shape is checked where data is read).
+  RT_RETURN_IF_ERROR(CheckMemoryLimits(job.spec, EstimateMemory(job.spec, DataShape{})));
   return job;
 }
 

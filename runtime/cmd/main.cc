@@ -28,11 +28,13 @@
 #include "model_commands.h"
 #include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
+#include "ringtrain/app/memory_check.h"
 #include "ringtrain/app/output.h"
 #include "ringtrain/app/roles.h"
 #include "ringtrain/build_info.h"
 #include "ringtrain/common/printable.h"
 #include "ringtrain/job/crd.h"
+#include "ringtrain/job/memory_estimate.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/job/yaml.h"
 #include "ringtrain/launch/local_launcher.h"
@@ -101,6 +103,19 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
     }
     return ExitCodeFor(s);
   }
+  // Every process on this machine: refused before any starts, with the numbers.
+  ringtrain::StatusOr<ringtrain::app::DatasetShape> shape =
+      ringtrain::app::ReadDatasetShape(job->spec.dataset);
+  if (!shape.ok()) return Fail("ringtrain run", shape.status().WithContext(file));
+  const ringtrain::job::MemoryEstimate estimate = ringtrain::app::EstimateFor(job->spec, *shape);
+  if (ringtrain::Status s = ringtrain::app::CheckRoleLimits(job->spec, estimate); !s.ok()) {
+    return Fail("ringtrain run", s.WithContext(file));
+  }
+  if (ringtrain::Status s =
+          ringtrain::app::CheckJobFits(job->spec, estimate, ringtrain::app::ReadMachineMemory());
+      !s.ok()) {
+    return Fail("ringtrain run", s.WithContext(file));
+  }
   InstallStopHandlers();
   ringtrain::launch::LaunchOptions options;
   options.spec_path = std::filesystem::absolute(file).string();
@@ -152,11 +167,50 @@ int OnCheckpoints(
   return 0;
 }
 
+// The memory each process needs, with the data's shape when the data can be read here.
 int Validate(const std::string& file) {
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain validate", job.status());
   std::cout << file << ": valid TrainingJob \"" << job->metadata.name << "\"\n";
+  ringtrain::StatusOr<ringtrain::app::DatasetShape> shape =
+      ringtrain::app::ReadDatasetShape(job->spec.dataset);
+  if (!shape.ok()) {
+    std::cout << "  memory: not estimated with the data ("
+              << ringtrain::Printable(shape.status().message()) << ")\n";
+    return 0;
+  }
+  const ringtrain::job::MemoryEstimate estimate = ringtrain::app::EstimateFor(job->spec, *shape);
+  const ringtrain::app::MachineMemory machine = ringtrain::app::ReadMachineMemory();
+  if (ringtrain::Status s = ringtrain::app::CheckRoleLimits(job->spec, estimate); !s.ok()) {
+    return Fail("ringtrain validate", s.WithContext(file));
+  }
+  for (const auto& [who, floor] : {std::pair{"each parameter server", &estimate.server},
+                                   std::pair{"worker 0", &estimate.worker0}}) {
+    if (ringtrain::Status s = ringtrain::app::CheckProcessFits(who, *floor, machine); !s.ok()) {
+      return Fail("ringtrain validate", s.WithContext(file));
+    }
+  }
+  std::cout << "  memory: at least " << ringtrain::job::FormatBytes(estimate.server.bytes)
+            << " per parameter server, " << ringtrain::job::FormatBytes(estimate.worker0.bytes)
+            << " per worker; " << ringtrain::job::FormatBytes(estimate.job_bytes)
+            << " for the whole job on one machine (`ringtrain run`; this one has "
+            << ringtrain::job::FormatBytes(machine.usable()) << ")\n";
   return 0;
+}
+
+// A pod (or a process of `run`) checks its own floor against its container's limit before it
+// allocates anything. Data it cannot read is left to the role, which says why.
+ringtrain::Status CheckThisProcessFits(const ringtrain::job::PodContract& c,
+                                       const ringtrain::job::TrainingJob& job) {
+  ringtrain::StatusOr<ringtrain::app::DatasetShape> shape =
+      ringtrain::app::ReadDatasetShape(job.spec.dataset);
+  if (!shape.ok()) return ringtrain::Status::Ok();
+  const ringtrain::job::MemoryEstimate estimate = ringtrain::app::EstimateFor(job.spec, *shape);
+  const bool server = c.role == ringtrain::job::Role::kParameterServer;
+  const ringtrain::job::ProcessMemory& floor =
+      server ? estimate.server : (c.index == 0 ? estimate.worker0 : estimate.worker);
+  return ringtrain::app::CheckProcessFits(ringtrain::job::ProcessName(c.role, c.index), floor,
+                                          ringtrain::app::ReadMachineMemory());
 }
 
 int RunRole(ringtrain::job::Role expected) {
@@ -171,6 +225,7 @@ int RunRole(ringtrain::job::Role expected) {
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job =
       ringtrain::job::LoadTrainingJobFile(contract->spec_path);
   if (!job.ok()) return Fail(who, job.status());
+  if (ringtrain::Status s = CheckThisProcessFits(*contract, *job); !s.ok()) return Fail(who, s);
   ringtrain::Status s;
   if (expected == ringtrain::job::Role::kParameterServer) {
     InstallStopHandlers();

@@ -145,6 +145,50 @@ TEST(CliTest, TestImagesOfAnotherShapeExitWithTwoNamingBothFiles) {
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("parameter server")));
 }
 
+// The case, larger: a model no machine here holds passed `validate`, and every server
+// died of bad_alloc a minute later. Now `validate`, `run` and each process refuse it at once
+// with the numbers: 16 layers of 65536 units are 69 billion parameters, 256 GiB each copy.
+TEST(CliTest, AJobThatCannotFitInMemoryIsRefusedBeforeAnythingIsAllocated) {
+  auto job = testing::JobFixture::Make("cli-memory", 600, 2, 2, 1);
+  std::string spec;
+  {
+    std::ifstream in(job.spec_path);
+    spec.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string softmax = "model: {type: softmax}";
+  spec.replace(spec.find(softmax), softmax.size(),
+               "model: {type: mlp, hiddenLayers: [65536, 65536, 65536, 65536, 65536, 65536, "
+               "65536, 65536, 65536, 65536, 65536, 65536, 65536, 65536, 65536, 65536]}");
+  ASSERT_TRUE(testing::WriteFile(job.spec_path, spec));
+  const auto start = std::chrono::steady_clock::now();
+  auto r = RunCommand({kBinary, "validate", job.spec_path}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("each parameter server needs at least"));
+  r = RunCommand({kBinary, "run", "--no-progress", job.spec_path}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("the job needs at least"));
+  EXPECT_THAT(r.output, HasSubstr("of memory on one machine (2 parameter servers x "));
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("parameter server 0")));
+  // A pod's process checks itself.
+  job::PodContract c;
+  c.job_name = "cli-memory";
+  c.role = job::Role::kParameterServer;
+  c.num_ps = 2;
+  c.num_workers = 2;
+  c.bind_endpoint = "tcp://127.0.0.1:0";
+  c.spec_path = job.spec_path;
+  c.termination_log = job.dir + "/termination-log";
+  ASSERT_TRUE(job::ValidatePodContract(c).ok());
+  r = RunCommand({kBinary, "ps"}, std::chrono::seconds(30), job::ToEnv(c));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("ps-0 needs at least"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  // The example fits, and `validate` says what it needs.
+  r = RunCommand({kBinary, "validate", kSource + "/examples/fashion-mnist.yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("memory: at least "));
+}
+
 // Regression: a FIFO as the spec (`ringtrain run <(...)` too) or as data blocked forever.
 TEST(CliTest, FifosAndDevicesAreRefusedAtOnce) {
   auto job = testing::JobFixture::Make("cli-fifo", 600, 1, 1, 1);

@@ -108,6 +108,7 @@ StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
     if (!test.ok()) return test.status().WithContext("spec.dataset.test.images");
     RT_RETURN_IF_ERROR(
         CheckSameImageShape(*path, idx->rows, idx->cols, *test_path, test->rows, test->cols));
+    shape.test_rows = static_cast<int64_t>(std::min<uint64_t>(test->count, INT64_MAX));
   }
   return shape;
 }

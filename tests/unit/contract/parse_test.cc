@@ -403,7 +403,7 @@ TEST(ParseTrainingJobTest, QuantitiesFromNumbersAndStrings) {
   doc["spec"]["workers"]["resources"]["requests"] = {
       {"cpu", 0.5}, {"memory", 2e3}, {"ephemeral-storage", "1.5e9"}};
   doc["spec"]["workers"]["resources"]["limits"] = {
-      {"cpu", "500m"}, {"memory", "2k"}, {"ephemeral-storage", "2G"}};
+      {"cpu", "500m"}, {"memory", "64M"}, {"ephemeral-storage", "2G"}};
   TrainingJob job = MustParse(doc);
   EXPECT_EQ(job.spec.workers.resources.requests,
             (std::map<std::string, std::string>{

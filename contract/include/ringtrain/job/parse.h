@@ -5,7 +5,8 @@
 // errors (with the closest known name suggested when one is near), required fields must be
 // present, and cross-field rules are enforced (for example: momentum is not allowed for sgd,
 // a step schedule needs stepSize, softmax has no hiddenLayers, a resource request must not
-// exceed its limit). Defaults documented in spec.h fill absent fields; a null value counts as
+// exceed its limit, a role's memory limit must hold what the spec alone says that role needs:
+// memory_estimate.h). Defaults documented in spec.h fill absent fields; a null value counts as
 // absent. Integers may be written as whole floats (3.0) but not 3.5.
 //
 // Fields the API server adds to a stored object are accepted and ignored, so the operator can

@@ -28,6 +28,7 @@ struct DatasetShape {
   int64_t train_rows = 0;
   int input_dim = 0;
   int num_classes = 10;
+  int64_t test_rows = 0;  // 0 without a test set (or when not read)
 };
 
 // Reads the training set's shape, and checks the test images (when the spec names them) have
