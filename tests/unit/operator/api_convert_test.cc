@@ -69,6 +69,21 @@ TEST(ApiConvertTest, InvalidSpecBecomesSpecErrorNamingTheField) {
   EXPECT_EQ(v.name, "mnist") << "metadata still read";
 }
 
+// The operator never reads data, but the spec alone can say a role's memory limit is too small
+// (here 4 GiB of parameters for 32768 x 32768 weights, three copies in a worker).
+TEST(ApiConvertTest, AMemoryLimitBelowWhatTheSpecAloneNeedsIsASpecError) {
+  nlohmann::json o = JobObject();
+  o["spec"]["model"] = {{"type", "mlp"}, {"hiddenLayers", {32768, 32768}}};
+  o["spec"]["workers"]["resources"] = {{"limits", {{"memory", "8Gi"}}}};
+  JobView v = JobViewFromObject(o);
+  EXPECT_FALSE(v.job.has_value());
+  EXPECT_THAT(v.spec_error, HasSubstr("spec.workers.resources.limits.memory: 8Gi is less than"));
+  EXPECT_THAT(v.spec_error, HasSubstr("needs: at least 12.1 GiB (parameters 4.0 GiB"));
+  o["spec"]["workers"]["resources"]["limits"]["memory"] = "16Gi";
+  v = JobViewFromObject(o);
+  EXPECT_TRUE(v.job.has_value()) << v.spec_error;
+}
+
 // `ringtrain run` takes checkpoints in any directory; a cluster needs one that outlives its pods.
 TEST(ApiConvertTest, CheckpointsOnAnEmptyDirAreASpecErrorInACluster) {
   nlohmann::json o = JobObject();
