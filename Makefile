@@ -4,12 +4,14 @@
 #               what CI runs, stage by stage, timed
 # The fast tier while working: make check (release build; unit and integration tests that need
 # no control plane and no full training run; a few minutes on a warm tree).
-# Other targets: deps, build, bench, images, test-images, format, check-format, clean.
+# Other targets: deps, build, bench, fuzz, images, test-images, format, check-format, clean.
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 RELEASE_DIR ?= build/release
-ASAN_DIR ?= build/asan
+# The ASan+UBSan tree is built with clang, with libFuzzer's coverage in every target, so the fuzz
+# targets (tests/fuzz) live beside the tests and the code is compiled by a second compiler.
+ASAN_DIR ?= build/asan-clang
 TSAN_DIR ?= build/tsan
 # Our own threaded code runs under ThreadSanitizer: N ranks as threads over real sockets (sync,
 # async, ssp and the codecs), the transport, the worker's client against scripted servers, the
@@ -32,7 +34,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates
   libyaml-cpp-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest \
   libcli11-dev zlib1g-dev libbenchmark-dev clang-format dataset-fashion-mnist \
   libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml ccache bsdextrautils \
-  libonnx-dev python3-onnx python3-venv
+  libonnx-dev python3-onnx python3-venv clang libclang-rt-14-dev
 
 # ccache: objects are reused across build trees and clones (paths inside the tree hash
 # relative to it).
@@ -47,7 +49,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: deps build build-asan build-tsan run check test test-release test-asan test-tsan bench \
+.PHONY: deps build build-asan build-tsan run check test test-release test-asan test-tsan fuzz bench \
   bench-deps format check-format clean controlplane test-controlplane test-crd crd crd-tools images \
   images-deps image-binaries test-images onnxruntime
 
@@ -75,8 +77,9 @@ $(RELEASE_DIR)/build.ninja: | deps
 # The sanitizer trees build neither the benchmarks nor the full-training tests (label slow),
 # which only the release tree runs.
 $(ASAN_DIR)/build.ninja: | deps
-	cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-	  -DRINGTRAIN_SANITIZE=address,undefined -DRINGTRAIN_BUILD_BENCH=OFF -DRINGTRAIN_SLOW_TESTS=OFF
+	CXX=clang++ cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DRINGTRAIN_SANITIZE=address,undefined -DRINGTRAIN_FUZZ=ON -DRINGTRAIN_BUILD_BENCH=OFF \
+	  -DRINGTRAIN_SLOW_TESTS=OFF
 
 $(TSAN_DIR)/build.ninja: | deps
 	cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug \
@@ -104,12 +107,23 @@ check: deps check-format build
 	cd $(RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900 -LE 'slow|controlplane'
 
 # Sanitizers slow training down several times: the full-accuracy runs (label "slow") run in
-# the release build only.
+# the release build only. The fuzz targets run 15 s each here (label fuzz).
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 test-asan: build-asan
-	cd $(ASAN_DIR) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS) --timeout 900 -LE slow
+	cd $(ASAN_DIR) && $(ASAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900 -LE slow
+
+# Long fuzzing runs (FUZZ_SECONDS per target, JOBS targets at a time) that grow the corpus in
+# tests/fuzz/corpus; each prints its executions. An input that fails is copied to
+# $(ASAN_DIR)/fuzz-artifacts/<target>/: keep it in the corpus as a regression input.
+FUZZ_SECONDS ?= 600
+FUZZERS := wire_fuzz codec_fuzz spec_yaml_fuzz spec_json_fuzz idx_fuzz kubeconfig_fuzz \
+  watch_event_fuzz control_event_fuzz
+fuzz: build-asan
+	@printf '%s\n' $(FUZZERS) | $(ASAN_ENV) xargs -P $(JOBS) -I{} \
+	  bash tests/fuzz/run_fuzz.sh $(ASAN_DIR)/tests/fuzz/{} $(FUZZ_SECONDS) \
+	    tests/fuzz/corpus/{} tests/fuzz/corpus/{}
 
 test-tsan: build-tsan controlplane
 	@for t in $(TSAN_TESTS); do \

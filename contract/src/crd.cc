@@ -80,7 +80,7 @@ ojson CustomResourceDefinition() {
   root.description =
       "A TrainingJob trains a model on parameter servers and workers. The same YAML runs locally "
       "with `ringtrain run job.yaml`.";
-  root.properties.emplace_back("status", internal::StatusSchema());
+  root.properties.push_back({"status", internal::StatusSchema()});
 
   const std::string api_version = kApiVersion;
   const std::string group = api_version.substr(0, api_version.find('/'));

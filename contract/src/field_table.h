@@ -337,7 +337,7 @@ Schema Object<S>::ToSchema() const {
   s.type = Schema::Type::kObject;
   for (const Field<S>& f : fields_) {
     if (!f.in_crd) continue;
-    s.properties.emplace_back(f.name, f.schema);
+    s.properties.push_back({f.name, f.schema});
     if (f.required && f.crd_required) s.required.push_back(f.name);
   }
   for (const Field<S>& f : fields_) {

@@ -84,8 +84,7 @@ ojson Schema::ToJson() const {
   return out;
 }
 
-Schema ObjectSchema(std::string description,
-                    std::vector<std::pair<std::string, Schema>> properties) {
+Schema ObjectSchema(std::string description, std::vector<SchemaProperty> properties) {
   Schema s;
   s.type = Schema::Type::kObject;
   s.description = std::move(description);

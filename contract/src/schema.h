@@ -30,6 +30,8 @@ struct CelRule {
   std::string reason{};              // FieldValueForbidden, FieldValueRequired, ... ("" = Invalid)
 };
 
+struct SchemaProperty;
+
 struct Schema {
   enum class Type { kObject, kArray, kString, kInteger, kNumber, kBoolean, kIntOrString };
 
@@ -48,8 +50,9 @@ struct Schema {
   std::optional<int64_t> max_items;
   std::optional<int64_t> max_properties;
   std::string pattern;
-  // kObject: its fields, in order, and which of them are required.
-  std::vector<std::pair<std::string, Schema>> properties;
+  // kObject: its fields, in order, and which of them are required. (A struct, not a
+  // std::pair: clang 14 cannot instantiate pair<string, Schema> inside Schema's definition.)
+  std::vector<SchemaProperty> properties;
   std::vector<std::string> required;
   // kArray: the items; kObject used as a map: the values (additionalProperties).
   std::shared_ptr<const Schema> items;
@@ -63,9 +66,13 @@ struct Schema {
   nlohmann::ordered_json ToJson() const;
 };
 
+struct SchemaProperty {
+  std::string name;
+  Schema schema;
+};
+
 // Leaf constructors for schemas written by hand (the status, the resource maps).
-Schema ObjectSchema(std::string description,
-                    std::vector<std::pair<std::string, Schema>> properties = {});
+Schema ObjectSchema(std::string description, std::vector<SchemaProperty> properties = {});
 Schema StringSchema(std::string description);
 // type integer with its format ("int32" or "int64") and, when given, its minimum.
 Schema IntegerSchema(std::string format, std::string description,

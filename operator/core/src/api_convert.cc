@@ -1,7 +1,11 @@
 #include "ringtrain/operator/api_convert.h"
 
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <limits>
+#include <type_traits>
 
 #include "ringtrain/job/final_progress.h"
 #include "ringtrain/job/parse.h"
@@ -15,11 +19,51 @@ template <typename T>
 T Value(const nlohmann::json& j, const char* key, T fallback) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return fallback;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // nlohmann converts a float to an integer with a plain cast: undefined outside the type's
+    // range (found by fuzzing). Whole floats in range are taken, anything else falls back.
+    if (it->is_number_float()) {
+      const double d = it->get<double>();
+      if (!(d >= static_cast<double>(std::numeric_limits<T>::min()) &&
+            d < static_cast<double>(std::numeric_limits<T>::max())) ||
+          d != std::floor(d)) {
+        return fallback;
+      }
+      return static_cast<T>(d);
+    }
+    if (it->is_number_integer()) {
+      if (it->is_number_unsigned()) {
+        const uint64_t u = it->get<uint64_t>();
+        if (u > static_cast<uint64_t>(std::numeric_limits<T>::max())) return fallback;
+        return static_cast<T>(u);
+      }
+      const int64_t i = it->get<int64_t>();
+      if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+          (i > 0 &&
+           static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
+        return fallback;
+      }
+      return static_cast<T>(i);
+    }
+    return fallback;
+  }
   try {
     return it->get<T>();
   } catch (const nlohmann::json::exception&) {
     return fallback;
   }
+}
+
+// j[key] when j is an object and j[key] is an object (or array, for `kind` array), else an
+// empty one: what the API server sends is input too (found by fuzzing: a non-object threw).
+nlohmann::json Member(const nlohmann::json& j, const char* key,
+                      nlohmann::json::value_t kind = nlohmann::json::value_t::object) {
+  if (j.is_object()) {
+    auto it = j.find(key);
+    if (it != j.end() && it->type() == kind) return *it;
+  }
+  return kind == nlohmann::json::value_t::array ? nlohmann::json::array()
+                                                : nlohmann::json::object();
 }
 
 std::optional<Time> OptionalTime(const nlohmann::json& j, const char* key) {
@@ -66,6 +110,13 @@ StatusOr<Time> ParseTime(const std::string& s) {
   if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
     return InvalidArgument("not an RFC 3339 time: \"" + s + "\"");
+  }
+  // system_clock counts nanoseconds in 64 bits: years 1678 to 2262. Found by fuzzing: year
+  // 1293 overflowed the conversion (undefined behaviour).
+  if (tm.tm_year < 1970 || tm.tm_year > 2261 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 ||
+      tm.tm_sec < 0 || tm.tm_sec > 60) {
+    return InvalidArgument("time out of range: \"" + s + "\"");
   }
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -166,7 +217,7 @@ JobStatus StatusFromJson(const nlohmann::json& j) {
 
 JobView JobViewFromObject(const nlohmann::json& object) {
   JobView v;
-  const nlohmann::json meta = object.value("metadata", nlohmann::json::object());
+  const nlohmann::json meta = Member(object, "metadata");
   v.name = Value<std::string>(meta, "name", "");
   v.ns = Value<std::string>(meta, "namespace", "default");
   v.uid = Value<std::string>(meta, "uid", "");
@@ -174,7 +225,7 @@ JobView JobViewFromObject(const nlohmann::json& object) {
   v.generation = Value<int64_t>(meta, "generation", 0);
   v.deleting = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
   v.creation_time = OptionalTime(meta, "creationTimestamp");
-  v.status = StatusFromJson(object.value("status", nlohmann::json::object()));
+  v.status = StatusFromJson(Member(object, "status"));
   StatusOr<job::TrainingJob> parsed = job::ParseTrainingJob(object);
   // A spec `ringtrain run` accepts can still be wrong for a cluster (checkpoints on a volume
   // that dies with its pod); the CRD refuses it too, unless it was stored before the rule.
@@ -189,8 +240,8 @@ JobView JobViewFromObject(const nlohmann::json& object) {
 }
 
 std::optional<PodView> PodViewFromObject(const nlohmann::json& pod) {
-  const nlohmann::json meta = pod.value("metadata", nlohmann::json::object());
-  const nlohmann::json labels = meta.value("labels", nlohmann::json::object());
+  const nlohmann::json meta = Member(pod, "metadata");
+  const nlohmann::json labels = Member(meta, "labels");
   const std::string role = Value<std::string>(labels, kLabelRole, "");
   const std::string index = Value<std::string>(labels, kLabelIndex, "");
   if ((role != "ps" && role != "worker") || index.empty()) return std::nullopt;
@@ -205,16 +256,16 @@ std::optional<PodView> PodViewFromObject(const nlohmann::json& pod) {
   }
   p.deleting = meta.contains("deletionTimestamp") && !meta["deletionTimestamp"].is_null();
   p.spec_hash = Value<std::string>(labels, kLabelSpecHash, "");
-  const nlohmann::json status = pod.value("status", nlohmann::json::object());
+  const nlohmann::json status = Member(pod, "status");
   p.phase = Value<std::string>(status, "phase", "Pending");
-  for (const auto& c : status.value("conditions", nlohmann::json::array())) {
+  for (const auto& c : Member(status, "conditions", nlohmann::json::value_t::array)) {
     if (Value<std::string>(c, "type", "") == "Ready") {
       p.ready = Value<std::string>(c, "status", "") == "True";
     }
   }
   p.ip = Value<std::string>(status, "podIP", "");
-  for (const auto& cs : status.value("containerStatuses", nlohmann::json::array())) {
-    const nlohmann::json state = cs.value("state", nlohmann::json::object());
+  for (const auto& cs : Member(status, "containerStatuses", nlohmann::json::value_t::array)) {
+    const nlohmann::json state = Member(cs, "state");
     if (state.contains("terminated") && state["terminated"].contains("exitCode")) {
       p.exit_code = Value(state["terminated"], "exitCode", 0);
       p.termination_message = Value<std::string>(state["terminated"], "message", "");
@@ -239,7 +290,7 @@ std::optional<Progress> ProgressFromTerminationMessage(const std::string& messag
 }
 
 std::optional<job::TrainingJob> JobFromConfigMap(const nlohmann::json& config_map) {
-  const nlohmann::json data = config_map.value("data", nlohmann::json::object());
+  const nlohmann::json data = Member(config_map, "data");
   const std::string text = Value<std::string>(data, kSpecFileName, "");
   if (text.empty()) return std::nullopt;
   try {

@@ -8,6 +8,7 @@
 #include <span>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
 #include <immintrin.h>
 #define RINGTRAIN_F16C_ENCODER 1
 #endif
@@ -22,9 +23,18 @@ namespace {
 size_t Size(const CodecOptions& /*options*/, size_t n) { return 2 * n; }
 
 #ifdef RINGTRAIN_F16C_ENCODER
-// The CPU's features do not change while the process runs.
+// The CPU's features do not change while the process runs. CPUID leaf 1 (clang 14's
+// __builtin_cpu_supports does not know "f16c"); AVX also needs the OS to save the YMM state.
 bool HasF16c() {
-  static const bool has = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  static const bool has = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid(1, &a, &b, &c, &d) == 0) return false;
+    const bool osxsave_avx = (c & bit_OSXSAVE) != 0 && (c & bit_AVX) != 0;
+    if (!osxsave_avx || (c & bit_F16C) == 0) return false;
+    unsigned lo = 0, hi = 0;  // XCR0 (xgetbv without needing the xsave target)
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 0x6) == 0x6;
+  }();
   return has;
 }
 

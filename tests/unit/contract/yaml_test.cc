@@ -16,6 +16,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+// GCC says __SANITIZE_ADDRESS__; clang says __has_feature(address_sanitizer).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RINGTRAIN_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RINGTRAIN_TEST_SANITIZED 1
+#endif
+#endif
+
 namespace ringtrain::job {
 namespace {
 
@@ -322,7 +331,7 @@ double PeakGrowthMb(const std::function<void()>& work) {
 // The measurement: a 16 MB spec cost 2.6 GB of RSS to reject. Every spec at the caps
 // now costs at most tens of MB.
 TEST_F(LoadFileTest, HostileSpecsNearTheCapsCostBoundedMemory) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(RINGTRAIN_TEST_SANITIZED)
   constexpr double kBoundMb = 160;  // shadow memory and the freed-memory quarantine
 #else
   constexpr double kBoundMb = 48;

@@ -38,6 +38,12 @@ TEST(ApiConvertTest, TimeRoundTrips) {
   ASSERT_TRUE(frac.ok());
   EXPECT_EQ(FormatTime(*frac), "2026-11-25T03:04:05Z");
   EXPECT_FALSE(ParseTime("yesterday").ok());
+  // Found by fuzzing: years system_clock cannot hold overflowed (undefined behaviour).
+  EXPECT_FALSE(ParseTime("1293-11-25T01:02:04Z").ok());
+  EXPECT_FALSE(ParseTime("-999-11-25T01:02:04Z").ok());
+  EXPECT_FALSE(ParseTime("9999-12-31T23:59:59Z").ok());
+  EXPECT_FALSE(ParseTime("2026-13-25T01:02:04Z").ok());
+  EXPECT_TRUE(ParseTime("2261-12-31T23:59:59Z").ok());
 }
 
 TEST(ApiConvertTest, JobViewFromApiObject) {

@@ -48,8 +48,7 @@ std::shared_ptr<const ring::PartitionTable> Table() {
 class Server {
  public:
   Server(zmq::context_t& context, std::shared_ptr<const ring::PartitionTable> table, int index,
-         const std::vector<std::string>& endpoints, std::vector<std::string>* log, std::mutex* mu)
-      : index_(index) {
+         const std::vector<std::string>& endpoints, std::vector<std::string>* log, std::mutex* mu) {
     auto logger = [log, mu, index](const std::string& line) {
       std::lock_guard<std::mutex> lock(*mu);
       log->push_back("ps-" + std::to_string(index) + ": " + line);
@@ -108,7 +107,6 @@ class Server {
   }
 
  private:
-  int index_;
   std::unique_ptr<ParameterServer> server_;
   std::thread thread_;
 };

@@ -399,7 +399,9 @@ class CompressedPushTest
 
 // The server's update from encoded gradients equals the update from the decoded gradients.
 TEST_P(CompressedPushTest, UpdateEqualsTheUpdateFromDecodedGradients) {
-  const auto [codec, consistency] = GetParam();
+  // Named copies: clang 14 cannot capture structured bindings in lambdas.
+  const compress::CodecType codec = std::get<0>(GetParam());
+  const Consistency consistency = std::get<1>(GetParam());
   const auto g0 = [](size_t k) { return 0.1f * static_cast<float>(k) - 0.15f; };
   const auto g1 = [](size_t k) { return k % 2 == 0 ? 2.0f : -0.5f; };
   // The reference: the same pushes, decoded by the codec, sent dense.
