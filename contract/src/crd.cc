@@ -38,6 +38,9 @@ constexpr char kHeader[] =
 #   resource quantities must be strings or integers (the parser also takes 1.5 as a number:
 #   write "1.5"); requests/limits hold at most 32 resources; data URIs are at most 4096
 #   characters; training.seed is at most 2^63-1 (the parser takes any uint64).
+# - Looser: a role's resources.limits.memory below the memory the spec alone says it needs
+#   (parameters, optimizer state, buffers; ringtrain's memory estimate) has no CEL form. The API
+#   server stores such a job; the operator fails it with InvalidSpec naming the field.
 # - Left to the API server's own metadata validation: metadata.namespace, labels and
 #   annotations (the C++ parser checks them too). metadata.name is restricted like the C++
 #   parser does: a DNS-1035 label of at most 50 characters, so that pod names
