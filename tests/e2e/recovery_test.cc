@@ -379,9 +379,11 @@ TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJob
     EXPECT_NEAR(accuracy, baseline, 0.005) << out;
   } else {
     // Async runs differ by up to ~0.4 points from one fault-free run to the next (measured
-    // 0.8612-0.8652 in four runs of this job), and the kills pause workers, which lowers the
-    // staleness and tends to raise the accuracy: only a loss of accuracy is the recovery's.
-    EXPECT_GE(accuracy, baseline - 0.005) << out;
+    // 0.8612-0.8652 in four runs of this job); with the kills they differ more, as the kills
+    // land at different steps: 0.8546-0.8683 in 13 replicated chaos runs against fault-free
+    // 0.8629-0.8638 (2026-12-04), two of them more than 0.5 points below. A lost shard or lost
+    // pushes cost far more than 1.2 points: only a loss beyond that is the recovery's.
+    EXPECT_GE(accuracy, baseline - 0.012) << out;
   }
   std::cout << out.substr(out.find("summary")) << std::endl;
   std::printf("%s chaos%s: %d worker kills and ps-1 once: accuracy %.4f, fault-free %.4f\n",
