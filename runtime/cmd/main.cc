@@ -108,7 +108,7 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
       ringtrain::app::ReadDatasetShape(job->spec.dataset);
   if (!shape.ok()) return Fail("ringtrain run", shape.status().WithContext(file));
   const ringtrain::job::MemoryEstimate estimate = ringtrain::app::EstimateFor(job->spec, *shape);
-  if (ringtrain::Status s = ringtrain::app::CheckRoleLimits(job->spec, estimate); !s.ok()) {
+  if (ringtrain::Status s = ringtrain::job::CheckMemoryLimits(job->spec, estimate); !s.ok()) {
     return Fail("ringtrain run", s.WithContext(file));
   }
   if (ringtrain::Status s =
@@ -181,7 +181,7 @@ int Validate(const std::string& file) {
   }
   const ringtrain::job::MemoryEstimate estimate = ringtrain::app::EstimateFor(job->spec, *shape);
   const ringtrain::app::MachineMemory machine = ringtrain::app::ReadMachineMemory();
-  if (ringtrain::Status s = ringtrain::app::CheckRoleLimits(job->spec, estimate); !s.ok()) {
+  if (ringtrain::Status s = ringtrain::job::CheckMemoryLimits(job->spec, estimate); !s.ok()) {
     return Fail("ringtrain validate", s.WithContext(file));
   }
   for (const auto& [who, floor] : {std::pair{"each parameter server", &estimate.server},

@@ -62,10 +62,6 @@ job::MemoryEstimate EstimateFor(const job::TrainingJobSpec& spec, const DatasetS
   return job::EstimateMemory(spec, data);
 }
 
-Status CheckRoleLimits(const job::TrainingJobSpec& spec, const job::MemoryEstimate& estimate) {
-  return job::CheckMemoryLimits(spec, estimate);
-}
-
 Status CheckJobFits(const job::TrainingJobSpec& spec, const job::MemoryEstimate& estimate,
                     const MachineMemory& machine) {
   const uint64_t usable = machine.usable();

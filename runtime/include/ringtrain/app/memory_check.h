@@ -35,10 +35,6 @@ MachineMemory ReadMachineMemory();
 // The estimate for a job whose data has `shape`.
 job::MemoryEstimate EstimateFor(const job::TrainingJobSpec& spec, const DatasetShape& shape);
 
-// The roles' memory limits against the estimate with the data's shape.
-[[nodiscard]] Status CheckRoleLimits(const job::TrainingJobSpec& spec,
-                                     const job::MemoryEstimate& estimate);
-
 // `ringtrain run`: every process of the job on this machine.
 [[nodiscard]] Status CheckJobFits(const job::TrainingJobSpec& spec,
                                   const job::MemoryEstimate& estimate,
