@@ -84,6 +84,9 @@ inline Status PermissionDenied(std::string m) {
 }
 inline Status OutOfRange(std::string m) { return Status(StatusCode::kOutOfRange, std::move(m)); }
 inline Status Aborted(std::string m) { return Status(StatusCode::kAborted, std::move(m)); }
+inline Status AlreadyExists(std::string m) {
+  return Status(StatusCode::kAlreadyExists, std::move(m));
+}
 
 // Either a value or a non-OK Status.
 template <typename T>
