@@ -155,6 +155,9 @@ StatusOr<std::string> WriteJob(const Scenario& s, const Options& o, const fs::pa
     job.spec.checkpoint = c;
   }
   job.spec.parameter_servers.replication = s.replicated ? 1 : 0;
+  // The bench watches the servers from outside (STATS, server_stats_probe.h), which CURVE
+  // would refuse: it times recovery, not authentication.
+  job.spec.security.authentication = ringtrain::job::Authentication::kNone;
   const std::string path = (dir / (s.key + ".yaml")).string();
   const nlohmann::ordered_json json =
       nlohmann::ordered_json::parse(ringtrain::job::ToJson(job).dump());

@@ -19,13 +19,18 @@ Status ApplyServer(zmq::socket_t& socket, const Credentials& credentials) {
 }
 
 Status ApplyClient(zmq::socket_t& socket, const Credentials& credentials, const Identity& server) {
-  if (!CurveAvailable()) return Internal("this libzmq was built without CURVE");
   const std::optional<std::string> server_key = credentials.keys.KeyOf(server);
   if (!server_key) return NotFound("the job's keys have no key for " + Name(server));
+  return ApplyClient(socket, credentials.pair, *server_key);
+}
+
+Status ApplyClient(zmq::socket_t& socket, const KeyPair& own, std::string_view server_key) {
+  if (!CurveAvailable()) return Internal("this libzmq was built without CURVE");
+  RT_RETURN_IF_ERROR(CheckKeyText(server_key, "the server's public key"));
   try {
-    socket.set(zmq::sockopt::curve_serverkey, *server_key);
-    socket.set(zmq::sockopt::curve_publickey, credentials.pair.public_key);
-    socket.set(zmq::sockopt::curve_secretkey, credentials.pair.secret_key);
+    socket.set(zmq::sockopt::curve_serverkey, server_key);
+    socket.set(zmq::sockopt::curve_publickey, own.public_key);
+    socket.set(zmq::sockopt::curve_secretkey, own.secret_key);
   } catch (const zmq::error_t& e) {
     return Internal(std::string("making a CURVE client socket: ") + e.what());
   }

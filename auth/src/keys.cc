@@ -7,6 +7,7 @@
 #include <zmq.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -133,36 +134,63 @@ StatusOr<std::string> NewMasterSecret() {
   return pair.secret_key;
 }
 
-StatusOr<KeyPair> ReadSecretKeyFile(const std::string& path, bool allow_shared_mode) {
+namespace {
+
+// The bytes of a small private file (at most `max` bytes, `what` says of what; no permission
+// for others).
+StatusOr<std::string> ReadPrivateFile(const std::string& path, size_t max,
+                                      const std::string& what) {
   RT_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path));
   struct stat st {};
   if (fstat(file.fd(), &st) != 0) {
     return FailedPrecondition(path + ": cannot stat: " + std::strerror(errno));
   }
-  if (!allow_shared_mode && (st.st_mode & 077) != 0) {
+  if ((st.st_mode & 007) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     return FailedPrecondition(path +
-                              ": a secret key file must be readable by its owner only "
-                              "(mode 0600 or 0400), it is " +
+                              ": a secret's file must give others no permission (e.g. "
+                              "mode 0600, 0440 or 0400), it is " +
                               mode);
   }
-  constexpr size_t kMax = kKeyTextLength + 1;
-  if (file.size() > kMax) {
-    return InvalidArgument(path + ": a secret key file holds " + std::to_string(kKeyTextLength) +
-                           " Z85 characters and a newline at most, it has " +
-                           std::to_string(file.size()) + " bytes");
+  if (file.size() > max) {
+    return InvalidArgument(path + ": " + what + ", it has " + std::to_string(file.size()) +
+                           " bytes");
   }
-  std::string text(kMax, '\0');
+  std::string text(max + 1, '\0');
   size_t got = 0;
-  while (got < kMax) {
-    const ssize_t n = read(file.fd(), text.data() + got, kMax - got);
+  while (got < text.size()) {
+    const ssize_t n = read(file.fd(), text.data() + got, text.size() - got);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return FailedPrecondition(path + ": cannot read: " + std::strerror(errno));
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
+  if (got > max) return InvalidArgument(path + ": grew while read");
   text.resize(got);
+  return text;
+}
+
+}  // namespace
+
+StatusOr<std::string> ReadMasterSecretFile(const std::string& path) {
+  constexpr size_t kMax = 64;
+  RT_ASSIGN_OR_RETURN(std::string text,
+                      ReadPrivateFile(path, kMax + 2, "a master secret is 32 to 64 bytes"));
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  if (text.size() < kKeyBytes || text.size() > kMax) {
+    return InvalidArgument(path + ": a master secret is 32 to 64 bytes, got " +
+                           std::to_string(text.size()));
+  }
+  return text;
+}
+
+StatusOr<KeyPair> ReadSecretKeyFile(const std::string& path) {
+  constexpr size_t kMax = kKeyTextLength + 1;
+  RT_ASSIGN_OR_RETURN(std::string text,
+                      ReadPrivateFile(path, kMax,
+                                      "a secret key file holds " + std::to_string(kKeyTextLength) +
+                                          " Z85 characters and a newline at most"));
   if (!text.empty() && text.back() == '\n') text.pop_back();
   StatusOr<KeyPair> pair = KeyPairFromSecret(text);
   sodium_memzero(text.data(), text.size());

@@ -162,6 +162,18 @@ Status ValidatePodContract(const PodContract& c) {
                       "expected an absolute path (got " + Quoted(c.output_dir) + ")");
     }
   }
+  if (c.public_keys_path.empty() != c.secret_key_path.empty()) {
+    return VarError(c.public_keys_path.empty() ? kEnvPublicKeys : kEnvSecretKey,
+                    "required when " +
+                        std::string(c.public_keys_path.empty() ? kEnvSecretKey : kEnvPublicKeys) +
+                        " is set (a process authenticates with both)");
+  }
+  for (auto [var, path] : {std::pair{kEnvPublicKeys, &c.public_keys_path},
+                           std::pair{kEnvSecretKey, &c.secret_key_path}}) {
+    if (!path->empty() && path->front() != '/') {
+      return VarError(var, "expected an absolute path (got " + Quoted(*path) + ")");
+    }
+  }
   const std::string& control = c.control_endpoint;
   if (!control.empty() && !IsTcpEndpoint(control, /*for_bind=*/false) &&
       !(control.rfind("ipc://", 0) == 0 && control.size() > 6)) {
@@ -190,6 +202,8 @@ std::map<std::string, std::string> ToEnv(const PodContract& c) {
   if (!c.status_bind.empty()) env[kEnvStatusBind] = c.status_bind;
   if (!c.termination_log.empty()) env[kEnvTerminationLog] = c.termination_log;
   if (!c.output_dir.empty()) env[kEnvOutputDir] = c.output_dir;
+  if (!c.public_keys_path.empty()) env[kEnvPublicKeys] = c.public_keys_path;
+  if (!c.secret_key_path.empty()) env[kEnvSecretKey] = c.secret_key_path;
   return env;
 }
 
@@ -217,6 +231,8 @@ StatusOr<PodContract> FromEnv(const EnvLookup& env) {
   c.status_bind = optional(kEnvStatusBind);
   c.termination_log = optional(kEnvTerminationLog);
   c.output_dir = optional(kEnvOutputDir);
+  c.public_keys_path = optional(kEnvPublicKeys);
+  c.secret_key_path = optional(kEnvSecretKey);
   RT_RETURN_IF_ERROR(ValidatePodContract(c));
   return c;
 }
@@ -248,6 +264,10 @@ PodContract ContractFor(const TrainingJob& job, Role role, int index, const Plac
     c.output_dir = placement.output_dir;
   }
   c.termination_log = placement.termination_log;
+  if (!placement.public_keys_path.empty()) {
+    c.public_keys_path = placement.public_keys_path;
+    c.secret_key_path = placement.secret_key_dir + "/" + SecretKeyFileName(role, index);
+  }
   return c;
 }
 
@@ -256,5 +276,7 @@ std::vector<std::string> ProcessArgs(Role role) { return {Name(role)}; }
 std::string ProcessName(Role role, int index) {
   return std::string(Name(role)) + "-" + std::to_string(index);
 }
+
+std::string SecretKeyFileName(Role role, int index) { return ProcessName(role, index) + ".key"; }
 
 }  // namespace ringtrain::job

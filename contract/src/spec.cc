@@ -111,4 +111,14 @@ const char* Name(CleanPodPolicy v) {
   return "?";
 }
 
+const char* Name(Authentication v) {
+  switch (v) {
+    case Authentication::kCurve:
+      return "curve";
+    case Authentication::kNone:
+      return "none";
+  }
+  return "?";
+}
+
 }  // namespace ringtrain::job

@@ -312,6 +312,16 @@ const Object<OutputSpec>& OutputTable() {
   return *t;
 }
 
+const Object<SecuritySpec>& SecurityTable() {
+  static const auto* t = new Object<SecuritySpec>({
+      Enum("authentication", &SecuritySpec::authentication,
+           "curve (the default): the job's processes and its supervisor speak ZeroMQ CURVE, each "
+           "with its own key pair, and admit only the job's keys; none: plaintext, anyone who "
+           "reaches a port may speak (only for a network you trust)."),
+  });
+  return *t;
+}
+
 }  // namespace
 
 // ---- spec, the object ---------------------------------------------------------------------
@@ -353,6 +363,8 @@ const Object<TrainingJobSpec>& SpecTable() {
                             "Where worker 0 writes the trained model (model.onnx) at the end of "
                             "training. Absent: `ringtrain run` picks a directory, a cluster job "
                             "writes none (ringtrain export makes it from the checkpoints)."),
+              Child("security", &TrainingJobSpec::security, SecurityTable(),
+                    "Authentication of the job's traffic."),
           })
           .Rule(MountsNameVolumesRule(
               "parameterServers",

@@ -15,9 +15,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "ringtrain/auth/keys.h"
 #include "ringtrain/common/printable.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/operator/app.h"
+#include "ringtrain/operator/job_keys.h"
 #include "ringtrain/operator/kube/kubeconfig.h"
 #include "ringtrain/proto/library_log.h"
 
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
   std::string runtime_image = getenv_or("RINGTRAIN_RUNTIME_IMAGE", "ringtrain/runtime:0.1.0");
   int request_timeout = 10;
   double progress_interval = 10;
+  std::string key_file = getenv_or("RINGTRAIN_OPERATOR_KEY_FILE", "");
   bool version = false;
   app.add_option("--kubeconfig", kubeconfig,
                  "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
@@ -97,6 +100,11 @@ int main(int argc, char** argv) {
                  "seconds between asks of worker 0 for its progress and of the servers for their "
                  "last checkpoint (0: never)")
       ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--key-file", key_file,
+                 "file of the master secret (32-64 bytes, no permission for others) the jobs' "
+                 "CURVE keys are derived from; without it one is made at start, and jobs started "
+                 "before a restart can no longer be asked for progress (env "
+                 "RINGTRAIN_OPERATOR_KEY_FILE)");
   app.add_flag("--version", version, "print the version and exit");
   try {
     app.parse(argc, argv);
@@ -116,6 +124,19 @@ int main(int argc, char** argv) {
   config.watch_namespace = watch_namespace;
   config.workers = workers;
   config.resources.default_runtime_image = runtime_image;
+  ringtrain::StatusOr<std::string> master = key_file.empty()
+                                                ? ringtrain::auth::NewMasterSecret()
+                                                : ringtrain::auth::ReadMasterSecretFile(key_file);
+  if (!master.ok()) return Invalid("--key-file: " + master.status().message());
+  if (key_file.empty()) {
+    std::cerr << "ringtrain-operator: warning: no --key-file: the jobs' keys are derived from a "
+                 "secret made for this process; after a restart, jobs started before cannot be "
+                 "asked for their progress or to fail over (their pods keep training)\n";
+  }
+  ringtrain::StatusOr<std::shared_ptr<const op::JobKeySource>> keys =
+      op::MakeDerivedKeySource(std::move(master).value());
+  if (!keys.ok()) return Invalid("--key-file: " + keys.status().message());
+  config.resources.keys = std::move(keys).value();
   config.metrics_address = metrics_address;
   config.health_address = health_address;
   config.leader_elect = leader_elect;

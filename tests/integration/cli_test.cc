@@ -10,6 +10,7 @@
 
 #include "job_fixture.h"
 #include "process_helpers.h"
+#include "ringtrain/auth/key_set.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 
@@ -95,8 +96,10 @@ TEST(CliTest, MissingDatasetOfAJobWithVolumesSaysVolumesArePodsOnly) {
 // fails as invalid input, naming the file and why servers need it.
 TEST(CliTest, ServerWithoutTheDataSaysServersReadItToo) {
   const std::string dir = testing::MakeTempDir("cli-ps-data");
-  const std::string path = WriteSoftmaxJob(
-      dir, "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n");
+  const std::string path =
+      WriteSoftmaxJob(dir,
+                      "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n"
+                      "  security: {authentication: none}\n");
   job::PodContract c;
   c.job_name = "x";
   c.role = job::Role::kParameterServer;
@@ -108,6 +111,44 @@ TEST(CliTest, ServerWithoutTheDataSaysServersReadItToo) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("spec.dataset.train.images: /data/imgs.gz"));
   EXPECT_THAT(r.output, HasSubstr("spec.parameterServers.volumeMounts must mount the data too"));
+}
+
+// Authentication is the default: a process told no keys refuses to start (invalid input), and
+// one given another process's key, or keys of another shape of job, too.
+TEST(CliTest, AProcessWithoutItsKeysRefusesToStart) {
+  const std::string dir = testing::MakeTempDir("cli-keys");
+  const std::string path = WriteSoftmaxJob(
+      dir, "  dataset: {train: {images: /data/imgs.gz, labels: /data/labels.gz}}\n");
+  job::PodContract c;
+  c.job_name = "x";
+  c.role = job::Role::kParameterServer;
+  c.bind_endpoint = "tcp://127.0.0.1:0";
+  c.spec_path = path;
+  auto r = RunCommand({kBinary, "ps"}, std::chrono::seconds(60), job::ToEnv(c));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("RINGTRAIN_PUBLIC_KEYS: required with "
+                                  "spec.security.authentication: curve"));
+
+  StatusOr<auth::JobKeys> keys = auth::NewJobKeys(1, 1);
+  ASSERT_TRUE(keys.ok());
+  c.public_keys_path = dir + "/public-keys";
+  ASSERT_TRUE(testing::WriteFile(c.public_keys_path, auth::FormatKeySet(keys->public_keys)));
+  c.secret_key_path = dir + "/worker-0.key";
+  ASSERT_TRUE(auth::WriteSecretKeyFile(c.secret_key_path,
+                                       keys->pairs.at(auth::Identity::Worker(0)).secret_key)
+                  .ok());
+  r = RunCommand({kBinary, "ps"}, std::chrono::seconds(60), job::ToEnv(c));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(c.secret_key_path + " is not ps-0's key"));
+
+  StatusOr<auth::JobKeys> bigger = auth::NewJobKeys(2, 1);
+  ASSERT_TRUE(bigger.ok());
+  std::filesystem::remove(c.public_keys_path);
+  ASSERT_TRUE(testing::WriteFile(c.public_keys_path, auth::FormatKeySet(bigger->public_keys)));
+  r = RunCommand({kBinary, "ps"}, std::chrono::seconds(60), job::ToEnv(c));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("a key for ps-1, which is not a process of this job"));
+  std::filesystem::remove_all(dir);
 }
 
 // A corrupt IDX file is invalid input: exit 2, naming the file, before any process starts.

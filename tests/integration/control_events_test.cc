@@ -4,9 +4,14 @@
 // exceeded its total made the progress line write past its buffer.
 //
 // The test learns the socket's address as any local process could: from the environment the
-// launcher gives its children (RINGTRAIN_CONTROL_ENDPOINT, the pod contract). The launcher runs
-// on a terminal (script(1) gives it a pseudo-terminal), where it redraws its progress line every
-// 200 ms, so the line is drawn while the bad events arrive.
+// launcher gives its children (RINGTRAIN_CONTROL_ENDPOINT, the pod contract).
+//
+// With authentication (curve, the default) an outsider gets nothing through at all, and an
+// insider — worker 0's key, which a process of the same user can read — can only speak as
+// worker 0: its forged events about worker 1 are dropped and counted as such. Plaintext
+// (authentication: none) is run too: there the checks of the events alone hold the line. The
+// launcher runs on a terminal (script(1) gives it a pseudo-terminal), where it redraws its progress
+// line every 200 ms, so the line is drawn while the bad events arrive.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -23,6 +28,8 @@
 #include "events.h"
 #include "job_fixture.h"
 #include "process_helpers.h"
+#include "ringtrain/auth/curve.h"
+#include "ringtrain/auth/key_set.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/proto/ringtrain.pb.h"
@@ -69,13 +76,13 @@ size_t Count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// Messages that are not an event of a job of 2 servers and 2 workers training 10 epochs.
+// Messages that are not an event of a job of 2 servers and 2 workers training 60 epochs.
 std::vector<std::string> BadMessages() {
   std::vector<proto::Event> events;
   events.push_back(ForgedProgress(0, 1'000'000, 10, 1));  // step > total: the reported event
   events.push_back(ForgedProgress(1, std::numeric_limits<int64_t>::max(), 10, 1));
   events.push_back(ForgedProgress(0, 1'000'000'000'000, 1'000'000'000'000, 1));  // > the job's
-  events.push_back(ForgedProgress(1, 1, 10, 99));                                // epoch > 10
+  events.push_back(ForgedProgress(1, 1, 10, 99));                                // epoch > 60
   events.push_back(ForgedProgress(2, 1, 10, 1));                                 // no worker 2
   events.push_back(ForgedProgress(0, -5, 10, 1));
   proto::Event chief = ForgedProgress(0, 1, 10, 1);
@@ -97,8 +104,15 @@ std::vector<std::string> BadMessages() {
   return messages;
 }
 
-TEST(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
-  auto job = testing::JobFixture::Make("ctl-forged", 20000, 2, 2, 10);
+class ControlEventsTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
+  const bool curve = GetParam();
+  // Long enough (10-20 s) for every send to arrive during the run.
+  auto job = testing::JobFixture::Make(curve ? "ctl-forged" : "ctl-forged-plain", 20000, 2, 2, 60);
+  if (!curve) {
+    std::ofstream(job.spec_path, std::ios::app) << "  security: {authentication: none}\n";
+  }
   const std::string log = job.dir + "/launcher.log";
   // script(1) (util-linux, essential in Debian): `ringtrain run` on a pseudo-terminal, its
   // transcript in the log, its exit code script's.
@@ -112,11 +126,16 @@ TEST(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
   // Workers start once every server is ready: then training is under way.
   const std::string needle = "RINGTRAIN_SPEC_PATH=" + job.spec_path;
   std::string endpoint;
+  std::string public_keys;
+  std::string worker0_key;
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (endpoint.empty() && Clock::now() < deadline && (*launcher)->running()) {
     for (int pid : testing::ProcessesWithEnv(needle)) {
-      if (EnvironmentValue(pid, job::kEnvRole) == "worker") {
+      if (EnvironmentValue(pid, job::kEnvRole) == "worker" &&
+          EnvironmentValue(pid, job::kEnvIndex) == "0") {
         endpoint = EnvironmentValue(pid, job::kEnvControlEndpoint);
+        public_keys = EnvironmentValue(pid, job::kEnvPublicKeys);
+        worker0_key = EnvironmentValue(pid, job::kEnvSecretKey);
       }
     }
     if (endpoint.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -128,11 +147,24 @@ TEST(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
   // used).
   const std::string kStatusLine = "samples/s ETA";
   zmq::context_t ctx(1);
-  auto send = [&](const std::vector<std::string>& messages) {
+  // The sender: an outsider (no key), or worker 0's key (an insider of the same user).
+  std::optional<auth::Credentials> insider;
+  if (curve) {
+    ASSERT_FALSE(public_keys.empty() || worker0_key.empty()) << "the launcher gave no keys";
+    StatusOr<auth::KeySet> keys = auth::ReadKeySetFile(public_keys);
+    StatusOr<auth::KeyPair> pair = auth::ReadSecretKeyFile(worker0_key);
+    ASSERT_TRUE(keys.ok() && pair.ok());
+    insider = auth::Credentials{auth::Identity::Worker(0), *pair, *keys};
+  }
+  auto send = [&](const std::vector<std::string>& messages, bool as_insider) {
     const size_t lines_before = Count(ReadFile(log), kStatusLine);
     {
       zmq::socket_t push(ctx, zmq::socket_type::push);
-      push.set(zmq::sockopt::linger, 10000);  // closing waits until everything is sent
+      // Closing waits until everything is sent (an outsider's never is: not for long).
+      push.set(zmq::sockopt::linger, as_insider || !curve ? 10000 : 500);
+      if (as_insider) {
+        ASSERT_TRUE(auth::ApplyClient(push, *insider, auth::Identity::Supervisor()).ok());
+      }
       push.connect(endpoint);
       for (const std::string& m : messages) push.send(zmq::buffer(m), zmq::send_flags::none);
     }
@@ -146,22 +178,45 @@ TEST(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
         << "no progress line drawn after them";
   };
   const std::vector<std::string> bad = BadMessages();
-  send({bad[0]});  // the reported event alone: once it is used, the line overflows its buffer
-  send(std::vector<std::string>(bad.begin() + 1, bad.end()));
+  // In plaintext anyone is an insider.
+  send({bad[0]}, curve);  // the reported event alone: once used, the line overflows its buffer
+  send(std::vector<std::string>(bad.begin() + 1, bad.end()), curve);
+  // Valid events, but about worker 1.
+  const std::vector<std::string> as_worker1 = {
+      testing::WorkerProgress(1, 3, 6250, 1).SerializeAsString(),
+      testing::Failed("worker", 1, "forged").SerializeAsString()};
+  size_t forged = 0;
+  if (curve) {
+    send(as_worker1, true);
+    forged = as_worker1.size();
+    // An outsider: nothing it sends is even read.
+    send(bad, false);
+    send(as_worker1, false);
+  }
 
   auto exit = testing::WaitForExit(**launcher, std::chrono::seconds(300));
   ASSERT_TRUE(exit.has_value()) << "launcher did not finish";
   const std::string out = ReadFile(log);
   EXPECT_TRUE(exit->success()) << exit->ToString() << "\n" << out;
-  EXPECT_THAT(out, HasSubstr("epoch 10/10  test accuracy"));
+  EXPECT_THAT(out, HasSubstr("epoch 60/60  test accuracy"));
   // Nothing forged reached the progress line.
   EXPECT_THAT(out, ::testing::Not(HasSubstr("epoch 99/")));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("step -")));
-  EXPECT_THAT(out, HasSubstr("dropped events       " + std::to_string(bad.size()) + " "));
+  EXPECT_THAT(out, HasSubstr("dropped events       " + std::to_string(bad.size() + forged) + " "));
+  if (curve) {
+    EXPECT_THAT(out, HasSubstr("; 2 about another process than their sender's key)"));
+    EXPECT_THAT(out, HasSubstr("authentication       CURVE"));
+    EXPECT_THAT(out, ::testing::Not(HasSubstr("worker-1: forged")));
+  }
   EXPECT_THAT(out, HasSubstr("dropped messages     0"));
   EXPECT_GE(testing::SummaryAccuracy(out), 0.9) << out;
   EXPECT_TRUE(testing::ProcessesWithEnv(needle).empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Authentication, ControlEventsTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "curve" : "plaintext";
+                         });
 
 }  // namespace
 }  // namespace ringtrain

@@ -2,6 +2,13 @@
 // frames that are not a header, headers that lie about their payloads, requests for another
 // job — is dropped and counted while training goes on and ends well. Real processes (the
 // ringtrain binary in its ps and worker roles), real sockets on loopback, free ports.
+//
+// In both modes of spec.security.authentication. With curve (the default) the garbage comes
+// from an insider, a client holding worker 0's key (outsiders get nothing through: a client of
+// another key, or without CURVE, gets no answer at all), and worker 0's key also sends the
+// attack that used to fail any job: WORKER_DONE in worker 1's name (the job name is public),
+// after which the real worker 1's pushes were refused. It is dropped and counted as
+// unauthorized, and the job ends well.
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -9,13 +16,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include <zmq.hpp>
 
 #include "job_fixture.h"
+#include "ringtrain/auth/curve.h"
+#include "ringtrain/auth/zap_handler.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/proto/ringtrain.pb.h"
@@ -47,8 +58,14 @@ void SendRawTcpGarbage(const std::string& endpoint) {
 
 class Events {
  public:
-  explicit Events(zmq::context_t& ctx) : socket_(ctx, zmq::socket_type::pull) {
+  // With `supervisor`, a CURVE server of the supervisor's key (the context's ZAP handler
+  // admits the job's keys).
+  Events(zmq::context_t& ctx, const auth::Credentials* supervisor)
+      : socket_(ctx, zmq::socket_type::pull) {
     socket_.set(zmq::sockopt::linger, 0);
+    if (supervisor != nullptr) {
+      EXPECT_TRUE(auth::ApplyServer(socket_, *supervisor).ok());
+    }
     socket_.bind("tcp://127.0.0.1:0");
     endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
   }
@@ -75,23 +92,85 @@ class Events {
   std::string endpoint_;
 };
 
-TEST(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
-  auto job = testing::JobFixture::Make("garbage", 20000, 2, 2, 4);
+// Sends one request of `kind` with `header` fields set by `fill` and returns the reply's header,
+// or nullopt if none came within `wait`.
+std::optional<proto::Header> Ask(zmq::socket_t& dealer, proto::Header h,
+                                 std::chrono::milliseconds wait) {
+  h.set_wire_version(proto::WIRE_VERSION_1);
+  const std::string head = h.SerializeAsString();
+  dealer.send(zmq::buffer(head), zmq::send_flags::none);
+  const auto deadline = Clock::now() + wait;
+  while (Clock::now() < deadline) {
+    zmq::pollitem_t item{dealer.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(100)) <= 0) continue;
+    std::vector<zmq::message_t> frames;
+    while (true) {
+      zmq::message_t m;
+      (void)dealer.recv(m);
+      const bool more = m.more();
+      frames.push_back(std::move(m));
+      if (!more) break;
+    }
+    auto msg = transport::DecodeMessage(std::move(frames));
+    if (!msg.ok()) continue;
+    if (msg->header.request_id() == h.request_id() && msg->header.kind() != proto::ERROR) {
+      return msg->header;
+    }
+  }
+  return std::nullopt;
+}
+
+class GarbageTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
+  const bool curve = GetParam();
+  const std::string name = curve ? "garbage" : "garbage-plain";
+  // Long enough (about 10 s) for the garbage, and the outsiders' waits, to come during it.
+  auto job = testing::JobFixture::Make(name, 20000, 2, 2, 40);
+  if (!curve) {
+    std::ofstream(job.spec_path, std::ios::app) << "  security: {authentication: none}\n";
+  }
   zmq::context_t ctx(1);
-  Events events(ctx);
+  // The job's keys, as the operator or the launcher would make them; the test is the
+  // supervisor (the events' socket) and, for the garbage, worker 0.
+  StatusOr<auth::JobKeys> keys = auth::NewJobKeys(2, 2);
+  ASSERT_TRUE(keys.ok());
+  auto as = [&](const auth::Identity& id) {
+    return auth::Credentials{id, keys->pairs.at(id), keys->public_keys};
+  };
+  const auth::Credentials supervisor = as(auth::Identity::Supervisor());
+  std::unique_ptr<auth::ZapHandler> zap;
+  if (curve) zap = std::move(auth::ZapHandler::Start(ctx, keys->public_keys, nullptr)).value();
+  Events events(ctx, curve ? &supervisor : nullptr);
 
   job::PodContract base;
-  base.job_name = "garbage";
+  base.job_name = name;
   base.num_ps = 2;
   base.num_workers = 2;
   base.spec_path = job.spec_path;
   base.control_endpoint = events.endpoint();
+  auto with_keys = [&](job::PodContract c) {
+    if (!curve) return c;
+    c.public_keys_path = job.dir + "/public-keys";
+    c.secret_key_path = job.dir + "/" + job::SecretKeyFileName(c.role, c.index);
+    return c;
+  };
+  if (curve) {
+    ASSERT_TRUE(
+        testing::WriteFile(job.dir + "/public-keys", auth::FormatKeySet(keys->public_keys)));
+    for (const auto& [id, pair] : keys->pairs) {
+      if (id.kind == auth::Identity::Kind::kSupervisor) continue;
+      ASSERT_TRUE(
+          auth::WriteSecretKeyFile(job.dir + "/" + auth::Name(id) + ".key", pair.secret_key).ok());
+    }
+  }
   std::vector<std::unique_ptr<launch::ChildProcess>> procs;
   for (int i = 0; i < 2; ++i) {
     job::PodContract c = base;
     c.role = job::Role::kParameterServer;
     c.index = i;
     c.bind_endpoint = "tcp://127.0.0.1:0";
+    c = with_keys(c);
     procs.push_back(launch::ChildProcess::Spawn("ps", {kBinary, "ps"}, job::ToEnv(c),
                                                 job.dir + "/ps-" + std::to_string(i) + ".log")
                         .value());
@@ -109,6 +188,7 @@ TEST(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
     c.role = job::Role::kWorker;
     c.index = i;
     c.ps_endpoints = {endpoints[0], endpoints[1]};
+    c = with_keys(c);
     procs.push_back(launch::ChildProcess::Spawn("worker", {kBinary, "worker"}, job::ToEnv(c),
                                                 job.dir + "/worker-" + std::to_string(i) + ".log")
                         .value());
@@ -124,6 +204,10 @@ TEST(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
     SendRawTcpGarbage(endpoints[s]);
     zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
     dealer.set(zmq::sockopt::linger, 1000);
+    if (curve) {
+      ASSERT_TRUE(
+          auth::ApplyClient(dealer, as(auth::Identity::Worker(0)), auth::Identity::Server(s)).ok());
+    }
     dealer.connect(endpoints[s]);
     // 1. one frame of random bytes
     dealer.send(zmq::str_buffer("\x08\xff\xff\xff\xff\x0f garbage"), zmq::send_flags::none);
@@ -162,6 +246,17 @@ TEST(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
     ASSERT_NE(at, std::string::npos);
     bad_head[at] = '\xff';
     dealer.send(zmq::buffer(bad_head), zmq::send_flags::none);
+    if (curve) {
+      // 7. worker 0 says worker 1 is done (which would make the server refuse worker 1)
+      proto::Header done;
+      done.set_wire_version(proto::WIRE_VERSION_1);
+      done.set_kind(proto::WORKER_DONE);
+      done.set_job(name);
+      done.set_sender(1);
+      done.set_request_id(99);
+      const std::string done_head = done.SerializeAsString();
+      dealer.send(zmq::buffer(done_head), zmq::send_flags::none);
+    }
 
     // The server answers a STATS request while training goes on, with the garbage counted.
     proto::Header stats;
@@ -189,9 +284,33 @@ TEST(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
       got_stats = true;
       EXPECT_EQ(msg->header.request_id(), 77u);
       EXPECT_GE(msg->header.stats().messages_dropped(), kZmqGarbagePerServer);
+      if (curve) {
+        EXPECT_EQ(msg->header.stats().messages_unauthorized(), 1u);
+      }
       EXPECT_GT(msg->header.stats().pushes_accepted(), 0u) << "training was under way";
     }
     ASSERT_TRUE(got_stats) << "server " << s << " stopped answering";
+    if (curve) {
+      // Outsiders: a key that is not the job's, and no CURVE at all. Neither gets an answer.
+      StatusOr<auth::KeyPair> stranger = auth::NewKeyPair();
+      ASSERT_TRUE(stranger.ok());
+      for (bool with_key : {true, false}) {
+        zmq::socket_t outsider(ctx, zmq::socket_type::dealer);
+        outsider.set(zmq::sockopt::linger, 0);
+        if (with_key) {
+          ASSERT_TRUE(auth::ApplyClient(outsider, *stranger,
+                                        *keys->public_keys.KeyOf(auth::Identity::Server(s)))
+                          .ok());
+        }
+        outsider.connect(endpoints[s]);
+        proto::Header ask;
+        ask.set_kind(proto::STATS);
+        ask.set_request_id(5);
+        EXPECT_FALSE(Ask(outsider, ask, std::chrono::milliseconds(500)).has_value())
+            << "an outsider " << (with_key ? "with a key of its own" : "without CURVE")
+            << " was answered";
+      }
+    }
     bool workers_running = procs[2]->running() || procs[3]->running();
     EXPECT_TRUE(workers_running) << "the garbage must arrive during the run";
   }
@@ -210,12 +329,16 @@ TEST(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
   events.WaitFor([](const proto::Event&) { return false; }, std::chrono::seconds(1));
   double accuracy = -1;
   uint64_t dropped = 0;
+  uint64_t unauthorized = 0;
   for (const auto& e : events.all) {
     if (e.type() == proto::EVAL) accuracy = e.accuracy();
-    if (e.type() == proto::FINISHED && e.role() == "ps")
+    if (e.type() == proto::FINISHED && e.role() == "ps") {
       dropped += e.server_stats().messages_dropped();
+      unauthorized += e.server_stats().messages_unauthorized();
+    }
   }
   EXPECT_GE(dropped, 2 * kZmqGarbagePerServer);
+  EXPECT_EQ(unauthorized, curve ? 2u : 0u);
   EXPECT_GE(accuracy, 0.9);
   // What the servers said is ringtrain's own: no library's messages about the garbage.
   for (int i = 0; i < 2; ++i) {
@@ -223,6 +346,11 @@ TEST(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
         << "ps-" << i;
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Authentication, GarbageTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "curve" : "plaintext";
+                         });
 
 }  // namespace
 }  // namespace ringtrain

@@ -162,6 +162,11 @@ ProgressRound Controller::ProgressTargets() const {
     const auto& spec = job->value("spec", nlohmann::json::object());
     const bool checkpoints =
         spec.is_object() && spec.value("checkpoint", nlohmann::json()).is_object();
+    // authentication: curve unless the spec says none (the CRD's default).
+    const nlohmann::json security =
+        spec.is_object() ? spec.value("security", nlohmann::json::object()) : nlohmann::json();
+    const bool curve = !(security.is_object() && security.value("authentication", "") ==
+                                                     job::Name(job::Authentication::kNone));
     bool worker0_seen = false;
     for (const ObjectPtr& pod : pods_->ByIndex(uid)) {
       std::optional<PodView> p = PodViewFromObject(*pod);
@@ -172,8 +177,16 @@ ProgressRound Controller::ProgressTargets() const {
       if (p->phase != "Running" || p->ip.empty()) continue;
       const std::string host = p->ip.find(':') == std::string::npos ? p->ip : "[" + p->ip + "]";
       const int port = server ? options_.resources.ps_status_port : options_.resources.status_port;
-      round.targets.push_back(
-          {key, Name(*job), "tcp://" + host + ":" + std::to_string(port), server ? p->index : -1});
+      PeerAuth auth;
+      if (curve) {
+        if (options_.resources.keys == nullptr) continue;
+        StatusOr<PeerAuth> peer =
+            options_.resources.keys->Peer(uid, job::ProcessName(p->role, p->index));
+        if (!peer.ok()) continue;  // not askable; its status stays as it was
+        auth = *peer;
+      }
+      round.targets.push_back({key, Name(*job), "tcp://" + host + ":" + std::to_string(port),
+                               server ? p->index : -1, std::move(auth)});
     }
   }
   return round;

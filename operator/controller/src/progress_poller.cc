@@ -62,7 +62,7 @@ void ProgressPoller::PollOnce() {
 
 void ProgressPoller::AskCheckpoint(const ProgressTarget& t) {
   StatusOr<std::optional<ServerCheckpoint>> checkpoint =
-      options_.source->FetchCheckpoint(t.endpoint, t.job, options_.timeout);
+      options_.source->FetchCheckpoint(t.endpoint, t.job, options_.timeout, t.auth);
   if (!checkpoint.ok()) {
     ++errors_;
     return;
@@ -89,7 +89,7 @@ void ProgressPoller::Ask(const ProgressTarget& t) {
     AskCheckpoint(t);
     return;
   }
-  StatusOr<Progress> progress = options_.source->Fetch(t.endpoint, t.job, options_.timeout);
+  StatusOr<Progress> progress = options_.source->Fetch(t.endpoint, t.job, options_.timeout, t.auth);
   if (!progress.ok()) {
     ++errors_;
     return;

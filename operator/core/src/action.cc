@@ -27,10 +27,11 @@ Action Action::Event(std::string type, std::string reason, std::string message) 
   return {ActionType::kEvent, {}, "", "", std::move(type), std::move(reason), std::move(message)};
 }
 
-Action Action::Takeover(int server, std::string endpoint) {
+Action Action::Takeover(int server, std::string endpoint, PeerAuth auth) {
   Action a{ActionType::kTakeover, {}, "", "", "", "", ""};
   a.server = server;
   a.endpoint = std::move(endpoint);
+  a.auth = std::move(auth);
   return a;
 }
 

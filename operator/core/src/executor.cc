@@ -15,6 +15,7 @@ StatusOr<kube::Resource> ResourceOf(const nlohmann::json& object) {
   if (kind == "Pod") return kube::Pods();
   if (kind == "Service") return kube::Services();
   if (kind == "ConfigMap") return kube::ConfigMaps();
+  if (kind == "Secret") return kube::Secrets();
   return Internal("executor: cannot create objects of kind \"" + kind + "\"");
 }
 
@@ -113,6 +114,11 @@ ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan&
           ++result.created;
           result.created_objects.push_back(
               {r->plural, (*created).value("metadata", nlohmann::json::object()).value("uid", "")});
+        } else if (created.status().code() == StatusCode::kAlreadyExists &&
+                   r->plural == "secrets") {
+          // The operator may not read Secrets. Its name is this job's and these replica
+          // counts' alone (job_keys.h), so one already there is this job's (a retry): its keys
+          // are the same derivation. Nothing to do.
         } else if (created.status().code() == StatusCode::kAlreadyExists) {
           // Ours already (a retry, a stale cache): fine. Someone else's, or a previous job's of
           // the same name that garbage collection has not removed yet: not usable, retry later.
@@ -139,7 +145,7 @@ ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan&
       case ActionType::kTakeover: {
         if (shards == nullptr) break;
         const std::string lost = PodName(view.name, job::Role::kParameterServer, a.server);
-        Status s = shards->TakeOver(a.endpoint, view.name, a.server, kTakeoverTimeout);
+        Status s = shards->TakeOver(a.endpoint, view.name, a.server, kTakeoverTimeout, a.auth);
         if (s.ok()) ++result.takeovers;
         const Action event =
             s.ok()

@@ -128,7 +128,27 @@ void Planner::RefuseSpecChange() {
 }
 
 void Planner::CreateOwnedObjects() {
-  if (!owned_.config_map) Create(BuildConfigMap(view_, *effective_));
+  if (!owned_.config_map) {
+    if (effective_->spec.security.authentication == job::Authentication::kCurve) {
+      // The keys with the ConfigMap that lists them; the pods wait for the ConfigMap, so the
+      // Secret is there before any pod mounts it (its create is retried like any other).
+      StatusOr<JobKeyFiles> keys =
+          options_.keys == nullptr
+              ? StatusOr<JobKeyFiles>(FailedPrecondition("this operator has no key source"))
+              : options_.keys->Files(view_.uid, effective_->spec.parameter_servers.replicas,
+                                     effective_->spec.workers.replicas);
+      if (!keys.ok()) {
+        Event("Warning", "KeysUnavailable",
+              "cannot make the job's keys (spec.security.authentication: curve): " +
+                  keys.status().message());
+        return;
+      }
+      Create(BuildKeySecret(view_, *effective_, *keys));
+      Create(BuildConfigMap(view_, *effective_, &*keys));
+    } else {
+      Create(BuildConfigMap(view_, *effective_));
+    }
+  }
   if (!owned_.ps_service) Create(BuildService(view_, job::Role::kParameterServer, options_));
   if (!owned_.worker_service) Create(BuildService(view_, job::Role::kWorker, options_));
 }

@@ -77,8 +77,24 @@ void Planner::AskTakeover(int server) {
     // replacement as they would without failover.
     if (p.deleting || p.phase != "Running" || p.ip.empty()) continue;
     const std::string host = p.ip.find(':') == std::string::npos ? p.ip : "[" + p.ip + "]";
-    plan_.actions.push_back(
-        Action::Takeover(server, "tcp://" + host + ":" + std::to_string(options_.ps_port)));
+    PeerAuth auth;
+    if (effective_->spec.security.authentication == job::Authentication::kCurve) {
+      // The successor takes REPLICA_TAKEOVER only from the supervisor's key.
+      StatusOr<PeerAuth> peer =
+          options_.keys == nullptr
+              ? StatusOr<PeerAuth>(FailedPrecondition("this operator has no key source"))
+              : options_.keys->Peer(view_.uid,
+                                    job::ProcessName(job::Role::kParameterServer, successor));
+      if (!peer.ok()) {
+        Event("Warning", "KeysUnavailable",
+              "cannot ask ps-" + std::to_string(successor) +
+                  " to take over: " + peer.status().message());
+        return;
+      }
+      auth = *peer;
+    }
+    plan_.actions.push_back(Action::Takeover(
+        server, "tcp://" + host + ":" + std::to_string(options_.ps_port), std::move(auth)));
     return;
   }
 }

@@ -52,15 +52,34 @@ std::string SpecHash(const job::TrainingJob& job) {
 
 std::string ConfigMapName(const std::string& job_name) { return job_name + "-spec"; }
 
-nlohmann::json BuildConfigMap(const JobView& view, const job::TrainingJob& job) {
+nlohmann::json BuildConfigMap(const JobView& view, const job::TrainingJob& job,
+                              const JobKeyFiles* keys) {
   nlohmann::json labels = BaseLabels(view);
   labels[kLabelSpecHash] = SpecHash(job);
   // The whole job: the runtime reads it, and the controller reads it back as the job the pods
   // were made for (JobFromConfigMap), so it must hash as `job` does, volumes included.
+  nlohmann::json data = {{kSpecFileName, job::ToJson(job).dump(2)}};
+  if (keys != nullptr) data[kPublicKeysFileName] = keys->public_keys;
   return {{"apiVersion", "v1"},
           {"kind", "ConfigMap"},
           {"metadata", Metadata(view, ConfigMapName(view.name), labels)},
-          {"data", {{kSpecFileName, job::ToJson(job).dump(2)}}}};
+          {"data", std::move(data)}};
+}
+
+nlohmann::json BuildKeySecret(const JobView& view, const job::TrainingJob& job,
+                              const JobKeyFiles& keys) {
+  // stringData: the API server stores it base64-encoded under data.
+  nlohmann::json data = nlohmann::json::object();
+  for (const auto& [file, secret] : keys.secrets) data[file] = secret;
+  return {{"apiVersion", "v1"},
+          {"kind", "Secret"},
+          {"type", "Opaque"},
+          {"metadata",
+           Metadata(view,
+                    JobKeySecretName(view.name, view.uid, job.spec.parameter_servers.replicas,
+                                     job.spec.workers.replicas),
+                    BaseLabels(view))},
+          {"stringData", std::move(data)}};
 }
 
 nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceOptions& options) {
@@ -95,6 +114,11 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
   placement.status_bind = "tcp://*:" + std::to_string(options.status_port);
   placement.ps_status_bind = "tcp://*:" + std::to_string(options.ps_status_port);
   placement.termination_log = job::kTerminationLogPath;
+  const bool authenticated = spec.security.authentication == job::Authentication::kCurve;
+  if (authenticated) {
+    placement.public_keys_path = std::string(job::kSpecMountDir) + "/" + kPublicKeysFileName;
+    placement.secret_key_dir = job::kSpecMountDir;
+  }
   const job::PodContract c = job::ContractFor(job, role, index, placement);
 
   const job::ReplicaSpec& replica =
@@ -113,6 +137,20 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
       {{"name", job::kSpecVolumeName}, {"mountPath", job::kSpecMountDir}, {"readOnly", true}}};
   nlohmann::json volumes = {
       {{"name", job::kSpecVolumeName}, {"configMap", {{"name", ConfigMapName(view.name)}}}}};
+  if (authenticated) {
+    // The spec's directory also holds the public keys (from the ConfigMap) and this pod's own
+    // secret key alone (one item of the job's Secret): one projected volume, its files
+    // readable by the pod's group (fsGroup below) and nobody else.
+    const std::string file = job::SecretKeyFileName(role, index);
+    nlohmann::json secret = {
+        {"name", JobKeySecretName(view.name, view.uid, spec.parameter_servers.replicas,
+                                  spec.workers.replicas)},
+        {"items", nlohmann::json::array({{{"key", file}, {"path", file}}})}};
+    nlohmann::json sources = nlohmann::json::array(
+        {{{"configMap", {{"name", ConfigMapName(view.name)}}}}, {{"secret", std::move(secret)}}});
+    volumes[0] = {{"name", job::kSpecVolumeName},
+                  {"projected", {{"defaultMode", 0440}, {"sources", std::move(sources)}}}};
+  }
   for (const job::VolumeMountSpec& m : replica.volume_mounts) {
     mounts.push_back(job::VolumeMountToJson(m));
   }
@@ -168,6 +206,9 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
             {"restartPolicy", "Never"},
             // Training needs no Kubernetes API: the operator pulls progress from worker 0.
             {"automountServiceAccountToken", false},
+            // The image's user (images/runtime.Dockerfile): files of mounted Secrets are its
+            // group's, so the process reads its key and nobody else can.
+            {"securityContext", {{"fsGroup", kRuntimeGroup}}},
             {"containers", {container}},
             {"volumes", std::move(volumes)}}}};
 }

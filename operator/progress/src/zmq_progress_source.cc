@@ -2,6 +2,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/auth/curve.h"
 #include "ringtrain/operator/progress_source.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 
@@ -15,8 +16,8 @@ constexpr int64_t kMaxUnixMs = 253402300799000;  // 9999-12-31T23:59:59Z
 class ZmqProgressSource final : public ProgressSource {
  public:
   StatusOr<Progress> Fetch(const std::string& endpoint, const std::string& job,
-                           std::chrono::milliseconds timeout) override {
-    RT_ASSIGN_OR_RETURN(proto::StatusReply reply, Ask(endpoint, job, timeout));
+                           std::chrono::milliseconds timeout, const PeerAuth& auth) override {
+    RT_ASSIGN_OR_RETURN(proto::StatusReply reply, Ask(endpoint, job, timeout, auth));
     const proto::Event& e = reply.progress();
     Progress p;
     p.step = e.step();
@@ -29,10 +30,11 @@ class ZmqProgressSource final : public ProgressSource {
     return p;
   }
 
-  StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(
-      const std::string& endpoint, const std::string& job,
-      std::chrono::milliseconds timeout) override {
-    RT_ASSIGN_OR_RETURN(proto::StatusReply reply, Ask(endpoint, job, timeout));
+  StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(const std::string& endpoint,
+                                                            const std::string& job,
+                                                            std::chrono::milliseconds timeout,
+                                                            const PeerAuth& auth) override {
+    RT_ASSIGN_OR_RETURN(proto::StatusReply reply, Ask(endpoint, job, timeout, auth));
     if (!reply.has_checkpoint()) return std::optional<ServerCheckpoint>();
     const proto::CheckpointInfo& info = reply.checkpoint();
     ServerCheckpoint c;
@@ -47,7 +49,7 @@ class ZmqProgressSource final : public ProgressSource {
  private:
   // One request, one reply: the reply of the status socket at `endpoint` for `job`.
   StatusOr<proto::StatusReply> Ask(const std::string& endpoint, const std::string& job,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::milliseconds timeout, const PeerAuth& auth) {
     proto::StatusReply reply;
     try {
       zmq::socket_t socket(context_, zmq::socket_type::req);
@@ -56,6 +58,10 @@ class ZmqProgressSource final : public ProgressSource {
       socket.set(zmq::sockopt::sndtimeo, static_cast<int>(timeout.count()));
       socket.set(zmq::sockopt::rcvtimeo, static_cast<int>(timeout.count()));
       socket.set(zmq::sockopt::connect_timeout, static_cast<int>(timeout.count()));
+      if (auth.enabled()) {
+        RT_RETURN_IF_ERROR(
+            auth::ApplyClient(socket, {auth.own_public, auth.own_secret}, auth.peer_public));
+      }
       socket.connect(endpoint);
       proto::StatusRequest request;
       request.set_wire_version(proto::WIRE_VERSION_1);

@@ -2,6 +2,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/auth/curve.h"
 #include "ringtrain/operator/shard_control.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 
@@ -14,7 +15,7 @@ constexpr int64_t kMaxReplyBytes = 64 * 1024;
 class ZmqShardControl final : public ShardControl {
  public:
   Status TakeOver(const std::string& endpoint, const std::string& job, int server,
-                  std::chrono::milliseconds timeout) override {
+                  std::chrono::milliseconds timeout, const PeerAuth& auth) override {
     const std::string who = "the successor of ps-" + std::to_string(server) + " at " + endpoint;
     const int ms = static_cast<int>(timeout.count());
     try {
@@ -23,6 +24,10 @@ class ZmqShardControl final : public ShardControl {
       socket.set(zmq::sockopt::maxmsgsize, kMaxReplyBytes);
       socket.set(zmq::sockopt::sndtimeo, ms);
       socket.set(zmq::sockopt::connect_timeout, ms);
+      if (auth.enabled()) {
+        RT_RETURN_IF_ERROR(
+            auth::ApplyClient(socket, {auth.own_public, auth.own_secret}, auth.peer_public));
+      }
       socket.connect(endpoint);
       proto::Header request;
       request.set_wire_version(proto::WIRE_VERSION_1);

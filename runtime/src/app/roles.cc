@@ -9,6 +9,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/app/credentials.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/wiring.h"
 #include "ringtrain/data/idx_reader.h"
@@ -45,6 +46,7 @@ void ReportFailure(transport::EventSink& sink, const job::PodContract& c, const 
 StatusOr<ps::Replication> MakeReplication(const job::PodContract& c, const JobPlan& plan,
                                           std::span<const float> initial, zmq::context_t& context,
                                           ps::ServerCore* core, ps::ServerOptions* options) {
+  // (options->credentials: this server's, for its link to the backup too)
   ps::Replication r;
   if (plan.replication == 0) return r;
   if (static_cast<int>(c.ps_endpoints.size()) != plan.num_ps) {
@@ -70,6 +72,7 @@ StatusOr<ps::Replication> MakeReplication(const job::PodContract& c, const JobPl
   link.successor_endpoint = c.ps_endpoints[static_cast<size_t>(successor)];
   link.max_message_size = own;
   link.log = log;
+  link.credentials = options->credentials;
   RT_ASSIGN_OR_RETURN(r.backup, ps::BackupLink::Connect(context, std::move(link)));
   // The counters go into this server's own stats (the core outlives the copy).
   r.replica = std::make_unique<ps::ReplicaShard>(std::move(copy), &core->mutable_stats(), log);
@@ -79,7 +82,8 @@ StatusOr<ps::Replication> MakeReplication(const job::PodContract& c, const JobPl
 Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& job,
                             const std::atomic<int>* interrupted,
                             const CheckpointOptions& checkpoints, zmq::context_t& context,
-                            transport::EventSink& sink) {
+                            transport::EventSink& sink,
+                            std::shared_ptr<const auth::Credentials> credentials) {
   RT_RETURN_IF_ERROR(ValidateCheckpointOptions(checkpoints));
   // Servers size the model from the training images' header, so they read it too.
   StatusOr<DatasetShape> shape = ReadDatasetShape(job.spec.dataset);
@@ -98,6 +102,7 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   options.interrupted = interrupted;
   const std::string who = "ps-" + std::to_string(c.index);
   options.worker_timeout = std::chrono::seconds(plan.worker_timeout_seconds);
+  options.credentials = credentials;
   options.log = [who](const std::string& line) { std::cerr << who << ": " << line << "\n"; };
   std::unique_ptr<ps::ServerCheckpointer> checkpointer;
   std::optional<ps::RestoredCheckpoint> restored;
@@ -155,10 +160,11 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   // after the checkpointer, so it stops before the checkpointer goes.
   std::unique_ptr<transport::StatusServer> status_server;
   if (!c.status_bind.empty()) {
-    RT_ASSIGN_OR_RETURN(status_server,
-                        transport::StatusServer::Start(
-                            context, c.status_bind, c.job_name,
-                            [cp = checkpointer.get()] { return ServerStatusReply(cp); }));
+    RT_ASSIGN_OR_RETURN(
+        status_server,
+        transport::StatusServer::Start(
+            context, c.status_bind, c.job_name,
+            [cp = checkpointer.get()] { return ServerStatusReply(cp); }, credentials.get()));
   }
   RT_ASSIGN_OR_RETURN(ps::Replication replication,
                       MakeReplication(c, plan, initial, context, core.get(), &options));
@@ -248,7 +254,8 @@ StatusOr<std::string> PrepareOutput(const job::PodContract& c, const job::Traini
 
 Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
                    const WorkerOptions& worker_options, zmq::context_t& context,
-                   transport::EventSink& sink) {
+                   transport::EventSink& sink,
+                   std::shared_ptr<const auth::Credentials> credentials) {
   const job::TrainingJobSpec& spec = job.spec;
   RT_ASSIGN_OR_RETURN(const std::string output_dir, PrepareOutput(c, job, worker_options));
   RT_ASSIGN_OR_RETURN(data::Dataset train, LoadDataFiles(spec.dataset.train, "spec.dataset.train"));
@@ -279,6 +286,7 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   client_options.log = [index = c.index](const std::string& m) {
     std::cerr << "worker-" << index << ": " << m << "\n";
   };
+  client_options.credentials = credentials;
   RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                       worker::PsClient::Connect(context, std::move(client_options)));
   std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows of " << global_rows << ", "
@@ -293,9 +301,10 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
                                     static_cast<int64_t>(spec.training.batch_size) * c.num_workers);
   std::unique_ptr<transport::StatusServer> status_server;
   if (!c.status_bind.empty()) {
-    RT_ASSIGN_OR_RETURN(
-        status_server, transport::StatusServer::Start(context, c.status_bind, c.job_name,
-                                                      [&recorder] { return recorder.Snapshot(); }));
+    RT_ASSIGN_OR_RETURN(status_server,
+                        transport::StatusServer::Start(
+                            context, c.status_bind, c.job_name,
+                            [&recorder] { return recorder.Snapshot(); }, credentials.get()));
   }
   worker::Trainer trainer(options, model.get(), client.get(), &shard,
                           test.has_value() ? &*test : nullptr, &schedule, &recorder);
@@ -328,13 +337,41 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
 
 }  // namespace
 
+// The process's credentials and ZAP handler (declared before its sockets, destroyed after them:
+// a CURVE server socket without a handler would admit anyone), and its event sink.
+struct ProcessSecurity {
+  std::shared_ptr<const auth::Credentials> credentials;
+  std::unique_ptr<auth::ZapHandler> zap;
+};
+
+StatusOr<ProcessSecurity> SecureProcess(const job::PodContract& c, const job::TrainingJob& job,
+                                        zmq::context_t& context) {
+  ProcessSecurity p;
+  RT_ASSIGN_OR_RETURN(p.credentials, LoadCredentials(c, job));
+  const std::string who = job::ProcessName(c.role, c.index);
+  RT_ASSIGN_OR_RETURN(p.zap,
+                      StartZapHandler(context, p.credentials.get(), [who](const std::string& m) {
+                        std::cerr << who << ": " << m << "\n";
+                      }));
+  return p;
+}
+
 Status RunParameterServer(const job::PodContract& contract, const job::TrainingJob& job,
                           const std::atomic<int>* interrupted,
                           const CheckpointOptions& checkpoints) {
   zmq::context_t context(1);
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<transport::EventSink> sink,
-                      transport::MakeEventSink(context, contract.control_endpoint));
-  Status s = ServeParameterServer(contract, job, interrupted, checkpoints, context, *sink);
+  StatusOr<ProcessSecurity> security = SecureProcess(contract, job, context);
+  if (!security.ok()) {
+    if (!contract.termination_log.empty()) {
+      WriteTerminationLog(contract.termination_log, security.status().ToString());
+    }
+    return security.status();
+  }
+  RT_ASSIGN_OR_RETURN(
+      std::unique_ptr<transport::EventSink> sink,
+      transport::MakeEventSink(context, contract.control_endpoint, security->credentials.get()));
+  Status s = ServeParameterServer(contract, job, interrupted, checkpoints, context, *sink,
+                                  security->credentials);
   if (!s.ok()) {
     ReportFailure(*sink, contract, s);
     if (!contract.termination_log.empty())
@@ -346,9 +383,17 @@ Status RunParameterServer(const job::PodContract& contract, const job::TrainingJ
 Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job,
                  const WorkerOptions& options) {
   zmq::context_t context(1);
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<transport::EventSink> sink,
-                      transport::MakeEventSink(context, contract.control_endpoint));
-  Status s = TrainWorker(contract, job, options, context, *sink);
+  StatusOr<ProcessSecurity> security = SecureProcess(contract, job, context);
+  if (!security.ok()) {
+    if (!contract.termination_log.empty()) {
+      WriteTerminationLog(contract.termination_log, security.status().ToString());
+    }
+    return security.status();
+  }
+  RT_ASSIGN_OR_RETURN(
+      std::unique_ptr<transport::EventSink> sink,
+      transport::MakeEventSink(context, contract.control_endpoint, security->credentials.get()));
+  Status s = TrainWorker(contract, job, options, context, *sink, security->credentials);
   if (!s.ok()) {
     ReportFailure(*sink, contract, s);
     if (!contract.termination_log.empty())

@@ -16,10 +16,13 @@
 #include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/output.h"
+#include "ringtrain/auth/curve.h"
+#include "ringtrain/auth/zap_handler.h"
 #include "ringtrain/common/printable.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/launch/event_check.h"
+#include "ringtrain/launch/key_directory.h"
 #include "ringtrain/launch/loopback_ports.h"
 #include "ringtrain/launch/progress.h"
 #include "ringtrain/proto/ringtrain.pb.h"
@@ -52,6 +55,14 @@ StatusOr<std::string> MakeLogDir(const LaunchOptions& options, const std::string
     return Unavailable("cannot create a log directory from " + pattern);
   }
   return pattern;
+}
+
+// Whether `e` (valid for the job: CheckEvent) is about the process whose key sent it.
+bool SentByItsProcess(const proto::Event& e, const std::optional<auth::Identity>& sender) {
+  if (!sender.has_value()) return false;
+  const int index = static_cast<int>(e.index());
+  return *sender ==
+         (e.role() == "ps" ? auth::Identity::Server(index) : auth::Identity::Worker(index));
 }
 
 // Everything one run owns; stops all children when it goes away.
@@ -105,16 +116,23 @@ class Run {
   ProgressTracker tracker_;
   std::string log_dir_;
   zmq::context_t context_{1};
+  // spec.security.authentication: curve: the job's keys (the processes' in keys_dir_, the
+  // supervisor's here) and the ZAP handler of the control socket; declared before the socket,
+  // so they go after it.
+  std::optional<KeyDirectory> keys_dir_;
+  std::unique_ptr<auth::Credentials> credentials_;
+  std::unique_ptr<auth::ZapHandler> zap_;
   std::optional<zmq::socket_t> control_;
   std::string control_endpoint_;
   std::vector<std::unique_ptr<ChildProcess>> servers_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
   std::vector<std::string> failure_messages_;  // from FAILED events
   std::vector<std::string> ready_endpoints_;
-  std::vector<int> ps_workers_done_;       // from each server's FINISHED event
-  EventBounds bounds_;                     // what a control event may say (event_check.h)
-  uint64_t events_dropped_ = 0;            // control messages that were not a valid event
-  bool worker0_lost_at_end_ = false;       // worker 0 died after its WORKER_DONE (no model written)
+  std::vector<int> ps_workers_done_;  // from each server's FINISHED event
+  EventBounds bounds_;                // what a control event may say (event_check.h)
+  uint64_t events_dropped_ = 0;       // control messages that were not a valid event
+  uint64_t events_forged_ = 0;        // of those: valid events of another process than their key's
+  bool worker0_lost_at_end_ = false;  // worker 0 died after its WORKER_DONE (no model written)
   std::optional<SteadyTime> finished_at_;  // when TrainingFinished() was first seen
   std::vector<bool> not_replaced_;         // per worker: failed as training finished
   int shards_restored_ = 0;                // READY events of servers that restored a checkpoint
@@ -160,11 +178,28 @@ Status Run::Start() {
   replayed_now_.assign(static_cast<size_t>(plan.num_workers), 0);
   not_replaced_.assign(static_cast<size_t>(plan.num_workers), false);
   replayed_before_.assign(static_cast<size_t>(plan.num_workers), 0);
+  if (job_.spec.security.authentication == job::Authentication::kCurve) {
+    // Fresh keys for every run: nothing outlives it, nothing to distribute but files.
+    RT_ASSIGN_OR_RETURN(auth::JobKeys keys, auth::NewJobKeys(plan.num_ps, plan.num_workers));
+    const char* tmp = std::getenv("TMPDIR");
+    RT_ASSIGN_OR_RETURN(KeyDirectory dir,
+                        KeyDirectory::Create(keys, tmp != nullptr && *tmp != '\0' ? tmp : "/tmp"));
+    keys_dir_.emplace(std::move(dir));
+    credentials_ = std::make_unique<auth::Credentials>();
+    credentials_->self = auth::Identity::Supervisor();
+    credentials_->pair = keys.pairs.at(auth::Identity::Supervisor());
+    credentials_->keys = keys.public_keys;
+    RT_ASSIGN_OR_RETURN(
+        zap_, auth::ZapHandler::Start(context_, credentials_->keys, [this](const std::string& m) {
+          PrintLine("ringtrain: control socket " + m);
+        }));
+  }
   try {
     control_.emplace(context_, zmq::socket_type::pull);
     control_->set(zmq::sockopt::linger, 0);
     // Events are small; a peer that sends more than this is disconnected, its message unread.
     control_->set(zmq::sockopt::maxmsgsize, int64_t{1} << 20);
+    if (credentials_ != nullptr) RT_RETURN_IF_ERROR(auth::ApplyServer(*control_, *credentials_));
     control_->bind("tcp://127.0.0.1:0");
     control_endpoint_ = control_->get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
@@ -185,6 +220,10 @@ Status Run::SpawnRole(job::Role role, int index, const std::vector<std::string>&
   placement.spec_path = options_.spec_path;
   placement.control_endpoint = control_endpoint_;
   placement.output_dir = options_.output_dir;
+  if (keys_dir_.has_value()) {
+    placement.public_keys_path = keys_dir_->public_keys_path();
+    placement.secret_key_dir = keys_dir_->path();
+  }
   const job::PodContract c = job::ContractFor(job_, role, index, placement);
   const std::string name = job::ProcessName(role, index);
   std::vector<std::string> argv = {options_.binary};
@@ -272,7 +311,8 @@ Status Run::Recover(job::Role role, int index, const ExitInfo& exit) {
       // Before the replacement starts, so that its fetch of the copy ends the takeover.
       const int successor = (index + 1) % num_ps;
       Status s = ps::AskToTakeOver(context_, ready_endpoints_[static_cast<size_t>(successor)],
-                                   job_.metadata.name, index, kTakeoverTimeout);
+                                   job_.metadata.name, index, kTakeoverTimeout, successor,
+                                   credentials_.get());
       taken_over = s.ok();
       if (!taken_over)
         PrintLine("ringtrain: no takeover of " + child.name() + "'s shard: " + s.message());
@@ -306,12 +346,17 @@ bool Run::DrainEvents(std::chrono::milliseconds wait) {
       if (!control_->recv(msg, zmq::recv_flags::dontwait)) break;
       // Anyone on this machine can send to the control socket: what is not an event of this
       // job is dropped and counted, never used, and never fails the run.
+      // With authentication only the job's keys get here, and an event must be about the
+      // process whose key sent it.
       proto::Event e;
-      if (e.ParseFromArray(msg.data(), static_cast<int>(msg.size())) &&
-          CheckEvent(e, bounds_).ok()) {
-        HandleEvent(e);
-      } else {
+      if (!e.ParseFromArray(msg.data(), static_cast<int>(msg.size())) ||
+          !CheckEvent(e, bounds_).ok()) {
         ++events_dropped_;
+      } else if (credentials_ != nullptr && !SentByItsProcess(e, auth::SenderOf(msg))) {
+        ++events_dropped_;
+        ++events_forged_;
+      } else {
+        HandleEvent(e);
       }
       any = true;
     }
@@ -596,6 +641,9 @@ StatusOr<RunSummary> Run::Execute() {
   s.bytes_pulled = tracker_.bytes_pulled();
   s.messages_dropped = tracker_.messages_dropped();
   s.control_events_dropped = events_dropped_;
+  s.control_events_forged = events_forged_;
+  s.messages_unauthorized = tracker_.server_totals().messages_unauthorized();
+  s.authenticated = credentials_ != nullptr;
   s.shards_restored = shards_restored_;
   s.num_ps = num_ps;
   s.resumed_from_step = resumed_from_step_;
@@ -724,7 +772,18 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
   out << "  dropped messages     " << s.messages_dropped << " (malformed or invalid, at servers)\n";
   if (s.control_events_dropped > 0) {
     out << "  dropped events       " << s.control_events_dropped
-        << " (malformed or invalid, at this launcher's control socket)\n";
+        << " (malformed or invalid, at this launcher's control socket";
+    if (s.control_events_forged > 0) {
+      out << "; " << s.control_events_forged << " about another process than their sender's key";
+    }
+    out << ")\n";
+  }
+  if (s.authenticated) {
+    out << "  authentication       CURVE, a key pair per process made for this run; "
+        << s.messages_unauthorized << " messages refused at servers (sent with a key not allowed "
+        << "to send them)\n";
+  } else {
+    out << "  authentication       none (spec.security.authentication: none): plaintext\n";
   }
   if (!s.model_path.empty()) out << "  model                " << s.model_path << " (ONNX)\n";
   if (!s.checkpoint_dir.empty()) {

@@ -53,6 +53,10 @@ StatusOr<std::unique_ptr<BackupLink>> BackupLink::Connect(zmq::context_t& contex
     zmq::socket_t m(context, zmq::socket_type::pair);
     m.set(zmq::sockopt::linger, 0);
     m.connect(monitor_address);
+    if (options.credentials != nullptr) {
+      RT_RETURN_IF_ERROR(
+          auth::ApplyClient(s, *options.credentials, auth::Identity::Server(options.successor)));
+    }
     try {
       s.connect(options.successor_endpoint);
     } catch (const zmq::error_t& e) {

@@ -30,6 +30,9 @@ StatusOr<std::unique_ptr<ParameterServer>> ParameterServer::Bind(zmq::context_t&
     zmq::socket_t socket(context, zmq::socket_type::router);
     RT_RETURN_IF_ERROR(
         transport::ApplySocketOptions(socket, transport::ServerSocketOptions(max_size)));
+    if (options.credentials != nullptr) {
+      RT_RETURN_IF_ERROR(auth::ApplyServer(socket, *options.credentials));
+    }
     try {
       socket.bind(options.bind_endpoint);
     } catch (const zmq::error_t& e) {
@@ -58,6 +61,7 @@ ParameterServer::ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t
       max_deferred_(options.max_deferred),
       worker_timeout_(options.worker_timeout),
       log_(options.log),
+      authenticated_(options.credentials != nullptr),
       last_heard_(static_cast<size_t>(core_->config().num_workers),
                   std::chrono::steady_clock::now()),
       heard_(static_cast<size_t>(core_->config().num_workers), false),
@@ -159,6 +163,9 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     return;
   }
   std::string peer(static_cast<const char*>(frames[0].data()), frames[0].size());
+  // Who sent it, as the connection's key says (read before the frames are consumed).
+  const std::optional<auth::Identity> sender =
+      authenticated_ ? auth::SenderOf(frames[1]) : std::nullopt;
   std::vector<zmq::message_t> body;
   body.reserve(frames.size() - 1);
   for (size_t i = 1; i < frames.size(); ++i) body.push_back(std::move(frames[i]));
@@ -168,6 +175,10 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     return;
   }
   core_->CountReceived(bytes);
+  if (authenticated_ && (!sender.has_value() || !Authorized(*sender, msg->header))) {
+    CountUnauthorized(sender, msg->header);
+    return;
+  }
   if (transport::IsReplication(msg->header.kind()) || msg->header.has_replica()) {
     // Another server's: the copy this server keeps of its predecessor's shard.
     if (replication_.replica == nullptr) {
@@ -207,6 +218,34 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
 void ParameterServer::CountDropped() {
   proto::ServerStats& stats = core_->mutable_stats();
   stats.set_messages_dropped(stats.messages_dropped() + 1);
+}
+
+void ParameterServer::CountUnauthorized(const std::optional<auth::Identity>& sender,
+                                        const proto::Header& h) {
+  proto::ServerStats& stats = core_->mutable_stats();
+  stats.set_messages_unauthorized(stats.messages_unauthorized() + 1);
+  constexpr uint64_t kLogged = 10;
+  if (unauthorized_logged_ >= kLogged) return;
+  ++unauthorized_logged_;
+  Log("dropped " + transport::KindName(h.kind()) + " claiming sender " +
+      std::to_string(h.sender()) + " from " +
+      (sender.has_value() ? auth::Name(*sender) : std::string("an unauthenticated peer")) +
+      ", which may not send it" +
+      (unauthorized_logged_ == kLogged ? " (further ones are only counted)" : ""));
+}
+
+bool Authorized(const auth::Identity& sender, const proto::Header& h) {
+  using auth::Identity;
+  if (transport::IsReplication(h.kind()) || h.has_replica()) {
+    if (h.kind() == proto::REPLICA_TAKEOVER) return sender == Identity::Supervisor();
+    return h.has_replica() && h.replica().server() <= uint32_t{INT32_MAX} &&
+           sender == Identity::Server(static_cast<int>(h.replica().server()));
+  }
+  const std::optional<transport::RequestKind> request = transport::RequestOf(h.kind());
+  if (!request.has_value()) return false;
+  if (*request == transport::RequestKind::kStats) return true;
+  return h.sender() <= uint32_t{INT32_MAX} &&
+         sender == Identity::Worker(static_cast<int>(h.sender()));
 }
 
 void ParameterServer::Log(const std::string& line) const {

@@ -11,13 +11,18 @@
 namespace ringtrain::ps {
 
 Status AskToTakeOver(zmq::context_t& context, const std::string& successor_endpoint,
-                     const std::string& job, int server, std::chrono::milliseconds timeout) {
+                     const std::string& job, int server, std::chrono::milliseconds timeout,
+                     int successor, const auth::Credentials* credentials) {
   const std::string who =
       "the successor of ps-" + std::to_string(server) + " at " + successor_endpoint;
   try {
     zmq::socket_t socket(context, zmq::socket_type::dealer);
     RT_RETURN_IF_ERROR(transport::ApplySocketOptions(socket, transport::WorkerSocketOptions()));
     socket.set(zmq::sockopt::linger, 0);
+    if (credentials != nullptr) {
+      RT_RETURN_IF_ERROR(
+          auth::ApplyClient(socket, *credentials, auth::Identity::Server(successor)));
+    }
     socket.connect(successor_endpoint);
     proto::Header h;
     h.set_kind(proto::REPLICA_TAKEOVER);

@@ -17,7 +17,8 @@ constexpr int64_t kMaxRequestBytes = 4096;
 StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(zmq::context_t& context,
                                                             const std::string& bind,
                                                             std::string job,
-                                                            StatusSnapshot snapshot) {
+                                                            StatusSnapshot snapshot,
+                                                            const auth::Credentials* credentials) {
   if (!snapshot) return InvalidArgument("status server: no snapshot function");
   try {
     zmq::socket_t socket(context, zmq::socket_type::rep);
@@ -27,21 +28,24 @@ StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(zmq::context_t& cont
     options.max_message_size = kMaxRequestBytes;
     RT_RETURN_IF_ERROR(ApplySocketOptions(socket, options));
     socket.set(zmq::sockopt::sndtimeo, 1000);
+    if (credentials != nullptr) RT_RETURN_IF_ERROR(auth::ApplyServer(socket, *credentials));
     socket.bind(bind);
     RT_ASSIGN_OR_RETURN(std::string endpoint, LastEndpoint(socket));
     return std::unique_ptr<StatusServer>(new StatusServer(std::move(socket), std::move(endpoint),
-                                                          std::move(job), std::move(snapshot)));
+                                                          std::move(job), std::move(snapshot),
+                                                          credentials != nullptr));
   } catch (const zmq::error_t& e) {
     return Unavailable("status server: cannot bind " + bind + ": " + e.what());
   }
 }
 
 StatusServer::StatusServer(zmq::socket_t socket, std::string endpoint, std::string job,
-                           StatusSnapshot snapshot)
+                           StatusSnapshot snapshot, bool authenticated)
     : socket_(std::move(socket)),
       endpoint_(std::move(endpoint)),
       job_(std::move(job)),
-      snapshot_(std::move(snapshot)) {
+      snapshot_(std::move(snapshot)),
+      authenticated_(authenticated) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -56,6 +60,8 @@ proto::StatusReply StatusServer::Answer(const std::vector<zmq::message_t>& frame
   if (frames.size() != 1 ||
       !request.ParseFromArray(frames[0].data(), static_cast<int>(frames[0].size()))) {
     reply.set_error("malformed status request");
+  } else if (authenticated_ && auth::SenderOf(frames[0]) != auth::Identity::Supervisor()) {
+    reply.set_error("status is answered to the job's supervisor only");
   } else if (request.wire_version() != proto::WIRE_VERSION_1) {
     reply.set_error("unsupported wire version " + std::to_string(request.wire_version()));
   } else if (request.job() != job_) {

@@ -68,8 +68,14 @@ StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
       const std::string monitor_address =
           "inproc://ringtrain-ps-client-" + nonce + "-" + std::to_string(sockets.size());
       if (zmq_socket_monitor(s.handle(), monitor_address.c_str(),
-                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
+                             ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                 ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
         return Internal(std::string("monitoring a worker socket: ") + zmq_strerror(zmq_errno()));
+      }
+      if (options.credentials != nullptr) {
+        RT_RETURN_IF_ERROR(auth::ApplyClient(
+            s, *options.credentials, auth::Identity::Server(static_cast<int>(sockets.size()))));
       }
       zmq::socket_t m(context, zmq::socket_type::pair);
       m.set(zmq::sockopt::linger, 0);

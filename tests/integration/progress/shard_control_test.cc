@@ -103,24 +103,25 @@ class ShardControlTest : public ::testing::Test {
 
 TEST_F(ShardControlTest, TheSuccessorRefusesWithoutACopyAndTakesOverOnceSynced) {
   std::unique_ptr<op::ShardControl> control = op::MakeZmqShardControl();
-  Status refused = control->TakeOver(endpoints_[1], kJob, 0, milliseconds(3000));
+  Status refused = control->TakeOver(endpoints_[1], kJob, 0, milliseconds(3000), {});
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.ToString();
   EXPECT_THAT(refused.message(), HasSubstr("no copy of ps-0's shard here: it never synced"));
 
   ASSERT_NO_FATAL_FAILURE(SyncFromServer0());
-  Status taken = control->TakeOver(endpoints_[1], kJob, 0, milliseconds(3000));
+  Status taken = control->TakeOver(endpoints_[1], kJob, 0, milliseconds(3000), {});
   EXPECT_TRUE(taken.ok()) << taken.ToString();
   // `ringtrain run`'s side, the same protocol: accepted again (already serving).
-  Status again = ps::AskToTakeOver(client_context_, endpoints_[1], kJob, 0, milliseconds(3000));
+  Status again =
+      ps::AskToTakeOver(client_context_, endpoints_[1], kJob, 0, milliseconds(3000), 1, nullptr);
   EXPECT_TRUE(again.ok()) << again.ToString();
 
   // Another job's takeover, or one for a shard this server keeps no copy of, is dropped
   // unanswered; where nobody listens, nobody answers.
-  EXPECT_EQ(control->TakeOver(endpoints_[1], "other", 0, milliseconds(300)).code(),
+  EXPECT_EQ(control->TakeOver(endpoints_[1], "other", 0, milliseconds(300), {}).code(),
             StatusCode::kDeadlineExceeded);
-  EXPECT_EQ(control->TakeOver(endpoints_[1], kJob, 1, milliseconds(300)).code(),
+  EXPECT_EQ(control->TakeOver(endpoints_[1], kJob, 1, milliseconds(300), {}).code(),
             StatusCode::kDeadlineExceeded);
-  Status nobody = control->TakeOver(endpoints_[0], kJob, 1, milliseconds(300));
+  Status nobody = control->TakeOver(endpoints_[0], kJob, 1, milliseconds(300), {});
   EXPECT_EQ(nobody.code(), StatusCode::kDeadlineExceeded) << nobody.ToString();
   EXPECT_THAT(nobody.message(), HasSubstr("the successor of ps-1 at " + endpoints_[0]));
 }

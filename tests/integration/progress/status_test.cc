@@ -56,7 +56,7 @@ TEST_F(StatusTest, TheOperatorReadsTheWorkersLatestProgress) {
   recorder_.SendAt(Progress(proto::PROGRESS, 100, 6400, 0.9), t0);
   recorder_.SendAt(Progress(proto::EVAL, 150, 9600, 0.7, 0.81), t0 + std::chrono::seconds(2));
   recorder_.SendAt(Progress(proto::PROGRESS, 200, 12800, 0.5), t0 + std::chrono::seconds(4));
-  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000));
+  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000), {});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->step, 200);
   EXPECT_EQ(p->total_steps, 1000);
@@ -77,7 +77,7 @@ TEST_F(StatusTest, TheOperatorReadsTheWorkersLatestProgress) {
 
 TEST_F(StatusTest, NoAccuracyBeforeTheFirstEvaluation) {
   recorder_.Send(Progress(proto::PROGRESS, 10, 640, 2.0));
-  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000));
+  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000), {});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_FALSE(p->accuracy.has_value());
   EXPECT_EQ(
@@ -86,7 +86,7 @@ TEST_F(StatusTest, NoAccuracyBeforeTheFirstEvaluation) {
 }
 
 TEST_F(StatusTest, AnotherJobIsRefusedAndCounted) {
-  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "other", milliseconds(2000));
+  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "other", milliseconds(2000), {});
   EXPECT_EQ(p.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(p.status().message(), HasSubstr("belongs to job \"mnist\", not \"other\""));
   EXPECT_EQ(server_->dropped(), 1u);
@@ -95,7 +95,7 @@ TEST_F(StatusTest, AnotherJobIsRefusedAndCounted) {
 TEST_F(StatusTest, NobodyListeningIsADeadlineNotAHang) {
   server_.reset();
   const auto start = std::chrono::steady_clock::now();
-  StatusOr<op::Progress> p = source_->Fetch("tcp://127.0.0.1:1", "mnist", milliseconds(300));
+  StatusOr<op::Progress> p = source_->Fetch("tcp://127.0.0.1:1", "mnist", milliseconds(300), {});
   EXPECT_EQ(p.status().code(), StatusCode::kDeadlineExceeded) << p.status().ToString();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
@@ -132,7 +132,7 @@ TEST_F(StatusTest, GarbageOnTheStatusPortIsDroppedAndTheServerKeepsServing) {
   EXPECT_EQ(server_->dropped(), 2u);
 
   recorder_.Send(Progress(proto::PROGRESS, 7, 70, 1.5));
-  StatusOr<op::Progress> p = source_->Fetch(endpoint, "mnist", milliseconds(2000));
+  StatusOr<op::Progress> p = source_->Fetch(endpoint, "mnist", milliseconds(2000), {});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->step, 7);
 }
@@ -154,7 +154,7 @@ TEST(ServerStatusTest, TheOperatorReadsAServersLastCheckpoint) {
   auto source = op::MakeZmqProgressSource();
   const std::string endpoint = (*server)->endpoint();
   StatusOr<std::optional<op::ServerCheckpoint>> got =
-      source->FetchCheckpoint(endpoint, "mnist", milliseconds(2000));
+      source->FetchCheckpoint(endpoint, "mnist", milliseconds(2000), {});
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   EXPECT_FALSE(got->has_value()) << "none yet";
   {
@@ -162,7 +162,7 @@ TEST(ServerStatusTest, TheOperatorReadsAServersLastCheckpoint) {
     last =
         ps::LastCheckpoint{120, 1764806400250, "/ckpt/mnist/ps-1/ckpt-0000000003-step-120", true};
   }
-  got = source->FetchCheckpoint(endpoint, "mnist", milliseconds(2000));
+  got = source->FetchCheckpoint(endpoint, "mnist", milliseconds(2000), {});
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   ASSERT_TRUE(got->has_value());
   EXPECT_EQ((*got)->step, 120);
@@ -170,7 +170,7 @@ TEST(ServerStatusTest, TheOperatorReadsAServersLastCheckpoint) {
   EXPECT_EQ((*got)->location, "/ckpt/mnist/ps-1/ckpt-0000000003-step-120");
   EXPECT_TRUE((*got)->final);
   // Another job's operator is refused, as by worker 0.
-  got = source->FetchCheckpoint(endpoint, "other", milliseconds(2000));
+  got = source->FetchCheckpoint(endpoint, "other", milliseconds(2000), {});
   EXPECT_EQ(got.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(got.status().message(), HasSubstr("belongs to job \"mnist\", not \"other\""));
 }

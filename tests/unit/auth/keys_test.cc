@@ -78,10 +78,12 @@ TEST(KeysTest, SecretKeyFilesAreWrittenPrivateAndReadBack) {
   // Never overwritten.
   EXPECT_EQ(WriteSecretKeyFile(path, pair->secret_key).code(), StatusCode::kAlreadyExists);
 
-  // Readable by others: refused unless allowed (a Secret volume in a pod).
+  // Readable by others: refused; by the group (a pod's fsGroup): accepted.
   ASSERT_EQ(chmod(path.c_str(), 0644), 0);
   EXPECT_THAT(ReadSecretKeyFile(path).status().message(), HasSubstr("it is 0644"));
-  EXPECT_TRUE(ReadSecretKeyFile(path, /*allow_shared_mode=*/true).ok());
+  ASSERT_EQ(chmod(path.c_str(), 0440), 0);
+  EXPECT_TRUE(ReadSecretKeyFile(path).ok());
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
 
   const std::string bad = dir + "/bad.key";
   ASSERT_TRUE(testing::WriteFile(bad, "not a key\n"));

@@ -34,6 +34,7 @@ TEST(EnumTraitsTest, ListEveryValue) {
   ExpectEveryValueListed<SyncMode>();
   ExpectEveryValueListed<RestartPolicy>();
   ExpectEveryValueListed<CleanPodPolicy>();
+  ExpectEveryValueListed<Authentication>();
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "ringtrain/operator/executor.h"
+#include "fake_job_keys.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -42,19 +43,31 @@ class ExecutorTest : public ::testing::Test {
 
 TEST_F(ExecutorTest, AppliesAPlanAndIsIdempotentWhenRepeated) {
   JobView v = JobViewFromObject(JobObject());
-  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
+  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, TestResourceOptions(), kNow);
   auto r = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(r.ok()) << r.status.ToString();
-  EXPECT_EQ(r.created, 3);  // ConfigMap, 2 Services (the pods once the ConfigMap is seen)
+  // The keys' Secret, the ConfigMap, 2 Services (the pods once the ConfigMap is seen).
+  EXPECT_EQ(r.created, 4);
   EXPECT_TRUE(r.status_written);
   EXPECT_TRUE(client_.objects.count("/api/v1/namespaces/team/configmaps/mnist-spec"));
+  const std::string secret =
+      "/api/v1/namespaces/team/secrets/" + JobKeySecretName("mnist", v.uid,
+                                                            v.job->spec.parameter_servers.replicas,
+                                                            v.job->spec.workers.replicas);
+  ASSERT_TRUE(client_.objects.count(secret));
+  EXPECT_EQ(client_.objects[secret]["stringData"]["worker-0.key"],
+            "secret of " + v.uid + "/worker-0");
   const auto& job = client_.objects[kube::TrainingJobs().ObjectPath("team", "mnist")];
   EXPECT_EQ(job["status"]["phase"], "Pending");
 
-  // The same plan again (a retry after a lost response): nothing breaks, nothing doubles.
+  // The same plan again (a retry after a lost response): nothing breaks, nothing doubles. The
+  // Secret, which the operator may not read, is taken as this job's without a look.
   auto again = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(again.ok()) << again.status.ToString();
   EXPECT_EQ(again.created, 0);
+  EXPECT_THAT(client_.calls,
+              ::testing::Not(Contains(HasSubstr("GET /api/v1/namespaces/team/secrets"))));
+  EXPECT_THAT(client_.calls, Contains(HasSubstr("CREATE /api/v1/namespaces/team/secrets")));
 }
 
 TEST_F(ExecutorTest, StatusIsNotWrittenWhenUnchanged) {
@@ -84,7 +97,7 @@ TEST_F(ExecutorTest, StatusGoesFirstConditionalOnTheObservedVersion) {
   nlohmann::json object = JobObject();
   object["metadata"]["resourceVersion"] = "41";
   JobView v = JobViewFromObject(object);
-  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
+  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, TestResourceOptions(), kNow);
   auto r = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(r.ok()) << r.status.ToString();
   ASSERT_FALSE(client_.calls.empty());
@@ -92,7 +105,7 @@ TEST_F(ExecutorTest, StatusGoesFirstConditionalOnTheObservedVersion) {
             "PATCH-STATUS /apis/ringtrain.io/v1alpha1/namespaces/team/"
             "trainingjobs/mnist");
   EXPECT_EQ(client_.last_status_patch["metadata"]["resourceVersion"], "41");
-  EXPECT_EQ(r.created_objects.size(), 3u);
+  EXPECT_EQ(r.created_objects.size(), 4u);  // the keys, the ConfigMap, 2 Services
 
   // A conflict (the job changed since it was observed): nothing else is done.
   client_.calls.clear();
@@ -109,7 +122,7 @@ TEST_F(ExecutorTest, AnObjectOfTheSameNameNotOwnedByTheJobIsAnError) {
        {{"name", "mnist-spec"},
         {"ownerReferences", {{{"controller", true}, {"uid", "an-older-job"}}}}}}};
   JobView v = JobViewFromObject(JobObject());
-  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
+  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, TestResourceOptions(), kNow);
   auto r = Execute(client_, v, plan, kNow);
   EXPECT_EQ(r.status.code(), StatusCode::kUnavailable);
   EXPECT_THAT(r.status.message(), HasSubstr("not owned by this TrainingJob"));
@@ -181,8 +194,9 @@ TEST_F(ExecutorTest, TtlDeletesTheJob) {
 class RecordingShardControl final : public ShardControl {
  public:
   Status TakeOver(const std::string& endpoint, const std::string& job, int server,
-                  std::chrono::milliseconds timeout) override {
-    asked.push_back(job + "/" + std::to_string(server) + "@" + endpoint);
+                  std::chrono::milliseconds timeout, const PeerAuth& auth) override {
+    asked.push_back(job + "/" + std::to_string(server) + "@" + endpoint +
+                    (auth.enabled() ? " as " + auth.own_public + " to " + auth.peer_public : ""));
     EXPECT_GT(timeout.count(), 0);
     return answer;
   }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "fake_job_keys.h"
 #include "ringtrain/operator/names.h"
 #include "ringtrain/operator/planner.h"
 
@@ -70,7 +71,7 @@ inline OwnedObjects AllPods(const job::TrainingJob& j, const std::string& phase)
 inline Plan Reconcile(const JobView& v, const OwnedObjects& o,
                       const std::optional<job::TrainingJob>& running = std::nullopt,
                       Time now = kNow) {
-  return PlanReconcile(v, running ? running : v.job, o, ResourceOptions{}, now);
+  return PlanReconcile(v, running ? running : v.job, o, TestResourceOptions(), now);
 }
 
 inline std::vector<std::string> Creates(const Plan& p) {

@@ -1,4 +1,5 @@
 #include "ringtrain/operator/planner.h"
+#include "fake_job_keys.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -23,8 +24,10 @@ TEST(PlannerTest, NewJobCreatesConfigMapServicesAndOnePodPerReplica) {
   Plan first = Reconcile(v, OwnedObjects{}, std::nullopt);
   // Pods wait until the ConfigMap they mount is there with their spec (a left-over one of the
   // same name must never be mounted): first the ConfigMap and Services.
+  // With the ConfigMap, the Secret of the job's keys (authentication: curve, the default).
   EXPECT_THAT(Creates(first),
-              ::testing::UnorderedElementsAre("ConfigMap/mnist-spec", "Service/mnist-ps",
+              ::testing::UnorderedElementsAre(::testing::StartsWith("Secret/mnist-keys-"),
+                                              "ConfigMap/mnist-spec", "Service/mnist-ps",
                                               "Service/mnist-worker"));
   EXPECT_FALSE(first.status.IsTrue(kCreated));
   EXPECT_EQ(first.status.phase, "Pending");
@@ -169,7 +172,7 @@ TEST(PlannerTest, InvalidSpecFailsWithoutCreatingAnything) {
   v.ns = "team";
   v.generation = 3;
   v.spec_error = "spec.training.batchSize: must be between 1 and 1048576 (got 0)";
-  Plan p = PlanReconcile(v, std::nullopt, OwnedObjects{}, ResourceOptions{}, kNow);
+  Plan p = PlanReconcile(v, std::nullopt, OwnedObjects{}, TestResourceOptions(), kNow);
   EXPECT_TRUE(Creates(p).empty());
   ASSERT_TRUE(p.status.IsTrue(kFailed));
   EXPECT_EQ(p.status.Find(kFailed)->reason, "InvalidSpec");
@@ -262,7 +265,8 @@ TEST(PlannerTest, ResumeAppliesAnEditMadeWhileSuspended) {
   o.config_map = false;
   o.config_map_uid.clear();
   Plan q = Reconcile(v, o, std::nullopt);
-  EXPECT_THAT(Creates(q), ::testing::ElementsAre("ConfigMap/mnist-spec"));
+  EXPECT_THAT(Creates(q), ::testing::ElementsAre(::testing::StartsWith("Secret/mnist-keys-"),
+                                                 "ConfigMap/mnist-spec"));
   EXPECT_FALSE(q.status.IsTrue(kSuspended));
   // Once the cache shows it, the pods, built from the edit.
   v.status = q.status;

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "fake_job_keys.h"
 #include "ringtrain/job/parse.h"
 #include "ringtrain/operator/api_convert.h"
 
@@ -44,7 +45,7 @@ std::map<std::string, std::string> Env(const nlohmann::json& pod) {
 
 TEST(ResourcesTest, WorkerPodCarriesThePodContract) {
   auto j = MakeJob();
-  nlohmann::json pod = BuildPod(View(j), j, job::Role::kWorker, 1, ResourceOptions{});
+  nlohmann::json pod = BuildPod(View(j), j, job::Role::kWorker, 1, TestResourceOptions());
   EXPECT_EQ(pod["metadata"]["name"], "mnist-worker-1");
   EXPECT_EQ(pod["metadata"]["namespace"], "team");
   EXPECT_EQ(pod["spec"]["hostname"], "mnist-worker-1");
@@ -81,7 +82,7 @@ TEST(ResourcesTest, WorkerPodCarriesThePodContract) {
 
 TEST(ResourcesTest, ServerPodBindsItsPortAndServiceIsHeadless) {
   auto j = MakeJob();
-  nlohmann::json pod = BuildPod(View(j), j, job::Role::kParameterServer, 0, ResourceOptions{});
+  nlohmann::json pod = BuildPod(View(j), j, job::Role::kParameterServer, 0, TestResourceOptions());
   EXPECT_EQ(Env(pod)["RINGTRAIN_BIND"], "tcp://*:7070");
   EXPECT_EQ(pod["spec"]["containers"][0]["ports"][0]["containerPort"], 7070);
   // Its status socket answers with its last checkpoint (status.checkpoint).
@@ -89,7 +90,7 @@ TEST(ResourcesTest, ServerPodBindsItsPortAndServiceIsHeadless) {
   EXPECT_EQ(pod["spec"]["containers"][0]["ports"].size(), 2u);
   EXPECT_EQ(pod["spec"]["containers"][0]["ports"][1]["name"], "status");
   EXPECT_EQ(pod["spec"]["containers"][0]["ports"][1]["containerPort"], 7072);
-  nlohmann::json svc = BuildService(View(j), job::Role::kParameterServer, ResourceOptions{});
+  nlohmann::json svc = BuildService(View(j), job::Role::kParameterServer, TestResourceOptions());
   EXPECT_EQ(svc["metadata"]["name"], "mnist-ps");
   EXPECT_EQ(svc["spec"]["clusterIP"], "None");
   EXPECT_EQ(svc["spec"]["selector"][kLabelRole], "ps");
@@ -118,9 +119,9 @@ TEST(ResourcesTest, SpecHashIgnoresRunPolicyOnly) {
 
 TEST(ResourcesTest, WorkerZeroServesStatusAndNoPodGetsApiCredentials) {
   auto j = MakeJob();
-  nlohmann::json w0 = BuildPod(View(j), j, job::Role::kWorker, 0, ResourceOptions{});
-  nlohmann::json w1 = BuildPod(View(j), j, job::Role::kWorker, 1, ResourceOptions{});
-  nlohmann::json ps = BuildPod(View(j), j, job::Role::kParameterServer, 0, ResourceOptions{});
+  nlohmann::json w0 = BuildPod(View(j), j, job::Role::kWorker, 0, TestResourceOptions());
+  nlohmann::json w1 = BuildPod(View(j), j, job::Role::kWorker, 1, TestResourceOptions());
+  nlohmann::json ps = BuildPod(View(j), j, job::Role::kParameterServer, 0, TestResourceOptions());
   auto env = [](const nlohmann::json& pod, const std::string& name) {
     auto all = Env(pod);
     return all.count(name) ? all[name] : std::string("<unset>");
@@ -155,8 +156,10 @@ TEST(ResourcesTest, EachRoleGetsTheVolumesItMountsAfterTheSpecVolume) {
   j.spec.workers.volume_mounts = {{"scratch", "/tmp/scratch", "", false},
                                   {"data", "/data", "fashion", true}};
   j.spec.parameter_servers.volume_mounts = {{"scratch", "/scratch", "", false}};
+  // (plaintext: the spec's volume is the ConfigMap alone; with keys see below)
+  j.spec.security.authentication = job::Authentication::kNone;
 
-  const nlohmann::json worker = BuildPod(View(j), j, job::Role::kWorker, 1, ResourceOptions{});
+  const nlohmann::json worker = BuildPod(View(j), j, job::Role::kWorker, 1, TestResourceOptions());
   EXPECT_EQ(worker["spec"]["volumes"], nlohmann::json::parse(R"([
       {"name": "spec", "configMap": {"name": "mnist-spec"}},
       {"name": "data", "persistentVolumeClaim": {"claimName": "fashion-mnist", "readOnly": true}},
@@ -166,7 +169,8 @@ TEST(ResourcesTest, EachRoleGetsTheVolumesItMountsAfterTheSpecVolume) {
       {"name": "scratch", "mountPath": "/tmp/scratch"},
       {"name": "data", "mountPath": "/data", "subPath": "fashion", "readOnly": true}])"));
 
-  const nlohmann::json ps = BuildPod(View(j), j, job::Role::kParameterServer, 0, ResourceOptions{});
+  const nlohmann::json ps =
+      BuildPod(View(j), j, job::Role::kParameterServer, 0, TestResourceOptions());
   EXPECT_EQ(ps["spec"]["volumes"], nlohmann::json::parse(R"([
       {"name": "spec", "configMap": {"name": "mnist-spec"}},
       {"name": "scratch", "emptyDir": {}}])"));
@@ -183,6 +187,48 @@ TEST(ResourcesTest, EachRoleGetsTheVolumesItMountsAfterTheSpecVolume) {
   auto edited = j;
   edited.spec.volumes[0].source_name = "fashion-mnist-v2";
   EXPECT_NE(SpecHash(edited), SpecHash(j));
+}
+
+// Authentication (the default): the Secret holds every process's secret key, the ConfigMap the
+// public keys beside the spec, and each pod mounts, in the spec's directory, the ConfigMap and
+// its own key alone, readable by its group only (fsGroup: the image's user), and is told where.
+TEST(ResourcesTest, EachPodMountsItsOwnKeyAloneBesideTheSpecAndPublicKeys) {
+  job::TrainingJob j = MakeJob();
+  const JobView v = View(j);
+  const ResourceOptions options = TestResourceOptions();
+  StatusOr<JobKeyFiles> keys = options.keys->Files(v.uid, 2, 3);
+  ASSERT_TRUE(keys.ok());
+  const nlohmann::json secret = BuildKeySecret(v, j, *keys);
+  const std::string name = JobKeySecretName(v.name, v.uid, 2, 3);
+  EXPECT_EQ(secret["kind"], "Secret");
+  EXPECT_EQ(secret["metadata"]["name"], name);
+  EXPECT_EQ(secret["metadata"]["ownerReferences"][0]["name"], "mnist");
+  EXPECT_EQ(secret["stringData"].size(), 5u);
+  EXPECT_EQ(secret["stringData"]["ps-1.key"], "secret of " + v.uid + "/ps-1");
+  const nlohmann::json cm = BuildConfigMap(v, j, &*keys);
+  EXPECT_EQ(cm["data"]["public-keys"], keys->public_keys);
+  EXPECT_FALSE(cm.dump().find("secret of") != std::string::npos) << "no secret in the ConfigMap";
+
+  const nlohmann::json pod = BuildPod(v, j, job::Role::kWorker, 1, options);
+  EXPECT_EQ(pod["spec"]["volumes"][0], nlohmann::json::parse(R"({"name": "spec", "projected": {
+      "defaultMode": 288, "sources": [
+        {"configMap": {"name": "mnist-spec"}},
+        {"secret": {"name": ")" + name + R"(",
+                    "items": [{"key": "worker-1.key", "path": "worker-1.key"}]}}]}})"));
+  EXPECT_EQ(pod["spec"]["securityContext"]["fsGroup"], kRuntimeGroup);
+  std::map<std::string, std::string> env;
+  for (const auto& e : pod["spec"]["containers"][0]["env"]) env[e["name"]] = e["value"];
+  EXPECT_EQ(env["RINGTRAIN_PUBLIC_KEYS"], "/etc/ringtrain/public-keys");
+  EXPECT_EQ(env["RINGTRAIN_SECRET_KEY"], "/etc/ringtrain/worker-1.key");
+  // Still no Kubernetes credentials in the pod.
+  EXPECT_EQ(pod["spec"]["automountServiceAccountToken"], false);
+
+  // Plaintext: none of it.
+  j.spec.security.authentication = job::Authentication::kNone;
+  const nlohmann::json plain = BuildPod(v, j, job::Role::kWorker, 1, options);
+  EXPECT_EQ(plain["spec"]["volumes"][0],
+            nlohmann::json::parse(R"({"name": "spec", "configMap": {"name": "mnist-spec"}})"));
+  EXPECT_EQ(plain.dump().find("RINGTRAIN_SECRET_KEY"), std::string::npos);
 }
 
 }  // namespace

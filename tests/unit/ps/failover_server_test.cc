@@ -225,7 +225,8 @@ TEST_F(FailoverServerTest, TheSuccessorServesALostServersShardUntilItsReplacemen
 
   // Server 0 goes away; its successor is told before any replacement exists.
   s0.reset();
-  Status takeover = AskToTakeOver(context_, endpoints[1], kJob, 0, std::chrono::seconds(5));
+  Status takeover =
+      AskToTakeOver(context_, endpoints[1], kJob, 0, std::chrono::seconds(5), 1, nullptr);
   ASSERT_TRUE(takeover.ok()) << takeover.ToString();
   // Training goes on without server 0: every request for its shard goes to server 1.
   ASSERT_NO_FATAL_FAILURE(AllSteps(clients, kBefore, kBefore + kDuring, &params));

@@ -18,6 +18,7 @@
 #define RINGTRAIN_AUTH_CURVE_H_
 
 #include <optional>
+#include <string_view>
 
 #include <zmq.hpp>
 
@@ -45,6 +46,11 @@ bool CurveAvailable();
 // Makes `socket` a CURVE client with `credentials.pair`, of `server`'s key in the job's keys.
 [[nodiscard]] Status ApplyClient(zmq::socket_t& socket, const Credentials& credentials,
                                  const Identity& server);
+
+// Makes `socket` a CURVE client with `own`, of the server whose public key is `server_key`
+// (a supervisor that holds one job's keys at a time, as the operator does).
+[[nodiscard]] Status ApplyClient(zmq::socket_t& socket, const KeyPair& own,
+                                 std::string_view server_key);
 
 // The identity the ZAP handler gave the connection `frame` arrived on, or nullopt when the
 // connection was not authenticated (plaintext) or the frame was not received from a socket.

@@ -11,9 +11,9 @@
 //     Secret it stored them in (it may create Secrets, never get them).
 //
 // Secret key files hold the 40 Z85 characters, optionally followed by one newline; nothing
-// else is accepted. ReadSecretKeyFile refuses a file others can read (group or world bits set)
-// unless `allow_shared_mode` (a Secret mounted by the kubelet is 0644 inside a pod whose only
-// user is the process).
+// else is accepted. ReadSecretKeyFile refuses a file that users other than its owner and group
+// may access (any "other" permission bit: the operator mounts a pod's key with mode 0400, a
+// pod with an fsGroup makes it 0440; `ringtrain run` writes 0600).
 //
 // Errors: InvalidArgument naming what is wrong ("<path>: a secret key is 40 Z85 characters,
 // got 12 bytes"); files as common/input_file.h.
@@ -59,7 +59,12 @@ StatusOr<KeyPair> DeriveKeyPair(std::string_view master, std::string_view job_id
 StatusOr<std::string> NewMasterSecret();
 
 // Reads a secret key file (see the top) and returns its pair.
-StatusOr<KeyPair> ReadSecretKeyFile(const std::string& path, bool allow_shared_mode = false);
+StatusOr<KeyPair> ReadSecretKeyFile(const std::string& path);
+
+// Reads a master secret for DeriveKeyPair: the file's bytes without trailing whitespace, 32 to
+// 64 of them (40 Z85 characters from NewMasterSecret, or any random text); the file must give
+// others no permission, as a secret key file.
+StatusOr<std::string> ReadMasterSecretFile(const std::string& path);
 
 // Writes `secret_z85` to a new file `path` (mode 0600; AlreadyExists if it exists).
 [[nodiscard]] Status WriteSecretKeyFile(const std::string& path, std::string_view secret_z85);

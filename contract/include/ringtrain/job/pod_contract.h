@@ -45,6 +45,8 @@ inline constexpr char kEnvControlEndpoint[] = "RINGTRAIN_CONTROL_ENDPOINT";
 inline constexpr char kEnvStatusBind[] = "RINGTRAIN_STATUS_BIND";
 inline constexpr char kEnvTerminationLog[] = "RINGTRAIN_TERMINATION_LOG";
 inline constexpr char kEnvOutputDir[] = "RINGTRAIN_OUTPUT_DIR";
+inline constexpr char kEnvPublicKeys[] = "RINGTRAIN_PUBLIC_KEYS";
+inline constexpr char kEnvSecretKey[] = "RINGTRAIN_SECRET_KEY";
 
 // The port a parameter server listens on inside a pod.
 inline constexpr int kDefaultPsPort = 7070;
@@ -83,6 +85,11 @@ struct PodContract {
   // spec.output.path (`ringtrain run` sets it to its default or --output; the operator leaves
   // it out, so a pod writes where spec.output says).
   std::string output_dir;
+  // With spec.security.authentication: curve (the process checks that both are set): the
+  // job's public keys file and this process's secret key file (ringtrain/auth/key_set.h,
+  // keys.h); absolute paths. Both or neither.
+  std::string public_keys_path;
+  std::string secret_key_path;
 
   bool operator==(const PodContract&) const = default;
 };
@@ -116,6 +123,11 @@ struct Placement {
   std::string ps_status_bind;             // the servers' status sockets; "" = none
   std::string termination_log;            // "" = none
   std::string output_dir;                 // worker 0's model directory; "" = spec.output
+  // Authentication (spec.security.authentication: curve): the job's public keys file, and the
+  // directory holding each process's secret key as "<ProcessName>.key" (a pod's holds only
+  // its own). "" = none (plaintext).
+  std::string public_keys_path;
+  std::string secret_key_dir;
 };
 
 // THE definition of what process `index` of `role` in `job` is told: the job's name and
@@ -132,6 +144,9 @@ std::vector<std::string> ProcessArgs(Role role);
 // A process's name within its job: "ps-<index>" or "worker-<index>" (the local launcher's log
 // names; the operator prefixes the job's name for its pods).
 std::string ProcessName(Role role, int index);
+
+// The file name of a process's secret key in Placement::secret_key_dir: "worker-0.key".
+std::string SecretKeyFileName(Role role, int index);
 
 }  // namespace ringtrain::job
 

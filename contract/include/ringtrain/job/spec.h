@@ -52,6 +52,7 @@ enum class CompressionType { kNone, kFp16, kInt8, kOneBit, kTopK };
 enum class SyncMode { kSync, kAsync, kSsp };
 enum class RestartPolicy { kNever, kOnFailure, kExitCode };
 enum class CleanPodPolicy { kAll, kRunning, kNone };
+enum class Authentication { kCurve, kNone };
 
 // EnumTraits<E>::kValues: every value of E, in the order errors and the CRD list them. A unit
 // test walks the enum's range to check that no value is missing here.
@@ -100,6 +101,10 @@ struct EnumTraits<CleanPodPolicy> {
   static constexpr CleanPodPolicy kValues[] = {CleanPodPolicy::kAll, CleanPodPolicy::kRunning,
                                                CleanPodPolicy::kNone};
 };
+template <>
+struct EnumTraits<Authentication> {
+  static constexpr Authentication kValues[] = {Authentication::kCurve, Authentication::kNone};
+};
 
 const char* Name(ModelType v);
 const char* Name(DataFormat v);
@@ -110,6 +115,7 @@ const char* Name(CompressionType v);
 const char* Name(SyncMode v);
 const char* Name(RestartPolicy v);
 const char* Name(CleanPodPolicy v);
+const char* Name(Authentication v);
 
 // spec.model
 struct ModelSpec {
@@ -351,6 +357,17 @@ struct OutputSpec {
   bool operator==(const OutputSpec&) const = default;
 };
 
+// spec.security: who may talk to a job's processes.
+struct SecuritySpec {
+  // authentication: kCurve ("curve", the default): every connection between the job's
+  // processes and its supervisor is ZeroMQ CURVE with a key pair per process, and only the
+  // job's keys are admitted (ringtrain/auth/). kNone ("none"): plaintext, anyone who reaches a
+  // port may speak; only by this explicit choice.
+  Authentication authentication = Authentication::kCurve;
+
+  bool operator==(const SecuritySpec&) const = default;
+};
+
 // spec
 struct TrainingJobSpec {
   std::string image;      // image: container image of both roles; empty = the operator's default
@@ -363,6 +380,7 @@ struct TrainingJobSpec {
   std::vector<VolumeSpec> volumes;           // volumes: at most kMaxVolumes
   std::optional<CheckpointSpec> checkpoint;  // checkpoint
   std::optional<OutputSpec> output;          // output
+  SecuritySpec security;                     // security
 
   bool operator==(const TrainingJobSpec&) const = default;
 };

@@ -17,6 +17,7 @@ std::string Resource::ObjectPath(const std::string& ns, const std::string& name)
 Resource Pods() { return {"", "v1", "pods", true}; }
 Resource Services() { return {"", "v1", "services", true}; }
 Resource ConfigMaps() { return {"", "v1", "configmaps", true}; }
+Resource Secrets() { return {"", "v1", "secrets", true}; }
 Resource Events() { return {"", "v1", "events", true}; }
 Resource Leases() { return {"coordination.k8s.io", "v1", "leases", true}; }
 Resource TrainingJobs() { return {"ringtrain.io", "v1alpha1", "trainingjobs", true}; }

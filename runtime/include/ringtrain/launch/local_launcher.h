@@ -90,6 +90,11 @@ struct RunSummary {
   // Messages on the launcher's control socket that were not a valid event of this job
   // (launch/event_check.h): dropped, never used.
   uint64_t control_events_dropped = 0;
+  // Of those, events of the job sent with another process's key (authentication: curve).
+  uint64_t control_events_forged = 0;
+  // spec.security.authentication: curve (the processes spoke CURVE with the run's keys).
+  bool authenticated = false;
+  uint64_t messages_unauthorized = 0;  // at servers (ServerStats.messages_unauthorized)
   std::string log_dir;
   // Continuing from checkpoints: the shards restored (of all servers) and the step the workers
   // continued from (the smallest; -1 when the job started from scratch). Pushes the restored

@@ -33,6 +33,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/auth/curve.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/ps/server_core.h"
 #include "ringtrain/transport/message.h"
@@ -49,6 +50,9 @@ struct BackupLinkOptions {
   std::chrono::milliseconds ack_timeout{std::chrono::seconds(30)};
   // What happened to the link (lost, synced, degraded); may be empty.
   std::function<void(const std::string&)> log;
+  // This server's credentials: the link is a CURVE client of the successor's key. Null:
+  // plaintext.
+  std::shared_ptr<const auth::Credentials> credentials;
 };
 
 // What Fetch() found.

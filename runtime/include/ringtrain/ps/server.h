@@ -39,10 +39,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <zmq.hpp>
 
+#include "ringtrain/auth/curve.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/ps/backup_link.h"
 #include "ringtrain/ps/replica_shard.h"
@@ -82,7 +84,17 @@ struct ServerOptions {
   std::chrono::milliseconds worker_timeout{0};
   // What the server decides on its own (a silent worker excluded, taken back); may be empty.
   std::function<void(const std::string&)> log;
+  // This server's credentials: the socket is a CURVE server (the process's ZAP handler admits
+  // only the job's keys) and every message must come from a key allowed to send it (see
+  // Authorized); others are dropped and counted (messages_unauthorized). Null: plaintext.
+  std::shared_ptr<const auth::Credentials> credentials;
 };
+
+// Whether the process `sender` authenticated as may send a message with header `h` to a
+// server: a worker's requests (detoured too) only with its own index as Header.sender, STATS
+// from anyone in the job, a predecessor's replication (SYNC, FETCH, forwards) only about its
+// own shard (Header.replica.server), REPLICA_TAKEOVER only from the supervisor.
+bool Authorized(const auth::Identity& sender, const proto::Header& h);
 
 // The two halves of replication; both null without it.
 struct Replication {
@@ -133,6 +145,8 @@ class ParameterServer {
   void Replicated(const transport::Message& msg, Apply apply);
   void SendReplies(std::vector<Reply>* replies);
   void CountDropped();
+  // Counts (and logs the first few of) a message `sender` may not send.
+  void CountUnauthorized(const std::optional<auth::Identity>& sender, const proto::Header& h);
   // Excludes the workers a round has waited for longer than worker_timeout (see the top).
   void ExcludeSilentWorkers();
   void Log(const std::string& line) const;
@@ -150,6 +164,8 @@ class ParameterServer {
   size_t max_deferred_;
   std::chrono::milliseconds worker_timeout_;
   std::function<void(const std::string&)> log_;
+  const bool authenticated_;  // options.credentials was set: messages must be Authorized
+  uint64_t unauthorized_logged_ = 0;
   // Per worker: when the last request from it arrived (Serve()'s start before the first).
   std::vector<std::chrono::steady_clock::time_point> last_heard_;
   std::vector<bool> heard_;  // per worker: a request from it arrived

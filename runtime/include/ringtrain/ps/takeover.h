@@ -13,6 +13,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/auth/curve.h"
 #include "ringtrain/common/status.h"
 
 namespace ringtrain::ps {
@@ -21,8 +22,11 @@ namespace ringtrain::ps {
 // `timeout` for the answer. OK: the successor serves the shard now. FailedPrecondition with the
 // successor's reason when it cannot (it holds no copy); DeadlineExceeded when it does not answer
 // (it is gone too, or keeps no copy); DataLoss for an answer that is not one.
+// With `credentials` (the supervisor's; null: plaintext) the request goes over CURVE to the
+// key of server `successor`, which takes it only from the supervisor's key.
 Status AskToTakeOver(zmq::context_t& context, const std::string& successor_endpoint,
-                     const std::string& job, int server, std::chrono::milliseconds timeout);
+                     const std::string& job, int server, std::chrono::milliseconds timeout,
+                     int successor, const auth::Credentials* credentials);
 
 }  // namespace ringtrain::ps
 

@@ -14,6 +14,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/auth/curve.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 
@@ -33,11 +34,14 @@ class NullEventSink final : public EventSink {
 };
 
 // Pushes events to a ZeroMQ PULL socket at `endpoint`. Events queued at close are flushed for
-// up to one second.
+// up to one second. With `credentials`, the connection is a CURVE client of the supervisor's
+// key (the launcher's control socket admits only the job's keys and knows from the key which
+// process sent an event); null: plaintext.
 class ZmqEventSink final : public EventSink {
  public:
-  static StatusOr<std::unique_ptr<ZmqEventSink>> Connect(zmq::context_t& context,
-                                                         const std::string& endpoint);
+  static StatusOr<std::unique_ptr<ZmqEventSink>> Connect(
+      zmq::context_t& context, const std::string& endpoint,
+      const auth::Credentials* credentials = nullptr);
   void Send(const proto::Event& event) override;
 
  private:
@@ -47,7 +51,8 @@ class ZmqEventSink final : public EventSink {
 
 // A ZmqEventSink when `endpoint` is non-empty, else a NullEventSink.
 StatusOr<std::unique_ptr<EventSink>> MakeEventSink(zmq::context_t& context,
-                                                   const std::string& endpoint);
+                                                   const std::string& endpoint,
+                                                   const auth::Credentials* credentials = nullptr);
 
 }  // namespace ringtrain::transport
 

@@ -53,6 +53,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/auth/curve.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/compress/codec.h"
 #include "ringtrain/compress/sparsity_warmup.h"
@@ -87,6 +88,9 @@ struct PsClientOptions {
   bool detours = false;
   std::chrono::milliseconds detour_after{std::chrono::seconds(1)};
   std::chrono::milliseconds detour_retry{std::chrono::milliseconds(200)};
+  // This worker's credentials: each socket is a CURVE client of its server's key, and a server
+  // that refuses this worker's key is logged. Null: plaintext.
+  std::shared_ptr<const auth::Credentials> credentials;
 };
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.

@@ -24,7 +24,7 @@ using ::testing::UnorderedElementsAre;
 class FakeProgressSource : public ProgressSource {
  public:
   StatusOr<Progress> Fetch(const std::string& endpoint, const std::string& job,
-                           milliseconds timeout) override {
+                           milliseconds timeout, const PeerAuth&) override {
     std::lock_guard<std::mutex> lock(mu);
     asks.push_back(job + "@" + endpoint);
     last_timeout = timeout;
@@ -34,7 +34,8 @@ class FakeProgressSource : public ProgressSource {
   }
   StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(const std::string& endpoint,
                                                             const std::string& job,
-                                                            milliseconds timeout) override {
+                                                            milliseconds timeout,
+                                                            const PeerAuth&) override {
     std::lock_guard<std::mutex> lock(mu);
     asks.push_back(job + "@" + endpoint);
     auto it = checkpoints.find(endpoint);

@@ -41,6 +41,7 @@ struct ProgressTarget {
   std::string job;
   std::string endpoint;
   int server = -1;
+  PeerAuth auth{};  // how to speak to it (spec.security.authentication); empty: plaintext
 };
 
 // What one round asks: the keys of every running job (the answers of others are forgotten)

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ringtrain/operator/job_keys.h"
+
 namespace ringtrain::op {
 
 enum class ActionType {
@@ -32,6 +34,7 @@ struct Action {
   std::string message;     // kEvent
   int server = -1;         // kTakeover: the lost server's index
   std::string endpoint{};  // kTakeover: its successor's data endpoint ("tcp://10.1.2.3:7070")
+  PeerAuth auth{};         // kTakeover: how to speak to the successor (empty: plaintext)
 
   // Creates `object` (a complete manifest with apiVersion, kind and metadata.name).
   static Action Create(nlohmann::json object);
@@ -45,7 +48,7 @@ struct Action {
   // Records an Event about the job. REQUIRES: `type` is "Normal" or "Warning".
   static Action Event(std::string type, std::string reason, std::string message);
   // Asks the successor of lost server `server`, listening at `endpoint`, to take its shard over.
-  static Action Takeover(int server, std::string endpoint);
+  static Action Takeover(int server, std::string endpoint, PeerAuth auth = {});
 };
 
 }  // namespace ringtrain::op

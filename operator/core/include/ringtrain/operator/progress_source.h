@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/operator/job_keys.h"
 #include "ringtrain/operator/job_state.h"
 
 namespace ringtrain::op {
@@ -26,13 +27,16 @@ class ProgressSource {
   // DeadlineExceeded if no answer within `timeout`; FailedPrecondition with the worker's
   // message if it refuses (another job); DataLoss if the answer does not parse. The result has
   // no update_time (the caller stamps it).
+  // With `auth` enabled the request goes over CURVE (the supervisor's pair, to the process's
+  // key; its status socket answers nobody else).
   virtual StatusOr<Progress> Fetch(const std::string& endpoint, const std::string& job,
-                                   std::chrono::milliseconds timeout) = 0;
+                                   std::chrono::milliseconds timeout, const PeerAuth& auth) = 0;
 
   // Asks a parameter server's status socket at `endpoint` ("tcp://10.1.2.3:7072") for its last
   // checkpoint; std::nullopt if it has none yet. Errors as Fetch's.
   virtual StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(
-      const std::string& endpoint, const std::string& job, std::chrono::milliseconds timeout) = 0;
+      const std::string& endpoint, const std::string& job, std::chrono::milliseconds timeout,
+      const PeerAuth& auth) = 0;
 };
 
 // Over ZeroMQ: a fresh REQ socket per request (a REQ that timed out cannot be reused), linger

@@ -1,19 +1,23 @@
 // The Kubernetes objects a TrainingJob owns, built from its spec: a ConfigMap holding the job
-// (mounted into every pod as the pod contract's spec file), one headless Service per role
+// (mounted into every pod as the pod contract's spec file) and, with authentication, its public
+// keys; a Secret holding its processes' secret keys (job_keys.h); one headless Service per role
 // (stable DNS names <pod>.<service>), and one Pod per replica with hostname and subdomain,
-// labels, a controller ownerReference, resource requests, and the pod contract as environment.
+// labels, a controller ownerReference, resource requests, the pod contract as environment and,
+// with authentication, its own secret key alone.
 //
 // Pure functions of their inputs; names come from job/pod_contract.h so the local launcher and
 // the operator agree on them.
 #ifndef RINGTRAIN_OPERATOR_RESOURCES_H_
 #define RINGTRAIN_OPERATOR_RESOURCES_H_
 
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/job/spec.h"
+#include "ringtrain/operator/job_keys.h"
 #include "ringtrain/operator/job_state.h"
 
 namespace ringtrain::op {
@@ -30,6 +34,9 @@ inline constexpr char kManagedBy[] = "ringtrain-operator";
 // their final words at job::kTerminationLogPath (Kubernetes' default terminationMessagePath).
 inline constexpr char kSpecFileName[] = "job.json";
 
+// The group of the runtime image's user (images/runtime.Dockerfile), the pods' fsGroup.
+inline constexpr int kRuntimeGroup = 65532;
+
 struct ResourceOptions {
   std::string default_runtime_image = "ringtrain/runtime:0.1.0";
   int ps_port = job::kDefaultPsPort;
@@ -37,6 +44,9 @@ struct ResourceOptions {
   int ps_status_port = job::kDefaultPsStatusPort;  // the servers' status sockets
   // Where pods push progress events (the operator's event endpoint); "" = none.
   std::string control_endpoint;
+  // The jobs' keys (spec.security.authentication: curve). Null: such jobs cannot be run (the
+  // planner says so in an event; the operator's main always sets it).
+  std::shared_ptr<const JobKeySource> keys;
 };
 
 // Hash of the parts of a spec that shape pods (everything but runPolicy), hex.
@@ -44,7 +54,12 @@ std::string SpecHash(const job::TrainingJob& job);
 
 std::string ConfigMapName(const std::string& job_name);
 
-nlohmann::json BuildConfigMap(const JobView& view, const job::TrainingJob& job);
+// With authentication the ConfigMap also holds `keys`' public keys file, and BuildKeySecret is
+// the Secret of its secret keys (as stringData).
+nlohmann::json BuildConfigMap(const JobView& view, const job::TrainingJob& job,
+                              const JobKeyFiles* keys = nullptr);
+nlohmann::json BuildKeySecret(const JobView& view, const job::TrainingJob& job,
+                              const JobKeyFiles& keys);
 nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceOptions& options);
 nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::Role role, int index,
                         const ResourceOptions& options);

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/operator/job_keys.h"
 
 namespace ringtrain::op {
 
@@ -26,8 +27,10 @@ class ShardControl {
   // FailedPrecondition with the server's reason when it cannot (it holds no copy);
   // DeadlineExceeded when it does not answer within `timeout`; DataLoss for an answer that is
   // not one.
+  // With `auth` enabled the request goes over CURVE (the supervisor's pair, to the successor's
+  // key).
   virtual Status TakeOver(const std::string& endpoint, const std::string& job, int server,
-                          std::chrono::milliseconds timeout) = 0;
+                          std::chrono::milliseconds timeout, const PeerAuth& auth) = 0;
 };
 
 // Over ZeroMQ (REPLICA_TAKEOVER on the server's data socket): a fresh DEALER per call, linger

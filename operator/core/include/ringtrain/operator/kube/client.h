@@ -42,6 +42,8 @@ struct Resource {
 Resource Pods();
 Resource Services();
 Resource ConfigMaps();
+// Created and deleted, never read: the operator may not get, list or watch Secrets.
+Resource Secrets();
 Resource Events();
 Resource Leases();
 Resource TrainingJobs();
