@@ -14,8 +14,11 @@ Invariants (for the values = chart defaults merged with OVERRIDE):
     health port, non-root, read-only root file system, all capabilities dropped, no privilege
     escalation;
   - operator RBAC: a ClusterRole when watchNamespace is "", else a Role in watchNamespace; no
-    wildcard, no secrets; `delete` on trainingjobs (ttlSecondsAfterFinished); leases only in a
-    Role of the release namespace;
+    wildcard; secrets only created and deleted (never read: the jobs' keys are derived again);
+    `delete` on trainingjobs (ttlSecondsAfterFinished); leases only in a Role of the release
+    namespace;
+  - the operator's master secret: a Secret of the release, mounted read-only with mode 0440
+    and given as --key-file, the pod's fsGroup its group;
   - no ClusterRole or Role but the operator's grants anything on trainingjobs/status;
   - rbac.create false renders no RBAC; metrics.enabled false renders no Service.
 Prints one line per check and "N passed, M failed" last; exit 1 on failure.
@@ -119,6 +122,20 @@ def main(argv):
         check(sc.get("allowPrivilegeEscalation") is False, "no privilege escalation", sc)
         check(sc.get("capabilities", {}).get("drop") == ["ALL"], "all capabilities dropped", sc)
         check(psc.get("runAsNonRoot") is True or sc.get("runAsNonRoot") is True, "runs as non-root")
+        key_args = [a for a in args if a.startswith("--key-file=")]
+        check(len(key_args) == 1, "args has --key-file", args)
+        if key_args:
+            key_dir = os.path.dirname(key_args[0].split("=", 1)[1])
+            mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
+            mount = mounts.get(key_dir, {})
+            volume = next((v for v in pod.get("volumes", []) if v["name"] == mount.get("name")), {})
+            secret_name = volume.get("secret", {}).get("secretName")
+            check(mount.get("readOnly") is True and volume.get("secret", {}).get("defaultMode") == 0o440,
+                  "the master secret is mounted read-only, mode 0440", (mount, volume))
+            check(any(s["metadata"]["name"] == secret_name for s in of("Secret")),
+                  "the master secret is the release's", secret_name)
+            check(psc.get("fsGroup") == psc.get("runAsGroup") and psc.get("fsGroup") is not None,
+                  "the key's group (fsGroup) is the operator's", psc)
         sa_name = pod.get("serviceAccountName")
         if values["serviceAccount"]["name"]:
             check(sa_name == values["serviceAccount"]["name"], "pods use serviceAccount.name",
@@ -148,7 +165,10 @@ def main(argv):
             for rule in role["rules"]:
                 flat = rule["apiGroups"] + rule["resources"] + rule["verbs"]
                 check("*" not in flat, f"no wildcard in {rule}")
-                check("secrets" not in rule["resources"], f"no secrets in {rule}")
+                if "secrets" in rule["resources"]:
+                    check(sorted(rule["verbs"]) == ["create", "delete"] and
+                          rule["resources"] == ["secrets"],
+                          f"secrets only created and deleted, never read: {rule}")
                 check("leases" not in rule["resources"], f"no leases in the operator role {rule}")
             check(any(grants(r, "ringtrain.io", "trainingjobs") and "delete" in r["verbs"]
                       for r in role["rules"]),

@@ -15,7 +15,8 @@ How a pod runs:
 - With --buildah BUILDAH (images/buildah.sh), every pod runs as a container of the image its
   spec names (ringtrain/runtime:V is looked up as localhost/ringtrain/runtime:V in the buildah
   store; nothing is pulled): the image's entrypoint (or the pod's command) with the pod's args,
-  as the image's user, its ConfigMap volumes mounted read-only and its hostPath volumes as
+  as the image's user, its ConfigMap volumes and projected volumes (of ConfigMaps and Secrets:
+  a job pod's spec, public keys and own secret key) mounted read-only and its hostPath volumes as
   the pod asks (subPath, readOnly) where the pod mounts them, its persistentVolumeClaim volumes
   (below) likewise, and,
   unless the pod opts out (automountServiceAccountToken: false), its service account's token,
@@ -46,6 +47,7 @@ Usage: local_kubelet.py --kubectl K --namespace NS [--namespace NS2 ...]
 Stops by itself after --timeout seconds, or on SIGTERM; every process it started goes with it.
 """
 import argparse
+import base64
 import json
 import os
 import re
@@ -140,19 +142,44 @@ class Kubelet:
         return env
 
     def config_map_volumes(self, pod, pod_dir):
-        """Writes each ConfigMap volume's files into a directory: volume name -> directory."""
+        """Writes each ConfigMap and Secret volume's files, and each projected volume's (ConfigMap
+        and Secret sources, items and defaultMode as the kubelet honours them; the files owned by the
+        pod's fsGroup, as the kubelet makes them), into a directory: volume name -> directory."""
         ns = pod["metadata"]["namespace"]
+        fs_group = pod["spec"].get("securityContext", {}).get("fsGroup")
         dirs = {}
         for v in pod["spec"].get("volumes", []):
-            if "configMap" not in v:
+            if "configMap" in v:
+                sources, mode = [{"configMap": v["configMap"]}], v["configMap"].get("defaultMode")
+            elif "secret" in v:
+                ref = dict(v["secret"], name=v["secret"]["secretName"])
+                sources, mode = [{"secret": ref}], v["secret"].get("defaultMode")
+            elif "projected" in v:
+                sources, mode = v["projected"]["sources"], v["projected"].get("defaultMode")
+            else:
                 continue
-            cm = json.loads(kubectl(["-n", ns, "get", "configmap", v["configMap"]["name"], "-o",
-                                     "json"], self.base))
             d = os.path.join(pod_dir, "volumes", v["name"])
             os.makedirs(d, exist_ok=True)
-            for key, text in cm.get("data", {}).items():
-                with open(os.path.join(d, key), "w") as f:
-                    f.write(text)
+            for source in sources:
+                kind = "configMap" if "configMap" in source else "secret"
+                ref = source[kind]
+                obj = json.loads(kubectl(["-n", ns, "get", kind.lower(), ref["name"], "-o",
+                                          "json"], self.base))
+                if kind == "configMap":
+                    files = {k: t.encode() for k, t in obj.get("data", {}).items()}
+                else:
+                    files = {k: base64.b64decode(t) for k, t in obj.get("data", {}).items()}
+                items = ref.get("items")
+                if items:
+                    files = {i["path"]: files[i["key"]] for i in items}
+                for path, data in files.items():
+                    f = os.path.join(d, path)
+                    with open(f, "wb") as out:
+                        out.write(data)
+                    if mode is not None:
+                        os.chmod(f, mode)
+                    if fs_group is not None and os.geteuid() == 0:
+                        os.chown(f, -1, fs_group)
             dirs[v["name"]] = d
         return dirs
 
@@ -209,11 +236,13 @@ class Kubelet:
             argv, ctr = self.container_argv(pod, container, env, volumes, claims, pod_dir)
             popen_env = None  # buildah's own; the pod's goes in through --env
         else:
+            # The files the pod contract names in a mounted volume (the spec, the keys) are
+            # where this process finds them.
             for m in container.get("volumeMounts", []):
-                if m["name"] in volumes and env.get("RINGTRAIN_SPEC_PATH", "").startswith(
-                        m["mountPath"] + "/"):
-                    env["RINGTRAIN_SPEC_PATH"] = os.path.join(
-                        volumes[m["name"]], env["RINGTRAIN_SPEC_PATH"][len(m["mountPath"]) + 1:])
+                for var in ("RINGTRAIN_SPEC_PATH", "RINGTRAIN_PUBLIC_KEYS", "RINGTRAIN_SECRET_KEY"):
+                    if m["name"] in volumes and env.get(var, "").startswith(m["mountPath"] + "/"):
+                        env[var] = os.path.join(volumes[m["name"]],
+                                                env[var][len(m["mountPath"]) + 1:])
             self.link_claims(container, claims)
             env["RINGTRAIN_TERMINATION_LOG"] = os.path.join(pod_dir, "termination-log")
             env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
@@ -274,8 +303,9 @@ class Kubelet:
                 mode = ":ro" if m.get("readOnly") else ""
                 argv += ["--volume", f"{source.rstrip('/') or '/'}:{m['mountPath']}{mode}"]
             else:
-                raise RuntimeError(f"volume {m['name']}: only configMap, hostPath and "
-                                   "persistentVolumeClaim volumes can be mounted here")
+                raise RuntimeError(f"volume {m['name']}: only configMap, secret, projected, "
+                                   "hostPath and persistentVolumeClaim volumes can be mounted "
+                                   "here")
         if pod["spec"].get("automountServiceAccountToken", True) and self.a.api_url:
             # Debian's /var/run is a symlink to /run, which buildah's chroot mounts do not
             # follow: mounted at the link's target, the files show at both paths.

@@ -66,8 +66,26 @@ users: [{name: operator, user: {token: "$token"}}]
 contexts: [{name: c, context: {cluster: c, user: operator, namespace: ringtrain-system}}]
 current-context: c
 EOF
-check_out "the operator's account may not read Secrets" '^no$' \
-  sh -c "'$kubectl' --kubeconfig '$work/operator.kubeconfig' auth can-i get secrets -A || true"
+for verb in get list watch; do
+  check_out "the operator's account may not $verb Secrets" '^no$' \
+    sh -c "'$kubectl' --kubeconfig '$work/operator.kubeconfig' auth can-i $verb secrets -A || true"
+done
+check_out "the operator's account may create Secrets (the jobs' keys)" '^yes$' \
+  "$kubectl" --kubeconfig "$work/operator.kubeconfig" auth can-i create secrets -n ml
+check_out "the operator's account may delete Secrets" '^yes$' \
+  "$kubectl" --kubeconfig "$work/operator.kubeconfig" auth can-i delete secrets -n ml
+# Training pods run as their namespace's default ServiceAccount, with no token mounted; the
+# chart grants that account nothing either.
+for what in "get pods" "get secrets" "get configmaps" "create pods" "get trainingjobs"; do
+  check_out "a training pod's account may not $what" '^no$' \
+    sh -c "'$kubectl' auth can-i $what -n ml --as=system:serviceaccount:ml:default || true"
+done
+# The operator's master secret, as the Deployment mounts it: every replica derives the jobs'
+# keys from it.
+"$kubectl" -n ringtrain-system get secret ringtrain-operator-key -o 'jsonpath={.data.master\.key}' |
+  base64 -d >"$work/master.key"
+chmod 0600 "$work/master.key"
+check_out "the chart made a master secret" '^4[0-9]$' sh -c "wc -c <'$work/master.key'"
 check_out "the operator's account may not patch Deployments" '^no$' \
   sh -c "'$kubectl' --kubeconfig '$work/operator.kubeconfig' auth can-i patch deployments -A || true"
 check_out "the operator's account may create pods" '^yes$' \
@@ -83,6 +101,7 @@ start_operator() {
   "$operator" --kubeconfig "$work/operator.kubeconfig" --leader-elect \
     --lease-namespace ringtrain-system --identity "$name" \
     --health-probe-bind-address "127.0.0.1:$hp" --metrics-bind-address "127.0.0.1:$mp" \
+    --key-file "$work/master.key" \
     >>"$work/$name.log" 2>&1 &
   e2e_pids+=($!)
   eval "${name//-/_}_pid=$!"
@@ -118,6 +137,20 @@ if wait_for 30 has_pods ml fashion-mnist 4; then ok "4 pods created (2 PS, 2 wor
 fi
 check_out "headless services" '^fashion-mnist-ps +ClusterIP +None' \
   "$kubectl" -n ml get svc --no-headers
+# Authentication (the default): a Secret of the job's keys, owned by it, the public keys in
+# the ConfigMap, and each pod mounting its own key alone beside the spec.
+check_out "the job's keys: a Secret owned by the job, a key per pod" \
+  '^TrainingJob fashion-mnist ps-0.key ps-1.key worker-0.key worker-1.key$' \
+  sh -c "'$kubectl' -n ml get secrets -l ringtrain.io/job-name=fashion-mnist -o json |
+    python3 -c 'import json,sys; s=json.load(sys.stdin)[\"items\"][0]; r=s[\"metadata\"][\"ownerReferences\"][0];
+print(r[\"kind\"], r[\"name\"], *sorted(s[\"data\"]))'"
+check_out "the ConfigMap lists the public keys of every pod and the supervisor" '^5$' \
+  sh -c "'$kubectl' -n ml get configmap fashion-mnist-spec -o 'jsonpath={.data.public-keys}' |
+    grep -cE '^(supervisor|ps-[01]|worker-[01]) [^ ]{40}$'"
+check_out "worker-1 mounts its own key alone, beside the spec" \
+  '^\[\{"key":"worker-1.key","path":"worker-1.key"\}\] /etc/ringtrain/worker-1.key$' \
+  "$kubectl" -n ml get pod fashion-mnist-worker-1 -o \
+  'jsonpath={.spec.volumes[0].projected.sources[1].secret.items} {.spec.containers[0].env[?(@.name=="RINGTRAIN_SECRET_KEY")].value}'
 check_out "kubectl get tj: printer columns" \
   '^NAME +PHASE +READY +WORKERS +PS +STEP +LOSS +ACCURACY +AGE$' "$kubectl" -n ml get tj
 check_out "kubectl get tj -o wide: epoch and samples/s" 'EPOCH .*SAMPLES/S' \
