@@ -9,6 +9,13 @@
 // Goodput counts payload bytes both ways per second. Ratio = ringtrain / raw ZeroMQ. Each
 // size runs kTrials alternating trials of both and reports the medians, so that a burst of
 // load elsewhere on the machine hits both sides alike.
+//
+// A second table: what authentication costs the raw transport, and what the alternative for
+// one machine would give. The same raw exchange over loopback TCP in plaintext (the baseline),
+// TCP with CURVE (every byte encrypted and authenticated, libsodium's XSalsa20-Poly1305; the
+// ZAP handler admits the client's key), ipc:// (a Unix socket in a directory only this user
+// can enter: no cryptography, the file system's permissions as the authentication) in
+// plaintext, and ipc:// with CURVE; each as a ratio of the baseline, alternating trials.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -17,7 +24,13 @@
 #include <thread>
 #include <vector>
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <zmq.hpp>
+
+#include "ringtrain/auth/curve.h"
+#include "ringtrain/auth/zap_handler.h"
 
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/ps/server.h"
@@ -37,12 +50,33 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+// How the raw exchange travels.
+struct Wire {
+  bool ipc = false;    // a Unix socket in a private directory instead of loopback TCP
+  bool curve = false;  // CURVE with a ZAP handler admitting the client's key
+};
+
 // Bytes per second of payload (both directions).
-double RawZmq(size_t bytes, double min_seconds) {
+double RawZmq(size_t bytes, double min_seconds, Wire wire = {}) {
   zmq::context_t ctx(1);
   zmq::socket_t router(ctx, zmq::socket_type::router);
   router.set(zmq::sockopt::linger, 0);
-  router.bind("tcp://127.0.0.1:0");
+  std::unique_ptr<ringtrain::auth::ZapHandler> zap;
+  ringtrain::auth::JobKeys keys;
+  if (wire.curve) {
+    keys = ringtrain::auth::NewJobKeys(1, 1).value();
+    zap = ringtrain::auth::ZapHandler::Start(ctx, keys.public_keys, nullptr).value();
+    const ringtrain::auth::Identity ps = ringtrain::auth::Identity::Server(0);
+    (void)ringtrain::auth::ApplyServer(router, {ps, keys.pairs.at(ps), keys.public_keys});
+  }
+  std::string dir;
+  if (wire.ipc) {
+    char pattern[] = "/tmp/ringtrain-bench-XXXXXX";  // mkdtemp: mode 0700
+    dir = mkdtemp(pattern);
+    router.bind("ipc://" + dir + "/ps");
+  } else {
+    router.bind("tcp://127.0.0.1:0");
+  }
   const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
   std::thread server([&] {
     std::vector<char> reply(bytes, 1);
@@ -57,6 +91,11 @@ double RawZmq(size_t bytes, double min_seconds) {
   });
   zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
   dealer.set(zmq::sockopt::linger, 0);
+  if (wire.curve) {
+    const ringtrain::auth::Identity w = ringtrain::auth::Identity::Worker(0);
+    (void)ringtrain::auth::ApplyClient(dealer, {w, keys.pairs.at(w), keys.public_keys},
+                                       ringtrain::auth::Identity::Server(0));
+  }
   dealer.connect(endpoint);
   std::vector<char> payload(bytes, 2);
   int iterations = 0;
@@ -70,6 +109,10 @@ double RawZmq(size_t bytes, double min_seconds) {
   const double secs = Seconds(start, Clock::now());
   dealer.send(zmq::message_t(), zmq::send_flags::none);
   server.join();
+  if (!dir.empty()) {
+    unlink((dir + "/ps").c_str());
+    rmdir(dir.c_str());
+  }
   return 2.0 * static_cast<double>(bytes) * iterations / secs;
 }
 
@@ -156,6 +199,25 @@ int main(int argc, char** argv) {
     const double ours = Median(ourss);
     std::printf("%-10s %16.1f %16.1f %8.2f\n", Size(bytes).c_str(), ours / 1e6, raw / 1e6,
                 ours / raw);
+    std::fflush(stdout);
+  }
+
+  std::printf(
+      "\nraw ZeroMQ push+pull by transport, as a ratio of loopback TCP in plaintext "
+      "(the MLP's 784-256-10 parameters are 795 KiB)\n");
+  std::printf("%-10s %14s %10s %10s %10s\n", "size", "tcp MB/s", "tcp+curve", "ipc", "ipc+curve");
+  const std::vector<Wire> wires = {{false, false}, {false, true}, {true, false}, {true, true}};
+  for (size_t bytes : smoke ? std::vector<size_t>{64u << 10}
+                            : std::vector<size_t>{64u << 10, 1u << 20, 4u << 20}) {
+    std::vector<std::vector<double>> rates(wires.size());
+    for (int t = 0; t < trials; ++t) {
+      for (size_t w = 0; w < wires.size(); ++w) {
+        rates[w].push_back(RawZmq(bytes, min_seconds, wires[w]));
+      }
+    }
+    const double base = Median(rates[0]);
+    std::printf("%-10s %14.1f %10.2f %10.2f %10.2f\n", Size(bytes).c_str(), base / 1e6,
+                Median(rates[1]) / base, Median(rates[2]) / base, Median(rates[3]) / base);
     std::fflush(stdout);
   }
   return 0;

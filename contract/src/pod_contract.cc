@@ -57,6 +57,14 @@ bool IsTcpEndpoint(std::string_view s, bool for_bind) {
   return value >= (for_bind ? 0 : 1) && value <= 65535;
 }
 
+// "ipc://<dir>/<name>": a socket in the run's directory `dir` (no deeper, no "..").
+bool IsIpcEndpointIn(std::string_view s, const std::string& dir) {
+  const std::string prefix = "ipc://" + dir + "/";
+  if (dir.empty() || s.substr(0, prefix.size()) != prefix) return false;
+  const std::string_view name = s.substr(prefix.size());
+  return !name.empty() && name.find('/') == std::string_view::npos && name != "." && name != "..";
+}
+
 // A bind endpoint whose port the system picks (0 or '*'): two of them never collide.
 bool BindsAnyPort(std::string_view s) { return s.ends_with(":0") || s.ends_with(":*"); }
 
@@ -128,16 +136,24 @@ Status ValidatePodContract(const PodContract& c) {
                                            std::to_string(c.num_ps));
     }
     for (size_t i = 0; i < c.ps_endpoints.size(); ++i) {
-      if (!IsTcpEndpoint(c.ps_endpoints[i], /*for_bind=*/false)) {
-        return VarError(std::string(kEnvPsEndpoints) + "[" + std::to_string(i) + "]",
-                        "expected tcp://host:port (got " + Quoted(c.ps_endpoints[i]) + ")");
+      if (!IsTcpEndpoint(c.ps_endpoints[i], /*for_bind=*/false) &&
+          !IsIpcEndpointIn(c.ps_endpoints[i], c.run_dir)) {
+        return VarError(
+            std::string(kEnvPsEndpoints) + "[" + std::to_string(i) + "]",
+            "expected tcp://host:port" +
+                (c.run_dir.empty() ? std::string() : " or ipc://" + c.run_dir + "/<name>") +
+                " (got " + Quoted(c.ps_endpoints[i]) + ")");
       }
     }
   }
   if (c.bind_endpoint.empty() && is_ps) {
     return VarError(kEnvBind, "required for role ps but not set");
   }
-  if (!c.bind_endpoint.empty() && !IsTcpEndpoint(c.bind_endpoint, /*for_bind=*/true)) {
+  if (!c.run_dir.empty() && c.run_dir.front() != '/') {
+    return VarError(kEnvRunDir, "expected an absolute path (got " + Quoted(c.run_dir) + ")");
+  }
+  if (!c.bind_endpoint.empty() && !IsTcpEndpoint(c.bind_endpoint, /*for_bind=*/true) &&
+      !IsIpcEndpointIn(c.bind_endpoint, c.run_dir)) {
     return VarError(kEnvBind,
                     "expected tcp://host:port, where host may be * and port 0 or * (got " +
                         Quoted(c.bind_endpoint) + ")");
@@ -204,6 +220,7 @@ std::map<std::string, std::string> ToEnv(const PodContract& c) {
   if (!c.output_dir.empty()) env[kEnvOutputDir] = c.output_dir;
   if (!c.public_keys_path.empty()) env[kEnvPublicKeys] = c.public_keys_path;
   if (!c.secret_key_path.empty()) env[kEnvSecretKey] = c.secret_key_path;
+  if (!c.run_dir.empty()) env[kEnvRunDir] = c.run_dir;
   return env;
 }
 
@@ -233,6 +250,7 @@ StatusOr<PodContract> FromEnv(const EnvLookup& env) {
   c.output_dir = optional(kEnvOutputDir);
   c.public_keys_path = optional(kEnvPublicKeys);
   c.secret_key_path = optional(kEnvSecretKey);
+  c.run_dir = optional(kEnvRunDir);
   RT_RETURN_IF_ERROR(ValidatePodContract(c));
   return c;
 }
@@ -264,6 +282,7 @@ PodContract ContractFor(const TrainingJob& job, Role role, int index, const Plac
     c.output_dir = placement.output_dir;
   }
   c.termination_log = placement.termination_log;
+  c.run_dir = placement.run_dir;
   if (!placement.public_keys_path.empty()) {
     c.public_keys_path = placement.public_keys_path;
     c.secret_key_path = placement.secret_key_dir + "/" + SecretKeyFileName(role, index);

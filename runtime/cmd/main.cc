@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -87,7 +88,8 @@ int Fail(const std::string& who, const ringtrain::Status& s) {
 }
 
 int Run(const std::string& file, const std::string& log_dir, const std::string& output_dir,
-        bool no_progress, bool fresh, double replace_delay_seconds) {
+        bool no_progress, bool fresh, double replace_delay_seconds,
+        ringtrain::launch::Transport transport) {
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain run", job.status());
   if (ringtrain::Status s = ringtrain::app::CheckDatasetFiles(job->spec.dataset); !s.ok()) {
@@ -133,6 +135,7 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
   options.fresh = fresh;
   options.replace_delay =
       std::chrono::milliseconds(static_cast<int64_t>(replace_delay_seconds * 1000));
+  options.transport = transport;
   ringtrain::StatusOr<ringtrain::launch::RunSummary> summary =
       ringtrain::launch::RunLocal(*job, options);
   if (!summary.ok()) return Fail("ringtrain run", summary.status());
@@ -252,6 +255,7 @@ int main(int argc, char** argv) {
   bool no_progress = false;
   bool fresh = false;
   double replace_delay = 0;
+  ringtrain::launch::Transport transport = ringtrain::launch::Transport::kIpc;
   ringtrain::cmd::ExportOptions export_options;
   ringtrain::cmd::EvalOptions eval_options;
   CLI::App* run =
@@ -267,6 +271,15 @@ int main(int argc, char** argv) {
                   "its successor serves its shard meanwhile, as in a cluster while a pod is "
                   "rescheduled (default 0: at once)")
       ->check(CLI::Range(0.0, 3600.0));
+  run->add_option("--transport", transport,
+                  "ipc (default): Unix sockets in a directory only you can enter, which stands in "
+                  "for authentication at no cost; tcp: loopback TCP as in a cluster, with "
+                  "CURVE (a key pair per process) unless spec.security.authentication is none")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, ringtrain::launch::Transport>{
+              {"ipc", ringtrain::launch::Transport::kIpc},
+              {"tcp", ringtrain::launch::Transport::kTcp}},
+          CLI::ignore_case));
   run->add_option("--output", output_dir,
                   "directory for the trained model, model.onnx (default: spec.output.path, "
                   "else ./ringtrain-output/<job>)");
@@ -302,7 +315,8 @@ int main(int argc, char** argv) {
     return app.exit(e) == static_cast<int>(CLI::ExitCodes::Success) ? 0 : kExitInvalidInput;
   }
 
-  if (run->parsed()) return Run(file, log_dir, output_dir, no_progress, fresh, replace_delay);
+  if (run->parsed())
+    return Run(file, log_dir, output_dir, no_progress, fresh, replace_delay, transport);
   if (export_cmd->parsed()) {
     return OnCheckpoints("ringtrain export", file, [&](const ringtrain::job::TrainingJob& job) {
       return ringtrain::cmd::ExportFromCheckpoints(job, export_options, std::cout);

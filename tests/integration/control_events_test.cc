@@ -6,14 +6,24 @@
 // The test learns the socket's address as any local process could: from the environment the
 // launcher gives its children (RINGTRAIN_CONTROL_ENDPOINT, the pod contract).
 //
-// With authentication (curve, the default) an outsider gets nothing through at all, and an
-// insider — worker 0's key, which a process of the same user can read — can only speak as
-// worker 0: its forged events about worker 1 are dropped and counted as such. Plaintext
-// (authentication: none) is run too: there the checks of the events alone hold the line. The
+// In each way a local run can be reached:
+//   ipc (the default): the sockets are in a directory only this user can enter. Another user
+//     (nobody) cannot even connect; this user's own processes can, and their bad events are
+//     dropped by the events' checks.
+//   tcp with CURVE (--transport tcp, authentication: curve): an outsider gets nothing through
+//     at all, and an insider — worker 0's key, which a process of the same user can read — can
+//     only speak as worker 0: its forged events about worker 1 are dropped and counted as such.
+//   tcp in plaintext (authentication: none): the checks of the events alone hold the line. The
 // launcher runs on a terminal (script(1) gives it a pseudo-terminal), where it redraws its progress
 // line every 200 ms, so the line is drawn while the bad events arrive.
 #include <gmock/gmock.h>
+#include <grp.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <fstream>
@@ -104,23 +114,48 @@ std::vector<std::string> BadMessages() {
   return messages;
 }
 
-class ControlEventsTest : public ::testing::TestWithParam<bool> {};
+// Whether user nobody (65534) is refused connecting to the Unix socket at `path` (EACCES).
+// Needs root, to become nobody.
+bool RefusedToNobody(const std::string& path) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (setgroups(0, nullptr) != 0 || setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+    const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
+    const int r = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    _exit(r != 0 && errno == EACCES ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+enum class Mode { kIpc, kCurve, kPlaintext };
+
+class ControlEventsTest : public ::testing::TestWithParam<Mode> {};
 
 TEST_P(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
-  const bool curve = GetParam();
+  const Mode mode = GetParam();
+  const bool curve = mode == Mode::kCurve;
   // Long enough (10-20 s) for every send to arrive during the run.
-  auto job = testing::JobFixture::Make(curve ? "ctl-forged" : "ctl-forged-plain", 20000, 2, 2, 60);
-  if (!curve) {
+  auto job = testing::JobFixture::Make(mode == Mode::kIpc     ? "ctl-forged-ipc"
+                                       : mode == Mode::kCurve ? "ctl-forged"
+                                                              : "ctl-forged-plain",
+                                       20000, 2, 2, 60);
+  if (mode == Mode::kPlaintext) {
     std::ofstream(job.spec_path, std::ios::app) << "  security: {authentication: none}\n";
   }
+  const std::string transport = mode == Mode::kIpc ? "" : " --transport tcp";
   const std::string log = job.dir + "/launcher.log";
   // script(1) (util-linux, essential in Debian): `ringtrain run` on a pseudo-terminal, its
   // transcript in the log, its exit code script's.
-  auto launcher =
-      launch::ChildProcess::Spawn("launcher",
-                                  {"/usr/bin/script", "--quiet", "--flush", "--return", "--command",
-                                   "'" + kBinary + "' run '" + job.spec_path + "'", "/dev/null"},
-                                  {}, log);
+  auto launcher = launch::ChildProcess::Spawn(
+      "launcher",
+      {"/usr/bin/script", "--quiet", "--flush", "--return", "--command",
+       "'" + kBinary + "' run '" + job.spec_path + "'" + transport, "/dev/null"},
+      {}, log);
   ASSERT_TRUE(launcher.ok()) << launcher.status().ToString();
 
   // Workers start once every server is ready: then training is under way.
@@ -140,7 +175,19 @@ TEST_P(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
     }
     if (endpoint.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ASSERT_THAT(endpoint, HasSubstr("tcp://127.0.0.1:")) << (*launcher)->LogTail(20);
+  ASSERT_THAT(endpoint, HasSubstr(mode == Mode::kIpc ? "ipc:///" : "tcp://127.0.0.1:"))
+      << (*launcher)->LogTail(20);
+  if (mode == Mode::kIpc) {
+    ASSERT_EQ(geteuid(), 0u) << "this check becomes another user, which needs root";
+    EXPECT_TRUE(RefusedToNobody(endpoint.substr(6))) << "another user could connect";
+    const std::string run_dir =
+        EnvironmentValue(testing::ProcessesWithEnv(needle).front(), job::kEnvRunDir);
+    EXPECT_TRUE(RefusedToNobody(run_dir + "/ps-0"));
+    // Whatever the sockets' own modes (umask), nobody else may even enter the directory.
+    struct stat st {};
+    ASSERT_EQ(stat(run_dir.c_str(), &st), 0) << run_dir;
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << run_dir;
+  }
 
   // Sends `messages`, then waits until the launcher has redrawn its progress line twice: each
   // redraw follows a receive, so the line has been drawn from what they said (if they were
@@ -205,17 +252,24 @@ TEST_P(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
   EXPECT_THAT(out, HasSubstr("dropped events       " + std::to_string(bad.size() + forged) + " "));
   if (curve) {
     EXPECT_THAT(out, HasSubstr("; 2 about another process than their sender's key)"));
-    EXPECT_THAT(out, HasSubstr("authentication       CURVE"));
+    EXPECT_THAT(out, HasSubstr("authentication       CURVE over loopback TCP"));
     EXPECT_THAT(out, ::testing::Not(HasSubstr("worker-1: forged")));
   }
   EXPECT_THAT(out, HasSubstr("dropped messages     0"));
+  if (mode == Mode::kIpc) {
+    EXPECT_THAT(out,
+                HasSubstr("authentication       ipc:// sockets in a directory only this user"));
+  }
   EXPECT_GE(testing::SummaryAccuracy(out), 0.9) << out;
   EXPECT_TRUE(testing::ProcessesWithEnv(needle).empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Authentication, ControlEventsTest, ::testing::Bool(),
-                         [](const ::testing::TestParamInfo<bool>& p) {
-                           return p.param ? "curve" : "plaintext";
+INSTANTIATE_TEST_SUITE_P(Transports, ControlEventsTest,
+                         ::testing::Values(Mode::kIpc, Mode::kCurve, Mode::kPlaintext),
+                         [](const ::testing::TestParamInfo<Mode>& p) {
+                           return p.param == Mode::kIpc     ? "ipc"
+                                  : p.param == Mode::kCurve ? "tcp_curve"
+                                                            : "tcp_plaintext";
                          });
 
 }  // namespace

@@ -2,9 +2,34 @@
 
 #include <utility>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "ringtrain/auth/keys.h"
 
 namespace ringtrain::app {
+
+Status CheckPrivateDirectory(const std::string& dir) {
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0) {
+    return InvalidArgument(std::string(job::kEnvRunDir) + ": " + dir + ": " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return InvalidArgument(std::string(job::kEnvRunDir) + ": " + dir + " is not a directory");
+  }
+  if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return InvalidArgument(std::string(job::kEnvRunDir) + ": " + dir +
+                           " must be this user's alone (mode 0700) to stand in for CURVE; it is "
+                           "owned by uid " +
+                           std::to_string(st.st_uid) + ", mode " + mode);
+  }
+  return Status::Ok();
+}
 
 auth::Identity IdentityOf(const job::PodContract& contract) {
   return contract.role == job::Role::kParameterServer ? auth::Identity::Server(contract.index)
@@ -14,6 +39,13 @@ auth::Identity IdentityOf(const job::PodContract& contract) {
 StatusOr<std::shared_ptr<const auth::Credentials>> LoadCredentials(const job::PodContract& contract,
                                                                    const job::TrainingJob& job) {
   if (job.spec.security.authentication == job::Authentication::kNone) {
+    return std::shared_ptr<const auth::Credentials>();
+  }
+  if (!contract.run_dir.empty() && contract.public_keys_path.empty() &&
+      contract.secret_key_path.empty()) {
+    // A local run over ipc:// sockets in a directory only this user can enter: its
+    // permissions authenticate (nobody else can connect), with no cryptographic cost.
+    RT_RETURN_IF_ERROR(CheckPrivateDirectory(contract.run_dir));
     return std::shared_ptr<const auth::Credentials>();
   }
   for (auto [var, path] : {std::pair{job::kEnvPublicKeys, &contract.public_keys_path},

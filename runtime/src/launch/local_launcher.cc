@@ -25,6 +25,7 @@
 #include "ringtrain/launch/key_directory.h"
 #include "ringtrain/launch/loopback_ports.h"
 #include "ringtrain/launch/progress.h"
+#include "ringtrain/launch/run_directory.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ps/takeover.h"
 
@@ -120,6 +121,8 @@ class Run {
   // supervisor's here) and the ZAP handler of the control socket; declared before the socket,
   // so they go after it.
   std::optional<KeyDirectory> keys_dir_;
+  // Transport::kIpc: the run's private socket directory (PodContract::run_dir).
+  std::optional<RunDirectory> run_dir_;
   std::unique_ptr<auth::Credentials> credentials_;
   std::unique_ptr<auth::ZapHandler> zap_;
   std::optional<zmq::socket_t> control_;
@@ -178,12 +181,17 @@ Status Run::Start() {
   replayed_now_.assign(static_cast<size_t>(plan.num_workers), 0);
   not_replaced_.assign(static_cast<size_t>(plan.num_workers), false);
   replayed_before_.assign(static_cast<size_t>(plan.num_workers), 0);
-  if (job_.spec.security.authentication == job::Authentication::kCurve) {
+  const char* tmp_env = std::getenv("TMPDIR");
+  const std::string tmp = tmp_env != nullptr && *tmp_env != '\0' ? tmp_env : "/tmp";
+  if (options_.transport == Transport::kIpc) {
+    // Sockets in a directory only this user can enter: they need no keys, and are faster
+    // than loopback TCP (bench/transport_bench).
+    RT_ASSIGN_OR_RETURN(RunDirectory dir, RunDirectory::Create(tmp));
+    run_dir_.emplace(std::move(dir));
+  } else if (job_.spec.security.authentication == job::Authentication::kCurve) {
     // Fresh keys for every run: nothing outlives it, nothing to distribute but files.
     RT_ASSIGN_OR_RETURN(auth::JobKeys keys, auth::NewJobKeys(plan.num_ps, plan.num_workers));
-    const char* tmp = std::getenv("TMPDIR");
-    RT_ASSIGN_OR_RETURN(KeyDirectory dir,
-                        KeyDirectory::Create(keys, tmp != nullptr && *tmp != '\0' ? tmp : "/tmp"));
+    RT_ASSIGN_OR_RETURN(KeyDirectory dir, KeyDirectory::Create(keys, tmp));
     keys_dir_.emplace(std::move(dir));
     credentials_ = std::make_unique<auth::Credentials>();
     credentials_->self = auth::Identity::Supervisor();
@@ -200,7 +208,7 @@ Status Run::Start() {
     // Events are small; a peer that sends more than this is disconnected, its message unread.
     control_->set(zmq::sockopt::maxmsgsize, int64_t{1} << 20);
     if (credentials_ != nullptr) RT_RETURN_IF_ERROR(auth::ApplyServer(*control_, *credentials_));
-    control_->bind("tcp://127.0.0.1:0");
+    control_->bind(run_dir_ ? run_dir_->Endpoint("control") : "tcp://127.0.0.1:0");
     control_endpoint_ = control_->get(zmq::sockopt::last_endpoint);
   } catch (const zmq::error_t& e) {
     return Unavailable(std::string("cannot bind the launcher's control socket: ") + e.what());
@@ -216,7 +224,10 @@ Status Run::SpawnRole(job::Role role, int index, const std::vector<std::string>&
   // replaced server binds its predecessor's endpoint, where the workers reconnect.
   job::Placement placement;
   placement.ps_endpoints = ps_endpoints;
-  placement.ps_bind = bind.empty() ? "tcp://127.0.0.1:0" : bind;
+  placement.ps_bind = !bind.empty() ? bind
+                      : run_dir_    ? run_dir_->Endpoint(job::ProcessName(role, index))
+                                    : "tcp://127.0.0.1:0";
+  if (run_dir_) placement.run_dir = run_dir_->path();
   placement.spec_path = options_.spec_path;
   placement.control_endpoint = control_endpoint_;
   placement.output_dir = options_.output_dir;
@@ -596,7 +607,14 @@ StatusOr<RunSummary> Run::Execute() {
        << std::flush;
   if (job_.spec.parameter_servers.replication > 0) {
     // Each server connects to its successor as it starts: every endpoint is known up front.
-    RT_ASSIGN_OR_RETURN(std::vector<std::string> planned, FreeLoopbackEndpoints(num_ps));
+    std::vector<std::string> planned;
+    if (run_dir_) {
+      for (int i = 0; i < num_ps; ++i) {
+        planned.push_back(run_dir_->Endpoint(job::ProcessName(job::Role::kParameterServer, i)));
+      }
+    } else {
+      RT_ASSIGN_OR_RETURN(planned, FreeLoopbackEndpoints(num_ps));
+    }
     for (int i = 0; i < num_ps; ++i) {
       RT_RETURN_IF_ERROR(
           SpawnRole(job::Role::kParameterServer, i, planned, planned[static_cast<size_t>(i)]));
@@ -644,6 +662,7 @@ StatusOr<RunSummary> Run::Execute() {
   s.control_events_forged = events_forged_;
   s.messages_unauthorized = tracker_.server_totals().messages_unauthorized();
   s.authenticated = credentials_ != nullptr;
+  s.private_ipc = run_dir_.has_value();
   s.shards_restored = shards_restored_;
   s.num_ps = num_ps;
   s.resumed_from_step = resumed_from_step_;
@@ -779,9 +798,13 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
     out << ")\n";
   }
   if (s.authenticated) {
-    out << "  authentication       CURVE, a key pair per process made for this run; "
+    out << "  authentication       CURVE over loopback TCP, a key pair per process made for this "
+           "run; "
         << s.messages_unauthorized << " messages refused at servers (sent with a key not allowed "
         << "to send them)\n";
+  } else if (s.private_ipc) {
+    out << "  authentication       ipc:// sockets in a directory only this user can enter "
+           "(--transport ipc), no encryption needed\n";
   } else {
     out << "  authentication       none (spec.security.authentication: none): plaintext\n";
   }

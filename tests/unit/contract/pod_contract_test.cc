@@ -207,6 +207,59 @@ TEST(PodContractTest, WorkerZerosOutputDirRoundTripsAndIsAbsolute) {
               StartsWith("RINGTRAIN_OUTPUT_DIR: expected an absolute path (got \"models\")"));
 }
 
+TEST(PodContractTest, KeysRoundTripAndComeInPairsOfAbsolutePaths) {
+  PodContract c = Worker();
+  c.public_keys_path = "/etc/ringtrain/public-keys";
+  c.secret_key_path = "/etc/ringtrain/worker-2.key";
+  Env env = ToEnv(c);
+  EXPECT_EQ(env.at("RINGTRAIN_PUBLIC_KEYS"), "/etc/ringtrain/public-keys");
+  EXPECT_EQ(env.at("RINGTRAIN_SECRET_KEY"), "/etc/ringtrain/worker-2.key");
+  StatusOr<PodContract> back = FromEnv(LookupIn(env));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, c);
+  Env half = env;
+  half.erase("RINGTRAIN_SECRET_KEY");
+  EXPECT_THAT(FromEnv(LookupIn(half)).status().message(),
+              StartsWith("RINGTRAIN_SECRET_KEY: required when RINGTRAIN_PUBLIC_KEYS is set"));
+  env["RINGTRAIN_SECRET_KEY"] = "worker-2.key";
+  EXPECT_THAT(FromEnv(LookupIn(env)).status().message(),
+              StartsWith("RINGTRAIN_SECRET_KEY: expected an absolute path"));
+}
+
+// A local run's sockets: ipc:// paths directly in its run directory, and only with one.
+TEST(PodContractTest, IpcEndpointsOnlyInTheRunDirectory) {
+  PodContract w = Worker();
+  w.run_dir = "/tmp/ringtrain-run-abc";
+  w.ps_endpoints = {"ipc:///tmp/ringtrain-run-abc/ps-0", "ipc:///tmp/ringtrain-run-abc/ps-1"};
+  w.control_endpoint = "ipc:///tmp/ringtrain-run-abc/control";
+  Env env = ToEnv(w);
+  EXPECT_EQ(env.at("RINGTRAIN_RUN_DIR"), "/tmp/ringtrain-run-abc");
+  StatusOr<PodContract> back = FromEnv(LookupIn(env));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, w);
+  PodContract ps = ParameterServer();
+  ps.run_dir = w.run_dir;
+  ps.bind_endpoint = "ipc:///tmp/ringtrain-run-abc/ps-1";
+  EXPECT_TRUE(ValidatePodContract(ps).ok());
+
+  for (const char* bad : {"ipc:///tmp/elsewhere/ps-0", "ipc:///tmp/ringtrain-run-abc/a/ps-0",
+                          "ipc:///tmp/ringtrain-run-abc/..", "ipc:///tmp/ringtrain-run-abc/"}) {
+    PodContract c = w;
+    c.ps_endpoints[0] = bad;
+    EXPECT_THAT(ValidatePodContract(c).message(),
+                StartsWith("RINGTRAIN_PS_ENDPOINTS[0]: expected tcp://host:port or "
+                           "ipc:///tmp/ringtrain-run-abc/<name>"))
+        << bad;
+  }
+  PodContract no_dir = w;
+  no_dir.run_dir.clear();
+  EXPECT_THAT(ValidatePodContract(no_dir).message(),
+              StartsWith("RINGTRAIN_PS_ENDPOINTS[0]: expected tcp://host:port (got"));
+  ps.run_dir = "tmp/run";
+  EXPECT_THAT(ValidatePodContract(ps).message(),
+              StartsWith("RINGTRAIN_RUN_DIR: expected an absolute path"));
+}
+
 TEST(PodContractTest, ValidateAcceptsTheExamples) {
   EXPECT_TRUE(ValidatePodContract(Worker()).ok());
   EXPECT_TRUE(ValidatePodContract(ParameterServer()).ok());

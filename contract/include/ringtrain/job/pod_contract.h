@@ -47,6 +47,7 @@ inline constexpr char kEnvTerminationLog[] = "RINGTRAIN_TERMINATION_LOG";
 inline constexpr char kEnvOutputDir[] = "RINGTRAIN_OUTPUT_DIR";
 inline constexpr char kEnvPublicKeys[] = "RINGTRAIN_PUBLIC_KEYS";
 inline constexpr char kEnvSecretKey[] = "RINGTRAIN_SECRET_KEY";
+inline constexpr char kEnvRunDir[] = "RINGTRAIN_RUN_DIR";
 
 // The port a parameter server listens on inside a pod.
 inline constexpr int kDefaultPsPort = 7070;
@@ -62,11 +63,12 @@ struct PodContract {
   int index = 0;        // 0-based within the role: [0, num_ps) or [0, num_workers)
   int num_ps = 1;       // 1..1024
   int num_workers = 1;  // 1..4096
-  // ZeroMQ endpoints "tcp://host:port" of parameter servers 0..num_ps-1, in order. Required
-  // for workers; optional for parameter servers (validated when present).
+  // ZeroMQ endpoints "tcp://host:port" of parameter servers 0..num_ps-1, in order, or with
+  // run_dir "ipc://<run_dir>/<name>". Required for workers; optional for parameter servers
+  // (validated when present).
   std::vector<std::string> ps_endpoints;
-  // Where a parameter server binds: "tcp://*:7070" in a pod, "tcp://127.0.0.1:0" locally
-  // (host may be '*', port may be 0 or '*'). Required for parameter servers.
+  // Where a parameter server binds: "tcp://*:7070" in a pod (host may be '*', port may be 0 or
+  // '*'), or with run_dir "ipc://<run_dir>/<name>". Required for parameter servers.
   std::string bind_endpoint;
   std::string spec_path;  // path of the TrainingJob file (YAML or JSON); required
   // Optional ZeroMQ endpoint ("tcp://host:port" or "ipc://path") to send progress events
@@ -90,6 +92,11 @@ struct PodContract {
   // keys.h); absolute paths. Both or neither.
   std::string public_keys_path;
   std::string secret_key_path;
+  // Optional, `ringtrain run` only: the run's private directory (absolute; the process checks
+  // that it is this user's, mode 0700), where the job's sockets are: the servers' endpoints
+  // and the control endpoint are ipc:// paths in it, and, without keys, the directory's
+  // permissions stand in for CURVE (nobody but this user can open a socket in it).
+  std::string run_dir;
 
   bool operator==(const PodContract&) const = default;
 };
@@ -128,6 +135,7 @@ struct Placement {
   // its own). "" = none (plaintext).
   std::string public_keys_path;
   std::string secret_key_dir;
+  std::string run_dir;  // a local run's private socket directory (PodContract::run_dir); "" = none
 };
 
 // THE definition of what process `index` of `role` in `job` is told: the job's name and

@@ -2,7 +2,9 @@
 // the ZAP handler that admits the job's keys to its listening sockets.
 //
 // With authentication: curve the pod contract must name the job's public keys file and this
-// process's secret key file (RINGTRAIN_PUBLIC_KEYS, RINGTRAIN_SECRET_KEY); the keys must cover
+// process's secret key file (RINGTRAIN_PUBLIC_KEYS, RINGTRAIN_SECRET_KEY), or, for a local run
+// over ipc:// sockets, the run's private directory alone (RINGTRAIN_RUN_DIR: this user's, mode
+// 0700; CheckPrivateDirectory), whose permissions authenticate instead; the keys must cover
 // exactly the job's processes and the supervisor, and the secret key must be the one the public
 // keys list for this process. Errors are InvalidArgument naming the variable or the file:
 // "RINGTRAIN_SECRET_KEY: /keys/worker-1.key is not worker-0's key (RINGTRAIN_PUBLIC_KEYS
@@ -26,6 +28,10 @@
 #include "ringtrain/job/spec.h"
 
 namespace ringtrain::app {
+
+// OK when `dir` is a directory owned by this process's user that nobody else may enter (no
+// group or other permission): InvalidArgument naming RINGTRAIN_RUN_DIR otherwise.
+[[nodiscard]] Status CheckPrivateDirectory(const std::string& dir);
 
 // The identity of the process `contract` describes: ps-<i> or worker-<i>.
 auth::Identity IdentityOf(const job::PodContract& contract);

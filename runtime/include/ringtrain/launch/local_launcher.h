@@ -46,6 +46,17 @@
 
 namespace ringtrain::launch {
 
+// How a local run's processes reach each other.
+enum class Transport {
+  // ipc:// sockets in a private directory (launch/run_directory.h): only this user can connect,
+  // so no keys are needed (spec.security.authentication: curve is met by the directory's
+  // permissions) and nothing is encrypted. The default: faster than loopback TCP.
+  kIpc,
+  // Loopback TCP, as in a cluster: with authentication: curve, CURVE with a key pair per
+  // process made for the run (launch/key_directory.h); any local user could connect otherwise.
+  kTcp,
+};
+
 struct LaunchOptions {
   std::string spec_path;  // absolute path of the job file given to every process
   std::string binary;     // the ringtrain executable to start for each role
@@ -67,6 +78,7 @@ struct LaunchOptions {
   // replaces it at once. Once every worker has finished the replacement starts at once, to
   // take its shard back.
   std::chrono::milliseconds replace_delay{0};
+  Transport transport = Transport::kIpc;
 };
 
 struct RunSummary {
@@ -94,6 +106,8 @@ struct RunSummary {
   uint64_t control_events_forged = 0;
   // spec.security.authentication: curve (the processes spoke CURVE with the run's keys).
   bool authenticated = false;
+  // Transport::kIpc: the processes spoke over ipc:// sockets in the run's private directory.
+  bool private_ipc = false;
   uint64_t messages_unauthorized = 0;  // at servers (ServerStats.messages_unauthorized)
   std::string log_dir;
   // Continuing from checkpoints: the shards restored (of all servers) and the step the workers
