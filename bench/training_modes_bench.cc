@@ -10,6 +10,10 @@
 //      sync; plus the servers' largest clock lead and the mean staleness of the pushes.
 //   2. Compressors (sync, no slow worker): gradient bytes on the wire, how many times fewer
 //      than dense float32, samples/s and test accuracy against the uncompressed run.
+//   Authentication (sync, no slow worker): samples/s with CURVE between every worker and
+//      server (a key pair each, ZAP admitting the job's keys: what a cluster runs) against
+//      plaintext, --trials alternating runs each, medians; and with fp16 gradients, which
+//      halve what is encrypted one way.
 //   --smoke: one trial on the first 2048 training and 512 test rows, without DDP, so that
 //      `make test` proves the benchmark still runs (its numbers mean nothing).
 //   3. With --ddp CMD: CMD (bench/ddp_baseline.py, PyTorch DistributedDataParallel over gloo,
@@ -271,6 +275,40 @@ int main(int argc, char** argv) {
     std::printf("  %-22s %12.0f %8.2fx %9.4f %9llu %10.2f\n", modes[m].name, r.samples_per_second,
                 r.samples_per_second / sync.samples_per_second, r.accuracy,
                 static_cast<unsigned long long>(r.max_lead), r.mean_staleness);
+  }
+
+  // Authentication: CURVE against plaintext, alternating.
+  {
+    std::printf(
+        "\nauthentication (sync, %d epoch(s), medians of %d alternating runs; the "
+        "transport is loopback TCP)\n",
+        epochs, trials);
+    std::printf("  %-28s %12s %9s %9s\n", "", "samples/s", "vs plain", "accuracy");
+    struct Auth {
+      const char* name;
+      bool curve;
+      CompressionType codec;
+    };
+    const Auth auths[] = {{"plaintext", false, CompressionType::kNone},
+                          {"CURVE", true, CompressionType::kNone},
+                          {"plaintext, fp16 gradients", false, CompressionType::kFp16},
+                          {"CURVE, fp16 gradients", true, CompressionType::kFp16}};
+    std::vector<std::vector<Row>> rows(std::size(auths));
+    for (int t = 0; t < trials; ++t) {
+      for (size_t a = 0; a < std::size(auths); ++a) {
+        TrainingJob job = BaseJob(epochs, warmup);
+        job.spec.training.compression.type = auths[a].codec;
+        ClusterOptions options = Options();
+        options.curve = auths[a].curve;
+        rows[a].push_back(RunOnce(job, options, *train, *test));
+      }
+    }
+    const double plain = Median(rows[0]).samples_per_second;
+    for (size_t a = 0; a < std::size(auths); ++a) {
+      const Row r = Median(rows[a]);
+      std::printf("  %-28s %12.0f %8.2fx %9.4f\n", auths[a].name, r.samples_per_second,
+                  r.samples_per_second / plain, r.accuracy);
+    }
   }
 
   // 2. Compressors.

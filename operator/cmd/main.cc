@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
   int request_timeout = 10;
   double progress_interval = 10;
   std::string key_file = getenv_or("RINGTRAIN_OPERATOR_KEY_FILE", "");
+  bool network_policies = true;
+  std::string operator_labels;
   bool version = false;
   app.add_option("--kubeconfig", kubeconfig,
                  "kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
@@ -105,6 +107,12 @@ int main(int argc, char** argv) {
                  "CURVE keys are derived from; without it one is made at start, and jobs started "
                  "before a restart can no longer be asked for progress (env "
                  "RINGTRAIN_OPERATOR_KEY_FILE)");
+  app.add_flag("--network-policies,!--no-network-policies", network_policies,
+               "give every job a NetworkPolicy admitting only its own pods and this operator's "
+               "(default on)");
+  app.add_option("--operator-labels", operator_labels,
+                 "labels of this operator's pods, key=value,... (the chart's selector labels): "
+                 "the jobs' NetworkPolicies admit them, in namespace POD_NAMESPACE");
   app.add_flag("--version", version, "print the version and exit");
   try {
     app.parse(argc, argv);
@@ -137,6 +145,17 @@ int main(int argc, char** argv) {
       op::MakeDerivedKeySource(std::move(master).value());
   if (!keys.ok()) return Invalid("--key-file: " + keys.status().message());
   config.resources.keys = std::move(keys).value();
+  config.resources.network_policies = network_policies;
+  config.resources.operator_namespace = getenv_or("POD_NAMESPACE", "");
+  ringtrain::StatusOr<std::map<std::string, std::string>> labels =
+      op::ParseLabelList(operator_labels);
+  if (!labels.ok()) return Invalid("--operator-labels: " + labels.status().message());
+  config.resources.operator_pod_labels = std::move(labels).value();
+  if (network_policies && config.resources.operator_pod_labels.empty()) {
+    std::cerr << "ringtrain-operator: warning: no --operator-labels: the jobs' NetworkPolicies "
+                 "admit their own pods only; where a network plugin enforces them, this operator "
+                 "cannot reach their status sockets\n";
+  }
   config.metrics_address = metrics_address;
   config.health_address = health_address;
   config.leader_elect = leader_elect;

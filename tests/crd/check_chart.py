@@ -122,6 +122,12 @@ def main(argv):
         check(sc.get("allowPrivilegeEscalation") is False, "no privilege escalation", sc)
         check(sc.get("capabilities", {}).get("drop") == ["ALL"], "all capabilities dropped", sc)
         check(psc.get("runAsNonRoot") is True or sc.get("runAsNonRoot") is True, "runs as non-root")
+        label_args = [a for a in args if a.startswith("--operator-labels=")]
+        selector = dep["spec"]["selector"]["matchLabels"]
+        check(len(label_args) == 1 and dict(kv.split("=", 1) for kv in
+                                             label_args[0].split("=", 1)[1].split(",")) == selector,
+              "--operator-labels are the Deployment's selector labels (the jobs' NetworkPolicies "
+              "admit them)", (label_args, selector))
         key_args = [a for a in args if a.startswith("--key-file=")]
         check(len(key_args) == 1, "args has --key-file", args)
         if key_args:
@@ -165,6 +171,10 @@ def main(argv):
             for rule in role["rules"]:
                 flat = rule["apiGroups"] + rule["resources"] + rule["verbs"]
                 check("*" not in flat, f"no wildcard in {rule}")
+                if "networkpolicies" in rule["resources"]:
+                    check(sorted(rule["verbs"]) == ["create", "delete"] and
+                          rule["resources"] == ["networkpolicies"],
+                          f"networkpolicies only created and deleted: {rule}")
                 if "secrets" in rule["resources"]:
                     check(sorted(rule["verbs"]) == ["create", "delete"] and
                           rule["resources"] == ["secrets"],

@@ -98,10 +98,11 @@ start_operator() {
   hp="$(cp_free_port)"
   mp="$(cp_free_port)"
   echo "$hp $mp" >"$work/$name.ports"
-  "$operator" --kubeconfig "$work/operator.kubeconfig" --leader-elect \
+  POD_NAMESPACE=ringtrain-system "$operator" --kubeconfig "$work/operator.kubeconfig" --leader-elect \
     --lease-namespace ringtrain-system --identity "$name" \
     --health-probe-bind-address "127.0.0.1:$hp" --metrics-bind-address "127.0.0.1:$mp" \
     --key-file "$work/master.key" \
+    --operator-labels app.kubernetes.io/name=ringtrain,app.kubernetes.io/component=operator \
     >>"$work/$name.log" 2>&1 &
   e2e_pids+=($!)
   eval "${name//-/_}_pid=$!"
@@ -147,6 +148,20 @@ print(r[\"kind\"], r[\"name\"], *sorted(s[\"data\"]))'"
 check_out "the ConfigMap lists the public keys of every pod and the supervisor" '^5$' \
   sh -c "'$kubectl' -n ml get configmap fashion-mnist-spec -o 'jsonpath={.data.public-keys}' |
     grep -cE '^(supervisor|ps-[01]|worker-[01]) [^ ]{40}$'"
+# The NetworkPolicy: the job's pods admit the job's pods on the data port, and the operator's
+# pods (in its namespace) on the data and status ports. This control plane has no network
+# plugin: the object is checked, not its enforcement.
+check_out "a NetworkPolicy selects the job's pods" '^\{"ringtrain.io/job-name":"fashion-mnist"\} Ingress$' \
+  "$kubectl" -n ml get networkpolicy fashion-mnist-network -o \
+  'jsonpath={.spec.podSelector.matchLabels} {.spec.policyTypes[0]}'
+check_out "... admitting the job's own pods on the data port" \
+  '^\{"ringtrain.io/job-name":"fashion-mnist"\} 7070$' \
+  "$kubectl" -n ml get networkpolicy fashion-mnist-network -o \
+  'jsonpath={.spec.ingress[0].from[0].podSelector.matchLabels} {.spec.ingress[0].ports[*].port}'
+check_out "... and the operator's pods on the data and status ports" \
+  '^ringtrain-system operator 7070 7071 7072$' \
+  "$kubectl" -n ml get networkpolicy fashion-mnist-network -o \
+  'jsonpath={.spec.ingress[1].from[0].namespaceSelector.matchLabels.kubernetes\.io/metadata\.name} {.spec.ingress[1].from[0].podSelector.matchLabels.app\.kubernetes\.io/component} {.spec.ingress[1].ports[*].port}'
 check_out "worker-1 mounts its own key alone, beside the spec" \
   '^\[\{"key":"worker-1.key","path":"worker-1.key"\}\] /etc/ringtrain/worker-1.key$' \
   "$kubectl" -n ml get pod fashion-mnist-worker-1 -o \

@@ -209,3 +209,15 @@ write("control_event_fuzz", "ready", event(1, "ps", 1, endpoint="tcp://127.0.0.1
 write("control_event_fuzz", "progress", event(2, "worker", 0, step=100, total=4690, epoch=1))
 write("control_event_fuzz", "eval", event(3, "worker", 0, epoch=2, accuracy=0.85))
 write("control_event_fuzz", "failed", field(1, 5) + field(2, "worker") + field(3, 1) + field(12, "boom"))
+
+
+# keys_fuzz: a job's public keys file (Z85 keys of 40 characters; these are examples, not keys
+# of anything)
+K1 = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+K2 = b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+K3 = b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+write("keys_fuzz", "job",
+      b"# ringtrain job public keys (CURVE, Z85): <identity> <key>\n"
+      b"supervisor " + K1 + b"\nps-0 " + K2 + b"\nworker-0 " + K3 + b"\n")
+write("keys_fuzz", "crlf", b"ps-12\t" + K2 + b"  \r\n\r\n# end\r\n")
+write("keys_fuzz", "secret", K1)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -9,6 +10,8 @@
 #include <zmq.hpp>
 
 #include "ringtrain/app/wiring.h"
+#include "ringtrain/auth/key_set.h"
+#include "ringtrain/auth/zap_handler.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/model/model.h"
 #include "ringtrain/optim/schedule.h"
@@ -40,6 +43,18 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
                       optim::LearningRateSchedule::Create(plan.schedule));
 
   zmq::context_t context(2);
+  // One context stands for every process: one ZAP handler admits the job's keys for all.
+  std::optional<auth::JobKeys> keys;
+  std::unique_ptr<auth::ZapHandler> zap;
+  auto credentials = [&](const auth::Identity& id) -> std::shared_ptr<const auth::Credentials> {
+    if (!keys) return nullptr;
+    return std::make_shared<auth::Credentials>(
+        auth::Credentials{id, keys->pairs.at(id), keys->public_keys});
+  };
+  if (options.curve) {
+    RT_ASSIGN_OR_RETURN(keys, auth::NewJobKeys(plan.num_ps, plan.num_workers));
+    RT_ASSIGN_OR_RETURN(zap, auth::ZapHandler::Start(context, keys->public_keys, nullptr));
+  }
   std::vector<std::unique_ptr<ps::ParameterServer>> servers;
   std::vector<std::string> endpoints;
   for (int m = 0; m < plan.num_ps; ++m) {
@@ -48,6 +63,7 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
     ps::ServerOptions o;
     o.bind_endpoint = "tcp://127.0.0.1:0";
     o.poll_interval = std::chrono::milliseconds(20);
+    o.credentials = credentials(auth::Identity::Server(m));
     if (options.between_messages) {
       o.between_messages = [&options, m](const ps::ServerCore& c) {
         options.between_messages(m, c);
@@ -80,6 +96,7 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
         worker::PsClientOptions co = app::ClientOptionsFor(plan, k, endpoints);
         co.timeout = options.timeout;
+        co.credentials = credentials(auth::Identity::Worker(k));
         RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                             worker::PsClient::Connect(context, co));
         transport::NullEventSink sink;

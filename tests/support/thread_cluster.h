@@ -34,6 +34,9 @@ struct ClusterOptions {
   // Per server index: called on that server's thread between messages
   // (ServerOptions::between_messages), e.g. to take checkpoints. May be empty.
   std::function<void(int server, const ps::ServerCore& core)> between_messages;
+  // CURVE between every worker and server, with a key pair each (as pods in a cluster), the
+  // servers admitting only the job's keys; false: plaintext.
+  bool curve = false;
 };
 
 struct ClusterResult {

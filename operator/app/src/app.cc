@@ -1,6 +1,7 @@
 #include "ringtrain/operator/app.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -78,6 +79,36 @@ Status ParseBindAddress(const std::string& flag, const std::string& value, std::
   }
   *port = p;
   return Status::Ok();
+}
+
+StatusOr<std::map<std::string, std::string>> ParseLabelList(const std::string& text) {
+  std::map<std::string, std::string> labels;
+  // Label syntax's characters: a prefix "example.com/" then name characters.
+  auto valid = [](const std::string& s, bool key) {
+    if (s.empty() ? key : s.size() > (key ? 316u : 63u)) return false;
+    for (char c : s) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.' &&
+          !(key && c == '/')) {
+        return false;
+      }
+    }
+    return true;
+  };
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string entry = text.substr(start, end - start);
+    const size_t eq = entry.find('=');
+    const std::string key = entry.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    if (eq == std::string::npos || !valid(key, true) || !valid(value, false)) {
+      return InvalidArgument("expected key=value in label syntax (got \"" + entry + "\")");
+    }
+    labels[key] = value;
+    start = end + 1;
+  }
+  return labels;
 }
 
 StatusOr<LogLevel> ParseLogLevel(const std::string& value) {

@@ -16,6 +16,7 @@ StatusOr<kube::Resource> ResourceOf(const nlohmann::json& object) {
   if (kind == "Service") return kube::Services();
   if (kind == "ConfigMap") return kube::ConfigMaps();
   if (kind == "Secret") return kube::Secrets();
+  if (kind == "NetworkPolicy") return kube::NetworkPolicies();
   return Internal("executor: cannot create objects of kind \"" + kind + "\"");
 }
 
@@ -101,6 +102,10 @@ ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan&
       note(s);
     }
   };
+  // The Secret and NetworkPolicy are never read back, so the planner cannot see them missing:
+  // they are made with the ConfigMap, and if one of them fails the ConfigMap is not made
+  // either, so that the next plan makes all of them again (and no pod starts without them).
+  bool prerequisite_failed = false;
   for (const Action& a : plan.actions) {
     switch (a.type) {
       case ActionType::kCreate: {
@@ -109,22 +114,26 @@ ExecuteResult Execute(kube::KubeClient& client, const JobView& view, const Plan&
           note(r.status());
           break;
         }
+        const bool prerequisite = r->plural == "secrets" || r->plural == "networkpolicies";
+        if (r->plural == "configmaps" && prerequisite_failed) break;
         StatusOr<nlohmann::json> created = client.Create(*r, view.ns, a.object);
         if (created.ok()) {
           ++result.created;
           result.created_objects.push_back(
               {r->plural, (*created).value("metadata", nlohmann::json::object()).value("uid", "")});
         } else if (created.status().code() == StatusCode::kAlreadyExists &&
-                   r->plural == "secrets") {
-          // The operator may not read Secrets. Its name is this job's and these replica
-          // counts' alone (job_keys.h), so one already there is this job's (a retry): its keys
-          // are the same derivation. Nothing to do.
+                   (r->plural == "secrets" || r->plural == "networkpolicies")) {
+          // Neither is read back (the operator may not read Secrets). A Secret's name is this
+          // job's and these replica counts' alone (job_keys.h), so one already there is this
+          // job's (a retry): its keys are the same derivation; a NetworkPolicy selects by the
+          // job's name, so one of an earlier job of the name says the same. Nothing to do.
         } else if (created.status().code() == StatusCode::kAlreadyExists) {
           // Ours already (a retry, a stale cache): fine. Someone else's, or a previous job's of
           // the same name that garbage collection has not removed yet: not usable, retry later.
           note(CheckOwnedByJob(client, *r, view, a.object));
         } else {
           note(created.status());
+          if (prerequisite) prerequisite_failed = true;
         }
         break;
       }

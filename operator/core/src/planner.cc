@@ -129,6 +129,9 @@ void Planner::RefuseSpecChange() {
 
 void Planner::CreateOwnedObjects() {
   if (!owned_.config_map) {
+    // Made with the ConfigMap, before any pod (they wait for the ConfigMap), never read back
+    // (the executor takes one already there as this job's).
+    if (options_.network_policies) Create(BuildNetworkPolicy(view_, options_));
     if (effective_->spec.security.authentication == job::Authentication::kCurve) {
       // The keys with the ConfigMap that lists them; the pods wait for the ConfigMap, so the
       // Secret is there before any pod mounts it (its create is retried like any other).

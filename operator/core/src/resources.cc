@@ -82,6 +82,35 @@ nlohmann::json BuildKeySecret(const JobView& view, const job::TrainingJob& job,
           {"stringData", std::move(data)}};
 }
 
+std::string NetworkPolicyName(const std::string& job_name) { return job_name + "-network"; }
+
+nlohmann::json BuildNetworkPolicy(const JobView& view, const ResourceOptions& options) {
+  const nlohmann::json job_pods = {
+      {"podSelector", {{"matchLabels", {{kLabelJobName, view.name}}}}}};
+  auto port = [](int p) { return nlohmann::json{{"protocol", "TCP"}, {"port", p}}; };
+  nlohmann::json ingress = nlohmann::json::array();
+  ingress.push_back({{"from", nlohmann::json::array({job_pods})},
+                     {"ports", nlohmann::json::array({port(options.ps_port)})}});
+  if (!options.operator_pod_labels.empty()) {
+    nlohmann::json peer = {{"podSelector", {{"matchLabels", options.operator_pod_labels}}}};
+    if (!options.operator_namespace.empty()) {
+      peer["namespaceSelector"] = {
+          {"matchLabels", {{"kubernetes.io/metadata.name", options.operator_namespace}}}};
+    }
+    ingress.push_back(
+        {{"from", nlohmann::json::array({peer})},
+         {"ports", nlohmann::json::array({port(options.ps_port), port(options.status_port),
+                                          port(options.ps_status_port)})}});
+  }
+  return {{"apiVersion", "networking.k8s.io/v1"},
+          {"kind", "NetworkPolicy"},
+          {"metadata", Metadata(view, NetworkPolicyName(view.name), BaseLabels(view))},
+          {"spec",
+           {{"podSelector", {{"matchLabels", {{kLabelJobName, view.name}}}}},
+            {"policyTypes", {"Ingress"}},
+            {"ingress", std::move(ingress)}}}};
+}
+
 nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceOptions& options) {
   nlohmann::json labels = BaseLabels(view);
   labels[kLabelRole] = job::Name(role);

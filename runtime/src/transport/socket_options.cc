@@ -34,6 +34,7 @@ Status ApplySocketOptions(zmq::socket_t& socket, const SocketOptions& options) {
     socket.set(zmq::sockopt::tcp_keepalive, options.tcp_keepalive ? 1 : 0);
     socket.set(zmq::sockopt::heartbeat_ivl, options.heartbeat_ivl_ms);
     socket.set(zmq::sockopt::heartbeat_timeout, options.heartbeat_timeout_ms);
+    socket.set(zmq::sockopt::handshake_ivl, options.handshake_ivl_ms);
     if (options.router_mandatory) socket.set(zmq::sockopt::router_mandatory, 1);
     if (options.router_handover) socket.set(zmq::sockopt::router_handover, 1);
   } catch (const zmq::error_t& e) {

@@ -46,8 +46,9 @@ TEST_F(ExecutorTest, AppliesAPlanAndIsIdempotentWhenRepeated) {
   Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, TestResourceOptions(), kNow);
   auto r = Execute(client_, v, plan, kNow);
   ASSERT_TRUE(r.ok()) << r.status.ToString();
-  // The keys' Secret, the ConfigMap, 2 Services (the pods once the ConfigMap is seen).
-  EXPECT_EQ(r.created, 4);
+  // The NetworkPolicy, the keys' Secret, the ConfigMap, 2 Services (the pods once the
+  // ConfigMap is seen).
+  EXPECT_EQ(r.created, 5);
   EXPECT_TRUE(r.status_written);
   EXPECT_TRUE(client_.objects.count("/api/v1/namespaces/team/configmaps/mnist-spec"));
   const std::string secret =
@@ -68,6 +69,20 @@ TEST_F(ExecutorTest, AppliesAPlanAndIsIdempotentWhenRepeated) {
   EXPECT_THAT(client_.calls,
               ::testing::Not(Contains(HasSubstr("GET /api/v1/namespaces/team/secrets"))));
   EXPECT_THAT(client_.calls, Contains(HasSubstr("CREATE /api/v1/namespaces/team/secrets")));
+}
+
+// The Secret and NetworkPolicy are never read back: when one cannot be made, the ConfigMap is
+// not made either, so the next plan (which sees no ConfigMap) makes all of them again.
+TEST_F(ExecutorTest, NoConfigMapWithoutItsKeysSecret) {
+  JobView v = JobViewFromObject(JobObject());
+  Plan plan = PlanReconcile(v, std::nullopt, OwnedObjects{}, TestResourceOptions(), kNow);
+  // The status patch succeeds, the NetworkPolicy too; the Secret's create fails.
+  client_.fail_calls_matching = "CREATE /api/v1/namespaces/team/secrets";
+  auto r = Execute(client_, v, plan, kNow);
+  EXPECT_FALSE(r.ok());
+  EXPECT_FALSE(client_.objects.count("/api/v1/namespaces/team/configmaps/mnist-spec"));
+  EXPECT_TRUE(client_.objects.count(
+      "/apis/networking.k8s.io/v1/namespaces/team/networkpolicies/mnist-network"));
 }
 
 TEST_F(ExecutorTest, StatusIsNotWrittenWhenUnchanged) {
@@ -105,7 +120,7 @@ TEST_F(ExecutorTest, StatusGoesFirstConditionalOnTheObservedVersion) {
             "PATCH-STATUS /apis/ringtrain.io/v1alpha1/namespaces/team/"
             "trainingjobs/mnist");
   EXPECT_EQ(client_.last_status_patch["metadata"]["resourceVersion"], "41");
-  EXPECT_EQ(r.created_objects.size(), 4u);  // the keys, the ConfigMap, 2 Services
+  EXPECT_EQ(r.created_objects.size(), 5u);  // the policy, keys, ConfigMap, 2 Services
 
   // A conflict (the job changed since it was observed): nothing else is done.
   client_.calls.clear();

@@ -18,6 +18,7 @@ class FakeKubeClient : public kube::KubeClient {
   std::map<std::string, nlohmann::json> objects;  // path -> object
   std::vector<std::string> calls;                 // "CREATE <path>", ...
   Status fail_next;                               // returned once by the next call if set
+  std::string fail_calls_matching;                // calls starting with it fail, every time
   nlohmann::json last_status_patch;               // the body of the last PatchStatus
 
   StatusOr<nlohmann::json> Get(const kube::Resource& r, const std::string& ns,
@@ -98,6 +99,9 @@ class FakeKubeClient : public kube::KubeClient {
  private:
   Status Call(const std::string& what) {
     calls.push_back(what);
+    if (!fail_calls_matching.empty() && what.rfind(fail_calls_matching, 0) == 0) {
+      return Unavailable(what + ": failed (the fake's fail_calls_matching)");
+    }
     if (!fail_next.ok()) {
       Status s = fail_next;
       fail_next = Status::Ok();

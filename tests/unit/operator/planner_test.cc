@@ -24,11 +24,12 @@ TEST(PlannerTest, NewJobCreatesConfigMapServicesAndOnePodPerReplica) {
   Plan first = Reconcile(v, OwnedObjects{}, std::nullopt);
   // Pods wait until the ConfigMap they mount is there with their spec (a left-over one of the
   // same name must never be mounted): first the ConfigMap and Services.
-  // With the ConfigMap, the Secret of the job's keys (authentication: curve, the default).
+  // With the ConfigMap, the Secret of the job's keys (authentication: curve, the default) and
+  // the NetworkPolicy.
   EXPECT_THAT(Creates(first),
-              ::testing::UnorderedElementsAre(::testing::StartsWith("Secret/mnist-keys-"),
-                                              "ConfigMap/mnist-spec", "Service/mnist-ps",
-                                              "Service/mnist-worker"));
+              ::testing::UnorderedElementsAre(
+                  "NetworkPolicy/mnist-network", ::testing::StartsWith("Secret/mnist-keys-"),
+                  "ConfigMap/mnist-spec", "Service/mnist-ps", "Service/mnist-worker"));
   EXPECT_FALSE(first.status.IsTrue(kCreated));
   EXPECT_EQ(first.status.phase, "Pending");
   OwnedObjects o;
@@ -265,7 +266,8 @@ TEST(PlannerTest, ResumeAppliesAnEditMadeWhileSuspended) {
   o.config_map = false;
   o.config_map_uid.clear();
   Plan q = Reconcile(v, o, std::nullopt);
-  EXPECT_THAT(Creates(q), ::testing::ElementsAre(::testing::StartsWith("Secret/mnist-keys-"),
+  EXPECT_THAT(Creates(q), ::testing::ElementsAre("NetworkPolicy/mnist-network",
+                                                 ::testing::StartsWith("Secret/mnist-keys-"),
                                                  "ConfigMap/mnist-spec"));
   EXPECT_FALSE(q.status.IsTrue(kSuspended));
   // Once the cache shows it, the pods, built from the edit.

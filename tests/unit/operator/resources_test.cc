@@ -231,5 +231,33 @@ TEST(ResourcesTest, EachPodMountsItsOwnKeyAloneBesideTheSpecAndPublicKeys) {
   EXPECT_EQ(plain.dump().find("RINGTRAIN_SECRET_KEY"), std::string::npos);
 }
 
+// The NetworkPolicy: the job's pods take connections only from the job's own pods (data port)
+// and the operator's (data port for takeovers, status ports); without the operator's labels,
+// from the job's pods alone.
+TEST(ResourcesTest, TheNetworkPolicyAdmitsTheJobsPodsAndTheOperatorOnly) {
+  job::TrainingJob j = MakeJob();
+  ResourceOptions options = TestResourceOptions();
+  options.operator_namespace = "ringtrain-system";
+  options.operator_pod_labels = {{"app.kubernetes.io/name", "ringtrain"},
+                                 {"app.kubernetes.io/component", "operator"}};
+  const nlohmann::json p = BuildNetworkPolicy(View(j), options);
+  EXPECT_EQ(p["metadata"]["name"], "mnist-network");
+  EXPECT_EQ(p["metadata"]["ownerReferences"][0]["name"], "mnist");
+  EXPECT_EQ(p["spec"], nlohmann::json::parse(R"({
+      "podSelector": {"matchLabels": {"ringtrain.io/job-name": "mnist"}},
+      "policyTypes": ["Ingress"],
+      "ingress": [
+        {"from": [{"podSelector": {"matchLabels": {"ringtrain.io/job-name": "mnist"}}}],
+         "ports": [{"protocol": "TCP", "port": 7070}]},
+        {"from": [{"namespaceSelector": {"matchLabels":
+                       {"kubernetes.io/metadata.name": "ringtrain-system"}},
+                   "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ringtrain",
+                                                   "app.kubernetes.io/component": "operator"}}}],
+         "ports": [{"protocol": "TCP", "port": 7070}, {"protocol": "TCP", "port": 7071},
+                   {"protocol": "TCP", "port": 7072}]}]})"));
+  options.operator_pod_labels.clear();
+  EXPECT_EQ(BuildNetworkPolicy(View(j), options)["spec"]["ingress"].size(), 1u);
+}
+
 }  // namespace
 }  // namespace ringtrain::op

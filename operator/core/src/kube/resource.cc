@@ -18,6 +18,7 @@ Resource Pods() { return {"", "v1", "pods", true}; }
 Resource Services() { return {"", "v1", "services", true}; }
 Resource ConfigMaps() { return {"", "v1", "configmaps", true}; }
 Resource Secrets() { return {"", "v1", "secrets", true}; }
+Resource NetworkPolicies() { return {"networking.k8s.io", "v1", "networkpolicies", true}; }
 Resource Events() { return {"", "v1", "events", true}; }
 Resource Leases() { return {"coordination.k8s.io", "v1", "leases", true}; }
 Resource TrainingJobs() { return {"ringtrain.io", "v1alpha1", "trainingjobs", true}; }

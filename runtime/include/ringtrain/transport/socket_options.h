@@ -37,6 +37,10 @@ struct SocketOptions {
   // stopped answering. 0 disables.
   int heartbeat_ivl_ms = 1000;
   int heartbeat_timeout_ms = 10000;
+  // A connection whose ZMTP handshake (greeting, CURVE, ZAP) has not completed within this is
+  // closed: a peer that connects and sends nothing, or half a greeting, holds its buffers this
+  // long at most (libzmq's default is 30 s).
+  int handshake_ivl_ms = 5000;
 };
 
 // Options for a parameter server's ROUTER socket.

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "ringtrain/common/status.h"
@@ -49,6 +50,10 @@ struct OperatorConfig {
 // Parses "host:port" / ":port" (host "" means every interface). InvalidArgument naming `flag`.
 [[nodiscard]] Status ParseBindAddress(const std::string& flag, const std::string& value,
                                       std::string* host, int* port);
+
+// "key=value,key=value" (Kubernetes label syntax; "" is none): InvalidArgument naming the
+// first bad entry.
+[[nodiscard]] StatusOr<std::map<std::string, std::string>> ParseLabelList(const std::string& text);
 
 // "debug" | "info" | "warn" | "error".
 [[nodiscard]] StatusOr<LogLevel> ParseLogLevel(const std::string& value);

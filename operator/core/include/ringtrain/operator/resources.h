@@ -3,13 +3,15 @@
 // keys; a Secret holding its processes' secret keys (job_keys.h); one headless Service per role
 // (stable DNS names <pod>.<service>), and one Pod per replica with hostname and subdomain,
 // labels, a controller ownerReference, resource requests, the pod contract as environment and,
-// with authentication, its own secret key alone.
+// with authentication, its own secret key alone; and a NetworkPolicy admitting to the job's pods
+// only the job's own pods and the operator's.
 //
 // Pure functions of their inputs; names come from job/pod_contract.h so the local launcher and
 // the operator agree on them.
 #ifndef RINGTRAIN_OPERATOR_RESOURCES_H_
 #define RINGTRAIN_OPERATOR_RESOURCES_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -47,6 +49,13 @@ struct ResourceOptions {
   // The jobs' keys (spec.security.authentication: curve). Null: such jobs cannot be run (the
   // planner says so in an event; the operator's main always sets it).
   std::shared_ptr<const JobKeySource> keys;
+  // NetworkPolicies (BuildNetworkPolicy): made for every job unless false. The operator's own
+  // pods (namespace and labels) are the one peer from outside the job; with no labels the
+  // policy admits the job's pods alone (an operator outside the cluster, in development, then
+  // reaches no status socket where the policy is enforced).
+  bool network_policies = true;
+  std::string operator_namespace;
+  std::map<std::string, std::string> operator_pod_labels;
 };
 
 // Hash of the parts of a spec that shape pods (everything but runPolicy), hex.
@@ -60,6 +69,13 @@ nlohmann::json BuildConfigMap(const JobView& view, const job::TrainingJob& job,
                               const JobKeyFiles* keys = nullptr);
 nlohmann::json BuildKeySecret(const JobView& view, const job::TrainingJob& job,
                               const JobKeyFiles& keys);
+// "<job>-network".
+std::string NetworkPolicyName(const std::string& job_name);
+// Ingress to the job's pods (label ringtrain.io/job-name) only from the job's own pods, on the
+// data port (workers to servers, servers to their successor), and from the operator's pods (the
+// data port for takeovers, the status ports). Egress is not restricted. The objects are what
+// is tested; enforcing them is the network plugin's (none in the test control plane).
+nlohmann::json BuildNetworkPolicy(const JobView& view, const ResourceOptions& options);
 nlohmann::json BuildService(const JobView& view, job::Role role, const ResourceOptions& options);
 nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::Role role, int index,
                         const ResourceOptions& options);

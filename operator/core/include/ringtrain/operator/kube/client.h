@@ -44,6 +44,8 @@ Resource Services();
 Resource ConfigMaps();
 // Created and deleted, never read: the operator may not get, list or watch Secrets.
 Resource Secrets();
+// Created and deleted, never read.
+Resource NetworkPolicies();
 Resource Events();
 Resource Leases();
 Resource TrainingJobs();
