@@ -198,9 +198,9 @@ Status Run::Start() {
     credentials_->pair = keys.pairs.at(auth::Identity::Supervisor());
     credentials_->keys = keys.public_keys;
     RT_ASSIGN_OR_RETURN(
-        zap_, auth::ZapHandler::Start(context_, credentials_->keys, [this](const std::string& m) {
-          PrintLine("ringtrain: control socket " + m);
-        }));
+        // Refusals are counted and summed up at the end: the handler's thread must not write
+        // the progress line the run's thread draws.
+        zap_, auth::ZapHandler::Start(context_, credentials_->keys, nullptr));
   }
   try {
     control_.emplace(context_, zmq::socket_type::pull);
@@ -660,6 +660,7 @@ StatusOr<RunSummary> Run::Execute() {
   s.messages_dropped = tracker_.messages_dropped();
   s.control_events_dropped = events_dropped_;
   s.control_events_forged = events_forged_;
+  s.control_connections_refused = zap_ != nullptr ? zap_->refused() : 0;
   s.messages_unauthorized = tracker_.server_totals().messages_unauthorized();
   s.authenticated = credentials_ != nullptr;
   s.private_ipc = run_dir_.has_value();
@@ -796,6 +797,10 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
       out << "; " << s.control_events_forged << " about another process than their sender's key";
     }
     out << ")\n";
+  }
+  if (s.control_connections_refused > 0) {
+    out << "  refused connections  " << s.control_connections_refused
+        << " (keys not of this job, at this launcher's control socket)\n";
   }
   if (s.authenticated) {
     out << "  authentication       CURVE over loopback TCP, a key pair per process made for this "

@@ -104,6 +104,8 @@ struct RunSummary {
   uint64_t control_events_dropped = 0;
   // Of those, events of the job sent with another process's key (authentication: curve).
   uint64_t control_events_forged = 0;
+  // Connections to the control socket refused at the handshake (CURVE keys not of this job).
+  uint64_t control_connections_refused = 0;
   // spec.security.authentication: curve (the processes spoke CURVE with the run's keys).
   bool authenticated = false;
   // Transport::kIpc: the processes spoke over ipc:// sockets in the run's private directory.
