@@ -1,5 +1,6 @@
 #include "ringtrain/operator/kube/kubeconfig.h"
 
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -11,22 +12,39 @@
 #include <vector>
 
 #include "base64.h"
+#include "ringtrain/common/input_file.h"
 
 namespace ringtrain::op::kube {
 namespace {
 
 namespace fs = std::filesystem;
 
+// Kubeconfig files, tokens, certificates and keys are small: anything larger is not one.
+constexpr uint64_t kMaxFileBytes = 4 << 20;
+
+// The file's bytes. Only a regular file is read (common/input_file.h: a FIFO or a device named
+// in a kubeconfig would block or never end), of at most kMaxFileBytes.
 StatusOr<std::string> ReadWholeFile(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    return NotFound(what + ": cannot read " + path + ": " + std::strerror(err));
+  StatusOr<InputFile> file = OpenInputFile(path);
+  if (!file.ok()) {
+    return Status(file.status().code(), what + ": cannot read " + file.status().message());
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) return DataLoss(what + ": error reading " + path);
-  return buf.str();
+  if (file->size() > kMaxFileBytes) {
+    return InvalidArgument(what + ": " + path + " has " + std::to_string(file->size()) +
+                           " bytes, more than the 4 MiB read");
+  }
+  std::string text(static_cast<size_t>(file->size()) + 1, '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = read(file->fd(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return DataLoss(what + ": error reading " + path + ": " + std::strerror(errno));
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got > file->size()) return DataLoss(what + ": " + path + " grew while it was read");
+  text.resize(got);
+  return text;
 }
 
 std::string TrimWhitespace(std::string s) {

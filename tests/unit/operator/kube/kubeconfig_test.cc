@@ -1,5 +1,7 @@
 #include "ringtrain/operator/kube/kubeconfig.h"
 
+#include <sys/stat.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -273,6 +275,26 @@ TEST_F(KubeconfigTest, MissingFileIsNotFound) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().code(), StatusCode::kNotFound);
   EXPECT_THAT(config.status().message(), HasSubstr((dir_ / "absent").string()));
+}
+
+// A FIFO named as the kubeconfig or as a token file would block the operator's start for
+// ever: refused at once, saying what it is.
+TEST_F(KubeconfigTest, AFifoIsRefusedInsteadOfBlocking) {
+  const std::string fifo = (dir_ / "fifo").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  auto config = LoadKubeconfig(fifo);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("FIFO"));
+  const std::string path =
+      Write("config",
+            "clusters:\n- name: c\n  cluster: {server: \"https://h\", insecure-skip-tls-verify: "
+            "true}\nusers:\n- name: u\n  user: {tokenFile: fifo}\ncontexts:\n- name: x\n  "
+            "context: {cluster: c, user: u}\ncurrent-context: x\n");
+  config = LoadKubeconfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("users[0].user.tokenFile: cannot read"));
+  EXPECT_THAT(config.status().message(), HasSubstr("FIFO"));
 }
 
 EnvLookup MapEnv(std::map<std::string, std::string> vars) {
