@@ -153,21 +153,8 @@ StatusOr<KeySet> ParseKeySet(std::string_view text, const std::string& source) {
 
 StatusOr<KeySet> ReadKeySetFile(const std::string& path) {
   RT_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path));
-  if (file.size() > kMaxFileBytes) {
-    return InvalidArgument(path + ": a public keys file is at most 1 MiB, this one has " +
-                           std::to_string(file.size()) + " bytes");
-  }
-  std::string text(static_cast<size_t>(kMaxFileBytes) + 1, '\0');
-  size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = read(file.fd(), text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FailedPrecondition(path + ": cannot read: " + std::strerror(errno));
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  if (got > kMaxFileBytes) return InvalidArgument(path + ": grew beyond 1 MiB while read");
-  text.resize(got);
+  RT_ASSIGN_OR_RETURN(const std::string text, ReadInputFile(file, path, kMaxFileBytes,
+                                                            "a public keys file is at most 1 MiB"));
   return ParseKeySet(text, path);
 }
 

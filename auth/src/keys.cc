@@ -153,22 +153,7 @@ StatusOr<std::string> ReadPrivateFile(const std::string& path, size_t max,
                               "mode 0600, 0440 or 0400), it is " +
                               mode);
   }
-  if (file.size() > max) {
-    return InvalidArgument(path + ": " + what + ", it has " + std::to_string(file.size()) +
-                           " bytes");
-  }
-  std::string text(max + 1, '\0');
-  size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = read(file.fd(), text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return FailedPrecondition(path + ": cannot read: " + std::strerror(errno));
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  if (got > max) return InvalidArgument(path + ": grew while read");
-  text.resize(got);
-  return text;
+  return ReadInputFile(file, path, max, what);
 }
 
 }  // namespace

@@ -70,4 +70,24 @@ StatusOr<InputFile> OpenInputFile(const std::string& path) {
   return InputFile(file.Release(), static_cast<uint64_t>(st.st_size));
 }
 
+StatusOr<std::string> ReadInputFile(InputFile& file, const std::string& path, uint64_t max_bytes,
+                                    const std::string& what) {
+  if (file.size() > max_bytes) {
+    return InvalidArgument(path + ": " + what + ", it has " + std::to_string(file.size()) +
+                           " bytes");
+  }
+  std::string text(static_cast<size_t>(max_bytes) + 1, '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    const ssize_t n = ::read(file.fd(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return DataLoss(path + ": cannot read: " + std::strerror(errno));
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  if (got > max_bytes) return DataLoss(path + ": grew beyond " + what + " while it was read");
+  text.resize(got);
+  return text;
+}
+
 }  // namespace ringtrain

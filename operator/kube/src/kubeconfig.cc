@@ -29,21 +29,9 @@ StatusOr<std::string> ReadWholeFile(const std::string& path, const std::string& 
   if (!file.ok()) {
     return Status(file.status().code(), what + ": cannot read " + file.status().message());
   }
-  if (file->size() > kMaxFileBytes) {
-    return InvalidArgument(what + ": " + path + " has " + std::to_string(file->size()) +
-                           " bytes, more than the 4 MiB read");
-  }
-  std::string text(static_cast<size_t>(file->size()) + 1, '\0');
-  size_t got = 0;
-  while (got < text.size()) {
-    const ssize_t n = read(file->fd(), text.data() + got, text.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return DataLoss(what + ": error reading " + path + ": " + std::strerror(errno));
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  if (got > file->size()) return DataLoss(what + ": " + path + " grew while it was read");
-  text.resize(got);
+  StatusOr<std::string> text = ReadInputFile(
+      *file, path, kMaxFileBytes, "a kubeconfig and the files it names are at most 4 MiB");
+  if (!text.ok()) return Status(text.status().code(), what + ": " + text.status().message());
   return text;
 }
 

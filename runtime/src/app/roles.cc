@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <span>
@@ -335,8 +336,6 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   return Status::Ok();
 }
 
-}  // namespace
-
 // The process's credentials and ZAP handler (declared before its sockets, destroyed after them:
 // a CURVE server socket without a handler would admit anyone), and its event sink.
 struct ProcessSecurity {
@@ -356,9 +355,11 @@ StatusOr<ProcessSecurity> SecureProcess(const job::PodContract& c, const job::Tr
   return p;
 }
 
-Status RunParameterServer(const job::PodContract& contract, const job::TrainingJob& job,
-                          const std::atomic<int>* interrupted,
-                          const CheckpointOptions& checkpoints) {
+// Runs one process of a job: its context, credentials and ZAP handler, its event sink, then
+// `body`; a failure is reported (FAILED event, termination log) before it is returned.
+Status RunProcess(const job::PodContract& contract, const job::TrainingJob& job,
+                  const std::function<Status(zmq::context_t&, transport::EventSink&,
+                                             std::shared_ptr<const auth::Credentials>)>& body) {
   zmq::context_t context(1);
   StatusOr<ProcessSecurity> security = SecureProcess(contract, job, context);
   if (!security.ok()) {
@@ -370,36 +371,37 @@ Status RunParameterServer(const job::PodContract& contract, const job::TrainingJ
   RT_ASSIGN_OR_RETURN(
       std::unique_ptr<transport::EventSink> sink,
       transport::MakeEventSink(context, contract.control_endpoint, security->credentials.get()));
-  Status s = ServeParameterServer(contract, job, interrupted, checkpoints, context, *sink,
-                                  security->credentials);
+  Status s = body(context, *sink, security->credentials);
   if (!s.ok()) {
     ReportFailure(*sink, contract, s);
-    if (!contract.termination_log.empty())
+    if (!contract.termination_log.empty()) {
       WriteTerminationLog(contract.termination_log, s.ToString());
+    }
   }
   return s;
 }
 
+}  // namespace
+
+Status RunParameterServer(const job::PodContract& contract, const job::TrainingJob& job,
+                          const std::atomic<int>* interrupted,
+                          const CheckpointOptions& checkpoints) {
+  return RunProcess(contract, job,
+                    [&](zmq::context_t& context, transport::EventSink& sink,
+                        std::shared_ptr<const auth::Credentials> credentials) {
+                      return ServeParameterServer(contract, job, interrupted, checkpoints, context,
+                                                  sink, std::move(credentials));
+                    });
+}
+
 Status RunWorker(const job::PodContract& contract, const job::TrainingJob& job,
                  const WorkerOptions& options) {
-  zmq::context_t context(1);
-  StatusOr<ProcessSecurity> security = SecureProcess(contract, job, context);
-  if (!security.ok()) {
-    if (!contract.termination_log.empty()) {
-      WriteTerminationLog(contract.termination_log, security.status().ToString());
-    }
-    return security.status();
-  }
-  RT_ASSIGN_OR_RETURN(
-      std::unique_ptr<transport::EventSink> sink,
-      transport::MakeEventSink(context, contract.control_endpoint, security->credentials.get()));
-  Status s = TrainWorker(contract, job, options, context, *sink, security->credentials);
-  if (!s.ok()) {
-    ReportFailure(*sink, contract, s);
-    if (!contract.termination_log.empty())
-      WriteTerminationLog(contract.termination_log, s.ToString());
-  }
-  return s;
+  return RunProcess(contract, job,
+                    [&](zmq::context_t& context, transport::EventSink& sink,
+                        std::shared_ptr<const auth::Credentials> credentials) {
+                      return TrainWorker(contract, job, options, context, sink,
+                                         std::move(credentials));
+                    });
 }
 
 }  // namespace ringtrain::app

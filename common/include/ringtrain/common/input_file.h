@@ -46,6 +46,12 @@ class InputFile {
 
 [[nodiscard]] StatusOr<InputFile> OpenInputFile(const std::string& path);
 
+// The whole of `file` (opened from `path`, which errors name), read to its end. A file larger
+// than `max_bytes` when opened is InvalidArgument "<path>: <what>, it has N bytes"; one that
+// grows beyond it while read, DataLoss; a read error, DataLoss naming it.
+[[nodiscard]] StatusOr<std::string> ReadInputFile(InputFile& file, const std::string& path,
+                                                  uint64_t max_bytes, const std::string& what);
+
 }  // namespace ringtrain
 
 #endif  // RINGTRAIN_COMMON_INPUT_FILE_H_
