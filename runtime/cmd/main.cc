@@ -13,8 +13,10 @@
 // Exit codes: 0 success, 1 failure, 2 invalid input (command line, spec, data files; also when
 // a process of `run` exits 2), 130/143 interrupted.
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -243,10 +245,22 @@ int RunRole(ringtrain::job::Role expected) {
   return 0;
 }
 
+// A server holds a connection per worker and per peer, and a hostile network may open more:
+// the soft limit on open files (often 1024) is raised to the hard one, up to 65536.
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t want = std::min<rlim_t>(limit.rlim_max, 65536);
+  if (limit.rlim_cur >= want) return;
+  limit.rlim_cur = want;
+  (void)setrlimit(RLIMIT_NOFILE, &limit);  // best effort: the old limit still works
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   ringtrain::proto::InstallLibraryLogHandler("ringtrain");
+  RaiseOpenFileLimit();
   CLI::App app{"ringtrain: distributed training on parameter servers"};
   app.require_subcommand(1);
   std::string file;
