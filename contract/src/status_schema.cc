@@ -90,7 +90,7 @@ Schema StatusSchema() {
                        "Succeeded", "Failed",  "Suspended"};
   Schema conditions = ArraySchema(
       "Standard conditions: Created, Running, Restarting, Succeeded, Failed, Suspended, "
-      "SpecChangeRefused.",
+      "SpecChangeRefused, Stalled.",
       ConditionSchema());
   conditions.list_type = "map";
   conditions.list_map_keys = {"type"};

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   double progress_interval = 10;
   std::string key_file = getenv_or("RINGTRAIN_OPERATOR_KEY_FILE", "");
   bool network_policies = true;
+  int stall_after = 300;
   std::string operator_labels;
   bool version = false;
   app.add_option("--kubeconfig", kubeconfig,
@@ -113,6 +114,10 @@ int main(int argc, char** argv) {
   app.add_option("--operator-labels", operator_labels,
                  "labels of this operator's pods, key=value,... (the chart's selector labels): "
                  "the jobs' NetworkPolicies admit them, in namespace POD_NAMESPACE");
+  app.add_option("--stall-after", stall_after,
+                 "seconds without a training step before a running job is marked Stalled "
+                 "(0: never)")
+      ->check(CLI::Range(0, 86400));
   app.add_flag("--version", version, "print the version and exit");
   try {
     app.parse(argc, argv);
@@ -146,6 +151,7 @@ int main(int argc, char** argv) {
   if (!keys.ok()) return Invalid("--key-file: " + keys.status().message());
   config.resources.keys = std::move(keys).value();
   config.resources.network_policies = network_policies;
+  config.resources.stall_after = std::chrono::seconds(stall_after);
   config.resources.operator_namespace = getenv_or("POD_NAMESPACE", "");
   ringtrain::StatusOr<std::map<std::string, std::string>> labels =
       op::ParseLabelList(operator_labels);

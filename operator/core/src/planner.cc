@@ -43,6 +43,7 @@ Plan Planner::Run() {
   CreateOwnedObjects();
   if (HandleFailures() || HandleLostPods()) return Finish();
   Complete(ReconcileReplicas());
+  DetectStall();
   return Finish();
 }
 
@@ -228,6 +229,42 @@ void Planner::Complete(const ReplicaTally& tally) {
     Condition(kRunning, "True", "AllPodsRunning", "every pod is running", "Normal");
     Condition(kRestarting, "False", "AllPodsRunning", "every pod is running");
   }
+}
+
+void Planner::DetectStall() {
+  JobStatus& st = plan_.status;
+  const bool stalled = st.IsTrue(kStalled);
+  const std::optional<Progress>& p = st.progress;
+  if (options_.stall_after.count() <= 0 || st.Finished() || !st.IsTrue(kRunning) || !p ||
+      !p->update_time) {
+    if (stalled) Condition(kStalled, "False", "NotRunning", "the job is not running");
+    return;
+  }
+  const Time stall_at = *p->update_time + options_.stall_after;
+  if (now_ < stall_at) {
+    if (stalled) {
+      Condition(kStalled, "False", "Progressing", "training steps are reported again", "Normal");
+    }
+    const seconds until = Until(now_, stall_at) + seconds(1);
+    if (!plan_.requeue_after || until < *plan_.requeue_after) plan_.requeue_after = until;
+    return;
+  }
+  // What the operator can see: pods that do not run. Which process a running job waits for
+  // is in its pods' logs (a worker says which server it lost).
+  std::string not_running;
+  for (const PodView& pod : owned_.pods) {
+    if (pod.deleting || pod.phase == "Running" || pod.phase == "Succeeded") continue;
+    not_running += (not_running.empty() ? "" : ", ") + pod.name + " (" + pod.phase + ")";
+  }
+  Condition(kStalled, "True", "NoProgress",
+            "no training step since " + FormatTime(*p->update_time) + " (step " +
+                std::to_string(p->step) + " of " + std::to_string(p->total_steps) + "), " +
+                std::to_string(options_.stall_after.count()) + " s or more: " +
+                (not_running.empty()
+                     ? "every pod runs, so a process stopped answering or a connection hangs "
+                       "(the workers' logs name the server they lost)"
+                     : "not running: " + not_running),
+            "Warning");
 }
 
 void Planner::CleanPods(job::CleanPodPolicy policy) {

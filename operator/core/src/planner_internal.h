@@ -89,6 +89,8 @@ class Planner {
   ReplicaTally ReconcileReplicas();
   // Created, Succeeded (every worker succeeded) or Running (every pod runs).
   void Complete(const ReplicaTally& tally);
+  // Stalled: a running job whose progress has not moved for options_.stall_after (planner.h).
+  void DetectStall();
 
   // Summarizes the status (counts, phase) and hands the plan out.
   Plan Finish();

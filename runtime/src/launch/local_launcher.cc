@@ -38,6 +38,10 @@ constexpr auto kPollInterval = std::chrono::milliseconds(100);
 constexpr auto kStopGrace = std::chrono::seconds(5);
 // How long workers may still run once every server has finished (worker 0 writing the model).
 constexpr auto kFinishGrace = std::chrono::seconds(60);
+// How long training may go without a step before the run says so, naming silent servers.
+constexpr auto kStallAfter = std::chrono::seconds(30);
+// A server reports its counters every second: one silent this long has stopped.
+constexpr auto kServerSilentAfter = std::chrono::seconds(5);
 // How long a lost server's successor may take to answer the takeover.
 constexpr auto kTakeoverTimeout = std::chrono::seconds(2);
 
@@ -105,6 +109,9 @@ class Run {
   void StopAll();
   void Render(bool force);
   void PrintLine(const std::string& line);
+  // Says (once) when no training step has been made for kStallAfter, naming the servers that
+  // have sent nothing for kServerSilentAfter, and again when training goes on.
+  void CheckStall();
   int interrupted() const {
     return options_.interrupted != nullptr ? options_.interrupted->load() : 0;
   }
@@ -150,6 +157,10 @@ class Run {
   app::CheckpointOptions checkpoints_;
   int64_t resumed_from_step_ = -1;  // the smallest start_step > 0 workers reported
   bool line_dirty_ = false;
+  uint64_t stall_samples_ = 0;  // samples trained when last looked at
+  SteadyTime stall_since_{};    // since when they have not grown
+  bool stall_reported_ = false;
+  std::vector<SteadyTime> heard_from_ps_;  // per server: its last event
 };
 
 Status Run::Start() {
@@ -214,6 +225,7 @@ Status Run::Start() {
     return Unavailable(std::string("cannot bind the launcher's control socket: ") + e.what());
   }
   ready_endpoints_.assign(static_cast<size_t>(job_.spec.parameter_servers.replicas), "");
+  heard_from_ps_.assign(static_cast<size_t>(job_.spec.parameter_servers.replicas), Clock::now());
   ps_workers_done_.assign(static_cast<size_t>(job_.spec.parameter_servers.replicas), 0);
   return Status::Ok();
 }
@@ -377,7 +389,40 @@ bool Run::DrainEvents(std::chrono::milliseconds wait) {
   return any;
 }
 
+void Run::CheckStall() {
+  const auto now = Clock::now();
+  const uint64_t samples = tracker_.total_samples();
+  if (samples != stall_samples_ || samples == 0) {
+    // Moving, or not started yet (workers load their data first).
+    if (samples != stall_samples_ && stall_reported_) {
+      PrintLine("ringtrain: training goes on again");
+      stall_reported_ = false;
+    }
+    stall_samples_ = samples;
+    stall_since_ = now;
+    return;
+  }
+  if (stall_reported_ || now - stall_since_ < kStallAfter) return;
+  stall_reported_ = true;
+  std::string silent;
+  for (size_t i = 0; i < servers_.size(); ++i) {
+    const auto quiet = now - heard_from_ps_[i];
+    if (quiet < kServerSilentAfter || servers_[i]->Poll().has_value()) continue;
+    silent +=
+        std::string(silent.empty() ? "" : ", ") + "ps-" + std::to_string(i) + " (nothing for " +
+        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(quiet).count()) + " s)";
+  }
+  PrintLine("ringtrain: no training step for " + std::to_string(kStallAfter.count()) + " s; " +
+            (silent.empty()
+                 ? "every server still reports, so a worker is stopped or slow (in sync the "
+                   "rounds go on without it after spec.training.workerTimeoutSeconds)"
+                 : "silent: " + silent + " (stopped, or its host is unreachable)"));
+}
+
 void Run::HandleEvent(const proto::Event& e) {
+  if (e.role() == "ps" && e.index() < heard_from_ps_.size()) {
+    heard_from_ps_[e.index()] = Clock::now();
+  }
   if (e.type() == proto::READY && e.role() == "ps" && e.index() < ready_endpoints_.size()) {
     ready_endpoints_[e.index()] = e.endpoint();
     if (server_replaced_[e.index()]) {
@@ -545,6 +590,7 @@ Status Run::Supervise() {
   while (true) {
     DrainEvents(kPollInterval);
     Render(false);
+    CheckStall();
     if (int sig = interrupted()) {
       StopAll();
       return Cancelled("interrupted by signal " + std::to_string(sig));

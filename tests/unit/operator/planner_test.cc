@@ -317,6 +317,51 @@ TEST(PlannerTest, ProgressComesFromWorkerZeroWhileRunningAndFromItsLastWordsAfte
   EXPECT_EQ(Reconcile(v, o, j).status.progress->step, 900);
 }
 
+// A running job whose progress has not moved for stall_after (300 s by default) is Stalled,
+// naming the pods that do not run; it is looked at again when it would stall, and Stalled goes
+// False once the progress moves.
+TEST(PlannerTest, AJobWhoseProgressStopsIsStalled) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.status.start_time = kNow - seconds(900);
+  OwnedObjects o = AllPods(j, "Running");
+  Progress polled;
+  polled.step = 120;
+  polled.total_steps = 900;
+  polled.update_time = kNow - seconds(100);
+  o.progress = polled;
+  Plan p = Reconcile(v, o, j);
+  ASSERT_TRUE(p.status.IsTrue(kRunning));
+  EXPECT_FALSE(p.status.IsTrue(kStalled));
+  ASSERT_TRUE(p.requeue_after.has_value());
+  EXPECT_GE(*p.requeue_after, seconds(200)) << "looked at again when it would stall";
+  EXPECT_LE(*p.requeue_after, seconds(202));
+
+  // 301 s after the last step: Stalled, a Warning event, every pod running.
+  v.status = p.status;
+  Plan stalled = Reconcile(v, o, j, kNow + seconds(201));
+  ASSERT_TRUE(stalled.status.IsTrue(kStalled));
+  const op::Condition* c = stalled.status.Find(kStalled);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->reason, "NoProgress");
+  EXPECT_THAT(c->message, HasSubstr("(step 120 of 900)"));
+  EXPECT_THAT(c->message, HasSubstr("every pod runs"));
+  EXPECT_THAT(Events(stalled), ::testing::Contains("Warning:NoProgress"));
+  // A pod that does not run is named.
+  o.pods[1].phase = "Pending";
+  Plan named = Reconcile(v, o, j, kNow + seconds(201));
+  EXPECT_THAT(named.status.Find(kStalled)->message, HasSubstr("not running: mnist-ps-1 (Pending)"));
+  o.pods[1].phase = "Running";
+
+  // The progress moves: no longer stalled.
+  v.status = stalled.status;
+  o.progress->step = 121;
+  o.progress->update_time = kNow + seconds(202);
+  Plan again = Reconcile(v, o, j, kNow + seconds(203));
+  EXPECT_FALSE(again.status.IsTrue(kStalled));
+  EXPECT_EQ(again.status.Find(kStalled)->reason, "Progressing");
+}
+
 // status.checkpoint: once every server has reported a checkpoint, the smallest step; it moves
 // as they write more, and stays when they report nothing (pods replaced, the job finished).
 TEST(PlannerTest, CheckpointIsTheOneEveryServerHas) {

@@ -90,6 +90,8 @@ class ControllerTest : public ::testing::Test {
     options.ns = ns_;
     options.workers = 2;
     options.watch_timeout = seconds(30);
+    // The jobs' keys, derived as the operator's main derives them (here from a fixed secret).
+    options.resources.keys = MakeDerivedKeySource(std::string(40, 'k')).value();
     options.log = [](const std::string& line) {
       std::fprintf(stderr, "operator: %s\n", line.c_str());
     };
@@ -261,6 +263,14 @@ TEST_F(ControllerTest, CreatesConfigMapServicesAndPodsWithThePodContract) {
                                                    ".svc:7070");
   EXPECT_EQ(Env(pods.at("mnist-ps-1"), "RINGTRAIN_BIND"), "tcp://*:7070");
   EXPECT_EQ(Env(w1, "RINGTRAIN_SPEC_PATH"), "/etc/ringtrain/job.json");
+  EXPECT_EQ(Env(w1, "RINGTRAIN_SECRET_KEY"), "/etc/ringtrain/worker-1.key");
+  // The keys' Secret, as the API server stores it (read here with the test's admin rights; the
+  // operator never reads it), holds the secret key of each of the 5 pods.
+  auto secrets = client_->List(kube::Secrets(), ns_, {});
+  ASSERT_TRUE(secrets.ok()) << secrets.status().ToString();
+  ASSERT_EQ((*secrets)["items"].size(), 1u);
+  EXPECT_EQ((*secrets)["items"][0]["data"].size(), 5u);
+  EXPECT_EQ((*secrets)["items"][0]["metadata"]["ownerReferences"][0]["uid"], uid);
   const Json& owner = w1["metadata"]["ownerReferences"][0];
   EXPECT_EQ(owner["uid"], uid);
   EXPECT_EQ(owner["controller"], true);
@@ -352,7 +362,11 @@ TEST_F(ControllerTest, ProgressIsPulledFromWorkerZeroIntoTheStatus) {
   const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
   progress_source_ = MakeZmqProgressSource();
   StartController(progress_source_.get(), port);
-  CreateJob(Job("mnist", 1, 2));
+  // Plaintext: the status server stands in for a pod before the job (and so its keys) exists.
+  // The same poll over CURVE, against real pods, is operator_training_e2e's.
+  Json mnist = Job("mnist", 1, 2);
+  mnist["spec"]["security"] = {{"authentication", "none"}};
+  CreateJob(mnist);
   ASSERT_TRUE(WaitForPods("mnist", 3));
   SetAll("mnist", "Running");
   ASSERT_TRUE(WaitForPhase("mnist", "Running"));
@@ -406,6 +420,7 @@ TEST_F(ControllerTest, TheServersLastCheckpointIsPulledIntoTheStatus) {
   job["spec"]["volumes"] = {{{"name", "ckpt"}, {"persistentVolumeClaim", {{"claimName", "c"}}}}};
   job["spec"]["parameterServers"]["volumeMounts"] = {{{"name", "ckpt"}, {"mountPath", "/ckpt"}}};
   job["spec"]["checkpoint"] = {{"path", "/ckpt/runs/"}, {"everySteps", 10}};
+  job["spec"]["security"] = {{"authentication", "none"}};  // (as in the progress test above)
   CreateJob(job);
   ASSERT_TRUE(WaitForPods("ckpt", 3));
   SetAll("ckpt", "Running");

@@ -25,6 +25,8 @@ inline constexpr char kRestarting[] = "Restarting";
 inline constexpr char kSucceeded[] = "Succeeded";
 inline constexpr char kFailed[] = "Failed";
 inline constexpr char kSuspended[] = "Suspended";
+// A running job whose progress has not moved for ResourceOptions::stall_after.
+inline constexpr char kStalled[] = "Stalled";
 
 struct Condition {
   std::string type;

@@ -24,6 +24,9 @@
 //   every worker succeeded  -> Succeeded; pods cleaned per cleanPodPolicy
 //   activeDeadlineSeconds   -> Failed (DeadlineExceeded)
 //   finished + TTL elapsed  -> the TrainingJob is deleted
+//   no progress while running -> condition Stalled (NoProgress, a Warning event) once worker
+//                              0's progress has not moved for options.stall_after; False again
+//                              (Progressing) when it moves
 //   spec edited while pods run (anything but runPolicy) -> refused: the job keeps running with
 //                              the spec it started with; condition SpecChangeRefused says so
 //                              (also for an edit that does not parse: the job is not failed)

@@ -11,6 +11,7 @@
 #ifndef RINGTRAIN_OPERATOR_RESOURCES_H_
 #define RINGTRAIN_OPERATOR_RESOURCES_H_
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,6 +55,9 @@ struct ResourceOptions {
   // policy admits the job's pods alone (an operator outside the cluster, in development, then
   // reaches no status socket where the policy is enforced).
   bool network_policies = true;
+  // A running job whose progress (worker 0's step) has not moved for this long gets the
+  // condition Stalled (reason NoProgress, naming the pods that do not run); 0 = never.
+  std::chrono::seconds stall_after{300};
   std::string operator_namespace;
   std::map<std::string, std::string> operator_pod_labels;
 };
