@@ -101,7 +101,7 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
     : options_(std::move(options)),
       sockets_(std::move(sockets)),
       monitors_(std::move(monitors)),
-      links_(sockets_.size(), Link{false, false, Clock::now(), false, false, false, {}}),
+      links_(sockets_.size(), Link{false, false, Clock::now(), false, false, false, {}, false}),
       versions_(options_.table->partitions().size(), -1),
       encoded_(sockets_.size()) {
   if (options_.error_feedback)
@@ -150,6 +150,17 @@ Status PsClient::DrainLinkEvents(int server, Pending* pending) {
       // A first connection after requests were detoured (a server that started late) is
       // rejoined too: what waits for it is sent once it has answered.
       if (again || pending->Waits(server)) RT_RETURN_IF_ERROR(Rejoin(server, pending));
+    } else if ((id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) &&
+               !link.handshake_failure_logged) {
+      // libzmq tries again on its own; said once, since it will not pass by itself.
+      link.handshake_failure_logged = true;
+      Log("parameter server " + std::to_string(server) + " (" +
+          options_.endpoints[static_cast<size_t>(server)] + ") " +
+          (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+               ? "refused this worker's key: the job's keys do not agree (RINGTRAIN_PUBLIC_KEYS)"
+               : "failed the handshake: its key is not the one the job's keys give it, or it "
+                 "does not speak CURVE"));
     }
   }
 }

@@ -218,6 +218,7 @@ class PsClient {
     bool detour_logged = false;  // said so since it went down
     bool detour_served = false;  // the successor has served one since it went down
     std::chrono::steady_clock::time_point next_detour{};
+    bool handshake_failure_logged = false;  // a failed CURVE handshake has been said
   };
   PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
            std::vector<zmq::socket_t> monitors);
