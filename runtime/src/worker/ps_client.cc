@@ -18,6 +18,16 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// Requests sent again (after a rejoin, or as detours) go out pushes first: they were gathered
+// in the order their answers failed to come, and a server takes this worker's pull at clock
+// c + 1 only after its push of step c (async refuses it, sync parks it). Stable: pushes keep
+// their order among themselves, as do the others.
+template <typename Request>
+void PushesFirst(std::vector<Request>* requests) {
+  std::stable_partition(requests->begin(), requests->end(),
+                        [](const Request& r) { return r.kind == transport::RequestKind::kPush; });
+}
+
 std::vector<zmq::message_t> CopyFrames(std::vector<zmq::message_t>& frames) {
   std::vector<zmq::message_t> out;
   out.reserve(frames.size());
@@ -399,6 +409,7 @@ Status PsClient::DetourLost(Pending* pending) {
     }
     // Sent as detours whether or not the successor serves yet: it answers NOT_SERVING if not.
     link.detoured = true;
+    PushesFirst(&waiting);
     for (const Pending::Request& r : waiting) RT_RETURN_IF_ERROR(Resend(server, r, pending));
   }
   return Status::Ok();
@@ -607,8 +618,9 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     pending->requests.erase(it);
     auto again = pending->resend.find(server);
     if (again == pending->resend.end()) return Status::Ok();
-    const std::vector<Pending::Request> requests = std::move(again->second);
+    std::vector<Pending::Request> requests = std::move(again->second);
     pending->resend.erase(again);
+    PushesFirst(&requests);
     for (const Pending::Request& r : requests) RT_RETURN_IF_ERROR(Resend(server, r, pending));
     return Status::Ok();
   }
