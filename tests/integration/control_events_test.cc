@@ -43,6 +43,7 @@
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "sanitized.h"
 
 namespace ringtrain {
 namespace {
@@ -86,7 +87,7 @@ size_t Count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// Messages that are not an event of a job of 2 servers and 2 workers training 60 epochs.
+// Messages that are not an event of a job of 2 servers and 2 workers training 10 or 60 epochs.
 std::vector<std::string> BadMessages() {
   std::vector<proto::Event> events;
   events.push_back(ForgedProgress(0, 1'000'000, 10, 1));  // step > total: the reported event
@@ -139,11 +140,13 @@ class ControlEventsTest : public ::testing::TestWithParam<Mode> {};
 TEST_P(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
   const Mode mode = GetParam();
   const bool curve = mode == Mode::kCurve;
-  // Long enough (10-20 s) for every send to arrive during the run.
+  // Long enough (10-20 s; training under a sanitizer is several times slower) for every send
+  // to arrive during the run.
+  const int epochs = testing::kSanitized ? 10 : 60;
   auto job = testing::JobFixture::Make(mode == Mode::kIpc     ? "ctl-forged-ipc"
                                        : mode == Mode::kCurve ? "ctl-forged"
                                                               : "ctl-forged-plain",
-                                       20000, 2, 2, 60);
+                                       20000, 2, 2, epochs);
   if (mode == Mode::kPlaintext) {
     std::ofstream(job.spec_path, std::ios::app) << "  security: {authentication: none}\n";
   }
@@ -245,7 +248,8 @@ TEST_P(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
   ASSERT_TRUE(exit.has_value()) << "launcher did not finish";
   const std::string out = ReadFile(log);
   EXPECT_TRUE(exit->success()) << exit->ToString() << "\n" << out;
-  EXPECT_THAT(out, HasSubstr("epoch 60/60  test accuracy"));
+  EXPECT_THAT(out, HasSubstr("epoch " + std::to_string(epochs) + "/" + std::to_string(epochs) +
+                             "  test accuracy"));
   // Nothing forged reached the progress line.
   EXPECT_THAT(out, ::testing::Not(HasSubstr("epoch 99/")));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("step -")));

@@ -32,6 +32,7 @@
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/transport/message.h"
+#include "sanitized.h"
 
 namespace ringtrain {
 namespace {
@@ -255,8 +256,9 @@ TEST_P(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
   const bool curve = GetParam();
   const std::string name = curve ? "garbage" : "garbage-plain";
   JobUnderAttack run;
-  // Long enough (about 10 s) for the garbage, and the outsiders' waits, to come during it.
-  run.Start(name, curve, 40);
+  // Long enough (about 10 s; training under a sanitizer is several times slower) for the
+  // garbage, and the outsiders' waits, to come during it.
+  run.Start(name, curve, testing::kSanitized ? 8 : 40);
   ASSERT_FALSE(run.procs.empty());
   zmq::context_t& ctx = run.ctx;
   auto& endpoints = run.endpoints;
@@ -419,7 +421,7 @@ TEST(HostileConnectionsTest, AThousandHostileConnectionsCostBoundedMemory) {
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
 
   JobUnderAttack run;
-  run.Start("hostile", /*curve=*/true, 80);
+  run.Start("hostile", /*curve=*/true, testing::kSanitized ? 12 : 80);
   ASSERT_FALSE(run.procs.empty());
   const int server = run.procs[0]->pid();
   const std::string endpoint = run.endpoints[0];
