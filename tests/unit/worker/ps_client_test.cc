@@ -663,7 +663,10 @@ TEST_F(PsClientTest, RequestsSentAgainAfterARejoinGoPushesFirst) {
   server.join();
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(client_->rejoins(), 1u);
-  EXPECT_EQ(after_join, (std::vector<std::string>{"PUSH", "PULL"}));
+  // The push first; the pull may come again (a detour refused meanwhile is sent again too).
+  ASSERT_GE(after_join.size(), 2u);
+  EXPECT_EQ(after_join[0], "PUSH") << ::testing::PrintToString(after_join);
+  EXPECT_NE(std::find(after_join.begin(), after_join.end(), "PULL"), after_join.end());
 }
 
 // Without failover (no replication) nothing is detoured: the operation waits for the server.
