@@ -14,6 +14,8 @@
 
 #include "events.h"
 #include "ringtrain/app/checkpointing.h"
+#include "ringtrain/auth/key_set.h"
+#include "ringtrain/auth/zap_handler.h"
 #include "ringtrain/operator/api_convert.h"
 #include "ringtrain/operator/progress_source.h"
 #include "ringtrain/transport/status_server.h"
@@ -188,6 +190,40 @@ TEST(ProgressJsonTest, FinalWordsParseBackInTheOperator) {
   EXPECT_EQ(p->global_batch_size, 128);
   EXPECT_FALSE(op::ProgressFromTerminationMessage("spec.dataset.train.images: no such file"));
   EXPECT_FALSE(op::ProgressFromTerminationMessage("{not json"));
+}
+
+// With authentication, the status socket answers the job's supervisor only: the operator
+// (PeerAuth with the supervisor's pair) reads the progress; another process of the job gets an
+// error; a client without CURVE, or with a key that is not the job's, gets nothing.
+TEST(AuthenticatedStatusTest, OnlyTheSupervisorIsAnswered) {
+  zmq::context_t context(1);
+  auth::JobKeys keys = auth::NewJobKeys(1, 2).value();
+  std::unique_ptr<auth::ZapHandler> zap =
+      auth::ZapHandler::Start(context, keys.public_keys, nullptr).value();
+  const auth::Credentials worker0{auth::Identity::Worker(0),
+                                  keys.pairs.at(auth::Identity::Worker(0)), keys.public_keys};
+  worker::ProgressRecorder recorder{nullptr, "mnist", 2, 128};
+  recorder.Send(Progress(proto::PROGRESS, 100, 6400, 0.9));
+  auto server = transport::StatusServer::Start(
+      context, "tcp://127.0.0.1:0", "mnist", [&recorder] { return recorder.Snapshot(); }, &worker0);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  std::unique_ptr<op::ProgressSource> source = op::MakeZmqProgressSource();
+  const auth::KeyPair& sup = keys.pairs.at(auth::Identity::Supervisor());
+  const std::string worker0_key = keys.pairs.at(auth::Identity::Worker(0)).public_key;
+  auto ask = [&](const op::PeerAuth& as) {
+    return source->Fetch((*server)->endpoint(), "mnist", milliseconds(1000), as);
+  };
+  StatusOr<op::Progress> p = ask({sup.public_key, sup.secret_key, worker0_key});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->step, 100);
+  const auth::KeyPair& w1 = keys.pairs.at(auth::Identity::Worker(1));
+  EXPECT_THAT(ask({w1.public_key, w1.secret_key, worker0_key}).status().message(),
+              HasSubstr("supervisor only"));
+  const auth::KeyPair stranger = auth::NewKeyPair().value();
+  EXPECT_EQ(ask({stranger.public_key, stranger.secret_key, worker0_key}).status().code(),
+            StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(ask({}).status().code(), StatusCode::kDeadlineExceeded);  // plaintext
+  server->reset();
 }
 
 }  // namespace
