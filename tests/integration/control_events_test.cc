@@ -142,7 +142,7 @@ TEST_P(ControlEventsTest, LauncherDropsForgedEventsAndTheJobSucceeds) {
   const bool curve = mode == Mode::kCurve;
   // Long enough (10-20 s; training under a sanitizer is several times slower) for every send
   // to arrive during the run.
-  const int epochs = testing::kSanitized ? 10 : 60;
+  const int epochs = test_build::kSanitized ? 10 : 60;
   auto job = testing::JobFixture::Make(mode == Mode::kIpc     ? "ctl-forged-ipc"
                                        : mode == Mode::kCurve ? "ctl-forged"
                                                               : "ctl-forged-plain",

@@ -258,7 +258,7 @@ TEST_P(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
   JobUnderAttack run;
   // Long enough (about 10 s; training under a sanitizer is several times slower) for the
   // garbage, and the outsiders' waits, to come during it.
-  run.Start(name, curve, testing::kSanitized ? 8 : 40);
+  run.Start(name, curve, test_build::kSanitized ? 8 : 40);
   ASSERT_FALSE(run.procs.empty());
   zmq::context_t& ctx = run.ctx;
   auto& endpoints = run.endpoints;
@@ -421,7 +421,7 @@ TEST(HostileConnectionsTest, AThousandHostileConnectionsCostBoundedMemory) {
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
 
   JobUnderAttack run;
-  run.Start("hostile", /*curve=*/true, testing::kSanitized ? 12 : 80);
+  run.Start("hostile", /*curve=*/true, test_build::kSanitized ? 12 : 80);
   ASSERT_FALSE(run.procs.empty());
   const int server = run.procs[0]->pid();
   const std::string endpoint = run.endpoints[0];

@@ -12,7 +12,9 @@
 #endif
 #endif
 
-namespace ringtrain::testing {
+// Not in ringtrain::testing: a test of namespace ringtrain::<area> that includes this header
+// must still reach GoogleTest's testing:: unqualified.
+namespace ringtrain::test_build {
 
 #if defined(RINGTRAIN_TEST_SANITIZED)
 inline constexpr bool kSanitized = true;
@@ -20,6 +22,6 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 
-}  // namespace ringtrain::testing
+}  // namespace ringtrain::test_build
 
 #endif  // RINGTRAIN_TESTS_SUPPORT_SANITIZED_H_

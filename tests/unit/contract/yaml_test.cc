@@ -16,14 +16,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-// GCC says __SANITIZE_ADDRESS__; clang says __has_feature(address_sanitizer).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define RINGTRAIN_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define RINGTRAIN_TEST_SANITIZED 1
-#endif
-#endif
+#include "sanitized.h"
 
 namespace ringtrain::job {
 namespace {
