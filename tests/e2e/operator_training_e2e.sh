@@ -27,7 +27,8 @@ check "kubectl apply the CRD" "$kubectl" apply -f "$root/crds/ringtrain.io_train
 check "CRD established" cp_wait_condition 60 Established "$kubectl" get crd/trainingjobs.ringtrain.io
 check "kubectl create namespace train" "$kubectl" create namespace train
 
-"$operator" --kubeconfig "$KUBECONFIG" --namespace train --progress-interval 0.5 \
+# --stall-after 4: a job without a step for 4 s is Stalled (the stopped-worker case below).
+"$operator" --kubeconfig "$KUBECONFIG" --namespace train --progress-interval 0.5 --stall-after 4 \
   --health-probe-bind-address "127.0.0.1:$(cp_free_port)" --metrics-bind-address 0 \
   >"$work/operator.log" 2>&1 &
 e2e_pids+=($!)
@@ -108,6 +109,41 @@ accuracy_at_least ssp-topk 0.78 "ssp + topk: test accuracy in the status"
 # The servers' final counters (in their logs): top-k payloads arrived, none was dropped.
 check_out "ssp + topk: the servers received encoded gradients and dropped none" '^yes$' sh -c \
   "grep -h 'finished;' '$work'/pods/train-ssp-topk-ps-*.log | grep -c 'payload_bytes_received' | grep -q '^2\$' && ! grep -h 'finished;' '$work'/pods/train-ssp-topk-ps-*.log | grep -q 'messages_dropped' && echo yes"
+
+# ---- a stopped worker: the job is Stalled, naming the worker the servers wait for ------------
+# Worker 1 is stopped (SIGSTOP: its pod still runs, its connections stay open); the servers'
+# status sockets say their sync round waits for it, and the condition names its pod. Once it
+# continues, the job is Progressing again; it is deleted then (its accuracy is the first run's).
+sed -e "s/name: $job\$/name: stall/" "$root/examples/fashion-mnist-softmax.yaml" >"$work/stall.yaml"
+check "kubectl apply a job whose worker will be stopped" "$kubectl" -n train apply -f "$work/stall.yaml"
+stall_pid=""
+for _ in $(seq 600); do
+  if [[ -n "$(jsonpath stall '{.status.progress.step}')" ]]; then
+    stall_pid="$(sed -n 's|^kubelet: started train/stall-worker-1 at .* (pid \([0-9]*\).*|\1|p' \
+      "$work/kubelet.log" | tail -n 1)"
+    break
+  fi
+  sleep 0.2
+done
+check "worker 1 of the running job stopped (pid ${stall_pid:-none})" kill -STOP "${stall_pid:-0}"
+if out="$(cp_wait_condition 60 Stalled "$kubectl" -n train get tj/stall)"; then
+  ok "condition Stalled"
+else
+  fail "condition Stalled" "$out
+$(logs)"
+fi
+check_out "Stalled names the worker the servers wait for" \
+  'every pod runs; the parameter servers wait for stall-worker-1 ' \
+  "$kubectl" -n train get tj stall -o 'jsonpath={.status.conditions[?(@.type=="Stalled")].message}'
+check "worker 1 continued" kill -CONT "${stall_pid:-0}"
+progressing=""
+for _ in $(seq 300); do
+  progressing="$(jsonpath stall '{.status.conditions[?(@.type=="Stalled")].reason}')"
+  [[ "$progressing" == Progressing ]] && break
+  sleep 0.2
+done
+check_out "Stalled False again once it steps (reason Progressing)" '^Progressing$' echo "$progressing"
+check "kubectl delete tj stall" "$kubectl" -n train delete tj stall --wait=false
 
 # ---- a run that fails: its error reaches the Failed condition -------------------------------
 sed -e "s/name: $job\$/name: missing-data/" \

@@ -158,10 +158,7 @@ ProgressRound Controller::ProgressTargets() const {
     const std::string key = ObjectKey(*job);
     round.running.insert(key);
     const std::string uid = (*job)["metadata"].value("uid", "");
-    // Servers have checkpoints to report only when the spec asks for them.
     const auto& spec = job->value("spec", nlohmann::json::object());
-    const bool checkpoints =
-        spec.is_object() && spec.value("checkpoint", nlohmann::json()).is_object();
     // authentication: curve unless the spec says none (the CRD's default).
     const nlohmann::json security =
         spec.is_object() ? spec.value("security", nlohmann::json::object()) : nlohmann::json();
@@ -172,7 +169,8 @@ ProgressRound Controller::ProgressTargets() const {
       std::optional<PodView> p = PodViewFromObject(*pod);
       if (!p) continue;
       const bool server = p->role == job::Role::kParameterServer;
-      if (server ? !checkpoints : p->index != 0 || worker0_seen) continue;
+      // Servers answer their last checkpoint and the workers they wait for.
+      if (!server && (p->index != 0 || worker0_seen)) continue;
       if (!server) worker0_seen = true;  // the first worker 0 pod only
       if (p->phase != "Running" || p->ip.empty()) continue;
       const std::string host = p->ip.find(':') == std::string::npos ? p->ip : "[" + p->ip + "]";
@@ -250,6 +248,7 @@ Status Controller::Reconcile(const std::string& key) {
   if (poller_ != nullptr) {
     owned.progress = poller_->Latest(key);
     owned.server_checkpoints = poller_->LatestCheckpoints(key);
+    owned.servers_waiting_for = poller_->LatestWaitingFor(key);
   }
 
   const Time now = options_.clock();

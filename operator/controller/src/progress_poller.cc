@@ -58,24 +58,29 @@ void ProgressPoller::PollOnce() {
   for (auto it = checkpoints_.begin(); it != checkpoints_.end();) {
     it = round.running.count(it->first) > 0 ? std::next(it) : checkpoints_.erase(it);
   }
+  for (auto it = waiting_for_.begin(); it != waiting_for_.end();) {
+    it = round.running.count(it->first) > 0 ? std::next(it) : waiting_for_.erase(it);
+  }
 }
 
-void ProgressPoller::AskCheckpoint(const ProgressTarget& t) {
-  StatusOr<std::optional<ServerCheckpoint>> checkpoint =
-      options_.source->FetchCheckpoint(t.endpoint, t.job, options_.timeout, t.auth);
-  if (!checkpoint.ok()) {
+void ProgressPoller::AskServer(const ProgressTarget& t) {
+  StatusOr<ServerReport> report =
+      options_.source->FetchServer(t.endpoint, t.job, options_.timeout, t.auth);
+  if (!report.ok()) {
     ++errors_;
     return;
   }
   ++polls_;
+  const std::optional<ServerCheckpoint>& checkpoint = report->checkpoint;
   bool changed;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    waiting_for_[t.key][t.server] = std::move(report->waiting_for);
     std::map<int, ServerCheckpoint>& servers = checkpoints_[t.key];
     auto it = servers.find(t.server);
-    if (checkpoint->has_value()) {
-      changed = it == servers.end() || it->second != **checkpoint;
-      servers[t.server] = **checkpoint;
+    if (checkpoint.has_value()) {
+      changed = it == servers.end() || it->second != *checkpoint;
+      servers[t.server] = *checkpoint;
     } else {
       changed = it != servers.end();
       if (changed) servers.erase(it);
@@ -86,7 +91,7 @@ void ProgressPoller::AskCheckpoint(const ProgressTarget& t) {
 
 void ProgressPoller::Ask(const ProgressTarget& t) {
   if (t.server >= 0) {
-    AskCheckpoint(t);
+    AskServer(t);
     return;
   }
   StatusOr<Progress> progress = options_.source->Fetch(t.endpoint, t.job, options_.timeout, t.auth);
@@ -110,6 +115,13 @@ std::map<int, ServerCheckpoint> ProgressPoller::LatestCheckpoints(const std::str
   std::lock_guard<std::mutex> lock(mu_);
   auto it = checkpoints_.find(key);
   if (it == checkpoints_.end()) return {};
+  return it->second;
+}
+
+std::map<int, std::vector<int>> ProgressPoller::LatestWaitingFor(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = waiting_for_.find(key);
+  if (it == waiting_for_.end()) return {};
   return it->second;
 }
 

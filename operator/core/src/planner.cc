@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <utility>
 
 #include "planner_internal.h"
@@ -249,21 +250,32 @@ void Planner::DetectStall() {
     if (!plan_.requeue_after || until < *plan_.requeue_after) plan_.requeue_after = until;
     return;
   }
-  // What the operator can see: pods that do not run. Which process a running job waits for
-  // is in its pods' logs (a worker says which server it lost).
+  // What the operator can see: pods that do not run, and the workers the servers wait for
+  // (their status sockets say which: a stopped or hanging worker holds up a sync round).
   std::string not_running;
   for (const PodView& pod : owned_.pods) {
     if (pod.deleting || pod.phase == "Running" || pod.phase == "Succeeded") continue;
     not_running += (not_running.empty() ? "" : ", ") + pod.name + " (" + pod.phase + ")";
   }
+  std::set<int> waited;
+  for (const auto& [server, workers] : owned_.servers_waiting_for) {
+    waited.insert(workers.begin(), workers.end());
+  }
+  std::string waited_pods;
+  for (const PodView& pod : owned_.pods) {
+    if (pod.deleting || pod.role != job::Role::kWorker || waited.count(pod.index) == 0) continue;
+    waited_pods += (waited_pods.empty() ? "" : ", ") + pod.name;
+  }
   Condition(kStalled, "True", "NoProgress",
             "no training step since " + FormatTime(*p->update_time) + " (step " +
                 std::to_string(p->step) + " of " + std::to_string(p->total_steps) + "), " +
                 std::to_string(options_.stall_after.count()) + " s or more: " +
-                (not_running.empty()
-                     ? "every pod runs, so a process stopped answering or a connection hangs "
-                       "(the workers' logs name the server they lost)"
-                     : "not running: " + not_running),
+                (!not_running.empty() ? "not running: " + not_running
+                 : !waited_pods.empty()
+                     ? "every pod runs; the parameter servers wait for " + waited_pods +
+                           " (its process is stopped, hangs or is very slow)"
+                     : "every pod runs, so a process stopped answering or a connection hangs "
+                       "(the workers' logs name the server they lost)"),
             "Warning");
 }
 

@@ -30,12 +30,15 @@ class ZmqProgressSource final : public ProgressSource {
     return p;
   }
 
-  StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(const std::string& endpoint,
-                                                            const std::string& job,
-                                                            std::chrono::milliseconds timeout,
-                                                            const PeerAuth& auth) override {
+  StatusOr<ServerReport> FetchServer(const std::string& endpoint, const std::string& job,
+                                     std::chrono::milliseconds timeout,
+                                     const PeerAuth& auth) override {
     RT_ASSIGN_OR_RETURN(proto::StatusReply reply, Ask(endpoint, job, timeout, auth));
-    if (!reply.has_checkpoint()) return std::optional<ServerCheckpoint>();
+    ServerReport report;
+    for (const uint32_t w : reply.waiting_for()) {
+      if (w <= static_cast<uint32_t>(INT32_MAX)) report.waiting_for.push_back(static_cast<int>(w));
+    }
+    if (!reply.has_checkpoint()) return report;
     const proto::CheckpointInfo& info = reply.checkpoint();
     ServerCheckpoint c;
     c.step = info.step();
@@ -43,7 +46,8 @@ class ZmqProgressSource final : public ProgressSource {
     c.time = Time(std::chrono::milliseconds(std::clamp<int64_t>(info.unix_ms(), 0, kMaxUnixMs)));
     c.location = info.location();
     c.final = info.final();
-    return std::optional<ServerCheckpoint>(std::move(c));
+    report.checkpoint = std::move(c);
+    return report;
   }
 
  private:

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <span>
 
@@ -25,6 +26,24 @@
 namespace ringtrain::app {
 
 namespace {
+
+// The workers a server waits for, as of its last report: written by the server's thread,
+// read by its status socket's.
+class WaitingFor {
+ public:
+  void Set(const google::protobuf::RepeatedField<uint32_t>& workers) {
+    std::lock_guard<std::mutex> lock(mu_);
+    workers_ = workers;
+  }
+  google::protobuf::RepeatedField<uint32_t> Get() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return workers_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  google::protobuf::RepeatedField<uint32_t> workers_;
+};
 
 // Best effort: a process that cannot write its last words still exits with its code.
 void WriteTerminationLog(const std::string& path, const std::string& text) {
@@ -142,9 +161,11 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   }
   // The server's counters every second (PROGRESS), so that what a process did is known even
   // if it is killed before its FINISHED (ringtrain run adds up a shard's processes).
+  // With them the workers its requests wait for, which the status socket answers too.
   auto next_report = std::chrono::steady_clock::now();
+  WaitingFor waiting;
   options.between_messages =
-      [&sink, &next_report, index = c.index,
+      [&sink, &next_report, &waiting, index = c.index,
        tick = std::move(options.between_messages)](const ps::ServerCore& served) {
         if (tick) tick(served);
         const auto now = std::chrono::steady_clock::now();
@@ -155,17 +176,24 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
         report.set_role("ps");
         report.set_index(static_cast<uint32_t>(index));
         *report.mutable_server_stats() = served.stats();
+        for (const int w : served.WorkersWaitedFor()) {
+          report.add_waiting_for(static_cast<uint32_t>(w));
+        }
+        waiting.Set(report.waiting_for());
         sink.Send(report);
       };
   // The operator asks each server for its last checkpoint here (status.checkpoint). Declared
   // after the checkpointer, so it stops before the checkpointer goes.
   std::unique_ptr<transport::StatusServer> status_server;
   if (!c.status_bind.empty()) {
-    RT_ASSIGN_OR_RETURN(
-        status_server,
-        transport::StatusServer::Start(
-            context, c.status_bind, c.job_name,
-            [cp = checkpointer.get()] { return ServerStatusReply(cp); }, credentials.get()));
+    RT_ASSIGN_OR_RETURN(status_server, transport::StatusServer::Start(
+                                           context, c.status_bind, c.job_name,
+                                           [cp = checkpointer.get(), &waiting] {
+                                             proto::StatusReply reply = ServerStatusReply(cp);
+                                             *reply.mutable_waiting_for() = waiting.Get();
+                                             return reply;
+                                           },
+                                           credentials.get()));
   }
   RT_ASSIGN_OR_RETURN(ps::Replication replication,
                       MakeReplication(c, plan, initial, context, core.get(), &options));

@@ -83,6 +83,19 @@ Status CheckEvent(const proto::Event& e, const EventBounds& b) {
     return InvalidArgument(what + ": " + std::to_string(e.server_stats().workers_done()) +
                            " workers done of " + std::to_string(b.num_workers));
   }
+  if (!e.waiting_for().empty() && (e.role() != "ps" || e.type() != proto::PROGRESS)) {
+    return InvalidArgument(what + " from a " + e.role() + " names workers it waits for");
+  }
+  if (e.waiting_for_size() > b.num_workers) {
+    return InvalidArgument(what + ": waits for " + std::to_string(e.waiting_for_size()) +
+                           " workers of " + std::to_string(b.num_workers));
+  }
+  for (const uint32_t w : e.waiting_for()) {
+    if (w >= static_cast<uint32_t>(b.num_workers)) {
+      return InvalidArgument(what + ": waits for worker " + std::to_string(w) + " of " +
+                             std::to_string(b.num_workers));
+    }
+  }
   return Status::Ok();
 }
 

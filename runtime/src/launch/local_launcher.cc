@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 #include <vector>
 
 #include <zmq.hpp>
@@ -161,6 +163,8 @@ class Run {
   SteadyTime stall_since_{};    // since when they have not grown
   bool stall_reported_ = false;
   std::vector<SteadyTime> heard_from_ps_;  // per server: its last event
+  // Per server: the workers it waited for at its last report (Event.waiting_for).
+  std::vector<std::vector<uint32_t>> ps_waiting_for_;
 };
 
 Status Run::Start() {
@@ -226,6 +230,7 @@ Status Run::Start() {
   }
   ready_endpoints_.assign(static_cast<size_t>(job_.spec.parameter_servers.replicas), "");
   heard_from_ps_.assign(static_cast<size_t>(job_.spec.parameter_servers.replicas), Clock::now());
+  ps_waiting_for_.assign(heard_from_ps_.size(), {});
   ps_workers_done_.assign(static_cast<size_t>(job_.spec.parameter_servers.replicas), 0);
   return Status::Ok();
 }
@@ -412,16 +417,36 @@ void Run::CheckStall() {
         std::string(silent.empty() ? "" : ", ") + "ps-" + std::to_string(i) + " (nothing for " +
         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(quiet).count()) + " s)";
   }
-  PrintLine("ringtrain: no training step for " + std::to_string(kStallAfter.count()) + " s; " +
-            (silent.empty()
-                 ? "every server still reports, so a worker is stopped or slow (in sync the "
-                   "rounds go on without it after spec.training.workerTimeoutSeconds)"
-                 : "silent: " + silent + " (stopped, or its host is unreachable)"));
+  if (!silent.empty()) {
+    PrintLine("ringtrain: no training step for " + std::to_string(kStallAfter.count()) +
+              " s; silent: " + silent + " (stopped, or its host is unreachable)");
+    return;
+  }
+  // Every server reports: they say which workers they wait for.
+  std::set<uint32_t> waited;
+  for (const std::vector<uint32_t>& workers : ps_waiting_for_) {
+    waited.insert(workers.begin(), workers.end());
+  }
+  std::string workers;
+  for (const uint32_t w : waited) {
+    workers += std::string(workers.empty() ? "" : ", ") + "worker-" + std::to_string(w);
+  }
+  PrintLine("ringtrain: no training step for " + std::to_string(kStallAfter.count()) +
+            " s; every server still reports; " +
+            (workers.empty() ? std::string("they wait for no worker (a worker is stopped or slow)")
+                             : "the servers wait for " + workers + " (stopped, or slow)") +
+            (job_.spec.training.worker_timeout_seconds > 0
+                 ? "; in sync the rounds go on without a silent worker after "
+                   "spec.training.workerTimeoutSeconds"
+                 : ""));
 }
 
 void Run::HandleEvent(const proto::Event& e) {
   if (e.role() == "ps" && e.index() < heard_from_ps_.size()) {
     heard_from_ps_[e.index()] = Clock::now();
+    if (e.type() == proto::PROGRESS) {
+      ps_waiting_for_[e.index()].assign(e.waiting_for().begin(), e.waiting_for().end());
+    }
   }
   if (e.type() == proto::READY && e.role() == "ps" && e.index() < ready_endpoints_.size()) {
     ready_endpoints_[e.index()] = e.endpoint();

@@ -138,6 +138,19 @@ std::vector<int> ServerCore::WorkersHoldingRound() const {
   return holding;
 }
 
+std::vector<int> ServerCore::WorkersWaitedFor() const {
+  if (config_.consistency == Consistency::kSync) return WorkersHoldingRound();
+  std::vector<int> slowest;
+  if (config_.consistency != Consistency::kSsp || pending_.empty()) return slowest;
+  const int64_t min_clock = min_active_clock();
+  for (size_t w = 0; w < clocks_.size(); ++w) {
+    if (!worker_done_[w] && !worker_excluded_[w] && clocks_[w] == min_clock) {
+      slowest.push_back(static_cast<int>(w));
+    }
+  }
+  return slowest;
+}
+
 void ServerCore::Exclude(int worker, std::vector<Reply>* out) {
   if (config_.consistency != Consistency::kSync || worker < 0 || worker >= config_.num_workers) {
     return;

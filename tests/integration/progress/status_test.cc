@@ -140,39 +140,43 @@ TEST_F(StatusTest, GarbageOnTheStatusPortIsDroppedAndTheServerKeepsServing) {
 }
 
 // A parameter server's status socket, as `ringtrain ps` starts it: app::ServerStatusReply's
-// answer (here of a server without checkpoints, then with the wire form of one) reaches the
-// operator as the server's last checkpoint.
-TEST(ServerStatusTest, TheOperatorReadsAServersLastCheckpoint) {
+// answer (here of a server without checkpoints, then with the wire form of one) and the workers
+// it waits for reach the operator.
+TEST(ServerStatusTest, TheOperatorReadsAServersLastCheckpointAndTheWorkersItWaitsFor) {
   zmq::context_t context(1);
   std::mutex mu;
   std::optional<ps::LastCheckpoint> last;  // GUARDED_BY(mu)
+  std::vector<uint32_t> waiting;           // GUARDED_BY(mu)
   auto server = transport::StatusServer::Start(context, "tcp://127.0.0.1:0", "mnist", [&] {
     std::lock_guard<std::mutex> lock(mu);
     proto::StatusReply reply = app::ServerStatusReply(nullptr);
     if (last) *reply.mutable_checkpoint() = app::CheckpointInfoOf(*last);
+    for (const uint32_t w : waiting) reply.add_waiting_for(w);
     return reply;
   });
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   auto source = op::MakeZmqProgressSource();
   const std::string endpoint = (*server)->endpoint();
-  StatusOr<std::optional<op::ServerCheckpoint>> got =
-      source->FetchCheckpoint(endpoint, "mnist", milliseconds(2000), {});
+  StatusOr<op::ServerReport> got = source->FetchServer(endpoint, "mnist", milliseconds(2000), {});
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  EXPECT_FALSE(got->has_value()) << "none yet";
+  EXPECT_FALSE(got->checkpoint.has_value()) << "none yet";
+  EXPECT_TRUE(got->waiting_for.empty());
   {
     std::lock_guard<std::mutex> lock(mu);
     last =
         ps::LastCheckpoint{120, 1764806400250, "/ckpt/mnist/ps-1/ckpt-0000000003-step-120", true};
+    waiting = {1, 3};
   }
-  got = source->FetchCheckpoint(endpoint, "mnist", milliseconds(2000), {});
+  got = source->FetchServer(endpoint, "mnist", milliseconds(2000), {});
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  ASSERT_TRUE(got->has_value());
-  EXPECT_EQ((*got)->step, 120);
-  EXPECT_EQ((*got)->time, op::Time(std::chrono::milliseconds(1764806400250)));
-  EXPECT_EQ((*got)->location, "/ckpt/mnist/ps-1/ckpt-0000000003-step-120");
-  EXPECT_TRUE((*got)->final);
+  ASSERT_TRUE(got->checkpoint.has_value());
+  EXPECT_EQ(got->checkpoint->step, 120);
+  EXPECT_EQ(got->checkpoint->time, op::Time(std::chrono::milliseconds(1764806400250)));
+  EXPECT_EQ(got->checkpoint->location, "/ckpt/mnist/ps-1/ckpt-0000000003-step-120");
+  EXPECT_TRUE(got->checkpoint->final);
+  EXPECT_EQ(got->waiting_for, (std::vector<int>{1, 3}));
   // Another job's operator is refused, as by worker 0.
-  got = source->FetchCheckpoint(endpoint, "other", milliseconds(2000), {});
+  got = source->FetchServer(endpoint, "other", milliseconds(2000), {});
   EXPECT_EQ(got.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_THAT(got.status().message(), HasSubstr("belongs to job \"mnist\", not \"other\""));
 }

@@ -39,6 +39,13 @@ TEST(CheckEventTest, EventsOfTheJobPass) {
         e.set_type(proto::PROGRESS);
         return e;
       }(),
+      [] {  // ... with the workers its round waits for
+        proto::Event e = testing::ServerFinished(1, 0);
+        e.set_type(proto::PROGRESS);
+        e.add_waiting_for(0);
+        e.add_waiting_for(2);
+        return e;
+      }(),
       [] {  // a worker that continued from step 30 (a restored job)
         proto::Event e = WorkerProgress();
         e.set_start_step(30);
@@ -212,6 +219,29 @@ TEST(CheckEventTest, EventsOutsideTheJobAreRefused) {
          return e;
        },
        "4 workers done of 3"},
+      {"server waiting for a worker beyond the job",
+       [] {
+         proto::Event e = testing::ServerFinished(0, 0);
+         e.set_type(proto::PROGRESS);
+         e.add_waiting_for(3);
+         return e;
+       },
+       "waits for worker 3 of 3"},
+      {"server waiting for more workers than the job has",
+       [] {
+         proto::Event e = testing::ServerFinished(0, 0);
+         e.set_type(proto::PROGRESS);
+         for (int i = 0; i < 4; ++i) e.add_waiting_for(0);
+         return e;
+       },
+       "waits for 4 workers of 3"},
+      {"worker naming workers it waits for",
+       [] {
+         proto::Event e = WorkerProgress();
+         e.add_waiting_for(1);
+         return e;
+       },
+       "PROGRESS event from a worker names workers"},
   };
   for (const BadCase& c : cases) {
     const Status s = CheckEvent(c.make(), kBounds);

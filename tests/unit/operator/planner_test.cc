@@ -17,6 +17,7 @@ namespace {
 
 using std::chrono::seconds;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(PlannerTest, NewJobCreatesConfigMapServicesAndOnePodPerReplica) {
   auto j = MakeJob(2, 3);
@@ -352,6 +353,14 @@ TEST(PlannerTest, AJobWhoseProgressStopsIsStalled) {
   Plan named = Reconcile(v, o, j, kNow + seconds(201));
   EXPECT_THAT(named.status.Find(kStalled)->message, HasSubstr("not running: mnist-ps-1 (Pending)"));
   o.pods[1].phase = "Running";
+  // Every pod runs and the servers say which worker their round waits for: it is named (a
+  // worker index beyond the job's, as a confused server might say, names nothing).
+  o.servers_waiting_for = {{0, {1}}, {1, {1, 7}}};
+  Plan waited = Reconcile(v, o, j, kNow + seconds(201));
+  EXPECT_THAT(waited.status.Find(kStalled)->message,
+              HasSubstr("every pod runs; the parameter servers wait for mnist-worker-1 ("));
+  EXPECT_THAT(waited.status.Find(kStalled)->message, Not(HasSubstr("mnist-worker-0")));
+  o.servers_waiting_for.clear();
 
   // The progress moves: no longer stalled.
   v.status = stalled.status;

@@ -38,6 +38,7 @@ TEST_F(SilentWorkerTest, NobodyHoldsARoundNobodyHasPushedTo) {
 TEST_F(SilentWorkerTest, TheWorkersARoundWaitsForAreThoseThatHaveNotPushedToIt) {
   Handle("a", Push(0, 0, 1.0f, 1));
   EXPECT_THAT(core_->WorkersHoldingRound(), ElementsAre(1, 2));
+  EXPECT_THAT(core_->WorkersWaitedFor(), ElementsAre(1, 2)) << "in sync, the same";
   Handle("b", Push(1, 0, 1.0f, 1));
   EXPECT_THAT(core_->WorkersHoldingRound(), ElementsAre(2));
   Handle("c", Done(2));

@@ -339,6 +339,7 @@ TEST_F(ServerCoreTest, StalenessIsCountedPerPushAndScalesTheLearningRate) {
 
 TEST_F(ServerCoreTest, WithoutStalenessAwareRatesEveryPushRunsAtRateOverWorkers) {
   Make(2, 6, 4, {.consistency = Consistency::kAsync});
+  EXPECT_THAT(core_->WorkersWaitedFor(), ::testing::IsEmpty()) << "async waits for nobody";
   Handle("b", Push(1, 0, 1.0f, 1, 0.5f, /*version=*/0));
   Handle("b", Push(1, 1, 1.0f, 1, 0.5f, /*version=*/1));
   Handle("a", Push(0, 0, 1.0f, 1, 0.5f, /*version=*/0));  // tau 2: still 0.5 / 2 workers
@@ -354,13 +355,16 @@ TEST_F(ServerCoreTest, SspParksAPullUntilTheSlowestWorkerIsWithinTheBound) {
   ASSERT_EQ(r.size(), 1u) << "clock 1 vs slowest 0: within s = 1";
   // ... but not two.
   Handle("a", Push(0, 1, 1.0f, 1, 0.5f, 1));
+  EXPECT_THAT(core_->WorkersWaitedFor(), ::testing::IsEmpty()) << "no pull parked";
   r = Handle("a", Pull(0, 2));
   EXPECT_TRUE(r.empty()) << "clock 2 vs slowest 0: parked";
   EXPECT_EQ(core_->stats().pulls_parked(), 1u);
+  EXPECT_THAT(core_->WorkersWaitedFor(), ::testing::ElementsAre(1)) << "the slowest worker";
   EXPECT_EQ(core_->version(0), 2) << "pushes still apply on arrival";
   // The slow worker's push lets the parked pull go.
   r = Handle("b", Push(1, 0, 1.0f, 1, 0.5f, 0));
   ASSERT_EQ(r.size(), 2u);
+  EXPECT_THAT(core_->WorkersWaitedFor(), ::testing::IsEmpty());
   EXPECT_EQ(r[0].header.kind(), proto::PUSH_ACK);
   EXPECT_EQ(r[1].peer, "a");
   EXPECT_EQ(r[1].header.kind(), proto::PULL_REPLY);

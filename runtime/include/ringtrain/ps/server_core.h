@@ -164,6 +164,10 @@ class ServerCore {
   // kSync: the workers the round in progress waits for — unfinished, not excluded, at the
   // round's clock, while another worker has pushed to it — ascending. Empty otherwise.
   std::vector<int> WorkersHoldingRound() const;
+  // The workers that requests here wait for now, ascending: kSync, WorkersHoldingRound();
+  // kSsp, while a pull is parked, the unfinished workers at the smallest clock; kAsync, none.
+  // What names a stopped worker when a job stalls.
+  std::vector<int> WorkersWaitedFor() const;
   // kSync: the round in progress (its partitions' version; every push covers them all), 0 when
   // none is owned.
   int64_t round() const { return owned_.empty() ? 0 : owned_.front().version; }

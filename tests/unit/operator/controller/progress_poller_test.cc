@@ -32,20 +32,19 @@ class FakeProgressSource : public ProgressSource {
     if (it == answers.end()) return DeadlineExceeded("no answer from " + endpoint);
     return it->second;
   }
-  StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(const std::string& endpoint,
-                                                            const std::string& job,
-                                                            milliseconds timeout,
-                                                            const PeerAuth&) override {
+  StatusOr<ServerReport> FetchServer(const std::string& endpoint, const std::string& job,
+                                     milliseconds, const PeerAuth&) override {
     std::lock_guard<std::mutex> lock(mu);
     asks.push_back(job + "@" + endpoint);
     auto it = checkpoints.find(endpoint);
     if (it == checkpoints.end()) return DeadlineExceeded("no answer from " + endpoint);
-    return it->second;
+    return ServerReport{it->second, waiting_for[endpoint]};
   }
   std::mutex mu;
   std::map<std::string, Progress> answers;  // by endpoint; others time out
   // Servers, by endpoint (nullopt: it has none yet); others time out.
   std::map<std::string, std::optional<ServerCheckpoint>> checkpoints;
+  std::map<std::string, std::vector<int>> waiting_for;  // by endpoint, of those that answer
   std::vector<std::string> asks;
   milliseconds last_timeout{0};
 };
@@ -135,10 +134,11 @@ ServerCheckpoint CheckpointAt(int64_t step) {
   return c;
 }
 
-// Each server's last checkpoint, asked beside worker 0's progress: kept per server while the
-// job runs (also when a server does not answer), dropped when a server says it has none,
-// forgotten when the job stops running.
-TEST(ProgressPollerTest, KeepsEachServersLastCheckpoint) {
+// Each server's last checkpoint and the workers it waits for, asked beside worker 0's
+// progress: kept per server while the job runs (also when a server does not answer), a
+// checkpoint dropped when a server says it has none, forgotten when the job stops running. A
+// change of the workers waited for alone is not reported (it changes with every round).
+TEST(ProgressPollerTest, KeepsEachServersLastCheckpointAndTheWorkersItWaitsFor) {
   Fixture f;
   f.round.running = {"ns/a"};
   f.round.targets = {{"ns/a", "a", "tcp://10.0.0.1:7071"},
@@ -147,7 +147,11 @@ TEST(ProgressPollerTest, KeepsEachServersLastCheckpoint) {
   f.source.answers["tcp://10.0.0.1:7071"] = AtStep(30);
   f.source.checkpoints["tcp://10.0.1.1:7072"] = CheckpointAt(20);
   f.source.checkpoints["tcp://10.0.1.2:7072"] = std::nullopt;  // none yet
+  f.source.waiting_for["tcp://10.0.1.2:7072"] = {2};
   f.poller->PollOnce();
+  EXPECT_THAT(f.poller->LatestWaitingFor("ns/a"),
+              ElementsAre(std::pair<const int, std::vector<int>>(0, {}),
+                          std::pair<const int, std::vector<int>>(1, {2})));
   EXPECT_THAT(f.source.asks, UnorderedElementsAre("a@tcp://10.0.0.1:7071", "a@tcp://10.0.1.1:7072",
                                                   "a@tcp://10.0.1.2:7072"));
   EXPECT_THAT(f.poller->LatestCheckpoints("ns/a"),
@@ -167,11 +171,13 @@ TEST(ProgressPollerTest, KeepsEachServersLastCheckpoint) {
   EXPECT_THAT(f.changed, ElementsAre("ns/a")) << "ps-1 only: the progress stood still";
   EXPECT_EQ(f.poller->errors(), 1u);
 
-  // The same answers again: nothing changed.
+  // The same answers again, but for the workers waited for: nothing reported.
   f.changed.clear();
   f.source.checkpoints["tcp://10.0.1.1:7072"] = CheckpointAt(20);
+  f.source.waiting_for["tcp://10.0.1.2:7072"] = {0, 1};
   f.poller->PollOnce();
   EXPECT_TRUE(f.changed.empty());
+  EXPECT_EQ(f.poller->LatestWaitingFor("ns/a")[1], (std::vector<int>{0, 1}));
 
   // A server that answers it has none (it started from scratch) loses its entry.
   f.source.checkpoints["tcp://10.0.1.1:7072"] = std::nullopt;
@@ -183,6 +189,7 @@ TEST(ProgressPollerTest, KeepsEachServersLastCheckpoint) {
   f.round.targets.clear();
   f.poller->PollOnce();
   EXPECT_TRUE(f.poller->LatestCheckpoints("ns/a").empty()) << "no longer running: forgotten";
+  EXPECT_TRUE(f.poller->LatestWaitingFor("ns/a").empty());
 }
 
 TEST(ProgressPollerTest, ThreadPollsEveryIntervalUntilStopped) {

@@ -1,7 +1,7 @@
 // ProgressPoller: asks worker 0 of each running job where training stands, and each of its
-// parameter servers for its last checkpoint, every interval, over a ProgressSource
-// (progress_source.h), and keeps the latest answers per job for the planner. A job whose
-// progress or a server's checkpoint moved is reported through `changed`, so that it is
+// parameter servers for its last checkpoint and the workers it waits for, every interval, over a
+// ProgressSource (progress_source.h), and keeps the latest answers per job for the planner. A job
+// whose progress or a server's checkpoint moved is reported through `changed`, so that it is
 // reconciled and its status shows the new numbers. A server that does not answer keeps its
 // last answer (its checkpoint is still on disk); one that answers it has none loses it.
 //
@@ -82,6 +82,10 @@ class ProgressPoller {
   // The latest checkpoint of each of `key`'s servers that answered with one since the job
   // started running, by server index.
   std::map<int, ServerCheckpoint> LatestCheckpoints(const std::string& key) const;
+  // The workers each of `key`'s servers last said it waits for, by server index. A change
+  // here is not reported through `changed` (it changes with every round of training); the
+  // planner reads it when it looks for a stall.
+  std::map<int, std::vector<int>> LatestWaitingFor(const std::string& key) const;
 
   uint64_t polls() const { return polls_; }    // asks answered
   uint64_t errors() const { return errors_; }  // asks failed (unreachable, refused, timed out)
@@ -89,7 +93,7 @@ class ProgressPoller {
  private:
   void Loop();
   void Ask(const ProgressTarget& target);
-  void AskCheckpoint(const ProgressTarget& target);
+  void AskServer(const ProgressTarget& target);
 
   const ProgressPollerOptions options_;
   const std::function<ProgressRound()> round_;
@@ -100,6 +104,7 @@ class ProgressPoller {
   std::map<std::string, Progress> progress_;  // GUARDED_BY(mu_), by job key
   // GUARDED_BY(mu_), by job key, then server index.
   std::map<std::string, std::map<int, ServerCheckpoint>> checkpoints_;
+  std::map<std::string, std::map<int, std::vector<int>>> waiting_for_;  // GUARDED_BY(mu_), alike
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> polls_{0};
   std::atomic<uint64_t> errors_{0};

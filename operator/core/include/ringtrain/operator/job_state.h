@@ -79,6 +79,14 @@ struct ServerCheckpoint {
   bool operator==(const ServerCheckpoint&) const = default;
 };
 
+// What one parameter server answers over its status socket.
+struct ServerReport {
+  std::optional<ServerCheckpoint> checkpoint;  // its newest, if it has one
+  // The worker indexes its requests wait for (sync: the open round's missing pushes), as of
+  // its last report (a second old at most); unchecked against the job.
+  std::vector<int> waiting_for;
+};
+
 // status.checkpoint: the checkpoint the whole job can continue from (checkpoint_status.h).
 struct CheckpointStatus {
   int64_t step = 0;      // every server has a checkpoint of at least this step
@@ -167,6 +175,9 @@ struct OwnedObjects {
   // The last checkpoint each parameter server reported over its status socket, by server index
   // (servers that have not answered, or have none yet, are absent).
   std::map<int, ServerCheckpoint> server_checkpoints;
+  // The workers each parameter server last said it waits for, by server index (servers that
+  // have not answered are absent). What names a stopped worker when the job stalls.
+  std::map<int, std::vector<int>> servers_waiting_for;
 };
 
 }  // namespace ringtrain::op

@@ -33,10 +33,10 @@ class ProgressSource {
                                    std::chrono::milliseconds timeout, const PeerAuth& auth) = 0;
 
   // Asks a parameter server's status socket at `endpoint` ("tcp://10.1.2.3:7072") for its last
-  // checkpoint; std::nullopt if it has none yet. Errors as Fetch's.
-  virtual StatusOr<std::optional<ServerCheckpoint>> FetchCheckpoint(
-      const std::string& endpoint, const std::string& job, std::chrono::milliseconds timeout,
-      const PeerAuth& auth) = 0;
+  // checkpoint (none if it has none yet) and the workers it waits for. Errors as Fetch's.
+  virtual StatusOr<ServerReport> FetchServer(const std::string& endpoint, const std::string& job,
+                                             std::chrono::milliseconds timeout,
+                                             const PeerAuth& auth) = 0;
 };
 
 // Over ZeroMQ: a fresh REQ socket per request (a REQ that timed out cannot be reused), linger
