@@ -34,7 +34,8 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates
   libyaml-cpp-dev nlohmann-json3-dev libgtest-dev libgmock-dev googletest \
   libcli11-dev zlib1g-dev libbenchmark-dev clang-format dataset-fashion-mnist \
   libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml ccache bsdextrautils \
-  libonnx-dev python3-onnx python3-venv clang libclang-rt-14-dev
+  libonnx-dev python3-onnx python3-venv clang libclang-rt-14-dev \
+  libcurl4-openssl-dev libpugixml-dev
 
 # ccache: objects are reused across build trees and clones (paths inside the tree hash
 # relative to it).
@@ -50,7 +51,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build build-asan build-tsan run check test test-release test-asan test-tsan fuzz bench \
-  bench-deps format check-format clean controlplane test-controlplane test-crd crd crd-tools images \
+  bench-deps format check-format clean controlplane test-controlplane s3server test-crd crd crd-tools images \
   images-deps image-binaries test-images onnxruntime
 
 # $(call apt_install_missing,PACKAGES,WHO): apt-get installs those of PACKAGES not installed yet.
@@ -99,19 +100,20 @@ run: deps $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain
 	$(RELEASE_DIR)/runtime/ringtrain run $(EXAMPLE)
 
-test-release: build onnxruntime
+test-release: build onnxruntime s3server
 	cd $(RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
-# The fast tier: no control plane, no full training runs.
+# The fast tier: no control plane, no S3 server, no full training runs.
 check: deps check-format build
-	cd $(RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900 -LE 'slow|controlplane'
+	cd $(RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900 \
+	  -LE 'slow|controlplane|s3server'
 
 # Sanitizers slow training down several times: the full-accuracy runs (label "slow") run in
 # the release build only. The fuzz targets run 15 s each here (label fuzz).
 ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-test-asan: build-asan
+test-asan: build-asan s3server
 	cd $(ASAN_DIR) && $(ASAN_ENV) ctest --output-on-failure -j $(JOBS) --timeout 900 -LE slow
 
 # Long fuzzing runs (FUZZ_SECONDS per target, JOBS targets at a time) that grow the corpus in
@@ -140,6 +142,11 @@ controlplane: deps
 
 test-controlplane: controlplane
 	bash tests/controlplane/smoke_test.sh
+
+# A real S3 server for the storage tests: SeaweedFS's `weed` at a pinned version, built from Go
+# modules into a cache outside the repo like the control plane (tests/s3server/build.sh).
+s3server: deps
+	@bash tests/s3server/build.sh >/dev/null
 
 # onnxruntime from PyPI, for the test that serves exported models with it
 # (tests/e2e/onnx_export_test.cc): a venv with every package pinned
@@ -172,7 +179,8 @@ STAGE = STAGE_LOG=$(CURDIR)/build/stages.tsv bash tests/stage.sh
 test: deps
 	@mkdir -p build && rm -f build/stages.tsv
 	@$(STAGE) check-format $(MAKE) --no-print-directory check-format
-	@$(STAGE) "release build + control plane" $(MAKE) --no-print-directory -j2 build controlplane crd-tools
+	@$(STAGE) "release build + control plane" $(MAKE) --no-print-directory -j2 build controlplane crd-tools \
+	  s3server
 	@$(STAGE) "release tests" $(MAKE) --no-print-directory test-release
 	@$(STAGE) "ASan+UBSan build and tests" $(MAKE) --no-print-directory test-asan
 	@$(STAGE) "TSan build and tests" $(MAKE) --no-print-directory test-tsan

@@ -19,42 +19,7 @@ namespace {
 
 const std::string kScripts = RINGTRAIN_SOURCE_DIR "/tests/controlplane";
 
-std::string Quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
 }  // namespace
-
-CommandResult RunCommand(const std::string& command) {
-  CommandResult r;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) r.output.append(buf, n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
-
-std::string TailFile(const std::string& path, size_t max_lines) {
-  std::ifstream in(path);
-  std::vector<std::string> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  std::string out;
-  for (size_t i = lines.size() > max_lines ? lines.size() - max_lines : 0; i < lines.size(); ++i) {
-    out += lines[i] + "\n";
-  }
-  return out;
-}
 
 std::unique_ptr<SharedControlPlane> SharedControlPlane::Start(
     const op::kube::ClientOptions& options, bool with_controller_manager) {
@@ -100,7 +65,7 @@ StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Start(bool with_controller
   const std::string guard = "pid=" + std::to_string(::getpid()) +
                             "; while kill -0 $pid 2>/dev/null; do sleep 1; done; bash " + kScripts +
                             "/stop.sh " + dir + "; rm -rf " + dir;
-  RunCommand("setsid bash -c " + Quote(guard) + " </dev/null >/dev/null 2>&1 &");
+  RunCommand("setsid bash -c " + ShellQuote(guard) + " </dev/null >/dev/null 2>&1 &");
   const std::string log = dir + "/controlplane.out";
   CommandResult r =
       RunCommand("bash " + kScripts + "/start.sh " +
@@ -126,14 +91,15 @@ ControlPlane::~ControlPlane() {
 
 std::string ControlPlane::bin() const {
   // start.sh writes the bin dir into DIR/env as RINGTRAIN_CONTROLPLANE_BIN.
-  CommandResult r = RunCommand(
-      "bash -c " + Quote("source " + dir_ + "/env && printf %s \"$RINGTRAIN_CONTROLPLANE_BIN\""));
+  CommandResult r =
+      RunCommand("bash -c " + ShellQuote("source " + dir_ +
+                                         "/env && printf %s \"$RINGTRAIN_CONTROLPLANE_BIN\""));
   return r.output;
 }
 
 CommandResult ControlPlane::Kubectl(const std::string& args) const {
-  return RunCommand("KUBECONFIG=" + Quote(kubeconfig()) + " " + Quote(bin() + "/kubectl") + " " +
-                    args);
+  return RunCommand("KUBECONFIG=" + ShellQuote(kubeconfig()) + " " +
+                    ShellQuote(bin() + "/kubectl") + " " + args);
 }
 
 Status ControlPlane::RestartApiServer(const std::string& mode) const {
@@ -143,16 +109,16 @@ Status ControlPlane::RestartApiServer(const std::string& mode) const {
 }
 
 Status ControlPlane::InstallCrd() const {
-  CommandResult r = Kubectl("apply -f " + Quote(std::string(RINGTRAIN_SOURCE_DIR) +
-                                                "/crds/ringtrain.io_trainingjobs.yaml"));
+  CommandResult r = Kubectl("apply -f " + ShellQuote(std::string(RINGTRAIN_SOURCE_DIR) +
+                                                     "/crds/ringtrain.io_trainingjobs.yaml"));
   if (r.exit_code != 0) return Unavailable("installing the CRD: " + r.output);
   // Polls (lib.sh's cp_wait_condition) rather than `kubectl wait`, which fails at once while
   // the new CRD's .status.conditions is still null.
-  const std::string wait = "source " + Quote(kScripts + "/lib.sh") +
-                           " && cp_wait_condition 60 Established " + Quote(bin() + "/kubectl") +
-                           " --kubeconfig " + Quote(kubeconfig()) +
-                           " get crd/trainingjobs.ringtrain.io";
-  r = RunCommand("bash -c " + Quote(wait));
+  const std::string wait = "source " + ShellQuote(kScripts + "/lib.sh") +
+                           " && cp_wait_condition 60 Established " +
+                           ShellQuote(bin() + "/kubectl") + " --kubeconfig " +
+                           ShellQuote(kubeconfig()) + " get crd/trainingjobs.ringtrain.io";
+  r = RunCommand("bash -c " + ShellQuote(wait));
   if (r.exit_code != 0) return Unavailable("installing the CRD: " + r.output);
   return Status::Ok();
 }

@@ -11,18 +11,11 @@
 #include <memory>
 #include <string>
 
+#include "command.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/operator/kube/rest_client.h"
 
 namespace ringtrain::testing {
-
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `command` with /bin/sh; output captured.
-CommandResult RunCommand(const std::string& command);
 
 class ControlPlane {
  public:
@@ -66,9 +59,6 @@ struct SharedControlPlane {
   std::unique_ptr<op::kube::RestClient> client;  // destroyed before cp
   std::string error;                             // empty if both are up
 };
-
-// The last `max_lines` lines of a file.
-std::string TailFile(const std::string& path, size_t max_lines = 40);
 
 // Creates the namespace "<prefix><test_name in lower case>", cut to 63 characters (a DNS label),
 // through `client` and returns its name; the create's error if that fails (AlreadyExists if it
