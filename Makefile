@@ -121,7 +121,7 @@ test-asan: build-asan s3server
 # $(ASAN_DIR)/fuzz-artifacts/<target>/: keep it in the corpus as a regression input.
 FUZZ_SECONDS ?= 600
 FUZZERS := wire_fuzz codec_fuzz spec_yaml_fuzz spec_json_fuzz idx_fuzz kubeconfig_fuzz \
-  watch_event_fuzz control_event_fuzz
+  watch_event_fuzz control_event_fuzz keys_fuzz text_data_fuzz
 fuzz: build-asan
 	@printf '%s\n' $(FUZZERS) | $(ASAN_ENV) xargs -P $(JOBS) -I{} \
 	  bash tests/fuzz/run_fuzz.sh $(ASAN_DIR)/tests/fuzz/{} $(FUZZ_SECONDS) \

@@ -96,6 +96,11 @@ const StringFormat& DataUriFormat() {
   return f;
 }
 
+const StringFormat& ColumnNameFormat() {
+  static const StringFormat& f = Keep({.min_length = 1, .max_length = 256});
+  return f;
+}
+
 namespace {
 
 // A directory on the local file system, "file:///absolute/path" or a plain path; `what` is

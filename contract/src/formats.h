@@ -15,6 +15,8 @@ namespace ringtrain::job::internal {
 const StringFormat& ImageFormat();
 // A data location (CheckDataUri); the CRD also caps it at 4096 characters.
 const StringFormat& DataUriFormat();
+// A CSV column name (or "#<k>"): 1 to 256 characters.
+const StringFormat& ColumnNameFormat();
 // spec.checkpoint.path: a directory, file:///absolute/path or a plain path (object storage
 // comes later).
 const StringFormat& CheckpointPathFormat();

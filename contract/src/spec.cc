@@ -19,6 +19,20 @@ const char* Name(DataFormat v) {
   switch (v) {
     case DataFormat::kIdx:
       return "idx";
+    case DataFormat::kLibsvm:
+      return "libsvm";
+    case DataFormat::kCsv:
+      return "csv";
+  }
+  return "?";
+}
+
+const char* Name(BadRecordPolicy v) {
+  switch (v) {
+    case BadRecordPolicy::kFail:
+      return "fail";
+    case BadRecordPolicy::kSkip:
+      return "skip";
   }
   return "?";
 }

@@ -13,6 +13,8 @@ constexpr int kMaxHiddenLayers = 16;
 constexpr int kMaxLayerUnits = 65536;
 constexpr int kMaxBatchSize = 1048576;
 constexpr int kMaxStaleness = 1000000;
+constexpr int kMaxFeatures = 16777216;
+constexpr int kMaxClasses = 65536;
 constexpr int kDefaultStaleness = 3;
 constexpr int kMaxWorkerTimeout = 86400;
 constexpr int kDefaultWorkerTimeout = 60;
@@ -30,15 +32,46 @@ constexpr NumberRange kFractionOpen{0.0, 1.0, true, true};
 const Object<DataFiles>& DataFilesTable() {
   static const auto* t = new Object<DataFiles>({
       String("images", &DataFiles::images, DataUriFormat(),
-             "URI of the examples: file:///absolute/path or a plain path (http://, https:// and "
-             "s3:// are accepted and reserved).")
-          .Required(),
+             "idx only (and required): the examples, file:///absolute/path or a plain path."),
       String("labels", &DataFiles::labels, DataUriFormat(),
-             "URI of the labels: file:///absolute/path or a plain path (http://, https:// and "
-             "s3:// are accepted and reserved).")
-          .Required(),
+             "idx only (and required): the labels, file:///absolute/path or a plain path."),
+      String("uri", &DataFiles::uri, DataUriFormat(),
+             "libsvm and csv only (and required): the data, gzip or plain: a file, a directory "
+             "or key prefix ending in '/', or a glob of part files in its last component "
+             "(s3://bucket/train/part-*.gz); file:///absolute/path, a plain path, "
+             "http(s)://host/path or s3://bucket/key."),
   });
   return *t;
+}
+
+// Which fields of train and test the format takes: idx images and labels, the text formats
+// uri. The field table's When() sees siblings only, so the dataset checks its children here.
+Status CheckDataFiles(const DataFiles& f, DataFormat format, const std::string& path) {
+  const bool idx = format == DataFormat::kIdx;
+  const std::string why = std::string("format ") + Name(format);
+  if (idx && f.images.empty()) return FieldError(path + ".images", "required with " + why);
+  if (idx && f.labels.empty()) return FieldError(path + ".labels", "required with " + why);
+  if (idx && !f.uri.empty()) {
+    return FieldError(path + ".uri", "not allowed with " + why +
+                                         " (images and labels name the "
+                                         "files)");
+  }
+  if (!idx && f.uri.empty()) return FieldError(path + ".uri", "required with " + why);
+  if (!idx && !f.images.empty()) {
+    return FieldError(path + ".images", "not allowed with " + why + " (uri names the data)");
+  }
+  if (!idx && !f.labels.empty()) {
+    return FieldError(path + ".labels", "not allowed with " + why + " (uri names the data)");
+  }
+  return Status::Ok();
+}
+
+// The CEL of CheckDataFiles for the child `child` (train or test).
+std::string DataFilesCel(const std::string& child) {
+  const std::string c = "self." + child;
+  return "((!has(self.format) || self.format == 'idx') ? (has(" + c + ".images) && has(" + c +
+         ".labels) && !has(" + c + ".uri)) : (has(" + c + ".uri) && !has(" + c +
+         ".images) && !has(" + c + ".labels)))";
 }
 
 const Object<LearningRateScalingSpec>& ScalingTable() {
@@ -178,24 +211,79 @@ const Object<ModelSpec>& ModelTable() {
 }
 
 const Object<DatasetSpec>& DatasetTable() {
-  static const auto* t = new Object<DatasetSpec>({
-      Enum("format", &DatasetSpec::format,
-           "File format of the data. idx (gzip or raw IDX, as Fashion-MNIST ships).",
-           {"csv", "libsvm"})
-          .Discriminator(),
-      Child("train", &DatasetSpec::train, DataFilesTable(),
-            "The training examples and their labels.")
-          .Required(),
-      OptionalChild("test", &DatasetSpec::test, DataFilesTable(),
-                    "Test examples and labels, evaluated by worker 0 after every epoch."),
-      Enum("sharding", &DatasetSpec::sharding,
-           "How examples are split among workers. row: each worker reads a disjoint, near-equal "
-           "range of rows.",
-           {"feature"})
-          .Discriminator(),
-      Bool("shuffle", &DatasetSpec::shuffle,
-           "Deterministic per-epoch shuffle within each worker's shard."),
-  });
+  static const auto* t = new Object<DatasetSpec>(
+      Object<DatasetSpec>(
+          {
+              Enum("format", &DatasetSpec::format,
+                   "File format of the data: idx (gzip or raw IDX, as Fashion-MNIST ships: images "
+                   "and "
+                   "labels), libsvm (label index:value ..., gzip or plain) or csv (a header line, "
+                   "then "
+                   "numbers; gzip or plain).")
+                  .Discriminator(),
+              Child("train", &DatasetSpec::train, DataFilesTable(),
+                    "The training examples and their labels.")
+                  .Required(),
+              OptionalChild("test", &DatasetSpec::test, DataFilesTable(),
+                            "Test examples and labels, evaluated by worker 0 after every epoch."),
+              Enum("sharding", &DatasetSpec::sharding,
+                   "How examples are split among workers. row: each worker reads a disjoint, "
+                   "near-equal "
+                   "range of rows.",
+                   {"feature"})
+                  .Discriminator(),
+              Bool("shuffle", &DatasetSpec::shuffle,
+                   "Deterministic per-epoch shuffle within each worker's shard."),
+              Int("features", &DatasetSpec::features, 1, kMaxFeatures,
+                  "libsvm and csv only (and required): the model's input width, 1 to 16777216; a "
+                  "csv "
+                  "file's feature columns must number exactly this, a libsvm index must be below "
+                  "it "
+                  "(after indexBase).")
+                  .When("format", {"libsvm", "csv"})
+                  .RequiredWhenApplies(),
+              Int("classes", &DatasetSpec::classes, 2, kMaxClasses,
+                  "libsvm and csv only (and required): the number of classes, 2 to 65536; labels "
+                  "are "
+                  "0 to classes-1 (with classes: 2, LibSVM's -1 and +1 are taken as 0 and 1).")
+                  .When("format", {"libsvm", "csv"})
+                  .RequiredWhenApplies(),
+              Int("indexBase", &DatasetSpec::index_base, 0, 1,
+                  "libsvm only: the index of the first feature, 1 (LibSVM's convention, when not "
+                  "set) "
+                  "or 0.")
+                  .When("format", {"libsvm"})
+                  .DefaultWhenApplies(1),
+              String("labelColumn", &DatasetSpec::label_column, ColumnNameFormat(),
+                     "csv only: the label column, by its name in the header or as #k (1-based); "
+                     "\"label\" when not set.")
+                  .When("format", {"csv"})
+                  .DefaultWhenApplies("label"),
+              Enum(
+                  "onBadRecord", &DatasetSpec::on_bad_record,
+                  "libsvm and csv only: fail (when not set: the job fails with an error naming the "
+                  "file, line and column) or skip (the record is skipped and counted in the "
+                  "summary "
+                  "and status).")
+                  .When("format", {"libsvm", "csv"})
+                  .DefaultWhenApplies("fail"),
+          })
+          .Rule({.cel = {.rule = DataFilesCel("train"),
+                         .message = "idx takes train.images and train.labels; libsvm and csv take "
+                                    "train.uri",
+                         .field_path = ".train"},
+                 .check =
+                     [](const DatasetSpec& d, const std::string& path) {
+                       return CheckDataFiles(d.train, d.format, path + ".train");
+                     }})
+          .Rule({.cel = {.rule = "!has(self.test) || " + DataFilesCel("test"),
+                         .message = "idx takes test.images and test.labels; libsvm and csv take "
+                                    "test.uri",
+                         .field_path = ".test"},
+                 .check = [](const DatasetSpec& d, const std::string& path) {
+                   if (!d.test.has_value()) return Status::Ok();
+                   return CheckDataFiles(*d.test, d.format, path + ".test");
+                 }}));
   return *t;
 }
 

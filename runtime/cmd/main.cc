@@ -42,8 +42,18 @@
 #include "ringtrain/job/yaml.h"
 #include "ringtrain/launch/local_launcher.h"
 #include "ringtrain/proto/library_log.h"
+#include "ringtrain/storage/storage.h"
 
 namespace {
+
+// Where the text formats' data is read from: S3 credentials, region and endpoint from the
+// environment, as AWS's tools read them (AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_S3, ...).
+ringtrain::storage::StorageOptions StorageFromEnvironment() {
+  ringtrain::storage::StorageOptions o;
+  o.s3 = ringtrain::storage::S3OptionsFromEnvironment(
+      [](const char* name) -> const char* { return std::getenv(name); });
+  return o;
+}
 
 constexpr int kExitFailure = 1;
 constexpr int kExitInvalidInput = 2;
@@ -67,6 +77,8 @@ int ExitCodeFor(const ringtrain::Status& s) {
     case ringtrain::StatusCode::kNotFound:
     case ringtrain::StatusCode::kDataLoss:
     case ringtrain::StatusCode::kUnimplemented:
+    // Refused credentials (object storage, key files) stay refused however often a pod restarts.
+    case ringtrain::StatusCode::kPermissionDenied:
       return kExitInvalidInput;
     case ringtrain::StatusCode::kCancelled:
       return 128 + (g_interrupted.load() != 0 ? g_interrupted.load() : SIGINT);
@@ -77,7 +89,6 @@ int ExitCodeFor(const ringtrain::Status& s) {
     case ringtrain::StatusCode::kUnavailable:
     case ringtrain::StatusCode::kDeadlineExceeded:
     case ringtrain::StatusCode::kInternal:
-    case ringtrain::StatusCode::kPermissionDenied:
     case ringtrain::StatusCode::kAborted:
       return kExitFailure;
   }
@@ -94,7 +105,9 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
         ringtrain::launch::Transport transport) {
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain run", job.status());
-  if (ringtrain::Status s = ringtrain::app::CheckDatasetFiles(job->spec.dataset); !s.ok()) {
+  ringtrain::storage::Storage storage(StorageFromEnvironment());
+  if (ringtrain::Status s = ringtrain::app::CheckDatasetFiles(job->spec.dataset, storage);
+      !s.ok()) {
     std::cerr << "ringtrain run: error: " << ringtrain::Printable(file + ": " + s.message())
               << "\n";
     if (job->spec.dataset.train.images.find("fashion-mnist") != std::string::npos) {
@@ -239,6 +252,7 @@ int RunRole(ringtrain::job::Role expected) {
   } else {
     ringtrain::app::WorkerOptions options;
     options.write_model = ringtrain::cmd::OnnxModelWriter(*job);
+    options.storage = StorageFromEnvironment();
     s = ringtrain::app::RunWorker(*contract, *job, options);
   }
   if (!s.ok()) return Fail(who + "-" + std::to_string(contract->index), s);

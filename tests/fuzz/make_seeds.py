@@ -221,3 +221,14 @@ write("keys_fuzz", "job",
       b"supervisor " + K1 + b"\nps-0 " + K2 + b"\nworker-0 " + K3 + b"\n")
 write("keys_fuzz", "crlf", b"ps-12\t" + K2 + b"  \r\n\r\n# end\r\n")
 write("keys_fuzz", "secret", K1)
+
+
+# text_data_fuzz: [selector][file]; selector bit 0 the LibSVM index base, bit 1 a 64-feature
+# limit, bit 2 the CSV label column "#1"; the file gzip or plain.
+write("text_data_fuzz", "libsvm", b"\x00" + b"1 1:0.5 3:2\n-1 2:1 # c\n")
+write("text_data_fuzz", "csv", b"\x04" + b"label,a,b\n1,2,3\n0,\"4\",5e-1\n")
+write("text_data_fuzz", "criteo",
+      b"\x02" + b"\t".join([b"1", b"1", b""] + [str(i).encode() for i in range(3, 13)] +
+                           [b"68fd1e64", b"80e26c9b", b""] + [str(i).encode() for i in range(23)])
+      + b"\n")
+write("text_data_fuzz", "gzip", b"\x01" + gzip.compress(b"1 1:1\n0 2:1\n", mtime=0))

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <vector>
 
 #include "ringtrain/common/random.h"
@@ -64,6 +65,41 @@ bool WriteIdx(const data::Dataset& d, int side, const std::string& images_path,
   PutBigEndian32(labels, static_cast<uint32_t>(d.rows()));
   for (int32_t l : d.labels) labels.push_back(static_cast<unsigned char>(l));
   return WriteGz(images_path, images) && WriteGz(labels_path, labels);
+}
+
+std::string ToLibsvm(const data::Dataset& d, int64_t first, int64_t count, int index_base) {
+  std::string out;
+  char value[32];
+  for (int64_t r = first; r < std::min(d.rows(), first + count); ++r) {
+    out += std::to_string(d.labels[static_cast<size_t>(r)]);
+    for (int64_t j = 0; j < d.cols(); ++j) {
+      if (d.features(r, j) == 0.0f) continue;
+      std::snprintf(value, sizeof value, "%.6g", static_cast<double>(d.features(r, j)));
+      out += " " + std::to_string(j + index_base) + ":" + value;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string ToCsv(const data::Dataset& d) {
+  std::string out = "label";
+  for (int64_t j = 0; j < d.cols(); ++j) out += ",f" + std::to_string(j);
+  out += "\n";
+  char value[32];
+  for (int64_t r = 0; r < d.rows(); ++r) {
+    out += std::to_string(d.labels[static_cast<size_t>(r)]);
+    for (int64_t j = 0; j < d.cols(); ++j) {
+      std::snprintf(value, sizeof value, ",%.6g", static_cast<double>(d.features(r, j)));
+      out += value;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+bool WriteGzipText(const std::string& path, const std::string& text) {
+  return WriteGz(path, std::vector<unsigned char>(text.begin(), text.end()));
 }
 
 }  // namespace ringtrain::testing

@@ -19,6 +19,14 @@ data::Dataset MakeSyntheticImages(int64_t rows, int side, int num_classes, uint6
 bool WriteIdx(const data::Dataset& d, int side, const std::string& images_path,
               const std::string& labels_path);
 
+// Rows [first, first + count) of `d` as LibSVM lines ("<label> <index>:<value> ...", zero
+// features left out), indices from `index_base`.
+std::string ToLibsvm(const data::Dataset& d, int64_t first, int64_t count, int index_base = 1);
+// `d` as CSV: a header ("label,f0,f1,...") and one line per row, the label first.
+std::string ToCsv(const data::Dataset& d);
+// Writes `text` gzip-compressed to `path`. Returns false on I/O failure.
+bool WriteGzipText(const std::string& path, const std::string& text);
+
 }  // namespace ringtrain::testing
 
 #endif  // RINGTRAIN_TESTS_SUPPORT_SYNTHETIC_DATA_H_

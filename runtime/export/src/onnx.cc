@@ -55,6 +55,9 @@ InputScaling InputScalingFor(job::DataFormat format) {
   switch (format) {
     case job::DataFormat::kIdx:
       return InputScaling::kPixels;
+    case job::DataFormat::kLibsvm:
+    case job::DataFormat::kCsv:
+      return InputScaling::kIdentity;  // the numbers of the file, as trained on
   }
   return InputScaling::kIdentity;
 }

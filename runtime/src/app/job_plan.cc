@@ -85,7 +85,18 @@ compress::CodecType CodecTypeOf(job::CompressionType type) {
 
 }  // namespace
 
+bool IsTextFormat(const job::DatasetSpec& dataset) {
+  return dataset.format == job::DataFormat::kLibsvm || dataset.format == job::DataFormat::kCsv;
+}
+
 StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
+  if (IsTextFormat(dataset)) {
+    DatasetShape shape;
+    shape.input_dim = dataset.features;
+    shape.num_classes = dataset.classes;
+    shape.per_worker_rows = true;
+    return shape;
+  }
   StatusOr<std::string> path = data::LocalPathFromUri(dataset.train.images);
   if (!path.ok()) return path.status().WithContext("spec.dataset.train.images");
   StatusOr<data::IdxImagesShape> idx = data::ReadIdxImagesShape(*path);
@@ -123,6 +134,25 @@ Status CheckSameImageShape(const std::string& train_path, uint64_t train_rows, u
                          " (the model's input is sized from them)");
 }
 
+StatusOr<data::TextShard> LoadTextShard(storage::Storage& storage, const job::DatasetSpec& dataset,
+                                        const std::string& uri, int workers, int index,
+                                        const std::string& field) {
+  data::TextShardOptions o;
+  o.uri = uri;
+  o.format =
+      dataset.format == job::DataFormat::kCsv ? data::TextFormat::kCsv : data::TextFormat::kLibsvm;
+  o.features = dataset.features;
+  o.classes = dataset.classes;
+  o.index_base = dataset.index_base;
+  o.label_column = dataset.label_column;
+  o.skip_bad_records = dataset.on_bad_record == job::BadRecordPolicy::kSkip;
+  o.workers = workers;
+  o.index = index;
+  StatusOr<data::TextShard> shard = data::LoadTextShard(storage, o);
+  if (!shard.ok()) return shard.status().WithContext(field);
+  return shard;
+}
+
 StatusOr<data::Dataset> LoadDataFiles(const job::DataFiles& files, const std::string& field) {
   StatusOr<std::string> images = data::LocalPathFromUri(files.images);
   if (!images.ok()) return images.status().WithContext(field + ".images");
@@ -133,7 +163,17 @@ StatusOr<data::Dataset> LoadDataFiles(const job::DataFiles& files, const std::st
   return d;
 }
 
-Status CheckDatasetFiles(const job::DatasetSpec& dataset) {
+Status CheckDatasetFiles(const job::DatasetSpec& dataset, storage::Storage& storage) {
+  if (IsTextFormat(dataset)) {
+    std::vector<std::pair<std::string, std::string>> locations = {
+        {"spec.dataset.train.uri", dataset.train.uri}};
+    if (dataset.test.has_value()) locations.push_back({"spec.dataset.test.uri", dataset.test->uri});
+    for (const auto& [field, uri] : locations) {
+      StatusOr<std::vector<storage::ObjectInfo>> found = storage.List(uri);
+      if (!found.ok()) return found.status().WithContext(field);
+    }
+    return Status::Ok();
+  }
   std::vector<std::pair<std::string, std::string>> files = {
       {"spec.dataset.train.images", dataset.train.images},
       {"spec.dataset.train.labels", dataset.train.labels}};
@@ -201,7 +241,9 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
 
   plan.train_rows = shape.train_rows;
   plan.steps_per_epoch =
-      data::StepsPerEpoch(shape.train_rows, spec.workers.replicas, spec.training.batch_size);
+      shape.per_worker_rows
+          ? (shape.train_rows + spec.training.batch_size - 1) / spec.training.batch_size
+          : data::StepsPerEpoch(shape.train_rows, spec.workers.replicas, spec.training.batch_size);
   plan.total_steps = plan.steps_per_epoch * spec.training.epochs;
 
   const job::ScheduleSpec& s = spec.training.schedule;

@@ -287,24 +287,49 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
                    std::shared_ptr<const auth::Credentials> credentials) {
   const job::TrainingJobSpec& spec = job.spec;
   RT_ASSIGN_OR_RETURN(const std::string output_dir, PrepareOutput(c, job, worker_options));
-  RT_ASSIGN_OR_RETURN(data::Dataset train, LoadDataFiles(spec.dataset.train, "spec.dataset.train"));
-  const int64_t global_rows = train.rows();
-  data::Dataset shard = data::TakeRows(train, data::RowShard(global_rows, c.num_workers, c.index));
-  train = data::Dataset();  // free the rest
+  data::Dataset shard;
   std::optional<data::Dataset> test;
-  if (c.index == 0 && spec.dataset.test.has_value()) {
-    RT_ASSIGN_OR_RETURN(test, LoadDataFiles(*spec.dataset.test, "spec.dataset.test"));
-    if (test->cols() != shard.cols()) {
-      return InvalidArgument("spec.dataset.test.images: " + spec.dataset.test->images +
-                             " holds images of " + std::to_string(test->cols()) +
-                             " pixels, but the training images " + spec.dataset.train.images +
-                             " have " + std::to_string(shard.cols()) +
-                             " (the model's input is sized from them)");
-    }
-  }
   DatasetShape shape;
-  shape.train_rows = global_rows;
-  shape.input_dim = static_cast<int>(shard.cols());
+  int64_t global_rows = 0;
+  if (IsTextFormat(spec.dataset)) {
+    storage::Storage storage(worker_options.storage);
+    RT_ASSIGN_OR_RETURN(data::TextShard train,
+                        LoadTextShard(storage, spec.dataset, spec.dataset.train.uri, c.num_workers,
+                                      c.index, "spec.dataset.train"));
+    shard = std::move(train.rows);
+    if (train.skipped > 0) {
+      std::cerr << "worker-" << c.index << ": skipped " << train.skipped
+                << " bad records of spec.dataset.train (onBadRecord: skip); the first: "
+                << train.skipped_examples.front() << "\n";
+    }
+    shape = ReadDatasetShape(spec.dataset).value();
+    shape.train_rows = shard.rows();
+    global_rows = -1;
+    if (c.index == 0 && spec.dataset.test.has_value()) {
+      RT_ASSIGN_OR_RETURN(
+          data::TextShard t,
+          LoadTextShard(storage, spec.dataset, spec.dataset.test->uri, 1, 0, "spec.dataset.test"));
+      test = std::move(t.rows);
+    }
+  } else {
+    RT_ASSIGN_OR_RETURN(data::Dataset train,
+                        LoadDataFiles(spec.dataset.train, "spec.dataset.train"));
+    global_rows = train.rows();
+    shard = data::TakeRows(train, data::RowShard(global_rows, c.num_workers, c.index));
+    train = data::Dataset();  // free the rest
+    if (c.index == 0 && spec.dataset.test.has_value()) {
+      RT_ASSIGN_OR_RETURN(test, LoadDataFiles(*spec.dataset.test, "spec.dataset.test"));
+      if (test->cols() != shard.cols()) {
+        return InvalidArgument("spec.dataset.test.images: " + spec.dataset.test->images +
+                               " holds images of " + std::to_string(test->cols()) +
+                               " pixels, but the training images " + spec.dataset.train.images +
+                               " have " + std::to_string(shard.cols()) +
+                               " (the model's input is sized from them)");
+      }
+    }
+    shape.train_rows = global_rows;
+    shape.input_dim = static_cast<int>(shard.cols());
+  }
   RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
   RT_RETURN_IF_ERROR(CheckContract(c, plan));
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
@@ -318,7 +343,8 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   client_options.credentials = credentials;
   RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                       worker::PsClient::Connect(context, std::move(client_options)));
-  std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows of " << global_rows << ", "
+  std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows"
+            << (global_rows >= 0 ? " of " + std::to_string(global_rows) : std::string()) << ", "
             << plan.steps_per_epoch << " steps per epoch, " << plan.table->partitions().size()
             << " partitions on " << c.num_ps << " servers\n";
 

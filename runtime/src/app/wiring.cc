@@ -83,7 +83,7 @@ worker::TrainerOptions TrainerOptionsFor(const JobPlan& plan, int rank) {
   options.batch_size = plan.batch_size;
   options.seed = plan.seed;
   options.shuffle = plan.shuffle;
-  options.global_rows = plan.train_rows;
+  options.steps_per_epoch = plan.steps_per_epoch;
   options.local_momentum = plan.local_momentum;
   return options;
 }

@@ -46,8 +46,14 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   }
   // Everything the child needs is prepared before fork: only async-signal-safe calls after.
   std::vector<std::string> env_strings;
-  for (const char* keep : {"PATH", "HOME", "TMPDIR", "LANG", "ASAN_OPTIONS", "UBSAN_OPTIONS",
-                           "TSAN_OPTIONS", "LSAN_OPTIONS"}) {
+  // The environment a child keeps: the basics, the sanitizers', and what object storage reads
+  // (storage::S3OptionsFromEnvironment), so a job's workers reach the data `ringtrain run`
+  // checked with the same credentials.
+  for (const char* keep :
+       {"PATH", "HOME", "TMPDIR", "LANG", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS",
+        "LSAN_OPTIONS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+        "AWS_S3_ADDRESSING_STYLE"}) {
     if (const char* v = std::getenv(keep); v != nullptr && env.count(keep) == 0) {
       env_strings.push_back(std::string(keep) + "=" + v);
     }

@@ -176,7 +176,9 @@ Status Run::Start() {
   bounds_.num_ps = plan.num_ps;
   bounds_.num_workers = plan.num_workers;
   bounds_.epochs = plan.epochs;
-  bounds_.total_steps = plan.total_steps;
+  // Text formats: each worker counts its own rows once it has read them; the launcher does
+  // not read the data, so a worker's steps are bounded by what a job of this spec could have.
+  bounds_.total_steps = shape.per_worker_rows ? INT64_MAX / 2 : plan.total_steps;
   RT_ASSIGN_OR_RETURN(log_dir_, MakeLogDir(options_, job_.metadata.name));
   checkpoints_ = app::CheckpointOptionsFor(job_);
   if (options_.fresh && checkpoints_.enabled()) {

@@ -58,8 +58,7 @@ void Trainer::Evaluate(int epoch) {
 }
 
 StatusOr<TrainerResult> Trainer::Run() {
-  const int64_t steps_per_epoch =
-      data::StepsPerEpoch(options_.global_rows, options_.num_workers, options_.batch_size);
+  const int64_t steps_per_epoch = options_.steps_per_epoch;
   total_steps_ = steps_per_epoch * options_.epochs;
   // Where this worker stands: 0 in a new job; the smallest clock the servers hold for it when
   // the job was restored from checkpoints or this worker replaces one that died. The data

@@ -135,6 +135,27 @@ TEST(JobPlanTest, StepsPerEpochAreTheSameForEveryWorker) {
   EXPECT_EQ(plan.num_workers, 3);
 }
 
+// Text formats: each worker counts its own rows (DatasetShape::per_worker_rows), and the
+// servers, which load no data, plan with none.
+TEST(JobPlanTest, TextFormatsPlanEachWorkersOwnSteps) {
+  const job::TrainingJob job = Parse("{epochs: 2, batchSize: 8}", 3);
+  DatasetShape shape;
+  shape.input_dim = 12;
+  shape.num_classes = 3;
+  shape.per_worker_rows = true;
+  shape.train_rows = 81;
+  StatusOr<JobPlan> plan = MakeJobPlan(job, shape);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->steps_per_epoch, 11) << "ceil(81 / 8), whatever the other workers hold";
+  EXPECT_EQ(plan->total_steps, 22);
+  EXPECT_EQ(plan->model.input_dim, 12);
+  EXPECT_EQ(plan->model.num_classes, 3);
+  shape.train_rows = 0;
+  plan = MakeJobPlan(job, shape);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->total_steps, 0);
+}
+
 TEST(JobPlanTest, AWarmUpLongerThanTheRunEndsWithTheRun) {
   const JobPlan plan =
       Plan("{epochs: 1, batchSize: 100, schedule: {type: cosine, warmupSteps: 500}}");

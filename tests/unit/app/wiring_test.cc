@@ -118,7 +118,7 @@ TEST(WiringTest, TrainerOptionsComeFromThePlan) {
   EXPECT_EQ(o.batch_size, 5);
   EXPECT_EQ(o.seed, 9u);
   EXPECT_FALSE(o.shuffle);
-  EXPECT_EQ(o.global_rows, 123);
+  EXPECT_EQ(o.steps_per_epoch, 7) << "ceil(ceil(123 / 4 workers) / batch 5)";
   EXPECT_EQ(o.progress_interval, worker::TrainerOptions().progress_interval);
   // Nesterov with a codec: the momentum runs on the workers.
   EXPECT_DOUBLE_EQ(o.local_momentum.momentum, 0.5);

@@ -68,7 +68,7 @@ TEST(MemoryEstimateTest, ServerHoldsItsShareOfParametersAndState) {
 
 TEST(MemoryEstimateTest, WorkerHoldsTheModelTheDataAndWorkerZeroTheTestSet) {
   TrainingJobSpec spec = Mlp({}, 1, /*workers=*/2);
-  spec.dataset.test = DataFiles{"/t", "/l"};
+  spec.dataset.test = DataFiles{"/t", "/l", ""};
   const DataShape shape{1000, 10, 100'000, 20'000};
   const MemoryEstimate e = EstimateMemory(spec, shape);
   // Loading 100,000 rows of 1,000 pixels as floats, then copying out a shard, dwarfs the model.
@@ -77,7 +77,7 @@ TEST(MemoryEstimateTest, WorkerHoldsTheModelTheDataAndWorkerZeroTheTestSet) {
   EXPECT_EQ(e.worker0.bytes, e.worker.bytes);  // its test set fits in what loading freed
   // A big model: the model's buffers, the shard and (worker 0) the test set.
   spec = Mlp({4096}, 1, 2);
-  spec.dataset.test = DataFiles{"/t", "/l"};
+  spec.dataset.test = DataFiles{"/t", "/l", ""};
   const DataShape small{100, 10, 1000, 500};
   const MemoryEstimate big = EstimateMemory(spec, small);
   const uint64_t params = (101 * 4096 + 4097 * 10) * 4;

@@ -24,7 +24,7 @@ inline job::TrainingJob MakeJob(int ps = 2, int workers = 2) {
   j.metadata.name = "mnist";
   j.metadata.namespace_ = "team";
   j.spec.model.type = job::ModelType::kSoftmax;
-  j.spec.dataset.train = {"file:///data/images.gz", "file:///data/labels.gz"};
+  j.spec.dataset.train = {"file:///data/images.gz", "file:///data/labels.gz", ""};
   j.spec.parameter_servers.replicas = ps;
   j.spec.workers.replicas = workers;
   j.spec.workers.resources.requests = {{"cpu", "1"}, {"memory", "1Gi"}};

@@ -21,7 +21,7 @@ job::TrainingJob MakeJob() {
   j.metadata.namespace_ = "team";
   j.spec.image = "registry.example/ringtrain:1";
   j.spec.model.type = job::ModelType::kSoftmax;
-  j.spec.dataset.train = {"file:///data/images.gz", "file:///data/labels.gz"};
+  j.spec.dataset.train = {"file:///data/images.gz", "file:///data/labels.gz", ""};
   j.spec.parameter_servers.replicas = 2;
   j.spec.workers.replicas = 3;
   j.spec.workers.resources.requests = {{"cpu", "2"}, {"memory", "1Gi"}};

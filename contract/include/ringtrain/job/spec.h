@@ -44,8 +44,9 @@ inline constexpr int kMaxJobNameLength = 50;
 // Each enum has `const char* Name(E)` returning its YAML spelling ("mlp", "OnFailure").
 
 enum class ModelType { kSoftmax, kMlp };  // reserved: logistic, fm
-enum class DataFormat { kIdx };           // reserved: csv, libsvm
-enum class Sharding { kRow };             // reserved: feature
+enum class DataFormat { kIdx, kLibsvm, kCsv };
+enum class BadRecordPolicy { kFail, kSkip };
+enum class Sharding { kRow };  // reserved: feature
 enum class OptimizerType { kSgd, kMomentum, kNesterov, kAdagrad, kAdam };
 enum class ScheduleType { kConstant, kCosine, kStep };
 enum class CompressionType { kNone, kFp16, kInt8, kOneBit, kTopK };
@@ -64,7 +65,11 @@ struct EnumTraits<ModelType> {
 };
 template <>
 struct EnumTraits<DataFormat> {
-  static constexpr DataFormat kValues[] = {DataFormat::kIdx};
+  static constexpr DataFormat kValues[] = {DataFormat::kIdx, DataFormat::kLibsvm, DataFormat::kCsv};
+};
+template <>
+struct EnumTraits<BadRecordPolicy> {
+  static constexpr BadRecordPolicy kValues[] = {BadRecordPolicy::kFail, BadRecordPolicy::kSkip};
 };
 template <>
 struct EnumTraits<Sharding> {
@@ -108,6 +113,7 @@ struct EnumTraits<Authentication> {
 
 const char* Name(ModelType v);
 const char* Name(DataFormat v);
+const char* Name(BadRecordPolicy v);
 const char* Name(Sharding v);
 const char* Name(OptimizerType v);
 const char* Name(ScheduleType v);
@@ -126,12 +132,14 @@ struct ModelSpec {
   bool operator==(const ModelSpec&) const = default;
 };
 
-// spec.dataset.train / spec.dataset.test: where the examples and their labels are.
-// Each is a URI: "file:///absolute/path", a plain path, or (accepted by the parser, read by
-// later storage backends) "http://...", "https://...", "s3://bucket/key".
+// spec.dataset.train / spec.dataset.test: where the examples and their labels are. Each
+// location is "file:///absolute/path", a plain path, "http(s)://..." or "s3://bucket/key".
+// idx names two files (images, labels); libsvm and csv name the data (uri): one file, a
+// directory or key prefix ending in '/', or a glob of part files.
 struct DataFiles {
-  std::string images;  // images (required)
-  std::string labels;  // labels (required)
+  std::string images;  // images: idx (required there)
+  std::string labels;  // labels: idx (required there)
+  std::string uri;     // uri: libsvm and csv (required there)
 
   bool operator==(const DataFiles&) const = default;
 };
@@ -143,6 +151,14 @@ struct DatasetSpec {
   std::optional<DataFiles> test;         // test
   Sharding sharding = Sharding::kRow;    // sharding: how examples are split among workers
   bool shuffle = true;                   // shuffle
+  // libsvm and csv (required there): the model's input width (a csv file's feature columns
+  // must number exactly this) and the classes, labels 0..classes-1 (LibSVM's -1/+1 labels
+  // are taken as 0/1 with classes: 2). idx reads both from the files (10 classes).
+  int features = 0;                    // features
+  int classes = 0;                     // classes
+  int index_base = 1;                  // indexBase: libsvm, 0 or 1
+  std::string label_column = "label";  // labelColumn: csv, a column name or "#<k>" (1-based)
+  BadRecordPolicy on_bad_record = BadRecordPolicy::kFail;  // onBadRecord: libsvm and csv
 
   bool operator==(const DatasetSpec&) const = default;
 };

@@ -13,6 +13,7 @@
 #include "ringtrain/common/status.h"
 #include "ringtrain/compress/codec.h"
 #include "ringtrain/data/dataset.h"
+#include "ringtrain/data/text_shard.h"
 #include "ringtrain/job/spec.h"
 #include "ringtrain/model/model.h"
 #include "ringtrain/optim/momentum_correction.h"
@@ -20,33 +21,52 @@
 #include "ringtrain/optim/schedule.h"
 #include "ringtrain/ps/consistency.h"
 #include "ringtrain/ring/partition_table.h"
+#include "ringtrain/storage/storage.h"
 
 namespace ringtrain::app {
 
-// What the data looks like, read from the files' headers without loading them.
+// What the data looks like, read from the files' headers without loading them (idx), or from
+// the spec (libsvm, csv: features and classes).
 struct DatasetShape {
   int64_t train_rows = 0;
   int input_dim = 0;
   int num_classes = 10;
   int64_t test_rows = 0;  // 0 without a test set (or when not read)
+  // Text formats: train_rows are this worker's own rows (0 where not loaded: servers, the
+  // launcher), and each worker runs ceil(its rows / batch) steps per epoch; in sync mode a
+  // worker that finishes first leaves the rounds to the others (WORKER_DONE). idx: the global
+  // count, and every worker runs the same steps (data/shard.h).
+  bool per_worker_rows = false;
 };
 
-// Reads the training set's shape, and checks the test images (when the spec names them) have
-// the same image size. Errors name the spec field and the file (both files for a mismatch).
+// Reads the training set's shape: idx from the images' header (and checks the test images
+// have the same image size); libsvm and csv from spec.dataset.features and classes. Errors
+// name the spec field and the file (both files for a mismatch).
 StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset);
+
+// Whether the spec's format is a text format (libsvm, csv), read through storage.
+bool IsTextFormat(const job::DatasetSpec& dataset);
 
 // InvalidArgument naming both files unless the test images are train_rows x train_cols.
 Status CheckSameImageShape(const std::string& train_path, uint64_t train_rows, uint64_t train_cols,
                            const std::string& test_path, uint64_t test_rows, uint64_t test_cols);
 
 // Checks that every data file the spec names exists, is readable and is a regular file (never
-// a FIFO or a device, which could block a process forever), before any process starts. The
+// a FIFO or a device, which could block a process forever), before any process starts; for
+// the text formats, that each location lists at least one object through `storage`. The
 // error names the spec field and the path.
-Status CheckDatasetFiles(const job::DatasetSpec& dataset);
+Status CheckDatasetFiles(const job::DatasetSpec& dataset, storage::Storage& storage);
 
 // Loads the examples and labels of `files` (IDX). `field` ("spec.dataset.test") prefixes the
 // errors, which are data::LocalPathFromUri's and data::LoadIdx's.
 StatusOr<data::Dataset> LoadDataFiles(const job::DataFiles& files, const std::string& field);
+
+// Loads worker `index` of `workers`'s share of the text data at `uri` (data/text_shard.h) as
+// the spec's format, features, classes, indexBase, labelColumn and onBadRecord say. `field`
+// ("spec.dataset.train") prefixes the errors.
+StatusOr<data::TextShard> LoadTextShard(storage::Storage& storage, const job::DatasetSpec& dataset,
+                                        const std::string& uri, int workers, int index,
+                                        const std::string& field);
 
 struct JobPlan {
   std::string job_name;  // metadata.name: every request carries it

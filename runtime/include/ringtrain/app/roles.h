@@ -11,6 +11,7 @@
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/job/spec.h"
+#include "ringtrain/storage/storage.h"
 
 namespace ringtrain::app {
 
@@ -30,6 +31,9 @@ struct WorkerOptions {
   // Writes the final model (app/output.h); `ringtrain worker` passes the ONNX exporter. Needed
   // by worker 0 when it has an output directory (OutputDirectoryFor), else unused.
   ModelWriter write_model;
+  // How the text formats' data is reached (S3 credentials and endpoint: `ringtrain` reads
+  // them from the environment, storage::S3OptionsFromEnvironment).
+  storage::StorageOptions storage;
 };
 
 // Runs a worker: loads its shard, trains every epoch, reports progress and evaluations.

@@ -40,7 +40,7 @@ struct TrainerOptions {
   int64_t batch_size = 32;
   uint64_t seed = 42;
   bool shuffle = true;
-  int64_t global_rows = 0;  // training rows over all shards (sets the steps per epoch)
+  int64_t steps_per_epoch = 0;  // every epoch's steps (app::JobPlan::steps_per_epoch)
   std::chrono::milliseconds progress_interval{500};
   // Called in each step with its 0-based index once the gradient is computed, just before it
   // is pushed (tests and benchmarks instrument or slow down a worker here). May be empty.

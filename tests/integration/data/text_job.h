@@ -1,0 +1,59 @@
+// Jobs on text data for the integration tests: synthetic 8x8 "images" (synthetic_data.h) as
+// LibSVM part files or a CSV file, and a TrainingJob that points at them.
+#ifndef RINGTRAIN_TESTS_INTEGRATION_DATA_TEXT_JOB_H_
+#define RINGTRAIN_TESTS_INTEGRATION_DATA_TEXT_JOB_H_
+
+#include <string>
+
+#include "process_helpers.h"
+#include "synthetic_data.h"
+
+namespace ringtrain::testing {
+
+inline constexpr int kTrainRows = 3000;
+
+// LibSVM training parts of uneven sizes (two gzip, one plain) and a plain test file in `dir`.
+inline void WriteLibsvmParts(const std::string& dir) {
+  const data::Dataset train = MakeSyntheticImages(kTrainRows, 8, 10, 1);
+  const data::Dataset test = MakeSyntheticImages(500, 8, 10, 2);
+  WriteGzipText(dir + "/train/part-0.gz", ToLibsvm(train, 0, 1700));
+  WriteGzipText(dir + "/train/part-1.gz", ToLibsvm(train, 1700, 300));
+  WriteFile(dir + "/train/part-2", ToLibsvm(train, 2000, 1000));
+  WriteFile(dir + "/test.libsvm", ToLibsvm(test, 0, 500));
+}
+
+inline void WriteCsvFiles(const std::string& dir) {
+  WriteFile(dir + "/train.csv", ToCsv(MakeSyntheticImages(kTrainRows, 8, 10, 1)));
+  WriteFile(dir + "/test.csv", ToCsv(MakeSyntheticImages(500, 8, 10, 2)));
+}
+
+// A job of 2 servers and 2 workers on `format` data at `train` and `test`.
+inline std::string TextJob(const std::string& name, const std::string& format,
+                           const std::string& train, const std::string& test,
+                           const std::string& extra_dataset = "") {
+  return "apiVersion: ringtrain.io/v1alpha1\n"
+         "kind: TrainingJob\n"
+         "metadata: {name: " +
+         name +
+         "}\n"
+         "spec:\n"
+         "  model: {type: softmax}\n"
+         "  dataset:\n"
+         "    format: " +
+         format +
+         "\n"
+         "    features: 64\n"
+         "    classes: 10\n" +
+         extra_dataset + "    train: {uri: '" + train + "'}\n    test: {uri: '" + test +
+         "'}\n"
+         "  training:\n"
+         "    epochs: 4\n"
+         "    batchSize: 16\n"
+         "    optimizer: {type: momentum, learningRate: 0.1, momentum: 0.9}\n"
+         "  parameterServers: {replicas: 2, partitionSize: 1024}\n"
+         "  workers: {replicas: 2}\n";
+}
+
+}  // namespace ringtrain::testing
+
+#endif  // RINGTRAIN_TESTS_INTEGRATION_DATA_TEXT_JOB_H_
