@@ -352,6 +352,7 @@ int main(int argc, char** argv) {
   }
   if (eval->parsed()) {
     return OnCheckpoints("ringtrain eval", file, [&](const ringtrain::job::TrainingJob& job) {
+      eval_options.storage = StorageFromEnvironment();
       return ringtrain::cmd::EvaluateCheckpoints(job, eval_options, std::cout);
     });
   }

@@ -73,6 +73,12 @@ Status EvaluateCheckpoints(const job::TrainingJob& job, const EvalOptions& optio
                            std::ostream& out) {
   job::DataFiles files = options.test;
   std::string field = "--test-images/--test-labels";
+  const bool text = app::IsTextFormat(job.spec.dataset);
+  if (text && (!files.images.empty() || !files.labels.empty())) {
+    return InvalidArgument(std::string("--test-images/--test-labels name IDX files; a ") +
+                           job::Name(job.spec.dataset.format) +
+                           " job is evaluated on its spec.dataset.test.uri");
+  }
   if (files.images.empty() && files.labels.empty()) {
     if (!job.spec.dataset.test) {
       return InvalidArgument(
@@ -86,7 +92,15 @@ Status EvaluateCheckpoints(const job::TrainingJob& job, const EvalOptions& optio
   }
   RT_ASSIGN_OR_RETURN(app::CheckpointedModel model,
                       LoadAndReport(job, options.checkpoint_root, out));
-  RT_ASSIGN_OR_RETURN(data::Dataset test, app::LoadDataFiles(files, field));
+  data::Dataset test;
+  if (text) {
+    storage::Storage storage(options.storage);
+    RT_ASSIGN_OR_RETURN(data::TextShard shard,
+                        app::LoadTextShard(storage, job.spec.dataset, files.uri, 1, 0, field));
+    test = std::move(shard.rows);
+  } else {
+    RT_ASSIGN_OR_RETURN(test, app::LoadDataFiles(files, field));
+  }
   if (test.cols() != model.plan.model.input_dim) {
     return InvalidArgument(field + ": examples of " + std::to_string(test.cols()) +
                            " features, the model takes " +

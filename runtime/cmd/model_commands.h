@@ -16,6 +16,7 @@
 #include "ringtrain/app/output.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/spec.h"
+#include "ringtrain/storage/storage.h"
 
 namespace ringtrain::cmd {
 
@@ -36,7 +37,8 @@ Status ExportFromCheckpoints(const job::TrainingJob& job, const ExportOptions& o
 
 struct EvalOptions {
   std::string checkpoint_root;  // empty: spec.checkpoint.path
-  job::DataFiles test;          // empty: spec.dataset.test
+  job::DataFiles test;          // empty: spec.dataset.test (idx files, or a text format's uri)
+  storage::StorageOptions storage;  // how a text format's test data is reached
 };
 
 // `ringtrain eval`: the job's model from its latest usable checkpoints, evaluated on the test

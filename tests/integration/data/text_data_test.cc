@@ -75,13 +75,25 @@ TEST(TextDataTest, LibsvmPartFilesTrainTheModel) {
   EXPECT_EQ(total, testing::kTrainRows);
 }
 
+// With checkpoints: `ringtrain eval` reads the CSV test set again and gets the accuracy the
+// run ended with.
 TEST(TextDataTest, ACsvFileIsSplitBetweenTheWorkersAtRecordBoundaries) {
   const std::string dir = testing::MakeTempDir("csv");
   testing::WriteCsvFiles(dir);
   const RunResult r = RunJob(
-      dir, testing::TextJob("csv", "csv", "file://" + dir + "/train.csv", dir + "/test.csv"));
+      dir, testing::TextJob("csv", "csv", "file://" + dir + "/train.csv", dir + "/test.csv", "",
+                            "  checkpoint: {path: " + dir + "/ckpt, everySteps: 100}\n"));
   ASSERT_TRUE(r.success) << r.log;
-  EXPECT_GE(testing::SummaryAccuracy(r.log), 0.9) << r.log;
+  const double accuracy = testing::SummaryAccuracy(r.log);
+  EXPECT_GE(accuracy, 0.9) << r.log;
+  auto eval = launch::ChildProcess::Spawn("eval", {kBinary, "eval", dir + "/job.yaml"}, {},
+                                          dir + "/eval.log");
+  ASSERT_TRUE(eval.ok());
+  auto exit = testing::WaitForExit(**eval, std::chrono::seconds(60));
+  ASSERT_TRUE(exit.has_value() && exit->success()) << ReadFile(dir + "/eval.log");
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "(final): test accuracy %.4f", accuracy);
+  EXPECT_THAT(ReadFile(dir + "/eval.log"), HasSubstr(expected));
 }
 
 TEST(TextDataTest, ABadRecordFailsTheJobNamingItOrIsSkippedAndCounted) {

@@ -28,9 +28,12 @@ inline void WriteCsvFiles(const std::string& dir) {
 }
 
 // A job of 2 servers and 2 workers on `format` data at `train` and `test`.
+// `extra_dataset` (lines indented by four spaces) goes under spec.dataset, `extra_spec` (two
+// spaces) under spec.
 inline std::string TextJob(const std::string& name, const std::string& format,
                            const std::string& train, const std::string& test,
-                           const std::string& extra_dataset = "") {
+                           const std::string& extra_dataset = "",
+                           const std::string& extra_spec = "") {
   return "apiVersion: ringtrain.io/v1alpha1\n"
          "kind: TrainingJob\n"
          "metadata: {name: " +
@@ -51,7 +54,8 @@ inline std::string TextJob(const std::string& name, const std::string& format,
          "    batchSize: 16\n"
          "    optimizer: {type: momentum, learningRate: 0.1, momentum: 0.9}\n"
          "  parameterServers: {replicas: 2, partitionSize: 1024}\n"
-         "  workers: {replicas: 2}\n";
+         "  workers: {replicas: 2}\n" +
+         extra_spec;
 }
 
 }  // namespace ringtrain::testing
