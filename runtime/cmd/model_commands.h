@@ -36,8 +36,8 @@ Status ExportFromCheckpoints(const job::TrainingJob& job, const ExportOptions& o
                              std::ostream& out);
 
 struct EvalOptions {
-  std::string checkpoint_root;  // empty: spec.checkpoint.path
-  job::DataFiles test;          // empty: spec.dataset.test (idx files, or a text format's uri)
+  std::string checkpoint_root;      // empty: spec.checkpoint.path
+  job::DataFiles test;              // empty: spec.dataset.test (idx files, or a text format's uri)
   storage::StorageOptions storage;  // how a text format's test data is reached
 };
 
