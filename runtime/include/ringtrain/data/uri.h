@@ -1,13 +1,13 @@
-// Dataset locations: URIs and plain paths as they appear in a job spec.
+// Dataset locations of IDX files: a location (storage/location.h, which parses it) that must
+// be on the local file system.
 //
 // LocalPathFromUri maps a location to a path on the local file system:
 //   "file:///abs/path"          -> "/abs/path"  (percent-escapes such as %20 are decoded)
 //   "file://localhost/abs/path" -> "/abs/path"
 //   "relative/or/abs/path"      -> unchanged (anything without "<scheme>://")
-//   "http://", "https://", "s3://" -> Unimplemented ("... not supported yet")
-// Errors: InvalidArgument for an empty location, any other scheme, a file URI naming another
-// host or without a path, or a malformed percent-escape; Unimplemented as above. Messages quote
-// the location.
+//   "http://", "https://", "s3://" -> Unimplemented (IDX files are read locally only)
+// Errors: storage::ParseLocation's (InvalidArgument quoting the location); Unimplemented as
+// above.
 //
 // Thread-safety: pure function.
 #ifndef RINGTRAIN_DATA_URI_H_
