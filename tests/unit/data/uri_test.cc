@@ -27,11 +27,11 @@ TEST(UriTest, FileUrisAndPlainPaths) {
 }
 
 TEST(UriTest, RemoteSchemesAreNotForIdxFiles) {
-  for (const char* uri : {"http://host/x.gz", "https://host/x.gz", "s3://bucket/key", "S3://bkt/k"}) {
+  for (const char* uri :
+       {"http://host/x.gz", "https://host/x.gz", "s3://bucket/key", "S3://bkt/k"}) {
     StatusOr<std::string> p = LocalPathFromUri(uri);
     EXPECT_EQ(p.status().code(), StatusCode::kUnimplemented) << uri;
-    EXPECT_THAT(p.status().message(), HasSubstr("IDX files are read from local paths only"))
-        << uri;
+    EXPECT_THAT(p.status().message(), HasSubstr("IDX files are read from local paths only")) << uri;
     EXPECT_THAT(p.status().message(), HasSubstr(uri)) << uri;
   }
 }
