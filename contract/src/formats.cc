@@ -96,6 +96,42 @@ const StringFormat& DataUriFormat() {
   return f;
 }
 
+const StringFormat& EndpointFormat() {
+  static const StringFormat& f =
+      Keep({.check =
+                [](const std::string& path, const std::string& value) {
+                  const size_t sep = value.find("://");
+                  const std::string scheme = sep == std::string::npos ? "" : value.substr(0, sep);
+                  const std::string rest = sep == std::string::npos ? "" : value.substr(sep + 3);
+                  if ((scheme == "http" || scheme == "https") && !rest.empty() &&
+                      rest.find_first_of("/?#@ ") == std::string::npos) {
+                    return Status::Ok();
+                  }
+                  return FieldError(path, "must be http(s)://host[:port] (got \"" + value + "\")");
+                },
+            .min_length = 1,
+            .max_length = 512,
+            .pattern = "^https?://[^/?#@ ]+$"});
+  return f;
+}
+
+const StringFormat& RegionFormat() {
+  static const StringFormat& f = Keep(
+      {.check =
+           [](const std::string& path, const std::string& value) {
+             for (const char c : value) {
+               if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+                 return FieldError(path, "must hold only a-z, 0-9 and '-' (got \"" + value + "\")");
+               }
+             }
+             return Status::Ok();
+           },
+       .min_length = 1,
+       .max_length = 64,
+       .pattern = "^[a-z0-9-]+$"});
+  return f;
+}
+
 const StringFormat& ColumnNameFormat() {
   static const StringFormat& f = Keep({.min_length = 1, .max_length = 256});
   return f;

@@ -17,6 +17,10 @@ const StringFormat& ImageFormat();
 const StringFormat& DataUriFormat();
 // A CSV column name (or "#<k>"): 1 to 256 characters.
 const StringFormat& ColumnNameFormat();
+// An S3 endpoint: http(s)://host[:port], nothing after.
+const StringFormat& EndpointFormat();
+// An S3 region: 1 to 64 characters of a-z, 0-9 and '-'.
+const StringFormat& RegionFormat();
 // spec.checkpoint.path: a directory, file:///absolute/path or a plain path (object storage
 // comes later).
 const StringFormat& CheckpointPathFormat();

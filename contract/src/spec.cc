@@ -27,6 +27,16 @@ const char* Name(DataFormat v) {
   return "?";
 }
 
+const char* Name(AddressingStyle v) {
+  switch (v) {
+    case AddressingStyle::kPath:
+      return "path";
+    case AddressingStyle::kVirtual:
+      return "virtual";
+  }
+  return "?";
+}
+
 const char* Name(BadRecordPolicy v) {
   switch (v) {
     case BadRecordPolicy::kFail:

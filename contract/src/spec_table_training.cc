@@ -74,6 +74,24 @@ std::string DataFilesCel(const std::string& child) {
          ".images) && !has(" + c + ".labels)))";
 }
 
+const Object<StorageSpec>& StorageTable() {
+  static const auto* t = new Object<StorageSpec>({
+      String("endpoint", &StorageSpec::endpoint, EndpointFormat(),
+             "An S3-compatible store's endpoint, http(s)://host[:port]; AWS S3 when not set."),
+      String("region", &StorageSpec::region, RegionFormat(),
+             "The region requests are signed for; us-east-1 when not set."),
+      Enum("addressingStyle", &StorageSpec::addressing_style,
+           "path (endpoint/bucket/key, what S3-compatible stores serve; the default) or virtual "
+           "(bucket.endpoint/key)."),
+      String("credentialsSecret", &StorageSpec::credentials_secret, ObjectNameFormat(),
+             "A Secret in the job's namespace with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+             "(and AWS_SESSION_TOKEN for temporary credentials): the workers get them as "
+             "environment variables by reference, never in the job's ConfigMap. `ringtrain run` "
+             "takes credentials from its own environment."),
+  });
+  return *t;
+}
+
 const Object<LearningRateScalingSpec>& ScalingTable() {
   static const auto* t = new Object<LearningRateScalingSpec>({
       Int("referenceBatchSize", &LearningRateScalingSpec::reference_batch_size, 1, kMaxBatchSize,
@@ -259,6 +277,9 @@ const Object<DatasetSpec>& DatasetTable() {
                      "\"label\" when not set.")
                   .When("format", {"csv"})
                   .DefaultWhenApplies("label"),
+              OptionalChild("storage", &DatasetSpec::storage, StorageTable(),
+                            "How s3:// locations are reached: endpoint, region, addressing style "
+                            "and the Secret holding the credentials."),
               Enum(
                   "onBadRecord", &DatasetSpec::on_bad_record,
                   "libsvm and csv only: fail (when not set: the job fails with an error naming the "

@@ -105,7 +105,8 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
         ringtrain::launch::Transport transport) {
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain run", job.status());
-  ringtrain::storage::Storage storage(StorageFromEnvironment());
+  ringtrain::storage::Storage storage(
+      ringtrain::app::StorageOptionsFor(job->spec.dataset, StorageFromEnvironment()));
   if (ringtrain::Status s = ringtrain::app::CheckDatasetFiles(job->spec.dataset, storage);
       !s.ok()) {
     std::cerr << "ringtrain run: error: " << ringtrain::Printable(file + ": " + s.message())

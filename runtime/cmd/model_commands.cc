@@ -94,7 +94,7 @@ Status EvaluateCheckpoints(const job::TrainingJob& job, const EvalOptions& optio
                       LoadAndReport(job, options.checkpoint_root, out));
   data::Dataset test;
   if (text) {
-    storage::Storage storage(options.storage);
+    storage::Storage storage(app::StorageOptionsFor(job.spec.dataset, options.storage));
     RT_ASSIGN_OR_RETURN(data::TextShard shard,
                         app::LoadTextShard(storage, job.spec.dataset, files.uri, 1, 0, field));
     test = std::move(shard.rows);

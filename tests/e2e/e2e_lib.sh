@@ -18,7 +18,9 @@ kubectl="$bin/kubectl"
 helm="$bin/helm"
 work="$(mktemp -d "${TMPDIR:-/tmp}/ringtrain-e2e.XXXXXX")"
 e2e_pids=()
+e2e_stop_cmds=()  # further commands the cleanup runs first (e.g. stopping an S3 server)
 e2e_cleanup() {
+  for cmd in "${e2e_stop_cmds[@]}"; do eval "$cmd" >/dev/null 2>&1; done
   for pid in "${e2e_pids[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${e2e_pids[@]}"; do wait "$pid" 2>/dev/null; done
   "$cpdir/stop.sh" "$work/cp" >/dev/null 2>&1

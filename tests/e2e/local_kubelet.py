@@ -128,6 +128,14 @@ class Kubelet:
                   "spec.serviceAccountName": pod["spec"].get("serviceAccountName", "default")}
         env = {}
         for e in container.get("env", []):
+            secret = e.get("valueFrom", {}).get("secretKeyRef")
+            if secret:
+                # As the kubelet resolves it: a missing Secret or key fails the pod's start
+                # unless the reference is optional.
+                value = self.secret_key(meta["namespace"], secret)
+                if value is not None:
+                    env[e["name"]] = value
+                continue
             ref = e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
             env[e["name"]] = fields.get(ref, "") if ref else e.get("value", "")
         for var in ("RINGTRAIN_BIND", "RINGTRAIN_STATUS_BIND"):
@@ -140,6 +148,18 @@ class Kubelet:
                 lambda m: f"tcp://127.0.{ROLE_NET['ps']}.{int(m.group(1)) + 1}:",
                 env["RINGTRAIN_PS_ENDPOINTS"])
         return env
+
+    def secret_key(self, ns, ref):
+        """The value of key ref["key"] of Secret ref["name"]; None if ref is optional and the
+        Secret or key is missing (RuntimeError if it is not optional)."""
+        r = subprocess.run(self.base + ["-n", ns, "get", "secret", ref["name"], "-o", "json"],
+                           capture_output=True, text=True, timeout=60)
+        data = json.loads(r.stdout).get("data", {}) if r.returncode == 0 else {}
+        if ref["key"] in data:
+            return base64.b64decode(data[ref["key"]]).decode()
+        if ref.get("optional"):
+            return None
+        raise RuntimeError(f"secret {ns}/{ref['name']}: no key {ref['key']}")
 
     def config_map_volumes(self, pod, pod_dir):
         """Writes each ConfigMap and Secret volume's files, and each projected volume's (ConfigMap

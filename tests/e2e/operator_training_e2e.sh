@@ -12,7 +12,9 @@
 # mid-run: each is recreated alone (the others keep their UIDs), events say WorkerReplaced and
 # ServerReplaced, the lost server's successor serves its shard until the new pod fetches it
 # back (event ServerTakenOver), and the job succeeds; meanwhile status.checkpoint (pulled from
-# the servers) appears and moves.
+# the servers) appears and moves. Then LibSVM part files in a real S3 server (SeaweedFS) train
+# a job whose credentials come from a Secret it names; a Secret with a wrong secret fails its
+# job, the condition naming S3's verdict.
 # Prints "ok"/"FAIL" per check and "N passed, M failed" last; exit 0 only if all passed.
 #
 # Usage: operator_training_e2e.sh OPERATOR_BINARY RINGTRAIN_BINARY
@@ -313,4 +315,90 @@ check "the new server lost no push" bash -c "! grep -q pushes_lost '$work/pods/t
 check_out "the workers rejoined the restored server" 'parameter server 1 .* is back; rejoining' \
   cat "$work/pods/train-$job-worker-0.log"
 accuracy_at_least $job 0.78 "recover: test accuracy in the status"
+
+# ---- LibSVM part files in an S3 server, credentials from a Secret (issue 13) ----------------
+# A real S3 server on loopback (SeaweedFS, tests/s3server, built by `make s3server`); the
+# training data (synthetic, LibSVM, gzip and plain parts) in a bucket; the key pair in a
+# Secret the TrainingJob names. The workers get the credentials by reference (the operator
+# never reads the Secret) and train; a Secret with a wrong secret fails its job with the
+# worker's own error, naming S3's verdict.
+s3dir="$work/s3"
+mkdir -p "$s3dir"
+if out="$(bash "$here/../s3server/start.sh" "$s3dir" 2>&1)"; then
+  ok "S3 server started"
+  e2e_stop_cmds+=("bash '$here/../s3server/stop.sh' '$s3dir'")
+  # shellcheck disable=SC1091  # written by start.sh
+  source "$s3dir/credentials"
+  python3 - "$work/synthetic" <<'PY'
+import gzip, os, random, sys
+out = sys.argv[1]
+os.makedirs(out + "/train", exist_ok=True)
+rng = random.Random(1)
+def rows(n):
+    lines = []
+    for _ in range(n):
+        label = rng.randrange(10)
+        feats = []
+        for j in range(64):
+            lit = j * 10 // 64 == label
+            feats.append(f"{j + 1}:{min(1.0, (0.6 if lit else 0.1) + 0.4 * rng.random()):.4f}")
+        lines.append(f"{label} " + " ".join(feats) + "\n")
+    return "".join(lines)
+with gzip.open(out + "/train/part-0.gz", "wt") as f:
+    f.write(rows(1500))
+with open(out + "/train/part-1", "w") as f:
+    f.write(rows(1500))
+with open(out + "/test.libsvm", "w") as f:
+    f.write(rows(500))
+PY
+  sig=(--aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY")
+  check "bucket created" curl -sfS "${sig[@]}" -X PUT "$S3_ENDPOINT/train-data"
+  for f in train/part-0.gz train/part-1 test.libsvm; do
+    check "uploaded $f" curl -sfS "${sig[@]}" -T "$work/synthetic/$f" \
+      "$S3_ENDPOINT/train-data/synthetic/$f"
+  done
+  check "kubectl create secret s3-credentials" "$kubectl" -n train create secret generic \
+    s3-credentials --from-literal=AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
+    --from-literal=AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY"
+  check "kubectl create secret s3-wrong" "$kubectl" -n train create secret generic s3-wrong \
+    --from-literal=AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
+    --from-literal=AWS_SECRET_ACCESS_KEY=not-the-secret
+  s3job() {  # s3job NAME SECRET
+    printf '%s\n' "apiVersion: ringtrain.io/v1alpha1" "kind: TrainingJob" \
+      "metadata: {name: $1}" "spec:" "  model: {type: softmax}" "  dataset:" \
+      "    format: libsvm" "    features: 64" "    classes: 10" \
+      "    storage: {endpoint: '$S3_ENDPOINT', region: $AWS_REGION, credentialsSecret: $2}" \
+      "    train: {uri: 's3://train-data/synthetic/train/'}" \
+      "    test: {uri: 's3://train-data/synthetic/test.libsvm'}" "  training:" \
+      "    epochs: 3" "    batchSize: 16" \
+      "    optimizer: {type: momentum, learningRate: 0.1, momentum: 0.9}" \
+      "  parameterServers: {replicas: 1}" "  workers: {replicas: 2}" \
+      "  runPolicy: {restartPolicy: ExitCode}"
+  }
+  s3job s3-train s3-credentials >"$work/s3-train.yaml"
+  s3job s3-wrong s3-wrong >"$work/s3-wrong.yaml"
+  check "kubectl apply a job on S3 data" "$kubectl" -n train apply -f "$work/s3-train.yaml"
+  check "kubectl apply a job with a wrong secret" "$kubectl" -n train apply -f "$work/s3-wrong.yaml"
+  for _ in $(seq 150); do
+    "$kubectl" -n train get configmap s3-train-spec -o json >"$work/s3-cm.json" 2>/dev/null && break
+    sleep 0.2
+  done
+  check "the ConfigMap names the Secret" grep -q s3-credentials "$work/s3-cm.json"
+  check "the ConfigMap holds no credential" bash -c "! grep -q -- '$AWS_SECRET_ACCESS_KEY' '$work/s3-cm.json'"
+  wait_succeeded s3-train "S3 data: condition Succeeded" 240
+  accuracy_at_least s3-train 0.9 "S3 data: test accuracy in the status"
+  if out="$(cp_wait_condition 120 Failed "$kubectl" -n train get tj/s3-wrong)"; then
+    ok "wrong secret: condition Failed"
+  else
+    fail "wrong secret: condition Failed" "$out
+$(logs)"
+  fi
+  check_out "wrong secret: the condition says S3 refused the signature" \
+    'spec.dataset.train: s3://train-data/synthetic/train/: 403 SignatureDoesNotMatch' \
+    "$kubectl" -n train get tj s3-wrong -o 'jsonpath={.status.conditions[?(@.type=="Failed")].message}'
+  check_out "wrong secret: PermanentExitCode" '^PermanentExitCode$' \
+    "$kubectl" -n train get tj s3-wrong -o 'jsonpath={.status.conditions[?(@.type=="Failed")].reason}'
+else
+  fail "S3 server started" "$out"
+fi
 finish

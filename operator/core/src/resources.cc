@@ -37,6 +37,26 @@ nlohmann::json Resources(const job::ResourceRequirements& r) {
   return out;
 }
 
+// Workers read the data: spec.dataset.storage as the environment AWS's tools read, the
+// credentials by reference to the Secret the spec names (the kubelet resolves them; the
+// operator never reads the Secret, and they are never in the ConfigMap).
+void AppendStorageEnv(const job::DatasetSpec& dataset, nlohmann::json* env) {
+  if (!dataset.storage.has_value()) return;
+  const job::StorageSpec& s = *dataset.storage;
+  if (!s.endpoint.empty()) {
+    env->push_back({{"name", "AWS_ENDPOINT_URL_S3"}, {"value", s.endpoint}});
+    env->push_back({{"name", "AWS_S3_ADDRESSING_STYLE"}, {"value", job::Name(s.addressing_style)}});
+  }
+  if (!s.region.empty()) env->push_back({{"name", "AWS_REGION"}, {"value", s.region}});
+  if (s.credentials_secret.empty()) return;
+  for (const char* key : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}) {
+    nlohmann::json ref = {{"name", s.credentials_secret}, {"key", key}};
+    // Temporary credentials only: a Secret without a session token is complete.
+    if (std::string(key) == "AWS_SESSION_TOKEN") ref["optional"] = true;
+    env->push_back({{"name", key}, {"valueFrom", {{"secretKeyRef", std::move(ref)}}}});
+  }
+}
+
 }  // namespace
 
 std::string SpecHash(const job::TrainingJob& job) {
@@ -160,6 +180,7 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
 
   nlohmann::json env = nlohmann::json::array();
   for (const auto& [k, v] : job::ToEnv(c)) env.push_back({{"name", k}, {"value", v}});
+  if (role == job::Role::kWorker) AppendStorageEnv(spec.dataset, &env);
 
   // The spec's volume, then those of spec.volumes this role mounts (in spec.volumes order).
   nlohmann::json mounts = {

@@ -134,6 +134,21 @@ Status CheckSameImageShape(const std::string& train_path, uint64_t train_rows, u
                          " (the model's input is sized from them)");
 }
 
+storage::StorageOptions StorageOptionsFor(const job::DatasetSpec& dataset,
+                                          storage::StorageOptions from_environment) {
+  storage::StorageOptions o = std::move(from_environment);
+  if (!dataset.storage.has_value()) return o;
+  const job::StorageSpec& s = *dataset.storage;
+  if (!s.endpoint.empty()) {
+    o.s3.endpoint = s.endpoint;
+    o.s3.path_style = s.addressing_style == job::AddressingStyle::kPath;
+  } else {
+    o.s3.path_style = s.addressing_style == job::AddressingStyle::kPath && !o.s3.endpoint.empty();
+  }
+  if (!s.region.empty()) o.s3.region = s.region;
+  return o;
+}
+
 StatusOr<data::TextShard> LoadTextShard(storage::Storage& storage, const job::DatasetSpec& dataset,
                                         const std::string& uri, int workers, int index,
                                         const std::string& field) {

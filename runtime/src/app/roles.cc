@@ -292,7 +292,7 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   DatasetShape shape;
   int64_t global_rows = 0;
   if (IsTextFormat(spec.dataset)) {
-    storage::Storage storage(worker_options.storage);
+    storage::Storage storage(StorageOptionsFor(spec.dataset, worker_options.storage));
     RT_ASSIGN_OR_RETURN(data::TextShard train,
                         LoadTextShard(storage, spec.dataset, spec.dataset.train.uri, c.num_workers,
                                       c.index, "spec.dataset.train"));

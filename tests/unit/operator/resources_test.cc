@@ -107,6 +107,40 @@ TEST(ResourcesTest, ConfigMapHoldsTheJobTheRuntimeParses) {
   EXPECT_EQ(*parsed, j);
 }
 
+// spec.dataset.storage: the workers (only they read data) get the store's endpoint, region
+// and style as values, and the credentials by reference to the Secret: the operator never
+// reads them, and neither the pod nor the ConfigMap holds them.
+TEST(ResourcesTest, WorkersGetTheStorageAndItsCredentialsByReference) {
+  auto j = MakeJob();
+  j.spec.dataset.format = job::DataFormat::kLibsvm;
+  j.spec.dataset.train = {"", "", "s3://data/train/"};
+  j.spec.dataset.features = 784;
+  j.spec.dataset.classes = 10;
+  j.spec.dataset.storage = job::StorageSpec{"http://seaweedfs.storage:8333", "eu-west-1",
+                                            job::AddressingStyle::kPath, "s3-credentials"};
+  const nlohmann::json worker = BuildPod(View(j), j, job::Role::kWorker, 0, TestResourceOptions());
+  std::map<std::string, nlohmann::json> env;
+  for (const auto& e : worker["spec"]["containers"][0]["env"]) env[e["name"]] = e;
+  EXPECT_EQ(env["AWS_ENDPOINT_URL_S3"]["value"], "http://seaweedfs.storage:8333");
+  EXPECT_EQ(env["AWS_S3_ADDRESSING_STYLE"]["value"], "path");
+  EXPECT_EQ(env["AWS_REGION"]["value"], "eu-west-1");
+  EXPECT_EQ(env["AWS_ACCESS_KEY_ID"]["valueFrom"],
+            nlohmann::json::parse(
+                R"({"secretKeyRef": {"name": "s3-credentials", "key": "AWS_ACCESS_KEY_ID"}})"));
+  EXPECT_EQ(env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["key"],
+            "AWS_SECRET_ACCESS_KEY");
+  EXPECT_FALSE(env["AWS_SECRET_ACCESS_KEY"].contains("value"));
+  EXPECT_EQ(env["AWS_SESSION_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"], true);
+  const nlohmann::json server =
+      BuildPod(View(j), j, job::Role::kParameterServer, 0, TestResourceOptions());
+  for (const auto& e : server["spec"]["containers"][0]["env"]) {
+    EXPECT_FALSE(e["name"].get<std::string>().starts_with("AWS_")) << e.dump();
+  }
+  const std::string cm = BuildConfigMap(View(j), j).dump();
+  EXPECT_THAT(cm, ::testing::HasSubstr("s3-credentials")) << "the Secret's name, not its data";
+  EXPECT_THAT(cm, ::testing::Not(::testing::HasSubstr("AWS_SECRET_ACCESS_KEY")));
+}
+
 TEST(ResourcesTest, SpecHashIgnoresRunPolicyOnly) {
   auto a = MakeJob();
   auto b = a;

@@ -54,6 +54,7 @@ enum class SyncMode { kSync, kAsync, kSsp };
 enum class RestartPolicy { kNever, kOnFailure, kExitCode };
 enum class CleanPodPolicy { kAll, kRunning, kNone };
 enum class Authentication { kCurve, kNone };
+enum class AddressingStyle { kPath, kVirtual };
 
 // EnumTraits<E>::kValues: every value of E, in the order errors and the CRD list them. A unit
 // test walks the enum's range to check that no value is missing here.
@@ -107,6 +108,10 @@ struct EnumTraits<CleanPodPolicy> {
                                                CleanPodPolicy::kNone};
 };
 template <>
+struct EnumTraits<AddressingStyle> {
+  static constexpr AddressingStyle kValues[] = {AddressingStyle::kPath, AddressingStyle::kVirtual};
+};
+template <>
 struct EnumTraits<Authentication> {
   static constexpr Authentication kValues[] = {Authentication::kCurve, Authentication::kNone};
 };
@@ -122,6 +127,7 @@ const char* Name(SyncMode v);
 const char* Name(RestartPolicy v);
 const char* Name(CleanPodPolicy v);
 const char* Name(Authentication v);
+const char* Name(AddressingStyle v);
 
 // spec.model
 struct ModelSpec {
@@ -144,6 +150,21 @@ struct DataFiles {
   bool operator==(const DataFiles&) const = default;
 };
 
+// spec.dataset.storage: how s3:// locations are reached. In a cluster the operator gives the
+// workers these as the environment AWS's tools read (AWS_ENDPOINT_URL_S3, AWS_REGION,
+// AWS_S3_ADDRESSING_STYLE) and the credentials from the Secret by reference (AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN if the Secret has it): never in the ConfigMap.
+// `ringtrain run` takes endpoint, region and style from here over its environment, and the
+// credentials from its environment.
+struct StorageSpec {
+  std::string endpoint;  // endpoint: an S3-compatible store, http(s)://host[:port]
+  std::string region;    // region
+  AddressingStyle addressing_style = AddressingStyle::kPath;  // addressingStyle
+  std::string credentials_secret;  // credentialsSecret: a Secret in the job's namespace
+
+  bool operator==(const StorageSpec&) const = default;
+};
+
 // spec.dataset
 struct DatasetSpec {
   DataFormat format = DataFormat::kIdx;  // format
@@ -159,6 +180,7 @@ struct DatasetSpec {
   int index_base = 1;                  // indexBase: libsvm, 0 or 1
   std::string label_column = "label";  // labelColumn: csv, a column name or "#<k>" (1-based)
   BadRecordPolicy on_bad_record = BadRecordPolicy::kFail;  // onBadRecord: libsvm and csv
+  std::optional<StorageSpec> storage;                      // storage
 
   bool operator==(const DatasetSpec&) const = default;
 };

@@ -61,6 +61,11 @@ Status CheckDatasetFiles(const job::DatasetSpec& dataset, storage::Storage& stor
 // errors, which are data::LocalPathFromUri's and data::LoadIdx's.
 StatusOr<data::Dataset> LoadDataFiles(const job::DataFiles& files, const std::string& field);
 
+// The storage options for `dataset`: `from_environment` (storage::S3OptionsFromEnvironment's,
+// made by main) with spec.dataset.storage's endpoint, region and addressing style over it.
+storage::StorageOptions StorageOptionsFor(const job::DatasetSpec& dataset,
+                                          storage::StorageOptions from_environment);
+
 // Loads worker `index` of `workers`'s share of the text data at `uri` (data/text_shard.h) as
 // the spec's format, features, classes, indexBase, labelColumn and onBadRecord say. `field`
 // ("spec.dataset.train") prefixes the errors.
