@@ -15,7 +15,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-
       build-essential cmake ninja-build pkg-config ca-certificates \
       libprotobuf-dev protobuf-compiler libzmq3-dev cppzmq-dev libeigen3-dev libyaml-cpp-dev \
       nlohmann-json3-dev libcli11-dev zlib1g-dev libcpprest-dev libmicrohttpd-dev libssl-dev \
-      libonnx-dev \
+      libonnx-dev libcurl4-openssl-dev libpugixml-dev libsodium-dev \
     && rm -rf /var/lib/apt/lists/*
 COPY . /src
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
