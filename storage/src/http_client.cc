@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <mutex>
 
@@ -13,13 +14,19 @@ namespace {
 struct Transfer {
   HttpResponse* response;
   size_t max_body_bytes;
+  CURL* curl = nullptr;
+  bool ranged = false;  // the request asked for a range
   bool too_large = false;
+  bool range_ignored = false;  // ... and a 200 brought more than that
 };
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
   if (t->response->body.size() + n > t->max_body_bytes) {
+    long status = 0;
+    curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+    t->range_ignored = t->ranged && status == 200;
     t->too_large = true;
     return 0;  // libcurl ends the transfer with CURLE_WRITE_ERROR
   }
@@ -58,6 +65,17 @@ size_t OnRead(char* out, size_t size, size_t count, void* user) {
   return n;
 }
 
+// `url` for messages: no user:password@ and no query (presigned URLs carry tokens there).
+std::string Redacted(const std::string& url) {
+  std::string out = url.substr(0, url.find_first_of("?#"));
+  const size_t scheme = out.find("://");
+  if (scheme == std::string::npos) return out;
+  const size_t at = out.find('@', scheme + 3);
+  const size_t slash = out.find('/', scheme + 3);
+  if (at != std::string::npos && at < slash) out.erase(scheme + 3, at - (scheme + 3) + 1);
+  return out;
+}
+
 void GlobalInit() {
   static std::once_flag once;
   std::call_once(once, [] { RT_CHECK(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK); });
@@ -77,12 +95,22 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   CURL* curl = static_cast<CURL*>(curl_);
   curl_easy_reset(curl);
   HttpResponse response;
-  Transfer transfer{&response, request.max_body_bytes};
+  Transfer transfer{&response, request.max_body_bytes, curl};
+  for (const auto& [name, value] : request.headers) {
+    if (name.size() == 5 && (name[0] == 'r' || name[0] == 'R') &&
+        std::equal(name.begin() + 1, name.end(), "ange", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      transfer.ranged = true;
+    }
+  }
   PutBody put{request.body};
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  // Keys are paths as given: "a/../b" is a key of its own, not "b".
+  curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options_.connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, options_.low_speed_bytes);
@@ -115,8 +143,16 @@ StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   char error[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   const CURLcode code = curl_easy_perform(curl);
+  // The handle outlives this call (kept for its connections): no pointers to this frame.
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
   curl_slist_free_all(headers);
-  const std::string what = request.method + " " + request.url + ": ";
+  const std::string what = request.method + " " + Redacted(request.url) + ": ";
+  if (transfer.range_ignored) {
+    return FailedPrecondition(what +
+                              "the server answered a ranged GET with the whole object "
+                              "(it does not serve ranges)");
+  }
   if (transfer.too_large) {
     return DataLoss(what + "the answer is larger than " + std::to_string(request.max_body_bytes) +
                     " bytes");

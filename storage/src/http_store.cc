@@ -9,7 +9,10 @@
 namespace ringtrain::storage {
 namespace {
 
-bool Transient(long status) { return status >= 500 || status == 429; }
+// 501 (not implemented) and 505 will not change on a retry.
+bool Transient(long status) {
+  return (status >= 500 && status != 501 && status != 505) || status == 429;
+}
 
 Status AnswerError(const std::string& what, long status) {
   const std::string m = what + ": HTTP " + std::to_string(status);
@@ -31,10 +34,6 @@ class HttpStore final : public ObjectStore {
   }
 
   StatusOr<std::vector<ObjectInfo>> List(const Location& location) override {
-    if (HasGlob(location.uri)) {
-      return InvalidArgument(location.uri +
-                             ": an http(s) URL names one object; it cannot be a glob");
-    }
     RT_ASSIGN_OR_RETURN(HttpResponse head, Call("HEAD", location.uri, {}, 0));
     if (head.status / 100 == 2) {
       auto it = head.headers.find("content-length");
@@ -61,15 +60,18 @@ class HttpStore final : public ObjectStore {
     const int64_t end = length < 0 ? object.size : offset + length;
     return internal::MakeRangedStream(
         object.uri, offset, end, options_.read_chunk_bytes,
-        [this, uri = object.uri](int64_t from, int64_t n, std::string* out) -> Status {
+        [this, uri = object.uri, size = object.size](int64_t from, int64_t n,
+                                                     std::string* out) -> Status {
           RT_ASSIGN_OR_RETURN(HttpResponse r,
                               Call("GET", uri,
                                    {{"range", "bytes=" + std::to_string(from) + "-" +
                                                   std::to_string(from + n - 1)}},
                                    std::max<size_t>(static_cast<size_t>(n), 64 << 10)));
-          if (r.status != 206 && !(r.status == 200 && from == 0)) {
+          // 200 is the whole object, sent instead of the range: right only if that was asked.
+          if (r.status != 206 && !(r.status == 200 && from == 0 && n == size)) {
             if (r.status / 100 != 2) return AnswerError(uri, r.status);
-            return DataLoss(uri + ": a ranged GET answered " + std::to_string(r.status));
+            return FailedPrecondition(uri + ": the server answered a ranged GET with " +
+                                      std::to_string(r.status) + " (it does not serve ranges)");
           }
           *out = std::move(r.body);
           return Status::Ok();

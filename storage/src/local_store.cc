@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -83,6 +84,8 @@ class LocalStore final : public ObjectStore {
         RT_ASSIGN_OR_RETURN(ObjectInfo info, Stat(file));
         found.push_back(std::move(info));
       }
+      // An error ends the iteration (the iterator becomes the end): never a partial listing.
+      if (ec) return Unavailable(location.uri + ": listing " + dir.string() + ": " + ec.message());
     } else if (fs::is_directory(path, ec)) {
       fs::recursive_directory_iterator it(path, ec), end;
       if (ec) return FailedPrecondition(location.uri + ": " + ec.message());
@@ -96,6 +99,7 @@ class LocalStore final : public ObjectStore {
         RT_ASSIGN_OR_RETURN(ObjectInfo info, Stat(it->path().string()));
         found.push_back(std::move(info));
       }
+      if (ec) return Unavailable(location.uri + ": listing: " + ec.message());
     } else {
       RT_ASSIGN_OR_RETURN(ObjectInfo info, Stat(path));
       found.push_back(std::move(info));
@@ -116,7 +120,9 @@ class LocalStore final : public ObjectStore {
 
   Status Put(const Location& location, std::string_view bytes) override {
     const fs::path target(location.path);
-    const fs::path tmp = target.string() + ".tmp-" + std::to_string(getpid());
+    static std::atomic<uint64_t> next{0};
+    const fs::path tmp = target.string() + ".tmp-" + std::to_string(getpid()) + "-" +
+                         std::to_string(next.fetch_add(1));
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
       out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));

@@ -9,7 +9,10 @@ namespace ringtrain::storage {
 
 Status Retry(const RetryOptions& options, const std::function<Status()>& attempt) {
   const auto start = std::chrono::steady_clock::now();
-  std::minstd_rand jitter(std::random_device{}());
+  // Seeded from the clock (std::random_device may throw where no entropy source is allowed).
+  std::minstd_rand jitter(
+      static_cast<uint32_t>(std::chrono::steady_clock::now().time_since_epoch().count() ^
+                            static_cast<int64_t>(reinterpret_cast<uintptr_t>(&options))));
   std::uniform_real_distribution<double> factor(0.5, 1.0);
   std::chrono::milliseconds backoff = options.initial_backoff;
   const int attempts = std::max(1, options.attempts);

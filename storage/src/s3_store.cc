@@ -112,11 +112,12 @@ class S3Store final : public ObjectStore {
       return InvalidArgument(object.uri + ": not an s3://bucket/key object");
     }
     const int64_t end = length < 0 ? object.size : offset + length;
-    return internal::MakeRangedStream(object.uri, offset, end, options_.read_chunk_bytes,
-                                      [this, bucket = loc.bucket, key = loc.key, uri = object.uri](
-                                          int64_t from, int64_t n, std::string* out) {
-                                        return GetRange(bucket, key, uri, from, n, out);
-                                      });
+    return internal::MakeRangedStream(
+        object.uri, offset, end, options_.read_chunk_bytes,
+        [this, bucket = loc.bucket, key = loc.key, uri = object.uri, size = object.size](
+            int64_t from, int64_t n, std::string* out) {
+          return GetRange(bucket, key, uri, from, n, size, out);
+        });
   }
 
   Status Put(const Location& location, std::string_view bytes) override {
@@ -226,17 +227,18 @@ class S3Store final : public ObjectStore {
   }
 
   Status GetRange(const std::string& bucket, const std::string& key, const std::string& uri,
-                  int64_t offset, int64_t length, std::string* out) {
+                  int64_t offset, int64_t length, int64_t size, std::string* out) {
     const std::vector<Header> range = {
         {"range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1)}};
     // Room for an error's XML body too, which may be longer than a short range.
     RT_ASSIGN_OR_RETURN(HttpResponse r,
                         Call("GET", bucket, key, {}, range, {},
                              std::max<size_t>(static_cast<size_t>(length), 64 << 10), uri));
-    // 200 is a whole object sent instead of the range: right only if that is what was asked.
-    if (r.status != 206 && !(r.status == 200 && offset == 0)) {
+    // 200 is the whole object sent instead of the range: right only if that was asked.
+    if (r.status != 206 && !(r.status == 200 && offset == 0 && length == size)) {
       if (r.status / 100 != 2) return AnswerError(uri, r);
-      return DataLoss(uri + ": a ranged GET answered " + std::to_string(r.status));
+      return FailedPrecondition(uri + ": the store answered a ranged GET with " +
+                                std::to_string(r.status) + " (it does not serve ranges)");
     }
     *out = std::move(r.body);
     return Status::Ok();

@@ -17,19 +17,21 @@ StatusOr<bool> LineReader::Next(std::string_view* line) {
         static_cast<const char*>(std::memchr(buffer_.data() + scanned, '\n', end_ - scanned));
     if (nl != nullptr || (eof_ && begin_ < end_)) {
       const size_t stop = nl != nullptr ? static_cast<size_t>(nl - buffer_.data()) : end_;
-      ++line_number_;
+      // Errors name the line by line_number() + 1, as the one below does; the count moves
+      // only for a line returned.
       if (stop - begin_ > max_line_bytes_) {
-        return DataLoss(name() + ":" + std::to_string(line_number_) + ": a line longer than " +
+        return DataLoss(name() + ":" + std::to_string(line_number_ + 1) + ": a line longer than " +
                         std::to_string(max_line_bytes_) + " bytes");
       }
       std::string_view text(buffer_.data() + begin_, stop - begin_);
+      if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
+        return DataLoss(name() + ":" + std::to_string(line_number_ + 1) +
+                        ": a NUL byte (binary data, not text)");
+      }
+      ++line_number_;
       consumed_ += static_cast<int64_t>(stop - begin_) + (nl != nullptr ? 1 : 0);
       begin_ = nl != nullptr ? stop + 1 : stop;
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-      if (std::memchr(text.data(), '\0', text.size()) != nullptr) {
-        return DataLoss(name() + ":" + std::to_string(line_number_) +
-                        ": a NUL byte (binary data, not text)");
-      }
       *line = text;
       return true;
     }

@@ -28,9 +28,19 @@ Status ColumnError(size_t column, const std::string& what) {
 Status ParseFloat(std::string_view s, size_t column, float* out) {
   if (s.empty()) return ColumnError(column, "an empty value");
   const char* begin = s.data();
-  if (*begin == '+') ++begin;  // from_chars takes no '+'
-  const auto [end, ec] = std::from_chars(begin, s.data() + s.size(), *out);
+  if (*begin == '+') ++begin;  // from_chars takes no '+' (nor "+-")
+  if (begin != s.data() && begin < s.data() + s.size() && *begin == '-') {
+    return ColumnError(column, Excerpt(s) + " is not a number");
+  }
+  auto [end, ec] = std::from_chars(begin, s.data() + s.size(), *out);
   if (ec == std::errc::result_out_of_range) {
+    // Too small for a float (1e-50) is 0; too large is an error.
+    double wide = 0;
+    const auto parsed = std::from_chars(begin, s.data() + s.size(), wide);
+    if (parsed.ec == std::errc() && parsed.ptr == s.data() + s.size() && std::fabs(wide) < 1.0) {
+      *out = 0.0f;
+      return Status::Ok();
+    }
     return ColumnError(column, Excerpt(s) + " is out of the range of a float");
   }
   if (ec != std::errc() || end != s.data() + s.size()) {

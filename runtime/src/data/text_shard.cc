@@ -242,6 +242,13 @@ std::vector<Piece> ShardPieces(const std::vector<storage::ObjectInfo>& objects,
 }
 
 StatusOr<TextShard> LoadTextShard(storage::Storage& storage, const TextShardOptions& options) {
+  if (options.features < 1 || options.classes < 2 || options.workers < 1 || options.index < 0 ||
+      options.index >= options.workers) {
+    return InvalidArgument("text data: features " + std::to_string(options.features) +
+                           ", classes " + std::to_string(options.classes) + ", worker " +
+                           std::to_string(options.index) + " of " +
+                           std::to_string(options.workers));
+  }
   RT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects, storage.List(options.uri));
   std::vector<bool> compressed;
   for (const storage::ObjectInfo& o : objects) {

@@ -18,6 +18,8 @@ TEST(LibsvmParserTest, LabelsIndicesAndValuesWithQidAndComments) {
   EXPECT_EQ(r.label, 1.0f);
   EXPECT_THAT(r.indices, ElementsAre(0u, 6u, 783u));
   EXPECT_THAT(r.values, ElementsAre(0.5f, -2e-3f, 1.0f));
+  ASSERT_TRUE(p.Parse("+1 2:1e-50 3:+2.5", &r).ok()) << "too small for a float is 0";
+  EXPECT_THAT(r.values, ElementsAre(0.0f, 2.5f));
   ASSERT_TRUE(p.Parse("-1", &r).ok()) << "no features";
   EXPECT_EQ(r.label, -1.0f);
   EXPECT_TRUE(r.indices.empty());
@@ -49,6 +51,7 @@ TEST(LibsvmParserTest, MalformedRecordsNameTheColumnAndTheProblem) {
       {"1 2:\xff\xfe",
        "column 2: '?"
        "?' is not a number"},
+      {"1 2:+-1", "column 2: '+-1' is not a number"},
   };
   for (const auto& [line, message] : cases) {
     const Status s = p.Parse(line, &r);

@@ -157,6 +157,13 @@ TEST_F(TextShardTest, BadRecordsAreNamedByFileAndLineEvenInsideAFileOrSkippedAnd
   ASSERT_EQ(skipped->skipped_examples.size(), 2u);
   EXPECT_THAT(skipped->skipped_examples[1],
               HasSubstr("part-0:501: column 2: index 9 is beyond the 4 features (index base 1)"));
+  // The line reader's own errors are numbered from the file's start too.
+  std::string binary;
+  for (int i = 0; i < 600; ++i) binary += i == 449 ? std::string("1 1:\0\n", 6) : "0 1:1\n";
+  Write("part-0", binary);
+  StatusOr<TextShard> nul = LoadTextShard(storage_, Options(TextFormat::kLibsvm, 2, 1));
+  EXPECT_EQ(nul.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(nul.status().message(), HasSubstr("part-0:450: a NUL byte"));
   // Labels that are not classes.
   Write("part-0", "0 1:1\n2 1:1\n");
   TextShardOptions two = Options(TextFormat::kLibsvm, 1, 0);

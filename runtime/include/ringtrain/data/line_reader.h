@@ -4,7 +4,8 @@
 //
 // Memory is bounded: a line longer than `max_line_bytes` is DataLoss "<name>:<line>: a line
 // longer than N bytes" (the rest of the stream is not read into memory to find its end). A NUL
-// byte in a line is DataLoss too (binary data given as text). The stream's own errors are
+// byte in a line is DataLoss too (binary data given as text). Such errors name the line as
+// line_number() + 1 (the count moves only for lines returned). The stream's own errors are
 // returned as they are.
 //
 // Thread-safety: one thread at a time.

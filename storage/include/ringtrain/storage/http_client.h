@@ -7,6 +7,10 @@
 //   Unavailable       could not connect, connection reset, a transfer cut short, DNS failure
 //   DeadlineExceeded  a timeout above
 //   DataLoss          a body larger than max_body_bytes
+//   FailedPrecondition  a request with a Range header answered 200 with more than that (the
+//                     server ignores ranges)
+// Messages name the method and the URL without its query or user:password (presigned URLs
+// carry tokens there).
 //   InvalidArgument   a malformed URL or a scheme other than http/https
 // An HTTP error status is not an error here: the caller reads it from the response.
 //
