@@ -76,10 +76,7 @@ proto::Event ForgedProgress(uint32_t index, int64_t step, int64_t total, int epo
   return e;
 }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using testing::ReadFile;
 
 size_t Count(const std::string& text, const std::string& needle) {
   size_t n = 0;

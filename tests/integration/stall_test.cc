@@ -24,10 +24,7 @@ using ::testing::HasSubstr;
 
 const std::string kBinary = RINGTRAIN_BINARY;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using testing::ReadFile;
 
 // Waits until `needle` is in the file at `path`, or `timeout`; returns whether it is.
 bool WaitForText(const std::string& path, const std::string& needle, std::chrono::seconds timeout) {

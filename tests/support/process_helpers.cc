@@ -49,6 +49,11 @@ bool WriteFile(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 double SummaryAccuracy(const std::string& output) {
   const std::string key = "test accuracy        ";
   const size_t at = output.find(key);

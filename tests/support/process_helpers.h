@@ -28,6 +28,8 @@ std::string MakeTempDir(const std::string& prefix);
 
 // Writes `text` to `path`; returns false on failure.
 bool WriteFile(const std::string& path, const std::string& text);
+// The whole file at `path` ("" if it cannot be read).
+std::string ReadFile(const std::string& path);
 
 // The final test accuracy in the summary `ringtrain run` prints ("test accuracy        0.8912"),
 // or -1 when `output` has none.

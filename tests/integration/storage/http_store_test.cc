@@ -21,10 +21,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using testing::ReadFile;
 
 TEST(HttpStoreTest, WholeObjectsFromAServerWithoutRangesAndNamedErrors) {
   const std::string dir = testing::MakeTempDir("http");

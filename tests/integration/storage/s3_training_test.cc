@@ -20,10 +20,7 @@ using ::testing::HasSubstr;
 
 const std::string kBinary = RINGTRAIN_BINARY;
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using testing::ReadFile;
 
 TEST(S3TrainingTest, LibsvmPartsInABucketTrainTheModelAndAWrongSecretIsNamed) {
   auto server = testing::S3Server::Start();
