@@ -104,8 +104,12 @@ else
 fi
 check_out "it runs in-cluster as the chart's ServiceAccount" \
   'in-cluster service account' sh -c "cat '$work'/pods/ringtrain-system-ringtrain-operator-*.log"
-check_out "it leads (ringtrain_operator_leader 1)" '^ringtrain_operator_leader 1' \
-  sh -c "curl -fsS --max-time 5 http://127.0.0.1:$metrics_port/metrics"
+# Ready means "serving", standby included: it leads once it holds the Lease (polled; a loaded
+# machine takes a few seconds there).
+leads() { curl -fsS --max-time 5 "http://127.0.0.1:$metrics_port/metrics" | grep -q '^ringtrain_operator_leader 1'; }
+deadline=$((SECONDS + 60))
+until leads || ((SECONDS > deadline)); do sleep 0.5; done
+check "it leads (ringtrain_operator_leader 1)" leads
 
 # ---- a TrainingJob: its pods run from the runtime image -----------------------------
 job=fashion-mnist-softmax
