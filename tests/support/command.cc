@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <vector>
@@ -30,6 +31,14 @@ std::string ShellQuote(const std::string& s) {
     }
   }
   return out + "'";
+}
+
+void StopWhenThisProcessEnds(const std::string& stop_script, const std::string& dir) {
+  const std::string guard = "pid=" + std::to_string(::getpid()) +
+                            "; while kill -0 $pid 2>/dev/null; do sleep 1; done; bash " +
+                            ShellQuote(stop_script) + " " + ShellQuote(dir) + "; rm -rf " +
+                            ShellQuote(dir);
+  RunCommand("setsid bash -c " + ShellQuote(guard) + " </dev/null >/dev/null 2>&1 &");
 }
 
 std::string TailFile(const std::string& path, size_t max_lines) {

@@ -58,7 +58,9 @@ Status ClassOf(float label, int classes, int32_t* out) {
 class ShardReader {
  public:
   ShardReader(storage::Storage& storage, const TextShardOptions& options)
-      : storage_(storage), options_(options) {}
+      : storage_(storage),
+        options_(options),
+        libsvm_(options.index_base, static_cast<uint64_t>(options.features)) {}
 
   Status Read(const Piece& piece) {
     std::optional<CsvParser> csv;
@@ -130,8 +132,7 @@ class ShardReader {
     if (csv == nullptr) {
       const size_t first = line.find_first_not_of(" \t");
       if (line[first] == '#') return Cancelled("");
-      RT_RETURN_IF_ERROR(LibsvmParser(options_.index_base, static_cast<uint64_t>(options_.features))
-                             .Parse(line, &record_));
+      RT_RETURN_IF_ERROR(libsvm_.Parse(line, &record_));
     } else {
       RT_RETURN_IF_ERROR(csv->Parse(line, &record_));
     }
@@ -205,6 +206,7 @@ class ShardReader {
 
   storage::Storage& storage_;
   const TextShardOptions& options_;
+  const LibsvmParser libsvm_;
   TextRecord record_;
   std::vector<float> values_;
   std::vector<int32_t> labels_;

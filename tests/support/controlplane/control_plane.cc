@@ -60,12 +60,7 @@ StatusOr<std::unique_ptr<ControlPlane>> ControlPlane::Start(bool with_controller
   char tmpl[] = "/tmp/ringtrain-cp.XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return Internal("mkdtemp failed");
   const std::string dir = tmpl;
-  // Stops the control plane and removes its directory once this process is gone, however it
-  // ends; after a clean ~ControlPlane it finds nothing left to do.
-  const std::string guard = "pid=" + std::to_string(::getpid()) +
-                            "; while kill -0 $pid 2>/dev/null; do sleep 1; done; bash " + kScripts +
-                            "/stop.sh " + dir + "; rm -rf " + dir;
-  RunCommand("setsid bash -c " + ShellQuote(guard) + " </dev/null >/dev/null 2>&1 &");
+  StopWhenThisProcessEnds(kScripts + "/stop.sh", dir);
   const std::string log = dir + "/controlplane.out";
   CommandResult r =
       RunCommand("bash " + kScripts + "/start.sh " +

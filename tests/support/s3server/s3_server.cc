@@ -23,10 +23,7 @@ StatusOr<std::unique_ptr<S3Server>> S3Server::Start() {
   char tmpl[] = "/tmp/ringtrain-s3.XXXXXX";
   if (::mkdtemp(tmpl) == nullptr) return Internal("mkdtemp failed");
   const std::string dir = tmpl;
-  const std::string guard = "pid=" + std::to_string(::getpid()) +
-                            "; while kill -0 $pid 2>/dev/null; do sleep 1; done; bash " + kScripts +
-                            "/stop.sh " + dir + "; rm -rf " + dir;
-  RunCommand("setsid bash -c " + ShellQuote(guard) + " </dev/null >/dev/null 2>&1 &");
+  StopWhenThisProcessEnds(kScripts + "/stop.sh", dir);
   std::unique_ptr<S3Server> server(new S3Server(dir));
   RT_RETURN_IF_ERROR(server->StartAgain());
   return server;
