@@ -19,6 +19,7 @@ TSAN_DIR ?= build/tsan
 # poller, the controller (informers, workers, expectations, progress poller) against a real
 # API server, and checkpoints (the background writer; servers snapshotting while they train).
 TSAN_TESTS := tests/integration/sync_exactness_test tests/integration/consistency_test \
+  tests/unit/data/text_stream_test \
   tests/unit/transport/transport_tests tests/unit/worker/worker_tests tests/unit/ps/ps_tests \
   tests/unit/ckpt/ckpt_tests tests/unit/ckpt/ckpt_server_tests tests/unit/ckpt/ckpt_cluster_test \
   tests/unit/operator/leader/operator_leader_tests \

@@ -14,6 +14,7 @@ constexpr int kMaxLayerUnits = 65536;
 constexpr int kMaxBatchSize = 1048576;
 constexpr int kMaxStaleness = 1000000;
 constexpr int kMaxFeatures = 16777216;
+constexpr int kMaxShuffleBuffer = 16777216;
 constexpr int kMaxClasses = 65536;
 constexpr int kDefaultStaleness = 3;
 constexpr int kMaxWorkerTimeout = 86400;
@@ -280,6 +281,12 @@ const Object<DatasetSpec>& DatasetTable() {
               OptionalChild("storage", &DatasetSpec::storage, StorageTable(),
                             "How s3:// locations are reached: endpoint, region, addressing style "
                             "and the Secret holding the credentials."),
+              Int("shuffleBuffer", &DatasetSpec::shuffle_buffer, 1, kMaxShuffleBuffer,
+                  "libsvm and csv only: the rows of the window each worker shuffles its data "
+                  "in as it streams it (1 to 16777216); with at least as many rows as a worker's "
+                  "share, each epoch is a full shuffle. When not set: 65536 rows, or fewer so "
+                  "that they take at most 64 MiB (at least one batch).")
+                  .When("format", {"libsvm", "csv"}),
               Enum(
                   "onBadRecord", &DatasetSpec::on_bad_record,
                   "libsvm and csv only: fail (when not set: the job fails with an error naming the "

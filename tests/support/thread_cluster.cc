@@ -12,6 +12,7 @@
 #include "ringtrain/app/wiring.h"
 #include "ringtrain/auth/key_set.h"
 #include "ringtrain/auth/zap_handler.h"
+#include "ringtrain/data/batch_source.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/model/model.h"
 #include "ringtrain/optim/schedule.h"
@@ -105,7 +106,8 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         if (options.before_push) {
           to.before_push = [&options, k](int64_t step) { options.before_push(k, step); };
         }
-        worker::Trainer trainer(to, model.get(), client.get(), &shard, k == 0 ? test : nullptr,
+        data::InMemoryBatches batches(&shard, plan.batch_size, plan.seed, plan.shuffle, k);
+        worker::Trainer trainer(to, model.get(), client.get(), &batches, k == 0 ? test : nullptr,
                                 &schedule, &sink);
         RT_ASSIGN_OR_RETURN(worker::TrainerResult r, trainer.Run());
         std::lock_guard<std::mutex> lock(mu);

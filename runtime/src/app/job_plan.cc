@@ -149,9 +149,8 @@ storage::StorageOptions StorageOptionsFor(const job::DatasetSpec& dataset,
   return o;
 }
 
-StatusOr<data::TextShard> LoadTextShard(storage::Storage& storage, const job::DatasetSpec& dataset,
-                                        const std::string& uri, int workers, int index,
-                                        const std::string& field) {
+data::TextShardOptions TextShardOptionsFor(const job::DatasetSpec& dataset, const std::string& uri,
+                                           int workers, int index) {
   data::TextShardOptions o;
   o.uri = uri;
   o.format =
@@ -163,7 +162,22 @@ StatusOr<data::TextShard> LoadTextShard(storage::Storage& storage, const job::Da
   o.skip_bad_records = dataset.on_bad_record == job::BadRecordPolicy::kSkip;
   o.workers = workers;
   o.index = index;
-  StatusOr<data::TextShard> shard = data::LoadTextShard(storage, o);
+  return o;
+}
+
+int64_t ShuffleWindowRows(const job::DatasetSpec& dataset, int64_t batch_size) {
+  if (dataset.shuffle_buffer > 0) return dataset.shuffle_buffer;
+  constexpr int64_t kRows = 65536;
+  constexpr int64_t kBytes = int64_t{64} << 20;
+  const int64_t row_bytes = int64_t{dataset.features} * 4 + 4;
+  return std::max(batch_size, std::min(kRows, kBytes / row_bytes));
+}
+
+StatusOr<data::TextShard> LoadTextShard(storage::Storage& storage, const job::DatasetSpec& dataset,
+                                        const std::string& uri, int workers, int index,
+                                        const std::string& field) {
+  StatusOr<data::TextShard> shard =
+      data::LoadTextShard(storage, TextShardOptionsFor(dataset, uri, workers, index));
   if (!shard.ok()) return shard.status().WithContext(field);
   return shard;
 }
@@ -266,7 +280,8 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.schedule.base_lr = spec.training.optimizer.learning_rate;
   // A warm-up longer than the run (a short trial run of a long job) ends with the run.
   plan.schedule.warmup_steps = std::min(s.warmup_steps, plan.total_steps);
-  plan.schedule.total_steps = plan.total_steps;
+  // A worker whose share of text data holds no records runs no steps (its schedule is unused).
+  plan.schedule.total_steps = std::max<int64_t>(plan.total_steps, 1);
   plan.schedule.step_size = s.step_size;
   plan.schedule.gamma = s.gamma;
   plan.schedule.min_lr = s.min_learning_rate;

@@ -16,6 +16,7 @@
 #include "ringtrain/app/wiring.h"
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/data/shard.h"
+#include "ringtrain/data/text_stream.h"
 #include "ringtrain/data/uri.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/transport/event_sink.h"
@@ -287,28 +288,48 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
                    std::shared_ptr<const auth::Credentials> credentials) {
   const job::TrainingJobSpec& spec = job.spec;
   RT_ASSIGN_OR_RETURN(const std::string output_dir, PrepareOutput(c, job, worker_options));
-  data::Dataset shard;
+  data::Dataset shard;  // idx: the worker's rows in memory
   std::optional<data::Dataset> test;
+  // Text data is streamed through `storage` while the worker trains.
+  std::optional<storage::Storage> storage;
+  std::optional<data::TextShardOptions> text_options;
+  data::TextShardPlan text_plan;
   DatasetShape shape;
   int64_t global_rows = 0;
   if (IsTextFormat(spec.dataset)) {
-    storage::Storage storage(StorageOptionsFor(spec.dataset, worker_options.storage));
-    RT_ASSIGN_OR_RETURN(data::TextShard train,
-                        LoadTextShard(storage, spec.dataset, spec.dataset.train.uri, c.num_workers,
-                                      c.index, "spec.dataset.train"));
-    shard = std::move(train.rows);
-    if (train.skipped > 0) {
-      std::cerr << "worker-" << c.index << ": skipped " << train.skipped
-                << " bad records of spec.dataset.train (onBadRecord: skip); the first: "
-                << train.skipped_examples.front() << "\n";
+    storage.emplace(StorageOptionsFor(spec.dataset, worker_options.storage));
+    text_options =
+        TextShardOptionsFor(spec.dataset, spec.dataset.train.uri, c.num_workers, c.index);
+    // The counting pass: the rows of this worker's epoch (its steps) before it trains.
+    StatusOr<data::TextShardPlan> planned =
+        data::PlanTextShard(*storage, *text_options, /*count=*/true);
+    if (!planned.ok()) return planned.status().WithContext("spec.dataset.train");
+    text_plan = std::move(*planned);
+    if (text_plan.records == 0) {
+      // Some shares may be empty (fewer gzip objects than workers); no records at all is an
+      // error. Known only by counting everything, which only this case needs.
+      data::TextShardOptions all = *text_options;
+      all.workers = 1;
+      all.index = 0;
+      StatusOr<data::TextShardPlan> whole = data::PlanTextShard(*storage, all, /*count=*/true);
+      if (!whole.ok()) return whole.status().WithContext("spec.dataset.train");
+      if (whole->records == 0) {
+        return InvalidArgument("spec.dataset.train: " + spec.dataset.train.uri +
+                               ": no records in its " + std::to_string(whole->objects) +
+                               " objects (empty, or only blank lines, comments or headers)");
+      }
+      std::cerr << "worker-" << c.index << ": its share of spec.dataset.train holds no records ("
+                << text_plan.pieces.size()
+                << " pieces; gzip objects are not split, and there are fewer with records than "
+                   "workers): it runs no steps\n";
     }
     shape = ReadDatasetShape(spec.dataset).value();
-    shape.train_rows = shard.rows();
+    shape.train_rows = text_plan.records;
     global_rows = -1;
     if (c.index == 0 && spec.dataset.test.has_value()) {
       RT_ASSIGN_OR_RETURN(
           data::TextShard t,
-          LoadTextShard(storage, spec.dataset, spec.dataset.test->uri, 1, 0, "spec.dataset.test"));
+          LoadTextShard(*storage, spec.dataset, spec.dataset.test->uri, 1, 0, "spec.dataset.test"));
       test = std::move(t.rows);
     }
   } else {
@@ -343,10 +364,36 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   client_options.credentials = credentials;
   RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                       worker::PsClient::Connect(context, std::move(client_options)));
-  std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows"
-            << (global_rows >= 0 ? " of " + std::to_string(global_rows) : std::string()) << ", "
-            << plan.steps_per_epoch << " steps per epoch, " << plan.table->partitions().size()
-            << " partitions on " << c.num_ps << " servers\n";
+  std::unique_ptr<data::BatchSource> batches;
+  if (text_options.has_value()) {
+    data::TextStreamOptions stream;
+    stream.shard = *text_options;
+    stream.pieces = text_plan.pieces;
+    stream.seed = plan.seed;
+    stream.shuffle = plan.shuffle;
+    stream.worker = c.index;
+    stream.batch_rows = plan.batch_size;
+    // A window larger than the shard would never fill: the same draws with fewer rows held.
+    stream.window_rows = std::min(ShuffleWindowRows(spec.dataset, plan.batch_size),
+                                  std::max<int64_t>(text_plan.records, 1));
+    stream.field = "spec.dataset.train";
+    const int64_t window = stream.window_rows;
+    auto text = std::make_unique<data::TextStream>(&*storage, std::move(stream));
+    std::cerr << "worker-" << c.index << ": " << text_plan.records << " rows, "
+              << plan.steps_per_epoch << " steps per epoch, " << plan.table->partitions().size()
+              << " partitions on " << c.num_ps << " servers\n"
+              << "worker-" << c.index << ": streams " << text_plan.pieces.size() << " pieces ("
+              << text_plan.bytes << " bytes) each epoch; shuffle window " << window
+              << " rows; its rows take at most "
+              << (text->memory_bytes() + (1 << 20) - 1) / (1 << 20) << " MiB\n";
+    batches = std::move(text);
+  } else {
+    std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows of " << global_rows << ", "
+              << plan.steps_per_epoch << " steps per epoch, " << plan.table->partitions().size()
+              << " partitions on " << c.num_ps << " servers\n";
+    batches = std::make_unique<data::InMemoryBatches>(&shard, plan.batch_size, plan.seed,
+                                                      plan.shuffle, c.index);
+  }
 
   worker::TrainerOptions options = TrainerOptionsFor(plan, c.index);
   options.pull_final_model = !output_dir.empty();
@@ -361,7 +408,7 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
                             context, c.status_bind, c.job_name,
                             [&recorder] { return recorder.Snapshot(); }, credentials.get()));
   }
-  worker::Trainer trainer(options, model.get(), client.get(), &shard,
+  worker::Trainer trainer(options, model.get(), client.get(), batches.get(),
                           test.has_value() ? &*test : nullptr, &schedule, &recorder);
   RT_ASSIGN_OR_RETURN(worker::TrainerResult result, trainer.Run());
   if (result.already_done) {
@@ -376,6 +423,12 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   if (!c.termination_log.empty()) {
     WriteTerminationLog(c.termination_log,
                         job::FormatFinalProgress(worker::FinalProgressOf(recorder.Snapshot())));
+  }
+  if (result.skipped.count > 0) {
+    std::cerr << "worker-" << c.index << ": skipped " << result.skipped.count
+              << " bad records of spec.dataset.train (onBadRecord: skip) in each epoch; the "
+                 "first: "
+              << result.skipped.first << "\n";
   }
   std::cerr << "worker-" << c.index << ": finished " << result.steps << " steps, " << result.samples
             << " samples, last loss " << result.last_loss;

@@ -47,7 +47,24 @@ class Gunzip final : public ByteStream {
 
   StatusOr<size_t> Read(std::span<char> out) override {
     if (!ok_) return Internal(name() + ": zlib could not start");
+    if (!error_.ok()) return error_;
     if (out.empty() || done_) return size_t{0};
+    Status s = Inflate(out);
+    const size_t n = static_cast<size_t>(reinterpret_cast<char*>(z_.next_out) - out.data());
+    if (!s.ok()) {
+      if (n == 0) return s;
+      // The bytes inflated before the damage first, so a reader's line count reaches it; the
+      // error on the next call (and on every one after).
+      error_ = std::move(s);
+    }
+    return n;
+  }
+
+  const std::string& name() const override { return source_->name(); }
+
+ private:
+  // Inflates into `out` until some bytes are there or the stream ends (done_).
+  Status Inflate(std::span<char> out) {
     z_.next_out = reinterpret_cast<Bytef*>(out.data());
     z_.avail_out = static_cast<uInt>(std::min<size_t>(out.size(), 1u << 30));
     while (z_.avail_out == static_cast<uInt>(std::min<size_t>(out.size(), 1u << 30))) {
@@ -81,18 +98,16 @@ class Gunzip final : public ByteStream {
             (z_.msg != nullptr ? std::string(z_.msg) : "zlib error " + std::to_string(rc)) + ")");
       }
     }
-    return static_cast<size_t>(reinterpret_cast<char*>(z_.next_out) - out.data());
+    return Status::Ok();
   }
 
-  const std::string& name() const override { return source_->name(); }
-
- private:
   std::unique_ptr<ByteStream> source_;
   std::vector<char> input_;
   z_stream z_;
   bool ok_ = false;
   bool member_started_ = false;
   bool done_ = false;
+  Status error_;  // sticky: a stream once broken stays broken
 };
 
 }  // namespace

@@ -10,6 +10,16 @@ LineReader::LineReader(std::unique_ptr<storage::ByteStream> stream, size_t max_l
       max_line_bytes_(max_line_bytes),
       buffer_(std::max<size_t>(max_line_bytes + 1, 256 << 10)) {}
 
+// Every line before the failed read has been returned, so the bad bytes are in the next one:
+// "<name>:<line>: <message>", the stream's name not repeated when its message starts with it.
+Status LineReader::StreamError(const Status& s) const {
+  std::string_view message = s.message();
+  const std::string own = name() + ": ";
+  if (message.starts_with(own)) message.remove_prefix(own.size());
+  return Status(s.code(),
+                name() + ":" + std::to_string(line_number_ + 1) + ": " + std::string(message));
+}
+
 StatusOr<bool> LineReader::Next(std::string_view* line) {
   size_t scanned = begin_;  // no newline in [begin_, scanned)
   while (true) {
@@ -47,8 +57,10 @@ StatusOr<bool> LineReader::Next(std::string_view* line) {
       begin_ = 0;
     }
     scanned = end_;
-    RT_ASSIGN_OR_RETURN(const size_t n, stream_->Read(std::span<char>(buffer_.data() + end_,
-                                                                      buffer_.size() - end_)));
+    StatusOr<size_t> read =
+        stream_->Read(std::span<char>(buffer_.data() + end_, buffer_.size() - end_));
+    if (!read.ok()) return StreamError(read.status());
+    const size_t n = *read;
     if (n == 0) eof_ = true;
     end_ += n;
   }

@@ -218,7 +218,7 @@ Status CsvParser::Parse(std::string_view line, TextRecord* out) const {
     field = Unquote(field);
     ++column;
     if (column > columns) {
-      return InvalidArgument("more than the header's " + std::to_string(columns) + " columns");
+      return ColumnError(column, "more than the header's " + std::to_string(columns) + " columns");
     }
     float value = 0;
     RT_RETURN_IF_ERROR(ParseFloat(field, column, &value));
@@ -231,8 +231,8 @@ Status CsvParser::Parse(std::string_view line, TextRecord* out) const {
     pos = comma + 1;
   }
   if (column != columns) {
-    return InvalidArgument(std::to_string(column) + " columns, the header has " +
-                           std::to_string(columns));
+    return ColumnError(column + 1, "missing (" + std::to_string(column) +
+                                       " columns, the header has " + std::to_string(columns) + ")");
   }
   return Status::Ok();
 }
@@ -248,7 +248,8 @@ Status CriteoParser::Parse(std::string_view line, TextRecord* out) const {
         line.substr(pos, tab == std::string_view::npos ? line.npos : tab - pos);
     ++column;
     if (column > kColumns) {
-      return InvalidArgument("more than " + std::to_string(kColumns) + " tab-separated columns");
+      return ColumnError(column,
+                         "more than " + std::to_string(kColumns) + " tab-separated columns");
     }
     if (column == 1) {
       if (field != "0" && field != "1") {
@@ -276,8 +277,9 @@ Status CriteoParser::Parse(std::string_view line, TextRecord* out) const {
     pos = tab + 1;
   }
   if (column != kColumns) {
-    return InvalidArgument(std::to_string(column) + " tab-separated columns, Criteo has " +
-                           std::to_string(kColumns));
+    return ColumnError(column + 1, "missing (" + std::to_string(column) +
+                                       " tab-separated columns, Criteo has " +
+                                       std::to_string(kColumns) + ")");
   }
   return Status::Ok();
 }

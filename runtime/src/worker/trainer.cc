@@ -3,17 +3,15 @@
 #include <algorithm>
 #include <utility>
 
-#include "ringtrain/data/shard.h"
-
 namespace ringtrain::worker {
 
 Trainer::Trainer(TrainerOptions options, model::Model* model, PsClient* client,
-                 const data::Dataset* shard, const data::Dataset* test,
+                 data::BatchSource* batches, const data::Dataset* test,
                  const optim::LearningRateSchedule* schedule, transport::EventSink* sink)
     : options_(std::move(options)),
       model_(model),
       client_(client),
-      shard_(shard),
+      batches_(batches),
       test_(test),
       schedule_(schedule),
       sink_(sink),
@@ -39,6 +37,8 @@ void Trainer::Report(proto::EventType type, int epoch, bool force) {
   e.set_bytes_pushed(client_->bytes_pushed());
   e.set_bytes_pushed_dense(client_->bytes_pushed_dense());
   e.set_bytes_pulled(client_->bytes_pulled());
+  if (result_.skipped.count > 0)
+    e.set_records_skipped(static_cast<uint64_t>(result_.skipped.count));
   if (type == proto::EVAL || type == proto::FINISHED) {
     e.set_accuracy(result_.test_accuracy);
     e.set_test_loss(result_.test_loss);
@@ -80,10 +80,11 @@ StatusOr<TrainerResult> Trainer::Run() {
   data::Batch batch;
   for (int epoch = static_cast<int>(result_.start_step / std::max<int64_t>(steps_per_epoch, 1));
        epoch < options_.epochs; ++epoch) {
-    const data::EpochOrder order(shard_->rows(), epoch, options_.seed, options_.shuffle,
-                                 options_.rank);
-    for (int64_t s = result_.steps - epoch * steps_per_epoch; s < steps_per_epoch; ++s) {
-      data::GatherRows(*shard_, order.Batch(s, options_.batch_size), &batch);
+    const int64_t first = result_.steps - epoch * steps_per_epoch;
+    RT_RETURN_IF_ERROR(
+        batches_->StartEpoch(epoch, first).WithContext("epoch " + std::to_string(epoch + 1)));
+    for (int64_t s = first; s < steps_per_epoch; ++s) {
+      RT_RETURN_IF_ERROR(batches_->Next(&batch));
       // The previous push's buffer, unless libzmq still holds frames of it.
       const std::span<float> gradient = gradient_.Overwrite(params_.size());
       const double loss = model_->LossAndGradient(params_.data(), batch.view(), gradient.data());
@@ -111,6 +112,7 @@ StatusOr<TrainerResult> Trainer::Run() {
       result_.samples += static_cast<uint64_t>(batch.rows);
       Report(proto::PROGRESS, epoch + 1, /*force=*/false);
     }
+    result_.skipped = batches_->skipped();
     Report(proto::PROGRESS, epoch + 1, /*force=*/true);
     if (options_.rank == 0) Evaluate(epoch + 1);
   }

@@ -128,5 +128,43 @@ TEST(LineReaderTest, ALineBeyondTheLimitAndANulAreDataLossNamingTheLine) {
   EXPECT_THAT(binary.status().message(), HasSubstr("mem://part-0:2: a NUL byte"));
 }
 
+// Regression (issue 13, bad input): a gzip stream that breaks after some lines named no line,
+// and the lines inflated in the same read as the damage were dropped. The error now comes
+// after every line before it and names the first line not returned.
+TEST(LineReaderTest, BrokenGzipNamesTheLineWhereTheDataBreaks) {
+  // A stored deflate block ("line1\nline2\n"), then a block of the reserved type 3.
+  const std::string text = "line1\nline2\n";
+  std::string corrupt("\x1f\x8b\x08\0\0\0\0\0\0\x03", 10);
+  corrupt += std::string("\x00\x0c\x00\xf3\xff", 5) + text + "\x07";
+  // Complete deflate data without the gzip trailer.
+  const std::string gz = Gzip("1 1:1\n2 1:2\n3 1:3\n");
+  const std::string truncated = gz.substr(0, gz.size() - 8);
+  const std::pair<std::string, std::string> cases[] = {
+      {corrupt, "mem://part-0:3: corrupt gzip stream (invalid block type)"},
+      {truncated, "mem://part-0:4: truncated gzip stream"},
+      {gz + "junk", "mem://part-0:4: trailing garbage after the gzip data"},
+  };
+  for (const auto& [bytes, message] : cases) {
+    for (const size_t step : {size_t{1}, size_t{1} << 20}) {
+      StatusOr<std::unique_ptr<storage::ByteStream>> s =
+          MaybeGunzip(std::make_unique<MemoryStream>(bytes, step));
+      ASSERT_TRUE(s.ok());
+      LineReader reader(std::move(*s));
+      std::string_view line;
+      StatusOr<bool> more = true;
+      int lines = 0;
+      while (more.ok() && *more) {
+        more = reader.Next(&line);
+        if (more.ok() && *more) ++lines;
+      }
+      EXPECT_EQ(lines, 2 + (bytes == corrupt ? 0 : 1)) << message << ", step " << step;
+      EXPECT_EQ(more.status().code(), StatusCode::kDataLoss);
+      EXPECT_EQ(more.status().message(), message) << "step " << step;
+      // And it stays broken.
+      EXPECT_EQ(reader.Next(&line).status().code(), StatusCode::kDataLoss);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ringtrain::data

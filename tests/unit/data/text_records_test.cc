@@ -91,8 +91,8 @@ TEST(CsvTest, BadHeadersAndRecordsAreNamed) {
   CsvParser p(*ParseCsvHeader("y,a,b", "y"));
   TextRecord r;
   const std::pair<std::string, std::string> records[] = {
-      {"1,2", "2 columns, the header has 3"},
-      {"1,2,3,4", "more than the header's 3 columns"},
+      {"1,2", "column 3: missing (2 columns, the header has 3)"},
+      {"1,2,3,4", "column 4: more than the header's 3 columns"},
       {"1,,3", "column 2: an empty value"},
       {"1,2,NaN", "column 3: 'NaN' is not a finite number"},
       {"1,2,abc", "column 3: 'abc' is not a number"},
@@ -143,8 +143,9 @@ TEST(CriteoTest, MalformedLinesAreNamed) {
   const std::pair<std::string, std::string> cases[] = {
       {CriteoLine("2", ints, cats), "column 1: the label '2' is not 0 or 1"},
       {CriteoLine("1", "x" + ints.substr(1), cats), "column 2: 'x' is not an integer"},
-      {CriteoLine("1", ints, cats + "\tc"), "more than 40 tab-separated columns"},
-      {CriteoLine("1", ints, "a\tb"), "16 tab-separated columns, Criteo has 40"},
+      {CriteoLine("1", ints, cats + "\tc"), "column 41: more than 40 tab-separated columns"},
+      {CriteoLine("1", ints, "a\tb"),
+       "column 17: missing (16 tab-separated columns, Criteo has 40)"},
       {CriteoLine("1", ints, "\xc3\x28" + cats.substr(1)),
        "column 15: the categorical value '?(' is not printable UTF-8"},
       {CriteoLine("1", ints, "a\x01" + cats.substr(1)), "is not printable UTF-8"},

@@ -170,7 +170,7 @@ TEST_F(TextShardTest, BadRecordsAreNamedByFileAndLineEvenInsideAFileOrSkippedAnd
   two.classes = 2;
   StatusOr<TextShard> label = LoadTextShard(storage_, two);
   EXPECT_THAT(label.status().message(),
-              HasSubstr("part-0:2: the label 2 is not a class (0 to 1, or -1 and +1)"));
+              HasSubstr("part-0:2: column 1: the label 2 is not a class (0 to 1, or -1 and +1)"));
 }
 
 TEST_F(TextShardTest, BrokenFilesNameTheFile) {
@@ -183,7 +183,7 @@ TEST_F(TextShardTest, BrokenFilesNameTheFile) {
   Write("a.gz", gz.substr(0, gz.size() - 20));
   StatusOr<TextShard> truncated = LoadTextShard(storage_, Options(TextFormat::kLibsvm, 1, 0));
   EXPECT_EQ(truncated.status().code(), StatusCode::kDataLoss);
-  EXPECT_THAT(truncated.status().message(), HasSubstr("a.gz: truncated gzip stream"));
+  EXPECT_THAT(truncated.status().message(), HasSubstr("a.gz:1: truncated gzip stream"));
   fs::remove(dir_ + "/a.gz");
   Write("b", "1 1:1\n" + std::string(2 << 20, '1') + "\n");
   StatusOr<TextShard> long_line = LoadTextShard(storage_, Options(TextFormat::kLibsvm, 1, 0));

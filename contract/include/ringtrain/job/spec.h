@@ -180,7 +180,11 @@ struct DatasetSpec {
   int index_base = 1;                  // indexBase: libsvm, 0 or 1
   std::string label_column = "label";  // labelColumn: csv, a column name or "#<k>" (1-based)
   BadRecordPolicy on_bad_record = BadRecordPolicy::kFail;  // onBadRecord: libsvm and csv
-  std::optional<StorageSpec> storage;                      // storage
+  // shuffleBuffer: libsvm and csv, the rows of the shuffle window each worker draws its batches
+  // from (data/text_stream.h); 0 when not written: 65536 rows, or fewer so they take at most
+  // 64 MiB (never fewer than a batch).
+  int shuffle_buffer = 0;
+  std::optional<StorageSpec> storage;  // storage
 
   bool operator==(const DatasetSpec&) const = default;
 };

@@ -5,7 +5,8 @@
 // Errors of the inflated stream (each names the object): DataLoss for a corrupt stream (with
 // zlib's message), for one that ends inside a member ("truncated gzip stream"), and for bytes
 // after a member that do not start another ("trailing garbage after the gzip data"); the
-// source's own errors as they are.
+// source's own errors as they are. The bytes inflated before an error are returned first, the
+// error by the next Read and every one after it.
 //
 // Thread-safety: one thread at a time per stream.
 #ifndef RINGTRAIN_DATA_DECOMPRESS_H_

@@ -5,8 +5,9 @@
 // Memory is bounded: a line longer than `max_line_bytes` is DataLoss "<name>:<line>: a line
 // longer than N bytes" (the rest of the stream is not read into memory to find its end). A NUL
 // byte in a line is DataLoss too (binary data given as text). Such errors name the line as
-// line_number() + 1 (the count moves only for lines returned). The stream's own errors are
-// returned as they are.
+// line_number() + 1 (the count moves only for lines returned). The stream's own errors (a
+// corrupt or truncated gzip stream, a failed read) keep their code and are named the same way,
+// "<name>:<line>: <message>", <line> being the first line not yet returned.
 //
 // Thread-safety: one thread at a time.
 #ifndef RINGTRAIN_DATA_LINE_READER_H_
@@ -36,6 +37,8 @@ class LineReader {
   const std::string& name() const { return stream_->name(); }
 
  private:
+  Status StreamError(const Status& s) const;
+
   std::unique_ptr<storage::ByteStream> stream_;
   const size_t max_line_bytes_;
   std::vector<char> buffer_;

@@ -18,7 +18,8 @@
 // empty or hold only a comment ('#' in LibSVM) are no records. Errors of the storage and of
 // gzip (DataLoss, with the uri) are returned as they are.
 //
-// Thread-safety: pure functions of their arguments (LoadTextShard reads through `storage`).
+// Thread-safety: pure functions of their arguments (PlanTextShard and LoadTextShard read
+// through `storage`). Streaming the shard with bounded memory: text_stream.h.
 #ifndef RINGTRAIN_DATA_TEXT_SHARD_H_
 #define RINGTRAIN_DATA_TEXT_SHARD_H_
 
@@ -70,7 +71,21 @@ struct TextShard {
   std::vector<std::string> skipped_examples;  // the first messages of those
 };
 
-// Lists `options.uri`, picks this worker's pieces and reads them.
+// A worker's share before it is read: its pieces (listing the location once) and, when
+// counted, the lines of them that may hold records (not blank, not a comment or a CSV header):
+// the rows of an epoch when no record is bad, an upper bound otherwise. Counting reads the
+// pieces once (gunzipping them), without parsing.
+struct TextShardPlan {
+  std::vector<Piece> pieces;
+  int64_t objects = 0;   // listed at the location (every worker's)
+  int64_t bytes = 0;     // the pieces' stored bytes (compressed for gzip)
+  int64_t records = -1;  // -1: not counted
+};
+
+[[nodiscard]] StatusOr<TextShardPlan> PlanTextShard(storage::Storage& storage,
+                                                    const TextShardOptions& options, bool count);
+
+// Lists `options.uri`, picks this worker's pieces and reads them into memory.
 [[nodiscard]] StatusOr<TextShard> LoadTextShard(storage::Storage& storage,
                                                 const TextShardOptions& options);
 

@@ -2,8 +2,9 @@
 //
 // Loop: join the servers (PsClient::Join: where this worker stands; a restored job or a
 // replacement worker continues from there, in the middle of an epoch if need be), pull the
-// initial parameters, then for each step gather the step's rows of the shard (a
-// per-epoch deterministic order), compute the mean loss gradient with the model, push it tagged
+// initial parameters, then for each step take the step's batch from the worker's batch source
+// (data/batch_source.h: its shard in memory, or streamed; a per-epoch deterministic order),
+// compute the mean loss gradient with the model, push it tagged
 // with this worker's clock (the step) and pull the parameters for the next step. When that pull
 // is answered is the servers' consistency model: sync once every worker's gradient of this
 // step is applied, ssp once the slowest worker is within the staleness bound, async at once. Every
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/data/batch_source.h"
 #include "ringtrain/data/dataset.h"
 #include "ringtrain/model/model.h"
 #include "ringtrain/optim/momentum_correction.h"
@@ -58,15 +60,16 @@ struct TrainerResult {
   int64_t steps = 0;              // the clock reached: start_step + the steps run
   uint64_t samples_replayed = 0;  // samples of steps some server already had (JoinResult)
   uint64_t samples = 0;
-  double last_loss = 0;       // mean training loss over the last progress interval
-  double test_accuracy = -1;  // last evaluation; -1 when none ran
+  data::SkippedRecords skipped;  // bad records passed over in the last epoch read
+  double last_loss = 0;          // mean training loss over the last progress interval
+  double test_accuracy = -1;     // last evaluation; -1 when none ran
   double test_loss = 0;
 };
 
 class Trainer {
  public:
-  // `test` may be null (no evaluation). REQUIRES: shard and test outlive the trainer.
-  Trainer(TrainerOptions options, model::Model* model, PsClient* client, const data::Dataset* shard,
+  // `test` may be null (no evaluation). REQUIRES: batches and test outlive the trainer.
+  Trainer(TrainerOptions options, model::Model* model, PsClient* client, data::BatchSource* batches,
           const data::Dataset* test, const optim::LearningRateSchedule* schedule,
           transport::EventSink* sink);
 
@@ -84,7 +87,7 @@ class Trainer {
   TrainerOptions options_;
   model::Model* model_;
   PsClient* client_;
-  const data::Dataset* shard_;
+  data::BatchSource* batches_;
   const data::Dataset* test_;
   const optim::LearningRateSchedule* schedule_;
   transport::EventSink* sink_;

@@ -1,0 +1,232 @@
+#include "ringtrain/data/text_stream.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <utility>
+
+#include "shard_reader.h"
+
+namespace ringtrain::data {
+namespace {
+
+// Salts of the epoch's two random streams: the pieces' order and the window's draws.
+constexpr uint64_t kPieceOrderSalt = 0x70696563'65730000ULL;
+constexpr uint64_t kWindowSalt = 0x77696e64'6f770000ULL;
+
+uint64_t EpochSeed(uint64_t seed, int epoch, int worker, uint64_t salt) {
+  return MixSeed(MixSeed(MixSeed(MixSeed(seed) ^ static_cast<uint64_t>(epoch)) ^
+                         static_cast<uint64_t>(worker)) ^
+                 salt);
+}
+
+}  // namespace
+
+// Fills blocks on the reader thread and hands them over when full (waiting while the queue
+// holds prefetch_blocks of them).
+class TextStream::BlockWriter : public RowWriter {
+ public:
+  BlockWriter(TextStream* stream, const ShardReader* reader) : s_(stream), reader_(reader) {}
+
+  float* Append(int32_t label) override {
+    if (block_ != nullptr && block_->rows() == s_->options_.block_rows && !Hand()) return nullptr;
+    if (block_ == nullptr) {
+      std::lock_guard<std::mutex> lock(s_->mu_);
+      if (!s_->free_.empty()) {
+        block_ = std::move(s_->free_.back());
+        s_->free_.pop_back();
+      } else {
+        block_ = std::make_unique<Block>();
+      }
+      block_->values.clear();
+      block_->labels.clear();
+    }
+    const size_t at = block_->values.size();
+    block_->values.resize(at + static_cast<size_t>(s_->features_), 0.0f);
+    block_->labels.push_back(label);
+    return block_->values.data() + at;
+  }
+
+  // Hands over the block being filled (if any rows). False when the stream is stopping.
+  bool Hand() {
+    std::unique_lock<std::mutex> lock(s_->mu_);
+    s_->changed_.wait(lock, [this] {
+      return s_->stop_ || static_cast<int>(s_->full_.size()) < s_->options_.prefetch_blocks;
+    });
+    if (s_->stop_) return false;
+    s_->skipped_.count = reader_->skipped();
+    if (block_ != nullptr && block_->rows() > 0) s_->full_.push_back(std::move(block_));
+    block_.reset();
+    s_->changed_.notify_all();
+    return true;
+  }
+
+ private:
+  TextStream* s_;
+  const ShardReader* reader_;
+  std::unique_ptr<Block> block_;
+};
+
+TextStream::TextStream(storage::Storage* storage, TextStreamOptions options)
+    : storage_(storage), options_(std::move(options)), features_(options_.shard.features) {}
+
+TextStream::~TextStream() { StopReader(); }
+
+int64_t TextStream::memory_bytes() const {
+  const int64_t rows = (options_.shuffle ? options_.window_rows : 0) +
+                       (options_.prefetch_blocks + 2) * options_.block_rows + options_.batch_rows;
+  return rows * (features_ * static_cast<int64_t>(sizeof(float)) + 4);
+}
+
+void TextStream::ReadEpoch(int epoch) {
+  std::vector<size_t> order(options_.pieces.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  if (options_.shuffle) {
+    SplitMix64 rng(EpochSeed(options_.seed, epoch, options_.worker, kPieceOrderSalt));
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
+  }
+  ShardReader reader(*storage_, options_.shard);
+  BlockWriter writer(this, &reader);
+  Status status;
+  for (const size_t k : order) {
+    status = reader.Read(options_.pieces[k], &writer);
+    if (!status.ok()) break;
+  }
+  if (status.ok() && !writer.Hand()) status = Cancelled("stopped");
+  std::lock_guard<std::mutex> lock(mu_);
+  reader_done_ = true;
+  reader_status_ = status;
+  skipped_.count = reader.skipped();
+  if (!reader.skipped_examples().empty()) skipped_.first = reader.skipped_examples().front();
+  changed_.notify_all();
+}
+
+void TextStream::StopReader() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    changed_.notify_all();
+  }
+  if (reader_.joinable()) reader_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& b : full_) free_.push_back(std::move(b));
+  full_.clear();
+  if (current_ != nullptr) free_.push_back(std::move(current_));
+  stop_ = false;
+  reader_done_ = false;
+  reader_status_ = Status::Ok();
+  skipped_ = {};
+}
+
+SkippedRecords TextStream::skipped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return skipped_;
+}
+
+Status TextStream::StartEpoch(int epoch, int64_t step) {
+  StopReader();
+  current_row_ = 0;
+  read_end_ = false;
+  window_size_ = 0;
+  draw_ = SplitMix64(EpochSeed(options_.seed, epoch, options_.worker, kWindowSalt));
+  reader_ = std::thread(&TextStream::ReadEpoch, this, epoch);
+  for (int64_t s = 0; s < step; ++s) {
+    RT_RETURN_IF_ERROR(Next(&dropped_));
+    if (dropped_.rows == 0) break;
+  }
+  return Status::Ok();
+}
+
+StatusOr<bool> TextStream::NextRead(const float** row, int32_t* label) {
+  if (current_ == nullptr || current_row_ == current_->rows()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (current_ != nullptr) free_.push_back(std::move(current_));
+    changed_.wait(lock, [this] { return !full_.empty() || reader_done_; });
+    if (full_.empty()) {
+      if (!reader_status_.ok()) {
+        return options_.field.empty() ? reader_status_ : reader_status_.WithContext(options_.field);
+      }
+      return false;
+    }
+    current_ = std::move(full_.front());
+    full_.pop_front();
+    current_row_ = 0;
+    changed_.notify_all();
+  }
+  *row = current_->values.data() + current_row_ * features_;
+  *label = current_->labels[static_cast<size_t>(current_row_)];
+  ++current_row_;
+  return true;
+}
+
+StatusOr<bool> TextStream::NextRow(float* out, int32_t* label) {
+  const size_t width = static_cast<size_t>(features_);
+  const float* row = nullptr;
+  int32_t read_label = 0;
+  if (!options_.shuffle) {
+    if (read_end_) return false;
+    RT_ASSIGN_OR_RETURN(const bool got, NextRead(&row, &read_label));
+    if (!got) {
+      read_end_ = true;
+      return false;
+    }
+    std::memcpy(out, row, width * sizeof(float));
+    *label = read_label;
+    return true;
+  }
+  while (!read_end_ && window_size_ < options_.window_rows) {
+    RT_ASSIGN_OR_RETURN(const bool got, NextRead(&row, &read_label));
+    if (!got) {
+      read_end_ = true;
+      break;
+    }
+    const size_t at = static_cast<size_t>(window_size_) * width;
+    if (window_.size() < at + width) window_.resize(std::max(at + width, window_.size() * 2));
+    std::memcpy(window_.data() + at, row, width * sizeof(float));
+    if (window_labels_.size() <= static_cast<size_t>(window_size_)) {
+      window_labels_.resize(static_cast<size_t>(window_size_) + 1);
+    }
+    window_labels_[static_cast<size_t>(window_size_)] = read_label;
+    ++window_size_;
+  }
+  if (window_size_ == 0) return false;
+  const size_t j = static_cast<size_t>(draw_.Below(static_cast<uint64_t>(window_size_)));
+  float* slot = window_.data() + j * width;
+  std::memcpy(out, slot, width * sizeof(float));
+  *label = window_labels_[j];
+  if (!read_end_) {
+    RT_ASSIGN_OR_RETURN(const bool got, NextRead(&row, &read_label));
+    if (got) {
+      std::memcpy(slot, row, width * sizeof(float));
+      window_labels_[j] = read_label;
+      return true;
+    }
+    read_end_ = true;
+  }
+  // Draining: the last row of the window takes the slot.
+  const size_t last = static_cast<size_t>(window_size_ - 1);
+  if (j != last) {
+    std::memcpy(slot, window_.data() + last * width, width * sizeof(float));
+    window_labels_[j] = window_labels_[last];
+  }
+  --window_size_;
+  return true;
+}
+
+Status TextStream::Next(Batch* out) {
+  const int64_t batch = options_.batch_rows;
+  if (out->x.rows() < batch || out->x.cols() != features_) out->x.resize(batch, features_);
+  if (static_cast<int64_t>(out->labels.size()) < batch) {
+    out->labels.resize(static_cast<size_t>(batch));
+  }
+  out->rows = 0;
+  for (int64_t r = 0; r < batch; ++r) {
+    RT_ASSIGN_OR_RETURN(const bool got, NextRow(out->x.data() + r * features_,
+                                                &out->labels[static_cast<size_t>(r)]));
+    if (!got) break;
+    out->rows = r + 1;
+  }
+  return Status::Ok();
+}
+
+}  // namespace ringtrain::data
