@@ -20,6 +20,11 @@
 //   waited for — the sync rounds go on with the others — and is taken back when continued; the
 //   job keeps its accuracy (within 0.5 points).
 //
+// Streamed input: the resume test and the sync chaos test run also on the same Fashion-MNIST
+// as LibSVM text (written once by the fixture), streamed by each worker through a shuffle window
+// smaller than its share (data/text_stream.h), so a worker that continues from the servers'
+// clock in the middle of an epoch reads on from the stream's position.
+//
 // Full training runs: release build only (label slow); alone (SERIAL), since it kills its own
 // processes by pid and async accuracy depends on the load.
 #include <gmock/gmock.h>
@@ -37,9 +42,11 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "process_helpers.h"
+#include "ringtrain/data/idx_reader.h"
 #include "ringtrain/launch/child_process.h"
 
 namespace ringtrain {
@@ -85,10 +92,64 @@ class RecoveryTest : public ::testing::Test {
     if (!::testing::UnitTest::GetInstance()->Failed()) std::filesystem::remove_all(dir_);
   }
 
+  // Fashion-MNIST as LibSVM text under dir_/libsvm (written once): one plain training file,
+  // which the workers split by byte ranges, and the test file. Values are the IDX loader's
+  // (pixels / 255), to 3 significant digits; zeros left out.
+  static std::string LibsvmCopy() {
+    const std::string out = dir_ + "/libsvm";
+    if (std::filesystem::exists(out + "/test.libsvm")) return out;
+    std::filesystem::create_directories(out + "/train");
+    const std::string idx = "/usr/share/datasets/fashion-mnist/";
+    const auto write = [](const data::Dataset& d, const std::string& path) {
+      std::ofstream f(path, std::ios::binary);
+      std::string line;
+      char value[32];
+      for (int64_t r = 0; r < d.rows(); ++r) {
+        line = std::to_string(d.labels[static_cast<size_t>(r)]);
+        for (int64_t c = 0; c < d.cols(); ++c) {
+          if (d.features(r, c) == 0.0f) continue;
+          std::snprintf(value, sizeof value, " %lld:%.3g", static_cast<long long>(c + 1),
+                        static_cast<double>(d.features(r, c)));
+          line += value;
+        }
+        line += '\n';
+        f << line;
+      }
+    };
+    auto train =
+        data::LoadIdx(idx + "train-images-idx3-ubyte.gz", idx + "train-labels-idx1-ubyte.gz");
+    auto test = data::LoadIdx(idx + "t10k-images-idx3-ubyte.gz", idx + "t10k-labels-idx1-ubyte.gz");
+    EXPECT_TRUE(train.ok() && test.ok());
+    if (!train.ok() || !test.ok()) return out;
+    write(*train, out + "/train/part-0");
+    write(*test, out + "/test.libsvm.partial");
+    std::filesystem::rename(out + "/test.libsvm.partial", out + "/test.libsvm");
+    return out;
+  }
+
+  static std::string DatasetYaml(const std::string& data) {
+    if (data == "idx") {
+      return R"(  dataset:
+    train:
+      images: file:///usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+      labels: file:///usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz
+    test:
+      images: file:///usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+      labels: file:///usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+)";
+    }
+    const std::string dir = LibsvmCopy();
+    return "  dataset:\n    format: libsvm\n    features: 784\n    classes: 10\n"
+           "    shuffleBuffer: 2000\n    train: {uri: " +
+           dir + "/train/}\n    test: {uri: " + dir + "/test.libsvm}\n";
+  }
+
   // Writes job `name` (its checkpoints under dir_/name) and returns the file's path.
-  // `training` adds lines to spec.training.
+  // `training` adds lines to spec.training; `data` is idx (the IDX files) or libsvm (the same
+  // data as LibSVM text, streamed).
   static std::string WriteJob(const std::string& name, const std::string& mode,
-                              bool replicated = false, const std::string& training = "") {
+                              bool replicated = false, const std::string& training = "",
+                              const std::string& data = "idx") {
     const std::string spec = dir_ + "/" + name + ".yaml";
     EXPECT_TRUE(testing::WriteFile(spec, R"(apiVersion: ringtrain.io/v1alpha1
 kind: TrainingJob
@@ -96,14 +157,7 @@ metadata:
   name: )" + name + R"(
 spec:
   model: {type: mlp, hiddenLayers: [128]}
-  dataset:
-    train:
-      images: file:///usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-      labels: file:///usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz
-    test:
-      images: file:///usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
-      labels: file:///usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
-  training:
+)" + DatasetYaml(data) + R"(  training:
     epochs: 5
     batchSize: 64
     syncMode: )" + mode + R"(
@@ -145,15 +199,16 @@ spec:
   }
 
   // The test accuracy of a fault-free run of `mode` (run once, shared by the tests).
-  static double Baseline(const std::string& mode) {
-    auto found = baselines_.find(mode);
+  static double Baseline(const std::string& mode, const std::string& data = "idx") {
+    const std::string key = data == "idx" ? mode : mode + "-" + data;
+    auto found = baselines_.find(key);
     if (found != baselines_.end()) return found->second;
-    const std::string spec = WriteJob("baseline-" + mode, mode);
+    const std::string spec = WriteJob("baseline-" + key, mode, false, "", data);
     auto r =
         testing::RunCommand({kBinary, "run", "--no-progress", spec}, std::chrono::seconds(600));
     EXPECT_EQ(r.exit_code, 0) << r.output;
     const double accuracy = testing::SummaryAccuracy(r.output);
-    baselines_[mode] = accuracy;
+    baselines_[key] = accuracy;
     return accuracy;
   }
 
@@ -164,10 +219,17 @@ spec:
 std::string RecoveryTest::dir_;
 std::map<std::string, double> RecoveryTest::baselines_;
 
-TEST_F(RecoveryTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUninterruptedRun) {
-  const std::string spec = WriteJob("resume", "sync");
+// (idx or libsvm)
+class ResumeTest : public RecoveryTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(ResumeTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUninterruptedRun) {
+  const std::string data = GetParam();
+  const std::string name = data == "idx" ? "resume" : "resume-" + data;
+  const std::string spec = WriteJob(name, "sync", false, "", data);
+  // Text: each worker's own rows (its byte range of the file, about a third) make its steps.
+  const int64_t slack = data == "idx" ? 0 : 10;
   // 1. Stopped with SIGINT once epoch 3 has been evaluated.
-  const std::string log = dir_ + "/resume-first.log";
+  const std::string log = dir_ + "/" + name + "-first.log";
   auto first =
       launch::ChildProcess::Spawn("first", {kBinary, "run", "--no-progress", spec}, {}, log);
   ASSERT_TRUE(first.ok()) << first.status().ToString();
@@ -198,8 +260,9 @@ TEST_F(RecoveryTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUnin
   ASSERT_TRUE(std::regex_search(resumed.output, m, std::regex("resumed +from step ([0-9]+)")))
       << resumed.output;
   const int64_t from = std::stoll(m[1]);
-  EXPECT_GE(from, kStopAfterEpoch * kStepsPerEpoch) << "the stop's checkpoint is after epoch 3";
-  EXPECT_LT(from, (kStopAfterEpoch + 1) * kStepsPerEpoch);
+  EXPECT_GE(from, kStopAfterEpoch * (kStepsPerEpoch - slack))
+      << "the stop's checkpoint is after epoch 3";
+  EXPECT_LT(from, (kStopAfterEpoch + 1) * (kStepsPerEpoch + slack));
   EXPECT_THAT(resumed.output, HasSubstr("2 of 2 shards from checkpoints"));
   // The stop's checkpoints hold every push the servers had: nothing lost; at most the round in
   // progress is replayed by the workers that had not pushed it to both servers.
@@ -217,18 +280,21 @@ TEST_F(RecoveryTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUnin
   auto fresh = testing::RunCommand({kBinary, "run", "--no-progress", "--fresh", spec},
                                    std::chrono::seconds(600));
   ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
-  EXPECT_THAT(fresh.output, HasSubstr("--fresh: removed the checkpoints in " + dir_ + "/resume"));
+  EXPECT_THAT(fresh.output, HasSubstr("--fresh: removed the checkpoints in " + dir_ + "/" + name));
   EXPECT_THAT(fresh.output, Not(HasSubstr("continues from its checkpoint")));
   EXPECT_THAT(fresh.output, HasSubstr(EvalLine(1)));
   const double baseline = testing::SummaryAccuracy(fresh.output);
   ASSERT_GT(baseline, 0.85) << fresh.output;
-  baselines_["sync"] = baseline;
+  baselines_[data == "idx" ? "sync" : "sync-" + data] = baseline;
   EXPECT_NEAR(resumed_accuracy, baseline, 0.002)
       << "resumed " << resumed_accuracy << ", uninterrupted " << baseline;
   std::cout << resumed.output.substr(resumed.output.find("summary")) << again.output << std::endl;
   std::printf("resumed from step %lld: accuracy %.4f; uninterrupted: %.4f\n",
               static_cast<long long>(from), resumed_accuracy, baseline);
 }
+
+INSTANTIATE_TEST_SUITE_P(Data, ResumeTest, ::testing::Values("idx", "libsvm"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 // A worker stopped (SIGSTOP) for longer than workerTimeoutSeconds: the servers stop waiting for
 // it and the rounds go on with the other two; once continued it is taken back, catches up (its
@@ -294,17 +360,18 @@ TEST_F(RecoveryTest, AStoppedWorkerIsNotWaitedForAfterTheTimeoutAndIsTakenBackWh
       m[1].str().c_str(), m[2].str().c_str(), accuracy, baseline);
 }
 
-// (sync mode, replication)
-class ChaosTest : public RecoveryTest,
-                  public ::testing::WithParamInterface<std::pair<std::string, bool>> {};
+// (sync mode, replication, data)
+using ChaosParam = std::tuple<std::string, bool, std::string>;
+class ChaosTest : public RecoveryTest, public ::testing::WithParamInterface<ChaosParam> {};
 
 TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJobKeepsItsAccuracy) {
-  const auto [mode, replicated] = GetParam();
+  const auto [mode, replicated, data] = GetParam();
   // Replication changes where a shard comes back from, not what is computed: one baseline.
-  const double baseline = Baseline(mode);
+  const double baseline = Baseline(mode, data);
   ASSERT_GT(baseline, 0.80);
-  const std::string name = "chaos-" + mode + (replicated ? "-replicated" : "");
-  const std::string spec = WriteJob(name, mode, replicated);
+  const std::string name =
+      "chaos-" + mode + (replicated ? "-replicated" : "") + (data == "idx" ? "" : "-" + data);
+  const std::string spec = WriteJob(name, mode, replicated, "", data);
   const std::string log = dir_ + "/" + name + ".log";
   // With replication the killed server is replaced 3 s later, as a pod might be in a cluster:
   // meanwhile its successor serves its shard (failover), workers killed meanwhile included.
@@ -386,18 +453,25 @@ TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJob
     EXPECT_GE(accuracy, baseline - 0.012) << out;
   }
   std::cout << out.substr(out.find("summary")) << std::endl;
-  std::printf("%s chaos%s: %d worker kills and ps-1 once: accuracy %.4f, fault-free %.4f\n",
-              mode.c_str(), replicated ? " (replication 1)" : "", worker_kills, accuracy, baseline);
+  std::printf("%s chaos%s on %s: %d worker kills and ps-1 once: accuracy %.4f, fault-free %.4f\n",
+              mode.c_str(), replicated ? " (replication 1)" : "", data.c_str(), worker_kills,
+              accuracy, baseline);
+}
+
+// The case's name: sync, async_replicated, sync_libsvm, ...
+std::string ChaosName(const ::testing::TestParamInfo<ChaosParam>& info) {
+  const std::string& data = std::get<2>(info.param);
+  return std::get<0>(info.param) + (std::get<1>(info.param) ? "_replicated" : "") +
+         (data == "idx" ? "" : "_" + data);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ChaosTest,
-                         ::testing::Values(std::pair<std::string, bool>{"sync", false},
-                                           std::pair<std::string, bool>{"async", false},
-                                           std::pair<std::string, bool>{"sync", true},
-                                           std::pair<std::string, bool>{"async", true}),
-                         [](const ::testing::TestParamInfo<std::pair<std::string, bool>>& p) {
-                           return p.param.first + (p.param.second ? "_replicated" : "");
-                         });
+                         ::testing::Values(ChaosParam{"sync", false, "idx"},
+                                           ChaosParam{"async", false, "idx"},
+                                           ChaosParam{"sync", true, "idx"},
+                                           ChaosParam{"async", true, "idx"},
+                                           ChaosParam{"sync", false, "libsvm"}),
+                         ChaosName);
 
 }  // namespace
 }  // namespace ringtrain
