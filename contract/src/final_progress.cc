@@ -36,6 +36,7 @@ std::string FormatFinalProgress(const FinalProgress& p) {
   if (p.accuracy) j["accuracy"] = Number(*p.accuracy);
   j["samplesPerSecond"] = Number(p.samples_per_second);
   j["globalBatchSize"] = p.global_batch_size;
+  if (p.records_skipped != 0) j["recordsSkipped"] = p.records_skipped;
   return j.dump();
 }
 
@@ -51,6 +52,7 @@ std::optional<FinalProgress> ParseFinalProgress(const std::string& text) {
   p.accuracy = Field<double>(j, "accuracy");
   p.samples_per_second = Field<double>(j, "samplesPerSecond").value_or(0);
   p.global_batch_size = Field<int64_t>(j, "globalBatchSize").value_or(0);
+  p.records_skipped = Field<int64_t>(j, "recordsSkipped").value_or(0);
   return p;
 }
 

@@ -62,6 +62,12 @@ Schema ProgressSchema() {
        {"samplesPerSecond", std::move(throughput)},
        {"globalBatchSize",
         IntegerSchema("int64", "Examples per global step (batchSize x workers).", 0.0)},
+       {"recordsSkipped",
+        IntegerSchema("int64",
+                      "Bad records passed over in an epoch (spec.dataset.onBadRecord: skip), "
+                      "summed over the workers heard from: worker 0 while it runs, every worker "
+                      "once it has finished.",
+                      0.0)},
        {"updateTime", TimeSchema("When the progress was last reported.")}});
 }
 

@@ -347,7 +347,8 @@ def rows(n):
 with gzip.open(out + "/train/part-0.gz", "wt") as f:
     f.write(rows(1500))
 with open(out + "/train/part-1", "w") as f:
-    f.write(rows(1500))
+    # Two bad records at its end (worker 1's share): skipped and counted in the status.
+    f.write(rows(1500) + "3 1:nan\n" + "11 1:0.5\n")
 with open(out + "/test.libsvm", "w") as f:
     f.write(rows(500))
 PY
@@ -366,7 +367,7 @@ PY
   s3job() {  # s3job NAME SECRET
     printf '%s\n' "apiVersion: ringtrain.io/v1alpha1" "kind: TrainingJob" \
       "metadata: {name: $1}" "spec:" "  model: {type: softmax}" "  dataset:" \
-      "    format: libsvm" "    features: 64" "    classes: 10" \
+      "    format: libsvm" "    features: 64" "    classes: 10" "    onBadRecord: skip" \
       "    storage: {endpoint: '$S3_ENDPOINT', region: $AWS_REGION, credentialsSecret: $2}" \
       "    train: {uri: 's3://train-data/synthetic/train/'}" \
       "    test: {uri: 's3://train-data/synthetic/test.libsvm'}" "  training:" \
@@ -387,6 +388,8 @@ PY
   check "the ConfigMap holds no credential" bash -c "! grep -q -- '$AWS_SECRET_ACCESS_KEY' '$work/s3-cm.json'"
   wait_succeeded s3-train "S3 data: condition Succeeded" 240
   accuracy_at_least s3-train 0.9 "S3 data: test accuracy in the status"
+  check_out "S3 data: the two bad records skipped, counted in the status" '^2$' \
+    "$kubectl" -n train get tj s3-train -o 'jsonpath={.status.progress.recordsSkipped}'
   if out="$(cp_wait_condition 120 Failed "$kubectl" -n train get tj/s3-wrong)"; then
     ok "wrong secret: condition Failed"
   else

@@ -155,6 +155,7 @@ nlohmann::json StatusToJson(const JobStatus& s) {
                      {"globalBatchSize", p.global_batch_size}};
     // null: a merge patch removes the previous attempt's accuracy until the next evaluation.
     j["progress"]["accuracy"] = p.accuracy ? nlohmann::json(*p.accuracy) : nlohmann::json();
+    if (p.records_skipped > 0) j["progress"]["recordsSkipped"] = p.records_skipped;
     if (p.update_time) j["progress"]["updateTime"] = FormatTime(*p.update_time);
   }
   if (s.checkpoint) {
@@ -202,6 +203,7 @@ JobStatus StatusFromJson(const nlohmann::json& j) {
     }
     p.samples_per_second = Value(*it, "samplesPerSecond", 0.0);
     p.global_batch_size = Value<int64_t>(*it, "globalBatchSize", 0);
+    p.records_skipped = Value<int64_t>(*it, "recordsSkipped", 0);
     p.update_time = OptionalTime(*it, "updateTime");
     s.progress = p;
   }
@@ -286,6 +288,7 @@ std::optional<Progress> ProgressFromTerminationMessage(const std::string& messag
   p.accuracy = record->accuracy;
   p.samples_per_second = record->samples_per_second;
   p.global_batch_size = record->global_batch_size;
+  p.records_skipped = record->records_skipped;
   return p;
 }
 

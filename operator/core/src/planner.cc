@@ -300,10 +300,17 @@ void Planner::TakeProgress() {
   JobStatus& st = plan_.status;
   std::optional<Progress> p;
   if (!st.Finished()) p = owned_.progress;  // a finished job's last poll is stale
+  // Skipped records: every finished worker's final count, and worker 0's live one while it runs.
+  int64_t finished_skipped = 0;
+  bool worker0_finished = false;
   for (const PodView& pod : owned_.pods) {
-    if (pod.role != job::Role::kWorker || pod.index != 0 || pod.phase != "Succeeded") continue;
-    if (std::optional<Progress> last = ProgressFromTerminationMessage(pod.termination_message)) {
+    if (pod.role != job::Role::kWorker || pod.phase != "Succeeded") continue;
+    std::optional<Progress> last = ProgressFromTerminationMessage(pod.termination_message);
+    if (!last) continue;
+    finished_skipped += std::clamp<int64_t>(last->records_skipped, 0, INT32_MAX);
+    if (pod.index == 0) {
       p = last;
+      worker0_finished = true;
     }
   }
   if (!p) return;
@@ -318,6 +325,9 @@ void Planner::TakeProgress() {
   p->epoch = std::max(0, p->epoch);
   p->global_batch_size = std::max<int64_t>(0, p->global_batch_size);
   if (p->accuracy && !(*p->accuracy >= 0 && *p->accuracy <= 1)) p->accuracy.reset();
+  p->records_skipped =
+      finished_skipped +
+      (worker0_finished ? 0 : std::clamp<int64_t>(p->records_skipped, 0, INT32_MAX));
   if (st.progress && st.progress->SamePoint(*p)) return;
   if (!p->update_time) p->update_time = now_;
   st.progress = p;

@@ -27,6 +27,8 @@ class ZmqProgressSource final : public ProgressSource {
     if (reply.evaluated()) p.accuracy = e.accuracy();
     p.samples_per_second = reply.samples_per_second();
     p.global_batch_size = reply.global_batch_size();
+    p.records_skipped = static_cast<int64_t>(
+        std::min<uint64_t>(e.records_skipped(), static_cast<uint64_t>(INT64_MAX)));
     return p;
   }
 

@@ -56,6 +56,13 @@ Status CheckEvent(const proto::Event& e, const EventBounds& b) {
     return InvalidArgument(what + ": " + std::to_string(e.samples_replayed()) +
                            " samples replayed of " + std::to_string(e.samples()));
   }
+  // A worker's skipped records are lines of its share: fewer than 2^40 in any real data, and
+  // summed over workers without overflowing.
+  if (e.records_skipped() > (uint64_t{1} << 40) ||
+      (e.records_skipped() != 0 && e.role() != "worker")) {
+    return InvalidArgument(what + ": " + std::to_string(e.records_skipped()) +
+                           " records skipped from " + e.role());
+  }
   if (e.start_step() < 0 || e.start_step() > e.step()) {
     return InvalidArgument(what + ": started at step " + std::to_string(e.start_step()) +
                            ", now at step " + std::to_string(e.step()));

@@ -155,6 +155,7 @@ class Run {
   std::vector<int> incarnations_[2];  // per role (0 servers, 1 workers) and index
   // Per worker: samples replayed by its current process, and by the processes it replaced.
   std::vector<uint64_t> replayed_now_;
+  std::vector<uint64_t> skipped_;  // by worker: the last count it reported
   std::vector<uint64_t> replayed_before_;
   app::CheckpointOptions checkpoints_;
   int64_t resumed_from_step_ = -1;  // the smallest start_step > 0 workers reported
@@ -196,6 +197,7 @@ Status Run::Start() {
   incarnations_[0].assign(static_cast<size_t>(plan.num_ps), 0);
   incarnations_[1].assign(static_cast<size_t>(plan.num_workers), 0);
   replayed_now_.assign(static_cast<size_t>(plan.num_workers), 0);
+  skipped_.assign(static_cast<size_t>(plan.num_workers), 0);
   not_replaced_.assign(static_cast<size_t>(plan.num_workers), false);
   replayed_before_.assign(static_cast<size_t>(plan.num_workers), 0);
   const char* tmp_env = std::getenv("TMPDIR");
@@ -468,6 +470,7 @@ void Run::HandleEvent(const proto::Event& e) {
   }
   if (e.role() == "worker" && e.index() < replayed_now_.size()) {
     replayed_now_[e.index()] = std::max(replayed_now_[e.index()], e.samples_replayed());
+    skipped_[e.index()] = std::max(skipped_[e.index()], e.records_skipped());
   }
   if (e.role() == "worker" && e.start_step() > 0 && recoveries_.empty() &&
       (resumed_from_step_ < 0 || e.start_step() < resumed_from_step_)) {
@@ -753,6 +756,7 @@ StatusOr<RunSummary> Run::Execute() {
   for (size_t i = 0; i < replayed_now_.size(); ++i) {
     s.samples_replayed += replayed_now_[i] + replayed_before_[i];
   }
+  s.records_skipped = skipped_;
   s.log_dir = log_dir_;
   const std::string output_dir =
       options_.output_dir.empty() ? app::OutputDirectoryOf(job_) : options_.output_dir;
@@ -828,6 +832,15 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
       out << (i == 0 ? " " : ", ") << s.recoveries[i];
     }
     out << "\n";
+  }
+  uint64_t skipped = 0;
+  for (const uint64_t k : s.records_skipped) skipped += k;
+  if (skipped > 0) {
+    out << "  records skipped      " << skipped << " in each epoch (onBadRecord: skip;";
+    for (size_t i = 0; i < s.records_skipped.size(); ++i) {
+      out << (i == 0 ? " " : ", ") << "worker-" << i << " " << s.records_skipped[i];
+    }
+    out << "; the first of each in its log)\n";
   }
   if (!s.recoveries.empty() || s.resumed_from_step >= 0) {
     out << "  replayed samples     " << s.samples_replayed

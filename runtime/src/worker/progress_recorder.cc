@@ -1,5 +1,7 @@
 #include "ringtrain/worker/progress_recorder.h"
 
+#include <algorithm>
+
 namespace ringtrain::worker {
 
 ProgressRecorder::ProgressRecorder(transport::EventSink* next, const std::string& job,
@@ -52,6 +54,8 @@ job::FinalProgress FinalProgressOf(const proto::StatusReply& reply) {
   if (reply.evaluated()) out.accuracy = p.accuracy();
   out.samples_per_second = reply.samples_per_second();
   out.global_batch_size = reply.global_batch_size();
+  out.records_skipped = static_cast<int64_t>(
+      std::min<uint64_t>(p.records_skipped(), static_cast<uint64_t>(INT64_MAX)));
   return out;
 }
 

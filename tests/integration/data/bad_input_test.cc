@@ -445,6 +445,11 @@ TEST_P(BadInputTest, FailsNamingFileLineAndColumnOrIsSkipped) {
   EXPECT_THAT(s.worker_log, HasSubstr("the first: " +
                                       expected.substr(std::string("spec.dataset.train: ").size())));
   EXPECT_THAT(s.worker_log, HasSubstr(kEveryGoodRow)) << s.worker_log;
+  // The run's summary counts them too.
+  EXPECT_THAT(s.log, HasSubstr("records skipped      " + std::to_string(c.skipped) +
+                               " in each epoch (onBadRecord: skip; worker-0 " +
+                               std::to_string(c.skipped) + ";"))
+      << s.log;
 }
 
 // One gzip object and two workers: the second worker's share is empty (gzip is not split); it

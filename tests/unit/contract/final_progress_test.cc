@@ -32,6 +32,16 @@ TEST(FinalProgressTest, RoundTrips) {
   EXPECT_EQ(*back, Sample());
 }
 
+TEST(FinalProgressTest, SkippedRecordsAreWrittenWhenThereAreAny) {
+  FinalProgress p = Sample();
+  p.records_skipped = 17;
+  const std::string text = FormatFinalProgress(p);
+  EXPECT_NE(text.find(R"("recordsSkipped":17})"), std::string::npos) << text;
+  std::optional<FinalProgress> back = ParseFinalProgress(text);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->records_skipped, 17);
+}
+
 TEST(FinalProgressTest, NoAccuracyBeforeAnEvaluation) {
   FinalProgress p = Sample();
   p.accuracy.reset();

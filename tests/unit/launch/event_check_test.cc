@@ -46,6 +46,11 @@ TEST(CheckEventTest, EventsOfTheJobPass) {
         e.add_waiting_for(2);
         return e;
       }(),
+      [] {  // a worker that skips 12 bad records an epoch
+        proto::Event e = WorkerProgress();
+        e.set_records_skipped(12);
+        return e;
+      }(),
       [] {  // a worker that continued from step 30 (a restored job)
         proto::Event e = WorkerProgress();
         e.set_start_step(30);
@@ -95,6 +100,20 @@ TEST(CheckEventTest, EventsOutsideTheJobAreRefused) {
          return e;
        },
        "unknown role \"chief\""},
+      {"records skipped beyond any data",
+       [] {
+         proto::Event e = WorkerProgress();
+         e.set_records_skipped(uint64_t{1} << 41);
+         return e;
+       },
+       "2199023255552 records skipped from worker"},
+      {"records skipped from a server",
+       [] {
+         proto::Event e = ServerReady();
+         e.set_records_skipped(1);
+         return e;
+       },
+       "1 records skipped from ps"},
       {"worker index beyond the job",
        [] {
          proto::Event e = WorkerProgress();

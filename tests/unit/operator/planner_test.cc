@@ -318,6 +318,31 @@ TEST(PlannerTest, ProgressComesFromWorkerZeroWhileRunningAndFromItsLastWordsAfte
   EXPECT_EQ(Reconcile(v, o, j).status.progress->step, 900);
 }
 
+// Bad records skipped (onBadRecord: skip): worker 0's live count while it runs, plus every
+// finished worker's final count.
+TEST(PlannerTest, SkippedRecordsAreSummedOverTheWorkersHeardFrom) {
+  auto j = MakeJob();
+  JobView v = MakeView(j);
+  v.status.start_time = kNow;
+  OwnedObjects o = AllPods(j, "Running");
+  Progress polled;
+  polled.step = 120;
+  polled.total_steps = 900;
+  polled.records_skipped = 5;
+  o.progress = polled;
+  EXPECT_EQ(Reconcile(v, o, j).status.progress->records_skipped, 5);
+  // Worker 1 finished first, skipping 7 in its share.
+  o.pods[3].phase = "Succeeded";
+  o.pods[3].termination_message =
+      R"({"step":880,"totalSteps":880,"epoch":10,"loss":0.3,"samplesPerSecond":2e4,"globalBatchSize":128,"recordsSkipped":7})";
+  EXPECT_EQ(Reconcile(v, o, j).status.progress->records_skipped, 12);
+  // Then worker 0: its final count replaces its live one.
+  o.pods[2].phase = "Succeeded";
+  o.pods[2].termination_message =
+      R"({"step":900,"totalSteps":900,"epoch":10,"loss":0.3,"accuracy":0.88,"samplesPerSecond":2e4,"globalBatchSize":128,"recordsSkipped":6})";
+  EXPECT_EQ(Reconcile(v, o, j).status.progress->records_skipped, 13);
+}
+
 // A running job whose progress has not moved for stall_after (300 s by default) is Stalled,
 // naming the pods that do not run; it is looked at again when it would stall, and Stalled goes
 // False once the progress moves.

@@ -4,9 +4,11 @@
 //
 // The record is one JSON object:
 //   {"step":S,"totalSteps":T,"epoch":E,"loss":L,"accuracy":A,"samplesPerSecond":R,
-//    "globalBatchSize":B}
+//    "globalBatchSize":B,"recordsSkipped":K}
 // "accuracy" is present only once the test set was evaluated; a non-finite loss, accuracy or
 // rate is written as null (JSON has no NaN) and read back as absent (loss, accuracy) or 0.
+// "recordsSkipped" (bad records this worker passes over in an epoch, onBadRecord: skip) is
+// written only when not 0. Every worker writes the record; the operator sums the counts.
 //
 // Thread-safety: values and pure functions.
 #ifndef RINGTRAIN_JOB_FINAL_PROGRESS_H_
@@ -26,6 +28,7 @@ struct FinalProgress {
   std::optional<double> accuracy;  // test accuracy of the last evaluation; absent: none
   double samples_per_second = 0;
   int64_t global_batch_size = 0;
+  int64_t records_skipped = 0;
 
   bool operator==(const FinalProgress&) const = default;
 };

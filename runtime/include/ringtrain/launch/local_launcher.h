@@ -132,6 +132,8 @@ struct RunSummary {
   // Samples of the steps workers replayed (steps some server already had, after a worker was
   // replaced or the job resumed), summed over every process that ran.
   uint64_t samples_replayed = 0;
+  // Bad records each worker passes over in an epoch (onBadRecord: skip), by worker index.
+  std::vector<uint64_t> records_skipped;
   // Processes that failed and were replaced alone, in order: "worker-1 (killed by signal 9)".
   std::vector<std::string> recoveries;
   // The model worker 0 wrote; empty: none was written (no output directory, or worker 0 died

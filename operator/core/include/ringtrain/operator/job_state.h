@@ -57,6 +57,7 @@ struct Progress {
   std::optional<double> accuracy;  // test accuracy of the last evaluation, if any
   double samples_per_second = 0;
   int64_t global_batch_size = 0;
+  int64_t records_skipped = 0;  // bad records skipped in an epoch (see the status schema)
   std::optional<Time> update_time;
 
   bool operator==(const Progress&) const = default;
@@ -64,7 +65,7 @@ struct Progress {
   bool SamePoint(const Progress& o) const {
     return step == o.step && total_steps == o.total_steps && epoch == o.epoch && loss == o.loss &&
            accuracy == o.accuracy && samples_per_second == o.samples_per_second &&
-           global_batch_size == o.global_batch_size;
+           global_batch_size == o.global_batch_size && records_skipped == o.records_skipped;
   }
 };
 
