@@ -181,7 +181,11 @@ StatusOr<bool> TextStream::NextRow(float* out, int32_t* label) {
       break;
     }
     const size_t at = static_cast<size_t>(window_size_) * width;
-    if (window_.size() < at + width) window_.resize(std::max(at + width, window_.size() * 2));
+    if (window_.size() < at + width) {
+      // Once, at its full size: growing by steps would hold the old buffer beside the new one,
+      // past what memory_bytes() says (the window rows are capped at the share's rows).
+      window_.resize(static_cast<size_t>(options_.window_rows) * width);
+    }
     std::memcpy(window_.data() + at, row, width * sizeof(float));
     if (window_labels_.size() <= static_cast<size_t>(window_size_)) {
       window_labels_.resize(static_cast<size_t>(window_size_) + 1);
