@@ -51,6 +51,8 @@ const char* Name(Sharding v) {
   switch (v) {
     case Sharding::kRow:
       return "row";
+    case Sharding::kDynamic:
+      return "dynamic";
   }
   return "?";
 }

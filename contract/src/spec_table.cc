@@ -376,6 +376,27 @@ const Object<TrainingJobSpec>& SpecTable() {
               [](const TrainingJobSpec& s) -> const std::vector<VolumeMountSpec>& {
                 return s.workers.volume_mounts;
               }))
+          .Rule(
+              {.cel = {.rule = "!has(self.dataset.sharding) || self.dataset.sharding != 'dynamic' "
+                               "|| !has(self.parameterServers) || "
+                               "!has(self.parameterServers.replication) || "
+                               "self.parameterServers.replication == 0",
+                       .message = "sharding: dynamic does not work with "
+                                  "parameterServers.replication: 1 yet (the data queue is "
+                                  "checkpointed with its server, not replicated)",
+                       .field_path = ".dataset.sharding"},
+               .check =
+                   [](const TrainingJobSpec& s, const std::string& path) {
+                     if (s.dataset.sharding != Sharding::kDynamic ||
+                         s.parameter_servers.replication == 0) {
+                       return Status::Ok();
+                     }
+                     return InvalidArgument(
+                         path +
+                         ".dataset.sharding: dynamic does not work with "
+                         "parameterServers.replication: 1 yet (the data queue is checkpointed "
+                         "with its server, not replicated)");
+                   }})
           .ClusterRule(CheckpointsOnDurableVolumeRule())
           .ClusterRule(OutputOnDurableVolumeRule()));
   return *t;

@@ -247,8 +247,10 @@ const Object<DatasetSpec>& DatasetTable() {
                             "Test examples and labels, evaluated by worker 0 after every epoch."),
               Enum("sharding", &DatasetSpec::sharding,
                    "How examples are split among workers. row: each worker reads a disjoint, "
-                   "near-equal "
-                   "range of rows.",
+                   "near-equal range of the data. dynamic (libsvm and csv): small tasks of the "
+                   "data are handed out by a queue the parameter servers keep, as workers ask "
+                   "for them; a slow worker takes fewer, a failed worker's task goes back to the "
+                   "queue.",
                    {"feature"})
                   .Discriminator(),
               Bool("shuffle", &DatasetSpec::shuffle,
@@ -296,6 +298,19 @@ const Object<DatasetSpec>& DatasetTable() {
                   .When("format", {"libsvm", "csv"})
                   .DefaultWhenApplies("fail"),
           })
+          .Rule({.cel = {.rule = "!has(self.sharding) || self.sharding != 'dynamic' || "
+                                 "(has(self.format) && self.format in ['libsvm', 'csv'])",
+                         .message = "sharding: dynamic needs format libsvm or csv",
+                         .field_path = ".sharding"},
+                 .check =
+                     [](const DatasetSpec& d, const std::string& path) {
+                       if (d.sharding != Sharding::kDynamic || d.format == DataFormat::kLibsvm ||
+                           d.format == DataFormat::kCsv) {
+                         return Status::Ok();
+                       }
+                       return InvalidArgument(path +
+                                              ".sharding: dynamic needs format libsvm or csv");
+                     }})
           .Rule({.cel = {.rule = DataFilesCel("train"),
                          .message = "idx takes train.images and train.labels; libsvm and csv take "
                                     "train.uri",

@@ -16,6 +16,10 @@ namespace {
 
 constexpr char kShardMagic[8] = {'R', 'T', 'C', 'K', 'S', 'H', 'R', 'D'};
 constexpr char kWorkersMagic[8] = {'R', 'T', 'C', 'K', 'W', 'R', 'K', 'S'};
+constexpr char kQueueMagic[8] = {'R', 'T', 'C', 'K', 'Q', 'U', 'E', 'U'};
+// The queue's fixed part: magic, tasks, epochs, epoch, next, four counters, two list sizes.
+constexpr uint64_t kQueueBytes = 8 + 10 * 8;
+constexpr uint64_t kLeaseBytes = 3 * 8;
 constexpr uint32_t kRoundFlag = 1;
 constexpr uint64_t kDoneFlag = 1;
 constexpr uint64_t kExcludedFlag = 2;
@@ -146,6 +150,29 @@ StatusOr<FileEntry> WriteShardFile(const std::string& path, const ShardState& st
     workers.U64((c.done ? kDoneFlag : 0) | (c.excluded ? kExcludedFlag : 0));
   }
   RT_RETURN_IF_ERROR(w->Append(workers.bytes().data(), workers.bytes().size()));
+  if (state.queue.has_value()) {
+    const DataQueueState& q = *state.queue;
+    Encoder queue;
+    queue.Bytes(kQueueMagic, sizeof(kQueueMagic));
+    queue.I64(q.tasks);
+    queue.I64(q.epochs);
+    queue.I64(q.epoch);
+    queue.I64(q.next);
+    queue.U64(q.handed_out);
+    queue.U64(q.finished);
+    queue.U64(q.requeued);
+    queue.U64(q.finished_again);
+    queue.U64(q.leased.size());
+    queue.U64(q.returned.size());
+    for (const auto* list : {&q.leased, &q.returned}) {
+      for (const DataQueueState::Lease& l : *list) {
+        queue.I64(l.epoch);
+        queue.I64(l.position);
+        queue.I64(l.worker);
+      }
+    }
+    RT_RETURN_IF_ERROR(w->Append(queue.bytes().data(), queue.bytes().size()));
+  }
   return w->Finish(kShardFileName);
 }
 
@@ -236,7 +263,7 @@ StatusOr<ShardState> Parse(internal::BoundedReader* r, const std::string& path,
   if (std::memcmp(wmagic, kWorkersMagic, sizeof(wmagic)) != 0) {
     return bad("the worker clocks are not where the partitions end");
   }
-  if (r->remaining() != num_workers * kWorkerBytes) {
+  if (r->remaining() < num_workers * kWorkerBytes) {
     return bad(std::to_string(r->remaining()) + " bytes of worker clocks, expected " +
                std::to_string(num_workers * kWorkerBytes));
   }
@@ -253,6 +280,49 @@ StatusOr<ShardState> Parse(internal::BoundedReader* r, const std::string& path,
     state.workers[w].done = (flags & kDoneFlag) != 0;
     state.workers[w].excluded = (flags & kExcludedFlag) != 0;
   }
+  if (r->remaining() == 0) return state;
+  // The data queue (dynamic sharding), on the server that keeps it.
+  if (r->remaining() < kQueueBytes) return bad("the data queue's record is cut short");
+  char fixed[kQueueBytes];
+  RT_RETURN_IF_ERROR(r->Read(fixed, sizeof(fixed)));
+  if (std::memcmp(fixed, kQueueMagic, sizeof(kQueueMagic)) != 0) {
+    return bad("bytes after the worker clocks that are not the data queue");
+  }
+  Decoder d(fixed + sizeof(kQueueMagic));
+  DataQueueState q;
+  q.tasks = d.I64();
+  const int64_t epochs = d.I64();
+  q.epoch = d.I64();
+  q.next = d.I64();
+  q.handed_out = d.U64();
+  q.finished = d.U64();
+  q.requeued = d.U64();
+  q.finished_again = d.U64();
+  const uint64_t leased = d.U64();
+  const uint64_t returned = d.U64();
+  if (q.tasks < 0 || epochs < 0 || epochs > INT32_MAX || q.epoch < 0 || q.epoch > epochs ||
+      q.next < 0 || (q.tasks > 0 && q.next >= q.tasks) || leased > num_workers ||
+      returned > r->remaining() / kLeaseBytes ||
+      r->remaining() != (leased + returned) * kLeaseBytes) {
+    return bad("the data queue's record is damaged");
+  }
+  q.epochs = static_cast<int32_t>(epochs);
+  for (uint64_t k = 0; k < leased + returned; ++k) {
+    char rec[kLeaseBytes];
+    RT_RETURN_IF_ERROR(r->Read(rec, sizeof(rec)));
+    Decoder l(rec);
+    DataQueueState::Lease lease;
+    lease.epoch = l.I64();
+    lease.position = l.I64();
+    const int64_t worker = l.I64();
+    if (lease.epoch < 0 || lease.epoch >= epochs || lease.position < 0 ||
+        lease.position >= q.tasks || worker < -1 || worker >= static_cast<int64_t>(num_workers)) {
+      return bad("a lease of the data queue is damaged");
+    }
+    lease.worker = static_cast<int32_t>(worker);
+    (k < leased ? q.leased : q.returned).push_back(lease);
+  }
+  state.queue = std::move(q);
   return state;
 }
 

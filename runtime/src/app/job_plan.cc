@@ -11,6 +11,7 @@
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/uri.h"
+#include "ringtrain/ps/data_queue.h"
 #include "ringtrain/ring/hash_ring.h"
 
 namespace ringtrain::app {
@@ -312,6 +313,12 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> m, model::MakeModel(plan.model));
   RT_ASSIGN_OR_RETURN(plan.table, MakePartitionTable(*m, spec.parameter_servers.replicas,
                                                      spec.parameter_servers.partition_size));
+  plan.dynamic_sharding = spec.dataset.sharding == job::Sharding::kDynamic;
+  if (plan.dynamic_sharding) {
+    // Placed on the ring like a partition: a server id's owner, the same in every process.
+    RT_ASSIGN_OR_RETURN(ring::HashRing ring, ring::HashRing::Make(ServerIds(plan.num_ps)));
+    plan.queue_server = ring.OwnerIndexOfKey(ps::kDataQueueKey);
+  }
   return plan;
 }
 

@@ -46,6 +46,35 @@ class WaitingFor {
   google::protobuf::RepeatedField<uint32_t> workers_;
 };
 
+// Dynamic sharding: task `position` of epoch `epoch` is the cut's task at that position of the
+// epoch's order (data::EpochOrder of the tasks, with worker 0's seed: the same on every worker),
+// read through the worker's text stream.
+class TextTasks : public worker::TaskReader {
+ public:
+  TextTasks(std::vector<std::vector<data::Piece>> cut, data::TextStream* stream, uint64_t seed,
+            bool shuffle)
+      : cut_(std::move(cut)), stream_(stream), seed_(seed), shuffle_(shuffle) {}
+
+  int64_t tasks() const override { return static_cast<int64_t>(cut_.size()); }
+
+  Status Start(int64_t epoch, int64_t position) override {
+    if (!order_.has_value() || order_epoch_ != epoch) {
+      order_.emplace(tasks(), epoch, seed_, shuffle_, /*worker_index=*/0);
+      order_epoch_ = epoch;
+    }
+    const int64_t task = order_->indices()[static_cast<size_t>(position)];
+    return stream_->StartPieces(cut_[static_cast<size_t>(task)], epoch * tasks() + position);
+  }
+
+ private:
+  std::vector<std::vector<data::Piece>> cut_;
+  data::TextStream* stream_;
+  uint64_t seed_;
+  bool shuffle_;
+  std::optional<data::EpochOrder> order_;
+  int64_t order_epoch_ = -1;
+};
+
 // Best effort: a process that cannot write its last words still exits with its code.
 void WriteTerminationLog(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::trunc);
@@ -318,10 +347,12 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
                                ": no records in its " + std::to_string(whole->objects) +
                                " objects (empty, or only blank lines, comments or headers)");
       }
-      std::cerr << "worker-" << c.index << ": its share of spec.dataset.train holds no records ("
-                << text_plan.pieces.size()
-                << " pieces; gzip objects are not split, and there are fewer with records than "
-                   "workers): it runs no steps\n";
+      if (spec.dataset.sharding == job::Sharding::kRow) {
+        std::cerr << "worker-" << c.index << ": its share of spec.dataset.train holds no records ("
+                  << text_plan.pieces.size()
+                  << " pieces; gzip objects are not split, and there are fewer with records than "
+                     "workers): it runs no steps\n";
+      }
     }
     shape = ReadDatasetShape(spec.dataset).value();
     shape.train_rows = text_plan.records;
@@ -365,6 +396,7 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                       worker::PsClient::Connect(context, std::move(client_options)));
   std::unique_ptr<data::BatchSource> batches;
+  std::unique_ptr<worker::TaskReader> tasks;  // dynamic sharding; reads through `batches`
   if (text_options.has_value()) {
     data::TextStreamOptions stream;
     stream.shard = *text_options;
@@ -386,6 +418,15 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
               << text_plan.bytes << " bytes) each epoch; shuffle window " << window
               << " rows; its rows take at most "
               << (text->memory_bytes() + (1 << 20) - 1) / (1 << 20) << " MiB\n";
+    if (plan.dynamic_sharding) {
+      StatusOr<std::vector<std::vector<data::Piece>>> cut =
+          data::CutTasks(*storage, *text_options, /*task_bytes=*/0);
+      if (!cut.ok()) return cut.status().WithContext("spec.dataset.train");
+      std::cerr << "worker-" << c.index << ": dynamic sharding: " << cut->size()
+                << " tasks an epoch, handed out by the data queue on ps-" << plan.queue_server
+                << " (the steps per epoch above are this worker's estimate)\n";
+      tasks = std::make_unique<TextTasks>(std::move(*cut), text.get(), plan.seed, plan.shuffle);
+    }
     batches = std::move(text);
   } else {
     std::cerr << "worker-" << c.index << ": " << shard.rows() << " rows of " << global_rows << ", "
@@ -397,6 +438,7 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
 
   worker::TrainerOptions options = TrainerOptionsFor(plan, c.index);
   options.pull_final_model = !output_dir.empty();
+  options.tasks = tasks.get();
   // Progress is recorded for the operator, which pulls it from the status socket while the
   // worker runs and reads the final words from the termination log after it is gone.
   worker::ProgressRecorder recorder(&sink, c.job_name, c.num_workers,

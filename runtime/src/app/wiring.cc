@@ -50,6 +50,7 @@ StatusOr<ps::ServerCoreConfig> ServerCoreConfigFor(const JobPlan& plan, int serv
   config.staleness = plan.staleness;
   config.staleness_aware_lr = plan.staleness_aware_lr;
   config.codec = plan.codec.type;
+  config.keeps_data_queue = plan.dynamic_sharding && server_index == plan.queue_server;
   return config;
 }
 
@@ -85,6 +86,8 @@ worker::TrainerOptions TrainerOptionsFor(const JobPlan& plan, int rank) {
   options.shuffle = plan.shuffle;
   options.steps_per_epoch = plan.steps_per_epoch;
   options.local_momentum = plan.local_momentum;
+  options.queue_server = plan.queue_server;
+  options.consistency_sync = plan.consistency == ps::Consistency::kSync;
   return options;
 }
 

@@ -75,15 +75,52 @@ std::vector<Piece> ShardPieces(const std::vector<storage::ObjectInfo>& objects,
   return pieces;
 }
 
+namespace {
+
+struct Listing {
+  std::vector<storage::ObjectInfo> objects;
+  std::vector<bool> compressed;  // gzip: not split
+};
+
+StatusOr<Listing> ListObjects(storage::Storage& storage, const std::string& uri) {
+  Listing l;
+  RT_ASSIGN_OR_RETURN(l.objects, storage.List(uri));
+  for (const storage::ObjectInfo& o : l.objects) {
+    RT_ASSIGN_OR_RETURN(const bool gz, IsGzip(storage, o));
+    l.compressed.push_back(gz);
+  }
+  return l;
+}
+
+}  // namespace
+
+int64_t TaskBytes(int64_t total) {
+  return std::clamp<int64_t>(total / 64, int64_t{64} << 10, int64_t{16} << 20);
+}
+
+StatusOr<std::vector<std::vector<Piece>>> CutTasks(storage::Storage& storage,
+                                                   const TextShardOptions& options,
+                                                   int64_t task_bytes) {
+  RT_RETURN_IF_ERROR(CheckOptions(options));
+  RT_ASSIGN_OR_RETURN(Listing l, ListObjects(storage, options.uri));
+  int64_t total = 0;
+  for (const storage::ObjectInfo& o : l.objects) total += o.size;
+  if (task_bytes <= 0) task_bytes = TaskBytes(total);
+  const int64_t tasks = std::clamp<int64_t>((total + task_bytes - 1) / task_bytes, 1, INT32_MAX);
+  std::vector<std::vector<Piece>> cut(static_cast<size_t>(tasks));
+  for (int64_t t = 0; t < tasks; ++t) {
+    cut[static_cast<size_t>(t)] =
+        ShardPieces(l.objects, l.compressed, static_cast<int>(tasks), static_cast<int>(t));
+  }
+  return cut;
+}
+
 StatusOr<TextShardPlan> PlanTextShard(storage::Storage& storage, const TextShardOptions& options,
                                       bool count) {
   RT_RETURN_IF_ERROR(CheckOptions(options));
-  RT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects, storage.List(options.uri));
-  std::vector<bool> compressed;
-  for (const storage::ObjectInfo& o : objects) {
-    RT_ASSIGN_OR_RETURN(const bool gz, IsGzip(storage, o));
-    compressed.push_back(gz);
-  }
+  RT_ASSIGN_OR_RETURN(Listing listing, ListObjects(storage, options.uri));
+  const std::vector<storage::ObjectInfo>& objects = listing.objects;
+  const std::vector<bool>& compressed = listing.compressed;
   TextShardPlan plan;
   plan.objects = static_cast<int64_t>(objects.size());
   plan.pieces = ShardPieces(objects, compressed, options.workers, options.index);

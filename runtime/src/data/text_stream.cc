@@ -14,7 +14,7 @@ namespace {
 constexpr uint64_t kPieceOrderSalt = 0x70696563'65730000ULL;
 constexpr uint64_t kWindowSalt = 0x77696e64'6f770000ULL;
 
-uint64_t EpochSeed(uint64_t seed, int epoch, int worker, uint64_t salt) {
+uint64_t EpochSeed(uint64_t seed, int64_t epoch, int worker, uint64_t salt) {
   return MixSeed(MixSeed(MixSeed(MixSeed(seed) ^ static_cast<uint64_t>(epoch)) ^
                          static_cast<uint64_t>(worker)) ^
                  salt);
@@ -68,7 +68,10 @@ class TextStream::BlockWriter : public RowWriter {
 };
 
 TextStream::TextStream(storage::Storage* storage, TextStreamOptions options)
-    : storage_(storage), options_(std::move(options)), features_(options_.shard.features) {}
+    : storage_(storage),
+      options_(std::move(options)),
+      pieces_(options_.pieces),
+      features_(options_.shard.features) {}
 
 TextStream::~TextStream() { StopReader(); }
 
@@ -78,8 +81,8 @@ int64_t TextStream::memory_bytes() const {
   return rows * (features_ * static_cast<int64_t>(sizeof(float)) + 4);
 }
 
-void TextStream::ReadEpoch(int epoch) {
-  std::vector<size_t> order(options_.pieces.size());
+void TextStream::ReadEpoch(int64_t epoch) {
+  std::vector<size_t> order(pieces_.size());
   std::iota(order.begin(), order.end(), size_t{0});
   if (options_.shuffle) {
     SplitMix64 rng(EpochSeed(options_.seed, epoch, options_.worker, kPieceOrderSalt));
@@ -89,7 +92,7 @@ void TextStream::ReadEpoch(int epoch) {
   BlockWriter writer(this, &reader);
   Status status;
   for (const size_t k : order) {
-    status = reader.Read(options_.pieces[k], &writer);
+    status = reader.Read(pieces_[k], &writer);
     if (!status.ok()) break;
   }
   if (status.ok() && !writer.Hand()) status = Cancelled("stopped");
@@ -123,13 +126,26 @@ SkippedRecords TextStream::skipped() const {
   return skipped_;
 }
 
-Status TextStream::StartEpoch(int epoch, int64_t step) {
+void TextStream::Start(int64_t epoch) {
   StopReader();
   current_row_ = 0;
   read_end_ = false;
   window_size_ = 0;
   draw_ = SplitMix64(EpochSeed(options_.seed, epoch, options_.worker, kWindowSalt));
   reader_ = std::thread(&TextStream::ReadEpoch, this, epoch);
+}
+
+Status TextStream::StartPieces(std::vector<Piece> pieces, int64_t stream) {
+  StopReader();
+  pieces_ = std::move(pieces);
+  Start(stream);
+  return Status::Ok();
+}
+
+Status TextStream::StartEpoch(int epoch, int64_t step) {
+  StopReader();
+  pieces_ = options_.pieces;
+  Start(epoch);
   for (int64_t s = 0; s < step; ++s) {
     RT_RETURN_IF_ERROR(Next(&dropped_));
     if (dropped_.rows == 0) break;

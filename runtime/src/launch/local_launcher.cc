@@ -747,6 +747,10 @@ StatusOr<RunSummary> Run::Execute() {
   s.recoveries = recoveries_;
   for (const proto::ServerStats& ps : tracker_.server_stats()) {
     s.pushes_lost_per_server.push_back(ps.pushes_lost());
+    s.tasks_handed_out += ps.tasks_handed_out();
+    s.tasks_finished += ps.tasks_finished();
+    s.tasks_requeued += ps.tasks_requeued();
+    s.tasks_finished_again += ps.tasks_finished_again();
     s.workers_excluded_per_server.push_back(ps.workers_excluded());
     s.workers_returned_per_server.push_back(ps.workers_returned());
     s.steps_missed_per_server.push_back(ps.steps_missed());
@@ -832,6 +836,12 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
       out << (i == 0 ? " " : ", ") << s.recoveries[i];
     }
     out << "\n";
+  }
+  if (s.tasks_handed_out > 0) {
+    out << "  data queue           " << s.tasks_finished << " tasks finished (each task of each "
+        << "epoch once), " << s.tasks_handed_out << " handed out, " << s.tasks_requeued
+        << " given back (their worker joined again or went silent), " << s.tasks_finished_again
+        << " finished again (read twice)\n";
   }
   uint64_t skipped = 0;
   for (const uint64_t k : s.records_skipped) skipped += k;

@@ -84,6 +84,7 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
     scratch_.resize(largest);
   }
   stats_.set_partitions_owned(static_cast<uint32_t>(owned_.size()));
+  if (config_.keeps_data_queue) queue_.emplace(config_.num_workers);
 }
 
 ServerCore::~ServerCore() = default;
@@ -159,6 +160,7 @@ void ServerCore::Exclude(int worker, std::vector<Reply>* out) {
   if (worker_done_[w] || worker_excluded_[w]) return;
   worker_excluded_[w] = true;
   stats_.set_workers_excluded(stats_.workers_excluded() + 1);
+  ReturnLease(w);
   ApplyRoundsWaitingForNobody();
   ReleaseHeldPushes(out);
   AnswerReadyPulls(out);
@@ -291,6 +293,9 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
       return;
     case transport::RequestKind::kJoin:
       HandleJoin(peer, h, out);
+      return;
+    case transport::RequestKind::kTask:
+      HandleTask(peer, h, out);
       return;
     case transport::RequestKind::kStats:  // answered above
       return;
@@ -542,6 +547,7 @@ void ServerCore::HandleJoin(const std::string& peer, const proto::Header& reques
   }
   const size_t w = request.sender();
   TakeBack(w);
+  ReturnLease(w);
   if (!worker_done_[w] && request.clock() > clocks_[w]) {
     stats_.set_pushes_lost(stats_.pushes_lost() +
                            static_cast<uint64_t>(request.clock() - clocks_[w]));
@@ -555,6 +561,61 @@ void ServerCore::HandleJoin(const std::string& peer, const proto::Header& reques
   r.header.set_worker_done(worker_done_[w]);
   out->push_back(std::move(r));
   AnswerReadyPulls(out);
+}
+
+void ServerCore::ReturnLease(size_t worker) {
+  if (queue_.has_value() && queue_->Return(static_cast<int>(worker))) CountQueue();
+}
+
+void ServerCore::CountQueue() {
+  const ckpt::DataQueueState& q = queue_->state();
+  stats_.set_tasks_handed_out(q.handed_out);
+  stats_.set_tasks_finished(q.finished);
+  stats_.set_tasks_requeued(q.requeued);
+  stats_.set_tasks_finished_again(q.finished_again);
+}
+
+void ServerCore::HandleTask(const std::string& peer, const proto::Header& request,
+                            std::vector<Reply>* out) {
+  if (!queue_.has_value()) {
+    out->push_back(
+        MakeError(peer, request,
+                  FailedPrecondition("TASK to server " + std::to_string(config_.server_index) +
+                                     ", which does not keep the data queue")));
+    return;
+  }
+  const proto::TaskInfo& t = request.task();
+  if (t.epochs() > INT32_MAX) {
+    out->push_back(MakeError(peer, request, InvalidArgument("TASK: epochs out of range")));
+    return;
+  }
+  std::optional<DataQueue::Lease> finished;
+  if (t.finished()) finished = DataQueue::Lease{t.finished_epoch(), t.finished_position(), -1};
+  const size_t w = request.sender();
+  TakeBack(w);
+  StatusOr<TaskAnswer> answer =
+      queue_->Next(static_cast<int>(w), t.tasks(), static_cast<int>(t.epochs()), finished);
+  if (!answer.ok()) {
+    out->push_back(MakeError(peer, request, answer.status()));
+    return;
+  }
+  CountQueue();
+  Reply r = NewReply(peer, request, proto::TASK_REPLY);
+  proto::TaskInfo* reply = r.header.mutable_task();
+  switch (answer->kind) {
+    case TaskAnswer::Kind::kLease:
+      reply->set_answer(proto::TASK_LEASE);
+      reply->set_epoch(answer->epoch);
+      reply->set_position(answer->position);
+      break;
+    case TaskAnswer::Kind::kWait:
+      reply->set_answer(proto::TASK_WAIT);
+      break;
+    case TaskAnswer::Kind::kEnd:
+      reply->set_answer(proto::TASK_END);
+      break;
+  }
+  out->push_back(std::move(r));
 }
 
 void ServerCore::FastForwardRounds() {

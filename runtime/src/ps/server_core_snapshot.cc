@@ -46,6 +46,8 @@ void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
     s->workers[w].done = worker_done_[w];
     s->workers[w].excluded = worker_excluded_[w];
   }
+  s->queue.reset();
+  if (queue_.has_value()) s->queue = queue_->state();
 }
 
 bool ServerCore::has_held_pushes() const {
@@ -137,6 +139,10 @@ Status ServerCore::Restore(ckpt::ShardState state) {
     worker_done_[w] = state.workers[w].done;
     worker_excluded_[w] = state.workers[w].excluded;
     if (state.workers[w].done) ++workers_done_;
+  }
+  if (queue_.has_value() && state.queue.has_value()) {
+    queue_->Restore(std::move(*state.queue));
+    CountQueue();
   }
   stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
   return Status::Ok();

@@ -16,7 +16,10 @@ std::optional<RequestKind> RequestOf(proto::MessageKind kind) {
       return RequestKind::kStats;
     case proto::JOIN:
       return RequestKind::kJoin;
+    case proto::TASK:
+      return RequestKind::kTask;
     case proto::KIND_UNSPECIFIED:
+    case proto::TASK_REPLY:
     case proto::JOIN_REPLY:
     case proto::PUSH_ACK:
     case proto::PULL_REPLY:
@@ -49,6 +52,8 @@ proto::MessageKind KindOf(RequestKind request) {
       return proto::STATS;
     case RequestKind::kJoin:
       return proto::JOIN;
+    case RequestKind::kTask:
+      return proto::TASK;
   }
   RT_CHECK(false && "not a RequestKind");
   return proto::KIND_UNSPECIFIED;
@@ -66,6 +71,8 @@ proto::MessageKind ReplyKindOf(RequestKind request) {
       return proto::STATS_REPLY;
     case RequestKind::kJoin:
       return proto::JOIN_REPLY;
+    case RequestKind::kTask:
+      return proto::TASK_REPLY;
   }
   RT_CHECK(false && "not a RequestKind");
   return proto::KIND_UNSPECIFIED;
@@ -93,6 +100,8 @@ bool CarriesPayload(proto::MessageKind kind) {
     case proto::REPLICA_EXCLUDE:
     case proto::REPLICA_TAKEOVER:
     case proto::NOT_SERVING:
+    case proto::TASK:
+    case proto::TASK_REPLY:
     case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
     case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return false;

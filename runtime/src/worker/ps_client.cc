@@ -111,9 +111,10 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
     : options_(std::move(options)),
       sockets_(std::move(sockets)),
       monitors_(std::move(monitors)),
-      links_(sockets_.size(), Link{false, false, Clock::now(), false, false, false, {}, false}),
+      links_(sockets_.size()),
       versions_(options_.table->partitions().size(), -1),
       encoded_(sockets_.size()) {
+  for (Link& link : links_) link.down_since = Clock::now();
   if (options_.error_feedback)
     residual_.assign(static_cast<size_t>(options_.table->total_size()), 0);
 }
@@ -125,6 +126,16 @@ PsClient::~PsClient() {
 
 void PsClient::Log(const std::string& line) const {
   if (options_.log) options_.log(line);
+}
+
+void PsClient::SayLost(int server) {
+  Link& link = links_[static_cast<size_t>(server)];
+  link.loss_unsaid = false;
+  const auto ago = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - link.down_since);
+  Log("lost the connection to parameter server " + std::to_string(server) + " (" +
+      options_.endpoints[static_cast<size_t>(server)] + ")" +
+      (ago.count() >= 1 ? " " + std::to_string(ago.count()) + " s ago" : "") +
+      "; waiting for it to come back");
 }
 
 Status PsClient::DrainLinkEvents(int server, Pending* pending) {
@@ -147,11 +158,17 @@ Status PsClient::DrainLinkEvents(int server, Pending* pending) {
       if (!link.down) {
         link.down = true;
         link.down_since = Clock::now();
-        Log("lost the connection to parameter server " + std::to_string(server) + " (" +
-            options_.endpoints[static_cast<size_t>(server)] + "); waiting for it to come back");
+        // Said once something waits for the server (Await) or when it comes back: a server
+        // exits as soon as it has answered the job's last requests, which lost nothing. A
+        // connection whose handshake never succeeded was not lost either (a refused key is
+        // said below).
+        link.loss_unsaid = link.connected_once;
       }
     } else if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
       const bool again = link.connected_once;
+      // Back before anything waited for it (a server restarted between operations): the
+      // break is said now, before its rejoin.
+      if (link.loss_unsaid) SayLost(server);
       link.connected_once = true;
       link.down = false;
       link.detoured = false;
@@ -329,6 +346,15 @@ Status PsClient::SendSimple(int server, transport::RequestKind request, Pending*
   return SendRequest(server, std::move(h), {}, {server, request, clock}, pending);
 }
 
+Status PsClient::SendTask(int server, std::shared_ptr<const proto::TaskInfo> task,
+                          Pending* pending) {
+  proto::Header h = NewRequest(transport::RequestKind::kTask, server);
+  *h.mutable_task() = *task;
+  Pending::Request req{server, transport::RequestKind::kTask, 0};
+  req.task = std::move(task);
+  return SendRequest(server, std::move(h), {}, std::move(req), pending);
+}
+
 bool PsClient::Lost(int server) const {
   if (!options_.detours || sockets_.size() < 2) return false;
   const Link& link = links_[static_cast<size_t>(server)];
@@ -371,6 +397,7 @@ Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending)
   if (r.kind == transport::RequestKind::kPull) {
     return SendPull(server, r.min_version, pending, r.final_model);
   }
+  if (r.kind == transport::RequestKind::kTask) return SendTask(server, r.task, pending);
   return SendSimple(server, r.kind, pending, r.min_version);
 }
 
@@ -448,6 +475,20 @@ Status PsClient::Done() {
   return Await(&pending, {}, nullptr, nullptr);
 }
 
+StatusOr<proto::TaskInfo> PsClient::NextTask(int server, const proto::TaskInfo& request) {
+  if (server < 0 || server >= static_cast<int>(sockets_.size())) {
+    return InvalidArgument("no parameter server " + std::to_string(server));
+  }
+  RT_RETURN_IF_ERROR(CheckLinks());
+  Pending pending;
+  RT_RETURN_IF_ERROR(SendTask(server, std::make_shared<const proto::TaskInfo>(request), &pending));
+  RT_RETURN_IF_ERROR(Await(&pending, {}, nullptr, nullptr));
+  if (!pending.task.has_value()) {
+    return DataLoss("parameter server " + std::to_string(server) + " did not answer TASK");
+  }
+  return *pending.task;
+}
+
 StatusOr<JoinResult> PsClient::Join() {
   RT_RETURN_IF_ERROR(CheckLinks());
   // Where does this worker stand on each server?
@@ -508,6 +549,14 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
   for (auto& m : monitors_) items.push_back({m.handle(), 0, ZMQ_POLLIN, 0});
   std::vector<zmq::message_t> frames;
   while (pending->busy()) {
+    // A broken connection is said once the operation still waits for the server after what the
+    // server sent before it went away has been read (below: its socket is read as soon as the
+    // break is known).
+    for (size_t s = 0; s < n; ++s) {
+      if (links_[s].loss_unsaid && pending->Needs(static_cast<int>(s))) {
+        SayLost(static_cast<int>(s));
+      }
+    }
     const auto now = Clock::now();
     if (now >= deadline) {
       const int server = pending->requests.empty() ? pending->resend.begin()->first
@@ -541,7 +590,11 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
       RT_RETURN_IF_ERROR(DrainLinkEvents(static_cast<int>(i - n), pending));
     }
     for (size_t i = 0; i < n; ++i) {
-      if ((items[i].revents & ZMQ_POLLIN) == 0) continue;
+      // A server's last replies are queued before its connection's DISCONNECTED event, but
+      // poll may have looked at its socket before they came and at its monitor after: a socket
+      // whose break is not said yet is read anyway, so that those replies are not taken for a
+      // server that went away owing them.
+      if ((items[i].revents & ZMQ_POLLIN) == 0 && !links_[i].loss_unsaid) continue;
       while (true) {
         bool received = false;
         RT_RETURN_IF_ERROR(transport::ReceiveMultipart(sockets_[i], &frames, &received));
@@ -613,6 +666,15 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
       return DataLoss(who + " answered JOIN with clock " + std::to_string(h.clock()));
     }
     pending->joined[server] = {h.clock(), h.worker_done()};
+  }
+  if (h.kind() == proto::TASK_REPLY) {
+    const proto::TaskInfo& t = h.task();
+    const bool known = t.answer() == proto::TASK_LEASE || t.answer() == proto::TASK_WAIT ||
+                       t.answer() == proto::TASK_END;
+    if (!known || t.epoch() < 0 || t.position() < 0) {
+      return DataLoss(who + " answered TASK with " + t.ShortDebugString());
+    }
+    pending->task = t;
   }
   if (req.rejoin) {
     pending->requests.erase(it);

@@ -1,6 +1,7 @@
 #include "ringtrain/worker/trainer.h"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 
 namespace ringtrain::worker {
@@ -29,7 +30,7 @@ void Trainer::Report(proto::EventType type, int epoch, bool force) {
   e.set_step(result_.steps);
   e.set_start_step(result_.start_step);
   e.set_samples_replayed(result_.samples_replayed);
-  e.set_total_steps(total_steps_);
+  e.set_total_steps(std::max(total_steps_, result_.steps));
   e.set_epoch(epoch);
   e.set_loss(result_.last_loss);
   e.set_samples(result_.samples);
@@ -67,7 +68,9 @@ StatusOr<TrainerResult> Trainer::Run() {
   // some servers already have are replayed (and counted), none skipped.
   StatusOr<JoinResult> joined = client_->Join();
   if (!joined.ok()) return joined.status().WithContext("joining the servers");
-  result_.start_step = std::min(joined->clock, total_steps_);
+  // Row-wise, the steps are known; with tasks, total_steps_ is an estimate.
+  result_.start_step =
+      options_.tasks != nullptr ? joined->clock : std::min(joined->clock, total_steps_);
   result_.steps = result_.start_step;
   const int64_t replay_until = joined->furthest;
   if (joined->done_everywhere) {
@@ -77,50 +80,118 @@ StatusOr<TrainerResult> Trainer::Run() {
   int64_t version = 0;
   RT_RETURN_IF_ERROR(client_->Pull(result_.steps, params_, &version).WithContext("initial pull"));
 
-  data::Batch batch;
-  for (int epoch = static_cast<int>(result_.start_step / std::max<int64_t>(steps_per_epoch, 1));
-       epoch < options_.epochs; ++epoch) {
-    const int64_t first = result_.steps - epoch * steps_per_epoch;
-    RT_RETURN_IF_ERROR(
-        batches_->StartEpoch(epoch, first).WithContext("epoch " + std::to_string(epoch + 1)));
-    for (int64_t s = first; s < steps_per_epoch; ++s) {
-      RT_RETURN_IF_ERROR(batches_->Next(&batch));
-      // The previous push's buffer, unless libzmq still holds frames of it.
-      const std::span<float> gradient = gradient_.Overwrite(params_.size());
-      const double loss = model_->LossAndGradient(params_.data(), batch.view(), gradient.data());
-      if (batch.rows > 0) {
-        loss_sum_ += loss;
-        ++loss_count_;
-        if (options_.local_momentum.enabled()) {
-          if (velocity_.empty()) velocity_.assign(params_.size(), 0.0f);
-          options_.local_momentum.Apply(gradient, params_, velocity_);
-        }
+  if (options_.tasks != nullptr) {
+    RT_RETURN_IF_ERROR(RunTasks(replay_until, &version));
+  } else {
+    data::Batch batch;
+    for (int epoch = static_cast<int>(result_.start_step / std::max<int64_t>(steps_per_epoch, 1));
+         epoch < options_.epochs; ++epoch) {
+      const int64_t first = result_.steps - epoch * steps_per_epoch;
+      RT_RETURN_IF_ERROR(
+          batches_->StartEpoch(epoch, first).WithContext("epoch " + std::to_string(epoch + 1)));
+      for (int64_t s = first; s < steps_per_epoch; ++s) {
+        RT_RETURN_IF_ERROR(batches_->Next(&batch));
+        RT_RETURN_IF_ERROR(Step(batch, replay_until, &version));
+        Report(proto::PROGRESS, epoch + 1, /*force=*/false);
       }
-      const int64_t clock = result_.steps;
-      if (options_.before_push) options_.before_push(clock);
-      learning_rate_ = schedule_->At(clock);
-      PushRequest push{gradient_, clock, static_cast<uint32_t>(batch.rows),
-                       static_cast<float>(learning_rate_)};
-      RT_RETURN_IF_ERROR(client_->PushPull(push, clock + 1, params_, &version)
-                             .WithContext("step " + std::to_string(clock)));
-      if (options_.local_momentum.mask_sent && !velocity_.empty() &&
-          client_->residual().size() == velocity_.size()) {
-        optim::LocalMomentum::MaskSent(client_->residual(), velocity_);
-      }
-      if (clock < replay_until) result_.samples_replayed += static_cast<uint64_t>(batch.rows);
-      result_.steps += 1;
-      result_.samples += static_cast<uint64_t>(batch.rows);
-      Report(proto::PROGRESS, epoch + 1, /*force=*/false);
+      EndEpoch(epoch);
     }
-    result_.skipped = batches_->skipped();
-    Report(proto::PROGRESS, epoch + 1, /*force=*/true);
-    if (options_.rank == 0) Evaluate(epoch + 1);
   }
   RT_RETURN_IF_ERROR(
       (options_.pull_final_model ? client_->DoneWithFinalModel(params_) : client_->Done())
           .WithContext("finishing"));
   Report(proto::FINISHED, options_.epochs, /*force=*/true);
   return result_;
+}
+
+Status Trainer::Step(const data::Batch& batch, int64_t replay_until, int64_t* version) {
+  // The previous push's buffer, unless libzmq still holds frames of it.
+  const std::span<float> gradient = gradient_.Overwrite(params_.size());
+  const double loss = model_->LossAndGradient(params_.data(), batch.view(), gradient.data());
+  if (batch.rows > 0) {
+    loss_sum_ += loss;
+    ++loss_count_;
+    if (options_.local_momentum.enabled()) {
+      if (velocity_.empty()) velocity_.assign(params_.size(), 0.0f);
+      options_.local_momentum.Apply(gradient, params_, velocity_);
+    }
+  }
+  const int64_t clock = result_.steps;
+  if (options_.before_push) options_.before_push(clock);
+  learning_rate_ = schedule_->At(clock);
+  PushRequest push{gradient_, clock, static_cast<uint32_t>(batch.rows),
+                   static_cast<float>(learning_rate_)};
+  RT_RETURN_IF_ERROR(client_->PushPull(push, clock + 1, params_, version)
+                         .WithContext("step " + std::to_string(clock)));
+  if (options_.local_momentum.mask_sent && !velocity_.empty() &&
+      client_->residual().size() == velocity_.size()) {
+    optim::LocalMomentum::MaskSent(client_->residual(), velocity_);
+  }
+  if (clock < replay_until) result_.samples_replayed += static_cast<uint64_t>(batch.rows);
+  result_.steps += 1;
+  result_.samples += static_cast<uint64_t>(batch.rows);
+  return Status::Ok();
+}
+
+void Trainer::EndEpoch(int epoch) {
+  result_.skipped = batches_->skipped();
+  Report(proto::PROGRESS, epoch + 1, /*force=*/true);
+  if (options_.rank == 0) Evaluate(epoch + 1);
+}
+
+Status Trainer::RunTasks(int64_t replay_until, int64_t* version) {
+  proto::TaskInfo ask;
+  ask.set_tasks(options_.tasks->tasks());
+  ask.set_epochs(options_.epochs);
+  int epoch = -1;  // of the task read last (0-based)
+  bool reading = false;
+  data::Batch batch;
+  while (true) {
+    if (!reading) {
+      StatusOr<proto::TaskInfo> asked = client_->NextTask(options_.queue_server, ask);
+      if (!asked.ok()) return asked.status().WithContext("asking the data queue for a task");
+      const proto::TaskInfo& answer = *asked;
+      ask.set_finished(false);
+      if (answer.answer() == proto::TASK_END) break;
+      if (answer.answer() == proto::TASK_LEASE) {
+        if (answer.epoch() >= options_.epochs || answer.position() >= ask.tasks()) {
+          return DataLoss("the data queue handed out task " + std::to_string(answer.position()) +
+                          " of epoch " + std::to_string(answer.epoch()) + ", beyond the job's " +
+                          std::to_string(ask.tasks()) + " tasks and " +
+                          std::to_string(options_.epochs) + " epochs");
+        }
+        // This worker's first task of a later epoch: its part of the last one is done.
+        if (epoch >= 0 && answer.epoch() > epoch) EndEpoch(epoch);
+        epoch = static_cast<int>(answer.epoch());
+        RT_RETURN_IF_ERROR(options_.tasks->Start(answer.epoch(), answer.position()));
+        ask.set_finished_epoch(answer.epoch());
+        ask.set_finished_position(answer.position());
+        reading = true;
+      } else {
+        // TASK_WAIT: the other workers hold the last tasks. In sync mode every round needs this
+        // worker's push, so it pushes nothing (0 samples) until they finish; otherwise it only
+        // asks again a little later.
+        batch.rows = 0;
+        if (options_.consistency_sync) {
+          RT_RETURN_IF_ERROR(Step(batch, replay_until, version));
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        Report(proto::PROGRESS, std::max(epoch, 0) + 1, /*force=*/false);
+        continue;
+      }
+    }
+    RT_RETURN_IF_ERROR(batches_->Next(&batch));
+    if (batch.rows == 0) {  // the task is read: say so with the next request
+      reading = false;
+      ask.set_finished(true);
+      continue;
+    }
+    RT_RETURN_IF_ERROR(Step(batch, replay_until, version));
+    Report(proto::PROGRESS, epoch + 1, /*force=*/false);
+  }
+  if (epoch >= 0) EndEpoch(epoch);
+  return Status::Ok();
 }
 
 }  // namespace ringtrain::worker

@@ -73,6 +73,46 @@ TEST_F(ShardFileTest, RoundTripsEveryField) {
   EXPECT_FALSE(back->workers[0].excluded);
 }
 
+// The server keeping the data queue (dynamic sharding) writes it after the worker clocks.
+TEST_F(ShardFileTest, TheDataQueueRoundTripsAndADamagedOneIsRefused) {
+  ShardState with = state_;
+  DataQueueState q;
+  q.tasks = 33;
+  q.epochs = 3;
+  q.epoch = 1;
+  q.next = 7;
+  q.leased = {{1, 5, 2}, {0, 32, 0}};
+  q.returned = {{0, 12, -1}};
+  q.handed_out = 41;
+  q.finished = 38;
+  q.requeued = 1;
+  q.finished_again = 2;
+  with.queue = q;
+  const std::string path = dir_.path() + "/queue.bin";
+  StatusOr<FileEntry> e = WriteShardFile(path, with, id_);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->bytes, entry_.bytes + 8 + 10 * 8 + 3 * 24);
+  StatusOr<ShardState> back = ReadShardFile(path, *e, id_);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_TRUE(back->queue.has_value());
+  EXPECT_EQ(*back->queue, q);
+  EXPECT_FALSE(ReadShardFile(path_, entry_, id_)->queue.has_value()) << "none without one";
+
+  // A lease of worker 3 in a job of 3 workers, the checksum recomputed: refused all the same.
+  std::string bytes = ReadAll(path);
+  const int64_t worker_of_first_lease = static_cast<int64_t>(entry_.bytes) + 8 + 10 * 8 + 16;
+  const int64_t three = 3;
+  std::memcpy(bytes.data() + worker_of_first_lease, &three, sizeof(three));
+  WriteAll(path, bytes);
+  const FileEntry damaged{"shard.bin", bytes.size(),
+                          static_cast<uint32_t>(crc32_z(
+                              0L, reinterpret_cast<const Bytef*>(bytes.data()), bytes.size()))};
+  StatusOr<ShardState> refused = ReadShardFile(path, damaged, id_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(refused.status().message(), HasSubstr("a lease of the data queue is damaged"));
+}
+
 TEST_F(ShardFileTest, RefusesToOverwrite) {
   StatusOr<FileEntry> again = WriteShardFile(path_, state_, id_);
   ASSERT_FALSE(again.ok());

@@ -144,7 +144,9 @@ constexpr ErrorCase kCases[] = {
          "train": {"uri": "/d/"}})",
      "spec.dataset.onBadRecord", R"(unknown value "ignore" (expected one of: fail, skip))"},
     {"ShardingFeature", "/spec/dataset/sharding", R"("feature")", "spec.dataset.sharding",
-     "is not supported yet (supported: row)"},
+     "is not supported yet (supported: row, dynamic)"},
+    {"DynamicShardingOfIdx", "/spec/dataset/sharding", R"("dynamic")", "spec.dataset.sharding",
+     "dynamic needs format libsvm or csv"},
     // Unknown fields.
     {"BatchsizeTypo", "/spec/training/batchsize", "64", "spec.training.batchsize",
      R"(unknown field (did you mean "batchSize"?))"},

@@ -50,6 +50,11 @@ Status FakeServer::SendRaw(const FakeRequest& to, const std::string& frame) {
   return Status::Ok();
 }
 
+void FakeServer::Close(std::chrono::milliseconds linger) {
+  socket_.set(zmq::sockopt::linger, static_cast<int>(linger.count()));
+  socket_.close();
+}
+
 proto::Header ReplyHeader(proto::MessageKind kind, uint64_t request_id) {
   proto::Header h;
   h.set_kind(kind);

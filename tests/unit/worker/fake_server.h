@@ -54,6 +54,10 @@ class FakeServer {
   // Sends raw frames (e.g. a header that is not Protobuf) to `to.peer`.
   Status SendRaw(const FakeRequest& to, const std::string& frame);
 
+  // Closes the socket as a server that exits after its last replies: what was sent still goes
+  // out (in the background, for at most `linger`), then the connections close.
+  void Close(std::chrono::milliseconds linger = std::chrono::seconds(5));
+
  private:
   zmq::socket_t socket_;
   std::string endpoint_;

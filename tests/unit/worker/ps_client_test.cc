@@ -54,6 +54,8 @@ class PsClientTest : public ::testing::Test {
     options.detours = detours_;
     options.detour_after = std::chrono::milliseconds(100);
     options.detour_retry = detour_retry_;
+    // Called on the thread that calls the client (the test's), as are the reads of log_.
+    options.log = [this](const std::string& line) { log_.push_back(line); };
     for (int i = 0; i < servers; ++i) {
       servers_.push_back(std::make_unique<FakeServer>(context_));
       options.endpoints.push_back(servers_.back()->endpoint());
@@ -112,7 +114,15 @@ class PsClientTest : public ::testing::Test {
     }
   }
 
+  // The lines the client logged that contain `text`.
+  int Logged(const std::string& text) const {
+    return static_cast<int>(std::count_if(log_.begin(), log_.end(), [&](const std::string& l) {
+      return l.find(text) != std::string::npos;
+    }));
+  }
+
   zmq::context_t context_{1};
+  std::vector<std::string> log_;  // what the client logged
   std::shared_ptr<const ring::PartitionTable> table_;
   std::vector<std::unique_ptr<FakeServer>> servers_;
   std::unique_ptr<PsClient> client_;
@@ -549,6 +559,43 @@ TEST_F(PsClientTest, AServerThatStaysAwayFailsTheOperationSayingSinceWhen) {
   EXPECT_THAT(s.message(),
               HasSubstr("parameter server 0 (" + endpoint + ") lost: its connection broke"));
   EXPECT_THAT(s.message(), HasSubstr("has not come back within the 600 ms timeout"));
+  EXPECT_EQ(Logged("lost the connection to parameter server 0 (" + endpoint + ")"), 1)
+      << ::testing::PrintToString(log_);
+}
+
+// The end of a job: each server answers the last requests and exits at once. One that has
+// answered everything while the client still waits for another has lost nothing: its closed
+// connection is not said. Once an operation needs it, it is.
+TEST_F(PsClientTest, AServerThatExitsAfterAnsweringEverythingIsNotSaidLostUntilItIsNeeded) {
+  Start(2, ps::Consistency::kSync, std::chrono::seconds(2));
+  ASSERT_NO_FATAL_FAILURE(PullFromBoth());
+  auto answer_and_exit = [&](int i) {
+    auto r = servers_[static_cast<size_t>(i)]->Receive();
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->header.kind(), proto::WORKER_DONE);
+    ASSERT_TRUE(servers_[static_cast<size_t>(i)]
+                    ->Send(*r, ReplyHeader(proto::DONE_ACK, r->header.request_id()))
+                    .ok());
+    servers_[static_cast<size_t>(i)]->Close();
+  };
+  const Status done = WithScript(
+      [&] {
+        answer_and_exit(0);
+        // The client sees server 0's connection close while it waits for server 1.
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        answer_and_exit(1);
+      },
+      [&] { return client_->Done(); });
+  ASSERT_TRUE(done.ok()) << done.ToString();
+  EXPECT_EQ(Logged("lost the connection"), 0) << ::testing::PrintToString(log_);
+
+  // Asked for something after all, the servers are gone indeed: said once each.
+  const Status s = client_->Pull(1, params_);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_EQ(Logged("lost the connection to parameter server 0"), 1)
+      << ::testing::PrintToString(log_);
+  EXPECT_EQ(Logged("lost the connection to parameter server 1"), 1)
+      << ::testing::PrintToString(log_);
 }
 
 // Failover: a server that went away has its requests detoured to its successor, marked with

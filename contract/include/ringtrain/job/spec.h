@@ -46,7 +46,7 @@ inline constexpr int kMaxJobNameLength = 50;
 enum class ModelType { kSoftmax, kMlp };  // reserved: logistic, fm
 enum class DataFormat { kIdx, kLibsvm, kCsv };
 enum class BadRecordPolicy { kFail, kSkip };
-enum class Sharding { kRow };  // reserved: feature
+enum class Sharding { kRow, kDynamic };  // reserved: feature
 enum class OptimizerType { kSgd, kMomentum, kNesterov, kAdagrad, kAdam };
 enum class ScheduleType { kConstant, kCosine, kStep };
 enum class CompressionType { kNone, kFp16, kInt8, kOneBit, kTopK };
@@ -74,7 +74,7 @@ struct EnumTraits<BadRecordPolicy> {
 };
 template <>
 struct EnumTraits<Sharding> {
-  static constexpr Sharding kValues[] = {Sharding::kRow};
+  static constexpr Sharding kValues[] = {Sharding::kRow, Sharding::kDynamic};
 };
 template <>
 struct EnumTraits<OptimizerType> {

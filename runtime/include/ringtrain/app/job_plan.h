@@ -108,6 +108,10 @@ struct JobPlan {
   // With a codec, momentum and weight decay of kMomentum/kNesterov run on the workers
   // (optim/momentum_correction.h) and `optimizer` is the servers' plain SGD.
   optim::LocalMomentum local_momentum;
+  // spec.dataset.sharding: dynamic: the data queue (ps/data_queue.h) is kept by this server,
+  // the ring's owner of ps::kDataQueueKey; steps_per_epoch is then the row-wise estimate.
+  bool dynamic_sharding = false;
+  int queue_server = 0;
 };
 
 // The ring's server ids for `num_ps` servers: "ps-0", "ps-1", ... (ids, not addresses: a

@@ -85,6 +85,19 @@ struct TextShardPlan {
 [[nodiscard]] StatusOr<TextShardPlan> PlanTextShard(storage::Storage& storage,
                                                     const TextShardOptions& options, bool count);
 
+// Dynamic sharding's tasks (ps/data_queue.h): the objects at `options.uri` cut as ShardPieces
+// cuts them among workers, into ceil(total bytes / task_bytes) tasks (plain objects split at
+// record boundaries, gzip objects whole, so some tasks may be empty). Every worker that lists
+// the same objects makes the same cut. options.workers and index are not used. task_bytes <= 0:
+// TaskBytes(the objects' total).
+[[nodiscard]] StatusOr<std::vector<std::vector<Piece>>> CutTasks(storage::Storage& storage,
+                                                                 const TextShardOptions& options,
+                                                                 int64_t task_bytes);
+
+// The task size for `total` bytes of data: total / 64, at least 64 KiB and at most 16 MiB
+// (about 64 tasks an epoch; more for data past 1 GiB).
+int64_t TaskBytes(int64_t total);
+
 // Lists `options.uri`, picks this worker's pieces and reads them into memory.
 [[nodiscard]] StatusOr<TextShard> LoadTextShard(storage::Storage& storage,
                                                 const TextShardOptions& options);

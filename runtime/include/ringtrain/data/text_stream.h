@@ -69,6 +69,9 @@ class TextStream : public BatchSource {
   TextStream& operator=(const TextStream&) = delete;
 
   Status StartEpoch(int epoch, int64_t step) override;
+  // Dynamic sharding: reads `pieces` (a task) instead, from its start, shuffled as epoch
+  // `stream` of them would be (a number unique to the task: its epoch and position).
+  Status StartPieces(std::vector<Piece> pieces, int64_t stream);
   Status Next(Batch* out) override;
   SkippedRecords skipped() const override;
 
@@ -83,7 +86,8 @@ class TextStream : public BatchSource {
   };
   class BlockWriter;
 
-  void ReadEpoch(int epoch);  // the reader thread
+  void ReadEpoch(int64_t epoch);  // the reader thread
+  void Start(int64_t epoch);
   void StopReader();
   // The next row read, or false at the epoch's end (or an error).
   StatusOr<bool> NextRead(const float** row, int32_t* label);
@@ -92,6 +96,7 @@ class TextStream : public BatchSource {
 
   storage::Storage* storage_;
   const TextStreamOptions options_;
+  std::vector<Piece> pieces_;  // options_.pieces, or the task's
   const int64_t features_;
 
   // Shared with the reader thread.

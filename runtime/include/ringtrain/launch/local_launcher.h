@@ -132,6 +132,12 @@ struct RunSummary {
   // Samples of the steps workers replayed (steps some server already had, after a worker was
   // replaced or the job resumed), summed over every process that ran.
   uint64_t samples_replayed = 0;
+  // Dynamic sharding: the data queue's counters (ps/data_queue.h), summed over the servers (one
+  // keeps the queue); all 0 otherwise.
+  uint64_t tasks_handed_out = 0;
+  uint64_t tasks_finished = 0;
+  uint64_t tasks_requeued = 0;
+  uint64_t tasks_finished_again = 0;
   // Bad records each worker passes over in an epoch (onBadRecord: skip), by worker index.
   std::vector<uint64_t> records_skipped;
   // Processes that failed and were replaced alone, in order: "worker-1 (killed by signal 9)".

@@ -69,6 +69,11 @@
 // caught up. Its pulls change nothing (they are not replicated): a pull at a clock the rounds
 // have passed is answered at once. Excluding is part of the shard's state (Snapshot, Restore).
 //
+// The data queue (dynamic sharding, ps/data_queue.h): on the server that keeps it, TASK is
+// answered from the queue; a worker's JOIN or its exclusion gives its lease back (a worker that
+// joins starts over: it holds nothing). The queue is part of the shard's state. Any other server
+// refuses TASK.
+//
 // Checkpoints (ckpt/shard_state.h): Snapshot() copies the shard's whole state — what a restarted
 // server needs to continue exactly where this one was — SnapshotInto() does the same into the
 // buffers of an earlier copy, and Restore() puts such a state back.
@@ -96,6 +101,7 @@
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ps/consistency.h"
+#include "ringtrain/ps/data_queue.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
 #include "ringtrain/transport/shared_buffer.h"
@@ -112,6 +118,8 @@ struct ServerCoreConfig {
   int64_t staleness = 0;                                   // kSsp: s >= 0
   bool staleness_aware_lr = false;                         // kAsync and kSsp only
   compress::CodecType codec = compress::CodecType::kNone;  // what pushes must be encoded with
+  // Dynamic sharding: this server keeps the data queue (ps/data_queue.h) and answers TASK.
+  bool keeps_data_queue = false;
 };
 
 // A reply addressed to the peer (routing id) that should receive it.
@@ -259,6 +267,10 @@ class ServerCore {
   void HandlePull(const std::string& peer, proto::Header request, std::vector<Reply>* out);
   void HandleDone(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleJoin(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
+  void HandleTask(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
+  // Gives `worker`'s data-queue lease back, if this server keeps the queue.
+  void ReturnLease(size_t worker);
+  void CountQueue();
   // An excluded worker's PUSH, JOIN or WORKER_DONE takes it back (see Silent workers above).
   void TakeBack(size_t worker);
   // kSync, after a JOIN moved a clock up: applies the round in progress once every unfinished
@@ -295,6 +307,7 @@ class ServerCore {
   int workers_done_ = 0;
   std::vector<PendingPull> pending_;
   proto::ServerStats stats_;
+  std::optional<DataQueue> queue_;  // config_.keeps_data_queue
 };
 
 }  // namespace ringtrain::ps

@@ -25,6 +25,7 @@ enum class RequestKind {
   kWorkerDone,  // WORKER_DONE
   kStats,       // STATS
   kJoin,        // JOIN
+  kTask,        // TASK
 };
 
 // The request a message of `kind` makes, or std::nullopt when `kind` is not a request (a
@@ -36,7 +37,7 @@ std::optional<RequestKind> RequestOf(proto::MessageKind kind);
 proto::MessageKind KindOf(RequestKind request);
 
 // The kind of a successful reply to `request` (PUSH_ACK, PULL_REPLY, DONE_ACK, STATS_REPLY,
-// JOIN_REPLY).
+// JOIN_REPLY, TASK_REPLY).
 // A server may answer any request with ERROR instead.
 proto::MessageKind ReplyKindOf(RequestKind request);
 

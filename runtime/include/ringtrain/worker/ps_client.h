@@ -47,6 +47,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -81,7 +82,9 @@ struct PsClientOptions {
   compress::CodecOptions codec;   // gradient encoding; for kTopK the ratio after any warm-up
   bool error_feedback = false;    // keep residuals (not for kNone)
   int64_t topk_warmup_steps = 0;  // kTopK: DGC sparsity warm-up over these steps (by clock)
-  // Where to say that a server's connection broke or that it came back; empty: silent.
+  // Where to say that a server's connection broke or that it came back; empty: silent. A
+  // broken connection is said only when an operation still waits for the server (or it comes
+  // back): a server that answered everything and exited, as all do when the job ends, is not.
   std::function<void(const std::string&)> log;
   // Failover (see the top): send a lost server's requests to its successor. Only with
   // replication, where the successor keeps a copy of the shard.
@@ -136,6 +139,11 @@ class PsClient {
   // worker, or starts after the job was restored from checkpoints, continues from there.
   StatusOr<JoinResult> Join();
 
+  // Dynamic sharding: asks server `server` (the one keeping the data queue, ps/data_queue.h)
+  // for this worker's next task, reporting the one it finished (request.finished); returns the
+  // queue's answer. Retried like every request when the server comes back.
+  StatusOr<proto::TaskInfo> NextTask(int server, const proto::TaskInfo& request);
+
   // Tells every server this worker has finished and waits for the acknowledgements.
   Status Done();
 
@@ -182,6 +190,7 @@ class PsClient {
       bool final_model = false;  // kPull: the final model's pull
       std::shared_ptr<SentPush> push = nullptr;  // kPush: what was sent
       int via = -1;  // detoured: the successor it was sent to (Failover)
+      std::shared_ptr<const proto::TaskInfo> task = nullptr;  // kTask: what was asked
     };
     std::map<uint64_t, Request> requests;
     // Per server that came back during the operation: what to send again once its rejoin is
@@ -189,6 +198,7 @@ class PsClient {
     std::map<int, std::vector<Request>> resend;
     // JOIN_REPLY per server: the worker's clock there and whether it has finished there.
     std::map<int, std::pair<int64_t, bool>> joined;
+    std::optional<proto::TaskInfo> task;  // TASK_REPLY
 
     // Something is in flight or waits to be sent again.
     bool busy() const {
@@ -196,6 +206,15 @@ class PsClient {
         if (!waiting.empty()) return true;
       }
       return !requests.empty();
+    }
+    // Something this operation waits for depends on `server`: a request for its shard (sent
+    // to it or detoured), one detoured through it, or one to send it again.
+    bool Needs(int server) const {
+      if (auto it = resend.find(server); it != resend.end() && !it->second.empty()) return true;
+      for (const auto& [id, r] : requests) {
+        if (r.server == server || r.via == server) return true;
+      }
+      return false;
     }
     // Something for `server`'s shard is detoured or waits to be sent again.
     bool Waits(int server) const {
@@ -210,6 +229,10 @@ class PsClient {
   struct Link {
     bool connected_once = false;  // a handshake has succeeded
     bool down = false;            // disconnected, not back yet
+    // The connection broke and that has not been said yet: it is said (SayLost) once an
+    // operation waits for the server, or when it comes back; never when nothing was waiting
+    // (a server that answered everything and then exited, at the end of the job).
+    bool loss_unsaid = false;
     // Since when it has been down, or (never connected) since the client started.
     std::chrono::steady_clock::time_point down_since;
     // Failover: the successor served this server's last detoured request, so new ones go there
@@ -223,6 +246,8 @@ class PsClient {
   PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
            std::vector<zmq::socket_t> monitors);
   void Log(const std::string& line) const;
+  // Says that `server`'s connection broke (once per break; how long ago, if not just now).
+  void SayLost(int server);
   // Reads server `server`'s connection events; a handshake after the first is a server that
   // came back: Rejoin.
   Status DrainLinkEvents(int server, Pending* pending);
@@ -249,6 +274,7 @@ class PsClient {
   Status Resend(int server, const Pending::Request& req, Pending* pending);
   Status SendPush(int server, const PushRequest& push, Pending* pending);
   Status SendPull(int server, int64_t min_version, Pending* pending, bool final_model = false);
+  Status SendTask(int server, std::shared_ptr<const proto::TaskInfo> task, Pending* pending);
   Status SendSimple(int server, transport::RequestKind request, Pending* pending,
                     int64_t clock = 0);
   Status Await(Pending* pending, std::span<float> params, int64_t* version_out,

@@ -35,6 +35,17 @@
 
 namespace ringtrain::worker {
 
+// Dynamic sharding (spec.dataset.sharding: dynamic): reads the tasks the data queue hands out
+// (ps/data_queue.h); each task's batches then come from the trainer's batch source.
+class TaskReader {
+ public:
+  virtual ~TaskReader() = default;
+  // The tasks of an epoch: how this worker cut the data (every worker must cut it alike).
+  virtual int64_t tasks() const = 0;
+  // Starts reading task `position` of epoch `epoch` (0-based) from its beginning.
+  [[nodiscard]] virtual Status Start(int64_t epoch, int64_t position) = 0;
+};
+
 struct TrainerOptions {
   int rank = 0;
   int num_workers = 1;
@@ -49,6 +60,16 @@ struct TrainerOptions {
   std::function<void(int64_t step)> before_push;
   // Momentum correction with a gradient codec (optim/momentum_correction.h); off by default.
   optim::LocalMomentum local_momentum;
+  // Dynamic sharding: tasks from the data queue on server `queue_server`, read by `tasks` (not
+  // owned; null: the batch source's epochs, row-wise). The worker asks for a task, trains on its
+  // batches, and reports it finished with its next request; an epoch ends for the worker when
+  // its next task is of a later epoch (worker 0 evaluates then), the training when the queue
+  // says every task of every epoch is finished. While the others read the last tasks, a sync
+  // worker pushes empty steps (every round needs it). steps_per_epoch is then an estimate (for
+  // the schedule and the progress's total).
+  TaskReader* tasks = nullptr;
+  int queue_server = 0;
+  bool consistency_sync = true;  // spec.training.syncMode is sync
   // Finish with PsClient::DoneWithFinalModel instead of Done, so params() ends as the final
   // model, after every worker's updates (the worker that writes the model out).
   bool pull_final_model = false;
@@ -82,6 +103,10 @@ class Trainer {
 
  private:
   void Report(proto::EventType type, int epoch, bool force);
+  // One training step on `batch`: the gradient, pushed with this worker's clock, and the pull.
+  Status Step(const data::Batch& batch, int64_t replay_until, int64_t* version);
+  void EndEpoch(int epoch);  // the epoch's last report, and worker 0's evaluation
+  Status RunTasks(int64_t replay_until, int64_t* version);  // dynamic sharding
   void Evaluate(int epoch);
 
   TrainerOptions options_;

@@ -9,6 +9,10 @@
 //            f32 round learning rate,
 //            f32 params[size], f32 optimizer_state[slots * size], f32 accum[size] if bit 0
 //   workers  8 bytes "RTCKWRKS", then per worker: i64 clock, u64 flags (bit 0: done)
+//   queue    only on the server keeping the data queue (dynamic sharding): 8 bytes "RTCKQUEU",
+//            i64 tasks, epochs, epoch, next, u64 handed out, finished, requeued, finished
+//            again, u64 leased, u64 returned, then per lease (leased, then returned):
+//            i64 epoch, i64 position, i64 worker (-1: none)
 // The manifest (manifest.h) holds the file's size and CRC-32.
 //
 // Reading trusts nothing in the file: its size must be the manifest's before a byte is read;

@@ -13,6 +13,7 @@
 #define RINGTRAIN_CKPT_SHARD_STATE_H_
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace ringtrain::ckpt {
@@ -42,9 +43,33 @@ struct WorkerClock {
   bool excluded = false;
 };
 
+// The dynamic-sharding queue (ps/data_queue.h), on the one server that keeps it.
+struct DataQueueState {
+  // A task of an epoch: its position in the epoch's order, and who holds it (-1: nobody).
+  struct Lease {
+    int64_t epoch = 0;
+    int64_t position = 0;
+    int32_t worker = -1;
+    bool operator==(const Lease&) const = default;
+  };
+  int64_t tasks = 0;  // per epoch; 0: no worker has asked yet
+  int32_t epochs = 0;
+  int64_t epoch = 0;            // the epoch being handed out (== epochs: all of them were)
+  int64_t next = 0;             // its next position not handed out
+  std::vector<Lease> leased;    // handed out, not finished: one per worker at most
+  std::vector<Lease> returned;  // given back (worker -1): handed out again first
+  uint64_t handed_out = 0;      // leases given
+  uint64_t finished = 0;        // tasks finished (each (epoch, position) once)
+  uint64_t requeued = 0;        // leases given back: their worker joined again or went silent
+  uint64_t finished_again = 0;  // finishes of a task another worker holds or finished: replays
+
+  bool operator==(const DataQueueState&) const = default;
+};
+
 struct ShardState {
   std::vector<PartitionSnapshot> partitions;  // ascending id
   std::vector<WorkerClock> workers;           // index = worker rank
+  std::optional<DataQueueState> queue;        // on the server that keeps the queue
 
   // The step every worker has reached on this shard: the smallest clock (0 with no workers).
   int64_t step() const {
