@@ -283,11 +283,11 @@ const Object<DatasetSpec>& DatasetTable() {
               OptionalChild("storage", &DatasetSpec::storage, StorageTable(),
                             "How s3:// locations are reached: endpoint, region, addressing style "
                             "and the Secret holding the credentials."),
-              Int("shuffleBuffer", &DatasetSpec::shuffle_buffer, 1, kMaxShuffleBuffer,
+              Int("shuffleBuffer", &DatasetSpec::shuffle_buffer, 0, kMaxShuffleBuffer,
                   "libsvm and csv only: the rows of the window each worker shuffles its data "
-                  "in as it streams it (1 to 16777216); with at least as many rows as a worker's "
-                  "share, each epoch is a full shuffle. When not set: 65536 rows, or fewer so "
-                  "that they take at most 64 MiB (at least one batch).")
+                  "in as it streams it (up to 16777216); with at least as many rows as a "
+                  "worker's share, each epoch is a full shuffle. 0 or not set: 65536 rows, or "
+                  "fewer so that they take at most 64 MiB (at least one batch).")
                   .When("format", {"libsvm", "csv"}),
               Enum(
                   "onBadRecord", &DatasetSpec::on_bad_record,

@@ -558,6 +558,25 @@ TEST(ToJsonTest, MinimalRoundTripsAndWritesDefaults) {
   EXPECT_EQ(MustParse(written), job);
 }
 
+// A text-format job with every dataset field left to its default goes through the ConfigMap
+// (ToJson, then the pods' parse) unchanged: a default the writer spells out must parse.
+TEST(ToJsonTest, ATextJobWithDefaultsRoundTrips) {
+  TrainingJob job = MustParse(Yaml(R"(apiVersion: ringtrain.io/v1alpha1
+kind: TrainingJob
+metadata: {name: text}
+spec:
+  model: {type: softmax}
+  dataset:
+    format: libsvm
+    features: 64
+    classes: 10
+    sharding: dynamic
+    train: {uri: 's3://bucket/train/'}
+)"));
+  json written = ToJson(job);
+  EXPECT_EQ(MustParse(written), job) << written.dump();
+}
+
 // The keys of a JSON object, in order (nlohmann::json objects iterate in key order).
 std::vector<std::string> Keys(const json& object) {
   std::vector<std::string> keys;
