@@ -379,7 +379,6 @@ PY
   s3job s3-train s3-credentials >"$work/s3-train.yaml"
   s3job s3-wrong s3-wrong >"$work/s3-wrong.yaml"
   check "kubectl apply a job on S3 data" "$kubectl" -n train apply -f "$work/s3-train.yaml"
-  check "kubectl apply a job with a wrong secret" "$kubectl" -n train apply -f "$work/s3-wrong.yaml"
   for _ in $(seq 150); do
     "$kubectl" -n train get configmap s3-train-spec -o json >"$work/s3-cm.json" 2>/dev/null && break
     sleep 0.2
@@ -390,6 +389,9 @@ PY
   accuracy_at_least s3-train 0.9 "S3 data: test accuracy in the status"
   check_out "S3 data: the two bad records skipped, counted in the status" '^2$' \
     "$kubectl" -n train get tj s3-train -o 'jsonpath={.status.progress.recordsSkipped}'
+  # After the first: this kubelet gives pods addresses by role and index, so two jobs running at
+  # once would bind the same ones.
+  check "kubectl apply a job with a wrong secret" "$kubectl" -n train apply -f "$work/s3-wrong.yaml"
   if out="$(cp_wait_condition 120 Failed "$kubectl" -n train get tj/s3-wrong)"; then
     ok "wrong secret: condition Failed"
   else
