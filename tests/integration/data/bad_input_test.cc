@@ -40,27 +40,8 @@ constexpr auto kRunTimeout = std::chrono::seconds(120);
 // spec.dataset.
 std::string SmallJob(const std::string& name, const std::string& format, const std::string& train,
                      const std::string& extra_dataset, int workers = 1) {
-  return "apiVersion: ringtrain.io/v1alpha1\n"
-         "kind: TrainingJob\n"
-         "metadata: {name: " +
-         name +
-         "}\n"
-         "spec:\n"
-         "  model: {type: softmax}\n"
-         "  dataset:\n"
-         "    format: " +
-         format +
-         "\n"
-         "    features: 64\n"
-         "    classes: 10\n" +
-         extra_dataset + "    train: {uri: '" + train +
-         "'}\n"
-         "  training:\n"
-         "    epochs: 1\n"
-         "    batchSize: 16\n"
-         "  parameterServers: {replicas: 1}\n"
-         "  workers: {replicas: " +
-         std::to_string(workers) + "}\n";
+  return testing::TextJob(name, format, train, "", extra_dataset, "",
+                          {.servers = 1, .workers = workers, .epochs = 1, .sync_mode = ""});
 }
 
 struct RunResult {

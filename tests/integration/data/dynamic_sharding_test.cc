@@ -51,12 +51,10 @@ class DynamicShardingTest : public ::testing::Test {
   std::unique_ptr<launch::ChildProcess> Start(const std::string& name, const std::string& mode,
                                               const std::string& extra_spec = "",
                                               const std::string& tag = "") {
-    std::string spec = testing::TextJob(
+    const std::string spec = testing::TextJob(
         name, "libsvm", dir_ + "/train/", dir_ + "/test.libsvm", "    sharding: dynamic\n",
-        "  runPolicy: {restartPolicy: OnFailure, backoffLimit: 3}\n" + extra_spec);
-    spec = std::regex_replace(spec, std::regex("epochs: 4"), "epochs: " + std::to_string(kEpochs));
-    spec = std::regex_replace(spec, std::regex("    batchSize: 16\n"),
-                              "    batchSize: 16\n    syncMode: " + mode + "\n");
+        "  runPolicy: {restartPolicy: OnFailure, backoffLimit: 3}\n" + extra_spec,
+        {.servers = 2, .workers = 2, .epochs = kEpochs, .sync_mode = mode});
     spec_ = dir_ + "/" + name + ".yaml";
     EXPECT_TRUE(testing::WriteFile(spec_, spec));
     log_ = dir_ + "/" + name + tag + ".log";

@@ -27,13 +27,21 @@ inline void WriteCsvFiles(const std::string& dir) {
   WriteFile(dir + "/test.csv", ToCsv(MakeSyntheticImages(500, 8, 10, 2)));
 }
 
-// A job of 2 servers and 2 workers on `format` data at `train` and `test`.
-// `extra_dataset` (lines indented by four spaces) goes under spec.dataset, `extra_spec` (two
-// spaces) under spec.
+// How many servers, workers and epochs a test job has, and its syncMode ("": the default).
+struct JobShape {
+  int servers = 2;
+  int workers = 2;
+  int epochs = 4;
+  std::string sync_mode;
+};
+
+// A job (2 servers, 2 workers, 4 epochs unless `shape` says otherwise) on `format` data at
+// `train` and `test` ("": no test set). `extra_dataset` (lines indented by four spaces) goes
+// under spec.dataset, `extra_spec` (two spaces) under spec.
 inline std::string TextJob(const std::string& name, const std::string& format,
                            const std::string& train, const std::string& test,
                            const std::string& extra_dataset = "",
-                           const std::string& extra_spec = "") {
+                           const std::string& extra_spec = "", const JobShape& shape = {}) {
   return "apiVersion: ringtrain.io/v1alpha1\n"
          "kind: TrainingJob\n"
          "metadata: {name: " +
@@ -47,15 +55,20 @@ inline std::string TextJob(const std::string& name, const std::string& format,
          "\n"
          "    features: 64\n"
          "    classes: 10\n" +
-         extra_dataset + "    train: {uri: '" + train + "'}\n    test: {uri: '" + test +
-         "'}\n"
+         extra_dataset + "    train: {uri: '" + train + "'}\n" +
+         (test.empty() ? "" : "    test: {uri: '" + test + "'}\n") +
          "  training:\n"
-         "    epochs: 4\n"
-         "    batchSize: 16\n"
+         "    epochs: " +
+         std::to_string(shape.epochs) +
+         "\n"
+         "    batchSize: 16\n" +
+         (shape.sync_mode.empty() ? "" : "    syncMode: " + shape.sync_mode + "\n") +
          "    optimizer: {type: momentum, learningRate: 0.1, momentum: 0.9}\n"
-         "  parameterServers: {replicas: 2, partitionSize: 1024}\n"
-         "  workers: {replicas: 2}\n" +
-         extra_spec;
+         "  parameterServers: {replicas: " +
+         std::to_string(shape.servers) +
+         ", partitionSize: 1024}\n"
+         "  workers: {replicas: " +
+         std::to_string(shape.workers) + "}\n" + extra_spec;
 }
 
 }  // namespace ringtrain::testing
