@@ -115,6 +115,16 @@ ProcessMemory Worker(const TrainingJobSpec& spec, const std::vector<uint64_t>& w
     model.Add("local momentum", params);
   }
   model.Add("activations", Mul(Mul(static_cast<uint64_t>(t.batch_size), units), 2 * kFloat));
+  if (spec.dataset.format == DataFormat::kLibsvm || spec.dataset.format == DataFormat::kCsv) {
+    // Streamed: the window, the blocks ahead (and the one being filled and the one being
+    // taken), a batch; each row its floats and a label.
+    const uint64_t row_bytes = Add(Mul(d, kFloat), 4);
+    const uint64_t stream_rows =
+        static_cast<uint64_t>(ShuffleWindowRows(spec.dataset, t.batch_size)) +
+        static_cast<uint64_t>((kStreamPrefetchBlocks + 2) * kStreamBlockRows) +
+        static_cast<uint64_t>(t.batch_size);
+    model.Add("streamed rows", Mul(stream_rows, row_bytes));
+  }
   // Loading comes before the model exists; training holds the shard (and the test set).
   const uint64_t steady = Add(Add(model.total(), shard), test);
   Sum sum;
@@ -143,6 +153,14 @@ std::string FormatBytes(uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f %s", v, kUnits[unit]);
   return buf;
+}
+
+int64_t ShuffleWindowRows(const DatasetSpec& dataset, int64_t batch_size) {
+  if (dataset.shuffle_buffer > 0) return dataset.shuffle_buffer;
+  constexpr int64_t kRows = 65536;
+  constexpr int64_t kBytes = int64_t{64} << 20;
+  const int64_t row_bytes = int64_t{std::max(dataset.features, 1)} * 4 + 4;
+  return std::max(batch_size, std::min(kRows, kBytes / row_bytes));
 }
 
 MemoryEstimate EstimateMemory(const TrainingJobSpec& spec, const DataShape& shape) {

@@ -166,14 +166,6 @@ data::TextShardOptions TextShardOptionsFor(const job::DatasetSpec& dataset, cons
   return o;
 }
 
-int64_t ShuffleWindowRows(const job::DatasetSpec& dataset, int64_t batch_size) {
-  if (dataset.shuffle_buffer > 0) return dataset.shuffle_buffer;
-  constexpr int64_t kRows = 65536;
-  constexpr int64_t kBytes = int64_t{64} << 20;
-  const int64_t row_bytes = int64_t{dataset.features} * 4 + 4;
-  return std::max(batch_size, std::min(kRows, kBytes / row_bytes));
-}
-
 StatusOr<data::TextShard> LoadTextShard(storage::Storage& storage, const job::DatasetSpec& dataset,
                                         const std::string& uri, int workers, int index,
                                         const std::string& field) {

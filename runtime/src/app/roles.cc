@@ -18,6 +18,7 @@
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/text_stream.h"
 #include "ringtrain/data/uri.h"
+#include "ringtrain/job/memory_estimate.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/transport/event_sink.h"
 #include "ringtrain/transport/status_server.h"
@@ -405,8 +406,10 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
     stream.shuffle = plan.shuffle;
     stream.worker = c.index;
     stream.batch_rows = plan.batch_size;
+    stream.block_rows = job::kStreamBlockRows;
+    stream.prefetch_blocks = job::kStreamPrefetchBlocks;
     // A window larger than the shard would never fill: the same draws with fewer rows held.
-    stream.window_rows = std::min(ShuffleWindowRows(spec.dataset, plan.batch_size),
+    stream.window_rows = std::min(job::ShuffleWindowRows(spec.dataset, plan.batch_size),
                                   std::max<int64_t>(text_plan.records, 1));
     stream.field = "spec.dataset.train";
     const int64_t window = stream.window_rows;

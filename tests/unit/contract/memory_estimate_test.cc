@@ -88,6 +88,28 @@ TEST(MemoryEstimateTest, WorkerHoldsTheModelTheDataAndWorkerZeroTheTestSet) {
   EXPECT_EQ(big.job_bytes, big.server.bytes + big.worker.bytes + big.worker0.bytes);
 }
 
+// Text data is streamed: the stream's rows instead of a training set, whatever its size.
+TEST(MemoryEstimateTest, AStreamedWorkerHoldsItsWindowTheBlocksAheadAndABatch) {
+  TrainingJobSpec spec = Mlp({}, 1, 2);
+  spec.dataset.format = DataFormat::kCsv;
+  spec.dataset.features = 784;
+  spec.dataset.classes = 10;
+  spec.dataset.train = DataFiles{"", "", "s3://b/train/"};
+  // 64 MiB / (784 * 4 + 4) = 21372 rows of window (the default's cap).
+  EXPECT_EQ(ShuffleWindowRows(spec.dataset, 64), 21372);
+  const DataShape shape{784, 10, 0, 0};
+  const MemoryEstimate e = EstimateMemory(spec, shape);
+  const uint64_t params = (784 * 10 + 10) * 4;
+  const uint64_t activations = 64 * (784 + 10) * 8;
+  const uint64_t rows = 21372 + (kStreamPrefetchBlocks + 2) * kStreamBlockRows + 64;
+  EXPECT_EQ(e.worker.bytes, kBase + 3 * params + activations + rows * (784 * 4 + 4));
+  EXPECT_THAT(e.worker.breakdown, HasSubstr("streamed rows"));
+  spec.dataset.shuffle_buffer = 1000;
+  EXPECT_EQ(ShuffleWindowRows(spec.dataset, 64), 1000);
+  spec.dataset.shuffle_buffer = 10;
+  EXPECT_EQ(ShuffleWindowRows(spec.dataset, 64), 10) << "as written, even below a batch";
+}
+
 TEST(MemoryEstimateTest, SpecsAtTheFieldLimitsDoNotWrapAround) {
   TrainingJobSpec spec = Mlp(std::vector<int>(16, 65536), 1, 4096);
   spec.training.batch_size = 1 << 20;

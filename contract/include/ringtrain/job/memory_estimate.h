@@ -15,7 +15,9 @@
 //                     (error feedback) and local momentum (a codec with momentum), the
 //                     activations of a batch (forward and backward); the training set while it
 //                     is loaded (a byte and a float per pixel, then its shard as floats); worker
-//                     0 also the test set; plus the same base
+//                     0 also the test set; for libsvm and csv, which are streamed, instead the
+//                     rows the stream holds (StreamedRows: its shuffle window, the blocks read
+//                     ahead and a batch); plus the same base
 // P comes from the model and the data's input dimension and classes. When the data's shape is
 // unknown (the operator, which never reads data), the layers that depend on it count as empty,
 // which keeps the estimate a floor.
@@ -56,6 +58,14 @@ struct MemoryEstimate {
 };
 
 MemoryEstimate EstimateMemory(const TrainingJobSpec& spec, const DataShape& shape);
+
+// Streamed text data (libsvm, csv; data/text_stream.h): the rows of a worker's shuffle window,
+// spec.dataset.shuffleBuffer or when 0 65536, or fewer so that they take at most 64 MiB; never
+// fewer than a batch. One definition for the worker, `ringtrain run` and the operator.
+int64_t ShuffleWindowRows(const DatasetSpec& dataset, int64_t batch_size);
+// Rows per block the stream's reader hands over, and blocks it reads ahead at most.
+inline constexpr int64_t kStreamBlockRows = 1024;
+inline constexpr int kStreamPrefetchBlocks = 8;
 
 // "1.5 GiB", "512.0 MiB", "900 B".
 std::string FormatBytes(uint64_t bytes);

@@ -71,10 +71,6 @@ storage::StorageOptions StorageOptionsFor(const job::DatasetSpec& dataset,
 data::TextShardOptions TextShardOptionsFor(const job::DatasetSpec& dataset, const std::string& uri,
                                            int workers, int index);
 
-// The rows of a worker's shuffle window (data/text_stream.h): spec.dataset.shuffleBuffer, or
-// when not set 65536, or fewer so that they take at most 64 MiB, never fewer than a batch.
-int64_t ShuffleWindowRows(const job::DatasetSpec& dataset, int64_t batch_size);
-
 // Loads worker `index` of `workers`'s share of the text data at `uri` (data/text_shard.h) as
 // the spec's format, features, classes, indexBase, labelColumn and onBadRecord say. `field`
 // ("spec.dataset.train") prefixes the errors.
