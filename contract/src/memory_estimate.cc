@@ -121,7 +121,7 @@ ProcessMemory Worker(const TrainingJobSpec& spec, const std::vector<uint64_t>& w
     const uint64_t row_bytes = Add(Mul(d, kFloat), 4);
     const uint64_t stream_rows =
         static_cast<uint64_t>(ShuffleWindowRows(spec.dataset, t.batch_size)) +
-        static_cast<uint64_t>((kStreamPrefetchBlocks + 2) * kStreamBlockRows) +
+        static_cast<uint64_t>((kStreamPrefetchBlocks + 2) * StreamBlockRows(spec.dataset)) +
         static_cast<uint64_t>(t.batch_size);
     model.Add("streamed rows", Mul(stream_rows, row_bytes));
   }
@@ -161,6 +161,11 @@ int64_t ShuffleWindowRows(const DatasetSpec& dataset, int64_t batch_size) {
   constexpr int64_t kBytes = int64_t{64} << 20;
   const int64_t row_bytes = int64_t{std::max(dataset.features, 1)} * 4 + 4;
   return std::max(batch_size, std::min(kRows, kBytes / row_bytes));
+}
+
+int64_t StreamBlockRows(const DatasetSpec& dataset) {
+  const int64_t row_bytes = int64_t{std::max(dataset.features, 1)} * 4 + 4;
+  return std::clamp<int64_t>((int64_t{4} << 20) / row_bytes, 1, 1024);
 }
 
 MemoryEstimate EstimateMemory(const TrainingJobSpec& spec, const DataShape& shape) {

@@ -1,6 +1,7 @@
 #include "ringtrain/app/roles.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -75,6 +76,29 @@ class TextTasks : public worker::TaskReader {
   std::optional<data::EpochOrder> order_;
   int64_t order_epoch_ = -1;
 };
+
+// Dynamic sharding: the rows a worker trains on in an epoch, estimated for its schedule's steps:
+// the records per stored byte of its own row share (worker 0's when its own has none) times the
+// data's bytes over the workers, so every worker estimates about the same.
+StatusOr<int64_t> DynamicRowsEstimate(storage::Storage& storage,
+                                      const data::TextShardOptions& options,
+                                      const data::TextShardPlan& own,
+                                      const std::vector<std::vector<data::Piece>>& cut,
+                                      int workers) {
+  int64_t total = 0;
+  for (const std::vector<data::Piece>& task : cut) {
+    for (const data::Piece& p : task) total += p.whole ? p.object.size : p.end - p.begin;
+  }
+  data::TextShardPlan sample = own;
+  if (sample.records == 0 || sample.bytes == 0) {
+    data::TextShardOptions first = options;
+    first.index = 0;
+    RT_ASSIGN_OR_RETURN(sample, data::PlanTextShard(storage, first, /*count=*/true));
+  }
+  if (sample.bytes <= 0 || workers < 1) return 0;
+  const double per_byte = static_cast<double>(sample.records) / static_cast<double>(sample.bytes);
+  return static_cast<int64_t>(std::ceil(per_byte * static_cast<double>(total) / workers));
+}
 
 // Best effort: a process that cannot write its last words still exits with its code.
 void WriteTerminationLog(const std::string& path, const std::string& text) {
@@ -324,6 +348,7 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   std::optional<storage::Storage> storage;
   std::optional<data::TextShardOptions> text_options;
   data::TextShardPlan text_plan;
+  std::optional<std::vector<std::vector<data::Piece>>> tasks_cut;  // dynamic sharding
   DatasetShape shape;
   int64_t global_rows = 0;
   if (IsTextFormat(spec.dataset)) {
@@ -337,11 +362,12 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
     text_plan = std::move(*planned);
     if (text_plan.records == 0) {
       // Some shares may be empty (fewer gzip objects than workers); no records at all is an
-      // error. Known only by counting everything, which only this case needs.
+      // error: is there one anywhere (reading until the first)?
       data::TextShardOptions all = *text_options;
       all.workers = 1;
       all.index = 0;
-      StatusOr<data::TextShardPlan> whole = data::PlanTextShard(*storage, all, /*count=*/true);
+      StatusOr<data::TextShardPlan> whole =
+          data::PlanTextShard(*storage, all, /*count=*/true, /*count_limit=*/1);
       if (!whole.ok()) return whole.status().WithContext("spec.dataset.train");
       if (whole->records == 0) {
         return InvalidArgument("spec.dataset.train: " + spec.dataset.train.uri +
@@ -358,6 +384,16 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
     shape = ReadDatasetShape(spec.dataset).value();
     shape.train_rows = text_plan.records;
     global_rows = -1;
+    if (spec.dataset.sharding == job::Sharding::kDynamic) {
+      StatusOr<std::vector<std::vector<data::Piece>>> cut =
+          data::CutTasks(*storage, *text_options, /*task_bytes=*/0);
+      if (!cut.ok()) return cut.status().WithContext("spec.dataset.train");
+      tasks_cut = std::move(*cut);
+      StatusOr<int64_t> rows =
+          DynamicRowsEstimate(*storage, *text_options, text_plan, *tasks_cut, c.num_workers);
+      if (!rows.ok()) return rows.status().WithContext("spec.dataset.train");
+      shape.train_rows = *rows;
+    }
     if (c.index == 0 && spec.dataset.test.has_value()) {
       RT_ASSIGN_OR_RETURN(
           data::TextShard t,
@@ -406,11 +442,11 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
     stream.shuffle = plan.shuffle;
     stream.worker = c.index;
     stream.batch_rows = plan.batch_size;
-    stream.block_rows = job::kStreamBlockRows;
+    stream.block_rows = job::StreamBlockRows(spec.dataset);
     stream.prefetch_blocks = job::kStreamPrefetchBlocks;
     // A window larger than the shard would never fill: the same draws with fewer rows held.
     stream.window_rows = std::min(job::ShuffleWindowRows(spec.dataset, plan.batch_size),
-                                  std::max<int64_t>(text_plan.records, 1));
+                                  std::max<int64_t>(plan.train_rows, 1));
     stream.field = "spec.dataset.train";
     const int64_t window = stream.window_rows;
     auto text = std::make_unique<data::TextStream>(&*storage, std::move(stream));
@@ -421,14 +457,13 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
               << text_plan.bytes << " bytes) each epoch; shuffle window " << window
               << " rows; its rows take at most "
               << (text->memory_bytes() + (1 << 20) - 1) / (1 << 20) << " MiB\n";
-    if (plan.dynamic_sharding) {
-      StatusOr<std::vector<std::vector<data::Piece>>> cut =
-          data::CutTasks(*storage, *text_options, /*task_bytes=*/0);
-      if (!cut.ok()) return cut.status().WithContext("spec.dataset.train");
-      std::cerr << "worker-" << c.index << ": dynamic sharding: " << cut->size()
+    if (tasks_cut.has_value()) {
+      std::cerr << "worker-" << c.index << ": dynamic sharding: " << tasks_cut->size()
                 << " tasks an epoch, handed out by the data queue on ps-" << plan.queue_server
-                << " (the steps per epoch above are this worker's estimate)\n";
-      tasks = std::make_unique<TextTasks>(std::move(*cut), text.get(), plan.seed, plan.shuffle);
+                << " (the rows and steps per epoch above are an estimate: the data's records "
+                   "over the workers)\n";
+      tasks =
+          std::make_unique<TextTasks>(std::move(*tasks_cut), text.get(), plan.seed, plan.shuffle);
     }
     batches = std::move(text);
   } else {

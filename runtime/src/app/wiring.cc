@@ -87,7 +87,9 @@ worker::TrainerOptions TrainerOptionsFor(const JobPlan& plan, int rank) {
   options.steps_per_epoch = plan.steps_per_epoch;
   options.local_momentum = plan.local_momentum;
   options.queue_server = plan.queue_server;
-  options.consistency_sync = plan.consistency == ps::Consistency::kSync;
+  // sync rounds need every worker's push; ssp's pulls wait for the slowest clock: both need a
+  // worker with no task to keep pushing. async does not.
+  options.push_while_waiting = plan.consistency != ps::Consistency::kAsync;
   return options;
 }
 

@@ -67,15 +67,17 @@ ShardReader::ShardReader(storage::Storage& storage, const TextShardOptions& opti
       options_(options),
       libsvm_(options.index_base, static_cast<uint64_t>(options.features)) {}
 
-Status ShardReader::Read(const Piece& piece, RowWriter* out) { return Scan(piece, out, nullptr); }
+Status ShardReader::Read(const Piece& piece, RowWriter* out) {
+  return Scan(piece, out, nullptr, INT64_MAX);
+}
 
-StatusOr<int64_t> ShardReader::CountRecords(const Piece& piece) {
+StatusOr<int64_t> ShardReader::CountRecords(const Piece& piece, int64_t limit) {
   int64_t counted = 0;
-  RT_RETURN_IF_ERROR(Scan(piece, nullptr, &counted));
+  RT_RETURN_IF_ERROR(Scan(piece, nullptr, &counted, limit));
   return counted;
 }
 
-Status ShardReader::Scan(const Piece& piece, RowWriter* out, int64_t* counted) {
+Status ShardReader::Scan(const Piece& piece, RowWriter* out, int64_t* counted, int64_t limit) {
   const bool csv_format = options_.format == TextFormat::kCsv;
   std::optional<CsvParser> csv;
   bool header_seen = false;
@@ -119,7 +121,9 @@ Status ShardReader::Scan(const Piece& piece, RowWriter* out, int64_t* counted) {
       continue;
     }
     if (out == nullptr) {
-      if (!IsBlank(line) && (csv_format || !IsLibsvmComment(line))) ++*counted;
+      if (!IsBlank(line) && (csv_format || !IsLibsvmComment(line)) && ++*counted >= limit) {
+        return Status::Ok();
+      }
       continue;
     }
     Status s = Parse(line, csv.has_value() ? &*csv : nullptr, out);
@@ -153,10 +157,16 @@ Status ShardReader::Parse(std::string_view line, const CsvParser* csv, RowWriter
   }
   float* row = out->Append(label);
   if (row == nullptr) return Cancelled("the reader was stopped");
+  const uint64_t begin = static_cast<uint64_t>(options_.column_begin);
+  const uint64_t end = begin + static_cast<uint64_t>(options_.row_width());
   if (csv == nullptr) {
-    for (size_t k = 0; k < record_.indices.size(); ++k) row[record_.indices[k]] = record_.values[k];
+    for (size_t k = 0; k < record_.indices.size(); ++k) {
+      const uint64_t i = record_.indices[k];
+      if (i >= begin && i < end) row[i - begin] = record_.values[k];
+    }
   } else {
-    std::copy(record_.dense.begin(), record_.dense.end(), row);
+    std::copy(record_.dense.begin() + static_cast<std::ptrdiff_t>(begin),
+              record_.dense.begin() + static_cast<std::ptrdiff_t>(end), row);
   }
   return Status::Ok();
 }

@@ -46,14 +46,15 @@ class ShardReader {
 
   // The lines of `piece` that may hold a record: not blank, not a LibSVM comment, not a CSV
   // header. Bad records among them are counted too, so this bounds the records from above.
-  [[nodiscard]] StatusOr<int64_t> CountRecords(const Piece& piece);
+  // Stops once `limit` are counted.
+  [[nodiscard]] StatusOr<int64_t> CountRecords(const Piece& piece, int64_t limit = INT64_MAX);
 
   int64_t skipped() const { return skipped_; }
   std::vector<std::string>& skipped_examples() { return skipped_examples_; }
 
  private:
   // Reads `piece`, calling OnLine for each line past the header; out == nullptr counts.
-  Status Scan(const Piece& piece, RowWriter* out, int64_t* counted);
+  Status Scan(const Piece& piece, RowWriter* out, int64_t* counted, int64_t limit);
   Status Parse(std::string_view line, const CsvParser* csv, RowWriter* out);
   StatusOr<CsvParser> HeaderOf(const storage::ObjectInfo& object);
   Status CheckSchema(const storage::ObjectInfo& object, const CsvSchema& schema) const;

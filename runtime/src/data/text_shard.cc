@@ -37,7 +37,9 @@ class DenseRows : public RowWriter {
 
 Status CheckOptions(const TextShardOptions& options) {
   if (options.features < 1 || options.classes < 2 || options.workers < 1 || options.index < 0 ||
-      options.index >= options.workers) {
+      options.index >= options.workers || options.column_begin < 0 ||
+      options.column_begin >= options.features || options.row_width() < 1 ||
+      options.column_begin + options.row_width() > options.features) {
     return InvalidArgument("text data: features " + std::to_string(options.features) +
                            ", classes " + std::to_string(options.classes) + ", worker " +
                            std::to_string(options.index) + " of " +
@@ -116,7 +118,7 @@ StatusOr<std::vector<std::vector<Piece>>> CutTasks(storage::Storage& storage,
 }
 
 StatusOr<TextShardPlan> PlanTextShard(storage::Storage& storage, const TextShardOptions& options,
-                                      bool count) {
+                                      bool count, int64_t count_limit) {
   RT_RETURN_IF_ERROR(CheckOptions(options));
   RT_ASSIGN_OR_RETURN(Listing listing, ListObjects(storage, options.uri));
   const std::vector<storage::ObjectInfo>& objects = listing.objects;
@@ -129,7 +131,8 @@ StatusOr<TextShardPlan> PlanTextShard(storage::Storage& storage, const TextShard
     plan.records = 0;
     ShardReader reader(storage, options);
     for (const Piece& piece : plan.pieces) {
-      RT_ASSIGN_OR_RETURN(const int64_t n, reader.CountRecords(piece));
+      if (plan.records >= count_limit) break;
+      RT_ASSIGN_OR_RETURN(const int64_t n, reader.CountRecords(piece, count_limit - plan.records));
       plan.records += n;
     }
   }
@@ -141,7 +144,7 @@ StatusOr<TextShard> LoadTextShard(storage::Storage& storage, const TextShardOpti
   TextShard shard;
   shard.pieces = std::move(plan.pieces);
   ShardReader reader(storage, options);
-  DenseRows rows(options.features);
+  DenseRows rows(static_cast<int>(options.row_width()));
   for (const Piece& piece : shard.pieces) RT_RETURN_IF_ERROR(reader.Read(piece, &rows));
   shard.rows = rows.Take(options.classes);
   shard.skipped = reader.skipped();

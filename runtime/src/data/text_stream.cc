@@ -71,7 +71,7 @@ TextStream::TextStream(storage::Storage* storage, TextStreamOptions options)
     : storage_(storage),
       options_(std::move(options)),
       pieces_(options_.pieces),
-      features_(options_.shard.features) {}
+      features_(options_.shard.row_width()) {}
 
 TextStream::~TextStream() { StopReader(); }
 
@@ -95,7 +95,8 @@ void TextStream::ReadEpoch(int64_t epoch) {
     status = reader.Read(pieces_[k], &writer);
     if (!status.ok()) break;
   }
-  if (status.ok() && !writer.Hand()) status = Cancelled("stopped");
+  // The rows read before an error are delivered first (the batches before it are good).
+  if (status.code() != StatusCode::kCancelled && !writer.Hand()) status = Cancelled("stopped");
   std::lock_guard<std::mutex> lock(mu_);
   reader_done_ = true;
   reader_status_ = status;

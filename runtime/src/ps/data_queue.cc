@@ -22,7 +22,9 @@ Status DataQueue::Check(int worker, int64_t tasks, int epochs,
                            std::to_string(tasks) + " tasks and " + std::to_string(epochs) +
                            " epochs");
   }
-  if (state_.tasks != 0 && (tasks != state_.tasks || epochs != state_.epochs)) {
+  // More epochs than the queue was started with: a finished job continued for longer (the
+  // queue grows). Fewer, or another cut of the data, are refused.
+  if (state_.tasks != 0 && (tasks != state_.tasks || epochs < state_.epochs)) {
     return InvalidArgument("worker " + std::to_string(worker) + " cuts the data into " +
                            std::to_string(tasks) + " tasks for " + std::to_string(epochs) +
                            " epochs; the queue holds " + std::to_string(state_.tasks) +
@@ -61,10 +63,8 @@ void DataQueue::Finish(int worker, const Lease& finished) {
 StatusOr<TaskAnswer> DataQueue::Next(int worker, int64_t tasks, int epochs,
                                      std::optional<Lease> finished) {
   RT_RETURN_IF_ERROR(Check(worker, tasks, epochs, finished));
-  if (state_.tasks == 0) {
-    state_.tasks = tasks;
-    state_.epochs = epochs;
-  }
+  if (state_.tasks == 0) state_.tasks = tasks;
+  state_.epochs = std::max(state_.epochs, epochs);
   if (finished.has_value()) Finish(worker, *finished);
   auto lease = [](const Lease& l) {
     return TaskAnswer{TaskAnswer::Kind::kLease, l.epoch, l.position};

@@ -547,7 +547,9 @@ void ServerCore::HandleJoin(const std::string& peer, const proto::Header& reques
   }
   const size_t w = request.sender();
   TakeBack(w);
-  ReturnLease(w);
+  // A worker process that starts holds no task: its predecessor's goes back. A rejoin after a
+  // broken connection keeps the task the worker is reading.
+  if (request.first_join()) ReturnLease(w);
   if (!worker_done_[w] && request.clock() > clocks_[w]) {
     stats_.set_pushes_lost(stats_.pushes_lost() +
                            static_cast<uint64_t>(request.clock() - clocks_[w]));
@@ -585,14 +587,9 @@ void ServerCore::HandleTask(const std::string& peer, const proto::Header& reques
     return;
   }
   const proto::TaskInfo& t = request.task();
-  if (t.epochs() > INT32_MAX) {
-    out->push_back(MakeError(peer, request, InvalidArgument("TASK: epochs out of range")));
-    return;
-  }
   std::optional<DataQueue::Lease> finished;
   if (t.finished()) finished = DataQueue::Lease{t.finished_epoch(), t.finished_position(), -1};
   const size_t w = request.sender();
-  TakeBack(w);
   StatusOr<TaskAnswer> answer =
       queue_->Next(static_cast<int>(w), t.tasks(), static_cast<int>(t.epochs()), finished);
   if (!answer.ok()) {

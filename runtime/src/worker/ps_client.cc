@@ -494,7 +494,11 @@ StatusOr<JoinResult> PsClient::Join() {
   // Where does this worker stand on each server?
   Pending asked;
   for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
-    RT_RETURN_IF_ERROR(SendSimple(s, transport::RequestKind::kJoin, &asked, 0));
+    proto::Header h = NewRequest(transport::RequestKind::kJoin, s);
+    h.set_clock(0);
+    h.set_first_join(true);
+    RT_RETURN_IF_ERROR(
+        SendRequest(s, std::move(h), {}, {s, transport::RequestKind::kJoin, 0}, &asked));
   }
   RT_RETURN_IF_ERROR(Await(&asked, {}, nullptr, nullptr));
   JoinResult result;

@@ -94,7 +94,7 @@ StatusOr<TrainerResult> Trainer::Run() {
         RT_RETURN_IF_ERROR(Step(batch, replay_until, &version));
         Report(proto::PROGRESS, epoch + 1, /*force=*/false);
       }
-      EndEpoch(epoch);
+      EndEpoch(epoch, batches_->skipped());
     }
   }
   RT_RETURN_IF_ERROR(
@@ -133,8 +133,8 @@ Status Trainer::Step(const data::Batch& batch, int64_t replay_until, int64_t* ve
   return Status::Ok();
 }
 
-void Trainer::EndEpoch(int epoch) {
-  result_.skipped = batches_->skipped();
+void Trainer::EndEpoch(int epoch, const data::SkippedRecords& skipped) {
+  result_.skipped = skipped;
   Report(proto::PROGRESS, epoch + 1, /*force=*/true);
   if (options_.rank == 0) Evaluate(epoch + 1);
 }
@@ -143,7 +143,8 @@ Status Trainer::RunTasks(int64_t replay_until, int64_t* version) {
   proto::TaskInfo ask;
   ask.set_tasks(options_.tasks->tasks());
   ask.set_epochs(options_.epochs);
-  int epoch = -1;  // of the task read last (0-based)
+  int epoch = -1;                // the latest epoch of a task read (0-based)
+  data::SkippedRecords skipped;  // in this worker's tasks of that epoch
   bool reading = false;
   data::Batch batch;
   while (true) {
@@ -160,19 +161,23 @@ Status Trainer::RunTasks(int64_t replay_until, int64_t* version) {
                           std::to_string(ask.tasks()) + " tasks and " +
                           std::to_string(options_.epochs) + " epochs");
         }
-        // This worker's first task of a later epoch: its part of the last one is done.
-        if (epoch >= 0 && answer.epoch() > epoch) EndEpoch(epoch);
-        epoch = static_cast<int>(answer.epoch());
+        // This worker's first task of a later epoch: its part of the last one is done. (A task
+        // given back by another worker may be of an earlier epoch: the epoch stays.)
+        if (answer.epoch() > epoch) {
+          if (epoch >= 0) EndEpoch(epoch, skipped);
+          skipped = {};
+          epoch = static_cast<int>(answer.epoch());
+        }
         RT_RETURN_IF_ERROR(options_.tasks->Start(answer.epoch(), answer.position()));
         ask.set_finished_epoch(answer.epoch());
         ask.set_finished_position(answer.position());
         reading = true;
       } else {
         // TASK_WAIT: the other workers hold the last tasks. In sync mode every round needs this
-        // worker's push, so it pushes nothing (0 samples) until they finish; otherwise it only
-        // asks again a little later.
+        // worker's push, and in ssp the others' pulls wait for its clock, so it pushes nothing
+        // (0 samples) until they finish; in async it only asks again a little later.
         batch.rows = 0;
-        if (options_.consistency_sync) {
+        if (options_.push_while_waiting) {
           RT_RETURN_IF_ERROR(Step(batch, replay_until, version));
         } else {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -185,12 +190,15 @@ Status Trainer::RunTasks(int64_t replay_until, int64_t* version) {
     if (batch.rows == 0) {  // the task is read: say so with the next request
       reading = false;
       ask.set_finished(true);
+      const data::SkippedRecords task = batches_->skipped();  // this task's
+      if (skipped.count == 0) skipped.first = task.first;
+      skipped.count += task.count;
       continue;
     }
     RT_RETURN_IF_ERROR(Step(batch, replay_until, version));
     Report(proto::PROGRESS, epoch + 1, /*force=*/false);
   }
-  if (epoch >= 0) EndEpoch(epoch);
+  if (epoch >= 0) EndEpoch(epoch, skipped);
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 //   lost), and what was read twice is counted.
 // - sync with checkpoints, stopped with SIGINT after epoch 1 and started again: the queue
 //   continues from the checkpoint of the server keeping it; the finished tasks still add up.
+// - ssp: the last tasks finish (a worker without one keeps pushing empty steps).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -141,6 +142,21 @@ TEST_F(DynamicShardingTest, ASlowWorkerTakesFewerTasksAndEveryTaskIsFinishedOnce
   EXPECT_GT(s0, s1 * 3 / 2) << "worker 1 was stopped for 1.5 s: worker 0 read more";
   std::printf("async, worker 1 stopped 1.5 s: worker 0 %lld samples, worker 1 %lld; %lld tasks\n",
               static_cast<long long>(s0), static_cast<long long>(s1), static_cast<long long>(q[0]));
+}
+
+// ssp: a worker with no task left keeps pushing empty steps, or the one reading the last task
+// would wait for its clock for ever (the staleness bound).
+TEST_F(DynamicShardingTest, SspFinishesItsLastTasks) {
+  auto run = Start("ssp", "ssp");
+  ASSERT_NE(run, nullptr);
+  auto exit = testing::WaitForExit(*run, std::chrono::seconds(300));
+  const std::string out = ReadFile(log_);
+  ASSERT_TRUE(exit.has_value() && exit->success()) << out;
+  EXPECT_GE(testing::SummaryAccuracy(out), 0.9) << out;
+  const std::vector<int64_t> q = QueueCounters(out);
+  ASSERT_EQ(q.size(), 4u) << out;
+  EXPECT_EQ(q[0], TasksPerEpoch() * kEpochs) << out;
+  EXPECT_EQ(Samples(0) + Samples(1), int64_t{kRows} * kEpochs);
 }
 
 TEST_F(DynamicShardingTest, AWorkerKilledMidEpochLosesNoTaskAndTheRereadIsCounted) {

@@ -101,13 +101,19 @@ TEST(MemoryEstimateTest, AStreamedWorkerHoldsItsWindowTheBlocksAheadAndABatch) {
   const MemoryEstimate e = EstimateMemory(spec, shape);
   const uint64_t params = (784 * 10 + 10) * 4;
   const uint64_t activations = 64 * (784 + 10) * 8;
-  const uint64_t rows = 21372 + (kStreamPrefetchBlocks + 2) * kStreamBlockRows + 64;
+  EXPECT_EQ(StreamBlockRows(spec.dataset), 1024);
+  const uint64_t rows = 21372 + (kStreamPrefetchBlocks + 2) * 1024 + 64;
   EXPECT_EQ(e.worker.bytes, kBase + 3 * params + activations + rows * (784 * 4 + 4));
   EXPECT_THAT(e.worker.breakdown, HasSubstr("streamed rows"));
   spec.dataset.shuffle_buffer = 1000;
   EXPECT_EQ(ShuffleWindowRows(spec.dataset, 64), 1000);
   spec.dataset.shuffle_buffer = 10;
   EXPECT_EQ(ShuffleWindowRows(spec.dataset, 64), 10) << "as written, even below a batch";
+  // Wide rows: blocks of at most 4 MiB (a million features: one row a block).
+  spec.dataset.features = 1 << 20;
+  EXPECT_EQ(StreamBlockRows(spec.dataset), 1);
+  spec.dataset.features = 100'000;
+  EXPECT_EQ(StreamBlockRows(spec.dataset), 10);
 }
 
 TEST(MemoryEstimateTest, SpecsAtTheFieldLimitsDoNotWrapAround) {

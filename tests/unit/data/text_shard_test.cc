@@ -137,6 +137,48 @@ TEST_F(TextShardTest, CsvHeadersAreReadForEveryPieceAndChecked) {
                         "spec.dataset.features is 5"));
 }
 
+// Feature-wise sharding reads a block of columns: the blocks side by side are the whole rows,
+// in LibSVM (indices outside the block dropped, but still checked) and CSV.
+TEST_F(TextShardTest, ColumnBlocksSideBySideAreTheWholeRows) {
+  std::string libsvm;
+  std::string csv = "a,b,label,c,d\n";
+  for (int i = 0; i < 50; ++i) {
+    libsvm +=
+        std::to_string(i) + " 1:" + std::to_string(i) + " 3:0.5 4:" + std::to_string(-i) + "\n";
+    csv += std::to_string(i) + ".5," + std::to_string(i) + "," + std::to_string(i) + ",1," +
+           std::to_string(-i) + "\n";
+  }
+  for (const TextFormat format : {TextFormat::kLibsvm, TextFormat::kCsv}) {
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    Write(format == TextFormat::kLibsvm ? "part-0" : "train.csv",
+          format == TextFormat::kLibsvm ? libsvm : csv);
+    StatusOr<TextShard> whole = LoadTextShard(storage_, Options(format, 1, 0));
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    ASSERT_EQ(whole->rows.cols(), 4);
+    const int64_t edges[][2] = {{0, 1}, {1, 3}, {3, 4}};
+    for (const auto& [begin, end] : edges) {
+      TextShardOptions block = Options(format, 1, 0);
+      block.column_begin = begin;
+      block.column_end = end;
+      StatusOr<TextShard> part = LoadTextShard(storage_, block);
+      ASSERT_TRUE(part.ok()) << part.status().ToString();
+      ASSERT_EQ(part->rows.cols(), end - begin);
+      ASSERT_EQ(part->rows.labels, whole->rows.labels);
+      for (int64_t r = 0; r < whole->rows.rows(); ++r) {
+        for (int64_t c = begin; c < end; ++c) {
+          ASSERT_EQ(part->rows.features(r, c - begin), whole->rows.features(r, c))
+              << "row " << r << ", column " << c;
+        }
+      }
+    }
+  }
+  TextShardOptions outside = Options(TextFormat::kCsv, 1, 0);
+  outside.column_begin = 2;
+  outside.column_end = 5;
+  EXPECT_EQ(LoadTextShard(storage_, outside).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST_F(TextShardTest, BadRecordsAreNamedByFileAndLineEvenInsideAFileOrSkippedAndCounted) {
   std::string text;
   for (int i = 0; i < 400; ++i) text += std::to_string(i % 2) + " 1:1 3:0.5\n";

@@ -63,8 +63,9 @@ MemoryEstimate EstimateMemory(const TrainingJobSpec& spec, const DataShape& shap
 // spec.dataset.shuffleBuffer or when 0 65536, or fewer so that they take at most 64 MiB; never
 // fewer than a batch. One definition for the worker, `ringtrain run` and the operator.
 int64_t ShuffleWindowRows(const DatasetSpec& dataset, int64_t batch_size);
-// Rows per block the stream's reader hands over, and blocks it reads ahead at most.
-inline constexpr int64_t kStreamBlockRows = 1024;
+// Rows per block the stream's reader hands over: 1024, or fewer so that a block takes at most
+// 4 MiB (wide rows); and the blocks it reads ahead at most.
+int64_t StreamBlockRows(const DatasetSpec& dataset);
 inline constexpr int kStreamPrefetchBlocks = 8;
 
 // "1.5 GiB", "512.0 MiB", "900 B".

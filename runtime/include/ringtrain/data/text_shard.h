@@ -62,6 +62,13 @@ struct TextShardOptions {
   int workers = 1;
   int index = 0;
   size_t max_line_bytes = 1 << 20;
+  // Feature-wise sharding: rows hold only the features [column_begin, column_end) (-1: to
+  // `features`), each record still checked whole. REQUIRES: 0 <= begin < end <= features.
+  int64_t column_begin = 0;
+  int64_t column_end = -1;
+
+  // The floats of a row read with these options.
+  int64_t row_width() const { return (column_end < 0 ? features : column_end) - column_begin; }
 };
 
 struct TextShard {
@@ -82,8 +89,10 @@ struct TextShardPlan {
   int64_t records = -1;  // -1: not counted
 };
 
+// `count_limit`: stop counting there (records is then at most that: "are there any?").
 [[nodiscard]] StatusOr<TextShardPlan> PlanTextShard(storage::Storage& storage,
-                                                    const TextShardOptions& options, bool count);
+                                                    const TextShardOptions& options, bool count,
+                                                    int64_t count_limit = INT64_MAX);
 
 // Dynamic sharding's tasks (ps/data_queue.h): the objects at `options.uri` cut as ShardPieces
 // cuts them among workers, into ceil(total bytes / task_bytes) tasks (plain objects split at

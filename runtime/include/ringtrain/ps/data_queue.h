@@ -54,7 +54,8 @@ class DataQueue {
   explicit DataQueue(int num_workers) : num_workers_(num_workers) {}
 
   // InvalidArgument (nothing changes) when `worker` is out of range, `tasks` or `epochs` are not
-  // positive or differ from what the first worker said (the workers cut different data), or
+  // positive, `tasks` differs from what the first worker said (the workers cut different data)
+  // or `epochs` is fewer (more: the job was continued for longer, and the queue grows), or
   // `finished` is no position of the job.
   [[nodiscard]] StatusOr<TaskAnswer> Next(int worker, int64_t tasks, int epochs,
                                           std::optional<Lease> finished);

@@ -64,12 +64,13 @@ struct TrainerOptions {
   // owned; null: the batch source's epochs, row-wise). The worker asks for a task, trains on its
   // batches, and reports it finished with its next request; an epoch ends for the worker when
   // its next task is of a later epoch (worker 0 evaluates then), the training when the queue
-  // says every task of every epoch is finished. While the others read the last tasks, a sync
-  // worker pushes empty steps (every round needs it). steps_per_epoch is then an estimate (for
-  // the schedule and the progress's total).
+  // says every task of every epoch is finished. While the others read the last tasks, a worker
+  // with `push_while_waiting` (sync: every round needs it; ssp: the others' pulls wait for its
+  // clock) pushes empty steps. steps_per_epoch is then an estimate (for the schedule and the
+  // progress's total).
   TaskReader* tasks = nullptr;
   int queue_server = 0;
-  bool consistency_sync = true;  // spec.training.syncMode is sync
+  bool push_while_waiting = true;
   // Finish with PsClient::DoneWithFinalModel instead of Done, so params() ends as the final
   // model, after every worker's updates (the worker that writes the model out).
   bool pull_final_model = false;
@@ -105,7 +106,8 @@ class Trainer {
   void Report(proto::EventType type, int epoch, bool force);
   // One training step on `batch`: the gradient, pushed with this worker's clock, and the pull.
   Status Step(const data::Batch& batch, int64_t replay_until, int64_t* version);
-  void EndEpoch(int epoch);  // the epoch's last report, and worker 0's evaluation
+  // The epoch's last report (with the bad records skipped in it), and worker 0's evaluation.
+  void EndEpoch(int epoch, const data::SkippedRecords& skipped);
   Status RunTasks(int64_t replay_until, int64_t* version);  // dynamic sharding
   void Evaluate(int epoch);
 
