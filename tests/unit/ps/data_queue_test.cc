@@ -122,6 +122,25 @@ TEST(DataQueueTest, WorkersMustAgreeOnTheCutAndFinishRealTasks) {
   EXPECT_FALSE(q.Next(1, 0, 2, std::nullopt).ok());
 }
 
+TEST(DataQueueTest, AJobContinuedWithMoreEpochsGrowsTheQueue) {
+  DataQueue q(1);
+  std::optional<Lease> held;
+  for (int i = 0; i < 2; ++i) {
+    StatusOr<TaskAnswer> a = q.Next(0, 2, 1, held);
+    ASSERT_TRUE(a.ok());
+    held = Of(*a);
+  }
+  StatusOr<TaskAnswer> end = q.Next(0, 2, 1, held);
+  ASSERT_TRUE(end.ok());
+  EXPECT_EQ(end->kind, Kind::kEnd);
+  // Started again with 2 epochs: the second is handed out.
+  StatusOr<TaskAnswer> more = q.Next(0, 2, 2, std::nullopt);
+  ASSERT_TRUE(more.ok());
+  EXPECT_EQ(more->kind, Kind::kLease);
+  EXPECT_EQ(more->epoch, 1);
+  EXPECT_FALSE(q.Next(0, 2, 1, std::nullopt).ok()) << "fewer epochs than the queue holds";
+}
+
 TEST(DataQueueTest, ARestoredQueueGivesBackTheLeasesItHeld) {
   DataQueue q(2);
   ASSERT_TRUE(q.Next(0, 4, 1, std::nullopt).ok());
