@@ -641,7 +641,13 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
       // waits for the server, or for the next detour.
       pending->requests.erase(it);
       link.detoured = false;
-      if (!Lost(server)) return Resend(server, req, pending);
+      // While the server's rejoin is in flight, the request waits for it with the others, so
+      // that they reach the server after the JOIN and pushes first.
+      const bool rejoining = std::any_of(
+          pending->requests.begin(), pending->requests.end(), [server](const auto& entry) {
+            return entry.second.server == server && entry.second.rejoin;
+          });
+      if (!Lost(server) && !rejoining) return Resend(server, req, pending);
       Pending::Request waiting = req;
       waiting.via = -1;
       pending->resend[server].push_back(std::move(waiting));

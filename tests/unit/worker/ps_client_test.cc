@@ -665,6 +665,7 @@ TEST_F(PsClientTest, RequestsSentAgainAfterARejoinGoPushesFirst) {
   // One thread plays both servers: the successor, and server 0 once it is back.
   auto script = [&] {
     bool back = false;
+    bool joined = false;
     while (!done.load()) {
       if (auto r = servers_[1]->Receive(std::chrono::milliseconds(20))) {
         const proto::Header& h = r->header;
@@ -694,9 +695,12 @@ TEST_F(PsClientTest, RequestsSentAgainAfterARejoinGoPushesFirst) {
         proto::Header reply = ReplyHeader(proto::JOIN_REPLY, h.request_id());
         reply.set_clock(h.clock());
         ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
+        joined = true;
         continue;
       }
-      after_join.push_back(transport::KindName(h.kind()));
+      // Before the JOIN, libzmq may deliver what it had queued for the old connection (all of
+      // it, or what was not lost with it): requests the client no longer waits for.
+      if (joined) after_join.push_back(transport::KindName(h.kind()));
       if (h.kind() == proto::PUSH) {
         ASSERT_TRUE(servers_[0]->Send(*r, ReplyHeader(proto::PUSH_ACK, h.request_id())).ok());
       } else if (h.kind() == proto::PULL) {
