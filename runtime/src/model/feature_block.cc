@@ -3,16 +3,16 @@
 #include <algorithm>
 
 #include "ringtrain/common/check.h"
+#include "ringtrain/data/shard.h"
 #include "ringtrain/model/cross_entropy.h"
 
 namespace ringtrain::model {
 
 FeatureBlock FeatureBlockOf(int64_t features, int workers, int index) {
-  RT_CHECK(features >= 1 && workers >= 1 && index >= 0 && index < workers);
-  const auto edge = [&](int k) {
-    return features / workers * k + features % workers * k / workers;
-  };
-  return FeatureBlock{edge(index), edge(index + 1)};
+  RT_CHECK(features >= 1);
+  // The columns are split as rows are (data/shard.h).
+  const data::RowRange r = data::RowShard(features, workers, index);
+  return FeatureBlock{r.begin, r.end};
 }
 
 void PartialLogits(const float* params, int num_classes, FeatureBlock block,
