@@ -109,10 +109,29 @@ StatusOr<std::vector<std::vector<Piece>>> CutTasks(storage::Storage& storage,
   for (const storage::ObjectInfo& o : l.objects) total += o.size;
   if (task_bytes <= 0) task_bytes = TaskBytes(total);
   const int64_t tasks = std::clamp<int64_t>((total + task_bytes - 1) / task_bytes, 1, INT32_MAX);
+  // ShardPieces for every task at once: objects and tasks both in byte order, merged in one
+  // pass (task k owns [share(k), share(k + 1)) of the line of bytes, as a worker would).
+  const auto share = [&](int64_t k) { return total / tasks * k + total % tasks * k / tasks; };
   std::vector<std::vector<Piece>> cut(static_cast<size_t>(tasks));
-  for (int64_t t = 0; t < tasks; ++t) {
-    cut[static_cast<size_t>(t)] =
-        ShardPieces(l.objects, l.compressed, static_cast<int>(tasks), static_cast<int>(t));
+  int64_t k = 0;
+  int64_t offset = 0;
+  for (size_t i = 0; i < l.objects.size(); ++i) {
+    const storage::ObjectInfo& o = l.objects[i];
+    const int64_t begin = offset;
+    const int64_t end = offset + o.size;
+    offset = end;
+    if (o.size <= 0) continue;
+    if (l.compressed[i]) {
+      while (share(k + 1) <= begin) ++k;
+      cut[static_cast<size_t>(k)].push_back({o, 0, o.size, true});
+      continue;
+    }
+    for (int64_t pos = begin; pos < end;) {
+      while (share(k + 1) <= pos) ++k;
+      const int64_t to = std::min(end, share(k + 1));
+      cut[static_cast<size_t>(k)].push_back({o, pos - begin, to - begin, false});
+      pos = to;
+    }
   }
   return cut;
 }

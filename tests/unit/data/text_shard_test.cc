@@ -137,6 +137,38 @@ TEST_F(TextShardTest, CsvHeadersAreReadForEveryPieceAndChecked) {
                         "spec.dataset.features is 5"));
 }
 
+// Dynamic sharding's tasks are cut in one pass as ShardPieces would cut them among as many
+// workers, over plain and gzip objects of uneven sizes (empty ones included).
+TEST_F(TextShardTest, TasksAreCutAsShardsOfAsManyWorkers) {
+  std::mt19937 rng(9);
+  const int sizes[] = {300, 0, 7, 1, 120, 45, 0, 900};
+  int next = 0;
+  for (int f = 0; f < 8; ++f) {
+    const std::string text = LibsvmRecords(next, sizes[f], rng);
+    next += sizes[f];
+    const std::string name = "part-" + std::to_string(f);
+    if (f == 2 || f == 4 || f == 6) {
+      WriteGzip(name + ".gz", text);
+    } else {
+      Write(name, text);
+    }
+  }
+  StatusOr<std::vector<storage::ObjectInfo>> objects = storage_.List(dir_ + "/");
+  ASSERT_TRUE(objects.ok());
+  std::vector<bool> gz;
+  for (const storage::ObjectInfo& o : *objects) gz.push_back(o.uri.ends_with(".gz"));
+  for (const int64_t task_bytes : {int64_t{1}, int64_t{97}, int64_t{1000}, int64_t{1} << 30}) {
+    StatusOr<std::vector<std::vector<Piece>>> cut =
+        CutTasks(storage_, Options(TextFormat::kLibsvm, 1, 0), task_bytes);
+    ASSERT_TRUE(cut.ok()) << cut.status().ToString();
+    const int tasks = static_cast<int>(cut->size());
+    for (int t = 0; t < tasks; ++t) {
+      ASSERT_EQ((*cut)[static_cast<size_t>(t)], ShardPieces(*objects, gz, tasks, t))
+          << "task " << t << " of " << tasks << " (" << task_bytes << " bytes each)";
+    }
+  }
+}
+
 // Feature-wise sharding reads a block of columns: the blocks side by side are the whole rows,
 // in LibSVM (indices outside the block dropped, but still checked) and CSV.
 TEST_F(TextShardTest, ColumnBlocksSideBySideAreTheWholeRows) {
