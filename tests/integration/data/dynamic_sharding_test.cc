@@ -61,8 +61,10 @@ class DynamicShardingTest : public ::testing::Test {
     EXPECT_TRUE(testing::WriteFile(spec_, spec));
     log_ = dir_ + "/" + name + tag + ".log";
     logs_ = dir_ + "/logs-" + name + tag;
-    auto run = launch::ChildProcess::Spawn(
-        "run", {kBinary, "run", "--no-progress", "--log-dir", logs_, spec_}, {}, log_);
+    auto run = launch::ChildProcess::Spawn("run",
+                                           {kBinary, "run", "--no-progress", "--log-dir", logs_,
+                                            "--output", dir_ + "/out-" + name, spec_},
+                                           {}, log_);
     EXPECT_TRUE(run.ok()) << run.status().ToString();
     return run.ok() ? std::move(run).value() : nullptr;
   }
