@@ -25,7 +25,7 @@ constexpr char kHeader[] =
 # Where the two differ:
 # - Enums list only the values that run today. Values the design reserves and the C++ parser
 #   rejects as "not supported yet" are left out, so the API server rejects them up front:
-#   model.type logistic/fm, dataset.format csv/libsvm, dataset.sharding feature.
+#   model.type logistic/fm.
 # - Unknown fields: the API server PRUNES unknown fields (no x-kubernetes-preserve-unknown-fields
 #   anywhere): silently, or with a warning under its default fieldValidation=Warn. The C++
 #   parser rejects them with "unknown field (did you mean ...?)". kubectl asks for

@@ -53,6 +53,8 @@ const char* Name(Sharding v) {
       return "row";
     case Sharding::kDynamic:
       return "dynamic";
+    case Sharding::kFeature:
+      return "feature";
   }
   return "?";
 }
@@ -145,6 +147,15 @@ const char* Name(Authentication v) {
       return "none";
   }
   return "?";
+}
+
+int64_t GlobalBatchSize(const TrainingJobSpec& spec) {
+  const int64_t batch = spec.training.batch_size;
+  return spec.dataset.sharding == Sharding::kFeature ? batch : batch * spec.workers.replicas;
+}
+
+int WorkersPerExample(const TrainingJobSpec& spec) {
+  return spec.dataset.sharding == Sharding::kFeature ? spec.workers.replicas : 1;
 }
 
 }  // namespace ringtrain::job

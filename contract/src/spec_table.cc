@@ -397,6 +397,51 @@ const Object<TrainingJobSpec>& SpecTable() {
                          "parameterServers.replication: 1 yet (the data queue is checkpointed "
                          "with its server, not replicated)");
                    }})
+          .Rule(
+              {.cel = {.rule = "!has(self.dataset.sharding) || self.dataset.sharding != 'feature' "
+                               "|| (self.model.type == 'softmax' && (!has(self.training) || "
+                               "((!has(self.training.syncMode) || "
+                               "self.training.syncMode == 'sync') && "
+                               "(!has(self.training.compression) || "
+                               "!has(self.training.compression.type) || "
+                               "self.training.compression.type == 'none'))))",
+                       .message = "sharding: feature needs model.type softmax (a linear model), "
+                                  "training.syncMode sync and no compression",
+                       .field_path = ".dataset.sharding"},
+               .check =
+                   [](const TrainingJobSpec& s, const std::string& path) {
+                     if (s.dataset.sharding != Sharding::kFeature ||
+                         (s.model.type == ModelType::kSoftmax &&
+                          s.training.sync_mode == SyncMode::kSync &&
+                          s.training.compression.type == CompressionType::kNone)) {
+                       return Status::Ok();
+                     }
+                     return InvalidArgument(path +
+                                            ".dataset.sharding: feature needs model.type "
+                                            "softmax (a linear model), training.syncMode sync "
+                                            "and no compression");
+                   }})
+          .Rule(
+              {.cel = {.rule = "!has(self.dataset.sharding) || self.dataset.sharding != 'feature' "
+                               "|| !has(self.dataset.features) || !has(self.workers) || "
+                               "!has(self.workers.replicas) || "
+                               "self.workers.replicas <= self.dataset.features",
+                       .message = "sharding: feature splits dataset.features among the "
+                                  "workers: workers.replicas must be at most that",
+                       .field_path = ".dataset.sharding"},
+               .check =
+                   [](const TrainingJobSpec& s, const std::string& path) {
+                     if (s.dataset.sharding != Sharding::kFeature ||
+                         s.workers.replicas <= s.dataset.features) {
+                       return Status::Ok();
+                     }
+                     return InvalidArgument(
+                         path + ".dataset.sharding: feature splits dataset.features (" +
+                         std::to_string(s.dataset.features) +
+                         ") among the workers: "
+                         "workers.replicas (" +
+                         std::to_string(s.workers.replicas) + ") must be at most that");
+                   }})
           .ClusterRule(CheckpointsOnDurableVolumeRule())
           .ClusterRule(OutputOnDurableVolumeRule()));
   return *t;

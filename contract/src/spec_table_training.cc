@@ -250,8 +250,10 @@ const Object<DatasetSpec>& DatasetTable() {
                    "near-equal range of the data. dynamic (libsvm and csv): small tasks of the "
                    "data are handed out by a queue the parameter servers keep, as workers ask "
                    "for them; a slow worker takes fewer, a failed worker's task goes back to the "
-                   "queue.",
-                   {"feature"})
+                   "queue. feature (libsvm and csv; model softmax, syncMode sync): every worker "
+                   "reads every row but only its block of the feature columns, and trains its "
+                   "block of the weights; the servers sum the blocks' partial margins. row when "
+                   "not set.")
                   .Discriminator(),
               Bool("shuffle", &DatasetSpec::shuffle,
                    "Deterministic per-epoch shuffle within each worker's shard."),
@@ -298,18 +300,18 @@ const Object<DatasetSpec>& DatasetTable() {
                   .When("format", {"libsvm", "csv"})
                   .DefaultWhenApplies("fail"),
           })
-          .Rule({.cel = {.rule = "!has(self.sharding) || self.sharding != 'dynamic' || "
+          .Rule({.cel = {.rule = "!has(self.sharding) || self.sharding == 'row' || "
                                  "(has(self.format) && self.format in ['libsvm', 'csv'])",
-                         .message = "sharding: dynamic needs format libsvm or csv",
+                         .message = "sharding: dynamic and feature need format libsvm or csv",
                          .field_path = ".sharding"},
                  .check =
                      [](const DatasetSpec& d, const std::string& path) {
-                       if (d.sharding != Sharding::kDynamic || d.format == DataFormat::kLibsvm ||
+                       if (d.sharding == Sharding::kRow || d.format == DataFormat::kLibsvm ||
                            d.format == DataFormat::kCsv) {
                          return Status::Ok();
                        }
-                       return InvalidArgument(path +
-                                              ".sharding: dynamic needs format libsvm or csv");
+                       return InvalidArgument(path + ".sharding: " + Name(d.sharding) +
+                                              " needs format libsvm or csv");
                      }})
           .Rule({.cel = {.rule = DataFilesCel("train"),
                          .message = "idx takes train.images and train.labels; libsvm and csv take "
@@ -338,7 +340,8 @@ const Object<TrainingSpec>& TrainingTable() {
                   "Passes over the training data, 1 to 100000."),
               Int("batchSize", &TrainingSpec::batch_size, 1, kMaxBatchSize,
                   "Examples per step per worker, 1 to 1048576; the global batch is batchSize x "
-                  "workers."),
+                  "workers (with sharding: feature, where every worker reads the same rows, "
+                  "batchSize)."),
               Enum(
                   "syncMode", &TrainingSpec::sync_mode,
                   "sync (bulk-synchronous rounds: every step waits for every worker), async (every "

@@ -61,6 +61,13 @@ double SummaryAccuracy(const std::string& output) {
   return std::stod(output.substr(at + key.size(), 6));
 }
 
+double SummaryTestLoss(const std::string& output) {
+  const std::string key = "(test loss ";
+  const size_t at = output.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stod(output.substr(at + key.size(), 6));
+}
+
 std::vector<int> ProcessesWithEnv(const std::string& needle) {
   std::vector<int> pids;
   DIR* proc = opendir("/proc");

@@ -34,6 +34,8 @@ std::string ReadFile(const std::string& path);
 // The final test accuracy in the summary `ringtrain run` prints ("test accuracy        0.8912"),
 // or -1 when `output` has none.
 double SummaryAccuracy(const std::string& output);
+// The final test loss beside it ("(test loss 0.4512)"), or -1 when `output` has none.
+double SummaryTestLoss(const std::string& output);
 
 // Pids of live processes whose environment contains `needle` (e.g. "RINGTRAIN_SPEC_PATH=/x").
 std::vector<int> ProcessesWithEnv(const std::string& needle);

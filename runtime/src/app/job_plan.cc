@@ -12,6 +12,7 @@
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/uri.h"
 #include "ringtrain/ps/data_queue.h"
+#include "ringtrain/ps/margin_rounds.h"
 #include "ringtrain/ring/hash_ring.h"
 
 namespace ringtrain::app {
@@ -279,9 +280,7 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.schedule.gamma = s.gamma;
   plan.schedule.min_lr = s.min_learning_rate;
   if (o.scale_learning_rate.has_value()) {
-    const int64_t global_batch =
-        static_cast<int64_t>(spec.training.batch_size) * spec.workers.replicas;
-    plan.schedule = optim::ScaleLearningRatesLinearly(plan.schedule, global_batch,
+    plan.schedule = optim::ScaleLearningRatesLinearly(plan.schedule, job::GlobalBatchSize(spec),
                                                       o.scale_learning_rate->reference_batch_size);
   }
 
@@ -310,6 +309,13 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
     // Placed on the ring like a partition: a server id's owner, the same in every process.
     RT_ASSIGN_OR_RETURN(ring::HashRing ring, ring::HashRing::Make(ServerIds(plan.num_ps)));
     plan.queue_server = ring.OwnerIndexOfKey(ps::kDataQueueKey);
+  }
+  plan.feature_sharding = spec.dataset.sharding == job::Sharding::kFeature;
+  if (plan.feature_sharding) {
+    RT_ASSIGN_OR_RETURN(ring::HashRing ring, ring::HashRing::Make(ServerIds(plan.num_ps)));
+    plan.margin_server = ring.OwnerIndexOfKey(ps::kMarginsKey);
+    // No block can be missed: the servers wait for every worker (ps/server_core.h).
+    plan.worker_timeout_seconds = 0;
   }
   return plan;
 }

@@ -20,9 +20,11 @@
 #include "ringtrain/data/text_stream.h"
 #include "ringtrain/data/uri.h"
 #include "ringtrain/job/memory_estimate.h"
+#include "ringtrain/model/feature_block.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/transport/event_sink.h"
 #include "ringtrain/transport/status_server.h"
+#include "ringtrain/worker/block_gradient.h"
 #include "ringtrain/worker/progress_recorder.h"
 #include "ringtrain/worker/trainer.h"
 
@@ -351,10 +353,19 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   std::optional<std::vector<std::vector<data::Piece>>> tasks_cut;  // dynamic sharding
   DatasetShape shape;
   int64_t global_rows = 0;
+  // Feature-wise sharding: every worker reads every row, only its block of the columns.
+  const bool by_feature = spec.dataset.sharding == job::Sharding::kFeature;
+  std::optional<model::FeatureBlock> block;
+  if (by_feature) block = model::FeatureBlockOf(spec.dataset.features, c.num_workers, c.index);
   if (IsTextFormat(spec.dataset)) {
     storage.emplace(StorageOptionsFor(spec.dataset, worker_options.storage));
-    text_options =
-        TextShardOptionsFor(spec.dataset, spec.dataset.train.uri, c.num_workers, c.index);
+    text_options = by_feature ? TextShardOptionsFor(spec.dataset, spec.dataset.train.uri, 1, 0)
+                              : TextShardOptionsFor(spec.dataset, spec.dataset.train.uri,
+                                                    c.num_workers, c.index);
+    if (block.has_value()) {
+      text_options->column_begin = block->begin;
+      text_options->column_end = block->end;
+    }
     // The counting pass: the rows of this worker's epoch (its steps) before it trains.
     StatusOr<data::TextShardPlan> planned =
         data::PlanTextShard(*storage, *text_options, /*count=*/true);
@@ -430,8 +441,23 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
     std::cerr << "worker-" << index << ": " << m << "\n";
   };
   client_options.credentials = credentials;
+  if (block.has_value()) {
+    client_options.scope =
+        worker::BlockGradient::Scope(*block, plan.model.input_dim, plan.model.num_classes);
+  }
   RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                       worker::PsClient::Connect(context, std::move(client_options)));
+  std::optional<worker::BlockGradient> block_gradient;
+  if (block.has_value()) {
+    block_gradient.emplace(worker::BlockGradientOptions{*block, plan.model.input_dim,
+                                                        plan.model.num_classes, plan.margin_server,
+                                                        /*owns_bias=*/c.index == 0},
+                           client.get());
+    std::cerr << "worker-" << c.index << ": feature-wise sharding: features [" << block->begin
+              << ", " << block->end << ") of " << plan.model.input_dim
+              << " of every row; the partial margins are summed on ps-" << plan.margin_server
+              << "\n";
+  }
   std::unique_ptr<data::BatchSource> batches;
   std::unique_ptr<worker::TaskReader> tasks;  // dynamic sharding; reads through `batches`
   if (text_options.has_value()) {
@@ -440,7 +466,8 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
     stream.pieces = text_plan.pieces;
     stream.seed = plan.seed;
     stream.shuffle = plan.shuffle;
-    stream.worker = c.index;
+    // Feature-wise, every worker reads the same rows in the same order: worker 0's.
+    stream.worker = by_feature ? 0 : c.index;
     stream.batch_rows = plan.batch_size;
     stream.block_rows = job::StreamBlockRows(spec.dataset);
     stream.prefetch_blocks = job::kStreamPrefetchBlocks;
@@ -477,10 +504,12 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   worker::TrainerOptions options = TrainerOptionsFor(plan, c.index);
   options.pull_final_model = !output_dir.empty();
   options.tasks = tasks.get();
+  if (block_gradient.has_value()) options.block_gradient = &*block_gradient;
   // Progress is recorded for the operator, which pulls it from the status socket while the
   // worker runs and reads the final words from the termination log after it is gone.
-  worker::ProgressRecorder recorder(&sink, c.job_name, c.num_workers,
-                                    static_cast<int64_t>(spec.training.batch_size) * c.num_workers);
+  // Its rate times the workers that read other examples is the job's.
+  worker::ProgressRecorder recorder(&sink, c.job_name, c.num_workers / job::WorkersPerExample(spec),
+                                    job::GlobalBatchSize(spec));
   std::unique_ptr<transport::StatusServer> status_server;
   if (!c.status_bind.empty()) {
     RT_ASSIGN_OR_RETURN(status_server,

@@ -51,6 +51,10 @@ StatusOr<ps::ServerCoreConfig> ServerCoreConfigFor(const JobPlan& plan, int serv
   config.staleness_aware_lr = plan.staleness_aware_lr;
   config.codec = plan.codec.type;
   config.keeps_data_queue = plan.dynamic_sharding && server_index == plan.queue_server;
+  config.block_sums = plan.feature_sharding;
+  if (plan.feature_sharding && server_index == plan.margin_server) {
+    config.margin_cols = plan.model.num_classes;
+  }
   return config;
 }
 

@@ -83,8 +83,8 @@ class Run {
         last_render_(start_),
         tracker_(job.spec.workers.replicas, job.spec.parameter_servers.replicas,
                  job.spec.training.epochs, start_) {
-    tracker_.set_global_batch(static_cast<int64_t>(job.spec.training.batch_size) *
-                              job.spec.workers.replicas);
+    tracker_.set_global_batch(job::GlobalBatchSize(job.spec));
+    tracker_.set_workers_per_example(job::WorkersPerExample(job.spec));
   }
   ~Run() { StopAll(); }
 
@@ -751,6 +751,8 @@ StatusOr<RunSummary> Run::Execute() {
     s.tasks_finished += ps.tasks_finished();
     s.tasks_requeued += ps.tasks_requeued();
     s.tasks_finished_again += ps.tasks_finished_again();
+    s.margin_rounds += ps.margin_rounds();
+    s.margins_repeated += ps.margins_repeated();
     s.workers_excluded_per_server.push_back(ps.workers_excluded());
     s.workers_returned_per_server.push_back(ps.workers_returned());
     s.steps_missed_per_server.push_back(ps.steps_missed());
@@ -842,6 +844,11 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
         << "epoch once), " << s.tasks_handed_out << " handed out, " << s.tasks_requeued
         << " given back (their worker joined again or went silent), " << s.tasks_finished_again
         << " finished again (read twice)\n";
+  }
+  if (s.margin_rounds > 0) {
+    out << "  feature blocks       " << s.margin_rounds
+        << " rounds of partial margins summed (one a step), " << s.margins_repeated
+        << " steps sent again after their sum (a worker that joined again)\n";
   }
   uint64_t skipped = 0;
   for (const uint64_t k : s.records_skipped) skipped += k;

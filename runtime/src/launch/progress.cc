@@ -80,7 +80,9 @@ uint64_t ProgressTracker::SumOverWorkers(uint64_t WorkerState::*counter) const {
   return n;
 }
 
-uint64_t ProgressTracker::total_samples() const { return SumOverWorkers(&WorkerState::samples); }
+uint64_t ProgressTracker::total_samples() const {
+  return SumOverWorkers(&WorkerState::samples) / static_cast<uint64_t>(workers_per_example_);
+}
 
 uint64_t ProgressTracker::bytes_pushed() const {
   return SumOverWorkers(&WorkerState::bytes_pushed);

@@ -46,6 +46,13 @@ StatusOr<std::unique_ptr<ServerCore>> ServerCore::Make(ServerCoreConfig config,
   if (config.staleness_aware_lr && config.consistency == Consistency::kSync) {
     return InvalidArgument("server core: staleness-aware learning rates need async or ssp");
   }
+  if ((config.block_sums || config.margin_cols > 0) && config.consistency != Consistency::kSync) {
+    return InvalidArgument("server core: feature-wise sharding needs sync");
+  }
+  if (config.margin_cols < 0 || (config.margin_cols > 0 && !config.block_sums)) {
+    return InvalidArgument("server core: margins are summed only with block sums, margin_cols " +
+                           std::to_string(config.margin_cols));
+  }
   if (static_cast<int64_t>(initial_params.size()) != config.table->total_size()) {
     return InvalidArgument("server core: initial parameters have " +
                            std::to_string(initial_params.size()) + " elements, the table " +
@@ -85,6 +92,7 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
   }
   stats_.set_partitions_owned(static_cast<uint32_t>(owned_.size()));
   if (config_.keeps_data_queue) queue_.emplace(config_.num_workers);
+  if (config_.margin_cols > 0) margins_.emplace(config_.num_workers, config_.margin_cols);
 }
 
 ServerCore::~ServerCore() = default;
@@ -140,7 +148,16 @@ std::vector<int> ServerCore::WorkersHoldingRound() const {
 }
 
 std::vector<int> ServerCore::WorkersWaitedFor() const {
-  if (config_.consistency == Consistency::kSync) return WorkersHoldingRound();
+  if (config_.consistency == Consistency::kSync) {
+    std::vector<int> waited = WorkersHoldingRound();
+    if (margins_.has_value()) {
+      for (int w : margins_->Missing(worker_done_)) {
+        if (std::find(waited.begin(), waited.end(), w) == waited.end()) waited.push_back(w);
+      }
+      std::sort(waited.begin(), waited.end());
+    }
+    return waited;
+  }
   std::vector<int> slowest;
   if (config_.consistency != Consistency::kSsp || pending_.empty()) return slowest;
   const int64_t min_clock = min_active_clock();
@@ -153,7 +170,8 @@ std::vector<int> ServerCore::WorkersWaitedFor() const {
 }
 
 void ServerCore::Exclude(int worker, std::vector<Reply>* out) {
-  if (config_.consistency != Consistency::kSync || worker < 0 || worker >= config_.num_workers) {
+  if (config_.consistency != Consistency::kSync || config_.block_sums || worker < 0 ||
+      worker >= config_.num_workers) {
     return;
   }
   const size_t w = static_cast<size_t>(worker);
@@ -223,7 +241,11 @@ Status ServerCore::ValidateLayout(const proto::Header& h) const {
 
 Status ServerCore::ValidatePartitions(const proto::Header& h) const {
   RT_RETURN_IF_ERROR(ValidateLayout(h));
-  if (h.partitions_size() == 0) return InvalidArgument(KindName(h) + " lists no partitions");
+  // A block's push may touch none of the partitions here; it still moves the clock.
+  const bool may_be_empty = config_.block_sums && h.kind() == proto::PUSH;
+  if (h.partitions_size() == 0 && !may_be_empty) {
+    return InvalidArgument(KindName(h) + " lists no partitions");
+  }
   std::unordered_set<uint32_t> seen;
   for (const proto::PartitionSlice& s : h.partitions()) {
     const PartitionState* p = Find(s.id());
@@ -297,6 +319,9 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
     case transport::RequestKind::kTask:
       HandleTask(peer, h, out);
       return;
+    case transport::RequestKind::kMargins:
+      HandleMargins(peer, msg, out);
+      return;
     case transport::RequestKind::kStats:  // answered above
       return;
   }
@@ -310,7 +335,7 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
   const size_t w = h.sender();
   // Message prefixes, built only when a check fails (this runs for every push).
   const auto from = [&] { return "PUSH from worker " + std::to_string(w); };
-  if (h.partitions_size() != static_cast<int>(owned_.size())) {
+  if (h.partitions_size() != static_cast<int>(owned_.size()) && !config_.block_sums) {
     return InvalidArgument(from() + " lists " + std::to_string(h.partitions_size()) +
                            " partitions; it must cover all " + std::to_string(owned_.size()) +
                            " owned by server " + std::to_string(config_.server_index));
@@ -401,7 +426,8 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
     stats_.set_payload_bytes_received(stats_.payload_bytes_received() + payload.bytes().size());
     if (config_.consistency == Consistency::kSync) {
       if (h.num_samples() > 0) {
-        const float n = static_cast<float>(h.num_samples());
+        // Block sums add the blocks' gradients; otherwise weighted by their samples.
+        const float n = config_.block_sums ? 1.0f : static_cast<float>(h.num_samples());
         if (dense) {
           // The validated frame, read in place as the floats DecodeMessage aligned.
           std::span<const float> g = msg.Floats(static_cast<size_t>(i));
@@ -410,9 +436,6 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
           compress::DecodeAdd(payload, p.accum, n);
         }
       }
-      p.samples += h.num_samples();
-      p.pushes += 1;
-      p.learning_rate = h.learning_rate();
     } else if (h.num_samples() > 0) {
       std::span<const float> g;
       if (dense) {
@@ -427,6 +450,12 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
   }
   clocks_[w] += 1;
   if (config_.consistency == Consistency::kSync) {
+    // The push is part of every owned partition's round, listed or not (block sums).
+    for (PartitionState& p : owned_) {
+      p.samples += h.num_samples();
+      p.pushes += 1;
+      p.learning_rate = h.learning_rate();
+    }
     const int64_t min_clock = min_active_clock();
     for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
   }
@@ -480,8 +509,10 @@ void ServerCore::MaybeApplyRound(PartitionState& p, int64_t min_clock) {
   // counts in min_clock.
   if (p.pushes == 0 || min_clock <= p.version) return;
   if (p.samples > 0) {
-    const float inv = 1.0f / static_cast<float>(p.samples);
-    for (float& v : p.accum) v *= inv;
+    if (!config_.block_sums) {
+      const float inv = 1.0f / static_cast<float>(p.samples);
+      for (float& v : p.accum) v *= inv;
+    }
     p.optimizer_steps += 1;
     config_.optimizer->Apply(p.learning_rate, p.optimizer_steps, p.accum, Writable(p),
                              p.optimizer_state);
@@ -528,6 +559,7 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
     stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
     // Rounds that waited only for this worker are complete now.
     ApplyRoundsWaitingForNobody();
+    if (margins_.has_value() && margins_->Complete(worker_done_)) AnswerMargins(out);
   }
   Reply ack = NewReply(peer, request, proto::DONE_ACK);
   out->push_back(std::move(ack));
@@ -615,6 +647,67 @@ void ServerCore::HandleTask(const std::string& peer, const proto::Header& reques
   out->push_back(std::move(r));
 }
 
+void ServerCore::HandleMargins(const std::string& peer, const transport::Message& msg,
+                               std::vector<Reply>* out) {
+  const proto::Header& h = msg.header;
+  if (!margins_.has_value()) {
+    out->push_back(
+        MakeError(peer, h,
+                  FailedPrecondition("MARGINS to server " + std::to_string(config_.server_index) +
+                                     ", which does not sum margins")));
+    return;
+  }
+  if (Status s = ValidateLayout(h); !s.ok()) {
+    out->push_back(MakeError(peer, h, s));
+    return;
+  }
+  if (h.margin_cols() != static_cast<uint32_t>(margins_->cols())) {
+    out->push_back(
+        MakeError(peer, h,
+                  InvalidArgument("MARGINS from worker " + std::to_string(h.sender()) + " with " +
+                                  std::to_string(h.margin_cols()) + " columns; the model has " +
+                                  std::to_string(margins_->cols()) + " classes")));
+    return;
+  }
+  StatusOr<MarginRounds::Answer> answer = margins_->Add(
+      static_cast<int>(h.sender()), h.clock(), h.margin_rows(), msg.Floats(0), worker_done_);
+  if (!answer.ok()) {
+    out->push_back(MakeError(peer, h, answer.status()));
+    return;
+  }
+  switch (*answer) {
+    case MarginRounds::Answer::kRepeat:
+      stats_.set_margins_repeated(stats_.margins_repeated() + 1);
+      out->push_back(MakeMarginsReply(peer, h, margins_->Kept(h.clock())));
+      return;
+    case MarginRounds::Answer::kWait:
+      margin_waiters_.push_back(PendingPull{peer, h});
+      return;
+    case MarginRounds::Answer::kComplete:
+      margin_waiters_.push_back(PendingPull{peer, h});
+      AnswerMargins(out);
+      return;
+  }
+}
+
+void ServerCore::AnswerMargins(std::vector<Reply>* out) {
+  stats_.set_margin_rounds(stats_.margin_rounds() + 1);
+  for (const PendingPull& waiting : margin_waiters_) {
+    out->push_back(MakeMarginsReply(waiting.peer, waiting.request, margins_->sum()));
+  }
+  margin_waiters_.clear();
+}
+
+Reply ServerCore::MakeMarginsReply(const std::string& peer, const proto::Header& request,
+                                   std::span<const float> sum) {
+  Reply r = NewReply(peer, request, proto::MARGINS_REPLY);
+  r.header.set_clock(request.clock());
+  r.header.set_margin_rows(request.margin_rows());
+  r.header.set_margin_cols(request.margin_cols());
+  r.payloads.emplace_back(sum.data(), sum.size_bytes());
+  return r;
+}
+
 void ServerCore::FastForwardRounds() {
   const int64_t min_clock = min_active_clock();
   if (min_clock == INT64_MAX) return;
@@ -643,8 +736,9 @@ bool ServerCore::PullReady(const proto::Header& request) const {
 }
 
 size_t ServerCore::DropParked() {
-  size_t n = pending_.size();
+  size_t n = pending_.size() + margin_waiters_.size();
   pending_.clear();
+  margin_waiters_.clear();
   for (std::optional<HeldPush>& held : held_push_) {
     if (held.has_value()) ++n;
     held.reset();

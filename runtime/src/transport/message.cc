@@ -164,9 +164,23 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
                            proto::Codec_Name(h.codec()));
   }
   const size_t n = CarriesPayload(h.kind()) ? static_cast<size_t>(h.partitions_size()) : 0;
-  const size_t expected = CarriesShardState(h.kind())
-                              ? 3 * static_cast<size_t>(h.replica().state().partitions_size())
-                              : n;
+  size_t expected = CarriesShardState(h.kind())
+                        ? 3 * static_cast<size_t>(h.replica().state().partitions_size())
+                        : n;
+  if (CarriesMargins(h.kind())) {
+    const uint64_t floats = uint64_t{h.margin_rows()} * h.margin_cols();
+    if (floats == 0 || floats > kMaxMarginFloats || msg.codec.type != compress::CodecType::kNone) {
+      return InvalidArgument(Describe(h) + ": margins of " + std::to_string(h.margin_rows()) +
+                             " x " + std::to_string(h.margin_cols()) +
+                             " (must be 1 to 2^24 float32, CODEC_NONE)");
+    }
+    expected = 1;
+    if (frames.size() == 2 && frames[1].size() != floats * sizeof(float)) {
+      return InvalidArgument(Describe(h) + ": margins of " + std::to_string(h.margin_rows()) +
+                             " x " + std::to_string(h.margin_cols()) + " float32 in a frame of " +
+                             std::to_string(frames[1].size()) + " bytes");
+    }
+  }
   if (frames.size() - 1 != expected) {
     return InvalidArgument(Describe(h) + ": expected " + std::to_string(expected) +
                            " payload frames, got " + std::to_string(frames.size() - 1));

@@ -18,8 +18,11 @@ std::optional<RequestKind> RequestOf(proto::MessageKind kind) {
       return RequestKind::kJoin;
     case proto::TASK:
       return RequestKind::kTask;
+    case proto::MARGINS:
+      return RequestKind::kMargins;
     case proto::KIND_UNSPECIFIED:
     case proto::TASK_REPLY:
+    case proto::MARGINS_REPLY:
     case proto::JOIN_REPLY:
     case proto::PUSH_ACK:
     case proto::PULL_REPLY:
@@ -54,6 +57,8 @@ proto::MessageKind KindOf(RequestKind request) {
       return proto::JOIN;
     case RequestKind::kTask:
       return proto::TASK;
+    case RequestKind::kMargins:
+      return proto::MARGINS;
   }
   RT_CHECK(false && "not a RequestKind");
   return proto::KIND_UNSPECIFIED;
@@ -73,6 +78,8 @@ proto::MessageKind ReplyKindOf(RequestKind request) {
       return proto::JOIN_REPLY;
     case RequestKind::kTask:
       return proto::TASK_REPLY;
+    case RequestKind::kMargins:
+      return proto::MARGINS_REPLY;
   }
   RT_CHECK(false && "not a RequestKind");
   return proto::KIND_UNSPECIFIED;
@@ -102,6 +109,8 @@ bool CarriesPayload(proto::MessageKind kind) {
     case proto::NOT_SERVING:
     case proto::TASK:
     case proto::TASK_REPLY:
+    case proto::MARGINS:  // one frame described by Header.margin_rows/cols (CarriesMargins)
+    case proto::MARGINS_REPLY:
     case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
     case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
       return false;
@@ -111,6 +120,10 @@ bool CarriesPayload(proto::MessageKind kind) {
 
 bool CarriesShardState(proto::MessageKind kind) {
   return kind == proto::REPLICA_SYNC || kind == proto::REPLICA_STATE;
+}
+
+bool CarriesMargins(proto::MessageKind kind) {
+  return kind == proto::MARGINS || kind == proto::MARGINS_REPLY;
 }
 
 bool IsReplication(proto::MessageKind kind) {

@@ -115,6 +115,17 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
       versions_(options_.table->partitions().size(), -1),
       encoded_(sockets_.size()) {
   for (Link& link : links_) link.down_since = Clock::now();
+  for (int server = 0; server < options_.table->num_servers(); ++server) {
+    std::vector<uint32_t>& ids = scoped_.emplace_back();
+    for (uint32_t id : options_.table->partitions_of(server)) {
+      const ring::Partition& p = options_.table->partition(id);
+      const bool in = options_.scope.empty() ||
+                      std::any_of(options_.scope.begin(), options_.scope.end(), [&](auto r) {
+                        return p.offset < r.second && r.first < p.offset + p.size;
+                      });
+      if (in) ids.push_back(id);
+    }
+  }
   if (options_.error_feedback)
     residual_.assign(static_cast<size_t>(options_.table->total_size()), 0);
 }
@@ -245,7 +256,11 @@ Status PsClient::CheckLinks() {
   return Await(&pending, {}, nullptr, nullptr);
 }
 
-proto::Header PsClient::NewRequest(transport::RequestKind request, int server) {
+const std::vector<uint32_t>& PsClient::Listed(int server, bool whole) const {
+  return whole ? options_.table->partitions_of(server) : scoped_[static_cast<size_t>(server)];
+}
+
+proto::Header PsClient::NewRequest(transport::RequestKind request, int server, bool whole) {
   proto::Header h;
   h.set_kind(transport::KindOf(request));
   h.set_job(options_.job);
@@ -254,7 +269,7 @@ proto::Header PsClient::NewRequest(transport::RequestKind request, int server) {
   h.set_layout_fingerprint(options_.table->fingerprint());
   const bool push = request == transport::RequestKind::kPush;
   if (push || request == transport::RequestKind::kPull) {
-    for (uint32_t id : options_.table->partitions_of(server)) {
+    for (uint32_t id : Listed(server, whole)) {
       const ring::Partition& p = options_.table->partition(id);
       proto::PartitionSlice* s = h.add_partitions();
       s->set_id(id);
@@ -329,14 +344,16 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
   return Status::Ok();
 }
 
-Status PsClient::SendPull(int server, int64_t min_version, Pending* pending, bool final_model) {
-  if (options_.table->partitions_of(server).empty()) return Status::Ok();
-  proto::Header h = NewRequest(transport::RequestKind::kPull, server);
+Status PsClient::SendPull(int server, int64_t min_version, Pending* pending, bool final_model,
+                          bool whole) {
+  whole = whole || final_model;
+  if (Listed(server, whole).empty()) return Status::Ok();
+  proto::Header h = NewRequest(transport::RequestKind::kPull, server, whole);
   h.set_clock(min_version);
   h.set_final_model(final_model);
-  return SendRequest(server, std::move(h), {},
-                     {server, transport::RequestKind::kPull, min_version, false, final_model},
-                     pending);
+  Pending::Request req{server, transport::RequestKind::kPull, min_version, false, final_model};
+  req.whole = whole;
+  return SendRequest(server, std::move(h), {}, std::move(req), pending);
 }
 
 Status PsClient::SendSimple(int server, transport::RequestKind request, Pending* pending,
@@ -385,6 +402,9 @@ Status PsClient::SendRequest(int server, proto::Header h, std::vector<zmq::messa
 }
 
 Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending) {
+  if (r.kind == transport::RequestKind::kMargins) {
+    return SendRequest(server, r.push->header, CopyFrames(r.push->payloads), r, pending);
+  }
   if (r.kind == transport::RequestKind::kPush) {
     // As it was sent, request id included; outside sync its versions may be newer than a
     // shard restored from a checkpoint holds: like the next push, it reports 0 (Rejoin).
@@ -395,7 +415,7 @@ Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending)
     return SendRequest(server, std::move(resent), CopyFrames(r.push->payloads), r, pending);
   }
   if (r.kind == transport::RequestKind::kPull) {
-    return SendPull(server, r.min_version, pending, r.final_model);
+    return SendPull(server, r.min_version, pending, r.final_model, r.whole);
   }
   if (r.kind == transport::RequestKind::kTask) return SendTask(server, r.task, pending);
   return SendSimple(server, r.kind, pending, r.min_version);
@@ -442,12 +462,13 @@ Status PsClient::DetourLost(Pending* pending) {
   return Status::Ok();
 }
 
-Status PsClient::Pull(int64_t min_version, std::span<float> params, int64_t* version_out) {
+Status PsClient::Pull(int64_t min_version, std::span<float> params, int64_t* version_out,
+                      bool whole) {
   RT_RETURN_IF_ERROR(CheckLinks());
   Pending pending;
   if (version_out != nullptr) *version_out = INT64_MAX;
   for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
-    RT_RETURN_IF_ERROR(SendPull(s, min_version, &pending));
+    RT_RETURN_IF_ERROR(SendPull(s, min_version, &pending, /*final_model=*/false, whole));
   }
   return Await(&pending, params, version_out, nullptr);
 }
@@ -487,6 +508,32 @@ StatusOr<proto::TaskInfo> PsClient::NextTask(int server, const proto::TaskInfo& 
     return DataLoss("parameter server " + std::to_string(server) + " did not answer TASK");
   }
   return *pending.task;
+}
+
+Status PsClient::SumMargins(int server, int64_t step, uint32_t rows, uint32_t cols,
+                            std::span<float> margins) {
+  if (server < 0 || server >= static_cast<int>(sockets_.size())) {
+    return InvalidArgument("no parameter server " + std::to_string(server));
+  }
+  RT_CHECK(margins.size() == static_cast<size_t>(rows) * cols);
+  RT_RETURN_IF_ERROR(CheckLinks());
+  Pending pending;
+  pending.margins = margins;
+  auto sent = std::make_shared<SentPush>();
+  sent->header = NewRequest(transport::RequestKind::kMargins, server);
+  sent->header.set_clock(step);
+  sent->header.set_margin_rows(rows);
+  sent->header.set_margin_cols(cols);
+  sent->payloads.emplace_back(margins.data(), margins.size_bytes());
+  Pending::Request req{server, transport::RequestKind::kMargins, step};
+  req.push = sent;
+  RT_RETURN_IF_ERROR(
+      SendRequest(server, sent->header, CopyFrames(sent->payloads), std::move(req), &pending));
+  RT_RETURN_IF_ERROR(Await(&pending, {}, nullptr, nullptr));
+  if (!pending.margins_answered) {
+    return DataLoss("parameter server " + std::to_string(server) + " did not answer MARGINS");
+  }
+  return Status::Ok();
 }
 
 StatusOr<JoinResult> PsClient::Join() {
@@ -677,6 +724,18 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     }
     pending->joined[server] = {h.clock(), h.worker_done()};
   }
+  if (h.kind() == proto::MARGINS_REPLY) {
+    if (h.clock() != req.min_version || msg.payloads.size() != 1 ||
+        msg.Floats(0).size() != pending->margins.size()) {
+      return DataLoss(who + " answered MARGINS of step " + std::to_string(req.min_version) +
+                      " with the sum of step " + std::to_string(h.clock()) + " (" +
+                      std::to_string(h.margin_rows()) + " x " + std::to_string(h.margin_cols()) +
+                      ")");
+    }
+    std::span<const float> sum = msg.Floats(0);
+    std::copy(sum.begin(), sum.end(), pending->margins.begin());
+    pending->margins_answered = true;
+  }
   if (h.kind() == proto::TASK_REPLY) {
     const proto::TaskInfo& t = h.task();
     const bool known = t.answer() == proto::TASK_LEASE || t.answer() == proto::TASK_WAIT ||
@@ -697,7 +756,7 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     return Status::Ok();
   }
   if (h.kind() == proto::PULL_REPLY) {
-    const std::vector<uint32_t>& ids = options_.table->partitions_of(server);
+    const std::vector<uint32_t>& ids = Listed(server, req.whole);
     // DecodeMessage has checked that parameters travel as CODEC_NONE, one frame of
     // num_elements floats per listed partition.
     if (h.partitions_size() != static_cast<int>(ids.size())) {

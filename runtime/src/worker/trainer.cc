@@ -49,13 +49,19 @@ void Trainer::Report(proto::EventType type, int epoch, bool force) {
   loss_count_ = 0;
 }
 
-void Trainer::Evaluate(int epoch) {
-  if (test_ == nullptr || test_->rows() == 0) return;
+Status Trainer::Evaluate(int epoch) {
+  if (test_ == nullptr || test_->rows() == 0) return Status::Ok();
+  if (options_.block_gradient != nullptr) {
+    // The trainer holds only its block of the model: the whole of it, at this step's version.
+    RT_RETURN_IF_ERROR(client_->Pull(result_.steps, params_, nullptr, /*whole=*/true)
+                           .WithContext("pulling the whole model to evaluate it"));
+  }
   const model::EvalResult r =
       model_->Evaluate(params_.data(), data::View(*test_, {0, test_->rows()}));
   result_.test_accuracy = static_cast<double>(r.correct) / static_cast<double>(r.count);
   result_.test_loss = r.loss_sum / static_cast<double>(r.count);
   Report(proto::EVAL, epoch, /*force=*/true);
+  return Status::Ok();
 }
 
 StatusOr<TrainerResult> Trainer::Run() {
@@ -94,7 +100,7 @@ StatusOr<TrainerResult> Trainer::Run() {
         RT_RETURN_IF_ERROR(Step(batch, replay_until, &version));
         Report(proto::PROGRESS, epoch + 1, /*force=*/false);
       }
-      EndEpoch(epoch, batches_->skipped());
+      RT_RETURN_IF_ERROR(EndEpoch(epoch, batches_->skipped()));
     }
   }
   RT_RETURN_IF_ERROR(
@@ -107,7 +113,19 @@ StatusOr<TrainerResult> Trainer::Run() {
 Status Trainer::Step(const data::Batch& batch, int64_t replay_until, int64_t* version) {
   // The previous push's buffer, unless libzmq still holds frames of it.
   const std::span<float> gradient = gradient_.Overwrite(params_.size());
-  const double loss = model_->LossAndGradient(params_.data(), batch.view(), gradient.data());
+  const int64_t clock = result_.steps;
+  double loss = 0;
+  if (options_.block_gradient != nullptr) {
+    StatusOr<double> block_loss =
+        options_.block_gradient->Compute(params_.data(), batch, clock, gradient.data());
+    if (!block_loss.ok()) {
+      return block_loss.status().WithContext("summing the margins of step " +
+                                             std::to_string(clock));
+    }
+    loss = *block_loss;
+  } else {
+    loss = model_->LossAndGradient(params_.data(), batch.view(), gradient.data());
+  }
   if (batch.rows > 0) {
     loss_sum_ += loss;
     ++loss_count_;
@@ -116,7 +134,6 @@ Status Trainer::Step(const data::Batch& batch, int64_t replay_until, int64_t* ve
       options_.local_momentum.Apply(gradient, params_, velocity_);
     }
   }
-  const int64_t clock = result_.steps;
   if (options_.before_push) options_.before_push(clock);
   learning_rate_ = schedule_->At(clock);
   PushRequest push{gradient_, clock, static_cast<uint32_t>(batch.rows),
@@ -133,10 +150,11 @@ Status Trainer::Step(const data::Batch& batch, int64_t replay_until, int64_t* ve
   return Status::Ok();
 }
 
-void Trainer::EndEpoch(int epoch, const data::SkippedRecords& skipped) {
+Status Trainer::EndEpoch(int epoch, const data::SkippedRecords& skipped) {
   result_.skipped = skipped;
   Report(proto::PROGRESS, epoch + 1, /*force=*/true);
-  if (options_.rank == 0) Evaluate(epoch + 1);
+  if (options_.rank == 0) return Evaluate(epoch + 1);
+  return Status::Ok();
 }
 
 Status Trainer::RunTasks(int64_t replay_until, int64_t* version) {
@@ -164,7 +182,7 @@ Status Trainer::RunTasks(int64_t replay_until, int64_t* version) {
         // This worker's first task of a later epoch: its part of the last one is done. (A task
         // given back by another worker may be of an earlier epoch: the epoch stays.)
         if (answer.epoch() > epoch) {
-          if (epoch >= 0) EndEpoch(epoch, skipped);
+          if (epoch >= 0) RT_RETURN_IF_ERROR(EndEpoch(epoch, skipped));
           skipped = {};
           epoch = static_cast<int>(answer.epoch());
         }
@@ -198,7 +216,7 @@ Status Trainer::RunTasks(int64_t replay_until, int64_t* version) {
     RT_RETURN_IF_ERROR(Step(batch, replay_until, version));
     Report(proto::PROGRESS, epoch + 1, /*force=*/false);
   }
-  if (epoch >= 0) EndEpoch(epoch, skipped);
+  if (epoch >= 0) RT_RETURN_IF_ERROR(EndEpoch(epoch, skipped));
   return Status::Ok();
 }
 

@@ -33,6 +33,9 @@ struct JobShape {
   int workers = 2;
   int epochs = 4;
   std::string sync_mode;
+  int partition_size = 1024;
+  int batch_size = 16;
+  int features = 64;
 };
 
 // A job (2 servers, 2 workers, 4 epochs unless `shape` says otherwise) on `format` data at
@@ -53,7 +56,9 @@ inline std::string TextJob(const std::string& name, const std::string& format,
          "    format: " +
          format +
          "\n"
-         "    features: 64\n"
+         "    features: " +
+         std::to_string(shape.features) +
+         "\n"
          "    classes: 10\n" +
          extra_dataset + "    train: {uri: '" + train + "'}\n" +
          (test.empty() ? "" : "    test: {uri: '" + test + "'}\n") +
@@ -61,12 +66,14 @@ inline std::string TextJob(const std::string& name, const std::string& format,
          "    epochs: " +
          std::to_string(shape.epochs) +
          "\n"
-         "    batchSize: 16\n" +
+         "    batchSize: " +
+         std::to_string(shape.batch_size) + "\n" +
          (shape.sync_mode.empty() ? "" : "    syncMode: " + shape.sync_mode + "\n") +
          "    optimizer: {type: momentum, learningRate: 0.1, momentum: 0.9}\n"
          "  parameterServers: {replicas: " +
          std::to_string(shape.servers) +
-         ", partitionSize: 1024}\n"
+         ", partitionSize: " + std::to_string(shape.partition_size) +
+         "}\n"
          "  workers: {replicas: " +
          std::to_string(shape.workers) + "}\n" + extra_spec;
 }

@@ -33,6 +33,8 @@ struct Mode {
   int64_t staleness = 0;
   bool staleness_aware_lr = false;
   compress::CodecType codec = compress::CodecType::kNone;
+  bool block_sums = false;  // feature-wise sharding
+  int margin_cols = 0;
 };
 
 class ServerCoreTest : public ::testing::Test {
@@ -52,6 +54,8 @@ class ServerCoreTest : public ::testing::Test {
     c.staleness = mode.staleness;
     c.staleness_aware_lr = mode.staleness_aware_lr;
     c.codec = mode.codec;
+    c.block_sums = mode.block_sums;
+    c.margin_cols = mode.margin_cols;
     initial_.assign(static_cast<size_t>(size), 1.0f);
     core_ = ServerCore::Make(std::move(c), initial_).value();
   }

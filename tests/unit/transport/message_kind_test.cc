@@ -5,8 +5,9 @@
 namespace ringtrain::transport {
 namespace {
 
-constexpr RequestKind kRequests[] = {RequestKind::kPush, RequestKind::kPull,
-                                     RequestKind::kWorkerDone, RequestKind::kStats};
+constexpr RequestKind kRequests[] = {
+    RequestKind::kPush, RequestKind::kPull, RequestKind::kWorkerDone, RequestKind::kStats,
+    RequestKind::kJoin, RequestKind::kTask, RequestKind::kMargins};
 
 TEST(MessageKindTest, RequestsRoundTripThroughTheirWireKind) {
   for (RequestKind r : kRequests) {
@@ -30,6 +31,15 @@ TEST(MessageKindTest, ReplyKinds) {
   EXPECT_EQ(ReplyKindOf(RequestKind::kPull), proto::PULL_REPLY);
   EXPECT_EQ(ReplyKindOf(RequestKind::kWorkerDone), proto::DONE_ACK);
   EXPECT_EQ(ReplyKindOf(RequestKind::kStats), proto::STATS_REPLY);
+  EXPECT_EQ(ReplyKindOf(RequestKind::kMargins), proto::MARGINS_REPLY);
+}
+
+TEST(MessageKindTest, OnlyMarginsCarryMargins) {
+  for (int k = proto::MessageKind_MIN; k <= proto::MessageKind_MAX; ++k) {
+    const auto kind = static_cast<proto::MessageKind>(k);
+    SCOPED_TRACE(KindName(kind));
+    EXPECT_EQ(CarriesMargins(kind), kind == proto::MARGINS || kind == proto::MARGINS_REPLY);
+  }
 }
 
 TEST(MessageKindTest, OnlyGradientsAndParametersCarryPayloads) {

@@ -54,6 +54,35 @@ TEST(DecodeMessageTest, PullListsPartitionsWithoutPayloads) {
   EXPECT_FALSE(bad.ok());
 }
 
+proto::Header MarginsHeader(uint32_t rows, uint32_t cols) {
+  proto::Header h;
+  h.set_wire_version(proto::WIRE_VERSION_1);
+  h.set_kind(proto::MARGINS);
+  h.set_job("j");
+  h.set_margin_rows(rows);
+  h.set_margin_cols(cols);
+  return h;
+}
+
+TEST(DecodeMessageTest, MarginsTravelInOneFrameOfTheirShape) {
+  auto msg = DecodeMessage(Frames(MarginsHeader(3, 2), {24}));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  EXPECT_EQ(msg->Floats(0).size(), 6u);
+  auto short_frame = DecodeMessage(Frames(MarginsHeader(3, 2), {20}));
+  ASSERT_FALSE(short_frame.ok());
+  EXPECT_THAT(short_frame.status().message(), HasSubstr("margins of 3 x 2"));
+  EXPECT_FALSE(DecodeMessage(Frames(MarginsHeader(3, 2), {})).ok());
+  EXPECT_FALSE(DecodeMessage(Frames(MarginsHeader(3, 2), {24, 24})).ok());
+  EXPECT_FALSE(DecodeMessage(Frames(MarginsHeader(0, 2), {})).ok());
+  // 2^16 x 2^16 floats: refused from the header, before any frame is looked at.
+  auto huge = DecodeMessage(Frames(MarginsHeader(1u << 16, 1u << 16), {}));
+  ASSERT_FALSE(huge.ok());
+  EXPECT_THAT(huge.status().message(), HasSubstr("must be 1 to 2^24"));
+  proto::Header fp16 = MarginsHeader(1, 2);
+  fp16.set_codec(proto::CODEC_FP16);
+  EXPECT_FALSE(DecodeMessage(Frames(fp16, {4})).ok());
+}
+
 TEST(DecodeMessageTest, RejectsGarbageHeader) {
   std::vector<zmq::message_t> frames;
   const char garbage[] = "\xff\xff\xff\xff\xff\x01garbage";

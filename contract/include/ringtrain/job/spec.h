@@ -46,7 +46,7 @@ inline constexpr int kMaxJobNameLength = 50;
 enum class ModelType { kSoftmax, kMlp };  // reserved: logistic, fm
 enum class DataFormat { kIdx, kLibsvm, kCsv };
 enum class BadRecordPolicy { kFail, kSkip };
-enum class Sharding { kRow, kDynamic };  // reserved: feature
+enum class Sharding { kRow, kDynamic, kFeature };
 enum class OptimizerType { kSgd, kMomentum, kNesterov, kAdagrad, kAdam };
 enum class ScheduleType { kConstant, kCosine, kStep };
 enum class CompressionType { kNone, kFp16, kInt8, kOneBit, kTopK };
@@ -74,7 +74,7 @@ struct EnumTraits<BadRecordPolicy> {
 };
 template <>
 struct EnumTraits<Sharding> {
-  static constexpr Sharding kValues[] = {Sharding::kRow, Sharding::kDynamic};
+  static constexpr Sharding kValues[] = {Sharding::kRow, Sharding::kDynamic, Sharding::kFeature};
 };
 template <>
 struct EnumTraits<OptimizerType> {
@@ -426,6 +426,13 @@ struct TrainingJobSpec {
 
   bool operator==(const TrainingJobSpec&) const = default;
 };
+
+// The examples of one step of the whole job: batchSize x workers; with sharding: feature,
+// where every worker reads the same rows (its own columns of them), batchSize.
+int64_t GlobalBatchSize(const TrainingJobSpec& spec);
+// How many workers read each example: 1, or every worker with sharding: feature (each its own
+// columns). The job's examples are the workers' summed, divided by this.
+int WorkersPerExample(const TrainingJobSpec& spec);
 
 // metadata
 struct ObjectMeta {

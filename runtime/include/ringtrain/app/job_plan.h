@@ -108,6 +108,11 @@ struct JobPlan {
   // the ring's owner of ps::kDataQueueKey; steps_per_epoch is then the row-wise estimate.
   bool dynamic_sharding = false;
   int queue_server = 0;
+  // spec.dataset.sharding: feature: every worker reads every row, only the columns of its block
+  // (model::FeatureBlockOf); the servers sum the blocks' gradients, and this server, the ring's
+  // owner of ps::kMarginsKey, their partial margins (ps/margin_rounds.h).
+  bool feature_sharding = false;
+  int margin_server = 0;
 };
 
 // The ring's server ids for `num_ps` servers: "ps-0", "ps-1", ... (ids, not addresses: a

@@ -138,6 +138,10 @@ struct RunSummary {
   uint64_t tasks_finished = 0;
   uint64_t tasks_requeued = 0;
   uint64_t tasks_finished_again = 0;
+  // Feature-wise sharding: rounds of partial margins summed, and steps sent again after they
+  // were summed (a worker that rejoined), over the servers (one sums them); 0 otherwise.
+  uint64_t margin_rounds = 0;
+  uint64_t margins_repeated = 0;
   // Bad records each worker passes over in an epoch (onBadRecord: skip), by worker index.
   std::vector<uint64_t> records_skipped;
   // Processes that failed and were replaced alone, in order: "worker-1 (killed by signal 9)".

@@ -77,6 +77,8 @@ class ProgressTracker {
   std::optional<JobCheckpoint> last_checkpoint() const;
   int64_t global_batch() const { return global_batch_; }
   void set_global_batch(int64_t b) { global_batch_ = b; }
+  // job::WorkersPerExample: total_samples() is the workers' samples divided by it.
+  void set_workers_per_example(int n) { workers_per_example_ = n; }
 
  private:
   struct WorkerState {
@@ -96,6 +98,7 @@ class ProgressTracker {
   int epochs_;
   SteadyTime start_;
   int64_t global_batch_ = 0;
+  int workers_per_example_ = 1;
   std::vector<WorkerState> workers_;
   std::vector<proto::ServerStats> ps_stats_;  // the current process's latest report
   std::vector<proto::ServerStats> ps_past_;   // the earlier processes' last reports, added

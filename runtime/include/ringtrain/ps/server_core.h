@@ -74,6 +74,14 @@
 // joins starts over: it holds nothing). The queue is part of the shard's state. Any other server
 // refuses TASK.
 //
+// Feature-wise sharding (config.block_sums, model/feature_block.h): every worker computes the
+// gradient of its own column block of a linear model from the same rows, so a round sums the
+// pushes instead of averaging them, params <- optimizer(params, sum_i g_i, lr), and a push may
+// list only the owned partitions its block touches (the others' gradient is 0; the push still
+// moves the worker's clock). No block can be missed: Exclude() does nothing. The server with
+// config.margin_cols > 0 also answers MARGINS (ps/margin_rounds.h): the sum of every worker's
+// partial margins of a step, once all are in; any other server refuses MARGINS.
+//
 // Checkpoints (ckpt/shard_state.h): Snapshot() copies the shard's whole state — what a restarted
 // server needs to continue exactly where this one was — SnapshotInto() does the same into the
 // buffers of an earlier copy, and Restore() puts such a state back.
@@ -102,6 +110,7 @@
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ps/consistency.h"
 #include "ringtrain/ps/data_queue.h"
+#include "ringtrain/ps/margin_rounds.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
 #include "ringtrain/transport/shared_buffer.h"
@@ -120,6 +129,9 @@ struct ServerCoreConfig {
   compress::CodecType codec = compress::CodecType::kNone;  // what pushes must be encoded with
   // Dynamic sharding: this server keeps the data queue (ps/data_queue.h) and answers TASK.
   bool keeps_data_queue = false;
+  // Feature-wise sharding (kSync only; see Feature-wise sharding above).
+  bool block_sums = false;
+  int margin_cols = 0;  // > 0: this server sums the partial margins, `margin_cols` per row
 };
 
 // A reply addressed to the peer (routing id) that should receive it.
@@ -172,7 +184,8 @@ class ServerCore {
   // kSync: the workers the round in progress waits for — unfinished, not excluded, at the
   // round's clock, while another worker has pushed to it — ascending. Empty otherwise.
   std::vector<int> WorkersHoldingRound() const;
-  // The workers that requests here wait for now, ascending: kSync, WorkersHoldingRound();
+  // The workers that requests here wait for now, ascending: kSync, WorkersHoldingRound() and the
+  // workers the open round of margins misses;
   // kSsp, while a pull is parked, the unfinished workers at the smallest clock; kAsync, none.
   // What names a stopped worker when a job stalls.
   std::vector<int> WorkersWaitedFor() const;
@@ -268,6 +281,12 @@ class ServerCore {
   void HandleDone(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleJoin(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleTask(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
+  void HandleMargins(const std::string& peer, const transport::Message& msg,
+                     std::vector<Reply>* out);
+  // Answers every MARGINS waiting for the round just completed.
+  void AnswerMargins(std::vector<Reply>* out);
+  Reply MakeMarginsReply(const std::string& peer, const proto::Header& request,
+                         std::span<const float> sum);
   // Gives `worker`'s data-queue lease back, if this server keeps the queue.
   void ReturnLease(size_t worker);
   void CountQueue();
@@ -307,7 +326,9 @@ class ServerCore {
   int workers_done_ = 0;
   std::vector<PendingPull> pending_;
   proto::ServerStats stats_;
-  std::optional<DataQueue> queue_;  // config_.keeps_data_queue
+  std::optional<DataQueue> queue_;           // config_.keeps_data_queue
+  std::optional<MarginRounds> margins_;      // config_.margin_cols > 0
+  std::vector<PendingPull> margin_waiters_;  // MARGINS of the open round, to answer
 };
 
 }  // namespace ringtrain::ps

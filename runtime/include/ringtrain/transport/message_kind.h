@@ -11,6 +11,7 @@
 #ifndef RINGTRAIN_TRANSPORT_MESSAGE_KIND_H_
 #define RINGTRAIN_TRANSPORT_MESSAGE_KIND_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,7 @@ enum class RequestKind {
   kStats,       // STATS
   kJoin,        // JOIN
   kTask,        // TASK
+  kMargins,     // MARGINS
 };
 
 // The request a message of `kind` makes, or std::nullopt when `kind` is not a request (a
@@ -37,7 +39,7 @@ std::optional<RequestKind> RequestOf(proto::MessageKind kind);
 proto::MessageKind KindOf(RequestKind request);
 
 // The kind of a successful reply to `request` (PUSH_ACK, PULL_REPLY, DONE_ACK, STATS_REPLY,
-// JOIN_REPLY, TASK_REPLY).
+// JOIN_REPLY, TASK_REPLY, MARGINS_REPLY).
 // A server may answer any request with ERROR instead.
 proto::MessageKind ReplyKindOf(RequestKind request);
 
@@ -48,6 +50,11 @@ bool CarriesPayload(proto::MessageKind kind);
 // True for REPLICA_SYNC and REPLICA_STATE, whose frames carry a shard's state: three per entry
 // of Header.replica.state.partitions (ps/replica_wire.h checks their sizes).
 bool CarriesShardState(proto::MessageKind kind);
+
+// True for MARGINS and MARGINS_REPLY, which carry one frame of Header.margin_rows x
+// Header.margin_cols float32 (at most kMaxMarginFloats).
+bool CarriesMargins(proto::MessageKind kind);
+inline constexpr uint64_t kMaxMarginFloats = uint64_t{1} << 24;
 
 // True for the kinds only servers send each other (REPLICA_*).
 bool IsReplication(proto::MessageKind kind);

@@ -50,6 +50,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <zmq.hpp>
@@ -94,6 +95,12 @@ struct PsClientOptions {
   // This worker's credentials: each socket is a CURVE client of its server's key, and a server
   // that refuses this worker's key is logged. Null: plaintext.
   std::shared_ptr<const auth::Credentials> credentials;
+  // Feature-wise sharding: the element ranges [first, second) of the flat parameter vector this
+  // worker works on (its column block and the bias). Pushes and pulls then list only the
+  // partitions that overlap them (a push that lists none still goes: it moves the clock), so
+  // the rest of `params` is left as it was; Pull(..., whole = true) and the final model take
+  // every partition. Empty: the whole model.
+  std::vector<std::pair<int64_t, int64_t>> scope;
 };
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.
@@ -127,7 +134,9 @@ class PsClient {
 
   // Fills `params` (table->total_size() floats) with every partition at version >=
   // min_version; *version_out (if non-null) receives the smallest version seen.
-  Status Pull(int64_t min_version, std::span<float> params, int64_t* version_out = nullptr);
+  // With `whole`, every partition, whatever the scope.
+  Status Pull(int64_t min_version, std::span<float> params, int64_t* version_out = nullptr,
+              bool whole = false);
 
   // Pushes the gradient to every server, then pulls parameters at version >= pull_min_version
   // into `params`. Both requests are in flight together.
@@ -143,6 +152,13 @@ class PsClient {
   // for this worker's next task, reporting the one it finished (request.finished); returns the
   // queue's answer. Retried like every request when the server comes back.
   StatusOr<proto::TaskInfo> NextTask(int server, const proto::TaskInfo& request);
+
+  // Feature-wise sharding: sends this worker's partial margins of step `step` (rows x cols,
+  // row-major, in `margins`) to server `server` (the one summing them, ps/margin_rounds.h) and
+  // overwrites `margins` with the sum of every worker's, once all are in. Retried like every
+  // request when the server comes back.
+  Status SumMargins(int server, int64_t step, uint32_t rows, uint32_t cols,
+                    std::span<float> margins);
 
   // Tells every server this worker has finished and waits for the acknowledgements.
   Status Done();
@@ -188,7 +204,8 @@ class PsClient {
       int64_t min_version;       // kPull: the version asked for; kJoin, kPush: the clock
       bool rejoin = false;       // the JOIN sent to a server that came back (Rejoin)
       bool final_model = false;  // kPull: the final model's pull
-      std::shared_ptr<SentPush> push = nullptr;  // kPush: what was sent
+      std::shared_ptr<SentPush> push = nullptr;  // kPush, kMargins: what was sent
+      bool whole = false;                        // kPull: every partition, whatever the scope
       int via = -1;  // detoured: the successor it was sent to (Failover)
       std::shared_ptr<const proto::TaskInfo> task = nullptr;  // kTask: what was asked
     };
@@ -199,6 +216,8 @@ class PsClient {
     // JOIN_REPLY per server: the worker's clock there and whether it has finished there.
     std::map<int, std::pair<int64_t, bool>> joined;
     std::optional<proto::TaskInfo> task;  // TASK_REPLY
+    std::span<float> margins;             // where MARGINS_REPLY's sum goes
+    bool margins_answered = false;
 
     // Something is in flight or waits to be sent again.
     bool busy() const {
@@ -257,7 +276,10 @@ class PsClient {
   // Before an operation: handles servers that came back since the last one (their rejoins
   // answered before anything new is sent).
   Status CheckLinks();
-  proto::Header NewRequest(transport::RequestKind request, int server);
+  // Lists, for PUSH and PULL, the partitions of `server` in scope (all with `whole`).
+  proto::Header NewRequest(transport::RequestKind request, int server, bool whole = false);
+  // The partitions of `server` a PUSH or PULL lists.
+  const std::vector<uint32_t>& Listed(int server, bool whole) const;
   // Down (or never connected) for detour_after, with detours on and a successor to ask.
   bool Lost(int server) const;
   // Where requests for `server`'s shard go now: the server itself (-1), or its successor's index
@@ -273,7 +295,8 @@ class PsClient {
   // Sends `req` (as recorded when it was first sent) again for `server`'s shard.
   Status Resend(int server, const Pending::Request& req, Pending* pending);
   Status SendPush(int server, const PushRequest& push, Pending* pending);
-  Status SendPull(int server, int64_t min_version, Pending* pending, bool final_model = false);
+  Status SendPull(int server, int64_t min_version, Pending* pending, bool final_model = false,
+                  bool whole = false);
   Status SendTask(int server, std::shared_ptr<const proto::TaskInfo> task, Pending* pending);
   Status SendSimple(int server, transport::RequestKind request, Pending* pending,
                     int64_t clock = 0);
@@ -291,6 +314,7 @@ class PsClient {
   uint64_t detours_sent_ = 0;
   uint64_t detours_served_ = 0;
   std::vector<int64_t> versions_;  // per partition: version of the last pull (-1: none yet)
+  std::vector<std::vector<uint32_t>> scoped_;  // per server: its partitions in scope
   std::vector<float> residual_;
   // Per server: the encoded partitions of the last push (one buffer, frames are slices of it).
   std::vector<transport::SharedBuffer<uint8_t>> encoded_;

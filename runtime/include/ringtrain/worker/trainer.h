@@ -31,6 +31,7 @@
 #include "ringtrain/optim/schedule.h"
 #include "ringtrain/transport/event_sink.h"
 #include "ringtrain/transport/shared_buffer.h"
+#include "ringtrain/worker/block_gradient.h"
 #include "ringtrain/worker/ps_client.h"
 
 namespace ringtrain::worker {
@@ -74,6 +75,10 @@ struct TrainerOptions {
   // Finish with PsClient::DoneWithFinalModel instead of Done, so params() ends as the final
   // model, after every worker's updates (the worker that writes the model out).
   bool pull_final_model = false;
+  // Feature-wise sharding: the gradient of this worker's column block (worker/block_gradient.h;
+  // not owned; null: the model's own). The batches then hold the block's columns only, and the
+  // client's scope is the block; worker 0 pulls the whole model before it evaluates.
+  BlockGradient* block_gradient = nullptr;
 };
 
 struct TrainerResult {
@@ -107,9 +112,9 @@ class Trainer {
   // One training step on `batch`: the gradient, pushed with this worker's clock, and the pull.
   Status Step(const data::Batch& batch, int64_t replay_until, int64_t* version);
   // The epoch's last report (with the bad records skipped in it), and worker 0's evaluation.
-  void EndEpoch(int epoch, const data::SkippedRecords& skipped);
+  Status EndEpoch(int epoch, const data::SkippedRecords& skipped);
   Status RunTasks(int64_t replay_until, int64_t* version);  // dynamic sharding
-  void Evaluate(int epoch);
+  Status Evaluate(int epoch);
 
   TrainerOptions options_;
   model::Model* model_;
