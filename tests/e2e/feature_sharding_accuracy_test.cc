@@ -94,7 +94,8 @@ TEST_F(FeatureShardingAccuracyTest, ReachesTheLossOfRowWiseTrainingWithinOnePerc
   const Outcome one = Run("by-row-one", "row", 1, 64);
   const Outcome two = Run("by-row-two", "row", 2, 32);
   std::printf(
-      "Fashion-MNIST softmax, 4 epochs (cosine), global batch 64: test loss (accuracy) feature-wise, 3 "
+      "Fashion-MNIST softmax, 4 epochs (cosine), global batch 64: test loss (accuracy) "
+      "feature-wise, 3 "
       "workers %.4f (%.4f); row-wise, 1 worker %.4f (%.4f); row-wise, 2 workers x 32 %.4f "
       "(%.4f)\n",
       feature.test_loss, feature.accuracy, one.test_loss, one.accuracy, two.test_loss,
