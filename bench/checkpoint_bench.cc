@@ -195,9 +195,10 @@ class Checkpointing {
 
   // The size of the files of server m's newest checkpoint, as they are on disk (0 if none).
   StatusOr<uint64_t> NewestCheckpointBytes(int m) const {
-    RT_ASSIGN_OR_RETURN(std::unique_ptr<ringtrain::ckpt::Store> store,
-                        ringtrain::ckpt::Store::Open(
-                            {ringtrain::app::ShardCheckpointDirectory(options_, plan_, m), 1000}));
+    RT_ASSIGN_OR_RETURN(
+        std::unique_ptr<ringtrain::ckpt::Store> store,
+        ringtrain::ckpt::Store::Open(
+            {ringtrain::app::ShardCheckpointDirectory(options_, plan_, m), 1000, nullptr}));
     RT_ASSIGN_OR_RETURN(const std::vector<ringtrain::ckpt::CheckpointRef> refs, store->List());
     uint64_t bytes = 0;
     if (refs.empty()) return bytes;

@@ -139,35 +139,39 @@ const StringFormat& ColumnNameFormat() {
 
 namespace {
 
-// A directory on the local file system, "file:///absolute/path" or a plain path; `what` is
-// what object storage would be refused for.
-StringFormat LocalDirectoryFormat(const std::string& what) {
+// Where `what` is written: a directory on the local file system ("file:///absolute/path" or a
+// plain path) or a key prefix in an object store ("s3://bucket/prefix"); not http(s), which
+// cannot be written.
+StringFormat WritableDirectoryFormat(const std::string& what) {
   return {.check =
               [what](const std::string& path, const std::string& value) {
                 RT_RETURN_IF_ERROR(CheckDataUri(path, value));
-                if (value.find("://") == std::string::npos || value.rfind("file://", 0) == 0) {
+                if (value.find("://") == std::string::npos || value.rfind("file://", 0) == 0 ||
+                    value.rfind("s3://", 0) == 0) {
                   return Status::Ok();
                 }
-                return FieldError(path, "object storage is not supported yet for " + what +
-                                            ": write file:///absolute/path or a path (got \"" +
+                return FieldError(path, what +
+                                            " cannot be written there: write "
+                                            "file:///absolute/path, a path or "
+                                            "s3://bucket/prefix (got \"" +
                                             value + "\")");
               },
           .min_length = 1,
           .max_length = kMaxPathLength,
-          .rules = {Rule("!self.contains('://') || (self.startsWith('file:///') && size(self) > 8)",
-                         "must be file:///absolute/path or a path (object storage is not "
-                         "supported yet)")}};
+          .rules = {Rule("!self.contains('://') || (self.startsWith('file:///') && size(self) > 8) "
+                         "|| self.matches('^s3://[^/]')",
+                         "must be file:///absolute/path, a path or s3://bucket/prefix")}};
 }
 
 }  // namespace
 
 const StringFormat& CheckpointPathFormat() {
-  static const StringFormat& f = Keep(LocalDirectoryFormat("checkpoints"));
+  static const StringFormat& f = Keep(WritableDirectoryFormat("checkpoints"));
   return f;
 }
 
 const StringFormat& OutputPathFormat() {
-  static const StringFormat& f = Keep(LocalDirectoryFormat("the model"));
+  static const StringFormat& f = Keep(WritableDirectoryFormat("the model"));
   return f;
 }
 

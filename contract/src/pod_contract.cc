@@ -173,9 +173,9 @@ Status ValidatePodContract(const PodContract& c) {
     if (c.role != Role::kWorker || c.index != 0) {
       return VarError(kEnvOutputDir, "only worker 0 writes the model");
     }
-    if (c.output_dir.front() != '/') {
-      return VarError(kEnvOutputDir,
-                      "expected an absolute path (got " + Quoted(c.output_dir) + ")");
+    if (c.output_dir.front() != '/' && !IsObjectStoreLocation(c.output_dir)) {
+      return VarError(kEnvOutputDir, "expected an absolute path or s3://bucket/prefix (got " +
+                                         Quoted(c.output_dir) + ")");
     }
   }
   if (c.public_keys_path.empty() != c.secret_key_path.empty()) {

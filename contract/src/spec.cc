@@ -154,6 +154,8 @@ int64_t GlobalBatchSize(const TrainingJobSpec& spec) {
   return spec.dataset.sharding == Sharding::kFeature ? batch : batch * spec.workers.replicas;
 }
 
+bool IsObjectStoreLocation(std::string_view location) { return location.starts_with("s3://"); }
+
 int WorkersPerExample(const TrainingJobSpec& spec) {
   return spec.dataset.sharding == Sharding::kFeature ? spec.workers.replicas : 1;
 }

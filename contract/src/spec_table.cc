@@ -272,12 +272,12 @@ const Object<CheckpointSpec>& CheckpointTable() {
   static const auto* t = new Object<CheckpointSpec>(
       Object<CheckpointSpec>(
           {
-              String(
-                  "path", &CheckpointSpec::path, CheckpointPathFormat(),
-                  "Directory of the checkpoints, file:///absolute/path or a path; each parameter "
-                  "server writes under <path>/<job name>/ps-<index>/. In a cluster, an absolute "
-                  "path on a persistentVolumeClaim or nfs volume the parameter servers mount "
-                  "read-write.")
+              String("path", &CheckpointSpec::path, CheckpointPathFormat(),
+                     "Where the checkpoints go: a directory, file:///absolute/path or a path, or a "
+                     "key prefix in an object store, s3://bucket/prefix (reached as "
+                     "dataset.storage says); each parameter server writes under <path>/<job "
+                     "name>/ps-<index>/. In a cluster, a directory must be an absolute path on a "
+                     "persistentVolumeClaim or nfs volume the parameter servers mount read-write.")
                   .Required(),
               Int("everySteps", &CheckpointSpec::every_steps, 0, kInt64Max,
                   "A checkpoint every this many steps; 0: not by steps."),
@@ -304,8 +304,9 @@ const Object<CheckpointSpec>& CheckpointTable() {
 const Object<OutputSpec>& OutputTable() {
   static const auto* t = new Object<OutputSpec>({
       String("path", &OutputSpec::path, OutputPathFormat(),
-             "Directory that receives the trained model as model.onnx, file:///absolute/path or "
-             "a path; created if missing. In a cluster, an absolute path on a "
+             "Where the trained model goes, as model.onnx: a directory, file:///absolute/path or "
+             "a path (created if missing), or a key prefix in an object store, "
+             "s3://bucket/prefix. In a cluster, a directory must be an absolute path on a "
              "persistentVolumeClaim or nfs volume the workers mount read-write.")
           .Required(),
   });

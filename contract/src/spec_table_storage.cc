@@ -69,9 +69,10 @@ ObjectRule<TrainingJobSpec> DurableDirectoryRule(DurableDirectory d) {
   const std::string in_mount =
       "(" + p + " == m.mountPath || " + p + ".startsWith(m.mountPath + '/'))";
   ObjectRule<TrainingJobSpec> rule;
-  rule.cel.rule = "!has(self." + d.field + ") || (" + p + ".startsWith('/') && has(self." +
-                  d.role_field + ") && has(" + mounts + ") && " + mounts + ".exists(m, " +
-                  in_mount + ") && " + mounts + ".all(m, !" + in_mount +
+  // An object store outlives every pod: only a directory must be on a durable volume.
+  rule.cel.rule = "!has(self." + d.field + ") || " + path + ".startsWith('s3://') || (" + p +
+                  ".startsWith('/') && has(self." + d.role_field + ") && has(" + mounts + ") && " +
+                  mounts + ".exists(m, " + in_mount + ") && " + mounts + ".all(m, !" + in_mount +
                   " || (!(has(m.readOnly) && m.readOnly) && has(self.volumes) && "
                   "self.volumes.exists(v, v.name == m.name && (" +
                   CelWritableSource("persistentVolumeClaim") + " || " + CelWritableSource("nfs") +
@@ -82,7 +83,7 @@ ObjectRule<TrainingJobSpec> DurableDirectoryRule(DurableDirectory d) {
   rule.cel.field_path = "." + d.field + ".path";
   rule.check = [d](const TrainingJobSpec& spec, const std::string& at) {
     const std::string* value = d.path(spec);
-    if (value == nullptr) return Status::Ok();
+    if (value == nullptr || IsObjectStoreLocation(*value)) return Status::Ok();
     const std::string field = FieldPath(FieldPath(at, d.field), "path");
     const std::string dir = LocalDirectory(*value);
     if (dir.empty() || dir.front() != '/') {

@@ -32,6 +32,7 @@
 #include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/memory_check.h"
+#include "ringtrain/app/object_checkpoints.h"
 #include "ringtrain/app/output.h"
 #include "ringtrain/app/roles.h"
 #include "ringtrain/build_info.h"
@@ -54,6 +55,23 @@ ringtrain::storage::StorageOptions StorageFromEnvironment() {
       [](const char* name) -> const char* { return std::getenv(name); });
   return o;
 }
+
+// Where this process stages checkpoints on their way to and from an object store: its own
+// directory under $TMPDIR (the store deletes what it stages).
+std::string StagingRoot() {
+  return (std::filesystem::temp_directory_path() /
+          ("ringtrain-staging-" + std::to_string(getpid())))
+      .string();
+}
+
+// Removes this process's staging directory (what is left there is empty directories) when the
+// command returns.
+struct StagingCleanup {
+  ~StagingCleanup() {
+    std::error_code ignored;
+    std::filesystem::remove_all(StagingRoot(), ignored);
+  }
+};
 
 constexpr int kExitFailure = 1;
 constexpr int kExitInvalidInput = 2;
@@ -103,6 +121,7 @@ int Fail(const std::string& who, const ringtrain::Status& s) {
 int Run(const std::string& file, const std::string& log_dir, const std::string& output_dir,
         bool no_progress, bool fresh, double replace_delay_seconds,
         ringtrain::launch::Transport transport) {
+  const StagingCleanup cleanup;
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain run", job.status());
   ringtrain::storage::Storage storage(
@@ -144,7 +163,11 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
   std::string output = output_dir;
   if (output.empty()) output = ringtrain::app::OutputDirectoryOf(*job);
   if (output.empty()) output = ringtrain::app::DefaultOutputDirectory(*job);
-  options.output_dir = std::filesystem::absolute(output).lexically_normal().string();
+  options.output_dir = ringtrain::app::IsObjectLocation(output)
+                           ? output
+                           : std::filesystem::absolute(output).lexically_normal().string();
+  options.storage = StorageFromEnvironment();
+  options.staging_root = StagingRoot();
   options.interactive = !no_progress && isatty(STDOUT_FILENO) == 1;
   options.out = &std::cout;
   options.interrupted = &g_interrupted;
@@ -155,8 +178,11 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
   ringtrain::StatusOr<ringtrain::launch::RunSummary> summary =
       ringtrain::launch::RunLocal(*job, options);
   if (!summary.ok()) return Fail("ringtrain run", summary.status());
-  if (!summary->checkpoint_dir.empty() &&
-      (summary->model_path.empty() || !std::filesystem::exists(summary->model_path))) {
+  const bool model_written =
+      !summary->model_path.empty() && (ringtrain::app::IsObjectLocation(summary->model_path)
+                                           ? storage.List(summary->model_path).ok()
+                                           : std::filesystem::exists(summary->model_path));
+  if (!summary->checkpoint_dir.empty() && !model_written) {
     // Worker 0 died after its WORKER_DONE, before it wrote the model (its replacement finds the
     // servers done and has nothing to do): the servers' final checkpoints hold the same
     // parameters.
@@ -164,6 +190,8 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
                  "checkpoints\n";
     ringtrain::cmd::ExportOptions fallback;
     fallback.output_file = ringtrain::app::ModelPathIn(options.output_dir);
+    fallback.storage = options.storage;
+    fallback.staging_root = options.staging_root;
     if (ringtrain::Status s = ringtrain::cmd::ExportFromCheckpoints(*job, fallback, std::cout);
         s.ok()) {
       summary->model_path = fallback.output_file;
@@ -180,6 +208,7 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
 int OnCheckpoints(
     const std::string& who, const std::string& file,
     const std::function<ringtrain::Status(const ringtrain::job::TrainingJob&)>& command) {
+  const StagingCleanup cleanup;
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail(who, job.status());
   if (ringtrain::Status s = command(*job); !s.ok()) return Fail(who, s);
@@ -233,6 +262,7 @@ ringtrain::Status CheckThisProcessFits(const ringtrain::job::PodContract& c,
 }
 
 int RunRole(ringtrain::job::Role expected) {
+  const StagingCleanup cleanup;
   const std::string who = std::string("ringtrain ") + ringtrain::job::Name(expected);
   ringtrain::StatusOr<ringtrain::job::PodContract> contract =
       ringtrain::job::FromEnv(ringtrain::job::ProcessEnvLookup());
@@ -248,12 +278,14 @@ int RunRole(ringtrain::job::Role expected) {
   ringtrain::Status s;
   if (expected == ringtrain::job::Role::kParameterServer) {
     InstallStopHandlers();
-    s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted,
-                                           ringtrain::app::CheckpointOptionsFor(*job));
+    ringtrain::app::CheckpointOptions checkpoints = ringtrain::app::CheckpointOptionsFor(*job);
+    ringtrain::app::UseObjectStorage(&checkpoints, *job, StorageFromEnvironment(), StagingRoot());
+    s = ringtrain::app::RunParameterServer(*contract, *job, &g_interrupted, checkpoints);
   } else {
     ringtrain::app::WorkerOptions options;
     options.write_model = ringtrain::cmd::OnnxModelWriter(*job);
     options.storage = StorageFromEnvironment();
+    options.staging_root = StagingRoot();
     s = ringtrain::app::RunWorker(*contract, *job, options);
   }
   if (!s.ok()) return Fail(who + "-" + std::to_string(contract->index), s);
@@ -348,12 +380,15 @@ int main(int argc, char** argv) {
     return Run(file, log_dir, output_dir, no_progress, fresh, replace_delay, transport);
   if (export_cmd->parsed()) {
     return OnCheckpoints("ringtrain export", file, [&](const ringtrain::job::TrainingJob& job) {
+      export_options.storage = StorageFromEnvironment();
+      export_options.staging_root = StagingRoot();
       return ringtrain::cmd::ExportFromCheckpoints(job, export_options, std::cout);
     });
   }
   if (eval->parsed()) {
     return OnCheckpoints("ringtrain eval", file, [&](const ringtrain::job::TrainingJob& job) {
       eval_options.storage = StorageFromEnvironment();
+      eval_options.staging_root = StagingRoot();
       return ringtrain::cmd::EvaluateCheckpoints(job, eval_options, std::cout);
     });
   }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "ringtrain/app/model_checkpoints.h"
+#include "ringtrain/app/object_checkpoints.h"
 #include "ringtrain/data/dataset.h"
 #include "ringtrain/export/onnx.h"
 #include "ringtrain/model/model.h"
@@ -24,9 +25,12 @@ StatusOr<std::string> CheckpointRoot(const job::TrainingJob& job, const std::str
 
 // Loads the model and says where each shard came from.
 StatusOr<app::CheckpointedModel> LoadAndReport(const job::TrainingJob& job, const std::string& flag,
-                                               std::ostream& out) {
-  RT_ASSIGN_OR_RETURN(const std::string root, CheckpointRoot(job, flag));
-  RT_ASSIGN_OR_RETURN(app::CheckpointedModel model, app::LoadModelFromCheckpoints(job, root));
+                                               const storage::StorageOptions& storage,
+                                               const std::string& staging_root, std::ostream& out) {
+  app::CheckpointOptions where;
+  RT_ASSIGN_OR_RETURN(where.directory, CheckpointRoot(job, flag));
+  app::UseObjectStorage(&where, job, storage, staging_root);
+  RT_ASSIGN_OR_RETURN(app::CheckpointedModel model, app::LoadModelFromCheckpoints(job, where));
   for (const app::ShardSource& s : model.shards) {
     for (const std::string& why : s.skipped)
       out << "ps-" << s.server << ": skipped " << why << "\n";
@@ -51,21 +55,24 @@ app::ModelWriter OnnxModelWriter(const job::TrainingJob& job) {
 
 Status ExportFromCheckpoints(const job::TrainingJob& job, const ExportOptions& options,
                              std::ostream& out) {
-  RT_ASSIGN_OR_RETURN(app::CheckpointedModel model,
-                      LoadAndReport(job, options.checkpoint_root, out));
+  RT_ASSIGN_OR_RETURN(
+      app::CheckpointedModel model,
+      LoadAndReport(job, options.checkpoint_root, options.storage, options.staging_root, out));
   std::string path = options.output_file;
+  storage::Storage storage(app::StorageOptionsFor(job.spec.dataset, options.storage));
+  const std::string staging = app::JoinLocation(options.staging_root, "model");
   if (path.empty()) {
     std::string dir = app::OutputDirectoryOf(job);
     if (dir.empty()) dir = app::DefaultOutputDirectory(job);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Unavailable("cannot create the output directory " + dir + ": " + ec.message());
-    path = app::ModelPathIn(dir);
+    RT_ASSIGN_OR_RETURN(path, app::WriteModelInto(dir, OnnxModelWriter(job), model.plan,
+                                                  model.params, storage, staging));
+  } else {
+    RT_RETURN_IF_ERROR(
+        app::WriteModelTo(path, OnnxModelWriter(job), model.plan, model.params, storage, staging));
   }
-  RT_RETURN_IF_ERROR(OnnxModelWriter(job)(model.plan, model.params, path));
-  out << "wrote " << std::filesystem::absolute(path).string() << " (ONNX, "
-      << model::ModelKindName(model.plan.model.kind) << " model, step " << model.max_step()
-      << (model.final() ? ", final" : "") << ")\n";
+  if (!app::IsObjectLocation(path)) path = std::filesystem::absolute(path).string();
+  out << "wrote " << path << " (ONNX, " << model::ModelKindName(model.plan.model.kind)
+      << " model, step " << model.max_step() << (model.final() ? ", final" : "") << ")\n";
   return Status::Ok();
 }
 
@@ -90,8 +97,9 @@ Status EvaluateCheckpoints(const job::TrainingJob& job, const EvalOptions& optio
   } else if (files.images.empty() || files.labels.empty()) {
     return InvalidArgument("give both --test-images and --test-labels");
   }
-  RT_ASSIGN_OR_RETURN(app::CheckpointedModel model,
-                      LoadAndReport(job, options.checkpoint_root, out));
+  RT_ASSIGN_OR_RETURN(
+      app::CheckpointedModel model,
+      LoadAndReport(job, options.checkpoint_root, options.storage, options.staging_root, out));
   data::Dataset test;
   if (text) {
     storage::Storage storage(app::StorageOptionsFor(job.spec.dataset, options.storage));

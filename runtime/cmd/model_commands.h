@@ -24,9 +24,11 @@ namespace ringtrain::cmd {
 app::ModelWriter OnnxModelWriter(const job::TrainingJob& job);
 
 struct ExportOptions {
-  std::string checkpoint_root;  // empty: spec.checkpoint.path
-  std::string output_file;      // empty: model.onnx in spec.output.path, else in the default
-                                // output directory of `ringtrain run`
+  std::string checkpoint_root;      // empty: spec.checkpoint.path
+  std::string output_file;          // empty: model.onnx in spec.output.path, else in the default
+                                    // output directory of `ringtrain run`
+  storage::StorageOptions storage;  // how checkpoints in an object store are reached
+  std::string staging_root;         // where they are staged (app::UseObjectStorage)
 };
 
 // `ringtrain export`: the job's model from its latest usable checkpoints, written as ONNX.
@@ -38,7 +40,9 @@ Status ExportFromCheckpoints(const job::TrainingJob& job, const ExportOptions& o
 struct EvalOptions {
   std::string checkpoint_root;      // empty: spec.checkpoint.path
   job::DataFiles test;              // empty: spec.dataset.test (idx files, or a text format's uri)
-  storage::StorageOptions storage;  // how a text format's test data is reached
+  storage::StorageOptions storage;  // how a text format's test data and checkpoints in an
+                                    // object store are reached
+  std::string staging_root;         // where such checkpoints are staged
 };
 
 // `ringtrain eval`: the job's model from its latest usable checkpoints, evaluated on the test

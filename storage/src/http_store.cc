@@ -81,6 +81,9 @@ class HttpStore final : public ObjectStore {
   Status Put(const Location& location, std::string_view) override {
     return Unimplemented(location.uri + ": cannot write over plain http(s); use s3:// or a path");
   }
+  Status Delete(const Location& location) override {
+    return Unimplemented(location.uri + ": cannot delete over plain http(s); use s3:// or a path");
+  }
 
  private:
   StatusOr<HttpResponse> Call(const std::string& method, const std::string& url,

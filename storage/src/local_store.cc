@@ -141,6 +141,13 @@ class LocalStore final : public ObjectStore {
     }
     return Status::Ok();
   }
+
+  Status Delete(const Location& location) override {
+    std::error_code ec;
+    fs::remove(location.path, ec);
+    if (ec) return FailedPrecondition(location.uri + ": cannot delete: " + ec.message());
+    return Status::Ok();
+  }
 };
 
 }  // namespace

@@ -131,6 +131,17 @@ class S3Store final : public ObjectStore {
     return Status::Ok();
   }
 
+  Status Delete(const Location& location) override {
+    if (location.scheme != Scheme::kS3 || location.key.empty() || location.glob ||
+        location.key.ends_with('/')) {
+      return InvalidArgument(location.uri + ": not an s3://bucket/key object to delete");
+    }
+    RT_ASSIGN_OR_RETURN(HttpResponse r, Call("DELETE", location.bucket, location.key, {}, {}, {},
+                                             1 << 20, location.uri));
+    if (r.status / 100 != 2 && r.status != 404) return AnswerError(location.uri, r);
+    return Status::Ok();
+  }
+
  private:
   // One request, retried; an answer of any status but the transient ones is returned.
   StatusOr<HttpResponse> Call(const std::string& method, const std::string& bucket,
@@ -276,6 +287,7 @@ class BrokenStore final : public ObjectStore {
     return status_;
   }
   Status Put(const Location&, std::string_view) override { return status_; }
+  Status Delete(const Location&) override { return status_; }
 
  private:
   const Status status_;

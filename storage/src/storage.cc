@@ -49,4 +49,33 @@ Status Storage::Put(std::string_view uri, std::string_view bytes) {
   return For(location.scheme).Put(location, bytes);
 }
 
+Status Storage::Delete(std::string_view uri) {
+  RT_ASSIGN_OR_RETURN(const Location location, ParseLocation(uri));
+  if (location.glob || location.key.ends_with('/') || location.path.ends_with('/')) {
+    return InvalidArgument(location.uri + ": not one object to delete");
+  }
+  return For(location.scheme).Delete(location);
+}
+
+StatusOr<std::string> Storage::Get(std::string_view uri, size_t max_bytes) {
+  RT_ASSIGN_OR_RETURN(const Location location, ParseLocation(uri));
+  if (location.glob) return InvalidArgument(location.uri + ": not one object to read");
+  RT_ASSIGN_OR_RETURN(std::vector<ObjectInfo> found, For(location.scheme).List(location));
+  // A listing of a key also yields the objects beneath it as a prefix: only the key itself.
+  for (const ObjectInfo& object : found) {
+    StatusOr<Location> at = ParseLocation(object.uri);
+    if (!at.ok() || at->path != location.path || at->bucket != location.bucket ||
+        at->key != location.key) {
+      continue;
+    }
+    if (object.size > static_cast<int64_t>(max_bytes)) {
+      return DataLoss(location.uri + ": " + std::to_string(object.size) +
+                      " bytes, more than the " + std::to_string(max_bytes) + " expected");
+    }
+    RT_ASSIGN_OR_RETURN(std::unique_ptr<ByteStream> stream, Open(object));
+    return ReadAll(*stream, max_bytes);
+  }
+  return NotFound(location.uri + ": no such object");
+}
+
 }  // namespace ringtrain::storage

@@ -13,6 +13,7 @@
 #include "process_helpers.h"
 #include "ringtrain/data/idx_reader.h"
 #include "synthetic_data.h"
+#include "text_job.h"
 
 namespace ringtrain {
 namespace {
@@ -46,37 +47,17 @@ class FeatureShardingAccuracyTest : public ::testing::Test {
   static Outcome Run(const std::string& name, const std::string& sharding, int workers, int batch) {
     const std::string spec = dir_ + "/" + name + ".yaml";
     EXPECT_TRUE(testing::WriteFile(
-        spec,
-        "apiVersion: ringtrain.io/v1alpha1\n"
-        "kind: TrainingJob\n"
-        "metadata: {name: " +
-            name +
-            "}\n"
-            "spec:\n"
-            "  model: {type: softmax}\n"
-            "  dataset:\n"
-            "    format: libsvm\n"
-            "    features: 784\n"
-            "    classes: 10\n"
-            "    sharding: " +
-            sharding +
-            "\n"
-            "    train: {uri: '" +
-            dir_ +
-            "/train/'}\n"
-            "    test: {uri: '" +
-            dir_ +
-            "/test.libsvm'}\n"
-            "  training:\n"
-            "    epochs: 4\n"
-            "    batchSize: " +
-            std::to_string(batch) +
-            "\n"
-            "    optimizer: {type: momentum, learningRate: 0.02, momentum: 0.9}\n"
-            "    schedule: {type: cosine}\n"
-            "  parameterServers: {replicas: 2, partitionSize: 1024}\n"
-            "  workers: {replicas: " +
-            std::to_string(workers) + "}\n"));
+        spec, testing::TextJob(name, "libsvm", dir_ + "/train/", dir_ + "/test.libsvm",
+                               "    sharding: " + sharding + "\n", "",
+                               {.servers = 2,
+                                .workers = workers,
+                                .epochs = 4,
+                                .sync_mode = "",
+                                .partition_size = 1024,
+                                .batch_size = batch,
+                                .features = 784,
+                                .optimizer = "{type: momentum, learningRate: 0.02, momentum: 0.9}",
+                                .schedule = "{type: cosine}"})));
     const testing::CommandResult r = testing::RunCommand(
         {kBinary, "run", "--no-progress", "--log-dir", dir_ + "/logs-" + name, spec},
         std::chrono::seconds(600));

@@ -364,7 +364,7 @@ PY
   check "kubectl create secret s3-wrong" "$kubectl" -n train create secret generic s3-wrong \
     --from-literal=AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" \
     --from-literal=AWS_SECRET_ACCESS_KEY=not-the-secret
-  s3job() {  # s3job NAME SECRET
+  s3job() {  # s3job NAME SECRET [STORE]: STORE set: checkpoints and the model in the bucket too
     printf '%s\n' "apiVersion: ringtrain.io/v1alpha1" "kind: TrainingJob" \
       "metadata: {name: $1}" "spec:" "  model: {type: softmax}" "  dataset:" \
       "    format: libsvm" "    features: 64" "    classes: 10" "    onBadRecord: skip" \
@@ -375,8 +375,12 @@ PY
       "    optimizer: {type: momentum, learningRate: 0.1, momentum: 0.9}" \
       "  parameterServers: {replicas: 1}" "  workers: {replicas: 2}" \
       "  runPolicy: {restartPolicy: ExitCode}"
+    if [[ -n "${3:-}" ]]; then
+      printf '%s\n' "  checkpoint: {path: 's3://train-data/checkpoints', everySteps: 50}" \
+        "  output: {path: 's3://train-data/models'}"
+    fi
   }
-  s3job s3-train s3-credentials >"$work/s3-train.yaml"
+  s3job s3-train s3-credentials store >"$work/s3-train.yaml"
   s3job s3-wrong s3-wrong >"$work/s3-wrong.yaml"
   check "kubectl apply a job on S3 data" "$kubectl" -n train apply -f "$work/s3-train.yaml"
   for _ in $(seq 150); do
@@ -389,6 +393,18 @@ PY
   accuracy_at_least s3-train 0.9 "S3 data: test accuracy in the status"
   check_out "S3 data: the two bad records skipped, counted in the status" '^2$' \
     "$kubectl" -n train get tj s3-train -o 'jsonpath={.status.progress.recordsSkipped}'
+  # Checkpoints and the model in the bucket: the server pod reached it with the Secret's keys
+  # (the pod's environment, by reference), worker 0 too. `ringtrain export` reads the
+  # checkpoints back (with this shell's keys) into the model worker 0 uploaded.
+  check "S3: worker 0 wrote the model into the bucket" \
+    curl -sfS "${sig[@]}" -o "$work/s3-model.onnx" "$S3_ENDPOINT/train-data/models/model.onnx"
+  check "S3: the model is ONNX (its producer named)" grep -q ringtrain "$work/s3-model.onnx"
+  check_out "S3: the server's final checkpoint is in the bucket" \
+    'ps-0: s3://train-data/checkpoints/s3-train/ps-0/ckpt-[0-9]+-step-[0-9]+ \(step [0-9]+, final\)' \
+    env AWS_ACCESS_KEY_ID="$AWS_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_SECRET_ACCESS_KEY" \
+    "$runtime" export "$work/s3-train.yaml" --output "$work/s3-export.onnx"
+  check "S3: the checkpoints hold the model worker 0 wrote" \
+    cmp "$work/s3-model.onnx" "$work/s3-export.onnx"
   # After the first: this kubelet gives pods addresses by role and index, so two jobs running at
   # once would bind the same ones.
   check "kubectl apply a job with a wrong secret" "$kubectl" -n train apply -f "$work/s3-wrong.yaml"

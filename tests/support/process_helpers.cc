@@ -61,6 +61,15 @@ double SummaryAccuracy(const std::string& output) {
   return std::stod(output.substr(at + key.size(), 6));
 }
 
+bool WaitForText(const std::string& path, const std::string& text, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ReadFile(path).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 double SummaryTestLoss(const std::string& output) {
   const std::string key = "(test loss ";
   const size_t at = output.find(key);

@@ -56,6 +56,11 @@ bool ProcessEnded(int pid);
 std::vector<int> WaitForProcessesWithEnv(const std::string& needle, size_t count,
                                          std::chrono::seconds timeout);
 
+// Waits (polling) until the file at `path` (a log) holds `text`, at most `timeout`; false if it
+// never did.
+bool WaitForText(const std::string& path, const std::string& text,
+                 std::chrono::seconds timeout = std::chrono::seconds(60));
+
 // Waits (polling) until `process` exits or `timeout` has passed; returns its exit, or
 // std::nullopt if it still runs.
 std::optional<launch::ExitInfo> WaitForExit(launch::ChildProcess& process,

@@ -180,7 +180,11 @@ nlohmann::json BuildPod(const JobView& view, const job::TrainingJob& job, job::R
 
   nlohmann::json env = nlohmann::json::array();
   for (const auto& [k, v] : job::ToEnv(c)) env.push_back({{"name", k}, {"value", v}});
-  if (role == job::Role::kWorker) AppendStorageEnv(spec.dataset, &env);
+  // Workers read the data (and worker 0 writes the model); servers write checkpoints, which
+  // may be in the object store too.
+  const bool checkpoints_in_store =
+      spec.checkpoint.has_value() && job::IsObjectStoreLocation(spec.checkpoint->path);
+  if (role == job::Role::kWorker || checkpoints_in_store) AppendStorageEnv(spec.dataset, &env);
 
   // The spec's volume, then those of spec.volumes this role mounts (in spec.volumes order).
   nlohmann::json mounts = {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "decimal.h"
@@ -58,6 +59,19 @@ int64_t NowUnixMs() {
       .count();
 }
 
+// The checkpoint name an object's name belongs to ("ckpt-.../MANIFEST" -> "ckpt-..."), and
+// whether it is the checkpoint's manifest.
+std::string_view CheckpointOf(std::string_view object, bool* manifest) {
+  const size_t slash = object.find('/');
+  if (slash == std::string_view::npos) return {};
+  *manifest = object.substr(slash + 1) == kManifestFileName;
+  return object.substr(0, slash);
+}
+
+std::string ObjectName(const std::string& checkpoint, const char* file) {
+  return checkpoint + "/" + file;
+}
+
 Status RenamePath(const std::string& from, const std::string& to) {
   if (std::rename(from.c_str(), to.c_str()) != 0) {
     const int err = errno;
@@ -84,6 +98,35 @@ StatusOr<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
     return Unavailable("checkpoint directory " + options.directory + " is not a directory");
   }
   uint64_t largest = 0;
+  if (options.objects != nullptr) {
+    // The staging directory holds nothing worth keeping: what a crash left there goes.
+    for (fs::directory_iterator staged(options.directory, ec);
+         !ec && staged != fs::directory_iterator(); staged.increment(ec)) {
+      std::error_code rm;
+      fs::remove_all(staged->path(), rm);
+    }
+    RT_ASSIGN_OR_RETURN(std::vector<std::string> names, options.objects->List());
+    std::map<std::string, bool> committed;  // checkpoint name -> has its MANIFEST
+    for (const std::string& object : names) {
+      bool manifest = false;
+      const std::string checkpoint(CheckpointOf(object, &manifest));
+      uint64_t sequence = 0;
+      int64_t step = 0;
+      if (!ParseName(checkpoint, &sequence, &step)) continue;
+      largest = std::max(largest, sequence);
+      committed[checkpoint] = committed[checkpoint] || manifest;
+    }
+    // An upload that a crash interrupted (no MANIFEST): never a checkpoint.
+    for (const std::string& object : names) {
+      bool manifest = false;
+      const std::string checkpoint(CheckpointOf(object, &manifest));
+      auto c = committed.find(checkpoint);
+      if (c != committed.end() && !c->second) {
+        RT_RETURN_IF_ERROR(options.objects->Delete(object));
+      }
+    }
+    return std::unique_ptr<Store>(new Store(std::move(options), largest + 1));
+  }
   fs::directory_iterator it(options.directory, ec);
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
     const std::string name = it->path().filename().string();
@@ -104,9 +147,21 @@ StatusOr<std::unique_ptr<Store>> Store::Open(StoreOptions options) {
   return std::unique_ptr<Store>(new Store(std::move(options), largest + 1));
 }
 
-StatusOr<std::unique_ptr<Store>> Store::OpenReadOnly(const std::string& directory) {
+StatusOr<std::unique_ptr<Store>> Store::OpenReadOnly(const std::string& directory,
+                                                     std::shared_ptr<ObjectDirectory> objects) {
   if (directory.empty()) return InvalidArgument("checkpoint store: no directory");
   std::error_code ec;
+  if (objects != nullptr) {
+    fs::create_directories(directory, ec);
+    if (ec)
+      return Unavailable("cannot create staging directory " + directory + ": " + ec.message());
+    RT_ASSIGN_OR_RETURN(std::vector<std::string> names, objects->List());
+    if (names.empty()) return NotFound("no checkpoints in " + objects->Where(""));
+    StoreOptions options;
+    options.directory = directory;
+    options.objects = std::move(objects);
+    return std::unique_ptr<Store>(new Store(std::move(options), 0, /*read_only=*/true));
+  }
   const fs::file_status status = fs::status(directory, ec);
   if (status.type() == fs::file_type::not_found) {
     return NotFound("no checkpoint directory " + directory);
@@ -123,13 +178,34 @@ StatusOr<std::unique_ptr<Store>> Store::OpenReadOnly(const std::string& director
 Store::Store(StoreOptions options, uint64_t next_sequence, bool read_only)
     : options_(std::move(options)), next_sequence_(next_sequence), read_only_(read_only) {}
 
+std::string Store::location() const {
+  return options_.objects != nullptr ? options_.objects->Where("") : options_.directory;
+}
+
 StatusOr<std::vector<CheckpointRef>> Store::List() const {
   std::vector<CheckpointRef> refs;
+  if (options_.objects != nullptr) {
+    RT_ASSIGN_OR_RETURN(std::vector<std::string> names, options_.objects->List());
+    for (const std::string& object : names) {
+      bool manifest = false;
+      const std::string checkpoint(CheckpointOf(object, &manifest));
+      CheckpointRef ref;
+      if (!manifest || !ParseName(checkpoint, &ref.sequence, &ref.step)) continue;
+      ref.name = checkpoint;
+      ref.path = options_.objects->Where(checkpoint);
+      refs.push_back(std::move(ref));
+    }
+    std::sort(refs.begin(), refs.end(), [](const CheckpointRef& a, const CheckpointRef& b) {
+      return a.sequence > b.sequence;
+    });
+    return refs;
+  }
   std::error_code ec;
   fs::directory_iterator it(options_.directory, ec);
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
     CheckpointRef ref;
-    if (!ParseName(it->path().filename().string(), &ref.sequence, &ref.step)) continue;
+    ref.name = it->path().filename().string();
+    if (!ParseName(ref.name, &ref.sequence, &ref.step)) continue;
     ref.path = it->path().string();
     refs.push_back(std::move(ref));
   }
@@ -186,15 +262,55 @@ StatusOr<WrittenCheckpoint> Store::Write(const ShardIdentity& id, const ShardSta
   RT_RETURN_IF_ERROR(internal::FsyncDirectory(options_.directory));
 
   WrittenCheckpoint written;
-  written.ref = CheckpointRef{sequence, step, target};
+  const std::string name = Name(sequence, step);
+  written.ref = CheckpointRef{sequence, step, target, name};
+  if (options_.objects != nullptr) {
+    Status uploaded = Upload(written.ref, name);
+    std::error_code rm;
+    fs::remove_all(target, rm);  // staged only
+    RT_RETURN_IF_ERROR(uploaded);
+    written.ref.path = options_.objects->Where(name);
+  }
   written.bytes = shard->bytes + manifest.size();
   written.manifest = std::move(m);
   RT_RETURN_IF_ERROR(Prune(&written.pruned));
   return written;
 }
 
+Status Store::Upload(const CheckpointRef& staged, const std::string& name) {
+  // The data first; the manifest, which commits the checkpoint, last.
+  for (const char* file : {kShardFileName, kManifestFileName}) {
+    const std::string path = (fs::path(staged.path) / file).string();
+    std::error_code ec;
+    const uintmax_t size = fs::file_size(path, ec);
+    if (ec) return Unavailable("cannot read " + path + ": " + ec.message());
+    RT_ASSIGN_OR_RETURN(std::string bytes,
+                        internal::ReadSmallFile(path, static_cast<int64_t>(size)));
+    RT_RETURN_IF_ERROR(options_.objects->Put(ObjectName(name, file), bytes)
+                           .WithContext("uploading checkpoint " + name));
+  }
+  return Status::Ok();
+}
+
 Status Store::Prune(int* pruned) {
   RT_ASSIGN_OR_RETURN(std::vector<CheckpointRef> refs, List());
+  if (options_.objects != nullptr) {
+    if (refs.size() <= static_cast<size_t>(options_.keep)) return Status::Ok();
+    RT_ASSIGN_OR_RETURN(std::vector<std::string> names, options_.objects->List());
+    for (size_t i = static_cast<size_t>(options_.keep); i < refs.size(); ++i) {
+      // The manifest first: a checkpoint half deleted is no checkpoint, and the next Open
+      // deletes the rest.
+      RT_RETURN_IF_ERROR(options_.objects->Delete(ObjectName(refs[i].name, kManifestFileName)));
+      for (const std::string& object : names) {
+        bool manifest = false;
+        if (CheckpointOf(object, &manifest) == refs[i].name && !manifest) {
+          RT_RETURN_IF_ERROR(options_.objects->Delete(object));
+        }
+      }
+      ++*pruned;
+    }
+    return Status::Ok();
+  }
   for (size_t i = static_cast<size_t>(options_.keep); i < refs.size(); ++i) {
     // Renamed away first, so a crash mid-delete never leaves a half checkpoint under a
     // checkpoint's name.
@@ -209,9 +325,33 @@ Status Store::Prune(int* pruned) {
   return Status::Ok();
 }
 
+StatusOr<std::string> Store::ManifestBytes(const CheckpointRef& ref) const {
+  if (options_.objects != nullptr) {
+    return options_.objects->Get(ObjectName(ref.name, kManifestFileName), kMaxManifestBytes);
+  }
+  return internal::ReadSmallFile((fs::path(ref.path) / kManifestFileName).string(),
+                                 kMaxManifestBytes);
+}
+
+StatusOr<std::string> Store::StageShardFile(const CheckpointRef& ref,
+                                            const FileEntry& entry) const {
+  const std::string object = ObjectName(ref.name, kShardFileName);
+  // At most what the manifest says: a larger object is refused before it is read whole.
+  RT_ASSIGN_OR_RETURN(std::string bytes, options_.objects->Get(object, entry.bytes));
+  const std::string staged =
+      (fs::path(options_.directory) / TempName("load", ref.sequence)).string();
+  std::error_code ec;
+  fs::remove_all(staged, ec);
+  RT_RETURN_IF_ERROR(internal::WriteDurableFile(staged, bytes)
+                         .WithContext("staging " + options_.objects->Where(object)));
+  return staged;
+}
+
 StatusOr<Manifest> Store::ReadManifest(const CheckpointRef& ref) const {
-  const std::string manifest_path = (fs::path(ref.path) / kManifestFileName).string();
-  StatusOr<std::string> bytes = internal::ReadSmallFile(manifest_path, kMaxManifestBytes);
+  const std::string manifest_path =
+      options_.objects != nullptr ? options_.objects->Where(ref.name + "/" + kManifestFileName)
+                                  : (fs::path(ref.path) / kManifestFileName).string();
+  StatusOr<std::string> bytes = ManifestBytes(ref);
   if (!bytes.ok()) return bytes.status();
   StatusOr<Manifest> m = ParseManifest(*bytes);
   if (!m.ok()) return m.status().WithContext(manifest_path);
@@ -225,7 +365,9 @@ StatusOr<Manifest> Store::ReadManifest(const CheckpointRef& ref) const {
 
 StatusOr<LoadedCheckpoint> Store::Load(const CheckpointRef& ref,
                                        const ShardIdentity& expected) const {
-  const std::string manifest_path = (fs::path(ref.path) / kManifestFileName).string();
+  const std::string manifest_path =
+      options_.objects != nullptr ? options_.objects->Where(ref.name + "/" + kManifestFileName)
+                                  : (fs::path(ref.path) / kManifestFileName).string();
   StatusOr<Manifest> m = ReadManifest(ref);
   if (!m.ok()) return m.status();
   if (Status s = CheckMatches(*m, expected); !s.ok()) return s.WithContext(ref.path);
@@ -236,8 +378,21 @@ StatusOr<LoadedCheckpoint> Store::Load(const CheckpointRef& ref,
   if (shard == nullptr) {
     return DataLoss(manifest_path + ": lists no " + std::string(kShardFileName));
   }
-  StatusOr<ShardState> state =
-      ReadShardFile((fs::path(ref.path) / kShardFileName).string(), *shard, expected);
+  StatusOr<ShardState> state = ShardState();
+  if (options_.objects != nullptr) {
+    StatusOr<std::string> staged = StageShardFile(ref, *shard);
+    if (!staged.ok()) return staged.status();
+    state = ReadShardFile(*staged, *shard, expected);
+    std::error_code rm;
+    fs::remove(*staged, rm);
+    if (!state.ok()) {
+      return Status(state.status().code(),
+                    options_.objects->Where(ref.name + "/" + kShardFileName) + " (staged as " +
+                        *staged + "): " + state.status().message());
+    }
+  } else {
+    state = ReadShardFile((fs::path(ref.path) / kShardFileName).string(), *shard, expected);
+  }
   if (!state.ok()) return state.status();
   if (state->step() != m->step) {
     return DataLoss(ref.path + ": the worker clocks say step " + std::to_string(state->step()) +
@@ -252,7 +407,7 @@ StatusOr<LoadedCheckpoint> Store::Load(const CheckpointRef& ref,
 
 StatusOr<LoadedCheckpoint> Store::LoadLatest(const ShardIdentity& expected) const {
   RT_ASSIGN_OR_RETURN(std::vector<CheckpointRef> refs, List());
-  if (refs.empty()) return NotFound("no checkpoint in " + options_.directory);
+  if (refs.empty()) return NotFound("no checkpoint in " + location());
   std::vector<std::string> skipped;
   for (const CheckpointRef& ref : refs) {
     StatusOr<LoadedCheckpoint> loaded = Load(ref, expected);
@@ -272,7 +427,7 @@ StatusOr<LoadedCheckpoint> Store::LoadLatest(const ShardIdentity& expected) cons
   std::string all;
   for (const std::string& s : skipped) all += "\n  " + s;
   return FailedPrecondition("no usable checkpoint among the " + std::to_string(refs.size()) +
-                            " in " + options_.directory + ":" + all);
+                            " in " + location() + ":" + all);
 }
 
 }  // namespace ringtrain::ckpt

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "ringtrain/app/object_checkpoints.h"
 #include "ringtrain/app/output.h"
 #include "ringtrain/app/wiring.h"
 #include "ringtrain/ckpt/async_writer.h"
@@ -24,6 +25,39 @@ CheckpointOptions CheckpointOptionsFor(const job::TrainingJob& job) {
   options.every = std::chrono::seconds(spec.every_seconds);
   options.keep = spec.keep;
   return options;
+}
+
+void UseObjectStorage(CheckpointOptions* options, const job::TrainingJob& job,
+                      const storage::StorageOptions& from_environment,
+                      const std::string& staging_root) {
+  if (!IsObjectLocation(options->directory)) return;
+  options->storage =
+      std::make_shared<storage::Storage>(StorageOptionsFor(job.spec.dataset, from_environment));
+  options->staging = JoinLocation(staging_root, job.metadata.name);
+}
+
+namespace {
+std::string ShardDirectory(const CheckpointOptions& options, const std::string& job, int index) {
+  return JoinLocation(JoinLocation(options.directory, job), "ps-" + std::to_string(index));
+}
+}  // namespace
+
+StatusOr<std::unique_ptr<ckpt::Store>> OpenShardStore(const CheckpointOptions& options,
+                                                      const std::string& job, int server_index,
+                                                      bool read_only) {
+  const std::string directory = ShardDirectory(options, job, server_index);
+  if (!IsObjectLocation(options.directory)) {
+    if (read_only) return ckpt::Store::OpenReadOnly(directory);
+    return ckpt::Store::Open({directory, options.keep, nullptr});
+  }
+  if (options.storage == nullptr || options.staging.empty()) {
+    return FailedPrecondition("checkpoints in " + directory +
+                              ": no object storage to reach them with (a bug: UseObjectStorage)");
+  }
+  auto objects = std::make_shared<StorageDirectory>(options.storage, directory);
+  const std::string staging = JoinLocation(options.staging, "ps-" + std::to_string(server_index));
+  if (read_only) return ckpt::Store::OpenReadOnly(staging, std::move(objects));
+  return ckpt::Store::Open({staging, options.keep, std::move(objects)});
 }
 
 Status ValidateCheckpointOptions(const CheckpointOptions& o) {
@@ -63,23 +97,20 @@ StatusOr<ckpt::ShardIdentity> ShardIdentityFor(const JobPlan& plan, int server_i
 }
 
 std::string JobCheckpointDirectory(const CheckpointOptions& options, const std::string& job) {
-  return (std::filesystem::path(options.directory) / job).string();
+  return JoinLocation(options.directory, job);
 }
 
 std::string ShardCheckpointDirectory(const CheckpointOptions& options, const JobPlan& plan,
                                      int server_index) {
-  return (std::filesystem::path(JobCheckpointDirectory(options, plan.job_name)) /
-          ("ps-" + std::to_string(server_index)))
-      .string();
+  return ShardDirectory(options, plan.job_name, server_index);
 }
 
 StatusOr<std::optional<ps::RestoredCheckpoint>> RestoreShard(const CheckpointOptions& options,
                                                              const JobPlan& plan,
                                                              ps::ServerCore* core) {
-  ckpt::StoreOptions store_options;
-  store_options.directory = ShardCheckpointDirectory(options, plan, core->config().server_index);
-  store_options.keep = options.keep;
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<ckpt::Store> store, ckpt::Store::Open(store_options));
+  RT_ASSIGN_OR_RETURN(
+      std::unique_ptr<ckpt::Store> store,
+      OpenShardStore(options, plan.job_name, core->config().server_index, /*read_only=*/false));
   StatusOr<ps::RestoredCheckpoint> restored =
       ps::RestoreLatest(*store, ShardIdentityFor(plan, *core), core);
   if (restored.status().code() == StatusCode::kNotFound) {
@@ -103,7 +134,7 @@ StatusOr<std::optional<FinishedJob>> FindFinishedJob(const CheckpointOptions& op
   finished.directory = JobCheckpointDirectory(options, plan.job_name);
   for (int i = 0; i < plan.num_ps; ++i) {
     StatusOr<std::unique_ptr<ckpt::Store>> store =
-        ckpt::Store::OpenReadOnly(ShardCheckpointDirectory(options, plan, i));
+        OpenShardStore(options, plan.job_name, i, /*read_only=*/true);
     if (store.status().code() == StatusCode::kNotFound) return std::optional<FinishedJob>();
     RT_RETURN_IF_ERROR(store.status());
     RT_ASSIGN_OR_RETURN(std::vector<ckpt::CheckpointRef> refs, (*store)->List());
@@ -129,6 +160,13 @@ Status FinishedJobError(const FinishedJob& finished, const std::string& job) {
 
 Status RemoveJobCheckpoints(const CheckpointOptions& options, const std::string& job) {
   const std::string dir = JobCheckpointDirectory(options, job);
+  if (IsObjectLocation(dir)) {
+    if (options.storage == nullptr) {
+      return FailedPrecondition("checkpoints in " + dir + ": no object storage to reach them with");
+    }
+    return DeleteObjectsBeneath(options.storage, dir)
+        .WithContext("removing the checkpoints in " + dir);
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) return Unavailable("removing the checkpoints in " + dir + ": " + ec.message());
@@ -139,10 +177,9 @@ StatusOr<std::unique_ptr<ps::ServerCheckpointer>> MakeServerCheckpointer(
     const CheckpointOptions& options, const JobPlan& plan, const ps::ServerCore& core,
     CheckpointerHooks hooks) {
   RT_RETURN_IF_ERROR(ValidateCheckpointOptions(options));
-  ckpt::StoreOptions store_options;
-  store_options.directory = ShardCheckpointDirectory(options, plan, core.config().server_index);
-  store_options.keep = options.keep;
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<ckpt::Store> store, ckpt::Store::Open(store_options));
+  RT_ASSIGN_OR_RETURN(
+      std::unique_ptr<ckpt::Store> store,
+      OpenShardStore(options, plan.job_name, core.config().server_index, /*read_only=*/false));
   RT_ASSIGN_OR_RETURN(std::unique_ptr<ckpt::AsyncWriter> writer,
                       ckpt::AsyncWriter::Start(std::move(store), ShardIdentityFor(plan, core)));
   ps::CheckpointPolicy policy;

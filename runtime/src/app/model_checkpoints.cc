@@ -29,6 +29,10 @@ int64_t CheckpointedModel::max_step() const {
 StatusOr<CheckpointedModel> LoadModelFromCheckpoints(JobPlan plan, const std::string& root) {
   CheckpointOptions where;
   where.directory = root;
+  return LoadModelFromCheckpoints(std::move(plan), where);
+}
+
+StatusOr<CheckpointedModel> LoadModelFromCheckpoints(JobPlan plan, const CheckpointOptions& where) {
   CheckpointedModel model;
   model.params.assign(static_cast<size_t>(plan.table->total_size()), 0.0f);
   // Every partition must come from exactly one shard; the identities make it so, this proves it.
@@ -39,7 +43,8 @@ StatusOr<CheckpointedModel> LoadModelFromCheckpoints(JobPlan plan, const std::st
     source.directory = ShardCheckpointDirectory(where, plan, server);
     const std::string who = "ps-" + std::to_string(server);
     RT_ASSIGN_OR_RETURN(ckpt::ShardIdentity expected, ShardIdentityFor(plan, server));
-    StatusOr<std::unique_ptr<ckpt::Store>> store = ckpt::Store::OpenReadOnly(source.directory);
+    StatusOr<std::unique_ptr<ckpt::Store>> store =
+        OpenShardStore(where, plan.job_name, server, /*read_only=*/true);
     if (!store.ok()) return store.status().WithContext(who);
     StatusOr<ckpt::LoadedCheckpoint> loaded = (*store)->LoadLatest(expected);
     if (!loaded.ok()) return loaded.status().WithContext(who);
@@ -71,9 +76,16 @@ StatusOr<CheckpointedModel> LoadModelFromCheckpoints(JobPlan plan, const std::st
 
 StatusOr<CheckpointedModel> LoadModelFromCheckpoints(const job::TrainingJob& job,
                                                      const std::string& root) {
+  CheckpointOptions where;
+  where.directory = root;
+  return LoadModelFromCheckpoints(job, where);
+}
+
+StatusOr<CheckpointedModel> LoadModelFromCheckpoints(const job::TrainingJob& job,
+                                                     const CheckpointOptions& where) {
   RT_ASSIGN_OR_RETURN(DatasetShape shape, ReadDatasetShape(job.spec.dataset));
   RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
-  return LoadModelFromCheckpoints(std::move(plan), root);
+  return LoadModelFromCheckpoints(std::move(plan), where);
 }
 
 }  // namespace ringtrain::app

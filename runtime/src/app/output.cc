@@ -1,6 +1,10 @@
 #include "ringtrain/app/output.h"
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ringtrain/app/object_checkpoints.h"
 
 namespace ringtrain::app {
 
@@ -24,6 +28,41 @@ std::string DefaultOutputDirectory(const job::TrainingJob& job) {
 
 std::string ModelPathIn(const std::string& directory) {
   return (std::filesystem::path(directory) / kModelFileName).string();
+}
+
+StatusOr<std::string> WriteModelInto(const std::string& directory, const ModelWriter& write,
+                                     const JobPlan& plan, std::span<const float> params,
+                                     storage::Storage& storage, const std::string& staging) {
+  if (!IsObjectLocation(directory)) {
+    std::error_code ec;
+    std::filesystem::create_directories(directory, ec);
+    if (ec) {
+      return Unavailable("cannot create the output directory " + directory + ": " + ec.message());
+    }
+  }
+  const std::string target = ModelPathIn(directory);
+  RT_RETURN_IF_ERROR(WriteModelTo(target, write, plan, params, storage, staging));
+  return target;
+}
+
+Status WriteModelTo(const std::string& target, const ModelWriter& write, const JobPlan& plan,
+                    std::span<const float> params, storage::Storage& storage,
+                    const std::string& staging) {
+  if (!IsObjectLocation(target)) return write(plan, params, target);
+  std::error_code ec;
+  std::filesystem::create_directories(staging, ec);
+  if (ec)
+    return Unavailable("cannot create the staging directory " + staging + ": " + ec.message());
+  const std::string staged = ModelPathIn(staging);
+  RT_RETURN_IF_ERROR(write(plan, params, staged));
+  std::ifstream in(staged, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  const bool read = !in.bad();
+  in.close();
+  std::filesystem::remove(staged, ec);
+  if (!read) return Unavailable("cannot read the staged model " + staged);
+  return storage.Put(target, bytes.str()).WithContext("uploading the model");
 }
 
 }  // namespace ringtrain::app

@@ -14,6 +14,7 @@
 
 #include "ringtrain/app/credentials.h"
 #include "ringtrain/app/job_plan.h"
+#include "ringtrain/app/object_checkpoints.h"
 #include "ringtrain/app/wiring.h"
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/data/shard.h"
@@ -332,6 +333,8 @@ StatusOr<std::string> PrepareOutput(const job::PodContract& c, const job::Traini
   if (!options.write_model) {
     return FailedPrecondition("worker 0 has an output directory but no model writer");
   }
+  // An object store's prefix needs no creating (the upload at the end makes the object).
+  if (IsObjectLocation(dir)) return dir;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return Unavailable("cannot create the output directory " + dir + ": " + ec.message());
@@ -544,10 +547,14 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   if (result.test_accuracy >= 0) std::cerr << ", test accuracy " << result.test_accuracy;
   std::cerr << "\n";
   if (!output_dir.empty()) {
-    const std::string path = ModelPathIn(output_dir);
-    RT_RETURN_IF_ERROR(worker_options.write_model(plan, trainer.params(), path)
-                           .WithContext("training finished, but the model was not written"));
-    std::cerr << "worker-0: wrote the final model to " << path << "\n";
+    storage::Storage output_storage(StorageOptionsFor(spec.dataset, worker_options.storage));
+    StatusOr<std::string> path =
+        WriteModelInto(output_dir, worker_options.write_model, plan, trainer.params(),
+                       output_storage, JoinLocation(worker_options.staging_root, "model"));
+    if (!path.ok()) {
+      return path.status().WithContext("training finished, but the model was not written");
+    }
+    std::cerr << "worker-0: wrote the final model to " << *path << "\n";
   }
   return Status::Ok();
 }

@@ -17,6 +17,7 @@
 
 #include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
+#include "ringtrain/app/object_checkpoints.h"
 #include "ringtrain/app/output.h"
 #include "ringtrain/auth/curve.h"
 #include "ringtrain/auth/zap_handler.h"
@@ -182,6 +183,7 @@ Status Run::Start() {
   bounds_.total_steps = shape.per_worker_rows ? INT64_MAX / 2 : plan.total_steps;
   RT_ASSIGN_OR_RETURN(log_dir_, MakeLogDir(options_, job_.metadata.name));
   checkpoints_ = app::CheckpointOptionsFor(job_);
+  app::UseObjectStorage(&checkpoints_, job_, options_.storage, options_.staging_root);
   if (options_.fresh && checkpoints_.enabled()) {
     RT_RETURN_IF_ERROR(app::RemoveJobCheckpoints(checkpoints_, job_.metadata.name));
     out_ << "ringtrain: --fresh: removed the checkpoints in "
@@ -767,13 +769,14 @@ StatusOr<RunSummary> Run::Execute() {
   const std::string output_dir =
       options_.output_dir.empty() ? app::OutputDirectoryOf(job_) : options_.output_dir;
   if (!output_dir.empty() && !worker0_lost_at_end_) {
-    s.model_path = std::filesystem::absolute(app::ModelPathIn(output_dir)).string();
+    s.model_path = app::IsObjectLocation(output_dir)
+                       ? app::ModelPathIn(output_dir)
+                       : std::filesystem::absolute(app::ModelPathIn(output_dir)).string();
   }
   const app::CheckpointOptions checkpoints = app::CheckpointOptionsFor(job_);
   if (checkpoints.enabled()) {
-    s.checkpoint_dir =
-        std::filesystem::absolute(std::filesystem::path(checkpoints.directory) / job_.metadata.name)
-            .string();
+    const std::string dir = app::JobCheckpointDirectory(checkpoints, job_.metadata.name);
+    s.checkpoint_dir = app::IsObjectLocation(dir) ? dir : std::filesystem::absolute(dir).string();
     s.last_checkpoint = tracker_.last_checkpoint();
   }
   return s;

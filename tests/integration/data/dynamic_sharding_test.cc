@@ -69,16 +69,6 @@ class DynamicShardingTest : public ::testing::Test {
     return run.ok() ? std::move(run).value() : nullptr;
   }
 
-  // Waits until `text` is in `path` (a log), at most 60 s.
-  static bool WaitFor(const std::string& path, const std::string& text) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (ReadFile(path).find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-
   // The tasks an epoch, from worker 0's log.
   int64_t TasksPerEpoch() const {
     std::smatch m;
@@ -122,12 +112,12 @@ class DynamicShardingTest : public ::testing::Test {
 TEST_F(DynamicShardingTest, ASlowWorkerTakesFewerTasksAndEveryTaskIsFinishedOnce) {
   auto run = Start("slow", "async");
   ASSERT_NE(run, nullptr);
-  ASSERT_TRUE(WaitFor(logs_ + "/worker-1.log", "dynamic sharding:")) << ReadFile(log_);
+  ASSERT_TRUE(testing::WaitForText(logs_ + "/worker-1.log", "dynamic sharding:")) << ReadFile(log_);
   const int worker1 = testing::FindJobProcess(spec_, "worker", 1);
   ASSERT_GT(worker1, 0);
   // Stopped until worker 0 has gone through the first epoch (however fast this machine is).
   ASSERT_EQ(kill(worker1, SIGSTOP), 0);
-  const bool first_epoch = WaitFor(log_, "epoch 1/3  test accuracy");
+  const bool first_epoch = testing::WaitForText(log_, "epoch 1/3  test accuracy");
   ASSERT_EQ(kill(worker1, SIGCONT), 0);
   ASSERT_TRUE(first_epoch) << ReadFile(log_);
   auto exit = testing::WaitForExit(*run, std::chrono::seconds(300));
@@ -169,7 +159,7 @@ TEST_F(DynamicShardingTest, AWorkerKilledMidEpochLosesNoTaskAndTheRereadIsCounte
   auto run = Start("killed", "sync");
   ASSERT_NE(run, nullptr);
   // In the middle of training: once worker 1 has trained a while.
-  ASSERT_TRUE(WaitFor(log_, "epoch 1/3  test accuracy")) << ReadFile(log_);
+  ASSERT_TRUE(testing::WaitForText(log_, "epoch 1/3  test accuracy")) << ReadFile(log_);
   const int worker1 = testing::FindJobProcess(spec_, "worker", 1);
   ASSERT_GT(worker1, 0);
   ASSERT_EQ(kill(worker1, SIGKILL), 0);
@@ -193,7 +183,7 @@ TEST_F(DynamicShardingTest, TheQueueContinuesFromItsServersCheckpoint) {
   const std::string ckpt = "  checkpoint: {path: " + dir_ + "/ckpt, everySteps: 20}\n";
   auto first = Start("resumed", "sync", ckpt, "-first");
   ASSERT_NE(first, nullptr);
-  ASSERT_TRUE(WaitFor(log_, "epoch 1/3  test accuracy")) << ReadFile(log_);
+  ASSERT_TRUE(testing::WaitForText(log_, "epoch 1/3  test accuracy")) << ReadFile(log_);
   first->Signal(SIGINT);
   auto stopped = testing::WaitForExit(*first, std::chrono::seconds(60));
   ASSERT_TRUE(stopped.has_value()) << ReadFile(log_);

@@ -108,16 +108,6 @@ class FeatureShardingTest : public ::testing::Test {
     return Finish(*run);
   }
 
-  // Waits until `text` is in `path` (a log), at most 60 s.
-  static bool WaitFor(const std::string& path, const std::string& text) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (ReadFile(path).find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-
   std::string dir_;
   std::string spec_;
   std::string log_;
@@ -183,7 +173,7 @@ TEST_F(FeatureShardingTest, AKilledWorkerIsReplacedAndContinues) {
                     .features = kFeatures},
                    "  runPolicy: {restartPolicy: OnFailure, backoffLimit: 3}\n");
   ASSERT_NE(run, nullptr);
-  ASSERT_TRUE(WaitFor(log_, "epoch 1/3  test accuracy")) << ReadFile(log_);
+  ASSERT_TRUE(testing::WaitForText(log_, "epoch 1/3  test accuracy")) << ReadFile(log_);
   const int worker1 = testing::FindJobProcess(spec_, "worker", 1);
   ASSERT_GT(worker1, 0);
   ASSERT_EQ(kill(worker1, SIGKILL), 0);

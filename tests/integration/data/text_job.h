@@ -32,10 +32,12 @@ struct JobShape {
   int servers = 2;
   int workers = 2;
   int epochs = 4;
-  std::string sync_mode;
+  std::string sync_mode = "";
   int partition_size = 1024;
   int batch_size = 16;
   int features = 64;
+  std::string optimizer = "{type: momentum, learningRate: 0.1, momentum: 0.9}";
+  std::string schedule = "";  // spec.training.schedule; "": none (constant)
 };
 
 // A job (2 servers, 2 workers, 4 epochs unless `shape` says otherwise) on `format` data at
@@ -69,9 +71,9 @@ inline std::string TextJob(const std::string& name, const std::string& format,
          "    batchSize: " +
          std::to_string(shape.batch_size) + "\n" +
          (shape.sync_mode.empty() ? "" : "    syncMode: " + shape.sync_mode + "\n") +
-         "    optimizer: {type: momentum, learningRate: 0.1, momentum: 0.9}\n"
-         "  parameterServers: {replicas: " +
-         std::to_string(shape.servers) +
+         "    optimizer: " + shape.optimizer + "\n" +
+         (shape.schedule.empty() ? "" : "    schedule: " + shape.schedule + "\n") +
+         "  parameterServers: {replicas: " + std::to_string(shape.servers) +
          ", partitionSize: " + std::to_string(shape.partition_size) +
          "}\n"
          "  workers: {replicas: " +

@@ -1,7 +1,7 @@
 // S3Store against a real S3 server on loopback (SeaweedFS, tests/s3server): listing across
-// pages, globs, keys that need encoding, ranged reads, wrong credentials, a missing bucket or
-// key, and a server that goes away in the middle of a read (retried with backoff; a clear
-// error once the retries are spent).
+// pages, globs, keys that need encoding, getting and deleting one object, ranged reads, wrong
+// credentials, a missing bucket or key, and a server that goes away in the middle of a read
+// (retried with backoff; a clear error once the retries are spent).
 #include "ringtrain/storage/s3_store.h"
 
 #include <gmock/gmock.h>
@@ -124,6 +124,27 @@ TEST_F(S3StoreTest, ListsEveryPageAndGlobsAndReadsBackWhatItWrote) {
   StatusOr<std::vector<ObjectInfo>> whole = storage.List("s3://listing");
   ASSERT_TRUE(whole.ok()) << whole.status().ToString();
   EXPECT_EQ(whole->size(), keys.size());
+}
+
+TEST_F(S3StoreTest, GetsOneObjectAndDeletesIt) {
+  ASSERT_TRUE(CreateBucket("deleting").ok());
+  Storage storage({Options(), {}});
+  ASSERT_TRUE(storage.Put("s3://deleting/ckpt/MANIFEST", "manifest").ok());
+  ASSERT_TRUE(storage.Put("s3://deleting/ckpt/MANIFEST.d/x", "beneath").ok());
+  StatusOr<std::string> got = storage.Get("s3://deleting/ckpt/MANIFEST", 100);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "manifest");
+  StatusOr<std::string> big = storage.Get("s3://deleting/ckpt/MANIFEST", 3);
+  EXPECT_EQ(big.status().code(), StatusCode::kDataLoss) << big.status().ToString();
+  // A key that is only a prefix of others is no object.
+  EXPECT_EQ(storage.Get("s3://deleting/ckpt", 100).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(storage.Delete("s3://deleting/ckpt/MANIFEST").ok());
+  EXPECT_EQ(storage.Get("s3://deleting/ckpt/MANIFEST", 100).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(storage.Delete("s3://deleting/ckpt/MANIFEST").ok()) << "deleting nothing is OK";
+  StatusOr<std::vector<ObjectInfo>> left = storage.List("s3://deleting/");
+  ASSERT_TRUE(left.ok()) << left.status().ToString();
+  EXPECT_THAT(Keys(*left), ElementsAre("s3://deleting/ckpt/MANIFEST.d/x"));
+  EXPECT_EQ(storage.Delete("s3://deleting/ckpt/").code(), StatusCode::kInvalidArgument);
 }
 
 TEST_F(S3StoreTest, RangedReadsInChunksGiveTheExactBytes) {

@@ -74,7 +74,7 @@ class ModelCheckpointsTest : public ::testing::Test {
     if (!job_dir.empty()) {
       dir = (fs::path(root_) / job_dir / ("ps-" + std::to_string(server))).string();
     }
-    auto store = ckpt::Store::Open({dir, 3}).value();
+    auto store = ckpt::Store::Open({dir, 3, nullptr}).value();
     StatusOr<ckpt::WrittenCheckpoint> w =
         store->Write(ShardIdentityFor(plan, *core), core->Snapshot(), final);
     EXPECT_TRUE(w.ok()) << w.status().ToString();

@@ -29,7 +29,7 @@ using Gate = testing::WriteGate;
 class AsyncWriterTest : public ::testing::Test {
  protected:
   std::unique_ptr<AsyncWriter> Start(std::function<void()> before_write = {}) {
-    auto store = Store::Open({dir_.path(), 2});
+    auto store = Store::Open({dir_.path(), 2, nullptr});
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     auto w = AsyncWriter::Start(std::move(store).value(), id_, std::move(before_write));
     EXPECT_TRUE(w.ok()) << w.status().ToString();
@@ -37,7 +37,7 @@ class AsyncWriterTest : public ::testing::Test {
   }
 
   StatusOr<LoadedCheckpoint> Latest() {
-    auto store = Store::Open({dir_.path(), 2});
+    auto store = Store::Open({dir_.path(), 2, nullptr});
     EXPECT_TRUE(store.ok());
     return (*store)->LoadLatest(id_);
   }
@@ -235,7 +235,7 @@ TEST_F(AsyncWriterTest, BadArguments) {
   EXPECT_EQ(AsyncWriter::Start(nullptr, id_).status().code(), StatusCode::kInvalidArgument);
   ShardIdentity bad = id_;
   bad.server_index = 5;
-  auto store = Store::Open({dir_.path(), 1});
+  auto store = Store::Open({dir_.path(), 1, nullptr});
   ASSERT_TRUE(store.ok());
   EXPECT_EQ(AsyncWriter::Start(std::move(store).value(), bad).status().code(),
             StatusCode::kInvalidArgument);

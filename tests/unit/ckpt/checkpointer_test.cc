@@ -42,7 +42,7 @@ class CheckpointerTest : public ::testing::Test {
 
   std::unique_ptr<ServerCheckpointer> Make(int64_t every_steps, std::chrono::milliseconds every,
                                            std::function<void()> before_write = {}) {
-    auto store = ckpt::Store::Open({dir_.path(), 10});
+    auto store = ckpt::Store::Open({dir_.path(), 10, nullptr});
     EXPECT_TRUE(store.ok());
     auto writer =
         ckpt::AsyncWriter::Start(std::move(store).value(), Identity(), std::move(before_write));
@@ -72,7 +72,7 @@ class CheckpointerTest : public ::testing::Test {
 
   // The steps of the checkpoints on disk, oldest first.
   std::vector<int64_t> StepsOnDisk() {
-    auto store = ckpt::Store::Open({dir_.path(), 10});
+    auto store = ckpt::Store::Open({dir_.path(), 10, nullptr});
     EXPECT_TRUE(store.ok());
     auto refs = (*store)->List();
     EXPECT_TRUE(refs.ok());
@@ -92,7 +92,7 @@ class CheckpointerTest : public ::testing::Test {
 };
 
 TEST_F(CheckpointerTest, NeedsAPeriodAndAWriter) {
-  auto store = ckpt::Store::Open({dir_.path(), 1});
+  auto store = ckpt::Store::Open({dir_.path(), 1, nullptr});
   auto writer = ckpt::AsyncWriter::Start(std::move(store).value(), Identity());
   EXPECT_EQ(ServerCheckpointer::Make({}, std::move(writer).value()).status().code(),
             StatusCode::kInvalidArgument);
@@ -170,7 +170,7 @@ TEST_F(CheckpointerTest, DueDuringAWriteWaitsForItAndTheWriteHoldsTheStateOfItsC
   EXPECT_EQ(c->stats().snapshots, 2u);
   EXPECT_THAT(StepsOnDisk(), ElementsAre(1, 3));
 
-  auto store = ckpt::Store::Open({dir_.path(), 10});
+  auto store = ckpt::Store::Open({dir_.path(), 10, nullptr});
   ASSERT_TRUE(store.ok());
   auto refs = (*store)->List();
   ASSERT_TRUE(refs.ok());
@@ -203,7 +203,7 @@ TEST_F(CheckpointerTest, SnapshotsReuseTheLastWrittenStateAndEachFileHoldsItsCop
   EXPECT_EQ(c->stats().reused_buffers, c->stats().snapshots) << "the first into the prepared one";
   EXPECT_EQ(c->writer_stats().rejected_busy, 0u);
 
-  auto store = ckpt::Store::Open({dir_.path(), 10});
+  auto store = ckpt::Store::Open({dir_.path(), 10, nullptr});
   ASSERT_TRUE(store.ok());
   auto refs = (*store)->List();
   ASSERT_TRUE(refs.ok());
@@ -225,7 +225,7 @@ TEST_F(CheckpointerTest, FinishWritesAFinalCheckpointAndWaitsForIt) {
   Workers::Accept(*core_, workers_.Done(1));
   ASSERT_TRUE(core_->finished());
   ASSERT_TRUE(c->Finish(*core_, 30s).ok());
-  auto store = ckpt::Store::Open({dir_.path(), 10});
+  auto store = ckpt::Store::Open({dir_.path(), 10, nullptr});
   ASSERT_TRUE(store.ok());
   auto latest = (*store)->LoadLatest(Identity());
   ASSERT_TRUE(latest.ok()) << latest.status().ToString();
@@ -296,7 +296,7 @@ TEST_F(CheckpointerTest, StopWritesTheCurrentStateUnmarkedOnlyWhenSomethingChang
   Workers::Accept(*core_, workers_.Push(0, 3, 1.0f, 2));  // and half of round 3
   ASSERT_TRUE(c->Stop(*core_, 30s).ok());
   EXPECT_THAT(StepsOnDisk(), ElementsAre(2, 3));
-  auto store = ckpt::Store::Open({dir_.path(), 10});
+  auto store = ckpt::Store::Open({dir_.path(), 10, nullptr});
   ASSERT_TRUE(store.ok());
   auto latest = (*store)->LoadLatest(Identity());
   ASSERT_TRUE(latest.ok()) << latest.status().ToString();

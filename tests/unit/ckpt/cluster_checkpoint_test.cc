@@ -104,7 +104,7 @@ TEST_P(ClusterCheckpointTest, CheckpointsEveryStepWhileTrainingAndRestoresEachSh
     auto fresh = app::MakeServerCore(*plan, m, initial);
     ASSERT_TRUE(fresh.ok());
     const ckpt::ShardIdentity id = app::ShardIdentityFor(*plan, **fresh);
-    auto store = ckpt::Store::Open({app::ShardCheckpointDirectory(options, *plan, m), 2});
+    auto store = ckpt::Store::Open({app::ShardCheckpointDirectory(options, *plan, m), 2, nullptr});
     ASSERT_TRUE(store.ok());
     auto refs = (*store)->List();
     ASSERT_TRUE(refs.ok());

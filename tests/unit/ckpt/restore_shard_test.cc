@@ -55,8 +55,8 @@ class RestoreShardTest : public ::testing::Test {
   // Writes server `server`'s shard of a model whose every parameter is `value`.
   void WriteCheckpoint(const app::JobPlan& plan, int server, float value, bool final) {
     std::unique_ptr<ps::ServerCore> core = Core(plan, server, value);
-    auto store =
-        ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan, server), options_.keep});
+    auto store = ckpt::Store::Open(
+        {app::ShardCheckpointDirectory(options_, plan, server), options_.keep, nullptr});
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     auto written = (*store)->Write(app::ShardIdentityFor(plan, *core), core->Snapshot(), final);
     ASSERT_TRUE(written.ok()) << written.status().ToString();
@@ -127,8 +127,8 @@ TEST_F(RestoreShardTest, FinalCheckpointIsRestoredWithNothingLeftToServe) {
     finished->Handle("w", std::move(done), &out);
   }
   ASSERT_TRUE(finished->finished());
-  auto store =
-      ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan_, 0), options_.keep});
+  auto store = ckpt::Store::Open(
+      {app::ShardCheckpointDirectory(options_, plan_, 0), options_.keep, nullptr});
   ASSERT_TRUE(store.ok());
   ASSERT_TRUE(
       (*store)->Write(app::ShardIdentityFor(plan_, *finished), finished->Snapshot(), true).ok());
@@ -186,7 +186,7 @@ TEST_F(RestoreShardTest, CheckpointsOfAnotherModelAreRefusedNotTrainedOver) {
               HasSubstr("these checkpoints cannot continue job \"restore-shard\""));
   EXPECT_THAT(core->params(plan_.table->partitions_of(0).front()), ::testing::Each(0.5f));
   // Still there: refusing is not deleting.
-  auto store = ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan_, 0), 3});
+  auto store = ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan_, 0), 3, nullptr});
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->List()->size(), 1u);
 }
@@ -194,7 +194,7 @@ TEST_F(RestoreShardTest, CheckpointsOfAnotherModelAreRefusedNotTrainedOver) {
 TEST_F(RestoreShardTest, DamagedNewestFallsBackToThePreviousCheckpoint) {
   WriteCheckpoint(plan_, 0, 2.0f, /*final=*/false);
   WriteCheckpoint(plan_, 0, 3.0f, /*final=*/false);
-  auto store = ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan_, 0), 3});
+  auto store = ckpt::Store::Open({app::ShardCheckpointDirectory(options_, plan_, 0), 3, nullptr});
   ASSERT_TRUE(store.ok());
   const std::string newest = (*store)->List()->front().path;
   ckpt::testing::Truncate(newest + "/shard.bin", 5);

@@ -33,7 +33,7 @@ class ServerCheckpointTest : public ::testing::Test {
   }
 
   std::unique_ptr<ckpt::Store> OpenStore() {
-    auto s = ckpt::Store::Open({dir_.path(), 3});
+    auto s = ckpt::Store::Open({dir_.path(), 3, nullptr});
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return std::move(s).value();
   }

@@ -26,7 +26,7 @@ using testing::Truncate;
 class StoreTest : public ::testing::Test {
  protected:
   std::unique_ptr<Store> Open(int keep = 3) {
-    StatusOr<std::unique_ptr<Store>> s = Store::Open({dir_.path() + "/ps-1", keep});
+    StatusOr<std::unique_ptr<Store>> s = Store::Open({dir_.path() + "/ps-1", keep, nullptr});
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return std::move(s).value();
   }
@@ -151,10 +151,10 @@ TEST_F(StoreTest, ReadOnlyCreatesRemovesAndWritesNothing) {
 }
 
 TEST_F(StoreTest, BadOptions) {
-  EXPECT_EQ(Store::Open({"", 3}).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(Store::Open({dir_.path(), 0}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Store::Open({"", 3, nullptr}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Store::Open({dir_.path(), 0, nullptr}).status().code(), StatusCode::kInvalidArgument);
   testing::WriteAll(dir_.path() + "/file", "x");
-  EXPECT_FALSE(Store::Open({dir_.path() + "/file", 1}).ok());
+  EXPECT_FALSE(Store::Open({dir_.path() + "/file", 1, nullptr}).ok());
 }
 
 // The damage done to the newest of three checkpoints, and what the message must say.

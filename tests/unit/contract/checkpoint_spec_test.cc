@@ -50,8 +50,10 @@ TEST(CheckpointSpecTest, DefaultsAndRoundTrip) {
 
 TEST(CheckpointSpecTest, BadValuesNameTheField) {
   EXPECT_THAT(ErrorOf(Job(json::object())), HasSubstr("spec.checkpoint.path: required"));
-  EXPECT_THAT(ErrorOf(Job({{"path", "s3://bucket/ckpt"}})),
-              HasSubstr("spec.checkpoint.path: object storage is not supported yet"));
+  EXPECT_THAT(ErrorOf(Job({{"path", "https://host/ckpt"}})),
+              HasSubstr("spec.checkpoint.path: checkpoints cannot be written there: write "
+                        "file:///absolute/path, a path or s3://bucket/prefix"));
+  EXPECT_THAT(ErrorOf(Job({{"path", "s3://"}})), HasSubstr("spec.checkpoint.path:"));
   EXPECT_THAT(ErrorOf(Job({{"path", "/ckpt"}, {"keep", 0}})),
               HasSubstr("spec.checkpoint.keep: must be between 1 and 1000 (got 0)"));
   EXPECT_THAT(ErrorOf(Job({{"path", "/ckpt"}, {"everySteps", -1}})),
@@ -66,6 +68,11 @@ TEST(CheckpointSpecTest, BadValuesNameTheField) {
 TEST(CheckpointSpecTest, ClusterNeedsADurableWritableVolumeOfTheServers) {
   EXPECT_EQ(ClusterErrorOf(Job({{"path", "/ckpt"}})), "");
   EXPECT_EQ(ClusterErrorOf(Job({{"path", "file:///ckpt/job"}})), "");
+  // An object store outlives every pod, and needs no volume.
+  json in_bucket = Job({{"path", "s3://bucket/ckpt"}});
+  in_bucket["spec"]["parameterServers"].erase("volumeMounts");
+  EXPECT_EQ(ErrorOf(in_bucket), "");
+  EXPECT_EQ(ClusterErrorOf(in_bucket), "");
 
   json relative = Job({{"path", "ckpt"}});
   EXPECT_EQ(ErrorOf(relative), "") << "fine for ringtrain run";

@@ -51,10 +51,8 @@ TEST(OutputSpecTest, ParsesAndRoundTrips) {
 TEST(OutputSpecTest, BadValuesNameTheField) {
   EXPECT_THAT(ErrorOf(Job(json::object())), HasSubstr("spec.output.path: required"));
   EXPECT_THAT(ErrorOf(Job({{"path", ""}})), HasSubstr("spec.output.path:"));
-  EXPECT_THAT(ErrorOf(Job({{"path", "s3://bucket/models"}})),
-              HasSubstr("spec.output.path: object storage is not supported yet for the model"));
   EXPECT_THAT(ErrorOf(Job({{"path", "https://host/models"}})),
-              HasSubstr("spec.output.path: object storage is not supported yet"));
+              HasSubstr("spec.output.path: the model cannot be written there"));
   EXPECT_THAT(ErrorOf(Job({{"path", "/m"}, {"format", "onnx"}})),
               HasSubstr("spec.output.format: unknown field"));
   EXPECT_THAT(ErrorOf(Job("/models")), HasSubstr("spec.output:"));

@@ -193,7 +193,7 @@ INSTANTIATE_TEST_SUITE_P(Malformed, PodContractErrorTest, ::testing::ValuesIn(kE
                            return std::string(param.param.name);
                          });
 
-TEST(PodContractTest, WorkerZerosOutputDirRoundTripsAndIsAbsolute) {
+TEST(PodContractTest, WorkerZerosOutputDirRoundTripsAndIsAbsoluteOrInAnObjectStore) {
   PodContract c = Worker();
   c.index = 0;
   c.output_dir = "/models/run";
@@ -204,7 +204,11 @@ TEST(PodContractTest, WorkerZerosOutputDirRoundTripsAndIsAbsolute) {
   EXPECT_EQ(*back, c);
   env["RINGTRAIN_OUTPUT_DIR"] = "models";
   EXPECT_THAT(FromEnv(LookupIn(env)).status().message(),
-              StartsWith("RINGTRAIN_OUTPUT_DIR: expected an absolute path (got \"models\")"));
+              StartsWith("RINGTRAIN_OUTPUT_DIR: expected an absolute path or s3://bucket/prefix "
+                         "(got \"models\")"));
+  env["RINGTRAIN_OUTPUT_DIR"] = "s3://bucket/models";
+  ASSERT_TRUE(FromEnv(LookupIn(env)).ok());
+  EXPECT_EQ(FromEnv(LookupIn(env))->output_dir, "s3://bucket/models");
 }
 
 TEST(PodContractTest, KeysRoundTripAndComeInPairsOfAbsolutePaths) {

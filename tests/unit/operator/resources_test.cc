@@ -107,9 +107,10 @@ TEST(ResourcesTest, ConfigMapHoldsTheJobTheRuntimeParses) {
   EXPECT_EQ(*parsed, j);
 }
 
-// spec.dataset.storage: the workers (only they read data) get the store's endpoint, region
+// spec.dataset.storage: the workers (they read the data) get the store's endpoint, region
 // and style as values, and the credentials by reference to the Secret: the operator never
-// reads them, and neither the pod nor the ConfigMap holds them.
+// reads them, and neither the pod nor the ConfigMap holds them. The servers get them only when
+// their checkpoints are in the object store.
 TEST(ResourcesTest, WorkersGetTheStorageAndItsCredentialsByReference) {
   auto j = MakeJob();
   j.spec.dataset.format = job::DataFormat::kLibsvm;
@@ -139,6 +140,18 @@ TEST(ResourcesTest, WorkersGetTheStorageAndItsCredentialsByReference) {
   const std::string cm = BuildConfigMap(View(j), j).dump();
   EXPECT_THAT(cm, ::testing::HasSubstr("s3-credentials")) << "the Secret's name, not its data";
   EXPECT_THAT(cm, ::testing::Not(::testing::HasSubstr("AWS_SECRET_ACCESS_KEY")));
+
+  // Checkpoints in the object store: the servers write them, so they get the storage too.
+  j.spec.checkpoint = job::CheckpointSpec{};
+  j.spec.checkpoint->path = "s3://data/checkpoints";
+  j.spec.checkpoint->every_steps = 100;
+  const nlohmann::json writer =
+      BuildPod(View(j), j, job::Role::kParameterServer, 1, TestResourceOptions());
+  std::map<std::string, nlohmann::json> server_env;
+  for (const auto& e : writer["spec"]["containers"][0]["env"]) server_env[e["name"]] = e;
+  EXPECT_EQ(server_env["AWS_ENDPOINT_URL_S3"]["value"], "http://seaweedfs.storage:8333");
+  EXPECT_EQ(server_env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"],
+            "s3-credentials");
 }
 
 TEST(ResourcesTest, SpecHashIgnoresRunPolicyOnly) {

@@ -102,5 +102,19 @@ TEST_F(LocalStoreTest, PutReplacesTheFileWhole) {
   EXPECT_THAT(Names(*storage_.List(dir_)), ElementsAre("out.bin")) << "no temporary file left";
 }
 
+TEST_F(LocalStoreTest, GetsAWholeFileAndDeletesIt) {
+  Write("ckpt/MANIFEST", "manifest");
+  StatusOr<std::string> got = storage_.Get("file://" + dir_ + "/ckpt/MANIFEST", 100);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, "manifest");
+  EXPECT_EQ(storage_.Get(dir_ + "/ckpt/MANIFEST", 3).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(storage_.Get(dir_ + "/ckpt", 100).status().code(), StatusCode::kNotFound)
+      << "a directory is no object";
+  ASSERT_TRUE(storage_.Delete(dir_ + "/ckpt/MANIFEST").ok());
+  EXPECT_FALSE(fs::exists(dir_ + "/ckpt/MANIFEST"));
+  EXPECT_EQ(storage_.Get(dir_ + "/ckpt/MANIFEST", 100).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(storage_.Delete(dir_ + "/ckpt/MANIFEST").ok()) << "deleting nothing is OK";
+}
+
 }  // namespace
 }  // namespace ringtrain::storage

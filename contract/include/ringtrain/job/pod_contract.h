@@ -129,7 +129,7 @@ struct Placement {
   std::string status_bind;                // worker 0's status socket; "" = none
   std::string ps_status_bind;             // the servers' status sockets; "" = none
   std::string termination_log;            // "" = none
-  std::string output_dir;                 // worker 0's model directory; "" = spec.output
+  std::string output_dir;  // worker 0's model directory or s3:// prefix; "" = spec.output
   // Authentication (spec.security.authentication: curve): the job's public keys file, and the
   // directory holding each process's secret key as "<ProcessName>.key" (a pod's holds only
   // its own). "" = none (plaintext).

@@ -21,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ringtrain::job {
@@ -374,8 +375,9 @@ struct RunPolicy {
 // parameter servers mount read-write that outlives a pod (a persistentVolumeClaim or nfs):
 // CheckForCluster in parse.h, and the CRD, refuse anything else.
 struct CheckpointSpec {
-  // path (required): a directory, "file:///absolute/path" or a plain path; each server writes
-  // under <path>/<job name>/ps-<index>/. Object storage is reserved for later.
+  // path (required): a directory, "file:///absolute/path" or a plain path, or a key prefix in
+  // an object store, "s3://bucket/prefix" (reached as spec.dataset.storage says); each server
+  // writes under <path>/<job name>/ps-<index>/.
   std::string path;
   int64_t every_steps = 0;      // everySteps: >= 0; a checkpoint each this many steps, 0 = off
   int64_t every_seconds = 600;  // everySeconds: >= 0; and/or each this many seconds, 0 = off
@@ -393,7 +395,7 @@ struct CheckpointSpec {
 // CheckForCluster in parse.h, and the CRD, refuse anything else.
 struct OutputSpec {
   // path (required): a directory, "file:///absolute/path" or a plain path (created if
-  // missing). Object storage is reserved for later.
+  // missing), or a key prefix in an object store, "s3://bucket/prefix".
   std::string path;
 
   bool operator==(const OutputSpec&) const = default;
@@ -433,6 +435,11 @@ int64_t GlobalBatchSize(const TrainingJobSpec& spec);
 // How many workers read each example: 1, or every worker with sharding: feature (each its own
 // columns). The job's examples are the workers' summed, divided by this.
 int WorkersPerExample(const TrainingJobSpec& spec);
+
+// True for a location in an object store (s3://bucket/prefix), where spec.checkpoint.path and
+// spec.output.path may point too: checkpoints and the model are then objects, and the
+// processes that write them need spec.dataset.storage's endpoint and credentials.
+bool IsObjectStoreLocation(std::string_view location);
 
 // metadata
 struct ObjectMeta {

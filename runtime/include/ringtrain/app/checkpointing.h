@@ -4,7 +4,9 @@
 // Checkpoints are off unless a directory is given: spec.checkpoint fills the options
 // (CheckpointOptionsFor). A server's
 // checkpoints live in <directory>/<job>/ps-<index>, one ckpt::Store per server, so servers
-// sharing a volume never touch each other's files.
+// sharing a volume never touch each other's files. The directory may be a location in an object
+// store (s3://bucket/prefix): the checkpoints are then objects (ckpt/store.h, in an object
+// store), reached through `storage` (UseObjectStorage) and staged in `staging`.
 //
 // Thread-safety: pure functions; the checkpointer is used by the server's thread (and its
 // last_checkpoint by the status socket's: ServerStatusReply).
@@ -20,12 +22,14 @@
 
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/ckpt/shard_identity.h"
+#include "ringtrain/ckpt/store.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/spec.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ps/checkpointer.h"
 #include "ringtrain/ps/server_core.h"
 #include "ringtrain/ps/shard_checkpoint.h"
+#include "ringtrain/storage/storage.h"
 
 namespace ringtrain::app {
 
@@ -41,6 +45,10 @@ struct CheckpointOptions {
   // terminationGracePeriodSeconds, 30 s by default). A write cut short leaves the previous
   // checkpoint in place (writes are atomic).
   std::chrono::milliseconds stop_timeout{std::chrono::seconds(4)};
+  // A directory in an object store (IsObjectLocation): how it is reached, and the local
+  // directory its checkpoints are staged in (<staging>/ps-<index>). Unused otherwise.
+  std::shared_ptr<storage::Storage> storage;
+  std::string staging;
 
   bool enabled() const { return !directory.empty(); }
 };
@@ -48,6 +56,20 @@ struct CheckpointOptions {
 // The options spec.checkpoint asks for ("file://" dropped from the path); disabled when the
 // spec has none.
 CheckpointOptions CheckpointOptionsFor(const job::TrainingJob& job);
+
+// When options->directory is in an object store: reaches it with spec.dataset.storage's endpoint,
+// region and addressing style over `from_environment` (credentials; StorageOptionsFor), and
+// stages its checkpoints in <staging_root>/<job>. Nothing otherwise.
+void UseObjectStorage(CheckpointOptions* options, const job::TrainingJob& job,
+                      const storage::StorageOptions& from_environment,
+                      const std::string& staging_root);
+
+// Opens the store of server `server_index`'s checkpoints of job `job`: ckpt::Store::Open (or
+// OpenReadOnly, which creates nothing), locally or in the object store. FailedPrecondition when
+// the directory is in an object store and `options.storage` is null.
+StatusOr<std::unique_ptr<ckpt::Store>> OpenShardStore(const CheckpointOptions& options,
+                                                      const std::string& job, int server_index,
+                                                      bool read_only);
 
 // InvalidArgument naming the option for keep < 1, a negative period, or neither period set
 // (only when enabled()).

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "ringtrain/app/checkpointing.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/ckpt/store.h"
 #include "ringtrain/common/status.h"
@@ -56,11 +57,16 @@ struct CheckpointedModel {
 // FailedPrecondition when none of its checkpoints is usable (each one's problem listed: another
 // job, "a checkpoint of another model", damaged files); Unavailable when the file system fails.
 StatusOr<CheckpointedModel> LoadModelFromCheckpoints(JobPlan plan, const std::string& root);
+// The same from checkpoints `where` says (in an object store: app/checkpointing.h,
+// UseObjectStorage).
+StatusOr<CheckpointedModel> LoadModelFromCheckpoints(JobPlan plan, const CheckpointOptions& where);
 
 // The same for `job`, whose plan is made from its training set's header (ReadDatasetShape's
 // errors, too).
 StatusOr<CheckpointedModel> LoadModelFromCheckpoints(const job::TrainingJob& job,
                                                      const std::string& root);
+StatusOr<CheckpointedModel> LoadModelFromCheckpoints(const job::TrainingJob& job,
+                                                     const CheckpointOptions& where);
 
 }  // namespace ringtrain::app
 

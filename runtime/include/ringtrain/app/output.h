@@ -17,6 +17,7 @@
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/job/spec.h"
+#include "ringtrain/storage/storage.h"
 
 namespace ringtrain::app {
 
@@ -42,8 +43,22 @@ std::string OutputDirectoryFor(const job::TrainingJob& job, const job::PodContra
 // relative to the directory it runs in.
 std::string DefaultOutputDirectory(const job::TrainingJob& job);
 
-// <directory>/model.onnx.
+// <directory>/model.onnx (a location in an object store alike).
 std::string ModelPathIn(const std::string& directory);
+
+// Writes the model with `write` to ModelPathIn(directory) and returns that: in a local directory
+// (created if missing), or in an object store (app/object_checkpoints.h, IsObjectLocation),
+// where it is written into the local directory `staging` first and uploaded whole through
+// `storage` (then the staged file is deleted). Errors name the location.
+[[nodiscard]] StatusOr<std::string> WriteModelInto(const std::string& directory,
+                                                   const ModelWriter& write, const JobPlan& plan,
+                                                   std::span<const float> params,
+                                                   storage::Storage& storage,
+                                                   const std::string& staging);
+// The same to the file or object `target` (its directory is not created).
+[[nodiscard]] Status WriteModelTo(const std::string& target, const ModelWriter& write,
+                                  const JobPlan& plan, std::span<const float> params,
+                                  storage::Storage& storage, const std::string& staging);
 
 }  // namespace ringtrain::app
 

@@ -34,6 +34,9 @@ struct WorkerOptions {
   // How the text formats' data is reached (S3 credentials and endpoint: `ringtrain` reads
   // them from the environment, storage::S3OptionsFromEnvironment).
   storage::StorageOptions storage;
+  // Where worker 0 stages its model before it uploads it to an output directory in an object
+  // store (app/output.h, WriteModelInto).
+  std::string staging_root;
 };
 
 // Runs a worker: loads its shard, trains every epoch, reports progress and evaluations.

@@ -43,6 +43,7 @@
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/spec.h"
 #include "ringtrain/launch/progress.h"
+#include "ringtrain/storage/storage.h"
 
 namespace ringtrain::launch {
 
@@ -79,6 +80,10 @@ struct LaunchOptions {
   // take its shard back.
   std::chrono::milliseconds replace_delay{0};
   Transport transport = Transport::kIpc;
+  // How checkpoints in an object store are reached (for --fresh and the finished-job check),
+  // and where they are staged (app::UseObjectStorage).
+  storage::StorageOptions storage;
+  std::string staging_root;
 };
 
 struct RunSummary {

@@ -63,6 +63,8 @@ class ObjectStore {
                                                                    int64_t length) = 0;
   // Writes `bytes` as the whole object at `location` (replacing one there).
   [[nodiscard]] virtual Status Put(const Location& location, std::string_view bytes) = 0;
+  // Deletes the object at `location`; OK when there is none (S3's DELETE answers so too).
+  [[nodiscard]] virtual Status Delete(const Location& location) = 0;
 };
 
 // Reads `stream` to its end into a string, failing with DataLoss beyond `max_bytes`.

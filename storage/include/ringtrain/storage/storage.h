@@ -35,6 +35,10 @@ class Storage {
   [[nodiscard]] StatusOr<std::unique_ptr<ByteStream>> Open(const ObjectInfo& object,
                                                            int64_t offset = 0, int64_t length = -1);
   [[nodiscard]] Status Put(std::string_view uri, std::string_view bytes);
+  [[nodiscard]] Status Delete(std::string_view uri);
+  // The whole object at `uri` (one object, not a prefix or glob): NotFound if there is none,
+  // DataLoss beyond `max_bytes`.
+  [[nodiscard]] StatusOr<std::string> Get(std::string_view uri, size_t max_bytes);
 
  private:
   ObjectStore& For(Scheme scheme);

@@ -14,6 +14,15 @@
 // is wrong, and the one before it is tried. The caller gets the checkpoint loaded and the
 // messages of those skipped, or an error listing them all.
 //
+// In an object store (StoreOptions::objects, object_directory.h), where nothing can be renamed,
+// a checkpoint is written as above into a local staging directory (StoreOptions::directory),
+// then its shard file is uploaded as <name>/shard.bin and its manifest last, as <name>/MANIFEST,
+// which commits it; the staged copy is then deleted. A checkpoint without a MANIFEST is an
+// interrupted upload: not listed, and deleted by the next Open. Pruning deletes the MANIFEST
+// first. Loading downloads the manifest, then the shard file into the staging directory (at
+// most the manifest's size), and checks both as above. The shard file is held in memory while
+// it is uploaded or downloaded (a single PUT: at most 5 GiB on S3).
+//
 // Every directory of checkpoints belongs to one server: two processes must not write to the
 // same directory at once (Open removes the temporary directories it finds, and sequences would
 // collide).
@@ -29,6 +38,7 @@
 #include <vector>
 
 #include "ringtrain/ckpt/manifest.h"
+#include "ringtrain/ckpt/object_directory.h"
 #include "ringtrain/ckpt/shard_identity.h"
 #include "ringtrain/ckpt/shard_state.h"
 #include "ringtrain/common/status.h"
@@ -36,15 +46,21 @@
 namespace ringtrain::ckpt {
 
 struct StoreOptions {
-  std::string directory;  // created (with its parents) if missing
-  int keep = 3;           // checkpoints kept after each write; >= 1
+  // The checkpoints (created, with its parents, if missing); with `objects`, the local staging
+  // directory their uploads and downloads pass through (created if missing; the store deletes
+  // what it stages there).
+  std::string directory;
+  int keep = 3;  // checkpoints kept after each write; >= 1
+  // The checkpoints' objects (see the top); null: they live in `directory`.
+  std::shared_ptr<ObjectDirectory> objects;
 };
 
 // A committed checkpoint directory (only its name has been read).
 struct CheckpointRef {
   uint64_t sequence = 0;
   int64_t step = 0;
-  std::string path;  // <directory>/ckpt-...
+  std::string path;  // <directory>/ckpt-..., or the objects' Where(name)
+  std::string name;  // ckpt-<sequence>-step-<step>
 };
 
 struct WrittenCheckpoint {
@@ -72,12 +88,16 @@ class Store {
   // to it: `ringtrain export`): creates nothing, removes nothing, and Write is refused
   // (FailedPrecondition). NotFound naming the directory if it does not exist; Unavailable if it
   // is not a directory.
-  static StatusOr<std::unique_ptr<Store>> OpenReadOnly(const std::string& directory);
+  // With `objects`, `directory` is the staging directory (created if missing) and the objects
+  // are only read.
+  static StatusOr<std::unique_ptr<Store>> OpenReadOnly(
+      const std::string& directory, std::shared_ptr<ObjectDirectory> objects = nullptr);
 
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  const std::string& directory() const { return options_.directory; }
+  // Where the checkpoints are: the directory, or the objects' location.
+  std::string location() const;
 
   // Writes `state` as the next checkpoint of `id` (atomically, as above), then deletes all but
   // the newest `keep`. InvalidArgument if the state does not fit the identity (a caller's bug);
@@ -104,6 +124,10 @@ class Store {
  private:
   explicit Store(StoreOptions options, uint64_t next_sequence, bool read_only = false);
   Status Prune(int* pruned);
+  // The object-store halves of Write and Load (see the top).
+  Status Upload(const CheckpointRef& staged, const std::string& name);
+  StatusOr<std::string> ManifestBytes(const CheckpointRef& ref) const;
+  StatusOr<std::string> StageShardFile(const CheckpointRef& ref, const FileEntry& entry) const;
 
   StoreOptions options_;
   uint64_t next_sequence_;
