@@ -69,8 +69,8 @@ StatusOr<std::string> Storage::Get(std::string_view uri, size_t max_bytes) {
       continue;
     }
     if (object.size > static_cast<int64_t>(max_bytes)) {
-      return DataLoss(location.uri + ": " + std::to_string(object.size) +
-                      " bytes, more than the " + std::to_string(max_bytes) + " expected");
+      return DataLoss(location.uri + ": " + std::to_string(object.size) + " bytes, more than the " +
+                      std::to_string(max_bytes) + " expected");
     }
     RT_ASSIGN_OR_RETURN(std::unique_ptr<ByteStream> stream, Open(object));
     return ReadAll(*stream, max_bytes);
