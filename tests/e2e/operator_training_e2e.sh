@@ -192,7 +192,9 @@ spec["checkpoint"] = {"path": sys.argv[3] + "/checkpoints", "everySteps": 50}
 spec["parameterServers"]["replication"] = 1
 # Long enough that both deletions land mid-run on a fast machine (a server pod deleted after
 # the job finished restores its final checkpoint and ends at once: nothing would be tested).
-spec["training"]["epochs"] = 3 * spec["training"]["epochs"]
+# 3x was not always enough: status.checkpoint can take several seconds to move under load, and
+# the server was then deleted in the job's last second.
+spec["training"]["epochs"] = 5 * spec["training"]["epochs"]
 yaml.safe_dump(job, open(sys.argv[2], "w"))
 EOF
 check "kubectl apply a job with checkpoints on the claim" \
