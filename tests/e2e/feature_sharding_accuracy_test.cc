@@ -52,7 +52,6 @@ class FeatureShardingAccuracyTest : public ::testing::Test {
                                {.servers = 2,
                                 .workers = workers,
                                 .epochs = 4,
-                                .sync_mode = "",
                                 .partition_size = 1024,
                                 .batch_size = batch,
                                 .features = 784,

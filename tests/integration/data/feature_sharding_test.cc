@@ -120,7 +120,6 @@ TEST_F(FeatureShardingTest, TrainsAsOneWorkerByRowsWithEachBlockPushedAlone) {
   const testing::JobShape shape{.servers = 2,
                                 .workers = 3,
                                 .epochs = kEpochs,
-                                .sync_mode = "",
                                 .partition_size = 1024,
                                 .batch_size = 16,
                                 .features = kFeatures};
@@ -167,7 +166,6 @@ TEST_F(FeatureShardingTest, AKilledWorkerIsReplacedAndContinues) {
                    {.servers = 2,
                     .workers = 2,
                     .epochs = kEpochs,
-                    .sync_mode = "",
                     .partition_size = 1024,
                     .batch_size = 16,
                     .features = kFeatures},

@@ -57,7 +57,6 @@ class MarginRounds {
   std::vector<int> Missing(const std::vector<bool>& done) const;
   // The last completed round's sum (rows x cols), after kComplete.
   std::span<const float> sum() const;
-  uint32_t rows() const { return rows_; }
   // A kept round's sum, or empty.
   std::span<const float> Kept(int64_t step) const;
   int cols() const { return cols_; }
