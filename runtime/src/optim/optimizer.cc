@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ringtrain/optim/adaptive.h"
+#include "ringtrain/optim/ftrl.h"
 #include "ringtrain/optim/sgd.h"
 
 namespace ringtrain::optim {
@@ -24,6 +25,7 @@ bool KnownKind(OptimizerKind kind) {
     case OptimizerKind::kNesterov:
     case OptimizerKind::kAdagrad:
     case OptimizerKind::kAdam:
+    case OptimizerKind::kFtrl:
       return true;
   }
   return false;
@@ -52,6 +54,8 @@ const char* OptimizerKindName(OptimizerKind kind) {
       return "adagrad";
     case OptimizerKind::kAdam:
       return "adam";
+    case OptimizerKind::kFtrl:
+      return "ftrl";
   }
   return "unknown";
 }
@@ -68,6 +72,17 @@ Status ValidateOptimizerConfig(const OptimizerConfig& config) {
   }
   switch (config.kind) {
     case OptimizerKind::kSgd:
+      break;
+    case OptimizerKind::kFtrl:
+      if (!(config.ftrl_beta > 0.0 && config.ftrl_beta <= std::numeric_limits<float>::max())) {
+        return InvalidArgument("beta: must be > 0 and finite as a float" + Got(config.ftrl_beta));
+      }
+      if (!(config.l1 >= 0.0 && config.l1 <= std::numeric_limits<float>::max())) {
+        return InvalidArgument("l1: must be >= 0 and finite as a float" + Got(config.l1));
+      }
+      if (!(config.l2 >= 0.0 && config.l2 <= std::numeric_limits<float>::max())) {
+        return InvalidArgument("l2: must be >= 0 and finite as a float" + Got(config.l2));
+      }
       break;
     case OptimizerKind::kMomentum:
       if (!IsDecayFactor(config.momentum)) {
@@ -113,6 +128,11 @@ StatusOr<std::unique_ptr<Optimizer>> MakeOptimizer(const OptimizerConfig& config
       break;
     case OptimizerKind::kAdagrad:
       optimizer = std::make_unique<AdagradOptimizer>(epsilon, weight_decay);
+      break;
+    case OptimizerKind::kFtrl:
+      optimizer = std::make_unique<FtrlOptimizer>(static_cast<float>(config.ftrl_beta),
+                                                  static_cast<float>(config.l1),
+                                                  static_cast<float>(config.l2), weight_decay);
       break;
     case OptimizerKind::kAdam:
       optimizer =

@@ -123,7 +123,7 @@ void ReplicaShard::HandleForward(const std::string& peer, transport::Message msg
   if (msg.header.kind() == proto::REPLICA_EXCLUDE) {
     copy_->Exclude(static_cast<int>(msg.header.sender()), &discarded_);
   } else {
-    copy_->Handle(peer, std::move(msg), &discarded_);
+    copy_->HandleForwarded(peer, std::move(msg), &discarded_);
   }
   last_seq_ = seq;
   counters_->set_replica_applied(counters_->replica_applied() + 1);

@@ -53,6 +53,17 @@ StatusOr<std::unique_ptr<ServerCore>> ServerCore::Make(ServerCoreConfig config,
     return InvalidArgument("server core: margins are summed only with block sums, margin_cols " +
                            std::to_string(config.margin_cols));
   }
+  if (!config.table->sparse().empty()) {
+    if (config.block_sums) {
+      return InvalidArgument("server core: feature-wise sharding has no sparse tables");
+    }
+    if (!config.sparse_init.empty() &&
+        config.sparse_init.size() != config.table->sparse().tables().size()) {
+      return InvalidArgument("server core: " + std::to_string(config.sparse_init.size()) +
+                             " sparse initialisations for " +
+                             std::to_string(config.table->sparse().tables().size()) + " tables");
+    }
+  }
   if (static_cast<int64_t>(initial_params.size()) != config.table->total_size()) {
     return InvalidArgument("server core: initial parameters have " +
                            std::to_string(initial_params.size()) + " elements, the table " +
@@ -93,6 +104,21 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
   stats_.set_partitions_owned(static_cast<uint32_t>(owned_.size()));
   if (config_.keeps_data_queue) queue_.emplace(config_.num_workers);
   if (config_.margin_cols > 0) margins_.emplace(config_.num_workers, config_.margin_cols);
+  if (!config_.table->sparse().empty()) {
+    sparse_ = std::make_unique<SparseShard>(SparseShardConfig{
+        config_.table, config_.server_index, config_.num_workers, config_.optimizer.get(),
+        config_.consistency == Consistency::kSync, config_.sparse_init, config_.sparse_seed});
+  }
+}
+
+int64_t ServerCore::RoundVersion() const {
+  if (!owned_.empty()) return owned_.front().version;
+  return sparse_ != nullptr ? sparse_round_.version : 0;
+}
+
+int ServerCore::RoundPushes() const {
+  if (!owned_.empty()) return owned_.front().pushes;
+  return sparse_ != nullptr ? sparse_round_.pushes : 0;
 }
 
 ServerCore::~ServerCore() = default;
@@ -136,11 +162,12 @@ int64_t ServerCore::step() const {
 
 std::vector<int> ServerCore::WorkersHoldingRound() const {
   std::vector<int> holding;
-  if (config_.consistency != Consistency::kSync || owned_.empty()) return holding;
-  const PartitionState& p = owned_.front();  // every push covers every partition
-  if (p.pushes == 0) return holding;
+  if (config_.consistency != Consistency::kSync) return holding;
+  // Every push is part of every owned partition's round and of the sparse tables'.
+  if (RoundPushes() == 0) return holding;
+  const int64_t version = RoundVersion();
   for (size_t w = 0; w < clocks_.size(); ++w) {
-    if (!worker_done_[w] && !worker_excluded_[w] && clocks_[w] <= p.version) {
+    if (!worker_done_[w] && !worker_excluded_[w] && clocks_[w] <= version) {
       holding.push_back(static_cast<int>(w));
     }
   }
@@ -188,6 +215,7 @@ void ServerCore::ApplyRoundsWaitingForNobody() {
   if (config_.consistency != Consistency::kSync) return;
   const int64_t min_clock = min_active_clock();
   for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
+  MaybeApplySparseRound(min_clock);
 }
 
 void ServerCore::TakeBack(size_t worker) {
@@ -196,6 +224,7 @@ void ServerCore::TakeBack(size_t worker) {
   stats_.set_workers_returned(stats_.workers_returned() + 1);
   int64_t round = clocks_[worker];
   for (const PartitionState& p : owned_) round = std::max(round, p.version);
+  if (sparse_ != nullptr) round = std::max(round, sparse_round_.version);
   stats_.set_steps_missed(stats_.steps_missed() + static_cast<uint64_t>(round - clocks_[worker]));
   clocks_[worker] = round;
 }
@@ -242,9 +271,14 @@ Status ServerCore::ValidateLayout(const proto::Header& h) const {
 Status ServerCore::ValidatePartitions(const proto::Header& h) const {
   RT_RETURN_IF_ERROR(ValidateLayout(h));
   // A block's push may touch none of the partitions here; it still moves the clock.
-  const bool may_be_empty = config_.block_sums && h.kind() == proto::PUSH;
-  if (h.partitions_size() == 0 && !may_be_empty) {
+  // A push to a server with sparse tables may carry no keys either.
+  const bool may_be_empty = (config_.block_sums || sparse_ != nullptr) && h.kind() == proto::PUSH;
+  if (h.partitions_size() == 0 && h.sparse_size() == 0 && !may_be_empty) {
     return InvalidArgument(KindName(h) + " lists no partitions");
+  }
+  if (h.sparse_size() > 0) {
+    if (sparse_ == nullptr)
+      return InvalidArgument(KindName(h) + ": the model has no sparse tables");
   }
   std::unordered_set<uint32_t> seen;
   for (const proto::PartitionSlice& s : h.partitions()) {
@@ -285,6 +319,13 @@ Reply ServerCore::MakeError(const std::string& peer, const proto::Header& reques
   return r;
 }
 
+void ServerCore::HandleForwarded(const std::string& peer, transport::Message msg,
+                                 std::vector<Reply>* out) {
+  forwarded_ = true;
+  Handle(peer, std::move(msg), out);
+  forwarded_ = false;
+}
+
 void ServerCore::Handle(const std::string& peer, transport::Message msg, std::vector<Reply>* out) {
   const proto::Header& h = msg.header;
   const std::optional<transport::RequestKind> request = transport::RequestOf(h.kind());
@@ -308,7 +349,7 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
       HandlePush(peer, std::move(msg), out);
       return;
     case transport::RequestKind::kPull:
-      HandlePull(peer, std::move(msg.header), out);
+      HandlePull(peer, std::move(msg), out);
       return;
     case transport::RequestKind::kWorkerDone:
       HandleDone(peer, h, out);
@@ -382,6 +423,31 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
     if (!payload.ok()) return InvalidArgument(part() + ": " + payload.status().message());
     payloads->push_back(std::move(payload).value());
   }
+  if (sparse_ != nullptr && config_.consistency == Consistency::kSync) {
+    // Every push is part of the sparse tables' round, with keys or without.
+    if (h.clock() > sparse_round_.version) {
+      *ahead = true;  // as for a partition (above)
+    } else if (h.clock() != sparse_round_.version) {
+      return InvalidArgument(from() + " at clock " + std::to_string(h.clock()) +
+                             ", the sparse tables are in round " +
+                             std::to_string(sparse_round_.version));
+    }
+  }
+  if (h.sparse_size() > 0) {
+    RT_RETURN_IF_ERROR(sparse_->ValidateKeys(msg));
+    const bool sync = config_.consistency == Consistency::kSync;
+    const int64_t version = sparse_round_.version;
+    for (const proto::SparseSlice& slice : h.sparse()) {
+      const bool valid =
+          sync ? slice.version() == h.clock() : slice.version() >= 0 && slice.version() <= version;
+      if (!valid) {
+        return InvalidArgument(from() + " for sparse table " + std::to_string(slice.table()) +
+                               " computed at version " + std::to_string(slice.version()) +
+                               ", the sparse tables are at version " + std::to_string(version));
+      }
+    }
+    RT_RETURN_IF_ERROR(sparse_->ValidatePush(static_cast<int>(w), msg, forwarded_));
+  }
   return Status::Ok();
 }
 
@@ -448,17 +514,32 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
       ApplyNow(p, slice, g, h);
     }
   }
+  if (sparse_ != nullptr && h.sparse_size() > 0 && h.num_samples() > 0) {
+    if (config_.consistency == Consistency::kSync) {
+      sparse_->Accumulate(msg, static_cast<float>(h.num_samples()));
+    } else {
+      ApplySparseNow(msg);
+    }
+  }
   clocks_[w] += 1;
   if (config_.consistency == Consistency::kSync) {
-    // The push is part of every owned partition's round, listed or not (block sums).
+    // The push is part of every owned partition's round, listed or not (block sums), and of
+    // the sparse tables' round, with keys or without.
     for (PartitionState& p : owned_) {
       p.samples += h.num_samples();
       p.pushes += 1;
       p.learning_rate = h.learning_rate();
     }
+    if (sparse_ != nullptr) {
+      sparse_round_.samples += h.num_samples();
+      sparse_round_.pushes += 1;
+      sparse_round_.learning_rate = h.learning_rate();
+    }
     const int64_t min_clock = min_active_clock();
     for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
+    MaybeApplySparseRound(min_clock);
   }
+  if (sparse_ != nullptr) sparse_->CountInto(&stats_);
   stats_.set_pushes_accepted(stats_.pushes_accepted() + 1);
 
   Reply ack = NewReply(peer, h, proto::PUSH_ACK);
@@ -468,9 +549,9 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
 }
 
 void ServerCore::ReleaseHeldPushes(std::vector<Reply>* out) {
-  if (config_.consistency != Consistency::kSync || owned_.empty()) return;
+  if (config_.consistency != Consistency::kSync || (owned_.empty() && sparse_ == nullptr)) return;
   for (std::optional<HeldPush>& held : held_push_) {
-    if (!held.has_value() || held->msg.header.clock() > owned_.front().version) continue;
+    if (!held.has_value() || held->msg.header.clock() > RoundVersion()) continue;
     HeldPush push = std::move(*held);
     held.reset();
     HandlePush(push.peer, std::move(push.msg), out);
@@ -495,6 +576,38 @@ void ServerCore::ApplyNow(PartitionState& p, const proto::PartitionSlice& slice,
   config_.optimizer->Apply(lr, p.optimizer_steps, g, Writable(p), p.optimizer_state);
   p.version += 1;
   stats_.set_updates_applied(stats_.updates_applied() + 1);
+}
+
+void ServerCore::ApplySparseNow(const transport::Message& msg) {
+  const proto::Header& h = msg.header;
+  // The staleness of the push's keys: updates applied to the sparse tables since the version
+  // they were computed from (every slice of a push says the same; the first is taken).
+  const int64_t tau = sparse_round_.version - h.sparse(0).version();
+  float lr = h.learning_rate();
+  if (config_.staleness_aware_lr) {
+    if (tau > 1) lr /= static_cast<float>(tau);
+  } else {
+    lr /= static_cast<float>(config_.num_workers);
+  }
+  sparse_->ApplyNow(msg, lr);
+  sparse_round_.version += 1;
+  stats_.set_updates_applied(stats_.updates_applied() + 1);
+}
+
+void ServerCore::MaybeApplySparseRound(int64_t min_clock) {
+  if (sparse_ == nullptr || sparse_round_.pushes == 0 || min_clock <= sparse_round_.version) {
+    return;
+  }
+  if (sparse_round_.samples > 0) {
+    sparse_->ApplyRound(sparse_round_.learning_rate, static_cast<float>(sparse_round_.samples));
+    stats_.set_updates_applied(stats_.updates_applied() + 1);
+  } else {
+    sparse_->ClearRound();
+  }
+  sparse_round_.pushes = 0;
+  sparse_round_.samples = 0;
+  sparse_round_.version += 1;
+  sparse_->CountInto(&stats_);
 }
 
 std::span<float> ServerCore::Writable(PartitionState& p) {
@@ -524,9 +637,11 @@ void ServerCore::MaybeApplyRound(PartitionState& p, int64_t min_clock) {
   p.version += 1;
 }
 
-void ServerCore::HandlePull(const std::string& peer, proto::Header request,
+void ServerCore::HandlePull(const std::string& peer, transport::Message msg,
                             std::vector<Reply>* out) {
+  const proto::Header& request = msg.header;
   Status s = ValidatePartitions(request);
+  if (s.ok() && request.sparse_size() > 0) s = sparse_->ValidateKeys(msg);
   if (s.ok() && request.clock() < 0) s = InvalidArgument("PULL with negative clock");
   // A worker's clock is the pushes it has made; a pull claiming more could never be answered
   // and would sit parked forever.
@@ -541,11 +656,12 @@ void ServerCore::HandlePull(const std::string& peer, proto::Header request,
     out->push_back(MakeError(peer, request, s));
     return;
   }
+  if (request.sparse_size() > 0) sparse_->RecordPull(static_cast<int>(w), msg);
   if (PullReady(request)) {
-    out->push_back(MakePullReply(peer, request));
+    out->push_back(MakePullReply(peer, msg));
   } else {
     stats_.set_pulls_parked(stats_.pulls_parked() + 1);
-    pending_.push_back(PendingPull{peer, std::move(request)});
+    pending_.push_back(ParkedPull{peer, std::move(msg)});
   }
 }
 
@@ -717,6 +833,12 @@ void ServerCore::FastForwardRounds() {
     MaybeApplyRound(p, min_clock);
     if (p.pushes == 0 && p.version < min_clock) p.version = min_clock;
   }
+  if (sparse_ != nullptr) {
+    MaybeApplySparseRound(min_clock);
+    if (sparse_round_.pushes == 0 && sparse_round_.version < min_clock) {
+      sparse_round_.version = min_clock;
+    }
+  }
 }
 
 bool ServerCore::PullReady(const proto::Header& request) const {
@@ -726,7 +848,7 @@ bool ServerCore::PullReady(const proto::Header& request) const {
       for (const proto::PartitionSlice& s : request.partitions()) {
         if (Find(s.id())->version < request.clock()) return false;
       }
-      return true;
+      return request.sparse_size() == 0 || sparse_round_.version >= request.clock();
     case Consistency::kAsync:
       return true;
     case Consistency::kSsp:
@@ -749,8 +871,8 @@ size_t ServerCore::DropParked() {
 void ServerCore::AnswerReadyPulls(std::vector<Reply>* out) {
   auto it = pending_.begin();
   while (it != pending_.end()) {
-    if (PullReady(it->request)) {
-      out->push_back(MakePullReply(it->peer, it->request));
+    if (PullReady(it->msg.header)) {
+      out->push_back(MakePullReply(it->peer, it->msg));
       it = pending_.erase(it);
     } else {
       ++it;
@@ -758,7 +880,8 @@ void ServerCore::AnswerReadyPulls(std::vector<Reply>* out) {
   }
 }
 
-Reply ServerCore::MakePullReply(const std::string& peer, const proto::Header& request) {
+Reply ServerCore::MakePullReply(const std::string& peer, const transport::Message& msg) {
+  const proto::Header& request = msg.header;
   const int64_t slowest = min_active_clock();
   if (slowest != INT64_MAX && request.clock() > slowest) {
     stats_.set_max_clock_lead(std::max<uint64_t>(stats_.max_clock_lead(),
@@ -777,6 +900,10 @@ Reply ServerCore::MakePullReply(const std::string& peer, const proto::Header& re
     slice->set_version(p.version);
     // No copy: the frame holds the buffer, and the next update copies it if still queued.
     r.payloads.push_back(p.params.Frame());
+  }
+  if (request.sparse_size() > 0) {
+    sparse_->AnswerPull(msg, sparse_round_.version, &r.header, &r.payloads);
+    sparse_->CountInto(&stats_);
   }
   stats_.set_pulls_answered(stats_.pulls_answered() + 1);
   return r;

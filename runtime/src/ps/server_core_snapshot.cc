@@ -63,6 +63,9 @@ Status ServerCore::Restore(ckpt::ShardState state) {
     return FailedPrecondition(who + std::to_string(pending_.size()) +
                               " pulls are parked; restore before serving");
   }
+  if (sparse_ != nullptr) {
+    return FailedPrecondition(who + "checkpoints do not hold sparse tables yet");
+  }
   if (state.partitions.size() != owned_.size()) {
     return FailedPrecondition(who + "the checkpoint has " +
                               std::to_string(state.partitions.size()) +

@@ -54,8 +54,11 @@ Status ValidateTensors(const std::vector<TensorSpan>& tensors, int64_t partition
 }  // namespace
 
 StatusOr<PartitionTable> PartitionTable::Build(const std::vector<TensorSpan>& tensors,
-                                               int64_t partition_size, const HashRing& ring) {
+                                               int64_t partition_size, const HashRing& ring,
+                                               std::vector<SparseTableSpec> sparse_tables) {
   RT_RETURN_IF_ERROR(ValidateTensors(tensors, partition_size));
+  StatusOr<SparsePlacement> sparse = SparsePlacement::Build(std::move(sparse_tables), ring);
+  if (!sparse.ok()) return sparse.status();
 
   PartitionTable table;
   table.servers_ = ring.servers();
@@ -85,7 +88,10 @@ StatusOr<PartitionTable> PartitionTable::Build(const std::vector<TensorSpan>& te
   for (const Partition& p : table.partitions_) {
     h.AddString(p.key).AddI64(p.offset).AddI64(p.size).AddI64(p.server);
   }
+  // Dense layouts keep the fingerprint they always had.
+  if (!sparse->empty()) h.AddU64(sparse->fingerprint());
   table.fingerprint_ = h.Finish();
+  table.sparse_ = std::move(*sparse);
   return table;
 }
 

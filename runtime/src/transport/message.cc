@@ -12,6 +12,18 @@ namespace {
 void ReleaseFloatArray(void* data, void* /*hint*/) { delete[] static_cast<float*>(data); }
 
 bool FloatAligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0; }
+bool KeyAligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % alignof(uint64_t) == 0; }
+
+void ReleaseKeyArray(void* data, void* /*hint*/) { delete[] static_cast<uint64_t*>(data); }
+
+// As AlignFloatFrame, for a frame of uint64 keys.
+void AlignKeyFrame(zmq::message_t& frame) {
+  if (KeyAligned(frame.data())) return;
+  const size_t n = frame.size() / sizeof(uint64_t);
+  uint64_t* copy = new uint64_t[n > 0 ? n : 1];
+  std::memcpy(copy, frame.data(), n * sizeof(uint64_t));
+  frame = zmq::message_t(copy, n * sizeof(uint64_t), &ReleaseKeyArray, nullptr);
+}
 
 // libzmq hands out received frames in place inside its receive buffers, at whatever offset
 // the framing left them; reading floats there would be undefined behaviour. Misaligned
@@ -138,6 +150,57 @@ std::span<const uint8_t> Message::Bytes(size_t i) const {
   return {static_cast<const uint8_t*>(m.data()), m.size()};
 }
 
+std::span<const uint64_t> Message::SparseKeys(size_t i) const {
+  const int per = SparseFramesPerSlice(header.kind());
+  RT_CHECK(header.kind() != proto::PULL_REPLY && per > 0);
+  const zmq::message_t& m = sparse[i * static_cast<size_t>(per)];
+  RT_CHECK(KeyAligned(m.data()));
+  return {static_cast<const uint64_t*>(m.data()), m.size() / sizeof(uint64_t)};
+}
+
+std::span<const float> Message::SparseValues(size_t i) const {
+  const int per = SparseFramesPerSlice(header.kind());
+  RT_CHECK(header.kind() != proto::PULL && per > 0);
+  const zmq::message_t& m = sparse[i * static_cast<size_t>(per) + static_cast<size_t>(per - 1)];
+  RT_CHECK(FloatAligned(m.data()));
+  return {static_cast<const float*>(m.data()), m.size() / sizeof(float)};
+}
+
+namespace {
+
+// Checks the sparse slices' frames (the last frames.size() - first of them) against what the
+// header says, before anything reads them.
+Status CheckSparseFrames(const proto::Header& h, const std::vector<zmq::message_t>& frames,
+                         size_t first) {
+  const size_t per = static_cast<size_t>(SparseFramesPerSlice(h.kind()));
+  for (int i = 0; i < h.sparse_size(); ++i) {
+    const proto::SparseSlice& s = h.sparse(i);
+    const std::string what = Describe(h) + ": sparse slice " + std::to_string(i) + " (table " +
+                             std::to_string(s.table()) + ")";
+    if (s.num_keys() < 1 || s.num_keys() > kMaxSparseKeys || s.dim() < 1 ||
+        s.num_keys() * s.dim() > kMaxSparseValues) {
+      return InvalidArgument(what + ": " + std::to_string(s.num_keys()) + " keys of dim " +
+                             std::to_string(s.dim()) + " (must be 1 to 2^25 keys, dim >= 1, at " +
+                             "most 2^28 floats)");
+    }
+    const size_t base = first + static_cast<size_t>(i) * per;
+    const bool keys_first = h.kind() != proto::PULL_REPLY;
+    for (size_t f = 0; f < per; ++f) {
+      const bool keys = keys_first && f == 0;
+      const uint64_t expected =
+          keys ? s.num_keys() * sizeof(uint64_t) : s.num_keys() * s.dim() * sizeof(float);
+      if (frames[base + f].size() != expected) {
+        return InvalidArgument(what + ": " + (keys ? "keys" : "values") + " frame of " +
+                               std::to_string(frames[base + f].size()) + " bytes, expected " +
+                               std::to_string(expected));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   if (frames.empty()) return DataLoss("empty message");
   if (frames[0].size() > kMaxHeaderBytes) {
@@ -181,10 +244,16 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
                              std::to_string(frames[1].size()) + " bytes");
     }
   }
-  if (frames.size() - 1 != expected) {
-    return InvalidArgument(Describe(h) + ": expected " + std::to_string(expected) +
+  const size_t sparse_per = static_cast<size_t>(SparseFramesPerSlice(h.kind()));
+  if (h.sparse_size() > 0 && sparse_per == 0) {
+    return InvalidArgument(Describe(h) + ": sparse slices on a kind that carries none");
+  }
+  const size_t sparse_frames = sparse_per * static_cast<size_t>(h.sparse_size());
+  if (frames.size() - 1 != expected + sparse_frames) {
+    return InvalidArgument(Describe(h) + ": expected " + std::to_string(expected + sparse_frames) +
                            " payload frames, got " + std::to_string(frames.size() - 1));
   }
+  RT_RETURN_IF_ERROR(CheckSparseFrames(h, frames, 1 + expected));
   for (size_t i = 0; i < n; ++i) {
     const proto::PartitionSlice& p = h.partitions(static_cast<int>(i));
     if (Status s = CheckPayloadSize(msg.codec, p.num_elements(), p.payload_bytes()); !s.ok()) {
@@ -198,9 +267,20 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
     }
   }
   msg.payloads.reserve(expected);
-  for (size_t i = 1; i < frames.size(); ++i) {
+  for (size_t i = 1; i <= expected; ++i) {
     if (msg.codec.type == compress::CodecType::kNone) AlignFloatFrame(frames[i]);
     msg.payloads.push_back(std::move(frames[i]));
+  }
+  msg.sparse.reserve(sparse_frames);
+  for (size_t i = 0; i < sparse_frames; ++i) {
+    zmq::message_t& frame = frames[1 + expected + i];
+    const bool keys = h.kind() != proto::PULL_REPLY && i % sparse_per == 0;
+    if (keys) {
+      AlignKeyFrame(frame);
+    } else {
+      AlignFloatFrame(frame);
+    }
+    msg.sparse.push_back(std::move(frame));
   }
   return msg;
 }

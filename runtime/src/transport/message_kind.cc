@@ -85,6 +85,40 @@ proto::MessageKind ReplyKindOf(RequestKind request) {
   return proto::KIND_UNSPECIFIED;
 }
 
+int SparseFramesPerSlice(proto::MessageKind kind) {
+  switch (kind) {
+    case proto::PUSH:
+      return 2;
+    case proto::PULL:
+    case proto::PULL_REPLY:
+      return 1;
+    case proto::KIND_UNSPECIFIED:
+    case proto::PUSH_ACK:
+    case proto::WORKER_DONE:
+    case proto::DONE_ACK:
+    case proto::STATS:
+    case proto::STATS_REPLY:
+    case proto::ERROR:
+    case proto::JOIN:
+    case proto::JOIN_REPLY:
+    case proto::REPLICA_ACK:
+    case proto::REPLICA_SYNC:
+    case proto::REPLICA_FETCH:
+    case proto::REPLICA_STATE:
+    case proto::REPLICA_EXCLUDE:
+    case proto::REPLICA_TAKEOVER:
+    case proto::NOT_SERVING:
+    case proto::TASK:
+    case proto::TASK_REPLY:
+    case proto::MARGINS:
+    case proto::MARGINS_REPLY:
+    case proto::MessageKind_INT_MIN_SENTINEL_DO_NOT_USE_:
+    case proto::MessageKind_INT_MAX_SENTINEL_DO_NOT_USE_:
+      return 0;
+  }
+  return 0;  // not an enumerator
+}
+
 bool CarriesPayload(proto::MessageKind kind) {
   switch (kind) {
     case proto::PUSH:

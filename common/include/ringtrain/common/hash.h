@@ -51,6 +51,13 @@ constexpr uint64_t Fmix64(uint64_t x) {
 
 constexpr uint64_t Hash64(std::string_view bytes) { return Fmix64(Fnv1a64(bytes)); }
 
+// Maps a uniformly distributed 64-bit `x` to [0, n) without a division: the high 64 bits of
+// x * n (Lemire's "fast range"); it reads x's high bits, so callers feed it a mixed hash.
+constexpr uint64_t ScaleToRange(uint64_t x, uint64_t n) {
+  __extension__ typedef unsigned __int128 U128;
+  return static_cast<uint64_t>((static_cast<U128>(x) * n) >> 64);
+}
+
 class Hasher {
  public:
   constexpr Hasher& AddBytes(std::string_view bytes) {

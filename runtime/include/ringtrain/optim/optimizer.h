@@ -14,6 +14,7 @@
 //   kMomentum: v = momentum * v + g';  p -= lr * v
 //   kNesterov: v = momentum * v + g';  p -= lr * (g' + momentum * v)
 //   kAdagrad:  s += g'^2;              p -= lr * g' / (sqrt(s) + epsilon)
+//   kFtrl:     FTRL-Proximal per coordinate, optim/ftrl.h (no PyTorch counterpart)
 //   kAdam:     m = beta1 * m + (1 - beta1) * g';  v = beta2 * v + (1 - beta2) * g'^2
 //              m_hat = m / (1 - beta1^t);  v_hat = v / (1 - beta2^t)
 //              p -= lr * m_hat / (sqrt(v_hat) + epsilon)
@@ -44,7 +45,7 @@ class Optimizer {
 
   // Floats of state per parameter: 0 for kSgd; 1 for kMomentum and kNesterov (the velocity v)
   // and kAdagrad (the sum of squares s); 2 for kAdam (slot 0 the first moment m, slot 1 the
-  // second moment v).
+  // second moment v) and kFtrl (slot 0 z, slot 1 n).
   virtual int state_slots() const = 0;
 
   // Applies one update with the given gradient: params -= update(grad). `state` holds
@@ -59,7 +60,7 @@ class Optimizer {
                      std::span<float> params, std::span<float> state) const = 0;
 };
 
-enum class OptimizerKind { kSgd, kMomentum, kNesterov, kAdagrad, kAdam };
+enum class OptimizerKind { kSgd, kMomentum, kNesterov, kAdagrad, kAdam, kFtrl };
 
 // Brace-initialisable in member order: {kind, momentum, weight_decay, ...}.
 struct OptimizerConfig {
@@ -72,6 +73,11 @@ struct OptimizerConfig {
   // kAdam and kAdagrad: in (0, 1], added to the denominator. The default is Adam's (PyTorch
   // 1e-8); PyTorch's Adagrad default is kAdagradDefaultEpsilon.
   double epsilon = 1e-8;
+  // kFtrl (optim/ftrl.h): beta > 0 smooths the first steps; l1, l2 >= 0 regularise (l1 makes
+  // weights exactly 0).
+  double ftrl_beta = 1.0;
+  double l1 = 0.0;
+  double l2 = 0.0;
 };
 
 inline constexpr double kAdagradDefaultEpsilon = 1e-10;

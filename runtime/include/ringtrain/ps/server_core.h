@@ -82,6 +82,17 @@
 // config.margin_cols > 0 also answers MARGINS (ps/margin_rounds.h): the sum of every worker's
 // partial margins of a step, once all are in; any other server refuses MARGINS.
 //
+// Sparse tables (table->sparse(), ps/sparse_shard.h): a PUSH or PULL may carry, beside its
+// partitions, keys of the sparse tables (Header.sparse) in the buckets this server owns. A push
+// must still cover every owned partition, but may carry any keys (none: it only moves the
+// worker's clock); a pull must ask for something (partitions or keys). The server's sparse
+// tables take part in the consistency model as one more partition would: in sync they have the
+// round's version (a pull with keys waits for it; a round sums n_i x gradient per key and
+// applies sum / sum_i n_i once per key), in async and ssp each push's gradients are applied on
+// arrival with the same rate as the partitions'. A push's keys must be among those of the
+// worker's latest pull here (HandleForwarded, for requests a primary checked, skips that one
+// check). Sparse tables are not part of Snapshot() yet.
+//
 // Checkpoints (ckpt/shard_state.h): Snapshot() copies the shard's whole state — what a restarted
 // server needs to continue exactly where this one was — SnapshotInto() does the same into the
 // buffers of an earlier copy, and Restore() puts such a state back.
@@ -111,6 +122,7 @@
 #include "ringtrain/ps/consistency.h"
 #include "ringtrain/ps/data_queue.h"
 #include "ringtrain/ps/margin_rounds.h"
+#include "ringtrain/ps/sparse_shard.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
 #include "ringtrain/transport/shared_buffer.h"
@@ -132,6 +144,10 @@ struct ServerCoreConfig {
   // Feature-wise sharding (kSync only; see Feature-wise sharding above).
   bool block_sums = false;
   int margin_cols = 0;  // > 0: this server sums the partial margins, `margin_cols` per row
+  // Sparse tables (table->sparse() not empty; see Sparse tables above): how each table's rows
+  // start (one per table, or empty for zeros) and the seed of their initial values.
+  std::vector<SparseInit> sparse_init;
+  uint64_t sparse_seed = 0;
 };
 
 // A reply addressed to the peer (routing id) that should receive it.
@@ -156,6 +172,9 @@ class ServerCore {
   // (including answers to pulls parked earlier by other peers). A message of a kind that is
   // not a request (transport::RequestOf) is answered with ERROR and counted as dropped.
   void Handle(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
+  // As Handle, for a request its primary validated and forwarded (replication): the sparse keys
+  // of a PUSH are not checked against a pull this copy never saw.
+  void HandleForwarded(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
 
   // Records a message that could not even be decoded (dropped without a reply).
   void CountUndecodable(uint64_t bytes);
@@ -189,9 +208,9 @@ class ServerCore {
   // kSsp, while a pull is parked, the unfinished workers at the smallest clock; kAsync, none.
   // What names a stopped worker when a job stalls.
   std::vector<int> WorkersWaitedFor() const;
-  // kSync: the round in progress (its partitions' version; every push covers them all), 0 when
-  // none is owned.
-  int64_t round() const { return owned_.empty() ? 0 : owned_.front().version; }
+  // kSync: the round in progress (its partitions' version; every push covers them all), the
+  // sparse tables' round when no partition is owned here, 0 when neither is.
+  int64_t round() const { return RoundVersion(); }
   // kSync: stops waiting for `worker` (see Silent workers above), appending the replies this
   // releases (pulls the applied round answers) to *out. Nothing happens outside sync mode, for
   // a worker that is done or already excluded, or a rank out of range.
@@ -204,6 +223,9 @@ class ServerCore {
   int64_t version(uint32_t partition_id) const;
 
   const ServerCoreConfig& config() const { return config_; }
+
+  // The server's sparse tables, or nullptr for a dense model.
+  const SparseShard* sparse() const { return sparse_.get(); }
 
   // A copy of the shard's state: every owned partition (ascending id) with its parameters,
   // optimizer state and steps, version and, in sync mode, the round in progress (its
@@ -256,6 +278,19 @@ class ServerCore {
     std::string peer;
     proto::Header request;
   };
+  // A parked PULL, with its sparse keys.
+  struct ParkedPull {
+    std::string peer;
+    transport::Message msg;
+  };
+  // The rounds of the sparse tables (kSync), as PartitionState's for a partition; in kAsync and
+  // kSsp `version` counts the pushes whose gradients were applied.
+  struct SparseRound {
+    int64_t version = 0;
+    int pushes = 0;
+    uint64_t samples = 0;
+    float learning_rate = 0;
+  };
   struct HeldPush {
     std::string peer;
     transport::Message msg;
@@ -277,7 +312,7 @@ class ServerCore {
   void ApplyNow(PartitionState& p, const proto::PartitionSlice& slice, std::span<const float> g,
                 const proto::Header& h);
   void HandlePush(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
-  void HandlePull(const std::string& peer, proto::Header request, std::vector<Reply>* out);
+  void HandlePull(const std::string& peer, transport::Message request, std::vector<Reply>* out);
   void HandleDone(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleJoin(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleTask(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
@@ -299,6 +334,12 @@ class ServerCore {
   // kSync: applies p's round once every unfinished worker has pushed to it, i.e. once
   // `min_clock` (min_active_clock()) is past its version.
   void MaybeApplyRound(PartitionState& p, int64_t min_clock);
+  // kSync: the same for the sparse tables' round.
+  void MaybeApplySparseRound(int64_t min_clock);
+  // kSync: the round in progress and the pushes it has (the first owned partition's, or the
+  // sparse tables' when no partition is owned here).
+  int64_t RoundVersion() const;
+  int RoundPushes() const;
   // kSync, after a worker stopped counting (done, excluded): applies each partition's round
   // that no counting worker is missing from.
   void ApplyRoundsWaitingForNobody();
@@ -306,9 +347,11 @@ class ServerCore {
   std::span<float> Writable(PartitionState& p);
   void AnswerReadyPulls(std::vector<Reply>* out);
   bool PullReady(const proto::Header& request) const;
+  // kAsync, kSsp: applies a push's sparse gradients now.
+  void ApplySparseNow(const transport::Message& msg);
   Reply NewReply(const std::string& peer, const proto::Header& request,
                  proto::MessageKind kind) const;
-  Reply MakePullReply(const std::string& peer, const proto::Header& request);
+  Reply MakePullReply(const std::string& peer, const transport::Message& request);
   Reply MakeError(const std::string& peer, const proto::Header& request, const Status& s);
   PartitionState* Find(uint32_t id);
   const PartitionState* Find(uint32_t id) const;
@@ -324,10 +367,13 @@ class ServerCore {
   std::vector<std::optional<HeldPush>> held_push_;
   std::vector<float> scratch_;  // a decoded gradient (kAsync, kSsp with a codec)
   int workers_done_ = 0;
-  std::vector<PendingPull> pending_;
+  std::vector<ParkedPull> pending_;
   proto::ServerStats stats_;
-  std::optional<DataQueue> queue_;           // config_.keeps_data_queue
-  std::optional<MarginRounds> margins_;      // config_.margin_cols > 0
+  std::optional<DataQueue> queue_;       // config_.keeps_data_queue
+  std::optional<MarginRounds> margins_;  // config_.margin_cols > 0
+  std::unique_ptr<SparseShard> sparse_;  // table->sparse() not empty
+  SparseRound sparse_round_;
+  bool forwarded_ = false;                   // inside HandleForwarded
   std::vector<PendingPull> margin_waiters_;  // MARGINS of the open round, to answer
 };
 

@@ -7,8 +7,12 @@
 // that owns Hash64(name) on the ring (hash_ring.h). Because placement depends on the names,
 // not on P or on neighbouring tensors, a change of servers moves only what the ring moves.
 //
+// A model may also have sparse tables (embeddings, hashed linear weights): their keys live in
+// hash buckets placed on the same ring (sparse_placement.h), which sparse() describes.
+//
 // fingerprint() is a stable hash (hash.h) of the server ids and of every partition's key,
-// offset, size and server, in id order. Peers exchange it to check they computed the same
+// offset, size and server, in id order, and of sparse().fingerprint() when there are sparse
+// tables. Peers exchange it to check they computed the same
 // table; two tables with equal fingerprints are, for all practical purposes, equal.
 //
 // Immutable after Build; a value type; safe to read from any number of threads at once.
@@ -21,6 +25,7 @@
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/ring/hash_ring.h"
+#include "ringtrain/ring/sparse_placement.h"
 
 namespace ringtrain::ring {
 
@@ -44,9 +49,10 @@ class PartitionTable {
   // Errors (InvalidArgument, naming the tensor by index and name):
   //   partition_size < 1; no tensors; an empty or duplicate tensor name; size < 1; tensors that
   //   are not listed in offset order contiguous from 0 (a gap or an overlap); more than 2^32-1
-  //   partitions.
-  [[nodiscard]] static StatusOr<PartitionTable> Build(const std::vector<TensorSpan>& tensors,
-                                                      int64_t partition_size, const HashRing& ring);
+  //   partitions; and SparsePlacement::Build's errors for `sparse_tables`.
+  [[nodiscard]] static StatusOr<PartitionTable> Build(
+      const std::vector<TensorSpan>& tensors, int64_t partition_size, const HashRing& ring,
+      std::vector<SparseTableSpec> sparse_tables = {});
 
   // All partitions; partitions()[i].id == i.
   const std::vector<Partition>& partitions() const { return partitions_; }
@@ -62,6 +68,8 @@ class PartitionTable {
   // Number of parameters (sum of the tensor sizes).
   int64_t total_size() const { return total_size_; }
   uint64_t fingerprint() const { return fingerprint_; }
+  // The sparse tables and the servers of their buckets (empty for a dense model).
+  const SparsePlacement& sparse() const { return sparse_; }
 
  private:
   PartitionTable() = default;
@@ -72,6 +80,7 @@ class PartitionTable {
   int64_t partition_size_ = 0;
   int64_t total_size_ = 0;
   uint64_t fingerprint_ = 0;
+  SparsePlacement sparse_;
 };
 
 }  // namespace ringtrain::ring

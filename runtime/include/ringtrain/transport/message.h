@@ -8,7 +8,10 @@
 // DecodeMessage checks the structure every receiver relies on — wire version, message kind,
 // the codec (parsed once into Message::codec), one payload frame per listed partition for the
 // kinds that carry payloads (CarriesPayload, message_kind.h), and every frame's size against
-// the codec and element count (CheckPayloadSize) — before anyone touches the bytes. The
+// the codec and element count (CheckPayloadSize); and for the sparse slices (Header.sparse) of
+// a PUSH, PULL or PULL_REPLY their frames (SparseFramesPerSlice), each exactly num_keys uint64
+// or num_keys x dim float32, within kMaxSparseKeys and kMaxSparseValues — before anyone touches
+// the bytes. Whether keys are ascending, in range and owned is the receiver's to check. The
 // contents of encoded frames are the receiver's to validate, once, after its own checks
 // (compress::ValidatePayload, whose result is the only input the decoders take). Semantic
 // checks (job name, partition ownership and sizes against the partition table) belong to the
@@ -67,6 +70,9 @@ struct Message {
   proto::Header header;
   compress::CodecSpec codec;             // CodecOf(header), parsed once by DecodeMessage
   std::vector<zmq::message_t> payloads;  // payloads[i] carries header.partitions(i)
+  // The frames of header.sparse, in order (SparseFramesPerSlice(kind) per slice), aligned for
+  // their element type.
+  std::vector<zmq::message_t> sparse;
 
   // The payload of partition entry i read as floats, in place. DecodeMessage guarantees the
   // frames of a CODEC_NONE message are float-aligned (copying the rare misaligned one).
@@ -75,6 +81,11 @@ struct Message {
 
   // The payload of partition entry i as bytes. REQUIRES: i < payloads.size().
   std::span<const uint8_t> Bytes(size_t i) const;
+
+  // The keys of sparse slice i (PUSH, PULL), and its values (PUSH, PULL_REPLY), in place.
+  // REQUIRES: a decoded message of such a kind; i < header.sparse_size().
+  std::span<const uint64_t> SparseKeys(size_t i) const;
+  std::span<const float> SparseValues(size_t i) const;
 };
 
 // Builds a Message from received frames: frames[0] is the serialized header and the rest are

@@ -56,6 +56,14 @@ bool CarriesShardState(proto::MessageKind kind);
 bool CarriesMargins(proto::MessageKind kind);
 inline constexpr uint64_t kMaxMarginFloats = uint64_t{1} << 24;
 
+// Frames per entry of Header.sparse a message of `kind` carries after its partitions' frames:
+// 2 for PUSH (keys, values), 1 for PULL (keys) and PULL_REPLY (values), 0 for the kinds that
+// carry no sparse slices.
+int SparseFramesPerSlice(proto::MessageKind kind);
+// Largest sparse slice: keys per slice, and keys x dim floats per values frame.
+inline constexpr uint64_t kMaxSparseKeys = uint64_t{1} << 25;
+inline constexpr uint64_t kMaxSparseValues = uint64_t{1} << 28;
+
 // True for the kinds only servers send each other (REPLICA_*).
 bool IsReplication(proto::MessageKind kind);
 

@@ -1,0 +1,215 @@
+#include "ringtrain/ps/sparse_table.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "ringtrain/common/check.h"
+#include "ringtrain/common/hash.h"
+
+namespace ringtrain::ps {
+
+namespace {
+
+constexpr size_t kMinCapacity = 8;
+
+// Grow when a segment would pass 4/5 full; by 1.2x, so it is 2/3 full right after.
+bool Overfull(size_t used, size_t capacity) { return 5 * used > 4 * capacity; }
+size_t GrownCapacity(size_t capacity) {
+  return std::max(kMinCapacity, capacity + (capacity + 4) / 5);
+}
+
+}  // namespace
+
+SparseTable::SparseTable(int row_floats, bool track_steps)
+    : row_floats_(row_floats), track_steps_(track_steps) {
+  RT_CHECK(row_floats >= 1);
+}
+
+uint64_t SparseTable::Mix(uint64_t key) { return Fmix64(key ^ 0x9e3779b97f4a7c15ULL); }
+
+size_t SparseTable::HomeOf(uint64_t mixed, size_t capacity) {
+  // The low 56 bits (the high 8 chose the segment), scaled to [0, capacity) without a division.
+  return static_cast<size_t>(ScaleToRange(mixed << 8, capacity));
+}
+
+size_t SparseTable::Locate(const Segment& seg, uint64_t key, uint64_t mixed) const {
+  const size_t capacity = seg.keys.size();
+  if (capacity == 0) return 0;
+  size_t slot = HomeOf(mixed, capacity);
+  // Never full (at most 4/5 of the slots are used), so the scan ends at a free slot.
+  while (true) {
+    const uint64_t k = seg.keys[slot];
+    if (k == key) return slot;
+    if (k == kEmptyKey) return capacity;
+    if (++slot == capacity) slot = 0;
+  }
+}
+
+float* SparseTable::Find(uint64_t key) {
+  RT_CHECK(key != kEmptyKey);
+  const uint64_t mixed = Mix(key);
+  Segment& seg = segments_[SegmentOf(mixed)];
+  const size_t slot = Locate(seg, key, mixed);
+  if (slot >= seg.keys.size()) return nullptr;
+  return seg.rows.data() + slot * static_cast<size_t>(row_floats_);
+}
+
+const float* SparseTable::Find(uint64_t key) const {
+  return const_cast<SparseTable*>(this)->Find(key);
+}
+
+float* SparseTable::Insert(uint64_t key, bool* inserted) {
+  RT_CHECK(key != kEmptyKey);
+  const uint64_t mixed = Mix(key);
+  Segment& seg = segments_[SegmentOf(mixed)];
+  if (Overfull(seg.used + 1, seg.keys.size())) Grow(seg);
+  const size_t capacity = seg.keys.size();
+  const size_t width = static_cast<size_t>(row_floats_);
+  size_t slot = HomeOf(mixed, capacity);
+  while (true) {
+    const uint64_t k = seg.keys[slot];
+    if (k == key) {
+      *inserted = false;
+      return seg.rows.data() + slot * width;
+    }
+    if (k == kEmptyKey) break;
+    if (++slot == capacity) slot = 0;
+  }
+  seg.keys[slot] = key;
+  ++seg.used;
+  ++size_;
+  *inserted = true;
+  float* row = seg.rows.data() + slot * width;
+  std::fill(row, row + width, 0.0f);
+  if (track_steps_) seg.steps[slot] = 0;
+  return row;
+}
+
+void SparseTable::Grow(Segment& seg) {
+  const size_t width = static_cast<size_t>(row_floats_);
+  Segment grown;
+  const size_t capacity = GrownCapacity(seg.keys.size());
+  grown.keys.assign(capacity, kEmptyKey);
+  grown.rows.resize(capacity * width);
+  if (track_steps_) grown.steps.resize(capacity);
+  for (size_t i = 0; i < seg.keys.size(); ++i) {
+    const uint64_t key = seg.keys[i];
+    if (key == kEmptyKey) continue;
+    size_t slot = HomeOf(Mix(key), capacity);
+    while (grown.keys[slot] != kEmptyKey) {
+      if (++slot == capacity) slot = 0;
+    }
+    grown.keys[slot] = key;
+    std::memcpy(grown.rows.data() + slot * width, seg.rows.data() + i * width,
+                width * sizeof(float));
+    if (track_steps_) grown.steps[slot] = seg.steps[i];
+  }
+  grown.used = seg.used;
+  seg = std::move(grown);
+}
+
+bool SparseTable::Erase(uint64_t key) {
+  RT_CHECK(key != kEmptyKey);
+  const uint64_t mixed = Mix(key);
+  Segment& seg = segments_[SegmentOf(mixed)];
+  const size_t slot = Locate(seg, key, mixed);
+  if (slot >= seg.keys.size()) return false;
+  EraseSlot(seg, slot);
+  return true;
+}
+
+void SparseTable::EraseSlot(Segment& seg, size_t slot) {
+  // Backward-shift deletion (Knuth's algorithm R): later keys of the same probe run move into
+  // the hole, so no tombstones accumulate and lookups stay short.
+  const size_t capacity = seg.keys.size();
+  const size_t width = static_cast<size_t>(row_floats_);
+  size_t hole = slot;
+  size_t next = slot;
+  while (true) {
+    if (++next == capacity) next = 0;
+    const uint64_t k = seg.keys[next];
+    if (k == kEmptyKey) break;
+    const size_t home = HomeOf(Mix(k), capacity);
+    // The key at `next` may stay when its home lies cyclically in (hole, next].
+    const bool stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    if (stays) continue;
+    seg.keys[hole] = k;
+    std::memcpy(seg.rows.data() + hole * width, seg.rows.data() + next * width,
+                width * sizeof(float));
+    if (track_steps_) seg.steps[hole] = seg.steps[next];
+    hole = next;
+  }
+  seg.keys[hole] = kEmptyKey;
+  --seg.used;
+  --size_;
+}
+
+uint32_t SparseTable::last_step(uint64_t key) const {
+  RT_CHECK(track_steps_);
+  const uint64_t mixed = Mix(key);
+  const Segment& seg = segments_[SegmentOf(mixed)];
+  const size_t slot = Locate(seg, key, mixed);
+  RT_CHECK(slot < seg.keys.size());
+  return seg.steps[slot];
+}
+
+void SparseTable::Touch(uint64_t key, uint32_t step) {
+  if (!track_steps_) return;
+  const uint64_t mixed = Mix(key);
+  Segment& seg = segments_[SegmentOf(mixed)];
+  const size_t slot = Locate(seg, key, mixed);
+  RT_CHECK(slot < seg.keys.size());
+  seg.steps[slot] = step;
+}
+
+size_t SparseTable::ExpireOlderThan(uint32_t step) {
+  if (!track_steps_) return 0;
+  size_t removed = 0;
+  for (Segment& seg : segments_) {
+    // A backward shift can move a not-yet-visited key into the slot just cleared, so the slot
+    // is examined again before moving on; a key shifted from past the end of the array into
+    // slot 0 or later was either seen already or is seen again, and is judged the same way.
+    size_t slot = 0;
+    while (slot < seg.keys.size()) {
+      if (seg.keys[slot] != kEmptyKey && seg.steps[slot] < step) {
+        EraseSlot(seg, slot);
+        ++removed;
+      } else {
+        ++slot;
+      }
+    }
+  }
+  return removed;
+}
+
+void SparseTable::ForEach(
+    const std::function<void(uint64_t, std::span<const float>, uint32_t)>& fn) const {
+  const size_t width = static_cast<size_t>(row_floats_);
+  for (const Segment& seg : segments_) {
+    for (size_t i = 0; i < seg.keys.size(); ++i) {
+      if (seg.keys[i] == kEmptyKey) continue;
+      fn(seg.keys[i], std::span<const float>(seg.rows.data() + i * width, width),
+         track_steps_ ? seg.steps[i] : 0);
+    }
+  }
+}
+
+void SparseTable::Clear() {
+  for (Segment& seg : segments_) seg = Segment{};
+  size_ = 0;
+}
+
+size_t SparseTable::bytes() const {
+  size_t total = 0;
+  for (const Segment& seg : segments_) {
+    total += seg.keys.capacity() * sizeof(uint64_t) + seg.rows.capacity() * sizeof(float) +
+             seg.steps.capacity() * sizeof(uint32_t);
+  }
+  return total;
+}
+
+size_t SparseTable::raw_bytes() const {
+  return size_ * (sizeof(uint64_t) + static_cast<size_t>(row_floats_) * sizeof(float));
+}
+
+}  // namespace ringtrain::ps

@@ -1,0 +1,100 @@
+// DecodeMessage on the sparse slices of PUSH, PULL and PULL_REPLY (Header.sparse).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ringtrain/transport/message.h"
+
+namespace ringtrain::transport {
+namespace {
+
+using ::testing::HasSubstr;
+
+proto::Header SparseHeader(proto::MessageKind kind, std::vector<uint64_t> keys_per_slice,
+                           uint32_t dim) {
+  proto::Header h;
+  h.set_wire_version(proto::WIRE_VERSION_1);
+  h.set_kind(kind);
+  h.set_job("j");
+  uint32_t table = 0;
+  for (uint64_t n : keys_per_slice) {
+    proto::SparseSlice* s = h.add_sparse();
+    s->set_table(table++);
+    s->set_num_keys(n);
+    s->set_dim(dim);
+  }
+  return h;
+}
+
+std::vector<zmq::message_t> Frames(const proto::Header& h, const std::vector<size_t>& bytes,
+                                   size_t misalign = 0) {
+  std::vector<zmq::message_t> frames;
+  const std::string head = h.SerializeAsString();
+  frames.emplace_back(head.data(), head.size());
+  for (size_t b : bytes) {
+    // Frames whose data starts `misalign` bytes into their buffer, as libzmq can hand them
+    // out (in place inside its receive buffers); the contents are the byte offsets.
+    auto* base = new uint8_t[b + misalign];
+    for (size_t i = 0; i < b + misalign; ++i) base[i] = static_cast<uint8_t>(i);
+    frames.emplace_back(
+        base + misalign, b, [](void*, void* hint) { delete[] static_cast<uint8_t*>(hint); }, base);
+  }
+  return frames;
+}
+
+TEST(SparseMessageTest, APushCarriesKeysThenValuesPerSlice) {
+  const proto::Header h = SparseHeader(proto::PUSH, {3, 2}, 4);
+  StatusOr<Message> msg = DecodeMessage(Frames(h, {24, 48, 16, 32}));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  EXPECT_EQ(msg->payloads.size(), 0u);
+  ASSERT_EQ(msg->sparse.size(), 4u);
+  EXPECT_EQ(msg->SparseKeys(0).size(), 3u);
+  EXPECT_EQ(msg->SparseValues(0).size(), 12u);
+  EXPECT_EQ(msg->SparseKeys(1).size(), 2u);
+  EXPECT_EQ(msg->SparseValues(1).size(), 8u);
+}
+
+TEST(SparseMessageTest, APullCarriesKeysAndItsReplyValues) {
+  StatusOr<Message> pull = DecodeMessage(Frames(SparseHeader(proto::PULL, {5}, 2), {40}));
+  ASSERT_TRUE(pull.ok()) << pull.status().ToString();
+  EXPECT_EQ(pull->SparseKeys(0).size(), 5u);
+  StatusOr<Message> reply = DecodeMessage(Frames(SparseHeader(proto::PULL_REPLY, {5}, 2), {40}));
+  ASSERT_TRUE(reply.ok()) << reply.status().ToString();
+  EXPECT_EQ(reply->SparseValues(0).size(), 10u);
+}
+
+TEST(SparseMessageTest, FramesOfTheWrongSizeOrCountAreRefused) {
+  const proto::Header push = SparseHeader(proto::PUSH, {3}, 4);
+  EXPECT_THAT(DecodeMessage(Frames(push, {24, 44})).status().message(),
+              HasSubstr("values frame of 44 bytes, expected 48"));
+  EXPECT_THAT(DecodeMessage(Frames(push, {20, 48})).status().message(),
+              HasSubstr("keys frame of 20 bytes, expected 24"));
+  EXPECT_THAT(DecodeMessage(Frames(push, {24})).status().message(),
+              HasSubstr("expected 2 payload frames, got 1"));
+  EXPECT_FALSE(DecodeMessage(Frames(SparseHeader(proto::PUSH, {0}, 4), {0, 0})).ok());
+  EXPECT_FALSE(DecodeMessage(Frames(SparseHeader(proto::PUSH, {2}, 0), {16, 0})).ok());
+  // 2^25 + 1 keys: refused from the header alone, before any frame is read.
+  EXPECT_THAT(DecodeMessage(Frames(SparseHeader(proto::PULL, {kMaxSparseKeys + 1}, 1), {8}))
+                  .status()
+                  .message(),
+              HasSubstr("must be 1 to 2^25 keys"));
+  proto::Header join = SparseHeader(proto::JOIN, {1}, 1);
+  EXPECT_THAT(DecodeMessage(Frames(join, {8})).status().message(), HasSubstr("carries none"));
+}
+
+TEST(SparseMessageTest, MisalignedFramesAreCopiedToAlignedMemory) {
+  const proto::Header h = SparseHeader(proto::PUSH, {2}, 1);
+  StatusOr<Message> msg = DecodeMessage(Frames(h, {16, 8}, /*misalign=*/3));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  // Bytes 3..10 of the pattern, read as one little-endian uint64.
+  uint64_t expected = 0;
+  for (int i = 7; i >= 0; --i) expected = expected << 8 | static_cast<uint64_t>(3 + i);
+  EXPECT_EQ(msg->SparseKeys(0)[0], expected);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(msg->SparseKeys(0).data()) % 8, 0u);
+}
+
+}  // namespace
+}  // namespace ringtrain::transport
