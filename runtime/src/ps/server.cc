@@ -25,6 +25,15 @@ StatusOr<std::unique_ptr<ParameterServer>> ParameterServer::Bind(zmq::context_t&
   int64_t max_size = options.max_message_size;
   if (max_size <= 0) {
     max_size = core->owned_elements() * static_cast<int64_t>(sizeof(float)) + kHeaderAllowance;
+    // libzmq checks the limit frame by frame: a sparse slice's largest frame is its keys (at
+    // most kMaxSparseKeys) or its values (at most kMaxSparseValues floats).
+    for (const ring::SparseTableSpec& t : core->config().table->sparse().tables()) {
+      const uint64_t values = std::min(transport::kMaxSparseKeys * static_cast<uint64_t>(t.dim),
+                                       transport::kMaxSparseValues);
+      const uint64_t frame =
+          std::max(transport::kMaxSparseKeys * sizeof(uint64_t), values * sizeof(float));
+      max_size = std::max(max_size, static_cast<int64_t>(frame) + kHeaderAllowance);
+    }
   }
   try {
     zmq::socket_t socket(context, zmq::socket_type::router);

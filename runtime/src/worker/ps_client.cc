@@ -113,6 +113,7 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
       monitors_(std::move(monitors)),
       links_(sockets_.size()),
       versions_(options_.table->partitions().size(), -1),
+      sparse_versions_(sockets_.size(), -1),
       encoded_(sockets_.size()) {
   for (Link& link : links_) link.down_since = Clock::now();
   for (int server = 0; server < options_.table->num_servers(); ++server) {
@@ -235,6 +236,7 @@ Status PsClient::Rejoin(int server, Pending* pending) {
   // staleness is all of the shard's updates) and the next pull accepts any.
   if (options_.consistency != ps::Consistency::kSync) {
     for (uint32_t id : options_.table->partitions_of(server)) versions_[id] = 0;
+    sparse_versions_[static_cast<size_t>(server)] = 0;
   }
   rejoins_ += 1;
   Log("parameter server " + std::to_string(server) + " (" +
@@ -280,8 +282,12 @@ proto::Header PsClient::NewRequest(transport::RequestKind request, int server, b
   return h;
 }
 
-Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending) {
-  if (options_.table->partitions_of(server).empty()) return Status::Ok();
+Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* sparse,
+                          Pending* pending) {
+  // With sparse tables every server gets every step's push (it moves the clock there).
+  if (options_.table->partitions_of(server).empty() && options_.table->sparse().empty()) {
+    return Status::Ok();
+  }
   RT_CHECK(push.gradient.size() == static_cast<size_t>(options_.table->total_size()));
   proto::Header h = NewRequest(transport::RequestKind::kPush, server);
   h.set_clock(push.clock);
@@ -332,6 +338,19 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
     payload_bytes += payloads.back().size();
     dense_bytes += n * sizeof(float);
   }
+  if (sparse != nullptr && !sparse->empty()) {
+    // Sync: computed from the round's rows; otherwise from the rows last pulled here.
+    const int64_t version =
+        options_.consistency == ps::Consistency::kSync
+            ? push.clock
+            : std::max<int64_t>(sparse_versions_[static_cast<size_t>(server)], 0);
+    const size_t first = payloads.size();
+    AddPushSlices(*sparse, version, &h, &payloads);
+    for (size_t i = first; i < payloads.size(); ++i) {
+      payload_bytes += payloads[i].size();
+      dense_bytes += payloads[i].size();
+    }
+  }
   // Kept until acknowledged: a server that comes back without it gets it again (Rejoin).
   auto sent = std::make_shared<SentPush>();
   sent->header = h;
@@ -345,15 +364,19 @@ Status PsClient::SendPush(int server, const PushRequest& push, Pending* pending)
 }
 
 Status PsClient::SendPull(int server, int64_t min_version, Pending* pending, bool final_model,
-                          bool whole) {
+                          bool whole, std::shared_ptr<SparsePart> sparse) {
   whole = whole || final_model;
-  if (Listed(server, whole).empty()) return Status::Ok();
+  if (sparse != nullptr && sparse->empty()) sparse = nullptr;
+  if (Listed(server, whole).empty() && sparse == nullptr) return Status::Ok();
   proto::Header h = NewRequest(transport::RequestKind::kPull, server, whole);
   h.set_clock(min_version);
   h.set_final_model(final_model);
+  std::vector<zmq::message_t> frames;
+  if (sparse != nullptr) AddPullSlices(*sparse, &h, &frames);
   Pending::Request req{server, transport::RequestKind::kPull, min_version, false, final_model};
   req.whole = whole;
-  return SendRequest(server, std::move(h), {}, std::move(req), pending);
+  req.sparse = std::move(sparse);
+  return SendRequest(server, std::move(h), std::move(frames), std::move(req), pending);
 }
 
 Status PsClient::SendSimple(int server, transport::RequestKind request, Pending* pending,
@@ -411,11 +434,12 @@ Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending)
     proto::Header resent = r.push->header;
     if (options_.consistency != ps::Consistency::kSync) {
       for (proto::PartitionSlice& slice : *resent.mutable_partitions()) slice.set_version(0);
+      for (proto::SparseSlice& slice : *resent.mutable_sparse()) slice.set_version(0);
     }
     return SendRequest(server, std::move(resent), CopyFrames(r.push->payloads), r, pending);
   }
   if (r.kind == transport::RequestKind::kPull) {
-    return SendPull(server, r.min_version, pending, r.final_model, r.whole);
+    return SendPull(server, r.min_version, pending, r.final_model, r.whole, r.sparse);
   }
   if (r.kind == transport::RequestKind::kTask) return SendTask(server, r.task, pending);
   return SendSimple(server, r.kind, pending, r.min_version);
@@ -473,16 +497,47 @@ Status PsClient::Pull(int64_t min_version, std::span<float> params, int64_t* ver
   return Await(&pending, params, version_out, nullptr);
 }
 
-Status PsClient::PushPull(const PushRequest& push, int64_t pull_min_version,
-                          std::span<float> params, int64_t* version_out) {
+Status PsClient::PullRows(int64_t min_version, std::span<float> params,
+                          std::span<const SparseRows> rows, int64_t* version_out) {
   RT_RETURN_IF_ERROR(CheckLinks());
   Pending pending;
+  pending.rows = rows;
   if (version_out != nullptr) *version_out = INT64_MAX;
+  std::vector<SparsePart> parts =
+      RouteRows(options_.table->sparse(), static_cast<int>(sockets_.size()), rows);
+  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
+    RT_RETURN_IF_ERROR(SendPull(s, min_version, &pending, false, false,
+                                std::make_shared<SparsePart>(std::move(parts[s]))));
+  }
+  return Await(&pending, params, version_out, nullptr);
+}
+
+Status PsClient::PushPull(const PushRequest& push, int64_t pull_min_version,
+                          std::span<float> params, int64_t* version_out) {
+  return PushPullRows(push, pull_min_version, params, {}, version_out);
+}
+
+Status PsClient::PushPullRows(const PushRequest& push, int64_t pull_min_version,
+                              std::span<float> params, std::span<const SparseRows> rows,
+                              int64_t* version_out) {
+  RT_RETURN_IF_ERROR(CheckLinks());
+  Pending pending;
+  pending.rows = rows;
+  if (version_out != nullptr) *version_out = INT64_MAX;
+  const int servers = static_cast<int>(sockets_.size());
+  std::vector<SparsePart> pushed;
+  if (!push.sparse.empty()) {
+    pushed = RouteGradients(options_.table->sparse(), servers, push.sparse);
+  }
+  std::vector<SparsePart> pulled;
+  if (!rows.empty()) pulled = RouteRows(options_.table->sparse(), servers, rows);
   // Counted as sent from here on: a server lost during the push is rejoined past it.
   clock_ = push.clock + 1;
-  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
-    RT_RETURN_IF_ERROR(SendPush(s, push, &pending));
-    RT_RETURN_IF_ERROR(SendPull(s, pull_min_version, &pending));
+  for (int s = 0; s < servers; ++s) {
+    RT_RETURN_IF_ERROR(SendPush(s, push, pushed.empty() ? nullptr : &pushed[s], &pending));
+    std::shared_ptr<SparsePart> keys;
+    if (!pulled.empty()) keys = std::make_shared<SparsePart>(std::move(pulled[s]));
+    RT_RETURN_IF_ERROR(SendPull(s, pull_min_version, &pending, false, false, std::move(keys)));
   }
   return Await(&pending, params, version_out, nullptr);
 }
@@ -763,8 +818,18 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
       return DataLoss(who + " sent a PULL_REPLY with " + std::to_string(h.partitions_size()) +
                       " partitions, expected " + std::to_string(ids.size()));
     }
-    // Every partition is checked before any is copied, so a rejected reply changes neither
-    // the caller's parameters nor the versions the next push reports.
+    // Every partition and sparse slice is checked before any is copied, so a rejected reply
+    // changes neither the caller's parameters nor the versions the next push reports.
+    int64_t sparse_version = INT64_MAX;
+    if (req.sparse != nullptr) {
+      const int64_t least =
+          options_.consistency == ps::Consistency::kSync
+              ? req.min_version
+              : std::max<int64_t>(sparse_versions_[static_cast<size_t>(server)], 0);
+      RT_RETURN_IF_ERROR(CheckReply(*req.sparse, msg, least, who, &sparse_version));
+    } else if (h.sparse_size() > 0) {
+      return DataLoss(who + " sent sparse rows nobody asked for");
+    }
     for (int i = 0; i < h.partitions_size(); ++i) {
       const proto::PartitionSlice& s = h.partitions(i);
       const ring::Partition& p = options_.table->partition(ids[static_cast<size_t>(i)]);
@@ -797,6 +862,14 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
       std::memcpy(params.data() + p.offset, src.data(), src.size_bytes());
       bytes_pulled_ += src.size_bytes();
       if (version_out != nullptr) *version_out = std::min(*version_out, s.version());
+    }
+    if (req.sparse != nullptr) {
+      ScatterReply(*req.sparse, msg, pending->rows);
+      sparse_versions_[static_cast<size_t>(server)] = sparse_version;
+      for (const SparsePart::Slice& slice : req.sparse->slices) {
+        bytes_pulled_ += slice.positions.size() * slice.dim * sizeof(float);
+      }
+      if (version_out != nullptr) *version_out = std::min(*version_out, sparse_version);
     }
   }
   pending->requests.erase(it);

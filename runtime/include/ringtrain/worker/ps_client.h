@@ -38,6 +38,14 @@
 // server comes back it is rejoined as above, detoured requests included: a push its successor
 // applied before handing the shard back is acknowledged as a duplicate, one it refused is applied.
 //
+// Sparse tables (table->sparse(), worker/sparse_routing.h): PullRows and PushPullRows also pull
+// the rows of a step's keys, and a push carries their gradients (PushRequest::sparse). Each
+// server gets the keys it owns in the same PULL and PUSH as its partitions, so the rows come at
+// the same version as the parameters (sync: the round asked for), and every server gets a push
+// every step, whether the step touched its keys or not (it moves the worker's clock there).
+// A push's keys must have been pulled from their server by the pull before it (the server
+// checks), which PushPullRows's order (push of step c, then pull of step c + 1) keeps.
+//
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
 #define RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -65,6 +73,7 @@
 #include "ringtrain/transport/message.h"
 #include "ringtrain/transport/message_kind.h"
 #include "ringtrain/transport/shared_buffer.h"
+#include "ringtrain/worker/sparse_routing.h"
 
 namespace ringtrain::worker {
 
@@ -111,6 +120,8 @@ struct PushRequest {
   int64_t clock = 0;
   uint32_t num_samples = 0;
   float learning_rate = 0;
+  // The gradients of the step's sparse rows (the keys pulled for the step), one per table.
+  std::vector<SparseGradient> sparse = {};
 };
 
 // Where a worker stands after joining (PsClient::Join).
@@ -142,6 +153,14 @@ class PsClient {
   // into `params`. Both requests are in flight together.
   Status PushPull(const PushRequest& push, int64_t pull_min_version, std::span<float> params,
                   int64_t* version_out = nullptr);
+
+  // Pull and PushPull with the rows of sparse tables: each SparseRows' values receive its keys'
+  // rows (see Sparse tables above). *version_out is the smallest version of the partitions
+  // and the sparse rows.
+  Status PullRows(int64_t min_version, std::span<float> params, std::span<const SparseRows> rows,
+                  int64_t* version_out = nullptr);
+  Status PushPullRows(const PushRequest& push, int64_t pull_min_version, std::span<float> params,
+                      std::span<const SparseRows> rows, int64_t* version_out = nullptr);
 
   // Asks every server for this worker's clock (JOIN) and continues from the smallest (see
   // JoinResult). A worker starting fresh gets clock 0 everywhere; one that replaces a dead
@@ -208,6 +227,7 @@ class PsClient {
       bool whole = false;                        // kPull: every partition, whatever the scope
       int via = -1;  // detoured: the successor it was sent to (Failover)
       std::shared_ptr<const proto::TaskInfo> task = nullptr;  // kTask: what was asked
+      std::shared_ptr<SparsePart> sparse = nullptr;  // kPull: the server's share of the keys
     };
     std::map<uint64_t, Request> requests;
     // Per server that came back during the operation: what to send again once its rejoin is
@@ -217,6 +237,7 @@ class PsClient {
     std::map<int, std::pair<int64_t, bool>> joined;
     std::optional<proto::TaskInfo> task;  // TASK_REPLY
     std::span<float> margins;             // where MARGINS_REPLY's sum goes
+    std::span<const SparseRows> rows;     // where PULL_REPLY's sparse rows go
     bool margins_answered = false;
 
     // Something is in flight or waits to be sent again.
@@ -294,9 +315,10 @@ class PsClient {
   Status DetourLost(Pending* pending);
   // Sends `req` (as recorded when it was first sent) again for `server`'s shard.
   Status Resend(int server, const Pending::Request& req, Pending* pending);
-  Status SendPush(int server, const PushRequest& push, Pending* pending);
+  // `sparse`: the server's share of the push's gradients or the pull's keys (or null).
+  Status SendPush(int server, const PushRequest& push, SparsePart* sparse, Pending* pending);
   Status SendPull(int server, int64_t min_version, Pending* pending, bool final_model = false,
-                  bool whole = false);
+                  bool whole = false, std::shared_ptr<SparsePart> sparse = nullptr);
   Status SendTask(int server, std::shared_ptr<const proto::TaskInfo> task, Pending* pending);
   Status SendSimple(int server, transport::RequestKind request, Pending* pending,
                     int64_t clock = 0);
@@ -313,7 +335,8 @@ class PsClient {
   uint64_t rejoins_ = 0;
   uint64_t detours_sent_ = 0;
   uint64_t detours_served_ = 0;
-  std::vector<int64_t> versions_;  // per partition: version of the last pull (-1: none yet)
+  std::vector<int64_t> versions_;         // per partition: version of the last pull (-1: none yet)
+  std::vector<int64_t> sparse_versions_;  // per server: its sparse rows' last pulled version
   std::vector<std::vector<uint32_t>> scoped_;  // per server: its partitions in scope
   std::vector<float> residual_;
   // Per server: the encoded partitions of the last push (one buffer, frames are slices of it).
