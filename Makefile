@@ -203,8 +203,10 @@ bench-deps:
 
 bench: deps bench-deps controlplane s3server $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS) --target transport_bench training_modes_bench \
-	  checkpoint_bench recovery_bench reader_bench ringtrain-operator stream_memory_bench
+	  checkpoint_bench recovery_bench reader_bench ringtrain-operator stream_memory_bench \
+	  sparse_kv_bench
 	$(RELEASE_DIR)/bench/transport_bench
+	$(RELEASE_DIR)/bench/sparse_kv_bench --trials 3
 	$(RELEASE_DIR)/bench/training_modes_bench --trials 3 \
 	  --ddp "/usr/bin/python3 bench/ddp_baseline.py --workers 4 --epochs 1 --batch-size 32 --hidden 256 --lr 0.05"
 	$(RELEASE_DIR)/bench/checkpoint_bench --trials 3 --big-trials 2 --period 10

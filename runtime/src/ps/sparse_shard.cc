@@ -11,6 +11,13 @@
 
 namespace ringtrain::ps {
 
+namespace {
+
+// How many keys ahead the loops over a message's keys prefetch their slots.
+constexpr size_t kPrefetchAhead = 12;
+
+}  // namespace
+
 void InitialValue(uint64_t seed, uint32_t table, uint64_t key, float scale, std::span<float> out) {
   if (scale == 0.0f) {
     std::fill(out.begin(), out.end(), 0.0f);
@@ -139,6 +146,7 @@ void SparseShard::AnswerPull(const transport::Message& msg, int64_t version, pro
     zmq::message_t frame(keys.size() * dim * sizeof(float));
     float* out = static_cast<float*>(frame.data());
     for (size_t k = 0; k < keys.size(); ++k) {
+      if (k + kPrefetchAhead < keys.size()) t.rows.Prefetch(keys[k + kPrefetchAhead]);
       const float* row = t.rows.Find(keys[k]);
       if (row != nullptr) {
         std::memcpy(out + k * dim, row, dim * sizeof(float));
@@ -185,6 +193,7 @@ void SparseShard::Accumulate(const transport::Message& msg, float weight) {
     const std::span<const uint64_t> keys = msg.SparseKeys(static_cast<size_t>(i));
     const std::span<const float> values = msg.SparseValues(static_cast<size_t>(i));
     for (size_t k = 0; k < keys.size(); ++k) {
+      if (k + kPrefetchAhead < keys.size()) t.accum.Prefetch(keys[k + kPrefetchAhead]);
       bool inserted = false;
       float* sum = t.accum.Insert(keys[k], &inserted);
       const float* g = values.data() + k * dim;
@@ -202,12 +211,19 @@ size_t SparseShard::ApplyRound(float learning_rate, float divisor) {
     Table& t = tables_[table];
     grad.resize(static_cast<size_t>(t.dim));
     const float inv = 1.0f / divisor;
-    // The sums are read before any row is inserted: rows and sums are different tables.
+    // The sums, in the accumulator's order; then the rows, prefetched some keys ahead (rows
+    // and sums are different tables: updating rows moves no sum).
+    std::vector<std::pair<uint64_t, const float*>> sums;
+    sums.reserve(t.accum.size());
     t.accum.ForEach([&](uint64_t key, std::span<const float> sum, uint32_t) {
-      for (size_t e = 0; e < sum.size(); ++e) grad[e] = sum[e] * inv;
-      Update(table, key, grad, learning_rate);
-      ++updated;
+      sums.emplace_back(key, sum.data());
     });
+    for (size_t k = 0; k < sums.size(); ++k) {
+      if (k + kPrefetchAhead < sums.size()) t.rows.Prefetch(sums[k + kPrefetchAhead].first);
+      for (size_t e = 0; e < grad.size(); ++e) grad[e] = sums[k].second[e] * inv;
+      Update(table, sums[k].first, grad, learning_rate);
+    }
+    updated += sums.size();
     t.accum.Clear();
   }
   return updated;
@@ -224,7 +240,9 @@ size_t SparseShard::ApplyNow(const transport::Message& msg, float learning_rate)
     const size_t dim = static_cast<size_t>(tables_[table].dim);
     const std::span<const uint64_t> keys = msg.SparseKeys(static_cast<size_t>(i));
     const std::span<const float> values = msg.SparseValues(static_cast<size_t>(i));
+    const SparseTable& rows = tables_[table].rows;
     for (size_t k = 0; k < keys.size(); ++k) {
+      if (k + kPrefetchAhead < keys.size()) rows.Prefetch(keys[k + kPrefetchAhead]);
       Update(table, keys[k], values.subspan(k * dim, dim), learning_rate);
     }
     keys_pushed_ += keys.size();

@@ -1,7 +1,11 @@
 #include "ringtrain/ps/sparse_table.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "ringtrain/common/check.h"
 #include "ringtrain/common/hash.h"
@@ -14,11 +18,50 @@ constexpr size_t kMinCapacity = 8;
 
 // Grow when a segment would pass 4/5 full; by 1.2x, so it is 2/3 full right after.
 bool Overfull(size_t used, size_t capacity) { return 5 * used > 4 * capacity; }
+constexpr size_t kHugePage = size_t{2} << 20;
+
+size_t HugeBytes(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+
+// Huge pages for arrays whose rounding up to whole huge pages adds at most 1/8 (a 3 MiB array
+// would take 4: it keeps small pages).
+bool OnHugePages(size_t bytes) { return bytes >= kHugePage && 8 * HugeBytes(bytes) <= 9 * bytes; }
+
+// What an array of `bytes` takes as allocated.
+size_t Allocated(size_t bytes) { return OnHugePages(bytes) ? HugeBytes(bytes) : bytes; }
+
+// A large segment's capacity is a whole number of huge pages of keys when that adds at most
+// 1/8: the slots are used rather than left as the rounding of the allocation.
 size_t GrownCapacity(size_t capacity) {
-  return std::max(kMinCapacity, capacity + (capacity + 4) / 5);
+  const size_t grown = std::max(kMinCapacity, capacity + (capacity + 4) / 5);
+  const size_t bytes = grown * sizeof(uint64_t);
+  return OnHugePages(bytes) ? HugeBytes(bytes) / sizeof(uint64_t) : grown;
 }
 
 }  // namespace
+
+template <typename T>
+T* SparseTable::HugePages<T>::allocate(size_t n) {
+  const size_t bytes = n * sizeof(T);
+  if (!OnHugePages(bytes)) return std::allocator<T>().allocate(n);
+  void* p = std::aligned_alloc(kHugePage, HugeBytes(bytes));
+  if (p == nullptr) throw std::bad_alloc();
+  // A hint: without huge pages (disabled, or none free) the memory works the same.
+  (void)madvise(p, HugeBytes(bytes), MADV_HUGEPAGE);
+  return static_cast<T*>(p);
+}
+
+template <typename T>
+void SparseTable::HugePages<T>::deallocate(T* p, size_t n) {
+  if (!OnHugePages(n * sizeof(T))) {
+    std::allocator<T>().deallocate(p, n);
+  } else {
+    std::free(p);
+  }
+}
+
+template struct SparseTable::HugePages<uint64_t>;
+template struct SparseTable::HugePages<float>;
+template struct SparseTable::HugePages<uint32_t>;
 
 SparseTable::SparseTable(int row_floats, bool track_steps)
     : row_floats_(row_floats), track_steps_(track_steps) {
@@ -28,8 +71,8 @@ SparseTable::SparseTable(int row_floats, bool track_steps)
 uint64_t SparseTable::Mix(uint64_t key) { return Fmix64(key ^ 0x9e3779b97f4a7c15ULL); }
 
 size_t SparseTable::HomeOf(uint64_t mixed, size_t capacity) {
-  // The low 56 bits (the high 8 chose the segment), scaled to [0, capacity) without a division.
-  return static_cast<size_t>(ScaleToRange(mixed << 8, capacity));
+  // The low 60 bits (the high 4 chose the segment), scaled to [0, capacity) without a division.
+  return static_cast<size_t>(ScaleToRange(mixed << 4, capacity));
 }
 
 size_t SparseTable::Locate(const Segment& seg, uint64_t key, uint64_t mixed) const {
@@ -56,6 +99,15 @@ float* SparseTable::Find(uint64_t key) {
 
 const float* SparseTable::Find(uint64_t key) const {
   return const_cast<SparseTable*>(this)->Find(key);
+}
+
+void SparseTable::Prefetch(uint64_t key) const {
+  const uint64_t mixed = Mix(key);
+  const Segment& seg = segments_[SegmentOf(mixed)];
+  if (seg.keys.empty()) return;
+  const size_t slot = HomeOf(mixed, seg.keys.size());
+  __builtin_prefetch(seg.keys.data() + slot);
+  __builtin_prefetch(seg.rows.data() + slot * static_cast<size_t>(row_floats_));
 }
 
 float* SparseTable::Insert(uint64_t key, bool* inserted) {
@@ -202,8 +254,9 @@ void SparseTable::Clear() {
 size_t SparseTable::bytes() const {
   size_t total = 0;
   for (const Segment& seg : segments_) {
-    total += seg.keys.capacity() * sizeof(uint64_t) + seg.rows.capacity() * sizeof(float) +
-             seg.steps.capacity() * sizeof(uint32_t);
+    total += Allocated(seg.keys.capacity() * sizeof(uint64_t)) +
+             Allocated(seg.rows.capacity() * sizeof(float)) +
+             Allocated(seg.steps.capacity() * sizeof(uint32_t));
   }
   return total;
 }

@@ -1,0 +1,289 @@
+// Sparse key-value benchmark: push and pull throughput of sparse rows in keys per second, the
+// workload of ps-lite's test_kv_app_benchmark, on loopback TCP.
+//
+// Servers (ps::ParameterServer over ServerCore, plain SGD, async: every push applied on arrival,
+// as ps-lite's default handle adds it into its store) and workers (PsClient) run as threads of
+// this process, one context each. A sparse table of dim 1 (a float per key, as ps-lite's
+// benchmark pushes) spread over the servers' hash buckets; a dense model of one float beside it.
+// Each worker, per iteration: pulls the rows of its batch's keys (PullRows), then pushes a
+// gradient for each (PushPullRows, whose pull is of the one dense float only). Every key is
+// distinct within a batch; workers use disjoint keys. Two workloads:
+//   batches of 1000 keys, repeated (the keys of a batch drawn from a space of 2^24);
+//   one batch of 10^7 keys (0 .. 10^7 - 1 spread over the space), pushed and pulled 3 times:
+//   the first push creates every row, the later ones update them.
+// keys/s = keys pushed (or pulled) by all workers / wall seconds of those calls, the median
+// of the trials. Plaintext TCP (spec.security.authentication: none); CURVE's cost on the raw
+// transport is in transport_bench.
+//
+// For reference, ps-lite's benchmark on a machine like this one pushes one 10M-key batch at
+// about 53M keys/s and pulls at about 25M keys/s (1 server, 1 worker): issue 14's numbers; the
+// peer is not built here (see the README's benchmark section).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "ringtrain/optim/optimizer.h"
+#include "ringtrain/ps/server.h"
+#include "ringtrain/ps/server_core.h"
+#include "ringtrain/ring/hash_ring.h"
+#include "ringtrain/worker/ps_client.h"
+
+namespace {
+
+using namespace ringtrain;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kJob[] = "kv";
+constexpr uint64_t kKeySpace = uint64_t{1} << 24;
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::shared_ptr<const ring::PartitionTable> Table(int servers) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < servers; ++i) ids.push_back("ps-" + std::to_string(i));
+  auto ring = ring::HashRing::Make(ids).value();
+  return std::make_shared<const ring::PartitionTable>(
+      ring::PartitionTable::Build({{"bias", 0, 1}}, 1024, ring,
+                                  {{"kv", 1, uint64_t{1} << 40, ring::kDefaultSparseBuckets}})
+          .value());
+}
+
+class Server {
+ public:
+  Server(std::shared_ptr<const ring::PartitionTable> table, int index, int workers) {
+    std::promise<std::string> endpoint;
+    thread_ = std::thread([&, table, index, workers] {
+      zmq::context_t context(1);
+      ps::ServerCoreConfig c;
+      c.job = kJob;
+      c.server_index = index;
+      c.num_workers = workers;
+      c.table = table;
+      c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
+      c.consistency = ps::Consistency::kAsync;
+      auto core = ps::ServerCore::Make(std::move(c), std::vector<float>{0.0f}).value();
+      ps::ServerOptions options;
+      options.bind_endpoint = "tcp://127.0.0.1:0";
+      options.poll_interval = std::chrono::milliseconds(10);
+      auto server = ps::ParameterServer::Bind(context, options, std::move(core)).value();
+      server_ = server.get();
+      endpoint.set_value(server->endpoint());
+      if (Status s = server->Serve(); !s.ok()) std::fprintf(stderr, "%s\n", s.ToString().c_str());
+      const proto::ServerStats& stats = server->core().stats();
+      rows_ = stats.sparse_rows();
+      bytes_ = stats.sparse_table_bytes();
+      raw_ = stats.sparse_raw_bytes();
+      server_ = nullptr;
+    });
+    endpoint_ = endpoint.get_future().get();
+  }
+  ~Server() {
+    if (ps::ParameterServer* s = server_.load()) s->stop();
+    Join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  // Waits for Serve() to return (every worker done).
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::thread thread_;
+  std::string endpoint_;
+  std::atomic<ps::ParameterServer*> server_{nullptr};
+
+ public:
+  uint64_t rows_ = 0, bytes_ = 0, raw_ = 0;
+};
+
+struct Rates {
+  double push = 0;  // keys/s
+  double pull = 0;
+};
+
+// One worker's batches: `batches` of `keys` distinct keys each, ascending within a batch.
+std::vector<std::vector<uint64_t>> Batches(int worker, int batches, size_t keys) {
+  std::vector<std::vector<uint64_t>> out(static_cast<size_t>(batches));
+  uint64_t x = 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(worker + 1);
+  for (auto& batch : out) {
+    batch.reserve(keys);
+    if (keys * 4 > kKeySpace) {
+      // A batch as large as the space: every key of a stride, each worker its own offset.
+      for (size_t k = 0; k < keys; ++k) batch.push_back(k * 8 + static_cast<uint64_t>(worker));
+    } else {
+      for (size_t k = 0; k < keys; ++k) {
+        x += 0x9e3779b97f4a7c15ULL;
+        uint64_t z = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        // Workers on disjoint halves of the space by their low bit.
+        batch.push_back(((z ^ (z >> 31)) % kKeySpace) * 2 + static_cast<uint64_t>(worker % 2));
+      }
+      std::sort(batch.begin(), batch.end());
+      batch.erase(std::unique(batch.begin(), batch.end()), batch.end());
+    }
+  }
+  return out;
+}
+
+// Runs `workers` workers against `servers` servers; each does the iterations over its
+// batches. Returns the rates of the iterations from `measure_from` on.
+Rates Run(int servers, int workers, int batches, size_t keys, int measure_from,
+          std::vector<Rates>* per_iteration = nullptr) {
+  auto table = Table(servers);
+  std::vector<std::unique_ptr<Server>> running;
+  std::vector<std::string> endpoints;
+  for (int i = 0; i < servers; ++i) {
+    running.push_back(std::make_unique<Server>(table, i, workers));
+    endpoints.push_back(running.back()->endpoint());
+  }
+  std::vector<std::vector<std::vector<uint64_t>>> work;
+  for (int w = 0; w < workers; ++w) work.push_back(Batches(w, batches, keys));
+  // Per iteration: the slowest worker's seconds in push and in pull, and keys moved.
+  std::vector<double> push_seconds(static_cast<size_t>(batches), 0.0);
+  std::vector<double> pull_seconds(static_cast<size_t>(batches), 0.0);
+  std::vector<uint64_t> moved(static_cast<size_t>(batches), 0);
+  std::mutex mu;
+  std::atomic<int> arrived{0};
+  auto barrier = [&](int generation) {
+    arrived.fetch_add(1);
+    while (arrived.load() < generation * workers) std::this_thread::yield();
+  };
+  zmq::context_t context(1);
+  auto worker = [&](int w) {
+    worker::PsClientOptions o;
+    o.job = kJob;
+    o.rank = w;
+    o.endpoints = endpoints;
+    o.table = table;
+    o.consistency = ps::Consistency::kAsync;
+    o.timeout = std::chrono::minutes(5);
+    auto client = worker::PsClient::Connect(context, o).value();
+    std::vector<float> params(1);
+    std::vector<float> values;
+    std::vector<float> grads;
+    int generation = 0;
+    for (int i = 0; i < batches; ++i) {
+      const std::vector<uint64_t>& batch = work[static_cast<size_t>(w)][static_cast<size_t>(i)];
+      values.resize(batch.size());
+      grads.assign(batch.size(), 0.001f);
+      barrier(++generation);
+      const auto t0 = Clock::now();
+      const worker::SparseRows rows[] = {{0, batch, values}};
+      Status s = client->PullRows(0, params, rows);
+      const auto t1 = Clock::now();
+      worker::PushRequest push{transport::SharedBuffer<float>(std::vector<float>{0.0f}), i, 1,
+                               0.1f};
+      push.sparse.push_back({0, batch, grads});
+      barrier(++generation);
+      const auto t2 = Clock::now();
+      if (s.ok()) s = client->PushPullRows(push, 0, params, {});
+      const auto t3 = Clock::now();
+      if (!s.ok()) {
+        std::fprintf(stderr, "worker %d: %s\n", w, s.ToString().c_str());
+        std::exit(1);
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      pull_seconds[static_cast<size_t>(i)] =
+          std::max(pull_seconds[static_cast<size_t>(i)], Seconds(t0, t1));
+      push_seconds[static_cast<size_t>(i)] =
+          std::max(push_seconds[static_cast<size_t>(i)], Seconds(t2, t3));
+      moved[static_cast<size_t>(i)] += batch.size();
+    }
+    if (Status s = client->Done(); !s.ok()) std::fprintf(stderr, "%s\n", s.ToString().c_str());
+  };
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) threads.emplace_back(worker, w);
+  for (auto& t : threads) t.join();
+  for (auto& s : running) s->Join();
+  uint64_t rows = 0, bytes = 0, raw = 0;
+  for (auto& s : running) {
+    rows += s->rows_;
+    bytes += s->bytes_;
+    raw += s->raw_;
+  }
+  if (keys >= 1000000) {
+    std::printf(
+        "    server tables: %llu rows in %.1f MiB, %.2f bytes per raw byte (raw = key 8 B "
+        "+ value 4 B)\n",
+        static_cast<unsigned long long>(rows), static_cast<double>(bytes) / (1 << 20),
+        raw > 0 ? static_cast<double>(bytes) / static_cast<double>(raw) : 0.0);
+  }
+  Rates total;
+  double push_time = 0, pull_time = 0;
+  uint64_t keys_moved = 0;
+  for (int i = measure_from; i < batches; ++i) {
+    push_time += push_seconds[static_cast<size_t>(i)];
+    pull_time += pull_seconds[static_cast<size_t>(i)];
+    keys_moved += moved[static_cast<size_t>(i)];
+    if (per_iteration != nullptr) {
+      per_iteration->push_back({static_cast<double>(moved[static_cast<size_t>(i)]) /
+                                    push_seconds[static_cast<size_t>(i)],
+                                static_cast<double>(moved[static_cast<size_t>(i)]) /
+                                    pull_seconds[static_cast<size_t>(i)]});
+    }
+  }
+  total.push = static_cast<double>(keys_moved) / push_time;
+  total.pull = static_cast<double>(keys_moved) / pull_time;
+  return total;
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool smoke = false;
+  int trials = 3;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--smoke") smoke = true;
+    if (a == "--trials" && i + 1 < argc) trials = std::atoi(argv[++i]);
+  }
+  if (smoke) trials = 1;
+  const size_t big = smoke ? 100000 : 10000000;
+  const int small_batches = smoke ? 50 : 3000;
+  std::printf(
+      "sparse push/pull, keys per second (M = 10^6), plaintext TCP on loopback, "
+      "threads of one process, %u cores\n",
+      std::thread::hardware_concurrency());
+  std::printf(
+      "  ps-lite reference (issue 14, 1 server + 1 worker, one 10M-key batch): push "
+      "53 M/s, pull 25 M/s\n");
+  for (const auto& [servers, workers] : {std::pair{1, 1}, std::pair{2, 2}}) {
+    std::vector<double> small_push, small_pull, big_push_first, big_push, big_pull;
+    for (int t = 0; t < trials; ++t) {
+      const Rates small = Run(servers, workers, small_batches, 1000, small_batches / 10);
+      small_push.push_back(small.push);
+      small_pull.push_back(small.pull);
+      std::vector<Rates> each;
+      Run(servers, workers, 3, big / static_cast<size_t>(workers), 0, &each);
+      big_push_first.push_back(each[0].push);
+      big_pull.push_back((each[1].pull + each[2].pull) / 2);
+      big_push.push_back((each[1].push + each[2].push) / 2);
+    }
+    std::printf("  %d server(s), %d worker(s):\n", servers, workers);
+    std::printf("    batches of 1000 keys:   push %7.2f M/s   pull %7.2f M/s\n",
+                Median(small_push) / 1e6, Median(small_pull) / 1e6);
+    std::printf(
+        "    one batch of %zu keys: push %7.2f M/s (creating the rows %7.2f M/s)   pull "
+        "%7.2f M/s   (ps-lite: push %.2fx, pull %.2fx of its reference)\n",
+        big, Median(big_push) / 1e6, Median(big_push_first) / 1e6, Median(big_pull) / 1e6,
+        Median(big_push) / 53e6, Median(big_pull) / 25e6);
+  }
+  return 0;
+}
