@@ -37,6 +37,7 @@
 #include "ringtrain/app/roles.h"
 #include "ringtrain/build_info.h"
 #include "ringtrain/common/printable.h"
+#include "ringtrain/data/ctr_generator.h"
 #include "ringtrain/job/crd.h"
 #include "ringtrain/job/memory_estimate.h"
 #include "ringtrain/job/pod_contract.h"
@@ -303,6 +304,21 @@ void RaiseOpenFileLimit() {
   (void)setrlimit(RLIMIT_NOFILE, &limit);  // best effort: the old limit still works
 }
 
+int GenerateCtrFile(const ringtrain::data::CtrGeneratorOptions& options, const std::string& out) {
+  const ringtrain::StatusOr<ringtrain::data::CtrReport> report =
+      ringtrain::data::GenerateCtr(options, out);
+  if (!report.ok()) {
+    std::cerr << "ringtrain generate ctr: " << report.status().message() << "\n";
+    return report.status().code() == ringtrain::StatusCode::kInvalidArgument ? kExitInvalidInput
+                                                                             : kExitFailure;
+  }
+  std::cout << "wrote " << report->rows << " rows to " << out << "\n"
+            << "click rate             " << report->positive_rate << "\n"
+            << "ground-truth log-loss  " << report->truth_log_loss << "\n"
+            << "distinct keys          " << report->distinct_keys << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -361,6 +377,37 @@ int main(int argc, char** argv) {
                    "test images (default: spec.dataset.test.images)");
   eval->add_option("--test-labels", eval_options.test.labels,
                    "test labels (default: spec.dataset.test.labels)");
+  CLI::App* generate = app.add_subcommand("generate", "write synthetic data");
+  generate->require_subcommand(1);
+  ringtrain::data::CtrGeneratorOptions ctr;
+  std::string ctr_out;
+  CLI::App* generate_ctr = generate->add_subcommand(
+      "ctr",
+      "click-through rows with Zipf-distributed categorical values and labels drawn from a "
+      "known logistic model; prints its log-loss on the rows (the best a model can do)");
+  generate_ctr->add_option("--out", ctr_out, "the file to write (.gz: gzip)")->required();
+  generate_ctr->add_option("--rows", ctr.rows, "rows to write")->capture_default_str();
+  generate_ctr->add_option("--fields", ctr.fields, "categorical fields per row (1-255)")
+      ->capture_default_str();
+  generate_ctr->add_option("--keys-per-field", ctr.keys_per_field, "each field's vocabulary")
+      ->capture_default_str();
+  generate_ctr->add_option("--zipf", ctr.zipf, "Zipf exponent of the values' frequencies")
+      ->capture_default_str();
+  generate_ctr
+      ->add_option("--weight-scale", ctr.weight_scale,
+                   "standard deviation of the ground-truth weights")
+      ->capture_default_str();
+  generate_ctr->add_option("--bias", ctr.bias, "the ground-truth bias")->capture_default_str();
+  generate_ctr->add_option("--seed", ctr.seed, "seed of the rows and the weights")
+      ->capture_default_str();
+  generate_ctr
+      ->add_option("--format", ctr.format,
+                   "libsvm (keys ascending, indexBase 0) or criteo (tab-separated, 26 fields)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, ringtrain::data::CtrFormat>{
+              {"libsvm", ringtrain::data::CtrFormat::kLibsvm},
+              {"criteo", ringtrain::data::CtrFormat::kCriteo}},
+          CLI::ignore_case));
   CLI::App* validate = app.add_subcommand("validate", "check a TrainingJob file");
   validate->add_option("file", file, "TrainingJob YAML file")->required();
   CLI::App* crd = app.add_subcommand(
@@ -392,6 +439,7 @@ int main(int argc, char** argv) {
       return ringtrain::cmd::EvaluateCheckpoints(job, eval_options, std::cout);
     });
   }
+  if (generate_ctr->parsed()) return GenerateCtrFile(ctr, ctr_out);
   if (validate->parsed()) return Validate(file);
   if (crd->parsed()) {
     std::cout << ringtrain::job::CustomResourceDefinitionYaml();

@@ -1,0 +1,143 @@
+#include "ringtrain/model/sparse_model.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "ringtrain/model/binary_metrics.h"
+
+namespace ringtrain::model {
+namespace {
+
+// Rows of 1..6 entries over 12 keys (so keys repeat within and across rows), random values.
+data::SparseBatch RandomBatch(int rows, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> entries(1, 6);
+  std::uniform_int_distribution<uint64_t> key(0, 11);
+  std::uniform_real_distribution<float> value(-1.0f, 1.5f);
+  data::SparseBatch b;
+  for (int r = 0; r < rows; ++r) {
+    const int n = entries(rng);
+    for (int e = 0; e < n; ++e) b.Add(static_cast<uint32_t>(e), 1000 + key(rng) * 7, value(rng));
+    b.EndRow(static_cast<float>(rng() % 2));
+  }
+  return b;
+}
+
+std::vector<float> RandomRows(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  std::vector<float> v(n);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+TEST(SparseModelTest, IndexKeysListsEachKeyOnceInOrder) {
+  data::SparseBatch b;
+  b.Add(0, 30, 1);
+  b.Add(1, 10, 1);
+  b.EndRow(1);
+  b.Add(0, 30, 2);
+  b.Add(2, 20, 1);
+  b.EndRow(0);
+  BatchKeys k;
+  IndexKeys(b, &k);
+  EXPECT_EQ(k.keys, (std::vector<uint64_t>{10, 20, 30}));
+  EXPECT_EQ(k.slot, (std::vector<uint32_t>{2, 0, 2, 1}));
+}
+
+// The O(k n) form against the definition: the sum over pairs of entries i < j of
+// <v_i, v_j> x_i x_j.
+TEST(SparseModelTest, FmLogitsEqualThePairwiseDefinition) {
+  constexpr int kK = 4;
+  auto fm = MakeSparseModel({SparseModelKind::kFm, kK}).value();
+  ASSERT_EQ(fm->row_dim(), 1 + kK);
+  const data::SparseBatch b = RandomBatch(20, 1);
+  BatchKeys keys;
+  IndexKeys(b, &keys);
+  const std::vector<float> rows = RandomRows(keys.keys.size() * (1 + kK), 2);
+  const float bias = 0.3f;
+  std::vector<float> logits;
+  fm->Logits(&bias, rows, b, keys, &logits);
+  for (int64_t r = 0; r < b.rows(); ++r) {
+    double z = bias;
+    for (int64_t i = b.offsets[r]; i < b.offsets[r + 1]; ++i) {
+      const float* vi = &rows[keys.slot[i] * (1 + kK)];
+      z += vi[0] * b.values[i];
+      for (int64_t j = i + 1; j < b.offsets[r + 1]; ++j) {
+        const float* vj = &rows[keys.slot[j] * (1 + kK)];
+        for (int f = 1; f <= kK; ++f) z += vi[f] * vj[f] * b.values[i] * b.values[j];
+      }
+    }
+    EXPECT_NEAR(logits[r], z, 1e-5) << "row " << r;
+  }
+}
+
+// Central differences of the mean log-loss against LossAndGradient, for every row float and
+// the bias, for both models.
+TEST(SparseModelTest, GradientsMatchFiniteDifferences) {
+  for (const SparseModelConfig config : {SparseModelConfig{SparseModelKind::kLogistic, 0},
+                                         SparseModelConfig{SparseModelKind::kFm, 3}}) {
+    auto model = MakeSparseModel(config).value();
+    const data::SparseBatch b = RandomBatch(16, 3);
+    BatchKeys keys;
+    IndexKeys(b, &keys);
+    std::vector<float> rows = RandomRows(keys.keys.size() * model->row_dim(), 4);
+    float bias = -0.2f;
+    std::vector<float> row_grad(rows.size());
+    float bias_grad = 0;
+    const double loss = model->LossAndGradient(&bias, rows, b, keys, &bias_grad, row_grad);
+    EXPECT_GT(loss, 0.0);
+    std::vector<float> scratch(rows.size());
+    float scratch_bias = 0;
+    const auto loss_at = [&]() {
+      return model->LossAndGradient(&bias, rows, b, keys, &scratch_bias, scratch);
+    };
+    constexpr float kEps = 1e-2f;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const float saved = rows[i];
+      rows[i] = saved + kEps;
+      const double up = loss_at();
+      rows[i] = saved - kEps;
+      const double down = loss_at();
+      rows[i] = saved;
+      EXPECT_NEAR(row_grad[i], (up - down) / (2 * kEps), 2e-4)
+          << SparseModelKindName(config.kind) << " row float " << i;
+    }
+    const float saved = bias;
+    bias = saved + kEps;
+    const double up = loss_at();
+    bias = saved - kEps;
+    const double down = loss_at();
+    bias = saved;
+    EXPECT_NEAR(bias_grad, (up - down) / (2 * kEps), 2e-4);
+  }
+}
+
+TEST(SparseModelTest, LogLossIsStableForLargeLogits) {
+  EXPECT_NEAR(LogLoss(0.0f, 1.0f), std::log(2.0), 1e-12);
+  EXPECT_NEAR(LogLoss(100.0f, 0.0f), 100.0, 1e-9);
+  EXPECT_NEAR(LogLoss(-100.0f, 1.0f), 100.0, 1e-9);
+  EXPECT_LT(LogLoss(100.0f, 1.0f), 1e-40);
+}
+
+TEST(SparseModelTest, RefusesBadConfigurations) {
+  EXPECT_NE(ValidateSparseModelConfig({SparseModelKind::kFm, 0}).message().find("embedding_size"),
+            std::string::npos);
+  EXPECT_FALSE(ValidateSparseModelConfig({SparseModelKind::kLogistic, 4}).ok());
+  EXPECT_TRUE(ValidateSparseModelConfig({SparseModelKind::kFm, 8}).ok());
+}
+
+TEST(BinaryMetricsTest, AucCountsOrderedPairsAndHalfTies) {
+  const std::vector<float> labels = {0, 0, 1, 1};
+  EXPECT_DOUBLE_EQ(Auc(std::vector<float>{0.1f, 0.2f, 0.3f, 0.4f}, labels), 1.0);
+  EXPECT_DOUBLE_EQ(Auc(std::vector<float>{0.4f, 0.3f, 0.2f, 0.1f}, labels), 0.0);
+  // Pairs (neg, pos): (0.1,0.3) ok, (0.1,0.2) ok, (0.3,0.3) tie, (0.3,0.2) wrong: 2.5 / 4.
+  EXPECT_DOUBLE_EQ(Auc(std::vector<float>{0.1f, 0.3f, 0.3f, 0.2f}, labels), 0.625);
+  EXPECT_TRUE(std::isnan(Auc(std::vector<float>{0.1f, 0.2f}, std::vector<float>{1, 1})));
+}
+
+}  // namespace
+}  // namespace ringtrain::model
