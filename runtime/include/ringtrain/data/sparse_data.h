@@ -1,0 +1,67 @@
+// Sparse data in memory: LibSVM files of hashed keys read into one data::SparseBatch (all
+// rows), and the batches a worker takes from its row shard of it.
+//
+// ReadSparseLibsvm reads every object `uri` names (a file, a directory or key prefix ending in
+// '/', a glob; gzip or plain; any storage::Storage location), in name order, with
+// data::LibsvmParser (indices are keys, taken as written: index base 0, no upper bound; values
+// kept; labels 0/1, and -1 read as 0). Field of every entry: 0. Errors: the storage's, and
+// InvalidArgument "<object>:<line>: column <k>: ..." for a bad record, or for a label other than
+// 0, 1 or -1.
+//
+// SparseBatches: worker `worker` of `workers` takes the rows data::RowShard gives it, in an
+// order per epoch from data::EpochOrder (the job's seed, the epoch and the worker), `batch` rows
+// per step: the contract of data::BatchSource, for sparse rows.
+//
+// Thread-safety: ReadSparseLibsvm is a function; SparseBatches is used by one thread.
+#ifndef RINGTRAIN_DATA_SPARSE_DATA_H_
+#define RINGTRAIN_DATA_SPARSE_DATA_H_
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "ringtrain/common/status.h"
+#include "ringtrain/data/row_range.h"
+#include "ringtrain/data/shard.h"
+#include "ringtrain/data/sparse_batch.h"
+#include "ringtrain/storage/storage.h"
+
+namespace ringtrain::data {
+
+[[nodiscard]] StatusOr<SparseBatch> ReadSparseLibsvm(storage::Storage* storage,
+                                                     const std::string& uri);
+
+// Rows `first + rows[i]` of `all`, in that order, into *out (cleared first).
+void GatherSparseRows(const SparseBatch& all, int64_t first, std::span<const int64_t> rows,
+                      SparseBatch* out);
+
+class SparseBatches {
+ public:
+  // REQUIRES: `all` outlives this; workers >= 1; 0 <= worker < workers; batch >= 1.
+  SparseBatches(const SparseBatch* all, int workers, int worker, int64_t batch, uint64_t seed,
+                bool shuffle);
+
+  // Steps per epoch: the same for every worker (data::StepsPerEpoch).
+  int64_t steps_per_epoch() const { return steps_per_epoch_; }
+
+  // Begins epoch `epoch` at its step `step`.
+  void StartEpoch(int epoch, int64_t step);
+  // The next step's rows (fewer, or none, once the shard's rows of the epoch are used up).
+  void Next(SparseBatch* out);
+
+ private:
+  const SparseBatch* all_;
+  RowRange shard_;
+  int worker_;
+  int64_t batch_;
+  uint64_t seed_;
+  bool shuffle_;
+  int64_t steps_per_epoch_;
+  std::optional<EpochOrder> order_;
+  int64_t step_ = 0;
+};
+
+}  // namespace ringtrain::data
+
+#endif  // RINGTRAIN_DATA_SPARSE_DATA_H_
