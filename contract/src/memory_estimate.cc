@@ -64,6 +64,7 @@ uint64_t ServerStateValues(const TrainingSpec& training) {
     case OptimizerType::kAdagrad:
       return 1;
     case OptimizerType::kAdam:
+    case OptimizerType::kFtrl:
       return 2;
   }
   return 0;

@@ -11,6 +11,10 @@ const char* Name(ModelType v) {
       return "softmax";
     case ModelType::kMlp:
       return "mlp";
+    case ModelType::kLogistic:
+      return "logistic";
+    case ModelType::kFm:
+      return "fm";
   }
   return "?";
 }
@@ -71,6 +75,8 @@ const char* Name(OptimizerType v) {
       return "adagrad";
     case OptimizerType::kAdam:
       return "adam";
+    case OptimizerType::kFtrl:
+      return "ftrl";
   }
   return "?";
 }

@@ -443,6 +443,117 @@ const Object<TrainingJobSpec>& SpecTable() {
                          "workers.replicas (" +
                          std::to_string(s.workers.replicas) + ") must be at most that");
                    }})
+          .Rule({.cel = {.rule = "(self.model.type == 'logistic' || self.model.type == 'fm') || "
+                                 "!has(self.dataset.format) || self.dataset.format == 'idx' || "
+                                 "(has(self.dataset.features) && has(self.dataset.classes))",
+                         .message = "dataset.features and dataset.classes are required when "
+                                    "format is libsvm or csv (except for model.type logistic and "
+                                    "fm)",
+                         .field_path = ".dataset"},
+                 .check =
+                     [](const TrainingJobSpec& s, const std::string& path) {
+                       const DatasetSpec& d = s.dataset;
+                       if (IsSparseModel(s.model.type) || d.format == DataFormat::kIdx) {
+                         return Status::Ok();
+                       }
+                       if (d.features == 0) {
+                         return InvalidArgument(path +
+                                                ".dataset.features: required when format "
+                                                "is libsvm or csv");
+                       }
+                       if (d.classes == 0) {
+                         return InvalidArgument(path +
+                                                ".dataset.classes: required when format is "
+                                                "libsvm or csv");
+                       }
+                       return Status::Ok();
+                     }})
+          .Rule({.cel = {.rule = "!(self.model.type == 'logistic' || self.model.type == 'fm') || "
+                                 "(has(self.dataset.format) && self.dataset.format == 'libsvm' && "
+                                 "!has(self.dataset.features) && !has(self.dataset.classes) && "
+                                 "(!has(self.dataset.sharding) || self.dataset.sharding == 'row'))",
+                         .message = "model.type logistic and fm read dataset.format libsvm (its "
+                                    "indices are the feature keys, its labels 0/1), with neither "
+                                    "features nor classes, sharded by row",
+                         .field_path = ".dataset"},
+                 .check =
+                     [](const TrainingJobSpec& s, const std::string& path) {
+                       if (!IsSparseModel(s.model.type)) return Status::Ok();
+                       const std::string why =
+                           std::string(" with model.type ") + Name(s.model.type);
+                       const DatasetSpec& d = s.dataset;
+                       if (d.format != DataFormat::kLibsvm) {
+                         return InvalidArgument(path + ".dataset.format: must be libsvm" + why +
+                                                " (its indices are the feature keys), not " +
+                                                Name(d.format));
+                       }
+                       if (d.features != 0) {
+                         return InvalidArgument(path + ".dataset.features: not allowed" + why +
+                                                " (the features are hashed keys)");
+                       }
+                       if (d.classes != 0) {
+                         return InvalidArgument(path + ".dataset.classes: not allowed" + why +
+                                                " (a click-through model has two)");
+                       }
+                       if (d.sharding != Sharding::kRow) {
+                         return InvalidArgument(path + ".dataset.sharding: only row" + why +
+                                                " for now, not " + Name(d.sharding));
+                       }
+                       return Status::Ok();
+                     }})
+          .Rule({.cel = {.rule = "!(self.model.type == 'logistic' || self.model.type == 'fm') || "
+                                 "!has(self.training) || ((!has(self.training.optimizer) || "
+                                 "!has(self.training.optimizer.type) || "
+                                 "self.training.optimizer.type in ['sgd', 'adagrad', 'ftrl']) && "
+                                 "(!has(self.training.compression) || "
+                                 "!has(self.training.compression.type) || "
+                                 "self.training.compression.type == 'none'))",
+                         .message = "model.type logistic and fm train with optimizer sgd, adagrad "
+                                    "or ftrl (per-key state, no step count) and no compression",
+                         .field_path = ".training"},
+                 .check =
+                     [](const TrainingJobSpec& s, const std::string& path) {
+                       if (!IsSparseModel(s.model.type)) return Status::Ok();
+                       const OptimizerType o = s.training.optimizer.type;
+                       if (o != OptimizerType::kSgd && o != OptimizerType::kAdagrad &&
+                           o != OptimizerType::kFtrl) {
+                         return InvalidArgument(path + ".training.optimizer.type: " + Name(o) +
+                                                " does not train model.type " + Name(s.model.type) +
+                                                ": use sgd, adagrad or ftrl (their state is per "
+                                                "key, with no step count)");
+                       }
+                       if (s.training.compression.type != CompressionType::kNone) {
+                         return InvalidArgument(path +
+                                                ".training.compression.type: only none with "
+                                                "model.type " +
+                                                std::string(Name(s.model.type)) +
+                                                " (sparse rows travel as float32)");
+                       }
+                       return Status::Ok();
+                     }})
+          .Rule({.cel = {.rule = "!(self.model.type == 'logistic' || self.model.type == 'fm') || "
+                                 "(!has(self.checkpoint) && (!has(self.parameterServers) || "
+                                 "!has(self.parameterServers.replication) || "
+                                 "self.parameterServers.replication == 0))",
+                         .message = "model.type logistic and fm: checkpoints and replication do "
+                                    "not cover sparse tables yet",
+                         .field_path = ".model.type"},
+                 .check =
+                     [](const TrainingJobSpec& s, const std::string& path) {
+                       if (!IsSparseModel(s.model.type)) return Status::Ok();
+                       if (s.checkpoint.has_value()) {
+                         return InvalidArgument(
+                             path + ".checkpoint: not supported with model.type " +
+                             Name(s.model.type) + " yet (checkpoints do not hold sparse tables)");
+                       }
+                       if (s.parameter_servers.replication != 0) {
+                         return InvalidArgument(
+                             path +
+                             ".parameterServers.replication: not supported with model.type " +
+                             Name(s.model.type) + " yet (replicas do not hold sparse tables)");
+                       }
+                       return Status::Ok();
+                     }})
           .ClusterRule(CheckpointsOnDurableVolumeRule())
           .ClusterRule(OutputOnDurableVolumeRule()));
   return *t;

@@ -10,6 +10,8 @@ namespace {
 
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int kMaxHiddenLayers = 16;
+constexpr int kMaxEmbeddingSize = 1024;
+constexpr int kDefaultEmbeddingSize = 8;
 constexpr int kMaxLayerUnits = 65536;
 constexpr int kMaxBatchSize = 1048576;
 constexpr int kMaxStaleness = 1000000;
@@ -107,10 +109,11 @@ const Object<OptimizerSpec>& OptimizerTable() {
       Object<OptimizerSpec>(
           {
               Enum("type", &OptimizerSpec::type,
-                   "sgd, momentum (heavy ball), nesterov (Nesterov momentum), adagrad or adam (L2 "
+                   "sgd, momentum (heavy ball), nesterov (Nesterov momentum), adagrad, adam (L2 "
                    "weight decay added to the gradient as in torch.optim.Adam; decoupled AdamW "
-                   "decay "
-                   "is not offered).")
+                   "decay is not offered) or ftrl (FTRL-Proximal, McMahan et al. 2013, with "
+                   "learningRate its alpha). model.type logistic and fm take sgd, adagrad or "
+                   "ftrl.")
                   .Discriminator(),
               Number("learningRate", &OptimizerSpec::learning_rate,
                      {.min = 0.0, .min_exclusive = true},
@@ -142,6 +145,17 @@ const Object<OptimizerSpec>& OptimizerTable() {
                   "for adam, 1e-10 for adagrad.")
                   .When("type", {"adam", "adagrad"}, Phrase::kNotAllowed)
                   .DefaultsWhenApplies({{"adam", 1e-8}, {"adagrad", 1e-10}}),
+              Number("beta", &OptimizerSpec::beta, {.min = 0.0, .min_exclusive = true},
+                     "ftrl only; smooths the first steps' rates, greater than 0, 1 when not set.")
+                  .When("type", {"ftrl"}, Phrase::kNotAllowed)
+                  .DefaultWhenApplies(1.0),
+              Number("l1", &OptimizerSpec::l1, {.min = 0.0},
+                     "ftrl only; L1 regularization (weights exactly 0 below it), at least 0, 0 "
+                     "when not set.")
+                  .When("type", {"ftrl"}, Phrase::kNotAllowed),
+              Number("l2", &OptimizerSpec::l2, {.min = 0.0},
+                     "ftrl only; L2 regularization, at least 0, 0 when not set.")
+                  .When("type", {"ftrl"}, Phrase::kNotAllowed),
               OptionalChild("scaleLearningRate", &OptimizerSpec::scale_learning_rate,
                             ScalingTable(),
                             "The linear scaling rule (Goyal et al. 2017): learningRate and "
@@ -216,8 +230,12 @@ const Object<CompressionSpec>& CompressionTable() {
 
 const Object<ModelSpec>& ModelTable() {
   static const auto* t = new Object<ModelSpec>({
-      Enum("type", &ModelSpec::type, "softmax (multinomial logistic regression) or mlp.",
-           {"logistic", "fm"})
+      Enum("type", &ModelSpec::type,
+           "softmax (multinomial logistic regression), mlp, or a click-through model over hashed "
+           "sparse features, whose per-key weights live in sparse tables on the parameter "
+           "servers: logistic (logistic regression) or fm (a factorization machine, Rendle "
+           "2010). logistic and fm read format libsvm whose indices are 64-bit feature keys and "
+           "labels 0/1 (or -1/+1), and report the test AUC and log-loss.")
           .Discriminator()
           .Required(),
       IntList("hiddenLayers", &ModelSpec::hidden_layers, 1, kMaxHiddenLayers, 1, kMaxLayerUnits,
@@ -225,6 +243,10 @@ const Object<ModelSpec>& ModelTable() {
               "65536 units.")
           .When("type", {"mlp"}, Phrase::kNotAllowed)
           .RequiredWhenApplies(),
+      Int("embeddingSize", &ModelSpec::embedding_size, 1, kMaxEmbeddingSize,
+          "fm only: the size k of each feature's embedding, 1 to 1024, 8 when not set.")
+          .When("type", {"fm"}, Phrase::kNotAllowed)
+          .DefaultWhenApplies(kDefaultEmbeddingSize),
   });
   return *t;
 }
@@ -258,19 +280,17 @@ const Object<DatasetSpec>& DatasetTable() {
               Bool("shuffle", &DatasetSpec::shuffle,
                    "Deterministic per-epoch shuffle within each worker's shard."),
               Int("features", &DatasetSpec::features, 1, kMaxFeatures,
-                  "libsvm and csv only (and required): the model's input width, 1 to 16777216; a "
-                  "csv "
-                  "file's feature columns must number exactly this, a libsvm index must be below "
-                  "it "
-                  "(after indexBase).")
-                  .When("format", {"libsvm", "csv"})
-                  .RequiredWhenApplies(),
+                  "libsvm and csv only (and required there, except for model.type logistic and "
+                  "fm, whose features are hashed keys: not written then): the model's input "
+                  "width, 1 to 16777216; a csv file's feature columns must number exactly this, "
+                  "a libsvm index must be below it (after indexBase).")
+                  .When("format", {"libsvm", "csv"}),
               Int("classes", &DatasetSpec::classes, 2, kMaxClasses,
-                  "libsvm and csv only (and required): the number of classes, 2 to 65536; labels "
-                  "are "
-                  "0 to classes-1 (with classes: 2, LibSVM's -1 and +1 are taken as 0 and 1).")
-                  .When("format", {"libsvm", "csv"})
-                  .RequiredWhenApplies(),
+                  "libsvm and csv only (and required there, except for model.type logistic and "
+                  "fm, which have two: not written then): the number of classes, 2 to 65536; "
+                  "labels are 0 to classes-1 (with classes: 2, LibSVM's -1 and +1 are taken as 0 "
+                  "and 1).")
+                  .When("format", {"libsvm", "csv"}),
               Int("indexBase", &DatasetSpec::index_base, 0, 1,
                   "libsvm only: the index of the first feature, 1 (LibSVM's convention, when not "
                   "set) "

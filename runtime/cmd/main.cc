@@ -398,8 +398,10 @@ int main(int argc, char** argv) {
                    "standard deviation of the ground-truth weights")
       ->capture_default_str();
   generate_ctr->add_option("--bias", ctr.bias, "the ground-truth bias")->capture_default_str();
-  generate_ctr->add_option("--seed", ctr.seed, "seed of the rows and the weights")
+  generate_ctr->add_option("--seed", ctr.seed, "seed of the ground-truth weights (and the rows)")
       ->capture_default_str();
+  generate_ctr->add_option("--row-seed", ctr.row_seed,
+                           "seed of the rows, when not --seed (a test set of the same truth)");
   generate_ctr
       ->add_option("--format", ctr.format,
                    "libsvm (keys ascending, indexBase 0) or criteo (tab-separated, 26 fields)")

@@ -77,6 +77,23 @@ double SummaryTestLoss(const std::string& output) {
   return std::stod(output.substr(at + key.size(), 6));
 }
 
+namespace {
+
+// The number after the first `key` in `output`, or -1.
+double NumberAfter(const std::string& output, const std::string& key) {
+  const size_t at = output.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stod(output.substr(at + key.size(), 12));
+}
+
+}  // namespace
+
+double SummaryAuc(const std::string& output) {
+  return NumberAfter(output, "  test AUC             ");
+}
+
+double SummaryLogLoss(const std::string& output) { return NumberAfter(output, "(test log-loss "); }
+
 std::vector<int> ProcessesWithEnv(const std::string& needle) {
   std::vector<int> pids;
   DIR* proc = opendir("/proc");

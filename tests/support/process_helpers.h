@@ -36,6 +36,10 @@ std::string ReadFile(const std::string& path);
 double SummaryAccuracy(const std::string& output);
 // The final test loss beside it ("(test loss 0.4512)"), or -1 when `output` has none.
 double SummaryTestLoss(const std::string& output);
+// A click-through model's final test AUC and log-loss in the summary ("test AUC  0.8226 (test
+// log-loss 0.5155)"), or -1 when `output` has none.
+double SummaryAuc(const std::string& output);
+double SummaryLogLoss(const std::string& output);
 
 // Pids of live processes whose environment contains `needle` (e.g. "RINGTRAIN_SPEC_PATH=/x").
 std::vector<int> ProcessesWithEnv(const std::string& needle);

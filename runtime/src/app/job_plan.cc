@@ -25,6 +25,9 @@ model::ModelKind ModelKindOf(job::ModelType type) {
       return model::ModelKind::kSoftmax;
     case job::ModelType::kMlp:
       return model::ModelKind::kMlp;
+    case job::ModelType::kLogistic:  // sparse models: JobPlan::sparse_model
+    case job::ModelType::kFm:
+      return model::ModelKind::kSoftmax;
   }
   return model::ModelKind::kSoftmax;  // unreachable for a parsed spec
 }
@@ -41,6 +44,8 @@ optim::OptimizerKind OptimizerKindOf(job::OptimizerType type) {
       return optim::OptimizerKind::kAdagrad;
     case job::OptimizerType::kAdam:
       return optim::OptimizerKind::kAdam;
+    case job::OptimizerType::kFtrl:
+      return optim::OptimizerKind::kFtrl;
   }
   return optim::OptimizerKind::kSgd;  // unreachable for a parsed spec
 }
@@ -92,6 +97,15 @@ bool IsTextFormat(const job::DatasetSpec& dataset) {
 }
 
 StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
+  if (dataset.format == job::DataFormat::kLibsvm && dataset.features == 0) {
+    // A sparse model's keys (the spec allows no features then): two classes, no input width.
+    // Its rows are counted by the workers, which read them.
+    DatasetShape shape;
+    shape.input_dim = 0;
+    shape.num_classes = 2;
+    shape.per_worker_rows = true;
+    return shape;
+  }
   if (IsTextFormat(dataset)) {
     DatasetShape shape;
     shape.input_dim = dataset.features;
@@ -233,6 +247,21 @@ StatusOr<std::shared_ptr<const ring::PartitionTable>> MakePartitionTable(const m
   return std::make_shared<const ring::PartitionTable>(std::move(table));
 }
 
+StatusOr<std::shared_ptr<const ring::PartitionTable>> MakeSparsePartitionTable(
+    const model::SparseModel& model, int num_ps, int64_t partition_size) {
+  RT_ASSIGN_OR_RETURN(ring::HashRing hash_ring, ring::HashRing::Make(ServerIds(num_ps)));
+  std::vector<ring::TensorSpan> spans;
+  for (const model::TensorInfo& t : model.dense_tensors()) {
+    spans.push_back({t.name, t.offset, t.size});
+  }
+  // Every 64-bit key but the table's free-slot marker (ps/sparse_table.h).
+  const ring::SparseTableSpec features{kSparseTableName, model.row_dim(), ~uint64_t{0},
+                                       ring::kDefaultSparseBuckets};
+  RT_ASSIGN_OR_RETURN(ring::PartitionTable table,
+                      ring::PartitionTable::Build(spans, partition_size, hash_ring, {features}));
+  return std::make_shared<const ring::PartitionTable>(std::move(table));
+}
+
 StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& shape) {
   const job::TrainingJobSpec& spec = job.spec;
   JobPlan plan;
@@ -260,6 +289,11 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   }
   if (o.type == job::OptimizerType::kAdam || o.type == job::OptimizerType::kAdagrad) {
     plan.optimizer.epsilon = o.epsilon;
+  }
+  if (o.type == job::OptimizerType::kFtrl) {
+    plan.optimizer.ftrl_beta = o.beta;
+    plan.optimizer.l1 = o.l1;
+    plan.optimizer.l2 = o.l2;
   }
 
   plan.train_rows = shape.train_rows;
@@ -301,9 +335,23 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.local_momentum =
       optim::SplitForMomentumCorrection(&plan.optimizer, plan.codec.type, plan.error_feedback);
 
-  RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> m, model::MakeModel(plan.model));
-  RT_ASSIGN_OR_RETURN(plan.table, MakePartitionTable(*m, spec.parameter_servers.replicas,
-                                                     spec.parameter_servers.partition_size));
+  if (job::IsSparseModel(spec.model.type)) {
+    plan.sparse_model = model::SparseModelConfig{spec.model.type == job::ModelType::kFm
+                                                     ? model::SparseModelKind::kFm
+                                                     : model::SparseModelKind::kLogistic,
+                                                 spec.model.embedding_size};
+    // Embeddings start small and random (so that their gradients differ); weights at 0.
+    plan.sparse_init_scale = spec.model.type == job::ModelType::kFm ? kEmbeddingInitScale : 0.0f;
+    RT_ASSIGN_OR_RETURN(std::unique_ptr<model::SparseModel> m,
+                        model::MakeSparseModel(*plan.sparse_model));
+    RT_ASSIGN_OR_RETURN(plan.table,
+                        MakeSparsePartitionTable(*m, spec.parameter_servers.replicas,
+                                                 spec.parameter_servers.partition_size));
+  } else {
+    RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> m, model::MakeModel(plan.model));
+    RT_ASSIGN_OR_RETURN(plan.table, MakePartitionTable(*m, spec.parameter_servers.replicas,
+                                                       spec.parameter_servers.partition_size));
+  }
   plan.dynamic_sharding = spec.dataset.sharding == job::Sharding::kDynamic;
   if (plan.dynamic_sharding) {
     // Placed on the ring like a partition: a server id's owner, the same in every process.

@@ -15,6 +15,7 @@
 #include "ringtrain/app/credentials.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/object_checkpoints.h"
+#include "ringtrain/app/sparse_worker.h"
 #include "ringtrain/app/wiring.h"
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/data/shard.h"
@@ -346,6 +347,9 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
                    transport::EventSink& sink,
                    std::shared_ptr<const auth::Credentials> credentials) {
   const job::TrainingJobSpec& spec = job.spec;
+  if (job::IsSparseModel(spec.model.type)) {
+    return TrainSparseWorker(c, job, worker_options, context, sink, std::move(credentials));
+  }
   RT_ASSIGN_OR_RETURN(const std::string output_dir, PrepareOutput(c, job, worker_options));
   data::Dataset shard;  // idx: the worker's rows in memory
   std::optional<data::Dataset> test;

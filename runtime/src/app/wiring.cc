@@ -29,6 +29,14 @@ Status CheckContract(const job::PodContract& contract, const JobPlan& plan) {
 }
 
 StatusOr<std::vector<float>> InitialParameters(const JobPlan& plan) {
+  if (plan.sparse_model.has_value()) {
+    // The dense part only; the sparse rows start at their initial values on the servers.
+    RT_ASSIGN_OR_RETURN(std::unique_ptr<model::SparseModel> sparse,
+                        model::MakeSparseModel(*plan.sparse_model));
+    std::vector<float> dense(static_cast<size_t>(sparse->num_dense()));
+    sparse->InitializeDense(plan.seed, dense.data());
+    return dense;
+  }
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
   std::vector<float> params(static_cast<size_t>(model->num_params()));
   model->Initialize(plan.seed, params.data());
@@ -54,6 +62,10 @@ StatusOr<ps::ServerCoreConfig> ServerCoreConfigFor(const JobPlan& plan, int serv
   config.block_sums = plan.feature_sharding;
   if (plan.feature_sharding && server_index == plan.margin_server) {
     config.margin_cols = plan.model.num_classes;
+  }
+  if (plan.sparse_model.has_value()) {
+    config.sparse_init = {ps::SparseInit{plan.sparse_init_scale}};
+    config.sparse_seed = plan.seed;
   }
   return config;
 }

@@ -106,7 +106,7 @@ StatusOr<CtrReport> GenerateCtr(const CtrGeneratorOptions& o, const std::string&
     cdf[r] = total;
   }
   std::vector<uint64_t> seen((o.keys_per_field * static_cast<uint64_t>(o.fields) + 63) / 64, 0);
-  SplitMix64 rng(Fmix64(o.seed));
+  SplitMix64 rng(Fmix64(o.row_seed != 0 ? o.row_seed : o.seed));
   CtrReport report;
   report.rows = o.rows;
   double loss = 0;

@@ -718,8 +718,9 @@ StatusOr<RunSummary> Run::Execute() {
   s.wall_seconds = std::chrono::duration<double>(now - start_).count();
   s.epochs = job_.spec.training.epochs;
   if (!tracker_.evals().empty()) {
-    s.final_accuracy = tracker_.evals().back().accuracy;
     s.final_test_loss = tracker_.evals().back().loss;
+    s.final_auc = tracker_.evals().back().auc;
+    if (s.final_auc < 0) s.final_accuracy = tracker_.evals().back().accuracy;
   }
   s.samples = tracker_.total_samples();
   s.samples_per_second = tracker_.MeanSamplesPerSecond(now);
@@ -755,6 +756,9 @@ StatusOr<RunSummary> Run::Execute() {
     s.tasks_finished_again += ps.tasks_finished_again();
     s.margin_rounds += ps.margin_rounds();
     s.margins_repeated += ps.margins_repeated();
+    s.sparse_rows += ps.sparse_rows();
+    s.sparse_table_bytes += ps.sparse_table_bytes();
+    s.sparse_raw_bytes += ps.sparse_raw_bytes();
     s.workers_excluded_per_server.push_back(ps.workers_excluded());
     s.workers_returned_per_server.push_back(ps.workers_returned());
     s.steps_missed_per_server.push_back(ps.steps_missed());
@@ -768,7 +772,8 @@ StatusOr<RunSummary> Run::Execute() {
   s.log_dir = log_dir_;
   const std::string output_dir =
       options_.output_dir.empty() ? app::OutputDirectoryOf(job_) : options_.output_dir;
-  if (!output_dir.empty() && !worker0_lost_at_end_) {
+  // Sparse models are not written out yet (app/sparse_worker.h).
+  if (!output_dir.empty() && !worker0_lost_at_end_ && !job::IsSparseModel(job_.spec.model.type)) {
     s.model_path = app::IsObjectLocation(output_dir)
                        ? app::ModelPathIn(output_dir)
                        : std::filesystem::absolute(app::ModelPathIn(output_dir)).string();
@@ -801,6 +806,11 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
   if (s.final_accuracy >= 0) {
     std::snprintf(buf, sizeof(buf), "  test accuracy        %.4f (test loss %.4f)\n",
                   s.final_accuracy, s.final_test_loss);
+    out << buf;
+  }
+  if (s.final_auc >= 0) {
+    std::snprintf(buf, sizeof(buf), "  test AUC             %.4f (test log-loss %.4f)\n",
+                  s.final_auc, s.final_test_loss);
     out << buf;
   }
   std::snprintf(buf, sizeof(buf), "  samples              %llu over %d epochs, global batch %lld\n",
@@ -852,6 +862,16 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
     out << "  feature blocks       " << s.margin_rounds
         << " rounds of partial margins summed (one a step), " << s.margins_repeated
         << " steps sent again after their sum (a worker that joined again)\n";
+  }
+  if (s.sparse_rows > 0) {
+    std::snprintf(buf, sizeof(buf),
+                  "  sparse table         %llu keys in %s on the servers, %.2f bytes per raw "
+                  "byte (key, value, optimizer state)\n",
+                  static_cast<unsigned long long>(s.sparse_rows),
+                  FormatBytes(s.sparse_table_bytes).c_str(),
+                  static_cast<double>(s.sparse_table_bytes) /
+                      static_cast<double>(std::max<uint64_t>(s.sparse_raw_bytes, 1)));
+    out << buf;
   }
   uint64_t skipped = 0;
   for (const uint64_t k : s.records_skipped) skipped += k;

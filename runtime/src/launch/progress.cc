@@ -182,11 +182,17 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
     }
   }
   if (e.type() == proto::EVAL) {
-    EvalRecord r{e.epoch(), e.accuracy(), e.test_loss(), Seconds(start_, now)};
+    EvalRecord r{e.epoch(), e.accuracy(), e.test_loss(), e.has_test_auc() ? e.test_auc() : -1.0};
+    r.seconds = Seconds(start_, now);
     evals_.push_back(r);
     char buf[160];
-    std::snprintf(buf, sizeof(buf), "epoch %d/%d  test accuracy %.4f  test loss %.4f  [%s]",
-                  r.epoch, epochs_, r.accuracy, r.loss, FormatDuration(r.seconds).c_str());
+    if (r.auc >= 0) {
+      std::snprintf(buf, sizeof(buf), "epoch %d/%d  test AUC %.4f  test log-loss %.4f  [%s]",
+                    r.epoch, epochs_, r.auc, r.loss, FormatDuration(r.seconds).c_str());
+    } else {
+      std::snprintf(buf, sizeof(buf), "epoch %d/%d  test accuracy %.4f  test loss %.4f  [%s]",
+                    r.epoch, epochs_, r.accuracy, r.loss, FormatDuration(r.seconds).c_str());
+    }
     return std::string(buf);
   }
   return std::nullopt;

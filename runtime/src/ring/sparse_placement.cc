@@ -27,9 +27,7 @@ StatusOr<SparsePlacement> SparsePlacement::Build(std::vector<SparseTableSpec> ta
       return InvalidArgument(label + ": dim must be in [1, " + std::to_string(kMaxSparseDim) +
                              "] (got " + std::to_string(t.dim) + ")");
     }
-    if (t.key_limit == 0 || t.key_limit == ~uint64_t{0}) {
-      return InvalidArgument(label + ": key_limit must be in [1, 2^64 - 1)");
-    }
+    if (t.key_limit == 0) return InvalidArgument(label + ": key_limit must be >= 1");
     if (t.buckets < 1 || t.buckets > kMaxSparseBuckets) {
       return InvalidArgument(label + ": buckets must be in [1, " +
                              std::to_string(kMaxSparseBuckets) + "] (got " +

@@ -97,8 +97,8 @@ class SparseTrainingTest : public ::testing::Test {
     g.weight_scale = 0.6;
     g.bias = -0.5;
     g.seed = 11;
-    const std::string path = ::testing::TempDir() + "/sparse-training-" +
-                             std::to_string(getpid()) + ".libsvm.gz";
+    const std::string path =
+        ::testing::TempDir() + "/sparse-training-" + std::to_string(getpid()) + ".libsvm.gz";
     ASSERT_TRUE(data::GenerateCtr(g, path).ok());
     storage::Storage storage{storage::StorageOptions{}};
     StatusOr<data::SparseBatch> all = data::ReadSparseLibsvm(&storage, path);
@@ -172,7 +172,8 @@ class SparseTrainingTest : public ::testing::Test {
       return trainer.Run();
     };
     std::vector<std::future<StatusOr<worker::SparseTrainerResult>>> others;
-    for (int w = 1; w < setup.workers; ++w) others.push_back(std::async(std::launch::async, run, w));
+    for (int w = 1; w < setup.workers; ++w)
+      others.push_back(std::async(std::launch::async, run, w));
     StatusOr<worker::SparseTrainerResult> mine = run(0);
     for (auto& f : others) {
       StatusOr<worker::SparseTrainerResult> r = f.get();

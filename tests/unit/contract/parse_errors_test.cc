@@ -94,7 +94,7 @@ constexpr ErrorCase kCases[] = {
      "spec.training.schedule.warmupSteps", "(got -5)"},
     // Unknown enum values and values reserved for later.
     {"ModelCnn", "/spec/model/type", R"("cnn")", "spec.model.type",
-     R"(unknown value "cnn" (expected one of: softmax, mlp))"},
+     R"(unknown value "cnn" (expected one of: softmax, mlp, logistic, fm))"},
     {"RestartAlways", "/spec/runPolicy/restartPolicy", R"("Always")",
      "spec.runPolicy.restartPolicy",
      R"(unknown value "Always" (expected one of: Never, OnFailure, ExitCode))"},
@@ -107,8 +107,7 @@ constexpr ErrorCase kCases[] = {
      R"(unknown value "fp8" (expected one of: none, fp16, int8, onebit, topk))"},
     {"OptimizerRmsprop", "/spec/training/optimizer/type", R"("rmsprop")",
      "spec.training.optimizer.type",
-     R"(unknown value "rmsprop" (expected one of: sgd, momentum, nesterov, adagrad, adam))"},
-    {"ModelFm", "/spec/model/type", R"("fm")", "spec.model.type", "is not supported yet"},
+     R"(unknown value "rmsprop" (expected one of: sgd, momentum, nesterov, adagrad, adam, ftrl))"},
     {"FormatParquet", "/spec/dataset/format", R"("parquet")", "spec.dataset.format",
      R"(unknown value "parquet" (expected one of: idx, libsvm, csv))"},
     // The text formats take uri, features and classes; idx its two files.

@@ -72,9 +72,9 @@ TEST(SparsePlacementTest, RefusesBadTablesNamingThem) {
             std::string::npos);
   EXPECT_NE(SparsePlacement::Build({Table("a", 4, 0)}, ring).status().message().find("buckets"),
             std::string::npos);
-  SparseTableSpec all_keys = Table("a");
-  all_keys.key_limit = ~uint64_t{0};
-  EXPECT_NE(SparsePlacement::Build({all_keys}, ring).status().message().find("key_limit"),
+  SparseTableSpec no_keys = Table("a");
+  no_keys.key_limit = 0;
+  EXPECT_NE(SparsePlacement::Build({no_keys}, ring).status().message().find("key_limit"),
             std::string::npos);
   EXPECT_TRUE(SparsePlacement::Build({}, ring).value().empty());
 }

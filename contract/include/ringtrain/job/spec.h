@@ -44,11 +44,12 @@ inline constexpr int kMaxJobNameLength = 50;
 
 // Each enum has `const char* Name(E)` returning its YAML spelling ("mlp", "OnFailure").
 
-enum class ModelType { kSoftmax, kMlp };  // reserved: logistic, fm
+// kLogistic and kFm are click-through models over hashed sparse keys (IsSparseModel).
+enum class ModelType { kSoftmax, kMlp, kLogistic, kFm };
 enum class DataFormat { kIdx, kLibsvm, kCsv };
 enum class BadRecordPolicy { kFail, kSkip };
 enum class Sharding { kRow, kDynamic, kFeature };
-enum class OptimizerType { kSgd, kMomentum, kNesterov, kAdagrad, kAdam };
+enum class OptimizerType { kSgd, kMomentum, kNesterov, kAdagrad, kAdam, kFtrl };
 enum class ScheduleType { kConstant, kCosine, kStep };
 enum class CompressionType { kNone, kFp16, kInt8, kOneBit, kTopK };
 enum class SyncMode { kSync, kAsync, kSsp };
@@ -63,7 +64,8 @@ template <typename E>
 struct EnumTraits;
 template <>
 struct EnumTraits<ModelType> {
-  static constexpr ModelType kValues[] = {ModelType::kSoftmax, ModelType::kMlp};
+  static constexpr ModelType kValues[] = {ModelType::kSoftmax, ModelType::kMlp,
+                                          ModelType::kLogistic, ModelType::kFm};
 };
 template <>
 struct EnumTraits<DataFormat> {
@@ -79,9 +81,9 @@ struct EnumTraits<Sharding> {
 };
 template <>
 struct EnumTraits<OptimizerType> {
-  static constexpr OptimizerType kValues[] = {OptimizerType::kSgd, OptimizerType::kMomentum,
+  static constexpr OptimizerType kValues[] = {OptimizerType::kSgd,      OptimizerType::kMomentum,
                                               OptimizerType::kNesterov, OptimizerType::kAdagrad,
-                                              OptimizerType::kAdam};
+                                              OptimizerType::kAdam,     OptimizerType::kFtrl};
 };
 template <>
 struct EnumTraits<ScheduleType> {
@@ -130,11 +132,20 @@ const char* Name(CleanPodPolicy v);
 const char* Name(Authentication v);
 const char* Name(AddressingStyle v);
 
+// The click-through models over hashed sparse keys (model.type logistic and fm): their
+// per-key parameters live in sparse tables on the servers; they read LibSVM whose indices are
+// 64-bit keys, with labels 0/1.
+inline bool IsSparseModel(ModelType type) {
+  return type == ModelType::kLogistic || type == ModelType::kFm;
+}
+
 // spec.model
 struct ModelSpec {
   ModelType type = ModelType::kSoftmax;  // type (required)
   // hiddenLayers: units per hidden layer. kMlp: 1..16 entries, each 1..65536. kSoftmax: empty.
   std::vector<int> hidden_layers;
+  // embeddingSize: kFm only, 1..1024, 8 when not written; 0 for the other types.
+  int embedding_size = 0;
 
   bool operator==(const ModelSpec&) const = default;
 };
@@ -215,6 +226,11 @@ struct OptimizerSpec {
   // epsilon: kAdam and kAdagrad only, in (0, 1]; when not written 1e-8 for kAdam and 1e-10
   // for kAdagrad (the PyTorch defaults).
   double epsilon = 0.0;
+  // kFtrl only (FTRL-Proximal, McMahan et al. 2013; learningRate is its alpha): beta > 0 (1 when
+  // not written), l1 >= 0 and l2 >= 0 (0 when not written); 0 for the other types.
+  double beta = 0.0;
+  double l1 = 0.0;
+  double l2 = 0.0;
   // scaleLearningRate: absent = the learning rates are used as written.
   std::optional<LearningRateScalingSpec> scale_learning_rate;
 

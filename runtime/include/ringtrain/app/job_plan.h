@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "ringtrain/data/text_shard.h"
 #include "ringtrain/job/spec.h"
 #include "ringtrain/model/model.h"
+#include "ringtrain/model/sparse_model.h"
 #include "ringtrain/optim/momentum_correction.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/optim/schedule.h"
@@ -113,11 +115,25 @@ struct JobPlan {
   // owner of ps::kMarginsKey, their partial margins (ps/margin_rounds.h).
   bool feature_sharding = false;
   int margin_server = 0;
+  // model.type logistic and fm: a click-through model over sparse keys (model/sparse_model.h),
+  // its rows in the sparse table kSparseTableName (table 0), which start uniform in
+  // [-sparse_init_scale, sparse_init_scale]; `model` is then unused.
+  std::optional<model::SparseModelConfig> sparse_model;
+  float sparse_init_scale = 0.0f;
 };
+
+// The sparse table of a sparse model's rows, and how its embeddings start.
+inline constexpr char kSparseTableName[] = "features";
+inline constexpr float kEmbeddingInitScale = 0.01f;
 
 // The ring's server ids for `num_ps` servers: "ps-0", "ps-1", ... (ids, not addresses: a
 // rescheduled server keeps its partitions).
 std::vector<std::string> ServerIds(int num_ps);
+
+// The partition table of a sparse model: its dense tensors, and the sparse table
+// kSparseTableName of its rows (every key but 2^64 - 1), on the job's servers.
+StatusOr<std::shared_ptr<const ring::PartitionTable>> MakeSparsePartitionTable(
+    const model::SparseModel& model, int num_ps, int64_t partition_size);
 
 // Derives the plan. `layout` is the model's tensor layout (from model::MakeModel(plan.model)).
 StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& shape);

@@ -91,6 +91,7 @@ struct RunSummary {
   int epochs = 0;
   double final_accuracy = -1;  // -1: no test set
   double final_test_loss = 0;
+  double final_auc = -1;  // a click-through model's test AUC (final_test_loss its log-loss)
   double samples_per_second = 0;
   uint64_t samples = 0;
   int64_t global_batch = 0;
@@ -147,6 +148,11 @@ struct RunSummary {
   // were summed (a worker that rejoined), over the servers (one sums them); 0 otherwise.
   uint64_t margin_rounds = 0;
   uint64_t margins_repeated = 0;
+  // Sparse models: rows the servers' sparse tables hold, the bytes they take and the raw bytes
+  // of their keys, values and optimizer state, over the servers; 0 otherwise.
+  uint64_t sparse_rows = 0;
+  uint64_t sparse_table_bytes = 0;
+  uint64_t sparse_raw_bytes = 0;
   // Bad records each worker passes over in an epoch (onBadRecord: skip), by worker index.
   std::vector<uint64_t> records_skipped;
   // Processes that failed and were replaced alone, in order: "worker-1 (killed by signal 9)".

@@ -27,6 +27,7 @@ struct EvalRecord {
   int epoch = 0;
   double accuracy = 0;
   double loss = 0;
+  double auc = -1;     // a click-through model's test AUC (loss is then its log-loss); -1: none
   double seconds = 0;  // since the run started
 };
 

@@ -30,9 +30,11 @@ inline constexpr uint32_t kMaxSparseBuckets = uint32_t{1} << 20;
 inline constexpr int kMaxSparseDim = 4096;
 
 struct SparseTableSpec {
-  std::string name;        // e.g. "embedding"; unique among the model's tables
-  int dim = 1;             // floats per key, in [1, kMaxSparseDim]
-  uint64_t key_limit = 0;  // keys are in [0, key_limit); 1 <= key_limit <= 2^64 - 1
+  std::string name;  // e.g. "embedding"; unique among the model's tables
+  int dim = 1;       // floats per key, in [1, kMaxSparseDim]
+  // Keys are in [0, key_limit), key_limit >= 1: so 2^64 - 1, the free-slot marker of the
+  // servers' tables (ps/sparse_table.h), is never a key.
+  uint64_t key_limit = 0;
   uint32_t buckets = kDefaultSparseBuckets;  // in [1, kMaxSparseBuckets]
 };
 

@@ -1,0 +1,143 @@
+// `ringtrain run` of click-through models (issue 14): data from `ringtrain generate ctr`, a
+// TrainingJob of model.type logistic or fm, servers and workers as processes. The summary's
+// test log-loss comes close to the ground-truth model's on the same test rows (what
+// `ringtrain generate ctr` reports), the servers' sparse table holds every key of the data,
+// and a bad record fails the job naming file and line.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include "process_helpers.h"
+#include "ringtrain/launch/child_process.h"
+
+namespace ringtrain {
+namespace {
+
+using ::testing::HasSubstr;
+
+const std::string kBinary = RINGTRAIN_BINARY;
+
+struct Outcome {
+  bool success = false;
+  std::string log;
+};
+
+// Runs `ringtrain` with `args`, its output in `dir`/<name>.log.
+Outcome RunRingtrain(const std::string& dir, const std::string& name,
+                     std::vector<std::string> args) {
+  args.insert(args.begin(), kBinary);
+  const std::string log = dir + "/" + name + ".log";
+  auto child = launch::ChildProcess::Spawn(name, args, {}, log);
+  EXPECT_TRUE(child.ok()) << child.status().ToString();
+  if (!child.ok()) return {};
+  auto exit = testing::WaitForExit(**child, std::chrono::seconds(300));
+  return Outcome{exit.has_value() && exit->success(), testing::ReadFile(log)};
+}
+
+// The ground-truth log-loss `ringtrain generate ctr` printed.
+double TruthLogLoss(const std::string& log) {
+  std::smatch m;
+  if (!std::regex_search(log, m, std::regex("ground-truth log-loss\\s+([0-9.]+)"))) return -1;
+  return std::stod(m[1]);
+}
+
+std::string Job(const std::string& dir, const std::string& model, const std::string& optimizer) {
+  return "apiVersion: ringtrain.io/v1alpha1\n"
+         "kind: TrainingJob\n"
+         "metadata: {name: ctr}\n"
+         "spec:\n"
+         "  model: " +
+         model +
+         "\n"
+         "  dataset:\n"
+         "    format: libsvm\n"
+         "    train: {uri: " +
+         dir +
+         "/train.libsvm.gz}\n"
+         "    test: {uri: " +
+         dir +
+         "/test.libsvm}\n"
+         "  training:\n"
+         "    epochs: 4\n"
+         "    batchSize: 64\n"
+         "    optimizer: " +
+         optimizer +
+         "\n"
+         "  parameterServers: {replicas: 2}\n"
+         "  workers: {replicas: 2}\n";
+}
+
+class SparseRunTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testing::MakeTempDir("sparse-run"));
+    // The same truth (seed 11), other rows for the test set (row seed 99).
+    const std::vector<std::string> common = {"--fields",       "8",   "--keys-per-field", "200",
+                                             "--weight-scale", "0.6", "--bias",           "-0.5",
+                                             "--seed",         "11"};
+    std::vector<std::string> train = {"generate", "ctr",   "--rows",
+                                      "50000",    "--out", *dir_ + "/train.libsvm.gz"};
+    train.insert(train.end(), common.begin(), common.end());
+    ASSERT_TRUE(RunRingtrain(*dir_, "train", train).success);
+    std::vector<std::string> test = {"generate",   "ctr", "--rows", "10000",
+                                     "--row-seed", "99",  "--out",  *dir_ + "/test.libsvm"};
+    test.insert(test.end(), common.begin(), common.end());
+    const Outcome made = RunRingtrain(*dir_, "test", test);
+    ASSERT_TRUE(made.success) << made.log;
+    truth_ = TruthLogLoss(made.log);
+    ASSERT_GT(truth_, 0.3) << made.log;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  Outcome Train(const std::string& model, const std::string& optimizer) {
+    testing::WriteFile(*dir_ + "/job.yaml", Job(*dir_, model, optimizer));
+    return RunRingtrain(
+        *dir_, "run", {"run", "--no-progress", "--log-dir", *dir_ + "/logs", *dir_ + "/job.yaml"});
+  }
+
+  static std::string* dir_;
+  static double truth_;
+};
+
+std::string* SparseRunTest::dir_ = nullptr;
+double SparseRunTest::truth_ = 0;
+
+TEST_F(SparseRunTest, LogisticRegressionWithFtrlComesCloseToTheTruth) {
+  const Outcome r = Train("{type: logistic}", "{type: ftrl, learningRate: 2.0}");
+  ASSERT_TRUE(r.success) << r.log;
+  const double loss = testing::SummaryLogLoss(r.log);
+  // About 1600 / (2 x 50000) above the truth is what fitting 1600 weights costs (see
+  // sparse_training_test.cc).
+  EXPECT_GT(loss, truth_) << r.log;
+  EXPECT_LT(loss, truth_ * 1.05) << r.log;
+  EXPECT_GT(testing::SummaryAuc(r.log), 0.8) << r.log;
+  // Every one of the 8 x 200 values has a row on one of the servers.
+  EXPECT_THAT(r.log, HasSubstr("sparse table         1600 keys")) << r.log;
+}
+
+TEST_F(SparseRunTest, AFactorizationMachineTrainsWithAdagrad) {
+  const Outcome r = Train("{type: fm, embeddingSize: 4}", "{type: adagrad, learningRate: 0.05}");
+  ASSERT_TRUE(r.success) << r.log;
+  EXPECT_LT(testing::SummaryLogLoss(r.log), truth_ * 1.08) << r.log;
+  EXPECT_THAT(r.log, HasSubstr("epoch 4/4  test AUC")) << r.log;
+}
+
+TEST_F(SparseRunTest, ABadRecordFailsTheJobNamingFileAndLine) {
+  const std::string bad = *dir_ + "/bad";
+  std::filesystem::create_directories(bad);
+  testing::WriteFile(bad + "/test.libsvm", "1 5:1 7:1\n");
+  testing::WriteFile(bad + "/train.libsvm", "1 5:1 7:1\n0 3:1 9:x\n");
+  std::string job = Job(bad, "{type: logistic}", "{type: sgd, learningRate: 0.1}");
+  job = std::regex_replace(job, std::regex("train.libsvm.gz"), "train.libsvm");
+  testing::WriteFile(bad + "/job.yaml", job);
+  const Outcome r = RunRingtrain(
+      bad, "run", {"run", "--no-progress", "--log-dir", bad + "/logs", bad + "/job.yaml"});
+  EXPECT_FALSE(r.success) << r.log;
+  EXPECT_THAT(r.log, HasSubstr("train.libsvm:2: column 3")) << r.log;
+}
+
+}  // namespace
+}  // namespace ringtrain
