@@ -37,6 +37,7 @@
 #include "ringtrain/ps/server_core.h"
 #include "ringtrain/ring/hash_ring.h"
 #include "ringtrain/worker/ps_client.h"
+#include "server_thread.h"
 
 namespace {
 
@@ -60,53 +61,18 @@ std::shared_ptr<const ring::PartitionTable> Table(int servers) {
           .value());
 }
 
-class Server {
- public:
-  Server(std::shared_ptr<const ring::PartitionTable> table, int index, int workers) {
-    std::promise<std::string> endpoint;
-    thread_ = std::thread([&, table, index, workers] {
-      zmq::context_t context(1);
-      ps::ServerCoreConfig c;
-      c.job = kJob;
-      c.server_index = index;
-      c.num_workers = workers;
-      c.table = table;
-      c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
-      c.consistency = ps::Consistency::kAsync;
-      auto core = ps::ServerCore::Make(std::move(c), std::vector<float>{0.0f}).value();
-      ps::ServerOptions options;
-      options.bind_endpoint = "tcp://127.0.0.1:0";
-      options.poll_interval = std::chrono::milliseconds(10);
-      auto server = ps::ParameterServer::Bind(context, options, std::move(core)).value();
-      server_ = server.get();
-      endpoint.set_value(server->endpoint());
-      if (Status s = server->Serve(); !s.ok()) std::fprintf(stderr, "%s\n", s.ToString().c_str());
-      const proto::ServerStats& stats = server->core().stats();
-      rows_ = stats.sparse_rows();
-      bytes_ = stats.sparse_table_bytes();
-      raw_ = stats.sparse_raw_bytes();
-      server_ = nullptr;
-    });
-    endpoint_ = endpoint.get_future().get();
-  }
-  ~Server() {
-    if (ps::ParameterServer* s = server_.load()) s->stop();
-    Join();
-  }
-  const std::string& endpoint() const { return endpoint_; }
-  // Waits for Serve() to return (every worker done).
-  void Join() {
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  std::thread thread_;
-  std::string endpoint_;
-  std::atomic<ps::ParameterServer*> server_{nullptr};
-
- public:
-  uint64_t rows_ = 0, bytes_ = 0, raw_ = 0;
-};
+std::unique_ptr<testing::ServerThread> StartServer(
+    std::shared_ptr<const ring::PartitionTable> table, int index, int workers) {
+  ps::ServerCoreConfig c;
+  c.job = kJob;
+  c.server_index = index;
+  c.num_workers = workers;
+  c.table = std::move(table);
+  c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
+  c.consistency = ps::Consistency::kAsync;
+  return std::make_unique<testing::ServerThread>(
+      ps::ServerCore::Make(std::move(c), std::vector<float>{0.0f}).value());
+}
 
 struct Rates {
   double push = 0;  // keys/s
@@ -142,10 +108,10 @@ std::vector<std::vector<uint64_t>> Batches(int worker, int batches, size_t keys)
 Rates Run(int servers, int workers, int batches, size_t keys, int measure_from,
           std::vector<Rates>* per_iteration = nullptr) {
   auto table = Table(servers);
-  std::vector<std::unique_ptr<Server>> running;
+  std::vector<std::unique_ptr<testing::ServerThread>> running;
   std::vector<std::string> endpoints;
   for (int i = 0; i < servers; ++i) {
-    running.push_back(std::make_unique<Server>(table, i, workers));
+    running.push_back(StartServer(table, i, workers));
     endpoints.push_back(running.back()->endpoint());
   }
   std::vector<std::vector<std::vector<uint64_t>>> work;
@@ -209,9 +175,9 @@ Rates Run(int servers, int workers, int batches, size_t keys, int measure_from,
   for (auto& s : running) s->Join();
   uint64_t rows = 0, bytes = 0, raw = 0;
   for (auto& s : running) {
-    rows += s->rows_;
-    bytes += s->bytes_;
-    raw += s->raw_;
+    rows += s->final_stats().sparse_rows();
+    bytes += s->final_stats().sparse_table_bytes();
+    raw += s->final_stats().sparse_raw_bytes();
   }
   if (keys >= 1000000) {
     std::printf(

@@ -28,6 +28,7 @@
 #include "ringtrain/storage/storage.h"
 #include "ringtrain/transport/event_sink.h"
 #include "ringtrain/worker/sparse_trainer.h"
+#include "server_thread.h"
 
 namespace ringtrain {
 namespace {
@@ -46,45 +47,21 @@ struct RunSpec {
   float init_scale = 0.0f;
 };
 
-class ServerThread {
- public:
-  ServerThread(const RunSpec& setup, std::shared_ptr<const ring::PartitionTable> table, int index,
-               const std::vector<float>& dense) {
-    std::promise<std::string> endpoint;
-    thread_ = std::thread([&, table, index] {
-      zmq::context_t context(1);
-      ps::ServerCoreConfig c;
-      c.job = kJob;
-      c.server_index = index;
-      c.num_workers = setup.workers;
-      c.table = table;
-      c.optimizer = optim::MakeOptimizer(setup.optimizer).value();
-      c.consistency = setup.consistency;
-      c.sparse_init = {ps::SparseInit{setup.init_scale}};
-      c.sparse_seed = 5;
-      auto core = ps::ServerCore::Make(std::move(c), dense).value();
-      ps::ServerOptions options;
-      options.bind_endpoint = "tcp://127.0.0.1:0";
-      options.poll_interval = std::chrono::milliseconds(10);
-      auto server = ps::ParameterServer::Bind(context, options, std::move(core)).value();
-      server_ = server.get();
-      endpoint.set_value(server->endpoint());
-      EXPECT_TRUE(server->Serve().ok());
-      server_ = nullptr;
-    });
-    endpoint_ = endpoint.get_future().get();
-  }
-  ~ServerThread() {
-    if (ps::ParameterServer* s = server_.load()) s->stop();
-    thread_.join();
-  }
-  const std::string& endpoint() const { return endpoint_; }
-
- private:
-  std::thread thread_;
-  std::string endpoint_;
-  std::atomic<ps::ParameterServer*> server_{nullptr};
-};
+// Server `index` of `table` for a run of `setup`, its dense part starting at `dense`.
+std::unique_ptr<testing::ServerThread> StartServer(
+    const RunSpec& setup, std::shared_ptr<const ring::PartitionTable> table, int index,
+    const std::vector<float>& dense) {
+  ps::ServerCoreConfig c;
+  c.job = kJob;
+  c.server_index = index;
+  c.num_workers = setup.workers;
+  c.table = std::move(table);
+  c.optimizer = optim::MakeOptimizer(setup.optimizer).value();
+  c.consistency = setup.consistency;
+  c.sparse_init = {ps::SparseInit{setup.init_scale}};
+  c.sparse_seed = 5;
+  return std::make_unique<testing::ServerThread>(ps::ServerCore::Make(std::move(c), dense).value());
+}
 
 class SparseTrainingTest : public ::testing::Test {
  protected:
@@ -140,10 +117,10 @@ class SparseTrainingTest : public ::testing::Test {
             .value());
     std::vector<float> dense(static_cast<size_t>(model0->num_dense()));
     model0->InitializeDense(1, dense.data());
-    std::vector<std::unique_ptr<ServerThread>> servers;
+    std::vector<std::unique_ptr<testing::ServerThread>> servers;
     std::vector<std::string> endpoints;
     for (int i = 0; i < setup.servers; ++i) {
-      servers.push_back(std::make_unique<ServerThread>(setup, table, i, dense));
+      servers.push_back(StartServer(setup, table, i, dense));
       endpoints.push_back(servers.back()->endpoint());
     }
     zmq::context_t context(1);

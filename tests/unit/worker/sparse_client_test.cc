@@ -21,6 +21,7 @@
 #include "ringtrain/ring/hash_ring.h"
 #include "ringtrain/worker/ps_client.h"
 #include "ringtrain/worker/sparse_routing.h"
+#include "server_thread.h"
 
 namespace ringtrain::worker {
 namespace {
@@ -66,45 +67,21 @@ TEST(SparseRoutingTest, EachServerGetsItsKeysInOrderAndTheRowsComeBackToTheirPos
   EXPECT_EQ(total, keys.size());
 }
 
-// A parameter server serving on its own thread until stopped.
-class ServerThread {
- public:
-  ServerThread(std::shared_ptr<const ring::PartitionTable> table, int index, int workers) {
-    std::promise<std::string> endpoint;
-    thread_ = std::thread([&, table, index, workers] {
-      zmq::context_t context(1);
-      ps::ServerCoreConfig c;
-      c.job = kJob;
-      c.server_index = index;
-      c.num_workers = workers;
-      c.table = table;
-      c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
-      c.consistency = ps::Consistency::kSync;
-      c.sparse_init = {ps::SparseInit{kScale}};
-      c.sparse_seed = kSeed;
-      auto core = ps::ServerCore::Make(std::move(c), std::vector<float>{0.0f}).value();
-      ps::ServerOptions options;
-      options.bind_endpoint = "tcp://127.0.0.1:0";
-      options.poll_interval = std::chrono::milliseconds(10);
-      auto server = ps::ParameterServer::Bind(context, options, std::move(core)).value();
-      server_ = server.get();
-      endpoint.set_value(server->endpoint());
-      EXPECT_TRUE(server->Serve().ok());
-      server_ = nullptr;
-    });
-    endpoint_ = endpoint.get_future().get();
-  }
-  ~ServerThread() {
-    if (ps::ParameterServer* s = server_.load()) s->stop();
-    thread_.join();
-  }
-  const std::string& endpoint() const { return endpoint_; }
-
- private:
-  std::thread thread_;
-  std::string endpoint_;
-  std::atomic<ps::ParameterServer*> server_{nullptr};
-};
+// Server `index` of `table`, serving `workers` workers with plain SGD in sync mode.
+std::unique_ptr<testing::ServerThread> StartServer(
+    std::shared_ptr<const ring::PartitionTable> table, int index, int workers) {
+  ps::ServerCoreConfig c;
+  c.job = kJob;
+  c.server_index = index;
+  c.num_workers = workers;
+  c.table = std::move(table);
+  c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
+  c.consistency = ps::Consistency::kSync;
+  c.sparse_init = {ps::SparseInit{kScale}};
+  c.sparse_seed = kSeed;
+  return std::make_unique<testing::ServerThread>(
+      ps::ServerCore::Make(std::move(c), std::vector<float>{0.0f}).value());
+}
 
 // The batch of worker w at step t: 10 keys shared with the other worker at every step, and 40
 // of its own, half of them in its batch of the step before.
@@ -127,10 +104,10 @@ float Grad(int w, uint64_t key, int e) {
 // the sync rule gives, computed here from the initial values.
 TEST(SparseClientTest, TwoWorkersTrainSparseRowsSpreadOverTwoServers) {
   auto table = Table(2);
-  std::vector<std::unique_ptr<ServerThread>> servers;
+  std::vector<std::unique_ptr<testing::ServerThread>> servers;
   std::vector<std::string> endpoints;
   for (int i = 0; i < 2; ++i) {
-    servers.push_back(std::make_unique<ServerThread>(table, i, 2));
+    servers.push_back(StartServer(table, i, 2));
     endpoints.push_back(servers.back()->endpoint());
   }
   constexpr int kSteps = 3;
