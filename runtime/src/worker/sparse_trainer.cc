@@ -6,6 +6,7 @@
 
 #include "ringtrain/common/check.h"
 #include "ringtrain/model/binary_metrics.h"
+#include "ringtrain/worker/worker_event.h"
 
 namespace ringtrain::worker {
 
@@ -30,20 +31,10 @@ void SparseTrainer::Report(proto::EventType type, int epoch, bool force) {
   if (!force && now - last_report_ < options_.progress_interval) return;
   last_report_ = now;
   if (loss_count_ > 0) result_.last_loss = loss_sum_ / static_cast<double>(loss_count_);
-  proto::Event e;
-  e.set_type(type);
-  e.set_role("worker");
-  e.set_index(static_cast<uint32_t>(options_.rank));
-  e.set_step(result_.steps);
-  e.set_start_step(result_.start_step);
-  e.set_total_steps(std::max(total_steps_, result_.steps));
-  e.set_epoch(epoch);
-  e.set_loss(result_.last_loss);
-  e.set_samples(result_.samples);
-  e.set_learning_rate(learning_rate_);
-  e.set_bytes_pushed(client_->bytes_pushed());
-  e.set_bytes_pushed_dense(client_->bytes_pushed_dense());
-  e.set_bytes_pulled(client_->bytes_pulled());
+  proto::Event e = WorkerEvent(type,
+                               {options_.rank, epoch, result_.steps, result_.start_step,
+                                total_steps_, result_.last_loss, result_.samples, learning_rate_},
+                               *client_);
   if ((type == proto::EVAL || type == proto::FINISHED) && result_.test_auc >= 0) {
     e.set_test_auc(result_.test_auc);
     e.set_test_loss(result_.test_log_loss);
