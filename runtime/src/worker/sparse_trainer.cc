@@ -35,6 +35,9 @@ void SparseTrainer::Report(proto::EventType type, int epoch, bool force) {
                                {options_.rank, epoch, result_.steps, result_.start_step,
                                 total_steps_, result_.last_loss, result_.samples, learning_rate_},
                                *client_);
+  // A click-through model has no accuracy: its evaluation is the AUC and the log-loss. (-1, as
+  // for a job without a test set, so that no status shows an accuracy of 0.)
+  e.set_accuracy(-1);
   if ((type == proto::EVAL || type == proto::FINISHED) && result_.test_auc >= 0) {
     e.set_test_auc(result_.test_auc);
     e.set_test_loss(result_.test_log_loss);

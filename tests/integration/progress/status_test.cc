@@ -87,6 +87,19 @@ TEST_F(StatusTest, NoAccuracyBeforeTheFirstEvaluation) {
       std::string::npos);
 }
 
+// A click-through model's evaluation (worker::SparseTrainer) carries an AUC and no accuracy:
+// the status shows none rather than 0.
+TEST_F(StatusTest, AnEvaluationWithAnAucHasNoAccuracy) {
+  proto::Event eval = Progress(proto::EVAL, 150, 9600, 0.7);
+  eval.set_test_auc(0.82);
+  eval.set_test_loss(0.51);
+  recorder_.Send(eval);
+  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000), {});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->accuracy.has_value());
+  EXPECT_DOUBLE_EQ(p->loss, 0.7);
+}
+
 TEST_F(StatusTest, AnotherJobIsRefusedAndCounted) {
   StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "other", milliseconds(2000), {});
   EXPECT_EQ(p.status().code(), StatusCode::kFailedPrecondition);

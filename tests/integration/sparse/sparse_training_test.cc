@@ -140,12 +140,13 @@ class SparseTrainingTest : public ::testing::Test {
                           worker::PsClient::Connect(context, o));
       auto model = model::MakeSparseModel(setup.model).value();
       data::SparseBatches batches(train_, setup.workers, rank, setup.batch, 42, true);
-      transport::NullEventSink sink;
+      transport::NullEventSink others_sink;
       worker::SparseTrainerOptions options;
       options.rank = rank;
       options.epochs = setup.epochs;
-      worker::SparseTrainer trainer(options, model.get(), client.get(), &batches,
-                                    rank == 0 ? test_ : nullptr, &schedule, &sink);
+      worker::SparseTrainer trainer(
+          options, model.get(), client.get(), &batches, rank == 0 ? test_ : nullptr, &schedule,
+          rank == 0 ? static_cast<transport::EventSink*>(&events_) : &others_sink);
       return trainer.Run();
     };
     std::vector<std::future<StatusOr<worker::SparseTrainerResult>>> others;
@@ -159,6 +160,12 @@ class SparseTrainingTest : public ::testing::Test {
     EXPECT_TRUE(mine.ok()) << mine.status().ToString();
     return mine.ok() ? *mine : worker::SparseTrainerResult{};
   }
+
+  // Worker 0's events.
+  struct Recorder final : transport::EventSink {
+    void Send(const proto::Event& e) override { events.push_back(e); }
+    std::vector<proto::Event> events;
+  } events_;
 
   static data::SparseBatch* train_;
   static data::SparseBatch* test_;
@@ -184,6 +191,17 @@ TEST_F(SparseTrainingTest, LogisticRegressionWithFtrlApproachesTheTruth) {
   // about 1600 / (2 x 50000) = 0.016 to the truth on new rows.
   EXPECT_LT(r.test_log_loss, truth_log_loss_ * 1.05);
   EXPECT_GT(r.test_auc, 0.8);
+  // Worker 0 reported every epoch's evaluation as an AUC and a log-loss, with no accuracy.
+  int evals = 0;
+  for (const proto::Event& e : events_.events) {
+    if (e.type() != proto::EVAL) continue;
+    ++evals;
+    EXPECT_TRUE(e.has_test_auc());
+    EXPECT_GT(e.test_auc(), 0.5);
+    EXPECT_GT(e.test_loss(), 0.0);
+    EXPECT_LT(e.accuracy(), 0.0);
+  }
+  EXPECT_EQ(evals, s.epochs);
 }
 
 TEST_F(SparseTrainingTest, LogisticRegressionWithAdagradAsyncOnOneServer) {
