@@ -105,9 +105,9 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
   if (config_.keeps_data_queue) queue_.emplace(config_.num_workers);
   if (config_.margin_cols > 0) margins_.emplace(config_.num_workers, config_.margin_cols);
   if (!config_.table->sparse().empty()) {
-    sparse_ = std::make_unique<SparseShard>(SparseShardConfig{
-        config_.table, config_.server_index, config_.num_workers, config_.optimizer.get(),
-        config_.consistency == Consistency::kSync, config_.sparse_init, config_.sparse_seed});
+    sparse_ = std::make_unique<SparseShard>(
+        SparseShardConfig{config_.table, config_.server_index, config_.num_workers,
+                          config_.optimizer.get(), config_.sparse_init, config_.sparse_seed});
   }
 }
 

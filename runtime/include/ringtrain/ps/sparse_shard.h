@@ -60,7 +60,6 @@ struct SparseShardConfig {
   int server_index = 0;
   int num_workers = 1;
   const optim::Optimizer* optimizer = nullptr;  // borrowed; outlives the shard
-  bool sync = true;
   std::vector<SparseInit> init;  // one per sparse table, or empty for zeros everywhere
   uint64_t init_seed = 0;
 };
