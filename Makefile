@@ -4,7 +4,8 @@
 #               what CI runs, stage by stage, timed
 # The fast tier while working: make check (release build; unit and integration tests that need
 # no control plane and no full training run; a few minutes on a warm tree).
-# Other targets: deps, build, bench, fuzz, images, test-images, format, check-format, clean.
+# Other targets: deps, build, bench, fuzz, images, test-images, format, check-format, clean,
+# movielens (MovieLens-100k into build/movielens for examples/movielens-fm.yaml).
 
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
@@ -36,7 +37,7 @@ DEB_PACKAGES := build-essential cmake ninja-build pkg-config git ca-certificates
   libcli11-dev zlib1g-dev libbenchmark-dev clang-format dataset-fashion-mnist \
   libcpprest-dev libmicrohttpd-dev libssl-dev openssl python3-yaml ccache bsdextrautils \
   libonnx-dev python3-onnx python3-venv clang libclang-rt-14-dev \
-  libcurl4-openssl-dev libpugixml-dev
+  libcurl4-openssl-dev libpugixml-dev python3-pip
 
 # ccache: objects are reused across build trees and clones (paths inside the tree hash
 # relative to it).
@@ -53,7 +54,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build build-asan build-tsan run check test test-release test-asan test-tsan fuzz bench \
   bench-deps format check-format clean controlplane test-controlplane s3server test-crd crd crd-tools images \
-  images-deps image-binaries test-images onnxruntime
+  images-deps image-binaries test-images onnxruntime movielens
 
 # $(call apt_install_missing,PACKAGES,WHO): apt-get installs those of PACKAGES not installed yet.
 define apt_install_missing
@@ -101,7 +102,7 @@ run: deps $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain
 	$(RELEASE_DIR)/runtime/ringtrain run $(EXAMPLE)
 
-test-release: build onnxruntime s3server
+test-release: build onnxruntime s3server movielens
 	cd $(RELEASE_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 # The fast tier: no control plane, no S3 server, no full training runs.
@@ -156,6 +157,13 @@ s3server: deps
 onnxruntime: deps
 	@bash tests/onnxruntime/venv.sh >/dev/null
 
+# MovieLens-100k (RecBole's wheel from PyPI, three files kept in the cache; tests/movielens/
+# fetch.sh), prepared into build/movielens/{train,test}.csv for examples/movielens-fm.yaml.
+movielens: deps $(RELEASE_DIR)/build.ninja
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain >/dev/null
+	@$(RELEASE_DIR)/runtime/ringtrain prepare movielens --out build/movielens \
+	  --from "$$(bash tests/movielens/fetch.sh | tail -n 1)" >/dev/null
+
 # The CRD and chart: the CRD (generated from the spec's field table; the unit test
 # CrdTest.CheckedInCopiesAreWhatTheCommandPrints keeps the files equal to `ringtrain crd`)
 # checked by the API server's own validation code against the C++ parser's verdicts, and the
@@ -196,17 +204,19 @@ test: deps
 # libopenblas0-pthread, Debian's libblas.so.3 (which python3-torch uses) is the reference BLAS,
 # and DDP runs several times slower than it can: installing it switches the libblas.so.3
 # alternative to OpenBLAS. ddp_baseline.py prints which BLAS it actually loaded.
-BENCH_DEB_PACKAGES := python3-torch python3-numpy libopenblas0-pthread
+BENCH_DEB_PACKAGES := python3-torch python3-numpy libopenblas0-pthread python3-yaml
 
 bench-deps:
 	@$(call apt_install_missing,$(BENCH_DEB_PACKAGES),bench-deps)
 
-bench: deps bench-deps controlplane s3server $(RELEASE_DIR)/build.ninja
+bench: deps bench-deps controlplane s3server movielens $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS) --target transport_bench training_modes_bench \
 	  checkpoint_bench recovery_bench reader_bench ringtrain-operator stream_memory_bench \
 	  sparse_kv_bench
 	$(RELEASE_DIR)/bench/transport_bench
 	$(RELEASE_DIR)/bench/sparse_kv_bench --trials 3
+	/usr/bin/python3 bench/fm_movielens_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain \
+	  --job examples/movielens-fm.yaml --data build/movielens --seeds 1 2 3
 	$(RELEASE_DIR)/bench/training_modes_bench --trials 3 \
 	  --ddp "/usr/bin/python3 bench/ddp_baseline.py --workers 4 --epochs 1 --batch-size 32 --hidden 256 --lr 0.05"
 	$(RELEASE_DIR)/bench/checkpoint_bench --trials 3 --big-trials 2 --period 10

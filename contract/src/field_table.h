@@ -649,6 +649,43 @@ Field<S> IntList(std::string name, std::vector<int> S::*m, int64_t min_items, in
   return f;
 }
 
+// A list of finite numbers, min_items..max_items entries, each at least the one before it
+// (the CRD checks the order with the Kubernetes CEL list library's isSorted).
+template <typename S>
+Field<S> AscendingNumberList(std::string name, std::vector<double> S::*m, int64_t min_items,
+                             int64_t max_items, std::string description) {
+  Field<S> f;
+  f.name = std::move(name);
+  f.schema = ArraySchema(std::move(description), NumberSchema(""));
+  f.schema.min_items = min_items;
+  f.schema.max_items = max_items;
+  f.schema.list_type = "atomic";
+  f.schema.rules.push_back({.rule = "self.isSorted()", .message = "must be in ascending order"});
+  f.read = [=](const nlohmann::json& v, const std::string& path, S* out) {
+    RT_RETURN_IF_ERROR(ExpectArray(v, path));
+    if (static_cast<int64_t>(v.size()) < min_items || static_cast<int64_t>(v.size()) > max_items) {
+      return FieldError(path, "must have between " + std::to_string(min_items) + " and " +
+                                  std::to_string(max_items) + " entries (got " +
+                                  std::to_string(v.size()) + ")");
+    }
+    std::vector<double> values;
+    for (size_t i = 0; i < v.size(); ++i) {
+      double value = 0;
+      RT_RETURN_IF_ERROR(ReadDouble(v[i], IndexPath(path, i), &value));
+      if (!values.empty() && value < values.back()) {
+        return FieldError(path, "must be in ascending order (entry " + std::to_string(i) +
+                                    " is below the one before it)");
+      }
+      values.push_back(value);
+    }
+    out->*m = std::move(values);
+    return Status::Ok();
+  };
+  f.reset = [m](S* out) { out->*m = S{}.*m; };
+  f.write = [m](const S& s) -> std::optional<nlohmann::json> { return s.*m; };
+  return f;
+}
+
 // What makes the items of a list unique: the JSON field `field`, as the C++ value `key` gives
 // it; a duplicate reads `<path>[i].<field>: <duplicate> "<key>" already`.
 template <typename T>

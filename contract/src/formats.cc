@@ -137,6 +137,25 @@ const StringFormat& ColumnNameFormat() {
   return f;
 }
 
+const StringFormat& ValueSeparatorFormat() {
+  static const StringFormat& f =
+      Keep({.check =
+                [](const std::string& path, const std::string& value) {
+                  if (value.empty() || value.size() > 8) {
+                    return FieldError(path, "must be 1 to 8 characters (got " +
+                                                std::to_string(value.size()) + ")");
+                  }
+                  if (value.find(',') != std::string::npos) {
+                    return FieldError(path, "must not hold a comma (a csv cell holds none)");
+                  }
+                  return Status::Ok();
+                },
+            .min_length = 1,
+            .max_length = 8,
+            .pattern = "^[^,]+$"});
+  return f;
+}
+
 namespace {
 
 // Where `what` is written: a directory on the local file system ("file:///absolute/path" or a

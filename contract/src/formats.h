@@ -17,6 +17,8 @@ const StringFormat& ImageFormat();
 const StringFormat& DataUriFormat();
 // A CSV column name (or "#<k>"): 1 to 256 characters.
 const StringFormat& ColumnNameFormat();
+// A multi-valued cell's separator: 1 to 8 characters, no comma (a CSV cell holds none).
+const StringFormat& ValueSeparatorFormat();
 // An S3 endpoint: http(s)://host[:port], nothing after.
 const StringFormat& EndpointFormat();
 // An S3 region: 1 to 64 characters of a-z, 0-9 and '-'.

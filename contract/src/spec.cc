@@ -51,6 +51,26 @@ const char* Name(BadRecordPolicy v) {
   return "?";
 }
 
+const char* Name(FeatureType v) {
+  switch (v) {
+    case FeatureType::kCategorical:
+      return "categorical";
+    case FeatureType::kNumeric:
+      return "numeric";
+  }
+  return "?";
+}
+
+const char* Name(Combiner v) {
+  switch (v) {
+    case Combiner::kMean:
+      return "mean";
+    case Combiner::kSum:
+      return "sum";
+  }
+  return "?";
+}
+
 const char* Name(Sharding v) {
   switch (v) {
     case Sharding::kRow:

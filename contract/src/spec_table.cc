@@ -469,12 +469,15 @@ const Object<TrainingJobSpec>& SpecTable() {
                        return Status::Ok();
                      }})
           .Rule({.cel = {.rule = "!(self.model.type == 'logistic' || self.model.type == 'fm') || "
-                                 "(has(self.dataset.format) && self.dataset.format == 'libsvm' && "
-                                 "!has(self.dataset.features) && !has(self.dataset.classes) && "
+                                 "(has(self.dataset.format) && "
+                                 "((self.dataset.format == 'libsvm' && !has(self.dataset.fields)) "
+                                 "|| (self.dataset.format == 'csv' && has(self.dataset.fields))) "
+                                 "&& !has(self.dataset.features) && !has(self.dataset.classes) && "
                                  "(!has(self.dataset.sharding) || self.dataset.sharding == 'row'))",
                          .message = "model.type logistic and fm read dataset.format libsvm (its "
-                                    "indices are the feature keys, its labels 0/1), with neither "
-                                    "features nor classes, sharded by row",
+                                    "indices are the feature keys, its labels 0/1) or csv with "
+                                    "dataset.fields (the feature schema), with neither features "
+                                    "nor classes, sharded by row",
                          .field_path = ".dataset"},
                  .check =
                      [](const TrainingJobSpec& s, const std::string& path) {
@@ -482,10 +485,18 @@ const Object<TrainingJobSpec>& SpecTable() {
                        const std::string why =
                            std::string(" with model.type ") + Name(s.model.type);
                        const DatasetSpec& d = s.dataset;
-                       if (d.format != DataFormat::kLibsvm) {
-                         return InvalidArgument(path + ".dataset.format: must be libsvm" + why +
-                                                " (its indices are the feature keys), not " +
-                                                Name(d.format));
+                       if (d.format != DataFormat::kLibsvm && d.format != DataFormat::kCsv) {
+                         return InvalidArgument(path +
+                                                ".dataset.format: must be libsvm (its "
+                                                "indices are the feature keys) or csv (with "
+                                                "dataset.fields)" +
+                                                why + ", not " + Name(d.format));
+                       }
+                       if (d.format == DataFormat::kCsv && d.fields.empty()) {
+                         return InvalidArgument(path + ".dataset.fields: required with format csv" +
+                                                why +
+                                                " (the feature schema: which columns are "
+                                                "features, and how)");
                        }
                        if (d.features != 0) {
                          return InvalidArgument(path + ".dataset.features: not allowed" + why +
@@ -500,6 +511,22 @@ const Object<TrainingJobSpec>& SpecTable() {
                                                 " for now, not " + Name(d.sharding));
                        }
                        return Status::Ok();
+                     }})
+          .Rule({.cel = {.rule = "self.model.type == 'logistic' || self.model.type == 'fm' || "
+                                 "!has(self.dataset.fields)",
+                         .message = "dataset.fields is the feature schema of model.type logistic "
+                                    "and fm; the other models read every column but the label",
+                         .field_path = ".dataset.fields"},
+                 .check =
+                     [](const TrainingJobSpec& s, const std::string& path) {
+                       if (IsSparseModel(s.model.type) || s.dataset.fields.empty()) {
+                         return Status::Ok();
+                       }
+                       return InvalidArgument(
+                           path + ".dataset.fields: not allowed with model.type " +
+                           Name(s.model.type) +
+                           " (it is the feature schema of logistic and fm; the other models read "
+                           "every column but the label)");
                      }})
           .Rule({.cel = {.rule = "!(self.model.type == 'logistic' || self.model.type == 'fm') || "
                                  "!has(self.training) || ((!has(self.training.optimizer) || "

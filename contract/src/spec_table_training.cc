@@ -18,6 +18,11 @@ constexpr int kMaxStaleness = 1000000;
 constexpr int kMaxFeatures = 16777216;
 constexpr int kMaxShuffleBuffer = 16777216;
 constexpr int kMaxClasses = 65536;
+// A click-through model's feature schema: keys carry the field in their top 8 bits (one value
+// is left for keys of other origins), and up to 2^56 hashed values per field.
+constexpr int kMaxFeatureFields = 255;
+constexpr int64_t kMaxHashSpace = int64_t{1} << 56;
+constexpr int kMaxBuckets = 1000;
 constexpr int kDefaultStaleness = 3;
 constexpr int kMaxWorkerTimeout = 86400;
 constexpr int kDefaultWorkerTimeout = 60;
@@ -235,7 +240,8 @@ const Object<ModelSpec>& ModelTable() {
            "sparse features, whose per-key weights live in sparse tables on the parameter "
            "servers: logistic (logistic regression) or fm (a factorization machine, Rendle "
            "2010). logistic and fm read format libsvm whose indices are 64-bit feature keys and "
-           "labels 0/1 (or -1/+1), and report the test AUC and log-loss.")
+           "labels 0/1 (or -1/+1), or format csv through the feature schema dataset.fields, "
+           "and report the test AUC and log-loss.")
           .Discriminator()
           .Required(),
       IntList("hiddenLayers", &ModelSpec::hidden_layers, 1, kMaxHiddenLayers, 1, kMaxLayerUnits,
@@ -251,6 +257,40 @@ const Object<ModelSpec>& ModelTable() {
   return *t;
 }
 
+const Object<FeatureFieldSpec>& FeatureFieldTable() {
+  static const auto* t = new Object<FeatureFieldSpec>({
+      String("column", &FeatureFieldSpec::column, ColumnNameFormat(),
+             "The column the field reads, by its name in the header.")
+          .Required(),
+      Enum("type", &FeatureFieldSpec::type,
+           "categorical (the cell is a value, hashed into a key of this field: equal values of "
+           "two fields give two keys) or numeric (the cell is a number: one key of the field "
+           "weighted by the number, or with buckets one key per bucket). An empty cell is a "
+           "missing value. categorical when not set.")
+          .Discriminator(),
+      String("separator", &FeatureFieldSpec::separator, ValueSeparatorFormat(),
+             "categorical only: the cell holds several values split by this string (a "
+             "multi-valued field, such as a movie's genres), each its own key.")
+          .When("type", {"categorical"}),
+      Enum("combiner", &FeatureFieldSpec::combiner,
+           "categorical only, with a separator: each of a cell's n values weighs 1/n (mean, "
+           "when not set) or 1 (sum).")
+          .When("type", {"categorical"}),
+      AscendingNumberList("buckets", &FeatureFieldSpec::buckets, 1, kMaxBuckets,
+                          "numeric only: boundaries b_1 <= ... <= b_n of n + 1 buckets; a "
+                          "number x falls in bucket k, the count of boundaries <= x, and becomes "
+                          "that bucket's key with weight 1. Not set: x itself weighs the field's "
+                          "one key.")
+          .When("type", {"numeric"}),
+      Int("hashSpace", &FeatureFieldSpec::hash_space, 1, kMaxHashSpace,
+          "categorical only: at most this many keys for the field, values sharing them by hash "
+          "(the hashing trick), 1 to 2^56; not set: 2^56, so distinct values practically never "
+          "share a key.")
+          .When("type", {"categorical"}),
+  });
+  return *t;
+}
+
 const Object<DatasetSpec>& DatasetTable() {
   static const auto* t = new Object<DatasetSpec>(
       Object<DatasetSpec>(
@@ -259,8 +299,8 @@ const Object<DatasetSpec>& DatasetTable() {
                    "File format of the data: idx (gzip or raw IDX, as Fashion-MNIST ships: images "
                    "and "
                    "labels), libsvm (label index:value ..., gzip or plain) or csv (a header line, "
-                   "then "
-                   "numbers; gzip or plain).")
+                   "then numbers, or for model.type logistic and fm the cells dataset.fields "
+                   "reads; gzip or plain).")
                   .Discriminator(),
               Child("train", &DatasetSpec::train, DataFilesTable(),
                     "The training examples and their labels.")
@@ -311,6 +351,14 @@ const Object<DatasetSpec>& DatasetTable() {
                   "worker's share, each epoch is a full shuffle. 0 or not set: 65536 rows, or "
                   "fewer so that they take at most 64 MiB (at least one batch).")
                   .When("format", {"libsvm", "csv"}),
+              List("fields", &DatasetSpec::fields, FeatureFieldTable(), kMaxFeatureFields,
+                   UniqueKey<FeatureFieldSpec>{"column",
+                                               [](const FeatureFieldSpec& f) { return f.column; },
+                                               "another field reads column"},
+                   "csv only, for model.type logistic and fm (and required there): the feature "
+                   "schema, one field per column the model reads (up to 255; other columns are "
+                   "ignored). Field k's keys carry k + 1 in their top 8 bits.")
+                  .When("format", {"csv"}),
               Enum(
                   "onBadRecord", &DatasetSpec::on_bad_record,
                   "libsvm and csv only: fail (when not set: the job fails with an error naming the "
@@ -332,6 +380,21 @@ const Object<DatasetSpec>& DatasetTable() {
                        }
                        return InvalidArgument(path + ".sharding: " + Name(d.sharding) +
                                               " needs format libsvm or csv");
+                     }})
+          .Rule({.cel = {.rule = "!has(self.fields) || self.fields.all(f, f.column != "
+                                 "(has(self.labelColumn) ? self.labelColumn : 'label'))",
+                         .message = "a field must not read the label column",
+                         .field_path = ".fields"},
+                 .check =
+                     [](const DatasetSpec& d, const std::string& path) {
+                       for (size_t i = 0; i < d.fields.size(); ++i) {
+                         if (d.fields[i].column == d.label_column) {
+                           return InvalidArgument(path + ".fields[" + std::to_string(i) +
+                                                  "].column: \"" + d.label_column +
+                                                  "\" is the label column");
+                         }
+                       }
+                       return Status::Ok();
                      }})
           .Rule({.cel = {.rule = DataFilesCel("train"),
                          .message = "idx takes train.images and train.labels; libsvm and csv take "

@@ -5,6 +5,8 @@
 //   ringtrain export JOB.yaml   the model of the job's latest checkpoints, as ONNX
 //   ringtrain eval JOB.yaml     the model of the job's latest checkpoints, on the test set
 //   ringtrain validate JOB.yaml check a TrainingJob file
+//   ringtrain generate ctr      write synthetic click-through data of a known model
+//   ringtrain prepare movielens join MovieLens-100k into CSVs a click-through job reads
 //   ringtrain crd               print the TrainingJob CRD (generated from the spec's field table)
 //   ringtrain ps | worker       one process of a job; told what it is by RINGTRAIN_* variables
 //                               (the pod contract, ringtrain/job/pod_contract.h)
@@ -38,6 +40,7 @@
 #include "ringtrain/build_info.h"
 #include "ringtrain/common/printable.h"
 #include "ringtrain/data/ctr_generator.h"
+#include "ringtrain/data/movielens.h"
 #include "ringtrain/job/crd.h"
 #include "ringtrain/job/memory_estimate.h"
 #include "ringtrain/job/pod_contract.h"
@@ -319,6 +322,24 @@ int GenerateCtrFile(const ringtrain::data::CtrGeneratorOptions& options, const s
   return 0;
 }
 
+int PrepareMovieLensFiles(const std::string& from, const std::string& out) {
+  const ringtrain::StatusOr<ringtrain::data::MovieLensReport> report =
+      ringtrain::data::PrepareMovieLens(from, out);
+  if (!report.ok()) {
+    std::cerr << "ringtrain prepare movielens: " << report.status().message() << "\n";
+    return report.status().code() == ringtrain::StatusCode::kInvalidArgument ||
+                   report.status().code() == ringtrain::StatusCode::kNotFound
+               ? kExitInvalidInput
+               : kExitFailure;
+  }
+  std::cout << "wrote " << report->train_rows << " rows to " << out << "/train.csv and "
+            << report->test_rows << " rows to " << out << "/test.csv\n"
+            << "users " << report->users << ", items " << report->items
+            << "; label 1 (rating >= 4): " << report->train_positive_rate << " of train, "
+            << report->test_positive_rate << " of test\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -410,6 +431,18 @@ int main(int argc, char** argv) {
               {"libsvm", ringtrain::data::CtrFormat::kLibsvm},
               {"criteo", ringtrain::data::CtrFormat::kCriteo}},
           CLI::ignore_case));
+  CLI::App* prepare = app.add_subcommand("prepare", "turn a public data set into training files");
+  prepare->require_subcommand(1);
+  std::string prepare_from;
+  std::string prepare_out;
+  CLI::App* prepare_movielens = prepare->add_subcommand(
+      "movielens",
+      "join MovieLens-100k's RecBole files (ml-100k.inter, .user, .item) into train.csv and "
+      "test.csv for a click-through model (label: rating >= 4; fixed 80/20 split)");
+  prepare_movielens->add_option("--from", prepare_from, "the directory holding ml-100k.*")
+      ->required();
+  prepare_movielens->add_option("--out", prepare_out, "the directory to write the CSVs to")
+      ->required();
   CLI::App* validate = app.add_subcommand("validate", "check a TrainingJob file");
   validate->add_option("file", file, "TrainingJob YAML file")->required();
   CLI::App* crd = app.add_subcommand(
@@ -442,6 +475,7 @@ int main(int argc, char** argv) {
     });
   }
   if (generate_ctr->parsed()) return GenerateCtrFile(ctr, ctr_out);
+  if (prepare_movielens->parsed()) return PrepareMovieLensFiles(prepare_from, prepare_out);
   if (validate->parsed()) return Validate(file);
   if (crd->parsed()) {
     std::cout << ringtrain::job::CustomResourceDefinitionYaml();

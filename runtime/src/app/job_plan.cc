@@ -97,7 +97,7 @@ bool IsTextFormat(const job::DatasetSpec& dataset) {
 }
 
 StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
-  if (dataset.format == job::DataFormat::kLibsvm && dataset.features == 0) {
+  if (IsTextFormat(dataset) && dataset.features == 0) {
     // A sparse model's keys (the spec allows no features then): two classes, no input width.
     // Its rows are counted by the workers, which read them.
     DatasetShape shape;

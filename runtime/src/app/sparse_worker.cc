@@ -12,6 +12,36 @@
 #include "ringtrain/worker/sparse_trainer.h"
 
 namespace ringtrain::app {
+namespace {
+
+std::vector<data::FeatureField> FeatureSchemaOf(const job::DatasetSpec& dataset) {
+  std::vector<data::FeatureField> fields;
+  for (const job::FeatureFieldSpec& f : dataset.fields) {
+    data::FeatureField field{.column = f.column};
+    field.kind = f.type == job::FeatureType::kNumeric ? data::FeatureKind::kNumeric
+                                                      : data::FeatureKind::kCategorical;
+    field.separator = f.separator;
+    field.combiner = f.combiner == job::Combiner::kSum ? data::FeatureCombiner::kSum
+                                                       : data::FeatureCombiner::kMean;
+    field.buckets = f.buckets;
+    field.hash_space = static_cast<uint64_t>(f.hash_space);
+    fields.push_back(std::move(field));
+  }
+  return fields;
+}
+
+// The rows of `uri`: LibSVM of keys, or CSV through the feature schema.
+StatusOr<data::SparseBatch> ReadSparseRows(storage::Storage* storage,
+                                           const job::DatasetSpec& dataset,
+                                           const std::string& uri) {
+  if (dataset.format == job::DataFormat::kCsv) {
+    const std::vector<data::FeatureField> fields = FeatureSchemaOf(dataset);
+    return data::ReadSparseCsv(storage, uri, fields, dataset.label_column);
+  }
+  return data::ReadSparseLibsvm(storage, uri);
+}
+
+}  // namespace
 
 Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
                          const WorkerOptions& worker_options, zmq::context_t& context,
@@ -24,14 +54,15 @@ Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
               << ": the trained model is not written out (no export of sparse tables yet)\n";
   }
   storage::Storage storage(StorageOptionsFor(spec.dataset, worker_options.storage));
-  StatusOr<data::SparseBatch> train = data::ReadSparseLibsvm(&storage, spec.dataset.train.uri);
+  StatusOr<data::SparseBatch> train =
+      ReadSparseRows(&storage, spec.dataset, spec.dataset.train.uri);
   if (!train.ok()) return train.status().WithContext("spec.dataset.train");
   if (train->rows() == 0) {
     return InvalidArgument("spec.dataset.train: " + spec.dataset.train.uri + ": no records");
   }
   std::optional<data::SparseBatch> test;
   if (c.index == 0 && spec.dataset.test.has_value()) {
-    StatusOr<data::SparseBatch> t = data::ReadSparseLibsvm(&storage, spec.dataset.test->uri);
+    StatusOr<data::SparseBatch> t = ReadSparseRows(&storage, spec.dataset, spec.dataset.test->uri);
     if (!t.ok()) return t.status().WithContext("spec.dataset.test");
     test = std::move(*t);
   }

@@ -1,41 +1,81 @@
 #include "ringtrain/data/sparse_data.h"
 
+#include <functional>
+
 #include "ringtrain/common/check.h"
 #include "ringtrain/data/decompress.h"
+#include "ringtrain/data/feature_schema.h"
 #include "ringtrain/data/line_reader.h"
 #include "ringtrain/data/text_records.h"
 
 namespace ringtrain::data {
 
-StatusOr<SparseBatch> ReadSparseLibsvm(storage::Storage* storage, const std::string& uri) {
+namespace {
+
+// Reads every object `uri` names, in name order, handing each non-empty line to
+// `parse(line, &batch)`; with a `header`, each object's first line goes to it instead.
+template <typename Parse>
+StatusOr<SparseBatch> ReadLines(storage::Storage* storage, const std::string& uri,
+                                const std::function<Status(std::string_view)>& header,
+                                Parse parse) {
   RT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects, storage->List(uri));
-  const LibsvmParser parser(/*index_base=*/0, /*num_features=*/0);
   SparseBatch all;
-  TextRecord record;
   for (const storage::ObjectInfo& object : objects) {
     RT_ASSIGN_OR_RETURN(std::unique_ptr<storage::ByteStream> raw, storage->Open(object));
     RT_ASSIGN_OR_RETURN(std::unique_ptr<storage::ByteStream> stream, MaybeGunzip(std::move(raw)));
     LineReader lines(std::move(stream));
     std::string_view line;
+    bool first = true;  // the object's first line
     while (true) {
       RT_ASSIGN_OR_RETURN(const bool more, lines.Next(&line));
       if (!more) break;
-      if (line.empty()) continue;
       const auto where = [&] { return lines.name() + ":" + std::to_string(lines.line_number()); };
-      if (Status s = parser.Parse(line, &record); !s.ok()) {
+      if (first && header) {
+        first = false;
+        if (Status s = header(line); !s.ok()) return InvalidArgument(where() + ": " + s.message());
+        continue;
+      }
+      if (line.empty()) continue;
+      if (Status s = parse(line, &all); !s.ok()) {
         return InvalidArgument(where() + ": " + s.message());
       }
-      if (record.label != 0 && record.label != 1 && record.label != -1) {
-        return InvalidArgument(where() + ": column 1: label " + std::to_string(record.label) +
-                               " is not 0, 1 or -1 (a click-through label)");
-      }
-      for (size_t e = 0; e < record.indices.size(); ++e) {
-        all.Add(0, record.indices[e], record.values[e]);
-      }
-      all.EndRow(record.label == 1 ? 1.0f : 0.0f);
     }
   }
   return all;
+}
+
+}  // namespace
+
+StatusOr<SparseBatch> ReadSparseLibsvm(storage::Storage* storage, const std::string& uri) {
+  const LibsvmParser parser(/*index_base=*/0, /*num_features=*/0);
+  TextRecord record;
+  return ReadLines(storage, uri, /*header=*/nullptr, [&](std::string_view line, SparseBatch* all) {
+    RT_RETURN_IF_ERROR(parser.Parse(line, &record));
+    if (record.label != 0 && record.label != 1 && record.label != -1) {
+      return InvalidArgument("column 1: label " + std::to_string(record.label) +
+                             " is not 0, 1 or -1 (a click-through label)");
+    }
+    for (size_t e = 0; e < record.indices.size(); ++e) {
+      all->Add(0, record.indices[e], record.values[e]);
+    }
+    all->EndRow(record.label == 1 ? 1.0f : 0.0f);
+    return Status::Ok();
+  });
+}
+
+StatusOr<SparseBatch> ReadSparseCsv(storage::Storage* storage, const std::string& uri,
+                                    std::span<const FeatureField> fields,
+                                    const std::string& label_column) {
+  RT_RETURN_IF_ERROR(ValidateFeatureSchema(fields));
+  std::optional<SparseCsvParser> parser;
+  const auto header = [&](std::string_view line) -> Status {
+    RT_ASSIGN_OR_RETURN(SparseCsvParser p, SparseCsvParser::Make(fields, line, label_column));
+    parser.emplace(std::move(p));
+    return Status::Ok();
+  };
+  return ReadLines(storage, uri, header, [&](std::string_view line, SparseBatch* all) {
+    return parser->Parse(line, all);
+  });
 }
 
 void GatherSparseRows(const SparseBatch& all, int64_t first, std::span<const int64_t> rows,

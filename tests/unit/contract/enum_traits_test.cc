@@ -35,6 +35,8 @@ TEST(EnumTraitsTest, ListEveryValue) {
   ExpectEveryValueListed<RestartPolicy>();
   ExpectEveryValueListed<CleanPodPolicy>();
   ExpectEveryValueListed<Authentication>();
+  ExpectEveryValueListed<FeatureType>();
+  ExpectEveryValueListed<Combiner>();
 }
 
 }  // namespace

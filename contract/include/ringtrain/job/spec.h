@@ -57,6 +57,8 @@ enum class RestartPolicy { kNever, kOnFailure, kExitCode };
 enum class CleanPodPolicy { kAll, kRunning, kNone };
 enum class Authentication { kCurve, kNone };
 enum class AddressingStyle { kPath, kVirtual };
+enum class FeatureType { kCategorical, kNumeric };
+enum class Combiner { kMean, kSum };
 
 // EnumTraits<E>::kValues: every value of E, in the order errors and the CRD list them. A unit
 // test walks the enum's range to check that no value is missing here.
@@ -115,6 +117,14 @@ struct EnumTraits<AddressingStyle> {
   static constexpr AddressingStyle kValues[] = {AddressingStyle::kPath, AddressingStyle::kVirtual};
 };
 template <>
+struct EnumTraits<FeatureType> {
+  static constexpr FeatureType kValues[] = {FeatureType::kCategorical, FeatureType::kNumeric};
+};
+template <>
+struct EnumTraits<Combiner> {
+  static constexpr Combiner kValues[] = {Combiner::kMean, Combiner::kSum};
+};
+template <>
 struct EnumTraits<Authentication> {
   static constexpr Authentication kValues[] = {Authentication::kCurve, Authentication::kNone};
 };
@@ -131,6 +141,8 @@ const char* Name(RestartPolicy v);
 const char* Name(CleanPodPolicy v);
 const char* Name(Authentication v);
 const char* Name(AddressingStyle v);
+const char* Name(FeatureType v);
+const char* Name(Combiner v);
 
 // The click-through models over hashed sparse keys (model.type logistic and fm): their
 // per-key parameters live in sparse tables on the servers; they read LibSVM whose indices are
@@ -178,6 +190,19 @@ struct StorageSpec {
 };
 
 // spec.dataset
+// spec.dataset.fields[]: one feature of a click-through model's csv data, read from one column
+// (data/feature_schema.h has the keys and values each type gives).
+struct FeatureFieldSpec {
+  std::string column;                            // column (required): its name in the header
+  FeatureType type = FeatureType::kCategorical;  // type
+  std::string separator;                         // separator: categorical; multi-valued
+  Combiner combiner = Combiner::kMean;           // combiner: with a separator only
+  std::vector<double> buckets;                   // buckets: numeric; ascending boundaries
+  int64_t hash_space = 0;                        // hashSpace: categorical; 0 = 2^56 keys
+
+  bool operator==(const FeatureFieldSpec&) const = default;
+};
+
 struct DatasetSpec {
   DataFormat format = DataFormat::kIdx;  // format
   DataFiles train;                       // train (required)
@@ -197,6 +222,8 @@ struct DatasetSpec {
   // 64 MiB (never fewer than a batch).
   int shuffle_buffer = 0;
   std::optional<StorageSpec> storage;  // storage
+  // fields: csv with model.type logistic and fm only (and required there): the feature schema.
+  std::vector<FeatureFieldSpec> fields;
 
   bool operator==(const DatasetSpec&) const = default;
 };

@@ -1,5 +1,6 @@
-// Sparse data in memory: LibSVM files of hashed keys read into one data::SparseBatch (all
-// rows), and the batches a worker takes from its row shard of it.
+// Sparse data in memory: LibSVM files of hashed keys, or CSV files read through a feature schema,
+// read into one data::SparseBatch (all rows), and the batches a worker takes from its row shard
+// of it.
 //
 // ReadSparseLibsvm reads every object `uri` names (a file, a directory or key prefix ending in
 // '/', a glob; gzip or plain; any storage::Storage location), in name order, with
@@ -7,6 +8,11 @@
 // kept; labels 0/1, and -1 read as 0). Field of every entry: 0. Errors: the storage's, and
 // InvalidArgument "<object>:<line>: column <k>: ..." for a bad record, or for a label other than
 // 0, 1 or -1.
+//
+// ReadSparseCsv reads the same objects as CSV through the feature schema `fields`
+// (data/feature_schema.h): each object's first line is its header, every other non-empty line
+// one row. Errors: the storage's; InvalidArgument for a schema that is not valid, or
+// "<object>:<line>: ..." for one that does not fit the object's header or for a bad record.
 //
 // SparseBatches: worker `worker` of `workers` takes the rows data::RowShard gives it, in an
 // order per epoch from data::EpochOrder (the job's seed, the epoch and the worker), `batch` rows
@@ -22,6 +28,7 @@
 #include <string>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/data/feature_schema.h"
 #include "ringtrain/data/row_range.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/sparse_batch.h"
@@ -31,6 +38,9 @@ namespace ringtrain::data {
 
 [[nodiscard]] StatusOr<SparseBatch> ReadSparseLibsvm(storage::Storage* storage,
                                                      const std::string& uri);
+[[nodiscard]] StatusOr<SparseBatch> ReadSparseCsv(storage::Storage* storage, const std::string& uri,
+                                                  std::span<const FeatureField> fields,
+                                                  const std::string& label_column);
 
 // Rows `first + rows[i]` of `all`, in that order, into *out (cleared first).
 void GatherSparseRows(const SparseBatch& all, int64_t first, std::span<const int64_t> rows,
