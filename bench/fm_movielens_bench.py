@@ -10,12 +10,16 @@ alternating, with the job's training.seed set to the seed:
 Each side's output is read line by line as it arrives, so every epoch's test AUC gets the time
 since the process was started: the whole process, start-up and data loading included.
 
+With --deep-job (examples/movielens-deepfm.yaml), ringtrain also trains that DeepFM on the same
+seeds, and the report says by how much its mean final AUC is above (or below) the FM's.
+
 Reported: the final test AUC of every run and their mean per side, and whether the means are
 within 0.005 of each other; the median whole-process time to reach the target AUC, the lower of
 the two sides' mean final AUCs minus 0.002 (an AUC both reach), and the median time of the whole
 run. Exit status 0 unless a run fails (an AUC outside the tolerance is reported, not fatal).
 
 Usage: fm_movielens_bench.py --ringtrain BIN --job JOB.yaml --data DIR [--seeds 1 2 3]
+                             [--deep-job DEEPFM.yaml]
   DIR holds train.csv and test.csv from `ringtrain prepare movielens`.
 """
 
@@ -75,24 +79,42 @@ def main():
     parser.add_argument("--job", required=True)
     parser.add_argument("--data", required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--deep-job")
     args = parser.parse_args()
 
-    with open(args.job) as f:
-        job = yaml.safe_load(f)
     data = os.path.abspath(args.data)
-    job["spec"]["dataset"]["train"]["uri"] = os.path.join(data, "train.csv")
-    job["spec"]["dataset"]["test"]["uri"] = os.path.join(data, "test.csv")
+
+    def load(path):
+        with open(path) as f:
+            loaded = yaml.safe_load(f)
+        loaded["spec"]["dataset"]["train"]["uri"] = os.path.join(data, "train.csv")
+        loaded["spec"]["dataset"]["test"]["uri"] = os.path.join(data, "test.csv")
+        return loaded
+
+    job = load(args.job)
+    deep_job = load(args.deep_job) if args.deep_job else None
     work = tempfile.mkdtemp(prefix="fm-bench-")
     ringtrain_re = re.compile(r"^epoch \d+/\d+\s+test AUC ([0-9.]+)")
     torch_re = re.compile(r"^fm_epoch .*test_auc=([0-9.]+)")
 
     runs = {"ringtrain": [], "pytorch": []}
+    deep_runs = []
     torch_runtime = ""
     for i, seed in enumerate(args.seeds):
         job["spec"].setdefault("training", {})["seed"] = seed
         path = os.path.join(work, f"job-{seed}.yaml")
         with open(path, "w") as f:
             yaml.safe_dump(job, f)
+        if deep_job:
+            deep_job["spec"].setdefault("training", {})["seed"] = seed
+            deep_path = os.path.join(work, f"deepfm-{seed}.yaml")
+            with open(deep_path, "w") as f:
+                yaml.safe_dump(deep_job, f)
+            points, whole, _ = run_timed([args.ringtrain, "run", deep_path], ringtrain_re,
+                                         os.path.join(work, f"deepfm-{seed}.log"))
+            deep_runs.append({"seed": seed, "points": points, "whole": whole})
+            print(f"  seed {seed}  deepfm     final test AUC {points[-1][1]:.4f}  "
+                  f"{len(points)} epochs  {whole:.2f} s", flush=True)
         sides = [
             ("ringtrain", [args.ringtrain, "run", path, "--output",
                            os.path.join(work, f"out-{seed}")], ringtrain_re),
@@ -148,6 +170,15 @@ def main():
     t_p = statistics.median(time_to(r["points"], target) for r in runs["pytorch"])
     if t_p > 0 and t_p != float("inf"):
         print(f"  time to target AUC, ringtrain / pytorch: {t_r / t_p:.2f}x")
+    if deep_runs:
+        deep_mean = statistics.mean(r["points"][-1][1] for r in deep_runs)
+        finals = " ".join(f"{r['points'][-1][1]:.4f}" for r in deep_runs)
+        best = statistics.mean(max(v for _, v in r["points"]) for r in deep_runs)
+        print(f"  DeepFM (ringtrain, {deep_job['spec']['model'].get('hiddenLayers')} hidden, "
+              f"lr {deep_job['spec']['training']['optimizer']['learningRate']}): final AUC "
+              f"{finals}, mean {deep_mean:.4f} ({deep_mean - mean['ringtrain']:+.4f} against "
+              f"ringtrain's FM; its best epochs' mean {best:.4f}); whole run "
+              f"{statistics.median(r['whole'] for r in deep_runs):.2f} s (median)")
     print(f"  logs in {work}")
 
 

@@ -15,6 +15,8 @@ const char* Name(ModelType v) {
       return "logistic";
     case ModelType::kFm:
       return "fm";
+    case ModelType::kDeepFm:
+      return "deepfm";
   }
   return "?";
 }

@@ -443,12 +443,12 @@ const Object<TrainingJobSpec>& SpecTable() {
                          "workers.replicas (" +
                          std::to_string(s.workers.replicas) + ") must be at most that");
                    }})
-          .Rule({.cel = {.rule = "(self.model.type == 'logistic' || self.model.type == 'fm') || "
+          .Rule({.cel = {.rule = "self.model.type in ['logistic', 'fm', 'deepfm'] || "
                                  "!has(self.dataset.format) || self.dataset.format == 'idx' || "
                                  "(has(self.dataset.features) && has(self.dataset.classes))",
                          .message = "dataset.features and dataset.classes are required when "
-                                    "format is libsvm or csv (except for model.type logistic and "
-                                    "fm)",
+                                    "format is libsvm or csv (except for model.type logistic, fm "
+                                    "and deepfm)",
                          .field_path = ".dataset"},
                  .check =
                      [](const TrainingJobSpec& s, const std::string& path) {
@@ -468,16 +468,17 @@ const Object<TrainingJobSpec>& SpecTable() {
                        }
                        return Status::Ok();
                      }})
-          .Rule({.cel = {.rule = "!(self.model.type == 'logistic' || self.model.type == 'fm') || "
+          .Rule({.cel = {.rule = "!(self.model.type in ['logistic', 'fm', 'deepfm']) || "
                                  "(has(self.dataset.format) && "
                                  "((self.dataset.format == 'libsvm' && !has(self.dataset.fields)) "
                                  "|| (self.dataset.format == 'csv' && has(self.dataset.fields))) "
                                  "&& !has(self.dataset.features) && !has(self.dataset.classes) && "
                                  "(!has(self.dataset.sharding) || self.dataset.sharding == 'row'))",
-                         .message = "model.type logistic and fm read dataset.format libsvm (its "
-                                    "indices are the feature keys, its labels 0/1) or csv with "
-                                    "dataset.fields (the feature schema), with neither features "
-                                    "nor classes, sharded by row",
+                         .message =
+                             "model.type logistic, fm and deepfm read dataset.format libsvm (its "
+                             "indices are the feature keys, its labels 0/1) or csv with "
+                             "dataset.fields (the feature schema), with neither features "
+                             "nor classes, sharded by row",
                          .field_path = ".dataset"},
                  .check =
                      [](const TrainingJobSpec& s, const std::string& path) {
@@ -512,31 +513,34 @@ const Object<TrainingJobSpec>& SpecTable() {
                        }
                        return Status::Ok();
                      }})
-          .Rule({.cel = {.rule = "self.model.type == 'logistic' || self.model.type == 'fm' || "
+          .Rule({.cel = {.rule = "self.model.type in ['logistic', 'fm', 'deepfm'] || "
                                  "!has(self.dataset.fields)",
-                         .message = "dataset.fields is the feature schema of model.type logistic "
-                                    "and fm; the other models read every column but the label",
+                         .message = "dataset.fields is the feature schema of model.type logistic, "
+                                    "fm and deepfm; the other models read every column but the "
+                                    "label",
                          .field_path = ".dataset.fields"},
                  .check =
                      [](const TrainingJobSpec& s, const std::string& path) {
                        if (IsSparseModel(s.model.type) || s.dataset.fields.empty()) {
                          return Status::Ok();
                        }
-                       return InvalidArgument(
-                           path + ".dataset.fields: not allowed with model.type " +
-                           Name(s.model.type) +
-                           " (it is the feature schema of logistic and fm; the other models read "
-                           "every column but the label)");
+                       return InvalidArgument(path +
+                                              ".dataset.fields: not allowed with model.type " +
+                                              Name(s.model.type) +
+                                              " (it is the feature schema of logistic, fm and "
+                                              "deepfm; the other models read "
+                                              "every column but the label)");
                      }})
-          .Rule({.cel = {.rule = "!(self.model.type == 'logistic' || self.model.type == 'fm') || "
+          .Rule({.cel = {.rule = "!(self.model.type in ['logistic', 'fm', 'deepfm']) || "
                                  "!has(self.training) || ((!has(self.training.optimizer) || "
                                  "!has(self.training.optimizer.type) || "
                                  "self.training.optimizer.type in ['sgd', 'adagrad', 'ftrl']) && "
                                  "(!has(self.training.compression) || "
                                  "!has(self.training.compression.type) || "
                                  "self.training.compression.type == 'none'))",
-                         .message = "model.type logistic and fm train with optimizer sgd, adagrad "
-                                    "or ftrl (per-key state, no step count) and no compression",
+                         .message =
+                             "model.type logistic, fm and deepfm train with optimizer sgd, adagrad "
+                             "or ftrl (per-key state, no step count) and no compression",
                          .field_path = ".training"},
                  .check =
                      [](const TrainingJobSpec& s, const std::string& path) {
@@ -558,12 +562,13 @@ const Object<TrainingJobSpec>& SpecTable() {
                        }
                        return Status::Ok();
                      }})
-          .Rule({.cel = {.rule = "!(self.model.type == 'logistic' || self.model.type == 'fm') || "
+          .Rule({.cel = {.rule = "!(self.model.type in ['logistic', 'fm', 'deepfm']) || "
                                  "(!has(self.checkpoint) && (!has(self.parameterServers) || "
                                  "!has(self.parameterServers.replication) || "
                                  "self.parameterServers.replication == 0))",
-                         .message = "model.type logistic and fm: checkpoints and replication do "
-                                    "not cover sparse tables yet",
+                         .message =
+                             "model.type logistic, fm and deepfm: checkpoints and replication do "
+                             "not cover sparse tables yet",
                          .field_path = ".model.type"},
                  .check =
                      [](const TrainingJobSpec& s, const std::string& path) {

@@ -12,6 +12,8 @@ constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int kMaxHiddenLayers = 16;
 constexpr int kMaxEmbeddingSize = 1024;
 constexpr int kDefaultEmbeddingSize = 8;
+constexpr int kMaxAdmitAfter = 255;
+constexpr int64_t kMaxExpireAfterSteps = int64_t{1} << 30;
 constexpr int kMaxLayerUnits = 65536;
 constexpr int kMaxBatchSize = 1048576;
 constexpr int kMaxStaleness = 1000000;
@@ -117,7 +119,8 @@ const Object<OptimizerSpec>& OptimizerTable() {
                    "sgd, momentum (heavy ball), nesterov (Nesterov momentum), adagrad, adam (L2 "
                    "weight decay added to the gradient as in torch.optim.Adam; decoupled AdamW "
                    "decay is not offered) or ftrl (FTRL-Proximal, McMahan et al. 2013, with "
-                   "learningRate its alpha). model.type logistic and fm take sgd, adagrad or "
+                   "learningRate its alpha). model.type logistic, fm and deepfm take sgd, adagrad "
+                   "or "
                    "ftrl.")
                   .Discriminator(),
               Number("learningRate", &OptimizerSpec::learning_rate,
@@ -238,21 +241,36 @@ const Object<ModelSpec>& ModelTable() {
       Enum("type", &ModelSpec::type,
            "softmax (multinomial logistic regression), mlp, or a click-through model over hashed "
            "sparse features, whose per-key weights live in sparse tables on the parameter "
-           "servers: logistic (logistic regression) or fm (a factorization machine, Rendle "
-           "2010). logistic and fm read format libsvm whose indices are 64-bit feature keys and "
-           "labels 0/1 (or -1/+1), or format csv through the feature schema dataset.fields, "
-           "and report the test AUC and log-loss.")
+           "servers: logistic (logistic regression), fm (a factorization machine, Rendle 2010) "
+           "or deepfm (DeepFM, Guo et al. 2017: an fm and an MLP over each field's embedding, "
+           "sharing the embeddings). logistic, fm and deepfm read format libsvm whose indices "
+           "are 64-bit feature keys and labels 0/1 (or -1/+1), or format csv through the "
+           "feature schema dataset.fields, and report the test AUC and log-loss.")
           .Discriminator()
           .Required(),
       IntList("hiddenLayers", &ModelSpec::hidden_layers, 1, kMaxHiddenLayers, 1, kMaxLayerUnits,
-              "mlp only (and required): units of each ReLU hidden layer, 1 to 16 layers of 1 to "
-              "65536 units.")
-          .When("type", {"mlp"}, Phrase::kNotAllowed)
+              "mlp and deepfm only (and required there): units of each ReLU hidden layer, 1 to "
+              "16 layers of 1 to 65536 units (deepfm: of its MLP, whose input is every field's "
+              "embedding, dataset.fields x embeddingSize floats).")
+          .When("type", {"mlp", "deepfm"}, Phrase::kNotAllowed)
           .RequiredWhenApplies(),
       Int("embeddingSize", &ModelSpec::embedding_size, 1, kMaxEmbeddingSize,
-          "fm only: the size k of each feature's embedding, 1 to 1024, 8 when not set.")
-          .When("type", {"fm"}, Phrase::kNotAllowed)
+          "fm and deepfm only: the size k of each feature's embedding, 1 to 1024, 8 when not "
+          "set.")
+          .When("type", {"fm", "deepfm"}, Phrase::kNotAllowed)
           .DefaultWhenApplies(kDefaultEmbeddingSize),
+      Int("admitAfter", &ModelSpec::admit_after, 1, kMaxAdmitAfter,
+          "logistic, fm and deepfm only: a feature key gets a row in the sparse table only at "
+          "its admitAfter-th update, 1 to 255 (its updates before are dropped and counted, and "
+          "it reads as its initial value until then: rare keys cost no memory). 1 when not "
+          "set: every key at its first.")
+          .When("type", {"logistic", "fm", "deepfm"}, Phrase::kNotAllowed)
+          .DefaultWhenApplies(1),
+      Int("expireAfterSteps", &ModelSpec::expire_after_steps, 0, kMaxExpireAfterSteps,
+          "logistic, fm and deepfm only: a key's row not updated in this many of its server's "
+          "updates (rounds in sync, pushes in async and ssp) is dropped and counted, and reads "
+          "as its initial value again, 0 to 2^30. 0 when not set: rows never expire.")
+          .When("type", {"logistic", "fm", "deepfm"}, Phrase::kNotAllowed),
   });
   return *t;
 }
@@ -299,7 +317,8 @@ const Object<DatasetSpec>& DatasetTable() {
                    "File format of the data: idx (gzip or raw IDX, as Fashion-MNIST ships: images "
                    "and "
                    "labels), libsvm (label index:value ..., gzip or plain) or csv (a header line, "
-                   "then numbers, or for model.type logistic and fm the cells dataset.fields "
+                   "then numbers, or for model.type logistic, fm and deepfm the cells "
+                   "dataset.fields "
                    "reads; gzip or plain).")
                   .Discriminator(),
               Child("train", &DatasetSpec::train, DataFilesTable(),
@@ -320,14 +339,16 @@ const Object<DatasetSpec>& DatasetTable() {
               Bool("shuffle", &DatasetSpec::shuffle,
                    "Deterministic per-epoch shuffle within each worker's shard."),
               Int("features", &DatasetSpec::features, 1, kMaxFeatures,
-                  "libsvm and csv only (and required there, except for model.type logistic and "
-                  "fm, whose features are hashed keys: not written then): the model's input "
+                  "libsvm and csv only (and required there, except for model.type logistic, fm "
+                  "and deepfm, whose features are hashed keys: not written then): the model's "
+                  "input "
                   "width, 1 to 16777216; a csv file's feature columns must number exactly this, "
                   "a libsvm index must be below it (after indexBase).")
                   .When("format", {"libsvm", "csv"}),
               Int("classes", &DatasetSpec::classes, 2, kMaxClasses,
-                  "libsvm and csv only (and required there, except for model.type logistic and "
-                  "fm, which have two: not written then): the number of classes, 2 to 65536; "
+                  "libsvm and csv only (and required there, except for model.type logistic, fm "
+                  "and deepfm, which have two: not written then): the number of classes, 2 to "
+                  "65536; "
                   "labels are 0 to classes-1 (with classes: 2, LibSVM's -1 and +1 are taken as 0 "
                   "and 1).")
                   .When("format", {"libsvm", "csv"}),
@@ -355,7 +376,8 @@ const Object<DatasetSpec>& DatasetTable() {
                    UniqueKey<FeatureFieldSpec>{"column",
                                                [](const FeatureFieldSpec& f) { return f.column; },
                                                "another field reads column"},
-                   "csv only, for model.type logistic and fm (and required there): the feature "
+                   "csv only, for model.type logistic, fm and deepfm (and required there): the "
+                   "feature "
                    "schema, one field per column the model reads (up to 255; other columns are "
                    "ignored). Field k's keys carry k + 1 in their top 8 bits.")
                   .When("format", {"csv"}),

@@ -79,6 +79,18 @@ write("wire_fuzz", "push-topk",
 write("wire_fuzz", "pull", header(3, 0, [partition(0, 4, 0), partition(1, 4, 0)], clock=3))
 write("wire_fuzz", "stats", field(1, 1) + field(2, 9) + field(5, 77))
 
+
+def sparse(table, num_keys, dim, version=0):
+    return field(1, table) + field(2, num_keys) + field(3, dim) + field(4, version)
+
+
+keys = struct.pack("<2Q", 5, 0x0100000000000007)
+write("wire_fuzz", "push-sparse",
+      header(1, 0, [partition(0, 4, 16)]) + field(27, sparse(0, 2, 1)) + SEP + floats + SEP + keys
+      + SEP + struct.pack("<2f", 0.25, -0.5))
+write("wire_fuzz", "pull-sparse",
+      header(3, 0, [partition(0, 4, 0)]) + field(27, sparse(0, 2, 3)) + SEP + keys)
+
 # codec_fuzz: [type][block x3][n x3][payload]
 def codec_input(t, block, n, payload):
     return bytes([t]) + block.to_bytes(3, "big") + n.to_bytes(3, "big") + payload
@@ -232,3 +244,5 @@ write("text_data_fuzz", "criteo",
                            [b"68fd1e64", b"80e26c9b", b""] + [str(i).encode() for i in range(23)])
       + b"\n")
 write("text_data_fuzz", "gzip", b"\x01" + gzip.compress(b"1 1:1\n0 2:1\n", mtime=0))
+write("text_data_fuzz", "sparse-csv",
+      b"\x00" + b"label,user,age,genres,year\n1,196,49,Comedy|Drama,1996\n0,7,,|,\n")

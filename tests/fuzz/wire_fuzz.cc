@@ -1,5 +1,6 @@
 // libFuzzer target: what a server or worker does with the frames of one received message
-// (transport::DecodeMessage, then the payload checks every receiver applies before decoding).
+// (transport::DecodeMessage, then the payload checks every receiver applies before decoding,
+// and the sparse slices' keys and values read in place).
 // Input: frames separated by the byte sequence "\xff\xfe\xfd" (so that mutations can add,
 // drop and resize frames); the first frame is the Protobuf header.
 #include <cstddef>
@@ -40,6 +41,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<float> out(n);
     ringtrain::compress::Decode(*payload, out);
     if (header.codec() == ringtrain::proto::CODEC_NONE) (void)message->Floats(i);
+  }
+  // What a server or worker reads of each sparse slice: its keys and values, in place.
+  const ringtrain::proto::MessageKind kind = header.kind();
+  for (int i = 0; i < header.sparse_size(); ++i) {
+    float sum = 0;
+    if (kind == ringtrain::proto::PUSH || kind == ringtrain::proto::PULL) {
+      for (const uint64_t key : message->SparseKeys(static_cast<size_t>(i))) sum += key & 1;
+    }
+    if (kind == ringtrain::proto::PUSH || kind == ringtrain::proto::PULL_REPLY) {
+      for (const float v : message->SparseValues(static_cast<size_t>(i))) sum += v;
+    }
+    (void)sum;
   }
   return 0;
 }

@@ -27,6 +27,7 @@ model::ModelKind ModelKindOf(job::ModelType type) {
       return model::ModelKind::kMlp;
     case job::ModelType::kLogistic:  // sparse models: JobPlan::sparse_model
     case job::ModelType::kFm:
+    case job::ModelType::kDeepFm:
       return model::ModelKind::kSoftmax;
   }
   return model::ModelKind::kSoftmax;  // unreachable for a parsed spec
@@ -274,7 +275,8 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.seed = spec.training.seed;
   plan.shuffle = spec.dataset.shuffle;
   plan.model.kind = ModelKindOf(spec.model.type);
-  plan.model.hidden_layers = spec.model.hidden_layers;
+  // deepfm's hidden layers are its sparse model's (plan.sparse_model), not a dense model's.
+  if (!job::IsSparseModel(spec.model.type)) plan.model.hidden_layers = spec.model.hidden_layers;
   plan.model.input_dim = shape.input_dim;
   plan.model.num_classes = shape.num_classes;
 
@@ -336,12 +338,20 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
       optim::SplitForMomentumCorrection(&plan.optimizer, plan.codec.type, plan.error_feedback);
 
   if (job::IsSparseModel(spec.model.type)) {
-    plan.sparse_model = model::SparseModelConfig{spec.model.type == job::ModelType::kFm
-                                                     ? model::SparseModelKind::kFm
-                                                     : model::SparseModelKind::kLogistic,
-                                                 spec.model.embedding_size};
+    model::SparseModelConfig config{.embedding_size = spec.model.embedding_size};
+    if (spec.model.type == job::ModelType::kFm) config.kind = model::SparseModelKind::kFm;
+    if (spec.model.type == job::ModelType::kDeepFm) {
+      // The deep part reads one embedding per field: the schema's, or LibSVM's one.
+      config.kind = model::SparseModelKind::kDeepFm;
+      config.hidden_layers = spec.model.hidden_layers;
+      config.num_fields = std::max<int>(1, static_cast<int>(spec.dataset.fields.size()));
+    }
+    plan.sparse_model = config;
     // Embeddings start small and random (so that their gradients differ); weights at 0.
-    plan.sparse_init_scale = spec.model.type == job::ModelType::kFm ? kEmbeddingInitScale : 0.0f;
+    plan.sparse_init_scale =
+        config.kind == model::SparseModelKind::kLogistic ? 0.0f : kEmbeddingInitScale;
+    plan.sparse_admit_after = static_cast<uint32_t>(spec.model.admit_after);
+    plan.sparse_expire_after = spec.model.expire_after_steps;
     RT_ASSIGN_OR_RETURN(std::unique_ptr<model::SparseModel> m,
                         model::MakeSparseModel(*plan.sparse_model));
     RT_ASSIGN_OR_RETURN(plan.table,

@@ -66,6 +66,8 @@ StatusOr<ps::ServerCoreConfig> ServerCoreConfigFor(const JobPlan& plan, int serv
   if (plan.sparse_model.has_value()) {
     config.sparse_init = {ps::SparseInit{plan.sparse_init_scale}};
     config.sparse_seed = plan.seed;
+    config.sparse_admit_after = plan.sparse_admit_after;
+    config.sparse_expire_after = plan.sparse_expire_after;
   }
   return config;
 }

@@ -759,6 +759,8 @@ StatusOr<RunSummary> Run::Execute() {
     s.sparse_rows += ps.sparse_rows();
     s.sparse_table_bytes += ps.sparse_table_bytes();
     s.sparse_raw_bytes += ps.sparse_raw_bytes();
+    s.sparse_not_admitted += ps.sparse_updates_not_admitted();
+    s.sparse_rows_expired += ps.sparse_rows_expired();
     s.workers_excluded_per_server.push_back(ps.workers_excluded());
     s.workers_returned_per_server.push_back(ps.workers_returned());
     s.steps_missed_per_server.push_back(ps.steps_missed());
@@ -872,6 +874,11 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
                   static_cast<double>(s.sparse_table_bytes) /
                       static_cast<double>(std::max<uint64_t>(s.sparse_raw_bytes, 1)));
     out << buf;
+  }
+  if (s.sparse_not_admitted > 0 || s.sparse_rows_expired > 0) {
+    out << "  sparse keys          " << s.sparse_not_admitted
+        << " updates dropped before their key was admitted (model.admitAfter), "
+        << s.sparse_rows_expired << " rows expired (model.expireAfterSteps)\n";
   }
   uint64_t skipped = 0;
   for (const uint64_t k : s.records_skipped) skipped += k;

@@ -5,6 +5,8 @@
 #include <numeric>
 #include <string>
 
+#include "deep_fm.h"
+#include "fm_terms.h"
 #include "ringtrain/common/check.h"
 
 namespace ringtrain::model {
@@ -12,6 +14,9 @@ namespace ringtrain::model {
 namespace {
 
 constexpr int kMaxEmbeddingSize = 1024;
+constexpr int kMaxHiddenLayers = 16;
+constexpr int kMaxLayerUnits = 65536;
+constexpr int kMaxFields = 255;
 
 float Sigmoid(float z) {
   return z >= 0 ? 1.0f / (1.0f + std::exp(-z)) : std::exp(z) / (1.0f + std::exp(z));
@@ -106,42 +111,13 @@ class FmModel final : public BiasedModel {
  protected:
   float RowLogit(std::span<const float> rows, const data::SparseBatch& batch, const BatchKeys& keys,
                  int64_t r) override {
-    const size_t width = static_cast<size_t>(1 + k_);
-    std::fill(sums_.begin(), sums_.end(), 0.0f);
-    float linear = 0.0f;
-    float squares = 0.0f;  // sum_e sum_f v_f^2 x_e^2
-    for (int64_t e = batch.offsets[static_cast<size_t>(r)];
-         e < batch.offsets[static_cast<size_t>(r) + 1]; ++e) {
-      const float x = batch.values[static_cast<size_t>(e)];
-      const float* row = rows.data() + keys.slot[static_cast<size_t>(e)] * width;
-      linear += row[0] * x;
-      for (int f = 0; f < k_; ++f) {
-        const float vx = row[1 + f] * x;
-        sums_[static_cast<size_t>(f)] += vx;
-        squares += vx * vx;
-      }
-    }
-    float pairs = 0.0f;
-    for (float s : sums_) pairs += s * s;
-    return linear + 0.5f * (pairs - squares);
+    return internal::FmRowTerm(k_, rows, batch, keys, r, sums_.data());
   }
 
   // sums_ still holds the row's s_f from RowLogit (LossAndGradient calls it just before).
   void RowBackward(std::span<const float> rows, const data::SparseBatch& batch,
                    const BatchKeys& keys, int64_t r, float dz, std::span<float> row_grad) override {
-    const size_t width = static_cast<size_t>(1 + k_);
-    for (int64_t e = batch.offsets[static_cast<size_t>(r)];
-         e < batch.offsets[static_cast<size_t>(r) + 1]; ++e) {
-      const float x = batch.values[static_cast<size_t>(e)];
-      const size_t at = keys.slot[static_cast<size_t>(e)] * width;
-      const float* row = rows.data() + at;
-      float* grad = row_grad.data() + at;
-      grad[0] += dz * x;
-      for (int f = 0; f < k_; ++f) {
-        // d/dv_f of 1/2 [(s_f)^2 - sum v_f^2 x^2] = x s_f - v_f x^2
-        grad[1 + f] += dz * (x * sums_[static_cast<size_t>(f)] - row[1 + f] * x * x);
-      }
-    }
+    internal::FmRowGradient(k_, rows, batch, keys, r, dz, sums_.data(), row_grad);
   }
 
  private:
@@ -175,27 +151,42 @@ const char* SparseModelKindName(SparseModelKind kind) {
       return "logistic";
     case SparseModelKind::kFm:
       return "fm";
+    case SparseModelKind::kDeepFm:
+      return "deepfm";
   }
   return "unknown";
 }
 
 Status ValidateSparseModelConfig(const SparseModelConfig& config) {
-  switch (config.kind) {
-    case SparseModelKind::kLogistic:
-      if (config.embedding_size != 0) {
-        return InvalidArgument("embedding_size: logistic has no embeddings (got " +
-                               std::to_string(config.embedding_size) + ")");
-      }
-      return Status::Ok();
-    case SparseModelKind::kFm:
-      if (config.embedding_size < 1 || config.embedding_size > kMaxEmbeddingSize) {
-        return InvalidArgument("embedding_size: must be in [1, " +
-                               std::to_string(kMaxEmbeddingSize) + "] (got " +
-                               std::to_string(config.embedding_size) + ")");
-      }
-      return Status::Ok();
+  const bool embeds = config.kind != SparseModelKind::kLogistic;
+  const bool deep = config.kind == SparseModelKind::kDeepFm;
+  if (!embeds && config.embedding_size != 0) {
+    return InvalidArgument("embedding_size: logistic has no embeddings (got " +
+                           std::to_string(config.embedding_size) + ")");
   }
-  return InvalidArgument("kind: unknown sparse model kind");
+  if (embeds && (config.embedding_size < 1 || config.embedding_size > kMaxEmbeddingSize)) {
+    return InvalidArgument("embedding_size: must be in [1, " + std::to_string(kMaxEmbeddingSize) +
+                           "] (got " + std::to_string(config.embedding_size) + ")");
+  }
+  if (deep != !config.hidden_layers.empty()) {
+    return InvalidArgument(std::string("hidden_layers: ") +
+                           (deep ? "deepfm needs at least one" : "only deepfm has them"));
+  }
+  if (config.hidden_layers.size() > static_cast<size_t>(kMaxHiddenLayers)) {
+    return InvalidArgument("hidden_layers: at most " + std::to_string(kMaxHiddenLayers));
+  }
+  for (const int units : config.hidden_layers) {
+    if (units < 1 || units > kMaxLayerUnits) {
+      return InvalidArgument("hidden_layers: units must be in [1, " +
+                             std::to_string(kMaxLayerUnits) + "] (got " + std::to_string(units) +
+                             ")");
+    }
+  }
+  if (config.num_fields < 1 || config.num_fields > (deep ? kMaxFields : 1)) {
+    return InvalidArgument("num_fields: must be in [1, " + std::to_string(deep ? kMaxFields : 1) +
+                           "] (got " + std::to_string(config.num_fields) + ")");
+  }
+  return Status::Ok();
 }
 
 StatusOr<std::unique_ptr<SparseModel>> MakeSparseModel(const SparseModelConfig& config) {
@@ -207,6 +198,9 @@ StatusOr<std::unique_ptr<SparseModel>> MakeSparseModel(const SparseModelConfig& 
       break;
     case SparseModelKind::kFm:
       model = std::make_unique<FmModel>(config.embedding_size);
+      break;
+    case SparseModelKind::kDeepFm:
+      model = internal::MakeDeepFm(config);
       break;
   }
   return model;

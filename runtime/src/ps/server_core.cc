@@ -63,6 +63,12 @@ StatusOr<std::unique_ptr<ServerCore>> ServerCore::Make(ServerCoreConfig config,
                              " sparse initialisations for " +
                              std::to_string(config.table->sparse().tables().size()) + " tables");
     }
+    if (config.sparse_admit_after < 1 || config.sparse_admit_after > 255) {
+      return InvalidArgument("server core: sparse_admit_after must be in [1, 255]");
+    }
+    if (config.sparse_expire_after < 0 || config.sparse_expire_after > kMaxExpireAfter) {
+      return InvalidArgument("server core: sparse_expire_after must be in [0, 2^30]");
+    }
   }
   if (static_cast<int64_t>(initial_params.size()) != config.table->total_size()) {
     return InvalidArgument("server core: initial parameters have " +
@@ -107,7 +113,8 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
   if (!config_.table->sparse().empty()) {
     sparse_ = std::make_unique<SparseShard>(
         SparseShardConfig{config_.table, config_.server_index, config_.num_workers,
-                          config_.optimizer.get(), config_.sparse_init, config_.sparse_seed});
+                          config_.optimizer.get(), config_.sparse_init, config_.sparse_seed,
+                          config_.sparse_admit_after, config_.sparse_expire_after});
   }
 }
 

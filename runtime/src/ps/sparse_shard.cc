@@ -37,13 +37,16 @@ SparseShard::SparseShard(SparseShardConfig config) : config_(std::move(config)) 
   RT_CHECK(config_.optimizer != nullptr && config_.num_workers >= 1);
   const auto& specs = config_.table->sparse().tables();
   RT_CHECK(config_.init.empty() || config_.init.size() == specs.size());
+  RT_CHECK(config_.admit_after >= 1 && config_.admit_after <= 255);
+  RT_CHECK(config_.expire_after >= 0 && config_.expire_after <= kMaxExpireAfter);
   slots_ = config_.optimizer->state_slots();
   for (size_t t = 0; t < specs.size(); ++t) {
     const int dim = specs[t].dim;
     tables_.push_back(Table{dim, config_.init.empty() ? 0.0f : config_.init[t].scale,
-                            SparseTable(dim * (1 + slots_), /*track_steps=*/false),
+                            SparseTable(dim * (1 + slots_), config_.expire_after > 0),
                             SparseTable(dim, /*track_steps=*/false)});
   }
+  if (config_.admit_after > 1) admission_.emplace();
   pulled_.assign(static_cast<size_t>(config_.num_workers),
                  std::vector<std::vector<uint64_t>>(specs.size()));
 }
@@ -167,6 +170,14 @@ void SparseShard::AnswerPull(const transport::Message& msg, int64_t version, pro
 
 float* SparseShard::RowFor(uint32_t table, uint64_t key) {
   Table& t = tables_[table];
+  if (admission_.has_value()) {
+    float* row = t.rows.Find(key);
+    if (row != nullptr) return row;
+    if (admission_->Add(table, key) < config_.admit_after) {
+      ++not_admitted_;
+      return nullptr;
+    }
+  }
   bool inserted = false;
   float* row = t.rows.Insert(key, &inserted);
   if (inserted) {
@@ -179,10 +190,22 @@ float* SparseShard::RowFor(uint32_t table, uint64_t key) {
 
 void SparseShard::Update(uint32_t table, uint64_t key, std::span<const float> grad,
                          float learning_rate) {
-  const size_t dim = static_cast<size_t>(tables_[table].dim);
+  Table& t = tables_[table];
+  const size_t dim = static_cast<size_t>(t.dim);
   float* row = RowFor(table, key);
+  if (row == nullptr) return;
   config_.optimizer->Apply(learning_rate, /*step=*/1, grad, std::span<float>(row, dim),
                            std::span<float>(row + dim, dim * static_cast<size_t>(slots_)));
+  t.rows.Touch(key, clock_);
+}
+
+void SparseShard::Tick() {
+  ++clock_;
+  if (config_.expire_after == 0) return;
+  const auto idle = static_cast<uint32_t>(config_.expire_after);
+  const uint32_t period = std::max<uint32_t>(1, idle / 8);
+  if (clock_ % period != 0 || clock_ <= idle) return;
+  for (Table& t : tables_) rows_expired_ += t.rows.ExpireOlderThan(clock_ - idle);
 }
 
 void SparseShard::Accumulate(const transport::Message& msg, float weight) {
@@ -226,6 +249,7 @@ size_t SparseShard::ApplyRound(float learning_rate, float divisor) {
     updated += sums.size();
     t.accum.Clear();
   }
+  Tick();
   return updated;
 }
 
@@ -248,6 +272,7 @@ size_t SparseShard::ApplyNow(const transport::Message& msg, float learning_rate)
     keys_pushed_ += keys.size();
     updated += keys.size();
   }
+  Tick();
   return updated;
 }
 
@@ -281,6 +306,8 @@ void SparseShard::CountInto(proto::ServerStats* stats) const {
   stats->set_sparse_rows_created(rows_created_);
   stats->set_sparse_table_bytes(table_bytes());
   stats->set_sparse_raw_bytes(raw_bytes());
+  stats->set_sparse_updates_not_admitted(not_admitted_);
+  stats->set_sparse_rows_expired(rows_expired_);
 }
 
 }  // namespace ringtrain::ps

@@ -125,6 +125,24 @@ TEST_F(SparseRunTest, AFactorizationMachineTrainsWithAdagrad) {
   EXPECT_THAT(r.log, HasSubstr("epoch 4/4  test AUC")) << r.log;
 }
 
+// Table hygiene through the spec: keys admitted at their 5th update and rows idle for 50 of
+// their server's rounds dropped; both are counted in the summary, and the model still learns.
+TEST_F(SparseRunTest, AdmissionAndExpiryAreCountedAndTheModelStillLearns) {
+  const Outcome r = Train("{type: logistic, admitAfter: 5, expireAfterSteps: 50}",
+                          "{type: ftrl, learningRate: 2.0}");
+  ASSERT_TRUE(r.success) << r.log;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.log, m, std::regex("sparse keys +([0-9]+) updates dropped .* ([0-9]+) rows expired")))
+      << r.log;
+  // At most the first 4 updates of each of the 1600 keys are dropped (the counter may admit a
+  // key early, never late), and most keys have that many.
+  EXPECT_GE(std::stoull(m[1]), 1000u) << r.log;
+  EXPECT_LE(std::stoull(m[1]), 4u * 1600u) << r.log;
+  EXPECT_GT(std::stoull(m[2]), 0u) << r.log;  // rare values idle for 50 rounds
+  EXPECT_LT(testing::SummaryLogLoss(r.log), truth_ * 1.1) << r.log;
+}
+
 TEST_F(SparseRunTest, ABadRecordFailsTheJobNamingFileAndLine) {
   const std::string bad = *dir_ + "/bad";
   std::filesystem::create_directories(bad);

@@ -94,7 +94,7 @@ constexpr ErrorCase kCases[] = {
      "spec.training.schedule.warmupSteps", "(got -5)"},
     // Unknown enum values and values reserved for later.
     {"ModelCnn", "/spec/model/type", R"("cnn")", "spec.model.type",
-     R"(unknown value "cnn" (expected one of: softmax, mlp, logistic, fm))"},
+     R"(unknown value "cnn" (expected one of: softmax, mlp, logistic, fm, deepfm))"},
     {"RestartAlways", "/spec/runPolicy/restartPolicy", R"("Always")",
      "spec.runPolicy.restartPolicy",
      R"(unknown value "Always" (expected one of: Never, OnFailure, ExitCode))"},

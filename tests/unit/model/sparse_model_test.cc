@@ -76,44 +76,94 @@ TEST(SparseModelTest, FmLogitsEqualThePairwiseDefinition) {
 }
 
 // Central differences of the mean log-loss against LossAndGradient, for every row float and
-// the bias, for both models.
+// every dense parameter (the bias; DeepFM's tower too), for each model.
 TEST(SparseModelTest, GradientsMatchFiniteDifferences) {
-  for (const SparseModelConfig config : {SparseModelConfig{SparseModelKind::kLogistic, 0},
-                                         SparseModelConfig{SparseModelKind::kFm, 3}}) {
+  const SparseModelConfig deep{.kind = SparseModelKind::kDeepFm,
+                               .embedding_size = 3,
+                               .hidden_layers = {5, 4},
+                               .num_fields = 6};
+  for (const SparseModelConfig& config : {SparseModelConfig{SparseModelKind::kLogistic, 0},
+                                          SparseModelConfig{SparseModelKind::kFm, 3}, deep}) {
     auto model = MakeSparseModel(config).value();
     const data::SparseBatch b = RandomBatch(16, 3);
     BatchKeys keys;
     IndexKeys(b, &keys);
     std::vector<float> rows = RandomRows(keys.keys.size() * model->row_dim(), 4);
-    float bias = -0.2f;
+    std::vector<float> dense(static_cast<size_t>(model->num_dense()));
+    model->InitializeDense(7, dense.data());
+    // The tower's ReLUs have kinks, where a difference quotient says nothing. Its biases start
+    // at 0, where a row whose layer below is all zeros sits on one: they are set well away
+    // (0.5 or -0.1, so that units of both kinds are there), and the step is small.
+    for (const TensorInfo& t : model->dense_tensors()) {
+      if (!t.name.starts_with("deep.") || !t.name.ends_with(".bias")) continue;
+      for (int64_t i = 0; i < t.size; ++i) dense[t.offset + i] = i % 3 == 2 ? -0.1f : 0.5f;
+    }
+    dense[0] = -0.2f;
     std::vector<float> row_grad(rows.size());
-    float bias_grad = 0;
-    const double loss = model->LossAndGradient(&bias, rows, b, keys, &bias_grad, row_grad);
+    std::vector<float> dense_grad(dense.size());
+    const double loss =
+        model->LossAndGradient(dense.data(), rows, b, keys, dense_grad.data(), row_grad);
     EXPECT_GT(loss, 0.0);
     std::vector<float> scratch(rows.size());
-    float scratch_bias = 0;
+    std::vector<float> scratch_dense(dense.size());
     const auto loss_at = [&]() {
-      return model->LossAndGradient(&bias, rows, b, keys, &scratch_bias, scratch);
+      return model->LossAndGradient(dense.data(), rows, b, keys, scratch_dense.data(), scratch);
     };
-    constexpr float kEps = 1e-2f;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      const float saved = rows[i];
-      rows[i] = saved + kEps;
-      const double up = loss_at();
-      rows[i] = saved - kEps;
-      const double down = loss_at();
-      rows[i] = saved;
-      EXPECT_NEAR(row_grad[i], (up - down) / (2 * kEps), 2e-4)
-          << SparseModelKindName(config.kind) << " row float " << i;
-    }
-    const float saved = bias;
-    bias = saved + kEps;
-    const double up = loss_at();
-    bias = saved - kEps;
-    const double down = loss_at();
-    bias = saved;
-    EXPECT_NEAR(bias_grad, (up - down) / (2 * kEps), 2e-4);
+    const auto check = [&](std::vector<float>& values, const std::vector<float>& grad,
+                           const char* what) {
+      const float eps = config.kind == SparseModelKind::kDeepFm ? 1e-3f : 1e-2f;
+      for (size_t i = 0; i < values.size(); ++i) {
+        const float saved = values[i];
+        values[i] = saved + eps;
+        const double up = loss_at();
+        values[i] = saved - eps;
+        const double down = loss_at();
+        values[i] = saved;
+        EXPECT_NEAR(grad[i], (up - down) / (2 * eps), 2e-4)
+            << SparseModelKindName(config.kind) << " " << what << " " << i;
+      }
+    };
+    check(rows, row_grad, "row float");
+    check(dense, dense_grad, "dense parameter");
   }
+}
+
+// DeepFM is its FM plus a tower over the fields' pooled embeddings: with the tower's output
+// layer at zero it gives exactly the FM's logits, and the tower's input sees each field apart.
+TEST(SparseModelTest, DeepFmAddsItsTowerToTheFm) {
+  constexpr int kK = 4;
+  auto fm = MakeSparseModel({SparseModelKind::kFm, kK}).value();
+  auto deep = MakeSparseModel({.kind = SparseModelKind::kDeepFm,
+                               .embedding_size = kK,
+                               .hidden_layers = {8},
+                               .num_fields = 6})
+                  .value();
+  ASSERT_EQ(deep->row_dim(), fm->row_dim());
+  // bias, deep.fc0.weight [24 x 8], deep.fc0.bias [8], deep.fc1.weight [8 x 1], deep.fc1.bias.
+  ASSERT_EQ(deep->dense_tensors().size(), 5u);
+  EXPECT_EQ(deep->dense_tensors()[1].name, "deep.fc0.weight");
+  EXPECT_EQ(deep->dense_tensors()[1].shape, (std::vector<int64_t>{6 * kK, 8}));
+  EXPECT_EQ(deep->num_dense(), 1 + 24 * 8 + 8 + 8 + 1);
+  const data::SparseBatch b = RandomBatch(20, 5);
+  BatchKeys keys;
+  IndexKeys(b, &keys);
+  const std::vector<float> rows = RandomRows(keys.keys.size() * (1 + kK), 6);
+  std::vector<float> dense(static_cast<size_t>(deep->num_dense()));
+  deep->InitializeDense(9, dense.data());
+  dense[0] = 0.3f;
+  std::vector<float> fm_logits;
+  std::vector<float> deep_logits;
+  fm->Logits(dense.data(), rows, b, keys, &fm_logits);
+  deep->Logits(dense.data(), rows, b, keys, &deep_logits);
+  // The tower is initialised (He/Glorot), so it moves the logits...
+  double moved = 0;
+  for (size_t r = 0; r < fm_logits.size(); ++r) moved += std::fabs(deep_logits[r] - fm_logits[r]);
+  EXPECT_GT(moved, 1e-3);
+  // ...and with its output weights and bias at 0 it adds nothing.
+  const TensorInfo& out_w = deep->dense_tensors()[3];
+  std::fill_n(dense.begin() + out_w.offset, out_w.size + 1, 0.0f);
+  deep->Logits(dense.data(), rows, b, keys, &deep_logits);
+  for (size_t r = 0; r < fm_logits.size(); ++r) EXPECT_FLOAT_EQ(deep_logits[r], fm_logits[r]);
 }
 
 TEST(SparseModelTest, LogLossIsStableForLargeLogits) {
@@ -128,6 +178,14 @@ TEST(SparseModelTest, RefusesBadConfigurations) {
             std::string::npos);
   EXPECT_FALSE(ValidateSparseModelConfig({SparseModelKind::kLogistic, 4}).ok());
   EXPECT_TRUE(ValidateSparseModelConfig({SparseModelKind::kFm, 8}).ok());
+  EXPECT_FALSE(ValidateSparseModelConfig({SparseModelKind::kDeepFm, 8}).ok());  // no layers
+  EXPECT_FALSE(ValidateSparseModelConfig({SparseModelKind::kFm, 8, {16}}).ok());
+  EXPECT_FALSE(
+      ValidateSparseModelConfig({SparseModelKind::kDeepFm, 8, {16}, /*num_fields=*/0}).ok());
+  EXPECT_FALSE(
+      ValidateSparseModelConfig({SparseModelKind::kDeepFm, 8, {16}, /*num_fields=*/256}).ok());
+  EXPECT_TRUE(
+      ValidateSparseModelConfig({SparseModelKind::kDeepFm, 8, {16}, /*num_fields=*/255}).ok());
 }
 
 TEST(BinaryMetricsTest, AucCountsOrderedPairsAndHalfTies) {

@@ -33,7 +33,8 @@ class SparseServerTest : public ::testing::Test {
  protected:
   // A model of one dense tensor "bias" (1 float) and one sparse table "emb" (dim 2) on
   // `servers` servers; the core is server `index`'s.
-  void Make(int workers, Consistency consistency, int servers = 1, int index = 0) {
+  void Make(int workers, Consistency consistency, int servers = 1, int index = 0,
+            uint32_t admit_after = 1, int64_t expire_after = 0) {
     std::vector<std::string> ids;
     for (int i = 0; i < servers; ++i) ids.push_back("ps-" + std::to_string(i));
     auto ring = ring::HashRing::Make(ids).value();
@@ -49,6 +50,8 @@ class SparseServerTest : public ::testing::Test {
     c.consistency = consistency;
     c.sparse_init = {SparseInit{kScale}};
     c.sparse_seed = kSeed;
+    c.sparse_admit_after = admit_after;
+    c.sparse_expire_after = expire_after;
     core_ = ServerCore::Make(std::move(c), std::vector<float>{0.0f}).value();
   }
 
@@ -214,6 +217,49 @@ TEST_F(SparseServerTest, AsyncAppliesEachPushOnArrivalWithTheRateSharedByTheWork
   EXPECT_FLOAT_EQ(rows[0][0], Init(5)[0] - 0.5f / 2 * 2);
   EXPECT_FLOAT_EQ(rows[0][1], Init(5)[1]);
   EXPECT_EQ(core_->stats().updates_applied(), 2u);  // the bias and the sparse tables
+}
+
+// Admission: a key's first admit_after - 1 updates are dropped (it keeps reading as its initial
+// value), the admit_after-th creates its row; a key updated once stays out.
+TEST_F(SparseServerTest, AKeyGetsARowOnlyAtItsAdmitAfterThUpdate) {
+  Make(1, Consistency::kAsync, 1, 0, /*admit_after=*/3);
+  for (int64_t step = 0; step < 3; ++step) {
+    Handle(Pull(0, step, {5, 9}));
+    std::vector<Keyed> rows = {{5, {1, 1}}};
+    if (step == 0) rows.push_back({9, {1, 1}});
+    ASSERT_EQ(Handle(Push(0, step, rows, 1, 0.5f, step))[0].header.kind(), proto::PUSH_ACK);
+    const auto values = Values(Handle(Pull(0, step + 1, {5, 9}))[0]);
+    if (step < 2) {
+      EXPECT_EQ(values[0], Init(5)) << "step " << step;
+    } else {
+      EXPECT_FLOAT_EQ(values[0][0], Init(5)[0] - 0.5f);  // only the third update applied
+    }
+    EXPECT_EQ(values[1], Init(9));
+  }
+  EXPECT_EQ(core_->stats().sparse_rows(), 1u);
+  EXPECT_EQ(core_->stats().sparse_rows_created(), 1u);
+  EXPECT_EQ(core_->stats().sparse_updates_not_admitted(), 3u);  // key 5 twice, key 9 once
+}
+
+// Expiry: a row not updated in the last expire_after updates is dropped by the next sweep
+// (every expire_after / 8 updates) and reads as its initial value again; rows in use stay.
+TEST_F(SparseServerTest, RowsLeftIdleExpireAndReadAsTheirInitialValuesAgain) {
+  Make(1, Consistency::kSync, 1, 0, /*admit_after=*/1, /*expire_after=*/8);
+  Handle(Pull(0, 0, {4, 6}));
+  Handle(Push(0, 0, {{4, {1, 1}}, {6, {1, 1}}}, 1));
+  int64_t step = 1;
+  for (; step <= 7; ++step) {  // key 6 is updated every round, key 4 never again
+    Handle(Pull(0, step, {6}));
+    Handle(Push(0, step, {{6, {1, 1}}}, 1));
+  }
+  EXPECT_EQ(core_->stats().sparse_rows(), 2u);  // key 4 idle in the last 7 updates: kept
+  Handle(Pull(0, step, {6}));
+  Handle(Push(0, step, {{6, {1, 1}}}, 1));  // idle in the last 8: dropped
+  EXPECT_EQ(core_->stats().sparse_rows(), 1u);
+  EXPECT_EQ(core_->stats().sparse_rows_expired(), 1u);
+  const auto values = Values(Handle(Pull(0, step + 1, {4, 6}))[0]);
+  EXPECT_EQ(values[0], Init(4));
+  EXPECT_NE(values[1], Init(6));
 }
 
 TEST_F(SparseServerTest, BadKeysAreRefusedCountedAndChangeNothing) {

@@ -44,8 +44,8 @@ inline constexpr int kMaxJobNameLength = 50;
 
 // Each enum has `const char* Name(E)` returning its YAML spelling ("mlp", "OnFailure").
 
-// kLogistic and kFm are click-through models over hashed sparse keys (IsSparseModel).
-enum class ModelType { kSoftmax, kMlp, kLogistic, kFm };
+// kLogistic, kFm and kDeepFm are click-through models over hashed sparse keys (IsSparseModel).
+enum class ModelType { kSoftmax, kMlp, kLogistic, kFm, kDeepFm };
 enum class DataFormat { kIdx, kLibsvm, kCsv };
 enum class BadRecordPolicy { kFail, kSkip };
 enum class Sharding { kRow, kDynamic, kFeature };
@@ -67,7 +67,7 @@ struct EnumTraits;
 template <>
 struct EnumTraits<ModelType> {
   static constexpr ModelType kValues[] = {ModelType::kSoftmax, ModelType::kMlp,
-                                          ModelType::kLogistic, ModelType::kFm};
+                                          ModelType::kLogistic, ModelType::kFm, ModelType::kDeepFm};
 };
 template <>
 struct EnumTraits<DataFormat> {
@@ -144,20 +144,27 @@ const char* Name(AddressingStyle v);
 const char* Name(FeatureType v);
 const char* Name(Combiner v);
 
-// The click-through models over hashed sparse keys (model.type logistic and fm): their
+// The click-through models over hashed sparse keys (model.type logistic, fm and deepfm): their
 // per-key parameters live in sparse tables on the servers; they read LibSVM whose indices are
-// 64-bit keys, with labels 0/1.
+// 64-bit keys, or CSV through a feature schema, with labels 0/1.
 inline bool IsSparseModel(ModelType type) {
-  return type == ModelType::kLogistic || type == ModelType::kFm;
+  return type == ModelType::kLogistic || type == ModelType::kFm || type == ModelType::kDeepFm;
 }
 
 // spec.model
 struct ModelSpec {
   ModelType type = ModelType::kSoftmax;  // type (required)
-  // hiddenLayers: units per hidden layer. kMlp: 1..16 entries, each 1..65536. kSoftmax: empty.
+  // hiddenLayers: units per hidden layer. kMlp and kDeepFm (its deep part): 1..16 entries, each
+  // 1..65536. The other types: empty.
   std::vector<int> hidden_layers;
-  // embeddingSize: kFm only, 1..1024, 8 when not written; 0 for the other types.
+  // embeddingSize: kFm and kDeepFm, 1..1024, 8 when not written; 0 for the other types.
   int embedding_size = 0;
+  // The sparse models' table hygiene (ps/sparse_shard.h). admitAfter: a key gets a row at its
+  // admitAfter-th update, 1..255 (1 when not written: at its first). expireAfterSteps: a row
+  // not updated in that many of its server's updates is dropped, 0..2^30 (0: never). Both 1
+  // and 0 for the dense models.
+  int admit_after = 1;
+  int64_t expire_after_steps = 0;
 
   bool operator==(const ModelSpec&) const = default;
 };

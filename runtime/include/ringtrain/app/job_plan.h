@@ -120,6 +120,10 @@ struct JobPlan {
   // [-sparse_init_scale, sparse_init_scale]; `model` is then unused.
   std::optional<model::SparseModelConfig> sparse_model;
   float sparse_init_scale = 0.0f;
+  // model.admitAfter and model.expireAfterSteps: the sparse table's hygiene
+  // (ps/sparse_shard.h).
+  uint32_t sparse_admit_after = 1;
+  int64_t sparse_expire_after = 0;
 };
 
 // The sparse table of a sparse model's rows, and how its embeddings start.

@@ -153,6 +153,9 @@ struct RunSummary {
   uint64_t sparse_rows = 0;
   uint64_t sparse_table_bytes = 0;
   uint64_t sparse_raw_bytes = 0;
+  // Their hygiene: updates dropped before their key was admitted, rows expired.
+  uint64_t sparse_not_admitted = 0;
+  uint64_t sparse_rows_expired = 0;
   // Bad records each worker passes over in an epoch (onBadRecord: skip), by worker index.
   std::vector<uint64_t> records_skipped;
   // Processes that failed and were replaced alone, in order: "worker-1 (killed by signal 9)".

@@ -6,6 +6,8 @@
 // "fc<i>.bias" b_i [out_i]; layer L is the output layer. Hidden weights start He-uniform, the
 // output weights Glorot-uniform, biases 0. The ReLU derivative at 0 is taken as 0.
 //
+// The layers are an MlpTower (mlp_tower.h) with num_classes outputs.
+//
 // Thread-safety: as for Model (keeps per-layer scratch matrices; one instance per thread).
 #ifndef RINGTRAIN_MODEL_MLP_H_
 #define RINGTRAIN_MODEL_MLP_H_
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "ringtrain/data/matrix.h"
+#include "ringtrain/model/mlp_tower.h"
 #include "ringtrain/model/model.h"
 
 namespace ringtrain::model {
@@ -24,8 +27,8 @@ class MlpModel final : public Model {
   //           (MakeModel validates these).
   MlpModel(int input_dim, const std::vector<int>& hidden_layers, int num_classes);
 
-  const std::vector<TensorInfo>& tensors() const override { return tensors_; }
-  int64_t num_params() const override { return num_params_; }
+  const std::vector<TensorInfo>& tensors() const override { return tower_.tensors(); }
+  int64_t num_params() const override { return tower_.num_params(); }
   int input_dim() const override { return input_dim_; }
   int num_classes() const override { return num_classes_; }
 
@@ -36,25 +39,9 @@ class MlpModel final : public Model {
               RowMatrixXf* logits) override;
 
  private:
-  struct Layer {
-    int in = 0;
-    int out = 0;
-    int64_t w_offset = 0;
-    int64_t b_offset = 0;
-  };
-
-  // Computes every layer's output for the rows of x into acts_ (acts_.back() = logits).
-  void Forward(const float* params, const Eigen::Ref<const RowMatrixXf>& x);
-
   const int input_dim_;
   const int num_classes_;
-  int64_t num_params_ = 0;
-  std::vector<Layer> layers_;
-  std::vector<TensorInfo> tensors_;
-  // Scratch. acts_[i]: output of layer i (post-ReLU for hidden layers, logits for the last).
-  // deltas_[i]: gradient of the loss with respect to the pre-activation of hidden layer i.
-  std::vector<RowMatrixXf> acts_;
-  std::vector<RowMatrixXf> deltas_;
+  MlpTower tower_;
 };
 
 }  // namespace ringtrain::model

@@ -3,7 +3,7 @@
 // parameters (a bias, a network's weights) live in the flat vector as a Model's do.
 //
 // Each key's row in the table holds row_dim() floats: the key's linear weight, followed by its
-// embedding for the models that have one (kFm: row = [w, v_1 .. v_k]). A step works on the
+// embedding for the models that have one (kFm, kDeepFm: row = [w, v_1 .. v_k]). A step works on the
 // batch's distinct keys only (BatchKeys: ascending, what the worker pulls), their rows laid out
 // in that order, keys.size() x row_dim() floats.
 //
@@ -13,7 +13,15 @@
 //   kFm:       z = b + sum_e w_key(e) x_e
 //                  + 1/2 sum_f [ (sum_e v_key(e),f x_e)^2 - sum_e v_key(e),f^2 x_e^2 ]
 //              (Rendle 2010, the O(k n) form; e runs over the row's entries, x_e its value)
-// Dense parameters: "bias" b [1], starting at 0.
+//   kDeepFm:   z = the kFm logit + MLP(e_0, ..., e_{F-1})          (DeepFM, Guo et al. 2017)
+//              where e_f = sum over the row's entries of field f of v_key(e) x_e (k floats: the
+//              field's embedding, pooled by the values: a single categorical value's own
+//              embedding, a multi-valued field's mean or sum), F = num_fields; the MLP (an
+//              MlpTower, mlp_tower.h) has hidden_layers ReLU layers and one linear output. The
+//              embeddings are the FM's: both parts train them. An entry's field must be below
+//              num_fields (LibSVM data has field 0 only: num_fields 1, the row's pooled sum).
+// Dense parameters: "bias" b [1], starting at 0; kDeepFm then its tower's "deep.fc<i>.weight"
+// and "deep.fc<i>.bias".
 //
 // Ownership: MakeSparseModel returns a unique_ptr owned by the caller; buffers are borrowed for
 // the call. Thread-safety: one instance per thread (scratch buffers).
@@ -42,14 +50,16 @@ struct BatchKeys {
 // Fills *out from `batch` (sorting the keys once). REQUIRES: out != nullptr.
 void IndexKeys(const data::SparseBatch& batch, BatchKeys* out);
 
-enum class SparseModelKind { kLogistic, kFm };
+enum class SparseModelKind { kLogistic, kFm, kDeepFm };
 
 struct SparseModelConfig {
   SparseModelKind kind = SparseModelKind::kLogistic;
-  int embedding_size = 0;  // kFm: k in [1, 1024]; kLogistic: 0
+  int embedding_size = 0;            // kFm, kDeepFm: k in [1, 1024]; kLogistic: 0
+  std::vector<int> hidden_layers{};  // kDeepFm: 1..16 layers of 1..65536 units; else empty
+  int num_fields = 1;                // kDeepFm: 1..255 fields; else 1
 };
 
-// Returns "logistic" or "fm".
+// Returns "logistic", "fm" or "deepfm".
 const char* SparseModelKindName(SparseModelKind kind);
 
 Status ValidateSparseModelConfig(const SparseModelConfig& config);

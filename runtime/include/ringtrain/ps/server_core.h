@@ -145,9 +145,12 @@ struct ServerCoreConfig {
   bool block_sums = false;
   int margin_cols = 0;  // > 0: this server sums the partial margins, `margin_cols` per row
   // Sparse tables (table->sparse() not empty; see Sparse tables above): how each table's rows
-  // start (one per table, or empty for zeros) and the seed of their initial values.
+  // start (one per table, or empty for zeros) and the seed of their initial values; admission
+  // and expiry of their keys (SparseShardConfig::admit_after, expire_after).
   std::vector<SparseInit> sparse_init;
   uint64_t sparse_seed = 0;
+  uint32_t sparse_admit_after = 1;
+  int64_t sparse_expire_after = 0;
 };
 
 // A reply addressed to the peer (routing id) that should receive it.

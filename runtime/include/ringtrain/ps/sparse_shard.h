@@ -20,6 +20,16 @@
 //   The optimizer is the job's (ServerCoreConfig::optimizer), applied row by row with step 1:
 //   one that counts steps (Adam) is refused for sparse models by the spec.
 //
+// Table hygiene (Monolith's), both optional and counted in CountInto:
+//   admission (admit_after > 1): a key without a row gets one only at its admit_after-th
+//     update (counted per (table, key) by an AdmissionCounter, which may admit a little sooner,
+//     never later); the updates before are dropped (sparse_updates_not_admitted), and the key
+//     reads as its initial value until then.
+//   expiry (expire_after > 0): the shard counts its updates (each ApplyRound in sync, each
+//     ApplyNow in async and ssp); a row not updated in the last expire_after of them is dropped
+//     (sparse_rows_expired) by a sweep every max(1, expire_after / 8) of them, so a row lives at
+//     most 9/8 x expire_after idle updates. It reads as its initial value again afterwards.
+//
 // The round bookkeeping (version, pushes, samples, rate) is ServerCore's, as for a partition:
 // a server's sparse tables advance as one partition would.
 //
@@ -32,6 +42,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -40,6 +51,7 @@
 #include "ringtrain/common/status.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ps/admission_counter.h"
 #include "ringtrain/ps/sparse_table.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
@@ -55,6 +67,9 @@ struct SparseInit {
 // (seed, table, key) only.
 void InitialValue(uint64_t seed, uint32_t table, uint64_t key, float scale, std::span<float> out);
 
+// expire_after's bound: the shard counts its updates in 32 bits.
+inline constexpr int64_t kMaxExpireAfter = int64_t{1} << 30;
+
 struct SparseShardConfig {
   std::shared_ptr<const ring::PartitionTable> table;  // table->sparse() has >= 1 table
   int server_index = 0;
@@ -62,6 +77,8 @@ struct SparseShardConfig {
   const optim::Optimizer* optimizer = nullptr;  // borrowed; outlives the shard
   std::vector<SparseInit> init;  // one per sparse table, or empty for zeros everywhere
   uint64_t init_seed = 0;
+  uint32_t admit_after = 1;  // 1..255; 1: every key gets a row at its first update
+  int64_t expire_after = 0;  // 0..kMaxExpireAfter; 0: rows never expire
 };
 
 class SparseShard {
@@ -114,18 +131,25 @@ class SparseShard {
     SparseTable accum;  // sync: the round's gradient sums, dim floats per key
   };
 
-  // The row of `key`, created at its initial value if it has none.
+  // The row of `key`, created at its initial value if it has none and admission lets it in;
+  // nullptr when it does not.
   float* RowFor(uint32_t table, uint64_t key);
   void Update(uint32_t table, uint64_t key, std::span<const float> grad, float learning_rate);
+  // Counts one update of the shard and, when a sweep is due, drops the rows left idle.
+  void Tick();
 
   SparseShardConfig config_;
   int slots_ = 0;  // optimizer state floats per value float
   std::vector<Table> tables_;
   // Per worker, per table: the keys of its latest pull (what its next push may carry).
   std::vector<std::vector<std::vector<uint64_t>>> pulled_;
+  std::optional<AdmissionCounter> admission_;  // admit_after > 1 only
+  uint32_t clock_ = 0;                         // updates so far (expiry's steps)
   uint64_t keys_pulled_ = 0;
   uint64_t keys_pushed_ = 0;
   uint64_t rows_created_ = 0;
+  uint64_t not_admitted_ = 0;
+  uint64_t rows_expired_ = 0;
 };
 
 }  // namespace ringtrain::ps
