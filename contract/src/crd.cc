@@ -68,6 +68,8 @@ ojson PrinterColumns() {
       Column("Epoch", "integer", "Current epoch (1-based).", ".status.progress.epoch", 1),
       Column("Loss", "number", "Most recent training loss.", ".status.progress.loss"),
       Column("Accuracy", "number", "Most recent test accuracy.", ".status.progress.accuracy"),
+      Column("AUC", "number", "Most recent test AUC (click-through models).",
+             ".status.progress.auc", 1),
       Column("Samples/s", "number", "Training throughput over all workers.",
              ".status.progress.samplesPerSecond", 1),
       Column("Checkpoint", "integer", "Step of the checkpoint the job can continue from.",

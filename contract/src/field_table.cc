@@ -29,6 +29,17 @@ Status CheckRange(double v, const NumberRange& range, const std::string& path) {
                               (range.max_exclusive ? ")" : "]") + got);
 }
 
+Status CheckArrayOf(const nlohmann::json& v, int64_t min_items, int64_t max_items,
+                    const std::string& path) {
+  RT_RETURN_IF_ERROR(ExpectArray(v, path));
+  if (static_cast<int64_t>(v.size()) < min_items || static_cast<int64_t>(v.size()) > max_items) {
+    return FieldError(path, "must have between " + std::to_string(min_items) + " and " +
+                                std::to_string(max_items) + " entries (got " +
+                                std::to_string(v.size()) + ")");
+  }
+  return Status::Ok();
+}
+
 void ApplyRange(const NumberRange& range, Schema* schema) {
   schema->minimum = range.min;
   schema->maximum = range.max;

@@ -154,6 +154,9 @@ namespace table_detail {
 std::string JoinOr(const std::vector<std::string>& values);
 // Checks v against `range` (path for the message).
 Status CheckRange(double v, const NumberRange& range, const std::string& path);
+// Checks that v is an array of min_items..max_items entries.
+Status CheckArrayOf(const nlohmann::json& v, int64_t min_items, int64_t max_items,
+                    const std::string& path);
 void ApplyRange(const NumberRange& range, Schema* schema);
 void ApplyFormat(const StringFormat& format, Schema* schema);
 bool IsEmpty(const nlohmann::json& v);
@@ -629,12 +632,7 @@ Field<S> IntList(std::string name, std::vector<int> S::*m, int64_t min_items, in
   f.schema.max_items = max_items;
   f.schema.list_type = "atomic";
   f.read = [=](const nlohmann::json& v, const std::string& path, S* out) {
-    RT_RETURN_IF_ERROR(ExpectArray(v, path));
-    if (static_cast<int64_t>(v.size()) < min_items || static_cast<int64_t>(v.size()) > max_items) {
-      return FieldError(path, "must have between " + std::to_string(min_items) + " and " +
-                                  std::to_string(max_items) + " entries (got " +
-                                  std::to_string(v.size()) + ")");
-    }
+    RT_RETURN_IF_ERROR(table_detail::CheckArrayOf(v, min_items, max_items, path));
     std::vector<int> values;
     for (size_t i = 0; i < v.size(); ++i) {
       int64_t value = 0;
@@ -662,12 +660,7 @@ Field<S> AscendingNumberList(std::string name, std::vector<double> S::*m, int64_
   f.schema.list_type = "atomic";
   f.schema.rules.push_back({.rule = "self.isSorted()", .message = "must be in ascending order"});
   f.read = [=](const nlohmann::json& v, const std::string& path, S* out) {
-    RT_RETURN_IF_ERROR(ExpectArray(v, path));
-    if (static_cast<int64_t>(v.size()) < min_items || static_cast<int64_t>(v.size()) > max_items) {
-      return FieldError(path, "must have between " + std::to_string(min_items) + " and " +
-                                  std::to_string(max_items) + " entries (got " +
-                                  std::to_string(v.size()) + ")");
-    }
+    RT_RETURN_IF_ERROR(table_detail::CheckArrayOf(v, min_items, max_items, path));
     std::vector<double> values;
     for (size_t i = 0; i < v.size(); ++i) {
       double value = 0;

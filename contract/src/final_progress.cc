@@ -34,6 +34,7 @@ std::string FormatFinalProgress(const FinalProgress& p) {
   j["epoch"] = p.epoch;
   j["loss"] = p.loss ? Number(*p.loss) : nullptr;
   if (p.accuracy) j["accuracy"] = Number(*p.accuracy);
+  if (p.auc) j["auc"] = Number(*p.auc);
   j["samplesPerSecond"] = Number(p.samples_per_second);
   j["globalBatchSize"] = p.global_batch_size;
   if (p.records_skipped != 0) j["recordsSkipped"] = p.records_skipped;
@@ -50,6 +51,7 @@ std::optional<FinalProgress> ParseFinalProgress(const std::string& text) {
   p.epoch = Field<int>(j, "epoch").value_or(0);
   p.loss = Field<double>(j, "loss");
   p.accuracy = Field<double>(j, "accuracy");
+  p.auc = Field<double>(j, "auc");
   p.samples_per_second = Field<double>(j, "samplesPerSecond").value_or(0);
   p.global_batch_size = Field<int64_t>(j, "globalBatchSize").value_or(0);
   p.records_skipped = Field<int64_t>(j, "recordsSkipped").value_or(0);

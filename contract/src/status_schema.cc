@@ -50,6 +50,11 @@ Schema ProgressSchema() {
   Schema accuracy = NumberSchema("Most recent test accuracy, 0 to 1.");
   accuracy.minimum = 0;
   accuracy.maximum = 1;
+  Schema auc = NumberSchema(
+      "Most recent test AUC (area under the ROC curve), 0 to 1: click-through models "
+      "(model.type logistic, fm, deepfm), which report it instead of an accuracy.");
+  auc.minimum = 0;
+  auc.maximum = 1;
   Schema throughput = NumberSchema("Training throughput over all workers.");
   throughput.minimum = 0;
   return ObjectSchema(
@@ -59,6 +64,7 @@ Schema ProgressSchema() {
        {"epoch", IntegerSchema("int32", "Current epoch, 1-based.", 0.0)},
        {"loss", NumberSchema("Most recent mean training loss.")},
        {"accuracy", std::move(accuracy)},
+       {"auc", std::move(auc)},
        {"samplesPerSecond", std::move(throughput)},
        {"globalBatchSize",
         IntegerSchema("int64", "Examples per global step (batchSize x workers).", 0.0)},

@@ -155,6 +155,7 @@ nlohmann::json StatusToJson(const JobStatus& s) {
                      {"globalBatchSize", p.global_batch_size}};
     // null: a merge patch removes the previous attempt's accuracy until the next evaluation.
     j["progress"]["accuracy"] = p.accuracy ? nlohmann::json(*p.accuracy) : nlohmann::json();
+    j["progress"]["auc"] = p.auc ? nlohmann::json(*p.auc) : nlohmann::json();
     if (p.records_skipped > 0) j["progress"]["recordsSkipped"] = p.records_skipped;
     if (p.update_time) j["progress"]["updateTime"] = FormatTime(*p.update_time);
   }
@@ -201,6 +202,7 @@ JobStatus StatusFromJson(const nlohmann::json& j) {
     if (it->contains("accuracy") && (*it)["accuracy"].is_number()) {
       p.accuracy = (*it)["accuracy"].get<double>();
     }
+    if (it->contains("auc") && (*it)["auc"].is_number()) p.auc = (*it)["auc"].get<double>();
     p.samples_per_second = Value(*it, "samplesPerSecond", 0.0);
     p.global_batch_size = Value<int64_t>(*it, "globalBatchSize", 0);
     p.records_skipped = Value<int64_t>(*it, "recordsSkipped", 0);
@@ -286,6 +288,7 @@ std::optional<Progress> ProgressFromTerminationMessage(const std::string& messag
   p.epoch = record->epoch;
   p.loss = record->loss.value_or(0.0);
   p.accuracy = record->accuracy;
+  p.auc = record->auc;
   p.samples_per_second = record->samples_per_second;
   p.global_batch_size = record->global_batch_size;
   p.records_skipped = record->records_skipped;

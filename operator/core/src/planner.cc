@@ -315,7 +315,7 @@ void Planner::TakeProgress() {
   }
   if (!p) return;
   // The numbers come from the job's own image. Anything the status schema would refuse (JSON
-  // has no NaN or infinity; counts are >= 0, accuracy in [0, 1]) is dropped: one refused
+  // has no NaN or infinity; counts are >= 0, accuracy and AUC in [0, 1]) is dropped: one refused
   // value would fail the whole status write, and with it every later phase change.
   auto finite = [](double v) { return std::isfinite(v) ? v : 0.0; };
   p->loss = finite(p->loss);
@@ -325,6 +325,7 @@ void Planner::TakeProgress() {
   p->epoch = std::max(0, p->epoch);
   p->global_batch_size = std::max<int64_t>(0, p->global_batch_size);
   if (p->accuracy && !(*p->accuracy >= 0 && *p->accuracy <= 1)) p->accuracy.reset();
+  if (p->auc && !(*p->auc >= 0 && *p->auc <= 1)) p->auc.reset();
   p->records_skipped =
       finished_skipped +
       (worker0_finished ? 0 : std::clamp<int64_t>(p->records_skipped, 0, INT32_MAX));

@@ -25,6 +25,7 @@ class ZmqProgressSource final : public ProgressSource {
     p.epoch = e.epoch();
     p.loss = e.loss();
     if (reply.evaluated()) p.accuracy = e.accuracy();
+    if (e.has_test_auc()) p.auc = e.test_auc();
     p.samples_per_second = reply.samples_per_second();
     p.global_batch_size = reply.global_batch_size();
     p.records_skipped = static_cast<int64_t>(

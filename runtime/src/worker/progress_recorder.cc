@@ -19,7 +19,11 @@ void ProgressRecorder::SendAt(const proto::Event& event, Clock::time_point now) 
   if (progress) {
     std::lock_guard<std::mutex> lock(mu_);
     const double accuracy = reply_.progress().accuracy();
+    const bool had_auc = reply_.progress().has_test_auc();
+    const double auc = reply_.progress().test_auc();
     *reply_.mutable_progress() = event;
+    // The last evaluation's AUC stays until the next one, as the accuracy does.
+    if (!event.has_test_auc() && had_auc) reply_.mutable_progress()->set_test_auc(auc);
     // Only an evaluation says what the accuracy is (-1: no test set); PROGRESS keeps the last.
     if (event.type() != proto::PROGRESS && event.accuracy() >= 0) {
       reply_.set_evaluated(true);
@@ -52,6 +56,7 @@ job::FinalProgress FinalProgressOf(const proto::StatusReply& reply) {
   out.epoch = static_cast<int>(p.epoch());
   out.loss = p.loss();
   if (reply.evaluated()) out.accuracy = p.accuracy();
+  if (p.has_test_auc()) out.auc = p.test_auc();
   out.samples_per_second = reply.samples_per_second();
   out.global_batch_size = reply.global_batch_size();
   out.records_skipped = static_cast<int64_t>(

@@ -88,16 +88,31 @@ TEST_F(StatusTest, NoAccuracyBeforeTheFirstEvaluation) {
 }
 
 // A click-through model's evaluation (worker::SparseTrainer) carries an AUC and no accuracy:
-// the status shows none rather than 0.
+// the status shows the AUC, kept through later progress until the next evaluation, and no
+// accuracy rather than 0; the final record carries it too.
 TEST_F(StatusTest, AnEvaluationWithAnAucHasNoAccuracy) {
+  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000), {});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_FALSE(p->auc.has_value()) << "no AUC before an evaluation";
   proto::Event eval = Progress(proto::EVAL, 150, 9600, 0.7);
   eval.set_test_auc(0.82);
   eval.set_test_loss(0.51);
   recorder_.Send(eval);
-  StatusOr<op::Progress> p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000), {});
+  recorder_.Send(Progress(proto::PROGRESS, 160, 10240, 0.6));
+  p = source_->Fetch(server_->endpoint(), "mnist", milliseconds(2000), {});
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_FALSE(p->accuracy.has_value());
-  EXPECT_DOUBLE_EQ(p->loss, 0.7);
+  EXPECT_DOUBLE_EQ(p->loss, 0.6);
+  ASSERT_TRUE(p->auc.has_value());
+  EXPECT_DOUBLE_EQ(*p->auc, 0.82);
+  const job::FinalProgress final_progress = worker::FinalProgressOf(recorder_.Snapshot());
+  EXPECT_EQ(final_progress.auc, 0.82);
+  EXPECT_FALSE(final_progress.accuracy.has_value());
+  // What the operator writes into status.progress, from the record a finished worker leaves.
+  const std::optional<op::Progress> from_record =
+      op::ProgressFromTerminationMessage(job::FormatFinalProgress(final_progress));
+  ASSERT_TRUE(from_record.has_value());
+  EXPECT_EQ(from_record->auc, 0.82);
 }
 
 TEST_F(StatusTest, AnotherJobIsRefusedAndCounted) {

@@ -52,6 +52,17 @@ TEST(FinalProgressTest, NoAccuracyBeforeAnEvaluation) {
   EXPECT_FALSE(back->accuracy.has_value());
 }
 
+TEST(FinalProgressTest, AClickThroughModelsAucIsWrittenInsteadOfAnAccuracy) {
+  FinalProgress p = Sample();
+  p.accuracy.reset();
+  p.auc = 0.7854;
+  const std::string text = FormatFinalProgress(p);
+  EXPECT_NE(text.find(R"("loss":0.3206,"auc":0.7854,)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("accuracy"), std::string::npos) << text;
+  EXPECT_EQ(ParseFinalProgress(text), p);
+  EXPECT_FALSE(ParseFinalProgress(FormatFinalProgress(Sample()))->auc.has_value());
+}
+
 TEST(FinalProgressTest, NonFiniteNumbersAreNullAndReadBackAsAbsent) {
   FinalProgress p = Sample();
   p.loss = std::numeric_limits<double>::quiet_NaN();

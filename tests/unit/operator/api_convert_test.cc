@@ -135,6 +135,11 @@ TEST(ApiConvertTest, StatusRoundTripsThroughJson) {
             nlohmann::json::parse(
                 R"({"step": 4690, "time": "2026-11-25T01:59:58Z", "location": "/ckpt/mnist"})"));
   EXPECT_EQ(StatusFromJson(j), s);
+  // A click-through model's test AUC; null when there is none, so a merge patch removes it.
+  EXPECT_TRUE(j["progress"]["auc"].is_null()) << j.dump();
+  s.progress->auc = 0.7854;
+  EXPECT_EQ(StatusToJson(s)["progress"]["auc"], 0.7854);
+  EXPECT_EQ(StatusFromJson(StatusToJson(s)), s);
 }
 
 // Users run `kubectl apply ... && kubectl wait --for=condition=Succeeded`: kubectl's wait fails

@@ -449,8 +449,15 @@ TEST(PlannerTest, ADivergedLossNeverReachesTheStatus) {
   EXPECT_EQ(p.status.progress->samples_per_second, 0.0);
   EXPECT_FALSE(p.status.progress->accuracy.has_value());
   polled.accuracy = 1.5;  // outside the schema's [0, 1]
+  polled.auc = -0.5;      // likewise
   o.progress = polled;
   EXPECT_FALSE(Reconcile(v, o, j).status.progress->accuracy.has_value());
+  EXPECT_FALSE(Reconcile(v, o, j).status.progress->auc.has_value());
+  polled.auc = 0.75;
+  o.progress = polled;
+  EXPECT_EQ(Reconcile(v, o, j).status.progress->auc, 0.75);
+  polled.auc = -0.5;
+  o.progress = polled;
   v.status = p.status;
   EXPECT_EQ(Reconcile(v, o, j).status, v.status) << "stable: no write loop";
 }

@@ -3,10 +3,11 @@
 // status.progress. One module writes and reads it, so the two sides cannot drift apart.
 //
 // The record is one JSON object:
-//   {"step":S,"totalSteps":T,"epoch":E,"loss":L,"accuracy":A,"samplesPerSecond":R,
+//   {"step":S,"totalSteps":T,"epoch":E,"loss":L,"accuracy":A,"auc":U,"samplesPerSecond":R,
 //    "globalBatchSize":B,"recordsSkipped":K}
-// "accuracy" is present only once the test set was evaluated; a non-finite loss, accuracy or
-// rate is written as null (JSON has no NaN) and read back as absent (loss, accuracy) or 0.
+// "accuracy" is present only once the test set was evaluated; "auc" (the test AUC of a
+// click-through model, which has no accuracy) likewise; a non-finite loss, accuracy, AUC or
+// rate is written as null (JSON has no NaN) and read back as absent (loss, accuracy, auc) or 0.
 // "recordsSkipped" (bad records this worker passes over in an epoch, onBadRecord: skip) is
 // written only when not 0. Every worker writes the record; the operator sums the counts.
 //
@@ -26,6 +27,7 @@ struct FinalProgress {
   int epoch = 0;
   std::optional<double> loss;      // absent: none yet, or not finite
   std::optional<double> accuracy;  // test accuracy of the last evaluation; absent: none
+  std::optional<double> auc;       // test AUC of the last evaluation (sparse models); absent: none
   double samples_per_second = 0;
   int64_t global_batch_size = 0;
   int64_t records_skipped = 0;

@@ -55,6 +55,7 @@ struct Progress {
   int epoch = 0;
   double loss = 0;
   std::optional<double> accuracy;  // test accuracy of the last evaluation, if any
+  std::optional<double> auc;       // test AUC of the last evaluation (sparse models), if any
   double samples_per_second = 0;
   int64_t global_batch_size = 0;
   int64_t records_skipped = 0;  // bad records skipped in an epoch (see the status schema)
@@ -64,7 +65,7 @@ struct Progress {
   // Equal but for update_time: the same point of training.
   bool SamePoint(const Progress& o) const {
     return step == o.step && total_steps == o.total_steps && epoch == o.epoch && loss == o.loss &&
-           accuracy == o.accuracy && samples_per_second == o.samples_per_second &&
+           accuracy == o.accuracy && auc == o.auc && samples_per_second == o.samples_per_second &&
            global_batch_size == o.global_batch_size && records_skipped == o.records_skipped;
   }
 };
