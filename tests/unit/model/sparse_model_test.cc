@@ -109,17 +109,25 @@ TEST(SparseModelTest, GradientsMatchFiniteDifferences) {
     const auto loss_at = [&]() {
       return model->LossAndGradient(dense.data(), rows, b, keys, scratch_dense.data(), scratch);
     };
+    // A quotient whose step crosses a kink of the tower's ReLUs says nothing: for deepfm a
+    // coordinate passes when the quotient at either of two steps agrees (a wrong gradient
+    // disagrees with both).
+    const auto quotient = [&](std::vector<float>& values, size_t i, float eps) {
+      const float saved = values[i];
+      values[i] = saved + eps;
+      const double up = loss_at();
+      values[i] = saved - eps;
+      const double down = loss_at();
+      values[i] = saved;
+      return (up - down) / (2 * eps);
+    };
     const auto check = [&](std::vector<float>& values, const std::vector<float>& grad,
                            const char* what) {
-      const float eps = config.kind == SparseModelKind::kDeepFm ? 1e-3f : 1e-2f;
+      const bool tower = config.kind == SparseModelKind::kDeepFm;
       for (size_t i = 0; i < values.size(); ++i) {
-        const float saved = values[i];
-        values[i] = saved + eps;
-        const double up = loss_at();
-        values[i] = saved - eps;
-        const double down = loss_at();
-        values[i] = saved;
-        EXPECT_NEAR(grad[i], (up - down) / (2 * eps), 2e-4)
+        double fd = quotient(values, i, tower ? 1e-3f : 1e-2f);
+        if (tower && std::fabs(grad[i] - fd) > 2e-4) fd = quotient(values, i, 2.5e-4f);
+        EXPECT_NEAR(grad[i], fd, 2e-4)
             << SparseModelKindName(config.kind) << " " << what << " " << i;
       }
     };
