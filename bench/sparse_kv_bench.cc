@@ -63,15 +63,9 @@ std::shared_ptr<const ring::PartitionTable> Table(int servers) {
 
 std::unique_ptr<testing::ServerThread> StartServer(
     std::shared_ptr<const ring::PartitionTable> table, int index, int workers) {
-  ps::ServerCoreConfig c;
-  c.job = kJob;
-  c.server_index = index;
-  c.num_workers = workers;
-  c.table = std::move(table);
-  c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
-  c.consistency = ps::Consistency::kAsync;
-  return std::make_unique<testing::ServerThread>(
-      ps::ServerCore::Make(std::move(c), std::vector<float>{0.0f}).value());
+  return testing::StartSparseServer(
+      {.job = kJob, .workers = workers, .consistency = ps::Consistency::kAsync}, std::move(table),
+      index, {0.0f});
 }
 
 struct Rates {

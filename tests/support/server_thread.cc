@@ -43,4 +43,19 @@ void ServerThread::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::unique_ptr<ServerThread> StartSparseServer(const SparseServerSpec& spec,
+                                                std::shared_ptr<const ring::PartitionTable> table,
+                                                int index, const std::vector<float>& dense) {
+  ps::ServerCoreConfig c;
+  c.job = spec.job;
+  c.server_index = index;
+  c.num_workers = spec.workers;
+  c.table = std::move(table);
+  c.optimizer = optim::MakeOptimizer(spec.optimizer).value();
+  c.consistency = spec.consistency;
+  c.sparse_init = {ps::SparseInit{spec.init_scale}};
+  c.sparse_seed = spec.init_seed;
+  return std::make_unique<ServerThread>(ps::ServerCore::Make(std::move(c), dense).value());
+}
+
 }  // namespace ringtrain::testing

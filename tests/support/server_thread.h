@@ -6,6 +6,9 @@
 // destructor stops it if it still serves and joins the thread. The core's counters at the end
 // are kept (final_stats(), valid after Join()).
 //
+// StartSparseServer builds the ServerCore of server `index` of a layout with sparse tables
+// (SparseServerSpec says the rest) and starts a ServerThread serving it.
+//
 // Thread-safety: construct, Join and destroy on one thread.
 #ifndef RINGTRAIN_TESTS_SUPPORT_SERVER_THREAD_H_
 #define RINGTRAIN_TESTS_SUPPORT_SERVER_THREAD_H_
@@ -15,7 +18,9 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/ps/server_core.h"
@@ -44,6 +49,21 @@ class ServerThread {
   std::atomic<ps::ParameterServer*> server_{nullptr};
   proto::ServerStats final_stats_;
 };
+
+// A server of a job with sparse tables, for the sparse tests and benchmarks.
+struct SparseServerSpec {
+  std::string job;
+  int workers = 1;
+  optim::OptimizerConfig optimizer{optim::OptimizerKind::kSgd, 0, 0};  // plain SGD
+  ps::Consistency consistency = ps::Consistency::kSync;
+  float init_scale = 0.0f;  // every sparse table's rows start uniform in [-scale, scale]
+  uint64_t init_seed = 0;
+};
+
+// Aborts if the core cannot be made (a bad spec is the caller's bug).
+std::unique_ptr<ServerThread> StartSparseServer(const SparseServerSpec& spec,
+                                                std::shared_ptr<const ring::PartitionTable> table,
+                                                int index, const std::vector<float>& dense);
 
 }  // namespace ringtrain::testing
 

@@ -51,16 +51,13 @@ struct RunSpec {
 std::unique_ptr<testing::ServerThread> StartServer(
     const RunSpec& setup, std::shared_ptr<const ring::PartitionTable> table, int index,
     const std::vector<float>& dense) {
-  ps::ServerCoreConfig c;
-  c.job = kJob;
-  c.server_index = index;
-  c.num_workers = setup.workers;
-  c.table = std::move(table);
-  c.optimizer = optim::MakeOptimizer(setup.optimizer).value();
-  c.consistency = setup.consistency;
-  c.sparse_init = {ps::SparseInit{setup.init_scale}};
-  c.sparse_seed = 5;
-  return std::make_unique<testing::ServerThread>(ps::ServerCore::Make(std::move(c), dense).value());
+  return testing::StartSparseServer({.job = kJob,
+                                     .workers = setup.workers,
+                                     .optimizer = setup.optimizer,
+                                     .consistency = setup.consistency,
+                                     .init_scale = setup.init_scale,
+                                     .init_seed = 5},
+                                    std::move(table), index, dense);
 }
 
 class SparseTrainingTest : public ::testing::Test {

@@ -70,17 +70,9 @@ TEST(SparseRoutingTest, EachServerGetsItsKeysInOrderAndTheRowsComeBackToTheirPos
 // Server `index` of `table`, serving `workers` workers with plain SGD in sync mode.
 std::unique_ptr<testing::ServerThread> StartServer(
     std::shared_ptr<const ring::PartitionTable> table, int index, int workers) {
-  ps::ServerCoreConfig c;
-  c.job = kJob;
-  c.server_index = index;
-  c.num_workers = workers;
-  c.table = std::move(table);
-  c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
-  c.consistency = ps::Consistency::kSync;
-  c.sparse_init = {ps::SparseInit{kScale}};
-  c.sparse_seed = kSeed;
-  return std::make_unique<testing::ServerThread>(
-      ps::ServerCore::Make(std::move(c), std::vector<float>{0.0f}).value());
+  return testing::StartSparseServer(
+      {.job = kJob, .workers = workers, .init_scale = kScale, .init_seed = kSeed}, std::move(table),
+      index, {0.0f});
 }
 
 // The batch of worker w at step t: 10 keys shared with the other worker at every step, and 40
