@@ -15,6 +15,16 @@ namespace {
 
 using nlohmann::json;
 
+// CEL: the spec's model is a click-through model over sparse keys (job::IsSparseModel).
+std::string IsSparseModelCel() {
+  std::string list;
+  for (const ModelType t : EnumTraits<ModelType>::kValues) {
+    if (!IsSparseModel(t)) continue;
+    list += (list.empty() ? "'" : ", '") + std::string(Name(t)) + "'";
+  }
+  return "self.model.type in [" + list + "]";
+}
+
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int kMaxParameterServers = 1024;
 constexpr int kMaxWorkers = 4096;
@@ -443,7 +453,8 @@ const Object<TrainingJobSpec>& SpecTable() {
                          "workers.replicas (" +
                          std::to_string(s.workers.replicas) + ") must be at most that");
                    }})
-          .Rule({.cel = {.rule = "self.model.type in ['logistic', 'fm', 'deepfm'] || "
+          .Rule({.cel = {.rule = IsSparseModelCel() +
+                                 " || "
                                  "!has(self.dataset.format) || self.dataset.format == 'idx' || "
                                  "(has(self.dataset.features) && has(self.dataset.classes))",
                          .message = "dataset.features and dataset.classes are required when "
@@ -468,7 +479,8 @@ const Object<TrainingJobSpec>& SpecTable() {
                        }
                        return Status::Ok();
                      }})
-          .Rule({.cel = {.rule = "!(self.model.type in ['logistic', 'fm', 'deepfm']) || "
+          .Rule({.cel = {.rule = "!(" + IsSparseModelCel() +
+                                 ") || "
                                  "(has(self.dataset.format) && "
                                  "((self.dataset.format == 'libsvm' && !has(self.dataset.fields)) "
                                  "|| (self.dataset.format == 'csv' && has(self.dataset.fields))) "
@@ -513,8 +525,8 @@ const Object<TrainingJobSpec>& SpecTable() {
                        }
                        return Status::Ok();
                      }})
-          .Rule({.cel = {.rule = "self.model.type in ['logistic', 'fm', 'deepfm'] || "
-                                 "!has(self.dataset.fields)",
+          .Rule({.cel = {.rule = IsSparseModelCel() + " || "
+                                                      "!has(self.dataset.fields)",
                          .message = "dataset.fields is the feature schema of model.type logistic, "
                                     "fm and deepfm; the other models read every column but the "
                                     "label",
@@ -531,7 +543,8 @@ const Object<TrainingJobSpec>& SpecTable() {
                                               "deepfm; the other models read "
                                               "every column but the label)");
                      }})
-          .Rule({.cel = {.rule = "!(self.model.type in ['logistic', 'fm', 'deepfm']) || "
+          .Rule({.cel = {.rule = "!(" + IsSparseModelCel() +
+                                 ") || "
                                  "!has(self.training) || ((!has(self.training.optimizer) || "
                                  "!has(self.training.optimizer.type) || "
                                  "self.training.optimizer.type in ['sgd', 'adagrad', 'ftrl']) && "
@@ -562,7 +575,8 @@ const Object<TrainingJobSpec>& SpecTable() {
                        }
                        return Status::Ok();
                      }})
-          .Rule({.cel = {.rule = "!(self.model.type in ['logistic', 'fm', 'deepfm']) || "
+          .Rule({.cel = {.rule = "!(" + IsSparseModelCel() +
+                                 ") || "
                                  "(!has(self.checkpoint) && (!has(self.parameterServers) || "
                                  "!has(self.parameterServers.replication) || "
                                  "self.parameterServers.replication == 0))",

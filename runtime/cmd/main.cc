@@ -146,7 +146,7 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
   }
   // Every process on this machine: refused before any starts, with the numbers.
   ringtrain::StatusOr<ringtrain::app::DatasetShape> shape =
-      ringtrain::app::ReadDatasetShape(job->spec.dataset);
+      ringtrain::app::ReadDatasetShape(job->spec);
   if (!shape.ok()) return Fail("ringtrain run", shape.status().WithContext(file));
   const ringtrain::job::MemoryEstimate estimate = ringtrain::app::EstimateFor(job->spec, *shape);
   if (ringtrain::Status s = ringtrain::job::CheckMemoryLimits(job->spec, estimate); !s.ok()) {
@@ -225,7 +225,7 @@ int Validate(const std::string& file) {
   if (!job.ok()) return Fail("ringtrain validate", job.status());
   std::cout << file << ": valid TrainingJob \"" << job->metadata.name << "\"\n";
   ringtrain::StatusOr<ringtrain::app::DatasetShape> shape =
-      ringtrain::app::ReadDatasetShape(job->spec.dataset);
+      ringtrain::app::ReadDatasetShape(job->spec);
   if (!shape.ok()) {
     std::cout << "  memory: not estimated with the data ("
               << ringtrain::Printable(shape.status().message()) << ")\n";
@@ -255,7 +255,7 @@ int Validate(const std::string& file) {
 ringtrain::Status CheckThisProcessFits(const ringtrain::job::PodContract& c,
                                        const ringtrain::job::TrainingJob& job) {
   ringtrain::StatusOr<ringtrain::app::DatasetShape> shape =
-      ringtrain::app::ReadDatasetShape(job.spec.dataset);
+      ringtrain::app::ReadDatasetShape(job.spec);
   if (!shape.ok()) return ringtrain::Status::Ok();
   const ringtrain::job::MemoryEstimate estimate = ringtrain::app::EstimateFor(job.spec, *shape);
   const bool server = c.role == ringtrain::job::Role::kParameterServer;

@@ -97,10 +97,11 @@ bool IsTextFormat(const job::DatasetSpec& dataset) {
   return dataset.format == job::DataFormat::kLibsvm || dataset.format == job::DataFormat::kCsv;
 }
 
-StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset) {
-  if (IsTextFormat(dataset) && dataset.features == 0) {
-    // A sparse model's keys (the spec allows no features then): two classes, no input width.
-    // Its rows are counted by the workers, which read them.
+StatusOr<DatasetShape> ReadDatasetShape(const job::TrainingJobSpec& spec) {
+  const job::DatasetSpec& dataset = spec.dataset;
+  if (job::IsSparseModel(spec.model.type)) {
+    // Hashed keys: two classes, no input width. Its rows are counted by the workers, which
+    // read them.
     DatasetShape shape;
     shape.input_dim = 0;
     shape.num_classes = 2;

@@ -83,7 +83,7 @@ StatusOr<CheckpointedModel> LoadModelFromCheckpoints(const job::TrainingJob& job
 
 StatusOr<CheckpointedModel> LoadModelFromCheckpoints(const job::TrainingJob& job,
                                                      const CheckpointOptions& where) {
-  RT_ASSIGN_OR_RETURN(DatasetShape shape, ReadDatasetShape(job.spec.dataset));
+  RT_ASSIGN_OR_RETURN(DatasetShape shape, ReadDatasetShape(job.spec));
   RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
   return LoadModelFromCheckpoints(std::move(plan), where);
 }

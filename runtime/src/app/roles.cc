@@ -165,7 +165,7 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
                             std::shared_ptr<const auth::Credentials> credentials) {
   RT_RETURN_IF_ERROR(ValidateCheckpointOptions(checkpoints));
   // Servers size the model from the training images' header, so they read it too.
-  StatusOr<DatasetShape> shape = ReadDatasetShape(job.spec.dataset);
+  StatusOr<DatasetShape> shape = ReadDatasetShape(job.spec);
   if (!shape.ok()) {
     return Status(shape.status().code(),
                   shape.status().message() +
@@ -399,7 +399,7 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
                      "workers): it runs no steps\n";
       }
     }
-    shape = ReadDatasetShape(spec.dataset).value();
+    shape = ReadDatasetShape(spec).value();
     shape.train_rows = text_plan.records;
     global_rows = -1;
     if (spec.dataset.sharding == job::Sharding::kDynamic) {

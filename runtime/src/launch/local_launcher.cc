@@ -173,7 +173,7 @@ Status Run::Start() {
   // The job's plan (the one its processes make) bounds the steps a worker can report; a
   // training set whose header cannot be read fails here, as invalid input, before any process
   // starts.
-  RT_ASSIGN_OR_RETURN(app::DatasetShape shape, app::ReadDatasetShape(job_.spec.dataset));
+  RT_ASSIGN_OR_RETURN(app::DatasetShape shape, app::ReadDatasetShape(job_.spec));
   RT_ASSIGN_OR_RETURN(app::JobPlan plan, app::MakeJobPlan(job_, shape));
   bounds_.num_ps = plan.num_ps;
   bounds_.num_workers = plan.num_workers;

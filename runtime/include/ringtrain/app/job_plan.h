@@ -42,9 +42,10 @@ struct DatasetShape {
 };
 
 // Reads the training set's shape: idx from the images' header (and checks the test images
-// have the same image size); libsvm and csv from spec.dataset.features and classes. Errors
-// name the spec field and the file (both files for a mismatch).
-StatusOr<DatasetShape> ReadDatasetShape(const job::DatasetSpec& dataset);
+// have the same image size); libsvm and csv from spec.dataset.features and classes; a sparse
+// model's (job::IsSparseModel) has no input width, two classes, and rows its workers count.
+// Errors name the spec field and the file (both files for a mismatch).
+StatusOr<DatasetShape> ReadDatasetShape(const job::TrainingJobSpec& spec);
 
 // Whether the spec's format is a text format (libsvm, csv), read through storage.
 bool IsTextFormat(const job::DatasetSpec& dataset);
