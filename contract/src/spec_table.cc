@@ -575,31 +575,6 @@ const Object<TrainingJobSpec>& SpecTable() {
                        }
                        return Status::Ok();
                      }})
-          .Rule({.cel = {.rule = "!(" + IsSparseModelCel() +
-                                 ") || "
-                                 "(!has(self.checkpoint) && (!has(self.parameterServers) || "
-                                 "!has(self.parameterServers.replication) || "
-                                 "self.parameterServers.replication == 0))",
-                         .message =
-                             "model.type logistic, fm and deepfm: checkpoints and replication do "
-                             "not cover sparse tables yet",
-                         .field_path = ".model.type"},
-                 .check =
-                     [](const TrainingJobSpec& s, const std::string& path) {
-                       if (!IsSparseModel(s.model.type)) return Status::Ok();
-                       if (s.checkpoint.has_value()) {
-                         return InvalidArgument(
-                             path + ".checkpoint: not supported with model.type " +
-                             Name(s.model.type) + " yet (checkpoints do not hold sparse tables)");
-                       }
-                       if (s.parameter_servers.replication != 0) {
-                         return InvalidArgument(
-                             path +
-                             ".parameterServers.replication: not supported with model.type " +
-                             Name(s.model.type) + " yet (replicas do not hold sparse tables)");
-                       }
-                       return Status::Ok();
-                     }})
           .ClusterRule(CheckpointsOnDurableVolumeRule())
           .ClusterRule(OutputOnDurableVolumeRule()));
   return *t;

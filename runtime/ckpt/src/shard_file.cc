@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "file_io.h"
 
@@ -17,6 +20,12 @@ namespace {
 constexpr char kShardMagic[8] = {'R', 'T', 'C', 'K', 'S', 'H', 'R', 'D'};
 constexpr char kWorkersMagic[8] = {'R', 'T', 'C', 'K', 'W', 'R', 'K', 'S'};
 constexpr char kQueueMagic[8] = {'R', 'T', 'C', 'K', 'Q', 'U', 'E', 'U'};
+constexpr char kSparseMagic[8] = {'R', 'T', 'C', 'K', 'S', 'P', 'R', 'S'};
+// The sparse section's fixed part: magic, version, samples, pushes, rate, clock, flags, tables,
+// sketch bytes; then per table: dim, 0, rows, round keys.
+constexpr size_t kSparseBytes = 8 + 8 + 8 + 4 + 4 + 4 + 4 + 8 + 8;
+constexpr size_t kSparseTableBytes = 4 + 4 + 8 + 8;
+constexpr uint32_t kStepsFlag = 1;
 // The queue's fixed part: magic, tasks, epochs, epoch, next, four counters, two list sizes.
 constexpr uint64_t kQueueBytes = 8 + 10 * 8;
 constexpr uint64_t kLeaseBytes = 3 * 8;
@@ -64,19 +73,161 @@ class Decoder {
   const char* p_;
 };
 
+template <typename T>
+Status WriteArray(internal::ChecksummedWriter& w, const std::vector<T>& v) {
+  return w.Append(v.data(), v.size() * sizeof(T));
+}
 Status WriteFloats(internal::ChecksummedWriter& w, const std::vector<float>& v) {
-  return w.Append(v.data(), v.size() * sizeof(float));
+  return WriteArray(w, v);
 }
 
-// Reads n floats after checking they fit in the file (so a damaged size never allocates).
-Status ReadFloats(internal::BoundedReader& r, uint64_t n, std::vector<float>* out,
-                  const std::string& what) {
-  if (n > r.remaining() / sizeof(float)) {
-    return DataLoss(r.path() + ": " + what + " needs " + std::to_string(n) +
-                    " floats, the file has " + std::to_string(r.remaining()) + " bytes left");
+// Reads n values of T after checking they fit in the file (so a damaged size never allocates).
+template <typename T>
+Status ReadArray(internal::BoundedReader& r, uint64_t n, std::vector<T>* out,
+                 const std::string& what) {
+  if (n > r.remaining() / sizeof(T)) {
+    return DataLoss(r.path() + ": " + what + " needs " + std::to_string(n) + " values of " +
+                    std::to_string(sizeof(T)) + " bytes, the file has " +
+                    std::to_string(r.remaining()) + " bytes left");
   }
   out->resize(static_cast<size_t>(n));
-  return r.Read(out->data(), static_cast<size_t>(n) * sizeof(float));
+  return r.Read(out->data(), static_cast<size_t>(n) * sizeof(T));
+}
+Status ReadFloats(internal::BoundedReader& r, uint64_t n, std::vector<float>* out,
+                  const std::string& what) {
+  return ReadArray(r, n, out, what);
+}
+
+// Checks the sparse tables' sizes against the shard's dims and state slots.
+Status CheckSparseFits(const SparseState& sparse, const ShardIdentity& id) {
+  if (sparse.tables.size() != id.sparse_dims.size()) {
+    return InvalidArgument("shard state has " + std::to_string(sparse.tables.size()) +
+                           " sparse tables, the model " + std::to_string(id.sparse_dims.size()));
+  }
+  if (sparse.version < 0 || sparse.round_pushes > static_cast<uint32_t>(id.num_workers)) {
+    return InvalidArgument("shard state's sparse tables: version " +
+                           std::to_string(sparse.version) + " and " +
+                           std::to_string(sparse.round_pushes) + " round pushes do not fit");
+  }
+  const size_t row = static_cast<size_t>(1 + id.state_slots);
+  for (size_t i = 0; i < sparse.tables.size(); ++i) {
+    const SparseTableSnapshot& t = sparse.tables[i];
+    const size_t dim = id.sparse_dims[i];
+    if (t.dim != dim || t.rows.size() != t.keys.size() * row * dim ||
+        !(t.steps.empty() || t.steps.size() == t.keys.size()) ||
+        t.round_sums.size() != t.round_keys.size() * dim) {
+      return InvalidArgument("shard state's sparse table " + std::to_string(i) + ": dim " +
+                             std::to_string(t.dim) + ", " + std::to_string(t.keys.size()) +
+                             " keys, " + std::to_string(t.rows.size()) + " row floats, " +
+                             std::to_string(t.steps.size()) + " steps, " +
+                             std::to_string(t.round_keys.size()) + " round keys and " +
+                             std::to_string(t.round_sums.size()) +
+                             " round floats do not fit its dim " + std::to_string(dim));
+    }
+  }
+  return Status::Ok();
+}
+
+Status WriteSparse(internal::ChecksummedWriter& w, const SparseState& sparse) {
+  bool steps = false;
+  for (const SparseTableSnapshot& t : sparse.tables) steps = steps || !t.steps.empty();
+  Encoder head;
+  head.Bytes(kSparseMagic, sizeof(kSparseMagic));
+  head.I64(sparse.version);
+  head.U64(sparse.round_samples);
+  head.U32(sparse.round_pushes);
+  head.F32(sparse.round_learning_rate);
+  head.U32(sparse.clock);
+  head.U32(steps ? kStepsFlag : 0);
+  head.U64(sparse.tables.size());
+  head.U64(sparse.admission.size());
+  RT_RETURN_IF_ERROR(w.Append(head.bytes().data(), head.bytes().size()));
+  for (const SparseTableSnapshot& t : sparse.tables) {
+    Encoder rec;
+    rec.U32(t.dim);
+    rec.U32(0);
+    rec.U64(t.keys.size());
+    rec.U64(t.round_keys.size());
+    RT_RETURN_IF_ERROR(w.Append(rec.bytes().data(), rec.bytes().size()));
+    RT_RETURN_IF_ERROR(WriteArray(w, t.keys));
+    RT_RETURN_IF_ERROR(WriteArray(w, t.rows));
+    if (steps) {
+      if (t.steps.empty()) {
+        // Tables without steps in a state with some (not made by SparseShard): the rows count
+        // as updated at the clock.
+        RT_RETURN_IF_ERROR(WriteArray(w, std::vector<uint32_t>(t.keys.size(), sparse.clock)));
+      } else {
+        RT_RETURN_IF_ERROR(WriteArray(w, t.steps));
+      }
+    }
+    RT_RETURN_IF_ERROR(WriteArray(w, t.round_keys));
+    RT_RETURN_IF_ERROR(WriteArray(w, t.round_sums));
+  }
+  return WriteArray(w, sparse.admission);
+}
+
+// Reads the sparse section (the reader is at its magic), checking it against `expected`.
+StatusOr<SparseState> ReadSparse(internal::BoundedReader* r, const std::string& path,
+                                 const ShardIdentity& expected) {
+  const auto bad = [&](const std::string& what) {
+    return DataLoss(path + ": sparse tables: " + what);
+  };
+  if (r->remaining() < kSparseBytes) return bad("the section is cut short or missing");
+  char fixed[kSparseBytes];
+  RT_RETURN_IF_ERROR(r->Read(fixed, sizeof(fixed)));
+  if (std::memcmp(fixed, kSparseMagic, sizeof(kSparseMagic)) != 0) {
+    return bad("not where the worker clocks end (a checkpoint of a dense model?)");
+  }
+  Decoder d(fixed + sizeof(kSparseMagic));
+  SparseState sparse;
+  sparse.version = d.I64();
+  sparse.round_samples = d.U64();
+  sparse.round_pushes = d.U32();
+  sparse.round_learning_rate = d.F32();
+  sparse.clock = d.U32();
+  const uint32_t flags = d.U32();
+  const uint64_t tables = d.U64();
+  const uint64_t sketch = d.U64();
+  if ((flags & ~kStepsFlag) != 0) return bad("unknown flags " + std::to_string(flags));
+  if (tables != expected.sparse_dims.size()) {
+    return bad(std::to_string(tables) + " tables, the model has " +
+               std::to_string(expected.sparse_dims.size()));
+  }
+  if (sparse.version < 0 || sparse.round_pushes > static_cast<uint32_t>(expected.num_workers) ||
+      !std::isfinite(sparse.round_learning_rate) || sparse.round_learning_rate < 0) {
+    return bad("the round state is inconsistent");
+  }
+  const uint64_t row = static_cast<uint64_t>(1 + expected.state_slots);
+  sparse.tables.resize(static_cast<size_t>(tables));
+  for (size_t i = 0; i < sparse.tables.size(); ++i) {
+    SparseTableSnapshot& t = sparse.tables[i];
+    const std::string name = "table " + std::to_string(i);
+    char rec[kSparseTableBytes];
+    RT_RETURN_IF_ERROR(r->Read(rec, sizeof(rec)));
+    Decoder h(rec);
+    t.dim = h.U32();
+    const uint32_t zero = h.U32();
+    const uint64_t rows = h.U64();
+    const uint64_t round_keys = h.U64();
+    if (t.dim != expected.sparse_dims[i] || zero != 0) {
+      return bad(name + " has dim " + std::to_string(t.dim) + ", the model's has " +
+                 std::to_string(expected.sparse_dims[i]));
+    }
+    // Bounded by the bytes left before anything is multiplied (no overflow below).
+    if (rows > r->remaining() / 8 || round_keys > r->remaining() / 8) {
+      return bad(name + " claims " + std::to_string(rows) + " rows and " +
+                 std::to_string(round_keys) + " round keys, more than the file holds");
+    }
+    RT_RETURN_IF_ERROR(ReadArray(*r, rows, &t.keys, name + "'s keys"));
+    RT_RETURN_IF_ERROR(ReadArray(*r, rows * row * t.dim, &t.rows, name + "'s rows"));
+    if ((flags & kStepsFlag) != 0) {
+      RT_RETURN_IF_ERROR(ReadArray(*r, rows, &t.steps, name + "'s steps"));
+    }
+    RT_RETURN_IF_ERROR(ReadArray(*r, round_keys, &t.round_keys, name + "'s round keys"));
+    RT_RETURN_IF_ERROR(ReadArray(*r, round_keys * t.dim, &t.round_sums, name + "'s round sums"));
+  }
+  RT_RETURN_IF_ERROR(ReadArray(*r, sketch, &sparse.admission, "the admission sketch"));
+  return sparse;
 }
 
 }  // namespace
@@ -112,6 +263,13 @@ Status CheckStateFits(const ShardState& state, const ShardIdentity& id) {
                            " worker clocks, the job " + std::to_string(id.num_workers) +
                            " workers");
   }
+  if (state.sparse.has_value() != !id.sparse_dims.empty()) {
+    return InvalidArgument(state.sparse.has_value()
+                               ? "shard state has sparse tables, the model none"
+                               : "shard state has no sparse tables, the model " +
+                                     std::to_string(id.sparse_dims.size()));
+  }
+  if (state.sparse.has_value()) RT_RETURN_IF_ERROR(CheckSparseFits(*state.sparse, id));
   return Status::Ok();
 }
 
@@ -150,6 +308,7 @@ StatusOr<FileEntry> WriteShardFile(const std::string& path, const ShardState& st
     workers.U64((c.done ? kDoneFlag : 0) | (c.excluded ? kExcludedFlag : 0));
   }
   RT_RETURN_IF_ERROR(w->Append(workers.bytes().data(), workers.bytes().size()));
+  if (state.sparse.has_value()) RT_RETURN_IF_ERROR(WriteSparse(*w, *state.sparse));
   if (state.queue.has_value()) {
     const DataQueueState& q = *state.queue;
     Encoder queue;
@@ -279,6 +438,10 @@ StatusOr<ShardState> Parse(internal::BoundedReader* r, const std::string& path,
     }
     state.workers[w].done = (flags & kDoneFlag) != 0;
     state.workers[w].excluded = (flags & kExcludedFlag) != 0;
+  }
+  if (!expected.sparse_dims.empty()) {
+    RT_ASSIGN_OR_RETURN(SparseState sparse, ReadSparse(r, path, expected));
+    state.sparse = std::move(sparse);
   }
   if (r->remaining() == 0) return state;
   // The data queue (dynamic sharding), on the server that keeps it.

@@ -35,6 +35,12 @@ Status ValidateIdentity(const ShardIdentity& id) {
                              std::to_string(i));
     }
   }
+  for (size_t t = 0; t < id.sparse_dims.size(); ++t) {
+    if (id.sparse_dims[t] < 1) {
+      return InvalidArgument("checkpoint identity: sparse table " + std::to_string(t) +
+                             " has dim 0");
+    }
+  }
   return Status::Ok();
 }
 

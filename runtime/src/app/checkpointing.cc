@@ -82,6 +82,15 @@ uint64_t ModelFingerprint(const JobPlan& plan) {
   h.AddI64(plan.model.num_classes);
   h.AddI64(static_cast<int64_t>(plan.model.hidden_layers.size()));
   for (int width : plan.model.hidden_layers) h.AddI64(width);
+  if (plan.sparse_model.has_value()) {
+    // Only for a sparse model: a dense model's fingerprint stays what older checkpoints hold.
+    const model::SparseModelConfig& m = *plan.sparse_model;
+    h.AddString(model::SparseModelKindName(m.kind));
+    h.AddI64(m.embedding_size);
+    h.AddI64(m.num_fields);
+    h.AddI64(static_cast<int64_t>(m.hidden_layers.size()));
+    for (int width : m.hidden_layers) h.AddI64(width);
+  }
   return h.Finish();
 }
 

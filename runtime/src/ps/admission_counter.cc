@@ -1,6 +1,7 @@
 #include "ringtrain/ps/admission_counter.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "ringtrain/common/check.h"
 #include "ringtrain/common/hash.h"
@@ -31,6 +32,12 @@ uint32_t AdmissionCounter::Add(uint32_t table, uint64_t key) {
     if (counters_[s] == least) ++counters_[s];
   }
   return least + 1;
+}
+
+bool AdmissionCounter::Restore(std::vector<uint8_t> counters) {
+  if (counters.size() != counters_.size()) return false;
+  counters_ = std::move(counters);
+  return true;
 }
 
 uint32_t AdmissionCounter::Count(uint32_t table, uint64_t key) const {

@@ -48,6 +48,18 @@ void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
   }
   s->queue.reset();
   if (queue_.has_value()) s->queue = queue_->state();
+  if (sparse_ == nullptr) {
+    s->sparse.reset();
+    return;
+  }
+  if (!s->sparse.has_value()) s->sparse.emplace();
+  ckpt::SparseState& out = *s->sparse;
+  sparse_->SnapshotInto(&out);
+  out.version = sparse_round_.version;
+  const bool round = sync && sparse_round_.pushes > 0;
+  out.round_pushes = round ? static_cast<uint32_t>(sparse_round_.pushes) : 0;
+  out.round_samples = round ? sparse_round_.samples : 0;
+  out.round_learning_rate = round ? sparse_round_.learning_rate : 0;
 }
 
 bool ServerCore::has_held_pushes() const {
@@ -63,8 +75,10 @@ Status ServerCore::Restore(ckpt::ShardState state) {
     return FailedPrecondition(who + std::to_string(pending_.size()) +
                               " pulls are parked; restore before serving");
   }
-  if (sparse_ != nullptr) {
-    return FailedPrecondition(who + "checkpoints do not hold sparse tables yet");
+  if (state.sparse.has_value() != (sparse_ != nullptr)) {
+    return FailedPrecondition(who + (sparse_ != nullptr
+                                         ? "the state has no sparse tables, the model has"
+                                         : "the state has sparse tables, the model none"));
   }
   if (state.partitions.size() != owned_.size()) {
     return FailedPrecondition(who + "the checkpoint has " +
@@ -112,6 +126,22 @@ Status ServerCore::Restore(ckpt::ShardState state) {
       return FailedPrecondition(who + "worker " + std::to_string(w) + " has a negative clock");
     }
   }
+  if (state.sparse.has_value()) {
+    const ckpt::SparseState& in = *state.sparse;
+    bool sums = false;
+    for (const ckpt::SparseTableSnapshot& t : in.tables) sums = sums || !t.round_keys.empty();
+    const bool round = sums || in.round_pushes > 0 || in.round_samples > 0;
+    if (in.version < 0 ||
+        (round && (!sync || in.round_pushes == 0 ||
+                   in.round_pushes > static_cast<uint32_t>(config_.num_workers)))) {
+      return FailedPrecondition(who + "the sparse tables' version " + std::to_string(in.version) +
+                                " or round in progress (" + std::to_string(in.round_pushes) +
+                                " pushes) does not fit " + ConsistencyName(config_.consistency) +
+                                " mode");
+    }
+    // The last check, and atomic: it changes the sparse tables only when it succeeds.
+    RT_RETURN_IF_ERROR(sparse_->Restore(&*state.sparse));
+  }
 
   // All checked: nothing below fails.
   for (size_t i = 0; i < owned_.size(); ++i) {
@@ -146,6 +176,12 @@ Status ServerCore::Restore(ckpt::ShardState state) {
   if (queue_.has_value() && state.queue.has_value()) {
     queue_->Restore(std::move(*state.queue));
     CountQueue();
+  }
+  if (state.sparse.has_value()) {
+    sparse_round_.version = state.sparse->version;
+    sparse_round_.pushes = static_cast<int>(state.sparse->round_pushes);
+    sparse_round_.samples = state.sparse->round_samples;
+    sparse_round_.learning_rate = state.sparse->round_learning_rate;
   }
   stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
   return Status::Ok();

@@ -24,6 +24,9 @@ ckpt::ShardIdentity ShardIdentityOf(const ServerCoreConfig& c, uint64_t model_fi
   for (uint32_t p : c.table->partitions_of(c.server_index)) {
     id.partitions.push_back({p, c.table->partition(p).size});
   }
+  for (const ring::SparseTableSpec& t : c.table->sparse().tables()) {
+    id.sparse_dims.push_back(static_cast<uint32_t>(t.dim));
+  }
   return id;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "ringtrain/common/check.h"
 #include "ringtrain/common/hash.h"
@@ -49,6 +50,7 @@ SparseShard::SparseShard(SparseShardConfig config) : config_(std::move(config)) 
   if (config_.admit_after > 1) admission_.emplace();
   pulled_.assign(static_cast<size_t>(config_.num_workers),
                  std::vector<std::vector<uint64_t>>(specs.size()));
+  pull_known_.assign(static_cast<size_t>(config_.num_workers), true);
 }
 
 Status SparseShard::ValidateKeys(const transport::Message& msg) const {
@@ -106,7 +108,7 @@ Status SparseShard::ValidatePush(int worker, const transport::Message& msg, bool
              " (table " + std::to_string(s.table()) + ")";
     };
     const std::span<const uint64_t> keys = msg.SparseKeys(static_cast<size_t>(i));
-    if (!forwarded) {
+    if (!forwarded && pull_known_[static_cast<size_t>(worker)]) {
       const std::vector<uint64_t>& pulled =
           pulled_[static_cast<size_t>(worker)][static_cast<size_t>(s.table())];
       // Both ascending: one merge pass.
@@ -132,6 +134,7 @@ Status SparseShard::ValidatePush(int worker, const transport::Message& msg, bool
 
 void SparseShard::RecordPull(int worker, const transport::Message& msg) {
   std::vector<std::vector<uint64_t>>& pulled = pulled_[static_cast<size_t>(worker)];
+  pull_known_[static_cast<size_t>(worker)] = true;
   for (std::vector<uint64_t>& keys : pulled) keys.clear();
   for (int i = 0; i < msg.header.sparse_size(); ++i) {
     const std::span<const uint64_t> keys = msg.SparseKeys(static_cast<size_t>(i));
@@ -274,6 +277,128 @@ size_t SparseShard::ApplyNow(const transport::Message& msg, float learning_rate)
   }
   Tick();
   return updated;
+}
+
+void SparseShard::SnapshotInto(ckpt::SparseState* out) const {
+  out->clock = clock_;
+  out->tables.resize(tables_.size());
+  for (size_t i = 0; i < tables_.size(); ++i) {
+    const Table& t = tables_[i];
+    ckpt::SparseTableSnapshot& snap = out->tables[i];
+    const size_t width = static_cast<size_t>(t.rows.row_floats());
+    snap.dim = static_cast<uint32_t>(t.dim);
+    // resize, then fill in place: a state reused for the next checkpoint keeps its storage.
+    snap.keys.resize(t.rows.size());
+    snap.rows.resize(t.rows.size() * width);
+    snap.steps.resize(t.rows.track_steps() ? t.rows.size() : 0);
+    size_t k = 0;
+    t.rows.ForEach([&](uint64_t key, std::span<const float> row, uint32_t step) {
+      snap.keys[k] = key;
+      std::memcpy(snap.rows.data() + k * width, row.data(), width * sizeof(float));
+      if (!snap.steps.empty()) snap.steps[k] = step;
+      ++k;
+    });
+    snap.round_keys.resize(t.accum.size());
+    snap.round_sums.resize(t.accum.size() * static_cast<size_t>(t.dim));
+    k = 0;
+    t.accum.ForEach([&](uint64_t key, std::span<const float> sum, uint32_t) {
+      snap.round_keys[k] = key;
+      std::memcpy(snap.round_sums.data() + k * sum.size(), sum.data(), sum.size_bytes());
+      ++k;
+    });
+  }
+  if (admission_.has_value()) {
+    out->admission = admission_->counters();
+  } else {
+    out->admission.clear();
+  }
+}
+
+Status SparseShard::Restore(ckpt::SparseState* state) {
+  const std::string who =
+      "restoring the sparse tables of server " + std::to_string(config_.server_index) + ": ";
+  const ring::SparsePlacement& placement = config_.table->sparse();
+  if (state->tables.size() != tables_.size()) {
+    return FailedPrecondition(who + "the state has " + std::to_string(state->tables.size()) +
+                              " tables, the model " + std::to_string(tables_.size()));
+  }
+  if (admission_.has_value() && !state->admission.empty() &&
+      state->admission.size() != admission_->bytes()) {
+    return FailedPrecondition(who + "an admission sketch of " +
+                              std::to_string(state->admission.size()) + " bytes, expected " +
+                              std::to_string(admission_->bytes()));
+  }
+  const size_t width = static_cast<size_t>(1 + slots_);
+  std::vector<Table> restored;
+  restored.reserve(tables_.size());
+  for (uint32_t i = 0; i < tables_.size(); ++i) {
+    const ckpt::SparseTableSnapshot& snap = state->tables[i];
+    const ring::SparseTableSpec& spec = placement.tables()[i];
+    const std::vector<int>& servers = placement.bucket_servers(i);
+    const size_t dim = static_cast<size_t>(tables_[i].dim);
+    const std::string table = who + "table '" + spec.name + "'";
+    if (snap.dim != dim || snap.rows.size() != snap.keys.size() * width * dim ||
+        !(snap.steps.empty() || snap.steps.size() == snap.keys.size()) ||
+        snap.round_sums.size() != snap.round_keys.size() * dim) {
+      return FailedPrecondition(table + ": its sizes do not fit dim " + std::to_string(dim) +
+                                " with " + std::to_string(slots_) + " optimizer state slots");
+    }
+    const auto check = [&](uint64_t key, const char* what) -> Status {
+      if (key >= spec.key_limit) {
+        return FailedPrecondition(table + ": " + what + " key " + std::to_string(key) +
+                                  " is outside the table's range [0, " +
+                                  std::to_string(spec.key_limit) + ")");
+      }
+      const int owner = servers[ring::SparseBucketOf(key, spec.buckets)];
+      if (owner != config_.server_index) {
+        return FailedPrecondition(table + ": " + what + " key " + std::to_string(key) +
+                                  " belongs to server " + std::to_string(owner));
+      }
+      return Status::Ok();
+    };
+    Table t{tables_[i].dim, tables_[i].init_scale,
+            SparseTable(tables_[i].rows.row_floats(), tables_[i].rows.track_steps()),
+            SparseTable(tables_[i].dim, /*track_steps=*/false)};
+    t.rows.Reserve(snap.keys.size());
+    for (size_t k = 0; k < snap.keys.size(); ++k) {
+      const uint64_t key = snap.keys[k];
+      RT_RETURN_IF_ERROR(check(key, "row"));
+      bool inserted = false;
+      float* row = t.rows.Insert(key, &inserted);
+      if (!inserted) {
+        return FailedPrecondition(table + ": key " + std::to_string(key) + " has two rows");
+      }
+      std::memcpy(row, snap.rows.data() + k * width * dim, width * dim * sizeof(float));
+      t.rows.Touch(key, snap.steps.empty() ? state->clock : snap.steps[k]);
+    }
+    for (size_t k = 0; k < snap.round_keys.size(); ++k) {
+      const uint64_t key = snap.round_keys[k];
+      RT_RETURN_IF_ERROR(check(key, "round"));
+      bool inserted = false;
+      float* sum = t.accum.Insert(key, &inserted);
+      if (!inserted) {
+        return FailedPrecondition(table + ": round key " + std::to_string(key) + " has two sums");
+      }
+      std::memcpy(sum, snap.round_sums.data() + k * dim, dim * sizeof(float));
+    }
+    restored.push_back(std::move(t));
+  }
+
+  // All checked: nothing below fails.
+  tables_ = std::move(restored);
+  clock_ = state->clock;
+  if (admission_.has_value()) {
+    if (state->admission.empty()) {
+      admission_->Clear();
+    } else {
+      admission_->Restore(std::move(state->admission));
+    }
+  }
+  for (size_t w = 0; w < pulled_.size(); ++w) {
+    for (std::vector<uint64_t>& keys : pulled_[w]) keys.clear();
+    pull_known_[w] = false;
+  }
+  return Status::Ok();
 }
 
 const float* SparseShard::row(uint32_t table, uint64_t key) const {

@@ -137,10 +137,21 @@ float* SparseTable::Insert(uint64_t key, bool* inserted) {
   return row;
 }
 
-void SparseTable::Grow(Segment& seg) {
+void SparseTable::Grow(Segment& seg) { Rehash(seg, GrownCapacity(seg.keys.size())); }
+
+void SparseTable::Reserve(size_t n) {
+  // A segment gets n / 16 keys on average, give or take a few standard deviations: room for
+  // 1/8 more at 2/3 full, the fill a segment has right after growing.
+  const size_t per_segment = n / kSegments + n / kSegments / 8 + kMinCapacity;
+  const size_t capacity = per_segment + per_segment / 2;
+  for (Segment& seg : segments_) {
+    if (seg.keys.size() < capacity) Rehash(seg, capacity);
+  }
+}
+
+void SparseTable::Rehash(Segment& seg, size_t capacity) {
   const size_t width = static_cast<size_t>(row_floats_);
   Segment grown;
-  const size_t capacity = GrownCapacity(seg.keys.size());
   grown.keys.assign(capacity, kEmptyKey);
   grown.rows.resize(capacity * width);
   if (track_steps_) grown.steps.resize(capacity);

@@ -94,6 +94,7 @@ inline ::testing::AssertionResult SameState(const ShardState& a, const ShardStat
       return ::testing::AssertionFailure() << "worker " << w << " differs";
     }
   }
+  if (a.sparse != b.sparse) return ::testing::AssertionFailure() << "the sparse tables differ";
   return ::testing::AssertionSuccess();
 }
 

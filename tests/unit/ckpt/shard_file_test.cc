@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include <zlib.h>
@@ -219,6 +220,70 @@ TEST_F(ShardFileTest, InconsistentVersionIsRefused) {
   StatusOr<ShardState> s = ReadShardFile(path_, Recomputed(), id_);
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("are not 0 <= steps <= version"));
+}
+
+// A sparse model's tables follow the worker clocks (and come before the data queue); their
+// counts are bounded by the file before anything is allocated.
+TEST_F(ShardFileTest, SparseTablesRoundTripAndDamagedCountsAreRefused) {
+  ShardIdentity id = id_;
+  id.sparse_dims = {3};
+  ShardState with = state_;
+  SparseState& sparse = with.sparse.emplace();
+  sparse.version = 5;
+  sparse.round_pushes = 1;
+  sparse.round_samples = 64;
+  sparse.round_learning_rate = 0.1f;
+  sparse.clock = 17;
+  SparseTableSnapshot& t = sparse.tables.emplace_back();
+  t.dim = 3;
+  t.keys = {9, 4, uint64_t{1} << 40};
+  for (int i = 0; i < 3 * 2 * 3; ++i) t.rows.push_back(0.5f * static_cast<float>(i));
+  t.steps = {1, 2, 3};
+  t.round_keys = {4};
+  t.round_sums = {1, 2, 3};
+  sparse.admission = {0, 1, 2, 3, 250};
+  with.queue = DataQueueState{};
+  std::filesystem::remove(path_);
+  StatusOr<FileEntry> e = WriteShardFile(path_, with, id);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  StatusOr<ShardState> back = ReadShardFile(path_, *e, id);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->sparse, with.sparse);
+  EXPECT_TRUE(back->queue.has_value());
+  EXPECT_TRUE(SameState(*back, with));
+
+  // Read as a dense shard's file, or a dense file as a sparse shard's: refused.
+  EXPECT_THAT(ReadShardFile(path_, *e, id_).status().message(),
+              HasSubstr("bytes after the worker clocks"));
+  ShardIdentity two = id;
+  two.sparse_dims = {3, 1};
+  EXPECT_THAT(ReadShardFile(path_, *e, two).status().message(),
+              HasSubstr("1 tables, the model has 2"));
+  EXPECT_THAT(ReadShardFile(path_, *e, ShardIdentity(id)).status().code(), StatusCode::kOk);
+
+  // The sparse section starts where the dense file ended (RoundTripsEveryField's size).
+  const int64_t sparse_at = 32 + 3 * 48 + 25 * 4 + 8 + 3 * 16;
+  SetI64(sparse_at + 40, int64_t{1} << 40);  // the table count
+  StatusOr<ShardState> s = ReadShardFile(path_, Recomputed(), id);
+  EXPECT_EQ(s.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(s.status().message(), HasSubstr("1099511627776 tables, the model has 1"));
+  SetI64(sparse_at + 40, 1);
+  SetI64(sparse_at + 56 + 8, int64_t{1} << 50);  // table 0's row count
+  s = ReadShardFile(path_, Recomputed(), id);
+  EXPECT_EQ(s.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(s.status().message(), HasSubstr("claims 1125899906842624 rows"));
+}
+
+// A sparse shard's identity reading a dense shard's file: the section is missing.
+TEST_F(ShardFileTest, ASparseShardRefusesAFileWithoutItsTables) {
+  ShardIdentity id = id_;
+  id.sparse_dims = {2};
+  StatusOr<ShardState> s = ReadShardFile(path_, entry_, id);
+  EXPECT_EQ(s.status().code(), StatusCode::kDataLoss);
+  EXPECT_THAT(s.status().message(),
+              HasSubstr("sparse tables: the section is cut short or missing"));
+  EXPECT_THAT(WriteShardFile(dir_.path() + "/x.bin", state_, id).status().message(),
+              HasSubstr("shard state has no sparse tables, the model 1"));
 }
 
 TEST_F(ShardFileTest, NotAShardFile) {

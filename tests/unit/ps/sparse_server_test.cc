@@ -9,164 +9,18 @@
 #include <string>
 #include <vector>
 
-#include "ringtrain/optim/optimizer.h"
 #include "ringtrain/ps/server_core.h"
-#include "ringtrain/ring/hash_ring.h"
+#include "sparse_server_fixture.h"
 
 namespace ringtrain::ps {
 namespace {
 
+using sparse_test::kDim;
+using sparse_test::Keyed;
+using sparse_test::kKeyLimit;
+using sparse_test::kScale;
+using sparse_test::SparseServerTest;
 using ::testing::HasSubstr;
-
-constexpr char kJob[] = "job";
-constexpr int kDim = 2;
-constexpr uint64_t kKeyLimit = uint64_t{1} << 20;
-constexpr float kScale = 0.1f;
-constexpr uint64_t kSeed = 99;
-
-struct Keyed {
-  uint64_t key;
-  std::vector<float> grad;  // kDim floats (pushes)
-};
-
-class SparseServerTest : public ::testing::Test {
- protected:
-  // A model of one dense tensor "bias" (1 float) and one sparse table "emb" (dim 2) on
-  // `servers` servers; the core is server `index`'s.
-  void Make(int workers, Consistency consistency, int servers = 1, int index = 0,
-            uint32_t admit_after = 1, int64_t expire_after = 0) {
-    std::vector<std::string> ids;
-    for (int i = 0; i < servers; ++i) ids.push_back("ps-" + std::to_string(i));
-    auto ring = ring::HashRing::Make(ids).value();
-    table_ = std::make_shared<const ring::PartitionTable>(
-        ring::PartitionTable::Build({{"bias", 0, 1}}, 16, ring, {{"emb", kDim, kKeyLimit, 64}})
-            .value());
-    ServerCoreConfig c;
-    c.job = kJob;
-    c.server_index = index;
-    c.num_workers = workers;
-    c.table = table_;
-    c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
-    c.consistency = consistency;
-    c.sparse_init = {SparseInit{kScale}};
-    c.sparse_seed = kSeed;
-    c.sparse_admit_after = admit_after;
-    c.sparse_expire_after = expire_after;
-    core_ = ServerCore::Make(std::move(c), std::vector<float>{0.0f}).value();
-  }
-
-  bool OwnsBias() const { return table_->partition(0).server == core_->config().server_index; }
-
-  // Keys of `count` that server `server` owns, ascending.
-  std::vector<uint64_t> KeysOf(int server, size_t count, uint64_t from = 1) const {
-    std::vector<uint64_t> keys;
-    for (uint64_t k = from; keys.size() < count; ++k) {
-      if (table_->sparse().ServerOf(0, k) == server) keys.push_back(k);
-    }
-    return keys;
-  }
-
-  proto::Header Header(proto::MessageKind kind, uint32_t worker, int64_t clock) {
-    proto::Header h;
-    h.set_wire_version(proto::WIRE_VERSION_1);
-    h.set_kind(kind);
-    h.set_job(kJob);
-    h.set_sender(worker);
-    h.set_request_id(++next_id_);
-    h.set_clock(clock);
-    h.set_layout_fingerprint(table_->fingerprint());
-    if (OwnsBias()) {
-      proto::PartitionSlice* s = h.add_partitions();
-      s->set_id(0);
-      s->set_num_elements(1);
-      if (kind == proto::PUSH) {
-        s->set_payload_bytes(4);
-        s->set_version(clock);
-      }
-    }
-    return h;
-  }
-
-  // Frames -> DecodeMessage, as the server's socket thread gets them.
-  static transport::Message Decode(const proto::Header& h, std::vector<zmq::message_t> payloads) {
-    std::vector<zmq::message_t> frames;
-    const std::string head = h.SerializeAsString();
-    frames.emplace_back(head.data(), head.size());
-    for (auto& p : payloads) frames.push_back(std::move(p));
-    StatusOr<transport::Message> m = transport::DecodeMessage(std::move(frames));
-    EXPECT_TRUE(m.ok()) << m.status().ToString();
-    return std::move(m).value();
-  }
-
-  static void AddSlice(proto::Header* h, uint32_t table, size_t keys, uint32_t dim,
-                       int64_t version) {
-    proto::SparseSlice* s = h->add_sparse();
-    s->set_table(table);
-    s->set_num_keys(keys);
-    s->set_dim(dim);
-    s->set_version(version);
-  }
-
-  transport::Message Pull(uint32_t worker, int64_t clock, const std::vector<uint64_t>& keys) {
-    proto::Header h = Header(proto::PULL, worker, clock);
-    std::vector<zmq::message_t> payloads;
-    if (!keys.empty()) {
-      AddSlice(&h, 0, keys.size(), kDim, 0);
-      payloads.emplace_back(keys.data(), keys.size() * 8);
-    }
-    return Decode(h, std::move(payloads));
-  }
-
-  transport::Message Push(uint32_t worker, int64_t clock, const std::vector<Keyed>& rows,
-                          uint32_t samples, float lr = 0.5f, int64_t version = -1,
-                          float bias_grad = 0.0f) {
-    proto::Header h = Header(proto::PUSH, worker, clock);
-    h.set_num_samples(samples);
-    h.set_learning_rate(lr);
-    std::vector<zmq::message_t> payloads;
-    if (OwnsBias()) payloads.emplace_back(&bias_grad, 4);
-    if (!rows.empty()) {
-      AddSlice(&h, 0, rows.size(), kDim, version < 0 ? clock : version);
-      std::vector<uint64_t> keys;
-      std::vector<float> values;
-      for (const Keyed& r : rows) {
-        keys.push_back(r.key);
-        values.insert(values.end(), r.grad.begin(), r.grad.end());
-      }
-      payloads.emplace_back(keys.data(), keys.size() * 8);
-      payloads.emplace_back(values.data(), values.size() * 4);
-    }
-    return Decode(h, std::move(payloads));
-  }
-
-  std::vector<Reply> Handle(transport::Message m, const std::string& peer = "w") {
-    std::vector<Reply> out;
-    core_->Handle(peer, std::move(m), &out);
-    return out;
-  }
-
-  static std::vector<float> Init(uint64_t key) {
-    std::vector<float> v(kDim);
-    InitialValue(kSeed, 0, key, kScale, v);
-    return v;
-  }
-
-  // The sparse values of a PULL_REPLY, key by key.
-  static std::vector<std::vector<float>> Values(const Reply& r) {
-    EXPECT_EQ(r.header.kind(), proto::PULL_REPLY) << r.header.error();
-    EXPECT_EQ(r.header.sparse_size(), 1);
-    const zmq::message_t& frame = r.payloads.back();
-    const auto* f = static_cast<const float*>(frame.data());
-    std::vector<std::vector<float>> rows;
-    for (size_t k = 0; k < frame.size() / 4 / kDim; ++k)
-      rows.emplace_back(f + k * kDim, f + (k + 1) * kDim);
-    return rows;
-  }
-
-  std::shared_ptr<const ring::PartitionTable> table_;
-  std::unique_ptr<ServerCore> core_;
-  uint64_t next_id_ = 0;
-};
 
 TEST_F(SparseServerTest, KeysWithoutRowsReadAsTheirInitialValues) {
   Make(1, Consistency::kSync);

@@ -12,6 +12,7 @@
 #ifndef RINGTRAIN_PS_ADMISSION_COUNTER_H_
 #define RINGTRAIN_PS_ADMISSION_COUNTER_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -32,6 +33,13 @@ class AdmissionCounter {
   uint32_t Count(uint32_t table, uint64_t key) const;
 
   size_t bytes() const { return counters_.size(); }
+
+  // The counters, for a checkpoint; and putting such a copy back. Restore returns false (and
+  // changes nothing) when `counters` is not bytes() long.
+  const std::vector<uint8_t>& counters() const { return counters_; }
+  bool Restore(std::vector<uint8_t> counters);
+  // Forgets every count.
+  void Clear() { std::fill(counters_.begin(), counters_.end(), 0); }
 
  private:
   size_t Slot(int row, uint32_t table, uint64_t key) const;

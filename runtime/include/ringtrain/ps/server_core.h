@@ -91,7 +91,9 @@
 // applies sum / sum_i n_i once per key), in async and ssp each push's gradients are applied on
 // arrival with the same rate as the partitions'. A push's keys must be among those of the
 // worker's latest pull here (HandleForwarded, for requests a primary checked, skips that one
-// check). Sparse tables are not part of Snapshot() yet.
+// check). The sparse tables are part of the shard's state (Snapshot, Restore: their rows, the
+// round's sums, the expiry clock and the admission sketch); after a Restore a worker's first
+// push is not checked against its pull (which went to the server the state came from).
 //
 // Checkpoints (ckpt/shard_state.h): Snapshot() copies the shard's whole state — what a restarted
 // server needs to continue exactly where this one was — SnapshotInto() does the same into the

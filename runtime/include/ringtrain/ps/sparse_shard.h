@@ -48,6 +48,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/ckpt/shard_state.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
@@ -114,6 +115,21 @@ class SparseShard {
   // async, ssp: applies each gradient of the push to its row now. Returns the rows updated.
   size_t ApplyNow(const transport::Message& msg, float learning_rate);
 
+  // The tables' state, for a checkpoint or a replica: their rows (with their last-update steps
+  // under expiry), the round's sums, the update clock and the admission sketch. The round's
+  // version, pushes, samples and rate are ServerCore's to fill in.
+  void SnapshotInto(ckpt::SparseState* out) const;
+  // Replaces the tables with `state`'s (consumed) after checking all of it: one table per
+  // sparse table with its dim, whole rows, and every key — of rows and round sums alike —
+  // below its table's key_limit, in a bucket this server owns, and at most once per table.
+  // Rows without steps (saved without expiry) count as updated at the state's clock; the
+  // sketch is used when admission is on (none: counts start over) and ignored when it is off.
+  // Afterwards the keys of the workers' latest pulls are unknown (their pulls went to the
+  // server the state came from): a worker's next push is accepted with any keys this server
+  // owns, and the check of pushes against pulls resumes with its next pull.
+  // FailedPrecondition naming the table and key; on error nothing changes.
+  Status Restore(ckpt::SparseState* state);
+
   // The row of `key` in `table` (value then optimizer state), or nullptr when it has none.
   const float* row(uint32_t table, uint64_t key) const;
   // Rows held, bytes the tables take and the raw bytes of their keys and rows.
@@ -141,8 +157,10 @@ class SparseShard {
   SparseShardConfig config_;
   int slots_ = 0;  // optimizer state floats per value float
   std::vector<Table> tables_;
-  // Per worker, per table: the keys of its latest pull (what its next push may carry).
+  // Per worker, per table: the keys of its latest pull (what its next push may carry), and
+  // whether it is known (false from a Restore to the worker's next pull: any owned key).
   std::vector<std::vector<std::vector<uint64_t>>> pulled_;
+  std::vector<bool> pull_known_;
   std::optional<AdmissionCounter> admission_;  // admit_after > 1 only
   uint32_t clock_ = 0;                         // updates so far (expiry's steps)
   uint64_t keys_pulled_ = 0;

@@ -84,6 +84,10 @@ class SparseTable {
   // track_steps(). fn must not insert or erase.
   void ForEach(const std::function<void(uint64_t, std::span<const float>, uint32_t)>& fn) const;
 
+  // Makes room for about n rows in all, so inserting them grows no segment (or hardly any):
+  // for loading a table whose size is known (a checkpoint). Keeps every row.
+  void Reserve(size_t n);
+
   // Removes every row (keeps no capacity beyond the empty segments').
   void Clear();
 
@@ -124,6 +128,8 @@ class SparseTable {
   // Index of key's slot in seg, or capacity when absent.
   size_t Locate(const Segment& seg, uint64_t key, uint64_t mixed) const;
   void Grow(Segment& seg);
+  // Moves seg's rows into new arrays of `capacity` slots (> its rows / (4/5)).
+  void Rehash(Segment& seg, size_t capacity);
   void EraseSlot(Segment& seg, size_t slot);
 
   int row_floats_;

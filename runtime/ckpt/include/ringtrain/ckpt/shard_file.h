@@ -9,6 +9,12 @@
 //            f32 round learning rate,
 //            f32 params[size], f32 optimizer_state[slots * size], f32 accum[size] if bit 0
 //   workers  8 bytes "RTCKWRKS", then per worker: i64 clock, u64 flags (bit 0: done)
+//   sparse   only for a sparse model (ShardIdentity::sparse_dims): 8 bytes "RTCKSPRS",
+//            i64 version, u64 round samples, u32 round pushes, f32 round learning rate,
+//            u32 clock, u32 flags (bit 0: rows carry their last-update steps), u64 tables,
+//            u64 admission sketch bytes; per table: u32 dim, u32 0, u64 rows, u64 round keys,
+//            u64 keys[rows], f32 rows[rows x (1 + slots) x dim], u32 steps[rows] if bit 0,
+//            u64 round keys[..], f32 round sums[round keys x dim]; then the sketch's bytes
 //   queue    only on the server keeping the data queue (dynamic sharding): 8 bytes "RTCKQUEU",
 //            i64 tasks, epochs, epoch, next, u64 handed out, finished, requeued, finished
 //            again, u64 leased, u64 returned, then per lease (leased, then returned):
@@ -39,8 +45,10 @@ namespace ringtrain::ckpt {
 inline constexpr char kShardFileName[] = "shard.bin";
 
 // OK if `state` is a state of the shard `id` describes: the same partitions (ids, sizes), each
-// with state_slots * size optimizer floats and an accumulator of its size or none, and one clock
-// per worker. Else InvalidArgument naming the partition or worker.
+// with state_slots * size optimizer floats and an accumulator of its size or none, one clock
+// per worker, and sparse tables exactly when id.sparse_dims says, each of its dim with whole
+// rows (and steps for all rows or none, whole round sums). Else InvalidArgument naming the
+// partition, worker or table. Keys are not checked here (their owner is: SparseShard::Restore).
 [[nodiscard]] Status CheckStateFits(const ShardState& state, const ShardIdentity& id);
 
 // Writes `state` as a new file at `path` (which must not exist) and fsyncs it; returns its

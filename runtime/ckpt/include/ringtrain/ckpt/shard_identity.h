@@ -37,6 +37,10 @@ struct ShardIdentity {
   // The partitions this server owns, ascending id. Not stored in the manifest (the layout
   // fingerprint covers them); every record of the shard file is checked against them.
   std::vector<PartitionShape> partitions;
+  // A sparse model's tables, in the model's order: each one's dim (floats per key's value).
+  // Empty for a dense model. Not stored in the manifest either (the layout fingerprint covers
+  // the sparse placement); the shard file's sparse section is checked against it.
+  std::vector<uint32_t> sparse_dims;
 
   int64_t num_elements() const {
     int64_t n = 0;
@@ -47,7 +51,7 @@ struct ShardIdentity {
 
 // OK if `id` is well formed: a job name, 0 <= server_index < ring_servers.size(), sync_mode and
 // optimizer named, state_slots in [0, 16], num_workers >= 1, partitions ascending by id with
-// sizes >= 1. Else InvalidArgument naming the field.
+// sizes >= 1, sparse dims >= 1. Else InvalidArgument naming the field.
 [[nodiscard]] Status ValidateIdentity(const ShardIdentity& id);
 
 // "0x0123456789abcdef", as manifests and messages print fingerprints.

@@ -1,7 +1,8 @@
 // ShardState: what one parameter server must keep to continue where it was — the partitions it
-// owns (parameters, optimizer state, versions, and in sync mode the round in progress) and the
-// clocks of the workers it serves. It is the value a server's state machine (ps::ServerCore)
-// snapshots into and restores from, and the one a checkpoint file holds.
+// owns (parameters, optimizer state, versions, and in sync mode the round in progress), its
+// sparse tables' rows (a sparse model), and the clocks of the workers it serves. It is the value a
+// server's state machine (ps::ServerCore) snapshots into and restores from, and the one a
+// checkpoint file holds.
 //
 // A plain value with no invariants of its own: a ShardState read from a file has passed the
 // shard file's checks (shard_file.h: sizes match the expected layout), and ServerCore::Restore
@@ -66,10 +67,42 @@ struct DataQueueState {
   bool operator==(const DataQueueState&) const = default;
 };
 
+// One sparse table of a shard (ps/sparse_shard.h): the rows the server holds, and in sync mode
+// the gradient sums of the round in progress.
+struct SparseTableSnapshot {
+  uint32_t dim = 1;             // floats of a key's value
+  std::vector<uint64_t> keys;   // one per row, in no particular order
+  std::vector<float> rows;      // (1 + state slots) x dim per key: the value, then its state
+  std::vector<uint32_t> steps;  // expiry: the shard's clock at each row's last update; else empty
+  std::vector<uint64_t> round_keys;  // sync: the keys the round in progress has sums for
+  std::vector<float> round_sums;     // dim per round key: sum_i n_i x gradient
+
+  bool operator==(const SparseTableSnapshot&) const = default;
+};
+
+// The sparse tables of a shard, which take part in rounds and clocks as one partition would.
+struct SparseState {
+  int64_t version = 0;        // sync: rounds applied; async and ssp: pushes applied
+  uint32_t round_pushes = 0;  // sync: the round in progress (0 and empty sums: none)
+  uint64_t round_samples = 0;
+  float round_learning_rate = 0;
+  uint32_t clock = 0;                       // the shard's updates so far (expiry's steps)
+  std::vector<SparseTableSnapshot> tables;  // one per sparse table, in the model's order
+  std::vector<uint8_t> admission;           // admission's count-min sketch; empty without admission
+
+  bool operator==(const SparseState&) const = default;
+  int64_t rows() const {
+    int64_t n = 0;
+    for (const SparseTableSnapshot& t : tables) n += static_cast<int64_t>(t.keys.size());
+    return n;
+  }
+};
+
 struct ShardState {
   std::vector<PartitionSnapshot> partitions;  // ascending id
   std::vector<WorkerClock> workers;           // index = worker rank
   std::optional<DataQueueState> queue;        // on the server that keeps the queue
+  std::optional<SparseState> sparse;          // a sparse model's tables
 
   // The step every worker has reached on this shard: the smallest clock (0 with no workers).
   int64_t step() const {
@@ -79,13 +112,22 @@ struct ShardState {
     }
     return s < 0 ? 0 : s;
   }
-  // Bytes of floats held (parameters, optimizer state, accumulators).
-  int64_t float_bytes() const {
+  // Bytes of model state held: floats (parameters, optimizer state, accumulators) and sparse
+  // keys, steps and sketch.
+  int64_t model_bytes() const {
     int64_t n = 0;
     for (const PartitionSnapshot& p : partitions) {
       n += static_cast<int64_t>(p.params.size() + p.optimizer_state.size() + p.accum.size());
     }
-    return n * static_cast<int64_t>(sizeof(float));
+    n *= static_cast<int64_t>(sizeof(float));
+    if (sparse.has_value()) {
+      for (const SparseTableSnapshot& t : sparse->tables) {
+        n += static_cast<int64_t>(8 * (t.keys.size() + t.round_keys.size()) +
+                                  4 * (t.rows.size() + t.steps.size() + t.round_sums.size()));
+      }
+      n += static_cast<int64_t>(sparse->admission.size());
+    }
+    return n;
   }
 };
 
