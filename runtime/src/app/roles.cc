@@ -142,8 +142,11 @@ StatusOr<ps::Replication> MakeReplication(const job::PodContract& c, const JobPl
   // A whole shard travels in one message: parameters, optimizer state and a round's sums.
   const int64_t floats_per_param = 2 + core->config().optimizer->state_slots();
   constexpr int64_t kAllowance = int64_t{1} << 20;
-  const int64_t own = core->owned_elements() * floats_per_param * 4 + kAllowance;
-  const int64_t kept = copy->owned_elements() * floats_per_param * 4 + kAllowance;
+  // A sparse table's rows travel in one frame per table, within the frames a sparse request
+  // may carry (a larger table cannot be replicated: its sync is refused and logged).
+  const int64_t sparse = ps::LargestSparseFrame(*plan.table) + kAllowance;
+  const int64_t own = std::max(core->owned_elements() * floats_per_param * 4 + kAllowance, sparse);
+  const int64_t kept = std::max(copy->owned_elements() * floats_per_param * 4 + kAllowance, sparse);
   options->max_message_size = std::max(own, kept);
   ps::BackupLinkOptions link;
   link.server = c.index;

@@ -267,12 +267,15 @@ void BackupLink::Forward(const transport::Message& msg, ServerCore& core,
   info->set_server(static_cast<uint32_t>(options_.server));
   info->set_epoch(epoch_);
   info->set_seq(seq_ + 1);
+  // The partitions' frames, then the sparse slices' (the order a message has on the wire).
   std::vector<zmq::message_t> payloads;
-  payloads.reserve(msg.payloads.size());
-  for (const zmq::message_t& p : msg.payloads) {
-    zmq::message_t copy;
-    copy.copy(const_cast<zmq::message_t&>(p));  // shares the bytes (reference-counted)
-    payloads.push_back(std::move(copy));
+  payloads.reserve(msg.payloads.size() + msg.sparse.size());
+  for (const auto* frames : {&msg.payloads, &msg.sparse}) {
+    for (const zmq::message_t& p : *frames) {
+      zmq::message_t copy;
+      copy.copy(const_cast<zmq::message_t&>(p));  // shares the bytes (reference-counted)
+      payloads.push_back(std::move(copy));
+    }
   }
   // The header keeps the worker as its sender: the copy counts the push as that worker's.
   if (Status s = transport::SendMessage(socket_, nullptr, std::move(h), std::move(payloads));

@@ -7,6 +7,7 @@
 
 #include "ringtrain/ring/sparse_placement.h"
 #include "ringtrain/transport/message.h"
+#include "ringtrain/transport/message_kind.h"
 
 namespace ringtrain::ps {
 
@@ -50,7 +51,7 @@ Status ReadFloats(const zmq::message_t& frame, uint64_t count, const std::string
   return ReadArray(frame, count, what, out);
 }
 
-// Frames per sparse table, and the sketch's one.
+// Frames per sparse table (transport::ShardStateFrames).
 constexpr size_t kSparseTableFrames = 5;
 
 }  // namespace
@@ -107,17 +108,14 @@ void EncodeShardState(ckpt::ShardState state, proto::ShardStateMeta* meta,
 StatusOr<ckpt::ShardState> DecodeShardState(const proto::ShardStateMeta& meta,
                                             std::span<const zmq::message_t> frames) {
   const size_t n = static_cast<size_t>(meta.partitions_size());
-  const size_t sparse_frames =
-      meta.has_sparse() ? kSparseTableFrames * static_cast<size_t>(meta.sparse().tables_size()) + 1
-                        : 0;
-  if (frames.size() != 3 * n + sparse_frames) {
+  const size_t expected = transport::ShardStateFrames(meta);
+  if (frames.size() != expected) {
     return InvalidArgument(
         "a shard of " + std::to_string(n) + " partitions" +
         (meta.has_sparse()
              ? " and " + std::to_string(meta.sparse().tables_size()) + " sparse tables"
              : std::string()) +
-        " needs " + std::to_string(3 * n + sparse_frames) + " frames, got " +
-        std::to_string(frames.size()));
+        " needs " + std::to_string(expected) + " frames, got " + std::to_string(frames.size()));
   }
   ckpt::ShardState state;
   state.partitions.resize(n);

@@ -18,6 +18,17 @@ constexpr int64_t kHeaderAllowance = 1 << 20;
 
 }  // namespace
 
+int64_t LargestSparseFrame(const ring::PartitionTable& table) {
+  uint64_t largest = 0;
+  for (const ring::SparseTableSpec& t : table.sparse().tables()) {
+    const uint64_t values = std::min(transport::kMaxSparseKeys * static_cast<uint64_t>(t.dim),
+                                     transport::kMaxSparseValues);
+    largest =
+        std::max({largest, transport::kMaxSparseKeys * sizeof(uint64_t), values * sizeof(float)});
+  }
+  return static_cast<int64_t>(largest);
+}
+
 StatusOr<std::unique_ptr<ParameterServer>> ParameterServer::Bind(zmq::context_t& context,
                                                                  const ServerOptions& options,
                                                                  std::unique_ptr<ServerCore> core,
@@ -25,15 +36,8 @@ StatusOr<std::unique_ptr<ParameterServer>> ParameterServer::Bind(zmq::context_t&
   int64_t max_size = options.max_message_size;
   if (max_size <= 0) {
     max_size = core->owned_elements() * static_cast<int64_t>(sizeof(float)) + kHeaderAllowance;
-    // libzmq checks the limit frame by frame: a sparse slice's largest frame is its keys (at
-    // most kMaxSparseKeys) or its values (at most kMaxSparseValues floats).
-    for (const ring::SparseTableSpec& t : core->config().table->sparse().tables()) {
-      const uint64_t values = std::min(transport::kMaxSparseKeys * static_cast<uint64_t>(t.dim),
-                                       transport::kMaxSparseValues);
-      const uint64_t frame =
-          std::max(transport::kMaxSparseKeys * sizeof(uint64_t), values * sizeof(float));
-      max_size = std::max(max_size, static_cast<int64_t>(frame) + kHeaderAllowance);
-    }
+    const int64_t sparse = LargestSparseFrame(*core->config().table);
+    if (sparse > 0) max_size = std::max(max_size, sparse + kHeaderAllowance);
   }
   try {
     zmq::socket_t socket(context, zmq::socket_type::router);

@@ -227,9 +227,7 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
                            proto::Codec_Name(h.codec()));
   }
   const size_t n = CarriesPayload(h.kind()) ? static_cast<size_t>(h.partitions_size()) : 0;
-  size_t expected = CarriesShardState(h.kind())
-                        ? 3 * static_cast<size_t>(h.replica().state().partitions_size())
-                        : n;
+  size_t expected = CarriesShardState(h.kind()) ? ShardStateFrames(h.replica().state()) : n;
   if (CarriesMargins(h.kind())) {
     const uint64_t floats = uint64_t{h.margin_rows()} * h.margin_cols();
     if (floats == 0 || floats > kMaxMarginFloats || msg.codec.type != compress::CodecType::kNone) {

@@ -156,6 +156,12 @@ bool CarriesShardState(proto::MessageKind kind) {
   return kind == proto::REPLICA_SYNC || kind == proto::REPLICA_STATE;
 }
 
+size_t ShardStateFrames(const proto::ShardStateMeta& meta) {
+  const size_t partitions = 3 * static_cast<size_t>(meta.partitions_size());
+  if (!meta.has_sparse()) return partitions;
+  return partitions + 5 * static_cast<size_t>(meta.sparse().tables_size()) + 1;
+}
+
 bool CarriesMargins(proto::MessageKind kind) {
   return kind == proto::MARGINS || kind == proto::MARGINS_REPLY;
 }

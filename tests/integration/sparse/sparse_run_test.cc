@@ -10,90 +10,29 @@
 #include <regex>
 #include <string>
 
+#include "ctr_runs.h"
 #include "process_helpers.h"
-#include "ringtrain/launch/child_process.h"
 
 namespace ringtrain {
 namespace {
 
 using ::testing::HasSubstr;
 
-const std::string kBinary = RINGTRAIN_BINARY;
-
-struct Outcome {
-  bool success = false;
-  std::string log;
-};
-
-// Runs `ringtrain` with `args`, its output in `dir`/<name>.log.
-Outcome RunRingtrain(const std::string& dir, const std::string& name,
-                     std::vector<std::string> args) {
-  args.insert(args.begin(), kBinary);
-  const std::string log = dir + "/" + name + ".log";
-  auto child = launch::ChildProcess::Spawn(name, args, {}, log);
-  EXPECT_TRUE(child.ok()) << child.status().ToString();
-  if (!child.ok()) return {};
-  auto exit = testing::WaitForExit(**child, std::chrono::seconds(300));
-  return Outcome{exit.has_value() && exit->success(), testing::ReadFile(log)};
-}
-
-// The ground-truth log-loss `ringtrain generate ctr` printed.
-double TruthLogLoss(const std::string& log) {
-  std::smatch m;
-  if (!std::regex_search(log, m, std::regex("ground-truth log-loss\\s+([0-9.]+)"))) return -1;
-  return std::stod(m[1]);
-}
-
-std::string Job(const std::string& dir, const std::string& model, const std::string& optimizer) {
-  return "apiVersion: ringtrain.io/v1alpha1\n"
-         "kind: TrainingJob\n"
-         "metadata: {name: ctr}\n"
-         "spec:\n"
-         "  model: " +
-         model +
-         "\n"
-         "  dataset:\n"
-         "    format: libsvm\n"
-         "    train: {uri: " +
-         dir +
-         "/train.libsvm.gz}\n"
-         "    test: {uri: " +
-         dir +
-         "/test.libsvm}\n"
-         "  training:\n"
-         "    epochs: 4\n"
-         "    batchSize: 64\n"
-         "    optimizer: " +
-         optimizer +
-         "\n"
-         "  parameterServers: {replicas: 2}\n"
-         "  workers: {replicas: 2}\n";
-}
+using ctr_runs::CtrJob;
+using ctr_runs::Outcome;
+using ctr_runs::RunRingtrain;
 
 class SparseRunTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(testing::MakeTempDir("sparse-run"));
-    // The same truth (seed 11), other rows for the test set (row seed 99).
-    const std::vector<std::string> common = {"--fields",       "8",   "--keys-per-field", "200",
-                                             "--weight-scale", "0.6", "--bias",           "-0.5",
-                                             "--seed",         "11"};
-    std::vector<std::string> train = {"generate", "ctr",   "--rows",
-                                      "50000",    "--out", *dir_ + "/train.libsvm.gz"};
-    train.insert(train.end(), common.begin(), common.end());
-    ASSERT_TRUE(RunRingtrain(*dir_, "train", train).success);
-    std::vector<std::string> test = {"generate",   "ctr", "--rows", "10000",
-                                     "--row-seed", "99",  "--out",  *dir_ + "/test.libsvm"};
-    test.insert(test.end(), common.begin(), common.end());
-    const Outcome made = RunRingtrain(*dir_, "test", test);
-    ASSERT_TRUE(made.success) << made.log;
-    truth_ = TruthLogLoss(made.log);
-    ASSERT_GT(truth_, 0.3) << made.log;
+    truth_ = ctr_runs::GenerateCtr(*dir_, 50000);
+    ASSERT_GT(truth_, 0.3);
   }
   static void TearDownTestSuite() { delete dir_; }
 
   Outcome Train(const std::string& model, const std::string& optimizer) {
-    testing::WriteFile(*dir_ + "/job.yaml", Job(*dir_, model, optimizer));
+    testing::WriteFile(*dir_ + "/job.yaml", CtrJob(*dir_, model, optimizer));
     return RunRingtrain(
         *dir_, "run", {"run", "--no-progress", "--log-dir", *dir_ + "/logs", *dir_ + "/job.yaml"});
   }
@@ -148,7 +87,7 @@ TEST_F(SparseRunTest, ABadRecordFailsTheJobNamingFileAndLine) {
   std::filesystem::create_directories(bad);
   testing::WriteFile(bad + "/test.libsvm", "1 5:1 7:1\n");
   testing::WriteFile(bad + "/train.libsvm", "1 5:1 7:1\n0 3:1 9:x\n");
-  std::string job = Job(bad, "{type: logistic}", "{type: sgd, learningRate: 0.1}");
+  std::string job = CtrJob(bad, "{type: logistic}", "{type: sgd, learningRate: 0.1}");
   job = std::regex_replace(job, std::regex("train.libsvm.gz"), "train.libsvm");
   testing::WriteFile(bad + "/job.yaml", job);
   const Outcome r = RunRingtrain(

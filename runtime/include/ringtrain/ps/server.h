@@ -90,6 +90,12 @@ struct ServerOptions {
   std::shared_ptr<const auth::Credentials> credentials;
 };
 
+// The largest frame a message of `table`'s sparse tables may carry (libzmq checks its limit
+// frame by frame): a slice's keys (at most kMaxSparseKeys) or values (at most
+// kMaxSparseValues floats), which also bounds the rows of a replicated shard's table (one frame
+// per table, ps/replica_wire.h). 0 for a dense model.
+int64_t LargestSparseFrame(const ring::PartitionTable& table);
+
 // Whether the process `sender` authenticated as may send a message with header `h` to a
 // server: a worker's requests (detoured too) only with its own index as Header.sender, STATS
 // from anyone in the job, a predecessor's replication (SYNC, FETCH, forwards) only about its

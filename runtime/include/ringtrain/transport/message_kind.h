@@ -47,9 +47,12 @@ proto::MessageKind ReplyKindOf(RequestKind request);
 // other kinds list partitions (if any) without payloads.
 bool CarriesPayload(proto::MessageKind kind);
 
-// True for REPLICA_SYNC and REPLICA_STATE, whose frames carry a shard's state: three per entry
-// of Header.replica.state.partitions (ps/replica_wire.h checks their sizes).
+// True for REPLICA_SYNC and REPLICA_STATE, whose frames carry a shard's state (ShardStateFrames;
+// ps/replica_wire.h checks their sizes).
 bool CarriesShardState(proto::MessageKind kind);
+// The frames of a shard's state: three per partition, and for a sparse model five per sparse
+// table and one for the admission sketch.
+size_t ShardStateFrames(const proto::ShardStateMeta& meta);
 
 // True for MARGINS and MARGINS_REPLY, which carry one frame of Header.margin_rows x
 // Header.margin_cols float32 (at most kMaxMarginFloats).
