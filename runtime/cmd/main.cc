@@ -419,6 +419,11 @@ int main(int argc, char** argv) {
                    "standard deviation of the ground-truth weights")
       ->capture_default_str();
   generate_ctr->add_option("--bias", ctr.bias, "the ground-truth bias")->capture_default_str();
+  generate_ctr
+      ->add_option("--weighted-values", ctr.weighted_values,
+                   "only each field's N most frequent values carry a ground-truth weight, the "
+                   "rarer ones 0 (0: all)")
+      ->capture_default_str();
   generate_ctr->add_option("--seed", ctr.seed, "seed of the ground-truth weights (and the rows)")
       ->capture_default_str();
   generate_ctr->add_option("--row-seed", ctr.row_seed,

@@ -136,7 +136,9 @@ StatusOr<CtrReport> GenerateCtr(const CtrGeneratorOptions& o, const std::string&
                                 0xffffffffu));
       values[static_cast<size_t>(f)] = hex;
       keys[static_cast<size_t>(f)] = CriteoKey(f, hex);
-      z += TruthWeight(o.seed, keys[static_cast<size_t>(f)], o.weight_scale);
+      if (o.weighted_values == 0 || item < o.weighted_values) {
+        z += TruthWeight(o.seed, keys[static_cast<size_t>(f)], o.weight_scale);
+      }
     }
     const double p = 1.0 / (1.0 + std::exp(-z));
     const int label = Unit(rng.Next()) <= p ? 1 : 0;

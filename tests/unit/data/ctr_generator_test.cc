@@ -113,6 +113,41 @@ TEST(CtrGeneratorTest, BothFormatsCarryTheSameKeysAndTheReportedLossIsTheTruths)
   EXPECT_LE(libsvm->distinct_keys, 26u * 50);
 }
 
+// With weighted_values, only each field's most frequent values carry a weight: here the one
+// most frequent value (a steep Zipf makes it the most common key in the file).
+TEST(CtrGeneratorTest, OnlyTheWeightedValuesCarryTheTruthsWeights) {
+  CtrGeneratorOptions o;
+  o.rows = 3000;
+  o.fields = 1;
+  o.keys_per_field = 20;
+  o.zipf = 2.0;
+  o.weight_scale = 2.0;
+  o.weighted_values = 1;
+  const auto made = GenerateCtr(o, TempPath("w"));
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  LibsvmParser parser(/*index_base=*/0, /*num_features=*/0);
+  std::vector<TextRecord> rows;
+  std::map<uint64_t, int> count;
+  for (const std::string& line : Lines(TempPath("w"))) {
+    TextRecord r;
+    ASSERT_TRUE(parser.Parse(line, &r).ok()) << line;
+    ASSERT_EQ(r.indices.size(), 1u);
+    ++count[r.indices[0]];
+    rows.push_back(r);
+  }
+  ASSERT_GT(count.size(), 3u);
+  uint64_t top = 0;
+  for (const auto& [key, n] : count) {
+    if (n > count[top]) top = key;
+  }
+  double loss = 0;
+  for (const TextRecord& r : rows) {
+    const double w = r.indices[0] == top ? TruthWeight(o.seed, top, o.weight_scale) : 0.0;
+    loss += LogLoss(o.bias + w, r.label);
+  }
+  EXPECT_NEAR(made->truth_log_loss, loss / 3000, 1e-9);
+}
+
 TEST(CtrGeneratorTest, ValuesFollowZipfFrequencies) {
   CtrGeneratorOptions o;
   o.rows = 20000;

@@ -38,7 +38,12 @@ struct CtrGeneratorOptions {
   double zipf = 1.05;                // >= 0; 0 = uniform
   double weight_scale = 0.5;         // > 0: the ground-truth weights' standard deviation
   double bias = -1.0;                // the ground-truth bias (sets the click rate)
-  uint64_t seed = 1;                 // of the ground-truth weights and the values' spelling
+  // Only the `weighted_values` most frequent values of each field carry a ground-truth weight;
+  // the rarer ones weigh 0 (they carry no signal, as most of a hashed feature space does in
+  // practice, so a model can come close to the truth without seeing each rare value often).
+  // 0: every value is weighted.
+  uint64_t weighted_values = 0;
+  uint64_t seed = 1;      // of the ground-truth weights and the values' spelling
   uint64_t row_seed = 0;  // of the rows drawn; 0: `seed` (a test set: the same seed, another
                           // row seed)
   CtrFormat format = CtrFormat::kLibsvm;
