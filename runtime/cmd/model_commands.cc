@@ -1,5 +1,6 @@
 #include "model_commands.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -7,9 +8,14 @@
 
 #include "ringtrain/app/model_checkpoints.h"
 #include "ringtrain/app/object_checkpoints.h"
+#include "ringtrain/app/sparse_worker.h"
 #include "ringtrain/data/dataset.h"
 #include "ringtrain/export/onnx.h"
+#include "ringtrain/export/sparse_onnx.h"
+#include "ringtrain/model/binary_metrics.h"
 #include "ringtrain/model/model.h"
+#include "ringtrain/model/sparse_model.h"
+#include "ringtrain/ps/sparse_shard.h"
 
 namespace ringtrain::cmd {
 namespace {
@@ -53,6 +59,25 @@ app::ModelWriter OnnxModelWriter(const job::TrainingJob& job) {
   };
 }
 
+namespace {
+
+// Writes `model` (a sparse model's keys and rows, which it must outlive) as the sparse ONNX
+// export; the writer's params are its dense parameters.
+app::ModelWriter SparseOnnxModelWriter(const job::TrainingJob& job,
+                                       const app::CheckpointedModel& model) {
+  return [options = exporter::SparseOnnxOptionsFor(job), &model](
+             const app::JobPlan& plan, std::span<const float> params, const std::string& path) {
+    exporter::SparseModelExport e;
+    e.config = *plan.sparse_model;
+    e.dense.assign(params.begin(), params.end());
+    e.keys = model.sparse_keys;
+    e.rows = model.sparse_rows;
+    return exporter::WriteSparseOnnxFile(path, e, options);
+  };
+}
+
+}  // namespace
+
 Status ExportFromCheckpoints(const job::TrainingJob& job, const ExportOptions& options,
                              std::ostream& out) {
   RT_ASSIGN_OR_RETURN(
@@ -61,23 +86,87 @@ Status ExportFromCheckpoints(const job::TrainingJob& job, const ExportOptions& o
   std::string path = options.output_file;
   storage::Storage storage(app::StorageOptionsFor(job.spec.dataset, options.storage));
   const std::string staging = app::JoinLocation(options.staging_root, "model");
+  app::ModelWriter writer = OnnxModelWriter(job);
+  std::string what = model::ModelKindName(model.plan.model.kind);
+  if (model.plan.sparse_model.has_value()) {
+    writer = SparseOnnxModelWriter(job, model);
+    what = std::string(model::SparseModelKindName(model.plan.sparse_model->kind)) + " model of " +
+           std::to_string(model.sparse_keys.size()) + " keys";
+  } else {
+    what += " model";
+  }
   if (path.empty()) {
     std::string dir = app::OutputDirectoryOf(job);
     if (dir.empty()) dir = app::DefaultOutputDirectory(job);
-    RT_ASSIGN_OR_RETURN(path, app::WriteModelInto(dir, OnnxModelWriter(job), model.plan,
-                                                  model.params, storage, staging));
+    RT_ASSIGN_OR_RETURN(
+        path, app::WriteModelInto(dir, writer, model.plan, model.params, storage, staging));
   } else {
-    RT_RETURN_IF_ERROR(
-        app::WriteModelTo(path, OnnxModelWriter(job), model.plan, model.params, storage, staging));
+    RT_RETURN_IF_ERROR(app::WriteModelTo(path, writer, model.plan, model.params, storage, staging));
   }
   if (!app::IsObjectLocation(path)) path = std::filesystem::absolute(path).string();
-  out << "wrote " << path << " (ONNX, " << model::ModelKindName(model.plan.model.kind)
-      << " model, step " << model.max_step() << (model.final() ? ", final" : "") << ")\n";
+  out << "wrote " << path << " (ONNX, " << what << ", step " << model.max_step()
+      << (model.final() ? ", final" : "") << ")\n";
   return Status::Ok();
 }
 
+namespace {
+
+// `ringtrain eval` of a click-through model: the test set's AUC and log-loss, each key read as
+// its servers would serve it (its row, or its initial value when it has none), so the figures
+// are those the job's last evaluation reported for the same checkpoint.
+Status EvaluateSparse(const job::TrainingJob& job, const app::CheckpointedModel& model,
+                      const EvalOptions& options, std::ostream& out) {
+  if (!options.test.images.empty() || !options.test.labels.empty()) {
+    return InvalidArgument(
+        "--test-images/--test-labels name IDX files; a click-through job is evaluated on its "
+        "spec.dataset.test.uri");
+  }
+  if (!job.spec.dataset.test) return InvalidArgument("the job has no spec.dataset.test");
+  storage::Storage storage(app::StorageOptionsFor(job.spec.dataset, options.storage));
+  StatusOr<data::SparseBatch> test =
+      app::ReadSparseRows(&storage, job.spec.dataset, job.spec.dataset.test->uri);
+  if (!test.ok()) return test.status().WithContext("spec.dataset.test");
+  if (test->rows() == 0) return InvalidArgument("spec.dataset.test: no examples");
+  RT_ASSIGN_OR_RETURN(std::unique_ptr<model::SparseModel> m,
+                      model::MakeSparseModel(*model.plan.sparse_model));
+  model::BatchKeys keys;
+  model::IndexKeys(*test, &keys);
+  const auto dim = static_cast<size_t>(m->row_dim());
+  std::vector<float> rows(keys.keys.size() * dim);
+  size_t at = 0;  // both ascending: one merge pass
+  for (size_t k = 0; k < keys.keys.size(); ++k) {
+    while (at < model.sparse_keys.size() && model.sparse_keys[at] < keys.keys[k]) ++at;
+    const std::span<float> row(rows.data() + k * dim, dim);
+    if (at < model.sparse_keys.size() && model.sparse_keys[at] == keys.keys[k]) {
+      std::copy_n(model.sparse_rows.begin() + static_cast<std::ptrdiff_t>(at * dim), dim,
+                  row.begin());
+    } else {
+      ps::InitialValue(model.plan.seed, 0, keys.keys[k], model.plan.sparse_init_scale, row);
+    }
+  }
+  std::vector<float> logits;
+  m->Logits(model.params.data(), rows, *test, keys, &logits);
+  double loss = 0;
+  for (size_t r = 0; r < logits.size(); ++r) loss += model::LogLoss(logits[r], test->labels[r]);
+  char line[160];
+  std::snprintf(line, sizeof(line), "test AUC %.4f, test log-loss %.4f (%lld examples)\n",
+                model::Auc(logits, test->labels), loss / static_cast<double>(logits.size()),
+                static_cast<long long>(logits.size()));
+  out << job.metadata.name << " at step " << model.max_step() << (model.final() ? " (final)" : "")
+      << ": " << line;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status EvaluateCheckpoints(const job::TrainingJob& job, const EvalOptions& options,
                            std::ostream& out) {
+  if (job::IsSparseModel(job.spec.model.type)) {
+    RT_ASSIGN_OR_RETURN(
+        app::CheckpointedModel model,
+        LoadAndReport(job, options.checkpoint_root, options.storage, options.staging_root, out));
+    return EvaluateSparse(job, model, options, out);
+  }
   job::DataFiles files = options.test;
   std::string field = "--test-images/--test-labels";
   const bool text = app::IsTextFormat(job.spec.dataset);

@@ -1,57 +1,19 @@
 #include "onnx_graph.h"
 
-#include <bit>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "onnx_builder.h"
 #include "ringtrain/build_info.h"
 #include "ringtrain/common/check.h"
 
 namespace ringtrain::exporter {
 namespace {
 
-// Tensors go into raw_data, which ONNX defines as little-endian.
-static_assert(std::endian::native == std::endian::little, "raw_data needs a little-endian host");
-
 // What IDX pixels are divided by before training (data::LoadIdx: pixel / 255.0f). Div by the
 // same float gives the same bits; a Mul by 1/255 would not.
 constexpr float kPixelScale = 255.0f;
-
-// A float32 tensor type of shape [N, cols] with a symbolic batch dimension.
-void SetBatchType(int64_t cols, onnx::ValueInfoProto* value) {
-  onnx::TypeProto_Tensor* tensor = value->mutable_type()->mutable_tensor_type();
-  tensor->set_elem_type(onnx::TensorProto::FLOAT);
-  onnx::TensorShapeProto* shape = tensor->mutable_shape();
-  shape->add_dim()->set_dim_param("N");
-  shape->add_dim()->set_dim_value(cols);
-}
-
-void AddInitializer(const std::string& name, const std::vector<int64_t>& dims, const float* data,
-                    int64_t size, onnx::GraphProto* graph) {
-  onnx::TensorProto* t = graph->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : dims) t->add_dims(d);
-  t->set_raw_data(data, static_cast<size_t>(size) * sizeof(float));
-}
-
-onnx::NodeProto* AddNode(const std::string& name, const std::string& op,
-                         const std::vector<std::string>& inputs, const std::string& output,
-                         onnx::GraphProto* graph) {
-  onnx::NodeProto* node = graph->add_node();
-  node->set_name(name);
-  node->set_op_type(op);
-  for (const std::string& in : inputs) node->add_input(in);
-  node->add_output(output);
-  return node;
-}
-
-void SetMetadata(const std::string& key, const std::string& value, onnx::ModelProto* model) {
-  onnx::StringStringEntryProto* entry = model->add_metadata_props();
-  entry->set_key(key);
-  entry->set_value(value);
-}
 
 std::string DocString(const model::ModelConfig& config, const OnnxExportOptions& options,
                       const std::string& input) {
@@ -115,7 +77,7 @@ onnx::ModelProto BuildOnnxModel(const model::ModelConfig& config, const model::M
   graph->set_name(options.job_name);
   onnx::ValueInfoProto* in = graph->add_input();
   in->set_name(input);
-  SetBatchType(config.input_dim, in);
+  SetBatchType(onnx::TensorProto::FLOAT, {config.input_dim}, in);
 
   std::string x = input;
   if (pixels) {
@@ -146,15 +108,12 @@ onnx::ModelProto BuildOnnxModel(const model::ModelConfig& config, const model::M
   }
   onnx::NodeProto* softmax =
       AddNode("softmax", "Softmax", {kOnnxLogitsOutput}, kOnnxProbabilitiesOutput, graph);
-  onnx::AttributeProto* axis = softmax->add_attribute();
-  axis->set_name("axis");
-  axis->set_type(onnx::AttributeProto::INT);
-  axis->set_i(1);
+  AddIntAttribute("axis", 1, softmax);
 
   for (const char* name : {kOnnxLogitsOutput, kOnnxProbabilitiesOutput}) {
     onnx::ValueInfoProto* out = graph->add_output();
     out->set_name(name);
-    SetBatchType(config.num_classes, out);
+    SetBatchType(onnx::TensorProto::FLOAT, {config.num_classes}, out);
   }
   return model;
 }

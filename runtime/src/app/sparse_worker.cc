@@ -30,7 +30,8 @@ std::vector<data::FeatureField> FeatureSchemaOf(const job::DatasetSpec& dataset)
   return fields;
 }
 
-// The rows of `uri`: LibSVM of keys, or CSV through the feature schema.
+}  // namespace
+
 StatusOr<data::SparseBatch> ReadSparseRows(storage::Storage* storage,
                                            const job::DatasetSpec& dataset,
                                            const std::string& uri) {
@@ -41,8 +42,6 @@ StatusOr<data::SparseBatch> ReadSparseRows(storage::Storage* storage,
   return data::ReadSparseLibsvm(storage, uri);
 }
 
-}  // namespace
-
 Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
                          const WorkerOptions& worker_options, zmq::context_t& context,
                          transport::EventSink& sink,
@@ -51,7 +50,9 @@ Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
   const std::string who = "worker-" + std::to_string(c.index);
   if (c.index == 0 && !OutputDirectoryFor(job, c).empty()) {
     std::cerr << who << ": model.type " << job::Name(spec.model.type)
-              << ": the trained model is not written out (no export of sparse tables yet)\n";
+              << ": the trained model is not written to spec.output at the end; `ringtrain "
+                 "export` writes it (ONNX) from the job's final checkpoints"
+              << (spec.checkpoint.has_value() ? "" : " (set spec.checkpoint)") << "\n";
   }
   storage::Storage storage(StorageOptionsFor(spec.dataset, worker_options.storage));
   StatusOr<data::SparseBatch> train =

@@ -42,7 +42,12 @@ struct ShardSource {
 struct CheckpointedModel {
   JobPlan plan;
   std::vector<float> params;        // plan.table->total_size() floats: the layout of plan.model
+                                    // (a sparse model's: its dense parameters)
   std::vector<ShardSource> shards;  // one per server, by index
+  // A sparse model (plan.sparse_model): every key of its table that has a row on some server,
+  // ascending, and each one's value (the table's dim floats; no optimizer state).
+  std::vector<uint64_t> sparse_keys;
+  std::vector<float> sparse_rows;
 
   // Every shard's checkpoint is final: the model as training ended.
   bool final() const;

@@ -5,7 +5,8 @@
 // memory and trains on its row shard of it (data::SparseBatches) with worker::SparseTrainer;
 // worker 0 also reads the test set and reports its AUC and log-loss after every epoch. Progress
 // goes through a worker::ProgressRecorder (the status socket, the termination log), as for the
-// dense models. The trained model is not written out (no ONNX export of sparse tables yet):
+// dense models. The trained model is not written out at the end (its rows are on the servers):
+// `ringtrain export` writes it from the job's final checkpoints (export/sparse_onnx.h), and
 // worker 0 says so when the job has an output directory.
 //
 // Thread-safety: runs on the calling thread.
@@ -20,12 +21,19 @@
 #include "ringtrain/app/roles.h"
 #include "ringtrain/auth/curve.h"
 #include "ringtrain/common/status.h"
+#include "ringtrain/data/sparse_batch.h"
 #include "ringtrain/job/pod_contract.h"
+#include "ringtrain/storage/storage.h"
 #include "ringtrain/transport/event_sink.h"
 
 namespace ringtrain::app {
 
-// REQUIRES: job.spec.model.type is logistic or fm.
+// The rows of `uri` as a sparse model reads them: LibSVM of keys, or CSV through the feature
+// schema dataset.fields (data/sparse_data.h's errors, naming file and line).
+StatusOr<data::SparseBatch> ReadSparseRows(storage::Storage* storage,
+                                           const job::DatasetSpec& dataset, const std::string& uri);
+
+// REQUIRES: job.spec.model.type is logistic, fm or deepfm.
 Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
                          const WorkerOptions& options, zmq::context_t& context,
                          transport::EventSink& sink,
