@@ -215,6 +215,7 @@ bench: deps bench-deps controlplane s3server movielens $(RELEASE_DIR)/build.ninj
 	  sparse_kv_bench
 	$(RELEASE_DIR)/bench/transport_bench
 	$(RELEASE_DIR)/bench/sparse_kv_bench --trials 3
+	/usr/bin/python3 bench/sparse_scale_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain
 	/usr/bin/python3 bench/fm_movielens_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain \
 	  --job examples/movielens-fm.yaml --deep-job examples/movielens-deepfm.yaml \
 	  --data build/movielens --seeds 1 2 3

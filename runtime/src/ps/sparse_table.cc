@@ -20,21 +20,19 @@ constexpr size_t kMinCapacity = 8;
 bool Overfull(size_t used, size_t capacity) { return 5 * used > 4 * capacity; }
 constexpr size_t kHugePage = size_t{2} << 20;
 
-size_t HugeBytes(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+constexpr size_t kPage = 4096;
 
-// Huge pages for arrays whose rounding up to whole huge pages adds at most 1/8 (a 3 MiB array
-// would take 4: it keeps small pages).
-bool OnHugePages(size_t bytes) { return bytes >= kHugePage && 8 * HugeBytes(bytes) <= 9 * bytes; }
+// Arrays of a huge page or more start on a huge-page boundary and are madvise'd for huge pages;
+// their length is only rounded up to a small page, so every whole 2 MiB of the array can be
+// one huge page and the tail keeps small pages (no memory is spent rounding up).
+bool OnHugePages(size_t bytes) { return bytes >= kHugePage; }
+size_t PageBytes(size_t bytes) { return (bytes + kPage - 1) / kPage * kPage; }
 
 // What an array of `bytes` takes as allocated.
-size_t Allocated(size_t bytes) { return OnHugePages(bytes) ? HugeBytes(bytes) : bytes; }
+size_t Allocated(size_t bytes) { return OnHugePages(bytes) ? PageBytes(bytes) : bytes; }
 
-// A large segment's capacity is a whole number of huge pages of keys when that adds at most
-// 1/8: the slots are used rather than left as the rounding of the allocation.
 size_t GrownCapacity(size_t capacity) {
-  const size_t grown = std::max(kMinCapacity, capacity + (capacity + 4) / 5);
-  const size_t bytes = grown * sizeof(uint64_t);
-  return OnHugePages(bytes) ? HugeBytes(bytes) / sizeof(uint64_t) : grown;
+  return std::max(kMinCapacity, capacity + (capacity + 4) / 5);
 }
 
 }  // namespace
@@ -43,10 +41,10 @@ template <typename T>
 T* SparseTable::HugePages<T>::allocate(size_t n) {
   const size_t bytes = n * sizeof(T);
   if (!OnHugePages(bytes)) return std::allocator<T>().allocate(n);
-  void* p = std::aligned_alloc(kHugePage, HugeBytes(bytes));
-  if (p == nullptr) throw std::bad_alloc();
+  void* p = nullptr;
+  if (posix_memalign(&p, kHugePage, PageBytes(bytes)) != 0) throw std::bad_alloc();
   // A hint: without huge pages (disabled, or none free) the memory works the same.
-  (void)madvise(p, HugeBytes(bytes), MADV_HUGEPAGE);
+  (void)madvise(p, PageBytes(bytes), MADV_HUGEPAGE);
   return static_cast<T*>(p);
 }
 

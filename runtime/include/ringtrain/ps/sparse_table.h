@@ -10,10 +10,10 @@
 //
 // The table is cut into 16 segments by the high bits of a key's hash; each segment grows on
 // its own (by 1.2x when it passes 4/5 full), so growing never stops the server for longer
-// than a 16th of the table's copy. Arrays of 2 MiB and more are given transparent huge pages
-// (madvise) when rounding them up to whole huge pages costs at most 1/8 more: a table of
-// millions of keys is read at random, and with 4 KiB pages nearly every access would also miss
-// the TLB.
+// than a 16th of the table's copy. Arrays of 2 MiB and more start on a 2 MiB boundary and are
+// given transparent huge pages (madvise) for every whole 2 MiB of them, their tail keeping
+// small pages (so nothing is spent rounding up): a table of millions of keys is read at random,
+// and with 4 KiB pages nearly every access would also miss the TLB.
 //
 // kEmptyKey (2^64 - 1) marks free slots and is never a key; callers reject it (every table
 // declares a key range below it, ring/sparse_layout.h).
@@ -92,7 +92,7 @@ class SparseTable {
   void Clear();
 
   // Bytes the table's arrays take (slots of every segment: key, row and step, large arrays
-  // rounded up to whole huge pages as allocated), and the raw bytes of what it stores:
+  // rounded up to a whole small page as allocated), and the raw bytes of what it stores:
   // size() * (8 + 4 * row_floats).
   size_t bytes() const;
   size_t raw_bytes() const;
