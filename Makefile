@@ -214,7 +214,7 @@ bench: deps bench-deps controlplane s3server movielens $(RELEASE_DIR)/build.ninj
 	  checkpoint_bench recovery_bench reader_bench ringtrain-operator stream_memory_bench \
 	  sparse_kv_bench
 	$(RELEASE_DIR)/bench/transport_bench
-	$(RELEASE_DIR)/bench/sparse_kv_bench --trials 3
+	$(RELEASE_DIR)/bench/sparse_kv_bench --trials 3 --peer "bash bench/pslite_peer.sh"
 	/usr/bin/python3 bench/sparse_scale_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain
 	/usr/bin/python3 bench/fm_movielens_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain \
 	  --job examples/movielens-fm.yaml --deep-job examples/movielens-deepfm.yaml \

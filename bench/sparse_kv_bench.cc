@@ -15,19 +15,23 @@
 // of the trials. Plaintext TCP (spec.security.authentication: none); CURVE's cost on the raw
 // transport is in transport_bench.
 //
-// For reference, ps-lite's benchmark on a machine like this one pushes one 10M-key batch at
-// about 53M keys/s and pulls at about 25M keys/s (1 server, 1 worker): issue 14's numbers; the
-// peer is not built here (see the README's benchmark section).
+// The peer: with --peer CMD (`make bench`: bash bench/pslite_peer.sh) ps-lite runs the same
+// workloads as processes, and each line is followed by ps-lite's rates and ringtrain's ratio to
+// them. Without it (or when it fails), the ratio is to issue 14's reference for ps-lite on a
+// machine like this one: one 10M-key batch pushed at about 53M keys/s and pulled at about 25M
+// keys/s (1 server, 1 worker).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <zmq.hpp>
@@ -204,15 +208,50 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// The peer's rates (keys/s) for one configuration and workload; 0 where it gave none.
+struct PeerRates {
+  double push = 0;
+  double pull = 0;
+  double first = 0;
+};
+using PeerKey = std::tuple<int, int, std::string>;  // servers, workers, "big" | "small"
+
+// Runs `command` (bench/pslite_peer.sh) and reads its "peer ..." lines; its stderr passes
+// through. An empty map (with the reason printed) when it fails.
+std::map<PeerKey, PeerRates> RunPeer(const std::string& command) {
+  std::map<PeerKey, PeerRates> rates;
+  FILE* f = popen(command.c_str(), "r");
+  if (f == nullptr) return rates;
+  char line[512];
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    int servers = 0, workers = 0;
+    char workload[16] = {0};
+    PeerRates r;
+    const int n = std::sscanf(line, "peer %d %d %15s push %lf pull %lf first %lf", &servers,
+                              &workers, workload, &r.push, &r.pull, &r.first);
+    if (n >= 5) rates[{servers, workers, workload}] = r;
+  }
+  if (pclose(f) != 0) {
+    std::printf(
+        "  ps-lite peer: `%s` failed (its reason above); ratios against issue 14's "
+        "reference instead\n",
+        command.c_str());
+    rates.clear();
+  }
+  return rates;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool smoke = false;
   int trials = 3;
+  std::string peer_command;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--smoke") smoke = true;
     if (a == "--trials" && i + 1 < argc) trials = std::atoi(argv[++i]);
+    if (a == "--peer" && i + 1 < argc) peer_command = argv[++i];
   }
   if (smoke) trials = 1;
   const size_t big = smoke ? 100000 : 10000000;
@@ -221,9 +260,20 @@ int main(int argc, char** argv) {
       "sparse push/pull, keys per second (M = 10^6), plaintext TCP on loopback, "
       "threads of one process, %u cores\n",
       std::thread::hardware_concurrency());
-  std::printf(
-      "  ps-lite reference (issue 14, 1 server + 1 worker, one 10M-key batch): push "
-      "53 M/s, pull 25 M/s\n");
+  std::map<PeerKey, PeerRates> peer;
+  if (!peer_command.empty()) {
+    peer = RunPeer(peer_command + (smoke ? " --smoke" : ""));
+    if (!peer.empty()) {
+      std::printf(
+          "  ps-lite peer (bench/pslite_peer.sh: BytePS's ps-lite, its KVServerDefaultHandle, "
+          "scheduler, servers and workers as processes, plaintext TCP, no authentication)\n");
+    }
+  }
+  if (peer.empty()) {
+    std::printf(
+        "  ps-lite reference (issue 14, 1 server + 1 worker, one 10M-key batch): push "
+        "53 M/s, pull 25 M/s\n");
+  }
   for (const auto& [servers, workers] : {std::pair{1, 1}, std::pair{2, 2}}) {
     std::vector<double> small_push, small_pull, big_push_first, big_push, big_pull;
     for (int t = 0; t < trials; ++t) {
@@ -239,11 +289,30 @@ int main(int argc, char** argv) {
     std::printf("  %d server(s), %d worker(s):\n", servers, workers);
     std::printf("    batches of 1000 keys:   push %7.2f M/s   pull %7.2f M/s\n",
                 Median(small_push) / 1e6, Median(small_pull) / 1e6);
+    const auto small_peer = peer.find({servers, workers, "small"});
+    if (small_peer != peer.end()) {
+      const PeerRates& p = small_peer->second;
+      std::printf(
+          "      ps-lite:              push %7.2f M/s   pull %7.2f M/s   (ringtrain: push "
+          "%.2fx, pull %.2fx)\n",
+          p.push / 1e6, p.pull / 1e6, Median(small_push) / p.push, Median(small_pull) / p.pull);
+    }
     std::printf(
         "    one batch of %zu keys: push %7.2f M/s (creating the rows %7.2f M/s)   pull "
-        "%7.2f M/s   (ps-lite: push %.2fx, pull %.2fx of its reference)\n",
-        big, Median(big_push) / 1e6, Median(big_push_first) / 1e6, Median(big_pull) / 1e6,
-        Median(big_push) / 53e6, Median(big_pull) / 25e6);
+        "%7.2f M/s\n",
+        big, Median(big_push) / 1e6, Median(big_push_first) / 1e6, Median(big_pull) / 1e6);
+    const auto big_peer = peer.find({servers, workers, "big"});
+    if (big_peer != peer.end()) {
+      const PeerRates& p = big_peer->second;
+      std::printf(
+          "      ps-lite:              push %7.2f M/s (creating the keys %7.2f M/s)   pull "
+          "%7.2f M/s   (ringtrain: push %.2fx, creating %.2fx, pull %.2fx)\n",
+          p.push / 1e6, p.first / 1e6, p.pull / 1e6, Median(big_push) / p.push,
+          Median(big_push_first) / p.first, Median(big_pull) / p.pull);
+    } else if (servers == 1 && peer.empty()) {
+      std::printf("      (ps-lite's reference: push %.2fx, pull %.2fx)\n", Median(big_push) / 53e6,
+                  Median(big_pull) / 25e6);
+    }
   }
   return 0;
 }

@@ -44,6 +44,7 @@
 #include "ringtrain/job/crd.h"
 #include "ringtrain/job/memory_estimate.h"
 #include "ringtrain/job/pod_contract.h"
+#include "ringtrain/job/spec.h"
 #include "ringtrain/job/yaml.h"
 #include "ringtrain/launch/local_launcher.h"
 #include "ringtrain/proto/library_log.h"
@@ -186,14 +187,26 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
       !summary->model_path.empty() && (ringtrain::app::IsObjectLocation(summary->model_path)
                                            ? storage.List(summary->model_path).ok()
                                            : std::filesystem::exists(summary->model_path));
+  const bool sparse = ringtrain::job::IsSparseModel(job->spec.model.type);
+  if (sparse && summary->checkpoint_dir.empty()) {
+    std::cout << "ringtrain: the model is not written: a click-through model's rows are on the "
+                 "servers, and it is exported from their final checkpoints (set "
+                 "spec.checkpoint)\n";
+  }
   if (!summary->checkpoint_dir.empty() && !model_written) {
-    // Worker 0 died after its WORKER_DONE, before it wrote the model (its replacement finds the
-    // servers done and has nothing to do): the servers' final checkpoints hold the same
-    // parameters.
-    std::cout << "ringtrain: worker 0 did not write the model; exporting it from the final "
-                 "checkpoints\n";
+    // A click-through model's rows are on the servers; and a dense model's worker 0 may have
+    // died after its WORKER_DONE, before it wrote the model (its replacement finds the servers
+    // done and has nothing to do): the servers' final checkpoints hold the same parameters.
+    std::cout << (sparse ? "ringtrain: exporting the click-through model from the servers' final "
+                           "checkpoints\n"
+                         : "ringtrain: worker 0 did not write the model; exporting it from the "
+                           "final checkpoints\n");
     ringtrain::cmd::ExportOptions fallback;
     fallback.output_file = ringtrain::app::ModelPathIn(options.output_dir);
+    if (!ringtrain::app::IsObjectLocation(options.output_dir)) {
+      std::error_code ignored;  // a directory that cannot be made fails the export, which says so
+      std::filesystem::create_directories(options.output_dir, ignored);
+    }
     fallback.storage = options.storage;
     fallback.staging_root = options.staging_root;
     if (ringtrain::Status s = ringtrain::cmd::ExportFromCheckpoints(*job, fallback, std::cout);

@@ -4,10 +4,12 @@
 // spec.checkpoint, then
 //   - `ringtrain eval` of the final checkpoints reports the test AUC and log-loss the run's
 //     summary did;
-//   - `ringtrain export` writes an ONNX file that Debian's python3-onnx checker accepts and that
-//     onnxruntime (the pinned venv), fed the test rows as ringtrain reads them (keys, values,
-//     fields), scores with logits within 1e-4 of ringtrain's own (model::SparseModel::Logits on
-//     the rows app::LoadModelFromCheckpoints assembles), and probabilities their sigmoid.
+//   - `ringtrain run` writes the model at the end (exported from the final checkpoints), the
+//     same bytes `ringtrain export` writes afterwards: an ONNX file that Debian's python3-onnx
+//     checker accepts and that onnxruntime (the pinned venv), fed the test rows as ringtrain reads
+//     them (keys, values, fields), scores with logits within 1e-4 of ringtrain's own
+//     (model::SparseModel::Logits on the rows app::LoadModelFromCheckpoints assembles), and
+//     probabilities their sigmoid.
 // Label slow (release build only): a few seconds, 20 s more when the venv is first made.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -138,8 +140,9 @@ class SparseModelOutputTest : public ::testing::Test {
   nlohmann::json TrainAndExport(const std::string& name, const std::string& model_yaml, bool csv) {
     const std::string spec = dir_ + "/" + name + ".yaml";
     EXPECT_TRUE(testing::WriteFile(spec, Job(dir_, name, model_yaml, csv)));
-    const auto run =
-        testing::RunCommand({kBinary, "run", "--no-progress", spec}, std::chrono::seconds(300));
+    const std::string written = dir_ + "/" + name + "-output";
+    const auto run = testing::RunCommand(
+        {kBinary, "run", "--no-progress", "--output", written, spec}, std::chrono::seconds(300));
     EXPECT_EQ(run.exit_code, 0) << run.output;
     const std::string auc = AucText(run.output);
     EXPECT_FALSE(auc.empty()) << run.output;
@@ -151,6 +154,9 @@ class SparseModelOutputTest : public ::testing::Test {
         testing::RunCommand({kBinary, "export", spec, "--output", onnx}, std::chrono::seconds(120));
     EXPECT_EQ(exported.exit_code, 0) << exported.output;
     EXPECT_THAT(exported.output, ::testing::HasSubstr("(ONNX, "));
+    // `ringtrain run` wrote the same model at the end (from the same final checkpoints).
+    EXPECT_THAT(run.output, ::testing::HasSubstr("exporting the click-through model"));
+    EXPECT_EQ(testing::ReadFile(written + "/model.onnx"), testing::ReadFile(onnx)) << run.output;
     if (run.exit_code != 0 || exported.exit_code != 0) return nullptr;
 
     // ringtrain's logits of the test rows: the checkpoints' model, zeros for keys without a row

@@ -48,11 +48,10 @@ Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
                          std::shared_ptr<const auth::Credentials> credentials) {
   const job::TrainingJobSpec& spec = job.spec;
   const std::string who = "worker-" + std::to_string(c.index);
-  if (c.index == 0 && !OutputDirectoryFor(job, c).empty()) {
+  if (c.index == 0 && !OutputDirectoryFor(job, c).empty() && !spec.checkpoint.has_value()) {
     std::cerr << who << ": model.type " << job::Name(spec.model.type)
-              << ": the trained model is not written to spec.output at the end; `ringtrain "
-                 "export` writes it (ONNX) from the job's final checkpoints"
-              << (spec.checkpoint.has_value() ? "" : " (set spec.checkpoint)") << "\n";
+              << ": the model is not written to spec.output (its rows are on the servers); "
+                 "`ringtrain export` writes it from the job's checkpoints: set spec.checkpoint\n";
   }
   storage::Storage storage(StorageOptionsFor(spec.dataset, worker_options.storage));
   StatusOr<data::SparseBatch> train =

@@ -774,7 +774,8 @@ StatusOr<RunSummary> Run::Execute() {
   s.log_dir = log_dir_;
   const std::string output_dir =
       options_.output_dir.empty() ? app::OutputDirectoryOf(job_) : options_.output_dir;
-  // Sparse models are not written out yet (app/sparse_worker.h).
+  // Worker 0 does not write a sparse model (app/sparse_worker.h): `ringtrain run` exports it
+  // from the final checkpoints.
   if (!output_dir.empty() && !worker0_lost_at_end_ && !job::IsSparseModel(job_.spec.model.type)) {
     s.model_path = app::IsObjectLocation(output_dir)
                        ? app::ModelPathIn(output_dir)
