@@ -29,6 +29,8 @@ const char* Name(DataFormat v) {
       return "libsvm";
     case DataFormat::kCsv:
       return "csv";
+    case DataFormat::kCriteo:
+      return "criteo";
   }
   return "?";
 }

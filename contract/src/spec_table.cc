@@ -453,44 +453,65 @@ const Object<TrainingJobSpec>& SpecTable() {
                          "workers.replicas (" +
                          std::to_string(s.workers.replicas) + ") must be at most that");
                    }})
-          .Rule({.cel = {.rule = IsSparseModelCel() +
-                                 " || "
-                                 "!has(self.dataset.format) || self.dataset.format == 'idx' || "
-                                 "(has(self.dataset.features) && has(self.dataset.classes))",
-                         .message = "dataset.features and dataset.classes are required when "
-                                    "format is libsvm or csv (except for model.type logistic, fm "
-                                    "and deepfm)",
-                         .field_path = ".dataset"},
+          .Rule(
+              {.cel =
+                   {.rule =
+                        IsSparseModelCel() +
+                        " || "
+                        "!has(self.dataset.format) || self.dataset.format in ['idx', 'criteo'] || "
+                        "(has(self.dataset.features) && has(self.dataset.classes))",
+                    .message = "dataset.features and dataset.classes are required when "
+                               "format is libsvm or csv (except for model.type logistic, fm "
+                               "and deepfm)",
+                    .field_path = ".dataset"},
+               .check =
+                   [](const TrainingJobSpec& s, const std::string& path) {
+                     const DatasetSpec& d = s.dataset;
+                     if (IsSparseModel(s.model.type) || d.format == DataFormat::kIdx ||
+                         d.format == DataFormat::kCriteo) {
+                       return Status::Ok();
+                     }
+                     if (d.features == 0) {
+                       return InvalidArgument(path +
+                                              ".dataset.features: required when format "
+                                              "is libsvm or csv");
+                     }
+                     if (d.classes == 0) {
+                       return InvalidArgument(path +
+                                              ".dataset.classes: required when format is "
+                                              "libsvm or csv");
+                     }
+                     return Status::Ok();
+                   }})
+          .Rule({.cel = {.rule = IsSparseModelCel() + " || !has(self.dataset.format) || "
+                                                      "self.dataset.format != 'criteo'",
+                         .message = "dataset.format criteo is read by model.type logistic, fm "
+                                    "and deepfm only (its categorical values are hashed keys)",
+                         .field_path = ".dataset.format"},
                  .check =
                      [](const TrainingJobSpec& s, const std::string& path) {
-                       const DatasetSpec& d = s.dataset;
-                       if (IsSparseModel(s.model.type) || d.format == DataFormat::kIdx) {
+                       if (IsSparseModel(s.model.type) || s.dataset.format != DataFormat::kCriteo) {
                          return Status::Ok();
                        }
-                       if (d.features == 0) {
-                         return InvalidArgument(path +
-                                                ".dataset.features: required when format "
-                                                "is libsvm or csv");
-                       }
-                       if (d.classes == 0) {
-                         return InvalidArgument(path +
-                                                ".dataset.classes: required when format is "
-                                                "libsvm or csv");
-                       }
-                       return Status::Ok();
+                       return InvalidArgument(path +
+                                              ".dataset.format: criteo is read by model.type "
+                                              "logistic, fm and deepfm only, not " +
+                                              Name(s.model.type) +
+                                              " (its categorical values are hashed keys)");
                      }})
           .Rule({.cel = {.rule = "!(" + IsSparseModelCel() +
                                  ") || "
                                  "(has(self.dataset.format) && "
                                  "((self.dataset.format == 'libsvm' && !has(self.dataset.fields)) "
-                                 "|| (self.dataset.format == 'csv' && has(self.dataset.fields))) "
+                                 "|| (self.dataset.format == 'csv' && has(self.dataset.fields)) "
+                                 "|| self.dataset.format == 'criteo') "
                                  "&& !has(self.dataset.features) && !has(self.dataset.classes) && "
                                  "(!has(self.dataset.sharding) || self.dataset.sharding == 'row'))",
                          .message =
                              "model.type logistic, fm and deepfm read dataset.format libsvm (its "
-                             "indices are the feature keys, its labels 0/1) or csv with "
-                             "dataset.fields (the feature schema), with neither features "
-                             "nor classes, sharded by row",
+                             "indices are the feature keys, its labels 0/1), csv with "
+                             "dataset.fields (the feature schema) or criteo, with neither "
+                             "features nor classes, sharded by row",
                          .field_path = ".dataset"},
                  .check =
                      [](const TrainingJobSpec& s, const std::string& path) {
@@ -498,11 +519,11 @@ const Object<TrainingJobSpec>& SpecTable() {
                        const std::string why =
                            std::string(" with model.type ") + Name(s.model.type);
                        const DatasetSpec& d = s.dataset;
-                       if (d.format != DataFormat::kLibsvm && d.format != DataFormat::kCsv) {
+                       if (d.format == DataFormat::kIdx) {
                          return InvalidArgument(path +
                                                 ".dataset.format: must be libsvm (its "
-                                                "indices are the feature keys) or csv (with "
-                                                "dataset.fields)" +
+                                                "indices are the feature keys), csv (with "
+                                                "dataset.fields) or criteo" +
                                                 why + ", not " + Name(d.format));
                        }
                        if (d.format == DataFormat::kCsv && d.fields.empty()) {

@@ -315,11 +315,11 @@ const Object<DatasetSpec>& DatasetTable() {
           {
               Enum("format", &DatasetSpec::format,
                    "File format of the data: idx (gzip or raw IDX, as Fashion-MNIST ships: images "
-                   "and "
-                   "labels), libsvm (label index:value ..., gzip or plain) or csv (a header line, "
-                   "then numbers, or for model.type logistic, fm and deepfm the cells "
-                   "dataset.fields "
-                   "reads; gzip or plain).")
+                   "and labels), libsvm (label index:value ..., gzip or plain), csv (a header "
+                   "line, then numbers, or for model.type logistic, fm and deepfm the cells "
+                   "dataset.fields reads; gzip or plain) or criteo (Criteo's click logs: "
+                   "tab-separated label, 13 integer and 26 categorical columns, gzip or plain; "
+                   "model.type logistic, fm and deepfm only).")
                   .Discriminator(),
               Child("train", &DatasetSpec::train, DataFilesTable(),
                     "The training examples and their labels.")

@@ -38,6 +38,7 @@ InputScaling InputScalingFor(job::DataFormat format) {
       return InputScaling::kPixels;
     case job::DataFormat::kLibsvm:
     case job::DataFormat::kCsv:
+    case job::DataFormat::kCriteo:
       return InputScaling::kIdentity;  // the numbers of the file, as trained on
   }
   return InputScaling::kIdentity;

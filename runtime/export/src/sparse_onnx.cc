@@ -210,6 +210,12 @@ SparseOnnxOptions SparseOnnxOptionsFor(const job::TrainingJob& job) {
     nlohmann::json schema = {{"format", "csv"}, {"fields", spec.value("fields", nlohmann::json())}};
     if (spec.contains("labelColumn")) schema["labelColumn"] = spec["labelColumn"];
     o.feature_schema = schema.dump();
+  } else if (d.format == job::DataFormat::kCriteo) {
+    o.keys =
+        "Criteo's columns (data/sparse_data.h): categorical column c (0-based) as "
+        "data::CriteoKey, bits 63-56 c + 1, bits 55-0 the top 56 bits of Hash64 of its value, "
+        "field 13 + c; integer column i with value x as data::CriteoIntegerKey, bits 63-56 "
+        "27 + i, bits 55-0 its bucket (x up to 2, else floor(ln(x)^2)), field i";
   } else {
     o.keys = "the feature index of each LibSVM entry, as written in the file";
   }

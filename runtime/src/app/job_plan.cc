@@ -10,6 +10,7 @@
 #include "ringtrain/common/input_file.h"
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/data/shard.h"
+#include "ringtrain/data/sparse_data.h"
 #include "ringtrain/data/uri.h"
 #include "ringtrain/ps/data_queue.h"
 #include "ringtrain/ps/margin_rounds.h"
@@ -94,7 +95,7 @@ compress::CodecType CodecTypeOf(job::CompressionType type) {
 }  // namespace
 
 bool IsTextFormat(const job::DatasetSpec& dataset) {
-  return dataset.format == job::DataFormat::kLibsvm || dataset.format == job::DataFormat::kCsv;
+  return dataset.format != job::DataFormat::kIdx;
 }
 
 StatusOr<DatasetShape> ReadDatasetShape(const job::TrainingJobSpec& spec) {
@@ -342,10 +343,12 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
     model::SparseModelConfig config{.embedding_size = spec.model.embedding_size};
     if (spec.model.type == job::ModelType::kFm) config.kind = model::SparseModelKind::kFm;
     if (spec.model.type == job::ModelType::kDeepFm) {
-      // The deep part reads one embedding per field: the schema's, or LibSVM's one.
+      // The deep part reads one embedding per field: the schema's, Criteo's 39 or LibSVM's one.
       config.kind = model::SparseModelKind::kDeepFm;
       config.hidden_layers = spec.model.hidden_layers;
-      config.num_fields = std::max<int>(1, static_cast<int>(spec.dataset.fields.size()));
+      config.num_fields = spec.dataset.format == job::DataFormat::kCriteo
+                              ? data::kCriteoFields
+                              : std::max<int>(1, static_cast<int>(spec.dataset.fields.size()));
     }
     plan.sparse_model = config;
     // Embeddings start small and random (so that their gradients differ); weights at 0.

@@ -39,6 +39,7 @@ StatusOr<data::SparseBatch> ReadSparseRows(storage::Storage* storage,
     const std::vector<data::FeatureField> fields = FeatureSchemaOf(dataset);
     return data::ReadSparseCsv(storage, uri, fields, dataset.label_column);
   }
+  if (dataset.format == job::DataFormat::kCriteo) return data::ReadSparseCriteo(storage, uri);
   return data::ReadSparseLibsvm(storage, uri);
 }
 

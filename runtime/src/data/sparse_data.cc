@@ -1,5 +1,6 @@
 #include "ringtrain/data/sparse_data.h"
 
+#include <cmath>
 #include <functional>
 
 #include "ringtrain/common/check.h"
@@ -57,6 +58,38 @@ StatusOr<SparseBatch> ReadSparseLibsvm(storage::Storage* storage, const std::str
     }
     for (size_t e = 0; e < record.indices.size(); ++e) {
       all->Add(0, record.indices[e], record.values[e]);
+    }
+    all->EndRow(record.label == 1 ? 1.0f : 0.0f);
+    return Status::Ok();
+  });
+}
+
+int64_t CriteoIntegerBucket(int64_t x) {
+  if (x <= 2) return x;
+  const double l = std::log(static_cast<double>(x));
+  return static_cast<int64_t>(std::floor(l * l));
+}
+
+uint64_t CriteoIntegerKey(int column, int64_t x) {
+  constexpr uint64_t kLow56 = (uint64_t{1} << 56) - 1;
+  return (static_cast<uint64_t>(kCriteoCategoricalColumns + 1 + column) << 56) |
+         (static_cast<uint64_t>(CriteoIntegerBucket(x)) & kLow56);
+}
+
+StatusOr<SparseBatch> ReadSparseCriteo(storage::Storage* storage, const std::string& uri) {
+  const CriteoParser parser;
+  TextRecord record;
+  return ReadLines(storage, uri, /*header=*/nullptr, [&](std::string_view line, SparseBatch* all) {
+    RT_RETURN_IF_ERROR(parser.Parse(line, &record));
+    for (int i = 0; i < kCriteoIntegerColumns; ++i) {
+      if ((record.present >> i & 1) == 0) continue;
+      const float x = record.dense[static_cast<size_t>(i)];
+      all->Add(static_cast<uint32_t>(i), CriteoIntegerKey(i, static_cast<int64_t>(x)), 1.0f);
+    }
+    for (const uint64_t key : record.keys) {
+      // CriteoKey's top byte is the categorical column + 1.
+      const auto column = static_cast<uint32_t>((key >> 56) - 1);
+      all->Add(static_cast<uint32_t>(kCriteoIntegerColumns) + column, key, 1.0f);
     }
     all->EndRow(record.label == 1 ? 1.0f : 0.0f);
     return Status::Ok();

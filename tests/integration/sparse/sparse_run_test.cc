@@ -1,5 +1,6 @@
-// `ringtrain run` of click-through models (issue 14): data from `ringtrain generate ctr`, a
-// TrainingJob of model.type logistic or fm, servers and workers as processes. The summary's
+// `ringtrain run` of click-through models (issue 14): data from `ringtrain generate ctr` (LibSVM,
+// or Criteo's format), a TrainingJob of model.type logistic, fm or deepfm, servers and workers as
+// processes. The summary's
 // test log-loss comes close to the ground-truth model's on the same test rows (what
 // `ringtrain generate ctr` reports), the servers' sparse table holds every key of the data,
 // and a bad record fails the job naming file and line.
@@ -80,6 +81,42 @@ TEST_F(SparseRunTest, AdmissionAndExpiryAreCountedAndTheModelStillLearns) {
   EXPECT_LE(std::stoull(m[1]), 4u * 1600u) << r.log;
   EXPECT_GT(std::stoull(m[2]), 0u) << r.log;  // rare values idle for 50 rounds
   EXPECT_LT(testing::SummaryLogLoss(r.log), truth_ * 1.1) << r.log;
+}
+
+// Criteo's format (dataset.format: criteo): the generator writes the same truth as Criteo's
+// click logs (26 categorical columns; the integer ones empty), and a DeepFM over its fields (13
+// integer, 26 categorical) learns it as the LibSVM jobs do.
+TEST_F(SparseRunTest, ADeepFmTrainsOnCriteosFormat) {
+  const std::string dir = *dir_ + "/criteo";
+  std::filesystem::create_directories(dir);
+  const std::vector<std::string> common = {"--format",         "criteo", "--fields", "26",
+                                           "--keys-per-field", "100",    "--seed",   "3"};
+  std::vector<std::string> train = {"generate", "ctr",   "--rows",
+                                    "40000",    "--out", dir + "/train.gz"};
+  train.insert(train.end(), common.begin(), common.end());
+  ASSERT_TRUE(RunRingtrain(dir, "train", train).success);
+  std::vector<std::string> test = {"generate",   "ctr", "--rows", "8000",
+                                   "--row-seed", "98",  "--out",  dir + "/test"};
+  test.insert(test.end(), common.begin(), common.end());
+  const Outcome made = RunRingtrain(dir, "test", test);
+  ASSERT_TRUE(made.success) << made.log;
+  const double truth = ctr_runs::TruthLogLoss(made.log);
+  ASSERT_GT(truth, 0.2) << made.log;
+  // Two epochs: the DeepFM overfits 40000 rows of 2600 keys after that (a test log-loss measured
+  // 10.9% above the truth's after 2, 14% after 4; sync, so the same every run).
+  std::string job = CtrJob(dir, "{type: deepfm, embeddingSize: 4, hiddenLayers: [16]}",
+                           "{type: adagrad, learningRate: 0.05}", "ctr", 2);
+  job = std::regex_replace(job, std::regex("format: libsvm"), "format: criteo");
+  job = std::regex_replace(job, std::regex("train.libsvm.gz"), "train.gz");
+  job = std::regex_replace(job, std::regex("test.libsvm"), "test");
+  testing::WriteFile(dir + "/job.yaml", job);
+  const Outcome r = RunRingtrain(
+      dir, "run", {"run", "--no-progress", "--log-dir", dir + "/logs", dir + "/job.yaml"});
+  ASSERT_TRUE(r.success) << r.log;
+  EXPECT_THAT(r.log, HasSubstr("epoch 2/2  test AUC")) << r.log;
+  EXPECT_GT(testing::SummaryLogLoss(r.log), truth) << r.log;
+  EXPECT_LT(testing::SummaryLogLoss(r.log), truth * 1.15) << r.log;
+  EXPECT_GT(testing::SummaryAuc(r.log), 0.85) << r.log;
 }
 
 TEST_F(SparseRunTest, ABadRecordFailsTheJobNamingFileAndLine) {

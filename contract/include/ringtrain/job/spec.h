@@ -46,7 +46,7 @@ inline constexpr int kMaxJobNameLength = 50;
 
 // kLogistic, kFm and kDeepFm are click-through models over hashed sparse keys (IsSparseModel).
 enum class ModelType { kSoftmax, kMlp, kLogistic, kFm, kDeepFm };
-enum class DataFormat { kIdx, kLibsvm, kCsv };
+enum class DataFormat { kIdx, kLibsvm, kCsv, kCriteo };
 enum class BadRecordPolicy { kFail, kSkip };
 enum class Sharding { kRow, kDynamic, kFeature };
 enum class OptimizerType { kSgd, kMomentum, kNesterov, kAdagrad, kAdam, kFtrl };
@@ -71,7 +71,8 @@ struct EnumTraits<ModelType> {
 };
 template <>
 struct EnumTraits<DataFormat> {
-  static constexpr DataFormat kValues[] = {DataFormat::kIdx, DataFormat::kLibsvm, DataFormat::kCsv};
+  static constexpr DataFormat kValues[] = {DataFormat::kIdx, DataFormat::kLibsvm, DataFormat::kCsv,
+                                           DataFormat::kCriteo};
 };
 template <>
 struct EnumTraits<BadRecordPolicy> {

@@ -47,7 +47,8 @@ struct DatasetShape {
 // Errors name the spec field and the file (both files for a mismatch).
 StatusOr<DatasetShape> ReadDatasetShape(const job::TrainingJobSpec& spec);
 
-// Whether the spec's format is a text format (libsvm, csv), read through storage.
+// Whether the spec's format is a text format (libsvm, csv, criteo: one uri, read through
+// storage) rather than IDX files.
 bool IsTextFormat(const job::DatasetSpec& dataset);
 
 // InvalidArgument naming both files unless the test images are train_rows x train_cols.

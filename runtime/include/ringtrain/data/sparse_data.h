@@ -14,6 +14,13 @@
 // one row. Errors: the storage's; InvalidArgument for a schema that is not valid, or
 // "<object>:<line>: ..." for one that does not fit the object's header or for a bad record.
 //
+// ReadSparseCriteo reads the same objects as Criteo's click logs (data::CriteoParser:
+// tab-separated label, 13 integer columns I1-I13, 26 categorical columns C1-C26): categorical
+// column c's value gives the entry (field 13 + c, CriteoKey(c, value), 1); integer column i's
+// value x gives (field i, CriteoIntegerKey(i, x), 1), x put in a bucket as the Criteo
+// competition's winners did (CriteoIntegerBucket). Empty columns give no entry, so a row has at
+// most 39, in kCriteoFields fields. Errors as ReadSparseLibsvm's.
+//
 // SparseBatches: worker `worker` of `workers` takes the rows data::RowShard gives it, in an
 // order per epoch from data::EpochOrder (the job's seed, the epoch and the worker), `batch` rows
 // per step: the contract of data::BatchSource, for sparse rows.
@@ -32,15 +39,30 @@
 #include "ringtrain/data/row_range.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/sparse_batch.h"
+#include "ringtrain/data/text_records.h"
 #include "ringtrain/storage/storage.h"
 
 namespace ringtrain::data {
 
 [[nodiscard]] StatusOr<SparseBatch> ReadSparseLibsvm(storage::Storage* storage,
                                                      const std::string& uri);
+[[nodiscard]] StatusOr<SparseBatch> ReadSparseCriteo(storage::Storage* storage,
+                                                     const std::string& uri);
 [[nodiscard]] StatusOr<SparseBatch> ReadSparseCsv(storage::Storage* storage, const std::string& uri,
                                                   std::span<const FeatureField> fields,
                                                   const std::string& label_column);
+
+// The fields of a Criteo row: 13 integer columns, then 26 categorical ones.
+inline constexpr int kCriteoFields = kCriteoIntegerColumns + kCriteoCategoricalColumns;
+
+// Integer x's bucket: x itself up to 2, floor(ln(x)^2) above, as the Criteo competition's
+// winners put them (3 and 4 share bucket 1 with x = 1; the buckets grow ever wider: 10^9 is
+// bucket 429).
+int64_t CriteoIntegerBucket(int64_t x);
+// The key of integer column `column` (0-based, I1 = 0) with value x: bits 63-56 hold
+// kCriteoCategoricalColumns + 1 + column (after every categorical column's), bits 55-0 the
+// bucket's two's complement bits.
+uint64_t CriteoIntegerKey(int column, int64_t x);
 
 // Rows `first + rows[i]` of `all`, in that order, into *out (cleared first).
 void GatherSparseRows(const SparseBatch& all, int64_t first, std::span<const int64_t> rows,
