@@ -72,19 +72,6 @@ std::string EvalLine(int epoch) {
   return "epoch " + std::to_string(epoch) + "/" + std::to_string(kEpochs) + "  test accuracy";
 }
 
-// True once `shard_dir` (a server's checkpoint directory) holds a complete checkpoint.
-bool HasCheckpoint(const std::string& shard_dir) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(shard_dir, ec)) {
-    // Written under a temporary name and renamed to ckpt-... once complete (ckpt/store.h).
-    if (entry.path().filename().string().starts_with("ckpt-") &&
-        std::filesystem::exists(entry.path() / "MANIFEST", ec)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 class RecoveryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { dir_ = testing::MakeTempDir("recovery-e2e"); }
@@ -312,7 +299,7 @@ TEST_F(RecoveryTest, AStoppedWorkerIsNotWaitedForAfterTheTimeoutAndIsTakenBackWh
   ASSERT_NE(run, nullptr);
   // Training has started once the servers have checkpoints.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!HasCheckpoint(dir_ + "/silent/silent/ps-0")) {
+  while (!testing::HasCompleteCheckpoint(dir_ + "/silent/silent/ps-0")) {
     ASSERT_TRUE(run->running()) << ReadAll(log);
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no checkpoint yet\n" << ReadAll(log);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -390,7 +377,8 @@ TEST_P(ChaosTest, WorkersKilledEverySecondOrSoAndAServerOnceAreReplacedAndTheJob
     // ps-1 once it has a checkpoint (on a loaded machine the first can take a few seconds), so
     // that it comes back from one: a server killed before would start over from the initial
     // parameters, which is not what this test is about.
-    if (round >= 1 && !server_killed && HasCheckpoint(dir_ + "/" + name + "/" + name + "/ps-1")) {
+    if (round >= 1 && !server_killed &&
+        testing::HasCompleteCheckpoint(dir_ + "/" + name + "/" + name + "/ps-1")) {
       const int pid = testing::FindJobProcess(spec, "ps", 1);
       if (pid > 0 && kill(pid, SIGKILL) == 0) server_killed = true;
       continue;

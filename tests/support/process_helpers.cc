@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -167,6 +168,17 @@ std::optional<launch::ExitInfo> WaitForExit(launch::ChildProcess& process,
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return process.Poll();
+}
+
+bool HasCompleteCheckpoint(const std::string& shard_dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(shard_dir, ec)) {
+    if (entry.path().filename().string().starts_with("ckpt-") &&
+        std::filesystem::exists(entry.path() / "MANIFEST", ec)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace ringtrain::testing

@@ -23,6 +23,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
                          std::chrono::seconds timeout = std::chrono::seconds(300),
                          const std::map<std::string, std::string>& env = {});
 
+// True once `shard_dir` (a server's checkpoint directory, <root>/<job>/ps-<i>) holds a complete
+// checkpoint: one renamed to ckpt-... with its MANIFEST (written last, ckpt/store.h).
+bool HasCompleteCheckpoint(const std::string& shard_dir);
+
 // A fresh temporary directory (removed by the caller if wanted).
 std::string MakeTempDir(const std::string& prefix);
 

@@ -36,18 +36,6 @@ using ctr_runs::RunRingtrain;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// True once `shard_dir` (a server's checkpoint directory) holds a complete checkpoint.
-bool HasCheckpoint(const std::string& shard_dir) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(shard_dir, ec)) {
-    if (entry.path().filename().string().starts_with("ckpt-") &&
-        std::filesystem::exists(entry.path() / "MANIFEST", ec)) {
-      return true;
-    }
-  }
-  return false;
-}
-
 class SparseRecoveryTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -160,7 +148,7 @@ TEST_F(SparseRecoveryTest, AKilledServersRowsAreServedByItsCopyAndComeBackWithNo
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
   while (!killed && run->running() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (!HasCheckpoint(*dir_ + "/" + name + "/" + name + "/ps-1")) continue;
+    if (!testing::HasCompleteCheckpoint(*dir_ + "/" + name + "/" + name + "/ps-1")) continue;
     const int pid = testing::FindJobProcess(spec, "ps", 1);
     killed = pid > 0 && kill(pid, SIGKILL) == 0;
   }

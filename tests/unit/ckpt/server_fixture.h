@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "request_header.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/ps/server_core.h"
 #include "ringtrain/ring/hash_ring.h"
@@ -93,14 +94,8 @@ class Workers {
 
  private:
   proto::Header Header(proto::MessageKind kind, uint32_t worker, int64_t clock) {
-    proto::Header h;
-    h.set_wire_version(proto::WIRE_VERSION_1);
-    h.set_kind(kind);
-    h.set_job(kJob);
-    h.set_sender(worker);
-    h.set_request_id(++next_id_);
-    h.set_clock(clock);
-    h.set_layout_fingerprint(table_->fingerprint());
+    proto::Header h = ringtrain::testing::RequestHeader(kind, kJob, worker, ++next_id_, clock,
+                                                        table_->fingerprint());
     for (uint32_t id : table_->partitions_of(server_)) {
       proto::PartitionSlice* s = h.add_partitions();
       s->set_id(id);
