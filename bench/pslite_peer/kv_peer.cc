@@ -35,8 +35,8 @@ void RunWorker(int keys, int rounds) {
   for (int r = 0; r < rounds; ++r) {
     auto start = std::chrono::steady_clock::now();
     kv.Wait(kv.ZPush(k, v));
-    std::printf("pslite worker %d push %s %d keys %.6f s\n", rank, r == 0 ? "first" : "again",
-                keys, Seconds(start));
+    std::printf("pslite worker %d push %s %d keys %.6f s\n", rank, r == 0 ? "first" : "again", keys,
+                Seconds(start));
     start = std::chrono::steady_clock::now();
     kv.Wait(kv.ZPull(k, &out));
     std::printf("pslite worker %d pull %d keys %.6f s\n", rank, keys, Seconds(start));
