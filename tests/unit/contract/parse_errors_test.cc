@@ -109,7 +109,7 @@ constexpr ErrorCase kCases[] = {
      "spec.training.optimizer.type",
      R"(unknown value "rmsprop" (expected one of: sgd, momentum, nesterov, adagrad, adam, ftrl))"},
     {"FormatParquet", "/spec/dataset/format", R"("parquet")", "spec.dataset.format",
-     R"(unknown value "parquet" (expected one of: idx, libsvm, csv))"},
+     R"(unknown value "parquet" (expected one of: idx, libsvm, csv, criteo))"},
     // The text formats take uri, features and classes; idx its two files.
     {"CsvWithoutFeatures", "/spec/dataset", R"({"format": "csv", "train": {"uri": "/d/"}})",
      "spec.dataset.features", "required when format is libsvm or csv"},
