@@ -143,7 +143,7 @@ StatusOr<ps::Replication> MakeReplication(const job::PodContract& c, const JobPl
   const int64_t floats_per_param = 2 + core->config().optimizer->state_slots();
   constexpr int64_t kAllowance = int64_t{1} << 20;
   // A sparse table's rows travel in one frame per table, within the frames a sparse request
-  // may carry (a larger table cannot be replicated: its sync is refused and logged).
+  // may carry (a larger table is not replicated: BackupLink::Sync logs why and keeps serving).
   const int64_t sparse = ps::LargestSparseFrame(*plan.table) + kAllowance;
   const int64_t own = std::max(core->owned_elements() * floats_per_param * 4 + kAllowance, sparse);
   const int64_t kept = std::max(copy->owned_elements() * floats_per_param * 4 + kAllowance, sparse);

@@ -211,6 +211,19 @@ Status BackupLink::Sync(ServerCore& core) {
   const int64_t step = state.step();
   std::vector<zmq::message_t> frames;
   EncodeShardState(std::move(state), info->mutable_state(), &frames);
+  // libzmq limits each frame (the backup's socket: ServerOptions::max_message_size, which this
+  // link's limit equals); a larger one would be dropped with the connection, unacknowledged.
+  for (const zmq::message_t& f : frames) {
+    if (options_.max_message_size > 0 &&
+        f.size() > static_cast<size_t>(options_.max_message_size)) {
+      Log("this shard is not replicated: a frame of its state has " + std::to_string(f.size()) +
+          " bytes, more than a message to the backup ps-" + std::to_string(options_.successor) +
+          " may carry (" + std::to_string(options_.max_message_size) +
+          "); serving without a copy, trying again in " + Seconds(options_.ack_timeout));
+      next_sync_ = Clock::now() + options_.ack_timeout;
+      return Status::Ok();
+    }
+  }
   if (Status s = Send(std::move(h), std::move(frames)); !s.ok()) {
     Log("could not send this shard to the backup ps-" + std::to_string(options_.successor) + ": " +
         s.message());

@@ -1,5 +1,6 @@
 // ServerCore::Snapshot, SnapshotInto and Restore: the core's state to and from a checkpoint's
 // ckpt::ShardState.
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -131,13 +132,13 @@ Status ServerCore::Restore(ckpt::ShardState state) {
     bool sums = false;
     for (const ckpt::SparseTableSnapshot& t : in.tables) sums = sums || !t.round_keys.empty();
     const bool round = sums || in.round_pushes > 0 || in.round_samples > 0;
-    if (in.version < 0 ||
+    if (in.version < 0 || !std::isfinite(in.round_learning_rate) || in.round_learning_rate < 0 ||
         (round && (!sync || in.round_pushes == 0 ||
                    in.round_pushes > static_cast<uint32_t>(config_.num_workers)))) {
       return FailedPrecondition(who + "the sparse tables' version " + std::to_string(in.version) +
                                 " or round in progress (" + std::to_string(in.round_pushes) +
-                                " pushes) does not fit " + ConsistencyName(config_.consistency) +
-                                " mode");
+                                " pushes at rate " + std::to_string(in.round_learning_rate) +
+                                ") does not fit " + ConsistencyName(config_.consistency) + " mode");
     }
     // The last check, and atomic: it changes the sparse tables only when it succeeds.
     RT_RETURN_IF_ERROR(sparse_->Restore(&*state.sparse));
@@ -184,6 +185,7 @@ Status ServerCore::Restore(ckpt::ShardState state) {
     sparse_round_.learning_rate = state.sparse->round_learning_rate;
   }
   stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
+  if (sparse_ != nullptr) sparse_->CountInto(&stats_);
   return Status::Ok();
 }
 

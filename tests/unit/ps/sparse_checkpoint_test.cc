@@ -219,6 +219,7 @@ TEST_F(SparseCheckpointTest, AStateThatDoesNotFitIsRefusedAndChangesNothing) {
   refused([&](ckpt::SparseState& s) { add_row(s, kKeyLimit + 1); }, "outside the table's range");
   refused([&](ckpt::SparseState& s) { s.tables[0].rows.pop_back(); }, "sizes do not fit");
   refused([&](ckpt::SparseState& s) { s.tables.clear(); }, "has 0 tables");
+  refused([&](ckpt::SparseState& s) { s.round_learning_rate = -1; }, "pushes at rate -1");
   refused(
       [&](ckpt::SparseState& s) {
         s.round_pushes = 1;

@@ -18,6 +18,9 @@
 //      replies go out at once (counted in replies_unreplicated: those updates exist here only)
 //      and the link syncs again when it can. A dead backup therefore costs the job at most
 //      that detection time, never its progress.
+//   A shard whose state has a frame larger than max_message_size (a sparse table's rows travel
+//   in one frame) is not sent: the link logs why, serves without a copy, and tries again every
+//   ack_timeout.
 //
 // Thread-safety: not thread-safe; the server's socket thread owns it.
 #ifndef RINGTRAIN_PS_BACKUP_LINK_H_
