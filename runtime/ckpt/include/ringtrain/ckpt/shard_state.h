@@ -112,23 +112,6 @@ struct ShardState {
     }
     return s < 0 ? 0 : s;
   }
-  // Bytes of model state held: floats (parameters, optimizer state, accumulators) and sparse
-  // keys, steps and sketch.
-  int64_t model_bytes() const {
-    int64_t n = 0;
-    for (const PartitionSnapshot& p : partitions) {
-      n += static_cast<int64_t>(p.params.size() + p.optimizer_state.size() + p.accum.size());
-    }
-    n *= static_cast<int64_t>(sizeof(float));
-    if (sparse.has_value()) {
-      for (const SparseTableSnapshot& t : sparse->tables) {
-        n += static_cast<int64_t>(8 * (t.keys.size() + t.round_keys.size()) +
-                                  4 * (t.rows.size() + t.steps.size() + t.round_sums.size()));
-      }
-      n += static_cast<int64_t>(sparse->admission.size());
-    }
-    return n;
-  }
 };
 
 }  // namespace ringtrain::ckpt
