@@ -13,7 +13,9 @@ Reported: the distinct keys; the ground-truth model's test log-loss and each run
 (the goal: within 1%) and the difference between the 2- and the 4-server runs (the goal: the
 same loss, |difference| <= 0.001: sync rounds over the same batches compute the same model
 whatever the servers); the servers' table memory per raw byte for the ~2^24 keys (goal: at most
-1.5), the wall time and throughput. Each goal is marked met or MISSED; the exit status is 0
+1.5), the wall time and throughput, and the peak resident memory of the largest server and
+worker process (each worker streams its share of the training file: its memory does not grow
+with the data). Each goal is marked met or MISSED; the exit status is 0
 unless a run fails.
 
 Usage: sparse_scale_bench.py --ringtrain BIN [--rows N] [--workdir DIR]
@@ -53,6 +55,20 @@ def number(pattern, text, what):
     return float(m.group(1))
 
 
+def peak_mib(role, text):
+    """The largest peak resident memory of the summary's `role` processes, in MiB."""
+    line = re.search(r"peak memory +(.*)", text)
+    if not line:
+        sys.exit(f"sparse_scale_bench: no peak memory in:\n{text}")
+    scale = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "TiB": 2**20}
+    sizes = [float(v) * scale[unit]
+             for v, unit in re.findall(rf"{role}-[0-9]+ ([0-9.]+) (B|KiB|MiB|GiB|TiB)",
+                                       line.group(1))]
+    if not sizes:
+        sys.exit(f"sparse_scale_bench: no {role} in: {line.group(0)}")
+    return max(sizes)
+
+
 def run(ringtrain, data, servers, workdir):
     spec = os.path.join(workdir, f"scale-{servers}.yaml")
     with open(spec, "w") as f:
@@ -88,6 +104,8 @@ spec:
         "memory": number(r"([0-9.]+) bytes per raw byte", out, "table memory"),
         "throughput": number(r"throughput +([0-9.]+)k samples/s", out, "throughput"),
         "seconds": seconds,
+        "server_mib": peak_mib("ps", out),
+        "worker_mib": peak_mib("worker", out),
     }
 
 
@@ -116,12 +134,15 @@ def main():
     print(f"  distinct keys in the training rows  {distinct:,} (2^24 = {2**24:,}: "
           f"{mark(distinct >= 2**24)})")
     print(f"  ground-truth test log-loss          {truth:.4f}")
+    train_mib = os.path.getsize(os.path.join(data, "train.libsvm")) / 2**20
+    print(f"  training file                       {train_mib:,.0f} MiB (LibSVM, plain)")
     print(f"  {'servers':>7}  {'log-loss':>8}  {'vs truth':>8}  {'AUC':>6}  {'keys':>11}  "
-          f"{'bytes/raw':>9}  {'k samples/s':>11}  {'wall s':>6}")
+          f"{'bytes/raw':>9}  {'k samples/s':>11}  {'wall s':>6}  {'server MiB':>10}  "
+          f"{'worker MiB':>10}")
     for r in runs:
         print(f"  {r['servers']:>7}  {r['loss']:>8.4f}  {r['loss'] / truth:>8.4f}  {r['auc']:>6.4f}  "
               f"{r['keys']:>11,}  {r['memory']:>9.2f}  {r['throughput']:>11.1f}  "
-              f"{r['seconds']:>6.1f}")
+              f"{r['seconds']:>6.1f}  {r['server_mib']:>10.0f}  {r['worker_mib']:>10.0f}")
     worst = max(r["loss"] for r in runs) / truth
     diff = abs(runs[0]["loss"] - runs[1]["loss"])
     print(f"  within 1% of the truth: {mark(worst <= 1.01)} ({(worst - 1) * 100:+.2f}%); "

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <iostream>
 
 #include "ringtrain/common/input_file.h"
 #include "ringtrain/data/idx_reader.h"
@@ -169,11 +170,13 @@ storage::StorageOptions StorageOptionsFor(const job::DatasetSpec& dataset,
 }
 
 data::TextShardOptions TextShardOptionsFor(const job::DatasetSpec& dataset, const std::string& uri,
-                                           int workers, int index) {
+                                           int workers, int index, job::ModelType model) {
   data::TextShardOptions o;
   o.uri = uri;
-  o.format =
-      dataset.format == job::DataFormat::kCsv ? data::TextFormat::kCsv : data::TextFormat::kLibsvm;
+  o.format = dataset.format == job::DataFormat::kCsv      ? data::TextFormat::kCsv
+             : dataset.format == job::DataFormat::kCriteo ? data::TextFormat::kCriteo
+                                                          : data::TextFormat::kLibsvm;
+  o.sparse_rows = job::IsSparseModel(model);
   o.features = dataset.features;
   o.classes = dataset.classes;
   o.index_base = dataset.index_base;
@@ -182,6 +185,35 @@ data::TextShardOptions TextShardOptionsFor(const job::DatasetSpec& dataset, cons
   o.workers = workers;
   o.index = index;
   return o;
+}
+
+StatusOr<data::TextShardPlan> PlanWorkerShare(storage::Storage& storage,
+                                              const job::DatasetSpec& dataset,
+                                              const data::TextShardOptions& options,
+                                              const std::string& who) {
+  StatusOr<data::TextShardPlan> plan = data::PlanTextShard(storage, options, /*count=*/true);
+  if (!plan.ok()) return plan.status().WithContext("spec.dataset.train");
+  if (plan->records > 0) return plan;
+  // Some shares may be empty (fewer gzip objects than workers); no records at all is an error:
+  // is there one anywhere (reading until the first)?
+  data::TextShardOptions all = options;
+  all.workers = 1;
+  all.index = 0;
+  StatusOr<data::TextShardPlan> whole =
+      data::PlanTextShard(storage, all, /*count=*/true, /*count_limit=*/1);
+  if (!whole.ok()) return whole.status().WithContext("spec.dataset.train");
+  if (whole->records == 0) {
+    return InvalidArgument("spec.dataset.train: " + options.uri + ": no records in its " +
+                           std::to_string(whole->objects) +
+                           " objects (empty, or only blank lines, comments or headers)");
+  }
+  if (dataset.sharding == job::Sharding::kRow) {
+    std::cerr << who << ": its share of spec.dataset.train holds no records ("
+              << plan->pieces.size()
+              << " pieces; gzip objects are not split, and there are fewer with records than "
+                 "workers): it runs no steps\n";
+  }
+  return plan;
 }
 
 StatusOr<data::TextShard> LoadTextShard(storage::Storage& storage, const job::DatasetSpec& dataset,

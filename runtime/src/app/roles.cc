@@ -377,31 +377,8 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
       text_options->column_end = block->end;
     }
     // The counting pass: the rows of this worker's epoch (its steps) before it trains.
-    StatusOr<data::TextShardPlan> planned =
-        data::PlanTextShard(*storage, *text_options, /*count=*/true);
-    if (!planned.ok()) return planned.status().WithContext("spec.dataset.train");
-    text_plan = std::move(*planned);
-    if (text_plan.records == 0) {
-      // Some shares may be empty (fewer gzip objects than workers); no records at all is an
-      // error: is there one anywhere (reading until the first)?
-      data::TextShardOptions all = *text_options;
-      all.workers = 1;
-      all.index = 0;
-      StatusOr<data::TextShardPlan> whole =
-          data::PlanTextShard(*storage, all, /*count=*/true, /*count_limit=*/1);
-      if (!whole.ok()) return whole.status().WithContext("spec.dataset.train");
-      if (whole->records == 0) {
-        return InvalidArgument("spec.dataset.train: " + spec.dataset.train.uri +
-                               ": no records in its " + std::to_string(whole->objects) +
-                               " objects (empty, or only blank lines, comments or headers)");
-      }
-      if (spec.dataset.sharding == job::Sharding::kRow) {
-        std::cerr << "worker-" << c.index << ": its share of spec.dataset.train holds no records ("
-                  << text_plan.pieces.size()
-                  << " pieces; gzip objects are not split, and there are fewer with records than "
-                     "workers): it runs no steps\n";
-      }
-    }
+    RT_ASSIGN_OR_RETURN(text_plan, PlanWorkerShare(*storage, spec.dataset, *text_options,
+                                                   "worker-" + std::to_string(c.index)));
     shape = ReadDatasetShape(spec).value();
     shape.train_rows = text_plan.records;
     global_rows = -1;

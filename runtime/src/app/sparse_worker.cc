@@ -1,11 +1,14 @@
 #include "ringtrain/app/sparse_worker.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
 #include "ringtrain/app/output.h"
 #include "ringtrain/app/wiring.h"
 #include "ringtrain/data/sparse_data.h"
+#include "ringtrain/data/sparse_stream.h"
+#include "ringtrain/job/memory_estimate.h"
 #include "ringtrain/model/sparse_model.h"
 #include "ringtrain/transport/status_server.h"
 #include "ringtrain/worker/progress_recorder.h"
@@ -55,22 +58,20 @@ Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
                  "`ringtrain export` writes it from the job's checkpoints: set spec.checkpoint\n";
   }
   storage::Storage storage(StorageOptionsFor(spec.dataset, worker_options.storage));
-  StatusOr<data::SparseBatch> train =
-      ReadSparseRows(&storage, spec.dataset, spec.dataset.train.uri);
-  if (!train.ok()) return train.status().WithContext("spec.dataset.train");
-  if (train->rows() == 0) {
-    return InvalidArgument("spec.dataset.train: " + spec.dataset.train.uri + ": no records");
-  }
+  // The counting pass: the rows of this worker's share (its steps per epoch) before it trains;
+  // the share is then streamed, each epoch.
+  const data::TextShardOptions text_options = TextShardOptionsFor(
+      spec.dataset, spec.dataset.train.uri, c.num_workers, c.index, spec.model.type);
+  RT_ASSIGN_OR_RETURN(const data::TextShardPlan share,
+                      PlanWorkerShare(storage, spec.dataset, text_options, who));
   std::optional<data::SparseBatch> test;
   if (c.index == 0 && spec.dataset.test.has_value()) {
     StatusOr<data::SparseBatch> t = ReadSparseRows(&storage, spec.dataset, spec.dataset.test->uri);
     if (!t.ok()) return t.status().WithContext("spec.dataset.test");
     test = std::move(*t);
   }
-  DatasetShape shape;
-  shape.train_rows = train->rows();
-  shape.input_dim = 0;
-  shape.num_classes = 2;
+  DatasetShape shape = ReadDatasetShape(spec).value();
+  shape.train_rows = share.records;
   RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
   RT_RETURN_IF_ERROR(CheckContract(c, plan));
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::SparseModel> model,
@@ -82,10 +83,26 @@ Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
   client_options.credentials = credentials;
   RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                       worker::PsClient::Connect(context, std::move(client_options)));
-  data::SparseBatches batches(&*train, c.num_workers, c.index, plan.batch_size, plan.seed,
-                              plan.shuffle);
-  std::cerr << who << ": " << train->rows() << " rows (" << train->entries() << " features) read, "
-            << batches.steps_per_epoch() << " steps per epoch on its share; a "
+  data::SparseStreamOptions stream;
+  stream.shard = text_options;
+  stream.fields = FeatureSchemaOf(spec.dataset);
+  stream.pieces = share.pieces;
+  stream.steps_per_epoch = plan.steps_per_epoch;
+  stream.seed = plan.seed;
+  stream.shuffle = plan.shuffle;
+  stream.worker = c.index;
+  stream.batch_rows = plan.batch_size;
+  stream.block_rows = job::StreamBlockRows(spec.dataset);
+  stream.prefetch_blocks = job::kStreamPrefetchBlocks;
+  // A window larger than the share would never fill: the same draws with fewer rows held.
+  stream.window_rows = std::min(job::ShuffleWindowRows(spec.dataset, plan.batch_size),
+                                std::max<int64_t>(share.records, 1));
+  stream.field = "spec.dataset.train";
+  const int64_t window = stream.window_rows;
+  data::SparseStream batches(&storage, std::move(stream));
+  std::cerr << who << ": " << share.records << " rows, " << plan.steps_per_epoch
+            << " steps per epoch; streams " << share.pieces.size() << " pieces (" << share.bytes
+            << " bytes) each epoch, shuffle window " << window << " rows; a "
             << model::SparseModelKindName(plan.sparse_model->kind) << " model of "
             << model->row_dim() << " floats per key in a sparse table on " << c.num_ps
             << " servers\n";
@@ -108,6 +125,12 @@ Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
     std::cerr << who << ": the servers say this worker finished at step " << result.steps
               << "; nothing to do\n";
     return Status::Ok();
+  }
+  if (result.skipped.count > 0) {
+    std::cerr << who << ": skipped " << result.skipped.count
+              << " bad records of spec.dataset.train (onBadRecord: skip) in each epoch; the "
+                 "first: "
+              << result.skipped.first << "\n";
   }
   if (!c.termination_log.empty()) {
     std::ofstream out(c.termination_log, std::ios::trunc);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "ringtrain/common/check.h"
 #include "ringtrain/data/decompress.h"
 
 namespace ringtrain::data {
@@ -43,6 +44,8 @@ Status ClassOf(float label, int classes, int32_t* out) {
   return Status::Ok();
 }
 
+}  // namespace
+
 bool IsBlank(std::string_view line) {
   return line.find_first_not_of(" \t") == std::string_view::npos;
 }
@@ -52,7 +55,52 @@ bool IsLibsvmComment(std::string_view line) {
   return first != std::string_view::npos && line[first] == '#';
 }
 
-}  // namespace
+DenseRecords::DenseRecords(const TextShardOptions& options, RowWriter* out)
+    : options_(options),
+      out_(out),
+      libsvm_(options.index_base, static_cast<uint64_t>(options.features)) {}
+
+Status DenseRecords::Header(std::string_view line) {
+  RT_ASSIGN_OR_RETURN(CsvSchema schema, ParseCsvHeader(line, options_.label_column));
+  if (schema.features() != options_.features) {
+    return InvalidArgument("the header names " + std::to_string(schema.features()) +
+                           " feature columns besides the label, spec.dataset.features is " +
+                           std::to_string(options_.features));
+  }
+  csv_.emplace(std::move(schema));
+  return Status::Ok();
+}
+
+Status DenseRecords::Record(std::string_view line) {
+  if (IsBlank(line)) return Cancelled("");
+  const bool csv = options_.format == TextFormat::kCsv;
+  if (!csv) {
+    if (IsLibsvmComment(line)) return Cancelled("");
+    RT_RETURN_IF_ERROR(libsvm_.Parse(line, &record_));
+  } else {
+    RT_CHECK(csv_.has_value());
+    RT_RETURN_IF_ERROR(csv_->Parse(line, &record_));
+  }
+  int32_t label = 0;
+  if (Status c = ClassOf(record_.label, options_.classes, &label); !c.ok()) {
+    const int column = csv ? csv_->schema().label_column + 1 : 1;
+    return Status(c.code(), "column " + std::to_string(column) + ": " + c.message());
+  }
+  float* row = out_->Append(label);
+  if (row == nullptr) return Cancelled("the reader was stopped");
+  const uint64_t begin = static_cast<uint64_t>(options_.column_begin);
+  const uint64_t end = begin + static_cast<uint64_t>(options_.row_width());
+  if (!csv) {
+    for (size_t k = 0; k < record_.indices.size(); ++k) {
+      const uint64_t i = record_.indices[k];
+      if (i >= begin && i < end) row[i - begin] = record_.values[k];
+    }
+  } else {
+    std::copy(record_.dense.begin() + static_cast<std::ptrdiff_t>(begin),
+              record_.dense.begin() + static_cast<std::ptrdiff_t>(end), row);
+  }
+  return Status::Ok();
+}
 
 StatusOr<bool> IsGzip(storage::Storage& storage, const storage::ObjectInfo& object) {
   if (object.size < 2) return false;
@@ -63,11 +111,9 @@ StatusOr<bool> IsGzip(storage::Storage& storage, const storage::ObjectInfo& obje
 }
 
 ShardReader::ShardReader(storage::Storage& storage, const TextShardOptions& options)
-    : storage_(storage),
-      options_(options),
-      libsvm_(options.index_base, static_cast<uint64_t>(options.features)) {}
+    : storage_(storage), options_(options) {}
 
-Status ShardReader::Read(const Piece& piece, RowWriter* out) {
+Status ShardReader::Read(const Piece& piece, RecordSink* out) {
   return Scan(piece, out, nullptr, INT64_MAX);
 }
 
@@ -77,9 +123,9 @@ StatusOr<int64_t> ShardReader::CountRecords(const Piece& piece, int64_t limit) {
   return counted;
 }
 
-Status ShardReader::Scan(const Piece& piece, RowWriter* out, int64_t* counted, int64_t limit) {
+Status ShardReader::Scan(const Piece& piece, RecordSink* out, int64_t* counted, int64_t limit) {
   const bool csv_format = options_.format == TextFormat::kCsv;
-  std::optional<CsvParser> csv;
+  const bool comments = options_.format == TextFormat::kLibsvm;
   bool header_seen = false;
   const bool from_start = piece.whole || piece.begin == 0;
   const int64_t start = from_start ? 0 : piece.begin - 1;
@@ -92,9 +138,7 @@ Status ShardReader::Scan(const Piece& piece, RowWriter* out, int64_t* counted, i
   LineReader lines(std::move(bytes), options_.max_line_bytes);
   std::string_view line;
   if (csv_format && !from_start) {
-    if (out != nullptr) {
-      RT_ASSIGN_OR_RETURN(csv, HeaderOf(piece.object));
-    }
+    if (out != nullptr) RT_RETURN_IF_ERROR(HeaderOf(piece.object, out));
     header_seen = true;
   }
   if (!from_start) {
@@ -112,21 +156,18 @@ Status ShardReader::Scan(const Piece& piece, RowWriter* out, int64_t* counted, i
     if (csv_format && !header_seen) {
       header_seen = true;
       if (out == nullptr) continue;
-      StatusOr<CsvSchema> schema = ParseCsvHeader(line, options_.label_column);
-      if (!schema.ok()) {
-        return LineError(piece, schema.status(), from_start, start, &lines_before, lines);
+      if (Status h = out->Header(line); !h.ok()) {
+        return LineError(piece, h, from_start, start, &lines_before, lines);
       }
-      RT_RETURN_IF_ERROR(CheckSchema(piece.object, *schema));
-      csv.emplace(std::move(*schema));
       continue;
     }
     if (out == nullptr) {
-      if (!IsBlank(line) && (csv_format || !IsLibsvmComment(line)) && ++*counted >= limit) {
+      if (!IsBlank(line) && (!comments || !IsLibsvmComment(line)) && ++*counted >= limit) {
         return Status::Ok();
       }
       continue;
     }
-    Status s = Parse(line, csv.has_value() ? &*csv : nullptr, out);
+    Status s = out->Record(line);
     if (s.ok() || s.code() == StatusCode::kCancelled) {
       if (s.ok() || s.message().empty()) continue;  // a record, or none
       return s;                                     // the consumer went away
@@ -140,38 +181,7 @@ Status ShardReader::Scan(const Piece& piece, RowWriter* out, int64_t* counted, i
   }
 }
 
-// Cancelled with no message: the line holds no record (empty, or a LibSVM comment); with a
-// message: the writer stopped.
-Status ShardReader::Parse(std::string_view line, const CsvParser* csv, RowWriter* out) {
-  if (IsBlank(line)) return Cancelled("");
-  if (csv == nullptr) {
-    if (IsLibsvmComment(line)) return Cancelled("");
-    RT_RETURN_IF_ERROR(libsvm_.Parse(line, &record_));
-  } else {
-    RT_RETURN_IF_ERROR(csv->Parse(line, &record_));
-  }
-  int32_t label = 0;
-  if (Status c = ClassOf(record_.label, options_.classes, &label); !c.ok()) {
-    const int column = csv == nullptr ? 1 : csv->schema().label_column + 1;
-    return Status(c.code(), "column " + std::to_string(column) + ": " + c.message());
-  }
-  float* row = out->Append(label);
-  if (row == nullptr) return Cancelled("the reader was stopped");
-  const uint64_t begin = static_cast<uint64_t>(options_.column_begin);
-  const uint64_t end = begin + static_cast<uint64_t>(options_.row_width());
-  if (csv == nullptr) {
-    for (size_t k = 0; k < record_.indices.size(); ++k) {
-      const uint64_t i = record_.indices[k];
-      if (i >= begin && i < end) row[i - begin] = record_.values[k];
-    }
-  } else {
-    std::copy(record_.dense.begin() + static_cast<std::ptrdiff_t>(begin),
-              record_.dense.begin() + static_cast<std::ptrdiff_t>(end), row);
-  }
-  return Status::Ok();
-}
-
-StatusOr<CsvParser> ShardReader::HeaderOf(const storage::ObjectInfo& object) {
+Status ShardReader::HeaderOf(const storage::ObjectInfo& object, RecordSink* out) {
   const int64_t n =
       std::min<int64_t>(object.size, static_cast<int64_t>(options_.max_line_bytes) + 2);
   RT_ASSIGN_OR_RETURN(std::unique_ptr<storage::ByteStream> s, storage_.Open(object, 0, n));
@@ -180,17 +190,8 @@ StatusOr<CsvParser> ShardReader::HeaderOf(const storage::ObjectInfo& object) {
   StatusOr<bool> any = header.Next(&line);
   if (!any.ok()) return any.status();
   if (!*any) return DataLoss(object.uri + ": no header line");
-  StatusOr<CsvSchema> schema = ParseCsvHeader(line, options_.label_column);
-  if (!schema.ok()) return schema.status().WithContext(object.uri + ":1");
-  RT_RETURN_IF_ERROR(CheckSchema(object, *schema));
-  return CsvParser(std::move(*schema));
-}
-
-Status ShardReader::CheckSchema(const storage::ObjectInfo& object, const CsvSchema& schema) const {
-  if (schema.features() == options_.features) return Status::Ok();
-  return InvalidArgument(object.uri + ":1: the header names " + std::to_string(schema.features()) +
-                         " feature columns besides the label, spec.dataset.features is " +
-                         std::to_string(options_.features));
+  if (Status h = out->Header(line); !h.ok()) return h.WithContext(object.uri + ":1");
+  return Status::Ok();
 }
 
 // The error of the line LineReader returned last, as "<uri>:<line>: <message>". In a piece

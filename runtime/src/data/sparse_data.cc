@@ -1,67 +1,46 @@
 #include "ringtrain/data/sparse_data.h"
 
 #include <cmath>
-#include <functional>
+#include <utility>
 
 #include "ringtrain/common/check.h"
-#include "ringtrain/data/decompress.h"
 #include "ringtrain/data/feature_schema.h"
-#include "ringtrain/data/line_reader.h"
 #include "ringtrain/data/text_records.h"
+#include "ringtrain/data/text_shard.h"
+#include "shard_reader.h"
+#include "sparse_records.h"
 
 namespace ringtrain::data {
 
 namespace {
 
-// Reads every object `uri` names, in name order, handing each non-empty line to
-// `parse(line, &batch)`; with a `header`, each object's first line goes to it instead.
-template <typename Parse>
-StatusOr<SparseBatch> ReadLines(storage::Storage* storage, const std::string& uri,
-                                const std::function<Status(std::string_view)>& header,
-                                Parse parse) {
-  RT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> objects, storage->List(uri));
+// Every row at `uri`, read as sparse rows in `format`.
+class AllRows : public SparseRowSink {
+ public:
+  SparseBatch* Rows() override { return &all; }
   SparseBatch all;
-  for (const storage::ObjectInfo& object : objects) {
-    RT_ASSIGN_OR_RETURN(std::unique_ptr<storage::ByteStream> raw, storage->Open(object));
-    RT_ASSIGN_OR_RETURN(std::unique_ptr<storage::ByteStream> stream, MaybeGunzip(std::move(raw)));
-    LineReader lines(std::move(stream));
-    std::string_view line;
-    bool first = true;  // the object's first line
-    while (true) {
-      RT_ASSIGN_OR_RETURN(const bool more, lines.Next(&line));
-      if (!more) break;
-      const auto where = [&] { return lines.name() + ":" + std::to_string(lines.line_number()); };
-      if (first && header) {
-        first = false;
-        if (Status s = header(line); !s.ok()) return InvalidArgument(where() + ": " + s.message());
-        continue;
-      }
-      if (line.empty()) continue;
-      if (Status s = parse(line, &all); !s.ok()) {
-        return InvalidArgument(where() + ": " + s.message());
-      }
-    }
-  }
-  return all;
+};
+
+StatusOr<SparseBatch> ReadAll(storage::Storage* storage, const std::string& uri, TextFormat format,
+                              std::span<const FeatureField> fields,
+                              const std::string& label_column) {
+  TextShardOptions options;
+  options.uri = uri;
+  options.format = format;
+  options.label_column = label_column;
+  options.sparse_rows = true;
+  RT_ASSIGN_OR_RETURN(TextShardPlan plan, PlanTextShard(*storage, options, /*count=*/false));
+  ShardReader reader(*storage, options);
+  AllRows rows;
+  SparseRecords records(options, fields, &rows);
+  for (const Piece& piece : plan.pieces) RT_RETURN_IF_ERROR(reader.Read(piece, &records));
+  return std::move(rows.all);
 }
 
 }  // namespace
 
 StatusOr<SparseBatch> ReadSparseLibsvm(storage::Storage* storage, const std::string& uri) {
-  const LibsvmParser parser(/*index_base=*/0, /*num_features=*/0);
-  TextRecord record;
-  return ReadLines(storage, uri, /*header=*/nullptr, [&](std::string_view line, SparseBatch* all) {
-    RT_RETURN_IF_ERROR(parser.Parse(line, &record));
-    if (record.label != 0 && record.label != 1 && record.label != -1) {
-      return InvalidArgument("column 1: label " + std::to_string(record.label) +
-                             " is not 0, 1 or -1 (a click-through label)");
-    }
-    for (size_t e = 0; e < record.indices.size(); ++e) {
-      all->Add(0, record.indices[e], record.values[e]);
-    }
-    all->EndRow(record.label == 1 ? 1.0f : 0.0f);
-    return Status::Ok();
-  });
+  return ReadAll(storage, uri, TextFormat::kLibsvm, {}, "");
 }
 
 int64_t CriteoIntegerBucket(int64_t x) {
@@ -77,38 +56,14 @@ uint64_t CriteoIntegerKey(int column, int64_t x) {
 }
 
 StatusOr<SparseBatch> ReadSparseCriteo(storage::Storage* storage, const std::string& uri) {
-  const CriteoParser parser;
-  TextRecord record;
-  return ReadLines(storage, uri, /*header=*/nullptr, [&](std::string_view line, SparseBatch* all) {
-    RT_RETURN_IF_ERROR(parser.Parse(line, &record));
-    for (int i = 0; i < kCriteoIntegerColumns; ++i) {
-      if ((record.present >> i & 1) == 0) continue;
-      const float x = record.dense[static_cast<size_t>(i)];
-      all->Add(static_cast<uint32_t>(i), CriteoIntegerKey(i, static_cast<int64_t>(x)), 1.0f);
-    }
-    for (const uint64_t key : record.keys) {
-      // CriteoKey's top byte is the categorical column + 1.
-      const auto column = static_cast<uint32_t>((key >> 56) - 1);
-      all->Add(static_cast<uint32_t>(kCriteoIntegerColumns) + column, key, 1.0f);
-    }
-    all->EndRow(record.label == 1 ? 1.0f : 0.0f);
-    return Status::Ok();
-  });
+  return ReadAll(storage, uri, TextFormat::kCriteo, {}, "");
 }
 
 StatusOr<SparseBatch> ReadSparseCsv(storage::Storage* storage, const std::string& uri,
                                     std::span<const FeatureField> fields,
                                     const std::string& label_column) {
   RT_RETURN_IF_ERROR(ValidateFeatureSchema(fields));
-  std::optional<SparseCsvParser> parser;
-  const auto header = [&](std::string_view line) -> Status {
-    RT_ASSIGN_OR_RETURN(SparseCsvParser p, SparseCsvParser::Make(fields, line, label_column));
-    parser.emplace(std::move(p));
-    return Status::Ok();
-  };
-  return ReadLines(storage, uri, header, [&](std::string_view line, SparseBatch* all) {
-    return parser->Parse(line, all);
-  });
+  return ReadAll(storage, uri, TextFormat::kCsv, fields, label_column);
 }
 
 void GatherSparseRows(const SparseBatch& all, int64_t first, std::span<const int64_t> rows,
@@ -135,14 +90,16 @@ SparseBatches::SparseBatches(const SparseBatch* all, int workers, int worker, in
       shuffle_(shuffle),
       steps_per_epoch_(StepsPerEpoch(all->rows(), workers, batch)) {}
 
-void SparseBatches::StartEpoch(int epoch, int64_t step) {
+Status SparseBatches::StartEpoch(int epoch, int64_t step) {
   order_.emplace(shard_.size(), epoch, seed_, shuffle_, worker_);
   step_ = step;
+  return Status::Ok();
 }
 
-void SparseBatches::Next(SparseBatch* out) {
+Status SparseBatches::Next(SparseBatch* out) {
   RT_CHECK(order_.has_value());
   GatherSparseRows(*all_, shard_.begin, order_->Batch(step_++, batch_), out);
+  return Status::Ok();
 }
 
 }  // namespace ringtrain::data

@@ -36,6 +36,13 @@ class DenseRows : public RowWriter {
 };
 
 Status CheckOptions(const TextShardOptions& options) {
+  if (options.sparse_rows) {
+    if (options.workers >= 1 && options.index >= 0 && options.index < options.workers) {
+      return Status::Ok();
+    }
+    return InvalidArgument("text data: worker " + std::to_string(options.index) + " of " +
+                           std::to_string(options.workers));
+  }
   if (options.features < 1 || options.classes < 2 || options.workers < 1 || options.index < 0 ||
       options.index >= options.workers || options.column_begin < 0 ||
       options.column_begin >= options.features || options.row_width() < 1 ||
@@ -164,7 +171,8 @@ StatusOr<TextShard> LoadTextShard(storage::Storage& storage, const TextShardOpti
   shard.pieces = std::move(plan.pieces);
   ShardReader reader(storage, options);
   DenseRows rows(static_cast<int>(options.row_width()));
-  for (const Piece& piece : shard.pieces) RT_RETURN_IF_ERROR(reader.Read(piece, &rows));
+  DenseRecords records(options, &rows);
+  for (const Piece& piece : shard.pieces) RT_RETURN_IF_ERROR(reader.Read(piece, &records));
   shard.rows = rows.Take(options.classes);
   shard.skipped = reader.skipped();
   shard.skipped_examples = std::move(reader.skipped_examples());

@@ -2,25 +2,18 @@
 
 #include <algorithm>
 #include <cstring>
-#include <numeric>
 #include <utility>
 
+#include "block_queue.h"
 #include "shard_reader.h"
+#include "stream_order.h"
 
 namespace ringtrain::data {
-namespace {
 
-// Salts of the epoch's two random streams: the pieces' order and the window's draws.
-constexpr uint64_t kPieceOrderSalt = 0x70696563'65730000ULL;
-constexpr uint64_t kWindowSalt = 0x77696e64'6f770000ULL;
-
-uint64_t EpochSeed(uint64_t seed, int64_t epoch, int worker, uint64_t salt) {
-  return MixSeed(MixSeed(MixSeed(MixSeed(seed) ^ static_cast<uint64_t>(epoch)) ^
-                         static_cast<uint64_t>(worker)) ^
-                 salt);
-}
-
-}  // namespace
+class TextStream::Queue : public BlockQueue<Block> {
+ public:
+  using BlockQueue::BlockQueue;
+};
 
 // Fills blocks on the reader thread and hands them over when full (waiting while the queue
 // holds prefetch_blocks of them).
@@ -31,13 +24,7 @@ class TextStream::BlockWriter : public RowWriter {
   float* Append(int32_t label) override {
     if (block_ != nullptr && block_->rows() == s_->options_.block_rows && !Hand()) return nullptr;
     if (block_ == nullptr) {
-      std::lock_guard<std::mutex> lock(s_->mu_);
-      if (!s_->free_.empty()) {
-        block_ = std::move(s_->free_.back());
-        s_->free_.pop_back();
-      } else {
-        block_ = std::make_unique<Block>();
-      }
+      block_ = s_->queue_->Acquire();
       block_->values.clear();
       block_->labels.clear();
     }
@@ -49,16 +36,8 @@ class TextStream::BlockWriter : public RowWriter {
 
   // Hands over the block being filled (if any rows). False when the stream is stopping.
   bool Hand() {
-    std::unique_lock<std::mutex> lock(s_->mu_);
-    s_->changed_.wait(lock, [this] {
-      return s_->stop_ || static_cast<int>(s_->full_.size()) < s_->options_.prefetch_blocks;
-    });
-    if (s_->stop_) return false;
-    s_->skipped_.count = reader_->skipped();
-    if (block_ != nullptr && block_->rows() > 0) s_->full_.push_back(std::move(block_));
-    block_.reset();
-    s_->changed_.notify_all();
-    return true;
+    if (block_ != nullptr && block_->rows() == 0) block_.reset();
+    return s_->queue_->Hand(std::move(block_), reader_->skipped());
   }
 
  private:
@@ -71,7 +50,8 @@ TextStream::TextStream(storage::Storage* storage, TextStreamOptions options)
     : storage_(storage),
       options_(std::move(options)),
       pieces_(options_.pieces),
-      features_(options_.shard.row_width()) {}
+      features_(options_.shard.row_width()),
+      queue_(std::make_unique<Queue>(options_.prefetch_blocks)) {}
 
 TextStream::~TextStream() { StopReader(); }
 
@@ -82,57 +62,38 @@ int64_t TextStream::memory_bytes() const {
 }
 
 void TextStream::ReadEpoch(int64_t epoch) {
-  std::vector<size_t> order(pieces_.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  if (options_.shuffle) {
-    SplitMix64 rng(EpochSeed(options_.seed, epoch, options_.worker, kPieceOrderSalt));
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.Below(i)]);
-  }
+  const std::vector<size_t> order =
+      PieceOrder(pieces_.size(), options_.seed, epoch, options_.worker, options_.shuffle);
   ShardReader reader(*storage_, options_.shard);
   BlockWriter writer(this, &reader);
+  DenseRecords records(options_.shard, &writer);
   Status status;
   for (const size_t k : order) {
-    status = reader.Read(pieces_[k], &writer);
+    status = reader.Read(pieces_[k], &records);
     if (!status.ok()) break;
   }
   // The rows read before an error are delivered first (the batches before it are good).
   if (status.code() != StatusCode::kCancelled && !writer.Hand()) status = Cancelled("stopped");
-  std::lock_guard<std::mutex> lock(mu_);
-  reader_done_ = true;
-  reader_status_ = status;
-  skipped_.count = reader.skipped();
-  if (!reader.skipped_examples().empty()) skipped_.first = reader.skipped_examples().front();
-  changed_.notify_all();
+  SkippedRecords skipped;
+  skipped.count = reader.skipped();
+  if (!reader.skipped_examples().empty()) skipped.first = reader.skipped_examples().front();
+  queue_->Finish(std::move(status), std::move(skipped));
 }
 
 void TextStream::StopReader() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-    changed_.notify_all();
-  }
+  queue_->Stop();
   if (reader_.joinable()) reader_.join();
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& b : full_) free_.push_back(std::move(b));
-  full_.clear();
-  if (current_ != nullptr) free_.push_back(std::move(current_));
-  stop_ = false;
-  reader_done_ = false;
-  reader_status_ = Status::Ok();
-  skipped_ = {};
+  queue_->Reset(std::move(current_));
 }
 
-SkippedRecords TextStream::skipped() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return skipped_;
-}
+SkippedRecords TextStream::skipped() const { return queue_->skipped(); }
 
 void TextStream::Start(int64_t epoch) {
   StopReader();
   current_row_ = 0;
   read_end_ = false;
   window_size_ = 0;
-  draw_ = SplitMix64(EpochSeed(options_.seed, epoch, options_.worker, kWindowSalt));
+  draw_ = SplitMix64(StreamSeed(options_.seed, epoch, options_.worker, kWindowSalt));
   reader_ = std::thread(&TextStream::ReadEpoch, this, epoch);
 }
 
@@ -156,19 +117,13 @@ Status TextStream::StartEpoch(int epoch, int64_t step) {
 
 StatusOr<bool> TextStream::NextRead(const float** row, int32_t* label) {
   if (current_ == nullptr || current_row_ == current_->rows()) {
-    std::unique_lock<std::mutex> lock(mu_);
-    if (current_ != nullptr) free_.push_back(std::move(current_));
-    changed_.wait(lock, [this] { return !full_.empty() || reader_done_; });
-    if (full_.empty()) {
-      if (!reader_status_.ok()) {
-        return options_.field.empty() ? reader_status_ : reader_status_.WithContext(options_.field);
-      }
-      return false;
+    StatusOr<std::unique_ptr<Block>> next = queue_->Take(std::move(current_));
+    if (!next.ok()) {
+      return options_.field.empty() ? next.status() : next.status().WithContext(options_.field);
     }
-    current_ = std::move(full_.front());
-    full_.pop_front();
+    current_ = std::move(*next);
     current_row_ = 0;
-    changed_.notify_all();
+    if (current_ == nullptr) return false;
   }
   *row = current_->values.data() + current_row_ * features_;
   *label = current_->labels[static_cast<size_t>(current_row_)];

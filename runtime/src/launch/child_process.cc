@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,8 +17,9 @@ namespace ringtrain::launch {
 
 namespace {
 
-ExitInfo FromWaitStatus(int status) {
+ExitInfo FromWaitStatus(int status, const struct rusage& usage) {
   ExitInfo e;
+  e.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux: KiB
   if (WIFSIGNALED(status)) {
     e.signaled = true;
     e.signal = WTERMSIG(status);
@@ -92,17 +94,22 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
 ChildProcess::~ChildProcess() {
   if (!Poll().has_value()) {
     kill(pid_, SIGKILL);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    Reap(/*block=*/true);
   }
 }
 
-std::optional<ExitInfo> ChildProcess::Poll() {
-  if (exit_.has_value()) return exit_;
+void ChildProcess::Reap(bool block) {
   int status = 0;
-  const pid_t r = waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) exit_ = FromWaitStatus(status);
+  struct rusage usage {};
+  pid_t r;
+  while ((r = wait4(pid_, &status, block ? 0 : WNOHANG, &usage)) < 0 && errno == EINTR) {
+  }
+  // Blocking, a failure (the child was reaped elsewhere) reads as an exit with code 0.
+  if (r == pid_ || (block && r < 0)) exit_ = FromWaitStatus(status, usage);
+}
+
+std::optional<ExitInfo> ChildProcess::Poll() {
+  if (!exit_.has_value()) Reap(/*block=*/false);
   return exit_;
 }
 
@@ -118,10 +125,7 @@ ExitInfo ChildProcess::Terminate(std::chrono::milliseconds grace) {
   }
   if (!Poll().has_value()) {
     kill(pid_, SIGKILL);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    exit_ = FromWaitStatus(status);
+    Reap(/*block=*/true);
   }
   return *exit_;
 }

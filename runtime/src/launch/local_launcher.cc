@@ -772,6 +772,13 @@ StatusOr<RunSummary> Run::Execute() {
   }
   s.records_skipped = skipped_;
   s.log_dir = log_dir_;
+  for (auto* group : {&servers_, &workers_}) {
+    std::vector<int64_t>& peaks = group == &servers_ ? s.peak_rss_servers : s.peak_rss_workers;
+    for (auto& c : *group) {
+      const std::optional<ExitInfo> exit = c->Poll();
+      peaks.push_back(exit.has_value() ? exit->peak_rss_bytes : -1);
+    }
+  }
   const std::string output_dir =
       options_.output_dir.empty() ? app::OutputDirectoryOf(job_) : options_.output_dir;
   // Worker 0 does not write a sparse model (app/sparse_worker.h): `ringtrain run` exports it
@@ -880,6 +887,20 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
     out << "  sparse keys          " << s.sparse_not_admitted
         << " updates dropped before their key was admitted (model.admitAfter), "
         << s.sparse_rows_expired << " rows expired (model.expireAfterSteps)\n";
+  }
+  if (!s.peak_rss_servers.empty() || !s.peak_rss_workers.empty()) {
+    out << "  peak memory          ";
+    const char* separator = "";
+    for (const auto* group : {&s.peak_rss_servers, &s.peak_rss_workers}) {
+      const char* role = group == &s.peak_rss_servers ? "ps-" : "worker-";
+      for (size_t i = 0; i < group->size(); ++i) {
+        const int64_t b = (*group)[i];
+        out << separator << role << i << " "
+            << (b < 0 ? std::string("?") : FormatBytes(static_cast<uint64_t>(b)));
+        separator = ", ";
+      }
+    }
+    out << " (resident, each role's last process)\n";
   }
   uint64_t skipped = 0;
   for (const uint64_t k : s.records_skipped) skipped += k;

@@ -66,7 +66,9 @@ void ServerCheckpointer::Log(const std::string& line) const {
 
 bool ServerCheckpointer::Due(const ServerCore& core, Clock::time_point now) const {
   if (Changes(core) == last_changes_) return false;  // nothing new to save
-  if (policy_.every_steps > 0 && core.step() >= last_step_ + policy_.every_steps) return true;
+  if (policy_.every_steps > 0 && core.active_step() >= last_step_ + policy_.every_steps) {
+    return true;
+  }
   return policy_.every.count() > 0 && now - last_time_ >= policy_.every;
 }
 
@@ -74,7 +76,7 @@ void ServerCheckpointer::Tick(const ServerCore& core) {
   const Clock::time_point now = Now();
   if (!started_) {
     started_ = true;
-    last_step_ = core.step();
+    last_step_ = core.active_step();
     last_changes_ = Changes(core);
     last_time_ = now;
     return;
@@ -110,7 +112,7 @@ Status ServerCheckpointer::TakeSnapshot(const ServerCore& core, bool final) {
   stats_.longest_copy_seconds = std::max(stats_.longest_copy_seconds, copy.count());
   stats_.total_copy_seconds += copy.count();
   // The period restarts even if the submit fails, so a failing writer is not retried per request.
-  last_step_ = state.step();
+  last_step_ = core.active_step();
   last_changes_ = Changes(core);
   last_time_ = Now();
   RT_RETURN_IF_ERROR(writer_->Submit(std::move(state), final));

@@ -167,6 +167,14 @@ int64_t ServerCore::step() const {
   return std::max<int64_t>(s, 0);
 }
 
+int64_t ServerCore::active_step() const {
+  const int64_t m = min_active_clock();
+  if (m != INT64_MAX) return m;
+  int64_t s = 0;
+  for (const int64_t c : clocks_) s = std::max(s, c);
+  return s;
+}
+
 std::vector<int> ServerCore::WorkersHoldingRound() const {
   std::vector<int> holding;
   if (config_.consistency != Consistency::kSync) return holding;

@@ -11,7 +11,7 @@
 namespace ringtrain::worker {
 
 SparseTrainer::SparseTrainer(SparseTrainerOptions options, model::SparseModel* model,
-                             PsClient* client, data::SparseBatches* batches,
+                             PsClient* client, data::SparseSource* batches,
                              const data::SparseBatch* test,
                              const optim::LearningRateSchedule* schedule,
                              transport::EventSink* sink)
@@ -38,6 +38,9 @@ void SparseTrainer::Report(proto::EventType type, int epoch, bool force) {
   // A click-through model has no accuracy: its evaluation is the AUC and the log-loss. (-1, as
   // for a job without a test set, so that no status shows an accuracy of 0.)
   e.set_accuracy(-1);
+  if (result_.skipped.count > 0) {
+    e.set_records_skipped(static_cast<uint64_t>(result_.skipped.count));
+  }
   if ((type == proto::EVAL || type == proto::FINISHED) && result_.test_auc >= 0) {
     e.set_test_auc(result_.test_auc);
     e.set_test_loss(result_.test_log_loss);
@@ -100,12 +103,12 @@ StatusOr<SparseTrainerResult> SparseTrainer::Run() {
   for (int epoch = static_cast<int>(result_.start_step / std::max<int64_t>(steps_per_epoch, 1));
        epoch < options_.epochs; ++epoch) {
     const int64_t first = result_.steps - epoch * steps_per_epoch;
-    batches_->StartEpoch(epoch, first);
+    const std::string where = "epoch " + std::to_string(epoch + 1);
+    RT_RETURN_IF_ERROR(batches_->StartEpoch(epoch, first).WithContext(where));
     if (first < steps_per_epoch) {
-      batches_->Next(&batch);
+      RT_RETURN_IF_ERROR(batches_->Next(&batch).WithContext(where));
       model::IndexKeys(batch, &keys);
-      RT_RETURN_IF_ERROR(PullFor(keys, &rows, result_.steps)
-                             .WithContext("epoch " + std::to_string(epoch + 1) + ": first pull"));
+      RT_RETURN_IF_ERROR(PullFor(keys, &rows, result_.steps).WithContext(where + ": first pull"));
     }
     for (int64_t s = first; s < steps_per_epoch; ++s) {
       const int64_t clock = result_.steps;
@@ -120,7 +123,7 @@ StatusOr<SparseTrainerResult> SparseTrainer::Run() {
       // The next step's keys are pulled with this step's push.
       const bool more = s + 1 < steps_per_epoch;
       if (more) {
-        batches_->Next(&next);
+        RT_RETURN_IF_ERROR(batches_->Next(&next).WithContext(where));
       } else {
         next.Clear();
       }
@@ -143,6 +146,7 @@ StatusOr<SparseTrainerResult> SparseTrainer::Run() {
       std::swap(rows, next_rows);
       Report(proto::PROGRESS, epoch + 1, /*force=*/false);
     }
+    result_.skipped = batches_->skipped();
     Report(proto::PROGRESS, epoch + 1, /*force=*/true);
     if (options_.rank == 0 && test_ != nullptr && test_->rows() > 0) {
       StatusOr<SparseEvaluation> eval = Evaluate(*test_, result_.steps);

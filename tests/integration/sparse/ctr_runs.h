@@ -41,14 +41,15 @@ inline double TruthLogLoss(const std::string& log) {
   return std::stod(m[1]);
 }
 
-// Writes dir/train.libsvm.gz (`rows` rows) and dir/test.libsvm (10000 other rows) of one
-// ground truth (8 fields of 200 values); returns the truth's log-loss on the test rows.
+// Writes dir/train.libsvm (`rows` rows; plain, so that the workers' shares are byte ranges of
+// it: a gzip file is not split) and dir/test.libsvm (10000 other rows) of one ground truth (8
+// fields of 200 values); returns the truth's log-loss on the test rows.
 inline double GenerateCtr(const std::string& dir, int rows) {
   const std::vector<std::string> common = {"--fields",       "8",   "--keys-per-field", "200",
                                            "--weight-scale", "0.6", "--bias",           "-0.5",
                                            "--seed",         "11"};
   std::vector<std::string> train = {"generate",           "ctr",   "--rows",
-                                    std::to_string(rows), "--out", dir + "/train.libsvm.gz"};
+                                    std::to_string(rows), "--out", dir + "/train.libsvm"};
   train.insert(train.end(), common.begin(), common.end());
   const Outcome trained = RunRingtrain(dir, "generate-train", train);
   EXPECT_TRUE(trained.success) << trained.log;
@@ -79,7 +80,7 @@ inline std::string CtrJob(const std::string& dir, const std::string& model,
          "    format: libsvm\n"
          "    train: {uri: " +
          dir +
-         "/train.libsvm.gz}\n"
+         "/train.libsvm}\n"
          "    test: {uri: " +
          dir +
          "/test.libsvm}\n"

@@ -91,8 +91,7 @@ TEST_F(SparseRunTest, ADeepFmTrainsOnCriteosFormat) {
   std::filesystem::create_directories(dir);
   const std::vector<std::string> common = {"--format",         "criteo", "--fields", "26",
                                            "--keys-per-field", "100",    "--seed",   "3"};
-  std::vector<std::string> train = {"generate", "ctr",   "--rows",
-                                    "40000",    "--out", dir + "/train.gz"};
+  std::vector<std::string> train = {"generate", "ctr", "--rows", "40000", "--out", dir + "/train"};
   train.insert(train.end(), common.begin(), common.end());
   ASSERT_TRUE(RunRingtrain(dir, "train", train).success);
   std::vector<std::string> test = {"generate",   "ctr", "--rows", "8000",
@@ -107,7 +106,7 @@ TEST_F(SparseRunTest, ADeepFmTrainsOnCriteosFormat) {
   std::string job = CtrJob(dir, "{type: deepfm, embeddingSize: 4, hiddenLayers: [16]}",
                            "{type: adagrad, learningRate: 0.05}", "ctr", 2);
   job = std::regex_replace(job, std::regex("format: libsvm"), "format: criteo");
-  job = std::regex_replace(job, std::regex("train.libsvm.gz"), "train.gz");
+  job = std::regex_replace(job, std::regex("train.libsvm"), "train");
   job = std::regex_replace(job, std::regex("test.libsvm"), "test");
   testing::WriteFile(dir + "/job.yaml", job);
   const Outcome r = RunRingtrain(
@@ -125,7 +124,6 @@ TEST_F(SparseRunTest, ABadRecordFailsTheJobNamingFileAndLine) {
   testing::WriteFile(bad + "/test.libsvm", "1 5:1 7:1\n");
   testing::WriteFile(bad + "/train.libsvm", "1 5:1 7:1\n0 3:1 9:x\n");
   std::string job = CtrJob(bad, "{type: logistic}", "{type: sgd, learningRate: 0.1}");
-  job = std::regex_replace(job, std::regex("train.libsvm.gz"), "train.libsvm");
   testing::WriteFile(bad + "/job.yaml", job);
   const Outcome r = RunRingtrain(
       bad, "run", {"run", "--no-progress", "--log-dir", bad + "/logs", bad + "/job.yaml"});

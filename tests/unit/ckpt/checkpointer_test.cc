@@ -120,6 +120,22 @@ TEST_F(CheckpointerTest, EveryNSteps) {
   EXPECT_THAT(log_[1], HasSubstr("checkpoint at step 4 written"));
 }
 
+// A worker whose share of the data held no records finishes at step 0; the other's steps
+// still bring checkpoints (the shard's step, the smallest clock of all, stays 0).
+TEST_F(CheckpointerTest, AWorkerThatFinishedEarlyDoesNotHoldCheckpointsBack) {
+  auto c = Make(/*every_steps=*/2, 0ms);
+  c->Tick(*core_);
+  Workers::Accept(*core_, workers_.Done(1));
+  for (int64_t clock = 0; clock < 5; ++clock) {
+    Workers::Accept(*core_, workers_.Push(0, clock, 1.0f, 2));
+    c->Tick(*core_);
+    ASSERT_TRUE(c->WaitIdle(30s).ok());
+  }
+  EXPECT_EQ(core_->step(), 0);
+  EXPECT_EQ(core_->active_step(), 5);
+  EXPECT_EQ(c->stats().snapshots, 2u);  // at active steps 2 and 4
+}
+
 TEST_F(CheckpointerTest, EveryNSecondsButOnlyAfterAChange) {
   auto c = Make(0, /*every=*/10s);
   c->Tick(*core_);

@@ -71,9 +71,21 @@ storage::StorageOptions StorageOptionsFor(const job::DatasetSpec& dataset,
                                           storage::StorageOptions from_environment);
 
 // The options of worker `index` of `workers`'s share of the text data at `uri`: the spec's
-// format, features, classes, indexBase, labelColumn and onBadRecord.
+// format, features, classes, indexBase, labelColumn and onBadRecord (rows of keys for the
+// sparse models, job::IsSparseModel(model)).
 data::TextShardOptions TextShardOptionsFor(const job::DatasetSpec& dataset, const std::string& uri,
-                                           int workers, int index);
+                                           int workers, int index,
+                                           job::ModelType model = job::ModelType::kMlp);
+
+// A worker's share of the training data before it trains: its pieces and, counted, its
+// records (data::PlanTextShard). A share without records is an error when the whole data has
+// none ("spec.dataset.train: <uri>: no records in its N objects ..."); otherwise the worker
+// logs, as `who`, that it runs no steps (row-wise sharding). Errors are prefixed with
+// "spec.dataset.train".
+StatusOr<data::TextShardPlan> PlanWorkerShare(storage::Storage& storage,
+                                              const job::DatasetSpec& dataset,
+                                              const data::TextShardOptions& options,
+                                              const std::string& who);
 
 // Loads worker `index` of `workers`'s share of the text data at `uri` (data/text_shard.h) as
 // the spec's format, features, classes, indexBase, labelColumn and onBadRecord say. `field`

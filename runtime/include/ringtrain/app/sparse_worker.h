@@ -1,9 +1,12 @@
-// The worker role of a click-through model over sparse keys (model.type logistic and fm;
-// JobPlan::sparse_model): what app::RunWorker runs for such a job.
+// The worker role of a click-through model over sparse keys (model.type logistic, fm and
+// deepfm; JobPlan::sparse_model): what app::RunWorker runs for such a job.
 //
-// Each worker reads the training data (LibSVM of 64-bit keys, data::ReadSparseLibsvm) into
-// memory and trains on its row shard of it (data::SparseBatches) with worker::SparseTrainer;
-// worker 0 also reads the test set and reports its AUC and log-loss after every epoch. Progress
+// Each worker counts the records of its row share of the training data (byte ranges of the
+// objects, data/text_shard.h: LibSVM of 64-bit keys, CSV through the feature schema, or Criteo's
+// logs), which gives its steps per epoch (ceil(records / batchSize); in sync mode a worker that
+// finishes first leaves the rounds to the others), then streams the share each epoch
+// (data::SparseStream: bounded memory, a shuffle window) into worker::SparseTrainer. Worker 0
+// also reads the test set into memory and reports its AUC and log-loss after every epoch. Progress
 // goes through a worker::ProgressRecorder (the status socket, the termination log), as for the
 // dense models. The trained model is not written out at the end (its rows are on the servers):
 // `ringtrain export` writes it from the job's final checkpoints (export/sparse_onnx.h), and
@@ -28,8 +31,9 @@
 
 namespace ringtrain::app {
 
-// The rows of `uri` as a sparse model reads them: LibSVM of keys, or CSV through the feature
-// schema dataset.fields (data/sparse_data.h's errors, naming file and line).
+// The rows of `uri` as a sparse model reads them, all in memory: LibSVM of keys, CSV through the
+// feature schema dataset.fields, or Criteo's logs (data/sparse_data.h's errors, naming file and
+// line).
 StatusOr<data::SparseBatch> ReadSparseRows(storage::Storage* storage,
                                            const job::DatasetSpec& dataset, const std::string& uri);
 

@@ -1,13 +1,14 @@
-// Sparse data in memory: LibSVM files of hashed keys, or CSV files read through a feature schema,
-// read into one data::SparseBatch (all rows), and the batches a worker takes from its row shard
-// of it.
+// Sparse data in memory: LibSVM files of hashed keys, CSV files read through a feature schema,
+// or Criteo's logs, read into one data::SparseBatch (all rows: a test set, `ringtrain eval`),
+// and the batches a worker would take from its row shard of such rows (tests; a training
+// worker streams its share: sparse_stream.h).
 //
 // ReadSparseLibsvm reads every object `uri` names (a file, a directory or key prefix ending in
 // '/', a glob; gzip or plain; any storage::Storage location), in name order, with
 // data::LibsvmParser (indices are keys, taken as written: index base 0, no upper bound; values
-// kept; labels 0/1, and -1 read as 0). Field of every entry: 0. Errors: the storage's, and
-// InvalidArgument "<object>:<line>: column <k>: ..." for a bad record, or for a label other than
-// 0, 1 or -1.
+// kept; labels 0/1, and -1 read as 0; '#' lines are comments). Field of every entry: 0. Errors:
+// the storage's, and InvalidArgument "<object>:<line>: column <k>: ..." for a bad record, or
+// for a label other than 0, 1 or -1.
 //
 // ReadSparseCsv reads the same objects as CSV through the feature schema `fields`
 // (data/feature_schema.h): each object's first line is its header, every other non-empty line
@@ -23,7 +24,7 @@
 //
 // SparseBatches: worker `worker` of `workers` takes the rows data::RowShard gives it, in an
 // order per epoch from data::EpochOrder (the job's seed, the epoch and the worker), `batch` rows
-// per step: the contract of data::BatchSource, for sparse rows.
+// per step: a data::SparseSource over rows in memory.
 //
 // Thread-safety: ReadSparseLibsvm is a function; SparseBatches is used by one thread.
 #ifndef RINGTRAIN_DATA_SPARSE_DATA_H_
@@ -39,6 +40,7 @@
 #include "ringtrain/data/row_range.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/sparse_batch.h"
+#include "ringtrain/data/sparse_source.h"
 #include "ringtrain/data/text_records.h"
 #include "ringtrain/storage/storage.h"
 
@@ -68,19 +70,16 @@ uint64_t CriteoIntegerKey(int column, int64_t x);
 void GatherSparseRows(const SparseBatch& all, int64_t first, std::span<const int64_t> rows,
                       SparseBatch* out);
 
-class SparseBatches {
+class SparseBatches : public SparseSource {
  public:
   // REQUIRES: `all` outlives this; workers >= 1; 0 <= worker < workers; batch >= 1.
   SparseBatches(const SparseBatch* all, int workers, int worker, int64_t batch, uint64_t seed,
                 bool shuffle);
 
   // Steps per epoch: the same for every worker (data::StepsPerEpoch).
-  int64_t steps_per_epoch() const { return steps_per_epoch_; }
-
-  // Begins epoch `epoch` at its step `step`.
-  void StartEpoch(int epoch, int64_t step);
-  // The next step's rows (fewer, or none, once the shard's rows of the epoch are used up).
-  void Next(SparseBatch* out);
+  int64_t steps_per_epoch() const override { return steps_per_epoch_; }
+  Status StartEpoch(int epoch, int64_t step) override;
+  Status Next(SparseBatch* out) override;
 
  private:
   const SparseBatch* all_;

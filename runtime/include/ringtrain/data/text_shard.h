@@ -33,7 +33,8 @@
 
 namespace ringtrain::data {
 
-enum class TextFormat { kLibsvm, kCsv };
+// kCriteo: Criteo's tab-separated click logs, read only as sparse rows (sparse_stream.h).
+enum class TextFormat { kLibsvm, kCsv, kCriteo };
 
 // A byte range of one object: [begin, end). For a gzip object, the whole object (compressed
 // bytes).
@@ -66,6 +67,9 @@ struct TextShardOptions {
   // `features`), each record still checked whole. REQUIRES: 0 <= begin < end <= features.
   int64_t column_begin = 0;
   int64_t column_end = -1;
+  // Rows of hashed keys (sparse_stream.h): features, classes, index_base and the columns are
+  // not used (and not checked).
+  bool sparse_rows = false;
 
   // The floats of a row read with these options.
   int64_t row_width() const { return (column_end < 0 ? features : column_end) - column_begin; }

@@ -32,11 +32,8 @@
 #ifndef RINGTRAIN_DATA_TEXT_STREAM_H_
 #define RINGTRAIN_DATA_TEXT_STREAM_H_
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,6 +82,7 @@ class TextStream : public BatchSource {
     int64_t rows() const { return static_cast<int64_t>(labels.size()); }
   };
   class BlockWriter;
+  class Queue;  // block_queue.h's, of Blocks
 
   void ReadEpoch(int64_t epoch);  // the reader thread
   void Start(int64_t epoch);
@@ -99,15 +97,7 @@ class TextStream : public BatchSource {
   std::vector<Piece> pieces_;  // options_.pieces, or the task's
   const int64_t features_;
 
-  // Shared with the reader thread.
-  mutable std::mutex mu_;
-  std::condition_variable changed_;
-  std::deque<std::unique_ptr<Block>> full_;   // read, not yet taken
-  std::vector<std::unique_ptr<Block>> free_;  // taken, for the reader to fill again
-  bool stop_ = false;
-  bool reader_done_ = false;
-  Status reader_status_;
-  SkippedRecords skipped_;
+  std::unique_ptr<Queue> queue_;  // shared with the reader thread
   std::thread reader_;
 
   // The training thread's.

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +27,7 @@ struct ExitInfo {
   int exit_code = 0;  // valid when !signaled
   int signal = 0;     // valid when signaled
   bool signaled = false;
+  int64_t peak_rss_bytes = -1;  // the process's peak resident memory (wait4's ru_maxrss)
 
   bool success() const { return !signaled && exit_code == 0; }
   std::string ToString() const;  // "exit code 3" / "killed by signal 9 (Killed)"
@@ -61,6 +63,8 @@ class ChildProcess {
  private:
   ChildProcess(std::string name, pid_t pid, std::string log_path)
       : name_(std::move(name)), pid_(pid), log_path_(std::move(log_path)) {}
+  // wait4: sets exit_ once the child has exited (waiting for it when `block`).
+  void Reap(bool block);
 
   std::string name_;
   pid_t pid_;

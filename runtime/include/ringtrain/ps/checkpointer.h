@@ -2,16 +2,16 @@
 // stopping for more than a copy.
 //
 // The server's thread calls Tick() between requests (ServerOptions::between_messages). When a
-// checkpoint is due — the shard's step (the smallest worker clock) has advanced `every_steps`
-// since the last one, or `every` has passed, and something changed since — Tick copies the
-// core's state and hands the copy to the ckpt::AsyncWriter, whose thread writes it while the
-// server keeps serving. The copy is the only time training waits, so it goes into buffers
-// already allocated and mapped: the writer's spare (AsyncWriter::TakeSpare, the state of the
-// previous write, or one the writer prepared), overwritten in place by
-// ServerCore::SnapshotInto, one memcpy of the owned floats. The core has no lock and needs
-// none: its own thread takes the copy between two requests, so the copy is consistent, and the
-// writer thread sees only the copy. The spare comes back only once its write is done, so the
-// server's thread never writes into a state the writer thread still reads.
+// checkpoint is due — the shard's active step (ServerCore::active_step: the smallest clock of
+// the unfinished workers) has advanced `every_steps` since the last one, or `every` has passed, and
+// something changed since — Tick copies the core's state and hands the copy to the
+// ckpt::AsyncWriter, whose thread writes it while the server keeps serving. The copy is the only
+// time training waits, so it goes into buffers already allocated and mapped: the writer's spare
+// (AsyncWriter::TakeSpare, the state of the previous write, or one the writer prepared),
+// overwritten in place by ServerCore::SnapshotInto, one memcpy of the owned floats. The core has no
+// lock and needs none: its own thread takes the copy between two requests, so the copy is
+// consistent, and the writer thread sees only the copy. The spare comes back only once its write is
+// done, so the server's thread never writes into a state the writer thread still reads.
 //
 // At most one write is in flight. A checkpoint that falls due while the previous write still
 // runs is not copied then: it waits, and the first Tick that finds the writer idle takes it
@@ -127,7 +127,7 @@ class ServerCheckpointer {
   std::unique_ptr<ckpt::AsyncWriter> writer_;
   bool started_ = false;
   bool due_ = false;           // a checkpoint fell due and waits for the writer
-  int64_t last_step_ = 0;      // the step of the last snapshot (or the start)
+  int64_t last_step_ = 0;      // the active step of the last snapshot (or the start)
   uint64_t last_changes_ = 0;  // the core's pushes + finished workers at the last snapshot
   std::chrono::steady_clock::time_point last_time_;
   bool awaiting_write_ = false;  // a submitted write whose outcome has not been logged

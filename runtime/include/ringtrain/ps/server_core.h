@@ -204,6 +204,10 @@ class ServerCore {
   // The shard's step: the smallest clock of all workers, finished or not (what Snapshot()'s
   // ckpt::ShardState::step() would say, without the copy).
   int64_t step() const;
+  // The step checkpoints fall due by: the smallest clock of the unfinished workers, or the
+  // largest clock once every worker is done. Unlike step(), a worker that finished early (its
+  // share of the data ran out, or held no records) does not hold it back.
+  int64_t active_step() const;
 
   // kSync: the workers the round in progress waits for — unfinished, not excluded, at the
   // round's clock, while another worker has pushed to it — ascending. Empty otherwise.

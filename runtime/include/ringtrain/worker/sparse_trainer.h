@@ -27,6 +27,7 @@
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/data/sparse_data.h"
+#include "ringtrain/data/sparse_source.h"
 #include "ringtrain/model/sparse_model.h"
 #include "ringtrain/optim/schedule.h"
 #include "ringtrain/transport/event_sink.h"
@@ -51,6 +52,7 @@ struct SparseTrainerResult {
   double last_loss = 0;  // mean training loss over the last progress interval
   double test_auc = -1;  // last evaluation; -1 when none ran
   double test_log_loss = 0;
+  data::SkippedRecords skipped;  // bad records passed over in the last epoch read
 };
 
 // The AUC and mean log-loss of a model on a set.
@@ -64,7 +66,7 @@ class SparseTrainer {
  public:
   // `test` may be null (no evaluation).
   SparseTrainer(SparseTrainerOptions options, model::SparseModel* model, PsClient* client,
-                data::SparseBatches* batches, const data::SparseBatch* test,
+                data::SparseSource* batches, const data::SparseBatch* test,
                 const optim::LearningRateSchedule* schedule, transport::EventSink* sink);
 
   StatusOr<SparseTrainerResult> Run();
@@ -80,7 +82,7 @@ class SparseTrainer {
   SparseTrainerOptions options_;
   model::SparseModel* model_;
   PsClient* client_;
-  data::SparseBatches* batches_;
+  data::SparseSource* batches_;
   const data::SparseBatch* test_;
   const optim::LearningRateSchedule* schedule_;
   transport::EventSink* sink_;
