@@ -570,11 +570,14 @@ const Object<TrainingJobSpec>& SpecTable() {
                                  "!has(self.training.optimizer.type) || "
                                  "self.training.optimizer.type in ['sgd', 'adagrad', 'ftrl']) && "
                                  "(!has(self.training.compression) || "
-                                 "!has(self.training.compression.type) || "
-                                 "self.training.compression.type == 'none'))",
+                                 "((!has(self.training.compression.type) || "
+                                 "self.training.compression.type in ['none', 'fp16', 'int8']) && "
+                                 "(!has(self.training.compression.errorFeedback) || "
+                                 "!self.training.compression.errorFeedback))))",
                          .message =
                              "model.type logistic, fm and deepfm train with optimizer sgd, adagrad "
-                             "or ftrl (per-key state, no step count) and no compression",
+                             "or ftrl (per-key state, no step count) and compression none, fp16 "
+                             "or int8 without error feedback",
                          .field_path = ".training"},
                  .check =
                      [](const TrainingJobSpec& s, const std::string& path) {
@@ -587,12 +590,22 @@ const Object<TrainingJobSpec>& SpecTable() {
                                                 ": use sgd, adagrad or ftrl (their state is per "
                                                 "key, with no step count)");
                        }
-                       if (s.training.compression.type != CompressionType::kNone) {
+                       const CompressionType c = s.training.compression.type;
+                       if (c != CompressionType::kNone && c != CompressionType::kFp16 &&
+                           c != CompressionType::kInt8) {
+                         return InvalidArgument(path + ".training.compression.type: " + Name(c) +
+                                                " does not compress model.type " +
+                                                Name(s.model.type) +
+                                                ": use none, fp16 or int8 (each key's "
+                                                "gradient row is encoded as it is sent)");
+                       }
+                       if (s.training.compression.error_feedback) {
                          return InvalidArgument(path +
-                                                ".training.compression.type: only none with "
+                                                ".training.compression.errorFeedback: not with "
                                                 "model.type " +
                                                 std::string(Name(s.model.type)) +
-                                                " (sparse rows travel as float32)");
+                                                " (a residual per key of a sparse table is "
+                                                "not kept)");
                        }
                        return Status::Ok();
                      }})

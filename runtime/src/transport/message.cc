@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ringtrain/common/check.h"
+#include "ringtrain/compress/validated_payload.h"
 
 namespace ringtrain::transport {
 namespace {
@@ -168,10 +169,39 @@ std::span<const float> Message::SparseValues(size_t i) const {
 
 namespace {
 
+// How sparse slice `s`'s values are encoded: CODEC_NONE, or in a PUSH CODEC_FP16 or CODEC_INT8
+// (with a block in 1..kMaxBlock).
+StatusOr<compress::CodecSpec> SparseValueCodec(const proto::Header& h, const proto::SparseSlice& s,
+                                               const std::string& what) {
+  compress::CodecSpec spec;
+  if (s.value_codec() == proto::CODEC_NONE) return spec;
+  const bool push = h.kind() == proto::PUSH;
+  if (!push || (s.value_codec() != proto::CODEC_FP16 && s.value_codec() != proto::CODEC_INT8)) {
+    const std::string name = proto::Codec_IsValid(s.value_codec())
+                                 ? proto::Codec_Name(s.value_codec())
+                                 : std::to_string(static_cast<int>(s.value_codec()));
+    return InvalidArgument(what + ": values encoded as " + name +
+                           " (a PUSH's sparse values travel as CODEC_NONE, CODEC_FP16 or "
+                           "CODEC_INT8, other kinds' as CODEC_NONE)");
+  }
+  if (s.value_codec() == proto::CODEC_FP16) {
+    spec.type = compress::CodecType::kFp16;
+    return spec;
+  }
+  if (s.value_codec_block() < 1 || s.value_codec_block() > compress::kMaxBlock) {
+    return InvalidArgument(what + ": values encoded as CODEC_INT8 with block " +
+                           std::to_string(s.value_codec_block()) + ", expected 1.." +
+                           std::to_string(compress::kMaxBlock));
+  }
+  spec.type = compress::CodecType::kInt8;
+  spec.block = static_cast<int>(s.value_codec_block());
+  return spec;
+}
+
 // Checks the sparse slices' frames (the last frames.size() - first of them) against what the
-// header says, before anything reads them.
+// header says, before anything reads them; *codecs receives each slice's value codec.
 Status CheckSparseFrames(const proto::Header& h, const std::vector<zmq::message_t>& frames,
-                         size_t first) {
+                         size_t first, std::vector<compress::CodecSpec>* codecs) {
   const size_t per = static_cast<size_t>(SparseFramesPerSlice(h.kind()));
   for (int i = 0; i < h.sparse_size(); ++i) {
     const proto::SparseSlice& s = h.sparse(i);
@@ -183,12 +213,16 @@ Status CheckSparseFrames(const proto::Header& h, const std::vector<zmq::message_
                              std::to_string(s.dim()) + " (must be 1 to 2^25 keys, dim >= 1, at " +
                              "most 2^28 floats)");
     }
+    RT_ASSIGN_OR_RETURN(const compress::CodecSpec codec, SparseValueCodec(h, s, what));
+    codecs->push_back(codec);
     const size_t base = first + static_cast<size_t>(i) * per;
     const bool keys_first = h.kind() != proto::PULL_REPLY;
+    const size_t values = static_cast<size_t>(s.num_keys() * s.dim());
     for (size_t f = 0; f < per; ++f) {
       const bool keys = keys_first && f == 0;
       const uint64_t expected =
-          keys ? s.num_keys() * sizeof(uint64_t) : s.num_keys() * s.dim() * sizeof(float);
+          keys ? s.num_keys() * sizeof(uint64_t)
+               : compress::EncodedSize({codec.type, /*ratio=*/1.0, codec.block}, values);
       if (frames[base + f].size() != expected) {
         return InvalidArgument(what + ": " + (keys ? "keys" : "values") + " frame of " +
                                std::to_string(frames[base + f].size()) + " bytes, expected " +
@@ -251,7 +285,8 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
     return InvalidArgument(Describe(h) + ": expected " + std::to_string(expected + sparse_frames) +
                            " payload frames, got " + std::to_string(frames.size() - 1));
   }
-  RT_RETURN_IF_ERROR(CheckSparseFrames(h, frames, 1 + expected));
+  std::vector<compress::CodecSpec> value_codecs;
+  RT_RETURN_IF_ERROR(CheckSparseFrames(h, frames, 1 + expected, &value_codecs));
   for (size_t i = 0; i < n; ++i) {
     const proto::PartitionSlice& p = h.partitions(static_cast<int>(i));
     if (Status s = CheckPayloadSize(msg.codec, p.num_elements(), p.payload_bytes()); !s.ok()) {
@@ -275,10 +310,30 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
     const bool keys = h.kind() != proto::PULL_REPLY && i % sparse_per == 0;
     if (keys) {
       AlignKeyFrame(frame);
-    } else {
+    } else if (value_codecs[i / sparse_per].type == compress::CodecType::kNone) {
       AlignFloatFrame(frame);
     }
     msg.sparse.push_back(std::move(frame));
+  }
+  // Encoded sparse values are checked and decoded to float32 now: every receiver reads them as
+  // floats, and the message forwarded on (to a backup) says what its frames now are.
+  for (size_t i = 0; i < value_codecs.size(); ++i) {
+    if (value_codecs[i].type == compress::CodecType::kNone) continue;
+    proto::SparseSlice* slice = msg.header.mutable_sparse(static_cast<int>(i));
+    zmq::message_t& frame = msg.sparse[i * sparse_per + sparse_per - 1];
+    const size_t values = static_cast<size_t>(slice->num_keys() * slice->dim());
+    StatusOr<compress::ValidatedPayload> payload = compress::ValidatePayload(
+        value_codecs[i], {static_cast<const uint8_t*>(frame.data()), frame.size()}, values);
+    if (!payload.ok()) {
+      return InvalidArgument(Describe(msg.header) + ": sparse slice " + std::to_string(i) +
+                             " (table " + std::to_string(slice->table()) +
+                             "): values: " + payload.status().message());
+    }
+    float* floats = new float[values];
+    compress::Decode(*payload, {floats, values});
+    frame = zmq::message_t(floats, values * sizeof(float), &ReleaseFloatArray, nullptr);
+    slice->set_value_codec(proto::CODEC_NONE);
+    slice->set_value_codec_block(0);
   }
   return msg;
 }

@@ -346,9 +346,10 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
             : std::max<int64_t>(sparse_versions_[static_cast<size_t>(server)], 0);
     const size_t first = payloads.size();
     AddPushSlices(*sparse, version, &h, &payloads);
-    for (size_t i = first; i < payloads.size(); ++i) {
-      payload_bytes += payloads[i].size();
-      dense_bytes += payloads[i].size();
+    for (size_t i = first; i < payloads.size(); ++i) payload_bytes += payloads[i].size();
+    // As float32: each key and its row's floats.
+    for (const proto::SparseSlice& slice : h.sparse()) {
+      dense_bytes += slice.num_keys() * (sizeof(uint64_t) + slice.dim() * sizeof(float));
     }
   }
   // Kept until acknowledged: a server that comes back without it gets it again (Rejoin).
@@ -527,7 +528,8 @@ Status PsClient::PushPullRows(const PushRequest& push, int64_t pull_min_version,
   const int servers = static_cast<int>(sockets_.size());
   std::vector<SparsePart> pushed;
   if (!push.sparse.empty()) {
-    pushed = RouteGradients(options_.table->sparse(), servers, push.sparse);
+    RT_ASSIGN_OR_RETURN(
+        pushed, RouteGradients(options_.table->sparse(), servers, push.sparse, options_.codec));
   }
   std::vector<SparsePart> pulled;
   if (!rows.empty()) pulled = RouteRows(options_.table->sparse(), servers, rows);

@@ -81,13 +81,35 @@ std::vector<SparsePart> RouteRows(const ring::SparsePlacement& placement, int nu
   return parts;
 }
 
-std::vector<SparsePart> RouteGradients(const ring::SparsePlacement& placement, int num_servers,
-                                       std::span<const SparseGradient> gradients) {
+StatusOr<std::vector<SparsePart>> RouteGradients(const ring::SparsePlacement& placement,
+                                                 int num_servers,
+                                                 std::span<const SparseGradient> gradients,
+                                                 const compress::CodecOptions& codec) {
+  if (codec.type != compress::CodecType::kNone && codec.type != compress::CodecType::kFp16 &&
+      codec.type != compress::CodecType::kInt8) {
+    return InvalidArgument(std::string("sparse gradients are sent as none, fp16 or int8, not ") +
+                           compress::CodecName(codec.type));
+  }
   std::vector<SparsePart> parts(static_cast<size_t>(num_servers));
   for (uint32_t i = 0; i < gradients.size(); ++i) {
     RT_CHECK(gradients[i].table < placement.tables().size());
     Route(placement, gradients[i].table, i, gradients[i].keys, gradients[i].values,
           /*positions=*/false, &parts);
+  }
+  if (codec.type == compress::CodecType::kNone) return parts;
+  for (SparsePart& part : parts) {
+    for (SparsePart::Slice& slice : part.slices) {
+      const std::span<const float> values(static_cast<const float*>(slice.values.data()),
+                                          slice.values.size() / sizeof(float));
+      zmq::message_t encoded(compress::EncodedSize(codec, values.size()));
+      RT_RETURN_IF_ERROR(
+          compress::EncodeInto(codec, values, {},
+                               {static_cast<uint8_t*>(encoded.data()), encoded.size()})
+              .WithContext("encoding the gradients of sparse table " +
+                           std::to_string(slice.table)));
+      slice.values = std::move(encoded);
+      slice.value_codec = compress::SpecOf(codec);
+    }
   }
   return parts;
 }
@@ -103,6 +125,18 @@ void AddPushSlices(SparsePart& part, int64_t version, proto::Header* header,
                    std::vector<zmq::message_t>* frames) {
   for (SparsePart::Slice& slice : part.slices) {
     AddSlice(slice, version, header);
+    proto::SparseSlice* s = header->mutable_sparse(header->sparse_size() - 1);
+    switch (slice.value_codec.type) {
+      case compress::CodecType::kFp16:
+        s->set_value_codec(proto::CODEC_FP16);
+        break;
+      case compress::CodecType::kInt8:
+        s->set_value_codec(proto::CODEC_INT8);
+        s->set_value_codec_block(static_cast<uint32_t>(slice.value_codec.block));
+        break;
+      default:
+        break;  // float32 (RouteGradients encodes with nothing else)
+    }
     frames->push_back(Share(slice.keys));
     frames->push_back(Share(slice.values));
   }

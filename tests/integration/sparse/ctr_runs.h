@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -22,11 +23,13 @@ struct Outcome {
   std::string log;
 };
 
-// Runs `ringtrain` with `args`, its output in `dir`/<name>.log.
+// Runs `ringtrain` with `args`, its output in `dir`/<name>.log (this run's only: a log of an
+// earlier run of that name is replaced).
 inline Outcome RunRingtrain(const std::string& dir, const std::string& name,
                             std::vector<std::string> args) {
   args.insert(args.begin(), kBinary);
   const std::string log = dir + "/" + name + ".log";
+  std::filesystem::remove(log);
   auto child = launch::ChildProcess::Spawn(name, args, {}, log);
   EXPECT_TRUE(child.ok()) << child.status().ToString();
   if (!child.ok()) return {};

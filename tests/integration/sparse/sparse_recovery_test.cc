@@ -136,10 +136,13 @@ TEST_F(SparseRecoveryTest, AKilledServersRowsAreServedByItsCopyAndComeBackWithNo
   const std::string name = "lr-failover";
   const std::string spec = WriteJob(name, "{type: logistic}", "{type: ftrl, learningRate: 2.0}", 12,
                                     "  runPolicy: {restartPolicy: OnFailure, backoffLimit: 3}\n");
-  // replication: 1 in the parameterServers line.
+  // replication: 1 in the parameterServers line; gradients sent as fp16 (decoded where they
+  // arrive, so the copies forwarded to the backup are float32).
   std::string text = testing::ReadFile(spec);
   text = std::regex_replace(text, std::regex("parameterServers: \\{replicas: 2\\}"),
                             "parameterServers: {replicas: 2, replication: 1}");
+  text = std::regex_replace(text, std::regex("(    optimizer: .*\n)"),
+                            "$1    compression: {type: fp16}\n");
   ASSERT_TRUE(testing::WriteFile(spec, text));
   const std::string log = *dir_ + "/" + name + ".log";
   std::unique_ptr<launch::ChildProcess> run = Spawn(spec, log, {"--replace-delay", "2"});
@@ -164,6 +167,7 @@ TEST_F(SparseRecoveryTest, AKilledServersRowsAreServedByItsCopyAndComeBackWithNo
   EXPECT_THAT(out, HasSubstr("takeovers            ps-0 served ps-1's shard 1 time"));
   // Every one of the 8 x 200 values has a row on one of the servers, the killed one's included.
   EXPECT_THAT(out, HasSubstr("sparse table         1600 keys"));
+  EXPECT_THAT(out, HasSubstr("fewer than dense float32"));
   const double loss = testing::SummaryLogLoss(out);
   EXPECT_GT(loss, truth_) << out;
   EXPECT_LT(loss, truth_ * 1.05) << out;

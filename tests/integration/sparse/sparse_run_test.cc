@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -32,8 +33,11 @@ class SparseRunTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { delete dir_; }
 
-  Outcome Train(const std::string& model, const std::string& optimizer) {
-    testing::WriteFile(*dir_ + "/job.yaml", CtrJob(*dir_, model, optimizer));
+  // `training`: more lines of spec.training (four-space indented).
+  Outcome Train(const std::string& model, const std::string& optimizer,
+                const std::string& training = "") {
+    testing::WriteFile(*dir_ + "/job.yaml",
+                       CtrJob(*dir_, model, optimizer, "ctr", 4, "", training));
     return RunRingtrain(
         *dir_, "run", {"run", "--no-progress", "--log-dir", *dir_ + "/logs", *dir_ + "/job.yaml"});
   }
@@ -63,6 +67,33 @@ TEST_F(SparseRunTest, AFactorizationMachineTrainsWithAdagrad) {
   ASSERT_TRUE(r.success) << r.log;
   EXPECT_LT(testing::SummaryLogLoss(r.log), truth_ * 1.08) << r.log;
   EXPECT_THAT(r.log, HasSubstr("epoch 4/4  test AUC")) << r.log;
+}
+
+// training.compression for a sparse model: each key's gradient row is encoded as the worker
+// sends it (fp16, or int8 with a scale per block of values) and decoded when the server
+// receives it. The FM learns as it does in float32, and the summary counts the bytes saved.
+TEST_F(SparseRunTest, CompressedGradientsSendFewerBytesAndTheFmLearnsAsMuch) {
+  const std::string fm = "{type: fm, embeddingSize: 8}";
+  const std::string adagrad = "{type: adagrad, learningRate: 0.05}";
+  const Outcome plain = Train(fm, adagrad);
+  ASSERT_TRUE(plain.success) << plain.log;
+  const double plain_loss = testing::SummaryLogLoss(plain.log);
+  // Per key: its 8-byte key and 9 floats (weight and embedding) as float32: 44 bytes; fp16
+  // values: 26; int8: 17 and a scale per 64 values.
+  for (const auto& [codec, least] :
+       std::vector<std::pair<std::string, double>>{{"fp16", 1.6}, {"int8, block: 64", 2.3}}) {
+    const Outcome r = Train(fm, adagrad, "    compression: {type: " + codec + "}\n");
+    ASSERT_TRUE(r.success) << r.log;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(
+        r.log, m, std::regex("gradient bytes sent .*\\(([0-9.]+)x fewer than dense float32")))
+        << r.log;
+    EXPECT_GE(std::stod(m[1]), least) << codec << "\n" << r.log;
+    EXPECT_NEAR(testing::SummaryLogLoss(r.log), plain_loss, 0.003) << codec << "\n" << r.log;
+    std::printf("%s: log-loss %.5f (float32 %.5f), AUC %.4f, %.1fx fewer gradient bytes\n",
+                codec.c_str(), testing::SummaryLogLoss(r.log), plain_loss,
+                testing::SummaryAuc(r.log), std::stod(m[1]));
+  }
 }
 
 // Table hygiene through the spec: keys admitted at their 5th update and rows idle for 50 of

@@ -2,10 +2,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "ringtrain/compress/codec.h"
 #include "ringtrain/transport/message.h"
 
 namespace ringtrain::transport {
@@ -94,6 +96,76 @@ TEST(SparseMessageTest, MisalignedFramesAreCopiedToAlignedMemory) {
   for (int i = 7; i >= 0; --i) expected = expected << 8 | static_cast<uint64_t>(3 + i);
   EXPECT_EQ(msg->SparseKeys(0)[0], expected);
   EXPECT_EQ(reinterpret_cast<uintptr_t>(msg->SparseKeys(0).data()) % 8, 0u);
+}
+
+// A PUSH of one slice of 3 keys x dim 4 whose values are encoded with `codec`.
+std::vector<zmq::message_t> EncodedPush(const compress::CodecOptions& codec,
+                                        const std::vector<float>& values, proto::Header* h) {
+  *h = SparseHeader(proto::PUSH, {3}, 4);
+  proto::SparseSlice* s = h->mutable_sparse(0);
+  s->set_value_codec(codec.type == compress::CodecType::kFp16 ? proto::CODEC_FP16
+                                                              : proto::CODEC_INT8);
+  if (codec.type == compress::CodecType::kInt8) s->set_value_codec_block(codec.block);
+  std::vector<uint8_t> bytes(compress::EncodedSize(codec, values.size()));
+  EXPECT_TRUE(compress::EncodeInto(codec, values, {}, bytes).ok());
+  std::vector<zmq::message_t> frames = Frames(*h, {24});
+  frames.emplace_back(bytes.data(), bytes.size());
+  return frames;
+}
+
+TEST(SparseMessageTest, EncodedPushValuesAreCheckedAndDecodedToFloats) {
+  const std::vector<float> values = {0.5f,  -1.25f, 3.0f, 1e-3f, 0.0f, 7.5f,
+                                     -2.0f, 0.125f, 9.0f, -0.3f, 1.0f, 2.5f};
+  for (const compress::CodecOptions codec :
+       {compress::CodecOptions{compress::CodecType::kFp16},
+        compress::CodecOptions{compress::CodecType::kInt8, 1.0, /*block=*/5}}) {
+    proto::Header h;
+    StatusOr<Message> msg = DecodeMessage(EncodedPush(codec, values, &h));
+    ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+    // Decoded on arrival: floats, and the slice says so (a backup it is forwarded to reads
+    // them as such).
+    EXPECT_EQ(msg->header.sparse(0).value_codec(), proto::CODEC_NONE);
+    const std::span<const float> got = msg->SparseValues(0);
+    ASSERT_EQ(got.size(), values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      // fp16: 11 significant bits; int8: half a step of the block's scale (max |x| / 127).
+      const float tolerance =
+          codec.type == compress::CodecType::kFp16 ? std::abs(values[i]) / 1024 : 9.0f / 254;
+      EXPECT_NEAR(got[i], values[i], tolerance + 1e-6f) << compress::CodecName(codec.type) << i;
+    }
+  }
+}
+
+TEST(SparseMessageTest, EncodedValuesAreRefusedWhereTheyDoNotBelongOrDoNotDecode) {
+  const std::vector<float> values(12, 1.0f);
+  proto::Header h;
+  // A reply's rows travel as float32.
+  EncodedPush({compress::CodecType::kFp16}, values, &h);
+  h.set_kind(proto::PULL_REPLY);
+  EXPECT_THAT(DecodeMessage(Frames(h, {24})).status().message(),
+              HasSubstr("values encoded as CODEC_FP16"));
+  // Top-k and one-bit are not for sparse values.
+  h = SparseHeader(proto::PUSH, {3}, 4);
+  h.mutable_sparse(0)->set_value_codec(proto::CODEC_TOPK);
+  EXPECT_THAT(DecodeMessage(Frames(h, {24, 48})).status().message(),
+              HasSubstr("values encoded as CODEC_TOPK"));
+  h.mutable_sparse(0)->set_value_codec(static_cast<proto::Codec>(99));
+  EXPECT_THAT(DecodeMessage(Frames(h, {24, 48})).status().message(),
+              HasSubstr("values encoded as 99"));
+  // int8 needs a block; the frame must have the codec's size.
+  h.mutable_sparse(0)->set_value_codec(proto::CODEC_INT8);
+  EXPECT_THAT(DecodeMessage(Frames(h, {24, 16})).status().message(),
+              HasSubstr("CODEC_INT8 with block 0"));
+  h.mutable_sparse(0)->set_value_codec_block(4);
+  EXPECT_THAT(DecodeMessage(Frames(h, {24, 48})).status().message(),
+              HasSubstr("values frame of 48 bytes, expected 24"));
+  // The right size, a scale that is not finite: refused when the bytes are checked.
+  std::vector<zmq::message_t> nan = EncodedPush({compress::CodecType::kInt8, 1.0, 4}, values, &h);
+  const float bad = std::nanf("");
+  std::memcpy(nan[2].data(), &bad, sizeof bad);
+  StatusOr<Message> refused = DecodeMessage(std::move(nan));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().message(), HasSubstr("sparse slice 0 (table 0): values:"));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -15,6 +16,7 @@
 
 #include <zmq.hpp>
 
+#include "ringtrain/compress/validated_payload.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/ps/server_core.h"
@@ -65,6 +67,45 @@ TEST(SparseRoutingTest, EachServerGetsItsKeysInOrderAndTheRowsComeBackToTheirPos
     total += slice.positions.size();
   }
   EXPECT_EQ(total, keys.size());
+}
+
+// A push's values encoded per server slice: each frame has the codec's size and decodes to the
+// slice's gradients; a codec that is not for sparse values is refused.
+TEST(SparseRoutingTest, GradientsAreEncodedPerServerSliceWithTheCodec) {
+  auto table = Table(2);
+  std::vector<uint64_t> keys;
+  for (uint64_t k = 3; k < 400; k += 5) keys.push_back(k);
+  std::vector<float> grads(keys.size() * kDim);
+  for (size_t i = 0; i < grads.size(); ++i) grads[i] = 0.01f * static_cast<float>(i % 17) - 0.05f;
+  const SparseGradient push[] = {{0, keys, grads}};
+  const compress::CodecOptions int8{compress::CodecType::kInt8, 1.0, /*block=*/16};
+  StatusOr<std::vector<SparsePart>> parts = RouteGradients(table->sparse(), 2, push, int8);
+  ASSERT_TRUE(parts.ok()) << parts.status().ToString();
+  size_t total = 0;
+  for (const SparsePart& part : *parts) {
+    ASSERT_EQ(part.slices.size(), 1u);
+    const SparsePart::Slice& slice = part.slices[0];
+    const size_t n = slice.keys.size() / 8 * kDim;
+    EXPECT_EQ(slice.value_codec.type, compress::CodecType::kInt8);
+    ASSERT_EQ(slice.values.size(), compress::EncodedSize(int8, n));
+    StatusOr<compress::ValidatedPayload> payload = compress::ValidatePayload(
+        slice.value_codec, {static_cast<const uint8_t*>(slice.values.data()), slice.values.size()},
+        n);
+    ASSERT_TRUE(payload.ok()) << payload.status().ToString();
+    std::vector<float> decoded(n);
+    compress::Decode(*payload, decoded);
+    const auto* k = static_cast<const uint64_t*>(slice.keys.data());
+    for (size_t i = 0; i < n; ++i) {
+      const size_t at = static_cast<size_t>(
+          std::lower_bound(keys.begin(), keys.end(), k[i / kDim]) - keys.begin());
+      // Half a step of a scale of at most 0.11 / 127.
+      EXPECT_NEAR(decoded[i], grads[at * kDim + i % kDim], 0.0005f) << i;
+    }
+    total += n;
+  }
+  EXPECT_EQ(total, grads.size());
+  EXPECT_EQ(RouteGradients(table->sparse(), 2, push, {compress::CodecType::kTopK}).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 // Server `index` of `table`, serving `workers` workers with plain SGD in sync mode.

@@ -10,8 +10,10 @@
 // kinds that carry payloads (CarriesPayload, message_kind.h), and every frame's size against
 // the codec and element count (CheckPayloadSize); and for the sparse slices (Header.sparse) of
 // a PUSH, PULL or PULL_REPLY their frames (SparseFramesPerSlice), each exactly num_keys uint64
-// or num_keys x dim float32, within kMaxSparseKeys and kMaxSparseValues — before anyone touches
-// the bytes. Whether keys are ascending, in range and owned is the receiver's to check. The
+// or num_keys x dim float32 (a PUSH's values encoded as its slice's value_codec says: fp16 or
+// int8, checked with compress::ValidatePayload and decoded to float32 here, the slice then
+// saying CODEC_NONE), within kMaxSparseKeys and kMaxSparseValues — before anyone touches the
+// bytes. Whether keys are ascending, in range and owned is the receiver's to check. The
 // contents of encoded frames are the receiver's to validate, once, after its own checks
 // (compress::ValidatePayload, whose result is the only input the decoders take). Semantic
 // checks (job name, partition ownership and sizes against the partition table) belong to the

@@ -20,6 +20,7 @@
 #include <zmq.hpp>
 
 #include "ringtrain/common/status.h"
+#include "ringtrain/compress/codec.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ring/sparse_placement.h"
 #include "ringtrain/transport/message.h"
@@ -48,7 +49,8 @@ struct SparsePart {
     uint32_t source = 0;              // index of the SparseRows / SparseGradient it came from
     std::vector<uint32_t> positions;  // pulls: the index of each key in the source's keys
     zmq::message_t keys;              // num_keys little-endian uint64
-    zmq::message_t values;            // pushes: num_keys x dim float32
+    zmq::message_t values;            // pushes: num_keys x dim values, as value_codec says
+    compress::CodecSpec value_codec;  // pushes: kNone (float32), kFp16 or kInt8
   };
   std::vector<Slice> slices;  // ascending table order, no empty slice
   bool empty() const { return slices.empty(); }
@@ -59,8 +61,13 @@ struct SparsePart {
 // as documented, values of keys.size() x dim floats.
 std::vector<SparsePart> RouteRows(const ring::SparsePlacement& placement, int num_servers,
                                   std::span<const SparseRows> rows);
-std::vector<SparsePart> RouteGradients(const ring::SparsePlacement& placement, int num_servers,
-                                       std::span<const SparseGradient> gradients);
+// Each slice's values are encoded with `codec`: kNone (float32), kFp16 or kInt8 (per-block
+// scales over the slice's values, as compress::Encode does). InvalidArgument for another codec,
+// or (kInt8) a gradient that is not finite.
+StatusOr<std::vector<SparsePart>> RouteGradients(const ring::SparsePlacement& placement,
+                                                 int num_servers,
+                                                 std::span<const SparseGradient> gradients,
+                                                 const compress::CodecOptions& codec = {});
 
 // Adds the part's slices to a PULL (keys frames) or a PUSH (keys and values frames, computed
 // at `version`), sharing the part's frames.
