@@ -13,6 +13,7 @@
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/sparse_data.h"
 #include "ringtrain/data/uri.h"
+#include "ringtrain/job/memory_estimate.h"
 #include "ringtrain/ps/data_queue.h"
 #include "ringtrain/ps/margin_rounds.h"
 #include "ringtrain/ring/hash_ring.h"
@@ -184,6 +185,22 @@ data::TextShardOptions TextShardOptionsFor(const job::DatasetSpec& dataset, cons
   o.skip_bad_records = dataset.on_bad_record == job::BadRecordPolicy::kSkip;
   o.workers = workers;
   o.index = index;
+  return o;
+}
+
+data::StreamOptions StreamOptionsFor(const JobPlan& plan, const job::DatasetSpec& dataset,
+                                     int64_t rows, int worker) {
+  data::StreamOptions o;
+  o.seed = plan.seed;
+  o.shuffle = plan.shuffle;
+  o.worker = worker;
+  o.batch_rows = plan.batch_size;
+  o.block_rows = job::StreamBlockRows(dataset);
+  o.prefetch_blocks = job::kStreamPrefetchBlocks;
+  // A window larger than the share would never fill: the same draws with fewer rows held.
+  o.window_rows =
+      std::min(job::ShuffleWindowRows(dataset, plan.batch_size), std::max<int64_t>(rows, 1));
+  o.field = "spec.dataset.train";
   return o;
 }
 

@@ -21,7 +21,6 @@
 #include "ringtrain/data/shard.h"
 #include "ringtrain/data/text_stream.h"
 #include "ringtrain/data/uri.h"
-#include "ringtrain/job/memory_estimate.h"
 #include "ringtrain/model/feature_block.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/transport/event_sink.h"
@@ -449,19 +448,11 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   std::unique_ptr<worker::TaskReader> tasks;  // dynamic sharding; reads through `batches`
   if (text_options.has_value()) {
     data::TextStreamOptions stream;
+    // Feature-wise, every worker reads the same rows in the same order: worker 0's.
+    static_cast<data::StreamOptions&>(stream) =
+        StreamOptionsFor(plan, spec.dataset, plan.train_rows, by_feature ? 0 : c.index);
     stream.shard = *text_options;
     stream.pieces = text_plan.pieces;
-    stream.seed = plan.seed;
-    stream.shuffle = plan.shuffle;
-    // Feature-wise, every worker reads the same rows in the same order: worker 0's.
-    stream.worker = by_feature ? 0 : c.index;
-    stream.batch_rows = plan.batch_size;
-    stream.block_rows = job::StreamBlockRows(spec.dataset);
-    stream.prefetch_blocks = job::kStreamPrefetchBlocks;
-    // A window larger than the shard would never fill: the same draws with fewer rows held.
-    stream.window_rows = std::min(job::ShuffleWindowRows(spec.dataset, plan.batch_size),
-                                  std::max<int64_t>(plan.train_rows, 1));
-    stream.field = "spec.dataset.train";
     const int64_t window = stream.window_rows;
     auto text = std::make_unique<data::TextStream>(&*storage, std::move(stream));
     std::cerr << "worker-" << c.index << ": " << text_plan.records << " rows, "

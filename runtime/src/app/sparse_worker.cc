@@ -1,6 +1,5 @@
 #include "ringtrain/app/sparse_worker.h"
 
-#include <algorithm>
 #include <fstream>
 #include <iostream>
 
@@ -8,7 +7,6 @@
 #include "ringtrain/app/wiring.h"
 #include "ringtrain/data/sparse_data.h"
 #include "ringtrain/data/sparse_stream.h"
-#include "ringtrain/job/memory_estimate.h"
 #include "ringtrain/model/sparse_model.h"
 #include "ringtrain/transport/status_server.h"
 #include "ringtrain/worker/progress_recorder.h"
@@ -84,20 +82,12 @@ Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
   RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                       worker::PsClient::Connect(context, std::move(client_options)));
   data::SparseStreamOptions stream;
+  static_cast<data::StreamOptions&>(stream) =
+      StreamOptionsFor(plan, spec.dataset, share.records, c.index);
   stream.shard = text_options;
   stream.fields = FeatureSchemaOf(spec.dataset);
   stream.pieces = share.pieces;
   stream.steps_per_epoch = plan.steps_per_epoch;
-  stream.seed = plan.seed;
-  stream.shuffle = plan.shuffle;
-  stream.worker = c.index;
-  stream.batch_rows = plan.batch_size;
-  stream.block_rows = job::StreamBlockRows(spec.dataset);
-  stream.prefetch_blocks = job::kStreamPrefetchBlocks;
-  // A window larger than the share would never fill: the same draws with fewer rows held.
-  stream.window_rows = std::min(job::ShuffleWindowRows(spec.dataset, plan.batch_size),
-                                std::max<int64_t>(share.records, 1));
-  stream.field = "spec.dataset.train";
   const int64_t window = stream.window_rows;
   data::SparseStream batches(&storage, std::move(stream));
   std::cerr << who << ": " << share.records << " rows, " << plan.steps_per_epoch

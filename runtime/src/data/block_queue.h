@@ -23,6 +23,8 @@
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/data/batch_source.h"
+#include "ringtrain/data/text_shard.h"
+#include "shard_reader.h"
 
 namespace ringtrain::data {
 
@@ -100,6 +102,25 @@ class BlockQueue {
   SkippedRecords skipped() const {
     std::lock_guard<std::mutex> lock(mu_);
     return skipped_;
+  }
+
+  // The reader thread's whole epoch: reads `pieces` in `order` through `reader` into `records`
+  // (whose rows go into blocks handed over as they fill), then `hand_last()` (hands over the
+  // block being filled; false when stopping), then Finish with the status and the skipped
+  // records. The rows read before an error are delivered first.
+  template <typename HandLast>
+  void ReadPieces(ShardReader& reader, RecordSink& records, const std::vector<Piece>& pieces,
+                  const std::vector<size_t>& order, HandLast hand_last) {
+    Status status;
+    for (const size_t k : order) {
+      status = reader.Read(pieces[k], &records);
+      if (!status.ok()) break;
+    }
+    if (status.code() != StatusCode::kCancelled && !hand_last()) status = Cancelled("stopped");
+    SkippedRecords skipped;
+    skipped.count = reader.skipped();
+    if (!reader.skipped_examples().empty()) skipped.first = reader.skipped_examples().front();
+    Finish(std::move(status), std::move(skipped));
   }
 
  private:

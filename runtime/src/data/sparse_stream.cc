@@ -53,17 +53,7 @@ void SparseStream::ReadEpoch(int64_t epoch) {
   ShardReader reader(*storage_, options_.shard);
   BlockWriter writer(this, &reader);
   SparseRecords records(options_.shard, options_.fields, &writer);
-  Status status;
-  for (const size_t k : order) {
-    status = reader.Read(options_.pieces[k], &records);
-    if (!status.ok()) break;
-  }
-  // The rows read before an error are delivered first (the batches before it are good).
-  if (status.code() != StatusCode::kCancelled && !writer.Hand()) status = Cancelled("stopped");
-  SkippedRecords skipped;
-  skipped.count = reader.skipped();
-  if (!reader.skipped_examples().empty()) skipped.first = reader.skipped_examples().front();
-  queue_->Finish(std::move(status), std::move(skipped));
+  queue_->ReadPieces(reader, records, options_.pieces, order, [&writer] { return writer.Hand(); });
 }
 
 void SparseStream::StopReader() {

@@ -67,17 +67,7 @@ void TextStream::ReadEpoch(int64_t epoch) {
   ShardReader reader(*storage_, options_.shard);
   BlockWriter writer(this, &reader);
   DenseRecords records(options_.shard, &writer);
-  Status status;
-  for (const size_t k : order) {
-    status = reader.Read(pieces_[k], &records);
-    if (!status.ok()) break;
-  }
-  // The rows read before an error are delivered first (the batches before it are good).
-  if (status.code() != StatusCode::kCancelled && !writer.Hand()) status = Cancelled("stopped");
-  SkippedRecords skipped;
-  skipped.count = reader.skipped();
-  if (!reader.skipped_examples().empty()) skipped.first = reader.skipped_examples().front();
-  queue_->Finish(std::move(status), std::move(skipped));
+  queue_->ReadPieces(reader, records, pieces_, order, [&writer] { return writer.Hand(); });
 }
 
 void TextStream::StopReader() {

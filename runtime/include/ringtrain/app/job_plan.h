@@ -14,6 +14,7 @@
 #include "ringtrain/common/status.h"
 #include "ringtrain/compress/codec.h"
 #include "ringtrain/data/dataset.h"
+#include "ringtrain/data/stream_options.h"
 #include "ringtrain/data/text_shard.h"
 #include "ringtrain/job/spec.h"
 #include "ringtrain/model/model.h"
@@ -139,6 +140,12 @@ struct JobPlan {
   uint32_t sparse_admit_after = 1;
   int64_t sparse_expire_after = 0;
 };
+
+// How worker `worker` draws batches from its streamed share of `rows` records (its order's
+// worker, the plan's seed, shuffle and batch, the spec's shuffle window, at most the share's
+// rows, and the read-ahead of job/memory_estimate.h), errors prefixed "spec.dataset.train".
+data::StreamOptions StreamOptionsFor(const JobPlan& plan, const job::DatasetSpec& dataset,
+                                     int64_t rows, int worker);
 
 // The sparse table of a sparse model's rows, and how its embeddings start.
 inline constexpr char kSparseTableName[] = "features";

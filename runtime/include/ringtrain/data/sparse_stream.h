@@ -32,25 +32,18 @@
 #include "ringtrain/common/random.h"
 #include "ringtrain/data/feature_schema.h"
 #include "ringtrain/data/sparse_source.h"
+#include "ringtrain/data/stream_options.h"
 #include "ringtrain/data/text_shard.h"
 
 namespace ringtrain::data {
 
-struct SparseStreamOptions {
+struct SparseStreamOptions : StreamOptions {
   // format (kLibsvm, kCsv, kCriteo), label_column (CSV), skip_bad_records, max_line_bytes;
   // sparse_rows must be set.
   TextShardOptions shard;
   std::vector<FeatureField> fields;  // kCsv: the feature schema (ValidateFeatureSchema)
   std::vector<Piece> pieces;         // this worker's (PlanTextShard)
   int64_t steps_per_epoch = 0;       // >= 0: the share's records over batch_rows, rounded up
-  uint64_t seed = 42;
-  bool shuffle = true;
-  int worker = 0;
-  int64_t batch_rows = 32;      // >= 1
-  int64_t window_rows = 65536;  // >= 1
-  int64_t block_rows = 1024;    // >= 1
-  int prefetch_blocks = 8;      // >= 1
-  std::string field;            // prefixes the reader's errors ("spec.dataset.train"), or ""
 };
 
 class SparseStream : public SparseSource {

@@ -40,21 +40,14 @@
 
 #include "ringtrain/common/random.h"
 #include "ringtrain/data/batch_source.h"
+#include "ringtrain/data/stream_options.h"
 #include "ringtrain/data/text_shard.h"
 
 namespace ringtrain::data {
 
-struct TextStreamOptions {
+struct TextStreamOptions : StreamOptions {
   TextShardOptions shard;     // format, features, classes, indexBase, labelColumn, skip
   std::vector<Piece> pieces;  // this worker's (PlanTextShard)
-  uint64_t seed = 42;
-  bool shuffle = true;
-  int worker = 0;
-  int64_t batch_rows = 32;      // >= 1
-  int64_t window_rows = 65536;  // >= 1
-  int64_t block_rows = 1024;    // >= 1
-  int prefetch_blocks = 8;      // >= 1
-  std::string field;            // prefixes the reader's errors ("spec.dataset.train"), or ""
 };
 
 class TextStream : public BatchSource {
