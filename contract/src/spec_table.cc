@@ -609,6 +609,25 @@ const Object<TrainingJobSpec>& SpecTable() {
                        }
                        return Status::Ok();
                      }})
+          .Rule({.cel = {.rule = "!has(self.model.type) || self.model.type != 'logistic' || "
+                                 "!has(self.training) || !has(self.training.compression) || "
+                                 "!has(self.training.compression.type) || "
+                                 "self.training.compression.type != 'int8'",
+                         .message = "compression int8 gives each key's gradient row a scale: "
+                                    "model.type logistic's rows are one float, use fp16",
+                         .field_path = ".training.compression.type"},
+                 .check =
+                     [](const TrainingJobSpec& s, const std::string& path) {
+                       if (s.model.type != ModelType::kLogistic ||
+                           s.training.compression.type != CompressionType::kInt8) {
+                         return Status::Ok();
+                       }
+                       return InvalidArgument(path +
+                                              ".training.compression.type: int8 gives each "
+                                              "key's gradient row a float32 scale, and "
+                                              "model.type logistic's rows are one float (no "
+                                              "smaller than float32): use fp16");
+                     }})
           .ClusterRule(CheckpointsOnDurableVolumeRule())
           .ClusterRule(OutputOnDurableVolumeRule()));
   return *t;

@@ -209,14 +209,17 @@ const Object<CompressionSpec>& CompressionTable() {
       Enum("type", &CompressionSpec::type,
            "none (float32), fp16 (2 bytes per element), int8 (a scale per block and 1 byte per "
            "element), onebit (signs and a mean magnitude per block) or topk (the "
-           "largest-magnitude elements as (index, value) pairs).")
+           "largest-magnitude elements as (index, value) pairs). Model types logistic, fm and "
+           "deepfm: none, fp16 or int8 (not logistic), each key's gradient row encoded with a "
+           "scale of its own.")
           .Discriminator(),
       Number("ratio", &CompressionSpec::ratio, kFractionOpenClosed,
              "topk only; fraction of the elements sent, in (0, 1], 0.01 when not set.")
           .When("type", {"topk"})
           .DefaultWhenApplies(kDefaultTopKRatio),
       Int("block", &CompressionSpec::block, 1, kMaxCompressionBlock,
-          "int8 and onebit only; elements per scale, 1 to 1048576, 256 when not set.")
+          "int8 and onebit only; elements per scale, 1 to 1048576, 256 when not set (for the "
+          "dense partitions: a sparse table's rows get a scale each).")
           .When("type", {"int8", "onebit"})
           .DefaultWhenApplies(kDefaultCompressionBlock),
       // The codecs that drop most of the signal (sign only, a few elements) need the residual

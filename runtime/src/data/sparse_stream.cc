@@ -115,7 +115,7 @@ StatusOr<bool> SparseStream::NextRow(SparseBatch* out) {
     slot->entries.clear();
     for (int64_t e = block->offsets[r]; e < block->offsets[r + 1]; ++e) {
       const auto at = static_cast<size_t>(e);
-      slot->entries.push_back({block->fields[at], block->keys[at], block->values[at]});
+      slot->entries.push_back({block->keys[at], block->fields[at], block->values[at]});
     }
     slot->label = block->labels[r];
   };
@@ -143,6 +143,7 @@ StatusOr<bool> SparseStream::NextRow(SparseBatch* out) {
   const size_t j = static_cast<size_t>(draw_.Below(static_cast<uint64_t>(window_size_)));
   Row& slot = window_[j];
   for (const Entry& e : slot.entries) out->Add(e.field, e.key, e.value);
+  static_assert(sizeof(Entry) == 16);
   out->EndRow(slot.label);
   if (!read_end_) {
     RT_ASSIGN_OR_RETURN(const bool got, NextRead(&block, &row));

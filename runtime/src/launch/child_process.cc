@@ -3,11 +3,12 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -17,9 +18,8 @@ namespace ringtrain::launch {
 
 namespace {
 
-ExitInfo FromWaitStatus(int status, const struct rusage& usage) {
+ExitInfo FromWaitStatus(int status) {
   ExitInfo e;
-  e.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux: KiB
   if (WIFSIGNALED(status)) {
     e.signaled = true;
     e.signal = WTERMSIG(status);
@@ -100,12 +100,24 @@ ChildProcess::~ChildProcess() {
 
 void ChildProcess::Reap(bool block) {
   int status = 0;
-  struct rusage usage {};
   pid_t r;
-  while ((r = wait4(pid_, &status, block ? 0 : WNOHANG, &usage)) < 0 && errno == EINTR) {
+  while ((r = waitpid(pid_, &status, block ? 0 : WNOHANG)) < 0 && errno == EINTR) {
   }
   // Blocking, a failure (the child was reaped elsewhere) reads as an exit with code 0.
-  if (r == pid_ || (block && r < 0)) exit_ = FromWaitStatus(status, usage);
+  if (r == pid_ || (block && r < 0)) exit_ = FromWaitStatus(status);
+}
+
+void ChildProcess::SamplePeakMemory() {
+  if (exit_.has_value()) return;
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) != 0) continue;
+    // "VmHWM:     12345 kB"
+    const int64_t kib = std::atoll(line.c_str() + 6);
+    if (kib > 0) peak_rss_bytes_ = std::max(peak_rss_bytes_, kib * 1024);
+    return;
+  }
 }
 
 std::optional<ExitInfo> ChildProcess::Poll() {

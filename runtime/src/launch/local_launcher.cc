@@ -621,6 +621,9 @@ Status Run::CheckChildren(bool* all_workers_done) {
 Status Run::Supervise() {
   while (true) {
     DrainEvents(kPollInterval);
+    for (auto* group : {&workers_, &servers_}) {
+      for (auto& c : *group) c->SamplePeakMemory();
+    }
     Render(false);
     CheckStall();
     if (int sig = interrupted()) {
@@ -774,10 +777,7 @@ StatusOr<RunSummary> Run::Execute() {
   s.log_dir = log_dir_;
   for (auto* group : {&servers_, &workers_}) {
     std::vector<int64_t>& peaks = group == &servers_ ? s.peak_rss_servers : s.peak_rss_workers;
-    for (auto& c : *group) {
-      const std::optional<ExitInfo> exit = c->Poll();
-      peaks.push_back(exit.has_value() ? exit->peak_rss_bytes : -1);
-    }
+    for (auto& c : *group) peaks.push_back(c->peak_rss_bytes());
   }
   const std::string output_dir =
       options_.output_dir.empty() ? app::OutputDirectoryOf(job_) : options_.output_dir;
@@ -900,7 +900,8 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
         separator = ", ";
       }
     }
-    out << " (resident, each role's last process)\n";
+    out << " (resident, each role's last process, sampled every "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(kPollInterval).count() << " ms)\n";
   }
   uint64_t skipped = 0;
   for (const uint64_t k : s.records_skipped) skipped += k;

@@ -192,6 +192,11 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     CountUnauthorized(sender, msg->header);
     return;
   }
+  // A push's encoded sparse gradients, decoded once the sender may send it.
+  if (!transport::DecodeSparseValues(&*msg).ok()) {
+    CountDropped();
+    return;
+  }
   if (transport::IsReplication(msg->header.kind()) || msg->header.has_replica()) {
     // Another server's: the copy this server keeps of its predecessor's shard.
     if (replication_.replica == nullptr) {

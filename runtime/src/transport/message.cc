@@ -162,6 +162,7 @@ std::span<const uint64_t> Message::SparseKeys(size_t i) const {
 std::span<const float> Message::SparseValues(size_t i) const {
   const int per = SparseFramesPerSlice(header.kind());
   RT_CHECK(header.kind() != proto::PULL && per > 0);
+  RT_CHECK(header.sparse(static_cast<int>(i)).value_codec() == proto::CODEC_NONE);
   const zmq::message_t& m = sparse[i * static_cast<size_t>(per) + static_cast<size_t>(per - 1)];
   RT_CHECK(FloatAligned(m.data()));
   return {static_cast<const float*>(m.data()), m.size() / sizeof(float)};
@@ -315,27 +316,30 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
     }
     msg.sparse.push_back(std::move(frame));
   }
-  // Encoded sparse values are checked and decoded to float32 now: every receiver reads them as
-  // floats, and the message forwarded on (to a backup) says what its frames now are.
-  for (size_t i = 0; i < value_codecs.size(); ++i) {
-    if (value_codecs[i].type == compress::CodecType::kNone) continue;
-    proto::SparseSlice* slice = msg.header.mutable_sparse(static_cast<int>(i));
-    zmq::message_t& frame = msg.sparse[i * sparse_per + sparse_per - 1];
+  return msg;
+}
+
+Status DecodeSparseValues(Message* msg) {
+  const size_t per = static_cast<size_t>(SparseFramesPerSlice(msg->header.kind()));
+  for (int i = 0; i < msg->header.sparse_size(); ++i) {
+    proto::SparseSlice* slice = msg->header.mutable_sparse(i);
+    if (slice->value_codec() == proto::CODEC_NONE) continue;
+    const std::string what = Describe(msg->header) + ": sparse slice " + std::to_string(i) +
+                             " (table " + std::to_string(slice->table()) + ")";
+    RT_ASSIGN_OR_RETURN(const compress::CodecSpec codec,
+                        SparseValueCodec(msg->header, *slice, what));
+    zmq::message_t& frame = msg->sparse[static_cast<size_t>(i) * per + per - 1];
     const size_t values = static_cast<size_t>(slice->num_keys() * slice->dim());
     StatusOr<compress::ValidatedPayload> payload = compress::ValidatePayload(
-        value_codecs[i], {static_cast<const uint8_t*>(frame.data()), frame.size()}, values);
-    if (!payload.ok()) {
-      return InvalidArgument(Describe(msg.header) + ": sparse slice " + std::to_string(i) +
-                             " (table " + std::to_string(slice->table()) +
-                             "): values: " + payload.status().message());
-    }
+        codec, {static_cast<const uint8_t*>(frame.data()), frame.size()}, values);
+    if (!payload.ok()) return InvalidArgument(what + ": values: " + payload.status().message());
     float* floats = new float[values];
     compress::Decode(*payload, {floats, values});
     frame = zmq::message_t(floats, values * sizeof(float), &ReleaseFloatArray, nullptr);
     slice->set_value_codec(proto::CODEC_NONE);
     slice->set_value_codec_block(0);
   }
-  return msg;
+  return Status::Ok();
 }
 
 Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::Header header,

@@ -1,5 +1,6 @@
 #include "ringtrain/worker/sparse_routing.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "ringtrain/common/check.h"
@@ -99,16 +100,20 @@ StatusOr<std::vector<SparsePart>> RouteGradients(const ring::SparsePlacement& pl
   if (codec.type == compress::CodecType::kNone) return parts;
   for (SparsePart& part : parts) {
     for (SparsePart::Slice& slice : part.slices) {
+      // int8: a scale per key's row, whatever else shares the slice (a rare key's small
+      // gradient is not rounded to 0 by a common key's large one).
+      compress::CodecOptions row_codec = codec;
+      row_codec.block = std::min<int>(static_cast<int>(slice.dim), compress::kMaxBlock);
       const std::span<const float> values(static_cast<const float*>(slice.values.data()),
                                           slice.values.size() / sizeof(float));
-      zmq::message_t encoded(compress::EncodedSize(codec, values.size()));
+      zmq::message_t encoded(compress::EncodedSize(row_codec, values.size()));
       RT_RETURN_IF_ERROR(
-          compress::EncodeInto(codec, values, {},
+          compress::EncodeInto(row_codec, values, {},
                                {static_cast<uint8_t*>(encoded.data()), encoded.size()})
               .WithContext("encoding the gradients of sparse table " +
                            std::to_string(slice.table)));
       slice.values = std::move(encoded);
-      slice.value_codec = compress::SpecOf(codec);
+      slice.value_codec = compress::SpecOf(row_codec);
     }
   }
   return parts;

@@ -260,6 +260,35 @@ TEST_F(SparseStreamTest, ABadRecordFailsAfterTheBatchesBeforeItOrIsSkippedAndCou
   EXPECT_THAT(skipping->skipped().first, HasSubstr("/part-0:329:"));
 }
 
+// The second worker's piece starts inside the file: it reads the file's header first, and a
+// bad record in it is named by its line in the file, not in the piece.
+TEST_F(SparseStreamTest, APieceInsideAFileHasItsHeaderAndNamesTheFilesLine) {
+  fields_ = {{.column = "user"}, {.column = "age", .kind = FeatureKind::kNumeric}};
+  std::string csv = "user,label,age\n";
+  for (int i = 2; i <= 300; ++i) {
+    csv += "u" + std::to_string(i) + "," + std::to_string(i % 2) + "," +
+           (i == 250 ? std::string("old") : std::to_string(i % 70)) + "\n";
+  }
+  Write("a.csv", csv);
+  TextShardOptions first = Shard(TextFormat::kCsv, 2, 0);
+  auto s = Open(first, 8, 16, /*shuffle=*/false);
+  const std::vector<RowKey> rows = Epoch(*s, 0);
+  ASSERT_GT(rows.size(), 100u);
+  EXPECT_EQ(std::get<1>(rows[0]).size(), 2u);  // user and age: the header was read
+  auto second = Open(Shard(TextFormat::kCsv, 2, 1), 8, 16, /*shuffle=*/false);
+  ASSERT_TRUE(second->StartEpoch(0, 0).ok());
+  SparseBatch b;
+  Status st;
+  int64_t read = 0;
+  while ((st = second->Next(&b)).ok() && b.rows() > 0) {
+    read += b.rows();
+    for (const RowKey& r : RowsOf(b)) EXPECT_EQ(std::get<1>(r).size(), 2u);
+  }
+  EXPECT_GT(read, 50);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(st.message(), HasSubstr("/a.csv:250: column 3:"));
+}
+
 TEST_F(SparseStreamTest, ABadCsvRecordTakesNothingOfTheRowsAroundIt) {
   fields_ = {{.column = "user"},
              {.column = "genres", .separator = "|"},

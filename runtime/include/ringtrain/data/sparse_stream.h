@@ -12,7 +12,8 @@
 // job's seed, the epoch and the worker only (data/sparse_source.h's contract).
 //
 // Memory: at most window_rows + (prefetch_blocks + 2) * block_rows + batch_rows rows, each its
-// entries (16 bytes each: field, key, value) and a label, besides the readers' buffers.
+// entries (16 bytes each: key, field, value) and a label (a window row also a vector's 24
+// bytes), besides the readers' buffers and the batches the caller holds.
 //
 // Errors: the reader's ("<uri>:<line>: column <k>: ..." for a bad record unless skipped; storage
 // and gzip errors naming the object), returned by the Next() that reaches the point where they
@@ -60,9 +61,9 @@ class SparseStream : public SparseSource {
   SkippedRecords skipped() const override;
 
  private:
-  struct Entry {
-    uint32_t field;
+  struct Entry {  // 16 bytes
     uint64_t key;
+    uint32_t field;
     float value;
   };
   struct Row {  // a window slot

@@ -27,7 +27,6 @@ struct ExitInfo {
   int exit_code = 0;  // valid when !signaled
   int signal = 0;     // valid when signaled
   bool signaled = false;
-  int64_t peak_rss_bytes = -1;  // the process's peak resident memory (wait4's ru_maxrss)
 
   bool success() const { return !signaled && exit_code == 0; }
   std::string ToString() const;  // "exit code 3" / "killed by signal 9 (Killed)"
@@ -57,6 +56,13 @@ class ChildProcess {
   // SIGTERM, then SIGKILL if it has not exited after `grace`. Returns its exit.
   ExitInfo Terminate(std::chrono::milliseconds grace);
 
+  // Reads the child's peak resident memory so far (VmHWM of /proc/<pid>/status: the process's
+  // own, not the launcher's it was forked from, which wait4's ru_maxrss would include) while
+  // it runs (nothing once it has been reaped). The caller samples as often as it needs.
+  void SamplePeakMemory();
+  // The largest sample, or -1 when none was taken.
+  int64_t peak_rss_bytes() const { return peak_rss_bytes_; }
+
   // The last `max_lines` lines of the child's log.
   std::string LogTail(int max_lines) const;
 
@@ -70,6 +76,7 @@ class ChildProcess {
   pid_t pid_;
   std::string log_path_;
   std::optional<ExitInfo> exit_;
+  int64_t peak_rss_bytes_ = -1;
 };
 
 }  // namespace ringtrain::launch

@@ -118,7 +118,8 @@ struct RunSummary {
   bool private_ipc = false;
   uint64_t messages_unauthorized = 0;  // at servers (ServerStats.messages_unauthorized)
   std::string log_dir;
-  // The peak resident memory of each server's and worker's last process (-1: unknown).
+  // The peak resident memory of each server's and worker's last process (-1: unknown), as
+  // sampled while they ran (ChildProcess::SamplePeakMemory).
   std::vector<int64_t> peak_rss_servers;
   std::vector<int64_t> peak_rss_workers;
   // Continuing from checkpoints: the shards restored (of all servers) and the step the workers

@@ -204,9 +204,11 @@ class ServerCore {
   // The shard's step: the smallest clock of all workers, finished or not (what Snapshot()'s
   // ckpt::ShardState::step() would say, without the copy).
   int64_t step() const;
-  // The step checkpoints fall due by: the smallest clock of the unfinished workers, or the
-  // largest clock once every worker is done. Unlike step(), a worker that finished early (its
-  // share of the data ran out, or held no records) does not hold it back.
+  // The step checkpoints fall due by: the smallest clock of the workers neither finished nor
+  // excluded (min_active_clock), or the largest clock once none is left. Unlike step(), a
+  // worker that finished early (its share of the data ran out, or held no records) or went
+  // silent does not hold it back; one taken back may lower it again for a while (checkpoints
+  // by steps then wait until the step passes the last one's again; those by time go on).
   int64_t active_step() const;
 
   // kSync: the workers the round in progress waits for — unfinished, not excluded, at the

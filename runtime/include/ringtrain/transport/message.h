@@ -10,14 +10,13 @@
 // kinds that carry payloads (CarriesPayload, message_kind.h), and every frame's size against
 // the codec and element count (CheckPayloadSize); and for the sparse slices (Header.sparse) of
 // a PUSH, PULL or PULL_REPLY their frames (SparseFramesPerSlice), each exactly num_keys uint64
-// or num_keys x dim float32 (a PUSH's values encoded as its slice's value_codec says: fp16 or
-// int8, checked with compress::ValidatePayload and decoded to float32 here, the slice then
-// saying CODEC_NONE), within kMaxSparseKeys and kMaxSparseValues — before anyone touches the
-// bytes. Whether keys are ascending, in range and owned is the receiver's to check. The
-// contents of encoded frames are the receiver's to validate, once, after its own checks
-// (compress::ValidatePayload, whose result is the only input the decoders take). Semantic
-// checks (job name, partition ownership and sizes against the partition table) belong to the
-// receiver.
+// or num_keys x dim float32 (a PUSH's values as its slice's value_codec says: fp16 or int8,
+// whose contents DecodeSparseValues checks and decodes), within kMaxSparseKeys and
+// kMaxSparseValues — before anyone touches the bytes. Whether keys are ascending, in range and
+// owned is the receiver's to check. The contents of encoded frames are the receiver's to validate,
+// once, after its own checks (compress::ValidatePayload, whose result is the only input the
+// decoders take). Semantic checks (job name, partition ownership and sizes against the partition
+// table) belong to the receiver.
 #ifndef RINGTRAIN_TRANSPORT_MESSAGE_H_
 #define RINGTRAIN_TRANSPORT_MESSAGE_H_
 
@@ -87,12 +86,21 @@ struct Message {
   // The keys of sparse slice i (PUSH, PULL), and its values (PUSH, PULL_REPLY), in place.
   // REQUIRES: a decoded message of such a kind; i < header.sparse_size().
   std::span<const uint64_t> SparseKeys(size_t i) const;
+  // REQUIRES (values): the slice says CODEC_NONE (DecodeSparseValues has run).
   std::span<const float> SparseValues(size_t i) const;
 };
 
 // Builds a Message from received frames: frames[0] is the serialized header and the rest are
 // payloads. Consumes the frames. Returns DataLoss or InvalidArgument naming the first problem.
 StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames);
+
+// Checks (compress::ValidatePayload) and decodes a decoded message's encoded sparse values (a
+// PUSH's slices with value_codec fp16 or int8) to float32 in place; those slices then say
+// CODEC_NONE, so a message forwarded on (to a backup) says what its frames are. A receiver calls
+// it after its own checks (the sender's authorization: decoding allocates up to 4x the frame),
+// before reading the values. InvalidArgument naming the slice when the bytes do not decode (a
+// non-finite int8 scale); nothing else can fail (DecodeMessage checked the codec and sizes).
+[[nodiscard]] Status DecodeSparseValues(Message* msg);
 
 // Sends [identity?][header][payloads...] without blocking. `identity` is the peer's routing id
 // for ROUTER sockets and nullptr otherwise. Fills header.wire_version. Returns Unavailable when

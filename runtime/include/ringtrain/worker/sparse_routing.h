@@ -61,9 +61,11 @@ struct SparsePart {
 // as documented, values of keys.size() x dim floats.
 std::vector<SparsePart> RouteRows(const ring::SparsePlacement& placement, int num_servers,
                                   std::span<const SparseRows> rows);
-// Each slice's values are encoded with `codec`: kNone (float32), kFp16 or kInt8 (per-block
-// scales over the slice's values, as compress::Encode does). InvalidArgument for another codec,
-// or (kInt8) a gradient that is not finite.
+// Each slice's values are encoded with `codec`: kNone (float32), kFp16, or kInt8 with a scale
+// per key's row (the block is the table's dim, whatever codec.block says: a key's gradient is
+// scaled by its own row's largest value, never by another key's, and the encoding does not
+// depend on how keys fall on servers). InvalidArgument for another codec, or (kInt8) a
+// gradient that is not finite.
 StatusOr<std::vector<SparsePart>> RouteGradients(const ring::SparsePlacement& placement,
                                                  int num_servers,
                                                  std::span<const SparseGradient> gradients,
