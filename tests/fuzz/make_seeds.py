@@ -90,6 +90,13 @@ write("wire_fuzz", "push-sparse",
       + SEP + struct.pack("<2f", 0.25, -0.5))
 write("wire_fuzz", "pull-sparse",
       header(3, 0, [partition(0, 4, 0)]) + field(27, sparse(0, 2, 3)) + SEP + keys)
+# Sparse gradients encoded (SparseSlice.value_codec 5, value_codec_block 6): 2 keys of dim 2.
+write("wire_fuzz", "push-sparse-fp16",
+      header(1, 0, [partition(0, 4, 16)]) + field(27, sparse(0, 2, 2) + field(5, 1)) + SEP
+      + floats + SEP + keys + SEP + bytes([0, 0x3C, 0, 0xBC, 0, 0x40, 0, 0]))
+write("wire_fuzz", "push-sparse-int8",
+      header(1, 0, [partition(0, 4, 16)]) + field(27, sparse(0, 2, 2) + field(5, 2) + field(6, 2))
+      + SEP + floats + SEP + keys + SEP + struct.pack("<2f", 0.1, 0.2) + bytes([1, 255, 3, 4]))
 
 # codec_fuzz: [type][block x3][n x3][payload]
 def codec_input(t, block, n, payload):

@@ -1,6 +1,7 @@
 // libFuzzer target: what a server or worker does with the frames of one received message
 // (transport::DecodeMessage, then the payload checks every receiver applies before decoding,
-// and the sparse slices' keys and values read in place).
+// the sparse slices' encoded values checked and decoded (transport::DecodeSparseValues), and
+// their keys and values read in place).
 // Input: frames separated by the byte sequence "\xff\xfe\xfd" (so that mutations can add,
 // drop and resize frames); the first frame is the Protobuf header.
 #include <cstddef>
@@ -29,6 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ringtrain::StatusOr<ringtrain::transport::Message> message =
       ringtrain::transport::DecodeMessage(std::move(frames));
   if (!message.ok()) return 0;
+  if (!ringtrain::transport::DecodeSparseValues(&*message).ok()) return 0;
   // What a server does next with each partition's payload: validate, then decode.
   const auto& header = message->header;
   for (int i = 0; i < header.partitions_size() && i < static_cast<int>(message->payloads.size());
