@@ -219,6 +219,7 @@ bench: deps bench-deps controlplane s3server movielens $(RELEASE_DIR)/build.ninj
 	/usr/bin/python3 bench/fm_movielens_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain \
 	  --job examples/movielens-fm.yaml --deep-job examples/movielens-deepfm.yaml \
 	  --data build/movielens --seeds 1 2 3
+	/usr/bin/python3 bench/example_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain --trials 3
 	$(RELEASE_DIR)/bench/training_modes_bench --trials 3 \
 	  --ddp "/usr/bin/python3 bench/ddp_baseline.py --workers 4 --epochs 1 --batch-size 32 --hidden 256 --lr 0.05"
 	$(RELEASE_DIR)/bench/checkpoint_bench --trials 3 --big-trials 2 --period 10

@@ -30,47 +30,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-
-try:
-    import yaml
-except ImportError:
-    SYSTEM_PYTHON = "/usr/bin/python3"
-    if os.path.realpath(sys.executable) != os.path.realpath(SYSTEM_PYTHON):
-        os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON] + sys.argv)
-    sys.exit("fm_movielens_bench: install the Debian package python3-yaml")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_timing import run_timed, system_import, time_to  # noqa: E402
+
+yaml = system_import("yaml", "fm_movielens_bench", "python3-yaml")
+
 TOLERANCE = 0.005
-
-
-def run_timed(argv, pattern, log_path):
-    """Runs argv; returns ([(seconds since start, auc)], whole seconds, the output)."""
-    start = time.monotonic()
-    points, lines = [], []
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          bufsize=1) as p:
-        for line in p.stdout:
-            lines.append(line)
-            m = pattern.search(line)
-            if m:
-                points.append((time.monotonic() - start, float(m.group(1))))
-        code = p.wait()
-    whole = time.monotonic() - start
-    with open(log_path, "w") as f:
-        f.writelines(lines)
-    if code != 0:
-        sys.exit(f"fm_movielens_bench: {argv[0]} failed (exit {code}); its output is in {log_path}")
-    if not points:
-        sys.exit(f"fm_movielens_bench: no test AUC in the output of {argv[0]}: {log_path}")
-    return points, whole, "".join(lines)
-
-
-def time_to(points, target):
-    for seconds, value in points:
-        if value >= target:
-            return seconds
-    return float("inf")
+WHO = "fm_movielens_bench"
 
 
 def main():
@@ -111,7 +79,7 @@ def main():
             with open(deep_path, "w") as f:
                 yaml.safe_dump(deep_job, f)
             points, whole, _ = run_timed([args.ringtrain, "run", deep_path], ringtrain_re,
-                                         os.path.join(work, f"deepfm-{seed}.log"))
+                                         os.path.join(work, f"deepfm-{seed}.log"), WHO)
             deep_runs.append({"seed": seed, "points": points, "whole": whole})
             print(f"  seed {seed}  deepfm     final test AUC {points[-1][1]:.4f}  "
                   f"{len(points)} epochs  {whole:.2f} s", flush=True)
@@ -125,7 +93,7 @@ def main():
             sides.reverse()
         for name, argv, pattern in sides:
             points, whole, output = run_timed(argv, pattern,
-                                              os.path.join(work, f"{name}-{seed}.log"))
+                                              os.path.join(work, f"{name}-{seed}.log"), WHO)
             runs[name].append({"seed": seed, "points": points, "whole": whole})
             m = re.search(r"^fm_runtime (.*)$", output, re.M)
             if m:
