@@ -104,7 +104,11 @@ void AddServerStats(const proto::ServerStats& from, proto::ServerStats* into) {
   for (int i = 0; i < d->field_count(); ++i) {
     const google::protobuf::FieldDescriptor* f = d->field(i);
     const bool maximum = f->name() == "staleness_max" || f->name() == "max_clock_lead";
-    const bool state = f->name() == "partitions_owned" || f->name() == "workers_done";
+    // What the server holds now, not what it did: the newest process's, never a sum over
+    // its replacements (a killed server's rows are its replacement's, restored).
+    const bool state = f->name() == "partitions_owned" || f->name() == "workers_done" ||
+                       f->name() == "sparse_rows" || f->name() == "sparse_table_bytes" ||
+                       f->name() == "sparse_raw_bytes";
     switch (f->cpp_type()) {
       case google::protobuf::FieldDescriptor::CPPTYPE_UINT64: {
         const uint64_t a = r->GetUInt64(*into, f);

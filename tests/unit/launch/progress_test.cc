@@ -147,6 +147,11 @@ TEST(ProgressTrackerTest, AServersCountersAddUpOverItsReplacements) {
     s->set_staleness_max(staleness_max);
     s->set_workers_done(done);
     s->set_partitions_owned(5);
+    // A sparse table's size: the killed process's rows are its replacement's, not more.
+    s->set_sparse_rows(100 + lost);
+    s->set_sparse_table_bytes(1000 + lost);
+    s->set_sparse_raw_bytes(700 + lost);
+    s->set_sparse_rows_created(10);
     t.OnEvent(e, kLater);
   };
   t.OnEvent(testing::ServerReady(0, "tcp://127.0.0.1:4000"), kLater);
@@ -166,6 +171,10 @@ TEST(ProgressTrackerTest, AServersCountersAddUpOverItsReplacements) {
   EXPECT_EQ(s[1].staleness_max(), 6u) << "a maximum, not a sum";
   EXPECT_EQ(s[1].workers_done(), 2u) << "the newest process's";
   EXPECT_EQ(s[1].partitions_owned(), 5u);
+  EXPECT_EQ(s[1].sparse_rows(), 119u) << "the newest process's";
+  EXPECT_EQ(s[1].sparse_table_bytes(), 1019u);
+  EXPECT_EQ(s[1].sparse_raw_bytes(), 719u);
+  EXPECT_EQ(s[1].sparse_rows_created(), 30u) << "a counter: each process's rows created";
   EXPECT_EQ(s[0].pushes_lost(), 0u);
   EXPECT_EQ(t.server_totals().pushes_lost(), 27u);
   EXPECT_EQ(t.server_totals().staleness_max(), 9u);

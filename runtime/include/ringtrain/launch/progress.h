@@ -40,7 +40,8 @@ struct JobCheckpoint {
 
 // Adds the counters of one server process to those of another (*into): sums, except the
 // maxima (staleness_max, max_clock_lead: the larger) and the states (partitions_owned,
-// workers_done: `from`'s, the newer process's).
+// workers_done, sparse_rows, sparse_table_bytes, sparse_raw_bytes: `from`'s, the newer
+// process's; so server_totals() has the last server's states: sum them over server_stats()).
 void AddServerStats(const proto::ServerStats& from, proto::ServerStats* into);
 
 class ProgressTracker {
