@@ -212,14 +212,15 @@ bench-deps:
 bench: deps bench-deps controlplane s3server movielens $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS) --target transport_bench training_modes_bench \
 	  checkpoint_bench recovery_bench reader_bench ringtrain-operator stream_memory_bench \
-	  sparse_kv_bench
+	  sparse_kv_bench compute_floor
 	$(RELEASE_DIR)/bench/transport_bench
 	$(RELEASE_DIR)/bench/sparse_kv_bench --trials 3 --peer "bash bench/pslite_peer.sh"
 	/usr/bin/python3 bench/sparse_scale_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain
 	/usr/bin/python3 bench/fm_movielens_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain \
 	  --job examples/movielens-fm.yaml --deep-job examples/movielens-deepfm.yaml \
 	  --data build/movielens --seeds 1 2 3
-	/usr/bin/python3 bench/example_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain --trials 3
+	/usr/bin/python3 bench/example_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain \
+	  --floor $(RELEASE_DIR)/bench/compute_floor --trials 3
 	$(RELEASE_DIR)/bench/training_modes_bench --trials 3 \
 	  --ddp "/usr/bin/python3 bench/ddp_baseline.py --workers 4 --epochs 1 --batch-size 32 --hidden 256 --lr 0.05"
 	$(RELEASE_DIR)/bench/checkpoint_bench --trials 3 --big-trials 2 --period 10

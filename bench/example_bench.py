@@ -7,7 +7,8 @@ shards, batch, momentum, warm-up and cosine schedule, initialisation and epochs,
 alternating sides trial by trial, both pinned with taskset to the same CPUs. Each side's output
 is read as it arrives, so every epoch's test accuracy gets the time since that process started.
 
-Reported per side, as the median of the trials [lowest - highest]:
+Trial i runs both sides with seed i (spec.training.seed; ddp_example.py --seed). Reported per
+side, as the median of the trials [lowest - highest]:
   * time to the target accuracy (0.85): the whole process, from its start to the first epoch
     whose evaluation reaches it (start-up, loading and evaluations included);
   * steady epoch: the median time between epoch lines after the first (training and one
@@ -16,20 +17,27 @@ Reported per side, as the median of the trials [lowest - highest]:
     evaluation); ringtrain's is not measured apart yet (its launcher's clock starts with the
     processes);
   * the whole run and the final accuracy;
-and the ratios ringtrain / DDP against issue 15's goals (<= 0.5x for both times). What each
+and the ratios ringtrain / DDP against issue 15's goals (<= 0.5x for both times). With
+--floor (bench/compute_floor, built with ringtrain), the compute floor of an epoch measured in
+the same run: the epoch's arithmetic (both workers' steps and one evaluation) at Eigen's best
+single-core throughput on all the CPUs the runs are pinned to, and at the job's own shapes; the
+steady epoch against it (goal <= 2x the first). What each
 side computed on is printed: torch's version, threads and the BLAS it loaded. No ratio is given
 when torch runs on Debian's reference BLAS (libopenblas0-pthread switches libblas.so.3 to
 OpenBLAS; `make bench` installs it).
 
-Usage: example_bench.py --ringtrain BIN [--job examples/fashion-mnist.yaml] [--trials 3]
-       [--target 0.85] [--json PATH]
+Usage: example_bench.py --ringtrain BIN [--floor BIN] [--job examples/fashion-mnist.yaml]
+       [--trials 3] [--target 0.85] [--json PATH]
 """
 
 import argparse
+import gzip
 import json
+import math
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 
@@ -41,6 +49,33 @@ yaml = system_import("yaml", "example_bench", "python3-yaml")
 
 WHO = "example_bench"
 GOAL = 0.5  # issue 15: ringtrain's times at most half of DDP's
+FLOOR_GOAL = 2.0  # issue 15: a steady epoch at most twice the compute floor
+
+
+def idx_count(uri):
+    """The number of items an IDX file (gzip or plain) holds, from its header."""
+    path = uri[len("file://"):] if uri.startswith("file://") else uri
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        header = f.read(8)
+    return int.from_bytes(header[4:8], "big")
+
+
+def compute_floor(binary, spec, cores):
+    """bench/compute_floor's figures for the job (see its header), as a dict."""
+    t = spec["training"]
+    workers = spec["workers"]["replicas"]
+    rows = idx_count(spec["dataset"]["train"]["images"])
+    test = spec["dataset"].get("test")
+    test_rows = idx_count(test["images"]) if test else 0
+    steps = math.ceil(rows / workers / t["batchSize"])
+    argv = [binary, "--input", "784", "--classes", "10", "--batch", str(t["batchSize"]),
+            "--steps-per-epoch", str(steps), "--workers", str(workers),
+            "--test-rows", str(test_rows), "--cores", str(cores), "--json"]
+    for width in spec["model"]["hiddenLayers"]:
+        argv += ["--hidden", str(width)]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
 
 
 def steady_epoch(points):
@@ -61,6 +96,7 @@ def spread(values):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ringtrain", required=True)
+    parser.add_argument("--floor", help="bench/compute_floor, to measure the compute floor")
     parser.add_argument("--job", default=os.path.join(HERE, "..", "examples", "fashion-mnist.yaml"))
     parser.add_argument("--trials", type=int, default=3)
     parser.add_argument("--target", type=float, default=0.85)
@@ -84,8 +120,16 @@ def main():
     work = tempfile.mkdtemp(prefix="example-bench-")
     cpus = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
     pin = ["taskset", "-c", cpus]
-    ringtrain_argv = pin + [args.ringtrain, "run", "--no-progress", "--output",
-                            os.path.join(work, "out"), args.job]
+
+    def ringtrain_argv(seed):
+        """The job with spec.training.seed = seed, written next to the logs."""
+        job["spec"]["training"]["seed"] = seed
+        path = os.path.join(work, f"job-seed-{seed}.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(job, f)
+        return pin + [args.ringtrain, "run", "--no-progress", "--output",
+                      os.path.join(work, "out"), path]
+
     ddp_argv = pin + [sys.executable, os.path.join(HERE, "ddp_example.py"),
                       "--workers", str(workers), "--batch-size", str(t["batchSize"]),
                       "--epochs", str(t["epochs"]),
@@ -93,15 +137,28 @@ def main():
                       "--lr", str(opt["learningRate"]), "--momentum", str(opt["momentum"]),
                       "--warmup", str(schedule.get("warmupSteps", 0)), "--data-dir", data_dir]
     sides = {
-        "ringtrain": (ringtrain_argv, re.compile(r"^epoch \d+/\d+\s+test accuracy ([0-9.]+)")),
+        "ringtrain": (None, re.compile(r"^epoch \d+/\d+\s+test accuracy ([0-9.]+)")),
         "ddp": (ddp_argv, re.compile(r"^ddp_epoch \d+/\d+ test_accuracy=([0-9.]+)")),
     }
+    floor = None
+    if args.floor:
+        floor = compute_floor(args.floor, spec, len(os.sched_getaffinity(0)))
+        print(f"compute floor: {floor['math']}; {floor['peak_gflops']:.1f} GFLOP/s at best on one "
+              f"core, {floor['step_gflops']:.1f} at the job's shapes; an epoch "
+              f"({floor['epoch_flops'] / 1e9:.1f} GFLOP) on {floor['cores']} cores takes "
+              f"{floor['floor_epoch_seconds']:.3f} s at best, "
+              f"{floor['floor_epoch_seconds_at_job_shapes']:.3f} s at the job's shapes", flush=True)
     runs = {name: [] for name in sides}
     torch_runtime, summary = "", ""
     for trial in range(args.trials):
+        # Each trial its own seed, the same on both sides (initialisation and shuffling differ
+        # between the two programs anyway): the epoch that first reaches the target varies with
+        # the seed, so the median over seeds is the typical one, not one seed's luck.
+        seed = trial + 1
         order = list(sides) if trial % 2 == 0 else list(reversed(sides))
         for name in order:
             argv, pattern = sides[name]
+            argv = ringtrain_argv(seed) if name == "ringtrain" else argv + ["--seed", str(seed)]
             points, whole, output = run_timed(argv, pattern,
                                               os.path.join(work, f"{name}-{trial}.log"), WHO)
             r = {"points": points, "whole": whole, "to_target": time_to(points, args.target),
@@ -116,7 +173,7 @@ def main():
                 summary = output[output.find("summary"):]
             runs[name].append(r)
             loop = f"  loop {r['loop']:.2f} s" if r["loop"] == r["loop"] else ""
-            print(f"  trial {trial + 1}  {name:9s}  final accuracy {r['final']:.4f}  "
+            print(f"  trial {trial + 1} (seed {seed})  {name:9s}  final accuracy {r['final']:.4f}  "
                   f"to {args.target}: {r['to_target']:.2f} s  steady epoch "
                   f"{r['steady_epoch']:.2f} s{loop}  whole {whole:.2f} s", flush=True)
 
@@ -138,7 +195,17 @@ def main():
               f"{spread([r['steady_epoch'] for r in rs]):>22s} "
               f"{spread([r['loop'] for r in rs]):>22s} {spread([r['whole'] for r in rs]):>22s}")
     results = {"trials": args.trials, "cpus": cpus, "target": args.target,
-               "torch_runtime": torch_runtime, "runs": runs, "ratios": {}}
+               "torch_runtime": torch_runtime, "runs": runs, "ratios": {}, "floor": floor}
+    if floor:
+        ours = statistics.median(r["steady_epoch"] for r in runs["ringtrain"])
+        theirs = statistics.median(r["steady_epoch"] for r in runs["ddp"])
+        best = floor["floor_epoch_seconds"]
+        shapes = floor["floor_epoch_seconds_at_job_shapes"]
+        results["ratios"]["steady_epoch_to_floor"] = ours / best
+        print(f"  compute floor of an epoch: {best:.3f} s at Eigen's best, {shapes:.3f} s at the "
+              f"job's shapes; steady epoch / floor: ringtrain {ours / best:.2f}x "
+              f"(goal <= {FLOOR_GOAL}x: {'met' if ours / best <= FLOOR_GOAL else 'MISSED'}; "
+              f"{ours / shapes:.2f}x the floor at the job's shapes), ddp {theirs / best:.2f}x")
     if "blas=reference" in torch_runtime or "blas=" not in torch_runtime:
         print("  no ratio: torch runs on Debian's reference BLAS (or its BLAS is unknown), "
               "several times slower than OpenBLAS (install libopenblas0-pthread)")

@@ -2,6 +2,8 @@
 
 #include <Eigen/Core>
 
+#include "ringtrain/common/cpu_level.h"
+
 namespace ringtrain {
 
 const char* Version() { return RINGTRAIN_VERSION; }
@@ -11,7 +13,8 @@ std::string MathBackend() {
   return "Eigen " + std::to_string(EIGEN_WORLD_VERSION) + "." +
          std::to_string(EIGEN_MAJOR_VERSION) + "." + std::to_string(EIGEN_MINOR_VERSION) +
          ", SIMD " + Eigen::SimdInstructionSetsInUse() + ", " + std::to_string(threads) +
-         (threads == 1 ? " thread" : " threads");
+         (threads == 1 ? " thread" : " threads") +
+         (*BuildCpuLevel() != '\0' ? std::string(", built for ") + BuildCpuLevel() : std::string());
 }
 
 }  // namespace ringtrain

@@ -483,6 +483,12 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   options.pull_final_model = !output_dir.empty();
   options.tasks = tasks.get();
   if (block_gradient.has_value()) options.block_gradient = &*block_gradient;
+  // Worker 0 evaluates in the background with a model of its own.
+  std::unique_ptr<model::Model> eval_model;
+  if (test.has_value() && test->rows() > 0) {
+    RT_ASSIGN_OR_RETURN(eval_model, model::MakeModel(plan.model));
+    options.eval_model = eval_model.get();
+  }
   // Progress is recorded for the operator, which pulls it from the status socket while the
   // worker runs and reads the final words from the termination log after it is gone.
   // Its rate times the workers that read other examples is the job's.

@@ -5,6 +5,7 @@
 #include "ringtrain/common/check.h"
 #include "ringtrain/data/shard.h"
 #include "ringtrain/model/cross_entropy.h"
+#include "ringtrain/model/sum_rows.h"
 
 namespace ringtrain::model {
 
@@ -37,9 +38,8 @@ double BlockLossAndGradient(const float* params, int input_dim, int num_classes,
   logits->rowwise() += b;
   const double loss_sum = SoftmaxCrossEntropyBackward(labels, 1.0f / static_cast<float>(n), logits);
   Eigen::Map<RowMatrixXf> grad_w(grad + block.begin * num_classes, block.width(), num_classes);
-  Eigen::Map<Eigen::RowVectorXf> grad_b(grad + b_offset, num_classes);
   grad_w.noalias() = x_block.transpose() * *logits;
-  grad_b.noalias() = logits->colwise().sum();
+  SumRows(*logits, grad + b_offset);
   return loss_sum / static_cast<double>(n);
 }
 

@@ -5,6 +5,7 @@
 
 #include "ringtrain/common/check.h"
 #include "ringtrain/model/init.h"
+#include "ringtrain/model/sum_rows.h"
 
 namespace ringtrain::model {
 
@@ -75,13 +76,12 @@ void MlpTower::Backward(const float* params, const Eigen::Ref<const RowMatrixXf>
     // Gradient with respect to this layer's pre-activation.
     const RowMatrixXf& delta = i + 1 == layers_.size() ? *dout : deltas_[i];
     Eigen::Map<RowMatrixXf> grad_w(grad + layer.w_offset, layer.in, layer.out);
-    Eigen::Map<Eigen::RowVectorXf> grad_b(grad + layer.b_offset, layer.out);
     if (i == 0) {
       grad_w.noalias() = x.transpose() * delta;
     } else {
       grad_w.noalias() = acts_[i - 1].transpose() * delta;
     }
-    grad_b.noalias() = delta.colwise().sum();
+    SumRows(delta, grad + layer.b_offset);
     Eigen::Map<const RowMatrixXf> w(params + layer.w_offset, layer.in, layer.out);
     if (i > 0) {
       RowMatrixXf& prev = deltas_[i - 1];

@@ -6,6 +6,7 @@
 #include "ringtrain/common/check.h"
 #include "ringtrain/model/cross_entropy.h"
 #include "ringtrain/model/init.h"
+#include "ringtrain/model/sum_rows.h"
 
 namespace ringtrain::model {
 namespace {
@@ -46,7 +47,6 @@ double SoftmaxModel::LossAndGradient(const float* params, const BatchView& batch
   Eigen::Map<const RowMatrixXf> w(params, input_dim_, num_classes_);
   Eigen::Map<const Eigen::RowVectorXf> b(params + b_offset, num_classes_);
   Eigen::Map<RowMatrixXf> grad_w(grad, input_dim_, num_classes_);
-  Eigen::Map<Eigen::RowVectorXf> grad_b(grad + b_offset, num_classes_);
 
   logits_.resize(n, num_classes_);
   logits_.noalias() = batch.x * w;
@@ -54,7 +54,7 @@ double SoftmaxModel::LossAndGradient(const float* params, const BatchView& batch
   const double loss_sum =
       SoftmaxCrossEntropyBackward(batch.labels, 1.0f / static_cast<float>(n), &logits_);
   grad_w.noalias() = batch.x.transpose() * logits_;
-  grad_b.noalias() = logits_.colwise().sum();
+  SumRows(logits_, grad + b_offset);
   return loss_sum / static_cast<double>(n);
 }
 

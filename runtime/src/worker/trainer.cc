@@ -48,12 +48,25 @@ Status Trainer::Evaluate(int epoch) {
     RT_RETURN_IF_ERROR(client_->Pull(result_.steps, params_, nullptr, /*whole=*/true)
                            .WithContext("pulling the whole model to evaluate it"));
   }
+  if (evaluator_ != nullptr) {
+    evaluator_->Submit(epoch, params_);
+    return Status::Ok();
+  }
   const model::EvalResult r =
       model_->Evaluate(params_.data(), data::View(*test_, {0, test_->rows()}));
   result_.test_accuracy = static_cast<double>(r.correct) / static_cast<double>(r.count);
   result_.test_loss = r.loss_sum / static_cast<double>(r.count);
   Report(proto::EVAL, epoch, /*force=*/true);
   return Status::Ok();
+}
+
+void Trainer::ReportEvaluations(bool finish) {
+  if (evaluator_ == nullptr) return;
+  for (const EvaluationResult& r : finish ? evaluator_->Finish() : evaluator_->Take()) {
+    result_.test_accuracy = r.accuracy;
+    result_.test_loss = r.loss;
+    Report(proto::EVAL, r.epoch, /*force=*/true);
+  }
 }
 
 StatusOr<TrainerResult> Trainer::Run() {
@@ -77,6 +90,10 @@ StatusOr<TrainerResult> Trainer::Run() {
   }
   int64_t version = 0;
   RT_RETURN_IF_ERROR(client_->Pull(result_.steps, params_, &version).WithContext("initial pull"));
+  if (options_.eval_model != nullptr && options_.block_gradient == nullptr && test_ != nullptr &&
+      test_->rows() > 0) {
+    evaluator_ = std::make_unique<BackgroundEvaluator>(options_.eval_model, test_);
+  }
 
   if (options_.tasks != nullptr) {
     RT_RETURN_IF_ERROR(RunTasks(replay_until, &version));
@@ -90,11 +107,13 @@ StatusOr<TrainerResult> Trainer::Run() {
       for (int64_t s = first; s < steps_per_epoch; ++s) {
         RT_RETURN_IF_ERROR(batches_->Next(&batch));
         RT_RETURN_IF_ERROR(Step(batch, replay_until, &version));
+        ReportEvaluations(/*finish=*/false);
         Report(proto::PROGRESS, epoch + 1, /*force=*/false);
       }
       RT_RETURN_IF_ERROR(EndEpoch(epoch, batches_->skipped()));
     }
   }
+  ReportEvaluations(/*finish=*/true);
   RT_RETURN_IF_ERROR(
       (options_.pull_final_model ? client_->DoneWithFinalModel(params_) : client_->Done())
           .WithContext("finishing"));
@@ -206,6 +225,7 @@ Status Trainer::RunTasks(int64_t replay_until, int64_t* version) {
       continue;
     }
     RT_RETURN_IF_ERROR(Step(batch, replay_until, version));
+    ReportEvaluations(/*finish=*/false);
     Report(proto::PROGRESS, epoch + 1, /*force=*/false);
   }
   if (epoch >= 0) RT_RETURN_IF_ERROR(EndEpoch(epoch, skipped));

@@ -29,6 +29,12 @@ struct SocketOptions {
   bool router_mandatory = false;
   // ROUTER only: a peer reconnecting with the same routing id takes over its old route.
   bool router_handover = false;
+  // The kernel's socket buffers (SO_SNDBUF, SO_RCVBUF) in bytes; 0 keeps the system's default
+  // (net.core.wmem_default, often 208 KiB). The kernel caps a request at net.core.wmem_max /
+  // rmem_max. A message larger than the buffer is written in several rounds, each waiting for
+  // the peer to read, so every round costs both sides a wake-up.
+  int send_buffer_bytes = 0;
+  int receive_buffer_bytes = 0;
   // TCP keepalive so that a dead peer is noticed by the OS.
   bool tcp_keepalive = true;
   // ZMTP heartbeats: a PING every `heartbeat_ivl_ms`; a connection that hears nothing for

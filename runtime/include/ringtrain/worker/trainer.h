@@ -10,7 +10,8 @@
 // step is applied, ssp once the slowest worker is within the staleness bound, async at once. Every
 // worker runs the same number of steps per epoch; a worker whose shard is exhausted pushes an empty
 // gradient (0 samples) so no round waits for it. Worker 0 evaluates on the test set at the end of
-// each epoch. Progress goes to the event sink at most every `progress_interval`.
+// each epoch, on a thread of its own when given a second model (TrainerOptions::eval_model).
+// Progress goes to the event sink at most every `progress_interval`.
 //
 // Thread-safety: not thread-safe; Run() uses the client, model and sink it was given, which
 // must outlive the Trainer.
@@ -31,6 +32,7 @@
 #include "ringtrain/optim/schedule.h"
 #include "ringtrain/transport/event_sink.h"
 #include "ringtrain/transport/shared_buffer.h"
+#include "ringtrain/worker/background_evaluator.h"
 #include "ringtrain/worker/block_gradient.h"
 #include "ringtrain/worker/ps_client.h"
 
@@ -79,6 +81,11 @@ struct TrainerOptions {
   // not owned; null: the model's own). The batches then hold the block's columns only, and the
   // client's scope is the block; worker 0 pulls the whole model before it evaluates.
   BlockGradient* block_gradient = nullptr;
+  // Worker 0's evaluations in the background (worker/background_evaluator.h) with this second
+  // instance of the model (not owned; null: evaluations stop the loop, as with block_gradient,
+  // whose evaluation must pull the whole model first). Each evaluation's result is reported
+  // with the first progress after it finishes; the last one before the training's FINISHED.
+  model::Model* eval_model = nullptr;
 };
 
 struct TrainerResult {
@@ -115,6 +122,8 @@ class Trainer {
   Status EndEpoch(int epoch, const data::SkippedRecords& skipped);
   Status RunTasks(int64_t replay_until, int64_t* version);  // dynamic sharding
   Status Evaluate(int epoch);
+  // Reports the background evaluations finished so far (all of them, waiting, with `finish`).
+  void ReportEvaluations(bool finish);
 
   TrainerOptions options_;
   model::Model* model_;
@@ -124,6 +133,7 @@ class Trainer {
   const optim::LearningRateSchedule* schedule_;
   transport::EventSink* sink_;
 
+  std::unique_ptr<BackgroundEvaluator> evaluator_;  // with options_.eval_model
   std::vector<float> params_;
   transport::SharedBuffer<float> gradient_;  // sent without a copy; see shared_buffer.h
   std::vector<float> velocity_;              // local momentum (momentum correction)
