@@ -4,7 +4,7 @@
 #               what CI runs, stage by stage, timed
 # The fast tier while working: make check (release build; unit and integration tests that need
 # no control plane and no full training run; a few minutes on a warm tree).
-# Other targets: deps, build, bench, fuzz, images, test-images, format, check-format, clean,
+# Other targets: deps, build, bench (a report in bench/results), bench-quick, fuzz, images, test-images, format, check-format, clean,
 # movielens (MovieLens-100k into build/movielens for examples/movielens-fm.yaml).
 
 SHELL := /bin/bash
@@ -53,6 +53,7 @@ export PATH := /usr/local/go/bin:$(PATH)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: deps build build-asan build-tsan run check test test-release test-asan test-tsan fuzz bench \
+  bench-quick \
   bench-deps format check-format clean controlplane test-controlplane s3server test-crd crd crd-tools images \
   images-deps image-binaries test-images onnxruntime movielens
 
@@ -204,30 +205,24 @@ test: deps
 # libopenblas0-pthread, Debian's libblas.so.3 (which python3-torch uses) is the reference BLAS,
 # and DDP runs several times slower than it can: installing it switches the libblas.so.3
 # alternative to OpenBLAS. ddp_baseline.py prints which BLAS it actually loaded.
-BENCH_DEB_PACKAGES := python3-torch python3-numpy libopenblas0-pthread python3-yaml
+BENCH_DEB_PACKAGES := python3-torch python3-numpy libopenblas0-pthread python3-yaml \
+  python3-matplotlib
 
 bench-deps:
 	@$(call apt_install_missing,$(BENCH_DEB_PACKAGES),bench-deps)
 
+# Every benchmark, then a report a person can read: bench/results/<date>.md, with <date>.json
+# and the plots beside it (bench/report.py). bench-quick: a smoke run of a few minutes.
 bench: deps bench-deps controlplane s3server movielens $(RELEASE_DIR)/build.ninja
-	cmake --build $(RELEASE_DIR) -j $(JOBS) --target transport_bench training_modes_bench \
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain transport_bench training_modes_bench \
 	  checkpoint_bench recovery_bench reader_bench ringtrain-operator stream_memory_bench \
 	  sparse_kv_bench compute_floor
-	$(RELEASE_DIR)/bench/transport_bench
-	$(RELEASE_DIR)/bench/sparse_kv_bench --trials 3 --peer "bash bench/pslite_peer.sh"
-	/usr/bin/python3 bench/sparse_scale_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain
-	/usr/bin/python3 bench/fm_movielens_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain \
-	  --job examples/movielens-fm.yaml --deep-job examples/movielens-deepfm.yaml \
-	  --data build/movielens --seeds 1 2 3
-	/usr/bin/python3 bench/example_bench.py --ringtrain $(RELEASE_DIR)/runtime/ringtrain \
-	  --floor $(RELEASE_DIR)/bench/compute_floor --trials 3
-	$(RELEASE_DIR)/bench/training_modes_bench --trials 3 \
-	  --ddp "/usr/bin/python3 bench/ddp_baseline.py --workers 4 --epochs 1 --batch-size 32 --hidden 256 --lr 0.05"
-	$(RELEASE_DIR)/bench/checkpoint_bench --trials 3 --big-trials 2 --period 10
-	$(RELEASE_DIR)/bench/recovery_bench --trials 3
-	$(RELEASE_DIR)/bench/reader_bench --trials 3
-	$(RELEASE_DIR)/bench/stream_memory_bench
-	bash bench/operator_bench.sh $(RELEASE_DIR)/operator/ringtrain-operator 100
+	/usr/bin/python3 bench/report.py --build $(RELEASE_DIR)
+
+bench-quick: deps bench-deps movielens $(RELEASE_DIR)/build.ninja
+	cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain transport_bench sparse_kv_bench \
+	  compute_floor
+	/usr/bin/python3 bench/report.py --build $(RELEASE_DIR) --quick
 
 # Container images (images/*.Dockerfile): ringtrain/runtime:VERSION and ringtrain/operator:VERSION,
 # built with buildah (no daemon) on a Debian base made with debootstrap (no registry), into

@@ -22,7 +22,8 @@ Prints (flushed as they happen, so that a caller can timestamp them):
   ddp_done epochs=10 train_seconds=23.45 samples=600000
 
 Usage: ddp_example.py [--workers 2] [--batch-size 64] [--epochs 10] [--hidden 256] [--lr 0.05]
-       [--momentum 0.9] [--warmup 200] [--seed 1] [--data-dir /usr/share/datasets/fashion-mnist]
+       [--momentum 0.9] [--warmup 200] [--seed 1] [--pin]
+       [--data-dir /usr/share/datasets/fashion-mnist]
 """
 
 import argparse
@@ -64,6 +65,10 @@ def make_model(hidden, seed):
 
 
 def worker(rank, args, port, data):
+    if args.pin:
+        # As `ringtrain run` pins its workers: rank r on the r-th CPU this process may use.
+        cpus = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpus[rank % len(cpus)]})
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
                             world_size=args.workers)
@@ -126,6 +131,8 @@ def main():
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pin", action="store_true",
+                        help="pin rank r to the r-th CPU this process may use")
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     args = parser.parse_args()
     if min(args.workers, args.epochs, args.batch_size, args.hidden) < 1 or args.warmup < 0:

@@ -4,7 +4,9 @@
 Runs `ringtrain run` on examples/fashion-mnist.yaml (its defaults: processes on ipc:// sockets,
 no CURVE needed on them, no replication) and bench/ddp_example.py (the same model, data, row
 shards, batch, momentum, warm-up and cosine schedule, initialisation and epochs, over DDP/gloo),
-alternating sides trial by trial, both pinned with taskset to the same CPUs. Each side's output
+alternating sides trial by trial, both pinned with taskset to the same CPUs, and within them
+each worker process to one CPU: `ringtrain run` does so by default, and DDP's ranks get the same
+(ddp_example.py --pin), so neither side gains from placement the other lacks. Each side's output
 is read as it arrives, so every epoch's test accuracy gets the time since that process started.
 
 Trial i runs both sides with seed i (spec.training.seed; ddp_example.py --seed). Reported per
@@ -13,9 +15,9 @@ side, as the median of the trials [lowest - highest]:
     whose evaluation reaches it (start-up, loading and evaluations included);
   * steady epoch: the median time between epoch lines after the first (training and one
     evaluation);
-  * DDP's training loop alone (its own clock around its steps: no start-up, loading or
-    evaluation); ringtrain's is not measured apart yet (its launcher's clock starts with the
-    processes);
+  * the training loop alone: DDP's own clock around its steps, ringtrain's slowest worker's
+    (its summary's `training loop`: first step to last, less evaluations that stopped it); no
+    start-up, loading or evaluation on either side;
   * the whole run and the final accuracy;
 and the ratios ringtrain / DDP against issue 15's goals (<= 0.5x for both times). With
 --floor (bench/compute_floor, built with ringtrain), the compute floor of an epoch measured in
@@ -135,7 +137,8 @@ def main():
                       "--epochs", str(t["epochs"]),
                       "--hidden", str(spec["model"]["hiddenLayers"][0]),
                       "--lr", str(opt["learningRate"]), "--momentum", str(opt["momentum"]),
-                      "--warmup", str(schedule.get("warmupSteps", 0)), "--data-dir", data_dir]
+                      "--warmup", str(schedule.get("warmupSteps", 0)), "--data-dir", data_dir,
+                      "--pin"]
     sides = {
         "ringtrain": (None, re.compile(r"^epoch \d+/\d+\s+test accuracy ([0-9.]+)")),
         "ddp": (ddp_argv, re.compile(r"^ddp_epoch \d+/\d+ test_accuracy=([0-9.]+)")),
@@ -169,8 +172,9 @@ def main():
                 m = re.search(r"^ddp_done .*train_seconds=([0-9.]+)", output, re.M)
                 r["loop"] = float(m.group(1)) if m else float("nan")
             else:
-                r["loop"] = float("nan")
                 summary = output[output.find("summary"):]
+                m = re.search(r"^\s+training loop\s+([0-9.]+) s", summary, re.M)
+                r["loop"] = float(m.group(1)) if m else float("nan")
             runs[name].append(r)
             loop = f"  loop {r['loop']:.2f} s" if r["loop"] == r["loop"] else ""
             print(f"  trial {trial + 1} (seed {seed})  {name:9s}  final accuracy {r['final']:.4f}  "
@@ -186,7 +190,8 @@ def main():
     print(f"  ringtrain: {spec['parameterServers']['replicas']} parameter servers + {workers} "
           f"workers as processes (`ringtrain run` defaults: "
           f"{auth.group(1) if auth else 'see its summary'}; no replication)")
-    print(f"  ddp:       {workers} processes over gloo, {torch_runtime}")
+    print(f"  ddp:       {workers} processes over gloo, rank r pinned to the r-th CPU as "
+          f"ringtrain pins its workers, {torch_runtime}")
     print(f"  {'side':10s} {'final accuracy':>15s} {'to ' + str(args.target) + ' (s)':>22s} "
           f"{'steady epoch (s)':>22s} {'training loop (s)':>22s} {'whole run (s)':>22s}")
     for name, rs in runs.items():
@@ -211,7 +216,8 @@ def main():
               "several times slower than OpenBLAS (install libopenblas0-pthread)")
     else:
         for key, label in (("to_target", f"time to {args.target}"),
-                           ("steady_epoch", "steady epoch"), ("whole", "whole run")):
+                           ("steady_epoch", "steady epoch"), ("loop", "training loop"),
+                           ("whole", "whole run")):
             ours = statistics.median(r[key] for r in runs["ringtrain"])
             theirs = statistics.median(r[key] for r in runs["ddp"])
             ratio = ours / theirs if theirs > 0 and theirs != float("inf") else float("nan")

@@ -125,7 +125,7 @@ int Fail(const std::string& who, const ringtrain::Status& s) {
 
 int Run(const std::string& file, const std::string& log_dir, const std::string& output_dir,
         bool no_progress, bool fresh, double replace_delay_seconds,
-        ringtrain::launch::Transport transport) {
+        ringtrain::launch::Transport transport, bool pin_workers) {
   const StagingCleanup cleanup;
   ringtrain::StatusOr<ringtrain::job::TrainingJob> job = ringtrain::job::LoadTrainingJobFile(file);
   if (!job.ok()) return Fail("ringtrain run", job.status());
@@ -180,6 +180,7 @@ int Run(const std::string& file, const std::string& log_dir, const std::string& 
   options.replace_delay =
       std::chrono::milliseconds(static_cast<int64_t>(replace_delay_seconds * 1000));
   options.transport = transport;
+  options.pin_workers = pin_workers;
   ringtrain::StatusOr<ringtrain::launch::RunSummary> summary =
       ringtrain::launch::RunLocal(*job, options);
   if (!summary.ok()) return Fail("ringtrain run", summary.status());
@@ -365,6 +366,7 @@ int main(int argc, char** argv) {
   std::string output_dir;
   bool no_progress = false;
   bool fresh = false;
+  bool no_pin = false;
   double replace_delay = 0;
   ringtrain::launch::Transport transport = ringtrain::launch::Transport::kIpc;
   ringtrain::cmd::ExportOptions export_options;
@@ -374,6 +376,9 @@ int main(int argc, char** argv) {
   run->add_option("file", file, "TrainingJob YAML file")->required();
   run->add_option("--log-dir", log_dir, "directory for per-process logs (default: a new temp dir)");
   run->add_flag("--no-progress", no_progress, "print progress lines instead of redrawing one");
+  run->add_flag("--no-pin", no_pin,
+                "leave the workers unpinned (by default each runs on one of the CPUs this "
+                "process may use, in turn, when there are several)");
   run->add_flag("--fresh", fresh,
                 "remove the job's checkpoints and train from step 0 (without it, a job with "
                 "checkpoints continues from them)");
@@ -477,7 +482,7 @@ int main(int argc, char** argv) {
   }
 
   if (run->parsed())
-    return Run(file, log_dir, output_dir, no_progress, fresh, replace_delay, transport);
+    return Run(file, log_dir, output_dir, no_progress, fresh, replace_delay, transport, !no_pin);
   if (export_cmd->parsed()) {
     return OnCheckpoints("ringtrain export", file, [&](const ringtrain::job::TrainingJob& job) {
       export_options.storage = StorageFromEnvironment();

@@ -117,6 +117,12 @@ TEST_F(ConsistencyTest, SyncKeepsWorkersInLockStep) {
   EXPECT_LE(recorder.max_lead.load(), 0) << "a worker started a step before all finished the last";
   for (const proto::ServerStats& s : r->servers) EXPECT_EQ(s.max_clock_lead(), 0u);
   EXPECT_GE(r->test_accuracy, 0.9);
+  // Worker 0 evaluated in the background (the cluster's default) and its last evaluation is in
+  // the result; every worker timed its loop.
+  for (const worker::TrainerResult& w : r->workers) {
+    EXPECT_GT(w.train_seconds, 0.0);
+    EXPECT_LE(w.train_seconds, r->seconds + 1.0);
+  }
 }
 
 TEST_F(ConsistencyTest, AsyncLetsFastWorkersRunFreeOfTheSlowOne) {

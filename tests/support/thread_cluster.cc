@@ -106,6 +106,11 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         if (options.before_push) {
           to.before_push = [&options, k](int64_t step) { options.before_push(k, step); };
         }
+        std::unique_ptr<model::Model> eval_model;
+        if (k == 0 && test != nullptr && options.background_evaluation) {
+          RT_ASSIGN_OR_RETURN(eval_model, model::MakeModel(plan.model));
+          to.eval_model = eval_model.get();
+        }
         data::InMemoryBatches batches(&shard, plan.batch_size, plan.seed, plan.shuffle, k);
         worker::Trainer trainer(to, model.get(), client.get(), &batches, k == 0 ? test : nullptr,
                                 &schedule, &sink);

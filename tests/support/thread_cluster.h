@@ -37,6 +37,9 @@ struct ClusterOptions {
   // CURVE between every worker and server, with a key pair each (as pods in a cluster), the
   // servers admitting only the job's keys; false: plaintext.
   bool curve = false;
+  // Worker 0 evaluates on a thread of its own (TrainerOptions::eval_model), as `ringtrain
+  // worker` does; false: evaluations stop its loop.
+  bool background_evaluation = true;
 };
 
 struct ClusterResult {

@@ -1,6 +1,7 @@
 #include "ringtrain/launch/child_process.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -40,7 +41,7 @@ std::string ExitInfo::ToString() const {
 
 StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     const std::string& name, const std::vector<std::string>& argv,
-    const std::map<std::string, std::string>& env, const std::string& log_path) {
+    const std::map<std::string, std::string>& env, const std::string& log_path, int cpu) {
   if (argv.empty()) return InvalidArgument("spawn " + name + ": empty argv");
   const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
@@ -69,6 +70,9 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   for (auto& s : args) argp.push_back(s.data());
   argp.push_back(nullptr);
   const pid_t parent = getpid();
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (cpu >= 0 && cpu < CPU_SETSIZE) CPU_SET(cpu, &cpus);
 
   const pid_t pid = fork();
   if (pid < 0) {
@@ -78,6 +82,7 @@ StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the launcher died before prctl took effect
+    if (CPU_COUNT(&cpus) > 0) (void)sched_setaffinity(0, sizeof(cpus), &cpus);
     const int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
     dup2(log_fd, STDOUT_FILENO);

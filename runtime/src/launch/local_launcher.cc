@@ -1,5 +1,6 @@
 #include "ringtrain/launch/local_launcher.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -73,6 +74,18 @@ bool SentByItsProcess(const proto::Event& e, const std::optional<auth::Identity>
          (e.role() == "ps" ? auth::Identity::Server(index) : auth::Identity::Worker(index));
 }
 
+// The CPUs this process may run on, in order (empty if the kernel does not say).
+std::vector<int> UsableCpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &set)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
 // Everything one run owns; stops all children when it goes away.
 class Run {
  public:
@@ -86,6 +99,7 @@ class Run {
                  job.spec.training.epochs, start_) {
     tracker_.set_global_batch(job::GlobalBatchSize(job.spec));
     tracker_.set_workers_per_example(job::WorkersPerExample(job.spec));
+    if (options.pin_workers) cpus_ = UsableCpus();
   }
   ~Run() { StopAll(); }
 
@@ -121,6 +135,7 @@ class Run {
 
   const job::TrainingJob& job_;
   const LaunchOptions& options_;
+  std::vector<int> cpus_;  // the workers' CPUs, in turn (pin_workers); empty: unpinned
   std::ostream& out_;
   SteadyTime start_;
   SteadyTime last_render_;
@@ -264,8 +279,11 @@ Status Run::SpawnRole(job::Role role, int index, const std::vector<std::string>&
   for (std::string& arg : job::ProcessArgs(role)) argv.push_back(std::move(arg));
   const std::string log =
       log_dir_ + "/" + name + (incarnation > 0 ? "." + std::to_string(incarnation) : "") + ".log";
+  const int cpu = role == job::Role::kWorker && cpus_.size() > 1
+                      ? cpus_[static_cast<size_t>(index) % cpus_.size()]
+                      : -1;
   RT_ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> child,
-                      ChildProcess::Spawn(name, argv, job::ToEnv(c), log));
+                      ChildProcess::Spawn(name, argv, job::ToEnv(c), log, cpu));
   auto& group = role == job::Role::kParameterServer ? servers_ : workers_;
   if (static_cast<size_t>(index) < group.size()) {
     group[static_cast<size_t>(index)] = std::move(child);
@@ -684,8 +702,16 @@ StatusOr<RunSummary> Run::Execute() {
   out_ << "ringtrain: job " << job_.metadata.name << ": " << num_ps << " parameter server"
        << (num_ps == 1 ? "" : "s") << ", " << num_workers << " worker"
        << (num_workers == 1 ? "" : "s") << ", logs in " << log_dir_ << "\n"
-       << "ringtrain: training " << DescribeTraining(job_.spec.training) << "\n"
-       << std::flush;
+       << "ringtrain: training " << DescribeTraining(job_.spec.training) << "\n";
+  if (cpus_.size() > 1) {
+    out_ << "ringtrain: workers pinned to CPUs";
+    for (int i = 0; i < std::min<int>(num_workers, static_cast<int>(cpus_.size())); ++i) {
+      out_ << (i == 0 ? " " : ", ") << cpus_[static_cast<size_t>(i)];
+    }
+    out_ << (num_workers > static_cast<int>(cpus_.size()) ? " in turn" : "")
+         << " (--no-pin: off)\n";
+  }
+  out_ << std::flush;
   if (job_.spec.parameter_servers.replication > 0) {
     // Each server connects to its successor as it starts: every endpoint is known up front.
     std::vector<std::string> planned;
@@ -727,6 +753,7 @@ StatusOr<RunSummary> Run::Execute() {
   }
   s.samples = tracker_.total_samples();
   s.samples_per_second = tracker_.MeanSamplesPerSecond(now);
+  s.train_seconds = tracker_.train_seconds();
   s.global_batch = tracker_.global_batch();
   s.bytes_pushed = tracker_.bytes_pushed();
   s.bytes_pushed_dense = tracker_.bytes_pushed_dense();
@@ -830,6 +857,13 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
   std::snprintf(buf, sizeof(buf), "  throughput           %s samples/s\n",
                 FormatCount(s.samples_per_second).c_str());
   out << buf;
+  if (s.train_seconds > 0) {
+    std::snprintf(buf, sizeof(buf),
+                  "  training loop        %.2f s (the slowest worker's steps; no start-up, "
+                  "loading or evaluation)\n",
+                  s.train_seconds);
+    out << buf;
+  }
   out << "  gradient bytes sent  " << FormatBytes(s.bytes_pushed);
   if (s.bytes_pushed > 0 && s.bytes_pushed_dense != s.bytes_pushed) {
     std::snprintf(buf, sizeof(buf), " (%.1fx fewer than dense float32, %s)",

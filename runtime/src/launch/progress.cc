@@ -176,6 +176,7 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
     w.bytes_pushed_dense = std::max(w.bytes_pushed_dense, e.bytes_pushed_dense());
     w.bytes_pulled = std::max(w.bytes_pulled, e.bytes_pulled());
   }
+  if (e.type() == proto::FINISHED) w.train_seconds = e.train_seconds();
   if (e.type() == proto::PROGRESS) {
     w.loss = e.loss();
     w.learning_rate = e.learning_rate();
@@ -200,6 +201,12 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
     return std::string(buf);
   }
   return std::nullopt;
+}
+
+double ProgressTracker::train_seconds() const {
+  double slowest = 0;
+  for (const WorkerState& w : workers_) slowest = std::max(slowest, w.train_seconds);
+  return slowest;
 }
 
 std::optional<JobCheckpoint> ProgressTracker::last_checkpoint() const {

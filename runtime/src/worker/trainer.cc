@@ -36,6 +36,7 @@ void Trainer::Report(proto::EventType type, int epoch, bool force) {
     e.set_accuracy(result_.test_accuracy);
     e.set_test_loss(result_.test_loss);
   }
+  if (type == proto::FINISHED) e.set_train_seconds(result_.train_seconds);
   sink_->Send(e);
   loss_sum_ = 0;
   loss_count_ = 0;
@@ -43,17 +44,21 @@ void Trainer::Report(proto::EventType type, int epoch, bool force) {
 
 Status Trainer::Evaluate(int epoch) {
   if (test_ == nullptr || test_->rows() == 0) return Status::Ok();
+  // The loop's time does not count what evaluating stops it for (train_seconds).
+  const auto started = std::chrono::steady_clock::now();
   if (options_.block_gradient != nullptr) {
     // The trainer holds only its block of the model: the whole of it, at this step's version.
     RT_RETURN_IF_ERROR(client_->Pull(result_.steps, params_, nullptr, /*whole=*/true)
                            .WithContext("pulling the whole model to evaluate it"));
   }
   if (evaluator_ != nullptr) {
-    evaluator_->Submit(epoch, params_);
+    evaluator_->Submit(epoch, params_);  // waits only if the previous one still runs
+    evaluating_ += std::chrono::steady_clock::now() - started;
     return Status::Ok();
   }
   const model::EvalResult r =
       model_->Evaluate(params_.data(), data::View(*test_, {0, test_->rows()}));
+  evaluating_ += std::chrono::steady_clock::now() - started;
   result_.test_accuracy = static_cast<double>(r.correct) / static_cast<double>(r.count);
   result_.test_loss = r.loss_sum / static_cast<double>(r.count);
   Report(proto::EVAL, epoch, /*force=*/true);
@@ -95,6 +100,7 @@ StatusOr<TrainerResult> Trainer::Run() {
     evaluator_ = std::make_unique<BackgroundEvaluator>(options_.eval_model, test_);
   }
 
+  const auto loop_start = std::chrono::steady_clock::now();
   if (options_.tasks != nullptr) {
     RT_RETURN_IF_ERROR(RunTasks(replay_until, &version));
   } else {
@@ -113,6 +119,9 @@ StatusOr<TrainerResult> Trainer::Run() {
       RT_RETURN_IF_ERROR(EndEpoch(epoch, batches_->skipped()));
     }
   }
+  result_.train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start - evaluating_)
+          .count();
   ReportEvaluations(/*finish=*/true);
   RT_RETURN_IF_ERROR(
       (options_.pull_final_model ? client_->DoneWithFinalModel(params_) : client_->Done())

@@ -190,3 +190,28 @@ TEST(FormatDurationTest, OutOfRangeSecondsAreBounded) {
 
 }  // namespace
 }  // namespace ringtrain::launch
+
+namespace ringtrain::launch {
+namespace {
+
+TEST(ProgressTrackerTest, TrainingLoopIsTheSlowestWorkersFromTheirFinishedEvents) {
+  ProgressTracker t(2, 1, 4, kStart);
+  EXPECT_EQ(t.train_seconds(), 0.0);
+  proto::Event progress = Progress(0, 10, 100, 1);
+  progress.set_train_seconds(99.0);  // only FINISHED carries the loop's time
+  t.OnEvent(progress, kLater);
+  EXPECT_EQ(t.train_seconds(), 0.0);
+  proto::Event done0 = Progress(0, 100, 100, 4);
+  done0.set_type(proto::FINISHED);
+  done0.set_train_seconds(7.5);
+  t.OnEvent(done0, kLater);
+  EXPECT_EQ(t.train_seconds(), 7.5);
+  proto::Event done1 = Progress(1, 100, 100, 4);
+  done1.set_type(proto::FINISHED);
+  done1.set_train_seconds(8.25);
+  t.OnEvent(done1, kLater);
+  EXPECT_EQ(t.train_seconds(), 8.25);
+}
+
+}  // namespace
+}  // namespace ringtrain::launch

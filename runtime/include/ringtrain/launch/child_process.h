@@ -34,9 +34,11 @@ struct ExitInfo {
 
 class ChildProcess {
  public:
+  // `cpu` >= 0: the child runs on that CPU only (sched_setaffinity before exec; if the kernel
+  // refuses, it runs where the launcher may). -1: where the launcher may.
   static StatusOr<std::unique_ptr<ChildProcess>> Spawn(
       const std::string& name, const std::vector<std::string>& argv,
-      const std::map<std::string, std::string>& env, const std::string& log_path);
+      const std::map<std::string, std::string>& env, const std::string& log_path, int cpu = -1);
   // Kills the child (SIGKILL) if it is still running and reaps it.
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;

@@ -80,6 +80,11 @@ struct LaunchOptions {
   // take its shard back.
   std::chrono::milliseconds replace_delay{0};
   Transport transport = Transport::kIpc;
+  // Pin each worker process to one of the CPUs the launcher may use (worker i to the
+  // (i mod n)-th), when it may use more than one; servers run on all of them. Unpinned, the
+  // kernel now and then runs two workers of a sync job on one core while another idles (the
+  // `make run` example's training loop took 15% longer). `ringtrain run --no-pin`: off.
+  bool pin_workers = true;
   // How checkpoints in an object store are reached (for --fresh and the finished-job check),
   // and where they are staged (app::UseObjectStorage).
   storage::StorageOptions storage;
@@ -88,6 +93,7 @@ struct LaunchOptions {
 
 struct RunSummary {
   double wall_seconds = 0;
+  double train_seconds = 0;  // the slowest worker's training loop (ProgressTracker)
   int epochs = 0;
   double final_accuracy = -1;  // -1: no test set
   double final_test_loss = 0;

@@ -66,6 +66,9 @@ class ProgressTracker {
   uint64_t bytes_pushed_dense() const;
   uint64_t bytes_pulled() const;
   uint64_t messages_dropped() const;
+  // The slowest worker's training loop in seconds (Event.train_seconds of the workers'
+  // FINISHED); 0 until one has finished.
+  double train_seconds() const;
   // The servers' counters, summed; staleness_max and max_clock_lead are the maxima over
   // servers.
   proto::ServerStats server_totals() const;
@@ -93,6 +96,7 @@ class ProgressTracker {
     uint64_t bytes_pushed = 0;
     uint64_t bytes_pushed_dense = 0;
     uint64_t bytes_pulled = 0;
+    double train_seconds = 0;
   };
   // The sum of one counter over the workers.
   uint64_t SumOverWorkers(uint64_t WorkerState::*counter) const;

@@ -98,6 +98,7 @@ struct TrainerResult {
   double last_loss = 0;          // mean training loss over the last progress interval
   double test_accuracy = -1;     // last evaluation; -1 when none ran
   double test_loss = 0;
+  double train_seconds = 0;  // the loop: first step to the end of the last, less evaluations
 };
 
 class Trainer {
@@ -143,6 +144,7 @@ class Trainer {
   int64_t loss_count_ = 0;
   double learning_rate_ = 0;
   std::chrono::steady_clock::time_point last_report_{};
+  std::chrono::steady_clock::duration evaluating_{};  // evaluations that stopped the loop
 };
 
 }  // namespace ringtrain::worker
