@@ -75,11 +75,6 @@ void Write(const char* text) {
 
 const char* BuildCpuLevel() { return RINGTRAIN_CPU_LEVEL; }
 
-bool CpuHasBuildLevel() {
-  char missing[256];
-  return MissingFeatures(missing, sizeof missing) == 0;
-}
-
 }  // namespace ringtrain
 
 // Runs before every other static constructor (priority 101, the first not reserved); the common

@@ -105,10 +105,11 @@ void ExpectPlanOfTheReference(const app::JobPlan& plan, int64_t total_steps) {
   EXPECT_EQ(plan.seed, kSeed);
 }
 
-class SyncExactnessTest : public ::testing::TestWithParam<std::tuple<int, int>> {};
+// Workers, servers, and whether pulls are answered from the servers' shared memory.
+class SyncExactnessTest : public ::testing::TestWithParam<std::tuple<int, int, bool>> {};
 
 TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
-  const auto [num_workers, num_ps] = GetParam();
+  const auto [num_workers, num_ps, shared_memory] = GetParam();
   const data::Dataset train = testing::MakeSyntheticImages(kRows, kSide, kClasses, 99);
   // The job the reference trains: a TrainingJob as a user writes it, planned as the pods plan it.
   job::TrainingJob job;
@@ -131,9 +132,14 @@ TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   ExpectPlanOfTheReference(*plan, data::StepsPerEpoch(kRows, num_workers, kBatch) * kEpochs);
   testing::ClusterOptions options;
   options.timeout = std::chrono::seconds(60);
+  options.shared_memory = shared_memory;
   auto r = testing::RunCluster(*plan, train, nullptr, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->servers_finished);
+  // In sync mode every pull is answered from shared memory when asked, and no copy is torn.
+  EXPECT_GT(r->bytes_pulled, 0u);
+  EXPECT_EQ(r->bytes_pulled_shared, shared_memory ? r->bytes_pulled : 0u);
+  EXPECT_EQ(r->shared_retries, 0u);
   for (int m = 0; m < num_ps; ++m) {
     EXPECT_EQ(r->servers[static_cast<size_t>(m)].messages_dropped(), 0u);
   }
@@ -155,14 +161,18 @@ TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(WorkersAndServers, SyncExactnessTest,
-                         ::testing::Values(std::make_tuple(1, 1), std::make_tuple(2, 1),
-                                           std::make_tuple(1, 3), std::make_tuple(2, 2),
-                                           std::make_tuple(3, 2), std::make_tuple(4, 3)),
-                         [](const ::testing::TestParamInfo<std::tuple<int, int>>& p) {
-                           return std::to_string(std::get<0>(p.param)) + "workers_" +
-                                  std::to_string(std::get<1>(p.param)) + "servers";
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    WorkersAndServers, SyncExactnessTest,
+    ::testing::Values(std::make_tuple(1, 1, false), std::make_tuple(2, 1, false),
+                      std::make_tuple(1, 3, false), std::make_tuple(2, 2, false),
+                      std::make_tuple(3, 2, false), std::make_tuple(4, 3, false),
+                      std::make_tuple(1, 1, true), std::make_tuple(3, 2, true),
+                      std::make_tuple(4, 3, true)),
+    [](const ::testing::TestParamInfo<std::tuple<int, int, bool>>& p) {
+      return std::to_string(std::get<0>(p.param)) + "workers_" +
+             std::to_string(std::get<1>(p.param)) + "servers" +
+             (std::get<2>(p.param) ? "_shared" : "");
+    });
 
 }  // namespace
 }  // namespace ringtrain

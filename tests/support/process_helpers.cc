@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
+#include <cstdint>
 #include <iterator>
 #include <optional>
 #include <sstream>
@@ -179,6 +181,25 @@ bool HasCompleteCheckpoint(const std::string& shard_dir) {
     }
   }
   return false;
+}
+
+int64_t LatestCheckpointStep(const std::string& shard_dir) {
+  int64_t latest = -1;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(shard_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    const size_t at = name.rfind("-step-");
+    if (!name.starts_with("ckpt-") || at == std::string::npos ||
+        !std::filesystem::exists(entry.path() / "MANIFEST", ec)) {
+      continue;
+    }
+    try {
+      latest = std::max<int64_t>(latest, std::stoll(name.substr(at + 6)));
+    } catch (const std::exception&) {
+      // not one of ours
+    }
+  }
+  return latest;
 }
 
 }  // namespace ringtrain::testing

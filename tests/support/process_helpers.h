@@ -3,6 +3,7 @@
 #define RINGTRAIN_TESTS_SUPPORT_PROCESS_HELPERS_H_
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 // True once `shard_dir` (a server's checkpoint directory, <root>/<job>/ps-<i>) holds a complete
 // checkpoint: one renamed to ckpt-... with its MANIFEST (written last, ckpt/store.h).
 bool HasCompleteCheckpoint(const std::string& shard_dir);
+
+// The step of the newest complete checkpoint in `shard_dir` (named ckpt-<sequence>-step-<step>,
+// ckpt/store.h): the shard's smallest worker clock when it was taken, a measure of the job's
+// progress; -1 when there is none.
+int64_t LatestCheckpointStep(const std::string& shard_dir);
 
 // A fresh temporary directory (removed by the caller if wanted).
 std::string MakeTempDir(const std::string& prefix);

@@ -64,6 +64,7 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
     ps::ServerOptions o;
     o.bind_endpoint = "tcp://127.0.0.1:0";
     o.poll_interval = std::chrono::milliseconds(20);
+    o.shared_memory = options.shared_memory;
     o.credentials = credentials(auth::Identity::Server(m));
     if (options.between_messages) {
       o.between_messages = [&options, m](const ps::ServerCore& c) {
@@ -97,6 +98,7 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
         worker::PsClientOptions co = app::ClientOptionsFor(plan, k, endpoints);
         co.timeout = options.timeout;
+        co.shared_memory = options.shared_memory;
         co.credentials = credentials(auth::Identity::Worker(k));
         RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                             worker::PsClient::Connect(context, co));
@@ -119,6 +121,9 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         result.workers[i] = r;
         result.bytes_pushed += client->bytes_pushed();
         result.bytes_pushed_dense += client->bytes_pushed_dense();
+        result.bytes_pulled += client->bytes_pulled();
+        result.bytes_pulled_shared += client->bytes_pulled_shared();
+        result.shared_retries += client->shared_retries();
         result.worker_params[i] = trainer.params();
         if (k == 0) {
           result.final_params = trainer.params();

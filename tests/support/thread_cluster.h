@@ -40,6 +40,9 @@ struct ClusterOptions {
   // Worker 0 evaluates on a thread of its own (TrainerOptions::eval_model), as `ringtrain
   // worker` does; false: evaluations stop its loop.
   bool background_evaluation = true;
+  // Servers answer pulls from shared memory (ServerOptions::shared_memory,
+  // PsClientOptions::shared_memory), as over ipc:// on one host; false: frames only.
+  bool shared_memory = false;
 };
 
 struct ClusterResult {
@@ -51,6 +54,9 @@ struct ClusterResult {
   bool servers_finished = false;                  // every server saw every worker finish
   uint64_t bytes_pushed = 0;                      // payload bytes, all workers
   uint64_t bytes_pushed_dense = 0;                // what they take as float32
+  uint64_t bytes_pulled = 0;                      // payload bytes pulled, all workers
+  uint64_t bytes_pulled_shared = 0;               // the part read from shared memory
+  uint64_t shared_retries = 0;                    // pulls asked again after a torn copy
   double seconds = 0;                             // wall time from the first step to the last
   double test_accuracy = -1;                      // worker 0's last evaluation
 };

@@ -180,6 +180,7 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ServerCore> core, MakeServerCore(plan, c.index, initial));
   ps::ServerOptions options;
   options.bind_endpoint = c.bind_endpoint;
+  options.shared_memory = OnThisHost(c.bind_endpoint);
   options.interrupted = interrupted;
   const std::string who = "ps-" + std::to_string(c.index);
   options.worker_timeout = std::chrono::seconds(plan.worker_timeout_seconds);

@@ -1,5 +1,7 @@
 #include "ringtrain/app/wiring.h"
 
+#include <algorithm>
+#include <string>
 #include <utility>
 
 #include "ringtrain/model/model.h"
@@ -78,6 +80,8 @@ StatusOr<std::unique_ptr<ps::ServerCore>> MakeServerCore(const JobPlan& plan, in
   return ps::ServerCore::Make(std::move(config), initial_params);
 }
 
+bool OnThisHost(const std::string& endpoint) { return endpoint.starts_with("ipc://"); }
+
 worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
                                          std::vector<std::string> endpoints) {
   worker::PsClientOptions options;
@@ -91,6 +95,9 @@ worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
   options.topk_warmup_steps = plan.topk_warmup_steps;
   // With replication a lost server's successor holds its shard and may serve it (failover).
   options.detours = plan.replication > 0;
+  options.shared_memory =
+      !options.endpoints.empty() && std::all_of(options.endpoints.begin(), options.endpoints.end(),
+                                                [](const std::string& e) { return OnThisHost(e); });
   return options;
 }
 

@@ -766,6 +766,7 @@ StatusOr<RunSummary> Run::Execute() {
   s.staleness_max = servers.staleness_max();
   s.max_clock_lead = servers.max_clock_lead();
   s.bytes_pulled = tracker_.bytes_pulled();
+  s.bytes_pulled_shared = tracker_.bytes_pulled_shared();
   s.messages_dropped = tracker_.messages_dropped();
   s.control_events_dropped = events_dropped_;
   s.control_events_forged = events_forged_;
@@ -872,7 +873,11 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
     out << buf;
   }
   out << "\n";
-  out << "  parameter bytes got  " << FormatBytes(s.bytes_pulled) << "\n";
+  out << "  parameter bytes got  " << FormatBytes(s.bytes_pulled);
+  if (s.bytes_pulled_shared > 0) {
+    out << " (" << FormatBytes(s.bytes_pulled_shared) << " from the servers' shared memory)";
+  }
+  out << "\n";
   if (s.asynchronous) {
     std::snprintf(buf, sizeof(buf),
                   "  staleness            mean %.2f, max %llu updates; largest clock lead %llu\n",

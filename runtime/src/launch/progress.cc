@@ -96,6 +96,10 @@ uint64_t ProgressTracker::bytes_pulled() const {
   return SumOverWorkers(&WorkerState::bytes_pulled);
 }
 
+uint64_t ProgressTracker::bytes_pulled_shared() const {
+  return SumOverWorkers(&WorkerState::bytes_pulled_shared);
+}
+
 uint64_t ProgressTracker::messages_dropped() const { return server_totals().messages_dropped(); }
 
 void AddServerStats(const proto::ServerStats& from, proto::ServerStats* into) {
@@ -175,6 +179,7 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
     w.bytes_pushed = std::max(w.bytes_pushed, e.bytes_pushed());
     w.bytes_pushed_dense = std::max(w.bytes_pushed_dense, e.bytes_pushed_dense());
     w.bytes_pulled = std::max(w.bytes_pulled, e.bytes_pulled());
+    w.bytes_pulled_shared = std::max(w.bytes_pulled_shared, e.bytes_pulled_shared());
   }
   if (e.type() == proto::FINISHED) w.train_seconds = e.train_seconds();
   if (e.type() == proto::PROGRESS) {

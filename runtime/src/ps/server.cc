@@ -78,7 +78,12 @@ ParameterServer::ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t
       last_heard_(static_cast<size_t>(core_->config().num_workers),
                   std::chrono::steady_clock::now()),
       heard_(static_cast<size_t>(core_->config().num_workers), false),
-      replication_(std::move(replication)) {}
+      replication_(std::move(replication)) {
+  if (options.shared_memory) {
+    publisher_ =
+        std::make_unique<PullPublisher>(core_->config().table, core_->config().server_index, log_);
+  }
+}
 
 ParameterServer::~ParameterServer() = default;
 
@@ -119,6 +124,11 @@ bool ParameterServer::Done(std::chrono::steady_clock::time_point* finished_at) c
 void ParameterServer::SendReplies(std::vector<Reply>* replies) {
   for (Reply& r : *replies) {
     uint64_t sent = 0;
+    if (publisher_ != nullptr) {
+      publisher_->Publish(core_->generation(), &r);
+    } else {
+      r.header.clear_shared_ok();
+    }
     // A peer that went away cannot be answered; its request is simply forgotten.
     transport::SendMessage(socket_, &r.peer, std::move(r.header), std::move(r.payloads), &sent)
         .IgnoreError();

@@ -905,6 +905,7 @@ Reply ServerCore::MakePullReply(const std::string& peer, const transport::Messag
   Reply r = NewReply(peer, request, proto::PULL_REPLY);
   r.header.set_codec(proto::CODEC_NONE);
   r.header.set_layout_fingerprint(config_.table->fingerprint());
+  r.header.set_shared_ok(request.shared_ok());
   r.payloads.reserve(static_cast<size_t>(request.partitions_size()));
   for (const proto::PartitionSlice& s : request.partitions()) {
     const PartitionState& p = *Find(s.id());

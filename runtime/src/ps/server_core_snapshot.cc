@@ -186,6 +186,7 @@ Status ServerCore::Restore(ckpt::ShardState state) {
   }
   stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
   if (sparse_ != nullptr) sparse_->CountInto(&stats_);
+  ++generation_;
   return Status::Ok();
 }
 

@@ -6,6 +6,7 @@
 
 #include "ringtrain/common/check.h"
 #include "ringtrain/compress/validated_payload.h"
+#include "ringtrain/transport/shared_segment.h"
 
 namespace ringtrain::transport {
 namespace {
@@ -234,6 +235,27 @@ Status CheckSparseFrames(const proto::Header& h, const std::vector<zmq::message_
   return Status::Ok();
 }
 
+// Partitions in shared memory (PartitionSlice.shared) only in a PULL_REPLY of parameters
+// (CODEC_NONE) that says where the segment is, of a size a reader would map.
+Status CheckShared(const proto::Header& h, size_t partitions) {
+  bool any = false;
+  for (size_t i = 0; i < partitions; ++i) any = any || h.partitions(static_cast<int>(i)).shared();
+  if (!any && !h.has_segment()) return Status::Ok();
+  if (h.kind() != proto::PULL_REPLY || h.codec() != proto::CODEC_NONE) {
+    return InvalidArgument(Describe(h) + ": shared memory on a message that carries none");
+  }
+  if (any && !h.has_segment()) {
+    return InvalidArgument(Describe(h) + ": partitions in shared memory, but no segment");
+  }
+  const proto::SharedSegment& seg = h.segment();
+  if (seg.bytes() <= kSegmentDataOffset || seg.bytes() > kMaxSegmentBytes || seg.fd() < 0 ||
+      seg.pid() == 0 || seg.seq() % 2 != 0) {
+    return InvalidArgument(Describe(h) + ": shared segment " + seg.ShortDebugString() +
+                           " is not a possible one");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
@@ -262,7 +284,11 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
                            proto::Codec_Name(h.codec()));
   }
   const size_t n = CarriesPayload(h.kind()) ? static_cast<size_t>(h.partitions_size()) : 0;
-  size_t expected = CarriesShardState(h.kind()) ? ShardStateFrames(h.replica().state()) : n;
+  RT_RETURN_IF_ERROR(CheckShared(h, n));
+  size_t shared = 0;
+  for (size_t i = 0; i < n; ++i) shared += h.partitions(static_cast<int>(i)).shared() ? 1 : 0;
+  size_t expected =
+      CarriesShardState(h.kind()) ? ShardStateFrames(h.replica().state()) : n - shared;
   if (CarriesMargins(h.kind())) {
     const uint64_t floats = uint64_t{h.margin_rows()} * h.margin_cols();
     if (floats == 0 || floats > kMaxMarginFloats || msg.codec.type != compress::CodecType::kNone) {
@@ -288,23 +314,42 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   }
   std::vector<compress::CodecSpec> value_codecs;
   RT_RETURN_IF_ERROR(CheckSparseFrames(h, frames, 1 + expected, &value_codecs));
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0, frame = 1; i < n; ++i) {
     const proto::PartitionSlice& p = h.partitions(static_cast<int>(i));
     if (Status s = CheckPayloadSize(msg.codec, p.num_elements(), p.payload_bytes()); !s.ok()) {
       return InvalidArgument(Describe(h) + ": partition " + std::to_string(p.id()) + ": " +
                              s.message());
     }
-    if (frames[i + 1].size() != p.payload_bytes()) {
+    if (p.shared()) {
+      const uint64_t bytes = h.segment().bytes();
+      if (p.shared_offset() % kSharedAlignment != 0 || p.shared_offset() < kSegmentDataOffset ||
+          p.shared_offset() > bytes || p.payload_bytes() > bytes - p.shared_offset()) {
+        return InvalidArgument(Describe(h) + ": partition " + std::to_string(p.id()) + ": " +
+                               std::to_string(p.payload_bytes()) + " bytes at offset " +
+                               std::to_string(p.shared_offset()) + " of a shared segment of " +
+                               std::to_string(bytes) + " bytes");
+      }
+      continue;
+    }
+    if (frames[frame].size() != p.payload_bytes()) {
       return InvalidArgument(Describe(h) + ": partition " + std::to_string(p.id()) +
                              ": header says " + std::to_string(p.payload_bytes()) +
-                             " payload bytes, frame has " + std::to_string(frames[i + 1].size()));
+                             " payload bytes, frame has " + std::to_string(frames[frame].size()));
     }
+    ++frame;
   }
-  msg.payloads.reserve(expected);
-  for (size_t i = 1; i <= expected; ++i) {
-    if (msg.codec.type == compress::CodecType::kNone) AlignFloatFrame(frames[i]);
-    msg.payloads.push_back(std::move(frames[i]));
+  // payloads[i] stays partition i's: an empty frame stands for one in shared memory (CheckShared:
+  // only partitions' frames can be).
+  msg.payloads.reserve(expected + shared);
+  for (size_t frame = 1; frame <= expected; ++frame) {
+    while (msg.payloads.size() < n &&
+           h.partitions(static_cast<int>(msg.payloads.size())).shared()) {
+      msg.payloads.emplace_back();
+    }
+    if (msg.codec.type == compress::CodecType::kNone) AlignFloatFrame(frames[frame]);
+    msg.payloads.push_back(std::move(frames[frame]));
   }
+  while (msg.payloads.size() < n) msg.payloads.emplace_back();  // shared ones after the last frame
   msg.sparse.reserve(sparse_frames);
   for (size_t i = 0; i < sparse_frames; ++i) {
     zmq::message_t& frame = frames[1 + expected + i];

@@ -114,7 +114,9 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
       links_(sockets_.size()),
       versions_(options_.table->partitions().size(), -1),
       sparse_versions_(sockets_.size(), -1),
-      encoded_(sockets_.size()) {
+      encoded_(sockets_.size()),
+      segments_(sockets_.size()),
+      no_shared_(sockets_.size(), false) {
   for (Link& link : links_) link.down_since = Clock::now();
   for (int server = 0; server < options_.table->num_servers(); ++server) {
     std::vector<uint32_t>& ids = scoped_.emplace_back();
@@ -365,18 +367,23 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
 }
 
 Status PsClient::SendPull(int server, int64_t min_version, Pending* pending, bool final_model,
-                          bool whole, std::shared_ptr<SparsePart> sparse) {
+                          bool whole, std::shared_ptr<SparsePart> sparse, bool frames_only) {
   whole = whole || final_model;
   if (sparse != nullptr && sparse->empty()) sparse = nullptr;
   if (Listed(server, whole).empty() && sparse == nullptr) return Status::Ok();
   proto::Header h = NewRequest(transport::RequestKind::kPull, server, whole);
   h.set_clock(min_version);
   h.set_final_model(final_model);
+  const bool shared = options_.shared_memory && options_.consistency == ps::Consistency::kSync &&
+                      !frames_only && !no_shared_[static_cast<size_t>(server)];
+  h.set_shared_ok(shared);
   std::vector<zmq::message_t> frames;
   if (sparse != nullptr) AddPullSlices(*sparse, &h, &frames);
   Pending::Request req{server, transport::RequestKind::kPull, min_version, false, final_model};
   req.whole = whole;
   req.sparse = std::move(sparse);
+  req.frames_only = frames_only;
+  req.shared_asked = shared;
   return SendRequest(server, std::move(h), std::move(frames), std::move(req), pending);
 }
 
@@ -440,7 +447,8 @@ Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending)
     return SendRequest(server, std::move(resent), CopyFrames(r.push->payloads), r, pending);
   }
   if (r.kind == transport::RequestKind::kPull) {
-    return SendPull(server, r.min_version, pending, r.final_model, r.whole, r.sparse);
+    return SendPull(server, r.min_version, pending, r.final_model, r.whole, r.sparse,
+                    r.frames_only);
   }
   if (r.kind == transport::RequestKind::kTask) return SendTask(server, r.task, pending);
   return SendSimple(server, r.kind, pending, r.min_version);
@@ -648,6 +656,26 @@ StatusOr<proto::ServerStats> PsClient::Stats(int index) {
   return stats;
 }
 
+const transport::SegmentReader* PsClient::SegmentOf(int from, const proto::Header& h) {
+  const proto::SharedSegment& seg = h.segment();
+  const transport::SegmentAddress address{seg.pid(), seg.fd(), seg.id(), seg.bytes()};
+  std::unique_ptr<transport::SegmentReader>& reader = segments_[static_cast<size_t>(from)];
+  if (reader != nullptr && reader->address() == address) return reader.get();
+  reader.reset();  // a server that restarted: its new process's segment
+  StatusOr<std::unique_ptr<transport::SegmentReader>> opened =
+      transport::SegmentReader::Open(address);
+  if (!opened.ok()) {
+    if (!no_shared_[static_cast<size_t>(from)]) {
+      Log("parameter server " + std::to_string(from) + ": cannot read its shared memory (" +
+          opened.status().ToString() + "): pulling through the socket");
+    }
+    no_shared_[static_cast<size_t>(from)] = true;
+    return nullptr;
+  }
+  reader = std::move(opened).value();
+  return reader.get();
+}
+
 Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* version_out,
                        proto::ServerStats* stats_out) {
   const auto deadline = Clock::now() + options_.timeout;
@@ -850,19 +878,60 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
                         std::to_string(s.version()) + " where version >= " + std::to_string(least) +
                         " was expected");
       }
-      if (msg.Floats(static_cast<size_t>(i)).size() != static_cast<size_t>(p.size)) {
+      if (s.shared()) {
+        // DecodeMessage has checked num_elements floats lie inside the segment.
+        if (!req.shared_asked) {
+          return DataLoss(who + " sent partition " + std::to_string(p.id) +
+                          " in shared memory to a pull that did not ask for it");
+        }
+      } else if (msg.Floats(static_cast<size_t>(i)).size() != static_cast<size_t>(p.size)) {
         return DataLoss(who + " sent " + std::to_string(msg.Bytes(static_cast<size_t>(i)).size()) +
                         " bytes for partition " + std::to_string(p.id) + " of " +
                         std::to_string(p.size) + " floats");
       }
     }
+    const bool any_shared = std::any_of(h.partitions().begin(), h.partitions().end(),
+                                        [](const proto::PartitionSlice& s) { return s.shared(); });
+    const transport::SegmentReader* segment = nullptr;
+    if (any_shared) {
+      segment = SegmentOf(from, h);
+      if (segment == nullptr) {  // said; asked again with frames
+        Pending::Request again = req;
+        again.frames_only = true;
+        pending->requests.erase(it);
+        return Resend(server, again, pending);
+      }
+    }
+    std::vector<std::span<const std::byte>> sources;
+    sources.reserve(static_cast<size_t>(h.partitions_size()));
     for (int i = 0; i < h.partitions_size(); ++i) {
       const proto::PartitionSlice& s = h.partitions(i);
-      const ring::Partition& p = options_.table->partition(s.id());
-      versions_[p.id] = s.version();
-      std::span<const float> src = msg.Floats(static_cast<size_t>(i));
-      std::memcpy(params.data() + p.offset, src.data(), src.size_bytes());
-      bytes_pulled_ += src.size_bytes();
+      sources.push_back(s.shared() ? segment->Bytes(s.shared_offset(), s.payload_bytes())
+                                   : std::as_bytes(msg.Floats(static_cast<size_t>(i))));
+      if (sources.back().size() != s.num_elements() * sizeof(float)) {
+        return DataLoss(who + " sent partition " + std::to_string(s.id()) +
+                        " outside its shared memory");
+      }
+    }
+    for (int i = 0; i < h.partitions_size(); ++i) {
+      const ring::Partition& p = options_.table->partition(h.partitions(i).id());
+      const std::span<const std::byte> src = sources[static_cast<size_t>(i)];
+      std::memcpy(params.data() + p.offset, src.data(), src.size());
+    }
+    if (segment != nullptr && !segment->Unchanged(h.segment().seq())) {
+      // The server wrote its segment while this worker copied from it: ask again with frames.
+      ++shared_retries_;
+      Pending::Request again = req;
+      again.frames_only = true;
+      pending->requests.erase(it);
+      return Resend(server, again, pending);
+    }
+    for (int i = 0; i < h.partitions_size(); ++i) {
+      const proto::PartitionSlice& s = h.partitions(i);
+      versions_[s.id()] = s.version();
+      const uint64_t bytes = s.num_elements() * sizeof(float);
+      bytes_pulled_ += bytes;
+      if (s.shared()) bytes_pulled_shared_ += bytes;
       if (version_out != nullptr) *version_out = std::min(*version_out, s.version());
     }
     if (req.sparse != nullptr) {

@@ -19,6 +19,7 @@ proto::Event WorkerEvent(proto::EventType type, const WorkerStanding& s, const P
   e.set_bytes_pushed(client.bytes_pushed());
   e.set_bytes_pushed_dense(client.bytes_pushed_dense());
   e.set_bytes_pulled(client.bytes_pulled());
+  e.set_bytes_pulled_shared(client.bytes_pulled_shared());
   return e;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ringtrain/transport/shared_segment.h"
 #include "ringtrain/transport/socket_options.h"
 
 namespace ringtrain::transport {
@@ -275,6 +276,79 @@ TEST(SendReceiveTest, ReceiveReturnsFalseWhenNothingQueued) {
   bool received = true;
   ASSERT_TRUE(ReceiveMultipart(router, &frames, &received).ok());
   EXPECT_FALSE(received);
+}
+
+// A PULL_REPLY of partitions of `sizes` floats; those marked in `shared` are in a segment of
+// 64 KiB, one every 4 KiB after the header page.
+proto::Header PullReplyHeader(std::vector<uint64_t> sizes, std::vector<bool> shared) {
+  proto::Header h = PushHeader(sizes);
+  h.set_kind(proto::PULL_REPLY);
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (!shared[i]) continue;
+    auto* p = h.mutable_partitions(static_cast<int>(i));
+    p->set_shared(true);
+    p->set_shared_offset(kSegmentDataOffset + 4096 * i);
+  }
+  proto::SharedSegment* seg = h.mutable_segment();
+  seg->set_pid(1234);
+  seg->set_fd(7);
+  seg->set_id(99);
+  seg->set_bytes(kSegmentDataOffset + 65536);
+  seg->set_seq(4);
+  return h;
+}
+
+TEST(DecodeMessageTest, PartitionsInSharedMemoryHaveNoFrame) {
+  // Partitions 0 and 2 in the segment, 1 in a frame.
+  auto msg = DecodeMessage(Frames(PullReplyHeader({3, 5, 2}, {true, false, true}), {20}));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  ASSERT_EQ(msg->payloads.size(), 3u) << "payloads[i] stays partition i's";
+  EXPECT_EQ(msg->payloads[0].size(), 0u);
+  EXPECT_EQ(msg->Floats(1).size(), 5u);
+  EXPECT_EQ(msg->payloads[2].size(), 0u);
+  // One frame too many: the shared partitions' frames are not expected.
+  EXPECT_FALSE(
+      DecodeMessage(Frames(PullReplyHeader({3, 5, 2}, {true, false, true}), {12, 20})).ok());
+  auto all = DecodeMessage(Frames(PullReplyHeader({3, 5}, {true, true}), {}));
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->payloads.size(), 2u);
+}
+
+TEST(DecodeMessageTest, RejectsSharedMemoryAnywhereButInAPullReply) {
+  proto::Header h = PullReplyHeader({3}, {true});
+  h.set_kind(proto::PUSH);
+  auto msg = DecodeMessage(Frames(h, {}));
+  ASSERT_FALSE(msg.ok());
+  EXPECT_THAT(msg.status().message(), HasSubstr("shared memory on a message that carries none"));
+}
+
+TEST(DecodeMessageTest, RejectsASharedPartitionOutsideItsSegment) {
+  proto::Header h = PullReplyHeader({3}, {true});
+  h.mutable_partitions(0)->set_shared_offset(kSegmentDataOffset + 65536 - 8);  // 12 bytes
+  auto msg = DecodeMessage(Frames(h, {}));
+  ASSERT_FALSE(msg.ok());
+  EXPECT_THAT(msg.status().message(), HasSubstr("of a shared segment of"));
+  h.mutable_partitions(0)->set_shared_offset(kSegmentDataOffset + 4);  // not aligned
+  EXPECT_FALSE(DecodeMessage(Frames(h, {})).ok());
+  h.mutable_partitions(0)->set_shared_offset(0);  // the header page
+  EXPECT_FALSE(DecodeMessage(Frames(h, {})).ok());
+  h.mutable_partitions(0)->set_shared_offset(UINT64_MAX - 63);
+  EXPECT_FALSE(DecodeMessage(Frames(h, {})).ok());
+}
+
+TEST(DecodeMessageTest, RejectsAnImpossibleSegment) {
+  proto::Header no_segment = PullReplyHeader({3}, {true});
+  no_segment.clear_segment();
+  EXPECT_FALSE(DecodeMessage(Frames(no_segment, {})).ok());
+  proto::Header odd = PullReplyHeader({3}, {true});
+  odd.mutable_segment()->set_seq(5);  // a write in progress
+  EXPECT_FALSE(DecodeMessage(Frames(odd, {})).ok());
+  proto::Header huge = PullReplyHeader({3}, {true});
+  huge.mutable_segment()->set_bytes(kMaxSegmentBytes + 1);
+  EXPECT_FALSE(DecodeMessage(Frames(huge, {})).ok());
+  proto::Header encoded = PullReplyHeader({3}, {true});
+  encoded.set_codec(proto::CODEC_FP16);
+  EXPECT_FALSE(DecodeMessage(Frames(encoded, {})).ok());
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 // The x86-64 microarchitecture level this build was compiled for (CMake's
-// RINGTRAIN_X86_64_LEVEL, x86-64-v3 by default: AVX2 and FMA for Eigen's kernels) and whether the
-// CPU running it has it.
+// RINGTRAIN_X86_64_LEVEL, x86-64-v3 by default: AVX2 and FMA for Eigen's kernels).
 //
 // Every executable that links ringtrain::common runs the check before anything else: a static
 // constructor of the highest priority, in a file compiled for the plain x86-64 baseline, writes
@@ -13,9 +12,6 @@ namespace ringtrain {
 
 // "x86-64-v3" and the like, or "" when the build kept the compiler's default.
 const char* BuildCpuLevel();
-
-// Whether this CPU has every feature of BuildCpuLevel() the compiler may use.
-bool CpuHasBuildLevel();
 
 }  // namespace ringtrain
 

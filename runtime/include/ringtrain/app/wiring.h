@@ -43,8 +43,13 @@ StatusOr<ps::ServerCoreConfig> ServerCoreConfigFor(const JobPlan& plan, int serv
 StatusOr<std::unique_ptr<ps::ServerCore>> MakeServerCore(const JobPlan& plan, int server_index,
                                                          std::span<const float> initial_params);
 
+// True for an endpoint only processes of this host can reach (ipc://), where the servers
+// answer pulls from shared memory (ps/pull_publisher.h).
+bool OnThisHost(const std::string& endpoint);
+
 // The options of worker `rank`'s client, talking to the servers at `endpoints` (server i's at
-// index i). The timeout keeps PsClientOptions' default.
+// index i). The timeout keeps PsClientOptions' default. With every endpoint OnThisHost, pulls
+// ask for shared memory.
 // REQUIRES: 0 <= rank < plan.num_workers (PsClient::Connect checks the endpoints).
 worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
                                          std::vector<std::string> endpoints);

@@ -47,6 +47,7 @@
 #include "ringtrain/auth/curve.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/ps/backup_link.h"
+#include "ringtrain/ps/pull_publisher.h"
 #include "ringtrain/ps/replica_shard.h"
 #include "ringtrain/ps/server_core.h"
 
@@ -55,6 +56,10 @@ namespace ringtrain::ps {
 struct ServerOptions {
   // Where to bind, e.g. "tcp://*:7070" in a pod or "tcp://127.0.0.1:0" for a free port.
   std::string bind_endpoint;
+  // Answers the pulls of workers that say they share this host (Header.shared_ok) from shared
+  // memory instead of frames (ps/pull_publisher.h). Costs a copy of the owned parameters, made
+  // on the first such pull.
+  bool shared_memory = false;
   // How often Serve() wakes to check stop() when idle.
   std::chrono::milliseconds poll_interval{100};
   // Inbound messages above this many bytes are refused. 0 = derive from the owned partitions.
@@ -170,6 +175,7 @@ class ParameterServer {
   size_t max_deferred_;
   std::chrono::milliseconds worker_timeout_;
   std::function<void(const std::string&)> log_;
+  std::unique_ptr<PullPublisher> publisher_;  // with options.shared_memory
   const bool authenticated_;  // options.credentials was set: messages must be Authorized
   uint64_t unauthorized_logged_ = 0;
   // Per worker: when the last request from it arrived (Serve()'s start before the first).

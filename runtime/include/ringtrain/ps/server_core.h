@@ -37,6 +37,9 @@
 // Pull replies share the parameter buffers with libzmq instead of copying them
 // (transport::SharedBuffer: copy-on-write when an update finds a reply still queued;
 // stats().param_copies counts those).
+// A PULL_REPLY echoes the pull's Header.shared_ok: the requester could read the partitions from
+// the server's shared memory, which the server's socket layer may then put them in
+// (ps/pull_publisher.h); the core itself always answers with frames.
 //
 // Every request is validated in full before any state changes: job name, sender rank, layout
 // fingerprint, partition ids (owned here), element counts, codec and encoded bytes, clock,
@@ -232,6 +235,9 @@ class ServerCore {
   // REQUIRES: the partition is owned by this server.
   std::span<const float> params(uint32_t partition_id) const;
   int64_t version(uint32_t partition_id) const;
+  // Changes whenever the parameters are replaced other than by updates (Restore), so that a
+  // partition's (generation, version) names its contents (ps/pull_publisher.h relies on it).
+  uint64_t generation() const { return generation_; }
 
   const ServerCoreConfig& config() const { return config_; }
 
@@ -368,6 +374,7 @@ class ServerCore {
   const PartitionState* Find(uint32_t id) const;
 
   ServerCoreConfig config_;
+  uint64_t generation_ = 0;  // see generation()
   std::vector<PartitionState> owned_;
   std::vector<int> slot_of_partition_;  // partition id -> index in owned_, or -1
   std::vector<bool> worker_done_;

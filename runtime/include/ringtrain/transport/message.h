@@ -8,15 +8,17 @@
 // DecodeMessage checks the structure every receiver relies on — wire version, message kind,
 // the codec (parsed once into Message::codec), one payload frame per listed partition for the
 // kinds that carry payloads (CarriesPayload, message_kind.h), and every frame's size against
-// the codec and element count (CheckPayloadSize); and for the sparse slices (Header.sparse) of
-// a PUSH, PULL or PULL_REPLY their frames (SparseFramesPerSlice), each exactly num_keys uint64
-// or num_keys x dim float32 (a PUSH's values as its slice's value_codec says: fp16 or int8,
-// whose contents DecodeSparseValues checks and decodes), within kMaxSparseKeys and
-// kMaxSparseValues — before anyone touches the bytes. Whether keys are ascending, in range and
-// owned is the receiver's to check. The contents of encoded frames are the receiver's to validate,
-// once, after its own checks (compress::ValidatePayload, whose result is the only input the
-// decoders take). Semantic checks (job name, partition ownership and sizes against the partition
-// table) belong to the receiver.
+// the codec and element count (CheckPayloadSize); a PULL_REPLY's partition may instead be in
+// the server's shared memory (PartitionSlice.shared, transport/shared_segment.h): then no frame,
+// and its bytes must lie inside the segment Header.segment describes, at an aligned offset; and for
+// the sparse slices (Header.sparse) of a PUSH, PULL or PULL_REPLY their frames
+// (SparseFramesPerSlice), each exactly num_keys uint64 or num_keys x dim float32 (a PUSH's values
+// as its slice's value_codec says: fp16 or int8, whose contents DecodeSparseValues checks and
+// decodes), within kMaxSparseKeys and kMaxSparseValues — before anyone touches the bytes. Whether
+// keys are ascending, in range and owned is the receiver's to check. The contents of encoded frames
+// are the receiver's to validate, once, after its own checks (compress::ValidatePayload, whose
+// result is the only input the decoders take). Semantic checks (job name, partition ownership and
+// sizes against the partition table) belong to the receiver.
 #ifndef RINGTRAIN_TRANSPORT_MESSAGE_H_
 #define RINGTRAIN_TRANSPORT_MESSAGE_H_
 
@@ -69,8 +71,10 @@ Status CheckPayloadSize(const compress::CodecSpec& codec, uint64_t num_elements,
 
 struct Message {
   proto::Header header;
-  compress::CodecSpec codec;             // CodecOf(header), parsed once by DecodeMessage
-  std::vector<zmq::message_t> payloads;  // payloads[i] carries header.partitions(i)
+  compress::CodecSpec codec;  // CodecOf(header), parsed once by DecodeMessage
+  // payloads[i] carries header.partitions(i); empty for a partition in shared memory
+  // (PartitionSlice.shared: a PULL_REPLY's, read from the segment Header.segment names).
+  std::vector<zmq::message_t> payloads;
   // The frames of header.sparse, in order (SparseFramesPerSlice(kind) per slice), aligned for
   // their element type.
   std::vector<zmq::message_t> sparse;

@@ -46,6 +46,16 @@
 // A push's keys must have been pulled from their server by the pull before it (the server
 // checks), which PushPullRows's order (push of step c, then pull of step c + 1) keeps.
 //
+// Shared memory (options.shared_memory, sync mode): a worker on the servers' host marks its
+// pulls Header.shared_ok, and a server may then answer with its partitions in its shared memory
+// instead of frames (ps/pull_publisher.h, transport/shared_segment.h); the client maps the
+// segment (once per server process) and copies them from there into the caller's parameters.
+// After the copy it checks the segment's sequence: if the server wrote meanwhile (not in sync
+// mode, where the next version needs this worker's next push) the copy may be torn, and the
+// pull is sent again, answered with frames (shared_retries(); the parameters are then
+// overwritten by that answer). A server whose segment cannot be opened (another host or PID
+// namespace) is said once and asked with frames from then on.
+//
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
 #define RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -73,6 +83,7 @@
 #include "ringtrain/transport/message.h"
 #include "ringtrain/transport/message_kind.h"
 #include "ringtrain/transport/shared_buffer.h"
+#include "ringtrain/transport/shared_segment.h"
 #include "ringtrain/worker/sparse_routing.h"
 
 namespace ringtrain::worker {
@@ -110,6 +121,9 @@ struct PsClientOptions {
   // the rest of `params` is left as it was; Pull(..., whole = true) and the final model take
   // every partition. Empty: the whole model.
   std::vector<std::pair<int64_t, int64_t>> scope;
+  // The servers run on this host (ipc:// endpoints): in sync mode, pulls ask for shared memory
+  // (see Shared memory above).
+  bool shared_memory = false;
 };
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.
@@ -197,6 +211,10 @@ class PsClient {
   uint64_t bytes_pushed() const { return bytes_pushed_; }
   uint64_t bytes_pushed_dense() const { return bytes_pushed_dense_; }
   uint64_t bytes_pulled() const { return bytes_pulled_; }
+  // The part of bytes_pulled() read from the servers' shared memory, and the pulls sent again
+  // with frames because a copy from it may have been torn.
+  uint64_t bytes_pulled_shared() const { return bytes_pulled_shared_; }
+  uint64_t shared_retries() const { return shared_retries_; }
 
   // Servers that came back after their connection broke, and were rejoined.
   uint64_t rejoins() const { return rejoins_; }
@@ -228,6 +246,8 @@ class PsClient {
       int via = -1;  // detoured: the successor it was sent to (Failover)
       std::shared_ptr<const proto::TaskInfo> task = nullptr;  // kTask: what was asked
       std::shared_ptr<SparsePart> sparse = nullptr;  // kPull: the server's share of the keys
+      bool frames_only = false;   // kPull: not from shared memory (a torn copy's second try)
+      bool shared_asked = false;  // kPull: marked shared_ok
     };
     std::map<uint64_t, Request> requests;
     // Per server that came back during the operation: what to send again once its rejoin is
@@ -318,7 +338,11 @@ class PsClient {
   // `sparse`: the server's share of the push's gradients or the pull's keys (or null).
   Status SendPush(int server, const PushRequest& push, SparsePart* sparse, Pending* pending);
   Status SendPull(int server, int64_t min_version, Pending* pending, bool final_model = false,
-                  bool whole = false, std::shared_ptr<SparsePart> sparse = nullptr);
+                  bool whole = false, std::shared_ptr<SparsePart> sparse = nullptr,
+                  bool frames_only = false);
+  // The mapped segment of the server process that sent `h` (`from`), opened on first use; null
+  // (said once, and that server asked with frames from then on) when it cannot be opened.
+  const transport::SegmentReader* SegmentOf(int from, const proto::Header& h);
   Status SendTask(int server, std::shared_ptr<const proto::TaskInfo> task, Pending* pending);
   Status SendSimple(int server, transport::RequestKind request, Pending* pending,
                     int64_t clock = 0);
@@ -345,6 +369,11 @@ class PsClient {
   uint64_t bytes_pushed_ = 0;
   uint64_t bytes_pushed_dense_ = 0;
   uint64_t bytes_pulled_ = 0;
+  uint64_t bytes_pulled_shared_ = 0;
+  uint64_t shared_retries_ = 0;
+  // Per server: its segment as last mapped, and whether it could not be (then frames only).
+  std::vector<std::unique_ptr<transport::SegmentReader>> segments_;
+  std::vector<bool> no_shared_;
 };
 
 }  // namespace ringtrain::worker
