@@ -34,6 +34,18 @@ synchronisation architecture". Differences to keep in mind:
 Usage: python3 bench/ddp_baseline.py [--workers 4] [--epochs 1] [--batch-size 32]
        [--hidden 256] [--lr 0.05] [--seed 1] [--data-dir /usr/share/datasets/fashion-mnist]
        [--runtime-only]
+
+For bench/scaling_bench.py, which runs each rank in a network namespace of its own, over
+shaped links (none of these change what the command above does):
+  --layers 4096,2048     the hidden layers' widths (instead of --hidden's one layer);
+  --rank R --master A:P  run only rank R of --workers ranks in this process, meeting the others
+                         at tcp://A:P (rank 0 listens there; GLOO_SOCKET_IFNAME picks the
+                         interface gloo's pairs use), instead of spawning every rank;
+  --warmup-steps K       steps run before the clock starts (and not counted);
+  --seconds S            stop once the clocked steps took about S seconds (rank 0 decides
+                         and tells the others with a small all-reduce every ~0.25 s of
+                         steps), or at the end of --epochs, whichever comes first;
+  --skip-test            no test-set evaluation at the end (test_accuracy=nan).
 Needs the Debian packages python3-torch, python3-numpy and dataset-fashion-mnist (run with
 another python3, it re-executes itself with /usr/bin/python3, where those packages live), and
 for a fair comparison libopenblas0-pthread (`make bench` installs it): without it Debian's
@@ -144,18 +156,58 @@ def runtime_line():
             f"blas={blas_kind(libs)} blas_libs={','.join(libs) or 'none'}")
 
 
+def parse_widths(text):
+    """'4096,2048' -> [4096, 2048]; every width at least 1."""
+    widths = [int(w) for w in text.split(",") if w.strip()]
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"expected widths like 4096,2048 (got {text!r})")
+    return widths
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def make_mlp(widths):
+    """784 -> widths[0] -> ... -> widths[-1] -> 10, a ReLU after each hidden layer."""
+    layers, fan_in = [], 784
+    for width in widths:
+        layers += [nn.Linear(fan_in, width), nn.ReLU()]
+        fan_in = width
+    return nn.Sequential(*layers, nn.Linear(fan_in, 10))
+
+
+class StopClock:
+    """--seconds: whether to stop, agreed by every rank. Rank 0 looks at its clock; every
+    `interval` steps (about 0.25 s of them) all ranks all-reduce [stop, next interval], which
+    only rank 0 fills in, so all ranks stop after the same step."""
+
+    def __init__(self, rank, seconds):
+        self.rank, self.seconds = rank, seconds
+        self.interval, self.next_check = 1, 1
+
+    def should_stop(self, steps_timed, elapsed):
+        if self.seconds is None or steps_timed < self.next_check:
+            return False
+        flags = torch.zeros(2, dtype=torch.int64)
+        if self.rank == 0:
+            per_step = elapsed / max(steps_timed, 1)
+            flags[0] = int(elapsed >= self.seconds)
+            flags[1] = max(1, min(1000, int(0.25 / max(per_step, 1e-6))))
+        dist.all_reduce(flags)  # the others add zeros: everyone gets rank 0's values
+        self.interval = int(flags[1])
+        self.next_check = steps_timed + self.interval
+        return bool(flags[0])
+
+
 def worker(rank, args, port, data):
     # The benchmark machine has 2 cores shared by all workers: one compute thread per process,
     # like one ringtrain worker process, instead of every process spawning a thread per core.
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}",
-                            rank=rank, world_size=args.workers)
+    init = f"tcp://{args.master}" if args.master else f"tcp://127.0.0.1:{port}"
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=args.workers)
     train_x, train_y, test_x, test_y = data
     rows = len(train_x)
     # Contiguous row shard, as ringtrain's row sharding: rows [r*rows/N, (r+1)*rows/N).
@@ -165,15 +217,16 @@ def worker(rank, args, port, data):
     steps_per_epoch = (rows // args.workers) // args.batch_size
 
     torch.manual_seed(args.seed)  # DDP also broadcasts rank 0's initial parameters
-    model = DistributedDataParallel(
-        nn.Sequential(nn.Linear(784, args.hidden), nn.ReLU(), nn.Linear(args.hidden, 10)))
+    model = DistributedDataParallel(make_mlp(args.layers or [args.hidden]))
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
     shuffle = torch.Generator().manual_seed(args.seed * 1000 + rank)
+    stop = StopClock(rank, args.seconds)
 
-    samples = 0
-    dist.barrier()
-    start = time.perf_counter()
+    samples, steps_done, steps_timed, start = 0, 0, 0, None
+    if args.warmup_steps == 0:
+        dist.barrier()
+        start = time.perf_counter()
     for _ in range(args.epochs):
         order = torch.randperm(len(x), generator=shuffle)
         for s in range(steps_per_epoch):
@@ -181,16 +234,32 @@ def worker(rank, args, port, data):
             optimizer.zero_grad()
             loss_fn(model(x[idx]), y[idx]).backward()  # backward() all-reduces the gradients
             optimizer.step()
+            steps_done += 1
+            if start is None:
+                if steps_done == args.warmup_steps:  # warm-up over: the clock starts now
+                    dist.barrier()
+                    start = time.perf_counter()
+                continue
             samples += len(idx)
+            steps_timed += 1
+            if stop.should_stop(steps_timed, time.perf_counter() - start):
+                break
+        else:
+            continue
+        break  # --seconds reached
     dist.barrier()
+    if start is None:
+        sys.exit("ddp_baseline: --warmup-steps is not below the steps of --epochs")
     seconds = time.perf_counter() - start
 
     total = torch.tensor([samples], dtype=torch.int64)
     dist.all_reduce(total)
     if rank == 0:
-        tx, ty = to_tensors(test_x, test_y)
-        with torch.no_grad():
-            accuracy = (model.module(tx).argmax(dim=1) == ty).float().mean().item()
+        accuracy = float("nan")
+        if not args.skip_test:
+            tx, ty = to_tensors(test_x, test_y)
+            with torch.no_grad():
+                accuracy = (model.module(tx).argmax(dim=1) == ty).float().mean().item()
         total = total.item()
         print(runtime_line(), flush=True)
         print(f"ddp workers={args.workers} epochs={args.epochs} batch={args.batch_size} "
@@ -211,6 +280,17 @@ def main():
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
     parser.add_argument("--runtime-only", action="store_true",
                         help="print the ddp_runtime line (torch, threads, BLAS) and exit")
+    # For bench/scaling_bench.py (see the top of this file); the defaults change nothing.
+    parser.add_argument("--layers", type=parse_widths, default=None,
+                        help="hidden layer widths, comma-separated (instead of --hidden)")
+    parser.add_argument("--rank", type=int, default=None,
+                        help="run only this rank (with --master) instead of spawning all")
+    parser.add_argument("--master", default=None, help="HOST:PORT where rank 0 listens")
+    parser.add_argument("--warmup-steps", type=int, default=0, help="untimed steps first")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="stop once the timed steps took about this long")
+    parser.add_argument("--skip-test", action="store_true",
+                        help="no test-set evaluation at the end")
     args = parser.parse_args()
     if args.runtime_only:
         torch.set_num_threads(1)  # as each worker does
@@ -222,6 +302,13 @@ def main():
     data = load(args.data_dir)
     if len(data[0]) // args.workers < args.batch_size:
         parser.error("a worker's shard is smaller than one batch")
+    if (args.rank is None) != (args.master is None):
+        parser.error("--rank and --master go together")
+    if args.rank is not None:
+        if not 0 <= args.rank < args.workers:
+            parser.error("--rank must be in [0, --workers)")
+        worker(args.rank, args, None, data)
+        return
     # Raises (non-zero exit, traceback on stderr) and stops the other ranks if any rank fails.
     mp.spawn(worker, args=(args, free_port(), data), nprocs=args.workers, join=True)
 

@@ -11,12 +11,16 @@ bench/results/<date>.md (with <date>.json beside it and the plots as <date>-*.pn
   * every benchmark's whole output (each prints its figures with their spread: medians of
     alternating trials and their lowest and highest), and how long it took;
   * a plot of the example's test accuracy over time, both sides, every trial (matplotlib, from
-    Debian's python3-matplotlib, which `make bench` installs; without it the report says so).
+    Debian's python3-matplotlib, which `make bench` installs; without it the report says so);
+  * how cost grows (bench/scaling_bench.py, which needs root: network namespaces joined by
+    veths shaped with tc): its tables and plots, written to <date>-scaling/ beside the report
+    (its processes' logs go with the other logs). Not run, and said so, without root.
 A benchmark that fails is reported as failed with its output, the others still run, and the
 script exits with status 1 at the end.
 
 --quick (`make bench-quick`, a few minutes): the example against DDP and the floor (one trial),
-the transport (3 short trials), sparse push/pull (smoke size) and FM on MovieLens (one seed).
+the transport (3 short trials), sparse push/pull (smoke size), FM on MovieLens (one seed) and
+the scaling study's --quick handful of configurations.
 
 Usage: report.py --build build/release [--quick] [--out bench/results] [--date YYYY-MM-DD]
 """
@@ -27,6 +31,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -36,10 +41,16 @@ ROOT = os.path.dirname(HERE)
 PY = "/usr/bin/python3"
 
 
-def steps(build, quick):
+SCALING_TITLE = "How cost grows: model size, links, workers, servers, codecs and modes"
+
+
+def steps(build, quick, scaling_out, scaling_logs):
     """(name, title, argv, writes_json) of each benchmark, in the order they run."""
     ringtrain = os.path.join(build, "runtime", "ringtrain")
     bench = os.path.join(build, "bench")
+    scaling = [PY, os.path.join(HERE, "scaling_bench.py"), "--ringtrain", ringtrain,
+               "--floor", os.path.join(bench, "compute_floor"), "--out", scaling_out,
+               "--logs", scaling_logs] + (["--quick"] if quick else [])
     example = [PY, os.path.join(HERE, "example_bench.py"), "--ringtrain", ringtrain,
                "--floor", os.path.join(bench, "compute_floor"),
                "--trials", "1" if quick else "3"]
@@ -57,6 +68,7 @@ def steps(build, quick):
             ("sparse_kv", "Sparse push and pull (smoke size)",
              [os.path.join(bench, "sparse_kv_bench"), "--smoke"], False),
             ("fm_movielens", "FM on MovieLens-100k against PyTorch", fm, False),
+            ("scaling", SCALING_TITLE, scaling, False),
         ]
     return [
         ("example", "The `make run` example against PyTorch DDP, and the compute floor",
@@ -69,6 +81,7 @@ def steps(build, quick):
         ("sparse_scale", "Sparse models at scale: 10^7 rows, 2 and 4 servers",
          [PY, os.path.join(HERE, "sparse_scale_bench.py"), "--ringtrain", ringtrain], False),
         ("fm_movielens", "FM on MovieLens-100k against PyTorch", fm, False),
+        ("scaling", SCALING_TITLE, scaling, False),
         ("training_modes", "Consistency models and codecs, and DDP with 4 workers",
          [os.path.join(bench, "training_modes_bench"), "--trials", "3", "--ddp",
           f"{PY} {os.path.join(HERE, 'ddp_baseline.py')} --workers 4 --epochs 1 "
@@ -219,6 +232,21 @@ def plot_example(ex, path):
     return None
 
 
+def scaling_section(scaling_out, stem):
+    """Markdown lines: the scaling study's tables and plots (scaling.md, its links made
+    relative to the report), or [] when it wrote none."""
+    try:
+        with open(os.path.join(scaling_out, "scaling.md")) as f:
+            text = f.read()
+    except OSError:
+        return []
+    text = re.sub(r"!\[([^\]]*)\]\(([^)/]+)\)", rf"![\1]({stem}-scaling/\2)", text)
+    return ["", f"## {SCALING_TITLE}: tables and plots", "",
+            "`bench/scaling_bench.py`: each process in a network namespace of its own, joined "
+            "by veths shaped with tc; see the script's header for what is measured and how.",
+            ""] + text.rstrip().splitlines()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", required=True, help="the release build tree")
@@ -235,11 +263,22 @@ def main():
     info = machine()
     results = {}
     failed = []
-    for name, title, argv, writes_json in steps(build, args.quick):
+    scaling_out = os.path.join(args.out, stem + "-scaling")
+    for name, title, argv, writes_json in steps(build, args.quick, scaling_out,
+                                                os.path.join(logs, "scaling")):
         json_path = os.path.join(logs, name + ".json")
         if writes_json:
             argv = argv + ["--json", json_path]
         print(f"\n== {title}\n$ {' '.join(argv)}", flush=True)
+        if name == "scaling" and os.geteuid() != 0:
+            note = ("not run: the scaling study makes network namespaces and shapes links, "
+                    "which needs root (sudo make bench, or sudo python3 bench/scaling_bench.py)")
+            print(note, flush=True)
+            results[name] = {"title": title, "argv": argv, "status": 0, "seconds": 0.0,
+                             "output": note + "\n", "json": None}
+            continue
+        if name == "scaling":  # no tables or plots of an earlier run of the same date
+            shutil.rmtree(scaling_out, ignore_errors=True)
         status, output, seconds = run(argv, os.path.join(logs, name + ".log"))
         results[name] = {"title": title, "argv": argv, "status": status, "seconds": seconds,
                          "output": output, "json": load_json(json_path) if writes_json else None}
@@ -277,6 +316,7 @@ def main():
         md += ["", f"![test accuracy over time]({p})"]
     if plot_note:
         md += ["", plot_note]
+    md += scaling_section(scaling_out, stem)
     for name, r in results.items():
         md += ["", f"## {r['title']}", "",
                f"`{' '.join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in r['argv'])}`"

@@ -3,10 +3,10 @@
 #include <dirent.h>
 #include <stdlib.h>
 
-#include <filesystem>
-#include <fstream>
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <optional>
 #include <sstream>
