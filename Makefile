@@ -205,9 +205,10 @@ test: deps
 # libopenblas0-pthread, Debian's libblas.so.3 (which python3-torch uses) is the reference BLAS,
 # and DDP runs several times slower than it can: installing it switches the libblas.so.3
 # alternative to OpenBLAS. ddp_baseline.py prints which BLAS it actually loaded.
-# bench/scaling_bench.py receives the ringtrain processes' events with python3-zmq.
+# bench/scaling_bench.py receives the ringtrain processes' events with python3-zmq and decodes
+# them with python3-protobuf (classes protoc generates from proto/ringtrain.proto).
 BENCH_DEB_PACKAGES := python3-torch python3-numpy libopenblas0-pthread python3-yaml \
-  python3-matplotlib python3-zmq
+  python3-matplotlib python3-zmq python3-protobuf
 
 bench-deps:
 	@$(call apt_install_missing,$(BENCH_DEB_PACKAGES),bench-deps)

@@ -57,6 +57,7 @@ Usage: sudo python3 bench/scaling_bench.py --ringtrain BIN [--floor BIN] [--out 
 """
 
 import argparse
+import atexit
 import dataclasses
 import json
 import os
@@ -64,7 +65,6 @@ import re
 import shutil
 import signal
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -344,50 +344,36 @@ def check_link(net, seconds=1.0):
 # ---- ringtrain's events -----------------------------------------------------------------------
 
 # proto::Event's fields read here (proto/ringtrain.proto) and EventType's values.
-EVENT_FIELDS = {1: "type", 2: "role", 3: "index", 5: "step", 10: "samples", 12: "message",
-                14: "bytes_pushed", 15: "bytes_pulled", 36: "train_seconds",
-                37: "bytes_pulled_shared"}
+EVENT_FIELDS = ("type", "role", "index", "step", "samples", "message", "bytes_pushed",
+                "bytes_pulled", "train_seconds", "bytes_pulled_shared")
 READY, PROGRESS, FINISHED, FAILED = 1, 2, 4, 5
 
 
-def varint(buf, i):
-    value, shift = 0, 0
-    while True:
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, i
-        shift += 7
+def event_class():
+    """proto::Event, generated from proto/ringtrain.proto by protoc (Debian's protobuf-compiler,
+    which the build needs anyway) into a temporary directory, removed at exit."""
+    system_import("google.protobuf", WHO, "python3-protobuf")
+    out = tempfile.mkdtemp(prefix=f"{PREFIX}-proto-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
+    proto_dir = os.path.normpath(os.path.join(HERE, "..", "proto"))
+    sh(["protoc", f"--proto_path={proto_dir}", f"--python_out={out}",
+        os.path.join(proto_dir, "ringtrain.proto")])
+    sys.path.insert(0, out)
+    import ringtrain_pb2  # noqa: E402 (generated just above)
+    return ringtrain_pb2.Event
+
+
+EVENT = None  # event_class(), made on first use
 
 
 def decode_event(buf):
-    """The fields of EVENT_FIELDS in one serialized proto::Event (Protobuf's wire format;
-    absent fields are proto3's defaults, 0 or '')."""
-    out = {name: 0 for name in EVENT_FIELDS.values()}
-    out["role"] = out["message"] = ""
-    i = 0
-    while i < len(buf):
-        key, i = varint(buf, i)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, i = varint(buf, i)
-        elif wire == 1:
-            value = struct.unpack_from("<d", buf, i)[0]
-            i += 8
-        elif wire == 2:
-            n, i = varint(buf, i)
-            value = bytes(buf[i:i + n])
-            i += n
-        elif wire == 5:
-            value = struct.unpack_from("<f", buf, i)[0]
-            i += 4
-        else:
-            raise ValueError(f"wire type {wire}")
-        name = EVENT_FIELDS.get(number)
-        if name:
-            out[name] = value.decode(errors="replace") if isinstance(value, bytes) else value
-    return out
+    """The fields of EVENT_FIELDS of one serialized proto::Event (absent: proto3's defaults)."""
+    global EVENT
+    if EVENT is None:
+        EVENT = event_class()
+    event = EVENT()
+    event.ParseFromString(bytes(buf))
+    return {name: getattr(event, name) for name in EVENT_FIELDS}
 
 
 class Control:
