@@ -52,7 +52,8 @@ void PullPublisher::Publish(uint64_t generation, Reply* reply) {
   }
   const int n = h.partitions_size();
   // Which partitions go in the segment: those with a slot and a frame of the slot's size.
-  std::vector<int> slot_for(static_cast<size_t>(n), -1);
+  std::vector<int>& slot_for = slot_for_;  // reused: no allocation per reply
+  slot_for.assign(static_cast<size_t>(n), -1);
   bool any = false;
   bool writing = false;
   for (int i = 0; i < n; ++i) {
@@ -76,8 +77,8 @@ void PullPublisher::Publish(uint64_t generation, Reply* reply) {
   }
   if (writing) segment_->EndWrite();
   if (!any) return;
-  std::vector<zmq::message_t> frames;
-  frames.reserve(reply->payloads.size());
+  // The frames left, compacted in place: unshared partitions, then sparse rows.
+  size_t kept = 0;
   for (size_t i = 0; i < reply->payloads.size(); ++i) {
     if (i < slot_for.size() && slot_for[i] >= 0) {
       proto::PartitionSlice* slice = h.mutable_partitions(static_cast<int>(i));
@@ -86,9 +87,10 @@ void PullPublisher::Publish(uint64_t generation, Reply* reply) {
       bytes_shared_ += reply->payloads[i].size();
       continue;
     }
-    frames.push_back(std::move(reply->payloads[i]));  // unshared partitions, then sparse rows
+    if (kept != i) reply->payloads[kept] = std::move(reply->payloads[i]);
+    ++kept;
   }
-  reply->payloads = std::move(frames);
+  reply->payloads.resize(kept);
   const transport::SegmentAddress& a = segment_->address();
   proto::SharedSegment* seg = h.mutable_segment();
   seg->set_pid(a.pid);

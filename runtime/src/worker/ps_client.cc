@@ -902,20 +902,22 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
         return Resend(server, again, pending);
       }
     }
-    std::vector<std::span<const std::byte>> sources;
-    sources.reserve(static_cast<size_t>(h.partitions_size()));
-    for (int i = 0; i < h.partitions_size(); ++i) {
+    // Where partition i's bytes are: its frame, or its place in the server's segment.
+    auto source = [&](int i) -> std::span<const std::byte> {
       const proto::PartitionSlice& s = h.partitions(i);
-      sources.push_back(s.shared() ? segment->Bytes(s.shared_offset(), s.payload_bytes())
-                                   : std::as_bytes(msg.Floats(static_cast<size_t>(i))));
-      if (sources.back().size() != s.num_elements() * sizeof(float)) {
-        return DataLoss(who + " sent partition " + std::to_string(s.id()) +
+      return s.shared() ? segment->Bytes(s.shared_offset(), s.payload_bytes())
+                        : std::as_bytes(msg.Floats(static_cast<size_t>(i)));
+    };
+    // Checked before any is copied (no allocation on this per-step path).
+    for (int i = 0; i < h.partitions_size(); ++i) {
+      if (source(i).size() != h.partitions(i).num_elements() * sizeof(float)) {
+        return DataLoss(who + " sent partition " + std::to_string(h.partitions(i).id()) +
                         " outside its shared memory");
       }
     }
     for (int i = 0; i < h.partitions_size(); ++i) {
       const ring::Partition& p = options_.table->partition(h.partitions(i).id());
-      const std::span<const std::byte> src = sources[static_cast<size_t>(i)];
+      const std::span<const std::byte> src = source(i);
       std::memcpy(params.data() + p.offset, src.data(), src.size());
     }
     if (segment != nullptr && !segment->Unchanged(h.segment().seq())) {

@@ -71,6 +71,7 @@ class PullPublisher {
   bool failed_ = false;
   std::vector<int> slot_of_;  // partition id -> index in slots_, or -1
   std::vector<Slot> slots_;
+  std::vector<int> slot_for_;  // Publish's scratch: each slice's slot, or -1
   uint64_t bytes_written_ = 0;
   uint64_t bytes_shared_ = 0;
 };
