@@ -32,6 +32,7 @@
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/transport/message.h"
+#include "ringtrain/transport/shared_segment.h"
 #include "sanitized.h"
 
 namespace ringtrain {
@@ -95,9 +96,10 @@ class Events {
 };
 
 // Sends the request `h` (its wire version set here) and returns the header of the first reply
-// to it that is not an ERROR, or nullopt if none came within `wait`.
+// to it that is not an ERROR (with `errors`, the first reply to it), or nullopt if none came
+// within `wait`.
 std::optional<proto::Header> Ask(zmq::socket_t& dealer, proto::Header h,
-                                 std::chrono::milliseconds wait) {
+                                 std::chrono::milliseconds wait, bool errors = false) {
   h.set_wire_version(proto::WIRE_VERSION_1);
   const std::string head = h.SerializeAsString();
   dealer.send(zmq::buffer(head), zmq::send_flags::none);
@@ -115,7 +117,8 @@ std::optional<proto::Header> Ask(zmq::socket_t& dealer, proto::Header h,
     }
     auto msg = transport::DecodeMessage(std::move(frames));
     if (!msg.ok()) continue;
-    if (msg->header.request_id() == h.request_id() && msg->header.kind() != proto::ERROR) {
+    if (msg->header.request_id() == h.request_id() &&
+        (errors || msg->header.kind() != proto::ERROR)) {
       return msg->header;
     }
   }
@@ -265,7 +268,7 @@ TEST_P(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
   auto as = [&](const auth::Identity& id) { return run.As(id); };
   const auth::KeySet& public_keys = run.keys.public_keys;
 
-  constexpr uint64_t kZmqGarbagePerServer = 6;
+  constexpr uint64_t kZmqGarbagePerServer = 7;
   for (uint32_t s = 0; s < 2; ++s) {
     SendRawTcpGarbage(endpoints[s]);
     zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
@@ -323,6 +326,32 @@ TEST_P(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
       const std::string done_head = done.SerializeAsString();
       dealer.send(zmq::buffer(done_head), zmq::send_flags::none);
     }
+
+    // 8. a PUSH in worker 0's name whose gradient it says is in shared memory (a server bound to
+    // tcp:// reads none): dropped, counted, and answered ERROR with shared_refused, which would
+    // make a real worker send it again with frames
+    proto::Header forged;
+    forged.set_kind(proto::PUSH);
+    forged.set_job(name);
+    forged.set_sender(0);
+    forged.set_request_id(88);
+    proto::PartitionSlice* slice = forged.add_partitions();
+    slice->set_id(0);
+    slice->set_num_elements(16);
+    slice->set_payload_bytes(64);
+    slice->set_shared(true);
+    slice->set_shared_offset(transport::kSegmentDataOffset);
+    proto::SharedSegment* segment = forged.mutable_segment();
+    segment->set_pid(1);
+    segment->set_fd(0);
+    segment->set_id(1);
+    segment->set_bytes(2 * transport::kSegmentDataOffset);
+    segment->set_seq(2);
+    const std::optional<proto::Header> refused =
+        Ask(dealer, forged, std::chrono::seconds(30), /*errors=*/true);
+    ASSERT_TRUE(refused.has_value()) << "server " << s << " did not answer the forged push";
+    EXPECT_EQ(refused->kind(), proto::ERROR);
+    EXPECT_TRUE(refused->shared_refused());
 
     // The server answers a STATS request while training goes on, with the garbage counted
     // (the ERROR answering request 4 is passed over).

@@ -105,7 +105,8 @@ void ExpectPlanOfTheReference(const app::JobPlan& plan, int64_t total_steps) {
   EXPECT_EQ(plan.seed, kSeed);
 }
 
-// Workers, servers, and whether pulls are answered from the servers' shared memory.
+// Workers, servers, and whether pulls and pushes go through shared memory (the servers' and the
+// workers').
 class SyncExactnessTest : public ::testing::TestWithParam<std::tuple<int, int, bool>> {};
 
 TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
@@ -136,9 +137,12 @@ TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   auto r = testing::RunCluster(*plan, train, nullptr, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->servers_finished);
-  // In sync mode every pull is answered from shared memory when asked, and no copy is torn.
+  // In sync mode every pull is answered from shared memory when asked, every push after the
+  // first pull is read from the worker's, and no copy is torn.
   EXPECT_GT(r->bytes_pulled, 0u);
   EXPECT_EQ(r->bytes_pulled_shared, shared_memory ? r->bytes_pulled : 0u);
+  EXPECT_GT(r->bytes_pushed, 0u);
+  EXPECT_EQ(r->bytes_pushed_shared, shared_memory ? r->bytes_pushed : 0u);
   EXPECT_EQ(r->shared_retries, 0u);
   for (int m = 0; m < num_ps; ++m) {
     EXPECT_EQ(r->servers[static_cast<size_t>(m)].messages_dropped(), 0u);

@@ -123,6 +123,7 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         result.bytes_pushed_dense += client->bytes_pushed_dense();
         result.bytes_pulled += client->bytes_pulled();
         result.bytes_pulled_shared += client->bytes_pulled_shared();
+        result.bytes_pushed_shared += client->bytes_pushed_shared();
         result.shared_retries += client->shared_retries();
         result.worker_params[i] = trainer.params();
         if (k == 0) {

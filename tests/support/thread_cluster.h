@@ -56,6 +56,7 @@ struct ClusterResult {
   uint64_t bytes_pushed_dense = 0;                // what they take as float32
   uint64_t bytes_pulled = 0;                      // payload bytes pulled, all workers
   uint64_t bytes_pulled_shared = 0;               // the part read from shared memory
+  uint64_t bytes_pushed_shared = 0;               // the part of bytes_pushed servers read there
   uint64_t shared_retries = 0;                    // pulls asked again after a torn copy
   double seconds = 0;                             // wall time from the first step to the last
   double test_accuracy = -1;                      // worker 0's last evaluation

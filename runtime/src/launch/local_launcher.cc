@@ -767,6 +767,7 @@ StatusOr<RunSummary> Run::Execute() {
   s.max_clock_lead = servers.max_clock_lead();
   s.bytes_pulled = tracker_.bytes_pulled();
   s.bytes_pulled_shared = tracker_.bytes_pulled_shared();
+  s.bytes_pushed_shared = tracker_.bytes_pushed_shared();
   s.messages_dropped = tracker_.messages_dropped();
   s.control_events_dropped = events_dropped_;
   s.control_events_forged = events_forged_;
@@ -871,6 +872,9 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
                   static_cast<double>(s.bytes_pushed_dense) / static_cast<double>(s.bytes_pushed),
                   FormatBytes(s.bytes_pushed_dense).c_str());
     out << buf;
+  }
+  if (s.bytes_pushed_shared > 0) {
+    out << " (" << FormatBytes(s.bytes_pushed_shared) << " read from the workers' shared memory)";
   }
   out << "\n";
   out << "  parameter bytes got  " << FormatBytes(s.bytes_pulled);

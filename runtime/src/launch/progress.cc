@@ -100,6 +100,10 @@ uint64_t ProgressTracker::bytes_pulled_shared() const {
   return SumOverWorkers(&WorkerState::bytes_pulled_shared);
 }
 
+uint64_t ProgressTracker::bytes_pushed_shared() const {
+  return SumOverWorkers(&WorkerState::bytes_pushed_shared);
+}
+
 uint64_t ProgressTracker::messages_dropped() const { return server_totals().messages_dropped(); }
 
 void AddServerStats(const proto::ServerStats& from, proto::ServerStats* into) {
@@ -180,6 +184,7 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
     w.bytes_pushed_dense = std::max(w.bytes_pushed_dense, e.bytes_pushed_dense());
     w.bytes_pulled = std::max(w.bytes_pulled, e.bytes_pulled());
     w.bytes_pulled_shared = std::max(w.bytes_pulled_shared, e.bytes_pulled_shared());
+    w.bytes_pushed_shared = std::max(w.bytes_pushed_shared, e.bytes_pushed_shared());
   }
   if (e.type() == proto::FINISHED) w.train_seconds = e.train_seconds();
   if (e.type() == proto::PROGRESS) {

@@ -82,6 +82,7 @@ ParameterServer::ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t
   if (options.shared_memory) {
     publisher_ =
         std::make_unique<PullPublisher>(core_->config().table, core_->config().server_index, log_);
+    push_reader_ = std::make_unique<SharedPushReader>(core_->config().num_workers);
   }
 }
 
@@ -207,6 +208,14 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     CountDropped();
     return;
   }
+  if (transport::HasSharedPartitions(msg->header)) {
+    // Only a worker's own PUSH may name its memory; a forward to a backup carries frames.
+    if (transport::IsReplication(msg->header.kind()) || msg->header.has_replica()) {
+      CountDropped();
+      return;
+    }
+    if (!ReadSharedPush(peer, &*msg)) return;
+  }
   if (transport::IsReplication(msg->header.kind()) || msg->header.has_replica()) {
     // Another server's: the copy this server keeps of its predecessor's shard.
     if (replication_.replica == nullptr) {
@@ -241,6 +250,31 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     return;
   }
   HandleRequest(peer, std::move(msg).value());
+}
+
+bool ParameterServer::ReadSharedPush(const std::string& peer, transport::Message* msg) {
+  const Status read = push_reader_ != nullptr
+                          ? push_reader_->Resolve(msg)
+                          : FailedPrecondition("this server does not read shared memory");
+  if (read.ok()) return true;
+  CountDropped();
+  constexpr uint64_t kLogged = 10;
+  if (shared_refused_logged_ < kLogged) {
+    ++shared_refused_logged_;
+    Log("refused " + read.ToString() + "; asked for it with frames" +
+        (shared_refused_logged_ == kLogged ? " (further ones are only counted)" : ""));
+  }
+  replies_.clear();
+  Reply& r = replies_.emplace_back();
+  r.peer = peer;
+  r.header.set_kind(proto::ERROR);
+  r.header.set_job(core_->config().job);
+  r.header.set_sender(static_cast<uint32_t>(core_->config().server_index));
+  r.header.set_request_id(msg->header.request_id());
+  r.header.set_error(read.message());
+  r.header.set_shared_refused(true);
+  SendReplies(&replies_);
+  return false;
 }
 
 void ParameterServer::CountDropped() {

@@ -1,5 +1,6 @@
 #include "ringtrain/transport/message.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -235,13 +236,15 @@ Status CheckSparseFrames(const proto::Header& h, const std::vector<zmq::message_
   return Status::Ok();
 }
 
-// Partitions in shared memory (PartitionSlice.shared) only in a PULL_REPLY of parameters
-// (CODEC_NONE) that says where the segment is, of a size a reader would map.
-Status CheckShared(const proto::Header& h, size_t partitions) {
-  bool any = false;
-  for (size_t i = 0; i < partitions; ++i) any = any || h.partitions(static_cast<int>(i)).shared();
+// Partitions in shared memory (PartitionSlice.shared) only in a PULL_REPLY of parameters or a
+// PUSH of gradients, CODEC_NONE, that says where the segment is, of a size a reader would map.
+Status CheckShared(const proto::Header& h, size_t partitions, size_t* shared) {
+  *shared = 0;
+  for (size_t i = 0; i < partitions; ++i) *shared += h.partitions(static_cast<int>(i)).shared();
+  const bool any = *shared > 0;
   if (!any && !h.has_segment()) return Status::Ok();
-  if (h.kind() != proto::PULL_REPLY || h.codec() != proto::CODEC_NONE) {
+  if ((h.kind() != proto::PULL_REPLY && h.kind() != proto::PUSH) ||
+      h.codec() != proto::CODEC_NONE) {
     return InvalidArgument(Describe(h) + ": shared memory on a message that carries none");
   }
   if (any && !h.has_segment()) {
@@ -257,6 +260,11 @@ Status CheckShared(const proto::Header& h, size_t partitions) {
 }
 
 }  // namespace
+
+bool HasSharedPartitions(const proto::Header& header) {
+  return std::any_of(header.partitions().begin(), header.partitions().end(),
+                     [](const proto::PartitionSlice& s) { return s.shared(); });
+}
 
 StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   if (frames.empty()) return DataLoss("empty message");
@@ -284,9 +292,8 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
                            proto::Codec_Name(h.codec()));
   }
   const size_t n = CarriesPayload(h.kind()) ? static_cast<size_t>(h.partitions_size()) : 0;
-  RT_RETURN_IF_ERROR(CheckShared(h, n));
   size_t shared = 0;
-  for (size_t i = 0; i < n; ++i) shared += h.partitions(static_cast<int>(i)).shared() ? 1 : 0;
+  RT_RETURN_IF_ERROR(CheckShared(h, n, &shared));
   size_t expected =
       CarriesShardState(h.kind()) ? ShardStateFrames(h.replica().state()) : n - shared;
   if (CarriesMargins(h.kind())) {

@@ -116,7 +116,9 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
       sparse_versions_(sockets_.size(), -1),
       encoded_(sockets_.size()),
       segments_(sockets_.size()),
-      no_shared_(sockets_.size(), false) {
+      no_shared_(sockets_.size(), false),
+      shared_push_to_(sockets_.size(), false),
+      no_shared_push_(sockets_.size(), false) {
   for (Link& link : links_) link.down_since = Clock::now();
   for (int server = 0; server < options_.table->num_servers(); ++server) {
     std::vector<uint32_t>& ids = scoped_.emplace_back();
@@ -284,8 +286,58 @@ proto::Header PsClient::NewRequest(transport::RequestKind request, int server, b
   return h;
 }
 
-Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* sparse,
-                          Pending* pending) {
+bool PsClient::PushSegmentReady() {
+  if (push_segment_ != nullptr) return true;
+  if (push_segment_failed_) return false;
+  push_slot_.assign(options_.table->partitions().size(), 0);
+  uint64_t offset = transport::kSegmentDataOffset;
+  for (const ring::Partition& p : options_.table->partitions()) {
+    push_slot_[p.id] = offset;
+    const uint64_t end = offset + static_cast<uint64_t>(p.size) * sizeof(float);
+    offset = (end + transport::kSharedAlignment - 1) / transport::kSharedAlignment *
+             transport::kSharedAlignment;
+  }
+  StatusOr<std::unique_ptr<transport::SharedSegment>> segment = transport::SharedSegment::Create(
+      "ringtrain-worker-" + std::to_string(options_.rank), offset - transport::kSegmentDataOffset);
+  if (!segment.ok()) {
+    push_segment_failed_ = true;
+    Log("no shared memory for this worker's pushes (" + segment.status().ToString() +
+        "): pushing through the sockets");
+    return false;
+  }
+  push_segment_ = std::move(segment).value();
+  return true;
+}
+
+std::optional<uint64_t> PsClient::WriteSharedPush(const PushRequest& push) {
+  bool any = false;
+  for (size_t s = 0; s < sockets_.size(); ++s) {
+    // Only to a server whose own memory this worker reads: the same host and PID namespace.
+    shared_push_to_[s] = options_.shared_memory && options_.consistency == ps::Consistency::kSync &&
+                         options_.codec.type == compress::CodecType::kNone &&
+                         segments_[s] != nullptr && !no_shared_[s] && !no_shared_push_[s] &&
+                         !Listed(static_cast<int>(s), false).empty();
+    any = any || shared_push_to_[s];
+  }
+  if (!any) return std::nullopt;
+  if (!PushSegmentReady()) {
+    std::fill(shared_push_to_.begin(), shared_push_to_.end(), false);
+    return std::nullopt;
+  }
+  push_segment_->BeginWrite();
+  for (size_t s = 0; s < sockets_.size(); ++s) {
+    if (!shared_push_to_[s]) continue;
+    for (uint32_t id : Listed(static_cast<int>(s), false)) {
+      const ring::Partition& p = options_.table->partition(id);
+      std::memcpy(push_segment_->base() + push_slot_[id], push.gradient.view().data() + p.offset,
+                  static_cast<size_t>(p.size) * sizeof(float));
+    }
+  }
+  return push_segment_->EndWrite();
+}
+
+Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* sparse, Pending* pending,
+                          const uint64_t* shared_seq) {
   // With sparse tables every server gets every step's push (it moves the clock there).
   if (options_.table->partitions_of(server).empty() && options_.table->sparse().empty()) {
     return Status::Ok();
@@ -360,6 +412,24 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
   sent->payloads = CopyFrames(payloads);
   Pending::Request req{server,         transport::RequestKind::kPush, push.clock, false, false,
                        std::move(sent)};
+  if (shared_seq != nullptr && dense) {
+    // The partitions' bytes are in this worker's segment (WriteSharedPush): the PUSH names them
+    // there, and only the sparse slices' frames travel.
+    req.shared_sent = true;
+    payloads.erase(payloads.begin(), payloads.begin() + h.partitions_size());
+    for (proto::PartitionSlice& s : *h.mutable_partitions()) {
+      s.set_shared(true);
+      s.set_shared_offset(push_slot_[s.id()]);
+      bytes_pushed_shared_ += s.payload_bytes();
+    }
+    const transport::SegmentAddress& a = push_segment_->address();
+    proto::SharedSegment* seg = h.mutable_segment();
+    seg->set_pid(a.pid);
+    seg->set_fd(a.fd);
+    seg->set_id(a.id);
+    seg->set_bytes(a.bytes);
+    seg->set_seq(*shared_seq);
+  }
   RT_RETURN_IF_ERROR(SendRequest(server, std::move(h), std::move(payloads), req, pending));
   bytes_pushed_ += payload_bytes;
   bytes_pushed_dense_ += dense_bytes;
@@ -439,12 +509,15 @@ Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending)
   if (r.kind == transport::RequestKind::kPush) {
     // As it was sent, request id included; outside sync its versions may be newer than a
     // shard restored from a checkpoint holds: like the next push, it reports 0 (Rejoin).
+    // With frames, whether or not it first went through shared memory (SentPush keeps those).
     proto::Header resent = r.push->header;
     if (options_.consistency != ps::Consistency::kSync) {
       for (proto::PartitionSlice& slice : *resent.mutable_partitions()) slice.set_version(0);
       for (proto::SparseSlice& slice : *resent.mutable_sparse()) slice.set_version(0);
     }
-    return SendRequest(server, std::move(resent), CopyFrames(r.push->payloads), r, pending);
+    Pending::Request framed = r;
+    framed.shared_sent = false;
+    return SendRequest(server, std::move(resent), CopyFrames(r.push->payloads), framed, pending);
   }
   if (r.kind == transport::RequestKind::kPull) {
     return SendPull(server, r.min_version, pending, r.final_model, r.whole, r.sparse,
@@ -543,8 +616,11 @@ Status PsClient::PushPullRows(const PushRequest& push, int64_t pull_min_version,
   if (!rows.empty()) pulled = RouteRows(options_.table->sparse(), servers, rows);
   // Counted as sent from here on: a server lost during the push is rejoined past it.
   clock_ = push.clock + 1;
+  const std::optional<uint64_t> shared_seq = WriteSharedPush(push);
   for (int s = 0; s < servers; ++s) {
-    RT_RETURN_IF_ERROR(SendPush(s, push, pushed.empty() ? nullptr : &pushed[s], &pending));
+    const bool shared = shared_seq.has_value() && shared_push_to_[static_cast<size_t>(s)];
+    RT_RETURN_IF_ERROR(SendPush(s, push, pushed.empty() ? nullptr : &pushed[s], &pending,
+                                shared ? &*shared_seq : nullptr));
     std::shared_ptr<SparsePart> keys;
     if (!pulled.empty()) keys = std::make_shared<SparsePart>(std::move(pulled[s]));
     RT_RETURN_IF_ERROR(SendPull(s, pull_min_version, &pending, false, false, std::move(keys)));
@@ -793,6 +869,20 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     link.detoured = true;
     ++detours_served_;
     who += " via its successor " + std::to_string(from);
+  }
+  if (h.kind() == proto::ERROR && h.shared_refused() && req.shared_sent) {
+    // It could not read this worker's memory: nothing was applied; frames from now on.
+    if (!no_shared_push_[static_cast<size_t>(server)]) {
+      Log("parameter server " + std::to_string(from) +
+          " cannot read this worker's shared memory (" + h.error() +
+          "): pushing to it through the socket");
+    }
+    no_shared_push_[static_cast<size_t>(server)] = true;
+    for (const proto::PartitionSlice& s : req.push->header.partitions()) {
+      bytes_pushed_shared_ -= std::min(bytes_pushed_shared_, s.payload_bytes());
+    }
+    pending->requests.erase(it);
+    return Resend(server, req, pending);
   }
   if (h.kind() == proto::ERROR) {
     return FailedPrecondition(who + " rejected " + transport::KindName(req.kind) + ": " +

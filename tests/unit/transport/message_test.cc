@@ -314,9 +314,32 @@ TEST(DecodeMessageTest, PartitionsInSharedMemoryHaveNoFrame) {
   EXPECT_EQ(all->payloads.size(), 2u);
 }
 
-TEST(DecodeMessageTest, RejectsSharedMemoryAnywhereButInAPullReply) {
+TEST(DecodeMessageTest, APushMayHaveItsGradientInSharedMemory) {
+  proto::Header h = PullReplyHeader({3, 5}, {true, false});
+  h.set_kind(proto::PUSH);
+  auto msg = DecodeMessage(Frames(h, {20}));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  ASSERT_EQ(msg->payloads.size(), 2u);
+  EXPECT_EQ(msg->payloads[0].size(), 0u);
+  EXPECT_EQ(msg->Floats(1).size(), 5u);
+  EXPECT_TRUE(HasSharedPartitions(msg->header));
+  h.mutable_partitions(0)->set_shared(false);
+  EXPECT_FALSE(HasSharedPartitions(h));
+}
+
+TEST(DecodeMessageTest, RejectsSharedMemoryAnywhereButInAPullReplyOrADensePush) {
+  for (proto::MessageKind kind : {proto::PULL, proto::JOIN, proto::PUSH_ACK, proto::ERROR}) {
+    proto::Header h = PullReplyHeader({3}, {true});
+    h.set_kind(kind);
+    auto msg = DecodeMessage(Frames(h, {}));
+    ASSERT_FALSE(msg.ok()) << proto::MessageKind_Name(kind);
+    EXPECT_THAT(msg.status().message(), HasSubstr("shared memory on a message that carries none"));
+  }
+  // An encoded gradient is never in shared memory.
   proto::Header h = PullReplyHeader({3}, {true});
   h.set_kind(proto::PUSH);
+  h.set_codec(proto::CODEC_FP16);
+  h.mutable_partitions(0)->set_payload_bytes(6);
   auto msg = DecodeMessage(Frames(h, {}));
   ASSERT_FALSE(msg.ok());
   EXPECT_THAT(msg.status().message(), HasSubstr("shared memory on a message that carries none"));

@@ -1,5 +1,6 @@
 #include "fake_server.h"
 
+#include <memory>
 #include <utility>
 
 #include "ringtrain/transport/socket_options.h"
@@ -33,7 +34,8 @@ std::optional<FakeRequest> FakeServer::Receive(std::chrono::milliseconds wait) {
   frames.erase(frames.begin());
   StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(frames));
   if (!msg.ok()) return std::nullopt;
-  request.header = std::move(msg->header);
+  request.header = msg->header;
+  request.message = std::make_shared<transport::Message>(std::move(msg).value());
   return request;
 }
 

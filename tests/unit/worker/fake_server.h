@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ namespace ringtrain::worker {
 struct FakeRequest {
   std::string peer;  // the client's routing id
   proto::Header header;
+  std::shared_ptr<transport::Message> message = nullptr;  // as decoded, frames included
 };
 
 // One partition of a crafted PULL_REPLY: every element is `value`.

@@ -2,7 +2,8 @@
 // a scripted server (fake_server.h) whose replies go through a real ps::PullPublisher, as a
 // parameter server's do. The client asks only in sync mode, copies from the segment, pulls again
 // with frames when its copy may be torn, and goes on with frames from a server whose memory it
-// cannot open.
+// cannot open. And pushes the other way, read by a real ps::SharedPushReader: only to a server
+// whose memory the worker has read, and again with frames (from then on) when it is refused.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 
 #include "fake_server.h"
 #include "ringtrain/ps/pull_publisher.h"
+#include "ringtrain/ps/shared_push_reader.h"
 #include "ringtrain/ring/hash_ring.h"
 #include "ringtrain/ring/partition_table.h"
 #include "ringtrain/worker/ps_client.h"
@@ -185,6 +187,149 @@ TEST_F(PsClientSharedTest, OnlySyncPullsAsk) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_FALSE(asked) << "outside sync a server may write while the worker copies";
   ExpectParams(1.0f);
+}
+
+// Pushes: once the worker has read the server's memory (so it is on its host), a push's
+// partitions go into the worker's own segment and the PUSH names them there.
+class PsClientSharedPushTest : public PsClientSharedTest {
+ protected:
+  // The gradient: parameter j is 10 + j.
+  transport::SharedBuffer<float> Gradient() const {
+    std::vector<float> g(static_cast<size_t>(table_->total_size()));
+    for (size_t j = 0; j < g.size(); ++j) g[j] = 10.0f + static_cast<float>(j);
+    return transport::SharedBuffer<float>(std::move(g));
+  }
+
+  // Answers the initial pull (from shared memory, so the worker knows the server's host).
+  void AnswerFirstPull() {
+    FakeRequest pull = ReceivePull();
+    Send(pull, ReplyTo(pull, 0, 1.0f));
+  }
+
+  FakeRequest ReceivePush() {
+    std::optional<FakeRequest> r = server_.Receive();
+    EXPECT_TRUE(r.has_value());
+    EXPECT_EQ(r->header.kind(), proto::PUSH);
+    return *r;
+  }
+
+  // Every partition of `msg` (frames) holds the gradient's values.
+  void ExpectGradient(const transport::Message& msg) const {
+    ASSERT_EQ(msg.payloads.size(), static_cast<size_t>(msg.header.partitions_size()));
+    for (int i = 0; i < msg.header.partitions_size(); ++i) {
+      const ring::Partition& p = table_->partition(msg.header.partitions(i).id());
+      std::span<const float> got = msg.Floats(static_cast<size_t>(i));
+      ASSERT_EQ(got.size(), static_cast<size_t>(p.size));
+      for (int64_t j = 0; j < p.size; ++j) {
+        EXPECT_EQ(got[static_cast<size_t>(j)], 10.0f + static_cast<float>(p.offset + j));
+      }
+    }
+  }
+
+  void Ack(const FakeRequest& push) {
+    EXPECT_TRUE(server_.Send(push, ReplyHeader(proto::PUSH_ACK, push.header.request_id())).ok());
+  }
+};
+
+TEST_F(PsClientSharedPushTest, APushIsReadFromTheWorkersSharedMemory) {
+  Start(/*shared_memory=*/true);
+  std::vector<bool> shared;
+  std::thread script([&] {
+    AnswerFirstPull();
+    ps::SharedPushReader reader(/*num_workers=*/1);
+    for (int step = 0; step < 2; ++step) {
+      FakeRequest push = ReceivePush();
+      shared.push_back(transport::HasSharedPartitions(push.header));
+      transport::Message& msg = *push.message;
+      for (const zmq::message_t& frame : msg.payloads) EXPECT_EQ(frame.size(), 0u);
+      Status read = reader.Resolve(&msg);
+      ASSERT_TRUE(read.ok()) << read.ToString();
+      ExpectGradient(msg);
+      Ack(push);
+      FakeRequest pull = ReceivePull();
+      Send(pull, ReplyTo(pull, step + 1, 2.0f));
+    }
+    EXPECT_EQ(reader.segments_opened(), 1u) << "mapped once for the worker's process";
+  });
+  Status s = client_->Pull(0, params_);
+  transport::SharedBuffer<float> gradient = Gradient();
+  for (int step = 0; s.ok() && step < 2; ++step) {
+    s = client_->PushPull({gradient, step, 4, 0.1f}, step + 1, params_);
+  }
+  script.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(shared, (std::vector<bool>{true, true}));
+  EXPECT_EQ(client_->bytes_pushed(), 2 * 16 * sizeof(float));
+  EXPECT_EQ(client_->bytes_pushed_shared(), 2 * 16 * sizeof(float));
+  ExpectParams(2.0f);
+}
+
+TEST_F(PsClientSharedPushTest, APushTheServerCannotReadIsSentAgainWithFramesAndSoAreTheNext) {
+  Start(/*shared_memory=*/true);
+  std::vector<bool> shared;
+  uint64_t refused_id = 0;
+  uint64_t resent_id = 0;
+  std::thread script([&] {
+    AnswerFirstPull();
+    FakeRequest push = ReceivePush();
+    shared.push_back(transport::HasSharedPartitions(push.header));
+    refused_id = push.header.request_id();
+    proto::Header refusal = ReplyHeader(proto::ERROR, push.header.request_id());
+    refusal.set_error("cannot open /proc/1/fd/3");
+    refusal.set_shared_refused(true);
+    EXPECT_TRUE(server_.Send(push, std::move(refusal)).ok());
+    // The pull of the same step comes first (sent with the push); the push again after it.
+    FakeRequest pull = ReceivePull();
+    FakeRequest again = ReceivePush();
+    shared.push_back(transport::HasSharedPartitions(again.header));
+    resent_id = again.header.request_id();
+    EXPECT_FALSE(again.header.has_segment());
+    ExpectGradient(*again.message);
+    Ack(again);
+    Send(pull, ReplyTo(pull, 1, 2.0f));
+    FakeRequest next = ReceivePush();
+    shared.push_back(transport::HasSharedPartitions(next.header));
+    ExpectGradient(*next.message);
+    Ack(next);
+    FakeRequest pull2 = ReceivePull();
+    Send(pull2, ReplyTo(pull2, 2, 3.0f));
+  });
+  Status s = client_->Pull(0, params_);
+  transport::SharedBuffer<float> gradient = Gradient();
+  for (int step = 0; s.ok() && step < 2; ++step) {
+    s = client_->PushPull({gradient, step, 4, 0.1f}, step + 1, params_);
+  }
+  script.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(shared, (std::vector<bool>{true, false, false}));
+  EXPECT_EQ(resent_id, refused_id) << "sent again as the same request";
+  EXPECT_EQ(client_->bytes_pushed_shared(), 0u);
+  ExpectParams(3.0f);
+  ASSERT_EQ(log_.size(), 1u);
+  EXPECT_THAT(log_[0], HasSubstr("cannot read this worker's shared memory"));
+}
+
+TEST_F(PsClientSharedPushTest, PushesHaveFramesUntilTheServersMemoryWasRead) {
+  Start(/*shared_memory=*/true);
+  bool shared = true;
+  std::thread script([&] {
+    FakeRequest pull = ReceivePull();
+    pull.header.set_shared_ok(false);  // answered with frames: nothing says it shares the host
+    Send(pull, ReplyTo(pull, 0, 1.0f));
+    FakeRequest push = ReceivePush();
+    shared = transport::HasSharedPartitions(push.header);
+    ExpectGradient(*push.message);
+    Ack(push);
+    FakeRequest next = ReceivePull();
+    Send(next, ReplyTo(next, 1, 2.0f));
+  });
+  Status s = client_->Pull(0, params_);
+  transport::SharedBuffer<float> gradient = Gradient();
+  if (s.ok()) s = client_->PushPull({gradient, 0, 4, 0.1f}, 1, params_);
+  script.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(shared);
+  EXPECT_EQ(client_->bytes_pushed_shared(), 0u);
 }
 
 }  // namespace

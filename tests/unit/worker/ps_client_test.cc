@@ -367,7 +367,7 @@ TEST_F(PsClientTest, IgnoresAReplyToARequestSentToAnotherServer) {
         auto at_1 = servers_[1]->Receive();
         ASSERT_TRUE(at_0.has_value() && at_1.has_value());
         // Server 0 first answers server 1's request, with server 1's partitions.
-        ReplyToPull(*servers_[0], {at_0->peer, at_1->header}, 0, 100.0f);
+        ReplyToPull(*servers_[0], {at_0->peer, at_1->header, nullptr}, 0, 100.0f);
         ReplyToPull(*servers_[0], *at_0, 0, 1.0f);
         ReplyToPull(*servers_[1], *at_1, 0, 1.0f);
       },

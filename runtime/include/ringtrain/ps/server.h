@@ -50,6 +50,7 @@
 #include "ringtrain/ps/pull_publisher.h"
 #include "ringtrain/ps/replica_shard.h"
 #include "ringtrain/ps/server_core.h"
+#include "ringtrain/ps/shared_push_reader.h"
 
 namespace ringtrain::ps {
 
@@ -57,8 +58,10 @@ struct ServerOptions {
   // Where to bind, e.g. "tcp://*:7070" in a pod or "tcp://127.0.0.1:0" for a free port.
   std::string bind_endpoint;
   // Answers the pulls of workers that say they share this host (Header.shared_ok) from shared
-  // memory instead of frames (ps/pull_publisher.h). Costs a copy of the owned parameters, made
-  // on the first such pull.
+  // memory instead of frames (ps/pull_publisher.h; costs a copy of the owned parameters, made
+  // on the first such pull), and reads pushes whose gradients are in their worker's shared
+  // memory (ps/shared_push_reader.h). Without it such a push is refused (ERROR with
+  // Header.shared_refused), and the worker sends it again with frames.
   bool shared_memory = false;
   // How often Serve() wakes to check stop() when idle.
   std::chrono::milliseconds poll_interval{100};
@@ -156,6 +159,9 @@ class ParameterServer {
   void Replicated(const transport::Message& msg, Apply apply);
   void SendReplies(std::vector<Reply>* replies);
   void CountDropped();
+  // A PUSH with partitions in shared memory: resolved into frames (SharedPushReader), or
+  // dropped, counted and answered ERROR with Header.shared_refused; false then.
+  bool ReadSharedPush(const std::string& peer, transport::Message* msg);
   // Counts (and logs the first few of) a message `sender` may not send.
   void CountUnauthorized(const std::optional<auth::Identity>& sender, const proto::Header& h);
   // Excludes the workers a round has waited for longer than worker_timeout (see the top).
@@ -175,7 +181,9 @@ class ParameterServer {
   size_t max_deferred_;
   std::chrono::milliseconds worker_timeout_;
   std::function<void(const std::string&)> log_;
-  std::unique_ptr<PullPublisher> publisher_;  // with options.shared_memory
+  std::unique_ptr<PullPublisher> publisher_;       // with options.shared_memory
+  std::unique_ptr<SharedPushReader> push_reader_;  // with options.shared_memory
+  uint64_t shared_refused_logged_ = 0;
   const bool authenticated_;  // options.credentials was set: messages must be Authorized
   uint64_t unauthorized_logged_ = 0;
   // Per worker: when the last request from it arrived (Serve()'s start before the first).

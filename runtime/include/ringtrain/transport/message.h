@@ -9,8 +9,9 @@
 // the codec (parsed once into Message::codec), one payload frame per listed partition for the
 // kinds that carry payloads (CarriesPayload, message_kind.h), and every frame's size against
 // the codec and element count (CheckPayloadSize); a PULL_REPLY's partition may instead be in
-// the server's shared memory (PartitionSlice.shared, transport/shared_segment.h): then no frame,
-// and its bytes must lie inside the segment Header.segment describes, at an aligned offset; and for
+// the server's shared memory (PartitionSlice.shared, transport/shared_segment.h), a CODEC_NONE
+// PUSH's in the worker's: then no frame, and its bytes must lie inside the segment
+// Header.segment describes, at an aligned offset; and for
 // the sparse slices (Header.sparse) of a PUSH, PULL or PULL_REPLY their frames
 // (SparseFramesPerSlice), each exactly num_keys uint64 or num_keys x dim float32 (a PUSH's values
 // as its slice's value_codec says: fp16 or int8, whose contents DecodeSparseValues checks and
@@ -73,7 +74,8 @@ struct Message {
   proto::Header header;
   compress::CodecSpec codec;  // CodecOf(header), parsed once by DecodeMessage
   // payloads[i] carries header.partitions(i); empty for a partition in shared memory
-  // (PartitionSlice.shared: a PULL_REPLY's, read from the segment Header.segment names).
+  // (PartitionSlice.shared: a PULL_REPLY's or a PUSH's, read from the segment Header.segment
+  // names).
   std::vector<zmq::message_t> payloads;
   // The frames of header.sparse, in order (SparseFramesPerSlice(kind) per slice), aligned for
   // their element type.
@@ -93,6 +95,9 @@ struct Message {
   // REQUIRES (values): the slice says CODEC_NONE (DecodeSparseValues has run).
   std::span<const float> SparseValues(size_t i) const;
 };
+
+// True when a partition of the header is in shared memory (PartitionSlice.shared).
+bool HasSharedPartitions(const proto::Header& header);
 
 // Builds a Message from received frames: frames[0] is the serialized header and the rest are
 // payloads. Consumes the frames. Returns DataLoss or InvalidArgument naming the first problem.

@@ -55,6 +55,15 @@
 // pull is sent again, answered with frames (shared_retries(); the parameters are then
 // overwritten by that answer). A server whose segment cannot be opened (another host or PID
 // namespace) is said once and asked with frames from then on.
+// Pushes go the other way likewise (CODEC_NONE): to a server whose memory this worker has read
+// (so on its host, in its PID namespace), a push's partitions are copied into this worker's own
+// segment — one copy for every server, each partition at an aligned slot — and the PUSH names
+// them there instead of carrying frames (ps/shared_push_reader.h). The segment is written only
+// between operations, and an operation ends only once every server acknowledged its push: a
+// server never reads a gradient being overwritten. Kept for a resend (Rejoin, detours) is the
+// push with frames, so a push sent again never depends on the segment; a server that cannot read
+// it answers ERROR with Header.shared_refused, and the push is sent again with frames, to that
+// server from then on (said once).
 //
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -215,6 +224,8 @@ class PsClient {
   // with frames because a copy from it may have been torn.
   uint64_t bytes_pulled_shared() const { return bytes_pulled_shared_; }
   uint64_t shared_retries() const { return shared_retries_; }
+  // The part of bytes_pushed() the servers read from this worker's shared memory.
+  uint64_t bytes_pushed_shared() const { return bytes_pushed_shared_; }
 
   // Servers that came back after their connection broke, and were rejoined.
   uint64_t rejoins() const { return rejoins_; }
@@ -248,6 +259,7 @@ class PsClient {
       std::shared_ptr<SparsePart> sparse = nullptr;  // kPull: the server's share of the keys
       bool frames_only = false;   // kPull: not from shared memory (a torn copy's second try)
       bool shared_asked = false;  // kPull: marked shared_ok
+      bool shared_sent = false;   // kPush: its partitions in this worker's shared memory
     };
     std::map<uint64_t, Request> requests;
     // Per server that came back during the operation: what to send again once its rejoin is
@@ -336,7 +348,14 @@ class PsClient {
   // Sends `req` (as recorded when it was first sent) again for `server`'s shard.
   Status Resend(int server, const Pending::Request& req, Pending* pending);
   // `sparse`: the server's share of the push's gradients or the pull's keys (or null).
-  Status SendPush(int server, const PushRequest& push, SparsePart* sparse, Pending* pending);
+  // `shared_seq`: the partitions are in push_segment_, written under that sequence (or null).
+  Status SendPush(int server, const PushRequest& push, SparsePart* sparse, Pending* pending,
+                  const uint64_t* shared_seq = nullptr);
+  // Which servers get `push`'s partitions through shared memory (shared_push_to_), and copies
+  // them there; the segment's sequence after the copy, or nullopt when none does.
+  std::optional<uint64_t> WriteSharedPush(const PushRequest& push);
+  // Creates push_segment_ (a slot per partition) on first use; false if it cannot be.
+  bool PushSegmentReady();
   Status SendPull(int server, int64_t min_version, Pending* pending, bool final_model = false,
                   bool whole = false, std::shared_ptr<SparsePart> sparse = nullptr,
                   bool frames_only = false);
@@ -374,6 +393,14 @@ class PsClient {
   // Per server: its segment as last mapped, and whether it could not be (then frames only).
   std::vector<std::unique_ptr<transport::SegmentReader>> segments_;
   std::vector<bool> no_shared_;
+  // This worker's segment for pushes (created on the first push that uses it), each partition's
+  // offset in it, the servers the current push goes to through it, and those that refused it.
+  std::unique_ptr<transport::SharedSegment> push_segment_;
+  bool push_segment_failed_ = false;
+  std::vector<uint64_t> push_slot_;
+  std::vector<bool> shared_push_to_;
+  std::vector<bool> no_shared_push_;
+  uint64_t bytes_pushed_shared_ = 0;
 };
 
 }  // namespace ringtrain::worker
