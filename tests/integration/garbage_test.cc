@@ -489,7 +489,12 @@ TEST(HostileConnectionsTest, AThousandHostileConnectionsCostBoundedMemory) {
   }
   EXPECT_TRUE(run.WorkersRunning()) << "the attack must come during the run";
   EXPECT_GT(progress, 0u) << "training stopped under the attack";
-  EXPECT_LE(peak, before + (100u << 20)) << "from " << before << " to " << peak << " bytes";
+  // Under AddressSanitizer, freed memory is held back in its quarantine (256 MB by default) to
+  // catch uses after free, so resident memory there says little about ours: the bound is the
+  // release build's, with that much more under a sanitizer.
+  const uint64_t allowed =
+      (uint64_t{100} << 20) + (test_build::kSanitized ? uint64_t{256} << 20 : 0);
+  EXPECT_LE(peak, before + allowed) << "from " << before << " to " << peak << " bytes";
   std::printf(
       "a thousand hostile connections: ps-0 resident %.1f MB before, %.1f MB at most "
       "under them; %zu progress reports meanwhile\n",

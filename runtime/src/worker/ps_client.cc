@@ -310,6 +310,7 @@ bool PsClient::PushSegmentReady() {
 }
 
 std::optional<uint64_t> PsClient::WriteSharedPush(const PushRequest& push) {
+  RT_CHECK(push.gradient.size() == static_cast<size_t>(options_.table->total_size()));
   bool any = false;
   for (size_t s = 0; s < sockets_.size(); ++s) {
     // Only to a server whose own memory this worker reads: the same host and PID namespace.

@@ -5,6 +5,13 @@
 // keeps serving. Oversized inbound messages are refused by libzmq (ZMQ_MAXMSGSIZE), which
 // drops that connection only.
 //
+// Shared memory (ServerOptions::shared_memory, workers on this host): pull replies may carry
+// their partitions in this server's memory (ps/pull_publisher.h), and a PUSH naming its
+// gradient in the worker's memory is copied out of it into frames before anything else sees
+// it (ps/shared_push_reader.h); one that cannot be read is dropped, counted and answered ERROR
+// with Header.shared_refused. Only a worker's own PUSH may name memory: a forward or any other
+// message that does is dropped and counted.
+//
 // With replication (spec.parameterServers.replication: 1) the server also keeps a copy of its
 // predecessor's shard (ps/replica_shard.h), fed by the REPLICA_ messages and forwarded requests
 // arriving on the same socket, and replicates its own shard to its successor over a BackupLink
