@@ -91,13 +91,7 @@ void PullPublisher::Publish(uint64_t generation, Reply* reply) {
     ++kept;
   }
   reply->payloads.resize(kept);
-  const transport::SegmentAddress& a = segment_->address();
-  proto::SharedSegment* seg = h.mutable_segment();
-  seg->set_pid(a.pid);
-  seg->set_fd(a.fd);
-  seg->set_id(a.id);
-  seg->set_bytes(a.bytes);
-  seg->set_seq(segment_->sequence());
+  transport::SetSegment(segment_->address(), segment_->sequence(), h.mutable_segment());
 }
 
 }  // namespace ringtrain::ps

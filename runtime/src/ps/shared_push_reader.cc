@@ -17,7 +17,7 @@ Status SharedPushReader::Resolve(transport::Message* msg) {
                            " workers");
   }
   const proto::SharedSegment& seg = h.segment();
-  const transport::SegmentAddress address{seg.pid(), seg.fd(), seg.id(), seg.bytes()};
+  const transport::SegmentAddress address = transport::AddressOf(seg);
   std::unique_ptr<transport::SegmentReader>& reader = readers_[h.sender()];
   if (reader == nullptr || !(reader->address() == address)) {
     reader.reset();  // a replacement worker: its new process's segment

@@ -266,6 +266,18 @@ bool HasSharedPartitions(const proto::Header& header) {
                      [](const proto::PartitionSlice& s) { return s.shared(); });
 }
 
+void SetSegment(const SegmentAddress& address, uint64_t seq, proto::SharedSegment* out) {
+  out->set_pid(address.pid);
+  out->set_fd(address.fd);
+  out->set_id(address.id);
+  out->set_bytes(address.bytes);
+  out->set_seq(seq);
+}
+
+SegmentAddress AddressOf(const proto::SharedSegment& segment) {
+  return {segment.pid(), segment.fd(), segment.id(), segment.bytes()};
+}
+
 StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
   if (frames.empty()) return DataLoss("empty message");
   if (frames[0].size() > kMaxHeaderBytes) {

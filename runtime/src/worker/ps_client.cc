@@ -423,13 +423,7 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
       s.set_shared_offset(push_slot_[s.id()]);
       bytes_pushed_shared_ += s.payload_bytes();
     }
-    const transport::SegmentAddress& a = push_segment_->address();
-    proto::SharedSegment* seg = h.mutable_segment();
-    seg->set_pid(a.pid);
-    seg->set_fd(a.fd);
-    seg->set_id(a.id);
-    seg->set_bytes(a.bytes);
-    seg->set_seq(*shared_seq);
+    transport::SetSegment(push_segment_->address(), *shared_seq, h.mutable_segment());
   }
   RT_RETURN_IF_ERROR(SendRequest(server, std::move(h), std::move(payloads), req, pending));
   bytes_pushed_ += payload_bytes;
@@ -734,8 +728,7 @@ StatusOr<proto::ServerStats> PsClient::Stats(int index) {
 }
 
 const transport::SegmentReader* PsClient::SegmentOf(int from, const proto::Header& h) {
-  const proto::SharedSegment& seg = h.segment();
-  const transport::SegmentAddress address{seg.pid(), seg.fd(), seg.id(), seg.bytes()};
+  const transport::SegmentAddress address = transport::AddressOf(h.segment());
   std::unique_ptr<transport::SegmentReader>& reader = segments_[static_cast<size_t>(from)];
   if (reader != nullptr && reader->address() == address) return reader.get();
   reader.reset();  // a server that restarted: its new process's segment

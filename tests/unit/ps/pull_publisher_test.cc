@@ -58,11 +58,8 @@ class PullPublisherTest : public ::testing::Test {
   // The floats of partition slice i of `r`, read through a reader of its segment.
   std::vector<float> SharedValues(const Reply& r, int i) {
     const proto::SharedSegment& seg = r.header.segment();
-    if (reader_ == nullptr ||
-        reader_->address() !=
-            transport::SegmentAddress{seg.pid(), seg.fd(), seg.id(), seg.bytes()}) {
-      reader_ =
-          transport::SegmentReader::Open({seg.pid(), seg.fd(), seg.id(), seg.bytes()}).value();
+    if (reader_ == nullptr || reader_->address() != transport::AddressOf(seg)) {
+      reader_ = transport::SegmentReader::Open(transport::AddressOf(seg)).value();
     }
     const proto::PartitionSlice& s = r.header.partitions(i);
     std::span<const std::byte> b = reader_->Bytes(s.shared_offset(), s.payload_bytes());

@@ -57,13 +57,7 @@ class WorkerMemory {
       s->set_shared(true);
       s->set_shared_offset(Offset(i));
     }
-    const transport::SegmentAddress& a = segment_->address();
-    proto::SharedSegment* seg = h.mutable_segment();
-    seg->set_pid(a.pid);
-    seg->set_fd(a.fd);
-    seg->set_id(a.id);
-    seg->set_bytes(a.bytes);
-    seg->set_seq(seq_);
+    transport::SetSegment(segment_->address(), seq_, h.mutable_segment());
     std::vector<zmq::message_t> all;
     const std::string head = h.SerializeAsString();
     all.emplace_back(head.data(), head.size());

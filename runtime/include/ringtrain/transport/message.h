@@ -35,6 +35,7 @@
 #include "ringtrain/compress/codec.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/transport/message_kind.h"
+#include "ringtrain/transport/shared_segment.h"
 
 namespace ringtrain::transport {
 
@@ -98,6 +99,11 @@ struct Message {
 
 // True when a partition of the header is in shared memory (PartitionSlice.shared).
 bool HasSharedPartitions(const proto::Header& header);
+
+// A shared segment's wire form (Header.segment): its address and the sequence a reader is to
+// check, and back.
+void SetSegment(const SegmentAddress& address, uint64_t seq, proto::SharedSegment* out);
+SegmentAddress AddressOf(const proto::SharedSegment& segment);
 
 // Builds a Message from received frames: frames[0] is the serialized header and the rest are
 // payloads. Consumes the frames. Returns DataLoss or InvalidArgument naming the first problem.
