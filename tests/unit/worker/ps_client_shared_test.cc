@@ -229,6 +229,16 @@ class PsClientSharedPushTest : public PsClientSharedTest {
   void Ack(const FakeRequest& push) {
     EXPECT_TRUE(server_.Send(push, ReplyHeader(proto::PUSH_ACK, push.header.request_id())).ok());
   }
+
+  // What a worker does: the initial pull, then `steps` steps of the gradient (push, pull).
+  Status Train(int steps) {
+    Status s = client_->Pull(0, params_);
+    transport::SharedBuffer<float> gradient = Gradient();
+    for (int step = 0; s.ok() && step < steps; ++step) {
+      s = client_->PushPull({gradient, step, 4, 0.1f}, step + 1, params_);
+    }
+    return s;
+  }
 };
 
 TEST_F(PsClientSharedPushTest, APushIsReadFromTheWorkersSharedMemory) {
@@ -251,11 +261,7 @@ TEST_F(PsClientSharedPushTest, APushIsReadFromTheWorkersSharedMemory) {
     }
     EXPECT_EQ(reader.segments_opened(), 1u) << "mapped once for the worker's process";
   });
-  Status s = client_->Pull(0, params_);
-  transport::SharedBuffer<float> gradient = Gradient();
-  for (int step = 0; s.ok() && step < 2; ++step) {
-    s = client_->PushPull({gradient, step, 4, 0.1f}, step + 1, params_);
-  }
+  Status s = Train(/*steps=*/2);
   script.join();
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(shared, (std::vector<bool>{true, true}));
@@ -294,11 +300,7 @@ TEST_F(PsClientSharedPushTest, APushTheServerCannotReadIsSentAgainWithFramesAndS
     FakeRequest pull2 = ReceivePull();
     Send(pull2, ReplyTo(pull2, 2, 3.0f));
   });
-  Status s = client_->Pull(0, params_);
-  transport::SharedBuffer<float> gradient = Gradient();
-  for (int step = 0; s.ok() && step < 2; ++step) {
-    s = client_->PushPull({gradient, step, 4, 0.1f}, step + 1, params_);
-  }
+  Status s = Train(/*steps=*/2);
   script.join();
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(shared, (std::vector<bool>{true, false, false}));
@@ -323,9 +325,7 @@ TEST_F(PsClientSharedPushTest, PushesHaveFramesUntilTheServersMemoryWasRead) {
     FakeRequest next = ReceivePull();
     Send(next, ReplyTo(next, 1, 2.0f));
   });
-  Status s = client_->Pull(0, params_);
-  transport::SharedBuffer<float> gradient = Gradient();
-  if (s.ok()) s = client_->PushPull({gradient, 0, 4, 0.1f}, 1, params_);
+  Status s = Train(/*steps=*/1);
   script.join();
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_FALSE(shared);
