@@ -105,12 +105,16 @@ void ExpectPlanOfTheReference(const app::JobPlan& plan, int64_t total_steps) {
   EXPECT_EQ(plan.seed, kSeed);
 }
 
-// Workers, servers, and whether pulls and pushes go through shared memory (the servers' and the
-// workers').
-class SyncExactnessTest : public ::testing::TestWithParam<std::tuple<int, int, bool>> {};
+// How pushes and pulls travel: frames over the sockets, the servers' and workers' shared memory,
+// or frames with each push in chunks answered by their partitions' next values (streamed rounds).
+enum class Path { kFrames, kShared, kChunks };
+
+// Workers, servers, and the path.
+class SyncExactnessTest : public ::testing::TestWithParam<std::tuple<int, int, Path>> {};
 
 TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
-  const auto [num_workers, num_ps, shared_memory] = GetParam();
+  const auto [num_workers, num_ps, path] = GetParam();
+  const bool shared_memory = path == Path::kShared;
   const data::Dataset train = testing::MakeSyntheticImages(kRows, kSide, kClasses, 99);
   // The job the reference trains: a TrainingJob as a user writes it, planned as the pods plan it.
   job::TrainingJob job;
@@ -134,6 +138,9 @@ TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   testing::ClusterOptions options;
   options.timeout = std::chrono::seconds(60);
   options.shared_memory = shared_memory;
+  // A partition a chunk (chunks hold whole partitions); otherwise pushes go whole and pulls
+  // separately.
+  options.push_chunk_bytes = path == Path::kChunks ? 1 : 0;
   auto r = testing::RunCluster(*plan, train, nullptr, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->servers_finished);
@@ -145,7 +152,14 @@ TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   EXPECT_EQ(r->bytes_pushed_shared, shared_memory ? r->bytes_pushed : 0u);
   EXPECT_EQ(r->shared_retries, 0u);
   for (int m = 0; m < num_ps; ++m) {
-    EXPECT_EQ(r->servers[static_cast<size_t>(m)].messages_dropped(), 0u);
+    const proto::ServerStats& stats = r->servers[static_cast<size_t>(m)];
+    EXPECT_EQ(stats.messages_dropped(), 0u);
+    // In chunks, each push to a server owning two partitions or more came as two PUSHes or more.
+    if (path == Path::kChunks && stats.partitions_owned() >= 2) {
+      EXPECT_GT(stats.push_chunks(), stats.pushes_accepted()) << "server " << m;
+    } else {
+      EXPECT_EQ(stats.push_chunks(), 0u) << "server " << m;
+    }
   }
 
   auto model0 = model::MakeModel(MlpConfig()).value();
@@ -167,15 +181,19 @@ TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
 
 INSTANTIATE_TEST_SUITE_P(
     WorkersAndServers, SyncExactnessTest,
-    ::testing::Values(std::make_tuple(1, 1, false), std::make_tuple(2, 1, false),
-                      std::make_tuple(1, 3, false), std::make_tuple(2, 2, false),
-                      std::make_tuple(3, 2, false), std::make_tuple(4, 3, false),
-                      std::make_tuple(1, 1, true), std::make_tuple(3, 2, true),
-                      std::make_tuple(4, 3, true)),
-    [](const ::testing::TestParamInfo<std::tuple<int, int, bool>>& p) {
+    ::testing::Values(std::make_tuple(1, 1, Path::kFrames), std::make_tuple(2, 1, Path::kFrames),
+                      std::make_tuple(1, 3, Path::kFrames), std::make_tuple(2, 2, Path::kFrames),
+                      std::make_tuple(3, 2, Path::kFrames), std::make_tuple(4, 3, Path::kFrames),
+                      std::make_tuple(1, 1, Path::kShared), std::make_tuple(3, 2, Path::kShared),
+                      std::make_tuple(4, 3, Path::kShared), std::make_tuple(1, 1, Path::kChunks),
+                      std::make_tuple(2, 2, Path::kChunks), std::make_tuple(4, 3, Path::kChunks)),
+    [](const ::testing::TestParamInfo<std::tuple<int, int, Path>>& p) {
+      const Path path = std::get<2>(p.param);
       return std::to_string(std::get<0>(p.param)) + "workers_" +
              std::to_string(std::get<1>(p.param)) + "servers" +
-             (std::get<2>(p.param) ? "_shared" : "");
+             (path == Path::kShared   ? "_shared"
+              : path == Path::kChunks ? "_chunks"
+                                      : "");
     });
 
 }  // namespace

@@ -99,6 +99,7 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         worker::PsClientOptions co = app::ClientOptionsFor(plan, k, endpoints);
         co.timeout = options.timeout;
         co.shared_memory = options.shared_memory;
+        if (options.push_chunk_bytes.has_value()) co.push_chunk_bytes = *options.push_chunk_bytes;
         co.credentials = credentials(auth::Identity::Worker(k));
         RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                             worker::PsClient::Connect(context, co));

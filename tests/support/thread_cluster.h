@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "ringtrain/app/job_plan.h"
@@ -43,6 +44,8 @@ struct ClusterOptions {
   // Servers answer pulls from shared memory (ServerOptions::shared_memory,
   // PsClientOptions::shared_memory), as over ipc:// on one host; false: frames only.
   bool shared_memory = false;
+  // PsClientOptions::push_chunk_bytes (streamed rounds); the client's default unless set.
+  std::optional<uint64_t> push_chunk_bytes;
 };
 
 struct ClusterResult {

@@ -263,6 +263,14 @@ Status CheckStateFits(const ShardState& state, const ShardIdentity& id) {
                            " worker clocks, the job " + std::to_string(id.num_workers) +
                            " workers");
   }
+  for (size_t w = 0; w < state.workers.size(); ++w) {
+    if (!state.workers[w].partial.empty()) {
+      // The file has no place for it: ps::ServerCheckpointer waits for the push to complete.
+      return InvalidArgument(
+          "shard state has worker " + std::to_string(w) +
+          "'s push partly in (streamed rounds); a checkpoint holds whole pushes");
+    }
+  }
   if (state.sparse.has_value() != !id.sparse_dims.empty()) {
     return InvalidArgument(state.sparse.has_value()
                                ? "shard state has sparse tables, the model none"

@@ -93,6 +93,9 @@ void ServerCheckpointer::Tick(const ServerCore& core) {
   } else if (writer_->busy()) {
     return;
   }
+  // A push partly in (streamed rounds) cannot go into a file: taken by the first Tick after it
+  // completed (a sync round waits for every push, so that comes within the step).
+  if (core.mid_push()) return;
   due_ = false;
   if (Status s = TakeSnapshot(core, /*final=*/false); !s.ok()) {
     Log("checkpoint not taken: " + s.message());

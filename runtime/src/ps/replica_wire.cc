@@ -79,6 +79,7 @@ void EncodeShardState(ckpt::ShardState state, proto::ShardStateMeta* meta,
     m->set_clock(w.clock);
     m->set_done(w.done);
     m->set_excluded(w.excluded);
+    for (const uint32_t id : w.partial) m->add_partial(id);
   }
   if (!state.sparse.has_value()) return;
   ckpt::SparseState& sparse = *state.sparse;
@@ -140,7 +141,8 @@ StatusOr<ckpt::ShardState> DecodeShardState(const proto::ShardStateMeta& meta,
   }
   state.workers.reserve(static_cast<size_t>(meta.workers_size()));
   for (const proto::ShardStateMeta::Worker& w : meta.workers()) {
-    state.workers.push_back({w.clock(), w.done(), w.excluded()});
+    state.workers.push_back({w.clock(), w.done(), w.excluded(),
+                             std::vector<uint32_t>(w.partial().begin(), w.partial().end())});
   }
   if (!meta.has_sparse()) return state;
   const proto::ShardStateMeta::Sparse& m = meta.sparse();

@@ -98,7 +98,9 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
       worker_done_(static_cast<size_t>(config_.num_workers), false),
       worker_excluded_(static_cast<size_t>(config_.num_workers), false),
       clocks_(static_cast<size_t>(config_.num_workers), 0),
-      held_push_(static_cast<size_t>(config_.num_workers)) {
+      held_push_(static_cast<size_t>(config_.num_workers)),
+      partial_(static_cast<size_t>(config_.num_workers)),
+      partial_count_(static_cast<size_t>(config_.num_workers), 0) {
   size_t largest = 0;
   for (size_t i = 0; i < owned_.size(); ++i) {
     slot_of_partition_[owned_[i].id] = static_cast<int>(i);
@@ -119,13 +121,44 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
 }
 
 int64_t ServerCore::RoundVersion() const {
-  if (!owned_.empty()) return owned_.front().version;
+  // Streamed rounds apply partitions one by one: the round in progress is the oldest.
+  if (!owned_.empty()) {
+    int64_t v = owned_.front().version;
+    for (const PartitionState& p : owned_) v = std::min(v, p.version);
+    return v;
+  }
   return sparse_ != nullptr ? sparse_round_.version : 0;
 }
 
 int ServerCore::RoundPushes() const {
-  if (!owned_.empty()) return owned_.front().pushes;
+  if (!owned_.empty()) {
+    const int64_t v = RoundVersion();
+    for (const PartitionState& p : owned_) {
+      if (p.version == v) return p.pushes;
+    }
+  }
   return sparse_ != nullptr ? sparse_round_.pushes : 0;
+}
+
+bool ServerCore::mid_push() const {
+  return std::any_of(partial_count_.begin(), partial_count_.end(), [](size_t n) { return n > 0; });
+}
+
+void ServerCore::ClearPartial(size_t worker) {
+  if (partial_count_[worker] == 0) return;
+  std::fill(partial_[worker].begin(), partial_[worker].end(), 0);
+  partial_count_[worker] = 0;
+}
+
+bool ServerCore::PushedInChunks(const PartitionState& p) const {
+  const auto slot = static_cast<size_t>(&p - owned_.data());
+  bool any = false;
+  for (size_t w = 0; w < clocks_.size(); ++w) {
+    if (worker_done_[w] || worker_excluded_[w] || clocks_[w] > p.version) continue;
+    if (clocks_[w] != p.version || partial_count_[w] == 0 || partial_[w][slot] == 0) return false;
+    any = true;
+  }
+  return any;
 }
 
 ServerCore::~ServerCore() = default;
@@ -219,6 +252,7 @@ void ServerCore::Exclude(int worker, std::vector<Reply>* out) {
   const size_t w = static_cast<size_t>(worker);
   if (worker_done_[w] || worker_excluded_[w]) return;
   worker_excluded_[w] = true;
+  ClearPartial(w);  // its chunks stay in their rounds
   stats_.set_workers_excluded(stats_.workers_excluded() + 1);
   ReturnLease(w);
   ApplyRoundsWaitingForNobody();
@@ -391,7 +425,32 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
   const size_t w = h.sender();
   // Message prefixes, built only when a check fails (this runs for every push).
   const auto from = [&] { return "PUSH from worker " + std::to_string(w); };
-  if (h.partitions_size() != static_cast<int>(owned_.size()) && !config_.block_sums) {
+  const bool sync = config_.consistency == Consistency::kSync;
+  if ((h.partial() || h.pull_back()) &&
+      (!sync || sparse_ != nullptr || config_.block_sums || h.sparse_size() > 0)) {
+    return InvalidArgument(from() + (h.partial() ? " in chunks" : " asking for a pull back") +
+                           ": only a dense model's sync rounds without block sums stream (this "
+                           "server: " +
+                           ConsistencyName(config_.consistency) +
+                           (sparse_ != nullptr ? ", sparse tables" : "") +
+                           (config_.block_sums ? ", block sums" : "") + ")");
+  }
+  if (h.partial()) {
+    if (h.partitions_size() == 0) return InvalidArgument(from() + ": a chunk lists no partitions");
+    if (h.clock() == clocks_[w] && partial_count_[w] > 0) {
+      for (const proto::PartitionSlice& slice : h.partitions()) {
+        const auto slot = static_cast<size_t>(slot_of_partition_[slice.id()]);
+        if (partial_[w][slot] != 0) {
+          return InvalidArgument(from() + " at clock " + std::to_string(h.clock()) +
+                                 ": a chunk lists partition " + std::to_string(slice.id()) +
+                                 ", which an earlier chunk of the push had");
+        }
+      }
+    }
+  } else if (h.clock() == clocks_[w] && partial_count_[w] > 0) {
+    return InvalidArgument(from() + " at clock " + std::to_string(h.clock()) +
+                           " is whole, but chunks of that push are in already");
+  } else if (h.partitions_size() != static_cast<int>(owned_.size()) && !config_.block_sums) {
     return InvalidArgument(from() + " lists " + std::to_string(h.partitions_size()) +
                            " partitions; it must cover all " + std::to_string(owned_.size()) +
                            " owned by server " + std::to_string(config_.server_index));
@@ -417,7 +476,6 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
     const proto::PartitionSlice& slice = h.partitions(i);
     const PartitionState* p = Find(slice.id());
     const auto part = [&] { return from() + " for partition " + std::to_string(p->id); };
-    const bool sync = config_.consistency == Consistency::kSync;
     if (sync && h.clock() > p->version && slice.version() == h.clock()) {
       // A round this shard has not reached: it was restored and waits for other workers to
       // rejoin it. Held until then (HandlePush), once everything else checks out.
@@ -450,7 +508,6 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
   }
   if (h.sparse_size() > 0) {
     RT_RETURN_IF_ERROR(sparse_->ValidateKeys(msg));
-    const bool sync = config_.consistency == Consistency::kSync;
     const int64_t version = sparse_round_.version;
     for (const proto::SparseSlice& slice : h.sparse()) {
       const bool valid =
@@ -470,13 +527,26 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
                             std::vector<Reply>* out) {
   const proto::Header& h = msg.header;
   if (h.layout_fingerprint() == config_.table->fingerprint()) TakeBack(h.sender());
-  if (h.clock() >= 0 && h.clock() < clocks_[h.sender()] &&
+  const size_t sender = h.sender();
+  if (h.clock() >= 0 && h.clock() < clocks_[sender] &&
       h.layout_fingerprint() == config_.table->fingerprint()) {
     // A step this shard already has: a replacement worker, or a job restored from checkpoints,
     // replaying from the smallest clock any server holds for it. Acknowledged, not applied, so
     // no shard applies a step twice.
     stats_.set_pushes_duplicate(stats_.pushes_duplicate() + 1);
-    out->push_back(NewReply(peer, h, proto::PUSH_ACK));
+    AnswerPush(peer, h, out);
+    return;
+  }
+  if (h.partial() && h.clock() == clocks_[sender] && partial_count_[sender] > 0 &&
+      ValidatePartitions(h).ok() && h.partitions_size() > 0 &&
+      std::all_of(
+          h.partitions().begin(), h.partitions().end(), [&](const proto::PartitionSlice& slice) {
+            return partial_[sender][static_cast<size_t>(slot_of_partition_[slice.id()])] != 0;
+          })) {
+    // A chunk this shard already has (sent again after a broken connection): answered again,
+    // not applied.
+    stats_.set_pushes_duplicate(stats_.pushes_duplicate() + 1);
+    AnswerPush(peer, h, out);
     return;
   }
   std::vector<compress::ValidatedPayload> payloads;
@@ -488,15 +558,20 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
   }
   const size_t w = h.sender();
   if (ahead) {
-    // At most one per worker: its next push would be out of order until this one is applied.
-    if (held_push_[w].has_value()) {
+    // At most one push per worker (its next would be out of order until this one is
+    // applied), or the chunks of one: no more than the partitions owned, all of one clock.
+    std::deque<HeldPush>& held = held_push_[w];
+    const bool fits = held.empty() ||
+                      (h.partial() && held.front().msg.header.partial() &&
+                       held.front().msg.header.clock() == h.clock() && held.size() < owned_.size());
+    if (!fits) {
       out->push_back(MakeError(peer, h,
                                InvalidArgument("PUSH from worker " + std::to_string(w) +
                                                " while its previous one is held")));
       return;
     }
     stats_.set_pushes_held(stats_.pushes_held() + 1);
-    held_push_[w] = HeldPush{peer, std::move(msg)};
+    held.push_back(HeldPush{peer, std::move(msg)});
     return;
   }
   const bool dense = msg.codec.type == compress::CodecType::kNone;
@@ -536,11 +611,30 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
       ApplySparseNow(msg);
     }
   }
-  clocks_[w] += 1;
+  bool complete = true;
+  if (h.partial()) {
+    // A chunk: part of its partitions' rounds only; the clock moves with the last one.
+    std::vector<uint8_t>& in = partial_[w];
+    if (in.empty()) in.assign(owned_.size(), 0);
+    for (const proto::PartitionSlice& slice : h.partitions()) {
+      const auto slot = static_cast<size_t>(slot_of_partition_[slice.id()]);
+      PartitionState& p = owned_[slot];
+      p.samples += h.num_samples();
+      p.pushes += 1;
+      p.learning_rate = h.learning_rate();
+      in[slot] = 1;
+    }
+    partial_count_[w] += static_cast<size_t>(h.partitions_size());
+    complete = partial_count_[w] == owned_.size();
+    if (complete) ClearPartial(w);
+    stats_.set_push_chunks(stats_.push_chunks() + 1);
+  }
+  if (complete) clocks_[w] += 1;
   if (config_.consistency == Consistency::kSync) {
     // The push is part of every owned partition's round, listed or not (block sums), and of
     // the sparse tables' round, with keys or without.
     for (PartitionState& p : owned_) {
+      if (h.partial()) break;  // counted above
       p.samples += h.num_samples();
       p.pushes += 1;
       p.learning_rate = h.learning_rate();
@@ -555,21 +649,50 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
     MaybeApplySparseRound(min_clock);
   }
   if (sparse_ != nullptr) sparse_->CountInto(&stats_);
-  stats_.set_pushes_accepted(stats_.pushes_accepted() + 1);
+  if (complete) stats_.set_pushes_accepted(stats_.pushes_accepted() + 1);
 
-  Reply ack = NewReply(peer, h, proto::PUSH_ACK);
-  out->push_back(std::move(ack));
+  AnswerPush(peer, h, out);
   ReleaseHeldPushes(out);
   AnswerReadyPulls(out);
 }
 
+void ServerCore::AnswerPush(const std::string& peer, const proto::Header& push,
+                            std::vector<Reply>* out) {
+  if (!push.pull_back()) {
+    out->push_back(NewReply(peer, push, proto::PUSH_ACK));
+    return;
+  }
+  // The pull the worker would send next, for these partitions: parked like one.
+  transport::Message pull;
+  proto::Header& h = pull.header;
+  h.set_kind(proto::PULL);
+  h.set_job(push.job());
+  h.set_sender(push.sender());
+  h.set_request_id(push.request_id());
+  h.set_layout_fingerprint(push.layout_fingerprint());
+  h.set_clock(push.clock() + 1);
+  if (push.has_detour()) *h.mutable_detour() = push.detour();
+  for (const proto::PartitionSlice& slice : push.partitions()) {
+    proto::PartitionSlice* s = h.add_partitions();
+    s->set_id(slice.id());
+    s->set_num_elements(slice.num_elements());
+  }
+  if (PullReady(h)) {
+    out->push_back(MakePullReply(peer, pull));
+  } else {
+    stats_.set_pulls_parked(stats_.pulls_parked() + 1);
+    pending_.push_back(ParkedPull{peer, std::move(pull)});
+  }
+}
+
 void ServerCore::ReleaseHeldPushes(std::vector<Reply>* out) {
   if (config_.consistency != Consistency::kSync || (owned_.empty() && sparse_ == nullptr)) return;
-  for (std::optional<HeldPush>& held : held_push_) {
-    if (!held.has_value() || held->msg.header.clock() > RoundVersion()) continue;
-    HeldPush push = std::move(*held);
-    held.reset();
-    HandlePush(push.peer, std::move(push.msg), out);
+  for (std::deque<HeldPush>& held : held_push_) {
+    while (!held.empty() && held.front().msg.header.clock() <= RoundVersion()) {
+      HeldPush push = std::move(held.front());
+      held.pop_front();
+      HandlePush(push.peer, std::move(push.msg), out);
+    }
   }
 }
 
@@ -635,7 +758,7 @@ std::span<float> ServerCore::Writable(PartitionState& p) {
 void ServerCore::MaybeApplyRound(PartitionState& p, int64_t min_clock) {
   // A worker that pushed to the round and then finished leaves its gradient in and no longer
   // counts in min_clock.
-  if (p.pushes == 0 || min_clock <= p.version) return;
+  if (p.pushes == 0 || (min_clock <= p.version && !PushedInChunks(p))) return;
   if (p.samples > 0) {
     if (!config_.block_sums) {
       const float inv = 1.0f / static_cast<float>(p.samples);
@@ -661,7 +784,7 @@ void ServerCore::HandlePull(const std::string& peer, transport::Message msg,
   // A worker's clock is the pushes it has made; a pull claiming more could never be answered
   // and would sit parked forever.
   const size_t w = request.sender();
-  const int64_t pushed = clocks_[w] + (held_push_[w].has_value() ? 1 : 0);
+  const int64_t pushed = clocks_[w] + (held_push_[w].empty() ? 0 : 1);
   if (s.ok() && request.clock() > pushed) {
     s = InvalidArgument("PULL at clock " + std::to_string(request.clock()) + " from worker " +
                         std::to_string(w) + ", which has pushed " + std::to_string(pushed) +
@@ -686,6 +809,7 @@ void ServerCore::HandleDone(const std::string& peer, const proto::Header& reques
   TakeBack(w);
   if (!worker_done_[w]) {
     worker_done_[w] = true;
+    ClearPartial(w);  // its chunks stay in their rounds
     ++workers_done_;
     stats_.set_workers_done(static_cast<uint32_t>(workers_done_));
     // Rounds that waited only for this worker are complete now.
@@ -717,6 +841,7 @@ void ServerCore::HandleJoin(const std::string& peer, const proto::Header& reques
     stats_.set_pushes_lost(stats_.pushes_lost() +
                            static_cast<uint64_t>(request.clock() - clocks_[w]));
     clocks_[w] = request.clock();
+    ClearPartial(w);  // a push at a clock it moved past
     if (config_.consistency == Consistency::kSync) FastForwardRounds();
   }
   ReleaseHeldPushes(out);
@@ -876,9 +1001,9 @@ size_t ServerCore::DropParked() {
   size_t n = pending_.size() + margin_waiters_.size();
   pending_.clear();
   margin_waiters_.clear();
-  for (std::optional<HeldPush>& held : held_push_) {
-    if (held.has_value()) ++n;
-    held.reset();
+  for (std::deque<HeldPush>& held : held_push_) {
+    n += held.size();
+    held.clear();
   }
   return n;
 }

@@ -46,6 +46,12 @@ void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
     s->workers[w].clock = clocks_[w];
     s->workers[w].done = worker_done_[w];
     s->workers[w].excluded = worker_excluded_[w];
+    std::vector<uint32_t>& partial = s->workers[w].partial;
+    partial.clear();
+    if (partial_count_[w] == 0) continue;
+    for (size_t slot = 0; slot < owned_.size(); ++slot) {
+      if (partial_[w][slot] != 0) partial.push_back(owned_[slot].id);
+    }
   }
   s->queue.reset();
   if (queue_.has_value()) s->queue = queue_->state();
@@ -65,7 +71,7 @@ void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
 
 bool ServerCore::has_held_pushes() const {
   for (const auto& held : held_push_) {
-    if (held.has_value()) return true;
+    if (!held.empty()) return true;
   }
   return false;
 }
@@ -123,8 +129,25 @@ Status ServerCore::Restore(ckpt::ShardState state) {
     }
   }
   for (size_t w = 0; w < state.workers.size(); ++w) {
-    if (state.workers[w].clock < 0) {
+    const ckpt::WorkerClock& c = state.workers[w];
+    if (c.clock < 0) {
       return FailedPrecondition(who + "worker " + std::to_string(w) + " has a negative clock");
+    }
+    // Chunks of a push in: sync, the worker counting, owned partitions ascending, not all of
+    // them (the last would have completed the push), each in a round at the worker's clock.
+    if (c.partial.empty()) continue;
+    bool fits = sync && !c.done && !c.excluded && c.partial.size() < owned_.size();
+    for (size_t i = 0; fits && i < c.partial.size(); ++i) {
+      const PartitionState* p = Find(c.partial[i]);
+      const auto slot = p == nullptr ? 0 : static_cast<size_t>(p - owned_.data());
+      fits = p != nullptr && (i == 0 || c.partial[i] > c.partial[i - 1]) &&
+             state.partitions[slot].version <= c.clock + 1 &&
+             state.partitions[slot].version >= c.clock;
+    }
+    if (!fits) {
+      return FailedPrecondition(who + "worker " + std::to_string(w) + "'s push in chunks (" +
+                                std::to_string(c.partial.size()) +
+                                " partitions in) does not fit the shard");
     }
   }
   if (state.sparse.has_value()) {
@@ -166,9 +189,15 @@ Status ServerCore::Restore(ckpt::ShardState state) {
     }
   }
   // Held pushes belonged to the state replaced (a replica's copy being synced again).
-  for (auto& held : held_push_) held.reset();
+  for (auto& held : held_push_) held.clear();
   workers_done_ = 0;
   for (size_t w = 0; w < state.workers.size(); ++w) {
+    ClearPartial(w);
+    for (const uint32_t id : state.workers[w].partial) {
+      if (partial_[w].empty()) partial_[w].assign(owned_.size(), 0);
+      partial_[w][static_cast<size_t>(slot_of_partition_[id])] = 1;
+      ++partial_count_[w];
+    }
     clocks_[w] = state.workers[w].clock;
     worker_done_[w] = state.workers[w].done;
     worker_excluded_[w] = state.workers[w].excluded;

@@ -221,6 +221,13 @@ Status PsClient::Rejoin(int server, Pending* pending) {
   for (const Pending::Request& r : again) {
     if (r.kind == transport::RequestKind::kPush) join_clock = std::min(join_clock, r.min_version);
   }
+  // The push's chunks it answered go again with the rest: a server restored from an older
+  // checkpoint needs all of them to complete the push; one that has them answers them again.
+  if (auto answered = pending->answered_chunks.find(server);
+      answered != pending->answered_chunks.end()) {
+    for (Pending::Request& r : answered->second) again.push_back(std::move(r));
+    pending->answered_chunks.erase(answered);
+  }
   for (auto it = pending->requests.begin(); it != pending->requests.end();) {
     if (it->second.server != server) {
       ++it;
@@ -338,7 +345,7 @@ std::optional<uint64_t> PsClient::WriteSharedPush(const PushRequest& push) {
 }
 
 Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* sparse, Pending* pending,
-                          const uint64_t* shared_seq) {
+                          const uint64_t* shared_seq, bool chunked) {
   // With sparse tables every server gets every step's push (it moves the clock there).
   if (options_.table->partitions_of(server).empty() && options_.table->sparse().empty()) {
     return Status::Ok();
@@ -407,6 +414,9 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
       dense_bytes += slice.num_keys() * (sizeof(uint64_t) + slice.dim() * sizeof(float));
     }
   }
+  bytes_pushed_ += payload_bytes;
+  bytes_pushed_dense_ += dense_bytes;
+  if (chunked) return SendChunks(server, h, std::move(payloads), pending);
   // Kept until acknowledged: a server that comes back without it gets it again (Rejoin).
   auto sent = std::make_shared<SentPush>();
   sent->header = h;
@@ -425,9 +435,62 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
     }
     transport::SetSegment(push_segment_->address(), *shared_seq, h.mutable_segment());
   }
-  RT_RETURN_IF_ERROR(SendRequest(server, std::move(h), std::move(payloads), req, pending));
-  bytes_pushed_ += payload_bytes;
-  bytes_pushed_dense_ += dense_bytes;
+  return SendRequest(server, std::move(h), std::move(payloads), req, pending);
+}
+
+bool PsClient::Chunked(int server, const PushRequest& push, int64_t pull_min_version, bool sparse,
+                       bool shared) const {
+  if (options_.push_chunk_bytes == 0 || options_.consistency != ps::Consistency::kSync ||
+      !options_.table->sparse().empty() || sparse || shared || !options_.scope.empty() ||
+      pull_min_version != push.clock + 1) {
+    return false;
+  }
+  const std::vector<uint32_t>& ids = Listed(server, false);
+  if (ids.size() < 2) return false;
+  uint64_t bytes = 0;
+  for (uint32_t id : ids) {
+    bytes += compress::EncodedSize(options_.codec,
+                                   static_cast<size_t>(options_.table->partition(id).size));
+  }
+  return bytes >= 2 * options_.push_chunk_bytes;
+}
+
+Status PsClient::SendChunks(int server, const proto::Header& h,
+                            std::vector<zmq::message_t> payloads, Pending* pending) {
+  int first = 0;
+  while (first < h.partitions_size()) {
+    // Whole partitions up to push_chunk_bytes (at least one); the last chunk takes what is left
+    // if that is under half a chunk, so no chunk is tiny.
+    int end = first;
+    uint64_t bytes = 0;
+    while (end < h.partitions_size() && (end == first || bytes < options_.push_chunk_bytes)) {
+      bytes += payloads[static_cast<size_t>(end)].size();
+      ++end;
+    }
+    uint64_t rest = 0;
+    for (int i = end; i < h.partitions_size(); ++i) rest += payloads[static_cast<size_t>(i)].size();
+    if (rest < options_.push_chunk_bytes / 2) end = h.partitions_size();
+    proto::Header chunk = h;
+    chunk.set_request_id(next_request_id_++);
+    chunk.set_partial(first > 0 || end < h.partitions_size());
+    chunk.set_pull_back(true);
+    chunk.clear_partitions();
+    auto ids = std::make_shared<std::vector<uint32_t>>();
+    std::vector<zmq::message_t> frames;
+    for (int i = first; i < end; ++i) {
+      *chunk.add_partitions() = h.partitions(i);
+      ids->push_back(h.partitions(i).id());
+      frames.push_back(std::move(payloads[static_cast<size_t>(i)]));
+    }
+    auto sent = std::make_shared<SentPush>();
+    sent->header = chunk;
+    sent->payloads = CopyFrames(frames);
+    Pending::Request req{server,         transport::RequestKind::kPush, h.clock(), false, false,
+                         std::move(sent)};
+    req.pulled_back = std::move(ids);
+    RT_RETURN_IF_ERROR(SendRequest(server, std::move(chunk), std::move(frames), req, pending));
+    first = end;
+  }
   return Status::Ok();
 }
 
@@ -614,8 +677,11 @@ Status PsClient::PushPullRows(const PushRequest& push, int64_t pull_min_version,
   const std::optional<uint64_t> shared_seq = WriteSharedPush(push);
   for (int s = 0; s < servers; ++s) {
     const bool shared = shared_seq.has_value() && shared_push_to_[static_cast<size_t>(s)];
+    const bool chunked =
+        Chunked(s, push, pull_min_version, !pushed.empty() || !pulled.empty(), shared);
     RT_RETURN_IF_ERROR(SendPush(s, push, pushed.empty() ? nullptr : &pushed[s], &pending,
-                                shared ? &*shared_seq : nullptr));
+                                shared ? &*shared_seq : nullptr, chunked));
+    if (chunked) continue;  // each chunk's answer is its pull
     std::shared_ptr<SparsePart> keys;
     if (!pulled.empty()) keys = std::make_shared<SparsePart>(std::move(pulled[s]));
     RT_RETURN_IF_ERROR(SendPull(s, pull_min_version, &pending, false, false, std::move(keys)));
@@ -882,7 +948,9 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     return FailedPrecondition(who + " rejected " + transport::KindName(req.kind) + ": " +
                               h.error());
   }
-  if (h.kind() != transport::ReplyKindOf(req.kind)) {
+  const proto::MessageKind expected =
+      req.pulled_back != nullptr ? proto::PULL_REPLY : transport::ReplyKindOf(req.kind);
+  if (h.kind() != expected) {
     return DataLoss(who + " answered " + transport::KindName(req.kind) + " with " +
                     transport::KindName(h.kind()));
   }
@@ -925,7 +993,10 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     return Status::Ok();
   }
   if (h.kind() == proto::PULL_REPLY) {
-    const std::vector<uint32_t>& ids = Listed(server, req.whole);
+    const std::vector<uint32_t>& ids =
+        req.pulled_back != nullptr ? *req.pulled_back : Listed(server, req.whole);
+    // A chunk's answer brings its partitions at the round after the one pushed.
+    const int64_t asked = req.pulled_back != nullptr ? req.min_version + 1 : req.min_version;
     // DecodeMessage has checked that parameters travel as CODEC_NONE, one frame of
     // num_elements floats per listed partition.
     if (h.partitions_size() != static_cast<int>(ids.size())) {
@@ -938,7 +1009,7 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     if (req.sparse != nullptr) {
       const int64_t least =
           options_.consistency == ps::Consistency::kSync
-              ? req.min_version
+              ? asked
               : std::max<int64_t>(sparse_versions_[static_cast<size_t>(server)], 0);
       RT_RETURN_IF_ERROR(CheckReply(*req.sparse, msg, least, who, &sparse_version));
     } else if (h.sparse_size() > 0) {
@@ -955,7 +1026,7 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
       // In sync mode versions are rounds, so the pull asks for one; otherwise they count
       // updates and can only grow.
       const int64_t least = options_.consistency == ps::Consistency::kSync
-                                ? req.min_version
+                                ? asked
                                 : std::max<int64_t>(versions_[p.id], 0);
       if (s.version() < least) {
         return DataLoss(who + " sent partition " + std::to_string(p.id) + " at version " +
@@ -1029,6 +1100,7 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
       if (version_out != nullptr) *version_out = std::min(*version_out, sparse_version);
     }
   }
+  if (req.pulled_back != nullptr) pending->answered_chunks[server].push_back(req);
   pending->requests.erase(it);
   return Status::Ok();
 }

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -118,6 +119,42 @@ TEST_F(CheckpointerTest, EveryNSteps) {
   EXPECT_THAT(log_[0], HasSubstr("checkpoint at step 2 written to " + dir_.path() +
                                  "/ckpt-0000000001-step-000000000002"));
   EXPECT_THAT(log_[1], HasSubstr("checkpoint at step 4 written"));
+}
+
+// Streamed rounds: a checkpoint that falls due while a worker's push is partly in (which a file
+// cannot hold) is taken by the first Tick after the push completed, and holds it whole.
+TEST_F(CheckpointerTest, APushPartlyInHoldsTheCheckpointBackUntilItCompletes) {
+  auto c = Make(/*every_steps=*/1, 0ms);
+  c->Tick(*core_);
+  Round();
+  // Worker 0's next push in two chunks; the first is in.
+  transport::Message whole = workers_.Push(0, 1, 1.0f, 2);
+  ASSERT_GE(whole.header.partitions_size(), 2);
+  transport::Message first;
+  first.header = whole.header;
+  first.header.set_partial(true);
+  first.header.clear_partitions();
+  *first.header.add_partitions() = whole.header.partitions(0);
+  first.payloads.push_back(std::move(whole.payloads[0]));
+  transport::Message rest;
+  rest.header = whole.header;
+  rest.header.set_partial(true);
+  rest.header.mutable_partitions()->DeleteSubrange(0, 1);
+  for (size_t i = 1; i < whole.payloads.size(); ++i)
+    rest.payloads.push_back(std::move(whole.payloads[i]));
+  Workers::Accept(*core_, std::move(first));
+  ASSERT_TRUE(core_->mid_push());
+  c->Tick(*core_);
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+  EXPECT_EQ(c->stats().snapshots, 0u) << "due at step 1, but a push is partly in";
+  Workers::Accept(*core_, std::move(rest));
+  c->Tick(*core_);
+  ASSERT_TRUE(c->WaitIdle(30s).ok());
+  EXPECT_EQ(c->stats().snapshots, 1u);
+  EXPECT_THAT(StepsOnDisk(), ElementsAre(1));
+  EXPECT_TRUE(std::none_of(log_.begin(), log_.end(), [](const std::string& line) {
+    return line.find("not taken") != std::string::npos;
+  }));
 }
 
 // A worker whose share of the data held no records finishes at step 0; the other's steps

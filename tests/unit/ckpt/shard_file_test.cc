@@ -129,6 +129,16 @@ TEST_F(ShardFileTest, StateThatDoesNotFitTheIdentityIsNotWritten) {
   EXPECT_THAT(e.status().message(), HasSubstr("partition 4"));
 }
 
+// Streamed rounds: a file has no place for a push partly in (ps::ServerCheckpointer waits).
+TEST_F(ShardFileTest, StateWithAPushPartlyInIsNotWritten) {
+  ShardState partly = state_;
+  partly.workers[1].partial = {partly.partitions[0].id};
+  StatusOr<FileEntry> e = WriteShardFile(dir_.path() + "/other.bin", partly, id_);
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(e.status().message(), HasSubstr("worker 1's push partly in"));
+}
+
 TEST_F(ShardFileTest, TruncatedIsDataLossNamingFileAndSizes) {
   Truncate(path_, 5);
   StatusOr<ShardState> s = ReadShardFile(path_, entry_, id_);

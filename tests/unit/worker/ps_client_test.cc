@@ -54,6 +54,7 @@ class PsClientTest : public ::testing::Test {
     options.detours = detours_;
     options.detour_after = std::chrono::milliseconds(100);
     options.detour_retry = detour_retry_;
+    options.push_chunk_bytes = push_chunk_bytes_;
     // Called on the thread that calls the client (the test's), as are the reads of log_.
     options.log = [this](const std::string& line) { log_.push_back(line); };
     for (int i = 0; i < servers; ++i) {
@@ -129,6 +130,7 @@ class PsClientTest : public ::testing::Test {
   std::vector<float> params_;
   bool detours_ = false;  // Start() with failover
   std::chrono::milliseconds detour_retry_{30};
+  uint64_t push_chunk_bytes_ = 0;  // Start() with streamed rounds
 };
 
 TEST_F(PsClientTest, PullCopiesEveryPartitionToItsOffset) {
@@ -545,6 +547,95 @@ TEST_F(PsClientTest, APushAServerDidNotAcknowledgeBeforeItDiedIsSentAgainAfterTh
   // Async: versions computed before the restore are reported as 0, like the next push's.
   EXPECT_THAT(versions_seen, ::testing::ElementsAre(0));
   EXPECT_EQ(version, 2);
+}
+
+// Streamed rounds: each chunk of a push (here one partition each) is answered by its partitions'
+// next values, in any order, and no PULL goes to a server that gets chunks.
+TEST_F(PsClientTest, APushInChunksIsAnsweredChunkByChunkWithItsPartitionsNextValues) {
+  push_chunk_bytes_ = 1;
+  Start(1);
+  std::vector<uint32_t> chunked;  // partitions, in the order the chunks listed them
+  Status s = WithScript(
+      [&] {
+        std::vector<FakeRequest> chunks;
+        for (int i = 0; i < 3; ++i) {
+          auto r = servers_[0]->Receive();
+          ASSERT_TRUE(r.has_value());
+          ASSERT_EQ(r->header.kind(), proto::PUSH);
+          EXPECT_TRUE(r->header.partial());
+          EXPECT_TRUE(r->header.pull_back());
+          EXPECT_EQ(r->header.clock(), 4);
+          ASSERT_EQ(r->header.partitions_size(), 1);
+          chunked.push_back(r->header.partitions(0).id());
+          chunks.push_back(*r);
+        }
+        EXPECT_FALSE(servers_[0]->Receive(std::chrono::milliseconds(100)).has_value())
+            << "no PULL besides the chunks";
+        for (auto it = chunks.rbegin(); it != chunks.rend(); ++it) {
+          ReplyToPull(*servers_[0], *it, /*version=*/5, 2.0f);
+        }
+      },
+      [&] {
+        transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
+        int64_t version = -1;
+        Status st = client_->PushPull({gradient, 4, 8, 0.1f}, 5, params_, &version);
+        EXPECT_EQ(version, 5);
+        return st;
+      });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_THAT(chunked, ::testing::ElementsAre(0u, 1u, 2u));
+  for (uint32_t id : {0u, 1u, 2u}) ExpectPartition(id, 2.0f + static_cast<float>(id));
+  EXPECT_EQ(client_->bytes_pushed(), 16u * 4);
+  EXPECT_EQ(client_->bytes_pulled(), 16u * 4);
+}
+
+// A server that comes back while a push in chunks is in flight gets every chunk again after the
+// rejoin, those it answered before it went away included: a server restored from an older
+// checkpoint needs the whole push.
+TEST_F(PsClientTest, AServerBackMidPushGetsEveryChunkAgainAnsweredOnesIncluded) {
+  push_chunk_bytes_ = 1;
+  Start(1);
+  const std::string endpoint = servers_[0]->endpoint();
+  std::atomic<bool> done{false};
+  std::vector<int64_t> joins_seen;
+  std::vector<uint32_t> resent;  // partitions of the chunks the replacement received
+  auto script = [&] {
+    // The first server answers the first chunk and dies.
+    auto first = servers_[0]->Receive(std::chrono::seconds(10));
+    ASSERT_TRUE(first.has_value());
+    ReplyToPull(*servers_[0], *first, 4, 1.0f);
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(servers_[0]->Receive().has_value());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    servers_[0].reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    servers_[0] = std::make_unique<FakeServer>(context_, endpoint);
+    while (!done.load()) {
+      auto r = servers_[0]->Receive(std::chrono::milliseconds(50));
+      if (!r.has_value()) continue;
+      const proto::Header& h = r->header;
+      if (h.kind() == proto::JOIN) {
+        joins_seen.push_back(h.clock());
+        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, h.request_id());
+        reply.set_clock(h.clock());
+        ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
+      } else if (h.kind() == proto::PUSH) {
+        EXPECT_TRUE(h.partial() && h.pull_back());
+        for (const proto::PartitionSlice& p : h.partitions()) resent.push_back(p.id());
+        ReplyToPull(*servers_[0], *r, 4, 3.0f);
+      }
+    }
+  };
+  std::thread server(script);
+  transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
+  const Status s = client_->PushPull({gradient, 3, 8, 0.1f}, 4, params_);
+  done = true;
+  server.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(client_->rejoins(), 1u);
+  EXPECT_THAT(joins_seen, ::testing::ElementsAre(3)) << "the push was not complete";
+  std::sort(resent.begin(), resent.end());
+  EXPECT_THAT(resent, ::testing::ElementsAre(0u, 1u, 2u));
+  for (uint32_t id : {0u, 1u, 2u}) ExpectPartition(id, 3.0f + static_cast<float>(id));
 }
 
 TEST_F(PsClientTest, AServerThatStaysAwayFailsTheOperationSayingSinceWhen) {

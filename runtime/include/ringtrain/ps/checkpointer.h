@@ -16,7 +16,9 @@
 // At most one write is in flight. A checkpoint that falls due while the previous write still
 // runs is not copied then: it waits, and the first Tick that finds the writer idle takes it
 // (counted in stats().delayed_busy). So a slow disk stretches the period instead of piling up
-// copies.
+// copies. Nor is one taken while a worker's push is partly in (ServerCore::mid_push, streamed
+// rounds): the first Tick after it completed takes it. A Stop() that finds a push partly in
+// writes no checkpoint (the error says so); the previous one stays the latest.
 //
 // Finish() takes the last checkpoint, marked final, and waits for it (bounded); Stop() does the
 // same for a server stopped early, unmarked.

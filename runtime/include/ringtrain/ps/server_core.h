@@ -16,6 +16,19 @@
 //   kSsp(s): pushes are applied as in kAsync; a PULL at clock c (the worker has pushed c steps
 //     and wants to start step c+1) is answered once every unfinished worker's clock is
 //     >= c - s, so no worker gets more than s clocks ahead of the slowest.
+// Streamed rounds (kSync, a dense model without block sums): a worker may send its push at
+// clock c in chunks, PUSHes marked Header.partial that each list some of the owned partitions
+// (every one in exactly one chunk). A partition's round is applied as soon as every unfinished
+// worker has pushed that partition — in a whole push or a chunk — without waiting for the rest
+// of the chunks, and the worker's clock moves once its last chunk is in. A chunk (or any push)
+// marked Header.pull_back is answered, instead of PUSH_ACK, with the PULL_REPLY of the partitions
+// it lists at version >= c + 1 once their round is applied, which acknowledges it: the
+// parameters of the first chunks travel back while the worker's later chunks still arrive, so a
+// link carries pushes and pulls at once. A chunk sent again (a resend after a broken
+// connection) is answered again without being applied; one that lists a partition already
+// pushed and one not yet is refused. The chunks already in are part of the shard's state
+// (Snapshot: ckpt::WorkerClock::partial); a worker that is excluded or finishes leaves the
+// chunks it sent in their rounds, as a whole push would be.
 // A worker that announces WORKER_DONE stops counting in rounds and clocks, so uneven progress
 // never deadlocks. In kAsync and kSsp one push is one worker's share of a global step, so
 // lr' = lr / num_workers (N pushes move the model about as far as one sync round); with
@@ -110,6 +123,7 @@
 #define RINGTRAIN_PS_SERVER_CORE_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -262,6 +276,10 @@ class ServerCore {
   // True while a push is held for a round this shard has not reached (see Joining above).
   // Such pushes are not part of Snapshot(): a copy taken now would lack them.
   bool has_held_pushes() const;
+  // True while some worker's push has come in part (Streamed rounds above): a Snapshot() now
+  // says which chunks are in (ckpt::WorkerClock::partial), which a checkpoint file cannot hold,
+  // so the checkpointer waits for the push to complete.
+  bool mid_push() const;
 
   // Forgets the parked pulls and held pushes, unanswered: another server answers them now
   // (a successor that served this shard hands it back to its replacement, to which the workers
@@ -349,8 +367,18 @@ class ServerCore {
   // worker will push to any more are skipped).
   void FastForwardRounds();
   // kSync: applies p's round once every unfinished worker has pushed to it, i.e. once
-  // `min_clock` (min_active_clock()) is past its version.
+  // `min_clock` (min_active_clock()) is past its version, or the workers still at its version
+  // have pushed it in a chunk (PushedInChunks).
   void MaybeApplyRound(PartitionState& p, int64_t min_clock);
+  // kSync: every unfinished worker whose clock is not past p's version has sent p in a chunk of
+  // its push at that version.
+  bool PushedInChunks(const PartitionState& p) const;
+  // Forgets which chunks of `worker`'s push came in (its push completed, or it stopped counting:
+  // its chunks stay in their rounds).
+  void ClearPartial(size_t worker);
+  // Answers an accepted (or already applied) push: PUSH_ACK, or with Header.pull_back the pull of
+  // its partitions at clock + 1, now or once their round is applied (parked).
+  void AnswerPush(const std::string& peer, const proto::Header& push, std::vector<Reply>* out);
   // kSync: the same for the sparse tables' round.
   void MaybeApplySparseRound(int64_t min_clock);
   // kSync: the round in progress and the pushes it has (the first owned partition's, or the
@@ -380,9 +408,14 @@ class ServerCore {
   std::vector<bool> worker_done_;
   std::vector<bool> worker_excluded_;  // kSync: silent, not waited for (Exclude)
   std::vector<int64_t> clocks_;        // per worker: pushes accepted
-  // kSync, per worker: a valid push for a round this shard has not reached, held until it has
-  // (after a restore, while other workers have not rejoined: see Joining above).
-  std::vector<std::optional<HeldPush>> held_push_;
+  // kSync, per worker: valid pushes for a round this shard has not reached, held until it has
+  // (after a restore, while other workers have not rejoined: see Joining above): one whole push,
+  // or the chunks of one.
+  std::vector<std::deque<HeldPush>> held_push_;
+  // kSync, per worker: which owned partitions (by slot) of its push at its clock came in chunks
+  // (empty until its first chunk), and how many.
+  std::vector<std::vector<uint8_t>> partial_;
+  std::vector<size_t> partial_count_;
   std::vector<float> scratch_;  // a decoded gradient (kAsync, kSsp with a codec)
   int workers_done_ = 0;
   std::vector<ParkedPull> pending_;

@@ -65,6 +65,18 @@
 // it answers ERROR with Header.shared_refused, and the push is sent again with frames, to that
 // server from then on (said once).
 //
+// Streamed rounds (options.push_chunk_bytes, sync mode, a dense model over the whole scope): in
+// PushPull, a server whose partitions take at least two chunks' bytes (encoded) gets the push
+// in chunks of about push_chunk_bytes, whole partitions each, in the table's order: PUSHes
+// marked Header.partial and pull_back, each answered with the PULL_REPLY of its partitions at the
+// next version once their round is applied (ps/server_core.h), instead of one PUSH and one PULL.
+// The server applies each partition's round as soon as every worker's chunk with it is in, so
+// the first chunks' parameters come back while later chunks still go out: a link carries both
+// directions at once, where a whole push and then a pull use one direction at a time. A chunk's
+// answer acknowledges it; the chunks already answered are kept until the operation ends, so a
+// server that comes back during it gets the whole push again (the chunks it has are answered
+// without being applied). Shared memory goes first: a push through it is never chunked.
+//
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
 #define RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -133,6 +145,9 @@ struct PsClientOptions {
   // The servers run on this host (ipc:// endpoints): in sync mode, pulls ask for shared memory
   // (see Shared memory above).
   bool shared_memory = false;
+  // Streamed rounds (see above): the size of a push's chunks, in payload bytes; a server's
+  // share of a push below twice this goes whole. 0: pushes always go whole.
+  uint64_t push_chunk_bytes = uint64_t{512} << 10;
 };
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.
@@ -260,8 +275,14 @@ class PsClient {
       bool frames_only = false;   // kPull: not from shared memory (a torn copy's second try)
       bool shared_asked = false;  // kPull: marked shared_ok
       bool shared_sent = false;   // kPush: its partitions in this worker's shared memory
+      // kPush marked pull_back (a chunk, Streamed rounds): answered by the PULL_REPLY of these
+      // partitions at version min_version + 1.
+      std::shared_ptr<const std::vector<uint32_t>> pulled_back = nullptr;
     };
     std::map<uint64_t, Request> requests;
+    // Per server: the chunks of this operation's push already answered, sent again with the
+    // rest if the server comes back (Rejoin) so that it gets the whole push.
+    std::map<int, std::vector<Request>> answered_chunks;
     // Per server that came back during the operation: what to send again once its rejoin is
     // answered.
     std::map<int, std::vector<Request>> resend;
@@ -349,8 +370,16 @@ class PsClient {
   Status Resend(int server, const Pending::Request& req, Pending* pending);
   // `sparse`: the server's share of the push's gradients or the pull's keys (or null).
   // `shared_seq`: the partitions are in push_segment_, written under that sequence (or null).
+  // `chunked`: in chunks (SendChunks).
   Status SendPush(int server, const PushRequest& push, SparsePart* sparse, Pending* pending,
-                  const uint64_t* shared_seq = nullptr);
+                  const uint64_t* shared_seq = nullptr, bool chunked = false);
+  // Whether PushPull sends `server` its push in chunks (Streamed rounds), with no PULL.
+  bool Chunked(int server, const PushRequest& push, int64_t pull_min_version, bool sparse,
+               bool shared) const;
+  // Sends the push built for `server` (header `h` listing its partitions, one payload frame
+  // each) as chunks of about push_chunk_bytes, each marked partial and pull_back.
+  Status SendChunks(int server, const proto::Header& h, std::vector<zmq::message_t> payloads,
+                    Pending* pending);
   // Which servers get `push`'s partitions through shared memory (shared_push_to_), and copies
   // them there; the segment's sequence after the copy, or nullopt when none does.
   std::optional<uint64_t> WriteSharedPush(const PushRequest& push);

@@ -42,6 +42,11 @@ struct WorkerClock {
   bool done = false;  // the worker sent WORKER_DONE
   // sync: the rounds stopped waiting for the silent worker (ps::ServerCore::Exclude)
   bool excluded = false;
+  // sync: the owned partitions (ids, ascending) of the worker's push at `clock` that already came
+  // in chunks (streamed rounds, ps/server_core.h), while the rest has not. Checkpoint files
+  // never hold such a state (the checkpointer waits for the push to complete); a replica's copy
+  // may.
+  std::vector<uint32_t> partial;
 };
 
 // The dynamic-sharding queue (ps/data_queue.h), on the one server that keeps it.
