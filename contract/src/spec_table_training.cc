@@ -28,6 +28,8 @@ constexpr int kMaxBuckets = 1000;
 constexpr int kDefaultStaleness = 3;
 constexpr int kMaxWorkerTimeout = 86400;
 constexpr int kDefaultWorkerTimeout = 60;
+constexpr int kMaxPushChunkKiB = 1 << 20;
+constexpr int kDefaultPushChunkKiB = 512;
 constexpr int kMaxCompressionBlock = 1048576;
 constexpr int kDefaultCompressionBlock = 256;
 constexpr double kDefaultTopKRatio = 0.01;
@@ -478,6 +480,14 @@ const Object<TrainingSpec>& TrainingTable() {
                   "takes, 60 when not set.")
                   .When("syncMode", {"sync"})
                   .DefaultWhenApplies(kDefaultWorkerTimeout),
+              Int("pushChunkKiB", &TrainingSpec::push_chunk_kib, 0, kMaxPushChunkKiB,
+                  "sync only: over the sockets, a worker's push to a parameter server whose "
+                  "partitions take at least twice this goes in chunks of about this many KiB "
+                  "(whole partitions), each answered with its partitions' next values as soon as "
+                  "every worker has pushed them, so parameters come back while later chunks still "
+                  "go out; 0 to 1048576, 0 = pushes go whole, 512 when not set.")
+                  .When("syncMode", {"sync"})
+                  .DefaultWhenApplies(kDefaultPushChunkKiB),
               Uint64("seed", &TrainingSpec::seed,
                      "Seed of model initialisation and data order (0 to 2^63-1)."),
               Child(

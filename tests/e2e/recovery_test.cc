@@ -15,7 +15,10 @@
 //   pushes lost on ps-1's shard only. In sync and in async. With parameterServers.replication:
 //   1 (checkpoints still on), ps-1 is replaced 3 s after its death (--replace-delay), ps-0
 //   serves its shard from its copy meanwhile (failover), the replacement takes it back, and no
-//   push is lost on any shard.
+//   push is lost on any shard. The sync case with replication runs also over tcp:// (no shared
+//   memory) with pushes in chunks of one partition (training.pushChunkKiB: streamed rounds), so
+//   kills land between a push's chunks: the chunks a server had travel with its copy, and a
+//   server back mid-push gets every chunk again.
 // - A silent worker: one stopped (SIGSTOP) for longer than workerTimeoutSeconds is no longer
 //   waited for — the sync rounds go on with the others — and is taken back when continued; the
 //   job keeps its accuracy (within 0.5 points).
@@ -349,24 +352,28 @@ TEST_F(RecoveryTest, AStoppedWorkerIsNotWaitedForAfterTheTimeoutAndIsTakenBackWh
       m[1].str().c_str(), m[2].str().c_str(), accuracy, baseline);
 }
 
-// (sync mode, replication, data)
-using ChaosParam = std::tuple<std::string, bool, std::string>;
+// (sync mode, replication, data, over tcp:// with pushes in chunks)
+using ChaosParam = std::tuple<std::string, bool, std::string, bool>;
 class ChaosTest : public RecoveryTest, public ::testing::WithParamInterface<ChaosParam> {};
 
 TEST_P(ChaosTest, WorkersKilledAsTheJobGoesOnAndAServerOnceAreReplacedAndItKeepsItsAccuracy) {
-  const auto [mode, replicated, data] = GetParam();
-  // Replication changes where a shard comes back from, not what is computed: one baseline.
+  const auto [mode, replicated, data, chunks] = GetParam();
+  // Replication and the transport change where a shard comes back from and how the bytes
+  // travel, not what is computed: one baseline.
   const double baseline = Baseline(mode, data);
   ASSERT_GT(baseline, 0.80);
-  const std::string name =
-      "chaos-" + mode + (replicated ? "-replicated" : "") + (data == "idx" ? "" : "-" + data);
-  const std::string spec = WriteJob(name, mode, replicated, "", data);
+  const std::string name = "chaos-" + mode + (replicated ? "-replicated" : "") +
+                           (data == "idx" ? "" : "-" + data) + (chunks ? "-chunks" : "");
+  // 64 KiB: one partition of 16384 floats a chunk.
+  const std::string spec =
+      WriteJob(name, mode, replicated, chunks ? "    pushChunkKiB: 64\n" : "", data);
   const std::string log = dir_ + "/" + name + ".log";
   // With replication the killed server is replaced 3 s later, as a pod might be in a cluster:
   // meanwhile its successor serves its shard (failover), workers killed meanwhile included.
-  std::unique_ptr<launch::ChildProcess> run = StartRun(
-      "chaos", spec, log,
-      replicated ? std::vector<std::string>{"--replace-delay", "3"} : std::vector<std::string>{});
+  std::vector<std::string> flags;
+  if (replicated) flags = {"--replace-delay", "3"};
+  if (chunks) flags.insert(flags.end(), {"--transport", "tcp"});
+  std::unique_ptr<launch::ChildProcess> run = StartRun("chaos", spec, log, flags);
   ASSERT_NE(run, nullptr);
 
   std::mt19937 rng(7);
@@ -441,6 +448,11 @@ TEST_P(ChaosTest, WorkersKilledAsTheJobGoesOnAndAServerOnceAreReplacedAndItKeeps
     EXPECT_EQ(std::stoll(m[2]), 0) << "ps-0 was never killed";
     EXPECT_EQ(std::stoll(m[1]), std::stoll(m[3]));
   }
+  if (chunks) {
+    EXPECT_THAT(out, HasSubstr("in chunks, each answered by its parameters)")) << out;
+  } else {
+    EXPECT_THAT(out, Not(HasSubstr("in chunks"))) << out;
+  }
   ASSERT_TRUE(std::regex_search(out, m, std::regex("replayed samples +([0-9]+)"))) << out;
   EXPECT_LE(std::stoll(m[1]), 64 * worker_kills) << "at most the step each worker died in";
 
@@ -465,15 +477,16 @@ TEST_P(ChaosTest, WorkersKilledAsTheJobGoesOnAndAServerOnceAreReplacedAndItKeeps
 std::string ChaosName(const ::testing::TestParamInfo<ChaosParam>& info) {
   const std::string& data = std::get<2>(info.param);
   return std::get<0>(info.param) + (std::get<1>(info.param) ? "_replicated" : "") +
-         (data == "idx" ? "" : "_" + data);
+         (data == "idx" ? "" : "_" + data) + (std::get<3>(info.param) ? "_tcp_chunks" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ChaosTest,
-                         ::testing::Values(ChaosParam{"sync", false, "idx"},
-                                           ChaosParam{"async", false, "idx"},
-                                           ChaosParam{"sync", true, "idx"},
-                                           ChaosParam{"async", true, "idx"},
-                                           ChaosParam{"sync", false, "libsvm"}),
+                         ::testing::Values(ChaosParam{"sync", false, "idx", false},
+                                           ChaosParam{"async", false, "idx", false},
+                                           ChaosParam{"sync", true, "idx", false},
+                                           ChaosParam{"async", true, "idx", false},
+                                           ChaosParam{"sync", false, "libsvm", false},
+                                           ChaosParam{"sync", true, "idx", true}),
                          ChaosName);
 
 }  // namespace

@@ -376,6 +376,7 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.staleness = t.staleness;
   plan.staleness_aware_lr = t.staleness_aware_lr;
   plan.worker_timeout_seconds = t.worker_timeout_seconds;
+  plan.push_chunk_bytes = static_cast<uint64_t>(t.push_chunk_kib) << 10;
   const job::CompressionSpec& c = t.compression;
   plan.codec.type = CodecTypeOf(c.type);
   // The spec holds 0 in fields its type does not use; keep the codec's defaults there.

@@ -95,6 +95,7 @@ worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
   options.topk_warmup_steps = plan.topk_warmup_steps;
   // With replication a lost server's successor holds its shard and may serve it (failover).
   options.detours = plan.replication > 0;
+  options.push_chunk_bytes = plan.push_chunk_bytes;
   options.shared_memory =
       !options.endpoints.empty() && std::all_of(options.endpoints.begin(), options.endpoints.end(),
                                                 [](const std::string& e) { return OnThisHost(e); });

@@ -768,6 +768,7 @@ StatusOr<RunSummary> Run::Execute() {
   s.bytes_pulled = tracker_.bytes_pulled();
   s.bytes_pulled_shared = tracker_.bytes_pulled_shared();
   s.bytes_pushed_shared = tracker_.bytes_pushed_shared();
+  s.bytes_pushed_chunked = tracker_.bytes_pushed_chunked();
   s.messages_dropped = tracker_.messages_dropped();
   s.control_events_dropped = events_dropped_;
   s.control_events_forged = events_forged_;
@@ -875,6 +876,10 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
   }
   if (s.bytes_pushed_shared > 0) {
     out << " (" << FormatBytes(s.bytes_pushed_shared) << " read from the workers' shared memory)";
+  }
+  if (s.bytes_pushed_chunked > 0) {
+    out << " (" << FormatBytes(s.bytes_pushed_chunked)
+        << " in chunks, each answered by its parameters)";
   }
   out << "\n";
   out << "  parameter bytes got  " << FormatBytes(s.bytes_pulled);

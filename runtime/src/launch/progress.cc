@@ -104,6 +104,10 @@ uint64_t ProgressTracker::bytes_pushed_shared() const {
   return SumOverWorkers(&WorkerState::bytes_pushed_shared);
 }
 
+uint64_t ProgressTracker::bytes_pushed_chunked() const {
+  return SumOverWorkers(&WorkerState::bytes_pushed_chunked);
+}
+
 uint64_t ProgressTracker::messages_dropped() const { return server_totals().messages_dropped(); }
 
 void AddServerStats(const proto::ServerStats& from, proto::ServerStats* into) {
@@ -185,6 +189,7 @@ std::optional<std::string> ProgressTracker::OnEvent(const proto::Event& e, Stead
     w.bytes_pulled = std::max(w.bytes_pulled, e.bytes_pulled());
     w.bytes_pulled_shared = std::max(w.bytes_pulled_shared, e.bytes_pulled_shared());
     w.bytes_pushed_shared = std::max(w.bytes_pushed_shared, e.bytes_pushed_shared());
+    w.bytes_pushed_chunked = std::max(w.bytes_pushed_chunked, e.bytes_pushed_chunked());
   }
   if (e.type() == proto::FINISHED) w.train_seconds = e.train_seconds();
   if (e.type() == proto::PROGRESS) {

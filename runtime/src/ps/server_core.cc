@@ -658,7 +658,9 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
 
 void ServerCore::AnswerPush(const std::string& peer, const proto::Header& push,
                             std::vector<Reply>* out) {
-  if (!push.pull_back()) {
+  // A forwarded push's answer is the primary's to give (a copy's replies are dropped): nothing
+  // is parked for it here.
+  if (!push.pull_back() || forwarded_) {
     out->push_back(NewReply(peer, push, proto::PUSH_ACK));
     return;
   }

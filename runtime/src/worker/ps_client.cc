@@ -416,7 +416,10 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
   }
   bytes_pushed_ += payload_bytes;
   bytes_pushed_dense_ += dense_bytes;
-  if (chunked) return SendChunks(server, h, std::move(payloads), pending);
+  if (chunked) {
+    bytes_pushed_chunked_ += payload_bytes;
+    return SendChunks(server, h, std::move(payloads), pending);
+  }
   // Kept until acknowledged: a server that comes back without it gets it again (Rejoin).
   auto sent = std::make_shared<SentPush>();
   sent->header = h;

@@ -21,6 +21,7 @@ proto::Event WorkerEvent(proto::EventType type, const WorkerStanding& s, const P
   e.set_bytes_pulled(client.bytes_pulled());
   e.set_bytes_pulled_shared(client.bytes_pulled_shared());
   e.set_bytes_pushed_shared(client.bytes_pushed_shared());
+  e.set_bytes_pushed_chunked(client.bytes_pushed_chunked());
   return e;
 }
 

@@ -287,6 +287,10 @@ TEST(ParseTrainingJobTest, SyncModesGetTheirDefaults) {
   EXPECT_EQ(MustParse(doc).spec.training.worker_timeout_seconds, 0) << "0 is written down";
   doc["spec"]["training"]["workerTimeoutSeconds"] = 86400;
   EXPECT_EQ(MustParse(doc).spec.training.worker_timeout_seconds, 86400);
+  // Streamed rounds' chunks: 512 KiB unless set; 0 turns them off.
+  EXPECT_EQ(MustParse(Yaml(kMinimal)).spec.training.push_chunk_kib, 512);
+  doc["spec"]["training"]["pushChunkKiB"] = 0;
+  EXPECT_EQ(MustParse(doc).spec.training.push_chunk_kib, 0);
 }
 
 TEST(ParseTrainingJobTest, ReadsEverySyncModeField) {
@@ -588,7 +592,7 @@ TEST(ToJsonTest, EverySyncModeRoundTripsWithOnlyItsFields) {
   const struct {
     const char* mode;
     std::vector<std::string> fields;  // besides the fields of every mode
-  } cases[] = {{"sync", {"workerTimeoutSeconds"}},
+  } cases[] = {{"sync", {"workerTimeoutSeconds", "pushChunkKiB"}},
                {"async", {"stalenessAwareLR"}},
                {"ssp", {"staleness", "stalenessAwareLR"}}};
   for (const auto& c : cases) {

@@ -47,6 +47,25 @@ TEST_F(ReplicaShardTest, ShardStateSurvivesTheWire) {
   EXPECT_EQ(after->step(), 1);
 }
 
+// Streamed rounds: which chunks of a worker's push are in travels with the copy, so the copy
+// answers them again rather than applying them twice.
+TEST_F(ReplicaShardTest, APushPartlyInSurvivesTheWire) {
+  std::vector<Reply> ignored;
+  transport::Message chunk = Push(1, 0, 2.0f);
+  chunk.header.set_partial(true);
+  chunk.header.mutable_partitions()->DeleteSubrange(1, chunk.header.partitions_size() - 1);
+  chunk.payloads.resize(1);
+  primary_->Handle("w", std::move(chunk), &ignored);
+  ASSERT_TRUE(primary_->mid_push());
+  proto::ShardStateMeta meta;
+  std::vector<zmq::message_t> frames;
+  EncodeShardState(primary_->Snapshot(), &meta, &frames);
+  StatusOr<ckpt::ShardState> after = DecodeShardState(meta, frames);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_THAT(after->workers[1].partial, ::testing::ElementsAre(0u));
+  EXPECT_TRUE(after->workers[0].partial.empty());
+}
+
 TEST_F(ReplicaShardTest, ADecodedShardStateMustMatchItsFrames) {
   proto::ShardStateMeta meta;
   std::vector<zmq::message_t> frames;

@@ -115,6 +115,7 @@ struct JobPlan {
   int64_t staleness = 0;  // kSsp
   bool staleness_aware_lr = false;
   int64_t worker_timeout_seconds = 0;  // kSync: spec.training.workerTimeoutSeconds
+  uint64_t push_chunk_bytes = 0;       // kSync: spec.training.pushChunkKiB, in bytes
   compress::CodecOptions codec;        // for kTopK, the ratio after the warm-up
   bool error_feedback = false;
   int64_t topk_warmup_steps = 0;

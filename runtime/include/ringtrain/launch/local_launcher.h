@@ -110,8 +110,9 @@ struct RunSummary {
   uint64_t staleness_max = 0;
   uint64_t max_clock_lead = 0;
   uint64_t bytes_pulled = 0;
-  uint64_t bytes_pulled_shared = 0;  // the part read from the servers' shared memory
-  uint64_t bytes_pushed_shared = 0;  // the part of bytes_pushed read from the workers' memory
+  uint64_t bytes_pulled_shared = 0;   // the part read from the servers' shared memory
+  uint64_t bytes_pushed_shared = 0;   // the part of bytes_pushed read from the workers' memory
+  uint64_t bytes_pushed_chunked = 0;  // the part of bytes_pushed sent in chunks
   uint64_t messages_dropped = 0;
   // Messages on the launcher's control socket that were not a valid event of this job
   // (launch/event_check.h): dropped, never used.

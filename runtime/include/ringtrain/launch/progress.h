@@ -65,8 +65,9 @@ class ProgressTracker {
   uint64_t bytes_pushed() const;
   uint64_t bytes_pushed_dense() const;
   uint64_t bytes_pulled() const;
-  uint64_t bytes_pulled_shared() const;  // the part read from the servers' shared memory
-  uint64_t bytes_pushed_shared() const;  // the part servers read from the workers' shared memory
+  uint64_t bytes_pulled_shared() const;   // the part read from the servers' shared memory
+  uint64_t bytes_pushed_shared() const;   // the part servers read from the workers' shared memory
+  uint64_t bytes_pushed_chunked() const;  // the part sent in chunks (streamed rounds)
   uint64_t messages_dropped() const;
   // The slowest worker's training loop in seconds (Event.train_seconds of the workers'
   // FINISHED); 0 until one has finished.
@@ -100,6 +101,7 @@ class ProgressTracker {
     uint64_t bytes_pulled = 0;
     uint64_t bytes_pulled_shared = 0;
     uint64_t bytes_pushed_shared = 0;
+    uint64_t bytes_pushed_chunked = 0;
     double train_seconds = 0;
   };
   // The sum of one counter over the workers.

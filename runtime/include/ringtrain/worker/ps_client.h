@@ -241,6 +241,8 @@ class PsClient {
   uint64_t shared_retries() const { return shared_retries_; }
   // The part of bytes_pushed() the servers read from this worker's shared memory.
   uint64_t bytes_pushed_shared() const { return bytes_pushed_shared_; }
+  // The part of bytes_pushed() sent in chunks (Streamed rounds).
+  uint64_t bytes_pushed_chunked() const { return bytes_pushed_chunked_; }
 
   // Servers that came back after their connection broke, and were rejoined.
   uint64_t rejoins() const { return rejoins_; }
@@ -419,6 +421,7 @@ class PsClient {
   uint64_t bytes_pulled_ = 0;
   uint64_t bytes_pulled_shared_ = 0;
   uint64_t shared_retries_ = 0;
+  uint64_t bytes_pushed_chunked_ = 0;
   // Per server: its segment as last mapped, and whether it could not be (then frames only).
   std::vector<std::unique_ptr<transport::SegmentReader>> segments_;
   std::vector<bool> no_shared_;
