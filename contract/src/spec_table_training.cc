@@ -29,7 +29,7 @@ constexpr int kDefaultStaleness = 3;
 constexpr int kMaxWorkerTimeout = 86400;
 constexpr int kDefaultWorkerTimeout = 60;
 constexpr int kMaxPushChunkKiB = 1 << 20;
-constexpr int kDefaultPushChunkKiB = 512;
+constexpr int kDefaultPushChunkKiB = 64;
 constexpr int kMaxCompressionBlock = 1048576;
 constexpr int kDefaultCompressionBlock = 256;
 constexpr double kDefaultTopKRatio = 0.01;
@@ -485,7 +485,8 @@ const Object<TrainingSpec>& TrainingTable() {
                   "partitions take at least twice this goes in chunks of about this many KiB "
                   "(whole partitions), each answered with its partitions' next values as soon as "
                   "every worker has pushed them, so parameters come back while later chunks still "
-                  "go out; 0 to 1048576, 0 = pushes go whole, 512 when not set.")
+                  "go out; 0 to 1048576, 0 = pushes go whole, 64 when not set (with the default "
+                  "partitionSize, one partition a chunk).")
                   .When("syncMode", {"sync"})
                   .DefaultWhenApplies(kDefaultPushChunkKiB),
               Uint64("seed", &TrainingSpec::seed,

@@ -287,8 +287,8 @@ TEST(ParseTrainingJobTest, SyncModesGetTheirDefaults) {
   EXPECT_EQ(MustParse(doc).spec.training.worker_timeout_seconds, 0) << "0 is written down";
   doc["spec"]["training"]["workerTimeoutSeconds"] = 86400;
   EXPECT_EQ(MustParse(doc).spec.training.worker_timeout_seconds, 86400);
-  // Streamed rounds' chunks: 512 KiB unless set; 0 turns them off.
-  EXPECT_EQ(MustParse(Yaml(kMinimal)).spec.training.push_chunk_kib, 512);
+  // Streamed rounds' chunks: 64 KiB unless set; 0 turns them off.
+  EXPECT_EQ(MustParse(Yaml(kMinimal)).spec.training.push_chunk_kib, 64);
   doc["spec"]["training"]["pushChunkKiB"] = 0;
   EXPECT_EQ(MustParse(doc).spec.training.push_chunk_kib, 0);
 }

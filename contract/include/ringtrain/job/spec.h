@@ -319,10 +319,10 @@ struct TrainingSpec {
   // takes.
   int worker_timeout_seconds = 60;
   // pushChunkKiB: kSync only (the other modes keep the default and ignore it), 0..1048576,
-  // default 512. Over the sockets a worker's push to a server holding at least twice this goes
+  // default 64. Over the sockets a worker's push to a server holding at least twice this goes
   // in chunks of about this size, each answered with its partitions' next values as soon as
   // their round is applied (streamed rounds, worker/ps_client.h); 0 = pushes go whole.
-  int push_chunk_kib = 512;
+  int push_chunk_kib = 64;
   uint64_t seed = 42;           // seed: any unsigned 64-bit value
   OptimizerSpec optimizer;      // optimizer
   ScheduleSpec schedule;        // schedule

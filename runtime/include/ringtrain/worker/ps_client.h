@@ -147,7 +147,7 @@ struct PsClientOptions {
   bool shared_memory = false;
   // Streamed rounds (see above): the size of a push's chunks, in payload bytes; a server's
   // share of a push below twice this goes whole. 0: pushes always go whole.
-  uint64_t push_chunk_bytes = uint64_t{512} << 10;
+  uint64_t push_chunk_bytes = uint64_t{64} << 10;
 };
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.
