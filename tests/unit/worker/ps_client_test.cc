@@ -96,6 +96,37 @@ class PsClientTest : public ::testing::Test {
     ReplyToPull(s, *r, version, value, edit);
   }
 
+  // Answers JOIN `r` on server `s`: the worker's clock there is `clock`.
+  static void AnswerJoin(FakeServer& s, const FakeRequest& r, int64_t clock) {
+    proto::Header reply = ReplyHeader(proto::JOIN_REPLY, r.header.request_id());
+    reply.set_clock(clock);
+    ASSERT_TRUE(s.Send(r, reply).ok());
+  }
+
+  // Server `i` dies and, 200 ms later, a replacement binds its endpoint.
+  void RestartServer(size_t i) {
+    const std::string endpoint = servers_[i]->endpoint();
+    servers_[i].reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    servers_[i] = std::make_unique<FakeServer>(context_, endpoint);
+  }
+
+  // Serves server 0 until `done`: JOINs are answered at the clock they ask for (and recorded in
+  // *joins), every other request goes to `serve`.
+  void ServeRejoins(const std::atomic<bool>& done, std::vector<int64_t>* joins,
+                    const std::function<void(const FakeRequest&)>& serve) {
+    while (!done.load()) {
+      auto r = servers_[0]->Receive(std::chrono::milliseconds(50));
+      if (!r.has_value()) continue;
+      if (r->header.kind() == proto::JOIN) {
+        joins->push_back(r->header.clock());
+        AnswerJoin(*servers_[0], *r, r->header.clock());
+      } else {
+        serve(*r);
+      }
+    }
+  }
+
   // A first pull from two servers, which connects to both.
   void PullFromBoth() {
     Status first = WithScript(
@@ -435,9 +466,7 @@ TEST_F(PsClientTest, AServerThatComesBackIsRejoinedAtTheWorkersClockAndTheOperat
         auto r = servers_[0]->Receive();
         ASSERT_TRUE(r.has_value());
         ASSERT_EQ(r->header.kind(), proto::JOIN);
-        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, r->header.request_id());
-        reply.set_clock(3);
-        ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
+        AnswerJoin(*servers_[0], *r, 3);
         AnswerPull(*servers_[0], 5, 1.0f);
       },
       [&]() -> StatusOr<JoinResult> {
@@ -465,9 +494,7 @@ TEST_F(PsClientTest, AServerThatComesBackIsRejoinedAtTheWorkersClockAndTheOperat
       if (h.kind() == proto::JOIN) {
         joins_seen.push_back(h.clock());
         held = std::max(held, h.clock());
-        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, h.request_id());
-        reply.set_clock(held);
-        ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
+        AnswerJoin(*servers_[0], *r, held);
       } else if (h.kind() == proto::PUSH && h.clock() == held) {
         ++held;
         ASSERT_TRUE(servers_[0]->Send(*r, ReplyHeader(proto::PUSH_ACK, h.request_id())).ok());
@@ -499,7 +526,6 @@ TEST_F(PsClientTest, AServerThatComesBackIsRejoinedAtTheWorkersClockAndTheOperat
 
 TEST_F(PsClientTest, APushAServerDidNotAcknowledgeBeforeItDiedIsSentAgainAfterTheRejoin) {
   Start(1, ps::Consistency::kAsync);
-  const std::string endpoint = servers_[0]->endpoint();
   std::atomic<bool> done{false};
   std::vector<int64_t> joins_seen;
   std::vector<int64_t> pushes_seen;  // clocks of the pushes the replacement received
@@ -510,27 +536,18 @@ TEST_F(PsClientTest, APushAServerDidNotAcknowledgeBeforeItDiedIsSentAgainAfterTh
     auto push = servers_[0]->Receive(std::chrono::seconds(10));
     ASSERT_TRUE(push.has_value());
     ASSERT_EQ(push->header.kind(), proto::PUSH);
-    servers_[0].reset();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    servers_[0] = std::make_unique<FakeServer>(context_, endpoint);  // the replacement
-    while (!done.load()) {
-      auto r = servers_[0]->Receive(std::chrono::milliseconds(50));
-      if (!r.has_value()) continue;
-      const proto::Header& h = r->header;
-      if (h.kind() == proto::JOIN) {
-        joins_seen.push_back(h.clock());
-        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, h.request_id());
-        reply.set_clock(h.clock());
-        ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
-      } else if (h.kind() == proto::PUSH) {
+    RestartServer(0);
+    ServeRejoins(done, &joins_seen, [&](const FakeRequest& r) {
+      const proto::Header& h = r.header;
+      if (h.kind() == proto::PUSH) {
         pushes_seen.push_back(h.clock());
         versions_seen.push_back(h.partitions(0).version());
         for (const proto::PartitionSlice& p : h.partitions()) payload_bytes += p.payload_bytes();
-        ASSERT_TRUE(servers_[0]->Send(*r, ReplyHeader(proto::PUSH_ACK, h.request_id())).ok());
+        ASSERT_TRUE(servers_[0]->Send(r, ReplyHeader(proto::PUSH_ACK, h.request_id())).ok());
       } else if (h.kind() == proto::PULL) {
-        ReplyToPull(*servers_[0], *r, /*version=*/2, 7.0f);
+        ReplyToPull(*servers_[0], r, /*version=*/2, 7.0f);
       }
-    }
+    });
   };
   std::thread server(script);
   transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
@@ -595,7 +612,6 @@ TEST_F(PsClientTest, APushInChunksIsAnsweredChunkByChunkWithItsPartitionsNextVal
 TEST_F(PsClientTest, AServerBackMidPushGetsEveryChunkAgainAnsweredOnesIncluded) {
   push_chunk_bytes_ = 1;
   Start(1);
-  const std::string endpoint = servers_[0]->endpoint();
   std::atomic<bool> done{false};
   std::vector<int64_t> joins_seen;
   std::vector<uint32_t> resent;  // partitions of the chunks the replacement received
@@ -606,24 +622,13 @@ TEST_F(PsClientTest, AServerBackMidPushGetsEveryChunkAgainAnsweredOnesIncluded) 
     ReplyToPull(*servers_[0], *first, 4, 1.0f);
     for (int i = 0; i < 2; ++i) ASSERT_TRUE(servers_[0]->Receive().has_value());
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    servers_[0].reset();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    servers_[0] = std::make_unique<FakeServer>(context_, endpoint);
-    while (!done.load()) {
-      auto r = servers_[0]->Receive(std::chrono::milliseconds(50));
-      if (!r.has_value()) continue;
-      const proto::Header& h = r->header;
-      if (h.kind() == proto::JOIN) {
-        joins_seen.push_back(h.clock());
-        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, h.request_id());
-        reply.set_clock(h.clock());
-        ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
-      } else if (h.kind() == proto::PUSH) {
-        EXPECT_TRUE(h.partial() && h.pull_back());
-        for (const proto::PartitionSlice& p : h.partitions()) resent.push_back(p.id());
-        ReplyToPull(*servers_[0], *r, 4, 3.0f);
-      }
-    }
+    RestartServer(0);
+    ServeRejoins(done, &joins_seen, [&](const FakeRequest& r) {
+      EXPECT_EQ(r.header.kind(), proto::PUSH);
+      EXPECT_TRUE(r.header.partial() && r.header.pull_back());
+      for (const proto::PartitionSlice& p : r.header.partitions()) resent.push_back(p.id());
+      ReplyToPull(*servers_[0], r, 4, 3.0f);
+    });
   };
   std::thread server(script);
   transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
@@ -783,9 +788,7 @@ TEST_F(PsClientTest, RequestsSentAgainAfterARejoinGoPushesFirst) {
       if (!r.has_value()) continue;
       const proto::Header& h = r->header;
       if (h.kind() == proto::JOIN) {
-        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, h.request_id());
-        reply.set_clock(h.clock());
-        ASSERT_TRUE(servers_[0]->Send(*r, reply).ok());
+        AnswerJoin(*servers_[0], *r, h.clock());
         joined = true;
         continue;
       }
