@@ -121,7 +121,7 @@ void ReplicaShard::HandleForward(const std::string& peer, transport::Message msg
   msg.header.clear_replica();
   discarded_.clear();
   if (msg.header.kind() == proto::REPLICA_EXCLUDE) {
-    copy_->Exclude(static_cast<int>(msg.header.sender()), &discarded_);
+    copy_->ExcludeForwarded(static_cast<int>(msg.header.sender()), &discarded_);
   } else {
     copy_->HandleForwarded(peer, std::move(msg), &discarded_);
   }

@@ -140,8 +140,22 @@ int ServerCore::RoundPushes() const {
   return sparse_ != nullptr ? sparse_round_.pushes : 0;
 }
 
+bool ServerCore::ChunksPending(size_t worker) const {
+  // An excluded worker's chunks stop mattering once every partition has passed its clock.
+  return partial_count_[worker] > 0 && RoundVersion() <= clocks_[worker];
+}
+
 bool ServerCore::mid_push() const {
-  return std::any_of(partial_count_.begin(), partial_count_.end(), [](size_t n) { return n > 0; });
+  for (size_t w = 0; w < partial_count_.size(); ++w) {
+    if (ChunksPending(w)) return true;
+  }
+  return false;
+}
+
+void ServerCore::ExcludeForwarded(int worker, std::vector<Reply>* out) {
+  forwarded_ = true;
+  Exclude(worker, out);
+  forwarded_ = false;
 }
 
 void ServerCore::ClearPartial(size_t worker) {
@@ -251,8 +265,9 @@ void ServerCore::Exclude(int worker, std::vector<Reply>* out) {
   }
   const size_t w = static_cast<size_t>(worker);
   if (worker_done_[w] || worker_excluded_[w]) return;
+  // Its chunks stay in their rounds, and which ones came stays known: if it is taken back before
+  // the round moved on, the chunks it sends again are answered, not applied again.
   worker_excluded_[w] = true;
-  ClearPartial(w);  // its chunks stay in their rounds
   stats_.set_workers_excluded(stats_.workers_excluded() + 1);
   ReturnLease(w);
   ApplyRoundsWaitingForNobody();
@@ -275,6 +290,7 @@ void ServerCore::TakeBack(size_t worker) {
   for (const PartitionState& p : owned_) round = std::max(round, p.version);
   if (sparse_ != nullptr) round = std::max(round, sparse_round_.version);
   stats_.set_steps_missed(stats_.steps_missed() + static_cast<uint64_t>(round - clocks_[worker]));
+  if (round != clocks_[worker]) ClearPartial(worker);  // chunks of a round gone by
   clocks_[worker] = round;
 }
 
@@ -417,6 +433,27 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
   }
 }
 
+Status ServerCore::ValidateStreaming(const proto::Header& h) const {
+  if (!h.partial() && !h.pull_back()) return Status::Ok();
+  if (config_.consistency != Consistency::kSync || sparse_ != nullptr || config_.block_sums ||
+      h.sparse_size() > 0) {
+    return InvalidArgument("PUSH from worker " + std::to_string(h.sender()) +
+                           (h.partial() ? " in chunks" : " asking for a pull back") +
+                           ": only a dense model's sync rounds without block sums stream (this "
+                           "server: " +
+                           ConsistencyName(config_.consistency) +
+                           (sparse_ != nullptr ? ", sparse tables" : "") +
+                           (config_.block_sums ? ", block sums" : "") + ")");
+  }
+  // What a pull back answers with: partitions owned here.
+  RT_RETURN_IF_ERROR(ValidatePartitions(h));
+  if (h.partitions_size() == 0) {
+    return InvalidArgument("PUSH from worker " + std::to_string(h.sender()) +
+                           " streams no partitions");
+  }
+  return Status::Ok();
+}
+
 Status ServerCore::ValidatePush(const transport::Message& msg,
                                 std::vector<compress::ValidatedPayload>* payloads,
                                 bool* ahead) const {
@@ -426,17 +463,8 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
   // Message prefixes, built only when a check fails (this runs for every push).
   const auto from = [&] { return "PUSH from worker " + std::to_string(w); };
   const bool sync = config_.consistency == Consistency::kSync;
-  if ((h.partial() || h.pull_back()) &&
-      (!sync || sparse_ != nullptr || config_.block_sums || h.sparse_size() > 0)) {
-    return InvalidArgument(from() + (h.partial() ? " in chunks" : " asking for a pull back") +
-                           ": only a dense model's sync rounds without block sums stream (this "
-                           "server: " +
-                           ConsistencyName(config_.consistency) +
-                           (sparse_ != nullptr ? ", sparse tables" : "") +
-                           (config_.block_sums ? ", block sums" : "") + ")");
-  }
+  RT_RETURN_IF_ERROR(ValidateStreaming(h));
   if (h.partial()) {
-    if (h.partitions_size() == 0) return InvalidArgument(from() + ": a chunk lists no partitions");
     if (h.clock() == clocks_[w] && partial_count_[w] > 0) {
       for (const proto::PartitionSlice& slice : h.partitions()) {
         const auto slot = static_cast<size_t>(slot_of_partition_[slice.id()]);
@@ -532,13 +560,17 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
       h.layout_fingerprint() == config_.table->fingerprint()) {
     // A step this shard already has: a replacement worker, or a job restored from checkpoints,
     // replaying from the smallest clock any server holds for it. Acknowledged, not applied, so
-    // no shard applies a step twice.
+    // no shard applies a step twice. What a pull back would answer is checked first.
+    if (Status s = ValidateStreaming(h); !s.ok()) {
+      out->push_back(MakeError(peer, h, s));
+      return;
+    }
     stats_.set_pushes_duplicate(stats_.pushes_duplicate() + 1);
     AnswerPush(peer, h, out);
     return;
   }
   if (h.partial() && h.clock() == clocks_[sender] && partial_count_[sender] > 0 &&
-      ValidatePartitions(h).ok() && h.partitions_size() > 0 &&
+      ValidateStreaming(h).ok() &&
       std::all_of(
           h.partitions().begin(), h.partitions().end(), [&](const proto::PartitionSlice& slice) {
             return partial_[sender][static_cast<size_t>(slot_of_partition_[slice.id()])] != 0;

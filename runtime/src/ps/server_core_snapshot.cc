@@ -48,7 +48,7 @@ void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
     s->workers[w].excluded = worker_excluded_[w];
     std::vector<uint32_t>& partial = s->workers[w].partial;
     partial.clear();
-    if (partial_count_[w] == 0) continue;
+    if (!ChunksPending(w)) continue;
     for (size_t slot = 0; slot < owned_.size(); ++slot) {
       if (partial_[w][slot] != 0) partial.push_back(owned_[slot].id);
     }
@@ -136,7 +136,7 @@ Status ServerCore::Restore(ckpt::ShardState state) {
     // Chunks of a push in: sync, the worker counting, owned partitions ascending, not all of
     // them (the last would have completed the push), each in a round at the worker's clock.
     if (c.partial.empty()) continue;
-    bool fits = sync && !c.done && !c.excluded && c.partial.size() < owned_.size();
+    bool fits = sync && !c.done && c.partial.size() < owned_.size();
     for (size_t i = 0; fits && i < c.partial.size(); ++i) {
       const PartitionState* p = Find(c.partial[i]);
       const auto slot = p == nullptr ? 0 : static_cast<size_t>(p - owned_.data());

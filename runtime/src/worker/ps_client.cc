@@ -223,6 +223,7 @@ Status PsClient::Rejoin(int server, Pending* pending) {
   }
   // The push's chunks it answered go again with the rest: a server restored from an older
   // checkpoint needs all of them to complete the push; one that has them answers them again.
+  // (They do not lower the JOIN's clock: with every chunk answered the push is acknowledged.)
   if (auto answered = pending->answered_chunks.find(server);
       answered != pending->answered_chunks.end()) {
     for (Pending::Request& r : answered->second) again.push_back(std::move(r));

@@ -171,11 +171,81 @@ TEST_F(StreamedRoundsTest, AnExcludedWorkersChunksStayInTheirRounds) {
   Handle("b", Chunk(1, 0, {0}, 3.0f));
   std::vector<Reply> out;
   core_->Exclude(1, &out);
-  EXPECT_FALSE(core_->mid_push());
+  EXPECT_TRUE(core_->mid_push()) << "its round has not moved on";
   Handle("a", Push(0, 0, 1.0f, 1));
+  EXPECT_FALSE(core_->mid_push()) << "every partition has passed its clock";
   EXPECT_EQ(core_->version(2), 1);
   EXPECT_THAT(core_->params(0), Each(FloatEq(0.0f))) << "both gradients: 1 - 0.5 * 2";
   EXPECT_THAT(core_->params(1), Each(FloatEq(0.5f))) << "worker 0's only";
+}
+
+// Regression (review): a push below the worker's clock is a duplicate, answered before the rest
+// of validation; with pull_back its partitions were not checked, and a partition not owned
+// here crashed the server.
+TEST_F(StreamedRoundsTest, ADuplicateAskingForAPullBackIsCheckedLikeAnyPush) {
+  Handle("a", Push(0, 0, 1.0f, 1));
+  Handle("b", Push(1, 0, 1.0f, 1));
+  transport::Message forged = Chunk(0, 0, {0}, 1.0f);
+  forged.header.mutable_partitions(0)->set_id(99);
+  std::vector<Reply> r = Handle("a", std::move(forged));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("partition 99 is not owned"));
+  // Outside sync rounds a pull back is refused even for a step already applied.
+  Make(2, 12, 4, core_test::Mode{Consistency::kAsync});
+  Handle("a", Push(0, 0, 1.0f, 1));
+  transport::Message old = Push(0, 0, 1.0f, 1);
+  old.header.set_pull_back(true);
+  r = Handle("a", std::move(old));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+  EXPECT_THAT(r[0].header.error(), HasSubstr("only a dense model's sync rounds"));
+  EXPECT_EQ(core_->stats().messages_dropped(), 1u);
+}
+
+// Regression (review): exclusion forgot which chunks had come, so a worker taken back before the
+// round moved on had the chunk it sent again applied a second time.
+TEST_F(StreamedRoundsTest, AWorkerTakenBackBeforeItsRoundMovedOnContinuesItsPush) {
+  Handle("b", Chunk(1, 0, {0}, 3.0f));
+  std::vector<Reply> out;
+  core_->Exclude(1, &out);
+  // Worker 0 has not pushed yet: nothing moved. Worker 1 comes back and sends its push again.
+  EXPECT_TRUE(Handle("b", Chunk(1, 0, {0}, 3.0f)).empty());
+  EXPECT_EQ(core_->stats().workers_returned(), 1u);
+  EXPECT_EQ(core_->stats().pushes_duplicate(), 1u);
+  Handle("b", Chunk(1, 0, {1, 2}, 3.0f));
+  EXPECT_EQ(core_->clock(1), 1);
+  Handle("a", Push(0, 0, 1.0f, 1));
+  for (uint32_t id : {0u, 1u, 2u}) {
+    EXPECT_THAT(core_->params(id), Each(FloatEq(0.0f))) << "partition " << id << ": 1 - 0.5 * 2";
+  }
+}
+
+// Regression (review): a replica's copy excluding a worker released a held push asking for a
+// pull back as its own request and parked its pull, which then refused the next state sync.
+TEST_F(StreamedRoundsTest, AForwardedExclusionParksNoPullForTheHeldPushItReleases) {
+  for (const bool forwarded : {false, true}) {
+    SCOPED_TRACE(forwarded ? "forwarded" : "own");
+    // Three workers: 0 rejoined a restored shard ahead of round 0, 1 pushed round 0, 2 is silent.
+    Make(3, 12, 4);
+    Handle("a", Join(0, 1));
+    EXPECT_TRUE(Handle("a", Chunk(0, 1, {0, 1, 2}, 1.0f)).empty()) << "held";
+    Handle("b", Push(1, 0, 1.0f, 1));
+    ASSERT_TRUE(core_->has_held_pushes());
+    std::vector<Reply> out;
+    if (forwarded) {
+      core_->ExcludeForwarded(2, &out);
+    } else {
+      core_->Exclude(2, &out);
+    }
+    EXPECT_FALSE(core_->has_held_pushes());
+    EXPECT_EQ(core_->clock(0), 2);
+    EXPECT_EQ(core_->stats().pulls_parked(), forwarded ? 0u : 1u);
+    if (forwarded) {
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].header.kind(), proto::PUSH_ACK);
+    }
+  }
 }
 
 TEST_F(StreamedRoundsTest, ChunksForARoundTheShardHasNotReachedAreHeldAndAppliedInOrder) {

@@ -28,7 +28,11 @@
 // connection) is answered again without being applied; one that lists a partition already
 // pushed and one not yet is refused. The chunks already in are part of the shard's state
 // (Snapshot: ckpt::WorkerClock::partial); a worker that is excluded or finishes leaves the
-// chunks it sent in their rounds, as a whole push would be.
+// chunks it sent in their rounds, as a whole push would be. An excluded worker taken back before
+// its round moved on continues its push (the chunks it sends again are answered, not applied
+// again); one taken back later has its clock moved past them, as after a whole push. A pull
+// back is answered only for partitions owned here, in a dense model's sync rounds, whether the
+// push is applied or a duplicate.
 // A worker that announces WORKER_DONE stops counting in rounds and clocks, so uneven progress
 // never deadlocks. In kAsync and kSsp one push is one worker's share of a global step, so
 // lr' = lr / num_workers (N pushes move the model about as far as one sync round); with
@@ -243,6 +247,9 @@ class ServerCore {
   // releases (pulls the applied round answers) to *out. Nothing happens outside sync mode, for
   // a worker that is done or already excluded, or a rank out of range.
   void Exclude(int worker, std::vector<Reply>* out);
+  // As Exclude, for an exclusion its primary decided (replication): the pushes it releases are
+  // handled as forwarded ones (HandleForwarded), so nothing is parked for their answers.
+  void ExcludeForwarded(int worker, std::vector<Reply>* out);
   bool excluded(int worker) const { return worker_excluded_[static_cast<size_t>(worker)]; }
 
   // The current parameters and version of an owned partition (for tests and checkpoints).
@@ -373,9 +380,15 @@ class ServerCore {
   // kSync: every unfinished worker whose clock is not past p's version has sent p in a chunk of
   // its push at that version.
   bool PushedInChunks(const PartitionState& p) const;
-  // Forgets which chunks of `worker`'s push came in (its push completed, or it stopped counting:
-  // its chunks stay in their rounds).
+  // Forgets which chunks of `worker`'s push came in (its push completed, it finished, or its
+  // clock moved past them: its chunks stay in their rounds).
   void ClearPartial(size_t worker);
+  // Some chunks of `worker`'s push are in, and a partition still waits at its clock (those of an
+  // excluded worker whose round every partition has passed no longer count).
+  bool ChunksPending(size_t worker) const;
+  // InvalidArgument for a PUSH marked partial or pull_back outside a dense model's sync rounds,
+  // or listing no partitions or ones not owned here.
+  Status ValidateStreaming(const proto::Header& h) const;
   // Answers an accepted (or already applied) push: PUSH_ACK, or with Header.pull_back the pull of
   // its partitions at clock + 1, now or once their round is applied (parked).
   void AnswerPush(const std::string& peer, const proto::Header& push, std::vector<Reply>* out);

@@ -74,8 +74,11 @@
 // the first chunks' parameters come back while later chunks still go out: a link carries both
 // directions at once, where a whole push and then a pull use one direction at a time. A chunk's
 // answer acknowledges it; the chunks already answered are kept until the operation ends, so a
-// server that comes back during it gets the whole push again (the chunks it has are answered
-// without being applied). Shared memory goes first: a push through it is never chunked.
+// server that comes back while part of the push is unanswered is joined at the push's clock and
+// gets the whole push again (the chunks it has are answered without being applied). Once every
+// chunk is answered the push counts as acknowledged, as a whole push's ACK does: a server
+// restored from an older checkpoint then counts it among its lost pushes. Shared memory goes
+// first: a push through it is never chunked.
 //
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
