@@ -433,7 +433,7 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
   }
 }
 
-Status ServerCore::ValidateStreaming(const proto::Header& h) const {
+Status ServerCore::ValidateStreaming(const proto::Header& h, bool partitions_checked) const {
   if (!h.partial() && !h.pull_back()) return Status::Ok();
   if (config_.consistency != Consistency::kSync || sparse_ != nullptr || config_.block_sums ||
       h.sparse_size() > 0) {
@@ -446,7 +446,7 @@ Status ServerCore::ValidateStreaming(const proto::Header& h) const {
                            (config_.block_sums ? ", block sums" : "") + ")");
   }
   // What a pull back answers with: partitions owned here.
-  RT_RETURN_IF_ERROR(ValidatePartitions(h));
+  if (!partitions_checked) RT_RETURN_IF_ERROR(ValidatePartitions(h));
   if (h.partitions_size() == 0) {
     return InvalidArgument("PUSH from worker " + std::to_string(h.sender()) +
                            " streams no partitions");
@@ -463,7 +463,7 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
   // Message prefixes, built only when a check fails (this runs for every push).
   const auto from = [&] { return "PUSH from worker " + std::to_string(w); };
   const bool sync = config_.consistency == Consistency::kSync;
-  RT_RETURN_IF_ERROR(ValidateStreaming(h));
+  RT_RETURN_IF_ERROR(ValidateStreaming(h, /*partitions_checked=*/true));  // above
   if (h.partial()) {
     if (h.clock() == clocks_[w] && partial_count_[w] > 0) {
       for (const proto::PartitionSlice& slice : h.partitions()) {

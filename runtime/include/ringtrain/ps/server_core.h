@@ -387,8 +387,9 @@ class ServerCore {
   // excluded worker whose round every partition has passed no longer count).
   bool ChunksPending(size_t worker) const;
   // InvalidArgument for a PUSH marked partial or pull_back outside a dense model's sync rounds,
-  // or listing no partitions or ones not owned here.
-  Status ValidateStreaming(const proto::Header& h) const;
+  // or listing no partitions or (unless `partitions_checked` by ValidatePartitions already) ones
+  // not owned here.
+  Status ValidateStreaming(const proto::Header& h, bool partitions_checked = false) const;
   // Answers an accepted (or already applied) push: PUSH_ACK, or with Header.pull_back the pull of
   // its partitions at clock + 1, now or once their round is applied (parked).
   void AnswerPush(const std::string& peer, const proto::Header& push, std::vector<Reply>* out);
