@@ -19,15 +19,16 @@ TSAN_DIR ?= build/tsan
 # operator's work queue, metrics, leader election, informer (scripted watch) and progress
 # poller, the controller (informers, workers, expectations, progress poller) against a real
 # API server, and checkpoints (the background writer; servers snapshotting while they train).
-TSAN_TESTS := tests/integration/sync_exactness_test tests/integration/consistency_test \
-  tests/unit/data/text_stream_test \
-  tests/unit/transport/transport_tests tests/unit/worker/worker_tests tests/unit/ps/ps_tests \
-  tests/unit/ckpt/ckpt_tests tests/unit/ckpt/ckpt_server_tests tests/unit/ckpt/ckpt_cluster_test \
-  tests/unit/operator/leader/operator_leader_tests \
-  tests/unit/operator/metrics/operator_metrics_tests \
-  tests/unit/operator/operator_tests tests/unit/operator/controller/operator_controller_tests \
+# Longest first: tests/sanitizers/run_tsan.sh runs them JOBS at a time in the order listed.
+TSAN_TESTS := tests/integration/operator/controller/operator_controller_apiserver_test \
   tests/integration/operator/leader/leader_election_apiserver_test \
-  tests/integration/operator/controller/operator_controller_apiserver_test
+  tests/unit/worker/worker_tests tests/unit/ps/ps_tests \
+  tests/integration/consistency_test tests/unit/operator/controller/operator_controller_tests \
+  tests/unit/data/text_stream_test tests/integration/sync_exactness_test \
+  tests/unit/ckpt/ckpt_tests tests/unit/operator/metrics/operator_metrics_tests \
+  tests/unit/ckpt/ckpt_cluster_test tests/unit/operator/leader/operator_leader_tests \
+  tests/unit/operator/operator_tests tests/unit/ckpt/ckpt_server_tests \
+  tests/unit/transport/transport_tests
 EXAMPLE ?= examples/fashion-mnist.yaml
 
 # Debian packages needed to build, test and run the example (installed only when missing).
@@ -131,11 +132,7 @@ fuzz: build-asan
 	    tests/fuzz/corpus/{} tests/fuzz/corpus/{}
 
 test-tsan: build-tsan controlplane
-	@for t in $(TSAN_TESTS); do \
-	  echo "== TSan: $$t"; \
-	  TSAN_OPTIONS="suppressions=$(CURDIR)/tests/sanitizers/tsan.supp halt_on_error=1" \
-	    $(TSAN_DIR)/$$t --gtest_brief=1 || exit 1; \
-	done
+	@bash tests/sanitizers/run_tsan.sh $(TSAN_DIR) $(JOBS) $(TSAN_TESTS)
 
 # The real control plane for the operator's tests: kube-apiserver, etcd, kube-controller-manager,
 # kubectl and helm at pinned versions, built from Go modules into a cache outside the repo

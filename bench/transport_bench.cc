@@ -13,9 +13,10 @@
 // trials' ratios, so that a burst of load elsewhere on the machine hits both sides alike.
 // Issue 15's goal: a ratio of at least 0.9 at every size from 1 KiB to 16 MiB.
 //
-// Usage: transport_bench [--smoke | --quick] [--json PATH]
+// Usage: transport_bench [--smoke | --quick] [--size BYTES] [--json PATH]
 //   --smoke: one short trial of two sizes (`make test` proves the benchmark still runs);
 //   --quick: 3 shorter trials of every size, no second table (`make bench-quick`);
+//   --size:  only this message size (e.g. under `perf record`), no second table;
 //   --json:  also write the figures to PATH.
 //
 // A second table: what authentication costs the raw transport, and what the alternative for
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
   bool smoke = false;
   bool quick = false;
   std::string json_path;
+  size_t only_size = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--smoke") {
@@ -206,8 +208,11 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (a == "--json" && i + 1 < argc) {
       json_path = argv[++i];
+    } else if (a == "--size" && i + 1 < argc && std::atoll(argv[i + 1]) > 0) {
+      only_size = static_cast<size_t>(std::atoll(argv[++i]));
     } else {
-      std::fprintf(stderr, "usage: transport_bench [--smoke | --quick] [--json PATH]\n");
+      std::fprintf(stderr,
+                   "usage: transport_bench [--smoke | --quick] [--size BYTES] [--json PATH]\n");
       return 2;
     }
   }
@@ -220,7 +225,9 @@ int main(int argc, char** argv) {
               "trials' ratios");
   std::string json = "{\"goal\": 0.9, \"trials\": " + std::to_string(trials) + ", \"goodput\": [";
   double worst = 1e30;
-  for (size_t bytes = 1024; bytes <= largest; bytes *= smoke ? 64 : 4) {
+  const size_t from = only_size > 0 ? only_size : 1024;
+  const size_t to = only_size > 0 ? only_size : largest;
+  for (size_t bytes = from; bytes <= to; bytes *= smoke ? 64 : 4) {
     std::vector<double> raws;
     std::vector<double> ourss;
     std::vector<double> ratios;
@@ -249,7 +256,7 @@ int main(int argc, char** argv) {
     std::snprintf(row, sizeof(row),
                   "%s{\"bytes\": %zu, \"ringtrain\": %.0f, \"raw\": %.0f, \"ratio\": %.4f, "
                   "\"ratio_min\": %.4f, \"ratio_max\": %.4f}",
-                  bytes == 1024 ? "" : ", ", bytes, ours, raw, ours / raw, *lo, *hi);
+                  bytes == from ? "" : ", ", bytes, ours, raw, ours / raw, *lo, *hi);
     json += row;
   }
   std::printf("lowest ratio %.2f (goal >= 0.9 at every size: %s)\n", worst,
@@ -259,7 +266,7 @@ int main(int argc, char** argv) {
   json += tail;
 
   json += ", \"wires\": [";
-  if (!quick) {
+  if (!quick && only_size == 0) {
     std::printf(
         "\nraw ZeroMQ push+pull by transport, as a ratio of loopback TCP in plaintext "
         "(the MLP's 784-256-10 parameters are 795 KiB)\n");
