@@ -593,6 +593,20 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
     // At most one push per worker (its next would be out of order until this one is
     // applied), or the chunks of one: no more than the partitions owned, all of one clock.
     std::deque<HeldPush>& held = held_push_[w];
+    // The same push, or chunk, sent again after a broken connection (PsClient::Rejoin): it
+    // takes the held one's place, so that its answer goes to the connection the worker has now
+    // (the content is the same: a push's clock and a chunk's partitions name it).
+    const auto same = std::find_if(held.begin(), held.end(), [&](const HeldPush& p) {
+      const proto::Header& ph = p.msg.header;
+      if (ph.clock() != h.clock() || ph.partial() != h.partial()) return false;
+      return !h.partial() || (ph.partitions_size() > 0 && h.partitions_size() > 0 &&
+                              ph.partitions(0).id() == h.partitions(0).id());
+    });
+    if (same != held.end()) {
+      stats_.set_pushes_duplicate(stats_.pushes_duplicate() + 1);
+      *same = HeldPush{peer, std::move(msg)};
+      return;
+    }
     const bool fits = held.empty() ||
                       (h.partial() && held.front().msg.header.partial() &&
                        held.front().msg.header.clock() == h.clock() && held.size() < owned_.size());

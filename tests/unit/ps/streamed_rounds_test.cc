@@ -269,5 +269,44 @@ TEST_F(StreamedRoundsTest, ChunksForARoundTheShardHasNotReachedAreHeldAndApplied
   EXPECT_EQ(core_->stats().messages_dropped(), 0u);
 }
 
+// Regression (review): a push held for a round the shard has not reached, sent again after a
+// broken connection, was refused (ERROR "while its previous one is held"), and its chunks sent
+// again overflowed the held bound; each now takes the held one's place and is answered, once,
+// on the connection the worker has now.
+TEST_F(StreamedRoundsTest, AHeldPushSentAgainReplacesTheHeldOneAndIsAnsweredOnTheNewConnection) {
+  for (const bool chunks : {false, true}) {
+    SCOPED_TRACE(chunks ? "chunks" : "whole push");
+    Make(2, 12, 4);
+    Handle("a", Join(0, 1));
+    auto send = [&](const std::string& peer) {
+      if (chunks) {
+        std::vector<Reply> out = Handle(peer, Chunk(0, 1, {0}, 1.0f));
+        for (Reply& r : Handle(peer, Chunk(0, 1, {1, 2}, 1.0f))) out.push_back(std::move(r));
+        return out;
+      }
+      return Handle(peer, Push(0, 1, 1.0f, 1));
+    };
+    EXPECT_TRUE(send("a").empty()) << "held";
+    EXPECT_TRUE(send("a2").empty()) << "held again, not refused";
+    EXPECT_EQ(core_->stats().pushes_held(), chunks ? 2u : 1u);
+    EXPECT_EQ(core_->stats().pushes_duplicate(), chunks ? 2u : 1u);
+    // Worker 1 completes round 0, then round 1 with the held push.
+    std::vector<Reply> r = Handle("b", Push(1, 0, 2.0f, 1));
+    for (Reply& more : Handle("b", Push(1, 1, 1.0f, 1))) r.push_back(std::move(more));
+    EXPECT_FALSE(core_->has_held_pushes());
+    EXPECT_EQ(core_->clock(0), 2);
+    size_t to_a2 = 0;
+    for (const Reply& reply : r) {
+      EXPECT_NE(reply.peer, "a") << "answered on the broken connection";
+      EXPECT_NE(reply.header.kind(), proto::ERROR) << reply.header.error();
+      if (reply.peer == "a2") ++to_a2;
+    }
+    EXPECT_EQ(to_a2, chunks ? 2u : 1u) << "each held push or chunk answered once";
+    // Applied once: round 0 worker 1's 2 alone, round 1 the mean of 1 and 1.
+    EXPECT_THAT(core_->params(0), Each(FloatEq(-0.5f)));
+    EXPECT_EQ(core_->stats().messages_dropped(), 0u);
+  }
+}
+
 }  // namespace
 }  // namespace ringtrain::ps

@@ -76,7 +76,9 @@
 // version moves up to the smallest clock, so the pulls of the joined workers are answered. A
 // worker that rejoined may push for a round the restored shard reaches only once the others
 // have rejoined too: such a push (valid in every other respect) is held — one per worker,
-// counted in stats().pushes_held — and applied when its round comes; a pull may count it.
+// counted in stats().pushes_held — and applied when its round comes; a pull may count it. Sent
+// again after a broken connection, a held push (or chunk) replaces the held one and is answered
+// once, on the new connection (stats().pushes_duplicate).
 //
 // Silent workers (kSync): a round waits for every unfinished worker. When one of them is silent
 // — dead and not yet replaced, or stopped — its owner (ps::ParameterServer, which keeps time)
