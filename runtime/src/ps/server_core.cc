@@ -595,25 +595,50 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
     std::deque<HeldPush>& held = held_push_[w];
     // The same push, or chunk, sent again after a broken connection (PsClient::Rejoin): it
     // takes the held one's place, so that its answer goes to the connection the worker has now
-    // (the content is the same: a push's clock and a chunk's partitions name it).
+    // (a push is named by its clock, a chunk by its clock and partitions: the client sends a
+    // chunk again exactly as it first did). A chunk that shares partitions with a held one
+    // without being it is refused: applying both would apply a partition twice.
+    const auto same_ids = [](const proto::Header& a, const proto::Header& b) {
+      return std::equal(a.partitions().begin(), a.partitions().end(), b.partitions().begin(),
+                        b.partitions().end(),
+                        [](const proto::PartitionSlice& x, const proto::PartitionSlice& y) {
+                          return x.id() == y.id();
+                        });
+    };
     const auto same = std::find_if(held.begin(), held.end(), [&](const HeldPush& p) {
       const proto::Header& ph = p.msg.header;
-      if (ph.clock() != h.clock() || ph.partial() != h.partial()) return false;
-      return !h.partial() || (ph.partitions_size() > 0 && h.partitions_size() > 0 &&
-                              ph.partitions(0).id() == h.partitions(0).id());
+      return ph.clock() == h.clock() && ph.partial() == h.partial() &&
+             (!h.partial() || same_ids(ph, h));
     });
     if (same != held.end()) {
       stats_.set_pushes_duplicate(stats_.pushes_duplicate() + 1);
       *same = HeldPush{peer, std::move(msg)};
       return;
     }
-    const bool fits = held.empty() ||
-                      (h.partial() && held.front().msg.header.partial() &&
-                       held.front().msg.header.clock() == h.clock() && held.size() < owned_.size());
+    bool overlaps = false;
+    if (h.partial()) {
+      std::vector<uint8_t> in_held(owned_.size(), 0);
+      for (const HeldPush& p : held) {
+        if (!p.msg.header.partial() || p.msg.header.clock() != h.clock()) continue;
+        for (const proto::PartitionSlice& x : p.msg.header.partitions()) {
+          in_held[static_cast<size_t>(slot_of_partition_[x.id()])] = 1;
+        }
+      }
+      overlaps = std::any_of(h.partitions().begin(), h.partitions().end(),
+                             [&](const proto::PartitionSlice& y) {
+                               return in_held[static_cast<size_t>(slot_of_partition_[y.id()])] != 0;
+                             });
+    }
+    const bool fits =
+        !overlaps && (held.empty() || (h.partial() && held.front().msg.header.partial() &&
+                                       held.front().msg.header.clock() == h.clock() &&
+                                       held.size() < owned_.size()));
     if (!fits) {
-      out->push_back(MakeError(peer, h,
-                               InvalidArgument("PUSH from worker " + std::to_string(w) +
-                                               " while its previous one is held")));
+      out->push_back(
+          MakeError(peer, h,
+                    InvalidArgument("PUSH from worker " + std::to_string(w) +
+                                    (overlaps ? " sharing partitions with a held chunk it is not"
+                                              : " while its previous one is held"))));
       return;
     }
     stats_.set_pushes_held(stats_.pushes_held() + 1);

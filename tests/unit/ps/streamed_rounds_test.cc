@@ -272,19 +272,32 @@ TEST_F(StreamedRoundsTest, ChunksForARoundTheShardHasNotReachedAreHeldAndApplied
 // Regression (review): a push held for a round the shard has not reached, sent again after a
 // broken connection, was refused (ERROR "while its previous one is held"), and its chunks sent
 // again overflowed the held bound; each now takes the held one's place and is answered, once,
-// on the connection the worker has now.
+// on the connection the worker has now, under the request id it was sent with (a resend keeps
+// it).
 TEST_F(StreamedRoundsTest, AHeldPushSentAgainReplacesTheHeldOneAndIsAnsweredOnTheNewConnection) {
   for (const bool chunks : {false, true}) {
     SCOPED_TRACE(chunks ? "chunks" : "whole push");
     Make(2, 12, 4);
     Handle("a", Join(0, 1));
+    std::vector<uint64_t> ids;  // the request ids, as first sent
     auto send = [&](const std::string& peer) {
+      std::vector<transport::Message> msgs;
       if (chunks) {
-        std::vector<Reply> out = Handle(peer, Chunk(0, 1, {0}, 1.0f));
-        for (Reply& r : Handle(peer, Chunk(0, 1, {1, 2}, 1.0f))) out.push_back(std::move(r));
-        return out;
+        msgs.push_back(Chunk(0, 1, {0}, 1.0f));
+        msgs.push_back(Chunk(0, 1, {1, 2}, 1.0f));
+      } else {
+        msgs.push_back(Push(0, 1, 1.0f, 1));
       }
-      return Handle(peer, Push(0, 1, 1.0f, 1));
+      std::vector<Reply> out;
+      for (size_t i = 0; i < msgs.size(); ++i) {
+        if (ids.size() < msgs.size()) {
+          ids.push_back(msgs[i].header.request_id());
+        } else {
+          msgs[i].header.set_request_id(ids[i]);  // sent again as it was
+        }
+        for (Reply& r : Handle(peer, std::move(msgs[i]))) out.push_back(std::move(r));
+      }
+      return out;
     };
     EXPECT_TRUE(send("a").empty()) << "held";
     EXPECT_TRUE(send("a2").empty()) << "held again, not refused";
@@ -295,16 +308,41 @@ TEST_F(StreamedRoundsTest, AHeldPushSentAgainReplacesTheHeldOneAndIsAnsweredOnTh
     for (Reply& more : Handle("b", Push(1, 1, 1.0f, 1))) r.push_back(std::move(more));
     EXPECT_FALSE(core_->has_held_pushes());
     EXPECT_EQ(core_->clock(0), 2);
-    size_t to_a2 = 0;
+    std::vector<uint64_t> answered;
     for (const Reply& reply : r) {
       EXPECT_NE(reply.peer, "a") << "answered on the broken connection";
       EXPECT_NE(reply.header.kind(), proto::ERROR) << reply.header.error();
-      if (reply.peer == "a2") ++to_a2;
+      if (reply.peer == "a2") answered.push_back(reply.header.request_id());
     }
-    EXPECT_EQ(to_a2, chunks ? 2u : 1u) << "each held push or chunk answered once";
+    EXPECT_THAT(answered, ::testing::UnorderedElementsAreArray(ids))
+        << "each held push or chunk answered once, under its request id";
     // Applied once: round 0 worker 1's 2 alone, round 1 the mean of 1 and 1.
     EXPECT_THAT(core_->params(0), Each(FloatEq(-0.5f)));
     EXPECT_EQ(core_->stats().messages_dropped(), 0u);
+  }
+}
+
+// A chunk that shares partitions with a held chunk without being it (only a client that does not
+// send chunks again as it first did) is refused, and the held chunks stay as they were: applying
+// both would apply a partition twice, and taking its place would lose the other partitions.
+TEST_F(StreamedRoundsTest, AChunkOverlappingAHeldOneIsRefusedAndTheHeldOnesStay) {
+  Handle("a", Join(0, 1));
+  EXPECT_TRUE(Handle("a", Chunk(0, 1, {0, 1}, 1.0f)).empty()) << "held";
+  for (const std::vector<uint32_t>& ids :
+       {std::vector<uint32_t>{0}, std::vector<uint32_t>{1, 2}, std::vector<uint32_t>{0, 1, 2}}) {
+    std::vector<Reply> r = Handle("a", Chunk(0, 1, ids, 5.0f));
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].header.kind(), proto::ERROR);
+    EXPECT_THAT(r[0].header.error(), HasSubstr("sharing partitions with a held chunk"));
+  }
+  EXPECT_EQ(core_->stats().pushes_held(), 1u);
+  EXPECT_TRUE(Handle("a", Chunk(0, 1, {2}, 1.0f)).empty()) << "the rest of the push, held";
+  Handle("b", Push(1, 0, 2.0f, 1));
+  Handle("b", Push(1, 1, 1.0f, 1));
+  EXPECT_FALSE(core_->has_held_pushes());
+  EXPECT_EQ(core_->clock(0), 2);
+  for (uint32_t id : {0u, 1u, 2u}) {
+    EXPECT_THAT(core_->params(id), Each(FloatEq(-0.5f))) << "partition " << id << ": applied once";
   }
 }
 
