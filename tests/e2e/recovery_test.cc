@@ -448,10 +448,12 @@ TEST_P(ChaosTest, WorkersKilledAsTheJobGoesOnAndAServerOnceAreReplacedAndItKeeps
     EXPECT_EQ(std::stoll(m[2]), 0) << "ps-0 was never killed";
     EXPECT_EQ(std::stoll(m[1]), std::stoll(m[3]));
   }
+  // Over tcp:// every sync push of a shard's two or more chunks goes in chunks. Over ipc://
+  // pushes go through shared memory whole, except those detoured to ps-0 while it serves ps-1's
+  // shard (framed, so in chunks too: how many depends on when the kills fall), so nothing is
+  // asserted of chunks there.
   if (chunks) {
     EXPECT_THAT(out, HasSubstr("in chunks, each answered by its parameters)")) << out;
-  } else {
-    EXPECT_THAT(out, Not(HasSubstr("in chunks"))) << out;
   }
   ASSERT_TRUE(std::regex_search(out, m, std::regex("replayed samples +([0-9]+)"))) << out;
   EXPECT_LE(std::stoll(m[1]), 64 * worker_kills) << "at most the step each worker died in";
