@@ -168,6 +168,14 @@ check_out "the worker pods got both volumes" '^spec data extra$' \
 check_out "the server pods got only the one they mount" '^spec data$' \
   "$kubectl" -n train get pod softmax-volume-ps-0 -o 'jsonpath={.spec.volumes[*].name}'
 
+# The kubelet registers its node: kube-controller-manager's pod garbage collector deletes the
+# pods of a node that does not exist some 40 s after it sees them (finished ones too).
+check_out "the kubelet's node is Ready" '^True$' "$kubectl" get node local-kubelet \
+  -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'
+check_out "the first job's finished worker pods are still there" \
+  "^$job-worker-0 $job-worker-1\$" "$kubectl" -n train get pods \
+  -l "ringtrain.io/job-name=$job,ringtrain.io/role=worker" -o 'jsonpath={.items[*].metadata.name}'
+
 # ---- helm uninstall --------------------------------------------------------------------
 check "helm uninstall" "$helm" uninstall ringtrain --namespace ringtrain-system --wait
 deadline=$((SECONDS + 60))

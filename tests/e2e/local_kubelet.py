@@ -4,7 +4,9 @@ end-to-end test can run real training through the operator on one machine.
 
 Every Pending pod in the namespaces given is started, as a kubelet would, and its phase, IP,
 readiness, exit code and termination message are written back through the pod's status
-subresource. Each pod is bound to the node "local-kubelet" when it starts, so that deleting it
+subresource. Each pod is bound to the node "local-kubelet" when it starts (the node registered and
+reported Ready every 10 s, as a kubelet does, or kube-controller-manager would delete and evict
+the pods of a node that does not exist or does not report), so that deleting it
 is graceful as in a cluster: the API server marks it terminating, the process gets SIGTERM
 (then SIGKILL after the pod's grace period, at most 30 s), and once it has exited the pod is
 removed (the kubelet's final delete).
@@ -110,6 +112,8 @@ class Kubelet:
         self.pods = {}  # pod uid -> Pod
         self.done = set()  # uids that ran to the end
         self.other_ips = {}  # uid -> last octet, for pods that are not a job's
+        self.ready_since = None  # when the node was registered, once it is
+        self.next_heartbeat = 0.0
 
     def pod_ip(self, pod):
         labels = pod["metadata"].get("labels", {})
@@ -229,6 +233,29 @@ class Kubelet:
                 raise RuntimeError(f"volume {m['name']}: {path} exists (a claim's mount path is "
                                    "made a symlink to its directory)")
             os.symlink(target, path)
+
+    def heartbeat(self):
+        """Registers this node (once) and reports it Ready every 10 s, as a kubelet does.
+
+        Without the Node, kube-controller-manager's pod garbage collector deletes every pod bound
+        here 40 s or so after it first sees them (orphans of a node that does not exist), even
+        pods that finished, whose status tests read; without the heartbeat, its node lifecycle
+        controller would mark the node unreachable and have the pods evicted."""
+        now = time.time()
+        if now < self.next_heartbeat:
+            return
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        if not self.ready_since:
+            node = {"apiVersion": "v1", "kind": "Node",
+                    "metadata": {"name": NODE, "labels": {"kubernetes.io/hostname": NODE}}}
+            kubectl(["apply", "-f", "-"], self.base, stdin=json.dumps(node))
+            self.ready_since = stamp
+        ready = {"type": "Ready", "status": "True", "reason": "KubeletReady",
+                 "message": "local_kubelet.py is posting ready status",
+                 "lastHeartbeatTime": stamp, "lastTransitionTime": self.ready_since}
+        kubectl(["patch", "node", NODE, "--subresource=status", "--type=merge", "-p",
+                 json.dumps({"status": {"conditions": [ready]}})], self.base)
+        self.next_heartbeat = now + 10
 
     def bind(self, pod):
         """Assigns the pod to this node (the scheduler's part), as a Binding."""
@@ -417,10 +444,12 @@ class Kubelet:
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
         try:
             while time.time() < deadline and not stopping:
-                try:
-                    self.sync()
-                except (RuntimeError, OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
-                    print(f"kubelet: {e}", file=sys.stderr, flush=True)
+                for step in (self.heartbeat, self.sync):  # a failed heartbeat stops no pod
+                    try:
+                        step()
+                    except (RuntimeError, OSError, subprocess.TimeoutExpired,
+                            json.JSONDecodeError) as e:
+                        print(f"kubelet: {e}", file=sys.stderr, flush=True)
                 time.sleep(0.2)
         finally:
             for uid in list(self.pods):
