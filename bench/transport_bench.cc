@@ -13,10 +13,12 @@
 // trials' ratios, so that a burst of load elsewhere on the machine hits both sides alike.
 // Issue 15's goal: a ratio of at least 0.9 at every size from 1 KiB to 16 MiB.
 //
-// Usage: transport_bench [--smoke | --quick] [--size BYTES] [--json PATH]
+// Usage: transport_bench [--smoke | --quick] [--size BYTES [--side ringtrain|raw]] [--json PATH]
 //   --smoke: one short trial of two sizes (`make test` proves the benchmark still runs);
 //   --quick: 3 shorter trials of every size, no second table (`make bench-quick`);
 //   --size:  only this message size (e.g. under `perf record`), no second table;
+//   --side:  with --size, only one side, for 2 s, printing its rounds (for `perf stat`, whose
+//            counts divided by the rounds give each side's cost per round);
 //   --json:  also write the figures to PATH.
 //
 // A second table: what authentication costs the raw transport, and what the alternative for
@@ -68,6 +70,9 @@ struct Wire {
 };
 
 // Bytes per second of payload (both directions).
+// Each run's round trips, for --side.
+int64_t g_rounds = 0;
+
 double RawZmq(size_t bytes, double min_seconds, Wire wire = {}) {
   zmq::context_t ctx(1);
   zmq::socket_t router(ctx, zmq::socket_type::router);
@@ -122,6 +127,7 @@ double RawZmq(size_t bytes, double min_seconds, Wire wire = {}) {
     ++iterations;
   }
   const double secs = Seconds(start, Clock::now());
+  g_rounds = iterations;
   dealer.send(zmq::message_t(), zmq::send_flags::none);
   server.join();
   if (!dir.empty()) {
@@ -173,6 +179,7 @@ double Ringtrain(size_t bytes, double min_seconds) {
     ++clock;
   }
   const double secs = Seconds(start, Clock::now());
+  g_rounds = clock;
   (void)client->Done();
   serve.join();
   return 2.0 * static_cast<double>(bytes) * static_cast<double>(clock) / secs;
@@ -200,6 +207,7 @@ int main(int argc, char** argv) {
   bool quick = false;
   std::string json_path;
   size_t only_size = 0;
+  std::string side;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--smoke") {
@@ -210,11 +218,25 @@ int main(int argc, char** argv) {
       json_path = argv[++i];
     } else if (a == "--size" && i + 1 < argc && std::atoll(argv[i + 1]) > 0) {
       only_size = static_cast<size_t>(std::atoll(argv[++i]));
+    } else if (a == "--side" && i + 1 < argc &&
+               (std::string(argv[i + 1]) == "ringtrain" || std::string(argv[i + 1]) == "raw")) {
+      side = argv[++i];
     } else {
       std::fprintf(stderr,
-                   "usage: transport_bench [--smoke | --quick] [--size BYTES] [--json PATH]\n");
+                   "usage: transport_bench [--smoke | --quick] [--size BYTES [--side "
+                   "ringtrain|raw]] [--json PATH]\n");
       return 2;
     }
+  }
+  if (!side.empty()) {
+    if (only_size == 0) {
+      std::fprintf(stderr, "transport_bench: --side needs --size\n");
+      return 2;
+    }
+    const double rate = side == "raw" ? RawZmq(only_size, 2.0) : Ringtrain(only_size, 2.0);
+    std::printf("%s %s: %.1f MB/s, %lld rounds\n", side.c_str(), Size(only_size).c_str(),
+                rate / 1e6, static_cast<long long>(g_rounds));
+    return 0;
   }
   const int trials = smoke ? 1 : quick ? 3 : kTrials;
   const double min_seconds = smoke ? kSmokeSeconds : quick ? kMinSeconds / 3 : kMinSeconds;

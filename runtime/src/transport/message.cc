@@ -1,6 +1,7 @@
 #include "ringtrain/transport/message.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -436,21 +437,23 @@ Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::He
   return Status::Ok();
 }
 
-Status ReceiveMultipart(zmq::socket_t& socket, std::vector<zmq::message_t>* frames,
-                        bool* received) {
+Status ReceiveMultipart(zmq::socket_t& socket, std::vector<zmq::message_t>* frames, bool* received,
+                        bool wait) {
   frames->clear();
   *received = false;
   try {
     while (true) {
       zmq::message_t part;
-      const auto got =
-          socket.recv(part, frames->empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
-      if (!got) return Status::Ok();  // nothing queued
+      // A message's frames come together: only the first may have to be waited for.
+      const auto got = socket.recv(
+          part, frames->empty() && !wait ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
+      if (!got) return Status::Ok();  // nothing queued (or nothing came in time)
       const bool more = part.more();
       frames->push_back(std::move(part));
       if (!more) break;
     }
   } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR && frames->empty()) return Status::Ok();  // a signal ended the wait
     return Unavailable(std::string("receive failed: ") + e.what());
   }
   *received = true;

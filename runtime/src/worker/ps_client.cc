@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -120,6 +121,11 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
       shared_push_to_(sockets_.size(), false),
       no_shared_push_(sockets_.size(), false) {
   for (Link& link : links_) link.down_since = Clock::now();
+  for (std::vector<zmq::socket_t>* group : {&sockets_, &monitors_}) {
+    for (zmq::socket_t& s : *group) {
+      signal_fds_.push_back({static_cast<int>(s.get(zmq::sockopt::fd)), POLLIN, 0});
+    }
+  }
   for (int server = 0; server < options_.table->num_servers(); ++server) {
     std::vector<uint32_t>& ids = scoped_.emplace_back();
     for (uint32_t id : options_.table->partitions_of(server)) {
@@ -160,7 +166,10 @@ Status PsClient::DrainLinkEvents(int server, Pending* pending) {
     zmq::message_t event;
     zmq::message_t address;
     try {
-      if (!m.recv(event, zmq::recv_flags::dontwait)) return Status::Ok();
+      if (!m.recv(event, zmq::recv_flags::dontwait)) {
+        links_[static_cast<size_t>(server)].events_unread = false;  // its signal says what comes
+        return Status::Ok();
+      }
       if (event.more()) (void)m.recv(address, zmq::recv_flags::none);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
@@ -263,8 +272,21 @@ Status PsClient::Rejoin(int server, Pending* pending) {
 
 Status PsClient::CheckLinks() {
   Pending pending;
-  for (int s = 0; s < static_cast<int>(sockets_.size()); ++s) {
-    RT_RETURN_IF_ERROR(DrainLinkEvents(s, &pending));
+  // The monitors' signals, looked at with one system call; a monitor is read only when
+  // signalled (or not yet read to the end).
+  const size_t n = sockets_.size();
+  if (std::none_of(links_.begin(), links_.end(), [](const Link& l) { return l.events_unread; })) {
+    for (size_t i = n; i < signal_fds_.size(); ++i) signal_fds_[i].revents = 0;
+    if (::poll(signal_fds_.data() + n, n, 0) < 0 && errno != EINTR) {
+      return Unavailable(std::string("poll failed: ") + std::strerror(errno));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (signal_fds_[n + i].revents != 0) links_[i].events_unread = true;
+    }
+  }
+  for (int s = 0; s < static_cast<int>(n); ++s) {
+    if (links_[static_cast<size_t>(s)].events_unread)
+      RT_RETURN_IF_ERROR(DrainLinkEvents(s, &pending));
   }
   if (!pending.busy()) return Status::Ok();
   return Await(&pending, {}, nullptr, nullptr);
@@ -560,6 +582,7 @@ Status PsClient::SendRequest(int server, proto::Header h, std::vector<zmq::messa
                                             std::move(h), std::move(payloads))
                          .WithContext(transport::KindName(req.kind) + " to parameter server " +
                                       std::to_string(to)));
+  links_[static_cast<size_t>(to)].replies_unread = true;  // the send may have taken its signal
   pending->requests[id] = std::move(req);
   return Status::Ok();
 }
@@ -820,9 +843,6 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
                        proto::ServerStats* stats_out) {
   const auto deadline = Clock::now() + options_.timeout;
   const size_t n = sockets_.size();
-  std::vector<zmq::pollitem_t> items;
-  for (auto& s : sockets_) items.push_back({s.handle(), 0, ZMQ_POLLIN, 0});
-  for (auto& m : monitors_) items.push_back({m.handle(), 0, ZMQ_POLLIN, 0});
   std::vector<zmq::message_t> frames;
   while (pending->busy()) {
     // A broken connection is said once the operation still waits for the server after what the
@@ -853,28 +873,33 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
     auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
     // Failover: a lost server's requests are detoured at least every detour_retry.
     if (options_.detours) left = std::min(left, options_.detour_retry);
-    try {
-      zmq::poll(items.data(), items.size(), left);
-    } catch (const zmq::error_t& e) {
-      if (e.num() == EINTR) continue;
-      return Unavailable(std::string("poll failed: ") + e.what());
+    // Sleeps only when every socket and monitor has been read to the end (their signals then
+    // announce whatever comes next); otherwise reads first.
+    if (std::none_of(links_.begin(), links_.end(),
+                     [](const Link& l) { return l.replies_unread || l.events_unread; })) {
+      RT_RETURN_IF_ERROR(WaitForSignals(left));
     }
     // Connection events first: a reply from a server that came back is only read once the
     // requests in flight to it have been dropped (Rejoin).
-    for (size_t i = n; i < items.size(); ++i) {
-      if ((items[i].revents & ZMQ_POLLIN) == 0) continue;
-      RT_RETURN_IF_ERROR(DrainLinkEvents(static_cast<int>(i - n), pending));
-    }
     for (size_t i = 0; i < n; ++i) {
+      if (links_[i].events_unread)
+        RT_RETURN_IF_ERROR(DrainLinkEvents(static_cast<int>(i), pending));
+    }
+    for (size_t i = 0; i < n && pending->busy(); ++i) {
       // A server's last replies are queued before its connection's DISCONNECTED event, but
-      // poll may have looked at its socket before they came and at its monitor after: a socket
-      // whose break is not said yet is read anyway, so that those replies are not taken for a
-      // server that went away owing them.
-      if ((items[i].revents & ZMQ_POLLIN) == 0 && !links_[i].loss_unsaid) continue;
-      while (true) {
+      // the wait may have seen its monitor's signal before they came: a socket whose break is
+      // not said yet is read anyway, so that those replies are not taken for a server that went
+      // away owing them.
+      if (!links_[i].replies_unread && !links_[i].loss_unsaid) continue;
+      // Read to the end, or until the operation has all it waits for: what is left (a late
+      // answer to an earlier operation) is read before the next one waits.
+      while (pending->busy()) {
         bool received = false;
         RT_RETURN_IF_ERROR(transport::ReceiveMultipart(sockets_[i], &frames, &received));
-        if (!received) break;
+        if (!received) {
+          links_[i].replies_unread = false;
+          break;
+        }
         StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(frames));
         frames.clear();
         if (!msg.ok()) {
@@ -886,6 +911,21 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
       }
     }
     if (options_.detours) RT_RETURN_IF_ERROR(DetourLost(pending));
+  }
+  return Status::Ok();
+}
+
+Status PsClient::WaitForSignals(std::chrono::milliseconds timeout) {
+  for (pollfd& p : signal_fds_) p.revents = 0;
+  const int ms = static_cast<int>(std::min<int64_t>(timeout.count(), INT32_MAX));
+  if (::poll(signal_fds_.data(), signal_fds_.size(), ms) < 0) {
+    if (errno == EINTR) return Status::Ok();
+    return Unavailable(std::string("poll failed: ") + std::strerror(errno));
+  }
+  const size_t n = sockets_.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (signal_fds_[i].revents != 0) links_[i].replies_unread = true;
+    if (signal_fds_[n + i].revents != 0) links_[i].events_unread = true;
   }
   return Status::Ok();
 }

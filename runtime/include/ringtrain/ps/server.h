@@ -158,6 +158,8 @@ class ParameterServer {
                   const ServerOptions& options, Replication replication);
   // Reads everything queued on the socket; worker requests are deferred while `defer`.
   Status Drain(bool defer);
+  // Waits up to poll_interval for one message on the socket (its ZMQ_RCVTIMEO) and handles it.
+  Status ReceiveOne();
   void HandleFrames(std::vector<zmq::message_t> frames, bool defer);
   void HandleRequest(const std::string& peer, transport::Message msg);
   // Forwards `msg` to the backup (with replication), then lets apply(&replies) change the core,

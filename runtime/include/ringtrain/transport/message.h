@@ -125,8 +125,12 @@ Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::He
                    std::vector<zmq::message_t> payloads, uint64_t* bytes_sent = nullptr);
 
 // Receives one whole multipart message if one is queued (never blocks). Returns false in
-// *received when none was waiting.
-Status ReceiveMultipart(zmq::socket_t& socket, std::vector<zmq::message_t>* frames, bool* received);
+// *received when none was waiting. With `wait`, waits for one up to the socket's ZMQ_RCVTIMEO
+// (libzmq's own wait: it looks at the queue, then sleeps on the socket's signal, with fewer
+// system calls than zmq_poll followed by a receive); false in *received when none came by then
+// or a signal interrupted the wait.
+Status ReceiveMultipart(zmq::socket_t& socket, std::vector<zmq::message_t>* frames, bool* received,
+                        bool wait = false);
 
 }  // namespace ringtrain::transport
 

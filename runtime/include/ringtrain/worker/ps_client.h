@@ -95,6 +95,8 @@
 #include <utility>
 #include <vector>
 
+#include <poll.h>
+
 #include <zmq.hpp>
 
 #include "ringtrain/auth/curve.h"
@@ -340,6 +342,11 @@ class PsClient {
     bool detour_served = false;  // the successor has served one since it went down
     std::chrono::steady_clock::time_point next_detour{};
     bool handshake_failure_logged = false;  // a failed CURVE handshake has been said
+    // Its socket may hold replies that its ZMQ_FD will not announce (a ZeroMQ socket signals
+    // only what comes after it was read to the end; a send may take that signal too), and its
+    // monitor events: read before any wait.
+    bool replies_unread = true;
+    bool events_unread = true;
   };
   PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
            std::vector<zmq::socket_t> monitors);
@@ -401,12 +408,17 @@ class PsClient {
                     int64_t clock = 0);
   Status Await(Pending* pending, std::span<float> params, int64_t* version_out,
                proto::ServerStats* stats_out);
+  // Sleeps until a server's socket or monitor is signalled, or `timeout`; marks those signalled
+  // as unread. One system call for all of them, where zmq_poll makes one or two per socket.
+  Status WaitForSignals(std::chrono::milliseconds timeout);
   Status HandleReply(int server, transport::Message msg, Pending* pending, std::span<float> params,
                      int64_t* version_out, proto::ServerStats* stats_out);
 
   PsClientOptions options_;
   std::vector<zmq::socket_t> sockets_;
   std::vector<zmq::socket_t> monitors_;  // PAIR per server: its DEALER's connection events
+  // The sockets' ZMQ_FDs, then the monitors', for WaitForSignals.
+  std::vector<pollfd> signal_fds_;
   std::vector<Link> links_;
   int64_t clock_ = 0;  // pushes sent (counting the one in flight): the clock a rejoin sends
   uint64_t rejoins_ = 0;
