@@ -69,10 +69,10 @@ struct Wire {
   bool curve = false;  // CURVE with a ZAP handler admitting the client's key
 };
 
-// Bytes per second of payload (both directions).
 // Each run's round trips, for --side.
 int64_t g_rounds = 0;
 
+// Bytes per second of payload (both directions).
 double RawZmq(size_t bytes, double min_seconds, Wire wire = {}) {
   zmq::context_t ctx(1);
   zmq::socket_t router(ctx, zmq::socket_type::router);

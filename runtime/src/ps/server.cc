@@ -175,7 +175,7 @@ Status ParameterServer::Serve() {
          (interrupted_ == nullptr || interrupted_->load() == 0)) {
     if (receive_waits) {
       RT_RETURN_IF_ERROR(ReceiveOne());
-      ExcludeSilentWorkers();
+      RT_RETURN_IF_ERROR(ExcludeSilentWorkers());
       continue;
     }
     try {
@@ -191,7 +191,7 @@ Status ParameterServer::Serve() {
     }
     // Drain everything queued before polling again.
     RT_RETURN_IF_ERROR(Drain(/*defer=*/false));
-    ExcludeSilentWorkers();
+    RT_RETURN_IF_ERROR(ExcludeSilentWorkers());
   }
   if (core_->finished()) {
     // The last replies may still be queued: closing must not drop them (final_linger).
@@ -350,21 +350,39 @@ void ParameterServer::Replicated(const transport::Message& msg, Apply apply) {
   SendReplies(&replies_);
 }
 
-void ParameterServer::ExcludeSilentWorkers() {
-  if (worker_timeout_.count() <= 0) return;
+Status ParameterServer::ExcludeSilentWorkers() {
+  if (worker_timeout_.count() <= 0) return Status::Ok();
   const auto now = std::chrono::steady_clock::now();
   // Timeouts are seconds: a look every poll interval is enough, not one per batch of messages.
-  if (now < next_silence_check_) return;
+  if (now < next_silence_check_) return Status::Ok();
   next_silence_check_ = now + poll_interval_;
-  if (core_->round() != round_) {
-    round_ = core_->round();
-    round_since_ = now;
+  auto note_round = [&] {
+    if (core_->round() != round_) {
+      round_ = core_->round();
+      round_since_ = now;
+    }
+  };
+  // How long worker w has held up the round in progress (zero for one still starting: a worker
+  // that has never pushed and not been heard from here; the first round waits for every worker,
+  // as sync promises, and a pod may take minutes to start).
+  auto silence = [&](int w) {
+    if (core_->clock(w) == 0 && !heard_[static_cast<size_t>(w)]) {
+      return std::chrono::steady_clock::duration::zero();
+    }
+    return now - std::max(last_heard_[static_cast<size_t>(w)], round_since_);
+  };
+  note_round();
+  const std::vector<int> holding = core_->WorkersHoldingRound();
+  if (std::none_of(holding.begin(), holding.end(),
+                   [&](int w) { return silence(w) >= worker_timeout_; })) {
+    return Status::Ok();
   }
+  // Serving one socket, Serve looks here after each message: what is still queued (perhaps the
+  // silent worker's push) is read before anyone is judged silent.
+  RT_RETURN_IF_ERROR(Drain(/*defer=*/false));
+  note_round();
   for (int w : core_->WorkersHoldingRound()) {
-    // A worker that has never pushed and not been heard from here is starting, not silent: the
-    // first round waits for every worker, as sync promises (a pod may take minutes to start).
-    if (core_->clock(w) == 0 && !heard_[static_cast<size_t>(w)]) continue;
-    const auto silent = now - std::max(last_heard_[static_cast<size_t>(w)], round_since_);
+    const auto silent = silence(w);
     if (silent < worker_timeout_) continue;
     // Forwarded like a request, so the backup's copy stops waiting at the same point.
     transport::Message exclude;
@@ -378,6 +396,7 @@ void ParameterServer::ExcludeSilentWorkers() {
         " s while round " + std::to_string(round) +
         " waits for it: the rounds go on without it until it returns");
   }
+  return Status::Ok();
 }
 
 void ParameterServer::HandleRequest(const std::string& peer, transport::Message msg) {

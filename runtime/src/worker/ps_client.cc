@@ -276,13 +276,7 @@ Status PsClient::CheckLinks() {
   // signalled (or not yet read to the end).
   const size_t n = sockets_.size();
   if (std::none_of(links_.begin(), links_.end(), [](const Link& l) { return l.events_unread; })) {
-    for (size_t i = n; i < signal_fds_.size(); ++i) signal_fds_[i].revents = 0;
-    if (::poll(signal_fds_.data() + n, n, 0) < 0 && errno != EINTR) {
-      return Unavailable(std::string("poll failed: ") + std::strerror(errno));
-    }
-    for (size_t i = 0; i < n; ++i) {
-      if (signal_fds_[n + i].revents != 0) links_[i].events_unread = true;
-    }
+    RT_RETURN_IF_ERROR(LookAtMonitors());
   }
   for (int s = 0; s < static_cast<int>(n); ++s) {
     if (links_[static_cast<size_t>(s)].events_unread)
@@ -578,11 +572,12 @@ Status PsClient::SendRequest(int server, proto::Header h, std::vector<zmq::messa
     ++detours_sent_;
   }
   const uint64_t id = h.request_id();
+  // Set first: a send (even one that fails) may take the socket's signal.
+  links_[static_cast<size_t>(to)].replies_unread = true;
   RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(to)], nullptr,
                                             std::move(h), std::move(payloads))
                          .WithContext(transport::KindName(req.kind) + " to parameter server " +
                                       std::to_string(to)));
-  links_[static_cast<size_t>(to)].replies_unread = true;  // the send may have taken its signal
   pending->requests[id] = std::move(req);
   return Status::Ok();
 }
@@ -875,16 +870,25 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
     if (options_.detours) left = std::min(left, options_.detour_retry);
     // Sleeps only when every socket and monitor has been read to the end (their signals then
     // announce whatever comes next); otherwise reads first.
+    // The wait looks at the monitors too; a pass that does not wait looks at them (below)
+    // before it handles a reply.
+    bool monitors_seen = false;
     if (std::none_of(links_.begin(), links_.end(),
                      [](const Link& l) { return l.replies_unread || l.events_unread; })) {
       RT_RETURN_IF_ERROR(WaitForSignals(left));
+      monitors_seen = true;
     }
-    // Connection events first: a reply from a server that came back is only read once the
+    // Connection events first: a reply from a server that came back is only handled once the
     // requests in flight to it have been dropped (Rejoin).
-    for (size_t i = 0; i < n; ++i) {
-      if (links_[i].events_unread)
-        RT_RETURN_IF_ERROR(DrainLinkEvents(static_cast<int>(i), pending));
-    }
+    auto drain_events = [&]() -> Status {
+      for (size_t i = 0; i < n; ++i) {
+        if (links_[i].events_unread) {
+          RT_RETURN_IF_ERROR(DrainLinkEvents(static_cast<int>(i), pending));
+        }
+      }
+      return Status::Ok();
+    };
+    RT_RETURN_IF_ERROR(drain_events());
     for (size_t i = 0; i < n && pending->busy(); ++i) {
       // A server's last replies are queued before its connection's DISCONNECTED event, but
       // the wait may have seen its monitor's signal before they came: a socket whose break is
@@ -900,6 +904,15 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
           links_[i].replies_unread = false;
           break;
         }
+        if (!monitors_seen) {
+          // A reply read without a wait (it was queued already): a server that came back since
+          // the monitors were last looked at has its HANDSHAKE_SUCCEEDED event queued before
+          // its first reply, so one look now (one system call, in a pass that made none)
+          // finds it, and the rejoin drops the requests that reply answers.
+          monitors_seen = true;
+          RT_RETURN_IF_ERROR(LookAtMonitors());
+          RT_RETURN_IF_ERROR(drain_events());
+        }
         StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(frames));
         frames.clear();
         if (!msg.ok()) {
@@ -911,6 +924,19 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
       }
     }
     if (options_.detours) RT_RETURN_IF_ERROR(DetourLost(pending));
+  }
+  return Status::Ok();
+}
+
+Status PsClient::LookAtMonitors() {
+  const size_t n = sockets_.size();
+  for (size_t i = n; i < signal_fds_.size(); ++i) signal_fds_[i].revents = 0;
+  if (::poll(signal_fds_.data() + n, n, 0) < 0) {
+    if (errno == EINTR) return Status::Ok();
+    return Unavailable(std::string("poll failed: ") + std::strerror(errno));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (signal_fds_[n + i].revents != 0) links_[i].events_unread = true;
   }
   return Status::Ok();
 }

@@ -2,7 +2,8 @@
 // ParameterServer's timing of ServerOptions::worker_timeout. A worker that has never been heard
 // from is starting, and the first round waits for it however long; once it has trained, a
 // silence longer than the timeout gets it excluded and the other worker's round goes on; its
-// next push takes it back (acknowledged without being applied, for a round already applied).
+// next push takes it back (acknowledged without being applied, for a round already applied). A
+// worker whose push waits in the server's queue while the server was held up is not silent.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -51,6 +52,15 @@ class SilentWorkerServerTest : public ::testing::Test {
     options.bind_endpoint = "tcp://127.0.0.1:0";
     options.poll_interval = std::chrono::milliseconds(10);
     options.worker_timeout = kTimeout;
+    // Test hook: once armed, stalls the serving thread (twice the timeout) right after worker
+    // 0's push of round 1 comes in, before worker 1's, as a slow checkpoint between two messages
+    // would.
+    options.between_messages = [this](const ServerCore& core) {
+      if (core.clock(0) == 2 && core.clock(1) == 1 && stall_armed_.exchange(false)) {
+        stalling_ = true;
+        std::this_thread::sleep_for(kTimeout * 2);
+      }
+    };
     options.log = [this](const std::string& line) {
       std::lock_guard<std::mutex> lock(mu_);
       log_.push_back(line);
@@ -100,6 +110,8 @@ class SilentWorkerServerTest : public ::testing::Test {
     return log_;
   }
 
+  std::atomic<bool> stall_armed_{false};
+  std::atomic<bool> stalling_{false};
   std::shared_ptr<const ring::PartitionTable> table_;
   zmq::context_t server_context_{1};
   zmq::context_t client_context_{1};
@@ -153,6 +165,43 @@ TEST_F(SilentWorkerServerTest, AStartingWorkerIsWaitedForAndASilentOneIsNot) {
   ASSERT_TRUE(third.get().ok());
   EXPECT_EQ(Stats().updates_applied(), 3 * kPartitions);
   EXPECT_EQ(Stats().messages_dropped(), 0u);
+  ASSERT_TRUE(w0->Done().ok());
+  ASSERT_TRUE(w1->Done().ok());
+}
+
+// The server reads one message at a time when it serves one socket: held up between two
+// (a checkpoint, say) past the timeout, it must read what is queued before it judges a worker
+// silent, as worker 1's push for the round is queued behind worker 0's.
+TEST_F(SilentWorkerServerTest, APushQueuedWhileTheServerWasHeldUpIsNotSilence) {
+  std::unique_ptr<worker::PsClient> w0 = Connect(0);
+  std::unique_ptr<worker::PsClient> w1 = Connect(1);
+  std::vector<float> params(static_cast<size_t>(table_->total_size()));
+  for (worker::PsClient* w : {w0.get(), w1.get()}) {
+    ASSERT_TRUE(w->Join().ok());
+    ASSERT_TRUE(w->Pull(0, params).ok());
+  }
+  std::future<Status> a = Step(*w0, 0);
+  ASSERT_TRUE(Step(*w1, 0).get().ok());
+  ASSERT_TRUE(a.get().ok());
+  // Round 1: the server stalls (twice the timeout) right after worker 0's push; worker 1 pushes
+  // meanwhile. No message reaches the server between here and worker 0's push.
+  stall_armed_ = true;
+  // The server notices a new round at its next look (every poll interval): round 1 is seen
+  // to start well before the stall.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::future<Status> b = Step(*w0, 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!stalling_ && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(stalling_) << "the server never stalled after worker 0's push of round 1";
+  ASSERT_TRUE(Step(*w1, 1).get().ok());
+  ASSERT_TRUE(b.get().ok());
+  const proto::ServerStats s = Stats();
+  EXPECT_EQ(s.workers_excluded(), 0u);
+  EXPECT_EQ(s.steps_missed(), 0u);
+  EXPECT_EQ(s.updates_applied(), 2 * kPartitions);
+  EXPECT_THAT(Log(), ::testing::Not(::testing::Contains(::testing::HasSubstr("sent nothing"))));
   ASSERT_TRUE(w0->Done().ok());
   ASSERT_TRUE(w1->Done().ok());
 }

@@ -174,7 +174,7 @@ class ParameterServer {
   // Counts (and logs the first few of) a message `sender` may not send.
   void CountUnauthorized(const std::optional<auth::Identity>& sender, const proto::Header& h);
   // Excludes the workers a round has waited for longer than worker_timeout (see the top).
-  void ExcludeSilentWorkers();
+  Status ExcludeSilentWorkers();
   void Log(const std::string& line) const;
   // Every worker has finished and replication has nothing left to do (see the top).
   bool Done(std::chrono::steady_clock::time_point* finished_at) const;

@@ -128,7 +128,8 @@ Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::He
 // *received when none was waiting. With `wait`, waits for one up to the socket's ZMQ_RCVTIMEO
 // (libzmq's own wait: it looks at the queue, then sleeps on the socket's signal, with fewer
 // system calls than zmq_poll followed by a receive); false in *received when none came by then
-// or a signal interrupted the wait.
+// or a signal interrupted the wait. The caller sets ZMQ_RCVTIMEO: libzmq's default (-1) waits
+// for ever.
 Status ReceiveMultipart(zmq::socket_t& socket, std::vector<zmq::message_t>* frames, bool* received,
                         bool wait = false);
 

@@ -411,6 +411,8 @@ class PsClient {
   // Sleeps until a server's socket or monitor is signalled, or `timeout`; marks those signalled
   // as unread. One system call for all of them, where zmq_poll makes one or two per socket.
   Status WaitForSignals(std::chrono::milliseconds timeout);
+  // Marks the monitors whose signal is up as unread, without waiting (one system call).
+  Status LookAtMonitors();
   Status HandleReply(int server, transport::Message msg, Pending* pending, std::span<float> params,
                      int64_t* version_out, proto::ServerStats* stats_out);
 
