@@ -352,7 +352,7 @@ void ParameterServer::Replicated(const transport::Message& msg, Apply apply) {
 
 Status ParameterServer::ExcludeSilentWorkers() {
   if (worker_timeout_.count() <= 0) return Status::Ok();
-  const auto now = std::chrono::steady_clock::now();
+  auto now = std::chrono::steady_clock::now();
   // Timeouts are seconds: a look every poll interval is enough, not one per batch of messages.
   if (now < next_silence_check_) return Status::Ok();
   next_silence_check_ = now + poll_interval_;
@@ -380,6 +380,7 @@ Status ParameterServer::ExcludeSilentWorkers() {
   // Serving one socket, Serve looks here after each message: what is still queued (perhaps the
   // silent worker's push) is read before anyone is judged silent.
   RT_RETURN_IF_ERROR(Drain(/*defer=*/false));
+  now = std::chrono::steady_clock::now();  // a round that moved meanwhile starts no earlier
   note_round();
   for (int w : core_->WorkersHoldingRound()) {
     const auto silent = silence(w);

@@ -908,7 +908,9 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
           // A reply read without a wait (it was queued already): a server that came back since
           // the monitors were last looked at has its HANDSHAKE_SUCCEEDED event queued before
           // its first reply, so one look now (one system call, in a pass that made none)
-          // finds it, and the rejoin drops the requests that reply answers.
+          // finds it, and the rejoin drops the requests that reply answers. (One look a pass,
+          // as after a wait: a server that comes back while this pass handles another's
+          // replies is found by the next pass, as zmq_poll's loop found it before.)
           monitors_seen = true;
           RT_RETURN_IF_ERROR(LookAtMonitors());
           RT_RETURN_IF_ERROR(drain_events());

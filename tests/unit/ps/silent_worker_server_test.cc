@@ -52,13 +52,13 @@ class SilentWorkerServerTest : public ::testing::Test {
     options.bind_endpoint = "tcp://127.0.0.1:0";
     options.poll_interval = std::chrono::milliseconds(10);
     options.worker_timeout = kTimeout;
-    // Test hook: once armed, stalls the serving thread (twice the timeout) right after worker
+    // Test hook: once armed, stalls the serving thread (3 times the timeout) right after worker
     // 0's push of round 1 comes in, before worker 1's, as a slow checkpoint between two messages
     // would.
     options.between_messages = [this](const ServerCore& core) {
       if (core.clock(0) == 2 && core.clock(1) == 1 && stall_armed_.exchange(false)) {
         stalling_ = true;
-        std::this_thread::sleep_for(kTimeout * 2);
+        std::this_thread::sleep_for(kTimeout * 3);
       }
     };
     options.log = [this](const std::string& line) {
@@ -183,7 +183,7 @@ TEST_F(SilentWorkerServerTest, APushQueuedWhileTheServerWasHeldUpIsNotSilence) {
   std::future<Status> a = Step(*w0, 0);
   ASSERT_TRUE(Step(*w1, 0).get().ok());
   ASSERT_TRUE(a.get().ok());
-  // Round 1: the server stalls (twice the timeout) right after worker 0's push; worker 1 pushes
+  // Round 1: the server stalls (3 times the timeout) right after worker 0's push; worker 1 pushes
   // meanwhile. No message reaches the server between here and worker 0's push.
   stall_armed_ = true;
   // The server notices a new round at its next look (every poll interval): round 1 is seen
