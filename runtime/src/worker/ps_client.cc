@@ -276,7 +276,7 @@ Status PsClient::CheckLinks() {
   // signalled (or not yet read to the end).
   const size_t n = sockets_.size();
   if (std::none_of(links_.begin(), links_.end(), [](const Link& l) { return l.events_unread; })) {
-    RT_RETURN_IF_ERROR(LookAtMonitors());
+    RT_RETURN_IF_ERROR(PollSignals(/*sockets=*/false, std::chrono::milliseconds(0)));
   }
   for (int s = 0; s < static_cast<int>(n); ++s) {
     if (links_[static_cast<size_t>(s)].events_unread)
@@ -875,7 +875,7 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
     bool monitors_seen = false;
     if (std::none_of(links_.begin(), links_.end(),
                      [](const Link& l) { return l.replies_unread || l.events_unread; })) {
-      RT_RETURN_IF_ERROR(WaitForSignals(left));
+      RT_RETURN_IF_ERROR(PollSignals(/*sockets=*/true, left));
       monitors_seen = true;
     }
     // Connection events first: a reply from a server that came back is only handled once the
@@ -912,7 +912,7 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
           // as after a wait: a server that comes back while this pass handles another's
           // replies is found by the next pass, as zmq_poll's loop found it before.)
           monitors_seen = true;
-          RT_RETURN_IF_ERROR(LookAtMonitors());
+          RT_RETURN_IF_ERROR(PollSignals(/*sockets=*/false, std::chrono::milliseconds(0)));
           RT_RETURN_IF_ERROR(drain_events());
         }
         StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(frames));
@@ -930,29 +930,17 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
   return Status::Ok();
 }
 
-Status PsClient::LookAtMonitors() {
+Status PsClient::PollSignals(bool sockets, std::chrono::milliseconds timeout) {
   const size_t n = sockets_.size();
-  for (size_t i = n; i < signal_fds_.size(); ++i) signal_fds_[i].revents = 0;
-  if (::poll(signal_fds_.data() + n, n, 0) < 0) {
-    if (errno == EINTR) return Status::Ok();
-    return Unavailable(std::string("poll failed: ") + std::strerror(errno));
-  }
-  for (size_t i = 0; i < n; ++i) {
-    if (signal_fds_[n + i].revents != 0) links_[i].events_unread = true;
-  }
-  return Status::Ok();
-}
-
-Status PsClient::WaitForSignals(std::chrono::milliseconds timeout) {
-  for (pollfd& p : signal_fds_) p.revents = 0;
+  const size_t first = sockets ? 0 : n;  // the monitors' fds follow the sockets'
+  for (size_t i = first; i < signal_fds_.size(); ++i) signal_fds_[i].revents = 0;
   const int ms = static_cast<int>(std::min<int64_t>(timeout.count(), INT32_MAX));
-  if (::poll(signal_fds_.data(), signal_fds_.size(), ms) < 0) {
+  if (::poll(signal_fds_.data() + first, signal_fds_.size() - first, ms) < 0) {
     if (errno == EINTR) return Status::Ok();
     return Unavailable(std::string("poll failed: ") + std::strerror(errno));
   }
-  const size_t n = sockets_.size();
   for (size_t i = 0; i < n; ++i) {
-    if (signal_fds_[i].revents != 0) links_[i].replies_unread = true;
+    if (sockets && signal_fds_[i].revents != 0) links_[i].replies_unread = true;
     if (signal_fds_[n + i].revents != 0) links_[i].events_unread = true;
   }
   return Status::Ok();

@@ -408,18 +408,17 @@ class PsClient {
                     int64_t clock = 0);
   Status Await(Pending* pending, std::span<float> params, int64_t* version_out,
                proto::ServerStats* stats_out);
-  // Sleeps until a server's socket or monitor is signalled, or `timeout`; marks those signalled
-  // as unread. One system call for all of them, where zmq_poll makes one or two per socket.
-  Status WaitForSignals(std::chrono::milliseconds timeout);
-  // Marks the monitors whose signal is up as unread, without waiting (one system call).
-  Status LookAtMonitors();
+  // Waits up to `timeout` (0: only looks) for a signal of a server's monitor, or (with
+  // `sockets`) of its socket, and marks those signalled as unread. One system call for all of
+  // them, where zmq_poll makes one or two per socket.
+  Status PollSignals(bool sockets, std::chrono::milliseconds timeout);
   Status HandleReply(int server, transport::Message msg, Pending* pending, std::span<float> params,
                      int64_t* version_out, proto::ServerStats* stats_out);
 
   PsClientOptions options_;
   std::vector<zmq::socket_t> sockets_;
   std::vector<zmq::socket_t> monitors_;  // PAIR per server: its DEALER's connection events
-  // The sockets' ZMQ_FDs, then the monitors', for WaitForSignals.
+  // The sockets' ZMQ_FDs, then the monitors', for PollSignals.
   std::vector<pollfd> signal_fds_;
   std::vector<Link> links_;
   int64_t clock_ = 0;  // pushes sent (counting the one in flight): the clock a rejoin sends
