@@ -138,8 +138,8 @@ TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   testing::ClusterOptions options;
   options.timeout = std::chrono::seconds(60);
   options.shared_memory = shared_memory;
-  // A partition a chunk (chunks hold whole partitions); otherwise pushes go whole and pulls
-  // separately.
+  // A partition a chunk (chunks hold whole partitions); otherwise pushes go whole, each answered
+  // with its partitions' next values (pulled back).
   options.push_chunk_bytes = path == Path::kChunks ? 1 : 0;
   auto r = testing::RunCluster(*plan, train, nullptr, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();

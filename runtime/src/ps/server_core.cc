@@ -744,6 +744,7 @@ void ServerCore::AnswerPush(const std::string& peer, const proto::Header& push,
   h.set_request_id(push.request_id());
   h.set_layout_fingerprint(push.layout_fingerprint());
   h.set_clock(push.clock() + 1);
+  h.set_shared_ok(push.shared_ok());  // the worker can read this server's shared memory
   if (push.has_detour()) *h.mutable_detour() = push.detour();
   for (const proto::PartitionSlice& slice : push.partitions()) {
     proto::PartitionSlice* s = h.add_partitions();

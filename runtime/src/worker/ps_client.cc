@@ -136,6 +136,7 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
                       });
       if (in) ids.push_back(id);
     }
+    listed_.push_back(std::make_shared<const std::vector<uint32_t>>(ids));
   }
   if (options_.error_feedback)
     residual_.assign(static_cast<size_t>(options_.table->total_size()), 0);
@@ -362,7 +363,7 @@ std::optional<uint64_t> PsClient::WriteSharedPush(const PushRequest& push) {
 }
 
 Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* sparse, Pending* pending,
-                          const uint64_t* shared_seq, bool chunked) {
+                          const uint64_t* shared_seq, PushShape shape) {
   // With sparse tables every server gets every step's push (it moves the clock there).
   if (options_.table->partitions_of(server).empty() && options_.table->sparse().empty()) {
     return Status::Ok();
@@ -433,9 +434,16 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
   }
   bytes_pushed_ += payload_bytes;
   bytes_pushed_dense_ += dense_bytes;
-  if (chunked) {
+  if (shape == PushShape::kChunks) {
     bytes_pushed_chunked_ += payload_bytes;
     return SendChunks(server, h, std::move(payloads), pending);
+  }
+  // Answered with the partitions' next values, from the server's shared memory when it may.
+  const bool shared_pull = shape == PushShape::kPullBack && options_.shared_memory &&
+                           !no_shared_[static_cast<size_t>(server)];
+  if (shape == PushShape::kPullBack) {
+    h.set_pull_back(true);
+    h.set_shared_ok(shared_pull);
   }
   // Kept until acknowledged: a server that comes back without it gets it again (Rejoin).
   auto sent = std::make_shared<SentPush>();
@@ -443,6 +451,10 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
   sent->payloads = CopyFrames(payloads);
   Pending::Request req{server,         transport::RequestKind::kPush, push.clock, false, false,
                        std::move(sent)};
+  if (shape == PushShape::kPullBack) {
+    req.pulled_back = listed_[static_cast<size_t>(server)];
+    req.shared_asked = shared_pull;
+  }
   if (shared_seq != nullptr && dense) {
     // The partitions' bytes are in this worker's segment (WriteSharedPush): the PUSH names them
     // there, and only the sparse slices' frames travel.
@@ -458,21 +470,20 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
   return SendRequest(server, std::move(h), std::move(payloads), req, pending);
 }
 
-bool PsClient::Chunked(int server, const PushRequest& push, int64_t pull_min_version, bool sparse,
-                       bool shared) const {
-  if (options_.push_chunk_bytes == 0 || options_.consistency != ps::Consistency::kSync ||
-      !options_.table->sparse().empty() || sparse || shared || !options_.scope.empty() ||
-      pull_min_version != push.clock + 1) {
-    return false;
-  }
+PsClient::PushShape PsClient::ShapeOf(int server, const PushRequest& push, int64_t pull_min_version,
+                                      bool sparse, bool shared) const {
   const std::vector<uint32_t>& ids = Listed(server, false);
-  if (ids.size() < 2) return false;
+  if (options_.consistency != ps::Consistency::kSync || !options_.table->sparse().empty() ||
+      sparse || !options_.scope.empty() || pull_min_version != push.clock + 1 || ids.empty()) {
+    return PushShape::kWhole;
+  }
+  if (options_.push_chunk_bytes == 0 || shared || ids.size() < 2) return PushShape::kPullBack;
   uint64_t bytes = 0;
   for (uint32_t id : ids) {
     bytes += compress::EncodedSize(options_.codec,
                                    static_cast<size_t>(options_.table->partition(id).size));
   }
-  return bytes >= 2 * options_.push_chunk_bytes;
+  return bytes >= 2 * options_.push_chunk_bytes ? PushShape::kChunks : PushShape::kPullBack;
 }
 
 Status PsClient::SendChunks(int server, const proto::Header& h,
@@ -587,7 +598,7 @@ Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending)
     return SendRequest(server, r.push->header, CopyFrames(r.push->payloads), r, pending);
   }
   if (r.kind == transport::RequestKind::kPush) {
-    // As it was sent, request id included; outside sync its versions may be newer than a
+    // As it was sent, request id included (but below); outside sync its versions may be newer than a
     // shard restored from a checkpoint holds: like the next push, it reports 0 (Rejoin).
     // With frames, whether or not it first went through shared memory (SentPush keeps those).
     proto::Header resent = r.push->header;
@@ -595,8 +606,16 @@ Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending)
       for (proto::PartitionSlice& slice : *resent.mutable_partitions()) slice.set_version(0);
       for (proto::SparseSlice& slice : *resent.mutable_sparse()) slice.set_version(0);
     }
+    // A pull back asked again with frames (its shared memory could not be read), under a new
+    // request id: an answer the server still owes the first try (in shared memory, after a
+    // rejoin) is then a stale reply, passed over. The server knows a duplicate by its clock.
+    if (r.frames_only) {
+      resent.set_shared_ok(false);
+      resent.set_request_id(next_request_id_++);
+    }
     Pending::Request framed = r;
     framed.shared_sent = false;
+    if (r.frames_only) framed.shared_asked = false;
     return SendRequest(server, std::move(resent), CopyFrames(r.push->payloads), framed, pending);
   }
   if (r.kind == transport::RequestKind::kPull) {
@@ -699,11 +718,11 @@ Status PsClient::PushPullRows(const PushRequest& push, int64_t pull_min_version,
   const std::optional<uint64_t> shared_seq = WriteSharedPush(push);
   for (int s = 0; s < servers; ++s) {
     const bool shared = shared_seq.has_value() && shared_push_to_[static_cast<size_t>(s)];
-    const bool chunked =
-        Chunked(s, push, pull_min_version, !pushed.empty() || !pulled.empty(), shared);
+    const PushShape shape =
+        ShapeOf(s, push, pull_min_version, !pushed.empty() || !pulled.empty(), shared);
     RT_RETURN_IF_ERROR(SendPush(s, push, pushed.empty() ? nullptr : &pushed[s], &pending,
-                                shared ? &*shared_seq : nullptr, chunked));
-    if (chunked) continue;  // each chunk's answer is its pull
+                                shared ? &*shared_seq : nullptr, shape));
+    if (shape != PushShape::kWhole) continue;  // the push's answer is its pull
     std::shared_ptr<SparsePart> keys;
     if (!pulled.empty()) keys = std::make_shared<SparsePart>(std::move(pulled[s]));
     RT_RETURN_IF_ERROR(SendPull(s, pull_min_version, &pending, false, false, std::move(keys)));
@@ -1160,7 +1179,9 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
       if (version_out != nullptr) *version_out = std::min(*version_out, sparse_version);
     }
   }
-  if (req.pulled_back != nullptr) pending->answered_chunks[server].push_back(req);
+  if (req.pulled_back != nullptr && req.push->header.partial()) {
+    pending->answered_chunks[server].push_back(req);
+  }
   pending->requests.erase(it);
   return Status::Ok();
 }

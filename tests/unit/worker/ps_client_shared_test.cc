@@ -226,11 +226,8 @@ class PsClientSharedPushTest : public PsClientSharedTest {
     }
   }
 
-  void Ack(const FakeRequest& push) {
-    EXPECT_TRUE(server_.Send(push, ReplyHeader(proto::PUSH_ACK, push.header.request_id())).ok());
-  }
-
-  // What a worker does: the initial pull, then `steps` steps of the gradient (push, pull).
+  // What a worker does: the initial pull, then `steps` sync steps of the gradient (a push each,
+  // answered with the next round's parameters).
   Status Train(int steps) {
     Status s = client_->Pull(0, params_);
     transport::SharedBuffer<float> gradient = Gradient();
@@ -255,9 +252,10 @@ TEST_F(PsClientSharedPushTest, APushIsReadFromTheWorkersSharedMemory) {
       Status read = reader.Resolve(&msg);
       ASSERT_TRUE(read.ok()) << read.ToString();
       ExpectGradient(msg);
-      Ack(push);
-      FakeRequest pull = ReceivePull();
-      Send(pull, ReplyTo(pull, step + 1, 2.0f));
+      // Answered with the next round's parameters, from the server's shared memory.
+      EXPECT_TRUE(push.header.pull_back());
+      EXPECT_TRUE(push.header.shared_ok());
+      Send(push, ReplyTo(push, step + 1, 2.0f));
     }
     EXPECT_EQ(reader.segments_opened(), 1u) << "mapped once for the worker's process";
   });
@@ -267,6 +265,7 @@ TEST_F(PsClientSharedPushTest, APushIsReadFromTheWorkersSharedMemory) {
   EXPECT_EQ(shared, (std::vector<bool>{true, true}));
   EXPECT_EQ(client_->bytes_pushed(), 2 * 16 * sizeof(float));
   EXPECT_EQ(client_->bytes_pushed_shared(), 2 * 16 * sizeof(float));
+  EXPECT_EQ(client_->bytes_pulled_shared(), 3 * 16 * sizeof(float)) << "every reply";
   ExpectParams(2.0f);
 }
 
@@ -284,21 +283,17 @@ TEST_F(PsClientSharedPushTest, APushTheServerCannotReadIsSentAgainWithFramesAndS
     refusal.set_error("cannot open /proc/1/fd/3");
     refusal.set_shared_refused(true);
     EXPECT_TRUE(server_.Send(push, std::move(refusal)).ok());
-    // The pull of the same step comes first (sent with the push); the push again after it.
-    FakeRequest pull = ReceivePull();
     FakeRequest again = ReceivePush();
     shared.push_back(transport::HasSharedPartitions(again.header));
     resent_id = again.header.request_id();
     EXPECT_FALSE(again.header.has_segment());
+    EXPECT_TRUE(again.header.pull_back());
     ExpectGradient(*again.message);
-    Ack(again);
-    Send(pull, ReplyTo(pull, 1, 2.0f));
+    Send(again, ReplyTo(again, 1, 2.0f));
     FakeRequest next = ReceivePush();
     shared.push_back(transport::HasSharedPartitions(next.header));
     ExpectGradient(*next.message);
-    Ack(next);
-    FakeRequest pull2 = ReceivePull();
-    Send(pull2, ReplyTo(pull2, 2, 3.0f));
+    Send(next, ReplyTo(next, 2, 3.0f));
   });
   Status s = Train(/*steps=*/2);
   script.join();
@@ -311,6 +306,41 @@ TEST_F(PsClientSharedPushTest, APushTheServerCannotReadIsSentAgainWithFramesAndS
   EXPECT_THAT(log_[0], HasSubstr("cannot read this worker's shared memory"));
 }
 
+// A push's answer copied from shared memory the server wrote over meanwhile is asked for again:
+// the same push, with frames and asking for frames (the server, which has it, answers it without
+// applying it again), under a new request id, so another answer to the first try that is still
+// on its way (in shared memory) is passed over.
+TEST_F(PsClientSharedPushTest, APullBackTheServerWroteOverIsAskedForAgainByThePushWithFrames) {
+  Start(/*shared_memory=*/true);
+  uint64_t first_id = 0;
+  uint64_t again_id = 0;
+  bool asked_again = true;
+  std::thread script([&] {
+    AnswerFirstPull();
+    FakeRequest push = ReceivePush();
+    first_id = push.header.request_id();
+    EXPECT_TRUE(push.header.shared_ok());
+    ps::Reply torn = ReplyTo(push, 1, 1.0f);
+    ps::Reply later = ReplyTo(push, 2, 9.0f);  // the same slots, before the worker copies
+    Send(push, std::move(torn));
+    FakeRequest again = ReceivePush();
+    again_id = again.header.request_id();
+    asked_again = again.header.shared_ok();
+    EXPECT_TRUE(again.header.pull_back());
+    EXPECT_FALSE(again.header.has_segment());
+    ExpectGradient(*again.message);
+    Send(push, ReplyTo(push, 1, 7.0f));    // another answer to the first try, in shared memory
+    Send(again, ReplyTo(again, 1, 2.0f));  // frames: the push did not ask
+  });
+  Status s = Train(/*steps=*/1);
+  script.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_NE(again_id, first_id) << "sent again as a new request";
+  EXPECT_FALSE(asked_again) << "the second try asks for frames";
+  EXPECT_EQ(client_->shared_retries(), 1u);
+  ExpectParams(2.0f);
+}
+
 TEST_F(PsClientSharedPushTest, PushesHaveFramesUntilTheServersMemoryWasRead) {
   Start(/*shared_memory=*/true);
   bool shared = true;
@@ -321,9 +351,7 @@ TEST_F(PsClientSharedPushTest, PushesHaveFramesUntilTheServersMemoryWasRead) {
     FakeRequest push = ReceivePush();
     shared = transport::HasSharedPartitions(push.header);
     ExpectGradient(*push.message);
-    Ack(push);
-    FakeRequest next = ReceivePull();
-    Send(next, ReplyTo(next, 1, 2.0f));
+    Send(push, ReplyTo(push, 1, 2.0f));
   });
   Status s = Train(/*steps=*/1);
   script.join();

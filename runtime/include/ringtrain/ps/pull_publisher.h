@@ -2,9 +2,9 @@
 //
 // Through a socket, each reply's parameters are copied into the kernel by the server's ZeroMQ
 // I/O thread and out of it by the worker's, once per worker, on the critical path of every
-// synchronous round. A worker on the same host that says so (Header.shared_ok on its PULL) can
-// read them from the server's memory instead (transport/shared_segment.h), copying them once,
-// into its parameter vector.
+// synchronous round. A worker on the same host that says so (Header.shared_ok on its PULL, or
+// on a PUSH marked pull_back) can read them from the server's memory instead
+// (transport/shared_segment.h), copying them once, into its parameter vector.
 //
 // The segment holds one slot per partition the server owns (table.partitions_of(server)),
 // aligned to transport::kSharedAlignment, created on the first Publish. Publish(reply) takes a

@@ -22,7 +22,9 @@
 // worker has pushed that partition — in a whole push or a chunk — without waiting for the rest
 // of the chunks, and the worker's clock moves once its last chunk is in. A chunk (or any push)
 // marked Header.pull_back is answered, instead of PUSH_ACK, with the PULL_REPLY of the partitions
-// it lists at version >= c + 1 once their round is applied, which acknowledges it: the
+// it lists at version >= c + 1 once their round is applied (through the server's shared memory
+// if the push is marked shared_ok, as a pull may be), which acknowledges it: a whole push so
+// answered is one message each way where a push and a pull were two; the
 // parameters of the first chunks travel back while the worker's later chunks still arrive, so a
 // link carries pushes and pulls at once. A chunk sent again (a resend after a broken
 // connection) is answered again without being applied; one that lists a partition already
@@ -54,7 +56,7 @@
 // Pull replies share the parameter buffers with libzmq instead of copying them
 // (transport::SharedBuffer: copy-on-write when an update finds a reply still queued;
 // stats().param_copies counts those).
-// A PULL_REPLY echoes the pull's Header.shared_ok: the requester could read the partitions from
+// A PULL_REPLY echoes the pull's (or pulled-back push's) Header.shared_ok: the requester could read the partitions from
 // the server's shared memory, which the server's socket layer may then put them in
 // (ps/pull_publisher.h); the core itself always answers with frames.
 //

@@ -46,15 +46,15 @@
 // A push's keys must have been pulled from their server by the pull before it (the server
 // checks), which PushPullRows's order (push of step c, then pull of step c + 1) keeps.
 //
-// Shared memory (options.shared_memory, sync mode): a worker on the servers' host marks its
-// pulls Header.shared_ok, and a server may then answer with its partitions in its shared memory
-// instead of frames (ps/pull_publisher.h, transport/shared_segment.h); the client maps the
-// segment (once per server process) and copies them from there into the caller's parameters.
-// After the copy it checks the segment's sequence: if the server wrote meanwhile (not in sync
-// mode, where the next version needs this worker's next push) the copy may be torn, and the
-// pull is sent again, answered with frames (shared_retries(); the parameters are then
-// overwritten by that answer). A server whose segment cannot be opened (another host or PID
-// namespace) is said once and asked with frames from then on.
+// Shared memory (options.shared_memory, sync mode): a worker on the servers' host marks its pulls
+// (and its pushes pulled back, below) Header.shared_ok, and a server may then answer with its
+// partitions in its shared memory instead of frames (ps/pull_publisher.h,
+// transport/shared_segment.h); the client maps the segment (once per server process) and copies
+// them from there into the caller's parameters. After the copy it checks the segment's sequence: if
+// the server wrote meanwhile (not in sync mode, where the next version needs this worker's next
+// push) the copy may be torn, and the pull is sent again, answered with frames (shared_retries();
+// the parameters are then overwritten by that answer). A server whose segment cannot be opened
+// (another host or PID namespace) is said once and asked with frames from then on.
 // Pushes go the other way likewise (CODEC_NONE): to a server whose memory this worker has read
 // (so on its host, in its PID namespace), a push's partitions are copied into this worker's own
 // segment — one copy for every server, each partition at an aligned slot — and the PUSH names
@@ -65,18 +65,26 @@
 // it answers ERROR with Header.shared_refused, and the push is sent again with frames, to that
 // server from then on (said once).
 //
-// Streamed rounds (options.push_chunk_bytes, sync mode, a dense model over the whole scope): in
-// PushPull, a server whose partitions take at least two chunks' bytes (encoded) gets the push
-// in chunks of about push_chunk_bytes, whole partitions each, in the table's order: PUSHes
-// marked Header.partial and pull_back, each answered with the PULL_REPLY of its partitions at the
-// next version once their round is applied (ps/server_core.h), instead of one PUSH and one PULL.
+// Pulled back (sync mode, a dense model over the whole scope, a PushPull asking for the next
+// round): the PUSH is marked Header.pull_back and answered, instead of PUSH_ACK, with the
+// PULL_REPLY of its partitions at the next version once their round is applied
+// (ps/server_core.h): one message each way per server and step where a PUSH, its ACK, a PULL
+// and its reply were four. Each message wakes a sender's and a receiver's ZeroMQ I/O thread and
+// the receiver, so on one host (processes sharing cores) this is most of what a step's
+// hand-offs cost. The answer acknowledges the push. Torn in shared memory, it is asked for again
+// by the same push, as the same request, with frames and not shared_ok (the server, which has
+// it, answers it without applying it again).
+// Streamed rounds (options.push_chunk_bytes, the same conditions): in PushPull, a server whose
+// partitions take at least two chunks' bytes (encoded) gets the push in chunks of about
+// push_chunk_bytes, whole partitions each, in the table's order: PUSHes marked Header.partial
+// and pull_back, each answered so for its own partitions.
 // The server applies each partition's round as soon as every worker's chunk with it is in, so
 // the first chunks' parameters come back while later chunks still go out: a link carries both
 // directions at once, where a whole push and then a pull use one direction at a time. A chunk's
 // answer acknowledges it; the chunks already answered are kept until the operation ends, so a
 // server that comes back while part of the push is unanswered is joined at the push's clock and
 // gets the whole push again (the chunks it has are answered without being applied). Once every
-// chunk is answered the push counts as acknowledged, as a whole push's ACK does: a server
+// chunk is answered the push counts as acknowledged, as a whole push's answer does: a server
 // restored from an older checkpoint then counts it among its lost pushes. Shared memory goes
 // first: a push through it is never chunked.
 //
@@ -147,11 +155,11 @@ struct PsClientOptions {
   // the rest of `params` is left as it was; Pull(..., whole = true) and the final model take
   // every partition. Empty: the whole model.
   std::vector<std::pair<int64_t, int64_t>> scope;
-  // The servers run on this host (ipc:// endpoints): in sync mode, pulls ask for shared memory
-  // (see Shared memory above).
+  // The servers run on this host (ipc:// endpoints): in sync mode, pulls and pushes pulled back
+  // ask for shared memory (see Shared memory above).
   bool shared_memory = false;
   // Streamed rounds (see above): the size of a push's chunks, in payload bytes; a server's
-  // share of a push below twice this goes whole. 0: pushes always go whole.
+  // share of a push below twice this goes whole (pulled back). 0: pushes always go whole.
   uint64_t push_chunk_bytes = uint64_t{64} << 10;
 };
 
@@ -193,7 +201,9 @@ class PsClient {
               bool whole = false);
 
   // Pushes the gradient to every server, then pulls parameters at version >= pull_min_version
-  // into `params`. Both requests are in flight together.
+  // into `params`: in sync mode (a dense model over the whole scope) asking for the next round,
+  // the push's answer brings them (Pulled back, above); otherwise a PULL goes with each PUSH and
+  // both are in flight together.
   Status PushPull(const PushRequest& push, int64_t pull_min_version, std::span<float> params,
                   int64_t* version_out = nullptr);
 
@@ -279,10 +289,11 @@ class PsClient {
       int via = -1;  // detoured: the successor it was sent to (Failover)
       std::shared_ptr<const proto::TaskInfo> task = nullptr;  // kTask: what was asked
       std::shared_ptr<SparsePart> sparse = nullptr;  // kPull: the server's share of the keys
-      bool frames_only = false;   // kPull: not from shared memory (a torn copy's second try)
-      bool shared_asked = false;  // kPull: marked shared_ok
+      // kPull, kPush pulled back: not from shared memory (a torn copy's second try)
+      bool frames_only = false;
+      bool shared_asked = false;  // kPull, kPush pulled back: marked shared_ok
       bool shared_sent = false;   // kPush: its partitions in this worker's shared memory
-      // kPush marked pull_back (a chunk, Streamed rounds): answered by the PULL_REPLY of these
+      // kPush marked pull_back (whole or a chunk): answered by the PULL_REPLY of these
       // partitions at version min_version + 1.
       std::shared_ptr<const std::vector<uint32_t>> pulled_back = nullptr;
     };
@@ -382,12 +393,15 @@ class PsClient {
   Status Resend(int server, const Pending::Request& req, Pending* pending);
   // `sparse`: the server's share of the push's gradients or the pull's keys (or null).
   // `shared_seq`: the partitions are in push_segment_, written under that sequence (or null).
-  // `chunked`: in chunks (SendChunks).
+  // How a push goes: whole (then a PULL), whole and answered with its partitions' next values
+  // (pull_back, no PULL), or in chunks each answered so (SendChunks).
+  enum class PushShape { kWhole, kPullBack, kChunks };
   Status SendPush(int server, const PushRequest& push, SparsePart* sparse, Pending* pending,
-                  const uint64_t* shared_seq = nullptr, bool chunked = false);
-  // Whether PushPull sends `server` its push in chunks (Streamed rounds), with no PULL.
-  bool Chunked(int server, const PushRequest& push, int64_t pull_min_version, bool sparse,
-               bool shared) const;
+                  const uint64_t* shared_seq = nullptr, PushShape shape = PushShape::kWhole);
+  // How PushPull sends `server` its push: kChunks and kPullBack only in sync mode for a dense
+  // model over the whole scope, when the pull asks for the next round (Streamed rounds).
+  PushShape ShapeOf(int server, const PushRequest& push, int64_t pull_min_version, bool sparse,
+                    bool shared) const;
   // Sends the push built for `server` (header `h` listing its partitions, one payload frame
   // each) as chunks of about push_chunk_bytes, each marked partial and pull_back.
   Status SendChunks(int server, const proto::Header& h, std::vector<zmq::message_t> payloads,
@@ -428,6 +442,8 @@ class PsClient {
   std::vector<int64_t> versions_;         // per partition: version of the last pull (-1: none yet)
   std::vector<int64_t> sparse_versions_;  // per server: its sparse rows' last pulled version
   std::vector<std::vector<uint32_t>> scoped_;  // per server: its partitions in scope
+  // The same, shared with the requests a pull back answers (no allocation per push).
+  std::vector<std::shared_ptr<const std::vector<uint32_t>>> listed_;
   std::vector<float> residual_;
   // Per server: the encoded partitions of the last push (one buffer, frames are slices of it).
   std::vector<transport::SharedBuffer<uint8_t>> encoded_;
