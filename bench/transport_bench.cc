@@ -69,11 +69,9 @@ struct Wire {
   bool curve = false;  // CURVE with a ZAP handler admitting the client's key
 };
 
-// Each run's round trips, for --side.
-int64_t g_rounds = 0;
-
-// Bytes per second of payload (both directions).
-double RawZmq(size_t bytes, double min_seconds, Wire wire = {}) {
+// Bytes per second of payload (both directions); *rounds (if non-null) receives the round trips
+// (for --side).
+double RawZmq(size_t bytes, double min_seconds, Wire wire = {}, int64_t* rounds = nullptr) {
   zmq::context_t ctx(1);
   zmq::socket_t router(ctx, zmq::socket_type::router);
   (void)ringtrain::transport::ApplySocketOptions(router,
@@ -127,7 +125,7 @@ double RawZmq(size_t bytes, double min_seconds, Wire wire = {}) {
     ++iterations;
   }
   const double secs = Seconds(start, Clock::now());
-  g_rounds = iterations;
+  if (rounds != nullptr) *rounds = iterations;
   dealer.send(zmq::message_t(), zmq::send_flags::none);
   server.join();
   if (!dir.empty()) {
@@ -137,7 +135,8 @@ double RawZmq(size_t bytes, double min_seconds, Wire wire = {}) {
   return 2.0 * static_cast<double>(bytes) * iterations / secs;
 }
 
-double Ringtrain(size_t bytes, double min_seconds) {
+// The same, for ringtrain's push and pull.
+double Ringtrain(size_t bytes, double min_seconds, int64_t* rounds = nullptr) {
   using namespace ringtrain;
   const int64_t elements = static_cast<int64_t>(bytes / sizeof(float));
   auto ring = ring::HashRing::Make({"ps-0"}).value();
@@ -179,7 +178,7 @@ double Ringtrain(size_t bytes, double min_seconds) {
     ++clock;
   }
   const double secs = Seconds(start, Clock::now());
-  g_rounds = clock;
+  if (rounds != nullptr) *rounds = clock;
   (void)client->Done();
   serve.join();
   return 2.0 * static_cast<double>(bytes) * static_cast<double>(clock) / secs;
@@ -233,9 +232,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "transport_bench: --side needs --size\n");
       return 2;
     }
-    const double rate = side == "raw" ? RawZmq(only_size, 2.0) : Ringtrain(only_size, 2.0);
+    int64_t rounds = 0;
+    const double rate =
+        side == "raw" ? RawZmq(only_size, 2.0, {}, &rounds) : Ringtrain(only_size, 2.0, &rounds);
     std::printf("%s %s: %.1f MB/s, %lld rounds\n", side.c_str(), Size(only_size).c_str(),
-                rate / 1e6, static_cast<long long>(g_rounds));
+                rate / 1e6, static_cast<long long>(rounds));
     return 0;
   }
   const int trials = smoke ? 1 : quick ? 3 : kTrials;
