@@ -598,9 +598,9 @@ Status PsClient::Resend(int server, const Pending::Request& r, Pending* pending)
     return SendRequest(server, r.push->header, CopyFrames(r.push->payloads), r, pending);
   }
   if (r.kind == transport::RequestKind::kPush) {
-    // As it was sent, request id included (but below); outside sync its versions may be newer than a
-    // shard restored from a checkpoint holds: like the next push, it reports 0 (Rejoin).
-    // With frames, whether or not it first went through shared memory (SentPush keeps those).
+    // As it was sent, request id included (but below); outside sync its versions may be newer than
+    // a shard restored from a checkpoint holds: like the next push, it reports 0 (Rejoin). With
+    // frames, whether or not it first went through shared memory (SentPush keeps those).
     proto::Header resent = r.push->header;
     if (options_.consistency != ps::Consistency::kSync) {
       for (proto::PartitionSlice& slice : *resent.mutable_partitions()) slice.set_version(0);

@@ -56,9 +56,9 @@
 // Pull replies share the parameter buffers with libzmq instead of copying them
 // (transport::SharedBuffer: copy-on-write when an update finds a reply still queued;
 // stats().param_copies counts those).
-// A PULL_REPLY echoes the pull's (or pulled-back push's) Header.shared_ok: the requester could read the partitions from
-// the server's shared memory, which the server's socket layer may then put them in
-// (ps/pull_publisher.h); the core itself always answers with frames.
+// A PULL_REPLY echoes the pull's (or pulled-back push's) Header.shared_ok: the requester could
+// read the partitions from the server's shared memory, which the server's socket layer may then
+// put them in (ps/pull_publisher.h); the core itself always answers with frames.
 //
 // Every request is validated in full before any state changes: job name, sender rank, layout
 // fingerprint, partition ids (owned here), element counts, codec and encoded bytes, clock,
