@@ -1074,7 +1074,8 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
   if (h.kind() == proto::PULL_REPLY) {
     const std::vector<uint32_t>& ids =
         req.pulled_back != nullptr ? *req.pulled_back : Listed(server, req.whole);
-    // A chunk's answer brings its partitions at the round after the one pushed.
+    // A pulled-back push's (or chunk's) answer brings its partitions at the round after the one
+    // pushed.
     const int64_t asked = req.pulled_back != nullptr ? req.min_version + 1 : req.min_version;
     // DecodeMessage has checked that parameters travel as CODEC_NONE, one frame of
     // num_elements floats per listed partition.

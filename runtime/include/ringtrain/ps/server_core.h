@@ -24,7 +24,8 @@
 // marked Header.pull_back is answered, instead of PUSH_ACK, with the PULL_REPLY of the partitions
 // it lists at version >= c + 1 once their round is applied (through the server's shared memory
 // if the push is marked shared_ok, as a pull may be), which acknowledges it: a whole push so
-// answered is one message each way where a push and a pull were two; the
+// answered is one message each way where a push, its PUSH_ACK, a pull and its reply were four;
+// the
 // parameters of the first chunks travel back while the worker's later chunks still arrive, so a
 // link carries pushes and pulls at once. A chunk sent again (a resend after a broken
 // connection) is answered again without being applied; one that lists a partition already

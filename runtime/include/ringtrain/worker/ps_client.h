@@ -72,15 +72,16 @@
 // and its reply were four. Each message wakes a sender's and a receiver's ZeroMQ I/O thread and
 // the receiver, so on one host (processes sharing cores) this is most of what a step's
 // hand-offs cost. The answer acknowledges the push. Torn in shared memory, it is asked for again
-// by the same push, as the same request, with frames and not shared_ok (the server, which has
-// it, answers it without applying it again).
+// by the same push, with frames and not shared_ok, under a new request id (the server, which has
+// it, answers it without applying it again; an answer still owed to the first try is passed
+// over).
 // Streamed rounds (options.push_chunk_bytes, the same conditions): in PushPull, a server whose
 // partitions take at least two chunks' bytes (encoded) gets the push in chunks of about
 // push_chunk_bytes, whole partitions each, in the table's order: PUSHes marked Header.partial
 // and pull_back, each answered so for its own partitions.
 // The server applies each partition's round as soon as every worker's chunk with it is in, so
 // the first chunks' parameters come back while later chunks still go out: a link carries both
-// directions at once, where a whole push and then a pull use one direction at a time. A chunk's
+// directions at once, where a whole push and its answer use one direction at a time. A chunk's
 // answer acknowledges it; the chunks already answered are kept until the operation ends, so a
 // server that comes back while part of the push is unanswered is joined at the push's clock and
 // gets the whole push again (the chunks it has are answered without being applied). Once every
