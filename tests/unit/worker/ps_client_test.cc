@@ -387,6 +387,41 @@ TEST_F(PsClientTest, IgnoresDuplicateReplies) {
   EXPECT_EQ(client_->bytes_pulled(), 2 * 16u * sizeof(float)) << "a duplicate was read";
 }
 
+// Outside sync rounds a push is acknowledged and a pull goes with it, both in flight together:
+// copies of either answer are passed over too.
+TEST_F(PsClientTest, IgnoresDuplicateAcknowledgementsAndPullRepliesOfAPushAndItsPull) {
+  Start(1, ps::Consistency::kAsync);
+  transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
+  Status s = WithScript(
+      [&] {
+        auto push = servers_[0]->Receive();
+        auto pull = servers_[0]->Receive();
+        ASSERT_TRUE(push.has_value() && pull.has_value());
+        ASSERT_EQ(push->header.kind(), proto::PUSH);
+        EXPECT_FALSE(push->header.pull_back());
+        ASSERT_EQ(pull->header.kind(), proto::PULL);
+        for (int copy = 0; copy < 2; ++copy) {
+          ASSERT_TRUE(servers_[0]
+                          ->Send(*push, ReplyHeader(proto::PUSH_ACK, push->header.request_id()))
+                          .ok());
+        }
+        ReplyToPull(*servers_[0], *pull, 1, 1.0f);
+        ReplyToPull(*servers_[0], *pull, 1, 100.0f);  // the copy carries other values
+      },
+      [&] {
+        return client_->PushPull({gradient, 0, 4, 0.1f}, 0, params_);
+      });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 1.0f + static_cast<float>(id));
+
+  // The copies still queued are passed over by the next operation.
+  s = WithScript([&] { AnswerPull(*servers_[0], 2, 2.0f); },
+                 [&] { return client_->Pull(0, params_); });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 2.0f + static_cast<float>(id));
+  EXPECT_EQ(client_->bytes_pulled(), 2 * 16u * sizeof(float)) << "a duplicate was read";
+}
+
 TEST_F(PsClientTest, IgnoresAReplyToARequestSentToAnotherServer) {
   Start(2, ps::Consistency::kSync, std::chrono::seconds(5), /*partition_size=*/1);
   ASSERT_FALSE(table_->partitions_of(0).empty());
