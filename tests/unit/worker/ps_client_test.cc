@@ -146,6 +146,17 @@ class PsClientTest : public ::testing::Test {
     }
   }
 
+  // After an operation whose answers server 0 sent twice (the copies carrying other values): the
+  // copies still queued are passed over by the next operation, a pull at `min_version` answered
+  // at version 2 with 2 + i, and only one answer's bytes were read.
+  void ExpectQueuedCopiesPassedOver(int64_t min_version) {
+    Status s = WithScript([&] { AnswerPull(*servers_[0], 2, 2.0f); },
+                          [&] { return client_->Pull(min_version, params_); });
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 2.0f + static_cast<float>(id));
+    EXPECT_EQ(client_->bytes_pulled(), 2 * 16u * sizeof(float)) << "a duplicate was read";
+  }
+
   // The lines the client logged that contain `text`.
   int Logged(const std::string& text) const {
     return static_cast<int>(std::count_if(log_.begin(), log_.end(), [&](const std::string& l) {
@@ -379,12 +390,7 @@ TEST_F(PsClientTest, IgnoresDuplicateReplies) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 1.0f + static_cast<float>(id));
 
-  // The copies still queued are passed over by the next operation.
-  s = WithScript([&] { AnswerPull(*servers_[0], 2, 2.0f); },
-                 [&] { return client_->Pull(2, params_); });
-  ASSERT_TRUE(s.ok()) << s.ToString();
-  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 2.0f + static_cast<float>(id));
-  EXPECT_EQ(client_->bytes_pulled(), 2 * 16u * sizeof(float)) << "a duplicate was read";
+  ExpectQueuedCopiesPassedOver(/*min_version=*/2);
 }
 
 // Outside sync rounds a push is acknowledged and a pull goes with it, both in flight together:
@@ -414,12 +420,7 @@ TEST_F(PsClientTest, IgnoresDuplicateAcknowledgementsAndPullRepliesOfAPushAndIts
   ASSERT_TRUE(s.ok()) << s.ToString();
   for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 1.0f + static_cast<float>(id));
 
-  // The copies still queued are passed over by the next operation.
-  s = WithScript([&] { AnswerPull(*servers_[0], 2, 2.0f); },
-                 [&] { return client_->Pull(0, params_); });
-  ASSERT_TRUE(s.ok()) << s.ToString();
-  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 2.0f + static_cast<float>(id));
-  EXPECT_EQ(client_->bytes_pulled(), 2 * 16u * sizeof(float)) << "a duplicate was read";
+  ExpectQueuedCopiesPassedOver(/*min_version=*/0);
 }
 
 TEST_F(PsClientTest, IgnoresAReplyToARequestSentToAnotherServer) {
