@@ -1,9 +1,9 @@
 #include "ringtrain/data/dataset.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "ringtrain/common/check.h"
+#include "ringtrain/transport/bulk_copy.h"
 
 namespace ringtrain::data {
 namespace {
@@ -50,7 +50,7 @@ void GatherRows(const Dataset& src, std::span<const int64_t> indices, Batch* out
   for (int64_t i = 0; i < k; ++i) {
     const int64_t row = indices[i];
     RT_CHECK(row >= 0 && row < src.rows());
-    if (row_bytes > 0) std::memcpy(out->x.data() + i * d, src.features.data() + row * d, row_bytes);
+    transport::CopyBulk(out->x.data() + i * d, src.features.data() + row * d, row_bytes);
     out->labels[i] = src.labels[row];
   }
   out->rows = k;

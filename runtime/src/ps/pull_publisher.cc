@@ -1,7 +1,8 @@
 #include "ringtrain/ps/pull_publisher.h"
 
-#include <cstring>
 #include <utility>
+
+#include "ringtrain/transport/bulk_copy.h"
 
 namespace ringtrain::ps {
 
@@ -66,7 +67,7 @@ void PullPublisher::Publish(uint64_t generation, Reply* reply) {
     if (!slot.written || slot.generation != generation || slot.version != slice.version()) {
       if (!writing) segment_->BeginWrite();
       writing = true;
-      std::memcpy(segment_->base() + slot.offset, frame.data(), frame.size());
+      transport::CopyBulk(segment_->base() + slot.offset, frame.data(), frame.size());
       bytes_written_ += frame.size();
       slot.written = true;
       slot.generation = generation;

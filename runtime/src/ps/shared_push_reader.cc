@@ -1,8 +1,9 @@
 #include "ringtrain/ps/shared_push_reader.h"
 
-#include <cstring>
 #include <string>
 #include <utility>
+
+#include "ringtrain/transport/bulk_copy.h"
 
 namespace ringtrain::ps {
 
@@ -38,7 +39,7 @@ Status SharedPushReader::Resolve(transport::Message* msg) {
                       " outside its shared memory");
     }
     zmq::message_t frame(src.size());
-    if (!src.empty()) std::memcpy(frame.data(), src.data(), src.size());
+    transport::CopyBulk(frame.data(), src.data(), src.size());
     msg->payloads[static_cast<size_t>(i)] = std::move(frame);
     slice.set_shared(false);
     slice.clear_shared_offset();

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "ringtrain/common/check.h"
+#include "ringtrain/transport/bulk_copy.h"
 #include "ringtrain/transport/socket_options.h"
 
 namespace ringtrain::worker {
@@ -355,8 +356,9 @@ std::optional<uint64_t> PsClient::WriteSharedPush(const PushRequest& push) {
     if (!shared_push_to_[s]) continue;
     for (uint32_t id : Listed(static_cast<int>(s), false)) {
       const ring::Partition& p = options_.table->partition(id);
-      std::memcpy(push_segment_->base() + push_slot_[id], push.gradient.view().data() + p.offset,
-                  static_cast<size_t>(p.size) * sizeof(float));
+      transport::CopyBulk(push_segment_->base() + push_slot_[id],
+                          push.gradient.view().data() + p.offset,
+                          static_cast<size_t>(p.size) * sizeof(float));
     }
   }
   return push_segment_->EndWrite();
@@ -1153,7 +1155,7 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     for (int i = 0; i < h.partitions_size(); ++i) {
       const ring::Partition& p = options_.table->partition(h.partitions(i).id());
       const std::span<const std::byte> src = source(i);
-      std::memcpy(params.data() + p.offset, src.data(), src.size());
+      transport::CopyBulk(params.data() + p.offset, src.data(), src.size());
     }
     if (segment != nullptr && !segment->Unchanged(h.segment().seq())) {
       // The server wrote its segment while this worker copied from it: ask again with frames.

@@ -1,0 +1,29 @@
+#include "ringtrain/transport/bulk_copy.h"
+
+#include <Eigen/Core>
+#include <cstdint>
+#include <cstring>
+
+namespace ringtrain::transport {
+
+void CopyBulk(void* dst, const void* src, size_t bytes) {
+  const auto aligned = [](const void* p) {
+    return reinterpret_cast<uintptr_t>(p) % alignof(float) == 0;
+  };
+  if (bytes == 0) return;
+  if (!aligned(dst) || !aligned(src)) {
+    std::memcpy(dst, src, bytes);
+    return;
+  }
+  const auto words = static_cast<Eigen::Index>(bytes / sizeof(float));
+  // As floats: Eigen's packet loop moves bits, it does no arithmetic (a NaN stays the NaN).
+  Eigen::Map<Eigen::ArrayXf>(static_cast<float*>(dst), words) =
+      Eigen::Map<const Eigen::ArrayXf>(static_cast<const float*>(src), words);
+  const size_t done = static_cast<size_t>(words) * sizeof(float);
+  if (done < bytes) {
+    std::memcpy(static_cast<std::byte*>(dst) + done, static_cast<const std::byte*>(src) + done,
+                bytes - done);
+  }
+}
+
+}  // namespace ringtrain::transport
