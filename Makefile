@@ -215,12 +215,12 @@ bench-deps:
 bench: deps bench-deps controlplane s3server movielens $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain transport_bench training_modes_bench \
 	  checkpoint_bench recovery_bench reader_bench ringtrain-operator stream_memory_bench \
-	  sparse_kv_bench compute_floor
+	  sparse_kv_bench compute_floor bulk_copy_bench
 	/usr/bin/python3 bench/report.py --build $(RELEASE_DIR)
 
 bench-quick: deps bench-deps movielens $(RELEASE_DIR)/build.ninja
 	cmake --build $(RELEASE_DIR) -j $(JOBS) --target ringtrain transport_bench sparse_kv_bench \
-	  compute_floor
+	  compute_floor bulk_copy_bench
 	/usr/bin/python3 bench/report.py --build $(RELEASE_DIR) --quick
 
 # Container images (images/*.Dockerfile): ringtrain/runtime:VERSION and ringtrain/operator:VERSION,

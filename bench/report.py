@@ -41,6 +41,7 @@ ROOT = os.path.dirname(HERE)
 PY = "/usr/bin/python3"
 
 
+BULK_COPY_TITLE = "A step's copies: CopyBulk against memcpy at every offset between the addresses"
 SCALING_TITLE = "How cost grows: model size, links, workers, servers, codecs and modes"
 
 
@@ -65,6 +66,8 @@ def steps(build, quick, scaling_out, scaling_logs):
              example, True),
             ("transport", "Transport: push+pull goodput against raw ZeroMQ",
              [os.path.join(bench, "transport_bench"), "--quick"], True),
+            ("bulk_copy", BULK_COPY_TITLE, [os.path.join(bench, "bulk_copy_bench"),
+                                            "--trials", "3"], False),
             ("sparse_kv", "Sparse push and pull (smoke size)",
              [os.path.join(bench, "sparse_kv_bench"), "--smoke"], False),
             ("fm_movielens", "FM on MovieLens-100k against PyTorch", fm, False),
@@ -75,6 +78,7 @@ def steps(build, quick, scaling_out, scaling_logs):
          example, True),
         ("transport", "Transport: push+pull goodput against raw ZeroMQ",
          [os.path.join(bench, "transport_bench")], True),
+        ("bulk_copy", BULK_COPY_TITLE, [os.path.join(bench, "bulk_copy_bench")], False),
         ("sparse_kv", "Sparse push and pull in keys/s, against ps-lite",
          [os.path.join(bench, "sparse_kv_bench"), "--trials", "3", "--peer",
           "bash " + os.path.join(HERE, "pslite_peer.sh")], False),

@@ -1,10 +1,10 @@
 #include "ringtrain/data/text_stream.h"
 
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 #include "block_queue.h"
+#include "ringtrain/transport/bulk_copy.h"
 #include "shard_reader.h"
 #include "stream_order.h"
 
@@ -132,7 +132,7 @@ StatusOr<bool> TextStream::NextRow(float* out, int32_t* label) {
       read_end_ = true;
       return false;
     }
-    std::memcpy(out, row, width * sizeof(float));
+    transport::CopyBulk(out, row, width * sizeof(float));
     *label = read_label;
     return true;
   }
@@ -148,7 +148,7 @@ StatusOr<bool> TextStream::NextRow(float* out, int32_t* label) {
       // past what memory_bytes() says (the window rows are capped at the share's rows).
       window_.resize(static_cast<size_t>(options_.window_rows) * width);
     }
-    std::memcpy(window_.data() + at, row, width * sizeof(float));
+    transport::CopyBulk(window_.data() + at, row, width * sizeof(float));
     if (window_labels_.size() <= static_cast<size_t>(window_size_)) {
       window_labels_.resize(static_cast<size_t>(window_size_) + 1);
     }
@@ -158,12 +158,12 @@ StatusOr<bool> TextStream::NextRow(float* out, int32_t* label) {
   if (window_size_ == 0) return false;
   const size_t j = static_cast<size_t>(draw_.Below(static_cast<uint64_t>(window_size_)));
   float* slot = window_.data() + j * width;
-  std::memcpy(out, slot, width * sizeof(float));
+  transport::CopyBulk(out, slot, width * sizeof(float));
   *label = window_labels_[j];
   if (!read_end_) {
     RT_ASSIGN_OR_RETURN(const bool got, NextRead(&row, &read_label));
     if (got) {
-      std::memcpy(slot, row, width * sizeof(float));
+      transport::CopyBulk(slot, row, width * sizeof(float));
       window_labels_[j] = read_label;
       return true;
     }
@@ -172,7 +172,7 @@ StatusOr<bool> TextStream::NextRow(float* out, int32_t* label) {
   // Draining: the last row of the window takes the slot.
   const size_t last = static_cast<size_t>(window_size_ - 1);
   if (j != last) {
-    std::memcpy(slot, window_.data() + last * width, width * sizeof(float));
+    transport::CopyBulk(slot, window_.data() + last * width, width * sizeof(float));
     window_labels_[j] = window_labels_[last];
   }
   --window_size_;

@@ -12,8 +12,8 @@ namespace ringtrain::worker {
 
 namespace {
 
-int64_t ChunksOf(const model::Model* model, const data::Dataset* test) {
-  RT_CHECK(model != nullptr && test != nullptr && test->rows() > 0);
+int64_t ChunksOf(const model::Model* model, const data::Dataset* test, const model::Model* helper) {
+  RT_CHECK(model != nullptr && test != nullptr && test->rows() > 0 && helper != model);
   return (test->rows() + BackgroundEvaluator::kChunkRows - 1) / BackgroundEvaluator::kChunkRows;
 }
 
@@ -24,7 +24,7 @@ BackgroundEvaluator::BackgroundEvaluator(model::Model* model, const data::Datase
     : model_(model),
       helper_(helper),
       test_(test),
-      chunks_(ChunksOf(model, test)),
+      chunks_(ChunksOf(model, test, helper)),
       parts_(static_cast<size_t>(chunks_)),
       thread_([this] { Loop(); }) {}
 
@@ -52,13 +52,16 @@ void BackgroundEvaluator::Submit(int epoch, std::span<const float> params) {
 }
 
 std::vector<EvaluationResult> BackgroundEvaluator::Take() {
+  if (done_count_.load(std::memory_order_acquire) == 0) return {};
   std::lock_guard<std::mutex> lock(mu_);
+  done_count_.store(0, std::memory_order_relaxed);
   return std::exchange(done_, {});
 }
 
 std::vector<EvaluationResult> BackgroundEvaluator::Finish() {
   std::unique_lock<std::mutex> lock(mu_);
   WaitIdle(lock);
+  done_count_.store(0, std::memory_order_relaxed);
   return std::exchange(done_, {});
 }
 
@@ -103,6 +106,7 @@ bool BackgroundEvaluator::EvaluateNextChunk(model::Model* model,
   }
   const double count = static_cast<double>(std::max<int64_t>(total.count, 1));
   done_.push_back({epoch_, static_cast<double>(total.correct) / count, total.loss_sum / count});
+  done_count_.store(done_.size(), std::memory_order_release);
   busy_ = false;
   cv_.notify_all();
   return true;

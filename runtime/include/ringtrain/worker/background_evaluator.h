@@ -3,10 +3,11 @@
 // them.
 //
 // Submit() copies the parameters and returns; the thread evaluates them on the test set with its
-// own model instance (models keep scratch buffers, so it is never the trainer's), in chunks of
-// kChunkRows rows. At most one evaluation runs: a Submit() while the previous one still runs
-// waits for it first, so results come in epoch order and the copy is reused. Take() hands over
-// the results finished so far, Finish() waits for the one in progress first.
+// own model instance (models keep scratch buffers), in chunks of kChunkRows rows. At most one
+// evaluation runs: a Submit() while the previous one still runs finishes it first (below), so
+// results come in epoch order and the copy is reused. Take() hands over the results finished so
+// far (without taking the lock when there are none), Finish() finishes the one in progress
+// first.
 //
 // Priority: the thread runs at the lowest (nice 19), so it takes its CPU when the training
 // thread beside it waits on the servers, where a thread of equal weight took half the CPU for
@@ -14,10 +15,13 @@
 // on it in sync mode (an evaluation of the `make run` example costs about a twelfth of an
 // epoch's compute). Whoever must wait for it (Submit, Finish, the destructor) does not wait on
 // a thread that may get little CPU on a busy host: with `helper`, a second model instance that
-// caller's thread may use meanwhile, it evaluates the chunks left itself, at its own priority,
-// and waits only for the chunk the thread is on. Each chunk's result is kept in its place and
-// the chunks are summed in order, so a result does not depend on which thread evaluated what;
-// it equals the model's Evaluate over the whole set up to the rounding of the sums' grouping.
+// caller's thread may use meanwhile (the trainer's own), it evaluates the chunks left itself, at
+// its own priority, and waits only for the chunk the thread is on. Each chunk's result is kept
+// in its place and the chunks are summed in order, so a result does not depend on which thread
+// evaluated what. It equals the model's Evaluate over the whole set up to float rounding: a
+// row's logits may differ in their last bits with how many rows are evaluated together (Eigen's
+// GEMM blocks by shape), so the loss may differ in its last digits, and a prediction on a
+// near-tie could in principle flip.
 //
 // Thread-safety: Submit, Take, Finish and the destructor are called from one thread (the
 // trainer's), which must not use `helper` meanwhile; the evaluation thread touches only its
@@ -26,6 +30,7 @@
 #ifndef RINGTRAIN_WORKER_BACKGROUND_EVALUATOR_H_
 #define RINGTRAIN_WORKER_BACKGROUND_EVALUATOR_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -50,7 +55,7 @@ class BackgroundEvaluator {
   static constexpr int64_t kChunkRows = 256;
 
   // REQUIRES: model and test are non-null and outlive the evaluator; test->rows() > 0; helper,
-  // if not null, is another instance of the same model and outlives the evaluator.
+  // if not null, is another instance of the same model (not `model`) and outlives the evaluator.
   BackgroundEvaluator(model::Model* model, const data::Dataset* test,
                       model::Model* helper = nullptr);
   ~BackgroundEvaluator();  // finishes the evaluation in progress
@@ -93,6 +98,9 @@ class BackgroundEvaluator {
   int64_t chunks_in_background_ = 0;
   bool stop_ = false;
   std::vector<EvaluationResult> done_;
+  // done_.size(), read by Take() without the lock: the thread, at nice 19, may be descheduled
+  // holding it on a busy CPU, and the trainer takes after every step.
+  std::atomic<size_t> done_count_{0};
   std::thread thread_;  // last: started once the members above exist
 };
 
