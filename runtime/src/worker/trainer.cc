@@ -97,8 +97,7 @@ StatusOr<TrainerResult> Trainer::Run() {
   RT_RETURN_IF_ERROR(client_->Pull(result_.steps, params_, &version).WithContext("initial pull"));
   if (options_.eval_model != nullptr && options_.block_gradient == nullptr && test_ != nullptr &&
       test_->rows() > 0) {
-    // The trainer's own model evaluates what is left whenever the loop must wait for it.
-    evaluator_ = std::make_unique<BackgroundEvaluator>(options_.eval_model, test_, model_);
+    evaluator_ = std::make_unique<BackgroundEvaluator>(options_.eval_model, test_);
   }
 
   const auto loop_start = std::chrono::steady_clock::now();

@@ -83,10 +83,8 @@ struct TrainerOptions {
   BlockGradient* block_gradient = nullptr;
   // Worker 0's evaluations in the background (worker/background_evaluator.h) with this second
   // instance of the model (not owned; null: evaluations stop the loop, as with block_gradient,
-  // whose evaluation must pull the whole model first), on a thread of the lowest priority; when
-  // the loop must wait for one (the next epoch's, or the end), the trainer's own model
-  // evaluates what is left. Each evaluation's result is reported with the first progress after
-  // it finishes; the last one before the training's FINISHED.
+  // whose evaluation must pull the whole model first). Each evaluation's result is reported
+  // with the first progress after it finishes; the last one before the training's FINISHED.
   model::Model* eval_model = nullptr;
 };
 
