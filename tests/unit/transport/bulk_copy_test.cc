@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -21,22 +22,26 @@ std::vector<unsigned char> RandomBytes(size_t n, uint32_t seed) {
 }
 
 // Copies `bytes` from src_offset of a random buffer to dst_offset of another and checks the
-// copy, and that nothing around it was written.
+// copy, and that the 64 bytes on either side of it were not written.
 void ExpectCopied(size_t src_offset, size_t dst_offset, size_t bytes) {
   constexpr size_t kGuard = 64;
-  alignas(64) static unsigned char src[kGuard + 300000 + kGuard];
-  alignas(64) static unsigned char dst[kGuard + 300000 + kGuard];
-  ASSERT_LE(src_offset + bytes, sizeof(src) - kGuard);
-  static const std::vector<unsigned char> random = RandomBytes(sizeof(src), 42);
-  std::memcpy(src, random.data(), sizeof(src));
-  std::memset(dst, 0xA5, sizeof(dst));
-  CopyBulk(dst + kGuard + dst_offset, src + src_offset, bytes);
-  EXPECT_EQ(std::memcmp(dst + kGuard + dst_offset, src + src_offset, bytes), 0)
+  constexpr size_t kSize = kGuard + 300000 + kGuard;
+  alignas(64) static unsigned char src[kSize];
+  alignas(64) static unsigned char dst[kSize];
+  ASSERT_LE(src_offset + bytes, kSize - kGuard);
+  static const std::vector<unsigned char> random = RandomBytes(kSize, 42);
+  std::memcpy(src, random.data(), kSize);
+  unsigned char* to = dst + kGuard + dst_offset;
+  std::memset(to - kGuard, 0xA5, bytes + 2 * kGuard);
+  CopyBulk(to, src + src_offset, bytes);
+  EXPECT_EQ(std::memcmp(to, src + src_offset, bytes), 0)
       << bytes << " bytes from offset " << src_offset << " to " << dst_offset;
-  for (size_t i = 0; i < sizeof(dst); ++i) {
-    if (i >= kGuard + dst_offset && i < kGuard + dst_offset + bytes) continue;
-    ASSERT_EQ(dst[i], 0xA5) << "byte " << i << " written outside the copy of " << bytes
-                            << " bytes from offset " << src_offset << " to " << dst_offset;
+  for (size_t i = 0; i < kGuard; ++i) {
+    ASSERT_EQ(to[-1 - static_cast<std::ptrdiff_t>(i)], 0xA5)
+        << "written before the copy of " << bytes << " bytes from offset " << src_offset << " to "
+        << dst_offset;
+    ASSERT_EQ(to[bytes + i], 0xA5) << "written after the copy of " << bytes << " bytes from offset "
+                                   << src_offset << " to " << dst_offset;
   }
 }
 
@@ -57,13 +62,20 @@ TEST(BulkCopyTest, FloatsKeepTheirBitsNaNsInfinitiesAndDenormalsIncluded) {
   const std::vector<uint32_t> bits = {0x7FA00001u, 0xFFC00000u, 0x7F800000u, 0xFF800000u,
                                       0x00000001u, 0x80000000u, 0x3F800000u, 0x7FBFFFFFu,
                                       0x7FC12345u, 0x807FFFFFu, 0x00000000u};
-  std::vector<uint32_t> src;
-  for (int r = 0; r < 100; ++r) src.insert(src.end(), bits.begin(), bits.end());
-  std::vector<uint32_t> dst(src.size() + 1, 0);
-  // One element in, so the destination is 4 bytes off the source's alignment.
-  CopyBulk(dst.data() + 1, src.data(), src.size() * sizeof(uint32_t));
-  for (size_t i = 0; i < src.size(); ++i) ASSERT_EQ(dst[i + 1], src[i]) << "element " << i;
-  EXPECT_EQ(dst[0], 0u);
+  std::vector<float> src(100 * bits.size());
+  for (size_t i = 0; i < src.size(); ++i) {
+    std::memcpy(&src[i], &bits[i % bits.size()], sizeof(float));
+  }
+  std::vector<float> dst(src.size() + 1, 0.0f);
+  // One element in, so the destination is 4 bytes ahead of the source's alignment (the vector
+  // loop's case, not memcpy's).
+  CopyBulk(dst.data() + 1, src.data(), src.size() * sizeof(float));
+  for (size_t i = 0; i < src.size(); ++i) {
+    uint32_t got = 0;
+    std::memcpy(&got, &dst[i + 1], sizeof(got));
+    ASSERT_EQ(got, bits[i % bits.size()]) << "element " << i;
+  }
+  EXPECT_EQ(dst[0], 0.0f);
   static_assert(std::numeric_limits<float>::has_signaling_NaN);
 }
 

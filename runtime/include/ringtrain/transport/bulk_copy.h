@@ -2,18 +2,18 @@
 // shared memory, pushes read from it, a batch's rows gathered), at the same speed whatever the
 // two addresses are.
 //
-// memcpy is not: glibc copies anything above ~2 KiB with `rep movsb`, which on AMD's Zen cores
-// runs at a twelfth to a twenty-fifth of its speed when source and destination differ in their
-// offset within a 64-byte line: 2.8–3.0 GB/s against 35–77 on this host's EPYC, from 3 KiB to
-// 256 KiB at offsets 4, 8 or 16 apart (bench/bulk_copy_bench.cc; from 1 MiB up glibc copies
-// otherwise and is not slowed). Such offsets are the rule here: a std::vector's storage starts
-// 16 bytes into its page, Eigen's at 32, a shared segment's slots at 64, a received frame
-// wherever libzmq put it. CopyBulk copies with Eigen's vector loads and stores (unaligned, 32
-// bytes at a time with AVX) when both addresses are float-aligned at different offsets within a
-// line, and with memcpy otherwise; the bytes written are the source's, bit for bit, NaNs
-// included.
+// memcpy is not: glibc copies anything from ~2 KiB to ~1 MiB with `rep movsb`, which on AMD's
+// Zen cores runs at 2–3 GB/s instead of 25–60 when the destination is 1 to 31 bytes ahead of
+// the source within a 64-byte line (measured on this host's EPYC at 3 KiB, 64 KiB and 256 KiB
+// for every 4 bytes of offset: bench/bulk_copy_bench.cc; 32 to 63 ahead, and from 1 MiB up, it
+// is not slowed). Such offsets are the rule here: a std::vector's storage starts 16 bytes into
+// its page, Eigen's at 32, a shared segment's slots at 64, a received frame wherever libzmq put
+// it. CopyBulk copies those with Eigen's vector loads and stores (unaligned, 32 bytes at a time
+// with AVX) when both addresses are float-aligned, and everything else with memcpy; the bytes
+// written are the source's, bit for bit, NaNs included.
 //
-// REQUIRES: the ranges do not overlap. Thread-safe (touches only its arguments).
+// REQUIRES: the ranges do not overlap; their storage holds floats or raw bytes (it may be read
+// as floats). Thread-safe (touches only its arguments).
 #ifndef RINGTRAIN_TRANSPORT_BULK_COPY_H_
 #define RINGTRAIN_TRANSPORT_BULK_COPY_H_
 

@@ -3,7 +3,8 @@
 // Tensor bytes never pass through Protobuf. Senders hand buffers to ZeroMQ without copying
 // (SharedBuffer::Frame in shared_buffer.h keeps the buffer alive until libzmq releases the
 // frame); receivers
-// keep the received frames and read them in place (Eigen maps or memcpy into their state).
+// keep the received frames and read them in place (Eigen maps, or transport::CopyBulk into
+// their state).
 //
 // DecodeMessage checks the structure every receiver relies on — wire version, message kind,
 // the codec (parsed once into Message::codec), one payload frame per listed partition for the
