@@ -22,11 +22,14 @@ AdagradOptimizer::AdagradOptimizer(float epsilon, float weight_decay)
   RT_CHECK(ValidDecay(weight_decay));
 }
 
-void AdagradOptimizer::Apply(float learning_rate, int64_t step, std::span<const float> grad,
-                             std::span<float> params, std::span<float> state) const {
+void AdagradOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
+                                   std::span<const float> grad, std::span<float> params,
+                                   std::span<float> state) const {
   RT_CHECK(grad.size() == params.size() && state.size() == params.size() && step >= 1);
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
-  ConstVec g(grad.data(), n);
+  // The scaled gradient as an expression: scaled as it is read, never stored.
+  const ConstVec raw(grad.data(), n);
+  const auto g = grad_scale * raw;
   Vec p(params.data(), n);
   Vec s(state.data(), n);
   if (weight_decay_ == 0.0f) {
@@ -46,11 +49,14 @@ AdamOptimizer::AdamOptimizer(double beta1, double beta2, float epsilon, float we
   RT_CHECK(ValidDecay(weight_decay));
 }
 
-void AdamOptimizer::Apply(float learning_rate, int64_t step, std::span<const float> grad,
-                          std::span<float> params, std::span<float> state) const {
+void AdamOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
+                                std::span<const float> grad, std::span<float> params,
+                                std::span<float> state) const {
   RT_CHECK(grad.size() == params.size() && state.size() == 2 * params.size() && step >= 1);
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
-  ConstVec g(grad.data(), n);
+  // The scaled gradient as an expression: scaled as it is read, never stored.
+  const ConstVec raw(grad.data(), n);
+  const auto g = grad_scale * raw;
   Vec p(params.data(), n);
   Vec m(state.data(), n);
   Vec v(state.data() + n, n);

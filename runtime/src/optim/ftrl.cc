@@ -13,8 +13,9 @@ FtrlOptimizer::FtrlOptimizer(float beta, float l1, float l2, float weight_decay)
   RT_CHECK(std::isfinite(weight_decay) && weight_decay >= 0.0f);
 }
 
-void FtrlOptimizer::Apply(float learning_rate, int64_t step, std::span<const float> grad,
-                          std::span<float> params, std::span<float> state) const {
+void FtrlOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
+                                std::span<const float> grad, std::span<float> params,
+                                std::span<float> state) const {
   RT_CHECK(grad.size() == params.size() && state.size() == 2 * params.size() && step >= 1);
   // A rate of 0 (a schedule's first warm-up step) changes nothing: sigma would divide by it.
   if (!(learning_rate > 0.0f)) return;
@@ -24,7 +25,7 @@ void FtrlOptimizer::Apply(float learning_rate, int64_t step, std::span<const flo
   const float inv_alpha = 1.0f / learning_rate;
   for (size_t i = 0; i < n; ++i) {
     const float w = params[i];
-    const float g = grad[i] + weight_decay_ * w;
+    const float g = grad_scale * grad[i] + weight_decay_ * w;
     const float old_root = std::sqrt(sq[i]);
     sq[i] += g * g;
     const float root = std::sqrt(sq[i]);

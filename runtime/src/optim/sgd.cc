@@ -18,11 +18,14 @@ SgdOptimizer::SgdOptimizer(float weight_decay) : weight_decay_(weight_decay) {
   RT_CHECK(std::isfinite(weight_decay) && weight_decay >= 0.0f);
 }
 
-void SgdOptimizer::Apply(float learning_rate, int64_t step, std::span<const float> grad,
-                         std::span<float> params, std::span<float> state) const {
+void SgdOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
+                               std::span<const float> grad, std::span<float> params,
+                               std::span<float> state) const {
   RT_CHECK(grad.size() == params.size() && state.empty() && step >= 1);
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
-  ConstVec g(grad.data(), n);
+  // The scaled gradient as an expression: scaled as it is read, never stored.
+  const ConstVec raw(grad.data(), n);
+  const auto g = grad_scale * raw;
   Vec p(params.data(), n);
   if (weight_decay_ == 0.0f) {
     p -= learning_rate * g;
@@ -37,11 +40,14 @@ MomentumOptimizer::MomentumOptimizer(float momentum, float weight_decay, bool ne
   RT_CHECK(std::isfinite(weight_decay) && weight_decay >= 0.0f);
 }
 
-void MomentumOptimizer::Apply(float learning_rate, int64_t step, std::span<const float> grad,
-                              std::span<float> params, std::span<float> state) const {
+void MomentumOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
+                                    std::span<const float> grad, std::span<float> params,
+                                    std::span<float> state) const {
   RT_CHECK(grad.size() == params.size() && state.size() == params.size() && step >= 1);
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
-  ConstVec g(grad.data(), n);
+  // The scaled gradient as an expression: scaled as it is read, never stored.
+  const ConstVec raw(grad.data(), n);
+  const auto g = grad_scale * raw;
   Vec p(params.data(), n);
   Vec v(state.data(), n);
   if (weight_decay_ == 0.0f) {

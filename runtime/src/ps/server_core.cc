@@ -656,12 +656,19 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
         // Block sums add the blocks' gradients; otherwise weighted by their samples.
         const float n = config_.block_sums ? 1.0f : static_cast<float>(h.num_samples());
         if (dense) {
-          // The validated frame, read in place as the floats DecodeMessage aligned.
+          // The validated frame, read in place as the floats DecodeMessage aligned. The
+          // round's first sum overwrites what the last round left.
           std::span<const float> g = msg.Floats(static_cast<size_t>(i));
-          for (size_t k = 0; k < g.size(); ++k) p.accum[k] += n * g[k];
+          if (p.accum_clear) {
+            for (size_t k = 0; k < g.size(); ++k) p.accum[k] = n * g[k];
+          } else {
+            for (size_t k = 0; k < g.size(); ++k) p.accum[k] += n * g[k];
+          }
         } else {
+          if (p.accum_clear) std::fill(p.accum.begin(), p.accum.end(), 0.0f);
           compress::DecodeAdd(payload, p.accum, n);
         }
+        p.accum_clear = false;
       }
     } else if (h.num_samples() > 0) {
       std::span<const float> g;
@@ -834,16 +841,16 @@ void ServerCore::MaybeApplyRound(PartitionState& p, int64_t min_clock) {
   // counts in min_clock.
   if (p.pushes == 0 || (min_clock <= p.version && !PushedInChunks(p))) return;
   if (p.samples > 0) {
-    if (!config_.block_sums) {
-      const float inv = 1.0f / static_cast<float>(p.samples);
-      for (float& v : p.accum) v *= inv;
-    }
+    // A round whose pushes listed no gradient for this partition (block sums) applies zeros.
+    if (p.accum_clear) std::fill(p.accum.begin(), p.accum.end(), 0.0f);
+    // The mean (sum / samples), scaled as the optimizer reads the sum: one pass, not two.
+    const float scale = config_.block_sums ? 1.0f : 1.0f / static_cast<float>(p.samples);
     p.optimizer_steps += 1;
-    config_.optimizer->Apply(p.learning_rate, p.optimizer_steps, p.accum, Writable(p),
-                             p.optimizer_state);
+    config_.optimizer->ApplyScaled(p.learning_rate, p.optimizer_steps, scale, p.accum, Writable(p),
+                                   p.optimizer_state);
     stats_.set_updates_applied(stats_.updates_applied() + 1);
   }
-  std::fill(p.accum.begin(), p.accum.end(), 0.0f);
+  p.accum_clear = true;  // the next round's first sum overwrites it
   p.pushes = 0;
   p.samples = 0;
   p.version += 1;

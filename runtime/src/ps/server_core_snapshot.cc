@@ -30,7 +30,11 @@ void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
     out.params.assign(params.begin(), params.end());
     out.optimizer_state.assign(p.optimizer_state.begin(), p.optimizer_state.end());
     if (sync && p.pushes > 0) {
-      out.accum.assign(p.accum.begin(), p.accum.end());
+      if (p.accum_clear) {
+        out.accum.assign(p.accum.size(), 0.0f);  // pushes without a gradient for it so far
+      } else {
+        out.accum.assign(p.accum.begin(), p.accum.end());
+      }
       out.round_pushes = static_cast<uint32_t>(p.pushes);
       out.round_samples = p.samples;
       out.round_learning_rate = p.learning_rate;
@@ -183,6 +187,7 @@ Status ServerCore::Restore(ckpt::ShardState state) {
       } else {
         p.accum = std::move(in.accum);
       }
+      p.accum_clear = false;
       p.pushes = static_cast<int>(in.round_pushes);
       p.samples = in.round_samples;
       p.learning_rate = in.round_learning_rate;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 #include <initializer_list>
 #include <limits>
@@ -161,6 +162,55 @@ TEST(OptimizerTest, StateSlotsAndNamesOfEveryKind) {
     ASSERT_NE(opt, nullptr);
     EXPECT_EQ(opt->state_slots(), k.slots);
     EXPECT_STREQ(OptimizerKindName(k.kind), k.name);
+  }
+}
+
+// ApplyScaled(s, g) is Apply(s * g) for every kind, with and without weight decay: the sync
+// round's mean, scaled as the optimizer reads the sum, updates as the mean written first did.
+// Within a float's rounding (a product the compiler fuses into the next addition is not
+// rounded), over 4 steps of 37 elements (a SIMD tail).
+TEST(OptimizerTest, ApplyScaledIsApplyOfTheScaledGradientForEveryKind) {
+  const OptimizerKind kinds[] = {OptimizerKind::kSgd,      OptimizerKind::kMomentum,
+                                 OptimizerKind::kNesterov, OptimizerKind::kAdagrad,
+                                 OptimizerKind::kAdam,     OptimizerKind::kFtrl};
+  for (OptimizerKind kind : kinds) {
+    for (double decay : {0.0, 0.01}) {
+      SCOPED_TRACE(std::string(OptimizerKindName(kind)) + " weight decay " + std::to_string(decay));
+      OptimizerConfig config;
+      config.kind = kind;
+      config.weight_decay = decay;
+      auto opt = MakeOrFail(config);
+      ASSERT_NE(opt, nullptr);
+      constexpr size_t n = 37;
+      const size_t slots = static_cast<size_t>(opt->state_slots());
+      SplitMix64 rng(7);
+      std::vector<float> scaled_p(n), scaled_s(slots * n, 0.0f);
+      for (float& x : scaled_p) x = rng.NextFloat() - 0.5f;
+      std::vector<float> ref_p = scaled_p, ref_s = scaled_s;
+      std::vector<float> sum(n), mean(n);
+      const float scale = 1.0f / 6.0f;  // not a power of two: the product rounds
+      for (int step = 1; step <= 4; ++step) {
+        for (size_t i = 0; i < n; ++i) {
+          sum[i] = 6.0f * (rng.NextFloat() - 0.5f);
+          mean[i] = sum[i] * scale;
+        }
+        opt->ApplyScaled(0.1f, step, scale, sum, scaled_p, scaled_s);
+        opt->Apply(0.1f, step, mean, ref_p, ref_s);
+        for (size_t i = 0; i < n; ++i) {
+          EXPECT_NEAR(scaled_p[i], ref_p[i], 1e-6f * (1.0f + std::fabs(ref_p[i])))
+              << "step " << step << " i " << i;
+        }
+        for (size_t i = 0; i < slots * n; ++i) {
+          EXPECT_NEAR(scaled_s[i], ref_s[i], 1e-6f * (1.0f + std::fabs(ref_s[i])))
+              << "step " << step << " state " << i;
+        }
+      }
+      // And the sum unscaled is not the mean: the scale is applied, not ignored.
+      std::vector<float> unscaled_p = ref_p, unscaled_s = ref_s;
+      opt->ApplyScaled(0.1f, 5, 1.0f, sum, unscaled_p, unscaled_s);
+      opt->ApplyScaled(0.1f, 5, scale, sum, ref_p, ref_s);
+      EXPECT_NE(unscaled_p, ref_p);
+    }
   }
 }
 

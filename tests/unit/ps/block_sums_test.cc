@@ -96,6 +96,27 @@ TEST_F(BlockSumsTest, APushThatTouchesNoPartitionHereStillMovesTheClock) {
   EXPECT_THAT(partial.at(0).header.error(), HasSubstr("it must cover all 2"));
 }
 
+// A round in which no push lists a partition applies a zero gradient to it, not what the
+// round before summed (the accumulator is not zeroed between rounds, it is overwritten by a
+// round's first sum), and a checkpoint of such a round in progress holds zeros.
+TEST_F(BlockSumsTest, APartitionNoPushListsGetsNoLeftoverOfTheRoundBefore) {
+  Handle("w0", Push(0, 0, 1.0f, 8));
+  Handle("w1", Push(1, 0, 1.0f, 8));
+  EXPECT_THAT(Params(0), ElementsAre(0, 0, 0, 0));  // 1 - 0.5 * (1 + 1)
+  EXPECT_THAT(Params(1), ElementsAre(0, 0));
+  Handle("w0", Only(Push(0, 1, 1.0f, 8), {1}));
+  ckpt::ShardState mid;
+  core_->SnapshotInto(&mid);
+  ASSERT_EQ(mid.partitions.size(), 2u);
+  EXPECT_EQ(mid.partitions[0].round_pushes, 1u);
+  EXPECT_THAT(mid.partitions[0].accum, ElementsAre(0, 0, 0, 0));
+  EXPECT_THAT(mid.partitions[1].accum, ElementsAre(1, 1));
+  Handle("w1", Only(Push(1, 1, 2.0f, 8), {1}));
+  EXPECT_EQ(core_->version(0), 2);
+  EXPECT_THAT(Params(0), ElementsAre(0, 0, 0, 0));
+  EXPECT_THAT(Params(1), ElementsAre(-1.5, -1.5));  // 0 - 0.5 * (1 + 2)
+}
+
 TEST_F(BlockSumsTest, NoWorkerIsExcluded) {
   Handle("w0", Push(0, 0, 1.0f, 8));
   std::vector<Reply> out;

@@ -50,6 +50,36 @@ TEST_F(ServerCoreTest, RoundAppliesSampleWeightedMeanOnceAllWorkersPushed) {
   EXPECT_EQ(core_->stats().updates_applied(), 2u);
 }
 
+// The accumulator is not zeroed between rounds: each round's first sum overwrites what the last
+// left. A second round's mean is its own pushes' only, with a dense push and with a codec's
+// (the first sum of which clears the leftover before adding).
+TEST_F(ServerCoreTest, EachRoundAveragesOnlyItsOwnPushes) {
+  Handle("a", Push(0, 0, /*g=*/1.0f, /*samples=*/3));
+  Handle("b", Push(1, 0, /*g=*/3.0f, /*samples=*/1));
+  ASSERT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(0.25f)));
+  // Round 1: mean (2*2 + 2*4) / 4 = 3; 0.25 - 0.5 * 3 = -1.25.
+  Handle("b", Push(1, 1, 4.0f, 2));
+  EXPECT_EQ(core_->version(0), 1);
+  Handle("a", Push(0, 1, 2.0f, 2));
+  EXPECT_EQ(core_->version(0), 2);
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(-1.25f)));
+  EXPECT_THAT(core_->params(1), ::testing::Each(::testing::FloatEq(-1.25f)));
+  // Through int8 (exact for a constant), two rounds: 1 - 0.5 * 1, then 0.5 - 0.5 * 2.
+  Make(2, 8, 4, {.codec = compress::CodecType::kInt8});
+  for (int64_t round = 0; round < 2; ++round) {
+    const float g = static_cast<float>(round + 1);
+    for (uint32_t w = 0; w < 2; ++w) {
+      auto r = Handle(w == 0 ? "a" : "b", PushOf(
+                                              w, round, [g](size_t) { return g; }, 1, 0.5f,
+                                              kVersionIsClock, compress::CodecType::kInt8));
+      ASSERT_EQ(r.at(0).header.kind(), proto::PUSH_ACK) << r[0].header.error();
+    }
+    EXPECT_EQ(core_->version(0), round + 1);
+  }
+  EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(-0.5f)));
+  EXPECT_THAT(core_->params(1), ::testing::Each(::testing::FloatEq(-0.5f)));
+}
+
 TEST_F(ServerCoreTest, PullWaitsForTheVersionItAsksFor) {
   Handle("a", Push(0, 0, 1.0f, 1));
   auto r = Handle("a", Pull(0, 1));

@@ -2,7 +2,8 @@
 // torch.optim.Adam (no AMSGrad), both with optional L2 weight decay added to the gradient. See
 // optimizer.h for the contract and exact update rules.
 //
-// Thread-safety: immutable after construction; Apply may run concurrently on disjoint spans.
+// Thread-safety: immutable after construction; Apply and ApplyScaled may run concurrently on
+// disjoint spans.
 #ifndef RINGTRAIN_OPTIM_ADAPTIVE_H_
 #define RINGTRAIN_OPTIM_ADAPTIVE_H_
 
@@ -19,8 +20,8 @@ class AdagradOptimizer final : public Optimizer {
   AdagradOptimizer(float epsilon, float weight_decay);
 
   int state_slots() const override { return 1; }  // the sum of squared gradients s
-  void Apply(float learning_rate, int64_t step, std::span<const float> grad,
-             std::span<float> params, std::span<float> state) const override;
+  void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
+                   std::span<float> params, std::span<float> state) const override;
 
  private:
   const float epsilon_;
@@ -34,8 +35,8 @@ class AdamOptimizer final : public Optimizer {
   AdamOptimizer(double beta1, double beta2, float epsilon, float weight_decay);
 
   int state_slots() const override { return 2; }  // slot 0: m, slot 1: v
-  void Apply(float learning_rate, int64_t step, std::span<const float> grad,
-             std::span<float> params, std::span<float> state) const override;
+  void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
+                   std::span<float> params, std::span<float> state) const override;
 
  private:
   // Kept in double for the bias corrections 1 - beta^t, which PyTorch computes in double too.

@@ -13,7 +13,8 @@
 // A schedule that changes alpha over time changes the per-coordinate rates from then on (the
 // paper's alpha is fixed; with a constant schedule this is exactly Algorithm 1).
 //
-// Thread-safety: immutable after construction; Apply may run concurrently on disjoint spans.
+// Thread-safety: immutable after construction; Apply and ApplyScaled may run concurrently on
+// disjoint spans.
 #ifndef RINGTRAIN_OPTIM_FTRL_H_
 #define RINGTRAIN_OPTIM_FTRL_H_
 
@@ -28,8 +29,8 @@ class FtrlOptimizer final : public Optimizer {
   FtrlOptimizer(float beta, float l1, float l2, float weight_decay);
 
   int state_slots() const override { return 2; }  // slot 0: z, slot 1: n
-  void Apply(float learning_rate, int64_t step, std::span<const float> grad,
-             std::span<float> params, std::span<float> state) const override;
+  void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
+                   std::span<float> params, std::span<float> state) const override;
 
  private:
   const float beta_;

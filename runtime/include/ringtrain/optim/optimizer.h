@@ -56,8 +56,18 @@ class Optimizer {
   // corrections); a caller that skips an update (say, a round without samples) must not count it.
   // REQUIRES: grad.size() == params.size() == n; state.size() == state_slots() * n;
   //           grad does not overlap params or state; step >= 1.
-  virtual void Apply(float learning_rate, int64_t step, std::span<const float> grad,
-                     std::span<float> params, std::span<float> state) const = 0;
+  void Apply(float learning_rate, int64_t step, std::span<const float> grad,
+             std::span<float> params, std::span<float> state) const {
+    ApplyScaled(learning_rate, step, 1.0f, grad, params, state);
+  }
+
+  // The same update with the gradient grad_scale * grad, scaled element by element as it is
+  // read (a sync round's mean: its sum times 1 / samples), so that the caller need not write
+  // the scaled gradient first. grad_scale 1 is exactly Apply (x * 1 is x in floating point).
+  // REQUIRES: as Apply; grad_scale finite.
+  virtual void ApplyScaled(float learning_rate, int64_t step, float grad_scale,
+                           std::span<const float> grad, std::span<float> params,
+                           std::span<float> state) const = 0;
 };
 
 enum class OptimizerKind { kSgd, kMomentum, kNesterov, kAdagrad, kAdam, kFtrl };

@@ -2,7 +2,8 @@
 // and SGD with Nesterov momentum, all with optional L2 weight decay. See optimizer.h for the
 // contract and exact update rules.
 //
-// Thread-safety: immutable after construction; Apply may run concurrently on disjoint spans.
+// Thread-safety: immutable after construction; Apply and ApplyScaled may run concurrently on
+// disjoint spans.
 #ifndef RINGTRAIN_OPTIM_SGD_H_
 #define RINGTRAIN_OPTIM_SGD_H_
 
@@ -19,8 +20,8 @@ class SgdOptimizer final : public Optimizer {
   explicit SgdOptimizer(float weight_decay);
 
   int state_slots() const override { return 0; }
-  void Apply(float learning_rate, int64_t step, std::span<const float> grad,
-             std::span<float> params, std::span<float> state) const override;
+  void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
+                   std::span<float> params, std::span<float> state) const override;
 
  private:
   const float weight_decay_;
@@ -33,8 +34,8 @@ class MomentumOptimizer final : public Optimizer {
   MomentumOptimizer(float momentum, float weight_decay, bool nesterov);
 
   int state_slots() const override { return 1; }  // the velocity v
-  void Apply(float learning_rate, int64_t step, std::span<const float> grad,
-             std::span<float> params, std::span<float> state) const override;
+  void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
+                   std::span<float> params, std::span<float> state) const override;
 
  private:
   const float momentum_;

@@ -316,10 +316,13 @@ class ServerCore {
     std::vector<float> optimizer_state;
     int64_t optimizer_steps = 0;  // updates applied (rounds with samples), Apply's step
     std::vector<float> accum;     // kSync: sum_i n_i * g_i of the current round
-    int64_t version = 0;          // kSync: rounds applied; else updates applied
-    int pushes = 0;               // kSync: pushes in the current round
-    uint64_t samples = 0;         // kSync: sum_i n_i of the current round
-    float learning_rate = 0;      // kSync: rate of the current round's pushes
+    // kSync: no gradient has been summed into accum this round: its floats are the last
+    // round's, left for the round's first sum to overwrite (no pass to zero it between rounds).
+    bool accum_clear = false;
+    int64_t version = 0;      // kSync: rounds applied; else updates applied
+    int pushes = 0;           // kSync: pushes in the current round
+    uint64_t samples = 0;     // kSync: sum_i n_i of the current round
+    float learning_rate = 0;  // kSync: rate of the current round's pushes
   };
   struct PendingPull {
     std::string peer;
