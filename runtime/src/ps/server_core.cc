@@ -657,10 +657,11 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
         const float n = config_.block_sums ? 1.0f : static_cast<float>(h.num_samples());
         if (dense) {
           // The validated frame, read in place as the floats DecodeMessage aligned. The
-          // round's first sum overwrites what the last round left.
+          // round's first sum overwrites what the last round left: 0 + n * g, as adding to
+          // zeros gave (a -0 gradient sums to +0, as in a copy restored with zeros).
           std::span<const float> g = msg.Floats(static_cast<size_t>(i));
           if (p.accum_clear) {
-            for (size_t k = 0; k < g.size(); ++k) p.accum[k] = n * g[k];
+            for (size_t k = 0; k < g.size(); ++k) p.accum[k] = 0.0f + n * g[k];
           } else {
             for (size_t k = 0; k < g.size(); ++k) p.accum[k] += n * g[k];
           }

@@ -22,8 +22,10 @@
 // decay is this L2 term added to the gradient, as in torch.optim.Adam; AdamW-style decoupled
 // weight decay (p -= lr * weight_decay * p outside the adaptive step) is not offered.
 //
-// Ownership: MakeOptimizer returns a std::unique_ptr owned by the caller; Apply borrows spans.
-// Thread-safety: Apply is const and may be called concurrently on disjoint spans.
+// Ownership: MakeOptimizer returns a std::unique_ptr owned by the caller; Apply and ApplyScaled
+// borrow spans.
+// Thread-safety: Apply and ApplyScaled are const and may be called concurrently on disjoint
+// spans.
 // Errors: MakeOptimizer/ValidateOptimizerConfig return InvalidArgument naming the bad field.
 #ifndef RINGTRAIN_OPTIM_OPTIMIZER_H_
 #define RINGTRAIN_OPTIM_OPTIMIZER_H_

@@ -315,7 +315,7 @@ class ServerCore {
     transport::SharedBuffer<float> params;
     std::vector<float> optimizer_state;
     int64_t optimizer_steps = 0;  // updates applied (rounds with samples), Apply's step
-    std::vector<float> accum;     // kSync: sum_i n_i * g_i of the current round
+    std::vector<float> accum;     // kSync: sum_i n_i * g_i of the current round (unless clear)
     // kSync: no gradient has been summed into accum this round: its floats are the last
     // round's, left for the round's first sum to overwrite (no pass to zero it between rounds).
     bool accum_clear = false;
