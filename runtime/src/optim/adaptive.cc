@@ -25,7 +25,8 @@ AdagradOptimizer::AdagradOptimizer(float epsilon, float weight_decay)
 void AdagradOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
                                    std::span<const float> grad, std::span<float> params,
                                    std::span<float> state) const {
-  RT_CHECK(grad.size() == params.size() && state.size() == params.size() && step >= 1);
+  RT_CHECK(grad.size() == params.size() && state.size() == params.size() && step >= 1 &&
+           std::isfinite(grad_scale));
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
   // The scaled gradient as an expression: scaled as it is read, never stored.
   const ConstVec raw(grad.data(), n);
@@ -52,7 +53,8 @@ AdamOptimizer::AdamOptimizer(double beta1, double beta2, float epsilon, float we
 void AdamOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
                                 std::span<const float> grad, std::span<float> params,
                                 std::span<float> state) const {
-  RT_CHECK(grad.size() == params.size() && state.size() == 2 * params.size() && step >= 1);
+  RT_CHECK(grad.size() == params.size() && state.size() == 2 * params.size() && step >= 1 &&
+           std::isfinite(grad_scale));
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
   // The scaled gradient as an expression: scaled as it is read, never stored.
   const ConstVec raw(grad.data(), n);

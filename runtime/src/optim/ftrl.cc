@@ -16,7 +16,8 @@ FtrlOptimizer::FtrlOptimizer(float beta, float l1, float l2, float weight_decay)
 void FtrlOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
                                 std::span<const float> grad, std::span<float> params,
                                 std::span<float> state) const {
-  RT_CHECK(grad.size() == params.size() && state.size() == 2 * params.size() && step >= 1);
+  RT_CHECK(grad.size() == params.size() && state.size() == 2 * params.size() && step >= 1 &&
+           std::isfinite(grad_scale));
   // A rate of 0 (a schedule's first warm-up step) changes nothing: sigma would divide by it.
   if (!(learning_rate > 0.0f)) return;
   const size_t n = params.size();

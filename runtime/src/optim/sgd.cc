@@ -21,7 +21,7 @@ SgdOptimizer::SgdOptimizer(float weight_decay) : weight_decay_(weight_decay) {
 void SgdOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
                                std::span<const float> grad, std::span<float> params,
                                std::span<float> state) const {
-  RT_CHECK(grad.size() == params.size() && state.empty() && step >= 1);
+  RT_CHECK(grad.size() == params.size() && state.empty() && step >= 1 && std::isfinite(grad_scale));
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
   // The scaled gradient as an expression: scaled as it is read, never stored.
   const ConstVec raw(grad.data(), n);
@@ -43,7 +43,8 @@ MomentumOptimizer::MomentumOptimizer(float momentum, float weight_decay, bool ne
 void MomentumOptimizer::ApplyScaled(float learning_rate, int64_t step, float grad_scale,
                                     std::span<const float> grad, std::span<float> params,
                                     std::span<float> state) const {
-  RT_CHECK(grad.size() == params.size() && state.size() == params.size() && step >= 1);
+  RT_CHECK(grad.size() == params.size() && state.size() == params.size() && step >= 1 &&
+           std::isfinite(grad_scale));
   const Eigen::Index n = static_cast<Eigen::Index>(params.size());
   // The scaled gradient as an expression: scaled as it is read, never stored.
   const ConstVec raw(grad.data(), n);
