@@ -192,13 +192,14 @@ float* SparseShard::RowFor(uint32_t table, uint64_t key) {
 }
 
 void SparseShard::Update(uint32_t table, uint64_t key, std::span<const float> grad,
-                         float learning_rate) {
+                         float learning_rate, float grad_scale) {
   Table& t = tables_[table];
   const size_t dim = static_cast<size_t>(t.dim);
   float* row = RowFor(table, key);
   if (row == nullptr) return;
-  config_.optimizer->Apply(learning_rate, /*step=*/1, grad, std::span<float>(row, dim),
-                           std::span<float>(row + dim, dim * static_cast<size_t>(slots_)));
+  config_.optimizer->ApplyScaled(learning_rate, /*step=*/1, grad_scale, grad,
+                                 std::span<float>(row, dim),
+                                 std::span<float>(row + dim, dim * static_cast<size_t>(slots_)));
   t.rows.Touch(key, clock_);
 }
 
@@ -232,11 +233,10 @@ void SparseShard::Accumulate(const transport::Message& msg, float weight) {
 size_t SparseShard::ApplyRound(float learning_rate, float divisor) {
   RT_CHECK(divisor > 0.0f);
   size_t updated = 0;
-  std::vector<float> grad;
+  const float inv = 1.0f / divisor;
   for (uint32_t table = 0; table < tables_.size(); ++table) {
     Table& t = tables_[table];
-    grad.resize(static_cast<size_t>(t.dim));
-    const float inv = 1.0f / divisor;
+    const auto dim = static_cast<size_t>(t.dim);
     // The sums, in the accumulator's order; then the rows, prefetched some keys ahead (rows
     // and sums are different tables: updating rows moves no sum).
     std::vector<std::pair<uint64_t, const float*>> sums;
@@ -246,8 +246,8 @@ size_t SparseShard::ApplyRound(float learning_rate, float divisor) {
     });
     for (size_t k = 0; k < sums.size(); ++k) {
       if (k + kPrefetchAhead < sums.size()) t.rows.Prefetch(sums[k + kPrefetchAhead].first);
-      for (size_t e = 0; e < grad.size(); ++e) grad[e] = sums[k].second[e] * inv;
-      Update(table, sums[k].first, grad, learning_rate);
+      // The mean, scaled as the optimizer reads the sum (no copy of it per key).
+      Update(table, sums[k].first, std::span<const float>(sums[k].second, dim), learning_rate, inv);
     }
     updated += sums.size();
     t.accum.Clear();
@@ -270,7 +270,7 @@ size_t SparseShard::ApplyNow(const transport::Message& msg, float learning_rate)
     const SparseTable& rows = tables_[table].rows;
     for (size_t k = 0; k < keys.size(); ++k) {
       if (k + kPrefetchAhead < keys.size()) rows.Prefetch(keys[k + kPrefetchAhead]);
-      Update(table, keys[k], values.subspan(k * dim, dim), learning_rate);
+      Update(table, keys[k], values.subspan(k * dim, dim), learning_rate, 1.0f);
     }
     keys_pushed_ += keys.size();
     updated += keys.size();

@@ -150,7 +150,9 @@ class SparseShard {
   // The row of `key`, created at its initial value if it has none and admission lets it in;
   // nullptr when it does not.
   float* RowFor(uint32_t table, uint64_t key);
-  void Update(uint32_t table, uint64_t key, std::span<const float> grad, float learning_rate);
+  // Applies the gradient grad_scale * grad to `key`'s row (Optimizer::ApplyScaled).
+  void Update(uint32_t table, uint64_t key, std::span<const float> grad, float learning_rate,
+              float grad_scale);
   // Counts one update of the shard and, when a sweep is due, drops the rows left idle.
   void Tick();
 
