@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,8 +32,10 @@
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/launch/child_process.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ps/direct_peers.h"
 #include "ringtrain/transport/message.h"
 #include "ringtrain/transport/shared_segment.h"
+#include "ringtrain/transport/stream_link.h"
 #include "sanitized.h"
 
 namespace ringtrain {
@@ -130,8 +133,9 @@ std::optional<proto::Header> Ask(zmq::socket_t& dealer, proto::Header h,
 class JobUnderAttack {
  public:
   // Starts the job and returns once training is under way (a worker reported progress).
-  // Fails the test (ADD_FAILURE) and leaves procs empty if it cannot.
-  void Start(const std::string& name, bool curve, int epochs) {
+  // Fails the test (ADD_FAILURE) and leaves procs empty if it cannot. With `ipc`, the servers
+  // bind ipc:// sockets in the job's directory, as `ringtrain run` does on one host.
+  void Start(const std::string& name, bool curve, int epochs, bool ipc = false) {
     curve_ = curve;
     job = testing::JobFixture::Make(name, 20000, 2, 2, epochs);
     if (!curve) {
@@ -147,6 +151,7 @@ class JobUnderAttack {
     base.num_workers = 2;
     base.spec_path = job.spec_path;
     base.control_endpoint = events->endpoint();
+    if (ipc) base.run_dir = job.dir;  // where ipc:// sockets may be
     auto with_keys = [&](job::PodContract c) {
       if (!curve) return c;
       c.public_keys_path = job.dir + "/public-keys";
@@ -167,7 +172,7 @@ class JobUnderAttack {
       job::PodContract c = base;
       c.role = job::Role::kParameterServer;
       c.index = i;
-      c.bind_endpoint = "tcp://127.0.0.1:0";
+      c.bind_endpoint = ipc ? "ipc://" + job.dir + "/ps-" + std::to_string(i) : "tcp://127.0.0.1:0";
       c = with_keys(c);
       procs.push_back(launch::ChildProcess::Spawn("ps", {kBinary, "ps"}, job::ToEnv(c),
                                                   job.dir + "/ps-" + std::to_string(i) + ".log")
@@ -404,6 +409,90 @@ TEST_P(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
                 ::testing::Not(::testing::HasSubstr("libprotobuf")))
         << "ps-" << i;
   }
+}
+
+// The header of the next message on `link` (`wait` at most), or nullopt.
+std::optional<proto::Header> NextOn(transport::StreamLink& link, std::chrono::milliseconds wait) {
+  std::vector<std::vector<zmq::message_t>> got;
+  const auto deadline = Clock::now() + wait;
+  while (got.empty() && Clock::now() < deadline) {
+    pollfd fd{link.fd(), POLLIN, 0};
+    ::poll(&fd, 1, 100);
+    if (!link.Receive(&got, 1).ok()) return std::nullopt;
+  }
+  if (got.empty()) return std::nullopt;
+  auto msg = transport::DecodeMessage(std::move(got[0]));
+  if (!msg.ok()) return std::nullopt;
+  return msg->header;
+}
+
+// Garbage on a server's direct link (ps/direct_peers.h) while the workers train over theirs:
+// bytes that are not the link's framing, a well-framed message that is not a header, and a
+// forged PUSH in worker 0's name at a clock it is not at. Each is dropped and counted (the
+// first two close their connection; the push is answered ERROR on its link), the server
+// answers a STATS request on a link with the workers' direct requests counted, and the job ends
+// with its accuracy.
+TEST(DirectLinkGarbageTest, GarbageOnADirectLinkIsDroppedAndCountedWhileTrainingContinues) {
+  JobUnderAttack run;
+  run.Start("garbage-direct", /*curve=*/false, test_build::kSanitized ? 8 : 40, /*ipc=*/true);
+  ASSERT_FALSE(run.procs.empty());
+  constexpr uint64_t kGarbagePerServer = 3;
+  for (uint32_t s = 0; s < 2; ++s) {
+    const std::string path = ps::DirectPathOf(run.endpoints[s]);
+    ASSERT_FALSE(path.empty()) << run.endpoints[s];
+    // 1. bytes that are not the framing: the connection is closed
+    {
+      auto raw = transport::StreamLink::Connect(path, 1 << 20);
+      ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+      std::string junk(4096, '\0');
+      for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>((i * 131 + 7) & 0xff);
+      ASSERT_EQ(::write((*raw)->fd(), junk.data(), junk.size()), 4096);
+      std::vector<std::vector<zmq::message_t>> got;
+      Status read = Status::Ok();
+      const auto deadline = Clock::now() + std::chrono::seconds(30);
+      while (read.ok() && Clock::now() < deadline) {
+        pollfd fd{(*raw)->fd(), POLLIN, 0};
+        ::poll(&fd, 1, 100);
+        read = (*raw)->Receive(&got, 1);
+      }
+      EXPECT_EQ(read.code(), StatusCode::kUnavailable) << "server " << s << " kept the link";
+    }
+    auto link = transport::StreamLink::Connect(path, 1 << 20);
+    ASSERT_TRUE(link.ok()) << link.status().ToString();
+    // 2. a well-framed message whose first frame is not a header
+    const std::string junk_header = "\x08\xff\xff\xff\xff\x0f not a header";
+    const std::span<const std::byte> junk_frame = std::as_bytes(std::span(junk_header));
+    ASSERT_TRUE((*link)->Send(std::span(&junk_frame, 1)).ok());
+    // 3. a PUSH in worker 0's name at a clock it is not at: refused, answered ERROR
+    proto::Header forged;
+    forged.set_kind(proto::PUSH);
+    forged.set_job("garbage-direct");
+    forged.set_sender(0);
+    forged.set_request_id(88);
+    forged.set_clock(1 << 30);
+    ASSERT_TRUE(transport::SendMessage(**link, &forged, {}).ok());
+    std::optional<proto::Header> answer = NextOn(**link, std::chrono::seconds(30));
+    ASSERT_TRUE(answer.has_value()) << "server " << s << " did not answer the forged push";
+    EXPECT_EQ(answer->kind(), proto::ERROR);
+    EXPECT_EQ(answer->request_id(), 88u);
+    // STATS on the link: the garbage counted, and the workers' pushes came over their links.
+    proto::Header stats;
+    stats.set_kind(proto::STATS);
+    stats.set_request_id(77);
+    ASSERT_TRUE(transport::SendMessage(**link, &stats, {}).ok());
+    std::optional<proto::Header> reply = NextOn(**link, std::chrono::seconds(30));
+    ASSERT_TRUE(reply.has_value()) << "server " << s << " stopped answering";
+    EXPECT_EQ(reply->kind(), proto::STATS_REPLY);
+    EXPECT_GE(reply->stats().messages_dropped(), kGarbagePerServer);
+    EXPECT_GT(reply->stats().pushes_accepted(), 0u) << "training was under way";
+    // The workers' pushes, this test's two messages and its STATS at least.
+    EXPECT_GT(reply->stats().messages_direct(), 3u) << "the workers' pushes took direct links";
+    EXPECT_TRUE(run.WorkersRunning()) << "the garbage must arrive during the run";
+  }
+  const JobUnderAttack::Outcome outcome = run.Finish();
+  EXPECT_GE(outcome.dropped, 2 * kGarbagePerServer);
+  EXPECT_EQ(outcome.unauthorized, 0u);
+  EXPECT_GE(outcome.accuracy, 0.9);
 }
 
 // Resident memory of process `pid` in bytes (VmRSS), or 0.

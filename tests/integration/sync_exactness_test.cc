@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "ringtrain/app/job_plan.h"
@@ -13,6 +14,7 @@
 #include "ringtrain/model/model.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/optim/schedule.h"
+#include "ringtrain/ps/server_core.h"
 #include "synthetic_data.h"
 #include "thread_cluster.h"
 
@@ -106,15 +108,18 @@ void ExpectPlanOfTheReference(const app::JobPlan& plan, int64_t total_steps) {
 }
 
 // How pushes and pulls travel: frames over the sockets, the servers' and workers' shared memory,
-// or frames with each push in chunks answered by their partitions' next values (streamed rounds).
-enum class Path { kFrames, kShared, kChunks };
+// or frames with each push in chunks answered by their partitions' next values (streamed rounds);
+// shared memory with the pushes over direct links, and the same with every server closing its
+// direct links every 7th message (each push in flight on one is sent again through ZeroMQ).
+enum class Path { kFrames, kShared, kChunks, kDirect, kDirectBroken };
 
 // Workers, servers, and the path.
 class SyncExactnessTest : public ::testing::TestWithParam<std::tuple<int, int, Path>> {};
 
 TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   const auto [num_workers, num_ps, path] = GetParam();
-  const bool shared_memory = path == Path::kShared;
+  const bool direct = path == Path::kDirect || path == Path::kDirectBroken;
+  const bool shared_memory = path == Path::kShared || direct;
   const data::Dataset train = testing::MakeSyntheticImages(kRows, kSide, kClasses, 99);
   // The job the reference trains: a TrainingJob as a user writes it, planned as the pods plan it.
   job::TrainingJob job;
@@ -141,9 +146,28 @@ TEST_P(SyncExactnessTest, DistributedEqualsSingleProcess) {
   // A partition a chunk (chunks hold whole partitions); otherwise pushes go whole, each answered
   // with its partitions' next values (pulled back).
   options.push_chunk_bytes = path == Path::kChunks ? 1 : 0;
+  options.direct_links = direct;
+  std::vector<int> messages(static_cast<size_t>(num_ps), 0);  // each server's, on its thread
+  if (path == Path::kDirectBroken) {
+    options.close_direct_links = [&messages](int server, const ps::ServerCore&) {
+      return ++messages[static_cast<size_t>(server)] % 7 == 0;
+    };
+  }
   auto r = testing::RunCluster(*plan, train, nullptr, options);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->servers_finished);
+  // Every push through shared memory went over a direct link (the first, before any pull from
+  // shared memory, has frames); closed links cost a resend each through ZeroMQ.
+  if (direct) {
+    EXPECT_GT(r->direct_sent, 0u);
+  } else {
+    EXPECT_EQ(r->direct_sent, 0u);
+  }
+  if (path == Path::kDirectBroken) {
+    EXPECT_GT(r->direct_breaks, 0u);
+  } else {
+    EXPECT_EQ(r->direct_breaks, 0u);
+  }
   // In sync mode every pull is answered from shared memory when asked, every push after the
   // first pull is read from the worker's, and no copy is torn.
   EXPECT_GT(r->bytes_pulled, 0u);
@@ -186,14 +210,19 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(3, 2, Path::kFrames), std::make_tuple(4, 3, Path::kFrames),
                       std::make_tuple(1, 1, Path::kShared), std::make_tuple(3, 2, Path::kShared),
                       std::make_tuple(4, 3, Path::kShared), std::make_tuple(1, 1, Path::kChunks),
-                      std::make_tuple(2, 2, Path::kChunks), std::make_tuple(4, 3, Path::kChunks)),
+                      std::make_tuple(2, 2, Path::kChunks), std::make_tuple(4, 3, Path::kChunks),
+                      std::make_tuple(1, 1, Path::kDirect), std::make_tuple(3, 2, Path::kDirect),
+                      std::make_tuple(2, 2, Path::kDirectBroken),
+                      std::make_tuple(4, 3, Path::kDirectBroken)),
     [](const ::testing::TestParamInfo<std::tuple<int, int, Path>>& p) {
       const Path path = std::get<2>(p.param);
       return std::to_string(std::get<0>(p.param)) + "workers_" +
              std::to_string(std::get<1>(p.param)) + "servers" +
-             (path == Path::kShared   ? "_shared"
-              : path == Path::kChunks ? "_chunks"
-                                      : "");
+             (path == Path::kShared         ? "_shared"
+              : path == Path::kChunks       ? "_chunks"
+              : path == Path::kDirect       ? "_direct"
+              : path == Path::kDirectBroken ? "_direct_broken"
+                                            : "");
     });
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "thread_cluster.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -58,6 +61,20 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
   }
   std::vector<std::unique_ptr<ps::ParameterServer>> servers;
   std::vector<std::string> endpoints;
+  // The direct links' sockets, in a directory of this run's (removed at the end).
+  std::string direct_dir;
+  std::vector<std::string> direct_paths;
+  if (options.direct_links) {
+    char dir[] = "/tmp/ringtrain-cluster-XXXXXX";
+    if (mkdtemp(dir) == nullptr) return Internal("mkdtemp failed");
+    direct_dir = dir;
+  }
+  struct RemoveDir {
+    const std::string& dir;
+    ~RemoveDir() {
+      if (!dir.empty()) std::filesystem::remove_all(dir);
+    }
+  } remove_dir{direct_dir};
   for (int m = 0; m < plan.num_ps; ++m) {
     RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ServerCore> core,
                         app::MakeServerCore(plan, m, initial));
@@ -66,9 +83,16 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
     o.poll_interval = std::chrono::milliseconds(20);
     o.shared_memory = options.shared_memory;
     o.credentials = credentials(auth::Identity::Server(m));
-    if (options.between_messages) {
-      o.between_messages = [&options, m](const ps::ServerCore& c) {
-        options.between_messages(m, c);
+    if (options.direct_links) {
+      direct_paths.push_back(direct_dir + "/ps-" + std::to_string(m) + ".direct");
+      o.direct_path = direct_paths.back();
+    }
+    if (options.between_messages || options.close_direct_links) {
+      o.between_messages = [&options, &servers, m](const ps::ServerCore& c) {
+        if (options.between_messages) options.between_messages(m, c);
+        if (options.close_direct_links && options.close_direct_links(m, c)) {
+          servers[static_cast<size_t>(m)]->CloseDirectLinks();
+        }
       };
     }
     RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ParameterServer> server,
@@ -101,6 +125,7 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         co.shared_memory = options.shared_memory;
         if (options.push_chunk_bytes.has_value()) co.push_chunk_bytes = *options.push_chunk_bytes;
         co.credentials = credentials(auth::Identity::Worker(k));
+        co.direct_paths = direct_paths;
         RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                             worker::PsClient::Connect(context, co));
         transport::NullEventSink sink;
@@ -126,6 +151,8 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         result.bytes_pulled_shared += client->bytes_pulled_shared();
         result.bytes_pushed_shared += client->bytes_pushed_shared();
         result.shared_retries += client->shared_retries();
+        result.direct_sent += client->direct_sent();
+        result.direct_breaks += client->direct_breaks();
         result.worker_params[i] = trainer.params();
         if (k == 0) {
           result.final_params = trainer.params();

@@ -46,6 +46,13 @@ struct ClusterOptions {
   bool shared_memory = false;
   // PsClientOptions::push_chunk_bytes (streamed rounds); the client's default unless set.
   std::optional<uint64_t> push_chunk_bytes;
+  // Workers also reach the servers over direct links (ServerOptions::direct_path,
+  // PsClientOptions::direct_paths, in a directory of the run's own), as over ipc:// on one host.
+  // Only pushes through shared memory take them: with shared_memory.
+  bool direct_links = false;
+  // Per server index, on its thread between messages: true closes that server's direct links
+  // there (ParameterServer::CloseDirectLinks), a fault. May be empty.
+  std::function<bool(int server, const ps::ServerCore& core)> close_direct_links;
 };
 
 struct ClusterResult {
@@ -61,6 +68,8 @@ struct ClusterResult {
   uint64_t bytes_pulled_shared = 0;               // the part read from shared memory
   uint64_t bytes_pushed_shared = 0;               // the part of bytes_pushed servers read there
   uint64_t shared_retries = 0;                    // pulls asked again after a torn copy
+  uint64_t direct_sent = 0;                       // requests sent over direct links
+  uint64_t direct_breaks = 0;                     // direct links that closed under a worker
   double seconds = 0;                             // wall time from the first step to the last
   double test_accuracy = -1;                      // worker 0's last evaluation
 };

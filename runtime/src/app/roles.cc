@@ -181,6 +181,8 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   ps::ServerOptions options;
   options.bind_endpoint = c.bind_endpoint;
   options.shared_memory = OnThisHost(c.bind_endpoint);
+  // Workers on this host reach it directly too, unless CURVE must cover their traffic.
+  if (credentials == nullptr) options.direct_path = ps::DirectPathOf(c.bind_endpoint);
   options.interrupted = interrupted;
   const std::string who = "ps-" + std::to_string(c.index);
   options.worker_timeout = std::chrono::seconds(plan.worker_timeout_seconds);
@@ -423,11 +425,11 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   RT_ASSIGN_OR_RETURN(optim::LearningRateSchedule schedule,
                       optim::LearningRateSchedule::Create(plan.schedule));
 
-  worker::PsClientOptions client_options = ClientOptionsFor(plan, c.index, c.ps_endpoints);
+  worker::PsClientOptions client_options =
+      ClientOptionsFor(plan, c.index, c.ps_endpoints, credentials);
   client_options.log = [index = c.index](const std::string& m) {
     std::cerr << "worker-" << index << ": " << m << "\n";
   };
-  client_options.credentials = credentials;
   if (block.has_value()) {
     client_options.scope =
         worker::BlockGradient::Scope(*block, plan.model.input_dim, plan.model.num_classes);

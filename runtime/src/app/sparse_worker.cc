@@ -76,9 +76,9 @@ Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
                       model::MakeSparseModel(*plan.sparse_model));
   RT_ASSIGN_OR_RETURN(optim::LearningRateSchedule schedule,
                       optim::LearningRateSchedule::Create(plan.schedule));
-  worker::PsClientOptions client_options = ClientOptionsFor(plan, c.index, c.ps_endpoints);
+  worker::PsClientOptions client_options =
+      ClientOptionsFor(plan, c.index, c.ps_endpoints, credentials);
   client_options.log = [who](const std::string& m) { std::cerr << who << ": " << m << "\n"; };
-  client_options.credentials = credentials;
   RT_ASSIGN_OR_RETURN(std::unique_ptr<worker::PsClient> client,
                       worker::PsClient::Connect(context, std::move(client_options)));
   data::SparseStreamOptions stream;

@@ -6,6 +6,7 @@
 
 #include "ringtrain/model/model.h"
 #include "ringtrain/optim/optimizer.h"
+#include "ringtrain/ps/direct_peers.h"
 
 namespace ringtrain::app {
 
@@ -83,7 +84,8 @@ StatusOr<std::unique_ptr<ps::ServerCore>> MakeServerCore(const JobPlan& plan, in
 bool OnThisHost(const std::string& endpoint) { return endpoint.starts_with("ipc://"); }
 
 worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
-                                         std::vector<std::string> endpoints) {
+                                         std::vector<std::string> endpoints,
+                                         std::shared_ptr<const auth::Credentials> credentials) {
   worker::PsClientOptions options;
   options.job = plan.job_name;
   options.rank = rank;
@@ -99,6 +101,12 @@ worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
   options.shared_memory =
       !options.endpoints.empty() && std::all_of(options.endpoints.begin(), options.endpoints.end(),
                                                 [](const std::string& e) { return OnThisHost(e); });
+  if (options.shared_memory && credentials == nullptr) {
+    for (const std::string& e : options.endpoints) {
+      options.direct_paths.push_back(ps::DirectPathOf(e));
+    }
+  }
+  options.credentials = std::move(credentials);
   return options;
 }
 

@@ -770,6 +770,8 @@ StatusOr<RunSummary> Run::Execute() {
   s.bytes_pushed_shared = tracker_.bytes_pushed_shared();
   s.bytes_pushed_chunked = tracker_.bytes_pushed_chunked();
   s.messages_dropped = tracker_.messages_dropped();
+  s.messages_received = servers.messages_received();
+  s.messages_direct = servers.messages_direct();
   s.control_events_dropped = events_dropped_;
   s.control_events_forged = events_forged_;
   s.control_connections_refused = zap_ != nullptr ? zap_->refused() : 0;
@@ -887,6 +889,12 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
     out << " (" << FormatBytes(s.bytes_pulled_shared) << " from the servers' shared memory)";
   }
   out << "\n";
+  if (s.messages_direct > 0) {
+    out << "  direct links         " << FormatCount(static_cast<double>(s.messages_direct))
+        << " of the servers' " << FormatCount(static_cast<double>(s.messages_received))
+        << " requests came over Unix sockets from the workers' own threads (no ZeroMQ I/O "
+           "thread)\n";
+  }
   if (s.asynchronous) {
     std::snprintf(buf, sizeof(buf),
                   "  staleness            mean %.2f, max %llu updates; largest clock lead %llu\n",

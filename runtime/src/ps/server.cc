@@ -39,6 +39,10 @@ StatusOr<std::unique_ptr<ParameterServer>> ParameterServer::Bind(zmq::context_t&
     const int64_t sparse = LargestSparseFrame(*core->config().table);
     if (sparse > 0) max_size = std::max(max_size, sparse + kHeaderAllowance);
   }
+  if (!options.direct_path.empty() && options.credentials != nullptr) {
+    return InvalidArgument("a parameter server with credentials takes no direct links (" +
+                           options.direct_path + "): they are not authenticated by CURVE");
+  }
   try {
     zmq::socket_t socket(context, zmq::socket_type::router);
     RT_RETURN_IF_ERROR(
@@ -53,8 +57,23 @@ StatusOr<std::unique_ptr<ParameterServer>> ParameterServer::Bind(zmq::context_t&
                          e.what());
     }
     RT_ASSIGN_OR_RETURN(std::string endpoint, transport::LastEndpoint(socket));
-    return std::unique_ptr<ParameterServer>(new ParameterServer(
+    const int workers = core->config().num_workers;
+    auto server = std::unique_ptr<ParameterServer>(new ParameterServer(
         std::move(core), std::move(socket), std::move(endpoint), options, std::move(replication)));
+    if (!options.direct_path.empty()) {
+      // Two links a worker (one of a worker that came back, before its old one is seen
+      // closed), and a few more.
+      StatusOr<std::unique_ptr<DirectPeers>> direct =
+          DirectPeers::Listen(options.direct_path, static_cast<uint64_t>(max_size),
+                              2 * static_cast<size_t>(workers) + 8);
+      if (direct.ok()) {
+        server->direct_ = std::move(direct).value();
+      } else {
+        server->Log("no direct links (" + direct.status().ToString() +
+                    "): workers on this host use the ZeroMQ socket alone");
+      }
+    }
+    return server;
   } catch (const zmq::error_t& e) {
     return Internal(std::string("creating parameter server socket: ") + e.what());
   }
@@ -140,8 +159,12 @@ void ParameterServer::SendReplies(std::vector<Reply>* replies) {
       r.header.clear_shared_ok();
     }
     // A peer that went away cannot be answered; its request is simply forgotten.
-    transport::SendMessage(socket_, &r.peer, std::move(r.header), std::move(r.payloads), &sent)
-        .IgnoreError();
+    if (direct_ != nullptr && DirectPeers::Names(r.peer)) {
+      direct_->Send(r.peer, &r.header, r.payloads, &sent).IgnoreError();
+    } else {
+      transport::SendMessage(socket_, &r.peer, std::move(r.header), std::move(r.payloads), &sent)
+          .IgnoreError();
+    }
     core_->CountSent(sent);
   }
   replies->clear();
@@ -162,7 +185,10 @@ Status ParameterServer::Serve() {
   // it takes a queued message without a system call and sleeps on the socket's signal
   // otherwise, where zmq_poll and a receive to the end of the queue make three or four
   // system calls more a message (a fifth of the time of a round trip of a few KiB).
-  const bool receive_waits = items.size() == 1;
+  const bool receive_waits = items.size() == 1 && direct_ == nullptr;
+  // The direct links' items follow (the listener's, then one a connection), made again for
+  // every poll: connections come and go.
+  const size_t base = items.size();
   if (receive_waits) {
     try {
       socket_.set(zmq::sockopt::rcvtimeo, static_cast<int>(poll_interval_.count()));
@@ -178,6 +204,10 @@ Status ParameterServer::Serve() {
       RT_RETURN_IF_ERROR(ExcludeSilentWorkers());
       continue;
     }
+    if (direct_ != nullptr) {
+      items.resize(base);
+      direct_->AddPollItems(&items);
+    }
     try {
       zmq::poll(items.data(), items.size(), poll_interval_);
     } catch (const zmq::error_t& e) {
@@ -191,6 +221,17 @@ Status ParameterServer::Serve() {
     }
     // Drain everything queued before polling again.
     RT_RETURN_IF_ERROR(Drain(/*defer=*/false));
+    if (direct_ != nullptr) {
+      const size_t refused =
+          direct_->Service(std::span<const zmq::pollitem_t>(items).subspan(base),
+                           [this](std::vector<zmq::message_t> frames) {
+                             proto::ServerStats& stats = core_->mutable_stats();
+                             stats.set_messages_direct(stats.messages_direct() + 1);
+                             HandleFrames(std::move(frames), /*defer=*/false);
+                             if (between_messages_) between_messages_(*core_);
+                           });
+      for (size_t i = 0; i < refused; ++i) core_->CountUndecodable(0);
+    }
     RT_RETURN_IF_ERROR(ExcludeSilentWorkers());
   }
   if (core_->finished()) {

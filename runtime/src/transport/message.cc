@@ -1,6 +1,7 @@
 #include "ringtrain/transport/message.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -433,6 +434,31 @@ Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::He
     if (e.num() == EHOSTUNREACH) return Unavailable("peer is not connected");
     return Unavailable(std::string("send failed: ") + e.what());
   }
+  if (bytes_sent != nullptr) *bytes_sent += total;
+  return Status::Ok();
+}
+
+Status SendMessage(StreamLink& link, proto::Header* header,
+                   std::span<const zmq::message_t> payloads, uint64_t* bytes_sent) {
+  header->set_wire_version(proto::WIRE_VERSION_1);
+  const std::string encoded = header->SerializeAsString();
+  constexpr size_t kInline = 16;  // a step's messages: no allocation for the list of frames
+  std::array<std::span<const std::byte>, kInline + 1> inline_frames;
+  std::vector<std::span<const std::byte>> many;
+  std::span<std::span<const std::byte>> frames;
+  if (payloads.size() <= kInline) {
+    frames = std::span(inline_frames.data(), payloads.size() + 1);
+  } else {
+    many.resize(payloads.size() + 1);
+    frames = many;
+  }
+  frames[0] = std::as_bytes(std::span(encoded));
+  uint64_t total = encoded.size();
+  for (size_t i = 0; i < payloads.size(); ++i) {
+    frames[i + 1] = {static_cast<const std::byte*>(payloads[i].data()), payloads[i].size()};
+    total += payloads[i].size();
+  }
+  RT_RETURN_IF_ERROR(link.Send(frames));
   if (bytes_sent != nullptr) *bytes_sent += total;
   return Status::Ok();
 }

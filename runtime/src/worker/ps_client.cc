@@ -60,6 +60,17 @@ StatusOr<std::unique_ptr<PsClient>> PsClient::Connect(zmq::context_t& context,
                            " endpoints for " + std::to_string(options.table->num_servers()) +
                            " servers");
   }
+  if (!options.direct_paths.empty()) {
+    if (options.direct_paths.size() != options.endpoints.size()) {
+      return InvalidArgument("ps client: " + std::to_string(options.direct_paths.size()) +
+                             " direct paths for " + std::to_string(options.endpoints.size()) +
+                             " servers");
+    }
+    if (options.credentials != nullptr) {
+      return InvalidArgument(
+          "ps client: direct links with credentials (CURVE does not cover them)");
+    }
+  }
   std::vector<zmq::socket_t> sockets;
   std::vector<zmq::socket_t> monitors;
   char nonce_buf[17];
@@ -121,6 +132,7 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
       no_shared_(sockets_.size(), false),
       shared_push_to_(sockets_.size(), false),
       no_shared_push_(sockets_.size(), false) {
+  direct_.resize(sockets_.size());
   for (Link& link : links_) link.down_since = Clock::now();
   for (std::vector<zmq::socket_t>* group : {&sockets_, &monitors_}) {
     for (zmq::socket_t& s : *group) {
@@ -261,6 +273,12 @@ Status PsClient::Rejoin(int server, Pending* pending) {
     for (uint32_t id : options_.table->partitions_of(server)) versions_[id] = 0;
     sparse_versions_[static_cast<size_t>(server)] = 0;
   }
+  // Its direct link, if any, is to the process that went away, or was made before the break:
+  // closed unread, so that no answer on it is taken for one of the rejoined server's. A new
+  // one may be made at once (nothing goes over it until the rejoin is answered).
+  direct_[static_cast<size_t>(server)].link.reset();
+  direct_[static_cast<size_t>(server)].readable = false;
+  direct_[static_cast<size_t>(server)].retry_at = Clock::time_point{};
   rejoins_ += 1;
   Log("parameter server " + std::to_string(server) + " (" +
       options_.endpoints[static_cast<size_t>(server)] + ") is back; rejoining it at clock " +
@@ -585,6 +603,19 @@ Status PsClient::SendRequest(int server, proto::Header h, std::vector<zmq::messa
     ++detours_sent_;
   }
   const uint64_t id = h.request_id();
+  if (req.via < 0 && DirectEligible(server, req, *pending)) {
+    if (transport::StreamLink* link = DirectLink(server); link != nullptr) {
+      const Status sent = transport::SendMessage(*link, &h, payloads);
+      if (sent.ok()) {
+        req.direct = true;
+        ++direct_sent_;
+        pending->requests[id] = std::move(req);
+        return Status::Ok();
+      }
+      // Nothing else was in flight on it: this request goes through ZeroMQ instead.
+      RT_RETURN_IF_ERROR(DirectBroken(server, sent, pending));
+    }
+  }
   // Set first: a send (even one that fails) may take the socket's signal.
   links_[static_cast<size_t>(to)].replies_unread = true;
   RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(to)], nullptr,
@@ -592,6 +623,105 @@ Status PsClient::SendRequest(int server, proto::Header h, std::vector<zmq::messa
                          .WithContext(transport::KindName(req.kind) + " to parameter server " +
                                       std::to_string(to)));
   pending->requests[id] = std::move(req);
+  return Status::Ok();
+}
+
+bool PsClient::DirectEligible(int server, const Pending::Request& req,
+                              const Pending& pending) const {
+  if (direct_.empty() || options_.direct_paths.empty() ||
+      options_.direct_paths[static_cast<size_t>(server)].empty()) {
+    return false;
+  }
+  const Link& link = links_[static_cast<size_t>(server)];
+  return req.kind == transport::RequestKind::kPush && req.pulled_back != nullptr &&
+         req.shared_sent && link.connected_once && !link.down && !link.events_unread &&
+         !pending.Needs(server);
+}
+
+transport::StreamLink* PsClient::DirectLink(int server) {
+  Direct& d = direct_[static_cast<size_t>(server)];
+  if (d.link != nullptr) return d.link.get();
+  const auto now = Clock::now();
+  if (now < d.retry_at) return nullptr;
+  // Replies may carry the server's partitions in frames (when its shared memory refused).
+  const uint64_t largest =
+      static_cast<uint64_t>(options_.table->total_size()) * sizeof(float) + (uint64_t{1} << 20);
+  StatusOr<std::unique_ptr<transport::StreamLink>> made =
+      transport::StreamLink::Connect(options_.direct_paths[static_cast<size_t>(server)], largest);
+  if (!made.ok()) {
+    d.retry_at = now + std::chrono::seconds(1);
+    if (!d.refused_said) {
+      d.refused_said = true;
+      Log("no direct link to parameter server " + std::to_string(server) + " (" +
+          made.status().message() + "): its requests go through ZeroMQ");
+    }
+    return nullptr;
+  }
+  d.link = std::move(made).value();
+  d.readable = false;
+  return d.link.get();
+}
+
+Status PsClient::DirectBroken(int server, const Status& why, Pending* pending) {
+  Direct& d = direct_[static_cast<size_t>(server)];
+  d.link.reset();
+  d.readable = false;
+  d.retry_at = Clock::now() + std::chrono::seconds(1);
+  ++direct_breaks_;
+  std::vector<Pending::Request> again;
+  for (auto it = pending->requests.begin(); it != pending->requests.end();) {
+    if (it->second.direct && it->second.server == server) {
+      again.push_back(it->second);
+      it = pending->requests.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Said when it cost something (a server that exits at the job's end closes it with nothing
+  // in flight) or brought something malformed.
+  if (!again.empty() || why.code() == StatusCode::kDataLoss) {
+    Log("the direct link to parameter server " + std::to_string(server) + " closed (" +
+        why.message() + ")" +
+        (again.empty() ? std::string()
+                       : "; sending the " + std::to_string(again.size()) +
+                             " request(s) in flight on it through ZeroMQ"));
+  }
+  for (Pending::Request& r : again) {
+    r.direct = false;
+    RT_RETURN_IF_ERROR(Resend(server, r, pending));
+  }
+  return Status::Ok();
+}
+
+Status PsClient::ReadDirect(int server, Pending* pending, std::span<float> params,
+                            int64_t* version_out, proto::ServerStats* stats_out) {
+  Direct& d = direct_[static_cast<size_t>(server)];
+  if (d.link == nullptr) {
+    d.readable = false;
+    return Status::Ok();
+  }
+  constexpr size_t kMaxMessages = 64;
+  direct_received_.clear();
+  const Status read = d.link->Receive(&direct_received_, kMaxMessages);
+  // Read to the end unless it stopped at kMaxMessages: the poll says when more comes.
+  d.readable = read.ok() && direct_received_.size() == kMaxMessages;
+  for (std::vector<zmq::message_t>& frames : direct_received_) {
+    StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(frames));
+    if (!msg.ok()) {
+      direct_received_.clear();
+      return DirectBroken(server, DataLoss("malformed reply: " + msg.status().message()), pending);
+    }
+    RT_RETURN_IF_ERROR(
+        HandleReply(server, std::move(msg).value(), pending, params, version_out, stats_out));
+    // A reply that broke the link (a request sent again with frames, one that failed) leaves
+    // the rest unread: they answer requests no longer in flight on it.
+    if (d.link == nullptr) {
+      direct_received_.clear();
+      return Status::Ok();
+    }
+  }
+  direct_received_.clear();
+  if (!read.ok()) return DirectBroken(server, read, pending);
   return Status::Ok();
 }
 
@@ -895,7 +1025,8 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
     // before it handles a reply.
     bool monitors_seen = false;
     if (std::none_of(links_.begin(), links_.end(),
-                     [](const Link& l) { return l.replies_unread || l.events_unread; })) {
+                     [](const Link& l) { return l.replies_unread || l.events_unread; }) &&
+        std::none_of(direct_.begin(), direct_.end(), [](const Direct& d) { return d.readable; })) {
       RT_RETURN_IF_ERROR(PollSignals(/*sockets=*/true, left));
       monitors_seen = true;
     }
@@ -910,6 +1041,14 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
       return Status::Ok();
     };
     RT_RETURN_IF_ERROR(drain_events());
+    // Direct links after the events, as the sockets: a server that came back has been rejoined,
+    // its link closed unread, before anything on it is taken for an answer.
+    for (size_t i = 0; i < n && pending->busy(); ++i) {
+      if (direct_[i].readable) {
+        RT_RETURN_IF_ERROR(
+            ReadDirect(static_cast<int>(i), pending, params, version_out, stats_out));
+      }
+    }
     for (size_t i = 0; i < n && pending->busy(); ++i) {
       // A server's last replies are queued before its connection's DISCONNECTED event, but
       // the wait may have seen its monitor's signal before they came: a socket whose break is
@@ -954,6 +1093,18 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
 Status PsClient::PollSignals(bool sockets, std::chrono::milliseconds timeout) {
   const size_t n = sockets_.size();
   const size_t first = sockets ? 0 : n;  // the monitors' fds follow the sockets'
+  // The direct links' fds after the monitors', while the sockets are waited for.
+  signal_fds_.resize(2 * n);
+  direct_polled_.clear();
+  if (sockets) {
+    for (size_t i = 0; i < direct_.size(); ++i) {
+      const transport::StreamLink* link = direct_[i].link.get();
+      if (link == nullptr) continue;
+      const short events = static_cast<short>(POLLIN | (link->wants_write() ? POLLOUT : 0));
+      signal_fds_.push_back({link->fd(), events, 0});
+      direct_polled_.push_back(static_cast<int>(i));
+    }
+  }
   for (size_t i = first; i < signal_fds_.size(); ++i) signal_fds_[i].revents = 0;
   const int ms = static_cast<int>(std::min<int64_t>(timeout.count(), INT32_MAX));
   if (::poll(signal_fds_.data() + first, signal_fds_.size() - first, ms) < 0) {
@@ -963,6 +1114,14 @@ Status PsClient::PollSignals(bool sockets, std::chrono::milliseconds timeout) {
   for (size_t i = 0; i < n; ++i) {
     if (sockets && signal_fds_[i].revents != 0) links_[i].replies_unread = true;
     if (signal_fds_[n + i].revents != 0) links_[i].events_unread = true;
+  }
+  for (size_t k = 0; k < direct_polled_.size(); ++k) {
+    const short revents = signal_fds_[2 * n + k].revents;
+    Direct& d = direct_[static_cast<size_t>(direct_polled_[k])];
+    if ((revents & POLLOUT) != 0 && !d.link->Flush().ok()) {
+      d.readable = true;  // the read finds why, and the link is closed then
+    }
+    if ((revents & (POLLIN | POLLERR | POLLHUP)) != 0) d.readable = true;
   }
   return Status::Ok();
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ringtrain/app/job_plan.h"
+#include "ringtrain/auth/curve.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/job/pod_contract.h"
 #include "ringtrain/ps/server_core.h"
@@ -48,11 +49,13 @@ StatusOr<std::unique_ptr<ps::ServerCore>> MakeServerCore(const JobPlan& plan, in
 bool OnThisHost(const std::string& endpoint);
 
 // The options of worker `rank`'s client, talking to the servers at `endpoints` (server i's at
-// index i). The timeout keeps PsClientOptions' default. With every endpoint OnThisHost, pulls
-// ask for shared memory.
+// index i), with `credentials` (null: plaintext). The timeout keeps PsClientOptions' default.
+// With every endpoint OnThisHost, pulls ask for shared memory, and without credentials the
+// client makes direct links to the servers (ps::DirectPathOf; worker/ps_client.h).
 // REQUIRES: 0 <= rank < plan.num_workers (PsClient::Connect checks the endpoints).
-worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
-                                         std::vector<std::string> endpoints);
+worker::PsClientOptions ClientOptionsFor(
+    const JobPlan& plan, int rank, std::vector<std::string> endpoints,
+    std::shared_ptr<const auth::Credentials> credentials = nullptr);
 
 // The options of worker `rank`'s training loop. progress_interval and before_push keep
 // TrainerOptions' defaults.

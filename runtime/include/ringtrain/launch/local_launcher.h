@@ -114,6 +114,8 @@ struct RunSummary {
   uint64_t bytes_pushed_shared = 0;   // the part of bytes_pushed read from the workers' memory
   uint64_t bytes_pushed_chunked = 0;  // the part of bytes_pushed sent in chunks
   uint64_t messages_dropped = 0;
+  uint64_t messages_received = 0;  // at the servers
+  uint64_t messages_direct = 0;    // the part that came over direct links (ps/direct_peers.h)
   // Messages on the launcher's control socket that were not a valid event of this job
   // (launch/event_check.h): dropped, never used.
   uint64_t control_events_dropped = 0;

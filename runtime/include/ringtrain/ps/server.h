@@ -12,6 +12,10 @@
 // with Header.shared_refused. Only a worker's own PUSH may name memory: a forward or any other
 // message that does is dropped and counted.
 //
+// Direct links (ServerOptions::direct_path): workers on this host may also connect over a Unix
+// stream socket (ps/direct_peers.h); what comes on one is handled as what comes on the ROUTER
+// socket, and the replies to it go back on it.
+//
 // With replication (spec.parameterServers.replication: 1) the server also keeps a copy of its
 // predecessor's shard (ps/replica_shard.h), fed by the REPLICA_ messages and forwarded requests
 // arriving on the same socket, and replicates its own shard to its successor over a BackupLink
@@ -54,6 +58,7 @@
 #include "ringtrain/auth/curve.h"
 #include "ringtrain/common/status.h"
 #include "ringtrain/ps/backup_link.h"
+#include "ringtrain/ps/direct_peers.h"
 #include "ringtrain/ps/pull_publisher.h"
 #include "ringtrain/ps/replica_shard.h"
 #include "ringtrain/ps/server_core.h"
@@ -70,6 +75,10 @@ struct ServerOptions {
   // memory (ps/shared_push_reader.h). Without it such a push is refused (ERROR with
   // Header.shared_refused), and the worker sends it again with frames.
   bool shared_memory = false;
+  // Where to listen for the direct links of workers on this host (ps/direct_peers.h,
+  // DirectPathOf(bind_endpoint)); empty: none. Not with credentials (a link is not CURVE's):
+  // Bind refuses both. A path that cannot be listened at is said and served without.
+  std::string direct_path;
   // How often Serve() wakes to check stop() when idle.
   std::chrono::milliseconds poll_interval{100};
   // Inbound messages above this many bytes are refused. 0 = derive from the owned partitions.
@@ -153,6 +162,15 @@ class ParameterServer {
   // REQUIRES: Serve() is not running, or the caller is the serving thread.
   const ServerCore& core() const { return *core_; }
 
+  // The direct links' listener is up (ServerOptions::direct_path).
+  bool direct() const { return direct_ != nullptr; }
+  // Closes the direct links open now; their workers send again through ZeroMQ what was in
+  // flight on them, and connect again later (a fault, for tests; from between_messages).
+  // REQUIRES: Serve() is not running, or the caller is the serving thread.
+  void CloseDirectLinks() {
+    if (direct_ != nullptr) direct_->CloseAll();
+  }
+
  private:
   ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t socket, std::string endpoint,
                   const ServerOptions& options, Replication replication);
@@ -192,6 +210,7 @@ class ParameterServer {
   std::function<void(const std::string&)> log_;
   std::unique_ptr<PullPublisher> publisher_;       // with options.shared_memory
   std::unique_ptr<SharedPushReader> push_reader_;  // with options.shared_memory
+  std::unique_ptr<DirectPeers> direct_;            // with options.direct_path
   uint64_t shared_refused_logged_ = 0;
   const bool authenticated_;  // options.credentials was set: messages must be Authorized
   uint64_t unauthorized_logged_ = 0;

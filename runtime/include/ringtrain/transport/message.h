@@ -37,6 +37,7 @@
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/transport/message_kind.h"
 #include "ringtrain/transport/shared_segment.h"
+#include "ringtrain/transport/stream_link.h"
 
 namespace ringtrain::transport {
 
@@ -124,6 +125,13 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames);
 // consumed either way. Counts bytes sent into *bytes_sent when non-null.
 Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::Header header,
                    std::vector<zmq::message_t> payloads, uint64_t* bytes_sent = nullptr);
+
+// The same over a direct link (transport/stream_link.h): [header][payloads...] as one message
+// (no identity: a link has one peer). Fills header->wire_version and leaves the header as it
+// was otherwise, so that a caller may send it another way when this fails (Unavailable: the
+// link is broken). Counts bytes sent into *bytes_sent when non-null.
+Status SendMessage(StreamLink& link, proto::Header* header,
+                   std::span<const zmq::message_t> payloads, uint64_t* bytes_sent = nullptr);
 
 // Receives one whole multipart message if one is queued (never blocks). Returns false in
 // *received when none was waiting. With `wait`, waits for one up to the socket's ZMQ_RCVTIMEO

@@ -89,6 +89,20 @@
 // restored from an older checkpoint then counts it among its lost pushes. Shared memory goes
 // first: a push through it is never chunked.
 //
+// Direct link (options.direct_paths, servers on this host without CURVE): a push pulled back
+// through shared memory — a header each way, the round's hot path — goes over a Unix stream
+// socket to the server (transport/stream_link.h, ps/direct_peers.h) when nothing else is in
+// flight to that server, and its answer comes back on it: written and read by the two
+// processes' own threads, where through ZeroMQ each message also wakes both I/O threads.
+// Nothing else takes it, so it never overtakes a request sent through ZeroMQ (an operation
+// ends only once its requests are answered), and everything still works without it. A link is
+// made on the first such push once the server's ZeroMQ connection is up (a server that does not
+// listen is said once and asked again at most every second). A link that breaks or brings
+// something malformed is closed, and what was in flight on it is sent again through ZeroMQ (a
+// server that had the push answers it as a duplicate); a new link is tried a second later. A
+// server that comes back is rejoined as above, its link closed first, so that no answer of the
+// server's old process on it is taken for one of the new.
+//
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
 #define RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -119,6 +133,7 @@
 #include "ringtrain/transport/message_kind.h"
 #include "ringtrain/transport/shared_buffer.h"
 #include "ringtrain/transport/shared_segment.h"
+#include "ringtrain/transport/stream_link.h"
 #include "ringtrain/worker/sparse_routing.h"
 
 namespace ringtrain::worker {
@@ -162,6 +177,9 @@ struct PsClientOptions {
   // Streamed rounds (see above): the size of a push's chunks, in payload bytes; a server's
   // share of a push below twice this goes whole (pulled back). 0: pushes always go whole.
   uint64_t push_chunk_bytes = uint64_t{64} << 10;
+  // Per server: the path of its direct link (ps::DirectPathOf), or empty; none at all when
+  // empty (see Direct link above). Not with credentials: Connect refuses both.
+  std::vector<std::string> direct_paths;
 };
 
 // A gradient to push: computed at parameter version `clock` from `num_samples` samples.
@@ -263,6 +281,10 @@ class PsClient {
   // Servers that came back after their connection broke, and were rejoined.
   uint64_t rejoins() const { return rejoins_; }
 
+  // Requests sent over direct links, and direct links that broke (see Direct link above).
+  uint64_t direct_sent() const { return direct_sent_; }
+  uint64_t direct_breaks() const { return direct_breaks_; }
+
   // Requests sent to a lost server's successor (see Failover above), and those it served.
   uint64_t detours_sent() const { return detours_sent_; }
   uint64_t detours_served() const { return detours_served_; }
@@ -297,6 +319,7 @@ class PsClient {
       // kPush marked pull_back (whole or a chunk): answered by the PULL_REPLY of these
       // partitions at version min_version + 1.
       std::shared_ptr<const std::vector<uint32_t>> pulled_back = nullptr;
+      bool direct = false;  // sent over the server's direct link
     };
     std::map<uint64_t, Request> requests;
     // Per server: the chunks of this operation's push already answered, sent again with the
@@ -360,8 +383,25 @@ class PsClient {
     bool replies_unread = true;
     bool events_unread = true;
   };
+  // A server's direct link (see Direct link above).
+  struct Direct {
+    std::unique_ptr<transport::StreamLink> link;       // null: none now
+    std::chrono::steady_clock::time_point retry_at{};  // no new link before then
+    bool refused_said = false;                         // a link that could not be made was said
+    bool readable = false;                             // polled readable, not read to the end yet
+  };
   PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
            std::vector<zmq::socket_t> monitors);
+  // `req` for `server` may go over its direct link: a push pulled back through shared memory,
+  // nothing else in flight to the server, its ZeroMQ connection up.
+  bool DirectEligible(int server, const Pending::Request& req, const Pending& pending) const;
+  // The server's direct link, made now if there is none and one may be tried; null otherwise.
+  transport::StreamLink* DirectLink(int server);
+  // Closes the server's direct link; what was in flight on it goes again through ZeroMQ.
+  Status DirectBroken(int server, const Status& why, Pending* pending);
+  // Reads the server's direct link and handles the replies on it.
+  Status ReadDirect(int server, Pending* pending, std::span<float> params, int64_t* version_out,
+                    proto::ServerStats* stats_out);
   void Log(const std::string& line) const;
   // Says that `server`'s connection broke (once per break; how long ago, if not just now).
   void SayLost(int server);
@@ -433,8 +473,14 @@ class PsClient {
   PsClientOptions options_;
   std::vector<zmq::socket_t> sockets_;
   std::vector<zmq::socket_t> monitors_;  // PAIR per server: its DEALER's connection events
-  // The sockets' ZMQ_FDs, then the monitors', for PollSignals.
+  // The sockets' ZMQ_FDs, then the monitors', for PollSignals; then, while it waits, the
+  // direct links' fds, of the servers in direct_polled_.
   std::vector<pollfd> signal_fds_;
+  std::vector<int> direct_polled_;
+  std::vector<Direct> direct_;                                // per server
+  std::vector<std::vector<zmq::message_t>> direct_received_;  // reused
+  uint64_t direct_sent_ = 0;
+  uint64_t direct_breaks_ = 0;
   std::vector<Link> links_;
   int64_t clock_ = 0;  // pushes sent (counting the one in flight): the clock a rejoin sends
   uint64_t rejoins_ = 0;

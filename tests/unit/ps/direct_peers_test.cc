@@ -1,0 +1,222 @@
+// DirectPeers on real Unix sockets: each connection is a peer of its own id, whose messages come
+// as a ROUTER's do and whose replies go back on it; a connection that sends something malformed
+// is closed and counted while the others go on; no more than max_connections are kept.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ps/direct_peers.h"
+#include "ringtrain/transport/message.h"
+
+namespace ringtrain::ps {
+namespace {
+
+TEST(DirectPathOfTest, IsBesideAnIpcSocketAndNothingElse) {
+  EXPECT_EQ(DirectPathOf("ipc:///run/job/ps-0"), "/run/job/ps-0.direct");
+  EXPECT_EQ(DirectPathOf("tcp://127.0.0.1:7070"), "");
+  EXPECT_EQ(DirectPathOf("ipc://@abstract"), "");
+  EXPECT_EQ(DirectPathOf("ipc://"), "");
+}
+
+class DirectPeersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/direct-peers-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override {
+    peers_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Listen(size_t max_connections) {
+    auto p = DirectPeers::Listen(dir_ + "/ps.direct", 1 << 20, max_connections);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    peers_ = std::move(p).value();
+  }
+
+  std::unique_ptr<transport::StreamLink> Connect() {
+    auto c = transport::StreamLink::Connect(peers_->path(), 1 << 20);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? std::move(c).value() : nullptr;
+  }
+
+  // One poll (up to 100 ms) and Service; what was handled goes to received_.
+  size_t Serve() {
+    std::vector<zmq::pollitem_t> items;
+    peers_->AddPollItems(&items);
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+    return peers_->Service(items, [this](std::vector<zmq::message_t> frames) {
+      received_.push_back(std::move(frames));
+    });
+  }
+
+  // Serves until `count` messages were handled (or 5 s passed).
+  void ServeUntil(size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (received_.size() < count && std::chrono::steady_clock::now() < deadline) Serve();
+    ASSERT_EQ(received_.size(), count);
+  }
+
+  static proto::Header Stats(uint64_t id) {
+    proto::Header h;
+    h.set_kind(proto::STATS);
+    h.set_request_id(id);
+    return h;
+  }
+
+  // The header of the next message on `link` (5 s at most).
+  static std::optional<proto::Header> Reply(transport::StreamLink& link) {
+    std::vector<std::vector<zmq::message_t>> got;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (got.empty() && std::chrono::steady_clock::now() < deadline) {
+      pollfd fd{link.fd(), POLLIN, 0};
+      ::poll(&fd, 1, 100);
+      if (!link.Receive(&got, 1).ok()) return std::nullopt;
+    }
+    if (got.empty()) return std::nullopt;
+    auto msg = transport::DecodeMessage(std::move(got[0]));
+    if (!msg.ok()) return std::nullopt;
+    return msg->header;
+  }
+
+  // True once `link` sees its peer close (5 s at most).
+  static bool Closed(transport::StreamLink& link) {
+    std::vector<std::vector<zmq::message_t>> got;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd fd{link.fd(), POLLIN, 0};
+      ::poll(&fd, 1, 100);
+      if (link.Receive(&got, 16).code() == StatusCode::kUnavailable) return true;
+    }
+    return false;
+  }
+
+  std::string dir_;
+  std::unique_ptr<DirectPeers> peers_;
+  std::vector<std::vector<zmq::message_t>> received_;
+};
+
+TEST_F(DirectPeersTest, EachConnectionIsAPeerWhoseRepliesGoBackOnIt) {
+  Listen(8);
+  auto a = Connect();
+  auto b = Connect();
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  proto::Header ha = Stats(1);
+  proto::Header hb = Stats(2);
+  ASSERT_TRUE(transport::SendMessage(*a, &ha, {}).ok());
+  ASSERT_TRUE(transport::SendMessage(*b, &hb, {}).ok());
+  ServeUntil(2);
+  EXPECT_EQ(peers_->connections(), 2u);
+  std::map<uint64_t, std::string> peer_of;  // request id -> peer
+  for (std::vector<zmq::message_t>& frames : received_) {
+    ASSERT_EQ(frames.size(), 2u) << "[peer id][header], as from a ROUTER";
+    const std::string peer(static_cast<const char*>(frames[0].data()), frames[0].size());
+    EXPECT_TRUE(DirectPeers::Names(peer));
+    std::vector<zmq::message_t> body;
+    body.push_back(std::move(frames[1]));
+    auto msg = transport::DecodeMessage(std::move(body));
+    ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+    peer_of[msg->header.request_id()] = peer;
+  }
+  ASSERT_EQ(peer_of.size(), 2u);
+  EXPECT_NE(peer_of[1], peer_of[2]);
+  // Answered crosswise in time, each on its own link.
+  for (uint64_t id : {2u, 1u}) {
+    proto::Header reply;
+    reply.set_kind(proto::STATS_REPLY);
+    reply.set_request_id(id);
+    uint64_t sent = 0;
+    ASSERT_TRUE(peers_->Send(peer_of[id], &reply, {}, &sent).ok());
+    EXPECT_GT(sent, 0u);
+  }
+  const auto ra = Reply(*a);
+  const auto rb = Reply(*b);
+  ASSERT_TRUE(ra.has_value());
+  ASSERT_TRUE(rb.has_value());
+  EXPECT_EQ(ra->request_id(), 1u);
+  EXPECT_EQ(rb->request_id(), 2u);
+  // Names is the direct ids only: not a worker's routing id, nor one libzmq generates.
+  EXPECT_FALSE(DirectPeers::Names("w0-123-abcdef"));
+  EXPECT_FALSE(DirectPeers::Names(std::string("\0\0\0\0\1", 5)));
+  uint64_t sent = 0;
+  proto::Header nobody = Stats(3);
+  EXPECT_FALSE(peers_->Send(std::string(DirectPeers::kIdBytes, 'x'), &nobody, {}, &sent).ok());
+}
+
+TEST_F(DirectPeersTest, AMalformedConnectionIsClosedAndCountedWhileTheOthersGoOn) {
+  Listen(8);
+  auto good = Connect();
+  auto bad = Connect();
+  ASSERT_NE(good, nullptr);
+  ASSERT_NE(bad, nullptr);
+  // A frame count of zero.
+  std::vector<std::byte> junk(12, std::byte{0});
+  const uint64_t body = 4;
+  std::memcpy(junk.data(), &body, sizeof(body));
+  ASSERT_EQ(::write(bad->fd(), junk.data(), junk.size()), 12);
+  proto::Header h = Stats(7);
+  ASSERT_TRUE(transport::SendMessage(*good, &h, {}).ok());
+  size_t refused = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while ((received_.empty() || refused == 0) && std::chrono::steady_clock::now() < deadline) {
+    refused += Serve();
+  }
+  EXPECT_EQ(refused, 1u);
+  EXPECT_EQ(received_.size(), 1u);
+  EXPECT_EQ(peers_->connections(), 1u);
+  EXPECT_TRUE(Closed(*bad));
+  // The good one is still served.
+  proto::Header again = Stats(8);
+  ASSERT_TRUE(transport::SendMessage(*good, &again, {}).ok());
+  ServeUntil(2);
+}
+
+TEST_F(DirectPeersTest, NoMoreThanMaxConnectionsAreKept) {
+  Listen(1);
+  auto first = Connect();
+  ASSERT_NE(first, nullptr);
+  Serve();
+  auto second = Connect();
+  ASSERT_NE(second, nullptr);
+  for (int i = 0; i < 3; ++i) Serve();
+  EXPECT_EQ(peers_->connections(), 1u);
+  EXPECT_TRUE(Closed(*second));
+  proto::Header h = Stats(1);
+  ASSERT_TRUE(transport::SendMessage(*first, &h, {}).ok());
+  ServeUntil(1);
+}
+
+TEST_F(DirectPeersTest, CloseAllClosesEveryLinkAndSendsFailAtOnce) {
+  Listen(8);
+  auto a = Connect();
+  ASSERT_NE(a, nullptr);
+  proto::Header h = Stats(1);
+  ASSERT_TRUE(transport::SendMessage(*a, &h, {}).ok());
+  ServeUntil(1);
+  const std::string peer(static_cast<const char*>(received_[0][0].data()), received_[0][0].size());
+  peers_->CloseAll();
+  proto::Header reply;
+  reply.set_kind(proto::STATS_REPLY);
+  uint64_t sent = 0;
+  EXPECT_EQ(peers_->Send(peer, &reply, {}, &sent).code(), StatusCode::kUnavailable);
+  Serve();
+  EXPECT_EQ(peers_->connections(), 0u);
+  EXPECT_TRUE(Closed(*a));
+}
+
+}  // namespace
+}  // namespace ringtrain::ps
