@@ -455,6 +455,11 @@ TEST_P(ChaosTest, WorkersKilledAsTheJobGoesOnAndAServerOnceAreReplacedAndItKeeps
   if (chunks) {
     EXPECT_THAT(out, HasSubstr("in chunks, each answered by its parameters)")) << out;
   }
+  // Over ipc:// a dense sync job's pushes take direct links (worker/ps_client.h), which the
+  // kills break: the workers went on through ZeroMQ and made new ones.
+  if (!chunks && mode == "sync" && data == "idx") {
+    EXPECT_THAT(out, HasSubstr("came over Unix sockets from the workers' own threads")) << out;
+  }
   ASSERT_TRUE(std::regex_search(out, m, std::regex("replayed samples +([0-9]+)"))) << out;
   EXPECT_LE(std::stoll(m[1]), 64 * worker_kills) << "at most the step each worker died in";
 

@@ -429,7 +429,7 @@ std::optional<proto::Header> NextOn(transport::StreamLink& link, std::chrono::mi
 // Garbage on a server's direct link (ps/direct_peers.h) while the workers train over theirs:
 // bytes that are not the link's framing, a well-framed message that is not a header, and a
 // forged PUSH in worker 0's name at a clock it is not at. Each is dropped and counted (the
-// first two close their connection; the push is answered ERROR on its link), the server
+// first closes its connection; the push is answered ERROR on its link), the server
 // answers a STATS request on a link with the workers' direct requests counted, and the job ends
 // with its accuracy.
 TEST(DirectLinkGarbageTest, GarbageOnADirectLinkIsDroppedAndCountedWhileTrainingContinues) {

@@ -153,6 +153,7 @@ StatusOr<ClusterResult> RunCluster(const app::JobPlan& plan, const data::Dataset
         result.shared_retries += client->shared_retries();
         result.direct_sent += client->direct_sent();
         result.direct_breaks += client->direct_breaks();
+        result.direct_resent += client->direct_resent();
         result.worker_params[i] = trainer.params();
         if (k == 0) {
           result.final_params = trainer.params();

@@ -70,6 +70,7 @@ struct ClusterResult {
   uint64_t shared_retries = 0;                    // pulls asked again after a torn copy
   uint64_t direct_sent = 0;                       // requests sent over direct links
   uint64_t direct_breaks = 0;                     // direct links that closed under a worker
+  uint64_t direct_resent = 0;                     // requests in flight on them, sent again
   double seconds = 0;                             // wall time from the first step to the last
   double test_accuracy = -1;                      // worker 0's last evaluation
 };

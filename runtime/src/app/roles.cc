@@ -22,6 +22,7 @@
 #include "ringtrain/data/text_stream.h"
 #include "ringtrain/data/uri.h"
 #include "ringtrain/model/feature_block.h"
+#include "ringtrain/ps/direct_peers.h"
 #include "ringtrain/ps/server.h"
 #include "ringtrain/transport/event_sink.h"
 #include "ringtrain/transport/status_server.h"
@@ -181,8 +182,11 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   ps::ServerOptions options;
   options.bind_endpoint = c.bind_endpoint;
   options.shared_memory = OnThisHost(c.bind_endpoint);
-  // Workers on this host reach it directly too, unless CURVE must cover their traffic.
-  if (credentials == nullptr) options.direct_path = ps::DirectPathOf(c.bind_endpoint);
+  // Workers on this host reach it directly too, when the job's pushes can go so, unless CURVE
+  // must cover their traffic.
+  if (credentials == nullptr && DirectLinksApply(plan)) {
+    options.direct_path = ps::DirectPathOf(c.bind_endpoint);
+  }
   options.interrupted = interrupted;
   const std::string who = "ps-" + std::to_string(c.index);
   options.worker_timeout = std::chrono::seconds(plan.worker_timeout_seconds);

@@ -83,6 +83,12 @@ StatusOr<std::unique_ptr<ps::ServerCore>> MakeServerCore(const JobPlan& plan, in
 
 bool OnThisHost(const std::string& endpoint) { return endpoint.starts_with("ipc://"); }
 
+bool DirectLinksApply(const JobPlan& plan) {
+  return plan.consistency == ps::Consistency::kSync &&
+         plan.codec.type == compress::CodecType::kNone && !plan.sparse_model.has_value() &&
+         plan.table->sparse().empty() && !plan.feature_sharding;
+}
+
 worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
                                          std::vector<std::string> endpoints,
                                          std::shared_ptr<const auth::Credentials> credentials) {
@@ -101,7 +107,7 @@ worker::PsClientOptions ClientOptionsFor(const JobPlan& plan, int rank,
   options.shared_memory =
       !options.endpoints.empty() && std::all_of(options.endpoints.begin(), options.endpoints.end(),
                                                 [](const std::string& e) { return OnThisHost(e); });
-  if (options.shared_memory && credentials == nullptr) {
+  if (options.shared_memory && credentials == nullptr && DirectLinksApply(plan)) {
     for (const std::string& e : options.endpoints) {
       options.direct_paths.push_back(ps::DirectPathOf(e));
     }

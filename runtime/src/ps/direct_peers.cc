@@ -1,9 +1,8 @@
 #include "ringtrain/ps/direct_peers.h"
 
-#include <poll.h>
-
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include "ringtrain/transport/message.h"
@@ -19,8 +18,9 @@ constexpr char kIdPrefix[] = {'\0', 'd', 'i', 'r', 'e', 'c', 't', '-'};
 std::string DirectPathOf(const std::string& endpoint) {
   constexpr std::string_view kIpc = "ipc://";
   // An abstract socket (ipc://@name) has no directory to protect a path beside it.
+  // Nor has one bound where libzmq picks the name (ipc://*).
   if (!endpoint.starts_with(kIpc) || endpoint.size() == kIpc.size() ||
-      endpoint[kIpc.size()] == '@') {
+      endpoint[kIpc.size()] == '@' || endpoint.find('*') != std::string::npos) {
     return "";
   }
   return endpoint.substr(kIpc.size()) + ".direct";
@@ -46,7 +46,9 @@ bool DirectPeers::Names(const std::string& peer) {
 }
 
 void DirectPeers::AddPollItems(std::vector<zmq::pollitem_t>* items) const {
-  items->push_back({nullptr, listener_->fd(), ZMQ_POLLIN, 0});
+  // Not while accepting is paused: a listener that cannot accept stays readable.
+  const bool accepting = std::chrono::steady_clock::now() >= accept_paused_until_;
+  items->push_back({nullptr, listener_->fd(), static_cast<short>(accepting ? ZMQ_POLLIN : 0), 0});
   for (const Conn& c : conns_) {
     const short events = static_cast<short>(ZMQ_POLLIN | (c.link->wants_write() ? ZMQ_POLLOUT : 0));
     items->push_back({nullptr, c.link->fd(), events, 0});
@@ -60,12 +62,15 @@ size_t DirectPeers::Service(std::span<const zmq::pollitem_t> items, const Handle
   const size_t polled = std::min(conns_.size(), items.size() > 0 ? items.size() - 1 : 0);
   for (size_t i = 0; i < polled; ++i) {
     const zmq::pollitem_t& item = items[i + 1];
-    if (item.revents == 0 || conns_[i].broken) continue;
+    // Read too when whole messages wait in its buffer (the poll does not announce them).
+    if ((item.revents == 0 && !conns_[i].link->has_whole_message()) || conns_[i].broken) continue;
     if ((item.revents & ZMQ_POLLOUT) != 0 && !conns_[i].link->Flush().ok()) {
       conns_[i].broken = true;
       continue;
     }
-    if ((item.revents & (ZMQ_POLLIN | ZMQ_POLLERR)) == 0) continue;
+    if ((item.revents & (ZMQ_POLLIN | ZMQ_POLLERR)) == 0 && !conns_[i].link->has_whole_message()) {
+      continue;
+    }
     received_.clear();
     const Status read = conns_[i].link->Receive(&received_, kMessagesPerService);
     // Handled in order, then the connection is closed if the read ended in an error.
@@ -83,16 +88,18 @@ size_t DirectPeers::Service(std::span<const zmq::pollitem_t> items, const Handle
       if (read.code() == StatusCode::kDataLoss) ++refused;
     }
   }
-  // Queues that overflowed, links that broke: closed.
-  for (Conn& c : conns_) {
-    if (c.link->queued_bytes() > 2 * max_message_bytes_) c.broken = true;
-  }
+  // Links that broke, or whose replies overflowed (Send): closed.
   std::erase_if(conns_, [](const Conn& c) { return c.broken; });
   if (!items.empty() && (items[0].revents & ZMQ_POLLIN) != 0) {
     while (true) {
       StatusOr<std::unique_ptr<transport::StreamLink>> accepted =
           listener_->Accept(max_message_bytes_);
-      if (!accepted.ok() || *accepted == nullptr) break;
+      if (!accepted.ok()) {
+        // Out of descriptors, say: tried again a little later, not at every poll.
+        accept_paused_until_ = std::chrono::steady_clock::now() + kAcceptPause;
+        break;
+      }
+      if (*accepted == nullptr) break;
       if (conns_.size() >= max_connections_) continue;  // closed as it goes out of scope
       Conn& c = conns_.emplace_back();
       c.id.assign(kIdPrefix, sizeof(kIdPrefix));
@@ -116,8 +123,20 @@ Status DirectPeers::Send(const std::string& peer, proto::Header* header,
   Conn* c = Find(peer);
   if (c == nullptr || c->broken) return Unavailable("the direct peer is gone");
   Status sent = transport::SendMessage(*c->link, header, payloads, bytes_sent);
-  if (!sent.ok()) c->broken = true;
-  return sent;
+  if (!sent.ok()) {
+    c->broken = true;
+    return sent;
+  }
+  if (c->link->queued_bytes() > 2 * max_message_bytes_) {
+    c->broken = true;
+    return Unavailable("the direct peer does not read its replies");
+  }
+  return Status::Ok();
+}
+
+bool DirectPeers::has_buffered() const {
+  return std::any_of(conns_.begin(), conns_.end(),
+                     [](const Conn& c) { return !c.broken && c.link->has_whole_message(); });
 }
 
 }  // namespace ringtrain::ps

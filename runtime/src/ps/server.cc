@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <random>
 #include <utility>
 
 #include "ringtrain/transport/message.h"
@@ -15,6 +16,13 @@ namespace {
 // Room for the header and ZeroMQ framing above the payload of a message listing every
 // partition the server owns.
 constexpr int64_t kHeaderAllowance = 1 << 20;
+
+// A random number naming this server process in its replies (Header.incarnation); never 0.
+uint64_t NewIncarnation() {
+  std::random_device rd;
+  const uint64_t n = (static_cast<uint64_t>(rd()) << 32) | rd();
+  return n == 0 ? 1 : n;
+}
 
 }  // namespace
 
@@ -97,7 +105,8 @@ ParameterServer::ParameterServer(std::unique_ptr<ServerCore> core, zmq::socket_t
       last_heard_(static_cast<size_t>(core_->config().num_workers),
                   std::chrono::steady_clock::now()),
       heard_(static_cast<size_t>(core_->config().num_workers), false),
-      replication_(std::move(replication)) {
+      replication_(std::move(replication)),
+      incarnation_(NewIncarnation()) {
   if (options.shared_memory) {
     publisher_ =
         std::make_unique<PullPublisher>(core_->config().table, core_->config().server_index, log_);
@@ -158,6 +167,7 @@ void ParameterServer::SendReplies(std::vector<Reply>* replies) {
     } else {
       r.header.clear_shared_ok();
     }
+    r.header.set_incarnation(incarnation_);
     // A peer that went away cannot be answered; its request is simply forgotten.
     if (direct_ != nullptr && DirectPeers::Names(r.peer)) {
       direct_->Send(r.peer, &r.header, r.payloads, &sent).IgnoreError();
@@ -209,7 +219,10 @@ Status ParameterServer::Serve() {
       direct_->AddPollItems(&items);
     }
     try {
-      zmq::poll(items.data(), items.size(), poll_interval_);
+      // Whole messages a link has read already are not announced by its socket: no wait then.
+      const bool buffered = direct_ != nullptr && direct_->has_buffered();
+      zmq::poll(items.data(), items.size(),
+                buffered ? std::chrono::milliseconds(0) : poll_interval_);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       return Unavailable(std::string("poll failed: ") + e.what());
@@ -227,7 +240,7 @@ Status ParameterServer::Serve() {
                            [this](std::vector<zmq::message_t> frames) {
                              proto::ServerStats& stats = core_->mutable_stats();
                              stats.set_messages_direct(stats.messages_direct() + 1);
-                             HandleFrames(std::move(frames), /*defer=*/false);
+                             HandleFrames(std::move(frames), /*defer=*/false, /*direct=*/true);
                              if (between_messages_) between_messages_(*core_);
                            });
       for (size_t i = 0; i < refused; ++i) core_->CountUndecodable(0);
@@ -245,7 +258,7 @@ Status ParameterServer::Serve() {
   return Status::Ok();
 }
 
-void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defer) {
+void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defer, bool direct) {
   uint64_t bytes = 0;
   for (const auto& f : frames) bytes += f.size();
   // A ROUTER always prepends the routing id; anything shorter is not a request.
@@ -254,6 +267,11 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     return;
   }
   std::string peer(static_cast<const char*>(frames[0].data()), frames[0].size());
+  // A ZeroMQ peer naming itself as a direct link would have its replies sent to that link.
+  if (!direct && DirectPeers::Names(peer)) {
+    core_->CountUndecodable(bytes);
+    return;
+  }
   // Who sent it, as the connection's key says (read before the frames are consumed).
   const std::optional<auth::Identity> sender =
       authenticated_ ? auth::SenderOf(frames[1]) : std::nullopt;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -137,7 +138,10 @@ Status StreamLink::Flush() {
         ::send(fd_, out_.data() + out_sent_, out_.size() - out_sent_, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return Status::Ok();
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        Compact();
+        return Status::Ok();
+      }
       return Unavailable(Errno("writing to a direct link"));
     }
     out_sent_ += static_cast<size_t>(n);
@@ -147,16 +151,29 @@ Status StreamLink::Flush() {
   return Status::Ok();
 }
 
+void StreamLink::Compact() {
+  // What was written goes once it is half the queue, so that a peer that reads slowly, but
+  // never lets the queue empty, does not grow it without bound.
+  if (out_sent_ > 0 && out_sent_ >= out_.size() / 2) {
+    out_.erase(out_.begin(), out_.begin() + static_cast<ptrdiff_t>(out_sent_));
+    out_sent_ = 0;
+  }
+}
+
 Status StreamLink::Receive(std::vector<std::vector<zmq::message_t>>* messages,
                            size_t max_messages) {
   const size_t before = messages->size();
   auto done = [&] { return messages->size() - before >= max_messages; };
   RT_RETURN_IF_ERROR(Parse(messages, max_messages));
   while (!done()) {
-    // Room for at least a chunk, or for the whole message begun (Parse has checked its size).
+    // Room for at least a chunk, or for the rest of the message begun once its size is
+    // checked (never a size straight off the wire).
     size_t need = kReadChunk;
-    if (in_end_ - in_begin_ >= 8) {
-      need = std::max<size_t>(need, 8 + Get<uint64_t>(in_.data() + in_begin_));
+    const size_t avail = in_end_ - in_begin_;
+    uint64_t body = 0;
+    if (avail >= kPrefixBytes && CheckPrefix(in_.data() + in_begin_, &body).ok() &&
+        8 + body > avail) {
+      need = std::max<size_t>(need, static_cast<size_t>(8 + body - avail));
     }
     if (in_begin_ > 0 && in_.size() - in_end_ < need) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
@@ -181,24 +198,41 @@ Status StreamLink::Receive(std::vector<std::vector<zmq::message_t>>* messages,
   return Status::Ok();
 }
 
+Status StreamLink::CheckPrefix(const std::byte* at, uint64_t* body_out) const {
+  const auto body = Get<uint64_t>(at);
+  const auto count = Get<uint32_t>(at + 8);
+  if (count == 0 || count > kMaxFrames) {
+    return DataLoss("a direct link's message says it has " + std::to_string(count) +
+                    " frames (1 to " + std::to_string(kMaxFrames) + ")");
+  }
+  const uint64_t sizes = 8 * static_cast<uint64_t>(count);
+  if (body < 4 + sizes || body - 4 - sizes > max_message_bytes_) {
+    return DataLoss("a direct link's message of " + std::to_string(body) +
+                    " bytes is malformed or above the " + std::to_string(max_message_bytes_) +
+                    " bytes allowed");
+  }
+  *body_out = body;
+  return Status::Ok();
+}
+
+bool StreamLink::has_whole_message() const {
+  const size_t avail = in_end_ - in_begin_;
+  if (avail < kPrefixBytes) return false;
+  uint64_t body = 0;
+  // A malformed one too: the next Receive refuses it without reading.
+  return !CheckPrefix(in_.data() + in_begin_, &body).ok() || avail >= 8 + body;
+}
+
 Status StreamLink::Parse(std::vector<std::vector<zmq::message_t>>* messages, size_t max_messages) {
   size_t parsed = 0;
   while (parsed < max_messages) {
     const size_t avail = in_end_ - in_begin_;
     if (avail < kPrefixBytes) break;
     const std::byte* at = in_.data() + in_begin_;
-    const auto body = Get<uint64_t>(at);
+    uint64_t body = 0;
+    RT_RETURN_IF_ERROR(CheckPrefix(at, &body));
     const auto count = Get<uint32_t>(at + 8);
-    if (count == 0 || count > kMaxFrames) {
-      return DataLoss("a direct link's message says it has " + std::to_string(count) +
-                      " frames (1 to " + std::to_string(kMaxFrames) + ")");
-    }
     const uint64_t sizes = 8 * static_cast<uint64_t>(count);
-    if (body < 4 + sizes || body - 4 - sizes > max_message_bytes_) {
-      return DataLoss("a direct link's message of " + std::to_string(body) +
-                      " bytes is malformed or above the " + std::to_string(max_message_bytes_) +
-                      " bytes allowed");
-    }
     if (avail < kPrefixBytes + sizes) break;
     uint64_t sum = 0;
     for (uint32_t i = 0; i < count; ++i) {
@@ -226,11 +260,9 @@ Status StreamLink::Parse(std::vector<std::vector<zmq::message_t>>* messages, siz
 
 StatusOr<std::unique_ptr<StreamListener>> StreamListener::Listen(const std::string& path) {
   RT_ASSIGN_OR_RETURN(sockaddr_un addr, AddressOf(path));
-  // A socket file left by a process that is gone refuses connections: replaced. One that
-  // accepts them belongs to a live process: not taken from it.
-  if (StatusOr<std::unique_ptr<StreamLink>> probe = StreamLink::Connect(path, 0); probe.ok()) {
-    return Unavailable("unix socket " + path + " is in use by another process");
-  }
+  // Whatever is there is replaced, as libzmq's ipc:// bind replaces its path: a server that
+  // takes over its predecessor's ipc:// socket takes over its direct path too, so that both
+  // lead to the same process.
   ::unlink(path.c_str());
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return Unavailable(Errno("creating a unix socket"));
@@ -240,12 +272,22 @@ StatusOr<std::unique_ptr<StreamListener>> StreamListener::Listen(const std::stri
     ::close(fd);
     return Unavailable(why);
   }
-  return std::unique_ptr<StreamListener>(new StreamListener(fd, path));
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const std::string why = Errno("looking at " + path);
+    ::close(fd);
+    return Unavailable(why);
+  }
+  return std::unique_ptr<StreamListener>(new StreamListener(fd, path, st.st_dev, st.st_ino));
 }
 
 StreamListener::~StreamListener() {
+  // Only its own file: a successor may have replaced it.
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
+    ::unlink(path_.c_str());
+  }
   ::close(fd_);
-  ::unlink(path_.c_str());
 }
 
 StatusOr<std::unique_ptr<StreamLink>> StreamListener::Accept(uint64_t max_message_bytes) {

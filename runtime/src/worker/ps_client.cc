@@ -133,6 +133,7 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
       shared_push_to_(sockets_.size(), false),
       no_shared_push_(sockets_.size(), false) {
   direct_.resize(sockets_.size());
+  incarnations_.resize(sockets_.size(), 0);
   for (Link& link : links_) link.down_since = Clock::now();
   for (std::vector<zmq::socket_t>* group : {&sockets_, &monitors_}) {
     for (zmq::socket_t& s : *group) {
@@ -597,6 +598,7 @@ int PsClient::Via(int server) const {
 Status PsClient::SendRequest(int server, proto::Header h, std::vector<zmq::message_t> payloads,
                              Pending::Request req, Pending* pending) {
   req.via = Via(server);
+  req.direct = false;  // a request sent again goes where this send decides
   const int to = req.via >= 0 ? req.via : server;
   if (req.via >= 0) {
     h.mutable_detour()->set_server(static_cast<uint32_t>(server));
@@ -659,6 +661,7 @@ transport::StreamLink* PsClient::DirectLink(int server) {
   }
   d.link = std::move(made).value();
   d.readable = false;
+  d.flush_failed = false;
   return d.link.get();
 }
 
@@ -671,6 +674,7 @@ Status PsClient::DirectBroken(int server, const Status& why, Pending* pending) {
   std::vector<Pending::Request> again;
   for (auto it = pending->requests.begin(); it != pending->requests.end();) {
     if (it->second.direct && it->second.server == server) {
+      ++direct_resent_;
       again.push_back(it->second);
       it = pending->requests.erase(it);
     } else {
@@ -700,25 +704,32 @@ Status PsClient::ReadDirect(int server, Pending* pending, std::span<float> param
     d.readable = false;
     return Status::Ok();
   }
+  if (d.flush_failed) return DirectBroken(server, Unavailable("writing to it failed"), pending);
   constexpr size_t kMaxMessages = 64;
   direct_received_.clear();
   const Status read = d.link->Receive(&direct_received_, kMaxMessages);
-  // Read to the end unless it stopped at kMaxMessages: the poll says when more comes.
-  d.readable = read.ok() && direct_received_.size() == kMaxMessages;
+  // Read to the end, but for whole messages left in its buffer (it stopped at kMaxMessages):
+  // the poll says when more comes to the socket.
+  d.readable = read.ok() && d.link->has_whole_message();
   for (std::vector<zmq::message_t>& frames : direct_received_) {
     StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(frames));
     if (!msg.ok()) {
       direct_received_.clear();
       return DirectBroken(server, DataLoss("malformed reply: " + msg.status().message()), pending);
     }
+    // Only the process its ZeroMQ socket answers from: a link made to another (a server that
+    // replaced it, before its rejoin) is closed unread, and what was in flight on it goes
+    // through ZeroMQ, where the rejoin sorts it out.
+    if (msg->header.incarnation() == 0 ||
+        msg->header.incarnation() != incarnations_[static_cast<size_t>(server)]) {
+      direct_received_.clear();
+      return DirectBroken(server,
+                          FailedPrecondition("it answers from another process than the server's "
+                                             "ZeroMQ socket"),
+                          pending);
+    }
     RT_RETURN_IF_ERROR(
         HandleReply(server, std::move(msg).value(), pending, params, version_out, stats_out));
-    // A reply that broke the link (a request sent again with frames, one that failed) leaves
-    // the rest unread: they answer requests no longer in flight on it.
-    if (d.link == nullptr) {
-      direct_received_.clear();
-      return Status::Ok();
-    }
   }
   direct_received_.clear();
   if (!read.ok()) return DirectBroken(server, read, pending);
@@ -1081,6 +1092,9 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
           return DataLoss("malformed reply from parameter server " + std::to_string(i) + ": " +
                           msg.status().message());
         }
+        // The process that answers on this socket now (after its connection events): the one
+        // a direct link's answers must come from.
+        incarnations_[i] = msg->header.incarnation();
         RT_RETURN_IF_ERROR(HandleReply(static_cast<int>(i), std::move(msg).value(), pending, params,
                                        version_out, stats_out));
       }
@@ -1119,7 +1133,8 @@ Status PsClient::PollSignals(bool sockets, std::chrono::milliseconds timeout) {
     const short revents = signal_fds_[2 * n + k].revents;
     Direct& d = direct_[static_cast<size_t>(direct_polled_[k])];
     if ((revents & POLLOUT) != 0 && !d.link->Flush().ok()) {
-      d.readable = true;  // the read finds why, and the link is closed then
+      d.flush_failed = true;  // closed by the next read (ReadDirect)
+      d.readable = true;
     }
     if ((revents & (POLLIN | POLLERR | POLLHUP)) != 0) d.readable = true;
   }

@@ -109,6 +109,30 @@ TEST(WiringTest, ClientOptionsComeFromThePlan) {
   EXPECT_EQ(o.topk_warmup_steps, 7);
 }
 
+// Direct links (worker/ps_client.h): only to servers on this host (ipc://), only without
+// credentials, only for a job whose pushes can take them (sync, dense, no codec).
+TEST(WiringTest, DirectLinksOnlyOnThisHostWithoutCredentialsForPushesThatTakeThem) {
+  const JobPlan sync = Plan(job::SyncMode::kSync, job::CompressionType::kNone);
+  EXPECT_TRUE(DirectLinksApply(sync));
+  EXPECT_FALSE(DirectLinksApply(Plan(job::SyncMode::kAsync, job::CompressionType::kNone)));
+  EXPECT_FALSE(DirectLinksApply(Plan(job::SyncMode::kSync, job::CompressionType::kInt8)));
+  const std::vector<std::string> ipc = {"ipc:///run/j/ps-0", "ipc:///run/j/ps-1",
+                                        "ipc:///run/j/ps-2"};
+  const worker::PsClientOptions local = ClientOptionsFor(sync, 0, ipc);
+  EXPECT_TRUE(local.shared_memory);
+  EXPECT_EQ(
+      local.direct_paths,
+      (std::vector<std::string>{"/run/j/ps-0.direct", "/run/j/ps-1.direct", "/run/j/ps-2.direct"}));
+  EXPECT_TRUE(
+      ClientOptionsFor(sync, 0, {"tcp://a:1", "tcp://b:2", "tcp://c:3"}).direct_paths.empty());
+  const auto credentials = std::make_shared<auth::Credentials>();
+  const worker::PsClientOptions curve = ClientOptionsFor(sync, 0, ipc, credentials);
+  EXPECT_TRUE(curve.direct_paths.empty());
+  EXPECT_EQ(curve.credentials, credentials);
+  EXPECT_TRUE(ClientOptionsFor(Plan(job::SyncMode::kAsync, job::CompressionType::kNone), 0, ipc)
+                  .direct_paths.empty());
+}
+
 TEST(WiringTest, TrainerOptionsComeFromThePlan) {
   const JobPlan plan = Plan(job::SyncMode::kSync, job::CompressionType::kOneBit);
   const worker::TrainerOptions o = TrainerOptionsFor(plan, 1);

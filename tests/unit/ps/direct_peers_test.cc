@@ -13,10 +13,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "ringtrain/auth/curve.h"
+#include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/ps/direct_peers.h"
+#include "ringtrain/ps/server.h"
+#include "ringtrain/ring/hash_ring.h"
 #include "ringtrain/transport/message.h"
 
 namespace ringtrain::ps {
@@ -27,6 +32,7 @@ TEST(DirectPathOfTest, IsBesideAnIpcSocketAndNothingElse) {
   EXPECT_EQ(DirectPathOf("tcp://127.0.0.1:7070"), "");
   EXPECT_EQ(DirectPathOf("ipc://@abstract"), "");
   EXPECT_EQ(DirectPathOf("ipc://"), "");
+  EXPECT_EQ(DirectPathOf("ipc://*"), "") << "libzmq picks the name";
 }
 
 class DirectPeersTest : public ::testing::Test {
@@ -185,6 +191,48 @@ TEST_F(DirectPeersTest, AMalformedConnectionIsClosedAndCountedWhileTheOthersGoOn
   ServeUntil(2);
 }
 
+TEST_F(DirectPeersTest, MessagesBeyondOneServicesShareAreHandledWithoutMoreComing) {
+  Listen(8);
+  auto a = Connect();
+  ASSERT_NE(a, nullptr);
+  const size_t n = DirectPeers::kMessagesPerService + 6;
+  for (size_t i = 0; i < n; ++i) {
+    proto::Header h = Stats(i);
+    ASSERT_TRUE(transport::SendMessage(*a, &h, {}).ok());
+  }
+  // Every message is in the server's socket before it reads: one read takes them all, and the
+  // rest of them wait in the link's buffer, which no poll announces.
+  ::usleep(50 * 1000);
+  ServeUntil(n);
+  EXPECT_FALSE(peers_->has_buffered());
+}
+
+TEST_F(DirectPeersTest, APeerThatDoesNotReadItsRepliesIsClosed) {
+  Listen(8);
+  auto a = Connect();
+  ASSERT_NE(a, nullptr);
+  proto::Header h = Stats(1);
+  ASSERT_TRUE(transport::SendMessage(*a, &h, {}).ok());
+  ServeUntil(1);
+  const std::string peer(static_cast<const char*>(received_[0][0].data()), received_[0][0].size());
+  // Replies of 1 MiB each, never read: the socket's buffer fills, then the queue; the Send
+  // beyond 2 x 1 MiB queued fails.
+  std::vector<char> big(1 << 20, 'x');
+  Status sent = Status::Ok();
+  int replies = 0;
+  for (; replies < 64 && sent.ok(); ++replies) {
+    proto::Header reply;
+    reply.set_kind(proto::STATS_REPLY);
+    std::vector<zmq::message_t> payload;
+    payload.emplace_back(big.data(), big.size());
+    uint64_t bytes = 0;
+    sent = peers_->Send(peer, &reply, payload, &bytes);
+  }
+  EXPECT_EQ(sent.code(), StatusCode::kUnavailable) << "after " << replies << " replies";
+  Serve();
+  EXPECT_EQ(peers_->connections(), 0u);
+}
+
 TEST_F(DirectPeersTest, NoMoreThanMaxConnectionsAreKept) {
   Listen(1);
   auto first = Connect();
@@ -216,6 +264,92 @@ TEST_F(DirectPeersTest, CloseAllClosesEveryLinkAndSendsFailAtOnce) {
   Serve();
   EXPECT_EQ(peers_->connections(), 0u);
   EXPECT_TRUE(Closed(*a));
+}
+
+}  // namespace
+}  // namespace ringtrain::ps
+
+namespace ringtrain::ps {
+namespace {
+
+std::unique_ptr<ServerCore> Core() {
+  ring::HashRing hash_ring = ring::HashRing::Make({"ps-0"}).value();
+  auto table = std::make_shared<const ring::PartitionTable>(
+      ring::PartitionTable::Build({{"w", 0, 16}}, 8, hash_ring).value());
+  ServerCoreConfig config;
+  config.job = "j";
+  config.num_workers = 1;
+  config.table = table;
+  config.optimizer = optim::MakeOptimizer({}).value();
+  return ServerCore::Make(std::move(config), std::vector<float>(16, 0.0f)).value();
+}
+
+TEST(DirectServerTest, BindRefusesDirectLinksWithCredentials) {
+  char dir[] = "/tmp/direct-server-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  zmq::context_t context(1);
+  ServerOptions options;
+  options.bind_endpoint = "tcp://127.0.0.1:0";
+  options.direct_path = std::string(dir) + "/ps.direct";
+  options.credentials = std::make_shared<auth::Credentials>();
+  const Status both = ParameterServer::Bind(context, options, Core()).status();
+  EXPECT_EQ(both.code(), StatusCode::kInvalidArgument) << both.ToString();
+  options.credentials = nullptr;
+  auto server = ParameterServer::Bind(context, options, Core());
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  EXPECT_TRUE((*server)->direct());
+  server->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// A ZeroMQ peer that names itself as a direct link would have the replies to it written to that
+// link: what it sends is dropped and counted, unanswered.
+TEST(DirectServerTest, AZeroMQPeerNamedAsADirectLinkIsDroppedAndCounted) {
+  char dir[] = "/tmp/direct-server-test-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  zmq::context_t context(1);
+  ServerOptions options;
+  options.bind_endpoint = "tcp://127.0.0.1:0";
+  options.direct_path = std::string(dir) + "/ps.direct";
+  options.poll_interval = std::chrono::milliseconds(20);
+  std::unique_ptr<ParameterServer> server = ParameterServer::Bind(context, options, Core()).value();
+  std::thread serve([&] { (void)server->Serve(); });
+  auto ask = [&](const std::string& id) -> std::optional<proto::Header> {
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.set(zmq::sockopt::routing_id, id);
+    dealer.connect(server->endpoint());
+    proto::Header h;
+    h.set_wire_version(proto::WIRE_VERSION_1);
+    h.set_kind(proto::STATS);
+    h.set_request_id(5);
+    const std::string head = h.SerializeAsString();
+    dealer.send(zmq::buffer(head), zmq::send_flags::none);
+    zmq::pollitem_t item{dealer.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(1000)) <= 0) return std::nullopt;
+    std::vector<zmq::message_t> frames;
+    while (true) {
+      zmq::message_t m;
+      (void)dealer.recv(m);
+      const bool more = m.more();
+      frames.push_back(std::move(m));
+      if (!more) break;
+    }
+    auto msg = transport::DecodeMessage(std::move(frames));
+    if (!msg.ok()) return std::nullopt;
+    return msg->header;
+  };
+  std::string forged("\0direct-", 8);
+  forged.append(8, '\1');
+  EXPECT_FALSE(ask(forged).has_value()) << "answered a peer named as a direct link";
+  const std::optional<proto::Header> stats = ask("w0-test");
+  ASSERT_TRUE(stats.has_value());
+  EXPECT_EQ(stats->stats().messages_dropped(), 1u);
+  EXPECT_NE(stats->incarnation(), 0u) << "every reply names the server's process";
+  server->stop();
+  serve.join();
+  server.reset();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

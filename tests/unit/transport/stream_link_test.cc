@@ -155,10 +155,12 @@ TEST_F(StreamLinkTest, ReceiveStopsAtTheMessagesAskedFor) {
   ASSERT_EQ(::poll(&fd, 1, 5000), 1);
   ASSERT_TRUE(server_->Receive(&got, 2).ok());
   EXPECT_EQ(got.size(), 2u);
+  EXPECT_TRUE(server_->has_whole_message()) << "read, not handed out";
   ASSERT_TRUE(server_->Receive(&got, 2).ok());
   EXPECT_EQ(got.size(), 4u);
   ASSERT_TRUE(server_->Receive(&got, 2).ok());
   ASSERT_EQ(got.size(), 5u);
+  EXPECT_FALSE(server_->has_whole_message());
   for (int i = 0; i < 5; ++i) ExpectFrames(got[static_cast<size_t>(i)], {Pattern(10, i)});
 }
 
@@ -194,6 +196,26 @@ TEST_F(StreamLinkTest, MalformedOrOversizedMessagesAreRefusedBeforeTheirBody) {
     EXPECT_EQ(s.code(), StatusCode::kDataLoss) << s.ToString();
     EXPECT_TRUE(got.empty());
   }
+}
+
+// A size that would be refused is not used to size the buffer while its prefix is incomplete:
+// 8 bytes of a huge body and one more byte neither allocate it nor fail; the rest of the prefix
+// is refused.
+TEST_F(StreamLinkTest, AnIncompletePrefixDoesNotSizeTheBuffer) {
+  Pair(/*max_bytes=*/1 << 20);
+  const uint64_t huge = uint64_t{1} << 62;
+  std::vector<std::byte> start(9, std::byte{0});
+  std::memcpy(start.data(), &huge, sizeof(huge));
+  WriteRaw(start);
+  pollfd fd{server_->fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&fd, 1, 5000), 1);
+  std::vector<std::vector<zmq::message_t>> got;
+  EXPECT_TRUE(server_->Receive(&got, 10).ok());
+  EXPECT_TRUE(got.empty());
+  EXPECT_FALSE(server_->has_whole_message());
+  WriteRaw(std::vector<std::byte>(3, std::byte{1}));  // the frame count's other bytes
+  ASSERT_EQ(::poll(&fd, 1, 5000), 1);
+  EXPECT_EQ(server_->Receive(&got, 10).code(), StatusCode::kDataLoss);
 }
 
 TEST_F(StreamLinkTest, MessagesBeforeAMalformedOneAreKept) {
@@ -234,25 +256,23 @@ TEST_F(StreamLinkTest, AcceptWithNothingWaitingReturnsNull) {
   EXPECT_EQ(*a, nullptr);
 }
 
-TEST_F(StreamLinkTest, AListenerReplacesAStaleSocketFileButNotALiveOne) {
-  // Live: refused, and the live one keeps working.
+TEST_F(StreamLinkTest, AListenerTakesOverItsPathAndRemovesItOnlyWhileItIsItsOwn) {
+  // As libzmq's ipc:// bind: a second listener at the path takes it; new connections go to it.
   auto second = StreamListener::Listen(path_);
-  EXPECT_EQ(second.status().code(), StatusCode::kUnavailable) << second.status().ToString();
-  Pair();
-  // Stale: a socket file nobody listens at (its process gone).
-  const std::string stale = dir_ + "/stale";
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, stale.c_str());
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ::close(fd);
-  ASSERT_TRUE(std::filesystem::exists(stale));
-  auto replaced = StreamListener::Listen(stale);
-  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
-  EXPECT_TRUE(StreamLink::Connect(stale, 1024).ok());
-  replaced->reset();
-  EXPECT_FALSE(std::filesystem::exists(stale)) << "a listener removes its path";
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto c = StreamLink::Connect(path_, 1024);
+  ASSERT_TRUE(c.ok());
+  pollfd fd{(*second)->fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&fd, 1, 5000), 1);
+  auto accepted = (*second)->Accept(1024);
+  ASSERT_TRUE(accepted.ok());
+  EXPECT_NE(*accepted, nullptr);
+  // The first, going away, leaves the second's file; the second removes it.
+  listener_.reset();
+  EXPECT_TRUE(std::filesystem::exists(path_));
+  EXPECT_TRUE(StreamLink::Connect(path_, 1024).ok());
+  second->reset();
+  EXPECT_FALSE(std::filesystem::exists(path_));
 }
 
 TEST_F(StreamLinkTest, ConnectAndListenSayWhatIsWrong) {

@@ -48,10 +48,16 @@ StatusOr<std::unique_ptr<ps::ServerCore>> MakeServerCore(const JobPlan& plan, in
 // answer pulls from shared memory (ps/pull_publisher.h).
 bool OnThisHost(const std::string& endpoint);
 
+// Whether the job's workers push through direct links when they share the servers' host
+// (ps/direct_peers.h, worker/ps_client.h's Direct link): sync rounds of a dense model over every
+// worker's whole scope, without a codec, which push through shared memory. Servers listen for
+// links only then, so that other jobs keep the ZeroMQ socket's own wait (ps/server.h).
+bool DirectLinksApply(const JobPlan& plan);
+
 // The options of worker `rank`'s client, talking to the servers at `endpoints` (server i's at
 // index i), with `credentials` (null: plaintext). The timeout keeps PsClientOptions' default.
 // With every endpoint OnThisHost, pulls ask for shared memory, and without credentials the
-// client makes direct links to the servers (ps::DirectPathOf; worker/ps_client.h).
+// client makes direct links to the servers when DirectLinksApply (ps::DirectPathOf).
 // REQUIRES: 0 <= rank < plan.num_workers (PsClient::Connect checks the endpoints).
 worker::PsClientOptions ClientOptionsFor(
     const JobPlan& plan, int rank, std::vector<std::string> endpoints,

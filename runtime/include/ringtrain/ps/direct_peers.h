@@ -11,18 +11,19 @@
 // Each connection is a peer with an id of its own (kIdBytes bytes beginning with a zero byte
 // and "direct"; the ids libzmq generates are 5 bytes, and the workers name their sockets "w..."),
 // so that a request read from a link is handled exactly as one read from the ROUTER socket (the
-// id its first frame) and its replies, which name that id, come back here (Names, Send). A
-// ZeroMQ peer that names itself so only goes unanswered. Service() reads whole messages and hands
-// them on; a connection that breaks, or sends a malformed message or more than it may, is closed
-// (the worker sends again through ZeroMQ what it had in flight on it), and those closed for what
-// they sent are counted. At most `max_connections` at a time: more are closed as they come.
-// A reply the peer does not read is queued up to 2 x max_message_bytes; beyond, the connection
-// is closed.
+// id its first frame) and its replies, which name that id, come back here (Names, Send). The
+// server drops (and counts) what a ZeroMQ peer naming itself so sends. Service() reads whole
+// messages and hands them on; a connection that breaks, or sends a malformed message or more
+// than it may, is closed (the worker sends again through ZeroMQ what it had in flight on it), and
+// those closed for what they sent are counted. At most `max_connections` at a time: more are
+// closed as they come. Replies a peer does not read are queued up to 2 x max_message_bytes; the
+// Send that goes beyond fails and the connection is closed.
 //
 // Thread-safety: none; the serving thread owns it.
 #ifndef RINGTRAIN_PS_DIRECT_PEERS_H_
 #define RINGTRAIN_PS_DIRECT_PEERS_H_
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -79,6 +80,10 @@ class DirectPeers {
   Status Send(const std::string& peer, proto::Header* header,
               std::span<const zmq::message_t> payloads, uint64_t* bytes_sent);
 
+  // A connection has whole messages read and not handled yet (Service stopped at
+  // kMessagesPerService): the next poll must not wait, since the socket will not announce them.
+  bool has_buffered() const;
+
   // Closes every connection at the next Service(), and Send() to them fails from now on (their
   // workers send again through ZeroMQ what was in flight on them).
   void CloseAll() {
@@ -98,9 +103,12 @@ class DirectPeers {
   std::unique_ptr<transport::StreamListener> listener_;
   uint64_t max_message_bytes_;
   size_t max_connections_;
+  static constexpr std::chrono::milliseconds kAcceptPause{100};
+
   std::vector<Conn> conns_;  // in the order of AddPollItems' items after the listener
   uint64_t next_serial_ = 1;
-  std::vector<std::vector<zmq::message_t>> received_;  // reused
+  std::chrono::steady_clock::time_point accept_paused_until_{};  // after an accept failed
+  std::vector<std::vector<zmq::message_t>> received_;            // reused
 };
 
 }  // namespace ringtrain::ps

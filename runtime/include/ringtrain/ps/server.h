@@ -2,8 +2,9 @@
 //
 // Each received multipart message is [routing id][header][payloads...]. Messages that cannot
 // be decoded (garbage frames, wrong sizes, unknown kinds) are dropped and counted; the server
-// keeps serving. Oversized inbound messages are refused by libzmq (ZMQ_MAXMSGSIZE), which
-// drops that connection only.
+// keeps serving. Oversized inbound messages are refused by libzmq (ZMQ_MAXMSGSIZE), and by a
+// direct link above the same size, which drops that connection only. Every reply carries the
+// process's Header.incarnation.
 //
 // Shared memory (ServerOptions::shared_memory, workers on this host): pull replies may carry
 // their partitions in this server's memory (ps/pull_publisher.h), and a PUSH naming its
@@ -92,7 +93,9 @@ struct ServerOptions {
   // do. May be empty.
   std::function<void(const ServerCore&)> between_messages;
   // Once every worker has finished, Serve() returns with its last replies (the DONE_ACKs and
-  // the final-model pull replies, ps/server_core.h) possibly still queued in libzmq. The socket
+  // the final-model pull replies, ps/server_core.h) possibly still queued in libzmq. (None is
+  // left on a direct link: a worker says WORKER_DONE, through ZeroMQ, only once its pushes
+  // are answered.) The socket
   // then lingers up to this long for them when it is closed: the context's termination
   // (zmq_ctx_term) waits until they are sent to their connected workers, so the final model
   // reaches worker 0 before this process exits.
@@ -178,7 +181,8 @@ class ParameterServer {
   Status Drain(bool defer);
   // Waits up to poll_interval for one message on the socket (its ZMQ_RCVTIMEO) and handles it.
   Status ReceiveOne();
-  void HandleFrames(std::vector<zmq::message_t> frames, bool defer);
+  // [peer][header][payloads...] from the ROUTER socket, or from a direct link (`direct`).
+  void HandleFrames(std::vector<zmq::message_t> frames, bool defer, bool direct = false);
   void HandleRequest(const std::string& peer, transport::Message msg);
   // Forwards `msg` to the backup (with replication), then lets apply(&replies) change the core,
   // and sends the replies it produced — held until the backup has applied `msg`.
@@ -226,6 +230,7 @@ class ParameterServer {
   std::vector<Reply> replies_;  // reused buffer
   Replication replication_;
   std::vector<std::pair<std::string, transport::Message>> deferred_;  // while fetching
+  const uint64_t incarnation_;  // Header.incarnation of every reply
 };
 
 }  // namespace ringtrain::ps

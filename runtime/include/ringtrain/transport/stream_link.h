@@ -57,7 +57,7 @@ class StreamLink {
   int fd() const { return fd_; }
 
   // Queues one message of `frames` (at least one) and writes what the socket takes now.
-  // Unavailable when the connection is broken (nothing is queued then).
+  // Unavailable when the connection is broken (the link is then to be closed).
   Status Send(std::span<const std::span<const std::byte>> frames);
   // Writes what is queued as far as the socket takes it.
   Status Flush();
@@ -70,10 +70,19 @@ class StreamLink {
   // closed or the connection broke, DataLoss for a malformed message (see the top); messages
   // completed before either are appended all the same.
   Status Receive(std::vector<std::vector<zmq::message_t>>* messages, size_t max_messages);
+  // A whole message (or a malformed one) has been read and waits for the next Receive, which
+  // returns it without the socket: a poll does not announce it (after a Receive cut short by
+  // max_messages).
+  bool has_whole_message() const;
 
  private:
   // Parses whole messages at the front of in_ into *messages, up to max_messages in all.
   Status Parse(std::vector<std::vector<zmq::message_t>>* messages, size_t max_messages);
+  // Checks the prefix at `at` (kPrefixBytes bytes: body size and frame count) and gives the
+  // body's size; DataLoss when the message cannot be one this link takes.
+  Status CheckPrefix(const std::byte* at, uint64_t* body) const;
+  // Drops the written part of out_ once it is half of it.
+  void Compact();
 
   int fd_;
   uint64_t max_message_bytes_;
@@ -84,12 +93,13 @@ class StreamLink {
   size_t out_sent_ = 0;
 };
 
-// A listening Unix stream socket; its path is removed when it is destroyed.
+// A listening Unix stream socket; its path is removed when it is destroyed (unless another
+// listener has replaced it meanwhile).
 class StreamListener {
  public:
-  // Listens at `path`, replacing a socket file left there by a process that is gone (one that
-  // still accepts connections is not replaced: Unavailable). InvalidArgument for a path too
-  // long for a Unix socket address.
+  // Listens at `path`, replacing whatever is there, as libzmq's ipc:// bind does (a server
+  // replacing another takes over its path). InvalidArgument for a path too long for a Unix
+  // socket address.
   static StatusOr<std::unique_ptr<StreamListener>> Listen(const std::string& path);
   ~StreamListener();
   StreamListener(const StreamListener&) = delete;
@@ -102,9 +112,12 @@ class StreamListener {
   StatusOr<std::unique_ptr<StreamLink>> Accept(uint64_t max_message_bytes);
 
  private:
-  StreamListener(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  StreamListener(int fd, std::string path, uint64_t dev, uint64_t ino)
+      : fd_(fd), path_(std::move(path)), dev_(dev), ino_(ino) {}
   int fd_;
   std::string path_;
+  uint64_t dev_;  // the socket file's, to remove it only if it is still this listener's
+  uint64_t ino_;
 };
 
 }  // namespace ringtrain::transport

@@ -1,10 +1,10 @@
 // PsClient: a worker's connections to every parameter server, and the push/pull protocol.
 //
-// One ZeroMQ DEALER socket per server. Each operation sends one request per server, covering
-// all partitions that server owns (pushes and pulls to different servers proceed in
-// parallel), then waits for every reply or the timeout. Replies are validated (request id,
-// partition ids, element counts, versions) before their bytes are copied into the caller's
-// parameter vector: a reply that fails (DataLoss) changes neither the parameters nor the
+// One ZeroMQ DEALER socket per server (and a direct link on its host, below). Each operation sends
+// one request per server, covering all partitions that server owns (pushes and pulls to different
+// servers proceed in parallel), then waits for every reply or the timeout. Replies are validated
+// (request id, partition ids, element counts, versions) before their bytes are copied into the
+// caller's parameter vector: a reply that fails (DataLoss) changes neither the parameters nor the
 // versions the next push reports. Replies to no request of the operation in flight (late
 // answers to an operation that timed out, duplicates) are ignored. A server's ERROR reply
 // fails the operation with the server's message (FailedPrecondition); a server that does not
@@ -99,9 +99,10 @@
 // made on the first such push once the server's ZeroMQ connection is up (a server that does not
 // listen is said once and asked again at most every second). A link that breaks or brings
 // something malformed is closed, and what was in flight on it is sent again through ZeroMQ (a
-// server that had the push answers it as a duplicate); a new link is tried a second later. A
-// server that comes back is rejoined as above, its link closed first, so that no answer of the
-// server's old process on it is taken for one of the new.
+// server that had the push answers it as a duplicate); a new link is tried a second later. An
+// answer on a link is taken only from the server process that answers through ZeroMQ (by
+// Header.incarnation): a link to another (the server's replacement, before its rejoin) is
+// closed so. A server that comes back is rejoined as above, its link closed first.
 //
 // Thread-safety: not thread-safe; one thread owns the client and its sockets.
 #ifndef RINGTRAIN_WORKER_PS_CLIENT_H_
@@ -281,9 +282,11 @@ class PsClient {
   // Servers that came back after their connection broke, and were rejoined.
   uint64_t rejoins() const { return rejoins_; }
 
-  // Requests sent over direct links, and direct links that broke (see Direct link above).
+  // Requests sent over direct links, direct links that closed under this worker, and the
+  // requests in flight on them then, sent again through ZeroMQ (see Direct link above).
   uint64_t direct_sent() const { return direct_sent_; }
   uint64_t direct_breaks() const { return direct_breaks_; }
+  uint64_t direct_resent() const { return direct_resent_; }
 
   // Requests sent to a lost server's successor (see Failover above), and those it served.
   uint64_t detours_sent() const { return detours_sent_; }
@@ -389,6 +392,7 @@ class PsClient {
     std::chrono::steady_clock::time_point retry_at{};  // no new link before then
     bool refused_said = false;                         // a link that could not be made was said
     bool readable = false;                             // polled readable, not read to the end yet
+    bool flush_failed = false;  // writing what was queued failed: closed by the next read
   };
   PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
            std::vector<zmq::socket_t> monitors);
@@ -464,8 +468,9 @@ class PsClient {
   Status Await(Pending* pending, std::span<float> params, int64_t* version_out,
                proto::ServerStats* stats_out);
   // Waits up to `timeout` (0: only looks) for a signal of a server's monitor, or (with
-  // `sockets`) of its socket, and marks those signalled as unread. One system call for all of
-  // them, where zmq_poll makes one or two per socket.
+  // `sockets`) of its socket or of its direct link, and marks those signalled as unread (a
+  // direct link writable: what was queued on it is written). One system call for all of them,
+  // where zmq_poll makes one or two per socket.
   Status PollSignals(bool sockets, std::chrono::milliseconds timeout);
   Status HandleReply(int server, transport::Message msg, Pending* pending, std::span<float> params,
                      int64_t* version_out, proto::ServerStats* stats_out);
@@ -481,6 +486,9 @@ class PsClient {
   std::vector<std::vector<zmq::message_t>> direct_received_;  // reused
   uint64_t direct_sent_ = 0;
   uint64_t direct_breaks_ = 0;
+  uint64_t direct_resent_ = 0;
+  // Per server: Header.incarnation of its last reply through ZeroMQ (0: none yet).
+  std::vector<uint64_t> incarnations_;
   std::vector<Link> links_;
   int64_t clock_ = 0;  // pushes sent (counting the one in flight): the clock a rejoin sends
   uint64_t rejoins_ = 0;
