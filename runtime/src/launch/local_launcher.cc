@@ -891,13 +891,14 @@ void PrintSummary(const RunSummary& s, std::ostream& out) {
   out << "\n";
   if (s.messages_direct > 0) {
     char line[256];
-    std::snprintf(line, sizeof(line),
-                  "  direct links         %llu of the servers' %llu requests (%.1f%%) came over "
-                  "Unix sockets from the workers' own threads (no ZeroMQ I/O thread)\n",
-                  static_cast<unsigned long long>(s.messages_direct),
-                  static_cast<unsigned long long>(s.messages_received),
-                  100.0 * static_cast<double>(s.messages_direct) /
-                      static_cast<double>(std::max<uint64_t>(s.messages_received, 1)));
+    std::snprintf(
+        line, sizeof(line),
+        "  direct links         %llu of the %llu messages the servers received (%.1f%%) came over "
+        "Unix sockets from the workers' own threads (no ZeroMQ I/O thread)\n",
+        static_cast<unsigned long long>(s.messages_direct),
+        static_cast<unsigned long long>(s.messages_received),
+        100.0 * static_cast<double>(s.messages_direct) /
+            static_cast<double>(std::max<uint64_t>(s.messages_received, 1)));
     out << line;
   }
   if (s.asynchronous) {

@@ -18,6 +18,7 @@ namespace {
 
 constexpr size_t kReadChunk = 64 << 10;  // bytes asked of the socket at least, per read
 constexpr size_t kPrefixBytes = 8 + 4;   // body size, frame count
+constexpr size_t kGrowStep = 1 << 20;    // most a read buffer grows by before data comes
 constexpr size_t kMaxIovecs = 64;        // pieces written straight from the frames
 
 StatusOr<sockaddr_un> AddressOf(const std::string& path) {
@@ -173,7 +174,10 @@ Status StreamLink::Receive(std::vector<std::vector<zmq::message_t>>* messages,
     uint64_t body = 0;
     if (avail >= kPrefixBytes && CheckPrefix(in_.data() + in_begin_, &body).ok() &&
         8 + body > avail) {
-      need = std::max<size_t>(need, static_cast<size_t>(8 + body - avail));
+      // At most kGrowStep more at a time: a buffer grows with what arrives, not with what a
+      // prefix announces (a peer that sends only prefixes holds no memory).
+      need = std::max<size_t>(need,
+                              std::min<size_t>(static_cast<size_t>(8 + body - avail), kGrowStep));
     }
     if (in_begin_ > 0 && in_.size() - in_end_ < need) {
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);

@@ -1052,8 +1052,9 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
       return Status::Ok();
     };
     RT_RETURN_IF_ERROR(drain_events());
-    // Direct links after the events, as the sockets: a server that came back has been rejoined,
-    // its link closed unread, before anything on it is taken for an answer.
+    // Direct links after the events, as the sockets. What is read on a link is taken only from
+    // the process the server's socket answers from (Header.incarnation, ReadDirect): a link to
+    // a server that came back is closed so, or by its rejoin, if the events said so first.
     for (size_t i = 0; i < n && pending->busy(); ++i) {
       if (direct_[i].readable) {
         RT_RETURN_IF_ERROR(

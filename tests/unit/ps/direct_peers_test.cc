@@ -195,15 +195,39 @@ TEST_F(DirectPeersTest, MessagesBeyondOneServicesShareAreHandledWithoutMoreComin
   Listen(8);
   auto a = Connect();
   ASSERT_NE(a, nullptr);
+  Serve();  // accepted
+  // Every message in one write (the link's wire form, stream_link.h), so that the server's one
+  // read takes them all: the ones beyond a Service's share wait in the link's buffer, which no
+  // poll announces.
   const size_t n = DirectPeers::kMessagesPerService + 6;
+  std::vector<std::byte> bytes;
   for (size_t i = 0; i < n; ++i) {
     proto::Header h = Stats(i);
-    ASSERT_TRUE(transport::SendMessage(*a, &h, {}).ok());
+    h.set_wire_version(proto::WIRE_VERSION_1);
+    const std::string head = h.SerializeAsString();
+    const uint64_t size = head.size();
+    const uint64_t body = 4 + 8 + size;
+    const uint32_t count = 1;
+    const auto put = [&bytes](const void* p, size_t len) {
+      const auto* b = static_cast<const std::byte*>(p);
+      bytes.insert(bytes.end(), b, b + len);
+    };
+    put(&body, 8);
+    put(&count, 4);
+    put(&size, 8);
+    put(head.data(), head.size());
   }
-  // Every message is in the server's socket before it reads: one read takes them all, and the
-  // rest of them wait in the link's buffer, which no poll announces.
-  ::usleep(50 * 1000);
-  ServeUntil(n);
+  ASSERT_EQ(::write(a->fd(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  Serve();
+  EXPECT_EQ(received_.size(), DirectPeers::kMessagesPerService);
+  EXPECT_TRUE(peers_->has_buffered()) << "the rest is read, not handled";
+  // Nothing more comes to the socket: the next Service hands them on all the same.
+  std::vector<zmq::pollitem_t> items;
+  peers_->AddPollItems(&items);
+  peers_->Service(items, [this](std::vector<zmq::message_t> frames) {
+    received_.push_back(std::move(frames));
+  });
+  EXPECT_EQ(received_.size(), n);
   EXPECT_FALSE(peers_->has_buffered());
 }
 
@@ -294,6 +318,7 @@ TEST(DirectServerTest, BindRefusesDirectLinksWithCredentials) {
   options.credentials = std::make_shared<auth::Credentials>();
   const Status both = ParameterServer::Bind(context, options, Core()).status();
   EXPECT_EQ(both.code(), StatusCode::kInvalidArgument) << both.ToString();
+  EXPECT_NE(both.message().find("no direct links"), std::string::npos) << both.ToString();
   options.credentials = nullptr;
   auto server = ParameterServer::Bind(context, options, Core());
   ASSERT_TRUE(server.ok()) << server.status().ToString();

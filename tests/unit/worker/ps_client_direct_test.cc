@@ -173,6 +173,96 @@ TEST_F(PsClientDirectTest, APushThroughSharedMemoryGoesOverTheLinkAndItsAnswerCo
   EXPECT_TRUE(log_.empty()) << log_[0];
 }
 
+// A server that comes back (a new process at the same endpoint and direct path, after the old
+// one and its link went away): the worker rejoins it, and its pushes go over a new link again,
+// whose answers come from the new process (its incarnation, learned through ZeroMQ).
+TEST_F(PsClientDirectTest, AfterAServerComesBackPushesGoOverANewLinkAgain) {
+  Start({path_});
+  std::vector<float> g(static_cast<size_t>(table_->total_size()), 0.5f);
+  transport::SharedBuffer<float> gradient(std::move(g));
+  std::unique_ptr<transport::StreamLink> old_link;
+  std::thread first([&] {
+    AnswerFirstPull();
+    old_link = AcceptLink();
+    ASSERT_NE(old_link, nullptr);
+    std::optional<transport::Message> push = NextOn(*old_link);
+    ASSERT_TRUE(push.has_value());
+    ps::SharedPushReader reader(1);
+    ASSERT_TRUE(reader.Resolve(&*push).ok());
+    ps::Reply r = ReplyTo(push->header, "", 1, 2.0f);
+    ASSERT_TRUE(transport::SendMessage(*old_link, &r.header, r.payloads).ok());
+  });
+  Status s = Train(/*steps=*/1);
+  first.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(client_->direct_sent(), 1u);
+  // The old process goes, and a new one takes its endpoint.
+  const std::string endpoint = server_.endpoint();
+  server_.Close(std::chrono::milliseconds(0));
+  old_link.reset();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // libzmq closes in the background
+  FakeServer second(context_, endpoint);
+  constexpr uint64_t kNew = kIncarnation + 7;
+  bool last_direct = false;
+  bool joined = false;
+  std::thread script([&] {
+    ps::SharedPushReader reader(1);
+    std::unique_ptr<transport::StreamLink> link;
+    // Serves both ways until the push of step 2 is answered, on whichever path it comes.
+    const auto answer = [&](transport::Message* push) -> bool {
+      if (transport::HasSharedPartitions(push->header)) {
+        EXPECT_TRUE(reader.Resolve(push).ok());
+      }
+      return push->header.clock() == 2;
+    };
+    bool done = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!done && std::chrono::steady_clock::now() < deadline) {
+      pollfd fd{listener_->fd(), POLLIN, 0};
+      if (link == nullptr && ::poll(&fd, 1, 0) == 1) link = listener_->Accept(1 << 20).value();
+      if (link != nullptr) {
+        std::vector<std::vector<zmq::message_t>> got;
+        pollfd lf{link->fd(), POLLIN, 0};
+        if (::poll(&lf, 1, 20) == 1) {
+          ASSERT_TRUE(link->Receive(&got, 8).ok());
+        }
+        for (auto& frames : got) {
+          auto push = transport::DecodeMessage(std::move(frames));
+          ASSERT_TRUE(push.ok());
+          done = answer(&*push);
+          last_direct = done;
+          ps::Reply r = ReplyTo(push->header, "", push->header.clock() + 1, 3.0f, kNew);
+          ASSERT_TRUE(transport::SendMessage(*link, &r.header, r.payloads).ok());
+        }
+      }
+      std::optional<FakeRequest> r = second.Receive(std::chrono::milliseconds(20));
+      if (!r.has_value()) continue;
+      if (r->header.kind() == proto::JOIN) {
+        joined = true;
+        proto::Header reply = ReplyHeader(proto::JOIN_REPLY, r->header.request_id());
+        reply.set_clock(r->header.clock());
+        reply.set_incarnation(kNew);
+        ASSERT_TRUE(second.Send(*r, std::move(reply)).ok());
+      } else if (r->header.kind() == proto::PUSH) {
+        done = answer(r->message.get());
+        ps::Reply reply = ReplyTo(r->header, r->peer, r->header.clock() + 1, 3.0f, kNew);
+        ASSERT_TRUE(second.Send(*r, std::move(reply.header), std::move(reply.payloads)).ok());
+      }
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the connection's events
+  s = client_->PushPull({gradient, 1, 4, 0.1f}, 2, params_);
+  const uint64_t breaks = client_->direct_breaks();  // the old link's end, if seen
+  if (s.ok()) s = client_->PushPull({gradient, 2, 4, 0.1f}, 3, params_);
+  script.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(joined);
+  EXPECT_EQ(client_->rejoins(), 1u);
+  EXPECT_TRUE(last_direct) << "the last push went over a new link";
+  EXPECT_EQ(client_->direct_breaks(), breaks) << "and its answer, from the new process, was taken";
+  ExpectParams(3.0f);
+}
+
 // What the test does with the push that came over the link, before the worker sends it again
 // through ZeroMQ.
 enum class Fault { kAnotherProcess, kClosed, kMalformed };
