@@ -27,6 +27,7 @@
 #include <zmq.hpp>
 
 #include "job_fixture.h"
+#include "link_messages.h"
 #include "ringtrain/auth/curve.h"
 #include "ringtrain/auth/zap_handler.h"
 #include "ringtrain/job/pod_contract.h"
@@ -411,21 +412,6 @@ TEST_P(GarbageTest, ServerDropsAndCountsGarbageWhileTrainingContinues) {
   }
 }
 
-// The header of the next message on `link` (`wait` at most), or nullopt.
-std::optional<proto::Header> NextOn(transport::StreamLink& link, std::chrono::milliseconds wait) {
-  std::vector<std::vector<zmq::message_t>> got;
-  const auto deadline = Clock::now() + wait;
-  while (got.empty() && Clock::now() < deadline) {
-    pollfd fd{link.fd(), POLLIN, 0};
-    ::poll(&fd, 1, 100);
-    if (!link.Receive(&got, 1).ok()) return std::nullopt;
-  }
-  if (got.empty()) return std::nullopt;
-  auto msg = transport::DecodeMessage(std::move(got[0]));
-  if (!msg.ok()) return std::nullopt;
-  return msg->header;
-}
-
 // Garbage on a server's direct link (ps/direct_peers.h) while the workers train over theirs:
 // bytes that are not the link's framing, a well-framed message that is not a header, and a
 // forged PUSH in worker 0's name at a clock it is not at. Each is dropped and counted (the
@@ -449,15 +435,8 @@ TEST(DirectLinkGarbageTest, GarbageOnADirectLinkIsDroppedAndCountedWhileTraining
       std::string junk(4096, '\0');
       for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>((i * 131 + 7) & 0xff);
       ASSERT_EQ(::write((*raw)->fd(), junk.data(), junk.size()), 4096);
-      std::vector<std::vector<zmq::message_t>> got;
-      Status read = Status::Ok();
-      const auto deadline = Clock::now() + std::chrono::seconds(30);
-      while (read.ok() && Clock::now() < deadline) {
-        pollfd fd{(*raw)->fd(), POLLIN, 0};
-        ::poll(&fd, 1, 100);
-        read = (*raw)->Receive(&got, 1);
-      }
-      EXPECT_EQ(read.code(), StatusCode::kUnavailable) << "server " << s << " kept the link";
+      EXPECT_TRUE(testing::ClosedByPeer(**raw, std::chrono::seconds(30)))
+          << "server " << s << " kept the link";
     }
     auto link = transport::StreamLink::Connect(path, 1 << 20);
     ASSERT_TRUE(link.ok()) << link.status().ToString();
@@ -473,22 +452,25 @@ TEST(DirectLinkGarbageTest, GarbageOnADirectLinkIsDroppedAndCountedWhileTraining
     forged.set_request_id(88);
     forged.set_clock(1 << 30);
     ASSERT_TRUE(transport::SendMessage(**link, &forged, {}).ok());
-    std::optional<proto::Header> answer = NextOn(**link, std::chrono::seconds(30));
+    std::optional<transport::Message> answer =
+        testing::NextMessageOn(**link, std::chrono::seconds(30));
     ASSERT_TRUE(answer.has_value()) << "server " << s << " did not answer the forged push";
-    EXPECT_EQ(answer->kind(), proto::ERROR);
-    EXPECT_EQ(answer->request_id(), 88u);
+    EXPECT_EQ(answer->header.kind(), proto::ERROR);
+    EXPECT_EQ(answer->header.request_id(), 88u);
     // STATS on the link: the garbage counted, and the workers' pushes came over their links.
     proto::Header stats;
     stats.set_kind(proto::STATS);
     stats.set_request_id(77);
     ASSERT_TRUE(transport::SendMessage(**link, &stats, {}).ok());
-    std::optional<proto::Header> reply = NextOn(**link, std::chrono::seconds(30));
+    std::optional<transport::Message> reply =
+        testing::NextMessageOn(**link, std::chrono::seconds(30));
     ASSERT_TRUE(reply.has_value()) << "server " << s << " stopped answering";
-    EXPECT_EQ(reply->kind(), proto::STATS_REPLY);
-    EXPECT_GE(reply->stats().messages_dropped(), kGarbagePerServer);
-    EXPECT_GT(reply->stats().pushes_accepted(), 0u) << "training was under way";
+    EXPECT_EQ(reply->header.kind(), proto::STATS_REPLY);
+    EXPECT_GE(reply->header.stats().messages_dropped(), kGarbagePerServer);
+    EXPECT_GT(reply->header.stats().pushes_accepted(), 0u) << "training was under way";
     // The workers' pushes, this test's two messages and its STATS at least.
-    EXPECT_GT(reply->stats().messages_direct(), 3u) << "the workers' pushes took direct links";
+    EXPECT_GT(reply->header.stats().messages_direct(), 3u)
+        << "the workers' pushes took direct links";
     EXPECT_TRUE(run.WorkersRunning()) << "the garbage must arrive during the run";
   }
   const JobUnderAttack::Outcome outcome = run.Finish();

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "link_messages.h"
 #include "ringtrain/auth/curve.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
@@ -83,33 +84,6 @@ class DirectPeersTest : public ::testing::Test {
     return h;
   }
 
-  // The header of the next message on `link` (5 s at most).
-  static std::optional<proto::Header> Reply(transport::StreamLink& link) {
-    std::vector<std::vector<zmq::message_t>> got;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (got.empty() && std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{link.fd(), POLLIN, 0};
-      ::poll(&fd, 1, 100);
-      if (!link.Receive(&got, 1).ok()) return std::nullopt;
-    }
-    if (got.empty()) return std::nullopt;
-    auto msg = transport::DecodeMessage(std::move(got[0]));
-    if (!msg.ok()) return std::nullopt;
-    return msg->header;
-  }
-
-  // True once `link` sees its peer close (5 s at most).
-  static bool Closed(transport::StreamLink& link) {
-    std::vector<std::vector<zmq::message_t>> got;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{link.fd(), POLLIN, 0};
-      ::poll(&fd, 1, 100);
-      if (link.Receive(&got, 16).code() == StatusCode::kUnavailable) return true;
-    }
-    return false;
-  }
-
   std::string dir_;
   std::unique_ptr<DirectPeers> peers_;
   std::vector<std::vector<zmq::message_t>> received_;
@@ -149,12 +123,12 @@ TEST_F(DirectPeersTest, EachConnectionIsAPeerWhoseRepliesGoBackOnIt) {
     ASSERT_TRUE(peers_->Send(peer_of[id], &reply, {}, &sent).ok());
     EXPECT_GT(sent, 0u);
   }
-  const auto ra = Reply(*a);
-  const auto rb = Reply(*b);
+  const auto ra = testing::NextMessageOn(*a, std::chrono::seconds(5));
+  const auto rb = testing::NextMessageOn(*b, std::chrono::seconds(5));
   ASSERT_TRUE(ra.has_value());
   ASSERT_TRUE(rb.has_value());
-  EXPECT_EQ(ra->request_id(), 1u);
-  EXPECT_EQ(rb->request_id(), 2u);
+  EXPECT_EQ(ra->header.request_id(), 1u);
+  EXPECT_EQ(rb->header.request_id(), 2u);
   // Names is the direct ids only: not a worker's routing id, nor one libzmq generates.
   EXPECT_FALSE(DirectPeers::Names("w0-123-abcdef"));
   EXPECT_FALSE(DirectPeers::Names(std::string("\0\0\0\0\1", 5)));
@@ -184,7 +158,7 @@ TEST_F(DirectPeersTest, AMalformedConnectionIsClosedAndCountedWhileTheOthersGoOn
   EXPECT_EQ(refused, 1u);
   EXPECT_EQ(received_.size(), 1u);
   EXPECT_EQ(peers_->connections(), 1u);
-  EXPECT_TRUE(Closed(*bad));
+  EXPECT_TRUE(testing::ClosedByPeer(*bad, std::chrono::seconds(5)));
   // The good one is still served.
   proto::Header again = Stats(8);
   ASSERT_TRUE(transport::SendMessage(*good, &again, {}).ok());
@@ -266,7 +240,7 @@ TEST_F(DirectPeersTest, NoMoreThanMaxConnectionsAreKept) {
   ASSERT_NE(second, nullptr);
   for (int i = 0; i < 3; ++i) Serve();
   EXPECT_EQ(peers_->connections(), 1u);
-  EXPECT_TRUE(Closed(*second));
+  EXPECT_TRUE(testing::ClosedByPeer(*second, std::chrono::seconds(5)));
   proto::Header h = Stats(1);
   ASSERT_TRUE(transport::SendMessage(*first, &h, {}).ok());
   ServeUntil(1);
@@ -287,7 +261,7 @@ TEST_F(DirectPeersTest, CloseAllClosesEveryLinkAndSendsFailAtOnce) {
   EXPECT_EQ(peers_->Send(peer, &reply, {}, &sent).code(), StatusCode::kUnavailable);
   Serve();
   EXPECT_EQ(peers_->connections(), 0u);
-  EXPECT_TRUE(Closed(*a));
+  EXPECT_TRUE(testing::ClosedByPeer(*a, std::chrono::seconds(5)));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fake_server.h"
+#include "link_messages.h"
 #include "ringtrain/ps/pull_publisher.h"
 #include "ringtrain/ps/shared_push_reader.h"
 #include "ringtrain/ring/hash_ring.h"
@@ -98,17 +99,7 @@ class PsClientDirectTest : public ::testing::Test {
 
   // The next message on `link`, decoded (5 s at most).
   static std::optional<transport::Message> NextOn(transport::StreamLink& link) {
-    std::vector<std::vector<zmq::message_t>> got;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (got.empty() && std::chrono::steady_clock::now() < deadline) {
-      pollfd fd{link.fd(), POLLIN, 0};
-      ::poll(&fd, 1, 100);
-      if (!link.Receive(&got, 1).ok()) return std::nullopt;
-    }
-    if (got.empty()) return std::nullopt;
-    auto msg = transport::DecodeMessage(std::move(got[0]));
-    if (!msg.ok()) return std::nullopt;
-    return std::move(msg).value();
+    return testing::NextMessageOn(link, std::chrono::seconds(5));
   }
 
   // What a worker does: the initial pull, then `steps` sync steps (a push each, pulled back).
