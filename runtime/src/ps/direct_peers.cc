@@ -74,7 +74,8 @@ size_t DirectPeers::Service(std::span<const zmq::pollitem_t> items, const Handle
     received_.clear();
     const Status read = conns_[i].link->Receive(&received_, kMessagesPerService);
     // Handled in order, then the connection is closed if the read ended in an error.
-    const std::string id = conns_[i].id;
+    // conns_ is not resized before the end (handlers only mark connections broken).
+    const std::string& id = conns_[i].id;
     for (std::vector<zmq::message_t>& body : received_) {
       std::vector<zmq::message_t> frames;
       frames.reserve(body.size() + 1);

@@ -277,9 +277,7 @@ Status PsClient::Rejoin(int server, Pending* pending) {
   // Its direct link, if any, is to the process that went away, or was made before the break:
   // closed unread, so that no answer on it is taken for one of the rejoined server's. A new
   // one may be made at once (nothing goes over it until the rejoin is answered).
-  direct_[static_cast<size_t>(server)].link.reset();
-  direct_[static_cast<size_t>(server)].readable = false;
-  direct_[static_cast<size_t>(server)].retry_at = Clock::time_point{};
+  CloseDirect(server, Clock::time_point{});
   rejoins_ += 1;
   Log("parameter server " + std::to_string(server) + " (" +
       options_.endpoints[static_cast<size_t>(server)] + ") is back; rejoining it at clock " +
@@ -630,8 +628,7 @@ Status PsClient::SendRequest(int server, proto::Header h, std::vector<zmq::messa
 
 bool PsClient::DirectEligible(int server, const Pending::Request& req,
                               const Pending& pending) const {
-  if (direct_.empty() || options_.direct_paths.empty() ||
-      options_.direct_paths[static_cast<size_t>(server)].empty()) {
+  if (options_.direct_paths.empty() || options_.direct_paths[static_cast<size_t>(server)].empty()) {
     return false;
   }
   const Link& link = links_[static_cast<size_t>(server)];
@@ -660,16 +657,19 @@ transport::StreamLink* PsClient::DirectLink(int server) {
     return nullptr;
   }
   d.link = std::move(made).value();
-  d.readable = false;
-  d.flush_failed = false;
   return d.link.get();
 }
 
-Status PsClient::DirectBroken(int server, const Status& why, Pending* pending) {
+void PsClient::CloseDirect(int server, Clock::time_point retry_at) {
   Direct& d = direct_[static_cast<size_t>(server)];
   d.link.reset();
   d.readable = false;
-  d.retry_at = Clock::now() + std::chrono::seconds(1);
+  d.flush_failed = false;
+  d.retry_at = retry_at;
+}
+
+Status PsClient::DirectBroken(int server, const Status& why, Pending* pending) {
+  CloseDirect(server, Clock::now() + std::chrono::seconds(1));
   ++direct_breaks_;
   std::vector<Pending::Request> again;
   for (auto it = pending->requests.begin(); it != pending->requests.end();) {

@@ -282,13 +282,27 @@ std::unique_ptr<ServerCore> Core() {
   return ServerCore::Make(std::move(config), std::vector<float>(16, 0.0f)).value();
 }
 
-TEST(DirectServerTest, BindRefusesDirectLinksWithCredentials) {
-  char dir[] = "/tmp/direct-server-test-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  zmq::context_t context(1);
-  ServerOptions options;
-  options.bind_endpoint = "tcp://127.0.0.1:0";
-  options.direct_path = std::string(dir) + "/ps.direct";
+// A server's options with a direct path in a directory of the test's own.
+class DirectServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/direct-server-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    options_.bind_endpoint = "tcp://127.0.0.1:0";
+    options_.direct_path = dir_ + "/ps.direct";
+    options_.poll_interval = std::chrono::milliseconds(20);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string dir_;
+  zmq::context_t context_{1};
+  ServerOptions options_;
+};
+
+TEST_F(DirectServerTest, BindRefusesDirectLinksWithCredentials) {
+  ServerOptions& options = options_;
+  zmq::context_t& context = context_;
   options.credentials = std::make_shared<auth::Credentials>();
   const Status both = ParameterServer::Bind(context, options, Core()).status();
   EXPECT_EQ(both.code(), StatusCode::kInvalidArgument) << both.ToString();
@@ -297,21 +311,14 @@ TEST(DirectServerTest, BindRefusesDirectLinksWithCredentials) {
   auto server = ParameterServer::Bind(context, options, Core());
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   EXPECT_TRUE((*server)->direct());
-  server->reset();
-  std::filesystem::remove_all(dir);
 }
 
 // A ZeroMQ peer that names itself as a direct link would have the replies to it written to that
 // link: what it sends is dropped and counted, unanswered.
-TEST(DirectServerTest, AZeroMQPeerNamedAsADirectLinkIsDroppedAndCounted) {
-  char dir[] = "/tmp/direct-server-test-XXXXXX";
-  ASSERT_NE(mkdtemp(dir), nullptr);
-  zmq::context_t context(1);
-  ServerOptions options;
-  options.bind_endpoint = "tcp://127.0.0.1:0";
-  options.direct_path = std::string(dir) + "/ps.direct";
-  options.poll_interval = std::chrono::milliseconds(20);
-  std::unique_ptr<ParameterServer> server = ParameterServer::Bind(context, options, Core()).value();
+TEST_F(DirectServerTest, AZeroMQPeerNamedAsADirectLinkIsDroppedAndCounted) {
+  zmq::context_t& context = context_;
+  std::unique_ptr<ParameterServer> server =
+      ParameterServer::Bind(context, options_, Core()).value();
   std::thread serve([&] { (void)server->Serve(); });
   auto ask = [&](const std::string& id) -> std::optional<proto::Header> {
     zmq::socket_t dealer(context, zmq::socket_type::dealer);
@@ -347,8 +354,6 @@ TEST(DirectServerTest, AZeroMQPeerNamedAsADirectLinkIsDroppedAndCounted) {
   EXPECT_NE(stats->incarnation(), 0u) << "every reply names the server's process";
   server->stop();
   serve.join();
-  server.reset();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

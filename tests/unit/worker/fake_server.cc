@@ -1,5 +1,7 @@
 #include "fake_server.h"
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <utility>
 
@@ -86,6 +88,17 @@ std::vector<FakeSlice> SlicesFor(const proto::Header& request, int64_t version, 
     slices.push_back({p.id(), p.num_elements(), version, value + static_cast<float>(p.id())});
   }
   return slices;
+}
+
+void ExpectPartitionValues(const ring::PartitionTable& table, std::span<const float> params,
+                           float value) {
+  for (uint32_t id = 0; id < table.partitions().size(); ++id) {
+    const ring::Partition& p = table.partition(id);
+    for (int64_t j = 0; j < p.size; ++j) {
+      EXPECT_EQ(params[static_cast<size_t>(p.offset + j)], value + static_cast<float>(id))
+          << "partition " << id << ", element " << j;
+    }
+  }
 }
 
 }  // namespace ringtrain::worker

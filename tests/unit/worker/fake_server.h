@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 
 #include "ringtrain/common/status.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ring/partition_table.h"
 #include "ringtrain/transport/message.h"
 
 namespace ringtrain::worker {
@@ -71,6 +73,11 @@ proto::Header ReplyHeader(proto::MessageKind kind, uint64_t request_id);
 // A PULL_REPLY to request `request_id` carrying `slices`, with its payload frames in *payloads.
 proto::Header PullReply(uint64_t request_id, const std::vector<FakeSlice>& slices,
                         std::vector<zmq::message_t>* payloads);
+
+// Every partition of `table` in `params` holds value + its id, as SlicesFor(..., value) answers
+// (gtest expectations).
+void ExpectPartitionValues(const ring::PartitionTable& table, std::span<const float> params,
+                           float value);
 
 // The slices a correct server answers pull `request` with: the listed partitions at `version`,
 // partition id i filled with value + i.

@@ -69,14 +69,7 @@ class PsClientSharedTest : public ::testing::Test {
     return *r;
   }
 
-  void ExpectParams(float value) const {
-    for (uint32_t id = 0; id < table_->partitions().size(); ++id) {
-      const ring::Partition& p = table_->partition(id);
-      for (int64_t j = 0; j < p.size; ++j) {
-        EXPECT_EQ(params_[static_cast<size_t>(p.offset + j)], value + static_cast<float>(id));
-      }
-    }
-  }
+  void ExpectParams(float value) const { ExpectPartitionValues(*table_, params_, value); }
 
   zmq::context_t context_{1};
   std::shared_ptr<const ring::PartitionTable> table_ = Table();

@@ -401,6 +401,8 @@ class PsClient {
   bool DirectEligible(int server, const Pending::Request& req, const Pending& pending) const;
   // The server's direct link, made now if there is none and one may be tried; null otherwise.
   transport::StreamLink* DirectLink(int server);
+  // Closes the server's direct link unread; a new one may be made from `retry_at` on.
+  void CloseDirect(int server, std::chrono::steady_clock::time_point retry_at);
   // Closes the server's direct link; what was in flight on it goes again through ZeroMQ.
   Status DirectBroken(int server, const Status& why, Pending* pending);
   // Reads the server's direct link and handles the replies on it.
