@@ -226,7 +226,8 @@ const Object<ParameterServerSpec>& ParameterServersTable() {
   static const auto* t = [] {
     std::vector<Field<ParameterServerSpec>> fields =
         AsFieldsOf<ParameterServerSpec>(ReplicaFields(kMaxParameterServers, "parameter servers"));
-    fields.push_back(Int("partitionSize", &ParameterServerSpec::partition_size, 1024, 67108864,
+    fields.push_back(Int("partitionSize", &ParameterServerSpec::partition_size, kMinPartitionSize,
+                         kMaxPartitionSize,
                          "Parameters (elements) per model partition, 1024 to 67108864."));
     fields.push_back(Int("replication", &ParameterServerSpec::replication, 0, 1,
                          "Copies of each shard beyond its own server: 0 or 1. With 1, server j's "

@@ -401,9 +401,14 @@ struct ReplicaSpec {
   bool operator==(const ReplicaSpec&) const = default;
 };
 
+// The bounds of parameterServers.partitionSize.
+inline constexpr int64_t kMinPartitionSize = 1024;
+inline constexpr int64_t kMaxPartitionSize = 67108864;
+
 // spec.parameterServers
 struct ParameterServerSpec : ReplicaSpec {
-  // partitionSize: number of parameters (elements) per model partition, 1024..67108864.
+  // partitionSize: number of parameters (elements) per model partition,
+  // kMinPartitionSize..kMaxPartitionSize.
   int64_t partition_size = 65536;
   // replication: 0 or 1. With 1, server j's shard is also kept by server (j + 1) mod replicas,
   // its successor (chain replication: a push is acknowledged once both have applied it), and a
