@@ -29,7 +29,10 @@ Axes (sync mode, 2 workers, 2 servers, no compression unless the axis varies it)
   3. the gradient codecs (fp16, int8, onebit, topk 1%) at 1 Gbit/s, hidden [4096];
   4. sync against ssp (staleness 3) and async at 1 Gbit/s, hidden [4096]. A ringtrain worker
      computes a step, then pushes and pulls: inside a worker nothing overlaps; ssp and async
-     only let one worker compute while another waits on the network.
+     only let one worker compute while another waits on the network;
+  5. partitionSize 65536 (every other axis's), 16384 and 4096 at 1 Gbit/s, hidden [256] and
+     [1024]: a sync push streams in chunks of whole partitions, each answered once every worker
+     has pushed it, so the partition sets how long the last answer trails the last push.
 PyTorch DDP (bench/ddp_baseline.py: gloo, one thread per rank, each rank in a worker's
 namespace over the same shaped links, GLOO_SOCKET_IFNAME=eth0) on the same model, batch and
 links, where it applies (axes 1 and 2's workers; DDP has no servers, codecs or modes). Its clock
@@ -49,7 +52,7 @@ Printed: the machine, the link check, the per-run lines, then markdown tables: e
 (medians: samples/s over all workers; ms per worker step; MB pushed + pulled per worker step and
 what those bytes take at the link's rate) and every configuration with its spread. With --out
 DIR: scaling.json, scaling.md and the plots scaling-model.png, scaling-processes.png and
-scaling-codecs-modes.png (matplotlib). The default study is 36 configurations in about 10
+scaling-codecs-modes.png (matplotlib). The default study is 40 configurations in about 11
 minutes; --quick 8 of them in about a minute.
 
 Usage: sudo python3 bench/scaling_bench.py --ringtrain BIN [--floor BIN] [--out DIR] [--quick]
@@ -90,6 +93,9 @@ MODELS = [(256,), (1024,), (4096,), (4096, 2048)]
 SCALE_MODEL = (4096,)  # axes 2-4: big enough that the 1 Gbit/s links dominate
 CODECS = ["fp16", "int8", "onebit", "topk"]
 MODES = ["ssp", "async"]
+PARTITION = 65536  # parameterServers.partitionSize of every configuration but axis 5's
+PARTITIONS = [16384, 4096]  # axis 5: smaller partitions, finer streamed rounds
+PARTITION_MODELS = [(256,), (1024,)]
 
 
 # ---- configurations ---------------------------------------------------------------------------
@@ -103,12 +109,15 @@ class Config:
     servers: int = 2
     mode: str = "sync"
     codec: str = "none"
+    partition: int = PARTITION  # parameterServers.partitionSize (ringtrain)
 
     def label(self):
         parts = [self.system, "x".join(map(str, self.hidden)), self.link,
                  f"{self.workers}w"]
         if self.system == "ringtrain":
             parts += [f"{self.servers}ps", self.mode, self.codec]
+            if self.partition != PARTITION:
+                parts.append(f"partition {self.partition}")
         return " ".join(parts)
 
 
@@ -149,6 +158,9 @@ def plan(quick):
         add(Config("ringtrain", SCALE_MODEL, "1 Gbit/s", codec=codec))
     for mode in MODES:
         add(Config("ringtrain", SCALE_MODEL, "1 Gbit/s", mode=mode))
+    for hidden in PARTITION_MODELS:
+        for partition in PARTITIONS:
+            add(Config("ringtrain", hidden, "1 Gbit/s", partition=partition))
     return configs
 
 
@@ -421,7 +433,7 @@ def write_spec(path, c):
                 "images": f"file://{DATA}/train-images-idx3-ubyte.gz",
                 "labels": f"file://{DATA}/train-labels-idx1-ubyte.gz"}},
             "training": training,
-            "parameterServers": {"replicas": c.servers, "partitionSize": 65536},
+            "parameterServers": {"replicas": c.servers, "partitionSize": c.partition},
             "workers": {"replicas": c.workers},
             "security": {"authentication": "none"},
         }}
@@ -775,7 +787,8 @@ def tables(results, floors, cores, quick):
             cells.append(f"{r['ms_per_step']:.1f} ms, {r['mb_per_step']:.1f} MB{wire}")
         md.append(f"| {model_name(h)} | " + " | ".join(cells) + " |")
     if not quick:
-        md += processes_table(results, floors, cores) + codec_mode_table(results)
+        md += (processes_table(results, floors, cores) + codec_mode_table(results) +
+               partition_table(results))
     else:
         md += codec_mode_table(results)
     return md
@@ -822,6 +835,30 @@ def codec_mode_table(results):
         md.append(f"| {name} | {codec + (' 1%' if codec == 'topk' else '')} | {fmt(rate)} | "
                   f"{fmt(r.get('ms_per_step') if ok else None, 1)} | "
                   f"{fmt(r.get('mb_per_step') if ok else None, 2)} | {ratio} |")
+    return md
+
+
+def partition_table(results):
+    link = "1 Gbit/s"
+    md = ["", f"### Partition size ({link}, 2 workers, 2 servers, sync, no compression)", "",
+          "A sync push streams in chunks of whole partitions (pushChunkKiB, 64 by default, "
+          "is below the default partition's 256 KiB), and a server answers a chunk once every "
+          "worker has pushed it: what is left after the last chunk has arrived is its answer, "
+          "to every worker, over the server's link. Smaller partitions make that tail "
+          "shorter; each partition costs a little more on every message.", "",
+          "| model | partitionSize | samples/s | ms/step | DDP samples/s | DDP ms/step |",
+          "|---|---:|---:|---:|---:|---:|"]
+    for h in PARTITION_MODELS:
+        d = results.get(Config("ddp", h, link), {})
+        d_ok = d.get("status") == "ok"
+        for partition in [PARTITION] + PARTITIONS:
+            r = results.get(Config("ringtrain", h, link, partition=partition), {})
+            ok = r.get("status") == "ok"
+            md.append(f"| {model_name(h)} | {partition} | "
+                      f"{fmt(r.get('samples_per_second') if ok else None)} | "
+                      f"{fmt(r.get('ms_per_step') if ok else None, 1)} | "
+                      f"{fmt(d.get('samples_per_second') if d_ok else None)} | "
+                      f"{fmt(d.get('ms_per_step') if d_ok else None, 1)} |")
     return md
 
 
