@@ -1,8 +1,13 @@
 #include "ringtrain/app/header_check.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "ringtrain/job/spec.h"
+#include "ringtrain/model/model.h"
+#include "ringtrain/model/sparse_model.h"
 #include "ringtrain/proto/ringtrain.pb.h"
 #include "ringtrain/transport/message.h"
 #include "ringtrain/transport/shared_segment.h"
@@ -10,57 +15,125 @@
 namespace ringtrain::app {
 namespace {
 
-// A partition's version counts the updates applied to it: 2^35 is beyond a billion steps a day
-// for 30 years.
-constexpr int64_t kLargestVersion = int64_t{1} << 35;
+// Versions, optimizer steps, clocks and round samples count updates, steps or samples: 2^35 is
+// over a year at a thousand steps a second.
+constexpr int64_t kLargestCount = int64_t{1} << 35;
+
+// Floats of optimizer state per parameter, at most (Adam's two slots, and more).
+constexpr uint64_t kLargestStateSlots = 4;
+
+uint64_t AlignedBytes(uint64_t floats) {
+  const uint64_t a = transport::kSharedAlignment;
+  return (floats * sizeof(float) + a - 1) / a * a;
+}
+
+// A pull's (or its reply's, or a push's) partition list for server s.
+size_t PartitionListBytes(const ring::PartitionTable& table, int s, bool shared_memory,
+                          uint64_t segment_bytes) {
+  proto::Header h;
+  for (const uint32_t id : table.partitions_of(s)) {
+    const auto n = static_cast<uint64_t>(table.partition(id).size);
+    proto::PartitionSlice* slice = h.add_partitions();
+    slice->set_id(id);
+    slice->set_num_elements(n);
+    slice->set_payload_bytes(2 * n * sizeof(float));  // above any codec's (top-k's pairs)
+    slice->set_version(kLargestCount);
+    if (shared_memory) {
+      slice->set_shared(true);
+      slice->set_shared_offset(segment_bytes);
+    }
+  }
+  return h.ByteSizeLong();
+}
+
+// A copy of server s's shard (ps/replica_wire.h: EncodeShardState's ShardStateMeta) in the
+// middle of a streamed round: every partition's round in progress, every worker's push partly in.
+size_t ShardStateBytes(const ring::PartitionTable& table, int s, int workers) {
+  proto::Header h;
+  proto::ShardStateMeta* meta = h.mutable_replica()->mutable_state();
+  for (const uint32_t id : table.partitions_of(s)) {
+    const auto n = static_cast<uint64_t>(table.partition(id).size);
+    proto::ShardStateMeta::Partition* p = meta->add_partitions();
+    p->set_id(id);
+    p->set_version(kLargestCount);
+    p->set_optimizer_steps(kLargestCount);
+    p->set_params(n);
+    p->set_optimizer_state(kLargestStateSlots * n);
+    p->set_accum(n);
+    p->set_round_pushes(static_cast<uint32_t>(workers));
+    p->set_round_samples(kLargestCount);
+    p->set_round_learning_rate(1.0f);
+  }
+  for (int w = 0; w < workers; ++w) {
+    proto::ShardStateMeta::Worker* m = meta->add_workers();
+    m->set_clock(kLargestCount);
+    m->set_done(true);
+    m->set_excluded(true);
+    for (const uint32_t id : table.partitions_of(s)) m->add_partial(id);
+  }
+  return h.ByteSizeLong();
+}
+
+// The plan with its table cut at another partition size.
+StatusOr<JobPlan> WithPartitionSize(const JobPlan& plan, int64_t size) {
+  JobPlan other = plan;
+  if (plan.sparse_model.has_value()) {
+    RT_ASSIGN_OR_RETURN(std::unique_ptr<model::SparseModel> m,
+                        model::MakeSparseModel(*plan.sparse_model));
+    RT_ASSIGN_OR_RETURN(other.table, MakeSparsePartitionTable(*m, plan.num_ps, size));
+  } else {
+    RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> m, model::MakeModel(plan.model));
+    RT_ASSIGN_OR_RETURN(other.table, MakePartitionTable(*m, plan.num_ps, size));
+  }
+  return other;
+}
+
+bool Fits(size_t bytes) { return bytes + kHeaderReserveBytes <= transport::kMaxHeaderBytes; }
 
 }  // namespace
 
-size_t LargestPartitionListBytes(const ring::PartitionTable& table, int* server,
-                                 size_t* partitions) {
+size_t LargestHeaderBytes(const JobPlan& plan, bool shared_memory, int* server) {
+  const ring::PartitionTable& table = *plan.table;
+  // A worker's push segment holds the whole model, each partition aligned.
+  uint64_t segment_bytes = transport::kSegmentDataOffset;
+  for (const ring::Partition& p : table.partitions()) {
+    segment_bytes += AlignedBytes(static_cast<uint64_t>(p.size));
+  }
   size_t largest = 0;
   int largest_server = 0;
   for (int s = 0; s < table.num_servers(); ++s) {
-    // A shared segment holds the server's partitions, each at an offset below its size.
-    uint64_t share_bytes = 0;
-    for (uint32_t id : table.partitions_of(s)) {
-      share_bytes += static_cast<uint64_t>(table.partition(id).size) * sizeof(float);
-    }
-    proto::Header h;
-    for (uint32_t id : table.partitions_of(s)) {
-      const auto n = static_cast<uint64_t>(table.partition(id).size);
-      proto::PartitionSlice* slice = h.add_partitions();
-      slice->set_id(id);
-      slice->set_num_elements(n);
-      slice->set_payload_bytes(2 * n * sizeof(float));  // above any codec's (top-k's pairs)
-      slice->set_version(kLargestVersion);
-      slice->set_shared(true);
-      slice->set_shared_offset(share_bytes + transport::kSegmentDataOffset);
-    }
-    const size_t bytes = h.ByteSizeLong();
-    if (bytes > largest || s == 0) {
+    size_t bytes = PartitionListBytes(table, s, shared_memory, segment_bytes);
+    if (plan.replication > 0) bytes = std::max(bytes, ShardStateBytes(table, s, plan.num_workers));
+    if (bytes > largest) {
       largest = bytes;
       largest_server = s;
     }
   }
   if (server != nullptr) *server = largest_server;
-  if (partitions != nullptr) {
-    *partitions = table.num_servers() == 0 ? 0 : table.partitions_of(largest_server).size();
-  }
   return largest;
 }
 
-Status CheckHeadersFit(const ring::PartitionTable& table) {
+Status CheckHeadersFit(const JobPlan& plan, bool shared_memory) {
   int server = 0;
-  size_t count = 0;
-  const size_t bytes = LargestPartitionListBytes(table, &server, &count);
-  if (bytes + kHeaderReserveBytes <= transport::kMaxHeaderBytes) return Status::Ok();
-  return InvalidArgument(
+  const size_t bytes = LargestHeaderBytes(plan, shared_memory, &server);
+  if (Fits(bytes)) return Status::Ok();
+  const ring::PartitionTable& table = *plan.table;
+  std::string why =
       "parameterServers.partitionSize: " + std::to_string(table.partition_size()) +
-      " elements puts " + std::to_string(count) + " partitions on parameter server " +
-      std::to_string(server) + "; a pull of them needs a message header of up to " +
-      std::to_string(bytes + kHeaderReserveBytes) + " bytes, and receivers take at most " +
-      std::to_string(transport::kMaxHeaderBytes));
+      " elements puts " + std::to_string(table.partitions_of(server).size()) +
+      " partitions on parameter server " + std::to_string(server) + "; a message listing them " +
+      (plan.replication > 0 ? "(a pull, or its shard's copy for replication) " : "(a pull) ") +
+      "needs a header of up to " + std::to_string(bytes + kHeaderReserveBytes) +
+      " bytes, and receivers take at most " + std::to_string(transport::kMaxHeaderBytes);
+  // The smallest doubling of the size whose partitions fit, as advice.
+  for (int64_t size = table.partition_size() * 2; size <= job::kMaxPartitionSize; size *= 2) {
+    StatusOr<JobPlan> larger = WithPartitionSize(plan, size);
+    if (larger.ok() && Fits(LargestHeaderBytes(*larger, shared_memory))) {
+      return InvalidArgument(why + ": use a partitionSize of " + std::to_string(size) +
+                             " or more, or more parameterServers.replicas");
+    }
+  }
+  return InvalidArgument(why + ": use more parameterServers.replicas");
 }
 
 }  // namespace ringtrain::app

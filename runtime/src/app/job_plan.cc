@@ -6,10 +6,8 @@
 #include <cstring>
 
 #include <algorithm>
-#include <functional>
 #include <iostream>
 
-#include "ringtrain/app/header_check.h"
 #include "ringtrain/common/input_file.h"
 #include "ringtrain/data/idx_reader.h"
 #include "ringtrain/data/shard.h"
@@ -391,8 +389,6 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
   plan.local_momentum =
       optim::SplitForMomentumCorrection(&plan.optimizer, plan.codec.type, plan.error_feedback);
 
-  // The partition table, for a partition size (the spec's; larger ones to advise with).
-  std::function<StatusOr<std::shared_ptr<const ring::PartitionTable>>(int64_t)> make_table;
   if (job::IsSparseModel(spec.model.type)) {
     model::SparseModelConfig config{.embedding_size = spec.model.embedding_size};
     if (spec.model.type == job::ModelType::kFm) config.kind = model::SparseModelKind::kFm;
@@ -410,29 +406,15 @@ StatusOr<JobPlan> MakeJobPlan(const job::TrainingJob& job, const DatasetShape& s
         config.kind == model::SparseModelKind::kLogistic ? 0.0f : kEmbeddingInitScale;
     plan.sparse_admit_after = static_cast<uint32_t>(spec.model.admit_after);
     plan.sparse_expire_after = spec.model.expire_after_steps;
-    RT_ASSIGN_OR_RETURN(std::shared_ptr<model::SparseModel> m,
+    RT_ASSIGN_OR_RETURN(std::unique_ptr<model::SparseModel> m,
                         model::MakeSparseModel(*plan.sparse_model));
-    make_table = [m, servers = spec.parameter_servers.replicas](int64_t size) {
-      return MakeSparsePartitionTable(*m, servers, size);
-    };
+    RT_ASSIGN_OR_RETURN(plan.table,
+                        MakeSparsePartitionTable(*m, spec.parameter_servers.replicas,
+                                                 spec.parameter_servers.partition_size));
   } else {
-    RT_ASSIGN_OR_RETURN(std::shared_ptr<model::Model> m, model::MakeModel(plan.model));
-    make_table = [m, servers = spec.parameter_servers.replicas](int64_t size) {
-      return MakePartitionTable(*m, servers, size);
-    };
-  }
-  RT_ASSIGN_OR_RETURN(plan.table, make_table(spec.parameter_servers.partition_size));
-  if (Status fits = CheckHeadersFit(*plan.table); !fits.ok()) {
-    // The smallest doubling of the size whose partitions fit, as advice.
-    for (int64_t size = spec.parameter_servers.partition_size * 2; size <= job::kMaxPartitionSize;
-         size *= 2) {
-      StatusOr<std::shared_ptr<const ring::PartitionTable>> larger = make_table(size);
-      if (larger.ok() && CheckHeadersFit(**larger).ok()) {
-        return InvalidArgument(fits.message() + ": use a partitionSize of " + std::to_string(size) +
-                               " or more, or more parameterServers.replicas");
-      }
-    }
-    return InvalidArgument(fits.message() + ": use more parameterServers.replicas");
+    RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> m, model::MakeModel(plan.model));
+    RT_ASSIGN_OR_RETURN(plan.table, MakePartitionTable(*m, spec.parameter_servers.replicas,
+                                                       spec.parameter_servers.partition_size));
   }
   plan.dynamic_sharding = spec.dataset.sharding == job::Sharding::kDynamic;
   if (plan.dynamic_sharding) {

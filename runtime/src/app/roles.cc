@@ -13,6 +13,7 @@
 #include <zmq.hpp>
 
 #include "ringtrain/app/credentials.h"
+#include "ringtrain/app/header_check.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/object_checkpoints.h"
 #include "ringtrain/app/sparse_worker.h"
@@ -177,6 +178,7 @@ Status ServeParameterServer(const job::PodContract& c, const job::TrainingJob& j
   }
   RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, *shape));
   RT_RETURN_IF_ERROR(CheckContract(c, plan));
+  RT_RETURN_IF_ERROR(CheckHeadersFit(plan, OnThisHost(c.bind_endpoint)));
   RT_ASSIGN_OR_RETURN(std::vector<float> initial, InitialParameters(plan));
   RT_ASSIGN_OR_RETURN(std::unique_ptr<ps::ServerCore> core, MakeServerCore(plan, c.index, initial));
   ps::ServerOptions options;
@@ -425,6 +427,8 @@ Status TrainWorker(const job::PodContract& c, const job::TrainingJob& job,
   }
   RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
   RT_RETURN_IF_ERROR(CheckContract(c, plan));
+  RT_RETURN_IF_ERROR(
+      CheckHeadersFit(plan, std::all_of(c.ps_endpoints.begin(), c.ps_endpoints.end(), OnThisHost)));
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::Model> model, model::MakeModel(plan.model));
   RT_ASSIGN_OR_RETURN(optim::LearningRateSchedule schedule,
                       optim::LearningRateSchedule::Create(plan.schedule));

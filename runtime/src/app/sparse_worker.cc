@@ -1,8 +1,10 @@
 #include "ringtrain/app/sparse_worker.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 
+#include "ringtrain/app/header_check.h"
 #include "ringtrain/app/output.h"
 #include "ringtrain/app/wiring.h"
 #include "ringtrain/data/sparse_data.h"
@@ -72,6 +74,8 @@ Status TrainSparseWorker(const job::PodContract& c, const job::TrainingJob& job,
   shape.train_rows = share.records;
   RT_ASSIGN_OR_RETURN(JobPlan plan, MakeJobPlan(job, shape));
   RT_RETURN_IF_ERROR(CheckContract(c, plan));
+  RT_RETURN_IF_ERROR(
+      CheckHeadersFit(plan, std::all_of(c.ps_endpoints.begin(), c.ps_endpoints.end(), OnThisHost)));
   RT_ASSIGN_OR_RETURN(std::unique_ptr<model::SparseModel> model,
                       model::MakeSparseModel(*plan.sparse_model));
   RT_ASSIGN_OR_RETURN(optim::LearningRateSchedule schedule,

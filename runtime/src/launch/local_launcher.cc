@@ -17,6 +17,7 @@
 #include <zmq.hpp>
 
 #include "ringtrain/app/checkpointing.h"
+#include "ringtrain/app/header_check.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/object_checkpoints.h"
 #include "ringtrain/app/output.h"
@@ -190,6 +191,8 @@ Status Run::Start() {
   // starts.
   RT_ASSIGN_OR_RETURN(app::DatasetShape shape, app::ReadDatasetShape(job_.spec));
   RT_ASSIGN_OR_RETURN(app::JobPlan plan, app::MakeJobPlan(job_, shape));
+  // Partitions too many for one message are said here, before anything starts.
+  RT_RETURN_IF_ERROR(app::CheckHeadersFit(plan, options_.transport == Transport::kIpc));
   bounds_.num_ps = plan.num_ps;
   bounds_.num_workers = plan.num_workers;
   bounds_.epochs = plan.epochs;

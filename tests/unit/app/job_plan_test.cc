@@ -6,11 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "ringtrain/app/header_check.h"
 #include "ringtrain/job/parse.h"
 #include "ringtrain/job/yaml.h"
 #include "ringtrain/model/model.h"
-#include "ringtrain/transport/message.h"
 
 namespace ringtrain::app {
 namespace {
@@ -231,48 +229,6 @@ TEST(JobPlanTest, SeedAndShuffleComeFromTheSpec) {
   EXPECT_EQ(plan->seed, 7u);
   EXPECT_FALSE(plan->shuffle);
   EXPECT_EQ(plan->job_name, "plan-test");
-}
-
-// A partition table whose whole pull would need a header over the receivers' limit is refused
-// when the job is planned, naming the field and a size that fits, instead of failing at the
-// workers' first pull (11.6M parameters at partitionSize 1024 on 2 servers failed so: "header
-// frame of 103822 bytes exceeds the limit of 65536", measured before this check). At 2048 the
-// first pull passed, but a pull reply through shared memory late in a long run (each partition
-// with its offset and a large version) would not.
-TEST(JobPlanTest, RefusesPartitionsTooManyForOneMessageHeaderAndSaysWhatFits) {
-  job::TrainingJob job = Parse("{epochs: 1}");
-  job.spec.model.hidden_layers = {4096, 2048};
-  const DatasetShape shape{1000, 784, 10};
-  for (const int64_t size : {1024, 2048}) {
-    job.spec.parameter_servers.partition_size = size;
-    StatusOr<JobPlan> refused = MakeJobPlan(job, shape);
-    ASSERT_FALSE(refused.ok()) << size;
-    EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
-    const std::string& why = refused.status().message();
-    EXPECT_NE(
-        why.find("parameterServers.partitionSize: " + std::to_string(size) + " elements puts "),
-        std::string::npos)
-        << why;
-    EXPECT_NE(why.find("receivers take at most 65536"), std::string::npos) << why;
-    EXPECT_NE(why.find("use a partitionSize of 4096 or more"), std::string::npos) << why;
-  }
-
-  job.spec.parameter_servers.partition_size = 4096;
-  StatusOr<JobPlan> fits = MakeJobPlan(job, shape);
-  ASSERT_TRUE(fits.ok()) << fits.status().ToString();
-  int server = -1;
-  size_t partitions = 0;
-  const size_t bytes = LargestPartitionListBytes(*fits->table, &server, &partitions);
-  EXPECT_EQ(partitions, fits->table->partitions_of(server).size());
-  EXPECT_LE(bytes + kHeaderReserveBytes, transport::kMaxHeaderBytes);
-  // Above the 18 bytes a partition took in the real header measured above.
-  EXPECT_GT(bytes, 18 * partitions);
-  // One server for them all needs larger partitions again.
-  job.spec.parameter_servers.replicas = 1;
-  StatusOr<JobPlan> one = MakeJobPlan(job, shape);
-  ASSERT_FALSE(one.ok());
-  EXPECT_NE(one.status().message().find("use a partitionSize of 8192 or more"), std::string::npos)
-      << one.status().message();
 }
 
 }  // namespace

@@ -1,37 +1,44 @@
-// Refusing, when the job is planned, a partition table whose messages could not be received.
+// Refusing, before a job's processes train, a partition table whose messages could not be
+// received.
 //
-// A whole pull, and its reply, list every partition of a server in one Protobuf header, and
-// every receiver refuses a header over transport::kMaxHeaderBytes before parsing it
-// (transport/message.h). A model cut into many small partitions on few servers (an 11.6M-parameter
-// MLP at partitionSize 1024 on 2 servers: 5,678 partitions, a 100 KB header) would start its
-// processes and fail at the workers' first pull with "header frame ... exceeds the limit". The
-// plan checks instead, with the largest header a server's partition list can make, and names
-// the field to change.
+// Every receiver refuses a Protobuf header over transport::kMaxHeaderBytes before parsing it
+// (transport/message.h), and some headers grow with a server's partitions: a whole pull and its
+// reply list every partition of the server, and with replication a shard's copy
+// (REPLICA_SYNC, REPLICA_STATE) lists each partition's counters and each worker's partly pushed
+// partitions (ShardStateMeta). A model cut into many small partitions on few servers (an
+// 11.6M-parameter MLP at partitionSize 1024 on 2 servers: 5,796 partitions, a 103,822-byte
+// pull reply) would start its processes and fail at the workers' first pull with "header
+// frame ... exceeds the limit". `ringtrain run` checks before it starts anything, and each
+// server and worker when it starts (the operator does not read the data that sizes the model),
+// naming the field to change. Offline uses of a plan (exporting a model from checkpoints) do
+// not check: they send nothing.
 #ifndef RINGTRAIN_APP_HEADER_CHECK_H_
 #define RINGTRAIN_APP_HEADER_CHECK_H_
 
 #include <cstddef>
 
+#include "ringtrain/app/job_plan.h"
 #include "ringtrain/common/status.h"
-#include "ringtrain/ring/partition_table.h"
 
 namespace ringtrain::app {
 
-// What a header carries besides its partition list, at most: the job's name (a Kubernetes name,
-// at most 253 bytes), the shared segment, clocks and counters, the sparse tables' slices, an
-// error's text.
+// What a header carries besides the lists above, at most: the job's name (at most
+// job::kMaxJobNameLength bytes), a shared segment, clocks and counters, replica and detour
+// fields, the sparse tables' slices, an error's text.
 inline constexpr size_t kHeaderReserveBytes = 8 * 1024;
 
-// The largest partition list of one server, as bytes of a serialized header: each of its
-// partitions with every field a message may set, at its widest (a payload twice float32's, a
-// version of 2^35 updates, an offset past the server's whole share of shared memory). *server receives
-// that server's index and *partitions its partition count (both optional).
-size_t LargestPartitionListBytes(const ring::PartitionTable& table, int* server = nullptr,
-                                 size_t* partitions = nullptr);
+// The largest of those lists over the plan's servers, as bytes of a serialized header, each
+// field at its widest: a payload twice float32's, versions, steps and clocks of 2^35, sample
+// counts of 2^35, offsets past a segment of the whole model; the shared-memory fields only with
+// `shared_memory` (every endpoint on this host); the shard's copy only with replication, with
+// every worker's push partly in. *server (optional) receives the server whose messages need it.
+size_t LargestHeaderBytes(const JobPlan& plan, bool shared_memory, int* server = nullptr);
 
-// OK when LargestPartitionListBytes + kHeaderReserveBytes <= transport::kMaxHeaderBytes; else
-// InvalidArgument naming parameterServers.partitionSize, the server and the sizes.
-[[nodiscard]] Status CheckHeadersFit(const ring::PartitionTable& table);
+// OK when LargestHeaderBytes + kHeaderReserveBytes <= transport::kMaxHeaderBytes. Else
+// InvalidArgument naming parameterServers.partitionSize, the server, its partitions and the
+// sizes, with the smallest doubling of the partition size that fits (or, when none does, more
+// parameterServers.replicas).
+[[nodiscard]] Status CheckHeadersFit(const JobPlan& plan, bool shared_memory);
 
 }  // namespace ringtrain::app
 
