@@ -42,7 +42,8 @@ PY = "/usr/bin/python3"
 
 
 BULK_COPY_TITLE = "A step's copies: CopyBulk against memcpy at every offset between the addresses"
-SCALING_TITLE = "How cost grows: model size, links, workers, servers, codecs and modes"
+SCALING_TITLE = ("How cost grows: model size, links, workers, servers, codecs, modes and "
+                 "partition size")
 
 
 def steps(build, quick, scaling_out, scaling_logs):

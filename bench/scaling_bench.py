@@ -1044,8 +1044,8 @@ def every_configuration(results, trials):
     """The table of every configuration: median [lowest–highest] of its trials."""
     what = (f"median [lowest–highest] of {trials} trials" if trials > 1 else "one trial")
     md = ["", f"### Every configuration (samples/s: {what})", "",
-          "| system | model | workers | servers | link | mode | codec | samples/s | ms/step | "
-          "MB/step |", "|---|---|---:|---:|---|---|---|---:|---:|---:|"]
+          "| system | model | workers | servers | link | mode | codec | partitionSize | "
+          "samples/s | ms/step | MB/step |", "|---|---|---:|---:|---|---|---|---:|---:|---:|---:|"]
     for c, r in results.items():
         ddp = c.system == "ddp"
         if r["status"] == "ok":
@@ -1056,7 +1056,8 @@ def every_configuration(results, trials):
             cells = ["not measured", "–", "–"]
         md.append(f"| {c.system} | {model_name(c.hidden)} | {c.workers} | "
                   f"{'–' if ddp else c.servers} | {c.link} | {'all-reduce' if ddp else c.mode} | "
-                  f"{'none' if ddp else c.codec} | " + " | ".join(cells) + " |")
+                  f"{'none' if ddp else c.codec} | {'–' if ddp else c.partition} | " +
+                  " | ".join(cells) + " |")
     return md
 
 
@@ -1064,7 +1065,8 @@ def write_outputs(args, md, info, measured, floors, results, ctx):
     data = {"machine": info, "window_seconds": args.window, "quick": args.quick,
             "links_measured_bits_per_second": measured, "torch_runtime": ctx.torch_runtime,
             "floors": {model_name(h): f for h, f in floors.items()},
-            "results": [dict(dataclasses.asdict(c), parameters=parameters(c.hidden), **r)
+            "results": [dict(dataclasses.asdict(c), parameters=parameters(c.hidden), **r,
+                             **({"partition": None} if c.system == "ddp" else {}))
                         for c, r in results.items()]}
     if args.json:
         with open(args.json, "w") as f:
