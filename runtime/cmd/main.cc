@@ -32,6 +32,7 @@
 
 #include "model_commands.h"
 #include "ringtrain/app/checkpointing.h"
+#include "ringtrain/app/header_check.h"
 #include "ringtrain/app/job_plan.h"
 #include "ringtrain/app/memory_check.h"
 #include "ringtrain/app/object_checkpoints.h"
@@ -261,6 +262,19 @@ int Validate(const std::string& file) {
             << " per worker; " << ringtrain::job::FormatBytes(estimate.job_bytes)
             << " for the whole job on one machine (`ringtrain run`; this one has "
             << ringtrain::job::FormatBytes(machine.usable()) << ")\n";
+  // Partitions too many for one message header (app/header_check.h), across hosts as a cluster
+  // runs the job; a plan that cannot be made here is left to the processes, which say why.
+  if (ringtrain::StatusOr<ringtrain::app::JobPlan> plan = ringtrain::app::MakeJobPlan(*job, *shape);
+      plan.ok()) {
+    if (ringtrain::Status s = ringtrain::app::CheckHeadersFit(*plan, /*shared_memory=*/false);
+        !s.ok()) {
+      return Fail("ringtrain validate", s.WithContext(file));
+    }
+    if (ringtrain::Status s = ringtrain::app::CheckHeadersFit(*plan, /*shared_memory=*/true);
+        !s.ok()) {
+      std::cout << "  on one host (`ringtrain run`): " << ringtrain::Printable(s.message()) << "\n";
+    }
+  }
   return 0;
 }
 

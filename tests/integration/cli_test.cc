@@ -230,6 +230,58 @@ TEST(CliTest, AJobThatCannotFitInMemoryIsRefusedBeforeAnythingIsAllocated) {
   EXPECT_THAT(r.output, HasSubstr("memory: at least "));
 }
 
+// A model cut into more partitions than one message header lists (app/header_check.h) started
+// its processes and failed at the workers' first pull ("header frame of 103822 bytes exceeds the
+// limit of 65536"). Now `validate`, `run` and each process refuse it at once, naming the field
+// and a size that fits; at that size `validate` passes.
+TEST(CliTest, PartitionsTooManyForOneMessageHeaderAreRefusedWithASizeThatFits) {
+  auto job = testing::JobFixture::Make("cli-headers", 600, 2, 2, 1);
+  std::string spec;
+  {
+    std::ifstream in(job.spec_path);
+    spec.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string softmax = "model: {type: softmax}";
+  spec.replace(spec.find(softmax), softmax.size(),
+               "model: {type: mlp, hiddenLayers: [4096, 2048]}");
+  spec += "  security: {authentication: none}\n";  // the pod below has no keys
+  ASSERT_TRUE(testing::WriteFile(job.spec_path, spec));
+  const std::string field = "spec.parameterServers.partitionSize: 1024 elements puts ";
+  auto r = RunCommand({kBinary, "validate", job.spec_path}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(field));
+  EXPECT_THAT(r.output, HasSubstr("or more, or more spec.parameterServers.replicas"));
+  r = RunCommand({kBinary, "run", "--no-progress", job.spec_path}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(field));
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("worker-0")));
+  // A pod's process checks itself.
+  job::PodContract c;
+  c.job_name = "cli-headers";
+  c.role = job::Role::kParameterServer;
+  c.num_ps = 2;
+  c.num_workers = 2;
+  c.bind_endpoint = "tcp://127.0.0.1:0";
+  c.spec_path = job.spec_path;
+  c.termination_log = job.dir + "/termination-log";
+  ASSERT_TRUE(job::ValidatePodContract(c).ok());
+  r = RunCommand({kBinary, "ps"}, std::chrono::seconds(30), job::ToEnv(c));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(field));
+  // The size the message advises passes.
+  const std::string advised = "use a partitionSize of ";
+  const size_t at = r.output.find(advised);
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const std::string size = r.output.substr(
+      at + advised.size(), r.output.find(' ', at + advised.size()) - (at + advised.size()));
+  const std::string small = "partitionSize: 1024";
+  spec.replace(spec.find(small), small.size(), "partitionSize: " + size);
+  ASSERT_TRUE(testing::WriteFile(job.spec_path, spec));
+  r = RunCommand({kBinary, "validate", job.spec_path}, std::chrono::seconds(30));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("memory: at least "));
+}
+
 // Regression: a FIFO as the spec (`ringtrain run <(...)` too) or as data blocked forever.
 TEST(CliTest, FifosAndDevicesAreRefusedAtOnce) {
   auto job = testing::JobFixture::Make("cli-fifo", 600, 1, 1, 1);

@@ -9,6 +9,7 @@
 #include "ringtrain/model/model.h"
 #include "ringtrain/model/sparse_model.h"
 #include "ringtrain/proto/ringtrain.pb.h"
+#include "ringtrain/ps/consistency.h"
 #include "ringtrain/transport/message.h"
 #include "ringtrain/transport/shared_segment.h"
 
@@ -47,8 +48,9 @@ size_t PartitionListBytes(const ring::PartitionTable& table, int s, bool shared_
 }
 
 // A copy of server s's shard (ps/replica_wire.h: EncodeShardState's ShardStateMeta) in the
-// middle of a streamed round: every partition's round in progress, every worker's push partly in.
-size_t ShardStateBytes(const ring::PartitionTable& table, int s, int workers) {
+// middle of a round: every partition's round in progress and, with `partial` (streamed rounds),
+// every worker's push partly in.
+size_t ShardStateBytes(const ring::PartitionTable& table, int s, int workers, bool partial) {
   proto::Header h;
   proto::ShardStateMeta* meta = h.mutable_replica()->mutable_state();
   for (const uint32_t id : table.partitions_of(s)) {
@@ -69,6 +71,7 @@ size_t ShardStateBytes(const ring::PartitionTable& table, int s, int workers) {
     m->set_clock(kLargestCount);
     m->set_done(true);
     m->set_excluded(true);
+    if (!partial) continue;
     for (const uint32_t id : table.partitions_of(s)) m->add_partial(id);
   }
   return h.ByteSizeLong();
@@ -94,6 +97,14 @@ bool Fits(size_t bytes) { return bytes + kHeaderReserveBytes <= transport::kMaxH
 
 size_t LargestHeaderBytes(const JobPlan& plan, bool shared_memory, int* server) {
   const ring::PartitionTable& table = *plan.table;
+  const bool sync = plan.consistency == ps::Consistency::kSync;
+  // Partitions travel through shared memory only in sync mode (pulls ask for it, and pushes of
+  // CODEC_NONE go through it, only there).
+  const bool shared = shared_memory && sync;
+  // A push comes in parts only in a sync round of a dense model whose pushes are chunked
+  // (ServerCore::ValidateStreaming, PsClient::ShapeOf).
+  const bool partial =
+      sync && plan.push_chunk_bytes > 0 && !plan.sparse_model.has_value() && !plan.feature_sharding;
   // A worker's push segment holds the whole model, each partition aligned.
   uint64_t segment_bytes = transport::kSegmentDataOffset;
   for (const ring::Partition& p : table.partitions()) {
@@ -102,8 +113,10 @@ size_t LargestHeaderBytes(const JobPlan& plan, bool shared_memory, int* server) 
   size_t largest = 0;
   int largest_server = 0;
   for (int s = 0; s < table.num_servers(); ++s) {
-    size_t bytes = PartitionListBytes(table, s, shared_memory, segment_bytes);
-    if (plan.replication > 0) bytes = std::max(bytes, ShardStateBytes(table, s, plan.num_workers));
+    size_t bytes = PartitionListBytes(table, s, shared, segment_bytes);
+    if (plan.replication > 0) {
+      bytes = std::max(bytes, ShardStateBytes(table, s, plan.num_workers, partial));
+    }
     if (bytes > largest) {
       largest = bytes;
       largest_server = s;
@@ -118,22 +131,24 @@ Status CheckHeadersFit(const JobPlan& plan, bool shared_memory) {
   const size_t bytes = LargestHeaderBytes(plan, shared_memory, &server);
   if (Fits(bytes)) return Status::Ok();
   const ring::PartitionTable& table = *plan.table;
+  const bool one_host = shared_memory && plan.consistency == ps::Consistency::kSync;
   std::string why =
-      "parameterServers.partitionSize: " + std::to_string(table.partition_size()) +
+      "spec.parameterServers.partitionSize: " + std::to_string(table.partition_size()) +
       " elements puts " + std::to_string(table.partitions_of(server).size()) +
       " partitions on parameter server " + std::to_string(server) + "; a message listing them " +
       (plan.replication > 0 ? "(a pull, or its shard's copy for replication) " : "(a pull) ") +
-      "needs a header of up to " + std::to_string(bytes + kHeaderReserveBytes) +
-      " bytes, and receivers take at most " + std::to_string(transport::kMaxHeaderBytes);
+      "may need a header of up to " + std::to_string(bytes + kHeaderReserveBytes) + " bytes" +
+      (one_host ? " (on one host: each partition with its place in shared memory)" : "") +
+      ", and receivers take at most " + std::to_string(transport::kMaxHeaderBytes);
   // The smallest doubling of the size whose partitions fit, as advice.
   for (int64_t size = table.partition_size() * 2; size <= job::kMaxPartitionSize; size *= 2) {
     StatusOr<JobPlan> larger = WithPartitionSize(plan, size);
     if (larger.ok() && Fits(LargestHeaderBytes(*larger, shared_memory))) {
       return InvalidArgument(why + ": use a partitionSize of " + std::to_string(size) +
-                             " or more, or more parameterServers.replicas");
+                             " or more, or more spec.parameterServers.replicas");
     }
   }
-  return InvalidArgument(why + ": use more parameterServers.replicas");
+  return InvalidArgument(why + ": use more spec.parameterServers.replicas");
 }
 
 }  // namespace ringtrain::app

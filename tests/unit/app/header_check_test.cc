@@ -16,9 +16,9 @@ namespace ringtrain::app {
 namespace {
 
 // An MLP job on Fashion-MNIST's shapes with these hidden layers, servers, workers, partition
-// size and replication.
+// size, replication and spec.training.
 JobPlan PlanOf(const std::string& hidden, int servers, int workers, int64_t partition_size,
-               int replication = 0) {
+               int replication = 0, const std::string& training = "{epochs: 1}") {
   const std::string yaml = R"(apiVersion: ringtrain.io/v1alpha1
 kind: TrainingJob
 metadata: {name: header-test}
@@ -27,7 +27,7 @@ spec:
                            hidden + R"(}
   dataset:
     train: {images: /data/train-images.gz, labels: /data/train-labels.gz}
-  training: {epochs: 1}
+  training: )" + training + R"(
   parameterServers: {replicas: )" +
                            std::to_string(servers) +
                            ", partitionSize: " + std::to_string(partition_size) +
@@ -48,8 +48,8 @@ const std::string kLimit = std::to_string(transport::kMaxHeaderBytes);
 
 // 11.6M parameters at partitionSize 1024 on 2 servers over ipc:// failed at the workers' first
 // pull: "header frame of 103822 bytes exceeds the limit of 65536" (measured before this check).
-// At 2048 the first pull passed, but a pull reply through shared memory late in a run (each
-// partition with its offset, versions grown) could not.
+// At 2048 the first pull passed, but a pull reply through shared memory is within a few KB of the
+// limit, and over it as versions grow.
 TEST(HeaderCheckTest, RefusesPartitionsTooManyForOneHeaderAndSaysWhatFits) {
   for (const int64_t size : {1024, 2048}) {
     const JobPlan plan = PlanOf("[4096, 2048]", 2, 2, size);
@@ -67,8 +67,12 @@ TEST(HeaderCheckTest, RefusesPartitionsTooManyForOneHeaderAndSaysWhatFits) {
     // The advice holds.
     EXPECT_TRUE(CheckHeadersFit(PlanOf("[4096, 2048]", 2, 2, 4096), true).ok());
   }
-  // Across hosts no partition carries shared memory's fields: 2048 fits there.
+  // Across hosts no partition carries shared memory's fields: 2048 fits there; and on one host
+  // when partitions do not travel through shared memory (async, ssp).
   EXPECT_TRUE(CheckHeadersFit(PlanOf("[4096, 2048]", 2, 2, 2048), false).ok());
+  EXPECT_TRUE(
+      CheckHeadersFit(PlanOf("[4096, 2048]", 2, 2, 2048, 0, "{epochs: 1, syncMode: async}"), true)
+          .ok());
   // One server for them all needs larger partitions again.
   const Status one = CheckHeadersFit(PlanOf("[4096, 2048]", 1, 2, 4096), true);
   ASSERT_FALSE(one.ok());
@@ -80,16 +84,29 @@ TEST(HeaderCheckTest, RefusesPartitionsTooManyForOneHeaderAndSaysWhatFits) {
   EXPECT_LT(LargestHeaderBytes(example, true), 400u);
 }
 
-// With replication, a shard's copy lists each partition's counters and each worker's partly
-// pushed partitions: the workers count.
+// With replication, a shard's copy lists each partition's counters and, where pushes come in
+// parts (sync, chunked), each worker's partly pushed partitions: then the workers count.
 TEST(HeaderCheckTest, WithReplicationTheShardsCopyCountsToo) {
-  const JobPlan two = PlanOf("[4096, 2048]", 2, 2, 4096, /*replication=*/0);
-  const JobPlan copied = PlanOf("[4096, 2048]", 2, 8, 4096, /*replication=*/1);
-  EXPECT_GT(LargestHeaderBytes(copied, false), LargestHeaderBytes(two, false));
+  const std::string mlp = "[4096, 2048]";
+  const JobPlan pulls_only = PlanOf(mlp, 2, 2, 4096, /*replication=*/0);
+  const JobPlan copied = PlanOf(mlp, 2, 2, 4096, /*replication=*/1);
+  EXPECT_GT(LargestHeaderBytes(copied, false), LargestHeaderBytes(pulls_only, false));
   const Status s = CheckHeadersFit(copied, false);
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("its shard's copy for replication"), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("use a partitionSize of"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("use a partitionSize of 8192 or more"), std::string::npos)
+      << s.message();
+  // At 8192 the workers' partly pushed partitions decide: 2 fit, 32 do not.
+  const JobPlan two = PlanOf(mlp, 2, 2, 8192, 1);
+  const JobPlan many = PlanOf(mlp, 2, 32, 8192, 1);
+  EXPECT_GT(LargestHeaderBytes(many, false), LargestHeaderBytes(two, false));
+  EXPECT_TRUE(CheckHeadersFit(two, false).ok());
+  EXPECT_FALSE(CheckHeadersFit(many, false).ok());
+  // Without chunked pushes, or outside sync mode, no push comes in parts.
+  EXPECT_TRUE(
+      CheckHeadersFit(PlanOf(mlp, 2, 32, 8192, 1, "{epochs: 1, pushChunkKiB: 0}"), false).ok());
+  EXPECT_TRUE(
+      CheckHeadersFit(PlanOf(mlp, 2, 32, 8192, 1, "{epochs: 1, syncMode: async}"), false).ok());
 }
 
 // The bound holds against the real encoder of a shard's copy (ps/replica_wire.h), with every
@@ -99,6 +116,7 @@ TEST(HeaderCheckTest, BoundIsAboveTheRealShardCopysHeader) {
   int server = -1;
   const size_t bound = LargestHeaderBytes(plan, false, &server);
   ASSERT_GE(server, 0);
+  ASSERT_LT(server, plan.num_ps);
   for (int s = 0; s < plan.num_ps; ++s) {
     ckpt::ShardState state;
     for (const uint32_t id : plan.table->partitions_of(s)) {

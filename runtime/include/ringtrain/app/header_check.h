@@ -30,12 +30,13 @@ inline constexpr size_t kHeaderReserveBytes = 8 * 1024;
 // The largest of those lists over the plan's servers, as bytes of a serialized header, each
 // field at its widest: a payload twice float32's, versions, steps and clocks of 2^35, sample
 // counts of 2^35, offsets past a segment of the whole model; the shared-memory fields only with
-// `shared_memory` (every endpoint on this host); the shard's copy only with replication, with
-// every worker's push partly in. *server (optional) receives the server whose messages need it.
+// `shared_memory` (every endpoint on this host) in sync mode, where partitions travel so; the
+// shard's copy only with replication, with every worker's push partly in where pushes come in
+// parts (sync, dense, chunked). *server (optional) receives the server whose messages need it.
 size_t LargestHeaderBytes(const JobPlan& plan, bool shared_memory, int* server = nullptr);
 
 // OK when LargestHeaderBytes + kHeaderReserveBytes <= transport::kMaxHeaderBytes. Else
-// InvalidArgument naming parameterServers.partitionSize, the server, its partitions and the
+// InvalidArgument naming spec.parameterServers.partitionSize, the server, its partitions and the
 // sizes, with the smallest doubling of the partition size that fits (or, when none does, more
 // parameterServers.replicas).
 [[nodiscard]] Status CheckHeadersFit(const JobPlan& plan, bool shared_memory);
