@@ -186,20 +186,41 @@ TEST(CliTest, TestImagesOfAnotherShapeExitWithTwoNamingBothFiles) {
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("parameter server")));
 }
 
-// The case, larger: a model no machine here holds passed `validate`, and every server
-// died of bad_alloc a minute later. Now `validate`, `run` and each process refuse it at once
-// with the numbers: 16 layers of 65536 units are 69 billion parameters, 256 GiB each copy.
-TEST(CliTest, AJobThatCannotFitInMemoryIsRefusedBeforeAnythingIsAllocated) {
-  auto job = testing::JobFixture::Make("cli-memory", 600, 2, 2, 1);
+// `job`'s spec (a softmax model) with `model` instead.
+std::string SpecWithModel(const testing::JobFixture& job, const std::string& model) {
   std::string spec;
   {
     std::ifstream in(job.spec_path);
     spec.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   const std::string softmax = "model: {type: softmax}";
-  spec.replace(spec.find(softmax), softmax.size(),
-               "model: {type: mlp, hiddenLayers: [65536, 65536, 65536, 65536, 65536, 65536, "
-               "65536, 65536, 65536, 65536, 65536, 65536, 65536, 65536, 65536, 65536]}");
+  spec.replace(spec.find(softmax), softmax.size(), "model: " + model);
+  return spec;
+}
+
+// `ringtrain ps` as the first of 2 servers' pods of a 2-worker job over tcp://, on `job`'s spec.
+testing::CommandResult RunFirstServerPod(const std::string& name, const testing::JobFixture& job) {
+  job::PodContract c;
+  c.job_name = name;
+  c.role = job::Role::kParameterServer;
+  c.num_ps = 2;
+  c.num_workers = 2;
+  c.bind_endpoint = "tcp://127.0.0.1:0";
+  c.spec_path = job.spec_path;
+  c.termination_log = job.dir + "/termination-log";
+  EXPECT_TRUE(job::ValidatePodContract(c).ok());
+  return RunCommand({kBinary, "ps"}, std::chrono::seconds(30), job::ToEnv(c));
+}
+
+// The case, larger: a model no machine here holds passed `validate`, and every server
+// died of bad_alloc a minute later. Now `validate`, `run` and each process refuse it at once
+// with the numbers: 16 layers of 65536 units are 69 billion parameters, 256 GiB each copy.
+TEST(CliTest, AJobThatCannotFitInMemoryIsRefusedBeforeAnythingIsAllocated) {
+  auto job = testing::JobFixture::Make("cli-memory", 600, 2, 2, 1);
+  const std::string spec =
+      SpecWithModel(job,
+                    "{type: mlp, hiddenLayers: [65536, 65536, 65536, 65536, 65536, 65536, "
+                    "65536, 65536, 65536, 65536, 65536, 65536, 65536, 65536, 65536, 65536]}");
   ASSERT_TRUE(testing::WriteFile(job.spec_path, spec));
   const auto start = std::chrono::steady_clock::now();
   auto r = RunCommand({kBinary, "validate", job.spec_path}, std::chrono::seconds(30));
@@ -211,16 +232,7 @@ TEST(CliTest, AJobThatCannotFitInMemoryIsRefusedBeforeAnythingIsAllocated) {
   EXPECT_THAT(r.output, HasSubstr("of memory on one machine (2 parameter servers x "));
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("parameter server 0")));
   // A pod's process checks itself.
-  job::PodContract c;
-  c.job_name = "cli-memory";
-  c.role = job::Role::kParameterServer;
-  c.num_ps = 2;
-  c.num_workers = 2;
-  c.bind_endpoint = "tcp://127.0.0.1:0";
-  c.spec_path = job.spec_path;
-  c.termination_log = job.dir + "/termination-log";
-  ASSERT_TRUE(job::ValidatePodContract(c).ok());
-  r = RunCommand({kBinary, "ps"}, std::chrono::seconds(30), job::ToEnv(c));
+  r = RunFirstServerPod("cli-memory", job);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr("ps-0 needs at least"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
@@ -236,14 +248,7 @@ TEST(CliTest, AJobThatCannotFitInMemoryIsRefusedBeforeAnythingIsAllocated) {
 // and a size that fits; at that size `validate` passes.
 TEST(CliTest, PartitionsTooManyForOneMessageHeaderAreRefusedWithASizeThatFits) {
   auto job = testing::JobFixture::Make("cli-headers", 600, 2, 2, 1);
-  std::string spec;
-  {
-    std::ifstream in(job.spec_path);
-    spec.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  const std::string softmax = "model: {type: softmax}";
-  spec.replace(spec.find(softmax), softmax.size(),
-               "model: {type: mlp, hiddenLayers: [4096, 2048]}");
+  std::string spec = SpecWithModel(job, "{type: mlp, hiddenLayers: [4096, 2048]}");
   spec += "  security: {authentication: none}\n";  // the pod below has no keys
   ASSERT_TRUE(testing::WriteFile(job.spec_path, spec));
   const std::string field = "spec.parameterServers.partitionSize: 1024 elements puts ";
@@ -256,16 +261,7 @@ TEST(CliTest, PartitionsTooManyForOneMessageHeaderAreRefusedWithASizeThatFits) {
   EXPECT_THAT(r.output, HasSubstr(field));
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("worker-0")));
   // A pod's process checks itself.
-  job::PodContract c;
-  c.job_name = "cli-headers";
-  c.role = job::Role::kParameterServer;
-  c.num_ps = 2;
-  c.num_workers = 2;
-  c.bind_endpoint = "tcp://127.0.0.1:0";
-  c.spec_path = job.spec_path;
-  c.termination_log = job.dir + "/termination-log";
-  ASSERT_TRUE(job::ValidatePodContract(c).ok());
-  r = RunCommand({kBinary, "ps"}, std::chrono::seconds(30), job::ToEnv(c));
+  r = RunFirstServerPod("cli-headers", job);
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_THAT(r.output, HasSubstr(field));
   // The size the message advises passes.
