@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "link_messages.h"
+#include "process_helpers.h"
 #include "ringtrain/auth/curve.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/proto/ringtrain.pb.h"
@@ -39,9 +40,8 @@ TEST(DirectPathOfTest, IsBesideAnIpcSocketAndNothingElse) {
 class DirectPeersTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/direct-peers-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    dir_ = testing::MakeTempDir("direct-peers");
+    ASSERT_FALSE(dir_.empty());
   }
   void TearDown() override {
     peers_.reset();
@@ -286,9 +286,8 @@ std::unique_ptr<ServerCore> Core() {
 class DirectServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/direct-server-test-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    dir_ = testing::MakeTempDir("direct-server");
+    ASSERT_FALSE(dir_.empty());
     options_.bind_endpoint = "tcp://127.0.0.1:0";
     options_.direct_path = dir_ + "/ps.direct";
     options_.poll_interval = std::chrono::milliseconds(20);

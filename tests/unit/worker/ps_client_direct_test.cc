@@ -18,6 +18,7 @@
 
 #include "fake_server.h"
 #include "link_messages.h"
+#include "process_helpers.h"
 #include "ringtrain/ps/pull_publisher.h"
 #include "ringtrain/ps/shared_push_reader.h"
 #include "ringtrain/ring/hash_ring.h"
@@ -42,9 +43,8 @@ std::shared_ptr<const ring::PartitionTable> Table() {
 class PsClientDirectTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/ps-client-direct-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    dir_ = testing::MakeTempDir("ps-client-direct");
+    ASSERT_FALSE(dir_.empty());
     path_ = dir_ + "/ps-0.direct";
     listener_ = transport::StreamListener::Listen(path_).value();
   }
