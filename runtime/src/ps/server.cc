@@ -126,22 +126,19 @@ StatusOr<FetchOutcome> ParameterServer::FetchShard() {
 }
 
 Status ParameterServer::Drain(bool defer) {
-  std::vector<zmq::message_t> frames;
   while (true) {
     bool received = false;
-    RT_RETURN_IF_ERROR(transport::ReceiveMultipart(socket_, &frames, &received));
+    RT_RETURN_IF_ERROR(transport::ReceiveMultipart(socket_, &frames_, &received));
     if (!received) return Status::Ok();
-    HandleFrames(std::move(frames), defer);
-    frames.clear();
+    HandleFrames(frames_, defer);
     if (!defer && between_messages_) between_messages_(*core_);
   }
 }
 
 Status ParameterServer::ReceiveOne() {
-  std::vector<zmq::message_t> frames;
   bool received = false;
-  RT_RETURN_IF_ERROR(transport::ReceiveMultipart(socket_, &frames, &received, /*wait=*/true));
-  if (received) HandleFrames(std::move(frames), /*defer=*/false);
+  RT_RETURN_IF_ERROR(transport::ReceiveMultipart(socket_, &frames_, &received, /*wait=*/true));
+  if (received) HandleFrames(frames_, /*defer=*/false);
   if (between_messages_) between_messages_(*core_);
   return Status::Ok();
 }
@@ -172,7 +169,7 @@ void ParameterServer::SendReplies(std::vector<Reply>* replies) {
     if (direct_ != nullptr && DirectPeers::Names(r.peer)) {
       direct_->Send(r.peer, &r.header, r.payloads, &sent).IgnoreError();
     } else {
-      transport::SendMessage(socket_, &r.peer, std::move(r.header), std::move(r.payloads), &sent)
+      transport::SendMessage(socket_, &r.peer, &r.header, r.payloads, &sent)
           .IgnoreError();
     }
     core_->CountSent(sent);
@@ -184,7 +181,7 @@ Status ParameterServer::Serve() {
   // Nobody is silent for having waited while this server fetched its shard.
   std::fill(last_heard_.begin(), last_heard_.end(), std::chrono::steady_clock::now());
   // Requests that came while FetchShard() waited, in their order.
-  for (auto& [peer, msg] : deferred_) HandleRequest(peer, std::move(msg));
+  for (auto& [peer, msg] : deferred_) HandleRequest(peer, &msg);
   deferred_.clear();
   std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}};
   if (replication_.backup != nullptr) {
@@ -240,7 +237,7 @@ Status ParameterServer::Serve() {
                            [this](std::vector<zmq::message_t> frames) {
                              proto::ServerStats& stats = core_->mutable_stats();
                              stats.set_messages_direct(stats.messages_direct() + 1);
-                             HandleFrames(std::move(frames), /*defer=*/false, /*direct=*/true);
+                             HandleFrames(frames, /*defer=*/false, /*direct=*/true);
                              if (between_messages_) between_messages_(*core_);
                            });
       for (size_t i = 0; i < refused; ++i) core_->CountUndecodable(0);
@@ -258,7 +255,7 @@ Status ParameterServer::Serve() {
   return Status::Ok();
 }
 
-void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defer, bool direct) {
+void ParameterServer::HandleFrames(std::span<zmq::message_t> frames, bool defer, bool direct) {
   uint64_t bytes = 0;
   for (const auto& f : frames) bytes += f.size();
   // A ROUTER always prepends the routing id; anything shorter is not a request.
@@ -266,7 +263,8 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     core_->CountUndecodable(bytes);
     return;
   }
-  std::string peer(static_cast<const char*>(frames[0].data()), frames[0].size());
+  std::string& peer = peer_;
+  peer.assign(static_cast<const char*>(frames[0].data()), frames[0].size());
   // A ZeroMQ peer naming itself as a direct link would have its replies sent to that link.
   if (!direct && DirectPeers::Names(peer)) {
     core_->CountUndecodable(bytes);
@@ -275,11 +273,8 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
   // Who sent it, as the connection's key says (read before the frames are consumed).
   const std::optional<auth::Identity> sender =
       authenticated_ ? auth::SenderOf(frames[1]) : std::nullopt;
-  std::vector<zmq::message_t> body;
-  body.reserve(frames.size() - 1);
-  for (size_t i = 1; i < frames.size(); ++i) body.push_back(std::move(frames[i]));
-  StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(body));
-  if (!msg.ok()) {
+  transport::Message* msg = &msg_;
+  if (!transport::DecodeMessage(frames.subspan(1), msg).ok()) {
     core_->CountUndecodable(bytes);
     return;
   }
@@ -289,7 +284,7 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     return;
   }
   // A push's encoded sparse gradients, decoded once the sender may send it.
-  if (!transport::DecodeSparseValues(&*msg).ok()) {
+  if (!transport::DecodeSparseValues(msg).ok()) {
     CountDropped();
     return;
   }
@@ -299,7 +294,7 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
       CountDropped();
       return;
     }
-    if (!ReadSharedPush(peer, &*msg)) return;
+    if (!ReadSharedPush(peer, msg)) return;
   }
   if (transport::IsReplication(msg->header.kind()) || msg->header.has_replica()) {
     // Another server's: the copy this server keeps of its predecessor's shard.
@@ -308,7 +303,7 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
       return;
     }
     replies_.clear();
-    replication_.replica->Handle(peer, std::move(msg).value(), &replies_);
+    replication_.replica->Handle(peer, std::move(*msg), &replies_);
     SendReplies(&replies_);
     return;
   }
@@ -317,7 +312,7 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
     replies_.clear();
     if (replication_.replica != nullptr) {
       // It answers NOT_SERVING itself for another server's shard or before a takeover.
-      replication_.replica->HandleDetour(peer, std::move(msg).value(), &replies_);
+      replication_.replica->HandleDetour(peer, std::move(*msg), &replies_);
     } else {
       proto::ServerStats& stats = core_->mutable_stats();
       stats.set_detours_refused(stats.detours_refused() + 1);
@@ -328,13 +323,13 @@ void ParameterServer::HandleFrames(std::vector<zmq::message_t> frames, bool defe
   }
   if (defer) {
     if (deferred_.size() < max_deferred_) {
-      deferred_.emplace_back(std::move(peer), std::move(msg).value());
+      deferred_.emplace_back(peer, std::move(*msg));
     } else {
       CountDropped();
     }
     return;
   }
-  HandleRequest(peer, std::move(msg).value());
+  HandleRequest(peer, msg);
 }
 
 bool ParameterServer::ReadSharedPush(const std::string& peer, transport::Message* msg) {
@@ -459,8 +454,8 @@ Status ParameterServer::ExcludeSilentWorkers() {
   return Status::Ok();
 }
 
-void ParameterServer::HandleRequest(const std::string& peer, transport::Message msg) {
-  const proto::Header& h = msg.header;
+void ParameterServer::HandleRequest(const std::string& peer, transport::Message* msg) {
+  const proto::Header& h = msg->header;
   const std::optional<transport::RequestKind> request = transport::RequestOf(h.kind());
   const bool from_worker = request.has_value() && *request != transport::RequestKind::kStats &&
                            h.job() == core_->config().job && h.sender() < last_heard_.size();
@@ -470,7 +465,7 @@ void ParameterServer::HandleRequest(const std::string& peer, transport::Message 
     last_heard_[w] = std::chrono::steady_clock::now();
     heard_[w] = true;
   }
-  Replicated(msg, [&](std::vector<Reply>* out) { core_->Handle(peer, std::move(msg), out); });
+  Replicated(*msg, [&](std::vector<Reply>* out) { core_->Handle(peer, msg, out); });
   if (was_excluded && !core_->excluded(static_cast<int>(w))) {
     Log("worker " + std::to_string(w) + " is back: it continues at step " +
         std::to_string(core_->clock(static_cast<int>(w))) + " (" +

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
-#include <unordered_set>
 #include <utility>
 
 #include "ringtrain/common/check.h"
@@ -102,6 +101,7 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
       partial_(static_cast<size_t>(config_.num_workers)),
       partial_count_(static_cast<size_t>(config_.num_workers), 0) {
   size_t largest = 0;
+  listed_mark_.assign(owned_.size(), 0);
   for (size_t i = 0; i < owned_.size(); ++i) {
     slot_of_partition_[owned_[i].id] = static_cast<int>(i);
     largest = std::max(largest, owned_[i].params.size());
@@ -345,7 +345,9 @@ Status ServerCore::ValidatePartitions(const proto::Header& h) const {
     if (sparse_ == nullptr)
       return InvalidArgument(KindName(h) + ": the model has no sparse tables");
   }
-  std::unordered_set<uint32_t> seen;
+  // Partition slot i was listed by this message when listed_mark_[i] == mark (no set to build
+  // and free for every request).
+  const uint64_t mark = ++listed_marks_;
   for (const proto::PartitionSlice& s : h.partitions()) {
     const PartitionState* p = Find(s.id());
     if (p == nullptr) {
@@ -357,7 +359,10 @@ Status ServerCore::ValidatePartitions(const proto::Header& h) const {
                              std::to_string(p->params.size()) + " elements, message says " +
                              std::to_string(s.num_elements()));
     }
-    if (!seen.insert(s.id()).second) {
+    uint64_t& listed = listed_mark_[static_cast<size_t>(slot_of_partition_[s.id()])];
+    const bool twice = listed == mark;
+    listed = mark;
+    if (twice) {
       return InvalidArgument(KindName(h) + ": partition " + std::to_string(s.id()) +
                              " listed twice");
     }
@@ -387,12 +392,17 @@ Reply ServerCore::MakeError(const std::string& peer, const proto::Header& reques
 void ServerCore::HandleForwarded(const std::string& peer, transport::Message msg,
                                  std::vector<Reply>* out) {
   forwarded_ = true;
-  Handle(peer, std::move(msg), out);
+  Handle(peer, &msg, out);
   forwarded_ = false;
 }
 
 void ServerCore::Handle(const std::string& peer, transport::Message msg, std::vector<Reply>* out) {
-  const proto::Header& h = msg.header;
+  Handle(peer, &msg, out);
+}
+
+void ServerCore::Handle(const std::string& peer, transport::Message* msg,
+                        std::vector<Reply>* out) {
+  const proto::Header& h = msg->header;
   const std::optional<transport::RequestKind> request = transport::RequestOf(h.kind());
   if (!request.has_value()) {
     out->push_back(MakeError(peer, h, InvalidArgument(KindName(h) + " is not a request")));
@@ -411,10 +421,10 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
   }
   switch (*request) {
     case transport::RequestKind::kPush:
-      HandlePush(peer, std::move(msg), out);
+      HandlePush(peer, msg, out);
       return;
     case transport::RequestKind::kPull:
-      HandlePull(peer, std::move(msg), out);
+      HandlePull(peer, msg, out);
       return;
     case transport::RequestKind::kWorkerDone:
       HandleDone(peer, h, out);
@@ -426,7 +436,7 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
       HandleTask(peer, h, out);
       return;
     case transport::RequestKind::kMargins:
-      HandleMargins(peer, msg, out);
+      HandleMargins(peer, *msg, out);
       return;
     case transport::RequestKind::kStats:  // answered above
       return;
@@ -551,8 +561,9 @@ Status ServerCore::ValidatePush(const transport::Message& msg,
   return Status::Ok();
 }
 
-void ServerCore::HandlePush(const std::string& peer, transport::Message msg,
+void ServerCore::HandlePush(const std::string& peer, transport::Message* pushed,
                             std::vector<Reply>* out) {
+  transport::Message& msg = *pushed;
   const proto::Header& h = msg.header;
   if (h.layout_fingerprint() == config_.table->fingerprint()) TakeBack(h.sender());
   const size_t sender = h.sender();
@@ -743,7 +754,13 @@ void ServerCore::AnswerPush(const std::string& peer, const proto::Header& push,
     out->push_back(NewReply(peer, push, proto::PUSH_ACK));
     return;
   }
-  // The pull the worker would send next, for these partitions: parked like one.
+  // The pull the worker would send next, for these partitions: answered now, or parked like one.
+  // (A push's header reads as that pull's: a pull back is dense and sync, ValidateStreaming.)
+  if (!push.final_model() && PullReady(push, push.clock() + 1)) {
+    out->push_back(MakePartitionsReply(peer, push, push.clock() + 1));
+    stats_.set_pulls_answered(stats_.pulls_answered() + 1);
+    return;
+  }
   transport::Message pull;
   proto::Header& h = pull.header;
   h.set_kind(proto::PULL);
@@ -759,12 +776,8 @@ void ServerCore::AnswerPush(const std::string& peer, const proto::Header& push,
     s->set_id(slice.id());
     s->set_num_elements(slice.num_elements());
   }
-  if (PullReady(h)) {
-    out->push_back(MakePullReply(peer, pull));
-  } else {
-    stats_.set_pulls_parked(stats_.pulls_parked() + 1);
-    pending_.push_back(ParkedPull{peer, std::move(pull)});
-  }
+  stats_.set_pulls_parked(stats_.pulls_parked() + 1);
+  pending_.push_back(ParkedPull{peer, std::move(pull)});
 }
 
 void ServerCore::ReleaseHeldPushes(std::vector<Reply>* out) {
@@ -773,7 +786,7 @@ void ServerCore::ReleaseHeldPushes(std::vector<Reply>* out) {
     while (!held.empty() && held.front().msg.header.clock() <= RoundVersion()) {
       HeldPush push = std::move(held.front());
       held.pop_front();
-      HandlePush(push.peer, std::move(push.msg), out);
+      HandlePush(push.peer, &push.msg, out);
     }
   }
 }
@@ -857,8 +870,9 @@ void ServerCore::MaybeApplyRound(PartitionState& p, int64_t min_clock) {
   p.version += 1;
 }
 
-void ServerCore::HandlePull(const std::string& peer, transport::Message msg,
+void ServerCore::HandlePull(const std::string& peer, transport::Message* pulled,
                             std::vector<Reply>* out) {
+  transport::Message& msg = *pulled;
   const proto::Header& request = msg.header;
   Status s = ValidatePartitions(request);
   if (s.ok() && request.sparse_size() > 0) s = sparse_->ValidateKeys(msg);
@@ -877,7 +891,7 @@ void ServerCore::HandlePull(const std::string& peer, transport::Message msg,
     return;
   }
   if (request.sparse_size() > 0) sparse_->RecordPull(static_cast<int>(w), msg);
-  if (PullReady(request)) {
+  if (PullReady(request, request.clock())) {
     out->push_back(MakePullReply(peer, msg));
   } else {
     stats_.set_pulls_parked(stats_.pulls_parked() + 1);
@@ -1063,18 +1077,18 @@ void ServerCore::FastForwardRounds() {
   }
 }
 
-bool ServerCore::PullReady(const proto::Header& request) const {
+bool ServerCore::PullReady(const proto::Header& request, int64_t clock) const {
   if (request.final_model()) return finished();
   switch (config_.consistency) {
     case Consistency::kSync:
       for (const proto::PartitionSlice& s : request.partitions()) {
-        if (Find(s.id())->version < request.clock()) return false;
+        if (Find(s.id())->version < clock) return false;
       }
-      return request.sparse_size() == 0 || sparse_round_.version >= request.clock();
+      return request.sparse_size() == 0 || sparse_round_.version >= clock;
     case Consistency::kAsync:
       return true;
     case Consistency::kSsp:
-      return min_active_clock() >= request.clock() - config_.staleness;
+      return min_active_clock() >= clock - config_.staleness;
   }
   return true;
 }
@@ -1093,7 +1107,7 @@ size_t ServerCore::DropParked() {
 void ServerCore::AnswerReadyPulls(std::vector<Reply>* out) {
   auto it = pending_.begin();
   while (it != pending_.end()) {
-    if (PullReady(it->msg.header)) {
+    if (PullReady(it->msg.header, it->msg.header.clock())) {
       out->push_back(MakePullReply(it->peer, it->msg));
       it = pending_.erase(it);
     } else {
@@ -1104,10 +1118,21 @@ void ServerCore::AnswerReadyPulls(std::vector<Reply>* out) {
 
 Reply ServerCore::MakePullReply(const std::string& peer, const transport::Message& msg) {
   const proto::Header& request = msg.header;
+  Reply r = MakePartitionsReply(peer, request, request.clock());
+  if (request.sparse_size() > 0) {
+    sparse_->AnswerPull(msg, sparse_round_.version, &r.header, &r.payloads);
+    sparse_->CountInto(&stats_);
+  }
+  stats_.set_pulls_answered(stats_.pulls_answered() + 1);
+  return r;
+}
+
+Reply ServerCore::MakePartitionsReply(const std::string& peer, const proto::Header& request,
+                                      int64_t clock) {
   const int64_t slowest = min_active_clock();
-  if (slowest != INT64_MAX && request.clock() > slowest) {
-    stats_.set_max_clock_lead(std::max<uint64_t>(stats_.max_clock_lead(),
-                                                 static_cast<uint64_t>(request.clock() - slowest)));
+  if (slowest != INT64_MAX && clock > slowest) {
+    stats_.set_max_clock_lead(
+        std::max<uint64_t>(stats_.max_clock_lead(), static_cast<uint64_t>(clock - slowest)));
   }
   Reply r = NewReply(peer, request, proto::PULL_REPLY);
   r.header.set_codec(proto::CODEC_NONE);
@@ -1124,11 +1149,6 @@ Reply ServerCore::MakePullReply(const std::string& peer, const transport::Messag
     // No copy: the frame holds the buffer, and the next update copies it if still queued.
     r.payloads.push_back(p.params.Frame());
   }
-  if (request.sparse_size() > 0) {
-    sparse_->AnswerPull(msg, sparse_round_.version, &r.header, &r.payloads);
-    sparse_->CountInto(&stats_);
-  }
-  stats_.set_pulls_answered(stats_.pulls_answered() + 1);
   return r;
 }
 

@@ -205,7 +205,7 @@ StatusOr<compress::CodecSpec> SparseValueCodec(const proto::Header& h, const pro
 
 // Checks the sparse slices' frames (the last frames.size() - first of them) against what the
 // header says, before anything reads them; *codecs receives each slice's value codec.
-Status CheckSparseFrames(const proto::Header& h, const std::vector<zmq::message_t>& frames,
+Status CheckSparseFrames(const proto::Header& h, std::span<const zmq::message_t> frames,
                          size_t first, std::vector<compress::CodecSpec>* codecs) {
   const size_t per = static_cast<size_t>(SparseFramesPerSlice(h.kind()));
   for (int i = 0; i < h.sparse_size(); ++i) {
@@ -281,12 +281,21 @@ SegmentAddress AddressOf(const proto::SharedSegment& segment) {
 }
 
 StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
+  Message msg;
+  RT_RETURN_IF_ERROR(DecodeMessage(std::span(frames), &msg));
+  return msg;
+}
+
+Status DecodeMessage(std::span<zmq::message_t> frames, Message* out) {
   if (frames.empty()) return DataLoss("empty message");
   if (frames[0].size() > kMaxHeaderBytes) {
     return DataLoss("header frame of " + std::to_string(frames[0].size()) +
                     " bytes exceeds the limit of " + std::to_string(kMaxHeaderBytes));
   }
-  Message msg;
+  Message& msg = *out;
+  msg.payloads.clear();
+  msg.sparse.clear();
+  // Parsing clears the header first, keeping its storage (strings, repeated fields).
   if (!msg.header.ParseFromArray(frames[0].data(), static_cast<int>(frames[0].size()))) {
     return DataLoss("header frame of " + std::to_string(frames[0].size()) +
                     " bytes is not a valid ringtrain.proto.Header");
@@ -382,7 +391,7 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames) {
     }
     msg.sparse.push_back(std::move(frame));
   }
-  return msg;
+  return Status::Ok();
 }
 
 Status DecodeSparseValues(Message* msg) {
@@ -410,16 +419,23 @@ Status DecodeSparseValues(Message* msg) {
 
 Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::Header header,
                    std::vector<zmq::message_t> payloads, uint64_t* bytes_sent) {
-  header.set_wire_version(proto::WIRE_VERSION_1);
-  std::string encoded = header.SerializeAsString();
-  uint64_t total = encoded.size();
+  return SendMessage(socket, identity, &header, std::span(payloads), bytes_sent);
+}
+
+Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::Header* header,
+                   std::span<zmq::message_t> payloads, uint64_t* bytes_sent) {
+  header->set_wire_version(proto::WIRE_VERSION_1);
+  uint64_t total = 0;
   try {
+    // Serialized in place into the frame: no string in between, no copy.
+    zmq::message_t head(header->ByteSizeLong());
+    header->SerializeWithCachedSizesToArray(static_cast<uint8_t*>(head.data()));
+    total = head.size();
     const auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
     if (identity != nullptr) {
       zmq::message_t id(identity->data(), identity->size());
       if (!socket.send(id, more)) return Unavailable("send queue full");
     }
-    zmq::message_t head(encoded.data(), encoded.size());
     if (!socket.send(head, payloads.empty() ? zmq::send_flags::dontwait : more)) {
       return Unavailable("send queue full");
     }

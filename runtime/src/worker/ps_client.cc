@@ -128,6 +128,7 @@ PsClient::PsClient(PsClientOptions options, std::vector<zmq::socket_t> sockets,
       versions_(options_.table->partitions().size(), -1),
       sparse_versions_(sockets_.size(), -1),
       encoded_(sockets_.size()),
+      sent_push_(sockets_.size()),
       segments_(sockets_.size()),
       no_shared_(sockets_.size(), false),
       shared_push_to_(sockets_.size(), false),
@@ -464,12 +465,14 @@ Status PsClient::SendPush(int server, const PushRequest& push, SparsePart* spars
     h.set_pull_back(true);
     h.set_shared_ok(shared_pull);
   }
-  // Kept until acknowledged: a server that comes back without it gets it again (Rejoin).
-  auto sent = std::make_shared<SentPush>();
+  // Kept until acknowledged: a server that comes back without it gets it again (Rejoin). The
+  // last push's copy is filled again (its storage reused) once no request holds it.
+  std::shared_ptr<SentPush>& sent = sent_push_[static_cast<size_t>(server)];
+  if (sent == nullptr || sent.use_count() > 1) sent = std::make_shared<SentPush>();
   sent->header = h;
-  sent->payloads = CopyFrames(payloads);
-  Pending::Request req{server,         transport::RequestKind::kPush, push.clock, false, false,
-                       std::move(sent)};
+  sent->payloads.clear();
+  for (zmq::message_t& f : payloads) sent->payloads.emplace_back().copy(f);  // shares the bytes
+  Pending::Request req{server, transport::RequestKind::kPush, push.clock, false, false, sent};
   if (shape == PushShape::kPullBack) {
     req.pulled_back = listed_[static_cast<size_t>(server)];
     req.shared_asked = shared_pull;
@@ -618,8 +621,8 @@ Status PsClient::SendRequest(int server, proto::Header h, std::vector<zmq::messa
   }
   // Set first: a send (even one that fails) may take the socket's signal.
   links_[static_cast<size_t>(to)].replies_unread = true;
-  RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(to)], nullptr,
-                                            std::move(h), std::move(payloads))
+  RT_RETURN_IF_ERROR(transport::SendMessage(sockets_[static_cast<size_t>(to)], nullptr, &h,
+                                            std::span(payloads))
                          .WithContext(transport::KindName(req.kind) + " to parameter server " +
                                       std::to_string(to)));
   pending->requests[id] = std::move(req);
@@ -712,11 +715,11 @@ Status PsClient::ReadDirect(int server, Pending* pending, std::span<float> param
   // the poll says when more comes to the socket.
   d.readable = read.ok() && d.link->has_whole_message();
   for (std::vector<zmq::message_t>& frames : direct_received_) {
-    StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(frames));
-    if (!msg.ok()) {
+    if (Status decoded = transport::DecodeMessage(std::span(frames), &reply_); !decoded.ok()) {
       direct_received_.clear();
-      return DirectBroken(server, DataLoss("malformed reply: " + msg.status().message()), pending);
+      return DirectBroken(server, DataLoss("malformed reply: " + decoded.message()), pending);
     }
+    const transport::Message* msg = &reply_;
     // Only the process its ZeroMQ socket answers from: a link made to another (a server that
     // replaced it, before its rejoin) is closed unread, and what was in flight on it goes
     // through ZeroMQ, where the rejoin sorts it out.
@@ -728,8 +731,7 @@ Status PsClient::ReadDirect(int server, Pending* pending, std::span<float> param
                                              "ZeroMQ socket"),
                           pending);
     }
-    RT_RETURN_IF_ERROR(
-        HandleReply(server, std::move(msg).value(), pending, params, version_out, stats_out));
+    RT_RETURN_IF_ERROR(HandleReply(server, *msg, pending, params, version_out, stats_out));
   }
   direct_received_.clear();
   if (!read.ok()) return DirectBroken(server, read, pending);
@@ -1000,7 +1002,7 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
                        proto::ServerStats* stats_out) {
   const auto deadline = Clock::now() + options_.timeout;
   const size_t n = sockets_.size();
-  std::vector<zmq::message_t> frames;
+  std::vector<zmq::message_t>& frames = reply_frames_;
   while (pending->busy()) {
     // A broken connection is said once the operation still waits for the server after what the
     // server sent before it went away has been read (below: its socket is read as soon as the
@@ -1087,17 +1089,17 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
           RT_RETURN_IF_ERROR(PollSignals(/*sockets=*/false, std::chrono::milliseconds(0)));
           RT_RETURN_IF_ERROR(drain_events());
         }
-        StatusOr<transport::Message> msg = transport::DecodeMessage(std::move(frames));
+        const Status decoded = transport::DecodeMessage(std::span(frames), &reply_);
         frames.clear();
-        if (!msg.ok()) {
+        if (!decoded.ok()) {
           return DataLoss("malformed reply from parameter server " + std::to_string(i) + ": " +
-                          msg.status().message());
+                          decoded.message());
         }
         // The process that answers on this socket now (after its connection events): the one
         // a direct link's answers must come from.
-        incarnations_[i] = msg->header.incarnation();
-        RT_RETURN_IF_ERROR(HandleReply(static_cast<int>(i), std::move(msg).value(), pending, params,
-                                       version_out, stats_out));
+        incarnations_[i] = reply_.header.incarnation();
+        RT_RETURN_IF_ERROR(
+            HandleReply(static_cast<int>(i), reply_, pending, params, version_out, stats_out));
       }
     }
     if (options_.detours) RT_RETURN_IF_ERROR(DetourLost(pending));
@@ -1142,7 +1144,7 @@ Status PsClient::PollSignals(bool sockets, std::chrono::milliseconds timeout) {
   return Status::Ok();
 }
 
-Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
+Status PsClient::HandleReply(int from, const transport::Message& msg, Pending* pending,
                              std::span<float> params, int64_t* version_out,
                              proto::ServerStats* stats_out) {
   const proto::Header& h = msg.header;
@@ -1154,10 +1156,15 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
       (it->second.via >= 0 ? it->second.via : it->second.server) != from) {
     return Status::Ok();
   }
-  const Pending::Request req = it->second;
+  // Taken out of the table: every path below erases the entry, or fails the operation.
+  const Pending::Request req = std::move(it->second);
   const int server = req.server;  // whose shard the reply is about
-  std::string who = "parameter server " + std::to_string(server) + " (" +
-                    options_.endpoints[static_cast<size_t>(server)] + ")";
+  // Who answered, for errors and logs only (built when one is said).
+  const auto who = [&] {
+    return "parameter server " + std::to_string(server) + " (" +
+           options_.endpoints[static_cast<size_t>(server)] + ")" +
+           (req.via >= 0 ? " via its successor " + std::to_string(from) : std::string());
+  };
   if (req.via >= 0) {
     Link& link = links_[static_cast<size_t>(server)];
     if (h.kind() == proto::NOT_SERVING) {
@@ -1184,7 +1191,6 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     }
     link.detoured = true;
     ++detours_served_;
-    who += " via its successor " + std::to_string(from);
   }
   if (h.kind() == proto::ERROR && h.shared_refused() && req.shared_sent) {
     // It could not read this worker's memory: nothing was applied; frames from now on.
@@ -1201,26 +1207,26 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     return Resend(server, req, pending);
   }
   if (h.kind() == proto::ERROR) {
-    return FailedPrecondition(who + " rejected " + transport::KindName(req.kind) + ": " +
+    return FailedPrecondition(who() + " rejected " + transport::KindName(req.kind) + ": " +
                               h.error());
   }
   const proto::MessageKind expected =
       req.pulled_back != nullptr ? proto::PULL_REPLY : transport::ReplyKindOf(req.kind);
   if (h.kind() != expected) {
-    return DataLoss(who + " answered " + transport::KindName(req.kind) + " with " +
+    return DataLoss(who() + " answered " + transport::KindName(req.kind) + " with " +
                     transport::KindName(h.kind()));
   }
   if (h.kind() == proto::STATS_REPLY && stats_out != nullptr) *stats_out = h.stats();
   if (h.kind() == proto::JOIN_REPLY) {
     if (h.clock() < 0) {
-      return DataLoss(who + " answered JOIN with clock " + std::to_string(h.clock()));
+      return DataLoss(who() + " answered JOIN with clock " + std::to_string(h.clock()));
     }
     pending->joined[server] = {h.clock(), h.worker_done()};
   }
   if (h.kind() == proto::MARGINS_REPLY) {
     if (h.clock() != req.min_version || msg.payloads.size() != 1 ||
         msg.Floats(0).size() != pending->margins.size()) {
-      return DataLoss(who + " answered MARGINS of step " + std::to_string(req.min_version) +
+      return DataLoss(who() + " answered MARGINS of step " + std::to_string(req.min_version) +
                       " with the sum of step " + std::to_string(h.clock()) + " (" +
                       std::to_string(h.margin_rows()) + " x " + std::to_string(h.margin_cols()) +
                       ")");
@@ -1234,7 +1240,7 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     const bool known = t.answer() == proto::TASK_LEASE || t.answer() == proto::TASK_WAIT ||
                        t.answer() == proto::TASK_END;
     if (!known || t.epoch() < 0 || t.position() < 0) {
-      return DataLoss(who + " answered TASK with " + t.ShortDebugString());
+      return DataLoss(who() + " answered TASK with " + t.ShortDebugString());
     }
     pending->task = t;
   }
@@ -1257,7 +1263,7 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     // DecodeMessage has checked that parameters travel as CODEC_NONE, one frame of
     // num_elements floats per listed partition.
     if (h.partitions_size() != static_cast<int>(ids.size())) {
-      return DataLoss(who + " sent a PULL_REPLY with " + std::to_string(h.partitions_size()) +
+      return DataLoss(who() + " sent a PULL_REPLY with " + std::to_string(h.partitions_size()) +
                       " partitions, expected " + std::to_string(ids.size()));
     }
     // Every partition and sparse slice is checked before any is copied, so a rejected reply
@@ -1268,15 +1274,15 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
           options_.consistency == ps::Consistency::kSync
               ? asked
               : std::max<int64_t>(sparse_versions_[static_cast<size_t>(server)], 0);
-      RT_RETURN_IF_ERROR(CheckReply(*req.sparse, msg, least, who, &sparse_version));
+      RT_RETURN_IF_ERROR(CheckReply(*req.sparse, msg, least, who(), &sparse_version));
     } else if (h.sparse_size() > 0) {
-      return DataLoss(who + " sent sparse rows nobody asked for");
+      return DataLoss(who() + " sent sparse rows nobody asked for");
     }
     for (int i = 0; i < h.partitions_size(); ++i) {
       const proto::PartitionSlice& s = h.partitions(i);
       const ring::Partition& p = options_.table->partition(ids[static_cast<size_t>(i)]);
       if (s.id() != p.id || s.num_elements() != static_cast<uint64_t>(p.size)) {
-        return DataLoss(who + " sent partition " + std::to_string(s.id()) + " of " +
+        return DataLoss(who() + " sent partition " + std::to_string(s.id()) + " of " +
                         std::to_string(s.num_elements()) + " elements where partition " +
                         std::to_string(p.id) + " of " + std::to_string(p.size) + " was expected");
       }
@@ -1286,18 +1292,18 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
                                 ? asked
                                 : std::max<int64_t>(versions_[p.id], 0);
       if (s.version() < least) {
-        return DataLoss(who + " sent partition " + std::to_string(p.id) + " at version " +
+        return DataLoss(who() + " sent partition " + std::to_string(p.id) + " at version " +
                         std::to_string(s.version()) + " where version >= " + std::to_string(least) +
                         " was expected");
       }
       if (s.shared()) {
         // DecodeMessage has checked num_elements floats lie inside the segment.
         if (!req.shared_asked) {
-          return DataLoss(who + " sent partition " + std::to_string(p.id) +
+          return DataLoss(who() + " sent partition " + std::to_string(p.id) +
                           " in shared memory to a pull that did not ask for it");
         }
       } else if (msg.Floats(static_cast<size_t>(i)).size() != static_cast<size_t>(p.size)) {
-        return DataLoss(who + " sent " + std::to_string(msg.Bytes(static_cast<size_t>(i)).size()) +
+        return DataLoss(who() + " sent " + std::to_string(msg.Bytes(static_cast<size_t>(i)).size()) +
                         " bytes for partition " + std::to_string(p.id) + " of " +
                         std::to_string(p.size) + " floats");
       }
@@ -1323,7 +1329,7 @@ Status PsClient::HandleReply(int from, transport::Message msg, Pending* pending,
     // Checked before any is copied (no allocation on this per-step path).
     for (int i = 0; i < h.partitions_size(); ++i) {
       if (source(i).size() != h.partitions(i).num_elements() * sizeof(float)) {
-        return DataLoss(who + " sent partition " + std::to_string(h.partitions(i).id()) +
+        return DataLoss(who() + " sent partition " + std::to_string(h.partitions(i).id()) +
                         " outside its shared memory");
       }
     }

@@ -182,8 +182,10 @@ class ParameterServer {
   // Waits up to poll_interval for one message on the socket (its ZMQ_RCVTIMEO) and handles it.
   Status ReceiveOne();
   // [peer][header][payloads...] from the ROUTER socket, or from a direct link (`direct`).
-  void HandleFrames(std::vector<zmq::message_t> frames, bool defer, bool direct = false);
-  void HandleRequest(const std::string& peer, transport::Message msg);
+  // Consumes the frames.
+  void HandleFrames(std::span<zmq::message_t> frames, bool defer, bool direct = false);
+  // Moves out of *msg only what the core keeps (ServerCore::Handle).
+  void HandleRequest(const std::string& peer, transport::Message* msg);
   // Forwards `msg` to the backup (with replication), then lets apply(&replies) change the core,
   // and sends the replies it produced — held until the backup has applied `msg`.
   template <typename Apply>
@@ -228,6 +230,11 @@ class ParameterServer {
   std::chrono::steady_clock::time_point next_silence_check_{};
   std::atomic<bool> stop_{false};
   std::vector<Reply> replies_;  // reused buffer
+  // Reused from message to message (their storage stays): the frames received, the peer's
+  // routing id, the decoded message.
+  std::vector<zmq::message_t> frames_;
+  std::string peer_;
+  transport::Message msg_;
   Replication replication_;
   std::vector<std::pair<std::string, transport::Message>> deferred_;  // while fetching
   const uint64_t incarnation_;  // Header.incarnation of every reply

@@ -203,6 +203,10 @@ class ServerCore {
   // (including answers to pulls parked earlier by other peers). A message of a kind that is
   // not a request (transport::RequestOf) is answered with ERROR and counted as dropped.
   void Handle(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
+  // The same, moving out of *msg only what it keeps (a push held for a later round, a parked
+  // pull) and leaving *msg valid otherwise: a receiver that decodes every request into one
+  // Message (transport::DecodeMessage into it) reuses its storage from request to request.
+  void Handle(const std::string& peer, transport::Message* msg, std::vector<Reply>* out);
   // As Handle, for a request its primary validated and forwarded (replication): the sparse keys
   // of a PUSH are not checked against a pull this copy never saw.
   void HandleForwarded(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
@@ -361,8 +365,9 @@ class ServerCore {
   void ReleaseHeldPushes(std::vector<Reply>* out);
   void ApplyNow(PartitionState& p, const proto::PartitionSlice& slice, std::span<const float> g,
                 const proto::Header& h);
-  void HandlePush(const std::string& peer, transport::Message msg, std::vector<Reply>* out);
-  void HandlePull(const std::string& peer, transport::Message request, std::vector<Reply>* out);
+  // Both move *msg out only to keep it (held, parked); see Handle.
+  void HandlePush(const std::string& peer, transport::Message* msg, std::vector<Reply>* out);
+  void HandlePull(const std::string& peer, transport::Message* msg, std::vector<Reply>* out);
   void HandleDone(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleJoin(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleTask(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
@@ -413,12 +418,16 @@ class ServerCore {
   // The parameters to update in place: a fresh copy if a queued reply still reads them.
   std::span<float> Writable(PartitionState& p);
   void AnswerReadyPulls(std::vector<Reply>* out);
-  bool PullReady(const proto::Header& request) const;
+  // Whether a pull of request's partitions (and sparse slices) at `clock` can be answered now.
+  bool PullReady(const proto::Header& request, int64_t clock) const;
   // kAsync, kSsp: applies a push's sparse gradients now.
   void ApplySparseNow(const transport::Message& msg);
   Reply NewReply(const std::string& peer, const proto::Header& request,
                  proto::MessageKind kind) const;
   Reply MakePullReply(const std::string& peer, const transport::Message& request);
+  // A pull reply with request's partitions as they are here, for a pull at `clock` (the
+  // partitions' part of MakePullReply; a pull back answers a push this way, with no pull built).
+  Reply MakePartitionsReply(const std::string& peer, const proto::Header& request, int64_t clock);
   Reply MakeError(const std::string& peer, const proto::Header& request, const Status& s);
   PartitionState* Find(uint32_t id);
   const PartitionState* Find(uint32_t id) const;
@@ -427,6 +436,9 @@ class ServerCore {
   uint64_t generation_ = 0;  // see generation()
   std::vector<PartitionState> owned_;
   std::vector<int> slot_of_partition_;  // partition id -> index in owned_, or -1
+  // ValidatePartitions' scratch: per slot, the last check that saw the partition listed.
+  mutable std::vector<uint64_t> listed_mark_;
+  mutable uint64_t listed_marks_ = 0;
   std::vector<bool> worker_done_;
   std::vector<bool> worker_excluded_;  // kSync: silent, not waited for (Exclude)
   std::vector<int64_t> clocks_;        // per worker: pushes accepted

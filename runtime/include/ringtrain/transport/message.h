@@ -111,6 +111,12 @@ SegmentAddress AddressOf(const proto::SharedSegment& segment);
 // payloads. Consumes the frames. Returns DataLoss or InvalidArgument naming the first problem.
 StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames);
 
+// The same into *out, reusing its storage: a receiver that decodes every message into one
+// Message (its header's strings and partition list, its frame lists) allocates nothing for them
+// once warm. Moves the frames out of `frames`. On an error *out holds no message (the next
+// decode overwrites it).
+Status DecodeMessage(std::span<zmq::message_t> frames, Message* out);
+
 // Checks (compress::ValidatePayload) and decodes a decoded message's encoded sparse values (a
 // PUSH's slices with value_codec fp16 or int8) to float32 in place; those slices then say
 // CODEC_NONE, so a message forwarded on (to a backup) says what its frames are. A receiver calls
@@ -125,6 +131,11 @@ StatusOr<Message> DecodeMessage(std::vector<zmq::message_t> frames);
 // consumed either way. Counts bytes sent into *bytes_sent when non-null.
 Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::Header header,
                    std::vector<zmq::message_t> payloads, uint64_t* bytes_sent = nullptr);
+
+// The same, leaving *header as it was but for wire_version (a sender that reuses one header, or
+// keeps it, copies none), and consuming the frames of `payloads`.
+Status SendMessage(zmq::socket_t& socket, const std::string* identity, proto::Header* header,
+                   std::span<zmq::message_t> payloads, uint64_t* bytes_sent = nullptr);
 
 // The same over a direct link (transport/stream_link.h): [header][payloads...] as one message
 // (no identity: a link has one peer). Fills header->wire_version and leaves the header as it

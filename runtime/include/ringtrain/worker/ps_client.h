@@ -474,8 +474,8 @@ class PsClient {
   // direct link writable: what was queued on it is written). One system call for all of them,
   // where zmq_poll makes one or two per socket.
   Status PollSignals(bool sockets, std::chrono::milliseconds timeout);
-  Status HandleReply(int server, transport::Message msg, Pending* pending, std::span<float> params,
-                     int64_t* version_out, proto::ServerStats* stats_out);
+  Status HandleReply(int server, const transport::Message& msg, Pending* pending,
+                     std::span<float> params, int64_t* version_out, proto::ServerStats* stats_out);
 
   PsClientOptions options_;
   std::vector<zmq::socket_t> sockets_;
@@ -486,6 +486,9 @@ class PsClient {
   std::vector<int> direct_polled_;
   std::vector<Direct> direct_;                                // per server
   std::vector<std::vector<zmq::message_t>> direct_received_;  // reused
+  // Reused from reply to reply (their storage stays): the frames read, the decoded reply.
+  std::vector<zmq::message_t> reply_frames_;
+  transport::Message reply_;
   uint64_t direct_sent_ = 0;
   uint64_t direct_breaks_ = 0;
   uint64_t direct_resent_ = 0;
@@ -504,6 +507,9 @@ class PsClient {
   std::vector<float> residual_;
   // Per server: the encoded partitions of the last push (one buffer, frames are slices of it).
   std::vector<transport::SharedBuffer<uint8_t>> encoded_;
+  // Per server: the last whole push's copy (SentPush), filled again by the next one once no
+  // request holds it (no allocation per push).
+  std::vector<std::shared_ptr<SentPush>> sent_push_;
   uint64_t next_request_id_ = 1;
   uint64_t bytes_pushed_ = 0;
   uint64_t bytes_pushed_dense_ = 0;
