@@ -169,8 +169,7 @@ void ParameterServer::SendReplies(std::vector<Reply>* replies) {
     if (direct_ != nullptr && DirectPeers::Names(r.peer)) {
       direct_->Send(r.peer, &r.header, r.payloads, &sent).IgnoreError();
     } else {
-      transport::SendMessage(socket_, &r.peer, &r.header, r.payloads, &sent)
-          .IgnoreError();
+      transport::SendMessage(socket_, &r.peer, &r.header, r.payloads, &sent).IgnoreError();
     }
     core_->CountSent(sent);
   }

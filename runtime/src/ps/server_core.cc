@@ -400,8 +400,7 @@ void ServerCore::Handle(const std::string& peer, transport::Message msg, std::ve
   Handle(peer, &msg, out);
 }
 
-void ServerCore::Handle(const std::string& peer, transport::Message* msg,
-                        std::vector<Reply>* out) {
+void ServerCore::Handle(const std::string& peer, transport::Message* msg, std::vector<Reply>* out) {
   const proto::Header& h = msg->header;
   const std::optional<transport::RequestKind> request = transport::RequestOf(h.kind());
   if (!request.has_value()) {

@@ -107,11 +107,12 @@ StatusOr<std::vector<SparsePart>> RouteGradients(const ring::SparsePlacement& pl
       const std::span<const float> values(static_cast<const float*>(slice.values.data()),
                                           slice.values.size() / sizeof(float));
       zmq::message_t encoded(compress::EncodedSize(row_codec, values.size()));
-      RT_RETURN_IF_ERROR(
-          compress::EncodeInto(row_codec, values, {},
-                               {static_cast<uint8_t*>(encoded.data()), encoded.size()})
-              .WithContext("encoding the gradients of sparse table " +
-                           std::to_string(slice.table)));
+      if (Status s = compress::EncodeInto(row_codec, values, {},
+                                          {static_cast<uint8_t*>(encoded.data()), encoded.size()});
+          !s.ok()) {
+        return s.WithContext("encoding the gradients of sparse table " +
+                             std::to_string(slice.table));
+      }
       slice.values = std::move(encoded);
       slice.value_codec = compress::SpecOf(row_codec);
     }

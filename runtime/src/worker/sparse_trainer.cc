@@ -134,11 +134,12 @@ StatusOr<SparseTrainerResult> SparseTrainer::Run() {
                        static_cast<float>(learning_rate_)};
       if (!keys.keys.empty()) push.sparse.push_back({options_.table, keys.keys, row_grad});
       const SparseRows want[] = {{options_.table, next_keys.keys, next_rows}};
-      RT_RETURN_IF_ERROR(
-          client_
-              ->PushPullRows(push, clock + 1, dense_,
-                             next_keys.keys.empty() ? std::span<const SparseRows>{} : want)
-              .WithContext("step " + std::to_string(clock)));
+      if (Status pushed =
+              client_->PushPullRows(push, clock + 1, dense_,
+                                    next_keys.keys.empty() ? std::span<const SparseRows>{} : want);
+          !pushed.ok()) {
+        return pushed.WithContext("step " + std::to_string(clock));
+      }
       result_.steps += 1;
       result_.samples += static_cast<uint64_t>(batch.rows());
       std::swap(batch, next);

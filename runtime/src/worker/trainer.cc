@@ -158,8 +158,9 @@ Status Trainer::Step(const data::Batch& batch, int64_t replay_until, int64_t* ve
   learning_rate_ = schedule_->At(clock);
   PushRequest push{gradient_, clock, static_cast<uint32_t>(batch.rows),
                    static_cast<float>(learning_rate_)};
-  RT_RETURN_IF_ERROR(client_->PushPull(push, clock + 1, params_, version)
-                         .WithContext("step " + std::to_string(clock)));
+  if (Status s = client_->PushPull(push, clock + 1, params_, version); !s.ok()) {
+    return s.WithContext("step " + std::to_string(clock));
+  }
   if (options_.local_momentum.mask_sent && !velocity_.empty() &&
       client_->residual().size() == velocity_.size()) {
     optim::LocalMomentum::MaskSent(client_->residual(), velocity_);

@@ -422,6 +422,8 @@ class PsClient {
   Status CheckLinks();
   // Lists, for PUSH and PULL, the partitions of `server` in scope (all with `whole`).
   proto::Header NewRequest(transport::RequestKind request, int server, bool whole = false);
+  // The same into *out (cleared first, its storage kept).
+  void FillRequest(transport::RequestKind request, int server, bool whole, proto::Header* out);
   // The partitions of `server` a PUSH or PULL lists.
   const std::vector<uint32_t>& Listed(int server, bool whole) const;
   // Down (or never connected) for detour_after, with detours on and a successor to ask.
@@ -430,8 +432,9 @@ class PsClient {
   // while it is lost and the successor serves its shard.
   int Via(int server) const;
   // Sends a request for `server`'s shard (where Via says, marking a detour) and records `req` as
-  // in flight under the header's request id.
-  Status SendRequest(int server, proto::Header h, std::vector<zmq::message_t> payloads,
+  // in flight under the header's request id. Marks *header (detour, wire version) and keeps
+  // nothing of it.
+  Status SendRequest(int server, proto::Header* header, std::vector<zmq::message_t> payloads,
                      Pending::Request req, Pending* pending);
   // Sends again, as new requests, what is in flight to lost servers and not detoured, to their
   // successors (at most every detour_retry per server).
@@ -474,6 +477,12 @@ class PsClient {
   // direct link writable: what was queued on it is written). One system call for all of them,
   // where zmq_poll makes one or two per socket.
   Status PollSignals(bool sockets, std::chrono::milliseconds timeout);
+  // The server whose socket every request in flight waits on, when nothing else is to be
+  // watched (no direct link, no unread or unsaid connection event, nothing waiting to be sent
+  // again): Await then waits in libzmq's blocking receive on it. -1 otherwise.
+  int SoleSocketWait(const Pending& pending) const;
+  // How long that receive waits before Await looks at the monitors (a server gone or back).
+  static constexpr std::chrono::milliseconds kSoleWaitSlice{10};
   Status HandleReply(int server, const transport::Message& msg, Pending* pending,
                      std::span<float> params, int64_t* version_out, proto::ServerStats* stats_out);
 
@@ -510,6 +519,7 @@ class PsClient {
   // Per server: the last whole push's copy (SentPush), filled again by the next one once no
   // request holds it (no allocation per push).
   std::vector<std::shared_ptr<SentPush>> sent_push_;
+  proto::Header push_header_;  // SendPush builds each push's header here (FillRequest)
   uint64_t next_request_id_ = 1;
   uint64_t bytes_pushed_ = 0;
   uint64_t bytes_pushed_dense_ = 0;
