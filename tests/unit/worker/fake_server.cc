@@ -43,6 +43,7 @@ std::optional<FakeRequest> FakeServer::Receive(std::chrono::milliseconds wait) {
 
 Status FakeServer::Send(const FakeRequest& to, proto::Header header,
                         std::vector<zmq::message_t> payloads) {
+  if (incarnation_ != 0) header.set_incarnation(incarnation_);
   return transport::SendMessage(socket_, &to.peer, std::move(header), std::move(payloads));
 }
 

@@ -51,9 +51,15 @@ class FakeServer {
   // The next request, or nullopt when none comes within `wait` or it cannot be decoded.
   std::optional<FakeRequest> Receive(std::chrono::milliseconds wait = std::chrono::seconds(5));
 
-  // Sends [header][payloads...] to `to.peer`.
+  // Sends [header][payloads...] to `to.peer`, with Header.incarnation set to incarnation()
+  // when that is not 0.
   Status Send(const FakeRequest& to, proto::Header header,
               std::vector<zmq::message_t> payloads = {});
+
+  // The process this server says it is (Header.incarnation of its replies; 0, the default,
+  // leaves the field as the test wrote it).
+  uint64_t incarnation() const { return incarnation_; }
+  void set_incarnation(uint64_t incarnation) { incarnation_ = incarnation; }
 
   // Sends raw frames (e.g. a header that is not Protobuf) to `to.peer`.
   Status SendRaw(const FakeRequest& to, const std::string& frame);
@@ -65,6 +71,7 @@ class FakeServer {
  private:
   zmq::socket_t socket_;
   std::string endpoint_;
+  uint64_t incarnation_ = 0;
 };
 
 // The header of a reply of `kind` to request `request_id` (no partitions).

@@ -642,6 +642,71 @@ TEST_F(PsClientTest, APushInChunksIsAnsweredChunkByChunkWithItsPartitionsNextVal
 // A server that comes back while a push in chunks is in flight gets every chunk again after the
 // rejoin, those it answered before it went away included: a server restored from an older
 // checkpoint needs the whole push.
+// A worker whose requests all wait on one server's socket waits in libzmq's receive, which
+// does not watch the socket's connection events: it looks at them when a slice of the wait
+// passes without a reply, and before it takes a reply from a process the socket has not
+// answered from before (Header.incarnation). Here the server that answered the worker's JOIN
+// and pull (process 1) takes its push and dies; its replacement (process 2) is rejoined at the
+// push's clock, gets the push again, and answers the operation.
+TEST_F(PsClientTest, AServerLostDuringAWaitOnItsSocketAloneIsRejoinedAndAnswersTheOperation) {
+  Start(1, ps::Consistency::kAsync);
+  servers_[0]->set_incarnation(1);
+  StatusOr<JoinResult> joined = WithScript(
+      [&] {
+        auto r = servers_[0]->Receive();
+        ASSERT_TRUE(r.has_value());
+        ASSERT_EQ(r->header.kind(), proto::JOIN);
+        AnswerJoin(*servers_[0], *r, 3);
+        AnswerPull(*servers_[0], 5, 1.0f);
+      },
+      [&]() -> StatusOr<JoinResult> {
+        auto j = client_->Join();
+        if (!j.ok()) return j;
+        RT_RETURN_IF_ERROR(client_->Pull(3, params_));
+        return j;
+      });
+  ASSERT_TRUE(joined.ok()) << joined.status().ToString();
+
+  std::atomic<bool> done{false};
+  std::vector<std::string> seen;  // the replacement's requests, in order
+  std::thread script([&] {
+    auto push = servers_[0]->Receive(std::chrono::seconds(10));
+    ASSERT_TRUE(push.has_value());
+    ASSERT_EQ(push->header.kind(), proto::PUSH);
+    RestartServer(0);  // unanswered
+    servers_[0]->set_incarnation(2);
+    while (!done.load()) {
+      auto r = servers_[0]->Receive(std::chrono::milliseconds(50));
+      if (!r.has_value()) continue;
+      const proto::Header& h = r->header;
+      seen.push_back(transport::KindName(h.kind()) + " " + std::to_string(h.clock()));
+      if (h.kind() == proto::JOIN) {
+        AnswerJoin(*servers_[0], *r, h.clock());
+      } else if (h.kind() == proto::PUSH) {
+        ASSERT_TRUE(servers_[0]->Send(*r, ReplyHeader(proto::PUSH_ACK, h.request_id())).ok());
+      } else if (h.kind() == proto::PULL) {
+        ReplyToPull(*servers_[0], *r, /*version=*/2, 7.0f);
+      }
+    }
+  });
+  transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
+  int64_t version = -1;
+  const Status s = client_->PushPull({gradient, 3, 8, 0.1f}, 3, params_, &version);
+  done = true;
+  script.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(client_->rejoins(), 1u);
+  // Rejoined first; then the push the first process took without answering, then the pull
+  // (whether the pull reached the first process or not).
+  ASSERT_GE(seen.size(), 3u) << ::testing::PrintToString(seen);
+  EXPECT_EQ(seen[0], "JOIN 3");
+  EXPECT_EQ(seen[1], "PUSH 3");
+  EXPECT_NE(std::find(seen.begin() + 2, seen.end(), "PULL 3"), seen.end())
+      << ::testing::PrintToString(seen);
+  EXPECT_EQ(version, 2);
+  for (uint32_t id = 0; id < 3; ++id) ExpectPartition(id, 7.0f + static_cast<float>(id));
+}
+
 TEST_F(PsClientTest, AServerBackMidPushGetsEveryChunkAgainAnsweredOnesIncluded) {
   push_chunk_bytes_ = 1;
   Start(1);
