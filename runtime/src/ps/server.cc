@@ -131,6 +131,7 @@ Status ParameterServer::Drain(bool defer) {
     RT_RETURN_IF_ERROR(transport::ReceiveMultipart(socket_, &frames_, &received));
     if (!received) return Status::Ok();
     HandleFrames(frames_, defer);
+    ReleaseReceived();
     if (!defer && between_messages_) between_messages_(*core_);
   }
 }
@@ -138,7 +139,10 @@ Status ParameterServer::Drain(bool defer) {
 Status ParameterServer::ReceiveOne() {
   bool received = false;
   RT_RETURN_IF_ERROR(transport::ReceiveMultipart(socket_, &frames_, &received, /*wait=*/true));
-  if (received) HandleFrames(frames_, /*defer=*/false);
+  if (received) {
+    HandleFrames(frames_, /*defer=*/false);
+    ReleaseReceived();
+  }
   if (between_messages_) between_messages_(*core_);
   return Status::Ok();
 }
@@ -237,6 +241,7 @@ Status ParameterServer::Serve() {
                              proto::ServerStats& stats = core_->mutable_stats();
                              stats.set_messages_direct(stats.messages_direct() + 1);
                              HandleFrames(frames, /*defer=*/false, /*direct=*/true);
+                             msg_.ReleaseFrames();
                              if (between_messages_) between_messages_(*core_);
                            });
       for (size_t i = 0; i < refused; ++i) core_->CountUndecodable(0);
@@ -329,6 +334,11 @@ void ParameterServer::HandleFrames(std::span<zmq::message_t> frames, bool defer,
     return;
   }
   HandleRequest(peer, msg);
+}
+
+void ParameterServer::ReleaseReceived() {
+  frames_.clear();
+  msg_.ReleaseFrames();
 }
 
 bool ParameterServer::ReadSharedPush(const std::string& peer, transport::Message* msg) {

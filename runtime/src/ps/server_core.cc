@@ -101,7 +101,7 @@ ServerCore::ServerCore(ServerCoreConfig config, std::vector<PartitionState> owne
       partial_(static_cast<size_t>(config_.num_workers)),
       partial_count_(static_cast<size_t>(config_.num_workers), 0) {
   size_t largest = 0;
-  listed_mark_.assign(owned_.size(), 0);
+  listed_by_check_.assign(owned_.size(), 0);
   for (size_t i = 0; i < owned_.size(); ++i) {
     slot_of_partition_[owned_[i].id] = static_cast<int>(i);
     largest = std::max(largest, owned_[i].params.size());
@@ -345,9 +345,9 @@ Status ServerCore::ValidatePartitions(const proto::Header& h) const {
     if (sparse_ == nullptr)
       return InvalidArgument(KindName(h) + ": the model has no sparse tables");
   }
-  // Partition slot i was listed by this message when listed_mark_[i] == mark (no set to build
-  // and free for every request).
-  const uint64_t mark = ++listed_marks_;
+  // Partition slot i was listed by this message when listed_by_check_[i] == check (no set to
+  // build and free for every request).
+  const uint64_t check = ++partition_checks_;
   for (const proto::PartitionSlice& s : h.partitions()) {
     const PartitionState* p = Find(s.id());
     if (p == nullptr) {
@@ -359,9 +359,9 @@ Status ServerCore::ValidatePartitions(const proto::Header& h) const {
                              std::to_string(p->params.size()) + " elements, message says " +
                              std::to_string(s.num_elements()));
     }
-    uint64_t& listed = listed_mark_[static_cast<size_t>(slot_of_partition_[s.id()])];
-    const bool twice = listed == mark;
-    listed = mark;
+    uint64_t& listed = listed_by_check_[static_cast<size_t>(slot_of_partition_[s.id()])];
+    const bool twice = listed == check;
+    listed = check;
     if (twice) {
       return InvalidArgument(KindName(h) + ": partition " + std::to_string(s.id()) +
                              " listed twice");
@@ -754,8 +754,8 @@ void ServerCore::AnswerPush(const std::string& peer, const proto::Header& push,
     return;
   }
   // The pull the worker would send next, for these partitions: answered now, or parked like one.
-  // (A push's header reads as that pull's: a pull back is dense and sync, ValidateStreaming.)
-  if (!push.final_model() && PullReady(push, push.clock() + 1)) {
+  // (A pull back is of a dense model's sync round, ValidateStreaming: its partitions decide.)
+  if (config_.consistency == Consistency::kSync && PartitionsAt(push, push.clock() + 1)) {
     out->push_back(MakePartitionsReply(peer, push, push.clock() + 1));
     stats_.set_pulls_answered(stats_.pulls_answered() + 1);
     return;
@@ -1076,14 +1076,19 @@ void ServerCore::FastForwardRounds() {
   }
 }
 
+bool ServerCore::PartitionsAt(const proto::Header& request, int64_t clock) const {
+  for (const proto::PartitionSlice& s : request.partitions()) {
+    if (Find(s.id())->version < clock) return false;
+  }
+  return true;
+}
+
 bool ServerCore::PullReady(const proto::Header& request, int64_t clock) const {
   if (request.final_model()) return finished();
   switch (config_.consistency) {
     case Consistency::kSync:
-      for (const proto::PartitionSlice& s : request.partitions()) {
-        if (Find(s.id())->version < clock) return false;
-      }
-      return request.sparse_size() == 0 || sparse_round_.version >= clock;
+      return PartitionsAt(request, clock) &&
+             (request.sparse_size() == 0 || sparse_round_.version >= clock);
     case Consistency::kAsync:
       return true;
     case Consistency::kSsp:

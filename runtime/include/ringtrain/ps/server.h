@@ -52,7 +52,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -186,6 +188,9 @@ class ParameterServer {
   void HandleFrames(std::span<zmq::message_t> frames, bool defer, bool direct = false);
   // Moves out of *msg only what the core keeps (ServerCore::Handle).
   void HandleRequest(const std::string& peer, transport::Message* msg);
+  // Lets go of the frames last received (frames_, msg_'s), keeping the lists' storage: libzmq
+  // gets back the receive buffers small frames are slices of.
+  void ReleaseReceived();
   // Forwards `msg` to the backup (with replication), then lets apply(&replies) change the core,
   // and sends the replies it produced — held until the backup has applied `msg`.
   template <typename Apply>

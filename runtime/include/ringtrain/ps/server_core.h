@@ -355,6 +355,8 @@ class ServerCore {
   Status ValidateCommon(const proto::Header& h) const;
   // InvalidArgument unless the request's layout fingerprint is this job's.
   Status ValidateLayout(const proto::Header& h) const;
+  // Each listed partition owned here, of its size, listed once. Writes a scratch of this object
+  // (listed_by_check_): like every method here, for the thread that owns it only.
   Status ValidatePartitions(const proto::Header& h) const;
   // Validates a push in full; on success *payloads holds each listed partition's validated
   // payload, in order (the only way HandlePush reads the bytes), and *ahead says it is a sync
@@ -366,8 +368,8 @@ class ServerCore {
   void ApplyNow(PartitionState& p, const proto::PartitionSlice& slice, std::span<const float> g,
                 const proto::Header& h);
   // Both move *msg out only to keep it (held, parked); see Handle.
-  void HandlePush(const std::string& peer, transport::Message* msg, std::vector<Reply>* out);
-  void HandlePull(const std::string& peer, transport::Message* msg, std::vector<Reply>* out);
+  void HandlePush(const std::string& peer, transport::Message* pushed, std::vector<Reply>* out);
+  void HandlePull(const std::string& peer, transport::Message* pulled, std::vector<Reply>* out);
   void HandleDone(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleJoin(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
   void HandleTask(const std::string& peer, const proto::Header& request, std::vector<Reply>* out);
@@ -420,6 +422,9 @@ class ServerCore {
   void AnswerReadyPulls(std::vector<Reply>* out);
   // Whether a pull of request's partitions (and sparse slices) at `clock` can be answered now.
   bool PullReady(const proto::Header& request, int64_t clock) const;
+  // kSync: whether every partition request lists has reached version `clock` (reads nothing
+  // else of the header).
+  bool PartitionsAt(const proto::Header& request, int64_t clock) const;
   // kAsync, kSsp: applies a push's sparse gradients now.
   void ApplySparseNow(const transport::Message& msg);
   Reply NewReply(const std::string& peer, const proto::Header& request,
@@ -436,9 +441,10 @@ class ServerCore {
   uint64_t generation_ = 0;  // see generation()
   std::vector<PartitionState> owned_;
   std::vector<int> slot_of_partition_;  // partition id -> index in owned_, or -1
-  // ValidatePartitions' scratch: per slot, the last check that saw the partition listed.
-  mutable std::vector<uint64_t> listed_mark_;
-  mutable uint64_t listed_marks_ = 0;
+  // ValidatePartitions' scratch (so it, though const, is for the owning thread only, as every
+  // method here): per slot, the last check that saw the partition listed; the checks made.
+  mutable std::vector<uint64_t> listed_by_check_;
+  mutable uint64_t partition_checks_ = 0;
   std::vector<bool> worker_done_;
   std::vector<bool> worker_excluded_;  // kSync: silent, not waited for (Exclude)
   std::vector<int64_t> clocks_;        // per worker: pushes accepted

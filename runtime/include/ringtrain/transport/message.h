@@ -97,6 +97,14 @@ struct Message {
   std::span<const uint64_t> SparseKeys(size_t i) const;
   // REQUIRES (values): the slice says CODEC_NONE (DecodeSparseValues has run).
   std::span<const float> SparseValues(size_t i) const;
+
+  // Lets go of the frames, keeping the lists' storage: a receiver that decodes every message
+  // into one Message calls it once the message is handled, so that libzmq gets back the
+  // receive buffers small frames are slices of.
+  void ReleaseFrames() {
+    payloads.clear();
+    sparse.clear();
+  }
 };
 
 // True when a partition of the header is in shared memory (PartitionSlice.shared).

@@ -424,6 +424,9 @@ class PsClient {
   proto::Header NewRequest(transport::RequestKind request, int server, bool whole = false);
   // The same into *out (cleared first, its storage kept).
   void FillRequest(transport::RequestKind request, int server, bool whole, proto::Header* out);
+  // PushPullRows' operation (it then lets go of the push's frames).
+  Status PushPullOnce(const PushRequest& push, int64_t pull_min_version, std::span<float> params,
+                      std::span<const SparseRows> rows, int64_t* version_out);
   // The partitions of `server` a PUSH or PULL lists.
   const std::vector<uint32_t>& Listed(int server, bool whole) const;
   // Down (or never connected) for detour_after, with detours on and a successor to ask.
@@ -482,7 +485,7 @@ class PsClient {
   // again): Await then waits in libzmq's blocking receive on it. -1 otherwise.
   int SoleSocketWait(const Pending& pending) const;
   // How long that receive waits before Await looks at the monitors (a server gone or back).
-  static constexpr std::chrono::milliseconds kSoleWaitSlice{10};
+  static constexpr std::chrono::milliseconds kSoleWaitSlice{50};
   Status HandleReply(int server, const transport::Message& msg, Pending* pending,
                      std::span<float> params, int64_t* version_out, proto::ServerStats* stats_out);
 
@@ -517,7 +520,8 @@ class PsClient {
   // Per server: the encoded partitions of the last push (one buffer, frames are slices of it).
   std::vector<transport::SharedBuffer<uint8_t>> encoded_;
   // Per server: the last whole push's copy (SentPush), filled again by the next one once no
-  // request holds it (no allocation per push).
+  // request holds it (no allocation per push). Its frames are let go of when the operation
+  // ends.
   std::vector<std::shared_ptr<SentPush>> sent_push_;
   proto::Header push_header_;  // SendPush builds each push's header here (FillRequest)
   uint64_t next_request_id_ = 1;
