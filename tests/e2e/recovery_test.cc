@@ -276,9 +276,13 @@ TEST_P(ResumeTest, StoppedAfterEpoch3ContinuesWithoutRepeatingAndMatchesAnUninte
   const double baseline = testing::SummaryAccuracy(fresh.output);
   ASSERT_GT(baseline, 0.85) << fresh.output;
   baselines_[data == "idx" ? "sync" : "sync-" + data] = baseline;
-  // At most 0.002 apart: 20 of the 10000 test examples. The accuracies are ratios of counts,
-  // so 20 exactly can differ by 0.0020000000000000018 in doubles: the bound allows for that.
-  EXPECT_NEAR(resumed_accuracy, baseline, 0.002 + 1e-9)
+  // At most 0.002 apart (20 of the 10000 test examples) from libsvm files at most 0.004: their
+  // uninterrupted runs differ among themselves already (15 on 2026-12-07: final accuracy
+  // 0.8682 to 0.8714, epoch 1 0.8312 to 0.8344; the idx runs 0.8690 to 0.8700), and one of 30
+  // resumed ones ended 0.0021 from its baseline. The accuracies are ratios of counts, so 20
+  // exactly can differ by 0.0020000000000000018 in doubles: the bound allows for that.
+  const double tolerance = data == "idx" ? 0.002 : 0.004;
+  EXPECT_NEAR(resumed_accuracy, baseline, tolerance + 1e-9)
       << "resumed " << resumed_accuracy << ", uninterrupted " << baseline;
   std::cout << resumed.output.substr(resumed.output.find("summary")) << again.output << std::endl;
   std::printf("resumed from step %lld: accuracy %.4f; uninterrupted: %.4f\n",

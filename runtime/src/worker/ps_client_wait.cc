@@ -58,6 +58,8 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
       }
       return Status::Ok();
     };
+    // Set when the wait on one socket found its connection broken: the pass below reads on.
+    bool read_on = false;
     if (const int only = SoleSocketWait(*pending); only >= 0) {
       // Everything in flight waits for one socket's replies, and nothing else is unread:
       // libzmq's own blocking receive, as the server's Serve() waits. It wakes straight into
@@ -78,7 +80,6 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
           transport::ReceiveMultipart(sockets_[i], &frames, &received, /*wait=*/true));
       // Whatever else is queued is read by the next wait, or by a poll's pass to the end.
       links_[i].replies_unread = true;
-      bool read_on = false;
       if (!received) {
         RT_RETURN_IF_ERROR(PollSignals(/*sockets=*/false, std::chrono::milliseconds(0)));
         RT_RETURN_IF_ERROR(drain_events());
@@ -101,6 +102,7 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
           // a reconnection to the same process lost is sent again by the rejoin they cause.)
           RT_RETURN_IF_ERROR(PollSignals(/*sockets=*/false, std::chrono::milliseconds(0)));
           RT_RETURN_IF_ERROR(drain_events());
+          read_on = links_[i].loss_unsaid;  // gone again: the rest is read before that is said
         }
         incarnations_[i] = incarnation;
         const Status handled = HandleReply(only, reply_, pending, params, version_out, stats_out);
@@ -116,7 +118,7 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
     // announce whatever comes next); otherwise reads first.
     // The wait looks at the monitors too; a pass that does not wait looks at them (below)
     // before it handles a reply.
-    bool monitors_seen = false;
+    bool monitors_seen = read_on;  // looked at just now, above
     if (std::none_of(links_.begin(), links_.end(),
                      [](const Link& l) { return l.replies_unread || l.events_unread; }) &&
         std::none_of(direct_.begin(), direct_.end(), [](const Direct& d) { return d.readable; })) {

@@ -393,8 +393,6 @@ TEST_F(PsClientTest, IgnoresDuplicateReplies) {
   ExpectQueuedCopiesPassedOver(/*min_version=*/2);
 }
 
-// Outside sync rounds a push is acknowledged and a pull goes with it, both in flight together:
-// copies of either answer are passed over too.
 // The client keeps what it pushed only while the operation may have to send it again: once a
 // PushPull returns, the gradient's buffer is the caller's alone (as soon as libzmq has let go
 // of the frames it sent), and the next step writes it in place instead of a fresh copy.
@@ -426,6 +424,8 @@ TEST_F(PsClientTest, AfterAPushPullTheGradientIsTheCallersAloneAndIsWrittenInPla
   }
 }
 
+// Outside sync rounds a push is acknowledged and a pull goes with it, both in flight together:
+// copies of either answer are passed over too.
 TEST_F(PsClientTest, IgnoresDuplicateAcknowledgementsAndPullRepliesOfAPushAndItsPull) {
   Start(1, ps::Consistency::kAsync);
   transport::SharedBuffer<float> gradient(std::vector<float>(16, 0.5f));
