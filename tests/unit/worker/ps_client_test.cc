@@ -103,6 +103,25 @@ class PsClientTest : public ::testing::Test {
     ASSERT_TRUE(s.Send(r, reply).ok());
   }
 
+  // The worker joins server 0, which puts it at clock 3 (it has pushed steps 0..2), and pulls
+  // its parameters at version 5.
+  StatusOr<JoinResult> JoinAtClock3() {
+    return WithScript(
+        [&] {
+          auto r = servers_[0]->Receive();
+          ASSERT_TRUE(r.has_value());
+          ASSERT_EQ(r->header.kind(), proto::JOIN);
+          AnswerJoin(*servers_[0], *r, 3);
+          AnswerPull(*servers_[0], 5, 1.0f);
+        },
+        [&]() -> StatusOr<JoinResult> {
+          auto j = client_->Join();
+          if (!j.ok()) return j;
+          RT_RETURN_IF_ERROR(client_->Pull(3, params_));
+          return j;
+        });
+  }
+
   // Server `i` dies and, 200 ms later, a replacement binds its endpoint.
   void RestartServer(size_t i) {
     const std::string endpoint = servers_[i]->endpoint();
@@ -525,20 +544,7 @@ TEST_F(PsClientTest, RejectsAReplyThatIsNotAMessage) {
 TEST_F(PsClientTest, AServerThatComesBackIsRejoinedAtTheWorkersClockAndTheOperationGoesOn) {
   Start(1, ps::Consistency::kAsync);
   // Where this worker stands: clock 3 (it has pushed steps 0..2), parameters at version 5.
-  StatusOr<JoinResult> joined = WithScript(
-      [&] {
-        auto r = servers_[0]->Receive();
-        ASSERT_TRUE(r.has_value());
-        ASSERT_EQ(r->header.kind(), proto::JOIN);
-        AnswerJoin(*servers_[0], *r, 3);
-        AnswerPull(*servers_[0], 5, 1.0f);
-      },
-      [&]() -> StatusOr<JoinResult> {
-        auto j = client_->Join();
-        if (!j.ok()) return j;
-        RT_RETURN_IF_ERROR(client_->Pull(3, params_));
-        return j;
-      });
+  StatusOr<JoinResult> joined = JoinAtClock3();
   ASSERT_TRUE(joined.ok()) << joined.status().ToString();
   ASSERT_EQ(joined->clock, 3);
 
@@ -682,20 +688,7 @@ TEST_F(PsClientTest, APushInChunksIsAnsweredChunkByChunkWithItsPartitionsNextVal
 TEST_F(PsClientTest, AServerLostDuringAWaitOnItsSocketAloneIsRejoinedAndAnswersTheOperation) {
   Start(1, ps::Consistency::kAsync);
   servers_[0]->set_incarnation(1);
-  StatusOr<JoinResult> joined = WithScript(
-      [&] {
-        auto r = servers_[0]->Receive();
-        ASSERT_TRUE(r.has_value());
-        ASSERT_EQ(r->header.kind(), proto::JOIN);
-        AnswerJoin(*servers_[0], *r, 3);
-        AnswerPull(*servers_[0], 5, 1.0f);
-      },
-      [&]() -> StatusOr<JoinResult> {
-        auto j = client_->Join();
-        if (!j.ok()) return j;
-        RT_RETURN_IF_ERROR(client_->Pull(3, params_));
-        return j;
-      });
+  StatusOr<JoinResult> joined = JoinAtClock3();
   ASSERT_TRUE(joined.ok()) << joined.status().ToString();
 
   std::atomic<bool> done{false};
