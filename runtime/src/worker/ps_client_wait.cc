@@ -182,10 +182,8 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
 }
 
 int PsClient::SoleSocketWait(const Pending& pending) const {
-  if (!pending.resend.empty() && pending.busy()) {
-    for (const auto& [server, waiting] : pending.resend) {
-      if (!waiting.empty()) return -1;  // waits for a rejoin's answer to send them
-    }
+  for (const auto& [server, waiting] : pending.resend) {
+    if (!waiting.empty()) return -1;  // waits for a rejoin's answer to send them
   }
   int only = -1;
   for (const auto& [id, r] : pending.requests) {
