@@ -666,20 +666,16 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message* pushed,
         // Block sums add the blocks' gradients; otherwise weighted by their samples.
         const float n = config_.block_sums ? 1.0f : static_cast<float>(h.num_samples());
         if (dense) {
-          // The validated frame, read in place as the floats DecodeMessage aligned. The
-          // round's first sum overwrites what the last round left: 0 + n * g, as adding to
-          // zeros gave (a -0 gradient sums to +0, as in a copy restored with zeros).
-          std::span<const float> g = msg.Floats(static_cast<size_t>(i));
-          if (p.accum_clear) {
-            for (size_t k = 0; k < g.size(); ++k) p.accum[k] = 0.0f + n * g[k];
-          } else {
-            for (size_t k = 0; k < g.size(); ++k) p.accum[k] += n * g[k];
-          }
+          // The validated frame, read in place as the floats DecodeMessage aligned: by the
+          // round's apply if this push completes the round, else added to accum below.
+          p.deferred = msg.Floats(static_cast<size_t>(i));
+          p.deferred_weight = n;
+          p.has_deferred = true;
         } else {
           if (p.accum_clear) std::fill(p.accum.begin(), p.accum.end(), 0.0f);
           compress::DecodeAdd(payload, p.accum, n);
+          p.accum_clear = false;
         }
-        p.accum_clear = false;
       }
     } else if (h.num_samples() > 0) {
       std::span<const float> g;
@@ -734,7 +730,10 @@ void ServerCore::HandlePush(const std::string& peer, transport::Message* pushed,
       sparse_round_.learning_rate = h.learning_rate();
     }
     const int64_t min_clock = min_active_clock();
-    for (PartitionState& p : owned_) MaybeApplyRound(p, min_clock);
+    for (PartitionState& p : owned_) {
+      MaybeApplyRound(p, min_clock);
+      AddDeferred(p);  // the frame is not kept: a round still open sums it now
+    }
     MaybeApplySparseRound(min_clock);
   }
   if (sparse_ != nullptr) sparse_->CountInto(&stats_);
@@ -854,19 +853,45 @@ void ServerCore::MaybeApplyRound(PartitionState& p, int64_t min_clock) {
   // counts in min_clock.
   if (p.pushes == 0 || (min_clock <= p.version && !PushedInChunks(p))) return;
   if (p.samples > 0) {
-    // A round whose pushes listed no gradient for this partition (block sums) applies zeros.
-    if (p.accum_clear) std::fill(p.accum.begin(), p.accum.end(), 0.0f);
     // The mean (sum / samples), scaled as the optimizer reads the sum: one pass, not two.
     const float scale = config_.block_sums ? 1.0f : 1.0f / static_cast<float>(p.samples);
     p.optimizer_steps += 1;
-    config_.optimizer->ApplyScaled(p.learning_rate, p.optimizer_steps, scale, p.accum, Writable(p),
-                                   p.optimizer_state);
+    if (p.has_deferred) {
+      // The completing push's gradient read from its frame, added to the sum as it is read.
+      const std::span<const float> sum =
+          p.accum_clear ? std::span<const float>() : std::span<const float>(p.accum);
+      config_.optimizer->ApplySum(p.learning_rate, p.optimizer_steps, scale, sum, p.deferred_weight,
+                                  p.deferred, Writable(p), p.optimizer_state);
+    } else {
+      // A round whose pushes listed no gradient for this partition (block sums) applies zeros.
+      if (p.accum_clear) std::fill(p.accum.begin(), p.accum.end(), 0.0f);
+      config_.optimizer->ApplyScaled(p.learning_rate, p.optimizer_steps, scale, p.accum,
+                                     Writable(p), p.optimizer_state);
+    }
     stats_.set_updates_applied(stats_.updates_applied() + 1);
   }
+  p.has_deferred = false;  // applied, or (no samples) nothing to add
+  p.deferred = {};
   p.accum_clear = true;  // the next round's first sum overwrites it
   p.pushes = 0;
   p.samples = 0;
   p.version += 1;
+}
+
+void ServerCore::AddDeferred(PartitionState& p) {
+  if (!p.has_deferred) return;
+  // The round's first sum overwrites what the last round left: 0 + n * g, as adding to zeros
+  // gave (a -0 gradient sums to +0, as in a copy restored with zeros).
+  const std::span<const float> g = p.deferred;
+  const float n = p.deferred_weight;
+  if (p.accum_clear) {
+    for (size_t k = 0; k < g.size(); ++k) p.accum[k] = 0.0f + n * g[k];
+  } else {
+    for (size_t k = 0; k < g.size(); ++k) p.accum[k] += n * g[k];
+  }
+  p.accum_clear = false;
+  p.has_deferred = false;
+  p.deferred = {};
 }
 
 void ServerCore::HandlePull(const std::string& peer, transport::Message* pulled,

@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,6 +21,39 @@
 
 namespace ringtrain::optim {
 namespace {
+
+// Floats starting at a 64-byte boundary. Eigen's float packet sqrt is approximate
+// (EIGEN_FAST_MATH, its default: rsqrt and a Newton step) and its scalar one is exact, and
+// which elements get packets depends on where the destination starts; so two updates are
+// compared bit for bit only on equally aligned buffers.
+class AlignedFloats {
+ public:
+  explicit AlignedFloats(size_t n, float fill = 0.0f)
+      : n_(n),
+        data_(static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) / 64 + 1) * 64))) {
+    std::fill(data_.get(), data_.get() + n_, fill);
+  }
+  AlignedFloats(const AlignedFloats& other) : AlignedFloats(other.n_) { *this = other; }
+  AlignedFloats& operator=(const AlignedFloats& other) {
+    EXPECT_EQ(n_, other.n_);
+    std::copy(other.data_.get(), other.data_.get() + std::min(n_, other.n_), data_.get());
+    return *this;
+  }
+  float* begin() { return data_.get(); }
+  float* end() { return data_.get() + n_; }
+  float operator[](size_t i) const { return data_.get()[i]; }
+  operator std::span<float>() { return {data_.get(), n_}; }  // NOLINT: a buffer
+  bool operator==(const AlignedFloats& other) const {
+    return n_ == other.n_ && std::equal(data_.get(), data_.get() + n_, other.data_.get());
+  }
+
+ private:
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  size_t n_;
+  std::unique_ptr<float, Free> data_;
+};
 
 // One step of a double-precision reference of a one-slot optimizer on one element: updates
 // the parameter *p and its state *v from the gradient g.
@@ -185,9 +222,9 @@ TEST(OptimizerTest, ApplyScaledIsApplyOfTheScaledGradientForEveryKind) {
       constexpr size_t n = 37;
       const size_t slots = static_cast<size_t>(opt->state_slots());
       SplitMix64 rng(7);
-      std::vector<float> scaled_p(n), scaled_s(slots * n, 0.0f);
+      AlignedFloats scaled_p(n), scaled_s(slots * n, 0.0f);
       for (float& x : scaled_p) x = rng.NextFloat() - 0.5f;
-      std::vector<float> ref_p = scaled_p, ref_s = scaled_s;
+      AlignedFloats ref_p = scaled_p, ref_s = scaled_s;
       std::vector<float> sum(n), mean(n);
       const float scale = 1.0f / 6.0f;  // not a power of two: the product rounds
       for (int step = 1; step <= 4; ++step) {
@@ -212,10 +249,77 @@ TEST(OptimizerTest, ApplyScaledIsApplyOfTheScaledGradientForEveryKind) {
 #endif
       }
       // And the sum unscaled is not the mean: the scale is applied, not ignored.
-      std::vector<float> unscaled_p = ref_p, unscaled_s = ref_s;
+      AlignedFloats unscaled_p = ref_p, unscaled_s = ref_s;
       opt->ApplyScaled(0.1f, 5, 1.0f, sum, unscaled_p, unscaled_s);
       opt->ApplyScaled(0.1f, 5, scale, sum, ref_p, ref_s);
       EXPECT_NE(unscaled_p, ref_p);
+    }
+  }
+}
+
+// ApplySum(s, base, w, g) is ApplyScaled(s, base + w * g) for every kind, with and without
+// weight decay, and with an empty base ApplyScaled(s, 0 + w * g): a sync round's last push
+// applied from its frame updates as adding it to the round's sum first did. Bit for bit on x86,
+// as above; the state too. A -0 in the gradient is in the data (0 + w * -0 is +0).
+TEST(OptimizerTest, ApplySumIsApplyScaledOfTheSumWrittenFirstForEveryKind) {
+  const OptimizerKind kinds[] = {OptimizerKind::kSgd,      OptimizerKind::kMomentum,
+                                 OptimizerKind::kNesterov, OptimizerKind::kAdagrad,
+                                 OptimizerKind::kAdam,     OptimizerKind::kFtrl};
+  for (OptimizerKind kind : kinds) {
+    for (double decay : {0.0, 0.01}) {
+      for (bool with_base : {false, true}) {
+        SCOPED_TRACE(std::string(OptimizerKindName(kind)) + " weight decay " +
+                     std::to_string(decay) + (with_base ? " with a sum" : " from zeros"));
+        OptimizerConfig config;
+        config.kind = kind;
+        config.weight_decay = decay;
+        auto opt = MakeOrFail(config);
+        ASSERT_NE(opt, nullptr);
+        constexpr size_t n = 37;
+        const size_t slots = static_cast<size_t>(opt->state_slots());
+        SplitMix64 rng(11);
+        AlignedFloats fused_p(n), fused_s(slots * n, 0.0f);
+        for (float& x : fused_p) x = rng.NextFloat() - 0.5f;
+        AlignedFloats ref_p = fused_p, ref_s = fused_s;
+        std::vector<float> base(n), grad(n), sum(n);
+        const float scale = 1.0f / 6.0f;
+        const float weight = 3.0f;  // the push's samples
+        for (int step = 1; step <= 4; ++step) {
+          for (size_t i = 0; i < n; ++i) {
+            base[i] = 3.0f * (rng.NextFloat() - 0.5f);
+            grad[i] = rng.NextFloat() - 0.5f;
+          }
+          grad[5] = -0.0f;
+          for (size_t i = 0; i < n; ++i) {
+            sum[i] = with_base ? base[i] + weight * grad[i] : 0.0f + weight * grad[i];
+          }
+          opt->ApplySum(0.1f, step, scale,
+                        with_base ? std::span<const float>(base) : std::span<const float>(), weight,
+                        grad, fused_p, fused_s);
+          opt->ApplyScaled(0.1f, step, scale, sum, ref_p, ref_s);
+#if defined(__x86_64__)
+          EXPECT_EQ(fused_p, ref_p) << "step " << step;
+          EXPECT_EQ(fused_s, ref_s) << "step " << step;
+#else
+          for (size_t i = 0; i < n; ++i) {
+            EXPECT_NEAR(fused_p[i], ref_p[i], 1e-6f * (1.0f + std::fabs(ref_p[i])))
+                << "step " << step << " i " << i;
+          }
+#endif
+        }
+        // The weight and the base are read, not ignored.
+        AlignedFloats other_p = ref_p, other_s = ref_s;
+        opt->ApplySum(0.1f, 5, scale, {}, 1.0f, grad, other_p, other_s);
+        opt->ApplySum(0.1f, 5, scale, {}, weight, grad, ref_p, ref_s);
+        EXPECT_NE(other_p, ref_p);
+        if (with_base) {
+          other_p = fused_p;
+          other_s = fused_s;
+          opt->ApplySum(0.1f, 5, scale, base, weight, grad, other_p, other_s);
+          opt->ApplySum(0.1f, 5, scale, {}, weight, grad, fused_p, fused_s);
+          EXPECT_NE(other_p, fused_p);
+        }
+      }
     }
   }
 }

@@ -22,6 +22,9 @@ class AdagradOptimizer final : public Optimizer {
   int state_slots() const override { return 1; }  // the sum of squared gradients s
   void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
                    std::span<float> params, std::span<float> state) const override;
+  void ApplySum(float learning_rate, int64_t step, float grad_scale, std::span<const float> base,
+                float weight, std::span<const float> grad, std::span<float> params,
+                std::span<float> state) const override;
 
  private:
   const float epsilon_;
@@ -37,6 +40,9 @@ class AdamOptimizer final : public Optimizer {
   int state_slots() const override { return 2; }  // slot 0: m, slot 1: v
   void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
                    std::span<float> params, std::span<float> state) const override;
+  void ApplySum(float learning_rate, int64_t step, float grad_scale, std::span<const float> base,
+                float weight, std::span<const float> grad, std::span<float> params,
+                std::span<float> state) const override;
 
  private:
   // Kept in double for the bias corrections 1 - beta^t, which PyTorch computes in double too.

@@ -31,6 +31,9 @@ class FtrlOptimizer final : public Optimizer {
   int state_slots() const override { return 2; }  // slot 0: z, slot 1: n
   void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
                    std::span<float> params, std::span<float> state) const override;
+  void ApplySum(float learning_rate, int64_t step, float grad_scale, std::span<const float> base,
+                float weight, std::span<const float> grad, std::span<float> params,
+                std::span<float> state) const override;
 
  private:
   const float beta_;

@@ -22,10 +22,10 @@
 // decay is this L2 term added to the gradient, as in torch.optim.Adam; AdamW-style decoupled
 // weight decay (p -= lr * weight_decay * p outside the adaptive step) is not offered.
 //
-// Ownership: MakeOptimizer returns a std::unique_ptr owned by the caller; Apply and ApplyScaled
-// borrow spans.
-// Thread-safety: Apply and ApplyScaled are const and may be called concurrently on disjoint
-// spans.
+// Ownership: MakeOptimizer returns a std::unique_ptr owned by the caller; Apply, ApplyScaled
+// and ApplySum borrow spans.
+// Thread-safety: Apply, ApplyScaled and ApplySum are const and may be called concurrently on
+// disjoint spans.
 // Errors: MakeOptimizer/ValidateOptimizerConfig return InvalidArgument naming the bad field.
 #ifndef RINGTRAIN_OPTIM_OPTIMIZER_H_
 #define RINGTRAIN_OPTIM_OPTIMIZER_H_
@@ -70,6 +70,18 @@ class Optimizer {
   virtual void ApplyScaled(float learning_rate, int64_t step, float grad_scale,
                            std::span<const float> grad, std::span<float> params,
                            std::span<float> state) const = 0;
+
+  // The same update with the gradient grad_scale * (base + weight * grad), summed and scaled
+  // element by element as it is read: a sync round's last push applied straight from its frame,
+  // without first adding it to the round's sum. An empty `base` is zeros, added as
+  // weight * grad + 0 (a -0 becomes +0, as in an array of zeros added to). Bit for bit what
+  // writing sum[i] = base[i] + weight * grad[i] (or 0 + weight * grad[i]) to an array and
+  // passing that to ApplyScaled gives, where products and sums are not contracted (x86 here).
+  // REQUIRES: as ApplyScaled; base empty or of grad's size, and not overlapping params or
+  //           state; weight finite.
+  virtual void ApplySum(float learning_rate, int64_t step, float grad_scale,
+                        std::span<const float> base, float weight, std::span<const float> grad,
+                        std::span<float> params, std::span<float> state) const = 0;
 };
 
 enum class OptimizerKind { kSgd, kMomentum, kNesterov, kAdagrad, kAdam, kFtrl };

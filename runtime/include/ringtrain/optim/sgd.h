@@ -22,6 +22,9 @@ class SgdOptimizer final : public Optimizer {
   int state_slots() const override { return 0; }
   void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
                    std::span<float> params, std::span<float> state) const override;
+  void ApplySum(float learning_rate, int64_t step, float grad_scale, std::span<const float> base,
+                float weight, std::span<const float> grad, std::span<float> params,
+                std::span<float> state) const override;
 
  private:
   const float weight_decay_;
@@ -36,6 +39,9 @@ class MomentumOptimizer final : public Optimizer {
   int state_slots() const override { return 1; }  // the velocity v
   void ApplyScaled(float learning_rate, int64_t step, float grad_scale, std::span<const float> grad,
                    std::span<float> params, std::span<float> state) const override;
+  void ApplySum(float learning_rate, int64_t step, float grad_scale, std::span<const float> base,
+                float weight, std::span<const float> grad, std::span<float> params,
+                std::span<float> state) const override;
 
  private:
   const float momentum_;

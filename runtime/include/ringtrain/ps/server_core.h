@@ -323,6 +323,13 @@ class ServerCore {
     // kSync: no gradient has been summed into accum this round: its floats are the last
     // round's, left for the round's first sum to overwrite (no pass to zero it between rounds).
     bool accum_clear = false;
+    // kSync, only while HandlePush runs: the push's dense gradient for this partition (read in
+    // place from its frame) and its weight, not yet added to accum. If the push completes the
+    // round, the apply reads it with accum (Optimizer::ApplySum): one pass over the partition
+    // fewer. Otherwise AddDeferred adds it before HandlePush returns.
+    std::span<const float> deferred;
+    float deferred_weight = 0;
+    bool has_deferred = false;
     int64_t version = 0;      // kSync: rounds applied; else updates applied
     int pushes = 0;           // kSync: pushes in the current round
     uint64_t samples = 0;     // kSync: sum_i n_i of the current round
@@ -392,6 +399,8 @@ class ServerCore {
   // `min_clock` (min_active_clock()) is past its version, or the workers still at its version
   // have pushed it in a chunk (PushedInChunks).
   void MaybeApplyRound(PartitionState& p, int64_t min_clock);
+  // Adds p's deferred gradient to its accum (see PartitionState::deferred), if it has one.
+  static void AddDeferred(PartitionState& p);
   // kSync: every unfinished worker whose clock is not past p's version has sent p in a chunk of
   // its push at that version.
   bool PushedInChunks(const PartitionState& p) const;
