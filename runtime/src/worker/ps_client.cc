@@ -295,7 +295,8 @@ Status PsClient::CheckLinks() {
   // The monitors' signals, looked at with one system call; a monitor is read only when
   // signalled (or not yet read to the end).
   const size_t n = sockets_.size();
-  if (std::none_of(links_.begin(), links_.end(), [](const Link& l) { return l.events_unread; })) {
+  if (std::none_of(links_.begin(), links_.end(), [](const Link& l) { return l.events_unread; }) &&
+      std::chrono::steady_clock::now() - links_looked_at_ >= kLinkLookInterval) {
     RT_RETURN_IF_ERROR(PollSignals(/*sockets=*/false, std::chrono::milliseconds(0)));
   }
   for (int s = 0; s < static_cast<int>(n); ++s) {

@@ -222,6 +222,7 @@ Status PsClient::PollSignals(bool sockets, std::chrono::milliseconds timeout) {
     if (errno == EINTR) return Status::Ok();
     return Unavailable(std::string("poll failed: ") + std::strerror(errno));
   }
+  links_looked_at_ = std::chrono::steady_clock::now();
   for (size_t i = 0; i < n; ++i) {
     if (sockets && signal_fds_[i].revents != 0) links_[i].replies_unread = true;
     if (signal_fds_[n + i].revents != 0) links_[i].events_unread = true;

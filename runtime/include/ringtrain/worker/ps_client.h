@@ -417,8 +417,12 @@ class PsClient {
   // Drops what was in flight to `server` (keeping it to send again), forgets the versions last
   // pulled from it, and sends it a JOIN at this worker's clock (that of an unacknowledged push).
   Status Rejoin(int server, Pending* pending);
-  // Before an operation: handles servers that came back since the last one (their rejoins
-  // answered before anything new is sent).
+  // Before an operation: handles servers that came back since the monitors were last looked
+  // at (their rejoins answered before anything new is sent). The look is skipped when the
+  // last was less than kLinkLookInterval ago (a system call saved on every small operation):
+  // a server that came back within it is found as one that comes back after the look is, by
+  // the operation's wait, before it takes that process's first reply; the rejoin drops and
+  // sends again what that reply answers.
   Status CheckLinks();
   // Lists, for PUSH and PULL, the partitions of `server` in scope (all with `whole`).
   proto::Header NewRequest(transport::RequestKind request, int server, bool whole = false);
@@ -495,6 +499,9 @@ class PsClient {
   // The sockets' ZMQ_FDs, then the monitors', for PollSignals; then, while it waits, the
   // direct links' fds, of the servers in direct_polled_.
   std::vector<pollfd> signal_fds_;
+  // When PollSignals last looked at the monitors; CheckLinks looks again after this long.
+  static constexpr std::chrono::milliseconds kLinkLookInterval{1};
+  std::chrono::steady_clock::time_point links_looked_at_{};
   std::vector<int> direct_polled_;
   std::vector<Direct> direct_;                                // per server
   std::vector<std::vector<zmq::message_t>> direct_received_;  // reused
