@@ -19,7 +19,9 @@
 //   --quick: 3 shorter trials of every size, no second table (`make bench-quick`);
 //   --size:  only this message size (e.g. under `perf record`), no second table;
 //   --side:  with --size, only one side, for 2 s, printing its rounds (for `perf stat`, whose
-//            counts divided by the rounds give each side's cost per round);
+//            counts divided by the rounds give each side's cost per round) and the spread of
+//            a round's time (run under `taskset -c 0`, one core, it is the CPU a round costs
+//            without the cross-core wake-ups that make most of its time on two);
 //   --json:  also write the figures to PATH.
 //
 // A second table: what authentication costs the raw transport, and what the alternative for
@@ -71,8 +73,9 @@ struct Wire {
 };
 
 // Bytes per second of payload (both directions); *rounds (if non-null) receives the round trips
-// (for --side).
-double RawZmq(size_t bytes, double min_seconds, Wire wire = {}, int64_t* rounds = nullptr) {
+// and *latencies (if non-null) each round's seconds (for --side).
+double RawZmq(size_t bytes, double min_seconds, Wire wire = {}, int64_t* rounds = nullptr,
+              std::vector<double>* latencies = nullptr) {
   zmq::context_t ctx(1);
   zmq::socket_t router(ctx, zmq::socket_type::router);
   (void)ringtrain::transport::ApplySocketOptions(router,
@@ -119,11 +122,15 @@ double RawZmq(size_t bytes, double min_seconds, Wire wire = {}, int64_t* rounds 
   std::vector<char> payload(bytes, 2);
   int iterations = 0;
   const auto start = Clock::now();
-  while (iterations < kMinIterations || Seconds(start, Clock::now()) < min_seconds) {
+  auto last = start;
+  while (iterations < kMinIterations || Seconds(start, last) < min_seconds) {
     dealer.send(zmq::message_t(payload.data(), payload.size()), zmq::send_flags::none);
     zmq::message_t r;
     (void)dealer.recv(r);
     ++iterations;
+    const auto now = Clock::now();
+    if (latencies != nullptr) latencies->push_back(Seconds(last, now));
+    last = now;
   }
   const double secs = Seconds(start, Clock::now());
   if (rounds != nullptr) *rounds = iterations;
@@ -137,7 +144,8 @@ double RawZmq(size_t bytes, double min_seconds, Wire wire = {}, int64_t* rounds 
 }
 
 // The same, for ringtrain's push and pull.
-double Ringtrain(size_t bytes, double min_seconds, int64_t* rounds = nullptr) {
+double Ringtrain(size_t bytes, double min_seconds, int64_t* rounds = nullptr,
+                 std::vector<double>* latencies = nullptr) {
   using namespace ringtrain;
   const int64_t elements = static_cast<int64_t>(bytes / sizeof(float));
   auto ring = ring::HashRing::Make({"ps-0"}).value();
@@ -170,13 +178,17 @@ double Ringtrain(size_t bytes, double min_seconds, int64_t* rounds = nullptr) {
   }
   int64_t clock = 0;
   const auto start = Clock::now();
-  while (clock < kMinIterations || Seconds(start, Clock::now()) < min_seconds) {
+  auto last = start;
+  while (clock < kMinIterations || Seconds(start, last) < min_seconds) {
     worker::PushRequest push{grad, clock, 1, 0.1f};
     if (Status s = client->PushPull(push, clock + 1, params); !s.ok()) {
       std::fprintf(stderr, "push/pull failed: %s\n", s.ToString().c_str());
       std::exit(1);
     }
     ++clock;
+    const auto now = Clock::now();
+    if (latencies != nullptr) latencies->push_back(Seconds(last, now));
+    last = now;
   }
   const double secs = Seconds(start, Clock::now());
   if (rounds != nullptr) *rounds = clock;
@@ -234,10 +246,19 @@ int main(int argc, char** argv) {
       return 2;
     }
     int64_t rounds = 0;
-    const double rate =
-        side == "raw" ? RawZmq(only_size, 2.0, {}, &rounds) : Ringtrain(only_size, 2.0, &rounds);
-    std::printf("%s %s: %.1f MB/s, %lld rounds\n", side.c_str(), Size(only_size).c_str(),
-                rate / 1e6, static_cast<long long>(rounds));
+    std::vector<double> lat;
+    lat.reserve(1 << 20);
+    const double rate = side == "raw" ? RawZmq(only_size, 2.0, {}, &rounds, &lat)
+                                      : Ringtrain(only_size, 2.0, &rounds, &lat);
+    std::sort(lat.begin(), lat.end());
+    const auto at = [&](double q) {
+      return 1e6 * lat[std::min(lat.size() - 1, static_cast<size_t>(q * lat.size()))];
+    };
+    std::printf(
+        "%s %s: %.1f MB/s, %lld rounds; a round's us: p10 %.1f, p50 %.1f, p90 %.1f, "
+        "p99 %.1f, max %.0f\n",
+        side.c_str(), Size(only_size).c_str(), rate / 1e6, static_cast<long long>(rounds), at(0.1),
+        at(0.5), at(0.9), at(0.99), 1e6 * lat.back());
     return 0;
   }
   const int trials = smoke ? 1 : quick ? 3 : kTrials;
