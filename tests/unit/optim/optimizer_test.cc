@@ -6,7 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <initializer_list>
@@ -21,39 +21,6 @@
 
 namespace ringtrain::optim {
 namespace {
-
-// Floats starting at a 64-byte boundary. Eigen's float packet sqrt is approximate
-// (EIGEN_FAST_MATH, its default: rsqrt and a Newton step) and its scalar one is exact, and
-// which elements get packets depends on where the destination starts; so two updates are
-// compared bit for bit only on equally aligned buffers.
-class AlignedFloats {
- public:
-  explicit AlignedFloats(size_t n, float fill = 0.0f)
-      : n_(n),
-        data_(static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) / 64 + 1) * 64))) {
-    std::fill(data_.get(), data_.get() + n_, fill);
-  }
-  AlignedFloats(const AlignedFloats& other) : AlignedFloats(other.n_) { *this = other; }
-  AlignedFloats& operator=(const AlignedFloats& other) {
-    EXPECT_EQ(n_, other.n_);
-    std::copy(other.data_.get(), other.data_.get() + std::min(n_, other.n_), data_.get());
-    return *this;
-  }
-  float* begin() { return data_.get(); }
-  float* end() { return data_.get() + n_; }
-  float operator[](size_t i) const { return data_.get()[i]; }
-  operator std::span<float>() { return {data_.get(), n_}; }  // NOLINT: a buffer
-  bool operator==(const AlignedFloats& other) const {
-    return n_ == other.n_ && std::equal(data_.get(), data_.get() + n_, other.data_.get());
-  }
-
- private:
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
-  };
-  size_t n_;
-  std::unique_ptr<float, Free> data_;
-};
 
 // One step of a double-precision reference of a one-slot optimizer on one element: updates
 // the parameter *p and its state *v from the gradient g.
@@ -222,9 +189,9 @@ TEST(OptimizerTest, ApplyScaledIsApplyOfTheScaledGradientForEveryKind) {
       constexpr size_t n = 37;
       const size_t slots = static_cast<size_t>(opt->state_slots());
       SplitMix64 rng(7);
-      AlignedFloats scaled_p(n), scaled_s(slots * n, 0.0f);
+      std::vector<float> scaled_p(n), scaled_s(slots * n, 0.0f);
       for (float& x : scaled_p) x = rng.NextFloat() - 0.5f;
-      AlignedFloats ref_p = scaled_p, ref_s = scaled_s;
+      std::vector<float> ref_p = scaled_p, ref_s = scaled_s;
       std::vector<float> sum(n), mean(n);
       const float scale = 1.0f / 6.0f;  // not a power of two: the product rounds
       for (int step = 1; step <= 4; ++step) {
@@ -249,7 +216,7 @@ TEST(OptimizerTest, ApplyScaledIsApplyOfTheScaledGradientForEveryKind) {
 #endif
       }
       // And the sum unscaled is not the mean: the scale is applied, not ignored.
-      AlignedFloats unscaled_p = ref_p, unscaled_s = ref_s;
+      std::vector<float> unscaled_p = ref_p, unscaled_s = ref_s;
       opt->ApplyScaled(0.1f, 5, 1.0f, sum, unscaled_p, unscaled_s);
       opt->ApplyScaled(0.1f, 5, scale, sum, ref_p, ref_s);
       EXPECT_NE(unscaled_p, ref_p);
@@ -278,9 +245,9 @@ TEST(OptimizerTest, ApplySumIsApplyScaledOfTheSumWrittenFirstForEveryKind) {
         constexpr size_t n = 37;
         const size_t slots = static_cast<size_t>(opt->state_slots());
         SplitMix64 rng(11);
-        AlignedFloats fused_p(n), fused_s(slots * n, 0.0f);
+        std::vector<float> fused_p(n), fused_s(slots * n, 0.0f);
         for (float& x : fused_p) x = rng.NextFloat() - 0.5f;
-        AlignedFloats ref_p = fused_p, ref_s = fused_s;
+        std::vector<float> ref_p = fused_p, ref_s = fused_s;
         std::vector<float> base(n), grad(n), sum(n);
         const float scale = 1.0f / 6.0f;
         const float weight = 3.0f;  // the push's samples
@@ -308,7 +275,7 @@ TEST(OptimizerTest, ApplySumIsApplyScaledOfTheSumWrittenFirstForEveryKind) {
 #endif
         }
         // The weight and the base are read, not ignored.
-        AlignedFloats other_p = ref_p, other_s = ref_s;
+        std::vector<float> other_p = ref_p, other_s = ref_s;
         opt->ApplySum(0.1f, 5, scale, {}, 1.0f, grad, other_p, other_s);
         opt->ApplySum(0.1f, 5, scale, {}, weight, grad, ref_p, ref_s);
         EXPECT_NE(other_p, ref_p);
@@ -320,6 +287,51 @@ TEST(OptimizerTest, ApplySumIsApplyScaledOfTheSumWrittenFirstForEveryKind) {
           EXPECT_NE(other_p, fused_p);
         }
       }
+    }
+  }
+}
+
+// Every kind updates the same wherever its buffers start. Eigen's default float packet sqrt
+// (EIGEN_FAST_MATH) was an approximation and its scalar one exact, and a loop takes scalars up
+// to the first packet-aligned element of its destination: Adagrad's and Adam's updates depended
+// on the buffers' addresses (and were not PyTorch's). The build sets EIGEN_FAST_MATH=0.
+TEST(OptimizerTest, AnUpdateIsTheSameWhereverTheBuffersStart) {
+  const OptimizerKind kinds[] = {OptimizerKind::kSgd,      OptimizerKind::kMomentum,
+                                 OptimizerKind::kNesterov, OptimizerKind::kAdagrad,
+                                 OptimizerKind::kAdam,     OptimizerKind::kFtrl};
+  constexpr size_t n = 37;
+  constexpr size_t kShifts = 16;  // floats: every start within 64 bytes
+  for (OptimizerKind kind : kinds) {
+    SCOPED_TRACE(OptimizerKindName(kind));
+    OptimizerConfig config;
+    config.kind = kind;
+    auto opt = MakeOrFail(config);
+    ASSERT_NE(opt, nullptr);
+    const size_t slots = static_cast<size_t>(opt->state_slots());
+    SplitMix64 rng(3);
+    std::vector<float> p0(n), grad(n);
+    for (float& x : p0) x = rng.NextFloat() - 0.5f;
+    for (float& x : grad) x = rng.NextFloat() - 0.5f;
+    std::vector<float> first_p, first_s;
+    for (size_t shift = 0; shift < kShifts; ++shift) {
+      std::vector<float> p_store(n + kShifts + 16), s_store(slots * n + kShifts + 16, 0.0f);
+      // The same offset from a 64-byte boundary for parameters and state.
+      const auto at = [&](std::vector<float>& v) {
+        const auto addr = reinterpret_cast<uintptr_t>(v.data());
+        return v.data() + (64 - addr % 64) % 64 / sizeof(float) + shift;
+      };
+      const std::span<float> p(at(p_store), n), s(at(s_store), slots * n);
+      std::copy(p0.begin(), p0.end(), p.begin());
+      for (int step = 1; step <= 3; ++step) opt->Apply(0.1f, step, grad, p, s);
+      if (shift == 0) {
+        first_p.assign(p.begin(), p.end());
+        first_s.assign(s.begin(), s.end());
+        continue;
+      }
+      EXPECT_EQ(std::vector<float>(p.begin(), p.end()), first_p)
+          << "starting " << shift << " floats on";
+      EXPECT_EQ(std::vector<float>(s.begin(), s.end()), first_s)
+          << "starting " << shift << " floats on";
     }
   }
 }
