@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "ringtrain/common/check.h"
 #include "ringtrain/ps/server_core.h"
 
 namespace ringtrain::ps {
@@ -22,6 +23,7 @@ void ServerCore::SnapshotInto(ckpt::ShardState* s) const {
   s->partitions.resize(owned_.size());
   for (size_t i = 0; i < owned_.size(); ++i) {
     const PartitionState& p = owned_[i];
+    RT_CHECK(!p.has_deferred);  // only while HandlePush runs: its frame is gone after
     ckpt::PartitionSnapshot& out = s->partitions[i];
     out.id = p.id;
     out.version = p.version;

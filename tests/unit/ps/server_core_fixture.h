@@ -36,6 +36,7 @@ struct Mode {
   compress::CodecType codec = compress::CodecType::kNone;
   bool block_sums = false;  // feature-wise sharding
   int margin_cols = 0;
+  optim::OptimizerConfig optimizer = {optim::OptimizerKind::kSgd, 0, 0};
 };
 
 class ServerCoreTest : public ::testing::Test {
@@ -50,7 +51,7 @@ class ServerCoreTest : public ::testing::Test {
     c.server_index = 0;
     c.num_workers = workers;
     c.table = table_;
-    c.optimizer = optim::MakeOptimizer({optim::OptimizerKind::kSgd, 0, 0}).value();
+    c.optimizer = optim::MakeOptimizer(mode.optimizer).value();
     c.consistency = mode.consistency;
     c.staleness = mode.staleness;
     c.staleness_aware_lr = mode.staleness_aware_lr;

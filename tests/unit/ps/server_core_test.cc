@@ -3,14 +3,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <numeric>
+#include <span>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "ringtrain/ckpt/shard_state.h"
 #include "ringtrain/compress/codec.h"
 #include "ringtrain/optim/optimizer.h"
 #include "ringtrain/ring/hash_ring.h"
@@ -78,6 +81,70 @@ TEST_F(ServerCoreTest, EachRoundAveragesOnlyItsOwnPushes) {
   }
   EXPECT_THAT(core_->params(0), ::testing::Each(::testing::FloatEq(-0.5f)));
   EXPECT_THAT(core_->params(1), ::testing::Each(::testing::FloatEq(-0.5f)));
+}
+
+// A round's last push is applied from its frame, added to the sum as the optimizer reads it
+// (Optimizer::ApplySum); the pushes before it are summed first. Bit for bit what summing every
+// push and then applying did, with Adam (whose state the sum also feeds), over three rounds in
+// either order of the workers; a snapshot in the middle of a round holds the first push's sum.
+TEST_F(ServerCoreTest, ARoundIsAppliedBitForBitAsItsSumWrittenFirst) {
+  const optim::OptimizerConfig adam{.kind = optim::OptimizerKind::kAdam};
+  Make(2, 6, 4, {.optimizer = adam});
+  auto reference = optim::MakeOptimizer(adam).value();
+  std::vector<float> ref_p(6, 1.0f), ref_s(12, 0.0f);
+  const auto g0 = [](size_t k) { return 0.3f + 0.1f * static_cast<float>(k); };
+  const auto g1 = [](size_t k) { return -0.7f + 0.05f * static_cast<float>(k); };
+  const auto bits = [](std::span<const float> v) {
+    std::vector<uint32_t> out(v.size());
+    std::memcpy(out.data(), v.data(), v.size() * sizeof(float));
+    return out;
+  };
+  for (int64_t round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    const uint32_t first = round == 1 ? 1 : 0;  // worker 1 first in round 1
+    const uint32_t samples[2] = {3, 4};         // a mean of 1/7: not a power of two, it rounds
+    const std::function<float(size_t)> grads[2] = {g0, g1};
+    auto r = Handle(first == 0 ? "a" : "b", PushOf(first, round, grads[first], samples[first]));
+    ASSERT_EQ(r.at(0).header.kind(), proto::PUSH_ACK) << r[0].header.error();
+    const ckpt::ShardState mid = core_->Snapshot();
+    for (size_t i = 0; i < mid.partitions.size(); ++i) {
+      const std::vector<float>& accum = mid.partitions[i].accum;
+      ASSERT_EQ(accum.size(), i == 0 ? 4u : 2u);
+      for (size_t k = 0; k < accum.size(); ++k) {
+        const float want = 0.0f + static_cast<float>(samples[first]) * grads[first](k);
+        EXPECT_EQ(bits({&accum[k], 1}), bits({&want, 1})) << "partition " << i << " k " << k;
+      }
+    }
+    const uint32_t last = 1 - first;
+    r = Handle(last == 0 ? "a" : "b", PushOf(last, round, grads[last], samples[last]));
+    ASSERT_EQ(r.at(0).header.kind(), proto::PUSH_ACK) << r[0].header.error();
+    ASSERT_EQ(core_->version(0), round + 1);
+    // The reference: each partition's sum written first, then applied with its mean's scale.
+    for (uint32_t id = 0; id < 2; ++id) {
+      const size_t offset = id == 0 ? 0 : 4, n = id == 0 ? 4 : 2;
+      std::vector<float> sum(n);
+      for (size_t k = 0; k < n; ++k) {
+        sum[k] = 0.0f + static_cast<float>(samples[first]) * grads[first](k);
+        sum[k] += static_cast<float>(samples[last]) * grads[last](k);
+      }
+      std::vector<float> p(ref_p.begin() + offset, ref_p.begin() + offset + n);
+      std::vector<float> s(2 * n);
+      for (size_t k = 0; k < n; ++k) {
+        s[k] = ref_s[offset + k];
+        s[n + k] = ref_s[6 + offset + k];
+      }
+      reference->ApplyScaled(0.5f, round + 1, 1.0f / 7.0f, sum, p, s);
+      std::copy(p.begin(), p.end(), ref_p.begin() + offset);
+      for (size_t k = 0; k < n; ++k) {
+        ref_s[offset + k] = s[k];
+        ref_s[6 + offset + k] = s[n + k];
+      }
+      EXPECT_EQ(bits(core_->params(id)), bits(p)) << "partition " << id;
+      EXPECT_EQ(bits(core_->Snapshot().partitions[id].optimizer_state), bits(s))
+          << "partition " << id << "'s Adam moments";
+    }
+  }
+  EXPECT_NE(ref_p, std::vector<float>(6, 1.0f));
 }
 
 TEST_F(ServerCoreTest, PullWaitsForTheVersionItAsksFor) {
