@@ -167,9 +167,17 @@ Status PsClient::Await(Pending* pending, std::span<float> params, int64_t* versi
           return DataLoss("malformed reply from parameter server " + std::to_string(i) + ": " +
                           decoded.message());
         }
+        const uint64_t incarnation = reply_.header.incarnation();
+        if (incarnation == 0 || incarnation != incarnations_[i]) {
+          // A process this socket has not answered from before, come back after this pass's
+          // look (requests queued while it was away go to it on reconnection): its
+          // HANDSHAKE_SUCCEEDED event is queued before this reply, as in the wait on one socket.
+          RT_RETURN_IF_ERROR(PollSignals(/*sockets=*/false, std::chrono::milliseconds(0)));
+          RT_RETURN_IF_ERROR(drain_events());
+        }
         // The process that answers on this socket now (after its connection events): the one
         // a direct link's answers must come from.
-        incarnations_[i] = reply_.header.incarnation();
+        incarnations_[i] = incarnation;
         const Status handled =
             HandleReply(static_cast<int>(i), reply_, pending, params, version_out, stats_out);
         reply_.ReleaseFrames();

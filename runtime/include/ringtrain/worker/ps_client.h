@@ -422,7 +422,10 @@ class PsClient {
   // last was less than kLinkLookInterval ago (a system call saved on every small operation):
   // a server that came back within it is found as one that comes back after the look is, by
   // the operation's wait, before it takes that process's first reply; the rejoin drops and
-  // sends again what that reply answers.
+  // sends again what that reply answers (every request is safe to receive twice or before a
+  // JOIN). Until then what the links' state says (DirectEligible's events_unread, down) may
+  // be up to that long old: a direct send to a process gone is caught by its link or by
+  // ReadDirect's incarnation check.
   Status CheckLinks();
   // Lists, for PUSH and PULL, the partitions of `server` in scope (all with `whole`).
   proto::Header NewRequest(transport::RequestKind request, int server, bool whole = false);
