@@ -336,9 +336,9 @@ TEST(OptimizerTest, AnUpdateIsTheSameWhereverTheBuffersStart) {
         first_s.assign(s.begin(), s.end());
         continue;
       }
-      EXPECT_EQ(std::vector<float>(p.begin(), p.end()), first_p)
+      EXPECT_EQ(Bits(std::vector<float>(p.begin(), p.end())), Bits(first_p))
           << "starting " << shift << " floats on";
-      EXPECT_EQ(std::vector<float>(s.begin(), s.end()), first_s)
+      EXPECT_EQ(Bits(std::vector<float>(s.begin(), s.end())), Bits(first_s))
           << "starting " << shift << " floats on";
     }
   }
