@@ -19,7 +19,7 @@ A benchmark that fails is reported as failed with its output, the others still r
 script exits with status 1 at the end.
 
 --quick (`make bench-quick`, a few minutes): the example against DDP and the floor (one trial),
-the transport (3 short trials), sparse push/pull (smoke size), FM on MovieLens (one seed) and
+the transport (5 short trials), sparse push/pull (smoke size), FM on MovieLens (one seed) and
 the scaling study's --quick handful of configurations.
 
 Usage: report.py --build build/release [--quick] [--out bench/results] [--date YYYY-MM-DD]

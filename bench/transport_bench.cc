@@ -8,15 +8,24 @@
 //              from its own buffer, as a server's reply must be).
 // Both sides' sockets get the same options (transport/socket_options.h: the servers' and
 // workers' presets, kernel buffers included), so the ratio is the protocol's cost, not tuning.
-// Goodput counts payload bytes both ways per second. Each size runs kTrials pairs of trials,
-// one of each side back to back (which goes first alternates), and reports each side's median
-// goodput and the median and range of the pairs' ratios (ringtrain / raw ZeroMQ): a burst of
-// load elsewhere on the machine hits both sides of a pair alike.
+// Goodput counts payload bytes both ways per second, over a trial's rounds after one untimed
+// round on each side (the connection, the first allocations). Each size runs kTrials pairs of
+// trials, one of each side back to back (which goes first alternates), and reports each side's
+// median goodput and the median and range of the pairs' ratios (ringtrain / raw ZeroMQ): a
+// burst of load elsewhere on the machine hits both sides of a pair alike.
+// Many short pairs rather than a few long ones: where a trial's threads land on a small
+// machine's cores is decided as they start and holds for the trial, and changes a round's time
+// by half (on this 2-core host: 70 us a round at 1 KiB with the I/O thread beside the server,
+// 105 us beside neither), so a pair's ratio is that draw's. At 1 to 64 KiB, 9 pairs of 0.3 s
+// put a size's median anywhere from 0.87 to 1.00 in 16 runs of the same binary; 31 pairs of
+// 0.1 s, in about the same time, from 0.92 to 0.97 in 24 (the means alike: 0.94 and 0.95).
 // Issue 15's goal: a ratio of at least 0.9 at every size from 1 KiB to 16 MiB.
 //
-// Usage: transport_bench [--smoke | --quick] [--size BYTES [--side ringtrain|raw]] [--json PATH]
+// Usage: transport_bench [--smoke | --quick] [--size BYTES [--side ringtrain|raw]]
+//                        [--trials N] [--seconds S] [--json PATH]
 //   --smoke: one short trial of two sizes (`make test` proves the benchmark still runs);
-//   --quick: 3 shorter trials of every size, no second table (`make bench-quick`);
+//   --quick: 5 shorter trials of every size, no second table (`make bench-quick`);
+//   --trials, --seconds: pairs a size and a trial's least duration instead of the defaults;
 //   --size:  only this message size (e.g. under `perf record`), no second table;
 //   --side:  with --size, only one side, for 2 s, printing its rounds (for `perf stat`, whose
 //            counts divided by the rounds give each side's cost per round) and the spread of
@@ -57,9 +66,11 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr double kMinSeconds = 0.3;
+constexpr double kMinSeconds = 0.1;
 constexpr double kSmokeSeconds = 0.02;
-constexpr int kTrials = 9;
+constexpr double kQuickSeconds = 0.05;
+constexpr int kTrials = 31;
+constexpr int kQuickTrials = 5;
 constexpr int kMinIterations = 5;
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
@@ -120,6 +131,12 @@ double RawZmq(size_t bytes, double min_seconds, Wire wire = {}, int64_t* rounds 
   }
   dealer.connect(endpoint);
   std::vector<char> payload(bytes, 2);
+  // One untimed round first, as on ringtrain's side: the connection and first allocations.
+  dealer.send(zmq::message_t(payload.data(), payload.size()), zmq::send_flags::none);
+  if (zmq::message_t first; !dealer.recv(first)) {
+    std::fprintf(stderr, "raw zmq: no first reply\n");
+    std::exit(1);
+  }
   int iterations = 0;
   const auto start = Clock::now();
   auto last = start;
@@ -176,25 +193,32 @@ double Ringtrain(size_t bytes, double min_seconds, int64_t* rounds = nullptr,
     std::fprintf(stderr, "initial pull failed: %s\n", s.ToString().c_str());
     std::exit(1);
   }
-  int64_t clock = 0;
+  // One untimed round first, as on the raw side: the push path's first allocations.
+  if (Status s = client->PushPull({grad, 0, 1, 0.1f}, 1, params); !s.ok()) {
+    std::fprintf(stderr, "first push/pull failed: %s\n", s.ToString().c_str());
+    std::exit(1);
+  }
+  int64_t clock = 1;
+  int64_t rounds_timed = 0;
   const auto start = Clock::now();
   auto last = start;
-  while (clock < kMinIterations || Seconds(start, last) < min_seconds) {
+  while (rounds_timed < kMinIterations || Seconds(start, last) < min_seconds) {
     worker::PushRequest push{grad, clock, 1, 0.1f};
     if (Status s = client->PushPull(push, clock + 1, params); !s.ok()) {
       std::fprintf(stderr, "push/pull failed: %s\n", s.ToString().c_str());
       std::exit(1);
     }
     ++clock;
+    ++rounds_timed;
     const auto now = Clock::now();
     if (latencies != nullptr) latencies->push_back(Seconds(last, now));
     last = now;
   }
   const double secs = Seconds(start, Clock::now());
-  if (rounds != nullptr) *rounds = clock;
+  if (rounds != nullptr) *rounds = rounds_timed;
   (void)client->Done();
   serve.join();
-  return 2.0 * static_cast<double>(bytes) * static_cast<double>(clock) / secs;
+  return 2.0 * static_cast<double>(bytes) * static_cast<double>(rounds_timed) / secs;
 }
 
 std::string Size(size_t b) {
@@ -220,6 +244,8 @@ int main(int argc, char** argv) {
   std::string json_path;
   size_t only_size = 0;
   std::string side;
+  int trials_override = 0;
+  double seconds_override = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--smoke") {
@@ -230,13 +256,17 @@ int main(int argc, char** argv) {
       json_path = argv[++i];
     } else if (a == "--size" && i + 1 < argc && std::atoll(argv[i + 1]) > 0) {
       only_size = static_cast<size_t>(std::atoll(argv[++i]));
+    } else if (a == "--trials" && i + 1 < argc && std::atoi(argv[i + 1]) > 0) {
+      trials_override = std::atoi(argv[++i]);
+    } else if (a == "--seconds" && i + 1 < argc && std::atof(argv[i + 1]) > 0) {
+      seconds_override = std::atof(argv[++i]);
     } else if (a == "--side" && i + 1 < argc &&
                (std::string(argv[i + 1]) == "ringtrain" || std::string(argv[i + 1]) == "raw")) {
       side = argv[++i];
     } else {
       std::fprintf(stderr,
                    "usage: transport_bench [--smoke | --quick] [--size BYTES [--side "
-                   "ringtrain|raw]] [--json PATH]\n");
+                   "ringtrain|raw]] [--trials N] [--seconds S] [--json PATH]\n");
       return 2;
     }
   }
@@ -261,8 +291,10 @@ int main(int argc, char** argv) {
         at(0.5), at(0.9), at(0.99), 1e6 * lat.back());
     return 0;
   }
-  const int trials = smoke ? 1 : quick ? 3 : kTrials;
-  const double min_seconds = smoke ? kSmokeSeconds : quick ? kMinSeconds / 3 : kMinSeconds;
+  int trials = smoke ? 1 : quick ? kQuickTrials : kTrials;
+  double min_seconds = smoke ? kSmokeSeconds : quick ? kQuickSeconds : kMinSeconds;
+  if (trials_override > 0) trials = trials_override;
+  if (seconds_override > 0) min_seconds = seconds_override;
   const size_t largest = smoke ? (64u << 10) : (16u << 20);
   std::printf("push+pull goodput on loopback TCP (payload bytes both ways per second), %d trials\n",
               trials);

@@ -376,7 +376,11 @@ Status DecodeMessage(std::span<zmq::message_t> frames, Message* out) {
            h.partitions(static_cast<int>(msg.payloads.size())).shared()) {
       msg.payloads.emplace_back();
     }
-    if (msg.codec.type == compress::CodecType::kNone) AlignFloatFrame(frames[frame]);
+    // A PULL_REPLY's partitions are copied out as bytes by the one receiver, never read in
+    // place (Message::Floats): no aligned copy of them first.
+    if (msg.codec.type == compress::CodecType::kNone && h.kind() != proto::PULL_REPLY) {
+      AlignFloatFrame(frames[frame]);
+    }
     msg.payloads.push_back(std::move(frames[frame]));
   }
   while (msg.payloads.size() < n) msg.payloads.emplace_back();  // shared ones after the last frame

@@ -1187,7 +1187,8 @@ Status PsClient::HandleReply(int from, const transport::Message& msg, Pending* p
           return DataLoss(who() + " sent partition " + std::to_string(p.id) +
                           " in shared memory to a pull that did not ask for it");
         }
-      } else if (msg.Floats(static_cast<size_t>(i)).size() != static_cast<size_t>(p.size)) {
+      } else if (msg.Bytes(static_cast<size_t>(i)).size() !=
+                 static_cast<size_t>(p.size) * sizeof(float)) {
         return DataLoss(who() + " sent " +
                         std::to_string(msg.Bytes(static_cast<size_t>(i)).size()) +
                         " bytes for partition " + std::to_string(p.id) + " of " +
@@ -1210,7 +1211,7 @@ Status PsClient::HandleReply(int from, const transport::Message& msg, Pending* p
     auto source = [&](int i) -> std::span<const std::byte> {
       const proto::PartitionSlice& s = h.partitions(i);
       return s.shared() ? segment->Bytes(s.shared_offset(), s.payload_bytes())
-                        : std::as_bytes(msg.Floats(static_cast<size_t>(i)));
+                        : std::as_bytes(msg.Bytes(static_cast<size_t>(i)));
     };
     // Checked before any is copied (no allocation on this per-step path).
     for (int i = 0; i < h.partitions_size(); ++i) {

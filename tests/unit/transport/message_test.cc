@@ -220,6 +220,29 @@ TEST(DecodeMessageTest, MisalignedPayloadIsRealignedWithSameValues) {
   EXPECT_THAT(std::vector<float>(f.begin(), f.end()), ::testing::ElementsAre(1.25f, -7.5f, 3.0f));
 }
 
+// A PULL_REPLY's partitions are copied out as bytes by the worker, never read as floats in
+// place: a misaligned one is left where libzmq put it (no copy), and Floats refuses it.
+TEST(DecodeMessageTest, APullReplysMisalignedPartitionIsLeftInPlace) {
+  alignas(16) static char storage[64];
+  const float values[3] = {1.25f, -7.5f, 3.0f};
+  std::memcpy(storage + 1, values, sizeof(values));
+  proto::Header h = PushHeader({3});
+  h.set_kind(proto::PULL_REPLY);
+  std::vector<zmq::message_t> frames = Frames(h, {});
+  frames.emplace_back(
+      storage + 1, sizeof(values), [](void*, void*) {}, nullptr);
+  auto msg = DecodeMessage(std::move(frames));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  ASSERT_EQ(msg->payloads.size(), 1u);
+  EXPECT_EQ(msg->payloads[0].data(), storage + 1) << "no aligned copy";
+  std::span<const uint8_t> bytes = msg->Bytes(0);
+  ASSERT_EQ(bytes.size(), sizeof(values));
+  float got[3];
+  std::memcpy(got, bytes.data(), sizeof(got));
+  EXPECT_THAT(got, ::testing::ElementsAre(1.25f, -7.5f, 3.0f));
+  EXPECT_DEATH((void)msg->Floats(0), "invariant violated");
+}
+
 TEST(SendReceiveTest, RoundTripOverInprocDealerRouter) {
   zmq::context_t ctx(1);
   zmq::socket_t router(ctx, zmq::socket_type::router);

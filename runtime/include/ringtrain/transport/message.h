@@ -85,8 +85,11 @@ struct Message {
   std::vector<zmq::message_t> sparse;
 
   // The payload of partition entry i read as floats, in place. DecodeMessage guarantees the
-  // frames of a CODEC_NONE message are float-aligned (copying the rare misaligned one).
-  // REQUIRES: header.codec() == CODEC_NONE, i < payloads.size(), frame i float-aligned.
+  // frames of a CODEC_NONE message other than a PULL_REPLY are float-aligned (copying a
+  // misaligned one: small frames, which libzmq hands out inside its receive buffer at whatever
+  // offset the framing left them). A PULL_REPLY's are left where they are: its receiver copies
+  // them out as Bytes.
+  // REQUIRES: header.codec() == CODEC_NONE, i < payloads.size(), frame i float-aligned (checked).
   std::span<const float> Floats(size_t i) const;
 
   // The payload of partition entry i as bytes. REQUIRES: i < payloads.size().
