@@ -8,17 +8,20 @@
 //              from its own buffer, as a server's reply must be).
 // Both sides' sockets get the same options (transport/socket_options.h: the servers' and
 // workers' presets, kernel buffers included), so the ratio is the protocol's cost, not tuning.
-// Goodput counts payload bytes both ways per second, over a trial's rounds after one untimed
-// round on each side (the connection, the first allocations). Each size runs kTrials pairs of
+// Goodput counts payload bytes both ways per second, over a trial's rounds after an untimed
+// start on each side (the connection, the first allocations: the raw side's first round;
+// ringtrain's first pull, as a worker's, and first round). Each size runs kTrials pairs of
 // trials, one of each side back to back (which goes first alternates), and reports each side's
 // median goodput and the median and range of the pairs' ratios (ringtrain / raw ZeroMQ): a
 // burst of load elsewhere on the machine hits both sides of a pair alike.
 // Many short pairs rather than a few long ones: where a trial's threads land on a small
 // machine's cores is decided as they start and holds for the trial, and changes a round's time
 // by half (on this 2-core host: 70 us a round at 1 KiB with the I/O thread beside the server,
-// 105 us beside neither), so a pair's ratio is that draw's. At 1 to 64 KiB, 9 pairs of 0.3 s
-// put a size's median anywhere from 0.87 to 1.00 in 16 runs of the same binary; 31 pairs of
-// 0.1 s, in about the same time, from 0.92 to 0.97 in 24 (the means alike: 0.94 and 0.95).
+// 105 us beside neither), so a pair's ratio is that draw's. Measured at 1 to 64 KiB with the
+// same binary, 3 runs a size of each: 9 pairs of 0.3 s put a size's median anywhere from 0.87
+// to 1.00, 31 pairs of 0.1 s (in about the same time) from 0.94 to 0.97, their means alike
+// (0.94 and 0.96); in 3 whole runs of 31 pairs, every size from 1 to 64 KiB 0.92 to 0.96.
+// (An even --trials takes the mean of the two middle ratios.)
 // Issue 15's goal: a ratio of at least 0.9 at every size from 1 KiB to 16 MiB.
 //
 // Usage: transport_bench [--smoke | --quick] [--size BYTES [--side ringtrain|raw]]
@@ -27,7 +30,8 @@
 //   --quick: 5 shorter trials of every size, no second table (`make bench-quick`);
 //   --trials, --seconds: pairs a size and a trial's least duration instead of the defaults;
 //   --size:  only this message size (e.g. under `perf record`), no second table;
-//   --side:  with --size, only one side, for 2 s, printing its rounds (for `perf stat`, whose
+//   --side:  with --size, only one side, for 2 s (or --seconds), printing its rounds (for `perf
+//   stat`, whose
 //            counts divided by the rounds give each side's cost per round) and the spread of
 //            a round's time (run under `taskset -c 0`, one core, it is the CPU a round costs
 //            without the cross-core wake-ups that make most of its time on two);
@@ -69,6 +73,7 @@ using Clock = std::chrono::steady_clock;
 constexpr double kMinSeconds = 0.1;
 constexpr double kSmokeSeconds = 0.02;
 constexpr double kQuickSeconds = 0.05;
+constexpr double kSideSeconds = 2.0;
 constexpr int kTrials = 31;
 constexpr int kQuickTrials = 5;
 constexpr int kMinIterations = 5;
@@ -235,7 +240,8 @@ std::string Size(size_t b) {
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  const size_t mid = v.size() / 2;
+  return v.size() % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 int main(int argc, char** argv) {
@@ -278,8 +284,9 @@ int main(int argc, char** argv) {
     int64_t rounds = 0;
     std::vector<double> lat;
     lat.reserve(1 << 20);
-    const double rate = side == "raw" ? RawZmq(only_size, 2.0, {}, &rounds, &lat)
-                                      : Ringtrain(only_size, 2.0, &rounds, &lat);
+    const double seconds = seconds_override > 0 ? seconds_override : kSideSeconds;
+    const double rate = side == "raw" ? RawZmq(only_size, seconds, {}, &rounds, &lat)
+                                      : Ringtrain(only_size, seconds, &rounds, &lat);
     std::sort(lat.begin(), lat.end());
     const auto at = [&](double q) {
       return 1e6 * lat[std::min(lat.size() - 1, static_cast<size_t>(q * lat.size()))];
@@ -300,7 +307,8 @@ int main(int argc, char** argv) {
               trials);
   std::printf("%-10s %16s %16s %8s %14s\n", "size", "ringtrain MB/s", "raw zmq MB/s", "ratio",
               "trials' ratios");
-  std::string json = "{\"goal\": 0.9, \"trials\": " + std::to_string(trials) + ", \"goodput\": [";
+  std::string json = "{\"goal\": 0.9, \"trials\": " + std::to_string(trials) +
+                     ", \"seconds\": " + std::to_string(min_seconds) + ", \"goodput\": [";
   double worst = 1e30;
   const size_t from = only_size > 0 ? only_size : 1024;
   const size_t to = only_size > 0 ? only_size : largest;

@@ -42,10 +42,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!payload.ok()) continue;
     std::vector<float> out(n);
     ringtrain::compress::Decode(*payload, out);
-    // Read in place as floats by every receiver but a PULL_REPLY's, which copies its bytes.
-    if (header.codec() == ringtrain::proto::CODEC_NONE &&
-        header.kind() != ringtrain::proto::PULL_REPLY) {
-      (void)message->Floats(i);
+    // Read in place as floats by every receiver but a PULL_REPLY's, which copies its bytes out.
+    if (header.codec() == ringtrain::proto::CODEC_NONE) {
+      if (header.kind() == ringtrain::proto::PULL_REPLY) {
+        std::vector<unsigned char> copy(message->Bytes(i).begin(), message->Bytes(i).end());
+        if (copy.size() != n * sizeof(float)) __builtin_trap();
+      } else {
+        (void)message->Floats(i);
+      }
     }
   }
   // What a server or worker reads of each sparse slice: its keys and values, in place.

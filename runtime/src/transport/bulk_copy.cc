@@ -12,8 +12,19 @@ void CopyBulk(void* dst, const void* src, size_t bytes) {
   // How far the destination is ahead of the source within a 64-byte line: memcpy's `rep movsb`
   // is slowed from 1 to 31 (see the header), and floats are read only at float-aligned addresses.
   const uintptr_t ahead = (at(dst) - at(src)) % 64;
-  if (ahead == 0 || ahead >= 32 || at(dst) % alignof(float) != 0 || at(src) % alignof(float) != 0) {
+  if (ahead == 0 || ahead >= 32) {
     std::memcpy(dst, src, bytes);
+    return;
+  }
+  if (at(dst) % alignof(float) != 0 || at(src) % alignof(float) != 0) {
+    // Not as floats (a small frame where libzmq's receive buffer put it): 32 bytes at a time,
+    // each a fixed-size copy the compiler makes one unaligned vector load and store.
+    auto* to = static_cast<unsigned char*>(dst);
+    const auto* from = static_cast<const unsigned char*>(src);
+    constexpr size_t kChunk = 32;
+    size_t done = 0;
+    for (; done + kChunk <= bytes; done += kChunk) std::memcpy(to + done, from + done, kChunk);
+    std::memcpy(to + done, from + done, bytes - done);
     return;
   }
   const auto words = static_cast<Eigen::Index>(bytes / sizeof(float));

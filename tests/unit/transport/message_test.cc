@@ -327,7 +327,7 @@ TEST(DecodeMessageTest, PartitionsInSharedMemoryHaveNoFrame) {
   ASSERT_TRUE(msg.ok()) << msg.status().ToString();
   ASSERT_EQ(msg->payloads.size(), 3u) << "payloads[i] stays partition i's";
   EXPECT_EQ(msg->payloads[0].size(), 0u);
-  EXPECT_EQ(msg->Floats(1).size(), 5u);
+  EXPECT_EQ(msg->Bytes(1).size(), 5 * sizeof(float));
   EXPECT_EQ(msg->payloads[2].size(), 0u);
   // One frame too many: the shared partitions' frames are not expected.
   EXPECT_FALSE(

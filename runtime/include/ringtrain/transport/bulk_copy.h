@@ -9,8 +9,9 @@
 // is not slowed). Such offsets are the rule here: a std::vector's storage starts 16 bytes into
 // its page, Eigen's at 32, a shared segment's slots at 64, a received frame wherever libzmq put
 // it. CopyBulk copies those with Eigen's vector loads and stores (unaligned, 32 bytes at a time
-// with AVX) when both addresses are float-aligned, and everything else with memcpy; the bytes
-// written are the source's, bit for bit, NaNs included.
+// with AVX) when both addresses are float-aligned, and in fixed 32-byte copies (unaligned vector
+// moves too) when either is not; every other offset with memcpy. The bytes written are the
+// source's, bit for bit, NaNs included.
 //
 // REQUIRES: the ranges do not overlap; their storage holds floats or raw bytes (it may be read
 // as floats). Thread-safe (touches only its arguments).
