@@ -6,8 +6,8 @@
 //
 // For each size and offset the two copies alternate `--trials` times, each timing as many
 // copies as fit in ~20 ms between two buffers (64-byte aligned, plus the offset on the
-// destination; and three cases with both addresses 1 byte past that, as a small frame inside
-// libzmq's receive buffer is), and each side's best trial is kept: GB/s (bytes copied per
+// destination; and six cases with the source, or both, 1 byte past that, as a small frame
+// inside libzmq's receive buffer is), and each side's best trial is kept: GB/s (bytes copied per
 // second). The working set (twice the size) stays in the core's caches up to 256 KiB, not at
 // 1 MiB. Before timing, each case's CopyBulk is checked once against a patterned source.
 //
@@ -70,16 +70,19 @@ int main(int argc, char** argv) {
   }
   const std::vector<size_t> sizes =
       smoke ? std::vector<size_t>{4096} : std::vector<size_t>{3136, 65536, 262144, 1048576};
-  // Each case: how far the destination is ahead within a line, and how many bytes both
-  // addresses are past float alignment (1: a frame inside libzmq's receive buffer, which is
-  // not float-aligned; such cases are labelled "+1").
+  // Each case: where the destination starts within a line, and how many bytes the source and
+  // the destination are past that and the line's start (1: not float-aligned, as a frame inside
+  // libzmq's receive buffer is). Labelled by how far the destination is ahead; "+1" when both
+  // are 1 byte past, "s1" when the source only (a received frame into a worker's parameters).
   struct Case {
     size_t offset;
-    size_t skew;
+    size_t src_skew;
+    size_t dst_skew;
   };
   std::vector<Case> cases;
-  for (size_t o = 0; o < 64; o += smoke ? 16 : 4) cases.push_back({o, 0});
-  for (size_t o : {size_t{4}, size_t{16}, size_t{28}}) cases.push_back({o, 1});
+  for (size_t o = 0; o < 64; o += smoke ? 16 : 4) cases.push_back({o, 0, 0});
+  for (size_t o : {size_t{4}, size_t{16}, size_t{28}}) cases.push_back({o, 1, 1});
+  for (size_t o : {size_t{4}, size_t{16}, size_t{28}}) cases.push_back({o, 1, 0});
   const double seconds = smoke ? 0.002 : 0.02;
   if (smoke) trials = 1;
   const size_t largest = *std::max_element(sizes.begin(), sizes.end());
@@ -96,16 +99,20 @@ int main(int argc, char** argv) {
   std::string json = "[";
   double slowed_memcpy = 1e9;  // the lowest memcpy rate of all
   double lowest_bulk = 1e9;    // and CopyBulk's
-  for (const auto& [offset, skew] : cases) {
-    const char* src = src_base + skew;
-    char* dst = dst_base + offset + skew;
-    std::printf("%-7s", (std::to_string(offset) + (skew > 0 ? "+1" : "")).c_str());
+  for (const auto& [offset, src_skew, dst_skew] : cases) {
+    const char* src = src_base + src_skew;
+    char* dst = dst_base + offset + dst_skew;
+    const size_t ahead = offset + dst_skew - src_skew;
+    const std::string label = std::to_string(ahead) + (src_skew == 0   ? ""
+                                                       : dst_skew == 0 ? "s1"
+                                                                       : "+1");
+    std::printf("%-7s", label.c_str());
     for (size_t bytes : sizes) {
       std::memset(dst_base, 0, largest + 65);
       ringtrain::transport::CopyBulk(dst, src, bytes);
       if (std::memcmp(dst, src, bytes) != 0) {
-        std::fprintf(stderr, "bulk_copy_bench: CopyBulk of %zu bytes at offset %zu differs\n",
-                     bytes, offset);
+        std::fprintf(stderr, "bulk_copy_bench: CopyBulk of %zu bytes at offset %s differs\n", bytes,
+                     label.c_str());
         return 1;
       }
       double best_memcpy = 0;
@@ -125,7 +132,9 @@ int main(int argc, char** argv) {
       lowest_bulk = std::min(lowest_bulk, gb_bulk);
       std::printf(" %9.1f / %9.1f", gb_memcpy, gb_bulk);
       json += std::string(json.size() > 1 ? ", " : "") + "{\"bytes\": " + std::to_string(bytes) +
-              ", \"offset\": " + std::to_string(offset) + ", \"skew\": " + std::to_string(skew) +
+              ", \"offset\": " + std::to_string(offset) +
+              ", \"src_skew\": " + std::to_string(src_skew) +
+              ", \"dst_skew\": " + std::to_string(dst_skew) +
               ", \"memcpy_gbps\": " + std::to_string(gb_memcpy) +
               ", \"bulk_gbps\": " + std::to_string(gb_bulk) + "}";
     }

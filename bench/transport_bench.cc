@@ -19,9 +19,10 @@
 // by half (on this 2-core host: 70 us a round at 1 KiB with the I/O thread beside the server,
 // 105 us beside neither), so a pair's ratio is that draw's. Measured at 1 to 64 KiB with the
 // same binary, 3 runs a size of each: 9 pairs of 0.3 s put a size's median anywhere from 0.87
-// to 1.00, 31 pairs of 0.1 s (in about the same time) from 0.94 to 0.97, their means alike
-// (0.94 and 0.96); in 3 whole runs of 31 pairs, every size from 1 to 64 KiB 0.92 to 0.96.
-// (An even --trials takes the mean of the two middle ratios.)
+// to 1.00 (mean 0.94), 31 pairs of 0.1 s from 0.94 to 0.97 (mean 0.96); every run with 31
+// pairs so far (28 at those sizes, whole runs included) 0.92 to 0.97, mean 0.95. The whole
+// benchmark takes about 40% longer. Raw ZeroMQ goes first in 16 of the 31 pairs; an even
+// --trials takes the mean of the two middle ratios.
 // Issue 15's goal: a ratio of at least 0.9 at every size from 1 KiB to 16 MiB.
 //
 // Usage: transport_bench [--smoke | --quick] [--size BYTES [--side ringtrain|raw]]
@@ -30,11 +31,11 @@
 //   --quick: 5 shorter trials of every size, no second table (`make bench-quick`);
 //   --trials, --seconds: pairs a size and a trial's least duration instead of the defaults;
 //   --size:  only this message size (e.g. under `perf record`), no second table;
-//   --side:  with --size, only one side, for 2 s (or --seconds), printing its rounds (for `perf
-//   stat`, whose
-//            counts divided by the rounds give each side's cost per round) and the spread of
-//            a round's time (run under `taskset -c 0`, one core, it is the CPU a round costs
-//            without the cross-core wake-ups that make most of its time on two);
+//   --side:  with --size, only one side, one trial of 2 s (or --seconds; --trials does not
+//            apply), printing its rounds (for `perf stat`, whose counts divided by the rounds
+//            give each side's cost per round) and the spread of a round's time (run under
+//            `taskset -c 0`, one core, it is the CPU a round costs without the cross-core
+//            wake-ups that make most of its time on two);
 //   --json:  also write the figures to PATH.
 //
 // A second table: what authentication costs the raw transport, and what the alternative for

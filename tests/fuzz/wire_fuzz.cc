@@ -6,6 +6,7 @@
 // drop and resize frames); the first frame is the Protobuf header.
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -45,7 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Read in place as floats by every receiver but a PULL_REPLY's, which copies its bytes out.
     if (header.codec() == ringtrain::proto::CODEC_NONE) {
       if (header.kind() == ringtrain::proto::PULL_REPLY) {
-        std::vector<unsigned char> copy(message->Bytes(i).begin(), message->Bytes(i).end());
+        const std::span<const uint8_t> bytes = message->Bytes(i);
+        std::vector<unsigned char> copy(bytes.begin(), bytes.end());
         if (copy.size() != n * sizeof(float)) __builtin_trap();
       } else {
         (void)message->Floats(i);

@@ -4,6 +4,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+
 namespace ringtrain::transport {
 
 void CopyBulk(void* dst, const void* src, size_t bytes) {
@@ -17,13 +21,21 @@ void CopyBulk(void* dst, const void* src, size_t bytes) {
     return;
   }
   if (at(dst) % alignof(float) != 0 || at(src) % alignof(float) != 0) {
-    // Not as floats (a small frame where libzmq's receive buffer put it): 32 bytes at a time,
-    // each a fixed-size copy the compiler makes one unaligned vector load and store.
+    // Not as floats (a small frame where libzmq's receive buffer put it): 32 bytes at a time as
+    // bytes. (A loop of fixed-size memcpys became two 16-byte moves a chunk with GCC 12, 27-36
+    // GB/s at 3 KiB where these make 105.)
     auto* to = static_cast<unsigned char*>(dst);
     const auto* from = static_cast<const unsigned char*>(src);
     constexpr size_t kChunk = 32;
     size_t done = 0;
+#if defined(__AVX__)
+    for (; done + kChunk <= bytes; done += kChunk) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(from + done));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + done), v);
+    }
+#else
     for (; done + kChunk <= bytes; done += kChunk) std::memcpy(to + done, from + done, kChunk);
+#endif
     std::memcpy(to + done, from + done, bytes - done);
     return;
   }

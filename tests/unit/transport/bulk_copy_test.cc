@@ -1,5 +1,5 @@
-// CopyBulk: every byte arrives as it was, at any offset of either address and any length, the
-// float-aligned ones (Eigen's vector loop), the others 1 to 31 bytes apart within a line (32-byte
+// CopyBulk: every byte arrives as it was, at any offset of either address and any length: those
+// 1 to 31 bytes apart within a line (float-aligned by Eigen's vector loop, others by 32-byte
 // copies) and the rest (memcpy) alike.
 #include "ringtrain/transport/bulk_copy.h"
 
