@@ -70,10 +70,11 @@ int main(int argc, char** argv) {
   }
   const std::vector<size_t> sizes =
       smoke ? std::vector<size_t>{4096} : std::vector<size_t>{3136, 65536, 262144, 1048576};
-  // Each case: where the destination starts within a line, and how many bytes the source and
-  // the destination are past that and the line's start (1: not float-aligned, as a frame inside
-  // libzmq's receive buffer is). Labelled by how far the destination is ahead; "+1" when both
-  // are 1 byte past, "s1" when the source only (a received frame into a worker's parameters).
+  // Each case: where the destination starts within a line (offset), and how many bytes the
+  // source (from the line's start) and the destination (from offset) are shifted, 1 making them
+  // not float-aligned, as a frame inside libzmq's receive buffer is. Labelled by how far the
+  // destination is ahead; "+1" when both are shifted, "s1" when the source only (a received
+  // frame copied into a worker's parameters).
   struct Case {
     size_t offset;
     size_t src_skew;
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
       lowest_bulk = std::min(lowest_bulk, gb_bulk);
       std::printf(" %9.1f / %9.1f", gb_memcpy, gb_bulk);
       json += std::string(json.size() > 1 ? ", " : "") + "{\"bytes\": " + std::to_string(bytes) +
-              ", \"offset\": " + std::to_string(offset) +
+              ", \"offset\": " + std::to_string(offset) + ", \"ahead\": " + std::to_string(ahead) +
               ", \"src_skew\": " + std::to_string(src_skew) +
               ", \"dst_skew\": " + std::to_string(dst_skew) +
               ", \"memcpy_gbps\": " + std::to_string(gb_memcpy) +

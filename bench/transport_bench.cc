@@ -19,10 +19,10 @@
 // by half (on this 2-core host: 70 us a round at 1 KiB with the I/O thread beside the server,
 // 105 us beside neither), so a pair's ratio is that draw's. Measured at 1 to 64 KiB with the
 // same binary, 3 runs a size of each: 9 pairs of 0.3 s put a size's median anywhere from 0.87
-// to 1.00 (mean 0.94), 31 pairs of 0.1 s from 0.94 to 0.97 (mean 0.96); every run with 31
-// pairs so far (28 at those sizes, whole runs included) 0.92 to 0.97, mean 0.95. The whole
-// benchmark takes about 40% longer. Raw ZeroMQ goes first in 16 of the 31 pairs; an even
-// --trials takes the mean of the two middle ratios.
+// to 1.00 (mean 0.94), 31 pairs of 0.1 s from 0.94 to 0.97 (mean 0.96); all 28 runs of a size
+// with 31 pairs at f2ea417 (whole runs included) 0.92 to 0.97, mean 0.95. The whole benchmark
+// takes about 40% longer than with 9 pairs of 0.3 s (109 s against 79 s). Raw ZeroMQ goes
+// first in 16 of the 31 pairs; an even --trials takes the mean of the two middle ratios.
 // Issue 15's goal: a ratio of at least 0.9 at every size from 1 KiB to 16 MiB.
 //
 // Usage: transport_bench [--smoke | --quick] [--size BYTES [--side ringtrain|raw]]
