@@ -10,6 +10,29 @@
 
 namespace ringtrain::transport {
 
+namespace internal {
+
+void CopyInChunks(void* dst, const void* src, size_t bytes, bool vector_moves) {
+  auto* to = static_cast<unsigned char*>(dst);
+  const auto* from = static_cast<const unsigned char*>(src);
+  constexpr size_t kChunk = 32;
+  size_t done = 0;
+#if defined(__AVX__)
+  if (vector_moves) {
+    for (; done + kChunk <= bytes; done += kChunk) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(from + done));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + done), v);
+    }
+  }
+#else
+  (void)vector_moves;
+#endif
+  for (; done + kChunk <= bytes; done += kChunk) std::memcpy(to + done, from + done, kChunk);
+  std::memcpy(to + done, from + done, bytes - done);
+}
+
+}  // namespace internal
+
 void CopyBulk(void* dst, const void* src, size_t bytes) {
   const auto at = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
   if (bytes == 0) return;
@@ -23,20 +46,8 @@ void CopyBulk(void* dst, const void* src, size_t bytes) {
   if (at(dst) % alignof(float) != 0 || at(src) % alignof(float) != 0) {
     // Not as floats (a small frame where libzmq's receive buffer put it): 32 bytes at a time as
     // bytes. (A loop of fixed-size memcpys became two 16-byte moves a chunk with GCC 12, 27-36
-    // GB/s at 3 KiB where these make 105.)
-    auto* to = static_cast<unsigned char*>(dst);
-    const auto* from = static_cast<const unsigned char*>(src);
-    constexpr size_t kChunk = 32;
-    size_t done = 0;
-#if defined(__AVX__)
-    for (; done + kChunk <= bytes; done += kChunk) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(from + done));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + done), v);
-    }
-#else
-    for (; done + kChunk <= bytes; done += kChunk) std::memcpy(to + done, from + done, kChunk);
-#endif
-    std::memcpy(to + done, from + done, bytes - done);
+    // GB/s at 3 KiB where AVX's moves make 105.)
+    internal::CopyInChunks(dst, src, bytes, /*vector_moves=*/true);
     return;
   }
   const auto words = static_cast<Eigen::Index>(bytes / sizeof(float));

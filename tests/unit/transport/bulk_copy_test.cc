@@ -22,9 +22,10 @@ std::vector<unsigned char> RandomBytes(size_t n, uint32_t seed) {
   return out;
 }
 
-// Copies `bytes` from src_offset of a random buffer to dst_offset of another and checks the
-// copy, and that the 64 bytes on either side of it were not written.
-void ExpectCopied(size_t src_offset, size_t dst_offset, size_t bytes) {
+// Copies `bytes` from src_offset of a random buffer to dst_offset of another with `copy` and
+// checks the copy, and that the 64 bytes on either side of it were not written.
+void ExpectCopied(size_t src_offset, size_t dst_offset, size_t bytes,
+                  void (*copy)(void*, const void*, size_t) = &CopyBulk) {
   constexpr size_t kGuard = 64;
   constexpr size_t kSize = kGuard + 300000 + kGuard;
   alignas(64) static unsigned char src[kSize];
@@ -34,7 +35,7 @@ void ExpectCopied(size_t src_offset, size_t dst_offset, size_t bytes) {
   std::memcpy(src, random.data(), kSize);
   unsigned char* to = dst + kGuard + dst_offset;
   std::memset(to - kGuard, 0xA5, bytes + 2 * kGuard);
-  CopyBulk(to, src + src_offset, bytes);
+  copy(to, src + src_offset, bytes);
   EXPECT_EQ(std::memcmp(to, src + src_offset, bytes), 0)
       << bytes << " bytes from offset " << src_offset << " to " << dst_offset;
   for (size_t i = 0; i < kGuard; ++i) {
@@ -54,6 +55,26 @@ TEST(BulkCopyTest, CopiesEveryByteAtEveryOffsetAndLength) {
         size_t{36}, size_t{2112}, size_t{2115}, size_t{262144}, size_t{262147}}) {
     for (size_t src_offset : {0, 1, 4, 16, 32, 60}) {
       for (size_t dst_offset : {0, 2, 4, 8, 16, 48}) ExpectCopied(src_offset, dst_offset, bytes);
+    }
+  }
+}
+
+// The copy of addresses that are not float-aligned, with AVX's moves (where built with AVX) and
+// with the fixed-size memcpys builds without AVX run: whole chunks, tails of 1 to 31 bytes.
+TEST(BulkCopyTest, TheChunkedCopyIsRightWithAndWithoutVectorMoves) {
+  const auto vector = [](void* d, const void* s, size_t n) {
+    internal::CopyInChunks(d, s, n, /*vector_moves=*/true);
+  };
+  const auto portable = [](void* d, const void* s, size_t n) {
+    internal::CopyInChunks(d, s, n, /*vector_moves=*/false);
+  };
+  for (size_t bytes : {size_t{0}, size_t{1}, size_t{31}, size_t{32}, size_t{33}, size_t{63},
+                       size_t{64}, size_t{95}, size_t{2112}, size_t{3137}}) {
+    for (size_t src_offset : {0, 1, 3, 33}) {
+      for (size_t dst_offset : {0, 2, 5}) {
+        ExpectCopied(src_offset, dst_offset, bytes, vector);
+        ExpectCopied(src_offset, dst_offset, bytes, portable);
+      }
     }
   }
 }

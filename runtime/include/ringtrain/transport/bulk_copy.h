@@ -26,6 +26,16 @@ namespace ringtrain::transport {
 
 void CopyBulk(void* dst, const void* src, size_t bytes);
 
+namespace internal {
+
+// CopyBulk's copy when an address is not float-aligned: 32 bytes at a time as bytes, with AVX's
+// unaligned loads and stores when built with AVX and `vector_moves`, else with fixed-size
+// memcpys (what builds without AVX run). Here so that the tests run both wherever they are
+// built. Same REQUIRES as CopyBulk.
+void CopyInChunks(void* dst, const void* src, size_t bytes, bool vector_moves);
+
+}  // namespace internal
+
 }  // namespace ringtrain::transport
 
 #endif  // RINGTRAIN_TRANSPORT_BULK_COPY_H_
