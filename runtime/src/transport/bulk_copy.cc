@@ -13,6 +13,7 @@ namespace ringtrain::transport {
 namespace internal {
 
 void CopyInChunks(void* dst, const void* src, size_t bytes, bool vector_moves) {
+  if (bytes == 0) return;
   auto* to = static_cast<unsigned char*>(dst);
   const auto* from = static_cast<const unsigned char*>(src);
   constexpr size_t kChunk = 32;
@@ -24,8 +25,6 @@ void CopyInChunks(void* dst, const void* src, size_t bytes, bool vector_moves) {
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + done), v);
     }
   }
-#else
-  (void)vector_moves;
 #endif
   for (; done + kChunk <= bytes; done += kChunk) std::memcpy(to + done, from + done, kChunk);
   std::memcpy(to + done, from + done, bytes - done);

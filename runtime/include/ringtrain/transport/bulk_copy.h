@@ -28,10 +28,12 @@ void CopyBulk(void* dst, const void* src, size_t bytes);
 
 namespace internal {
 
-// CopyBulk's copy when an address is not float-aligned: 32 bytes at a time as bytes, with AVX's
-// unaligned loads and stores when built with AVX and `vector_moves`, else with fixed-size
-// memcpys (what builds without AVX run). Here so that the tests run both wherever they are
-// built. Same REQUIRES as CopyBulk.
+// CopyBulk's copy when the destination is 1 to 31 bytes ahead within a line and an address is
+// not float-aligned: 32 bytes at a time as bytes, with AVX's unaligned loads and stores when
+// built with AVX and `vector_moves`, else with fixed-size memcpys (what builds without AVX
+// run), then the last 0 to 31 bytes. Here so that the tests run both paths in builds with AVX
+// (without it, only the second exists).
+// REQUIRES: the ranges do not overlap. Thread-safe (touches only its arguments).
 void CopyInChunks(void* dst, const void* src, size_t bytes, bool vector_moves);
 
 }  // namespace internal
