@@ -1,6 +1,6 @@
 #include "ringtrain/transport/bulk_copy.h"
 
-#include <Eigen/Core>
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -20,13 +20,18 @@ void CopyInChunks(void* dst, const void* src, size_t bytes, bool vector_moves) {
   size_t done = 0;
 #if defined(__AVX__)
   if (vector_moves) {
-    for (; done + kChunk <= bytes; done += kChunk) {
+    // Up to the destination's first 32-byte boundary as one small copy, then unaligned loads
+    // and aligned stores (a store that crosses a cache line costs more than such a load).
+    const auto misaligned = static_cast<size_t>(reinterpret_cast<uintptr_t>(to) % kChunk);
+    done = std::min(bytes, (kChunk - misaligned) % kChunk);
+    std::memcpy(to, from, done);
+    for (; bytes - done >= kChunk; done += kChunk) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(from + done));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(to + done), v);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(to + done), v);
     }
   }
 #endif
-  for (; done + kChunk <= bytes; done += kChunk) std::memcpy(to + done, from + done, kChunk);
+  for (; bytes - done >= kChunk; done += kChunk) std::memcpy(to + done, from + done, kChunk);
   std::memcpy(to + done, from + done, bytes - done);
 }
 
@@ -36,28 +41,14 @@ void CopyBulk(void* dst, const void* src, size_t bytes) {
   const auto at = [](const void* p) { return reinterpret_cast<uintptr_t>(p); };
   if (bytes == 0) return;
   // How far the destination is ahead of the source within a 64-byte line: memcpy's `rep movsb`
-  // is slowed from 1 to 31 (see the header), and floats are read only at float-aligned addresses.
+  // is slowed from 1 to 31 (see the header). The chunks move bytes, whatever either address's
+  // alignment (a NaN stays the NaN: no float is loaded).
   const uintptr_t ahead = (at(dst) - at(src)) % 64;
   if (ahead == 0 || ahead >= 32) {
     std::memcpy(dst, src, bytes);
     return;
   }
-  if (at(dst) % alignof(float) != 0 || at(src) % alignof(float) != 0) {
-    // Not as floats (a small frame where libzmq's receive buffer put it): 32 bytes at a time as
-    // bytes. (A loop of fixed-size memcpys became two 16-byte moves a chunk with GCC 12, 27-36
-    // GB/s at 3 KiB where AVX's moves make 105.)
-    internal::CopyInChunks(dst, src, bytes, /*vector_moves=*/true);
-    return;
-  }
-  const auto words = static_cast<Eigen::Index>(bytes / sizeof(float));
-  // As floats: Eigen's packet loop moves bits, it does no arithmetic (a NaN stays the NaN).
-  Eigen::Map<Eigen::ArrayXf>(static_cast<float*>(dst), words) =
-      Eigen::Map<const Eigen::ArrayXf>(static_cast<const float*>(src), words);
-  const size_t done = static_cast<size_t>(words) * sizeof(float);
-  if (done < bytes) {
-    std::memcpy(static_cast<std::byte*>(dst) + done, static_cast<const std::byte*>(src) + done,
-                bytes - done);
-  }
+  internal::CopyInChunks(dst, src, bytes, /*vector_moves=*/true);
 }
 
 }  // namespace ringtrain::transport

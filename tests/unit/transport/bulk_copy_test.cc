@@ -1,6 +1,5 @@
 // CopyBulk: every byte arrives as it was, at any offset of either address and any length: those
-// 1 to 31 bytes apart within a line (float-aligned by Eigen's vector loop, others by 32-byte
-// copies) and the rest (memcpy) alike.
+// 1 to 31 bytes apart within a line (32-byte copies) and the rest (memcpy) alike.
 #include "ringtrain/transport/bulk_copy.h"
 
 #include <gtest/gtest.h>
